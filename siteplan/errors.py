@@ -1,0 +1,43 @@
+"""Exceptions and warnings of siteplan.
+
+One root exception, :class:`SiteplanError`; its subclasses also inherit a built-in so callers can catch
+them the usual way. The CLI turns any :class:`SiteplanError` into one clear message and exit status 1.
+"""
+
+from __future__ import annotations
+
+
+class SiteplanError(Exception):
+    """Root of every error siteplan raises on purpose."""
+
+
+class InputError(SiteplanError, ValueError):
+    """A problem with the user's input (scenario, layer, field, row).
+
+    Parameters
+    ----------
+    problems
+        One message per problem; each names the file, layer, row or key and what to do.
+    """
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return self.problems[0]
+        lines = [f"{len(self.problems)} problems:"] + [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class ScenarioError(InputError):
+    """The scenario file is invalid; every problem names its key path."""
+
+
+class InfeasibleError(SiteplanError, RuntimeError):
+    """A model cannot meet its targets; the message says which target failed and by how much."""
+
+
+class SiteplanWarning(UserWarning):
+    """Warnings users can filter: repaired geometries, excluded rows, assumptions used."""

@@ -1,0 +1,420 @@
+"""Loading input layers into one metric CRS, with field mapping, checks and geometry repair.
+
+Every layer goes through :func:`read_layer`: read (shapefile, zipped shapefile, GeoPackage layer,
+GeoJSON), detect the DBF encoding when a shapefile has no ``.cpg``, map the user's field names onto
+the canonical ones, check required fields, parse numbers written with Persian digits, repair invalid
+geometries (with a warning listing the ids) and exclude empty or unrepairable ones (reported with the
+reason). Nothing is dropped silently: every exclusion is in :attr:`Region.excluded`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from .errors import InputError, SiteplanWarning
+from .scenario import LayerSpec, Scenario
+from .textnorm import normalize, parse_number, to_ascii_digits
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Region",
+    "read_layer",
+    "load_region",
+    "utm_crs_for",
+    "detect_dbf_encoding",
+    "REQUIRED_FIELDS",
+    "GEOM_KIND",
+]
+
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "estates": ("estate_id", "name"),
+    "urban": ("name",),
+    "receptors": ("kind",),
+    "roads": ("road_class",),
+    "rail": (),
+    "utilities": ("kind",),
+    "constraints": ("kind",),
+    "businesses": ("biz_id",),
+    "plots": ("plot_id", "estate_id", "status"),
+    "boundary": (),
+}
+OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "estates": ("kind", "gross_ha", "vacant_ha", "power", "gas", "water", "wastewater", "max_cat", "county"),
+    "urban": ("population", "kind", "name_en", "county", "mixed"),
+    "receptors": ("name",),
+    "roads": ("name",),
+    "rail": ("kind",),
+    "utilities": ("name",),
+    "constraints": ("buffer_m", "name"),
+    "businesses": ("category", "isic", "osm_tag", "name", "area_m2", "employees", "cluster_id", "county"),
+    "plots": ("area_m2",),
+    "boundary": ("name",),
+}
+NUMERIC_FIELDS = {
+    "population", "gross_ha", "vacant_ha", "power", "gas", "water", "wastewater", "max_cat",
+    "buffer_m", "area_m2", "employees", "mixed",
+}
+ID_FIELDS = {"estates": "estate_id", "businesses": "biz_id", "plots": "plot_id"}
+GEOM_KIND = {
+    "estates": "polygon", "urban": "polygon", "plots": "polygon", "boundary": "polygon",
+    "roads": "line", "rail": "line", "businesses": "point",
+    "receptors": "any", "utilities": "any", "constraints": "any",
+}
+_POLY = {"Polygon", "MultiPolygon"}
+_LINE = {"LineString", "MultiLineString", "LinearRing"}
+_POINT = {"Point", "MultiPoint"}
+
+
+@dataclass
+class Region:
+    """Validated layers of a study in one metric CRS.
+
+    Attributes
+    ----------
+    crs
+        The projected, metric CRS all layers share.
+    layers
+        Canonical layer name to GeoDataFrame (canonical field names, original text kept, ``*_norm``
+        columns for matching).
+    study_area
+        Polygon of the study (the ``boundary`` layer, else the layers' extent plus a margin).
+    warnings
+        Human-readable warnings (repairs, exclusions, assumptions).
+    excluded
+        One row per excluded feature: ``layer``, ``row``, ``id``, ``reason``.
+    files
+        Input files read, per layer (for the manifest's hashes).
+    """
+
+    crs: CRS
+    layers: dict[str, gpd.GeoDataFrame]
+    study_area: BaseGeometry
+    warnings: list[str] = field(default_factory=list)
+    excluded: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["layer", "row", "id", "reason"])
+    )
+    files: dict[str, list[Path]] = field(default_factory=dict)
+
+    def get(self, name: str) -> gpd.GeoDataFrame | None:
+        """The layer, or None when the scenario has none."""
+        return self.layers.get(name)
+
+
+def detect_dbf_encoding(dbf_path: Path) -> str:
+    """Guess the text encoding of a shapefile's DBF that has no ``.cpg``.
+
+    Parameters
+    ----------
+    dbf_path
+        The ``.dbf`` file.
+
+    Returns
+    -------
+    str
+        ``"utf-8"`` when every non-ASCII byte sequence decodes strictly as UTF-8, ``"cp1256"``
+        (Windows Arabic/Persian, the usual encoding of Persian GIS data) when it does not, and
+        ``"utf-8"`` for pure ASCII.
+
+    Notes
+    -----
+    Reads the record area as bytes once; memory is the size of the DBF.
+    """
+    raw = dbf_path.read_bytes()
+    if len(raw) < 32:
+        return "utf-8"
+    header_len = int.from_bytes(raw[8:10], "little")
+    body = raw[header_len:]
+    if all(b < 0x80 for b in body[:1_000_000]) and max(body, default=0) < 0x80:
+        return "utf-8"
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1256"
+
+
+def _sidecar(path: Path, ext: str) -> Path | None:
+    for cand in (path.with_suffix(ext), path.with_suffix(ext.upper())):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _files_of(path: Path) -> list[Path]:
+    if path.suffix.lower() == ".shp":
+        return [p for p in sorted(path.parent.glob(path.stem + ".*")) if p.suffix.lower() in
+                {".shp", ".shx", ".dbf", ".prj", ".cpg"}]
+    return [path]
+
+
+def _read(path: Path, spec: LayerSpec, where: str) -> gpd.GeoDataFrame:
+    kwargs: dict[str, object] = {}
+    if spec.layer:
+        kwargs["layer"] = spec.layer
+    encoding = spec.encoding
+    if encoding is None and path.suffix.lower() == ".shp" and _sidecar(path, ".cpg") is None:
+        dbf = _sidecar(path, ".dbf")
+        if dbf is not None:
+            encoding = detect_dbf_encoding(dbf)
+            if encoding != "utf-8":
+                log.info("%s: no .cpg beside the shapefile; text detected as %s", where, encoding)
+    if encoding:
+        kwargs["encoding"] = encoding
+    target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return gpd.read_file(target, engine="pyogrio", **kwargs)
+    except Exception as exc:  # pyogrio raises several types; all mean the same to the user
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{where}: cannot read {path.name}: {msg}. Check that it is a shapefile, "
+                         "zipped shapefile, GeoPackage (give 'layer:') or GeoJSON") from None
+
+
+def _clean_text(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+
+
+def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoDataFrame, list[str], pd.DataFrame]:
+    """Read one layer, map its fields and check and repair it (CRS unchanged).
+
+    Parameters
+    ----------
+    name
+        Canonical layer name (``estates``, ``urban``, ...).
+    spec
+        The layer's entry in the scenario.
+    scenario
+        The scenario (for the base folder and the scenario-wide CRS).
+
+    Returns
+    -------
+    gdf, warnings, excluded
+        The layer with canonical fields, warnings, and a frame of excluded rows with reasons.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, missing required field, no CRS declared, empty layer, duplicate ids.
+    """
+    path = scenario.resolve(spec.path)
+    where = f"layer '{name}' ({spec.path}{':' + spec.layer if spec.layer else ''})"
+    gdf = _read(path, spec, where)
+    warns: list[str] = []
+    excluded_rows: list[dict[str, object]] = []
+    problems: list[str] = []
+
+    # --- fields -------------------------------------------------------------------------------
+    known = set(REQUIRED_FIELDS[name]) | set(OPTIONAL_FIELDS[name])
+    rename: dict[str, str] = {}
+    lower = {c.lower(): c for c in gdf.columns if c != "geometry"}
+    for canon, user in spec.fields.items():
+        if canon not in known:
+            problems.append(f"{where}: fields.{canon}: '{canon}' is not a field of layer '{name}' "
+                            f"(known: {', '.join(sorted(known))})")
+            continue
+        if user not in gdf.columns:
+            problems.append(f"{where}: fields.{canon}: the file has no field '{user}' "
+                            f"(its fields: {', '.join(c for c in gdf.columns if c != 'geometry')})")
+            continue
+        rename[user] = canon
+    for canon in known:
+        if canon not in rename.values() and canon not in gdf.columns and canon in lower:
+            rename[lower[canon]] = canon
+    gdf = gdf.rename(columns=rename)
+    missing = [f for f in REQUIRED_FIELDS[name] if f not in gdf.columns]
+    if name == "businesses" and not any(f in gdf.columns for f in ("category", "isic", "osm_tag", "name")):
+        missing.append("one of category/isic/osm_tag/name")
+    if missing:
+        problems.append(f"{where}: missing required field(s): {', '.join(missing)}; the file has "
+                        f"{', '.join(c for c in gdf.columns if c != 'geometry') or 'no fields'}. "
+                        f"Map them under layers.{name}.fields (canonical: your_field)")
+    if gdf.crs is None and not (spec.crs or scenario.crs):
+        problems.append(f"{where}: the file has no coordinate reference system (no .prj); declare it "
+                        f"with layers.{name}.crs (e.g. 'EPSG:4326') or a scenario-wide 'crs:'")
+    if problems:
+        raise InputError(problems)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(spec.crs or scenario.crs)
+    if len(gdf) == 0:
+        raise InputError(f"{where}: the layer is empty; a '{name}' layer needs at least one feature")
+
+    for col in gdf.columns:
+        if col == "geometry":
+            continue
+        if col in NUMERIC_FIELDS:
+            gdf[col] = pd.to_numeric(gdf[col].map(parse_number), errors="coerce").astype("float64")
+        elif gdf[col].dtype == object or str(gdf[col].dtype).startswith("str"):
+            gdf[col] = _clean_text(gdf[col])
+    for col in ("estate_id", "biz_id", "plot_id", "isic"):
+        if col in gdf.columns:
+            gdf[col] = gdf[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                                    else to_ascii_digits(str(v)).strip().removesuffix(".0") or None)
+    for col in ("name", "kind", "road_class", "status", "category", "osm_tag"):
+        if col in gdf.columns:
+            gdf[col + "_norm" if col == "name" else col] = (
+                gdf[col].map(normalize) if col == "name"
+                else gdf[col].map(lambda v: normalize(v).replace(" ", "_") if v else None)
+            )
+
+    idf = ID_FIELDS.get(name)
+    gdf = gdf.reset_index(drop=True)
+    gdf["_row"] = np.arange(1, len(gdf) + 1)
+    ident = gdf[idf] if idf else gdf["_row"].astype(str)
+    if idf:
+        missing_id = gdf[idf].isna()
+        for r in gdf.loc[missing_id, "_row"]:
+            excluded_rows.append({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"})
+        dup = gdf.loc[~missing_id, idf]
+        dups = sorted(set(dup[dup.duplicated()]))
+        if dups:
+            raise InputError(f"{where}: duplicate {idf} values: {', '.join(map(str, dups[:20]))}"
+                             f"{' …' if len(dups) > 20 else ''} ({len(dups)} in all); ids must be unique")
+
+    # --- geometry -----------------------------------------------------------------------------
+    geoms = gdf.geometry.values
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for r, i in zip(gdf.loc[empty, "_row"], ident[empty]):
+        excluded_rows.append({"layer": name, "row": int(r), "id": i, "reason": "empty or missing geometry"})
+    invalid = ~empty & ~shapely.is_valid(geoms)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        if GEOM_KIND[name] == "polygon":
+            fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        geoms = geoms.copy()
+        geoms[invalid] = fixed
+        ids = ", ".join(map(str, ident[invalid][:20]))
+        warns.append(f"{where}: repaired {int(invalid.sum())} invalid geometr"
+                     f"{'y' if invalid.sum() == 1 else 'ies'} (ids: {ids}{' …' if invalid.sum() > 20 else ''})")
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=gdf.crs, index=gdf.index))
+    types = gdf.geometry.geom_type.to_numpy()
+    want = {"polygon": _POLY, "line": _LINE, "point": _POINT, "any": _POLY | _LINE | _POINT}[GEOM_KIND[name]]
+    bad_type = ~empty & ~pd.Series(types).isin(want).to_numpy()
+    if name == "businesses":
+        poly = bad_type & pd.Series(types).isin(_POLY).to_numpy()
+        if poly.any():
+            gdf.loc[poly, "geometry"] = gdf.geometry[poly].representative_point()
+            warns.append(f"{where}: {int(poly.sum())} business polygons replaced by a point inside them")
+            bad_type &= ~poly
+    unrepaired = ~empty & (shapely.is_empty(gdf.geometry.values) | bad_type)
+    for r, i, t in zip(gdf.loc[unrepaired, "_row"], ident[unrepaired], types[unrepaired]):
+        excluded_rows.append({"layer": name, "row": int(r), "id": i,
+                              "reason": f"geometry {t} cannot be used as {GEOM_KIND[name]} (unrepairable)"})
+    drop = empty | unrepaired
+    if idf:
+        drop |= gdf[idf].isna().to_numpy()
+    keep = gdf.loc[~drop].copy()
+    if len(keep) == 0:
+        raise InputError(f"{where}: no usable feature left: all {len(gdf)} were excluded "
+                         f"({excluded_rows[0]['reason'] if excluded_rows else 'unknown'})")
+    excluded = pd.DataFrame(excluded_rows, columns=["layer", "row", "id", "reason"])
+    if len(excluded):
+        warns.append(f"{where}: excluded {len(excluded)} feature(s): "
+                     + "; ".join(f"row {r.row} ({r.id}): {r.reason}" for r in excluded.head(10).itertuples())
+                     + (" …" if len(excluded) > 10 else ""))
+    return keep, warns, excluded
+
+
+def _polygonal(g: BaseGeometry) -> BaseGeometry:
+    if g.geom_type in _POLY:
+        return g
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in _POLY]
+    return shapely.multipolygons(parts) if parts else shapely.Polygon()
+
+
+def utm_crs_for(lon: float, lat: float) -> CRS:
+    """The WGS 84 UTM zone CRS containing a point.
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees.
+
+    Returns
+    -------
+    pyproj.CRS
+        EPSG:326zz (north) or EPSG:327zz (south).
+
+    Examples
+    --------
+    >>> utm_crs_for(51.67, 32.65).to_epsg()   # Isfahan
+    32639
+    """
+    zone = int(np.floor((lon + 180.0) / 6.0)) % 60 + 1
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def load_region(scenario: Scenario) -> Region:
+    """Load every layer of a scenario into one metric CRS.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+
+    Returns
+    -------
+    Region
+
+    Raises
+    ------
+    InputError
+        With every problem of every layer, collected.
+    """
+    raw: dict[str, gpd.GeoDataFrame] = {}
+    warns: list[str] = []
+    excluded: list[pd.DataFrame] = []
+    problems: list[str] = []
+    files: dict[str, list[Path]] = {}
+    for name, spec in scenario.layers.items():
+        if name == "dem":
+            files[name] = [scenario.resolve(spec.path)]
+            continue
+        try:
+            gdf, w, ex = read_layer(name, spec, scenario)
+        except InputError as err:
+            problems.extend(err.problems)
+            continue
+        raw[name] = gdf
+        warns.extend(w)
+        if len(ex):
+            excluded.append(ex)
+        files[name] = _files_of(scenario.resolve(spec.path))
+    if problems:
+        raise InputError(problems)
+
+    if scenario.crs:
+        crs = CRS.from_user_input(scenario.crs)
+        if not crs.is_projected:
+            raise InputError(f"crs: '{scenario.crs}' is not a projected (metric) CRS; give a projected "
+                             "CRS such as a UTM zone, or leave 'crs' out to pick the local UTM zone")
+    else:
+        bounds = np.array([g.to_crs(4326).total_bounds for g in raw.values()])
+        lon = (bounds[:, 0].min() + bounds[:, 2].max()) / 2
+        lat = (bounds[:, 1].min() + bounds[:, 3].max()) / 2
+        crs = utm_crs_for(float(lon), float(lat))
+        log.info("working CRS: %s (local UTM zone)", crs.name)
+    layers = {name: g.to_crs(crs) for name, g in raw.items()}
+    if "boundary" in layers:
+        study = shapely.union_all(layers["boundary"].geometry.values)
+    else:
+        xs = np.array([g.total_bounds for g in layers.values()])
+        minx, miny, maxx, maxy = xs[:, 0].min(), xs[:, 1].min(), xs[:, 2].max(), xs[:, 3].max()
+        pad = 0.05 * max(maxx - minx, maxy - miny, 2000.0)
+        study = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    for w in warns:
+        warnings.warn(w, SiteplanWarning, stacklevel=2)
+    ex = pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=["layer", "row", "id", "reason"])
+    return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files)

@@ -1,0 +1,345 @@
+"""The scenario file (YAML): schema, defaults and validation.
+
+Validation collects every problem and names its key path and the fix, for example
+``layers.estates.path: file not found: data/x.shp``. Unknown keys are errors, with the nearest known
+key suggested, so that a typo is never ignored silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ScenarioError
+
+__all__ = [
+    "Scenario",
+    "LayerSpec",
+    "CriterionSpec",
+    "TransformSpec",
+    "load_scenario",
+    "parse_scenario",
+    "LAYER_NAMES",
+    "REQUIRED_LAYERS",
+]
+
+LAYER_NAMES = (
+    "estates",
+    "urban",
+    "receptors",
+    "roads",
+    "rail",
+    "utilities",
+    "constraints",
+    "businesses",
+    "plots",
+    "boundary",
+    "dem",
+)
+REQUIRED_LAYERS = ("estates", "urban", "businesses")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LayerSpec(_Strict):
+    """One input layer: file, optional GeoPackage layer, field mapping, encoding and declared CRS."""
+
+    path: str
+    layer: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+    encoding: str | None = None
+    crs: str | None = None
+
+
+class GridSpec(_Strict):
+    """The analysis raster grid."""
+
+    resolution_m: float = Field(500.0, gt=0)
+    block_size: int = Field(512, ge=16)
+
+
+TransformType = Literal[
+    "linear", "sigmoid", "j_shaped", "gaussian", "ms_small", "ms_large", "threshold", "categorical"
+]
+
+
+class TransformSpec(_Strict):
+    """A value transform to [0, 1] (see :mod:`siteplan.criteria`)."""
+
+    type: TransformType = "linear"
+    points: list[float] = Field(default_factory=list)
+    increasing: bool = True
+    mapping: dict[str, float] | None = None
+
+
+class CriterionSpec(_Strict):
+    """One suitability criterion."""
+
+    name: str
+    kind: Literal["distance", "inside", "attribute", "catchment", "raster"]
+    layer: str
+    filter: dict[str, list[str]] | None = None
+    field: str | None = None
+    radius_m: float | None = Field(None, gt=0)
+    transform: TransformSpec = Field(default_factory=TransformSpec)
+    weight: float | None = Field(None, ge=0)
+    rank: int | None = Field(None, ge=1)
+    categories: list[str] | None = None
+
+
+class WeightsSpec(_Strict):
+    """How criterion weights are derived."""
+
+    method: Literal["direct", "rank_sum", "reciprocal", "roc", "ahp"] = "direct"
+    matrix: list[list[float | None]] | None = None
+    ri_table: Literal["saaty", "alonso_lamata"] = "saaty"
+    cr_threshold: float = Field(0.10, gt=0)
+    accept_inconsistent: bool = False
+
+
+class RulesSpec(_Strict):
+    """Which siting rules compile into constraints."""
+
+    doe_table: Literal["1378", "none"] = "1378"
+    mixed_areas: list[str] = Field(default_factory=list)
+    road_buffers: bool = True
+    max_slope_pct: float | None = Field(15.0, gt=0)
+
+
+class CatalogueSpec(_Strict):
+    """Catalogue source and per-scenario overrides."""
+
+    path: str | None = None
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    add: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class AllocationSpec(_Strict):
+    """Relocation settings."""
+
+    max_distance_km: float = Field(30.0, gt=0)
+    same_county: bool = False
+    suitability_weight: float = Field(0.2, ge=0)
+    net_to_gross: float = Field(0.60, gt=0, le=1)
+    accepted_kinds: list[str] = Field(default_factory=lambda: ["estate", "zone", "guild_est", "workshop"])
+    keep_clusters_together: bool = False
+    priority: Literal["none", "env_cat"] = "env_cat"
+    zone_aware_capacity: bool = True
+
+
+class ZoningSpec(_Strict):
+    """Zoning settings."""
+
+    non_saleable_share: float = Field(0.35, ge=0, lt=1)
+    plots: bool = False
+
+
+class SitesSpec(_Strict):
+    """New-site search settings."""
+
+    count: int = Field(3, ge=0, le=100)
+    area_ha: float | None = Field(None, gt=0)
+    min_area_ha: float = Field(20.0, gt=0)
+    max_area_ha: float = Field(500.0, gt=0)
+    min_spacing_km: float = Field(5.0, ge=0)
+    min_distance_from_estates_km: float = Field(3.0, ge=0)
+    min_score: float = Field(0.3, ge=0, le=1)
+
+
+class ClustersSpec(_Strict):
+    """Business cluster detection."""
+
+    eps_m: float = Field(400.0, gt=0)
+    min_samples: int = Field(8, ge=2)
+
+
+class SensitivitySpec(_Strict):
+    """Monte Carlo weight sensitivity."""
+
+    draws: int = Field(200, ge=0)
+    concentration: float = Field(50.0, gt=0)
+
+
+class OutputsSpec(_Strict):
+    """Output options."""
+
+    csv_bom: bool = False
+    suitability_tifs: bool = True
+    report: bool = True
+
+
+class Scenario(_Strict):
+    """A study: layers, scope, criteria, weights and the settings of every stage.
+
+    ``base_dir`` is the folder relative paths are resolved against (the scenario file's folder).
+    """
+
+    name: str = "scenario"
+    description: str = ""
+    crs: str | None = None
+    seed: int = 0
+    grid: GridSpec = Field(default_factory=GridSpec)
+    layers: dict[str, LayerSpec]
+    categories: list[str] | Literal["all"] = "all"
+    criteria: list[CriterionSpec] | None = None
+    weights: WeightsSpec = Field(default_factory=WeightsSpec)
+    rules: RulesSpec = Field(default_factory=RulesSpec)
+    catalogue: CatalogueSpec = Field(default_factory=CatalogueSpec)
+    allocation: AllocationSpec = Field(default_factory=AllocationSpec)
+    zoning: ZoningSpec = Field(default_factory=ZoningSpec)
+    sites: SitesSpec = Field(default_factory=SitesSpec)
+    clusters: ClustersSpec = Field(default_factory=ClustersSpec)
+    sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec)
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    base_dir: str = "."
+
+    @field_validator("layers")
+    @classmethod
+    def _known_layers(cls, v: dict[str, LayerSpec]) -> dict[str, LayerSpec]:
+        problems = []
+        for name in v:
+            if name not in LAYER_NAMES:
+                hint = difflib.get_close_matches(name, LAYER_NAMES, n=1)
+                extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+                problems.append(f"unknown layer '{name}'{extra}; known layers: {', '.join(LAYER_NAMES)}")
+        missing = [n for n in REQUIRED_LAYERS if n not in v]
+        if missing:
+            problems.append(f"required layer(s) missing: {', '.join(missing)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
+    @model_validator(mode="after")
+    def _criteria_layers(self) -> "Scenario":
+        for i, c in enumerate(self.criteria or []):
+            if c.layer not in self.layers and c.layer != "estates":
+                raise ValueError(f"criteria[{i}] ('{c.name}'): layer '{c.layer}' is not among the scenario's layers")
+        return self
+
+    def resolve(self, path: str) -> Path:
+        """Resolve a path of the scenario against its folder."""
+        p = Path(path)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def _model_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Known keys at a location (for suggesting the fix of a misspelt key)."""
+    cur: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or cur is None:
+            continue
+        field = getattr(cur, "model_fields", {}).get(part)
+        if field is None:
+            # dict of models (layers) or list of models
+            return []
+        ann = field.annotation
+        cur = _first_model(ann)
+    return list(getattr(cur, "model_fields", {}).keys()) if cur is not None else []
+
+
+def _first_model(ann: Any) -> Any:
+    import typing
+
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in typing.get_args(ann):
+        m = _first_model(arg)
+        if m is not None:
+            return m
+    return None
+
+
+def _format_errors(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        if e["type"] == "extra_forbidden":
+            known = _model_keys(Scenario, loc)
+            hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            fix = f"did you mean '{hint[0]}'?" if hint else f"known keys here: {', '.join(known)}"
+            out.append(f"{path}: unknown key ({fix})")
+        elif e["type"] == "missing":
+            out.append(f"{path}: required key is missing")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            out.append(f"{path or '(top level)'}: {msg}")
+    return out
+
+
+def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: str = "scenario") -> Scenario:
+    """Build a :class:`Scenario` from a mapping, collecting every problem.
+
+    Parameters
+    ----------
+    data
+        The parsed YAML mapping.
+    base_dir
+        Folder that relative paths are resolved against.
+    source
+        Name used in messages (the scenario file).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem with its key path; includes missing files.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: the scenario must be a YAML mapping of keys to values")
+    data = dict(data)
+    data.pop("base_dir", None)
+    try:
+        sc = Scenario(**data, base_dir=str(base_dir))
+    except ValidationError as err:
+        raise ScenarioError([f"{source}: {m}" for m in _format_errors(err)]) from None
+    problems = []
+    for name, spec in sc.layers.items():
+        p = sc.resolve(spec.path)
+        if not p.exists():
+            problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
+    if sc.catalogue.path and not sc.resolve(sc.catalogue.path).exists():
+        problems.append(f"{source}: catalogue.path: file not found: {sc.catalogue.path}")
+    if problems:
+        raise ScenarioError(problems)
+    return sc
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Parameters
+    ----------
+    path
+        The scenario file.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        When the file is missing, is not YAML, or fails validation.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: the scenario must be saved as UTF-8") from None
+    return parse_scenario(data or {}, base_dir=path.parent.resolve(), source=str(path))
