@@ -108,7 +108,6 @@ class RulesSpec(_Strict):
 
     doe_table: Literal["1378", "none"] = "1378"
     mixed_areas: list[str] = Field(default_factory=list)
-    road_buffers: bool = True
     max_slope_pct: float | None = Field(15.0, gt=0)
 
 
@@ -126,7 +125,7 @@ class AllocationSpec(_Strict):
     max_distance_km: float = Field(30.0, gt=0)
     same_county: bool = False
     suitability_weight: float = Field(0.2, ge=0)
-    net_to_gross: float = Field(0.60, gt=0, le=1)
+    net_to_gross: float = Field(0.65, gt=0, le=1)
     accepted_kinds: list[str] = Field(default_factory=lambda: ["estate", "zone", "guild_est", "workshop"])
     keep_clusters_together: bool = False
     priority: Literal["none", "env_cat"] = "env_cat"
@@ -136,8 +135,7 @@ class AllocationSpec(_Strict):
 class ZoningSpec(_Strict):
     """Zoning settings."""
 
-    non_saleable_share: float = Field(0.35, ge=0, lt=1)
-    plots: bool = False
+    non_saleable_share: float | None = Field(None, ge=0, lt=1)
 
 
 class SitesSpec(_Strict):

@@ -1,0 +1,249 @@
+"""The ``siteplan`` command. Thin: it parses arguments, configures logging and calls library
+functions; every problem with input becomes one message on stderr and exit status 1 (2 for usage)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import SiteplanError
+
+log = logging.getLogger("siteplan")
+
+
+def _setup_logging(quiet: bool, verbose: int) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 0 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s" if level > logging.DEBUG else "%(name)s: %(message)s"))
+    root = logging.getLogger("siteplan")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    logging.captureWarnings(True)
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn siteplan errors into one clear message and exit 1; unexpected errors too, without a
+    traceback unless --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = ctx.find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except SiteplanError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so plainly
+            if debug:
+                raise
+            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); run with --debug for the "
+                       "traceback and report it", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--quiet", "-q", is_flag=True, help="Silence progress messages (errors still go to stderr).")
+@click.option("--verbose", "-v", count=True, help="More detail in the logs.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="siteplan")
+def main(quiet: bool, verbose: int, debug: bool) -> None:
+    """siteplan: site selection and estate planning for relocating nuisance guilds."""
+    _setup_logging(quiet, verbose)
+
+
+def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--seed", type=int, default=None, help="Random seed (overrides the scenario's).")(fn)
+    fn = click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")(fn)
+    fn = click.option("--quiet", "-q", "quiet_local", is_flag=True, help="Silence progress messages.")(fn)
+    return fn
+
+
+def _after_run(res: Any, out: Path) -> None:
+    rows = res.plan.rows
+    n_as = int((rows.status == "assigned").sum())
+    log.info("wrote %s: %d businesses, %d assigned, %d unassigned; %d zones; %d proposed sites; gap %.4f %%",
+             out, len(rows), n_as, len(rows) - n_as, len(res.zones), len(res.sites), 100 * float(res.plan.solver["gap"]))
+    if res.warnings:
+        log.info("%d warnings (see manifest.json and the report)", len(res.warnings))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("out/run"),
+              show_default=True, help="Output folder.")
+@_run_options
+@_guard
+def run(scenario: Path, out: Path, seed: int | None, overwrite: bool, quiet_local: bool) -> None:
+    """Run SCENARIO end to end and write every output into --out."""
+    from .pipeline import run_scenario_file
+
+    if quiet_local:
+        _setup_logging(True, 0)
+    res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite)
+    _after_run(res, out)
+
+
+@main.command()
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
+              show_default=True, help="Output folder.")
+@_run_options
+@_guard
+def demo(out: Path, seed: int | None, overwrite: bool, quiet_local: bool) -> None:
+    """Run the embedded Isfahan demo (same as `siteplan run data/demo.yaml --out out/demo`)."""
+    from .pipeline import demo_scenario_path, run_scenario_file
+
+    if quiet_local:
+        _setup_logging(True, 0)
+    res = run_scenario_file(demo_scenario_path(), out, seed=seed, overwrite=overwrite)
+    _after_run(res, out)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@_guard
+def validate(scenario: Path) -> None:
+    """Check SCENARIO and its layers; list every problem (exit 1) or say it is valid (exit 0)."""
+    from .guilds import load_catalogue
+    from .region import load_region
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        region = load_region(sc)
+    load_catalogue(sc.resolve(sc.catalogue.path) if sc.catalogue.path else None,
+                   overrides=sc.catalogue.overrides, add=sc.catalogue.add)
+    for w in region.warnings:
+        click.echo(f"warning: {w}", err=True)
+    del caught
+    counts = ", ".join(f"{k} {len(v)}" for k, v in region.layers.items())
+    click.echo(f"{scenario}: valid ({counts}; CRS {region.crs.name})")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Apply this scenario's catalogue overrides and additions.")
+@_guard
+def catalogue(fmt: str, scenario: Path | None) -> None:
+    """Print the guild catalogue with its sources and status columns."""
+    from .guilds import load_catalogue
+    from .scenario import load_scenario
+
+    if scenario:
+        sc = load_scenario(scenario)
+        cat = load_catalogue(sc.resolve(sc.catalogue.path) if sc.catalogue.path else None,
+                             overrides=sc.catalogue.overrides, add=sc.catalogue.add)
+    else:
+        cat = load_catalogue()
+    cols = ["code", "name_en", "name_fa", "isic", "osm_tags", "env_cat", "sep_m", "sep_mixed_m", "sep_status",
+            "env_status", "doe_group", "doe_status", "traffic", "land_m2", "land_status", "utilities", "chain",
+            "links", "source"]
+    t = cat.table[cols].copy()
+    for c in ("isic", "osm_tags", "utilities", "links"):
+        t[c] = t[c].map(lambda v: ";".join(v))
+    if fmt == "csv":
+        click.echo(t.to_csv(index=False, lineterminator="\n"), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(t.to_dict(orient="records"), ensure_ascii=False, indent=1))
+    else:
+        short = t[["code", "name_en", "env_cat", "sep_m", "sep_status", "doe_group", "land_m2", "land_status",
+                   "chain"]]
+        click.echo(short.to_string(index=False))
+        click.echo("\nsep_m: VNG (2009) separation from homes; status 'assumption' rows need a planner's review. "
+                   "Use --format csv or json for every column.")
+
+
+@main.group()
+def weights() -> None:
+    """Criterion weights."""
+
+
+@weights.command("ahp")
+@click.argument("matrix", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--method", type=click.Choice(["eigenvector", "geometric_mean"]), default="eigenvector", show_default=True)
+@click.option("--ri-table", type=click.Choice(["saaty", "alonso_lamata"]), default="saaty", show_default=True)
+@click.option("--threshold", type=float, default=0.10, show_default=True, help="Consistency ratio limit.")
+@_guard
+def weights_ahp(matrix: Path, method: str, ri_table: str, threshold: float) -> None:
+    """AHP weights of a pairwise MATRIX (CSV; empty cells are missing judgements) as JSON."""
+    import csv
+
+    from .errors import InputError
+    from .weights import ahp
+
+    if not matrix.is_file():
+        raise InputError(f"{matrix}: file not found")
+    with open(matrix, encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    # a header row / first column of names is allowed
+    try:
+        float(rows[0][-1].split("/")[0])
+        names = None
+    except (ValueError, IndexError):
+        names = [c.strip() for c in rows[0][1:]]
+        rows = [r[1:] for r in rows[1:]]
+    res = ahp([[c if c.strip() else None for c in r] for r in rows], method=method,  # type: ignore[arg-type]
+              ri_table=ri_table, threshold=threshold)
+    d = res.as_dict()
+    if names:
+        d["criteria"] = names
+    click.echo(json.dumps(d, ensure_ascii=False, indent=1))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--category", required=True, help="Category code (see `siteplan catalogue`).")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="GeoTIFF to write.")
+@_guard
+def suitability(scenario: Path, category: str, out: Path) -> None:
+    """Write one category's suitability surface as a GeoTIFF (nodata where excluded)."""
+    from .errors import InputError
+    from .export import write_geotiff
+    from .pipeline import prepare
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    sc = sc.model_copy(update={"categories": [category]}) if category else sc
+    prep = prepare(sc)
+    s = prep.surfaces.get(category)
+    if s is None:
+        raise InputError(f"--category: '{category}' is not in the catalogue")
+    if not s.allowed.any():
+        raise InputError(f"{category}: the siting rules exclude the whole study area; binding rules: "
+                         f"{', '.join(s.binding_rules())}")
+    write_geotiff(s.masked, prep.grid, out)
+    log.info("wrote %s (%d × %d, %.1f %% of cells allowed)", out, prep.grid.width, prep.grid.height,
+             100 * s.allowed.mean())
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--gpkg", type=click.Path(dir_okay=False, path_type=Path), required=True, help="GeoPackage to write.")
+@_guard
+def export_cmd(run_dir: Path, gpkg: Path) -> None:
+    """Copy every GeoJSON layer of RUN_DIR into one GeoPackage (for QGIS)."""
+    from .export import export_gpkg
+
+    names = export_gpkg(run_dir, gpkg)
+    log.info("wrote %s with layers: %s", gpkg, ", ".join(names))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

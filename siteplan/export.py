@@ -1,0 +1,150 @@
+"""Writers: RFC 7946 GeoJSON, CSV, GeoTIFF, GeoPackage and the run manifest. Every writer is atomic
+(write to a temporary file, then rename) and deterministic (same input, same bytes)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from shapely.geometry import mapping
+
+from ._io import atomic_path
+from .criteria import Grid
+
+__all__ = ["write_geojson", "write_csv", "write_geotiff", "write_json", "sha256", "versions", "to_rfc7946",
+           "export_gpkg", "NODATA"]
+
+NODATA = -9999.0
+
+
+def _clean(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else round(f, 6)
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v if isinstance(v, (int, str)) else str(v)
+
+
+def to_rfc7946(geoms: np.ndarray | gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """Geometries in EPSG:4326, coordinates rounded to 7 decimals, polygon exteriors counter-clockwise
+    and holes clockwise (RFC 7946 §3.1.6)."""
+    g = gpd.GeoSeries(np.asarray(geoms), crs=crs).to_crs(4326).values
+    g = shapely.transform(np.asarray(g), lambda c: np.round(c, 7))
+    return shapely.orient_polygons(g, exterior_cw=False)
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str] | None = None) -> None:
+    """Write an RFC 7946 FeatureCollection (EPSG:4326, no ``crs`` member, UTF-8, 7 decimals).
+
+    Parameters
+    ----------
+    gdf
+        Features with a CRS.
+    path
+        Target file.
+    columns
+        Properties to write, in order (default: every non-geometry column).
+    """
+    cols = columns or [c for c in gdf.columns if c != gdf.geometry.name]
+    geoms = to_rfc7946(gdf.geometry.values, gdf.crs) if len(gdf) else np.array([])
+    feats = []
+    for i in range(len(gdf)):
+        props = {c: _clean(gdf[c].iat[i]) for c in cols}
+        g = geoms[i]
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": None if g is None or g.is_empty else mapping(g)})
+    doc = {"type": "FeatureCollection", "features": feats}
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:
+    """Write a UTF-8 CSV (with a byte-order mark when ``bom``, which Excel needs for Persian)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\n")
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    """Write JSON (UTF-8, indented, keys in insertion order) atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def write_geotiff(array: np.ndarray, grid: Grid, path: str | Path, *, nodata: float = NODATA) -> None:
+    """Write a float32 GeoTIFF, tiled 256×256 and DEFLATE-compressed, NaN written as ``nodata``."""
+    data = np.where(np.isnan(array), nodata, array).astype(np.float32)
+    profile = {
+        "driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "float32",
+        "crs": grid.crs, "transform": grid.transform, "nodata": nodata, "tiled": True,
+        "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
+    }
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data, 1)
+
+
+def sha256(path: str | Path) -> str:
+    """SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, GDAL and the packages siteplan uses."""
+    out = {"python": platform.python_version(), "gdal": rasterio.__gdal_version__}
+    for pkg in ("siteplan", "numpy", "pandas", "scipy", "geopandas", "shapely", "pyproj", "pyogrio",
+                "rasterio", "scikit-learn", "folium", "pydantic", "click", "pyyaml"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO 8601 (for the manifest only; never in deterministic outputs)."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def export_gpkg(run_dir: str | Path, gpkg: str | Path) -> list[str]:
+    """Copy every GeoJSON layer of a run folder into one GeoPackage (for QGIS).
+
+    Returns
+    -------
+    list of str
+        The layer names written.
+    """
+    run_dir = Path(run_dir)
+    names = []
+    with atomic_path(gpkg) as tmp:
+        for f in sorted(run_dir.glob("*.geojson")):
+            gdf = gpd.read_file(f)
+            if gdf.crs is None:
+                gdf = gdf.set_crs(4326)
+            gdf.to_file(tmp, layer=f.stem, driver="GPKG", engine="pyogrio")
+            names.append(f.stem)
+    return names

@@ -1,0 +1,424 @@
+"""Relocation: which business (or cluster) moves to which estate.
+
+The plan minimizes land-weighted relocation distance minus a suitability bonus, under category-aware
+estate capacity and siting eligibility, with every business assigned whole or listed as unassigned
+with its reason.
+
+Formulation (units u = businesses, or clusters that must move together; estates j)::
+
+    min  Σ_uj c_uj x_uj + Σ_u p_u y_u
+    s.t. Σ_j x_uj + y_u = 1                               for every unit u
+         Σ_u a_ujL x_uj ≤ K_j f_jL                        for every estate j and capacity level L
+         x, y ∈ {0, 1}
+
+with c_uj = land_u (d_uj − β D s_uj) (km, D the distance limit, s the suitability score, β its
+weight), p_u a penalty larger than any assignment cost (scaled up for heavier categories when the
+scenario gives them priority), K_j the estate's net vacant land and f_jL the share of the estate that
+the categories of level L may use (from :func:`siteplan.zoning.usable_land`). Arcs exist only for
+eligible (unit, estate) pairs within D; since an ineligible or too-distant arc can never be used,
+this pruning cannot change the optimum.
+
+The LP relaxation is solved with HiGHS (``scipy.optimize.linprog``); units whose LP solution is
+fractional are repaired greedily in priority order, leftover capacity is offered to LP-unassigned
+units, and the gap between the integer objective and the LP bound is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.optimize import linprog
+
+from .errors import InputError
+from .guilds import Catalogue
+from .scenario import AllocationSpec
+
+log = logging.getLogger(__name__)
+
+__all__ = ["eligibility", "estate_capacity", "Plan", "allocate", "solve_assignment", "AssignmentResult"]
+
+UTILITIES = ("power", "gas", "water", "wastewater")
+
+
+def _env_rank(env: object) -> float:
+    try:
+        return float(str(env))
+    except ValueError:
+        return np.inf
+
+
+def eligibility(estates: gpd.GeoDataFrame, catalogue: Catalogue, usable: pd.DataFrame,
+                spec: AllocationSpec) -> pd.DataFrame:
+    """Whether each category may move to each estate, with the reason when not.
+
+    Parameters
+    ----------
+    estates
+        Estates with optional ``kind``, ``max_cat`` and utility flags.
+    catalogue
+        Categories with ``env_cat`` and ``utilities``.
+    usable
+        :func:`siteplan.zoning.usable_land` output.
+    spec
+        Allocation settings (accepted kinds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
+    """
+    u = usable.set_index(["estate_id", "category"])
+    rows = []
+    for e in estates.itertuples():
+        for c in catalogue.table.itertuples():
+            reasons = []
+            kind = getattr(e, "kind", None)
+            if kind and kind not in spec.accepted_kinds:
+                reasons.append(f"estate kind '{kind}' not accepted")
+            max_cat = getattr(e, "max_cat", None)
+            if max_cat is not None and not (isinstance(max_cat, float) and np.isnan(max_cat)):
+                if _env_rank(c.env_cat) > _env_rank(max_cat) + 1e-9:
+                    reasons.append(f"env. category {c.env_cat} above the estate's max_cat {max_cat:g}"
+                                   if isinstance(max_cat, float) else
+                                   f"env. category {c.env_cat} above the estate's max_cat {max_cat}")
+            for util in c.utilities:
+                val = getattr(e, util, None) if util in UTILITIES else None
+                if util in UTILITIES and val is not None and not (isinstance(val, float) and np.isnan(val)) and float(val) < 1:
+                    reasons.append(f"no {util}")
+            uf, uh, b, bm = (u.loc[(e.estate_id, c.code), ["usable_frac", "usable_ha", "binding", "binding_m"]]
+                             if (e.estate_id, c.code) in u.index else (1.0, 0.0, "", 0.0))
+            if uf <= 1e-9:
+                reasons.append(f"no land of the estate satisfies {b} ({bm:g} m)" if b else "no usable land")
+            rows.append((e.estate_id, c.code, not reasons, "; ".join(reasons), float(uf), float(uh)))
+    return pd.DataFrame(rows, columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])
+
+
+def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, net_to_gross: float) -> pd.DataFrame:
+    """Net land available in each estate for relocated businesses.
+
+    Estates with plots in the ``plots`` layer offer their vacant and terminated plots (net land as it
+    is); the others offer ``vacant_ha × net_to_gross``. An estate with neither has no capacity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estate_id``, ``capacity_m2``, ``capacity_from`` (``plots``, ``vacant_ha`` or ``none``).
+    """
+    cap = {}
+    src = {}
+    if "vacant_ha" in estates:
+        for eid, v in zip(estates["estate_id"], estates["vacant_ha"]):
+            if pd.notna(v):
+                cap[eid] = float(v) * 1e4 * net_to_gross
+                src[eid] = "vacant_ha"
+    if plots is not None and len(plots):
+        free = plots[plots["status"].isin(["vacant", "terminated"])]
+        area = free["area_m2"] if "area_m2" in free else pd.Series(np.nan, index=free.index)
+        area = area.fillna(pd.Series(free.geometry.area, index=free.index))
+        for eid, a in area.groupby(free["estate_id"]).sum().items():
+            cap[eid] = float(a)
+            src[eid] = "plots"
+        for eid in set(plots["estate_id"]) - set(free["estate_id"]):
+            cap[eid] = 0.0
+            src[eid] = "plots"
+    ids = list(estates["estate_id"])
+    return pd.DataFrame({"estate_id": ids, "capacity_m2": [cap.get(i, 0.0) for i in ids],
+                         "capacity_from": [src.get(i, "none") for i in ids]})
+
+
+@dataclass(frozen=True)
+class AssignmentResult:
+    """Solution of the assignment model.
+
+    ``assign[u]`` is the estate index of unit u or -1; ``status`` ``optimal`` when the integer
+    objective equals the LP bound, else ``feasible``.
+    """
+
+    assign: np.ndarray
+    objective: float
+    lp_bound: float
+    gap: float
+    status: str
+    lp_status: str
+    fractional_units: int
+
+
+def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,
+                     penalty: np.ndarray, cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]],
+                     priority: np.ndarray | None = None) -> AssignmentResult:
+    """Solve the relocation assignment (LP relaxation with HiGHS, then integer repair).
+
+    Parameters
+    ----------
+    n_units, n_estates
+        Problem size.
+    arc_u, arc_e, arc_cost
+        Allowed arcs (unit, estate) and their costs.
+    penalty
+        Cost of leaving each unit unassigned.
+    cap_rows
+        Capacity constraints: ``(estate, capacity, arc_indices, coefficients)`` — the arcs of that
+        estate counted by the row and each arc's land in it.
+    priority
+        Order for the integer repair (higher first); default the penalty.
+
+    Returns
+    -------
+    AssignmentResult
+    """
+    na = len(arc_u)
+    nv = na + n_units
+    c = np.concatenate([arc_cost, penalty])
+    a_eq = sparse.csr_matrix((np.ones(nv), (np.concatenate([arc_u, np.arange(n_units)]), np.arange(nv))),
+                             shape=(n_units, nv))
+    if cap_rows:
+        ri = np.concatenate([np.full(len(a), k) for k, (_, _, a, _) in enumerate(cap_rows)])
+        ci = np.concatenate([a for _, _, a, _ in cap_rows])
+        vi = np.concatenate([v for _, _, _, v in cap_rows])
+        a_ub = sparse.csr_matrix((vi, (ri, ci)), shape=(len(cap_rows), nv))
+        b_ub = np.array([cap for _, cap, _, _ in cap_rows])
+    else:
+        a_ub, b_ub = None, None
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
+    if res.status != 0:
+        raise InputError(f"the relocation LP could not be solved: {res.message}")
+    x = res.x[:na]
+    lp = float(res.fun)
+    assign = np.full(n_units, -1, dtype=np.int64)
+    whole = x > 1 - 1e-7
+    assign[arc_u[whole]] = arc_e[whole]
+    # remaining capacity per row
+    row_left = b_ub.copy() if b_ub is not None else np.zeros(0)
+    arc_rows: dict[int, list[tuple[int, float]]] = {}
+    for k, (_, _, a, v) in enumerate(cap_rows):
+        for ai, vv in zip(a, v):
+            arc_rows.setdefault(int(ai), []).append((k, float(vv)))
+    for ai in np.flatnonzero(whole):
+        for k, vv in arc_rows.get(int(ai), []):
+            row_left[k] -= vv
+    y = res.x[na:]
+    frac_units = np.unique(arc_u[(x > 1e-7) & (x < 1 - 1e-7)])
+    frac_units = frac_units[assign[frac_units] < 0]
+    lp_unassigned = np.flatnonzero((assign < 0) & (y > 1 - 1e-7))
+    prio = penalty if priority is None else priority
+    order_arcs = np.lexsort((arc_cost, arc_u))
+    starts = np.searchsorted(arc_u[order_arcs], np.arange(n_units + 1))
+
+    def try_place(u: int) -> bool:
+        for ai in order_arcs[starts[u]:starts[u + 1]]:
+            rows = arc_rows.get(int(ai), [])
+            if all(row_left[k] - vv >= -1e-6 for k, vv in rows):
+                for k, vv in rows:
+                    row_left[k] -= vv
+                assign[u] = arc_e[ai]
+                return True
+        return False
+
+    for u in sorted(frac_units.tolist(), key=lambda u: (-prio[u], u)):
+        try_place(int(u))
+    for u in sorted(lp_unassigned.tolist(), key=lambda u: (-prio[u], u)):
+        if starts[u + 1] > starts[u]:
+            try_place(int(u))
+    # objective of the integer solution
+    arc_of = {}
+    for ai in range(na):
+        arc_of[(int(arc_u[ai]), int(arc_e[ai]))] = ai
+    obj = float(sum(arc_cost[arc_of[(u, int(assign[u]))]] if assign[u] >= 0 else penalty[u] for u in range(n_units)))
+    gap = (obj - lp) / max(abs(lp), 1e-9)
+    gap = max(gap, 0.0) if gap > -1e-9 else gap
+    status = "optimal" if gap <= 1e-9 else "feasible"
+    return AssignmentResult(assign, obj, lp, float(gap), status, str(res.message), int(len(frac_units)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A relocation plan.
+
+    Attributes
+    ----------
+    rows
+        One row per business: ``biz_id``, ``name``, ``category``, ``lon``, ``lat``, ``estate_id``,
+        ``distance_km``, ``land_m2``, ``status`` (assigned/unassigned), ``reason``.
+    estate_summary
+        Per estate and category: capacity, used and left (m²) and units.
+    unmet
+        Unassigned land per category (m²), for new sites.
+    solver
+        Objective, LP bound, gap, status.
+    """
+
+    rows: pd.DataFrame
+    estate_summary: pd.DataFrame
+    unmet: pd.DataFrame
+    solver: dict[str, object]
+
+
+def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
+             elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
+             spec: AllocationSpec) -> Plan:
+    """Assign businesses to estates.
+
+    Parameters
+    ----------
+    businesses
+        Classified businesses (working CRS points) with ``biz_id``, ``category``, optional
+        ``area_m2``, ``name``, ``cluster_id``, ``county``.
+    estates
+        Estates (working CRS) with ``estate_id``.
+    catalogue
+        For default land per unit and environmental order.
+    elig
+        :func:`eligibility` output.
+    capacity
+        :func:`estate_capacity` output.
+    scores
+        Optional ``estate_id``, ``category``, ``score`` (suitability in [0, 1]) for the bonus.
+    spec
+        Allocation settings.
+
+    Returns
+    -------
+    Plan
+    """
+    if businesses["biz_id"].duplicated().any():
+        d = sorted(set(businesses.loc[businesses["biz_id"].duplicated(), "biz_id"]))
+        raise InputError(f"businesses: duplicate biz_id: {', '.join(map(str, d[:20]))}")
+    b = businesses.reset_index(drop=True)
+    land_default = dict(zip(catalogue.table["code"], catalogue.table["land_m2"]))
+    area = b["area_m2"] if "area_m2" in b else pd.Series(np.nan, index=b.index)
+    land = area.where(area > 0, b["category"].map(land_default)).fillna(0.0).to_numpy(float)
+    classified = b["category"].notna().to_numpy()
+    D = spec.max_distance_km
+    # units: clusters that move together, else single businesses
+    if spec.keep_clusters_together and "cluster_id" in b:
+        key = np.where(b["cluster_id"].notna() & classified, "C" + b["cluster_id"].astype(str), "B" + b.index.astype(str))
+    else:
+        key = ("B" + b.index.astype(str)).to_numpy()
+    key = np.where(classified, key, "U" + b.index.astype(str))
+    unit_codes, unit_of = np.unique(key, return_inverse=True)
+    nu = len(unit_codes)
+    ok_unit = np.zeros(nu, bool)
+    np.logical_or.at(ok_unit, unit_of, classified)
+    ne = len(estates)
+    eidx = {e: k for k, e in enumerate(estates["estate_id"])}
+    egeom = estates.geometry.values
+    # distances from each business to estates within D
+    tree = shapely.STRtree(egeom)
+    bi, ej = tree.query(b.geometry.values, predicate="dwithin", distance=D * 1000.0)
+    dist = shapely.distance(b.geometry.values[bi], egeom[ej]) / 1000.0
+    pair = pd.DataFrame({"b": bi, "e": ej, "d": dist})
+    pair["cat"] = b["category"].to_numpy()[pair["b"]]
+    pair = pair[pair["cat"].notna()]
+    if spec.same_county and "county" in b and "county" in estates:
+        pair = pair[b["county"].to_numpy()[pair["b"]] == estates["county"].to_numpy()[pair["e"]]]
+    el = elig.assign(e=elig["estate_id"].map(eidx))
+    el_ok = el[el["eligible"]].set_index(["e", "category"])
+    pair = pair[pd.MultiIndex.from_arrays([pair["e"], pair["cat"]]).isin(el_ok.index)]
+    pair["u"] = unit_of[pair["b"].to_numpy()]
+    pair["land"] = land[pair["b"].to_numpy()]
+    # a unit may use an estate only if every member has an arc to it
+    members = np.bincount(unit_of, minlength=nu)
+    cnt = pair.groupby(["u", "e"]).size()
+    full = cnt[cnt.to_numpy() == members[cnt.index.get_level_values(0)]].index
+    pair = pair[pd.MultiIndex.from_arrays([pair["u"], pair["e"]]).isin(full)]
+    sc = {}
+    if scores is not None and len(scores):
+        sc = {(eidx[e], c): s for e, c, s in zip(scores["estate_id"], scores["category"], scores["score"])
+              if e in eidx and pd.notna(s)}
+    pair["s"] = [sc.get((e, c), 0.0) for e, c in zip(pair["e"], pair["cat"])]
+    pair["cost"] = pair["land"] / 1e4 * (pair["d"] - spec.suitability_weight * D * pair["s"])
+    arcs = pair.groupby(["u", "e"], sort=True).agg(cost=("cost", "sum")).reset_index()
+    arc_u = arcs["u"].to_numpy(np.int64)
+    arc_e = arcs["e"].to_numpy(np.int64)
+    unit_land = np.bincount(unit_of, weights=land, minlength=nu)
+    heavy = np.zeros(nu)
+    rank = b["category"].map(lambda c: catalogue.env_rank(c) if isinstance(c, str) else 0).to_numpy(float)
+    np.maximum.at(heavy, unit_of, rank)
+    prio = 1.0 + (heavy / 10.0 if spec.priority == "env_cat" else 0.0)
+    penalty = unit_land / 1e4 * (D * (1 + spec.suitability_weight) + 1.0) * prio
+    # capacity rows (category-aware levels)
+    cap = dict(zip(capacity["estate_id"], capacity["capacity_m2"]))
+    frac = {(eidx[e], c): f for e, c, f in zip(elig["estate_id"], elig["category"], elig["usable_frac"])}
+    land_uc = pair.groupby(["u", "e", "cat"], sort=True)["land"].sum().reset_index()
+    arc_index = pd.Series(np.arange(len(arcs)), index=pd.MultiIndex.from_arrays([arc_u, arc_e]))
+    land_uc["arc"] = arc_index.reindex(pd.MultiIndex.from_arrays([land_uc["u"], land_uc["e"]])).to_numpy()
+    land_uc["f"] = [frac.get((e, c), 1.0) for e, c in zip(land_uc["e"], land_uc["cat"])]
+    cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]] = []
+    for e, grp in land_uc.groupby("e", sort=True):
+        K = cap.get(estates["estate_id"].iat[int(e)], 0.0)
+        levels = sorted(set(grp["f"])) if spec.zone_aware_capacity else [max(grp["f"])]
+        for f in levels:
+            sub = grp[grp["f"] <= f + 1e-12] if spec.zone_aware_capacity else grp
+            agg = sub.groupby("arc")["land"].sum()
+            cap_rows.append((int(e), K * (f if spec.zone_aware_capacity else 1.0),
+                             agg.index.to_numpy(np.int64), agg.to_numpy(float)))
+    res = solve_assignment(nu, ne, arc_u, arc_e, arcs["cost"].to_numpy(float), penalty, cap_rows, prio * unit_land)
+    # per-business rows
+    est_of_b = res.assign[unit_of]
+    has_arc = np.zeros(nu, bool)
+    has_arc[arc_u] = True
+    eids = estates["estate_id"].to_numpy()
+    assigned = est_of_b >= 0
+    dist_map = {(int(x), int(y)): d for x, y, d in zip(pair["b"], pair["e"], pair["d"])}
+    dkm = np.array([dist_map.get((i, int(e)), np.nan) if e >= 0 else np.nan for i, e in enumerate(est_of_b)])
+    reasons = np.array([""] * len(b), dtype=object)
+    near_reason = _near_reasons(b, estates, elig, D)
+    for i in np.flatnonzero(~assigned):
+        u = unit_of[i]
+        if not classified[i]:
+            note = b["class_note"].iat[i] if "class_note" in b else ""
+            reasons[i] = f"unclassified: {note}" if note else "unclassified"
+        elif not has_arc[u]:
+            reasons[i] = near_reason[i]
+        else:
+            reasons[i] = "capacity exhausted in the eligible estates within reach"
+    pts = gpd.GeoSeries(b.geometry.values, crs=b.crs).to_crs(4326)
+    rows = pd.DataFrame({
+        "biz_id": b["biz_id"].to_numpy(), "name": b["name"].to_numpy() if "name" in b else None,
+        "category": b["category"].to_numpy(), "lon": np.round(pts.x.to_numpy(), 7), "lat": np.round(pts.y.to_numpy(), 7),
+        "estate_id": np.where(assigned, eids[np.maximum(est_of_b, 0)], None),
+        "distance_km": np.round(dkm, 3), "land_m2": np.round(land, 1),
+        "status": np.where(assigned, "assigned", "unassigned"), "reason": reasons,
+    })
+    if spec.keep_clusters_together and "cluster_id" in b:
+        rows["cluster_id"] = b["cluster_id"].to_numpy()
+    used = rows[rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
+        used_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    summ = capacity.merge(used, on="estate_id", how="left")
+    summ["used_m2"] = summ["used_m2"].fillna(0.0)
+    summ["units"] = summ["units"].fillna(0).astype(int)
+    tot = summ.groupby("estate_id")["used_m2"].transform("sum")
+    summ["left_m2"] = (summ["capacity_m2"] - tot).clip(lower=0.0)
+    un = rows[(rows.status == "unassigned") & rows["category"].notna()]
+    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    solver = {"solver": "HiGHS LP relaxation + integer repair (scipy.optimize.linprog)",
+              "status": res.status, "objective": round(res.objective, 6), "lp_bound": round(res.lp_bound, 6),
+              "gap": round(res.gap, 9), "units": int(nu), "arcs": int(len(arcs)),
+              "capacity_rows": len(cap_rows), "fractional_units_repaired": res.fractional_units,
+              "lp_message": res.lp_status}
+    log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
+             100 * res.gap)
+    return Plan(rows, summ, unmet, solver)
+
+
+def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, D: float) -> np.ndarray:
+    """Reason text for businesses with no eligible estate within reach: the nearest estate and why."""
+    out = np.array([""] * len(b), dtype=object)
+    tree = shapely.STRtree(estates.geometry.values)
+    idx, dist = tree.query_nearest(b.geometry.values, return_distance=True, all_matches=False)
+    why = {(e, c): r for e, c, r in zip(elig["estate_id"], elig["category"], elig["reason"])}
+    eids = estates["estate_id"].to_numpy()
+    for i, e, d in zip(idx[0], idx[1], dist):
+        c = b["category"].iat[i]
+        r = why.get((eids[e], c), "")
+        if d / 1000 > D:
+            out[i] = f"no eligible estate within {D:g} km (nearest: {eids[e]} at {d / 1000:.1f} km)"
+        else:
+            out[i] = f"no eligible estate within {D:g} km (nearest {eids[e]}: {r or 'not eligible'})"
+    return out

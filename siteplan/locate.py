@@ -1,0 +1,250 @@
+"""Locating: rank existing estates per category, find new contiguous compact sites on the
+suitability surface, and write each site's feasibility figures.
+
+New sites are grown region by region on the grid: each starts at the best allowed cell not yet
+taken, kept away from existing estates and earlier sites, and grows through 8-connected allowed
+cells, best first with a penalty on distance from the seed (compactness), until it reaches its
+target area; holes are filled when the filling cells are allowed. When a target cannot be met the
+result says which and by how much — it never silently returns fewer sites.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio import features
+from scipy import ndimage
+
+from .criteria import Grid, distance_field, rasterize_mask
+from .scenario import SitesSpec
+from .suitability import topsis
+
+log = logging.getLogger(__name__)
+
+__all__ = ["rank_estates", "grow_regions", "SiteSearch", "site_feasibility"]
+
+
+def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFrame,
+                 acceptability: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Rank eligible estates per category by TOPSIS on (suitability score, usable net capacity).
+
+    Parameters
+    ----------
+    elig
+        Eligibility rows (``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``).
+    scores
+        ``estate_id``, ``category``, ``score``.
+    capacity
+        ``estate_id``, ``capacity_m2``.
+    acceptability
+        Optional per category: probability that each estate (in ``elig`` order within the category)
+        keeps its rank under Monte Carlo weights.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``elig`` plus ``score``, ``usable_cap_ha``, ``closeness`` and ``rank`` (1 = best; None when
+        not eligible).
+    """
+    df = elig.merge(scores, on=["estate_id", "category"], how="left").merge(capacity, on="estate_id", how="left")
+    df["usable_cap_ha"] = df["capacity_m2"].fillna(0) * df["usable_frac"] / 1e4
+    df["closeness"] = np.nan
+    df["rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    for code, grp in df.groupby("category", sort=True):
+        ok = grp[grp["eligible"] & grp["score"].notna()]
+        if ok.empty:
+            continue
+        c = topsis(ok[["score", "usable_cap_ha"]].to_numpy(), np.array([0.7, 0.3]), np.array([True, True]))
+        order = np.lexsort((ok["estate_id"].to_numpy(), -c))
+        ranks = np.empty(len(ok), dtype=int)
+        ranks[order] = np.arange(1, len(ok) + 1)
+        df.loc[ok.index, "closeness"] = np.round(c, 6)
+        df.loc[ok.index, "rank"] = ranks
+    return df.drop(columns=["capacity_m2"])
+
+
+@dataclass(frozen=True)
+class SiteSearch:
+    """Outcome of :func:`grow_regions`: the regions (cell masks) and the targets that failed."""
+
+    regions: list[np.ndarray]
+    failures: list[str]
+
+
+def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: int, area_ha: float,
+                 min_area_ha: float, max_area_ha: float, min_spacing_m: float, avoid: np.ndarray | None = None,
+                 avoid_m: float = 0.0, compactness: float = 0.5) -> SiteSearch:
+    """Find ``count`` contiguous, compact regions of about ``area_ha`` on allowed cells.
+
+    Parameters
+    ----------
+    score
+        Suitability in [0, 1] (NaN = excluded).
+    allowed
+        Cells the rules allow.
+    grid
+        The grid (cell size).
+    count
+        Regions wanted.
+    area_ha, min_area_ha, max_area_ha
+        Target area and bounds per region.
+    min_spacing_m
+        Minimum distance between regions.
+    avoid, avoid_m
+        Cells to keep ``avoid_m`` away from (existing estates).
+    compactness
+        Weight of the distance-from-seed penalty (0 = pure score, larger = rounder).
+
+    Returns
+    -------
+    SiteSearch
+    """
+    cell_ha = grid.res ** 2 / 1e4
+    target = int(np.clip(np.ceil(min(max(area_ha, min_area_ha), max_area_ha) / cell_ha), 1, None))
+    min_cells = int(np.ceil(min_area_ha / cell_ha))
+    ok = allowed & np.isfinite(score)
+    if avoid is not None and avoid.any():
+        ok &= distance_field(avoid, grid.res) >= max(avoid_m, grid.res * 0.5)
+    failures: list[str] = []
+    regions: list[np.ndarray] = []
+    if min_cells > target:
+        failures.append(f"max_area_ha {max_area_ha:g} is below min_area_ha {min_area_ha:g}")
+        return SiteSearch(regions, failures)
+    # connected components big enough
+    lab, n = ndimage.label(ok, structure=np.ones((3, 3)))
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    big = sizes >= min_cells
+    big[0] = False
+    ok &= big[lab]
+    s = np.where(ok, score, -np.inf)
+    H, W = ok.shape
+    r_target = np.sqrt(target / np.pi)
+    taken = np.zeros_like(ok)
+    for k in range(count):
+        if not ok.any():
+            failures.append(f"site {k + 1} of {count}: no allowed area of at least {min_area_ha:g} ha left "
+                            f"(spacing {min_spacing_m:g} m, {avoid_m:g} m from estates)")
+            break
+        seed = np.unravel_index(int(np.argmax(s)), s.shape)
+        region = np.zeros_like(ok)
+        heap: list[tuple[float, int, int]] = [(-s[seed], seed[0], seed[1])]
+        seen = {seed}
+        got = 0
+        while heap and got < target:
+            _, r, c = heapq.heappop(heap)
+            region[r, c] = True
+            got += 1
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if (dr or dc) and 0 <= rr < H and 0 <= cc < W and (rr, cc) not in seen and ok[rr, cc]:
+                        seen.add((rr, cc))
+                        pen = compactness * np.hypot(rr - seed[0], cc - seed[1]) / max(r_target, 1.0)
+                        heapq.heappush(heap, (-(s[rr, cc] - pen), rr, cc))
+        filled = ndimage.binary_fill_holes(region) & (ok | region)
+        region = filled
+        got = int(region.sum())
+        if got < min_cells:
+            failures.append(f"site {k + 1} of {count}: the best remaining allowed area has {got * cell_ha:g} ha, "
+                            f"below min_area_ha {min_area_ha:g} (short by {(min_cells - got) * cell_ha:g} ha)")
+            ok &= ~region
+            s[region] = -np.inf
+            continue
+        if got < target:
+            failures.append(f"site {k + 1} of {count}: reached {got * cell_ha:g} ha of the {target * cell_ha:g} ha "
+                            f"target (short by {(target - got) * cell_ha:g} ha)")
+        regions.append(region)
+        taken |= region
+        block = distance_field(region, grid.res) < max(min_spacing_m, grid.res * 0.5) if min_spacing_m > 0 \
+            else region
+        ok &= ~block
+        s[~ok] = -np.inf
+    return SiteSearch(regions, failures)
+
+
+def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.Geometry]:
+    """Polygon of each region mask (cell edges)."""
+    out = []
+    for reg in regions:
+        shapes = [shapely.geometry.shape(g) for g, v in features.shapes(reg.astype("uint8"), mask=reg,
+                                                                        transform=grid.transform) if v == 1]
+        out.append(shapely.union_all(shapes))
+    return out
+
+
+def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], *, net_to_gross: float,
+                     land_per_unit: dict[str, float], share: dict[str, float], reach_km: float = 30.0) -> pd.DataFrame:
+    """Feasibility figures of proposed sites.
+
+    Parameters
+    ----------
+    sites
+        Site polygons (working CRS).
+    layers
+        The region's layers (roads, rail, utilities, urban).
+    net_to_gross
+        Saleable share of gross area.
+    land_per_unit
+        Net m² per unit by category.
+    share
+        Share of the net land by category (sums to 1).
+    reach_km
+        Radius for the population within reach.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``gross_ha``, ``net_ha``, ``units`` (``code:n`` list), ``trunk_km``, ``rail_km``, ``power_km``,
+        ``gas_km``, ``extend`` (utilities to extend and how far), ``pop_reach``.
+    """
+    g = sites.geometry.values
+
+    def near(layer: str, col: str | None = None, values: list[str] | None = None) -> np.ndarray:
+        gdf = layers.get(layer)
+        if gdf is None:
+            return np.full(len(g), np.nan)
+        if col and values is not None:
+            gdf = gdf[gdf[col].isin(values)]
+        if gdf.empty:
+            return np.full(len(g), np.nan)
+        tree = shapely.STRtree(gdf.geometry.values)
+        idx, d = tree.query_nearest(g, return_distance=True, all_matches=False)
+        out = np.full(len(g), np.nan)
+        out[idx[0]] = d / 1000
+        return out
+
+    gross = shapely.area(g) / 1e4
+    net = gross * net_to_gross
+    trunk = near("roads", "road_class", ["motorway", "trunk"])
+    rail = near("rail")
+    power = near("utilities", "kind", ["power_line", "substation", "power"])
+    gas = near("utilities", "kind", ["gas_pipe", "gas"])
+    urban = layers.get("urban")
+    pop = np.zeros(len(g))
+    if urban is not None and "population" in urban:
+        cen = urban.geometry.centroid.values
+        tree = shapely.STRtree(cen)
+        si, ui = tree.query(g, predicate="dwithin", distance=reach_km * 1000)
+        np.add.at(pop, si, urban["population"].fillna(0).to_numpy()[ui])
+    units = []
+    for n in net:
+        parts = [f"{c}:{int(n * 1e4 * s // land_per_unit[c])}" for c, s in sorted(share.items()) if s > 0]
+        units.append(", ".join(parts))
+    extend = []
+    for p, q in zip(power, gas):
+        e = []
+        if not np.isnan(p) and p > 0.5:
+            e.append(f"power {p:.1f} km")
+        if not np.isnan(q) and q > 0.5:
+            e.append(f"gas {q:.1f} km")
+        extend.append(", ".join(e) or "none")
+    return pd.DataFrame({"gross_ha": np.round(gross, 2), "net_ha": np.round(net, 2), "units": units,
+                         "trunk_km": np.round(trunk, 2), "rail_km": np.round(rail, 2),
+                         "power_km": np.round(power, 2), "gas_km": np.round(gas, 2), "extend": extend,
+                         "pop_reach": pop.astype(np.int64)})

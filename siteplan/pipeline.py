@@ -1,0 +1,452 @@
+"""Running a scenario end to end: load → classify → score → allocate → zone → locate → write.
+
+Stages exchange plain data; this module composes them and owns the order, the timings, the
+warnings and the atomic write of the whole run folder (everything is written into a staging folder
+that replaces ``--out`` only when the run succeeds).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .clusters import find_clusters
+from .criteria import FieldCache, Grid, Rule, compile_rules, default_criteria
+from .errors import InputError, SiteplanWarning
+from .export import sha256, utc_now, versions, write_csv, write_geojson, write_geotiff, write_json
+from .guild_relocation import Plan, allocate, eligibility, estate_capacity
+from .guilds import Catalogue, classify, load_catalogue
+from .locate import grow_regions, rank_estates, regions_to_polygons, site_feasibility
+from .region import Region, load_region
+from .scenario import Scenario, load_scenario
+from .suitability import Surface, criterion_layers, rank_acceptability, surfaces, zonal_mean
+from .zoning import usable_land, zone_estates
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RunResult", "run", "run_scenario_file", "prepare", "demo_scenario_path", "Prepared"]
+
+OUTPUT_FILES = ("report.html", "relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson",
+                "clusters.geojson", "manifest.json")
+
+
+def demo_scenario_path() -> Path:
+    """The embedded demo scenario (``data/demo.yaml`` of the source checkout)."""
+    p = Path(__file__).resolve().parents[1] / "data" / "demo.yaml"
+    if not p.exists():
+        raise InputError(f"the demo scenario {p} is missing: run siteplan from a source checkout "
+                         "(git clone), where data/ holds the demo region")
+    return p
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        log.info("stage %s …", name)
+        t0 = time.perf_counter()
+        yield
+        self.times[name] = round(time.perf_counter() - t0, 3)
+        log.info("stage %s done in %.2f s", name, self.times[name])
+
+
+@dataclass
+class Prepared:
+    """Everything up to suitability: what the explain and suitability commands need too."""
+
+    scenario: Scenario
+    region: Region
+    catalogue: Catalogue
+    businesses: gpd.GeoDataFrame
+    codes: list[str]
+    rules: dict[str, list[Rule]]
+    grid: Grid
+    cache: FieldCache
+    surfaces: dict[str, Surface]
+    crit: list[Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """A finished run: inputs, intermediate tables and outputs (what the report shows)."""
+
+    prep: Prepared
+    usable: pd.DataFrame
+    elig: pd.DataFrame
+    capacity: pd.DataFrame
+    scores: pd.DataFrame
+    ranks: pd.DataFrame
+    plan: Plan
+    zones: gpd.GeoDataFrame
+    shortfall: pd.DataFrame
+    sites: gpd.GeoDataFrame
+    clusters: gpd.GeoDataFrame
+    site_failures: list[str]
+    timings: dict[str, float]
+    seed: int
+    warnings: list[str]
+
+
+def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
+    if scenario.categories == "all":
+        return catalogue.codes
+    bad = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(catalogue.codes)})"
+           for i, c in enumerate(scenario.categories) if c not in catalogue]
+    if bad:
+        raise InputError(bad)
+    return list(scenario.categories)
+
+
+def prepare(scenario: Scenario, timer: _Timer | None = None) -> Prepared:
+    """Load, classify, compile rules and compute the suitability surfaces.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    timer
+        Optional stage timer.
+
+    Returns
+    -------
+    Prepared
+    """
+    timer = timer or _Timer()
+    warns: list[str] = []
+    with timer.stage("load"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SiteplanWarning)
+            region = load_region(scenario)
+        warns.extend(region.warnings)
+        cat = load_catalogue(scenario.resolve(scenario.catalogue.path) if scenario.catalogue.path else None,
+                             overrides=scenario.catalogue.overrides, add=scenario.catalogue.add)
+        codes = _scope(scenario, cat)
+    with timer.stage("classify"):
+        biz = classify(region.layers["businesses"], cat)
+        n_un = int(biz["category"].isna().sum())
+        if n_un:
+            ids = ", ".join(biz.loc[biz["category"].isna(), "biz_id"].astype(str).head(15))
+            warns.append(f"businesses: {n_un} could not be classified (ids: {ids}{' …' if n_un > 15 else ''}); "
+                         "they are listed in relocation.csv as unassigned with the reason")
+        out_scope = biz["category"].notna() & ~biz["category"].isin(codes)
+        if out_scope.any():
+            warns.append(f"businesses: {int(out_scope.sum())} belong to categories outside the scenario's scope; "
+                         "they are listed as unassigned ('category not in scope')")
+        biz.loc[out_scope, "class_note"] = "category not in scope: " + biz.loc[out_scope, "category"].astype(str)
+        biz.loc[out_scope, "category"] = None
+        biz = gpd.GeoDataFrame(biz, geometry="geometry", crs=region.crs)
+    layers = dict(region.layers)
+    with timer.stage("rules"):
+        rules = {c: r for c, r in compile_rules(cat, scenario, layers).items() if c in codes}
+    with timer.stage("suitability"):
+        grid = Grid.covering(region.study_area, scenario.grid.resolution_m, region.crs)
+        if grid.width * grid.height > 4e8:
+            raise InputError(f"grid.resolution_m: {scenario.grid.resolution_m:g} m gives a "
+                             f"{grid.width}×{grid.height} grid; use a coarser resolution")
+        log.info("grid %d × %d cells of %g m", grid.width, grid.height, grid.res)
+        cache = FieldCache(grid)
+        specs = scenario.criteria if scenario.criteria is not None else default_criteria(cat)
+        usable_specs = []
+        for s in specs:
+            if s.layer not in layers:
+                warns.append(f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer")
+                continue
+            usable_specs.append(s)
+        if not usable_specs:
+            raise InputError("criteria: no criterion can be evaluated with the scenario's layers")
+        crit = criterion_layers(usable_specs, layers, grid, cache)
+        surf = surfaces(codes, crit, rules, scenario, layers, cache)
+        for code, s in surf.items():
+            if not s.allowed.any():
+                warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
+                             f"{', '.join(s.binding_rules()) or 'none'}")
+    return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns)
+
+
+def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
+    """Run every stage of a scenario (no files written; see :func:`write_outputs`).
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    seed
+        Overrides the scenario's seed.
+
+    Returns
+    -------
+    RunResult
+    """
+    timer = _Timer()
+    seed = scenario.seed if seed is None else seed
+    prep = prepare(scenario, timer)
+    sc = scenario
+    layers = prep.region.layers
+    estates = layers["estates"]
+    warns = list(prep.warnings)
+    with timer.stage("estates"):
+        scores = []
+        for code, s in prep.surfaces.items():
+            m = zonal_mean(s.score, estates.geometry.values, prep.grid)
+            scores.append(pd.DataFrame({"estate_id": estates["estate_id"].to_numpy(), "category": code,
+                                        "score": np.round(m, 6)}))
+        scores_df = pd.concat(scores, ignore_index=True)
+        usable = usable_land(estates, prep.rules, layers, sc)
+        elig = eligibility(estates, Catalogue(prep.catalogue.table[prep.catalogue.table.code.isin(prep.codes)]),
+                           usable, sc.allocation)
+        capacity = estate_capacity(estates, layers.get("plots"), sc.allocation.net_to_gross)
+    with timer.stage("clusters"):
+        biz = prep.businesses
+        ok = biz["category"].notna()
+        cid, clusters = find_clusters(biz[ok], prep.catalogue, eps_m=sc.clusters.eps_m,
+                                      min_samples=sc.clusters.min_samples)
+        biz = biz.copy()
+        if "cluster_id" not in biz or not sc.allocation.keep_clusters_together:
+            biz["cluster_id"] = None
+            biz.loc[ok, "cluster_id"] = cid
+    with timer.stage("allocate"):
+        plan = allocate(biz, estates, prep.catalogue, elig, capacity, scores_df, sc.allocation)
+        if plan.solver["gap"] > 0:
+            log.info("relocation gap to the LP bound: %.4f %%", 100 * float(plan.solver["gap"]))
+    with timer.stage("zoning"):
+        demand = plan.rows[plan.rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
+            land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+        zones, short = zone_estates(estates, demand, prep.catalogue, prep.rules, layers, sc, usable)
+        for r in short.itertuples():
+            warns.append(f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha of land far enough "
+                         f"from homes (binding: {r.rule})")
+        zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
+        plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
+                                for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
+    with timer.stage("locate"):
+        sites, failures = _new_sites(prep, plan, estates, sc)
+        warns.extend(f"new sites: {f}" for f in failures)
+        ranks = rank_estates(elig, scores_df, capacity)
+        ranks = _robustness(ranks, prep, sc, seed)
+    return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
+                     failures, timer.times, seed, warns)
+
+
+def _robustness(ranks: pd.DataFrame, prep: Prepared, sc: Scenario, seed: int) -> pd.DataFrame:
+    """Add ``p_rank``: the Monte Carlo probability that an estate keeps its rank for a category."""
+    ranks = ranks.copy()
+    ranks["p_rank"] = np.nan
+    if sc.sensitivity.draws <= 0:
+        return ranks
+    by_name = {c.spec.name: c for c in prep.crit}
+    estates = prep.region.layers["estates"]
+    for code, s in prep.surfaces.items():
+        sel = ranks[(ranks.category == code) & ranks["rank"].notna()]
+        if len(sel) < 2:
+            continue
+        names = list(s.weights)
+        geoms = estates.set_index("estate_id").loc[sel.estate_id].geometry.values
+        x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid) for n in names])
+        x = np.nan_to_num(x)
+        acc, _ = rank_acceptability(x, np.array(list(s.weights.values())), draws=sc.sensitivity.draws,
+                                    concentration=sc.sensitivity.concentration, seed=seed)
+        r = sel["rank"].to_numpy(int) - 1
+        ranks.loc[sel.index, "p_rank"] = np.round(acc[np.arange(len(sel)), r], 4)
+    return ranks
+
+
+def _new_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame, sc: Scenario) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Propose new specialized estates for unmet demand, one search per value chain."""
+    cols = ["site_id", "chain", "categories", "area_ha", "score", "compactness", "rank", "gross_ha", "net_ha",
+            "units", "trunk_km", "rail_km", "power_km", "gas_km", "extend", "pop_reach"]
+    empty = gpd.GeoDataFrame(columns=cols + ["geometry"], geometry="geometry", crs=prep.region.crs)
+    unmet = plan.unmet
+    if unmet.empty or sc.sites.count == 0:
+        return empty, []
+    cat = prep.catalogue.table.set_index("code")
+    unmet = unmet[unmet["category"].isin(prep.surfaces)].copy()
+    unmet["chain"] = unmet["category"].map(cat["chain"]).fillna(unmet["category"])
+    groups = unmet.groupby("chain")["land_m2"].sum().sort_values(ascending=False)
+    est_mask = None
+    failures: list[str] = []
+    rows = []
+    from .criteria import rasterize_mask
+    from .zoning import polsby_popper
+    est_mask = rasterize_mask(estates.geometry.values, prep.grid)
+    taken = np.zeros(prep.grid.shape, dtype=bool)
+    per_chain = max(1, sc.sites.count // max(len(groups), 1))
+    for k, (chain, land) in enumerate(groups.items()):
+        if len(rows) >= sc.sites.count:
+            failures.append(f"chain '{chain}': {land / 1e4:.1f} ha of unmet net land gets no site "
+                            f"(sites.count = {sc.sites.count} reached)")
+            continue
+        codes = list(unmet.loc[unmet.chain == chain, "category"])
+        w = unmet.loc[unmet.chain == chain].set_index("category")["land_m2"]
+        w = w / w.sum()
+        allowed = np.logical_and.reduce([prep.surfaces[c].allowed for c in codes]) & ~taken
+        score = sum(prep.surfaces[c].score * float(w[c]) for c in codes)
+        score = np.where(score >= sc.sites.min_score, score, np.nan)
+        gross_ha = land / 1e4 / sc.allocation.net_to_gross
+        area = sc.sites.area_ha or gross_ha
+        n = 1 if area <= sc.sites.max_area_ha else min(int(np.ceil(area / sc.sites.max_area_ha)), per_chain)
+        res = grow_regions(score, allowed, prep.grid, count=n, area_ha=area / n, min_area_ha=sc.sites.min_area_ha,
+                           max_area_ha=sc.sites.max_area_ha, min_spacing_m=sc.sites.min_spacing_km * 1000,
+                           avoid=est_mask | taken, avoid_m=sc.sites.min_distance_from_estates_km * 1000)
+        failures.extend(f"chain '{chain}': {f}" for f in res.failures)
+        polys = regions_to_polygons(res.regions, prep.grid)
+        for reg, poly in zip(res.regions, polys):
+            taken |= reg
+            rows.append({"chain": chain, "categories": ", ".join(sorted(codes)),
+                         "area_ha": round(poly.area / 1e4, 2), "score": round(float(np.nanmean(score[reg])), 4),
+                         "compactness": round(polsby_popper(poly), 4), "share": w.to_dict(), "geometry": poly})
+    if not rows:
+        return empty, failures
+    g = gpd.GeoDataFrame(rows, geometry="geometry", crs=prep.region.crs)
+    g = g.sort_values(["score", "area_ha"], ascending=[False, False]).reset_index(drop=True)
+    g["rank"] = np.arange(1, len(g) + 1)
+    g["site_id"] = [f"S{i:02d}" for i in g["rank"]]
+    land_per = dict(zip(prep.catalogue.table.code, prep.catalogue.table.land_m2))
+    feas = []
+    for r in g.itertuples():
+        f = site_feasibility(g.iloc[[r.Index]], prep.region.layers, net_to_gross=sc.allocation.net_to_gross,
+                             land_per_unit=land_per, share=r.share)
+        feas.append(f)
+    g = pd.concat([g.drop(columns=["share"]), pd.concat(feas, ignore_index=True)], axis=1)
+    return gpd.GeoDataFrame(g[cols + ["geometry"]], geometry="geometry", crs=prep.region.crs), failures
+
+
+# ------------------------------------------------------------------------------------------------
+# writing
+# ------------------------------------------------------------------------------------------------
+
+
+def _estates_out(res: RunResult) -> gpd.GeoDataFrame:
+    est = res.prep.region.layers["estates"]
+    keep = [c for c in ("estate_id", "name", "kind", "gross_ha", "vacant_ha", "max_cat") if c in est]
+    out = est[keep + ["geometry"]].copy()
+    cap = res.plan.estate_summary.groupby("estate_id").agg(capacity_m2=("capacity_m2", "first"),
+                                                            used_m2=("used_m2", "sum"),
+                                                            units_in=("units", "sum"))
+    out = out.merge(cap, left_on="estate_id", right_index=True, how="left")
+    out["cap_ha"] = (out.pop("capacity_m2") / 1e4).round(4)
+    out["used_ha"] = (out.pop("used_m2") / 1e4).round(4)
+    out["left_ha"] = (out["cap_ha"] - out["used_ha"]).clip(lower=0).round(4)
+    out["units_in"] = out["units_in"].fillna(0).astype(int)
+    r = res.ranks.set_index(["estate_id", "category"])
+    for code in res.prep.codes:
+        sub = r.xs(code, level="category").reindex(out["estate_id"])
+        out[f"elig_{code}"] = sub["eligible"].to_numpy()
+        out[f"why_{code}"] = sub["reason"].to_numpy()
+        out[f"score_{code}"] = sub["score"].to_numpy()
+        out[f"rank_{code}"] = sub["rank"].to_numpy()
+        out[f"prank_{code}"] = sub["p_rank"].to_numpy()
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
+
+
+def write_outputs(res: RunResult, out_dir: Path, *, scenario_file: Path | None = None) -> dict[str, str]:
+    """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
+    sc = res.prep.scenario
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rel = res.plan.rows[["biz_id", "name", "category", "lon", "lat", "estate_id", "zone_id", "distance_km",
+                         "land_m2", "status", "reason"]]
+    write_csv(rel, out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
+    write_csv(res.plan.estate_summary, out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
+    write_geojson(_estates_out(res), out_dir / "estates.geojson")
+    write_geojson(res.zones, out_dir / "zones.geojson")
+    write_geojson(res.sites, out_dir / "sites.geojson")
+    write_geojson(res.clusters, out_dir / "clusters.geojson")
+    if sc.outputs.suitability_tifs:
+        for code, s in res.prep.surfaces.items():
+            write_geotiff(s.masked, res.prep.grid, out_dir / "suitability" / f"{code}.tif")
+    if sc.outputs.report:
+        from .report import build_report
+
+        build_report(res, out_dir / "report.html")
+    res.timings["write"] = round(time.perf_counter() - t0, 3)
+    hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*")) if p.is_file()}
+    inputs: dict[str, dict[str, str]] = {}
+    for layer, files in res.prep.region.files.items():
+        inputs[layer] = {str(f.name): sha256(f) for f in files}
+    manifest = {
+        "siteplan": __version__,
+        "created_utc": utc_now(),
+        "scenario_file": str(scenario_file) if scenario_file else None,
+        "scenario_sha256": sha256(scenario_file) if scenario_file else None,
+        "scenario": sc.model_dump(mode="json", exclude={"base_dir"}),
+        "seed": res.seed,
+        "crs": res.prep.region.crs.to_string(),
+        "grid": {"width": res.prep.grid.width, "height": res.prep.grid.height, "res_m": res.prep.grid.res},
+        "inputs": inputs,
+        "versions": versions(),
+        "solver": res.plan.solver,
+        "counts": {
+            "businesses": int(len(res.plan.rows)),
+            "assigned": int((res.plan.rows.status == "assigned").sum()),
+            "unassigned": int((res.plan.rows.status == "unassigned").sum()),
+            "unclassified": int(res.plan.rows["category"].isna().sum()),
+            "estates": int(len(res.prep.region.layers["estates"])),
+            "zones": int(len(res.zones)),
+            "sites": int(len(res.sites)),
+            "clusters": int(len(res.clusters)),
+        },
+        "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
+        "timings_s": res.timings,
+        "warnings": res.warnings,
+        "outputs_sha256": hashes,
+    }
+    write_json(manifest, out_dir / "manifest.json")
+    return hashes
+
+
+def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None = None,
+                      overwrite: bool = False) -> RunResult:
+    """Validate, run and write a scenario; the output folder is replaced only when the run succeeds.
+
+    Parameters
+    ----------
+    path
+        Scenario YAML.
+    out_dir
+        Output folder.
+    seed
+        Overrides the scenario's seed.
+    overwrite
+        Replace an existing non-empty output folder.
+
+    Returns
+    -------
+    RunResult
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise InputError(f"{out_dir}: the output folder exists and is not empty; pass --overwrite to replace it")
+    scenario = load_scenario(path)
+    res = run(scenario, seed=seed)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    stage.chmod(0o755)
+    try:
+        write_outputs(res, stage, scenario_file=Path(path))
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(stage, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(stage, out_dir)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+    return res

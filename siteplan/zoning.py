@@ -1,0 +1,278 @@
+"""Zoning: category-aware usable land in each estate, and specialized zones inside receiving
+estates with the heaviest nuisance farthest from homes.
+
+:func:`usable_land` answers, for every estate and category, how much of the estate satisfies all the
+category's siting rules (VNG separation from homes, DOE distances, constraint buffers) — exactly, with
+shapely — and which rule binds. The relocation stage turns it into category-aware capacity.
+
+:func:`zone_estate` divides one estate: categories are taken heaviest first (largest separation from
+homes); each takes, within the land its rules allow and not yet zoned, the part farthest from homes
+with the area its assigned demand needs (net land plus the non-saleable share), found by bisection on
+the distance from homes. A zone therefore never comes closer to homes than its category's distance,
+and when the far land runs out the shortfall is reported with the binding rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from .criteria import Rule, target_geoms
+from .guilds import Catalogue
+from .scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+__all__ = ["usable_land", "homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper"]
+
+
+def polsby_popper(geom: BaseGeometry) -> float:
+    """Compactness 4πA/P² (1 for a disc, near 0 for slivers)."""
+    p = geom.length
+    return float(4 * np.pi * geom.area / p ** 2) if p > 0 else 0.0
+
+
+def usable_land(estates: gpd.GeoDataFrame, rules: dict[str, list[Rule]], layers: dict[str, gpd.GeoDataFrame],
+                scenario: Scenario) -> pd.DataFrame:
+    """Area of each estate that satisfies every rule of each category.
+
+    Parameters
+    ----------
+    estates
+        Estate polygons (working CRS) with ``estate_id``.
+    rules
+        Compiled rules per category.
+    layers, scenario
+        To resolve rule targets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (estate, category): ``estate_id``, ``category``, ``area_ha`` (whole estate),
+        ``usable_ha``, ``usable_frac``, ``binding`` (the rule removing the most land, or ""),
+        ``binding_m`` (its distance) and ``removed_ha`` (land it removes).
+
+    Notes
+    -----
+    Each distinct (target, distance) pair is buffered once and intersected only with the estates
+    within reach (STRtree ``dwithin``), so the cost grows with the number of estates near targets,
+    not with estates × targets.
+    """
+    geoms = estates.geometry.values
+    n = len(geoms)
+    pieces: dict[tuple[str, float], np.ndarray] = {}
+    for code_rules in rules.values():
+        for r in code_rules:
+            key = (r.target, r.min_m)
+            if key in pieces:
+                continue
+            tg = target_geoms(r.target, layers, scenario)
+            out = np.array([shapely.Polygon()] * n, dtype=object)
+            if len(tg):
+                tree = shapely.STRtree(tg)
+                ei, ti = tree.query(geoms, predicate="dwithin", distance=max(r.min_m, 1e-6))
+                if len(ei):
+                    buf = shapely.buffer(tg[ti], r.min_m, quad_segs=16) if r.min_m > 0 else tg[ti]
+                    parts = shapely.intersection(buf, geoms[ei])
+                    df = pd.DataFrame({"e": ei, "g": parts})
+                    for e, grp in df.groupby("e", sort=True):
+                        out[int(e)] = shapely.union_all(grp["g"].to_numpy())
+            pieces[key] = out
+    area = shapely.area(geoms)
+    rows = []
+    for code, code_rules in rules.items():
+        removed_by = {r.rule_id: shapely.area(pieces[(r.target, r.min_m)]) for r in code_rules}
+        forb = shapely.union_all(np.stack([pieces[(r.target, r.min_m)] for r in code_rules]), axis=0) \
+            if code_rules else np.array([shapely.Polygon()] * n, dtype=object)
+        usable = area - shapely.area(shapely.intersection(forb, geoms))
+        ids = list(removed_by)
+        rem = np.stack([removed_by[i] for i in ids]) if ids else np.zeros((1, n))
+        k = np.argmax(rem, axis=0)
+        dist = {r.rule_id: r.min_m for r in code_rules}
+        for j in range(n):
+            b = ids[k[j]] if ids and rem[k[j], j] > 1e-6 else ""
+            rows.append((estates["estate_id"].iat[j], code, area[j] / 1e4, max(usable[j], 0.0) / 1e4,
+                         max(usable[j], 0.0) / area[j] if area[j] > 0 else 0.0, b,
+                         dist.get(b, 0.0), (rem[k[j], j] / 1e4) if b else 0.0))
+    return pd.DataFrame(rows, columns=["estate_id", "category", "area_ha", "usable_ha", "usable_frac",
+                                       "binding", "binding_m", "removed_ha"])
+
+
+def homes_geoms(layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> np.ndarray:
+    """Every home (quiet and mixed urban areas, housing receptors): the reference for zone bands."""
+    return np.concatenate([target_geoms("homes", layers, scenario), target_geoms("homes_mixed", layers, scenario)])
+
+
+@dataclass(frozen=True)
+class ZoneResult:
+    """Zones of one estate and the shortfall of categories that did not fit."""
+
+    zones: list[dict[str, object]]
+    shortfall: list[dict[str, object]]
+
+
+def _far_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float, t_hi: float) -> tuple[BaseGeometry, float]:
+    """The part of ``domain`` at least t from homes whose area is ``need_m2`` (bisection on t)."""
+    lo, hi = 0.0, t_hi
+    best = domain
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        part = domain.difference(homes.buffer(mid, quad_segs=16)) if not homes.is_empty else domain
+        a = part.area
+        if a >= need_m2:
+            lo, best = mid, part
+            if a - need_m2 <= 0.0005 * need_m2:
+                break
+        else:
+            hi = mid
+        if hi - lo < 0.01:
+            break
+    return best, lo
+
+
+def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catalogue,
+                usable: dict[str, BaseGeometry], homes: BaseGeometry, *, non_saleable: float,
+                estate_id: str = "", units: dict[str, int] | None = None,
+                binding: dict[str, str] | None = None) -> ZoneResult:
+    """Divide one estate into specialized zones, heaviest categories farthest from homes.
+
+    Parameters
+    ----------
+    estate
+        The estate polygon (working CRS).
+    demand
+        Net land (m²) assigned to each category.
+    catalogue
+        For the categories' separation distances (heaviness order).
+    usable
+        Per category, the part of the estate its rules allow.
+    homes
+        Union of homes near the estate.
+    non_saleable
+        Share of zone area for internal roads, green and utilities.
+    estate_id, units, binding
+        Labels for the output rows (units per category, binding rule per category).
+
+    Returns
+    -------
+    ZoneResult
+        ``zones``: dicts with ``estate_id``, ``zone_id``, ``category``, ``env_cat``, ``area_ha``,
+        ``net_ha``, ``units``, ``min_home_m``, ``compactness``, ``geometry``; ``shortfall``: dicts with
+        ``estate_id``, ``category``, ``short_ha`` and ``rule``.
+    """
+    units = units or {}
+    binding = binding or {}
+    order = sorted((c for c, v in demand.items() if v > 0),
+                   key=lambda c: (-float(catalogue.row(c)["sep_m"]), -catalogue.env_rank(c), c))
+    remaining = estate
+    minx, miny, maxx, maxy = estate.bounds
+    t_hi = float(homes.distance(estate) + np.hypot(maxx - minx, maxy - miny)) if not homes.is_empty else 0.0
+    zones, short = [], []
+    for k, code in enumerate(order):
+        need = demand[code] / (1.0 - non_saleable)
+        domain = usable[code].intersection(remaining)
+        if domain.area + 1e-6 < need:
+            short.append({"estate_id": estate_id, "category": code,
+                          "short_ha": round((need - domain.area) / 1e4, 4),
+                          "rule": binding.get(code) or "estate area"})
+            part = domain
+        else:
+            part, _ = _far_part(domain, homes, need, t_hi)
+        if part.is_empty or part.area <= 0:
+            continue
+        part = shapely.make_valid(part)
+        remaining = remaining.difference(part)
+        row = catalogue.row(code)
+        zones.append({
+            "estate_id": estate_id, "zone_id": f"{estate_id}-Z{k + 1:02d}", "category": code,
+            "env_cat": str(row["env_cat"]), "area_ha": round(part.area / 1e4, 4),
+            "net_ha": round(part.area * (1 - non_saleable) / 1e4, 4), "units": int(units.get(code, 0)),
+            "min_home_m": round(float(part.distance(homes)), 2) if not homes.is_empty else None,
+            "compactness": round(polsby_popper(part), 4), "geometry": part,
+        })
+    return ZoneResult(zones, short)
+
+
+def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalogue,
+                 rules: dict[str, list[Rule]], layers: dict[str, gpd.GeoDataFrame], scenario: Scenario,
+                 usable_table: pd.DataFrame | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Zone every receiving estate.
+
+    Parameters
+    ----------
+    estates
+        Estate polygons with ``estate_id``.
+    demand
+        Rows ``estate_id``, ``category``, ``land_m2`` (net), ``units``.
+    catalogue, rules, layers, scenario
+        As elsewhere.
+    usable_table
+        Output of :func:`usable_land` (for the binding rule labels).
+
+    Returns
+    -------
+    zones, shortfall
+        A GeoDataFrame of zones and a frame of shortfalls.
+    """
+    ns = scenario.zoning.non_saleable_share
+    non_saleable = (1.0 - scenario.allocation.net_to_gross) if ns is None else ns
+    homes_all = homes_geoms(layers, scenario)
+    tree = shapely.STRtree(homes_all) if len(homes_all) else None
+    zones, short = [], []
+    bind = {}
+    if usable_table is not None:
+        bind = {(r.estate_id, r.category): r.binding for r in usable_table.itertuples()}
+    for eid, grp in demand.groupby("estate_id", sort=True):
+        est = estates.loc[estates["estate_id"] == eid]
+        if est.empty:
+            continue
+        geom = est.geometry.iloc[0]
+        d = dict(zip(grp["category"], grp["land_m2"].astype(float)))
+        u = dict(zip(grp["category"], grp["units"].astype(int)))
+        # homes within reach of the estate (the nearest one at least)
+        if tree is not None:
+            reach = max(float(catalogue.table["sep_m"].max()) * 3, 5000.0)
+            idx = tree.query(geom, predicate="dwithin", distance=reach)
+            if len(idx) == 0:
+                idx = tree.query_nearest(geom)
+            homes = shapely.union_all(homes_all[idx])
+        else:
+            homes = shapely.Polygon()
+        sub = gpd.GeoDataFrame({"estate_id": [eid]}, geometry=[geom], crs=estates.crs)
+        usable = _usable_geoms(sub, list(d), rules, layers, scenario)
+        res = zone_estate(geom, d, catalogue, usable, homes, non_saleable=non_saleable, estate_id=str(eid),
+                          units=u, binding={c: bind.get((eid, c), "") for c in d})
+        zones.extend(res.zones)
+        short.extend(res.shortfall)
+    cols = ["estate_id", "zone_id", "category", "env_cat", "area_ha", "net_ha", "units", "min_home_m", "compactness"]
+    zg = gpd.GeoDataFrame(zones, columns=cols + ["geometry"], geometry="geometry", crs=estates.crs) if zones \
+        else gpd.GeoDataFrame(columns=cols + ["geometry"], geometry="geometry", crs=estates.crs)
+    return zg, pd.DataFrame(short, columns=["estate_id", "category", "short_ha", "rule"])
+
+
+def _usable_geoms(est: gpd.GeoDataFrame, codes: list[str], rules: dict[str, list[Rule]],
+                  layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> dict[str, BaseGeometry]:
+    geom = est.geometry.iloc[0]
+    out = {}
+    cache: dict[tuple[str, float], BaseGeometry] = {}
+    for code in codes:
+        forb = []
+        for r in rules[code]:
+            key = (r.target, r.min_m)
+            if key not in cache:
+                tg = target_geoms(r.target, layers, scenario)
+                if len(tg):
+                    near = tg[shapely.STRtree(tg).query(geom, predicate="dwithin", distance=max(r.min_m, 1e-6))]
+                    cache[key] = shapely.union_all(shapely.buffer(near, r.min_m, quad_segs=16)) if r.min_m > 0 \
+                        else shapely.union_all(near)
+                else:
+                    cache[key] = shapely.Polygon()
+            forb.append(cache[key])
+        out[code] = geom.difference(shapely.union_all(forb)) if forb else geom
+    return out
