@@ -147,11 +147,14 @@ class AssignmentResult:
     status: str
     lp_status: str
     fractional_units: int
+    residual_units: int = 0
+    residual_method: str = "none"
 
 
 def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,
                      penalty: np.ndarray, cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]],
-                     priority: np.ndarray | None = None) -> AssignmentResult:
+                     priority: np.ndarray | None = None, residual_time_limit: float = 20.0,
+                     repack: bool = True, gap_target: float = 0.005, node_limit: int = 500) -> AssignmentResult:
     """Solve the relocation assignment (LP relaxation with HiGHS, then integer repair).
 
     Parameters
@@ -166,7 +169,14 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
         Capacity constraints: ``(estate, capacity, arc_indices, coefficients)`` — the arcs of that
         estate counted by the row and each arc's land in it.
     priority
-        Order for the integer repair (higher first); default the penalty.
+        Order for the greedy repair (higher first); default the penalty.
+    residual_time_limit
+        Seconds for the MILP over the units the LP leaves fractional or unassigned (and, with
+        ``repack``, the units of estates whose capacity the LP uses up).
+    repack
+        Free the integral units of capacity-tight estates for the MILP as well (better packing).
+    gap_target
+        Relative MIP gap at which the residual MILP stops.
 
     Returns
     -------
@@ -209,31 +219,104 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     prio = penalty if priority is None else priority
     order_arcs = np.lexsort((arc_cost, arc_u))
     starts = np.searchsorted(arc_u[order_arcs], np.arange(n_units + 1))
+    base_residual = np.union1d(frac_units, lp_unassigned[starts[lp_unassigned + 1] > starts[lp_unassigned]])
 
-    def try_place(u: int) -> bool:
+    def finish(assign: np.ndarray, row_left: np.ndarray, residual: np.ndarray) -> tuple[float, str]:
+        method = "none"
+        if len(residual):
+            method = _solve_residual(residual, arc_u, arc_e, arc_cost, penalty, cap_rows, row_left, assign,
+                                     time_limit=residual_time_limit, gap_target=gap_target,
+                                     node_limit=node_limit)
+            if method == "greedy":
+                _greedy(residual, prio, order_arcs, starts, arc_e, arc_rows, row_left, assign)
+        chosen = assign[arc_u] == arc_e
+        return float(arc_cost[chosen].sum() + penalty[assign < 0].sum()), method
+
+    # 1. round: keep the LP's integral units, solve the rest exactly against what they leave
+    a1, left1 = assign.copy(), row_left.copy()
+    obj, residual_method = finish(a1, left1, base_residual)
+    best, n_residual = a1, len(base_residual)
+    # 2. repack: also free the integral units of estates whose capacity the LP uses up; keep the better
+    if repack and len(base_residual) and cap_rows and (obj - lp) > gap_target * abs(lp):
+        tight = np.flatnonzero(res.ineqlin.residual <= 1e-6 * np.maximum(b_ub, 1.0) + 1e-3)
+        tight_estates = np.unique([cap_rows[k][0] for k in tight])
+        touched = np.unique(arc_u[np.isin(arc_e, tight_estates) & whole])
+        if len(touched):
+            a2, left2 = assign.copy(), row_left.copy()
+            for u in touched:
+                for ai in order_arcs[starts[u]:starts[u + 1]]:
+                    if a2[u] == arc_e[ai]:
+                        for k, vv in arc_rows.get(int(ai), []):
+                            left2[k] += vv
+                a2[u] = -1
+            residual2 = np.union1d(base_residual, touched)
+            obj2, method2 = finish(a2, left2, residual2)
+            if obj2 < obj - 1e-9:
+                best, obj, residual_method, n_residual = a2, obj2, f"repack {method2}", len(residual2)
+    assign = best
+    gap = (obj - lp) / max(abs(lp), 1e-9)
+    gap = max(gap, 0.0) if gap > -1e-9 else gap
+    status = "optimal" if gap <= 1e-9 else "feasible"
+    return AssignmentResult(assign, obj, lp, float(gap), status, str(res.message), int(len(frac_units)),
+                            int(n_residual), residual_method)
+
+
+def _solve_residual(residual: np.ndarray, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,
+                    penalty: np.ndarray, cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]],
+                    row_left: np.ndarray, assign: np.ndarray, *, time_limit: float, gap_target: float,
+                    node_limit: int) -> str:
+    """Solve the units the LP left fractional or unassigned exactly (HiGHS MILP) against the capacity
+    the integral units leave; returns ``"milp"`` on success, ``"greedy"`` when the MILP is too large
+    or does not finish in time."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    in_res = np.zeros(len(assign), dtype=bool)
+    in_res[residual] = True
+    arcs = np.flatnonzero(in_res[arc_u])
+    if len(arcs) > 200_000 or len(residual) > 20_000:
+        return "greedy"
+    pos = {int(a): k for k, a in enumerate(arcs)}
+    ru = {int(u): k for k, u in enumerate(residual)}
+    na, nr = len(arcs), len(residual)
+    c = np.concatenate([arc_cost[arcs], penalty[residual]])
+    rows_i = np.concatenate([[ru[int(u)] for u in arc_u[arcs]], np.arange(nr)])
+    eq = sparse.csr_matrix((np.ones(na + nr), (rows_i, np.arange(na + nr))), shape=(nr, na + nr))
+    cons = [LinearConstraint(eq, 1, 1)]
+    ri, ci, vi, ub = [], [], [], []
+    for k, (_, _, a, v) in enumerate(cap_rows):
+        sel = [(pos[int(x)], w) for x, w in zip(a, v) if int(x) in pos]
+        if not sel:
+            continue
+        r = len(ub)
+        ri.extend([r] * len(sel))
+        ci.extend(s[0] for s in sel)
+        vi.extend(s[1] for s in sel)
+        ub.append(max(row_left[k], 0.0))
+    if ub:
+        cons.append(LinearConstraint(sparse.csr_matrix((vi, (ri, ci)), shape=(len(ub), na + nr)), -np.inf, ub))
+    res = milp(c, constraints=cons, integrality=np.ones(na + nr), bounds=Bounds(0, 1),
+               options={"time_limit": time_limit, "disp": False, "mip_rel_gap": gap_target, "node_limit": node_limit})
+    if res.x is None:
+        return "greedy"
+    x = res.x[:na] > 0.5
+    assign[arc_u[arcs[x]]] = arc_e[arcs[x]]
+    for k, (_, _, a, v) in enumerate(cap_rows):
+        used = sum(w for xx, w in zip(a, v) if int(xx) in pos and x[pos[int(xx)]])
+        row_left[k] -= used
+    return "milp" if res.status == 0 else "milp (time limit)"
+
+
+def _greedy(residual: np.ndarray, prio: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, arc_e: np.ndarray,
+            arc_rows: dict[int, list[tuple[int, float]]], row_left: np.ndarray, assign: np.ndarray) -> None:
+    """Place units one by one, highest priority first, at their cheapest estate with room."""
+    for u in sorted(residual.tolist(), key=lambda u: (-prio[u], u)):
         for ai in order_arcs[starts[u]:starts[u + 1]]:
             rows = arc_rows.get(int(ai), [])
             if all(row_left[k] - vv >= -1e-6 for k, vv in rows):
                 for k, vv in rows:
                     row_left[k] -= vv
                 assign[u] = arc_e[ai]
-                return True
-        return False
-
-    for u in sorted(frac_units.tolist(), key=lambda u: (-prio[u], u)):
-        try_place(int(u))
-    for u in sorted(lp_unassigned.tolist(), key=lambda u: (-prio[u], u)):
-        if starts[u + 1] > starts[u]:
-            try_place(int(u))
-    # objective of the integer solution
-    arc_of = {}
-    for ai in range(na):
-        arc_of[(int(arc_u[ai]), int(arc_e[ai]))] = ai
-    obj = float(sum(arc_cost[arc_of[(u, int(assign[u]))]] if assign[u] >= 0 else penalty[u] for u in range(n_units)))
-    gap = (obj - lp) / max(abs(lp), 1e-9)
-    gap = max(gap, 0.0) if gap > -1e-9 else gap
-    status = "optimal" if gap <= 1e-9 else "feasible"
-    return AssignmentResult(assign, obj, lp, float(gap), status, str(res.message), int(len(frac_units)))
+                break
 
 
 @dataclass(frozen=True)
@@ -358,7 +441,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
             agg = sub.groupby("arc")["land"].sum()
             cap_rows.append((int(e), K * (f if spec.zone_aware_capacity else 1.0),
                              agg.index.to_numpy(np.int64), agg.to_numpy(float)))
-    res = solve_assignment(nu, ne, arc_u, arc_e, arcs["cost"].to_numpy(float), penalty, cap_rows, prio * unit_land)
+    res = solve_assignment(nu, ne, arc_u, arc_e, arcs["cost"].to_numpy(float), penalty, cap_rows, prio * unit_land,
+                           residual_time_limit=spec.time_limit_s, gap_target=spec.gap_target,
+                           node_limit=spec.node_limit)
     # per-business rows
     est_of_b = res.assign[unit_of]
     has_arc = np.zeros(nu, bool)
@@ -397,10 +482,11 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     summ["left_m2"] = (summ["capacity_m2"] - tot).clip(lower=0.0)
     un = rows[(rows.status == "unassigned") & rows["category"].notna()]
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
-    solver = {"solver": "HiGHS LP relaxation + integer repair (scipy.optimize.linprog)",
+    solver = {"solver": "HiGHS: LP relaxation, then MILP over the fractional, unassigned and capacity-tight units",
               "status": res.status, "objective": round(res.objective, 6), "lp_bound": round(res.lp_bound, 6),
               "gap": round(res.gap, 9), "units": int(nu), "arcs": int(len(arcs)),
-              "capacity_rows": len(cap_rows), "fractional_units_repaired": res.fractional_units,
+              "capacity_rows": len(cap_rows), "fractional_units": res.fractional_units,
+              "residual_units": res.residual_units, "residual_method": res.residual_method,
               "lp_message": res.lp_status}
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)

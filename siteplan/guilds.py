@@ -12,6 +12,7 @@ English keywords of the name after normalization. Each business gets ``category`
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -109,16 +110,20 @@ class Catalogue:
         """Category codes in catalogue order."""
         return list(self.table["code"])
 
+    @functools.cached_property
+    def _rows(self) -> dict[str, pd.Series]:
+        return {r["code"]: r for _, r in self.table.iterrows()}
+
     def row(self, code: str) -> pd.Series:
         """One category's row."""
-        return self.table.loc[self.table["code"] == code].iloc[0]
+        return self._rows[code]
 
     def __contains__(self, code: object) -> bool:
         return code in set(self.table["code"])
 
     def env_rank(self, code: str) -> int:
         """Position of the category's environmental class (higher is heavier)."""
-        return ENV_ORDER.index(_env_key(self.row(code)["env_cat"]))
+        return ENV_ORDER.index(_env_key(self._rows[code]["env_cat"]))
 
 
 def _split(v: object) -> list[str]:

@@ -130,6 +130,9 @@ class AllocationSpec(_Strict):
     keep_clusters_together: bool = False
     priority: Literal["none", "env_cat"] = "env_cat"
     zone_aware_capacity: bool = True
+    time_limit_s: float = Field(60.0, gt=0)
+    node_limit: int = Field(300, ge=1)
+    gap_target: float = Field(0.005, ge=0, lt=1)
 
 
 class ZoningSpec(_Strict):

@@ -1,0 +1,59 @@
+"""Shared fixtures: the demo scenario, broken copies of it, and small synthetic layers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_YAML = ROOT / "data" / "demo.yaml"
+DEMO_DIR = ROOT / "data" / "shapefiles" / "isfahan_demo"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    """A writable copy of the demo scenario and region; returns the scenario path."""
+    dst = tmp_path / "shapefiles" / "isfahan_demo"
+    shutil.copytree(DEMO_DIR, dst)
+    sc = tmp_path / "demo.yaml"
+    shutil.copy(DEMO_YAML, sc)
+    return sc
+
+
+def edit_yaml(path: Path, fn) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def small_scenario(tmp_path: Path, *, n_biz: int = 60) -> Path:
+    """A fast scenario: the demo region cut to the Isfahan area and ``n_biz`` businesses."""
+    out = tmp_path / "small"
+    out.mkdir()
+    from siteplan._io import write_shapefile
+
+    bbox = (51.2, 32.4, 52.1, 32.95)
+    for f in sorted(DEMO_DIR.glob("*.shp")):
+        g = gpd.read_file(f)
+        g = g.cx[bbox[0]:bbox[2], bbox[1]:bbox[3]]
+        if f.stem == "businesses":
+            g = g.iloc[:: max(1, len(g) // n_biz)].head(n_biz)
+        if len(g):
+            write_shapefile(g, out / f.name)
+    data = yaml.safe_load(DEMO_YAML.read_text(encoding="utf-8"))
+    data["grid"]["resolution_m"] = 1000
+    data["sensitivity"] = {"draws": 20}
+    layers = {}
+    for name, spec in data["layers"].items():
+        p = out / Path(spec["path"]).name
+        if p.exists():
+            layers[name] = {"path": p.name}
+    data["layers"] = layers
+    sc = out / "small.yaml"
+    sc.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return sc

@@ -1,0 +1,32 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from siteplan.textnorm import has_persian, normalize, normalize_compact, parse_number, to_ascii_digits
+
+
+def test_letter_variants_fold():
+    assert normalize("تعميرگاه مكانيكي") == normalize("تعمیرگاه مکانیکی")
+    assert normalize("كاشان") == "کاشان"
+
+
+def test_zwnj_and_spaces():
+    assert normalize("صاف\u200cکاری") == "صاف کاری"
+    assert normalize_compact("صاف\u200cکاری") == normalize_compact("صافکاری") == normalize_compact("صاف کاری")
+    assert normalize("  a\u00a0\u00a0b ") == "a b"
+
+
+def test_digits():
+    assert to_ascii_digits("پلاک ۱۲ و ٣٤") == "پلاک 12 و 34"
+    assert parse_number("۱۲٫۵") == 12.5
+    assert parse_number("۱٬۲۰۰") == 1200.0
+    assert parse_number("1,234") == 1234.0
+    assert parse_number("") is None and parse_number("abc") is None and parse_number(None) is None
+
+
+def test_has_persian():
+    assert has_persian("اصفهان") and not has_persian("Isfahan")
+
+
+@given(st.text())
+def test_normalize_is_idempotent(s):
+    assert normalize(normalize(s)) == normalize(s)
