@@ -209,7 +209,7 @@ def _ramp(x: np.ndarray, a: float, b: float, kind: str) -> np.ndarray:
     if kind == "linear":
         return t
     if kind == "sigmoid":  # IDRISI sigmoidal: cos^2 shape
-        return np.cos((1.0 - t) * np.pi / 2) ** 2
+        return np.sin(t * np.pi / 2) ** 2  # = cos^2((1 - t) pi/2), exact 0 and 1 at a and b
     if kind == "j_shaped":  # IDRISI J-shaped: never reaches 0 below a
         y = 1.0 / (1.0 + ((x - b) / (b - a)) ** 2)
         return np.where(x >= b, 1.0, y)
@@ -238,7 +238,6 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     numpy.ndarray
         float32 in [0, 1].
     """
-    x = np.asarray(values, dtype=np.float64)
     p = list(spec.points)
     kind = spec.type
     if kind == "categorical":
@@ -247,6 +246,7 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
         lut = {normalize(k): float(v) for k, v in spec.mapping.items()}
         flat = [lut.get(normalize(v), 0.0) for v in np.asarray(values, dtype=object).ravel()]
         return np.clip(np.array(flat, dtype=np.float32).reshape(np.shape(values)), 0, 1)
+    x = np.asarray(values, dtype=np.float64)
     if kind in ("linear", "sigmoid", "j_shaped"):
         if len(p) == 2:
             y = _ramp(x, p[0], p[1], kind)

@@ -392,7 +392,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
         why.append("no keyword in name" if name_c else "no name")
         note.append("; ".join(why))
     out = businesses.copy()
-    out["category"] = cats
+    out["category"] = pd.Series(cats, index=out.index, dtype=object)
     out["class_by"] = by
     out["class_conf"] = conf
     out["class_note"] = note

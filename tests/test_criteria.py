@@ -1,0 +1,141 @@
+"""Siting rules at their edges, exact distance fields, and transforms."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+from shapely.geometry import Point, box
+
+from siteplan.criteria import (FieldCache, Grid, compile_rules, distance_field, evaluate_rules_vector,
+                               rasterize_mask, rule_mask, transform)
+from siteplan.guilds import load_catalogue
+from siteplan.region import load_region
+from siteplan.scenario import TransformSpec, parse_scenario
+
+UTM = "EPSG:32639"
+
+
+def _region(tmp_path, crs_out: str):
+    """A town (square), an estate, businesses at 199 m and 201 m from the town, in crs_out files."""
+    town = box(550000, 3600000, 552000, 3602000)
+    sites = [Point(552000 + 199.0, 3601000), Point(552000 + 201.0, 3601000)]
+    est = box(553000, 3600000, 553500, 3600500)
+    layers = {
+        "urban": gpd.GeoDataFrame({"name": ["شهر"], "population": [20000]}, geometry=[town], crs=UTM),
+        "estates": gpd.GeoDataFrame({"estate_id": ["E1"], "name": ["شهرک"]}, geometry=[est], crs=UTM),
+        "businesses": gpd.GeoDataFrame({"biz_id": ["b199", "b201"], "name": ["جوشکاری", "جوشکاری"]},
+                                       geometry=sites, crs=UTM),
+    }
+    spec = {}
+    for k, g in layers.items():
+        p = tmp_path / f"{k}.geojson"
+        g.to_crs(crs_out).to_file(p, driver="GeoJSON")
+        spec[k] = {"path": p.name}
+    sc = parse_scenario({"layers": spec}, base_dir=tmp_path)
+    return sc, load_region(sc)
+
+
+@pytest.mark.parametrize("crs_in", [UTM, "EPSG:4326"])
+def test_200m_rule_edge(tmp_path, crs_in):
+    sc, region = _region(tmp_path, crs_in)
+    assert region.crs.to_epsg() == 32639
+    cat = load_catalogue(overrides={"metalwork": {"sep_m": 200}})
+    rules = compile_rules(cat, sc, region.layers)["metalwork"]
+    homes = [r for r in rules if r.target == "homes"]
+    assert homes[0].min_m == 200
+    b = region.layers["businesses"]
+    res = evaluate_rules_vector(homes, b.geometry.values, region.layers, sc, ids=list(b.biz_id))
+    got = dict(zip(res.id, res.passed))
+    assert got == {"b199": False, "b201": True}
+    dist = dict(zip(res.id, res.actual_m))
+    assert abs(dist["b199"] - 199) < 1e-3 and abs(dist["b201"] - 201) < 1e-3
+    assert set(res.columns) >= {"rule_id", "required_m", "actual_m", "passed", "description"}
+
+
+def test_doe_and_mixed_rules_compile(tmp_path):
+    sc, region = _region(tmp_path, UTM)
+    cat = load_catalogue()
+    rules = compile_rules(cat, sc, region.layers)
+    ids = {r.rule_id for r in rules["stone_cutting"]}  # DOE group ج
+    assert {"VNG-3.2-HOMES", "VNG-3.2-MIXED", "DOE1378-ج-settlements", "DOE1378-ج-sensitive"} <= ids
+    assert all(r.source for r in rules["stone_cutting"])
+    sc2 = parse_scenario({"layers": {k: {"path": f"{k}.geojson"} for k in ("urban", "estates", "businesses")},
+                          "rules": {"doe_table": "none", "mixed_areas": ["شهر"]}}, base_dir=tmp_path)
+    rules2 = compile_rules(cat, sc2, region.layers)["stone_cutting"]
+    assert not any(r.rule_id.startswith("DOE") for r in rules2)
+    # the town is mixed: the 50 m (one step less) rule applies to it, the 100 m one to nothing
+    b = region.layers["businesses"]
+    res = evaluate_rules_vector(rules2, b.geometry.values, region.layers, sc2, ids=list(b.biz_id))
+    mixed = res[res.rule_id == "VNG-3.2-MIXED"]
+    assert mixed.passed.all() and (mixed.required_m == 50).all()
+    assert np.isinf(res[res.rule_id == "VNG-3.2-HOMES"].actual_m).all()
+
+
+def test_distance_field_is_exact_euclidean():
+    rng = np.random.default_rng(0)
+    mask = rng.random((120, 90)) < 0.01
+    d = distance_field(mask, 30.0)
+    ref = ndimage.distance_transform_edt(~mask) * 30.0
+    assert np.max(np.abs(d - ref)) < 1e-3
+    # against brute force
+    pts = np.argwhere(mask)
+    rr, cc = np.mgrid[0:120, 0:90]
+    brute = np.sqrt(((rr[..., None] - pts[:, 0]) ** 2 + (cc[..., None] - pts[:, 1]) ** 2).min(-1)) * 30.0
+    assert np.max(np.abs(d - brute)) < 1e-3
+    assert np.isinf(distance_field(np.zeros((3, 3), bool), 1.0)).all()
+
+
+def test_rule_mask_excludes_near_cells(tmp_path):
+    sc, region = _region(tmp_path, UTM)
+    grid = Grid.covering(region.study_area, 100.0, region.crs)
+    cache = FieldCache(grid)
+    cat = load_catalogue(overrides={"metalwork": {"sep_m": 500}})
+    rules = [r for r in compile_rules(cat, sc, region.layers)["metalwork"] if r.target == "homes"]
+    allowed, counts = rule_mask(rules, cache, region.layers, sc)
+    town = rasterize_mask(region.layers["urban"].geometry.values, grid)
+    d = distance_field(town, 100.0)
+    assert not allowed[d < 500].any() and allowed[d >= 500].all()
+    assert counts["VNG-3.2-HOMES"] == int((d < 500).sum())
+
+
+@pytest.mark.parametrize("kind", ["linear", "sigmoid"])
+def test_transforms_at_control_points(kind):
+    t = TransformSpec(type=kind, points=[100, 500])
+    y = transform(np.array([0, 100, 300, 500, 900.0]), t)
+    assert y[0] == 0 and y[1] == 0 and y[3] == 1 and y[4] == 1
+    assert abs(y[2] - 0.5) < 1e-6
+    yd = transform(np.array([100, 500.0]), TransformSpec(type=kind, points=[100, 500], increasing=False))
+    assert list(yd) == [1.0, 0.0]
+
+
+def test_symmetric_j_gaussian_ms_threshold():
+    sym = transform(np.array([0, 1, 2, 3, 4, 5.0]), TransformSpec(type="linear", points=[1, 2, 3, 4]))
+    assert list(sym) == [0, 0, 1, 1, 0, 0]
+    j = transform(np.array([0, 1, 2, 3.0]), TransformSpec(type="j_shaped", points=[1, 2]))
+    assert j[2] == 1 and abs(j[1] - 0.5) < 1e-6 and j[0] > 0  # IDRISI J-shape: 0.5 at a, never 0
+    g = transform(np.array([10, 12.0]), TransformSpec(type="gaussian", points=[10, 2]))
+    assert g[0] == 1 and abs(g[1] - np.exp(-0.5)) < 1e-6
+    ms = transform(np.array([5, 10, 20.0]), TransformSpec(type="ms_large", points=[10, 5]))
+    assert ms[0] == 0 and ms[1] == 0 and abs(ms[2] - (1 - 5 / 15)) < 1e-6
+    th = transform(np.array([4, 5, 6.0]), TransformSpec(type="threshold", points=[5]))
+    assert list(th) == [0, 1, 1]
+    cat = transform(np.array(["city", "town", "x"], dtype=object),
+                    TransformSpec(type="categorical", mapping={"city": 1, "town": 0.5}))
+    assert list(cat) == [1, 0.5, 0]
+    assert np.isnan(transform(np.array([np.nan]), TransformSpec(points=[0, 1])))[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.floats(-1e5, 1e5), w=st.floats(1e-3, 1e5), kind=st.sampled_from(["linear", "sigmoid", "j_shaped"]),
+       inc=st.booleans())
+def test_transforms_monotonic_and_bounded(a, w, kind, inc):
+    x = np.linspace(a - 2 * w, a + 3 * w, 200)
+    y = transform(x, TransformSpec(type=kind, points=[a, a + w], increasing=inc))
+    assert np.all((y >= 0) & (y <= 1))
+    dy = np.diff(y.astype(float))
+    assert np.all(dy >= -1e-6) if inc else np.all(dy <= 1e-6)

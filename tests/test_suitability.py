@@ -1,0 +1,45 @@
+"""Aggregation (WLC, OWA, TOPSIS) and Monte Carlo rank acceptability."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from siteplan.suitability import orness, owa, owa_tradeoff, rank_acceptability, topsis, wlc
+
+
+def test_wlc_equals_weighted_sum_in_blocks():
+    rng = np.random.default_rng(1)
+    s = [rng.random((37, 23), dtype=np.float32) for _ in range(4)]
+    w = np.array([0.1, 0.2, 0.3, 0.4])
+    out = wlc(s, w, block_rows=5)
+    assert np.allclose(out, sum(wi * si for wi, si in zip(w, s)), atol=1e-6)
+
+
+def test_owa_yager_1988_example():
+    # Yager, R.R. (1988) IEEE Trans. SMC 18(1):183–190: W = (0.4, 0.3, 0.2, 0.1),
+    # F(0.7, 1, 0.3, 0.6) = 0.4·1 + 0.3·0.7 + 0.2·0.6 + 0.1·0.3 = 0.76
+    assert abs(float(owa(np.array([0.7, 1, 0.3, 0.6]), np.array([0.4, 0.3, 0.2, 0.1]))) - 0.76) < 1e-12
+    assert abs(orness([0.4, 0.3, 0.2, 0.1]) - 2 / 3) < 1e-12
+    assert orness([1, 0, 0]) == 1 and orness([0, 0, 1]) == 0 and abs(orness([1 / 3] * 3) - 0.5) < 1e-12
+    assert abs(owa_tradeoff([0.25] * 4) - 1) < 1e-12 and abs(owa_tradeoff([1, 0, 0, 0])) < 1e-12
+
+
+def test_topsis_hand_computed():
+    # two criteria, both benefit, equal weights; C* computed by hand from the definitions
+    x = np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    c = topsis(x, np.array([0.5, 0.5]), np.array([True, True]))
+    assert np.allclose(c, [1.0, 0.0, 0.5, 0.5])
+    c2 = topsis(x, np.array([0.5, 0.5]), np.array([False, False]))
+    assert np.allclose(c2, [0.0, 1.0, 0.5, 0.5])
+    # unequal weights: row 3 is (w1/sqrt2, 0) from the ideal (w1/sqrt2, w2/sqrt2)
+    c3 = topsis(x, np.array([0.8, 0.2]), np.array([True, True]))
+    assert np.isclose(c3[2], 0.8 / (0.8 + 0.2)) and np.isclose(c3[3], 0.2 / (0.8 + 0.2))
+
+
+def test_rank_acceptability_rows_sum_to_one_and_dominance():
+    x = np.array([[0.9, 0.9], [0.1, 0.1], [0.5, 0.5]])
+    acc, sd = rank_acceptability(x, np.array([0.5, 0.5]), draws=300, seed=3)
+    assert np.allclose(acc.sum(axis=1), 1) and np.allclose(acc.sum(axis=0), 1)
+    assert acc[0, 0] == 1 and acc[1, 2] == 1  # a dominating candidate is first in every draw
+    acc2, _ = rank_acceptability(x, np.array([0.5, 0.5]), draws=300, seed=3)
+    assert np.array_equal(acc, acc2)
