@@ -154,7 +154,8 @@ class AssignmentResult:
 def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,
                      penalty: np.ndarray, cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]],
                      priority: np.ndarray | None = None, residual_time_limit: float = 20.0,
-                     repack: bool = True, gap_target: float = 0.005, node_limit: int = 500) -> AssignmentResult:
+                     repack: bool = True, gap_target: float = 0.005, node_limit: int = 500,
+                     exact_max_arcs: int = 5000) -> AssignmentResult:
     """Solve the relocation assignment (LP relaxation with HiGHS, then integer repair).
 
     Parameters
@@ -177,6 +178,8 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
         Free the integral units of capacity-tight estates for the MILP as well (better packing).
     gap_target
         Relative MIP gap at which the residual MILP stops.
+    exact_max_arcs
+        Instances with at most this many arcs are solved as one exact MILP (proved optimal).
 
     Returns
     -------
@@ -195,6 +198,8 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
         b_ub = np.array([cap for _, cap, _, _ in cap_rows])
     else:
         a_ub, b_ub = None, None
+    if na <= exact_max_arcs:
+        return _solve_exact(n_units, arc_u, arc_e, c, a_eq, a_ub, b_ub, na)
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
     if res.status != 0:
         raise InputError(f"the relocation LP could not be solved: {res.message}")
@@ -259,6 +264,28 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     status = "optimal" if gap <= 1e-9 else "feasible"
     return AssignmentResult(assign, obj, lp, float(gap), status, str(res.message), int(len(frac_units)),
                             int(n_residual), residual_method)
+
+
+def _solve_exact(n_units: int, arc_u: np.ndarray, arc_e: np.ndarray, c: np.ndarray, a_eq: sparse.csr_matrix,
+                 a_ub: sparse.csr_matrix | None, b_ub: np.ndarray | None, na: int) -> AssignmentResult:
+    """The whole model as one MILP (HiGHS), for instances small enough to prove optimality."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    cons = [LinearConstraint(a_eq, 1, 1)]
+    if a_ub is not None:
+        cons.append(LinearConstraint(a_ub, -np.inf, b_ub))
+    res = milp(c, constraints=cons, integrality=np.ones(len(c)), bounds=Bounds(0, 1),
+               options={"disp": False, "mip_rel_gap": 0.0})
+    if res.x is None:
+        raise InputError(f"the relocation MILP could not be solved: {res.message}")
+    x = res.x[:na] > 0.5
+    assign = np.full(n_units, -1, dtype=np.int64)
+    assign[arc_u[x]] = arc_e[x]
+    obj = float(res.fun)
+    bound = float(getattr(res, "mip_dual_bound", obj) or obj)
+    gap = max((obj - bound) / max(abs(obj), 1e-9), 0.0)
+    return AssignmentResult(assign, obj, bound, gap, "optimal" if res.status == 0 else "feasible", str(res.message),
+                            0, int(n_units), "exact milp")
 
 
 def _solve_residual(residual: np.ndarray, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,

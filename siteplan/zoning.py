@@ -32,6 +32,17 @@ log = logging.getLogger(__name__)
 __all__ = ["usable_land", "homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper"]
 
 
+_QUAD_SEGS = 16
+#: A polygonal buffer inscribes the true one; scaling the distance by 1/cos(half the segment angle)
+#: makes it circumscribe it, so land outside it is never closer than the rule distance.
+_OUTER = 1.0 / np.cos(np.pi / (4 * _QUAD_SEGS))
+
+
+def buffer_out(geoms: object, dist: float) -> object:
+    """Buffer that contains the exact ``dist`` neighbourhood (never inside it)."""
+    return shapely.buffer(geoms, dist * _OUTER, quad_segs=_QUAD_SEGS)
+
+
 def polsby_popper(geom: BaseGeometry) -> float:
     """Compactness 4πA/P² (1 for a disc, near 0 for slivers)."""
     p = geom.length
@@ -78,7 +89,7 @@ def usable_land(estates: gpd.GeoDataFrame, rules: dict[str, list[Rule]], layers:
                 tree = shapely.STRtree(tg)
                 ei, ti = tree.query(geoms, predicate="dwithin", distance=max(r.min_m, 1e-6))
                 if len(ei):
-                    buf = shapely.buffer(tg[ti], r.min_m, quad_segs=16) if r.min_m > 0 else tg[ti]
+                    buf = buffer_out(tg[ti], r.min_m) if r.min_m > 0 else tg[ti]
                     parts = shapely.intersection(buf, geoms[ei])
                     df = pd.DataFrame({"e": ei, "g": parts})
                     for e, grp in df.groupby("e", sort=True):
@@ -123,7 +134,7 @@ def _far_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float, t_hi: f
     best = domain
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        part = domain.difference(homes.buffer(mid, quad_segs=16)) if not homes.is_empty else domain
+        part = domain.difference(buffer_out(homes, mid)) if not homes.is_empty else domain
         a = part.area
         if a >= need_m2:
             lo, best = mid, part
@@ -269,7 +280,7 @@ def _usable_geoms(est: gpd.GeoDataFrame, codes: list[str], rules: dict[str, list
                 tg = target_geoms(r.target, layers, scenario)
                 if len(tg):
                     near = tg[shapely.STRtree(tg).query(geom, predicate="dwithin", distance=max(r.min_m, 1e-6))]
-                    cache[key] = shapely.union_all(shapely.buffer(near, r.min_m, quad_segs=16)) if r.min_m > 0 \
+                    cache[key] = shapely.union_all(buffer_out(near, r.min_m)) if r.min_m > 0 \
                         else shapely.union_all(near)
                 else:
                     cache[key] = shapely.Polygon()
