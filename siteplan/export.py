@@ -48,9 +48,23 @@ def _clean(v: Any) -> Any:
 def to_rfc7946(geoms: np.ndarray | gpd.GeoSeries, crs: Any) -> np.ndarray:
     """Geometries in EPSG:4326, coordinates rounded to 7 decimals, polygon exteriors counter-clockwise
     and holes clockwise (RFC 7946 §3.1.6)."""
-    g = gpd.GeoSeries(np.asarray(geoms), crs=crs).to_crs(4326).values
-    g = shapely.transform(np.asarray(g), lambda c: np.round(c, 7))
+    g = np.asarray(gpd.GeoSeries(np.asarray(geoms), crs=crs).to_crs(4326).values)
+    # snap to the 1e-7 degree grid keeping the result valid (a sliver may collapse), then wind
+    g = shapely.make_valid(g)
+    try:
+        g = shapely.set_precision(g, 1e-7, mode="valid_output")
+    except shapely.errors.GEOSException:
+        g = np.array([_snap(x) for x in g], dtype=object)
     return shapely.orient_polygons(g, exterior_cw=False)
+
+
+def _snap(g: Any) -> Any:
+    """set_precision for one geometry, falling back to rounding and repairing when GEOS refuses."""
+    try:
+        return shapely.set_precision(g, 1e-7, mode="valid_output")
+    except shapely.errors.GEOSException:
+        r = shapely.make_valid(shapely.transform(g, lambda c: np.round(c, 7)))
+        return shapely.set_precision(r, 1e-7, mode="pointwise")
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str] | None = None) -> None:

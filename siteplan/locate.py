@@ -147,8 +147,7 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
                         seen.add((rr, cc))
                         pen = compactness * np.hypot(rr - seed[0], cc - seed[1]) / max(r_target, 1.0)
                         heapq.heappush(heap, (-(s[rr, cc] - pen), rr, cc))
-        filled = ndimage.binary_fill_holes(region) & (ok | region)
-        region = filled
+        region = _remove_holes(region, ok)
         got = int(region.sum())
         if got < min_cells:
             failures.append(f"site {k + 1} of {count}: the best remaining allowed area has {got * cell_ha:g} ha, "
@@ -166,6 +165,56 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
         ok &= ~block
         s[~ok] = -np.inf
     return SiteSearch(regions, failures)
+
+
+_N4 = ((-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+def _remove_holes(region: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Make a region hole-free: fill holes made only of usable cells; open the others by cutting the
+    shortest 4-connected corridor of region cells from the hole to the outside, then keep the largest
+    8-connected part."""
+    from collections import deque
+
+    region = region.copy()
+    H, W = region.shape
+    for _ in range(20):
+        holes = ndimage.binary_fill_holes(region) & ~region
+        if not holes.any():
+            break
+        lab, n = ndimage.label(holes)
+        for h in range(1, n + 1):
+            cells = lab == h
+            if ok[cells].all():
+                region |= cells
+                continue
+            # BFS from the hole through region cells until a cell next to the outside
+            outside = ~region & ~ndimage.binary_fill_holes(region)
+            start = [tuple(x) for x in np.argwhere(cells)]
+            prev: dict[tuple[int, int], tuple[int, int] | None] = {s: None for s in start}
+            q = deque(start)
+            end = None
+            while q:
+                r, c = q.popleft()
+                if region[r, c] and any(0 <= r + dr < H and 0 <= c + dc < W and outside[r + dr, c + dc]
+                                        or not (0 <= r + dr < H and 0 <= c + dc < W) for dr, dc in _N4):
+                    end = (r, c)
+                    break
+                for dr, dc in _N4:
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < H and 0 <= cc < W and region[rr, cc] and (rr, cc) not in prev:
+                        prev[(rr, cc)] = (r, c)
+                        q.append((rr, cc))
+            node = end
+            while node is not None and region[node]:
+                region[node] = False
+                node = prev[node]
+        lab8, n8 = ndimage.label(region, structure=np.ones((3, 3)))
+        if n8 > 1:
+            sizes = np.bincount(lab8.ravel())
+            sizes[0] = 0
+            region = lab8 == int(np.argmax(sizes))
+    return region
 
 
 def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.Geometry]:

@@ -22,6 +22,7 @@ from pyproj import CRS
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from ._geom import polygonal
 from .errors import InputError, SiteplanWarning
 from .scenario import LayerSpec, Scenario
 from .textnorm import normalize, parse_number, to_ascii_digits
@@ -292,7 +293,7 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])
         if GEOM_KIND[name] == "polygon":
-            fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+            fixed = np.array([polygonal(g) for g in fixed], dtype=object)
         geoms = geoms.copy()
         geoms[invalid] = fixed
         ids = ", ".join(map(str, ident[invalid][:20]))
@@ -325,13 +326,6 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
                      + "; ".join(f"row {r.row} ({r.id}): {r.reason}" for r in excluded.head(10).itertuples())
                      + (" …" if len(excluded) > 10 else ""))
     return keep, warns, excluded
-
-
-def _polygonal(g: BaseGeometry) -> BaseGeometry:
-    if g.geom_type in _POLY:
-        return g
-    parts = [p for p in shapely.get_parts(g) if p.geom_type in _POLY]
-    return shapely.multipolygons(parts) if parts else shapely.Polygon()
 
 
 def utm_crs_for(lon: float, lat: float) -> CRS:

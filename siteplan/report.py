@@ -299,8 +299,9 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     m.get_root().html.add_child(folium.Element(_panel(res, colour)))
     m.get_root().header.add_child(folium.Element(f"<style>{_CSS}</style>"))
     m.get_root().header.add_child(folium.Element('<meta charset="utf-8">'))
+    page = m.get_root().render()
     with atomic_path(path) as tmp:
-        m.save(str(tmp))
+        tmp.write_text(page, encoding="utf-8")
 
 
 _CSS = """

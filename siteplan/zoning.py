@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ._geom import polygonal
 from .criteria import Rule, target_geoms
 from .guilds import Catalogue
 from .scenario import Scenario
@@ -197,7 +198,9 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
             part, _ = _far_part(domain, homes, need, t_hi)
         if part.is_empty or part.area <= 0:
             continue
-        part = shapely.make_valid(part)
+        part = polygonal(shapely.make_valid(part), min_area=1.0)  # slivers of band edges dropped
+        if part.is_empty:
+            continue
         remaining = remaining.difference(part)
         row = catalogue.row(code)
         zones.append({

@@ -1,0 +1,129 @@
+"""The command line end to end: outputs, determinism, atomic writes, messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import edit_yaml, small_scenario
+from siteplan.cli import main
+
+OUTPUTS = ["report.html", "relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson",
+           "clusters.geojson", "manifest.json"]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    return small_scenario(tmp_path_factory.mktemp("small"), n_biz=150)
+
+
+@pytest.fixture(scope="module")
+def small_run(small, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    r = CliRunner().invoke(main, ["run", str(small), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_run_writes_every_output(small_run):
+    for f in OUTPUTS:
+        assert (small_run / f).is_file(), f
+    assert list((small_run / "suitability").glob("*.tif"))
+    m = json.loads((small_run / "manifest.json").read_text(encoding="utf-8"))
+    assert m["inputs"]["estates"] and all(len(h) == 64 for h in m["inputs"]["estates"].values())
+    assert m["solver"]["status"] in ("optimal", "feasible") and m["solver"]["gap"] >= 0
+    assert set(m["timings_s"]) >= {"load", "classify", "suitability", "allocate", "zoning", "locate", "write"}
+    assert m["versions"]["numpy"] and m["seed"] == 42
+    assert m["counts"]["businesses"] == m["counts"]["assigned"] + m["counts"]["unassigned"]
+
+
+def test_same_seed_gives_byte_identical_outputs(small, small_run, tmp_path):
+    out2 = tmp_path / "again"
+    r = CliRunner().invoke(main, ["run", str(small), "--out", str(out2), "--quiet"])
+    assert r.exit_code == 0, r.output
+    for f in ["relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson", "clusters.geojson",
+              "estate_summary.csv"]:
+        assert (small_run / f).read_bytes() == (out2 / f).read_bytes(), f
+    for tif in (small_run / "suitability").glob("*.tif"):
+        assert tif.read_bytes() == (out2 / "suitability" / tif.name).read_bytes()
+
+
+def test_existing_output_needs_overwrite(small, small_run):
+    r = CliRunner().invoke(main, ["run", str(small), "--out", str(small_run)])
+    assert r.exit_code == 1 and "--overwrite" in r.output
+
+
+def test_failed_run_leaves_nothing_behind(small, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
+    edit_yaml(bad, lambda d: d.update(categories=["car_repair", "no_such_guild"]))
+    # relative paths now point nowhere: resolve them against the original folder
+    edit_yaml(bad, lambda d: [v.update(path=str(small.parent / v["path"])) for v in d["layers"].values()])
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(bad), "--out", str(out)])
+    assert r.exit_code == 1
+    assert "categories[1]: 'no_such_guild' is not a catalogue category" in r.output
+    assert "Traceback" not in r.output
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_cli_process_exit_codes_and_quiet(small, tmp_path):
+    exe = [sys.executable, "-m", "siteplan"]
+    p = subprocess.run(exe + ["validate", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    assert p.returncode == 1 and "scenario file not found" in p.stderr and "Traceback" not in p.stderr
+    p = subprocess.run(exe + ["frobnicate"], capture_output=True, text=True)
+    assert p.returncode == 2
+    p = subprocess.run(exe + ["--quiet", "catalogue"], capture_output=True, text=True)
+    assert p.returncode == 0 and "car_repair" in p.stdout and p.stderr == ""
+    p = subprocess.run(exe + ["catalogue", "--format", "json"], capture_output=True, text=True)
+    rows = json.loads(p.stdout)
+    assert {"source", "sep_status", "land_status"} <= set(rows[0])
+
+
+def test_weights_ahp_command(tmp_path):
+    f = tmp_path / "m.csv"
+    f.write_text(",roads,towns,power\nroads,1,3,5\ntowns,1/3,1,3\npower,1/5,1/3,1\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["weights", "ahp", str(f)])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert set(d) >= {"weights", "lambda_max", "ci", "cr", "ri_table", "consistent"}
+    assert d["criteria"] == ["roads", "towns", "power"] and d["consistent"]
+    assert abs(sum(d["weights"]) - 1) < 1e-9
+
+
+def test_suitability_command(small, tmp_path):
+    import rasterio
+
+    out = tmp_path / "s.tif"
+    r = CliRunner().invoke(main, ["suitability", str(small), "--category", "car_repair", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out) as ds:
+        a = ds.read(1, masked=True)
+        assert ds.nodata == -9999 and ds.profile["tiled"] and ds.compression is not None
+        assert 0 <= a.min() and a.max() <= 1 and a.mask.any()
+
+
+def test_whole_area_excluded_is_explained(small, tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
+    edit_yaml(sc, lambda d: [v.update(path=str(small.parent / v["path"])) for v in d["layers"].values()])
+    edit_yaml(sc, lambda d: d.update(catalogue={"overrides": {"scrap": {"sep_m": 500000}}}))
+    r = CliRunner().invoke(main, ["suitability", str(sc), "--category", "scrap", "--out", str(tmp_path / "x.tif")])
+    assert r.exit_code == 1
+    assert "exclude the whole study area" in r.output and "VNG-4.1-HOMES" in r.output
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_export_gpkg(small_run, tmp_path):
+    import pyogrio
+
+    gpkg = tmp_path / "run.gpkg"
+    r = CliRunner().invoke(main, ["export", str(small_run), "--gpkg", str(gpkg)])
+    assert r.exit_code == 0, r.output
+    names = {n for n, _ in pyogrio.list_layers(gpkg)}
+    assert {"estates", "zones", "clusters"} <= names
