@@ -245,5 +245,23 @@ def export_cmd(run_dir: Path, gpkg: Path) -> None:
     log.info("wrote %s with layers: %s", gpkg, ", ".join(names))
 
 
+@main.command("ingest-osm")
+@click.argument("pbf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Region folder to write (region.gpkg and scenario.yaml).")
+@click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Polygon file to clip the extract to (e.g. a province).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
+@_guard
+def ingest_osm_cmd(pbf: Path, out: Path, boundary: Path | None, overwrite: bool) -> None:
+    """Build a region and a ready scenario from an OpenStreetMap extract (PBF)."""
+    from .osm import ingest_osm
+
+    rep = ingest_osm(pbf, out, boundary=boundary, overwrite=overwrite)
+    for line in rep.lines():
+        click.echo(line)
+    click.echo(f"wrote {out / 'region.gpkg'} and {out / 'scenario.yaml'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -99,11 +99,14 @@ def eligibility(estates: gpd.GeoDataFrame, catalogue: Catalogue, usable: pd.Data
     return pd.DataFrame(rows, columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])
 
 
-def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, net_to_gross: float) -> pd.DataFrame:
+def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, net_to_gross: float,
+                    default_vacant_share: float | None = None) -> pd.DataFrame:
     """Net land available in each estate for relocated businesses.
 
     Estates with plots in the ``plots`` layer offer their vacant and terminated plots (net land as it
-    is); the others offer ``vacant_ha × net_to_gross``. An estate with neither has no capacity.
+    is); the others offer ``vacant_ha × net_to_gross``. An estate without ``vacant_ha`` offers
+    ``default_vacant_share`` of its gross area (``gross_ha``, else its polygon area) when the scenario
+    sets one (source ``assumed share``), else nothing.
 
     Returns
     -------
@@ -112,11 +115,16 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
     """
     cap = {}
     src = {}
-    if "vacant_ha" in estates:
-        for eid, v in zip(estates["estate_id"], estates["vacant_ha"]):
-            if pd.notna(v):
-                cap[eid] = float(v) * 1e4 * net_to_gross
-                src[eid] = "vacant_ha"
+    vac = estates["vacant_ha"] if "vacant_ha" in estates else pd.Series(np.nan, index=estates.index)
+    gross = estates["gross_ha"] if "gross_ha" in estates else pd.Series(np.nan, index=estates.index)
+    gross = gross.fillna(pd.Series(estates.geometry.area.to_numpy() / 1e4, index=estates.index))
+    for eid, v, g in zip(estates["estate_id"], vac, gross):
+        if pd.notna(v):
+            cap[eid] = float(v) * 1e4 * net_to_gross
+            src[eid] = "vacant_ha"
+        elif default_vacant_share is not None:
+            cap[eid] = float(g) * default_vacant_share * 1e4 * net_to_gross
+            src[eid] = "assumed share"
     if plots is not None and len(plots):
         free = plots[plots["status"].isin(["vacant", "terminated"])]
         area = free["area_m2"] if "area_m2" in free else pd.Series(np.nan, index=free.index)
@@ -416,6 +424,8 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     ok_unit = np.zeros(nu, bool)
     np.logical_or.at(ok_unit, unit_of, classified)
     ne = len(estates)
+    if ne == 0:
+        return _no_estates(b, land, classified, capacity)
     eidx = {e: k for k, e in enumerate(estates["estate_id"])}
     egeom = estates.geometry.values
     # distances from each business to estates within D
@@ -484,20 +494,12 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     for i in np.flatnonzero(~assigned):
         u = unit_of[i]
         if not classified[i]:
-            note = b["class_note"].iat[i] if "class_note" in b else ""
-            reasons[i] = f"unclassified: {note}" if note else "unclassified"
+            reasons[i] = _unclassified_reason(b, i)
         elif not has_arc[u]:
             reasons[i] = near_reason[i]
         else:
             reasons[i] = "capacity exhausted in the eligible estates within reach"
-    pts = gpd.GeoSeries(b.geometry.values, crs=b.crs).to_crs(4326)
-    rows = pd.DataFrame({
-        "biz_id": b["biz_id"].to_numpy(), "name": b["name"].to_numpy() if "name" in b else None,
-        "category": b["category"].to_numpy(), "lon": np.round(pts.x.to_numpy(), 7), "lat": np.round(pts.y.to_numpy(), 7),
-        "estate_id": np.where(assigned, eids[np.maximum(est_of_b, 0)], None),
-        "distance_km": np.round(dkm, 3), "land_m2": np.round(land, 1),
-        "status": np.where(assigned, "assigned", "unassigned"), "reason": reasons,
-    })
+    rows = _rows_frame(b, land, np.where(assigned, eids[np.maximum(est_of_b, 0)], None), dkm, assigned, reasons)
     if spec.keep_clusters_together and "cluster_id" in b:
         rows["cluster_id"] = b["cluster_id"].to_numpy()
     used = rows[rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
@@ -517,6 +519,36 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
               "lp_message": res.lp_status}
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
+    return Plan(rows, summ, unmet, solver)
+
+
+def _rows_frame(b: gpd.GeoDataFrame, land: np.ndarray, estate: np.ndarray, dkm: np.ndarray,
+                assigned: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
+    pts = gpd.GeoSeries(b.geometry.values, crs=b.crs).to_crs(4326)
+    return pd.DataFrame({
+        "biz_id": b["biz_id"].to_numpy(), "name": b["name"].to_numpy() if "name" in b else None,
+        "category": b["category"].to_numpy(), "lon": np.round(pts.x.to_numpy(), 7), "lat": np.round(pts.y.to_numpy(), 7),
+        "estate_id": estate, "distance_km": np.round(dkm, 3), "land_m2": np.round(land, 1),
+        "status": np.where(assigned, "assigned", "unassigned"), "reason": reasons,
+    })
+
+
+def _unclassified_reason(b: gpd.GeoDataFrame, i: int) -> str:
+    note = b["class_note"].iat[i] if "class_note" in b else ""
+    return f"unclassified: {note}" if note else "unclassified"
+
+
+def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, capacity: pd.DataFrame) -> Plan:
+    """The plan when the scenario has no estate at all: everything unassigned, all demand unmet."""
+    n = len(b)
+    reasons = np.array([("no existing estate in the scenario" if classified[i] else _unclassified_reason(b, i))
+                        for i in range(n)], dtype=object)
+    rows = _rows_frame(b, land, np.array([None] * n, dtype=object), np.full(n, np.nan), np.zeros(n, bool), reasons)
+    un = rows[rows["category"].notna()]
+    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    summ = capacity.assign(category=None, used_m2=0.0, units=0, left_m2=capacity["capacity_m2"])
+    solver = {"solver": "none (no estate)", "status": "optimal", "objective": 0.0, "lp_bound": 0.0, "gap": 0.0,
+              "units": int(n), "arcs": 0, "capacity_rows": 0}
     return Plan(rows, summ, unmet, solver)
 
 

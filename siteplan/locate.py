@@ -52,6 +52,9 @@ def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFram
         ``elig`` plus ``score``, ``usable_cap_ha``, ``closeness`` and ``rank`` (1 = best; None when
         not eligible).
     """
+    if elig.empty:
+        return elig.assign(score=pd.Series(dtype=float), usable_cap_ha=pd.Series(dtype=float),
+                           closeness=pd.Series(dtype=float), rank=pd.array([], dtype="Int64"))
     df = elig.merge(scores, on=["estate_id", "category"], how="left").merge(capacity, on="estate_id", how="left")
     df["usable_cap_ha"] = df["capacity_m2"].fillna(0) * df["usable_frac"] / 1e4
     df["closeness"] = np.nan

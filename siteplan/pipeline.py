@@ -210,7 +210,15 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         usable = usable_land(estates, prep.rules, layers, sc)
         elig = eligibility(estates, Catalogue(prep.catalogue.table[prep.catalogue.table.code.isin(prep.codes)]),
                            usable, sc.allocation)
-        capacity = estate_capacity(estates, layers.get("plots"), sc.allocation.net_to_gross)
+        capacity = estate_capacity(estates, layers.get("plots"), sc.allocation.net_to_gross,
+                                   sc.allocation.default_vacant_share)
+        assumed = int((capacity["capacity_from"] == "assumed share").sum())
+        if assumed:
+            warns.append(f"estates: {assumed} without vacant_ha; assumed {sc.allocation.default_vacant_share:.0%} of "
+                         "their gross area is vacant (allocation.default_vacant_share) — an assumption to review")
+        if len(estates) == 0:
+            warns.append("estates: the scenario has no existing estate; every business is unassigned and new "
+                         "sites are proposed for all the demand")
     with timer.stage("clusters"):
         biz = prep.businesses
         ok = biz["category"].notna()
@@ -335,6 +343,8 @@ def _estates_out(res: RunResult) -> gpd.GeoDataFrame:
     est = res.prep.region.layers["estates"]
     keep = [c for c in ("estate_id", "name", "kind", "gross_ha", "vacant_ha", "max_cat") if c in est]
     out = est[keep + ["geometry"]].copy()
+    if out.empty:
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
     cap = res.plan.estate_summary.groupby("estate_id").agg(capacity_m2=("capacity_m2", "first"),
                                                             used_m2=("used_m2", "sum"),
                                                             units_in=("units", "sum"))

@@ -250,7 +250,20 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     if gdf.crs is None:
         gdf = gdf.set_crs(spec.crs or scenario.crs)
     if len(gdf) == 0:
-        raise InputError(f"{where}: the layer is empty; a '{name}' layer needs at least one feature")
+        if not spec.allow_empty:
+            raise InputError(f"{where}: the layer is empty; a '{name}' layer needs at least one feature "
+                             f"(or set layers.{name}.allow_empty: true to run without any)")
+        for canon in REQUIRED_FIELDS[name]:
+            if canon not in gdf.columns:
+                gdf[canon] = pd.Series(dtype=object)
+        for col in gdf.columns:
+            if col != "geometry" and col not in NUMERIC_FIELDS:
+                gdf[col] = gdf[col].astype(object)
+        warns.append(f"{where}: the layer is empty (allowed by the scenario)")
+        gdf["_row"] = pd.Series(dtype="int64")
+        if name in ("urban",) or "name" in gdf.columns:
+            gdf["name_norm"] = pd.Series(dtype=object)
+        return gdf, warns, pd.DataFrame(columns=["layer", "row", "id", "reason"])
 
     for col in gdf.columns:
         if col == "geometry":
@@ -317,7 +330,7 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     if idf:
         drop |= gdf[idf].isna().to_numpy()
     keep = gdf.loc[~drop].copy()
-    if len(keep) == 0:
+    if len(keep) == 0 and not spec.allow_empty:
         raise InputError(f"{where}: no usable feature left: all {len(gdf)} were excluded "
                          f"({excluded_rows[0]['reason'] if excluded_rows else 'unknown'})")
     excluded = pd.DataFrame(excluded_rows, columns=["layer", "row", "id", "reason"])
@@ -395,7 +408,7 @@ def load_region(scenario: Scenario) -> Region:
             raise InputError(f"crs: '{scenario.crs}' is not a projected (metric) CRS; give a projected "
                              "CRS such as a UTM zone, or leave 'crs' out to pick the local UTM zone")
     else:
-        bounds = np.array([g.to_crs(4326).total_bounds for g in raw.values()])
+        bounds = np.array([g.to_crs(4326).total_bounds for g in raw.values() if len(g)])
         lon = (bounds[:, 0].min() + bounds[:, 2].max()) / 2
         lat = (bounds[:, 1].min() + bounds[:, 3].max()) / 2
         crs = utm_crs_for(float(lon), float(lat))
@@ -404,7 +417,7 @@ def load_region(scenario: Scenario) -> Region:
     if "boundary" in layers:
         study = shapely.union_all(layers["boundary"].geometry.values)
     else:
-        xs = np.array([g.total_bounds for g in layers.values()])
+        xs = np.array([g.total_bounds for g in layers.values() if len(g)])
         minx, miny, maxx, maxy = xs[:, 0].min(), xs[:, 1].min(), xs[:, 2].max(), xs[:, 3].max()
         pad = 0.05 * max(maxx - minx, maxy - miny, 2000.0)
         study = box(minx - pad, miny - pad, maxx + pad, maxy + pad)

@@ -212,16 +212,17 @@ def build_report(res: "RunResult", path: str | Path) -> None:
             f'capacity / ظرفیت: {cap / 1e4:.1f} ha · used / استفاده: {used / 1e4:.1f} ha · left / باقی: {max(cap - used, 0) / 1e4:.1f} ha'
             + _table(["category", "eligible", "score", "rank", "reason"], rows) + "</div>")
     fg = folium.FeatureGroup(name="Estates / شهرک‌ها", show=True)
-    folium.GeoJson(
-        _gj(est, {"estate_id": est["estate_id"].tolist(), "name": est["name"].tolist(),
-                  "used": [round(u, 3) for u in used_share], "popup": popups}),
-        style_function=lambda f: {"color": "#000", "weight": 1.5,
-                                  "fillColor": "#d73027" if f["properties"]["used"] > 0.9 else
-                                  "#fc8d59" if f["properties"]["used"] > 0.5 else "#1a9850",
-                                  "fillOpacity": 0.6},
-        tooltip=folium.GeoJsonTooltip(fields=["estate_id", "name"], aliases=["id", "name / نام"]),
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=520),
-    ).add_to(fg)
+    if len(est):
+        folium.GeoJson(
+            _gj(est, {"estate_id": est["estate_id"].tolist(), "name": est["name"].tolist(),
+                      "used": [round(u, 3) for u in used_share], "popup": popups}),
+            style_function=lambda f: {"color": "#000", "weight": 1.5,
+                                      "fillColor": "#d73027" if f["properties"]["used"] > 0.9 else
+                                      "#fc8d59" if f["properties"]["used"] > 0.5 else "#1a9850",
+                                      "fillOpacity": 0.6},
+            tooltip=folium.GeoJsonTooltip(fields=["estate_id", "name"], aliases=["id", "name / نام"]),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=520),
+        ).add_to(fg)
     fg.add_to(m)
 
     # zones by environmental category

