@@ -132,6 +132,28 @@ def _sources(res: "RunResult") -> list[str]:
     return out
 
 
+_LICENCES = {"geonames": "GeoNames (CC-BY 4.0)", "openstreetmap": "© OpenStreetMap contributors (ODbL)",
+             "natural earth": "Natural Earth"}
+
+
+def _attribution(res: "RunResult") -> str:
+    """One line naming the data sources that need attribution and the layers that are generated."""
+    credits: dict[str, list[str]] = {}
+    generated = []
+    for name, gdf in sorted(res.prep.region.layers.items()):
+        srcs = set(gdf["source"].dropna()) if "source" in gdf else set()
+        if srcs and all(s.lower().startswith("generated") for s in srcs):
+            generated.append(name)
+        for s in srcs:
+            for key, lic in _LICENCES.items():
+                if key in s.lower():
+                    credits.setdefault(lic, []).append(name)
+    parts = [f"{lic} ({', '.join(v)})" for lic, v in sorted(credits.items())]
+    if generated:
+        parts.append(f"generated, synthetic: {', '.join(generated)}")
+    return "siteplan · data: " + (" · ".join(parts) if parts else "the scenario's own layers")
+
+
 def build_report(res: "RunResult", path: str | Path) -> None:
     """Write the HTML map report of a run.
 
@@ -152,7 +174,8 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", show=False, overlay=False,
                      attr="© OpenStreetMap contributors (ODbL)").add_to(m)
-    blank = folium.raster_layers.TileLayer(tiles="", name="No base map (offline)", attr=" ", overlay=False, show=True)
+    blank = folium.raster_layers.TileLayer(tiles="", name="No base map (offline)", attr=esc(_attribution(res)),
+                                           overlay=False, show=True)
     blank.add_to(m)
 
     # study area

@@ -58,3 +58,24 @@ def test_bad_pbf_gives_one_clear_error(kind, tmp_path):
     assert msg in r.output
     assert r.output.count("error:") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_boundary_clips_every_layer(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    b = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"name": ["centre"]}, geometry=[box(24.93, 60.16, 24.96, 60.175)], crs=4326).to_file(b)
+    region = tmp_path / "r"
+    r = CliRunner().invoke(main, ["ingest-osm", str(DATA / "Helsinki.osm.pbf"), "--out", str(region),
+                                  "--boundary", str(b)])
+    assert r.exit_code == 0, r.output
+    import pyogrio
+
+    layers = {n for n, _ in pyogrio.list_layers(region / "region.gpkg")}
+    assert "boundary" in layers
+    for n in layers - {"boundary"}:
+        g = gpd.read_file(region / "region.gpkg", layer=n)
+        if len(g):
+            minx, miny, maxx, maxy = g.total_bounds
+            assert minx >= 24.93 - 1e-9 and maxx <= 24.96 + 1e-9 and miny >= 60.16 - 1e-9 and maxy <= 60.175 + 1e-9
