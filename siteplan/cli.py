@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+import numpy as np
 
 from .errors import SiteplanError
 
@@ -231,6 +232,42 @@ def suitability(scenario: Path, category: str, out: Path) -> None:
     write_geotiff(s.masked, prep.grid, out)
     log.info("wrote %s (%d × %d, %.1f %% of cells allowed)", out, prep.grid.width, prep.grid.height,
              100 * s.allowed.mean())
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--category", required=True, help="Category code (see `siteplan catalogue`).")
+@click.option("--at", "at", default=None, help="A point as LON,LAT (degrees).")
+@click.option("--estate", default=None, help="An estate_id.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_guard
+def explain(scenario: Path, category: str, at: str | None, estate: str | None, fmt: str) -> None:
+    """Explain why a place is or is not allowed for a category, and its suitability."""
+    from .errors import InputError
+    from .explain import explain as do_explain
+    from .pipeline import prepare
+    from .scenario import load_scenario
+    from .textnorm import to_ascii_digits
+
+    point = None
+    if at is not None:
+        try:
+            lon, lat = (float(v) for v in to_ascii_digits(at).replace("،", ",").split(","))
+        except ValueError:
+            raise InputError(f"--at: '{at}' is not LON,LAT (e.g. --at 51.67,32.65)") from None
+        point = (lon, lat)
+    sc = load_scenario(scenario)
+    prep = prepare(sc)
+    ex = do_explain(prep, category, at=point, estate=estate)
+    if fmt == "json":
+        click.echo(json.dumps({"category": ex.category, "where": ex.where, "allowed": ex.allowed,
+                               "score": round(ex.score, 6),
+                               "rules": json.loads(ex.rules.replace([np.inf], None).to_json(orient="records")),
+                               "criteria": json.loads(ex.criteria.to_json(orient="records"))},
+                              ensure_ascii=False, indent=1))
+    else:
+        for line in ex.lines():
+            click.echo(line)
 
 
 @main.command("export")

@@ -1,0 +1,118 @@
+"""Explaining a place: which siting rules pass or fail there (with distances) and how each criterion
+contributes to its suitability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from .criteria import evaluate_rules_vector
+from .errors import InputError
+from .suitability import zonal_mean
+
+__all__ = ["Explanation", "explain"]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Rules and criteria at one place for one category."""
+
+    category: str
+    where: str
+    rules: pd.DataFrame
+    criteria: pd.DataFrame
+    score: float
+    allowed: bool
+    usable: str = ""
+
+    def lines(self) -> list[str]:
+        """Human-readable lines."""
+        verdict = "ALLOWED" if self.allowed else "EXCLUDED"
+        if self.usable and self.allowed and not self.rules.passed.all():
+            verdict = "ALLOWED on part of the estate"
+        out = [f"{self.category} at {self.where}: {verdict}; "
+               f"suitability {self.score:.3f}"] + ([self.usable] if self.usable else []) + [
+            "", "rules (edge-to-edge distance to the nearest feature):"]
+        for r in self.rules.itertuples():
+            act = "none in the data" if not np.isfinite(r.actual_m) else f"{r.actual_m:.1f} m"
+            out.append(f"  {'pass' if r.passed else 'FAIL'}  {r.rule_id:28s} needs {r.required_m:g} m, "
+                       f"actual {act} — {r.description}")
+        out += ["", "criteria (raw value → transformed × weight = contribution):"]
+        for c in self.criteria.itertuples():
+            out.append(f"  {c.criterion:18s} {c.raw:14.2f} → {c.value:.3f} × {c.weight:.3f} = {c.contribution:.3f}")
+        out.append(f"  {'total':18s} {'':14s}   {'':5s}   {'':5s}   {self.criteria.contribution.sum():.3f}")
+        return out
+
+
+def explain(prep: object, category: str, *, at: tuple[float, float] | None = None,
+            estate: str | None = None) -> Explanation:
+    """Explain one category at a point (lon, lat in degrees) or an estate.
+
+    Parameters
+    ----------
+    prep
+        :class:`siteplan.pipeline.Prepared`.
+    category
+        Catalogue code.
+    at
+        (lon, lat) in EPSG:4326.
+    estate
+        An ``estate_id``.
+
+    Returns
+    -------
+    Explanation
+
+    Raises
+    ------
+    InputError
+        Unknown category or estate, or neither/both of ``at`` and ``estate``.
+    """
+    p = prep  # Prepared (typed loosely to keep this module below pipeline)
+    if category not in p.surfaces:  # type: ignore[attr-defined]
+        raise InputError(f"--category: '{category}' is not in scope (known: {', '.join(p.codes)})")  # type: ignore[attr-defined]
+    if (at is None) == (estate is None):
+        raise InputError("give exactly one of --at LON,LAT or --estate ID")
+    layers = p.region.layers  # type: ignore[attr-defined]
+    if at is not None:
+        geom: BaseGeometry = gpd.GeoSeries([Point(at)], crs=4326).to_crs(p.region.crs).iloc[0]  # type: ignore[attr-defined]
+        where = f"{at[0]:.6f}, {at[1]:.6f}"
+    else:
+        est = layers["estates"]
+        sel = est[est["estate_id"] == estate]
+        if sel.empty:
+            raise InputError(f"--estate: no estate with estate_id '{estate}' (e.g. {', '.join(est.estate_id.head(5))})")
+        geom = sel.geometry.iloc[0]
+        where = f"estate {estate} ({sel['name'].iloc[0]})"
+    rules = evaluate_rules_vector(p.rules[category], np.array([geom]), layers, p.scenario)  # type: ignore[attr-defined]
+    surf = p.surfaces[category]  # type: ignore[attr-defined]
+    grid = p.grid  # type: ignore[attr-defined]
+    by_name = {c.spec.name: c for c in p.crit}  # type: ignore[attr-defined]
+    rows = []
+    for name, w in surf.weights.items():
+        c = by_name[name]
+        if at is not None:
+            r, col = grid.rowcol(np.array([geom.x]), np.array([geom.y]))
+            if not (0 <= r[0] < grid.height and 0 <= col[0] < grid.width):
+                raise InputError(f"--at {where}: the point lies outside the study area")
+            raw, val = float(c.raw[r[0], col[0]]), float(c.score[r[0], col[0]])
+        else:
+            raw = float(zonal_mean(c.raw.astype(np.float64), np.array([geom]), grid)[0])
+            val = float(zonal_mean(c.score.astype(np.float64), np.array([geom]), grid)[0])
+        rows.append({"criterion": name, "raw": raw, "value": val, "weight": w, "contribution": w * val})
+    crit = pd.DataFrame(rows)
+    usable = ""
+    allowed = bool(rules.passed.all())
+    if estate is not None:
+        from .zoning import usable_land
+
+        u = usable_land(sel, {category: p.rules[category]}, layers, p.scenario).iloc[0]  # type: ignore[attr-defined]
+        usable = (f"usable land: {u.usable_ha:.2f} of {u.area_ha:.2f} ha satisfy every rule"
+                  + (f" (binding: {u.binding}, removes {u.removed_ha:.2f} ha)" if u.binding else ""))
+        allowed = bool(u.usable_ha > 0)
+    return Explanation(category, where, rules, crit, float(crit.contribution.sum()), allowed, usable)
