@@ -18,7 +18,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from folium.plugins import FastMarkerCluster
+from branca.element import MacroElement
+from jinja2 import Template
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from ._io import atomic_path
@@ -37,6 +38,56 @@ ENV_COLOURS = {"1": "#1a9850", "2": "#91cf60", "3.1": "#d9ef8b", "3.2": "#fee08b
                "4.2": "#f46d43", "5.1": "#d73027", "5.2": "#a50026", "5.3": "#67001f", "6": "#40004b"}
 VIRIDIS = np.array([[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
                     [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]], float)
+
+
+def offline_assets() -> tuple[str, str]:
+    """Leaflet's JavaScript and CSS (images inlined as data URIs), from the ``django-js-lib-leaflet``
+    package installed with siteplan, so the report needs no network at view time."""
+    import base64
+    import re
+    from importlib import resources
+
+    root = resources.files("js_lib_leaflet").joinpath("static/js_lib_leaflet")
+    js = root.joinpath("leaflet.js").read_text(encoding="utf-8")
+    css = root.joinpath("leaflet.css").read_text(encoding="utf-8")
+
+    def inline(m: re.Match[str]) -> str:
+        data = root.joinpath(m.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
+
+    css = re.sub(r"url\((images/[\w\-.]+\.png)\)", inline, css)
+    js = js.replace("</script", "<\\/script")  # cannot close the inline script early
+    return js, css
+
+
+class _PointLayer(MacroElement):
+    """Businesses as circle markers on the canvas renderer, from a compact array (fast for thousands).
+    Labels are escaped in Python; Leaflet renders them as HTML, so they show as text."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var rows = {{ this.data }};
+            var colours = {{ this.colours }};
+            var renderer = L.canvas({padding: 0.5});
+            var group = L.featureGroup();
+            for (var i = 0; i < rows.length; i++) {
+                var r = rows[i];
+                L.circleMarker([r[0], r[1]], {renderer: renderer, radius: r[4] || 3, weight: 1,
+                    color: colours[r[2]], fillColor: colours[r[2]], fillOpacity: 0.8})
+                    .bindTooltip(r[3]).addTo(group);
+            }
+            return group;
+        })();
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: list[list[Any]], colours: list[str]) -> None:
+        super().__init__()
+        self._name = "PointLayer"
+        self.data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        self.colours = json.dumps(colours)
 
 
 def esc(v: Any) -> str:
@@ -75,7 +126,7 @@ def _colour_ramp(a: np.ndarray) -> np.ndarray:
     i = np.floor(t).astype(int).clip(0, len(VIRIDIS) - 2)
     f = (t - i)[..., None]
     rgb = VIRIDIS[i] * (1 - f) + VIRIDIS[i + 1] * f
-    alpha = np.where(np.isnan(a), 0, 200)[..., None]
+    alpha = np.where(np.isnan(a), 0, 40 + 180 * np.clip(np.nan_to_num(a), 0, 1))[..., None]
     return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
 
 
@@ -170,6 +221,7 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     sa = gpd.GeoSeries([prep.region.study_area], crs=prep.region.crs).to_crs(4326).iloc[0]
     c = sa.centroid
     m = folium.Map(location=[c.y, c.x], zoom_start=8, tiles=None, control_scale=True, prefer_canvas=True)
+    m.default_js, m.default_css = [], []  # no CDN: Leaflet is embedded below
     minx, miny, maxx, maxy = sa.bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", show=False, overlay=False,
@@ -214,8 +266,8 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     # suitability overlays
     for k, code in enumerate(prep.codes):
         img, bounds = _overlay(res, code)
-        folium.raster_layers.ImageOverlay(img, bounds=bounds, name=f"Suitability: {esc(code)}", opacity=0.75,
-                                          show=(k == 0), mercator_project=True).add_to(m)
+        folium.raster_layers.ImageOverlay(img, bounds=bounds, name=f"Suitability: {esc(code)}", opacity=0.7,
+                                          show=False, mercator_project=True).add_to(m)
 
     # estates: coloured by capacity used, popup with ranks and eligibility
     est = layers["estates"]
@@ -251,11 +303,17 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     # zones by environmental category
     if len(res.zones):
         z = res.zones
+        est_name = dict(zip(est["estate_id"], est["name"]))
+        zpop = [f'<div class="pop"><b>{_txt(est_name.get(r.estate_id, ""))}</b> <small>({esc(r.estate_id)})</small><br>'
+                f'zone / زون {esc(r.zone_id)}: {_txt(cat.loc[r.category, "name_fa"])} ({esc(r.category)}), '
+                f'env. category {esc(r.env_cat)}, {r.area_ha:.2f} ha, {int(r.units)} units, '
+                f'{esc(r.min_home_m)} m from homes</div>' for r in z.itertuples()]
         fg = folium.FeatureGroup(name="Zones / زون‌های تخصصی", show=True)
         folium.GeoJson(
             _gj(z, {"zone_id": z["zone_id"].tolist(), "category": z["category"].tolist(),
                     "env_cat": z["env_cat"].astype(str).tolist(), "area_ha": z["area_ha"].astype(float).tolist(),
-                    "units": z["units"].astype(int).tolist()}),
+                    "units": z["units"].astype(int).tolist(), "popup": zpop}),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=420),
             style_function=lambda f: {"color": "#333", "weight": 0.5, "fillOpacity": 0.8,
                                       "fillColor": ENV_COLOURS.get(f["properties"]["env_cat"], "#999")},
             tooltip=folium.GeoJsonTooltip(fields=["zone_id", "category", "env_cat", "area_ha", "units"]),
@@ -304,23 +362,35 @@ def build_report(res: "RunResult", path: str | Path) -> None:
                             opacity=0.6, tooltip=f"{esc(urban['name'].iat[int(r.o)])} → {esc(r.e)}: {int(r.n)}").add_to(fg)
         fg.add_to(m)
 
-    # businesses coloured by category (clustered markers)
+    # businesses coloured by category (canvas markers; aggregated to 1 km cells beyond 20,000)
     codes = list(cat.index)
     colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(codes)}
-    b4 = gpd.GeoSeries(prep.businesses.geometry.values, crs=prep.region.crs).to_crs(4326)
-    data = [[round(p.y, 6), round(p.x, 6), colour.get(cc, "#000000") if isinstance(cc, str) else "#000000",
-             esc(n) + " · " + esc(cc or "unclassified")]
-            for p, n, cc in zip(b4, prep.businesses.get("name", pd.Series([""] * len(b4))), prep.businesses["category"])]
-    callback = """function (row) {
-        var m = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 4, color: row[2], fillColor: row[2],
-                               fillOpacity: 0.9, weight: 1});
-        m.bindTooltip(row[3]);
-        return m;
-    }"""
-    FastMarkerCluster(data, callback=callback, name="Businesses / کسب‌وکارها", show=False).add_to(m)
+    palette = [colour[c] for c in codes] + ["#000000"]
+    idx = {c: i for i, c in enumerate(codes)}
+    biz = prep.businesses
+    cats = [idx.get(cc, len(codes)) if isinstance(cc, str) else len(codes) for cc in biz["category"]]
+    b4 = gpd.GeoSeries(biz.geometry.values, crs=prep.region.crs).to_crs(4326)
+    if len(biz) <= 20000:
+        names = biz["name"].tolist() if "name" in biz else [""] * len(biz)
+        data = [[round(p.y, 6), round(p.x, 6), k, esc(n) + " · " + esc(codes[k] if k < len(codes) else "unclassified")]
+                for p, n, k in zip(b4, names, cats)]
+    else:
+        cell = (np.floor(biz.geometry.x.to_numpy() / 1000).astype(np.int64),
+                np.floor(biz.geometry.y.to_numpy() / 1000).astype(np.int64))
+        df = pd.DataFrame({"cx": cell[0], "cy": cell[1], "k": cats, "lat": b4.y.to_numpy(), "lon": b4.x.to_numpy()})
+        agg = df.groupby(["cx", "cy"]).agg(lat=("lat", "mean"), lon=("lon", "mean"), n=("k", "size"),
+                                           k=("k", lambda s: int(s.mode().iloc[0]))).reset_index()
+        data = [[round(r.lat, 6), round(r.lon, 6), int(r.k), f"{int(r.n)} businesses (mostly "
+                 f"{esc(codes[int(r.k)] if r.k < len(codes) else 'unclassified')})", float(2 + 2 * np.log1p(r.n))]
+                for r in agg.itertuples()]
+    fg = folium.FeatureGroup(name="Businesses / کسب‌وکارها", show=False)
+    _PointLayer(data, palette).add_to(fg)
+    fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
 
     m.get_root().html.add_child(folium.Element(_panel(res, colour)))
+    js, css = offline_assets()
+    m.get_root().header.add_child(folium.Element(f"<style>{css}</style>\n<script>{js}</script>"))
     m.get_root().header.add_child(folium.Element(f"<style>{_CSS}</style>"))
     m.get_root().header.add_child(folium.Element('<meta charset="utf-8">'))
     page = m.get_root().render()
@@ -329,7 +399,7 @@ def build_report(res: "RunResult", path: str | Path) -> None:
 
 
 _CSS = """
-#sp-panel{position:fixed;top:10px;left:50px;z-index:1000;width:440px;max-height:92vh;overflow:auto;
+#sp-panel{position:fixed;top:10px;left:50px;z-index:1000;width:400px;max-width:40vw;max-height:70vh;overflow:auto;
 background:rgba(255,255,255,.96);padding:8px 12px;font:12px/1.4 Tahoma,'Vazirmatn',sans-serif;
 box-shadow:0 0 6px rgba(0,0,0,.3);border-radius:6px}
 #sp-panel h2{font-size:15px;margin:4px 0}#sp-panel h3{font-size:13px;margin:10px 0 4px;border-bottom:1px solid #ccc}

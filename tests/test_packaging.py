@@ -17,13 +17,15 @@ def _name(req: str) -> str:
 def test_environment_yml_matches_pyproject():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str) and _name(d) not in ("python", "pip")}
+    pip_section = [x.split("#")[0].strip() for d in env["dependencies"] if isinstance(d, dict)
+                   for x in d.get("pip", []) if not x.startswith("-e")]
+    listed = [d for d in env["dependencies"] if isinstance(d, str) and _name(d) not in ("python", "pip")] + pip_section
+    conda = {_name(d) for d in listed}
     pip = {_name(d): d for d in deps}
     assert set(pip) == conda
     # same lower bounds
-    for d in env["dependencies"]:
-        if isinstance(d, str) and _name(d) in pip:
-            assert d.replace(" ", "") == pip[_name(d)].replace(" ", ""), d
+    for d in listed:
+        assert d.replace(" ", "") == pip[_name(d)].replace(" ", ""), d
 
 
 def test_ci_runs_the_readme_test_command():
