@@ -196,6 +196,42 @@ def catchment_field(points_xy: np.ndarray, weights: np.ndarray, grid: Grid, radi
     return out.astype(np.float32)
 
 
+def slope_percent(dem_path: str, grid: Grid) -> np.ndarray:
+    """Slope (percent) of a DEM resampled onto the grid (bilinear), by central differences.
+
+    Parameters
+    ----------
+    dem_path
+        A raster of elevations in metres, any CRS.
+    grid
+        The analysis grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 slope in percent; NaN where the DEM has no data.
+
+    Notes
+    -----
+    Slope is computed at the grid's cell size, so a coarse grid smooths steep short slopes; use a
+    finer ``grid.resolution_m`` where terrain matters.
+    """
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    elev = np.full(grid.shape, np.nan, dtype=np.float64)
+    try:
+        with rasterio.open(dem_path) as src:
+            if src.crs is None:
+                raise InputError(f"layer 'dem' ({dem_path}): the raster has no CRS")
+            reproject(rasterio.band(src, 1), elev, dst_transform=grid.transform, dst_crs=grid.crs,
+                      resampling=Resampling.bilinear, dst_nodata=np.nan)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"layer 'dem' ({dem_path}): cannot read it ({exc})") from None
+    gy, gx = np.gradient(elev, grid.res)
+    return (np.hypot(gx, gy) * 100.0).astype(np.float32)
+
+
 # ------------------------------------------------------------------------------------------------
 # transforms
 # ------------------------------------------------------------------------------------------------
@@ -286,10 +322,29 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def default_criteria(catalogue: Catalogue) -> list[CriterionSpec]:
-    """The criteria used when a scenario gives none (assumptions within STANDARDS.md §5 ranges)."""
+def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] | None = None) -> list[CriterionSpec]:
+    """The criteria used when a scenario gives none (assumptions within STANDARDS.md §5 ranges).
+
+    A filter on an optional field (urban ``kind``, utilities ``kind``) is dropped when the layer lacks
+    that field, so the defaults work on any valid region.
+    """
     retail = [c for c, r in zip(catalogue.table.code, catalogue.table.retail) if r]
     non_retail = [c for c in catalogue.codes if c not in retail]
+    specs = _default_specs(retail, non_retail)
+    if layers is None:
+        return specs
+    out = []
+    for s in specs:
+        g = layers.get(s.layer)
+        if s.filter and g is not None and not all(k in g.columns for k in s.filter):
+            s = s.model_copy(update={"filter": None})
+        if s.kind == "catchment" and g is not None and (s.field not in g.columns):
+            continue
+        out.append(s)
+    return out
+
+
+def _default_specs(retail: list[str], non_retail: list[str]) -> list[CriterionSpec]:
     return [
         CriterionSpec(name="road_access", kind="distance", layer="roads",
                       filter={"road_class": ["motorway", "trunk", "primary"]},
@@ -318,6 +373,7 @@ class Rule:
     ``target`` names a feature set resolved by :func:`target_geoms` (``homes``, ``homes_mixed``,
     ``sensitive``, ``roads_major``, ``roads_main``, ``nature``, ``water``, ``wells``, or
     ``constraint:<kind>``). ``inside`` rules exclude the target's interior as well as the buffer.
+    A ``max_slope`` rule (target ``slope``) instead excludes land steeper than ``max_pct`` percent.
     """
 
     rule_id: str
@@ -327,6 +383,8 @@ class Rule:
     description: str
     source: str
     status: Literal["confirmed", "assumption", "override", "scenario"] = "confirmed"
+    kind: Literal["distance", "max_slope"] = "distance"
+    max_pct: float | None = None
 
 
 def _mixed_mask(urban: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
@@ -410,6 +468,11 @@ def compile_rules(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gp
                 rules.append(Rule(f"DOE1378-{r.doe_group}-{key}", r.code, target, dist,
                                   f"DOE 1378 group {r.doe_group}: {dist:g} m from {key.replace('_', ' ')}",
                                   DOE_SOURCE, "confirmed"))
+        if "dem" in scenario.layers and scenario.rules.max_slope_pct is not None:
+            s = float(scenario.rules.max_slope_pct)
+            rules.append(Rule("SLOPE-MAX", r.code, "slope", 0.0, f"slope at most {s:g} %",
+                              "STANDARDS.md §5 (excluded above 15 %)", "confirmed" if s == 15 else "scenario",
+                              kind="max_slope", max_pct=s))
         for kind, b, src in hard:
             rules.append(Rule(f"CONSTRAINT-{kind}", r.code, f"constraint:{kind}", b,
                               f"outside {kind} areas and {b:g} m from them", src,
@@ -419,7 +482,8 @@ def compile_rules(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gp
 
 
 def evaluate_rules_vector(rules: list[Rule], geoms: np.ndarray, layers: dict[str, gpd.GeoDataFrame],
-                          scenario: Scenario, ids: list[object] | None = None) -> pd.DataFrame:
+                          scenario: Scenario, ids: list[object] | None = None,
+                          fields: "FieldCache | None" = None) -> pd.DataFrame:
     """Evaluate rules on geometries (edge-to-edge distances, exact).
 
     Parameters
@@ -432,6 +496,8 @@ def evaluate_rules_vector(rules: list[Rule], geoms: np.ndarray, layers: dict[str
         The region's layers and scenario (to resolve targets).
     ids
         Labels for the geometries (default: positions).
+    fields
+        The grid's fields, for slope rules (sampled at each geometry's representative point).
 
     Returns
     -------
@@ -443,6 +509,17 @@ def evaluate_rules_vector(rules: list[Rule], geoms: np.ndarray, layers: dict[str
     frames = []
     cache: dict[str, np.ndarray] = {}
     for rule in rules:
+        if rule.kind == "max_slope":
+            s = np.full(len(geoms), np.nan)
+            if fields is not None and fields.slope is not None:
+                pts = shapely.point_on_surface(np.asarray(geoms))
+                r, c = fields.grid.rowcol(shapely.get_x(pts), shapely.get_y(pts))
+                ok = (r >= 0) & (r < fields.grid.height) & (c >= 0) & (c < fields.grid.width)
+                s[ok] = fields.slope[r[ok], c[ok]]
+            frames.append(pd.DataFrame({"id": ids, "rule_id": rule.rule_id, "required_m": rule.max_pct,
+                                        "actual_m": s, "passed": ~(s > (rule.max_pct or np.inf)),
+                                        "description": rule.description + " (values in %)"}))
+            continue
         if rule.target not in cache:
             tg = target_geoms(rule.target, layers, scenario)
             if len(tg) == 0:
@@ -467,6 +544,7 @@ class FieldCache:
 
     grid: Grid
     fields: dict[str, np.ndarray] = field(default_factory=dict)
+    slope: np.ndarray | None = None
 
     def distance(self, key: str, geoms: np.ndarray) -> np.ndarray:
         if key not in self.fields:
@@ -488,6 +566,11 @@ def rule_mask(rules: list[Rule], cache: FieldCache, layers: dict[str, gpd.GeoDat
     allowed = np.ones(cache.grid.shape, dtype=bool)
     counts: dict[str, int] = {}
     for rule in rules:
+        if rule.kind == "max_slope":
+            bad = (cache.slope > rule.max_pct) if cache.slope is not None else np.zeros(cache.grid.shape, bool)
+            counts[rule.rule_id] = int(bad.sum())
+            allowed &= ~bad
+            continue
         d = cache.distance(rule.target, target_geoms(rule.target, layers, scenario))
         bad = d < max(rule.min_m, 1e-9) if rule.min_m > 0 else d <= 0
         counts[rule.rule_id] = int(bad.sum())

@@ -39,8 +39,13 @@ class Explanation:
                f"suitability {self.score:.3f}"] + ([self.usable] if self.usable else []) + [
             "", "rules (edge-to-edge distance to the nearest feature):"]
         for r in self.rules.itertuples():
-            act = "none in the data" if not np.isfinite(r.actual_m) else f"{r.actual_m:.1f} m"
-            out.append(f"  {'pass' if r.passed else 'FAIL'}  {r.rule_id:28s} needs {r.required_m:g} m, "
+            if r.rule_id.startswith("SLOPE"):
+                act = "no DEM value" if not np.isfinite(r.actual_m) else f"{r.actual_m:.1f} %"
+                need = f"at most {r.required_m:g} %"
+            else:
+                act = "none in the data" if not np.isfinite(r.actual_m) else f"{r.actual_m:.1f} m"
+                need = f"{r.required_m:g} m"
+            out.append(f"  {'pass' if r.passed else 'FAIL'}  {r.rule_id:28s} needs {need}, "
                        f"actual {act} — {r.description}")
         out += ["", "criteria (raw value → transformed × weight = contribution):"]
         for c in self.criteria.itertuples():
@@ -89,7 +94,8 @@ def explain(prep: object, category: str, *, at: tuple[float, float] | None = Non
             raise InputError(f"--estate: no estate with estate_id '{estate}' (e.g. {', '.join(est.estate_id.head(5))})")
         geom = sel.geometry.iloc[0]
         where = f"estate {estate} ({sel['name'].iloc[0]})"
-    rules = evaluate_rules_vector(p.rules[category], np.array([geom]), layers, p.scenario)  # type: ignore[attr-defined]
+    rules = evaluate_rules_vector(p.rules[category], np.array([geom]), layers, p.scenario,  # type: ignore[attr-defined]
+                                  fields=p.cache)  # type: ignore[attr-defined]
     surf = p.surfaces[category]  # type: ignore[attr-defined]
     grid = p.grid  # type: ignore[attr-defined]
     by_name = {c.spec.name: c for c in p.crit}  # type: ignore[attr-defined]

@@ -161,10 +161,17 @@ def prepare(scenario: Scenario, timer: _Timer | None = None) -> Prepared:
                              f"{grid.width}×{grid.height} grid; use a coarser resolution")
         log.info("grid %d × %d cells of %g m", grid.width, grid.height, grid.res)
         cache = FieldCache(grid)
-        specs = scenario.criteria if scenario.criteria is not None else default_criteria(cat)
+        if "dem" in scenario.layers:
+            from .criteria import slope_percent
+
+            cache.slope = slope_percent(str(scenario.resolve(scenario.layers["dem"].path)), grid)
+            if np.isnan(cache.slope).any():
+                warns.append(f"dem: no elevation for {np.isnan(cache.slope).mean():.1%} of the grid; "
+                             "the slope rule does not exclude those cells")
+        specs = scenario.criteria if scenario.criteria is not None else default_criteria(cat, layers)
         usable_specs = []
         for s in specs:
-            if s.layer not in layers:
+            if s.layer not in layers and not (s.kind == "raster" and cache.slope is not None):
                 warns.append(f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer")
                 continue
             usable_specs.append(s)

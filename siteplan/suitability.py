@@ -120,9 +120,9 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
     for i, c in enumerate(criteria):
         where = f"criteria[{i}] ('{c.name}')"
         gdf = layers.get(c.layer)
-        if gdf is None:
+        if gdf is None and c.kind != "raster":
             raise InputError(f"{where}: layer '{c.layer}' is not loaded")
-        sel = _filtered(gdf, c.filter, where)
+        sel = _filtered(gdf, c.filter, where) if gdf is not None else None
         if c.kind == "distance":
             key = f"crit:{c.layer}:{sorted((c.filter or {}).items())}"
             raw = cache.distance(key, sel.geometry.values)
@@ -146,9 +146,13 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
             xy = np.c_[pts.x.to_numpy(), pts.y.to_numpy()]
             raw = catchment_field(xy, pd.to_numeric(sel[c.field], errors="coerce").fillna(0).to_numpy(float),
                                   grid, c.radius_m)
-        else:
-            raise InputError(f"{where}: criterion kind '{c.kind}' needs a raster layer, which this "
-                             "version reads only as 'dem' for slope")
+        elif c.kind == "raster":
+            if c.layer != "dem" or cache.slope is None:
+                raise InputError(f"{where}: kind 'raster' reads the 'dem' layer (field: slope); "
+                                 "add a dem layer to the scenario")
+            raw = cache.slope
+        else:  # pragma: no cover - guarded by the scenario schema
+            raise InputError(f"{where}: unknown criterion kind '{c.kind}'")
         out.append(CriterionLayer(c, raw, transform(raw, c.transform)))
     return out
 

@@ -79,6 +79,7 @@ def usable_land(estates: gpd.GeoDataFrame, rules: dict[str, list[Rule]], layers:
     geoms = estates.geometry.values
     n = len(geoms)
     pieces: dict[tuple[str, float], np.ndarray] = {}
+    rules = {c: [r for r in rs if r.kind == "distance"] for c, rs in rules.items()}
     for code_rules in rules.values():
         for r in code_rules:
             key = (r.target, r.min_m)
@@ -278,6 +279,8 @@ def _usable_geoms(est: gpd.GeoDataFrame, codes: list[str], rules: dict[str, list
     for code in codes:
         forb = []
         for r in rules[code]:
+            if r.kind != "distance":
+                continue
             key = (r.target, r.min_m)
             if key not in cache:
                 tg = target_geoms(r.target, layers, scenario)

@@ -139,3 +139,43 @@ def test_transforms_monotonic_and_bounded(a, w, kind, inc):
     assert np.all((y >= 0) & (y <= 1))
     dy = np.diff(y.astype(float))
     assert np.all(dy >= -1e-6) if inc else np.all(dy <= 1e-6)
+
+
+def test_slope_rule_from_a_dem(tmp_path):
+    """A DEM flat in the west and 20 % steep in the east: the slope rule excludes the east only."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from siteplan.criteria import slope_percent
+    from siteplan.explain import explain
+    from siteplan.pipeline import prepare
+
+    sc0, region = _region(tmp_path, UTM)
+    x0, y1, res = 548000.0, 3604000.0, 50.0
+    w, h = 160, 120
+    xs = x0 + (np.arange(w) + 0.5) * res
+    elev = np.where(xs < 552500, 1500.0, 1500.0 + (xs - 552500) * 0.20)[None, :].repeat(h, 0)
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=w, height=h, count=1, dtype="float64", crs=UTM,
+                       transform=from_origin(x0, y1, res, res)) as ds:
+        ds.write(elev, 1)
+    spec = {k: {"path": f"{k}.geojson"} for k in ("urban", "estates", "businesses")}
+    spec["dem"] = {"path": "dem.tif"}
+    sc = parse_scenario({"layers": spec, "grid": {"resolution_m": 100}, "rules": {"max_slope_pct": 15}},
+                        base_dir=tmp_path)
+    grid = Grid.covering(box(549000, 3599000, 555000, 3603000), 100.0, region.crs)
+    s = slope_percent(str(dem), grid)
+    cx = grid.transform.c + (np.arange(grid.width) + 0.5) * 100
+    assert np.nanmax(np.abs(s[:, cx < 552000])) < 1e-6
+    assert np.allclose(s[1:-1, cx > 553000], 20.0, atol=1e-3)
+    prep = prepare(sc)
+    rules = prep.rules["metalwork"]
+    assert any(r.rule_id == "SLOPE-MAX" for r in rules)
+    surf = prep.surfaces["metalwork"]
+    gx = prep.grid.transform.c + (np.arange(prep.grid.width) + 0.5) * prep.grid.res
+    steep = (gx > 553000) & (gx < 555500)
+    assert not surf.allowed[5:-5][:, steep].any()
+    ex = explain(prep, "metalwork", at=tuple(gpd.GeoSeries([Point(553300, 3601000)], crs=UTM).to_crs(4326).iloc[0].coords[0]))
+    row = ex.rules[ex.rules.rule_id == "SLOPE-MAX"].iloc[0]
+    assert not row.passed and abs(row.actual_m - 20) < 1e-3
+    assert any("SLOPE-MAX" in line and "20.0 %" in line for line in ex.lines())
