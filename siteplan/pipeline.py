@@ -101,6 +101,7 @@ class RunResult:
     timings: dict[str, float]
     seed: int
     warnings: list[str]
+    plots: gpd.GeoDataFrame | None = None
 
 
 def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
@@ -246,6 +247,16 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         for r in short.itertuples():
             warns.append(f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha of land far enough "
                          f"from homes (binding: {r.rule})")
+        plots = None
+        if sc.zoning.plots:
+            from .zoning import plots_for_zones
+
+            plots = plots_for_zones(zones, prep.catalogue, strip_m=sc.zoning.strip_m)
+            counts = plots.groupby("zone_id").size()
+            zones["plots"] = zones["zone_id"].map(counts).fillna(0).astype(int)
+            few = zones[zones["plots"] < zones["units"]]
+            for z in few.itertuples():
+                warns.append(f"plots {z.zone_id}: {z.plots} plots of the category's size fit for {z.units} units")
         zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
         plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
                                 for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
@@ -255,7 +266,7 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = _robustness(ranks, prep, sc, seed)
     return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
-                     failures, timer.times, seed, warns)
+                     failures, timer.times, seed, warns, plots)
 
 
 def _robustness(ranks: pd.DataFrame, prep: Prepared, sc: Scenario, seed: int) -> pd.DataFrame:
@@ -384,6 +395,8 @@ def write_outputs(res: RunResult, out_dir: Path, *, scenario_file: Path | None =
     write_geojson(res.zones, out_dir / "zones.geojson")
     write_geojson(res.sites, out_dir / "sites.geojson")
     write_geojson(res.clusters, out_dir / "clusters.geojson")
+    if res.plots is not None:
+        write_geojson(res.plots, out_dir / "plots.geojson")
     if sc.outputs.suitability_tifs:
         for code, s in res.prep.surfaces.items():
             write_geotiff(s.masked, res.prep.grid, out_dir / "suitability" / f"{code}.tif")

@@ -30,7 +30,8 @@ from .scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-__all__ = ["usable_land", "homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper"]
+__all__ = ["usable_land", "homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper",
+           "subdivide_plots", "plots_for_zones"]
 
 
 _QUAD_SEGS = 16
@@ -181,8 +182,10 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
     """
     units = units or {}
     binding = binding or {}
+    # heaviest first; among equals, value-chain partners next to each other (adjacent bands)
     order = sorted((c for c, v in demand.items() if v > 0),
-                   key=lambda c: (-float(catalogue.row(c)["sep_m"]), -catalogue.env_rank(c), c))
+                   key=lambda c: (-float(catalogue.row(c)["sep_m"]), -catalogue.env_rank(c),
+                                  str(catalogue.row(c)["chain"] or ""), c))
     remaining = estate
     minx, miny, maxx, maxy = estate.bounds
     t_hi = float(homes.distance(estate) + np.hypot(maxx - minx, maxy - miny)) if not homes.is_empty else 0.0
@@ -293,3 +296,67 @@ def _usable_geoms(est: gpd.GeoDataFrame, codes: list[str], rules: dict[str, list
             forb.append(cache[key])
         out[code] = geom.difference(shapely.union_all(forb)) if forb else geom
     return out
+
+
+def subdivide_plots(zone: BaseGeometry, plot_m2: float, *, strip_m: float = 12.0) -> list[BaseGeometry]:
+    """Divide a zone into rectangular plots of ``plot_m2`` along internal access strips.
+
+    Plots are twice as deep as wide, in pairs of rows back to back between access strips of
+    ``strip_m`` metres, aligned with the zone's minimum rotated rectangle; only whole plots inside
+    the zone are kept.
+
+    Parameters
+    ----------
+    zone
+        Zone polygon (metric CRS).
+    plot_m2
+        Plot area.
+    strip_m
+        Width of the access strips.
+
+    Returns
+    -------
+    list of Polygon
+        Plots, ordered row by row.
+    """
+    from shapely import affinity
+
+    if zone.is_empty or plot_m2 <= 0:
+        return []
+    rect = zone.minimum_rotated_rectangle
+    xy = np.asarray(rect.exterior.coords)[:4]
+    edges = np.diff(np.vstack([xy, xy[:1]]), axis=0)
+    k = int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))
+    angle = float(np.degrees(np.arctan2(edges[k, 1], edges[k, 0])))
+    origin = zone.centroid
+    z = affinity.rotate(zone, -angle, origin=origin)
+    minx, miny, maxx, maxy = z.bounds
+    depth = float(np.sqrt(2.0 * plot_m2))
+    width = plot_m2 / depth
+    period = strip_m + 2 * depth
+    ys = []
+    y = miny + strip_m
+    while y + depth <= maxy + 1e-9:
+        ys.append(y)
+        if y + 2 * depth <= maxy + 1e-9:
+            ys.append(y + depth)
+        y += period
+    xs = np.arange(minx, maxx - width + 1e-9, width)
+    if not len(ys) or not len(xs):
+        return []
+    gx, gy = np.meshgrid(xs, np.array(ys))
+    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + width, gy.ravel() + depth)
+    inside = shapely.covers(z.buffer(1e-6), boxes)
+    return [affinity.rotate(b, angle, origin=origin) for b in boxes[inside]]
+
+
+def plots_for_zones(zones: gpd.GeoDataFrame, catalogue: Catalogue, *, strip_m: float = 12.0) -> gpd.GeoDataFrame:
+    """Plots of every zone, with ``plot_id``, ``estate_id``, ``zone_id``, ``category`` and ``area_m2``."""
+    rows = []
+    for z in zones.itertuples():
+        size = float(catalogue.row(z.category)["plot_m2"])
+        for i, g in enumerate(subdivide_plots(z.geometry, size, strip_m=strip_m), start=1):
+            rows.append({"plot_id": f"{z.zone_id}-P{i:03d}", "estate_id": z.estate_id, "zone_id": z.zone_id,
+                         "category": z.category, "area_m2": round(g.area, 2), "geometry": g})
+    cols = ["plot_id", "estate_id", "zone_id", "category", "area_m2"]
+    return gpd.GeoDataFrame(rows, columns=cols + ["geometry"], geometry="geometry", crs=zones.crs)

@@ -127,3 +127,17 @@ def test_export_gpkg(small_run, tmp_path):
     assert r.exit_code == 0, r.output
     names = {n for n, _ in pyogrio.list_layers(gpkg)}
     assert {"estates", "zones", "clusters"} <= names
+
+
+def test_plots_output(small, tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
+    edit_yaml(sc, lambda d: [v.update(path=str(small.parent / v["path"])) for v in d["layers"].values()])
+    edit_yaml(sc, lambda d: d.update(zoning={"plots": True}, outputs={"report": False, "suitability_tifs": False}))
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    plots = json.loads((out / "plots.geojson").read_text(encoding="utf-8"))
+    zones = json.loads((out / "zones.geojson").read_text(encoding="utf-8"))
+    assert plots["features"] and all("plots" in z["properties"] for z in zones["features"])
+    assert {f["properties"]["zone_id"] for f in plots["features"]} <= {z["properties"]["zone_id"] for z in zones["features"]}

@@ -124,3 +124,38 @@ def test_qom_reference_case(tmp_path):
     total = zones.area_ha.sum()
     print(f"  total {total:.1f} ha of 136 ha")
     assert total <= 136
+
+
+def test_value_chain_partners_adjoin(tmp_path):
+    estate = box(551600, 3599000, 552600, 3600000)
+    # three category-2 guilds: two of the 'auto' chain, one of 'trade'; the auto pair must be adjacent bands
+    demand = {"car_showroom": 60000.0, "chain_store": 60000.0, "car_parts": 60000.0}
+    zones, short, cat, sc = _zone(tmp_path, estate, demand)
+    assert short.empty
+    g = {z.category: z.geometry for z in zones.itertuples()}
+    assert g["car_showroom"].distance(g["car_parts"]) < 1e-6
+
+
+def test_plots_inside_zones(tmp_path):
+    from siteplan.zoning import plots_for_zones, subdivide_plots
+
+    estate = box(551520, 3599500, 552520, 3600500)
+    demand = {"metalwork": 120000.0, "car_repair": 150000.0}
+    zones, short, cat, sc = _zone(tmp_path, estate, demand)
+    plots = plots_for_zones(zones, cat)
+    assert len(plots) > 100 and plots.plot_id.is_unique
+    for z in zones.itertuples():
+        mine = plots[plots.zone_id == z.zone_id]
+        size = cat.row(z.category)["plot_m2"]
+        assert len(mine) > 0
+        assert (abs(mine.area_m2 - size) <= 0.01 * size).all()
+        assert all(z.geometry.buffer(1e-3).contains(p) for p in mine.geometry)
+    geoms = list(plots.geometry)
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    overlaps = [(i, j) for i, j in zip(a, b) if i < j and geoms[i].intersection(geoms[j]).area > 1e-6]
+    assert not overlaps
+    # an L-shaped zone keeps only whole plots
+    ell = Polygon([(0, 0), (200, 0), (200, 60), (60, 60), (60, 200), (0, 200)])
+    ps = subdivide_plots(ell, 500.0)
+    assert ps and all(ell.buffer(1e-6).contains(p) for p in ps)
