@@ -141,6 +141,7 @@ class ZoningSpec(_Strict):
     """Zoning settings."""
 
     non_saleable_share: float | None = Field(None, ge=0, lt=1)
+    shape: Literal["compact", "bands"] = "compact"
     plots: bool = False
     strip_m: float = Field(12.0, gt=0)
 

@@ -150,10 +150,37 @@ def _far_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float, t_hi: f
     return best, lo
 
 
+def _compact_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float) -> BaseGeometry:
+    """The part of ``domain`` within a disc around its point farthest from homes, of area ``need_m2``."""
+    minx, miny, maxx, maxy = domain.bounds
+    gx, gy = np.meshgrid(np.linspace(minx, maxx, 30), np.linspace(miny, maxy, 30))
+    cand = shapely.points(gx.ravel(), gy.ravel())
+    cand = cand[shapely.contains(domain, cand)]
+    verts = shapely.points(shapely.get_coordinates(domain))
+    pts = np.concatenate([cand, verts])
+    d = shapely.distance(pts, homes) if not homes.is_empty else np.zeros(len(pts))
+    far = pts[int(np.argmax(d))]
+    lo, hi = 0.0, float(np.hypot(maxx - minx, maxy - miny)) * 1.01
+    best = domain
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        part = domain.intersection(shapely.buffer(far, mid, quad_segs=32))
+        a = part.area
+        if a >= need_m2:
+            hi, best = mid, part
+            if a - need_m2 <= 0.0005 * need_m2:
+                break
+        else:
+            lo = mid
+        if hi - lo < 0.01:
+            break
+    return best
+
+
 def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catalogue,
                 usable: dict[str, BaseGeometry], homes: BaseGeometry, *, non_saleable: float,
                 estate_id: str = "", units: dict[str, int] | None = None,
-                binding: dict[str, str] | None = None) -> ZoneResult:
+                binding: dict[str, str] | None = None, shape: str = "compact") -> ZoneResult:
     """Divide one estate into specialized zones, heaviest categories farthest from homes.
 
     Parameters
@@ -172,6 +199,11 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
         Share of zone area for internal roads, green and utilities.
     estate_id, units, binding
         Labels for the output rows (units per category, binding rule per category).
+    shape
+        ``compact``: each zone is the part of its allowed land within a disc around the allowed
+        point farthest from homes (round, plot-friendly zones; heavy categories are placed first, so
+        they take the far end). ``bands``: each zone is the whole band of its allowed land beyond a
+        distance from homes (strict distance order, but thin bands when demand is small).
 
     Returns
     -------
@@ -198,8 +230,10 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
                           "short_ha": round((need - domain.area) / 1e4, 4),
                           "rule": binding.get(code) or "estate area"})
             part = domain
-        else:
+        elif shape == "bands":
             part, _ = _far_part(domain, homes, need, t_hi)
+        else:
+            part = _compact_part(domain, homes, need)
         if part.is_empty or part.area <= 0:
             continue
         part = polygonal(shapely.make_valid(part), min_area=1.0)  # slivers of band edges dropped
@@ -265,7 +299,7 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
         sub = gpd.GeoDataFrame({"estate_id": [eid]}, geometry=[geom], crs=estates.crs)
         usable = _usable_geoms(sub, list(d), rules, layers, scenario)
         res = zone_estate(geom, d, catalogue, usable, homes, non_saleable=non_saleable, estate_id=str(eid),
-                          units=u, binding={c: bind.get((eid, c), "") for c in d})
+                          units=u, binding={c: bind.get((eid, c), "") for c in d}, shape=scenario.zoning.shape)
         zones.extend(res.zones)
         short.extend(res.shortfall)
     cols = ["estate_id", "zone_id", "category", "env_cat", "area_ha", "net_ha", "units", "min_home_m", "compactness"]

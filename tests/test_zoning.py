@@ -17,7 +17,7 @@ UTM = "EPSG:32639"
 TOWN = Point(550000, 3600000).buffer(1500, quad_segs=32)
 
 
-def _setup(tmp_path, estate_geom, town=TOWN, doe="none"):
+def _setup(tmp_path, estate_geom, town=TOWN, doe="none", shape="compact"):
     layers = {
         "urban": gpd.GeoDataFrame({"name": ["شهر"], "population": [50000.0], "name_norm": ["شهر"]},
                                   geometry=[town], crs=UTM),
@@ -26,14 +26,14 @@ def _setup(tmp_path, estate_geom, town=TOWN, doe="none"):
     for k in ("urban", "estates", "businesses"):
         (tmp_path / f"{k}.geojson").write_text("{}")
     sc = parse_scenario({"layers": {k: {"path": f"{k}.geojson"} for k in ("urban", "estates", "businesses")},
-                         "rules": {"doe_table": doe}}, base_dir=tmp_path)
+                         "rules": {"doe_table": doe}, "zoning": {"shape": shape}}, base_dir=tmp_path)
     cat = load_catalogue()
     rules = compile_rules(cat, sc, layers)
     return sc, cat, rules, layers
 
 
-def _zone(tmp_path, estate, demand: dict[str, float], town=TOWN, doe="none"):
-    sc, cat, rules, layers = _setup(tmp_path, estate, town, doe)
+def _zone(tmp_path, estate, demand: dict[str, float], town=TOWN, doe="none", shape="compact"):
+    sc, cat, rules, layers = _setup(tmp_path, estate, town, doe, shape)
     d = pd.DataFrame({"estate_id": "E1", "category": list(demand), "land_m2": list(demand.values()),
                       "units": [int(v // 300) for v in demand.values()]})
     usable = usable_land(layers["estates"], rules, layers, sc)
@@ -54,7 +54,14 @@ def _check(zones, estate, cat, sc, demand, town=TOWN, exact=True):
     for i in range(len(geoms)):
         for j in range(i + 1, len(geoms)):
             assert geoms[i].intersection(geoms[j]).area < 1e-3
-    # heavier categories farther from homes
+    if sc.zoning.shape != "bands":
+        # compact zones: the heaviest category holds the land farthest from homes
+        heaviest = max(zones.itertuples(), key=lambda z: cat.row(z.category)["sep_m"])
+        far_pt = max((shapely.Point(c) for g in geoms for c in shapely.get_coordinates(g)), key=lambda p: p.distance(town))
+        assert heaviest.geometry.buffer(1e-3).contains(far_pt) or cat.row(heaviest.category)["sep_m"] == min(
+            cat.row(z.category)["sep_m"] for z in zones.itertuples())
+        return
+    # bands: heavier categories farther from homes
     far = {z.category: z.geometry.distance(town) for z in zones.itertuples()}
     order = sorted(far, key=lambda c: -cat.row(c)["sep_m"])
     for a, b in zip(order, order[1:]):
@@ -62,38 +69,42 @@ def _check(zones, estate, cat, sc, demand, town=TOWN, exact=True):
             assert far[a] >= far[b] - 1e-6
 
 
-def test_rectangle_beside_town(tmp_path):
+@pytest.mark.parametrize("shape", ["compact", "bands"])
+def test_rectangle_beside_town(tmp_path, shape):
     estate = box(551520, 3599500, 552520, 3600500)  # 100 ha, 20 m from the town's edge
     demand = {"scrap": 80000.0, "metalwork": 120000.0, "car_repair": 150000.0, "tech_firm": 20000.0}
-    zones, short, cat, sc = _zone(tmp_path, estate, demand)
+    zones, short, cat, sc = _zone(tmp_path, estate, demand, shape=shape)
     assert short.empty and len(zones) == 4
     _check(zones, estate, cat, sc, demand)
     assert set(zones.columns) >= {"estate_id", "zone_id", "category", "env_cat", "area_ha", "units", "compactness"}
 
 
-def test_l_shaped_estate(tmp_path):
+@pytest.mark.parametrize("shape", ["compact", "bands"])
+def test_l_shaped_estate(tmp_path, shape):
     estate = Polygon([(551600, 3599000), (553000, 3599000), (553000, 3599400), (551900, 3599400),
                       (551900, 3600600), (551600, 3600600)])
     demand = {"stone_cutting": 100000.0, "carpentry": 80000.0, "car_showroom": 60000.0}
-    zones, short, cat, sc = _zone(tmp_path, estate, demand)
+    zones, short, cat, sc = _zone(tmp_path, estate, demand, shape=shape)
     assert short.empty
     _check(zones, estate, cat, sc, demand)
 
 
-def test_estate_with_hole(tmp_path):
+@pytest.mark.parametrize("shape", ["compact", "bands"])
+def test_estate_with_hole(tmp_path, shape):
     outer = box(551600, 3599000, 553000, 3600400)
     estate = outer.difference(box(552100, 3599500, 552500, 3599900))
     assert len(estate.interiors) == 1
     demand = {"scrap": 100000.0, "car_repair": 200000.0}
-    zones, short, cat, sc = _zone(tmp_path, estate, demand)
+    zones, short, cat, sc = _zone(tmp_path, estate, demand, shape=shape)
     assert short.empty
     _check(zones, estate, cat, sc, demand)
 
 
-def test_multipart_estate(tmp_path):
+@pytest.mark.parametrize("shape", ["compact", "bands"])
+def test_multipart_estate(tmp_path, shape):
     estate = shapely.MultiPolygon([box(551600, 3599000, 552000, 3599400), box(553000, 3599000, 553600, 3599600)])
     demand = {"scrap": 150000.0, "car_parts": 40000.0}
-    zones, short, cat, sc = _zone(tmp_path, estate, demand)
+    zones, short, cat, sc = _zone(tmp_path, estate, demand, shape=shape)
     assert short.empty
     _check(zones, estate, cat, sc, demand)
 
