@@ -19,6 +19,7 @@ import rasterio
 import shapely
 from shapely.geometry import mapping
 
+from ._geom import polygonal
 from ._io import atomic_path
 from .criteria import Grid
 
@@ -50,11 +51,15 @@ def to_rfc7946(geoms: np.ndarray | gpd.GeoSeries, crs: Any) -> np.ndarray:
     and holes clockwise (RFC 7946 §3.1.6)."""
     g = np.asarray(gpd.GeoSeries(np.asarray(geoms), crs=crs).to_crs(4326).values)
     # snap to the 1e-7 degree grid keeping the result valid (a sliver may collapse), then wind
+    poly_in = np.isin(shapely.get_type_id(g), [3, 6])  # Polygon, MultiPolygon
     g = shapely.make_valid(g)
     try:
         g = shapely.set_precision(g, 1e-7, mode="valid_output")
     except shapely.errors.GEOSException:
         g = np.array([_snap(x) for x in g], dtype=object)
+    # snapping may leave a collapsed sliver as a line beside the polygon: keep polygons polygonal
+    if poly_in.any():
+        g[poly_in] = [polygonal(x) for x in g[poly_in]]
     return shapely.orient_polygons(g, exterior_cw=False)
 
 

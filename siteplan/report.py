@@ -108,7 +108,8 @@ def _gj(gdf: gpd.GeoDataFrame, props: dict[str, list[Any]], simplify_m: float = 
     geoms = gdf.geometry.values
     if simplify_m > 0:
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
-    g4 = to_rfc7946(geoms, gdf.crs)
+    # display precision: 6 decimals (about 0.1 m) is plenty on screen and keeps the page small
+    g4 = shapely.transform(to_rfc7946(geoms, gdf.crs), lambda c: np.round(c, 6))
     feats = []
     for i, g in enumerate(g4):
         p = {}
@@ -130,7 +131,7 @@ def _colour_ramp(a: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
 
 
-def _overlay(res: "RunResult", code: str, max_px: int = 420) -> tuple[np.ndarray, list[list[float]]]:
+def _overlay(res: "RunResult", code: str, max_px: int = 320) -> tuple[np.ndarray, list[list[float]]]:
     grid = res.prep.grid
     src = res.prep.surfaces[code].masked
     dst_crs = "EPSG:4326"
@@ -273,24 +274,30 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     est = layers["estates"]
     summ = res.plan.estate_summary.groupby("estate_id").agg(cap=("capacity_m2", "first"), used=("used_m2", "sum"))
     ranks = res.ranks
+    by_estate = {k: g for k, g in ranks.groupby("estate_id", sort=False)}
     popups, used_share = [], []
     for e in est.itertuples():
         cap = float(summ.loc[e.estate_id, "cap"]) if e.estate_id in summ.index else 0.0
         used = float(summ.loc[e.estate_id, "used"]) if e.estate_id in summ.index else 0.0
         used_share.append(used / cap if cap > 0 else 1.0)
-        r = ranks[ranks.estate_id == e.estate_id]
-        rows = [[esc(x.category), "✔" if x.eligible else "✘",
-                 esc(f"{x.score:.2f}") if pd.notna(x.score) else "", esc(x["rank"]) if pd.notna(x["rank"]) else "",
-                 esc(x.reason)] for _, x in r.iterrows()]
+        r = by_estate.get(e.estate_id, ranks.iloc[:0])
+        ok = r[r.eligible]
+        rows = [[esc(x.category), esc(f"{x.score:.2f}") if pd.notna(x.score) else "",
+                 esc(x.rank) if pd.notna(x.rank) else ""] for x in ok.itertuples()]
+        no = Counter(r.loc[~r.eligible, "reason"])
+        why = "".join(f"<li>{esc(k)}: {', '.join(esc(c) for c in r.loc[(~r.eligible) & (r.reason == k), 'category'])}</li>"
+                      for k in sorted(no))
         popups.append(
             f'<div class="pop"><b>{_txt(e.name)}</b> <small>({esc(e.estate_id)}, {esc(getattr(e, "kind", ""))})</small><br>'
-            f'capacity / ظرفیت: {cap / 1e4:.1f} ha · used / استفاده: {used / 1e4:.1f} ha · left / باقی: {max(cap - used, 0) / 1e4:.1f} ha'
-            + _table(["category", "eligible", "score", "rank", "reason"], rows) + "</div>")
+            f'<span>capacity / ظرفیت {cap / 1e4:.1f} ha</span> · <span>used / استفاده {used / 1e4:.1f} ha</span> · '
+            f'<span>left / باقی {max(cap - used, 0) / 1e4:.1f} ha</span>'
+            + _table(["eligible category", "score", "rank"], rows)
+            + (f"<div>not eligible / غیرمجاز:<ul>{why}</ul></div>" if why else "") + "</div>")
     fg = folium.FeatureGroup(name="Estates / شهرک‌ها", show=True)
     if len(est):
         folium.GeoJson(
             _gj(est, {"estate_id": est["estate_id"].tolist(), "name": est["name"].tolist(),
-                      "used": [round(u, 3) for u in used_share], "popup": popups}),
+                      "used": [round(u, 3) for u in used_share], "popup": popups}, simplify_m=2.0),
             style_function=lambda f: {"color": "#000", "weight": 1.5,
                                       "fillColor": "#d73027" if f["properties"]["used"] > 0.9 else
                                       "#fc8d59" if f["properties"]["used"] > 0.5 else "#1a9850",
@@ -312,7 +319,7 @@ def build_report(res: "RunResult", path: str | Path) -> None:
         folium.GeoJson(
             _gj(z, {"zone_id": z["zone_id"].tolist(), "category": z["category"].tolist(),
                     "env_cat": z["env_cat"].astype(str).tolist(), "area_ha": z["area_ha"].astype(float).tolist(),
-                    "units": z["units"].astype(int).tolist(), "popup": zpop}),
+                    "units": z["units"].astype(int).tolist(), "popup": zpop}, simplify_m=2.0),
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=420),
             style_function=lambda f: {"color": "#333", "weight": 0.5, "fillOpacity": 0.8,
                                       "fillColor": ENV_COLOURS.get(f["properties"]["env_cat"], "#999")},
@@ -339,7 +346,7 @@ def build_report(res: "RunResult", path: str | Path) -> None:
         cl = res.clusters
         fg = folium.FeatureGroup(name="Business clusters / خوشه‌های کسب‌وکار", show=False)
         folium.GeoJson(_gj(cl, {"cluster_id": cl["cluster_id"].tolist(), "members": cl["members"].astype(int).tolist(),
-                                "categories": cl["categories"].tolist()}),
+                                "categories": cl["categories"].tolist()}, simplify_m=10.0),
                        style_function=lambda f: {"color": "#006d2c", "weight": 1, "fillOpacity": 0.2},
                        tooltip=folium.GeoJsonTooltip(fields=["cluster_id", "members", "categories"])).add_to(fg)
         fg.add_to(m)
@@ -444,6 +451,14 @@ def _panel(res: "RunResult", colour: dict[str, str]) -> str:
         ws = sorted({round(s.weights.get(sp.name, 0), 3) for s in prep.surfaces.values() if sp.name in s.weights})
         mrow.append([esc(sp.name), esc(f"{sp.kind} of {sp.layer}"), esc(f"{sp.transform.type} {sp.transform.points}"
                      + ("" if sp.transform.increasing else " (decreasing)")), _svg_curve(sp), esc(", ".join(map(str, ws)))])
+    cr_txt = ""
+    if prep.scenario.weights.method == "ahp" and prep.scenario.weights.matrix is not None:
+        from .weights import ahp
+
+        r = ahp(prep.scenario.weights.matrix, ri_table=prep.scenario.weights.ri_table,
+                threshold=prep.scenario.weights.cr_threshold)
+        cr_txt = (f"<p>AHP consistency ratio {r.cr:.3f} (λmax {r.lambda_max:.3f}, random index table "
+                  f"{esc(r.ri_table)}; threshold {prep.scenario.weights.cr_threshold:g}).</p>")
     sol = res.plan.solver
     rob = res.ranks[res.ranks["rank"] == 1]
     rob_txt = ", ".join(f"{esc(r.category)}: {esc(r.estate_id)} p={r.p_rank:.2f}" for r in rob.itertuples()
@@ -474,6 +489,7 @@ def _panel(res: "RunResult", colour: dict[str, str]) -> str:
 <p>Suitability: weighted linear combination of transformed criteria (weights method: {esc(prep.scenario.weights.method)});
 cells excluded by a category's siting rules are nodata.</p>
 {_table(["criterion", "measure", "transform", "curve", "weight(s)"], mrow)}
+{cr_txt}
 <p>Suitability legend: <span style="display:inline-block;width:120px;height:10px;background:linear-gradient(90deg,#440154,#3e4a89,#26828e,#35b779,#fde725)"></span> 0 → 1</p>
 <p>Relocation solver: {esc(sol.get('solver'))}; status <b>{esc(sol.get('status'))}</b>, gap to LP bound
 {float(sol.get('gap', 0)) * 100:.4f} %, {esc(sol.get('units'))} units, {esc(sol.get('arcs'))} arcs.</p>

@@ -164,7 +164,7 @@ def _compact_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float) -> 
     best = domain
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        part = domain.intersection(shapely.buffer(far, mid, quad_segs=32))
+        part = domain.intersection(shapely.buffer(far, mid, quad_segs=12))
         a = part.area
         if a >= need_m2:
             hi, best = mid, part

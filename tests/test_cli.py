@@ -141,3 +141,19 @@ def test_plots_output(small, tmp_path):
     zones = json.loads((out / "zones.geojson").read_text(encoding="utf-8"))
     assert plots["features"] and all("plots" in z["properties"] for z in zones["features"])
     assert {f["properties"]["zone_id"] for f in plots["features"]} <= {z["properties"]["zone_id"] for z in zones["features"]}
+
+
+def test_ahp_weights_in_scenario_and_report(small, tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
+    edit_yaml(sc, lambda d: [v.update(path=str(small.parent / v["path"])) for v in d["layers"].values()])
+    m5 = [[1, 2, 2, 3, 3], [0.5, 1, 1, 2, 2], [0.5, 1, 1, 2, 2], [1 / 3, 0.5, 0.5, 1, 1], [1 / 3, 0.5, 0.5, 1, 1]]
+    edit_yaml(sc, lambda d: d.update(weights={"method": "ahp", "matrix": m5}, outputs={"suitability_tifs": False}))
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "AHP consistency ratio" in (out / "report.html").read_text(encoding="utf-8")
+    bad = [[1, 9, 1 / 9, 1, 1], [1 / 9, 1, 9, 1, 1], [9, 1 / 9, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1]]
+    edit_yaml(sc, lambda d: d.update(weights={"method": "ahp", "matrix": bad}))
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(tmp_path / "o2")])
+    assert r.exit_code == 1 and "consistency ratio" in r.output and "most inconsistent judgement" in r.output
