@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import __version__
 from .clusters import find_clusters
@@ -102,6 +103,7 @@ class RunResult:
     seed: int
     warnings: list[str]
     plots: gpd.GeoDataFrame | None = None
+    site_choice: dict[str, object] = field(default_factory=dict)
 
 
 def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
@@ -261,12 +263,12 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
                                 for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
     with timer.stage("locate"):
-        sites, failures = _new_sites(prep, plan, estates, sc)
+        sites, failures, site_choice = _new_sites(prep, plan, estates, sc)
         warns.extend(f"new sites: {f}" for f in failures)
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = _robustness(ranks, prep, sc, seed)
     return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
-                     failures, timer.times, seed, warns, plots)
+                     failures, timer.times, seed, warns, plots, site_choice)
 
 
 def _robustness(ranks: pd.DataFrame, prep: Prepared, sc: Scenario, seed: int) -> pd.DataFrame:
@@ -292,31 +294,35 @@ def _robustness(ranks: pd.DataFrame, prep: Prepared, sc: Scenario, seed: int) ->
     return ranks
 
 
-def _new_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame, sc: Scenario) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Propose new specialized estates for unmet demand, one search per value chain."""
+def _new_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame, sc: Scenario
+               ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object]]:
+    """Propose new specialized estates for unmet demand.
+
+    Candidate regions are grown per value chain (``sites.candidates_per_chain`` each, sized to the
+    chain's unmet land), then ``sites.count`` of them are chosen by p-median: unmet businesses,
+    weighted by land, should be near a site of their own chain (a site of another chain counts as
+    ten times the farthest distance).
+    """
     cols = ["site_id", "chain", "categories", "area_ha", "score", "compactness", "rank", "gross_ha", "net_ha",
             "units", "trunk_km", "rail_km", "power_km", "gas_km", "extend", "pop_reach"]
     empty = gpd.GeoDataFrame(columns=cols + ["geometry"], geometry="geometry", crs=prep.region.crs)
     unmet = plan.unmet
+    choice: dict[str, object] = {"method": "none", "candidates": 0}
     if unmet.empty or sc.sites.count == 0:
-        return empty, []
+        return empty, [], choice
     cat = prep.catalogue.table.set_index("code")
     unmet = unmet[unmet["category"].isin(prep.surfaces)].copy()
     unmet["chain"] = unmet["category"].map(cat["chain"]).fillna(unmet["category"])
     groups = unmet.groupby("chain")["land_m2"].sum().sort_values(ascending=False)
-    est_mask = None
     failures: list[str] = []
     rows = []
     from .criteria import rasterize_mask
+    from .locate import p_median
     from .zoning import polsby_popper
+
     est_mask = rasterize_mask(estates.geometry.values, prep.grid)
     taken = np.zeros(prep.grid.shape, dtype=bool)
-    per_chain = max(1, sc.sites.count // max(len(groups), 1))
-    for k, (chain, land) in enumerate(groups.items()):
-        if len(rows) >= sc.sites.count:
-            failures.append(f"chain '{chain}': {land / 1e4:.1f} ha of unmet net land gets no site "
-                            f"(sites.count = {sc.sites.count} reached)")
-            continue
+    for chain, land in groups.items():
         codes = list(unmet.loc[unmet.chain == chain, "category"])
         w = unmet.loc[unmet.chain == chain].set_index("category")["land_m2"]
         w = w / w.sum()
@@ -324,20 +330,43 @@ def _new_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame, sc: Scenar
         score = sum(prep.surfaces[c].score * float(w[c]) for c in codes)
         score = np.where(score >= sc.sites.min_score, score, np.nan)
         gross_ha = land / 1e4 / sc.allocation.net_to_gross
-        area = sc.sites.area_ha or gross_ha
-        n = 1 if area <= sc.sites.max_area_ha else min(int(np.ceil(area / sc.sites.max_area_ha)), per_chain)
-        res = grow_regions(score, allowed, prep.grid, count=n, area_ha=area / n, min_area_ha=sc.sites.min_area_ha,
-                           max_area_ha=sc.sites.max_area_ha, min_spacing_m=sc.sites.min_spacing_km * 1000,
+        area = min(max(sc.sites.area_ha or gross_ha, sc.sites.min_area_ha), sc.sites.max_area_ha)
+        if gross_ha > sc.sites.max_area_ha:
+            failures.append(f"chain '{chain}': needs {gross_ha:.1f} ha gross, above max_area_ha "
+                            f"{sc.sites.max_area_ha:g}; one site of {sc.sites.max_area_ha:g} ha serves part of it")
+        res = grow_regions(score, allowed, prep.grid, count=sc.sites.candidates_per_chain, area_ha=area,
+                           min_area_ha=sc.sites.min_area_ha, max_area_ha=sc.sites.max_area_ha,
+                           min_spacing_m=sc.sites.min_spacing_km * 1000,
                            avoid=est_mask | taken, avoid_m=sc.sites.min_distance_from_estates_km * 1000)
-        failures.extend(f"chain '{chain}': {f}" for f in res.failures)
+        failures.extend(f"chain '{chain}' candidates: {f}" for f in res.failures)
         polys = regions_to_polygons(res.regions, prep.grid)
         for reg, poly in zip(res.regions, polys):
             taken |= reg
             rows.append({"chain": chain, "categories": ", ".join(sorted(codes)),
                          "area_ha": round(poly.area / 1e4, 2), "score": round(float(np.nanmean(score[reg])), 4),
                          "compactness": round(polsby_popper(poly), 4), "share": w.to_dict(), "geometry": poly})
+    choice["candidates"] = len(rows)
+    if len(rows) > sc.sites.count:
+        # p-median over the candidates, demand = unmet businesses weighted by land
+        un = plan.rows[(plan.rows.status == "unassigned") & plan.rows["category"].isin(prep.surfaces)]
+        pts = prep.businesses.set_index("biz_id").loc[un.biz_id].geometry.values
+        chain_b = un["category"].map(cat["chain"]).fillna(un["category"]).to_numpy()
+        cand = np.array([r["geometry"] for r in rows], dtype=object)
+        dist = np.stack([shapely.distance(pts, g) / 1000 for g in cand], axis=1)
+        same = chain_b[:, None] == np.array([r["chain"] for r in rows])[None, :]
+        cost = np.where(same, dist, 10 * max(float(dist.max()), 1.0))
+        res_pm = p_median(cost, un["land_m2"].to_numpy(float), sc.sites.count)
+        keep = set(res_pm.open.tolist())
+        for k, r in enumerate(rows):
+            if k not in keep:
+                failures.append(f"chain '{r['chain']}': candidate site of {r['area_ha']:g} ha not chosen by the p-median "
+                                f"(sites.count = {sc.sites.count})")
+        rows = [r for k, r in enumerate(rows) if k in keep]
+        choice = {"method": res_pm.method, "status": res_pm.status, "candidates": int(len(cand)),
+                  "chosen": int(len(keep)), "objective_ha_km": round(res_pm.objective / 1e4, 4),
+                  "lower_bound_ha_km": round(res_pm.lower_bound / 1e4, 4), "gap": round(res_pm.gap, 6)}
     if not rows:
-        return empty, failures
+        return empty, failures, choice
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=prep.region.crs)
     g = g.sort_values(["score", "area_ha"], ascending=[False, False]).reset_index(drop=True)
     g["rank"] = np.arange(1, len(g) + 1)
@@ -349,7 +378,7 @@ def _new_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame, sc: Scenar
                              land_per_unit=land_per, share=r.share)
         feas.append(f)
     g = pd.concat([g.drop(columns=["share"]), pd.concat(feas, ignore_index=True)], axis=1)
-    return gpd.GeoDataFrame(g[cols + ["geometry"]], geometry="geometry", crs=prep.region.crs), failures
+    return gpd.GeoDataFrame(g[cols + ["geometry"]], geometry="geometry", crs=prep.region.crs), failures, choice
 
 
 # ------------------------------------------------------------------------------------------------
@@ -421,6 +450,7 @@ def write_outputs(res: RunResult, out_dir: Path, *, scenario_file: Path | None =
         "inputs": inputs,
         "versions": versions(),
         "solver": res.plan.solver,
+        "site_choice": res.site_choice,
         "counts": {
             "businesses": int(len(res.plan.rows)),
             "assigned": int((res.plan.rows.status == "assigned").sum()),

@@ -493,6 +493,9 @@ cells excluded by a category's siting rules are nodata.</p>
 <p>Suitability legend: <span style="display:inline-block;width:120px;height:10px;background:linear-gradient(90deg,#440154,#3e4a89,#26828e,#35b779,#fde725)"></span> 0 → 1</p>
 <p>Relocation solver: {esc(sol.get('solver'))}; status <b>{esc(sol.get('status'))}</b>, gap to LP bound
 {float(sol.get('gap', 0)) * 100:.4f} %, {esc(sol.get('units'))} units, {esc(sol.get('arcs'))} arcs.</p>
+<p>New sites: {esc(res.site_choice.get('candidates', 0))} candidate regions grown per value chain; chosen by
+{esc(res.site_choice.get('method', 'none'))} (status {esc(res.site_choice.get('status', 'n/a'))}, gap
+{float(res.site_choice.get('gap', 0) or 0) * 100:.3f} %).</p>
 <p>Robustness (Monte Carlo, {prep.scenario.sensitivity.draws} weight draws): probability that the top estate keeps rank 1 — {rob_txt or 'n/a'}.</p>
 <details><summary>Siting rules</summary>{_table(["category", "rule", "distance", "status"], rules_rows)}</details>
 </details>

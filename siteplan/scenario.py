@@ -156,6 +156,7 @@ class SitesSpec(_Strict):
     min_spacing_km: float = Field(5.0, ge=0)
     min_distance_from_estates_km: float = Field(3.0, ge=0)
     min_score: float = Field(0.3, ge=0, le=1)
+    candidates_per_chain: int = Field(2, ge=1, le=20)
 
 
 class ClustersSpec(_Strict):

@@ -76,3 +76,78 @@ def test_rank_estates_topsis():
     cap = pd.DataFrame({"estate_id": ["A", "B", "C"], "capacity_m2": [1e5, 1e5, 1e6]})
     r = rank_estates(elig, scores, cap).set_index("estate_id")
     assert r.loc["A", "rank"] == 1 and r.loc["B", "rank"] == 2 and pd.isna(r.loc["C", "rank"])
+
+
+def _brute_pmedian(wc, p):
+    import itertools
+
+    return min(wc[:, list(s)].min(axis=1).sum() for s in itertools.combinations(range(wc.shape[1]), p))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_p_median_exact_and_heuristic_against_brute_force(seed):
+    from siteplan.locate import p_median
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(3, 12)), int(rng.integers(2, 8))
+    p = int(rng.integers(1, m + 1))
+    cost = rng.uniform(0, 50, (n, m))
+    w = rng.integers(1, 5, n).astype(float)
+    best = _brute_pmedian(w[:, None] * cost, p)
+    ex = p_median(cost, w, p)
+    assert ex.method == "MILP (HiGHS)" and ex.status == "optimal"
+    assert abs(ex.objective - best) < 1e-6 * max(best, 1) and len(ex.open) == p
+    h = p_median(cost, w, p, exact_max_vars=0)
+    assert h.objective >= best - 1e-6 and h.lower_bound <= best + 1e-6 and h.gap >= 0
+    assert len(set(h.open)) == p and set(h.assign) <= set(h.open)
+
+
+def test_p_median_heuristic_close_to_milp_on_small_instances():
+    from siteplan.locate import p_median
+
+    rng = np.random.default_rng(7)
+    pts, cand = rng.uniform(0, 100, (150, 2)), rng.uniform(0, 100, (30, 2))
+    cost = np.hypot(*(pts[:, None, :] - cand[None, :, :]).transpose(2, 0, 1))
+    w = rng.integers(1, 10, 150).astype(float)
+    ex = p_median(cost, w, 5)
+    h = p_median(cost, w, 5, exact_max_vars=0)
+    assert ex.status == "optimal"
+    assert h.lower_bound <= ex.objective + 1e-6 <= h.objective + 2e-6
+    assert h.gap <= 0.05 and (h.objective - ex.objective) / ex.objective <= 0.02
+
+
+def test_capacitated_facility_location():
+    import itertools
+
+    from siteplan.errors import InfeasibleError
+    from siteplan.locate import capacitated_facility_location
+
+    rng = np.random.default_rng(3)
+    n, m = 6, 3
+    cost = rng.uniform(1, 20, (n, m))
+    d = rng.integers(1, 5, n).astype(float)
+    q = np.array([8.0, 9.0, 10.0])
+    f = np.array([30.0, 25.0, 40.0])
+    r = capacitated_facility_location(cost, d, q, f)
+    best = np.inf
+    for assign in itertools.product(range(m), repeat=n):
+        a = np.array(assign)
+        load = np.bincount(a, weights=d, minlength=m)
+        if (load > q).any():
+            continue
+        best = min(best, f[np.unique(a)].sum() + (d * cost[np.arange(n), a]).sum())
+    assert abs(r.objective - best) < 1e-6 and r.status == "optimal"
+    load = np.bincount(r.assign, weights=d, minlength=m)
+    assert (load <= q + 1e-9).all() and set(r.assign) <= set(r.open)
+    with pytest.raises(InfeasibleError, match="smaller than the total demand"):
+        capacitated_facility_location(cost, d * 10, q, f)
+
+
+def test_p_median_bad_input():
+    from siteplan.errors import InputError
+    from siteplan.locate import p_median
+
+    with pytest.raises(InputError, match="p = 5 must be between 1 and the 3"):
+        p_median(np.ones((4, 3)), np.ones(4), 5)
+    with pytest.raises(InputError, match="n×m"):
+        p_median(np.ones((4, 3)), np.ones(5), 1)
