@@ -82,7 +82,7 @@ class SiteSearch:
 
 def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: int, area_ha: float,
                  min_area_ha: float, max_area_ha: float, min_spacing_m: float, avoid: np.ndarray | None = None,
-                 avoid_m: float = 0.0, compactness: float = 0.5) -> SiteSearch:
+                 avoid_m: float = 0.0, compactness: float = 0.5, max_spacing_m: float | None = None) -> SiteSearch:
     """Find ``count`` contiguous, compact regions of about ``area_ha`` on allowed cells.
 
     Parameters
@@ -103,6 +103,8 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
         Cells to keep ``avoid_m`` away from (existing estates).
     compactness
         Weight of the distance-from-seed penalty (0 = pure score, larger = rounder).
+    max_spacing_m
+        Every region after the first must lie within this distance of an earlier one (None: no limit).
 
     Returns
     -------
@@ -130,11 +132,20 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
     r_target = np.sqrt(target / np.pi)
     taken = np.zeros_like(ok)
     for k in range(count):
+        if max_spacing_m is not None and regions:
+            near = distance_field(taken, grid.res) <= max_spacing_m
+            if not (ok & near).any():
+                failures.append(f"site {k + 1} of {count}: no allowed area of at least {min_area_ha:g} ha within "
+                                f"max spacing {max_spacing_m:g} m of the sites found so far")
+                break
+            s_k = np.where(near, s, -np.inf)
+        else:
+            s_k = s
         if not ok.any():
             failures.append(f"site {k + 1} of {count}: no allowed area of at least {min_area_ha:g} ha left "
                             f"(spacing {min_spacing_m:g} m, {avoid_m:g} m from estates)")
             break
-        seed = np.unravel_index(int(np.argmax(s)), s.shape)
+        seed = np.unravel_index(int(np.argmax(s_k)), s.shape)
         region = np.zeros_like(ok)
         heap: list[tuple[float, int, int]] = [(-s[seed], seed[0], seed[1])]
         seen = {seed}

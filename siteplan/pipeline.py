@@ -337,6 +337,7 @@ def _new_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame, sc: Scenar
         res = grow_regions(score, allowed, prep.grid, count=sc.sites.candidates_per_chain, area_ha=area,
                            min_area_ha=sc.sites.min_area_ha, max_area_ha=sc.sites.max_area_ha,
                            min_spacing_m=sc.sites.min_spacing_km * 1000,
+                           max_spacing_m=None if sc.sites.max_spacing_km is None else sc.sites.max_spacing_km * 1000,
                            avoid=est_mask | taken, avoid_m=sc.sites.min_distance_from_estates_km * 1000)
         failures.extend(f"chain '{chain}' candidates: {f}" for f in res.failures)
         polys = regions_to_polygons(res.regions, prep.grid)

@@ -154,6 +154,7 @@ class SitesSpec(_Strict):
     min_area_ha: float = Field(20.0, gt=0)
     max_area_ha: float = Field(500.0, gt=0)
     min_spacing_km: float = Field(5.0, ge=0)
+    max_spacing_km: float | None = Field(None, gt=0)
     min_distance_from_estates_km: float = Field(3.0, ge=0)
     min_score: float = Field(0.3, ge=0, le=1)
     candidates_per_chain: int = Field(2, ge=1, le=20)

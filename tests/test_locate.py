@@ -151,3 +151,16 @@ def test_p_median_bad_input():
         p_median(np.ones((4, 3)), np.ones(4), 5)
     with pytest.raises(InputError, match="n×m"):
         p_median(np.ones((4, 3)), np.ones(5), 1)
+
+
+def test_max_spacing_keeps_regions_together():
+    s, allowed = _surface(4)
+    res = grow_regions(s, allowed, GRID, count=3, area_ha=20, min_area_ha=10, max_area_ha=30, min_spacing_m=500,
+                       max_spacing_m=2000)
+    assert len(res.regions) == 3
+    for k in range(1, 3):
+        d = distance_field(np.logical_or.reduce(res.regions[:k]), GRID.res)
+        assert d[res.regions[k]].min() <= 2000 and d[res.regions[k]].min() >= 500
+    res = grow_regions(s, allowed, GRID, count=3, area_ha=20, min_area_ha=10, max_area_ha=30, min_spacing_m=3000,
+                       max_spacing_m=2000)
+    assert len(res.regions) == 1 and any("within max spacing 2000 m" in f for f in res.failures)
