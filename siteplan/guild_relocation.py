@@ -26,6 +26,7 @@ units, and the gap between the integer objective and the LP bound is reported.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -208,7 +209,10 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
         a_ub, b_ub = None, None
     if na <= exact_max_arcs:
         return _solve_exact(n_units, arc_u, arc_e, c, a_eq, a_ub, b_ub, na)
+    t_lp = time.perf_counter()
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
+    log.info("relocation LP: %d units, %d arcs, %d capacity rows: %.2f s", n_units, na, len(cap_rows),
+             time.perf_counter() - t_lp)
     if res.status != 0:
         raise InputError(f"the relocation LP could not be solved: {res.message}")
     x = res.x[:na]
@@ -247,7 +251,10 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
 
     # 1. round: keep the LP's integral units, solve the rest exactly against what they leave
     a1, left1 = assign.copy(), row_left.copy()
+    t_r = time.perf_counter()
     obj, residual_method = finish(a1, left1, base_residual)
+    log.info("relocation residual (%d units, %s): %.2f s, gap %.4f %%", len(base_residual), residual_method,
+             time.perf_counter() - t_r, 100 * (obj - lp) / max(abs(lp), 1e-9))
     best, n_residual = a1, len(base_residual)
     # 2. repack: also free the integral units of estates whose capacity the LP uses up; keep the better
     if repack and len(base_residual) and cap_rows and (obj - lp) > gap_target * abs(lp):

@@ -15,6 +15,7 @@ and when the far land runs out the shortfall is reported with the binding rule.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -131,23 +132,37 @@ class ZoneResult:
     shortfall: list[dict[str, object]]
 
 
-def _far_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float, t_hi: float) -> tuple[BaseGeometry, float]:
-    """The part of ``domain`` at least t from homes whose area is ``need_m2`` (bisection on t)."""
-    lo, hi = 0.0, t_hi
-    best = domain
+def _bisect_area(part_at: "Callable[[float], BaseGeometry]", lo: float, hi: float, need_m2: float, *,
+                 grows: bool, fallback: BaseGeometry) -> BaseGeometry:
+    """Bisect a one-parameter family of parts for the one whose area is ``need_m2`` (within 0.05 %).
+
+    ``grows``: the area increases with the parameter (a disc's radius) rather than decreasing with it
+    (a distance from homes). Returns the smallest part found with at least the area needed, else
+    ``fallback``.
+    """
+    best = fallback
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        part = domain.difference(buffer_out(homes, mid)) if not homes.is_empty else domain
+        part = part_at(mid)
         a = part.area
         if a >= need_m2:
-            lo, best = mid, part
+            best = part
+            hi, lo = (mid, lo) if grows else (hi, mid)
             if a - need_m2 <= 0.0005 * need_m2:
                 break
         else:
-            hi = mid
+            hi, lo = (hi, mid) if grows else (mid, lo)
         if hi - lo < 0.01:
             break
-    return best, lo
+    return best
+
+
+def _far_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float, t_hi: float) -> BaseGeometry:
+    """The part of ``domain`` at least t from homes whose area is ``need_m2`` (bisection on t)."""
+    if homes.is_empty:
+        return domain
+    return _bisect_area(lambda t: domain.difference(buffer_out(homes, t)), 0.0, t_hi, need_m2,
+                        grows=False, fallback=domain)
 
 
 def _compact_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float) -> BaseGeometry:
@@ -160,21 +175,8 @@ def _compact_part(domain: BaseGeometry, homes: BaseGeometry, need_m2: float) -> 
     pts = np.concatenate([cand, verts])
     d = shapely.distance(pts, homes) if not homes.is_empty else np.zeros(len(pts))
     far = pts[int(np.argmax(d))]
-    lo, hi = 0.0, float(np.hypot(maxx - minx, maxy - miny)) * 1.01
-    best = domain
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        part = domain.intersection(shapely.buffer(far, mid, quad_segs=12))
-        a = part.area
-        if a >= need_m2:
-            hi, best = mid, part
-            if a - need_m2 <= 0.0005 * need_m2:
-                break
-        else:
-            lo = mid
-        if hi - lo < 0.01:
-            break
-    return best
+    return _bisect_area(lambda r: domain.intersection(shapely.buffer(far, r, quad_segs=12)), 0.0,
+                        float(np.hypot(maxx - minx, maxy - miny)) * 1.01, need_m2, grows=True, fallback=domain)
 
 
 def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catalogue,
@@ -231,7 +233,7 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
                           "rule": binding.get(code) or "estate area"})
             part = domain
         elif shape == "bands":
-            part, _ = _far_part(domain, homes, need, t_hi)
+            part = _far_part(domain, homes, need, t_hi)
         else:
             part = _compact_part(domain, homes, need)
         if part.is_empty or part.area <= 0:
