@@ -164,7 +164,7 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
                      penalty: np.ndarray, cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]],
                      priority: np.ndarray | None = None, residual_time_limit: float = 20.0,
                      repack: bool = True, gap_target: float = 0.005, node_limit: int = 500,
-                     exact_max_arcs: int = 5000) -> AssignmentResult:
+                     exact_max_arcs: int = 5000, prune_k: int | None = None) -> AssignmentResult:
     """Solve the relocation assignment (LP relaxation with HiGHS, then integer repair).
 
     Parameters
@@ -189,6 +189,12 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
         Relative MIP gap at which the residual MILP stops.
     exact_max_arcs
         Instances with at most this many arcs are solved as one exact MILP (proved optimal).
+    prune_k
+        Solve the LP first on each unit's ``prune_k`` cheapest arcs, then price every other arc with the
+        duals and add those with negative reduced cost until none is left (column generation): the
+        LP optimum over all arcs, exactly. None (default): all arcs at once — with scipy's linprog,
+        which cannot warm-start, pricing rounds cost more than they save (measured: 100,000 × 1,000
+        with 1.7 M arcs, 54 s at once against 416 s in 15 rounds with k = 8).
 
     Returns
     -------
@@ -210,11 +216,9 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     if na <= exact_max_arcs:
         return _solve_exact(n_units, arc_u, arc_e, c, a_eq, a_ub, b_ub, na)
     t_lp = time.perf_counter()
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
-    log.info("relocation LP: %d units, %d arcs, %d capacity rows: %.2f s", n_units, na, len(cap_rows),
-             time.perf_counter() - t_lp)
-    if res.status != 0:
-        raise InputError(f"the relocation LP could not be solved: {res.message}")
+    res, rounds = _lp_with_pricing(c, a_eq, a_ub, b_ub, arc_u, arc_cost, n_units, na, prune_k)
+    log.info("relocation LP: %d units, %d arcs, %d capacity rows: %.2f s (%d pricing rounds)", n_units, na,
+             len(cap_rows), time.perf_counter() - t_lp, rounds)
     x = res.x[:na]
     lp = float(res.fun)
     assign = np.full(n_units, -1, dtype=np.int64)
@@ -279,6 +283,55 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     status = "optimal" if gap <= 1e-9 else "feasible"
     return AssignmentResult(assign, obj, lp, float(gap), status, str(res.message), int(len(frac_units)),
                             int(n_residual), residual_method)
+
+
+def _lp_with_pricing(c: np.ndarray, a_eq: sparse.csr_matrix, a_ub: sparse.csr_matrix | None,
+                     b_ub: np.ndarray | None, arc_u: np.ndarray, arc_cost: np.ndarray, n_units: int, na: int,
+                     prune_k: int | None) -> tuple[object, int]:
+    """The LP relaxation over all arcs, solved on a pruned column set with dual pricing.
+
+    Returns a result object with ``x`` (full length), ``fun``, ``message``, ``eqlin`` and ``ineqlin``
+    (as scipy's), and the number of LP solves.
+    """
+    nv = len(c)
+    if prune_k is None or na <= prune_k * n_units * 1.5:
+        res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
+        if res.status != 0:
+            raise InputError(f"the relocation LP could not be solved: {res.message}")
+        return res, 1
+    # initial columns: each unit's prune_k cheapest arcs, and every 'unassigned' column
+    order = np.lexsort((arc_cost, arc_u))
+    pos = np.arange(na) - np.searchsorted(arc_u[order], arc_u[order])
+    active = np.zeros(nv, dtype=bool)
+    active[order[pos < prune_k]] = True
+    active[na:] = True
+    a_eq_c, a_ub_c = a_eq.tocsc(), (a_ub.tocsc() if a_ub is not None else None)
+    rounds = 0
+    while True:
+        rounds += 1
+        cols = np.flatnonzero(active)
+        res = linprog(c[cols], A_ub=a_ub_c[:, cols] if a_ub_c is not None else None, b_ub=b_ub,
+                      A_eq=a_eq_c[:, cols], b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
+        if res.status != 0:
+            raise InputError(f"the relocation LP could not be solved: {res.message}")
+        u = res.eqlin.marginals
+        pi = res.ineqlin.marginals if a_ub_c is not None else np.zeros(0)
+        rc = c - a_eq_c.T @ u - (a_ub_c.T @ pi if a_ub_c is not None else 0.0)
+        new = (~active) & (rc < -1e-9 * np.maximum(1.0, np.abs(c)))
+        if not new.any():
+            break
+        if rounds >= 30:  # not converging: the full LP, so the bound stays proven
+            res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
+            if res.status != 0:
+                raise InputError(f"the relocation LP could not be solved: {res.message}")
+            return res, rounds + 1
+        active |= new
+    x = np.zeros(nv)
+    x[cols] = res.x
+    out = type("LPResult", (), {})()
+    out.x, out.fun, out.message, out.status = x, float(res.fun), res.message, res.status
+    out.eqlin, out.ineqlin = res.eqlin, res.ineqlin
+    return out, rounds
 
 
 def _solve_exact(n_units: int, arc_u: np.ndarray, arc_e: np.ndarray, c: np.ndarray, a_eq: sparse.csr_matrix,

@@ -159,3 +159,15 @@ def test_plots_give_capacity():
     cap = estate_capacity(est, plots, 0.65).set_index("estate_id")
     assert cap.loc["E1", "capacity_m2"] == 800 and cap.loc["E1", "capacity_from"] == "plots"
     assert cap.loc["E2", "capacity_m2"] == pytest.approx(5e4 * 0.65)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pruned_lp_with_pricing_equals_full_lp(seed):
+    rng = np.random.default_rng(500 + seed)
+    n_units, n_est = 300, 12
+    arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
+    caps = caps * 40
+    full = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, prune_k=None)
+    pruned = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, prune_k=1)
+    assert abs(full.lp_bound - pruned.lp_bound) <= 1e-6 * max(1.0, abs(full.lp_bound))
+    assert pruned.gap >= 0
