@@ -98,11 +98,9 @@ def main() -> None:
     gr.linprog = real_linprog
     # dense: every business to every estate, arcs beyond 30 km priced out by the unassigned penalty
     land = biz["category"].map(dict(zip(cat.table.code, cat.table.land_m2))).to_numpy(float)
-    d = np.hypot(biz.geometry.x.to_numpy()[:, None] - est.geometry.centroid.x.to_numpy()[None, :],
-                 biz.geometry.y.to_numpy()[:, None] - est.geometry.centroid.y.to_numpy()[None, :]) / 1000
-    dd = np.stack([est.geometry.distance(p) / 1000 for p in biz.geometry], axis=0) if False else None
-    del dd
-    exact_d = np.asarray(gpd.GeoSeries(biz.geometry).apply(lambda p: est.geometry.distance(p).to_numpy() / 1000).tolist())
+    import shapely
+
+    exact_d = shapely.distance(np.asarray(biz.geometry.values)[:, None], np.asarray(est.geometry.values)[None, :]) / 1000
     n, m = exact_d.shape
     rank = biz["category"].map(lambda c: cat.env_rank(c)).to_numpy(float)
     pen = land / 1e4 * (30 * 1 + 1.0) * (1 + rank / 10)
@@ -111,7 +109,7 @@ def main() -> None:
     nv = n * m + n
     a_eq = sparse.csr_matrix((np.ones(nv), (np.concatenate([np.repeat(np.arange(n), m), np.arange(n)]), np.arange(nv))),
                              shape=(n, nv))
-    a_ub = sparse.csr_matrix((np.tile(land, m) if False else np.repeat(land, m),
+    a_ub = sparse.csr_matrix((np.repeat(land, m),
                               (np.tile(np.arange(m), n), np.arange(n * m))), shape=(m, nv))
     b_ub = cap["capacity_m2"].to_numpy()
     t0 = time.perf_counter()
@@ -120,7 +118,6 @@ def main() -> None:
     print(f"20000 x 200 relaxed LP: dense linprog {t_dense:.2f} s (objective {r.fun:.4f}); pruned-arc LP "
           f"{seen['t']:.2f} s (objective {seen['fun']:.4f}); speed ratio {t_dense / seen['t']:.1f}x; "
           f"objectives differ by {abs(r.fun - seen['fun']) / abs(r.fun):.2e} (relative)")
-    del d
 
 
 if __name__ == "__main__":
