@@ -9,6 +9,7 @@ raster grid (exact Euclidean distance transforms).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -163,15 +164,22 @@ def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = Non
 
     Notes
     -----
-    Uses scipy's exact Euclidean distance transform (Maurer's linear-time algorithm), not a chamfer
-    approximation. Memory: about 12 bytes per cell while it runs.
+    Exact Euclidean distances (not a chamfer approximation): the ``edt`` package's linear-time
+    algorithm on two threads, else scipy's (Maurer's algorithm). Memory: about 12 bytes per cell
+    while it runs.
     """
     if out is None:
         out = np.empty(mask.shape, dtype=np.float32)
     if not mask.any():
         out.fill(np.inf)
         return out
-    d = ndimage.distance_transform_edt(~mask, sampling=(res, res))
+    try:
+        import edt as _edt  # exact, multithreaded (seung-lab/euclidean-distance-transform-3d)
+
+        d = _edt.edt((~mask).view(np.uint8), anisotropy=(res, res), black_border=False,
+                     parallel=min(2, os.cpu_count() or 1))
+    except ImportError:  # scipy's exact EDT: same result, single-threaded and about 3x slower
+        d = ndimage.distance_transform_edt(~mask, sampling=(res, res))
     np.copyto(out, d, casting="same_kind")
     return out
 

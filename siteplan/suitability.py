@@ -207,7 +207,8 @@ def wlc(scores: list[np.ndarray], weights: np.ndarray, *, out: np.ndarray | None
     out
         Optional float32 output array.
     block_rows
-        Rows per block (bounds temporary memory to one block).
+        At most this many rows per block (blocks are also kept to about 128k cells so they stay in
+        cache); temporary memory is one block.
 
     Returns
     -------
@@ -222,12 +223,17 @@ def wlc(scores: list[np.ndarray], weights: np.ndarray, *, out: np.ndarray | None
     if out is None:
         out = np.empty(shape, dtype=np.float32)
     w = np.asarray(weights, dtype=np.float32)
-    for r0 in range(0, shape[0], block_rows):
-        sl = slice(r0, min(r0 + block_rows, shape[0]))
+    # small blocks keep the running sum and one temporary in cache: each input is read once
+    rows = max(1, min(block_rows, (1 << 17) // max(int(np.prod(shape[1:])), 1)))
+    tmp = np.empty((rows,) + tuple(shape[1:]), dtype=np.float32)
+    for r0 in range(0, shape[0], rows):
+        sl = slice(r0, min(r0 + rows, shape[0]))
         blk = out[sl]
+        t = tmp[: blk.shape[0]]
         np.multiply(scores[0][sl], w[0], out=blk)
         for s, wk in zip(scores[1:], w[1:]):
-            blk += s[sl] * wk
+            np.multiply(s[sl], wk, out=t)
+            blk += t
     return out
 
 
