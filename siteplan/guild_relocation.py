@@ -18,9 +18,13 @@ the categories of level L may use (from :func:`siteplan.zoning.usable_land`). Ar
 eligible (unit, estate) pairs within D; since an ineligible or too-distant arc can never be used,
 this pruning cannot change the optimum.
 
-The LP relaxation is solved with HiGHS (``scipy.optimize.linprog``); units whose LP solution is
-fractional are repaired greedily in priority order, leftover capacity is offered to LP-unassigned
-units, and the gap between the integer objective and the LP bound is reported.
+Small instances (few arcs) are solved as one exact MILP with HiGHS. Larger ones: the LP relaxation
+with HiGHS (``scipy.optimize.linprog``); the units the LP assigns whole keep their estate and the
+rest (fractional, or unassigned but with an eligible estate in reach) are solved as a MILP against
+the capacity left; when that leaves a gap above the target, the estates whose capacity the LP uses
+up are repacked in a second MILP and the better answer kept (a greedy placement in priority order
+stands in where a MILP would be too large). The gap between the integer objective and the LP bound
+is always reported.
 """
 
 from __future__ import annotations
