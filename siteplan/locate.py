@@ -23,11 +23,30 @@ from scipy import ndimage
 
 from .criteria import Grid, distance_field, rasterize_mask
 from .scenario import SitesSpec
-from .suitability import topsis
 
 log = logging.getLogger(__name__)
 
-__all__ = ["rank_estates", "grow_regions", "SiteSearch", "site_feasibility"]
+__all__ = ["rank_estates", "estate_closeness", "grow_regions", "SiteSearch", "site_feasibility", "p_median",
+           "capacitated_facility_location", "FacilityResult"]
+
+#: TOPSIS weights of (suitability score, usable net capacity) when ranking estates.
+RANK_WEIGHTS = (0.7, 0.3)
+
+
+def estate_closeness(score: np.ndarray, capacity_ha: np.ndarray) -> np.ndarray:
+    """TOPSIS closeness of estates on (score, usable capacity), both benefits, vectorized over any
+    leading axes of ``score`` (e.g. Monte Carlo draws × estates); same result as
+    :func:`siteplan.suitability.topsis` on one row."""
+    s = np.asarray(score, dtype=float)
+    cap = np.broadcast_to(np.asarray(capacity_ha, dtype=float), s.shape)
+    cols = []
+    for v, w in ((s, RANK_WEIGHTS[0]), (cap, RANK_WEIGHTS[1])):
+        n = np.sqrt((v ** 2).sum(axis=-1, keepdims=True))
+        cols.append(np.divide(v, n, out=np.zeros_like(v), where=n > 0) * w)
+    dp = np.sqrt(sum((c - c.max(axis=-1, keepdims=True)) ** 2 for c in cols))
+    dm = np.sqrt(sum((c - c.min(axis=-1, keepdims=True)) ** 2 for c in cols))
+    den = dp + dm
+    return np.divide(dm, den, out=np.zeros_like(den), where=den > 0)
 
 
 def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFrame,
@@ -63,7 +82,7 @@ def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFram
         ok = grp[grp["eligible"] & grp["score"].notna()]
         if ok.empty:
             continue
-        c = topsis(ok[["score", "usable_cap_ha"]].to_numpy(), np.array([0.7, 0.3]), np.array([True, True]))
+        c = estate_closeness(ok["score"].to_numpy(float), ok["usable_cap_ha"].to_numpy(float))
         order = np.lexsort((ok["estate_id"].to_numpy(), -c))
         ranks = np.empty(len(ok), dtype=int)
         ranks[order] = np.arange(1, len(ok) + 1)

@@ -30,10 +30,10 @@ from .errors import InputError, SiteplanWarning
 from .export import sha256, utc_now, versions, write_csv, write_geojson, write_geotiff, write_json
 from .guild_relocation import Plan, allocate, eligibility, estate_capacity
 from .guilds import Catalogue, classify, load_catalogue
-from .locate import grow_regions, rank_estates, regions_to_polygons, site_feasibility
+from .locate import estate_closeness, grow_regions, rank_estates, regions_to_polygons, site_feasibility
 from .region import Region, load_region
 from .scenario import Scenario, load_scenario
-from .suitability import Surface, criterion_layers, rank_acceptability, surfaces, zonal_mean
+from .suitability import Surface, criterion_layers, oat_sweep, rank_acceptability, score_sd, surfaces, zonal_mean
 from .zoning import usable_land, zone_estates
 
 log = logging.getLogger(__name__)
@@ -275,6 +275,7 @@ def _robustness(ranks: pd.DataFrame, prep: Prepared, sc: Scenario, seed: int) ->
     """Add ``p_rank``: the Monte Carlo probability that an estate keeps its rank for a category."""
     ranks = ranks.copy()
     ranks["p_rank"] = np.nan
+    ranks["oat_ranks"] = None
     if sc.sensitivity.draws <= 0:
         return ranks
     by_name = {c.spec.name: c for c in prep.crit}
@@ -287,10 +288,19 @@ def _robustness(ranks: pd.DataFrame, prep: Prepared, sc: Scenario, seed: int) ->
         geoms = estates.set_index("estate_id").loc[sel.estate_id].geometry.values
         x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid) for n in names])
         x = np.nan_to_num(x)
-        acc, _ = rank_acceptability(x, np.array(list(s.weights.values())), draws=sc.sensitivity.draws,
-                                    concentration=sc.sensitivity.concentration, seed=seed)
+        cap = sel["usable_cap_ha"].to_numpy(float)
+
+        def combine(scores: np.ndarray, cap: np.ndarray = cap) -> np.ndarray:
+            return estate_closeness(scores, cap)  # rank as rank_estates does, for every weight draw
+
+        w = np.array(list(s.weights.values()))
+        acc, _ = rank_acceptability(x, w, draws=sc.sensitivity.draws, concentration=sc.sensitivity.concentration,
+                                    seed=seed, combine=combine)
         r = sel["rank"].to_numpy(int) - 1
         ranks.loc[sel.index, "p_rank"] = np.round(acc[np.arange(len(sel)), r], 4)
+        oat = oat_sweep(x, w, names, combine=combine)
+        rng_ = oat.groupby("candidate")["rank"].agg(["min", "max"])
+        ranks.loc[sel.index, "oat_ranks"] = [f"{a}-{b}" for a, b in zip(rng_["min"], rng_["max"])]
     return ranks
 
 
@@ -409,6 +419,7 @@ def _estates_out(res: RunResult) -> gpd.GeoDataFrame:
         out[f"score_{code}"] = sub["score"].to_numpy()
         out[f"rank_{code}"] = sub["rank"].to_numpy()
         out[f"prank_{code}"] = sub["p_rank"].to_numpy()
+        out[f"oat_{code}"] = sub["oat_ranks"].to_numpy()
     return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
 
 
@@ -428,8 +439,14 @@ def write_outputs(res: RunResult, out_dir: Path, *, scenario_file: Path | None =
     if res.plots is not None:
         write_geojson(res.plots, out_dir / "plots.geojson")
     if sc.outputs.suitability_tifs:
+        by_name = {c.spec.name: c for c in res.prep.crit}
         for code, s in res.prep.surfaces.items():
             write_geotiff(s.masked, res.prep.grid, out_dir / "suitability" / f"{code}.tif")
+            if sc.sensitivity.draws > 0:
+                sd = score_sd([by_name[n].score for n in s.weights], np.array(list(s.weights.values())),
+                              sc.sensitivity.concentration)
+                write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid,
+                              out_dir / "suitability" / f"{code}_sd.tif")
     if sc.outputs.report:
         from .report import build_report
 

@@ -461,8 +461,9 @@ def _panel(res: "RunResult", colour: dict[str, str]) -> str:
                   f"{esc(r.ri_table)}; threshold {prep.scenario.weights.cr_threshold:g}).</p>")
     sol = res.plan.solver
     rob = res.ranks[res.ranks["rank"] == 1]
-    rob_txt = ", ".join(f"{esc(r.category)}: {esc(r.estate_id)} p={r.p_rank:.2f}" for r in rob.itertuples()
-                        if pd.notna(r.p_rank))
+    rob_txt = ", ".join(f"{esc(r.category)}: {esc(r.estate_id)} p={r.p_rank:.2f}"
+                        + (f" (ranks {esc(r.oat_ranks)} when one weight moves ±50 %)" if r.oat_ranks else "")
+                        for r in rob.itertuples() if pd.notna(r.p_rank))
     srow = [[esc(s.site_id), esc(s.categories), f"{s.area_ha:.1f}", f"{s.score:.2f}", esc(s.units),
              esc(s.trunk_km), esc(s.extend), esc(s.pop_reach)] for s in res.sites.itertuples()]
     warn = "".join(f"<li>{_txt(w)}</li>" for w in res.warnings[:40])

@@ -10,6 +10,7 @@ agree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -38,6 +39,8 @@ __all__ = [
     "surfaces",
     "zonal_mean",
     "rank_acceptability",
+    "score_sd",
+    "oat_sweep",
 ]
 
 
@@ -338,7 +341,8 @@ def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid) -> np.ndarray:
 
 
 def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
-                       concentration: float = 50.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                       concentration: float = 50.0, seed: int = 0,
+                       combine: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo rank acceptability of candidates under uncertain weights.
 
     Weights are drawn from a Dirichlet distribution centred on ``weights`` (``concentration`` × w),
@@ -352,6 +356,9 @@ def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draw
         The chosen weights.
     draws, concentration, seed
         Monte Carlo settings (seeded, deterministic).
+    combine
+        Optional function from the draws × candidates WLC scores to the values that are ranked
+        (e.g. TOPSIS with further criteria); default: the scores themselves.
 
     Returns
     -------
@@ -366,9 +373,79 @@ def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draw
     alpha = np.maximum(w * concentration, 1e-3)
     wd = rng.dirichlet(alpha, size=draws)  # draws × k
     s = wd @ x.T  # draws × n
-    order = np.argsort(-s, axis=1, kind="stable")
+    v = combine(s) if combine is not None else s
+    order = np.argsort(-v, axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(n)[None, :].repeat(draws, 0), axis=1)
     acc = np.zeros((n, n))
     np.add.at(acc, (np.tile(np.arange(n), draws), ranks.ravel()), 1.0)
     return acc / max(draws, 1), s.std(axis=0)
+
+
+def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float) -> np.ndarray:
+    """Per-cell standard deviation of the WLC score when the weights are Dirichlet-distributed around
+    ``weights`` with ``concentration`` (the same model as :func:`rank_acceptability`), in closed form.
+
+    With α = concentration × w and α₀ = Σα, the weights' covariance is
+    Σ_ij = (α_i δ_ij α₀ − α_i α_j) / (α₀² (α₀ + 1)), so the score's variance at a cell with criterion
+    values s is sᵀ Σ s — exact, with no sampling.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 standard deviations.
+    """
+    w = np.asarray(weights, dtype=float)
+    a = np.maximum(w * concentration, 1e-3)
+    a0 = a.sum()
+    cov = (np.diag(a) * a0 - np.outer(a, a)) / (a0 ** 2 * (a0 + 1))
+    var = np.zeros(scores[0].shape, dtype=np.float64)
+    for i, si in enumerate(scores):
+        for j, sj in enumerate(scores):
+            if j < i:
+                continue
+            f = cov[i, j] * (1 if i == j else 2)
+            var += f * si.astype(np.float64) * sj
+    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+
+
+def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],
+              deltas: tuple[float, ...] = (-0.5, -0.25, 0.25, 0.5),
+              combine: "Callable[[np.ndarray], np.ndarray] | None" = None) -> pd.DataFrame:
+    """One-at-a-time weight sweep: each criterion's weight scaled by (1 + delta), the others
+    renormalized, and every candidate's rank recomputed.
+
+    Parameters
+    ----------
+    criteria_values
+        Candidates × criteria, values in [0, 1].
+    weights
+        The chosen weights.
+    names
+        Criterion names.
+    deltas
+        Relative changes of one weight at a time.
+    combine
+        As in :func:`rank_acceptability`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (criterion, delta, candidate): ``criterion``, ``delta``, ``candidate`` (position)
+        and ``rank`` (1 = best).
+    """
+    x = np.asarray(criteria_values, dtype=float)
+    w0 = np.asarray(weights, dtype=float)
+    rows = []
+    for k, name in enumerate(names):
+        for d in deltas:
+            w = w0.copy()
+            w[k] = max(w[k] * (1 + d), 0.0)
+            w = w / w.sum() if w.sum() > 0 else w0
+            s = x @ w
+            s = combine(s[None, :])[0] if combine is not None else s
+            order = np.argsort(-s, kind="stable")
+            ranks = np.empty(len(s), dtype=int)
+            ranks[order] = np.arange(1, len(s) + 1)
+            rows += [(name, d, i, int(r)) for i, r in enumerate(ranks)]
+    return pd.DataFrame(rows, columns=["criterion", "delta", "candidate", "rank"])

@@ -164,3 +164,15 @@ def test_max_spacing_keeps_regions_together():
     res = grow_regions(s, allowed, GRID, count=3, area_ha=20, min_area_ha=10, max_area_ha=30, min_spacing_m=3000,
                        max_spacing_m=2000)
     assert len(res.regions) == 1 and any("within max spacing 2000 m" in f for f in res.failures)
+
+
+def test_estate_closeness_equals_topsis_and_vectorizes():
+    from siteplan.locate import estate_closeness
+    from siteplan.suitability import topsis
+
+    rng = np.random.default_rng(2)
+    s, cap = rng.random(7), rng.random(7) * 50
+    ref = topsis(np.c_[s, cap], np.array([0.7, 0.3]), np.array([True, True]))
+    assert np.allclose(estate_closeness(s, cap), ref)
+    rows = rng.random((5, 7))
+    assert np.allclose(estate_closeness(rows, cap)[3], estate_closeness(rows[3], cap))

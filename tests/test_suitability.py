@@ -43,3 +43,28 @@ def test_rank_acceptability_rows_sum_to_one_and_dominance():
     assert acc[0, 0] == 1 and acc[1, 2] == 1  # a dominating candidate is first in every draw
     acc2, _ = rank_acceptability(x, np.array([0.5, 0.5]), draws=300, seed=3)
     assert np.array_equal(acc, acc2)
+
+
+def test_score_sd_closed_form_matches_monte_carlo():
+    from siteplan.suitability import score_sd
+
+    rng = np.random.default_rng(5)
+    s = [rng.random((4, 5)).astype(np.float32) for _ in range(3)]
+    w = np.array([0.5, 0.3, 0.2])
+    sd = score_sd(s, w, concentration=50.0)
+    draws = rng.dirichlet(w * 50.0, size=200_000)
+    x = np.stack([a.ravel() for a in s], axis=1)  # cells × k
+    mc = (draws @ x.T).std(axis=0).reshape(4, 5)
+    assert np.allclose(sd, mc, rtol=0.02, atol=1e-4)
+
+
+def test_oat_sweep_ranks():
+    from siteplan.suitability import oat_sweep
+
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
+    df = oat_sweep(x, np.array([0.5, 0.5]), ["a", "b"], deltas=(-0.5, 0.5))
+    assert set(df.columns) == {"criterion", "delta", "candidate", "rank"}
+    # the balanced candidate stays first; the other two swap when a weight moves
+    assert (df[df.candidate == 2]["rank"] == 1).all()
+    r = df[(df.criterion == "a") & (df.delta == 0.5)].set_index("candidate")["rank"]
+    assert r[0] < r[1]
