@@ -417,6 +417,17 @@ table.sp{border-collapse:collapse;width:100%;font-size:11px}table.sp td,table.sp
 """
 
 
+def _aggregation_text(sc: Any) -> str:
+    if sc.aggregation.method != "owa":
+        return "weighted linear combination"
+    from .suitability import orness, owa_tradeoff
+
+    ow = np.asarray(sc.aggregation.order_weights, dtype=float)
+    ow = ow / ow.sum()
+    return (f"ordered weighted average (order weights {esc([round(float(x), 3) for x in ow])}, ORness "
+            f"{orness(ow):.2f}, trade-off {owa_tradeoff(ow):.2f})")
+
+
 def _panel(res: "RunResult", colour: dict[str, str]) -> str:
     prep = res.prep
     cat = prep.catalogue.table.set_index("code")
@@ -487,8 +498,8 @@ def _panel(res: "RunResult", colour: dict[str, str]) -> str:
 <details><summary>Proposed sites / سایت‌های پیشنهادی</summary>
 {_table(["site", "categories", "ha", "score", "units", "trunk km", "extend", "pop. within 30 km"], srow)}</details>
 <details><summary>Method / روش</summary>
-<p>Suitability: weighted linear combination of transformed criteria (weights method: {esc(prep.scenario.weights.method)});
-cells excluded by a category's siting rules are nodata.</p>
+<p>Suitability: {_aggregation_text(prep.scenario)} of transformed criteria (weights method:
+{esc(prep.scenario.weights.method)}); cells excluded by a category's siting rules are nodata.</p>
 {_table(["criterion", "measure", "transform", "curve", "weight(s)"], mrow)}
 {cr_txt}
 <p>Suitability legend: <span style="display:inline-block;width:120px;height:10px;background:linear-gradient(90deg,#440154,#3e4a89,#26828e,#35b779,#fde725)"></span> 0 → 1</p>

@@ -104,6 +104,13 @@ class WeightsSpec(_Strict):
     accept_inconsistent: bool = False
 
 
+class AggregationSpec(_Strict):
+    """How a category's transformed criteria combine into suitability."""
+
+    method: Literal["wlc", "owa"] = "wlc"
+    order_weights: list[float] | None = None
+
+
 class RulesSpec(_Strict):
     """Which siting rules compile into constraints."""
 
@@ -197,6 +204,7 @@ class Scenario(_Strict):
     categories: list[str] | Literal["all"] = "all"
     criteria: list[CriterionSpec] | None = None
     weights: WeightsSpec = Field(default_factory=WeightsSpec)
+    aggregation: AggregationSpec = Field(default_factory=AggregationSpec)
     rules: RulesSpec = Field(default_factory=RulesSpec)
     catalogue: CatalogueSpec = Field(default_factory=CatalogueSpec)
     allocation: AllocationSpec = Field(default_factory=AllocationSpec)

@@ -309,9 +309,18 @@ def surfaces(codes: list[str], crit: list[CriterionLayer], rules: dict[str, list
     specs = [c.spec for c in crit]
     by_name = {c.spec.name: c for c in crit}
     out = {}
+    agg = scenario.aggregation
     for code in codes:
         w = category_weights(specs, scenario, code)
-        score = wlc([by_name[n].score for n in w], np.array(list(w.values())), block_rows=scenario.grid.block_size)
+        layers_k = [by_name[n].score for n in w]
+        if agg.method == "owa":
+            ow = np.asarray(agg.order_weights or [], dtype=float)
+            if len(ow) != len(layers_k) or (ow < 0).any() or ow.sum() <= 0:
+                raise InputError(f"aggregation.order_weights: category '{code}' has {len(layers_k)} criteria; give "
+                                 f"that many non-negative order weights (got {list(ow)})")
+            score = owa(np.stack(layers_k, axis=-1), ow / ow.sum()).astype(np.float32)
+        else:
+            score = wlc(layers_k, np.array(list(w.values())), block_rows=scenario.grid.block_size)
         allowed, counts = rule_mask(rules[code], cache, layers, scenario)
         out[code] = Surface(code, score, allowed, w, counts)
     return out

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -157,3 +158,27 @@ def test_ahp_weights_in_scenario_and_report(small, tmp_path):
     edit_yaml(sc, lambda d: d.update(weights={"method": "ahp", "matrix": bad}))
     r = CliRunner().invoke(main, ["run", str(sc), "--out", str(tmp_path / "o2")])
     assert r.exit_code == 1 and "consistency ratio" in r.output and "most inconsistent judgement" in r.output
+
+
+def test_owa_aggregation(small, tmp_path):
+    import rasterio
+
+    sc = tmp_path / "s.yaml"
+    sc.write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
+    edit_yaml(sc, lambda d: [v.update(path=str(small.parent / v["path"])) for v in d["layers"].values()])
+    # car_repair has 4 criteria in the demo scenario; order weights (1, 0, 0, 0) = the best criterion (OR)
+    edit_yaml(sc, lambda d: d.update(categories=["car_repair"], aggregation={"method": "owa", "order_weights": [1, 0, 0, 0]}))
+    out = tmp_path / "owa.tif"
+    r = CliRunner().invoke(main, ["suitability", str(sc), "--category", "car_repair", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    from siteplan.pipeline import prepare
+    from siteplan.scenario import load_scenario
+
+    prep = prepare(load_scenario(sc))
+    best = np.max(np.stack([c.score for c in prep.crit if c.spec.name in prep.surfaces["car_repair"].weights]), axis=0)
+    with rasterio.open(out) as ds:
+        a = ds.read(1, masked=True)
+    assert np.allclose(a.filled(np.nan)[~a.mask], best[~a.mask], atol=1e-6)
+    edit_yaml(sc, lambda d: d.update(aggregation={"method": "owa", "order_weights": [1, 0]}))
+    r = CliRunner().invoke(main, ["suitability", str(sc), "--category", "car_repair", "--out", str(tmp_path / "x.tif")])
+    assert r.exit_code == 1 and "aggregation.order_weights" in r.output
