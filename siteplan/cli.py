@@ -212,8 +212,9 @@ def weights_ahp(matrix: Path, method: str, ri_table: str, threshold: float) -> N
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--category", required=True, help="Category code (see `siteplan catalogue`).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="GeoTIFF to write.")
+@click.option("--blockwise", is_flag=True, help="Compute block by block with bounded memory (very large grids).")
 @_guard
-def suitability(scenario: Path, category: str, out: Path) -> None:
+def suitability(scenario: Path, category: str, out: Path, blockwise: bool) -> None:
     """Write one category's suitability surface as a GeoTIFF (nodata where excluded)."""
     from .errors import InputError
     from .export import write_geotiff
@@ -222,6 +223,21 @@ def suitability(scenario: Path, category: str, out: Path) -> None:
 
     sc = load_scenario(scenario)
     sc = sc.model_copy(update={"categories": [category]}) if category else sc
+    if blockwise:
+        from ._io import atomic_path
+        from .blockwise import suitability_blockwise
+        from .suitability import category_weights
+
+        prep = prepare(sc, with_surfaces=False)
+        if category not in prep.rules:
+            raise InputError(f"--category: '{category}' is not in the catalogue")
+        w = category_weights(prep.criteria_specs, sc, category)
+        with atomic_path(out) as tmp:
+            counts = suitability_blockwise(prep.criteria_specs, w, prep.rules[category], prep.region.layers, sc,
+                                           prep.grid, tmp)
+        log.info("wrote %s (%d × %d, blockwise); cells excluded per rule: %s", out, prep.grid.width,
+                 prep.grid.height, counts)
+        return
     prep = prepare(sc)
     s = prep.surfaces.get(category)
     if s is None:

@@ -81,6 +81,7 @@ class Prepared:
     surfaces: dict[str, Surface]
     crit: list[Any]
     warnings: list[str] = field(default_factory=list)
+    criteria_specs: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -116,7 +117,7 @@ def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
     return list(scenario.categories)
 
 
-def prepare(scenario: Scenario, timer: _Timer | None = None) -> Prepared:
+def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: bool = True) -> Prepared:
     """Load, classify, compile rules and compute the suitability surfaces.
 
     Parameters
@@ -125,6 +126,9 @@ def prepare(scenario: Scenario, timer: _Timer | None = None) -> Prepared:
         A validated scenario.
     timer
         Optional stage timer.
+    with_surfaces
+        False to stop before the in-memory criterion layers and surfaces (for the blockwise path on
+        grids too large to hold); ``crit`` and ``surfaces`` are then empty.
 
     Returns
     -------
@@ -159,9 +163,10 @@ def prepare(scenario: Scenario, timer: _Timer | None = None) -> Prepared:
         rules = {c: r for c, r in compile_rules(cat, scenario, layers).items() if c in codes}
     with timer.stage("suitability"):
         grid = Grid.covering(region.study_area, scenario.grid.resolution_m, region.crs)
-        if grid.width * grid.height > 4e8:
-            raise InputError(f"grid.resolution_m: {scenario.grid.resolution_m:g} m gives a "
-                             f"{grid.width}×{grid.height} grid; use a coarser resolution")
+        if with_surfaces and grid.width * grid.height > 1e8:
+            raise InputError(f"grid.resolution_m: {scenario.grid.resolution_m:g} m gives a {grid.width}×{grid.height} "
+                             "grid, too large for a whole run in memory; use a coarser resolution, or "
+                             "`siteplan suitability --blockwise` for one category's surface")
         log.info("grid %d × %d cells of %g m", grid.width, grid.height, grid.res)
         cache = FieldCache(grid)
         if "dem" in scenario.layers:
@@ -180,13 +185,15 @@ def prepare(scenario: Scenario, timer: _Timer | None = None) -> Prepared:
             usable_specs.append(s)
         if not usable_specs:
             raise InputError("criteria: no criterion can be evaluated with the scenario's layers")
+        if not with_surfaces:
+            return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, {}, [], warns, usable_specs)
         crit = criterion_layers(usable_specs, layers, grid, cache)
         surf = surfaces(codes, crit, rules, scenario, layers, cache)
         for code, s in surf.items():
             if not s.allowed.any():
                 warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
                              f"{', '.join(s.binding_rules()) or 'none'}")
-    return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns)
+    return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns, usable_specs)
 
 
 def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:

@@ -37,3 +37,17 @@ def test_saturation_distances():
         d = saturation_distance(spec)
         far = transform(np.array([d, d * 10, 1e12]), spec)
         assert np.abs(far - far[-1]).max() <= 1e-3 + 1e-7
+
+
+def test_cli_blockwise_matches_in_memory(tmp_path):
+    from click.testing import CliRunner
+
+    from siteplan.cli import main
+
+    sc = small_scenario(tmp_path, n_biz=20)
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    for args, f in ((["--blockwise"], a), ([], b)):
+        r = CliRunner().invoke(main, ["suitability", str(sc), "--category", "metalwork", "--out", str(f)] + args)
+        assert r.exit_code == 0, r.output
+    with rasterio.open(a) as x, rasterio.open(b) as y:
+        assert np.allclose(x.read(1), y.read(1), atol=2e-6)

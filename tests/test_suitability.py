@@ -68,3 +68,13 @@ def test_oat_sweep_ranks():
     assert (df[df.candidate == 2]["rank"] == 1).all()
     r = df[(df.criterion == "a") & (df.delta == 0.5)].set_index("candidate")["rank"]
     assert r[0] < r[1]
+
+
+def test_topsis_roszkowska_2011_example():
+    # Roszkowska, E. (2011) "Multi-criteria decision making models by applying the TOPSIS method to crisp
+    # and interval data", Multiple Criteria Decision Making (Univ. of Economics in Katowice) 6:200–230,
+    # crisp example, decision maker 1: C2 is a cost criterion; published relative closeness below.
+    x = np.array([[7, 21, 4, 7], [7, 24, 6, 4], [14, 25, 3, 8], [14, 26, 9, 3], [21, 35, 4, 4]], float)
+    c = topsis(x, np.array([0.175, 0.425, 0.175, 0.225]), np.array([True, False, True, True]))
+    assert np.allclose(c, [0.535497, 0.434945, 0.557491, 0.516961, 0.370633], atol=1e-6)
+    assert list(np.argsort(-c) + 1) == [3, 1, 4, 2, 5]
