@@ -89,19 +89,15 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
 
     Notes
     -----
-    Memory is bounded by (block + 2 × halo)² cells times the number of criteria and rule targets.
+    Each criterion and rule is evaluated on the block padded by its own halo, one at a time: memory
+    is bounded by a few arrays of (block + 2 × largest halo)² cells.
     """
     specs = [c for c in criteria if c.name in weights]
-    halo_m = 0.0
+    halo_of = {}
     for c in specs:
-        if c.kind == "distance":
-            halo_m = max(halo_m, saturation_distance(c.transform))
-        elif c.kind == "catchment":
-            halo_m = max(halo_m, float(c.radius_m or 0))
-    for r in rules:
-        if r.kind == "distance":
-            halo_m = max(halo_m, r.min_m)
-    halo = int(np.ceil(halo_m / grid.res)) + 1
+        hm = (saturation_distance(c.transform) if c.kind == "distance"
+              else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
+        halo_of[c.name] = int(np.ceil(hm / grid.res)) + 1
     geoms = {}
     for c in specs:
         g = _filtered(layers[c.layer], c.filter)
@@ -119,16 +115,16 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
         for r0 in range(0, grid.height, block):
             for c0 in range(0, grid.width, block):
                 h, w = min(block, grid.height - r0), min(block, grid.width - c0)
-                pr0, pc0 = r0 - halo, c0 - halo
-                ph, pw = h + 2 * halo, w + 2 * halo
-                ptrans = grid.transform * grid.transform.translation(pc0, pr0)
-                sub = Grid(ptrans, pw, ph, grid.res, grid.crs)
-                x0, y1 = ptrans.c, ptrans.f
-                bbox = shapely.box(x0, y1 - ph * grid.res, x0 + pw * grid.res, y1)
-                inner = (slice(halo, halo + h), slice(halo, halo + w))
                 acc = np.zeros((h, w), dtype=np.float32)
                 for c in specs:
                     arr, tree, gdf = geoms[c.name]
+                    # each criterion on a window padded by its own halo only (bounded memory)
+                    hc = halo_of[c.name]
+                    pr0, pc0, ph, pw = r0 - hc, c0 - hc, h + 2 * hc, w + 2 * hc
+                    ptrans = grid.transform * grid.transform.translation(pc0, pr0)
+                    sub = Grid(ptrans, pw, ph, grid.res, grid.crs)
+                    bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
+                    inner = (slice(hc, hc + h), slice(hc, hc + w))
                     idx = tree.query(bbox) if tree is not None else np.array([], dtype=int)
                     if c.kind == "distance":
                         mask = features.rasterize(((arr[i], 1) for i in idx), out_shape=(ph, pw), transform=ptrans,
@@ -156,6 +152,11 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
                     if r.kind != "distance":
                         continue
                     tg, tree = rgeoms[r.target]
+                    hc = int(np.ceil(r.min_m / grid.res)) + 1
+                    pr0, pc0, ph, pw = r0 - hc, c0 - hc, h + 2 * hc, w + 2 * hc
+                    ptrans = grid.transform * grid.transform.translation(pc0, pr0)
+                    bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
+                    inner = (slice(hc, hc + h), slice(hc, hc + w))
                     idx = tree.query(bbox) if tree is not None else np.array([], dtype=int)
                     if not len(idx):
                         continue

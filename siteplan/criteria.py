@@ -168,9 +168,9 @@ def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = Non
     algorithm on two threads, else scipy's (Maurer's algorithm). Memory: about 12 bytes per cell
     while it runs.
     """
-    if out is None:
-        out = np.empty(mask.shape, dtype=np.float32)
     if not mask.any():
+        if out is None:
+            out = np.empty(mask.shape, dtype=np.float32)
         out.fill(np.inf)
         return out
     try:
@@ -180,6 +180,8 @@ def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = Non
                      parallel=min(2, os.cpu_count() or 1))
     except ImportError:  # scipy's exact EDT: same result, single-threaded and about 3x slower
         d = ndimage.distance_transform_edt(~mask, sampling=(res, res))
+    if out is None:
+        return d.astype(np.float32, copy=False)
     np.copyto(out, d, casting="same_kind")
     return out
 
@@ -200,7 +202,8 @@ def catchment_field(points_xy: np.ndarray, weights: np.ndarray, grid: Grid, radi
     yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
     disc = ((xx * grid.res) ** 2 + (yy * grid.res) ** 2 <= radius_m ** 2).astype(np.float64)
     out = fftconvolve(acc, disc, mode="same")
-    out[out < 1e-6] = 0.0
+    del acc
+    out[out < 1e-6] = 0.0  # FFT round-off where nothing is in reach
     return out.astype(np.float32)
 
 
