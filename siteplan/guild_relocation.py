@@ -511,6 +511,21 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     cnt = pair.groupby(["u", "e"]).size()
     full = cnt[cnt.to_numpy() == members[cnt.index.get_level_values(0)]].index
     pair = pair[pd.MultiIndex.from_arrays([pair["u"], pair["e"]]).isin(full)]
+    # a unit can never use an estate whose free land (at its categories' levels) is smaller than it:
+    # dropping those arcs changes no integer solution and tightens the LP bound
+    had_arc = np.zeros(nu, bool)
+    had_arc[pair["u"].to_numpy()] = True
+    capK = capacity.set_index("estate_id")["capacity_m2"].reindex(estates["estate_id"]).fillna(0.0).to_numpy()
+    fr = {(eidx[e], c): f for e, c, f in zip(elig["estate_id"], elig["category"], elig["usable_frac"])}
+    luc = pair.groupby(["u", "e", "cat"], sort=True)["land"].sum().reset_index()
+    luc["f"] = [fr.get((e, c), 1.0) for e, c in zip(luc["e"], luc["cat"])] if spec.zone_aware_capacity else 1.0
+    luc = luc.sort_values(["u", "e", "f"], kind="stable")
+    luc["cum"] = luc.groupby(["u", "e"], sort=False)["land"].cumsum()
+    over = luc["cum"].to_numpy() > capK[luc["e"].to_numpy()] * luc["f"].to_numpy() + 1e-6
+    too_big = set(zip(luc["u"].to_numpy()[over], luc["e"].to_numpy()[over]))
+    if too_big:
+        keep = ~pd.MultiIndex.from_arrays([pair["u"], pair["e"]]).isin(list(too_big))
+        pair = pair[keep]
     sc = {}
     if scores is not None and len(scores):
         sc = {(eidx[e], c): s for e, c, s in zip(scores["estate_id"], scores["category"], scores["score"])
@@ -559,6 +574,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         u = unit_of[i]
         if not classified[i]:
             reasons[i] = _unclassified_reason(b, i)
+        elif not has_arc[u] and had_arc[u]:
+            reasons[i] = (f"too large ({unit_land[u] / 1e4:.2f} ha) for the free land of every eligible estate "
+                          f"within {D:g} km")
         elif not has_arc[u]:
             reasons[i] = near_reason[i]
         else:

@@ -171,3 +171,17 @@ def test_pruned_lp_with_pricing_equals_full_lp(seed):
     pruned = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, prune_k=1)
     assert abs(full.lp_bound - pruned.lp_bound) <= 1e-6 * max(1.0, abs(full.lp_bound))
     assert pruned.gap >= 0
+
+
+def test_unit_larger_than_every_estate_is_reported_as_too_large():
+    cat = load_catalogue()
+    est = gpd.GeoDataFrame({"estate_id": ["E1"], "name": "x", "kind": "estate", "vacant_ha": [1.0]},
+                           geometry=[box(1000, 0, 1500, 500)], crs=UTM)
+    biz = gpd.GeoDataFrame({"biz_id": ["big", "small"], "category": ["large_store", "car_repair"],
+                            "area_m2": [20000.0, 300.0]}, geometry=[Point(0, 0), Point(0, 10)], crs=UTM)
+    elig = pd.DataFrame([("E1", c, True, "", 1.0, 1.0) for c in cat.codes],
+                        columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])
+    plan = allocate(biz, est, cat, elig, estate_capacity(est, None, 0.65), None, AllocationSpec())
+    r = plan.rows.set_index("biz_id")
+    assert r.loc["small", "status"] == "assigned"
+    assert r.loc["big", "status"] == "unassigned" and r.loc["big", "reason"].startswith("too large (2.00 ha)")
