@@ -324,6 +324,15 @@ def _isic_candidates(code: str, m: _Matcher) -> tuple[list[str], float]:
     return [], 0.0
 
 
+def _blank(v: object) -> bool:
+    """None, NaN or an empty string."""
+    if v is None:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
 def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """Classify a business registry into guild categories.
 
@@ -352,13 +361,14 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     get = lambda col: businesses[col].tolist() if col in businesses.columns else [None] * n  # noqa: E731
     cats, by, conf, note = [], [], [], []
     for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name")):
+        explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
         name_c = normalize_compact(name)
-        if explicit not in (None, "") and not (isinstance(explicit, float) and np.isnan(explicit)):
+        if explicit is not None:
             code = explicit if explicit in catalogue else m.code_norm.get(normalize_compact(explicit))
             if code:
                 cats.append(code), by.append("category"), conf.append(1.0), note.append("")
                 continue
-        if isic not in (None, "") and not (isinstance(isic, float) and np.isnan(isic)):
+        if isic is not None:
             cands, c = _isic_candidates(str(isic), m)
             if len(cands) == 1:
                 cats.append(cands[0]), by.append("isic"), conf.append(c), note.append("")
@@ -371,7 +381,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
                 if code:
                     cats.append(code), by.append("isic+name"), conf.append(c), note.append("")
                     continue
-        if tag not in (None, "") and not (isinstance(tag, float) and np.isnan(tag)):
+        if tag is not None:
             t = str(tag).strip().lower().replace(" ", "")
             code = m.osm.get(t) or m.osm.get(t.split(";")[0])
             if code:
@@ -383,11 +393,11 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
             continue
         cats.append(None), by.append("unclassified"), conf.append(0.0)
         why = []
-        if explicit not in (None, ""):
+        if explicit is not None:
             why.append(f"category '{explicit}' unknown")
-        if isic not in (None, ""):
+        if isic is not None:
             why.append(f"ISIC '{isic}' not in catalogue")
-        if tag not in (None, ""):
+        if tag is not None:
             why.append(f"OSM tag '{tag}' not mapped")
         why.append("no keyword in name" if name_c else "no name")
         note.append("; ".join(why))

@@ -97,4 +97,6 @@ def test_classification_order_and_confidence():
     assert list(out.class_by) == ["category", "isic+name", "isic+name", "isic", "osm", "unclassified"]
     assert out.class_conf.iat[0] == 1.0 and out.class_conf.iat[5] == 0
     assert "ISIC '9999' not in catalogue" in out.class_note.iat[5]
+    blank = classify(pd.DataFrame({"isic": [float("nan"), ""], "name": ["بیمه", "بیمه"]}), cat)
+    assert blank.category.isna().all() and (blank.class_note == "no keyword in name").all()
     assert np.all((out.class_conf >= 0) & (out.class_conf <= 1))
