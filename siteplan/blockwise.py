@@ -28,6 +28,7 @@ from .criteria import Grid, Rule, catchment_field, distance_field, target_geoms,
 from .errors import InputError
 from .export import NODATA
 from .scenario import CriterionSpec, Scenario, TransformSpec
+from .suitability import filter_features
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +50,6 @@ def saturation_distance(spec: TransformSpec) -> float:
         a, b = (p[2], p[3]) if len(p) == 4 else (1.0, 1.0)
         return float(a * m - b * s + b * s / 0.001)
     raise InputError(f"transform {spec.type} {spec.points}: no saturation distance for blockwise evaluation")
-
-
-def _filtered(gdf: gpd.GeoDataFrame, flt: dict[str, list[str]] | None) -> gpd.GeoDataFrame:
-    if not flt:
-        return gdf
-    m = np.ones(len(gdf), dtype=bool)
-    for col, values in flt.items():
-        m &= gdf[col].astype(str).isin({str(v) for v in values}).to_numpy()
-    return gdf.loc[m]
 
 
 def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, float], rules: list[Rule],
@@ -100,7 +92,7 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
         halo_of[c.name] = int(np.ceil(hm / grid.res)) + 1
     geoms = {}
     for c in specs:
-        g = _filtered(layers[c.layer], c.filter)
+        g = filter_features(layers[c.layer], c.filter, f"criterion '{c.name}'")
         geoms[c.name] = (g.geometry.values, shapely.STRtree(g.geometry.values) if len(g) else None, g)
     rgeoms = {}
     for r in rules:

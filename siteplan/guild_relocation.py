@@ -516,9 +516,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     had_arc = np.zeros(nu, bool)
     had_arc[pair["u"].to_numpy()] = True
     capK = capacity.set_index("estate_id")["capacity_m2"].reindex(estates["estate_id"]).fillna(0.0).to_numpy()
-    fr = {(eidx[e], c): f for e, c, f in zip(elig["estate_id"], elig["category"], elig["usable_frac"])}
+    frac = {(eidx[e], c): f for e, c, f in zip(elig["estate_id"], elig["category"], elig["usable_frac"])}
     luc = pair.groupby(["u", "e", "cat"], sort=True)["land"].sum().reset_index()
-    luc["f"] = [fr.get((e, c), 1.0) for e, c in zip(luc["e"], luc["cat"])] if spec.zone_aware_capacity else 1.0
+    luc["f"] = [frac.get((e, c), 1.0) for e, c in zip(luc["e"], luc["cat"])] if spec.zone_aware_capacity else 1.0
     luc = luc.sort_values(["u", "e", "f"], kind="stable")
     luc["cum"] = luc.groupby(["u", "e"], sort=False)["land"].cumsum()
     over = luc["cum"].to_numpy() > capK[luc["e"].to_numpy()] * luc["f"].to_numpy() + 1e-6
@@ -543,7 +543,6 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     penalty = unit_land / 1e4 * (D * (1 + spec.suitability_weight) + 1.0) * prio
     # capacity rows (category-aware levels)
     cap = dict(zip(capacity["estate_id"], capacity["capacity_m2"]))
-    frac = {(eidx[e], c): f for e, c, f in zip(elig["estate_id"], elig["category"], elig["usable_frac"])}
     land_uc = pair.groupby(["u", "e", "cat"], sort=True)["land"].sum().reset_index()
     arc_index = pd.Series(np.arange(len(arcs)), index=pd.MultiIndex.from_arrays([arc_u, arc_e]))
     land_uc["arc"] = arc_index.reindex(pd.MultiIndex.from_arrays([land_uc["u"], land_uc["e"]])).to_numpy()

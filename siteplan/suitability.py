@@ -41,6 +41,7 @@ __all__ = [
     "rank_acceptability",
     "score_sd",
     "oat_sweep",
+    "filter_features",
 ]
 
 
@@ -87,7 +88,9 @@ class Surface:
         return [r for r, n in sorted(self.rule_cells.items(), key=lambda t: -t[1]) if n > 0][:k]
 
 
-def _filtered(gdf: gpd.GeoDataFrame, flt: dict[str, list[str]] | None, where: str) -> gpd.GeoDataFrame:
+def filter_features(gdf: gpd.GeoDataFrame, flt: dict[str, list[str]] | None, where: str) -> gpd.GeoDataFrame:
+    """Features whose fields take one of the listed values (every field of ``flt``); ``where`` names the
+    criterion in the error raised for a field the layer lacks."""
     if not flt:
         return gdf
     m = np.ones(len(gdf), dtype=bool)
@@ -125,7 +128,7 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
         gdf = layers.get(c.layer)
         if gdf is None and c.kind != "raster":
             raise InputError(f"{where}: layer '{c.layer}' is not loaded")
-        sel = _filtered(gdf, c.filter, where) if gdf is not None else None
+        sel = filter_features(gdf, c.filter, where) if gdf is not None else None
         if c.kind == "distance":
             key = f"crit:{c.layer}:{sorted((c.filter or {}).items())}"
             raw = cache.distance(key, sel.geometry.values)
