@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .textnorm import normalize, normalize_compact
+from .textnorm import normalize_compact
 
 __all__ = [
     "VNG_DISTANCES",

@@ -21,8 +21,7 @@ import shapely
 from rasterio import features
 from scipy import ndimage
 
-from .criteria import Grid, distance_field, rasterize_mask
-from .scenario import SitesSpec
+from .criteria import Grid, distance_field
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from rasterio import features
 
 from .criteria import FieldCache, Grid, Rule, catchment_field, rule_mask, transform
 from .errors import InputError
-from .guilds import Catalogue
 from .scenario import CriterionSpec, Scenario
 from .weights import ahp, direct_weights, rank_weights
 
