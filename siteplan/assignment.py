@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
@@ -47,7 +48,10 @@ class AssignmentResult:
     residual_units: int = 0
     residual_method: str = "none"
     relaxation: str = "none"
+    relaxed_objective: float = float("nan")
     timings: dict[str, float] | None = None
+    search_passes: int = 0
+    search_moves: int = 0
 
 
 def rows_matrix(cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]], n_arcs: int
@@ -68,22 +72,24 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
                      priority: np.ndarray | None = None, residual_time_limit: float = 20.0,
                      repack: bool = True, gap_target: float = 0.005, node_limit: int = 500,
                      exact_max_arcs: int = 5000, prune_k: int | None = None, relaxation: str = "auto",
-                     repack_k: int = 6, residual_max_units: int = 20_000, improve_s: float = 10.0,
-                     improve_group: int = 8) -> AssignmentResult:
-    """Solve the relocation assignment: a relaxation, then an integer repair.
+                     repack_k: int = 3, residual_max_units: int = 2500, search_passes: int = 5
+                     ) -> AssignmentResult:
+    """Solve the relocation assignment: a relaxation, then an integer repair and a local search.
 
     1. Small instances (at most ``exact_max_arcs`` arcs) are one exact MILP (HiGHS), proved optimal.
     2. Otherwise the LP relaxation is solved — as a min-cost flow (OR-Tools) when the capacity rows
        have network shape (each estate's rows nested by category level, each unit's land the
        coefficient of all its arcs: always so without multi-category clusters), else as an LP with
        HiGHS (``scipy.optimize.linprog``). Either gives a proven lower bound.
-    3. Units the relaxation places whole keep their estate. The rest — units it splits, units it
-       leaves out although they have an arc, and (``repack``) at each estate whose capacity it uses up
-       the ``repack_k`` members cheapest to move and the ``repack_k`` outsiders that gain most — are
-       solved as one MILP (HiGHS) against the capacity the fixed units leave, to an absolute gap of a
-       quarter of ``gap_target`` of the bound. This fills the fragments of capacity a split unit
-       leaves with other units instead of leaving them empty.
+    3. Units the relaxation places whole keep their estate. The rest — units it splits, and with
+       ``repack`` at each estate whose capacity it uses up the ``repack_k`` members cheapest to leave
+       out, the ``repack_k`` cheapest to move elsewhere and the ``repack_k`` outsiders that gain most —
+       are solved as one MILP (HiGHS) against the capacity the fixed units leave, to an absolute gap of
+       a quarter of ``gap_target`` of the bound. Above ``residual_max_units`` only the split units go
+       to the MILP; above that again a greedy placement stands in.
     4. Units still out that fit somewhere are placed greedily (highest priority first, cheapest arc).
+    5. A local search of shifts and ejection chains (:func:`_local_search`) improves the answer for up
+       to ``search_passes`` passes (deterministic: no time limit decides what is kept).
 
     Parameters
     ----------
@@ -99,10 +105,10 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     priority
         Order for the greedy placement (higher first); default the penalty.
     residual_time_limit
-        Seconds for the repair MILP.
+        Seconds for the repair MILP (a safety net; ``node_limit`` normally ends it first).
     repack, repack_k
-        Let the repair MILP also move the ``repack_k`` marginal members and outsiders of each
-        capacity-tight estate.
+        Let the repair MILP also move the marginal members and outsiders of each capacity-tight
+        estate, ``repack_k`` of each kind.
     gap_target
         Relative gap to the bound at which the repair MILP may stop.
     node_limit
@@ -115,7 +121,9 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     relaxation
         ``auto`` (flow when the rows allow, else LP), ``flow`` (same; logs when it cannot) or ``lp``.
     residual_max_units
-        Above this many units the repair MILP is skipped and the greedy placement used.
+        Size limit of the repair MILP (units).
+    search_passes
+        Passes of the local search (0: none).
 
     Returns
     -------
@@ -143,72 +151,63 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     order_arcs = np.lexsort((arc_cost, arc_u))
     starts = np.searchsorted(arc_u[order_arcs], np.arange(n_units + 1))
     has_arc = starts[1:] > starts[:-1]
-    # 1. the units the relaxation places whole
+    # 1. the units the relaxation places whole keep their arc
     arc_of = np.full(n_units, -1, dtype=np.int64)
     whole = np.flatnonzero(rel.x > 1 - 1e-7)
     arc_of[arc_u[whole]] = whole
     out = (arc_of < 0) & (rel.y > 1 - 1e-7)
     split = np.flatnonzero((arc_of < 0) & ~out)
     row_left = b_ub - _usage(a_ub, arc_of, na)
-    released = _release_over(row_left, b_ub, a_csc, a_ub, arc_of, land_hint=None)
-    # 2. the repair set
-    tight_e = np.unique(np.concatenate([[cap_rows[k][0] for k in np.flatnonzero(rel.tight)],
-                                        [cap_rows[k][0] for k in np.flatnonzero(row_left < 1e-6)]]).astype(np.int64)) \
-        if len(cap_rows) else np.zeros(0, np.int64)
-    candidates = [split, released]
-    outsiders = np.flatnonzero(out & has_arc)
-    if repack and len(tight_e):
-        candidates += _marginal_units(tight_e, arc_of, out & has_arc, arc_u, arc_e, arc_cost, penalty, a_csc,
-                                      repack_k)
-    else:
-        candidates.append(outsiders)
-    residual = np.unique(np.concatenate(candidates)).astype(np.int64)
+    released = _release_over(row_left, b_ub, a_csc, a_ub, arc_of)
+    # 2. the repair set, and the MILP over it
+    base = np.union1d(split, released).astype(np.int64)
+    residual = base
+    if repack and len(cap_rows):
+        tight_e = np.unique(np.array([cap_rows[k][0] for k in np.flatnonzero(rel.tight | (row_left < 1e-6))],
+                                     dtype=np.int64))
+        if len(tight_e):
+            wide = np.unique(np.concatenate([base] + _marginal_units(
+                tight_e, arc_of, out & has_arc, arc_u, arc_e, arc_cost, penalty, a_csc, repack_k))).astype(np.int64)
+            if len(wide) <= residual_max_units:
+                residual = wide
     residual = residual[has_arc[residual]]
-    fixed_obj = float(arc_cost[arc_of[arc_of >= 0]].sum())
-    # free the residual units
-    freed = residual[arc_of[residual] >= 0]
-    row_left += _usage(a_ub, np.where(np.isin(np.arange(n_units), freed), arc_of, -1), na)
-    arc_of[residual] = -1
+    fixed = float(arc_cost[arc_of[(arc_of >= 0) & ~np.isin(np.arange(n_units), residual)]].sum())
+    _apply(residual, np.full(len(residual), -1, np.int64), arc_of, a_csc, row_left)
     method = "none"
     if len(residual):
+        method = "greedy"
         if len(residual) <= residual_max_units:
-            sub_scale = float(np.abs(arc_cost[whole]).sum() * 0 + abs(rel.bound) - abs(fixed_obj)) or 1.0
-            method = _solve_residual(residual, arc_u, arc_cost, penalty, a_csc, row_left, arc_of,
-                                     time_limit=residual_time_limit,
-                                     rel_gap=min(0.5, 0.25 * gap_target * abs(rel.bound) / max(abs(sub_scale), 1e-9)),
-                                     node_limit=node_limit)
-        else:
-            method = "greedy"
+            rest = max(abs(rel.bound - fixed), 1e-9)
+            got = _sub_milp(residual, np.flatnonzero(np.isin(arc_u, residual)), arc_u, arc_cost, penalty, a_csc,
+                            row_left, n_units, time_limit=residual_time_limit,
+                            rel_gap=min(0.5, 0.25 * gap_target * abs(rel.bound) / rest), node_limit=node_limit)
+            if got is not None:
+                _apply(residual, got[0], arc_of, a_csc, row_left)
+                method = "milp" if got[2] else "milp (node or time limit)"
     timings["repair_s"] = time.perf_counter() - t1
     # 3. greedy placement of whatever is still out and fits
     t2 = time.perf_counter()
     prio = penalty if priority is None else priority
-    left_out = np.flatnonzero((arc_of < 0) & has_arc)
-    placed = _greedy(left_out, prio, order_arcs, starts, a_csc, row_left, arc_of)
+    placed = _greedy(np.flatnonzero((arc_of < 0) & has_arc), prio, order_arcs, starts, a_csc, row_left, arc_of)
     timings["greedy_s"] = time.perf_counter() - t2
-    # 4. large-neighbourhood search around the estates with capacity left at tight rows
+    # 4. local search: shifts and ejection chains
     t3 = time.perf_counter()
-    if improve_s > 0 and len(tight_e):
-        tight_rows = np.flatnonzero(rel.tight)
-        r_est = np.array([cap_rows[k][0] for k in tight_rows], dtype=np.int64)
-        slack = np.zeros(n_estates)
-        np.add.at(slack, r_est, np.maximum(row_left[tight_rows], 0.0))
-        seeds = np.argsort(-slack, kind="stable")
-        seeds = seeds[slack[seeds] > 0]
-        lns = _improve(seeds, arc_of, row_left, arc_u, arc_e, arc_cost, penalty, a_csc, has_arc,
-                       group=improve_group, time_budget=improve_s, node_limit=node_limit)
-        log.info("relocation improvement: %d neighbourhoods, %d improved, saving %.6g", *lns)
-    timings["improve_s"] = time.perf_counter() - t3
+    passes = moves = 0
+    if search_passes > 0:
+        passes, moves, saved = _local_search(arc_of, row_left, arc_u, arc_e, arc_cost, penalty, a_csc, order_arcs,
+                                             starts, max_passes=search_passes)
+        log.info("relocation local search: %d passes, %d moves, saving %.6g", passes, moves, saved)
+    timings["search_s"] = time.perf_counter() - t3
     assign = np.where(arc_of >= 0, arc_e[np.maximum(arc_of, 0)], -1)
     obj = float(arc_cost[arc_of[arc_of >= 0]].sum() + penalty[arc_of < 0].sum())
     bound = rel.bound
     gap = (obj - bound) / max(abs(bound), 1e-9)
     gap = max(gap, 0.0) if gap > -1e-9 else gap
     status = "optimal" if gap <= 1e-9 else "feasible"
-    log.info("relocation repair (%d units, %s; %d placed greedily): %.2f s, objective %.6g, gap %.4f %%",
-             len(residual), method, placed, timings["repair_s"] + timings["greedy_s"], obj, 100 * gap)
+    log.info("relocation repair (%d units, %s; %d placed greedily; %d local moves): %.2f s, objective %.6g, "
+             "gap %.4f %%", len(residual), method, placed, moves, time.perf_counter() - t1, obj, 100 * gap)
     return AssignmentResult(assign, obj, bound, float(gap), status, rel.message, int(len(split)),
-                            int(len(residual)), method, rel.method, timings)
+                            int(len(residual)), method, rel.method, rel.objective, timings, passes, moves)
 
 
 def _usage(a_ub: sparse.csr_matrix, arc_of: np.ndarray, na: int) -> np.ndarray:
@@ -219,7 +218,7 @@ def _usage(a_ub: sparse.csr_matrix, arc_of: np.ndarray, na: int) -> np.ndarray:
 
 
 def _release_over(row_left: np.ndarray, b_ub: np.ndarray, a_csc: sparse.csc_matrix, a_ub: sparse.csr_matrix,
-                  arc_of: np.ndarray, land_hint: np.ndarray | None) -> np.ndarray:
+                  arc_of: np.ndarray) -> np.ndarray:
     """Release units from rows the rounded flow overfills (by rounding of tenths of m²), smallest
     first, until every row holds; returns the released units (their ``arc_of`` set to -1)."""
     over = np.flatnonzero(row_left < -1e-9 * np.maximum(1.0, np.abs(b_ub)))
@@ -249,8 +248,9 @@ def _release_over(row_left: np.ndarray, b_ub: np.ndarray, a_csc: sparse.csc_matr
 def _marginal_units(tight_e: np.ndarray, arc_of: np.ndarray, outside: np.ndarray, arc_u: np.ndarray,
                     arc_e: np.ndarray, arc_cost: np.ndarray, penalty: np.ndarray, a_csc: sparse.csc_matrix,
                     k: int) -> list[np.ndarray]:
-    """At each capacity-tight estate, the k members with the least to lose per m² if left out and the
-    k outsiders (units out, with an arc there) with the most to gain per m²."""
+    """At each capacity-tight estate, the k members with the least to lose per m² if left out, the k
+    members that can move elsewhere at the least extra cost per m², and the k outsiders (units out,
+    with an arc there) with the most to gain per m²."""
     land = np.asarray(abs(a_csc).max(axis=0).todense()).ravel()
     land = np.where(land > 0, land, 1.0)
     is_tight = np.zeros(int(arc_e.max(initial=-1)) + 1, bool)
@@ -259,11 +259,18 @@ def _marginal_units(tight_e: np.ndarray, arc_of: np.ndarray, outside: np.ndarray
     members = arc_of[arc_of >= 0]
     members = members[is_tight[arc_e[members]]]
     cand = np.flatnonzero(is_tight[arc_e] & outside[arc_u])
+    # members that can move elsewhere at least extra cost per m² (their regret)
+    alt = penalty.astype(float).copy()
+    other = np.ones(len(arc_u), bool)
+    other[arc_of[arc_of >= 0]] = False
+    np.minimum.at(alt, arc_u[other], arc_cost[other])
+    regret = np.full(len(arc_u), np.inf)
+    regret[members] = (alt[arc_u[members]] - arc_cost[members]) / land[members]
     picks = []
-    for arcs, sign in ((members, 1.0), (cand, -1.0)):
+    for arcs, score in ((members, gain), (members, regret), (cand, -gain)):
         if not len(arcs):
             continue
-        o = np.lexsort((sign * gain[arcs], arc_e[arcs]))
+        o = np.lexsort((score[arcs], arc_e[arcs]))
         arcs = arcs[o]
         rank = np.arange(len(arcs)) - np.searchsorted(arc_e[arcs], arc_e[arcs])
         picks.append(arc_u[arcs[rank < k]])
@@ -277,6 +284,7 @@ class _Relaxation:
     x: np.ndarray           # share of each unit on each arc
     y: np.ndarray           # share of each unit left unassigned
     bound: float            # lower bound on the integer (and LP) optimum
+    objective: float        # the relaxed solution's objective on the real data
     tight: np.ndarray       # capacity rows the relaxation uses up
     method: str
     message: str
@@ -295,7 +303,8 @@ def _relax_lp(n_units: int, arc_u: np.ndarray, arc_cost: np.ndarray, penalty: np
                                    prune_k)
     tight = (res.ineqlin.residual <= 1e-6 * np.maximum(b_ub, 1.0) + 1e-3) if len(b_ub) else np.zeros(0, bool)
     method = "LP (HiGHS)" + (f", {rounds} pricing rounds" if rounds > 1 else "")
-    return _Relaxation(x=res.x[:na], y=res.x[na:], bound=float(res.fun), tight=tight, method=method,
+    return _Relaxation(x=res.x[:na], y=res.x[na:], bound=float(res.fun), objective=float(res.fun), tight=tight,
+                       method=method,
                        message=str(res.message))
 
 
@@ -420,81 +429,6 @@ def _apply(units: np.ndarray, choice: np.ndarray, arc_of: np.ndarray, a_csc: spa
     arc_of[units] = choice
 
 
-def _solve_residual(residual: np.ndarray, arc_u: np.ndarray, arc_cost: np.ndarray, penalty: np.ndarray,
-                    a_csc: sparse.csc_matrix, row_left: np.ndarray, arc_of: np.ndarray, *, time_limit: float,
-                    rel_gap: float, node_limit: int) -> str:
-    """Place the residual units (all out) exactly on any of their arcs; updates ``arc_of`` and
-    ``row_left``. Returns ``"milp"``, ``"milp (limit)"`` or ``"greedy"`` when the MILP found nothing
-    in time (the caller's greedy placement then takes over)."""
-    in_res = np.zeros(len(arc_of), dtype=bool)
-    in_res[residual] = True
-    arcs = np.flatnonzero(in_res[arc_u])
-    got = _sub_milp(residual, arcs, arc_u, arc_cost, penalty, a_csc, row_left, len(arc_of),
-                    time_limit=time_limit, rel_gap=rel_gap, node_limit=node_limit)
-    if got is None:
-        return "greedy"
-    _apply(residual, got[0], arc_of, a_csc, row_left)
-    return "milp" if got[2] else "milp (limit)"
-
-
-def _improve(seeds: np.ndarray, arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, arc_e: np.ndarray,
-             arc_cost: np.ndarray, penalty: np.ndarray, a_csc: sparse.csc_matrix, has_arc: np.ndarray, *,
-             group: int, time_budget: float, node_limit: int, sub_time: float = 0.5) -> tuple[int, int, float]:
-    """Large-neighbourhood search: around each seed estate, the ``group`` estates sharing most units
-    with it are re-solved exactly together — every unit in them, and every unit out with an arc
-    into them, may take any arc among them or stay out — and the answer kept when it is cheaper.
-
-    Returns (neighbourhoods solved, improved, total saving).
-    """
-    n_units = len(arc_of)
-    ne = int(arc_e.max(initial=-1)) + 1
-    by_e = np.argsort(arc_e, kind="stable")
-    e_start = np.searchsorted(arc_e[by_e], np.arange(ne + 1))
-    deadline = time.perf_counter() + time_budget
-    done = np.zeros(ne, bool)
-    tried = improved = 0
-    saving = 0.0
-    for seed in seeds:
-        if time.perf_counter() > deadline:
-            break
-        if done[seed]:
-            continue
-        # estates sharing the most units (members or outsiders) with the seed
-        arcs_seed = by_e[e_start[seed]:e_start[seed + 1]]
-        us = arc_u[arcs_seed]
-        us = us[(arc_e[np.maximum(arc_of[us], 0)] == seed) & (arc_of[us] >= 0) | (arc_of[us] < 0)]
-        in_u = np.zeros(n_units, bool)
-        in_u[us] = True
-        near = np.bincount(arc_e[in_u[arc_u]], minlength=ne).astype(float)
-        near[seed] = np.inf
-        grp = np.argsort(-near, kind="stable")[:group]
-        grp = grp[near[grp] > 0]
-        in_g = np.zeros(ne, bool)
-        in_g[grp] = True
-        arcs = np.concatenate([by_e[e_start[g]:e_start[g + 1]] for g in grp])
-        cur = arc_of[arc_u[arcs]]
-        member = (cur >= 0) & in_g[arc_e[np.maximum(cur, 0)]]
-        keep = member | ((cur < 0) & has_arc[arc_u[arcs]])
-        arcs = np.sort(arcs[keep])
-        units = np.unique(arc_u[arcs])
-        before = float(np.where(arc_of[units] >= 0, arc_cost[np.maximum(arc_of[units], 0)], penalty[units]).sum())
-        left = row_left.copy()
-        cur_u = arc_of[units]
-        freed = np.zeros(a_csc.shape[1])
-        np.add.at(freed, cur_u[cur_u >= 0], 1.0)
-        left += a_csc @ freed
-        got = _sub_milp(units, arcs, arc_u, arc_cost, penalty, a_csc, left, n_units,
-                        time_limit=max(0.1, min(sub_time, deadline - time.perf_counter())), rel_gap=1e-4,
-                        node_limit=node_limit)
-        tried += 1
-        done[grp[:max(1, len(grp) // 2)]] = True
-        if got is not None and got[1] < before - 1e-9 * max(1.0, abs(before)):
-            _apply(units, got[0], arc_of, a_csc, row_left)
-            improved += 1
-            saving += before - got[1]
-    return tried, improved, saving
-
-
 def _greedy(units: np.ndarray, prio: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray,
             a_csc: sparse.csc_matrix, row_left: np.ndarray, arc_of: np.ndarray) -> int:
     """Place units one by one, highest priority first, at their cheapest arc with room; returns how
@@ -544,7 +478,10 @@ def _as_network(n_units: int, arc_u: np.ndarray, arc_e: np.ndarray,
     row = np.repeat(np.arange(nr), r_len)
     arc = np.concatenate([np.asarray(a, np.int64) for _, _, a, _ in cap_rows])
     val = np.concatenate([np.asarray(v, float) for _, _, _, v in cap_rows])
-    if len(np.unique(row * na + arc)) != len(arc) or (val <= 0).any() or (arc_e[arc] != r_est[row]).any():
+    if (val <= 0).any() or (arc_e[arc] != r_est[row]).any():
+        return None
+    ra = np.sort(row * na + arc)  # an arc at most once per row
+    if (ra[1:] == ra[:-1]).any():
         return None
     # chain order per estate: smaller capacity (then fewer arcs) first
     order = np.lexsort((r_len, r_cap, r_est))
@@ -631,5 +568,339 @@ def _relax_flow(net: _Network, n_units: int, arc_u: np.ndarray, arc_cost: np.nda
     fr = flow[na + n_units:na + n_units + nr]
     x = fa / s[arc_u]
     y = fp / s
-    return _Relaxation(x=x, y=y, bound=float(mcf.optimal_cost()) / m, tight=fr >= row_cap,
+    return _Relaxation(x=x, y=y, bound=float(mcf.optimal_cost()) / m, objective=float(arc_cost @ x + penalty @ y),
+                       tight=fr >= row_cap,
                        method="min-cost flow (OR-Tools)", message="optimal")
+
+
+def _fit(a_csc: sparse.csc_matrix, row_left: np.ndarray) -> np.ndarray:
+    """For every arc, the least room its rows would have left if it were added (≥ 0: it fits)."""
+    na = a_csc.shape[1]
+    out = np.full(na, np.inf)
+    if a_csc.nnz == 0:
+        return out
+    vals = row_left[a_csc.indices] - a_csc.data
+    nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
+    out[nz] = np.minimum.reduceat(vals, a_csc.indptr[nz])
+    return out
+
+
+def _local_search(arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, arc_e: np.ndarray,
+                  arc_cost: np.ndarray, penalty: np.ndarray, a_csc: sparse.csc_matrix, order_arcs: np.ndarray,
+                  starts: np.ndarray, *, max_passes: int = 5, time_budget: float = float("inf"),
+                  max_group: int = 12, min_gain: float = 2e-5, min_move: float = 1e-7,
+                  max_tries: int = 40_000) -> tuple[int, int, float]:
+    """Improve an integer assignment by shifts and ejection chains until none pays.
+
+    A *shift* moves a unit (or places one that is out) on an arc with room. An *ejection* moves unit
+    u to estate e where it does not fit by making room: a member v of e whose land covers the deficit
+    leaves — to its cheapest arc with room (u's old estate included), out, or, one level deeper, to
+    an estate f where it in turn displaces a member w, which takes its cheapest arc with room or goes
+    out. Candidates are generated vectorized for every arc at once (each estate's members sorted by
+    land, with running minima of their cost to leave), then applied best first, each checked exactly
+    against the current state (every capacity row) and kept only if it lowers the objective.
+
+    Returns (passes, moves, total saving).
+    """
+    n_units, na = len(arc_of), len(arc_u)
+    ip, ix, dv = a_csc.indptr, a_csc.indices, a_csc.data
+    land = np.zeros(na)
+    nzc = np.flatnonzero(np.diff(ip) > 0)
+    land[nzc] = np.maximum.reduceat(np.abs(dv), ip[nzc])
+    ne = int(arc_e.max(initial=-1)) + 1
+    lmax = float(land.max(initial=0.0)) + 1.0
+    deadline = time.perf_counter() + time_budget
+    passes = moves = 0
+    saving = 0.0
+    eps = 1e-9
+    log_ops: list[tuple[int, float]] = []
+
+    # the apply loop works on Python scalars: each arc's rows as a cached tuple, rows' room as a list
+    cols: dict[int, tuple[tuple[int, float], ...]] = {}
+    rl: list[float] = []
+
+    def col(a: int) -> tuple[tuple[int, float], ...]:
+        c = cols.get(a)
+        if c is None:
+            lo, hi = ip[a], ip[a + 1]
+            c = cols[a] = tuple(zip(ix[lo:hi].tolist(), dv[lo:hi].tolist()))
+        return c
+
+    def fits(a: int) -> bool:
+        for r, v in col(a):
+            if rl[r] - v < -1e-7:
+                return False
+        return True
+
+    def do(a: int, sign: float) -> None:
+        for r, v in col(a):
+            rl[r] -= sign * v
+        log_ops.append((a, sign))
+
+    def undo_to(n: int) -> None:
+        while len(log_ops) > n:
+            a, sign = log_ops.pop()
+            for r, v in col(a):
+                rl[r] += sign * v
+
+    def cost_of(x: int) -> float:
+        return float(arc_cost[arc_of[x]]) if arc_of[x] >= 0 else float(penalty[x])
+
+    def best_option(v: int, skip_e: int) -> tuple[int, float]:
+        """v's cheapest arc with room now (not at skip_e), or out (-1)."""
+        for a in order_arcs[starts[v]:starts[v + 1]]:
+            if arc_cost[a] >= penalty[v]:
+                break
+            if arc_e[a] != skip_e and fits(int(a)):
+                return int(a), float(arc_cost[a])
+        return -1, float(penalty[v])
+
+    def lookup(e: np.ndarray, need: np.ndarray, key: np.ndarray, seg: np.ndarray) -> np.ndarray:
+        """Position (in the members order) of the last member of e with land ≥ need, or -1."""
+        cnt = np.searchsorted(key, e * (2 * lmax) + (lmax - need), side="right") - seg[e]
+        return np.where(cnt > 0, seg[e] + cnt - 1, -1)
+
+    def try_move(u: int, b: int, v: int, va: int, w: int) -> float:
+        """Apply u→b (evicting v, which goes to va evicting w, or to its best option); the saving, or
+        0 with the state unchanged."""
+        log_ops.clear()
+        old_u = int(arc_of[u])
+        cu = cost_of(u)
+        e2 = int(arc_e[b])
+        if old_u >= 0:
+            if arc_e[old_u] == e2:
+                return 0.0
+            do(old_u, -1.0)
+        if v < 0:
+            if fits(b) and arc_cost[b] < cu - eps:
+                do(b, 1.0)
+                arc_of[u] = b
+                return cu - float(arc_cost[b])
+            undo_to(0)
+            return 0.0
+        old_v = int(arc_of[v])
+        if old_v < 0 or arc_e[old_v] != e2 or v == u:
+            undo_to(0)
+            return 0.0
+        do(old_v, -1.0)
+        if not fits(b):
+            undo_to(0)
+            return 0.0
+        do(b, 1.0)
+        base = cu - float(arc_cost[b]) + float(arc_cost[old_v])
+        mark = len(log_ops)
+        # deeper: v to va, displacing w
+        if va >= 0 and w >= 0 and w not in (u, v) and arc_of[w] >= 0 and arc_e[arc_of[w]] == arc_e[va] \
+                and arc_e[va] != e2:
+            old_w = int(arc_of[w])
+            do(old_w, -1.0)
+            if fits(va):
+                do(va, 1.0)
+                nw, cw = best_option(w, int(arc_e[va]))
+                if nw >= 0:
+                    do(nw, 1.0)
+                gain = base - float(arc_cost[va]) + float(arc_cost[old_w]) - cw
+                if gain > eps:
+                    arc_of[u], arc_of[v], arc_of[w] = b, va, nw
+                    return gain
+            undo_to(mark)
+        nv, cv = best_option(v, e2)
+        gain = base - cv
+        if gain > eps:
+            if nv >= 0:
+                do(nv, 1.0)
+            arc_of[u], arc_of[v] = b, nv
+            return gain
+        undo_to(0)
+        return 0.0
+
+    def try_bulk(u: int, b: int, group: np.ndarray) -> float:
+        """Apply u→b after the members ``group`` of b's estate leave, each to its best option."""
+        log_ops.clear()
+        old_u = int(arc_of[u])
+        cu = cost_of(u)
+        e2 = int(arc_e[b])
+        if old_u >= 0:
+            if arc_e[old_u] == e2:
+                return 0.0
+            do(old_u, -1.0)
+        gain = cu - float(arc_cost[b])
+        olds = []
+        for v in group.tolist():
+            ov = int(arc_of[v])
+            if v == u or ov < 0 or arc_e[ov] != e2:
+                undo_to(0)
+                return 0.0
+            do(ov, -1.0)
+            olds.append(ov)
+            gain += float(arc_cost[ov])
+            if fits(b):
+                break
+        if not fits(b):
+            undo_to(0)
+            return 0.0
+        do(b, 1.0)
+        moved = group[:len(olds)].tolist()
+        news = []
+        for v in moved:
+            nv, cv = best_option(v, e2)
+            if nv >= 0:
+                do(nv, 1.0)
+            news.append(nv)
+            gain -= cv
+        if gain > eps:
+            arc_of[u] = b
+            for v, nv in zip(moved, news):
+                arc_of[v] = nv
+            return gain
+        undo_to(0)
+        return 0.0
+
+    while passes < max_passes and time.perf_counter() < deadline:
+        passes += 1
+        t_pass = time.perf_counter()
+        cur = np.where(arc_of >= 0, arc_cost[np.maximum(arc_of, 0)], penalty)
+        tiny = max(eps, min_move * abs(float(cur.sum())))  # moves worth less are not tried
+        cur_e = np.where(arc_of >= 0, arc_e[np.maximum(arc_of, 0)], -1)
+        fit = _fit(a_csc, row_left)
+        own = arc_e == cur_e[arc_u]
+        member_arc = arc_of[arc_u] >= 0
+        # members of each estate, by land descending
+        mem = np.flatnonzero(arc_of >= 0)
+        m_arc = arc_of[mem]
+        m_e = arc_e[m_arc]
+        o = np.lexsort((-land[m_arc], m_e))
+        mem, m_arc, m_e = mem[o], m_arc[o], m_e[o]
+        m_l = land[m_arc]
+        seg = np.searchsorted(m_e, np.arange(ne + 1))
+        key = m_e * (2 * lmax) + (lmax - m_l)
+        # level 1: a member's cost to leave = its cheapest other arc with room, or out
+        ok = (~own) & (fit >= 0)
+        esc = _min_by_unit(np.where(ok, arc_cost, np.inf), order_arcs, starts, penalty.astype(float))
+        esc1 = esc[mem] - arc_cost[m_arc]
+        run1 = _seg_cummin(esc1, m_e)
+        arg1 = _seg_cumargmin(esc1, m_e)
+        # level 2: or move where it does not fit, displacing a member there that leaves (level 1)
+        deep = np.flatnonzero((~own) & member_arc & (fit < 0))
+        pk = lookup(arc_e[deep], -fit[deep], key, seg)
+        deep, pk = deep[pk >= 0], pk[pk >= 0]
+        d_w = mem[arg1[pk]]
+        d_cost = arc_cost[deep] + run1[pk]
+        okd = d_w != arc_u[deep]
+        deep, d_w, d_cost = deep[okd], d_w[okd], d_cost[okd]
+        full = np.full(na, np.inf)
+        full[deep] = d_cost
+        esc2 = _min_by_unit(full, order_arcs, starts, esc)
+        plan_a = np.full(n_units, -1, np.int64)
+        plan_w = np.full(n_units, -1, np.int64)
+        win = d_cost <= esc2[arc_u[deep]] + 1e-12
+        win &= d_cost < esc[arc_u[deep]] - eps
+        plan_a[arc_u[deep[win]]] = deep[win]
+        plan_w[arc_u[deep[win]]] = d_w[win]
+        esc2m = esc2[mem] - arc_cost[m_arc]
+        run2 = _seg_cummin(esc2m, m_e)
+        arg2 = _seg_cumargmin(esc2m, m_e)
+        # candidates for every unit: shifts, and ejections at estates where it does not fit
+        cand = np.flatnonzero((~own) & (arc_cost < cur[arc_u] - tiny))
+        shift = cand[fit[cand] >= 0]
+        ej = cand[fit[cand] < 0]
+        pk = lookup(arc_e[ej], -fit[ej], key, seg)
+        ej, pk = ej[pk >= 0], pk[pk >= 0]
+        vv = mem[arg2[pk]]
+        g_ej = cur[arc_u[ej]] - arc_cost[ej] - run2[pk]
+        keep = (g_ej > tiny) & (vv != arc_u[ej])
+        ej, vv, g_ej = ej[keep], vv[keep], g_ej[keep]
+        # several members leave, cheapest per m² first, until their land covers the deficit
+        dens = esc1 / np.maximum(m_l, 1e-9)
+        o2 = np.lexsort((dens, m_e))
+        b_mem, b_e, b_l, b_c = mem[o2], m_e[o2], m_l[o2], esc1[o2]
+        tot_l = float(b_l.sum()) + 1.0
+        cum_l = np.cumsum(b_l)
+        cum_c = np.cumsum(b_c)
+        base_l = np.repeat(np.r_[0.0, cum_l][seg[:-1]], np.diff(seg))
+        base_c = np.repeat(np.r_[0.0, cum_c][seg[:-1]], np.diff(seg))
+        key_b = b_e * tot_l + (cum_l - base_l)
+        bk = np.flatnonzero(fit[cand] < 0)
+        bk = cand[bk]
+        need_b = -fit[bk]
+        pos = np.searchsorted(key_b, arc_e[bk] * tot_l + need_b - 1e-9, side="left")
+        okb = (pos < len(b_e)) & (pos - seg[arc_e[bk]] < max_group)
+        okb[okb] &= b_e[pos[okb]] == arc_e[bk[okb]]
+        bk, pos = bk[okb], pos[okb]
+        g_bk = cur[arc_u[bk]] - arc_cost[bk] - (cum_c[pos] - base_c[pos])
+        keepb = g_bk > tiny
+        bk, pos, g_bk = bk[keepb], pos[keepb], g_bk[keepb]
+        arcs_all = np.concatenate([shift, ej, bk])
+        v_all = np.concatenate([np.full(len(shift), -1, np.int64), vv, np.full(len(bk), -2, np.int64)])
+        p_all = np.concatenate([np.full(len(shift) + len(ej), -1, np.int64), pos])
+        gains = np.concatenate([cur[arc_u[shift]] - arc_cost[shift], g_ej, g_bk])
+        if not len(gains):
+            break
+        order = np.argsort(-gains, kind="stable")[:max_tries]
+        touched = np.zeros(n_units, bool)
+        pass_saving = 0.0
+        rl[:] = row_left.tolist()
+        log.debug("local search pass %d: candidates in %.2f s", passes, time.perf_counter() - t_pass)
+        for k in order.tolist():
+            b = int(arcs_all[k])
+            u = int(arc_u[b])
+            v = int(v_all[k])
+            if touched[u] or (v >= 0 and touched[v]):
+                continue
+            if v == -2:
+                e2 = int(arc_e[b])
+                group = b_mem[seg[e2]:int(p_all[k]) + 1]
+                if touched[group].any():
+                    continue
+                g = try_bulk(u, b, group)
+                if g > 0:
+                    touched[u] = True
+                    touched[group] = True
+                    pass_saving += g
+                    moves += 1
+                continue
+            va = int(plan_a[v]) if v >= 0 else -1
+            w = int(plan_w[v]) if v >= 0 else -1
+            if w >= 0 and touched[w]:
+                va = w = -1
+            g = try_move(u, b, v, va, w)
+            if g > 0:
+                touched[u] = True
+                if v >= 0:
+                    touched[v] = True
+                if w >= 0:
+                    touched[w] = True
+                pass_saving += g
+                moves += 1
+            if time.perf_counter() > deadline:
+                break
+        row_left[:] = rl
+        saving += pass_saving
+        log.debug("local search pass %d: %d candidates, saving %.6g, %.2f s", passes, len(gains), pass_saving,
+                  time.perf_counter() - t_pass)
+        if pass_saving <= min_gain * max(1.0, abs(float(cur.sum()))):
+            break
+    return passes, moves, saving
+
+
+def _min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Per unit, the minimum of ``init`` and of ``v`` over the unit's arcs (arcs grouped by
+    ``order_arcs``/``starts``)."""
+    out = init.copy()
+    has = starts[1:] > starts[:-1]
+    if has.any():
+        red = np.minimum.reduceat(v[order_arcs], starts[:-1][has])
+        out[has] = np.minimum(out[has], red)
+    return out
+
+
+def _seg_cummin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Running minimum of ``x`` within runs of equal (sorted) ``groups``."""
+    return pd.Series(x).groupby(groups, sort=False).cummin().to_numpy()
+
+
+def _seg_cumargmin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Position (in ``x``) of the running minimum within runs of equal (sorted) ``groups``."""
+    run = _seg_cummin(x, groups)
+    idx = np.where(x == run, np.arange(len(x)), -1)
+    return pd.Series(idx).groupby(groups, sort=False).cummax().to_numpy()

@@ -257,7 +257,8 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
               "gap": round(res.gap, 9), "units": int(nu), "arcs": int(len(arcs.arc_u)),
               "capacity_rows": len(arcs.cap_rows), "fractional_units": res.fractional_units,
               "residual_units": res.residual_units, "residual_method": res.residual_method,
-              "relaxation": res.relaxation, "lp_message": res.lp_status,
+              "relaxation": res.relaxation, "relaxed_objective": round(res.relaxed_objective, 6),
+              "search_passes": res.search_passes, "search_moves": res.search_moves, "lp_message": res.lp_status,
               "timings_s": {k: round(v, 3) for k, v in (res.timings or {}).items()}}
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
@@ -310,14 +311,20 @@ def _arcs(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, 
         m = (se >= 0) & (sc >= 0) & np.isfinite(sv)
         score[se[m], sc[m]] = sv[m]
     # business -> estate pairs within D
+    # candidate pairs by bounding box, then one exact distance each (cheaper than 'dwithin' + distance)
     tree = shapely.STRtree(estates.geometry.values)
-    bi, ej = tree.query(b.geometry.values, predicate="dwithin", distance=D * 1000.0)
+    bb = shapely.bounds(b.geometry.values)
+    r = D * 1000.0
+    bi, ej = tree.query(shapely.box(bb[:, 0] - r, bb[:, 1] - r, bb[:, 2] + r, bb[:, 3] + r))
     keep = bcat[bi] >= 0
+    bi, ej = bi[keep], ej[keep]
+    dist_m = shapely.distance(b.geometry.values[bi], estates.geometry.values[ej])
+    keep = dist_m <= r
     if spec.same_county and "county" in b and "county" in estates:
         keep &= b["county"].to_numpy()[bi] == estates["county"].to_numpy()[ej]
-    bi, ej = bi[keep], ej[keep]
+    bi, ej, dist_m = bi[keep], ej[keep], dist_m[keep]
     keep = ok[ej, bcat[bi]]
-    bi, ej = bi[keep], ej[keep]
+    bi, ej, dist_m = bi[keep], ej[keep], dist_m[keep]
     u = unit_of[bi]
     # a unit may use an estate only if every member has an arc to it
     members = np.bincount(unit_of, minlength=nu)
@@ -325,7 +332,7 @@ def _arcs(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, 
     uk, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
     full = cnt == members[uk // ne]
     keep = full[inv]
-    bi, ej, u, key = bi[keep], ej[keep], u[keep], key[keep]
+    bi, ej, u, key, dist_m = bi[keep], ej[keep], u[keep], key[keep], dist_m[keep]
     had_arc = np.zeros(nu, bool)
     had_arc[u] = True
     capK = capacity.set_index("estate_id")["capacity_m2"].reindex(eids).fillna(0.0).to_numpy(float)
@@ -340,8 +347,8 @@ def _arcs(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, 
     over_key = np.unique(ko[cum > capK[ko % ne] * fo + 1e-6])
     if len(over_key):
         keep = ~np.isin(key, over_key)
-        bi, ej, u, key, f, lb = bi[keep], ej[keep], u[keep], key[keep], f[keep], lb[keep]
-    d = shapely.distance(b.geometry.values[bi], estates.geometry.values[ej]) / 1000.0
+        bi, ej, u, key, f, lb, dist_m = bi[keep], ej[keep], u[keep], key[keep], f[keep], lb[keep], dist_m[keep]
+    d = dist_m / 1000.0
     pc = lb / 1e4 * (d - spec.suitability_weight * D * score[ej, bcat[bi]])
     ak, a_of_pair = np.unique(key, return_inverse=True)
     arc_u, arc_e = (ak // ne).astype(np.int64), (ak % ne).astype(np.int64)

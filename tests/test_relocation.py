@@ -167,8 +167,8 @@ def test_pruned_lp_with_pricing_equals_full_lp(seed):
     n_units, n_est = 300, 12
     arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
     caps = caps * 40
-    full = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, prune_k=None)
-    pruned = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, prune_k=1)
+    full = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, prune_k=None, relaxation="lp")
+    pruned = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, prune_k=1, relaxation="lp")
     assert abs(full.lp_bound - pruned.lp_bound) <= 1e-6 * max(1.0, abs(full.lp_bound))
     assert pruned.gap >= 0
 
@@ -185,3 +185,52 @@ def test_unit_larger_than_every_estate_is_reported_as_too_large():
     r = plan.rows.set_index("biz_id")
     assert r.loc["small", "status"] == "assigned"
     assert r.loc["big", "status"] == "unassigned" and r.loc["big", "reason"].startswith("too large (2.00 ha)")
+
+
+def _nested(rng, n_units, n_est):
+    """Random instance with two nested capacity levels per estate (as category-aware capacity)."""
+    arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
+    arcs = sorted(arcs)
+    arc_u = np.array([a[0] for a in arcs], dtype=np.int64)
+    arc_e = np.array([a[1] for a in arcs], dtype=np.int64)
+    level = rng.choice([0.6, 1.0], n_units)
+    rows = []
+    for e in range(n_est):
+        for f in (0.6, 1.0):
+            idx = np.flatnonzero((arc_e == e) & (level[arc_u] <= f))
+            if len(idx):
+                rows.append((e, caps[e] * 6 * f, idx, land[arc_u[idx]]))
+    return arc_u, arc_e, np.array([cost[a] for a in arcs]), penalty, rows
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flow_relaxation_bound_is_the_lp_bound(seed):
+    """The min-cost-flow relaxation (OR-Tools) against HiGHS's LP on the same nested rows: its bound
+    never exceeds the LP optimum (it is a relaxation of it) and matches it to rounding."""
+    rng = np.random.default_rng(900 + seed)
+    n_units, n_est = 400, 10
+    arc_u, arc_e, cost, penalty, rows = _nested(rng, n_units, n_est)
+    lp = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0, relaxation="lp")
+    fl = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0, relaxation="flow")
+    assert fl.relaxation.startswith("min-cost flow") and lp.relaxation.startswith("LP")
+    assert fl.lp_bound <= lp.lp_bound + 1e-9 * abs(lp.lp_bound)
+    assert fl.lp_bound >= lp.lp_bound - 1e-5 * abs(lp.lp_bound)
+    for r in (lp, fl):
+        assert r.objective >= r.lp_bound - 1e-9
+        used = np.zeros(len(rows))
+        for k, (e, cap, idx, v) in enumerate(rows):
+            used[k] = sum(vv for a, vv in zip(idx, v) if r.assign[arc_u[a]] == e)
+            assert used[k] <= cap + 1e-6
+
+
+def test_rows_that_are_not_a_network_use_the_lp():
+    """A unit whose land counts differently in two rows (a cluster mixing levels) is not a flow."""
+    rng = np.random.default_rng(3)
+    n_units, n_est = 200, 6
+    arc_u, arc_e, cost, penalty, rows = _nested(rng, n_units, n_est)
+    e, cap, idx, v = rows[0]
+    rows[0] = (e, cap, idx, v * 0.5)
+    res = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0)
+    assert res.relaxation.startswith("LP")
+    res2 = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows[1:], exact_max_arcs=0)
+    assert res2.relaxation.startswith("min-cost flow")
