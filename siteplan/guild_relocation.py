@@ -18,13 +18,10 @@ the categories of level L may use (from :func:`siteplan.zoning.usable_land`). Ar
 eligible (unit, estate) pairs within D; since an ineligible or too-distant arc can never be used,
 this pruning cannot change the optimum.
 
-Small instances (few arcs) are solved as one exact MILP with HiGHS. Larger ones: the LP relaxation
-with HiGHS (``scipy.optimize.linprog``); the units the LP assigns whole keep their estate and the
-rest (fractional, or unassigned but with an eligible estate in reach) are solved as a MILP against
-the capacity left; when that leaves a gap above the target, the estates whose capacity the LP uses
-up are repacked in a second MILP and the better answer kept (a greedy placement in priority order
-stands in where a MILP would be too large). The gap between the integer objective and the LP bound
-is always reported.
+The model is solved by :func:`siteplan.assignment.solve_assignment`: one exact MILP when small; else
+the LP relaxation as a min-cost flow (a proven lower bound), a MILP over the units it splits, greedy
+placement and a local search of shifts and ejection chains. The gap between the integer objective and
+the bound is always reported.
 """
 
 from __future__ import annotations

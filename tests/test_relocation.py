@@ -187,7 +187,7 @@ def test_unit_larger_than_every_estate_is_reported_as_too_large():
     assert r.loc["big", "status"] == "unassigned" and r.loc["big", "reason"].startswith("too large (2.00 ha)")
 
 
-def _nested(rng, n_units, n_est):
+def _nested(rng, n_units, n_est, scale=6.0):
     """Random instance with two nested capacity levels per estate (as category-aware capacity)."""
     arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
     arcs = sorted(arcs)
@@ -199,7 +199,7 @@ def _nested(rng, n_units, n_est):
         for f in (0.6, 1.0):
             idx = np.flatnonzero((arc_e == e) & (level[arc_u] <= f))
             if len(idx):
-                rows.append((e, caps[e] * 6 * f, idx, land[arc_u[idx]]))
+                rows.append((e, caps[e] * scale * f, idx, land[arc_u[idx]]))
     return arc_u, arc_e, np.array([cost[a] for a in arcs]), penalty, rows
 
 
@@ -234,3 +234,64 @@ def test_rows_that_are_not_a_network_use_the_lp():
     assert res.relaxation.startswith("LP")
     res2 = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows[1:], exact_max_arcs=0)
     assert res2.relaxation.startswith("min-cost flow")
+
+
+def _check(res, n_units, arc_u, arc_e, cost, penalty, rows):
+    """Every unit once (on one of its own arcs or out), every row within capacity, objective as stated."""
+    own = {(int(u), int(e)): k for k, (u, e) in enumerate(zip(arc_u, arc_e))}
+    obj = 0.0
+    for u in range(n_units):
+        e = int(res.assign[u])
+        obj += penalty[u] if e < 0 else cost[own[(u, e)]]
+    assert obj == pytest.approx(res.objective, rel=1e-9, abs=1e-9)
+    for e, cap, idx, v in rows:
+        used = sum(vv for a, vv in zip(idx, v) if res.assign[arc_u[a]] == e)
+        assert used <= cap + 1e-6
+    assert res.objective >= res.lp_bound - 1e-9 * max(1.0, abs(res.lp_bound))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 100_000), n_units=st.integers(2, 150), n_est=st.integers(1, 6),
+       scale=st.floats(0.3, 12.0))
+def test_large_instance_path_properties(seed, n_units, n_est, scale):
+    """The path for large instances (relaxation, repair, local search) on random nested instances:
+    feasible, objective as stated and never below the bound; the local search never makes it worse."""
+    rng = np.random.default_rng(seed)
+    arc_u, arc_e, cost, penalty, rows = _nested(rng, n_units, n_est, scale)
+    if not len(arc_u):
+        return
+    res = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0)
+    _check(res, n_units, arc_u, arc_e, cost, penalty, rows)
+    plain = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0, search_passes=0)
+    _check(plain, n_units, arc_u, arc_e, cost, penalty, rows)
+    assert res.objective <= plain.objective + 1e-9
+
+
+def test_local_search_finds_the_exchange_a_rounding_misses():
+    """Two estates of 10 m²; the relaxation places the 6 m² unit and the two 5 m² units fractionally.
+    Whatever the repair does, the answer must be the optimum the brute force finds."""
+    n_units, n_est = 3, 2
+    land = np.array([6.0, 5.0, 5.0])
+    arcs = [(u, e) for u in range(3) for e in range(2)]
+    cost = {(0, 0): 0.0, (0, 1): 6.0, (1, 0): 1.0, (1, 1): 2.0, (2, 0): 1.0, (2, 1): 2.0}
+    penalty = land * 100
+    caps = np.array([10.0, 10.0])
+    best = _brute(n_units, n_est, arcs, cost, penalty, caps, land)
+    res = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0)
+    assert res.objective == pytest.approx(best)
+
+
+def test_without_capacity_rows_every_unit_takes_its_cheapest_arc():
+    rng = np.random.default_rng(5)
+    n_units, n_est = 50, 4
+    arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
+    arcs = sorted(arcs)
+    arc_u = np.array([a[0] for a in arcs], dtype=np.int64)
+    arc_e = np.array([a[1] for a in arcs], dtype=np.int64)
+    c = np.array([cost[a] for a in arcs])
+    res = solve_assignment(n_units, n_est, arc_u, arc_e, c, penalty, [], exact_max_arcs=0)
+    for u in range(n_units):
+        mine = np.flatnonzero(arc_u == u)
+        if len(mine):
+            assert res.assign[u] == arc_e[mine[np.argmin(c[mine])]]
+    assert res.gap <= 1e-6 and res.status == "optimal"
