@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -182,3 +184,26 @@ def test_owa_aggregation(small, tmp_path):
     edit_yaml(sc, lambda d: d.update(aggregation={"method": "owa", "order_weights": [1, 0]}))
     r = CliRunner().invoke(main, ["suitability", str(sc), "--category", "car_repair", "--out", str(tmp_path / "x.tif")])
     assert r.exit_code == 1 and "aggregation.order_weights" in r.output
+
+
+def test_zero_capacity_everywhere_runs_to_the_end_with_reasons_and_new_sites(tmp_path):
+    """No vacant land in any estate (and no plots): every classified business is unassigned with a
+    reason, its land is unmet, and new sites are proposed for it — not a crash."""
+    sc = small_scenario(tmp_path, n_biz=80)
+    est = sc.parent / "estates.shp"
+    g = gpd.read_file(est)
+    g["vacant_ha"] = 0.0
+    from siteplan._io import write_shapefile
+
+    write_shapefile(g, est)
+    edit_yaml(sc, lambda d: d["layers"].pop("plots", None))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    rel = pd.read_csv(out / "relocation.csv")
+    assert (rel.status == "unassigned").all()
+    assert rel.reason.fillna("").str.len().gt(0).all()
+    classified = rel[rel.category.notna()]
+    assert len(classified) and classified.reason.str.contains("capacity|too large|no eligible").all()
+    sites = json.loads((out / "sites.geojson").read_text(encoding="utf-8"))
+    assert len(sites["features"]) > 0
