@@ -218,7 +218,8 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     arcs = _arcs(b, estates, catalogue, elig, capacity, scores, spec, land, classified, unit_of, nu)
     res = solve_assignment(nu, ne, arcs.arc_u, arcs.arc_e, arcs.cost, arcs.penalty, arcs.cap_rows,
                            arcs.prio * arcs.unit_land, residual_time_limit=spec.time_limit_s,
-                           gap_target=spec.gap_target, node_limit=spec.node_limit)
+                           gap_target=spec.gap_target, node_limit=spec.node_limit,
+                           search_passes=spec.search_passes)
     # per-business rows
     est_of_b = res.assign[unit_of]
     assigned = est_of_b >= 0

@@ -142,6 +142,7 @@ class AllocationSpec(_Strict):
     time_limit_s: float = Field(60.0, gt=0)
     node_limit: int = Field(300, ge=1)
     gap_target: float = Field(0.005, ge=0, lt=1)
+    search_passes: int = Field(5, ge=0)
 
 
 class ZoningSpec(_Strict):
