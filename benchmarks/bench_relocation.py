@@ -63,17 +63,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--businesses", type=int, default=100_000)
     ap.add_argument("--estates", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0, help="another random province (default 0)")
+    ap.add_argument("--passes", type=int, default=None, help="allocation.search_passes (default: the scenario default)")
     ap.add_argument("--skip-dense", action="store_true")
     args = ap.parse_args()
-    cat, est, biz, elig = world(args.businesses, args.estates, 400_000)
-    spec = AllocationSpec(max_distance_km=30)
+    cat, est, biz, elig = world(args.businesses, args.estates, 400_000, seed=args.seed)
+    spec = AllocationSpec(max_distance_km=30, **({} if args.passes is None else {"search_passes": args.passes}))
     cap = estate_capacity(est, None, spec.net_to_gross)
     t0 = time.perf_counter()
     plan = allocate(biz, est, cat, elig, cap, None, spec)
     t = time.perf_counter() - t0
     s = plan.solver
     tm = s.get("timings_s", {})
-    print(f"{args.businesses} businesses x {args.estates} estates (30 km): allocate {t:.1f} s "
+    print(f"{args.businesses} businesses x {args.estates} estates (30 km, seed {args.seed}): allocate {t:.1f} s "
           f"(relaxation {tm.get('relaxation_s', 0):.1f} s, repair {tm.get('repair_s', 0):.1f} s, "
           f"local search {tm.get('search_s', 0):.1f} s, the rest = building arcs and rows) (target <= 30 s); "
           f"arcs {s['arcs']}; relaxation {s['relaxation']}; objective {s['objective']:.2f}, bound {s['lp_bound']:.2f}: "

@@ -187,9 +187,12 @@ def test_unit_larger_than_every_estate_is_reported_as_too_large():
     assert r.loc["big", "status"] == "unassigned" and r.loc["big", "reason"].startswith("too large (2.00 ha)")
 
 
-def _nested(rng, n_units, n_est, scale=6.0):
-    """Random instance with two nested capacity levels per estate (as category-aware capacity)."""
+def _nested(rng, n_units, n_est, scale=6.0, float_land=False):
+    """Random instance with two nested capacity levels per estate (as category-aware capacity);
+    ``float_land``: lands with fractions finer than the flow's 0.1 m² grid."""
     arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
+    if float_land:
+        land = land * rng.uniform(0.9, 1.1, n_units)
     arcs = sorted(arcs)
     arc_u = np.array([a[0] for a in arcs], dtype=np.int64)
     arc_e = np.array([a[1] for a in arcs], dtype=np.int64)
@@ -252,12 +255,12 @@ def _check(res, n_units, arc_u, arc_e, cost, penalty, rows):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 100_000), n_units=st.integers(2, 150), n_est=st.integers(1, 6),
-       scale=st.floats(0.3, 12.0))
-def test_large_instance_path_properties(seed, n_units, n_est, scale):
+       scale=st.floats(0.3, 12.0), float_land=st.booleans())
+def test_large_instance_path_properties(seed, n_units, n_est, scale, float_land):
     """The path for large instances (relaxation, repair, local search) on random nested instances:
     feasible, objective as stated and never below the bound; the local search never makes it worse."""
     rng = np.random.default_rng(seed)
-    arc_u, arc_e, cost, penalty, rows = _nested(rng, n_units, n_est, scale)
+    arc_u, arc_e, cost, penalty, rows = _nested(rng, n_units, n_est, scale, float_land)
     if not len(arc_u):
         return
     res = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0)
@@ -295,3 +298,18 @@ def test_without_capacity_rows_every_unit_takes_its_cheapest_arc():
         if len(mine):
             assert res.assign[u] == arc_e[mine[np.argmin(c[mine])]]
     assert res.gap <= 1e-6 and res.status == "optimal"
+
+
+def test_flow_rounding_never_overfills_an_estate():
+    """Three units of 3.36 m² and an estate of 10 m²: in the flow's tenths of m² all three fit (33 each
+    against 100), in reality only two do; the rounded flow is repaired, never over capacity."""
+    n_units = 3
+    land = np.full(n_units, 3.36)
+    arc_u = np.arange(n_units, dtype=np.int64)
+    arc_e = np.zeros(n_units, dtype=np.int64)
+    cost = np.array([1.0, 1.1, 1.2])
+    rows = [(0, 10.0, np.arange(n_units), land)]
+    res = solve_assignment(n_units, 1, arc_u, arc_e, cost, land * 100, rows, exact_max_arcs=0)
+    assert res.relaxation.startswith("min-cost flow")
+    assert (res.assign >= 0).sum() == 2
+    assert res.objective == pytest.approx(1.0 + 1.1 + 336.0)
