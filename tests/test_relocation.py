@@ -68,8 +68,8 @@ def test_exact_equals_brute_force(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_lp_path_matches_exact_milp_on_small_instances(seed):
-    """The large-instance path (LP + residual MILP) against the exact MILP: never better (the exact
-    one is optimal), gap never negative, and close."""
+    """The large-instance path (flow relaxation, repair MILP, local search) against the exact MILP: never
+    better (the exact one is optimal), gap never negative, and within 1 % (measured: at most 0.15 %)."""
     rng = np.random.default_rng(100 + seed)
     n_units, n_est = 60, 5
     arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
@@ -78,7 +78,7 @@ def test_lp_path_matches_exact_milp_on_small_instances(seed):
     heur = _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0)
     assert heur.gap >= 0 and heur.lp_bound <= exact.objective + 1e-6
     assert heur.objective >= exact.objective - 1e-6
-    assert heur.objective <= exact.objective * 1.05 + 1e-6
+    assert heur.objective <= exact.objective * 1.01 + 1e-6  # measured worst 0.15 %
 
 
 def _world(rng, n_biz, n_est, cap_ha):
