@@ -452,8 +452,9 @@ class _Network:
     """The capacity rows as a flow network (when they have that shape).
 
     ``entry[a]``: the first capacity row arc ``a`` counts in (-1: none); ``supply[u]``: unit u's land,
-    the coefficient of each of its arcs in every row; ``nxt[r]``: the row after r in its estate's
-    chain of nested rows (-1: the last).
+    the coefficient of each of its arcs in every row (NaN when no row counts the unit: then any
+    positive amount models it); ``nxt[r]``: the row after r in its estate's chain of nested rows
+    (-1: the last).
     """
 
     entry: np.ndarray
@@ -472,7 +473,7 @@ def _as_network(n_units: int, arc_u: np.ndarray, arc_e: np.ndarray,
     """
     na, nr = len(arc_u), len(cap_rows)
     if nr == 0:
-        return _Network(np.full(na, -1, np.int64), np.ones(n_units), np.zeros(0, np.int64))
+        return _Network(np.full(na, -1, np.int64), np.full(n_units, np.nan), np.zeros(0, np.int64))
     r_est = np.array([e for e, _, _, _ in cap_rows], dtype=np.int64)
     r_cap = np.array([b for _, b, _, _ in cap_rows], dtype=float)
     r_len = np.array([len(a) for _, _, a, _ in cap_rows], dtype=np.int64)
@@ -511,7 +512,7 @@ def _as_network(n_units: int, arc_u: np.ndarray, arc_e: np.ndarray,
     seen = np.isfinite(lo)
     if (hi[seen] - lo[seen] > 1e-9 * np.maximum(1.0, hi[seen])).any():
         return None
-    supply = np.where(seen, hi, 1.0)
+    supply = np.where(seen, hi, np.nan)
     return _Network(entry, supply, nxt)
 
 
@@ -529,7 +530,14 @@ def _relax_flow(net: _Network, n_units: int, arc_u: np.ndarray, arc_cost: np.nda
     from ortools.graph.python import min_cost_flow
 
     na, nr = len(arc_u), len(net.nxt)
-    sup = net.supply
+    # a unit no row counts (no arc, or only arcs without capacity) may send any amount: give it the
+    # amount at which its penalty rate is the median one, so that one unit does not set the cost scale
+    sup = net.supply.copy()
+    free = ~np.isfinite(sup)
+    if free.any():
+        counted = ~free
+        typical = float(np.median(penalty[counted] / sup[counted])) if counted.any() else 0.0
+        sup[free] = np.maximum(penalty[free] / typical, 1.0) if typical > 0 else 1.0
     scale_l = 10.0 / min(1.0, float(sup.min()) * 10.0) if len(sup) else 10.0
     s = np.floor(sup * scale_l).astype(np.int64)
     if n_units == 0 or (s < 1).any() or float(s.sum()) > 2 ** 52:

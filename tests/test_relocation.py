@@ -313,3 +313,20 @@ def test_flow_rounding_never_overfills_an_estate():
     assert res.relaxation.startswith("min-cost flow")
     assert (res.assign >= 0).sum() == 2
     assert res.objective == pytest.approx(1.0 + 1.1 + 336.0)
+
+
+def test_units_without_arcs_do_not_loosen_the_flow_bound():
+    """A unit with no arc (its penalty alone) used to set the flow's cost scale and loosen the bound by
+    0.2 % on the demo; now the bound matches HiGHS's LP to 1e-6."""
+    rng = np.random.default_rng(11)
+    n_units, n_est = 300, 8
+    arc_u, arc_e, cost, penalty, rows = _nested(rng, n_units, n_est)
+    penalty = penalty.copy()
+    lonely = np.setdiff1d(np.arange(n_units + 5), arc_u)
+    n_units += 5
+    penalty = np.concatenate([penalty, np.full(5, 5000.0)])
+    assert len(lonely) >= 5
+    lp = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0, relaxation="lp")
+    fl = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0, relaxation="flow")
+    assert fl.relaxation.startswith("min-cost flow")
+    assert lp.lp_bound - 1e-6 * abs(lp.lp_bound) <= fl.lp_bound <= lp.lp_bound + 1e-9
