@@ -3,7 +3,8 @@
 Data flows one way: :mod:`~siteplan.scenario` and :mod:`~siteplan.region` load, :mod:`~siteplan.guilds`
 classifies, :mod:`~siteplan.criteria`, :mod:`~siteplan.weights` and :mod:`~siteplan.suitability`
 score, :mod:`~siteplan.locate`, :mod:`~siteplan.guild_relocation` and :mod:`~siteplan.zoning`
-allocate and zone, :mod:`~siteplan.report` and :mod:`~siteplan.export` write the results;
+allocate and zone (the relocation model is solved by :mod:`~siteplan.assignment`, with
+:mod:`~siteplan.local_search` to improve it), :mod:`~siteplan.report` and :mod:`~siteplan.export` write the results;
 :mod:`~siteplan.pipeline` composes the stages and :mod:`~siteplan.cli` is the command line.
 """
 
