@@ -229,6 +229,9 @@ def local_search(arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, ar
         arg1 = _seg_cumargmin(esc1, m_e)
         # level 2: or move where it does not fit, displacing a member there that leaves (level 1)
         deep = np.flatnonzero((~own) & member_arc & (fit < 0))
+        # only where going could beat the simple escape (a displaced member costs at least min(run1))
+        floor1 = min(0.0, float(run1.min(initial=0.0)))
+        deep = deep[arc_cost[deep] + floor1 < esc[arc_u[deep]]]
         pk = lookup(arc_e[deep], -fit[deep], key, seg)
         deep, pk = deep[pk >= 0], pk[pk >= 0]
         d_w = mem[arg1[pk]]
