@@ -22,7 +22,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from .errors import InputError
-from .local_search import local_search
+from .local_search import arc_land, local_search, min_by_unit
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,8 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
     t0 = time.perf_counter()
     rel = None
     if relaxation in ("auto", "flow"):
-        net = _as_network(n_units, arc_u, arc_e, cap_rows)
+        r_est = np.array([e for e, _, _, _ in cap_rows], dtype=np.int64)
+        net = _as_network(n_units, arc_u, arc_e, r_est, a_ub, b_ub)
         rel = _relax_flow(net, n_units, arc_u, arc_cost, penalty, b_ub) if net is not None else None
         if rel is None and relaxation == "flow":
             log.info("relocation: the capacity rows are not a network (or do not scale); solving the LP")
@@ -168,7 +169,8 @@ def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.
                                      dtype=np.int64))
         if len(tight_e):
             wide = np.unique(np.concatenate([base] + _marginal_units(
-                tight_e, arc_of, out & has_arc, arc_u, arc_e, arc_cost, penalty, a_csc, repack_k))).astype(np.int64)
+                tight_e, arc_of, out & has_arc, arc_u, arc_e, arc_cost, penalty, a_csc, order_arcs, starts,
+                repack_k))).astype(np.int64)
             if len(wide) <= residual_max_units:
                 residual = wide
     residual = residual[has_arc[residual]]
@@ -248,11 +250,11 @@ def _release_over(row_left: np.ndarray, b_ub: np.ndarray, a_csc: sparse.csc_matr
 
 def _marginal_units(tight_e: np.ndarray, arc_of: np.ndarray, outside: np.ndarray, arc_u: np.ndarray,
                     arc_e: np.ndarray, arc_cost: np.ndarray, penalty: np.ndarray, a_csc: sparse.csc_matrix,
-                    k: int) -> list[np.ndarray]:
+                    order_arcs: np.ndarray, starts: np.ndarray, k: int) -> list[np.ndarray]:
     """At each capacity-tight estate, the k members with the least to lose per m² if left out, the k
     members that can move elsewhere at the least extra cost per m², and the k outsiders (units out,
     with an arc there) with the most to gain per m²."""
-    land = np.asarray(abs(a_csc).max(axis=0).todense()).ravel()
+    land = arc_land(a_csc)
     land = np.where(land > 0, land, 1.0)
     is_tight = np.zeros(int(arc_e.max(initial=-1)) + 1, bool)
     is_tight[tight_e] = True
@@ -261,10 +263,9 @@ def _marginal_units(tight_e: np.ndarray, arc_of: np.ndarray, outside: np.ndarray
     members = members[is_tight[arc_e[members]]]
     cand = np.flatnonzero(is_tight[arc_e] & outside[arc_u])
     # members that can move elsewhere at least extra cost per m² (their regret)
-    alt = penalty.astype(float).copy()
     other = np.ones(len(arc_u), bool)
     other[arc_of[arc_of >= 0]] = False
-    np.minimum.at(alt, arc_u[other], arc_cost[other])
+    alt = min_by_unit(np.where(other, arc_cost, np.inf), order_arcs, starts, penalty.astype(float))
     regret = np.full(len(arc_u), np.inf)
     regret[members] = (alt[arc_u[members]] - arc_cost[members]) / land[members]
     picks = []
@@ -462,28 +463,25 @@ class _Network:
     nxt: np.ndarray
 
 
-def _as_network(n_units: int, arc_u: np.ndarray, arc_e: np.ndarray,
-                cap_rows: list[tuple[int, float, np.ndarray, np.ndarray]]) -> _Network | None:
-    """Recognise capacity rows that a min-cost flow can carry exactly.
+def _as_network(n_units: int, arc_u: np.ndarray, arc_e: np.ndarray, r_est: np.ndarray, a_ub: sparse.csr_matrix,
+                b_ub: np.ndarray) -> _Network | None:
+    """Recognise capacity rows (``a_ub``, from :func:`rows_matrix`; row r belongs to estate
+    ``r_est[r]``) that a min-cost flow can carry exactly.
 
     That holds when each estate's rows are nested (level by level, as category-aware capacity makes
     them), every arc counts in a suffix of its estate's chain, and with the same coefficient — its
     unit's land — in each row and on every arc of the unit. Returns None otherwise (clusters that mix
     categories of different levels, for example), and the LP is used.
     """
-    na, nr = len(arc_u), len(cap_rows)
+    na, nr = len(arc_u), a_ub.shape[0]
     if nr == 0:
         return _Network(np.full(na, -1, np.int64), np.full(n_units, np.nan), np.zeros(0, np.int64))
-    r_est = np.array([e for e, _, _, _ in cap_rows], dtype=np.int64)
-    r_cap = np.array([b for _, b, _, _ in cap_rows], dtype=float)
-    r_len = np.array([len(a) for _, _, a, _ in cap_rows], dtype=np.int64)
+    r_cap = b_ub
+    r_len = np.diff(a_ub.indptr)
     row = np.repeat(np.arange(nr), r_len)
-    arc = np.concatenate([np.asarray(a, np.int64) for _, _, a, _ in cap_rows])
-    val = np.concatenate([np.asarray(v, float) for _, _, _, v in cap_rows])
+    arc = a_ub.indices.astype(np.int64)
+    val = a_ub.data
     if (val <= 0).any() or (arc_e[arc] != r_est[row]).any():
-        return None
-    ra = np.sort(row * na + arc)  # an arc at most once per row
-    if (ra[1:] == ra[:-1]).any():
         return None
     # chain order per estate: smaller capacity (then fewer arcs) first
     order = np.lexsort((r_len, r_cap, r_est))

@@ -210,8 +210,6 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     key = np.where(classified, key, "U" + b.index.astype(str))
     unit_codes, unit_of = np.unique(key, return_inverse=True)
     nu = len(unit_codes)
-    ok_unit = np.zeros(nu, bool)
-    np.logical_or.at(ok_unit, unit_of, classified)
     ne = len(estates)
     if ne == 0:
         return _no_estates(b, land, classified, capacity)
@@ -310,8 +308,8 @@ def _arcs(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, 
         sv = scores["score"].to_numpy(float)
         m = (se >= 0) & (sc >= 0) & np.isfinite(sv)
         score[se[m], sc[m]] = sv[m]
-    # business -> estate pairs within D
-    # candidate pairs by bounding box, then one exact distance each (cheaper than 'dwithin' + distance)
+    # business -> estate pairs within D: candidates by bounding box, then one exact distance each
+    # (cheaper than 'dwithin' followed by a distance)
     tree = shapely.STRtree(estates.geometry.values)
     bb = shapely.bounds(b.geometry.values)
     r = D * 1000.0
@@ -359,7 +357,7 @@ def _arcs(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, 
     np.maximum.at(heavy, unit_of[bcat >= 0], env[bcat[bcat >= 0]])
     prio = 1.0 + (heavy / 10.0 if spec.priority == "env_cat" else 0.0)
     penalty = unit_land / 1e4 * (D * (1 + spec.suitability_weight) + 1.0) * prio
-    cap_rows = _capacity_rows(a_of_pair, ej, f, lb, capK, ne, spec.zone_aware_capacity)
+    cap_rows = _capacity_rows(a_of_pair, ej, f, lb, capK, ne)
     return _Arcs(arc_u, arc_e, cost, penalty, prio, unit_land, had_arc, cap_rows)
 
 
@@ -378,13 +376,12 @@ def _pair_distance(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bj: np.ndarray)
 
 
 def _capacity_rows(a_of_pair: np.ndarray, ej: np.ndarray, f: np.ndarray, lb: np.ndarray, capK: np.ndarray,
-                   ne: int, zone_aware: bool) -> list[tuple[int, float, np.ndarray, np.ndarray]]:
-    """Nested capacity rows per estate: for each level L of usable share present at the estate, the
-    land of the categories with share ≤ L is at most K·L (one row of all land ≤ K without levels)."""
+                   ne: int) -> list[tuple[int, float, np.ndarray, np.ndarray]]:
+    """Nested capacity rows per estate: for each level L of usable share ``f`` present at the estate,
+    the land of the categories with share ≤ L is at most K·L (one row of all land ≤ K when every share
+    is 1, as without category-aware capacity)."""
     if not len(ej):
         return []
-    if not zone_aware:
-        f = np.ones_like(f)
     lv_key, lv_of = np.unique(ej.astype(np.int64) * 1_000_003 + np.round(f * 1e6).astype(np.int64),
                               return_inverse=True)
     lv_e = lv_key // 1_000_003
@@ -397,8 +394,7 @@ def _capacity_rows(a_of_pair: np.ndarray, ej: np.ndarray, f: np.ndarray, lb: np.
     pr = np.repeat(lv_of, reps) + (np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps))
     m = sparse.csr_matrix((np.repeat(lb, reps), (pr, np.repeat(a_of_pair, reps))),
                           shape=(len(lv_key), int(a_of_pair.max()) + 1))
-    m.sum_duplicates()
-    rhs = capK[lv_e] * (lv_f if zone_aware else 1.0)
+    rhs = capK[lv_e] * lv_f
     return [(int(lv_e[r]), float(rhs[r]), m.indices[m.indptr[r]:m.indptr[r + 1]].astype(np.int64),
              m.data[m.indptr[r]:m.indptr[r + 1]].copy()) for r in range(len(lv_key))]
 

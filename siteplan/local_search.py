@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["local_search"]
+__all__ = ["arc_land", "local_search", "min_by_unit"]
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,7 @@ def local_search(arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, ar
     """
     n_units, na = len(arc_of), len(arc_u)
     ip, ix, dv = a_csc.indptr, a_csc.indices, a_csc.data
-    land = np.zeros(na)
-    nzc = np.flatnonzero(np.diff(ip) > 0)
-    land[nzc] = np.maximum.reduceat(np.abs(dv), ip[nzc])
+    land = arc_land(a_csc)
     ne = int(arc_e.max(initial=-1)) + 1
     lmax = float(land.max(initial=0.0)) + 1.0
     deadline = time.perf_counter() + time_budget
@@ -223,7 +221,7 @@ def local_search(arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, ar
         key = m_e * (2 * lmax) + (lmax - m_l)
         # level 1: a member's cost to leave = its cheapest other arc with room, or out
         ok = (~own) & (fit >= 0)
-        esc = _min_by_unit(np.where(ok, arc_cost, np.inf), order_arcs, starts, penalty.astype(float))
+        esc = min_by_unit(np.where(ok, arc_cost, np.inf), order_arcs, starts, penalty.astype(float))
         esc1 = esc[mem] - arc_cost[m_arc]
         run1 = _seg_cummin(esc1, m_e)
         arg1 = _seg_cumargmin(esc1, m_e)
@@ -240,7 +238,7 @@ def local_search(arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, ar
         deep, d_w, d_cost = deep[okd], d_w[okd], d_cost[okd]
         full = np.full(na, np.inf)
         full[deep] = d_cost
-        esc2 = _min_by_unit(full, order_arcs, starts, esc)
+        esc2 = min_by_unit(full, order_arcs, starts, esc)
         plan_a = np.full(n_units, -1, np.int64)
         plan_w = np.full(n_units, -1, np.int64)
         win = d_cost <= esc2[arc_u[deep]] + 1e-12
@@ -333,7 +331,16 @@ def local_search(arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, ar
     return passes, moves, saving
 
 
-def _min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init: np.ndarray) -> np.ndarray:
+def arc_land(a_csc: sparse.csc_matrix) -> np.ndarray:
+    """Each arc's land: its largest coefficient in any capacity row (0 for arcs in none)."""
+    land = np.zeros(a_csc.shape[1])
+    nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
+    if len(nz):
+        land[nz] = np.maximum.reduceat(np.abs(a_csc.data), a_csc.indptr[nz])
+    return land
+
+
+def min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init: np.ndarray) -> np.ndarray:
     """Per unit, the minimum of ``init`` and of ``v`` over the unit's arcs (arcs grouped by
     ``order_arcs``/``starts``)."""
     out = init.copy()
