@@ -249,8 +249,10 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     summ["left_m2"] = (summ["capacity_m2"] - tot).clip(lower=0.0)
     un = rows[(rows.status == "unassigned") & rows["category"].notna()]
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
-    solver = {"solver": f"relaxation: {res.relaxation}; repair: HiGHS MILP over the split, left-out and "
-                        "marginal units, greedy placement, neighbourhood search",
+    how = ("one exact HiGHS MILP" if res.residual_method == "exact milp" else
+           f"relaxation: {res.relaxation}; repair: HiGHS MILP over the split and marginal units, greedy "
+           "placement, local search (shifts and ejection chains)")
+    solver = {"solver": how,
               "status": res.status, "objective": round(res.objective, 6), "lp_bound": round(res.lp_bound, 6),
               "gap": round(res.gap, 9), "units": int(nu), "arcs": int(len(arcs.arc_u)),
               "capacity_rows": len(arcs.cap_rows), "fractional_units": res.fractional_units,
