@@ -160,7 +160,9 @@ def catalogue(fmt: str, scenario: Path | None) -> None:
     for c in ("isic", "osm_tags", "utilities", "links"):
         t[c] = t[c].map(lambda v: ";".join(v))
     if fmt == "csv":
-        click.echo(t.to_csv(index=False, lineterminator="\n"), nl=False)
+        from .export import safe_csv
+
+        click.echo(safe_csv(t), nl=False)
     elif fmt == "json":
         click.echo(json.dumps(t.to_dict(orient="records"), ensure_ascii=False, indent=1))
     else:

@@ -24,7 +24,7 @@ from ._io import atomic_path
 from .criteria import Grid
 
 __all__ = ["write_geojson", "write_csv", "write_geotiff", "write_json", "sha256", "versions", "to_rfc7946",
-           "export_gpkg", "NODATA"]
+           "export_gpkg", "neutralise_formulas", "safe_csv", "FORMULA_PREFIXES", "NODATA"]
 
 NODATA = -9999.0
 
@@ -98,10 +98,58 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str]
         tmp.write_text(text + "\n", encoding="utf-8")
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(v: Any) -> Any:
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` that a spreadsheet cannot read as formulas (OWASP's CSV-injection advice).
+
+    Every *string* cell (and column name) that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage
+    return gets a leading single quote, so ``=HYPERLINK(...)`` is shown as text, not evaluated. Numeric
+    columns are left alone (``-3.5`` in a float column stays a number), but the text ``"-3"`` in a
+    string column is prefixed. Quotes and separators inside cells are handled by the CSV quoting.
+    Every CSV siteplan writes goes through this.
+    """
+    out = df.copy()
+    for i in range(out.shape[1]):
+        s = out.iloc[:, i]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out.isetitem(i, s.map(_defuse))
+    out.columns = [_defuse(c) for c in out.columns]
+    return out
+
+
+def _has_cr(df: pd.DataFrame) -> bool:
+    if any(isinstance(c, str) and "\r" in c for c in df.columns):
+        return True
+    return any(df.iloc[:, i].map(lambda v: isinstance(v, str) and "\r" in v).any()
+               for i in range(df.shape[1]) if not pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype))
+
+
+def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = False) -> str | None:
+    """``df.to_csv`` without the index, formulas neutralised (:func:`neutralise_formulas`).
+
+    Lines end with LF; when a cell holds a carriage return, the file uses CRLF (RFC 4180) so that
+    the CSV writer quotes that cell and the CR cannot start a new row (a row of the attacker's
+    making would escape the formula check). Returns the text when ``path`` is None.
+    """
+    safe = neutralise_formulas(df)
+    return safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
+                       lineterminator="\r\n" if _has_cr(safe) else "\n")
+
+
 def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:
-    """Write a UTF-8 CSV (with a byte-order mark when ``bom``, which Excel needs for Persian)."""
+    """Write a UTF-8 CSV (with a byte-order mark when ``bom``, which Excel needs for Persian); string
+    cells that a spreadsheet would read as formulas are neutralised (:func:`safe_csv`)."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\n")
+        safe_csv(df, tmp, bom=bom)
 
 
 def write_json(obj: Any, path: str | Path) -> None:
