@@ -72,7 +72,7 @@ def test_demo_report_offline(browser, demo_report):
     assert not errors, errors
     labels = d.execute_script("return Array.from(document.querySelectorAll('.leaflet-control-layers label'))"
                               ".map(l => l.textContent.trim());")
-    for want in ("Study area", "Urban areas", "Excluded areas", "Suitability: car_repair", "Estates", "Zones",
+    for want in ("Study area", "Urban areas", "Excluded areas", "Suitability: Car repair (mechanics) (car_repair)", "Estates", "Zones",
                  "Relocation flows", "Businesses", "No base map (offline)"):
         assert any(want in x for x in labels), (want, labels)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,0 +1,141 @@
+"""Assembling the report page: Folium's map skeleton, the embedded Leaflet, the panel, the data block,
+the static script and a Content-Security-Policy.
+
+How data reaches the page (the only ways):
+
+* map data: one ``<script type="application/json" id="sp-data">`` block written by :func:`json_block`
+  (``<``, ``>``, ``&`` and the line separators are ``\\u`` escapes, so no string can close the block)
+  and read by ``app.js`` with ``JSON.parse``; the script puts strings on the page with ``textContent``;
+* the panel: HTML built with :mod:`markupsafe`, every value escaped (see :mod:`.panel`).
+
+No data string is ever given to a template engine: Folium renders the map skeleton *before* any data is
+added, and the data parts are spliced into the rendered text. The CSP allows only the page's own
+scripts and styles (by SHA-256 hash), images from the page itself and, when the reviewer turns the
+OpenStreetMap base map on, its tile server; nothing else may load or connect, so an escaping mistake
+cannot run injected script.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from markupsafe import Markup
+
+__all__ = ["json_block", "assemble", "csp", "offline_assets", "TILE_ORIGINS"]
+
+#: the base maps the report offers; the first with ``show`` is on when the page opens
+BASEMAPS = [
+    {"name": "No base map (offline)", "url": "", "attribution": "", "show": True},
+    {"name": "OpenStreetMap (online)", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+     "attribution": "© OpenStreetMap contributors (ODbL)", "show": False},
+]
+#: origins the CSP lets images load from (the tile servers of :data:`BASEMAPS`)
+TILE_ORIGINS = ["https://tile.openstreetmap.org"]
+
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+@lru_cache(maxsize=1)
+def offline_assets() -> tuple[str, str]:
+    """Leaflet's JavaScript and CSS (images inlined as data URIs), from the ``django-js-lib-leaflet``
+    package installed with siteplan, so the report needs no network at view time."""
+    root = resources.files("js_lib_leaflet").joinpath("static/js_lib_leaflet")
+    js = root.joinpath("leaflet.js").read_text(encoding="utf-8")
+    css = root.joinpath("leaflet.css").read_text(encoding="utf-8")
+
+    def inline(m: re.Match[str]) -> str:
+        data = root.joinpath(m.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
+
+    css = re.sub(r"url\((images/[\w\-.]+\.png)\)", inline, css)
+    js = js.replace("</script", "<\\/script")  # cannot close the inline script early
+    return js, css
+
+
+def app_script() -> str:
+    """The report's static script (``app.js``)."""
+    return resources.files("siteplan.report").joinpath("app.js").read_text(encoding="utf-8")
+
+
+def app_css() -> str:
+    """The report's stylesheet (``report.css``)."""
+    return resources.files("siteplan.report").joinpath("report.css").read_text(encoding="utf-8")
+
+
+def json_block(obj: Any, element_id: str) -> str:
+    """``obj`` as a ``<script type="application/json">`` block that no string in it can break out of.
+
+    Parameters
+    ----------
+    obj
+        JSON-serialisable data (NaN and infinity are refused).
+    element_id
+        The block's ``id`` (a fixed name, never data).
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for ch, rep in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
+                    ("\u2029", "\\u2029")):
+        text = text.replace(ch, rep)
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
+
+
+def _sha(s: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def csp(trusted: str) -> str:
+    """The Content-Security-Policy of a page: the inline scripts and styles of ``trusted`` (the page's
+    own code, with no data in it) by hash, images from data URIs and the tile servers, nothing else.
+
+    The hashes are taken before any data is added, so a script that data smuggled in never matches."""
+    scripts = " ".join(sorted({_sha(s) for s in _SCRIPT.findall(trusted)}))
+    styles = " ".join(sorted({_sha(s) for s in _STYLE.findall(trusted)}))
+    return ("default-src 'none'; "
+            f"script-src {scripts}; style-src {styles}; "
+            f"img-src data: {' '.join(TILE_ORIGINS)}; font-src data:; connect-src 'none'; "
+            "base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'")
+
+
+def _splice(page: str, marker: str, insert: str, *, before: bool = True) -> str:
+    """Insert ``insert`` at the first ``marker`` of Folium's rendered skeleton (which holds no data)."""
+    i = page.index(marker)
+    return page[:i] + insert + page[i:] if before else page[:i + len(marker)] + insert + page[i + len(marker):]
+
+
+def assemble(skeleton: str, *, title: str, panel: Markup, data: dict[str, Any]) -> str:
+    """The finished page from Folium's rendered skeleton, the panel and the map data.
+
+    Parameters
+    ----------
+    skeleton
+        ``folium.Map(...).get_root().render()`` of a map with no data in it.
+    title
+        The page title (escaped here).
+    panel
+        The side panel (already safe markup).
+    data
+        The map data read by ``app.js``.
+    """
+    from markupsafe import escape
+
+    js, css = offline_assets()
+    # pinch-zoom stays possible on phones
+    page = re.sub(r'<meta name="viewport"[^>]*>',
+                  '<meta name="viewport" content="width=device-width, initial-scale=1.0">', skeleton, count=1)
+    code = f"\n<style>{css}</style>\n<style>{app_css()}</style>\n<script>{js}</script>\n"
+    app = f"<script>{app_script()}</script>"
+    policy = csp(page + code + app)  # before any data: only the page's own code is trusted
+    page = _splice(page, "</head>", f"\n<title>{escape(title)}</title>" + code)
+    page = page.replace("<html>", '<html lang="fa-IR">', 1)
+    tail = f"\n{panel}\n{json_block(data, 'sp-data')}\n{app}\n"
+    i = page.rindex("</html>")
+    page = page[:i] + tail + page[i:]
+    return _splice(page, "<head>", f'\n<meta http-equiv="Content-Security-Policy" content="{policy}">',
+                   before=False)
