@@ -18,13 +18,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from affine import Affine
 from pyproj import CRS
 from shapely.geometry import LineString, Point, box
 
 from siteplan.blockwise import suitability_blockwise
-from siteplan.criteria import Grid, compile_rules
+from siteplan.criteria import Grid
 from siteplan.guilds import load_catalogue
+from siteplan.rules import compile_rulesets
 from siteplan.scenario import CriterionSpec, TransformSpec, parse_scenario
 
 UTM = "EPSG:32639"
@@ -72,8 +74,9 @@ def main() -> None:
             (Path(tmp) / f"{k}.geojson").write_text("{}")
         sc = parse_scenario({"layers": {k: {"path": f"{k}.geojson"} for k in ("urban", "estates", "businesses")},
                              "rules": {"doe_table": "none"}}, base_dir=tmp)
-        rules = compile_rules(load_catalogue(), sc, layers)["metalwork"]
         grid = Grid(Affine(args.res, 0, 0.0, 0, -args.res, ext), args.size, args.size, args.res, CRS.from_user_input(UTM))
+        study = shapely.box(0.0, ext - args.size * args.res, args.size * args.res, ext)
+        rules = compile_rulesets(load_catalogue(), sc, layers, study)["metalwork"]
         out = Path(tmp) / "metalwork.tif"
         t0 = time.perf_counter()
         counts = suitability_blockwise(crit, w, rules, layers, sc, grid, out, block=args.block)

@@ -18,12 +18,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import Point, box
 
-from siteplan.criteria import compile_rules
 from siteplan.guilds import load_catalogue
+from siteplan.rules import compile_rulesets, usable_land
 from siteplan.scenario import parse_scenario
-from siteplan.zoning import usable_land, zone_estates
+from siteplan.zoning import zone_estates
 
 UTM = "EPSG:32639"
 
@@ -67,9 +68,10 @@ def main() -> None:
             (Path(tmp) / f"{k}.geojson").write_text("{}")
         sc = parse_scenario({"layers": {k: {"path": f"{k}.geojson"} for k in ("urban", "estates", "businesses")}},
                             base_dir=tmp)
-        rules = compile_rules(cat, sc, layers)
+        study = shapely.box(*shapely.union_all([g.union_all() for g in layers.values()]).buffer(10_000).bounds)
+        rules = compile_rulesets(cat, sc, layers, study)
         t0 = time.perf_counter()
-        usable = usable_land(layers["estates"], rules, layers, sc)
+        usable = usable_land(layers["estates"], rules)
         t1 = time.perf_counter()
         zones, short = zone_estates(layers["estates"], demand, cat, rules, layers, sc, usable)
         t2 = time.perf_counter()

@@ -24,7 +24,8 @@ import shapely
 from rasterio import features
 from rasterio.windows import Window
 
-from .criteria import Grid, Rule, catchment_field, distance_field, target_geoms, transform
+from .criteria import Grid, catchment_field, distance_field, transform
+from .rules import RuleSet
 from .errors import InputError
 from .export import NODATA
 from .scenario import CriterionSpec, Scenario, TransformSpec
@@ -52,7 +53,7 @@ def saturation_distance(spec: TransformSpec) -> float:
     raise InputError(f"transform {spec.type} {spec.points}: no saturation distance for blockwise evaluation")
 
 
-def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, float], rules: list[Rule],
+def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, float], rules: RuleSet,
                           layers: dict[str, gpd.GeoDataFrame], scenario: Scenario, grid: Grid,
                           out: str | Path, *, block: int = 2048) -> dict[str, int]:
     """Compute one category's suitability (WLC, rules as nodata) block by block into a GeoTIFF.
@@ -64,7 +65,8 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
     weights
         Criterion name to weight (summing to 1).
     rules
-        The category's distance rules.
+        The category's rule set (every rule, slope and study area included, exactly as the whole-grid
+        mask: see :meth:`siteplan.rules.RuleSet.mask`).
     layers, scenario
         Region layers and scenario (rule targets).
     grid
@@ -94,11 +96,6 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
     for c in specs:
         g = filter_features(layers[c.layer], c.filter, f"criterion '{c.name}'")
         geoms[c.name] = (g.geometry.values, shapely.STRtree(g.geometry.values) if len(g) else None, g)
-    rgeoms = {}
-    for r in rules:
-        if r.kind == "distance" and r.target not in rgeoms:
-            tg = target_geoms(r.target, layers, scenario)
-            rgeoms[r.target] = (tg, shapely.STRtree(tg) if len(tg) else None)
     counts = {r.rule_id: 0 for r in rules}
     profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "float32",
                "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,
@@ -139,26 +136,38 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
                     else:
                         raise InputError(f"criterion '{c.name}': kind '{c.kind}' is not supported blockwise")
                     acc += np.float32(weights[c.name]) * transform(raw, c.transform)
-                allowed = np.ones((h, w), dtype=bool)
-                for r in rules:
-                    if r.kind != "distance":
-                        continue
-                    tg, tree = rgeoms[r.target]
-                    hc = int(np.ceil(r.min_m / grid.res)) + 1
-                    pr0, pc0, ph, pw = r0 - hc, c0 - hc, h + 2 * hc, w + 2 * hc
-                    ptrans = grid.transform * grid.transform.translation(pc0, pr0)
-                    bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
-                    inner = (slice(hc, hc + h), slice(hc, hc + w))
-                    idx = tree.query(bbox) if tree is not None else np.array([], dtype=int)
-                    if not len(idx):
-                        continue
-                    mask = features.rasterize(((tg[i], 1) for i in idx), out_shape=(ph, pw), transform=ptrans, fill=0,
-                                              all_touched=True, dtype="uint8").astype(bool)
-                    d = distance_field(mask, grid.res)[inner]
-                    bad = d < r.min_m if r.min_m > 0 else d <= 0
-                    counts[r.rule_id] += int(bad.sum())
-                    allowed &= ~bad
+                inner_grid = Grid(grid.transform * grid.transform.translation(c0, r0), w, h, grid.res, grid.crs)
+                allowed, got = rules.mask(grid=inner_grid, distance=_rule_distances(rules, grid, r0, c0, h, w))
+                for k, v in got.items():
+                    counts[k] += v
                 dst.write(np.where(allowed, acc, np.float32(NODATA)).astype(np.float32), 1,
                           window=Window(c0, r0, w, h))
             log.info("blockwise suitability: rows %d–%d of %d", r0, min(r0 + block, grid.height), grid.height)
     return counts
+
+
+def _rule_distances(rules: RuleSet, grid: Grid, r0: int, c0: int, h: int, w: int) -> dict[str, np.ndarray]:
+    """Centre distance fields of the rule targets on one block, each computed on the block padded by
+    the largest distance the rule mask reads (rule distance + one and a half cell diagonals), so they
+    are exact wherever the mask uses them."""
+    out: dict[str, np.ndarray] = {}
+    reach: dict[str, float] = {}
+    for r in rules:
+        if r.kind == "distance":
+            reach[r.target] = max(reach.get(r.target, 0.0), r.min_m)
+    for target, min_m in reach.items():
+        tg, tree = rules.ctx.target(target)
+        if tree is None:
+            continue
+        hc = int(np.ceil((min_m + 2 * grid.res * np.sqrt(2.0)) / grid.res)) + 1
+        pr0, pc0, ph, pw = r0 - hc, c0 - hc, h + 2 * hc, w + 2 * hc
+        ptrans = grid.transform * grid.transform.translation(pc0, pr0)
+        bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
+        idx = tree.query(bbox)
+        if not len(idx):
+            out[target] = np.full((h, w), np.inf, dtype=np.float32)
+            continue
+        mask = features.rasterize(((tg[i], 1) for i in idx), out_shape=(ph, pw), transform=ptrans, fill=0,
+                                  all_touched=True, dtype="uint8").astype(bool)
+        out[target] = distance_field(mask, grid.res)[hc:hc + h, hc:hc + w]
+    return out

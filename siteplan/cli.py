@@ -4,8 +4,10 @@ functions; every problem with input becomes one message on stderr and exit statu
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -31,6 +33,18 @@ def _setup_logging(quiet: bool, verbose: int) -> None:
     warnings.filterwarnings("ignore", category=RuntimeWarning)
 
 
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (``siteplan catalogue | head``): end quietly, as a Unix tool
+    killed by SIGPIPE would (exit 141, no message). stdout is pointed at /dev/null so that Python's
+    final flush does not raise again (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (e.g. captured in tests)
+    sys.exit(141)
+
+
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn siteplan errors into one clear message and exit 1; unexpected errors too, without a
     traceback unless --debug."""
@@ -40,7 +54,11 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         ctx = click.get_current_context()
         debug = ctx.find_root().params.get("debug", False)
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a closed stdout shows here, not at interpreter exit
+            return result
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except SiteplanError as exc:
             if debug:
                 raise
@@ -58,7 +76,37 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up (``finally``) runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+class _Group(click.Group):
+    """The root command: SIGTERM is handled like SIGINT; both end with "interrupted" on stderr and
+    the shell's usual status (130 for Ctrl-C, 143 for SIGTERM) instead of click's "Aborted!"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import signal
+
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+            installed = True
+        except ValueError:  # not the main thread (embedded use)
+            installed = False
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            click.echo("interrupted", err=True)
+            ctx.exit(143 if isinstance(exc, _Terminated) else 130)
+        finally:
+            if installed:
+                signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quiet", "-q", is_flag=True, help="Silence progress messages (errors still go to stderr).")
 @click.option("--verbose", "-v", count=True, help="More detail in the logs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -70,7 +118,8 @@ def main(quiet: bool, verbose: int, debug: bool) -> None:
 
 def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--seed", type=int, default=None, help="Random seed (overrides the scenario's).")(fn)
-    fn = click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")(fn)
+    fn = click.option("--overwrite", is_flag=True,
+                      help="Replace an output folder that a previous siteplan run wrote.")(fn)
     fn = click.option("--quiet", "-q", "quiet_local", is_flag=True, help="Silence progress messages.")(fn)
     return fn
 
@@ -122,14 +171,15 @@ def validate(scenario: Path) -> None:
     """Check SCENARIO and its layers; list every problem (exit 1) or say it is valid (exit 0)."""
     from .guilds import load_catalogue
     from .region import load_region
-    from .scenario import load_scenario
+    from .scenario import check_scenario_data, load_scenario
 
     sc = load_scenario(scenario)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         region = load_region(sc)
-    load_catalogue(sc.resolve(sc.catalogue.path) if sc.catalogue.path else None,
-                   overrides=sc.catalogue.overrides, add=sc.catalogue.add)
+    cat = load_catalogue(sc.resolve(sc.catalogue.path) if sc.catalogue.path else None,
+                         overrides=sc.catalogue.overrides, add=sc.catalogue.add)
+    check_scenario_data(sc, region, cat)  # the same checks a run makes before its heavy work
     for w in region.warnings:
         click.echo(f"warning: {w}", err=True)
     del caught
@@ -279,7 +329,8 @@ def explain(scenario: Path, category: str, at: str | None, estate: str | None, f
     ex = do_explain(prep, category, at=point, estate=estate)
     if fmt == "json":
         click.echo(json.dumps({"category": ex.category, "where": ex.where, "allowed": ex.allowed,
-                               "score": round(ex.score, 6),
+                               "score": round(ex.score, 6) if np.isfinite(ex.score) else None,
+                               "estate_reasons": list(ex.estate_reasons),
                                "rules": json.loads(ex.rules.replace([np.inf], None).to_json(orient="records")),
                                "criteria": json.loads(ex.criteria.to_json(orient="records"))},
                               ensure_ascii=False, indent=1))
@@ -306,7 +357,7 @@ def export_cmd(run_dir: Path, gpkg: Path) -> None:
               help="Region folder to write (region.gpkg and scenario.yaml).")
 @click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Polygon file to clip the extract to (e.g. a province).")
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
+@click.option("--overwrite", is_flag=True, help="Replace a region folder that a previous ingest-osm wrote.")
 @_guard
 def ingest_osm_cmd(pbf: Path, out: Path, boundary: Path | None, overwrite: bool) -> None:
     """Build a region and a ready scenario from an OpenStreetMap extract (PBF)."""

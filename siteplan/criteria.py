@@ -1,22 +1,17 @@
-"""Criteria: the analysis grid, exact distance fields, value transforms, and siting rules compiled
-into constraints with machine-readable reasons.
+"""Criteria: the analysis grid, exact distance fields shared by criteria and rules, and value
+transforms.
 
 Transforms follow IDRISI's FUZZY and ArcGIS Pro's continuous functions; each maps values to [0, 1].
-Siting rules (VNG separation from homes, the DOE 1378 distance table, the constraints layer) compile
-to :class:`Rule` objects that evaluate both on vector geometries (exact shapely distances) and on the
-raster grid (exact Euclidean distance transforms).
+Siting rules live in :mod:`siteplan.rules`, which uses this module's grid and distance fields.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
-import shapely
 from affine import Affine
 from pyproj import CRS
 from rasterio import features
@@ -25,45 +20,22 @@ from shapely.geometry.base import BaseGeometry
 
 from .errors import InputError
 from .guilds import Catalogue
-from .scenario import CriterionSpec, Scenario, TransformSpec
+from .scenario import CriterionSpec, TransformSpec
 from .textnorm import normalize
 
 __all__ = [
     "Grid",
-    "Rule",
     "rasterize_mask",
     "distance_field",
     "catchment_field",
     "transform",
-    "compile_rules",
-    "evaluate_rules_vector",
-    "rule_mask",
     "default_criteria",
+    "FieldCache",
     "CONSTRAINT_DEFAULT_BUFFER_M",
     "DOE_1378",
 ]
 
-#: Hard-exclusion buffers around constraint features when the layer gives no ``buffer_m``
-#: (assumptions within the published ranges of STANDARDS.md §5: rivers ≥ 200–500 m, faults ≥ 1–2 km).
-CONSTRAINT_DEFAULT_BUFFER_M: dict[str, float] = {
-    "protected": 0.0, "river": 300.0, "fault": 1000.0, "wetland": 1000.0, "airport": 3000.0,
-    "qanat": 200.0, "well": 100.0,
-}
-
-#: Iran DOE 1378 siting table (Cabinet resolution 64677/ت18591هـ), STANDARDS.md §3, confirmed.
-#: group -> list of (rule key, target, distance m)
-DOE_1378: dict[str, list[tuple[str, str, float]]] = {
-    "الف": [],
-    "ب": [("settlements", "homes", 200.0), ("sensitive", "sensitive", 200.0)],
-    "ج": [("settlements", "homes", 500.0), ("sensitive", "sensitive", 500.0)],
-    "د": [("settlements", "homes", 1000.0), ("sensitive", "sensitive", 500.0),
-          ("highway", "roads_major", 250.0), ("main_road", "roads_main", 150.0),
-          ("nature", "nature", 1000.0), ("river_qanat", "water", 200.0), ("wells", "wells", 100.0)],
-    "ه": [("settlements", "homes", 1500.0), ("sensitive", "sensitive", 1000.0),
-          ("highway", "roads_major", 250.0), ("main_road", "roads_main", 150.0),
-          ("nature", "nature", 1000.0), ("river_qanat", "water", 300.0), ("wells", "wells", 100.0)],
-}
-DOE_SOURCE = "Iran DOE siting rules 1378 (Cabinet resolution 64677/ت18591هـ)"
+from .standards import CONSTRAINT_DEFAULT_BUFFER_M, DOE_1378  # noqa: E402,F401 (re-exported)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -198,7 +170,9 @@ def catchment_field(points_xy: np.ndarray, weights: np.ndarray, grid: Grid, radi
     ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
     acc = np.zeros(grid.shape, dtype=np.float64)
     np.add.at(acc, (r[ok], c[ok]), weights[ok])
-    k = int(np.ceil(radius_m / grid.res))
+    # a kernel wider than the grid adds nothing ("same" output): clamp it, so that a huge radius
+    # gives the same answer instead of a kernel of terabytes
+    k = int(min(np.ceil(radius_m / grid.res), max(grid.height, grid.width)))
     yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
     disc = ((xx * grid.res) ** 2 + (yy * grid.res) ** 2 <= radius_m ** 2).astype(np.float64)
     out = fftconvolve(acc, disc, mode="same")
@@ -373,180 +347,8 @@ def _default_specs(retail: list[str], non_retail: list[str]) -> list[CriterionSp
 
 
 # ------------------------------------------------------------------------------------------------
-# rules
+# shared distance fields
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A siting rule: the category must keep ``min_m`` metres from the ``target`` features.
-
-    ``target`` names a feature set resolved by :func:`target_geoms` (``homes``, ``homes_mixed``,
-    ``sensitive``, ``roads_major``, ``roads_main``, ``nature``, ``water``, ``wells``, or
-    ``constraint:<kind>``). ``inside`` rules exclude the target's interior as well as the buffer.
-    A ``max_slope`` rule (target ``slope``) instead excludes land steeper than ``max_pct`` percent.
-    """
-
-    rule_id: str
-    category: str
-    target: str
-    min_m: float
-    description: str
-    source: str
-    status: Literal["confirmed", "assumption", "override", "scenario"] = "confirmed"
-    kind: Literal["distance", "max_slope"] = "distance"
-    max_pct: float | None = None
-
-
-def _mixed_mask(urban: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
-    names = {normalize(n) for n in scenario.rules.mixed_areas}
-    m = urban["name_norm"].isin(names).to_numpy() if "name_norm" in urban else np.zeros(len(urban), bool)
-    if "mixed" in urban:
-        m |= urban["mixed"].fillna(0).to_numpy() > 0
-    return m
-
-
-def target_geoms(target: str, layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> np.ndarray:
-    """Geometries of a rule target, in the working CRS."""
-    empty = np.array([], dtype=object)
-    urban = layers.get("urban")
-    rec = layers.get("receptors")
-    roads = layers.get("roads")
-    cons = layers.get("constraints")
-    if target in ("homes", "homes_mixed"):
-        parts = []
-        if urban is not None:
-            mixed = _mixed_mask(urban, scenario)
-            parts.append(urban.geometry.values[mixed if target == "homes_mixed" else ~mixed])
-        if rec is not None and target == "homes":
-            parts.append(rec.geometry.values[rec["kind"].isin(["housing"]).to_numpy()])
-        return np.concatenate(parts) if parts else empty
-    if target == "sensitive":
-        return rec.geometry.values[rec["kind"].isin(["school", "clinic"]).to_numpy()] if rec is not None else empty
-    if target in ("roads_major", "roads_main"):
-        if roads is None:
-            return empty
-        want = ["motorway", "trunk"] if target == "roads_major" else ["primary"]
-        return roads.geometry.values[roads["road_class"].isin(want).to_numpy()]
-    if cons is None:
-        return empty
-    kinds = {"nature": ["protected", "wetland", "national_park"], "water": ["river", "qanat"],
-             "wells": ["well"]}.get(target)
-    if target.startswith("constraint:"):
-        kinds = [target.split(":", 1)[1]]
-    if kinds is None:
-        raise ValueError(f"unknown rule target {target}")
-    return cons.geometry.values[cons["kind"].isin(kinds).to_numpy()]
-
-
-def compile_rules(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, list[Rule]]:
-    """Compile the siting rules of every category into :class:`Rule` lists.
-
-    Parameters
-    ----------
-    catalogue
-        Categories with ``sep_m``, ``sep_mixed_m``, ``doe_group``.
-    scenario
-        For the DOE table version and mixed areas.
-    layers
-        The region's layers (the constraints layer adds hard exclusions for every category).
-
-    Returns
-    -------
-    dict
-        Category code to its rules.
-    """
-    cons = layers.get("constraints")
-    hard: list[tuple[str, float, str]] = []
-    if cons is not None:
-        for kind in sorted(set(cons["kind"].dropna())):
-            sel = cons[cons["kind"] == kind]
-            buf = sel["buffer_m"].dropna() if "buffer_m" in sel else pd.Series(dtype=float)
-            b = float(buf.max()) if len(buf) else CONSTRAINT_DEFAULT_BUFFER_M.get(kind, 0.0)
-            hard.append((kind, b, "layer buffer_m" if len(buf) else "default buffer (assumption, STANDARDS.md §5)"))
-    out: dict[str, list[Rule]] = {}
-    for r in catalogue.table.itertuples():
-        rules = [
-            Rule(f"VNG-{r.env_cat}-HOMES", r.code, "homes", float(r.sep_m),
-                 f"env. category {r.env_cat}: {r.sep_m:g} m from homes (quiet residential)",
-                 "VNG Bedrijven en milieuzonering 2009", r.sep_status),
-            Rule(f"VNG-{r.env_cat}-MIXED", r.code, "homes_mixed", float(r.sep_mixed_m),
-                 f"env. category {r.env_cat}: {r.sep_mixed_m:g} m from homes (mixed area)",
-                 "VNG Bedrijven en milieuzonering 2009", r.sep_status),
-        ]
-        if scenario.rules.doe_table == "1378" and r.doe_group in DOE_1378:
-            for key, target, dist in DOE_1378[r.doe_group]:
-                rules.append(Rule(f"DOE1378-{r.doe_group}-{key}", r.code, target, dist,
-                                  f"DOE 1378 group {r.doe_group}: {dist:g} m from {key.replace('_', ' ')}",
-                                  DOE_SOURCE, "confirmed"))
-        if "dem" in scenario.layers and scenario.rules.max_slope_pct is not None:
-            s = float(scenario.rules.max_slope_pct)
-            rules.append(Rule("SLOPE-MAX", r.code, "slope", 0.0, f"slope at most {s:g} %",
-                              "STANDARDS.md §5 (excluded above 15 %)", "confirmed" if s == 15 else "scenario",
-                              kind="max_slope", max_pct=s))
-        for kind, b, src in hard:
-            rules.append(Rule(f"CONSTRAINT-{kind}", r.code, f"constraint:{kind}", b,
-                              f"outside {kind} areas and {b:g} m from them", src,
-                              "scenario" if src == "layer buffer_m" else "assumption"))
-        out[r.code] = rules
-    return out
-
-
-def evaluate_rules_vector(rules: list[Rule], geoms: np.ndarray, layers: dict[str, gpd.GeoDataFrame],
-                          scenario: Scenario, ids: list[object] | None = None,
-                          fields: "FieldCache | None" = None) -> pd.DataFrame:
-    """Evaluate rules on geometries (edge-to-edge distances, exact).
-
-    Parameters
-    ----------
-    rules
-        Rules of one category.
-    geoms
-        Sites (points or polygons) in the working CRS.
-    layers, scenario
-        The region's layers and scenario (to resolve targets).
-    ids
-        Labels for the geometries (default: positions).
-    fields
-        The grid's fields, for slope rules (sampled at each geometry's representative point).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (geometry, rule): ``id``, ``rule_id``, ``required_m``, ``actual_m`` (inf when the
-        target set is empty), ``passed``, ``description``.
-    """
-    ids = list(range(len(geoms))) if ids is None else list(ids)
-    frames = []
-    cache: dict[str, np.ndarray] = {}
-    for rule in rules:
-        if rule.kind == "max_slope":
-            s = np.full(len(geoms), np.nan)
-            if fields is not None and fields.slope is not None:
-                pts = shapely.point_on_surface(np.asarray(geoms))
-                r, c = fields.grid.rowcol(shapely.get_x(pts), shapely.get_y(pts))
-                ok = (r >= 0) & (r < fields.grid.height) & (c >= 0) & (c < fields.grid.width)
-                s[ok] = fields.slope[r[ok], c[ok]]
-            frames.append(pd.DataFrame({"id": ids, "rule_id": rule.rule_id, "required_m": rule.max_pct,
-                                        "actual_m": s, "passed": ~(s > (rule.max_pct or np.inf)),
-                                        "description": rule.description + " (values in %)"}))
-            continue
-        if rule.target not in cache:
-            tg = target_geoms(rule.target, layers, scenario)
-            if len(tg) == 0:
-                cache[rule.target] = np.full(len(geoms), np.inf)
-            else:
-                tree = shapely.STRtree(tg)
-                idx, dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
-                d = np.full(len(geoms), np.inf)
-                d[idx[0]] = dist
-                cache[rule.target] = d
-        d = cache[rule.target]
-        passed = d >= rule.min_m if rule.min_m > 0 else d > 0
-        frames.append(pd.DataFrame({"id": ids, "rule_id": rule.rule_id, "required_m": rule.min_m,
-                                    "actual_m": d, "passed": passed, "description": rule.description}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["id", "rule_id", "required_m", "actual_m", "passed", "description"])
 
 
 @dataclass
@@ -562,28 +364,3 @@ class FieldCache:
             mask = rasterize_mask(geoms, self.grid)
             self.fields[key] = distance_field(mask, self.grid.res)
         return self.fields[key]
-
-
-def rule_mask(rules: list[Rule], cache: FieldCache, layers: dict[str, gpd.GeoDataFrame],
-              scenario: Scenario) -> tuple[np.ndarray, dict[str, int]]:
-    """Cells allowed by every rule, and how many cells each rule excludes.
-
-    Notes
-    -----
-    Cell-centre distances on the grid: a cell counts as excluded when its centre is closer than the
-    rule distance to a cell touched by the target, so the raster is conservative by up to one cell.
-    Exact per-site answers come from :func:`evaluate_rules_vector`.
-    """
-    allowed = np.ones(cache.grid.shape, dtype=bool)
-    counts: dict[str, int] = {}
-    for rule in rules:
-        if rule.kind == "max_slope":
-            bad = (cache.slope > rule.max_pct) if cache.slope is not None else np.zeros(cache.grid.shape, bool)
-            counts[rule.rule_id] = int(bad.sum())
-            allowed &= ~bad
-            continue
-        d = cache.distance(rule.target, target_geoms(rule.target, layers, scenario))
-        bad = d < max(rule.min_m, 1e-9) if rule.min_m > 0 else d <= 0
-        counts[rule.rule_id] = int(bad.sum())
-        allowed &= ~bad
-    return allowed, counts

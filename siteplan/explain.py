@@ -11,7 +11,6 @@ import pandas as pd
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from .criteria import evaluate_rules_vector
 from .errors import InputError
 from .suitability import zonal_mean
 
@@ -29,19 +28,26 @@ class Explanation:
     score: float
     allowed: bool
     usable: str = ""
+    estate_reasons: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """Human-readable lines."""
         verdict = "ALLOWED" if self.allowed else "EXCLUDED"
         if self.usable and self.allowed and not self.rules.passed.all():
             verdict = "ALLOWED on part of the estate"
-        out = [f"{self.category} at {self.where}: {verdict}; "
-               f"suitability {self.score:.3f}"] + ([self.usable] if self.usable else []) + [
-            "", "rules (edge-to-edge distance to the nearest feature):"]
+        score = f"suitability {self.score:.3f}" if np.isfinite(self.score) else "no suitability (off the grid)"
+        out = [f"{self.category} at {self.where}: {verdict}; {score}"] + ([self.usable] if self.usable else [])
+        if self.estate_reasons:
+            out += ["", "the estate cannot take this category (as in relocation):"]
+            out += [f"  - {r}" for r in self.estate_reasons]
+        out += ["", "rules (edge-to-edge distance to the nearest feature):"]
         for r in self.rules.itertuples():
-            if r.rule_id.startswith("SLOPE"):
+            if r.group == "slope":
                 act = "no DEM value" if not np.isfinite(r.actual_m) else f"{r.actual_m:.1f} %"
                 need = f"at most {r.required_m:g} %"
+            elif r.group == "study_area":
+                act = "inside" if r.passed else f"outside by {r.actual_m:.1f} m"
+                need = "inside"
             else:
                 act = "none in the data" if not np.isfinite(r.actual_m) else f"{r.actual_m:.1f} m"
                 need = f"{r.required_m:g} m"
@@ -94,8 +100,8 @@ def explain(prep: object, category: str, *, at: tuple[float, float] | None = Non
             raise InputError(f"--estate: no estate with estate_id '{estate}' (e.g. {', '.join(est.estate_id.head(5))})")
         geom = sel.geometry.iloc[0]
         where = f"estate {estate} ({sel['name'].iloc[0]})"
-    rules = evaluate_rules_vector(p.rules[category], np.array([geom]), layers, p.scenario,  # type: ignore[attr-defined]
-                                  fields=p.cache)  # type: ignore[attr-defined]
+    ruleset = p.rules[category]  # type: ignore[attr-defined]
+    rules = ruleset.check(np.array([geom]))
     surf = p.surfaces[category]  # type: ignore[attr-defined]
     grid = p.grid  # type: ignore[attr-defined]
     by_name = {c.spec.name: c for c in p.crit}  # type: ignore[attr-defined]
@@ -105,8 +111,9 @@ def explain(prep: object, category: str, *, at: tuple[float, float] | None = Non
         if at is not None:
             r, col = grid.rowcol(np.array([geom.x]), np.array([geom.y]))
             if not (0 <= r[0] < grid.height and 0 <= col[0] < grid.width):
-                raise InputError(f"--at {where}: the point lies outside the study area")
-            raw, val = float(c.raw[r[0], col[0]]), float(c.score[r[0], col[0]])
+                raw = val = float("nan")  # off the grid: the study-area rule says why
+            else:
+                raw, val = float(c.raw[r[0], col[0]]), float(c.score[r[0], col[0]])
         else:
             raw = float(zonal_mean(c.raw.astype(np.float64), np.array([geom]), grid)[0])
             val = float(zonal_mean(c.score.astype(np.float64), np.array([geom]), grid)[0])
@@ -114,11 +121,18 @@ def explain(prep: object, category: str, *, at: tuple[float, float] | None = Non
     crit = pd.DataFrame(rows)
     usable = ""
     allowed = bool(rules.passed.all())
+    estate_why: tuple[str, ...] = ()
     if estate is not None:
-        from .zoning import usable_land
+        # the same answer relocation uses: estate kind, max_cat, utilities and usable land
+        from .rules import eligibility, usable_land
 
-        u = usable_land(sel, {category: p.rules[category]}, layers, p.scenario).iloc[0]  # type: ignore[attr-defined]
+        one = {category: ruleset}
+        u_all = usable_land(sel, one)
+        u = u_all.iloc[0]
+        el = eligibility(sel, one, u_all, p.scenario.allocation.accepted_kinds).iloc[0]  # type: ignore[attr-defined]
         usable = (f"usable land: {u.usable_ha:.2f} of {u.area_ha:.2f} ha satisfy every rule"
                   + (f" (binding: {u.binding}, removes {u.removed_ha:.2f} ha)" if u.binding else ""))
-        allowed = bool(u.usable_ha > 0)
-    return Explanation(category, where, rules, crit, float(crit.contribution.sum()), allowed, usable)
+        allowed = bool(el.eligible)
+        estate_why = tuple(x for x in str(el.reason).split("; ") if x)
+    score = float(crit.contribution.sum()) if len(crit) else float("nan")
+    return Explanation(category, where, rules, crit, score, allowed, usable, estate_why)

@@ -44,63 +44,7 @@ from .scenario import AllocationSpec
 
 log = logging.getLogger(__name__)
 
-__all__ = ["eligibility", "estate_capacity", "Plan", "allocate", "solve_assignment", "AssignmentResult"]
-
-UTILITIES = ("power", "gas", "water", "wastewater")
-
-
-def _env_rank(env: object) -> float:
-    try:
-        return float(str(env))
-    except ValueError:
-        return np.inf
-
-
-def eligibility(estates: gpd.GeoDataFrame, catalogue: Catalogue, usable: pd.DataFrame,
-                spec: AllocationSpec) -> pd.DataFrame:
-    """Whether each category may move to each estate, with the reason when not.
-
-    Parameters
-    ----------
-    estates
-        Estates with optional ``kind``, ``max_cat`` and utility flags.
-    catalogue
-        Categories with ``env_cat`` and ``utilities``.
-    usable
-        :func:`siteplan.zoning.usable_land` output.
-    spec
-        Allocation settings (accepted kinds).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
-    """
-    u = usable.set_index(["estate_id", "category"])
-    rows = []
-    for e in estates.itertuples():
-        for c in catalogue.table.itertuples():
-            reasons = []
-            kind = getattr(e, "kind", None)
-            if kind and kind not in spec.accepted_kinds:
-                reasons.append(f"estate kind '{kind}' not accepted")
-            max_cat = getattr(e, "max_cat", None)
-            if max_cat is not None and not (isinstance(max_cat, float) and np.isnan(max_cat)):
-                if _env_rank(c.env_cat) > _env_rank(max_cat) + 1e-9:
-                    reasons.append(f"env. category {c.env_cat} above the estate's max_cat {max_cat:g}"
-                                   if isinstance(max_cat, float) else
-                                   f"env. category {c.env_cat} above the estate's max_cat {max_cat}")
-            for util in c.utilities:
-                val = getattr(e, util, None) if util in UTILITIES else None
-                if util in UTILITIES and val is not None and not (isinstance(val, float) and np.isnan(val)) and float(val) < 1:
-                    reasons.append(f"no {util}")
-            uf, uh, b, bm = (u.loc[(e.estate_id, c.code), ["usable_frac", "usable_ha", "binding", "binding_m"]]
-                             if (e.estate_id, c.code) in u.index else (1.0, 0.0, "", 0.0))
-            if uf <= 1e-9:
-                reasons.append(f"no land of the estate satisfies {b} ({bm:g} m)" if b else "no usable land")
-            rows.append((e.estate_id, c.code, not reasons, "; ".join(reasons), float(uf), float(uh)))
-    return pd.DataFrame(rows, columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])
-
+__all__ = ["estate_capacity", "Plan", "allocate", "solve_assignment", "AssignmentResult"]
 
 def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, net_to_gross: float,
                     default_vacant_share: float | None = None) -> pd.DataFrame:
@@ -181,7 +125,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     catalogue
         For default land per unit and environmental order.
     elig
-        :func:`eligibility` output.
+        :func:`siteplan.rules.eligibility` output.
     capacity
         :func:`estate_capacity` output.
     scores

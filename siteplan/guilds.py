@@ -126,6 +126,43 @@ class Catalogue:
         return ENV_ORDER.index(_env_key(self._rows[code]["env_cat"]))
 
 
+#: Numeric catalogue columns: (smallest allowed value, whether it is allowed itself, what it is).
+_NUMERIC: dict[str, tuple[float, bool, str]] = {
+    "sep_m": (0.0, True, "a distance from homes in metres, 0 or more (e.g. 150)"),
+    "sep_mixed_m": (0.0, True, "a distance from homes in mixed areas in metres, 0 or more (e.g. 100)"),
+    "land_m2": (0.0, False, "land per business in m², above 0 (e.g. 400)"),
+    "plot_m2": (0.0, False, "a plot size in m², above 0 (e.g. 500)"),
+}
+
+
+def _value_problem(col: str, val: object) -> str | None:
+    """Why a catalogue value cannot be used (None when it can, or when the column is not checked)."""
+    if val is None or (isinstance(val, str) and not val.strip()):
+        return None
+    if col == "env_cat":
+        try:
+            _env_key(val)
+        except KeyError:
+            return f"env_cat {val!r} is not one of {', '.join(VNG_DISTANCES)} (the VNG environmental categories)"
+        return None
+    if col == "retail":
+        if isinstance(val, bool) or str(val).strip() in ("0", "1"):
+            return None
+        return f"must be 0 or 1 (true or false: a shop that sells to the public), got {val!r}"
+    if col not in _NUMERIC:
+        return None
+    low, inclusive, what = _NUMERIC[col]
+    try:
+        if isinstance(val, bool):
+            raise ValueError
+        f = float(val)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return f"must be {what}, got {val!r}"
+    if not np.isfinite(f) or f < low or (f == low and not inclusive):
+        return f"must be {what}, got {val!r}"
+    return None
+
+
 def _split(v: object) -> list[str]:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return []
@@ -161,6 +198,13 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
             continue
         df.at[i, "env_cat"] = key
         q, m, _ = VNG_DISTANCES[key]
+        bad = [f"{where}: category '{r['code']}': {c} {why}" for c in ("sep_m", "sep_mixed_m", "plot_m2", "retail")
+               if c in df.columns and pd.notna(r.get(c)) and (why := _value_problem(c, r.get(c)))]
+        if bad:
+            problems.extend(bad)
+            sep.append(np.nan)
+            sep_mixed.append(np.nan)
+            continue
         sep.append(float(r["sep_m"]) if "sep_m" in df.columns and pd.notna(r.get("sep_m")) else q)
         sep_mixed.append(float(r["sep_mixed_m"]) if "sep_mixed_m" in df.columns and pd.notna(r.get("sep_mixed_m")) else m)
         try:
@@ -230,6 +274,10 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
             if col not in allowed or col == "code":
                 problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {', '.join(sorted(allowed - {'code'}))})")
                 continue
+            why = _value_problem(col, val)
+            if why:
+                problems.append(f"catalogue.overrides.{code}.{col}: {why}")
+                continue
             if col not in df.columns:
                 df[col] = None
             idx = df.index[df["code"] == code][0]
@@ -242,6 +290,10 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
             problems.append(f"catalogue.add[{i}]: " + "; ".join(
                 ([f"missing {', '.join(missing)}"] if missing else []) +
                 ([f"unknown column(s) {', '.join(unknown)}"] if unknown else [])))
+            continue
+        bad = [f"catalogue.add[{i}].{c}: {why}" for c, v in new.items() if (why := _value_problem(c, v))]
+        if bad:
+            problems.extend(bad)
             continue
         row = {k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in new.items()}
         row["_overridden"] = set(row) & {"sep_m"}

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,13 +160,14 @@ def ingest_osm(pbf: str | Path, out_dir: str | Path, *, boundary: str | Path | N
     pbf
         An ``.osm.pbf`` extract.
     out_dir
-        Folder to write (replaced atomically when the ingest succeeds).
+        Folder to write (replaced atomically when the ingest succeeds; the rules of
+        :class:`siteplan.outdir.OutputFolder` apply: never a folder of inputs, locked, marked).
     boundary
         Optional polygon file: every layer is clipped to it and it becomes the ``boundary`` layer.
     catalogue
         Catalogue whose OSM tags map POIs to categories (default: the shipped one).
     overwrite
-        Replace a non-empty ``out_dir``.
+        Replace an existing ``out_dir`` that a previous ``ingest-osm`` wrote.
 
     Returns
     -------
@@ -177,17 +176,31 @@ def ingest_osm(pbf: str | Path, out_dir: str | Path, *, boundary: str | Path | N
     Raises
     ------
     InputError
-        Missing, truncated or non-PBF file; unreadable boundary; existing output without overwrite.
+        Missing, truncated or non-PBF file; unreadable boundary; an output folder siteplan may not
+        replace (see :class:`siteplan.outdir.OutputFolder`).
     """
     try:
-        import pyrosm
+        import pyrosm  # noqa: F401  (checked before any work; used by _ingest)
     except ImportError:
         raise InputError("ingest-osm needs the optional 'osm' extra: pip install 'siteplan[osm]'") from None
 
+    from .outdir import OutputFolder
+
     pbf, out_dir = Path(pbf), Path(out_dir)
     _check_pbf(pbf)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise InputError(f"{out_dir}: the output folder exists and is not empty; pass --overwrite to replace it")
+    inputs: dict[str, Path] = {"the OSM extract": pbf}
+    if boundary is not None:
+        inputs["the boundary"] = Path(boundary)
+    # a rough lower bound of what is written: the extract's size (the region is a selection of it)
+    with OutputFolder(out_dir, kind="ingest-osm", overwrite=overwrite, inputs=inputs,
+                      estimate_bytes=(1 << 20) + pbf.stat().st_size) as folder:
+        return _ingest(pbf, folder.stage, boundary, catalogue)
+
+
+def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Catalogue | None) -> IngestReport:
+    """The body of :func:`ingest_osm`: read the extract and write the region into ``stage``."""
+    import pyrosm
+
     cat = catalogue or load_catalogue()
     osm_map = {t.lower(): r.code for r in cat.table.itertuples() for t in r.osm_tags}
     bnd = None
@@ -306,32 +319,23 @@ def ingest_osm(pbf: str | Path, out_dir: str | Path, *, boundary: str | Path | N
         layers["boundary"] = gpd.GeoDataFrame({"name": ["boundary"]}, geometry=[clip], crs=4326)
     rep.counts = {k: int(len(v)) for k, v in layers.items()}
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        gpkg = stage / "region.gpkg"
-        for name, g in layers.items():
-            g.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
-        spec = {k: {"path": "region.gpkg", "layer": k} for k in layers}
-        if layers["estates"].empty:
-            spec["estates"]["allow_empty"] = True
-        scenario = {
-            "name": f"{pbf.name} (OpenStreetMap)",
-            "description": f"Built by `siteplan ingest-osm` from {pbf.name}. OpenStreetMap data © OpenStreetMap "
-                           "contributors (ODbL). Estates have no vacancy data: allocation assumes a vacant share "
-                           "of their gross area (allocation.default_vacant_share) — review it.",
-            "seed": 0, "grid": {"resolution_m": 100}, "layers": spec,
-            "allocation": {"default_vacant_share": 0.2},
-            "sites": {"count": 2, "min_area_ha": 5, "max_area_ha": 100, "min_spacing_km": 1,
-                      "min_distance_from_estates_km": 0.5},
-        }
-        (stage / "scenario.yaml").write_text(
-            "# siteplan scenario written by `siteplan ingest-osm`; edit and run `siteplan validate` on it.\n"
-            + yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        stage.rename(out_dir)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+    gpkg = stage / "region.gpkg"
+    for name, g in layers.items():
+        g.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
+    spec = {k: {"path": "region.gpkg", "layer": k} for k in layers}
+    if layers["estates"].empty:
+        spec["estates"]["allow_empty"] = True
+    scenario = {
+        "name": f"{pbf.name} (OpenStreetMap)",
+        "description": f"Built by `siteplan ingest-osm` from {pbf.name}. OpenStreetMap data © OpenStreetMap "
+                       "contributors (ODbL). Estates have no vacancy data: allocation assumes a vacant share "
+                       "of their gross area (allocation.default_vacant_share) — review it.",
+        "seed": 0, "grid": {"resolution_m": 100}, "layers": spec,
+        "allocation": {"default_vacant_share": 0.2},
+        "sites": {"count": 2, "min_area_ha": 5, "max_area_ha": 100, "min_spacing_km": 1,
+                  "min_distance_from_estates_km": 0.5},
+    }
+    (stage / "scenario.yaml").write_text(
+        "# siteplan scenario written by `siteplan ingest-osm`; edit and run `siteplan validate` on it.\n"
+        + yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return rep

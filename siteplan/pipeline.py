@@ -2,15 +2,12 @@
 
 Stages exchange plain data; this module composes them and owns the order, the timings, the
 warnings and the atomic write of the whole run folder (everything is written into a staging folder
-that replaces ``--out`` only when the run succeeds).
+that replaces ``--out`` only when the run succeeds; see :mod:`siteplan.outdir`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 import warnings
 from contextlib import contextmanager
@@ -25,16 +22,17 @@ import shapely
 
 from . import __version__
 from .clusters import find_clusters
-from .criteria import FieldCache, Grid, Rule, compile_rules, default_criteria
+from .criteria import FieldCache, Grid, default_criteria
 from .errors import InputError, SiteplanWarning
 from .export import sha256, utc_now, versions, write_csv, write_geojson, write_geotiff, write_json
-from .guild_relocation import Plan, allocate, eligibility, estate_capacity
+from .guild_relocation import Plan, allocate, estate_capacity
 from .guilds import Catalogue, classify, load_catalogue
 from .locate import estate_closeness, grow_regions, rank_estates, regions_to_polygons, site_feasibility
 from .region import Region, load_region
-from .scenario import Scenario, load_scenario
+from .scenario import MAX_GRID_CELLS, Scenario, check_scenario_data, check_seed, load_scenario
 from .suitability import Surface, criterion_layers, oat_sweep, rank_acceptability, score_sd, surfaces, zonal_mean
-from .zoning import usable_land, zone_estates
+from .rules import RuleSet, compile_rulesets, eligibility, usable_land
+from .zoning import zone_estates
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +73,7 @@ class Prepared:
     catalogue: Catalogue
     businesses: gpd.GeoDataFrame
     codes: list[str]
-    rules: dict[str, list[Rule]]
+    rules: dict[str, RuleSet]
     grid: Grid
     cache: FieldCache
     surfaces: dict[str, Surface]
@@ -143,6 +141,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         warns.extend(region.warnings)
         cat = load_catalogue(scenario.resolve(scenario.catalogue.path) if scenario.catalogue.path else None,
                              overrides=scenario.catalogue.overrides, add=scenario.catalogue.add)
+        check_scenario_data(scenario, region, cat, whole_grid=with_surfaces)  # as `siteplan validate` does
         codes = _scope(scenario, cat)
     with timer.stage("classify"):
         biz = classify(region.layers["businesses"], cat)
@@ -160,10 +159,10 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         biz = gpd.GeoDataFrame(biz, geometry="geometry", crs=region.crs)
     layers = dict(region.layers)
     with timer.stage("rules"):
-        rules = {c: r for c, r in compile_rules(cat, scenario, layers).items() if c in codes}
+        rules = compile_rulesets(cat, scenario, layers, region.study_area, codes=codes)
     with timer.stage("suitability"):
         grid = Grid.covering(region.study_area, scenario.grid.resolution_m, region.crs)
-        if with_surfaces and grid.width * grid.height > 1e8:
+        if with_surfaces and grid.width * grid.height > MAX_GRID_CELLS:
             raise InputError(f"grid.resolution_m: {scenario.grid.resolution_m:g} m gives a {grid.width}×{grid.height} "
                              "grid, too large for a whole run in memory; use a coarser resolution, or "
                              "`siteplan suitability --blockwise` for one category's surface")
@@ -176,6 +175,8 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
             if np.isnan(cache.slope).any():
                 warns.append(f"dem: no elevation for {np.isnan(cache.slope).mean():.1%} of the grid; "
                              "the slope rule does not exclude those cells")
+        for rs in rules.values():
+            rs.ctx.fields = cache  # one context shared by every category: slope and distance fields
         specs = scenario.criteria if scenario.criteria is not None else default_criteria(cat, layers)
         usable_specs = []
         for s in specs:
@@ -212,6 +213,7 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
     """
     timer = _Timer()
     seed = scenario.seed if seed is None else seed
+    check_seed(seed)  # before any work (NumPy refuses a negative seed only at the last stage)
     prep = prepare(scenario, timer)
     sc = scenario
     layers = prep.region.layers
@@ -224,9 +226,8 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
             scores.append(pd.DataFrame({"estate_id": estates["estate_id"].to_numpy(), "category": code,
                                         "score": np.round(m, 6)}))
         scores_df = pd.concat(scores, ignore_index=True)
-        usable = usable_land(estates, prep.rules, layers, sc)
-        elig = eligibility(estates, Catalogue(prep.catalogue.table[prep.catalogue.table.code.isin(prep.codes)]),
-                           usable, sc.allocation)
+        usable = usable_land(estates, prep.rules)
+        elig = eligibility(estates, prep.rules, usable, sc.allocation.accepted_kinds)
         capacity = estate_capacity(estates, layers.get("plots"), sc.allocation.net_to_gross,
                                    sc.allocation.default_vacant_share)
         assumed = int((capacity["capacity_from"] == "assumed share").sum())
@@ -459,7 +460,10 @@ def write_outputs(res: RunResult, out_dir: Path, *, scenario_file: Path | None =
 
         build_report(res, out_dir / "report.html")
     res.timings["write"] = round(time.perf_counter() - t0, 3)
-    hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*")) if p.is_file()}
+    from .outdir import MARKER
+
+    hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
+              if p.is_file() and p.name != MARKER}
     inputs: dict[str, dict[str, str]] = {}
     for layer, files in res.prep.region.files.items():
         inputs[layer] = {str(f.name): sha256(f) for f in files}
@@ -495,9 +499,23 @@ def write_outputs(res: RunResult, out_dir: Path, *, scenario_file: Path | None =
     return hashes
 
 
+def _scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
+    """What a run reads, by description (refused inside ``--out``)."""
+    inputs = {"the scenario file": path}
+    for name, spec in scenario.layers.items():
+        inputs[f"layer '{name}'"] = scenario.resolve(spec.path)
+    if scenario.catalogue.path:
+        inputs["the catalogue"] = scenario.resolve(scenario.catalogue.path)
+    return inputs
+
+
 def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None = None,
                       overwrite: bool = False) -> RunResult:
     """Validate, run and write a scenario; the output folder is replaced only when the run succeeds.
+
+    The output folder's rules (refusals, lock, marker, atomic swap, leftovers) are those of
+    :class:`siteplan.outdir.OutputFolder`; they are checked right after the scenario is read, before
+    any heavy work.
 
     Parameters
     ----------
@@ -508,30 +526,19 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     seed
         Overrides the scenario's seed.
     overwrite
-        Replace an existing non-empty output folder.
+        Replace an existing output folder that a previous ``siteplan run`` wrote.
 
     Returns
     -------
     RunResult
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise InputError(f"{out_dir}: the output folder exists and is not empty; pass --overwrite to replace it")
+    from .outdir import OutputFolder, input_bytes
+
     scenario = load_scenario(path)
-    res = run(scenario, seed=seed)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    stage.chmod(0o755)
-    try:
-        write_outputs(res, stage, scenario_file=Path(path))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(stage, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(stage, out_dir)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+    inputs = _scenario_inputs(scenario, Path(path))
+    # rough lower bound of the output's size: the report's fixed part and about twice the inputs
+    estimate = (8 << 20) + 2 * input_bytes(inputs.values())
+    with OutputFolder(out_dir, kind="run", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
+        res = run(scenario, seed=seed)
+        write_outputs(res, folder.stage, scenario_file=Path(path))
     return res

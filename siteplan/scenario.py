@@ -8,6 +8,7 @@ key suggested, so that a typo is never ignored silently.
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,13 @@ __all__ = [
     "parse_scenario",
     "LAYER_NAMES",
     "REQUIRED_LAYERS",
+    "check_scenario_data",
+    "check_seed",
+    "sensitivity_bytes",
+    "MAX_GRID_CELLS",
+    "MAX_BLOCKWISE_CELLS",
+    "MEMORY_BUDGET_BYTES",
+    "MAX_SEED",
 ]
 
 LAYER_NAMES = (
@@ -42,9 +50,75 @@ LAYER_NAMES = (
 )
 REQUIRED_LAYERS = ("estates", "urban", "businesses")
 
+#: Largest grid (cells) a whole run holds in memory; `siteplan suitability --blockwise` goes further.
+MAX_GRID_CELLS = 1e8
+#: Largest grid (cells) even the blockwise path accepts (a float32 GeoTIFF of 40 GB).
+MAX_BLOCKWISE_CELLS = 1e10
+#: Memory a single resource-hungry step may ask for (the Monte Carlo rank robustness).
+MEMORY_BUDGET_BYTES = 2 * 1024**3
+#: NumPy seeds are unsigned 32-bit integers.
+MAX_SEED = 2**32 - 1
+
+
+def sensitivity_bytes(draws: int, candidates: int, criteria: int) -> float:
+    """Peak memory (bytes) of the Monte Carlo rank robustness of one category.
+
+    :func:`siteplan.suitability.rank_acceptability` holds the draws × criteria weights and about
+    eight draws × candidates float64/int64 arrays at once (scores, the TOPSIS closeness and its
+    temporaries, the order and the ranks): measured, 8 × draws × (criteria + 7 × candidates) bytes.
+    """
+    return 8.0 * draws * (criteria + 8 * candidates)
+
+
+def _gib(b: float) -> str:
+    return f"{b / 1024**3:,.1f} GiB"
+
+
+def _draws_problem(draws: int, candidates: int, criteria: int, *, least: bool) -> str | None:
+    need = sensitivity_bytes(draws, candidates, criteria)
+    if need <= MEMORY_BUDGET_BYTES:
+        return None
+    most = int(MEMORY_BUDGET_BYTES // sensitivity_bytes(1, candidates, criteria))
+    size = (f"at least {candidates} estates × {criteria} criterion" if least
+            else f"{candidates} estates × {criteria} criteria")
+    return (f"{draws:,} Monte Carlo draws need about {_gib(need)} of memory ({size}), above siteplan's "
+            f"budget of {_gib(MEMORY_BUDGET_BYTES)}; use at most {most:,} draws (a few hundred to a few "
+            "thousand are plenty), or 0 to skip the robustness analysis")
+
+
+def _seed_ok(seed: object) -> bool:
+    return not isinstance(seed, bool) and isinstance(seed, int) and 0 <= seed <= MAX_SEED
+
+
+def _seed_message(seed: object) -> str:
+    return f"must be a whole number from 0 to {MAX_SEED} (random seeds are unsigned 32-bit), got {seed!r}"
+
+
+def check_seed(seed: object, key: str = "--seed") -> None:
+    """Raise :class:`ScenarioError` unless ``seed`` is a NumPy seed (0 to 2**32 - 1); ``key`` names it."""
+    if not _seed_ok(seed):
+        raise ScenarioError(f"{key}: {_seed_message(seed)}")
+
+
+def _crs_problem(value: str, *, projected: bool) -> str | None:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError:
+        return (f"'{value}' is not a coordinate reference system pyproj knows; give an EPSG code such as "
+                "'EPSG:32639' (UTM zone 39N) or 'EPSG:4326'" + (", or leave 'crs' out to pick the local "
+                                                                 "UTM zone" if projected else ""))
+    if projected and not crs.is_projected:
+        return (f"'{value}' is not a projected (metric) CRS; give a projected CRS such as a UTM zone "
+                "('EPSG:32639'), or leave 'crs' out to pick the local UTM zone")
+    return None
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # .inf and .nan are never meaningful settings: every float must be finite
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LayerSpec(_Strict):
@@ -56,6 +130,14 @@ class LayerSpec(_Strict):
     encoding: str | None = None
     crs: str | None = None
     allow_empty: bool = False
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, v: str | None) -> str | None:
+        why = None if v is None else _crs_problem(v, projected=False)
+        if why:
+            raise ValueError(why)
+        return v
 
 
 class GridSpec(_Strict):
@@ -78,6 +160,27 @@ class TransformSpec(_Strict):
     increasing: bool = True
     mapping: dict[str, float] | None = None
 
+    def problem(self) -> str | None:
+        """Why the points do not fit the type (None when they do); checked per criterion."""
+        p, t = list(self.points), self.type
+        why = None
+        if t in ("linear", "sigmoid", "j_shaped"):
+            if len(p) == 2 and not p[0] < p[1]:
+                why = f"{t}: the two control points must increase (0 at the first, 1 at the second), got {p}"
+            elif len(p) == 4 and not p[0] <= p[1] <= p[2] <= p[3]:
+                why = f"{t}: the four control points must be in order, got {p}"
+            elif len(p) not in (2, 4):
+                why = f"{t} needs 2 or 4 control points in 'points' (e.g. points: [500, 20000]), got {p}"
+        elif t == "gaussian" and (len(p) != 2 or p[1] <= 0):
+            why = f"gaussian needs points: [midpoint, spread] with spread above 0, got {p}"
+        elif t in ("ms_large", "ms_small") and (len(p) not in (2, 4) or p[1] <= 0):
+            why = f"{t} needs points: [mean, sd] or [mean, sd, a, b] with sd above 0, got {p}"
+        elif t == "threshold" and len(p) != 1:
+            why = f"threshold needs one point, points: [t], got {p}"
+        elif t == "categorical" and not self.mapping:
+            why = "categorical needs a 'mapping' of values to scores, e.g. mapping: {industrial: 1, rural: 0.5}"
+        return why
+
 
 class CriterionSpec(_Strict):
     """One suitability criterion."""
@@ -92,6 +195,21 @@ class CriterionSpec(_Strict):
     weight: float | None = Field(None, ge=0)
     rank: int | None = Field(None, ge=1)
     categories: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> "CriterionSpec":
+        if self.kind == "catchment" and (not self.field or self.radius_m is None):
+            raise ValueError(f"'{self.name}': a catchment criterion needs 'field' (e.g. population) and "
+                             "'radius_m' (e.g. 15000)")
+        if self.kind == "attribute" and not self.field:
+            raise ValueError(f"'{self.name}': an attribute criterion needs 'field', a numeric field of layer "
+                             f"'{self.layer}'")
+        if self.kind == "raster" and self.layer != "dem":
+            raise ValueError(f"'{self.name}': kind 'raster' reads the 'dem' layer; write layer: dem")
+        why = self.transform.problem()
+        if why:
+            raise ValueError(f"'{self.name}': transform {why}")
+        return self
 
 
 class WeightsSpec(_Strict):
@@ -167,6 +285,16 @@ class SitesSpec(_Strict):
     min_score: float = Field(0.3, ge=0, le=1)
     candidates_per_chain: int = Field(2, ge=1, le=20)
 
+    @model_validator(mode="after")
+    def _ranges(self) -> "SitesSpec":
+        if self.min_area_ha > self.max_area_ha:
+            raise ValueError(f"min_area_ha ({self.min_area_ha:g}) is above max_area_ha ({self.max_area_ha:g}); "
+                             "swap them or lower min_area_ha")
+        if self.max_spacing_km is not None and self.min_spacing_km > self.max_spacing_km:
+            raise ValueError(f"min_spacing_km ({self.min_spacing_km:g}) is above max_spacing_km "
+                             f"({self.max_spacing_km:g}); swap them or raise max_spacing_km")
+        return self
+
 
 class ClustersSpec(_Strict):
     """Business cluster detection."""
@@ -180,6 +308,16 @@ class SensitivitySpec(_Strict):
 
     draws: int = Field(200, ge=0)
     concentration: float = Field(50.0, gt=0)
+
+    @field_validator("draws")
+    @classmethod
+    def _draws_fit(cls, v: int) -> int:
+        # the smallest robustness analysis there is: 2 estates, 1 criterion (the real size is
+        # checked against the data by check_scenario_data)
+        why = _draws_problem(v, 2, 1, least=True)
+        if why:
+            raise ValueError(why)
+        return v
 
 
 class OutputsSpec(_Strict):
@@ -216,6 +354,29 @@ class Scenario(_Strict):
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
     base_dir: str = "."
 
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed_range(cls, v: Any) -> Any:
+        if not _seed_ok(v):
+            raise ValueError(f"{_seed_message(v)}; e.g. seed: 0")
+        return v
+
+    @field_validator("crs")
+    @classmethod
+    def _projected_crs(cls, v: str | None) -> str | None:
+        why = None if v is None else _crs_problem(v, projected=True)
+        if why:
+            raise ValueError(why)
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _some_categories(cls, v: list[str] | str) -> list[str] | str:
+        if isinstance(v, list) and not v:
+            raise ValueError("the list is empty, so nothing would be planned; list at least one catalogue "
+                             "code (see `siteplan catalogue`), or write `categories: all`")
+        return v
+
     @field_validator("layers")
     @classmethod
     def _known_layers(cls, v: dict[str, LayerSpec]) -> dict[str, LayerSpec]:
@@ -231,6 +392,14 @@ class Scenario(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return v
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> "Scenario":
+        ws = [c.weight for c in self.criteria or []]
+        if self.weights.method == "direct" and ws and all(w is not None for w in ws) and sum(ws) <= 0:
+            raise ValueError("criteria[*].weight: every criterion has weight 0; give at least one a weight above 0 "
+                             "(weights are normalized to sum to 1)")
+        return self
 
     @model_validator(mode="after")
     def _criteria_layers(self) -> "Scenario":
@@ -286,8 +455,29 @@ def _format_errors(err: ValidationError) -> list[str]:
             out.append(f"{path}: required key is missing")
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            out.append(f"{path or '(top level)'}: {msg}")
+            if e["type"] == "finite_number":
+                msg = f"must be a finite number (not .inf or .nan), got {_shown(e.get('input'))}"
+            elif e["type"] == "int_parsing" and isinstance(e.get("input"), str) and _is_float(e["input"]):
+                msg = (f"must be a whole number, got the text {e['input']!r} (YAML reads a number such as 1e9 "
+                       "as text): write the digits, e.g. 1000")
+            elif msg.startswith("Input should be "):
+                msg = f"must be {msg.removeprefix('Input should be ')}, got {_shown(e.get('input'))}"
+            out.append(f"{path}: {msg}" if path else msg)  # top-level checks name their keys
     return out
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(v: Any) -> str:
+    """A user's value, short, for a message."""
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: str = "scenario") -> Scenario:
@@ -360,3 +550,92 @@ def load_scenario(path: str | Path) -> Scenario:
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: the scenario must be saved as UTF-8") from None
     return parse_scenario(data or {}, base_dir=path.parent.resolve(), source=str(path))
+
+
+def _count(x: float) -> str:
+    return f"{x:,.0f}" if x < 1e12 else f"{x:.3g}" if math.isfinite(x) else "more than 1e308"
+
+
+def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whole_grid: bool = True) -> None:
+    """The checks of a scenario that need its layers and catalogue; ``validate`` and every run call it
+    before the heavy work, so that both refuse the same scenarios.
+
+    Parameters
+    ----------
+    scenario
+        A parsed scenario.
+    region
+        Its loaded :class:`siteplan.region.Region` (layers, study area).
+    catalogue
+        Its :class:`siteplan.guilds.Catalogue` with the scenario's overrides.
+    whole_grid
+        False for the blockwise suitability path, which accepts grids above :data:`MAX_GRID_CELLS`.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem: categories not in the catalogue, a grid too large, Monte Carlo draws
+        above the memory budget.
+    """
+    problems = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(catalogue.codes)})"
+                for i, c in enumerate(scenario.categories) if c not in catalogue] \
+        if scenario.categories != "all" else []
+    res = scenario.grid.resolution_m
+    minx, miny, maxx, maxy = region.study_area.bounds
+    ext_w, ext_h = max(maxx - minx, res), max(maxy - miny, res)
+    w, h = math.ceil(ext_w / res), math.ceil(ext_h / res)  # as Grid.covering, give or take a cell
+    cells = float(w) * float(h)
+    limit = MAX_GRID_CELLS if whole_grid else MAX_BLOCKWISE_CELLS
+    if cells > limit:
+        coarser = math.ceil(math.sqrt(ext_w * ext_h / limit) * 1.02)
+        problems.append(
+            f"grid.resolution_m: {res:g} m gives a grid of about {_count(w)} × {_count(h)} = {_count(cells)} cells "
+            f"over the study area ({ext_w / 1000:,.0f} × {ext_h / 1000:,.0f} km), more than siteplan's limit of "
+            f"{limit:,.0f}"
+            + ("" if not whole_grid else " for a whole run in memory")
+            + f"; use a coarser resolution (at least {coarser:,.0f} m)"
+            + ("" if not whole_grid else ", or `siteplan suitability --blockwise` for one category's surface"))
+    problems += _weight_problems(scenario, region, catalogue)
+    draws = scenario.sensitivity.draws
+    if draws > 0:
+        n_est = len(region.layers["estates"])
+        if scenario.criteria is not None:
+            n_crit = len(scenario.criteria)
+        else:
+            from .criteria import default_criteria
+
+            n_crit = len(default_criteria(catalogue, region.layers))
+        why = _draws_problem(draws, max(n_est, 2), max(n_crit, 1), least=False)
+        if why:
+            problems.append(f"sensitivity.draws: {why}")
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:
+    """Each category's criterion weights, as the suitability stage derives them (cheap: no grid)."""
+    from .criteria import default_criteria
+    from .errors import InputError
+    from .suitability import category_weights
+
+    specs = scenario.criteria if scenario.criteria is not None else default_criteria(catalogue, region.layers)
+    usable = [s for s in specs if s.layer in region.layers or (s.kind == "raster" and "dem" in scenario.layers)]
+    if not usable:
+        return ["criteria: no criterion can be evaluated with the scenario's layers; add the layers they read "
+                "or list criteria on the layers you have"]
+    codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
+    problems: list[str] = []
+    owa_bad: dict[int, list[str]] = {}
+    ow = scenario.aggregation.order_weights or []
+    for code in codes:
+        try:
+            w = category_weights(usable, scenario, code)
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        if scenario.aggregation.method == "owa" and (len(ow) != len(w) or any(v < 0 for v in ow) or sum(ow) <= 0):
+            owa_bad.setdefault(len(w), []).append(code)
+    for n, bad in owa_bad.items():
+        problems.append(f"aggregation.order_weights: give {n} non-negative order weights, one per criterion of "
+                        f"categor{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)} (got {list(ow)})")
+    return list(dict.fromkeys(problems))

@@ -18,12 +18,17 @@ import numpy as np
 import pandas as pd
 from rasterio import features
 
-from .criteria import FieldCache, Grid, Rule, catchment_field, rule_mask, transform
+from typing import TYPE_CHECKING
+
+from .criteria import FieldCache, Grid, catchment_field, transform
 from .errors import InputError
 from .scenario import CriterionSpec, Scenario
 from .weights import ahp, direct_weights, rank_weights
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from .rules import RuleSet
 
 __all__ = [
     "CriterionLayer",
@@ -299,7 +304,7 @@ def topsis(matrix: np.ndarray, weights: np.ndarray, benefit: np.ndarray) -> np.n
     return np.where(np.isfinite(c), c, 0.0)
 
 
-def surfaces(codes: list[str], crit: list[CriterionLayer], rules: dict[str, list[Rule]], scenario: Scenario,
+def surfaces(codes: list[str], crit: list[CriterionLayer], rules: "dict[str, RuleSet]", scenario: Scenario,
              layers: dict[str, gpd.GeoDataFrame], cache: FieldCache) -> dict[str, Surface]:
     """Suitability surface of every category.
 
@@ -323,7 +328,7 @@ def surfaces(codes: list[str], crit: list[CriterionLayer], rules: dict[str, list
             score = owa(np.stack(layers_k, axis=-1), ow / ow.sum()).astype(np.float32)
         else:
             score = wlc(layers_k, np.array(list(w.values())), block_rows=scenario.grid.block_size)
-        allowed, counts = rule_mask(rules[code], cache, layers, scenario)
+        allowed, counts = rules[code].mask(cache)
         out[code] = Surface(code, score, allowed, w, counts)
     return out
 

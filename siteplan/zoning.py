@@ -1,9 +1,8 @@
 """Zoning: category-aware usable land in each estate, and specialized zones inside receiving
 estates with the heaviest nuisance farthest from homes.
 
-:func:`usable_land` answers, for every estate and category, how much of the estate satisfies all the
-category's siting rules (VNG separation from homes, DOE distances, constraint buffers) — exactly, with
-shapely — and which rule binds. The relocation stage turns it into category-aware capacity.
+The land each category may use inside an estate comes from its :class:`siteplan.rules.RuleSet`
+(every rule: separation, DOE distances, constraint buffers, slope, study area).
 
 :func:`zone_estate` divides one estate: categories are taken heaviest first (largest separation from
 homes); each takes, within the land its rules allow and not yet zoned, the part farthest from homes
@@ -25,98 +24,20 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ._geom import polygonal
-from .criteria import Rule, target_geoms
+from .rules import RuleSet, buffer_out, target_geoms
 from .guilds import Catalogue
 from .scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-__all__ = ["usable_land", "homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper",
+__all__ = ["homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper",
            "subdivide_plots", "plots_for_zones"]
-
-
-_QUAD_SEGS = 16
-#: A polygonal buffer inscribes the true one; scaling the distance by 1/cos(half the segment angle)
-#: makes it circumscribe it, so land outside it is never closer than the rule distance.
-_OUTER = 1.0 / np.cos(np.pi / (4 * _QUAD_SEGS))
-
-
-def buffer_out(geoms: object, dist: float) -> object:
-    """Buffer that contains the exact ``dist`` neighbourhood (never inside it)."""
-    return shapely.buffer(geoms, dist * _OUTER, quad_segs=_QUAD_SEGS)
 
 
 def polsby_popper(geom: BaseGeometry) -> float:
     """Compactness 4πA/P² (1 for a disc, near 0 for slivers)."""
     p = geom.length
     return float(4 * np.pi * geom.area / p ** 2) if p > 0 else 0.0
-
-
-def usable_land(estates: gpd.GeoDataFrame, rules: dict[str, list[Rule]], layers: dict[str, gpd.GeoDataFrame],
-                scenario: Scenario) -> pd.DataFrame:
-    """Area of each estate that satisfies every rule of each category.
-
-    Parameters
-    ----------
-    estates
-        Estate polygons (working CRS) with ``estate_id``.
-    rules
-        Compiled rules per category.
-    layers, scenario
-        To resolve rule targets.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (estate, category): ``estate_id``, ``category``, ``area_ha`` (whole estate),
-        ``usable_ha``, ``usable_frac``, ``binding`` (the rule removing the most land, or ""),
-        ``binding_m`` (its distance) and ``removed_ha`` (land it removes).
-
-    Notes
-    -----
-    Each distinct (target, distance) pair is buffered once and intersected only with the estates
-    within reach (STRtree ``dwithin``), so the cost grows with the number of estates near targets,
-    not with estates × targets.
-    """
-    geoms = estates.geometry.values
-    n = len(geoms)
-    pieces: dict[tuple[str, float], np.ndarray] = {}
-    rules = {c: [r for r in rs if r.kind == "distance"] for c, rs in rules.items()}
-    for code_rules in rules.values():
-        for r in code_rules:
-            key = (r.target, r.min_m)
-            if key in pieces:
-                continue
-            tg = target_geoms(r.target, layers, scenario)
-            out = np.array([shapely.Polygon()] * n, dtype=object)
-            if len(tg):
-                tree = shapely.STRtree(tg)
-                ei, ti = tree.query(geoms, predicate="dwithin", distance=max(r.min_m, 1e-6))
-                if len(ei):
-                    buf = buffer_out(tg[ti], r.min_m) if r.min_m > 0 else tg[ti]
-                    parts = shapely.intersection(buf, geoms[ei])
-                    df = pd.DataFrame({"e": ei, "g": parts})
-                    for e, grp in df.groupby("e", sort=True):
-                        out[int(e)] = shapely.union_all(grp["g"].to_numpy())
-            pieces[key] = out
-    area = shapely.area(geoms)
-    rows = []
-    for code, code_rules in rules.items():
-        removed_by = {r.rule_id: shapely.area(pieces[(r.target, r.min_m)]) for r in code_rules}
-        forb = shapely.union_all(np.stack([pieces[(r.target, r.min_m)] for r in code_rules]), axis=0) \
-            if code_rules else np.array([shapely.Polygon()] * n, dtype=object)
-        usable = area - shapely.area(shapely.intersection(forb, geoms))
-        ids = list(removed_by)
-        rem = np.stack([removed_by[i] for i in ids]) if ids else np.zeros((1, n))
-        k = np.argmax(rem, axis=0)
-        dist = {r.rule_id: r.min_m for r in code_rules}
-        for j in range(n):
-            b = ids[k[j]] if ids and rem[k[j], j] > 1e-6 else ""
-            rows.append((estates["estate_id"].iat[j], code, area[j] / 1e4, max(usable[j], 0.0) / 1e4,
-                         max(usable[j], 0.0) / area[j] if area[j] > 0 else 0.0, b,
-                         dist.get(b, 0.0), (rem[k[j], j] / 1e4) if b else 0.0))
-    return pd.DataFrame(rows, columns=["estate_id", "category", "area_ha", "usable_ha", "usable_frac",
-                                       "binding", "binding_m", "removed_ha"])
 
 
 def homes_geoms(layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> np.ndarray:
@@ -254,7 +175,7 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
 
 
 def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalogue,
-                 rules: dict[str, list[Rule]], layers: dict[str, gpd.GeoDataFrame], scenario: Scenario,
+                 rules: dict[str, RuleSet], layers: dict[str, gpd.GeoDataFrame], scenario: Scenario,
                  usable_table: pd.DataFrame | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Zone every receiving estate.
 
@@ -264,10 +185,13 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
         Estate polygons with ``estate_id``.
     demand
         Rows ``estate_id``, ``category``, ``land_m2`` (net), ``units``.
-    catalogue, rules, layers, scenario
+    catalogue, layers, scenario
         As elsewhere.
+    rules
+        The categories' rule sets: each zone lies on land its category's rules allow (every rule,
+        slope and study area included).
     usable_table
-        Output of :func:`usable_land` (for the binding rule labels).
+        Output of :func:`siteplan.rules.usable_land` (for the binding rule labels).
 
     Returns
     -------
@@ -298,8 +222,7 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
             homes = shapely.union_all(homes_all[idx])
         else:
             homes = shapely.Polygon()
-        sub = gpd.GeoDataFrame({"estate_id": [eid]}, geometry=[geom], crs=estates.crs)
-        usable = _usable_geoms(sub, list(d), rules, layers, scenario)
+        usable = {c: rules[c].usable(geom)[0] for c in d}
         res = zone_estate(geom, d, catalogue, usable, homes, non_saleable=non_saleable, estate_id=str(eid),
                           units=u, binding={c: bind.get((eid, c), "") for c in d}, shape=scenario.zoning.shape)
         zones.extend(res.zones)
@@ -308,30 +231,6 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
     zg = gpd.GeoDataFrame(zones, columns=cols + ["geometry"], geometry="geometry", crs=estates.crs) if zones \
         else gpd.GeoDataFrame(columns=cols + ["geometry"], geometry="geometry", crs=estates.crs)
     return zg, pd.DataFrame(short, columns=["estate_id", "category", "short_ha", "rule"])
-
-
-def _usable_geoms(est: gpd.GeoDataFrame, codes: list[str], rules: dict[str, list[Rule]],
-                  layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> dict[str, BaseGeometry]:
-    geom = est.geometry.iloc[0]
-    out = {}
-    cache: dict[tuple[str, float], BaseGeometry] = {}
-    for code in codes:
-        forb = []
-        for r in rules[code]:
-            if r.kind != "distance":
-                continue
-            key = (r.target, r.min_m)
-            if key not in cache:
-                tg = target_geoms(r.target, layers, scenario)
-                if len(tg):
-                    near = tg[shapely.STRtree(tg).query(geom, predicate="dwithin", distance=max(r.min_m, 1e-6))]
-                    cache[key] = shapely.union_all(buffer_out(near, r.min_m)) if r.min_m > 0 \
-                        else shapely.union_all(near)
-                else:
-                    cache[key] = shapely.Polygon()
-            forb.append(cache[key])
-        out[code] = geom.difference(shapely.union_all(forb)) if forb else geom
-    return out
 
 
 def subdivide_plots(zone: BaseGeometry, plot_m2: float, *, strip_m: float = 12.0) -> list[BaseGeometry]:

@@ -10,10 +10,16 @@ from hypothesis import strategies as st
 from scipy import ndimage
 from shapely.geometry import Point, box
 
-from siteplan.criteria import (FieldCache, Grid, compile_rules, distance_field, evaluate_rules_vector,
-                               rasterize_mask, rule_mask, transform)
+from siteplan.criteria import (
+    FieldCache,
+    Grid,
+    distance_field,
+    rasterize_mask,
+    transform,
+)
 from siteplan.guilds import load_catalogue
 from siteplan.region import load_region
+from siteplan.rules import compile_rules, compile_rulesets
 from siteplan.scenario import TransformSpec, parse_scenario
 
 UTM = "EPSG:32639"
@@ -44,11 +50,12 @@ def test_200m_rule_edge(tmp_path, crs_in):
     sc, region = _region(tmp_path, crs_in)
     assert region.crs.to_epsg() == 32639
     cat = load_catalogue(overrides={"metalwork": {"sep_m": 200}})
-    rules = compile_rules(cat, sc, region.layers)["metalwork"]
-    homes = [r for r in rules if r.target == "homes"]
+    rs = compile_rulesets(cat, sc, region.layers, region.study_area)["metalwork"]
+    homes = [r for r in rs if r.target == "homes"]
     assert homes[0].min_m == 200
     b = region.layers["businesses"]
-    res = evaluate_rules_vector(homes, b.geometry.values, region.layers, sc, ids=list(b.biz_id))
+    res = rs.check(b.geometry.values, ids=list(b.biz_id))
+    res = res[res.rule_id == homes[0].rule_id]
     got = dict(zip(res.id, res.passed))
     assert got == {"b199": False, "b201": True}
     dist = dict(zip(res.id, res.actual_m))
@@ -65,11 +72,11 @@ def test_doe_and_mixed_rules_compile(tmp_path):
     assert all(r.source for r in rules["stone_cutting"])
     sc2 = parse_scenario({"layers": {k: {"path": f"{k}.geojson"} for k in ("urban", "estates", "businesses")},
                           "rules": {"doe_table": "none", "mixed_areas": ["شهر"]}}, base_dir=tmp_path)
-    rules2 = compile_rules(cat, sc2, region.layers)["stone_cutting"]
-    assert not any(r.rule_id.startswith("DOE") for r in rules2)
+    rules2 = compile_rulesets(cat, sc2, region.layers, region.study_area)["stone_cutting"]
+    assert not any(r.group == "doe" for r in rules2)
     # the town is mixed: the 50 m (one step less) rule applies to it, the 100 m one to nothing
     b = region.layers["businesses"]
-    res = evaluate_rules_vector(rules2, b.geometry.values, region.layers, sc2, ids=list(b.biz_id))
+    res = rules2.check(b.geometry.values, ids=list(b.biz_id))
     mixed = res[res.rule_id == "VNG-3.2-MIXED"]
     assert mixed.passed.all() and (mixed.required_m == 50).all()
     assert np.isinf(res[res.rule_id == "VNG-3.2-HOMES"].actual_m).all()
@@ -89,17 +96,26 @@ def test_distance_field_is_exact_euclidean():
     assert np.isinf(distance_field(np.zeros((3, 3), bool), 1.0)).all()
 
 
-def test_rule_mask_excludes_near_cells(tmp_path):
+def test_rule_mask_excludes_exactly_the_cells_whose_square_is_too_near(tmp_path):
+    import dataclasses
+
+    import shapely
+
     sc, region = _region(tmp_path, UTM)
     grid = Grid.covering(region.study_area, 100.0, region.crs)
     cache = FieldCache(grid)
     cat = load_catalogue(overrides={"metalwork": {"sep_m": 500}})
-    rules = [r for r in compile_rules(cat, sc, region.layers)["metalwork"] if r.target == "homes"]
-    allowed, counts = rule_mask(rules, cache, region.layers, sc)
-    town = rasterize_mask(region.layers["urban"].geometry.values, grid)
-    d = distance_field(town, 100.0)
-    assert not allowed[d < 500].any() and allowed[d >= 500].all()
-    assert counts["VNG-3.2-HOMES"] == int((d < 500).sum())
+    rs = compile_rulesets(cat, sc, region.layers, region.study_area, fields=cache)["metalwork"]
+    rs = dataclasses.replace(rs, rules=tuple(r for r in rs if r.target == "homes"))
+    allowed, counts = rs.mask()
+    # brute force: the distance from every cell's square to the town
+    rr, cc = np.mgrid[0:grid.height, 0:grid.width]
+    x, y = grid.xy(rr.ravel(), cc.ravel())
+    boxes = shapely.box(x - 50, y - 50, x + 50, y + 50)
+    town = shapely.union_all(region.layers["urban"].geometry.values)
+    exact = shapely.distance(boxes, town).reshape(grid.shape)
+    assert (allowed == (exact >= 500)).all()
+    assert counts["VNG-3.2-HOMES"] == int((exact < 500).sum())
 
 
 @pytest.mark.parametrize("kind", ["linear", "sigmoid"])

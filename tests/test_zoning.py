@@ -8,10 +8,10 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from siteplan.criteria import compile_rules
 from siteplan.guilds import load_catalogue
+from siteplan.rules import compile_rulesets, usable_land
 from siteplan.scenario import parse_scenario
-from siteplan.zoning import usable_land, zone_estates
+from siteplan.zoning import zone_estates
 
 UTM = "EPSG:32639"
 TOWN = Point(550000, 3600000).buffer(1500, quad_segs=32)
@@ -28,7 +28,8 @@ def _setup(tmp_path, estate_geom, town=TOWN, doe="none", shape="compact"):
     sc = parse_scenario({"layers": {k: {"path": f"{k}.geojson"} for k in ("urban", "estates", "businesses")},
                          "rules": {"doe_table": doe}, "zoning": {"shape": shape}}, base_dir=tmp_path)
     cat = load_catalogue()
-    rules = compile_rules(cat, sc, layers)
+    study = shapely.box(*shapely.union_all([town, estate_geom]).buffer(20_000).bounds)
+    rules = compile_rulesets(cat, sc, layers, study)
     return sc, cat, rules, layers
 
 
@@ -36,7 +37,7 @@ def _zone(tmp_path, estate, demand: dict[str, float], town=TOWN, doe="none", sha
     sc, cat, rules, layers = _setup(tmp_path, estate, town, doe, shape)
     d = pd.DataFrame({"estate_id": "E1", "category": list(demand), "land_m2": list(demand.values()),
                       "units": [int(v // 300) for v in demand.values()]})
-    usable = usable_land(layers["estates"], rules, layers, sc)
+    usable = usable_land(layers["estates"], rules)
     zones, short = zone_estates(layers["estates"], d, cat, rules, layers, sc, usable)
     return zones, short, cat, sc
 
