@@ -336,19 +336,16 @@ class _Lock:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths of one folder; False where the platform or file system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - Windows
-        return False
+    args: tuple[Any, ...]
     if sys.platform.startswith("linux"):
-        fn = getattr(libc, "renameat2", None)
-        args: tuple[Any, ...] = (-100, os.fsencode(a), -100, os.fsencode(b), 2)  # AT_FDCWD, RENAME_EXCHANGE
+        name, args = "renameat2", (-100, os.fsencode(a), -100, os.fsencode(b), 2)  # AT_FDCWD, RENAME_EXCHANGE
     elif sys.platform == "darwin":  # pragma: no cover - macOS
-        fn = getattr(libc, "renamex_np", None)
-        args = (os.fsencode(a), os.fsencode(b), 2)  # RENAME_SWAP
-    else:  # pragma: no cover
+        name, args = "renamex_np", (os.fsencode(a), os.fsencode(b), 2)  # RENAME_SWAP
+    else:  # pragma: no cover - Windows and others
         return False
-    if fn is None:  # pragma: no cover - old C library
+    try:
+        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - an old C library
         return False
     if fn(*args) == 0:
         return True
