@@ -294,9 +294,12 @@ class _Lock:
 
     def acquire(self) -> None:
         for _ in range(20):
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:  # never through a symbolic link: the file is truncated
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
             except OSError as exc:
+                if os.path.islink(self.path):
+                    raise InputError(f"{self.path}: the lock file is a symbolic link, which siteplan does not "
+                                     "follow; remove it") from None
                 raise InputError(f"{self.path.parent}: cannot write in this folder ({exc.strerror}); siteplan "
                                  f"writes {self.target.name} and a staging folder there: choose an --out in a "
                                  "folder you can write to") from None

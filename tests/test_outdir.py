@@ -215,6 +215,15 @@ def test_lock_is_exclusive_and_released(tmp_path):
     assert (out / "a.csv").read_text() == "1" and not leftovers(out)
 
 
+def test_lock_file_is_never_followed_through_a_symlink(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / ".o.lock").symlink_to(victim)
+    with pytest.raises(InputError, match="the lock file is a symbolic link"):
+        od.OutputFolder(tmp_path / "o", kind="run").__enter__()
+    assert victim.read_text() == "precious"
+
+
 def test_recheck_under_the_lock_before_the_swap(tmp_path):
     """Something written into --out during a run (not by siteplan) is never replaced."""
     out = tmp_path / "o"
