@@ -476,6 +476,7 @@ class OutputFolder:
         self._lock: _Lock | None = None
         self._made: list[Path] = []
         self._discard: Path | None = None
+        self._swapped = False
         self._id = ""
 
     # -- entering --------------------------------------------------------------------------------
@@ -548,8 +549,6 @@ class OutputFolder:
                              f"{MARKER} marker or siteplan manifest.json); siteplan replaces its output folder "
                              f"as a whole, so it will not use this one{' even with --overwrite' if self.overwrite else ''}"
                              ": choose a new or empty folder")
-        if not self.overwrite:
-            raise InputError(f"{p}: the output folder exists and is not empty; pass --overwrite to replace it")
         if kind != self.kind:
             raise InputError(f"{p}: was written by {COMMANDS.get(kind, kind)}, not {COMMANDS[self.kind]}; "
                              "--overwrite replaces only an output of the same command: choose another folder")
@@ -557,7 +556,9 @@ class OutputFolder:
         if foreign:
             more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
             raise InputError(f"{p}: holds files siteplan did not write ({', '.join(foreign[:5])}{more}); "
-                             "--overwrite would delete them: move them out or choose another folder")
+                             "replacing the folder would delete them: move them out or choose another folder")
+        if not self.overwrite:
+            raise InputError(f"{p}: the output folder exists and is not empty; pass --overwrite to replace it")
 
     def _check_removable(self) -> None:
         """The old output is removed after the swap: refuse early if it cannot be."""
@@ -629,7 +630,7 @@ class OutputFolder:
                 self._commit()
             except BaseException as err:
                 self._finish(failed=True)
-                if _disk_full(err):
+                if _disk_full(err) and not self._swapped:
                     raise self._disk_full_error() from err
                 raise
             self._finish(failed=False)
@@ -660,13 +661,13 @@ class OutputFolder:
                     raise
                 raise InputError(f"{out}: a folder appeared there during the run; nothing was changed under "
                                  "--out: run again") from None
-            self._discard = None
+            self._discard, self._swapped = None, True
             _fsync_dir(parent)
             _fault("swapped")
             return
         with _signals_deferred():
             if _exchange(stage, out):
-                self._discard = stage  # now holds the old output
+                self._discard, self._swapped = stage, True  # the staging folder now holds the old output
             else:
                 old = parent / f".{out.name}.old-{self._id}"
                 os.rename(out, old)
@@ -677,7 +678,7 @@ class OutputFolder:
                     with contextlib.suppress(OSError):
                         os.rename(old, out)
                     raise
-                self._discard = old
+                self._discard, self._swapped = old, True
         _fsync_dir(parent)
         _fault("swapped")
 
