@@ -24,33 +24,16 @@ import shapely
 from rasterio import features
 from rasterio.windows import Window
 
-from .criteria import Grid, catchment_field, distance_field, transform
+from .criteria import Grid, catchment_field, distance_field, saturation_distance, transform
 from .rules import RuleSet
 from .errors import InputError
 from .export import NODATA
-from .scenario import CriterionSpec, Scenario, TransformSpec
+from .scenario import CriterionSpec, Scenario
 from .suitability import filter_features
 
 log = logging.getLogger(__name__)
 
 __all__ = ["saturation_distance", "suitability_blockwise"]
-
-
-def saturation_distance(spec: TransformSpec) -> float:
-    """Distance beyond which a distance criterion's transformed value stays within 0.001 of its limit."""
-    p = sorted(spec.points)
-    if spec.type in ("linear", "sigmoid", "threshold") and p:
-        return float(p[-1])
-    if spec.type == "j_shaped" and len(p) >= 2:
-        a, b = p[-2], p[-1]
-        return float(b + (b - a) * np.sqrt(1 / 0.001 - 1))  # 1/(1+((x-b)/(b-a))^2) < 0.001 beyond
-    if spec.type == "gaussian" and len(p) == 2:
-        return float(p[0] + p[1] * np.sqrt(2 * np.log(1 / 0.001)))
-    if spec.type in ("ms_large", "ms_small") and len(p) >= 2:
-        m, s = p[0], p[1]
-        a, b = (p[2], p[3]) if len(p) == 4 else (1.0, 1.0)
-        return float(a * m - b * s + b * s / 0.001)
-    raise InputError(f"transform {spec.type} {spec.points}: no saturation distance for blockwise evaluation")
 
 
 def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, float], rules: RuleSet,

@@ -31,6 +31,7 @@ __all__ = [
     "transform",
     "default_criteria",
     "FieldCache",
+    "saturation_distance",
     "CONSTRAINT_DEFAULT_BUFFER_M",
     "DOE_1378",
 ]
@@ -353,14 +354,42 @@ def _default_specs(retail: list[str], non_retail: list[str]) -> list[CriterionSp
 
 @dataclass
 class FieldCache:
-    """Distance fields of rule targets and criteria on one grid, computed once and shared."""
+    """Distance fields of rule targets and criteria on one grid, computed once and shared.
+
+    A field is computed on the grid padded by ``pad_m`` on every side and cropped, so features just
+    outside the grid still count: the distance is exact wherever the true distance is below
+    ``pad_m``, and never below the true distance elsewhere (the same argument as the blockwise halo).
+    """
 
     grid: Grid
-    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    fields: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     slope: np.ndarray | None = None
 
-    def distance(self, key: str, geoms: np.ndarray) -> np.ndarray:
-        if key not in self.fields:
-            mask = rasterize_mask(geoms, self.grid)
-            self.fields[key] = distance_field(mask, self.grid.res)
-        return self.fields[key]
+    def distance(self, key: str, geoms: np.ndarray, pad_m: float = 0.0) -> np.ndarray:
+        """Centre-to-centre distance (m) to the cells ``geoms`` touch, cached by ``key`` and padding."""
+        g = self.grid
+        pad = int(np.ceil(pad_m / g.res)) + 1 if pad_m > 0 else 0
+        k = (key, pad)
+        if k not in self.fields:
+            big = g if pad == 0 else Grid(g.transform * Affine.translation(-pad, -pad), g.width + 2 * pad,
+                                          g.height + 2 * pad, g.res, g.crs)
+            d = distance_field(rasterize_mask(geoms, big), g.res)
+            self.fields[k] = np.ascontiguousarray(d[pad:pad + g.height, pad:pad + g.width]) if pad else d
+        return self.fields[k]
+
+
+def saturation_distance(spec: TransformSpec) -> float:
+    """Distance beyond which a distance criterion's transformed value stays within 0.001 of its limit."""
+    p = sorted(spec.points)
+    if spec.type in ("linear", "sigmoid", "threshold") and p:
+        return float(p[-1])
+    if spec.type == "j_shaped" and len(p) >= 2:
+        a, b = p[-2], p[-1]
+        return float(b + (b - a) * np.sqrt(1 / 0.001 - 1))  # 1/(1+((x-b)/(b-a))^2) < 0.001 beyond
+    if spec.type == "gaussian" and len(p) == 2:
+        return float(p[0] + p[1] * np.sqrt(2 * np.log(1 / 0.001)))
+    if spec.type in ("ms_large", "ms_small") and len(p) >= 2:
+        m, s = p[0], p[1]
+        a, b = (p[2], p[3]) if len(p) == 4 else (1.0, 1.0)
+        return float(a * m - b * s + b * s / 0.001)
+    raise InputError(f"transform {spec.type} {spec.points}: no saturation distance for blockwise evaluation")

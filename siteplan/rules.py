@@ -30,7 +30,7 @@ import shapely
 from rasterio import features
 from shapely.geometry.base import BaseGeometry
 
-from .criteria import FieldCache, Grid, distance_field, rasterize_mask
+from .criteria import FieldCache, Grid, rasterize_mask
 from .guilds import Catalogue
 from .scenario import Scenario
 from .standards import (CONSTRAINT_DEFAULT_BUFFER_M, DOE_1378, DOE_SOURCE, MAX_SLOPE_PCT, SLOPE_SOURCE,
@@ -186,6 +186,8 @@ class RuleContext:
     scenario: Scenario
     study_area: BaseGeometry
     fields: FieldCache | None = None
+    #: the largest rule distance per target over every category (distance fields are padded by it)
+    reach: dict[str, float] = field(default_factory=dict)
     _targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = field(default_factory=dict)
     _slope_bad: dict[float, BaseGeometry] = field(default_factory=dict)
 
@@ -331,9 +333,10 @@ class RuleSet:
                 if distance is not None and rule.target in distance:
                     d = distance[rule.target]
                 elif grid is None and fields is not None:
-                    d = fields.distance(rule.target, tg)
+                    pad = max(self.ctx.reach.get(rule.target, 0.0), rule.min_m) + 2 * g.res * np.sqrt(2.0)
+                    d = fields.distance(rule.target, tg, pad_m=pad)
                 else:
-                    d = distance_field(rasterize_mask(tg, g), g.res)
+                    d = FieldCache(g).distance(rule.target, tg, pad_m=rule.min_m + 2 * g.res * np.sqrt(2.0))
                 bad = _distance_bad(rule, d, g, tg, tree)
             counts[rule.rule_id] = int(bad.sum())
             allowed &= ~bad
@@ -408,6 +411,10 @@ def compile_rulesets(catalogue: Catalogue, scenario: Scenario, layers: dict[str,
     """One :class:`RuleSet` per category (in ``codes``, default all), sharing one :class:`RuleContext`."""
     ctx = RuleContext(layers, scenario, study_area, fields)
     rules = compile_rules(catalogue, scenario, layers)
+    for rs in rules.values():
+        for r in rs:
+            if r.kind == "distance":
+                ctx.reach[r.target] = max(ctx.reach.get(r.target, 0.0), r.min_m)
     out = {}
     for code in catalogue.codes:  # catalogue order, whatever the order of ``codes``
         if codes is not None and code not in codes:

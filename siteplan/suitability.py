@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from rasterio import features
 
-from typing import TYPE_CHECKING
-
-from .criteria import FieldCache, Grid, catchment_field, transform
+from .criteria import FieldCache, Grid, catchment_field, saturation_distance, transform
 from .errors import InputError
 from .scenario import CriterionSpec, Scenario
 from .weights import ahp, direct_weights, rank_weights
@@ -135,7 +135,8 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
         sel = filter_features(gdf, c.filter, where) if gdf is not None else None
         if c.kind == "distance":
             key = f"crit:{c.layer}:{sorted((c.filter or {}).items())}"
-            raw = cache.distance(key, sel.geometry.values)
+            # padded by the saturation distance: features beyond the grid count, as in blockwise work
+            raw = cache.distance(key, sel.geometry.values, pad_m=saturation_distance(c.transform))
             if not np.isfinite(raw).any():
                 log.warning("%s: no '%s' feature matches the filter; criterion scores 0 everywhere", where, c.layer)
                 raw = np.full(grid.shape, np.float32(1e12))
@@ -338,10 +339,24 @@ def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid) -> np.ndarray:
 
     Polygons smaller than a cell use the cell under their representative point.
     """
-    labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=grid.shape,
-                                transform=grid.transform, fill=0, all_touched=True, dtype="int32")
-    v = np.where(np.isnan(values), 0.0, values).ravel()
-    ok = (~np.isnan(values)).ravel()
+    # only the window the polygons cover is rasterized (one estate: a few cells, not the whole grid)
+    res_ = np.full(len(geoms), np.nan)
+    if not len(geoms):
+        return res_
+    x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    c0 = max(int(np.floor((x0 - grid.transform.c) / grid.res)) - 1, 0)
+    c1 = min(int(np.ceil((x1 - grid.transform.c) / grid.res)) + 1, grid.width)
+    r0 = max(int(np.floor((grid.transform.f - y1) / grid.res)) - 1, 0)
+    r1 = min(int(np.ceil((grid.transform.f - y0) / grid.res)) + 1, grid.height)
+    if c1 > c0 and r1 > r0:
+        win = values[r0:r1, c0:c1]
+        labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=win.shape,
+                                    transform=grid.transform * grid.transform.translation(c0, r0), fill=0,
+                                    all_touched=True, dtype="int32")
+    else:
+        win, labels = values[:0, :0], np.zeros((0, 0), dtype=np.int32)
+    v = np.where(np.isnan(win), 0.0, win).ravel()
+    ok = (~np.isnan(win)).ravel()
     lab = labels.ravel()
     sums = np.bincount(lab, weights=v * ok, minlength=len(geoms) + 1)[1:]
     cnt = np.bincount(lab, weights=ok.astype(float), minlength=len(geoms) + 1)[1:]
