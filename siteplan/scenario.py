@@ -32,6 +32,7 @@ __all__ = [
     "MAX_GRID_CELLS",
     "MAX_BLOCKWISE_CELLS",
     "MEMORY_BUDGET_BYTES",
+    "WINDOW_BUDGET_BYTES",
     "MAX_SEED",
 ]
 
@@ -54,8 +55,10 @@ REQUIRED_LAYERS = ("estates", "urban", "businesses")
 MAX_GRID_CELLS = 1e8
 #: Largest grid (cells) even the blockwise path accepts (a float32 GeoTIFF of 40 GB).
 MAX_BLOCKWISE_CELLS = 1e10
-#: Memory a single resource-hungry step may ask for (the Monte Carlo rank robustness).
+#: Memory the Monte Carlo rank robustness may ask for (its draws × estates arrays).
 MEMORY_BUDGET_BYTES = 2 * 1024**3
+#: Memory one criterion's window may ask for: a catchment's convolution, a blockwise padded block.
+WINDOW_BUDGET_BYTES = 16 * 1024**3
 #: NumPy seeds are unsigned 32-bit integers.
 MAX_SEED = 2**32 - 1
 
@@ -574,8 +577,9 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
     Raises
     ------
     ScenarioError
-        Listing every problem: categories not in the catalogue, a grid too large, Monte Carlo draws
-        above the memory budget.
+        Listing every problem: categories not in the catalogue, a grid too large, criterion weights
+        that cannot be derived, a catchment radius or blockwise halo whose window exceeds
+        :data:`WINDOW_BUDGET_BYTES`, Monte Carlo draws above :data:`MEMORY_BUDGET_BYTES`.
     """
     problems = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(catalogue.codes)})"
                 for i, c in enumerate(scenario.categories) if c not in catalogue] \
@@ -596,6 +600,8 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
             + f"; use a coarser resolution (at least {coarser:,.0f} m)"
             + ("" if not whole_grid else ", or `siteplan suitability --blockwise` for one category's surface"))
     problems += _weight_problems(scenario, region, catalogue)
+    if cells <= limit:
+        problems += _window_problems(scenario, region, catalogue, w, h, whole_grid)
     draws = scenario.sensitivity.draws
     if draws > 0:
         n_est = len(region.layers["estates"])
@@ -614,12 +620,10 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
 
 def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:
     """Each category's criterion weights, as the suitability stage derives them (cheap: no grid)."""
-    from .criteria import default_criteria
     from .errors import InputError
     from .suitability import category_weights
 
-    specs = scenario.criteria if scenario.criteria is not None else default_criteria(catalogue, region.layers)
-    usable = [s for s in specs if s.layer in region.layers or (s.kind == "raster" and "dem" in scenario.layers)]
+    usable = [s for _, s in _usable_criteria(scenario, region, catalogue)]
     if not usable:
         return ["criteria: no criterion can be evaluated with the scenario's layers; add the layers they read "
                 "or list criteria on the layers you have"]
@@ -639,3 +643,66 @@ def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[st
         problems.append(f"aggregation.order_weights: give {n} non-negative order weights, one per criterion of "
                         f"categor{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)} (got {list(ow)})")
     return list(dict.fromkeys(problems))
+
+
+def _usable_criteria(scenario: Scenario, region: Any, catalogue: Any) -> list[tuple[str, CriterionSpec]]:
+    """The criteria a run evaluates (those whose layer the scenario has), each with its name in messages."""
+    from .criteria import default_criteria
+
+    if scenario.criteria is not None:
+        named = [(f"criteria[{i}] ('{c.name}')", c) for i, c in enumerate(scenario.criteria)]
+    else:
+        named = [(f"default criterion '{c.name}'", c) for c in default_criteria(catalogue, region.layers)]
+    return [(n, c) for n, c in named
+            if c.layer in region.layers or (c.kind == "raster" and "dem" in scenario.layers)]
+
+
+#: Bytes per cell of the padded FFT convolution of a catchment criterion (measured: 40 to 76).
+_FFT_BYTES = 80
+#: Bytes per cell of a distance criterion's window in the blockwise path (mask, EDT, raw, score).
+_WINDOW_BYTES = 24
+
+
+def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h: int,
+                     whole_grid: bool) -> list[str]:
+    """Criteria whose reach makes one step's arrays far larger than the grid: a catchment radius (its
+    convolution kernel) and, on the blockwise path, every halo (the window around a block)."""
+    from .criteria import saturation_distance
+    from .errors import InputError
+
+    res = scenario.grid.resolution_m
+    budget = WINDOW_BUDGET_BYTES
+    problems = []
+    for name, c in _usable_criteria(scenario, region, catalogue):
+        if whole_grid:
+            if c.kind != "catchment" or not c.radius_m:
+                continue
+            k = min(math.ceil(c.radius_m / res), max(w, h))  # as catchment_field
+            need = _FFT_BYTES * (h + 2 * k) * (w + 2 * k)
+            allowed = max(budget, 2 * _FFT_BYTES * h * w)  # at least twice the kernel-free convolution
+            if need > allowed:
+                # largest k with _FFT_BYTES (h + 2k)(w + 2k) <= allowed
+                kmax = max((-(h + w) + math.sqrt((h - w) ** 2 + 4 * allowed / _FFT_BYTES)) / 4, 0)
+                problems.append(
+                    f"{name}: radius_m {c.radius_m:g} m spans {k:,} cells of {res:g} m; the catchment's convolution "
+                    f"over the {w:,} × {h:,} grid would need about {_gib(need)} of memory, above the "
+                    f"{_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
+                    "grid.resolution_m")
+            continue
+        # blockwise: every criterion on its block padded by its halo (see siteplan.blockwise)
+        try:
+            reach = (saturation_distance(c.transform) if c.kind == "distance"
+                     else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
+        except InputError:
+            continue
+        halo = math.ceil(reach / res) + 1
+        side = scenario.grid.block_size + 2 * halo
+        need = (_FFT_BYTES * (side + 2 * min(halo, side)) ** 2 if c.kind == "catchment"
+                else _WINDOW_BYTES * side**2)
+        if need > budget:
+            what = "radius_m" if c.kind == "catchment" else "transform points (its saturation distance)"
+            problems.append(
+                f"{name}: the {what} reach {reach:,.0f} m = {halo:,} cells of {res:g} m around every block; "
+                f"the padded block would need about {_gib(need)} of memory, above siteplan's budget of "
+                f"{_gib(budget)}; use a shorter reach, or a coarser grid.resolution_m")
+    return problems

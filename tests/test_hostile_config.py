@@ -265,6 +265,29 @@ def test_huge_catchment_radius_is_harmless():
     assert np.array_equal(catchment_field(pts, w, g, 4500.0), catchment_field(pts, w, g, 4500.0 + 1e-9))
 
 
+def test_catchment_radius_beyond_the_window_budget(small):
+    # a fine grid and a radius that spans it: the convolution would need ~23 GiB
+    def f(d):
+        d["grid"]["resolution_m"] = 50
+        d["criteria"] = [{"name": "people", "kind": "catchment", "layer": "urban", "field": "population",
+                          "radius_m": 1e9, "transform": {"type": "linear", "points": [0, 100000]}}]
+    edit_yaml(small, f)
+    _both(small, "criteria[0] ('people'): radius_m 1e+09 m spans", "the catchment's convolution over the",
+          "above the 16.0 GiB allowed; use a radius of at most", "or a coarser grid.resolution_m")
+
+
+def test_blockwise_halo_beyond_the_window_budget(small, tmp_path):
+    # a 10,000 km reach pads every block by 10,001 cells: 122 GiB (it was killed by the OOM killer)
+    edit_yaml(small, lambda d: d.update(criteria=[
+        {"name": "people", "kind": "catchment", "layer": "urban", "field": "population", "radius_m": 1e7,
+         "transform": {"type": "linear", "points": [0, 100000]}}]))
+    r = CliRunner().invoke(main, ["suitability", str(small), "--category", "car_repair", "--blockwise",
+                                  "--out", str(tmp_path / "s.tif")])
+    _clear(r, "criteria[0] ('people'): the radius_m reach 10,000,000 m = 10,001 cells of 1000 m around every block",
+           "above siteplan's budget of 16.0 GiB", "use a shorter reach")
+    assert not (tmp_path / "s.tif").exists()
+
+
 # -- a closed stdout ---------------------------------------------------------------------------------------
 
 
