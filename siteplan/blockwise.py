@@ -29,7 +29,7 @@ from .rules import RuleSet
 from .errors import InputError
 from .export import NODATA
 from .scenario import CriterionSpec, Scenario
-from .suitability import filter_features
+from .suitability import filter_features, wowa
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ __all__ = ["saturation_distance", "suitability_blockwise"]
 def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, float], rules: RuleSet,
                           layers: dict[str, gpd.GeoDataFrame], scenario: Scenario, grid: Grid,
                           out: str | Path, *, block: int = 2048) -> dict[str, int]:
-    """Compute one category's suitability (WLC, rules as nodata) block by block into a GeoTIFF.
+    """Compute one category's suitability (the scenario's aggregation, rules as nodata) block by block
+    into a GeoTIFF.
 
     Parameters
     ----------
@@ -70,6 +71,8 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
     is bounded by a few arrays of (block + 2 × largest halo)² cells.
     """
     specs = [c for c in criteria if c.name in weights]
+    agg = scenario.aggregation
+    owa_weights = np.asarray(agg.order_weights, dtype=float) if agg.method == "owa" else None
     halo_of = {}
     for c in specs:
         hm = (saturation_distance(c.transform) if c.kind == "distance"
@@ -88,6 +91,7 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
             for c0 in range(0, grid.width, block):
                 h, w = min(block, grid.height - r0), min(block, grid.width - c0)
                 acc = np.zeros((h, w), dtype=np.float32)
+                parts: list[np.ndarray] = []  # OWA needs every criterion of the block at once
                 for c in specs:
                     arr, tree, gdf = geoms[c.name]
                     # each criterion on a window padded by its own halo only (bounded memory)
@@ -118,7 +122,13 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
                             np.full((h, w), 0.0 if c.kind == "inside" else np.nan, np.float32)
                     else:
                         raise InputError(f"criterion '{c.name}': kind '{c.kind}' is not supported blockwise")
-                    acc += np.float32(weights[c.name]) * transform(raw, c.transform)
+                    if owa_weights is None:
+                        acc += np.float32(weights[c.name]) * transform(raw, c.transform)
+                    else:
+                        parts.append(transform(raw, c.transform))
+                if owa_weights is not None:
+                    acc = wowa(np.stack(parts, axis=-1), np.array([weights[c.name] for c in specs]),
+                               owa_weights).astype(np.float32)
                 inner_grid = Grid(grid.transform * grid.transform.translation(c0, r0), w, h, grid.res, grid.crs)
                 allowed, got = rules.mask(grid=inner_grid, distance=_rule_distances(rules, grid, r0, c0, h, w))
                 for k, v in got.items():

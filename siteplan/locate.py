@@ -259,8 +259,12 @@ def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.G
     return out
 
 
+#: radius (km) of the population within reach of a proposed site (``pop_reach``)
+POP_REACH_KM = 30.0
+
+
 def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], *, net_to_gross: float,
-                     land_per_unit: dict[str, float], share: dict[str, float], reach_km: float = 30.0) -> pd.DataFrame:
+                     land_per_unit: dict[str, float], share: dict[str, float], reach_km: float = POP_REACH_KM) -> pd.DataFrame:
     """Feasibility figures of proposed sites.
 
     Parameters

@@ -30,7 +30,8 @@ from .guilds import Catalogue, classify, load_catalogue
 from .locate import estate_closeness, grow_regions, rank_estates, regions_to_polygons, site_feasibility
 from .region import Region, load_region
 from .scenario import MAX_GRID_CELLS, Scenario, check_scenario_data, check_seed, load_scenario
-from .suitability import Surface, criterion_layers, oat_sweep, rank_acceptability, score_sd, surfaces, zonal_mean
+from .suitability import (Surface, criterion_layers, oat_sweep, rank_acceptability, score_sd, score_sd_mc, surfaces,
+                          zonal_mean, zone_scores_of)
 from .rules import RuleSet, compile_rulesets, eligibility, usable_land
 from .zoning import zone_estates
 
@@ -302,11 +303,16 @@ def _robustness(ranks: pd.DataFrame, prep: Prepared, sc: Scenario, seed: int) ->
             return estate_closeness(scores, cap)  # rank as rank_estates does, for every weight draw
 
         w = np.array(list(s.weights.values()))
+        # the model that was run: WLC is linear (zonal means of the criteria suffice); OWA is not,
+        # so every draw aggregates the estates' cells and then averages them, as the surface does
+        agg = sc.aggregation
+        scores_of = None if agg.method == "wlc" else zone_scores_of(
+            [by_name[n].score for n in names], geoms, prep.grid, agg.method, agg.order_weights)
         acc, _ = rank_acceptability(x, w, draws=sc.sensitivity.draws, concentration=sc.sensitivity.concentration,
-                                    seed=seed, combine=combine)
+                                    seed=seed, combine=combine, scores_of=scores_of)
         r = sel["rank"].to_numpy(int) - 1
         ranks.loc[sel.index, "p_rank"] = np.round(acc[np.arange(len(sel)), r], 4)
-        oat = oat_sweep(x, w, names, combine=combine)
+        oat = oat_sweep(x, w, names, combine=combine, scores_of=scores_of)
         rng_ = oat.groupby("candidate")["rank"].agg(["min", "max"])
         ranks.loc[sel.index, "oat_ranks"] = [f"{a}-{b}" for a, b in zip(rng_["min"], rng_["max"])]
     return ranks
@@ -469,8 +475,11 @@ def write_outputs(res: RunResult, out_dir: Path, *, scenario_file: Path | None =
         for code, s in res.prep.surfaces.items():
             write_geotiff(s.masked, res.prep.grid, out_dir / "suitability" / f"{code}.tif")
             if sc.sensitivity.draws > 0:
-                sd = score_sd([by_name[n].score for n in s.weights], np.array(list(s.weights.values())),
-                              sc.sensitivity.concentration)
+                layers_k = [by_name[n].score for n in s.weights]
+                wk = np.array(list(s.weights.values()))
+                sd = score_sd(layers_k, wk, sc.sensitivity.concentration) if sc.aggregation.method == "wlc" \
+                    else score_sd_mc(layers_k, wk, sc.sensitivity.concentration, sc.aggregation.method,
+                                     sc.aggregation.order_weights, draws=sc.sensitivity.draws, seed=res.seed)
                 write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid,
                               out_dir / "suitability" / f"{code}_sd.tif")
     if sc.outputs.report:

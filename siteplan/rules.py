@@ -504,6 +504,7 @@ def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable:
         ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
     """
     u = usable.set_index(["estate_id", "category"])
+    kinds = {r.rule_id: r.kind for rs in rulesets.values() for r in rs}
     rows = []
     for e in estates.itertuples():
         for code, rs in rulesets.items():
@@ -511,6 +512,7 @@ def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable:
             uf, uh, b, bm = (u.loc[(e.estate_id, code), ["usable_frac", "usable_ha", "binding", "binding_m"]]
                              if (e.estate_id, code) in u.index else (1.0, 0.0, "", 0.0))
             if uf <= 1e-9:
-                reasons.append(f"no land of the estate satisfies {b} ({bm:g} m)" if b else "no usable land")
+                unit = {"max_slope": " %", "study_area": ""}.get(kinds.get(b, "distance"), " m")
+                reasons.append(f"no land of the estate satisfies {b} ({bm:g}{unit})" if b else "no usable land")
             rows.append((e.estate_id, code, not reasons, "; ".join(reasons), float(uf), float(uh)))
     return pd.DataFrame(rows, columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])

@@ -37,6 +37,8 @@ __all__ = [
     "category_weights",
     "wlc",
     "owa",
+    "wowa",
+    "aggregate",
     "orness",
     "owa_tradeoff",
     "topsis",
@@ -260,6 +262,65 @@ def owa(values: np.ndarray, order_weights: np.ndarray) -> np.ndarray:
     return np.round(v @ np.asarray(order_weights, dtype=float), 12)
 
 
+def wowa(values: np.ndarray, weights: np.ndarray, order_weights: np.ndarray) -> np.ndarray:
+    """Weighted OWA (Torra 1997) along the last axis: criterion weights ``p`` and order weights ``w``.
+
+    Values are sorted descending (σ); the weight of the i-th largest value is
+    ω_i = w*(Σ_{j≤i} p_σ(j)) − w*(Σ_{j<i} p_σ(j)), where w* is the piecewise-linear function through
+    (0, 0) and (i/n, Σ_{j≤i} w_j). With equal ``p`` it is Yager's OWA with ``w``; with equal ``w``
+    it is the weighted mean with ``p``.
+
+    Parameters
+    ----------
+    values
+        Array (..., n) of criterion values.
+    weights
+        Criterion weights ``p`` (n,), or (..., n) to give each row its own (e.g. Monte Carlo draws
+        broadcast against ``values``); normalized to sum to 1.
+    order_weights
+        Order weights ``w`` (n,), normalized to sum to 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        The aggregated values, shape ``values.shape[:-1]`` broadcast with ``weights.shape[:-1]``.
+
+    Examples
+    --------
+    >>> float(wowa(np.array([0.7, 1.0, 0.3, 0.6]), np.full(4, 0.25), np.array([0.4, 0.3, 0.2, 0.1])))
+    0.76
+    """
+    v = np.asarray(values, dtype=float)
+    p = np.asarray(weights, dtype=float)
+    w = np.asarray(order_weights, dtype=float)
+    n = v.shape[-1]
+    p = p / p.sum(axis=-1, keepdims=True)
+    w = w / w.sum()
+    order = np.argsort(-v, axis=-1, kind="stable")
+    vs = np.take_along_axis(v, order, axis=-1)
+    shape = np.broadcast_shapes(v.shape, p.shape)
+    ps = np.take_along_axis(np.broadcast_to(p, shape), np.broadcast_to(order, shape), axis=-1)
+    cum = np.minimum(np.cumsum(ps, axis=-1), 1.0)
+    knots_x = np.arange(n + 1) / n
+    knots_y = np.concatenate([[0.0], np.cumsum(w)])
+    wstar = np.interp(cum, knots_x, knots_y)
+    omega = np.diff(wstar, axis=-1, prepend=0.0)
+    return np.round(np.sum(omega * vs, axis=-1), 12)
+
+
+def aggregate(values: np.ndarray, weights: np.ndarray, method: str = "wlc",
+              order_weights: np.ndarray | None = None) -> np.ndarray:
+    """The scenario's aggregation along the last axis: ``wlc`` (weighted sum) or ``owa`` (Torra's
+    weighted OWA of the criterion weights and the order weights, :func:`wowa`).
+
+    ``weights`` may be (n,) or (..., n) (one set per row, e.g. Monte Carlo draws)."""
+    if method == "owa":
+        if order_weights is None:
+            raise InputError("aggregation.order_weights: needed with method 'owa'")
+        return wowa(values, weights, np.asarray(order_weights, dtype=float))
+    return np.sum(np.asarray(values, dtype=float) * np.asarray(weights, dtype=float), axis=-1)
+
+
 def orness(order_weights: np.ndarray) -> float:
     """Yager's ORness: 1 for max (OR), 0 for min (AND), 0.5 for the mean."""
     w = np.asarray(order_weights, dtype=float)
@@ -326,7 +387,13 @@ def surfaces(codes: list[str], crit: list[CriterionLayer], rules: "dict[str, Rul
             if len(ow) != len(layers_k) or (ow < 0).any() or ow.sum() <= 0:
                 raise InputError(f"aggregation.order_weights: category '{code}' has {len(layers_k)} criteria; give "
                                  f"that many non-negative order weights (got {list(ow)})")
-            score = owa(np.stack(layers_k, axis=-1), ow / ow.sum()).astype(np.float32)
+            # Torra's weighted OWA: the criterion weights count, as the scenario says
+            score = np.empty(layers_k[0].shape, dtype=np.float32)
+            wk = np.array(list(w.values()))
+            rows = max(1, (1 << 18) // max(layers_k[0].shape[1], 1))
+            for r0 in range(0, score.shape[0], rows):
+                blk = np.stack([a[r0:r0 + rows] for a in layers_k], axis=-1)
+                score[r0:r0 + rows] = wowa(blk, wk, ow)
         else:
             score = wlc(layers_k, np.array(list(w.values())), block_rows=scenario.grid.block_size)
         allowed, counts = rules[code].mask(cache)
@@ -371,13 +438,81 @@ def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid) -> np.ndarray:
     return res
 
 
+#: relative weight changes of the one-at-a-time sweep (the report says "±50 %" from these)
+OAT_DELTAS: tuple[float, ...] = (-0.5, -0.25, 0.25, 0.5)
+#: Monte Carlo draws for per-cell score SD rasters when there is no closed form (OWA)
+MAX_SD_DRAWS = 200
+#: cells × draws × criteria per block of Monte Carlo work (bounded memory)
+_MC_BLOCK = 1 << 22
+
+
+def zone_scores_of(layers: list[np.ndarray], geoms: np.ndarray, grid: Grid, method: str,
+                   order_weights: np.ndarray | None) -> "Callable[[np.ndarray], np.ndarray]":
+    """A function from weight draws (draws × criteria) to each polygon's mean aggregated score — the
+    same model as the run: the aggregation per cell, then the zonal mean (cells all touched; a polygon
+    smaller than a cell uses the cell under its representative point; NaN cells ignored)."""
+    n = len(geoms)
+    labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=grid.shape,
+                                transform=grid.transform, fill=0, all_touched=True, dtype="int32")
+    r, c = np.nonzero(labels)
+    lab = labels[r, c] - 1
+    missing = np.setdiff1d(np.arange(n), lab)
+    if len(missing):
+        pts = shapely.point_on_surface(np.asarray(geoms, dtype=object)[missing])
+        rr, cc = grid.rowcol(shapely.get_x(pts), shapely.get_y(pts))
+        ok = (rr >= 0) & (rr < grid.height) & (cc >= 0) & (cc < grid.width)
+        r, c, lab = np.r_[r, rr[ok]], np.r_[c, cc[ok]], np.r_[lab, missing[ok]]
+    vals = np.stack([a[r, c].astype(np.float64) for a in layers], axis=-1)  # cells × k
+    good = ~np.isnan(vals).any(axis=1)
+    vals, lab = vals[good], lab[good]
+    cnt = np.bincount(lab, minlength=n).astype(float)
+    from scipy import sparse
+
+    m = sparse.csr_matrix((1.0 / np.maximum(cnt[lab], 1.0), (lab, np.arange(len(lab)))), shape=(n, len(lab)))
+
+    def scores(wd: np.ndarray) -> np.ndarray:
+        wd = np.atleast_2d(wd)
+        out = np.full((len(wd), n), np.nan)
+        step = max(1, _MC_BLOCK // max(vals.size, 1))
+        for d0 in range(0, len(wd), step):
+            cell = aggregate(vals[None, :, :], wd[d0:d0 + step, None, :], method, order_weights)  # d × cells
+            out[d0:d0 + step] = (m @ cell.T).T
+        out[:, cnt == 0] = np.nan
+        return out
+
+    return scores
+
+
+def score_sd_mc(scores: list[np.ndarray], weights: np.ndarray, concentration: float, method: str,
+                order_weights: np.ndarray | None, *, draws: int, seed: int) -> np.ndarray:
+    """Per-cell standard deviation of the aggregated score under the Dirichlet weight model of
+    :func:`rank_acceptability`, by Monte Carlo (for aggregations with no closed form, such as OWA).
+
+    Uses ``min(draws, MAX_SD_DRAWS)`` seeded draws, the same at every cell; memory is bounded by
+    processing rows in blocks.
+    """
+    w = np.asarray(weights, dtype=float)
+    rng = np.random.default_rng(seed)
+    wd = rng.dirichlet(np.maximum(w * concentration, 1e-3), size=max(2, min(draws, MAX_SD_DRAWS)))
+    h, wid = scores[0].shape
+    out = np.empty((h, wid), dtype=np.float32)
+    rows = max(1, _MC_BLOCK // max(wid * len(wd) * len(scores), 1))
+    for r0 in range(0, h, rows):
+        blk = np.stack([a[r0:r0 + rows].astype(np.float64) for a in scores], axis=-1)  # r × c × k
+        v = aggregate(blk[None], wd[:, None, None, :], method, order_weights)  # d × r × c
+        out[r0:r0 + rows] = v.std(axis=0)
+    return out
+
+
 def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
                        concentration: float = 50.0, seed: int = 0,
-                       combine: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+                       combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+                       scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo rank acceptability of candidates under uncertain weights.
 
     Weights are drawn from a Dirichlet distribution centred on ``weights`` (``concentration`` × w),
-    each draw scores every candidate by WLC and ranks them.
+    each draw scores every candidate (by WLC of ``criteria_values``, or by ``scores_of``: the model
+    that was run) and ranks them.
 
     Parameters
     ----------
@@ -390,6 +525,9 @@ def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draw
     combine
         Optional function from the draws × candidates WLC scores to the values that are ranked
         (e.g. TOPSIS with further criteria); default: the scores themselves.
+    scores_of
+        Optional function from weight draws (draws × criteria) to candidate scores (draws ×
+        candidates), for aggregations other than WLC (see :func:`zone_scores_of`).
 
     Returns
     -------
@@ -403,7 +541,7 @@ def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draw
     rng = np.random.default_rng(seed)
     alpha = np.maximum(w * concentration, 1e-3)
     wd = rng.dirichlet(alpha, size=draws)  # draws × k
-    s = wd @ x.T  # draws × n
+    s = scores_of(wd) if scores_of is not None else wd @ x.T  # draws × n
     v = combine(s) if combine is not None else s
     order = np.argsort(-v, axis=1, kind="stable")
     ranks = np.empty_like(order)
@@ -441,8 +579,9 @@ def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float
 
 
 def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],
-              deltas: tuple[float, ...] = (-0.5, -0.25, 0.25, 0.5),
-              combine: "Callable[[np.ndarray], np.ndarray] | None" = None) -> pd.DataFrame:
+              deltas: tuple[float, ...] = OAT_DELTAS,
+              combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+              scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> pd.DataFrame:
     """One-at-a-time weight sweep: each criterion's weight scaled by (1 + delta), the others
     renormalized, and every candidate's rank recomputed.
 
@@ -456,7 +595,7 @@ def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str]
         Criterion names.
     deltas
         Relative changes of one weight at a time.
-    combine
+    combine, scores_of
         As in :func:`rank_acceptability`.
 
     Returns
@@ -473,7 +612,7 @@ def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str]
             w = w0.copy()
             w[k] = max(w[k] * (1 + d), 0.0)
             w = w / w.sum() if w.sum() > 0 else w0
-            s = x @ w
+            s = scores_of(w[None, :])[0] if scores_of is not None else x @ w
             s = combine(s[None, :])[0] if combine is not None else s
             order = np.argsort(-s, kind="stable")
             ranks = np.empty(len(s), dtype=int)

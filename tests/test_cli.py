@@ -168,8 +168,11 @@ def test_owa_aggregation(small, tmp_path):
     sc = tmp_path / "s.yaml"
     sc.write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
     edit_yaml(sc, lambda d: [v.update(path=str(small.parent / v["path"])) for v in d["layers"].values()])
-    # car_repair has 4 criteria in the demo scenario; order weights (1, 0, 0, 0) = the best criterion (OR)
-    edit_yaml(sc, lambda d: d.update(categories=["car_repair"], aggregation={"method": "owa", "order_weights": [1, 0, 0, 0]}))
+    # car_repair has 4 criteria in the demo scenario; with equal criterion weights, order weights
+    # (1, 0, 0, 0) take the best criterion (OR); with unequal ones OWA is Torra's weighted OWA (test_owa.py)
+    edit_yaml(sc, lambda d: d.update(categories=["car_repair"], aggregation={"method": "owa", "order_weights": [1, 0, 0, 0]},
+                                     weights={"method": "direct"},
+                                     criteria=[dict(c, weight=1.0) for c in d["criteria"]]))
     out = tmp_path / "owa.tif"
     r = CliRunner().invoke(main, ["suitability", str(sc), "--category", "car_repair", "--out", str(out)])
     assert r.exit_code == 0, r.output

@@ -149,7 +149,7 @@ def test_zoning_honours_slope_and_boundary(scene):
     assert u.loc[("E3", "metalwork"), "usable_ha"] == pytest.approx(
         e3.intersection(prep.region.study_area).area / 1e4, rel=1e-6)
     el = eligibility(est, prep.rules, usable, sc.allocation.accepted_kinds).set_index(["estate_id", "category"])
-    assert not el.loc[("E2", "metalwork"), "eligible"] and "SLOPE-MAX" in el.loc[("E2", "metalwork"), "reason"]
+    assert not el.loc[("E2", "metalwork"), "eligible"] and "SLOPE-MAX (15 %)" in el.loc[("E2", "metalwork"), "reason"]
     demand = pd.DataFrame({"estate_id": ["E1", "E2", "E3"], "category": "metalwork", "land_m2": [5e4, 5e4, 5e4],
                            "units": [10, 10, 10]})
     zones, short = zone_estates(est, demand, prep.catalogue, prep.rules, prep.region.layers, sc, usable)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ..locate import POP_REACH_KM
 from .layers import reasons_summary, text
 
 if TYPE_CHECKING:
@@ -125,11 +126,14 @@ def _method(res: "RunResult") -> Markup:
             f"{r.cr:.3f}", f"{r.lambda_max:.3f}", r.ri_table, f"{sc.weights.cr_threshold:g}")
     sol = res.plan.solver
     rob = res.ranks[res.ranks["rank"] == 1]
+    from ..suitability import OAT_DELTAS
+
+    swing = f"±{max(abs(d) for d in OAT_DELTAS) * 100:g} %"
     rob_txt = ", ".join(f"{r.category}: {r.estate_id} p={r.p_rank:.2f}"
-                        + (f" (ranks {r.oat_ranks} when one weight moves ±50 %)" if r.oat_ranks else "")
+                        + (f" (ranks {r.oat_ranks} when one weight moves {swing})" if r.oat_ranks else "")
                         for r in rob.itertuples() if pd.notna(r.p_rank))
-    rules_rows = [[code, r.rule_id, f"{r.min_m:g} m", r.status] for code in prep.codes for r in prep.rules[code]
-                  if r.category == code and (r.rule_id.startswith("VNG") or r.rule_id.startswith("DOE"))]
+    rules_rows = [[code, r.rule_id, f"{r.max_pct:g} %" if r.group == "slope" else f"{r.min_m:g} m", r.status]
+                  for code in prep.codes for r in prep.rules[code] if r.group != "study_area"]
     sch = res.site_choice
     return Markup("""<details><summary>Method / روش</summary>
 <p>Suitability: {agg} of transformed criteria (weights method: {wm}); cells excluded by a category's siting
@@ -189,7 +193,8 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
                    _category_rows(res, colour)),
         ests=table(["id", "name / نام", "kind", "capacity ha", "used ha", "left ha", "units", "capacity from"],
                    _estate_rows(res)),
-        sites=table(["site", "categories", "ha", "score", "units", "trunk km", "extend", "pop. within 30 km"], srow),
+        sites=table(["site", "categories", "ha", "score", "units", "trunk km", "extend",
+                     f"pop. within {POP_REACH_KM:g} km"], srow),
         method=_method(res), nw=len(res.warnings), warn=warn, src=src)
 
 
