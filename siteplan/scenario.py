@@ -659,8 +659,8 @@ def _usable_criteria(scenario: Scenario, region: Any, catalogue: Any) -> list[tu
 
 #: Bytes per cell of the padded FFT convolution of a catchment criterion (measured: 40 to 76).
 _FFT_BYTES = 80
-#: Bytes per cell of a distance criterion's window in the blockwise path (mask, EDT, raw, score).
-_WINDOW_BYTES = 24
+#: Bytes per cell of a padded distance field (mask, EDT, float32 field: measured 7; some margin).
+_WINDOW_BYTES = 12
 
 
 def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h: int,
@@ -673,7 +673,41 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
     res = scenario.grid.resolution_m
     budget = WINDOW_BUDGET_BYTES
     problems = []
+    # separation rules: each pads its target's distance field by the separation (siteplan.rules)
+    codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
+    table = catalogue.table.set_index("code")
+    for code in codes:
+        for col in ("sep_m", "sep_mixed_m"):
+            sep = float(table.at[code, col])
+            pad = math.ceil((sep + 3 * res) / res) + 1
+            side = scenario.grid.block_size + 2 * pad
+            need = _WINDOW_BYTES * ((h + 2 * pad) * (w + 2 * pad) if whole_grid else side**2)
+            allowed = max(budget, 4 * _WINDOW_BYTES * h * w) if whole_grid else budget
+            if need > allowed:
+                key = (f"catalogue.overrides.{code}.{col}" if col in scenario.catalogue.overrides.get(code, {})
+                       else f"catalogue category '{code}': {col}")
+                problems.append(
+                    f"{key}: a separation of {sep:,.0f} m pads the distance field by {pad:,} cells of {res:g} m; it "
+                    f"would need about {_gib(need)} of memory, above the {_gib(allowed)} allowed; use a separation "
+                    "that fits the study area (VNG's largest is 1,500 m), or a coarser grid.resolution_m")
+                break
     for name, c in _usable_criteria(scenario, region, catalogue):
+        if whole_grid and c.kind == "distance":
+            # the distance field is computed on the grid padded by the saturation distance
+            try:
+                reach = saturation_distance(c.transform)
+            except InputError:
+                continue
+            pad = math.ceil(reach / res) + 1
+            need = _WINDOW_BYTES * (h + 2 * pad) * (w + 2 * pad)
+            allowed = max(budget, 4 * _WINDOW_BYTES * h * w)
+            if need > allowed:
+                problems.append(
+                    f"{name}: the transform points reach {reach:,.0f} m (its saturation distance), {pad:,} cells of "
+                    f"{res:g} m around the grid; the padded distance field would need about {_gib(need)} of "
+                    f"memory, above the {_gib(allowed)} allowed; use points that level off sooner, or a coarser "
+                    "grid.resolution_m")
+            continue
         if whole_grid:
             if c.kind != "catchment" or not c.radius_m:
                 continue

@@ -276,6 +276,21 @@ def test_catchment_radius_beyond_the_window_budget(small):
           "above the 16.0 GiB allowed; use a radius of at most", "or a coarser grid.resolution_m")
 
 
+def test_distance_transform_reaching_too_far(small):
+    # the distance field is padded by the saturation distance: 100,000 km of padding is 448 GiB
+    edit_yaml(small, lambda d: d["criteria"][0].update(
+        transform={"type": "linear", "points": [0, 1e8], "increasing": False}))
+    _both(small, "criteria[0] ('road_access'): the transform points reach 100,000,000 m (its saturation distance)",
+          "the padded distance field would need about", "use points that level off sooner")
+
+
+def test_separation_override_beyond_any_standard(small):
+    edit_yaml(small, lambda d: d.setdefault("catalogue", {}).setdefault("overrides", {}).update(
+        car_body_paint={"sep_m": 1e8}))
+    _both(small, "catalogue.overrides.car_body_paint.sep_m: a separation of 100,000,000 m pads the distance field",
+          "VNG's largest is 1,500 m", "or a coarser grid.resolution_m")
+
+
 def test_blockwise_halo_beyond_the_window_budget(small, tmp_path):
     # a 10,000 km reach pads every block by 10,001 cells: 122 GiB (it was killed by the OOM killer)
     edit_yaml(small, lambda d: d.update(criteria=[
