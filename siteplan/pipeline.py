@@ -44,11 +44,14 @@ OUTPUT_FILES = ("report.html", "relocation.csv", "estates.geojson", "zones.geojs
 
 
 def demo_scenario_path() -> Path:
-    """The embedded demo scenario (``data/demo.yaml`` of the source checkout)."""
-    p = Path(__file__).resolve().parents[1] / "data" / "demo.yaml"
-    if not p.exists():
-        raise InputError(f"the demo scenario {p} is missing: run siteplan from a source checkout "
-                         "(git clone), where data/ holds the demo region")
+    """The embedded demo scenario: ``data/demo.yaml`` of the checkout, installed as the package
+    ``siteplan.demo`` (so an installed wheel has it too)."""
+    from importlib import resources
+
+    p = Path(str(resources.files("siteplan.demo").joinpath("demo.yaml")))
+    if not p.is_file():
+        raise InputError(f"the demo scenario {p} is missing from this installation; reinstall siteplan "
+                         "(pip install --force-reinstall siteplan) or run it from a source checkout")
     return p
 
 
