@@ -21,7 +21,8 @@ from pyproj import CRS
 from scipy import ndimage
 
 from siteplan.criteria import Grid
-from siteplan.locate import grow_regions, p_median
+from siteplan.facility import p_median
+from siteplan.locate import grow_regions
 
 
 def instance(seed: int = 0):

@@ -123,9 +123,9 @@ def main() -> None:
 
 def exact_check(seconds: float) -> None:
     """siteplan's answer against HiGHS on the whole MILP (10,000 x 100, same density as 100k x 1k)."""
-    import siteplan.guild_relocation as gr
     from scipy.optimize import Bounds, LinearConstraint, milp
 
+    import siteplan.guild_relocation as gr
     from siteplan.assignment import rows_matrix
 
     cat, est, biz, elig = world(10_000, 100, 400_000 * np.sqrt(0.1))

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from siteplan.criteria import distance_field
-from siteplan.suitability import rank_acceptability, wlc
+from siteplan.sensitivity import rank_acceptability
+from siteplan.suitability import wlc
 
 
 def best_of(fn, n=3):

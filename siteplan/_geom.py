@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["polygonal"]
+__all__ = ["polygonal", "polsby_popper", "to_rfc7946"]
 
 _POLY = {"Polygon", "MultiPolygon"}
 
@@ -20,3 +24,35 @@ def polygonal(g: BaseGeometry, min_area: float = 0.0) -> BaseGeometry:
     parts = [p for p in shapely.get_parts(g) if p.geom_type in _POLY]
     parts = [q for p in parts for q in shapely.get_parts(p) if q.area > min_area]
     return shapely.multipolygons(parts) if len(parts) > 1 else (parts[0] if parts else shapely.Polygon())
+
+
+def to_rfc7946(geoms: np.ndarray | gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """Geometries in EPSG:4326, coordinates rounded to 7 decimals, polygon exteriors counter-clockwise
+    and holes clockwise (RFC 7946 §3.1.6)."""
+    g = np.asarray(gpd.GeoSeries(np.asarray(geoms), crs=crs).to_crs(4326).values)
+    # snap to the 1e-7 degree grid keeping the result valid (a sliver may collapse), then wind
+    poly_in = np.isin(shapely.get_type_id(g), [3, 6])  # Polygon, MultiPolygon
+    g = shapely.make_valid(g)
+    try:
+        g = shapely.set_precision(g, 1e-7, mode="valid_output")
+    except shapely.errors.GEOSException:
+        g = np.array([_snap(x) for x in g], dtype=object)
+    # snapping may leave a collapsed sliver as a line beside the polygon: keep polygons polygonal
+    if poly_in.any():
+        g[poly_in] = [polygonal(x) for x in g[poly_in]]
+    return shapely.orient_polygons(g, exterior_cw=False)
+
+
+def _snap(g: Any) -> Any:
+    """set_precision for one geometry, falling back to rounding and repairing when GEOS refuses."""
+    try:
+        return shapely.set_precision(g, 1e-7, mode="valid_output")
+    except shapely.errors.GEOSException:
+        r = shapely.make_valid(shapely.transform(g, lambda c: np.round(c, 7)))
+        return shapely.set_precision(r, 1e-7, mode="pointwise")
+
+
+def polsby_popper(geom: BaseGeometry) -> float:
+    """Compactness 4πA/P² (1 for a disc, near 0 for slivers)."""
+    p = geom.length
+    return float(4 * np.pi * geom.area / p ** 2) if p > 0 else 0.0

@@ -24,10 +24,16 @@ import shapely
 from rasterio import features
 from rasterio.windows import Window
 
-from .criteria import Grid, catchment_field, distance_field, saturation_distance, transform
-from .rules import RuleSet
+from .criteria import (
+    Grid,
+    catchment_field,
+    distance_field,
+    saturation_distance,
+    transform,
+)
 from .errors import InputError
 from .export import NODATA
+from .rules import RuleSet
 from .scenario import CriterionSpec, Scenario
 from .suitability import filter_features, wowa
 

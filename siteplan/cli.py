@@ -169,9 +169,10 @@ def demo(out: Path, seed: int | None, overwrite: bool, quiet_local: bool) -> Non
 @_guard
 def validate(scenario: Path) -> None:
     """Check SCENARIO and its layers; list every problem (exit 1) or say it is valid (exit 0)."""
+    from .checks import check_scenario_data
     from .guilds import load_catalogue
     from .region import load_region
-    from .scenario import check_scenario_data, load_scenario
+    from .scenario import load_scenario
 
     sc = load_scenario(scenario)
     with warnings.catch_warnings(record=True) as caught:

@@ -8,22 +8,26 @@ import hashlib
 import json
 import math
 import platform
+import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
-import shapely
 from shapely.geometry import mapping
 
-from ._geom import polygonal
+from . import __version__
+from ._geom import to_rfc7946
 from ._io import atomic_path
 from .criteria import Grid
 
-__all__ = ["write_geojson", "write_csv", "write_geotiff", "write_json", "sha256", "versions", "to_rfc7946",
+if TYPE_CHECKING:
+    from .results import RunResult
+
+__all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256", "versions", "to_rfc7946",
            "export_gpkg", "neutralise_formulas", "safe_csv", "FORMULA_PREFIXES", "NODATA"]
 
 NODATA = -9999.0
@@ -44,32 +48,6 @@ def _clean(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_clean(x) for x in v]
     return v if isinstance(v, (int, str)) else str(v)
-
-
-def to_rfc7946(geoms: np.ndarray | gpd.GeoSeries, crs: Any) -> np.ndarray:
-    """Geometries in EPSG:4326, coordinates rounded to 7 decimals, polygon exteriors counter-clockwise
-    and holes clockwise (RFC 7946 §3.1.6)."""
-    g = np.asarray(gpd.GeoSeries(np.asarray(geoms), crs=crs).to_crs(4326).values)
-    # snap to the 1e-7 degree grid keeping the result valid (a sliver may collapse), then wind
-    poly_in = np.isin(shapely.get_type_id(g), [3, 6])  # Polygon, MultiPolygon
-    g = shapely.make_valid(g)
-    try:
-        g = shapely.set_precision(g, 1e-7, mode="valid_output")
-    except shapely.errors.GEOSException:
-        g = np.array([_snap(x) for x in g], dtype=object)
-    # snapping may leave a collapsed sliver as a line beside the polygon: keep polygons polygonal
-    if poly_in.any():
-        g[poly_in] = [polygonal(x) for x in g[poly_in]]
-    return shapely.orient_polygons(g, exterior_cw=False)
-
-
-def _snap(g: Any) -> Any:
-    """set_precision for one geometry, falling back to rounding and repairing when GEOS refuses."""
-    try:
-        return shapely.set_precision(g, 1e-7, mode="valid_output")
-    except shapely.errors.GEOSException:
-        r = shapely.make_valid(shapely.transform(g, lambda c: np.round(c, 7)))
-        return shapely.set_precision(r, 1e-7, mode="pointwise")
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str] | None = None) -> None:
@@ -215,3 +193,109 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path) -> list[str]:
             gdf.to_file(tmp, layer=f.stem, driver="GPKG", engine="pyogrio")
             names.append(f.stem)
     return names
+
+
+# ------------------------------------------------------------------------------------------------
+# the run folder
+# ------------------------------------------------------------------------------------------------
+
+
+def estates_table(res: "RunResult") -> gpd.GeoDataFrame:
+    """estates.geojson: each estate with capacity used and left, and per category its eligibility,
+    reason, score, rank and robustness."""
+    est = res.prep.region.layers["estates"]
+    keep = [c for c in ("estate_id", "name", "kind", "gross_ha", "vacant_ha", "max_cat") if c in est]
+    out = est[keep + ["geometry"]].copy()
+    if out.empty:
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
+    cap = res.plan.estate_summary.groupby("estate_id").agg(capacity_m2=("capacity_m2", "first"),
+                                                            used_m2=("used_m2", "sum"),
+                                                            units_in=("units", "sum"))
+    out = out.merge(cap, left_on="estate_id", right_index=True, how="left")
+    out["cap_ha"] = (out.pop("capacity_m2") / 1e4).round(4)
+    out["used_ha"] = (out.pop("used_m2") / 1e4).round(4)
+    out["left_ha"] = (out["cap_ha"] - out["used_ha"]).clip(lower=0).round(4)
+    out["units_in"] = out["units_in"].fillna(0).astype(int)
+    r = res.ranks.set_index(["estate_id", "category"])
+    for code in res.prep.codes:
+        sub = r.xs(code, level="category").reindex(out["estate_id"])
+        out[f"elig_{code}"] = sub["eligible"].to_numpy()
+        out[f"why_{code}"] = sub["reason"].to_numpy()
+        out[f"score_{code}"] = sub["score"].to_numpy()
+        out[f"rank_{code}"] = sub["rank"].to_numpy()
+        out[f"prank_{code}"] = sub["p_rank"].to_numpy()
+        out[f"oat_{code}"] = sub["oat_ranks"].to_numpy()
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
+
+
+def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = None) -> dict[str, str]:
+    """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
+    sc = res.prep.scenario
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rel = res.plan.rows[["biz_id", "name", "category", "lon", "lat", "estate_id", "zone_id", "distance_km",
+                         "land_m2", "status", "reason"]]
+    write_csv(rel, out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
+    write_csv(res.plan.estate_summary, out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
+    write_geojson(estates_table(res), out_dir / "estates.geojson")
+    write_geojson(res.zones, out_dir / "zones.geojson")
+    write_geojson(res.sites, out_dir / "sites.geojson")
+    write_geojson(res.clusters, out_dir / "clusters.geojson")
+    if res.plots is not None:
+        write_geojson(res.plots, out_dir / "plots.geojson")
+    if sc.outputs.suitability_tifs:
+        by_name = {c.spec.name: c for c in res.prep.crit}
+        for code, s in res.prep.surfaces.items():
+            write_geotiff(s.masked, res.prep.grid, out_dir / "suitability" / f"{code}.tif")
+            if sc.sensitivity.draws > 0:
+                from .sensitivity import score_sd, score_sd_mc
+
+                layers_k = [by_name[n].score for n in s.weights]
+                wk = np.array(list(s.weights.values()))
+                sd = score_sd(layers_k, wk, sc.sensitivity.concentration) if sc.aggregation.method == "wlc" \
+                    else score_sd_mc(layers_k, wk, sc.sensitivity.concentration, sc.aggregation.method,
+                                     sc.aggregation.order_weights, draws=sc.sensitivity.draws, seed=res.seed)
+                write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid,
+                              out_dir / "suitability" / f"{code}_sd.tif")
+    if sc.outputs.report:
+        from .report import build_report
+
+        build_report(res, out_dir / "report.html")
+    res.timings["write"] = round(time.perf_counter() - t0, 3)
+    from .outdir import MARKER
+
+    hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
+              if p.is_file() and p.name != MARKER}
+    inputs: dict[str, dict[str, str]] = {}
+    for layer, files in res.prep.region.files.items():
+        inputs[layer] = {str(f.name): sha256(f) for f in files}
+    manifest = {
+        "siteplan": __version__,
+        "created_utc": utc_now(),
+        "scenario_file": str(scenario_file) if scenario_file else None,
+        "scenario_sha256": sha256(scenario_file) if scenario_file else None,
+        "scenario": sc.model_dump(mode="json", exclude={"base_dir"}),
+        "seed": res.seed,
+        "crs": res.prep.region.crs.to_string(),
+        "grid": {"width": res.prep.grid.width, "height": res.prep.grid.height, "res_m": res.prep.grid.res},
+        "inputs": inputs,
+        "versions": versions(),
+        "solver": res.plan.solver,
+        "site_choice": res.site_choice,
+        "counts": {
+            "businesses": int(len(res.plan.rows)),
+            "assigned": int((res.plan.rows.status == "assigned").sum()),
+            "unassigned": int((res.plan.rows.status == "unassigned").sum()),
+            "unclassified": int(res.plan.rows["category"].isna().sum()),
+            "estates": int(len(res.prep.region.layers["estates"])),
+            "zones": int(len(res.zones)),
+            "sites": int(len(res.sites)),
+            "clusters": int(len(res.clusters)),
+        },
+        "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
+        "timings_s": res.timings,
+        "warnings": res.warnings,
+        "outputs_sha256": hashes,
+    }
+    write_json(manifest, out_dir / "manifest.json")
+    return hashes

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,12 +22,19 @@ import shapely
 from rasterio import features
 from scipy import ndimage
 
-from .criteria import Grid, distance_field
+from ._geom import polsby_popper
+from .criteria import Grid, distance_field, rasterize_mask
+from .facility import p_median
+
+if TYPE_CHECKING:
+    from .guild_relocation import Plan
+    from .results import Prepared
+    from .rules import RuleSet
 
 log = logging.getLogger(__name__)
 
-__all__ = ["rank_estates", "estate_closeness", "grow_regions", "SiteSearch", "site_feasibility", "p_median",
-           "capacitated_facility_location", "FacilityResult"]
+__all__ = ["rank_estates", "estate_closeness", "grow_regions", "SiteSearch", "site_feasibility", "propose_sites",
+           "regions_to_polygons", "POP_REACH_KM"]
 
 #: TOPSIS weights of (suitability score, usable net capacity) when ranking estates.
 RANK_WEIGHTS = (0.7, 0.3)
@@ -336,258 +344,109 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
 
 
 # ------------------------------------------------------------------------------------------------
-# choosing among candidates: p-median and capacitated facility location
+# new sites for the unmet demand
 # ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FacilityResult:
-    """A facility-location answer with its optimality gap.
+def _recheck_site(poly: shapely.Geometry, rulesets: "list[RuleSet]", failures: list[str], chain: str
+                  ) -> shapely.Geometry:
+    """A site grown on the raster mask, re-checked on its vector geometry against every rule of the
+    categories it serves; any part that breaks a rule is cut off (and said)."""
+    keep = poly
+    for rs in rulesets:
+        keep, _ = rs.usable(keep)
+    lost = poly.area - keep.area
+    # rule buffers circumscribe the exact distance (up to 0.12 % wider): a rim that thin is not news
+    if lost > max(1.0, 2e-3 * poly.area):
+        failures.append(f"chain '{chain}': {lost / 1e4:.2f} ha of a candidate site broke a siting rule on the exact "
+                        "geometry and was cut off")
+    return keep
 
-    Attributes
-    ----------
-    open
-        Indices of the chosen candidates (sorted).
-    assign
-        Candidate index serving each demand point.
-    objective
-        Total weighted cost of the answer.
-    lower_bound
-        A proven lower bound on the optimum (Lagrangian or the MILP's dual bound).
-    gap
-        ``(objective - lower_bound) / objective`` (never negative).
-    method, status
-        How it was solved, and ``optimal`` when the gap is closed.
+
+def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
+                  ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object]]:
+    """Propose new specialized estates for unmet demand.
+
+    Candidate regions are grown per value chain (``sites.candidates_per_chain`` each, sized to the
+    chain's unmet land), then ``sites.count`` of them are chosen by p-median: unmet businesses,
+    weighted by land, should be near a site of their own chain (a site of another chain counts as
+    ten times the farthest distance).
     """
+    sc = prep.scenario
+    cols = ["site_id", "chain", "categories", "area_ha", "score", "compactness", "rank", "gross_ha", "net_ha",
+            "units", "trunk_km", "rail_km", "power_km", "gas_km", "extend", "pop_reach"]
+    empty = gpd.GeoDataFrame(columns=cols + ["geometry"], geometry="geometry", crs=prep.region.crs)
+    unmet = plan.unmet
+    choice: dict[str, object] = {"method": "none", "candidates": 0}
+    if unmet.empty or sc.sites.count == 0:
+        return empty, [], choice
+    cat = prep.catalogue.table.set_index("code")
+    unmet = unmet[unmet["category"].isin(prep.surfaces)].copy()
+    unmet["chain"] = unmet["category"].map(cat["chain"]).fillna(unmet["category"])
+    groups = unmet.groupby("chain")["land_m2"].sum().sort_values(ascending=False)
+    failures: list[str] = []
+    rows = []
 
-    open: np.ndarray
-    assign: np.ndarray
-    objective: float
-    lower_bound: float
-    gap: float
-    method: str
-    status: str
-
-
-def _greedy_pmedian(wc: np.ndarray, p: int) -> list[int]:
-    n, m = wc.shape
-    best = np.full(n, np.inf)
-    chosen: list[int] = []
-    for _ in range(p):
-        tot = np.minimum(best[:, None], wc).sum(axis=0)
-        tot[chosen] = np.inf
-        j = int(np.argmin(tot))
-        chosen.append(j)
-        best = np.minimum(best, wc[:, j])
-    return chosen
-
-
-def _interchange(wc: np.ndarray, open_: list[int], max_passes: int = 50) -> list[int]:
-    """Vertex substitution (Teitz & Bart 1968), vectorized over the closed candidates: for each open
-    facility, the best swap with any closed one, taken while it improves."""
-    n, m = wc.shape
-    open_ = list(open_)
-    for _ in range(max_passes):
-        improved = False
-        for r in list(open_):
-            cur = wc[:, open_]
-            obj = cur.min(axis=1).sum()
-            rest = [j for j in open_ if j != r]
-            base = wc[:, rest].min(axis=1) if rest else np.full(n, np.inf)
-            tot = np.minimum(base[:, None], wc).sum(axis=0)
-            tot[open_] = np.inf
-            j = int(np.argmin(tot))
-            if tot[j] < obj - 1e-9 * max(abs(obj), 1.0):
-                open_[open_.index(r)] = j
-                improved = True
-        if not improved:
-            break
-    return sorted(open_)
-
-
-def _lagrangian_bound(wc: np.ndarray, p: int, ub: float, iters: int = 1500) -> float:
-    """Lagrangian lower bound for p-median (relaxing each demand's assignment), by subgradient ascent."""
-    n, m = wc.shape
-    lam = wc.min(axis=1).copy()  # a valid start
-    best = -np.inf
-    theta = 2.0
-    stall = 0
-    for _ in range(iters):
-        red = np.minimum(wc - lam[:, None], 0.0)  # n × m
-        rho = red.sum(axis=0)
-        sel = np.argpartition(rho, p - 1)[:p]
-        val = lam.sum() + rho[sel].sum()
-        if not np.isfinite(best) or val > best + 1e-12 * max(abs(best), 1.0):
-            best, stall = val, 0
-        else:
-            stall += 1
-            if stall >= 30:
-                theta /= 2
-                stall = 0
-        g = 1.0 - (red[:, sel] < 0).sum(axis=1)
-        nrm = float((g ** 2).sum())
-        if nrm == 0 or (ub - best) <= 1e-9 * max(abs(ub), 1.0) or theta < 1e-4:
-            break
-        lam = lam + theta * (ub - val) / nrm * g
-    return float(best)
-
-
-def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: int = 20_000,
-             time_limit: float = 60.0) -> FacilityResult:
-    """Choose ``p`` of ``m`` candidates minimizing the weighted distance from ``n`` demand points.
-
-    Formulation (Hakimi 1965; ReVelle & Swain 1970)::
-
-        min Σ_ij w_i c_ij x_ij  s.t.  Σ_j x_ij = 1,  x_ij ≤ y_j,  Σ_j y_j = p,  x, y ∈ {0, 1}
-
-    Small instances (n·m ≤ ``exact_max_vars``) are solved exactly as a MILP with HiGHS. Larger ones
-    use greedy addition and vertex substitution, with a Lagrangian lower bound (subgradient ascent on
-    the assignment constraints) giving the reported gap.
-
-    Parameters
-    ----------
-    cost
-        n × m costs (e.g. km).
-    weights
-        Demand weights (e.g. land needed).
-    p
-        Facilities to open (1 ≤ p ≤ m).
-    exact_max_vars
-        Size up to which the exact MILP is used.
-    time_limit
-        Seconds for the exact MILP.
-
-    Returns
-    -------
-    FacilityResult
-
-    Raises
-    ------
-    InputError
-        Shapes that do not match, p out of range, negative or non-finite costs.
-    """
-    from .errors import InputError
-
-    c = np.asarray(cost, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    if c.ndim != 2 or len(w) != c.shape[0]:
-        raise InputError(f"p_median: cost must be n×m and weights of length n; got {c.shape} and {len(w)}")
-    n, m = c.shape
-    if not 1 <= p <= m:
-        raise InputError(f"p_median: p = {p} must be between 1 and the {m} candidates")
-    if not np.isfinite(c).all() or (c < 0).any() or (w < 0).any():
-        raise InputError("p_median: costs and weights must be finite and non-negative")
-    wc = w[:, None] * c
-    if n * m <= exact_max_vars:
-        return _pmedian_milp(wc, p, time_limit)
-    open_ = _interchange(wc, _greedy_pmedian(wc, p))
-    assign_local = wc[:, open_].argmin(axis=1)
-    obj = float(wc[np.arange(n), np.asarray(open_)[assign_local]].sum())
-    lb = min(_lagrangian_bound(wc, p, obj), obj)
-    gap = max((obj - lb) / obj, 0.0) if obj > 0 else 0.0
-    return FacilityResult(np.asarray(open_), np.asarray(open_)[assign_local], obj, lb, gap,
-                          "greedy + vertex substitution, Lagrangian bound", "optimal" if gap <= 1e-9 else "feasible")
-
-
-def _pmedian_milp(wc: np.ndarray, p: int, time_limit: float) -> FacilityResult:
-    from scipy import sparse
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    n, m = wc.shape
-    nx = n * m
-    c = np.concatenate([wc.ravel(), np.zeros(m)])
-    rows = np.repeat(np.arange(n), m)
-    a1 = sparse.csr_matrix((np.ones(nx), (rows, np.arange(nx))), shape=(n, nx + m))
-    # x_ij - y_j <= 0
-    ri = np.concatenate([np.arange(nx), np.arange(nx)])
-    ci = np.concatenate([np.arange(nx), nx + np.tile(np.arange(m), n)])
-    vi = np.concatenate([np.ones(nx), -np.ones(nx)])
-    a2 = sparse.csr_matrix((vi, (ri, ci)), shape=(nx, nx + m))
-    a3 = sparse.csr_matrix((np.ones(m), (np.zeros(m, int), nx + np.arange(m))), shape=(1, nx + m))
-    integ = np.concatenate([np.zeros(nx), np.ones(m)])  # x integral at optimum once y is
-    res = milp(c, constraints=[LinearConstraint(a1, 1, 1), LinearConstraint(a2, -np.inf, 0), LinearConstraint(a3, p, p)],
-               integrality=integ, bounds=Bounds(0, 1), options={"time_limit": time_limit, "mip_rel_gap": 0.0})
-    if res.x is None:
-        from .errors import InputError
-
-        raise InputError(f"p_median: the MILP found no solution ({res.message})")
-    y = res.x[nx:] > 0.5
-    open_ = np.flatnonzero(y)
-    assign = open_[wc[:, open_].argmin(axis=1)]
-    obj = float(wc[np.arange(n), assign].sum())
-    bound = float(getattr(res, "mip_dual_bound", None) or obj)
-    gap = max((obj - bound) / obj, 0.0) if obj > 0 else 0.0
-    return FacilityResult(open_, assign, obj, min(bound, obj), gap, "MILP (HiGHS)",
-                          "optimal" if res.status == 0 else "feasible")
-
-
-def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray,
-                                  fixed_cost: np.ndarray, *, time_limit: float = 60.0,
-                                  gap_target: float = 1e-4) -> FacilityResult:
-    """Capacitated facility location with single sourcing, solved as a MILP with HiGHS.
-
-    Formulation::
-
-        min Σ_j f_j y_j + Σ_ij d_i c_ij x_ij
-        s.t. Σ_j x_ij = 1,  Σ_i d_i x_ij ≤ Q_j y_j,  x_ij ≤ y_j,  x, y ∈ {0, 1}
-
-    Parameters
-    ----------
-    cost
-        n × m unit costs (per unit of demand).
-    demand, capacity, fixed_cost
-        d_i, Q_j and f_j.
-    time_limit, gap_target
-        HiGHS limits; the answer carries HiGHS's dual bound and gap.
-
-    Returns
-    -------
-    FacilityResult
-
-    Raises
-    ------
-    InfeasibleError
-        When total capacity is below total demand (checked before solving, with the numbers) or the
-        solver proves infeasibility.
-    """
-    from scipy import sparse
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    from .errors import InfeasibleError
-
-    c = np.asarray(cost, dtype=float)
-    d = np.asarray(demand, dtype=float)
-    q = np.asarray(capacity, dtype=float)
-    f = np.asarray(fixed_cost, dtype=float)
-    n, m = c.shape
-    if q.sum() < d.sum() - 1e-9:
-        raise InfeasibleError(f"capacitated facility location: the highest possible capacity ({q.sum():g}) is smaller "
-                              f"than the total demand ({d.sum():g}) by {d.sum() - q.sum():g}")
-    if d.max(initial=0) > q.max(initial=0) + 1e-9:
-        raise InfeasibleError(f"capacitated facility location: the largest demand ({d.max():g}) exceeds every "
-                              f"candidate's capacity (largest {q.max():g})")
-    nx = n * m
-    obj = np.concatenate([(d[:, None] * c).ravel(), f])
-    rows = np.repeat(np.arange(n), m)
-    a1 = sparse.csr_matrix((np.ones(nx), (rows, np.arange(nx))), shape=(n, nx + m))
-    cols_j = np.tile(np.arange(m), n)
-    a2 = sparse.csr_matrix((np.concatenate([np.repeat(d, m), -q]),
-                            (np.concatenate([cols_j, np.arange(m)]), np.concatenate([np.arange(nx), nx + np.arange(m)]))),
-                           shape=(m, nx + m))
-    a3 = sparse.csr_matrix((np.concatenate([np.ones(nx), -np.ones(nx)]),
-                            (np.concatenate([np.arange(nx), np.arange(nx)]), np.concatenate([np.arange(nx), nx + cols_j]))),
-                           shape=(nx, nx + m))
-    res = milp(obj, constraints=[LinearConstraint(a1, 1, 1), LinearConstraint(a2, -np.inf, 0),
-                                 LinearConstraint(a3, -np.inf, 0)],
-               integrality=np.ones(nx + m), bounds=Bounds(0, 1),
-               options={"time_limit": time_limit, "mip_rel_gap": gap_target})
-    if res.x is None:
-        raise InfeasibleError(f"capacitated facility location: no feasible answer ({res.message})")
-    x = res.x[:nx].reshape(n, m) > 0.5
-    open_ = np.flatnonzero(res.x[nx:] > 0.5)
-    assign = x.argmax(axis=1)
-    val = float(res.fun)
-    bound = float(getattr(res, "mip_dual_bound", None) or val)
-    gap = max((val - bound) / val, 0.0) if val > 0 else 0.0
-    return FacilityResult(open_, assign, val, min(bound, val), gap, "MILP (HiGHS)",
-                          "optimal" if res.status == 0 and gap <= gap_target else "feasible")
+    est_mask = rasterize_mask(estates.geometry.values, prep.grid)
+    taken = np.zeros(prep.grid.shape, dtype=bool)
+    for chain, land in groups.items():
+        codes = list(unmet.loc[unmet.chain == chain, "category"])
+        w = unmet.loc[unmet.chain == chain].set_index("category")["land_m2"]
+        w = w / w.sum()
+        allowed = np.logical_and.reduce([prep.surfaces[c].allowed for c in codes]) & ~taken
+        score = sum(prep.surfaces[c].score * float(w[c]) for c in codes)
+        score = np.where(score >= sc.sites.min_score, score, np.nan)
+        gross_ha = land / 1e4 / sc.allocation.net_to_gross
+        area = min(max(sc.sites.area_ha or gross_ha, sc.sites.min_area_ha), sc.sites.max_area_ha)
+        if gross_ha > sc.sites.max_area_ha:
+            failures.append(f"chain '{chain}': needs {gross_ha:.1f} ha gross, above max_area_ha "
+                            f"{sc.sites.max_area_ha:g}; one site of {sc.sites.max_area_ha:g} ha serves part of it")
+        res = grow_regions(score, allowed, prep.grid, count=sc.sites.candidates_per_chain, area_ha=area,
+                           min_area_ha=sc.sites.min_area_ha, max_area_ha=sc.sites.max_area_ha,
+                           min_spacing_m=sc.sites.min_spacing_km * 1000,
+                           max_spacing_m=None if sc.sites.max_spacing_km is None else sc.sites.max_spacing_km * 1000,
+                           avoid=est_mask | taken, avoid_m=sc.sites.min_distance_from_estates_km * 1000)
+        failures.extend(f"chain '{chain}' candidates: {f}" for f in res.failures)
+        polys = [_recheck_site(poly, [prep.rules[c] for c in codes], failures, str(chain))
+                 for poly in regions_to_polygons(res.regions, prep.grid)]
+        for reg, poly in zip(res.regions, polys):
+            if poly.is_empty:
+                continue
+            taken |= reg
+            rows.append({"chain": chain, "categories": ", ".join(sorted(codes)),
+                         "area_ha": round(poly.area / 1e4, 2), "score": round(float(np.nanmean(score[reg])), 4),
+                         "compactness": round(polsby_popper(poly), 4), "share": w.to_dict(), "geometry": poly})
+    choice["candidates"] = len(rows)
+    if len(rows) > sc.sites.count:
+        # p-median over the candidates, demand = unmet businesses weighted by land
+        un = plan.rows[(plan.rows.status == "unassigned") & plan.rows["category"].isin(prep.surfaces)]
+        pts = prep.businesses.set_index("biz_id").loc[un.biz_id].geometry.values
+        chain_b = un["category"].map(cat["chain"]).fillna(un["category"]).to_numpy()
+        cand = np.array([r["geometry"] for r in rows], dtype=object)
+        dist = np.stack([shapely.distance(pts, g) / 1000 for g in cand], axis=1)
+        same = chain_b[:, None] == np.array([r["chain"] for r in rows])[None, :]
+        cost = np.where(same, dist, 10 * max(float(dist.max()), 1.0))
+        res_pm = p_median(cost, un["land_m2"].to_numpy(float), sc.sites.count)
+        keep = set(res_pm.open.tolist())
+        for k, r in enumerate(rows):
+            if k not in keep:
+                failures.append(f"chain '{r['chain']}': candidate site of {r['area_ha']:g} ha not chosen by the p-median "
+                                f"(sites.count = {sc.sites.count})")
+        rows = [r for k, r in enumerate(rows) if k in keep]
+        choice = {"method": res_pm.method, "status": res_pm.status, "candidates": int(len(cand)),
+                  "chosen": int(len(keep)), "objective_ha_km": round(res_pm.objective / 1e4, 4),
+                  "lower_bound_ha_km": round(res_pm.lower_bound / 1e4, 4), "gap": round(res_pm.gap, 6)}
+    if not rows:
+        return empty, failures, choice
+    g = gpd.GeoDataFrame(rows, geometry="geometry", crs=prep.region.crs)
+    g = g.sort_values(["score", "area_ha"], ascending=[False, False]).reset_index(drop=True)
+    g["rank"] = np.arange(1, len(g) + 1)
+    g["site_id"] = [f"S{i:02d}" for i in g["rank"]]
+    land_per = dict(zip(prep.catalogue.table.code, prep.catalogue.table.land_m2))
+    feas = []
+    for r in g.itertuples():
+        f = site_feasibility(g.iloc[[r.Index]], prep.region.layers, net_to_gross=sc.allocation.net_to_gross,
+                             land_per_unit=land_per, share=r.share)
+        feas.append(f)
+    g = pd.concat([g.drop(columns=["share"]), pd.concat(feas, ignore_index=True)], axis=1)
+    return gpd.GeoDataFrame(g[cols + ["geometry"]], geometry="geometry", crs=prep.region.crs), failures, choice

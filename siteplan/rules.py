@@ -33,8 +33,14 @@ from shapely.geometry.base import BaseGeometry
 from .criteria import FieldCache, Grid, rasterize_mask
 from .guilds import Catalogue
 from .scenario import Scenario
-from .standards import (CONSTRAINT_DEFAULT_BUFFER_M, DOE_1378, DOE_SOURCE, MAX_SLOPE_PCT, SLOPE_SOURCE,
-                        VNG_SOURCE)
+from .standards import (
+    CONSTRAINT_DEFAULT_BUFFER_M,
+    DOE_1378,
+    DOE_SOURCE,
+    MAX_SLOPE_PCT,
+    SLOPE_SOURCE,
+    VNG_SOURCE,
+)
 from .textnorm import normalize
 
 __all__ = ["Rule", "RuleContext", "RuleSet", "compile_rules", "compile_rulesets", "target_geoms", "usable_land",

@@ -8,12 +8,18 @@ key suggested, so that a typo is never ignored silently.
 from __future__ import annotations
 
 import difflib
-import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ScenarioError
 
@@ -26,7 +32,6 @@ __all__ = [
     "parse_scenario",
     "LAYER_NAMES",
     "REQUIRED_LAYERS",
-    "check_scenario_data",
     "check_seed",
     "sensitivity_bytes",
     "MAX_GRID_CELLS",
@@ -553,190 +558,3 @@ def load_scenario(path: str | Path) -> Scenario:
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: the scenario must be saved as UTF-8") from None
     return parse_scenario(data or {}, base_dir=path.parent.resolve(), source=str(path))
-
-
-def _count(x: float) -> str:
-    return f"{x:,.0f}" if x < 1e12 else f"{x:.3g}" if math.isfinite(x) else "more than 1e308"
-
-
-def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whole_grid: bool = True) -> None:
-    """The checks of a scenario that need its layers and catalogue; ``validate`` and every run call it
-    before the heavy work, so that both refuse the same scenarios.
-
-    Parameters
-    ----------
-    scenario
-        A parsed scenario.
-    region
-        Its loaded :class:`siteplan.region.Region` (layers, study area).
-    catalogue
-        Its :class:`siteplan.guilds.Catalogue` with the scenario's overrides.
-    whole_grid
-        False for the blockwise suitability path, which accepts grids above :data:`MAX_GRID_CELLS`.
-
-    Raises
-    ------
-    ScenarioError
-        Listing every problem: categories not in the catalogue, a grid too large, criterion weights
-        that cannot be derived, a catchment radius or blockwise halo whose window exceeds
-        :data:`WINDOW_BUDGET_BYTES`, Monte Carlo draws above :data:`MEMORY_BUDGET_BYTES`.
-    """
-    problems = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(catalogue.codes)})"
-                for i, c in enumerate(scenario.categories) if c not in catalogue] \
-        if scenario.categories != "all" else []
-    res = scenario.grid.resolution_m
-    minx, miny, maxx, maxy = region.study_area.bounds
-    ext_w, ext_h = max(maxx - minx, res), max(maxy - miny, res)
-    w, h = math.ceil(ext_w / res), math.ceil(ext_h / res)  # as Grid.covering, give or take a cell
-    cells = float(w) * float(h)
-    limit = MAX_GRID_CELLS if whole_grid else MAX_BLOCKWISE_CELLS
-    if cells > limit:
-        coarser = math.ceil(math.sqrt(ext_w * ext_h / limit) * 1.02)
-        problems.append(
-            f"grid.resolution_m: {res:g} m gives a grid of about {_count(w)} × {_count(h)} = {_count(cells)} cells "
-            f"over the study area ({ext_w / 1000:,.0f} × {ext_h / 1000:,.0f} km), more than siteplan's limit of "
-            f"{limit:,.0f}"
-            + ("" if not whole_grid else " for a whole run in memory")
-            + f"; use a coarser resolution (at least {coarser:,.0f} m)"
-            + ("" if not whole_grid else ", or `siteplan suitability --blockwise` for one category's surface"))
-    problems += _weight_problems(scenario, region, catalogue)
-    if cells <= limit:
-        problems += _window_problems(scenario, region, catalogue, w, h, whole_grid)
-    draws = scenario.sensitivity.draws
-    if draws > 0:
-        n_est = len(region.layers["estates"])
-        if scenario.criteria is not None:
-            n_crit = len(scenario.criteria)
-        else:
-            from .criteria import default_criteria
-
-            n_crit = len(default_criteria(catalogue, region.layers))
-        why = _draws_problem(draws, max(n_est, 2), max(n_crit, 1), least=False)
-        if why:
-            problems.append(f"sensitivity.draws: {why}")
-    if problems:
-        raise ScenarioError(problems)
-
-
-def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:
-    """Each category's criterion weights, as the suitability stage derives them (cheap: no grid)."""
-    from .errors import InputError
-    from .suitability import category_weights
-
-    usable = [s for _, s in _usable_criteria(scenario, region, catalogue)]
-    if not usable:
-        return ["criteria: no criterion can be evaluated with the scenario's layers; add the layers they read "
-                "or list criteria on the layers you have"]
-    codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
-    problems: list[str] = []
-    owa_bad: dict[int, list[str]] = {}
-    ow = scenario.aggregation.order_weights or []
-    for code in codes:
-        try:
-            w = category_weights(usable, scenario, code)
-        except InputError as exc:
-            problems += exc.problems
-            continue
-        if scenario.aggregation.method == "owa" and (len(ow) != len(w) or any(v < 0 for v in ow) or sum(ow) <= 0):
-            owa_bad.setdefault(len(w), []).append(code)
-    for n, bad in owa_bad.items():
-        problems.append(f"aggregation.order_weights: give {n} non-negative order weights, one per criterion of "
-                        f"categor{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)} (got {list(ow)})")
-    return list(dict.fromkeys(problems))
-
-
-def _usable_criteria(scenario: Scenario, region: Any, catalogue: Any) -> list[tuple[str, CriterionSpec]]:
-    """The criteria a run evaluates (those whose layer the scenario has), each with its name in messages."""
-    from .criteria import default_criteria
-
-    if scenario.criteria is not None:
-        named = [(f"criteria[{i}] ('{c.name}')", c) for i, c in enumerate(scenario.criteria)]
-    else:
-        named = [(f"default criterion '{c.name}'", c) for c in default_criteria(catalogue, region.layers)]
-    return [(n, c) for n, c in named
-            if c.layer in region.layers or (c.kind == "raster" and "dem" in scenario.layers)]
-
-
-#: Bytes per cell of the padded FFT convolution of a catchment criterion (measured: 40 to 76).
-_FFT_BYTES = 80
-#: Bytes per cell of a padded distance field (mask, EDT, float32 field: measured 7; some margin).
-_WINDOW_BYTES = 12
-
-
-def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h: int,
-                     whole_grid: bool) -> list[str]:
-    """Criteria whose reach makes one step's arrays far larger than the grid: a catchment radius (its
-    convolution kernel) and, on the blockwise path, every halo (the window around a block)."""
-    from .criteria import saturation_distance
-    from .errors import InputError
-
-    res = scenario.grid.resolution_m
-    budget = WINDOW_BUDGET_BYTES
-    problems = []
-    # separation rules: each pads its target's distance field by the separation (siteplan.rules)
-    codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
-    table = catalogue.table.set_index("code")
-    for code in codes:
-        for col in ("sep_m", "sep_mixed_m"):
-            sep = float(table.at[code, col])
-            pad = math.ceil((sep + 3 * res) / res) + 1
-            side = scenario.grid.block_size + 2 * pad
-            need = _WINDOW_BYTES * ((h + 2 * pad) * (w + 2 * pad) if whole_grid else side**2)
-            allowed = max(budget, 4 * _WINDOW_BYTES * h * w) if whole_grid else budget
-            if need > allowed:
-                key = (f"catalogue.overrides.{code}.{col}" if col in scenario.catalogue.overrides.get(code, {})
-                       else f"catalogue category '{code}': {col}")
-                problems.append(
-                    f"{key}: a separation of {sep:,.0f} m pads the distance field by {pad:,} cells of {res:g} m; it "
-                    f"would need about {_gib(need)} of memory, above the {_gib(allowed)} allowed; use a separation "
-                    "that fits the study area (VNG's largest is 1,500 m), or a coarser grid.resolution_m")
-                break
-    for name, c in _usable_criteria(scenario, region, catalogue):
-        if whole_grid and c.kind == "distance":
-            # the distance field is computed on the grid padded by the saturation distance
-            try:
-                reach = saturation_distance(c.transform)
-            except InputError:
-                continue
-            pad = math.ceil(reach / res) + 1
-            need = _WINDOW_BYTES * (h + 2 * pad) * (w + 2 * pad)
-            allowed = max(budget, 4 * _WINDOW_BYTES * h * w)
-            if need > allowed:
-                problems.append(
-                    f"{name}: the transform points reach {reach:,.0f} m (its saturation distance), {pad:,} cells of "
-                    f"{res:g} m around the grid; the padded distance field would need about {_gib(need)} of "
-                    f"memory, above the {_gib(allowed)} allowed; use points that level off sooner, or a coarser "
-                    "grid.resolution_m")
-            continue
-        if whole_grid:
-            if c.kind != "catchment" or not c.radius_m:
-                continue
-            k = min(math.ceil(c.radius_m / res), max(w, h))  # as catchment_field
-            need = _FFT_BYTES * (h + 2 * k) * (w + 2 * k)
-            allowed = max(budget, 2 * _FFT_BYTES * h * w)  # at least twice the kernel-free convolution
-            if need > allowed:
-                # largest k with _FFT_BYTES (h + 2k)(w + 2k) <= allowed
-                kmax = max((-(h + w) + math.sqrt((h - w) ** 2 + 4 * allowed / _FFT_BYTES)) / 4, 0)
-                problems.append(
-                    f"{name}: radius_m {c.radius_m:g} m spans {k:,} cells of {res:g} m; the catchment's convolution "
-                    f"over the {w:,} × {h:,} grid would need about {_gib(need)} of memory, above the "
-                    f"{_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
-                    "grid.resolution_m")
-            continue
-        # blockwise: every criterion on its block padded by its halo (see siteplan.blockwise)
-        try:
-            reach = (saturation_distance(c.transform) if c.kind == "distance"
-                     else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
-        except InputError:
-            continue
-        halo = math.ceil(reach / res) + 1
-        side = scenario.grid.block_size + 2 * halo
-        need = (_FFT_BYTES * (side + 2 * min(halo, side)) ** 2 if c.kind == "catchment"
-                else _WINDOW_BYTES * side**2)
-        if need > budget:
-            what = "radius_m" if c.kind == "catchment" else "transform points (its saturation distance)"
-            problems.append(
-                f"{name}: the {what} reach {reach:,.0f} m = {halo:,} cells of {res:g} m around every block; "
-                f"the padded block would need about {_gib(need)} of memory, above siteplan's budget of "
-                f"{_gib(budget)}; use a shorter reach, or a coarser grid.resolution_m")
-    return problems

@@ -23,21 +23,15 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ._geom import polygonal
-from .rules import RuleSet, buffer_out, target_geoms
+from ._geom import polsby_popper, polygonal
 from .guilds import Catalogue
+from .rules import RuleSet, buffer_out, target_geoms
 from .scenario import Scenario
 
 log = logging.getLogger(__name__)
 
 __all__ = ["homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper",
            "subdivide_plots", "plots_for_zones"]
-
-
-def polsby_popper(geom: BaseGeometry) -> float:
-    """Compactness 4πA/P² (1 for a disc, near 0 for slivers)."""
-    p = geom.length
-    return float(4 * np.pi * geom.area / p ** 2) if p > 0 else 0.0
 
 
 def homes_geoms(layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> np.ndarray:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import rasterio
-
 from conftest import small_scenario
+
 from siteplan.blockwise import saturation_distance, suitability_blockwise
 from siteplan.criteria import transform
 from siteplan.export import NODATA

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT, small_scenario
+
 from siteplan.cli import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from conftest import edit_yaml, small_scenario
+
 from siteplan.cli import main
 
 OUTPUTS = ["report.html", "relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson",

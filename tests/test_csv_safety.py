@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from conftest import edit_yaml, small_scenario
+
 from siteplan.cli import main
 from siteplan.export import neutralise_formulas, safe_csv, write_csv
 

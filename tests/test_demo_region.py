@@ -10,7 +10,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-
 from conftest import DEMO_DIR, ROOT, SHARED
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT
+
 from siteplan.errors import InputError
 from siteplan.guilds import VNG_DISTANCES, classify, load_catalogue, separation_m
 

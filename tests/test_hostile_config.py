@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT, edit_yaml, small_scenario
+
 from siteplan.cli import main
 
 
@@ -195,7 +195,7 @@ def test_memory_estimate_matches_rank_acceptability():
 
     from siteplan.locate import estate_closeness
     from siteplan.scenario import sensitivity_bytes
-    from siteplan.suitability import rank_acceptability
+    from siteplan.sensitivity import rank_acceptability
 
     for n, k, draws in ((13, 6, 20000), (60, 4, 5000), (2, 1, 50000)):
         x = np.random.default_rng(0).random((n, k))

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-
 from conftest import small_scenario
 
 CANARY = "PWNED"

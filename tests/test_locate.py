@@ -86,7 +86,7 @@ def _brute_pmedian(wc, p):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_p_median_exact_and_heuristic_against_brute_force(seed):
-    from siteplan.locate import p_median
+    from siteplan.facility import p_median
 
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(3, 12)), int(rng.integers(2, 8))
@@ -103,7 +103,7 @@ def test_p_median_exact_and_heuristic_against_brute_force(seed):
 
 
 def test_p_median_heuristic_close_to_milp_on_small_instances():
-    from siteplan.locate import p_median
+    from siteplan.facility import p_median
 
     rng = np.random.default_rng(7)
     pts, cand = rng.uniform(0, 100, (150, 2)), rng.uniform(0, 100, (30, 2))
@@ -120,7 +120,7 @@ def test_capacitated_facility_location():
     import itertools
 
     from siteplan.errors import InfeasibleError
-    from siteplan.locate import capacitated_facility_location
+    from siteplan.facility import capacitated_facility_location
 
     rng = np.random.default_rng(3)
     n, m = 6, 3
@@ -145,7 +145,7 @@ def test_capacitated_facility_location():
 
 def test_p_median_bad_input():
     from siteplan.errors import InputError
-    from siteplan.locate import p_median
+    from siteplan.facility import p_median
 
     with pytest.raises(InputError, match="p = 5 must be between 1 and the 3"):
         p_median(np.ones((4, 3)), np.ones(4), 5)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import small_scenario
+
 from siteplan import outdir as od
 from siteplan.cli import main
 from siteplan.errors import InputError
@@ -437,7 +437,7 @@ def test_disk_full_while_writing_changes_nothing(base_run, small, tmp_path, monk
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pipeline, "run", lambda *a, **k: None)
-    monkeypatch.setattr(pipeline, "write_outputs", write)
+    monkeypatch.setattr(pipeline, "write_run", write)
     r = invoke("run", small, "--out", out, "--overwrite")
     assert r.exit_code == 1 and "internal error" not in r.output
     assert f"disk full while writing {out}" in r.output and "nothing was changed under --out" in r.output

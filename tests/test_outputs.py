@@ -9,8 +9,8 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from click.testing import CliRunner
-
 from conftest import small_scenario
+
 from siteplan.cli import main
 
 XSS = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>"]
@@ -90,8 +90,9 @@ def test_csv_utf8_and_bom_option(xss_run, tmp_path):
     text = raw.decode("utf-8")
     assert text.splitlines()[0] == "biz_id,name,category,lon,lat,estate_id,zone_id,distance_km,land_m2,status,reason"
     assert "تعمیرگاه" in text
-    from siteplan.export import write_csv
     import pandas as pd
+
+    from siteplan.export import write_csv
 
     write_csv(pd.DataFrame({"name": ["اصفهان"]}), tmp_path / "b.csv", bom=True)
     assert (tmp_path / "b.csv").read_bytes().startswith(b"\xef\xbb\xbf")

@@ -7,10 +7,10 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import edit_yaml, small_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import edit_yaml, small_scenario
 from siteplan.suitability import owa, wowa
 
 

@@ -248,10 +248,10 @@ def demo_result():
 
 
 def test_explain_agrees_with_relocation_and_estates_geojson_on_the_demo(demo_result):
-    from siteplan.pipeline import _estates_out
+    from siteplan.export import estates_table
 
     res = demo_result
-    est = _estates_out(res).set_index("estate_id")
+    est = estates_table(res).set_index("estate_id")
     elig = res.elig.set_index(["estate_id", "category"])
     assigned = res.plan.rows[res.plan.rows.status == "assigned"]
     pairs = set(zip(assigned.estate_id, assigned.category))

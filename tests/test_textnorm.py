@@ -1,7 +1,13 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siteplan.textnorm import has_persian, normalize, normalize_compact, parse_number, to_ascii_digits
+from siteplan.textnorm import (
+    has_persian,
+    normalize,
+    normalize_compact,
+    parse_number,
+    to_ascii_digits,
+)
 
 
 def test_letter_variants_fold():

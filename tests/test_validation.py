@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
-
 from conftest import edit_yaml
+
 from siteplan.cli import main
 from siteplan.errors import InputError, ScenarioError
 from siteplan.region import detect_dbf_encoding, load_region

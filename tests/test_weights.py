@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siteplan.errors import InputError
-from siteplan.weights import RI_TABLES, ahp, combine_experts, direct_weights, rank_weights
+from siteplan.weights import (
+    RI_TABLES,
+    ahp,
+    combine_experts,
+    direct_weights,
+    rank_weights,
+)
 
 # Saaty, T.L. (1980) The Analytic Hierarchy Process, "relative wealth of nations" example:
 # US, USSR, China, France, UK, Japan, West Germany. Published eigenvector .427 .230 .021 .052 .052

@@ -19,7 +19,7 @@ import shapely
 from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from ..export import to_rfc7946
+from .._geom import to_rfc7946
 
 if TYPE_CHECKING:
     from ..pipeline import RunResult

@@ -126,7 +126,7 @@ def _method(res: "RunResult") -> Markup:
             f"{r.cr:.3f}", f"{r.lambda_max:.3f}", r.ri_table, f"{sc.weights.cr_threshold:g}")
     sol = res.plan.solver
     rob = res.ranks[res.ranks["rank"] == 1]
-    from ..suitability import OAT_DELTAS
+    from ..sensitivity import OAT_DELTAS
 
     swing = f"±{max(abs(d) for d in OAT_DELTAS) * 100:g} %"
     rob_txt = ", ".join(f"{r.category}: {r.estate_id} p={r.p_rank:.2f}"

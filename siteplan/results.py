@@ -1,0 +1,62 @@
+"""What a run produces, as plain data: :class:`Prepared` (everything up to suitability) and
+:class:`RunResult` (a finished run). Low in the package: the stages, the report, explain and the
+exporters all read these, and none of them needs the pipeline that fills them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from .criteria import FieldCache, Grid
+from .guild_relocation import Plan
+from .guilds import Catalogue
+from .region import Region
+from .rules import RuleSet
+from .scenario import Scenario
+from .suitability import Surface
+
+__all__ = ["Prepared", "RunResult"]
+
+
+@dataclass
+class Prepared:
+    """Everything up to suitability: what the explain and suitability commands need too."""
+
+    scenario: Scenario
+    region: Region
+    catalogue: Catalogue
+    businesses: gpd.GeoDataFrame
+    codes: list[str]
+    rules: dict[str, RuleSet]
+    grid: Grid
+    cache: FieldCache
+    surfaces: dict[str, Surface]
+    crit: list[Any]
+    warnings: list[str] = field(default_factory=list)
+    criteria_specs: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """A finished run: inputs, intermediate tables and outputs (what the report shows)."""
+
+    prep: Prepared
+    usable: pd.DataFrame
+    elig: pd.DataFrame
+    capacity: pd.DataFrame
+    scores: pd.DataFrame
+    ranks: pd.DataFrame
+    plan: Plan
+    zones: gpd.GeoDataFrame
+    shortfall: pd.DataFrame
+    sites: gpd.GeoDataFrame
+    clusters: gpd.GeoDataFrame
+    site_failures: list[str]
+    timings: dict[str, float]
+    seed: int
+    warnings: list[str]
+    plots: gpd.GeoDataFrame | None = None
+    site_choice: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,244 @@
+"""Sensitivity of the suitability model to its weights: rank acceptability of estates (Monte Carlo),
+one-at-a-time weight sweeps, and per-cell score standard deviations — each computed from the
+aggregation the scenario actually runs (WLC in closed form where it exists, OWA by its own model)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio import features
+
+from .criteria import Grid
+from .locate import estate_closeness
+from .suitability import aggregate, zonal_mean
+
+if TYPE_CHECKING:
+    from .results import Prepared
+
+__all__ = ["rank_acceptability", "oat_sweep", "score_sd", "score_sd_mc", "zone_scores_of", "robustness",
+           "OAT_DELTAS", "MAX_SD_DRAWS"]
+
+#: relative weight changes of the one-at-a-time sweep (the report says "±50 %" from these)
+OAT_DELTAS: tuple[float, ...] = (-0.5, -0.25, 0.25, 0.5)
+#: Monte Carlo draws for per-cell score SD rasters when there is no closed form (OWA)
+MAX_SD_DRAWS = 200
+#: cells × draws × criteria per block of Monte Carlo work (bounded memory)
+_MC_BLOCK = 1 << 22
+
+
+def zone_scores_of(layers: list[np.ndarray], geoms: np.ndarray, grid: Grid, method: str,
+                   order_weights: np.ndarray | None) -> "Callable[[np.ndarray], np.ndarray]":
+    """A function from weight draws (draws × criteria) to each polygon's mean aggregated score — the
+    same model as the run: the aggregation per cell, then the zonal mean (cells all touched; a polygon
+    smaller than a cell uses the cell under its representative point; NaN cells ignored)."""
+    n = len(geoms)
+    labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=grid.shape,
+                                transform=grid.transform, fill=0, all_touched=True, dtype="int32")
+    r, c = np.nonzero(labels)
+    lab = labels[r, c] - 1
+    missing = np.setdiff1d(np.arange(n), lab)
+    if len(missing):
+        pts = shapely.point_on_surface(np.asarray(geoms, dtype=object)[missing])
+        rr, cc = grid.rowcol(shapely.get_x(pts), shapely.get_y(pts))
+        ok = (rr >= 0) & (rr < grid.height) & (cc >= 0) & (cc < grid.width)
+        r, c, lab = np.r_[r, rr[ok]], np.r_[c, cc[ok]], np.r_[lab, missing[ok]]
+    vals = np.stack([a[r, c].astype(np.float64) for a in layers], axis=-1)  # cells × k
+    good = ~np.isnan(vals).any(axis=1)
+    vals, lab = vals[good], lab[good]
+    cnt = np.bincount(lab, minlength=n).astype(float)
+    from scipy import sparse
+
+    m = sparse.csr_matrix((1.0 / np.maximum(cnt[lab], 1.0), (lab, np.arange(len(lab)))), shape=(n, len(lab)))
+
+    def scores(wd: np.ndarray) -> np.ndarray:
+        wd = np.atleast_2d(wd)
+        out = np.full((len(wd), n), np.nan)
+        step = max(1, _MC_BLOCK // max(vals.size, 1))
+        for d0 in range(0, len(wd), step):
+            cell = aggregate(vals[None, :, :], wd[d0:d0 + step, None, :], method, order_weights)  # d × cells
+            out[d0:d0 + step] = (m @ cell.T).T
+        out[:, cnt == 0] = np.nan
+        return out
+
+    return scores
+
+
+def score_sd_mc(scores: list[np.ndarray], weights: np.ndarray, concentration: float, method: str,
+                order_weights: np.ndarray | None, *, draws: int, seed: int) -> np.ndarray:
+    """Per-cell standard deviation of the aggregated score under the Dirichlet weight model of
+    :func:`rank_acceptability`, by Monte Carlo (for aggregations with no closed form, such as OWA).
+
+    Uses ``min(draws, MAX_SD_DRAWS)`` seeded draws, the same at every cell; memory is bounded by
+    processing rows in blocks.
+    """
+    w = np.asarray(weights, dtype=float)
+    rng = np.random.default_rng(seed)
+    wd = rng.dirichlet(np.maximum(w * concentration, 1e-3), size=max(2, min(draws, MAX_SD_DRAWS)))
+    h, wid = scores[0].shape
+    out = np.empty((h, wid), dtype=np.float32)
+    rows = max(1, _MC_BLOCK // max(wid * len(wd) * len(scores), 1))
+    for r0 in range(0, h, rows):
+        blk = np.stack([a[r0:r0 + rows].astype(np.float64) for a in scores], axis=-1)  # r × c × k
+        v = aggregate(blk[None], wd[:, None, None, :], method, order_weights)  # d × r × c
+        out[r0:r0 + rows] = v.std(axis=0)
+    return out
+
+
+def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
+                       concentration: float = 50.0, seed: int = 0,
+                       combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+                       scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """Monte Carlo rank acceptability of candidates under uncertain weights.
+
+    Weights are drawn from a Dirichlet distribution centred on ``weights`` (``concentration`` × w),
+    each draw scores every candidate (by WLC of ``criteria_values``, or by ``scores_of``: the model
+    that was run) and ranks them.
+
+    Parameters
+    ----------
+    criteria_values
+        Candidates × criteria, values in [0, 1].
+    weights
+        The chosen weights.
+    draws, concentration, seed
+        Monte Carlo settings (seeded, deterministic).
+    combine
+        Optional function from the draws × candidates WLC scores to the values that are ranked
+        (e.g. TOPSIS with further criteria); default: the scores themselves.
+    scores_of
+        Optional function from weight draws (draws × criteria) to candidate scores (draws ×
+        candidates), for aggregations other than WLC (see :func:`zone_scores_of`).
+
+    Returns
+    -------
+    acceptability, score_sd
+        ``acceptability[i, r]`` is the share of draws in which candidate i has rank r + 1; the
+        second array is each candidate's score standard deviation.
+    """
+    x = np.asarray(criteria_values, dtype=np.float64)
+    n, k = x.shape
+    w = np.asarray(weights, dtype=float)
+    rng = np.random.default_rng(seed)
+    alpha = np.maximum(w * concentration, 1e-3)
+    wd = rng.dirichlet(alpha, size=draws)  # draws × k
+    s = scores_of(wd) if scores_of is not None else wd @ x.T  # draws × n
+    v = combine(s) if combine is not None else s
+    order = np.argsort(-v, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(n)[None, :].repeat(draws, 0), axis=1)
+    acc = np.zeros((n, n))
+    np.add.at(acc, (np.tile(np.arange(n), draws), ranks.ravel()), 1.0)
+    return acc / max(draws, 1), s.std(axis=0)
+
+
+def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float) -> np.ndarray:
+    """Per-cell standard deviation of the WLC score when the weights are Dirichlet-distributed around
+    ``weights`` with ``concentration`` (the same model as :func:`rank_acceptability`), in closed form.
+
+    With α = concentration × w and α₀ = Σα, the weights' covariance is
+    Σ_ij = (α_i δ_ij α₀ − α_i α_j) / (α₀² (α₀ + 1)), so the score's variance at a cell with criterion
+    values s is sᵀ Σ s — exact, with no sampling.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 standard deviations.
+    """
+    w = np.asarray(weights, dtype=float)
+    a = np.maximum(w * concentration, 1e-3)
+    a0 = a.sum()
+    cov = (np.diag(a) * a0 - np.outer(a, a)) / (a0 ** 2 * (a0 + 1))
+    var = np.zeros(scores[0].shape, dtype=np.float64)
+    for i, si in enumerate(scores):
+        for j, sj in enumerate(scores):
+            if j < i:
+                continue
+            f = cov[i, j] * (1 if i == j else 2)
+            var += f * si.astype(np.float64) * sj
+    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+
+
+def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],
+              deltas: tuple[float, ...] = OAT_DELTAS,
+              combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+              scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> pd.DataFrame:
+    """One-at-a-time weight sweep: each criterion's weight scaled by (1 + delta), the others
+    renormalized, and every candidate's rank recomputed.
+
+    Parameters
+    ----------
+    criteria_values
+        Candidates × criteria, values in [0, 1].
+    weights
+        The chosen weights.
+    names
+        Criterion names.
+    deltas
+        Relative changes of one weight at a time.
+    combine, scores_of
+        As in :func:`rank_acceptability`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (criterion, delta, candidate): ``criterion``, ``delta``, ``candidate`` (position)
+        and ``rank`` (1 = best).
+    """
+    x = np.asarray(criteria_values, dtype=float)
+    w0 = np.asarray(weights, dtype=float)
+    rows = []
+    for k, name in enumerate(names):
+        for d in deltas:
+            w = w0.copy()
+            w[k] = max(w[k] * (1 + d), 0.0)
+            w = w / w.sum() if w.sum() > 0 else w0
+            s = scores_of(w[None, :])[0] if scores_of is not None else x @ w
+            s = combine(s[None, :])[0] if combine is not None else s
+            order = np.argsort(-s, kind="stable")
+            ranks = np.empty(len(s), dtype=int)
+            ranks[order] = np.arange(1, len(s) + 1)
+            rows += [(name, d, i, int(r)) for i, r in enumerate(ranks)]
+    return pd.DataFrame(rows, columns=["criterion", "delta", "candidate", "rank"])
+
+
+def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
+    """Add ``p_rank``: the Monte Carlo probability that an estate keeps its rank for a category."""
+    sc = prep.scenario
+    ranks = ranks.copy()
+    ranks["p_rank"] = np.nan
+    ranks["oat_ranks"] = None
+    if sc.sensitivity.draws <= 0:
+        return ranks
+    by_name = {c.spec.name: c for c in prep.crit}
+    estates = prep.region.layers["estates"]
+    for code, s in prep.surfaces.items():
+        sel = ranks[(ranks.category == code) & ranks["rank"].notna()]
+        if len(sel) < 2:
+            continue
+        names = list(s.weights)
+        geoms = estates.set_index("estate_id").loc[sel.estate_id].geometry.values
+        x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid) for n in names])
+        x = np.nan_to_num(x)
+        cap = sel["usable_cap_ha"].to_numpy(float)
+
+        def combine(scores: np.ndarray, cap: np.ndarray = cap) -> np.ndarray:
+            return estate_closeness(scores, cap)  # rank as rank_estates does, for every weight draw
+
+        w = np.array(list(s.weights.values()))
+        # the model that was run: WLC is linear (zonal means of the criteria suffice); OWA is not,
+        # so every draw aggregates the estates' cells and then averages them, as the surface does
+        agg = sc.aggregation
+        scores_of = None if agg.method == "wlc" else zone_scores_of(
+            [by_name[n].score for n in names], geoms, prep.grid, agg.method, agg.order_weights)
+        acc, _ = rank_acceptability(x, w, draws=sc.sensitivity.draws, concentration=sc.sensitivity.concentration,
+                                    seed=seed, combine=combine, scores_of=scores_of)
+        r = sel["rank"].to_numpy(int) - 1
+        ranks.loc[sel.index, "p_rank"] = np.round(acc[np.arange(len(sel)), r], 4)
+        oat = oat_sweep(x, w, names, combine=combine, scores_of=scores_of)
+        rng_ = oat.groupby("candidate")["rank"].agg(["min", "max"])
+        ranks.loc[sel.index, "oat_ranks"] = [f"{a}-{b}" for a, b in zip(rng_["min"], rng_["max"])]
+    return ranks
