@@ -4,6 +4,7 @@ contributes to its suitability."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +14,9 @@ from shapely.geometry.base import BaseGeometry
 
 from .errors import InputError
 from .suitability import zonal_mean
+
+if TYPE_CHECKING:
+    from .results import Prepared
 
 __all__ = ["Explanation", "explain"]
 
@@ -60,14 +64,14 @@ class Explanation:
         return out
 
 
-def explain(prep: object, category: str, *, at: tuple[float, float] | None = None,
+def explain(prep: "Prepared", category: str, *, at: tuple[float, float] | None = None,
             estate: str | None = None) -> Explanation:
     """Explain one category at a point (lon, lat in degrees) or an estate.
 
     Parameters
     ----------
     prep
-        :class:`siteplan.pipeline.Prepared`.
+        :class:`siteplan.results.Prepared`.
     category
         Catalogue code.
     at
@@ -84,14 +88,14 @@ def explain(prep: object, category: str, *, at: tuple[float, float] | None = Non
     InputError
         Unknown category or estate, or neither/both of ``at`` and ``estate``.
     """
-    p = prep  # Prepared (typed loosely to keep this module below pipeline)
-    if category not in p.surfaces:  # type: ignore[attr-defined]
-        raise InputError(f"--category: '{category}' is not in scope (known: {', '.join(p.codes)})")  # type: ignore[attr-defined]
+    p = prep
+    if category not in p.surfaces:
+        raise InputError(f"--category: '{category}' is not in scope (known: {', '.join(p.codes)})")
     if (at is None) == (estate is None):
         raise InputError("give exactly one of --at LON,LAT or --estate ID")
-    layers = p.region.layers  # type: ignore[attr-defined]
+    layers = p.region.layers
     if at is not None:
-        geom: BaseGeometry = gpd.GeoSeries([Point(at)], crs=4326).to_crs(p.region.crs).iloc[0]  # type: ignore[attr-defined]
+        geom: BaseGeometry = gpd.GeoSeries([Point(at)], crs=4326).to_crs(p.region.crs).iloc[0]
         where = f"{at[0]:.6f}, {at[1]:.6f}"
     else:
         est = layers["estates"]
@@ -100,11 +104,11 @@ def explain(prep: object, category: str, *, at: tuple[float, float] | None = Non
             raise InputError(f"--estate: no estate with estate_id '{estate}' (e.g. {', '.join(est.estate_id.head(5))})")
         geom = sel.geometry.iloc[0]
         where = f"estate {estate} ({sel['name'].iloc[0]})"
-    ruleset = p.rules[category]  # type: ignore[attr-defined]
+    ruleset = p.rules[category]
     rules = ruleset.check(np.array([geom]))
-    surf = p.surfaces[category]  # type: ignore[attr-defined]
-    grid = p.grid  # type: ignore[attr-defined]
-    by_name = {c.spec.name: c for c in p.crit}  # type: ignore[attr-defined]
+    surf = p.surfaces[category]
+    grid = p.grid
+    by_name = {c.spec.name: c for c in p.crit}
     rows = []
     for name, w in surf.weights.items():
         c = by_name[name]
@@ -129,7 +133,7 @@ def explain(prep: object, category: str, *, at: tuple[float, float] | None = Non
         one = {category: ruleset}
         u_all = usable_land(sel, one)
         u = u_all.iloc[0]
-        el = eligibility(sel, one, u_all, p.scenario.allocation.accepted_kinds).iloc[0]  # type: ignore[attr-defined]
+        el = eligibility(sel, one, u_all, p.scenario.allocation.accepted_kinds).iloc[0]
         usable = (f"usable land: {u.usable_ha:.2f} of {u.area_ha:.2f} ha satisfy every rule"
                   + (f" (binding: {u.binding}, removes {u.removed_ha:.2f} ha)" if u.binding else ""))
         allowed = bool(el.eligible)

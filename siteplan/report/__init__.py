@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .._io import atomic_path
 
 if TYPE_CHECKING:
-    from ..pipeline import RunResult
+    from ..results import RunResult
 
 __all__ = ["build_report"]
 
@@ -49,7 +49,7 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     Parameters
     ----------
     res
-        A finished :class:`~siteplan.pipeline.RunResult`.
+        A finished :class:`~siteplan.results.RunResult`.
     path
         Target ``report.html`` (written atomically; the same run gives the same bytes).
     """

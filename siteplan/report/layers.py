@@ -22,7 +22,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from .._geom import to_rfc7946
 
 if TYPE_CHECKING:
-    from ..pipeline import RunResult
+    from ..results import RunResult
 
 __all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "text"]
 

@@ -19,7 +19,7 @@ from ..locate import POP_REACH_KM
 from .layers import reasons_summary, text
 
 if TYPE_CHECKING:
-    from ..pipeline import RunResult
+    from ..results import RunResult
 
 __all__ = ["panel_html", "cell", "table"]
 
