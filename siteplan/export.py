@@ -23,6 +23,7 @@ from . import __version__
 from ._geom import to_rfc7946
 from ._io import atomic_path
 from .criteria import Grid
+from .units import M2_PER_HA
 
 if TYPE_CHECKING:
     from .results import RunResult
@@ -212,8 +213,8 @@ def estates_table(res: "RunResult") -> gpd.GeoDataFrame:
                                                             used_m2=("used_m2", "sum"),
                                                             units_in=("units", "sum"))
     out = out.merge(cap, left_on="estate_id", right_index=True, how="left")
-    out["cap_ha"] = (out.pop("capacity_m2") / 1e4).round(4)
-    out["used_ha"] = (out.pop("used_m2") / 1e4).round(4)
+    out["cap_ha"] = (out.pop("capacity_m2") / M2_PER_HA).round(4)
+    out["used_ha"] = (out.pop("used_m2") / M2_PER_HA).round(4)
     out["left_ha"] = (out["cap_ha"] - out["used_ha"]).clip(lower=0).round(4)
     out["units_in"] = out["units_in"].fillna(0).astype(int)
     r = res.ranks.set_index(["estate_id", "category"])

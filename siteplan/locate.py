@@ -25,6 +25,7 @@ from scipy import ndimage
 from ._geom import polsby_popper
 from .criteria import Grid, distance_field, rasterize_mask
 from .facility import p_median
+from .units import M2_PER_HA
 
 if TYPE_CHECKING:
     from .guild_relocation import Plan
@@ -82,7 +83,7 @@ def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFram
         return elig.assign(score=pd.Series(dtype=float), usable_cap_ha=pd.Series(dtype=float),
                            closeness=pd.Series(dtype=float), rank=pd.array([], dtype="Int64"))
     df = elig.merge(scores, on=["estate_id", "category"], how="left").merge(capacity, on="estate_id", how="left")
-    df["usable_cap_ha"] = df["capacity_m2"].fillna(0) * df["usable_frac"] / 1e4
+    df["usable_cap_ha"] = df["capacity_m2"].fillna(0) * df["usable_frac"] / M2_PER_HA
     df["closeness"] = np.nan
     df["rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
     for code, grp in df.groupby("category", sort=True):
@@ -136,7 +137,7 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
     -------
     SiteSearch
     """
-    cell_ha = grid.res ** 2 / 1e4
+    cell_ha = grid.res ** 2 / M2_PER_HA
     target = int(np.clip(np.ceil(min(max(area_ha, min_area_ha), max_area_ha) / cell_ha), 1, None))
     min_cells = int(np.ceil(min_area_ha / cell_ha))
     ok = allowed & np.isfinite(score)
@@ -267,6 +268,8 @@ def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.G
     return out
 
 
+#: a site of another value chain counts as this many times the farthest distance in the p-median
+CROSS_CHAIN_FACTOR = 10.0
 #: radius (km) of the population within reach of a proposed site (``pop_reach``)
 POP_REACH_KM = 30.0
 
@@ -312,7 +315,7 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
         out[idx[0]] = d / 1000
         return out
 
-    gross = shapely.area(g) / 1e4
+    gross = shapely.area(g) / M2_PER_HA
     net = gross * net_to_gross
     trunk = near("roads", "road_class", ["motorway", "trunk"])
     rail = near("rail")
@@ -327,7 +330,7 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
         np.add.at(pop, si, urban["population"].fillna(0).to_numpy()[ui])
     units = []
     for n in net:
-        parts = [f"{c}:{int(n * 1e4 * s // land_per_unit[c])}" for c, s in sorted(share.items()) if s > 0]
+        parts = [f"{c}:{int(n * M2_PER_HA * s // land_per_unit[c])}" for c, s in sorted(share.items()) if s > 0]
         units.append(", ".join(parts))
     extend = []
     for p, q in zip(power, gas):
@@ -358,7 +361,7 @@ def _recheck_site(poly: shapely.Geometry, rulesets: "list[RuleSet]", failures: l
     lost = poly.area - keep.area
     # rule buffers circumscribe the exact distance (up to 0.12 % wider): a rim that thin is not news
     if lost > max(1.0, 2e-3 * poly.area):
-        failures.append(f"chain '{chain}': {lost / 1e4:.2f} ha of a candidate site broke a siting rule on the exact "
+        failures.append(f"chain '{chain}': {lost / M2_PER_HA:.2f} ha of a candidate site broke a siting rule on the exact "
                         "geometry and was cut off")
     return keep
 
@@ -396,7 +399,7 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         allowed = np.logical_and.reduce([prep.surfaces[c].allowed for c in codes]) & ~taken
         score = sum(prep.surfaces[c].score * float(w[c]) for c in codes)
         score = np.where(score >= sc.sites.min_score, score, np.nan)
-        gross_ha = land / 1e4 / sc.allocation.net_to_gross
+        gross_ha = land / M2_PER_HA / sc.allocation.net_to_gross
         area = min(max(sc.sites.area_ha or gross_ha, sc.sites.min_area_ha), sc.sites.max_area_ha)
         if gross_ha > sc.sites.max_area_ha:
             failures.append(f"chain '{chain}': needs {gross_ha:.1f} ha gross, above max_area_ha "
@@ -414,7 +417,7 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
                 continue
             taken |= reg
             rows.append({"chain": chain, "categories": ", ".join(sorted(codes)),
-                         "area_ha": round(poly.area / 1e4, 2), "score": round(float(np.nanmean(score[reg])), 4),
+                         "area_ha": round(poly.area / M2_PER_HA, 2), "score": round(float(np.nanmean(score[reg])), 4),
                          "compactness": round(polsby_popper(poly), 4), "share": w.to_dict(), "geometry": poly})
     choice["candidates"] = len(rows)
     if len(rows) > sc.sites.count:
@@ -425,7 +428,7 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         cand = np.array([r["geometry"] for r in rows], dtype=object)
         dist = np.stack([shapely.distance(pts, g) / 1000 for g in cand], axis=1)
         same = chain_b[:, None] == np.array([r["chain"] for r in rows])[None, :]
-        cost = np.where(same, dist, 10 * max(float(dist.max()), 1.0))
+        cost = np.where(same, dist, CROSS_CHAIN_FACTOR * max(float(dist.max()), 1.0))
         res_pm = p_median(cost, un["land_m2"].to_numpy(float), sc.sites.count)
         keep = set(res_pm.open.tolist())
         for k, r in enumerate(rows):
@@ -434,8 +437,8 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
                                 f"(sites.count = {sc.sites.count})")
         rows = [r for k, r in enumerate(rows) if k in keep]
         choice = {"method": res_pm.method, "status": res_pm.status, "candidates": int(len(cand)),
-                  "chosen": int(len(keep)), "objective_ha_km": round(res_pm.objective / 1e4, 4),
-                  "lower_bound_ha_km": round(res_pm.lower_bound / 1e4, 4), "gap": round(res_pm.gap, 6)}
+                  "chosen": int(len(keep)), "objective_ha_km": round(res_pm.objective / M2_PER_HA, 4),
+                  "lower_bound_ha_km": round(res_pm.lower_bound / M2_PER_HA, 4), "gap": round(res_pm.gap, 6)}
     if not rows:
         return empty, failures, choice
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=prep.region.crs)

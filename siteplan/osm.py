@@ -32,6 +32,7 @@ from ._geom import polygonal
 from .errors import InputError
 from .guilds import Catalogue, load_catalogue
 from .textnorm import parse_number
+from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def _polys(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 def _area_ha(g: gpd.GeoDataFrame) -> np.ndarray:
     if g.empty:
         return np.array([])
-    return g.to_crs(g.estimate_utm_crs()).area.to_numpy() / 1e4
+    return g.to_crs(g.estimate_utm_crs()).area.to_numpy() / M2_PER_HA
 
 
 def ingest_osm(pbf: str | Path, out_dir: str | Path, *, boundary: str | Path | None = None,

@@ -42,6 +42,7 @@ from .standards import (
     VNG_SOURCE,
 )
 from .textnorm import normalize
+from .units import M2_PER_HA
 
 __all__ = ["Rule", "RuleContext", "RuleSet", "compile_rules", "compile_rulesets", "target_geoms", "usable_land",
            "eligibility", "buffer_out", "UTILITIES", "STUDY_AREA_RULE"]
@@ -454,8 +455,8 @@ def usable_land(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet]) -> pd.D
             u = max(float(part.area), 0.0)
             b = max(removed, key=lambda k: removed[k]) if removed else ""
             b = b if b and removed[b] > 1e-6 else ""
-            rows.append((eid, code, area / 1e4, u / 1e4, u / area if area > 0 else 0.0, b,
-                         float(dist.get(b, 0.0) or 0.0) if b else 0.0, removed[b] / 1e4 if b else 0.0))
+            rows.append((eid, code, area / M2_PER_HA, u / M2_PER_HA, u / area if area > 0 else 0.0, b,
+                         float(dist.get(b, 0.0) or 0.0) if b else 0.0, removed[b] / M2_PER_HA if b else 0.0))
     return pd.DataFrame(rows, columns=["estate_id", "category", "area_ha", "usable_ha", "usable_frac",
                                        "binding", "binding_m", "removed_ha"])
 

@@ -27,8 +27,14 @@ from ._geom import polsby_popper, polygonal
 from .guilds import Catalogue
 from .rules import RuleSet, buffer_out, target_geoms
 from .scenario import Scenario
+from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
+
+#: homes within this many times the largest separation distance shape an estate's zones
+HOMES_REACH_FACTOR = 3.0
+#: ... and at least within this distance (m)
+MIN_HOMES_REACH_M = 5_000.0
 
 __all__ = ["homes_geoms", "zone_estate", "zone_estates", "ZoneResult", "polsby_popper",
            "subdivide_plots", "plots_for_zones"]
@@ -144,7 +150,7 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
         domain = usable[code].intersection(remaining)
         if domain.area + 1e-6 < need:
             short.append({"estate_id": estate_id, "category": code,
-                          "short_ha": round((need - domain.area) / 1e4, 4),
+                          "short_ha": round((need - domain.area) / M2_PER_HA, 4),
                           "rule": binding.get(code) or "estate area"})
             part = domain
         elif shape == "bands":
@@ -160,8 +166,8 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
         row = catalogue.row(code)
         zones.append({
             "estate_id": estate_id, "zone_id": f"{estate_id}-Z{k + 1:02d}", "category": code,
-            "env_cat": str(row["env_cat"]), "area_ha": round(part.area / 1e4, 4),
-            "net_ha": round(part.area * (1 - non_saleable) / 1e4, 4), "units": int(units.get(code, 0)),
+            "env_cat": str(row["env_cat"]), "area_ha": round(part.area / M2_PER_HA, 4),
+            "net_ha": round(part.area * (1 - non_saleable) / M2_PER_HA, 4), "units": int(units.get(code, 0)),
             "min_home_m": round(float(part.distance(homes)), 2) if not homes.is_empty else None,
             "compactness": round(polsby_popper(part), 4), "geometry": part,
         })
@@ -209,7 +215,7 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
         u = dict(zip(grp["category"], grp["units"].astype(int)))
         # homes within reach of the estate (the nearest one at least)
         if tree is not None:
-            reach = max(float(catalogue.table["sep_m"].max()) * 3, 5000.0)
+            reach = max(float(catalogue.table["sep_m"].max()) * HOMES_REACH_FACTOR, MIN_HOMES_REACH_M)
             idx = tree.query(geom, predicate="dwithin", distance=reach)
             if len(idx) == 0:
                 idx = tree.query_nearest(geom)

@@ -16,6 +16,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from ..locate import POP_REACH_KM
+from ..units import M2_PER_HA
 from .layers import reasons_summary, text
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def _category_rows(res: "RunResult", colour: dict[str, str]) -> list[list[Any]]:
         why = "; ".join(f"{k} ({v})" for k, v in reasons_summary(un.reason))
         name = Markup("{}{}<br><small>{}</small>").format(_swatch(colour[code]), cell(cat.loc[code, "name_fa"]),
                                                           cell(cat.loc[code, "name_en"]))
-        out.append([name, cat.loc[code, "env_cat"], len(r), f"{r.land_m2.sum() / 1e4:.1f}",
+        out.append([name, cat.loc[code, "env_cat"], len(r), f"{r.land_m2.sum() / M2_PER_HA:.1f}",
                     int((r.status == "assigned").sum()), len(un), why])
     un_cls = rows[rows.category.isna()]
     if len(un_cls):
@@ -103,8 +104,8 @@ def _estate_rows(res: "RunResult") -> list[list[Any]]:
     summ = res.plan.estate_summary.groupby("estate_id").agg(cap=("capacity_m2", "first"), used=("used_m2", "sum"),
                                                             units=("units", "sum"), src=("capacity_from", "first"))
     est = res.prep.region.layers["estates"].set_index("estate_id")
-    return [[e, est.loc[e, "name"], est.loc[e, "kind"] if "kind" in est else "", f"{s.cap / 1e4:.1f}",
-             f"{s.used / 1e4:.1f}", f"{max(s.cap - s.used, 0) / 1e4:.1f}", int(s.units), s.src]
+    return [[e, est.loc[e, "name"], est.loc[e, "kind"] if "kind" in est else "", f"{s.cap / M2_PER_HA:.1f}",
+             f"{s.used / M2_PER_HA:.1f}", f"{max(s.cap - s.used, 0) / M2_PER_HA:.1f}", int(s.units), s.src]
             for e, s in summ.iterrows()]
 
 
