@@ -39,5 +39,10 @@ class InfeasibleError(SiteplanError, RuntimeError):
     """A model cannot meet its targets; the message says which target failed and by how much."""
 
 
+class SolverError(SiteplanError, RuntimeError):
+    """An optimization solver failed on a model built from valid input (status and message included);
+    not the user's input at fault, so not an :class:`InputError`."""
+
+
 class SiteplanWarning(UserWarning):
     """Warnings users can filter: repaired geometries, excluded rows, assumptions used."""
