@@ -212,12 +212,35 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     """
     path = scenario.resolve(spec.path)
     where = f"layer '{name}' ({spec.path}{':' + spec.layer if spec.layer else ''})"
-    gdf = _read(path, spec, where)
-    warns: list[str] = []
-    excluded_rows: list[dict[str, object]] = []
-    problems: list[str] = []
+    gdf = _map_fields(_read(path, spec, where), name, spec, scenario, where)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(spec.crs or scenario.crs)
+    if len(gdf) == 0:
+        return _empty_layer(gdf, name, spec, where)
+    gdf = _normalise_values(gdf).reset_index(drop=True)
+    gdf["_row"] = np.arange(1, len(gdf) + 1)
+    excluded_rows = _missing_ids(gdf, name, where)
+    gdf, warns, drop = _check_geometries(gdf, name, where, excluded_rows)
+    idf = ID_FIELDS.get(name)
+    if idf:
+        drop |= gdf[idf].isna().to_numpy()
+    keep = gdf.loc[~drop].copy()
+    if len(keep) == 0 and not spec.allow_empty:
+        raise InputError(f"{where}: no usable feature left: all {len(gdf)} were excluded "
+                         f"({excluded_rows[0]['reason'] if excluded_rows else 'unknown'})")
+    excluded = pd.DataFrame(excluded_rows, columns=["layer", "row", "id", "reason"])
+    if len(excluded):
+        warns.append(f"{where}: excluded {len(excluded)} feature(s): "
+                     + "; ".join(f"row {r.row} ({r.id}): {r.reason}" for r in excluded.head(10).itertuples())
+                     + (" …" if len(excluded) > 10 else ""))
+    return keep, warns, excluded
 
-    # --- fields -------------------------------------------------------------------------------
+
+def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Scenario, where: str
+                ) -> gpd.GeoDataFrame:
+    """Rename the user's fields to canonical names; every problem (unknown or missing field, no CRS)
+    raised at once."""
+    problems: list[str] = []
     known = set(REQUIRED_FIELDS[name]) | set(OPTIONAL_FIELDS[name])
     rename: dict[str, str] = {}
     lower = {c.lower(): c for c in gdf.columns if c != "geometry"}
@@ -247,24 +270,31 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
                         f"with layers.{name}.crs (e.g. 'EPSG:4326') or a scenario-wide 'crs:'")
     if problems:
         raise InputError(problems)
-    if gdf.crs is None:
-        gdf = gdf.set_crs(spec.crs or scenario.crs)
-    if len(gdf) == 0:
-        if not spec.allow_empty:
-            raise InputError(f"{where}: the layer is empty; a '{name}' layer needs at least one feature "
-                             f"(or set layers.{name}.allow_empty: true to run without any)")
-        for canon in REQUIRED_FIELDS[name]:
-            if canon not in gdf.columns:
-                gdf[canon] = pd.Series(dtype=object)
-        for col in gdf.columns:
-            if col != "geometry" and col not in NUMERIC_FIELDS:
-                gdf[col] = gdf[col].astype(object)
-        warns.append(f"{where}: the layer is empty (allowed by the scenario)")
-        gdf["_row"] = pd.Series(dtype="int64")
-        if name in ("urban",) or "name" in gdf.columns:
-            gdf["name_norm"] = pd.Series(dtype=object)
-        return gdf, warns, pd.DataFrame(columns=["layer", "row", "id", "reason"])
+    return gdf
 
+
+def _empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
+                 ) -> tuple[gpd.GeoDataFrame, list[str], pd.DataFrame]:
+    """An empty layer with its canonical columns, when the scenario allows it (else an error)."""
+    if not spec.allow_empty:
+        raise InputError(f"{where}: the layer is empty; a '{name}' layer needs at least one feature "
+                         f"(or set layers.{name}.allow_empty: true to run without any)")
+    for canon in REQUIRED_FIELDS[name]:
+        if canon not in gdf.columns:
+            gdf[canon] = pd.Series(dtype=object)
+    for col in gdf.columns:
+        if col != "geometry" and col not in NUMERIC_FIELDS:
+            gdf[col] = gdf[col].astype(object)
+    gdf["_row"] = pd.Series(dtype="int64")
+    if name in ("urban",) or "name" in gdf.columns:
+        gdf["name_norm"] = pd.Series(dtype=object)
+    return gdf, [f"{where}: the layer is empty (allowed by the scenario)"], pd.DataFrame(
+        columns=["layer", "row", "id", "reason"])
+
+
+def _normalise_values(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Numbers parsed (Persian digits too), text trimmed, ids as ASCII strings, vocabulary fields and
+    names normalized for matching (``name_norm``)."""
     for col in gdf.columns:
         if col == "geometry":
             continue
@@ -282,22 +312,33 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
                 gdf[col].map(normalize) if col == "name"
                 else gdf[col].map(lambda v: normalize(v).replace(" ", "_") if v else None)
             )
+    return gdf
 
+
+def _missing_ids(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[dict[str, object]]:
+    """Rows without an id (excluded, with the reason); duplicate ids are an error."""
     idf = ID_FIELDS.get(name)
-    gdf = gdf.reset_index(drop=True)
-    gdf["_row"] = np.arange(1, len(gdf) + 1)
-    ident = gdf[idf] if idf else gdf["_row"].astype(str)
-    if idf:
-        missing_id = gdf[idf].isna()
-        for r in gdf.loc[missing_id, "_row"]:
-            excluded_rows.append({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"})
-        dup = gdf.loc[~missing_id, idf]
-        dups = sorted(set(dup[dup.duplicated()]))
-        if dups:
-            raise InputError(f"{where}: duplicate {idf} values: {', '.join(map(str, dups[:20]))}"
-                             f"{' …' if len(dups) > 20 else ''} ({len(dups)} in all); ids must be unique")
+    rows: list[dict[str, object]] = []
+    if not idf:
+        return rows
+    missing_id = gdf[idf].isna()
+    for r in gdf.loc[missing_id, "_row"]:
+        rows.append({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"})
+    dup = gdf.loc[~missing_id, idf]
+    dups = sorted(set(dup[dup.duplicated()]))
+    if dups:
+        raise InputError(f"{where}: duplicate {idf} values: {', '.join(map(str, dups[:20]))}"
+                         f"{' …' if len(dups) > 20 else ''} ({len(dups)} in all); ids must be unique")
+    return rows
 
-    # --- geometry -----------------------------------------------------------------------------
+
+def _check_geometries(gdf: gpd.GeoDataFrame, name: str, where: str, excluded_rows: list[dict[str, object]]
+                      ) -> tuple[gpd.GeoDataFrame, list[str], np.ndarray]:
+    """Repair invalid geometries, turn business polygons into points, and mark empty or unusable
+    ones (appended to ``excluded_rows``); returns the layer, warnings and the rows to drop."""
+    warns: list[str] = []
+    idf = ID_FIELDS.get(name)
+    ident = gdf[idf] if idf else gdf["_row"].astype(str)
     geoms = gdf.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for r, i in zip(gdf.loc[empty, "_row"], ident[empty]):
@@ -326,19 +367,7 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     for r, i, t in zip(gdf.loc[unrepaired, "_row"], ident[unrepaired], types[unrepaired]):
         excluded_rows.append({"layer": name, "row": int(r), "id": i,
                               "reason": f"geometry {t} cannot be used as {GEOM_KIND[name]} (unrepairable)"})
-    drop = empty | unrepaired
-    if idf:
-        drop |= gdf[idf].isna().to_numpy()
-    keep = gdf.loc[~drop].copy()
-    if len(keep) == 0 and not spec.allow_empty:
-        raise InputError(f"{where}: no usable feature left: all {len(gdf)} were excluded "
-                         f"({excluded_rows[0]['reason'] if excluded_rows else 'unknown'})")
-    excluded = pd.DataFrame(excluded_rows, columns=["layer", "row", "id", "reason"])
-    if len(excluded):
-        warns.append(f"{where}: excluded {len(excluded)} feature(s): "
-                     + "; ".join(f"row {r.row} ({r.id}): {r.reason}" for r in excluded.head(10).itertuples())
-                     + (" …" if len(excluded) > 10 else ""))
-    return keep, warns, excluded
+    return gdf, warns, np.asarray(empty | unrepaired)
 
 
 def utm_crs_for(lon: float, lat: float) -> CRS:
