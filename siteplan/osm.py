@@ -22,6 +22,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -204,39 +205,59 @@ def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Cata
 
     cat = catalogue or load_catalogue()
     osm_map = {t.lower(): r.code for r in cat.table.itertuples() for t in r.osm_tags}
-    bnd = None
-    if boundary is not None:
-        try:
-            bnd = gpd.read_file(boundary).to_crs(4326)
-        except Exception as exc:
-            raise InputError(f"--boundary {boundary}: cannot read it ({exc})") from None
-        if bnd.empty or not bnd.geom_type.isin(["Polygon", "MultiPolygon"]).any():
-            raise InputError(f"--boundary {boundary}: needs at least one polygon")
+    bnd = _read_boundary(boundary)
     try:
         osm = pyrosm.OSM(str(pbf), bounding_box=None if bnd is None else bnd.union_all())
     except Exception as exc:
         raise InputError(f"{pbf}: cannot open the extract ({type(exc).__name__}: {str(exc)[:160]})") from None
     rep = IngestReport()
-    layers: dict[str, gpd.GeoDataFrame] = {}
-
     lu = _polys(_read(osm, "landuse"))
+    layers: dict[str, gpd.GeoDataFrame] = {"estates": _estates(lu, rep), "urban": _urban(osm, lu, pbf)}
+    layers.update(_infrastructure(osm))
+    layers["businesses"] = _businesses(osm, osm_map, rep, pbf)
+    rep.categories = layers["businesses"]["category"].value_counts().to_dict()
+    if bnd is not None:
+        clip = bnd.union_all()
+        layers = {k: gpd.clip(v, clip) if len(v) else v for k, v in layers.items()}
+        layers["boundary"] = gpd.GeoDataFrame({"name": ["boundary"]}, geometry=[clip], crs=4326)
+    rep.counts = {k: int(len(v)) for k, v in layers.items()}
+    _write_region(stage, layers, pbf)
+    return rep
+
+
+def _read_boundary(boundary: str | Path | None) -> gpd.GeoDataFrame | None:
+    """The ``--boundary`` polygons in EPSG:4326 (None without one)."""
+    if boundary is None:
+        return None
+    try:
+        bnd = gpd.read_file(boundary).to_crs(4326)
+    except Exception as exc:
+        raise InputError(f"--boundary {boundary}: cannot read it ({exc})") from None
+    if bnd.empty or not bnd.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        raise InputError(f"--boundary {boundary}: needs at least one polygon")
+    return bnd
+
+
+def _estates(lu: gpd.GeoDataFrame, rep: IngestReport) -> gpd.GeoDataFrame:
+    """Existing estates: landuse=industrial polygons (zones under 100 ha)."""
     ind = lu[lu.get("landuse", pd.Series(dtype=object)) == "industrial"].copy() if not lu.empty else lu
-    if not ind.empty:
-        ha = _area_ha(ind)
-        ind = gpd.GeoDataFrame({
-            "estate_id": [f"{str(t)[:1]}{i}" for t, i in zip(_col(ind, "osm_type"), ind["id"])],
-            "name": [n if isinstance(n, str) and n else f"industrial area {i}" for n, i in zip(_col(ind, "name"), ind["id"])],
-            "kind": np.where(ha < 100, "zone", "estate"), "gross_ha": np.round(ha, 3),
-            "source": "OpenStreetMap landuse=industrial (© OpenStreetMap contributors, ODbL)",
-        }, geometry=ind.geometry.values, crs=4326)
-    else:
-        ind = gpd.GeoDataFrame({"estate_id": pd.Series(dtype=str), "name": pd.Series(dtype=str),
-                                "kind": pd.Series(dtype=str), "gross_ha": pd.Series(dtype=float),
-                                "source": pd.Series(dtype=str)}, geometry=[], crs=4326)
+    if ind.empty:
         rep.notes.append("the extract has no landuse=industrial polygons: there is no existing estate, so every "
                          "business will be unassigned ('no eligible estate') and new sites will be proposed")
-    layers["estates"] = ind
+        return gpd.GeoDataFrame({"estate_id": pd.Series(dtype=str), "name": pd.Series(dtype=str),
+                                 "kind": pd.Series(dtype=str), "gross_ha": pd.Series(dtype=float),
+                                 "source": pd.Series(dtype=str)}, geometry=[], crs=4326)
+    ha = _area_ha(ind)
+    return gpd.GeoDataFrame({
+        "estate_id": [f"{str(t)[:1]}{i}" for t, i in zip(_col(ind, "osm_type"), ind["id"])],
+        "name": [n if isinstance(n, str) and n else f"industrial area {i}" for n, i in zip(_col(ind, "name"), ind["id"])],
+        "kind": np.where(ha < 100, "zone", "estate"), "gross_ha": np.round(ha, 3),
+        "source": "OpenStreetMap landuse=industrial (© OpenStreetMap contributors, ODbL)",
+    }, geometry=ind.geometry.values, crs=4326)
 
+
+def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path) -> gpd.GeoDataFrame:
+    """Homes: landuse=residential and place polygons."""
     res = lu[lu.get("landuse", pd.Series(dtype=object)) == "residential"] if not lu.empty else lu
     places = _polys(_read(osm, "custom", custom_filter={"place": ["city", "town", "village", "suburb",
                                                                   "neighbourhood", "hamlet"]}))
@@ -254,8 +275,12 @@ def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Cata
     if not parts:
         raise InputError(f"{pbf}: the extract has no residential areas or place polygons, so there are no homes "
                          "to keep guilds away from; use a larger extract")
-    layers["urban"] = pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True)
 
+
+def _infrastructure(osm: Any) -> dict[str, gpd.GeoDataFrame]:
+    """Roads, rail, utility lines and constraints (protected areas, wetlands, rivers), where present."""
+    layers: dict[str, gpd.GeoDataFrame] = {}
     net = _read(osm, "network", network_type="driving")
     if net is not None and not net.empty:
         cls = net["highway"].map(ROAD_CLASSES).fillna("other")
@@ -275,18 +300,17 @@ def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Cata
                                               "leisure": ["nature_reserve"], "natural": ["wetland"],
                                               "waterway": ["river"]}, keep_nodes=False)
     if nat is not None and not nat.empty:
-        kinds = []
-        for _, r in nat.iterrows():
-            if r.get("waterway") == "river":
-                kinds.append("river")
-            elif r.get("natural") == "wetland":
-                kinds.append("wetland")
-            else:
-                kinds.append("protected")
+        kinds = ["river" if r.get("waterway") == "river" else "wetland" if r.get("natural") == "wetland"
+                 else "protected" for _, r in nat.iterrows()]
         keep = [(k == "river") or g in ("Polygon", "MultiPolygon") for k, g in zip(kinds, nat.geom_type)]
         layers["constraints"] = _frame({"kind": np.array(kinds)[keep], "name": np.array(_col(nat, "name"), dtype=object)[keep],
                                         "source": "OpenStreetMap protected areas, wetlands, rivers"},
                                        nat.geometry.values[keep])
+    return layers
+
+
+def _businesses(osm: Any, osm_map: dict[str, str], rep: IngestReport, pbf: Path) -> gpd.GeoDataFrame:
+    """Points of interest that map to a guild category (the rest counted as skipped, by tag)."""
     pois = _read(osm, "pois", custom_filter={"shop": True, "craft": True, "amenity": ["car_wash", "recycling"],
                                              "office": True, "industrial": ["scrap_yard"]})
     rows = []
@@ -294,36 +318,30 @@ def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Cata
         for _, r in pois.iterrows():
             t = _tags(r)
             code, tag = _poi_category(t, osm_map)
-            if code is None:
-                rep.skipped_pois += 1
-                rep.skipped_tags[tag] = rep.skipped_tags.get(tag, 0) + 1
-                continue
             g = r.geometry
-            if g is None or g.is_empty:
+            if code is None or g is None or g.is_empty:
+                why = tag if code is None else "no geometry"
                 rep.skipped_pois += 1
-                rep.skipped_tags["no geometry"] = rep.skipped_tags.get("no geometry", 0) + 1
+                rep.skipped_tags[why] = rep.skipped_tags.get(why, 0) + 1
                 continue
             rows.append({"biz_id": f"{str(r.get('osm_type', 'n'))[:1]}{r['id']}", "name": t.get("name"),
                          "category": code, "osm_tag": tag.split("+")[0], "source": "OpenStreetMap POI",
                          "geometry": g if g.geom_type == "Point" else g.representative_point()})
     biz = gpd.GeoDataFrame(rows, columns=["biz_id", "name", "category", "osm_tag", "source", "geometry"],
-                           geometry="geometry", crs=4326)
-    biz = biz.drop_duplicates("biz_id")
+                           geometry="geometry", crs=4326).drop_duplicates("biz_id")
     if biz.empty:
         raise InputError(f"{pbf}: no point of interest maps to a guild category ({rep.skipped_pois} skipped); "
                          "nothing to relocate")
-    layers["businesses"] = biz
-    rep.categories = biz["category"].value_counts().to_dict()
-    if bnd is not None:
-        clip = bnd.union_all()
-        layers = {k: gpd.clip(v, clip) if len(v) else v for k, v in layers.items()}
-        layers["boundary"] = gpd.GeoDataFrame({"name": ["boundary"]}, geometry=[clip], crs=4326)
-    rep.counts = {k: int(len(v)) for k, v in layers.items()}
+    return biz
 
+
+def _write_region(stage: Path, layers: dict[str, gpd.GeoDataFrame], pbf: Path) -> None:
+    """``region.gpkg`` with every layer and a ready ``scenario.yaml`` (written with yaml.safe_dump:
+    names from the extract stay data)."""
     gpkg = stage / "region.gpkg"
     for name, g in layers.items():
         g.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
-    spec = {k: {"path": "region.gpkg", "layer": k} for k in layers}
+    spec: dict[str, dict[str, Any]] = {k: {"path": "region.gpkg", "layer": k} for k in layers}
     if layers["estates"].empty:
         spec["estates"]["allow_empty"] = True
     scenario = {
@@ -339,4 +357,3 @@ def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Cata
     (stage / "scenario.yaml").write_text(
         "# siteplan scenario written by `siteplan ingest-osm`; edit and run `siteplan validate` on it.\n"
         + yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return rep
