@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +25,7 @@ import shapely
 from rasterio import features
 from rasterio.windows import Window
 
+from ._io import atomic_path
 from .criteria import (
     Grid,
     catchment_field,
@@ -35,11 +37,47 @@ from .errors import InputError
 from .export import NODATA
 from .rules import RuleSet
 from .scenario import CriterionSpec, Scenario
-from .suitability import filter_features, wowa
+from .suitability import category_weights, filter_features, wowa
+
+if TYPE_CHECKING:
+    from .results import Prepared
 
 log = logging.getLogger(__name__)
 
-__all__ = ["saturation_distance", "suitability_blockwise"]
+__all__ = ["saturation_distance", "suitability_blockwise", "write_category_surface"]
+
+
+def write_category_surface(prep: "Prepared", category: str, out: str | Path, *, block: int = 2048) -> dict[str, int]:
+    """Write one category's suitability surface block by block (``siteplan suitability --blockwise``).
+
+    Parameters
+    ----------
+    prep
+        The scenario prepared without in-memory surfaces (``prepare(scenario, with_surfaces=False)``).
+    category
+        Catalogue code.
+    out
+        GeoTIFF to write; it replaces ``out`` only once complete (:func:`siteplan._io.atomic_path`).
+    block
+        Block size in cells.
+
+    Returns
+    -------
+    dict
+        Cells excluded by each rule.
+
+    Raises
+    ------
+    InputError
+        ``category`` is not in the catalogue, or its criterion weights cannot be derived.
+    """
+    if category not in prep.rules:
+        raise InputError(f"--category: '{category}' is not in the catalogue")
+    weights = category_weights(prep.criteria_specs, prep.scenario, category)
+    with atomic_path(out) as tmp:
+        counts = suitability_blockwise(prep.criteria_specs, weights, prep.rules[category], prep.region.layers,
+                                       prep.scenario, prep.grid, tmp, block=block)
+    return counts
 
 
 def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, float], rules: RuleSet,
@@ -118,7 +156,7 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
                         pts = shapely.point_on_surface(arr[idx]) if len(idx) else np.array([])
                         xy = np.c_[shapely.get_x(pts), shapely.get_y(pts)] if len(idx) else np.zeros((0, 2))
                         vals = gdf[c.field].fillna(0).to_numpy(float)[idx] if len(idx) else np.zeros(0)
-                        raw = catchment_field(xy, vals, sub, float(c.radius_m))[inner]
+                        raw = catchment_field(xy, vals, sub, float(c.radius_m or 0.0))[inner]
                     elif c.kind in ("inside", "attribute"):
                         vals = (gdf[c.field].fillna(0).to_numpy(float) if c.kind == "attribute"
                                 else np.ones(len(gdf)))

@@ -46,7 +46,7 @@ def find_clusters(businesses: gpd.GeoDataFrame, catalogue: Catalogue, *, eps_m: 
     chain_of = dict(zip(catalogue.table["code"], catalogue.table["chain"].fillna("")))
     chains = businesses["category"].map(chain_of)
     cid = pd.Series([None] * len(businesses), index=businesses.index, dtype=object)
-    rows = []
+    rows: list[dict[str, object]] = []
     xy_all = np.c_[businesses.geometry.x.to_numpy(), businesses.geometry.y.to_numpy()]
     for chain in sorted(c for c in chains.dropna().unique() if c):
         pos = np.flatnonzero((chains == chain).to_numpy())

@@ -28,7 +28,8 @@ from .units import M2_PER_HA
 if TYPE_CHECKING:
     from .results import RunResult
 
-__all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256", "versions", "to_rfc7946",
+__all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
+           "versions", "to_rfc7946",
            "export_gpkg", "neutralise_formulas", "safe_csv", "FORMULA_PREFIXES", "NODATA"]
 
 NODATA = -9999.0

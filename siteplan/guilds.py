@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,10 +25,16 @@ import pandas as pd
 from .errors import InputError
 from .textnorm import normalize_compact
 
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
 __all__ = [
     "VNG_DISTANCES",
     "Catalogue",
     "load_catalogue",
+    "scenario_catalogue",
+    "LISTING_COLUMNS",
+    "SUMMARY_COLUMNS",
     "classify",
     "separation_m",
 ]
@@ -48,6 +54,16 @@ VNG_DISTANCES: dict[str, tuple[float, float, str]] = {
     "6": (1500.0, 1000.0, "assumption"),
 }
 ENV_ORDER = list(VNG_DISTANCES)
+
+#: The columns ``siteplan catalogue --format csv|json`` lists, with sources and status columns.
+LISTING_COLUMNS = (
+    "code", "name_en", "name_fa", "isic", "osm_tags", "env_cat", "sep_m", "sep_mixed_m", "sep_status",
+    "env_status", "doe_group", "doe_status", "traffic", "land_m2", "land_status", "utilities", "chain",
+    "links", "source",
+)
+#: The columns of the catalogue's short table (``siteplan catalogue``).
+SUMMARY_COLUMNS = ("code", "name_en", "env_cat", "sep_m", "sep_status", "doe_group", "land_m2", "land_status",
+                   "chain")
 
 _LIST_COLS = ("isic", "osm_tags", "keywords_fa", "keywords_en", "generic_fa", "utilities", "links")
 _REQUIRED = ("code", "name_en", "name_fa", "env_cat", "land_m2")
@@ -124,6 +140,30 @@ class Catalogue:
     def env_rank(self, code: str) -> int:
         """Position of the category's environmental class (higher is heavier)."""
         return ENV_ORDER.index(_env_key(self._rows[code]["env_cat"]))
+
+    def listing(self, columns: tuple[str, ...] = LISTING_COLUMNS) -> pd.DataFrame:
+        """The catalogue as a flat table for people and spreadsheets.
+
+        Parameters
+        ----------
+        columns
+            Columns to keep, in order (default :data:`LISTING_COLUMNS`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per category; list columns (ISIC codes, OSM tags, utilities, links) joined with
+            ``;``.
+        """
+        t = self.table[list(columns)].copy()
+        for c in _LIST_COLS:
+            if c in t:
+                t[c] = t[c].map(lambda v: ";".join(v))
+        return t
+
+    def summary(self) -> str:
+        """The short table of ``siteplan catalogue``: :data:`SUMMARY_COLUMNS`, one line per category."""
+        return self.listing(SUMMARY_COLUMNS).to_string(index=False)
 
 
 #: Numeric catalogue columns: (smallest allowed value, whether it is allowed itself, what it is).
@@ -233,6 +273,28 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def scenario_catalogue(scenario: "Scenario") -> Catalogue:
+    """The catalogue a scenario uses: its ``catalogue.path`` (else the shipped one) with its
+    ``overrides`` and ``add``.
+
+    Parameters
+    ----------
+    scenario
+        A parsed scenario.
+
+    Returns
+    -------
+    Catalogue
+
+    Raises
+    ------
+    InputError
+        As :func:`load_catalogue`.
+    """
+    c = scenario.catalogue
+    return load_catalogue(scenario.resolve(c.path) if c.path else None, overrides=c.overrides, add=c.add)
+
+
 def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[str, Any]] | None = None,
                    add: list[dict[str, Any]] | None = None) -> Catalogue:
     """Load the shipped (or a given) catalogue and apply a scenario's overrides and additions.
@@ -272,7 +334,8 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
             continue
         for col, val in changes.items():
             if col not in allowed or col == "code":
-                problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {', '.join(sorted(allowed - {'code'}))})")
+                known = ", ".join(sorted(allowed - {"code"}))
+                problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {known})")
                 continue
             why = _value_problem(col, val)
             if why:
@@ -411,19 +474,29 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     m = _matcher(catalogue)
     n = len(businesses)
     get = lambda col: businesses[col].tolist() if col in businesses.columns else [None] * n  # noqa: E731
-    cats, by, conf, note = [], [], [], []
+    cats: list[str | None] = []
+    by: list[str] = []
+    conf: list[float] = []
+    note: list[str] = []
+
+    def _add(code: str, how: str, c: float, why: str) -> None:
+        cats.append(code)
+        by.append(how)
+        conf.append(c)
+        note.append(why)
+
     for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name")):
         explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
         name_c = normalize_compact(name)
         if explicit is not None:
             code = explicit if explicit in catalogue else m.code_norm.get(normalize_compact(explicit))
             if code:
-                cats.append(code), by.append("category"), conf.append(1.0), note.append("")
+                _add(code, "category", 1.0, "")
                 continue
         if isic is not None:
             cands, c = _isic_candidates(str(isic), m)
             if len(cands) == 1:
-                cats.append(cands[0]), by.append("isic"), conf.append(c), note.append("")
+                _add(cands[0], "isic", c, "")
                 continue
             if len(cands) > 1:
                 code, _ = _by_name(name_c, m, among=cands)
@@ -431,19 +504,21 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
                     code = cands[0]  # the code's primary category
                     c = c * 0.8
                 if code:
-                    cats.append(code), by.append("isic+name"), conf.append(c), note.append("")
+                    _add(code, "isic+name", c, "")
                     continue
         if tag is not None:
             t = str(tag).strip().lower().replace(" ", "")
             code = m.osm.get(t) or m.osm.get(t.split(";")[0])
             if code:
-                cats.append(code), by.append("osm"), conf.append(0.9), note.append("")
+                _add(code, "osm", 0.9, "")
                 continue
         code, c = _by_name(name_c, m)
         if code:
-            cats.append(code), by.append("name"), conf.append(c), note.append("")
+            _add(code, "name", c, "")
             continue
-        cats.append(None), by.append("unclassified"), conf.append(0.0)
+        cats.append(None)
+        by.append("unclassified")
+        conf.append(0.0)
         why = []
         if explicit is not None:
             why.append(f"category '{explicit}' unknown")

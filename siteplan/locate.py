@@ -86,7 +86,7 @@ def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFram
     df["usable_cap_ha"] = df["capacity_m2"].fillna(0) * df["usable_frac"] / M2_PER_HA
     df["closeness"] = np.nan
     df["rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
-    for code, grp in df.groupby("category", sort=True):
+    for _code, grp in df.groupby("category", sort=True):
         ok = grp[grp["eligible"] & grp["score"].notna()]
         if ok.empty:
             continue
@@ -174,8 +174,8 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
             break
         seed = np.unravel_index(int(np.argmax(s_k)), s.shape)
         region = np.zeros_like(ok)
-        heap: list[tuple[float, int, int]] = [(-s[seed], seed[0], seed[1])]
-        seen = {seed}
+        heap: list[tuple[float, int, int]] = [(-float(s[seed]), int(seed[0]), int(seed[1]))]
+        seen = {(int(seed[0]), int(seed[1]))}
         got = 0
         while heap and got < target:
             _, r, c = heapq.heappop(heap)

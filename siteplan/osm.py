@@ -21,6 +21,7 @@ import json
 import logging
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -128,10 +129,10 @@ def _read(osm: object, what: str, **kw: object) -> gpd.GeoDataFrame | None:
                          "the file may be truncated or corrupt — download it again") from None
 
 
-def _frame(data: dict[str, object], geoms: object) -> gpd.GeoDataFrame:
+def _frame(data: dict[str, object], geoms: Iterable[Any]) -> gpd.GeoDataFrame:
     """A GeoDataFrame in EPSG:4326 from columns (scalars broadcast) and geometries."""
-    geoms = list(geoms)  # type: ignore[call-overload]
-    return gpd.GeoDataFrame(data, geometry=geoms, crs=4326, index=pd.RangeIndex(len(geoms)))
+    g = list(geoms)
+    return gpd.GeoDataFrame(data, geometry=g, crs=4326, index=pd.RangeIndex(len(g)))
 
 
 def _col(g: pd.DataFrame, name: str) -> list[object]:

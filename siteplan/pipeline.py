@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -18,15 +18,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .checks import check_scenario_data
+from .checks import load_checked
 from .clusters import find_clusters
 from .criteria import FieldCache, Grid, default_criteria
-from .errors import InputError, SiteplanWarning
+from .errors import InputError
 from .export import write_run
 from .guild_relocation import allocate, estate_capacity
-from .guilds import Catalogue, classify, load_catalogue
+from .guilds import Catalogue, classify
 from .locate import propose_sites, rank_estates
-from .region import load_region
 from .results import Prepared, RunResult
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
@@ -36,7 +35,8 @@ from .zoning import zone_estates
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunResult", "run", "run_scenario_file", "prepare", "demo_scenario_path", "Prepared"]
+__all__ = ["RunResult", "run", "run_scenario_file", "prepare", "demo_scenario_path", "Prepared", "SurfaceFile",
+           "write_suitability"]
 
 OUTPUT_FILES = ("report.html", "relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson",
                 "clusters.geojson", "manifest.json")
@@ -97,13 +97,8 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
     timer = timer or _Timer()
     warns: list[str] = []
     with timer.stage("load"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SiteplanWarning)
-            region = load_region(scenario)
+        region, cat = load_checked(scenario, whole_grid=with_surfaces)  # as `siteplan validate` does
         warns.extend(region.warnings)
-        cat = load_catalogue(scenario.resolve(scenario.catalogue.path) if scenario.catalogue.path else None,
-                             overrides=scenario.catalogue.overrides, add=scenario.catalogue.add)
-        check_scenario_data(scenario, region, cat, whole_grid=with_surfaces)  # as `siteplan validate` does
         codes = _scope(scenario, cat)
     with timer.stage("classify"):
         biz = classify(region.layers["businesses"], cat)
@@ -152,10 +147,10 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
             return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, {}, [], warns, usable_specs)
         crit = criterion_layers(usable_specs, layers, grid, cache)
         surf = surfaces(codes, crit, rules, scenario, layers, cache)
-        for code, s in surf.items():
-            if not s.allowed.any():
+        for code, surface in surf.items():
+            if not surface.allowed.any():
                 warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
-                             f"{', '.join(s.binding_rules()) or 'none'}")
+                             f"{', '.join(surface.binding_rules()) or 'none'}")
     return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns, usable_specs)
 
 
@@ -210,8 +205,9 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
             biz.loc[ok, "cluster_id"] = cid
     with timer.stage("allocate"):
         plan = allocate(biz, estates, prep.catalogue, elig, capacity, scores_df, sc.allocation)
-        if plan.solver["gap"] > 0:
-            log.info("relocation gap to the LP bound: %.4f %%", 100 * float(plan.solver["gap"]))
+        gap = plan.solver.get("gap")
+        if isinstance(gap, (int, float)) and gap > 0:
+            log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)
     with timer.stage("zoning"):
         demand = plan.rows[plan.rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
             land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
@@ -284,3 +280,82 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
         res = run(scenario, seed=seed)
         write_run(res, folder.stage, scenario_file=Path(path))
     return res
+
+
+@dataclass(frozen=True)
+class SurfaceFile:
+    """A suitability GeoTIFF written by :func:`write_suitability`.
+
+    Attributes
+    ----------
+    path
+        The file, as given.
+    width, height
+        The grid in cells.
+    allowed
+        Share of cells the rules allow (whole-grid path), else None.
+    excluded
+        Cells excluded by each rule (blockwise path), else None.
+    """
+
+    path: Path
+    width: int
+    height: int
+    allowed: float | None = None
+    excluded: dict[str, int] | None = None
+
+    def summary(self) -> str:
+        """One line saying what was written."""
+        if self.excluded is not None:
+            return (f"wrote {self.path} ({self.width} × {self.height}, blockwise); cells excluded per rule: "
+                    f"{self.excluded}")
+        return f"wrote {self.path} ({self.width} × {self.height}, {100 * (self.allowed or 0.0):.1f} % of cells allowed)"
+
+
+def write_suitability(path: str | Path, category: str, out: str | Path, *, blockwise: bool = False) -> SurfaceFile:
+    """Write one category's suitability surface as a GeoTIFF (nodata where the rules exclude).
+
+    Parameters
+    ----------
+    path
+        Scenario YAML.
+    category
+        Catalogue code; the scenario's scope is narrowed to it.
+    out
+        GeoTIFF to write; refused when it is one of the scenario's inputs
+        (:func:`siteplan.outdir.check_output_file`), checked before any heavy work.
+    blockwise
+        Compute block by block with bounded memory (:func:`siteplan.blockwise.write_category_surface`),
+        for grids too large for memory.
+
+    Returns
+    -------
+    SurfaceFile
+
+    Raises
+    ------
+    InputError
+        ``out`` is an input; the category is not in the catalogue; the rules exclude the whole study
+        area (whole-grid path); any problem of the scenario.
+    """
+    from .export import write_geotiff
+    from .outdir import check_output_file
+
+    scenario = load_scenario(path)
+    check_output_file(out, _scenario_inputs(scenario, Path(path)))
+    scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
+    if blockwise:
+        from .blockwise import write_category_surface
+
+        prep = prepare(scenario, with_surfaces=False)
+        counts = write_category_surface(prep, category, out)
+        return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, excluded=counts)
+    prep = prepare(scenario)
+    surface = prep.surfaces.get(category)
+    if surface is None:
+        raise InputError(f"--category: '{category}' is not in the catalogue")
+    if not surface.allowed.any():
+        raise InputError(f"{category}: the siting rules exclude the whole study area; binding rules: "
+                         f"{', '.join(surface.binding_rules())}")
+    write_geotiff(surface.masked, prep.grid, out)
+    return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, allowed=float(surface.allowed.mean()))

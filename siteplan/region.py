@@ -450,7 +450,7 @@ def load_region(scenario: Scenario) -> Region:
         minx, miny, maxx, maxy = xs[:, 0].min(), xs[:, 1].min(), xs[:, 2].max(), xs[:, 3].max()
         pad = 0.05 * max(maxx - minx, maxy - miny, 2000.0)
         study = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
-    for w in warns:
-        warnings.warn(w, SiteplanWarning, stacklevel=2)
+    for msg in warns:
+        warnings.warn(msg, SiteplanWarning, stacklevel=2)
     ex = pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=["layer", "row", "id", "reason"])
     return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files)

@@ -404,7 +404,7 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _some_weight(self) -> "Scenario":
         ws = [c.weight for c in self.criteria or []]
-        if self.weights.method == "direct" and ws and all(w is not None for w in ws) and sum(ws) <= 0:
+        if self.weights.method == "direct" and ws and all(w is not None for w in ws) and sum(w or 0.0 for w in ws) <= 0:
             raise ValueError("criteria[*].weight: every criterion has weight 0; give at least one a weight above 0 "
                              "(weights are normalized to sum to 1)")
         return self

@@ -4,7 +4,7 @@ aggregation the scenario actually runs (WLC in closed form where it exists, OWA 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,7 +31,7 @@ _MC_BLOCK = 1 << 22
 
 
 def zone_scores_of(layers: list[np.ndarray], geoms: np.ndarray, grid: Grid, method: str,
-                   order_weights: np.ndarray | None) -> "Callable[[np.ndarray], np.ndarray]":
+                   order_weights: np.ndarray | Sequence[float] | None) -> "Callable[[np.ndarray], np.ndarray]":
     """A function from weight draws (draws × criteria) to each polygon's mean aggregated score — the
     same model as the run: the aggregation per cell, then the zonal mean (cells all touched; a polygon
     smaller than a cell uses the cell under its representative point; NaN cells ignored)."""
@@ -68,7 +68,7 @@ def zone_scores_of(layers: list[np.ndarray], geoms: np.ndarray, grid: Grid, meth
 
 
 def score_sd_mc(scores: list[np.ndarray], weights: np.ndarray, concentration: float, method: str,
-                order_weights: np.ndarray | None, *, draws: int, seed: int) -> np.ndarray:
+                order_weights: np.ndarray | Sequence[float] | None, *, draws: int, seed: int) -> np.ndarray:
     """Per-cell standard deviation of the aggregated score under the Dirichlet weight model of
     :func:`rank_acceptability`, by Monte Carlo (for aggregations with no closed form, such as OWA).
 

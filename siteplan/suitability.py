@@ -10,6 +10,7 @@ agree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -132,6 +133,7 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
             raise InputError(f"{where}: layer '{c.layer}' is not loaded")
         sel = filter_features(gdf, c.filter, where) if gdf is not None else None
         if c.kind == "distance":
+            assert sel is not None
             key = f"crit:{c.layer}:{sorted((c.filter or {}).items())}"
             # padded by the saturation distance: features beyond the grid count, as in blockwise work
             raw = cache.distance(key, sel.geometry.values, pad_m=saturation_distance(c.transform))
@@ -139,9 +141,11 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
                 log.warning("%s: no '%s' feature matches the filter; criterion scores 0 everywhere", where, c.layer)
                 raw = np.full(grid.shape, np.float32(1e12))
         elif c.kind == "inside":
+            assert sel is not None
             raw = features.rasterize(((g, 1) for g in sel.geometry.values), out_shape=grid.shape,
                                      transform=grid.transform, fill=0, dtype="uint8").astype(np.float32)
         elif c.kind == "attribute":
+            assert sel is not None
             if not c.field or c.field not in sel.columns:
                 raise InputError(f"{where}: 'field' must name a field of layer '{c.layer}'")
             vals = pd.to_numeric(sel[c.field], errors="coerce").fillna(0.0).to_numpy()
@@ -149,6 +153,7 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
                                      out_shape=grid.shape, transform=grid.transform, fill=np.nan,
                                      dtype="float32")
         elif c.kind == "catchment":
+            assert sel is not None
             if not c.field or c.field not in sel.columns or not c.radius_m:
                 raise InputError(f"{where}: catchment needs 'field' (e.g. population) and 'radius_m'")
             pts = sel.geometry.representative_point()
@@ -305,7 +310,7 @@ def wowa(values: np.ndarray, weights: np.ndarray, order_weights: np.ndarray) -> 
 
 
 def aggregate(values: np.ndarray, weights: np.ndarray, method: str = "wlc",
-              order_weights: np.ndarray | None = None) -> np.ndarray:
+              order_weights: np.ndarray | Sequence[float] | None = None) -> np.ndarray:
     """The scenario's aggregation along the last axis: ``wlc`` (weighted sum) or ``owa`` (Torra's
     weighted OWA of the criterion weights and the order weights, :func:`wowa`).
 
@@ -386,8 +391,8 @@ def surfaces(codes: list[str], crit: list[CriterionLayer], rules: "dict[str, Rul
             # Torra's weighted OWA: the criterion weights count, as the scenario says
             score = np.empty(layers_k[0].shape, dtype=np.float32)
             wk = np.array(list(w.values()))
-            rows = max(1, (1 << 18) // max(layers_k[0].shape[1], 1))
-            for r0 in range(0, score.shape[0], rows):
+            rows = max(1, (1 << 18) // max(int(np.shape(layers_k[0])[-1]), 1))
+            for r0 in range(0, len(score), rows):
                 blk = np.stack([a[r0:r0 + rows] for a in layers_k], axis=-1)
                 score[r0:r0 + rows] = wowa(blk, wk, ow)
         else:

@@ -171,7 +171,8 @@ def estates(res: "RunResult") -> dict[str, Any]:
         why = [f"{text(reason)}: {', '.join(text(c) for c in g['category'])}"
                for reason, g in sorted(no.groupby("reason"), key=lambda kv: str(kv[0]))]
         blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}, {text(getattr(e, 'kind', ''))})"],
-                             ["kv", [["capacity / ظرفیت", f"{cap / M2_PER_HA:.1f} ha"], ["used / استفاده", f"{used / M2_PER_HA:.1f} ha"],
+                             ["kv", [["capacity / ظرفیت", f"{cap / M2_PER_HA:.1f} ha"],
+                                     ["used / استفاده", f"{used / M2_PER_HA:.1f} ha"],
                                      ["left / باقی", f"{max(cap - used, 0) / M2_PER_HA:.1f} ha"]]]]
         if rows:
             blocks.append(["table", ["eligible category", "score", "rank"], rows])

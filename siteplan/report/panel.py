@@ -70,6 +70,11 @@ def _svg_curve(spec: Any) -> Markup:
                   '</svg>').format(path, f"{lo_x:g}", f"{hi + pad:g}")
 
 
+def _num(v: object) -> float:
+    """A number from a loosely typed record (solver or site-choice summaries); 0 when absent."""
+    return float(v) if isinstance(v, (int, float)) else 0.0
+
+
 def _aggregation_text(sc: Any) -> str:
     if sc.aggregation.method != "owa":
         return "weighted linear combination"
@@ -148,10 +153,10 @@ rules are nodata.</p>
 </details>""").format(
         agg=_aggregation_text(sc), wm=sc.weights.method,
         crit=table(["criterion", "measure", "transform", "curve", "weight(s)"], mrow), cr=cr,
-        solver=text(sol.get("solver")), status=text(sol.get("status")), gap=f"{float(sol.get('gap', 0)) * 100:.4f}",
+        solver=text(sol.get("solver")), status=text(sol.get("status")), gap=f"{_num(sol.get('gap')) * 100:.4f}",
         units=text(sol.get("units")), arcs=text(sol.get("arcs")), cand=text(sch.get("candidates", 0)),
         meth=text(sch.get("method", "none")), sst=text(sch.get("status", "n/a")),
-        sgap=f"{float(sch.get('gap', 0) or 0) * 100:.3f}", draws=sc.sensitivity.draws, rob=rob_txt or "n/a",
+        sgap=f"{_num(sch.get('gap')) * 100:.3f}", draws=sc.sensitivity.draws, rob=rob_txt or "n/a",
         rules=table(["category", "rule", "distance", "status"], rules_rows))
 
 
