@@ -1,14 +1,19 @@
 """Checks of a scenario against its data, made before any heavy work by both `siteplan validate` and
-a run (the same code): category scope, weights per category, Monte Carlo memory, distance-field and
-catchment windows, grid size. Every problem is collected and raised once as a
+a run (the same code, :func:`load_checked`): category scope, weights per category, Monte Carlo memory,
+distance-field and catchment windows, grid size. Every problem is collected and raised once as a
 :class:`~siteplan.errors.ScenarioError` naming the key, the number and the fix."""
 
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from .errors import ScenarioError
+from .errors import ScenarioError, SiteplanWarning
+from .guilds import Catalogue, scenario_catalogue
+from .region import Region, load_region
 from .scenario import (
     MAX_BLOCKWISE_CELLS,
     MAX_GRID_CELLS,
@@ -17,9 +22,100 @@ from .scenario import (
     Scenario,
     _draws_problem,
     _gib,
+    load_scenario,
 )
 
-__all__ = ["check_scenario_data"]
+__all__ = ["ValidationReport", "check_scenario_data", "load_checked", "validate_scenario"]
+
+
+def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region, Catalogue]:
+    """Load a scenario's region and catalogue and check them (:func:`check_scenario_data`): the first
+    step of every run and of ``siteplan validate``, so that both refuse the same scenarios.
+
+    Parameters
+    ----------
+    scenario
+        A parsed scenario.
+    whole_grid
+        False for the blockwise suitability path (see :func:`check_scenario_data`).
+
+    Returns
+    -------
+    tuple
+        ``(region, catalogue)``; the region's warnings are in ``region.warnings`` (they are not
+        issued as Python warnings here).
+
+    Raises
+    ------
+    InputError
+        A layer or the catalogue cannot be read.
+    ScenarioError
+        Every problem :func:`check_scenario_data` finds.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SiteplanWarning)
+        region = load_region(scenario)
+    catalogue = scenario_catalogue(scenario)
+    check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
+    return region, catalogue
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """A scenario that passed every check, with what was loaded (``siteplan validate``).
+
+    Attributes
+    ----------
+    path
+        The scenario file, as given.
+    region
+        Its loaded region.
+    catalogue
+        Its catalogue, overrides and additions applied.
+    """
+
+    path: Path
+    region: Region
+    catalogue: Catalogue
+
+    @property
+    def warnings(self) -> list[str]:
+        """What loading the layers repaired, dropped or assumed (one message each)."""
+        return list(self.region.warnings)
+
+    def summary(self) -> str:
+        """One line: the file, ``valid``, features per layer and the working CRS."""
+        counts = ", ".join(f"{k} {len(v)}" for k, v in self.region.layers.items())
+        return f"{self.path}: valid ({counts}; CRS {self.region.crs.name})"
+
+
+def validate_scenario(path: str | Path) -> ValidationReport:
+    """Check a scenario file and its data without running it: what ``siteplan validate`` does.
+
+    The scenario is parsed, its layers and catalogue loaded and the checks a run makes before its
+    heavy work applied (:func:`load_checked`).
+
+    Parameters
+    ----------
+    path
+        The scenario YAML.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    InputError
+        The file, a layer or the catalogue cannot be read; every problem is listed.
+    ScenarioError
+        The scenario is invalid, or invalid for its data; every problem is listed.
+    """
+    scenario = load_scenario(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the readers' own warnings; siteplan's are in region.warnings
+        region, catalogue = load_checked(scenario)
+    return ValidationReport(Path(path), region, catalogue)
 
 
 def _count(x: float) -> str:

@@ -3,8 +3,9 @@ contributes to its suitability."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -14,11 +15,12 @@ from shapely.geometry.base import BaseGeometry
 
 from .errors import InputError
 from .suitability import zonal_mean
+from .textnorm import to_ascii_digits
 
 if TYPE_CHECKING:
     from .results import Prepared
 
-__all__ = ["Explanation", "explain"]
+__all__ = ["Explanation", "explain", "parse_point"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,22 @@ class Explanation:
     allowed: bool
     usable: str = ""
     estate_reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The explanation as JSON-ready data (as ``siteplan explain --format json`` prints it).
+
+        Returns
+        -------
+        dict
+            ``category``, ``where``, ``allowed``, ``score`` (rounded to 6 decimals; ``None`` off the
+            grid), ``estate_reasons``, and ``rules`` and ``criteria`` as lists of records (an infinite
+            distance, no feature in the data, becomes ``None``).
+        """
+        return {"category": self.category, "where": self.where, "allowed": self.allowed,
+                "score": round(self.score, 6) if np.isfinite(self.score) else None,
+                "estate_reasons": list(self.estate_reasons),
+                "rules": json.loads(self.rules.replace([np.inf], None).to_json(orient="records")),
+                "criteria": json.loads(self.criteria.to_json(orient="records"))}
 
     def lines(self) -> list[str]:
         """Human-readable lines."""
@@ -62,6 +80,37 @@ class Explanation:
             out.append(f"  {c.criterion:18s} {c.raw:14.2f} → {c.value:.3f} × {c.weight:.3f} = {c.contribution:.3f}")
         out.append(f"  {'total':18s} {'':14s}   {'':5s}   {'':5s}   {self.criteria.contribution.sum():.3f}")
         return out
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """Parse a point given as ``LON,LAT`` in degrees (``explain --at``).
+
+    Parameters
+    ----------
+    text
+        Two numbers separated by a comma; Persian or Arabic-Indic digits and the Arabic comma ``،``
+        are accepted.
+
+    Returns
+    -------
+    tuple of float
+        ``(lon, lat)``.
+
+    Raises
+    ------
+    InputError
+        Not two numbers.
+
+    Examples
+    --------
+    >>> parse_point("۵۱.۶۷،۳۲.۶۵")
+    (51.67, 32.65)
+    """
+    try:
+        lon, lat = (float(v) for v in to_ascii_digits(text).replace("،", ",").split(","))
+    except ValueError:
+        raise InputError(f"--at: '{text}' is not LON,LAT (e.g. --at 51.67,32.65)") from None
+    return lon, lat
 
 
 def explain(prep: "Prepared", category: str, *, at: tuple[float, float] | None = None,

@@ -4,6 +4,9 @@ Names keep their original spelling for display; matching uses :func:`normalize`,
 variants people type for the same word: Arabic yeh/kaf (ي ك ى) to Persian (ی ک), teh marbuta and
 hamza forms, Persian and Arabic-Indic digits to ASCII, zero-width non-joiner and other joiners or
 odd spaces to a single space, diacritics (harakat) and tatweel removed, Latin letters lower-cased.
+
+Text from the data shown on a terminal goes through :func:`printable` (:func:`printable_json` for
+JSON), so a name cannot carry terminal control sequences.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize", "to_ascii_digits", "parse_number", "has_persian", "normalize_compact"]
+__all__ = ["normalize", "to_ascii_digits", "parse_number", "has_persian", "normalize_compact", "printable",
+           "printable_json"]
 
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
@@ -133,3 +137,70 @@ def parse_number(value: object) -> float | None:
 def has_persian(text: object) -> bool:
     """Return True when the string holds at least one Arabic-script letter."""
     return any("\u0600" <= ch <= "\u06ff" or "\ufb50" <= ch <= "\ufdff" for ch in str(text or ""))
+
+
+# C0 controls but newline and tab, DEL, C1 controls (8-bit CSI, OSC, ...), and the bidi embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069, "Trojan Source")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# what json.dumps(ensure_ascii=False) leaves raw of the above (it escapes C0 itself)
+_UNPRINTABLE_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def printable(text: object) -> str:
+    """Text safe to print on a terminal: control characters shown as visible escapes.
+
+    Names come from registries, OpenStreetMap and scenario files written by others; printed raw, an
+    escape sequence in one could retitle the terminal (OSC), recolour or clear it (CSI), ring its
+    bell, or reorder what is shown (bidi overrides).
+
+    Parameters
+    ----------
+    text
+        Any object; it is converted with ``str``.
+
+    Returns
+    -------
+    str
+        The text with every C0 control character except newline and tab (ESC, BEL, NUL, CR, ...),
+        DEL, every C1 control character (8-bit CSI, OSC, ...) and the bidi embeddings, overrides and
+        isolates U+202A–U+202E and U+2066–U+2069 replaced by ``\\xNN`` or ``\\uNNNN``. Everything else,
+        Persian letters and the zero-width non-joiner included, is kept.
+
+    Examples
+    --------
+    >>> printable("a\\x1b[31mred\\x07")
+    'a\\\\x1b[31mred\\\\x07'
+    >>> printable("تعمیرگاه\\u200cها\\n") == "تعمیرگاه\\u200cها\\n"
+    True
+    """
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def printable_json(text: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) safe to print on a terminal.
+
+    ``json.dumps`` already escapes C0 control characters; this escapes DEL, the C1 controls and the
+    bidi overrides as ``\\uNNNN`` too. Such characters only occur inside JSON strings, so the text
+    stays valid JSON and decodes to the same data.
+
+    Parameters
+    ----------
+    text
+        JSON text.
+
+    Returns
+    -------
+    str
+        The same JSON document, terminal-safe.
+
+    Examples
+    --------
+    >>> printable_json('{"name": "a\\u202eb"}')
+    '{"name": "a\\\\u202eb"}'
+    """
+    return _UNPRINTABLE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

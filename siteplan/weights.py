@@ -8,15 +8,19 @@ by geometric mean (Aczél & Saaty 1983).
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["RI_TABLES", "AHPResult", "ahp", "combine_experts", "rank_weights", "direct_weights", "SAATY_SCALE"]
+__all__ = ["RI_TABLES", "AHPResult", "ahp", "combine_experts", "rank_weights", "direct_weights", "SAATY_SCALE",
+           "read_ahp_matrix"]
 
 #: Random consistency indices by matrix size n (index n-1).
 RI_TABLES: dict[str, tuple[float, ...]] = {
@@ -56,23 +60,11 @@ class AHPResult:
 
 
 def _as_matrix(m: object, where: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = [list(r) for r in m]  # type: ignore[union-attr]
-    n = len(rows)
+    """The pairwise matrix as numbers (NaN where a judgement is missing) and the missing mask, with
+    the diagonal set to 1 and missing cells filled from their reciprocal; every problem raised at once."""
+    a = _parse_cells(m, where)
+    n = len(a)
     problems = []
-    if n < 1 or any(len(r) != n for r in rows):
-        raise InputError(f"{where}: the matrix must be square; got {n} rows of lengths "
-                         f"{sorted({len(r) for r in rows})}")
-    a = np.full((n, n), np.nan)
-    for i, r in enumerate(rows):
-        for j, v in enumerate(r):
-            if v is None or (isinstance(v, str) and v.strip() in ("", "?", "NA")):
-                continue
-            try:
-                a[i, j] = float(Fraction(v.strip())) if isinstance(v, str) else float(v)  # "1/3"
-            except (ValueError, ZeroDivisionError, TypeError):
-                problems.append(f"{where}: cell ({i + 1},{j + 1}) = {v!r} is not a number")
-    if problems:
-        raise InputError(problems)
     missing = np.isnan(a)
     for i in range(n):
         if missing[i, i]:
@@ -95,6 +87,88 @@ def _as_matrix(m: object, where: str) -> tuple[np.ndarray, np.ndarray]:
     if problems:
         raise InputError(problems)
     return a, missing
+
+
+def _parse_cells(m: object, where: str) -> np.ndarray:
+    """A square matrix of numbers from rows of numbers or strings such as ``"1/3"``; empty, ``?`` and
+    ``NA`` cells are NaN (missing judgements)."""
+    if not isinstance(m, Iterable):
+        raise InputError(f"{where}: give the matrix as a list of rows")
+    rows = [list(r) for r in m]
+    n = len(rows)
+    if n < 1 or any(len(r) != n for r in rows):
+        raise InputError(f"{where}: the matrix must be square; got {n} rows of lengths "
+                         f"{sorted({len(r) for r in rows})}")
+    a = np.full((n, n), np.nan)
+    problems = []
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            if v is None or (isinstance(v, str) and v.strip() in ("", "?", "NA")):
+                continue
+            try:
+                a[i, j] = float(Fraction(v.strip())) if isinstance(v, str) else float(v)  # "1/3"
+            except (ValueError, ZeroDivisionError, TypeError):
+                problems.append(f"{where}: cell ({i + 1},{j + 1}) = {v!r} is not a number")
+    if problems:
+        raise InputError(problems)
+    return a
+
+
+def read_ahp_matrix(path: str | Path) -> tuple[list[list[str | None]], list[str] | None]:
+    """Read a pairwise comparison matrix from a CSV file (as ``siteplan weights ahp`` does).
+
+    Parameters
+    ----------
+    path
+        A UTF-8 CSV file (a byte-order mark is allowed): one row per criterion, cells such as ``3``,
+        ``1/3`` or ``0.5``; an empty cell is a missing judgement. A header row with the criterion
+        names and a first column of names are allowed (both or neither); blank lines are ignored.
+
+    Returns
+    -------
+    tuple
+        ``(matrix, names)``: the cells as strings (``None`` for empty ones), ready for :func:`ahp`,
+        and the criterion names of the header row, or ``None`` without a header.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not UTF-8 text, or holds no rows.
+
+    Examples
+    --------
+    A file holding ``,roads,towns`` / ``roads,1,3`` / ``towns,1/3,`` gives
+    ``([["1", "3"], ["1/3", None]], ["roads", "towns"])``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: is not UTF-8 text; save the matrix as a UTF-8 CSV file") from None
+    if not rows:
+        raise InputError(f"{path}: holds no rows; give one row of judgements per criterion")
+    names: list[str] | None = None
+    if not all(_is_judgement(c) for c in rows[0]):  # a header row, and then a first column of names
+        names = [c.strip() for c in rows[0][1:]]
+        rows = [r[1:] for r in rows[1:]]
+    return [[c if c.strip() else None for c in r] for r in rows], names
+
+
+def _is_judgement(cell: str) -> bool:
+    """A matrix cell: a number, a fraction such as ``1/3``, or a missing judgement (empty, ``?``, ``NA``)."""
+    c = cell.strip()
+    if c in ("", "?", "NA"):
+        return True
+    try:
+        Fraction(c)
+    except ZeroDivisionError:  # "1/0": a number, wrong; ahp() says so
+        return True
+    except ValueError:
+        return False
+    return True
 
 
 def combine_experts(matrices: list[object]) -> np.ndarray:

@@ -1,0 +1,46 @@
+"""The ``siteplan`` command, one module per command; as thin as rasterio's ``rio``: each parses its
+arguments, calls the library and prints what it returns. Every problem with input becomes one message
+on stderr and exit status 1 (2 for usage); text from the data is printed with control characters
+escaped (:func:`siteplan.textnorm.printable`).
+
+========================  ===================================================================
+module                    commands
+========================  ===================================================================
+``_common``               logging, the error handler, interrupts, terminal-safe printing
+``run``                   ``run``, ``demo``
+``validate``              ``validate``
+``catalogue``             ``catalogue``
+``weights``               ``weights ahp``
+``suitability``           ``suitability``
+``explain``               ``explain``
+``export``                ``export``
+``ingest_osm``            ``ingest-osm``
+========================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import click
+
+from . import catalogue, explain, export, ingest_osm, run, suitability, validate, weights
+from ._common import _Group, _setup_logging
+from ._common import _guard as _guard  # noqa: F401  (re-exported: siteplan.cli._guard)
+from ._common import _Terminated as _Terminated  # noqa: F401  (re-exported: tests raise it)
+
+__all__ = ["main"]
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--quiet", "-q", is_flag=True, help="Silence progress messages (errors still go to stderr).")
+@click.option("--verbose", "-v", count=True, help="More detail in the logs.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="siteplan")
+def main(quiet: bool, verbose: int, debug: bool) -> None:
+    """siteplan: site selection and estate planning for relocating nuisance guilds."""
+    _setup_logging(quiet, verbose)
+
+
+for _command in (run.run, run.demo, validate.validate, catalogue.catalogue, weights.weights,
+                 suitability.suitability, explain.explain, export.export_cmd, ingest_osm.ingest_osm_cmd):
+    main.add_command(_command)
+del _command
