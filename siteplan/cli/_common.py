@@ -1,0 +1,143 @@
+"""What every command shares: logging, the error handler, interrupts, terminal-safe printing and the
+options of the commands that write a run."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import os
+import signal
+import sys
+import warnings
+from typing import Any, Callable
+
+import click
+
+from ..errors import SiteplanError
+from ..textnorm import printable, printable_json
+
+log = logging.getLogger("siteplan")
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines with control characters escaped (a message may quote names from the data)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def _setup_logging(quiet: bool, verbose: int) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 0 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_PrintableFormatter("%(message)s" if level > logging.DEBUG else "%(name)s: %(message)s"))
+    root = logging.getLogger("siteplan")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    logging.captureWarnings(True)
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+def echo(text: object = "", *, err: bool = False) -> None:
+    """Print a line that may hold text from the data, control characters escaped
+    (:func:`siteplan.textnorm.printable`)."""
+    click.echo(printable(text), err=err)
+
+
+def echo_json(data: object) -> None:
+    """Print data as indented JSON (UTF-8 kept), terminal-safe and still valid JSON
+    (:func:`siteplan.textnorm.printable_json`)."""
+    click.echo(printable_json(json.dumps(data, ensure_ascii=False, indent=1)))
+
+
+def echo_table(text: str) -> None:
+    """Print machine-readable text (CSV) as it is into a file or pipe; on a terminal, with control
+    characters escaped (as GNU ``ls`` does with file names)."""
+    try:
+        tty = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    click.echo(printable(text) if tty else text, nl=False)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (``siteplan catalogue | head``): end quietly, as a Unix tool
+    killed by SIGPIPE would (exit 141, no message). stdout is pointed at /dev/null so that Python's
+    final flush does not raise again (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (e.g. captured in tests)
+    sys.exit(141)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn siteplan errors into one clear message and exit 1; unexpected errors too, without a
+    traceback unless --debug. Interrupts go on to the root command (exit 130 or 143); a closed
+    stdout ends quietly with 141."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = ctx.find_root().params.get("debug", False)
+        try:
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a closed stdout shows here, not at interpreter exit
+            return result
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except SiteplanError as exc:
+            if debug:
+                raise
+            echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so plainly
+            if debug:
+                raise
+            echo(f"error: internal error ({type(exc).__name__}: {exc}); run with --debug for the "
+                 "traceback and report it", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up (``finally``) runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+class _Group(click.Group):
+    """The root command: SIGTERM is handled like SIGINT; both end with "interrupted" on stderr and
+    the shell's usual status (130 for Ctrl-C, 143 for SIGTERM) instead of click's "Aborted!"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+            installed = True
+        except ValueError:  # not the main thread (embedded use)
+            installed = False
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            click.echo("interrupted", err=True)
+            ctx.exit(143 if isinstance(exc, _Terminated) else 130)
+        finally:
+            if installed:
+                signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--seed, --overwrite and a local --quiet: the options of the commands that write a run."""
+    fn = click.option("--seed", type=int, default=None, help="Random seed (overrides the scenario's).")(fn)
+    fn = click.option("--overwrite", is_flag=True,
+                      help="Replace an output folder that a previous siteplan run wrote.")(fn)
+    fn = click.option("--quiet", "-q", "quiet_local", is_flag=True, help="Silence progress messages.")(fn)
+    return fn
