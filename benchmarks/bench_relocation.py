@@ -2,7 +2,7 @@
 """Relocation solver benchmarks.
 
 1. 100,000 businesses and 1,000 estates within a 30 km limit (targets: at most 30 s, gap to the LP
-   bound at most 0.5 %, peak memory under 4 GB): times :func:`siteplan.guild_relocation.allocate`
+   bound at most 0.5 %, peak memory under 4 GB): times :func:`siteplan.relocation.allocate`
    and prints the solver report and the process's peak memory.
 2. 20,000 businesses × 200 estates: the relaxed problem as a dense LP solved by
    ``scipy.optimize.linprog(method="highs")`` against siteplan's relaxation (a min-cost flow on the
@@ -25,8 +25,8 @@ from scipy import sparse
 from scipy.optimize import linprog
 from shapely.geometry import box
 
-from siteplan.guild_relocation import allocate, estate_capacity
 from siteplan.guilds import load_catalogue
+from siteplan.relocation import allocate, estate_capacity
 from siteplan.scenario import AllocationSpec
 
 UTM = "EPSG:32639"
@@ -125,41 +125,30 @@ def exact_check(seconds: float) -> None:
     """siteplan's answer against HiGHS on the whole MILP (10,000 x 100, same density as 100k x 1k)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    import siteplan.guild_relocation as gr
-    from siteplan.assignment import rows_matrix
+    from siteplan.relocation import SolverOptions, build_model, solve_model
 
     cat, est, biz, elig = world(10_000, 100, 400_000 * np.sqrt(0.1))
     spec = AllocationSpec(max_distance_km=30)
-    seen = {}
-    real = gr.solve_assignment
-
-    def spy(*a, **kw):
-        seen["args"] = a
-        t0 = time.perf_counter()
-        r = real(*a, **kw)
-        seen["t"] = time.perf_counter() - t0
-        return r
-
-    gr.solve_assignment = spy
-    try:
-        ours = allocate(biz, est, cat, elig, estate_capacity(est, None, spec.net_to_gross), None, spec).solver
-    finally:
-        gr.solve_assignment = real
-    nu, _, arc_u, _, cost, pen, rows, _ = seen["args"]
-    na = len(arc_u)
-    a_ub, b_ub = rows_matrix(rows, na)
+    model = build_model(biz.reset_index(drop=True), est, cat, elig, estate_capacity(est, None, spec.net_to_gross),
+                        None, spec)
+    t0 = time.perf_counter()
+    ours = solve_model(model, SolverOptions.from_spec(spec))
+    t_ours = time.perf_counter() - t0
+    nu, na = model.n_units, model.n_arcs
+    a_ub, b_ub = model.capacity_matrix()
     nv = na + nu
-    a_eq = sparse.csr_matrix((np.ones(nv), (np.concatenate([arc_u, np.arange(nu)]), np.arange(nv))), shape=(nu, nv))
+    a_eq = sparse.csr_matrix((np.ones(nv), (np.concatenate([model.arc_u, np.arange(nu)]), np.arange(nv))),
+                             shape=(nu, nv))
     cons = [LinearConstraint(a_eq, 1, 1),
             LinearConstraint(sparse.hstack([a_ub, sparse.csr_matrix((len(b_ub), nu))]), -np.inf, b_ub)]
     t0 = time.perf_counter()
-    r = milp(np.concatenate([cost, pen]), constraints=cons, integrality=np.ones(nv), bounds=Bounds(0, 1),
-             options={"time_limit": seconds, "mip_rel_gap": 1e-4})
+    r = milp(np.concatenate([model.cost, model.penalty]), constraints=cons, integrality=np.ones(nv),
+             bounds=Bounds(0, 1), options={"time_limit": seconds, "mip_rel_gap": 1e-4})
     t_ex = time.perf_counter() - t0
-    print(f"10000 x 100 (same density): siteplan {seen['t']:.1f} s, objective {ours['objective']:.2f} "
-          f"(gap to the LP bound {100 * ours['gap']:.3f} %); HiGHS on the whole MILP ({t_ex:.0f} s, "
+    print(f"10000 x 100 (same density): siteplan {t_ours:.1f} s, objective {ours.objective:.2f} "
+          f"(gap to the LP bound {100 * ours.gap:.3f} %); HiGHS on the whole MILP ({t_ex:.0f} s, "
           f"limit {seconds:g} s): objective {r.fun:.2f}, dual bound {getattr(r, 'mip_dual_bound', float('nan')):.2f}; "
-          f"siteplan is {100 * (ours['objective'] / r.fun - 1):.3f} % above HiGHS's best")
+          f"siteplan is {100 * (ours.objective / r.fun - 1):.3f} % above HiGHS's best")
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ def test_plan_properties(seed, n_biz, n_est, cap, together):
             assert grp.land_m2.to_numpy()[fr <= f].sum() <= cap_m2[e] * f + 1e-6
     # clusters that must move together are never split
     if together:
-        for cid, grp in rows.assign(c=biz.cluster_id.to_numpy()).dropna(subset=["c"]).groupby("c"):
+        for _cid, grp in rows.assign(c=biz.cluster_id.to_numpy()).dropna(subset=["c"]).groupby("c"):
             assert grp.estate_id.nunique(dropna=False) == 1
     assert plan.solver["gap"] >= 0
 

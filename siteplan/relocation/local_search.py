@@ -1,0 +1,505 @@
+"""Local search for the relocation assignment: shifts and ejection chains.
+
+Works on an integer assignment (``arc_of[u]``: the arc unit u takes, -1: out) and the room left in
+each capacity row, both updated in place; see :func:`local_search`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from .model import AssignmentModel
+
+__all__ = ["arc_land", "local_search", "min_by_unit"]
+
+log = logging.getLogger(__name__)
+
+# defaults of :func:`local_search`:
+# the most members that may leave an estate together to let one unit in (a bulk ejection)
+MAX_GROUP = 12
+# stop when a pass saves less than MIN_PASS_GAIN × the objective (relative)
+MIN_PASS_GAIN = 2e-5
+# moves saving less than MIN_MOVE × the objective are not tried (relative)
+MIN_MOVE = 1e-7
+# candidates tried per pass, best first
+MAX_TRIES = 40_000
+# a move must save more than this to be kept (absolute; float noise in the objective)
+GAIN_EPS = 1e-9
+# m²: an arc fits when each of its rows keeps at least −FIT_SLACK_M2 of room
+FIT_SLACK_M2 = 1e-7
+# a deeper move wins over its unit's best plain escape only if not worse by more than this
+TIE_EPS = 1e-12
+# evictee codes in the candidate list: a plain shift (nobody leaves), a bulk ejection (a group leaves)
+SHIFT = -1
+BULK = -2
+
+
+def local_search(model: AssignmentModel, arc_of: np.ndarray, row_left: np.ndarray, a_csc: sparse.csc_matrix,
+                 order_arcs: np.ndarray, starts: np.ndarray, *, max_passes: int = 5,
+                 time_budget: float = float("inf"), max_group: int = MAX_GROUP, min_gain: float = MIN_PASS_GAIN,
+                 min_move: float = MIN_MOVE, max_tries: int = MAX_TRIES) -> tuple[int, int, float]:
+    """Improve an integer assignment by shifts and ejection chains until none pays.
+
+    A *shift* moves a unit (or places one that is out) on an arc with room. An *ejection* moves unit
+    u to estate e where it does not fit by making room: a member v of e whose land covers the deficit
+    leaves — to its cheapest arc with room (u's old estate included), out, or, one level deeper, to
+    an estate f where it in turn displaces a member w, which takes its cheapest arc with room or goes
+    out. Candidates are generated vectorized for every arc at once (each estate's members sorted by
+    land, with running minima of their cost to leave), then applied best first, each checked exactly
+    against the current state (every capacity row) and kept only if it lowers the objective.
+
+    ``arc_of`` and ``row_left`` (room left in each of the ``model``'s capacity rows) are updated in
+    place; ``a_csc`` holds the capacity rows by arc; ``order_arcs``/``starts`` group the arcs by unit,
+    cheapest first (unit u's arcs are ``order_arcs[starts[u]:starts[u + 1]]``).
+
+    Returns (passes, moves, total saving).
+    """
+    search = _Search(arc_of, row_left, model.arc_u, model.arc_e, model.cost, model.penalty, a_csc, order_arcs,
+                     starts)
+    return search.run(max_passes=max_passes, time_budget=time_budget, max_group=max_group, min_gain=min_gain,
+                      min_move=min_move, max_tries=max_tries)
+
+
+@dataclass(frozen=True, eq=False)
+class _Members:
+    """The assigned units grouped by estate, by land descending within each estate.
+
+    ``units``, ``arcs``, ``estate``, ``land``: per member; ``seg[e]:seg[e + 1]``: estate e's members;
+    ``key``: estate and land packed into one sorted number, for :meth:`last_covering`.
+    """
+
+    units: np.ndarray
+    arcs: np.ndarray
+    estate: np.ndarray
+    land: np.ndarray
+    seg: np.ndarray
+    key: np.ndarray
+    span: float
+
+    def last_covering(self, estate: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """Position of the last (smallest) member of ``estate`` with land ≥ ``need``, or -1."""
+        span = self.span
+        count = np.searchsorted(self.key, estate * (2 * span) + (span - need), side="right") - self.seg[estate]
+        return np.where(count > 0, self.seg[estate] + count - 1, -1)
+
+
+@dataclass(frozen=True, eq=False)
+class _Candidates:
+    """One pass's candidate moves, and the plans they refer to.
+
+    Per candidate k: ``arcs[k]`` the arc its unit takes; ``evictee[k]`` the member that leaves
+    (``SHIFT``: none, ``BULK``: the group ``bulk_members[seg[e]:bulk_end[k] + 1]`` of the arc's
+    estate e); ``gains[k]`` its predicted saving. Per unit v: ``deep_arc[v]``, ``deep_evictee[v]``
+    its planned deeper move when evicted (-1: none).
+    """
+
+    arcs: np.ndarray
+    evictee: np.ndarray
+    bulk_end: np.ndarray
+    gains: np.ndarray
+    deep_arc: np.ndarray
+    deep_evictee: np.ndarray
+    bulk_members: np.ndarray
+    seg: np.ndarray
+
+
+class _Search:
+    """One local search's state and moves.
+
+    The assignment (``arc_of``) and the room left in each row; while applying moves the room is a
+    Python list (``room``) and each arc's rows a cached tuple of ``(row, land)`` (Python scalars are
+    much faster than numpy ones one at a time); ``journal`` logs the tentative changes of the move
+    being tried, so that it can be undone.
+    """
+
+    def __init__(self, arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, arc_e: np.ndarray,
+                 arc_cost: np.ndarray, penalty: np.ndarray, a_csc: sparse.csc_matrix, order_arcs: np.ndarray,
+                 starts: np.ndarray) -> None:
+        self.arc_of, self.row_left = arc_of, row_left
+        self.arc_u, self.arc_e, self.arc_cost, self.penalty = arc_u, arc_e, arc_cost, penalty
+        self.a_csc, self.order_arcs, self.starts = a_csc, order_arcs, starts
+        self.land = arc_land(a_csc)
+        self.n_estates = int(arc_e.max(initial=-1)) + 1
+        self.land_span = float(self.land.max(initial=0.0)) + 1.0
+        self.room: list[float] = []
+        self.journal: list[tuple[int, float]] = []
+        self._cols: dict[int, tuple[tuple[int, float], ...]] = {}
+
+    # --- one move at a time, on Python scalars --------------------------------------------------
+
+    def col(self, a: int) -> tuple[tuple[int, float], ...]:
+        """Arc a's rows and its land in each."""
+        c = self._cols.get(a)
+        if c is None:
+            ip = self.a_csc.indptr
+            lo, hi = ip[a], ip[a + 1]
+            c = self._cols[a] = tuple(zip(self.a_csc.indices[lo:hi].tolist(), self.a_csc.data[lo:hi].tolist()))
+        return c
+
+    def fits(self, a: int) -> bool:
+        c = self._cols.get(a) or self.col(a)
+        room = self.room
+        for r, v in c:
+            if room[r] - v < -FIT_SLACK_M2:
+                return False
+        return True
+
+    def do(self, a: int, sign: float) -> None:
+        """Add (sign 1) or remove (sign -1) arc a's land in its rows, logged."""
+        c = self._cols.get(a) or self.col(a)
+        room = self.room
+        for r, v in c:
+            room[r] -= sign * v
+        self.journal.append((a, sign))
+
+    def undo_to(self, n: int) -> None:
+        """Undo the logged changes after the first n."""
+        journal, room, cols = self.journal, self.room, self._cols
+        while len(journal) > n:
+            a, sign = journal.pop()
+            for r, v in cols[a]:
+                room[r] += sign * v
+
+    def cost_of(self, x: int) -> float:
+        a = self.arc_of[x]
+        return float(self.arc_cost[a]) if a >= 0 else float(self.penalty[x])
+
+    def best_option(self, v: int, skip_e: int) -> tuple[int, float]:
+        """v's cheapest arc with room now (not at skip_e), or out (-1)."""
+        arc_cost, arc_e, pv = self.arc_cost, self.arc_e, self.penalty[v]
+        fits = self.fits
+        for a in self.order_arcs[self.starts[v]:self.starts[v + 1]]:
+            if arc_cost[a] >= pv:
+                break
+            if arc_e[a] != skip_e and fits(int(a)):
+                return int(a), float(arc_cost[a])
+        return -1, float(pv)
+
+    def lift(self, u: int, e2: int) -> float | None:
+        """Start a move: take u off its arc (logged); its current cost, or None if it is at e2."""
+        self.journal.clear()
+        old_u = int(self.arc_of[u])
+        if old_u >= 0:
+            if self.arc_e[old_u] == e2:
+                return None
+            self.do(old_u, -1.0)
+        return self.cost_of(u)
+
+    def try_move(self, u: int, b: int, v: int, va: int, w: int) -> float:
+        """Apply u→b (evicting v, which goes to va evicting w, or to its best option); the saving, or
+        0 with the state unchanged."""
+        arc_of, arc_e, arc_cost = self.arc_of, self.arc_e, self.arc_cost
+        fits, do, undo_to = self.fits, self.do, self.undo_to
+        e2 = int(arc_e[b])
+        cu = self.lift(u, e2)
+        if cu is None:
+            return 0.0
+        if v < 0:
+            if fits(b) and arc_cost[b] < cu - GAIN_EPS:
+                do(b, 1.0)
+                arc_of[u] = b
+                return cu - float(arc_cost[b])
+            undo_to(0)
+            return 0.0
+        old_v = int(arc_of[v])
+        if old_v < 0 or arc_e[old_v] != e2 or v == u:
+            undo_to(0)
+            return 0.0
+        do(old_v, -1.0)
+        if not fits(b):
+            undo_to(0)
+            return 0.0
+        do(b, 1.0)
+        base = cu - float(arc_cost[b]) + float(arc_cost[old_v])
+        mark = len(self.journal)
+        # deeper: v to va, displacing w
+        if va >= 0 and w >= 0 and w not in (u, v) and arc_of[w] >= 0 and arc_e[arc_of[w]] == arc_e[va] \
+                and arc_e[va] != e2:
+            old_w = int(arc_of[w])
+            do(old_w, -1.0)
+            if fits(va):
+                do(va, 1.0)
+                nw, cw = self.best_option(w, int(arc_e[va]))
+                if nw >= 0:
+                    do(nw, 1.0)
+                gain = base - float(arc_cost[va]) + float(arc_cost[old_w]) - cw
+                if gain > GAIN_EPS:
+                    arc_of[u], arc_of[v], arc_of[w] = b, va, nw
+                    return gain
+            undo_to(mark)
+        nv, cv = self.best_option(v, e2)
+        gain = base - cv
+        if gain > GAIN_EPS:
+            if nv >= 0:
+                do(nv, 1.0)
+            arc_of[u], arc_of[v] = b, nv
+            return gain
+        undo_to(0)
+        return 0.0
+
+    def try_bulk(self, u: int, b: int, group: np.ndarray) -> float:
+        """Apply u→b after the members ``group`` of b's estate leave, each to its best option."""
+        arc_of, arc_e, arc_cost = self.arc_of, self.arc_e, self.arc_cost
+        fits, do, undo_to = self.fits, self.do, self.undo_to
+        e2 = int(arc_e[b])
+        cu = self.lift(u, e2)
+        if cu is None:
+            return 0.0
+        gain = cu - float(arc_cost[b])
+        olds = []
+        for v in group.tolist():
+            ov = int(arc_of[v])
+            if v == u or ov < 0 or arc_e[ov] != e2:
+                undo_to(0)
+                return 0.0
+            do(ov, -1.0)
+            olds.append(ov)
+            gain += float(arc_cost[ov])
+            if fits(b):
+                break
+        if not fits(b):
+            undo_to(0)
+            return 0.0
+        do(b, 1.0)
+        moved = group[:len(olds)].tolist()
+        news = []
+        for v in moved:
+            nv, cv = self.best_option(v, e2)
+            if nv >= 0:
+                do(nv, 1.0)
+            news.append(nv)
+            gain -= cv
+        if gain > GAIN_EPS:
+            arc_of[u] = b
+            for v, nv in zip(moved, news):
+                arc_of[v] = nv
+            return gain
+        undo_to(0)
+        return 0.0
+
+    # --- passes --------------------------------------------------------------------------------
+
+    def run(self, *, max_passes: int, time_budget: float, max_group: int, min_gain: float, min_move: float,
+            max_tries: int) -> tuple[int, int, float]:
+        """Passes of candidate generation and best-first application until one saves too little."""
+        deadline = time.perf_counter() + time_budget
+        passes = moves = 0
+        saving = 0.0
+        while passes < max_passes and time.perf_counter() < deadline:
+            passes += 1
+            t_pass = time.perf_counter()
+            arc_of = self.arc_of
+            current = np.where(arc_of >= 0, self.arc_cost[np.maximum(arc_of, 0)], self.penalty)
+            tiny = max(GAIN_EPS, min_move * abs(float(current.sum())))  # moves worth less are not tried
+            cands = self.candidates(current, tiny, max_group)
+            if not len(cands.gains):
+                break
+            log.debug("local search pass %d: candidates in %.2f s", passes, time.perf_counter() - t_pass)
+            pass_saving, pass_moves = self.apply(cands, max_tries, deadline)
+            moves += pass_moves
+            saving += pass_saving
+            log.debug("local search pass %d: %d candidates, saving %.6g, %.2f s", passes, len(cands.gains),
+                      pass_saving, time.perf_counter() - t_pass)
+            if pass_saving <= min_gain * max(1.0, abs(float(current.sum()))):
+                break
+        return passes, moves, saving
+
+    def apply(self, cands: _Candidates, max_tries: int, deadline: float) -> tuple[float, int]:
+        """Try the candidates best first, each against the current state; returns (saving, moves)."""
+        arc_u, arc_e = self.arc_u, self.arc_e
+        try_move, try_bulk = self.try_move, self.try_bulk
+        arcs, evictee, bulk_end = cands.arcs, cands.evictee, cands.bulk_end
+        deep_arc, deep_evictee, bulk_members, seg = cands.deep_arc, cands.deep_evictee, cands.bulk_members, cands.seg
+        order = np.argsort(-cands.gains, kind="stable")[:max_tries]
+        touched = np.zeros(len(self.arc_of), bool)
+        pass_saving = 0.0
+        moves = 0
+        self.room[:] = self.row_left.tolist()
+        for k in order.tolist():
+            b = int(arcs[k])
+            u = int(arc_u[b])
+            v = int(evictee[k])
+            if touched[u] or (v >= 0 and touched[v]):
+                continue
+            if v == BULK:
+                e2 = int(arc_e[b])
+                group = bulk_members[seg[e2]:int(bulk_end[k]) + 1]
+                if touched[group].any():
+                    continue
+                g = try_bulk(u, b, group)
+                if g > 0:
+                    touched[u] = True
+                    touched[group] = True
+                    pass_saving += g
+                    moves += 1
+                continue
+            va = int(deep_arc[v]) if v >= 0 else -1
+            w = int(deep_evictee[v]) if v >= 0 else -1
+            if w >= 0 and touched[w]:
+                va = w = -1
+            g = try_move(u, b, v, va, w)
+            if g > 0:
+                touched[u] = True
+                if v >= 0:
+                    touched[v] = True
+                if w >= 0:
+                    touched[w] = True
+                pass_saving += g
+                moves += 1
+            if time.perf_counter() > deadline:
+                break
+        self.row_left[:] = self.room
+        return pass_saving, moves
+
+    # --- candidate generation, vectorized over every arc ----------------------------------------
+
+    def members(self) -> _Members:
+        """The assigned units by estate, by land descending."""
+        arc_of, land = self.arc_of, self.land
+        units = np.flatnonzero(arc_of >= 0)
+        arcs = arc_of[units]
+        estate = self.arc_e[arcs]
+        o = np.lexsort((-land[arcs], estate))
+        units, arcs, estate = units[o], arcs[o], estate[o]
+        m_land = land[arcs]
+        span = self.land_span
+        seg = np.searchsorted(estate, np.arange(self.n_estates + 1))
+        return _Members(units, arcs, estate, m_land, seg, estate * (2 * span) + (span - m_land), span)
+
+    def candidates(self, current: np.ndarray, tiny: float, max_group: int) -> _Candidates:
+        """Every move worth trying this pass: shifts, ejections of one member (with its planned
+        deeper move) and bulk ejections, with their predicted savings."""
+        arc_u, arc_e, arc_cost = self.arc_u, self.arc_e, self.arc_cost
+        room_after = _fit(self.a_csc, self.row_left)
+        cur_e = np.where(self.arc_of >= 0, arc_e[np.maximum(self.arc_of, 0)], -1)
+        own = arc_e == cur_e[arc_u]
+        mem = self.members()
+        # level 1: a member's cost to leave = its cheapest other arc with room, or out
+        escape = min_by_unit(np.where((~own) & (room_after >= 0), arc_cost, np.inf), self.order_arcs, self.starts,
+                             self.penalty.astype(float))
+        leave1 = escape[mem.units] - arc_cost[mem.arcs]
+        deep_arc, deep_evictee, escape2 = self._deep_plans(own, room_after, escape, leave1, mem)
+        leave2 = escape2[mem.units] - arc_cost[mem.arcs]
+        run2, arg2 = _seg_cummin(leave2, mem.estate), _seg_cumargmin(leave2, mem.estate)
+        # candidates for every unit: shifts, and ejections at estates where it does not fit
+        cand = np.flatnonzero((~own) & (arc_cost < current[arc_u] - tiny))
+        shift = cand[room_after[cand] >= 0]
+        eject = cand[room_after[cand] < 0]
+        pos = mem.last_covering(arc_e[eject], -room_after[eject])
+        eject, pos = eject[pos >= 0], pos[pos >= 0]
+        evictee = mem.units[arg2[pos]]
+        gain_eject = current[arc_u[eject]] - arc_cost[eject] - run2[pos]
+        keep = (gain_eject > tiny) & (evictee != arc_u[eject])
+        eject, evictee, gain_eject = eject[keep], evictee[keep], gain_eject[keep]
+        bulk, bulk_end, gain_bulk, bulk_members = self._bulk(cand[room_after[cand] < 0], room_after, current, tiny,
+                                                             leave1, mem, max_group)
+        return _Candidates(
+            arcs=np.concatenate([shift, eject, bulk]),
+            evictee=np.concatenate([np.full(len(shift), SHIFT, np.int64), evictee,
+                                    np.full(len(bulk), BULK, np.int64)]),
+            bulk_end=np.concatenate([np.full(len(shift) + len(eject), -1, np.int64), bulk_end]),
+            gains=np.concatenate([current[arc_u[shift]] - arc_cost[shift], gain_eject, gain_bulk]),
+            deep_arc=deep_arc, deep_evictee=deep_evictee, bulk_members=bulk_members, seg=mem.seg)
+
+    def _deep_plans(self, own: np.ndarray, room_after: np.ndarray, escape: np.ndarray, leave1: np.ndarray,
+                    mem: _Members) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Level 2: a member may also leave to an estate where it does not fit, displacing a member
+        there that leaves at level 1. Returns each unit's planned deeper arc and its evictee (-1: none)
+        and each unit's cost to leave at either level."""
+        arc_u, arc_cost, n_units = self.arc_u, self.arc_cost, len(self.arc_of)
+        run1, arg1 = _seg_cummin(leave1, mem.estate), _seg_cumargmin(leave1, mem.estate)
+        deep = np.flatnonzero((~own) & (self.arc_of[arc_u] >= 0) & (room_after < 0))
+        # only where going could beat the simple escape (a displaced member costs at least min(run1))
+        floor1 = min(0.0, float(run1.min(initial=0.0)))
+        deep = deep[arc_cost[deep] + floor1 < escape[arc_u[deep]]]
+        pos = mem.last_covering(self.arc_e[deep], -room_after[deep])
+        deep, pos = deep[pos >= 0], pos[pos >= 0]
+        displaced = mem.units[arg1[pos]]
+        deep_cost = arc_cost[deep] + run1[pos]
+        ok = displaced != arc_u[deep]
+        deep, displaced, deep_cost = deep[ok], displaced[ok], deep_cost[ok]
+        by_arc = np.full(len(arc_u), np.inf)
+        by_arc[deep] = deep_cost
+        escape2 = min_by_unit(by_arc, self.order_arcs, self.starts, escape)
+        deep_arc = np.full(n_units, -1, np.int64)
+        deep_evictee = np.full(n_units, -1, np.int64)
+        win = deep_cost <= escape2[arc_u[deep]] + TIE_EPS
+        win &= deep_cost < escape[arc_u[deep]] - GAIN_EPS
+        deep_arc[arc_u[deep[win]]] = deep[win]
+        deep_evictee[arc_u[deep[win]]] = displaced[win]
+        return deep_arc, deep_evictee, escape2
+
+    def _bulk(self, blocked: np.ndarray, room_after: np.ndarray, current: np.ndarray, tiny: float,
+              leave1: np.ndarray, mem: _Members, max_group: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Bulk ejections onto the ``blocked`` arcs (no room): several members leave, cheapest per m²
+        first, until their land covers the deficit. Returns the arcs, the last leaving member's
+        position in the returned member order, the gains, and that order."""
+        arc_u, arc_e, arc_cost, seg = self.arc_u, self.arc_e, self.arc_cost, mem.seg
+        density = leave1 / np.maximum(mem.land, 1e-9)
+        o = np.lexsort((density, mem.estate))
+        b_units, b_est, b_land, b_cost = mem.units[o], mem.estate[o], mem.land[o], leave1[o]
+        span = float(b_land.sum()) + 1.0
+        cum_land = np.cumsum(b_land)
+        cum_cost = np.cumsum(b_cost)
+        base_land = np.repeat(np.r_[0.0, cum_land][seg[:-1]], np.diff(seg))
+        base_cost = np.repeat(np.r_[0.0, cum_cost][seg[:-1]], np.diff(seg))
+        key = b_est * span + (cum_land - base_land)
+        need = -room_after[blocked]
+        pos = np.searchsorted(key, arc_e[blocked] * span + need - 1e-9, side="left")
+        ok = (pos < len(b_est)) & (pos - seg[arc_e[blocked]] < max_group)
+        ok[ok] &= b_est[pos[ok]] == arc_e[blocked[ok]]
+        blocked, pos = blocked[ok], pos[ok]
+        gain = current[arc_u[blocked]] - arc_cost[blocked] - (cum_cost[pos] - base_cost[pos])
+        keep = gain > tiny
+        return blocked[keep], pos[keep], gain[keep], b_units
+
+
+def _fit(a_csc: sparse.csc_matrix, row_left: np.ndarray) -> np.ndarray:
+    """For every arc, the least room its rows would have left if it were added (≥ 0: it fits)."""
+    na = a_csc.shape[1]
+    out = np.full(na, np.inf)
+    if a_csc.nnz == 0:
+        return out
+    vals = row_left[a_csc.indices] - a_csc.data
+    nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
+    out[nz] = np.minimum.reduceat(vals, a_csc.indptr[nz])
+    return out
+
+
+def arc_land(a_csc: sparse.csc_matrix) -> np.ndarray:
+    """Each arc's land: its largest coefficient in any capacity row (0 for arcs in none)."""
+    land = np.zeros(a_csc.shape[1])
+    nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
+    if len(nz):
+        land[nz] = np.maximum.reduceat(np.abs(a_csc.data), a_csc.indptr[nz])
+    return land
+
+
+def min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Per unit, the minimum of ``init`` and of ``v`` over the unit's arcs (arcs grouped by
+    ``order_arcs``/``starts``)."""
+    out = init.copy()
+    has = starts[1:] > starts[:-1]
+    if has.any():
+        red = np.minimum.reduceat(v[order_arcs], starts[:-1][has])
+        out[has] = np.minimum(out[has], red)
+    return out
+
+
+def _seg_cummin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Running minimum of ``x`` within runs of equal (sorted) ``groups``."""
+    return pd.Series(x).groupby(groups, sort=False).cummin().to_numpy()
+
+
+def _seg_cumargmin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Position (in ``x``) of the running minimum within runs of equal (sorted) ``groups``."""
+    run = _seg_cummin(x, groups)
+    idx = np.where(x == run, np.arange(len(x)), -1)
+    return pd.Series(idx).groupby(groups, sort=False).cummax().to_numpy()

@@ -1,0 +1,246 @@
+"""The relocation plan: estate capacity, the allocation of businesses to estates, and the reasons
+for every business left unassigned."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InputError
+from ..guilds import Catalogue
+from ..scenario import AllocationSpec
+from ..units import M2_PER_HA, M_PER_KM
+from .model import AssignmentModel, Units, build_model, business_units
+from .solve import AssignmentResult, SolverOptions, solve_model
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Plan", "allocate", "estate_capacity"]
+
+# how many duplicate ids the error message lists
+MAX_LISTED_IDS = 20
+
+
+def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, net_to_gross: float,
+                    default_vacant_share: float | None = None) -> pd.DataFrame:
+    """Net land available in each estate for relocated businesses.
+
+    Estates with plots in the ``plots`` layer offer their vacant and terminated plots (net land as it
+    is); the others offer ``vacant_ha × net_to_gross``. An estate without ``vacant_ha`` offers
+    ``default_vacant_share`` of its gross area (``gross_ha``, else its polygon area) when the scenario
+    sets one (source ``assumed share``), else nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estate_id``, ``capacity_m2``, ``capacity_from`` (``plots``, ``vacant_ha`` or ``none``).
+    """
+    cap = {}
+    src = {}
+    vac = estates["vacant_ha"] if "vacant_ha" in estates else pd.Series(np.nan, index=estates.index)
+    gross = estates["gross_ha"] if "gross_ha" in estates else pd.Series(np.nan, index=estates.index)
+    gross = gross.fillna(pd.Series(estates.geometry.area.to_numpy() / M2_PER_HA, index=estates.index))
+    for eid, v, g in zip(estates["estate_id"], vac, gross):
+        if pd.notna(v):
+            cap[eid] = float(v) * M2_PER_HA * net_to_gross
+            src[eid] = "vacant_ha"
+        elif default_vacant_share is not None:
+            cap[eid] = float(g) * default_vacant_share * M2_PER_HA * net_to_gross
+            src[eid] = "assumed share"
+    if plots is not None and len(plots):
+        free = plots[plots["status"].isin(["vacant", "terminated"])]
+        area = free["area_m2"] if "area_m2" in free else pd.Series(np.nan, index=free.index)
+        area = area.fillna(pd.Series(free.geometry.area, index=free.index))
+        for eid, a in area.groupby(free["estate_id"]).sum().items():
+            cap[eid] = float(a)
+            src[eid] = "plots"
+        for eid in set(plots["estate_id"]) - set(free["estate_id"]):
+            cap[eid] = 0.0
+            src[eid] = "plots"
+    ids = list(estates["estate_id"])
+    return pd.DataFrame({"estate_id": ids, "capacity_m2": [cap.get(i, 0.0) for i in ids],
+                         "capacity_from": [src.get(i, "none") for i in ids]})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A relocation plan.
+
+    Attributes
+    ----------
+    rows
+        One row per business: ``biz_id``, ``name``, ``category``, ``lon``, ``lat``, ``estate_id``,
+        ``distance_km``, ``land_m2``, ``status`` (assigned/unassigned), ``reason``.
+    estate_summary
+        Per estate and category: capacity, used and left (m²) and units.
+    unmet
+        Unassigned land per category (m²), for new sites.
+    solver
+        Objective, LP bound, gap, status.
+    """
+
+    rows: pd.DataFrame
+    estate_summary: pd.DataFrame
+    unmet: pd.DataFrame
+    solver: dict[str, object]
+
+
+def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
+             elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
+             spec: AllocationSpec) -> Plan:
+    """Assign businesses to estates.
+
+    Parameters
+    ----------
+    businesses
+        Classified businesses (working CRS points) with ``biz_id``, ``category``, optional
+        ``area_m2``, ``name``, ``cluster_id``, ``county``.
+    estates
+        Estates (working CRS) with ``estate_id``.
+    catalogue
+        For default land per unit and environmental order.
+    elig
+        :func:`siteplan.rules.eligibility` output.
+    capacity
+        :func:`estate_capacity` output.
+    scores
+        Optional ``estate_id``, ``category``, ``score`` (suitability in [0, 1]) for the bonus.
+    spec
+        Allocation settings (the solver's as :meth:`SolverOptions.from_spec`).
+
+    Returns
+    -------
+    Plan
+    """
+    if businesses["biz_id"].duplicated().any():
+        d = sorted(set(businesses.loc[businesses["biz_id"].duplicated(), "biz_id"]))
+        raise InputError(f"businesses: duplicate biz_id: {', '.join(map(str, d[:MAX_LISTED_IDS]))}")
+    b = businesses.reset_index(drop=True)
+    units = business_units(b, catalogue, spec)
+    if len(estates) == 0:
+        return _no_estates(b, units.land, units.classified, capacity)
+    model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units)
+    res = solve_model(model, SolverOptions.from_spec(spec))
+    # per-business rows
+    est_of_b = res.assign[units.unit_of]
+    assigned = est_of_b >= 0
+    dkm = np.full(len(b), np.nan)
+    dkm[assigned] = shapely.distance(b.geometry.values[assigned], estates.geometry.values[est_of_b[assigned]]) \
+        / M_PER_KM
+    reasons = _reasons(b, estates, elig, spec.max_distance_km, model, units, assigned)
+    eids = estates["estate_id"].to_numpy()
+    estate_col = cast(np.ndarray, np.where(assigned, eids[np.maximum(est_of_b, 0)], None))  # numpy stubs: None
+    rows = _rows_frame(b, units.land, estate_col, dkm, assigned, reasons)
+    if spec.keep_clusters_together and "cluster_id" in b:
+        rows["cluster_id"] = b["cluster_id"].to_numpy()
+    un = rows[(rows.status == "unassigned") & rows["category"].notna()]
+    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
+             100 * res.gap)
+    return Plan(rows, _estate_summary(rows, capacity), unmet, _solver_report(res, model))
+
+
+def _estate_summary(rows: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
+    """Per estate and category: capacity, land used, units, land left (m²)."""
+    used = rows[rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
+        used_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    summ = capacity.merge(used, on="estate_id", how="left")
+    summ["used_m2"] = summ["used_m2"].fillna(0.0)
+    summ["units"] = summ["units"].fillna(0).astype(int)
+    tot = summ.groupby("estate_id")["used_m2"].transform("sum")
+    summ["left_m2"] = (summ["capacity_m2"] - tot).clip(lower=0.0)
+    return summ
+
+
+def _solver_report(res: AssignmentResult, model: AssignmentModel) -> dict[str, object]:
+    """The solver section of the plan (and of the manifest)."""
+    how = ("one exact HiGHS MILP" if res.residual_method == "exact milp" else
+           f"relaxation: {res.relaxation}; repair: HiGHS MILP over the split and marginal units, greedy "
+           "placement, local search (shifts and ejection chains)")
+    return {"solver": how,
+            "status": res.status, "objective": round(res.objective, 6), "lp_bound": round(res.lp_bound, 6),
+            "gap": round(res.gap, 9), "units": int(model.n_units), "arcs": int(model.n_arcs),
+            "capacity_rows": len(model.cap_rows), "fractional_units": res.fractional_units,
+            "residual_units": res.residual_units, "residual_method": res.residual_method,
+            "relaxation": res.relaxation, "relaxed_objective": round(res.relaxed_objective, 6),
+            "search_passes": res.search_passes, "search_moves": res.search_moves, "lp_message": res.lp_status,
+            "timings_s": {k: round(v, 3) for k, v in (res.timings or {}).items()}}
+
+
+def _reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, dist_limit_km: float,
+             model: AssignmentModel, units: Units, assigned: np.ndarray) -> np.ndarray:
+    """Why each unassigned business is out (empty for the assigned): unclassified, too large for the
+    free land of every eligible estate in reach, no eligible estate in reach, or capacity used up."""
+    unit_of, classified = units.unit_of, units.classified
+    assert model.unit_land is not None and model.in_reach is not None
+    has_arc = np.zeros(model.n_units, bool)
+    has_arc[model.arc_u] = True
+    reasons = np.full(len(b), "", dtype=object)
+    out = ~assigned
+    unc = out & ~classified
+    reasons[unc] = [_unclassified_reason(b, i) for i in np.flatnonzero(unc).tolist()]
+    big = out & classified & ~has_arc[unit_of] & model.in_reach[unit_of]
+    reasons[big] = [f"too large ({model.unit_land[unit_of[i]] / M2_PER_HA:.2f} ha) for the free land of every "
+                    f"eligible estate within {dist_limit_km:g} km" for i in np.flatnonzero(big)]
+    far = out & classified & ~has_arc[unit_of] & ~model.in_reach[unit_of]
+    reasons[far] = _near_reasons(b, estates, elig, dist_limit_km, np.flatnonzero(far))
+    reasons[out & classified & has_arc[unit_of]] = "capacity exhausted in the eligible estates within reach"
+    return reasons
+
+
+def _rows_frame(b: gpd.GeoDataFrame, land: np.ndarray, estate: np.ndarray, dkm: np.ndarray,
+                assigned: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
+    pts = gpd.GeoSeries(b.geometry.values, crs=b.crs).to_crs(4326)
+    return pd.DataFrame({
+        "biz_id": b["biz_id"].to_numpy(), "name": b["name"].to_numpy() if "name" in b else None,
+        "category": b["category"].to_numpy(), "lon": np.round(pts.x.to_numpy(), 7), "lat": np.round(pts.y.to_numpy(), 7),
+        "estate_id": estate, "distance_km": np.round(dkm, 3), "land_m2": np.round(land, 1),
+        "status": np.where(assigned, "assigned", "unassigned"), "reason": reasons,
+    })
+
+
+def _unclassified_reason(b: gpd.GeoDataFrame, i: int) -> str:
+    note = b["class_note"].iat[i] if "class_note" in b else ""
+    return f"unclassified: {note}" if note else "unclassified"
+
+
+def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, capacity: pd.DataFrame) -> Plan:
+    """The plan when the scenario has no estate at all: everything unassigned, all demand unmet."""
+    n = len(b)
+    reasons = np.array([("no existing estate in the scenario" if classified[i] else _unclassified_reason(b, i))
+                        for i in range(n)], dtype=object)
+    rows = _rows_frame(b, land, np.array([None] * n, dtype=object), np.full(n, np.nan), np.zeros(n, bool), reasons)
+    un = rows[rows["category"].notna()]
+    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    summ = capacity.assign(category=None, used_m2=0.0, units=0, left_m2=capacity["capacity_m2"])
+    solver = {"solver": "none (no estate)", "status": "optimal", "objective": 0.0, "lp_bound": 0.0, "gap": 0.0,
+              "units": int(n), "arcs": 0, "capacity_rows": 0}
+    return Plan(rows, summ, unmet, solver)
+
+
+def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, dist_limit_km: float,
+                  rows: np.ndarray) -> list[str]:
+    """Reason text for the businesses ``rows`` that have no eligible estate within reach: the nearest
+    estate and why."""
+    if not len(rows):
+        return []
+    tree = shapely.STRtree(estates.geometry.values)
+    (qi, nearest), dist = tree.query_nearest(b.geometry.values[rows], return_distance=True, all_matches=False)
+    why = {(e, c): r for e, c, r in zip(elig["estate_id"], elig["category"], elig["reason"])}
+    eids = estates["estate_id"].to_numpy()
+    cats = b["category"].to_numpy()[rows]
+    out = [""] * len(rows)
+    for i, e, d in zip(qi, nearest, dist):
+        d_km = d / M_PER_KM
+        if d_km > dist_limit_km:
+            out[i] = f"no eligible estate within {dist_limit_km:g} km (nearest: {eids[e]} at {d_km:.1f} km)"
+        else:
+            out[i] = (f"no eligible estate within {dist_limit_km:g} km "
+                      f"(nearest {eids[e]}: {why.get((eids[e], cats[i]), '') or 'not eligible'})")
+    return out

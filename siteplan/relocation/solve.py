@@ -1,0 +1,447 @@
+"""Solving the relocation assignment model (HiGHS, OR-Tools min-cost flow, local search).
+
+:func:`solve_model` solves an :class:`~siteplan.relocation.model.AssignmentModel` under
+:class:`SolverOptions`; :func:`solve_assignment` is the same from plain arrays. See
+:func:`solve_model` for the method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from scipy import sparse
+
+from ..errors import SolverError
+from ..scenario import AllocationSpec
+from .local_search import arc_land, local_search, min_by_unit
+from .model import AssignmentModel, CapacityRow
+from .relaxation import Relaxation, relax
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AssignmentResult", "SolverOptions", "solve_assignment", "solve_model"]
+
+# a relaxed share above 1 − WHOLE_TOL places the unit whole
+WHOLE_TOL = 1e-7
+# m²: a row with less room left than this after the relaxation's whole units is full (repack there)
+FULL_ROW_M2 = 1e-6
+# the rounded flow overfills a row when its room is below −OVERFILL_RTOL × max(1, capacity)
+OVERFILL_RTOL = 1e-9
+# the repair MILP may stop within REPAIR_GAP_SHARE of the gap target (the rest is left to the greedy
+# placement and local search), and never later than at MAX_REPAIR_REL_GAP relative to its own part
+REPAIR_GAP_SHARE = 0.25
+MAX_REPAIR_REL_GAP = 0.5
+# m²: greedy placement's rounding slack when checking that an arc fits
+GREEDY_FIT_SLACK_M2 = 1e-6
+# status 'optimal' when the gap is at most this (the flow bound rounds costs down by about that much)
+OPTIMAL_GAP = 1e-6
+# floor of |bound| (and of similar divisors) when dividing by it; also the float noise below which a
+# negative gap is 0
+DIV_FLOOR = 1e-9
+
+
+def _spec_default(name: str) -> Any:
+    """The scenario's default for ``allocation.<name>``: the one place these defaults are set."""
+    return AllocationSpec.model_fields[name].default
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How the relocation model is solved; one set of defaults, the scenario's (``allocation:``).
+
+    Attributes
+    ----------
+    time_limit_s
+        Seconds for the repair MILP (a safety net; ``node_limit`` normally ends it first).
+    node_limit
+        Branch-and-bound nodes for the repair MILP.
+    gap_target
+        Relative gap to the bound at which the repair MILP may stop.
+    search_passes
+        Passes of the local search (0: none).
+    repack, repack_k
+        Let the repair MILP also move the marginal members and outsiders of each capacity-tight
+        estate, ``repack_k`` of each kind.
+    residual_max_units
+        Size limit of the repair MILP (units).
+    exact_max_arcs
+        Instances with at most this many arcs are solved as one exact MILP.
+    prune_k
+        LP relaxation only: solve on each unit's ``prune_k`` cheapest arcs and add arcs priced
+        negative by the duals until none is left (column generation; exact). None: all arcs at once.
+    relaxation
+        ``auto`` (flow when the rows allow, else LP), ``flow`` (same; logs when it cannot) or ``lp``.
+    """
+
+    time_limit_s: float = _spec_default("time_limit_s")
+    node_limit: int = _spec_default("node_limit")
+    gap_target: float = _spec_default("gap_target")
+    search_passes: int = _spec_default("search_passes")
+    repack: bool = True
+    repack_k: int = 3
+    residual_max_units: int = 2500
+    exact_max_arcs: int = 5000
+    prune_k: int | None = None
+    relaxation: Literal["auto", "flow", "lp"] = "auto"
+
+    def __post_init__(self) -> None:
+        if self.relaxation not in ("auto", "flow", "lp"):
+            raise ValueError(f"relaxation must be 'auto', 'flow' or 'lp', not {self.relaxation!r}")
+
+    @classmethod
+    def from_spec(cls, spec: AllocationSpec, **overrides: Any) -> SolverOptions:
+        """The options a scenario's ``allocation:`` section sets (others at their defaults)."""
+        fields: dict[str, Any] = {"time_limit_s": spec.time_limit_s, "node_limit": spec.node_limit,
+                                     "gap_target": spec.gap_target, "search_passes": spec.search_passes}
+        return cls(**(fields | overrides))
+
+
+@dataclass(frozen=True)
+class AssignmentResult:
+    """Solution of the assignment model.
+
+    ``assign[u]`` is the estate index of unit u or -1; ``lp_bound`` a proven lower bound on the optimum
+    (the LP relaxation's value, or a relaxation of it); ``gap`` = (objective − bound) / |bound|;
+    ``status`` ``optimal`` when the integer objective is within 1e-6 of the bound (the flow bound is
+    rounded down by about that much), else ``feasible``.
+    """
+
+    assign: np.ndarray
+    objective: float
+    lp_bound: float
+    gap: float
+    status: str
+    lp_status: str
+    fractional_units: int
+    residual_units: int = 0
+    residual_method: str = "none"
+    relaxation: str = "none"
+    relaxed_objective: float = float("nan")
+    timings: dict[str, float] | None = None
+    search_passes: int = 0
+    search_moves: int = 0
+
+
+def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,
+                     penalty: np.ndarray, cap_rows: Sequence[CapacityRow], priority: np.ndarray | None = None, *,
+                     options: SolverOptions | None = None, **overrides: Any) -> AssignmentResult:
+    """:func:`solve_model` on the model given as arrays.
+
+    Parameters
+    ----------
+    n_units, n_estates, arc_u, arc_e, arc_cost, penalty, cap_rows, priority
+        The :class:`~siteplan.relocation.model.AssignmentModel` fields (``arc_cost`` is its ``cost``).
+    options, **overrides
+        As for :func:`solve_model`.
+    """
+    model = AssignmentModel(n_units, n_estates, arc_u, arc_e, arc_cost, penalty, cap_rows, priority=priority)
+    return solve_model(model, options, **overrides)
+
+
+def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **overrides: Any
+                ) -> AssignmentResult:
+    """Solve the relocation assignment: a relaxation, then an integer repair and a local search.
+
+    1. Small instances (at most ``exact_max_arcs`` arcs) are one exact MILP (HiGHS), proved optimal.
+    2. Otherwise the LP relaxation is solved — as a min-cost flow (OR-Tools) when the capacity rows
+       have network shape (each estate's rows nested by category level, each unit's land the
+       coefficient of all its arcs: always so without multi-category clusters), else as an LP with
+       HiGHS (``scipy.optimize.linprog``). Either gives a proven lower bound
+       (:mod:`siteplan.relocation.relaxation`).
+    3. Units the relaxation places whole keep their estate. The rest — units it splits, and with
+       ``repack`` at each estate whose capacity it uses up the ``repack_k`` members cheapest to leave
+       out, the ``repack_k`` cheapest to move elsewhere and the ``repack_k`` outsiders that gain most —
+       are solved as one MILP (HiGHS) against the capacity the fixed units leave, to an absolute gap of
+       a quarter of ``gap_target`` of the bound. Above ``residual_max_units`` only the split units go
+       to the MILP; above that again a greedy placement stands in.
+    4. Units still out that fit somewhere are placed greedily (highest priority first, cheapest arc).
+    5. A local search of shifts and ejection chains
+       (:func:`siteplan.relocation.local_search.local_search`) improves the answer for up to
+       ``search_passes`` passes (deterministic: no time limit decides what is kept).
+
+    Parameters
+    ----------
+    model
+        The model.
+    options
+        Solver settings; default :class:`SolverOptions` ``()``.
+    **overrides
+        :class:`SolverOptions` fields replacing those of ``options`` (e.g. ``exact_max_arcs=0``).
+
+    Returns
+    -------
+    AssignmentResult
+
+    Raises
+    ------
+    siteplan.errors.SolverError
+        When HiGHS cannot solve the LP relaxation or the exact MILP.
+    """
+    opts = dataclasses.replace(options or SolverOptions(), **overrides)
+    a_ub, b_ub = model.capacity_matrix()
+    if model.n_arcs <= opts.exact_max_arcs:
+        return _solve_exact(model, a_ub, b_ub)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    rel = relax(model, a_ub, b_ub, opts.relaxation, opts.prune_k)
+    timings["relaxation_s"] = time.perf_counter() - t0
+    log.info("relocation relaxation (%s): %d units, %d arcs, %d capacity rows: %.2f s, bound %.6g",
+             rel.method, model.n_units, model.n_arcs, len(b_ub), timings["relaxation_s"], rel.bound)
+    t1 = time.perf_counter()
+    inc = _Incumbent.from_relaxation(model, rel, a_ub, b_ub)
+    residual, method = _repair(model, rel, inc, opts)
+    timings["repair_s"] = time.perf_counter() - t1
+    # greedy placement of whatever is still out and fits
+    t2 = time.perf_counter()
+    placed = _greedy(np.flatnonzero((inc.arc_of < 0) & inc.has_arc), model.greedy_priority, inc)
+    timings["greedy_s"] = time.perf_counter() - t2
+    # local search: shifts and ejection chains
+    t3 = time.perf_counter()
+    passes = moves = 0
+    if opts.search_passes > 0:
+        passes, moves, saved = local_search(model, inc.arc_of, inc.row_left, inc.a_csc, inc.order_arcs, inc.starts,
+                                            max_passes=opts.search_passes)
+        log.info("relocation local search: %d passes, %d moves, saving %.6g", passes, moves, saved)
+    timings["search_s"] = time.perf_counter() - t3
+    arc_of = inc.arc_of
+    assign = np.where(arc_of >= 0, model.arc_e[np.maximum(arc_of, 0)], -1)
+    obj = float(model.cost[arc_of[arc_of >= 0]].sum() + model.penalty[arc_of < 0].sum())
+    bound = rel.bound
+    gap = (obj - bound) / max(abs(bound), DIV_FLOOR)
+    gap = max(gap, 0.0) if gap > -DIV_FLOOR else gap
+    status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
+    log.info("relocation repair (%d units, %s; %d placed greedily; %d local moves): %.2f s, objective %.6g, "
+             "gap %.4f %%", len(residual), method, placed, moves, time.perf_counter() - t1, obj, 100 * gap)
+    return AssignmentResult(assign, obj, bound, float(gap), status, rel.message, int(len(inc.split)),
+                            int(len(residual)), method, rel.method, rel.objective, timings, passes, moves)
+
+
+@dataclass(eq=False)
+class _Incumbent:
+    """The integer assignment being built (``arc_of[u]``: unit u's arc, -1: out), the room left in
+    each capacity row, and the lookups the repair steps share: the rows by arc (``a_csc``), each
+    unit's arcs cheapest first (``order_arcs[starts[u]:starts[u + 1]]``), the units with an arc;
+    ``split`` the units the relaxation split, ``out`` those it left out whole, ``released`` those taken
+    off overfilled rows."""
+
+    arc_of: np.ndarray
+    row_left: np.ndarray
+    a_csc: sparse.csc_matrix
+    order_arcs: np.ndarray
+    starts: np.ndarray
+    has_arc: np.ndarray
+    split: np.ndarray
+    out: np.ndarray
+    released: np.ndarray
+
+    @classmethod
+    def from_relaxation(cls, model: AssignmentModel, rel: Relaxation, a_ub: sparse.csr_matrix,
+                        b_ub: np.ndarray) -> _Incumbent:
+        """The units the relaxation places whole keep their arc (then released from any row the
+        rounded flow overfills); the rest are out."""
+        arc_u, n_units = model.arc_u, model.n_units
+        a_csc = a_ub.tocsc()
+        order_arcs = np.lexsort((model.cost, arc_u))
+        starts = np.searchsorted(arc_u[order_arcs], np.arange(n_units + 1))
+        arc_of = np.full(n_units, -1, dtype=np.int64)
+        whole = np.flatnonzero(rel.x > 1 - WHOLE_TOL)
+        arc_of[arc_u[whole]] = whole
+        out = (arc_of < 0) & (rel.y > 1 - WHOLE_TOL)
+        split = np.flatnonzero((arc_of < 0) & ~out)
+        row_left = b_ub - _usage(a_ub, arc_of, model.n_arcs)
+        released = _release_over(row_left, b_ub, a_csc, a_ub, arc_of)
+        return cls(arc_of, row_left, a_csc, order_arcs, starts, starts[1:] > starts[:-1], split, out, released)
+
+
+def _repair(model: AssignmentModel, rel: Relaxation, inc: _Incumbent, opts: SolverOptions) -> tuple[np.ndarray, str]:
+    """Re-solve the split and released units (and, with ``repack``, the marginal units of full
+    estates) as one MILP in the room the others leave; returns the units it covered and the method."""
+    arc_u, n_units = model.arc_u, model.n_units
+    base = np.union1d(inc.split, inc.released).astype(np.int64)
+    residual = base
+    if opts.repack and len(model.cap_rows):
+        full_rows = np.flatnonzero(rel.tight | (inc.row_left < FULL_ROW_M2))
+        tight_e = np.unique(np.array([model.cap_rows[k][0] for k in full_rows.tolist()], dtype=np.int64))
+        if len(tight_e):
+            wide = np.unique(np.concatenate([base] + _marginal_units(model, tight_e, inc, opts.repack_k))) \
+                .astype(np.int64)
+            if len(wide) <= opts.residual_max_units:
+                residual = wide
+    residual = residual[inc.has_arc[residual]]
+    arc_of = inc.arc_of
+    fixed = float(model.cost[arc_of[(arc_of >= 0) & ~np.isin(np.arange(n_units), residual)]].sum())
+    _apply(residual, np.full(len(residual), -1, np.int64), inc)
+    method = "none"
+    if len(residual):
+        method = "greedy"
+        if len(residual) <= opts.residual_max_units:
+            rest = max(abs(rel.bound - fixed), DIV_FLOOR)
+            rel_gap = min(MAX_REPAIR_REL_GAP, REPAIR_GAP_SHARE * opts.gap_target * abs(rel.bound) / rest)
+            got = _sub_milp(model, residual, np.flatnonzero(np.isin(arc_u, residual)), inc.a_csc, inc.row_left,
+                            time_limit=opts.time_limit_s, rel_gap=rel_gap, node_limit=opts.node_limit)
+            if got is not None:
+                _apply(residual, got[0], inc)
+                method = "milp" if got[2] else "milp (node or time limit)"
+    return residual, method
+
+
+def _usage(a_ub: sparse.csr_matrix, arc_of: np.ndarray, na: int) -> np.ndarray:
+    """Capacity each row uses when unit u takes arc ``arc_of[u]`` (-1: none)."""
+    chosen = np.zeros(na)
+    chosen[arc_of[arc_of >= 0]] = 1.0
+    return a_ub @ chosen
+
+
+def _release_over(row_left: np.ndarray, b_ub: np.ndarray, a_csc: sparse.csc_matrix, a_ub: sparse.csr_matrix,
+                  arc_of: np.ndarray) -> np.ndarray:
+    """Release units from rows the rounded flow overfills (by rounding of tenths of m²), smallest
+    first, until every row holds; returns the released units (their ``arc_of`` set to -1)."""
+    over = np.flatnonzero(row_left < -OVERFILL_RTOL * np.maximum(1.0, np.abs(b_ub)))
+    if not len(over):
+        return np.zeros(0, np.int64)
+    unit_of_arc = np.full(a_ub.shape[1], -1, np.int64)
+    unit_of_arc[arc_of[arc_of >= 0]] = np.flatnonzero(arc_of >= 0)
+    out: list[int] = []
+    for k in over:
+        lo, hi = a_ub.indptr[k], a_ub.indptr[k + 1]
+        arcs, vals = a_ub.indices[lo:hi], a_ub.data[lo:hi]
+        used = unit_of_arc[arcs] >= 0
+        for j in np.argsort(vals[used], kind="stable"):
+            if row_left[k] >= 0:
+                break
+            a = int(arcs[used][j])
+            u = int(unit_of_arc[a])
+            if arc_of[u] != a:
+                continue
+            col = slice(a_csc.indptr[a], a_csc.indptr[a + 1])
+            row_left[a_csc.indices[col]] += a_csc.data[col]
+            arc_of[u] = -1
+            out.append(u)
+    return np.array(out, dtype=np.int64)
+
+
+def _marginal_units(model: AssignmentModel, tight_e: np.ndarray, inc: _Incumbent, k: int) -> list[np.ndarray]:
+    """At each capacity-tight estate, the k members with the least to lose per m² if left out, the k
+    members that can move elsewhere at the least extra cost per m², and the k outsiders (units out,
+    with an arc there) with the most to gain per m²."""
+    arc_u, arc_e, arc_cost, penalty, arc_of = model.arc_u, model.arc_e, model.cost, model.penalty, inc.arc_of
+    land = arc_land(inc.a_csc)
+    land = np.where(land > 0, land, 1.0)
+    is_tight = np.zeros(int(arc_e.max(initial=-1)) + 1, bool)
+    is_tight[tight_e] = True
+    gain = (penalty[arc_u] - arc_cost) / land
+    members = arc_of[arc_of >= 0]
+    members = members[is_tight[arc_e[members]]]
+    outsiders = np.flatnonzero(is_tight[arc_e] & (inc.out & inc.has_arc)[arc_u])
+    # members that can move elsewhere at least extra cost per m² (their regret)
+    other = np.ones(len(arc_u), bool)
+    other[arc_of[arc_of >= 0]] = False
+    alt = min_by_unit(np.where(other, arc_cost, np.inf), inc.order_arcs, inc.starts, penalty.astype(float))
+    regret = np.full(len(arc_u), np.inf)
+    regret[members] = (alt[arc_u[members]] - arc_cost[members]) / land[members]
+    picks = []
+    for arcs, score in ((members, gain), (members, regret), (outsiders, -gain)):
+        if not len(arcs):
+            continue
+        o = np.lexsort((score[arcs], arc_e[arcs]))
+        arcs = arcs[o]
+        rank = np.arange(len(arcs)) - np.searchsorted(arc_e[arcs], arc_e[arcs])
+        picks.append(arc_u[arcs[rank < k]])
+    return picks
+
+
+def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray) -> AssignmentResult:
+    """The whole model as one MILP (HiGHS), for instances small enough to prove optimality."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n_units, arc_u = model.n_units, model.arc_u
+    na = model.n_arcs
+    nv = na + n_units
+    c = np.concatenate([model.cost, model.penalty])
+    a_eq = sparse.csr_matrix((np.ones(nv), (np.concatenate([arc_u, np.arange(n_units)]), np.arange(nv))),
+                             shape=(n_units, nv))
+    cons = [LinearConstraint(a_eq, 1, 1)]
+    if len(b_ub):
+        cons.append(LinearConstraint(sparse.hstack([a_ub, sparse.csr_matrix((len(b_ub), n_units))]), -np.inf, b_ub))
+    res = milp(c, constraints=cons, integrality=np.ones(nv), bounds=Bounds(0, 1),
+               options={"disp": False, "mip_rel_gap": 0.0})
+    if res.x is None:
+        raise SolverError(f"the relocation MILP could not be solved (HiGHS status {res.status}): {res.message}")
+    x = res.x[:na] > 0.5
+    assign = np.full(n_units, -1, dtype=np.int64)
+    assign[arc_u[x]] = model.arc_e[x]
+    obj = float(res.fun)
+    bound = float(getattr(res, "mip_dual_bound", obj) or obj)
+    gap = max((obj - bound) / max(abs(obj), DIV_FLOOR), 0.0)
+    return AssignmentResult(assign, obj, bound, gap, "optimal" if res.status == 0 else "feasible", str(res.message),
+                            0, int(n_units), "exact milp", "none (exact MILP)")
+
+
+def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc: sparse.csc_matrix,
+              row_left: np.ndarray, *, time_limit: float, rel_gap: float, node_limit: int
+              ) -> tuple[np.ndarray, float, bool] | None:
+    """Place ``units`` on ``arcs`` (theirs) exactly (HiGHS MILP) in the capacity ``row_left`` leaves,
+    each unit on one arc or out at its penalty.
+
+    Returns the chosen arc per unit (-1: out), the objective and whether it was proved within
+    ``rel_gap``; None when the MILP found no solution in time.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    arc_u = model.arc_u
+    na, nr = len(arcs), len(units)
+    local = np.full(model.n_units, -1, np.int64)
+    local[units] = np.arange(nr)
+    c = np.concatenate([model.cost[arcs], model.penalty[units]])
+    eq = sparse.csr_matrix((np.ones(na + nr), (np.concatenate([local[arc_u[arcs]], np.arange(nr)]),
+                                                np.arange(na + nr))), shape=(nr, na + nr))
+    cons = [LinearConstraint(eq, 1, 1)]
+    sub = a_csc[:, arcs].tocsr()
+    rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+    if len(rows):
+        sub = sparse.hstack([sub[rows], sparse.csr_matrix((len(rows), nr))]).tocsr()
+        cons.append(LinearConstraint(sub, -np.inf, np.maximum(row_left[rows], 0.0)))
+    res = milp(c, constraints=cons, integrality=np.ones(na + nr), bounds=Bounds(0, 1),
+               options={"time_limit": time_limit, "disp": False, "mip_rel_gap": rel_gap, "node_limit": node_limit})
+    if res.x is None:
+        return None
+    x = arcs[res.x[:na] > 0.5]
+    choice = np.full(nr, -1, np.int64)
+    choice[local[arc_u[x]]] = x
+    return choice, float(res.fun), res.status == 0
+
+
+def _apply(units: np.ndarray, choice: np.ndarray, inc: _Incumbent) -> None:
+    """Move ``units`` to ``choice`` (-1: out), keeping the room left in step."""
+    before = np.zeros(inc.a_csc.shape[1])
+    after = np.zeros(inc.a_csc.shape[1])
+    cur = inc.arc_of[units]
+    np.add.at(before, cur[cur >= 0], 1.0)
+    np.add.at(after, choice[choice >= 0], 1.0)
+    inc.row_left += inc.a_csc @ (before - after)
+    inc.arc_of[units] = choice
+
+
+def _greedy(units: np.ndarray, prio: np.ndarray, inc: _Incumbent) -> int:
+    """Place units one by one, highest priority first, at their cheapest arc with room; returns how
+    many were placed."""
+    placed = 0
+    ip, ix, dv = inc.a_csc.indptr, inc.a_csc.indices, inc.a_csc.data
+    order_arcs, starts, row_left, arc_of = inc.order_arcs, inc.starts, inc.row_left, inc.arc_of
+    for u in sorted(units.tolist(), key=lambda u: (-prio[u], u)):
+        for a in order_arcs[starts[u]:starts[u + 1]]:
+            rows, vals = ix[ip[a]:ip[a + 1]], dv[ip[a]:ip[a + 1]]
+            if (row_left[rows] - vals >= -GREEDY_FIT_SLACK_M2).all():
+                row_left[rows] -= vals
+                arc_of[u] = a
+                placed += 1
+                break
+    return placed
