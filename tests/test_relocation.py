@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import geopandas as gpd
@@ -12,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from siteplan.errors import InputError
-from siteplan.guild_relocation import allocate, estate_capacity, solve_assignment
+from siteplan.errors import InputError, SiteplanError, SolverError
+from siteplan.guild_relocation import AssignmentModel, SolverOptions, allocate, estate_capacity, solve_assignment
 from siteplan.guilds import load_catalogue
+from siteplan.relocation import build_model, solve_model
 from siteplan.scenario import AllocationSpec
 
 UTM = "EPSG:32639"
@@ -330,3 +332,78 @@ def test_units_without_arcs_do_not_loosen_the_flow_bound():
     fl = solve_assignment(n_units, n_est, arc_u, arc_e, cost, penalty, rows, exact_max_arcs=0, relaxation="flow")
     assert fl.relaxation.startswith("min-cost flow")
     assert lp.lp_bound - 1e-6 * abs(lp.lp_bound) <= fl.lp_bound <= lp.lp_bound + 1e-9
+
+
+def test_solver_options_defaults_are_the_scenario_defaults():
+    """One set of defaults: the solver's equal the scenario's ``allocation:`` defaults."""
+    opts, spec = SolverOptions(), AllocationSpec()
+    assert (opts.time_limit_s, opts.node_limit, opts.gap_target, opts.search_passes) == \
+        (spec.time_limit_s, spec.node_limit, spec.gap_target, spec.search_passes)
+    assert SolverOptions.from_spec(spec) == opts
+
+
+def test_solver_options_from_spec_and_overrides():
+    spec = AllocationSpec(time_limit_s=7, node_limit=11, gap_target=0.01, search_passes=2)
+    opts = SolverOptions.from_spec(spec, exact_max_arcs=0)
+    assert (opts.time_limit_s, opts.node_limit, opts.gap_target, opts.search_passes, opts.exact_max_arcs) == \
+        (7, 11, 0.01, 2, 0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.node_limit = 1  # type: ignore[misc]
+    with pytest.raises(ValueError, match="relaxation"):
+        SolverOptions(relaxation="simplex")  # type: ignore[arg-type]
+    rng = np.random.default_rng(1)
+    n_units, n_est = 20, 3
+    arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
+    with pytest.raises(TypeError):
+        _solve(n_units, n_est, arcs, land, cost, penalty, caps, residual_time_limit=5)
+    # options and overrides: the overrides win
+    res = _solve(n_units, n_est, arcs, land, cost, penalty, caps, options=SolverOptions(exact_max_arcs=10_000),
+                 exact_max_arcs=0)
+    assert res.residual_method != "exact milp"
+
+
+def test_solver_failures_raise_solver_error(monkeypatch):
+    """A solver that fails on valid input is a SolverError (a SiteplanError), not an InputError."""
+    import scipy.optimize
+
+    import siteplan.relocation.relaxation as relaxation
+
+    rng = np.random.default_rng(2)
+    n_units, n_est = 30, 3
+    arcs, land, cost, penalty, caps = _instance(rng, n_units, n_est)
+    failed = type("Res", (), {"status": 4, "message": "numerical difficulties", "x": None})()
+    monkeypatch.setattr(relaxation, "linprog", lambda *a, **k: failed)
+    with pytest.raises(SolverError, match="LP could not be solved") as err:
+        _solve(n_units, n_est, arcs, land, cost, penalty, caps, exact_max_arcs=0, relaxation="lp")
+    assert isinstance(err.value, SiteplanError) and not isinstance(err.value, InputError)
+    monkeypatch.setattr(scipy.optimize, "milp", lambda *a, **k: failed)
+    with pytest.raises(SolverError, match="MILP could not be solved"):
+        _solve(n_units, n_est, arcs, land, cost, penalty, caps)
+
+
+def test_guild_relocation_reexports_the_relocation_api():
+    import siteplan.guild_relocation as gr
+    import siteplan.relocation as rel
+
+    assert set(gr.__all__) == {"allocate", "estate_capacity", "Plan", "solve_assignment", "AssignmentResult",
+                               "AssignmentModel", "SolverOptions"}
+    for name in gr.__all__:
+        assert getattr(gr, name) is getattr(rel, name)
+
+
+def test_the_model_built_from_the_layers_is_the_one_allocate_solves():
+    """build_model + solve_model under the scenario's options give allocate's objective and arcs."""
+    rng = np.random.default_rng(4)
+    cat, est, biz, elig = _world(rng, 40, 3, 0.6)
+    spec = AllocationSpec(max_distance_km=25)
+    capacity = estate_capacity(est, None, spec.net_to_gross)
+    plan = allocate(biz, est, cat, elig, capacity, None, spec)
+    model = build_model(biz.reset_index(drop=True), est, cat, elig, capacity, None, spec)
+    assert isinstance(model, AssignmentModel)
+    res = solve_model(model, SolverOptions.from_spec(spec))
+    assert plan.solver["arcs"] == model.n_arcs and plan.solver["units"] == model.n_units
+    assert plan.solver["objective"] == pytest.approx(res.objective, abs=1e-6)
+    # every arc's unit fits its estate at every level; the penalty exceeds every arc's cost
+    a_ub, b_ub = model.capacity_matrix()
+    assert (a_ub.max(axis=1).toarray().ravel() <= b_ub + 1e-6).all()
+    assert (model.penalty[model.arc_u] > model.cost).all()
