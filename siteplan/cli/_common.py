@@ -59,7 +59,10 @@ def echo_table(text: str) -> None:
         tty = sys.stdout.isatty()
     except (AttributeError, ValueError):
         tty = False
-    click.echo(printable(text) if tty else text, nl=False)
+    if tty:
+        click.echo(printable(text), nl=False)
+    else:
+        click.echo(text, nl=False, color=True)  # color=True: click would strip ANSI sequences from the data
 
 
 def _quiet_broken_pipe() -> None:
