@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .model import AssignmentModel
+from .model import AssignmentModel, arc_land, min_by_unit
 
-__all__ = ["arc_land", "local_search", "min_by_unit"]
+__all__ = ["local_search"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ GAIN_EPS = 1e-9
 FIT_SLACK_M2 = 1e-7
 # a deeper move wins over its unit's best plain escape only if not worse by more than this
 TIE_EPS = 1e-12
+# m²: a group of leaving members covers a deficit when its land falls short by at most this; also the
+# floor of a member's land when its cost to leave is taken per m²
+COVER_SLACK_M2 = 1e-9
 # evictee codes in the candidate list: a plain shift (nobody leaves), a bulk ejection (a group leaves)
 SHIFT = -1
 BULK = -2
@@ -71,7 +74,8 @@ class _Members:
     """The assigned units grouped by estate, by land descending within each estate.
 
     ``units``, ``arcs``, ``estate``, ``land``: per member; ``seg[e]:seg[e + 1]``: estate e's members;
-    ``key``: estate and land packed into one sorted number, for :meth:`last_covering`.
+    ``key``: estate and land packed into one ascending number, ``estate × 2 span + (span − land)``
+    (``span`` exceeds every land), for :meth:`last_covering`.
     """
 
     units: np.ndarray
@@ -442,7 +446,7 @@ class _Search:
         first, until their land covers the deficit. Returns the arcs, the last leaving member's
         position in the returned member order, the gains, and that order."""
         arc_u, arc_e, arc_cost, seg = self.arc_u, self.arc_e, self.arc_cost, mem.seg
-        density = leave1 / np.maximum(mem.land, 1e-9)
+        density = leave1 / np.maximum(mem.land, COVER_SLACK_M2)
         o = np.lexsort((density, mem.estate))
         b_units, b_est, b_land, b_cost = mem.units[o], mem.estate[o], mem.land[o], leave1[o]
         span = float(b_land.sum()) + 1.0
@@ -452,7 +456,7 @@ class _Search:
         base_cost = np.repeat(np.r_[0.0, cum_cost][seg[:-1]], np.diff(seg))
         key = b_est * span + (cum_land - base_land)
         need = -room_after[blocked]
-        pos = np.searchsorted(key, arc_e[blocked] * span + need - 1e-9, side="left")
+        pos = np.searchsorted(key, arc_e[blocked] * span + need - COVER_SLACK_M2, side="left")
         ok = (pos < len(b_est)) & (pos - seg[arc_e[blocked]] < max_group)
         ok[ok] &= b_est[pos[ok]] == arc_e[blocked[ok]]
         blocked, pos = blocked[ok], pos[ok]
@@ -470,26 +474,6 @@ def _fit(a_csc: sparse.csc_matrix, row_left: np.ndarray) -> np.ndarray:
     vals = row_left[a_csc.indices] - a_csc.data
     nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
     out[nz] = np.minimum.reduceat(vals, a_csc.indptr[nz])
-    return out
-
-
-def arc_land(a_csc: sparse.csc_matrix) -> np.ndarray:
-    """Each arc's land: its largest coefficient in any capacity row (0 for arcs in none)."""
-    land = np.zeros(a_csc.shape[1])
-    nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
-    if len(nz):
-        land[nz] = np.maximum.reduceat(np.abs(a_csc.data), a_csc.indptr[nz])
-    return land
-
-
-def min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init: np.ndarray) -> np.ndarray:
-    """Per unit, the minimum of ``init`` and of ``v`` over the unit's arcs (arcs grouped by
-    ``order_arcs``/``starts``)."""
-    out = init.copy()
-    has = starts[1:] > starts[:-1]
-    if has.any():
-        red = np.minimum.reduceat(v[order_arcs], starts[:-1][has])
-        out[has] = np.minimum(out[has], red)
     return out
 
 

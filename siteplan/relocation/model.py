@@ -24,7 +24,8 @@ from ..guilds import Catalogue
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 
-__all__ = ["AssignmentModel", "CapacityRow", "Units", "build_model", "business_units", "rows_matrix"]
+__all__ = ["AssignmentModel", "CapacityRow", "Units", "arc_land", "build_model", "business_units", "min_by_unit",
+           "rows_matrix"]
 
 # priority of a unit under ``priority: env_cat``: 1 + (heaviest environmental rank among its
 # members) / ENV_RANK_PER_PRIORITY; the ranks run 0 .. 9 over the ten VNG classes (1 .. 6), so a
@@ -59,6 +60,26 @@ def rows_matrix(cap_rows: Sequence[CapacityRow], n_arcs: int) -> tuple[sparse.cs
     coef = np.concatenate([np.asarray(v, float) for _, _, _, v in cap_rows])
     m = sparse.csr_matrix((coef, (row_idx, arc_idx)), shape=(len(cap_rows), n_arcs))
     return m, np.array([b for _, b, _, _ in cap_rows], dtype=float)
+
+
+def arc_land(a_csc: sparse.csc_matrix) -> np.ndarray:
+    """Each arc's land: its largest coefficient in any capacity row (0 for arcs in none)."""
+    land = np.zeros(a_csc.shape[1])
+    nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
+    if len(nz):
+        land[nz] = np.maximum.reduceat(np.abs(a_csc.data), a_csc.indptr[nz])
+    return land
+
+
+def min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Per unit, the minimum of ``init`` and of ``v`` over the unit's arcs (arcs grouped by
+    ``order_arcs``/``starts``)."""
+    out = init.copy()
+    has = starts[1:] > starts[:-1]
+    if has.any():
+        red = np.minimum.reduceat(v[order_arcs], starts[:-1][has])
+        out[has] = np.minimum(out[has], red)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

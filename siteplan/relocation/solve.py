@@ -18,8 +18,8 @@ from scipy import sparse
 
 from ..errors import SolverError
 from ..scenario import AllocationSpec
-from .local_search import arc_land, local_search, min_by_unit
-from .model import AssignmentModel, CapacityRow
+from .local_search import local_search
+from .model import AssignmentModel, CapacityRow, arc_land, min_by_unit
 from .relaxation import Relaxation, relax
 
 if TYPE_CHECKING:
