@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import platform
+import unicodedata
 import time
 from importlib import metadata
 from pathlib import Path
@@ -82,8 +83,25 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: characters a spreadsheet may skip before reading a formula: spaces, no-break and zero-width spaces,
+#: byte-order marks, line breaks
+_SKIPPED = " \u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u200c\u200d\u2060\ufeff\n\x0b\x0c"
+
+
 def _defuse(v: Any) -> Any:
-    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+    """``v`` with a leading quote when a spreadsheet could read it as a formula: the first character
+    that is not skippable whitespace, after Unicode compatibility folding (so the fullwidth ``＝`` and
+    ``＋`` count), is a formula prefix."""
+    if not isinstance(v, str) or not v:
+        return v
+    head = unicodedata.normalize("NFKC", v[:16]).lstrip(_SKIPPED)
+    return "'" + v if v.startswith(FORMULA_PREFIXES) or head.startswith(FORMULA_PREFIXES) else v
+    head = unicodedata.normalize("NFKC", v[:8] if len(v) > 8 else v) if not v[0].isascii() else v[:8]
+    rest = head.lstrip(_SKIPPED)
+    if v.startswith(FORMULA_PREFIXES) or (rest != head and rest.startswith(FORMULA_PREFIXES)) \
+            or (not v[0].isascii() and rest.startswith(FORMULA_PREFIXES)):
+        return "'" + v
+    return v
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -180,12 +198,29 @@ def utc_now() -> str:
 def export_gpkg(run_dir: str | Path, gpkg: str | Path) -> list[str]:
     """Copy every GeoJSON layer of a run folder into one GeoPackage (for QGIS).
 
+    Parameters
+    ----------
+    run_dir
+        A folder ``siteplan run`` wrote.
+    gpkg
+        The GeoPackage to write; it replaces ``gpkg`` only once complete. Refused, before anything is
+        read, when it is inside ``run_dir`` or is one of the run's inputs recorded in its manifest
+        (:func:`siteplan.outfile.check_output_file`).
+
     Returns
     -------
     list of str
         The layer names written.
+
+    Raises
+    ------
+    InputError
+        ``gpkg`` would replace an input or lies inside ``run_dir``.
     """
+    from .outfile import check_output_file, run_inputs
+
     run_dir = Path(run_dir)
+    check_output_file(gpkg, run_inputs(run_dir), option="--gpkg", folders={"the run folder": run_dir})
     names = []
     with atomic_path(gpkg) as tmp:
         for f in sorted(run_dir.glob("*.geojson")):

@@ -249,9 +249,13 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
             problems.append(f"{where}: fields.{canon}: '{canon}' is not a field of layer '{name}' "
                             f"(known: {', '.join(sorted(known))})")
             continue
-        if user not in gdf.columns:
+        if user == "geometry" or user not in gdf.columns:
             problems.append(f"{where}: fields.{canon}: the file has no field '{user}' "
                             f"(its fields: {', '.join(c for c in gdf.columns if c != 'geometry')})")
+            continue
+        if canon in gdf.columns and user != canon:
+            problems.append(f"{where}: fields.{canon}: maps '{user}' to {canon}, but the file also has a field "
+                            f"named '{canon}'; map {canon} to that field, or rename one of the two in the file")
             continue
         rename[user] = canon
     for canon in known:

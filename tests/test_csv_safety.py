@@ -15,8 +15,10 @@ from conftest import edit_yaml, small_scenario
 from siteplan.cli import main
 from siteplan.export import neutralise_formulas, safe_csv, write_csv
 
-HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1", "-1+2", "\tx", "\rx", "=1+1;2", '-2+3,"a"']
-PLAIN = ["تعمیرگاه خودرو", "صافکاری «نمونه»", "plain name", "a=b", "1-2", " =x"]
+HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1", "-1+2", "\tx", "\rx", "=1+1;2", '-2+3,"a"',
+           # spreadsheets that trim or fold may still see a formula behind these
+           " =x", "\u00a0=5", "\ufeff=1+1", "\u200b@x", "\n=4+4", "＝1+1", "＋2"]
+PLAIN = ["تعمیرگاه خودرو", "صافکاری «نمونه»", "plain name", "a=b", "1-2", " plain", "٢-١"]
 
 
 def _read(text: str) -> list[list[str]]:
