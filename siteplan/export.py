@@ -8,8 +8,8 @@ import hashlib
 import json
 import math
 import platform
-import unicodedata
 import time
+import unicodedata
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

@@ -7,8 +7,8 @@ import time
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import edit_yaml, small_scenario
+
 from siteplan.cli import main
 
 
