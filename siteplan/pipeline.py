@@ -323,7 +323,7 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
         Catalogue code; the scenario's scope is narrowed to it.
     out
         GeoTIFF to write; refused when it is one of the scenario's inputs
-        (:func:`siteplan.outdir.check_output_file`), checked before any heavy work.
+        (:func:`siteplan.outfile.check_output_file`), checked before any heavy work.
     blockwise
         Compute block by block with bounded memory (:func:`siteplan.blockwise.write_category_surface`),
         for grids too large for memory.
@@ -339,7 +339,7 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
         area (whole-grid path); any problem of the scenario.
     """
     from .export import write_geotiff
-    from .outdir import check_output_file
+    from .outfile import check_output_file
 
     scenario = load_scenario(path)
     check_output_file(out, _scenario_inputs(scenario, Path(path)))

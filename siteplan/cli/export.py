@@ -16,8 +16,6 @@ from ._common import _guard, log
 def export_cmd(run_dir: Path, gpkg: Path) -> None:
     """Copy every GeoJSON layer of RUN_DIR into one GeoPackage (for QGIS)."""
     from ..export import export_gpkg
-    from ..outdir import check_output_file, run_inputs
 
-    check_output_file(gpkg, run_inputs(run_dir), option="--gpkg", folders={"the run folder": run_dir})
     names = export_gpkg(run_dir, gpkg)
     log.info("wrote %s with layers: %s", gpkg, ", ".join(names))
