@@ -175,8 +175,21 @@ _NUMERIC: dict[str, tuple[float, bool, str]] = {
 }
 
 
+#: a category code: it names files (suitability/<code>.tif) and columns, so plain letters, digits, _
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
 def _value_problem(col: str, val: object) -> str | None:
     """Why a catalogue value cannot be used (None when it can, or when the column is not checked)."""
+    if col == "code":
+        if not isinstance(val, str) or not CODE_PATTERN.fullmatch(val):
+            return (f"a category code is 1 to 40 lower-case letters, digits or '_' starting with a letter "
+                    f"(it names output files), got {val!r}")
+        return None
+    if isinstance(val, dict) or (isinstance(val, list) and col not in _LIST_COLS):
+        return f"must be a single value, got {val!r}"
+    if isinstance(val, list) and any(isinstance(x, (list, dict)) for x in val):
+        return f"must be a list of values or one text with ';' between them, got {val!r}"
     if val is None or (isinstance(val, str) and not val.strip()):
         return None
     if col == "env_cat":
@@ -223,6 +236,7 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
             df[col] = None
     for col in _LIST_COLS:
         df[col] = df[col].map(_split)
+    problems.extend(f"{where}: category code: {why}" for c in df["code"] if (why := _value_problem("code", c)))
     dup = df["code"][df["code"].duplicated()].tolist()
     if dup:
         problems.append(f"{where}: duplicate category code(s): {', '.join(dup)}")

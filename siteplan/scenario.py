@@ -79,7 +79,10 @@ def sensitivity_bytes(draws: int, candidates: int, criteria: int) -> float:
 
 
 def _gib(b: float) -> str:
-    return f"{b / 1024**3:,.1f} GiB"
+    try:
+        return f"{float(b) / 1024**3:,.1f} GiB"
+    except OverflowError:  # from an absurd setting: the number itself says nothing more
+        return "more than 10^290 GiB"
 
 
 def _draws_problem(draws: int, candidates: int, criteria: int, *, least: bool) -> str | None:

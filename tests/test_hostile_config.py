@@ -277,10 +277,11 @@ def test_catchment_radius_beyond_the_window_budget(small):
 
 
 def test_distance_transform_reaching_too_far(small):
-    # the distance field is padded by the saturation distance: 100,000 km of padding is 448 GiB
-    edit_yaml(small, lambda d: d["criteria"][0].update(
-        transform={"type": "linear", "points": [0, 1e8], "increasing": False}))
-    _both(small, "criteria[0] ('road_access'): the transform points reach 100,000,000 m (its saturation distance)",
+    # the distance field is padded by the saturation distance: 5,000 km of padding at 100 m is ~40 GiB
+    # (points beyond 10,000 km are refused outright by the schema)
+    edit_yaml(small, lambda d: (d["criteria"][0].update(
+        transform={"type": "linear", "points": [0, 5e6], "increasing": False}), d["grid"].update(resolution_m=100)))
+    _both(small, "criteria[0] ('road_access'): the transform points reach 5,000,000 m (its saturation distance)",
           "the padded distance field would need about", "use points that level off sooner")
 
 
