@@ -76,3 +76,13 @@ def test_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((work / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert m["counts"]["businesses"] == 6000 and (work / "out" / "report.html").is_file()
+
+
+def test_public_api_resolves_and_version_comes_from_metadata():
+    from importlib import metadata
+
+    import siteplan
+
+    assert siteplan.__version__ == metadata.version("siteplan")
+    for name in siteplan.__all__:
+        assert getattr(siteplan, name) is not None, name
