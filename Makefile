@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.siteplan-installed
 
-.PHONY: demo test install bench clean browser
+.PHONY: demo test install bench clean browser lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ browser:
 	  || echo "note: could not install chromium; the browser tests will be skipped"; \
 	else echo "note: chromium is not installed; the browser tests will be skipped"; fi
 
-test: $(STAMP) browser
+lint: $(STAMP)
+	$(BIN)/ruff check siteplan
+	$(BIN)/mypy
+
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)

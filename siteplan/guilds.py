@@ -462,6 +462,35 @@ def _blank(v: object) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
+def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Catalogue, m: _Matcher
+                  ) -> tuple[str | None, str, float]:
+    """One business: (category or None, how it was found, confidence), trying in order the given
+    category, the ISIC code (with the name to choose among several), the OSM tag and the name."""
+    if explicit is not None:
+        code = explicit if explicit in catalogue else m.code_norm.get(normalize_compact(explicit))
+        if code:
+            return code, "category", 1.0
+    if isic is not None:
+        cands, c = _isic_candidates(str(isic), m)
+        if len(cands) == 1:
+            return cands[0], "isic", c
+        if len(cands) > 1:
+            code, _ = _by_name(name_c, m, among=cands)
+            if code is None and len(str(isic)) >= 4:
+                code, c = cands[0], c * 0.8  # the code's primary category
+            if code:
+                return code, "isic+name", c
+    if tag is not None:
+        t = str(tag).strip().lower().replace(" ", "")
+        code = m.osm.get(t) or m.osm.get(t.split(";")[0])
+        if code:
+            return code, "osm", 0.9
+    code, c = _by_name(name_c, m)
+    if code:
+        return code, "name", c
+    return None, "unclassified", 0.0
+
+
 def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """Classify a business registry into guild categories.
 
@@ -492,55 +521,22 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     by: list[str] = []
     conf: list[float] = []
     note: list[str] = []
-
-    def _add(code: str, how: str, c: float, why: str) -> None:
-        cats.append(code)
-        by.append(how)
-        conf.append(c)
-        note.append(why)
-
     for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name")):
         explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
         name_c = normalize_compact(name)
-        if explicit is not None:
-            code = explicit if explicit in catalogue else m.code_norm.get(normalize_compact(explicit))
-            if code:
-                _add(code, "category", 1.0, "")
-                continue
-        if isic is not None:
-            cands, c = _isic_candidates(str(isic), m)
-            if len(cands) == 1:
-                _add(cands[0], "isic", c, "")
-                continue
-            if len(cands) > 1:
-                code, _ = _by_name(name_c, m, among=cands)
-                if code is None and len(str(isic)) >= 4:
-                    code = cands[0]  # the code's primary category
-                    c = c * 0.8
-                if code:
-                    _add(code, "isic+name", c, "")
-                    continue
-        if tag is not None:
-            t = str(tag).strip().lower().replace(" ", "")
-            code = m.osm.get(t) or m.osm.get(t.split(";")[0])
-            if code:
-                _add(code, "osm", 0.9, "")
-                continue
-        code, c = _by_name(name_c, m)
-        if code:
-            _add(code, "name", c, "")
-            continue
-        cats.append(None)
-        by.append("unclassified")
-        conf.append(0.0)
+        code, how, c = _classify_one(explicit, isic, tag, name_c, catalogue, m)
+        cats.append(code)
+        by.append(how)
+        conf.append(c)
         why = []
-        if explicit is not None:
-            why.append(f"category '{explicit}' unknown")
-        if isic is not None:
-            why.append(f"ISIC '{isic}' not in catalogue")
-        if tag is not None:
-            why.append(f"OSM tag '{tag}' not mapped")
-        why.append("no keyword in name" if name_c else "no name")
+        if code is None:
+            if explicit is not None:
+                why.append(f"category '{explicit}' unknown")
+            if isic is not None:
+                why.append(f"ISIC '{isic}' not in catalogue")
+            if tag is not None:
+                why.append(f"OSM tag '{tag}' not mapped")
+            why.append("no keyword in name" if name_c else "no name")
         note.append("; ".join(why))
     out = businesses.copy()
     out["category"] = pd.Series(cats, index=out.index, dtype=object)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 

@@ -268,7 +268,7 @@ def _ours(folder: Path) -> bool:
 
 
 def _try_lock(fd: int) -> bool:
-    if os.name == "nt":  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         import msvcrt
 
         os.lseek(fd, 1 << 20, os.SEEK_SET)  # lock a byte past the pid, which stays readable
@@ -388,22 +388,22 @@ def _fsync_tree(root: Path) -> None:
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM during a few renames, so an interrupt cannot split the swap."""
     got: list[int] = []
-    old: dict[int, Any] = {}
+    old: dict[signal.Signals, Any] = {}
     try:
-        for s in (signal.SIGINT, signal.SIGTERM):
-            old[s] = signal.signal(s, lambda n, _f: got.append(n))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, lambda n, _f: got.append(n))
     except ValueError:  # not the main thread: signals are not ours to handle
-        for s, h in old.items():
-            signal.signal(s, h)
+        for sig, h in old.items():
+            signal.signal(sig, h)
         yield
         return
     try:
         yield
     finally:
-        for s, h in old.items():
-            signal.signal(s, h if h is not None else signal.SIG_DFL)
+        for sig, h in old.items():
+            signal.signal(sig, h if h is not None else signal.SIG_DFL)
         for n in got[:1]:
-            h = old[n]
+            h = old[signal.Signals(n)]
             if callable(h):
                 h(n, None)
             elif h != signal.SIG_IGN:
