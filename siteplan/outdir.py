@@ -40,7 +40,6 @@ reads the variable.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as _dt
 import errno
 import json
@@ -48,9 +47,7 @@ import logging
 import os
 import re
 import shutil
-import signal
 import socket
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -58,6 +55,7 @@ from types import TracebackType
 from typing import Any
 
 from . import __version__
+from ._fs import Lock, disk_full, exchange, fsync_dir, fsync_tree, signals_deferred
 from .errors import InputError
 from .outfile import input_files
 
@@ -262,165 +260,6 @@ def _ours(folder: Path) -> bool:
     return all(_OUR_NAMES.fullmatch(f) for f in files)
 
 
-# ------------------------------------------------------------------------------------------------
-# lock
-# ------------------------------------------------------------------------------------------------
-
-
-def _try_lock(fd: int) -> bool:
-    if sys.platform == "win32":  # pragma: no cover - Windows
-        import msvcrt
-
-        os.lseek(fd, 1 << 20, os.SEEK_SET)  # lock a byte past the pid, which stays readable
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-class _Lock:
-    """An exclusive, non-blocking lock file that names its holder's pid."""
-
-    def __init__(self, path: Path, target: Path) -> None:
-        self.path, self.target = path, target
-        self.fd: int | None = None
-
-    def acquire(self) -> None:
-        for _ in range(20):
-            try:  # never through a symbolic link: the file is truncated
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            except OSError as exc:
-                if os.path.islink(self.path):
-                    raise InputError(f"{self.path}: the lock file is a symbolic link, which siteplan does not "
-                                     "follow; remove it") from None
-                raise InputError(f"{self.path.parent}: cannot write in this folder ({exc.strerror}); siteplan "
-                                 f"writes {self.target.name} and a staging folder there: choose an --out in a "
-                                 "folder you can write to") from None
-            if not _try_lock(fd):
-                try:
-                    os.lseek(fd, 0, os.SEEK_SET)
-                    pid = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-                finally:
-                    os.close(fd)
-                raise InputError(f"another siteplan run is writing to {self.target} (pid {pid}); wait for it "
-                                 "to finish, or choose another --out")
-            # the file may have been removed by its last holder between our open and lock: retry
-            st = _stat(self.path)
-            if st is None or not os.path.samestat(st, os.fstat(fd)):
-                os.close(fd)
-                continue
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
-            self.fd = fd
-            return
-        raise InputError(f"{self.path}: could not take the lock (it keeps being replaced); try again")
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)  # while still holding it, so no one else holds a removed file
-        os.close(self.fd)
-        self.fd = None
-
-
-# ------------------------------------------------------------------------------------------------
-# swap
-# ------------------------------------------------------------------------------------------------
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths of one folder; False where the platform or file system cannot."""
-    args: tuple[Any, ...]
-    if sys.platform.startswith("linux"):
-        name, args = "renameat2", (-100, os.fsencode(a), -100, os.fsencode(b), 2)  # AT_FDCWD, RENAME_EXCHANGE
-    elif sys.platform == "darwin":  # pragma: no cover - macOS
-        name, args = "renamex_np", (os.fsencode(a), os.fsencode(b), 2)  # RENAME_SWAP
-    else:  # pragma: no cover - Windows and others
-        return False
-    try:
-        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
-    except (OSError, AttributeError, TypeError):  # pragma: no cover - an old C library
-        return False
-    if fn(*args) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def _fsync_dir(path: str | Path) -> None:
-    if os.name == "nt":  # pragma: no cover
-        return
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as exc:  # some file systems cannot sync a folder
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    """Flush every file and folder under ``root`` to disk."""
-    for folder, _dirs, files in os.walk(root):
-        for f in files:
-            fd = os.open(os.path.join(folder, f), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(folder)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM during a few renames, so an interrupt cannot split the swap."""
-    got: list[int] = []
-    old: dict[signal.Signals, Any] = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            old[sig] = signal.signal(sig, lambda n, _f: got.append(n))
-    except ValueError:  # not the main thread: signals are not ours to handle
-        for sig, h in old.items():
-            signal.signal(sig, h)
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, h in old.items():
-            signal.signal(sig, h if h is not None else signal.SIG_DFL)
-        for n in got[:1]:
-            h = old[signal.Signals(n)]
-            if callable(h):
-                h(n, None)
-            elif h != signal.SIG_IGN:
-                os.kill(os.getpid(), n)
-
-
-def _disk_full(exc: BaseException | None) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
-
-
 def _utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -474,7 +313,7 @@ class OutputFolder:
         self.estimate_bytes = int(estimate_bytes)
         self.path = Path()
         self.stage = Path()
-        self._lock: _Lock | None = None
+        self._lock: Lock | None = None
         self._made: list[Path] = []
         self._discard: Path | None = None
         self._swapped = False
@@ -485,7 +324,7 @@ class OutputFolder:
     def __enter__(self) -> "OutputFolder":
         self.path = check_target(self.given, self.inputs)
         self._made = self._make_parents(self.path.parent)
-        self._lock = _Lock(self.path.parent / f".{self.path.name}.lock", self.path)
+        self._lock = Lock(self.path.parent / f".{self.path.name}.lock", self.path)
         try:
             self._lock.acquire()
             self._clean_leftovers()
@@ -605,7 +444,7 @@ class OutputFolder:
 
             newest = max(olds, key=created)
             os.rename(newest, self.path)
-            _fsync_dir(parent)
+            fsync_dir(parent)
             olds.remove(newest)
             log.warning("%s: restored the previous output from %s (a run was killed while replacing it)",
                         self.path, newest.name)
@@ -631,13 +470,13 @@ class OutputFolder:
                 self._commit()
             except BaseException as err:
                 self._finish(failed=True)
-                if _disk_full(err) and not self._swapped:
+                if disk_full(err) and not self._swapped:
                     raise self._disk_full_error() from err
                 raise
             self._finish(failed=False)
             return
         self._finish(failed=True)
-        if _disk_full(exc):
+        if disk_full(exc):
             raise self._disk_full_error() from exc
 
     def _disk_full_error(self) -> InputError:
@@ -651,7 +490,7 @@ class OutputFolder:
     def _commit(self) -> None:
         stage, out, parent = self.stage, self.path, self.path.parent
         self._write_marker(stage, [f for f in _files(stage) if f != MARKER])
-        _fsync_tree(stage)
+        fsync_tree(stage)
         _fault("written")
         self._check_existing()  # again, under the lock: something may have appeared meanwhile
         if not os.path.lexists(out):
@@ -663,11 +502,11 @@ class OutputFolder:
                 raise InputError(f"{out}: a folder appeared there during the run; nothing was changed under "
                                  "--out: run again") from None
             self._discard, self._swapped = None, True
-            _fsync_dir(parent)
+            fsync_dir(parent)
             _fault("swapped")
             return
-        with _signals_deferred():
-            if _exchange(stage, out):
+        with signals_deferred():
+            if exchange(stage, out):
                 self._discard, self._swapped = stage, True  # the staging folder now holds the old output
             else:
                 old = parent / f".{out.name}.old-{self._id}"
@@ -680,7 +519,7 @@ class OutputFolder:
                         os.rename(old, out)
                     raise
                 self._discard, self._swapped = old, True
-        _fsync_dir(parent)
+        fsync_dir(parent)
         _fault("swapped")
 
     def _finish(self, *, failed: bool) -> None:

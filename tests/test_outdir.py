@@ -245,7 +245,7 @@ from pathlib import Path
 import siteplan.outdir as od
 out, tag, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 if mode == "no-exchange":  # a file system without an atomic exchange
-    od._exchange = lambda a, b: False
+    od.exchange = lambda a, b: False
 with od.OutputFolder(out, kind="run", overwrite=True) as f:
     hashes = {}
     for i in range(3):

@@ -1,0 +1,186 @@
+"""File-system primitives of the output folder (:mod:`siteplan.outdir`): an exclusive lock file that
+names its holder, an atomic exchange of two folders, fsync of a tree, interrupts held during a swap, and
+recognising a full disk. Platform differences live here."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+
+def _stat(p: Path) -> os.stat_result | None:
+    try:
+        return os.stat(p)
+    except OSError:
+        return None
+
+
+__all__ = ["Lock", "exchange", "fsync_dir", "fsync_tree", "signals_deferred", "disk_full"]
+
+
+# ------------------------------------------------------------------------------------------------
+# lock
+# ------------------------------------------------------------------------------------------------
+
+
+def _try_lock(fd: int) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        import msvcrt
+
+        os.lseek(fd, 1 << 20, os.SEEK_SET)  # lock a byte past the pid, which stays readable
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class Lock:
+    """An exclusive, non-blocking lock file that names its holder's pid."""
+
+    def __init__(self, path: Path, target: Path) -> None:
+        self.path, self.target = path, target
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        for _ in range(20):
+            try:  # never through a symbolic link: the file is truncated
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            except OSError as exc:
+                if os.path.islink(self.path):
+                    raise InputError(f"{self.path}: the lock file is a symbolic link, which siteplan does not "
+                                     "follow; remove it") from None
+                raise InputError(f"{self.path.parent}: cannot write in this folder ({exc.strerror}); siteplan "
+                                 f"writes {self.target.name} and a staging folder there: choose an --out in a "
+                                 "folder you can write to") from None
+            if not _try_lock(fd):
+                try:
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    pid = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+                finally:
+                    os.close(fd)
+                raise InputError(f"another siteplan run is writing to {self.target} (pid {pid}); wait for it "
+                                 "to finish, or choose another --out")
+            # the file may have been removed by its last holder between our open and lock: retry
+            st = _stat(self.path)
+            if st is None or not os.path.samestat(st, os.fstat(fd)):
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            self.fd = fd
+            return
+        raise InputError(f"{self.path}: could not take the lock (it keeps being replaced); try again")
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)  # while still holding it, so no one else holds a removed file
+        os.close(self.fd)
+        self.fd = None
+
+
+# ------------------------------------------------------------------------------------------------
+# swap
+# ------------------------------------------------------------------------------------------------
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths of one folder; False where the platform or file system cannot."""
+    args: tuple[Any, ...]
+    if sys.platform.startswith("linux"):
+        name, args = "renameat2", (-100, os.fsencode(a), -100, os.fsencode(b), 2)  # AT_FDCWD, RENAME_EXCHANGE
+    elif sys.platform == "darwin":  # pragma: no cover - macOS
+        name, args = "renamex_np", (os.fsencode(a), os.fsencode(b), 2)  # RENAME_SWAP
+    else:  # pragma: no cover - Windows and others
+        return False
+    try:
+        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - an old C library
+        return False
+    if fn(*args) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def fsync_dir(path: str | Path) -> None:
+    if os.name == "nt":  # pragma: no cover
+        return
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot sync a folder
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` to disk."""
+    for folder, _dirs, files in os.walk(root):
+        for f in files:
+            fd = os.open(os.path.join(folder, f), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM during a few renames, so an interrupt cannot split the swap."""
+    got: list[int] = []
+    old: dict[signal.Signals, Any] = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, lambda n, _f: got.append(n))
+    except ValueError:  # not the main thread: signals are not ours to handle
+        for sig, h in old.items():
+            signal.signal(sig, h)
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h if h is not None else signal.SIG_DFL)
+        for n in got[:1]:
+            h = old[signal.Signals(n)]
+            if callable(h):
+                h(n, None)
+            elif h != signal.SIG_IGN:
+                os.kill(os.getpid(), n)
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
