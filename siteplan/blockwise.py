@@ -137,35 +137,7 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
                 acc = np.zeros((h, w), dtype=np.float32)
                 parts: list[np.ndarray] = []  # OWA needs every criterion of the block at once
                 for c in specs:
-                    arr, tree, gdf = geoms[c.name]
-                    # each criterion on a window padded by its own halo only (bounded memory)
-                    hc = halo_of[c.name]
-                    pr0, pc0, ph, pw = r0 - hc, c0 - hc, h + 2 * hc, w + 2 * hc
-                    ptrans = grid.transform * grid.transform.translation(pc0, pr0)
-                    sub = Grid(ptrans, pw, ph, grid.res, grid.crs)
-                    bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
-                    inner = (slice(hc, hc + h), slice(hc, hc + w))
-                    idx = tree.query(bbox) if tree is not None else np.array([], dtype=int)
-                    if c.kind == "distance":
-                        mask = features.rasterize(((arr[i], 1) for i in idx), out_shape=(ph, pw), transform=ptrans,
-                                                  fill=0, all_touched=True, dtype="uint8").astype(bool) \
-                            if len(idx) else np.zeros((ph, pw), bool)
-                        raw = distance_field(mask, grid.res)[inner]
-                        raw[~np.isfinite(raw)] = np.float32(1e12)
-                    elif c.kind == "catchment":
-                        pts = shapely.point_on_surface(arr[idx]) if len(idx) else np.array([])
-                        xy = np.c_[shapely.get_x(pts), shapely.get_y(pts)] if len(idx) else np.zeros((0, 2))
-                        vals = gdf[c.field].fillna(0).to_numpy(float)[idx] if len(idx) else np.zeros(0)
-                        raw = catchment_field(xy, vals, sub, float(c.radius_m or 0.0))[inner]
-                    elif c.kind in ("inside", "attribute"):
-                        vals = (gdf[c.field].fillna(0).to_numpy(float) if c.kind == "attribute"
-                                else np.ones(len(gdf)))
-                        raw = features.rasterize(((arr[i], float(vals[i])) for i in idx), out_shape=(ph, pw),
-                                                 transform=ptrans, fill=0 if c.kind == "inside" else np.nan,
-                                                 dtype="float32")[inner] if len(idx) else \
-                            np.full((h, w), 0.0 if c.kind == "inside" else np.nan, np.float32)
-                    else:
-                        raise InputError(f"criterion '{c.name}': kind '{c.kind}' is not supported blockwise")
+                    raw = _criterion_block(c, geoms[c.name], grid, (r0, c0, h, w), halo_of[c.name])
                     if owa_weights is None:
                         acc += np.float32(weights[c.name]) * transform(raw, c.transform)
                     else:
@@ -181,6 +153,39 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
                           window=Window(c0, r0, w, h))
             log.info("blockwise suitability: rows %d–%d of %d", r0, min(r0 + block, grid.height), grid.height)
     return counts
+
+
+def _criterion_block(c: CriterionSpec, feats: tuple[np.ndarray, shapely.STRtree | None, gpd.GeoDataFrame],
+                     grid: Grid, window: tuple[int, int, int, int], halo: int) -> np.ndarray:
+    """One criterion's raw values on one block, computed on the block padded by the criterion's own
+    halo (so features beyond the block count) and cropped."""
+    arr, tree, gdf = feats
+    r0, c0, h, w = window
+    pr0, pc0, ph, pw = r0 - halo, c0 - halo, h + 2 * halo, w + 2 * halo
+    ptrans = grid.transform * grid.transform.translation(pc0, pr0)
+    sub = Grid(ptrans, pw, ph, grid.res, grid.crs)
+    bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
+    inner = (slice(halo, halo + h), slice(halo, halo + w))
+    idx = tree.query(bbox) if tree is not None else np.array([], dtype=int)
+    if c.kind == "distance":
+        mask = features.rasterize(((arr[i], 1) for i in idx), out_shape=(ph, pw), transform=ptrans,
+                                  fill=0, all_touched=True, dtype="uint8").astype(bool) \
+            if len(idx) else np.zeros((ph, pw), bool)
+        raw = distance_field(mask, grid.res)[inner]
+        raw[~np.isfinite(raw)] = np.float32(1e12)
+        return raw
+    if c.kind == "catchment":
+        pts = shapely.point_on_surface(arr[idx]) if len(idx) else np.array([])
+        xy = np.c_[shapely.get_x(pts), shapely.get_y(pts)] if len(idx) else np.zeros((0, 2))
+        vals = gdf[c.field].fillna(0).to_numpy(float)[idx] if len(idx) else np.zeros(0)
+        return catchment_field(xy, vals, sub, float(c.radius_m or 0.0))[inner]
+    if c.kind in ("inside", "attribute"):
+        vals = gdf[c.field].fillna(0).to_numpy(float) if c.kind == "attribute" else np.ones(len(gdf))
+        if not len(idx):
+            return np.full((h, w), 0.0 if c.kind == "inside" else np.nan, np.float32)
+        return features.rasterize(((arr[i], float(vals[i])) for i in idx), out_shape=(ph, pw), transform=ptrans,
+                                  fill=0 if c.kind == "inside" else np.nan, dtype="float32")[inner]
+    raise InputError(f"criterion '{c.name}': kind '{c.kind}' is not supported blockwise")
 
 
 def _rule_distances(rules: RuleSet, grid: Grid, r0: int, c0: int, h: int, w: int) -> dict[str, np.ndarray]:

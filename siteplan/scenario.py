@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._yaml import YamlLimitError, load_yaml, lone_surrogates
 from .errors import ScenarioError
 
 __all__ = [
@@ -560,8 +561,8 @@ def load_scenario(path: str | Path) -> Scenario:
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ScenarioLoader)  # noqa: S506 - a SafeLoader
-    except _YamlLimit as exc:
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except YamlLimitError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -569,92 +570,8 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: the scenario must be saved as UTF-8") from None
-    bad = _lone_surrogates(data)
+    bad = lone_surrogates(data)
     if bad:
         raise ScenarioError([f"{path}: {k}: holds a character that is not valid Unicode (a lone surrogate); "
                              "retype the text or save the file as UTF-8" for k in bad[:10]])
     return parse_scenario(data or {}, base_dir=path.parent.resolve(), source=str(path))
-
-
-#: YAML aliases a scenario may use (each can repeat a whole subtree: many of them are an attack)
-MAX_YAML_ALIASES = 100
-#: how deeply a scenario's YAML may nest
-MAX_YAML_DEPTH = 40
-#: values in a scenario once its aliases are expanded ("billion laughs" guard; real ones hold hundreds)
-MAX_YAML_VALUES = 200_000
-
-
-class _YamlLimit(Exception):
-    """A scenario file beyond siteplan's YAML limits (aliases, depth, duplicate keys)."""
-
-
-class _ScenarioLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader (plain data only, no tags that build objects) that also refuses alias
-    bombs, absurd nesting and duplicate keys (a repeated key would silently override the first)."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._aliases = 0
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_YAML_ALIASES:
-                mark = self.peek_event().start_mark
-                raise _YamlLimit(f"more than {MAX_YAML_ALIASES} YAML aliases (*name), at line {mark.line + 1}; "
-                                 "write the values out instead")
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                mark = self.peek_event().start_mark
-                raise _YamlLimit(f"nested more than {MAX_YAML_DEPTH} levels deep at line {mark.line + 1}; a "
-                                 "scenario needs only a few")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def compose_document(self) -> Any:  # noqa: D102
-        root = super().compose_document()
-        memo: dict[int, int] = {}
-
-        def size(n: Any) -> int:
-            k = id(n)
-            if k not in memo:
-                memo[k] = 0  # a cycle counts once
-                kids = n.value if isinstance(n.value, list) else []
-                memo[k] = 1 + sum(size(c) for kv in kids for c in (kv if isinstance(kv, tuple) else (kv,)))
-            return memo[k]
-
-        if root is not None and size(root) > MAX_YAML_VALUES:
-            raise _YamlLimit(f"the file expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name); "
-                             "a scenario needs far fewer: write the values out")
-        return root
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # noqa: D102
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                if key in seen:
-                    raise _YamlLimit(f"the key '{key}' is given twice (lines {seen[key] + 1} and "
-                                     f"{key_node.start_mark.line + 1}); keep one")
-                seen[key] = key_node.start_mark.line
-            except TypeError:  # an unhashable key: SafeLoader reports it
-                pass
-        return super().construct_mapping(node, deep=deep)
-
-
-def _lone_surrogates(data: Any, key: str = "") -> list[str]:
-    """Key paths of strings holding lone surrogates (they cannot be written as UTF-8)."""
-    if isinstance(data, str):
-        try:
-            data.encode("utf-8")
-        except UnicodeEncodeError:
-            return [key or "(top level)"]
-        return []
-    if isinstance(data, dict):
-        return [p for k, v in data.items() for p in _lone_surrogates(v, f"{key}.{k}" if key else str(k))]
-    if isinstance(data, list):
-        return [p for i, v in enumerate(data) for p in _lone_surrogates(v, f"{key}[{i}]")]
-    return []
