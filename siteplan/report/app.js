@@ -129,7 +129,9 @@
     overlays[esc(spec.name)] = layer;
     if (spec.show) layer.addTo(map);
   });
-  L.control.layers(bases, overlays, {collapsed: data.collapsed}).addTo(map);
+  // on a phone the layer list starts folded, so the map and the panel stay reachable
+  var narrow = window.matchMedia && window.matchMedia("(max-width: 700px)").matches;
+  L.control.layers(bases, overlays, {collapsed: data.collapsed || narrow}).addTo(map);
 
   // colour swatches in the panel (colours are checked hex values)
   Array.prototype.forEach.call(document.querySelectorAll("[data-colour]"), function (e) {

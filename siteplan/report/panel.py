@@ -183,8 +183,8 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
     return Markup("""<div id="sp-panel" lang="fa-IR">
 <h2>siteplan — {name}</h2>
 <div dir="rtl">گزارش جابجایی اصناف مزاحم و پهنه‌بندی شهرک‌ها</div>
-<p>{tot} businesses / کسب‌وکار · {n_as} assigned / تخصیص‌یافته · {n_un} unassigned / بدون تخصیص ·
-{nz} zones · {ns} proposed sites · {nc} clusters</p>
+<p><bdi dir="ltr">{tot} businesses / کسب‌وکار</bdi> · <bdi dir="ltr">{n_as} assigned / تخصیص‌یافته</bdi> ·
+<bdi dir="ltr">{n_un} unassigned / بدون تخصیص</bdi> · {nz} zones · {ns} proposed sites · {nc} clusters</p>
 <details open><summary>Categories / اصناف</summary>{cats}</details>
 <details><summary>Estates / شهرک‌ها و نواحی</summary>{ests}</details>
 <details><summary>Proposed sites / سایت‌های پیشنهادی</summary>{sites}</details>
