@@ -57,3 +57,24 @@ def small_scenario(tmp_path: Path, *, n_biz: int = 60) -> Path:
     sc = out / "small.yaml"
     sc.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return sc
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+needs_browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromedriver are not installed")
+
+
+def start_browser(width: int = 1400, height: int = 900):
+    """Headless Chromium with no network at all (a proxy on a closed port), browser logs captured."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              f"--window-size={width},{height}", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    opts.set_capability("unhandledPromptBehavior", "ignore")
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)

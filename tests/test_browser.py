@@ -4,35 +4,22 @@ estate popup with its Persian name, and the XSS names shown as text. Skips where
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, small_scenario
+from conftest import ROOT, needs_browser, small_scenario, start_browser
 
 from siteplan.cli import main
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium and chromedriver are not installed")
+pytestmark = needs_browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--window-size=1400,900", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):
-        opts.add_argument(a)  # the proxy to a closed port: no network at all
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    d = start_browser()
     yield d
     d.quit()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from conftest import small_scenario
+from conftest import needs_browser, small_scenario, start_browser
 
 CANARY = "PWNED"
 HOSTILE = [
@@ -158,25 +157,11 @@ def test_ingest_osm_names_stay_inert(hostile_osm_run):
 
 # ---- in a real browser ---------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-needs_browser = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium and chromedriver are not installed")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--window-size=1400,900", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):
-        opts.add_argument(a)  # the proxy to a closed port: no network at all
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    opts.set_capability("unhandledPromptBehavior", "ignore")
-    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    d = start_browser()
     yield d
     d.quit()
 
