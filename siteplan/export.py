@@ -20,9 +20,9 @@ import pandas as pd
 import rasterio
 from shapely.geometry import mapping
 
-from . import __version__
 from ._geom import to_rfc7946
 from ._io import atomic_path
+from ._version import __version__
 from .criteria import Grid
 from .units import M2_PER_HA
 

@@ -54,8 +54,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import __version__
 from ._fs import Lock, disk_full, exchange, fsync_dir, fsync_tree, signals_deferred
+from ._version import __version__
 from .errors import InputError
 from .outfile import input_files
 
