@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +26,7 @@ from .export import write_run
 from .guild_relocation import allocate, estate_capacity
 from .guilds import Catalogue, classify
 from .locate import propose_sites, rank_estates
+from .relocation import relocation_flows
 from .results import Prepared, RunResult
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
@@ -151,7 +152,18 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
             if not surface.allowed.any():
                 warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
                              f"{', '.join(surface.binding_rules()) or 'none'}")
-    return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns, usable_specs)
+    return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns, usable_specs,
+                    ahp=_ahp_result(scenario))
+
+
+def _ahp_result(scenario: Scenario) -> Any:
+    """The AHP result of the scenario's weights (for the report), or None."""
+    w = scenario.weights
+    if w.method != "ahp" or w.matrix is None:
+        return None
+    from .weights import ahp
+
+    return ahp(w.matrix, ri_table=w.ri_table, threshold=w.cr_threshold)
 
 
 def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
@@ -233,8 +245,9 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         warns.extend(f"new sites: {f}" for f in failures)
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = robustness(ranks, prep, seed)
+    flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
     return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
-                     failures, timer.times, seed, warns, plots, site_choice)
+                     failures, timer.times, seed, warns, plots, site_choice, flows)
 
 
 def _scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:

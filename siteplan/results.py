@@ -37,6 +37,8 @@ class Prepared:
     crit: list[Any]
     warnings: list[str] = field(default_factory=list)
     criteria_specs: list[Any] = field(default_factory=list)
+    #: the AHP result behind the weights (consistency ratio, λmax), when the scenario uses AHP
+    ahp: Any = None
 
 
 @dataclass
@@ -60,3 +62,5 @@ class RunResult:
     warnings: list[str]
     plots: gpd.GeoDataFrame | None = None
     site_choice: dict[str, object] = field(default_factory=dict)
+    #: where the assigned businesses come from and go (:func:`siteplan.relocation.relocation_flows`)
+    flows: pd.DataFrame | None = None

@@ -21,7 +21,7 @@ from .solve import AssignmentResult, SolverOptions, solve_model
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Plan", "allocate", "estate_capacity"]
+__all__ = ["Plan", "allocate", "estate_capacity", "relocation_flows"]
 
 # how many duplicate ids the error message lists
 MAX_LISTED_IDS = 20
@@ -244,3 +244,33 @@ def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataF
             out[i] = (f"no eligible estate within {dist_limit_km:g} km "
                       f"(nearest {eids[e]}: {why.get((eids[e], cats[i]), '') or 'not eligible'})")
     return out
+
+
+def relocation_flows(rows: pd.DataFrame, businesses: gpd.GeoDataFrame, urban: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Where the assigned businesses come from and go: one row per (origin settlement, estate).
+
+    Parameters
+    ----------
+    rows
+        :attr:`Plan.rows` (``biz_id``, ``status``, ``estate_id``).
+    businesses
+        The classified businesses (working CRS points) with ``biz_id``.
+    urban
+        Settlements; each business's origin is the nearest one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``origin`` (position in ``urban``), ``origin_name``, ``estate_id`` and ``units``, sorted by
+        origin and estate.
+    """
+    cols = ["origin", "origin_name", "estate_id", "units"]
+    assigned = rows[rows.status == "assigned"]
+    if not len(assigned) or not len(urban):
+        return pd.DataFrame(columns=cols)
+    pts = businesses.set_index("biz_id").loc[assigned.biz_id].geometry.values
+    origin = shapely.STRtree(urban.geometry.values).query_nearest(pts, all_matches=False)[1]
+    fl = pd.DataFrame({"origin": origin, "estate_id": assigned.estate_id.to_numpy()})
+    fl = fl.groupby(["origin", "estate_id"]).size().reset_index(name="units")
+    fl["origin_name"] = urban["name"].to_numpy()[fl["origin"].to_numpy()]
+    return fl[cols]

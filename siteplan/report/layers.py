@@ -235,26 +235,21 @@ def clusters(res: "RunResult") -> dict[str, Any] | None:
 
 
 def flows(res: "RunResult") -> dict[str, Any] | None:
-    """Relocation flows aggregated per origin settlement and estate."""
-    rows = res.plan.rows
-    assigned = rows[rows.status == "assigned"]
-    if not len(assigned):
+    """Relocation flows per origin settlement and estate (computed by the run: ``res.flows``)."""
+    fl = res.flows
+    if fl is None or not len(fl):
         return None
     urban_l = res.prep.region.layers["urban"]
     est = res.prep.region.layers["estates"]
-    biz = res.prep.businesses.set_index("biz_id").loc[assigned.biz_id]
-    tree = shapely.STRtree(urban_l.geometry.values)
-    oi = tree.query_nearest(biz.geometry.values, all_matches=False)[1]
-    fl = pd.DataFrame({"o": oi, "e": assigned.estate_id.to_numpy()}).groupby(["o", "e"]).size().reset_index(name="n")
     ucen = gpd.GeoSeries(urban_l.geometry.centroid.values, crs=urban_l.crs).to_crs(4326)
     ecen = gpd.GeoSeries(est.geometry.centroid.values, crs=est.crs).to_crs(4326)
     epos = {e: k for k, e in enumerate(est.estate_id)}
     out = []
     for r in fl.itertuples():
-        a, b = ucen.iloc[int(r.o)], ecen.iloc[epos[r.e]]
+        a, b = ucen.iloc[int(r.origin)], ecen.iloc[epos[r.estate_id]]
         out.append({"path": [[round(a.y, 6), round(a.x, 6)], [round(b.y, 6), round(b.x, 6)]],
-                    "w": round(float(1 + 1.5 * np.log1p(r.n)), 3),
-                    "t": f"{text(urban_l['name'].iat[int(r.o)])} → {text(r.e)}: {int(r.n)}"})
+                    "w": round(float(1 + 1.5 * np.log1p(r.units)), 3),
+                    "t": f"{text(r.origin_name)} → {text(r.estate_id)}: {int(r.units)}"})
     return {"kind": "lines", "name": "Relocation flows / جریان جابجایی", "show": True, "colour": "#2166ac",
             "rows": out}
 

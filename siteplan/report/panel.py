@@ -124,10 +124,8 @@ def _method(res: "RunResult") -> Markup:
         mrow.append([sp.name, f"{sp.kind} of {sp.layer}", f"{sp.transform.type} {sp.transform.points}"
                      + ("" if sp.transform.increasing else " (decreasing)"), _svg_curve(sp), ", ".join(map(str, ws))])
     cr = Markup("")
-    if sc.weights.method == "ahp" and sc.weights.matrix is not None:
-        from ..weights import ahp
-
-        r = ahp(sc.weights.matrix, ri_table=sc.weights.ri_table, threshold=sc.weights.cr_threshold)
+    if prep.ahp is not None:
+        r = prep.ahp
         cr = Markup("<p>AHP consistency ratio {} (λmax {}, random index table {}; threshold {}).</p>").format(
             f"{r.cr:.3f}", f"{r.lambda_max:.3f}", r.ri_table, f"{sc.weights.cr_threshold:g}")
     sol = res.plan.solver
