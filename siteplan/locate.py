@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -421,24 +421,7 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
                          "compactness": round(polsby_popper(poly), 4), "share": w.to_dict(), "geometry": poly})
     choice["candidates"] = len(rows)
     if len(rows) > sc.sites.count:
-        # p-median over the candidates, demand = unmet businesses weighted by land
-        un = plan.rows[(plan.rows.status == "unassigned") & plan.rows["category"].isin(prep.surfaces)]
-        pts = prep.businesses.set_index("biz_id").loc[un.biz_id].geometry.values
-        chain_b = un["category"].map(cat["chain"]).fillna(un["category"]).to_numpy()
-        cand = np.array([r["geometry"] for r in rows], dtype=object)
-        dist = np.stack([shapely.distance(pts, g) / 1000 for g in cand], axis=1)
-        same = chain_b[:, None] == np.array([r["chain"] for r in rows])[None, :]
-        cost = np.where(same, dist, CROSS_CHAIN_FACTOR * max(float(dist.max()), 1.0))
-        res_pm = p_median(cost, un["land_m2"].to_numpy(float), sc.sites.count)
-        keep = set(res_pm.open.tolist())
-        for k, r in enumerate(rows):
-            if k not in keep:
-                failures.append(f"chain '{r['chain']}': candidate site of {r['area_ha']:g} ha not chosen by the p-median "
-                                f"(sites.count = {sc.sites.count})")
-        rows = [r for k, r in enumerate(rows) if k in keep]
-        choice = {"method": res_pm.method, "status": res_pm.status, "candidates": int(len(cand)),
-                  "chosen": int(len(keep)), "objective_ha_km": round(res_pm.objective / M2_PER_HA, 4),
-                  "lower_bound_ha_km": round(res_pm.lower_bound / M2_PER_HA, 4), "gap": round(res_pm.gap, 6)}
+        rows, choice = _choose_sites(rows, plan, prep, failures)
     if not rows:
         return empty, failures, choice
     g = gpd.GeoDataFrame(rows, geometry="geometry", crs=prep.region.crs)
@@ -453,3 +436,30 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         feas.append(f)
     g = pd.concat([g.drop(columns=["share"]), pd.concat(feas, ignore_index=True)], axis=1)
     return gpd.GeoDataFrame(g[cols + ["geometry"]], geometry="geometry", crs=prep.region.crs), failures, choice
+
+
+def _choose_sites(rows: list[dict[str, Any]], plan: "Plan", prep: "Prepared", failures: list[str]
+                  ) -> tuple[list[dict[str, Any]], dict[str, object]]:
+    """``sites.count`` of the candidate sites, chosen by p-median: unmet businesses, weighted by land,
+    near a site of their own chain (a site of another chain costs :data:`CROSS_CHAIN_FACTOR` times the
+    farthest distance). Candidates left out are said in ``failures``."""
+    sc = prep.scenario
+    cat = prep.catalogue.table.set_index("code")
+    un = plan.rows[(plan.rows.status == "unassigned") & plan.rows["category"].isin(prep.surfaces)]
+    pts = prep.businesses.set_index("biz_id").loc[un.biz_id].geometry.values
+    chain_b = un["category"].map(cat["chain"]).fillna(un["category"]).to_numpy()
+    cand = np.array([r["geometry"] for r in rows], dtype=object)
+    dist = np.stack([shapely.distance(pts, g) / 1000 for g in cand], axis=1)
+    same = chain_b[:, None] == np.array([r["chain"] for r in rows])[None, :]
+    cost = np.where(same, dist, CROSS_CHAIN_FACTOR * max(float(dist.max()), 1.0))
+    res_pm = p_median(cost, un["land_m2"].to_numpy(float), sc.sites.count)
+    keep = set(res_pm.open.tolist())
+    for k, r in enumerate(rows):
+        if k not in keep:
+            failures.append(f"chain '{r['chain']}': candidate site of {r['area_ha']:g} ha not chosen by the p-median "
+                            f"(sites.count = {sc.sites.count})")
+    choice: dict[str, object] = {
+        "method": res_pm.method, "status": res_pm.status, "candidates": int(len(cand)), "chosen": int(len(keep)),
+        "objective_ha_km": round(res_pm.objective / M2_PER_HA, 4),
+        "lower_bound_ha_km": round(res_pm.lower_bound / M2_PER_HA, 4), "gap": round(res_pm.gap, 6)}
+    return [r for k, r in enumerate(rows) if k in keep], choice
