@@ -155,7 +155,6 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
     big[0] = False
     ok &= big[lab]
     s = np.where(ok, score, -np.inf)
-    H, W = ok.shape
     r_target = np.sqrt(target / np.pi)
     taken = np.zeros_like(ok)
     for k in range(count):
@@ -173,22 +172,8 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
                             f"(spacing {min_spacing_m:g} m, {avoid_m:g} m from estates)")
             break
         seed = np.unravel_index(int(np.argmax(s_k)), s.shape)
-        region = np.zeros_like(ok)
-        heap: list[tuple[float, int, int]] = [(-float(s[seed]), int(seed[0]), int(seed[1]))]
-        seen = {(int(seed[0]), int(seed[1]))}
-        got = 0
-        while heap and got < target:
-            _, r, c = heapq.heappop(heap)
-            region[r, c] = True
-            got += 1
-            for dr in (-1, 0, 1):
-                for dc in (-1, 0, 1):
-                    rr, cc = r + dr, c + dc
-                    if (dr or dc) and 0 <= rr < H and 0 <= cc < W and (rr, cc) not in seen and ok[rr, cc]:
-                        seen.add((rr, cc))
-                        pen = compactness * np.hypot(rr - seed[0], cc - seed[1]) / max(r_target, 1.0)
-                        heapq.heappush(heap, (-(s[rr, cc] - pen), rr, cc))
-        region = _remove_holes(region, ok)
+        region = _remove_holes(_grow_one(s, ok, (int(seed[0]), int(seed[1])), target, compactness / max(r_target, 1.0)),
+                               ok)
         got = int(region.sum())
         if got < min_cells:
             failures.append(f"site {k + 1} of {count}: the best remaining allowed area has {got * cell_ha:g} ha, "
@@ -209,6 +194,28 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
 
 
 _N4 = ((-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+def _grow_one(s: np.ndarray, ok: np.ndarray, seed: tuple[int, int], target: int, penalty: float) -> np.ndarray:
+    """One region grown from ``seed`` through 8-connected allowed cells, best first, each cell's score
+    lowered by ``penalty`` × its distance (in cells) from the seed, until it has ``target`` cells."""
+    height, width = ok.shape
+    region = np.zeros_like(ok)
+    heap: list[tuple[float, int, int]] = [(-float(s[seed]), seed[0], seed[1])]
+    seen = {seed}
+    got = 0
+    while heap and got < target:
+        _, r, c = heapq.heappop(heap)
+        region[r, c] = True
+        got += 1
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                rr, cc = r + dr, c + dc
+                if (dr or dc) and 0 <= rr < height and 0 <= cc < width and (rr, cc) not in seen and ok[rr, cc]:
+                    seen.add((rr, cc))
+                    pen = penalty * np.hypot(rr - seed[0], cc - seed[1])
+                    heapq.heappush(heap, (-(s[rr, cc] - pen), rr, cc))
+    return region
 
 
 def _remove_holes(region: np.ndarray, ok: np.ndarray) -> np.ndarray:
