@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .textnorm import normalize_compact
+from .textnorm import normalize, normalize_compact
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -59,8 +59,11 @@ ENV_ORDER = list(VNG_DISTANCES)
 LISTING_COLUMNS = (
     "code", "name_en", "name_fa", "isic", "osm_tags", "env_cat", "sep_m", "sep_mixed_m", "sep_status",
     "env_status", "doe_group", "doe_status", "traffic", "land_m2", "land_status", "utilities", "chain",
-    "links", "source",
+    "links", "source", "keywords_fa", "keywords_en", "generic_fa", "keywords_status", "keywords_source",
 )
+#: The columns added by an override to extend a list instead of replacing it.
+ADD_SUFFIX = "_add"
+_ADDABLE = ("keywords_fa", "keywords_en", "generic_fa", "isic", "osm_tags", "links")
 #: The columns of the catalogue's short table (``siteplan catalogue``).
 SUMMARY_COLUMNS = ("code", "name_en", "env_cat", "sep_m", "sep_status", "doe_group", "land_m2", "land_status",
                    "chain")
@@ -70,7 +73,8 @@ _REQUIRED = ("code", "name_en", "name_fa", "env_cat", "land_m2")
 _COLUMNS = (
     "code", "name_en", "name_fa", "isic", "osm_tags", "keywords_fa", "keywords_en", "generic_fa",
     "env_cat", "env_status", "env_source", "doe_group", "doe_status", "traffic", "land_m2",
-    "land_status", "land_source", "plot_m2", "utilities", "chain", "links", "retail",
+    "land_status", "land_source", "plot_m2", "utilities", "chain", "links", "retail", "keywords_status",
+    "keywords_source",
 )
 
 
@@ -164,6 +168,22 @@ class Catalogue:
     def summary(self) -> str:
         """The short table of ``siteplan catalogue``: :data:`SUMMARY_COLUMNS`, one line per category."""
         return self.listing(SUMMARY_COLUMNS).to_string(index=False)
+
+    def keywords_text(self) -> str:
+        """Every category's keyword lists, one block per category (``siteplan catalogue --keywords``).
+
+        ``keywords_fa``/``keywords_en`` are specific names (a match classifies the business);
+        ``generic_fa`` are weaker words used only when no specific keyword matches.
+        """
+        blocks = []
+        for r in self.table.itertuples():
+            blocks.append("\n".join([
+                f"{r.code} — {r.name_en} / {r.name_fa}",
+                f"  keywords_fa ({len(r.keywords_fa)}): {'، '.join(r.keywords_fa) or '-'}",
+                f"  keywords_en ({len(r.keywords_en)}): {', '.join(r.keywords_en) or '-'}",
+                f"  generic_fa  ({len(r.generic_fa)}): {'، '.join(r.generic_fa) or '-'}",
+            ]))
+        return "\n\n".join(blocks)
 
 
 #: Numeric catalogue columns: (smallest allowed value, whether it is allowed itself, what it is).
@@ -279,7 +299,8 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
         for s, o, e in zip(df["sep_status"], df.get("_overridden", [set()] * len(df)), df["env_cat"])
     ]
     df = df.drop(columns=[c for c in ("_overridden",) if c in df.columns])
-    for col in ("env_status", "land_status", "doe_status"):
+    df["keywords_source"] = df["keywords_source"].fillna("scenario")
+    for col in ("env_status", "land_status", "doe_status", "keywords_status"):
         df[col] = df[col].fillna("assumption")
     df["doe_group"] = df["doe_group"].fillna("")
     df["source"] = [f"env: {a}; land: {b}" for a, b in zip(df["env_source"].fillna("scenario"),
@@ -342,13 +363,29 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
     df["_overridden"] = [set() for _ in range(len(df))]
     problems = []
     allowed = set(_COLUMNS) | {"sep_m", "sep_mixed_m", "sep_status"}
+    addable = {c + ADD_SUFFIX: c for c in _ADDABLE}
     for code, changes in (overrides or {}).items():
         if code not in set(df["code"]):
             problems.append(f"catalogue.overrides.{code}: no such category (known: {', '.join(df['code'])})")
             continue
         for col, val in changes.items():
+            if col in addable:
+                base = addable[col]
+                why = _value_problem(base, val)
+                if why:
+                    problems.append(f"catalogue.overrides.{code}.{col}: {why}")
+                    continue
+                idx = df.index[df["code"] == code][0]
+                cur = _split(df.at[idx, base])
+                df.at[idx, base] = ";".join(cur + [x for x in _split(val) if x not in cur])
+                continue
+            if col == "keywords":
+                problems.append(f"catalogue.overrides.{code}.keywords: say which list: keywords_fa_add / "
+                                "keywords_en_add add to the built-in Persian / English keywords; keywords_fa / "
+                                "keywords_en replace them")
+                continue
             if col not in allowed or col == "code":
-                known = ", ".join(sorted(allowed - {"code"}))
+                known = ", ".join(sorted((allowed - {"code"}) | set(addable)))
                 problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {known})")
                 continue
             why = _value_problem(col, val)
@@ -389,14 +426,14 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
 class _Matcher:
     isic: dict[str, list[str]]
     osm: dict[str, str]
-    keywords: list[tuple[str, str, int]]  # (compact keyword, code, specificity)
+    keywords: list[tuple[str, str, int, str]]  # (compact keyword, code, specificity, whole word or "")
     code_norm: dict[str, str]
 
 
 def _matcher(cat: Catalogue) -> _Matcher:
     isic: dict[str, list[str]] = {}
     osm: dict[str, str] = {}
-    kws: list[tuple[str, str, int]] = []
+    kws: list[tuple[str, str, int, str]] = []
     code_norm: dict[str, str] = {}
     for r in cat.table.itertuples():
         code_norm[normalize_compact(r.code)] = r.code
@@ -407,24 +444,38 @@ def _matcher(cat: Catalogue) -> _Matcher:
         for t in r.osm_tags:
             osm.setdefault(t.strip().lower(), r.code)
         for k in r.keywords_fa + r.keywords_en:
-            kws.append((normalize_compact(k), r.code, 2))
+            kws.append(_keyword(k, r.code, 2))
         for k in r.generic_fa:
-            kws.append((normalize_compact(k), r.code, 1))
+            kws.append(_keyword(k, r.code, 1))
     kws.sort(key=lambda t: (-t[2], -len(t[0])))
     return _Matcher(isic, osm, kws, code_norm)
 
 
-def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None) -> tuple[str | None, float]:
+#: keywords this short (after spaces are removed) match whole words only: «سنگ» not in «سنگک», «مال» not
+#: in «کمال»
+SHORT_KEYWORD = 3
+
+
+def _keyword(k: str, code: str, spec: int) -> tuple[str, str, int, str]:
+    c = normalize_compact(k)
+    return c, code, spec, (f" {normalize(k)} " if len(c) <= SHORT_KEYWORD else "")
+
+
+def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None, name_words: str = ""
+             ) -> tuple[str | None, float]:
     """Best keyword match: highest specificity, then longest keyword; a tie between categories is
-    ambiguous and gives None."""
+    ambiguous and gives None. ``name_words`` is the normalized name with spaces around it, for short
+    keywords that must match whole words."""
     if not name_compact:
         return None, 0.0
     best: tuple[int, int] | None = None
     codes: set[str] = set()
-    for kw, code, spec in m.keywords:
+    for kw, code, spec, whole in m.keywords:
         if among is not None and code not in among:
             continue
         if not kw or kw not in name_compact:
+            continue
+        if whole and whole not in (name_words or f" {name_compact} "):
             continue
         key = (spec, len(kw))
         if best is None or key > best:
@@ -462,8 +513,8 @@ def _blank(v: object) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
-def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Catalogue, m: _Matcher
-                  ) -> tuple[str | None, str, float]:
+def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Catalogue, m: _Matcher,
+                  name_w: str = "") -> tuple[str | None, str, float]:
     """One business: (category or None, how it was found, confidence), trying in order the given
     category, the ISIC code (with the name to choose among several), the OSM tag and the name."""
     if explicit is not None:
@@ -475,7 +526,7 @@ def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Ca
         if len(cands) == 1:
             return cands[0], "isic", c
         if len(cands) > 1:
-            code, _ = _by_name(name_c, m, among=cands)
+            code, _ = _by_name(name_c, m, among=cands, name_words=name_w)
             if code is None and len(str(isic)) >= 4:
                 code, c = cands[0], c * 0.8  # the code's primary category
             if code:
@@ -485,7 +536,7 @@ def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Ca
         code = m.osm.get(t) or m.osm.get(t.split(";")[0])
         if code:
             return code, "osm", 0.9
-    code, c = _by_name(name_c, m)
+    code, c = _by_name(name_c, m, name_words=name_w)
     if code:
         return code, "name", c
     return None, "unclassified", 0.0
@@ -523,8 +574,9 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     note: list[str] = []
     for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name")):
         explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
-        name_c = normalize_compact(name)
-        code, how, c = _classify_one(explicit, isic, tag, name_c, catalogue, m)
+        name_w = normalize(name)
+        name_c = name_w.replace(" ", "")
+        code, how, c = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
         cats.append(code)
         by.append(how)
         conf.append(c)

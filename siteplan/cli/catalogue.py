@@ -13,9 +13,15 @@ from ._common import _guard, echo, echo_json, echo_table
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Apply this scenario's catalogue overrides and additions.")
+@click.option("--keywords", is_flag=True,
+              help="Print every category's keyword lists (keywords_fa, keywords_en, generic_fa) to read.")
 @_guard
-def catalogue(fmt: str, scenario: Path | None) -> None:
-    """Print the guild catalogue with its sources and status columns."""
+def catalogue(fmt: str, scenario: Path | None, keywords: bool) -> None:
+    """Print the guild catalogue with its sources and status columns.
+
+    The csv and json formats include the keyword lists (``;`` between keywords); ``--keywords`` prints
+    them one category at a time. A scenario adds keywords with ``keywords_fa_add:`` /
+    ``keywords_en_add:`` under ``catalogue.overrides.<code>`` (``keywords_fa:`` replaces the list)."""
     from ..guilds import load_catalogue, scenario_catalogue
     from ..scenario import load_scenario
 
@@ -26,7 +32,11 @@ def catalogue(fmt: str, scenario: Path | None) -> None:
         echo_table(safe_csv(cat.listing()) or "")
     elif fmt == "json":
         echo_json(cat.listing().to_dict(orient="records"))
+    elif keywords:
+        from ..textnorm import printable
+
+        echo(printable(cat.keywords_text()))
     else:
         echo(cat.summary())
         echo("\nsep_m: VNG (2009) separation from homes; status 'assumption' rows need a planner's review. "
-             "Use --format csv or json for every column.")
+             "Use --format csv or json for every column, --keywords for the keyword lists.")
