@@ -25,7 +25,8 @@ from shapely.geometry.base import BaseGeometry
 from ._geom import polygonal
 from .errors import InputError, SiteplanWarning
 from .scenario import LayerSpec, Scenario
-from .textnorm import normalize, parse_number, to_ascii_digits
+from .tables import COORD_PROBLEM, TABLE_ROW, find_column, is_table, read_table
+from .textnorm import normalize, normalize_compact, parse_number, to_ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,11 @@ def _files_of(path: Path) -> list[Path]:
     return [path]
 
 
-def _read(path: Path, spec: LayerSpec, where: str) -> gpd.GeoDataFrame:
+def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoDataFrame:
+    if is_table(path):
+        gdf, w = read_table(path, spec, where)
+        warns.extend(w)
+        return gdf
     kwargs: dict[str, object] = {}
     if spec.layer:
         kwargs["layer"] = spec.layer
@@ -181,7 +186,8 @@ def _read(path: Path, spec: LayerSpec, where: str) -> gpd.GeoDataFrame:
     except Exception as exc:  # pyogrio raises several types; all mean the same to the user
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name}: {msg}. Check that it is a shapefile, "
-                         "zipped shapefile, GeoPackage (give 'layer:') or GeoJSON") from None
+                         "zipped shapefile, GeoPackage (give 'layer:'), GeoJSON, or a table (.csv, .xlsx, .ods "
+                         "with lon:/lat:, x:/y: or wkt:)") from None
 
 
 def _clean_text(series: pd.Series) -> pd.Series:
@@ -212,15 +218,22 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     """
     path = scenario.resolve(spec.path)
     where = f"layer '{name}' ({spec.path}{':' + spec.layer if spec.layer else ''})"
-    gdf = _map_fields(_read(path, spec, where), name, spec, scenario, where)
+    read_warns: list[str] = []
+    gdf = _map_fields(_read(path, spec, where, read_warns), name, spec, scenario, where)
+    if spec.source is not None:  # a mapped fields.source wins where it is filled; else the constant is the source
+        gdf["source"] = gdf["source"].where(gdf["source"].notna() & (gdf["source"].astype(str).str.strip() != ""),
+                                            spec.source) if "source" in spec.fields else spec.source
     if gdf.crs is None:
         gdf = gdf.set_crs(spec.crs or scenario.crs)
     if len(gdf) == 0:
         return _empty_layer(gdf, name, spec, where)
     gdf = _normalise_values(gdf).reset_index(drop=True)
-    gdf["_row"] = np.arange(1, len(gdf) + 1)
+    # a table's rows are numbered as the spreadsheet shows them (the header is row 1)
+    gdf["_row"] = gdf.pop(TABLE_ROW).astype("int64") if TABLE_ROW in gdf.columns else np.arange(1, len(gdf) + 1)
     excluded_rows = _missing_ids(gdf, name, where)
     gdf, warns, drop = _check_geometries(gdf, name, where, excluded_rows)
+    warns[:0] = read_warns
+    gdf = gdf.drop(columns=[COORD_PROBLEM], errors="ignore")
     idf = ID_FIELDS.get(name)
     if idf:
         drop |= gdf[idf].isna().to_numpy()
@@ -241,26 +254,37 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
     """Rename the user's fields to canonical names; every problem (unknown or missing field, no CRS)
     raised at once."""
     problems: list[str] = []
-    known = set(REQUIRED_FIELDS[name]) | set(OPTIONAL_FIELDS[name])
+    known = set(REQUIRED_FIELDS[name]) | set(OPTIONAL_FIELDS[name]) | {"source"}
     rename: dict[str, str] = {}
-    lower = {c.lower(): c for c in gdf.columns if c != "geometry"}
+    cols = [str(c) for c in gdf.columns if c != "geometry" and not str(c).startswith("_")]
+    compact: dict[str, list[str]] = {}
+    for c in cols:
+        compact.setdefault(normalize_compact(c), []).append(c)
     for canon, user in spec.fields.items():
+        if canon in ("x", "y", "lon", "lat", "wkt"):
+            problems.append(f"{where}: fields.{canon}: coordinate columns are named on the layer itself "
+                            f"(layers.{name}.{canon}: {user}), not under fields")
+            continue
         if canon not in known:
             problems.append(f"{where}: fields.{canon}: '{canon}' is not a field of layer '{name}' "
                             f"(known: {', '.join(sorted(known))})")
             continue
-        if user == "geometry" or user not in gdf.columns:
-            problems.append(f"{where}: fields.{canon}: the file has no field '{user}' "
-                            f"(its fields: {', '.join(c for c in gdf.columns if c != 'geometry')})")
+        found = find_column(cols, user) if user != "geometry" else []
+        if len(found) != 1:
+            what = (f"several fields match '{user}' after Persian normalisation ({', '.join(found)})" if found
+                    else f"the file has no field '{user}'")
+            problems.append(f"{where}: fields.{canon}: {what} (its fields: {', '.join(cols)})")
             continue
+        user = found[0]
         if canon in gdf.columns and user != canon:
             problems.append(f"{where}: fields.{canon}: maps '{user}' to {canon}, but the file also has a field "
                             f"named '{canon}'; map {canon} to that field, or rename one of the two in the file")
             continue
         rename[user] = canon
     for canon in known:
-        if canon not in rename.values() and canon not in gdf.columns and canon in lower:
-            rename[lower[canon]] = canon
+        same = compact.get(normalize_compact(canon), [])
+        if canon not in rename.values() and canon not in gdf.columns and len(same) == 1 and same[0] not in rename:
+            rename[same[0]] = canon
     gdf = gdf.rename(columns=rename)
     missing = [f for f in REQUIRED_FIELDS[name] if f not in gdf.columns]
     if name == "businesses" and not any(f in gdf.columns for f in ("category", "isic", "osm_tag", "name")):
@@ -345,8 +369,10 @@ def _check_geometries(gdf: gpd.GeoDataFrame, name: str, where: str, excluded_row
     ident = gdf[idf] if idf else gdf["_row"].astype(str)
     geoms = gdf.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    for r, i in zip(gdf.loc[empty, "_row"], ident[empty]):
-        excluded_rows.append({"layer": name, "row": int(r), "id": i, "reason": "empty or missing geometry"})
+    why = gdf[COORD_PROBLEM] if COORD_PROBLEM in gdf.columns else pd.Series(None, index=gdf.index, dtype=object)
+    for r, i, w in zip(gdf.loc[empty, "_row"], ident[empty], why[empty]):
+        excluded_rows.append({"layer": name, "row": int(r), "id": i,
+                              "reason": w if isinstance(w, str) else "empty or missing geometry"})
     invalid = ~empty & ~shapely.is_valid(geoms)
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])

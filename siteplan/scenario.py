@@ -134,7 +134,12 @@ class _Strict(BaseModel):
 
 
 class LayerSpec(_Strict):
-    """One input layer: file, optional GeoPackage layer, field mapping, encoding and declared CRS."""
+    """One input layer: file, optional GeoPackage layer, field mapping, encoding and declared CRS.
+
+    A table (CSV, XLSX, ODS) names its coordinate columns with ``x``/``y`` (with ``crs``) or
+    ``lon``/``lat`` (degrees, EPSG:4326 unless ``crs`` says otherwise), or a WKT column with ``wkt``;
+    ``sheet`` picks a spreadsheet's sheet (name, or number from 0). ``source`` is the layer's data
+    source for the report (a mapped ``fields.source`` column wins where it is filled)."""
 
     path: str
     layer: str | None = None
@@ -142,6 +147,28 @@ class LayerSpec(_Strict):
     encoding: str | None = None
     crs: str | None = None
     allow_empty: bool = False
+    x: str | None = None
+    y: str | None = None
+    lon: str | None = None
+    lat: str | None = None
+    wkt: str | None = None
+    sheet: str | int | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> "LayerSpec":
+        named = {k for k in ("x", "y", "lon", "lat", "wkt") if getattr(self, k) is not None}
+        if named and Path(self.path).suffix.lower() not in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods"):
+            raise ValueError(f"{', '.join(sorted(named))}: coordinate columns are for tables (.csv, .xlsx, .ods); "
+                             f"'{self.path}' carries its own geometry")
+        if "wkt" in named and named - {"wkt"}:
+            raise ValueError("give either wkt: (a column of WKT geometries) or x/y (lon/lat) columns, not both")
+        if named & {"x", "y"} and named & {"lon", "lat"}:
+            raise ValueError("give x: and y: (with crs:) or lon: and lat: (degrees), not a mix")
+        for a, b in (("x", "y"), ("lon", "lat")):
+            if (a in named) != (b in named):
+                raise ValueError(f"{a}: and {b}: go together; name both coordinate columns")
+        return self
 
     @field_validator("crs")
     @classmethod
@@ -435,15 +462,19 @@ class Scenario(_Strict):
 
 def _model_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Known keys at a location (for suggesting the fix of a misspelt key)."""
+    import typing
+
     cur: Any = model
+    keyed = False  # the previous part was a dict of models (layers): this part is a user's key
     for part in loc[:-1]:
-        if isinstance(part, int) or cur is None:
+        if isinstance(part, int) or cur is None or keyed:
+            keyed = False
             continue
         field = getattr(cur, "model_fields", {}).get(part)
         if field is None:
-            # dict of models (layers) or list of models
             return []
         ann = field.annotation
+        keyed = any(typing.get_origin(a) is dict for a in (ann, *typing.get_args(ann)))
         cur = _first_model(ann)
     return list(getattr(cur, "model_fields", {}).keys()) if cur is not None else []
 

@@ -34,9 +34,11 @@ def _attribution(res: "RunResult") -> str:
         if srcs and all(s.lower().startswith("generated") for s in srcs):
             generated.append(name)
         for s in srcs:
-            for key, lic in licences.items():
-                if key in s.lower():
-                    credits.setdefault(lic, []).append(name)
+            known = [lic for key, lic in licences.items() if key in s.lower()]
+            if not known and not s.lower().startswith("generated"):
+                known = [s.strip()[:120]]  # the officer's own source, named as given (fields.source or source:)
+            for lic in known:
+                credits.setdefault(lic, []).append(name)
     parts = [f"{lic} ({', '.join(sorted(set(v)))})" for lic, v in sorted(credits.items())]
     if generated:
         parts.append(f"generated, synthetic: {', '.join(generated)}")
