@@ -291,10 +291,12 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
         missing.append("one of category/isic/osm_tag/name")
     if missing:
         problems.append(f"{where}: missing required field(s): {', '.join(missing)}; the file has "
-                        f"{', '.join(c for c in gdf.columns if c != 'geometry') or 'no fields'}. "
+                        f"{', '.join(cols) or 'no fields'}. "
                         f"Map them under layers.{name}.fields (canonical: your_field)")
     if gdf.crs is None and not (spec.crs or scenario.crs):
-        problems.append(f"{where}: the file has no coordinate reference system (no .prj); declare it "
+        what = ("the table's x/y columns carry no coordinate reference system" if is_table(Path(spec.path))
+                else "the file has no coordinate reference system (no .prj)")
+        problems.append(f"{where}: {what}; declare it "
                         f"with layers.{name}.crs (e.g. 'EPSG:4326') or a scenario-wide 'crs:'")
     if problems:
         raise InputError(problems)

@@ -103,6 +103,9 @@ def test_wkt_column_and_xy_in_utm(tmp_path):
     sc = load_scenario(small)
     region = load_region(sc)
     assert len(region.layers["businesses"]) == len(g)
+    _use_table(small, "xy.csv", ("biz_id", "name"), x="x", y="y")
+    with pytest.raises(InputError, match="x/y columns carry no coordinate reference system.*layers.businesses.crs"):
+        load_region(load_scenario(small))
 
 
 def test_rows_without_usable_coordinates_are_listed_with_row_numbers(tmp_path):
@@ -140,8 +143,9 @@ def test_table_problems_are_named(tmp_path):
     small = small_scenario(tmp_path, n_biz=10)
     _registry(small).to_csv(small.parent / "registry.csv", index=False)
     _use_table(small, "registry.csv", lon="طول", lat="عرض جغرافیایی")
-    with pytest.raises(InputError, match="lon: the table has no column 'طول'.*طول جغرافیایی"):
+    with pytest.raises(InputError, match="lon: the table has no column 'طول'.*طول جغرافیایی") as err:
         read_layer("businesses", *(lambda s: (s.layers["businesses"], s))(load_scenario(small)))
+    assert "_table_row" not in str(err.value)
     for bad, msg in (({"x": "a"}, "x: and y: go together"), ({"lon": "a", "lat": "b", "wkt": "c"}, "not both"),
                      ({"x": "a", "y": "b", "lat": "c", "lon": "d"}, "not a mix"), ({"lonn": "a"}, "did you mean 'lon'")):
         _use_table(small, "registry.csv", **bad)
