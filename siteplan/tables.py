@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["TABLE_SUFFIXES", "is_table", "read_table", "find_column", "COORD_PROBLEM", "TABLE_ROW"]
 
 #: file suffixes read as tables (not through GDAL)
-TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods", ".xls"}
 #: the column holding why a row has no geometry (read by :mod:`siteplan.region`)
 COORD_PROBLEM = "_coord_problem"
 #: the column holding each row's number as the spreadsheet shows it (the header is row 1)
@@ -193,10 +193,16 @@ def read_table(path: Path, spec: "LayerSpec", where: str) -> tuple[gpd.GeoDataFr
         Unreadable file, unknown sheet, coordinate columns not found or not named.
     """
     warns: list[str] = []
+    if path.suffix.lower() == ".xls":
+        raise InputError(f"{where}: {path.name} is an old Excel (.xls) workbook; save it as .xlsx (or CSV UTF-8) "
+                         "in Excel or LibreOffice and point the scenario at that file")
+    if spec.sheet is not None and path.suffix.lower() not in _ENGINES:
+        warns.append(f"{where}: sheet: ignored, {path.name} is a CSV file with no sheets")
     if path.suffix.lower() in _ENGINES:
         df = _read_sheet(path, spec.sheet, where)
     else:
-        df, warns = _read_csv(path, spec.encoding, where)
+        df, csv_warns = _read_csv(path, spec.encoding, where)
+        warns += csv_warns
     df.columns = [str(c).strip() for c in df.columns]
     df[TABLE_ROW] = np.arange(2, len(df) + 2)
     blank = df.drop(columns=[TABLE_ROW]).map(lambda v: _cell(v) == "").all(axis=1)

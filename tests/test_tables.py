@@ -204,3 +204,16 @@ def test_source_from_a_field_or_the_scenario(tmp_path):
     assert r.exit_code == 0, r.output
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "اتاق اصناف قزوین" in html and "شرکت شهرک‌های صنعتی استان" in html
+
+
+def test_old_excel_and_sheet_on_csv(tmp_path):
+    small = small_scenario(tmp_path, n_biz=10)
+    _registry(small).to_csv(small.parent / "registry.csv", index=False)
+    (small.parent / "registry.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    _use_table(small, "registry.xls")
+    with pytest.raises(InputError, match=r"old Excel \(.xls\).*save it as .xlsx"):
+        load_region(load_scenario(small))
+    _use_table(small, "registry.csv", lon="طول جغرافیایی", lat="عرض جغرافیایی", sheet="x")
+    sc = load_scenario(small)
+    _, warns, _ = read_layer("businesses", sc.layers["businesses"], sc)
+    assert any("sheet: ignored" in w for w in warns)
