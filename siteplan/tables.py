@@ -234,6 +234,7 @@ def read_table(path: Path, spec: "LayerSpec", where: str) -> tuple[gpd.GeoDataFr
         geoms, reasons = _points(df, xcol, ycol)
         drop = [xcol, ycol]
     crs = spec.crs or ("EPSG:4326" if geographic else None)
+    df = df.rename(columns={"geometry": "geometry_text"}) if wcol != "geometry" else df  # the name is taken
     gdf = gpd.GeoDataFrame(df.drop(columns=drop).reset_index(drop=True),
                            geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
     gdf[COORD_PROBLEM] = reasons

@@ -151,6 +151,16 @@ def test_table_problems_are_named(tmp_path):
         _use_table(small, "registry.csv", **bad)
         with pytest.raises(ScenarioError, match=msg):
             load_scenario(small)
+    _use_table(small, "registry.csv", zzz="a")
+    with pytest.raises(ScenarioError, match="known keys here: path, layer, fields, .*lon, lat, wkt, sheet, source"):
+        load_scenario(small)
+    df = _registry(small)
+    df["geometry"] = "نقطه"  # a text column that happens to be called geometry
+    df.to_csv(small.parent / "geom.csv", index=False)
+    _use_table(small, "geom.csv", lon="طول جغرافیایی", lat="عرض جغرافیایی")
+    sc = load_scenario(small)
+    gdf, _, ex = read_layer("businesses", sc.layers["businesses"], sc)
+    assert len(ex) == 0 and gdf.geometry.geom_type.eq("Point").all() and (gdf["geometry_text"] == "نقطه").all()
     _use_table(small, "registry.csv", fields={"lon": "طول جغرافیایی"})
     with pytest.raises(InputError, match="named on the layer itself"):
         load_region(load_scenario(small))
