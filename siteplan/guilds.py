@@ -428,6 +428,7 @@ class _Matcher:
     osm: dict[str, str]
     keywords: list[tuple[str, str, int, str]]  # (compact keyword, code, specificity, whole word or "")
     code_norm: dict[str, str]
+    by_prefix: dict[str, list[tuple[str, str, int, str]]]  # keywords by their first two letters
 
 
 def _matcher(cat: Catalogue) -> _Matcher:
@@ -448,12 +449,16 @@ def _matcher(cat: Catalogue) -> _Matcher:
         for k in r.generic_fa:
             kws.append(_keyword(k, r.code, 1))
     kws.sort(key=lambda t: (-t[2], -len(t[0])))
-    return _Matcher(isic, osm, kws, code_norm)
+    by_prefix: dict[str, list[tuple[str, str, int, str]]] = {}
+    for k in kws:
+        if len(k[0]) >= 2:
+            by_prefix.setdefault(k[0][:2], []).append(k)
+    return _Matcher(isic, osm, kws, code_norm, by_prefix)
 
 
-#: keywords this short (after spaces are removed) match whole words only: «سنگ» not in «سنگک», «مال» not
-#: in «کمال»
-SHORT_KEYWORD = 3
+#: keywords this short (after spaces are removed) match whole words only: «سنگ» not in «سنگک», «رینگ» not
+#: in «گالری نگین»
+SHORT_KEYWORD = 4
 
 
 def _keyword(k: str, code: str, spec: int) -> tuple[str, str, int, str]:
@@ -461,32 +466,49 @@ def _keyword(k: str, code: str, spec: int) -> tuple[str, str, int, str]:
     return c, code, spec, (f" {normalize(k)} " if len(c) <= SHORT_KEYWORD else "")
 
 
+def _matches(name_compact: str, name_words: str, m: _Matcher) -> list[tuple[int, int, str, int]]:
+    """Every keyword occurrence in the name: (start, end, category, specificity), found through an
+    index of the keywords' first two letters (a few dictionary look-ups per letter of the name)."""
+    out = []
+    words = name_words or f" {name_compact} "
+    for i in range(len(name_compact) - 1):
+        for kw, code, spec, whole in m.by_prefix.get(name_compact[i:i + 2], ()):
+            if name_compact.startswith(kw, i) and (not whole or whole in words):
+                out.append((i, i + len(kw), code, spec))
+    return out
+
+
 def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None, name_words: str = ""
              ) -> tuple[str | None, float]:
     """Best keyword match: highest specificity, then longest keyword; a tie between categories is
-    ambiguous and gives None. ``name_words`` is the normalized name with spaces around it, for short
-    keywords that must match whole words."""
+    ambiguous and gives None, and so are specific keywords of several categories apart from each
+    other in the name (see :func:`_conflicts`). ``name_words`` is the normalized name with spaces
+    around it, for short keywords that must match whole words."""
     if not name_compact:
         return None, 0.0
-    best: tuple[int, int] | None = None
-    codes: set[str] = set()
-    for kw, code, spec, whole in m.keywords:
-        if among is not None and code not in among:
-            continue
-        if not kw or kw not in name_compact:
-            continue
-        if whole and whole not in (name_words or f" {name_compact} "):
-            continue
-        key = (spec, len(kw))
-        if best is None or key > best:
-            best, codes = key, {code}
-        elif key == best:
-            codes.add(code)
-        elif key < best:
-            break
-    if best is None or len(codes) != 1:
+    found = [t for t in _matches(name_compact, name_words, m) if among is None or t[2] in among]
+    if not found:
         return None, 0.0
-    return next(iter(codes)), (0.8 if best[0] == 2 else 0.6)
+    best = max((spec, b - a) for a, b, _, spec in found)
+    codes = {c for a, b, c, spec in found if (spec, b - a) == best}
+    if len(codes) != 1:
+        return None, 0.0
+    code = next(iter(codes))
+    if best[0] == 2 and among is None:
+        cs = _conflicts(found)
+        if len(cs) > 1 and code in cs:
+            return None, 0.0
+    return code, (0.8 if best[0] == 2 else 0.6)
+
+
+def _conflicts(found: list[tuple[int, int, str, int]]) -> list[str]:
+    """Categories whose specific keywords occur in the name apart from each other (a keyword inside a
+    longer matched one, as «تراش» in «سنگتراشی», does not count): «ضایعات مس و آلومینیوم» names scrap
+    and metalwork; more than one means the keywords cannot decide."""
+    spans = [(a, b, c) for a, b, c, spec in found if spec == 2]
+    kept = [(a, b, c) for a, b, c in spans
+            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _ in spans)]
+    return sorted({c for _, _, c in kept})
 
 
 def _isic_candidates(code: str, m: _Matcher) -> tuple[list[str], float]:
@@ -588,7 +610,9 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
                 why.append(f"ISIC '{isic}' not in catalogue")
             if tag is not None:
                 why.append(f"OSM tag '{tag}' not mapped")
-            why.append("no keyword in name" if name_c else "no name")
+            cs = _conflicts(_matches(name_c, f" {name_w} ", m)) if name_c else []
+            why.append(f"keywords of several categories in the name ({', '.join(cs)})" if len(cs) > 1
+                       else "no keyword in name" if name_c else "no name")
         note.append("; ".join(why))
     out = businesses.copy()
     out["category"] = pd.Series(cats, index=out.index, dtype=object)
