@@ -145,8 +145,10 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
         :data:`WINDOW_BUDGET_BYTES`, Monte Carlo draws above :data:`MEMORY_BUDGET_BYTES`.
     """
     problems = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(catalogue.codes)})"
+                + _did_you_mean(c, catalogue.codes)
                 for i, c in enumerate(scenario.categories) if c not in catalogue] \
         if scenario.categories != "all" else []
+    problems += _value_problems(scenario, region, catalogue)
     res = scenario.grid.resolution_m
     minx, miny, maxx, maxy = region.study_area.bounds
     ext_w, ext_h = max(maxx - minx, res), max(maxy - miny, res)
@@ -179,6 +181,26 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
             problems.append(f"sensitivity.draws: {why}")
     if problems:
         raise ScenarioError(problems)
+
+
+def _did_you_mean(value: str, known: list[str]) -> str:
+    from .vocab import nearest
+
+    best = nearest(value, known)
+    return f"; did you mean '{best}'?" if best else ""
+
+
+def _value_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:
+    """Layer values outside their vocabularies, filters matching nothing, unknown category codes
+    (:mod:`siteplan.vocab`)."""
+    from .region import ID_FIELDS, NUMERIC_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS
+    from .vocab import scenario_value_problems
+
+    text_fields = {name: [f for f in (*REQUIRED_FIELDS[name], *OPTIONAL_FIELDS[name], "source")
+                          if f not in NUMERIC_FIELDS and f != ID_FIELDS.get(name)] for name in REQUIRED_FIELDS}
+    criteria = ([(f"criteria[{i}] ('{c.name}')", c) for i, c in enumerate(scenario.criteria)]
+                if scenario.criteria is not None else [])
+    return scenario_value_problems(scenario, region.layers, catalogue.codes, criteria, text_fields)
 
 
 def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:

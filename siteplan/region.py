@@ -27,6 +27,7 @@ from .errors import InputError, SiteplanWarning
 from .scenario import LayerSpec, Scenario
 from .tables import COORD_PROBLEM, TABLE_ROW, find_column, is_table, read_table
 from .textnorm import normalize, normalize_compact, parse_number, to_ascii_digits
+from .vocab import OPEN_DEFAULT, VOCABULARIES, map_values
 
 log = logging.getLogger(__name__)
 
@@ -227,12 +228,13 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
         gdf = gdf.set_crs(spec.crs or scenario.crs)
     if len(gdf) == 0:
         return _empty_layer(gdf, name, spec, where)
-    gdf = _normalise_values(gdf).reset_index(drop=True)
+    gdf, value_warns = _normalise_values(gdf, name, spec, where)
+    gdf = gdf.reset_index(drop=True)
     # a table's rows are numbered as the spreadsheet shows them (the header is row 1)
     gdf["_row"] = gdf.pop(TABLE_ROW).astype("int64") if TABLE_ROW in gdf.columns else np.arange(1, len(gdf) + 1)
     excluded_rows = _missing_ids(gdf, name, where)
     gdf, warns, drop = _check_geometries(gdf, name, where, excluded_rows)
-    warns[:0] = read_warns
+    warns[:0] = read_warns + value_warns
     gdf = gdf.drop(columns=[COORD_PROBLEM], errors="ignore")
     idf = ID_FIELDS.get(name)
     if idf:
@@ -322,9 +324,11 @@ def _empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
         columns=["layer", "row", "id", "reason"])
 
 
-def _normalise_values(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Numbers parsed (Persian digits too), text trimmed, ids as ASCII strings, vocabulary fields and
-    names normalized for matching (``name_norm``)."""
+def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
+                      ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Numbers parsed (Persian digits too), text trimmed, ids as ASCII strings, vocabulary fields
+    mapped to canonical values (:mod:`siteplan.vocab`) and names normalized for matching
+    (``name_norm``); returns the layer and warnings (values an open field sent to its default)."""
     for col in gdf.columns:
         if col == "geometry":
             continue
@@ -336,13 +340,24 @@ def _normalise_values(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if col in gdf.columns:
             gdf[col] = gdf[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
                                     else to_ascii_digits(str(v)).strip().removesuffix(".0") or None)
+    mapped = [c for c in gdf.columns if c != "geometry" and c not in NUMERIC_FIELDS
+              and ((name, c) in VOCABULARIES or c in spec.values)]
+    raw = {c: gdf[c].copy() for c in mapped}
     for col in ("name", "kind", "road_class", "status", "category", "osm_tag"):
         if col in gdf.columns:
             gdf[col + "_norm" if col == "name" else col] = (
                 gdf[col].map(normalize) if col == "name"
                 else gdf[col].map(lambda v: normalize(v).replace(" ", "_") if v else None)
             )
-    return gdf
+    warns = []
+    for col in mapped:
+        gdf[col], defaulted = map_values(raw[col], gdf[col], name, col, spec.values.get(col))
+        if defaulted:
+            warns.append(f"{where}: {col}: {sum(defaulted.values())} feature(s) with value(s) not in its vocabulary "
+                         f"({', '.join(VOCABULARIES[name, col])}) taken as '{OPEN_DEFAULT[name, col]}': "
+                         + ", ".join(f"'{v}' ({n})" for v, n in defaulted.most_common(20))
+                         + f"; map them under layers.{name}.values.{col} if they are main roads")
+    return gdf, warns
 
 
 def _missing_ids(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[dict[str, object]]:

@@ -144,6 +144,8 @@ class LayerSpec(_Strict):
     path: str
     layer: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
+    #: the user's values to canonical ones, per canonical field (siteplan.vocab)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
     encoding: str | None = None
     crs: str | None = None
     allow_empty: bool = False

@@ -66,9 +66,10 @@ SYNONYMS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
         "workshop": ("کارگاه", "مجتمع کارگاهی", "کارگاه های صنفی", "workshops", "workshop complex"),
     },
     ("urban", "kind"): {
-        "city": ("شهر", "کلانشهر", "کلان شهر", "مرکز استان", "suburb", "neighbourhood", "quarter"),
+        "city": ("شهر", "کلانشهر", "کلان شهر", "مرکز استان", "suburb", "neighbourhood", "neighborhood", "quarter",
+                 "city block", "borough"),
         "town": ("شهرک", "شهرک مسکونی", "small town"),
-        "village": ("روستا", "ده", "آبادی", "hamlet", "isolated dwelling", "residential"),
+        "village": ("روستا", "ده", "آبادی", "hamlet", "isolated dwelling", "farm", "locality", "residential"),
     },
     ("roads", "road_class"): {
         "motorway": ("آزادراه", "motorway link", "freeway"),
@@ -312,5 +313,12 @@ def scenario_value_problems(scenario: Any, layers: Mapping[str, Any], codes: Ite
                             ) -> list[str]:
     """Every vocabulary problem of a scenario and its data, for :func:`siteplan.checks.check_scenario_data`:
     the ``values:`` mappings, unknown layer values, criterion filters, category codes, settings."""
-    return (mapping_problems(scenario, text_fields) + value_problems(layers, scenario)
-            + filter_problems(criteria, layers) + category_problems(scenario, codes) + setting_problems(scenario))
+    known = list(codes)
+    spec = scenario.layers.get("businesses")
+    bad_targets = [
+        f"layers.businesses.values.category: '{user}' maps to '{code}', which is not a catalogue category"
+        + (f"; did you mean '{best}'?" if (best := nearest(str(code), known)) else "")
+        for user, code in ((getattr(spec, "values", None) or {}).get("category", {}).items() if spec else ())
+        if code not in known]
+    return (mapping_problems(scenario, text_fields) + bad_targets + value_problems(layers, scenario)
+            + filter_problems(criteria, layers) + category_problems(scenario, known) + setting_problems(scenario))

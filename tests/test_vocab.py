@@ -120,7 +120,10 @@ def test_bad_mapping_target_and_field(tmp_path):
     sc = small_scenario(tmp_path, n_biz=10)
     edit_yaml(sc, lambda d: d["layers"]["estates"].update(values={"kind": {"شهرک صنعتی": "estat"},
                                                                   "knd": {"x": "estate"}}))
+    edit_yaml(sc, lambda d: d["layers"]["businesses"].update(values={"category": {"نجاری": "carpentri"}}))
     probs = _problems(sc)
+    assert any("'نجاری' maps to 'carpentri', which is not a catalogue category; did you mean 'carpentry'?" in p
+               for p in probs)
     assert any("'شهرک صنعتی' maps to 'estat'" in p and "did you mean 'estate'?" in p for p in probs)
     assert any("layers.estates.values.knd" in p and "did you mean 'kind'?" in p for p in probs)
 
@@ -139,7 +142,7 @@ def test_several_problems_in_one_validate_call(tmp_path):
     text = "\n".join(_problems(sc))
     for want in ("layers.urban: field 'kind'", "'twn'", "layers.plots: field 'status'", "'vacnt'",
                  "'primery' matches no feature", "'carpentri' is not a catalogue category",
-                 "categories[1]: 'scarp' is not a catalogue category (did you mean 'scrap'?)",
+                 "categories[1]: 'scarp' is not a catalogue category (known: ", "; did you mean 'scrap'?",
                  "accepted_kinds[1]: 'zon'"):
         assert want in text, want
     r = CliRunner().invoke(main, ["run", str(sc), "--out", str(tmp_path / "out")])
@@ -156,3 +159,14 @@ def test_matching_folds_persian_variants():
     out, _ = map_values(raw, raw, "plots", "status", {"1": "vacant"})
     assert list(out) == ["vacant", "terminated", None, "xyz"]
     assert nearest("primery", VOCABULARIES["roads", "road_class"]) == "primary"
+
+
+def test_mapping_of_an_open_text_field(tmp_path):
+    sc = small_scenario(tmp_path, n_biz=10)
+    path = sc.parent / "businesses.shp"
+    g = gpd.read_file(path)
+    g["category"] = ["نجاري"] * 5 + [None] * (len(g) - 5)
+    write_shapefile(g, path)
+    edit_yaml(sc, lambda d: d["layers"]["businesses"].update(values={"category": {"نجاری": "carpentry"}}))
+    biz = validate_scenario(sc).region.layers["businesses"]
+    assert list(biz["category"].head(5)) == ["carpentry"] * 5 and biz["category"].iloc[5:].isna().all()
