@@ -266,10 +266,12 @@ def filter_problems(criteria: Iterable[tuple[str, Any]], layers: Mapping[str, An
             present = Counter(str(v) for v in gdf[field] if v is not None)
             vocab = VOCABULARIES.get((c.layer, field), ())
             known = list(dict.fromkeys([*vocab, *present]))
+            table = value_table(c.layer, field) if vocab else {}
             for v in values:
                 if str(v) in present or str(v) in vocab:
                     continue
-                best = nearest(str(v), known)
+                # a filter names canonical values: a synonym (شهر) is shown its canonical value
+                best = table.get(value_key(v)) or nearest(str(v), known)
                 problems.append(f"{name}: filter {field}: '{v}' matches no feature of layer '{c.layer}'"
                                 + (f"; did you mean '{best}'?" if best else "")
                                 + f" (values in the layer: {', '.join(sorted(present)) or 'none'})")

@@ -101,6 +101,12 @@ def test_filter_typo_refused_with_suggestion(tmp_path, criterion, field, typo, f
     assert f"'{typo}' matches no feature" in r.output and f"did you mean '{fix}'?" in r.output
 
 
+def test_filter_in_persian_is_told_the_canonical_value(tmp_path):
+    sc = small_scenario(tmp_path, n_biz=10)
+    edit_yaml(sc, lambda d: d["criteria"][1].update(filter={"kind": ["شهر", "town"]}))
+    assert any("filter kind: 'شهر' matches no feature" in p and "did you mean 'city'?" in p for p in _problems(sc))
+
+
 def test_filter_selecting_nothing_refused(tmp_path):
     sc = small_scenario(tmp_path, n_biz=10)
     edit_yaml(sc, lambda d: d["criteria"][0].update(filter={"road_class": ["motorway"], "name": ["nowhere"]}))
