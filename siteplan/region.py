@@ -22,8 +22,10 @@ from pyproj import CRS
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from . import plausibility
 from ._geom import polygonal
 from .errors import InputError, SiteplanWarning
+from .plausibility import PLAUSIBILITY_ERRORS, number_text_problems
 from .scenario import LayerSpec, Scenario
 from .tables import COORD_PROBLEM, TABLE_ROW, find_column, is_table, read_table
 from .textnorm import normalize, normalize_compact, parse_number, to_ascii_digits
@@ -333,6 +335,9 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
         if col == "geometry":
             continue
         if col in NUMERIC_FIELDS:
+            # text that does not read as a number is an error (load_region raises it), never a silent NaN
+            gdf.attrs.setdefault(PLAUSIBILITY_ERRORS, []).extend(
+                number_text_problems(gdf, col, where, ID_FIELDS.get(name), TABLE_ROW))
             gdf[col] = pd.to_numeric(gdf[col].map(parse_number), errors="coerce").astype("float64")
         elif gdf[col].dtype == object or str(gdf[col].dtype).startswith("str"):
             gdf[col] = _clean_text(gdf[col])
@@ -466,30 +471,41 @@ def load_region(scenario: Scenario) -> Region:
             files[name] = [scenario.resolve(spec.path)]
             continue
         try:
+            spec, enc_warns = plausibility.checked_encoding(name, spec, scenario.resolve(spec.path))
             gdf, w, ex = read_layer(name, spec, scenario)
         except InputError as err:
             problems.extend(err.problems)
             continue
         raw[name] = gdf
-        warns.extend(w)
+        warns.extend(enc_warns + w)
         if len(ex):
             excluded.append(ex)
         files[name] = _files_of(scenario.resolve(spec.path))
     if problems:
         raise InputError(problems)
+    # plausibility (siteplan.plausibility): values and coordinates that cannot be true are errors
+    pre = plausibility.check_read_layers(raw, scenario, ID_FIELDS)
+    warns.extend(pre.findings.warnings)
+    if len(pre.unusable) == len(raw):
+        raise InputError(pre.findings.errors)
 
     if scenario.crs:
         crs = CRS.from_user_input(scenario.crs)
         if not crs.is_projected:
             raise InputError(f"crs: '{scenario.crs}' is not a projected (metric) CRS; give a projected "
                              "CRS such as a UTM zone, or leave 'crs' out to pick the local UTM zone")
+    elif pre.centre is not None:
+        # the zone of the study's centre (the median of the layers' medians, see plausibility): a few
+        # far features cannot flip it, as the centre of the bounds would
+        crs = utm_crs_for(*pre.centre)
+        log.info("working CRS: %s (local UTM zone)", crs.name)
     else:
         bounds = np.array([g.to_crs(4326).total_bounds for g in raw.values() if len(g)])
         lon = (bounds[:, 0].min() + bounds[:, 2].max()) / 2
         lat = (bounds[:, 1].min() + bounds[:, 3].max()) / 2
         crs = utm_crs_for(float(lon), float(lat))
         log.info("working CRS: %s (local UTM zone)", crs.name)
-    layers = {name: g.to_crs(crs) for name, g in raw.items()}
+    layers = {name: g.to_crs(crs) for name, g in raw.items() if name not in pre.unusable}
     if "boundary" in layers:
         study = shapely.union_all(layers["boundary"].geometry.values)
     else:
@@ -497,6 +513,10 @@ def load_region(scenario: Scenario) -> Region:
         minx, miny, maxx, maxy = xs[:, 0].min(), xs[:, 1].min(), xs[:, 2].max(), xs[:, 3].max()
         pad = 0.05 * max(maxx - minx, maxy - miny, 2000.0)
         study = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    post = plausibility.check_projected_layers(layers, study, scenario, ID_FIELDS, pre.far)
+    if pre.findings.errors or post.errors:
+        raise InputError(pre.findings.errors + post.errors)
+    warns.extend(post.warnings)
     for msg in warns:
         warnings.warn(msg, SiteplanWarning, stacklevel=2)
     ex = pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=["layer", "row", "id", "reason"])

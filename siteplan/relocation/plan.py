@@ -64,6 +64,10 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
             cap[eid] = 0.0
             src[eid] = "plots"
     ids = list(estates["estate_id"])
+    negative = [f"{i} ({cap[i]:,.0f} m²)" for i in ids if cap.get(i, 0.0) < 0]
+    if negative:  # siteplan.plausibility refuses these when the layers are loaded; never write them
+        raise InputError(f"estates: negative capacity for {len(negative)} estate(s): {', '.join(negative[:20])}; "
+                         "vacant_ha and plot areas must not be negative")
     return pd.DataFrame({"estate_id": ids, "capacity_m2": [cap.get(i, 0.0) for i in ids],
                          "capacity_from": [src.get(i, "none") for i in ids]})
 
