@@ -266,3 +266,17 @@ def test_validate_reports_several_problems_in_one_call(small):
     assert "ha of capacity in a" in out
     assert "lat/lon swapped? 1 of" in out
     assert "lie at (0, 0)" in out
+
+
+def test_features_outside_the_boundary_are_a_warning(small):
+    shp, g = _layer(small, "businesses")
+    est = _layer(small, "estates")[1]
+    area = gpd.GeoDataFrame(geometry=[shapely.box(*g.total_bounds).union(shapely.box(*est.total_bounds))], crs=4326)
+    write_shapefile(area.assign(name="study"), small.parent / "boundary.shp")
+    edit_yaml(small, lambda d: d["layers"].update(boundary={"path": "boundary.shp"}))
+    x, y = g.geometry.x.copy(), g.geometry.y.copy()
+    x[5] = float(area.total_bounds[2]) + 0.5  # about 47 km east of the boundary
+    g.geometry = gpd.points_from_xy(x, y, crs=4326)
+    write_shapefile(g, shp)
+    w = _warnings(small)
+    assert f"1 of {len(g)} feature(s) lie outside the boundary layer (more than 1 km): row 6 ({g.biz_id[5]})" in w
