@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ScenarioError, SiteplanWarning
+from .errors import InputError, ScenarioError, SiteplanWarning
 from .guilds import Catalogue, scenario_catalogue
 from .region import Region, load_region
 from .scenario import (
@@ -52,12 +52,45 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
     ScenarioError
         Every problem :func:`check_scenario_data` finds.
     """
+    failed: list[InputError] = []
+    region = catalogue = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SiteplanWarning)
-        region = load_region(scenario)
-    catalogue = scenario_catalogue(scenario)
-    check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
-    return region, catalogue
+        try:
+            region = load_region(scenario)
+        except InputError as err:
+            failed.append(err)
+    try:
+        catalogue = scenario_catalogue(scenario)
+    except InputError as err:
+        failed.append(err)
+    if region is not None and catalogue is not None:
+        check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
+        return region, catalogue
+    # the layers or the catalogue cannot be read: list their problems with those of the scenario's own
+    # settings (category codes, accepted kinds), so that one `validate` shows them all
+    problems = [p for err in failed for p in err.problems]
+    problems += _setting_problems(scenario, catalogue)
+    kind = ScenarioError if all(isinstance(e, ScenarioError) for e in failed) else InputError
+    raise kind(list(dict.fromkeys(problems)))
+
+
+def _setting_problems(scenario: Scenario, catalogue: Catalogue | None) -> list[str]:
+    """Problems of the scenario's own settings that need no layer: category codes (against the shipped
+    catalogue when the scenario's cannot be read) and ``allocation.accepted_kinds``."""
+    from .guilds import load_catalogue
+    from .vocab import category_problems, setting_problems
+
+    if catalogue is None:
+        try:
+            catalogue = load_catalogue(scenario.resolve(scenario.catalogue.path) if scenario.catalogue.path else None)
+        except InputError:
+            return setting_problems(scenario)
+    codes = list(catalogue.codes)
+    top = ([f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(codes)})"
+            + _did_you_mean(c, codes) for i, c in enumerate(scenario.categories) if c not in codes]
+           if scenario.categories != "all" else [])
+    return top + category_problems(scenario, codes) + setting_problems(scenario)
 
 
 @dataclass(frozen=True)

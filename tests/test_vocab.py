@@ -176,3 +176,19 @@ def test_mapping_of_an_open_text_field(tmp_path):
     edit_yaml(sc, lambda d: d["layers"]["businesses"].update(values={"category": {"نجاری": "carpentry"}}))
     biz = validate_scenario(sc).region.layers["businesses"]
     assert list(biz["category"].head(5)) == ["carpentry"] * 5 and biz["category"].iloc[5:].isna().all()
+
+
+def test_layer_catalogue_and_code_problems_in_one_call(tmp_path):
+    sc = small_scenario(tmp_path, n_biz=10)
+
+    def broken(d):
+        d["layers"]["estates"]["fields"] = {"vacant_ha": "no_such_field"}
+        d["catalogue"] = {"overrides": {"carpentri": {"sep_m": 100}}}
+        d["criteria"][1]["categories"] = ["metalwrk"]
+        d["allocation"] = {"accepted_kinds": ["estat"]}
+    edit_yaml(sc, broken)
+    r = CliRunner().invoke(main, ["validate", str(sc)])
+    assert r.exit_code != 0
+    for want in ("no field 'no_such_field'", "catalogue.overrides.carpentri", "'metalwrk' is not a catalogue "
+                 "category; did you mean 'metalwork'?", "accepted_kinds[0]: 'estat'"):
+        assert want in r.output, want
