@@ -274,6 +274,9 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
                          "land_m2", "status", "reason"]]
     write_csv(rel, out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
     write_csv(res.plan.estate_summary, out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
+    from .classify_ml import review_table
+
+    write_csv(review_table(res.prep.businesses), out_dir / "review.csv", bom=sc.outputs.csv_bom)
     write_geojson(estates_table(res), out_dir / "estates.geojson")
     write_geojson(res.zones, out_dir / "zones.geojson")
     write_geojson(res.sites, out_dir / "sites.geojson")

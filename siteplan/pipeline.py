@@ -103,11 +103,20 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         codes = _scope(scenario, cat)
     with timer.stage("classify"):
         biz = classify(region.layers["businesses"], cat)
+        if scenario.classification.model and biz["category"].isna().any():
+            from .classify_ml import apply_fallback
+
+            biz = apply_fallback(biz, cat, scenario.classification.min_confidence)
+            n_model = int((biz["class_by"] == "model").sum())
+            if n_model:
+                warns.append(f"businesses: {n_model} classified by the name model (class_by 'model', probability "
+                             f"≥ {scenario.classification.min_confidence:g}); check them in relocation.csv")
         n_un = int(biz["category"].isna().sum())
         if n_un:
             ids = ", ".join(biz.loc[biz["category"].isna(), "biz_id"].astype(str).head(15))
             warns.append(f"businesses: {n_un} could not be classified (ids: {ids}{' …' if n_un > 15 else ''}); "
-                         "they are listed in relocation.csv as unassigned with the reason")
+                         "they are listed in relocation.csv as unassigned with the reason, and in review.csv "
+                         "with the model's best two categories to label")
         out_scope = biz["category"].notna() & ~biz["category"].isin(codes)
         if out_scope.any():
             warns.append(f"businesses: {int(out_scope.sum())} belong to categories outside the scenario's scope; "

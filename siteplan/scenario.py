@@ -293,6 +293,13 @@ class CatalogueSpec(_Strict):
     add: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class ClassificationSpec(_Strict):
+    """The learned fallback for names the catalogue's keywords miss (:mod:`siteplan.classify_ml`)."""
+
+    model: bool = True
+    min_confidence: float = Field(0.5, gt=0, le=1)
+
+
 class AllocationSpec(_Strict):
     """Relocation settings."""
 
@@ -394,6 +401,7 @@ class Scenario(_Strict):
     aggregation: AggregationSpec = Field(default_factory=AggregationSpec)
     rules: RulesSpec = Field(default_factory=RulesSpec)
     catalogue: CatalogueSpec = Field(default_factory=CatalogueSpec)
+    classification: ClassificationSpec = Field(default_factory=ClassificationSpec)
     allocation: AllocationSpec = Field(default_factory=AllocationSpec)
     zoning: ZoningSpec = Field(default_factory=ZoningSpec)
     sites: SitesSpec = Field(default_factory=SitesSpec)

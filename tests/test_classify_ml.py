@@ -133,3 +133,41 @@ def test_hundred_thousand_names_in_seconds():
     print(f"100k names: {dt:.1f} s", file=sys.stderr)
     assert out.category.notna().mean() > 0.9
     assert dt < 60
+
+
+def test_run_writes_review_csv_and_labels_feed_back(tmp_path):
+    import geopandas as gpd
+    from click.testing import CliRunner
+    from conftest import small_scenario
+
+    from siteplan.cli import main
+
+    sc = small_scenario(tmp_path, n_biz=40)
+    shp = sc.parent / "businesses.shp"
+    g = gpd.read_file(shp)
+    from siteplan._io import write_shapefile
+
+    g["name"] = g["name"].astype(object)
+    g.loc[g.index[:2], "name"] = ["کارگاه برادران صادقی", "جوشکری رضا"]
+    for c in ("category", "isic", "osm_tag"):
+        if c in g:
+            g.loc[g.index[:2], c] = None
+    write_shapefile(g, shp)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    rv = pd.read_csv(out / "review.csv", dtype=str, keep_default_na=False)
+    assert tuple(rv.columns) == REVIEW_COLUMNS
+    first = str(g["biz_id"].iat[0])
+    assert first in set(rv.biz_id)  # «کارگاه برادران صادقی» says no trade: not guessed
+    # the officer labels it and runs again
+    g["category"] = None
+    g.loc[g.index[0], "category"] = "metalwork"
+    write_shapefile(g, shp)
+    out2 = tmp_path / "out2"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out2), "--quiet"])
+    assert r.exit_code == 0, r.output
+    rv2 = pd.read_csv(out2 / "review.csv", dtype=str, keep_default_na=False)
+    assert first not in set(rv2.biz_id)
+    rel = pd.read_csv(out2 / "relocation.csv", dtype=str, keep_default_na=False)
+    assert rel.loc[rel.biz_id == first, "category"].iat[0] == "metalwork"
