@@ -280,4 +280,6 @@ def review_table(classified: pd.DataFrame) -> pd.DataFrame:
         "biz_id": get("biz_id"), "name": get("name"), "best1": get("class_best1"), "p1": get("class_p1"),
         "best2": get("class_best2"), "p2": get("class_p2"), "reason": get("class_note"),
     })
+    for c in ("p1", "p2"):  # probabilities to 4 decimals (float32 noise says nothing to an officer)
+        t[c] = pd.to_numeric(t[c], errors="coerce").astype("float64").round(4)
     return t.sort_values("p1", ascending=False, na_position="last", kind="mergesort").reset_index(drop=True)
