@@ -277,6 +277,15 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     from .classify_ml import review_table
 
     write_csv(review_table(res.prep.businesses), out_dir / "review.csv", bom=sc.outputs.csv_bom)
+    from .summaries import flows_table, origin_table
+
+    write_csv(flows_table(res), out_dir / "flows.csv", bom=sc.outputs.csv_bom)
+    towns = origin_table(res, "town")
+    if towns is not None:
+        write_csv(towns, out_dir / "towns.csv", bom=sc.outputs.csv_bom)
+    counties = origin_table(res, "county")
+    if counties is not None:
+        write_csv(counties, out_dir / "counties.csv", bom=sc.outputs.csv_bom)
     write_geojson(estates_table(res), out_dir / "estates.geojson")
     write_geojson(res.zones, out_dir / "zones.geojson")
     write_geojson(res.sites, out_dir / "sites.geojson")
