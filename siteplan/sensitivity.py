@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shapely
-from rasterio import features
 
 from .criteria import Grid
 from .locate import estate_closeness
-from .suitability import aggregate, zonal_mean
+from .suitability import aggregate, representative_cells, zonal_mean, zone_cells
 
 if TYPE_CHECKING:
     from .results import Prepared
@@ -36,16 +34,11 @@ def zone_scores_of(layers: list[np.ndarray], geoms: np.ndarray, grid: Grid, meth
     same model as the run: the aggregation per cell, then the zonal mean (cells all touched; a polygon
     smaller than a cell uses the cell under its representative point; NaN cells ignored)."""
     n = len(geoms)
-    labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=grid.shape,
-                                transform=grid.transform, fill=0, all_touched=True, dtype="int32")
-    r, c = np.nonzero(labels)
-    lab = labels[r, c] - 1
+    r, c, lab = zone_cells(geoms, grid)
     missing = np.setdiff1d(np.arange(n), lab)
     if len(missing):
-        pts = shapely.point_on_surface(np.asarray(geoms, dtype=object)[missing])
-        rr, cc = grid.rowcol(shapely.get_x(pts), shapely.get_y(pts))
-        ok = (rr >= 0) & (rr < grid.height) & (cc >= 0) & (cc < grid.width)
-        r, c, lab = np.r_[r, rr[ok]], np.r_[c, cc[ok]], np.r_[lab, missing[ok]]
+        rr, cc, k = representative_cells(np.asarray(geoms, dtype=object)[missing], grid)
+        r, c, lab = np.r_[r, rr], np.r_[c, cc], np.r_[lab, missing[k]]
     vals = np.stack([a[r, c].astype(np.float64) for a in layers], axis=-1)  # cells × k
     good = ~np.isnan(vals).any(axis=1)
     vals, lab = vals[good], lab[good]

@@ -402,40 +402,52 @@ def surfaces(codes: list[str], crit: list[CriterionLayer], rules: "dict[str, Rul
     return out
 
 
-def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid) -> np.ndarray:
-    """Mean of a raster over each polygon's cells (all touched); NaN cells are ignored.
+def zone_cells(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid cells each polygon touches: rows, columns and the polygon's position (0-based).
 
-    Polygons smaller than a cell use the cell under their representative point.
+    Only the window the polygons cover is rasterized (one estate: a few cells, not the whole grid).
     """
-    # only the window the polygons cover is rasterized (one estate: a few cells, not the whole grid)
-    res_ = np.full(len(geoms), np.nan)
+    empty = np.zeros(0, dtype=np.int64)
     if not len(geoms):
-        return res_
+        return empty, empty, empty
     x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object))
     c0 = max(int(np.floor((x0 - grid.transform.c) / grid.res)) - 1, 0)
     c1 = min(int(np.ceil((x1 - grid.transform.c) / grid.res)) + 1, grid.width)
     r0 = max(int(np.floor((grid.transform.f - y1) / grid.res)) - 1, 0)
     r1 = min(int(np.ceil((grid.transform.f - y0) / grid.res)) + 1, grid.height)
-    if c1 > c0 and r1 > r0:
-        win = values[r0:r1, c0:c1]
-        labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=win.shape,
-                                    transform=grid.transform * grid.transform.translation(c0, r0), fill=0,
-                                    all_touched=True, dtype="int32")
-    else:
-        win, labels = values[:0, :0], np.zeros((0, 0), dtype=np.int32)
-    v = np.where(np.isnan(win), 0.0, win).ravel()
-    ok = (~np.isnan(win)).ravel()
-    lab = labels.ravel()
-    sums = np.bincount(lab, weights=v * ok, minlength=len(geoms) + 1)[1:]
-    cnt = np.bincount(lab, weights=ok.astype(float), minlength=len(geoms) + 1)[1:]
+    if c1 <= c0 or r1 <= r0:
+        return empty, empty, empty
+    labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=(r1 - r0, c1 - c0),
+                                transform=grid.transform * grid.transform.translation(c0, r0), fill=0,
+                                all_touched=True, dtype="int32")
+    r, c = np.nonzero(labels)
+    return r + r0, c + c0, labels[r, c].astype(np.int64) - 1
+
+
+def representative_cells(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cell under each polygon's representative point, for the polygons whose point is on the grid:
+    rows, columns and the positions of those polygons."""
+    pts = shapely.point_on_surface(np.asarray(geoms, dtype=object))
+    r, c = grid.rowcol(shapely.get_x(pts), shapely.get_y(pts))
+    inside = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
+    return r[inside], c[inside], np.flatnonzero(inside)
+
+
+def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid) -> np.ndarray:
+    """Mean of a raster over each polygon's cells (all touched, :func:`zone_cells`); NaN cells are
+    ignored. Polygons smaller than a cell use the cell under their representative point.
+    """
     res = np.full(len(geoms), np.nan)
+    if not len(geoms):
+        return res
+    r, c, lab = zone_cells(geoms, grid)
+    v = values[r, c]
+    ok = ~np.isnan(v)
+    sums = np.bincount(lab[ok], weights=v[ok], minlength=len(geoms))
+    cnt = np.bincount(lab[ok], minlength=len(geoms))
     np.divide(sums, cnt, out=res, where=cnt > 0)
     missing = np.flatnonzero(cnt == 0)
     if len(missing):
-        pts = [geoms[i].representative_point() for i in missing]
-        r, c = grid.rowcol(np.array([p.x for p in pts]), np.array([p.y for p in pts]))
-        inside = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
-        res[missing[inside]] = values[r[inside], c[inside]]
+        rr, cc, k = representative_cells(np.asarray(geoms, dtype=object)[missing], grid)
+        res[missing[k]] = values[rr, cc]
     return res
-
-
