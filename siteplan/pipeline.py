@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +31,7 @@ from .results import Prepared, RunResult
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .sensitivity import robustness
-from .suitability import criterion_layers, surfaces, zonal_mean
+from .suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
 from .zoning import zone_estates
 
 log = logging.getLogger(__name__)
@@ -162,17 +162,8 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
                 warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
                              f"{', '.join(surface.binding_rules()) or 'none'}")
     return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns, usable_specs,
-                    ahp=_ahp_result(scenario))
+                    ahp=scenario_ahp(scenario))
 
-
-def _ahp_result(scenario: Scenario) -> Any:
-    """The AHP result of the scenario's weights (for the report), or None."""
-    w = scenario.weights
-    if w.method != "ahp" or w.matrix is None:
-        return None
-    from .weights import ahp
-
-    return ahp(w.matrix, ri_table=w.ri_table, threshold=w.cr_threshold)
 
 
 def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:

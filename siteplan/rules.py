@@ -326,9 +326,9 @@ class RuleSet:
         counts: dict[str, int] = {}
         for rule in self.rules:
             if rule.kind == "max_slope":
-                slope = fields.slope if (fields is not None and grid is None) else None
-                if grid is not None and fields is not None and fields.slope is not None:
-                    slope = _window(fields, grid)
+                slope = None
+                if fields is not None and fields.slope is not None:
+                    slope = fields.slope if grid is None else _window(fields, grid)
                 bad = (slope > rule.max_pct) if slope is not None else np.zeros(g.shape, bool)
             elif rule.kind == "study_area":
                 bad = ~_inside_cells(self.ctx.study_area, g)

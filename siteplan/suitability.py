@@ -23,7 +23,7 @@ from rasterio import features
 from .criteria import FieldCache, Grid, catchment_field, saturation_distance, transform
 from .errors import InputError
 from .scenario import CriterionSpec, Scenario
-from .weights import ahp, direct_weights, rank_weights
+from .weights import AHPResult, ahp, direct_weights, rank_weights
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,15 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
     return out
 
 
+def scenario_ahp(scenario: Scenario) -> AHPResult | None:
+    """The AHP result of the scenario's pairwise matrix (None unless ``weights.method`` is ``ahp`` with
+    a matrix): the one place siteplan computes it."""
+    w = scenario.weights
+    if w.method != "ahp" or w.matrix is None:
+        return None
+    return ahp(w.matrix, ri_table=w.ri_table, threshold=w.cr_threshold)
+
+
 def category_weights(criteria: list[CriterionSpec], scenario: Scenario, code: str) -> dict[str, float]:
     """Weights of the criteria that apply to a category, normalized to sum to 1.
 
@@ -186,9 +195,9 @@ def category_weights(criteria: list[CriterionSpec], scenario: Scenario, code: st
             raise InputError(f"weights.method {m}: every criterion needs a 'rank'")
         w = rank_weights([int(c.rank) for c in criteria], m)  # type: ignore[arg-type]
     else:
-        if scenario.weights.matrix is None:
+        r = scenario_ahp(scenario)
+        if r is None:
             raise InputError("weights.matrix: AHP needs a pairwise matrix over the criteria, in their order")
-        r = ahp(scenario.weights.matrix, ri_table=scenario.weights.ri_table, threshold=scenario.weights.cr_threshold)
         if len(r.weights) != len(criteria):
             raise InputError(f"weights.matrix: {len(r.weights)}×{len(r.weights)} but there are {len(criteria)} criteria")
         if not r.consistent and not scenario.weights.accept_inconsistent:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..locate import POP_REACH_KM
 from ..units import M2_PER_HA
@@ -200,8 +200,3 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
         sites=table(["site", "categories", "ha", "score", "units", "trunk km", "extend",
                      f"pop. within {POP_REACH_KM:g} km"], srow),
         method=_method(res), nw=len(res.warnings), warn=warn, src=src)
-
-
-def escape_text(v: Any) -> str:
-    """HTML-escaped text of any value (for callers outside the panel)."""
-    return str(escape(text(v)))
