@@ -21,7 +21,7 @@ nothing else evaluates a rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -386,13 +386,23 @@ class RuleSet:
         cols = ["id", "rule_id", "group", "required_m", "actual_m", "passed", "description"]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
-    def usable(self, geom: BaseGeometry) -> tuple[BaseGeometry, dict[str, float]]:
-        """The part of a polygon that satisfies every rule, and the area (m²) each rule removes."""
+    def usable(self, geom: BaseGeometry, *, cache: dict[tuple[Any, ...], BaseGeometry] | None = None
+               ) -> tuple[BaseGeometry, dict[str, float]]:
+        """The part of a polygon that satisfies every rule, and the area (m²) each rule removes.
+
+        ``cache`` (one dict per polygon, shared by the categories asked about it) keeps each rule's cut
+        so a rule that several categories share is cut once.
+        """
         removed: dict[str, float] = {}
         parts = []
         for rule in self.rules:
-            f = self.ctx.forbidden(rule, geom)
-            cut = f.intersection(geom) if not f.is_empty else f
+            key = (rule.kind, rule.target, rule.min_m, rule.max_pct)
+            cut = cache.get(key) if cache is not None else None
+            if cut is None:
+                f = self.ctx.forbidden(rule, geom)
+                cut = f.intersection(geom) if not f.is_empty else f
+                if cache is not None:
+                    cache[key] = cut
             removed[rule.rule_id] = float(cut.area) if not cut.is_empty else 0.0
             if removed[rule.rule_id] > 0:
                 parts.append(cut)
@@ -447,11 +457,12 @@ def usable_land(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet]) -> pd.D
     grows with the number of estates near targets, not with estates × targets.
     """
     rows = []
+    cuts: list[dict[tuple[Any, ...], BaseGeometry]] = [{} for _ in range(len(estates))]  # per estate
     for code, rs in rulesets.items():
         dist = {r.rule_id: (r.max_pct if r.kind == "max_slope" else r.min_m) for r in rs.rules}
-        for eid, geom in zip(estates["estate_id"], estates.geometry.values):
+        for j, (eid, geom) in enumerate(zip(estates["estate_id"], estates.geometry.values)):
             area = float(geom.area)
-            part, removed = rs.usable(geom)
+            part, removed = rs.usable(geom, cache=cuts[j])
             u = max(float(part.area), 0.0)
             b = max(removed, key=lambda k: removed[k]) if removed else ""
             b = b if b and removed[b] > 1e-6 else ""

@@ -222,7 +222,8 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
             homes = shapely.union_all(homes_all[idx])
         else:
             homes = shapely.Polygon()
-        usable = {c: rules[c].usable(geom)[0] for c in d}
+        cuts: dict = {}  # rules the categories share are cut once
+        usable = {c: rules[c].usable(geom, cache=cuts)[0] for c in d}
         res = zone_estate(geom, d, catalogue, usable, homes, non_saleable=non_saleable, estate_id=str(eid),
                           units=u, binding={c: bind.get((eid, c), "") for c in d}, shape=scenario.zoning.shape)
         zones.extend(res.zones)
