@@ -197,6 +197,8 @@ class RuleContext:
     reach: dict[str, float] = field(default_factory=dict)
     _targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = field(default_factory=dict)
     _slope_bad: dict[float, BaseGeometry] = field(default_factory=dict)
+    #: whole-grid exclusions per rule (bit-packed), shared by the categories that have the same rule
+    _grid_bad: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
 
     def target(self, key: str) -> tuple[np.ndarray, shapely.STRtree | None]:
         """Target geometries and their STRtree (None when there are none)."""
@@ -324,8 +326,12 @@ class RuleSet:
             raise ValueError("a grid is needed")
         allowed = np.ones(g.shape, dtype=bool)
         counts: dict[str, int] = {}
+        shared = grid is None and distance is None and fields is self.ctx.fields  # the run's own grid
         for rule in self.rules:
-            if rule.kind == "max_slope":
+            key = (rule.kind, rule.target, rule.min_m, rule.max_pct)
+            if shared and key in self.ctx._grid_bad:
+                bad = np.unpackbits(self.ctx._grid_bad[key], count=g.width * g.height).reshape(g.shape).astype(bool)
+            elif rule.kind == "max_slope":
                 slope = None
                 if fields is not None and fields.slope is not None:
                     slope = fields.slope if grid is None else _window(fields, grid)
@@ -345,6 +351,8 @@ class RuleSet:
                 else:
                     d = FieldCache(g).distance(rule.target, tg, pad_m=rule.min_m + 2 * g.res * np.sqrt(2.0))
                 bad = _distance_bad(rule, d, g, tg, tree)
+            if shared and key not in self.ctx._grid_bad:
+                self.ctx._grid_bad[key] = np.packbits(bad.ravel())
             counts[rule.rule_id] = int(bad.sum())
             allowed &= ~bad
         return allowed, counts
