@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import InputError, ScenarioError, SiteplanWarning
 from .guilds import Catalogue, scenario_catalogue
-from .region import Region, load_region
+from .region import ImplausibleDataError, Region, load_region
 from .scenario import (
     MAX_BLOCKWISE_CELLS,
     MAX_GRID_CELLS,
@@ -23,6 +23,8 @@ from .scenario import (
     _draws_problem,
     _gib,
     load_scenario,
+    read_scenario_file,
+    salvage_layers,
 )
 
 __all__ = ["ValidationReport", "check_scenario_data", "load_checked", "validate_scenario"]
@@ -54,10 +56,14 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
     """
     failed: list[InputError] = []
     region = catalogue = None
+    read: Region | None = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SiteplanWarning)
         try:
             region = load_region(scenario)
+        except ImplausibleDataError as err:
+            failed.append(err)
+            read = err.region  # every layer read; some values cannot be true
         except InputError as err:
             failed.append(err)
     try:
@@ -67,6 +73,13 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
     if region is not None and catalogue is not None:
         check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
         return region, catalogue
+    if read is not None and catalogue is not None:
+        # the data's problems and the scenario's problems against that data, in one list
+        try:
+            check_scenario_data(scenario, read, catalogue, whole_grid=whole_grid)
+        except ScenarioError as err:
+            raise InputError(list(dict.fromkeys(failed[0].problems + err.problems))) from None
+        raise failed[0]
     # the layers or the catalogue cannot be read: list their problems with those of the scenario's own
     # settings (category codes, accepted kinds), so that one `validate` shows them all
     problems = [p for err in failed for p in err.problems]
@@ -144,11 +157,35 @@ def validate_scenario(path: str | Path) -> ValidationReport:
     ScenarioError
         The scenario is invalid, or invalid for its data; every problem is listed.
     """
-    scenario = load_scenario(path)
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as err:
+        raise _with_data_problems(Path(path), err) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the readers' own warnings; siteplan's are in region.warnings
         region, catalogue = load_checked(scenario)
     return ValidationReport(Path(path), region, catalogue)
+
+
+def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
+    """The scenario's own problems, and those of its data as far as the valid part of the scenario can
+    read it (:func:`siteplan.scenario.salvage_layers`): files, fields, values and plausibility, so that
+    one ``validate`` lists them all."""
+    try:
+        salvaged = salvage_layers(read_scenario_file(path), base_dir=path.parent.resolve())
+    except ScenarioError:
+        return err
+    if salvaged is None:
+        return err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            load_region(salvaged)
+        except InputError as data_err:
+            return InputError(list(dict.fromkeys(err.problems + data_err.problems)))
+        except Exception:  # noqa: BLE001 - the scenario's own problems are the answer; the data is checked again once they are fixed
+            return err
+    return err
 
 
 def _count(x: float) -> str:

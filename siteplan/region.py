@@ -34,6 +34,7 @@ from .vocab import OPEN_DEFAULT, VOCABULARIES, map_values
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ImplausibleDataError",
     "Region",
     "read_layer",
     "load_region",
@@ -514,10 +515,33 @@ def load_region(scenario: Scenario) -> Region:
         pad = 0.05 * max(maxx - minx, maxy - miny, 2000.0)
         study = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
     post = plausibility.check_projected_layers(layers, study, scenario, ID_FIELDS, pre.far)
+    ex = pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=["layer", "row", "id", "reason"])
     if pre.findings.errors or post.errors:
-        raise InputError(pre.findings.errors + post.errors)
+        # the layers were read: hand them on, so that `validate` can also check the scenario against them
+        whole = not pre.unusable
+        raise ImplausibleDataError(
+            pre.findings.errors + post.errors,
+            Region(crs=crs, layers=layers, study_area=study, warnings=warns + post.warnings, excluded=ex,
+                   files=files) if whole else None)
     warns.extend(post.warnings)
     for msg in warns:
         warnings.warn(msg, SiteplanWarning, stacklevel=2)
-    ex = pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=["layer", "row", "id", "reason"])
     return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files)
+
+
+class ImplausibleDataError(InputError):
+    """Every layer was read, but some values or coordinates cannot be true (:mod:`siteplan.plausibility`).
+
+    Parameters
+    ----------
+    problems
+        One message per problem, naming the layer, the rows and the values.
+    region
+        The region as read (every layer present, nothing repaired), for checks that still make sense on
+        it (``siteplan validate`` lists the scenario's own problems with these); None when a layer is
+        unusable as a whole.
+    """
+
+    def __init__(self, problems: str | list[str], region: "Region | None" = None) -> None:
+        super().__init__(problems)
+        self.region = region

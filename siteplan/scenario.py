@@ -599,6 +599,17 @@ def load_scenario(path: str | Path) -> Scenario:
         When the file is missing, is not YAML, or fails validation.
     """
     path = Path(path)
+    return parse_scenario(read_scenario_file(path), base_dir=path.parent.resolve(), source=str(path))
+
+
+def read_scenario_file(path: Path) -> dict[str, Any]:
+    """The mapping a scenario file holds, read with siteplan's safe YAML loader (not yet validated).
+
+    Raises
+    ------
+    ScenarioError
+        When the file is missing, is not YAML or not UTF-8, or breaks the loader's limits.
+    """
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
     try:
@@ -615,4 +626,39 @@ def load_scenario(path: str | Path) -> Scenario:
     if bad:
         raise ScenarioError([f"{path}: {k}: holds a character that is not valid Unicode (a lone surrogate); "
                              "retype the text or save the file as UTF-8" for k in bad[:10]])
-    return parse_scenario(data or {}, base_dir=path.parent.resolve(), source=str(path))
+    return data or {}
+
+
+def salvage_layers(data: Any, *, base_dir: str | Path) -> Scenario | None:
+    """A scenario of only the valid parts of an invalid one: its layers and the top-level settings that
+    are valid on their own, so that ``siteplan validate`` can check the data too while the scenario's own
+    problems are being listed.
+
+    Parameters
+    ----------
+    data
+        The scenario file's mapping (:func:`read_scenario_file`), which :func:`parse_scenario` refused.
+    base_dir
+        Folder that relative paths are resolved against.
+
+    Returns
+    -------
+    Scenario or None
+        None when the layers themselves are not valid (a required layer's entry has a problem).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), dict):
+        return None
+    keep: dict[str, Any] = {"layers": data["layers"]}
+    try:
+        parse_scenario(keep, base_dir=base_dir)
+    except ScenarioError:
+        return None
+    for key, value in data.items():
+        if key in keep or key in ("base_dir", "criteria", "categories", "grid"):
+            continue
+        try:
+            parse_scenario({**keep, key: value}, base_dir=base_dir)
+        except ScenarioError:
+            continue
+        keep[key] = value
+    return parse_scenario(keep, base_dir=base_dir)

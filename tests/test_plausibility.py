@@ -259,6 +259,12 @@ def test_validate_reports_several_problems_in_one_call(small):
     x[1], y[1] = 0.0, 0.0
     b.geometry = gpd.points_from_xy(x, y, crs=4326)
     write_shapefile(b, bshp)
+
+    def scenario_problems(d):  # problems of the scenario that only its data can reveal
+        d["grid"]["resolution_m"] = 0.5  # far too many cells over the study area
+        d["criteria"][0]["filter"] = {"road_class": ["primery"]}  # a typo'd filter value
+
+    edit_yaml(small, scenario_problems)
     r = _validate(small)
     assert r.exit_code == 1
     out = r.output
@@ -266,6 +272,20 @@ def test_validate_reports_several_problems_in_one_call(small):
     assert "ha of capacity in a" in out
     assert "lat/lon swapped? 1 of" in out
     assert "lie at (0, 0)" in out
+    # ... and, in the same call, what is wrong with the scenario for this data
+    assert "grid.resolution_m: 0.5 m gives a grid" in out
+    assert "primery" in out
+
+
+def test_validate_lists_data_problems_with_the_scenarios_own(small):
+    shp, g = _layer(small, "estates")
+    g.loc[0, "vacant_ha"] = -5.0
+    write_shapefile(g, shp)
+    edit_yaml(small, lambda d: d["grid"].update(resolution="1km"))  # an unknown key: the scenario is invalid
+    r = _validate(small)
+    assert r.exit_code == 1
+    assert "grid.resolution: unknown key" in r.output
+    assert "vacant_ha is negative" in r.output
 
 
 def test_features_outside_the_boundary_are_a_warning(small):
