@@ -8,6 +8,7 @@ key suggested, so that a typo is never ignored silently.
 from __future__ import annotations
 
 import difflib
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,12 +18,15 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from ._yaml import YamlLimitError, load_yaml, lone_surrogates
 from .errors import ScenarioError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Scenario",
@@ -463,6 +467,25 @@ class Scenario(_Strict):
             if c.layer not in self.layers and c.layer != "estates":
                 raise ValueError(f"criteria[{i}] ('{c.name}'): layer '{c.layer}' is not among the scenario's layers")
         return self
+
+    @field_validator("criteria")
+    @classmethod
+    def _canonical_filters(cls, v: list[CriterionSpec] | None, info: ValidationInfo) -> list[CriterionSpec] | None:
+        """A filter value written as a synonym of a canonical value (``kind: [شهر]``, a word of the layer's
+        ``values:`` mapping) is read as that value, and the run's log says so."""
+        from .vocab import canonical_filter
+
+        layers = info.data.get("layers") or {}
+        out = []
+        for i, c in enumerate(v or []):
+            if c.filter:
+                spec = layers.get(c.layer)
+                flt, notes = canonical_filter(c.layer, c.filter, getattr(spec, "values", None) or {})
+                for note in notes:
+                    log.info("criteria[%d] ('%s'): filter %s", i, c.name, note)
+                c = c.model_copy(update={"filter": flt}) if notes else c
+            out.append(c)
+        return out if v is not None else None
 
     def resolve(self, path: str) -> Path:
         """Resolve a path of the scenario against its folder."""

@@ -28,6 +28,7 @@ import pandas as pd
 from .textnorm import normalize
 
 __all__ = [
+    "canonical_filter",
     "VOCABULARIES",
     "SYNONYMS",
     "OPEN_DEFAULT",
@@ -122,6 +123,52 @@ def value_table(layer: str, field: str, mapping: Mapping[str, str] | None = None
     for user, canon in (mapping or {}).items():
         table[value_key(user)] = str(canon)
     return table
+
+
+def canonical_filter(layer: str, flt: Mapping[str, list[str]], mappings: Mapping[str, Mapping[str, str]]
+                     ) -> tuple[dict[str, list[str]], list[str]]:
+    """A criterion's filter with each value of a field that has a vocabulary written as its canonical value.
+
+    Parameters
+    ----------
+    layer
+        The criterion's layer.
+    flt
+        Its filter: field to the values written in the scenario.
+    mappings
+        The layer's ``values:`` mappings (field to user value to canonical value).
+
+    Returns
+    -------
+    filter, notes
+        The filter with synonyms (``شهر``, ``trunk_link``, a word of the layer's mapping) replaced by the
+        canonical value they stand for (duplicates removed), and one note per replaced value
+        (``kind: 'شهر' read as 'city'``). Values that are canonical, or that no table knows, are kept
+        as written (the data checks name those that match nothing).
+
+    Examples
+    --------
+    >>> canonical_filter("urban", {"kind": ["شهر", "town"]}, {})
+    ({'kind': ['city', 'town']}, ["kind: 'شهر' read as 'city'"])
+    """
+    out: dict[str, list[str]] = {}
+    notes: list[str] = []
+    for field, values in flt.items():
+        vocab = VOCABULARIES.get((layer, field))
+        user = mappings.get(field)
+        if vocab is None and not user:
+            out[field] = list(values)
+            continue
+        table = value_table(layer, field, user)
+        canon: list[str] = []
+        for v in values:
+            sv = str(v)
+            hit = sv if vocab and sv in vocab else table.get(value_key(sv))
+            if hit is not None and hit != sv:
+                notes.append(f"{field}: '{sv}' read as '{hit}'")
+            canon.append(hit if hit is not None else sv)
+        out[field] = list(dict.fromkeys(canon))
+    return out, notes
 
 
 def map_values(raw: pd.Series, current: pd.Series, layer: str, field: str,
@@ -229,6 +276,14 @@ def mapping_problems(scenario: Any, text_fields: Mapping[str, Iterable[str]]) ->
                                 + (f" (did you mean '{hint[0]}'?)" if hint else "")
                                 + f"; values can be mapped for: {', '.join(fields) or 'no field'}")
                 continue
+            same: dict[str, list[tuple[str, str]]] = {}
+            for user, canon in mapping.items():
+                same.setdefault(value_key(user), []).append((str(user), str(canon)))
+            for pairs in same.values():
+                if len({c for _, c in pairs}) > 1:
+                    problems.append(f"{key}: {' and '.join(repr(u) for u, _ in pairs)} are the same word once Persian "
+                                    "letters, digits and spaces are normalized, but map to "
+                                    f"{' and '.join(repr(c) for _, c in pairs)}; keep one of them")
             vocab = VOCABULARIES.get((layer, field))
             if vocab is None:
                 continue

@@ -101,10 +101,25 @@ def test_filter_typo_refused_with_suggestion(tmp_path, criterion, field, typo, f
     assert f"'{typo}' matches no feature" in r.output and f"did you mean '{fix}'?" in r.output
 
 
-def test_filter_in_persian_is_told_the_canonical_value(tmp_path):
+def test_filter_in_persian_is_read_as_the_canonical_value(tmp_path, caplog):
     sc = small_scenario(tmp_path, n_biz=10)
     edit_yaml(sc, lambda d: d["criteria"][1].update(filter={"kind": ["شهر", "town"]}))
-    assert any("filter kind: 'شهر' matches no feature" in p and "did you mean 'city'?" in p for p in _problems(sc))
+    edit_yaml(sc, lambda d: d["layers"]["roads"].update(values={"road_class": {"بزرگراه": "motorway"}}))
+    edit_yaml(sc, lambda d: d["criteria"][0].update(filter={"road_class": ["بزرگراه", "trunk", "primary"]}))
+    with caplog.at_level("INFO", logger="siteplan.scenario"):
+        rep = validate_scenario(sc)
+    assert rep.region is not None
+    sc_obj = load_scenario(sc)
+    assert sc_obj.criteria[1].filter == {"kind": ["city", "town"]}
+    assert sc_obj.criteria[0].filter == {"road_class": ["motorway", "trunk", "primary"]}
+    assert "filter kind: 'شهر' read as 'city'" in caplog.text
+
+
+def test_colliding_mapping_keys_refused(tmp_path):
+    sc = small_scenario(tmp_path, n_biz=10)
+    edit_yaml(sc, lambda d: d["layers"]["urban"].update(values={"kind": {"شهرك": "town", "شهرک": "city"}}))
+    probs = _problems(sc)
+    assert any("layers.urban.values.kind" in p and "are the same word" in p for p in probs)
 
 
 def test_filter_selecting_nothing_refused(tmp_path):
