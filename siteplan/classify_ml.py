@@ -71,6 +71,10 @@ OUTSIDE_TRADES = (
     "گل فروشی", "دفتر پیشخوان", "دفتر خدمات", "مشاور املاک", "املاک", "آژانس مسافرتی", "آژانس تاکسی",
     "خشکشویی", "عکاسی", "مطب", "دندانپزشکی", "آموزشگاه", "باشگاه ورزشی", "تالار پذیرایی", "صرافی",
     "ساعت فروشی", "اسباب بازی", "لوازم آرایشی", "عطاری", "دامپزشکی", "آبمیوه بستنی", "بستنی فروشی",
+    "کفاشی", "تعمیر کفش", "تعمیر لوازم خانگی", "لوازم خانگی", "تعمیر کولر گازی", "چاپ و تبلیغات", "چاپخانه",
+    "افست", "قالیشویی", "فرش فروشی", "سوپر گوشت", "آموزشگاه رانندگی", "خشکشویی و اتوشویی", "کلینیک",
+    "آزمایشگاه طبی", "لوازم التحریر", "نوشت افزار", "پرده فروشی", "لباس عروس", "مزون", "شیرینی سرا",
+    "کبابی", "حلیم پزی", "کله پزی", "دفتر اسناد رسمی", "دفتر ازدواج", "باربری", "تاکسی تلفنی",
 )
 
 
@@ -229,7 +233,10 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
         out[c] = pd.Series([None] * len(out), index=out.index, dtype=object)
     for c in ("class_p1", "class_p2"):
         out[c] = np.nan
-    todo = out["category"].isna().to_numpy().copy()
+    # a name whose only keyword is a generic word of a trade («تعمیر», «گالری», «پخش») is for the model
+    # to decide with the rest of the name: «تعمیر کفش» is no car repair
+    generic = ((out["class_by"] == "name") & (out["class_conf"] < _TRUSTED_NAME_CONF)).to_numpy()
+    todo = out["category"].isna().to_numpy() | generic
     if "name" in out:
         todo &= out["name"].map(lambda v: bool(normalize(v))).to_numpy(dtype=bool)
     else:
@@ -244,12 +251,26 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
     out.loc[idx, "class_best2"] = pred["best2"].to_numpy()
     out.loc[idx, "class_p2"] = pred["p2"].to_numpy()
     take = (pred["p1"].to_numpy() >= min_confidence) & (pred["best1"].to_numpy() != OTHER)
+    # ... for a generic word, the model's other category only when the word's is not among its best two
+    rule_cat = out.loc[idx, "category"].to_numpy()
+    in_top2 = (rule_cat == pred["best1"].to_numpy()) | (rule_cat == pred["best2"].to_numpy())
+    take &= ~(generic[out.index.get_indexer(idx)] & in_top2 & (rule_cat != pred["best1"].to_numpy()))
     tidx = idx[take]
     out.loc[tidx, "category"] = pred["best1"].to_numpy()[take]
     out.loc[tidx, "class_by"] = "model"
     out.loc[tidx, "class_conf"] = pred["p1"].to_numpy()[take]
     out.loc[tidx, "class_note"] = ""
-    ridx = idx[~take]
+    # a generic word's category stands unless the model is sure the name is a trade outside the catalogue
+    is_gen = generic[out.index.get_indexer(idx)]
+    veto = (pred["p1"].to_numpy() >= min_confidence) & (pred["best1"].to_numpy() == OTHER)
+    keep = is_gen & ~take & ~veto
+    vidx = idx[is_gen & veto]
+    out.loc[vidx, "class_note"] = ("a generic word of " + out.loc[vidx, "category"].astype(str)
+                                   + " in the name, but the name is of another trade")
+    out.loc[vidx, "category"] = None
+    out.loc[vidx, "class_by"] = "unclassified"
+    out.loc[vidx, "class_conf"] = 0.0
+    ridx = idx[~take & ~keep]
     out.loc[ridx, "class_note"] = [
         (f"{note}; name model: a trade outside the catalogue ({p1:.2f}; next {b2} {p2:.2f}): listed in review.csv"
          if b1 == OTHER else

@@ -16,6 +16,7 @@ from siteplan.errors import InputError
 from siteplan.guilds import classify, load_catalogue
 
 HELDOUT = ROOT / "tests" / "data" / "registry_heldout.csv"
+HELDOUT2 = ROOT / "tests" / "data" / "registry_heldout2.csv"
 
 
 def _rules_then_model(reg: pd.DataFrame, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.DataFrame:
@@ -105,20 +106,26 @@ def test_review_table_lists_what_is_not_guessed():
     assert row.best1 and row.best2 and 0 <= row.p2 <= row.p1 < 0.99 and "review.csv" in row.reason
 
 
-def test_heldout_registry_accuracy():
-    """The held-out registry (written apart from the keyword lists; the classifier never sees
-    true_category): measured figures, see benchmarks/bench_classify.py. The brief's goal is ≥ 97 % right
-    with ≤ 1 % wrong; measured 95.5 % right, 1.4 % wrong, 3.1 % to review (5 of the 353 names say no
-    trade at all)."""
-    reg = pd.read_csv(HELDOUT, dtype=str, keep_default_na=False)
+@pytest.mark.parametrize("path, least_right, most_wrong", [
+    # written by us, then used to improve the keyword lists: a development set now
+    (HELDOUT, 0.97, 0.01),
+    # written by another hand without seeing the keyword lists, then used to find the classifier's
+    # systematic gaps (generic words, wholesale words, trades outside the catalogue): development too.
+    # Six of its 13 wrong rows are hypermarkets it labels chain_store where the catalogue says large_store.
+    (HELDOUT2, 0.93, 0.035),
+])
+def test_registry_accuracy(path, least_right, most_wrong):
+    """Registries with a true_category the classifier never sees (benchmarks/bench_classify.py prints the
+    figures; the figure on a registry never used for tuning is in the issue note)."""
+    reg = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert len(reg) >= 300
     out = _rules_then_model(reg)
     got = out.category.fillna("").to_numpy()
     right = got == reg.true_category.to_numpy()
     wrong = (got != "") & ~right
-    print(f"held-out: right {right.mean():.1%}, wrong {wrong.mean():.1%}, review {np.mean(got == ''):.1%}")
-    assert right.mean() >= 0.95
-    assert wrong.mean() <= 0.015
+    print(f"{path.name}: right {right.mean():.1%}, wrong {wrong.mean():.1%}, review {np.mean(got == ''):.1%}")
+    assert right.mean() >= least_right
+    assert wrong.mean() <= most_wrong
     assert (out.class_by == "model").sum() >= 20
 
 
