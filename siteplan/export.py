@@ -271,7 +271,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     rel = res.plan.rows[["biz_id", "name", "category", "lon", "lat", "estate_id", "zone_id", "distance_km",
-                         "land_m2", "status", "reason"]]
+                         "land_m2", "status", "reason", "site_id"]]
     write_csv(rel, out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
     write_csv(res.plan.estate_summary, out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
     from .classify_ml import review_table

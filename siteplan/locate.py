@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -23,8 +23,7 @@ from rasterio import features
 from scipy import ndimage
 
 from ._geom import polsby_popper
-from .criteria import Grid, distance_field, rasterize_mask
-from .facility import p_median
+from .criteria import Grid, distance_field
 from .units import M2_PER_HA
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["rank_estates", "estate_closeness", "grow_regions", "SiteSearch", "site_feasibility", "propose_sites",
-           "regions_to_polygons", "POP_REACH_KM"]
+           "regions_to_polygons", "POP_REACH_KM", "SITE_COLUMNS"]
 
 #: TOPSIS weights of (suitability score, usable net capacity) when ranking estates.
 RANK_WEIGHTS = (0.7, 0.3)
@@ -275,8 +274,6 @@ def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.G
     return out
 
 
-#: a site of another value chain counts as this many times the farthest distance in the p-median
-CROSS_CHAIN_FACTOR = 10.0
 #: radius (km) of the population within reach of a proposed site (``pop_reach``)
 POP_REACH_KM = 30.0
 
@@ -374,99 +371,71 @@ def _recheck_site(poly: shapely.Geometry, rulesets: "list[RuleSet]", failures: l
 
 
 def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
-                  ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object]]:
-    """Propose new specialized estates for unmet demand.
+                  ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame]:
+    """Propose new specialized estates for the unassigned demand and say whom each would take.
 
-    Candidate regions are grown per value chain (``sites.candidates_per_chain`` each, sized to the
-    chain's unmet land), then ``sites.count`` of them are chosen by p-median: unmet businesses,
-    weighted by land, should be near a site of their own chain (a site of another chain counts as
-    ten times the farthest distance).
+    Sites are sought where the unassigned businesses are, sized to what they would take, on a grid
+    fine enough for the site, and the unassigned businesses are then allocated to them
+    (:mod:`siteplan.newsites`). A site that would take nobody is not proposed.
+
+    Returns
+    -------
+    sites, notes, choice, takes
+        ``sites``: :data:`SITE_COLUMNS` and geometry, best coverage first; ``notes``: what could not be
+        done; ``choice``: the manifest's summary of the search; ``takes``: ``biz_id``, ``site_id``,
+        ``site_km`` for each unassigned classified business (``site_id`` None when no site takes it).
     """
-    sc = prep.scenario
-    cols = ["site_id", "chain", "categories", "area_ha", "score", "compactness", "rank", "gross_ha", "net_ha",
-            "units", "trunk_km", "rail_km", "power_km", "gas_km", "extend", "pop_reach"]
-    empty = gpd.GeoDataFrame(columns=cols + ["geometry"], geometry="geometry", crs=prep.region.crs)
-    unmet = plan.unmet
-    choice: dict[str, object] = {"method": "none", "candidates": 0}
-    if unmet.empty or sc.sites.count == 0:
-        return empty, [], choice
-    cat = prep.catalogue.table.set_index("code")
-    unmet = unmet[unmet["category"].isin(prep.surfaces)].copy()
-    unmet["chain"] = unmet["category"].map(cat["chain"]).fillna(unmet["category"])
-    groups = unmet.groupby("chain")["land_m2"].sum().sort_values(ascending=False)
-    failures: list[str] = []
-    rows = []
+    from .newsites import absorb, demand_sites
 
-    est_mask = rasterize_mask(estates.geometry.values, prep.grid)
-    taken = np.zeros(prep.grid.shape, dtype=bool)
-    for chain, land in groups.items():
-        codes = list(unmet.loc[unmet.chain == chain, "category"])
-        w = unmet.loc[unmet.chain == chain].set_index("category")["land_m2"]
-        w = w / w.sum()
-        allowed = np.logical_and.reduce([prep.surfaces[c].allowed for c in codes]) & ~taken
-        score = sum(prep.surfaces[c].score * float(w[c]) for c in codes)
-        score = np.where(score >= sc.sites.min_score, score, np.nan)
-        gross_ha = land / M2_PER_HA / sc.allocation.net_to_gross
-        area = min(max(sc.sites.area_ha or gross_ha, sc.sites.min_area_ha), sc.sites.max_area_ha)
-        if gross_ha > sc.sites.max_area_ha:
-            failures.append(f"chain '{chain}': needs {gross_ha:.1f} ha gross, above max_area_ha "
-                            f"{sc.sites.max_area_ha:g}; one site of {sc.sites.max_area_ha:g} ha serves part of it")
-        res = grow_regions(score, allowed, prep.grid, count=sc.sites.candidates_per_chain, area_ha=area,
-                           min_area_ha=sc.sites.min_area_ha, max_area_ha=sc.sites.max_area_ha,
-                           min_spacing_m=sc.sites.min_spacing_km * 1000,
-                           max_spacing_m=None if sc.sites.max_spacing_km is None else sc.sites.max_spacing_km * 1000,
-                           avoid=est_mask | taken, avoid_m=sc.sites.min_distance_from_estates_km * 1000)
-        failures.extend(f"chain '{chain}' candidates: {f}" for f in res.failures)
-        polys = [_recheck_site(poly, [prep.rules[c] for c in codes], failures, str(chain))
-                 for poly in regions_to_polygons(res.regions, prep.grid)]
-        for reg, poly in zip(res.regions, polys):
-            if poly.is_empty:
-                continue
-            taken |= reg
-            rows.append({"chain": chain, "categories": ", ".join(sorted(codes)),
-                         "area_ha": round(poly.area / M2_PER_HA, 2), "score": round(float(np.nanmean(score[reg])), 4),
-                         "compactness": round(polsby_popper(poly), 4), "share": w.to_dict(), "geometry": poly})
-    choice["candidates"] = len(rows)
-    if len(rows) > sc.sites.count:
-        rows, choice = _choose_sites(rows, plan, prep, failures)
-    if not rows:
-        return empty, failures, choice
-    g = gpd.GeoDataFrame(rows, geometry="geometry", crs=prep.region.crs)
-    g = g.sort_values(["score", "area_ha"], ascending=[False, False]).reset_index(drop=True)
+    sc = prep.scenario
+    empty = gpd.GeoDataFrame(columns=list(SITE_COLUMNS) + ["geometry"], geometry="geometry", crs=prep.region.crs)
+    found, notes = demand_sites(prep, plan, estates)
+    choice: dict[str, object] = {"method": "greedy maximum coverage of the unassigned demand within reach",
+                                 "reach_km": sc.allocation.max_distance_km, "candidates": len(found)}
+    if not found:
+        takes, _ = absorb(prep, plan, empty)
+        return empty, notes, choice, takes
+    g = gpd.GeoDataFrame({
+        "site_id": [f"S{i:02d}" for i in range(1, len(found) + 1)],
+        "chain": [f.chain for f in found], "categories": [", ".join(f.codes) for f in found],
+        "area_ha": [round(f.geometry.area / M2_PER_HA, 2) for f in found],
+        "score": [round(f.score, 4) for f in found],
+        "compactness": [round(polsby_popper(f.geometry), 4) for f in found],
+        "grid_m": [round(f.res_m, 1) for f in found], "sized_for": [len(f.target_ids) for f in found],
+    }, geometry=[f.geometry for f in found], crs=prep.region.crs)
+    g["net_ha"] = (g.geometry.area / M2_PER_HA * sc.allocation.net_to_gross).round(2)
+    takes, per = absorb(prep, plan, g)
+    g = g.merge(per, on="site_id", how="left")
+    idle = g["units"] == 0
+    for r in g[idle].itertuples():
+        notes.append(f"chain '{r.chain}': a site of {r.area_ha:g} ha would take none of the unassigned businesses "
+                     "(the solver placed them at other sites); not proposed")
+    g = g[~idle].reset_index(drop=True)
+    new_ids = {old: f"S{i:02d}" for i, old in enumerate(g["site_id"], start=1)}
+    g["site_id"] = g["site_id"].map(new_ids)
+    takes["site_id"] = takes["site_id"].map(new_ids)
     g["rank"] = np.arange(1, len(g) + 1)
-    g["site_id"] = [f"S{i:02d}" for i in g["rank"]]
     land_per = dict(zip(prep.catalogue.table.code, prep.catalogue.table.land_m2))
     feas = []
-    for r in g.itertuples():
-        f = site_feasibility(g.iloc[[r.Index]], prep.region.layers, net_to_gross=sc.allocation.net_to_gross,
-                             land_per_unit=land_per, share=r.share)
-        feas.append(f)
-    g = pd.concat([g.drop(columns=["share"]), pd.concat(feas, ignore_index=True)], axis=1)
-    return gpd.GeoDataFrame(g[cols + ["geometry"]], geometry="geometry", crs=prep.region.crs), failures, choice
+    for i in range(len(g)):
+        codes = g.at[i, "categories"].split(", ")
+        share = {c: 1.0 / len(codes) for c in codes}
+        mine = takes[takes["site_id"] == g.at[i, "site_id"]]
+        if len(mine):
+            land = plan.rows.set_index("biz_id").loc[mine["biz_id"]].groupby("category")["land_m2"].sum()
+            share = (land / land.sum()).to_dict()
+        feas.append(site_feasibility(g.iloc[[i]], prep.region.layers, net_to_gross=sc.allocation.net_to_gross,
+                                     land_per_unit=land_per, share=share))
+    f = pd.concat(feas, ignore_index=True).rename(columns={"units": "capacity_units"}).drop(columns=["net_ha"])
+    g = pd.concat([g, f], axis=1)
+    n_un = len(takes)
+    n_take = int(takes["site_id"].notna().sum())
+    choice.update({"proposed": int(len(g)), "unassigned": n_un, "taken_by_sites": n_take})
+    return gpd.GeoDataFrame(g[list(SITE_COLUMNS) + ["geometry"]], geometry="geometry", crs=prep.region.crs), notes, \
+        choice, takes
 
 
-def _choose_sites(rows: list[dict[str, Any]], plan: "Plan", prep: "Prepared", failures: list[str]
-                  ) -> tuple[list[dict[str, Any]], dict[str, object]]:
-    """``sites.count`` of the candidate sites, chosen by p-median: unmet businesses, weighted by land,
-    near a site of their own chain (a site of another chain costs :data:`CROSS_CHAIN_FACTOR` times the
-    farthest distance). Candidates left out are said in ``failures``."""
-    sc = prep.scenario
-    cat = prep.catalogue.table.set_index("code")
-    un = plan.rows[(plan.rows.status == "unassigned") & plan.rows["category"].isin(prep.surfaces)]
-    pts = prep.businesses.set_index("biz_id").loc[un.biz_id].geometry.values
-    chain_b = un["category"].map(cat["chain"]).fillna(un["category"]).to_numpy()
-    cand = np.array([r["geometry"] for r in rows], dtype=object)
-    dist = np.stack([shapely.distance(pts, g) / 1000 for g in cand], axis=1)
-    same = chain_b[:, None] == np.array([r["chain"] for r in rows])[None, :]
-    cost = np.where(same, dist, CROSS_CHAIN_FACTOR * max(float(dist.max()), 1.0))
-    res_pm = p_median(cost, un["land_m2"].to_numpy(float), sc.sites.count)
-    keep = set(res_pm.open.tolist())
-    for k, r in enumerate(rows):
-        if k not in keep:
-            failures.append(f"chain '{r['chain']}': candidate site of {r['area_ha']:g} ha not chosen by the p-median "
-                            f"(sites.count = {sc.sites.count})")
-    choice: dict[str, object] = {
-        "method": res_pm.method, "status": res_pm.status, "candidates": int(len(cand)), "chosen": int(len(keep)),
-        "objective_ha_km": round(res_pm.objective / M2_PER_HA, 4),
-        "lower_bound_ha_km": round(res_pm.lower_bound / M2_PER_HA, 4), "gap": round(res_pm.gap, 6)}
-    return [r for k, r in enumerate(rows) if k in keep], choice
+#: the columns of sites.geojson (with the geometry)
+SITE_COLUMNS = ("site_id", "chain", "categories", "rank", "area_ha", "gross_ha", "net_ha", "units", "land_ha",
+                "takes", "sized_for", "capacity_units", "score", "compactness", "grid_m", "trunk_km", "rail_km",
+                "power_km", "gas_km", "extend", "pop_reach")

@@ -241,8 +241,13 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
                                 for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
     with timer.stage("locate"):
-        sites, failures, site_choice = propose_sites(prep, plan, estates)
+        sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
         warns.extend(f"new sites: {f}" for f in failures)
+        plan.rows["site_id"] = plan.rows["biz_id"].map(dict(zip(takes["biz_id"], takes["site_id"])))
+        if len(sites):
+            warns.append(f"new sites: the {len(sites)} proposed sites would take {site_choice['taken_by_sites']} of the "
+                         f"{site_choice['unassigned']} unassigned businesses ({sites['land_ha'].sum():.1f} ha of land); "
+                         "relocation.csv's site_id says which")
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = robustness(ranks, prep, seed)
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])

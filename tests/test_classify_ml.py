@@ -17,6 +17,7 @@ from siteplan.guilds import classify, load_catalogue
 
 HELDOUT = ROOT / "tests" / "data" / "registry_heldout.csv"
 HELDOUT2 = ROOT / "tests" / "data" / "registry_heldout2.csv"
+HELDOUT3 = ROOT / "tests" / "data" / "registry_heldout3.csv"
 
 
 def _rules_then_model(reg: pd.DataFrame, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.DataFrame:
@@ -113,6 +114,9 @@ def test_review_table_lists_what_is_not_guessed():
     # systematic gaps (generic words, wholesale words, trades outside the catalogue): development too.
     # Six of its 13 wrong rows are hypermarkets it labels chain_store where the catalogue says large_store.
     (HELDOUT2, 0.93, 0.035),
+    # written by a third hand, never used for tuning: the honest figure (measured 88.2 % right, 4.0 % wrong,
+    # 14.5 % to review incl. the 7 % of trades outside the catalogue). Short of the goal (≥ 97 %, ≤ 1 %).
+    (HELDOUT3, 0.87, 0.045),
 ])
 def test_registry_accuracy(path, least_right, most_wrong):
     """Registries with a true_category the classifier never sees (benchmarks/bench_classify.py prints the

@@ -34,3 +34,17 @@ def test_demo_runs_and_writes_everything(tmp_path):
     size = (out / "report.html").stat().st_size
     print(f"\ndemo report: {size / 1e6:.2f} MB; solver {m['solver']['status']} gap {m['solver']['gap']:.4%}")
     assert size <= 5e6
+    # proposed sites take unassigned businesses within reach, and say how many
+    sites = json.loads((out / "sites.geojson").read_text(encoding="utf-8"))["features"]
+    assert sites
+    taken = rel[rel.site_id != ""]
+    assert set(taken.status) == {"unassigned"}
+    for f in sites:
+        p = f["properties"]
+        mine = taken[taken.site_id == p["site_id"]]
+        assert p["units"] == len(mine) > 0
+        assert p["area_ha"] >= 20 * 0.999  # sites.min_area_ha of the demo; never one 25 ha grid cell by default
+        assert p["grid_m"] < 500
+        assert set(mine.category) <= set(p["categories"].split(", "))
+    assert m["site_choice"]["taken_by_sites"] == len(taken)
+    assert any(f"would take {len(taken)} of the" in w for w in m["warnings"])
