@@ -219,6 +219,9 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
                 for i, c in enumerate(scenario.categories) if c not in catalogue] \
         if scenario.categories != "all" else []
     problems += _value_problems(scenario, region, catalogue)
+    from .reservations import reservation_problems
+
+    problems += reservation_problems(scenario, region.layers["estates"], catalogue)
     res = scenario.grid.resolution_m
     minx, miny, maxx, maxy = region.study_area.bounds
     ext_w, ext_h = max(maxx - minx, res), max(maxy - miny, res)

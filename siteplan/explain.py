@@ -182,7 +182,10 @@ def explain(prep: "Prepared", category: str, *, at: tuple[float, float] | None =
         one = {category: ruleset}
         u_all = usable_land(sel, one)
         u = u_all.iloc[0]
-        el = eligibility(sel, one, u_all, p.scenario.allocation.accepted_kinds).iloc[0]
+        from .reservations import estate_reservations
+
+        reserved = estate_reservations(p.scenario, sel, p.catalogue)
+        el = eligibility(sel, one, u_all, p.scenario.allocation.accepted_kinds, reserved).iloc[0]
         usable = (f"usable land: {u.usable_ha:.2f} of {u.area_ha:.2f} ha satisfy every rule"
                   + (f" (binding: {u.binding}, removes {u.removed_ha:.2f} ha)" if u.binding else ""))
         allowed = bool(el.eligible)

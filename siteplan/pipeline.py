@@ -27,6 +27,7 @@ from .guild_relocation import allocate, estate_capacity
 from .guilds import Catalogue, classify
 from .locate import propose_sites, rank_estates
 from .relocation import relocation_flows
+from .reservations import estate_reservations, reservation_notes
 from .results import Prepared, RunResult
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
@@ -196,7 +197,9 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
                                         "score": np.round(m, 6)}))
         scores_df = pd.concat(scores, ignore_index=True)
         usable = usable_land(estates, prep.rules)
-        elig = eligibility(estates, prep.rules, usable, sc.allocation.accepted_kinds)
+        reserved = estate_reservations(sc, estates, prep.catalogue)
+        elig = eligibility(estates, prep.rules, usable, sc.allocation.accepted_kinds, reserved)
+        warns.extend(reservation_notes(reserved))
         capacity = estate_capacity(estates, layers.get("plots"), sc.allocation.net_to_gross,
                                    sc.allocation.default_vacant_share)
         assumed = int((capacity["capacity_from"] == "assumed share").sum())
@@ -216,7 +219,7 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
             biz["cluster_id"] = None
             biz.loc[ok, "cluster_id"] = cid
     with timer.stage("allocate"):
-        plan = allocate(biz, estates, prep.catalogue, elig, capacity, scores_df, sc.allocation)
+        plan = allocate(biz, estates, prep.catalogue, elig, capacity, scores_df, sc.allocation, reserved)
         gap = plan.solver.get("gap")
         if isinstance(gap, (int, float)) and gap > 0:
             log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)

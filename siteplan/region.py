@@ -57,7 +57,8 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "boundary": (),
 }
 OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "estates": ("kind", "gross_ha", "vacant_ha", "power", "gas", "water", "wastewater", "max_cat", "county"),
+    "estates": ("kind", "gross_ha", "vacant_ha", "power", "gas", "water", "wastewater", "max_cat", "county",
+                "reserved", "excluded"),
     "urban": ("population", "kind", "name_en", "county", "mixed"),
     "receptors": ("name",),
     "roads": ("name",),

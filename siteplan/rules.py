@@ -32,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .criteria import FieldCache, Grid, rasterize_mask
 from .guilds import Catalogue
+from .reservations import Reservation, reservation_reasons
 from .scenario import Scenario
 from .standards import (
     CONSTRAINT_DEFAULT_BUFFER_M,
@@ -510,7 +511,8 @@ def estate_reasons(estate: object, rs: RuleSet, accepted_kinds: list[str] | tupl
 
 
 def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable: pd.DataFrame,
-                accepted_kinds: list[str] | tuple[str, ...]) -> pd.DataFrame:
+                accepted_kinds: list[str] | tuple[str, ...],
+                reservations: dict[str, Reservation] | None = None) -> pd.DataFrame:
     """Whether each category may move to each estate, with the reason when not.
 
     Parameters
@@ -523,18 +525,22 @@ def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable:
         :func:`usable_land` output.
     accepted_kinds
         Estate kinds that may receive businesses.
+    reservations
+        Estates reserved for some categories or excluding some (:mod:`siteplan.reservations`).
 
     Returns
     -------
     pandas.DataFrame
         ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
     """
+
     u = usable.set_index(["estate_id", "category"])
     kinds = {r.rule_id: r.kind for rs in rulesets.values() for r in rs}
     rows = []
     for e in estates.itertuples():
         for code, rs in rulesets.items():
-            reasons = estate_reasons(e, rs, accepted_kinds)
+            reasons = reservation_reasons((reservations or {}).get(str(e.estate_id)), code)
+            reasons += estate_reasons(e, rs, accepted_kinds)
             uf, uh, b, bm = (u.loc[(e.estate_id, code), ["usable_frac", "usable_ha", "binding", "binding_m"]]
                              if (e.estate_id, code) in u.index else (1.0, 0.0, "", 0.0))
             if uf <= 1e-9:

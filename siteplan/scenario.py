@@ -355,6 +355,25 @@ class SitesSpec(_Strict):
         return self
 
 
+class ReservationSpec(_Strict):
+    """An estate, or a share of its capacity, reserved for some categories or value chains; categories it
+    excludes (:mod:`siteplan.reservations`)."""
+
+    estate: str
+    categories: list[str] | None = None
+    chains: list[str] | None = None
+    share: float = Field(1.0, gt=0, le=1)
+    exclude: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "ReservationSpec":
+        if not (self.categories or self.chains or self.exclude):
+            raise ValueError(f"estate '{self.estate}': give categories or chains to reserve it for, or exclude")
+        if self.share < 1 and not (self.categories or self.chains):
+            raise ValueError(f"estate '{self.estate}': a share is reserved for categories or chains; name them")
+        return self
+
+
 class ClustersSpec(_Strict):
     """Business cluster detection."""
 
@@ -410,6 +429,7 @@ class Scenario(_Strict):
     zoning: ZoningSpec = Field(default_factory=ZoningSpec)
     sites: SitesSpec = Field(default_factory=SitesSpec)
     clusters: ClustersSpec = Field(default_factory=ClustersSpec)
+    reservations: list[ReservationSpec] = Field(default_factory=list)
     sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
     base_dir: str = "."

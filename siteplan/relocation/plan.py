@@ -14,6 +14,7 @@ import shapely
 
 from ..errors import InputError
 from ..guilds import Catalogue
+from ..reservations import Reservation, merge_reserved, split_reserved
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 from .model import AssignmentModel, Units, build_model, business_units
@@ -97,7 +98,7 @@ class Plan:
 
 def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
              elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
-             spec: AllocationSpec) -> Plan:
+             spec: AllocationSpec, reservations: dict[str, Reservation] | None = None) -> Plan:
     """Assign businesses to estates.
 
     Parameters
@@ -117,6 +118,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         Optional ``estate_id``, ``category``, ``score`` (suitability in [0, 1]) for the bonus.
     spec
         Allocation settings (the solver's as :meth:`SolverOptions.from_spec`).
+    reservations
+        Estates with a share reserved for some categories (:mod:`siteplan.reservations`): the reserved
+        part takes only those; the rows name the estate itself.
 
     Returns
     -------
@@ -129,6 +133,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     units = business_units(b, catalogue, spec)
     if len(estates) == 0:
         return _no_estates(b, units.land, units.classified, capacity)
+    full_capacity = capacity
+    if reservations:
+        estates, capacity, elig, scores = split_reserved(estates, capacity, elig, scores, reservations)
     model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units)
     res = solve_model(model, SolverOptions.from_spec(spec))
     # per-business rows
@@ -141,13 +148,15 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     eids = estates["estate_id"].to_numpy()
     estate_col = cast(np.ndarray, np.where(assigned, eids[np.maximum(est_of_b, 0)], None))  # numpy stubs: None
     rows = _rows_frame(b, units.land, estate_col, dkm, assigned, reasons)
+    if reservations:
+        rows = merge_reserved(rows)
     if spec.keep_clusters_together and "cluster_id" in b:
         rows["cluster_id"] = b["cluster_id"].to_numpy()
     un = rows[(rows.status == "unassigned") & rows["category"].notna()]
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
-    return Plan(rows, _estate_summary(rows, capacity), unmet, _solver_report(res, model))
+    return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model))
 
 
 def _estate_summary(rows: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
