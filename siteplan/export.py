@@ -274,6 +274,10 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
                          "land_m2", "status", "reason", "site_id"]]
     write_csv(rel, out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
     write_csv(res.plan.estate_summary, out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
+    if res.upgrades is not None:
+        write_csv(res.upgrades, out_dir / "upgrades.csv", bom=sc.outputs.csv_bom)
+    if res.options is not None:
+        write_csv(res.options, out_dir / "options.csv", bom=sc.outputs.csv_bom)
     from .classify_ml import review_table
 
     write_csv(review_table(res.prep.businesses), out_dir / "review.csv", bom=sc.outputs.csv_bom)

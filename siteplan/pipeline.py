@@ -23,7 +23,7 @@ from .clusters import find_clusters
 from .criteria import FieldCache, Grid, default_criteria
 from .errors import InputError
 from .export import write_run
-from .guild_relocation import allocate, estate_capacity
+from .guild_relocation import Plan, allocate, estate_capacity
 from .guilds import Catalogue, classify
 from .locate import propose_sites, rank_estates
 from .relocation import relocation_flows
@@ -33,6 +33,7 @@ from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .sensitivity import robustness
 from .suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
+from .upgrades import compare_options, option_notes, propose_upgrades
 from .zoning import zone_estates
 
 log = logging.getLogger(__name__)
@@ -244,18 +245,33 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
                                 for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
     with timer.stage("locate"):
-        sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
-        warns.extend(f"new sites: {f}" for f in failures)
-        plan.rows["site_id"] = plan.rows["biz_id"].map(dict(zip(takes["biz_id"], takes["site_id"])))
-        if len(sites):
-            warns.append(f"new sites: the {len(sites)} proposed sites would take {site_choice['taken_by_sites']} of the "
-                         f"{site_choice['unassigned']} unassigned businesses ({sites['land_ha'].sum():.1f} ha of land); "
-                         "relocation.csv's site_id says which")
+        sites, failures, site_choice, upgrades, options = _answers(prep, plan, elig, usable, capacity, scores_df,
+                                                                   reserved, warns)
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = robustness(ranks, prep, seed)
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
     return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
-                     failures, timer.times, seed, warns, plots, site_choice, flows)
+                     failures, timer.times, seed, warns, plots, site_choice, flows, upgrades, options)
+
+
+def _answers(prep: Prepared, plan: Plan, elig: pd.DataFrame, usable: pd.DataFrame, capacity: pd.DataFrame,
+             scores: pd.DataFrame, reserved: dict, warns: list[str]
+             ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame, pd.DataFrame]:
+    """The answers for the unassigned demand: new sites (with whom they take: ``site_id`` added to the
+    plan's rows), upgrades of existing estates, and both side by side; notes added to ``warns``."""
+    estates = prep.region.layers["estates"]
+    sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
+    warns.extend(f"new sites: {f}" for f in failures)
+    plan.rows["site_id"] = plan.rows["biz_id"].map(dict(zip(takes["biz_id"], takes["site_id"])))
+    if len(sites):
+        warns.append(f"new sites: the {len(sites)} proposed sites would take {site_choice['taken_by_sites']} of the "
+                     f"{site_choice['unassigned']} unassigned businesses ({sites['land_ha'].sum():.1f} ha of land); "
+                     "relocation.csv's site_id says which")
+    upgrades, notes = propose_upgrades(prep, plan, estates, elig, usable, capacity, scores, reserved)
+    warns.extend(f"upgrades: {n}" for n in notes)
+    options = compare_options(upgrades, sites, takes)
+    warns.extend(option_notes(options))
+    return sites, failures, site_choice, upgrades, options
 
 
 def _scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:

@@ -64,3 +64,7 @@ class RunResult:
     site_choice: dict[str, object] = field(default_factory=dict)
     #: where the assigned businesses come from and go (:func:`siteplan.relocation.relocation_flows`)
     flows: pd.DataFrame | None = None
+    #: upgrades of existing estates ranked by what they place (:func:`siteplan.upgrades.propose_upgrades`)
+    upgrades: pd.DataFrame | None = None
+    #: upgrades and new sites side by side (:func:`siteplan.upgrades.compare_options`)
+    options: pd.DataFrame | None = None

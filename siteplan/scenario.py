@@ -374,6 +374,12 @@ class ReservationSpec(_Strict):
         return self
 
 
+class UpgradesSpec(_Strict):
+    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.upgrades`)."""
+
+    count: int = Field(5, ge=0, le=50)
+
+
 class ClustersSpec(_Strict):
     """Business cluster detection."""
 
@@ -430,6 +436,7 @@ class Scenario(_Strict):
     sites: SitesSpec = Field(default_factory=SitesSpec)
     clusters: ClustersSpec = Field(default_factory=ClustersSpec)
     reservations: list[ReservationSpec] = Field(default_factory=list)
+    upgrades: UpgradesSpec = Field(default_factory=UpgradesSpec)
     sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
     base_dir: str = "."
