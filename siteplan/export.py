@@ -271,7 +271,8 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     rel = res.plan.rows[["biz_id", "name", "category", "lon", "lat", "estate_id", "zone_id", "distance_km",
-                         "land_m2", "status", "reason", "site_id"]]
+                         "land_m2", "status", "reason", "site_id"]
+                        + [c for c in ("plot_id", "plot_reason") if c in res.plan.rows]]
     write_csv(rel, out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
     write_csv(res.plan.estate_summary, out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
     if res.upgrades is not None:
@@ -296,6 +297,8 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     write_geojson(res.clusters, out_dir / "clusters.geojson")
     if res.plots is not None:
         write_geojson(res.plots, out_dir / "plots.geojson")
+    if res.reletting is not None and len(res.reletting):
+        write_csv(res.reletting, out_dir / "reletting.csv", bom=sc.outputs.csv_bom)
     if sc.outputs.suitability_tifs:
         by_name = {c.spec.name: c for c in res.prep.crit}
         for code, s in res.prep.surfaces.items():

@@ -34,7 +34,7 @@ from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .sensitivity import robustness
 from .suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
 from .upgrades import compare_options, option_notes, propose_upgrades
-from .zoning import zone_estates
+from .zoning import zone_plan
 
 log = logging.getLogger(__name__)
 
@@ -227,23 +227,20 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
     with timer.stage("zoning"):
         demand = plan.rows[plan.rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
             land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
-        zones, short = zone_estates(estates, demand, prep.catalogue, prep.rules, layers, sc, usable)
+        assigned = plan.rows[plan.rows.status == "assigned"][["biz_id", "estate_id", "category", "land_m2", "name"]]
+        zp = zone_plan(estates, demand, prep.catalogue, prep.rules, layers, sc, usable, businesses=assigned)
+        zones, short = zp.zones, zp.shortfall
         for r in short.itertuples():
-            warns.append(f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha of land far enough "
-                         f"from homes (binding: {r.rule})")
-        plots = None
-        if sc.zoning.plots:
-            from .zoning import plots_for_zones
-
-            plots = plots_for_zones(zones, prep.catalogue, strip_m=sc.zoning.strip_m)
-            counts = plots.groupby("zone_id").size()
-            zones["plots"] = zones["zone_id"].map(counts).fillna(0).astype(int)
-            few = zones[zones["plots"] < zones["units"]]
-            for z in few.itertuples():
-                warns.append(f"plots {z.zone_id}: {z.plots} plots of the category's size fit for {z.units} units")
+            warns.append(f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
+                         f"(binding: {r.rule})")
+        warns.extend(zp.notes)
+        plots = zp.plots if (sc.zoning.plots or "plots" in layers) else None
         zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
         plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
                                 for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
+        tn = zp.tenancy.drop_duplicates("biz_id").set_index("biz_id")
+        plan.rows["plot_id"] = plan.rows["biz_id"].map(tn["plot_id"])
+        plan.rows["plot_reason"] = plan.rows["biz_id"].map(tn["plot_reason"]).fillna("")
     with timer.stage("locate"):
         sites, failures, site_choice, upgrades, options = _answers(prep, plan, elig, usable, capacity, scores_df,
                                                                    reserved, warns)
@@ -251,7 +248,8 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         ranks = robustness(ranks, prep, seed)
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
     return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
-                     failures, timer.times, seed, warns, plots, site_choice, flows, upgrades, options)
+                     failures, timer.times, seed, warns, plots, site_choice, flows, upgrades, options,
+                     reletting=zp.reletting)
 
 
 def _answers(prep: Prepared, plan: Plan, elig: pd.DataFrame, usable: pd.DataFrame, capacity: pd.DataFrame,

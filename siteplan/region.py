@@ -54,6 +54,8 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "constraints": ("kind",),
     "businesses": ("biz_id",),
     "plots": ("plot_id", "estate_id", "status"),
+    "occupied": (),
+    "vacant_land": (),
     "boundary": (),
 }
 OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -67,6 +69,8 @@ OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "constraints": ("buffer_m", "name"),
     "businesses": ("category", "isic", "osm_tag", "name", "area_m2", "employees", "cluster_id", "county"),
     "plots": ("area_m2",),
+    "occupied": ("name",),
+    "vacant_land": ("name",),
     "boundary": ("name",),
 }
 NUMERIC_FIELDS = {
@@ -76,6 +80,7 @@ NUMERIC_FIELDS = {
 ID_FIELDS = {"estates": "estate_id", "businesses": "biz_id", "plots": "plot_id"}
 GEOM_KIND = {
     "estates": "polygon", "urban": "polygon", "plots": "polygon", "boundary": "polygon",
+    "occupied": "polygon", "vacant_land": "polygon",
     "roads": "line", "rail": "line", "businesses": "point",
     "receptors": "any", "utilities": "any", "constraints": "any",
 }

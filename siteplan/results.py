@@ -68,3 +68,5 @@ class RunResult:
     upgrades: pd.DataFrame | None = None
     #: upgrades and new sites side by side (:func:`siteplan.upgrades.compare_options`)
     options: pd.DataFrame | None = None
+    #: every terminated plot with its new tenant or why it stays empty (:func:`siteplan.zoning.zone_plan`)
+    reletting: pd.DataFrame | None = None

@@ -56,6 +56,8 @@ LAYER_NAMES = (
     "constraints",
     "businesses",
     "plots",
+    "occupied",
+    "vacant_land",
     "boundary",
     "dem",
 )
@@ -326,9 +328,11 @@ class ZoningSpec(_Strict):
     """Zoning settings."""
 
     non_saleable_share: float | None = Field(None, ge=0, lt=1)
-    shape: Literal["compact", "bands"] = "compact"
+    shape: Literal["blocks", "bands", "compact"] = "blocks"
     plots: bool = False
     strip_m: float = Field(12.0, gt=0)
+    #: categories offered the terminated plots first (knowledge-based firms in workshop complexes)
+    relet_first: list[str] = Field(default_factory=lambda: ["tech_firm"])
 
 
 class SitesSpec(_Strict):

@@ -14,7 +14,6 @@ from siteplan.criteria import (
     FieldCache,
     Grid,
     distance_field,
-    rasterize_mask,
     transform,
 )
 from siteplan.guilds import load_catalogue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 from click.testing import CliRunner
@@ -27,7 +28,18 @@ def test_demo_runs_and_writes_everything(tmp_path):
     assert (un.reason != "").all()
     assert (rel.category == "").sum() > 0 and rel[rel.category == ""].reason.str.startswith("unclassified").all()
     a = rel[rel.status == "assigned"]
-    assert (a.zone_id != "").all() and (a.distance_km.astype(float) <= 30).all()
+    # every assigned business has a zone, or (on an estate with a plot map) the reason it has no plot
+    assert ((a.zone_id != "") | (a.plot_reason != "")).all() and (a.distance_km.astype(float) <= 30).all()
+    assert (a.zone_id != "").mean() > 0.95
+    # every terminated plot of the demo is in reletting.csv, with its new tenant or the reason it stays empty
+    import geopandas as gpd
+
+    plots = gpd.read_file(Path(__file__).parents[1] / "data" / "shapefiles" / "isfahan_demo" / "plots.shp")
+    rl = pd.read_csv(out / "reletting.csv", keep_default_na=False)
+    assert sorted(rl.plot_id) == sorted(plots.plot_id[plots.status == "terminated"])
+    assert ((rl.status == "re-let") & (rl.biz_id != "") | (rl.status == "empty") & (rl.reason != "")).all()
+    let = rel[rel.plot_id != ""]
+    assert let.plot_id.is_unique and set(rl.loc[rl.biz_id != "", "biz_id"]) <= set(let.biz_id)
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert m["counts"]["unclassified"] > 0 and any("could not be classified" in w for w in m["warnings"])
     assert m["solver"]["gap"] <= 0.02

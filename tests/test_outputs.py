@@ -88,7 +88,8 @@ def test_csv_utf8_and_bom_option(xss_run, tmp_path):
     raw = (xss_run / "relocation.csv").read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8")
-    assert text.splitlines()[0] == "biz_id,name,category,lon,lat,estate_id,zone_id,distance_km,land_m2,status,reason,site_id"
+    assert text.splitlines()[0] == ("biz_id,name,category,lon,lat,estate_id,zone_id,distance_km,land_m2,status,reason,"
+                                    "site_id,plot_id,plot_reason")
     assert "تعمیرگاه" in text
     import pandas as pd
 

@@ -42,6 +42,14 @@ def _zone(tmp_path, estate, demand: dict[str, float], town=TOWN, doe="none", sha
     return zones, short, cat, sc
 
 
+def _check_order(zones, cat):
+    """Heavier categories (larger distance from homes asked) never closer to homes than lighter ones."""
+    for a in zones.itertuples():
+        for b in zones.itertuples():
+            if a.estate_id == b.estate_id and a.sep_m > b.sep_m:
+                assert a.min_home_m >= b.min_home_m - 1.0, (a.category, a.min_home_m, b.category, b.min_home_m)
+
+
 def _check(zones, estate, cat, sc, demand, town=TOWN, exact=True):
     ns = 1 - sc.allocation.net_to_gross
     geoms = list(zones.geometry)
@@ -55,6 +63,9 @@ def _check(zones, estate, cat, sc, demand, town=TOWN, exact=True):
     for i in range(len(geoms)):
         for j in range(i + 1, len(geoms)):
             assert geoms[i].intersection(geoms[j]).area < 1e-3
+    if sc.zoning.shape == "blocks":
+        _check_order(zones, cat)
+        return
     if sc.zoning.shape != "bands":
         # compact zones: the heaviest category holds the land farthest from homes
         heaviest = max(zones.itertuples(), key=lambda z: cat.row(z.category)["sep_m"])
@@ -70,7 +81,7 @@ def _check(zones, estate, cat, sc, demand, town=TOWN, exact=True):
             assert far[a] >= far[b] - 1e-6
 
 
-@pytest.mark.parametrize("shape", ["compact", "bands"])
+@pytest.mark.parametrize("shape", ["blocks", "compact", "bands"])
 def test_rectangle_beside_town(tmp_path, shape):
     estate = box(551520, 3599500, 552520, 3600500)  # 100 ha, 20 m from the town's edge
     demand = {"scrap": 80000.0, "metalwork": 120000.0, "car_repair": 150000.0, "tech_firm": 20000.0}
@@ -80,7 +91,7 @@ def test_rectangle_beside_town(tmp_path, shape):
     assert set(zones.columns) >= {"estate_id", "zone_id", "category", "env_cat", "area_ha", "units", "compactness"}
 
 
-@pytest.mark.parametrize("shape", ["compact", "bands"])
+@pytest.mark.parametrize("shape", ["blocks", "compact", "bands"])
 def test_l_shaped_estate(tmp_path, shape):
     estate = Polygon([(551600, 3599000), (553000, 3599000), (553000, 3599400), (551900, 3599400),
                       (551900, 3600600), (551600, 3600600)])
@@ -90,7 +101,7 @@ def test_l_shaped_estate(tmp_path, shape):
     _check(zones, estate, cat, sc, demand)
 
 
-@pytest.mark.parametrize("shape", ["compact", "bands"])
+@pytest.mark.parametrize("shape", ["blocks", "compact", "bands"])
 def test_estate_with_hole(tmp_path, shape):
     outer = box(551600, 3599000, 553000, 3600400)
     estate = outer.difference(box(552100, 3599500, 552500, 3599900))
@@ -101,7 +112,7 @@ def test_estate_with_hole(tmp_path, shape):
     _check(zones, estate, cat, sc, demand)
 
 
-@pytest.mark.parametrize("shape", ["compact", "bands"])
+@pytest.mark.parametrize("shape", ["blocks", "compact", "bands"])
 def test_multipart_estate(tmp_path, shape):
     estate = shapely.MultiPolygon([box(551600, 3599000, 552000, 3599400), box(553000, 3599000, 553600, 3599600)])
     demand = {"scrap": 150000.0, "car_parts": 40000.0}
@@ -138,11 +149,12 @@ def test_qom_reference_case(tmp_path):
     assert total <= 136
 
 
-def test_value_chain_partners_adjoin(tmp_path):
+@pytest.mark.parametrize("shape", ["blocks", "compact"])
+def test_value_chain_partners_adjoin(tmp_path, shape):
     estate = box(551600, 3599000, 552600, 3600000)
     # three category-2 guilds: two of the 'auto' chain, one of 'trade'; the auto pair must be adjacent bands
     demand = {"car_showroom": 60000.0, "chain_store": 60000.0, "car_parts": 60000.0}
-    zones, short, cat, sc = _zone(tmp_path, estate, demand)
+    zones, short, cat, sc = _zone(tmp_path, estate, demand, shape=shape)
     assert short.empty
     g = {z.category: z.geometry for z in zones.itertuples()}
     assert g["car_showroom"].distance(g["car_parts"]) < 1e-6

@@ -198,7 +198,9 @@ def zones(res: "RunResult") -> dict[str, Any] | None:
         blocks = [["h", text(est_name.get(r.estate_id, "")), f"({text(r.estate_id)})"],
                   ["p", f"zone / زون {text(r.zone_id)}: {text(cat.loc[r.category, 'name_fa'])} ({text(r.category)})"],
                   ["kv", [["env. category", text(r.env_cat)], ["area", f"{r.area_ha:.2f} ha"],
-                          ["units", str(int(r.units))], ["from homes", f"{text(r.min_home_m)} m"]]]]
+                          ["units", str(int(r.units))], ["from homes", f"{text(r.min_home_m)} m"]]
+                   + ([["asked", f"{text(r.sep_m)} m"]] if hasattr(r, "sep_m") else [])
+                   + ([["land", text(r.land_basis)]] if hasattr(r, "land_basis") else [])]]
         props.append({"zone_id": text(r.zone_id), "category": text(r.category), "env_cat": text(r.env_cat),
                       "area_ha": float(r.area_ha), "units": int(r.units), "_p": blocks,
                       "_t": f"{text(r.zone_id)} · {text(r.category)} · env {text(r.env_cat)} · {r.area_ha:.2f} ha · "

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from ..locate import POP_REACH_KM
 from ..units import M2_PER_HA
+from ..zoning import zoning_sheets
 from .layers import reasons_summary, text
 
 if TYPE_CHECKING:
@@ -114,6 +115,29 @@ def _estate_rows(res: "RunResult") -> list[list[Any]]:
             for e, s in summ.iterrows()]
 
 
+#: zone fills of the zoning sheets' maps (by position in the estate's list, never from data)
+_SHEET_FILLS = ("#8c2d04", "#cc4c02", "#ec7014", "#fe9929", "#fec44f", "#74a9cf", "#3690c0", "#0570b0",
+                "#045a8d", "#016c59", "#02818a", "#67a9cf")
+
+
+def _zoning_sheets(res: "RunResult") -> Markup:
+    """Per estate a small map of its zones and their table (issue 17)."""
+    out = []
+    for sh in zoning_sheets(res.zones):
+        paths = Markup("").join(Markup('<path d="{}" fill="{}" stroke="#333" stroke-width="0.3"/>').format(
+            d, _SHEET_FILLS[i % len(_SHEET_FILLS)]) for i, d in enumerate(sh.paths))
+        svg = Markup('<svg viewBox="-2 -2 104 104" width="160" height="160" role="img">{}</svg>').format(paths)
+        rows = [[Markup('<span class="sw" data-colour="{}"></span>').format(_SHEET_FILLS[i % len(_SHEET_FILLS)]),
+                 r.zone_id, f"{r.name_fa} / {r.name_en}", r.env_cat, f"{r.sep_m:g}",
+                 "" if pd.isna(r.min_home_m) else f"{r.min_home_m:,.0f}", f"{r.area_ha:.2f}", r.units,
+                 "" if pd.isna(r.plots) else int(r.plots), f"{r.convexity:.2f}", r.land_basis]
+                for i, r in enumerate(sh.rows.itertuples())]
+        out.append(Markup("<h4>{}</h4>{}{}").format(cell(sh.estate_id), svg, table(
+            ["", "zone", "category / صنف", "env", "sep m", "from homes m", "ha", "units", "plots", "convexity",
+             "land"], rows)))
+    return Markup("").join(out)
+
+
 def _method(res: "RunResult") -> Markup:
     prep = res.prep
     sc = prep.scenario
@@ -186,6 +210,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
 <details open><summary>Categories / اصناف</summary>{cats}</details>
 <details><summary>Estates / شهرک‌ها و نواحی</summary>{ests}</details>
 <details><summary>Proposed sites / سایت‌های پیشنهادی</summary>{sites}</details>
+<details><summary>Zoning sheets / پهنه‌بندی شهرک‌ها</summary>{zsheets}</details>
 {method}
 <details><summary>Warnings / هشدارها ({nw})</summary><ul>{warn}</ul></details>
 <details><summary>Data sources / منابع داده</summary><ul>{src}</ul>
@@ -199,4 +224,4 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
                    _estate_rows(res)),
         sites=table(["site", "categories", "ha", "score", "units", "trunk km", "extend",
                      f"pop. within {POP_REACH_KM:g} km"], srow),
-        method=_method(res), nw=len(res.warnings), warn=warn, src=src)
+        method=_method(res), nw=len(res.warnings), warn=warn, src=src, zsheets=_zoning_sheets(res))

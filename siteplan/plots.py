@@ -1,0 +1,208 @@
+"""Plots: where an estate's free land is, which business gets which plot, and re-letting.
+
+Free land (:func:`land_basis`): an estate listed in the ``plots`` layer is zoned on its own vacant
+and terminated plots (occupied plots are never touched); otherwise an ``occupied`` polygon layer is
+cut out of the estate and a ``vacant_land`` layer bounds it; without any of these the whole estate is
+used and the zones are marked *indicative* (no vacancy map).
+
+Plot-level assignment (:func:`match_plots`): the businesses of a category, largest need first, each
+take the smallest free plot that fits (a plot fits when its area is at least the business's net
+land), among equals the one farthest from homes; a plot is offered to a category only if its rules
+allow the whole plot. Terminated plots are offered first to the scenario's re-letting categories
+(``zoning.relet_first``; by default knowledge-based technology firms, as in the seed programme's
+workshop complexes), nearest homes first since those firms are not a nuisance. A business left
+without a plot gets the reason (``no plot big enough``, ``no plot left``, ``no plot its rules
+allow``).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+__all__ = ["land_basis", "LAND_BASIS", "plots_allowed", "match_plots", "reletting_table", "FREE_STATUS",
+           "RELET_COLUMNS"]
+
+#: plot statuses that count as free land
+FREE_STATUS = ("vacant", "terminated")
+#: what the zones of an estate stand on (``land_basis`` in zones.geojson)
+LAND_BASIS = {
+    "plots": "the estate's vacant and terminated plots (plots layer)",
+    "vacant_land": "vacant land (vacant_land layer)",
+    "occupied": "the estate less its occupied land (occupied layer)",
+    "indicative": "indicative: no vacancy map (no plots, occupied or vacant_land layer)",
+}
+RELET_COLUMNS = ["estate_id", "plot_id", "area_m2", "biz_id", "name", "category", "status", "reason"]
+
+
+def land_basis(estate: BaseGeometry, estate_id: str, plots: gpd.GeoDataFrame | None,
+               occupied: np.ndarray | None, vacant: np.ndarray | None) -> tuple[BaseGeometry, str]:
+    """The land zones of one estate may use, and what it is based on (a key of :data:`LAND_BASIS`).
+
+    Parameters
+    ----------
+    estate
+        Estate polygon.
+    estate_id
+        Its id (to find its plots).
+    plots
+        The plots layer (working CRS), or None.
+    occupied, vacant
+        Geometries of the ``occupied`` and ``vacant_land`` layers, or None.
+
+    Returns
+    -------
+    land, basis
+        With plots, the union of the estate's free plots; else the estate cut by the occupied land
+        and bounded by the vacant land.
+    """
+    if plots is not None and len(plots):
+        mine = plots[plots["estate_id"].astype(str) == str(estate_id)]
+        if len(mine):
+            free = mine[mine["status"].isin(FREE_STATUS)]
+            return shapely.union_all(free.geometry.values), "plots"
+    land, basis = estate, "indicative"
+    if vacant is not None and len(vacant):
+        near = vacant[shapely.intersects(vacant, estate)]
+        land, basis = shapely.intersection(estate, shapely.union_all(near)), "vacant_land"
+    if occupied is not None and len(occupied):
+        near = occupied[shapely.intersects(occupied, estate)]
+        if len(near):
+            land = shapely.difference(land, shapely.union_all(near))
+        basis = "occupied" if basis == "indicative" else basis
+    return land, basis
+
+
+def plots_allowed(plots: np.ndarray, usable: BaseGeometry, *, tol_m2: float = 0.01) -> np.ndarray:
+    """Which plots lie wholly (to ``tol_m2`` or a millionth of their area) on ``usable`` land."""
+    if len(plots) == 0:
+        return np.zeros(0, dtype=bool)
+    out = shapely.area(shapely.difference(plots, usable))
+    return out <= np.maximum(tol_m2, 1e-6 * shapely.area(plots))
+
+
+def match_plots(plots: pd.DataFrame, businesses: pd.DataFrame, order: list[str], allowed: dict[str, np.ndarray],
+                *, relet_first: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give each business a plot (see the module docstring).
+
+    Parameters
+    ----------
+    plots
+        Free plots of one estate: ``plot_id``, ``status``, ``area_m2``, ``home_m`` (distance from
+        homes; NaN when there are none), in a fixed order.
+    businesses
+        ``biz_id``, ``category``, ``land_m2`` (net land each needs).
+    order
+        Categories, first served first (heaviest first).
+    allowed
+        Per category, a boolean array over ``plots``: the plots its rules allow.
+    relet_first
+        Categories offered the terminated plots first.
+
+    Returns
+    -------
+    tenancy, unplaced
+        ``tenancy``: ``plot_id``, ``biz_id``, ``category``; ``unplaced``: ``biz_id``, ``reason``.
+    """
+    n = len(plots)
+    area = plots["area_m2"].to_numpy(float)
+    home = plots["home_m"].to_numpy(float) if "home_m" in plots else np.zeros(n)
+    home = np.where(np.isnan(home), 0.0, home)
+    term = plots["status"].to_numpy() == "terminated"
+    pos = np.arange(n)
+    free = np.ones(n, dtype=bool)
+    ten, unp = [], []
+    by_cat = {c: g.sort_values(["land_m2", "biz_id"], ascending=[False, True], kind="mergesort")
+              for c, g in businesses.groupby("category", sort=False)}
+
+    def pick(need: float, mask: np.ndarray, near_first: bool) -> int | None:
+        cand = mask & free & (area >= need - 1e-6)
+        if not cand.any():
+            return None
+        i = np.flatnonzero(cand)
+        fit = np.ceil(4.0 * area[i] / max(need, 1e-9))
+        k = np.lexsort((pos[i], home[i] if near_first else -home[i], fit))[0]
+        return int(i[k])
+
+    placed: set = set()
+    phases = [(c, term, True) for c in relet_first if c in by_cat] + [(c, np.ones(n, bool), False) for c in order
+                                                                     if c in by_cat]
+    for code, scope, near_first in phases:
+        ok = allowed.get(code, np.zeros(n, dtype=bool))
+        for b in by_cat[code].itertuples():
+            if b.biz_id in placed:
+                continue
+            j = pick(float(b.land_m2), ok & scope, near_first)
+            if j is None:
+                continue
+            free[j] = False
+            placed.add(b.biz_id)
+            ten.append((plots["plot_id"].iat[j], b.biz_id, code))
+    for code in order:
+        if code not in by_cat:
+            continue
+        ok = allowed.get(code, np.zeros(n, dtype=bool))
+        for b in by_cat[code].itertuples():
+            if b.biz_id in placed:
+                continue
+            need = float(b.land_m2)
+            if not ok.any():
+                why = "no plot its siting rules allow"
+            elif not (ok & free).any():
+                why = "no plot left"
+            else:
+                why = (f"no plot big enough (largest free plot its rules allow {area[ok & free].max():,.0f} m², "
+                       f"needs {need:,.0f} m²)")
+            unp.append((b.biz_id, why))
+    return (pd.DataFrame(ten, columns=["plot_id", "biz_id", "category"]),
+            pd.DataFrame(unp, columns=["biz_id", "reason"]))
+
+
+def reletting_table(plots: gpd.GeoDataFrame | None, tenancy: pd.DataFrame, businesses: pd.DataFrame,
+                    allowed_any: dict[str, bool], demand_estates: set[str]) -> pd.DataFrame:
+    """Every terminated plot with its new tenant or the reason it stays empty.
+
+    Parameters
+    ----------
+    plots
+        The plots layer (``plot_id``, ``estate_id``, ``status``, ``area_m2``), or None.
+    tenancy
+        ``plot_id``, ``biz_id``, ``category`` (every estate).
+    businesses
+        Relocation rows (``biz_id``, ``name``, ``category``, ``land_m2``, ``estate_id``) of the assigned
+        businesses.
+    allowed_any
+        Per plot id: True when the rules of at least one category assigned to its estate allow it.
+    demand_estates
+        Estates that receive businesses.
+    """
+    if plots is None or not len(plots):
+        return pd.DataFrame(columns=RELET_COLUMNS)
+    t = plots[plots["status"] == "terminated"]
+    ten = tenancy.set_index("plot_id") if len(tenancy) else pd.DataFrame(columns=["biz_id", "category"])
+    names = businesses.set_index("biz_id")["name"] if "name" in businesses else pd.Series(dtype=object)
+    rows = []
+    for p in t.sort_values(["estate_id", "plot_id"]).itertuples():
+        area = round(float(p.area_m2), 2)
+        if p.plot_id in ten.index:
+            b = ten.loc[p.plot_id]
+            rows.append((p.estate_id, p.plot_id, area, b["biz_id"], names.get(b["biz_id"], ""), b["category"],
+                         "re-let", ""))
+            continue
+        if str(p.estate_id) not in demand_estates:
+            why = "no business is relocated to this estate"
+        elif not allowed_any.get(p.plot_id, False):
+            why = "the siting rules exclude it for every category relocated here"
+        else:
+            why = "not needed: every business relocated here that fits it has a plot"
+            mine = businesses[businesses["estate_id"].astype(str) == str(p.estate_id)]
+            placed = set(tenancy["biz_id"]) if len(tenancy) else set()
+            left = mine[~mine["biz_id"].isin(placed)]
+            if len(left) and (left["land_m2"].astype(float) > float(p.area_m2)).all():
+                why = (f"too small for the businesses still without a plot (smallest needs "
+                       f"{left['land_m2'].astype(float).min():,.0f} m²)")
+        rows.append((p.estate_id, p.plot_id, area, "", "", "", "empty", why))
+    return pd.DataFrame(rows, columns=RELET_COLUMNS)
