@@ -665,7 +665,7 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
     plots_layer, occupied, vacant, roads_all = _layer_geoms(layers)
     roads_tree = shapely.STRtree(roads_all) if roads_all is not None else None
     relet_first = tuple(c for c in zs.relet_first if c in catalogue)
-    zones, short, notes = [], [], []
+    zones, short, notes = [], [], _setting_notes(zs, catalogue)
     tenancy, unplaced, gen_rows, allowed_any = [], [], [], {}
     bind = {}
     if usable_table is not None:
@@ -723,6 +723,18 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
     plots = _plots_out(plots_layer, gen_rows, ten_all, zg, catalogue, homes_all, estates.crs)
     return ZonePlan(zg, pd.DataFrame(short, columns=["estate_id", "category", "short_ha", "rule"]), plots, tn,
                     relet, notes)
+
+
+def _setting_notes(zs: object, catalogue: Catalogue) -> list[str]:
+    """Warnings about the zoning settings themselves."""
+    notes = []
+    if getattr(zs, "shape", "") == "compact":
+        notes.append("zoning.shape 'compact' is deprecated (discs that ignore the estate's streets); use 'blocks' "
+                     "(the default) or 'bands'")
+    unknown = [c for c in getattr(zs, "relet_first", []) if c not in catalogue]
+    if unknown:
+        notes.append(f"zoning.relet_first: {', '.join(unknown)} not in the catalogue; ignored")
+    return notes
 
 
 def _zoning_notes(indicative: list[str], recovered: list[str]) -> list[str]:
