@@ -36,7 +36,7 @@ _API: dict[str, str] = {
     "ahp": "weights",
     "rank_estates": "locate", "propose_sites": "locate",
     "allocate": "relocation", "estate_capacity": "relocation", "Plan": "relocation",
-    "zone_estates": "zoning",
+    "zone_estates": "zoning", "zone_plan": "zoning",
     "Prepared": "results", "RunResult": "results",
     "prepare": "pipeline", "run": "pipeline", "run_scenario_file": "pipeline", "demo_scenario_path": "pipeline",
     "explain": "explain",
@@ -78,4 +78,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from .rules import Rule, RuleSet, compile_rulesets
     from .scenario import Scenario, load_scenario, parse_scenario
     from .weights import ahp
-    from .zoning import zone_estates
+    from .zoning import zone_estates, zone_plan

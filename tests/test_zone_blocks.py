@@ -337,3 +337,22 @@ def test_plot_boxes_cover_the_block_rows(tmp_path):
     assert 0.6 < share < 0.8
     a, b = shapely.STRtree(pb).query(pb, predicate="overlaps")
     assert len(a) == 0
+
+
+def test_zoning_sheets_are_numbers_only(tmp_path):
+    """The report's per-estate sheet: a row per zone and one SVG path per zone made of numbers only
+    (names never reach the path), inside the view box."""
+    import re
+
+    from siteplan.zoning import SHEET_COLUMNS, zoning_sheets
+
+    estate = box(551800, 3599400, 553200, 3600200)
+    zp, *_ = _plan(tmp_path, estate, {"metalwork": 90000.0, "car_repair": 120000.0}, doe="none")
+    sheets = zoning_sheets(zp.zones)
+    assert [s.estate_id for s in sheets] == ["E1"]
+    s = sheets[0]
+    assert list(s.rows.columns) == SHEET_COLUMNS and len(s.rows) == len(s.paths) == 2
+    for d in s.paths:
+        assert re.fullmatch(r"(M[0-9.,L-]+Z)+", d)
+        xy = np.array([float(v) for v in re.findall(r"-?[0-9.]+", d)])
+        assert xy.min() >= -1e-6 and xy.max() <= 100 + 1e-6
