@@ -356,3 +356,41 @@ def test_zoning_sheets_are_numbers_only(tmp_path):
         assert re.fullmatch(r"(M[0-9.,L-]+Z)+", d)
         xy = np.array([float(v) for v in re.findall(r"-?[0-9.]+", d)])
         assert xy.min() >= -1e-6 and xy.max() <= 100 + 1e-6
+
+
+def test_occupied_layer_through_the_cli(tmp_path):
+    """An `occupied` polygon layer read from a file (Persian names, EPSG:4326): zones of that estate
+    never cover it and say so (land_basis), the others are marked indicative, and validate accepts it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from conftest import edit_yaml, small_scenario
+    from siteplan.cli import main
+
+    sc = small_scenario(tmp_path, n_biz=120)
+    est = gpd.read_file(sc.parent / "estates.shp")
+    utm = est.estimate_utm_crs()
+    e = est.to_crs(utm)
+    occ = gpd.GeoDataFrame({"name": ["کارخانه موجود"] * len(e)},
+                           geometry=[g.centroid.buffer(np.sqrt(g.area) / 4) for g in e.geometry], crs=utm).to_crs(4326)
+    occ.to_file(sc.parent / "occupied.geojson", driver="GeoJSON")
+    edit_yaml(sc, lambda d: d["layers"].update(occupied={"path": "occupied.geojson"}))
+    edit_yaml(sc, lambda d: d.update(outputs={"report": False, "suitability_tifs": False}))
+    r = CliRunner().invoke(main, ["validate", str(sc)])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    z = gpd.read_file(out / "zones.geojson").to_crs(utm)
+    assert len(z)
+    o = occ.to_crs(utm)
+    has_plots = set(gpd.read_file(sc.parent / "plots.shp").estate_id) if (sc.parent / "plots.shp").exists() else set()
+    for r_ in z.itertuples():
+        if r_.estate_id in has_plots:
+            assert r_.land_basis == "plots"
+            continue
+        assert r_.land_basis == "occupied" and not r_.indicative
+        assert shapely.intersection(r_.geometry, o.geometry.union_all()).area < 1.0  # 7-decimal rounding
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert not any("indicative" in w for w in m["warnings"])
