@@ -20,6 +20,7 @@ nothing else evaluates a rule.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +45,8 @@ from .standards import (
 )
 from .textnorm import normalize
 from .units import M2_PER_HA
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Rule", "RuleContext", "RuleSet", "compile_rules", "compile_rulesets", "target_geoms", "usable_land",
            "eligibility", "buffer_out", "UTILITIES", "STUDY_AREA_RULE"]
@@ -415,7 +418,38 @@ class RuleSet:
             removed[rule.rule_id] = float(cut.area) if not cut.is_empty else 0.0
             if removed[rule.rule_id] > 0:
                 parts.append(cut)
-        return (geom.difference(shapely.union_all(parts)) if parts else geom), removed
+        if not parts:
+            return geom, removed
+        forbidden = shapely.union_all(parts)
+        keep = geom.difference(forbidden)
+        # GEOS overlays are not always right (nearly collinear edges: the difference can keep land inside
+        # a buffer); the exact distances decide, and a wrong result is recomputed on a precision grid
+        for grid_size, pad in ((None, 0.0), (1e-3, 0.0), (1e-2, 0.0), (1e-2, 0.5), (1e-2, 2.0)):
+            if grid_size is not None:
+                cut = forbidden.buffer(pad) if pad else forbidden
+                keep = shapely.difference(geom, cut, grid_size=grid_size)
+            if not self._too_close(keep):
+                break
+        else:  # never seen; no land is better than land that breaks a rule
+            log.warning("%s: the usable land of a polygon could not be computed soundly; none is counted",
+                        self.category)
+            keep = shapely.Polygon()
+        return keep, removed
+
+    def _too_close(self, geom: BaseGeometry) -> bool:
+        """Whether ``geom`` is nearer than a distance rule allows to its targets (exact distance, 1 cm slack)."""
+        if geom.is_empty:
+            return False
+        for rule in self.rules:
+            if rule.kind != "distance" or rule.min_m <= 0:
+                continue
+            tg, tree = self.ctx.target(rule.target)
+            if tree is None or not len(tg):
+                continue
+            near = tree.query(geom, predicate="dwithin", distance=rule.min_m - 0.01)
+            if len(near):
+                return True
+        return False
 
 
 def _window(fields: FieldCache, grid: Grid) -> np.ndarray:
