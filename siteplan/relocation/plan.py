@@ -176,7 +176,9 @@ def _solver_report(res: AssignmentResult, model: AssignmentModel) -> dict[str, o
     how = ("one exact HiGHS MILP" if res.residual_method == "exact milp" else
            f"relaxation: {res.relaxation}; repair: HiGHS MILP over the split and marginal units, greedy "
            "placement, local search (shifts and ejection chains)")
-    return {"solver": how,
+    if res.fallback:
+        how = f"fallback ({res.fallback}): {how}"
+    return {"solver": how, "fallback": res.fallback or None,
             "status": res.status, "objective": round(res.objective, 6), "lp_bound": round(res.lp_bound, 6),
             "gap": round(res.gap, 9), "units": int(model.n_units), "arcs": int(model.n_arcs),
             "capacity_rows": len(model.cap_rows), "fractional_units": res.fractional_units,

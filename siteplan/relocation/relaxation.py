@@ -58,9 +58,9 @@ class Relaxation:
 
 
 def relax(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray, method: str,
-          prune_k: int | None) -> Relaxation:
+          prune_k: int | None, *, time_limit: float | None = None) -> Relaxation:
     """The relaxation: ``auto`` (flow when the rows allow, else LP), ``flow`` (same; logs when it
-    cannot) or ``lp``."""
+    cannot) or ``lp``; the LP stops at ``time_limit`` seconds (a :class:`SolverError`: no bound)."""
     rel = None
     if method in ("auto", "flow"):
         row_est = np.array([e for e, _, _, _ in model.cap_rows], dtype=np.int64)
@@ -69,13 +69,15 @@ def relax(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray, met
         if rel is None and method == "flow":
             log.info("relocation: the capacity rows are not a network (or do not scale); solving the LP")
     if rel is None:
-        rel = relax_lp(model.n_units, model.arc_u, model.cost, model.penalty, a_ub, b_ub, prune_k)
+        rel = relax_lp(model.n_units, model.arc_u, model.cost, model.penalty, a_ub, b_ub, prune_k,
+                       time_limit=time_limit)
     return rel
 
 
 def relax_lp(n_units: int, arc_u: np.ndarray, arc_cost: np.ndarray, penalty: np.ndarray,
-             a_ub: sparse.csr_matrix, b_ub: np.ndarray, prune_k: int | None) -> Relaxation:
-    """The LP relaxation with HiGHS (``scipy.optimize.linprog``)."""
+             a_ub: sparse.csr_matrix, b_ub: np.ndarray, prune_k: int | None, *,
+             time_limit: float | None = None) -> Relaxation:
+    """The LP relaxation with HiGHS (``scipy.optimize.linprog``), each solve within ``time_limit`` s."""
     na = len(arc_u)
     nv = na + n_units
     c = np.concatenate([arc_cost, penalty])
@@ -83,7 +85,7 @@ def relax_lp(n_units: int, arc_u: np.ndarray, arc_cost: np.ndarray, penalty: np.
                              shape=(n_units, nv))
     a_full = sparse.hstack([a_ub, sparse.csr_matrix((a_ub.shape[0], n_units))]).tocsr() if len(b_ub) else None
     res, rounds = _lp_with_pricing(c, a_eq, a_full, b_ub if len(b_ub) else None, arc_u, arc_cost, n_units, na,
-                                   prune_k)
+                                   prune_k, time_limit)
     tight = ((res.ineqlin.residual <= TIGHT_RTOL * np.maximum(b_ub, 1.0) + TIGHT_ATOL_M2) if len(b_ub)
              else np.zeros(0, bool))
     method = "LP (HiGHS)" + (f", {rounds} pricing rounds" if rounds > 1 else "")
@@ -91,9 +93,15 @@ def relax_lp(n_units: int, arc_u: np.ndarray, arc_cost: np.ndarray, penalty: np.
                       method=method, message=str(res.message))
 
 
-def _linprog(c: np.ndarray, a_ub: Any, b_ub: np.ndarray | None, a_eq: Any, n_units: int) -> Any:
+def _linprog(c: np.ndarray, a_ub: Any, b_ub: np.ndarray | None, a_eq: Any, n_units: int,
+             time_limit: float | None = None) -> Any:
     """One HiGHS LP solve over x ∈ [0, 1]; a failure is a :class:`~siteplan.errors.SolverError`."""
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs")
+    options = {} if time_limit is None else {"time_limit": time_limit}
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs",
+                  options=options)
+    if res.status == 1:
+        raise SolverError(f"the relocation LP relaxation stopped at the {time_limit:g} s time limit without a bound "
+                          "(raise allocation.time_limit_s)")
     if res.status != 0:
         raise SolverError(f"the relocation LP could not be solved (HiGHS status {res.status}): {res.message}")
     return res
@@ -101,7 +109,7 @@ def _linprog(c: np.ndarray, a_ub: Any, b_ub: np.ndarray | None, a_eq: Any, n_uni
 
 def _lp_with_pricing(c: np.ndarray, a_eq: sparse.csr_matrix, a_ub: sparse.csr_matrix | None,
                      b_ub: np.ndarray | None, arc_u: np.ndarray, arc_cost: np.ndarray, n_units: int, na: int,
-                     prune_k: int | None) -> tuple[Any, int]:
+                     prune_k: int | None, time_limit: float | None = None) -> tuple[Any, int]:
     """The LP relaxation over all arcs, solved on a pruned column set with dual pricing.
 
     Returns a result object with ``x`` (full length), ``fun``, ``message``, ``eqlin`` and ``ineqlin``
@@ -109,7 +117,7 @@ def _lp_with_pricing(c: np.ndarray, a_eq: sparse.csr_matrix, a_ub: sparse.csr_ma
     """
     nv = len(c)
     if prune_k is None or na <= prune_k * n_units * PRUNE_MIN_RATIO:
-        return _linprog(c, a_ub, b_ub, a_eq, n_units), 1
+        return _linprog(c, a_ub, b_ub, a_eq, n_units, time_limit), 1
     # initial columns: each unit's prune_k cheapest arcs, and every 'unassigned' column
     order = np.lexsort((arc_cost, arc_u))
     pos = np.arange(na) - np.searchsorted(arc_u[order], arc_u[order])
@@ -121,7 +129,8 @@ def _lp_with_pricing(c: np.ndarray, a_eq: sparse.csr_matrix, a_ub: sparse.csr_ma
     while True:
         rounds += 1
         cols = np.flatnonzero(active)
-        res = _linprog(c[cols], a_ub_c[:, cols] if a_ub_c is not None else None, b_ub, a_eq_c[:, cols], n_units)
+        res = _linprog(c[cols], a_ub_c[:, cols] if a_ub_c is not None else None, b_ub, a_eq_c[:, cols], n_units,
+                       time_limit)
         duals_eq = res.eqlin.marginals
         duals_ub = res.ineqlin.marginals if a_ub_c is not None else np.zeros(0)
         reduced = c - a_eq_c.T @ duals_eq - (a_ub_c.T @ duals_ub if a_ub_c is not None else 0.0)
@@ -129,7 +138,7 @@ def _lp_with_pricing(c: np.ndarray, a_eq: sparse.csr_matrix, a_ub: sparse.csr_ma
         if not new.any():
             break
         if rounds >= MAX_PRICING_ROUNDS:  # not converging: the full LP, so the bound stays proven
-            return _linprog(c, a_ub, b_ub, a_eq, n_units), rounds + 1
+            return _linprog(c, a_ub, b_ub, a_eq, n_units, time_limit), rounds + 1
         active |= new
     x = np.zeros(nv)
     x[cols] = res.x

@@ -60,9 +60,14 @@ class SolverOptions:
     Attributes
     ----------
     time_limit_s
-        Seconds for the repair MILP (a safety net; ``node_limit`` normally ends it first).
+        Seconds for each solver step: the exact MILP, the LP relaxation, the repair MILP and the local
+        search (a safety net; the node limits and passes normally end them first).
     node_limit
         Branch-and-bound nodes for the repair MILP.
+    exact_node_limit
+        Branch-and-bound nodes for the exact MILP; when it (or ``time_limit_s``) stops the MILP before
+        optimality is proved, the large-instance path answers instead, and the result says so
+        (``fallback``).
     gap_target
         Relative gap to the bound at which the repair MILP may stop.
     search_passes
@@ -83,6 +88,7 @@ class SolverOptions:
 
     time_limit_s: float = _spec_default("time_limit_s")
     node_limit: int = _spec_default("node_limit")
+    exact_node_limit: int = 1000
     gap_target: float = _spec_default("gap_target")
     search_passes: int = _spec_default("search_passes")
     repack: bool = True
@@ -111,7 +117,8 @@ class AssignmentResult:
     ``assign[u]`` is the estate index of unit u or -1; ``lp_bound`` a proven lower bound on the optimum
     (the LP relaxation's value, or a relaxation of it); ``gap`` = (objective − bound) / |bound|;
     ``status`` ``optimal`` when the integer objective is within 1e-6 of the bound (the flow bound is
-    rounded down by about that much), else ``feasible``.
+    rounded down by about that much), else ``feasible``; ``fallback`` why the exact MILP's answer was
+    not used (it stopped at a limit before proving optimality), empty when it was or was not tried.
     """
 
     assign: np.ndarray
@@ -128,6 +135,7 @@ class AssignmentResult:
     timings: dict[str, float] | None = None
     search_passes: int = 0
     search_moves: int = 0
+    fallback: str = ""
 
 
 def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,
@@ -151,6 +159,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     """Solve the relocation assignment: a relaxation, then an integer repair and a local search.
 
     1. Small instances (at most ``exact_max_arcs`` arcs) are one exact MILP (HiGHS), proved optimal.
+       When it stops at ``time_limit_s`` or ``exact_node_limit`` first, the steps below answer instead
+       (with their bound) and ``fallback`` says why.
     2. Otherwise the LP relaxation is solved — as a min-cost flow (OR-Tools) when the capacity rows
        have network shape (each estate's rows nested by category level, each unit's land the
        coefficient of all its arcs: always so without multi-category clusters), else as an LP with
@@ -187,11 +197,20 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     """
     opts = dataclasses.replace(options or SolverOptions(), **overrides)
     a_ub, b_ub = model.capacity_matrix()
-    if model.n_arcs <= opts.exact_max_arcs:
-        return _solve_exact(model, a_ub, b_ub)
     timings: dict[str, float] = {}
+    fallback = ""
+    if model.n_arcs <= opts.exact_max_arcs:
+        t_ex = time.perf_counter()
+        exact, stopped = _solve_exact(model, a_ub, b_ub, time_limit=opts.time_limit_s, node_limit=opts.exact_node_limit)
+        if exact is not None:
+            return exact
+        timings["exact_milp_s"] = time.perf_counter() - t_ex
+        fallback = (f"the exact MILP ({model.n_units} units, {model.n_arcs} arcs) stopped at {stopped} before proving "
+                    f"optimality after {timings['exact_milp_s']:.1f} s; the large-instance path answered, with its "
+                    "bound")
+        log.warning("relocation: %s", fallback)
     t0 = time.perf_counter()
-    rel = relax(model, a_ub, b_ub, opts.relaxation, opts.prune_k)
+    rel = relax(model, a_ub, b_ub, opts.relaxation, opts.prune_k, time_limit=opts.time_limit_s)
     timings["relaxation_s"] = time.perf_counter() - t0
     log.info("relocation relaxation (%s): %d units, %d arcs, %d capacity rows: %.2f s, bound %.6g",
              rel.method, model.n_units, model.n_arcs, len(b_ub), timings["relaxation_s"], rel.bound)
@@ -208,7 +227,7 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     passes = moves = 0
     if opts.search_passes > 0:
         passes, moves, saved = local_search(model, inc.arc_of, inc.row_left, inc.a_csc, inc.order_arcs, inc.starts,
-                                            max_passes=opts.search_passes)
+                                            max_passes=opts.search_passes, time_budget=opts.time_limit_s)
         log.info("relocation local search: %d passes, %d moves, saving %.6g", passes, moves, saved)
     timings["search_s"] = time.perf_counter() - t3
     arc_of = inc.arc_of
@@ -221,7 +240,7 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     log.info("relocation repair (%d units, %s; %d placed greedily; %d local moves): %.2f s, objective %.6g, "
              "gap %.4f %%", len(residual), method, placed, moves, time.perf_counter() - t1, obj, 100 * gap)
     return AssignmentResult(assign, obj, bound, float(gap), status, rel.message, int(len(inc.split)),
-                            int(len(residual)), method, rel.method, rel.objective, timings, passes, moves)
+                            int(len(residual)), method, rel.method, rel.objective, timings, passes, moves, fallback)
 
 
 @dataclass(eq=False)
@@ -358,8 +377,14 @@ def _marginal_units(model: AssignmentModel, tight_e: np.ndarray, inc: _Incumbent
     return picks
 
 
-def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray) -> AssignmentResult:
-    """The whole model as one MILP (HiGHS), for instances small enough to prove optimality."""
+def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray, *, time_limit: float,
+                 node_limit: int) -> tuple[AssignmentResult | None, str]:
+    """The whole model as one MILP (HiGHS), for instances small enough to prove optimality.
+
+    Returns the result when HiGHS proves it optimal, else None and the limit that stopped it (the
+    caller falls back to the large-instance path, which is deterministic; an incumbent found before
+    a time limit is not, so it is not used).
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n_units, arc_u = model.n_units, model.arc_u
@@ -372,8 +397,13 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
     if len(b_ub):
         cons.append(LinearConstraint(sparse.hstack([a_ub, sparse.csr_matrix((len(b_ub), n_units))]), -np.inf, b_ub))
     res = milp(c, constraints=cons, integrality=np.ones(nv), bounds=Bounds(0, 1),
-               options={"disp": False, "mip_rel_gap": 0.0})
-    if res.x is None:
+               options={"disp": False, "mip_rel_gap": 0.0, "time_limit": time_limit, "node_limit": node_limit})
+    message = str(res.message)
+    if res.status != 0:
+        if res.status == 1 or "limit" in message.lower():  # time limit (1) or node limit (HiGHS 16, scipy's 4)
+            which = (f"the {time_limit:g} s time limit (allocation.time_limit_s)" if "time" in message.lower()
+                     else f"its node limit ({node_limit} nodes)")
+            return None, which
         raise SolverError(f"the relocation MILP could not be solved (HiGHS status {res.status}): {res.message}")
     x = res.x[:na] > 0.5
     assign = np.full(n_units, -1, dtype=np.int64)
@@ -381,8 +411,8 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
     obj = float(res.fun)
     bound = float(getattr(res, "mip_dual_bound", obj) or obj)
     gap = max((obj - bound) / max(abs(obj), DIV_FLOOR), 0.0)
-    return AssignmentResult(assign, obj, bound, gap, "optimal" if res.status == 0 else "feasible", str(res.message),
-                            0, int(n_units), "exact milp", "none (exact MILP)")
+    return AssignmentResult(assign, obj, bound, gap, "optimal", message, 0, int(n_units), "exact milp",
+                            "none (exact MILP)"), ""
 
 
 def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc: sparse.csc_matrix,
