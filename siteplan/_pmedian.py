@@ -1,0 +1,328 @@
+"""The p-median heuristic and its Lagrangian bound, behind :func:`siteplan.facility.p_median`.
+
+- :class:`_Swaps`: Whitaker's fast interchange with Resende & Werneck's bookkeeping — for the current
+  open set, each customer's nearest and second-nearest open facility, and the ``gain`` of opening each
+  candidate, the ``loss`` of closing each open facility and the ``extra`` correction of each
+  (close, open) pair, so that the best swap is one ``argmax`` over p × m profits; after a swap only
+  the customers whose nearest or second-nearest facility changed are updated.
+- :func:`solve`: greedy start, local search, the Lagrangian bound (subgradient optimisation), then
+  randomized multistart with path relinking (Resende & Werneck 2004) while the gap is open, with a
+  fixed seed and a fixed number of iterations (deterministic).
+
+All costs are the weighted costs ``w_i c_ij`` (n customers × m candidates).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+# a swap is taken when it saves more than IMPROVE_RTOL × the objective (float noise below)
+IMPROVE_RTOL = 1e-12
+# multistart: elite pool size and iterations (each: a randomized greedy start, local search and a
+# path relinking with an elite solution)
+ELITE = 10
+MULTISTART_ITERS = 32
+# subgradient: start step factor, halved after STALL iterations without a better bound; stop when it
+# falls below MIN_THETA or after MAX_ITERS iterations
+THETA0 = 2.0
+STALL = 25
+MIN_THETA = 5e-4
+MAX_ITERS = 3000
+# the step aims at the upper bound raised by this share (the bound must be allowed to pass the optimum
+# reached by the heuristic when that is not yet optimal)
+TARGET_SLACK = 1e-3
+
+
+@dataclass
+class Answer:
+    """An open set, its objective and how it was proved."""
+
+    open: np.ndarray
+    objective: float
+    lower_bound: float
+    iterations: int
+
+
+class _Swaps:
+    """Open set with nearest/second-nearest bookkeeping and swap profits (see the module)."""
+
+    def __init__(self, wc: np.ndarray, open_: np.ndarray) -> None:
+        self.wc = wc
+        n, m = wc.shape
+        self.n, self.m = n, m
+        self.fac = np.array(sorted(int(j) for j in open_), dtype=np.int64)  # slot -> facility
+        self.p = len(self.fac)
+        self.slot = np.full(m, -1, np.int64)
+        self.slot[self.fac] = np.arange(self.p)
+        self.d1 = np.zeros(n)
+        self.d2 = np.zeros(n)
+        self.s1 = np.zeros(n, np.int64)  # slot of the nearest
+        self.s2 = np.zeros(n, np.int64)
+        self.gain = np.zeros(m)
+        self.loss = np.zeros(self.p)
+        self.extra = np.zeros((self.p, m))
+        every = np.arange(n)
+        self._nearest(every)
+        self._add(every, 1.0)
+
+    @property
+    def objective(self) -> float:
+        return float(self.d1.sum())
+
+    def _nearest(self, u: np.ndarray) -> None:
+        """Nearest and second-nearest open facility (as slots) of customers ``u``."""
+        sub = self.wc[np.ix_(u, self.fac)]
+        if self.p == 1:
+            self.s1[u], self.d1[u] = 0, sub[:, 0]
+            self.s2[u], self.d2[u] = 0, sub[:, 0]
+            return
+        two = np.argpartition(sub, 1, axis=1)[:, :2]
+        a, b = two[:, 0], two[:, 1]
+        rows = np.arange(len(u))
+        va, vb = sub[rows, a], sub[rows, b]
+        swap = (vb < va) | ((vb == va) & (b < a))
+        first, second = np.where(swap, b, a), np.where(swap, a, b)
+        self.s1[u], self.d1[u] = first, sub[rows, first]
+        self.s2[u], self.d2[u] = second, sub[rows, second]
+
+    def _add(self, u: np.ndarray, sign: float) -> None:
+        """Add (sign 1) or remove (sign -1) customers ``u``'s share of gain, loss and extra."""
+        if not len(u):
+            return
+        cu = self.wc[u]
+        d1, d2 = self.d1[u][:, None], self.d2[u][:, None]
+        self.gain += sign * np.maximum(d1 - cu, 0.0).sum(axis=0)
+        self.loss += sign * np.bincount(self.s1[u], weights=self.d2[u] - self.d1[u], minlength=self.p)
+        ex = np.maximum(d2 - np.maximum(cu, d1), 0.0)
+        onehot = sparse.csr_matrix((np.full(len(u), sign), (self.s1[u], np.arange(len(u)))), shape=(self.p, len(u)))
+        self.extra += onehot @ ex
+
+    def profits(self) -> np.ndarray:
+        """Saving of every swap (slot out × candidate in); -inf for candidates already open."""
+        prof = self.gain[None, :] - self.loss[:, None] + self.extra
+        prof[:, self.fac] = -np.inf
+        return prof
+
+    def swap(self, out_slot: int, into: int) -> None:
+        """Close the facility in ``out_slot`` and open ``into`` there."""
+        wc = self.wc
+        out = int(self.fac[out_slot])
+        hit = (self.s1 == out_slot) | (self.s2 == out_slot) | (wc[:, into] < self.d2)
+        u = np.flatnonzero(hit)
+        self._add(u, -1.0)
+        self.extra[out_slot] = 0.0  # every customer it served was removed: clear the float residue
+        self.loss[out_slot] = 0.0
+        self.slot[out], self.slot[into] = -1, out_slot
+        self.fac[out_slot] = into
+        self._nearest(u)
+        self._add(u, 1.0)
+
+    def refresh(self) -> None:
+        """Recompute everything from scratch (drops accumulated float error)."""
+        self.gain[:] = 0.0
+        self.loss[:] = 0.0
+        self.extra[:] = 0.0
+        every = np.arange(self.n)
+        self._nearest(every)
+        self._add(every, 1.0)
+
+    def local_search(self) -> int:
+        """Best-improvement swaps until none saves; returns the number of swaps."""
+        moves = 0
+        checked = False
+        while True:
+            prof = self.profits()
+            k = int(np.argmax(prof))
+            best = prof.flat[k]
+            if not best > IMPROVE_RTOL * max(abs(self.objective), 1.0):
+                if checked:
+                    return moves
+                self.refresh()  # confirm on exact numbers before stopping
+                checked = True
+                continue
+            checked = False
+            self.swap(k // self.m, k % self.m)
+            moves += 1
+
+    def relink(self, target: np.ndarray) -> tuple[np.ndarray, float]:
+        """Path relinking towards ``target`` (an open set): at each step the best swap bringing in a
+        facility of the target for one not in it; returns the best open set met on the way (not the
+        two ends) and its objective."""
+        in_target = np.zeros(self.m, bool)
+        in_target[target] = True
+        best_set, best_obj = None, math.inf
+        while True:
+            missing = np.flatnonzero(in_target & (self.slot < 0))
+            if len(missing) <= 1:
+                break
+            leaving = np.flatnonzero(~in_target[self.fac])
+            prof = (self.gain[None, missing] - self.loss[leaving, None] + self.extra[np.ix_(leaving, missing)])
+            k = int(np.argmax(prof))
+            self.swap(int(leaving[k // len(missing)]), int(missing[k % len(missing)]))
+            obj = self.objective
+            if obj < best_obj - IMPROVE_RTOL * max(abs(obj), 1.0):
+                best_set, best_obj = self.fac.copy(), obj
+        return (best_set if best_set is not None else self.fac.copy()), best_obj
+
+
+def greedy(wc: np.ndarray, p: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Greedy addition; with ``rng``, each step picks the best of a random sample of about
+    log2(m / p) + 1 candidates (Resende & Werneck's sample greedy)."""
+    n, m = wc.shape
+    best = np.full(n, np.inf)
+    chosen: list[int] = []
+    free = np.ones(m, bool)
+    size = max(1, int(math.ceil(math.log2(max(m / p, 1.0)))) + 1)
+    for _ in range(p):
+        cand = np.flatnonzero(free)
+        if rng is not None and len(cand) > size:
+            cand = np.sort(rng.choice(cand, size, replace=False))
+        tot = np.minimum(best[:, None], wc[:, cand]).sum(axis=0)
+        j = int(cand[int(np.argmin(tot))])
+        chosen.append(j)
+        free[j] = False
+        best = np.minimum(best, wc[:, j])
+    return np.array(chosen, dtype=np.int64)
+
+
+class _Sorted:
+    """Each customer's costs sorted ascending, flattened with an offset per row so that one
+    ``searchsorted`` finds, for every customer at once, how many candidates cost less than λ_i."""
+
+    def __init__(self, wc: np.ndarray) -> None:
+        n, m = wc.shape
+        self.n, self.m = n, m
+        self.order = np.argsort(wc, axis=1, kind="stable")
+        srt = np.take_along_axis(wc, self.order, axis=1)
+        lo, hi = float(srt.min(initial=0.0)), float(srt.max(initial=0.0))
+        self.lo = lo
+        self.span = (hi - lo) * 2.0 + 1.0
+        self.base = np.arange(n) * self.span
+        self.keys = ((srt - lo) + self.base[:, None]).ravel()
+        self.vals = srt.ravel()
+        self.cols = self.order.ravel()
+
+    def below(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (customer, candidate, cost) entries with cost < λ_customer."""
+        lam_c = np.clip(lam - self.lo, 0.0, self.span / 2.0)
+        ends = np.searchsorted(self.keys, lam_c + self.base, side="left")
+        starts = np.arange(self.n) * self.m
+        k = ends - starts
+        tot = int(k.sum())
+        rows = np.repeat(np.arange(self.n), k)
+        pos = np.arange(tot) - np.repeat(np.cumsum(k) - k, k) + np.repeat(starts, k)
+        return rows, self.cols[pos], self.vals[pos]
+
+
+def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max_iters: int = MAX_ITERS,
+                     table: _Sorted | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    """Lagrangian lower bound for p-median, relaxing each customer's assignment constraint, by
+    subgradient optimisation (Held, Wolfe & Crowder 1974; Beasley 1993).
+
+    For multipliers λ: L(λ) = Σ_i λ_i + (sum of the p smallest ρ_j), ρ_j = Σ_i min(0, c_ij − λ_i),
+    a lower bound on the optimum for every λ. Steps of θ (UB' − L) / ‖g‖² along the subgradient
+    g_i = 1 − #{chosen j: c_ij < λ_i}, θ halved after STALL iterations without a better bound. Only
+    the entries below λ are visited (``table``: each row sorted once).
+
+    Returns the best bound, its multipliers and the p facilities of its subproblem.
+    """
+    n, m = wc.shape
+    tab = table if table is not None else _Sorted(wc)
+    lam = lam0.astype(float).copy()
+    best, best_lam, best_sel = -math.inf, lam.copy(), np.arange(p)
+    theta, stall = THETA0, 0
+    target = ub * (1 + TARGET_SLACK) if ub > 0 else ub + TARGET_SLACK
+    chosen = np.zeros(m, bool)
+    for _ in range(max_iters):
+        rows, cols, vals = tab.below(lam)
+        rho = np.bincount(cols, weights=np.minimum(vals - lam[rows], 0.0), minlength=m)
+        sel = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
+        val = float(lam.sum() + rho[sel].sum())
+        if not math.isfinite(best) or val > best + 1e-12 * max(abs(best), 1.0):
+            best, best_lam, best_sel, stall = val, lam.copy(), np.sort(sel), 0
+        else:
+            stall += 1
+            if stall >= STALL:
+                theta /= 2
+                stall = 0
+        if best >= ub - 1e-9 * max(abs(ub), 1.0) or theta < MIN_THETA:
+            break
+        chosen[:] = False
+        chosen[sel] = True
+        g = 1.0 - np.bincount(rows, weights=chosen[cols], minlength=n)
+        nrm = float(g @ g)
+        if nrm == 0:
+            break
+        lam = np.maximum(lam + theta * (target - val) / nrm * g, 0.0)
+    return best, best_lam, best_sel
+
+
+def proven(lb: float, integral: bool) -> float:
+    """The bound, rounded up when every cost is an integer (the optimum is one then)."""
+    if integral and math.isfinite(lb):
+        return float(math.ceil(lb - 1e-6 * max(1.0, abs(lb))))
+    return lb
+
+
+def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART_ITERS) -> Answer:
+    """Greedy + fast interchange, Lagrangian bound, then multistart with path relinking while the gap
+    is open (see the module)."""
+    n, m = wc.shape
+    if p >= m:
+        every = np.arange(m)
+        obj = float(wc.min(axis=1).sum())
+        return Answer(every, obj, obj, 0)
+    if p == 1:
+        col = wc.sum(axis=0)
+        j = int(np.argmin(col))
+        return Answer(np.array([j]), float(col[j]), float(col[j]), 0)
+    integral = bool(np.all(wc == np.round(wc)))
+    tol = 1e-9
+    sw = _Swaps(wc, greedy(wc, p))
+    sw.local_search()
+    best_set, best_obj = sw.fac.copy(), sw.objective
+    table = _Sorted(wc)
+    lb, lam, sel = lagrangian_bound(wc, p, best_obj, sw.d1.copy(), table=table)
+    lb = proven(lb, integral)
+
+    def closed(obj: float) -> bool:
+        return obj - lb <= tol * max(abs(obj), 1.0)
+
+    # the Lagrangian subproblem's facilities are often (nearly) the optimum: improve them
+    if not closed(best_obj):
+        sw2 = _Swaps(wc, sel)
+        sw2.local_search()
+        if sw2.objective < best_obj:
+            best_set, best_obj = sw2.fac.copy(), sw2.objective
+    elite: list[tuple[float, np.ndarray]] = [(best_obj, np.sort(best_set))]
+    rng = np.random.default_rng(seed)
+    it = 0
+    while it < iterations and not closed(best_obj):
+        it += 1
+        sw = _Swaps(wc, greedy(wc, p, rng))
+        sw.local_search()
+        cand = [(sw.objective, np.sort(sw.fac))]
+        target = elite[int(rng.integers(len(elite)))][1]
+        mid, mid_obj = sw.relink(target)
+        if math.isfinite(mid_obj):
+            sw_mid = _Swaps(wc, mid)
+            sw_mid.local_search()
+            cand.append((sw_mid.objective, np.sort(sw_mid.fac)))
+        for obj, s in cand:
+            if obj < best_obj:
+                best_obj, best_set = obj, s
+            if not any(np.array_equal(s, e) for _, e in elite):
+                elite.append((obj, s))
+        elite.sort(key=lambda t: t[0])
+        del elite[ELITE:]
+        if it % 8 == 0 and not closed(best_obj):  # a better upper bound steers the subgradient better
+            lb2, lam, _ = lagrangian_bound(wc, p, best_obj, lam, max_iters=MAX_ITERS // 4, table=table)
+            lb = max(lb, proven(lb2, integral))
+    if not closed(best_obj):
+        lb2, _, _ = lagrangian_bound(wc, p, best_obj, lam, table=table)
+        lb = max(lb, proven(lb2, integral))
+    return Answer(np.sort(best_set), best_obj, min(lb, best_obj), it)
