@@ -65,7 +65,7 @@ def like(name: str, seed: int = 0) -> tuple[np.ndarray, int]:
     """An instance of the same shape as ``name`` (n, edges, p), generated like Beasley's: a cycle
     through all vertices (so the graph is connected), random further edges, costs uniform in 1..100."""
     n, e, p, _ = PMED[name]
-    rng = np.random.default_rng([seed, n, p])
+    rng = np.random.default_rng([seed, int(name.removeprefix("pmed"))])
     ring = np.column_stack([np.arange(1, n + 1), np.r_[np.arange(2, n + 1), 1]])
     extra = rng.integers(1, n + 1, size=(3 * e, 2))
     extra = extra[extra[:, 0] != extra[:, 1]][:e - n]

@@ -20,9 +20,9 @@ from __future__ import annotations
 import argparse
 import time
 
+import _orlib
 import numpy as np
 
-import _orlib
 from siteplan.facility import _pmedian_milp, p_median
 
 

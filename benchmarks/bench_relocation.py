@@ -9,7 +9,12 @@
    pruned arcs); prints both times, the speed ratio (target at least 20×) and both relaxed objectives
    (should agree).
 
-Run: ``python benchmarks/bench_relocation.py [--businesses 100000 --estates 1000]``.
+3. ``--hard SECONDS``: a small but hard instance (959 units with fractional land, 7 estates with tight
+   capacities, about 4,240 arcs — under the 5,000 arcs of the exact path): the exact MILP stops at the
+   time limit and the large-instance path answers; prints the fallback, the objective, the bound and
+   the time, and the same instance through the large-instance path alone (issue 16, deliver 6).
+
+Run: ``python benchmarks/bench_relocation.py [--businesses 100000 --estates 1000] [--hard 10]``.
 """
 
 from __future__ import annotations
@@ -69,7 +74,12 @@ def main() -> None:
     ap.add_argument("--exact", type=float, default=0, metavar="SECONDS",
                     help="also: 10,000 x 100 at the same density, siteplan against HiGHS on the whole MILP "
                          "with this time limit")
+    ap.add_argument("--hard", type=float, default=0, metavar="SECONDS",
+                    help="only the hard small instance, with this allocation.time_limit_s")
     args = ap.parse_args()
+    if args.hard:
+        hard_check(args.hard)
+        return
     cat, est, biz, elig = world(args.businesses, args.estates, 400_000, seed=args.seed)
     spec = AllocationSpec(max_distance_km=30, **({} if args.passes is None else {"search_passes": args.passes}))
     cap = estate_capacity(est, None, spec.net_to_gross)
@@ -149,6 +159,46 @@ def exact_check(seconds: float) -> None:
           f"(gap to the LP bound {100 * ours.gap:.3f} %); HiGHS on the whole MILP ({t_ex:.0f} s, "
           f"limit {seconds:g} s): objective {r.fun:.2f}, dual bound {getattr(r, 'mip_dual_bound', float('nan')):.2f}; "
           f"siteplan is {100 * (ours.objective / r.fun - 1):.3f} % above HiGHS's best")
+
+
+def hard_instance(seed: int = 1, n_units: int = 959, n_estates: int = 7, arcs_per_unit: float = 4.42,
+                  overload: float = 1.15):
+    """The instance of tests/test_relocation_limits.py (same generator, same seed)."""
+    from siteplan.relocation import AssignmentModel
+
+    rng = np.random.default_rng(seed)
+    land = np.round(rng.lognormal(np.log(1500.0), 0.7, n_units), 1)
+    k = np.clip(rng.binomial(n_estates, arcs_per_unit / n_estates, n_units), 1, n_estates)
+    ranks = rng.random((n_units, n_estates)).argsort(axis=1)
+    arc_u, arc_e = np.nonzero(ranks < k[:, None])
+    dist_km = rng.uniform(0.5, 30.0, len(arc_u))
+    score = rng.uniform(0.0, 1.0, len(arc_u))
+    cost = land[arc_u] / 1e4 * (dist_km - 0.2 * 30.0 * score)
+    prio = 1 + rng.integers(0, 10, n_units) / 10
+    penalty = land / 1e4 * (30.0 * 1.2 + 1.0) * prio
+    demand = np.bincount(arc_e, weights=land[arc_u] / k[arc_u], minlength=n_estates)
+    capacity = np.round(demand / overload * rng.uniform(0.9, 1.1, n_estates), 1)
+    rows = [(e, float(capacity[e]), np.flatnonzero(arc_e == e), land[arc_u[arc_e == e]]) for e in range(n_estates)]
+    return AssignmentModel(n_units, n_estates, arc_u.astype(np.int64), arc_e.astype(np.int64), cost, penalty, rows,
+                           priority=prio * land)
+
+
+def hard_check(seconds: float) -> None:
+    """The hard small instance under ``allocation.time_limit_s = seconds``, and the large path alone."""
+    from siteplan.relocation import SolverOptions, solve_model
+
+    model = hard_instance()
+    t0 = time.perf_counter()
+    res = solve_model(model, SolverOptions.from_spec(AllocationSpec(time_limit_s=seconds)))
+    t = time.perf_counter() - t0
+    print(f"hard instance: {model.n_units} units, {model.n_estates} estates, {model.n_arcs} arcs, fractional land; "
+          f"time limit {seconds:g} s: answered in {t:.1f} s; fallback: {res.fallback or 'none'}; objective "
+          f"{res.objective:.4f}, bound {res.lp_bound:.4f}, gap {100 * res.gap:.4f} %, status {res.status}")
+    t0 = time.perf_counter()
+    large = solve_model(model, exact_max_arcs=0)
+    t = time.perf_counter() - t0
+    print(f"hard instance, large-instance path alone: {t:.1f} s, objective {large.objective:.4f}, bound "
+          f"{large.lp_bound:.4f}, gap {100 * large.gap:.4f} %")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 # a swap is taken when it saves more than IMPROVE_RTOL × the objective (float noise below)
 IMPROVE_RTOL = 1e-12
@@ -29,9 +28,12 @@ MULTISTART_ITERS = 32
 # subgradient: start step factor, halved after STALL iterations without a better bound; stop when it
 # falls below MIN_THETA or after MAX_ITERS iterations
 THETA0 = 2.0
-STALL = 25
-MIN_THETA = 5e-4
+STALL = 40
+MIN_THETA = 1e-4
 MAX_ITERS = 3000
+# after the multistart found a better upper bound: the bound is polished from its multipliers with
+# smaller steps
+POLISH_THETA0 = 0.5
 # the step aims at the upper bound raised by this share (the bound must be allowed to pass the optimum
 # reached by the heuristic when that is not yet optimal)
 TARGET_SLACK = 1e-3
@@ -50,8 +52,9 @@ class Answer:
 class _Swaps:
     """Open set with nearest/second-nearest bookkeeping and swap profits (see the module)."""
 
-    def __init__(self, wc: np.ndarray, open_: np.ndarray) -> None:
+    def __init__(self, wc: np.ndarray, open_: np.ndarray, table: _Sorted | None = None) -> None:
         self.wc = wc
+        self.table = table if table is not None else _Sorted(wc)
         n, m = wc.shape
         self.n, self.m = n, m
         self.fac = np.array(sorted(int(j) for j in open_), dtype=np.int64)  # slot -> facility
@@ -90,16 +93,20 @@ class _Swaps:
         self.s2[u], self.d2[u] = second, sub[rows, second]
 
     def _add(self, u: np.ndarray, sign: float) -> None:
-        """Add (sign 1) or remove (sign -1) customers ``u``'s share of gain, loss and extra."""
+        """Add (sign 1) or remove (sign -1) customers ``u``'s share of gain, loss and extra; only their
+        candidates cheaper than their second-nearest facility count (a prefix of each sorted row)."""
         if not len(u):
             return
-        cu = self.wc[u]
-        d1, d2 = self.d1[u][:, None], self.d2[u][:, None]
-        self.gain += sign * np.maximum(d1 - cu, 0.0).sum(axis=0)
-        self.loss += sign * np.bincount(self.s1[u], weights=self.d2[u] - self.d1[u], minlength=self.p)
-        ex = np.maximum(d2 - np.maximum(cu, d1), 0.0)
-        onehot = sparse.csr_matrix((np.full(len(u), sign), (self.s1[u], np.arange(len(u)))), shape=(self.p, len(u)))
-        self.extra += onehot @ ex
+        d1u, d2u, s1u = self.d1[u], self.d2[u], self.s1[u]
+        r, cols, vals = self.table.below(d2u, u)
+        d1r = d1u[r]
+        g = d1r - vals
+        pos = g > 0
+        self.gain += sign * np.bincount(cols[pos], weights=g[pos], minlength=self.m)
+        self.loss += sign * np.bincount(s1u, weights=d2u - d1u, minlength=self.p)
+        ex = d2u[r] - np.maximum(vals, d1r)
+        self.extra += (sign * np.bincount(s1u[r] * self.m + cols, weights=ex, minlength=self.p * self.m)
+                       ).reshape(self.p, self.m)
 
     def profits(self) -> np.ndarray:
         """Saving of every swap (slot out × candidate in); -inf for candidates already open."""
@@ -206,20 +213,23 @@ class _Sorted:
         self.vals = srt.ravel()
         self.cols = self.order.ravel()
 
-    def below(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The (customer, candidate, cost) entries with cost < λ_customer."""
+    def below(self, lam: np.ndarray, u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The entries (position in ``u``, candidate, cost) with cost < λ of customers ``u`` (default:
+        all customers; ``lam`` then has one value per customer of ``u``)."""
+        if u is None:
+            u = np.arange(self.n)
         lam_c = np.clip(lam - self.lo, 0.0, self.span / 2.0)
-        ends = np.searchsorted(self.keys, lam_c + self.base, side="left")
-        starts = np.arange(self.n) * self.m
+        ends = np.searchsorted(self.keys, lam_c + self.base[u], side="left")
+        starts = u * self.m
         k = ends - starts
         tot = int(k.sum())
-        rows = np.repeat(np.arange(self.n), k)
+        rows = np.repeat(np.arange(len(u)), k)
         pos = np.arange(tot) - np.repeat(np.cumsum(k) - k, k) + np.repeat(starts, k)
         return rows, self.cols[pos], self.vals[pos]
 
 
 def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max_iters: int = MAX_ITERS,
-                     table: _Sorted | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+                     table: _Sorted | None = None, theta0: float = THETA0) -> tuple[float, np.ndarray, np.ndarray]:
     """Lagrangian lower bound for p-median, relaxing each customer's assignment constraint, by
     subgradient optimisation (Held, Wolfe & Crowder 1974; Beasley 1993).
 
@@ -234,7 +244,7 @@ def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max
     tab = table if table is not None else _Sorted(wc)
     lam = lam0.astype(float).copy()
     best, best_lam, best_sel = -math.inf, lam.copy(), np.arange(p)
-    theta, stall = THETA0, 0
+    theta, stall = theta0, 0
     target = ub * (1 + TARGET_SLACK) if ub > 0 else ub + TARGET_SLACK
     chosen = np.zeros(m, bool)
     for _ in range(max_iters):
@@ -282,10 +292,11 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
         return Answer(np.array([j]), float(col[j]), float(col[j]), 0)
     integral = bool(np.all(wc == np.round(wc)))
     tol = 1e-9
-    sw = _Swaps(wc, greedy(wc, p))
+    table = _Sorted(wc)
+    sw = _Swaps(wc, greedy(wc, p), table)
     sw.local_search()
     best_set, best_obj = sw.fac.copy(), sw.objective
-    table = _Sorted(wc)
+    first_ub = best_obj
     lb, lam, sel = lagrangian_bound(wc, p, best_obj, sw.d1.copy(), table=table)
     lb = proven(lb, integral)
 
@@ -294,7 +305,7 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
 
     # the Lagrangian subproblem's facilities are often (nearly) the optimum: improve them
     if not closed(best_obj):
-        sw2 = _Swaps(wc, sel)
+        sw2 = _Swaps(wc, sel, table)
         sw2.local_search()
         if sw2.objective < best_obj:
             best_set, best_obj = sw2.fac.copy(), sw2.objective
@@ -303,13 +314,13 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
     it = 0
     while it < iterations and not closed(best_obj):
         it += 1
-        sw = _Swaps(wc, greedy(wc, p, rng))
+        sw = _Swaps(wc, greedy(wc, p, rng), table)
         sw.local_search()
         cand = [(sw.objective, np.sort(sw.fac))]
         target = elite[int(rng.integers(len(elite)))][1]
         mid, mid_obj = sw.relink(target)
         if math.isfinite(mid_obj):
-            sw_mid = _Swaps(wc, mid)
+            sw_mid = _Swaps(wc, mid, table)
             sw_mid.local_search()
             cand.append((sw_mid.objective, np.sort(sw_mid.fac)))
         for obj, s in cand:
@@ -319,10 +330,8 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
                 elite.append((obj, s))
         elite.sort(key=lambda t: t[0])
         del elite[ELITE:]
-        if it % 8 == 0 and not closed(best_obj):  # a better upper bound steers the subgradient better
-            lb2, lam, _ = lagrangian_bound(wc, p, best_obj, lam, max_iters=MAX_ITERS // 4, table=table)
-            lb = max(lb, proven(lb2, integral))
-    if not closed(best_obj):
-        lb2, _, _ = lagrangian_bound(wc, p, best_obj, lam, table=table)
+    if not closed(best_obj) and best_obj < first_ub:  # a better upper bound steers the subgradient better
+        lb2, _, _ = lagrangian_bound(wc, p, best_obj, lam, table=table, max_iters=MAX_ITERS // 2,
+                                     theta0=POLISH_THETA0)
         lb = max(lb, proven(lb2, integral))
     return Answer(np.sort(best_set), best_obj, min(lb, best_obj), it)

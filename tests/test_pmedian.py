@@ -85,7 +85,7 @@ def test_swap_bookkeeping_matches_recomputation():
 
 def test_bound_rounds_up_only_for_integer_costs_and_the_answer_is_deterministic():
     orlib = _orlib()
-    d, p = orlib.like("pmed6")
+    d, p = orlib.like("pmed2")
     a = p_median(d, np.ones(len(d)), p, exact_max_vars=0)
     b = p_median(d, np.ones(len(d)), p, exact_max_vars=0)
     assert np.array_equal(a.open, b.open) and a.objective == b.objective and a.lower_bound == b.lower_bound
