@@ -4,16 +4,23 @@
   open set, each customer's nearest and second-nearest open facility, and the ``gain`` of opening each
   candidate, the ``loss`` of closing each open facility and the ``extra`` correction of each
   (close, open) pair, so that the best swap is one ``argmax`` over p × m profits; after a swap only
-  the customers whose nearest or second-nearest facility changed are updated.
-- :func:`solve`: greedy start, local search, the Lagrangian bound (subgradient optimisation), then
-  randomized multistart with path relinking (Resende & Werneck 2004) while the gap is open, with a
-  fixed seed and a fixed number of iterations (deterministic).
+  the customers whose nearest or second-nearest facility changed are updated, and only over their
+  candidates cheaper than the second-nearest (a prefix of each customer's sorted costs).
+- :func:`lagrangian_bound`: the Lagrangian bound (assignment constraints relaxed) by subgradient
+  optimisation; it converges to the LP bound.
+- :func:`branch_and_bound`: where the LP bound leaves a gap (small p), a Lagrangian branch and bound
+  over the facilities, after reduction tests, within a fixed amount of work: it proves the answer
+  optimal or raises the bound past the LP's.
+- :func:`solve`: greedy start and local search, the bound, then — while the gap is open — randomized
+  multistart with path relinking (Resende & Werneck 2004) and the branch and bound; a fixed seed, a
+  fixed number of iterations and a fixed amount of work, so the answer is deterministic.
 
 All costs are the weighted costs ``w_i c_ij`` (n customers × m candidates).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -34,6 +41,12 @@ MAX_ITERS = 3000
 # after the multistart found a better upper bound: the bound is polished from its multipliers with
 # smaller steps
 POLISH_THETA0 = 0.5
+# branch and bound (small p, when the Lagrangian bound leaves a gap): subgradient iterations per node,
+# its start step and stall, and the work budget (iterations × customers × candidates; deterministic)
+BB_ITERS = 60
+BB_THETA0 = 0.5
+BB_STALL = 10
+BB_WORK = 8e8
 # the step aims at the upper bound raised by this share (the bound must be allowed to pass the optimum
 # reached by the heuristic when that is not yet optimal)
 TARGET_SLACK = 1e-3
@@ -228,38 +241,62 @@ class _Sorted:
         return rows, self.cols[pos], self.vals[pos]
 
 
+@dataclass
+class _Dual:
+    """The best Lagrangian bound found, its multipliers, the facilities of its subproblem and their
+    ρ, and the iterations run."""
+
+    bound: float
+    lam: np.ndarray
+    sel: np.ndarray
+    rho: np.ndarray
+    iters: int
+
+
 def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max_iters: int = MAX_ITERS,
-                     table: _Sorted | None = None, theta0: float = THETA0) -> tuple[float, np.ndarray, np.ndarray]:
+                     table: _Sorted | None = None, theta0: float = THETA0, stall_limit: int = STALL,
+                     stop_at: float | None = None, fixed_in: np.ndarray | None = None,
+                     fixed_out: np.ndarray | None = None) -> _Dual:
     """Lagrangian lower bound for p-median, relaxing each customer's assignment constraint, by
     subgradient optimisation (Held, Wolfe & Crowder 1974; Beasley 1993).
 
     For multipliers λ: L(λ) = Σ_i λ_i + (sum of the p smallest ρ_j), ρ_j = Σ_i min(0, c_ij − λ_i),
     a lower bound on the optimum for every λ. Steps of θ (UB' − L) / ‖g‖² along the subgradient
-    g_i = 1 − #{chosen j: c_ij < λ_i}, θ halved after STALL iterations without a better bound. Only
-    the entries below λ are visited (``table``: each row sorted once).
-
-    Returns the best bound, its multipliers and the p facilities of its subproblem.
+    g_i = 1 − #{chosen j: c_ij < λ_i}, θ halved after ``stall_limit`` iterations without a better
+    bound; stops when the bound reaches ``stop_at`` (default: ``ub``). Only the entries below λ are
+    visited (``table``: each row sorted once). With ``fixed_in``/``fixed_out`` (masks over the
+    candidates) the subproblem must open / may not open those: the bound of a branch-and-bound node;
+    +inf when the node has no p facilities left.
     """
     n, m = wc.shape
     tab = table if table is not None else _Sorted(wc)
     lam = lam0.astype(float).copy()
-    best, best_lam, best_sel = -math.inf, lam.copy(), np.arange(p)
+    fin = np.zeros(m, bool) if fixed_in is None else fixed_in
+    fout = np.zeros(m, bool) if fixed_out is None else fixed_out
+    if int(fin.sum()) > p or m - int(fout.sum()) < p:
+        return _Dual(math.inf, lam, np.zeros(0, np.int64), np.zeros(m), 0)
+    best = _Dual(-math.inf, lam.copy(), np.arange(p), np.zeros(m), 0)
+    stop = ub - 1e-9 * max(abs(ub), 1.0) if stop_at is None else stop_at
     theta, stall = theta0, 0
     target = ub * (1 + TARGET_SLACK) if ub > 0 else ub + TARGET_SLACK
     chosen = np.zeros(m, bool)
-    for _ in range(max_iters):
+    it = 0
+    while it < max_iters:
+        it += 1
         rows, cols, vals = tab.below(lam)
         rho = np.bincount(cols, weights=np.minimum(vals - lam[rows], 0.0), minlength=m)
-        sel = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
+        key = np.where(fin, -np.inf, np.where(fout, np.inf, rho))
+        sel = np.argpartition(key, p - 1)[:p] if p < m else np.arange(m)
         val = float(lam.sum() + rho[sel].sum())
-        if not math.isfinite(best) or val > best + 1e-12 * max(abs(best), 1.0):
-            best, best_lam, best_sel, stall = val, lam.copy(), np.sort(sel), 0
+        if not math.isfinite(best.bound) or val > best.bound + 1e-12 * max(abs(best.bound), 1.0):
+            best = _Dual(val, lam.copy(), np.sort(sel), rho, 0)
+            stall = 0
         else:
             stall += 1
-            if stall >= STALL:
+            if stall >= stall_limit:
                 theta /= 2
                 stall = 0
-        if best >= ub - 1e-9 * max(abs(ub), 1.0) or theta < MIN_THETA:
+        if best.bound >= stop or theta < MIN_THETA:
             break
         chosen[:] = False
         chosen[sel] = True
@@ -268,7 +305,80 @@ def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max
         if nrm == 0:
             break
         lam = np.maximum(lam + theta * (target - val) / nrm * g, 0.0)
-    return best, best_lam, best_sel
+    best.iters = it
+    return best
+
+
+def branch_and_bound(wc: np.ndarray, p: int, ub: float, dual: _Dual, *, integral: bool, work: float
+                     ) -> tuple[float, np.ndarray | None]:
+    """A Lagrangian branch and bound over the facilities (after Christofides & Beasley 1982), to prove
+    the upper bound ``ub`` optimal or raise the lower bound past the LP's.
+
+    The root's multipliers (``dual``, from :func:`lagrangian_bound` on all candidates) first discard
+    every candidate that cannot be in a solution better than ``ub`` (forcing it open raises the bound
+    to ``ub``). Nodes fix facilities open or closed; each is bounded by :func:`lagrangian_bound` warm
+    started from its parent's multipliers, reduced by the same tests, and branched on the chosen free
+    facility whose removal costs most. Best first, until the nodes' work (subgradient iterations ×
+    customers × candidates) reaches ``work`` (deterministic).
+
+    Returns the lower bound (the smallest bound of an open node, or the best objective) and the
+    better open set found, if any.
+    """
+    n, m = wc.shape
+    # a solution is better than the incumbent when it costs at most ub - 1 (integer costs), else < ub
+    slack = 1.0 - 1e-6 if integral else -1e-9 * max(1.0, abs(ub))
+    rho = dual.rho
+    srt = np.sort(rho)
+    root = float(dual.lam.sum() + srt[:p].sum())
+    if root >= ub - slack:
+        return ub, None
+    forced = np.where(rho <= srt[p - 1], root, root - srt[p - 1] + rho)  # the bound with j forced open
+    cand = np.flatnonzero(forced < ub - slack)
+    if len(cand) < p:
+        return ub, None
+    sub = np.ascontiguousarray(wc[:, cand])
+    k = len(cand)
+    table = _Sorted(sub)
+    inc, inc_set = ub, None
+    none = np.zeros(k, bool)
+    heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = [(root, 0, none, none, dual.lam)]
+    count, spent = 1, 0.0
+    while heap and spent < work:
+        bound, _, fin, fout, lam = heapq.heappop(heap)
+        if bound >= inc - slack:
+            continue
+        d = lagrangian_bound(sub, p, inc, lam, max_iters=BB_ITERS, table=table, theta0=BB_THETA0,
+                             stall_limit=BB_STALL, stop_at=inc - slack, fixed_in=fin, fixed_out=fout)
+        spent += max(d.iters, 1) * n * k
+        if d.bound >= inc - slack or not len(d.sel):
+            continue
+        obj = float(sub[:, d.sel].min(axis=1).sum())
+        if obj < inc:
+            inc, inc_set = obj, cand[d.sel]
+            if d.bound >= inc - slack:
+                continue
+        # reduction: free facilities that cannot be out of (or in) a better solution below this node
+        chosen = np.zeros(k, bool)
+        chosen[d.sel] = True
+        free = ~(fin | fout)
+        in_free, out_free = np.flatnonzero(free & chosen), np.flatnonzero(free & ~chosen)
+        if len(in_free) and len(out_free):
+            last_in = float(d.rho[in_free].max())
+            first_out = float(d.rho[out_free].min())
+            fout = fout | (free & ~chosen & (d.bound - last_in + d.rho >= inc - slack))
+            fin = fin | (free & chosen & (d.bound - d.rho + first_out >= inc - slack))
+        in_free = np.flatnonzero(~(fin | fout) & chosen)
+        out_free = np.flatnonzero(~(fin | fout) & ~chosen)
+        if not len(in_free) or not len(out_free):
+            continue  # the subproblem's choice is forced: its set was evaluated above
+        first_out = float(d.rho[out_free].min())
+        j = int(in_free[np.argmax(first_out - d.rho[in_free])])
+        with_j, without_j = fin.copy(), fout.copy()
+        with_j[j], without_j[j] = True, True
+        heapq.heappush(heap, (d.bound, count, with_j, fout, d.lam))
+        heapq.heappush(heap, (d.bound, count + 1, fin, without_j, d.lam))
+        count += 2
+    return min([inc] + [h[0] for h in heap]), inc_set
 
 
 def proven(lb: float, integral: bool) -> float:
@@ -278,9 +388,10 @@ def proven(lb: float, integral: bool) -> float:
     return lb
 
 
-def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART_ITERS) -> Answer:
-    """Greedy + fast interchange, Lagrangian bound, then multistart with path relinking while the gap
-    is open (see the module)."""
+def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART_ITERS,
+          work: float = BB_WORK) -> Answer:
+    """Greedy + fast interchange, Lagrangian bound, then — while the gap is open — multistart with path
+    relinking and a Lagrangian branch and bound of at most ``work`` (see the module)."""
     n, m = wc.shape
     if p >= m:
         every = np.arange(m)
@@ -297,15 +408,15 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
     sw.local_search()
     best_set, best_obj = sw.fac.copy(), sw.objective
     first_ub = best_obj
-    lb, lam, sel = lagrangian_bound(wc, p, best_obj, sw.d1.copy(), table=table)
-    lb = proven(lb, integral)
+    dual = lagrangian_bound(wc, p, best_obj, sw.d1.copy(), table=table)
+    lb = proven(dual.bound, integral)
 
     def closed(obj: float) -> bool:
         return obj - lb <= tol * max(abs(obj), 1.0)
 
     # the Lagrangian subproblem's facilities are often (nearly) the optimum: improve them
     if not closed(best_obj):
-        sw2 = _Swaps(wc, sel, table)
+        sw2 = _Swaps(wc, dual.sel, table)
         sw2.local_search()
         if sw2.objective < best_obj:
             best_set, best_obj = sw2.fac.copy(), sw2.objective
@@ -331,7 +442,14 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
         elite.sort(key=lambda t: t[0])
         del elite[ELITE:]
     if not closed(best_obj) and best_obj < first_ub:  # a better upper bound steers the subgradient better
-        lb2, _, _ = lagrangian_bound(wc, p, best_obj, lam, table=table, max_iters=MAX_ITERS // 2,
-                                     theta0=POLISH_THETA0)
-        lb = max(lb, proven(lb2, integral))
+        polished = lagrangian_bound(wc, p, best_obj, dual.lam, table=table, max_iters=MAX_ITERS // 2,
+                                    theta0=POLISH_THETA0)
+        if polished.bound > dual.bound:
+            dual = polished
+        lb = max(lb, proven(dual.bound, integral))
+    if not closed(best_obj) and work > 0:
+        lb_bb, better = branch_and_bound(wc, p, best_obj, dual, integral=integral, work=work)
+        if better is not None:
+            best_set, best_obj = np.sort(better), float(wc[:, better].min(axis=1).sum())
+        lb = max(lb, proven(lb_bb, integral))
     return Answer(np.sort(best_set), best_obj, min(lb, best_obj), it)

@@ -56,7 +56,9 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
     addition and Whitaker's fast interchange with Resende & Werneck's bookkeeping, then — while the
     gap is open — randomized multistart with path relinking (Resende & Werneck 2004) from a fixed
     ``seed``; the lower bound is Lagrangian (assignment constraints relaxed, subgradient
-    optimisation), rounded up when every weighted cost is an integer, and never above the objective.
+    optimisation), then, where that leaves a gap, raised by a Lagrangian branch and bound over the
+    facilities with a fixed work budget; it is rounded up when every weighted cost is an integer and
+    never above the objective.
 
     Parameters
     ----------
@@ -116,7 +118,8 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
     lb = min(ans.lower_bound, obj)
     gap = max((obj - lb) / obj, 0.0) if obj > 0 else 0.0
     return FacilityResult(open_, assign, obj, lb, gap,
-                          note + "greedy + fast interchange, multistart with path relinking; Lagrangian bound",
+                          note + "greedy + fast interchange, multistart with path relinking; Lagrangian bound "
+                          "and branch and bound",
                           "optimal" if gap <= 1e-9 else "feasible")
 
 

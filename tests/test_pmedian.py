@@ -104,3 +104,39 @@ def test_p_one_and_p_all():
     assert one.objective == pytest.approx(cost.sum(axis=0).min()) and one.status == "optimal"
     every = p_median(cost, np.ones(30), 6, exact_max_vars=0)
     assert every.objective == pytest.approx(cost.min(axis=1).sum()) and every.status == "optimal"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_branch_and_bound_bounds_never_pass_the_optimum_and_close_the_gap(seed):
+    """Against brute force: with any work budget the bound stays at or below the optimum; with enough
+    it proves the optimum, and from a worse incumbent it finds the optimal set."""
+    rng = np.random.default_rng(100 + seed)
+    n, m, p = 36, 14, int(rng.integers(2, 5))
+    wc = rng.integers(1, 60, (n, m)).astype(float)
+    opt = min(wc[:, list(s)].min(axis=1).sum() for s in itertools.combinations(range(m), p))
+    for ub in (opt, opt + 7):
+        dual = _pmedian.lagrangian_bound(wc, p, ub, wc.min(axis=1))
+        assert dual.bound <= opt + 1e-9
+        for work in (1.0, 5e3, 1e9):
+            lb, better = _pmedian.branch_and_bound(wc, p, ub, dual, integral=True, work=work)
+            assert lb <= opt + 1e-9
+            if better is not None:
+                assert wc[:, better].min(axis=1).sum() < ub
+        assert lb == opt  # enough work: the optimum is proved
+        if ub > opt:
+            assert better is not None and wc[:, better].min(axis=1).sum() == opt
+
+
+def test_lp_gap_is_closed_beyond_the_lp_bound():
+    """An instance whose LP bound (= the converged Lagrangian bound) is below the optimum: the branch
+    and bound proves HiGHS's optimum."""
+    orlib = _orlib()
+    d, p = orlib.like("pmed6")
+    n = len(d)
+    exact = p_median(d, np.ones(n), p, exact_max_vars=10**6, time_limit=600)  # HiGHS, about 10 s
+    assert exact.method == "MILP (HiGHS)" and exact.status == "optimal"
+    lag = _pmedian.lagrangian_bound(d, p, exact.objective, d.min(axis=1))
+    assert lag.bound < exact.objective - 1  # the LP leaves a gap here
+    res = p_median(d, np.ones(n), p, exact_max_vars=0)
+    assert res.objective == exact.objective
+    assert res.lower_bound == res.objective and res.status == "optimal"
