@@ -32,12 +32,18 @@ IMPROVE_RTOL = 1e-12
 # path relinking with an elite solution)
 ELITE = 10
 MULTISTART_ITERS = 32
+# ... fewer on very large instances: at most MULTISTART_WORK / (n m) iterations, at least MIN_ITERS
+MULTISTART_WORK = 3e7
+MIN_ITERS = 4
 # subgradient: start step factor, halved after STALL iterations without a better bound; stop when it
 # falls below MIN_THETA or after MAX_ITERS iterations
 THETA0 = 2.0
 STALL = 40
 MIN_THETA = 1e-4
 MAX_ITERS = 3000
+# ... and at most LAG_WORK / (n m) iterations on very large instances (at least MIN_LAG_ITERS)
+LAG_WORK = 1.5e9
+MIN_LAG_ITERS = 300
 # after the multistart found a better upper bound: the bound is polished from its multipliers with
 # smaller steps
 POLISH_THETA0 = 0.5
@@ -402,13 +408,15 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
         j = int(np.argmin(col))
         return Answer(np.array([j]), float(col[j]), float(col[j]), 0)
     integral = bool(np.all(wc == np.round(wc)))
+    iterations = min(iterations, max(MIN_ITERS, int(MULTISTART_WORK // max(n * m, 1))))
     tol = 1e-9
     table = _Sorted(wc)
     sw = _Swaps(wc, greedy(wc, p), table)
     sw.local_search()
     best_set, best_obj = sw.fac.copy(), sw.objective
     first_ub = best_obj
-    dual = lagrangian_bound(wc, p, best_obj, sw.d1.copy(), table=table)
+    lag_iters = min(MAX_ITERS, max(MIN_LAG_ITERS, int(LAG_WORK // max(n * m, 1))))
+    dual = lagrangian_bound(wc, p, best_obj, sw.d1.copy(), table=table, max_iters=lag_iters)
     lb = proven(dual.bound, integral)
 
     def closed(obj: float) -> bool:
@@ -442,7 +450,7 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
         elite.sort(key=lambda t: t[0])
         del elite[ELITE:]
     if not closed(best_obj) and best_obj < first_ub:  # a better upper bound steers the subgradient better
-        polished = lagrangian_bound(wc, p, best_obj, dual.lam, table=table, max_iters=MAX_ITERS // 2,
+        polished = lagrangian_bound(wc, p, best_obj, dual.lam, table=table, max_iters=lag_iters // 4,
                                     theta0=POLISH_THETA0)
         if polished.bound > dual.bound:
             dual = polished

@@ -18,9 +18,10 @@ the categories of level L may use (from :func:`siteplan.zoning.usable_land`). Ar
 eligible (unit, estate) pairs within D; since an ineligible or too-distant arc can never be used,
 this pruning cannot change the optimum.
 
-The model is solved by :func:`~siteplan.relocation.solve.solve_model`: one exact MILP when small;
-else the LP relaxation as a min-cost flow (a proven lower bound), a MILP over the units it splits,
-greedy placement and a local search of shifts and ejection chains. The gap between the integer
+The model is solved by :func:`~siteplan.relocation.solve.solve_model`: one exact MILP when small
+(under the scenario's time limit and a node limit; if it stops first, the large-instance path below
+answers and the manifest says so); else the LP relaxation as a min-cost flow (a proven lower bound),
+a MILP over the units it splits, greedy placement and a local search of shifts and ejection chains. The gap between the integer
 objective and the bound is always reported.
 
 Modules, data flowing one way:
