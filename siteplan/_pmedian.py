@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +44,9 @@ MAX_ITERS = 3000
 # ... and at most LAG_WORK / (n m) iterations on very large instances (at least MIN_LAG_ITERS)
 LAG_WORK = 1.5e9
 MIN_LAG_ITERS = 300
+# the local search also starts from the last RECENT_SETS distinct facility sets of the Lagrangian
+# subproblem (at its new best bounds): near the dual optimum they are often near the optimum
+RECENT_SETS = 6
 # after the multistart found a better upper bound: the bound is polished from its multipliers with
 # smaller steps
 POLISH_THETA0 = 0.5
@@ -257,6 +260,7 @@ class _Dual:
     sel: np.ndarray
     rho: np.ndarray
     iters: int
+    recent: list[np.ndarray] = field(default_factory=list)  # the last distinct subproblem sets at new bests
 
 
 def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max_iters: int = MAX_ITERS,
@@ -295,7 +299,11 @@ def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max
         sel = np.argpartition(key, p - 1)[:p] if p < m else np.arange(m)
         val = float(lam.sum() + rho[sel].sum())
         if not math.isfinite(best.bound) or val > best.bound + 1e-12 * max(abs(best.bound), 1.0):
-            best = _Dual(val, lam.copy(), np.sort(sel), rho, 0)
+            recent = best.recent
+            best = _Dual(val, lam.copy(), np.sort(sel), rho, 0, recent)
+            if not any(np.array_equal(best.sel, r) for r in recent):
+                recent.append(best.sel)
+                del recent[:-RECENT_SETS]
             stall = 0
         else:
             stall += 1
@@ -423,8 +431,8 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
         return obj - lb <= tol * max(abs(obj), 1.0)
 
     # the Lagrangian subproblem's facilities are often (nearly) the optimum: improve them
-    if not closed(best_obj):
-        sw2 = _Swaps(wc, dual.sel, table)
+    for start in (dual.recent[::-1] if not closed(best_obj) else []):
+        sw2 = _Swaps(wc, start, table)
         sw2.local_search()
         if sw2.objective < best_obj:
             best_set, best_obj = sw2.fac.copy(), sw2.objective
