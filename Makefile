@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.siteplan-installed
+AXE     = tests/.cache/axe-core/axe.min.js
 
 .PHONY: demo test install bench clean browser lint
 
@@ -28,6 +29,12 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	  || echo "note: could not install chromium; the browser tests will be skipped"; \
 	else echo "note: chromium is not installed; the browser tests will be skipped"; fi
+	@# axe-core (accessibility checker) for the browser tests only, never shipped in the report
+	@if [ -f $(AXE) ]; then :; elif command -v npm >/dev/null 2>&1; then \
+	  mkdir -p tests/.cache && cd tests/.cache && npm pack --silent axe-core@4 >/dev/null \
+	  && tar -xzf axe-core-*.tgz package/axe.min.js package/LICENSE && rm -rf axe-core && mv package axe-core \
+	  && rm -f axe-core-*.tgz || echo "note: could not fetch axe-core; the accessibility check will be skipped"; \
+	else echo "note: npm is not installed; the accessibility check will be skipped"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check siteplan

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
            "versions", "to_rfc7946",
-           "export_gpkg", "neutralise_formulas", "safe_csv", "FORMULA_PREFIXES", "NODATA"]
+           "export_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv", "FORMULA_PREFIXES", "NODATA"]
 
 NODATA = -9999.0
 
@@ -195,8 +195,18 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def export_gpkg(run_dir: str | Path, gpkg: str | Path) -> list[str]:
-    """Copy every GeoJSON layer of a run folder into one GeoPackage (for QGIS).
+#: GeoPackage version written by :func:`export_gpkg`: 1.2 is read without a warning by every GDAL since
+#: 2.2 (GDAL 3.7 and later write 1.4 by default, which GDAL 3.6 warns about)
+GPKG_VERSION = "1.2"
+
+
+def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) -> list[str]:
+    """Copy every vector output of a run folder into one GeoPackage (for QGIS), the suitability rasters
+    into a folder beside it.
+
+    Layers: every ``*.geojson`` of the run (estates, zones, sites, clusters, flows, plots when
+    written) and ``relocation`` (a point per business from ``relocation.csv``, every column kept), in
+    EPSG:4326 as in the run folder, at GeoPackage version :data:`GPKG_VERSION`.
 
     Parameters
     ----------
@@ -206,29 +216,60 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path) -> list[str]:
         The GeoPackage to write; it replaces ``gpkg`` only once complete. Refused, before anything is
         read, when it is inside ``run_dir`` or is one of the run's inputs recorded in its manifest
         (:func:`siteplan.outfile.check_output_file`).
+    rasters
+        Also copy ``suitability/*.tif`` into ``<gpkg stem>_suitability/`` next to ``gpkg`` (replaced
+        as a whole).
 
     Returns
     -------
     list of str
-        The layer names written.
+        The layer names written (and ``<folder>/<file>.tif`` for each raster copied).
 
     Raises
     ------
     InputError
         ``gpkg`` would replace an input or lies inside ``run_dir``.
     """
+    import shutil
+
     from .outfile import check_output_file, run_inputs
 
     run_dir = Path(run_dir)
+    gpkg = Path(gpkg)
     check_output_file(gpkg, run_inputs(run_dir), option="--gpkg", folders={"the run folder": run_dir})
+    tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
+    folder = gpkg.with_name(gpkg.stem + "_suitability")
+    if tifs and folder.exists() and (not folder.is_dir() or any(p.suffix != ".tif" for p in folder.iterdir())):
+        from .errors import InputError
+
+        raise InputError(f"--gpkg: {folder} exists and holds more than suitability rasters; the rasters go "
+                         "into this folder, which is replaced: move it away or choose another GeoPackage name")
     names = []
+    layers: list[tuple[str, gpd.GeoDataFrame]] = []
+    for f in sorted(run_dir.glob("*.geojson")):
+        gdf = gpd.read_file(f)
+        layers.append((f.stem, gdf if gdf.crs is not None else gdf.set_crs(4326)))
+    rel = run_dir / "relocation.csv"
+    if rel.exists():
+        df = pd.read_csv(rel, encoding="utf-8-sig", dtype={"biz_id": str, "estate_id": str, "zone_id": str},
+                         keep_default_na=False, na_values={"lon": [""], "lat": [""], "distance_km": [""],
+                                                           "land_m2": [""]})
+        layers.append(("relocation", gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
+                                                      crs=4326)))
     with atomic_path(gpkg) as tmp:
-        for f in sorted(run_dir.glob("*.geojson")):
-            gdf = gpd.read_file(f)
-            if gdf.crs is None:
-                gdf = gdf.set_crs(4326)
-            gdf.to_file(tmp, layer=f.stem, driver="GPKG", engine="pyogrio")
-            names.append(f.stem)
+        for k, (name, gdf) in enumerate(layers):
+            opts = {"VERSION": GPKG_VERSION} if k == 0 else {}
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", dataset_options=opts or None)
+            names.append(name)
+    if tifs:
+        stage = gpkg.with_name(f".{gpkg.stem}_suitability.tmp")
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir()
+        for t in tifs:
+            shutil.copy2(t, stage / t.name)
+            names.append(f"{folder.name}/{t.name}")
+        shutil.rmtree(folder, ignore_errors=True)
+        stage.rename(folder)
     return names
 
 
@@ -270,11 +311,11 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     sc = res.prep.scenario
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rel = res.plan.rows[["biz_id", "name", "category", "lon", "lat", "estate_id", "zone_id", "distance_km",
-                         "land_m2", "status", "reason", "site_id"]
-                        + [c for c in ("plot_id", "plot_reason") if c in res.plan.rows]]
-    write_csv(rel, out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
-    write_csv(res.plan.estate_summary, out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
+    from .summaries import estate_category_table, estate_totals, flow_lines, relocation_table
+
+    write_csv(relocation_table(res), out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
+    write_csv(estate_category_table(res), out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
+    write_csv(estate_totals(res), out_dir / "estates.csv", bom=sc.outputs.csv_bom)
     if res.upgrades is not None:
         write_csv(res.upgrades, out_dir / "upgrades.csv", bom=sc.outputs.csv_bom)
     if res.options is not None:
@@ -285,6 +326,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     from .summaries import flows_table, origin_table
 
     write_csv(flows_table(res), out_dir / "flows.csv", bom=sc.outputs.csv_bom)
+    write_geojson(flow_lines(res), out_dir / "flows.geojson")
     towns = origin_table(res, "town")
     if towns is not None:
         write_csv(towns, out_dir / "towns.csv", bom=sc.outputs.csv_bom)

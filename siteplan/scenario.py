@@ -411,7 +411,10 @@ class SensitivitySpec(_Strict):
 class OutputsSpec(_Strict):
     """Output options."""
 
-    csv_bom: bool = False
+    #: a UTF-8 byte-order mark at the start of every CSV, so that Excel reads Persian right
+    csv_bom: bool = True
+    #: numbers in the report (headline, tables, charts) written with Persian digits (۱۲٫۵)
+    persian_digits: bool = False
     suitability_tifs: bool = True
     report: bool = True
 

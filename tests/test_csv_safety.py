@@ -26,7 +26,7 @@ def _read(text: str) -> list[list[str]]:
 
 
 def _read_file(path) -> list[list[str]]:
-    return _read(path.read_bytes().decode("utf-8"))  # no newline translation: a CR stays a CR
+    return _read(path.read_bytes().decode("utf-8-sig"))  # BOM dropped; no newline translation: a CR stays a CR
 
 
 def test_formula_cells_are_prefixed_and_round_trip(tmp_path):

@@ -86,10 +86,11 @@ def test_report_escapes_data_strings(xss_run):
 
 def test_csv_utf8_and_bom_option(xss_run, tmp_path):
     raw = (xss_run / "relocation.csv").read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf")
-    text = raw.decode("utf-8")
-    assert text.splitlines()[0] == ("biz_id,name,category,lon,lat,estate_id,zone_id,distance_km,land_m2,status,reason,"
-                                    "site_id,plot_id,plot_reason")
+    assert raw.startswith(b"\xef\xbb\xbf")  # on by default: Excel reads Persian
+    text = raw.decode("utf-8-sig")
+    assert text.splitlines()[0] == ("biz_id,name,category,category_fa,lon,lat,estate_id,estate_name,zone_id,"
+                                    "distance_km,land_m2,status,reason_code,reason,reason_fa,site_id,"
+                                    "plot_id,plot_reason")
     assert "تعمیرگاه" in text
     import pandas as pd
 
@@ -97,3 +98,118 @@ def test_csv_utf8_and_bom_option(xss_run, tmp_path):
 
     write_csv(pd.DataFrame({"name": ["اصفهان"]}), tmp_path / "b.csv", bom=True)
     assert (tmp_path / "b.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    write_csv(pd.DataFrame({"name": ["اصفهان"]}), tmp_path / "n.csv", bom=False)
+    assert (tmp_path / "n.csv").read_bytes().startswith(b"name")
+
+
+def test_csv_bom_can_be_turned_off(tmp_path):
+    from conftest import edit_yaml
+
+    sc = small_scenario(tmp_path, n_biz=30)
+    edit_yaml(sc, lambda d: d.setdefault("outputs", {}).update(csv_bom=False, report=False, suitability_tifs=False))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    for f in ("relocation.csv", "estate_summary.csv", "estates.csv", "flows.csv"):
+        assert not (out / f).read_bytes().startswith(b"\xef\xbb\xbf"), f
+
+
+def test_reason_codes_vocabulary_and_persian():
+    from siteplan.reasons import REASON_CODES, reason_codes, reason_fa
+
+    sentences = ["", "capacity exhausted in the eligible estates within reach",
+                 "no eligible estate within 30 km (nearest: E15 at 38.2 km)",
+                 "no eligible estate within 30 km (nearest E06: no wastewater)",
+                 "too large (2.50 ha) for the free land of every eligible estate within 30 km",
+                 "no existing estate in the scenario", "unclassified", "unclassified: no keyword in name",
+                 "unclassified: category not in scope: scrap", "a reason added later"]
+    codes = list(reason_codes(sentences))
+    assert codes == ["", "capacity_full", "too_far", "not_eligible_nearby", "too_large", "no_estates",
+                     "unclassified", "unclassified", "out_of_scope", "other"]
+    assert set(codes) - {""} <= set(REASON_CODES)
+    fa = list(reason_fa(sentences))
+    assert fa[0] == ""
+    assert "38.2" in fa[2] and "E15" in fa[2] and "کیلومتر" in fa[2]
+    assert "E06" in fa[3] and "no wastewater" in fa[3]
+    assert "2.50" in fa[4] and "هکتار" in fa[4]
+    assert fa[-1].endswith("a reason added later")  # unknown: Persian label, English kept, never guessed
+    assert all(any("\u0600" <= ch <= "\u06ff" for ch in t) for t in fa[1:])
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_relocation_csv_names_codes_and_every_row(demo_run):
+    xss_run = demo_run
+    import pandas as pd
+
+    from siteplan.reasons import REASON_CODES
+
+    rel = pd.read_csv(xss_run / "relocation.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    est = pd.read_csv(xss_run / "estates.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    a = rel[rel.status == "assigned"]
+    u = rel[rel.status == "unassigned"]
+    assert len(a) and len(u) and len(rel) == 6000
+    assert len(set(u.reason)) > 50 and len(set(u.reason_code)) <= len(REASON_CODES)  # a pivot-able vocabulary
+    assert (a.reason_code == "").all() and (a.reason_fa == "").all()
+    assert set(u.reason_code) <= set(REASON_CODES) and (u.reason_code != "").all() and (u.reason_fa != "").all()
+    names = dict(zip(est.estate_id, est.estate_name))
+    assert (a.estate_name == a.estate_id.map(names)).all()
+    classified = rel[rel.category != ""]
+    assert (classified.category_fa != "").all()
+    assert any("\u0600" <= ch <= "\u06ff" for ch in "".join(classified.category_fa))
+
+
+def test_estate_tables_cannot_be_summed_wrongly(demo_run):
+    xss_run = demo_run
+    import pandas as pd
+
+    rel = pd.read_csv(xss_run / "relocation.csv", encoding="utf-8-sig", keep_default_na=False, dtype={"estate_id": str})
+    est = pd.read_csv(xss_run / "estates.csv", encoding="utf-8-sig", dtype={"estate_id": str})
+    summ = pd.read_csv(xss_run / "estate_summary.csv", encoding="utf-8-sig", dtype={"estate_id": str})
+    # per-category rows hold no estate total: nothing a pivot could multiply
+    assert not {"capacity_m2", "left_m2", "capacity_from"} & set(summ.columns)
+    assert "estate_name" in summ and "estate_name" in est
+    a = rel[rel.status == "assigned"]
+    # every summable column adds up to the plan over any grouping
+    by_est = a.groupby("estate_id")["land_m2"].sum()
+    assert summ.groupby("estate_id")["used_m2"].sum().round(0).to_dict() == by_est.round(0).to_dict()
+    assert summ["units"].sum() == len(a) == est["units"].sum()
+    assert abs(summ["used_m2"].sum() - est["used_m2"].sum()) < 1.0
+    assert (summ.groupby("estate_id")["share_of_estate_used"].sum().round(3) == 1.0).all()
+    # one row per estate: its totals once
+    assert est["estate_id"].is_unique
+    assert ((est["capacity_m2"] - est["used_m2"]).clip(lower=0) - est["left_m2"]).abs().max() < 0.2
+
+
+def test_gpkg_has_every_vector_output_at_a_version_gdal_36_reads(xss_run, tmp_path):
+    import sqlite3
+
+    import pyogrio
+
+    gpkg = tmp_path / "run.gpkg"
+    r = CliRunner().invoke(main, ["export", str(xss_run), "--gpkg", str(gpkg)])
+    assert r.exit_code == 0, r.output
+    con = sqlite3.connect(gpkg)
+    try:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        app = con.execute("PRAGMA application_id").fetchone()[0]
+    finally:
+        con.close()
+    assert app == 0x47504B47 and version <= 10300  # 'GPKG', at most 1.3: GDAL 3.6 reads it without a warning
+    layers = {n: t for n, t in pyogrio.list_layers(gpkg)}
+    want = {f.stem for f in xss_run.glob("*.geojson")} | {"relocation"}
+    assert {"estates", "zones", "sites", "clusters", "flows", "relocation"} <= want == set(layers)
+    assert layers["relocation"] == "Point" and layers["flows"] == "LineString"
+    rel = gpd.read_file(gpkg, layer="relocation")
+    csv_rows = (xss_run / "relocation.csv").read_text(encoding="utf-8-sig").count("\n") - 1
+    assert len(rel) == csv_rows and "reason_code" in rel and rel.crs.to_epsg() == 4326
+    flows = gpd.read_file(gpkg, layer="flows")
+    assert flows["units"].sum() == (rel["status"] == "assigned").sum()
+    tifs = sorted(p.name for p in (tmp_path / "run_suitability").glob("*.tif"))
+    assert tifs == sorted(p.name for p in (xss_run / "suitability").glob("*.tif")) and tifs

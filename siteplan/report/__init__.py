@@ -6,8 +6,11 @@ attribute unencoded. Map data travels as JSON in a data block and is put on the 
 ``textContent`` by a static script; the panel is built with markupsafe, which escapes every value; a
 Content-Security-Policy allows only the page's own scripts (by hash). See :mod:`.page`.
 
-Modules: :mod:`.layers` (map layers as plain data), :mod:`.panel` (side panel HTML), :mod:`.page`
-(assembling the page and its CSP), ``app.js`` (the static script), ``report.css``.
+Modules: :mod:`.layers` (map layers, legends and labels as plain data), :mod:`.summary` (headline
+figures and chart data), :mod:`.panel` (side panel HTML), :mod:`.bidi` (direction isolation and
+number formatting), :mod:`.page` (assembling the page and its CSP), ``app.js`` (the static script:
+layers, layer control, legend, labels, charts, layout), ``report.css`` (screen from 360 px to 4K, and
+print).
 """
 
 from __future__ import annotations
@@ -24,25 +27,20 @@ __all__ = ["build_report"]
 
 
 def _attribution(res: "RunResult") -> str:
-    """One line naming the data sources that need attribution and the layers that are generated."""
+    """One short line naming the data sources that need attribution (the layers each source feeds are
+    listed in the panel's data sources)."""
     licences = {"geonames": "GeoNames (CC-BY 4.0)", "openstreetmap": "© OpenStreetMap contributors (ODbL)",
                 "natural earth": "Natural Earth"}
-    credits: dict[str, list[str]] = {}
-    generated = []
-    for name, gdf in sorted(res.prep.region.layers.items()):
+    credits: set[str] = set()
+    own = False
+    for _, gdf in sorted(res.prep.region.layers.items()):
         srcs = {str(s) for s in gdf["source"].dropna()} if "source" in gdf else set()
-        if srcs and all(s.lower().startswith("generated") for s in srcs):
-            generated.append(name)
         for s in srcs:
             known = [lic for key, lic in licences.items() if key in s.lower()]
-            if not known and not s.lower().startswith("generated"):
-                known = [s.strip()[:120]]  # the officer's own source, named as given (fields.source or source:)
-            for lic in known:
-                credits.setdefault(lic, []).append(name)
-    parts = [f"{lic} ({', '.join(sorted(set(v)))})" for lic, v in sorted(credits.items())]
-    if generated:
-        parts.append(f"generated, synthetic: {', '.join(generated)}")
-    return "siteplan · data: " + (" · ".join(parts) if parts else "the scenario's own layers")
+            credits.update(known)
+            own = own or (not known and not s.lower().startswith("generated"))
+    parts = sorted(credits) + (["the scenario's own sources"] if own else [])
+    return "siteplan · data: " + (" · ".join(parts) if parts else "the scenario's own layers") + " (see Data sources)"
 
 
 def build_report(res: "RunResult", path: str | Path) -> None:
@@ -58,9 +56,10 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     import folium
     import geopandas as gpd
 
-    from .layers import all_layers, category_colours
-    from .page import BASEMAPS, assemble
+    from .layers import all_layers, category_colours, labels
+    from .page import BASEMAPS, PROBE_TILE, assemble
     from .panel import panel_html
+    from .summary import charts
 
     prep = res.prep
     sa = gpd.GeoSeries([prep.region.study_area], crs=prep.region.crs).to_crs(4326).iloc[0]
@@ -70,13 +69,16 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     m._id = "report"  # a fixed name: the page is byte-identical between runs
     m.default_js, m.default_css = [], []  # no CDN: Leaflet is embedded
     minx, miny, maxx, maxy = (round(v, 6) for v in sa.bounds)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # the opening view is fitted by app.js once the panel is laid out (data["bounds"])
     skeleton = m.get_root().render()  # rendered before any data exists: nothing from data is templated
 
     colour = category_colours(list(prep.catalogue.table["code"]))
     basemaps = [dict(b) for b in BASEMAPS]
     basemaps[0]["attribution"] = _attribution(res)
-    data = {"map": m.get_name(), "collapsed": False, "basemaps": basemaps, "layers": all_layers(res, colour)}
-    page = assemble(skeleton, title=f"siteplan — {prep.scenario.name}", panel=panel_html(res, colour), data=data)
+    data = {"map": m.get_name(), "basemaps": basemaps, "autoTiles": PROBE_TILE,
+            "bounds": [[miny, minx], [maxy, maxx]], "layers": all_layers(res, colour), "labels": labels(res),
+            "charts": charts(res), "persianDigits": bool(getattr(prep.scenario.outputs, "persian_digits", False))}
+    title = f"siteplan — {prep.scenario.name}: relocation and estate plan / گزارش جابجایی اصناف"
+    page = assemble(skeleton, title=title, panel=panel_html(res, colour), data=data)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -1,20 +1,31 @@
-/* siteplan report: builds every overlay, popup, tooltip and the layer list from the JSON data block.
+/* siteplan report: builds every overlay, popup, tooltip, label, legend, the layer control and the
+ * summary charts from the JSON data block.
  *
  * Safety rules (do not break them): data arrives only through JSON.parse of the
  * JSON data block (id sp-data); every data string reaches the page through
- * textContent, or through esc() where Leaflet insists on an HTML string (layer control labels,
- * attribution). No innerHTML, eval, Function, template literal or string-built handler touches data.
- * This file is static: it is never generated or templated.
+ * textContent (HTML and SVG elements made with createElement / createElementNS), or through esc()
+ * where Leaflet insists on an HTML string (attribution). No innerHTML, eval, Function, template
+ * literal or string-built handler touches data. Colours are checked hex values; SVG geometry is
+ * numbers only. This file is static: it is never generated or templated.
  */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("sp-data").textContent);
   var map = window[data.map];
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var HEX = /^#[0-9a-fA-F]{3,8}$/;
+  var FA = "۰۱۲۳۴۵۶۷۸۹";
 
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"'`]/g, function (c) {
       return "&#" + c.charCodeAt(0) + ";";
     });
+  }
+
+  function num(v, dec) {
+    var s = Number(v).toLocaleString("en-US", {minimumFractionDigits: dec || 0, maximumFractionDigits: dec || 0});
+    if (!data.persianDigits) return s;
+    return s.replace(/[0-9]/g, function (d) { return FA.charAt(+d); }).replace(/\./g, "٫").replace(/,/g, "٬");
   }
 
   function el(tag, text, cls) {
@@ -24,16 +35,17 @@
     return e;
   }
 
-  function bdi(text) {
+  function bdi(text, dir) {
     var e = el("bdi", text);
-    e.setAttribute("dir", "auto");
+    e.setAttribute("dir", dir || "auto");
     return e;
   }
 
-  var HEX = /^#[0-9a-fA-F]{3,8}$/;
-  function swatch(colour) {
-    var s = el("span", null, "sw");
-    if (HEX.test(colour)) s.style.background = colour; // CSSOM: allowed by the page's CSP
+  function colour(c, fallback) { return HEX.test(c) ? c : (fallback || "#999999"); }
+
+  function swatch(c, cls) {
+    var s = el("span", null, cls || "sw");
+    s.style.background = colour(c); // CSSOM: allowed by the page's CSP
     return s;
   }
 
@@ -54,7 +66,8 @@
         var dl = el("div", null, "kv");
         b[1].forEach(function (kv) {
           var row = el("div");
-          row.appendChild(el("span", kv[0] + ": ", "k"));
+          row.appendChild(el("span", null, "k")).appendChild(bdi(kv[0]));
+          row.appendChild(document.createTextNode(": "));
           row.appendChild(bdi(kv[1]));
           dl.appendChild(row);
         });
@@ -70,7 +83,7 @@
         });
         root.appendChild(t);
       } else if (k === "ul") {
-        root.appendChild(el("div", b[1]));
+        root.appendChild(el("div")).appendChild(bdi(b[1]));
         var ul = root.appendChild(el("ul"));
         b[2].forEach(function (it) { ul.appendChild(el("li")).appendChild(bdi(it)); });
       }
@@ -78,25 +91,54 @@
     return root;
   }
 
-  function tip(text) { return function () { return bdi(text); }; }
-  function pop(blocks) { return function () { return card(blocks); }; }
+  /* a tooltip: one text, or fragments each in its own direction isolate, joined by " · " */
+  function tip(text) {
+    return function () {
+      if (!Array.isArray(text)) return bdi(text);
+      var span = el("span");
+      text.forEach(function (t, i) {
+        if (i) span.appendChild(document.createTextNode(" · "));
+        span.appendChild(bdi(t));
+      });
+      return span;
+    };
+  }
 
-  var bases = {}, overlays = {};
-  data.basemaps.forEach(function (b) {
-    var layer = L.tileLayer(b.url, {attribution: esc(b.attribution), maxZoom: 19});
-    bases[esc(b.name)] = layer;
-    if (b.show) layer.addTo(map);
-  });
+  /* popups stay inside the visible map: sized to it and panned clear of its edges */
+  function popupOptions(maxWidth) {
+    var s = map.getSize();
+    var lc = document.querySelector(".sp-layers"), lg = document.getElementById("sp-legend");
+    var zc = document.querySelector(".leaflet-control-zoom");
+    var top = 26 + Math.max(lc ? lc.offsetHeight : 0, zc ? zc.offsetHeight : 0);  // below the top controls
+    var br = [16, 16];
+    if (lg) {  // the legend sits bottom right: keep the popup clear of it
+      if (lg.open && lg.offsetWidth < s.x / 2) br = [lg.offsetWidth + 26, 16];
+      else br = [16, lg.offsetHeight + 26];
+    }
+    var w = Math.max(200, Math.min(maxWidth || 420, s.x - br[0] - 40));
+    return {maxWidth: w, maxHeight: Math.max(140, s.y - top - br[1] - 60),
+            autoPanPaddingTopLeft: [16, top], autoPanPaddingBottomRight: br, keepInView: true};
+  }
+  function bindPop(layer, blocks, maxWidth) {
+    layer.bindPopup(function () { return card(blocks); }, popupOptions(maxWidth));
+    layer.on("popupopen", function (e) {
+      var o = popupOptions(maxWidth);
+      L.extend(e.popup.options, o);
+      e.popup.update();
+    });
+  }
 
+  /* ---- layers ------------------------------------------------------------------------------- */
   var renderer = L.canvas({padding: 0.5});
 
   function geojsonLayer(spec) {
     return L.geoJSON(spec.features, {
+      interactive: spec.interactive !== false,
       style: function (f) { return f.properties._s || {}; },
       onEachFeature: function (f, layer) {
         var p = f.properties;
         if (p._t) layer.bindTooltip(tip(p._t), {sticky: true});
-        if (p._p) layer.bindPopup(pop(p._p), {maxWidth: spec.maxWidth || 420});
+        if (p._p) bindPop(layer, p._p, spec.maxWidth);
       }
     });
   }
@@ -104,7 +146,7 @@
   function pointsLayer(spec) {
     var group = L.featureGroup();
     spec.rows.forEach(function (r) {
-      var c = spec.colours[r[2]];
+      var c = colour(spec.colours[r[2]]);
       L.circleMarker([r[0], r[1]], {renderer: renderer, radius: r[4] || 3, weight: 1, color: c,
         fillColor: c, fillOpacity: 0.8}).bindTooltip(tip(r[3])).addTo(group);
     });
@@ -114,7 +156,7 @@
   function linesLayer(spec) {
     var group = L.featureGroup();
     spec.rows.forEach(function (r) {
-      L.polyline(r.path, {weight: r.w, color: spec.colour, opacity: 0.6}).bindTooltip(tip(r.t)).addTo(group);
+      L.polyline(r.path, {weight: r.w, color: colour(spec.colour), opacity: 0.6}).bindTooltip(tip(r.t)).addTo(group);
     });
     return group;
   }
@@ -124,19 +166,371 @@
   }
 
   var build = {geojson: geojsonLayer, points: pointsLayer, lines: linesLayer, image: imageLayer};
+  var overlays = {}, entries = [], baseParts = [];
   data.layers.forEach(function (spec) {
     var layer = build[spec.kind](spec);
-    overlays[esc(spec.name)] = layer;
+    if (spec.group === "base") {  // drawn as part of the offline base map (the region's own layers)
+      baseParts.push({spec: spec, layer: layer});
+      return;
+    }
+    overlays[spec.name] = layer;
+    entries.push({spec: spec, layer: layer});
     if (spec.show) layer.addTo(map);
   });
-  // on a phone the layer list starts folded, so the map and the panel stay reachable
-  var narrow = window.matchMedia && window.matchMedia("(max-width: 700px)").matches;
-  L.control.layers(bases, overlays, {collapsed: data.collapsed || narrow}).addTo(map);
+
+  /* ---- labels that declutter with zoom -------------------------------------------------------- */
+  var labelLayer = L.layerGroup();
+  var labelMarks = (data.labels || []).map(function (r) {
+    var span = el("span", null, "sp-label sp-label-" + (r[3] === "estate" ? "estate" : "town"));
+    span.appendChild(bdi(r[2]));
+    var m = L.marker([r[0], r[1]], {icon: L.divIcon({className: "sp-label-icon", html: span, iconSize: null}),
+      interactive: false, keyboard: false});
+    m.addTo(labelLayer);
+    return {m: m, span: span, w: 8 + 6.5 * String(r[2]).length, kind: r[3]};
+  });
+  function declutter() {
+    if (!map.hasLayer(labelLayer)) return;
+    var placed = [], size = map.getSize(), z = map.getZoom();
+    labelMarks.forEach(function (l) {
+      var p = map.latLngToContainerPoint(l.m.getLatLng());
+      var box = [p.x - l.w / 2, p.y - 9, p.x + l.w / 2, p.y + 9];
+      var ok = box[2] > 0 && box[0] < size.x && box[3] > 0 && box[1] < size.y && !(l.kind === "town" && z < 7);
+      for (var i = 0; ok && i < placed.length; i++) {
+        var q = placed[i];
+        if (box[0] < q[2] && box[2] > q[0] && box[1] < q[3] && box[3] > q[1]) ok = false;
+      }
+      if (ok) placed.push(box);
+      l.span.classList.toggle("hid", !ok);
+    });
+  }
+  map.on("zoomend moveend", declutter);
+  if (labelMarks.length) {
+    var labelSpec = {name: "Labels: towns and estates / برچسب‌ها", group: "context", show: true,
+                     legend: {type: "text", items: [["estate", "estate name / نام شهرک"], ["town", "town / شهر"]]}};
+    overlays[labelSpec.name] = labelLayer;
+    entries.push({spec: labelSpec, layer: labelLayer});
+    labelLayer.addTo(map);
+    labelLayer.on("add", declutter);
+  }
+
+  /* ---- base maps: the region's own layers offline, tiles when online -------------------------- */
+  var bases = [];
+  data.basemaps.forEach(function (b) {
+    var layer = b.url ? L.tileLayer(b.url, {attribution: esc(b.attribution), maxZoom: 19, crossOrigin: false})
+      : L.layerGroup(baseParts.map(function (x) { return x.layer; }));
+    if (!b.url) {
+      layer.getAttribution = function () { return esc(b.attribution); };
+    }
+    bases.push({b: b, layer: layer});
+  });
+  var currentBase = null;
+  function setBase(i) {
+    if (currentBase) map.removeLayer(currentBase.layer);
+    currentBase = bases[i];
+    currentBase.layer.addTo(map);
+    document.body.classList.toggle("sp-offline-base", !currentBase.b.url);
+    drawLegend();
+    var radios = document.querySelectorAll("input[name=sp-base]");
+    Array.prototype.forEach.call(radios, function (r, k) { r.checked = k === i; });
+  }
+  setBase(0);
+  if (data.autoTiles && navigator.onLine) {  // one probe tile: the tiles appear only if they load
+    var online = bases.findIndex(function (x) { return !!x.b.url; });
+    if (online >= 0) {
+      var probe = new Image();
+      probe.onload = function () { setBase(online); };
+      probe.src = data.autoTiles;
+    }
+  }
+
+  /* ---- the layer control: grouped, collapsible, built with DOM calls -------------------------- */
+  var GROUPS = [["context", "Context / زمینه"], ["analysis", "Analysis / تحلیل"],
+                ["suitability", "Suitability per category / تناسب هر صنف"]];
+  var narrow = window.matchMedia && window.matchMedia("(max-width: 760px)").matches;
+  var legendBody = null, legendWasOpen = false;
+
+  var LayerControl = L.Control.extend({
+    options: {position: "topright"},
+    onAdd: function () {
+      var box = el("div", null, "leaflet-control-layers leaflet-control sp-layers");
+      var btn = el("button", null, "sp-layers-btn");
+      btn.type = "button";
+      btn.setAttribute("aria-expanded", "false");
+      btn.setAttribute("aria-controls", "sp-layers-body");
+      btn.appendChild(bdi("Layers / لایه‌ها"));
+      var body = el("div", null, "sp-layers-body");
+      body.id = "sp-layers-body";
+      body.hidden = true;
+      btn.addEventListener("click", function () {
+        body.hidden = !body.hidden;
+        body.style.maxHeight = Math.max(120, map.getSize().y - 80) + "px";  // inside the map's box
+        var lg = document.getElementById("sp-legend");
+        if (lg && !body.hidden) { legendWasOpen = lg.open; lg.open = false; }  // they share the map's right side
+        else if (lg && legendWasOpen) lg.open = true;
+        btn.setAttribute("aria-expanded", body.hidden ? "false" : "true");
+      });
+      var fsb = body.appendChild(el("fieldset"));
+      fsb.appendChild(el("legend")).appendChild(bdi("Base map / نقشه پایه"));
+      bases.forEach(function (x, i) {
+        var lab = fsb.appendChild(el("label"));
+        var inp = lab.appendChild(el("input"));
+        inp.type = "radio"; inp.name = "sp-base"; inp.checked = currentBase === x;
+        inp.addEventListener("change", function () { if (inp.checked) setBase(i); });
+        lab.appendChild(bdi(x.b.name));
+      });
+      GROUPS.forEach(function (g) {
+        var mine = entries.filter(function (e) { return (e.spec.group || "analysis") === g[0]; });
+        if (!mine.length) return;
+        var fs = el("fieldset");
+        var det = g[0] === "suitability" ? el("details") : null;
+        if (det) {
+          det.appendChild(el("summary")).appendChild(bdi(g[1] + " (" + mine.length + ")"));
+          body.appendChild(det).appendChild(fs);
+        } else {
+          fs.appendChild(el("legend")).appendChild(bdi(g[1]));
+          body.appendChild(fs);
+        }
+        mine.forEach(function (e) {
+          var lab = fs.appendChild(el("label"));
+          var inp = lab.appendChild(el("input"));
+          inp.type = "checkbox";
+          inp.checked = map.hasLayer(e.layer);
+          inp.addEventListener("change", function () {
+            if (inp.checked) map.addLayer(e.layer); else map.removeLayer(e.layer);
+            drawLegend();
+          });
+          lab.appendChild(bdi(e.spec.name));
+        });
+      });
+      box.appendChild(btn);
+      box.appendChild(body);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    }
+  });
+  new LayerControl().addTo(map);
+
+  /* ---- legend: one entry per visible styled layer --------------------------------------------- */
+  function legendEntry(spec) {
+    var lg = spec.legend, box = el("div", null, "lg");
+    box.appendChild(el("div", null, "lg-t")).appendChild(bdi(spec.name));
+    if (lg.type === "ramp") {
+      var row = box.appendChild(el("div", null, "lg-ramp"));
+      row.appendChild(bdi(lg.labels[0]));
+      var bar = row.appendChild(el("span", null, "lg-bar"));
+      lg.colours.forEach(function (c) { bar.appendChild(swatch(c, "lg-step")); });
+      row.appendChild(bdi(lg.labels[1]));
+      if (lg.note) box.appendChild(el("div", null, "lg-note")).appendChild(bdi(lg.note));
+    } else if (lg.type === "widths") {
+      lg.items.forEach(function (it) {
+        var r = box.appendChild(el("div", null, "lg-i"));
+        var line = r.appendChild(swatch(lg.colour, "lg-line"));
+        line.style.height = Math.max(1, Math.min(12, +it[0])) + "px";
+        r.appendChild(bdi(it[1]));
+      });
+    } else {
+      lg.items.forEach(function (it) {
+        var r = box.appendChild(el("div", null, "lg-i"));
+        if (lg.type === "text") {
+          r.appendChild(el("span", "Aa", "lg-text sp-label-" + (it[0] === "estate" ? "estate" : "town")));
+        } else {
+          r.appendChild(swatch(it[0], "lg-" + (lg.type || "box")));
+        }
+        r.appendChild(bdi(it[1]));
+      });
+    }
+    return box;
+  }
+  function drawLegend() {
+    if (!legendBody) return;
+    while (legendBody.firstChild) legendBody.removeChild(legendBody.firstChild);
+    baseParts.concat(entries).forEach(function (e) {
+      if (e.spec.legend && map.hasLayer(e.layer)) legendBody.appendChild(legendEntry(e.spec));
+    });
+  }
+  var Legend = L.Control.extend({
+    options: {position: "bottomright"},
+    onAdd: function () {
+      var det = el("details", null, "leaflet-control sp-legend");
+      det.id = "sp-legend";
+      if (!narrow) det.open = true;
+      det.appendChild(el("summary")).appendChild(bdi("Legend / راهنما"));
+      legendBody = det.appendChild(el("div", null, "lg-body"));
+      det.addEventListener("toggle", function () {
+        var body = document.getElementById("sp-layers-body");
+        if (det.open && body && !body.hidden) {
+          body.hidden = true;
+          document.querySelector(".sp-layers-btn").setAttribute("aria-expanded", "false");
+        }
+      });
+      L.DomEvent.disableClickPropagation(det);
+      L.DomEvent.disableScrollPropagation(det);
+      return det;
+    }
+  });
+  new Legend().addTo(map);
+  drawLegend();
+
+  /* ---- summary charts (SVG from numbers; text through textContent) ---------------------------- */
+  function svg(tag, attrs, text) {
+    var e = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function short(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
+  function chartRoot(id, w, h, title) {
+    var host = document.getElementById(id);
+    if (!host) return null;
+    var root = svg("svg", {viewBox: "0 0 " + w + " " + h, width: "100%", role: "img", "aria-label": title});
+    root.appendChild(svg("title", {}, title));
+    host.appendChild(root);
+    return root;
+  }
+  /* SVG text anchors follow the writing direction: "end" of a right-to-left label is its left edge,
+     so the anchor is mirrored to keep every label on the side the chart meant */
+  var FLIP = {start: "end", end: "start", middle: "middle"};
+  function label(root, x, y, text, anchor, cls) {
+    var rtl = /^[^A-Za-z]*[\u0590-\u08ff]/.test(String(text));
+    anchor = anchor || "start";
+    var t = svg("text", {x: x, y: y, "text-anchor": rtl ? FLIP[anchor] : anchor, "class": cls || "cl",
+                         direction: rtl ? "rtl" : "ltr"}, text);
+    root.appendChild(t);
+    return t;
+  }
+
+  function estatesChart(c) {
+    var rows = c.rows || [];
+    if (!rows.length) return;
+    var W = 420, L0 = 150, R0 = 70, H = 24 + rows.length * 18;
+    var root = chartRoot("chart-estates", W, H, "Land assigned against capacity per estate (ha)");
+    if (!root) return;
+    var max = Math.max.apply(null, rows.map(function (r) { return Math.max(r[2], r[3], 0.001); }));
+    var sx = function (v) { return (W - L0 - R0) * v / max; };
+    label(root, L0, 12, "ha: assigned (bar) / capacity (frame)", "start", "cl muted");
+    rows.forEach(function (r, i) {
+      var y = 20 + i * 18;
+      label(root, L0 - 6, y + 11, short(r[0] + " " + r[1], 23), "end");
+      root.appendChild(svg("rect", {x: L0, y: y + 2, width: Math.max(sx(r[2]), 0.5), height: 12, fill: "none",
+                                    stroke: "#555", "stroke-width": 1}));
+      var over = r[3] > r[2] * 1.0001;
+      root.appendChild(svg("rect", {x: L0, y: y + 4, width: Math.max(sx(r[3]), 0), height: 8,
+                                    fill: over ? "#d73027" : "#2166ac"}));
+      label(root, L0 + sx(Math.max(r[2], r[3])) + 4, y + 12, num(r[3], 1) + " / " + num(r[2], 1), "start", "cl small");
+    });
+  }
+
+  function flowsChart(c) {
+    var towns = c.towns || [], ests = c.estates || [], links = c.links || [];
+    if (!links.length) return;
+    var W = 420, H = Math.max(towns.length, ests.length) * 26 + 30, X0 = 118, X1 = W - 118, NW = 10;
+    var root = chartRoot("chart-flows", W, H, "Businesses moving from towns (left) to estates (right)");
+    if (!root) return;
+    var total = towns.reduce(function (a, t) { return a + t[1]; }, 0) || 1;
+    var gap = 4, avail = H - 20 - gap * Math.max(towns.length, ests.length);
+    var k = avail / total;
+    function place(nodes) {
+      var y = 14, out = [];
+      nodes.forEach(function (n) { var h = Math.max(n[1] * k, 1.5); out.push({y: y, h: h, off: 0}); y += h + gap; });
+      return out;
+    }
+    var tp = place(towns), ep = place(ests);
+    links.slice().sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; }).forEach(function (l) {
+      var a = tp[l[0]], b = ep[l[1]];
+      if (!a || !b) return;
+      var h = Math.max(l[2] * k, 0.6);
+      var y0 = a.y + a.off + h / 2, y1 = b.y + b.off + h / 2;
+      a.off += h; b.off += h;
+      var mx = (X0 + NW + X1) / 2;
+      var p = svg("path", {d: "M" + (X0 + NW) + "," + y0.toFixed(1) + " C" + mx + "," + y0.toFixed(1) + " " + mx + "," +
+        y1.toFixed(1) + " " + X1 + "," + y1.toFixed(1), fill: "none", stroke: "#2166ac", "stroke-opacity": 0.35,
+        "stroke-width": h.toFixed(2)});
+      p.appendChild(svg("title", {}, towns[l[0]][0] + " → " + ests[l[1]][0] + ": " + num(l[2])));
+      root.appendChild(p);
+    });
+    // node labels: one per node unless it would overlap the one above (its tooltip still names it)
+    function nodes(list, pos, x, fill, lx, anchor) {
+      var last = -1e9;
+      list.forEach(function (n, i) {
+        var r = svg("rect", {x: x, y: pos[i].y, width: NW, height: pos[i].h, fill: fill});
+        r.appendChild(svg("title", {}, n[0] + ": " + num(n[1])));
+        root.appendChild(r);
+        var y = pos[i].y + pos[i].h / 2 + 4;
+        if (y - last >= 11) { label(root, lx, y, short(n[0], 16) + " " + num(n[1]), anchor, "cl small"); last = y; }
+      });
+    }
+    nodes(towns, tp, X0, "#555", X0 - 4, "end");
+    nodes(ests, ep, X1, "#2166ac", X1 + NW + 4, "start");
+  }
+
+  function unassignedChart(c) {
+    var reasons = c.reasons || [], cats = c.cats || [];
+    if (!cats.length) return;
+    var W = 420, L0 = 150, top = 12 + Math.ceil(reasons.length / 2) * 16, H = top + cats.length * 18 + 6;
+    var root = chartRoot("chart-unassigned", W, H, "Unassigned businesses per category, by reason");
+    if (!root) return;
+    reasons.forEach(function (r, i) {
+      var x = 4 + (i % 2) * 210, y = 4 + Math.floor(i / 2) * 16;
+      root.appendChild(svg("rect", {x: x, y: y, width: 10, height: 10, fill: colour(r[3])}));
+      label(root, x + 14, y + 9, short(r[1], 34), "start", "cl small");
+    });
+    var max = Math.max.apply(null, cats.map(function (r) { return r[3].reduce(function (a, b) { return a + b; }, 0); }));
+    var sx = function (v) { return (W - L0 - 50) * v / Math.max(max, 1); };
+    cats.forEach(function (r, i) {
+      var y = top + i * 18, x = L0, tot = 0;
+      label(root, L0 - 6, y + 11, short(r[1], 24), "end");
+      r[3].forEach(function (n, j) {
+        if (!n) return;
+        var w = sx(n);
+        var seg = svg("rect", {x: x.toFixed(1), y: y + 2, width: Math.max(w, 0.5).toFixed(1), height: 12,
+                               fill: colour(reasons[j][3])});
+        seg.appendChild(svg("title", {}, r[1] + " — " + reasons[j][1] + ": " + num(n)));
+        root.appendChild(seg);
+        x += w; tot += n;
+      });
+      label(root, x + 4, y + 12, num(tot), "start", "cl small");
+    });
+  }
+  var ch = data.charts || {};
+  estatesChart(ch.estates || {});
+  flowsChart(ch.flows || {});
+  unassignedChart(ch.unassigned || {});
+
+  /* ---- layout: panel beside the map (desktop) or a bottom sheet (phone) ----------------------- */
+  var handle = document.getElementById("sp-handle");
+  function relayout() {
+    map.invalidateSize({pan: false});
+    declutter();
+  }
+  if (handle) {
+    handle.addEventListener("click", function () {
+      var min = document.body.classList.toggle("sheet-min");
+      handle.setAttribute("aria-expanded", min ? "false" : "true");
+      setTimeout(relayout, 50);
+    });
+  }
+  window.addEventListener("resize", function () { setTimeout(relayout, 50); });
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = Array.prototype.filter.call(document.querySelectorAll("#sp-panel details"), function (d) { return !d.open; });
+    opened.forEach(function (d) { d.open = true; });
+    relayout();
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    relayout();
+  });
 
   // colour swatches in the panel (colours are checked hex values)
   Array.prototype.forEach.call(document.querySelectorAll("[data-colour]"), function (e) {
     var c = e.getAttribute("data-colour");
     if (HEX.test(c)) e.style.background = c;
   });
-  window.siteplanReport = {map: map, overlays: overlays, card: card};
+  document.body.classList.add("sp-ready");
+  map.invalidateSize({pan: false});
+  map.options.zoomSnap = 0.25;  // the study area fills the map beside the panel
+  if (data.bounds) map.fitBounds(data.bounds, {padding: [12, 12], animate: false});
+  declutter();
+  window.siteplanReport = {map: map, overlays: overlays, card: card, declutter: declutter};
 })();

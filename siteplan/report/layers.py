@@ -9,7 +9,6 @@ block, then ``textContent`` in the browser), so nothing in this module escapes o
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -25,7 +24,7 @@ from ..units import M2_PER_HA
 if TYPE_CHECKING:
     from ..results import RunResult
 
-__all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "text"]
+__all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "labels", "text"]
 
 PALETTE = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
            "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#800000", "#aaffc3", "#808000",
@@ -69,13 +68,18 @@ def _features(gdf: gpd.GeoDataFrame, props: list[dict[str, Any]], simplify_m: fl
     if simplify_m > 0:
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
     g4 = shapely.transform(to_rfc7946(geoms, gdf.crs), lambda c: np.round(c, 6)) if len(gdf) else []
-    feats = [{"type": "Feature", "properties": {k: (v if k in ("_s", "_p") else _num(v)) for k, v in p.items()},
+    feats = [{"type": "Feature", "properties": {k: (v if k in ("_s", "_p", "_t") else _num(v)) for k, v in p.items()},
               "geometry": shapely.geometry.mapping(g)} for g, p in zip(g4, props)]
     return {"type": "FeatureCollection", "features": feats}
 
 
 def _layer(name: str, show: bool, features: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"kind": "geojson", "name": name, "show": show, "features": features, **extra}
+    return {"kind": "geojson", "name": name, "show": show, "features": features, "group": "analysis", **extra}
+
+
+def _swatches(items: list[tuple[str, str]], shape: str = "box") -> dict[str, Any]:
+    """A legend of coloured boxes (``shape`` box) or lines (``line``): ``[(colour, label), ...]``."""
+    return {"type": shape, "items": [[c, t] for c, t in items]}
 
 
 def category_colours(codes: list[str]) -> dict[str, str]:
@@ -87,8 +91,9 @@ def study_area(res: "RunResult") -> dict[str, Any]:
     """The study-area outline."""
     r = res.prep.region
     g = gpd.GeoDataFrame(geometry=[r.study_area], crs=r.crs)
-    style = {"color": "#444", "weight": 1, "fill": False, "dashArray": "4"}
-    return _layer("Study area / محدوده مطالعه", True, _features(g, [{"_s": style}]))
+    style = {"color": "#444", "weight": 1.5, "dashArray": "4", "fillColor": "#ffffff", "fillOpacity": 0.55}
+    return _layer("Study area / محدوده مطالعه", True, _features(g, [{"_s": style}]), group="context",
+                  legend=_swatches([("#444", "boundary of the study / مرز محدوده")], "dash"), interactive=False)
 
 
 def urban(res: "RunResult") -> dict[str, Any]:
@@ -98,10 +103,32 @@ def urban(res: "RunResult") -> dict[str, Any]:
     props = []
     for name, p in zip(u["name"], pop):
         shade = float(min(1.0, np.log10(max(p, 1)) / 6.5))
-        props.append({"name": text(name), "population": int(p), "_t": f"{text(name)} · population / جمعیت {int(p):,}",
+        props.append({"name": text(name), "population": int(p), "_t": [text(name), f"population / جمعیت {int(p):,}"],
                       "_s": {"color": "#b2182b", "weight": 0.5, "fillColor": "#ef8a62",
                              "fillOpacity": round(0.15 + 0.5 * shade, 3)}})
-    return _layer("Urban areas / مناطق شهری", True, _features(u, props, simplify_m=20))
+    return _layer("Towns and villages / شهرها و روستاها", True, _features(u, props, simplify_m=20), group="context",
+                  legend={"type": "box", "items": [["#fbd3c0", "village / روستا (fewer people: lighter)"],
+                                                   ["#ef8a62", "city / شهر (more people: darker)"]]})
+
+
+#: constraint kinds drawn as water in the offline base map
+WATER_KINDS = ("river", "wetland", "lake", "water", "qanat")
+
+
+def water(res: "RunResult") -> dict[str, Any] | None:
+    """Rivers, wetlands and lakes of the constraints layer, drawn as water in the offline base map
+    (group ``base``: part of "the region's own layers", not an overlay)."""
+    cons = res.prep.region.layers.get("constraints")
+    if cons is None or "kind" not in cons:
+        return None
+    w = cons[cons["kind"].astype(str).isin(WATER_KINDS)]
+    if not len(w):
+        return None
+    names = w["name"] if "name" in w else w["kind"]
+    props = [{"_s": {"color": "#4a90c2", "weight": 2, "fillColor": "#a6cee3", "fillOpacity": 0.7},
+              "_t": [text(k), text(n)]} for k, n in zip(w["kind"], names)]
+    return _layer("Water / آب", True, _features(w, props, simplify_m=30), group="base",
+                  legend=_swatches([("#4a90c2", "river, wetland, lake / رود، تالاب، دریاچه")], "line"))
 
 
 def constraints(res: "RunResult") -> dict[str, Any] | None:
@@ -115,8 +142,9 @@ def constraints(res: "RunResult") -> dict[str, Any] | None:
     names = buf["name"] if "name" in buf else buf["kind"]
     style = {"color": "#762a83", "weight": 1, "fillColor": "#762a83", "fillOpacity": 0.25}
     props = [{"kind": text(k), "name": text(n), "buffer_m": float(bm), "_s": style,
-              "_t": f"{text(k)} · {text(n)} · buffer {bm:g} m"} for k, n, bm in zip(buf["kind"], names, b)]
-    return _layer("Excluded areas / مناطق ممنوع", True, _features(buf, props, simplify_m=50))
+              "_t": [text(k), text(n), f"buffer {bm:g} m"]} for k, n, bm in zip(buf["kind"], names, b)]
+    return _layer("Excluded areas / مناطق ممنوع", True, _features(buf, props, simplify_m=50),
+                  legend=_swatches([("#762a83", "constraint with its buffer / محدودیت با حریم")]))
 
 
 def _colour_ramp(a: np.ndarray) -> np.ndarray:
@@ -147,8 +175,12 @@ def suitability(res: "RunResult", code: str) -> dict[str, Any]:
     to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     lon0, lat0 = to_ll.transform(tr.c, tr.f + h2 * tr.e)
     lon1, lat1 = to_ll.transform(tr.c + w2 * tr.a, tr.f)
-    name = res.prep.catalogue.table.set_index("code").loc[code, "name_en"]
-    return {"kind": "image", "name": f"Suitability: {text(name)} ({code})", "show": False, "opacity": 0.7,
+    cat = res.prep.catalogue.table.set_index("code")
+    name = f"{text(cat.loc[code, 'name_en'])} / {text(cat.loc[code, 'name_fa'])}"
+    ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
+    return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": 0.7,
+            "legend": {"type": "ramp", "colours": ramp, "labels": ["0 low / کم", "1 high / زیاد"],
+                       "note": "transparent: excluded by the siting rules / شفاف: ممنوع"},
             "url": image_to_url(_colour_ramp(out)),
             "bounds": [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]]}
 
@@ -158,6 +190,10 @@ def estates(res: "RunResult") -> dict[str, Any]:
     est = res.prep.region.layers["estates"]
     summ = res.plan.estate_summary.groupby("estate_id").agg(cap=("capacity_m2", "first"), used=("used_m2", "sum"))
     by_estate = {k: g for k, g in res.ranks.groupby("estate_id", sort=False)}
+    cat = res.prep.catalogue.table
+    catname = {c: f"{text(en)} / {text(fa)}" for c, en, fa in zip(cat["code"], cat["name_en"], cat["name_fa"])}
+    es = res.plan.estate_summary
+    units_in = {(e, c): int(u) for e, c, u in zip(es["estate_id"], es["category"], es["units"]) if pd.notna(c)}
     props = []
     for e in est.itertuples():
         cap = float(summ.loc[e.estate_id, "cap"]) if e.estate_id in summ.index else 0.0
@@ -165,24 +201,28 @@ def estates(res: "RunResult") -> dict[str, Any]:
         share = used / cap if cap > 0 else 1.0
         r = by_estate.get(e.estate_id, res.ranks.iloc[:0])
         ok = r[r.eligible]
-        rows = [[text(x.category), f"{x.score:.2f}" if pd.notna(x.score) else "", text(x.rank)]
-                for x in ok.itertuples()]
+        rows = [[catname.get(x.category, text(x.category)), f"{x.score:.2f}" if pd.notna(x.score) else "",
+                 text(x.rank), units_in.get((e.estate_id, x.category), 0)] for x in ok.itertuples()]
         no = r[~r.eligible]
         why = [f"{text(reason)}: {', '.join(text(c) for c in g['category'])}"
                for reason, g in sorted(no.groupby("reason"), key=lambda kv: str(kv[0]))]
         blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}, {text(getattr(e, 'kind', ''))})"],
                              ["kv", [["capacity / ظرفیت", f"{cap / M2_PER_HA:.1f} ha"],
                                      ["used / استفاده", f"{used / M2_PER_HA:.1f} ha"],
-                                     ["left / باقی", f"{max(cap - used, 0) / M2_PER_HA:.1f} ha"]]]]
+                                     ["left / باقی", f"{max(cap - used, 0) / M2_PER_HA:.1f} ha"],
+                                     ["share used / سهم استفاده", f"{share * 100:.0f} %" if cap > 0 else "no capacity"]]]]
         if rows:
-            blocks.append(["table", ["eligible category", "score", "rank"], rows])
+            blocks.append(["table", ["eligible category / صنف مجاز", "suitability (0–1)", "rank", "moving in"], rows])
         if why:
             blocks.append(["ul", "not eligible / غیرمجاز:", why])
         fill = "#d73027" if share > 0.9 else "#fc8d59" if share > 0.5 else "#1a9850"
         props.append({"estate_id": text(e.estate_id), "name": text(e.name), "used": round(share, 3),
-                      "_t": f"{text(e.estate_id)} · {text(e.name)}", "_p": blocks,
+                      "_t": [text(e.estate_id), text(e.name)], "_p": blocks,
                       "_s": {"color": "#000", "weight": 1.5, "fillColor": fill, "fillOpacity": 0.6}})
-    return _layer("Estates / شهرک‌ها", True, _features(est, props, simplify_m=2.0), maxWidth=520)
+    return _layer("Estates by share used / شهرک‌ها (سهم استفاده)", True, _features(est, props, simplify_m=2.0),
+                  maxWidth=520, legend=_swatches([("#1a9850", "up to 50 % used / تا ۵۰٪"),
+                                                  ("#fc8d59", "50–90 % used / ۵۰ تا ۹۰٪"),
+                                                  ("#d73027", "over 90 % used / بیش از ۹۰٪")]))
 
 
 def zones(res: "RunResult") -> dict[str, Any] | None:
@@ -203,11 +243,17 @@ def zones(res: "RunResult") -> dict[str, Any] | None:
                    + ([["land", text(r.land_basis)]] if hasattr(r, "land_basis") else [])]]
         props.append({"zone_id": text(r.zone_id), "category": text(r.category), "env_cat": text(r.env_cat),
                       "area_ha": float(r.area_ha), "units": int(r.units), "_p": blocks,
-                      "_t": f"{text(r.zone_id)} · {text(r.category)} · env {text(r.env_cat)} · {r.area_ha:.2f} ha · "
-                            f"{int(r.units)} units",
+                      "_t": [text(r.zone_id), text(r.category), f"env {text(r.env_cat)}", f"{r.area_ha:.2f} ha",
+                             f"{int(r.units)} units"],
                       "_s": {"color": "#333", "weight": 0.5, "fillOpacity": 0.8,
                              "fillColor": ENV_COLOURS.get(text(r.env_cat), "#999")}})
-    return _layer("Zones / زون‌های تخصصی", True, _features(z, props, simplify_m=2.0))
+    present = sorted({text(v) for v in z["env_cat"]}, key=lambda v: list(ENV_COLOURS).index(v)
+                     if v in ENV_COLOURS else 99)
+    return _layer("Zones by environmental category / زون‌ها (رده محیطی)", True, _features(z, props, simplify_m=2.0),
+                  legend=_swatches([(ENV_COLOURS.get(v, "#999"), f"env. category / رده {v}"
+                                     + (" (least nuisance)" if v == present[0] else
+                                        " (most nuisance)" if v == present[-1] and len(present) > 1 else ""))
+                                    for v in present]))
 
 
 def sites(res: "RunResult") -> dict[str, Any] | None:
@@ -216,13 +262,34 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
     if not len(s):
         return None
     style = {"color": "#08519c", "weight": 2, "fillColor": "#6baed6", "fillOpacity": 0.5}
+    from ..locate import POP_REACH_KM
+
+    def km(v: Any) -> str:
+        return f"{float(v):,.1f} km" if isinstance(v, (int, float, np.floating)) and not pd.isna(v) else "—"
+
     props = []
     for r in s.itertuples():
-        kv = [[k, text(getattr(r, k, ""))] for k in ("categories", "area_ha", "score", "rank", "units", "trunk_km",
-                                                       "extend", "pop_reach")]
-        props.append({"site_id": text(r.site_id), "_s": style, "_t": f"{text(r.site_id)} · {text(r.categories)}",
+        kv = [["value chain / زنجیره", text(getattr(r, "chain", ""))],
+              ["categories / اصناف", text(getattr(r, "categories", ""))],
+              ["area / مساحت", f"{float(getattr(r, 'area_ha', 0)):,.1f} ha gross, "
+                               f"{float(getattr(r, 'net_ha', 0) or 0):,.1f} ha net"],
+              ["suitability score / امتیاز", f"{float(getattr(r, 'score', 0)):.2f} of 1 (rank {text(getattr(r, 'rank', ''))})"],
+              *([["takes / جذب", f"{int(r.units):,} unassigned businesses ({text(r.takes)}), "
+                                 f"{float(getattr(r, 'land_ha', 0) or 0):,.2f} ha of land"],
+                 ["room for / ظرفیت", text(getattr(r, "capacity_units", "")) + " units"]]
+                if getattr(r, "takes", None) is not None else
+                [["room for / ظرفیت", text(getattr(r, "units", "")) + " units"]]),
+              ["to a trunk road / تا راه اصلی", km(getattr(r, "trunk_km", None))],
+              ["to rail / تا راه‌آهن", km(getattr(r, "rail_km", None))],
+              ["to a power line / تا برق", km(getattr(r, "power_km", None))],
+              ["to a gas pipe / تا گاز", km(getattr(r, "gas_km", None))],
+              ["utilities to extend / تأسیسات لازم", text(getattr(r, "extend", ""))],
+              [f"people within {POP_REACH_KM:g} km / جمعیت", f"{int(getattr(r, 'pop_reach', 0) or 0):,}"]]
+        props.append({"site_id": text(r.site_id), "_s": style,
+                      "_t": [f"proposed site {text(r.site_id)}", text(getattr(r, "chain", ""))],
                       "_p": [["h", f"proposed site / سایت پیشنهادی {text(r.site_id)}", ""], ["kv", kv]]})
-    return _layer("Proposed sites / سایت‌های پیشنهادی", True, _features(s, props))
+    return _layer("Proposed new sites / سایت‌های پیشنهادی", True, _features(s, props),
+                  legend=_swatches([("#6baed6", "proposed estate site / سایت پیشنهادی")]))
 
 
 def clusters(res: "RunResult") -> dict[str, Any] | None:
@@ -231,9 +298,10 @@ def clusters(res: "RunResult") -> dict[str, Any] | None:
     if not len(cl):
         return None
     style = {"color": "#006d2c", "weight": 1, "fillOpacity": 0.2}
-    props = [{"cluster_id": text(c), "_s": style, "_t": f"{text(c)} · {int(m)} members · {text(k)}"}
+    props = [{"cluster_id": text(c), "_s": style, "_t": [text(c), f"{int(m)} members", text(k)]}
              for c, m, k in zip(cl["cluster_id"], cl["members"], cl["categories"])]
-    return _layer("Business clusters / خوشه‌های کسب‌وکار", False, _features(cl, props, simplify_m=10.0))
+    return _layer("Business clusters / خوشه‌های کسب‌وکار", False, _features(cl, props, simplify_m=10.0),
+                  legend=_swatches([("#006d2c", "cluster of one value chain / خوشه زنجیره ارزش")]))
 
 
 def flows(res: "RunResult") -> dict[str, Any] | None:
@@ -251,9 +319,13 @@ def flows(res: "RunResult") -> dict[str, Any] | None:
         a, b = ucen.iloc[int(r.origin)], ecen.iloc[epos[r.estate_id]]
         out.append({"path": [[round(a.y, 6), round(a.x, 6)], [round(b.y, 6), round(b.x, 6)]],
                     "w": round(float(1 + 1.5 * np.log1p(r.units)), 3),
-                    "t": f"{text(r.origin_name)} → {text(r.estate_id)}: {int(r.units)}"})
+                    "t": [text(r.origin_name), "→", f"{text(r.estate_id)}: {int(r.units):,} businesses"]})
+    big = int(fl["units"].max())
     return {"kind": "lines", "name": "Relocation flows / جریان جابجایی", "show": True, "colour": "#2166ac",
-            "rows": out}
+            "rows": out, "group": "analysis",
+            "legend": {"type": "widths", "colour": "#2166ac",
+                       "items": [[round(float(1 + 1.5 * np.log1p(n)), 2), f"{n:,} businesses / کسب‌وکار"]
+                                 for n in sorted({1, max(big // 10, 1), big})]}}
 
 
 def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
@@ -270,7 +342,7 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
 
     if len(biz) <= MAX_POINTS:
         names = biz["name"].tolist() if "name" in biz else [""] * len(biz)
-        rows = [[round(p.y, 6), round(p.x, 6), k, f"{text(n)} · {label(k)}"] for p, n, k in zip(b4, names, cats)]
+        rows = [[round(p.y, 6), round(p.x, 6), k, [text(n), label(k)]] for p, n, k in zip(b4, names, cats)]
     else:
         cell = (np.floor(biz.geometry.x.to_numpy() / 1000).astype(np.int64),
                 np.floor(biz.geometry.y.to_numpy() / 1000).astype(np.int64))
@@ -279,17 +351,84 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
                                            k=("k", lambda s: int(s.mode().iloc[0]))).reset_index()
         rows = [[round(r.lat, 6), round(r.lon, 6), int(r.k), f"{int(r.n)} businesses (mostly {label(int(r.k))})",
                  round(float(2 + 2 * np.log1p(r.n)), 3)] for r in agg.itertuples()]
-    return {"kind": "points", "name": "Businesses / کسب‌وکارها", "show": False, "colours": palette, "rows": rows}
+    cat = res.prep.catalogue.table.set_index("code")
+    present = sorted(set(cats))
+    items = [[palette[k], f"{text(cat.loc[codes[k], 'name_en'])} / {text(cat.loc[codes[k], 'name_fa'])}"
+              if k < len(codes) else "unclassified / طبقه‌بندی‌نشده"] for k in present]
+    return {"kind": "points", "name": "Businesses by category / کسب‌وکارها", "show": False, "colours": palette,
+            "rows": rows, "group": "analysis", "legend": {"type": "dot", "items": items}}
+
+
+ROAD_STYLE = {"motorway": ("#e8590c", 3.0), "trunk": ("#f08c00", 2.5), "primary": ("#fab005", 2.0),
+              "secondary": ("#adb5bd", 1.5), "other": ("#ced4da", 1.0)}
+
+
+def roads(res: "RunResult") -> dict[str, Any] | None:
+    """Roads as context, styled by class (minor roads thin and grey)."""
+    r = res.prep.region.layers.get("roads")
+    if r is None or not len(r):
+        return None
+    cls = r["road_class"].astype(str).to_numpy() if "road_class" in r else np.array(["other"] * len(r))
+    names = r["name"] if "name" in r else pd.Series([""] * len(r))
+    props = []
+    for c, n in zip(cls, names):
+        colour, w = ROAD_STYLE.get(c, ROAD_STYLE["other"])
+        props.append({"_s": {"color": colour, "weight": w, "opacity": 0.9},
+                      "_t": [text(n), c] if text(n) else [c]})
+    present = [k for k in ROAD_STYLE if k in set(cls)] or ["other"]
+    return _layer("Roads / راه‌ها", True, _features(r, props, simplify_m=30), group="context",
+                  legend=_swatches([(ROAD_STYLE[k][0], k) for k in present], "line"))
+
+
+def rail(res: "RunResult") -> dict[str, Any] | None:
+    """Railways as context."""
+    r = res.prep.region.layers.get("rail")
+    if r is None or not len(r):
+        return None
+    style = {"color": "#343a40", "weight": 2, "dashArray": "6 3"}
+    props = [{"_s": style, "_t": ["rail / راه‌آهن", text(n)]} for n in (r["name"] if "name" in r else [""] * len(r))]
+    return _layer("Railways / راه‌آهن", True, _features(r, props, simplify_m=30), group="context",
+                  legend=_swatches([("#343a40", "railway / راه‌آهن")], "dash"))
+
+
+def utilities(res: "RunResult") -> dict[str, Any] | None:
+    """Power lines and gas pipes as context."""
+    u = res.prep.region.layers.get("utilities")
+    if u is None or not len(u):
+        return None
+    col = {"power_line": "#7048e8", "gas_pipe": "#0ca678"}
+    kinds = u["kind"].astype(str).to_numpy() if "kind" in u else np.array(["utility"] * len(u))
+    props = [{"_s": {"color": col.get(k, "#868e96"), "weight": 1.5, "dashArray": "2 4"}, "_t": [k]} for k in kinds]
+    present = sorted(set(kinds))
+    return _layer("Power and gas / برق و گاز", False, _features(u, props, simplify_m=30), group="context",
+                  legend=_swatches([(col.get(k, "#868e96"), k) for k in present], "dash"))
+
+
+def labels(res: "RunResult") -> list[list[Any]]:
+    """Map labels, most important first: estates (always ranked first), then towns by population.
+    Each ``[lat, lon, text, kind, priority]``; the page hides labels that overlap a more important one."""
+    out: list[list[Any]] = []
+    est = res.prep.region.layers["estates"]
+    if len(est):
+        pts = gpd.GeoSeries(shapely.point_on_surface(est.geometry.values), crs=est.crs).to_crs(4326)
+        names = est["name"] if "name" in est else est["estate_id"]
+        for p, n, cap in zip(pts, names, est.geometry.area.to_numpy()):
+            out.append([round(p.y, 5), round(p.x, 5), text(n), "estate", float(1e9 + cap)])
+    u = res.prep.region.layers["urban"]
+    if len(u):
+        pop = u["population"].fillna(0).to_numpy(dtype=float) if "population" in u else np.zeros(len(u))
+        pts = gpd.GeoSeries(shapely.point_on_surface(u.geometry.values), crs=u.crs).to_crs(4326)
+        for p, n, pp in zip(pts, u["name"], pop):
+            out.append([round(p.y, 5), round(p.x, 5), text(n), "town", float(pp)])
+    out.sort(key=lambda r: (-r[4], r[2]))
+    for r in out:
+        r[4] = round(r[4])
+    return out
 
 
 def all_layers(res: "RunResult", colour: dict[str, str]) -> list[dict[str, Any]]:
     """Every overlay of the report, bottom to top."""
-    out = [study_area(res), urban(res), constraints(res)]
+    out = [water(res), study_area(res), urban(res), roads(res), rail(res), utilities(res), constraints(res)]
     out += [suitability(res, code) for code in res.prep.codes]
     out += [estates(res), zones(res), sites(res), clusters(res), flows(res), businesses(res, colour)]
     return [x for x in out if x is not None]
-
-
-def reasons_summary(reasons: pd.Series, n: int = 2) -> list[tuple[str, int]]:
-    """The ``n`` most common reasons, with the distance details after `` (`` dropped."""
-    return Counter(str(x).split(" (")[0] for x in reasons).most_common(n)

@@ -10,8 +10,9 @@ How data reaches the page (the only ways):
 
 No data string is ever given to a template engine: Folium renders the map skeleton *before* any data is
 added, and the data parts are spliced into the rendered text. The CSP allows only the page's own
-scripts and styles (by SHA-256 hash), images from the page itself and, when the reviewer turns the
-OpenStreetMap base map on, its tile server; nothing else may load or connect, so an escaping mistake
+scripts and styles (by SHA-256 hash), images from the page itself and the OpenStreetMap tile server
+(one probe tile when the browser says it is online, then the tiles if it loaded or the reviewer
+chooses that base map); nothing else may load or connect, so an escaping mistake
 cannot run injected script.
 """
 
@@ -27,14 +28,17 @@ from typing import Any
 
 from markupsafe import Markup
 
-__all__ = ["json_block", "assemble", "csp", "offline_assets", "TILE_ORIGINS"]
+__all__ = ["json_block", "assemble", "csp", "offline_assets", "TILE_ORIGINS", "BASEMAPS", "PROBE_TILE"]
 
 #: the base maps the report offers; the first with ``show`` is on when the page opens
 BASEMAPS = [
-    {"name": "No base map (offline)", "url": "", "attribution": "", "show": True},
-    {"name": "OpenStreetMap (online)", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    {"name": "The region's own layers (offline) / لایه‌های منطقه", "url": "", "attribution": "", "show": True},
+    {"name": "OpenStreetMap (online) / اوپن‌استریت‌مپ", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
      "attribution": "© OpenStreetMap contributors (ODbL)", "show": False},
 ]
+#: one tile the page tries to load when the browser says it is online; the online base map is switched
+#: on only if it arrives (so offline the page stays on the region's own layers)
+PROBE_TILE = "https://tile.openstreetmap.org/0/0/0.png"
 #: origins the CSP lets images load from (the tile servers of :data:`BASEMAPS`)
 TILE_ORIGINS = ["https://tile.openstreetmap.org"]
 

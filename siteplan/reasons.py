@@ -1,0 +1,108 @@
+"""Why a business is unassigned, as a small fixed vocabulary (``reason_code``) with English and Persian
+text.
+
+The relocation plan writes one English sentence per unassigned business, with distances and estate
+ids inside (``no eligible estate within 30 km (nearest: E15 at 38.2 km)``), so a pivot over the
+sentence gives hundreds of rows. :func:`reason_codes` maps each sentence to one code of
+:data:`REASON_CODES` and :func:`reason_fa` gives the same sentence in Persian, numbers and ids kept.
+A sentence this module does not know is coded ``other`` (never guessed) and its Persian text is the
+Persian label followed by the English sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["REASON_CODES", "reason_code", "reason_codes", "reason_fa", "reason_label"]
+
+#: code -> (English label, Persian label); the vocabulary of ``relocation.csv``'s ``reason_code``
+REASON_CODES: dict[str, tuple[str, str]] = {
+    "capacity_full": ("capacity exhausted in the eligible estates within reach",
+                      "ظرفیت شهرک‌های مجاز در دسترس پر شده است"),
+    "not_eligible_nearby": ("the estates within reach are not eligible for the category",
+                            "شهرک‌های در دسترس برای این صنف مجاز نیستند"),
+    "too_far": ("no estate within the distance limit", "هیچ شهرکی در حد فاصله مجاز نیست"),
+    "too_large": ("too large for the free land of every eligible estate",
+                  "بزرگ‌تر از زمین خالی همه شهرک‌های مجاز"),
+    "no_estates": ("no existing estate in the scenario", "هیچ شهرک موجودی در سناریو نیست"),
+    "out_of_scope": ("category not in the scenario's scope", "صنف خارج از دامنه سناریو"),
+    "unclassified": ("unclassified (category unknown)", "طبقه‌بندی‌نشده (صنف نامعلوم)"),
+    "other": ("other reason", "دلیل دیگر"),
+}
+
+_NEAR_FAR = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest: (.*) at ([\d.]+) km\)$", re.S)
+_NEAR_WHY = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest (.*?): (.*)\)$", re.S)
+_TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within ([\d.]+) km$")
+
+
+def reason_code(reason: object) -> str:
+    """The code of one reason sentence (empty for an empty reason, i.e. an assigned business)."""
+    r = "" if reason is None or (isinstance(reason, float) and np.isnan(reason)) else str(reason).strip()
+    if not r:
+        return ""
+    if r.startswith("capacity exhausted"):
+        return "capacity_full"
+    if r.startswith("too large"):
+        return "too_large"
+    if _NEAR_FAR.match(r):
+        return "too_far"
+    if r.startswith("no eligible estate within"):
+        return "not_eligible_nearby"
+    if r.startswith("no existing estate"):
+        return "no_estates"
+    if r.startswith("unclassified: category not in scope"):
+        return "out_of_scope"
+    if r.startswith("unclassified"):
+        return "unclassified"
+    return "other"
+
+
+def reason_codes(reasons: Iterable[object]) -> np.ndarray:
+    """:func:`reason_code` of each reason (distinct sentences are coded once)."""
+    s = pd.Series(list(reasons), dtype=object)
+    uniq = {r: reason_code(r) for r in pd.unique(s)}
+    return s.map(uniq).to_numpy(dtype=object)
+
+
+def reason_label(code: str, lang: str = "en") -> str:
+    """The short label of a code (``lang`` ``en`` or ``fa``); empty for the empty code."""
+    if not code:
+        return ""
+    en, fa = REASON_CODES.get(code, REASON_CODES["other"])
+    return fa if lang == "fa" else en
+
+
+def _fa_one(reason: str) -> str:
+    code = reason_code(reason)
+    if not code:
+        return ""
+    if code == "too_far":
+        m = _NEAR_FAR.match(reason)
+        assert m
+        return f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری)"
+    if code == "not_eligible_nearby":
+        m = _NEAR_WHY.match(reason)
+        if m:
+            return f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: {m[3]})"
+    if code == "too_large":
+        m = _TOO_LARGE.match(reason)
+        if m:
+            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {m[2]} کیلومتر"
+    if code == "out_of_scope":
+        return f"{reason_label(code, 'fa')}: {reason.rsplit(':', 1)[-1].strip()}"
+    if code in ("unclassified", "other") and reason not in ("unclassified",):
+        detail = reason.split(":", 1)[1].strip() if code == "unclassified" and ":" in reason else reason
+        return f"{reason_label(code, 'fa')}: {detail}" if detail else reason_label(code, "fa")
+    return reason_label(code, "fa")
+
+
+def reason_fa(reasons: Iterable[object]) -> np.ndarray:
+    """The Persian text of each reason sentence, numbers and estate ids kept (empty where empty)."""
+    s = pd.Series(list(reasons), dtype=object)
+    uniq = {r: ("" if r is None or (isinstance(r, float) and np.isnan(r)) else _fa_one(str(r).strip()))
+            for r in pd.unique(s)}
+    return s.map(uniq).to_numpy(dtype=object)

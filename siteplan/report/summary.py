@@ -1,0 +1,241 @@
+"""What a reviewer should conclude, as plain data: the headline figures and the chart data of the report.
+
+Everything here is numbers and raw strings (never HTML): :mod:`.panel` escapes the headline into the
+panel, and the chart data travels in the page's JSON data block to ``app.js``, which draws SVG charts
+with DOM calls and ``textContent``.
+
+Proposed sites and upgrades: the figures come from the run's options table (upgrades and new sites
+side by side, with the businesses and land each places), else from its upgrade / absorption tables and
+``res.sites``; read defensively (:func:`proposals`), any of them may be absent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..reasons import REASON_CODES, reason_codes
+from ..units import M2_PER_HA
+
+if TYPE_CHECKING:
+    from ..results import RunResult
+
+__all__ = ["headline", "charts", "group_warnings", "site_room", "proposals"]
+
+#: charts show this many estates / towns; the rest are summed into one "others" bar or node
+TOP_ESTATES = 20
+TOP_TOWNS = 12
+TOP_FLOW_ESTATES = 10
+#: colours of the reason codes (charts and legend), colour-blind safe (Okabe-Ito)
+REASON_COLOURS = {"capacity_full": "#E69F00", "not_eligible_nearby": "#56B4E9", "too_far": "#009E73",
+                  "too_large": "#F0E442", "no_estates": "#0072B2", "out_of_scope": "#D55E00",
+                  "unclassified": "#999999", "other": "#CC79A7"}
+
+
+def _r(x: float, nd: int = 1) -> float:
+    return round(float(x), nd)
+
+
+def site_room(units: object) -> list[tuple[str, int]]:
+    """A site's room from its feasibility sheet's ``units`` (``car_repair:322, car_parts:136``)."""
+    out = []
+    for part in str(units or "").split(","):
+        code, _, n = part.strip().rpartition(":")
+        if code and n.strip().isdigit():
+            out.append((code.strip(), int(n)))
+    return out
+
+
+def _records(t: object) -> pd.DataFrame | None:
+    if t is None:
+        return None
+    try:
+        df = t if isinstance(t, pd.DataFrame) else pd.DataFrame(list(t))  # type: ignore[call-overload]
+    except Exception:  # an unexpected shape: leave it to the tables
+        return None
+    return df if len(df) else None
+
+
+def _pick(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    return next((c for c in names if c in df), None)
+
+
+def proposals(res: "RunResult") -> list[dict[str, Any]]:
+    """Proposed sites and upgrades with what they absorb, as rows ``{"kind", "id", "label", "units",
+    "land_ha", "detail"}``, best first.
+
+    Read defensively, in this order: the run's side-by-side table of options (``res.options``:
+    ``option``, ``id``, ``what``, ``businesses``, ``land_ha``, ``cost_proxy``); else its upgrade and
+    absorption tables (``upgrades``, ``absorption``, ``site_absorption``, ``proposals``) plus the
+    proposed sites; each proposed site with the businesses it takes (``units``/``takes``) or, from an
+    older feasibility sheet, its room per category capped by the demand left unplaced."""
+    opts = _records(getattr(res, "options", None))
+    if opts is not None and {"id", "businesses"} <= set(opts.columns):
+        return [{"kind": "upgrade" if "upgrade" in str(r.get("option", "")) else "site", "id": str(r["id"]),
+                 "label": str(r.get("what", "") or ""),
+                 "units": int(r["businesses"]) if pd.notna(r["businesses"]) else None,
+                 "land_ha": _r(r["land_ha"], 2) if "land_ha" in opts and pd.notna(r.get("land_ha")) else None,
+                 "detail": str(r.get("cost_proxy", "") or "")} for r in opts.to_dict("records")]
+    rows: list[dict[str, Any]] = []
+    for attr in ("upgrades", "absorption", "site_absorption", "proposals"):
+        df = _records(getattr(res, attr, None))
+        if df is None:
+            continue
+        idc = _pick(df, ("site_id", "estate_id", "proposal_id", "id"))
+        uc = _pick(df, ("businesses", "units", "absorbed_units", "absorbed"))
+        lc = _pick(df, ("land_ha", "absorbed_ha", "area_ha", "added_ha", "ha"))
+        lab = _pick(df, ("upgrade", "what", "name"))
+        dc = _pick(df, ("categories", "category", "detail", "action"))
+        kind = "upgrade" if attr == "upgrades" else "site"
+        for rec in df.to_dict("records"):
+            rows.append({"kind": kind, "id": str(rec.get(idc, "")) if idc else "",
+                         "label": str(rec.get(lab, "") or "") if lab else "",
+                         "units": int(rec[uc]) if uc and pd.notna(rec.get(uc)) else None,
+                         "land_ha": _r(rec[lc], 2) if lc and pd.notna(rec.get(lc)) else None,
+                         "detail": str(rec.get(dc, "")) if dc else ""})
+    unmet = res.plan.unmet.set_index("category")["units"] if len(res.plan.unmet) else pd.Series(dtype=float)
+    for s in res.sites.itertuples():
+        takes = getattr(s, "takes", None)
+        if takes is not None and isinstance(getattr(s, "units", None), (int, float, np.integer, np.floating)):
+            units, land, detail = int(s.units), getattr(s, "land_ha", None), str(takes or "")
+        else:
+            absorb = [(c, int(min(n, unmet.get(c, 0)))) for c, n in site_room(getattr(s, "units", ""))]
+            units, land = int(sum(n for _, n in absorb)), getattr(s, "area_ha", None)
+            detail = ", ".join(f"{c} {n}" for c, n in absorb if n)
+        chain = str(getattr(s, "chain", "") or "")
+        area = getattr(s, "area_ha", None)
+        rows.append({"kind": "site", "id": str(s.site_id),
+                     "label": f"new {chain} estate of {float(area):g} ha" if area is not None else chain,
+                     "units": units, "land_ha": _r(land, 2) if land is not None and pd.notna(land) else None,
+                     "detail": detail})
+    return rows
+
+
+def headline(res: "RunResult") -> dict[str, Any]:
+    """The headline figures: businesses to move, assigned, unassigned by reason, land needed against
+    land available, and the proposed sites and what they absorb."""
+    rows = res.plan.rows
+    cls = rows["category"].notna()
+    assigned = rows["status"] == "assigned"
+    codes = reason_codes(rows.loc[~assigned, "reason"])
+    by_reason = Counter(c for c in codes if c)
+    summ = res.plan.estate_summary
+    cap = summ.groupby("estate_id")["capacity_m2"].first().sum() if len(summ) else 0.0
+    used = float(rows.loc[assigned, "land_m2"].sum())
+    need = float(rows.loc[cls, "land_m2"].sum())
+    props = proposals(res)
+    return {
+        "businesses": int(len(rows)), "classified": int(cls.sum()), "assigned": int(assigned.sum()),
+        "unassigned": int((~assigned).sum()), "unclassified": int((~cls).sum()),
+        "reasons": [[c, REASON_CODES[c][0], REASON_CODES[c][1], int(n), REASON_COLOURS[c]]
+                    for c, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "land_needed_ha": _r(need / M2_PER_HA), "land_assigned_ha": _r(used / M2_PER_HA),
+        "land_unplaced_ha": _r((need - used) / M2_PER_HA), "capacity_ha": _r(cap / M2_PER_HA),
+        "left_ha": _r(max(cap - used, 0.0) / M2_PER_HA),
+        "estates_used": int(rows.loc[assigned, "estate_id"].nunique()),
+        "estates": int(len(res.prep.region.layers["estates"])),
+        "proposals": props,
+        # new sites take disjoint sets of businesses; upgrades are alternatives evaluated one by one
+        "proposals_units": int(sum(p["units"] or 0 for p in props if p["kind"] == "site")),
+    }
+
+
+def _estates_chart(res: "RunResult") -> dict[str, Any]:
+    summ = res.plan.estate_summary
+    est = res.prep.region.layers["estates"]
+    names = dict(zip(est["estate_id"], est["name"] if "name" in est else est["estate_id"]))
+    if not len(summ):
+        return {"rows": []}
+    g = summ.groupby("estate_id", sort=False).agg(cap=("capacity_m2", "first"), used=("used_m2", "sum"))
+    g = g.sort_values(["cap", "used"], ascending=False, kind="mergesort")
+    top, rest = g.iloc[:TOP_ESTATES], g.iloc[TOP_ESTATES:]
+    out = [[str(e), str(names.get(e, "")), _r(r.cap / M2_PER_HA), _r(r.used / M2_PER_HA)]
+           for e, r in top.iterrows()]
+    if len(rest):
+        out.append([f"+{len(rest)}", "others / سایر", _r(rest.cap.sum() / M2_PER_HA), _r(rest.used.sum() / M2_PER_HA)])
+    return {"rows": out}
+
+
+def _flows_chart(res: "RunResult") -> dict[str, Any]:
+    fl = res.flows
+    if fl is None or not len(fl):
+        return {"towns": [], "estates": [], "links": []}
+    t_units = fl.groupby("origin_name")["units"].sum().sort_values(ascending=False, kind="mergesort")
+    e_units = fl.groupby("estate_id")["units"].sum().sort_values(ascending=False, kind="mergesort")
+    towns = list(t_units.index[:TOP_TOWNS])
+    ests = list(e_units.index[:TOP_FLOW_ESTATES])
+    tpos = {t: i for i, t in enumerate(towns)}
+    epos = {e: i for i, e in enumerate(ests)}
+    ti = fl["origin_name"].map(tpos).fillna(len(towns)).astype(int)
+    ei = fl["estate_id"].map(epos).fillna(len(ests)).astype(int)
+    links = fl.assign(ti=ti, ei=ei).groupby(["ti", "ei"], sort=True)["units"].sum()
+    t_lab = [[str(t), int(t_units[t])] for t in towns]
+    if len(t_units) > len(towns):
+        t_lab.append([f"other towns ({len(t_units) - len(towns)}) / سایر", int(t_units.iloc[len(towns):].sum())])
+    e_lab = [[str(e), int(e_units[e])] for e in ests]
+    if len(e_units) > len(ests):
+        e_lab.append([f"other estates ({len(e_units) - len(ests)}) / سایر", int(e_units.iloc[len(ests):].sum())])
+    return {"towns": t_lab, "estates": e_lab,
+            "links": [[int(a), int(b), int(n)] for (a, b), n in links.items() if n > 0]}
+
+
+def _unassigned_chart(res: "RunResult") -> dict[str, Any]:
+    rows = res.plan.rows
+    un = rows[rows["status"] == "unassigned"]
+    if not len(un):
+        return {"reasons": [], "cats": []}
+    codes = reason_codes(un["reason"])
+    df = pd.DataFrame({"cat": un["category"].fillna("").to_numpy(), "code": codes})
+    order = [c for c in REASON_CODES if c in set(codes)]
+    tab = pd.crosstab(df["cat"], df["code"]).reindex(columns=order, fill_value=0)
+    tab = tab.loc[tab.sum(axis=1).sort_values(ascending=False, kind="mergesort").index]
+    cat = res.prep.catalogue.table.set_index("code")
+    out = []
+    for code, r in tab.iterrows():
+        en = str(cat.loc[code, "name_en"]) if code in cat.index else "unclassified"
+        fa = str(cat.loc[code, "name_fa"]) if code in cat.index else "طبقه‌بندی‌نشده"
+        out.append([str(code), en, fa, [int(x) for x in r.to_numpy()]])
+    return {"reasons": [[c, REASON_CODES[c][0], REASON_CODES[c][1], REASON_COLOURS[c]] for c in order],
+            "cats": out}
+
+
+def charts(res: "RunResult") -> dict[str, Any]:
+    """Chart data: demand against capacity per estate, flows from towns to estates, unassigned by
+    reason and category."""
+    return {"estates": _estates_chart(res), "flows": _flows_chart(res), "unassigned": _unassigned_chart(res)}
+
+
+_VARIES = re.compile(r"'[^']*'|\"[^\"]*\"|\b[A-Z]{0,3}\d[\w.,]*\b")
+
+
+def group_warnings(warnings: list[str]) -> list[tuple[str, int]]:
+    """Warnings with repeats folded: messages that differ only in quoted names, ids and numbers are
+    one entry (the first one seen, as an example) with their count, in order of first appearance."""
+    first: dict[str, str] = {}
+    count: Counter[str] = Counter()
+    for w in warnings:
+        k = _VARIES.sub("…", str(w))
+        first.setdefault(k, str(w))
+        count[k] += 1
+    return [(first[k], count[k]) for k in first]
+
+
+def robustness(res: "RunResult", *, stable_p: float = 0.9) -> dict[str, Any]:
+    """The Monte Carlo robustness condensed to what differs: the categories whose top estate is stable
+    (keeps rank 1 with probability at least ``stable_p`` and under every one-at-a-time weight swing)
+    named together, the others one by one."""
+    top = res.ranks[res.ranks["rank"] == 1]
+    stable, differ = [], []
+    for r in top.itertuples():
+        if pd.isna(r.p_rank):
+            continue
+        oat = str(r.oat_ranks or "")
+        if r.p_rank >= stable_p and oat in ("", "1-1", "None"):
+            stable.append(str(r.category))
+        else:
+            differ.append([str(r.category), str(r.estate_id), float(np.round(r.p_rank, 2)), oat])
+    return {"stable": sorted(stable), "differ": differ, "threshold": stable_p}
