@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "Scenario",
     "LayerSpec",
+    "NationalSpec",
     "CriterionSpec",
     "TransformSpec",
     "load_scenario",
@@ -419,6 +420,20 @@ class OutputsSpec(_Strict):
     report: bool = True
 
 
+class NationalSpec(_Strict):
+    """A national scenario: the region split into partitions (provinces) run one by one or on Dask
+    (:mod:`siteplan.national`). ``partitions`` is a polygon layer with one feature per partition, its
+    key in ``field``. Businesses and estates belong to the partition that holds them; relocation and
+    zoning stay within a partition unless ``cross_border`` is true, when partitions whose businesses
+    can reach each other's estates (``allocation.max_distance_km``) are planned together. Context layers
+    (towns, roads, constraints, ...) are kept within ``context_km`` of each partition."""
+
+    partitions: LayerSpec
+    field: str
+    cross_border: bool = False
+    context_km: float = Field(100.0, ge=0)
+
+
 class Scenario(_Strict):
     """A study: layers, scope, criteria, weights and the settings of every stage.
 
@@ -446,6 +461,7 @@ class Scenario(_Strict):
     upgrades: UpgradesSpec = Field(default_factory=UpgradesSpec)
     sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    national: NationalSpec | None = None
     base_dir: str = "."
 
     @field_validator("seed", mode="before")
@@ -631,6 +647,8 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
+    if sc.national is not None and not sc.resolve(sc.national.partitions.path).exists():
+        problems.append(f"{source}: national.partitions.path: file not found: {sc.national.partitions.path}")
     if sc.catalogue.path and not sc.resolve(sc.catalogue.path).exists():
         problems.append(f"{source}: catalogue.path: file not found: {sc.catalogue.path}")
     if problems:

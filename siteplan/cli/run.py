@@ -26,14 +26,35 @@ def _after_run(res: "RunResult", out: Path) -> None:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("out/run"),
               show_default=True, help="Output folder.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="National scenarios: 0 runs the partitions one after another (default); N starts a Dask "
+                   "LocalCluster of N workers (needs siteplan[dask]).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="National scenarios: use an existing Dask cluster (tcp://host:8786); its workers must share "
+                   "this file system.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="National scenarios: cache of the partitions' results (default .NAME.cache beside --out).")
 @_run_options
 @_guard
-def run(scenario: Path, out: Path, seed: int | None, overwrite: bool, quiet_local: bool) -> None:
-    """Run SCENARIO end to end and write every output into --out."""
+def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, cache: Path | None,
+        seed: int | None, overwrite: bool, quiet_local: bool) -> None:
+    """Run SCENARIO end to end and write every output into --out (a national scenario: every partition)."""
+    from ..national import is_national
     from ..pipeline import run_scenario_file
 
     if quiet_local:
         _setup_logging(True, 0)
+    if is_national(scenario):
+        from ..national import run_national_file
+
+        nat = run_national_file(scenario, out, workers=workers or 0, scheduler=scheduler, seed=seed,
+                                overwrite=overwrite, cache=cache)
+        log.info("wrote %s: %d partitions in %d runs (%s)", out, len(nat.parts.keys), len(nat.outcomes),
+                 ", ".join(f"{s} {sum(o.status == s for o in nat.outcomes)}" for s in ("ok", "cached", "failed")))
+        return
+    if workers is not None or scheduler or cache:
+        raise click.UsageError("--workers, --scheduler and --cache are for national scenarios (with a 'national:' "
+                               "section); this scenario is one region")
     res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite)
     _after_run(res, out)
 

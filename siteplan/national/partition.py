@@ -1,0 +1,357 @@
+"""Splitting a national scenario into run units: one per partition, or one per group of partitions
+whose businesses can reach each other's estates when the borders are open.
+
+Ownership. Every business and every estate belongs to exactly one partition: the one whose polygon
+holds the point (an estate's representative point); a point on a shared border goes to the partition
+listed first (partitions are ordered by their key), a point outside every partition to the nearest one
+(with a warning that names how many and a few ids). So no business is planned twice and no estate's
+capacity is offered twice.
+
+Borders. With ``national.cross_border: false`` (the default) each partition is one unit: its
+businesses may go only to its own estates, exactly as if the province were run alone with its own
+data. With ``cross_border: true`` a business may go to any estate within ``allocation.max_distance_km``,
+across borders: partitions P and Q are put in one unit (planned together, in one allocation) when a
+business of P lies within that reach of an estate of Q, transitively (connected components). A unit
+then holds every business and estate that could interact, so the union of the units' plans is the plan
+of one national allocation restricted by nothing but the reach, and each estate's capacity is shared
+by the businesses of both sides inside one model, never counted twice.
+
+Context. Towns, roads, receptors, constraints, utilities and rail are kept where they lie within
+``national.context_km`` of the unit (they decide suitability, separation rules and origin towns);
+features farther away cannot change a unit's results as long as ``context_km`` exceeds the longest
+distance a criterion or rule looks (the demo's longest is 40 km; the default is 100 km).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import yaml
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .._version import __version__
+from ..checks import load_checked
+from ..errors import InputError
+from ..region import Region
+from ..scenario import Scenario, read_scenario_file
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Unit", "Partitioning", "read_partitions", "owners", "reach_groups", "partition_scenario", "content_hash"]
+
+#: layers that are owned (each feature in exactly one partition); the others are context
+OWNED = ("businesses", "estates", "plots")
+
+
+@dataclass
+class Unit:
+    """One run of the pipeline: a partition, or partitions planned together (open borders).
+
+    Attributes
+    ----------
+    label
+        The partition keys joined with `` + ``.
+    keys
+        The partition keys.
+    folder
+        Sub-folder name of the unit's outputs (``provinces/<folder>``): ``p01``, ``p02``, ... in key
+        order, never text from the data.
+    scenario_path
+        The unit's scenario file (in the cache's ``inputs`` folder).
+    key
+        SHA-256 of everything the unit's results depend on (its inputs' content, settings, seed,
+        siteplan's version): the cache key.
+    businesses, estates
+        How many the unit owns.
+    biz_owner, estate_owner
+        Partition of each business and estate id, for units of several partitions (else empty).
+    """
+
+    label: str
+    keys: list[str]
+    folder: str
+    scenario_path: Path
+    key: str
+    businesses: int
+    estates: int
+    biz_owner: dict[str, str] = field(default_factory=dict)
+    estate_owner: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Partitioning:
+    """A national scenario split into units; what the manifest records about the split."""
+
+    units: list[Unit]
+    keys: list[str]
+    polygons: gpd.GeoDataFrame
+    crs: str
+    inputs: dict[str, Path]
+    warnings: list[str]
+
+
+def content_hash(gdf: gpd.GeoDataFrame) -> str:
+    """SHA-256 of a layer's content (columns, values, geometries as WKB), independent of file format
+    details (a FlatGeobuf file's bytes differ from write to write; its content does not)."""
+    h = hashlib.sha256()
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    h.update(repr([(c, str(attrs[c].dtype)) for c in attrs.columns]).encode())
+    if len(attrs.columns):
+        h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
+    h.update(b"".join(shapely.to_wkb(gdf.geometry.values, hex=False)) if len(gdf) else b"")
+    return h.hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
+    """The partition layer in the working CRS: columns ``partition`` (text) and ``geometry``, ordered by key.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, has no CRS, lacks the field, or a key is empty or repeated, or a
+        geometry is not a polygon.
+    """
+    nat = scenario.national
+    assert nat is not None
+    spec = nat.partitions
+    path = scenario.resolve(spec.path)
+    where = f"national.partitions ({spec.path})"
+    kwargs: dict[str, Any] = {}
+    if spec.layer:
+        kwargs["layer"] = spec.layer
+    if spec.encoding:
+        kwargs["encoding"] = spec.encoding
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+    except Exception as exc:  # pyogrio raises several types; all mean the same to the user
+        raise InputError(f"{where}: cannot read {path.name}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+    if nat.field not in gdf.columns:
+        raise InputError(f"{where}: no field '{nat.field}' (fields: {', '.join(map(str, gdf.columns.drop('geometry')))}); "
+                         "set national.field to the field that names each partition")
+    if gdf.crs is None:
+        if not (spec.crs or scenario.crs):
+            raise InputError(f"{where}: the file declares no CRS; give national.partitions.crs")
+        gdf = gdf.set_crs(spec.crs or scenario.crs)
+    keys = gdf[nat.field]
+    problems = [f"{where}: row {i + 1}: the partition key ('{nat.field}') is empty" for i in np.flatnonzero(
+        keys.isna().to_numpy() | (keys.astype(str).str.strip() == "").to_numpy())]
+    dup = keys[keys.notna()].astype(str).str.strip()
+    problems += [f"{where}: partition '{k}' appears {n} times; merge its polygons into one feature or give "
+                 "them different keys" for k, n in dup.value_counts().items() if n > 1]
+    geom_ok = gdf.geometry.notna().to_numpy() & np.isin(gdf.geom_type.to_numpy(), ["Polygon", "MultiPolygon"])
+    problems += [f"{where}: row {i + 1}: geometry is not a polygon" for i in np.flatnonzero(~geom_ok)]
+    if len(gdf) == 0:
+        problems.append(f"{where}: the layer has no feature")
+    if problems:
+        raise InputError(problems)
+    out = gpd.GeoDataFrame({"partition": keys.astype(str).str.strip().to_numpy()},
+                           geometry=shapely.make_valid(gdf.geometry.to_crs(crs).values), crs=crs)
+    return out.sort_values("partition", kind="stable").reset_index(drop=True)
+
+
+def owners(points: np.ndarray, parts: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the partition that holds each point (the first in key order on a shared border; the
+    nearest one for a point outside every partition), and a mask of the points outside every one."""
+    tree = shapely.STRtree(parts.geometry.values)
+    owner = np.full(len(points), -1, dtype=np.int64)
+    if len(points):
+        pi, gi = tree.query(points, predicate="intersects")
+        order = np.lexsort((gi, pi))
+        pi, gi = pi[order], gi[order]
+        first = np.ones(len(pi), dtype=bool)
+        first[1:] = pi[1:] != pi[:-1]
+        owner[pi[first]] = gi[first]
+    outside = owner < 0
+    if outside.any():
+        _, near = tree.query_nearest(points[outside], return_distance=False, all_matches=False)
+        owner[np.flatnonzero(outside)] = near
+    return owner, outside
+
+
+def reach_groups(biz_owner: np.ndarray, biz_pts: np.ndarray, est_owner: np.ndarray, est_geoms: np.ndarray,
+                 n_parts: int, reach_m: float) -> np.ndarray:
+    """Group label of each partition: partitions linked when a business of one lies within ``reach_m``
+    of an estate of the other (connected components, so the link is transitive)."""
+    rows = [np.arange(n_parts)]
+    cols = [np.arange(n_parts)]
+    if len(biz_pts) and len(est_geoms):
+        bi, ei = shapely.STRtree(est_geoms).query(biz_pts, predicate="dwithin", distance=reach_m)
+        a, b = biz_owner[bi], est_owner[ei]
+        cross = a != b
+        rows.append(a[cross])
+        cols.append(b[cross])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(n_parts, n_parts))
+    _, labels = connected_components(graph, directed=False)
+    # label groups by their first partition (key order), so the numbering does not depend on scipy
+    first: dict[int, int] = {}
+    for i, lab in enumerate(labels):
+        first.setdefault(int(lab), i)
+    return np.array([first[int(lab)] for lab in labels])
+
+
+def _write_layer(gdf: gpd.GeoDataFrame, path: Path) -> str:
+    gdf = gdf.drop(columns=[c for c in ("_row",) if c in gdf.columns]).reset_index(drop=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    # no spatial index: FlatGeobuf would reorder the features (Hilbert sort), and order matters
+    gdf.to_file(path, driver="FlatGeobuf", engine="pyogrio", layer_options={"SPATIAL_INDEX": "NO"})
+    return content_hash(gdf)
+
+
+def _unit_layers(region: Region, members: np.ndarray, parts: gpd.GeoDataFrame, own: dict[str, np.ndarray],
+                 context_m: float) -> tuple[dict[str, gpd.GeoDataFrame], Any]:
+    """The unit's layers: owned features of its partitions, context features near it, its boundary."""
+    area = shapely.union_all(parts.geometry.values[members])
+    near = shapely.buffer(area, context_m) if context_m > 0 else area
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    est_ids: set[str] = set()
+    for name, gdf in region.layers.items():
+        if name in ("businesses", "estates"):
+            sub = gdf[np.isin(own[name], members)]
+            if name == "estates":
+                est_ids = set(sub["estate_id"].astype(str))
+        elif name in ("plots", "boundary"):
+            continue
+        else:
+            sub = gdf[shapely.intersects(gdf.geometry.values, near)] if len(gdf) else gdf
+        layers[name] = sub
+    if "plots" in region.layers:
+        plots = region.layers["plots"]
+        layers["plots"] = plots[plots["estate_id"].astype(str).isin(est_ids)]
+    layers["boundary"] = gpd.GeoDataFrame({"name": [" + ".join(parts["partition"].iloc[members])]},
+                                          geometry=[area], crs=parts.crs)
+    return layers, area
+
+
+def _unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str, files: dict[str, Path],
+                   est_ids: set[str]) -> dict[str, Any]:
+    """The unit's scenario mapping: the national one, its layers replaced by the unit's files."""
+    data = {k: v for k, v in raw.items() if k not in ("national", "layers", "base_dir")}
+    data["name"] = f"{scenario.name} — {label}"
+    data["crs"] = crs
+    layers: dict[str, Any] = {name: {"path": str(p), "allow_empty": True} for name, p in files.items()}
+    if "dem" in scenario.layers:
+        layers["dem"] = {"path": str(scenario.resolve(scenario.layers["dem"].path).resolve())}
+    data["layers"] = layers
+    if scenario.catalogue.path:
+        cat = dict(raw.get("catalogue") or {})
+        cat["path"] = str(scenario.resolve(scenario.catalogue.path).resolve())
+        data["catalogue"] = cat
+    if scenario.criteria is not None:  # as parsed: filter synonyms read through the layers' values: mappings
+        data["criteria"] = [c.model_dump(mode="json", exclude_defaults=True) for c in scenario.criteria]
+    if raw.get("reservations"):
+        data["reservations"] = [r for r in raw["reservations"] if str(r.get("estate")) in est_ids]
+    return data
+
+
+def partition_scenario(path: str | Path, work: Path) -> Partitioning:
+    """Split a national scenario into units and write each unit's inputs and scenario under ``work``.
+
+    Parameters
+    ----------
+    path
+        The national scenario file (with a ``national:`` section).
+    work
+        Folder for the units' inputs (``work/<folder>/*.fgb`` and ``scenario.yaml``), rewritten.
+
+    Returns
+    -------
+    Partitioning
+
+    Raises
+    ------
+    InputError
+        The scenario has no ``national:`` section; any problem of its layers or partitions.
+    """
+    from ..scenario import load_scenario
+
+    path = Path(path)
+    scenario = load_scenario(path)
+    nat = scenario.national
+    if nat is None:
+        raise InputError(f"{path}: not a national scenario (no 'national:' section)")
+    raw = read_scenario_file(path)
+    region, _cat = load_checked(scenario.model_copy(update={"national": None}), whole_grid=False)
+    crs = region.crs.to_string()
+    parts = read_partitions(scenario, region.crs)
+    warns = list(region.warnings)
+    own: dict[str, np.ndarray] = {}
+    for name, idf in (("businesses", "biz_id"), ("estates", "estate_id")):
+        gdf = region.layers[name]
+        pts = gdf.geometry.values if name == "businesses" else shapely.point_on_surface(gdf.geometry.values)
+        own[name], outside = owners(pts, parts)
+        if outside.any():
+            ids = ", ".join(gdf[idf].astype(str).to_numpy()[outside][:10])
+            warns.append(f"national: {int(outside.sum())} {name} lie outside every partition; each was given to the "
+                         f"nearest partition (ids: {ids}{' …' if outside.sum() > 10 else ''})")
+    n = len(parts)
+    if nat.cross_border:
+        est = region.layers["estates"]
+        group = reach_groups(own["businesses"], region.layers["businesses"].geometry.values, own["estates"],
+                             est.geometry.values, n, scenario.allocation.max_distance_km * 1000.0)
+    else:
+        group = np.arange(n)
+    keys = parts["partition"].tolist()
+    units: list[Unit] = []
+    seed = scenario.seed
+    for gi, g in enumerate(sorted(set(group.tolist()))):
+        members = np.flatnonzero(group == g)
+        label = " + ".join(keys[i] for i in members)
+        folder = f"p{gi + 1:02d}"
+        layers, _ = _unit_layers(region, members, parts, own, nat.context_km * 1000.0)
+        unit_dir = work / folder
+        files, hashes = {}, {}
+        for name in sorted(layers):
+            files[name] = unit_dir / f"{name}.fgb"
+            hashes[name] = _write_layer(layers[name], files[name])
+        est_ids = set(layers["estates"]["estate_id"].astype(str))
+        data = _unit_scenario(raw, scenario, label, crs, files, est_ids)
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        sc_path = unit_dir / "scenario.yaml"
+        sc_path.write_text(text, encoding="utf-8")
+        h = hashlib.sha256()
+        # the unit's files are named by folder, so the text is hashed with that prefix removed
+        h.update(f"siteplan {__version__}\nseed {seed}\n".encode())
+        h.update(text.replace(str(unit_dir), "<unit>").encode())
+        for name in sorted(hashes):
+            h.update(f"{name} {hashes[name]}\n".encode())
+        for extra in (data["layers"].get("dem", {}).get("path"), (data.get("catalogue") or {}).get("path")):
+            if extra:
+                h.update(_file_hash(Path(extra)).encode())
+        biz_owner: dict[str, str] = {}
+        est_owner: dict[str, str] = {}
+        if len(members) > 1:
+            b = layers["businesses"]
+            biz_owner = dict(zip(b["biz_id"].astype(str), [keys[i] for i in own["businesses"][np.isin(
+                own["businesses"], members)]]))
+            e = layers["estates"]
+            est_owner = dict(zip(e["estate_id"].astype(str), [keys[i] for i in own["estates"][np.isin(
+                own["estates"], members)]]))
+        units.append(Unit(label, [keys[i] for i in members], folder, sc_path, h.hexdigest(),
+                          len(layers["businesses"]), len(layers["estates"]), biz_owner, est_owner))
+        log.info("partition %s: %d businesses, %d estates", label, units[-1].businesses, units[-1].estates)
+    inputs = {"the scenario file": path, "national.partitions": scenario.resolve(nat.partitions.path)}
+    for name, spec in scenario.layers.items():
+        inputs[f"layer '{name}'"] = scenario.resolve(spec.path)
+    if scenario.catalogue.path:
+        inputs["the catalogue"] = scenario.resolve(scenario.catalogue.path)
+    return Partitioning(units, keys, parts, crs, inputs, warns)

@@ -1,0 +1,168 @@
+"""A national run end to end: partition → run the units (here or on Dask) → gather → write.
+
+The national output folder follows :class:`siteplan.outdir.OutputFolder` (refusals, lock, marker,
+atomic swap). The cache of the units' outputs lives beside it (``.NAME.cache`` by default), keyed by
+each unit's inputs' content, so a rerun recomputes only the units that failed or whose inputs or
+settings changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..errors import InputError, SiteplanError
+from ..export import sha256, utc_now, versions, write_json
+from .gather import copy_units, gather_tables
+from .partition import Partitioning, partition_scenario
+from .report import national_report
+from .runner import Outcome, UnitTask, outcome_record, run_units
+
+log = logging.getLogger(__name__)
+
+__all__ = ["NationalResult", "PartitionsFailed", "run_national_file", "is_national", "default_cache"]
+
+
+class PartitionsFailed(SiteplanError, RuntimeError):
+    """Some partitions failed; the national output holds the others (the message names the failed ones)."""
+
+
+class NationalResult:
+    """What a national run did: the partitioning, each unit's outcome and how they ran."""
+
+    def __init__(self, parts: Partitioning, outcomes: list[Outcome], engine: dict[str, Any], out: Path) -> None:
+        self.parts = parts
+        self.outcomes = outcomes
+        self.engine = engine
+        self.out = out
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def is_national(path: str | Path) -> bool:
+    """True when a scenario file has a ``national:`` section (read without validating it)."""
+    from ..scenario import read_scenario_file
+
+    try:
+        data = read_scenario_file(Path(path))
+    except SiteplanError:
+        return False
+    return isinstance(data, dict) and "national" in data
+
+
+def default_cache(out: str | Path) -> Path:
+    """The cache folder beside ``--out``: ``.NAME.cache``."""
+    out = Path(out).expanduser().resolve()
+    return out.parent / f".{out.name}.cache"
+
+
+def _manifest(path: Path, res: NationalResult, seed: int | None, timings: dict[str, float], stage: Path) -> dict:
+    inputs: dict[str, str] = {}
+    for label, p in res.parts.inputs.items():
+        from ..outfile import input_files
+
+        for f in input_files(Path(p)):
+            if f.is_file():
+                inputs[f"{label}: {f.name}"] = sha256(f)
+    outputs = {str(p.relative_to(stage)): sha256(p) for p in sorted(stage.rglob("*"))
+               if p.is_file() and p.name not in (".siteplan-run", "manifest.json")}
+    units = []
+    for u, o in zip(res.parts.units, res.outcomes):
+        rec = outcome_record(o)
+        rec.update({"partitions": u.keys, "folder": f"provinces/{u.folder}" if o.status != "failed" else None,
+                    "businesses_owned": u.businesses, "estates_owned": u.estates})
+        units.append(rec)
+    return {"siteplan": __version__, "kind": "national", "created_utc": utc_now(), "scenario_file": str(path),
+            "seed": seed, "crs": res.parts.crs, "inputs_sha256": inputs, "engine": res.engine,
+            "partitions": res.parts.keys, "units": units, "failed": [o.label for o in res.failed],
+            "timings_s": timings, "warnings": res.parts.warnings, "versions": versions(), "outputs_sha256": outputs}
+
+
+def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0, scheduler: str | None = None,
+                      seed: int | None = None, overwrite: bool = False, cache: str | Path | None = None,
+                      processes: bool = True) -> NationalResult:
+    """Run a national scenario into ``out_dir``.
+
+    Parameters
+    ----------
+    path
+        National scenario file (a scenario with a ``national:`` section).
+    out_dir
+        The national output folder.
+    workers
+        0: the units run one after another in this process; N: a Dask LocalCluster of N workers.
+    scheduler
+        Address of an existing Dask scheduler; its workers must share this file system.
+    seed
+        Overrides the scenario's seed (every unit uses it).
+    overwrite
+        Replace a national output folder siteplan wrote.
+    cache
+        The units' cache folder (default ``.NAME.cache`` beside ``out_dir``).
+    processes
+        Worker processes (True) or threads (False) for the LocalCluster.
+
+    Returns
+    -------
+    NationalResult
+
+    Raises
+    ------
+    PartitionsFailed
+        After writing the national output of the others, when some units failed.
+    InputError
+        A problem with the scenario, its layers or partitions, or the folders.
+    """
+    from ..outdir import OutputFolder, input_bytes
+    from ..scenario import check_seed, load_scenario
+
+    path = Path(path)
+    t0 = time.perf_counter()
+    scenario = load_scenario(path)
+    if scenario.national is None:
+        raise InputError(f"{path}: not a national scenario (no 'national:' section)")
+    if seed is not None:
+        check_seed(seed)
+    cache_dir = Path(cache).expanduser().resolve() if cache else default_cache(out_dir)
+    out_resolved = Path(out_dir).expanduser().resolve()
+    if cache_dir == out_resolved or out_resolved in cache_dir.parents:
+        raise InputError(f"--cache {cache_dir}: is inside --out, which a run replaces as a whole; put the cache beside it")
+    inputs = {"the scenario file": path, "national.partitions": scenario.resolve(scenario.national.partitions.path)}
+    inputs.update({f"layer '{n}'": scenario.resolve(s.path) for n, s in scenario.layers.items()})
+    estimate = (8 << 20) + 3 * input_bytes(inputs.values())
+    with OutputFolder(out_dir, kind="national", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        log.info("national: partitioning %s", path)
+        parts = partition_scenario(path, cache_dir / "inputs")
+        timings["partition"] = round(time.perf_counter() - t, 3)
+        log.info("national: %d partitions in %d runs", len(parts.keys), len(parts.units))
+        tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed) for u in parts.units]
+        t = time.perf_counter()
+        outcomes, engine = run_units(tasks, workers=workers, scheduler=scheduler, processes=processes)
+        timings["run"] = round(time.perf_counter() - t, 3)
+        res = NationalResult(parts, outcomes, engine, folder.path)
+        t = time.perf_counter()
+        stage = folder.stage
+        copy_units(parts.units, outcomes, cache_dir, stage)
+        gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom)
+        national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html")
+        summary = [{"partition": u.label, "folder": u.folder, "status": o.status, "error": o.error, **o.figures}
+                   for u, o in zip(parts.units, outcomes)]
+        (stage / "partitions.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
+                                               encoding="utf-8")
+        timings["gather"] = round(time.perf_counter() - t, 3)
+        timings["total"] = round(time.perf_counter() - t0, 3)
+        write_json(_manifest(path, res, seed if seed is not None else scenario.seed, timings, stage),
+                   stage / "manifest.json")
+    if res.failed:
+        lines = [f"{o.label}: {o.error}" for o in res.failed]
+        raise PartitionsFailed(f"{len(res.failed)} of {len(outcomes)} partition runs failed (the others are in "
+                               f"{folder.path}; rerun to retry only these):\n  " + "\n  ".join(lines))
+    return res

@@ -1,0 +1,207 @@
+"""Running the units: one after another in this process, or as tasks on ``dask.distributed``.
+
+Each unit is one task, :func:`run_unit`, which runs the ordinary pipeline
+(:func:`siteplan.pipeline.run`) on the unit's scenario and writes its outputs
+(:func:`siteplan.export.write_run`) into the cache, under the unit's key; a unit whose key is already
+in the cache is not run again. A task never raises: a failure becomes an outcome with the error, so
+the other units finish. The results do not depend on where a unit ran: a unit reads only its own
+inputs and the seed, so no Dask, one worker or many give the same files.
+
+With ``--scheduler`` the workers must see the same file system as this process (the scenario's
+inputs and the cache folder), as on a cluster with a shared disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+__all__ = ["UnitTask", "Outcome", "run_unit", "run_units", "dask_available", "SUMMARY"]
+
+#: the file in a cached unit that holds its headline figures
+SUMMARY = "summary.json"
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """What a worker needs to run one unit (small, picklable)."""
+
+    label: str
+    scenario_path: str
+    key: str
+    cache_dir: str
+    seed: int | None = None
+
+
+@dataclass
+class Outcome:
+    """A unit's result: status ``ok`` (computed), ``cached`` (reused) or ``failed`` (with ``error``)."""
+
+    label: str
+    key: str
+    status: str
+    error: str = ""
+    seconds: float = 0.0
+    worker: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def unit_dir(cache_dir: str | Path, key: str) -> Path:
+    """Where a unit's outputs are kept in the cache."""
+    return Path(cache_dir) / "units" / key
+
+
+def _figures(res: Any) -> dict[str, Any]:
+    rows = res.plan.rows
+    assigned = rows["status"] == "assigned"
+    return {"businesses": int(len(rows)), "assigned": int(assigned.sum()),
+            "unassigned": int((~assigned).sum()),
+            "land_ha": round(float(rows.loc[assigned, "land_m2"].sum()) / 1e4, 2),
+            "mean_km": round(float(rows.loc[assigned, "distance_km"].mean()), 3) if assigned.any() else None,
+            "estates": int(len(res.prep.region.layers["estates"])), "zones": int(len(res.zones)),
+            "sites": int(len(res.sites)), "warnings": int(len(res.warnings)),
+            "gap": res.plan.solver.get("gap")}
+
+
+def run_unit(task: UnitTask) -> Outcome:
+    """Run one unit into the cache (or find it there); never raises.
+
+    Parameters
+    ----------
+    task
+        The unit.
+
+    Returns
+    -------
+    Outcome
+    """
+    from ..errors import SiteplanError
+    from ..export import write_run
+    from ..pipeline import run
+    from ..scenario import load_scenario
+
+    t0 = time.perf_counter()
+    where = f"{socket.gethostname()}:{os.getpid()}"
+    done = unit_dir(task.cache_dir, task.key)
+    if (done / SUMMARY).is_file():
+        figures = json.loads((done / SUMMARY).read_text(encoding="utf-8"))
+        return Outcome(task.label, task.key, "cached", seconds=round(time.perf_counter() - t0, 3), worker=where,
+                       figures=figures)
+    stage = done.parent / f".{task.key}.partial-{uuid.uuid4().hex[:12]}"
+    try:
+        res = run(load_scenario(task.scenario_path), seed=task.seed)
+        write_run(res, stage, scenario_file=Path(task.scenario_path))
+        figures = _figures(res)
+        (stage / SUMMARY).write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        try:
+            os.rename(stage, done)
+        except OSError:  # another run put the same unit there meanwhile: same key, same content
+            shutil.rmtree(stage, ignore_errors=True)
+        return Outcome(task.label, task.key, "ok", seconds=round(time.perf_counter() - t0, 3), worker=where,
+                       figures=figures)
+    except (SiteplanError, Exception) as exc:  # reported with the unit; the others go on
+        shutil.rmtree(stage, ignore_errors=True)
+        msg = str(exc) if isinstance(exc, SiteplanError) else f"internal error ({type(exc).__name__}: {exc})"
+        log.debug("unit %s failed", task.label, exc_info=True)
+        return Outcome(task.label, task.key, "failed", error=msg, seconds=round(time.perf_counter() - t0, 3),
+                       worker=where)
+
+
+def dask_available() -> bool:
+    """True when ``dask.distributed`` can be imported (``pip install 'siteplan[dask]'``)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _progress(outcome: Outcome, done: int, total: int) -> None:
+    what = {"ok": "done", "cached": "unchanged (cached)", "failed": "FAILED"}[outcome.status]
+    log.info("[%d/%d] %s: %s in %.1f s%s", done, total, outcome.label, what, outcome.seconds,
+             f": {outcome.error.splitlines()[0]}" if outcome.error else "")
+
+
+def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None = None,
+              processes: bool = True, on_done: Callable[[Outcome, int, int], None] = _progress
+              ) -> tuple[list[Outcome], dict[str, Any]]:
+    """Run every unit; outcomes in the order of ``tasks``.
+
+    Parameters
+    ----------
+    tasks
+        The units.
+    workers
+        0: one after another in this process; N ≥ 1: a Dask ``LocalCluster`` of N workers (one thread
+        each). Without ``dask.distributed`` installed the units run one after another, with a warning.
+    scheduler
+        Address of an existing Dask scheduler (``tcp://host:8786``); ``workers`` is then ignored.
+    processes
+        Worker processes (True) or threads of this process (False) for the ``LocalCluster``.
+    on_done
+        Called with each outcome as it arrives (progress).
+
+    Returns
+    -------
+    outcomes, engine
+        ``engine`` says what ran them (for the manifest).
+    """
+    if (workers > 0 or scheduler) and not dask_available():
+        log.warning("dask.distributed is not installed (pip install 'siteplan[dask]'); running the %d partitions "
+                    "one after another", len(tasks))
+        workers, scheduler = 0, None
+    if workers <= 0 and not scheduler:
+        outcomes = []
+        for i, t in enumerate(tasks):
+            outcomes.append(run_unit(t))
+            on_done(outcomes[-1], i + 1, len(tasks))
+        return outcomes, {"engine": "sequential", "workers": 0}
+    return _run_dask(tasks, workers, scheduler, processes, on_done)
+
+
+def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, processes: bool,
+              on_done: Callable[[Outcome, int, int], None]) -> tuple[list[Outcome], dict[str, Any]]:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+        engine: dict[str, Any] = {"engine": "dask", "scheduler": scheduler,
+                                  "workers": len(client.scheduler_info().get("workers", {}))}
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+        engine = {"engine": "dask", "scheduler": "LocalCluster", "workers": workers, "processes": processes}
+    try:
+        futures = {client.submit(run_unit, t, key=f"siteplan-unit-{i}-{t.key[:16]}", pure=False): i
+                   for i, t in enumerate(tasks)}
+        results: dict[int, Outcome] = {}
+        for fut in as_completed(list(futures)):
+            i = futures[fut]
+            try:
+                results[i] = fut.result()
+            except Exception as exc:  # the worker died (memory, killed): the unit failed, the others go on
+                results[i] = Outcome(tasks[i].label, tasks[i].key, "failed",
+                                     error=f"the worker running it was lost ({type(exc).__name__}: {exc})")
+            on_done(results[i], len(results), len(tasks))
+        return [results[i] for i in range(len(tasks))], engine
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def outcome_record(o: Outcome) -> dict[str, Any]:
+    """An outcome as a manifest entry."""
+    return asdict(o)
