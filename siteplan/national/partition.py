@@ -248,7 +248,8 @@ def _unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str
     data = {k: v for k, v in raw.items() if k not in ("national", "layers", "base_dir")}
     data["name"] = f"{scenario.name} — {label}"
     data["crs"] = crs
-    layers: dict[str, Any] = {name: {"path": str(p), "allow_empty": True} for name, p in files.items()}
+    # relative to the unit's scenario file, so that messages (and reports) do not depend on the cache's place
+    layers: dict[str, Any] = {name: {"path": p.name, "allow_empty": True} for name, p in files.items()}
     if "dem" in scenario.layers:
         layers["dem"] = {"path": str(scenario.resolve(scenario.layers["dem"].path).resolve())}
     data["layers"] = layers
@@ -263,7 +264,7 @@ def _unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str
     return data
 
 
-def partition_scenario(path: str | Path, work: Path) -> Partitioning:
+def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None) -> Partitioning:
     """Split a national scenario into units and write each unit's inputs and scenario under ``work``.
 
     Parameters
@@ -272,6 +273,8 @@ def partition_scenario(path: str | Path, work: Path) -> Partitioning:
         The national scenario file (with a ``national:`` section).
     work
         Folder for the units' inputs (``work/<folder>/*.fgb`` and ``scenario.yaml``), rewritten.
+    seed
+        The seed the units run with, when it overrides the scenario's (part of the cache key).
 
     Returns
     -------
@@ -312,7 +315,7 @@ def partition_scenario(path: str | Path, work: Path) -> Partitioning:
         group = np.arange(n)
     keys = parts["partition"].tolist()
     units: list[Unit] = []
-    seed = scenario.seed
+    seed = scenario.seed if seed is None else seed
     for gi, g in enumerate(sorted(set(group.tolist()))):
         members = np.flatnonzero(group == g)
         label = " + ".join(keys[i] for i in members)
@@ -329,9 +332,8 @@ def partition_scenario(path: str | Path, work: Path) -> Partitioning:
         sc_path = unit_dir / "scenario.yaml"
         sc_path.write_text(text, encoding="utf-8")
         h = hashlib.sha256()
-        # the unit's files are named by folder, so the text is hashed with that prefix removed
         h.update(f"siteplan {__version__}\nseed {seed}\n".encode())
-        h.update(text.replace(str(unit_dir), "<unit>").encode())
+        h.update(text.encode())
         for name in sorted(hashes):
             h.update(f"{name} {hashes[name]}\n".encode())
         for extra in (data["layers"].get("dem", {}).get("path"), (data.get("catalogue") or {}).get("path")):

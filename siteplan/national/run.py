@@ -140,7 +140,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         timings: dict[str, float] = {}
         t = time.perf_counter()
         log.info("national: partitioning %s", path)
-        parts = partition_scenario(path, cache_dir / "inputs")
+        parts = partition_scenario(path, cache_dir / "inputs", seed=seed)
         timings["partition"] = round(time.perf_counter() - t, 3)
         log.info("national: %d partitions in %d runs", len(parts.keys), len(parts.units))
         tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed) for u in parts.units]
@@ -153,7 +153,9 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         copy_units(parts.units, outcomes, cache_dir, stage)
         gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom)
         national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html")
-        summary = [{"partition": u.label, "folder": u.folder, "status": o.status, "error": o.error, **o.figures}
+        # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
+        summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
+                    "error": o.error, **o.figures}
                    for u, o in zip(parts.units, outcomes)]
         (stage / "partitions.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
                                                encoding="utf-8")
