@@ -279,3 +279,27 @@ def test_cross_border(nation: Path, tmp_path: Path) -> None:
     # the joint unit equals an allocation of its partitions together: every unit's plan is that unit's run
     for u in joint:
         assert len(set(rel.loc[rel["biz_id"].isin(u.biz_owner), "partition"])) == len(u.keys)
+
+
+def test_cli(nation: Path, sequential: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from siteplan.cli import main
+
+    out = nation.parent / "out_cli"
+    cache = nation.parent / ".out_seq.cache"  # every partition is there: nothing is recomputed
+    r = CliRunner().invoke(main, ["run", str(nation), "--out", str(out), "--cache", str(cache), "--workers", "0"])
+    assert r.exit_code == 0, r.output
+    _same_outputs(sequential, out)
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [u["status"] for u in man["units"]] == ["cached"] * 4
+    # a one-province run may not replace a national output, nor the reverse
+    r = CliRunner().invoke(main, ["run", str(DEMO / "demo.yaml"), "--out", str(out), "--overwrite"])
+    assert r.exit_code == 1 and "national" in r.output
+    r = CliRunner().invoke(main, ["run", str(DEMO / "demo.yaml"), "--out", str(tmp_path / "x"), "--workers", "2"])
+    assert r.exit_code == 2 and "national scenarios" in r.output
+    # the national GeoPackage
+    r = CliRunner().invoke(main, ["export", str(out), "--gpkg", str(tmp_path / "n.gpkg")])
+    assert r.exit_code == 0, r.output
+    est = gpd.read_file(tmp_path / "n.gpkg", layer="estates")
+    assert est.columns[0] == "partition" and len(est) == len(gpd.read_file(DEMO / "shapefiles/isfahan_demo/estates.shp"))

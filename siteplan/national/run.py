@@ -62,7 +62,8 @@ def default_cache(out: str | Path) -> Path:
     return out.parent / f".{out.name}.cache"
 
 
-def _manifest(path: Path, res: NationalResult, seed: int | None, timings: dict[str, float], stage: Path) -> dict:
+def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, timings: dict[str, float],
+              stage: Path) -> dict:
     inputs: dict[str, str] = {}
     for label, p in res.parts.inputs.items():
         from ..outfile import input_files
@@ -79,6 +80,7 @@ def _manifest(path: Path, res: NationalResult, seed: int | None, timings: dict[s
                     "businesses_owned": u.businesses, "estates_owned": u.estates})
         units.append(rec)
     return {"siteplan": __version__, "kind": "national", "created_utc": utc_now(), "scenario_file": str(path),
+            "scenario": scenario.model_dump(mode="json", exclude={"base_dir"}),  # `export` reads its inputs here
             "seed": seed, "crs": res.parts.crs, "inputs_sha256": inputs, "engine": res.engine,
             "partitions": res.parts.keys, "units": units, "failed": [o.label for o in res.failed],
             "timings_s": timings, "warnings": res.parts.warnings, "versions": versions(), "outputs_sha256": outputs}
@@ -161,7 +163,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
                                                encoding="utf-8")
         timings["gather"] = round(time.perf_counter() - t, 3)
         timings["total"] = round(time.perf_counter() - t0, 3)
-        write_json(_manifest(path, res, seed if seed is not None else scenario.seed, timings, stage),
+        write_json(_manifest(path, scenario, res, seed if seed is not None else scenario.seed, timings, stage),
                    stage / "manifest.json")
     if res.failed:
         lines = [f"{o.label}: {o.error}" for o in res.failed]

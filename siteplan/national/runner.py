@@ -54,6 +54,19 @@ class Outcome:
     seconds: float = 0.0
     worker: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
+    #: the worker process's peak resident memory (MB) when the unit ended (Unix; 0 elsewhere)
+    peak_mb: float = 0.0
+
+
+def _peak_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def unit_dir(cache_dir: str | Path, key: str) -> Path:
@@ -108,7 +121,7 @@ def run_unit(task: UnitTask) -> Outcome:
         except OSError:  # another run put the same unit there meanwhile: same key, same content
             shutil.rmtree(stage, ignore_errors=True)
         return Outcome(task.label, task.key, "ok", seconds=round(time.perf_counter() - t0, 3), worker=where,
-                       figures=figures)
+                       figures=figures, peak_mb=_peak_mb())
     except (SiteplanError, Exception) as exc:  # reported with the unit; the others go on
         shutil.rmtree(stage, ignore_errors=True)
         msg = str(exc) if isinstance(exc, SiteplanError) else f"internal error ({type(exc).__name__}: {exc})"
