@@ -15,6 +15,7 @@ so the blocks reproduce the whole-grid result exactly (tested). Peak memory is a
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["saturation_distance", "suitability_blockwise", "write_category_surface"]
+__all__ = ["BlockPlan", "saturation_distance", "suitability_blockwise", "tiff_profile", "write_category_surface"]
 
 
 def write_category_surface(prep: "Prepared", category: str, out: str | Path, *, block: int = 2048) -> dict[str, int]:
@@ -114,45 +115,77 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
     Each criterion and rule is evaluated on the block padded by its own halo, one at a time: memory
     is bounded by a few arrays of (block + 2 × largest halo)² cells.
     """
-    specs = [c for c in criteria if c.name in weights]
-    agg = scenario.aggregation
-    owa_weights = np.asarray(agg.order_weights, dtype=float) if agg.method == "owa" else None
-    halo_of = {}
-    for c in specs:
-        hm = (saturation_distance(c.transform) if c.kind == "distance"
-              else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
-        halo_of[c.name] = int(np.ceil(hm / grid.res)) + 1
-    geoms = {}
-    for c in specs:
-        g = filter_features(layers[c.layer], c.filter, f"criterion '{c.name}'")
-        geoms[c.name] = (g.geometry.values, shapely.STRtree(g.geometry.values) if len(g) else None, g)
+    plan = BlockPlan.build(criteria, weights, rules, layers, scenario, grid)
     counts = {r.rule_id: 0 for r in rules}
-    profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "float32",
-               "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,
-               "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3, "BIGTIFF": "IF_SAFER"}
-    with rasterio.open(out, "w", **profile) as dst:
+    with rasterio.open(out, "w", **tiff_profile(grid)) as dst:
         for r0 in range(0, grid.height, block):
             for c0 in range(0, grid.width, block):
                 h, w = min(block, grid.height - r0), min(block, grid.width - c0)
-                acc = np.zeros((h, w), dtype=np.float32)
-                parts: list[np.ndarray] = []  # OWA needs every criterion of the block at once
-                for c in specs:
-                    raw = _criterion_block(c, geoms[c.name], grid, (r0, c0, h, w), halo_of[c.name])
-                    if owa_weights is None:
-                        acc += np.float32(weights[c.name]) * transform(raw, c.transform)
-                    else:
-                        parts.append(transform(raw, c.transform))
-                if owa_weights is not None:
-                    acc = wowa(np.stack(parts, axis=-1), np.array([weights[c.name] for c in specs]),
-                               owa_weights).astype(np.float32)
-                inner_grid = Grid(grid.transform * grid.transform.translation(c0, r0), w, h, grid.res, grid.crs)
-                allowed, got = rules.mask(grid=inner_grid, distance=_rule_distances(rules, grid, r0, c0, h, w))
+                values, got = plan.block((r0, c0, h, w))
                 for k, v in got.items():
                     counts[k] += v
-                dst.write(np.where(allowed, acc, np.float32(NODATA)).astype(np.float32), 1,
-                          window=Window(c0, r0, w, h))
+                dst.write(values, 1, window=Window(c0, r0, w, h))
             log.info("blockwise suitability: rows %d–%d of %d", r0, min(r0 + block, grid.height), grid.height)
     return counts
+
+
+def tiff_profile(grid: Grid) -> dict:
+    """The profile of a suitability GeoTIFF written by blocks (float32, tiled 256, DEFLATE, nodata -9999)."""
+    return {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "float32",
+            "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,
+            "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3, "BIGTIFF": "IF_SAFER"}
+
+
+@dataclass
+class BlockPlan:
+    """Everything one block of a category's surface needs (picklable, so blocks can run on other
+    processes): the criteria with their weights and halos, their features and trees, the rules."""
+
+    specs: list[CriterionSpec]
+    weights: dict[str, float]
+    owa_weights: np.ndarray | None
+    halo_of: dict[str, int]
+    geoms: dict[str, tuple[np.ndarray, shapely.STRtree | None, gpd.GeoDataFrame]]
+    rules: RuleSet
+    grid: Grid
+
+    @classmethod
+    def build(cls, criteria: list[CriterionSpec], weights: dict[str, float], rules: RuleSet,
+              layers: dict[str, gpd.GeoDataFrame], scenario: Scenario, grid: Grid) -> "BlockPlan":
+        """The plan of one category (see :func:`suitability_blockwise` for the parameters)."""
+        specs = [c for c in criteria if c.name in weights]
+        agg = scenario.aggregation
+        owa_weights = np.asarray(agg.order_weights, dtype=float) if agg.method == "owa" else None
+        halo_of = {}
+        for c in specs:
+            hm = (saturation_distance(c.transform) if c.kind == "distance"
+                  else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
+            halo_of[c.name] = int(np.ceil(hm / grid.res)) + 1
+        geoms = {}
+        for c in specs:
+            g = filter_features(layers[c.layer], c.filter, f"criterion '{c.name}'")
+            geoms[c.name] = (g.geometry.values, shapely.STRtree(g.geometry.values) if len(g) else None, g)
+        return cls(specs, weights, owa_weights, halo_of, geoms, rules, grid)
+
+    def block(self, window: tuple[int, int, int, int]) -> tuple[np.ndarray, dict[str, int]]:
+        """The surface on one block ``(row, col, height, width)``: float32 values (-9999 where the rules
+        exclude) and the cells each rule excludes there."""
+        r0, c0, h, w = window
+        grid = self.grid
+        acc = np.zeros((h, w), dtype=np.float32)
+        parts: list[np.ndarray] = []  # OWA needs every criterion of the block at once
+        for c in self.specs:
+            raw = _criterion_block(c, self.geoms[c.name], grid, window, self.halo_of[c.name])
+            if self.owa_weights is None:
+                acc += np.float32(self.weights[c.name]) * transform(raw, c.transform)
+            else:
+                parts.append(transform(raw, c.transform))
+        if self.owa_weights is not None:
+            acc = wowa(np.stack(parts, axis=-1), np.array([self.weights[c.name] for c in self.specs]),
+                       self.owa_weights).astype(np.float32)
+        inner_grid = Grid(grid.transform * grid.transform.translation(c0, r0), w, h, grid.res, grid.crs)
+        allowed, got = self.rules.mask(grid=inner_grid, distance=_rule_distances(self.rules, grid, r0, c0, h, w))
+        return np.where(allowed, acc, np.float32(NODATA)).astype(np.float32), got
 
 
 def _criterion_block(c: CriterionSpec, feats: tuple[np.ndarray, shapely.STRtree | None, gpd.GeoDataFrame],

@@ -303,3 +303,27 @@ def test_cli(nation: Path, sequential: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     est = gpd.read_file(tmp_path / "n.gpkg", layer="estates")
     assert est.columns[0] == "partition" and len(est) == len(gpd.read_file(DEMO / "shapefiles/isfahan_demo/estates.shp"))
+
+
+@pytest.mark.filterwarnings("ignore")  # worker threads: see test_dask_workers_give_the_same_bytes
+def test_suitability_cog_on_dask(tmp_path: Path) -> None:
+    """The chunked Dask path writes a COG with the blockwise path's values (which equal the whole-grid
+    surface: tests/test_blockwise.py), the same bytes with or without Dask."""
+    pytest.importorskip("distributed")
+    import rasterio
+
+    from siteplan.blockwise import write_category_surface
+    from siteplan.national.raster import write_surface_cog
+    from siteplan.pipeline import prepare
+
+    d = _demo_settings()
+    d["categories"] = ["car_body_paint"]
+    prep = prepare(parse_scenario(d, base_dir=DEMO), with_surfaces=False)
+    counts = write_category_surface(prep, "car_body_paint", tmp_path / "bw.tif", block=48)
+    assert write_surface_cog(prep, "car_body_paint", tmp_path / "here.tif", chunk=48) == counts
+    assert write_surface_cog(prep, "car_body_paint", tmp_path / "dask.tif", chunk=48, workers=2,
+                             processes=False) == counts
+    with rasterio.open(tmp_path / "bw.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        assert b.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert np.array_equal(a.read(1), b.read(1)) and (a.read(1) != -9999).any()
+    assert (tmp_path / "here.tif").read_bytes() == (tmp_path / "dask.tif").read_bytes()

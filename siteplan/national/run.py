@@ -145,7 +145,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         parts = partition_scenario(path, cache_dir / "inputs", seed=seed)
         timings["partition"] = round(time.perf_counter() - t, 3)
         log.info("national: %d partitions in %d runs", len(parts.keys), len(parts.units))
-        tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed) for u in parts.units]
+        tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed, u.businesses) for u in parts.units]
         t = time.perf_counter()
         outcomes, engine = run_units(tasks, workers=workers, scheduler=scheduler, processes=processes)
         timings["run"] = round(time.perf_counter() - t, 3)

@@ -41,6 +41,8 @@ class UnitTask:
     key: str
     cache_dir: str
     seed: int | None = None
+    #: a size (businesses): larger units start first, so that a big one does not start last
+    weight: int = 0
 
 
 @dataclass
@@ -197,8 +199,9 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
         client = Client(cluster)
         engine = {"engine": "dask", "scheduler": "LocalCluster", "workers": workers, "processes": processes}
     try:
-        futures = {client.submit(run_unit, t, key=f"siteplan-unit-{i}-{t.key[:16]}", pure=False): i
-                   for i, t in enumerate(tasks)}
+        order = sorted(range(len(tasks)), key=lambda i: (-tasks[i].weight, i))
+        futures = {client.submit(run_unit, tasks[i], key=f"siteplan-unit-{i}-{tasks[i].key[:16]}", pure=False,
+                                 priority=tasks[i].weight): i for i in order}
         results: dict[int, Outcome] = {}
         for fut in as_completed(list(futures)):
             i = futures[fut]
