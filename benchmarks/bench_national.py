@@ -5,8 +5,14 @@
 fresh cache). Prints the partitioning time, the wall time of the partitions' runs with 1 and 2
 workers, the parallel efficiency (T1 / (2 × T2)) and the peak resident memory per worker.
 
-Run: ``python benchmarks/bench_national.py [--businesses 500000 --estates 1000 --partitions 31]``;
-``--scale 0.1`` runs a scaled-down nation (businesses, estates and towns × 0.1) and says so.
+With ``--raster N`` it also writes one category's suitability over the whole nation on an N × N grid
+(``siteplan.national.raster.write_surface_cog``, 2,048-cell chunks on a LocalCluster of 2 worker
+processes) and prints its wall time and the peak memory of each worker and of the writing process
+(the issue's figure is N = 40,000).
+
+Run: ``python benchmarks/bench_national.py [--businesses 500000 --estates 1000 --partitions 31] [--raster 40000]``;
+``--scale 0.1`` runs a scaled-down nation (businesses, estates and towns × 0.1) and says so;
+``--skip-runs`` only the raster.
 """
 
 from __future__ import annotations
@@ -58,6 +64,43 @@ def nation(folder: Path, *, businesses: int, estates: int, partitions: int, town
     return out
 
 
+def raster(path: Path, n: int, extent: float) -> None:
+    import resource
+
+    from distributed import Client, LocalCluster
+
+    from siteplan.national.raster import write_surface_cog
+    from siteplan.pipeline import prepare
+    from siteplan.scenario import load_scenario
+
+    sc = load_scenario(path)
+    sc = sc.model_copy(update={"national": None, "categories": ["car_repair"],
+                               "grid": sc.grid.model_copy(update={"resolution_m": extent / n})})
+    t = time.perf_counter()
+    prep = prepare(sc, with_surfaces=False)
+    print(f"raster: grid {prep.grid.width:,} × {prep.grid.height:,} cells of {prep.grid.res:.1f} m "
+          f"(prepared in {time.perf_counter() - t:.1f} s)")
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        t = time.perf_counter()
+        out = path.parent / "car_repair.tif"
+        write_surface_cog(prep, "car_repair", out, chunk=2048, scheduler=cluster.scheduler_address)
+        wall = time.perf_counter() - t
+
+        def peak() -> float:
+            import resource as r
+
+            return r.getrusage(r.RUSAGE_SELF).ru_maxrss / 1024
+
+        with Client(cluster) as client:
+            peaks = client.run(peak)
+    finally:
+        cluster.close()
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"raster: {wall:.1f} s on 2 workers; COG {out.stat().st_size / 1e6:,.1f} MB; peak memory per worker: "
+          + ", ".join(f"{v:,.0f} MB" for v in sorted(peaks.values())) + f"; writing process {me:,.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--businesses", type=int, default=500_000)
@@ -65,6 +108,8 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=31)
     ap.add_argument("--scale", type=float, default=1.0, help="scale businesses, estates and towns (< 1: scaled down)")
     ap.add_argument("--resolution", type=float, default=5000.0, help="suitability grid (m)")
+    ap.add_argument("--raster", type=int, default=0, help="N: the national raster path on an N × N grid")
+    ap.add_argument("--skip-runs", action="store_true", help="only the raster path")
     args = ap.parse_args()
     nb, ne = int(args.businesses * args.scale), int(args.estates * args.scale)
     towns = max(3 * args.partitions, int(1500 * args.scale))
@@ -77,6 +122,10 @@ def main() -> None:
         print(f"synthetic nation: {args.partitions} partitions, {nb:,} businesses, {ne:,} estates, {towns} towns, "
               f"{extent / 1000:,.0f} km square, grid {args.resolution:g} m (built in {time.perf_counter() - t:.1f} s)"
               + ("" if args.scale >= 1 else f"  [SCALED DOWN × {args.scale:g}]"))
+        if args.raster:
+            raster(path, args.raster, extent)
+        if args.skip_runs:
+            return
         runs = {}
         for workers in (1, 2):
             out = tmp / f"out{workers}"
