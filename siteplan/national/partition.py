@@ -264,6 +264,29 @@ def _unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str
     return data
 
 
+def _ownership(region: Region, parts: gpd.GeoDataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Owner partition (index) of every business and estate, and warnings for those outside every
+    partition and for plots of no estate."""
+    warns: list[str] = []
+    own: dict[str, np.ndarray] = {}
+    for name, idf in (("businesses", "biz_id"), ("estates", "estate_id")):
+        gdf = region.layers[name]
+        pts = gdf.geometry.values if name == "businesses" else shapely.point_on_surface(gdf.geometry.values)
+        own[name], outside = owners(pts, parts)
+        if outside.any():
+            ids = ", ".join(gdf[idf].astype(str).to_numpy()[outside][:10])
+            warns.append(f"national: {int(outside.sum())} {name} lie outside every partition; each was given to the "
+                         f"nearest partition (ids: {ids}{' …' if outside.sum() > 10 else ''})")
+    if "plots" in region.layers:
+        plots = region.layers["plots"]
+        orphan = ~plots["estate_id"].astype(str).isin(set(region.layers["estates"]["estate_id"].astype(str)))
+        if orphan.any():
+            warns.append(f"national: {int(orphan.sum())} plots name an estate_id that no estate has; they belong to no "
+                         "partition and are left out (ids: "
+                         + ", ".join(plots.loc[orphan, "plot_id"].astype(str).head(10)) + ")")
+    return own, warns
+
+
 def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None) -> Partitioning:
     """Split a national scenario into units and write each unit's inputs and scenario under ``work``.
 
@@ -297,15 +320,8 @@ def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None)
     crs = region.crs.to_string()
     parts = read_partitions(scenario, region.crs)
     warns = list(region.warnings)
-    own: dict[str, np.ndarray] = {}
-    for name, idf in (("businesses", "biz_id"), ("estates", "estate_id")):
-        gdf = region.layers[name]
-        pts = gdf.geometry.values if name == "businesses" else shapely.point_on_surface(gdf.geometry.values)
-        own[name], outside = owners(pts, parts)
-        if outside.any():
-            ids = ", ".join(gdf[idf].astype(str).to_numpy()[outside][:10])
-            warns.append(f"national: {int(outside.sum())} {name} lie outside every partition; each was given to the "
-                         f"nearest partition (ids: {ids}{' …' if outside.sum() > 10 else ''})")
+    own, own_warns = _ownership(region, parts)
+    warns.extend(own_warns)
     n = len(parts)
     if nat.cross_border:
         est = region.layers["estates"]

@@ -144,6 +144,9 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         log.info("national: partitioning %s", path)
         parts = partition_scenario(path, cache_dir / "inputs", seed=seed)
         timings["partition"] = round(time.perf_counter() - t, 3)
+        for w in parts.warnings:
+            if w.startswith("national:"):
+                log.warning("%s", w)
         log.info("national: %d partitions in %d runs", len(parts.keys), len(parts.units))
         tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed, u.businesses) for u in parts.units]
         t = time.perf_counter()
