@@ -411,6 +411,10 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         notes.append(f"chain '{r.chain}': a site of {r.area_ha:g} ha would take none of the unassigned businesses "
                      "(the solver placed them at other sites); not proposed")
     g = g[~idle].reset_index(drop=True)
+    if g.empty:
+        choice.update({"proposed": 0, "unassigned": len(takes), "taken_by_sites": 0})
+        takes["site_id"] = None
+        return empty, notes, choice, takes
     new_ids = {old: f"S{i:02d}" for i, old in enumerate(g["site_id"], start=1)}
     g["site_id"] = g["site_id"].map(new_ids)
     takes["site_id"] = takes["site_id"].map(new_ids)
