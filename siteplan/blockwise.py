@@ -76,7 +76,9 @@ def write_category_surface(prep: "Prepared", category: str, out: str | Path, *, 
         raise InputError(f"--category: '{category}' is not in the catalogue")
     weights = category_weights(prep.criteria_specs, prep.scenario, category)
     with atomic_path(out) as tmp:
-        counts = suitability_blockwise(prep.criteria_specs, weights, prep.rules[category], prep.region.layers,
+        # criteria read the classified businesses (their category), as the whole-grid path does
+        layers = {**prep.region.layers, "businesses": prep.businesses}
+        counts = suitability_blockwise(prep.criteria_specs, weights, prep.rules[category], layers,
                                        prep.scenario, prep.grid, tmp, block=block)
     return counts
 
@@ -210,7 +212,8 @@ def _criterion_block(c: CriterionSpec, feats: tuple[np.ndarray, shapely.STRtree 
     if c.kind == "catchment":
         pts = shapely.point_on_surface(arr[idx]) if len(idx) else np.array([])
         xy = np.c_[shapely.get_x(pts), shapely.get_y(pts)] if len(idx) else np.zeros((0, 2))
-        vals = gdf[c.field].fillna(0).to_numpy(float)[idx] if len(idx) else np.zeros(0)
+        vals = ((gdf[c.field].fillna(0).to_numpy(float) if c.field else np.ones(len(gdf)))[idx] if len(idx)
+                else np.zeros(0))  # no field: each feature counts 1
         return catchment_field(xy, vals, sub, float(c.radius_m or 0.0))[inner]
     if c.kind in ("inside", "attribute"):
         vals = gdf[c.field].fillna(0).to_numpy(float) if c.kind == "attribute" else np.ones(len(gdf))

@@ -308,42 +308,16 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
 
 
 def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] | None = None) -> list[CriterionSpec]:
-    """The criteria used when a scenario gives none (assumptions within STANDARDS.md §5 ranges).
+    """The criteria used when a scenario gives none: each category's profile's criteria (customers,
+    workshop, nuisance, logistics) and its linked trades, with reasons and sources in
+    :mod:`siteplan.profiles` (``siteplan catalogue --criteria`` prints them).
 
     A filter on an optional field (urban ``kind``, utilities ``kind``) is dropped when the layer lacks
     that field, so the defaults work on any valid region.
     """
-    retail = [c for c, r in zip(catalogue.table.code, catalogue.table.retail) if r]
-    non_retail = [c for c in catalogue.codes if c not in retail]
-    specs = _default_specs(retail, non_retail)
-    if layers is None:
-        return specs
-    out = []
-    for s in specs:
-        g = layers.get(s.layer)
-        if s.filter and g is not None and not all(k in g.columns for k in s.filter):
-            s = s.model_copy(update={"filter": None})
-        if s.kind == "catchment" and g is not None and (s.field not in g.columns):
-            continue
-        out.append(s)
-    return out
+    from .profiles import default_criteria as _by_profile
 
-
-def _default_specs(retail: list[str], non_retail: list[str]) -> list[CriterionSpec]:
-    return [
-        CriterionSpec(name="road_access", kind="distance", layer="roads",
-                      filter={"road_class": ["motorway", "trunk", "primary"]},
-                      transform=TransformSpec(type="linear", points=[500, 20000], increasing=False), weight=0.35),
-        CriterionSpec(name="workforce", kind="distance", layer="urban", filter={"kind": ["city", "town"]},
-                      transform=TransformSpec(type="linear", points=[2000, 5000, 15000, 40000]), weight=0.25,
-                      categories=non_retail),
-        CriterionSpec(name="customers", kind="catchment", layer="urban", field="population", radius_m=15000,
-                      transform=TransformSpec(type="linear", points=[0, 400000]), weight=0.35, categories=retail),
-        CriterionSpec(name="estate_synergy", kind="distance", layer="estates",
-                      transform=TransformSpec(type="linear", points=[0, 25000], increasing=False), weight=0.2),
-        CriterionSpec(name="power_access", kind="distance", layer="utilities", filter={"kind": ["power_line"]},
-                      transform=TransformSpec(type="linear", points=[0, 15000], increasing=False), weight=0.2),
-    ]
+    return _by_profile(catalogue, layers)
 
 
 # ------------------------------------------------------------------------------------------------

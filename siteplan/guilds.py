@@ -60,13 +60,14 @@ LISTING_COLUMNS = (
     "code", "name_en", "name_fa", "isic", "osm_tags", "env_cat", "sep_m", "sep_mixed_m", "sep_status",
     "env_status", "doe_group", "doe_status", "traffic", "land_m2", "land_status", "utilities", "chain",
     "links", "source", "keywords_fa", "keywords_en", "generic_fa", "keywords_status", "keywords_source",
+    "profile", "profile_reason",
 )
 #: The columns added by an override to extend a list instead of replacing it.
 ADD_SUFFIX = "_add"
 _ADDABLE = ("keywords_fa", "keywords_en", "generic_fa", "isic", "osm_tags", "links")
 #: The columns of the catalogue's short table (``siteplan catalogue``).
 SUMMARY_COLUMNS = ("code", "name_en", "env_cat", "sep_m", "sep_status", "doe_group", "land_m2", "land_status",
-                   "chain")
+                   "chain", "profile")
 
 _LIST_COLS = ("isic", "osm_tags", "keywords_fa", "keywords_en", "generic_fa", "utilities", "links")
 _REQUIRED = ("code", "name_en", "name_fa", "env_cat", "land_m2")
@@ -74,7 +75,7 @@ _COLUMNS = (
     "code", "name_en", "name_fa", "isic", "osm_tags", "keywords_fa", "keywords_en", "generic_fa",
     "env_cat", "env_status", "env_source", "doe_group", "doe_status", "traffic", "land_m2",
     "land_status", "land_source", "plot_m2", "utilities", "chain", "links", "retail", "keywords_status",
-    "keywords_source",
+    "keywords_source", "profile", "profile_reason",
 )
 
 
@@ -218,10 +219,8 @@ def _value_problem(col: str, val: object) -> str | None:
         except KeyError:
             return f"env_cat {val!r} is not one of {', '.join(VNG_DISTANCES)} (the VNG environmental categories)"
         return None
-    if col == "retail":
-        if isinstance(val, bool) or str(val).strip() in ("0", "1"):
-            return None
-        return f"must be 0 or 1 (true or false: a shop that sells to the public), got {val!r}"
+    if col in ("profile", "retail"):
+        return _choice_problem(col, val)
     if col not in _NUMERIC:
         return None
     low, inclusive, what = _NUMERIC[col]
@@ -234,6 +233,30 @@ def _value_problem(col: str, val: object) -> str | None:
     if not np.isfinite(f) or f < low or (f == low and not inclusive):
         return f"must be {what}, got {val!r}"
     return None
+
+
+def _choice_problem(col: str, val: object) -> str | None:
+    """Why a ``retail`` flag or a ``profile`` cannot be used (None when it can)."""
+    if col == "profile":
+        from .profiles import PROFILES
+
+        if str(val).strip() in PROFILES:
+            return None
+        return f"must be one of {', '.join(PROFILES)} (the default criteria's profiles), got {val!r}"
+    if isinstance(val, bool) or str(val).strip() in ("0", "1"):
+        return None
+    return f"must be 0 or 1 (true or false: a shop that sells to the public), got {val!r}"
+
+
+def _with_profiles(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The table with ``profile`` and ``profile_reason`` filled (:func:`siteplan.profiles.assign_profiles`)."""
+    from .profiles import assign_profiles
+
+    df = df.reset_index(drop=True)
+    problems = [f"{where}: {p}" for p in assign_profiles(df)]
+    if problems:
+        raise InputError(problems)
+    return df
 
 
 def _split(v: object) -> list[str]:
@@ -305,7 +328,7 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
     df["doe_group"] = df["doe_group"].fillna("")
     df["source"] = [f"env: {a}; land: {b}" for a, b in zip(df["env_source"].fillna("scenario"),
                                                             df["land_source"].fillna("scenario"))]
-    return df.reset_index(drop=True)
+    return _with_profiles(df, where)
 
 
 def scenario_catalogue(scenario: "Scenario") -> Catalogue:

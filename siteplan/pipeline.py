@@ -157,7 +157,8 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
             raise InputError("criteria: no criterion can be evaluated with the scenario's layers")
         if not with_surfaces:
             return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, {}, [], warns, usable_specs)
-        crit = criterion_layers(usable_specs, layers, grid, cache)
+        # criteria read the classified businesses (category), e.g. the linked-trades defaults
+        crit = criterion_layers(usable_specs, {**layers, "businesses": biz}, grid, cache)
         surf = surfaces(codes, crit, rules, scenario, layers, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():

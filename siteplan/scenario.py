@@ -253,9 +253,9 @@ class CriterionSpec(_Strict):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> "CriterionSpec":
-        if self.kind == "catchment" and (not self.field or self.radius_m is None):
-            raise ValueError(f"'{self.name}': a catchment criterion needs 'field' (e.g. population) and "
-                             "'radius_m' (e.g. 15000)")
+        if self.kind == "catchment" and self.radius_m is None:
+            raise ValueError(f"'{self.name}': a catchment criterion needs 'radius_m' (e.g. 15000) and, to weigh "
+                             "each feature, 'field' (e.g. population; without it each feature counts 1)")
         if self.kind == "attribute" and not self.field:
             raise ValueError(f"'{self.name}': an attribute criterion needs 'field', a numeric field of layer "
                              f"'{self.layer}'")

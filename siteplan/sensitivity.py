@@ -5,7 +5,8 @@ aggregation the scenario actually runs (WLC in closed form where it exists, OWA 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,9 @@ from .suitability import aggregate, representative_cells, zonal_mean, zone_cells
 if TYPE_CHECKING:
     from .results import Prepared
 
-__all__ = ["rank_acceptability", "oat_sweep", "score_sd", "score_sd_mc", "zone_scores_of", "robustness",
-           "OAT_DELTAS", "MAX_SD_DRAWS"]
+__all__ = ["rank_acceptability", "draw_scores", "acceptability", "oat_sweep", "score_sd", "score_sd_mc",
+           "zone_scores_of", "robustness", "robustness_summary", "RobustnessSummary", "OAT_DELTAS", "MAX_SD_DRAWS",
+           "P_CERTAIN", "P_SWAP", "SWAP_MAX_RANK"]
 
 #: relative weight changes of the one-at-a-time sweep (the report says "±50 %" from these)
 OAT_DELTAS: tuple[float, ...] = (-0.5, -0.25, 0.25, 0.5)
@@ -112,20 +114,38 @@ def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draw
         ``acceptability[i, r]`` is the share of draws in which candidate i has rank r + 1; the
         second array is each candidate's score standard deviation.
     """
+    s, v = draw_scores(criteria_values, weights, draws=draws, concentration=concentration, seed=seed,
+                       combine=combine, scores_of=scores_of)
+    return acceptability(v), s.std(axis=0)
+
+
+def draw_scores(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
+                concentration: float = 50.0, seed: int = 0,
+                combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+                scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """The Monte Carlo draws of :func:`rank_acceptability`: each candidate's score and ranked value
+    (draws × candidates), from Dirichlet weights around ``weights`` (seeded)."""
     x = np.asarray(criteria_values, dtype=np.float64)
-    n, k = x.shape
     w = np.asarray(weights, dtype=float)
     rng = np.random.default_rng(seed)
     alpha = np.maximum(w * concentration, 1e-3)
     wd = rng.dirichlet(alpha, size=draws)  # draws × k
     s = scores_of(wd) if scores_of is not None else wd @ x.T  # draws × n
     v = combine(s) if combine is not None else s
+    return s, v
+
+
+def acceptability(values: np.ndarray) -> np.ndarray:
+    """Rank acceptability from ranked values (draws × candidates, higher is better): ``acc[i, r]`` is
+    the share of draws in which candidate i has rank r + 1 (ties: the lower position first)."""
+    v = np.asarray(values)
+    draws, n = v.shape
     order = np.argsort(-v, axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(n)[None, :].repeat(draws, 0), axis=1)
     acc = np.zeros((n, n))
     np.add.at(acc, (np.tile(np.arange(n), draws), ranks.ravel()), 1.0)
-    return acc / max(draws, 1), s.std(axis=0)
+    return acc / max(draws, 1)
 
 
 def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float) -> np.ndarray:
@@ -199,11 +219,21 @@ def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str]
 
 
 def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
-    """Add ``p_rank``: the Monte Carlo probability that an estate keeps its rank for a category."""
+    """Add the robustness of each category's estate ranking to ``ranks``.
+
+    Columns added: ``p_rank`` (Monte Carlo probability that the estate keeps its rank), ``p_first``
+    (probability that it ranks first), ``oat_ranks`` (its range of ranks in the one-at-a-time sweep),
+    ``swap_p`` (probability that the estate ranked next below it beats it) and ``swap_by`` (the
+    one-at-a-time weight changes under which it does, e.g. ``workforce -50 %``). See
+    :func:`robustness_summary` for what of this differs from a certain ranking.
+    """
     sc = prep.scenario
     ranks = ranks.copy()
     ranks["p_rank"] = np.nan
+    ranks["p_first"] = np.nan
     ranks["oat_ranks"] = None
+    ranks["swap_p"] = np.nan
+    ranks["swap_by"] = ""
     if sc.sensitivity.draws <= 0:
         return ranks
     by_name = {c.spec.name: c for c in prep.crit}
@@ -227,11 +257,162 @@ def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
         agg = sc.aggregation
         scores_of = None if agg.method == "wlc" else zone_scores_of(
             [by_name[n].score for n in names], geoms, prep.grid, agg.method, agg.order_weights)
-        acc, _ = rank_acceptability(x, w, draws=sc.sensitivity.draws, concentration=sc.sensitivity.concentration,
-                                    seed=seed, combine=combine, scores_of=scores_of)
+        _, v = draw_scores(x, w, draws=sc.sensitivity.draws, concentration=sc.sensitivity.concentration,
+                           seed=seed, combine=combine, scores_of=scores_of)
+        acc = acceptability(v)
         r = sel["rank"].to_numpy(int) - 1
         ranks.loc[sel.index, "p_rank"] = np.round(acc[np.arange(len(sel)), r], 4)
+        ranks.loc[sel.index, "p_first"] = np.round(acc[:, 0], 4)
         oat = oat_sweep(x, w, names, combine=combine, scores_of=scores_of)
         rng_ = oat.groupby("candidate")["rank"].agg(["min", "max"])
         ranks.loc[sel.index, "oat_ranks"] = [f"{a}-{b}" for a, b in zip(rng_["min"], rng_["max"])]
+        # neighbours in the ranking: how often, and under which one-at-a-time change, the next one wins
+        by_rank = np.argsort(r, kind="stable")
+        cur, nxt = by_rank[:-1], by_rank[1:]
+        ranks.loc[sel.index[cur], "swap_p"] = np.round((v[:, nxt] > v[:, cur]).mean(axis=0), 4)
+        sweep = oat.pivot_table(index=["criterion", "delta"], columns="candidate", values="rank", sort=False)
+        beats = sweep.to_numpy()[:, nxt] < sweep.to_numpy()[:, cur]  # sweeps × pairs
+        ranks.loc[sel.index[cur], "swap_by"] = [_changes([k for k, b in zip(sweep.index, col) if b])
+                                                for col in beats.T]
     return ranks
+
+
+def _changes(sweeps: list[tuple[str, float]]) -> str:
+    """One-at-a-time weight changes, short: ``heavy_road -50/-25 %; power_access +50 %``."""
+    by: dict[str, list[str]] = {}
+    for c, d in sweeps:
+        by.setdefault(str(c), []).append(f"{d * 100:+.0f}")
+    return "; ".join(f"{c} {'/'.join(ds)} %" for c, ds in by.items())
+
+
+#: A top estate is certain when it ranks first in at least this share of the Monte Carlo draws (and
+#: under every one-at-a-time weight change).
+P_CERTAIN = 0.9
+#: Two neighbouring estates swap ranks when the lower one wins in at least this share of the draws
+#: (or under some one-at-a-time weight change).
+P_SWAP = 0.1
+#: Swaps are reported among the estates ranked up to this (the ones a planner reads); every estate's
+#: ``swap_p`` and ``swap_by`` stay in the ranks table.
+SWAP_MAX_RANK = 4
+
+
+@dataclass(frozen=True)
+class RobustnessSummary:
+    """What the robustness analysis says beyond "the ranking holds": compact, as data and as lines.
+
+    Attributes
+    ----------
+    draws
+        Monte Carlo weight draws (0: not computed).
+    ranked
+        Categories with at least two ranked estates (the others have nothing to be uncertain about).
+    certain
+        Of those, the categories whose top estate is certain and whose estates never swap ranks.
+    uncertain_top
+        One record per category whose top estate is uncertain: ``category``, ``estate_id``,
+        ``p_first``, ``challenger`` (the estate most often first otherwise) and its ``p_challenger``,
+        ``oat_ranks`` of the top estate and ``by`` (the one-at-a-time changes under which the second
+        overtakes it).
+    swaps
+        One record per pair of neighbouring estates below the top that swap ranks: ``category``,
+        ``estates`` (higher, lower), ``ranks``, ``p`` (share of draws in which the lower wins) and ``by``.
+    lines
+        One short sentence per finding, the first one a count; what the report shows.
+    """
+
+    draws: int
+    ranked: list[str]
+    certain: list[str]
+    uncertain_top: list[dict[str, Any]]
+    swaps: list[dict[str, Any]]
+    lines: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-ready data."""
+        return {"draws": self.draws, "ranked": list(self.ranked), "certain": list(self.certain),
+                "uncertain_top": [dict(u) for u in self.uncertain_top], "swaps": [dict(x) for x in self.swaps],
+                "lines": list(self.lines)}
+
+
+def _f(v: object) -> float:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    return f
+
+
+def robustness_summary(ranks: pd.DataFrame, draws: int, *, p_certain: float = P_CERTAIN,
+                       p_swap: float = P_SWAP, max_rank: int = SWAP_MAX_RANK) -> RobustnessSummary:
+    """Only what differs: categories whose top estate is uncertain, and neighbouring estates that
+    swap ranks, from the columns :func:`robustness` adds.
+
+    Parameters
+    ----------
+    ranks
+        Ranks with ``p_first``, ``oat_ranks``, ``swap_p`` and ``swap_by``.
+    draws
+        The Monte Carlo draws behind them (``sensitivity.draws``).
+    p_certain, p_swap
+        Thresholds (:data:`P_CERTAIN`, :data:`P_SWAP`).
+    max_rank
+        Swaps are looked for among the estates ranked 2 to ``max_rank`` (:data:`SWAP_MAX_RANK`); the
+        top one is judged by ``p_certain``.
+
+    Returns
+    -------
+    RobustnessSummary
+    """
+    need = {"p_first", "swap_p", "swap_by", "oat_ranks"}
+    if draws <= 0 or not need <= set(ranks.columns):
+        return RobustnessSummary(0, [], [], [], [], ["robustness not computed (sensitivity.draws: 0)"])
+    ok = ranks[ranks["rank"].notna() & ranks["p_first"].notna()].copy()
+    ok["rank"] = ok["rank"].astype(int)
+    ranked: list[str] = []
+    certain: list[str] = []
+    tops: list[dict[str, Any]] = []
+    swaps: list[dict[str, Any]] = []
+    for code, g in ok.groupby("category", sort=True):
+        if len(g) < 2:
+            continue
+        ranked.append(str(code))
+        g = g.sort_values(["rank", "estate_id"])
+        top = g.iloc[0]
+        others = g.iloc[1:]
+        ch = others.loc[others["p_first"].astype(float).idxmax()]
+        top_by = str(top["swap_by"] or "")
+        oat_top = str(top["oat_ranks"] or "")
+        if _f(top["p_first"]) < p_certain or top_by or (oat_top and oat_top != "1-1"):
+            tops.append({"category": str(code), "estate_id": str(top["estate_id"]), "p_first": _f(top["p_first"]),
+                         "challenger": str(ch["estate_id"]), "p_challenger": _f(ch["p_first"]),
+                         "second": str(others.iloc[0]["estate_id"]), "oat_ranks": oat_top, "by": top_by})
+        nxt = {int(r): str(e) for r, e in zip(g["rank"], g["estate_id"])}
+        n_sw = 0
+        for r in others.itertuples():
+            lower = nxt.get(int(r.rank) + 1)
+            if lower is None or int(r.rank) + 1 > max_rank:
+                continue
+            p = _f(r.swap_p)
+            by = str(r.swap_by or "")
+            if p >= p_swap or by:
+                swaps.append({"category": str(code), "estates": [str(r.estate_id), lower],
+                              "ranks": [int(r.rank), int(r.rank) + 1], "p": p, "by": by})
+                n_sw += 1
+        if not (tops and tops[-1]["category"] == str(code)) and not n_sw:
+            certain.append(str(code))
+    lines = [f"{len(certain)} of {len(ranked)} ranked categories hold: the top estate is first in at least "
+             f"{p_certain:.0%} of {draws} weight draws and under every one-at-a-time change, and no estates ranked "
+             f"up to {max_rank} swap" + (f" ({', '.join(certain)})" if certain else "")]
+    for t in tops:
+        line = (f"{t['category']}: top estate {t['estate_id']} first in {t['p_first']:.0%} of draws, "
+                f"{t['challenger']} in {t['p_challenger']:.0%}")
+        if t["by"]:
+            line += f"; {t['second']} overtakes it when {t['by']}"
+        lines.append(line)
+    for x in swaps:
+        line = (f"{x['category']}: {x['estates'][0]} and {x['estates'][1]} (ranks {x['ranks'][0]} and "
+                f"{x['ranks'][1]}) swap in {x['p']:.0%} of draws")
+        if x["by"]:
+            line += f" and when {x['by']}"
+        lines.append(line)
+    return RobustnessSummary(int(draws), ranked, certain, tops, swaps, lines)

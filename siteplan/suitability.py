@@ -154,12 +154,14 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
                                      dtype="float32")
         elif c.kind == "catchment":
             assert sel is not None
-            if not c.field or c.field not in sel.columns or not c.radius_m:
-                raise InputError(f"{where}: catchment needs 'field' (e.g. population) and 'radius_m'")
+            if (c.field and c.field not in sel.columns) or not c.radius_m:
+                raise InputError(f"{where}: catchment needs 'radius_m' and, when given, 'field' must name a field "
+                                 f"of layer '{c.layer}'")
             pts = sel.geometry.representative_point()
             xy = np.c_[pts.x.to_numpy(), pts.y.to_numpy()]
-            raw = catchment_field(xy, pd.to_numeric(sel[c.field], errors="coerce").fillna(0).to_numpy(float),
-                                  grid, c.radius_m)
+            wts = (pd.to_numeric(sel[c.field], errors="coerce").fillna(0).to_numpy(float) if c.field
+                   else np.ones(len(sel)))  # no field: each feature counts 1
+            raw = catchment_field(xy, wts, grid, c.radius_m)
         elif c.kind == "raster":
             if c.layer != "dem" or cache.slope is None:
                 raise InputError(f"{where}: kind 'raster' reads the 'dem' layer (field: slope); "

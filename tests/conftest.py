@@ -31,8 +31,29 @@ def edit_yaml(path: Path, fn) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+#: explicit criteria of the small scenario (the demo itself uses the catalogue's default criteria by
+#: profile): the tests of explicit criteria, weights, AHP and OWA edit these
+EXPLICIT_CRITERIA = [
+    {"name": "road_access", "kind": "distance", "layer": "roads",
+     "filter": {"road_class": ["motorway", "trunk", "primary"]},
+     "transform": {"type": "linear", "points": [500, 20000], "increasing": False}, "weight": 0.35},
+    {"name": "workforce", "kind": "distance", "layer": "urban", "filter": {"kind": ["city", "town"]},
+     "transform": {"type": "linear", "points": [2000, 5000, 15000, 40000]}, "weight": 0.25,
+     "categories": ["car_repair", "car_body_paint", "car_parts", "car_wash_oil", "metalwork", "carpentry",
+                    "stone_cutting", "scrap", "textile_dyeing", "wholesale_food", "wholesale_building", "tech_firm"]},
+    {"name": "customers", "kind": "catchment", "layer": "urban", "field": "population", "radius_m": 15000,
+     "transform": {"type": "linear", "points": [0, 400000]}, "weight": 0.35,
+     "categories": ["car_showroom", "furniture_sales", "chain_store", "large_store"]},
+    {"name": "estate_synergy", "kind": "distance", "layer": "estates",
+     "transform": {"type": "linear", "points": [0, 25000], "increasing": False}, "weight": 0.20},
+    {"name": "power_access", "kind": "distance", "layer": "utilities", "filter": {"kind": ["power_line"]},
+     "transform": {"type": "linear", "points": [0, 15000], "increasing": False}, "weight": 0.20},
+]
+
+
 def small_scenario(tmp_path: Path, *, n_biz: int = 60) -> Path:
-    """A fast scenario: the demo region cut to the Isfahan area and ``n_biz`` businesses."""
+    """A fast scenario: the demo region cut to the Isfahan area and ``n_biz`` businesses, with the
+    explicit criteria :data:`EXPLICIT_CRITERIA`."""
     out = tmp_path / "small"
     out.mkdir()
     from siteplan._io import write_shapefile
@@ -46,6 +67,7 @@ def small_scenario(tmp_path: Path, *, n_biz: int = 60) -> Path:
         if len(g):
             write_shapefile(g, out / f.name)
     data = yaml.safe_load(DEMO_YAML.read_text(encoding="utf-8"))
+    data.setdefault("criteria", EXPLICIT_CRITERIA)
     data["grid"]["resolution_m"] = 1000
     data["sensitivity"] = {"draws": 20}
     layers = {}

@@ -233,7 +233,7 @@ def test_criterion_settings(small):
     edit_yaml(small, f)
     _both(small, "3 problems", "criteria[0].weight: must be a finite number",
           "criteria[1]: '", "transform linear needs 2 or 4 control points in 'points' (e.g. points: [500, 20000])",
-          "criteria[", "a catchment criterion needs 'field' (e.g. population) and 'radius_m'")
+          "criteria[", "a catchment criterion needs 'radius_m' (e.g. 15000)")
 
 
 def test_all_weights_zero(small):
