@@ -66,7 +66,8 @@ __all__ = ["MARKER", "OutputFolder", "check_target", "input_bytes", "read_marker
 MARKER = ".siteplan-run"
 """Name of the marker file in every folder siteplan writes."""
 
-COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "national": "`siteplan run` (national)"}
+COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "national": "`siteplan run` (national)",
+            "compare": "`siteplan compare`"}
 INGEST_HEADER = "# siteplan scenario written by `siteplan ingest-osm`"
 _JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # every file name siteplan writes (recognises staging folders of versions without the marker)
