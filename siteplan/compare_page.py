@@ -125,7 +125,7 @@ B: <bdi dir="auto">{name_b}</bdi> (<bdi dir="ltr">{path_b}</bdi>)</p>
 </body>
 </html>
 """).format(
-        csp=csp(), css=Markup(CSS), name_a=cmp.a.name, name_b=cmp.b.name, path_a=str(cmp.a.path),
+        csp=Markup(csp()), css=Markup(CSS), name_a=cmp.a.name, name_b=cmp.b.name, path_a=str(cmp.a.path),
         path_b=str(cmp.b.path), totals=_table(cmp.totals, limit=100, csv="totals.csv"), summary=summary,
         bycat=_table(_by_category(cmp.moved), csv="moved.csv"), unchanged=unchanged,
         estates=_table(est, csv="estates.csv"), sites=_table(cmp.sites, csv="sites.csv"),
