@@ -30,6 +30,7 @@ from ._io import atomic_path
 from .criteria import (
     Grid,
     catchment_field,
+    criteria_layers,
     distance_field,
     saturation_distance,
     transform,
@@ -77,7 +78,7 @@ def write_category_surface(prep: "Prepared", category: str, out: str | Path, *, 
     weights = category_weights(prep.criteria_specs, prep.scenario, category)
     with atomic_path(out) as tmp:
         # criteria read the classified businesses (their category), as the whole-grid path does
-        layers = {**prep.region.layers, "businesses": prep.businesses}
+        layers = criteria_layers(prep.region.layers, prep.businesses)
         counts = suitability_blockwise(prep.criteria_specs, weights, prep.rules[category], layers,
                                        prep.scenario, prep.grid, tmp, block=block)
     return counts

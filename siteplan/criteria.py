@@ -30,6 +30,7 @@ __all__ = [
     "catchment_field",
     "transform",
     "default_criteria",
+    "criteria_layers",
     "FieldCache",
     "saturation_distance",
     "CONSTRAINT_DEFAULT_BUFFER_M",
@@ -318,6 +319,19 @@ def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] |
     from .profiles import default_criteria as _by_profile
 
     return _by_profile(catalogue, layers)
+
+
+def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoDataFrame | None
+                    ) -> dict[str, gpd.GeoDataFrame]:
+    """The layers criteria read: the region's, with the businesses as classified (their ``category``
+    from the catalogue, also for categories outside the scenario's scope: ``category_classified``
+    where the pipeline kept it), so that a criterion may count a linked trade the scenario does not
+    plan."""
+    if businesses is None:
+        return dict(layers)
+    b = businesses.assign(category=businesses["category_classified"]) if "category_classified" in businesses \
+        else businesses
+    return {**layers, "businesses": b}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .checks import load_checked
 from .clusters import find_clusters
-from .criteria import FieldCache, Grid, default_criteria
+from .criteria import FieldCache, Grid, criteria_layers, default_criteria
 from .errors import InputError
 from .export import write_run
 from .guild_relocation import Plan, allocate, estate_capacity
@@ -119,6 +119,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
             warns.append(f"businesses: {n_un} could not be classified (ids: {ids}{' …' if n_un > 15 else ''}); "
                          "they are listed in relocation.csv as unassigned with the reason, and in review.csv "
                          "with the model's best two categories to label")
+        biz["category_classified"] = biz["category"]  # kept for criteria (linked trades out of scope)
         out_scope = biz["category"].notna() & ~biz["category"].isin(codes)
         if out_scope.any():
             warns.append(f"businesses: {int(out_scope.sum())} belong to categories outside the scenario's scope; "
@@ -158,7 +159,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         if not with_surfaces:
             return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, {}, [], warns, usable_specs)
         # criteria read the classified businesses (category), e.g. the linked-trades defaults
-        crit = criterion_layers(usable_specs, {**layers, "businesses": biz}, grid, cache)
+        crit = criterion_layers(usable_specs, criteria_layers(layers, biz), grid, cache)
         surf = surfaces(codes, crit, rules, scenario, layers, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():

@@ -311,6 +311,8 @@ def filter_problems(criteria: Iterable[tuple[str, Any]], layers: Mapping[str, An
             continue
         selected = None
         for field, values in flt.items():
+            if c.layer == "businesses" and field == "category":
+                continue  # the classified category (checked against the catalogue's codes)
             if field not in gdf.columns:
                 cols = [k for k in gdf.columns if k != "geometry" and not str(k).startswith("_")]
                 hint = difflib.get_close_matches(field, cols, n=1)
@@ -371,11 +373,17 @@ def scenario_value_problems(scenario: Any, layers: Mapping[str, Any], codes: Ite
     """Every vocabulary problem of a scenario and its data, for :func:`siteplan.checks.check_scenario_data`:
     the ``values:`` mappings, unknown layer values, criterion filters, category codes, settings."""
     known = list(codes)
+    criteria = list(criteria)
     spec = scenario.layers.get("businesses")
     bad_targets = [
         f"layers.businesses.values.category: '{user}' maps to '{code}', which is not a catalogue category"
         + (f"; did you mean '{best}'?" if (best := nearest(str(code), known)) else "")
         for user, code in ((getattr(spec, "values", None) or {}).get("category", {}).items() if spec else ())
         if code not in known]
+    # a criterion on the businesses may filter by their classified category: catalogue codes
+    bad_targets += [f"{name}: filter category: '{v}' is not a catalogue category"
+                    + (f"; did you mean '{best}'?" if (best := nearest(str(v), known)) else "")
+                    for name, c in criteria if c.layer == "businesses" and c.filter
+                    for v in c.filter.get("category", []) if str(v) not in known]
     return (mapping_problems(scenario, text_fields) + bad_targets + value_problems(layers, scenario)
             + filter_problems(criteria, layers) + category_problems(scenario, known) + setting_problems(scenario))

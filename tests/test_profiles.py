@@ -218,3 +218,52 @@ def test_demo_robustness_is_no_longer_one_estate_everywhere(demo_prep):
     s = robustness_summary(ranks, prep.scenario.sensitivity.draws)
     assert s.uncertain_top and len(s.lines) < 40
     assert len(s.ranked) == 16 and len(s.certain) + len({t["category"] for t in s.uncertain_top}) <= 16
+
+
+def test_default_criteria_blockwise_equal_whole_grid(tmp_path):
+    """The linked-trades catchment counts the classified businesses on the blockwise path too."""
+    import rasterio
+
+    from siteplan.blockwise import write_category_surface
+    from siteplan.pipeline import prepare
+    from siteplan.scenario import load_scenario
+
+    sc = small_scenario(tmp_path, n_biz=300)
+    edit_yaml(sc, lambda d: (d.pop("criteria"), d.update(categories=["car_wash_oil", "stone_cutting"])))
+    scen = load_scenario(sc)
+    whole = prepare(scen)
+    assert "linked_car_wash_oil" in whole.surfaces["car_wash_oil"].weights
+    assert whole.surfaces["car_wash_oil"].weights.keys() >= {"customers", "frontage"}
+    part = prepare(scen, with_surfaces=False)
+    for code in ("car_wash_oil", "stone_cutting"):
+        out = tmp_path / f"{code}.tif"
+        write_category_surface(part, code, out, block=9)
+        with rasterio.open(out) as ds:
+            a = ds.read(1)
+            a = np.where(a == ds.nodata, np.nan, a)
+        s = whole.surfaces[code].masked
+        assert (np.isnan(a) == np.isnan(s)).all()
+        assert np.nanmax(np.abs(a - s)) < 1e-5, code
+
+
+def test_explicit_criterion_on_classified_businesses(tmp_path):
+    """A scenario may write its own linked-trades criterion: a catchment of the businesses filtered by
+    their classified category (the registry has no category column); a code typo is refused."""
+    from siteplan.checks import validate_scenario
+    from siteplan.errors import ScenarioError
+    from siteplan.pipeline import prepare
+    from siteplan.scenario import load_scenario
+
+    sc = small_scenario(tmp_path, n_biz=200)
+    crit = {"name": "repairers", "kind": "catchment", "layer": "businesses", "radius_m": 5000,
+            "filter": {"category": ["car_repair"]}, "transform": {"type": "linear", "points": [0, 20]}}
+    edit_yaml(sc, lambda d: (d["criteria"].append(crit), d.update(categories=["car_parts"])))
+    validate_scenario(sc)
+    prep = prepare(load_scenario(sc))
+    layer = {c.spec.name: c for c in prep.crit}["repairers"]
+    n_rep = int((prep.businesses["category_classified"] == "car_repair").sum())  # out of scope, counted
+    assert n_rep > 0 and 0 < layer.raw.max() <= n_rep
+    edit_yaml(sc, lambda d: d["criteria"][-1]["filter"].update(category=["car_repiar"]))
+    with pytest.raises(ScenarioError, match="filter category: 'car_repiar' is not a catalogue category; did you "
+                                           "mean 'car_repair'"):
+        validate_scenario(sc)
