@@ -9,8 +9,9 @@ ignored) and writes:
 
 ===============  ===========================================================================
 ``moved.csv``    every business whose outcome differs: moved to another estate, newly assigned,
-                 newly unassigned, unassigned for another reason, or in one run only; with both
-                 sides' estate, zone, distance and reason
+                 newly unassigned, unassigned but taken by another proposed site (or none),
+                 unassigned for another reason, or in one run only; with both sides' estate,
+                 site, zone, distance and reason
 ``estates.csv``  land used and units per estate in A and B and the change
 ``sites.csv``    proposed sites: kept (matched by overlap, ``overlap`` = area of intersection over
                  union), added or removed
@@ -50,7 +51,8 @@ __all__ = ["RunFolder", "Comparison", "read_run", "compare_runs", "write_compari
            "CHANGES", "SITE_MATCH_OVERLAP"]
 
 #: The kinds of change of a business, in the order tables list them.
-CHANGES = ("moved", "newly_assigned", "newly_unassigned", "reason_changed", "only_in_a", "only_in_b")
+CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed", "only_in_a",
+           "only_in_b")
 #: Two proposed sites are the same site when their intersection is at least this share of their union.
 SITE_MATCH_OVERLAP = 0.5
 #: A zone is "redrawn" when the same estate and category keep a zone whose overlap (intersection over
@@ -232,7 +234,8 @@ def compare_businesses(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``biz_id``, ``name``, ``category``, ``change`` (one of :data:`CHANGES`), and per side ``status``,
+        ``biz_id``, ``name``, ``category``, ``change`` (one of :data:`CHANGES`: ``site_changed`` is an
+        unassigned business that another proposed site, or none, would take), and per side ``status``,
         ``estate_id``, ``site_id``, ``zone_id``, ``distance_km``, ``land_m2``, ``reason`` (suffixes
         ``_a``, ``_b``); sorted by change, category and ``biz_id``.
     """
@@ -245,9 +248,12 @@ def compare_businesses(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     pa, pb = _placed(m["status_a"]) & in_a, _placed(m["status_b"]) & in_b
     wa = m["estate_id_a"].where(m["estate_id_a"] != "", m["site_id_a"])
     wb = m["estate_id_b"].where(m["estate_id_b"] != "", m["site_id_b"])
+    both_out = ~pa & ~pb
     change = np.select(
-        [~in_b, ~in_a, pa & pb & (wa != wb), ~pa & pb, pa & ~pb, ~pa & ~pb & (m["reason_a"] != m["reason_b"])],
-        ["only_in_a", "only_in_b", "moved", "newly_assigned", "newly_unassigned", "reason_changed"], default="")
+        [~in_b, ~in_a, pa & pb & (wa != wb), ~pa & pb, pa & ~pb, both_out & (m["site_id_a"] != m["site_id_b"]),
+         both_out & (m["reason_a"] != m["reason_b"])],
+        ["only_in_a", "only_in_b", "moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed"],
+        default="")
     m["change"] = change
     m["name"] = m["name_b"].where(m["name_b"] != "", m["name_a"])
     m["category"] = m["category_b"].where(m["category_b"] != "", m["category_a"])
@@ -419,6 +425,8 @@ def _totals(a: RunFolder, b: RunFolder, moved: pd.DataFrame, sites: pd.DataFrame
             vals.append(float({"businesses": len(r), "assigned": placed.sum(), "unassigned": (~placed).sum(),
                                "unclassified": (r["category"] == "").sum()}[key]))
         rows.append((label, vals[0], vals[1]))
+    by_site = [float((~_placed(r["status"]) & (r["site_id"] != "")).sum()) for r in (a.relocation, b.relocation)]
+    rows.append(("unassigned a proposed site would take", by_site[0], by_site[1]))
     land, trip, mean = [], [], []
     for r in (a.relocation, b.relocation):
         p = r[_placed(r["status"])]

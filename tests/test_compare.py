@@ -81,6 +81,8 @@ def test_upgrade_unlocks_businesses_and_the_counts_add_up(demo_pair, demo_cmp):
             want[biz] = "newly_assigned"
         elif pa and not pb:
             want[biz] = "newly_unassigned"
+        elif not pa and not pb and ra.site_id != rb.site_id:
+            want[biz] = "site_changed"
         elif not pa and not pb and ra.reason != rb.reason:
             want[biz] = "reason_changed"
     assert dict(zip(moved.biz_id, moved.change)) == want
@@ -185,7 +187,8 @@ BASE = [("B1", "one", "car_repair", "E1", 5.0, 400.0, "assigned", ""),
         ("B2", "two", "car_repair", "E1", 7.0, 400.0, "assigned", ""),
         ("B3", "three", "scrap", "", "", 1000.0, "unassigned", "no eligible estate within 30 km (nearest E2: no gas)"),
         ("B4", "four", "scrap", "", "", 1000.0, "unassigned", "capacity exhausted"),
-        ("B5", "five", "metalwork", "E2", 3.0, 500.0, "assigned", "")]
+        ("B5", "five", "metalwork", "E2", 3.0, 500.0, "assigned", ""),
+        ("B7", "seven", "scrap", "", "", 1000.0, "unassigned", "capacity exhausted")]
 
 
 def test_each_kind_of_change_and_extra_columns(tmp_path):
@@ -197,9 +200,11 @@ def test_each_kind_of_change_and_extra_columns(tmp_path):
               ("B2", "two", "car_repair", "", "", 400.0, "unassigned", "capacity exhausted"),  # newly unassigned
               ("B3", "three", "scrap", "E2", 9.0, 1000.0, "assigned", ""),          # newly assigned
               ("B4", "four", "scrap", "", "", 1000.0, "unassigned", "no eligible estate within 30 km"),  # reason
+              ("B7", "seven", "scrap", "", "", 1000.0, "unassigned", "capacity exhausted"),  # site S01 in B
               ("B6", "six", "scrap", "E1", 1.0, 1000.0, "assigned", "")]            # only in B; B5 only in A
     # B is written with the columns others are adding (reason_code, plot_id, estate_name): ignored
-    b = _run(tmp_path / "b", b_rows, extra={"reason_code": "x", "plot_id": "", "estate_name": "n"},
+    b = _run(tmp_path / "b", b_rows, extra={"reason_code": "x", "plot_id": "", "estate_name": "n",
+                                             "site_id": ["", "", "", "", "S01", ""]},
              sites=[("S01", "scrap", 25.0, box(51, 32, 51.01, 32.0095)),   # same place: kept
                     ("S02", "car_repair", 25.0, box(53, 32, 53.01, 32.01))],  # elsewhere: added; A's S02 removed
              zones=[("E1", "car_repair", 0.5, 1, box(51, 32, 51.001, 32.0005)),
@@ -208,7 +213,7 @@ def test_each_kind_of_change_and_extra_columns(tmp_path):
     c = compare_runs(a, b)
     got = dict(zip(c.moved.biz_id, c.moved.change))
     assert got == {"B1": "moved", "B3": "newly_assigned", "B2": "newly_unassigned", "B4": "reason_changed",
-                   "B5": "only_in_a", "B6": "only_in_b"}
+                   "B5": "only_in_a", "B6": "only_in_b", "B7": "site_changed"}
     assert list(c.moved.change) == [ch for ch in CHANGES if ch in got.values()]
     assert c.moved.set_index("biz_id").loc["B3", "reason_a"].endswith("no gas)")
     est = c.estates.set_index("estate_id")
@@ -224,6 +229,8 @@ def test_each_kind_of_change_and_extra_columns(tmp_path):
     t = c.totals.set_index("metric")
     assert t.loc["assigned", "a"] == 3 and t.loc["assigned", "b"] == 3
     assert t.loc["total trip length (km)", "b"] == pytest.approx(16.0)
+    assert t.loc["unassigned a proposed site would take", "a"] == 0
+    assert t.loc["unassigned a proposed site would take", "b"] == 1
 
 
 def test_hostile_names_stay_text(tmp_path):
@@ -278,7 +285,7 @@ def test_runs_of_different_regions_are_refused(tmp_path):
 
 def test_output_folder_rules(tmp_path):
     a = _run(tmp_path / "a", BASE)
-    b = _run(tmp_path / "b", BASE[:4])
+    b = _run(tmp_path / "b", BASE[:5])
     for out, needle in ((a, "is inside RUN_A"), (a / "cmp", "is inside RUN_A"), (tmp_path, "holds RUN_A")):
         r = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
         assert r.exit_code == 1 and needle in r.output, r.output

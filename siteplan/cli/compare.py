@@ -27,8 +27,8 @@ def compare_cmd(run_a: Path, run_b: Path, out: Path, overwrite: bool, quiet_loca
         _setup_logging(True, 0)
     cmp = compare_folders(run_a, run_b, out, overwrite=overwrite)
     c = cmp.counts()
-    log.info("wrote %s: %d moved, %d newly assigned, %d newly unassigned, %d unassigned for another reason, "
-             "%d only in A, %d only in B", out, c["moved"], c["newly_assigned"], c["newly_unassigned"],
-             c["reason_changed"], c["only_in_a"], c["only_in_b"])
+    log.info("wrote %s: %d moved, %d newly assigned, %d newly unassigned, %d to another proposed site, %d unassigned "
+             "for another reason, %d only in A, %d only in B", out, c["moved"], c["newly_assigned"],
+             c["newly_unassigned"], c["site_changed"], c["reason_changed"], c["only_in_a"], c["only_in_b"])
     for n in cmp.notes:
         log.info("note: %s", n)
