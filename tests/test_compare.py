@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import DEMO_DIR, DEMO_YAML
+from conftest import DEMO_DIR, DEMO_YAML, needs_browser, start_browser
 from shapely.geometry import box
 
 from siteplan.cli import main
@@ -303,3 +303,23 @@ def test_output_folder_rules(tmp_path):
     (run / ".siteplan-run").write_text(json.dumps({"siteplan": "0.1.0", "kind": "run", "files": []}), encoding="utf-8")
     r = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(run), "--overwrite"])
     assert r.exit_code == 1 and "not `siteplan compare`" in r.output
+
+
+@needs_browser
+def test_compare_page_in_a_browser_shows_names_as_text(tmp_path):
+    evil = "<img src=x onerror=\"document.title='pwned'\">"
+    a = _run(tmp_path / "a", [("B1", evil, "car_repair", "E1", 1.0, 100.0, "assigned", "")])
+    b = _run(tmp_path / "b", [("B1", evil, "car_repair", "", "", 100.0, "unassigned", "شهرک پر است")])
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)]).exit_code == 0
+    d = start_browser()
+    try:
+        d.get((out / "compare.html").as_uri())
+        assert d.title == "siteplan compare"
+        body = d.find_element("tag name", "body").text
+        assert evil in body and "شهرک پر است" in body and "newly unassigned: 1" in body
+        assert not d.find_elements("tag name", "img") and not d.find_elements("tag name", "script")
+        errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors  # no CSP violation: the stylesheet is allowed by its hash
+    finally:
+        d.quit()
