@@ -8,12 +8,13 @@ Data flows one way::
 :mod:`~siteplan.scenario` reads the scenario (data checks in :mod:`~siteplan.checks`),
 :mod:`~siteplan.region` loads the layers, :mod:`~siteplan.guilds` classifies businesses,
 :mod:`~siteplan.rules` answers every siting-rule question, :mod:`~siteplan.criteria`,
-:mod:`~siteplan.weights` and :mod:`~siteplan.suitability` score, :mod:`~siteplan.sensitivity` measures
-robustness, :mod:`~siteplan.locate` ranks estates and proposes sites (choosing with
-:mod:`~siteplan.facility`), :mod:`~siteplan.relocation` (public face :mod:`~siteplan.guild_relocation`)
-assigns businesses, :mod:`~siteplan.zoning` zones estates, :mod:`~siteplan.results` holds what a run
-produced, :mod:`~siteplan.report` and :mod:`~siteplan.export` write it, :mod:`~siteplan.pipeline`
-composes the stages and :mod:`~siteplan.cli` is the command line.
+:mod:`~siteplan.weights` and :mod:`~siteplan.suitability` score (default criteria by category in
+:mod:`~siteplan.profiles`), :mod:`~siteplan.sensitivity` measures robustness, :mod:`~siteplan.locate`
+ranks estates and proposes sites (choosing with :mod:`~siteplan.facility`), :mod:`~siteplan.relocation`
+(public face :mod:`~siteplan.guild_relocation`) assigns businesses, :mod:`~siteplan.zoning` zones
+estates, :mod:`~siteplan.results` holds what a run produced, :mod:`~siteplan.report` and
+:mod:`~siteplan.export` write it, :mod:`~siteplan.pipeline` composes the stages,
+:mod:`~siteplan.compare` compares two run folders and :mod:`~siteplan.cli` is the command line.
 
 The names below are the public API; they are imported on first use, so ``import siteplan`` stays
 light (the command line starts fast).
@@ -40,6 +41,7 @@ _API: dict[str, str] = {
     "Prepared": "results", "RunResult": "results",
     "prepare": "pipeline", "run": "pipeline", "run_scenario_file": "pipeline", "demo_scenario_path": "pipeline",
     "explain": "explain",
+    "compare_runs": "compare", "robustness_summary": "sensitivity", "default_criteria": "profiles",
     "build_report": "report",
     "write_run": "export",
     "SiteplanError": "errors", "InputError": "errors", "ScenarioError": "errors", "SolverError": "errors",
@@ -65,17 +67,20 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from .checks import check_scenario_data
+    from .compare import compare_runs
     from .errors import InfeasibleError, InputError, ScenarioError, SiteplanError, SiteplanWarning, SolverError
     from .explain import explain
     from .export import write_run
     from .guilds import Catalogue, classify, load_catalogue
     from .locate import propose_sites, rank_estates
     from .pipeline import demo_scenario_path, prepare, run, run_scenario_file
+    from .profiles import default_criteria
     from .region import Region, load_region
     from .relocation import Plan, allocate, estate_capacity
     from .report import build_report
     from .results import Prepared, RunResult
     from .rules import Rule, RuleSet, compile_rulesets
     from .scenario import Scenario, load_scenario, parse_scenario
+    from .sensitivity import robustness_summary
     from .weights import ahp
     from .zoning import zone_estates, zone_plan

@@ -544,7 +544,10 @@ def write_comparison(cmp: Comparison, out_dir: str | Path) -> list[str]:
     from ._io import atomic_path
 
     with atomic_path(out / "compare.html") as tmp:
-        tmp.write_text(comparison_page(cmp), encoding="utf-8")
+        tmp.write_text(comparison_page(names=(cmp.a.name, cmp.b.name), paths=(str(cmp.a.path), str(cmp.b.path)),
+                                       counts=cmp.counts(), totals=cmp.totals, moved=cmp.moved,
+                                       estates=cmp.estates, sites=cmp.sites, zones=cmp.zones, notes=cmp.notes),
+                       encoding="utf-8")
     return list(OUTPUT_FILES)
 
 

@@ -13,14 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
-
-if TYPE_CHECKING:
-    from .compare import Comparison
 
 __all__ = ["comparison_page", "CSS", "csp"]
 
@@ -79,19 +76,20 @@ def _by_category(moved: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index().rename(columns={"category": "category"})
 
 
-def comparison_page(cmp: "Comparison") -> str:
-    """The comparison as one HTML page (see the module's docstring)."""
-    from .compare import CHANGES
-
-    counts = cmp.counts()
-    est = cmp.estates[(cmp.estates["change_ha"].abs() > 1e-9) | (cmp.estates["change_units"] != 0)]
+def comparison_page(*, names: tuple[str, str], paths: tuple[str, str], counts: dict[str, int],
+                    totals: pd.DataFrame, moved: pd.DataFrame, estates: pd.DataFrame, sites: pd.DataFrame,
+                    zones: pd.DataFrame, notes: list[str]) -> str:
+    """The comparison as one HTML page (see the module's docstring): the runs' names and folders, the
+    businesses per kind of change (in the order given) and the tables of :mod:`siteplan.compare`."""
+    est = estates[(estates["change_ha"].abs() > 1e-9) | (estates["change_units"] != 0)]
     est = est.reindex(est["change_ha"].abs().sort_values(ascending=False, kind="stable").index)
-    moved = cmp.moved[["biz_id", "name", "category", "change", "estate_id_a", "estate_id_b", "distance_km_a",
-                       "distance_km_b", "reason_a", "reason_b"]]
-    summary = Markup("").join(Markup("<li>{}: {}</li>").format(c.replace("_", " "), f"{counts[c]:,}")
-                              for c in CHANGES)
-    notes = Markup("").join(Markup("<li><bdi dir=\"auto\">{}</bdi></li>").format(n) for n in cmp.notes)
-    unchanged = len(cmp.estates) - len(est)
+    all_moved = moved
+    moved = moved[["biz_id", "name", "category", "change", "estate_id_a", "estate_id_b", "distance_km_a",
+                   "distance_km_b", "reason_a", "reason_b"]]
+    summary = Markup("").join(Markup("<li>{}: {}</li>").format(c.replace("_", " "), f"{n:,}")
+                              for c, n in counts.items())
+    note_items = Markup("").join(Markup("<li><bdi dir=\"auto\">{}</bdi></li>").format(n) for n in notes)
+    unchanged = len(estates) - len(est)
     page = Markup("""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -125,10 +123,10 @@ B: <bdi dir="auto">{name_b}</bdi> (<bdi dir="ltr">{path_b}</bdi>)</p>
 </body>
 </html>
 """).format(
-        csp=Markup(csp()), css=Markup(CSS), name_a=cmp.a.name, name_b=cmp.b.name, path_a=str(cmp.a.path),
-        path_b=str(cmp.b.path), totals=_table(cmp.totals, limit=100, csv="totals.csv"), summary=summary,
-        bycat=_table(_by_category(cmp.moved), csv="moved.csv"), unchanged=unchanged,
-        estates=_table(est, csv="estates.csv"), sites=_table(cmp.sites, csv="sites.csv"),
-        zones=_table(cmp.zones, csv="zones.csv"), moved=_table(moved, csv="moved.csv"),
-        notes=notes or Markup("<li>none</li>"))
+        csp=Markup(csp()), css=Markup(CSS), name_a=names[0], name_b=names[1], path_a=paths[0],
+        path_b=paths[1], totals=_table(totals, limit=100, csv="totals.csv"), summary=summary,
+        bycat=_table(_by_category(all_moved), csv="moved.csv"), unchanged=unchanged,
+        estates=_table(est, csv="estates.csv"), sites=_table(sites, csv="sites.csv"),
+        zones=_table(zones, csv="zones.csv"), moved=_table(moved, csv="moved.csv"),
+        notes=note_items or Markup("<li>none</li>"))
     return str(page)

@@ -286,7 +286,7 @@ class OutputFolder:
     out
         The output folder.
     kind
-        The command: ``"run"`` or ``"ingest-osm"`` (recorded in the marker; ``--overwrite`` replaces
+        The command: ``"run"``, ``"ingest-osm"`` or ``"compare"`` (recorded in the marker; ``--overwrite`` replaces
         only an output of the same kind).
     overwrite
         Replace an existing output that siteplan wrote.

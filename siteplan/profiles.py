@@ -35,7 +35,7 @@ its reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -44,7 +44,18 @@ from .scenario import CriterionSpec, TransformSpec
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from .guilds import Catalogue
+
+class Catalogue(Protocol):
+    """What this module reads of :class:`siteplan.guilds.Catalogue` (which imports this module to
+    fill its ``profile`` column, so the dependency runs one way)."""
+
+    @property
+    def table(self) -> pd.DataFrame: ...
+
+    @property
+    def codes(self) -> list[str]: ...
+
+    def row(self, code: str) -> pd.Series: ...
 
 __all__ = ["PROFILES", "DEFAULT_CRITERIA", "SHIPPED_PROFILES", "LINKED", "DefaultCriterion", "derive_profile",
            "assign_profiles", "default_criteria", "criteria_listing", "criteria_text"]
@@ -243,13 +254,13 @@ def assign_profiles(table: pd.DataFrame) -> list[str]:
     return problems
 
 
-def _links(catalogue: "Catalogue", code: str) -> list[str]:
+def _links(catalogue: Catalogue, code: str) -> list[str]:
     """The category's linked trades that are in the catalogue (itself excluded), in catalogue order."""
     links = set(catalogue.row(code)["links"] or [])
     return [c for c in catalogue.codes if c in links and c != code]
 
 
-def _specs(catalogue: "Catalogue") -> list[tuple[CriterionSpec, str, str, str]]:
+def _specs(catalogue: Catalogue) -> list[tuple[CriterionSpec, str, str, str]]:
     """Every default criterion with its categories, reason, source and status."""
     prof = dict(zip(catalogue.table["code"], catalogue.table["profile"]))
     out = []
@@ -269,7 +280,7 @@ def _specs(catalogue: "Catalogue") -> list[tuple[CriterionSpec, str, str, str]]:
     return out
 
 
-def default_criteria(catalogue: "Catalogue", layers: "dict[str, gpd.GeoDataFrame] | None" = None
+def default_criteria(catalogue: Catalogue, layers: "dict[str, gpd.GeoDataFrame] | None" = None
                      ) -> list[CriterionSpec]:
     """The criteria a scenario without ``criteria:`` uses: each category's profile's criteria and its
     linked trades (see the module's docstring).
@@ -305,7 +316,7 @@ def default_criteria(catalogue: "Catalogue", layers: "dict[str, gpd.GeoDataFrame
     return out
 
 
-def criteria_listing(catalogue: "Catalogue") -> pd.DataFrame:
+def criteria_listing(catalogue: Catalogue) -> pd.DataFrame:
     """One row per category and default criterion: ``code``, ``profile``, ``criterion``, ``weight``
     (normalized over the category's criteria), ``measure``, ``transform``, ``reason``, ``source``,
     ``status`` — what ``siteplan catalogue --criteria`` shows."""
@@ -328,7 +339,7 @@ def criteria_listing(catalogue: "Catalogue") -> pd.DataFrame:
                                        "source", "status"])
 
 
-def criteria_text(catalogue: "Catalogue") -> str:
+def criteria_text(catalogue: Catalogue) -> str:
     """``siteplan catalogue --criteria``: per category its profile with the reason, then each default
     criterion with its normalized weight and reason."""
     t = criteria_listing(catalogue)
