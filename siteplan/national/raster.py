@@ -122,8 +122,11 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
     if category not in prep.rules:
         raise InputError(f"--category: '{category}' is not in the catalogue")
     weights = category_weights(prep.criteria_specs, prep.scenario, category)
-    plan = BlockPlan.build(prep.criteria_specs, weights, prep.rules[category], prep.region.layers, prep.scenario,
-                           prep.grid)
+    from ..criteria import criteria_layers
+
+    # criteria read the classified businesses (the linked-trades defaults), as the whole-grid path does
+    plan = BlockPlan.build(prep.criteria_specs, weights, prep.rules[category],
+                           criteria_layers(prep.region.layers, prep.businesses), prep.scenario, prep.grid)
     grid = prep.grid
     windows = chunk_windows(grid.height, grid.width, chunk)
     if (workers > 0 or scheduler):
