@@ -161,26 +161,15 @@ def exact_check(seconds: float) -> None:
           f"siteplan is {100 * (ours.objective / r.fun - 1):.3f} % above HiGHS's best")
 
 
-def hard_instance(seed: int = 1, n_units: int = 959, n_estates: int = 7, arcs_per_unit: float = 4.42,
-                  overload: float = 1.15):
-    """The instance of tests/test_relocation_limits.py (same generator, same seed)."""
-    from siteplan.relocation import AssignmentModel
+def hard_instance():
+    """The instance of tests/test_relocation_limits.py (its generator, its seed)."""
+    import sys
+    from pathlib import Path
 
-    rng = np.random.default_rng(seed)
-    land = np.round(rng.lognormal(np.log(1500.0), 0.7, n_units), 1)
-    k = np.clip(rng.binomial(n_estates, arcs_per_unit / n_estates, n_units), 1, n_estates)
-    ranks = rng.random((n_units, n_estates)).argsort(axis=1)
-    arc_u, arc_e = np.nonzero(ranks < k[:, None])
-    dist_km = rng.uniform(0.5, 30.0, len(arc_u))
-    score = rng.uniform(0.0, 1.0, len(arc_u))
-    cost = land[arc_u] / 1e4 * (dist_km - 0.2 * 30.0 * score)
-    prio = 1 + rng.integers(0, 10, n_units) / 10
-    penalty = land / 1e4 * (30.0 * 1.2 + 1.0) * prio
-    demand = np.bincount(arc_e, weights=land[arc_u] / k[arc_u], minlength=n_estates)
-    capacity = np.round(demand / overload * rng.uniform(0.9, 1.1, n_estates), 1)
-    rows = [(e, float(capacity[e]), np.flatnonzero(arc_e == e), land[arc_u[arc_e == e]]) for e in range(n_estates)]
-    return AssignmentModel(n_units, n_estates, arc_u.astype(np.int64), arc_e.astype(np.int64), cost, penalty, rows,
-                           priority=prio * land)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_relocation_limits import hard_instance as generate
+
+    return generate()
 
 
 def hard_check(seconds: float) -> None:
