@@ -64,7 +64,7 @@ def nation(folder: Path, *, businesses: int, estates: int, partitions: int, town
     return out
 
 
-def raster(path: Path, n: int, extent: float, sample: int = 0) -> None:
+def raster(path: Path, n: int, extent: float, sample: int = 0, chunk: int = 2048) -> None:
     import resource
 
     from distributed import Client, LocalCluster
@@ -86,23 +86,21 @@ def raster(path: Path, n: int, extent: float, sample: int = 0) -> None:
         out = path.parent / "car_repair.tif"
         if sample:
             from siteplan.blockwise import BlockPlan
-            from siteplan.national.raster import chunk_windows
-            from siteplan.suitability import category_weights
+            from siteplan.national.raster import chunk_windows, surface_plan
 
-            windows = chunk_windows(prep.grid.height, prep.grid.width, 2048)
+            windows = chunk_windows(prep.grid.height, prep.grid.width, chunk)
             pick = [windows[i] for i in np.linspace(0, len(windows) - 1, sample).round().astype(int)]
-            plan = BlockPlan.build(prep.criteria_specs, category_weights(prep.criteria_specs, prep.scenario, "car_repair"),
-                                   prep.rules["car_repair"], prep.region.layers, prep.scenario, prep.grid)
+            plan = surface_plan(prep, "car_repair")
             with Client(cluster) as client:
                 shared = client.scatter(plan, broadcast=True)
                 t = time.perf_counter()
                 for fut in client.map(BlockPlan.block, [shared] * len(pick), pick, pure=False):
                     fut.result()
                 wall = time.perf_counter() - t
-            print(f"raster: {sample} of {len(windows)} chunks (2,048 cells) in {wall:.1f} s on 2 workers; the whole "
+            print(f"raster: {sample} of {len(windows)} chunks ({chunk:,} cells) in {wall:.1f} s on 2 workers; the whole "
                   f"grid projected at {wall / sample * len(windows) / 60:,.0f} min (not run in full)")
         else:
-            write_surface_cog(prep, "car_repair", out, chunk=2048, scheduler=cluster.scheduler_address)
+            write_surface_cog(prep, "car_repair", out, chunk=chunk, scheduler=cluster.scheduler_address)
             wall = time.perf_counter() - t
 
         def peak() -> float:
@@ -128,6 +126,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="scale businesses, estates and towns (< 1: scaled down)")
     ap.add_argument("--resolution", type=float, default=5000.0, help="suitability grid (m)")
     ap.add_argument("--raster", type=int, default=0, help="N: the national raster path on an N × N grid")
+    ap.add_argument("--chunk", type=int, default=2048, help="raster chunk size (cells)")
     ap.add_argument("--skip-runs", action="store_true", help="only the raster path")
     ap.add_argument("--raster-sample", type=int, default=0,
                     help="K > 0: compute only K chunks spread over the grid (real chunk size and halos, so the "
@@ -145,7 +144,7 @@ def main() -> None:
               f"{extent / 1000:,.0f} km square, grid {args.resolution:g} m (built in {time.perf_counter() - t:.1f} s)"
               + ("" if args.scale >= 1 else f"  [SCALED DOWN × {args.scale:g}]"))
         if args.raster:
-            raster(path, args.raster, extent, args.raster_sample)
+            raster(path, args.raster, extent, args.raster_sample, args.chunk)
         if args.skip_runs:
             return
         runs = {}

@@ -26,6 +26,7 @@ from .export import write_run
 from .guild_relocation import Plan, allocate, estate_capacity
 from .guilds import Catalogue, classify
 from .locate import propose_sites, rank_estates
+from .progress import announce
 from .relocation import relocation_flows
 from .reservations import estate_reservations, reservation_notes
 from .results import Prepared, RunResult
@@ -65,7 +66,8 @@ class _Timer:
     def stage(self, name: str) -> Iterator[None]:
         log.info("stage %s …", name)
         t0 = time.perf_counter()
-        yield
+        with announce(name):
+            yield
         self.times[name] = round(time.perf_counter() - t0, 3)
         log.info("stage %s done in %.2f s", name, self.times[name])
 
@@ -315,7 +317,8 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     estimate = (8 << 20) + 2 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="run", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
         res = run(scenario, seed=seed)
-        write_run(res, folder.stage, scenario_file=Path(path))
+        with announce("write"):
+            write_run(res, folder.stage, scenario_file=Path(path))
     return res
 
 

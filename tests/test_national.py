@@ -5,6 +5,7 @@ scenarios; failures, the cache and open borders."""
 from __future__ import annotations
 
 import filecmp
+import io
 import json
 import shutil
 from pathlib import Path
@@ -22,6 +23,7 @@ from siteplan.national import PartitionsFailed, run_national_file
 from siteplan.national import runner as runner_mod
 from siteplan.national.partition import owners, partition_scenario, reach_groups
 from siteplan.pipeline import run
+from siteplan.progress import STAGES, UnitBars
 from siteplan.scenario import parse_scenario
 
 DEMO = Path(__file__).resolve().parents[1] / "data"
@@ -136,15 +138,37 @@ def test_national_run_outputs(sequential: Path) -> None:
 # Worker threads share the process's warnings filters, which the pipeline changes locally
 # (warnings.catch_warnings is not thread-safe), so pytest's "warnings are errors" cannot hold there;
 # the CLI's LocalCluster runs worker processes.
+class _Shown(UnitBars):
+    """The national run's progress display, drawn into a string (as on a terminal) and kept for the test."""
+
+    made: list["_Shown"] = []
+
+    def __init__(self, labels: list[str], **_: object) -> None:
+        super().__init__(labels, file=io.StringIO(), force=True)
+        _Shown.made.append(self)
+
+
+def _stages_of(bars: UnitBars, unit: int) -> list[tuple[str, str]]:
+    return [(s, st) for u, s, st in bars.events if u == unit]
+
+
 @pytest.mark.filterwarnings("ignore")
-def test_dask_workers_give_the_same_bytes(nation: Path, sequential: Path) -> None:
+def test_dask_workers_give_the_same_bytes(nation: Path, sequential: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
     two = nation.parent / "out_d2"
+    _Shown.made.clear()
+    monkeypatch.setattr(runner_mod, "UnitBars", _Shown)
     # worker threads: worker processes took ~35 s more on the busy 2-core machine (measured)
     res = run_national_file(nation, two, workers=2, cache=nation.parent / "cache_d2", processes=False)
     assert res.engine["engine"] == "dask" and res.engine["workers"] == 2
     assert [o.status for o in res.outcomes] == ["ok"] * 4
     _same_outputs(sequential, two)
+    # progress: every partition's stages came back from the workers, in order, then its end; all drawn
+    bars = _Shown.made[-1]
+    for i in range(4):
+        assert _stages_of(bars, i) == [(s, st) for s in STAGES for st in ("start", "done")] + [("unit", "ok")]
+    text = bars.file.getvalue()
+    assert "partitions: " in text and "4/4" in text and "<b>SE</b>" in text and "allocate" in text
     one = nation.parent / "out_d1"
     run_national_file(nation, one, workers=1, cache=nation.parent / "cache_d1", processes=False)
     _same_outputs(sequential, one)
@@ -204,9 +228,11 @@ def test_failing_partition_and_rerun(nation: Path, sequential: Path, monkeypatch
         return real_run(scenario, **kw)
 
     monkeypatch.setattr("siteplan.pipeline.run", failing)
+    monkeypatch.setattr(runner_mod, "UnitBars", _Shown)
     out = nation.parent / "out_fail"
     with pytest.raises(PartitionsFailed, match="NE: layer 'businesses': row 7"):
         run_national_file(nation, out, workers=2, cache=cache, processes=False)  # threads: the patch applies
+    assert "1 failed" in _Shown.made[-1].file.getvalue()
     fman = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert fman["failed"] == ["NE"]
     assert sorted(u["status"] for u in fman["units"]) == ["cached", "cached", "cached", "failed"]
@@ -220,6 +246,15 @@ def test_failing_partition_and_rerun(nation: Path, sequential: Path, monkeypatch
     monkeypatch.setattr(runner_mod, "dask_available", lambda: False)
     res = run_national_file(nation, out, workers=2, cache=cache, overwrite=True)
     assert res.engine["engine"] == "sequential"
+    bars = _Shown.made[-1]  # progress without Dask: NE's stages, the cached ones only their end
+    labels = [o.label for o in res.outcomes]
+    for i, label in enumerate(labels):
+        want = [(s, st) for s in STAGES for st in ("start", "done")] + [("unit", "ok")] if label == "NE" else [
+            ("unit", "cached")]
+        assert _stages_of(bars, i) == want
+    assert "1 failed" not in bars.file.getvalue()
+    cache_note = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["cache"]
+    assert cache_note["kept"] == 4 and cache_note["removed"] == 0 and cache_note["keep_days"] == 7
     assert {o.label: o.status for o in res.outcomes} == {"شمال غرب": "cached", "NE": "ok", "SW": "cached",
                                                           "<b>SE</b>": "cached"}
     _same_outputs(sequential, out)
@@ -327,3 +362,27 @@ def test_suitability_cog_on_dask(tmp_path: Path) -> None:
         assert b.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert np.array_equal(a.read(1), b.read(1)) and (a.read(1) != -9999).any()
     assert (tmp_path / "here.tif").read_bytes() == (tmp_path / "dask.tif").read_bytes()
+
+
+def test_cache_pruning(tmp_path: Path) -> None:
+    import os
+
+    from siteplan.national.cache import prune_cache
+
+    now = 1_900_000_000.0
+    day = 86_400.0
+    units = tmp_path / "units"
+    ages = {"used_old": 30, "recent": 2, "old": 8, ".k.partial-young": 0.5, ".k.partial-old": 2}
+    for name, age in ages.items():
+        (units / name).mkdir(parents=True)
+        (units / name / "relocation.csv").write_bytes(b"x" * 1000)
+        os.utime(units / name, (now - age * day, now - age * day))
+    for folder in ("p01", "p02", "p07"):
+        (tmp_path / "inputs" / folder).mkdir(parents=True)
+    stats = prune_cache(tmp_path, ["used_old", "failed_has_no_entry"], ["p01", "p02"], keep_days=7, now=now)
+    assert sorted(p.name for p in units.iterdir()) == [".k.partial-young", "recent", "used_old"]
+    assert sorted(p.name for p in (tmp_path / "inputs").iterdir()) == ["p01", "p02"]
+    assert stats["kept"] == 2 and stats["removed"] == 1
+    assert (units / "used_old").stat().st_mtime == now  # marked as used now
+    prune_cache(tmp_path, ["used_old"], ["p01"], keep_days=0, now=now + 1)  # 0: only what this run used
+    assert sorted(p.name for p in units.iterdir()) == [".k.partial-young", "used_old"]

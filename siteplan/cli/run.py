@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from ..progress import stage_bar
 from ._common import _guard, _run_options, _setup_logging, log
 
 if TYPE_CHECKING:
@@ -34,10 +35,13 @@ def _after_run(res: "RunResult", out: Path) -> None:
                    "this file system.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="National scenarios: cache of the partitions' results (default .NAME.cache beside --out).")
+@click.option("--cache-days", type=click.FloatRange(min=0), default=None,
+              help="National scenarios: the cache drops results no run used for this many days (default 7; 0 keeps "
+                   "only this run's).")
 @_run_options
 @_guard
 def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, cache: Path | None,
-        seed: int | None, overwrite: bool, quiet_local: bool) -> None:
+        cache_days: float | None, seed: int | None, overwrite: bool, quiet_local: bool) -> None:
     """Run SCENARIO end to end and write every output into --out (a national scenario: every partition)."""
     from ..national import is_national
     from ..pipeline import run_scenario_file
@@ -48,14 +52,16 @@ def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, c
         from ..national import run_national_file
 
         nat = run_national_file(scenario, out, workers=workers or 0, scheduler=scheduler, seed=seed,
-                                overwrite=overwrite, cache=cache)
+                                overwrite=overwrite, cache=cache,
+                                cache_days=7.0 if cache_days is None else cache_days)
         log.info("wrote %s: %d partitions in %d runs (%s)", out, len(nat.parts.keys), len(nat.outcomes),
                  ", ".join(f"{s} {sum(o.status == s for o in nat.outcomes)}" for s in ("ok", "cached", "failed")))
         return
-    if workers is not None or scheduler or cache:
-        raise click.UsageError("--workers, --scheduler and --cache are for national scenarios (with a 'national:' "
+    if workers is not None or scheduler or cache or cache_days is not None:
+        raise click.UsageError("--workers, --scheduler, --cache and --cache-days are for national scenarios (with a 'national:' "
                                "section); this scenario is one region")
-    res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite)
+    with stage_bar(scenario.name):
+        res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite)
     _after_run(res, out)
 
 
@@ -70,5 +76,6 @@ def demo(out: Path, seed: int | None, overwrite: bool, quiet_local: bool) -> Non
 
     if quiet_local:
         _setup_logging(True, 0)
-    res = run_scenario_file(demo_scenario_path(), out, seed=seed, overwrite=overwrite)
+    with stage_bar("demo"):
+        res = run_scenario_file(demo_scenario_path(), out, seed=seed, overwrite=overwrite)
     _after_run(res, out)

@@ -19,18 +19,22 @@ from ._common import _guard, log
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="With --cog: a Dask LocalCluster of N workers (0: here).")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="With --cog: an existing Dask cluster.")
+@click.option("--chunk", type=click.IntRange(min=256), default=None,
+              help="With --cog: chunk size in cells (default 2048; smaller: less memory per worker, more overlap "
+                   "recomputed).")
 @_guard
 def suitability(scenario: Path, category: str, out: Path, blockwise: bool, cog: bool, workers: int,
-                scheduler: str | None) -> None:
+                scheduler: str | None, chunk: int | None) -> None:
     """Write one category's suitability surface as a GeoTIFF (nodata where excluded)."""
     from ..pipeline import write_suitability
 
-    if (workers or scheduler) and not cog:
-        raise click.UsageError("--workers and --scheduler go with --cog")
+    if (workers or scheduler or chunk) and not cog:
+        raise click.UsageError("--workers, --scheduler and --chunk go with --cog")
     if cog:
         from ..national.raster import write_suitability_cog
 
-        counts = write_suitability_cog(scenario, category, out, workers=workers, scheduler=scheduler)
+        counts = write_suitability_cog(scenario, category, out, workers=workers, scheduler=scheduler,
+                                       chunk=chunk or 2048)
         log.info("wrote %s (Cloud-Optimized GeoTIFF); cells excluded per rule: %s", out, counts)
         return
 

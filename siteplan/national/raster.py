@@ -30,6 +30,7 @@ from rasterio.windows import Window
 from .._io import atomic_path
 from ..blockwise import BlockPlan, tiff_profile
 from ..errors import InputError
+from ..progress import count_bar, show_bars
 from ..suitability import category_weights
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["write_surface_cog", "write_suitability_cog", "chunk_windows"]
+__all__ = ["write_surface_cog", "write_suitability_cog", "chunk_windows", "surface_plan"]
 
 Window4 = tuple[int, int, int, int]
 
@@ -91,6 +92,24 @@ def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: s
             cluster.close()
 
 
+def surface_plan(prep: "Prepared", category: str) -> BlockPlan:
+    """What every chunk of one category's surface needs (criteria, weights, rules, the features they read).
+
+    Raises
+    ------
+    InputError
+        ``category`` is not in the catalogue.
+    """
+    if category not in prep.rules:
+        raise InputError(f"--category: '{category}' is not in the catalogue")
+    weights = category_weights(prep.criteria_specs, prep.scenario, category)
+    from ..criteria import criteria_layers
+
+    # criteria read the classified businesses (the linked-trades defaults), as the whole-grid path does
+    return BlockPlan.build(prep.criteria_specs, weights, prep.rules[category],
+                           criteria_layers(prep.region.layers, prep.businesses), prep.scenario, prep.grid)
+
+
 def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk: int = 2048, workers: int = 0,
                       scheduler: str | None = None, processes: bool = True) -> dict[str, int]:
     """Write one category's suitability as a Cloud-Optimized GeoTIFF, chunk by chunk (on Dask).
@@ -119,14 +138,7 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
     Values are those of :func:`siteplan.blockwise.suitability_blockwise` (the same blocks' arithmetic,
     tested equal); the file's bytes do not depend on the chunk order or on who computed the chunks.
     """
-    if category not in prep.rules:
-        raise InputError(f"--category: '{category}' is not in the catalogue")
-    weights = category_weights(prep.criteria_specs, prep.scenario, category)
-    from ..criteria import criteria_layers
-
-    # criteria read the classified businesses (the linked-trades defaults), as the whole-grid path does
-    plan = BlockPlan.build(prep.criteria_specs, weights, prep.rules[category],
-                           criteria_layers(prep.region.layers, prep.businesses), prep.scenario, prep.grid)
+    plan = surface_plan(prep, category)
     grid = prep.grid
     windows = chunk_windows(grid.height, grid.width, chunk)
     if (workers > 0 or scheduler):
@@ -138,7 +150,8 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
     chunks = _sequential(plan, windows) if workers <= 0 and not scheduler else _on_dask(
         plan, windows, workers, scheduler, processes)
     counts = {r.rule_id: 0 for r in plan.rules}
-    with atomic_path(out) as final:
+    bars = show_bars()
+    with atomic_path(out) as final, count_bar(len(windows), f"suitability {category}", "chunk") as advance:
         tiles = final.with_name(final.name + ".tiles.tif")
         try:
             with rasterio.open(tiles, "w", **tiff_profile(grid)) as dst:
@@ -146,7 +159,8 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
                     dst.write(values, 1, window=Window(c0, r0, w, h))
                     for rule, v in got.items():
                         counts[rule] += v
-                    if (k + 1) % 16 == 0 or k + 1 == len(windows):
+                    advance(1)
+                    if not bars and ((k + 1) % 16 == 0 or k + 1 == len(windows)):
                         log.info("suitability %s: %d of %d chunks", category, k + 1, len(windows))
             rasterio.shutil.copy(tiles, final, driver="COG", COMPRESS="DEFLATE", PREDICTOR="FLOATING_POINT",
                                  BLOCKSIZE="512", BIGTIFF="IF_SAFER", NUM_THREADS="1")

@@ -17,6 +17,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import InputError, SiteplanError
 from ..export import sha256, utc_now, versions, write_json
+from .cache import prune_cache
 from .gather import copy_units, gather_tables
 from .partition import Partitioning, partition_scenario
 from .report import national_report
@@ -88,7 +89,7 @@ def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, 
 
 def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0, scheduler: str | None = None,
                       seed: int | None = None, overwrite: bool = False, cache: str | Path | None = None,
-                      processes: bool = True) -> NationalResult:
+                      processes: bool = True, cache_days: float = 7.0) -> NationalResult:
     """Run a national scenario into ``out_dir``.
 
     Parameters
@@ -109,6 +110,9 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         The units' cache folder (default ``.NAME.cache`` beside ``out_dir``).
     processes
         Worker processes (True) or threads (False) for the LocalCluster.
+    cache_days
+        After the run, the cache drops the runs not used for this many days (0: all this run did not
+        use); see :mod:`siteplan.national.cache`.
 
     Returns
     -------
@@ -131,6 +135,8 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         raise InputError(f"{path}: not a national scenario (no 'national:' section)")
     if seed is not None:
         check_seed(seed)
+    if not cache_days >= 0:
+        raise InputError(f"--cache-days {cache_days}: give a number of days ≥ 0 (0 keeps only this run's results)")
     cache_dir = Path(cache).expanduser().resolve() if cache else default_cache(out_dir)
     out_resolved = Path(out_dir).expanduser().resolve()
     if cache_dir == out_resolved or out_resolved in cache_dir.parents:
@@ -165,9 +171,12 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         (stage / "partitions.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
                                                encoding="utf-8")
         timings["gather"] = round(time.perf_counter() - t, 3)
+        cache_stats = prune_cache(cache_dir, [o.key for o in outcomes], [u.folder for u in parts.units],
+                                  keep_days=cache_days)
         timings["total"] = round(time.perf_counter() - t0, 3)
-        write_json(_manifest(path, scenario, res, seed if seed is not None else scenario.seed, timings, stage),
-                   stage / "manifest.json")
+        manifest = _manifest(path, scenario, res, seed if seed is not None else scenario.seed, timings, stage)
+        manifest["cache"] = {"folder": str(cache_dir), "keep_days": cache_days, **cache_stats}
+        write_json(manifest, stage / "manifest.json")
     if res.failed:
         lines = [f"{o.label}: {o.error}" for o in res.failed]
         raise PartitionsFailed(f"{len(res.failed)} of {len(outcomes)} partition runs failed (the others are in "

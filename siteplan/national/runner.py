@@ -20,9 +20,13 @@ import shutil
 import socket
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
+
+from ..progress import UnitBars, announce, listen
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,9 @@ class UnitTask:
     seed: int | None = None
     #: a size (businesses): larger units start first, so that a big one does not start last
     weight: int = 0
+    #: on Dask: the event topic the worker sends the unit's stages to (progress), with the unit's index
+    topic: str = ""
+    index: int = 0
 
 
 @dataclass
@@ -100,14 +107,30 @@ def run_unit(task: UnitTask) -> Outcome:
     -------
     Outcome
     """
+    t0 = time.perf_counter()
+    where = f"{socket.gethostname()}:{os.getpid()}"
+    done = unit_dir(task.cache_dir, task.key)
+    with listen(_worker_sender(task.topic, task.index)) if task.topic else nullcontext():
+        return _run_unit(task, t0, where, done)
+
+
+def _worker_sender(topic: str, index: int) -> Callable[[str, str], None] | None:
+    """On a Dask worker: a listener that sends the unit's stages to the client as events."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not on a worker
+        return None
+    return lambda stage, state: worker.log_event(topic, {"unit": index, "stage": stage, "state": state})
+
+
+def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
     from ..errors import SiteplanError
     from ..export import write_run
     from ..pipeline import run
     from ..scenario import load_scenario
 
-    t0 = time.perf_counter()
-    where = f"{socket.gethostname()}:{os.getpid()}"
-    done = unit_dir(task.cache_dir, task.key)
     if (done / SUMMARY).is_file():
         figures = json.loads((done / SUMMARY).read_text(encoding="utf-8"))
         return Outcome(task.label, task.key, "cached", seconds=round(time.perf_counter() - t0, 3), worker=where,
@@ -115,7 +138,8 @@ def run_unit(task: UnitTask) -> Outcome:
     stage = done.parent / f".{task.key}.partial-{uuid.uuid4().hex[:12]}"
     try:
         res = run(load_scenario(task.scenario_path), seed=task.seed)
-        write_run(res, stage, scenario_file=Path(task.scenario_path))
+        with announce("write"):
+            write_run(res, stage, scenario_file=Path(task.scenario_path))
         figures = _figures(res)
         (stage / SUMMARY).write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         try:
@@ -148,8 +172,8 @@ def _progress(outcome: Outcome, done: int, total: int) -> None:
 
 
 def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None = None,
-              processes: bool = True, on_done: Callable[[Outcome, int, int], None] = _progress
-              ) -> tuple[list[Outcome], dict[str, Any]]:
+              processes: bool = True, on_done: Callable[[Outcome, int, int], None] = _progress,
+              bars: UnitBars | None = None) -> tuple[list[Outcome], dict[str, Any]]:
     """Run every unit; outcomes in the order of ``tasks``.
 
     Parameters
@@ -164,7 +188,10 @@ def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None 
     processes
         Worker processes (True) or threads of this process (False) for the ``LocalCluster``.
     on_done
-        Called with each outcome as it arrives (progress).
+        Called with each outcome as it arrives (the log line).
+    bars
+        The progress display (default: bars on stderr when it is a terminal); it receives every
+        unit's stages, from this process or, on Dask, as the workers' events.
 
     Returns
     -------
@@ -175,17 +202,21 @@ def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None 
         log.warning("dask.distributed is not installed (pip install 'siteplan[dask]'); running the %d partitions "
                     "one after another", len(tasks))
         workers, scheduler = 0, None
-    if workers <= 0 and not scheduler:
-        outcomes = []
-        for i, t in enumerate(tasks):
-            outcomes.append(run_unit(t))
-            on_done(outcomes[-1], i + 1, len(tasks))
-        return outcomes, {"engine": "sequential", "workers": 0}
-    return _run_dask(tasks, workers, scheduler, processes, on_done)
+    bars = bars if bars is not None else UnitBars([t.label for t in tasks])
+    with bars:
+        if workers <= 0 and not scheduler:
+            outcomes = []
+            for i, t in enumerate(tasks):
+                with listen(partial(bars.stage, i)):
+                    outcomes.append(run_unit(t))
+                bars.done(i, outcomes[-1].status)
+                on_done(outcomes[-1], i + 1, len(tasks))
+            return outcomes, {"engine": "sequential", "workers": 0}
+        return _run_dask(tasks, workers, scheduler, processes, on_done, bars)
 
 
 def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, processes: bool,
-              on_done: Callable[[Outcome, int, int], None]) -> tuple[list[Outcome], dict[str, Any]]:
+              on_done: Callable[[Outcome, int, int], None], bars: UnitBars) -> tuple[list[Outcome], dict[str, Any]]:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -198,9 +229,23 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
         engine = {"engine": "dask", "scheduler": "LocalCluster", "workers": workers, "processes": processes}
+    topic = f"siteplan-progress-{uuid.uuid4().hex[:12]}"
+    written: set[int] = set()
+
+    def on_event(event: Any) -> None:  # in the client's event-loop thread
+        msg = event[1] if isinstance(event, tuple) and len(event) == 2 else event
+        if not isinstance(msg, dict) or not isinstance(msg.get("unit"), int):
+            return
+        unit, stage, state = msg["unit"], str(msg.get("stage")), str(msg.get("state"))
+        if stage == "write" and state == "done":
+            written.add(unit)
+        bars.stage(unit, stage, state)
+
+    client.subscribe_topic(topic, on_event)
     try:
         order = sorted(range(len(tasks)), key=lambda i: (-tasks[i].weight, i))
-        futures = {client.submit(run_unit, tasks[i], key=f"siteplan-unit-{i}-{tasks[i].key[:16]}", pure=False,
+        futures = {client.submit(run_unit, replace(tasks[i], topic=topic, index=i),
+                                 key=f"siteplan-unit-{i}-{tasks[i].key[:16]}", pure=False,
                                  priority=tasks[i].weight): i for i in order}
         results: dict[int, Outcome] = {}
         for fut in as_completed(list(futures)):
@@ -210,12 +255,22 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
             except Exception as exc:  # the worker died (memory, killed): the unit failed, the others go on
                 results[i] = Outcome(tasks[i].label, tasks[i].key, "failed",
                                      error=f"the worker running it was lost ({type(exc).__name__}: {exc})")
+            if results[i].status == "ok":  # its stages travel apart from the result: let the last one arrive
+                _wait_for(partial(written.__contains__, i), 1.0)
+            bars.done(i, results[i].status)
             on_done(results[i], len(results), len(tasks))
         return [results[i] for i in range(len(tasks))], engine
     finally:
+        client.unsubscribe_topic(topic)
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _wait_for(cond: Callable[[], bool], seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while not cond() and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def outcome_record(o: Outcome) -> dict[str, Any]:
