@@ -126,7 +126,9 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
 def _pmedian_milp(wc: np.ndarray, p: int, time_limit: float) -> FacilityResult | None:
     """The p-median as one HiGHS MILP; None when it stops at the time limit before proving optimality."""
     from scipy import sparse
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
+
+    from ._milp import milp
 
     n, m = wc.shape
     nx = n * m
@@ -188,8 +190,9 @@ def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity
         solver proves infeasibility.
     """
     from scipy import sparse
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
 
+    from ._milp import milp
     from .errors import InfeasibleError
 
     c = np.asarray(cost, dtype=float)

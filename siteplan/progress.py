@@ -97,7 +97,7 @@ def stage_bar(label: str = "run", *, file: IO[str] | None = None, force: bool = 
     from tqdm import tqdm
 
     bar = tqdm(total=len(STAGES), desc=printable(label), unit="stage", file=file or sys.stderr, leave=False,
-               bar_format="{desc}: {bar} {n_fmt}/{total_fmt} stages [{elapsed}] {postfix}", dynamic_ncols=True,
+               bar_format="{desc}: {bar} {n_fmt}/{total_fmt} stages [{elapsed}]{postfix}", dynamic_ncols=True,
                mininterval=0 if force else 0.1)
     lock = threading.Lock()
 
@@ -156,7 +156,7 @@ class UnitBars:
                 self._redirect.__enter__()
             self._total = tqdm(total=len(self.labels), desc="partitions", unit="partition", file=self.file,
                                position=0, dynamic_ncols=True, mininterval=0 if self._force else 0.1,
-                               bar_format="{desc}: {bar} {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {postfix}")
+                               bar_format="{desc}: {bar} {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -186,7 +186,7 @@ class UnitBars:
                 bar = self._bars[unit] = tqdm(total=len(STAGES), desc=self.labels[unit], file=self.file,
                                               position=slot + 1, leave=False, dynamic_ncols=True,
                                               mininterval=0 if self._force else 0.1,
-                                              bar_format="  {desc}: {bar} {n_fmt}/{total_fmt} stages {postfix}")
+                                              bar_format="  {desc}: {bar} {n_fmt}/{total_fmt} stages{postfix}")
             if state == "start":
                 bar.set_postfix_str(stage)
             elif stage in STAGES:

@@ -385,7 +385,9 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
     caller falls back to the large-instance path, which is deterministic; an incumbent found before
     a time limit is not, so it is not used).
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
+
+    from .._milp import milp
 
     n_units, arc_u = model.n_units, model.arc_u
     na = model.n_arcs
@@ -424,7 +426,9 @@ def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc
     Returns the chosen arc per unit (-1: out), the objective and whether it was proved within
     ``rel_gap``; None when the MILP found no solution in time.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
+
+    from .._milp import milp
 
     arc_u = model.arc_u
     na, nr = len(arcs), len(units)
