@@ -10,6 +10,7 @@ import math
 import platform
 import time
 import unicodedata
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
            "versions", "to_rfc7946",
-           "export_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv", "FORMULA_PREFIXES", "NODATA"]
+           "export_gpkg", "gpkg_layers", "write_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv",
+           "FORMULA_PREFIXES", "NODATA"]
 
 NODATA = -9999.0
 
@@ -200,6 +202,50 @@ def utc_now() -> str:
 GPKG_VERSION = "1.2"
 
 
+def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """A run folder's layers for a GeoPackage: every ``*.geojson`` and ``relocation`` (a point per
+    business from ``relocation.csv``, every column kept), in EPSG:4326."""
+    layers: list[tuple[str, gpd.GeoDataFrame]] = []
+    for f in sorted(run_dir.glob("*.geojson")):
+        gdf = gpd.read_file(f)
+        layers.append((f.stem, gdf if gdf.crs is not None else gdf.set_crs(4326)))
+    rel = run_dir / "relocation.csv"
+    if rel.exists():
+        df = pd.read_csv(rel, encoding="utf-8-sig", dtype={"biz_id": str, "estate_id": str, "zone_id": str},
+                         keep_default_na=False, na_values={"lon": [""], "lat": [""], "distance_km": [""],
+                                                           "land_m2": [""]})
+        layers.append(("relocation", gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
+                                                      crs=4326)))
+    return layers
+
+
+#: the date GDAL writes into a GeoPackage's tables (``gpkg_contents.last_change``) instead of now, so
+#: that the same layers give the same bytes
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def write_gpkg(layers: list[tuple[str, gpd.GeoDataFrame]], gpkg: Path) -> list[str]:
+    """Write layers into one GeoPackage (version :data:`GPKG_VERSION`), atomically; the same layers give
+    the same bytes (GDAL's ``OGR_CURRENT_DATE`` fixed while writing). Returns the layer names."""
+    import pyogrio
+
+    names = []
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        with atomic_path(gpkg) as tmp, warnings.catch_warnings():
+            # the temporary name ends in .part until the file is complete; GDAL warns about that
+            warnings.filterwarnings("ignore", message=".*(non conformant file extension|filename extension should be)",
+                                    category=RuntimeWarning)
+            for k, (name, gdf) in enumerate(layers):
+                opts = {"VERSION": GPKG_VERSION} if k == 0 else {}
+                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", dataset_options=opts or None)
+                names.append(name)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+    return names
+
+
 def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) -> list[str]:
     """Copy every vector output of a run folder into one GeoPackage (for QGIS), the suitability rasters
     into a folder beside it.
@@ -244,23 +290,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
 
         raise InputError(f"--gpkg: {folder} exists and holds more than suitability rasters; the rasters go "
                          "into this folder, which is replaced: move it away or choose another GeoPackage name")
-    names = []
-    layers: list[tuple[str, gpd.GeoDataFrame]] = []
-    for f in sorted(run_dir.glob("*.geojson")):
-        gdf = gpd.read_file(f)
-        layers.append((f.stem, gdf if gdf.crs is not None else gdf.set_crs(4326)))
-    rel = run_dir / "relocation.csv"
-    if rel.exists():
-        df = pd.read_csv(rel, encoding="utf-8-sig", dtype={"biz_id": str, "estate_id": str, "zone_id": str},
-                         keep_default_na=False, na_values={"lon": [""], "lat": [""], "distance_km": [""],
-                                                           "land_m2": [""]})
-        layers.append(("relocation", gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
-                                                      crs=4326)))
-    with atomic_path(gpkg) as tmp:
-        for k, (name, gdf) in enumerate(layers):
-            opts = {"VERSION": GPKG_VERSION} if k == 0 else {}
-            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", dataset_options=opts or None)
-            names.append(name)
+    names = write_gpkg(gpkg_layers(run_dir), gpkg)
     if tifs:
         stage = gpkg.with_name(f".{gpkg.stem}_suitability.tmp")
         shutil.rmtree(stage, ignore_errors=True)

@@ -33,7 +33,7 @@ FAST = {"grid": {"resolution_m": 2000}, "sensitivity": {"draws": 20}, "upgrades"
         "categories": ["car_repair", "metalwork", "carpentry", "car_body_paint"]}
 #: byte-identical across runs (manifests hold dates and timings, so they are compared without them)
 NATIONAL_FILES = ["relocation.csv", "estate_summary.csv", "estates.geojson", "zones.geojson", "clusters.geojson",
-                  "flows.csv", "towns.csv", "report.html", "partitions.json"]
+                  "flows.csv", "towns.csv", "report.html", "partitions.json", "national.gpkg"]
 
 
 def _demo_settings() -> dict:

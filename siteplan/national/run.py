@@ -16,7 +16,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import InputError, SiteplanError
-from ..export import sha256, utc_now, versions, write_json
+from ..export import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
 from .cache import prune_cache
 from .gather import copy_units, gather_tables
 from .partition import Partitioning, partition_scenario
@@ -163,6 +163,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         stage = folder.stage
         copy_units(parts.units, outcomes, cache_dir, stage)
         gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom)
+        write_gpkg(gpkg_layers(stage), stage / "national.gpkg")  # the national layers and relocation, for QGIS
         national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html")
         # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
         summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
