@@ -362,6 +362,13 @@ def test_suitability_cog_on_dask(tmp_path: Path) -> None:
         assert b.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert np.array_equal(a.read(1), b.read(1)) and (a.read(1) != -9999).any()
     assert (tmp_path / "here.tif").read_bytes() == (tmp_path / "dask.tif").read_bytes()
+    # the same surface as a lazy dask array (for xarray pipelines): the same values
+    from siteplan.national.raster import surface_array
+
+    arr = surface_array(prep, "car_body_paint", chunk=48)
+    assert arr.chunks[0][0] == 48 and arr.numblocks[0] > 1 and arr.numblocks[1] > 1
+    with rasterio.open(tmp_path / "bw.tif") as a:
+        assert np.array_equal(arr.compute(scheduler="threads"), a.read(1))
 
 
 def test_cache_pruning(tmp_path: Path) -> None:

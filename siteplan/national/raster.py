@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["write_surface_cog", "write_suitability_cog", "chunk_windows", "surface_plan"]
+__all__ = ["write_surface_cog", "write_suitability_cog", "chunk_windows", "surface_plan", "surface_array"]
 
 Window4 = tuple[int, int, int, int]
 
@@ -108,6 +108,45 @@ def surface_plan(prep: "Prepared", category: str) -> BlockPlan:
     # criteria read the classified businesses (the linked-trades defaults), as the whole-grid path does
     return BlockPlan.build(prep.criteria_specs, weights, prep.rules[category],
                            criteria_layers(prep.region.layers, prep.businesses), prep.scenario, prep.grid)
+
+
+def surface_array(prep: "Prepared", category: str, *, chunk: int = 2048) -> Any:
+    """One category's surface as a lazy ``dask.array`` (float32, -9999 where excluded), chunk by chunk.
+
+    Each chunk is one task computing :meth:`siteplan.blockwise.BlockPlan.block` on its window (the
+    overlap is the halo of each criterion and rule, read from the features, not from the neighbouring
+    chunks' cells, so no chunk depends on another); the plan is one shared node of the graph. For use
+    with xarray, xarray-spatial or ``dask.array`` pipelines; :func:`write_surface_cog` writes the same
+    values to a COG with bounded memory.
+
+    Parameters
+    ----------
+    prep
+        The scenario prepared without in-memory surfaces.
+    category
+        Catalogue code.
+    chunk
+        Chunk size in cells.
+
+    Returns
+    -------
+    dask.array.Array
+        Shape ``(grid.height, grid.width)``, row 0 at the north, the grid's transform.
+    """
+    import dask
+    import dask.array as da
+
+    plan = dask.delayed(surface_plan(prep, category), pure=True, traverse=False)
+    grid = prep.grid
+    windows = chunk_windows(grid.height, grid.width, chunk)
+    cols = len(range(0, grid.width, chunk))
+
+    def values(p: BlockPlan, window: Window4) -> np.ndarray:
+        return p.block(window)[0]
+
+    tiles = [da.from_delayed(dask.delayed(values, pure=True)(plan, w), shape=(w[2], w[3]), dtype=np.float32)
+             for w in windows]
+    return da.block([tiles[i:i + cols] for i in range(0, len(tiles), cols)])
 
 
 def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk: int = 2048, workers: int = 0,
