@@ -83,7 +83,7 @@ def test_no_bars_off_a_terminal_or_when_quiet() -> None:
 
 def test_unit_bars_slots_failures_and_late_events() -> None:
     buf = io.StringIO()
-    with UnitBars(["A", "B", "<b>C</b>"], file=buf, force=True) as bars:
+    with UnitBars(["A", "B\x1b[2J\x07", "<b>C</b>"], file=buf, force=True) as bars:
         bars.stage(0, "load", "start")
         bars.stage(1, "load", "start")
         assert sorted(bars._slots.values()) == [0, 1]  # one line per partition being computed
@@ -98,6 +98,7 @@ def test_unit_bars_slots_failures_and_late_events() -> None:
                            (2, "load", "start"), (1, "unit", "failed"), (2, "unit", "cached")]
     text = buf.getvalue()
     assert "3/3" in text and "1 failed" in text and "<b>C</b>" in text
+    assert "\x1b[2J" not in text and "\x07" not in text  # a key from the data cannot drive the terminal
 
 
 def test_count_bar() -> None:
