@@ -8,6 +8,7 @@ import json
 import re
 
 import pandas as pd
+from markupsafe import escape
 import pytest
 from conftest import small_scenario
 
@@ -121,16 +122,29 @@ def test_warnings_fold_by_pattern_with_counts():
 
 
 def test_robustness_keeps_only_what_differs(run):
-    res, _ = run
+    """The report draws sensitivity.robustness_summary (one home for the idea): a count line, then only
+    the uncertain tops and swaps, each line escaped."""
+    res, out = run
+    rob = robustness(res)
+    assert rob.draws == res.prep.scenario.sensitivity.draws and rob.lines[0].startswith(f"{len(rob.certain)} of ")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for line in rob.lines:
+        assert str(escape(line)) in page
 
     class R:
-        ranks = pd.DataFrame({"category": ["a", "b", "c", "d"], "estate_id": ["E1", "E2", "E1", "E3"],
-                              "rank": [1, 1, 1, 2], "p_rank": [0.99, 0.55, 0.95, 0.2],
-                              "oat_ranks": ["1-1", "1-3", "1-2", "2-4"]})
+        ranks = pd.DataFrame({"category": ["a", "a", "b", "b"], "estate_id": ["E1", "E2", "<E3>", "E4"],
+                              "rank": [1, 2, 1, 2], "p_first": [0.99, 0.01, 0.55, 0.45],
+                              "oat_ranks": ["1-1", "2-2", "1-3", "1-2"], "swap_p": [0.0, 0.0, 0.0, 0.0],
+                              "swap_by": ["", "", "", ""]})
 
-    rob = robustness(R())
-    assert rob["stable"] == ["a"]
-    assert [x[0] for x in rob["differ"]] == ["b", "c"]
+        class prep:
+            class scenario:
+                class sensitivity:
+                    draws = 200
+
+    got = robustness(R())
+    assert got.certain == ["a"] and [t["category"] for t in got.uncertain_top] == ["b"]
+    assert len(got.lines) == 2 and "<E3>" in got.lines[1]
 
 
 def test_numbers_with_units_are_one_isolate_and_persian_digits_optional():

@@ -170,20 +170,8 @@ def _method(res: "RunResult") -> Markup:
             f"{r.cr:.3f}", f"{r.lambda_max:.3f}", r.ri_table, f"{sc.weights.cr_threshold:g}")
     sol = res.plan.solver
     rob = robustness(res)
-    from ..sensitivity import OAT_DELTAS
-
-    swing = f"±{max(abs(d) for d in OAT_DELTAS) * 100:g} %"
-    rob_parts = []
-    if rob["stable"]:
-        rob_parts.append(Markup("the top estate is stable (kept with p ≥ {} and under every {} weight swing) for "
-                                "{} categories: {}.").format(f"{rob['threshold']:g}", swing, len(rob["stable"]),
-                                                             ", ".join(rob["stable"])))
-    if rob["differ"]:
-        items = Markup("").join(Markup("<li>{}: {} keeps rank 1 with p = {}{}</li>").format(
-            cell(c), cell(e), f"{p:.2f}", f" (ranks {o} when one weight moves {swing})" if o else "")
-            for c, e, p, o in rob["differ"])
-        rob_parts.append(Markup("Where it differs:<ul>{}</ul>").format(items))
-    rob_txt = Markup(" ").join(rob_parts)
+    rob_txt = Markup("{}{}").format(rob.lines[0], Markup("<ul>{}</ul>").format(
+        Markup("").join(Markup("<li>{}</li>").format(x) for x in rob.lines[1:])) if len(rob.lines) > 1 else "")
     rules_rows = [[code, r.rule_id, f"{r.max_pct:g} %" if r.group == "slope" else f"{r.min_m:g} m", r.status]
                   for code in prep.codes for r in prep.rules[code] if r.group != "study_area"]
     sch = res.site_choice

@@ -23,6 +23,7 @@ from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
     from ..results import RunResult
+    from ..sensitivity import RobustnessSummary
 
 __all__ = ["headline", "charts", "group_warnings", "site_room", "proposals"]
 
@@ -224,18 +225,9 @@ def group_warnings(warnings: list[str]) -> list[tuple[str, int]]:
     return [(first[k], count[k]) for k in first]
 
 
-def robustness(res: "RunResult", *, stable_p: float = 0.9) -> dict[str, Any]:
-    """The Monte Carlo robustness condensed to what differs: the categories whose top estate is stable
-    (keeps rank 1 with probability at least ``stable_p`` and under every one-at-a-time weight swing)
-    named together, the others one by one."""
-    top = res.ranks[res.ranks["rank"] == 1]
-    stable, differ = [], []
-    for r in top.itertuples():
-        if pd.isna(r.p_rank):
-            continue
-        oat = str(r.oat_ranks or "")
-        if r.p_rank >= stable_p and oat in ("", "1-1", "None"):
-            stable.append(str(r.category))
-        else:
-            differ.append([str(r.category), str(r.estate_id), float(np.round(r.p_rank, 2)), oat])
-    return {"stable": sorted(stable), "differ": differ, "threshold": stable_p}
+def robustness(res: "RunResult") -> "RobustnessSummary":
+    """The Monte Carlo robustness as the report shows it: :func:`siteplan.sensitivity.robustness_summary`
+    of the run's ranks (one home for what "robust" means; the report only draws its lines)."""
+    from ..sensitivity import robustness_summary
+
+    return robustness_summary(res.ranks, res.prep.scenario.sensitivity.draws)
