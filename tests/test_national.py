@@ -333,7 +333,11 @@ def test_cli(nation: Path, sequential: Path, tmp_path: Path) -> None:
     assert r.exit_code == 1 and "national" in r.output
     r = CliRunner().invoke(main, ["run", str(DEMO / "demo.yaml"), "--out", str(tmp_path / "x"), "--workers", "2"])
     assert r.exit_code == 2 and "national scenarios" in r.output
-    # the national GeoPackage
+    r = CliRunner().invoke(main, ["run", str(DEMO / "demo.yaml"), "--out", str(tmp_path / "x"), "--cache-days", "3"])
+    assert r.exit_code == 2 and "national scenarios" in r.output
+    # the national GeoPackage, in the output (the layers and relocation points) and by export
+    inside = gpd.read_file(out / "national.gpkg", layer="relocation")
+    assert len(inside) == len(pd.read_csv(out / "relocation.csv", dtype=str)) and inside.crs.to_epsg() == 4326
     r = CliRunner().invoke(main, ["export", str(out), "--gpkg", str(tmp_path / "n.gpkg")])
     assert r.exit_code == 0, r.output
     est = gpd.read_file(tmp_path / "n.gpkg", layer="estates")
