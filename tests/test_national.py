@@ -397,3 +397,25 @@ def test_cache_pruning(tmp_path: Path) -> None:
     assert (units / "used_old").stat().st_mtime == now  # marked as used now
     prune_cache(tmp_path, ["used_old"], ["p01"], keep_days=0, now=now + 1)  # 0: only what this run used
     assert sorted(p.name for p in units.iterdir()) == [".k.partial-young", "used_old"]
+
+
+@pytest.mark.filterwarnings("ignore")  # worker threads: see test_dask_workers_give_the_same_bytes
+def test_existing_cluster_by_scheduler_address(nation: Path, sequential: Path) -> None:
+    """--scheduler: the partitions run on a cluster that exists already (here a LocalCluster started
+    apart, as `dask scheduler` + `dask worker` would be), which siteplan leaves running."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    cache = nation.parent / "cache_sched"
+    shutil.copytree(nation.parent / ".out_seq.cache", cache)
+    man = json.loads((sequential / "manifest.json").read_text(encoding="utf-8"))
+    sw = next(u for u in man["units"] if u["label"] == "SW")
+    shutil.rmtree(cache / "units" / sw["key"])  # SW is computed on the cluster, the others come from the cache
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        out = nation.parent / "out_sched"
+        res = run_national_file(nation, out, scheduler=cluster.scheduler_address, cache=cache)
+        assert res.engine == {"engine": "dask", "scheduler": cluster.scheduler_address, "workers": 2}
+        assert {o.label: o.status for o in res.outcomes}["SW"] == "ok"
+        _same_outputs(sequential, out)
+        with Client(cluster.scheduler_address) as c:  # still up for its other users
+            assert len(c.scheduler_info()["workers"]) == 2
