@@ -32,6 +32,7 @@ __all__ = [
     "Scenario",
     "LayerSpec",
     "NationalSpec",
+    "NATIONAL_LIST_KEYS",
     "CriterionSpec",
     "TransformSpec",
     "load_scenario",
@@ -422,16 +423,56 @@ class OutputsSpec(_Strict):
 
 class NationalSpec(_Strict):
     """A national scenario: the region split into partitions (provinces) run one by one or on Dask
-    (:mod:`siteplan.national`). ``partitions`` is a polygon layer with one feature per partition, its
-    key in ``field``. Businesses and estates belong to the partition that holds them; relocation and
-    zoning stay within a partition unless ``cross_border`` is true, when partitions whose businesses
-    can reach each other's estates (``allocation.max_distance_km``) are planned together. Context layers
-    (towns, roads, constraints, ...) are kept within ``context_km`` of each partition."""
+    (:mod:`siteplan.national`), in one of two forms.
 
-    partitions: LayerSpec
-    field: str
+    * ``partitions`` + ``field``: the national file's layers hold the whole nation and ``partitions`` is
+      a polygon layer with one feature per partition, its key in ``field``. Businesses and estates belong
+      to the partition that holds them; context layers (towns, roads, constraints, ...) are kept within
+      ``context_km`` of each partition.
+    * ``scenarios``: a list of provincial scenario files, each an ordinary one-province scenario with its
+      own layers and settings; the partition key is each one's ``name``, and a province owns what its
+      files list (:mod:`siteplan.national.provinces`). The national file then sets only ``name``,
+      ``description``, ``seed``, ``crs`` and ``outputs`` besides ``national``.
+
+    Relocation and zoning stay within a partition unless ``cross_border`` is true, when partitions whose
+    businesses can reach each other's estates (``allocation.max_distance_km``) are planned together."""
+
+    partitions: LayerSpec | None = None
+    field: str | None = None
+    scenarios: list[str] | None = None
     cross_border: bool = False
     context_km: float = Field(100.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "NationalSpec":
+        if self.scenarios is not None:
+            if self.partitions is not None or self.field is not None:
+                raise ValueError("give either scenarios: (a list of provincial scenario files) or partitions: with "
+                                 "field: (a polygon layer of the nation's partitions), not both")
+            if "context_km" in self.model_fields_set:
+                raise ValueError("context_km is for partitions: (a national layer cut around each partition); with "
+                                 "scenarios: each province's own layers are its context; remove context_km")
+            if not self.scenarios:
+                raise ValueError("scenarios: the list is empty; list the provincial scenario files "
+                                 "(e.g. scenarios: [isfahan/isfahan.yaml, qom/qom.yaml])")
+            seen: dict[str, int] = {}
+            for i, s in enumerate(self.scenarios):
+                if not s.strip():
+                    raise ValueError(f"scenarios[{i}]: empty file name")
+                key = str(Path(s))
+                if key in seen:
+                    raise ValueError(f"scenarios[{i}]: '{s}' is listed twice (also scenarios[{seen[key]}]); a "
+                                     "province is planned once")
+                seen[key] = i
+        elif self.partitions is None or self.field is None:
+            missing = " and ".join(k for k in ("partitions", "field") if getattr(self, k) is None)
+            raise ValueError(f"{missing} missing: give partitions: {{path: provinces.shp}} with field: (the field "
+                             "naming each partition), or scenarios: [a list of provincial scenario files]")
+        return self
+
+
+#: what a national file with a list of provincial scenarios may set (the rest is each province's)
+NATIONAL_LIST_KEYS = ("name", "description", "seed", "crs", "outputs", "national")
 
 
 class Scenario(_Strict):
@@ -445,7 +486,7 @@ class Scenario(_Strict):
     crs: str | None = None
     seed: int = 0
     grid: GridSpec = Field(default_factory=GridSpec)
-    layers: dict[str, LayerSpec]
+    layers: dict[str, LayerSpec] = Field(default_factory=dict)
     categories: list[str] | Literal["all"] = "all"
     criteria: list[CriterionSpec] | None = None
     weights: WeightsSpec = Field(default_factory=WeightsSpec)
@@ -502,6 +543,23 @@ class Scenario(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return v
+
+    @property
+    def provincial_list(self) -> bool:
+        """True for a national file listing provincial scenarios (``national: {scenarios: [...]}``)."""
+        return self.national is not None and self.national.scenarios is not None
+
+    @model_validator(mode="after")
+    def _layers_or_list(self) -> "Scenario":
+        if self.provincial_list:
+            extra = sorted(set(self.model_fields_set) - set(NATIONAL_LIST_KEYS) - {"base_dir"})
+            if extra:
+                raise ValueError(f"{', '.join(extra)}: a national file with a list of provincial scenarios "
+                                 f"(national.scenarios) sets only {', '.join(NATIONAL_LIST_KEYS)}; each province's "
+                                 "layers and settings are in its own scenario file: move these there")
+        elif "layers" not in self.model_fields_set:
+            raise ValueError("layers: required key is missing")
+        return self
 
     @model_validator(mode="after")
     def _some_weight(self) -> "Scenario":
@@ -638,19 +696,35 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         raise ScenarioError(f"{source}: the scenario must be a YAML mapping of keys to values")
     data = dict(data)
     data.pop("base_dir", None)
+    nat = data.get("national")
+    listed = isinstance(nat, dict) and "scenarios" in nat
+    # said with every other problem (a model check would only run once the fields are valid)
+    first = [] if listed or "layers" in data else [f"{source}: layers: required key is missing"]
+    moved = sorted(k for k in data if listed and k in Scenario.model_fields and k not in NATIONAL_LIST_KEYS)
+    if moved:
+        first.append(f"{source}: {', '.join(moved)}: a national file with a list of provincial scenarios "
+                     f"(national.scenarios) sets only {', '.join(NATIONAL_LIST_KEYS)}; each province's layers and "
+                     "settings are in its own scenario file: move these there")
+        data = {k: v for k, v in data.items() if k not in moved}
     try:
         sc = Scenario(**data, base_dir=str(base_dir))
     except ValidationError as err:
-        raise ScenarioError([f"{source}: {m}" for m in _format_errors(err)]) from None
+        raise ScenarioError(list(dict.fromkeys(first + [f"{source}: {m}" for m in _format_errors(err)]))) from None
     problems = []
     for name, spec in sc.layers.items():
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
-    if sc.national is not None and not sc.resolve(sc.national.partitions.path).exists():
+    if sc.national is not None and sc.national.partitions is not None \
+            and not sc.resolve(sc.national.partitions.path).exists():
         problems.append(f"{source}: national.partitions.path: file not found: {sc.national.partitions.path}")
+    for i, f in enumerate(sc.national.scenarios or [] if sc.national is not None else []):
+        if not sc.resolve(f).is_file():
+            problems.append(f"{source}: national.scenarios[{i}]: file not found: {f} (looked in {sc.resolve(f).parent})")
     if sc.catalogue.path and not sc.resolve(sc.catalogue.path).exists():
         problems.append(f"{source}: catalogue.path: file not found: {sc.catalogue.path}")
+    if first:
+        raise ScenarioError(first + problems)
     if problems:
         raise ScenarioError(problems)
     return sc

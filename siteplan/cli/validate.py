@@ -13,10 +13,13 @@ from ._common import _guard, echo
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @_guard
 def validate(scenario: Path) -> None:
-    """Check SCENARIO and its layers; list every problem (exit 1) or say it is valid (exit 0)."""
+    """Check SCENARIO and its layers (a national scenario: its partitions or provincial scenarios too);
+    list every problem (exit 1) or say it is valid (exit 0)."""
     from ..checks import validate_scenario
+    from ..national import is_national
+    from ..national.validate import validate_national
 
-    report = validate_scenario(scenario)
+    report = validate_national(scenario) if is_national(scenario) else validate_scenario(scenario)
     for w in report.warnings:
         echo(f"warning: {w}", err=True)
     echo(report.summary())

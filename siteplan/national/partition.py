@@ -74,6 +74,9 @@ class Unit:
         How many the unit owns.
     biz_owner, estate_owner
         Partition of each business and estate id, for units of several partitions (else empty).
+    seed
+        The seed the unit runs with when it overrides its scenario's (a national list's ``seed``); None:
+        the scenario's own (``--seed`` overrides both).
     """
 
     label: str
@@ -85,6 +88,7 @@ class Unit:
     estates: int
     biz_owner: dict[str, str] = field(default_factory=dict)
     estate_owner: dict[str, str] = field(default_factory=dict)
+    seed: int | None = None
 
 
 @dataclass
@@ -129,7 +133,7 @@ def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
         geometry is not a polygon.
     """
     nat = scenario.national
-    assert nat is not None
+    assert nat is not None and nat.partitions is not None and nat.field is not None
     spec = nat.partitions
     path = scenario.resolve(spec.path)
     where = f"national.partitions ({spec.path})"
@@ -186,9 +190,10 @@ def owners(points: np.ndarray, parts: gpd.GeoDataFrame) -> tuple[np.ndarray, np.
 
 
 def reach_groups(biz_owner: np.ndarray, biz_pts: np.ndarray, est_owner: np.ndarray, est_geoms: np.ndarray,
-                 n_parts: int, reach_m: float) -> np.ndarray:
+                 n_parts: int, reach_m: float | np.ndarray) -> np.ndarray:
     """Group label of each partition: partitions linked when a business of one lies within ``reach_m``
-    of an estate of the other (connected components, so the link is transitive)."""
+    of an estate of the other (connected components, so the link is transitive). ``reach_m`` is one
+    distance, or one per business (provinces with their own ``allocation.max_distance_km``)."""
     rows = [np.arange(n_parts)]
     cols = [np.arange(n_parts)]
     if len(biz_pts) and len(est_geoms):
@@ -315,6 +320,9 @@ def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None)
     nat = scenario.national
     if nat is None:
         raise InputError(f"{path}: not a national scenario (no 'national:' section)")
+    if nat.partitions is None:
+        raise InputError(f"{path}: national.scenarios: a list of provincial scenarios is split by "
+                         "siteplan.national.provinces.partition_provinces")
     raw = read_scenario_file(path)
     region, _cat = load_checked(scenario.model_copy(update={"national": None}), whole_grid=False)
     crs = region.crs.to_string()

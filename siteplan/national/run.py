@@ -19,7 +19,8 @@ from ..errors import InputError, SiteplanError
 from ..export import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
 from .cache import prune_cache
 from .gather import copy_units, gather_tables
-from .partition import Partitioning, partition_scenario
+from .partition import Partitioning
+from .provinces import national_inputs, split_scenario
 from .report import national_report
 from .runner import Outcome, UnitTask, outcome_record, run_units
 
@@ -141,20 +142,20 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
     out_resolved = Path(out_dir).expanduser().resolve()
     if cache_dir == out_resolved or out_resolved in cache_dir.parents:
         raise InputError(f"--cache {cache_dir}: is inside --out, which a run replaces as a whole; put the cache beside it")
-    inputs = {"the scenario file": path, "national.partitions": scenario.resolve(scenario.national.partitions.path)}
-    inputs.update({f"layer '{n}'": scenario.resolve(s.path) for n, s in scenario.layers.items()})
+    inputs = national_inputs(scenario, path)
     estimate = (8 << 20) + 3 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="national", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         log.info("national: partitioning %s", path)
-        parts = partition_scenario(path, cache_dir / "inputs", seed=seed)
+        parts = split_scenario(path, cache_dir / "inputs", seed=seed)
         timings["partition"] = round(time.perf_counter() - t, 3)
         for w in parts.warnings:
             if w.startswith("national:"):
                 log.warning("%s", w)
         log.info("national: %d partitions in %d runs", len(parts.keys), len(parts.units))
-        tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed, u.businesses) for u in parts.units]
+        tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed if seed is not None else u.seed,
+                          u.businesses) for u in parts.units]
         t = time.perf_counter()
         outcomes, engine = run_units(tasks, workers=workers, scheduler=scheduler, processes=processes)
         timings["run"] = round(time.perf_counter() - t, 3)
@@ -175,7 +176,9 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         cache_stats = prune_cache(cache_dir, [o.key for o in outcomes], [u.folder for u in parts.units],
                                   keep_days=cache_days)
         timings["total"] = round(time.perf_counter() - t0, 3)
-        manifest = _manifest(path, scenario, res, seed if seed is not None else scenario.seed, timings, stage)
+        own_seeds = scenario.provincial_list and "seed" not in scenario.model_fields_set  # each province its own
+        manifest = _manifest(path, scenario, res, seed if seed is not None else None if own_seeds else scenario.seed,
+                             timings, stage)
         manifest["cache"] = {"folder": str(cache_dir), "keep_days": cache_days, **cache_stats}
         write_json(manifest, stage / "manifest.json")
     if res.failed:
