@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -20,7 +21,6 @@ from siteplan.cli import main
 from siteplan.errors import InputError, ScenarioError
 from siteplan.national import run_national_file
 from siteplan.national.provinces import _province_key, load_provinces, split_scenario
-from siteplan.pipeline import run_scenario_file
 from siteplan.scenario import load_scenario, parse_scenario
 
 DEMO = Path(__file__).resolve().parents[1] / "data"
@@ -198,33 +198,49 @@ def test_cache_key_covers_the_scenario_text_and_every_input(provinces: Path, tmp
 
     base = keys()
     assert keys() == base  # stable
-    steps = []
-    sc = root / "sw" / "province.yaml"
-    d = yaml.safe_load(sc.read_text(encoding="utf-8"))
-    d["allocation"] = {"max_distance_km": 25}
-    sc.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    steps.append(("SW", keys()))
+    changes = []
+
+    def edit(folder: str, fn) -> None:
+        sc = root / folder / "province.yaml"
+        d = yaml.safe_load(sc.read_text(encoding="utf-8"))
+        fn(d)
+        sc.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+
+    # the scenario's text
+    edit("sw", lambda d: d.update(allocation={"max_distance_km": 25}))
+    changes.append(("SW", keys()))
     # a sidecar of a layer (the attributes of a shapefile)
     e = gpd.read_file(root / "nw" / "estates.shp")
     e.loc[e.index[0], "name"] = "شهرک تازه"
     e.to_file(root / "nw" / "estates.shp", encoding="utf-8")
-    steps.append(("شمال غرب", keys()))
-    # the catalogue a province names, and its DEM
+    changes.append(("شمال غرب", keys()))
+    # the catalogue a province names: its content, its name unchanged
     shutil.copy(Path(__file__).resolve().parents[1] / "siteplan" / "data" / "catalogue.csv", root / "se" / "catalogue.csv")
-    sc = root / "se" / "province.yaml"
-    d = yaml.safe_load(sc.read_text(encoding="utf-8"))
-    d["catalogue"] = {"path": "catalogue.csv"}
-    sc.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    before = keys()
+    edit("se", lambda d: d.update(catalogue={"path": "catalogue.csv"}))
+    changes.append(("<b>SE</b>", keys()))
     with open(root / "se" / "catalogue.csv", "a", encoding="utf-8") as fh:
         fh.write("\n")
-    steps.append(("<b>SE</b>", keys()))
+    changes.append(("<b>SE</b>", keys()))
+    # the DEM a province reads: one cell changes
+    import rasterio
+    from rasterio.transform import from_origin
+
+    minx, miny, maxx, maxy = gpd.read_file(root / "ne" / "boundary.shp").total_bounds
+    profile = {"driver": "GTiff", "width": 20, "height": 20, "count": 1, "dtype": "float32", "crs": "EPSG:4326",
+               "transform": from_origin(minx, maxy, (maxx - minx) / 20, (maxy - miny) / 20)}
+    dem = np.full((20, 20), 1500.0, dtype="float32")
+    with rasterio.open(root / "ne" / "dem.tif", "w", **profile) as dst:
+        dst.write(dem, 1)
+    edit("ne", lambda d: d["layers"].update(dem={"path": "dem.tif"}))
+    changes.append(("NE", keys()))
+    dem[3, 4] = 1501.0
+    with rasterio.open(root / "ne" / "dem.tif", "w", **profile) as dst:
+        dst.write(dem, 1)
+    changes.append(("NE", keys()))
     prev = base
-    for changed, now in steps:
+    for changed, now in changes:
         assert [k for k in now if now[k] != prev[k]] == [changed], changed
         prev = now
-    assert before["<b>SE</b>"] != base["<b>SE</b>"]
-    _ = steps
 
 
 def test_national_seed_overrides_the_provinces(provinces: Path, tmp_path: Path) -> None:
@@ -362,7 +378,9 @@ def test_open_borders_need_compatible_settings_and_unique_ids(provinces: Path, t
 def test_validate_provincial_list(provinces: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["validate", str(_national(provinces, "v.yaml"))])
     assert r.exit_code == 0, r.output
-    assert "valid (national: 4 provincial scenarios" in r.output
+    assert "valid (national: 4 provincial scenarios" in r.output and "open borders" not in r.output
+    r = CliRunner().invoke(main, ["validate", str(_national(provinces, "vo.yaml", cross_border=True))])
+    assert r.exit_code == 0 and "; open borders, planned together: " in r.output, r.output
     root = _copy(provinces, tmp_path)
     # one province with a bad key and no estate; another's name clashes; the national file lists a missing one
     p = root / "sw" / "province.yaml"

@@ -3,10 +3,12 @@
 ========================  ===================================================================
 module                    what
 ========================  ===================================================================
-``partition``             the national scenario split into units (ownership, open borders)
+``partition``             a partition layer split into units (ownership, open borders)
+``provinces``             a list of provincial scenarios split into units (names, ownership, open borders)
 ``runner``                running the units: sequentially or as Dask tasks, with the cache
 ``gather``                the units' outputs into national tables and layers
 ``report``                the national summary page
+``validate``              ``siteplan validate`` of a national scenario (partitions or provinces)
 ``run``                   the whole national run into one output folder
 ========================  ===================================================================
 """

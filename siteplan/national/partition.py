@@ -1,5 +1,6 @@
-"""Splitting a national scenario into run units: one per partition, or one per group of partitions
-whose businesses can reach each other's estates when the borders are open.
+"""Splitting a national scenario with a partition layer into run units: one per partition, or one per
+group of partitions whose businesses can reach each other's estates when the borders are open (a list
+of provincial scenarios is split by :mod:`siteplan.national.provinces`).
 
 Ownership. Every business and every estate belongs to exactly one partition: the one whose polygon
 holds the point (an estate's representative point); a point on a shared border goes to the partition
@@ -66,7 +67,8 @@ class Unit:
         Sub-folder name of the unit's outputs (``provinces/<folder>``): ``p01``, ``p02``, ... in key
         order, never text from the data.
     scenario_path
-        The unit's scenario file (in the cache's ``inputs`` folder).
+        The unit's scenario file (in the cache's ``inputs`` folder; a province of a list of provincial
+        scenarios run alone: its own file).
     key
         SHA-256 of everything the unit's results depend on (its inputs' content, settings, seed,
         siteplan's version): the cache key.

@@ -42,6 +42,8 @@ class NationalValidation:
         The national working CRS.
     warnings
         What the checks found worth saying (one message each).
+    joint
+        With open borders, the partitions planned together (``A + B``), one entry per joint run.
     """
 
     path: Path
@@ -49,14 +51,16 @@ class NationalValidation:
     counts: dict[str, tuple[int, int]]
     crs: str
     warnings: list[str] = field(default_factory=list)
+    joint: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line: the file, ``valid``, the partitions and their totals."""
         b = sum(c[0] for c in self.counts.values())
         e = sum(c[1] for c in self.counts.values())
         what = "provincial scenarios" if self.form == "scenarios" else "partitions"
+        joint = f"; open borders, planned together: {'; '.join(self.joint)}" if self.joint else ""
         return (f"{self.path}: valid (national: {len(self.counts)} {what}: {', '.join(self.counts)}; "
-                f"businesses {b}, estates {e}; CRS {self.crs})")
+                f"businesses {b}, estates {e}; CRS {self.crs}{joint})")
 
 
 def _empty_warnings(counts: dict[str, tuple[int, int]], what: str) -> list[str]:
@@ -147,7 +151,23 @@ def _validate_layer(path: Path, scenario: Scenario, problems: list[str]) -> Nati
     ne = np.bincount(own["estates"], minlength=n)
     counts = {k: (int(nb[i]), int(ne[i])) for i, k in enumerate(parts["partition"])}
     warns += own_warns + _empty_warnings(counts, "partition")
-    return NationalValidation(path, "partitions", counts, region.crs.to_string(), warns)
+    joint: list[str] = []
+    if scenario.national is not None and scenario.national.cross_border:
+        from .partition import reach_groups
+
+        group = reach_groups(own["businesses"], region.layers["businesses"].geometry.values, own["estates"],
+                             region.layers["estates"].geometry.values, n, scenario.allocation.max_distance_km * 1000.0)
+        joint = _joint_labels(group, list(parts["partition"]))
+    return NationalValidation(path, "partitions", counts, region.crs.to_string(), warns, joint)
+
+
+def _joint_labels(group: np.ndarray, keys: list[str]) -> list[str]:
+    out = []
+    for g in sorted(set(group.tolist())):
+        members = np.flatnonzero(group == g)
+        if len(members) > 1:
+            out.append(" + ".join(keys[i] for i in members))
+    return out
 
 
 def _data_problems(path: Path) -> list[str]:
@@ -169,6 +189,7 @@ def _validate_list(path: Path, scenario: Scenario, problems: list[str]) -> Natio
     provinces, prov_problems, warns = load_provinces(scenario)
     problems += prov_problems
     crs = None
+    joint: list[str] = []
     if not prov_problems and provinces:
         crs = national_crs(scenario, provinces)
         problems += ownership_problems(provinces, crs)
@@ -179,8 +200,9 @@ def _validate_list(path: Path, scenario: Scenario, problems: list[str]) -> Natio
                 members = [provinces[i] for i in np.flatnonzero(group == g)]
                 if len(members) > 1:
                     problems += group_problems(members, seed_set=seed_set)
+            joint = _joint_labels(group, [p.key for p in provinces])
     if problems or crs is None:
         raise InputError(list(dict.fromkeys(problems)) or [f"{path}: national.scenarios: no province"])
     counts = {p.key: (len(p.region.layers["businesses"]), len(p.region.layers["estates"])) for p in provinces}
     warns += _empty_warnings(counts, "province")
-    return NationalValidation(path, "scenarios", counts, crs.to_string(), warns)
+    return NationalValidation(path, "scenarios", counts, crs.to_string(), warns, joint)
