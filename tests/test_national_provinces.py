@@ -169,6 +169,20 @@ def test_closed_borders_equal_each_province_run_alone(provinces: Path, closed: P
                for k in man["inputs_sha256"])
 
 
+@pytest.mark.filterwarnings("ignore")  # worker threads: see tests/test_national.py
+def test_provinces_on_dask_give_the_same_bytes(provinces: Path, closed: Path) -> None:
+    pytest.importorskip("distributed")
+    from test_national import _same_outputs
+
+    out = provinces / "out_dask"
+    d = yaml.safe_load(_national(provinces).read_text(encoding="utf-8"))
+    d["seed"] = 7  # the provinces' own seed, set nationally: the same results, other cache keys
+    (provinces / "dask.yaml").write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    res = run_national_file(provinces / "dask.yaml", out, workers=2, processes=False)
+    assert res.engine["engine"] == "dask" and [o.status for o in res.outcomes] == ["ok"] * 4
+    _same_outputs(closed, out)
+
+
 def test_rerun_recomputes_only_the_changed_province(provinces: Path, closed: Path, tmp_path: Path) -> None:
     root = _copy(provinces, tmp_path)
     nation = _national(root)

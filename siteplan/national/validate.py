@@ -112,8 +112,11 @@ def validate_national(path: str | Path) -> NationalValidation:
     except ScenarioError as err:
         problems += err.problems
         scenario = _provisional(path)
-        if scenario is None:
-            raise
+    if scenario is None:  # the national section itself is wrong: the file's problems, with its data's
+        from ..checks import validate_scenario
+
+        validate_scenario(path)
+        raise InputError(problems)  # (validate_scenario raised already; for the type checker)
     assert scenario.national is not None
     if scenario.national.scenarios is not None:
         return _validate_list(path, scenario, problems)
@@ -126,14 +129,11 @@ def _validate_layer(path: Path, scenario: Scenario, problems: list[str]) -> Nati
 
     region = None
     warns: list[str] = []
-    if not problems:
-        try:
-            report = validate_scenario(path)
-            region, warns = report.region, list(report.warnings)
-        except InputError as err:
-            problems += err.problems
-    elif scenario.layers:
-        problems[:] = list(dict.fromkeys(problems + _data_problems(path)))
+    try:  # the national file as any scenario: its own problems, its layers' (as far as they can be read)
+        report = validate_scenario(path)
+        region, warns = report.region, list(report.warnings)
+    except InputError as err:
+        problems += err.problems
     crs: Any = region.crs if region is not None else (scenario.crs or "EPSG:4326")
     try:
         with warnings.catch_warnings():
@@ -168,17 +168,6 @@ def _joint_labels(group: np.ndarray, keys: list[str]) -> list[str]:
         if len(members) > 1:
             out.append(" + ".join(keys[i] for i in members))
     return out
-
-
-def _data_problems(path: Path) -> list[str]:
-    """The national layers' problems as far as the valid part of an invalid national file reads them."""
-    from ..checks import validate_scenario
-
-    try:
-        validate_scenario(path)
-    except InputError as err:
-        return err.problems
-    return []
 
 
 def _validate_list(path: Path, scenario: Scenario, problems: list[str]) -> NationalValidation:
