@@ -334,6 +334,21 @@ def group_problems(members: list[Province], *, seed_set: bool) -> list[str]:
     return problems
 
 
+def joint_warnings(provinces: list[Province], groups: list[np.ndarray]) -> list[str]:
+    """What a joint run assumes: provinces planned together without a ``boundary`` layer are represented
+    by the extent of their data."""
+    out = []
+    for members in groups:
+        if len(members) < 2:
+            continue
+        bare = [provinces[i] for i in members if "boundary" not in provinces[i].region.layers]
+        for p in bare:
+            out.append(f"national: {p.file} has no boundary layer; in the joint run of "
+                       f"{' + '.join(provinces[i].key for i in members)} the extent of its data (plus a margin, as its "
+                       "own run uses) stands for it; add its boundary layer to bound it exactly")
+    return out
+
+
 def _province_key(p: Province, seed: int | None) -> str:
     """The cache key of a province run alone: its scenario's text, every file it reads, the seed."""
     h = hashlib.sha256()
@@ -433,6 +448,7 @@ def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int
     """
     nat = national.national
     assert nat is not None
+    work = Path(work)
     provinces, problems, warns = load_provinces(national)
     crs = CRS.from_user_input(national.crs) if national.crs else None
     if not problems and provinces:
@@ -454,6 +470,7 @@ def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int
         if own:
             warns.append(f"national: seed {override} (the national {'--seed' if seed is not None else 'file'}) "
                          f"replaces the provinces' own seeds in {', '.join(own)}")
+    warns += joint_warnings(provinces, groups)
     units: list[Unit] = []
     for gi, members in enumerate(groups):
         folder = f"p{gi + 1:02d}"

@@ -177,6 +177,8 @@ def _validate_list(path: Path, scenario: Scenario, problems: list[str]) -> Natio
     assert nat is not None
     provinces, prov_problems, warns = load_provinces(scenario)
     problems += prov_problems
+    from .provinces import joint_warnings
+
     crs = None
     joint: list[str] = []
     if not prov_problems and provinces:
@@ -190,6 +192,7 @@ def _validate_list(path: Path, scenario: Scenario, problems: list[str]) -> Natio
                 if len(members) > 1:
                     problems += group_problems(members, seed_set=seed_set)
             joint = _joint_labels(group, [p.key for p in provinces])
+            warns += joint_warnings(provinces, [np.flatnonzero(group == g) for g in sorted(set(group.tolist()))])
     if problems or crs is None:
         raise InputError(list(dict.fromkeys(problems)) or [f"{path}: national.scenarios: no province"])
     counts = {p.key: (len(p.region.layers["businesses"]), len(p.region.layers["estates"])) for p in provinces}
