@@ -277,11 +277,18 @@ def test_names_unique_after_persian_normalisation(provinces: Path, tmp_path: Pat
         d = yaml.safe_load(p.read_text(encoding="utf-8"))
         d["name"] = name
         p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    p = root / "sw" / "province.yaml"
+    d = yaml.safe_load(p.read_text(encoding="utf-8"))
+    del d["name"]
+    d["layers"]["roads"]["path"] = "nowhere.shp"  # a problem of its own does not hide the missing name
+    p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
     with pytest.raises(InputError) as err:
         split_scenario(_national(root), tmp_path / "w")
     msg = str(err.value)
-    assert "province.yaml: name 'کرمان' is the name of" in msg and "after Persian normalisation" in msg
-    assert "nw/province.yaml" in msg and "ne/province.yaml" in msg
+    assert "ne/province.yaml: name 'کرمان' is the name of nw/province.yaml too ('كرمان'; the same after Persian " \
+           "normalisation)" in msg
+    assert "sw/province.yaml: name: missing; each province's name is its partition key" in msg
+    assert "sw/province.yaml: layers.roads.path: file not found: nowhere.shp" in msg
 
 
 def test_single_ownership(provinces: Path, tmp_path: Path) -> None:

@@ -163,6 +163,7 @@ def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[
         provinces' warnings (each starting with its file).
     """
     from ..checks import validate_scenario
+    from ..scenario import load_scenario
 
     nat = national.national
     assert nat is not None and nat.scenarios is not None
@@ -180,6 +181,21 @@ def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[
         if isinstance(data, dict) and "national" in data:
             problems.append(f"{f}: is itself a national scenario; list one-province scenarios (without 'national:')")
             continue
+        # the key first, so that a clash is said even when the province has other problems
+        name = data.get("name") if isinstance(data, dict) else None
+        key = str(name).strip() if name is not None else ""
+        norm = normalize(key)
+        if not norm:
+            problems.append(f"{f}: name: {'missing' if name is None else 'empty'}; each province's name is its "
+                            "partition key (as the national outputs' partition column): give it one")
+        elif norm in names:
+            other, other_name = names[norm]
+            same = "" if other_name == key else " after Persian normalisation"
+            problems.append(f"{f}: name '{key}' is the name of {other} too ('{other_name}'; the same{same}); each "
+                            "province's name is its partition key: give them different names")
+            norm = ""
+        else:
+            names[norm] = (f, key)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -187,24 +203,10 @@ def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[
         except SiteplanError as err:
             problems += _rehome(f, path, getattr(err, "problems", [str(err)]))
             continue
-        from ..scenario import load_scenario
-
-        sc = load_scenario(path)
-        key = sc.name.strip()
-        norm = normalize(key)
         if not norm:
-            problems.append(f"{f}: name: '{sc.name}' is empty after normalisation; each province's name is its "
-                            "partition key: give it a name")
             continue
-        if norm in names:
-            other, other_name = names[norm]
-            same = "" if other_name == key else " after Persian normalisation"
-            problems.append(f"{f}: name '{key}' is the name of {other} too ('{other_name}'; the same{same}); each "
-                            "province's name is its partition key: give them different names")
-            continue
-        names[norm] = (f, key)
         warns += [f"{f}: {w}" for w in report.warnings]
-        provinces.append(Province(key, f, path, sc, report.region))
+        provinces.append(Province(key, f, path, load_scenario(path), report.region))
     provinces.sort(key=lambda p: p.key)
     return provinces, problems, warns
 
