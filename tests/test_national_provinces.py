@@ -21,6 +21,7 @@ from siteplan.cli import main
 from siteplan.errors import InputError, ScenarioError
 from siteplan.national import run_national_file
 from siteplan.national.provinces import _province_key, load_provinces, split_scenario
+from siteplan.pipeline import run_scenario_file
 from siteplan.scenario import load_scenario, parse_scenario
 
 DEMO = Path(__file__).resolve().parents[1] / "data"
@@ -368,6 +369,43 @@ def test_open_borders_plan_linked_provinces_together(provinces: Path, tmp_path: 
     # a province not linked to any other still runs its own file
     alone = [u for u in res.parts.units if len(u.keys) == 1]
     assert all(u.scenario_path.name == "province.yaml" for u in alone)
+
+
+def test_joint_run_is_one_scenario_of_the_linked_provinces(provinces: Path, tmp_path: Path) -> None:
+    """A joint run's plan is the plan of one ordinary scenario holding the linked provinces' data, built
+    here from the demo's files by the test's own code: their businesses, estates and plots, the context
+    within 60 km of any of them, the union of their boxes as the boundary."""
+    root = _copy(provinces, tmp_path)
+    for f in FOLDERS:
+        p = root / f / "province.yaml"
+        d = yaml.safe_load(p.read_text(encoding="utf-8"))
+        d["allocation"] = {"max_distance_km": 6}
+        p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    res = run_national_file(_national(root, cross_border=True), tmp_path / "out")
+    unit = res.parts.units[1]
+    assert unit.keys == ["NE", "SW", "شمال غرب"]
+    members = [FOLDERS[KEYS.index(k)] for k in unit.keys]  # key order, as the joint run merges them
+    boxes = dict(zip(FOLDERS, _boxes().geometry))
+    both = tmp_path / "both"
+    both.mkdir()
+    d = _province_settings("joint")
+    d["allocation"] = {"max_distance_km": 6}
+    near = shapely.union_all([gpd.GeoSeries([boxes[f]], crs=4326).to_crs(UTM).iloc[0].buffer(60_000)
+                              for f in members])
+    for name in (*OWNED, *CONTEXT):
+        if name in OWNED:
+            g = pd.concat([gpd.read_file(root / f / f"{name}.shp") for f in members], ignore_index=True)
+        else:
+            g = gpd.read_file(SRC / f"{name}.shp")
+            g = g[shapely.intersects(near, g.to_crs(UTM).geometry.values)]
+        gpd.GeoDataFrame(g, crs=4326).to_file(both / f"{name}.shp", encoding="utf-8")
+    gpd.GeoDataFrame({"name": ["joint"]}, geometry=[shapely.union_all([boxes[f] for f in members])],
+                     crs=4326).to_file(both / "boundary.shp", encoding="utf-8")
+    (both / "joint.yaml").write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    run_scenario_file(both / "joint.yaml", both / "out")
+    mine = tmp_path / "out" / "provinces" / unit.folder
+    for f in ("relocation.csv", "estate_summary.csv"):  # the plan: the same bytes
+        assert filecmp.cmp(both / "out" / f, mine / f, shallow=False), f
 
 
 def test_open_borders_need_compatible_settings_and_unique_ids(provinces: Path, tmp_path: Path) -> None:
