@@ -27,7 +27,16 @@ from .scenario import (
     salvage_layers,
 )
 
-__all__ = ["ValidationReport", "check_scenario_data", "load_checked", "validate_scenario"]
+__all__ = ["ValidationReport", "check_scenario_data", "load_checked", "refuse_provincial_list", "validate_scenario"]
+
+
+def refuse_provincial_list(scenario: Scenario) -> None:
+    """Raise :class:`ScenarioError` for a national file that lists provincial scenarios: it has no layers
+    of its own, so only ``siteplan run`` and ``siteplan validate`` take it (:mod:`siteplan.national`)."""
+    if scenario.provincial_list:
+        raise ScenarioError("national.scenarios: a national file that lists provincial scenarios has no layers of "
+                            "its own; `siteplan run` and `siteplan validate` take it, the other commands take one "
+                            "of its provincial scenario files")
 
 
 def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region, Catalogue]:
@@ -54,6 +63,7 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
     ScenarioError
         Every problem :func:`check_scenario_data` finds.
     """
+    refuse_provincial_list(scenario)
     failed: list[InputError] = []
     region = catalogue = None
     read: Region | None = None

@@ -327,6 +327,16 @@ def test_cli_errors_name_the_file(provinces: Path, tmp_path: Path) -> None:
         assert "se/province.yaml: layer 'estates'" in r.output and "missing required field(s): name" in r.output
 
 
+def test_other_commands_refuse_the_national_list(provinces: Path, tmp_path: Path) -> None:
+    nation = _national(provinces, "other.yaml")
+    for cmd in (["suitability", str(nation), "--category", "car_repair", "--out", str(tmp_path / "s.tif")],
+                ["suitability", str(nation), "--category", "car_repair", "--out", str(tmp_path / "s.tif"), "--cog"],
+                ["explain", str(nation), "--category", "car_repair", "--at", "51.6,32.6"]):
+        r = CliRunner().invoke(main, cmd)
+        assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+        assert "a national file that lists provincial scenarios has no layers of its own" in r.output
+
+
 # --------------------------------------------------------------------------- open borders
 
 

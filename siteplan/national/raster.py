@@ -213,11 +213,13 @@ def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, c
                           scheduler: str | None = None) -> dict[str, int]:
     """``siteplan suitability SCENARIO --category C --out F.tif --cog``: read the scenario, refuse an
     ``out`` that is one of its inputs (before any heavy work), and write the COG (:func:`write_surface_cog`)."""
+    from ..checks import refuse_provincial_list
     from ..outfile import check_output_file
     from ..pipeline import _scenario_inputs, prepare
     from ..scenario import load_scenario
 
     scenario = load_scenario(path)
+    refuse_provincial_list(scenario)
     check_output_file(out, _scenario_inputs(scenario, Path(path)))
     scenario = scenario.model_copy(update={"categories": [category], "national": None})
     prep = prepare(scenario, with_surfaces=False)
