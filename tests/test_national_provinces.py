@@ -171,17 +171,20 @@ def test_closed_borders_equal_each_province_run_alone(provinces: Path, closed: P
 
 
 @pytest.mark.filterwarnings("ignore")  # worker threads: see tests/test_national.py
-def test_provinces_on_dask_give_the_same_bytes(provinces: Path, closed: Path) -> None:
+def test_provinces_on_dask_give_the_same_bytes(provinces: Path, closed: Path, tmp_path: Path) -> None:
+    """Two provinces computed by two Dask workers, two taken from the cache: the bytes of the sequential run."""
     pytest.importorskip("distributed")
     from test_national import _same_outputs
 
-    out = provinces / "out_dask"
-    d = yaml.safe_load(_national(provinces).read_text(encoding="utf-8"))
-    d["seed"] = 7  # the provinces' own seed, set nationally: the same results, other cache keys
-    (provinces / "dask.yaml").write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    res = run_national_file(provinces / "dask.yaml", out, workers=2, processes=False)
-    assert res.engine["engine"] == "dask" and [o.status for o in res.outcomes] == ["ok"] * 4
-    _same_outputs(closed, out)
+    cache = tmp_path / "cache"
+    shutil.copytree(provinces / ".out_closed.cache", cache)
+    man = json.loads((closed / "manifest.json").read_text(encoding="utf-8"))
+    for u in man["units"][:2]:
+        shutil.rmtree(cache / "units" / u["key"])
+    res = run_national_file(_national(provinces), tmp_path / "out", workers=2, cache=cache, processes=False)
+    assert res.engine["engine"] == "dask"
+    assert [o.status for o in res.outcomes] == ["ok", "ok", "cached", "cached"]
+    _same_outputs(closed, tmp_path / "out")
 
 
 def test_rerun_recomputes_only_the_changed_province(provinces: Path, closed: Path, tmp_path: Path) -> None:
@@ -340,32 +343,31 @@ def test_other_commands_refuse_the_national_list(provinces: Path, tmp_path: Path
 # --------------------------------------------------------------------------- open borders
 
 
-def test_open_borders_plan_linked_provinces_together(provinces: Path, tmp_path: Path) -> None:
-    root = _copy(provinces, tmp_path)
+def _six_km(root: Path) -> None:
     for f in FOLDERS:
         p = root / f / "province.yaml"
         d = yaml.safe_load(p.read_text(encoding="utf-8"))
         d["allocation"] = {"max_distance_km": 6}
         p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    # NW without a boundary layer: its run's own study area (its data's extent) stands for it
-    (root / "nw" / "boundary.shp").unlink()
-    p = root / "nw" / "province.yaml"
-    d = yaml.safe_load(p.read_text(encoding="utf-8"))
-    del d["layers"]["boundary"]
-    p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    nation = _national(root, cross_border=True)
-    res = run_national_file(nation, tmp_path / "out")
+
+
+def test_open_borders_plan_linked_provinces_together(provinces: Path, tmp_path: Path) -> None:
+    """Linked provinces are one run; its plan is the plan of one ordinary scenario holding their data,
+    built here from the demo's files by the test's own code (their businesses, estates and plots, the
+    context within 60 km of any of them, the union of their boxes as the boundary)."""
+    root = _copy(provinces, tmp_path)
+    _six_km(root)
+    res = run_national_file(_national(root, cross_border=True), tmp_path / "out")
     # at 6 km three provinces reach each other's estates around Isfahan; SE reaches none (computed by
     # province_groups; tests/test_national.py checks reach_groups against brute force)
     assert [u.keys for u in res.parts.units] == [["<b>SE</b>"], ["NE", "SW", "شمال غرب"]]
-    joint = [res.parts.units[1]]
-    assert any(w.startswith("national: nw/province.yaml has no boundary layer") for w in res.parts.warnings)
+    unit = res.parts.units[1]
+    assert res.parts.units[0].scenario_path == (root / "se" / "province.yaml").resolve()  # alone: its own file
     rel = pd.read_csv(tmp_path / "out" / "relocation.csv", dtype=str, keep_default_na=False)
-    b = gpd.read_file(SRC / "businesses.shp")
-    assert sorted(rel["biz_id"]) == sorted(b["biz_id"])
+    assert sorted(rel["biz_id"]) == sorted(gpd.read_file(SRC / "businesses.shp")["biz_id"])
     # each row keeps its own province: the one whose file lists it
-    own = {}
-    est_own = {}
+    own: dict[str, str] = {}
+    est_own: dict[str, str] = {}
     for f, key in zip(FOLDERS, KEYS):
         own.update(dict.fromkeys(gpd.read_file(root / f / "businesses.shp")["biz_id"], key))
         est_own.update(dict.fromkeys(gpd.read_file(root / f / "estates.shp")["estate_id"], key))
@@ -373,27 +375,10 @@ def test_open_borders_plan_linked_provinces_together(provinces: Path, tmp_path: 
     placed = rel[rel["status"] == "assigned"]
     crossing = placed[placed["estate_id"].map(est_own) != placed["partition"]]
     assert len(crossing) > 0 and (crossing["distance_km"].astype(float) <= 6 + 1e-9).all()
-    assert set(crossing["partition"]) <= set(joint[0].keys)
+    assert set(crossing["partition"]) <= set(unit.keys)
     summ = pd.read_csv(tmp_path / "out" / "estate_summary.csv", dtype=str)
     assert (summ.groupby("estate_id")["partition"].nunique() == 1).all()
-    # a province not linked to any other still runs its own file
-    alone = [u for u in res.parts.units if len(u.keys) == 1]
-    assert all(u.scenario_path.name == "province.yaml" for u in alone)
-
-
-def test_joint_run_is_one_scenario_of_the_linked_provinces(provinces: Path, tmp_path: Path) -> None:
-    """A joint run's plan is the plan of one ordinary scenario holding the linked provinces' data, built
-    here from the demo's files by the test's own code: their businesses, estates and plots, the context
-    within 60 km of any of them, the union of their boxes as the boundary."""
-    root = _copy(provinces, tmp_path)
-    for f in FOLDERS:
-        p = root / f / "province.yaml"
-        d = yaml.safe_load(p.read_text(encoding="utf-8"))
-        d["allocation"] = {"max_distance_km": 6}
-        p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    res = run_national_file(_national(root, cross_border=True), tmp_path / "out")
-    unit = res.parts.units[1]
-    assert unit.keys == ["NE", "SW", "شمال غرب"]
+    # the same plan from one scenario of the three provinces' data
     members = [FOLDERS[KEYS.index(k)] for k in unit.keys]  # key order, as the joint run merges them
     boxes = dict(zip(FOLDERS, _boxes().geometry))
     both = tmp_path / "both"
@@ -416,6 +401,26 @@ def test_joint_run_is_one_scenario_of_the_linked_provinces(provinces: Path, tmp_
     mine = tmp_path / "out" / "provinces" / unit.folder
     for f in ("relocation.csv", "estate_summary.csv"):  # the plan: the same bytes
         assert filecmp.cmp(both / "out" / f, mine / f, shallow=False), f
+
+
+def test_open_borders_province_without_boundary(provinces: Path, tmp_path: Path) -> None:
+    """A linked province without a boundary layer: its data's extent (as its own run's study area) stands
+    for it in the joint run's boundary, and a warning says so."""
+    root = _copy(provinces, tmp_path)
+    _six_km(root)
+    (root / "nw" / "boundary.shp").unlink()
+    p = root / "nw" / "province.yaml"
+    d = yaml.safe_load(p.read_text(encoding="utf-8"))
+    del d["layers"]["boundary"]
+    p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    parts = split_scenario(_national(root, cross_border=True), tmp_path / "w")
+    assert [u.keys for u in parts.units] == [["<b>SE</b>"], ["NE", "SW", "شمال غرب"]]
+    assert any(w.startswith("national: nw/province.yaml has no boundary layer; in the joint run of NE + SW + "
+                            "شمال غرب the extent of its data") for w in parts.warnings)
+    bound = gpd.read_file(parts.units[1].scenario_path.parent / "boundary.fgb").to_crs(UTM).geometry.iloc[0]
+    nw = gpd.read_file(root / "nw" / "businesses.shp").to_crs(UTM)
+    sw_box = gpd.GeoSeries([_boxes().geometry[2]], crs=4326).to_crs(UTM).iloc[0]
+    assert bound.contains(shapely.union_all(nw.geometry.values).convex_hull) and bound.buffer(1).covers(sw_box)
 
 
 def test_open_borders_need_compatible_settings_and_unique_ids(provinces: Path, tmp_path: Path) -> None:
