@@ -14,10 +14,10 @@ The search follows the businesses left unassigned, not the best land of the prov
    ``sites.min_area_ha`` and ``sites.max_area_ha``. Their demand is removed and the next site is sought,
    up to ``sites.count`` sites, while any demand is left in reach of an allowed cell. A chain with no
    demand in reach of allowed land gets no site.
-3. **On a grid fine enough for the site.** The site is grown (:func:`siteplan.locate.grow_regions`) on
+3. **On a grid fine enough for the site.** The site is grown (:func:`siteplan.regions.grow_regions`) on
    a window around its seed at a resolution giving it about :data:`CELLS_PER_SITE` cells (never coarser
    than the analysis grid), with the chain's rules evaluated exactly on that window (the same rule
-   engine), then checked on its vector geometry (:func:`siteplan.locate._recheck_site`).
+   engine), then checked on its vector geometry (:func:`siteplan.regions.recheck_site`).
 4. **Who they take.** The unassigned businesses are allocated again (the same solver as the plan) to
    the proposed sites only, each site taking its own chain's categories up to its net land: the result
    says per business which site would take it, and per site how many businesses and how much land.
@@ -230,7 +230,7 @@ class _DemandSearch:
     def _site_at(self, ch: str, r: int, c: int) -> SiteDemand | None:
         """The site seeded at cell (r, c) for chain ``ch``, sized to its demand in reach; None when the
         land there cannot hold one."""
-        from .locate import _recheck_site, grow_regions, regions_to_polygons
+        from .regions import grow_regions, recheck_site, regions_to_polygons
 
         spec, grid = self.spec, self.grid
         x0, y0 = (float(v[0]) for v in grid.xy(np.array([r]), np.array([c])))
@@ -259,7 +259,7 @@ class _DemandSearch:
         res = grow_regions(score, allowed, fine, count=1, area_ha=area_ha, min_area_ha=spec.min_area_ha,
                            max_area_ha=spec.max_area_ha, min_spacing_m=0.0)
         polys = regions_to_polygons(res.regions, fine)
-        poly = _recheck_site(polys[0], [self.prep.rules[k] for k in codes], self.notes, ch) if polys else None
+        poly = recheck_site(polys[0], [self.prep.rules[k] for k in codes], self.notes, ch) if polys else None
         if poly is None or poly.is_empty or poly.area / M2_PER_HA < spec.min_area_ha * 0.999:
             return None
         self.open[target] = False
