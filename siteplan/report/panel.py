@@ -170,8 +170,15 @@ def _method(res: "RunResult") -> Markup:
             f"{r.cr:.3f}", f"{r.lambda_max:.3f}", r.ri_table, f"{sc.weights.cr_threshold:g}")
     sol = res.plan.solver
     rob = robustness(res)
-    rob_txt = Markup("{}{}").format(rob.lines[0], Markup("<ul>{}</ul>").format(
-        Markup("").join(Markup("<li>{}</li>").format(x) for x in rob.lines[1:])) if len(rob.lines) > 1 else "")
+    n_top = len(rob.uncertain_top)
+
+    def items(lines: list[str]) -> Markup:
+        return Markup("<ul>{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(x) for x in lines))
+
+    rob_txt = Markup("{}{}{}").format(
+        rob.lines[0], items(rob.lines[1:1 + n_top]) if n_top else "",
+        Markup("<details><summary>{} pairs of lower-ranked estates swap</summary>{}</details>").format(
+            len(rob.swaps), items(rob.lines[1 + n_top:])) if rob.swaps else "")
     rules_rows = [[code, r.rule_id, f"{r.max_pct:g} %" if r.group == "slope" else f"{r.min_m:g} m", r.status]
                   for code in prep.codes for r in prep.rules[code] if r.group != "study_area"]
     sch = res.site_choice
