@@ -26,7 +26,7 @@ from .export import write_run
 from .guild_relocation import Plan, allocate, estate_capacity
 from .guilds import Catalogue, classify
 from .locate import propose_sites, rank_estates
-from .progress import announce
+from .progress import announce, drawn
 from .relocation import relocation_flows
 from .reservations import estate_reservations, reservation_notes
 from .results import Prepared, RunResult
@@ -64,12 +64,13 @@ class _Timer:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        log.info("stage %s …", name)
+        level = logging.DEBUG if drawn() else logging.INFO  # a progress bar already shows the stages
+        log.log(level, "stage %s …", name)
         t0 = time.perf_counter()
         with announce(name):
             yield
         self.times[name] = round(time.perf_counter() - t0, 3)
-        log.info("stage %s done in %.2f s", name, self.times[name])
+        log.log(level, "stage %s done in %.2f s", name, self.times[name])
 
 
 def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from .textnorm import printable
 
-__all__ = ["STAGES", "Listener", "emit", "announce", "listen", "show_bars", "stage_bar", "UnitBars", "count_bar"]
+__all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_bars", "stage_bar", "UnitBars", "count_bar"]
 
 #: a run's stages in order (``write``: the outputs written)
 STAGES: tuple[str, ...] = ("load", "classify", "rules", "suitability", "estates", "clusters", "allocate",
@@ -39,6 +39,7 @@ STAGES: tuple[str, ...] = ("load", "classify", "rules", "suitability", "estates"
 Listener = Callable[[str, str], None]
 
 _listener: ContextVar[Listener | None] = ContextVar("siteplan_progress_listener", default=None)
+_drawn: ContextVar[bool] = ContextVar("siteplan_progress_drawn", default=False)
 _log = logging.getLogger("siteplan")
 
 
@@ -62,13 +63,21 @@ def announce(stage: str) -> Iterator[None]:
 
 
 @contextmanager
-def listen(fn: Listener | None) -> Iterator[None]:
-    """Send the stages emitted inside the block (in this thread or task) to ``fn``."""
+def listen(fn: Listener | None, *, drawn: bool = False) -> Iterator[None]:
+    """Send the stages emitted inside the block (in this thread or task) to ``fn``; ``drawn``: ``fn``
+    shows them on the terminal, so the stages' own log lines step down to DEBUG (:func:`drawn`)."""
     token = _listener.set(fn)
+    token_d = _drawn.set(drawn)
     try:
         yield
     finally:
+        _drawn.reset(token_d)
         _listener.reset(token)
+
+
+def drawn() -> bool:
+    """True while a bar shows the stages (their log lines would repeat it)."""
+    return _drawn.get()
 
 
 def show_bars(stream: IO[str] | None = None) -> bool:
@@ -109,7 +118,7 @@ def stage_bar(label: str = "run", *, file: IO[str] | None = None, force: bool = 
                 bar.update(1)
 
     try:
-        with (nullcontext() if force else _redirect()), listen(on):
+        with (nullcontext() if force else _redirect()), listen(on, drawn=True):
             yield
     finally:
         bar.close()

@@ -109,3 +109,31 @@ def test_count_bar() -> None:
     assert "8/8" in buf.getvalue()
     with count_bar(8, "x", "chunk", file=io.StringIO()) as advance:
         advance(1)  # off a terminal: does nothing, does not fail
+
+
+def test_stage_log_lines_step_down_under_a_bar() -> None:
+    """Under a bar the stages' own log lines would repeat it: they go to DEBUG there, INFO elsewhere."""
+    from siteplan.pipeline import _Timer
+
+    got: list[tuple[str, int]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            got.append((record.getMessage(), record.levelno))
+
+    lg = logging.getLogger("siteplan.pipeline")
+    h = Keep(level=logging.DEBUG)
+    old = lg.level
+    lg.addHandler(h)
+    lg.setLevel(logging.DEBUG)
+    try:
+        t = _Timer()
+        with t.stage("load"):
+            pass
+        with stage_bar("x", file=io.StringIO(), force=True), t.stage("classify"):
+            pass
+    finally:
+        lg.removeHandler(h)
+        lg.setLevel(old)
+    levels = {m.split()[1]: lv for m, lv in got if m.startswith("stage ")}
+    assert levels == {"load": logging.INFO, "classify": logging.DEBUG}

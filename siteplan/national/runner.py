@@ -207,7 +207,7 @@ def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None 
         if workers <= 0 and not scheduler:
             outcomes = []
             for i, t in enumerate(tasks):
-                with listen(partial(bars.stage, i)):
+                with listen(partial(bars.stage, i), drawn=bars.enabled):
                     outcomes.append(run_unit(t))
                 bars.done(i, outcomes[-1].status)
                 on_done(outcomes[-1], i + 1, len(tasks))
