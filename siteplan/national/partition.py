@@ -224,6 +224,33 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path) -> str:
     return content_hash(gdf)
 
 
+def write_unit_layers(unit_dir: Path, layers: dict[str, gpd.GeoDataFrame]) -> tuple[dict[str, Path], dict[str, str]]:
+    """Write a unit's layers (``unit_dir/<name>.fgb``); returns the files and each layer's content hash."""
+    files, hashes = {}, {}
+    for name in sorted(layers):
+        files[name] = unit_dir / f"{name}.fgb"
+        hashes[name] = _write_layer(layers[name], files[name])
+    return files, hashes
+
+
+def write_unit_scenario(unit_dir: Path, data: dict[str, Any], hashes: dict[str, str], seed: int | None
+                        ) -> tuple[Path, str]:
+    """Write a unit's scenario (``unit_dir/scenario.yaml``); returns it and the unit's cache key: SHA-256
+    of siteplan's version, the seed, the scenario's text, its layers' content and the DEM and catalogue files."""
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    sc_path = unit_dir / "scenario.yaml"
+    sc_path.write_text(text, encoding="utf-8")
+    h = hashlib.sha256()
+    h.update(f"siteplan {__version__}\nseed {seed}\n".encode())
+    h.update(text.encode())
+    for name in sorted(hashes):
+        h.update(f"{name} {hashes[name]}\n".encode())
+    for extra in (data["layers"].get("dem", {}).get("path"), (data.get("catalogue") or {}).get("path")):
+        if extra:
+            h.update(_file_hash(Path(extra)).encode())
+    return sc_path, h.hexdigest()
+
+
 def _unit_layers(region: Region, members: np.ndarray, parts: gpd.GeoDataFrame, own: dict[str, np.ndarray],
                  context_m: float) -> tuple[dict[str, gpd.GeoDataFrame], Any]:
     """The unit's layers: owned features of its partitions, context features near it, its boundary."""
@@ -348,23 +375,10 @@ def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None)
         folder = f"p{gi + 1:02d}"
         layers, _ = _unit_layers(region, members, parts, own, nat.context_km * 1000.0)
         unit_dir = work / folder
-        files, hashes = {}, {}
-        for name in sorted(layers):
-            files[name] = unit_dir / f"{name}.fgb"
-            hashes[name] = _write_layer(layers[name], files[name])
+        files, hashes = write_unit_layers(unit_dir, layers)
         est_ids = set(layers["estates"]["estate_id"].astype(str))
         data = _unit_scenario(raw, scenario, label, crs, files, est_ids)
-        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-        sc_path = unit_dir / "scenario.yaml"
-        sc_path.write_text(text, encoding="utf-8")
-        h = hashlib.sha256()
-        h.update(f"siteplan {__version__}\nseed {seed}\n".encode())
-        h.update(text.encode())
-        for name in sorted(hashes):
-            h.update(f"{name} {hashes[name]}\n".encode())
-        for extra in (data["layers"].get("dem", {}).get("path"), (data.get("catalogue") or {}).get("path")):
-            if extra:
-                h.update(_file_hash(Path(extra)).encode())
+        sc_path, key = write_unit_scenario(unit_dir, data, hashes, seed)
         biz_owner: dict[str, str] = {}
         est_owner: dict[str, str] = {}
         if len(members) > 1:
@@ -374,7 +388,7 @@ def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None)
             e = layers["estates"]
             est_owner = dict(zip(e["estate_id"].astype(str), [keys[i] for i in own["estates"][np.isin(
                 own["estates"], members)]]))
-        units.append(Unit(label, [keys[i] for i in members], folder, sc_path, h.hexdigest(),
+        units.append(Unit(label, [keys[i] for i in members], folder, sc_path, key,
                           len(layers["businesses"]), len(layers["estates"]), biz_owner, est_owner))
         log.info("partition %s: %d businesses, %d estates", label, units[-1].businesses, units[-1].estates)
     inputs = {"the scenario file": path, "national.partitions": scenario.resolve(nat.partitions.path)}

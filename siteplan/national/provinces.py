@@ -49,7 +49,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 from pyproj import CRS
 
 from .._version import __version__
@@ -64,9 +63,10 @@ from .partition import (
     Unit,
     _file_hash,
     _unit_scenario,
-    _write_layer,
     partition_scenario,
     reach_groups,
+    write_unit_layers,
+    write_unit_scenario,
 )
 
 log = logging.getLogger(__name__)
@@ -384,8 +384,6 @@ def _joint_unit(national: Scenario, members: list[Province], label: str, folder:
         crs = _middle_utm([gpd.GeoSeries([m.region.study_area], crs=m.region.crs) for m in members])
     names = sorted({n for m in members for n in m.region.layers if n != "boundary"})
     unit_dir = work / folder
-    files: dict[str, Path] = {}
-    hashes: dict[str, str] = {}
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name in names:
         parts = [m.region.layers[name].to_crs(crs) for m in members if name in m.region.layers]
@@ -394,9 +392,7 @@ def _joint_unit(national: Scenario, members: list[Province], label: str, folder:
     area = shapely.union_all(np.array([gpd.GeoSeries([m.region.study_area], crs=m.region.crs).to_crs(crs).iloc[0]
                                        for m in members]))
     layers["boundary"] = gpd.GeoDataFrame({"name": [label]}, geometry=[area], crs=crs)
-    for name in sorted(layers):
-        files[name] = unit_dir / f"{name}.fgb"
-        hashes[name] = _write_layer(layers[name], files[name])
+    files, hashes = write_unit_layers(unit_dir, layers)
     first = members[0]
     raw = read_scenario_file(first.path)
     est_ids = set(_ids(layers["estates"], "estate_id")) if "estates" in layers else set()
@@ -407,20 +403,10 @@ def _joint_unit(national: Scenario, members: list[Province], label: str, folder:
     data.pop("reservations", None)
     if res:
         data["reservations"] = res
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    sc_path = unit_dir / "scenario.yaml"
-    sc_path.write_text(text, encoding="utf-8")
-    h = hashlib.sha256()
-    h.update(f"siteplan {__version__}\nseed {seed if seed is not None else data.get('seed', 0)}\n".encode())
-    h.update(text.encode())
-    for name in sorted(hashes):
-        h.update(f"{name} {hashes[name]}\n".encode())
-    for extra in (data["layers"].get("dem", {}).get("path"), (data.get("catalogue") or {}).get("path")):
-        if extra:
-            h.update(_file_hash(Path(extra)).encode())
+    sc_path, key = write_unit_scenario(unit_dir, data, hashes, seed if seed is not None else data.get("seed", 0))
     biz_owner = {i: m.key for m in members for i in _ids(m.region.layers["businesses"], "biz_id")}
     est_owner = {i: m.key for m in members for i in _ids(m.region.layers["estates"], "estate_id")}
-    return Unit(label, [m.key for m in members], folder, sc_path, h.hexdigest(), len(layers["businesses"]),
+    return Unit(label, [m.key for m in members], folder, sc_path, key, len(layers["businesses"]),
                 len(layers.get("estates", [])), biz_owner, est_owner)
 
 
