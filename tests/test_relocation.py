@@ -152,6 +152,19 @@ def test_zero_capacity_everywhere_lists_every_business_with_reasons():
     assert plan.unmet.land_m2.sum() == pytest.approx(biz.area_m2[1:].sum())
 
 
+def test_no_business_with_estates_is_an_empty_plan():
+    """A partition of a nation may own estates and no business (issue 19): an empty plan, not a solver error."""
+    rng = np.random.default_rng(0)
+    cat, est, biz, elig = _world(rng, 5, 2, 1.0)
+    empty = biz.iloc[:0]
+    plan = allocate(empty, est, cat, elig, estate_capacity(est, None, 0.65), None, AllocationSpec())
+    assert len(plan.rows) == 0
+    for exact in (10**9, 0):  # the exact MILP and the large-instance path
+        res = solve_assignment(0, 2, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0), [],
+                               exact_max_arcs=exact)
+        assert res.assign.shape == (0,) and res.objective == 0.0 and res.status == "optimal"
+
+
 def test_plots_give_capacity():
     est = gpd.GeoDataFrame({"estate_id": ["E1", "E2"], "vacant_ha": [10.0, 5.0]}, geometry=[box(0, 0, 1, 1)] * 2,
                            crs=UTM)

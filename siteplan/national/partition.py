@@ -155,6 +155,7 @@ def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
         if not (spec.crs or scenario.crs):
             raise InputError(f"{where}: the file declares no CRS; give national.partitions.crs")
         gdf = gdf.set_crs(spec.crs or scenario.crs)
+    _check_degrees(gdf, where)
     keys = gdf[nat.field]
     problems = [f"{where}: row {i + 1}: the partition key ('{nat.field}') is empty" for i in np.flatnonzero(
         keys.isna().to_numpy() | (keys.astype(str).str.strip() == "").to_numpy())]
@@ -170,6 +171,25 @@ def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame({"partition": keys.astype(str).str.strip().to_numpy()},
                            geometry=shapely.make_valid(gdf.geometry.to_crs(crs).values), crs=crs)
     return out.sort_values("partition", kind="stable").reset_index(drop=True)
+
+
+def _check_degrees(gdf: gpd.GeoDataFrame, where: str) -> None:
+    """Refuse partitions whose coordinates cannot be in their CRS: degrees under a projected CRS (a file
+    without a .prj read in the scenario's metric ``crs``), metres under a geographic one. Read wrongly,
+    every business would lie "outside every partition" and every partition's run would fail."""
+    b = gdf.geometry.bounds.to_numpy(dtype=float)
+    b = b[np.isfinite(b).all(axis=1)]
+    if not len(b):
+        return
+    crs = gdf.crs
+    degrees = bool((np.abs(b[:, [0, 2]]) <= 180).all() and (np.abs(b[:, [1, 3]]) <= 90).all())
+    if crs.is_projected and degrees and (np.abs(b) > 1).any():
+        raise InputError(f"{where}: read in the projected CRS {crs.name} (metres), but its coordinates are all within "
+                         "±180/±90: they look like longitude/latitude degrees; give national.partitions.crs: "
+                         "'EPSG:4326' (or a .prj beside the file)")
+    if crs.is_geographic and not degrees:
+        raise InputError(f"{where}: declared in {crs.name} (degrees), but its coordinates go beyond ±180/±90: they "
+                         "look like projected metres; declare the file's real CRS with national.partitions.crs")
 
 
 def owners(points: np.ndarray, parts: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -32,13 +32,21 @@ body{font-family:system-ui,"Vazirmatn",Tahoma,sans-serif;margin:1.5rem;color:#22
 h1{font-size:1.4rem}table{border-collapse:collapse;margin-top:1rem}
 td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:start}td.n{text-align:end;font-variant-numeric:tabular-nums}
 tr.failed td{background:#fde8e8}.err{color:#a00;white-space:pre-wrap;max-width:40rem}
-svg{border:1px solid #ddd;background:#f8f8f8;max-width:100%;height:auto}
+svg{border:1px solid #ddd;background:#f8f8f8;max-width:100%;height:auto}.wide{overflow-x:auto;max-width:100%}
+.legend{font-size:.9rem;color:#444}.sw{display:inline-block;width:.9em;height:.9em;border:1px solid #555;vertical-align:middle}
+.s0{background:hsl(0,60%,65%)}.s1{background:hsl(120,60%,65%)}.se{background:#ffffff}.sf{background:#cccccc}
 svg path{stroke:#555;stroke-width:1;vector-effect:non-scaling-stroke}
 """
 
 
-def _svg_map(polygons: gpd.GeoDataFrame, share: dict[str, float | None], size: int = 520) -> Markup:
-    """The partitions as SVG paths (coordinates only numbers), shaded by the share placed."""
+#: map fill of a partition whose run failed, and of one with no business to place (no share to shade)
+FAILED_FILL, EMPTY_FILL = "#cccccc", "#ffffff"
+
+
+def _svg_map(polygons: gpd.GeoDataFrame, share: dict[str, float | None], size: int = 520,
+             links: dict[str, str] | None = None, failed: frozenset[str] = frozenset()) -> Markup:
+    """The partitions as SVG paths (coordinates only numbers), shaded by the share placed (``None``: no
+    business; in ``failed``: the run failed), each a link to its report (``links``: key to folder)."""
     minx, miny, maxx, maxy = polygons.total_bounds
     span = max(maxx - minx, maxy - miny, 1.0)
     scale = size / span
@@ -54,9 +62,12 @@ def _svg_map(polygons: gpd.GeoDataFrame, share: dict[str, float | None], size: i
                 py = np.round((maxy - xy[:, 1]) * scale + 1, 1)
                 d.append("M" + "L".join(f"{x:g} {y:g}" for x, y in zip(px, py)) + "Z")
         s = share.get(key)
-        fill = "#cccccc" if s is None else f"hsl({int(round(120 * s))},60%,65%)"
-        label = f"{key}: " + ("failed" if s is None else f"{100 * s:.0f} % placed")
-        paths.append(Markup('<path d="{}" fill="{}"><title>{}</title></path>').format(" ".join(d), fill, label))
+        fill = (FAILED_FILL if key in failed else EMPTY_FILL if s is None
+                else f"hsl({int(round(120 * s))},60%,65%)")
+        label = f"{key}: " + ("failed" if key in failed else "no business" if s is None else f"{100 * s:.0f} % placed")
+        path = Markup('<path d="{}" fill="{}"><title>{}</title></path>').format(" ".join(d), fill, label)
+        folder = (links or {}).get(key)
+        paths.append(Markup('<a href="provinces/{}/report.html">{}</a>').format(folder, path) if folder else path)
     return Markup('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="{}" height="{}" role="img">'
                   ).format(w, h, w, h) + Markup("").join(paths) + Markup("</svg>")
 
@@ -83,13 +94,16 @@ def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polyg
         The page to write.
     """
     share: dict[str, float | None] = {}
+    links: dict[str, str] = {}
     rows = []
     cols = ("businesses", "assigned", "unassigned", "land_ha", "mean_km", "estates", "zones", "sites")
     totals = dict.fromkeys(cols[:4] + cols[5:], 0)
     for u, o in zip(units, outcomes):
         f = o.figures
         for k in u.keys:
-            share[k] = None if o.status == "failed" else (f["assigned"] / f["businesses"] if f.get("businesses") else 0.0)
+            share[k] = f["assigned"] / f["businesses"] if o.status != "failed" and f.get("businesses") else None
+            if o.status != "failed":
+                links[k] = u.folder
         if o.status == "failed":
             rows.append(Markup('<tr class="failed"><td dir="auto">{}</td><td>failed</td><td colspan="{}" class="err" '
                                'dir="auto">{}</td></tr>').format(u.label, len(cols), o.error))
@@ -100,6 +114,10 @@ def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polyg
         cells = Markup("").join(Markup('<td class="n">{}</td>').format(_num(f.get(c))) for c in cols)
         rows.append(Markup('<tr><td dir="auto">{}</td><td>{}</td>{}</tr>').format(u.label, link, cells))
     failed = [u.label for u, o in zip(units, outcomes) if o.status == "failed"]
+    failed_keys = frozenset(k for u, o in zip(units, outcomes) if o.status == "failed" for k in u.keys)
+    legend = Markup('<p class="legend">Shading: share of the businesses placed, <span class="sw s0"></span> 0 % to '
+                    '<span class="sw s1"></span> 100 %; <span class="sw se"></span> no business; '
+                    '<span class="sw sf"></span> failed. Each province links its report.</p>')
     css_hash = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
     csp = f"default-src 'none'; style-src 'sha256-{css_hash}'; img-src 'self'; base-uri 'none'; form-action 'none'"
     head = Markup("").join(Markup("<th>{}</th>").format(c) for c in ("partition", "report", *cols))
@@ -113,6 +131,7 @@ def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polyg
         '<meta http-equiv="Content-Security-Policy" content="{}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<title>{}</title><style>{}</style></head>\n<body><h1 dir="auto">{}</h1>{}{}'
-        '<table><thead><tr>{}</tr></thead><tbody>\n{}\n</tbody></table></body></html>\n'
-    ).format(csp, name, Markup(_CSS), name, summary, _svg_map(polygons, share), head, Markup("\n").join(rows))
+        '{}<div class="wide"><table><thead><tr>{}</tr></thead><tbody>\n{}\n</tbody></table></div></body></html>\n'
+    ).format(csp, name, Markup(_CSS), name, summary, _svg_map(polygons, share, links=links, failed=failed_keys),
+             legend, head, Markup("\n").join(rows))
     path.write_text(str(page), encoding="utf-8")

@@ -164,7 +164,9 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         stage = folder.stage
         copy_units(parts.units, outcomes, cache_dir, stage)
         gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom)
-        write_gpkg(gpkg_layers(stage), stage / "national.gpkg")  # the national layers and relocation, for QGIS
+        layers = gpkg_layers(stage)
+        if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
+            write_gpkg(layers, stage / "national.gpkg")
         national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html")
         # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
         summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
@@ -184,5 +186,5 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
     if res.failed:
         lines = [f"{o.label}: {o.error}" for o in res.failed]
         raise PartitionsFailed(f"{len(res.failed)} of {len(outcomes)} partition runs failed (the others are in "
-                               f"{folder.path}; rerun to retry only these):\n  " + "\n  ".join(lines))
+                               f"{folder.path}; rerun with --overwrite to retry only these):\n  " + "\n  ".join(lines))
     return res

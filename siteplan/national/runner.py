@@ -168,7 +168,15 @@ def dask_available() -> bool:
 def _progress(outcome: Outcome, done: int, total: int) -> None:
     what = {"ok": "done", "cached": "unchanged (cached)", "failed": "FAILED"}[outcome.status]
     log.info("[%d/%d] %s: %s in %.1f s%s", done, total, outcome.label, what, outcome.seconds,
-             f": {outcome.error.splitlines()[0]}" if outcome.error else "")
+             f": {_first_problem(outcome.error)}" if outcome.error else "")
+
+
+def _first_problem(error: str) -> str:
+    """The error's first line, and the first problem listed when that line only counts them ("2 problems:")."""
+    lines = [s.strip() for s in error.splitlines() if s.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}" + (" …" if len(lines) > 2 else "")
+    return lines[0] if lines else ""
 
 
 def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None = None,

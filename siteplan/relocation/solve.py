@@ -196,6 +196,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
         When HiGHS cannot solve the LP relaxation or the exact MILP.
     """
     opts = dataclasses.replace(options or SolverOptions(), **overrides)
+    if model.n_units == 0:  # nothing to place (a partition of a nation with estates but no business)
+        return AssignmentResult(np.empty(0, dtype=np.int64), 0.0, 0.0, 0.0, "optimal", "no units to place", 0)
     a_ub, b_ub = model.capacity_matrix()
     timings: dict[str, float] = {}
     fallback = ""
