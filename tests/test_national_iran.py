@@ -109,3 +109,32 @@ def test_partitions_without_crs_are_refused_not_read_as_metres(tmp_path: Path) -
     metres, every business fell "outside every partition" and every run failed. Now a clear error."""
     with pytest.raises(InputError, match=r"national.partitions \(ostan.shp\).*look like longitude/latitude degrees"):
         run_national_file(_build(tmp_path, prj=False), tmp_path / "out", cache=tmp_path / "cache")
+
+
+def test_unwritable_cache_is_an_input_error(tmp_path: Path) -> None:
+    """A cache folder that cannot be written (here: a file in its place; a read-only disk alike) is named
+    before any work, not an internal PermissionError from deep in the partitioning."""
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(InputError, match=r"--cache .*cache: cannot write there"):
+        run_national_file(_build(tmp_path), tmp_path / "out", cache=blocker)
+    assert not (tmp_path / "out").exists()
+
+
+def test_national_cog_is_nodata_outside_every_partition(tmp_path: Path) -> None:
+    """The national surface's study area is the union of the partitions: cells outside every province
+    (the bounding box's corners here; the sea and neighbouring countries for all of Iran) are nodata,
+    not scored as land (they were valid cells of score 0 or more)."""
+    import rasterio
+    from rasterio.features import geometry_mask
+
+    from siteplan.national.raster import write_suitability_cog
+
+    counts = write_suitability_cog(_build(tmp_path), "car_repair", tmp_path / "s.tif", chunk=64)
+    with rasterio.open(tmp_path / "s.tif") as r:
+        a = r.read(1)
+        prov = gpd.read_file(tmp_path / "ostan.shp").to_crs(r.crs)
+        inside = ~geometry_mask([shapely.union_all(prov.geometry.values)], a.shape, r.transform, all_touched=True)
+        valid = a != r.nodata
+    assert counts["STUDY-AREA"] > 0 and (~inside).sum() > 0
+    assert valid.any() and not (valid & ~inside).any()

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["write_surface_cog", "write_suitability_cog", "chunk_windows", "surface_plan", "surface_array"]
+__all__ = ["write_surface_cog", "write_suitability_cog", "national_study", "chunk_windows", "surface_plan", "surface_array"]
 
 Window4 = tuple[int, int, int, int]
 
@@ -209,6 +209,16 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
     return counts
 
 
+def national_study(scenario: Any) -> Any:
+    """A national scenario as one region for a national surface: its partitions (provinces) are the
+    ``boundary`` layer, so the study area is their union and the cells outside every partition (sea,
+    neighbouring countries) are nodata, as outside a province's boundary; another scenario unchanged."""
+    if scenario.national is None:
+        return scenario
+    layers = {**scenario.layers, "boundary": scenario.national.partitions}
+    return scenario.model_copy(update={"layers": layers, "national": None})
+
+
 def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, chunk: int = 2048, workers: int = 0,
                           scheduler: str | None = None) -> dict[str, int]:
     """``siteplan suitability SCENARIO --category C --out F.tif --cog``: read the scenario, refuse an
@@ -221,6 +231,6 @@ def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, c
     scenario = load_scenario(path)
     refuse_provincial_list(scenario)
     check_output_file(out, _scenario_inputs(scenario, Path(path)))
-    scenario = scenario.model_copy(update={"categories": [category], "national": None})
+    scenario = national_study(scenario).model_copy(update={"categories": [category]})
     prep = prepare(scenario, with_surfaces=False)
     return write_surface_cog(prep, category, out, chunk=chunk, workers=workers, scheduler=scheduler)
