@@ -138,3 +138,20 @@ def test_national_cog_is_nodata_outside_every_partition(tmp_path: Path) -> None:
         valid = a != r.nodata
     assert counts["STUDY-AREA"] > 0 and (~inside).sum() > 0
     assert valid.any() and not (valid & ~inside).any()
+
+
+def test_cp1256_partitions_without_cpg_keep_their_persian_keys(tmp_path: Path) -> None:
+    """A provincial office's shapefile in Windows-1256 without a .cpg: its keys were read as Latin-1
+    mojibake (and named the provinces so in every output); now detected as a layer's DBF is."""
+    from siteplan.national.partition import read_partitions
+    from siteplan.scenario import load_scenario
+
+    sc = _build(tmp_path)
+    prov = gpd.read_file(tmp_path / "ostan.shp")
+    prov["name_fa"] = prov["name_fa"].str.replace("ی", "ي").str.replace("ک", "ك")  # as cp1256 writes them
+    for f in tmp_path.glob("ostan.*"):
+        f.unlink()
+    prov.to_file(tmp_path / "ostan.shp", encoding="cp1256")
+    (tmp_path / "ostan.cpg").unlink(missing_ok=True)
+    parts = read_partitions(load_scenario(sc), LCC)
+    assert sorted(parts["partition"]) == sorted(k.replace("ی", "ي").replace("ک", "ك") for k in KEYS)

@@ -42,7 +42,8 @@ from scipy.sparse.csgraph import connected_components
 from .._version import __version__
 from ..checks import load_checked
 from ..errors import InputError
-from ..region import Region
+from ..plausibility import checked_encoding
+from ..region import Region, _read
 from ..scenario import Scenario, read_scenario_file
 
 log = logging.getLogger(__name__)
@@ -139,15 +140,12 @@ def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
     spec = nat.partitions
     path = scenario.resolve(spec.path)
     where = f"national.partitions ({spec.path})"
-    kwargs: dict[str, Any] = {}
-    if spec.layer:
-        kwargs["layer"] = spec.layer
-    if spec.encoding:
-        kwargs["encoding"] = spec.encoding
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
-    except Exception as exc:  # pyogrio raises several types; all mean the same to the user
-        raise InputError(f"{where}: cannot read {path.name}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+    # as a layer is read: a DBF's encoding detected without a .cpg, or corrected when the .cpg is wrong
+    # (read as Latin-1, cp1256 Persian keys became mojibake that named the provinces in every output)
+    spec, warns = checked_encoding("national.partitions", spec, path)
+    gdf = _read(path, spec, where, warns)
+    for w in warns:
+        log.warning("%s", w)
     if nat.field not in gdf.columns:
         raise InputError(f"{where}: no field '{nat.field}' (fields: {', '.join(map(str, gdf.columns.drop('geometry')))}); "
                          "set national.field to the field that names each partition")
