@@ -155,3 +155,19 @@ def test_cp1256_partitions_without_cpg_keep_their_persian_keys(tmp_path: Path) -
     (tmp_path / "ostan.cpg").unlink(missing_ok=True)
     parts = read_partitions(load_scenario(sc), LCC)
     assert sorted(parts["partition"]) == sorted(k.replace("ی", "ي").replace("ک", "ك") for k in KEYS)
+
+
+def test_keys_that_differ_only_in_writing_are_refused(tmp_path: Path) -> None:
+    """'كرمان' (Arabic kaf) and 'کرمان' name one province to a reader: two partitions so named would
+    show as twins in the report; refused like a repeated key."""
+    from siteplan.national.partition import read_partitions
+    from siteplan.scenario import load_scenario
+
+    sc = _build(tmp_path)
+    prov = gpd.read_file(tmp_path / "ostan.shp")
+    prov.loc[0, "name_fa"] = "كرمان"
+    prov.loc[1, "name_fa"] = "کرمان"
+    prov.to_file(tmp_path / "ostan.shp", encoding="utf-8")
+    with pytest.raises(InputError, match="partitions 'كرمان' and 'کرمان' differ only in writing|"
+                                         "partitions 'کرمان' and 'كرمان' differ only in writing"):
+        read_partitions(load_scenario(sc), LCC)

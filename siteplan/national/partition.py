@@ -45,6 +45,7 @@ from ..errors import InputError
 from ..plausibility import checked_encoding
 from ..region import Region, _read
 from ..scenario import Scenario, read_scenario_file
+from ..textnorm import normalize
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,10 @@ def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
     dup = keys[keys.notna()].astype(str).str.strip()
     problems += [f"{where}: partition '{k}' appears {n} times; merge its polygons into one feature or give "
                  "them different keys" for k, n in dup.value_counts().items() if n > 1]
+    # keys that differ only in writing (Arabic ي/ك, ZWNJ, spaces, digits, case) read as one name to a user
+    same = dup.drop_duplicates().groupby(dup.drop_duplicates().map(normalize)).agg(list)
+    problems += [f"{where}: partitions {' and '.join(repr(k) for k in ks)} differ only in writing (Arabic or Persian "
+                 "letters, spaces, ZWNJ, digits or case); give each partition one key" for ks in same if len(ks) > 1]
     geom_ok = gdf.geometry.notna().to_numpy() & np.isin(gdf.geom_type.to_numpy(), ["Polygon", "MultiPolygon"])
     problems += [f"{where}: row {i + 1}: geometry is not a polygon" for i in np.flatnonzero(~geom_ok)]
     if len(gdf) == 0:
