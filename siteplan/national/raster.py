@@ -122,7 +122,9 @@ def surface_array(prep: "Prepared", category: str, *, chunk: int = 2048) -> Any:
     Parameters
     ----------
     prep
-        The scenario prepared without in-memory surfaces.
+        The scenario prepared without in-memory surfaces; for a national scenario, prepare
+        ``national_study(scenario)`` so that the study area is its partitions (else the layers' extent,
+        and the sea and neighbouring countries are scored as land).
     category
         Catalogue code.
     chunk
