@@ -215,7 +215,7 @@ def national_study(scenario: Any) -> Any:
     """A national scenario as one region for a national surface: its partitions (provinces) are the
     ``boundary`` layer, so the study area is their union and the cells outside every partition (sea,
     neighbouring countries) are nodata, as outside a province's boundary; another scenario unchanged."""
-    if scenario.national is None:
+    if scenario.national is None or scenario.national.partitions is None:  # a provincial list: refused by callers
         return scenario
     layers = {**scenario.layers, "boundary": scenario.national.partitions}
     return scenario.model_copy(update={"layers": layers, "national": None})
