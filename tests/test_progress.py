@@ -137,3 +137,25 @@ def test_stage_log_lines_step_down_under_a_bar() -> None:
         lg.setLevel(old)
     levels = {m.split()[1]: lv for m, lv in got if m.startswith("stage ")}
     assert levels == {"load": logging.INFO, "classify": logging.DEBUG}
+
+
+def test_partition_log_lines_say_their_partition() -> None:
+    """A partition run in this process labels its log lines once, its key taken as text ('%' included)."""
+    from siteplan.national.runner import labelled_logs
+
+    lg = logging.getLogger("siteplan")
+    buf = io.StringIO()
+    handlers = [logging.StreamHandler(buf), logging.StreamHandler(buf)]  # two handlers: one label
+    old = (lg.handlers[:], lg.level, lg.propagate)
+    lg.handlers[:] = handlers
+    lg.setLevel(logging.INFO)
+    lg.propagate = False
+    try:
+        with labelled_logs("استان ۵۰%"):
+            logging.getLogger("siteplan.pipeline").info("grid %d × %d cells", 3, 4)
+            logging.getLogger("siteplan.zoning").info("no args, 100% literal")
+        logging.getLogger("siteplan.pipeline").info("after")
+    finally:
+        lg.handlers[:], lg.level, lg.propagate = old
+    assert buf.getvalue().splitlines() == ["استان ۵۰%: grid 3 × 4 cells"] * 2 + [
+        "استان ۵۰%: no args, 100% literal"] * 2 + ["after"] * 2
