@@ -74,7 +74,7 @@ def raster(path: Path, n: int, extent: float, sample: int = 0, chunk: int = 2048
     from siteplan.scenario import load_scenario
 
     sc = load_scenario(path)
-    sc = sc.model_copy(update={"national": None, "categories": ["car_repair"],
+    sc = sc.national_study().model_copy(update={"categories": ["car_repair"],  # as `suitability --cog` does
                                "grid": sc.grid.model_copy(update={"resolution_m": extent / n})})
     t = time.perf_counter()
     prep = prepare(sc, with_surfaces=False)

@@ -384,6 +384,7 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
 
     scenario = load_scenario(path)
     check_output_file(out, _scenario_inputs(scenario, Path(path)))
+    scenario = scenario.national_study()  # a national scenario: its partitions are the study area
     scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
     if blockwise:
         from .blockwise import write_category_surface

@@ -600,6 +600,15 @@ class Scenario(_Strict):
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p
 
+    def national_study(self) -> "Scenario":
+        """A national scenario (partition layer form) as one region for a national surface: its partitions
+        are the ``boundary`` layer, so the study area is their union and the cells outside every partition
+        (sea, neighbouring countries) are nodata, as outside a province's boundary. Another scenario, or
+        a provincial list (which has no layers of its own; callers refuse it), is returned unchanged."""
+        if self.national is None or self.national.partitions is None:
+            return self
+        return self.model_copy(update={"layers": {**self.layers, "boundary": self.national.partitions}, "national": None})
+
 
 def _model_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Known keys at a location (for suggesting the fix of a misspelt key)."""

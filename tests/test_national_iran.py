@@ -130,14 +130,19 @@ def test_national_cog_is_nodata_outside_every_partition(tmp_path: Path) -> None:
 
     from siteplan.national.raster import write_suitability_cog
 
-    counts = write_suitability_cog(_build(tmp_path), "car_repair", tmp_path / "s.tif", chunk=64)
-    with rasterio.open(tmp_path / "s.tif") as r:
-        a = r.read(1)
-        prov = gpd.read_file(tmp_path / "ostan.shp").to_crs(r.crs)
-        inside = ~geometry_mask([shapely.union_all(prov.geometry.values)], a.shape, r.transform, all_touched=True)
-        valid = a != r.nodata
-    assert counts["STUDY-AREA"] > 0 and (~inside).sum() > 0
-    assert valid.any() and not (valid & ~inside).any()
+    from siteplan.pipeline import write_suitability
+
+    nation = _build(tmp_path)
+    counts = write_suitability_cog(nation, "car_repair", tmp_path / "s.tif", chunk=64)
+    write_suitability(nation, "car_repair", tmp_path / "w.tif")  # without --cog: the same study area
+    for f in ("s.tif", "w.tif"):
+        with rasterio.open(tmp_path / f) as r:
+            a = r.read(1)
+            prov = gpd.read_file(tmp_path / "ostan.shp").to_crs(r.crs)
+            inside = ~geometry_mask([shapely.union_all(prov.geometry.values)], a.shape, r.transform, all_touched=True)
+            valid = a != r.nodata
+        assert counts["STUDY-AREA"] > 0 and (~inside).sum() > 0
+        assert valid.any() and not (valid & ~inside).any(), f
 
 
 def test_cp1256_partitions_without_cpg_keep_their_persian_keys(tmp_path: Path) -> None:

@@ -212,13 +212,8 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
 
 
 def national_study(scenario: Any) -> Any:
-    """A national scenario as one region for a national surface: its partitions (provinces) are the
-    ``boundary`` layer, so the study area is their union and the cells outside every partition (sea,
-    neighbouring countries) are nodata, as outside a province's boundary; another scenario unchanged."""
-    if scenario.national is None or scenario.national.partitions is None:  # a provincial list: refused by callers
-        return scenario
-    layers = {**scenario.layers, "boundary": scenario.national.partitions}
-    return scenario.model_copy(update={"layers": layers, "national": None})
+    """:meth:`siteplan.scenario.Scenario.national_study` (kept here for callers of this module)."""
+    return scenario.national_study()
 
 
 def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, chunk: int = 2048, workers: int = 0,
