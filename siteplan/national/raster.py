@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["write_surface_cog", "write_suitability_cog", "national_study", "chunk_windows", "surface_plan", "surface_array"]
+__all__ = ["write_surface_cog", "write_suitability_cog", "chunk_windows", "surface_plan", "surface_array"]
 
 Window4 = tuple[int, int, int, int]
 
@@ -123,7 +123,7 @@ def surface_array(prep: "Prepared", category: str, *, chunk: int = 2048) -> Any:
     ----------
     prep
         The scenario prepared without in-memory surfaces; for a national scenario, prepare
-        ``national_study(scenario)`` so that the study area is its partitions (else the layers' extent,
+        ``scenario.national_study()`` so that the study area is its partitions (else the layers' extent,
         and the sea and neighbouring countries are scored as land).
     category
         Catalogue code.
@@ -211,11 +211,6 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
     return counts
 
 
-def national_study(scenario: Any) -> Any:
-    """:meth:`siteplan.scenario.Scenario.national_study` (kept here for callers of this module)."""
-    return scenario.national_study()
-
-
 def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, chunk: int = 2048, workers: int = 0,
                           scheduler: str | None = None) -> dict[str, int]:
     """``siteplan suitability SCENARIO --category C --out F.tif --cog``: read the scenario, refuse an
@@ -228,6 +223,6 @@ def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, c
     scenario = load_scenario(path)
     refuse_provincial_list(scenario)
     check_output_file(out, _scenario_inputs(scenario, Path(path)))
-    scenario = national_study(scenario).model_copy(update={"categories": [category]})
+    scenario = scenario.national_study().model_copy(update={"categories": [category]})
     prep = prepare(scenario, with_surfaces=False)
     return write_surface_cog(prep, category, out, chunk=chunk, workers=workers, scheduler=scheduler)
