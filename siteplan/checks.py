@@ -144,10 +144,11 @@ def mixed_area_problems(scenario: Scenario, region: Any) -> list[str]:
         if normalize(town) in known:
             continue
         close = difflib.get_close_matches(normalize(town), list(shown), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(repr(shown[c]) for c in close)}?" if close else ""
+        named = ", ".join("'" + shown[c] + "'" for c in close)
+        hint = f"; did you mean {named}?" if close else ""
         en = " (name_en values are not matched: write the name as in its 'name' field)" \
             if normalize(town) in shown and normalize(town) not in known else ""
-        problems.append(f"rules.mixed_areas[{i}]: {town!r} is not the name of any feature of the urban layer{en}"
+        problems.append(f"rules.mixed_areas[{i}]: '{town}' is not the name of any feature of the urban layer{en}"
                         f"{hint}; the rule would treat no area as mixed")
     return problems
 

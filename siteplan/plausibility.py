@@ -39,6 +39,7 @@ __all__ = [
     "number_text_problems",
     "id_text_problems",
     "dbf_nul_problems",
+    "geojson_nul_problems",
     "cpg_encoding",
     "mojibake_rows",
     "check_coordinates",
@@ -170,6 +171,36 @@ def dbf_nul_problems(dbf: Path, where: str, encoding: str, rename: dict[str, str
             problems.append(f"{where}: field '{label}' has a NUL byte inside the text of {len(bad)} row(s), which "
                             f"cuts the value short: {_listing(bad)}; remove the NUL characters in the file")
     return problems
+
+
+#: a JSON escape of NUL (``\u0000``) that is not itself an escaped backslash
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def geojson_nul_problems(path: Path, where: str, rename: dict[str, str]) -> list[str]:
+    """Text values of a GeoJSON file holding a NUL character (``\u0000``), which GDAL's reader cuts the
+    text at (an id ``"E\u00002"`` would be read as ``"E"``): errors naming the field and the rows (1-based,
+    in file order). ``rename`` maps file field names to canonical ones (for the message)."""
+    import json
+
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return []
+    if not _JSON_NUL.search(raw):
+        return []
+    try:
+        features = json.loads(raw).get("features") or []
+    except (ValueError, AttributeError):
+        return []
+    bad: dict[str, list[str]] = {}
+    for r, f in enumerate(features, start=1):
+        props = f.get("properties") if isinstance(f, dict) else None
+        for k, v in (props.items() if isinstance(props, dict) else ()):
+            if isinstance(v, str) and "\x00" in v:
+                bad.setdefault(rename.get(k, k), []).append(f"row {r}: {v!r} (read as {v.split(chr(0))[0]!r})")
+    return [f"{where}: field '{k}' has a NUL character (\\u0000) inside the text of {len(items)} row(s), which cuts "
+            f"the value short: {_listing(items)}; remove the NUL characters in the file" for k, items in bad.items()]
 
 
 _CODEPAGES = {"1256": "cp1256", "utf8": "utf-8", "utf-8": "utf-8", "65001": "utf-8", "1252": "cp1252",
@@ -612,6 +643,8 @@ def check_read_layers(raw: dict[str, gpd.GeoDataFrame], scenario: Any, id_fields
             out.errors += id_text_problems(gdf, col, where)
         spec = scenario.layers[name]
         path = scenario.resolve(spec.path)
+        if path.suffix.lower() in (".geojson", ".json"):
+            out.errors += geojson_nul_problems(path, where, {v: k for k, v in spec.fields.items()})
         if path.suffix.lower() == ".shp":
             dbf = next((c for c in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if c.exists()), None)
             if dbf is not None:
