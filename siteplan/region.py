@@ -260,8 +260,8 @@ def shapefile_problems(path: Path, where: str) -> list[str]:
     with open(path, "rb") as fh:
         head = fh.read(_SHP_HEADER)
     if len(head) < _SHP_HEADER or int.from_bytes(head[:4], "big") != 9994:
-        return [f"{where}: {path.name} is not a shapefile (no shapefile header in its first 100 bytes); "
-                "export the layer again from the GIS"]
+        return [f"{where}: cannot read {path.name}: it is not a shapefile (no shapefile header in its first 100 "
+                "bytes); export the layer again from the GIS"]
     declared = 2 * int.from_bytes(head[24:28], "big")
     fix = "; the file is cut short (an interrupted copy or download?): copy or export the layer again"
     shx = _sidecar(path, ".shx")
