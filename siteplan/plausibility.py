@@ -198,7 +198,7 @@ def geojson_nul_problems(path: Path, where: str, rename: dict[str, str]) -> list
         props = f.get("properties") if isinstance(f, dict) else None
         for k, v in (props.items() if isinstance(props, dict) else ()):
             if isinstance(v, str) and "\x00" in v:
-                bad.setdefault(rename.get(k, k), []).append(f"row {r}: {v!r} (read as {v.split(chr(0))[0]!r})")
+                bad.setdefault(str(rename.get(k, k)), []).append(f"row {r}: {v!r} (read as {v.split(chr(0))[0]!r})")
     return [f"{where}: field '{k}' has a NUL character (\\u0000) inside the text of {len(items)} row(s), which cuts "
             f"the value short: {_listing(items)}; remove the NUL characters in the file" for k, items in bad.items()]
 

@@ -179,7 +179,7 @@ def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoD
         gdf, w = read_table(path, spec, where)
         warns.extend(w)
         return gdf
-    if path.suffix.lower() == ".shp":
+    if path.suffix.lower() == ".shp" and path.is_file():
         broken = shapefile_problems(path, where)
         if broken:
             raise InputError(broken)
@@ -474,6 +474,7 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
 
 #: C0 control characters and DEL (NUL, tab, line breaks, escape …): never part of a name
 _C0 = re.compile("[\x00-\x1f\x7f]+")
+_C0_CHARS = tuple(chr(c) for c in (*range(32), 127))
 #: fields holding ids: control characters in them are errors (:func:`siteplan.plausibility.id_text_problems`)
 ID_LIKE = ("estate_id", "biz_id", "plot_id", "isic")
 
@@ -497,7 +498,12 @@ def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[str]:
     for col in gdf.columns:
         if col == "geometry" or str(col).startswith("_") or col in ID_LIKE or col in NUMERIC_FIELDS:
             continue
-        hit = np.flatnonzero(gdf[col].map(lambda v: isinstance(v, str) and _C0.search(v) is not None).to_numpy())
+        values = gdf[col].to_numpy(dtype=object)
+        text = [v for v in values if isinstance(v, str)]
+        joined = "".join(text)
+        if not any(c in joined for c in _C0_CHARS):  # a few fast scans of the whole column (the usual case)
+            continue
+        hit = np.flatnonzero([isinstance(v, str) and _C0.search(v) is not None for v in values])
         if not len(hit):
             continue
         before = gdf[col].iloc[hit]
@@ -505,8 +511,9 @@ def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[str]:
         items = [f"row {int(rows[i])}" + (f" ({gdf[idf].iloc[i]})" if idf in gdf.columns and
                                           isinstance(gdf[idf].iloc[i], str) else "") + f": {before.iloc[k]!r}"
                  for k, i in enumerate(hit[:10])]
+        more = " …" if len(hit) > 10 else ""
         warns.append(f"{where}: field '{col}' held control characters (NUL, tab, line breaks …) in {len(hit)} "
-                     f"row(s), removed (tabs and line breaks read as a space): {', '.join(items)}{' …' if len(hit) > 10 else ''}; "
+                     f"row(s), removed (tabs and line breaks read as a space): {', '.join(items)}{more}; "
                      "clean the file to silence this warning")
     return warns
 
@@ -716,6 +723,8 @@ def raster_problems(path: Path, where: str) -> list[str]:
     """
     import rasterio
 
+    if not path.is_file():
+        return [f"{where}: {path.name} is not a regular file; give a GeoTIFF of elevations"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

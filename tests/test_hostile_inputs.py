@@ -4,7 +4,6 @@ file, layer, row or key, in ``siteplan validate`` as in ``siteplan run``, every 
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
