@@ -45,6 +45,7 @@ __all__ = [
     "check_capacity",
     "check_outside_boundary",
     "FAR_KM",
+    "MAX_COORD",
 ]
 
 #: Features farther than this from the study's centre (or three times the study's own reach, if
@@ -60,6 +61,8 @@ VACANT_FACTOR = 1.5
 PLAUSIBILITY_ERRORS = "siteplan_plausibility_errors"
 #: How many rows a message lists.
 MAX_LISTED = 10
+#: Coordinates beyond this (in any unit of any CRS: 100,000 km in metres) are not on Earth: an error.
+MAX_COORD = 1e8
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -304,13 +307,31 @@ def check_coordinates(raw: dict[str, gpd.GeoDataFrame], wheres: dict[str, str],
     return CoordinateCheck(out, centre, unusable, far)
 
 
+def _absurd_coordinates(gdf: gpd.GeoDataFrame, where: str, idf: str | None, out: Findings) -> bool:
+    """Features with a vertex that is not a finite number (NaN, ±inf) or beyond ±:data:`MAX_COORD`: an
+    error naming the rows (True when there are any: the layer cannot be projected or measured)."""
+    coords, idx = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    bad_vertex = ~np.isfinite(coords).all(axis=1) | (np.abs(np.nan_to_num(coords)) > MAX_COORD).any(axis=1)
+    if not bad_vertex.any():
+        return False
+    rows, first = np.unique(idx[bad_vertex], return_index=True)
+    shown = coords[bad_vertex][first]
+    items = [f"{_row_id(gdf, int(i), idf)} at {_fmt_xy(float(c[0]), float(c[1]))}" for i, c in zip(rows, shown)]
+    out.errors.append(f"{where}: {len(rows)} of {len(gdf)} feature(s) have coordinates that are not finite numbers "
+                      f"or lie beyond ±{MAX_COORD:,.0f} (farther than anything on Earth in any CRS): "
+                      f"{_listing(items)}; correct their coordinates or remove them")
+    return True
+
+
 def _layer_coordinates(name: str, gdf: gpd.GeoDataFrame, where: str, idf: str | None, out: Findings
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """One layer's checks of :func:`check_coordinates`: lon, lat (degrees), usable rows and the raw x
     when the CRS is geographic (for the swap test); None when the layer cannot be projected."""
     crs = CRS.from_user_input(gdf.crs)
+    if _absurd_coordinates(gdf, where, idf, out):
+        return None
     b = gdf.geometry.bounds.to_numpy(dtype=float)
-    x, y = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    x, y = b[:, 0] / 2 + b[:, 2] / 2, b[:, 1] / 2 + b[:, 3] / 2
     ok = np.isfinite(x) & np.isfinite(y)
     is_json = ".json" in where.lower() or ".geojson" in where.lower()
     rfc = " (a GeoJSON file is EPSG:4326 longitude/latitude by RFC 7946; its 'crs' member is not to be trusted)" \
