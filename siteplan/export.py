@@ -274,14 +274,23 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
     Raises
     ------
     InputError
-        ``gpkg`` would replace an input or lies inside ``run_dir``.
+        ``run_dir`` is not a folder ``siteplan run`` wrote; ``gpkg`` would replace an input or lies inside
+        ``run_dir``.
     """
     import shutil
 
     from .outfile import check_output_file, run_inputs
 
+    from .errors import InputError
+    from .outdir import COMMANDS, written_by
+
     run_dir = Path(run_dir)
     gpkg = Path(gpkg)
+    kind = written_by(run_dir)[0] if run_dir.is_dir() else None
+    if kind not in ("run", "national"):
+        what = f"a folder {COMMANDS[kind]} wrote" if kind in COMMANDS else "not a folder siteplan run wrote"
+        raise InputError(f"{run_dir}: {what} (no siteplan run marker or manifest); export takes the folder "
+                         "`siteplan run ... --out FOLDER` wrote: give that folder")
     check_output_file(gpkg, run_inputs(run_dir), option="--gpkg", folders={"the run folder": run_dir})
     tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
     folder = gpkg.with_name(gpkg.stem + "_suitability")
