@@ -724,19 +724,46 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
-    if sc.national is not None and sc.national.partitions is not None \
-            and not sc.resolve(sc.national.partitions.path).exists():
-        problems.append(f"{source}: national.partitions.path: file not found: {sc.national.partitions.path}")
+        else:
+            problems += _file_problems(f"{source}: layers.{name}.path", spec.path, p)
+    if sc.national is not None and sc.national.partitions is not None:
+        if not sc.resolve(sc.national.partitions.path).exists():
+            problems.append(f"{source}: national.partitions.path: file not found: {sc.national.partitions.path}")
+        else:
+            problems += _file_problems(f"{source}: national.partitions.path", sc.national.partitions.path,
+                                       sc.resolve(sc.national.partitions.path))
     for i, f in enumerate(sc.national.scenarios or [] if sc.national is not None else []):
-        if not sc.resolve(f).is_file():
+        why = _file_problems(f"{source}: national.scenarios[{i}]", f, sc.resolve(f))
+        if why:
+            problems += why
+        elif not sc.resolve(f).is_file():
             problems.append(f"{source}: national.scenarios[{i}]: file not found: {f} (looked in {sc.resolve(f).parent})")
     if sc.catalogue.path and not sc.resolve(sc.catalogue.path).exists():
         problems.append(f"{source}: catalogue.path: file not found: {sc.catalogue.path}")
+    elif sc.catalogue.path:
+        problems += _file_problems(f"{source}: catalogue.path", sc.catalogue.path, sc.resolve(sc.catalogue.path))
     if first:
         raise ScenarioError(first + problems)
     if problems:
         raise ScenarioError(problems)
     return sc
+
+
+def _file_problems(key: str, given: str, path: Path) -> list[str]:
+    """A FIFO, device or socket (directly or through a link), or a table too large to read, among an
+    input's files (a shapefile's sidecars included), checked before anything opens them
+    (:func:`siteplan._fs.input_file_problem`)."""
+    from ._fs import input_file_problem
+
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        files += [path.with_suffix(e) for e in (".shx", ".dbf", ".prj", ".cpg", ".SHX", ".DBF", ".PRJ", ".CPG")]
+    out = []
+    for f in files:
+        why = input_file_problem(f)
+        if why:
+            out.append(f"{key}: {given if f == path else f.name} {why}")
+    return out
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -768,6 +795,11 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     ScenarioError
         When the file is missing, is not YAML or not UTF-8, or breaks the loader's limits.
     """
+    from ._fs import MAX_TEXT_BYTES, input_file_problem
+
+    why = input_file_problem(path, MAX_TEXT_BYTES)
+    if why:
+        raise ScenarioError(f"{path}: the scenario file {why}")
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
     try:
