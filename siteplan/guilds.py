@@ -195,6 +195,8 @@ _NUMERIC: dict[str, tuple[float, bool, str]] = {
     "plot_m2": (0.0, False, "a plot size in m², above 0 (e.g. 500)"),
 }
 
+#: the largest plausible land per business (m²): 100 ha
+_NUMERIC_MAX = {"land_m2": 1e6, "plot_m2": 1e6}
 
 #: a category code: it names files (suitability/<code>.tif) and columns, so plain letters, digits, _
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -232,6 +234,8 @@ def _value_problem(col: str, val: object) -> str | None:
         return f"must be {what}, got {val!r}"
     if not np.isfinite(f) or f < low or (f == low and not inclusive):
         return f"must be {what}, got {val!r}"
+    if col in _NUMERIC_MAX and f > _NUMERIC_MAX[col]:
+        return (f"must be {what} and at most {_NUMERIC_MAX[col]:,.0f} (100 ha for one business), got {val!r}")
     return None
 
 
@@ -309,6 +313,9 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
                 raise ValueError
         except (TypeError, ValueError):
             problems.append(f"{where}: category '{r['code']}': land_m2 must be a positive number, got {r['land_m2']!r}")
+        else:
+            if (why := _value_problem("land_m2", r["land_m2"])):
+                problems.append(f"{where}: category '{r['code']}': land_m2 {why}")
     if problems:
         raise InputError(problems)
     df["sep_m"] = sep
@@ -383,6 +390,7 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
     else:
         df = pd.read_csv(path, dtype=str, keep_default_na=False).replace({"": None})
         where = f"catalogue {path}"
+    df = df.astype(object)  # overrides put numbers into text columns
     df["_overridden"] = [set() for _ in range(len(df))]
     problems = []
     allowed = set(_COLUMNS) | {"sep_m", "sep_mixed_m", "sep_status"}
