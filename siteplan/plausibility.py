@@ -46,6 +46,8 @@ __all__ = [
     "check_outside_boundary",
     "FAR_KM",
     "MAX_COORD",
+    "MAX_ESTATE_HA",
+    "check_sizes",
 ]
 
 #: Features farther than this from the study's centre (or three times the study's own reach, if
@@ -61,6 +63,9 @@ VACANT_FACTOR = 1.5
 PLAUSIBILITY_ERRORS = "siteplan_plausibility_errors"
 #: How many rows a message lists.
 MAX_LISTED = 10
+#: An estate (or plot) polygon larger than this (ha; 500 km²) is an error: no industrial estate is, and
+#: zoning's work grows with the area.
+MAX_ESTATE_HA = 50_000.0
 #: Coordinates beyond this (in any unit of any CRS: 100,000 km in metres) are not on Earth: an error.
 MAX_COORD = 1e8
 
@@ -534,6 +539,26 @@ def check_capacity(estates: gpd.GeoDataFrame, where: str, default_vacant_share: 
     return out
 
 
+def check_sizes(layers: dict[str, gpd.GeoDataFrame], wheres: dict[str, str], id_fields: dict[str, str]) -> Findings:
+    """Estate and plot polygons (working, metric CRS) larger than :data:`MAX_ESTATE_HA`: errors naming the
+    rows, so that an estate of a thousand km² (wrong unit, wrong CRS, the province's outline in the
+    estates layer) is refused before zoning cuts it into millions of cells."""
+    out = Findings()
+    for name in ("estates", "plots"):
+        gdf = layers.get(name)
+        if gdf is None or not len(gdf):
+            continue
+        ha = shapely.area(gdf.geometry.values) / 10_000.0
+        big = np.flatnonzero(ha > MAX_ESTATE_HA)
+        if len(big):
+            items = [f"{_row_id(gdf, int(i), id_fields.get(name))}: {ha[i]:,.0f} ha" for i in big]
+            out.errors.append(f"{wheres[name]}: {len(big)} of {len(gdf)} polygon(s) are larger than "
+                              f"{MAX_ESTATE_HA:,.0f} ha ({MAX_ESTATE_HA / 100:,.0f} km²), implausible for "
+                              f"{'an industrial estate' if name == 'estates' else 'a plot'}: {_listing(items)}; "
+                              "check the polygon and the layer's CRS (or remove the feature)")
+    return out
+
+
 # ------------------------------------------------------------------------------------- entry points
 
 def layer_where(name: str, spec: Any) -> str:
@@ -597,4 +622,5 @@ def check_projected_layers(layers: dict[str, gpd.GeoDataFrame], study: Any, scen
         out.extend(check_capacity(layers["estates"], wheres["estates"], scenario.allocation.default_vacant_share,
                                   layers.get("plots")))
     out.extend(check_outside_boundary(layers, study, wheres, id_fields, far))
+    out.extend(check_sizes(layers, wheres, id_fields))
     return out
