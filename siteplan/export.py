@@ -284,10 +284,9 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
     """
     import shutil
 
-    from .outfile import check_output_file, run_inputs
-
     from .errors import InputError
     from .outdir import COMMANDS, written_by
+    from .outfile import check_output_file, run_inputs
 
     run_dir = Path(run_dir)
     gpkg = Path(gpkg)

@@ -239,6 +239,16 @@ def _value_problem(col: str, val: object) -> str | None:
     return None
 
 
+def _land_problem(val: object) -> str | None:
+    """Why a catalogue row's ``land_m2`` cannot be used (None when it can)."""
+    try:
+        if not float(val) > 0:  # type: ignore[arg-type]
+            raise ValueError
+    except (TypeError, ValueError):
+        return f"must be a positive number, got {val!r}"
+    return _value_problem("land_m2", val)
+
+
 def _choice_problem(col: str, val: object) -> str | None:
     """Why a ``retail`` flag or a ``profile`` cannot be used (None when it can)."""
     if col == "profile":
@@ -308,14 +318,8 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
             continue
         sep.append(float(r["sep_m"]) if "sep_m" in df.columns and pd.notna(r.get("sep_m")) else q)
         sep_mixed.append(float(r["sep_mixed_m"]) if "sep_mixed_m" in df.columns and pd.notna(r.get("sep_mixed_m")) else m)
-        try:
-            if not float(r["land_m2"]) > 0:
-                raise ValueError
-        except (TypeError, ValueError):
-            problems.append(f"{where}: category '{r['code']}': land_m2 must be a positive number, got {r['land_m2']!r}")
-        else:
-            if (why := _value_problem("land_m2", r["land_m2"])):
-                problems.append(f"{where}: category '{r['code']}': land_m2 {why}")
+        if (why := _land_problem(r["land_m2"])):
+            problems.append(f"{where}: category '{r['code']}': land_m2 {why}")
     if problems:
         raise InputError(problems)
     df["sep_m"] = sep
