@@ -208,7 +208,7 @@ def test_zoning_memory_is_bounded_whatever_the_polygon():
 
 # -- control text ----------------------------------------------------------------------------------------------
 
-SEPARATORS = ["\u2028", "\u2029", "\u0085", "\u200e", "\u200f", "\u061c", "\u202e", "\u2067", "\x1b", "\x0b"]
+SEPARATORS = ["\u2028", "\u2029", "\u0085", "\u202e", "\u2067", "\x1b", "\x0b"]
 
 
 def test_printable_escapes_separators_and_bidi_marks():
@@ -217,22 +217,23 @@ def test_printable_escapes_separators_and_bidi_marks():
     for c in SEPARATORS:
         out = printable(f"a{c}b")
         assert c not in out and out.startswith("a\\") and out.endswith("b")
-    assert printable("صافکاری\u200cو نقاشی\tx\n") == "صافکاری\u200cو نقاشی\tx\n"  # ZWNJ, tab, newline kept
+    keep = "صافکاری\u200cو نقاشی\u200f (۲)\tx\n"
+    assert printable(keep) == keep  # ZWNJ, the RLM of Persian typing, tab, newline kept
     import json
 
-    text = printable_json(json.dumps({"n": "x\u2028y\u2029z\u200f"}, ensure_ascii=False))
-    assert not set("\u2028\u2029\u200f") & set(text) and json.loads(text) == {"n": "x\u2028y\u2029z\u200f"}
+    text = printable_json(json.dumps({"n": "x\u2028y\u2029z\u202e"}, ensure_ascii=False))
+    assert not set("\u2028\u2029\u202e") & set(text) and json.loads(text) == {"n": "x\u2028y\u2029z\u202e"}
 
 
 def test_explain_prints_no_raw_separator(small):
     est = gpd.read_file(small.parent / "estates.shp")
     eid = str(est.loc[0, "estate_id"])
-    est.loc[0, "name"] = "Shahrak\u2028error: forged line\u2029\u202eevil\u200f"
+    est.loc[0, "name"] = "Shahrak\u2028error: forged line\u2029\u202eevil"
     est.to_file(small.parent / "estates.shp", encoding="UTF-8")
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "scrap", "--estate", eid])
     assert r.exit_code == 0, r.output
-    assert not set("\u2028\u2029\u202e\u200f") & set(r.output), r.output
-    assert "\\u2028error: forged line\\u2029\\u202eevil\\u200f" in r.output
+    assert not set("\u2028\u2029\u202e") & set(r.output), r.output
+    assert "\\u2028error: forged line\\u2029\\u202eevil" in r.output
 
 
 INVISIBLE = ["\u200b" * 17, "\u200c", "\u200d", "\ufeff", "\u2060", "\u200e", "\u200f", "\u061c", "\u00ad", "\u3000",
