@@ -297,8 +297,21 @@ def shapefile_problems(path: Path, where: str) -> list[str]:
     return [p if p.startswith(where) else f"{where}: {p}" for p in problems]
 
 
-def _clean_text(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+#: text fields shown as the user wrote them (matching uses their normalized ``*_norm`` form); other text
+#: fields are keys or vocabulary values and are trimmed
+DISPLAY_FIELDS = frozenset({"name", "name_en", "source"})
+
+
+def _clean_text(series: pd.Series, *, display: bool = False) -> pd.Series:
+    """Text as ``str``, missing values as None; trimmed, except a display field's text (a name with a
+    leading tab or space is written as it is), which is only emptied when it is all white space."""
+    def clean(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        t = str(v)
+        return t if display and t.strip() else t.strip()
+
+    return series.map(clean)
 
 
 def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoDataFrame, list[str], pd.DataFrame]:
@@ -446,7 +459,7 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
                 number_text_problems(gdf, col, where, ID_FIELDS.get(name), TABLE_ROW))
             gdf[col] = pd.to_numeric(gdf[col].map(parse_number), errors="coerce").astype("float64")
         elif gdf[col].dtype == object or str(gdf[col].dtype).startswith("str"):
-            gdf[col] = _clean_text(gdf[col])
+            gdf[col] = _clean_text(gdf[col], display=col in DISPLAY_FIELDS)
     control = _strip_controls(gdf, name, where)
     for col in ("estate_id", "biz_id", "plot_id", "isic"):
         if col in gdf.columns:
@@ -472,26 +485,24 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
     return gdf, warns
 
 
-#: C0 control characters and DEL (NUL, tab, line breaks, escape …): never part of a name
-_C0 = re.compile("[\x00-\x1f\x7f]+")
-_C0_CHARS = tuple(chr(c) for c in (*range(32), 127))
+#: the C0 control characters that are not white space, and DEL (NUL, escape, bell …): never part of a
+#: text; tabs and line breaks are white space, kept as written (the terminal and the CSVs escape them)
+_CONTROL_CHARS = tuple(chr(c) for c in (*range(32), 127) if not chr(c).isspace())
+_CONTROL = re.compile("[" + "".join(_CONTROL_CHARS) + "]")
+_CONTROL_DROP = str.maketrans(dict.fromkeys(map(ord, _CONTROL_CHARS)))
 #: fields holding ids: control characters in them are errors (:func:`siteplan.plausibility.id_text_problems`)
 ID_LIKE = ("estate_id", "biz_id", "plot_id", "isic")
 
 
-#: tabs, line breaks and the separators of C0 read as a space; the other controls (NUL …) are removed
-_C0_SPACE = {c: " " for c in (9, 10, 11, 12, 13, 28, 29, 30, 31)}
-_C0_DROP = str.maketrans({**{c: None for c in (*range(32), 127)}, **_C0_SPACE})
-
-
 def _without_controls(text: str) -> str | None:
-    return text.translate(_C0_DROP).strip() or None
+    out = text.translate(_CONTROL_DROP)
+    return out if out.strip() else None
 
 
 def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[str]:
-    """Remove control characters (C0 and DEL: NUL, escape …; a tab or line break becomes a space) from
-    the text fields other than ids, in place; one warning per field naming its rows. Ids keep them
-    (they are refused: an id is matched, not read)."""
+    """Remove the control characters that are not white space (NUL, escape, DEL …) from the text fields
+    other than ids, in place; one warning per field naming its rows. Ids keep them (they are refused:
+    an id is matched, not read)."""
     rows = gdf[TABLE_ROW].to_numpy() if TABLE_ROW in gdf.columns else np.arange(1, len(gdf) + 1)
     idf = ID_FIELDS.get(name)
     warns = []
@@ -499,22 +510,18 @@ def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[str]:
         if col == "geometry" or str(col).startswith("_") or col in ID_LIKE or col in NUMERIC_FIELDS:
             continue
         values = gdf[col].to_numpy(dtype=object)
-        text = [v for v in values if isinstance(v, str)]
-        joined = "".join(text)
-        if not any(c in joined for c in _C0_CHARS):  # a few fast scans of the whole column (the usual case)
+        joined = "".join([v for v in values if isinstance(v, str)])
+        if not any(c in joined for c in _CONTROL_CHARS):  # a few fast scans of the whole column (the usual case)
             continue
-        hit = np.flatnonzero([isinstance(v, str) and _C0.search(v) is not None for v in values])
-        if not len(hit):
-            continue
+        hit = np.flatnonzero([isinstance(v, str) and _CONTROL.search(v) is not None for v in values])
         before = gdf[col].iloc[hit]
         gdf.iloc[hit, gdf.columns.get_loc(col)] = before.map(_without_controls).to_numpy()
         items = [f"row {int(rows[i])}" + (f" ({gdf[idf].iloc[i]})" if idf in gdf.columns and
                                           isinstance(gdf[idf].iloc[i], str) else "") + f": {before.iloc[k]!r}"
                  for k, i in enumerate(hit[:10])]
         more = " …" if len(hit) > 10 else ""
-        warns.append(f"{where}: field '{col}' held control characters (NUL, tab, line breaks …) in {len(hit)} "
-                     f"row(s), removed (tabs and line breaks read as a space): {', '.join(items)}{more}; "
-                     "clean the file to silence this warning")
+        warns.append(f"{where}: field '{col}' held control characters (NUL, escape …) in {len(hit)} row(s), "
+                     f"removed: {', '.join(items)}{more}; clean the file to silence this warning")
     return warns
 
 
