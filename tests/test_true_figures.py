@@ -1,0 +1,121 @@
+"""Figures that must be true (issue 24): explain with reservations of other estates, areas drawn as
+closed lines, plot capacity that fits, zone units equal to the relocation rows, zone checks on the
+geometry written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+from conftest import DEMO_DIR, edit_yaml, small_scenario
+
+from siteplan.cli import main
+from siteplan.explain import explain
+from siteplan.pipeline import prepare
+from siteplan.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    return small_scenario(tmp_path_factory.mktemp("true"), n_biz=60)
+
+
+def _copy(sc: Path, dst: Path) -> Path:
+    for f in sc.parent.glob("*.*"):
+        shutil.copy(f, dst / f.name)
+    return dst / sc.name
+
+
+# 1 -- explain --estate with a reservation of another estate ---------------------------------------
+
+def test_explain_an_estate_when_another_is_reserved(small, tmp_path):
+    sc = _copy(small, tmp_path)
+    est = gpd.read_file(tmp_path / "estates.shp")
+    ids = sorted(est.estate_id.astype(str))
+    reserved, other = ids[0], ids[1]
+    edit_yaml(sc, lambda d: d.update(reservations=[{"estate": reserved, "categories": ["car_repair"]}]))
+    prep = prepare(load_scenario(sc))
+    ex = explain(prep, "scrap", estate=other)  # raised "reservations[0].estate: no estate ..." before
+    assert not any("reserved for" in r for r in ex.estate_reasons)
+    ex = explain(prep, "scrap", estate=reserved)
+    assert not ex.allowed and any("reserved for car_repair (reservations[0])" in r for r in ex.estate_reasons)
+    r = CliRunner().invoke(main, ["explain", str(sc), "--category", "scrap", "--estate", other])
+    assert r.exit_code == 0, r.output
+
+
+# 2 -- areas drawn as closed lines are areas; open lines where an area is meant are refused ----------
+
+def _as_lines(g: gpd.GeoDataFrame, rows: np.ndarray, *, open_: bool = False) -> gpd.GeoDataFrame:
+    g = g.copy()
+    rings = g.geometry[rows].exterior.map(lambda r: shapely.LineString(list(r.coords)[:-2] if open_ else r.coords))
+    g["geometry"] = [rg if m else geom for m, rg, geom in zip(rows, rings.reindex(g.index), g.geometry)]
+    return g
+
+
+def test_demo_areas_are_polygons():
+    cons = gpd.read_file(DEMO_DIR / "constraints.shp")
+    assert set(cons.geom_type) == {"Polygon"}
+    assert (DEMO_DIR / "constraints.cpg").read_text() == "UTF-8"
+    assert {"protected", "wetland"} <= set(cons.kind)
+
+
+def test_closed_lines_are_read_as_areas(small, tmp_path):
+    sc = _copy(small, tmp_path)
+    cons = gpd.read_file(tmp_path / "constraints.shp")
+    area = cons.kind.isin(["protected", "wetland"]).to_numpy()
+    assert area.any()
+    lines = _as_lines(cons, area)
+    # a shapefile holds one type: the river becomes its own outline too, but is not an area kind and stays a line
+    lines["geometry"] = [g if g.geom_type != "Polygon" else shapely.LineString(g.exterior.coords)
+                         for g in lines.geometry]
+    lines.to_file(tmp_path / "constraints.shp", encoding="utf-8")
+    r = CliRunner().invoke(main, ["validate", str(sc)])
+    assert r.exit_code == 0, r.output
+    n = int(area.sum())
+    assert f"layer 'constraints' (constraints.shp): {n} closed line" in r.output
+    # a place inside the protected area is excluded (it was 'allowed' when the outline was read as a line)
+    inside = (51.84, 32.44)
+    assert cons[cons.kind == "protected"].geometry.contains(shapely.Point(inside)).any()
+    ex = explain(prepare(load_scenario(sc)), "scrap", at=inside)
+    rule = ex.rules.set_index("rule_id").loc["CONSTRAINT-protected"]
+    assert not rule.passed and rule.actual_m == 0 and not ex.allowed
+
+
+def test_open_lines_in_area_layers_are_refused(small, tmp_path):
+    sc = _copy(small, tmp_path)
+    cons = gpd.read_file(tmp_path / "constraints.shp")
+    area = (cons.kind == "protected").to_numpy()
+    lines = _as_lines(cons, area, open_=True)
+    lines["geometry"] = [g if g.geom_type != "Polygon" else shapely.LineString(g.exterior.coords)
+                         for g in lines.geometry]
+    lines.to_file(tmp_path / "constraints.shp", encoding="utf-8")
+    est = gpd.read_file(tmp_path / "estates.shp")
+    first = np.zeros(len(est), dtype=bool)
+    first[0] = True
+    _as_lines(est, first, open_=True).to_file(tmp_path / "estates.shp", encoding="utf-8")
+    for cmd in ("validate", "run"):
+        args = [cmd, str(sc)] + (["--out", str(tmp_path / "out")] if cmd == "run" else [])
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+        assert "layer 'constraints' (constraints.shp): 1 feature(s) are open lines, but constraints of kind" in r.output
+        assert (f"layer 'estates' (estates.shp): 1 feature(s) are open lines, but layer 'estates' holds areas: "
+                f"row 1 ({est.estate_id[0]})") in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_closed_line_estates_are_estates(small, tmp_path):
+    sc = _copy(small, tmp_path)
+    est = gpd.read_file(tmp_path / "estates.shp")
+    _as_lines(est, np.ones(len(est), dtype=bool)).to_file(tmp_path / "estates.shp", encoding="utf-8")
+    from siteplan.region import load_region
+    with pytest.warns(Warning, match=f"{len(est)} closed lines read as the areas they enclose"):
+        region = load_region(load_scenario(sc))
+    got = region.layers["estates"].set_index("estate_id").geometry
+    want = est.set_index("estate_id").geometry.to_crs(region.crs)
+    assert got.geom_type.eq("Polygon").all() and len(got) == len(est)
+    assert np.allclose(got.area, want[got.index].area, rtol=1e-6)
