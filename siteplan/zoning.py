@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from ._geom import polsby_popper, polygonal
 from .blocks import Frame, assign_cells, block_frame, cells, plot_boxes
 from .guilds import Catalogue
-from .plots import FREE_STATUS, LAND_BASIS, land_basis, match_plots, plots_allowed, reletting_table
+from .plots import FREE_STATUS, LAND_BASIS, land_basis, match_plots, plot_need_m2, plots_allowed, reletting_table
 from .rules import RuleSet, buffer_out, target_geoms
 from .scenario import Scenario
 from .units import M2_PER_HA
@@ -615,10 +615,10 @@ def plot_need(biz: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     350 m² of net land, a 300 m² workshop plot) and a larger one a proportionally larger plot."""
     if not len(biz):
         return biz
-    t = catalogue.table.set_index("code")
-    ratio = (t["plot_m2"].astype(float) / t["land_m2"].astype(float)).reindex(biz["category"]).to_numpy()
-    return biz.assign(land_m2=np.round(biz["land_m2"].astype(float).to_numpy() * np.where(np.isnan(ratio), 1.0,
-                                                                                             ratio), 2))
+    t = catalogue.table
+    return biz.assign(land_m2=plot_need_m2(biz["land_m2"].to_numpy(float), biz["category"].to_numpy(),
+                                           dict(zip(t["code"], t["plot_m2"].astype(float))),
+                                           dict(zip(t["code"], t["land_m2"].astype(float)))))
 
 
 def _pseudo_businesses(grp: pd.DataFrame) -> pd.DataFrame:

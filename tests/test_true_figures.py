@@ -119,3 +119,84 @@ def test_closed_line_estates_are_estates(small, tmp_path):
     want = est.set_index("estate_id").geometry.to_crs(region.crs)
     assert got.geom_type.eq("Polygon").all() and len(got) == len(est)
     assert np.allclose(got.area, want[got.index].area, rtol=1e-6)
+
+
+# 3 -- on a plot estate, capacity is plots that fit -----------------------------------------------------
+
+def _plot_world(needs: list[float], plot_areas: list[float], *, vacant_ha: float | None = None):
+    import pandas as pd
+    from shapely.geometry import Point, box
+
+    from siteplan.guilds import load_catalogue
+    cat = load_catalogue()
+    row = cat.row("car_repair")
+    ratio = float(row["plot_m2"]) / float(row["land_m2"])
+    utm = "EPSG:32639"
+    est = gpd.GeoDataFrame({"estate_id": ["E1", "E2"], "name": ["a", "b"], "kind": "estate",
+                            "vacant_ha": [1.0, vacant_ha if vacant_ha is not None else 0.0]},
+                           geometry=[box(1000, 0, 1500, 500), box(1000, 5000, 1500, 5500)], crs=utm)
+    plots = gpd.GeoDataFrame({"plot_id": [f"p{i}" for i in range(len(plot_areas))], "estate_id": "E1",
+                              "status": "vacant", "area_m2": plot_areas},
+                             geometry=[box(1000, 0, 1010, 10)] * len(plot_areas), crs=utm)
+    biz = gpd.GeoDataFrame({"biz_id": [f"b{i}" for i in range(len(needs))], "category": "car_repair",
+                            "area_m2": [n / ratio for n in needs]},
+                           geometry=[Point(0, 10 * i) for i in range(len(needs))], crs=utm)
+    elig = pd.DataFrame([(e, c, True, "", 1.0, 1.0) for e in ("E1", "E2") for c in cat.codes],
+                        columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])
+    return cat, est, plots, biz, elig
+
+
+def _matchable(needs: list[float], plots: list[float]) -> bool:
+    free = sorted(plots)
+    for n in sorted(needs, reverse=True):
+        fit = [a for a in free if a >= n - 1e-6]
+        if not fit:
+            return False
+        free.remove(min(fit))
+    return True
+
+
+def test_plot_estate_takes_only_businesses_a_free_plot_fits():
+    from siteplan.guild_relocation import allocate, estate_capacity
+    from siteplan.plots import plot_need_m2
+    from siteplan.scenario import AllocationSpec
+
+    needs = [1200.0, 900.0, 250.0, 250.0, 250.0]
+    areas = [1000.0, 300.0, 300.0]
+    cat, est, plots, biz, elig = _plot_world(needs, areas)
+    cap = estate_capacity(est, plots, 0.65)
+    assert cap.set_index("estate_id").at["E1", "plot_m2"] == (1000.0, 300.0, 300.0)
+    plan = allocate(biz, est, cat, elig, cap, None, AllocationSpec(max_distance_km=30))
+    r = plan.rows.set_index("biz_id")
+    on = r[r.estate_id == "E1"]
+    t = cat.table
+    got = plot_need_m2(on.land_m2.to_numpy(), on.category.to_numpy(), dict(zip(t.code, t.plot_m2)),
+                       dict(zip(t.code, t.land_m2)))
+    assert len(on) == 3 and _matchable(list(got), areas)
+    assert "b0" not in on.index and r.at["b0", "status"] == "unassigned"  # no free plot fits 1,200 m²
+    assert r.at["b0", "reason"].startswith("too large")
+    assert r.at["b1", "estate_id"] == "E1"
+    # the summary still reports the estate's plot area as its capacity
+    assert "plot_m2" not in plan.estate_summary
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plot_estate_plan_can_always_give_every_business_a_plot(seed):
+    from siteplan.guild_relocation import allocate, estate_capacity
+    from siteplan.plots import plot_need_m2
+    from siteplan.scenario import AllocationSpec
+
+    rng = np.random.default_rng(seed)
+    needs = list(np.round(rng.uniform(100, 1500, int(rng.integers(3, 25))), 1))
+    areas = list(np.round(rng.uniform(150, 1200, int(rng.integers(1, 12))), 1))
+    cat, est, plots, biz, elig = _plot_world(needs, areas)
+    plan = allocate(biz, est, cat, elig, estate_capacity(est, plots, 0.65), None,
+                    AllocationSpec(max_distance_km=30))
+    on = plan.rows[plan.rows.estate_id == "E1"]
+    t = cat.table
+    got = plot_need_m2(on.land_m2.to_numpy(), on.category.to_numpy(), dict(zip(t.code, t.plot_m2)),
+                       dict(zip(t.code, t.land_m2)))
+    assert _matchable(list(got), areas)
+    # and as many as a matching allows: the best matching's size (largest needs first, smallest plot that fits)
+    best = sum(1 for k in range(len(areas) + 1) if k and _matchable(sorted(needs)[:k], areas))
+    assert len(on) == best
