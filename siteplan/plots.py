@@ -14,8 +14,8 @@ workshop complexes), nearest homes first since those firms are not a nuisance. W
 would leave out a business that a plot could take, every business instead takes, largest need first,
 the smallest free plot that fits (which houses everyone whenever that is possible). The allocation
 sends to an estate with plots only businesses its free plots can house, one per plot
-(:func:`siteplan.relocation.model.build_model`). A business left without a plot gets the reason (``no plot big enough``, ``no plot left``, ``no plot its rules
-allow``).
+(:func:`siteplan.relocation.model.build_model`). A business left without a plot gets the reason
+(``no plot big enough``, ``no plot left``, ``no plot its rules allow``).
 """
 
 from __future__ import annotations
@@ -153,53 +153,19 @@ def match_plots(plots: pd.DataFrame, businesses: pd.DataFrame, order: list[str],
     area = plots["area_m2"].to_numpy(float)
     home = plots["home_m"].to_numpy(float) if "home_m" in plots else np.zeros(n)
     home = np.where(np.isnan(home), 0.0, home)
-    term = plots["status"].to_numpy() == "terminated"
-    pos = np.arange(n)
     by_cat = {c: g.sort_values(["land_m2", "biz_id"], ascending=[False, True], kind="mergesort")
               for c, g in businesses.groupby("category", sort=False)}
-
-    def assign(strict: bool) -> tuple[list[tuple[object, object, str]], np.ndarray, set]:
-        free = np.ones(n, dtype=bool)
-        ten: list[tuple[object, object, str]] = []
-        placed: set = set()
-
-        def pick(need: float, mask: np.ndarray, near_first: bool) -> int | None:
-            cand = mask & free & (area >= need - PLOT_FIT_SLACK_M2)
-            if not cand.any():
-                return None
-            i = np.flatnonzero(cand)
-            if strict:  # the smallest plot that fits
-                return int(i[np.lexsort((pos[i], -home[i], area[i]))[0]])
-            fit = np.ceil(4.0 * area[i] / max(need, 1e-9))
-            k = np.lexsort((pos[i], home[i] if near_first else -home[i], fit))[0]
-            return int(i[k])
-
-        if strict:  # every business, largest need first, the smallest plot that fits
-            every = pd.concat([by_cat[c] for c in order if c in by_cat]) if by_cat else businesses.iloc[:0]
-            every = every.sort_values(["land_m2", "biz_id"], ascending=[False, True], kind="mergesort")
-            phases = [(every, None, False)]
-        else:
-            phases = ([(by_cat[c], term, True) for c in relet_first if c in by_cat]
-                      + [(by_cat[c], np.ones(n, bool), False) for c in order if c in by_cat])
-        for group, scope, near_first in phases:
-            for b in group.itertuples():
-                if b.biz_id in placed:
-                    continue
-                ok = allowed.get(b.category, np.zeros(n, dtype=bool))
-                j = pick(float(b.land_m2), ok if scope is None else ok & scope, near_first)
-                if j is None:
-                    continue
-                free[j] = False
-                placed.add(b.biz_id)
-                ten.append((plots["plot_id"].iat[j], b.biz_id, b.category))
-        return ten, free, placed
-
-    ten, free, placed = assign(strict=False)
-    if len(placed) < len(businesses):
+    term = plots["status"].to_numpy() == "terminated"
+    phases = ([(by_cat[c], term, True) for c in relet_first if c in by_cat]
+              + [(by_cat[c], np.ones(n, bool), False) for c in order if c in by_cat])
+    ten, free, placed = _assign_plots(plots, area, home, phases, allowed, strict=False)
+    if len(placed) < len(businesses) and by_cat:
         # the preferences (re-letting first, plots far from homes) may leave out a business that a plot
         # could take: then every business, largest first, takes the smallest plot that fits (which gives
         # a plot to every business whenever that is possible and the rules allow the same plots)
-        ten2, free2, placed2 = assign(strict=True)
+        every = pd.concat([by_cat[c] for c in order if c in by_cat] or [businesses.iloc[:0]])
+        every = every.sort_values(["land_m2", "biz_id"], ascending=[False, True], kind="mergesort")
+        ten2, free2, placed2 = _assign_plots(plots, area, home, [(every, None, False)], allowed, strict=True)
         if len(placed2) > len(placed):
             ten, free, placed = ten2, free2, placed2
     unp = []
@@ -221,6 +187,39 @@ def match_plots(plots: pd.DataFrame, businesses: pd.DataFrame, order: list[str],
             unp.append((b.biz_id, why))
     return (pd.DataFrame(ten, columns=["plot_id", "biz_id", "category"]),
             pd.DataFrame(unp, columns=["biz_id", "reason"]))
+
+
+def _assign_plots(plots: pd.DataFrame, area: np.ndarray, home: np.ndarray,
+                  phases: list[tuple[pd.DataFrame, np.ndarray | None, bool]], allowed: dict[str, np.ndarray], *,
+                  strict: bool) -> tuple[list[tuple[object, object, str]], np.ndarray, set]:
+    """One pass of :func:`match_plots`: per phase (businesses, plots in scope or None for all, nearest
+    homes first), each business takes a free plot its rules allow that fits — with ``strict`` the
+    smallest, else the best fit to a quarter of its need, farthest from (or nearest) homes among equals.
+    Returns the tenancies, the free-plot mask and the placed ids."""
+    n = len(plots)
+    pos = np.arange(n)
+    free = np.ones(n, dtype=bool)
+    ten: list[tuple[object, object, str]] = []
+    placed: set = set()
+    for group, scope, near_first in phases:
+        for b in group.itertuples():
+            if b.biz_id in placed:
+                continue
+            ok = allowed.get(str(b.category), np.zeros(n, dtype=bool))
+            need = float(b.land_m2)
+            cand = (ok if scope is None else ok & scope) & free & (area >= need - PLOT_FIT_SLACK_M2)
+            if not cand.any():
+                continue
+            i = np.flatnonzero(cand)
+            if strict:  # the smallest plot that fits
+                j = int(i[np.lexsort((pos[i], -home[i], area[i]))[0]])
+            else:
+                fit = np.ceil(4.0 * area[i] / max(need, 1e-9))
+                j = int(i[np.lexsort((pos[i], home[i] if near_first else -home[i], fit))[0]])
+            free[j] = False
+            placed.add(b.biz_id)
+            ten.append((plots["plot_id"].iat[j], b.biz_id, str(b.category)))
+    return ten, free, placed
 
 
 def reletting_table(plots: gpd.GeoDataFrame | None, tenancy: pd.DataFrame, businesses: pd.DataFrame,

@@ -213,9 +213,10 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     coef, cap_rhs, counted = biz_land.copy(), capacity_m2.copy(), np.zeros(n_est, np.int64)
     plot_sizes = _plot_sizes(capacity, estates)
     if plot_sizes:
-        biz, est, pair_key, share, biz_land, dist_m, coef = _plot_pairs(
-            b, catalogue, units, plot_sizes, capacity_m2, cap_rhs, counted, biz, est, pair_key, share, biz_land,
-            dist_m, coef)
+        keep = _plot_pairs(b, catalogue, units, plot_sizes, capacity_m2, (cap_rhs, counted), (biz, est, pair_key),
+                           share, coef)
+        biz, est, pair_key, share, biz_land, dist_m, coef = \
+            biz[keep], est[keep], pair_key[keep], share[keep], biz_land[keep], dist_m[keep], coef[keep]
     too_big = _too_big(pair_key, share, coef, cap_rhs, n_est)
     if len(too_big):
         keep = ~np.isin(pair_key, too_big)
@@ -285,9 +286,8 @@ def _plot_sizes(capacity: pd.DataFrame, estates: gpd.GeoDataFrame) -> dict[int, 
 
 
 def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_sizes: dict[int, np.ndarray],
-                capacity_m2: np.ndarray, cap_rhs: np.ndarray, counted: np.ndarray, biz: np.ndarray, est: np.ndarray,
-                pair_key: np.ndarray, share: np.ndarray, biz_land: np.ndarray, dist_m: np.ndarray, coef: np.ndarray
-                ) -> tuple[np.ndarray, ...]:
+                capacity_m2: np.ndarray, rhs: tuple[np.ndarray, np.ndarray],
+                pairs: tuple[np.ndarray, np.ndarray, np.ndarray], share: np.ndarray, coef: np.ndarray) -> np.ndarray:
     """The pairs on estates whose capacity is their free plots, counted in plots.
 
     A pair is dropped (with every pair of its unit at that estate) when no free plot fits the business
@@ -295,19 +295,36 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
     estate's ``m`` fit it), so that each level's row, ``≤ n`` businesses needing one of the ``n`` largest
     plots, is Hall's condition for giving every business a plot of its own. The estate's right-hand
     side is ``m`` times its capacity over its plots' area (1 unless a reserved share or the plots already
-    taken elsewhere in the run cut the capacity), rounded down per level. Updates ``cap_rhs`` and
-    ``counted`` (the estate's number of plots) in place.
+    taken elsewhere in the run cut the capacity), rounded down per level.
+
+    Parameters
+    ----------
+    b, catalogue, units, plot_sizes, capacity_m2
+        As in :func:`build_model`; ``plot_sizes`` from :func:`_plot_sizes`.
+    rhs
+        ``(cap_rhs, counted)``, updated in place: per estate the rows' capacity and its number of plots.
+    pairs
+        ``(biz, est, pair_key)`` of the candidate pairs.
+    share, coef
+        The pairs' level and coefficient, updated in place on plot estates.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mask of the pairs kept.
     """
     from ..plots import plot_need_m2, plots_that_fit
 
+    cap_rhs, counted = rhs
+    biz, est, pair_key = pairs
     t = catalogue.table
     on = np.isin(est, np.fromiter(plot_sizes, dtype=np.int64))
     if not on.any():
-        return biz, est, pair_key, share, biz_land, dist_m, coef
+        return np.ones(len(est), dtype=bool)
     need = plot_need_m2(units.land[biz[on]], b["category"].to_numpy()[biz[on]],
                         dict(zip(t["code"], t["plot_m2"].astype(float))) if "plot_m2" in t else {},
                         dict(zip(t["code"], t["land_m2"].astype(float))))
-    fit = np.zeros(on.sum(), dtype=np.int64)
+    fit = np.zeros(int(on.sum()), dtype=np.int64)
     est_on = est[on]
     for j, sizes in plot_sizes.items():
         here = est_on == j
@@ -318,12 +335,9 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
         cap_rhs[j] = m * min(1.0, capacity_m2[j] / total) if total > 0 else 0.0
         counted[j] = m
     m_of = np.array([len(plot_sizes[j]) for j in est_on], dtype=float)
-    share, coef = share.copy(), coef.copy()
     share[on] = np.where(m_of > 0, fit / np.maximum(m_of, 1.0), 0.0)
     coef[on] = 1.0
-    bad = np.unique(pair_key[on][fit == 0])
-    keep = ~np.isin(pair_key, bad)
-    return (biz[keep], est[keep], pair_key[keep], share[keep], biz_land[keep], dist_m[keep], coef[keep])
+    return ~np.isin(pair_key, np.unique(pair_key[on][fit == 0]))
 
 
 def _whole_units(pair_key: np.ndarray, units: Units, n_est: int) -> np.ndarray:
