@@ -439,10 +439,12 @@ class OutputFolder:
             return
         kind, files = written_by(p)
         if kind is None:
-            raise InputError(f"{p}: the folder exists, is not empty and was not written by siteplan (it has no "
-                             f"{MARKER} marker or siteplan manifest.json); siteplan replaces its output folder "
-                             f"as a whole, so it will not use this one{self._even()}"
-                             ": choose a new or empty folder")
+            names = sorted(e for e in os.listdir(p) if e not in _JUNK)
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            raise InputError(f"{p}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and was not "
+                             f"written by siteplan (it has no {MARKER} marker or siteplan manifest.json); siteplan "
+                             f"replaces its output folder as a whole, so it will not use this one{self._even()}: "
+                             f"{self._elsewhere()}")
         if kind != self.kind:
             raise InputError(f"{p}: was written by {COMMANDS.get(kind, f'siteplan ({kind})')}, not {COMMANDS[self.kind]}; "
                              "--overwrite replaces only an output of the same command: choose another folder")
@@ -456,10 +458,15 @@ class OutputFolder:
             more = f" and {len(foreign) - 8} more" if len(foreign) > 8 else ""
             raise InputError(f"{p}: holds files siteplan did not write ({', '.join(foreign[:8])}{more}); "
                              "replacing the folder would delete them: move them out (viewer sidecars such as "
-                             "x.tif.aux.xml too: siteplan deletes only the files its marker lists) or choose "
-                             "another folder")
+                             f"x.tif.aux.xml too: siteplan deletes only the files its marker lists); or "
+                             f"{self._elsewhere()}")
         if not self.overwrite:
             raise InputError(f"{p}: the output folder exists and is not empty; pass --overwrite to replace it")
+
+    def _elsewhere(self) -> str:
+        if self.kind == "export":
+            return "move them out, or choose another --gpkg name (the rasters go into NAME_suitability/) or --no-rasters"
+        return "choose a new or empty folder"
 
     def _even(self) -> str:
         return " even with --overwrite" if self.overwrite and self.kind != "export" else ""
