@@ -452,3 +452,17 @@ def test_run_out_a_real_mount_point(small, tmp_path):
         assert os.listdir(out) == []
     finally:
         subprocess.run(["umount", str(out)], check=False)
+
+
+def test_a_user_file_at_the_lock_place_is_kept(small, tmp_path):
+    """The lock `.NAME.lock` beside --out was opened, truncated and deleted whatever it was: a file there
+    that is not a lock siteplan wrote (a pid) is refused and kept; a stale siteplan lock is reused."""
+    lock = tmp_path / ".out.lock"
+    lock.write_text("my shopping list\n")
+    r = invoke("run", small, "--out", tmp_path / "out")
+    assert r.exit_code == 1 and "not a lock siteplan wrote" in r.output, r.output
+    assert lock.read_text() == "my shopping list\n" and not (tmp_path / "out").exists()
+    lock.write_text("12345\n")  # left by a killed run
+    with od.OutputFolder(tmp_path / "out", kind="run") as f:
+        (f.stage / "relocation.csv").write_text("x\n")
+    assert not lock.exists() and (tmp_path / "out" / "relocation.csv").exists()
