@@ -41,8 +41,8 @@ LIMITS = {"exact_node_limit": 3, "node_limit": 2}
 
 @contextlib.contextmanager
 def saturated_cpus() -> Iterator[None]:
-    """Every CPU busy with a spinning process (two per CPU) while the block runs; they are ended after."""
-    n = 2 * (os.cpu_count() or 2)
+    """Every CPU busy with a spinning process while the block runs; they are ended after."""
+    n = os.cpu_count() or 2
     procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
     try:
@@ -152,8 +152,6 @@ def _nation(root: Path) -> Path:
     _provinces(4326).to_file(root / "provinces.shp", encoding="utf-8")
     d = _demo_settings()
     d.update(FAST)
-    # small node limits: provinces whose MILP is not proved at once take the node-limited paths
-    d.setdefault("allocation", {}).update(exact_node_limit=3, node_limit=2)
     d["national"] = {"partitions": {"path": "provinces.shp"}, "field": "ostan"}
     (root / "national.yaml").write_text(yaml.safe_dump(d, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return root / "national.yaml"
@@ -198,3 +196,23 @@ def test_nation_same_bytes_idle_and_under_load_with_1_and_2_workers(tmp_path: Pa
             res = run_national_file(nation, out, workers=workers, cache=tmp_path / f"c{workers}", processes=False)
             assert [o.status for o in res.outcomes] == ["ok"] * 4
             _same_outputs(idle, out)
+
+
+def test_cli_safety_net_is_one_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    """A run whose solver step the clock stops: exit 1, one message naming the key, no traceback, no output."""
+    from click.testing import CliRunner
+    from test_national import _demo_settings
+
+    from siteplan.cli import main
+
+    d = _demo_settings()
+    d.update(FAST)
+    d.setdefault("allocation", {}).update(time_limit_s=1e-6)
+    sc = tmp_path / "demo.yaml"
+    sc.write_text(yaml.safe_dump(d, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(out)])
+    assert r.exit_code == 1, r.output
+    assert "wall-clock safety net (allocation.time_limit_s = 1e-06 s)" in r.output
+    assert "Traceback" not in r.output
+    assert not out.exists() or not any(out.iterdir())
