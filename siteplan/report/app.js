@@ -520,7 +520,7 @@
     reasons.forEach(function (r, i) {
       var x = 4 + (i % 2) * 210, y = 4 + Math.floor(i / 2) * 16;
       root.appendChild(svg("rect", {x: x, y: y, width: 10, height: 10, fill: colour(r[3])}));
-      label(root, x + 14, y + 9, short(r[2], 40), "start", "cl small");
+      label(root, x + 14, y + 9, short(r[2], 32), "start", "cl small");
     });
     var max = Math.max.apply(null, cats.map(function (r) { return r[3].reduce(function (a, b) { return a + b; }, 0); }));
     var sx = function (v) { return (W - L0 - 50) * v / Math.max(max, 1); };
@@ -560,13 +560,20 @@
   window.addEventListener("resize", function () { setTimeout(relayout, 50); });
   /* print: every section open, and the map refitted to the study area in its printed frame (the
      print stylesheet's size, set here before the browser lays the page out for print) */
-  var opened = [], screenView = null, printing = false;
+  var opened = [], screenView = null, printing = false, legendHome = null, legendWasOpenPrint = false;
   function beforePrint() {
     if (printing) return;
     printing = true;
     opened = Array.prototype.filter.call(document.querySelectorAll("#sp-panel details"), function (d) { return !d.open; });
     opened.forEach(function (d) { d.open = true; });
     screenView = {c: map.getCenter(), z: map.getZoom()};
+    var lg = document.getElementById("sp-legend"), box = map.getContainer();
+    if (lg) {  // the legend prints under the map frame, which clips whatever lies outside the study view
+      legendHome = lg.parentNode;
+      legendWasOpenPrint = lg.open;
+      lg.open = true;
+      box.parentNode.insertBefore(lg, box.nextSibling);
+    }
     document.body.classList.add("sp-print");
     map.invalidateSize({pan: false});
     if (data.bounds) map.fitBounds(data.bounds, {padding: [6, 6], animate: false});
@@ -577,6 +584,8 @@
     printing = false;
     opened.forEach(function (d) { d.open = false; });
     document.body.classList.remove("sp-print");
+    var lg = document.getElementById("sp-legend");
+    if (lg && legendHome) { legendHome.appendChild(lg); lg.open = legendWasOpenPrint; }
     map.invalidateSize({pan: false});
     if (screenView) map.setView(screenView.c, screenView.z, {animate: false});
     declutter();

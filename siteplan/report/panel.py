@@ -155,7 +155,8 @@ def _zoning_sheets(res: "RunResult") -> Markup:
                  "" if pd.isna(r.min_home_m) else f"{r.min_home_m:,.0f}", f"{r.area_ha:.2f}", r.units,
                  "" if pd.isna(r.plots) else int(r.plots), f"{r.convexity:.2f}", r.land_basis]
                 for i, r in enumerate(sh.rows.itertuples())]
-        out.append(Markup("<h4>{}</h4>{}{}").format(cell(sh.estate_id), svg, table(
+        out.append(Markup('<div class="zs"><h4>{}</h4>{}<div class="zs-table">{}</div></div>').format(
+            cell(sh.estate_id), svg, table(
             ["", "zone", "category / صنف", "env", "sep m", "from homes m", "ha", "units", "plots", "convexity",
              "land"], rows)))
     return Markup("").join(out)
@@ -197,7 +198,8 @@ rules are nodata.</p>
 <p>Relocation solver: {solver}; status <b>{status}</b>, gap to LP bound {gap} %, {units} units, {arcs} arcs.</p>
 <p>New sites: {cand} candidate regions grown per value chain; chosen by {meth} (status {sst}, gap {sgap} %).</p>
 <div>Robustness (Monte Carlo, {draws} weight draws): {rob}</div>
-<details><summary>Siting rules</summary>{rules}</details>
+<details class="screen-only"><summary>Siting rules</summary>{rules}</details>
+<p class="print-only">Siting rules: in the report on screen. / ضوابط مکان‌یابی: در نسخه صفحه‌نمایش.</p>
 </details>""").format(
         agg=_aggregation_text(sc), wm=sc.weights.method,
         crit=table(["criterion", "measure", "transform", "curve", "weight(s)"], mrow), cr=cr,
@@ -325,7 +327,8 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
 <details><summary>{k_cats}</summary>{cats}</details>
 <details><summary>{k_ests}</summary>{ests}</details>
 <details><summary>{k_sites}</summary>{sites}</details>
-<details><summary>{k_zs}</summary>{zsheets}</details>
+<details class="zsheets"><summary>{k_zs}</summary>
+<p class="print-only">{k_zs_print}</p>{zsheets}</details>
 {method}
 <details><summary>{k_warn} <span class="count">({nw})</span></summary><ul>{warn}</ul></details>
 <details><summary>{k_src}</summary><ul>{src}</ul>
@@ -360,5 +363,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
                      bi(f"population within {POP_REACH_KM:g} km", f"جمعیت در شعاع {POP_REACH_KM:g} km")],
                     _site_rows(res, f)),
         k_zs=bi("Zoning sheets", "پهنه‌بندی شهرک‌ها"), zsheets=_zoning_sheets(res),
+        k_zs_print=bi("printed as maps; each zone's table is in the report on screen and in zones.geojson",
+                      "در چاپ فقط نقشه‌ها؛ جدول هر زون در نسخه صفحه‌نمایش و zones.geojson"),
         method=_method(res), k_warn=bi("Warnings", "هشدارها"), nw=nw, warn=warn,
         k_src=bi("Data sources", "منابع داده"), src=src)
