@@ -343,17 +343,17 @@ def test_mixed_direction_text_is_isolated_and_in_order(mixed_report):
                     fa.getBoundingClientRect().right >= en.getBoundingClientRect().right
                     || fa.getBoundingClientRect().top < en.getBoundingClientRect().top]; });""")
         assert pairs and all(p == ["ltr", "rtl", True] for p in pairs), pairs
-        # the estate legend's shares read right to left with the percent sign on the number's right
-        # (CLDR's Persian pattern), measured on the rendered glyphs
+        # the estate legend's shares read right to left, word by word, and the percent sign follows its
+        # number in reading order (on its left: ۵۰ تا ۹۰٪ reads ۵۰, تا, ۹۰٪), measured on the rendered glyphs
         shares = d.execute_script("""var out = [];
             document.querySelectorAll('#sp-legend bdi[lang=fa]').forEach(function (b) {
               var t = b.textContent, k = t.indexOf('\u066a'); if (k < 1) return;
               var node = b.firstChild, r = document.createRange();
-              function x(i) { r.setStart(node, i); r.setEnd(node, i + 1); var q = r.getBoundingClientRect();
-                              return (q.left + q.right) / 2; }
-              var w = t.search(/[\u0600-\u06ff]/), d0 = t.search(/[۰-۹]/);
-              var a = Math.min(w, d0), z = Math.max(w, d0);  // logical first is the rightmost
-              out.push([t, x(k) > x(k - 1), w < 0 || d0 < 0 || x(a) > x(z)]); });
+              function box(i, j) { r.setStart(node, i); r.setEnd(node, j); return r.getBoundingClientRect(); }
+              var toks = [], re = /\\S+/g, m;
+              while ((m = re.exec(t))) toks.push(box(m.index, m.index + m[0].length));
+              var rtl = toks.every(function (q, i) { return !i || q.right <= toks[i - 1].left + 1; });
+              out.push([t, box(k, k + 1).right <= box(k - 1, k).left + 1, rtl]); });
             return out;""")
         assert len(shares) >= 3 and all(ok1 and ok2 for _, ok1, ok2 in shares), shares
     finally:
