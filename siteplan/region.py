@@ -200,8 +200,21 @@ def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoD
                          "with lon:/lat:, x:/y: or wkt:)") from None
 
 
-def _clean_text(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+#: text fields shown as the user wrote them (matching uses their normalized ``*_norm`` form); other text
+#: fields are keys or vocabulary values and are trimmed
+DISPLAY_FIELDS = frozenset({"name", "name_en", "source"})
+
+
+def _clean_text(series: pd.Series, *, display: bool = False) -> pd.Series:
+    """Text as ``str``, missing values as None; trimmed, except a display field's text (a name with a
+    leading tab or space is written as it is), which is only emptied when it is all white space."""
+    def clean(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        t = str(v)
+        return t if display and t.strip() else t.strip()
+
+    return series.map(clean)
 
 
 def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoDataFrame, list[str], pd.DataFrame]:
@@ -347,7 +360,7 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
                 number_text_problems(gdf, col, where, ID_FIELDS.get(name), TABLE_ROW))
             gdf[col] = pd.to_numeric(gdf[col].map(parse_number), errors="coerce").astype("float64")
         elif gdf[col].dtype == object or str(gdf[col].dtype).startswith("str"):
-            gdf[col] = _clean_text(gdf[col])
+            gdf[col] = _clean_text(gdf[col], display=col in DISPLAY_FIELDS)
     for col in ("estate_id", "biz_id", "plot_id", "isic"):
         if col in gdf.columns:
             gdf[col] = gdf[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))

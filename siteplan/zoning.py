@@ -39,7 +39,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ._geom import polsby_popper, polygonal
-from .blocks import Frame, assign_cells, block_frame, cells, plot_boxes
+from .blocks import Frame, TooManyPieces, assign_cells, block_frame, cells, check_pieces, plot_boxes
+from .errors import InputError
 from .guilds import Catalogue
 from .plots import FREE_STATUS, LAND_BASIS, land_basis, match_plots, plots_allowed, reletting_table
 from .rules import RuleSet, buffer_out, target_geoms
@@ -421,6 +422,8 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
         except shapely.errors.GEOSException as e:
             problems.append(f"{mode}: GEOS error ({e})")
             continue
+        except TooManyPieces as e:
+            raise InputError(f"zoning estate {estate_id}: {e.problems[0]}") from None
         if not bad:
             break
         problems.append(f"{mode}: " + "; ".join(bad))
@@ -574,8 +577,11 @@ def _generated_plots(res: ZoneResult, eid: str, biz: pd.DataFrame, homes: BaseGe
         size = float(catalogue.row(code)["plot_m2"])
         zg = z["geometry"]
         assert isinstance(zg, BaseGeometry)
-        boxes = (plot_boxes(res.frame, zg, size) if res.frame is not None and res.frame.basis != "distance bands"
-                 else np.asarray(subdivide_plots(zg, size, strip_m=strip_m), dtype=object))
+        try:
+            boxes = (plot_boxes(res.frame, zg, size) if res.frame is not None and res.frame.basis != "distance bands"
+                     else np.asarray(subdivide_plots(zg, size, strip_m=strip_m), dtype=object))
+        except TooManyPieces as e:
+            raise InputError(f"zoning estate {eid}, zone {zid}: {e.problems[0]}") from None
         pid = [f"{zid}-P{i:03d}" for i in range(1, len(boxes) + 1)]
         g = gpd.GeoDataFrame({"plot_id": pid, "status": "new", "area_m2": shapely.area(boxes)},
                              geometry=list(boxes), crs=crs)
@@ -840,6 +846,7 @@ def subdivide_plots(zone: BaseGeometry, plot_m2: float, *, strip_m: float = 12.0
     depth = float(np.sqrt(2.0 * plot_m2))
     width = plot_m2 / depth
     period = strip_m + 2 * depth
+    check_pieces(2.0 * max(maxy - miny, 0.0) / period * max(maxx - minx, 0.0) / width, "plots", float(zone.area))
     ys = []
     y = miny + strip_m
     while y + depth <= maxy + 1e-9:
