@@ -8,9 +8,9 @@ import json
 import re
 
 import pandas as pd
-from markupsafe import escape
 import pytest
 from conftest import small_scenario
+from markupsafe import escape
 
 from siteplan.report.bidi import Fmt, bi, fa_digits, fa_percent
 from siteplan.report.summary import charts, group_warnings, headline, proposals, robustness, site_room

@@ -132,7 +132,8 @@ def _estate_rows(res: "RunResult", f: Fmt | None = None) -> list[list[Any]]:
 
     f = f or Fmt()
     t = estate_totals(res)
-    return [[zoom("estate", r.estate_id), r.estate_name, r.kind if r.kind is not None else "", f.num(r.capacity_m2 / M2_PER_HA, ",.1f"),
+    return [[zoom("estate", r.estate_id), r.estate_name, r.kind if r.kind is not None else "",
+             f.num(r.capacity_m2 / M2_PER_HA, ",.1f"),
              f.num(r.used_m2 / M2_PER_HA, ",.1f"), f.num(r.left_m2 / M2_PER_HA, ",.1f"), f.num(int(r.units)),
              r.capacity_from] for r in t.itertuples()]
 
@@ -297,7 +298,8 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
         took = (Markup("{} ({})").format(f.qty(int(s.units)), cell(codes_fa(takes, cat_fa(res))))
                 if takes is not None else "")
         names = cat_fa(res)
-        out.append([zoom("site", s.site_id), text(getattr(s, "chain", "")), codes_fa(s.categories, names), f.qty(float(s.area_ha), "ha", ",.1f"),
+        out.append([zoom("site", s.site_id), text(getattr(s, "chain", "")), codes_fa(s.categories, names),
+                    f.qty(float(s.area_ha), "ha", ",.1f"),
                     f.num(float(s.score), ".2f"), took, codes_fa(room, cat_fa(res)), km(getattr(s, "trunk_km", None)),
                     km(getattr(s, "rail_km", None)), km(getattr(s, "power_km", None)),
                     km(getattr(s, "gas_km", None)), _extend_fa(getattr(s, "extend", "")),
