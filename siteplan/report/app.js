@@ -59,6 +59,10 @@
   }
   function key(x) { return (x && typeof x === "object") ? x.fa + " / " + x.en : String(x); }
 
+  /* a card's own sentence (Persian words with numbers and units): right to left when it has any
+     Persian letter, else by its first strong letter */
+  function said(text) { return bdi(text, /[\u0600-\u06ff]/.test(String(text)) ? "rtl" : "auto"); }
+
   function colour(c, fallback) { return HEX.test(c) ? c : (fallback || "#999999"); }
 
   function swatch(c, cls) {
@@ -82,14 +86,14 @@
       } else if (k === "hr") {
         root.appendChild(el("hr"));
       } else if (k === "p") {
-        root.appendChild(el("div")).appendChild(bdi(b[1]));
+        root.appendChild(el("div")).appendChild(said(b[1]));
       } else if (k === "kv") {
         var dl = el("div", null, "kv");
         b[1].forEach(function (kv) {
           var row = el("div");
           row.appendChild(el("span", null, "k")).appendChild(txt(kv[0]));
           row.appendChild(document.createTextNode(": "));
-          row.appendChild(bdi(kv[1]));
+          row.appendChild(said(kv[1]));
           dl.appendChild(row);
         });
         root.appendChild(dl);
@@ -106,7 +110,7 @@
       } else if (k === "ul") {
         root.appendChild(el("div")).appendChild(txt(b[1]));
         var ul = root.appendChild(el("ul"));
-        b[2].forEach(function (it) { ul.appendChild(el("li")).appendChild(bdi(it)); });
+        b[2].forEach(function (it) { ul.appendChild(el("li")).appendChild(said(it)); });
       }
     });
     return root;
