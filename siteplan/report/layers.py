@@ -319,6 +319,7 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
         kv = [[fe("اصناف", "categories"), codes_fa(getattr(r, "categories", ""), names)],
               [fe("مساحت", "area"), f"{float(getattr(r, 'area_ha', 0)):,.1f} ha ناخالص، "
                                     f"{float(getattr(r, 'net_ha', 0) or 0):,.1f} ha خالص"],
+              *([[fe("اندازه بر پایه", "size set by"), text(r.sizing)]] if getattr(r, "sizing", None) else []),
               [fe("امتیاز تناسب", "suitability score"),
                f"{float(getattr(r, 'score', 0)):.2f} از ۱ (رتبه {text(getattr(r, 'rank', ''))})"],
               *([[fe("جذب", "takes"), f"{int(r.units):,} کسب‌وکار بدون تخصیص ({codes_fa(r.takes, names)})، "
@@ -330,6 +331,11 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
               [fe("تا راه‌آهن", "to rail"), km(getattr(r, "rail_km", None))],
               [fe("تا خط برق", "to a power line"), km(getattr(r, "power_km", None))],
               [fe("تا لوله گاز", "to a gas pipe"), km(getattr(r, "gas_km", None))],
+              *([[fe("تا شبکه آب", "to a water main"), km(getattr(r, "water_km", None))],
+                 [fe("تا شبکه فاضلاب", "to a sewer"), km(getattr(r, "wastewater_km", None))]]
+                if hasattr(r, "water_km") else []),
+              *([[fe("تأسیسات مورد نیاز", "utilities needed"), _extend_fa(r.utilities)]]
+                if getattr(r, "utilities", None) else []),
               [fe("تأسیسات لازم", "utilities to extend"), _extend_fa(getattr(r, "extend", ""))],
               [fe(f"جمعیت در شعاع {POP_REACH_KM:g} km", "people within reach"),
                f"{int(getattr(r, 'pop_reach', 0) or 0):,}"]]

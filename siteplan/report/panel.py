@@ -295,14 +295,17 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
             return f.qty(float(v), "km", ",.1f") if isinstance(v, (int, float)) and pd.notna(v) else ""
         takes = getattr(s, "takes", None)
         room = getattr(s, "capacity_units", None) if takes is not None else getattr(s, "units", "")
-        took = (Markup("{} ({})").format(f.qty(int(s.units)), cell(codes_fa(takes, cat_fa(res))))
-                if takes is not None else "")
         names = cat_fa(res)
-        out.append([zoom("site", s.site_id), text(getattr(s, "chain", "")), codes_fa(s.categories, names),
-                    f.qty(float(s.area_ha), "ha", ",.1f"),
-                    f.num(float(s.score), ".2f"), took, codes_fa(room, cat_fa(res)), km(getattr(s, "trunk_km", None)),
+        took = (Markup("{} ({})").format(f.qty(int(s.units)), cell(codes_fa(takes, names)))
+                if takes is not None else "")
+        area = f.qty(float(s.area_ha), "ha", ",.1f")
+        if getattr(s, "sized_by", "demand") not in ("demand", "", None):
+            area = Markup('{}<div class="sub">{}</div>').format(area, cell(getattr(s, "sizing", "")))
+        out.append([zoom("site", s.site_id), text(getattr(s, "chain", "")), codes_fa(s.categories, names), area,
+                    f.num(float(s.score), ".2f"), took, codes_fa(room, names), km(getattr(s, "trunk_km", None)),
                     km(getattr(s, "rail_km", None)), km(getattr(s, "power_km", None)),
-                    km(getattr(s, "gas_km", None)), _extend_fa(getattr(s, "extend", "")),
+                    km(getattr(s, "gas_km", None)), km(getattr(s, "water_km", None)),
+                    km(getattr(s, "wastewater_km", None)), _extend_fa(getattr(s, "extend", "")),
                     f.qty(int(getattr(s, "pop_reach", 0) or 0))])
     return out
 
@@ -361,6 +364,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
                      bi("score", "امتیاز"), bi("takes (unassigned businesses)", "جذب (کسب‌وکار بدون تخصیص)"),
                      bi("room (units per category)", "ظرفیت (واحد برای هر صنف)"), bi("to trunk road", "تا راه اصلی"),
                      bi("to rail", "تا راه‌آهن"), bi("to power", "تا برق"), bi("to gas", "تا گاز"),
+                     bi("to water", "تا آب"), bi("to wastewater", "تا فاضلاب"),
                      bi("utilities to extend", "تأسیسات لازم"),
                      bi(f"population within {POP_REACH_KM:g} km", f"جمعیت در شعاع {POP_REACH_KM:g} km")],
                     _site_rows(res, f)),
