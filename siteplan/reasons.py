@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["REASON_CODES", "reason_code", "reason_codes", "reason_fa", "reason_label"]
+__all__ = ["REASON_CODES", "reason_code", "reason_codes", "reason_fa", "reason_label", "eligibility_fa"]
 
 #: code -> (English label, Persian label); the vocabulary of ``relocation.csv``'s ``reason_code``
 REASON_CODES: dict[str, tuple[str, str]] = {
@@ -37,6 +37,44 @@ REASON_CODES: dict[str, tuple[str, str]] = {
 _NEAR_FAR = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest: (.*) at ([\d.]+) km\)$", re.S)
 _NEAR_WHY = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest (.*?): (.*)\)$", re.S)
 _TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within ([\d.]+) km$")
+
+
+#: Persian names of the utilities an estate may lack
+_UTIL_FA = {"power": "برق", "gas": "گاز", "water": "آب", "wastewater": "فاضلاب"}
+#: the phrases of :func:`siteplan.rules.estate_reasons`, :func:`siteplan.rules.eligibility` and
+#: :func:`siteplan.reservations.reservation_reasons`, each with its Persian text (groups: ids, numbers
+#: and names the user typed, kept as they are)
+_ELIG_FA: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^estate kind '(.*)' not accepted$", re.S), "نوع شهرک «{0}» پذیرفته نیست"),
+    (re.compile(r"^env\. category (\S+) above the estate's max_cat (\S+)$"),
+     "رده محیطی {0} بالاتر از سقف رده شهرک ({1})"),
+    (re.compile(r"^no (power|gas|water|wastewater)$"), "بدون شبکه {0}"),
+    (re.compile(r"^no land of the estate satisfies (.*) \((.*)\)$", re.S),
+     "هیچ زمینی از شهرک شرط {0} ({1}) را برآورده نمی‌کند"),
+    (re.compile(r"^no usable land$"), "زمین قابل استفاده ندارد"),
+    (re.compile(r"^excluded by (.*)$", re.S), "کنار گذاشته به موجب {0}"),
+    (re.compile(r"^reserved for (.*) \((.*)\)$", re.S), "رزروشده برای {0} ({1})"),
+]
+
+
+def eligibility_fa(reason: object) -> str:
+    """The Persian text of an estate's eligibility reason (``"no gas; env. category 4.1 above the
+    estate's max_cat 3.2"``): each ``;``-separated phrase translated, ids, numbers and names kept; a
+    phrase this module does not know is kept as written (never guessed)."""
+    out = []
+    for part in str(reason or "").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        for pat, fa in _ELIG_FA:
+            m = pat.match(part)
+            if m:
+                groups = [_UTIL_FA.get(g, g) for g in m.groups()]
+                out.append(fa.format(*groups))
+                break
+        else:
+            out.append(part)
+    return "؛ ".join(out)
 
 
 def reason_code(reason: object) -> str:
@@ -87,7 +125,8 @@ def _fa_one(reason: str) -> str:
     if code == "not_eligible_nearby":
         m = _NEAR_WHY.match(reason)
         if m:
-            return f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: {m[3]})"
+            return (f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
+                    f"{eligibility_fa(m[3])})")
     if code == "too_large":
         m = _TOO_LARGE.match(reason)
         if m:

@@ -8,11 +8,11 @@ import json
 import re
 
 import pandas as pd
-from markupsafe import escape
 import pytest
 from conftest import small_scenario
+from markupsafe import escape
 
-from siteplan.report.bidi import Fmt, bi, fa_digits
+from siteplan.report.bidi import Fmt, bi, fa_digits, fa_percent
 from siteplan.report.summary import charts, group_warnings, headline, proposals, robustness, site_room
 
 
@@ -151,12 +151,14 @@ def test_numbers_with_units_are_one_isolate_and_persian_digits_optional():
     assert str(Fmt().qty(1234.5, "ha", ",.1f")) == '<bdi dir="ltr" class="num">1,234.5\u00a0ha</bdi>'
     assert str(Fmt(True).qty(1234.5, "ha", ",.1f")) == '<bdi dir="ltr" class="num">۱٬۲۳۴٫۵\u00a0ha</bdi>'
     assert fa_digits("40.5") == "۴۰٫۵"
-    assert str(bi("<b>", "ظرفیت")) == ('<span dir="ltr" lang="en">&lt;b&gt;</span> / '
-                                        '<span dir="rtl" lang="fa">ظرفیت</span>')
+    # Persian first, the English words after it as a secondary, each isolated and escaped
+    assert str(bi("<b>", "ظرفیت")) == ('<span dir="rtl" lang="fa">ظرفیت</span><span class="en"> / '
+                                        '<span dir="ltr" lang="en">&lt;b&gt;</span></span>')
+    assert fa_percent(50) == "۵۰\u066a" and fa_percent(1234.4, False) == "1,234\u066a"
 
 
 def test_summary_comes_first_in_the_page(run):
-    _, out = run
+    res, out = run
     html = (out / "report.html").read_text(encoding="utf-8")
     i_sum, i_det = html.index('id="sp-summary"'), html.index('id="sp-details"')
     assert i_sum < html.index('class="headline"') < html.index('id="chart-estates"') < i_det
@@ -168,5 +170,68 @@ def test_summary_comes_first_in_the_page(run):
     for spec in data["layers"]:
         assert spec["group"] in ("base", "context", "analysis", "suitability")
         assert spec.get("legend"), spec["name"]
-        assert " / " in spec["name"] and any("\u0600" <= ch <= "\u06ff" for ch in spec["name"]), spec["name"]
+        # names are bilingual pairs, Persian first
+        assert set(spec["name"]) == {"fa", "en"} and any("\u0600" <= ch <= "\u06ff" for ch in spec["name"]["fa"]), \
+            spec["name"]
     assert "style=" not in html.split('id="sp-panel"', 1)[1].split("<script", 1)[0]  # no inline styles
+    # Persian first, right to left; nothing the page would fetch on load (the online base is off)
+    assert '<html lang="fa-IR" dir="rtl">' in html
+    assert "autoTiles" not in data and "/0/0/0.png" not in html
+    assert not any(b["show"] and b["url"] for b in data["basemaps"])
+    # the unassigned businesses are a layer of their own, on, coloured by reason; flows lie under the estates
+    names = [sp["name"]["en"] for sp in data["layers"]]
+    n_un = int((res.plan.rows.status == "unassigned").sum())
+    assert n_un > 0
+    un = data["layers"][names.index("Unassigned businesses, by reason")]
+    assert un["show"] and len(un["rows"]) == n_un
+    assert names.index("Relocation flows") < names.index("Estates by share used")
+    site_specs = [sp for sp in data["layers"] if sp["name"]["en"] == "Proposed new sites"]
+    assert len(site_specs) == (1 if len(res.sites) else 0)
+    for sp in site_specs:  # a labelled symbol per site, drawn over the estates
+        assert len(sp["marks"]) == len(sp["features"]["features"]) > 0
+        assert names.index("Estates by share used") < names.index("Proposed new sites")
+    # category codes never show where a reviewer reads: the unassigned chart and site cards are in Persian
+    codes = set(_codes(out))
+    for r in data["charts"]["unassigned"]["cats"]:
+        assert r[2] and r[2] not in codes
+    for f in [f for sp in site_specs for f in sp["features"]["features"]]:
+        assert not codes & set(re.findall(r"[a-z_]+", json.dumps(f["properties"]["_p"], ensure_ascii=False))), f
+
+
+def _codes(out) -> list[str]:
+    import pandas as pd
+
+    return [c for c in pd.read_csv(out / "relocation.csv")["category"].dropna().unique() if "_" in c]
+
+
+LATIN_OK = re.compile(r"\b(?:[A-Z]{1,3}\d+[\w-]*|km|ha|m)\b")  # ids (E02, S01, R-7) and units
+
+
+def _latin_words(s: str) -> list[str]:
+    return re.findall(r"[A-Za-z_][A-Za-z_'.]*", LATIN_OK.sub("", s))
+
+
+def test_persian_reasons_have_no_english_fragments():
+    from siteplan.reasons import eligibility_fa, reason_fa
+
+    said = ["no eligible estate within 30 km (nearest E02: env. category 4.1 above the estate's max_cat 3.2)",
+            "no eligible estate within 30 km (nearest E21: no gas; no wastewater)",
+            "no eligible estate within 30 km (nearest: E04 at 33.4 km)",
+            "no eligible estate within 25 km (nearest E07: estate kind 'خدماتی' not accepted; no usable land)",
+            "no eligible estate within 25 km (nearest E08: no land of the estate satisfies R12 (500 m))",
+            "capacity exhausted in the eligible estates within 30 km",
+            "too large (3.2 ha) for the free land of every eligible estate within 30 km"]
+    fa = reason_fa(said)
+    for en, f in zip(said, fa):
+        assert f and not _latin_words(f), (en, f)
+    # a phrase it does not know is kept as written, never guessed
+    assert eligibility_fa("no gas; flooded last spring") == "بدون شبکه گاز؛ flooded last spring"
+
+
+def test_category_codes_become_persian_names():
+    from siteplan.report.layers import codes_fa
+
+    names = {"car_repair": "تعمیرگاه خودرو", "car_parts": "لوازم یدکی"}
+    assert codes_fa("car_repair, car_parts", names) == "تعمیرگاه خودرو، لوازم یدکی"
+    assert codes_fa("car_repair:322, car_parts:136", names) == "تعمیرگاه خودرو: 322، لوازم یدکی: 136"
+    assert codes_fa("car_repair, <b>x</b>", names) == "تعمیرگاه خودرو، <b>x</b>"  # unknown kept (escaped later)

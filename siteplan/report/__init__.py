@@ -57,7 +57,7 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     import geopandas as gpd
 
     from .layers import all_layers, category_colours, labels
-    from .page import BASEMAPS, PROBE_TILE, assemble
+    from .page import BASEMAPS, assemble
     from .panel import panel_html
     from .summary import charts
 
@@ -75,10 +75,10 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     colour = category_colours(list(prep.catalogue.table["code"]))
     basemaps = [dict(b) for b in BASEMAPS]
     basemaps[0]["attribution"] = _attribution(res)
-    data = {"map": m.get_name(), "basemaps": basemaps, "autoTiles": PROBE_TILE,
+    data = {"map": m.get_name(), "basemaps": basemaps,
             "bounds": [[miny, minx], [maxy, maxx]], "layers": all_layers(res, colour), "labels": labels(res),
             "charts": charts(res), "persianDigits": bool(getattr(prep.scenario.outputs, "persian_digits", False))}
-    title = f"siteplan — {prep.scenario.name}: relocation and estate plan / گزارش جابجایی اصناف"
+    title = f"siteplan — {prep.scenario.name}: گزارش جابجایی اصناف و پهنه‌بندی شهرک‌ها / relocation and estate plan"
     page = assemble(skeleton, title=title, panel=panel_html(res, colour), data=data)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")

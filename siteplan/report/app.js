@@ -12,6 +12,7 @@
   "use strict";
   var data = JSON.parse(document.getElementById("sp-data").textContent);
   var map = window[data.map];
+  map.getContainer().setAttribute("dir", "ltr");  // Leaflet's geometry is left to right; its cards are rtl
   var SVGNS = "http://www.w3.org/2000/svg";
   var HEX = /^#[0-9a-fA-F]{3,8}$/;
   var FA = "۰۱۲۳۴۵۶۷۸۹";
@@ -41,6 +42,27 @@
     return e;
   }
 
+  /* a label: plain text (one isolate, direction from its first strong letter) or a bilingual pair
+     {fa, en}: the Persian words, then the English ones as a secondary, each in its own isolate */
+  function txt(x) {
+    if (x && typeof x === "object" && !Array.isArray(x)) {
+      var span = el("span", null, "bi");
+      var fa = span.appendChild(bdi(x.fa, "rtl"));
+      fa.setAttribute("lang", "fa");
+      if (x.en) {
+        var en = span.appendChild(el("span", " / ", "en"));
+        en.appendChild(bdi(x.en, "ltr")).setAttribute("lang", "en");
+      }
+      return span;
+    }
+    return bdi(x);
+  }
+  function key(x) { return (x && typeof x === "object") ? x.fa + " / " + x.en : String(x); }
+
+  /* a card's own sentence (Persian words with numbers and units): right to left when it has any
+     Persian letter, else by its first strong letter */
+  function said(text) { return bdi(text, /[\u0600-\u06ff]/.test(String(text)) ? "rtl" : "auto"); }
+
   function colour(c, fallback) { return HEX.test(c) ? c : (fallback || "#999999"); }
 
   function swatch(c, cls) {
@@ -53,6 +75,7 @@
      ["table", headers, rows], ["ul", title, items]. Every value is text. */
   function card(blocks) {
     var root = el("div", null, "pop");
+    root.setAttribute("dir", "rtl");
     blocks.forEach(function (b) {
       var k = b[0];
       if (k === "h") {
@@ -60,21 +83,23 @@
         h.appendChild(el("b")).appendChild(bdi(b[1]));
         if (b[2]) { h.appendChild(document.createTextNode(" ")); h.appendChild(el("small")).appendChild(bdi(b[2])); }
         root.appendChild(h);
+      } else if (k === "hr") {
+        root.appendChild(el("hr"));
       } else if (k === "p") {
-        root.appendChild(el("div")).appendChild(bdi(b[1]));
+        root.appendChild(el("div")).appendChild(said(b[1]));
       } else if (k === "kv") {
         var dl = el("div", null, "kv");
         b[1].forEach(function (kv) {
           var row = el("div");
-          row.appendChild(el("span", null, "k")).appendChild(bdi(kv[0]));
+          row.appendChild(el("span", null, "k")).appendChild(txt(kv[0]));
           row.appendChild(document.createTextNode(": "));
-          row.appendChild(bdi(kv[1]));
+          row.appendChild(said(kv[1]));
           dl.appendChild(row);
         });
         root.appendChild(dl);
       } else if (k === "table") {
         var t = el("table", null, "sp"), tr = el("tr");
-        b[1].forEach(function (hd) { tr.appendChild(el("th")).appendChild(bdi(hd)); });
+        b[1].forEach(function (hd) { tr.appendChild(el("th")).appendChild(txt(hd)); });
         t.appendChild(el("thead")).appendChild(tr);
         var tb = t.appendChild(el("tbody"));
         b[2].forEach(function (r) {
@@ -83,9 +108,9 @@
         });
         root.appendChild(t);
       } else if (k === "ul") {
-        root.appendChild(el("div")).appendChild(bdi(b[1]));
+        root.appendChild(el("div")).appendChild(txt(b[1]));
         var ul = root.appendChild(el("ul"));
-        b[2].forEach(function (it) { ul.appendChild(el("li")).appendChild(bdi(it)); });
+        b[2].forEach(function (it) { ul.appendChild(el("li")).appendChild(said(it)); });
       }
     });
     return root;
@@ -129,25 +154,45 @@
   }
 
   /* ---- layers ------------------------------------------------------------------------------- */
-  var renderer = L.canvas({padding: 0.5});
+  /* every vector layer shares the map's one canvas (preferCanvas): a click goes to the top-most
+     shape, and keepOrder() keeps the order of data.layers (flows and markers under the estates) */
+  var cards = {}, byId = {site: {}, estate: {}};
 
   function geojsonLayer(spec) {
-    return L.geoJSON(spec.features, {
+    var g = L.geoJSON(spec.features, {
       interactive: spec.interactive !== false,
       style: function (f) { return f.properties._s || {}; },
       onEachFeature: function (f, layer) {
         var p = f.properties;
         if (p._t) layer.bindTooltip(tip(p._t), {sticky: true});
-        if (p._p) bindPop(layer, p._p, spec.maxWidth);
+        if (spec.cards) { cards[p[spec.cards]] = p._p; byId.estate[p[spec.cards]] = layer; }
+        if (spec.ids) byId.site[p[spec.ids]] = layer;
+        var blocks = p._p;
+        if (spec.card_of && cards[p[spec.card_of]]) blocks = cards[p[spec.card_of]].concat([["hr"]], p._p || []);
+        if (blocks) bindPop(layer, blocks, spec.maxWidth);
       }
     });
+    (spec.marks || []).forEach(function (r) {  // a labelled symbol at a site's centre, visible at any zoom
+      var span = el("span", null, "sp-site-mark");
+      span.appendChild(el("span", "★", "star"));
+      span.appendChild(bdi(r[2], "ltr"));
+      var m = L.marker([r[0], r[1]], {icon: L.divIcon({className: "sp-site-icon", html: span, iconSize: null}),
+        keyboard: false, title: String(r[2])});
+      var poly = byId.site[r[2]];
+      if (poly) {
+        m.on("click", function () { poly.openPopup(m.getLatLng()); });
+        m.bindTooltip(tip(poly.feature.properties._t));
+      }
+      g.addLayer(m);
+    });
+    return g;
   }
 
   function pointsLayer(spec) {
     var group = L.featureGroup();
     spec.rows.forEach(function (r) {
       var c = colour(spec.colours[r[2]]);
-      L.circleMarker([r[0], r[1]], {renderer: renderer, radius: r[4] || 3, weight: 1, color: c,
+      L.circleMarker([r[0], r[1]], {radius: r[4] || 3, weight: 1, color: spec.stroke ? colour(spec.stroke) : c,
         fillColor: c, fillOpacity: 0.8}).bindTooltip(tip(r[3])).addTo(group);
     });
     return group;
@@ -173,10 +218,18 @@
       baseParts.push({spec: spec, layer: layer});
       return;
     }
-    overlays[spec.name] = layer;
+    overlays[key(spec.name)] = layer;
     entries.push({spec: spec, layer: layer});
     if (spec.show) layer.addTo(map);
   });
+
+  /* the drawing (and so clicking) order of data.layers, bottom to top, whatever the reviewer toggled */
+  function keepOrder() {
+    entries.forEach(function (e) {
+      if (map.hasLayer(e.layer) && e.layer.bringToFront && e.spec.kind !== "image") e.layer.bringToFront();
+    });
+  }
+  keepOrder();
 
   /* ---- labels that declutter with zoom -------------------------------------------------------- */
   var labelLayer = L.layerGroup();
@@ -205,9 +258,10 @@
   }
   map.on("zoomend moveend", declutter);
   if (labelMarks.length) {
-    var labelSpec = {name: "Labels: towns and estates / برچسب‌ها", group: "context", show: true,
-                     legend: {type: "text", items: [["estate", "estate name / نام شهرک"], ["town", "town / شهر"]]}};
-    overlays[labelSpec.name] = labelLayer;
+    var labelSpec = {name: {fa: "برچسب شهرها و شهرک‌ها", en: "Labels: towns and estates"}, group: "context", show: true,
+                     legend: {type: "text", items: [["estate", {fa: "نام شهرک", en: "estate name"}],
+                                                    ["town", {fa: "شهر", en: "town"}]]}};
+    overlays[key(labelSpec.name)] = labelLayer;
     entries.push({spec: labelSpec, layer: labelLayer});
     labelLayer.addTo(map);
     labelLayer.on("add", declutter);
@@ -233,19 +287,11 @@
     var radios = document.querySelectorAll("input[name=sp-base]");
     Array.prototype.forEach.call(radios, function (r, k) { r.checked = k === i; });
   }
-  setBase(0);
-  if (data.autoTiles && navigator.onLine) {  // one probe tile: the tiles appear only if they load
-    var online = bases.findIndex(function (x) { return !!x.b.url; });
-    if (online >= 0) {
-      var probe = new Image();
-      probe.onload = function () { setBase(online); };
-      probe.src = data.autoTiles;
-    }
-  }
+  setBase(0);  // the region's own layers: nothing is fetched until the reviewer picks the online base
 
   /* ---- the layer control: grouped, collapsible, built with DOM calls -------------------------- */
-  var GROUPS = [["context", "Context / زمینه"], ["analysis", "Analysis / تحلیل"],
-                ["suitability", "Suitability per category / تناسب هر صنف"]];
+  var GROUPS = [["context", {fa: "زمینه", en: "Context"}], ["analysis", {fa: "تحلیل", en: "Analysis"}],
+                ["suitability", {fa: "تناسب هر صنف", en: "Suitability per category"}]];
   var narrow = window.matchMedia && window.matchMedia("(max-width: 760px)").matches;
   var legendBody = null, legendWasOpen = false;
 
@@ -253,11 +299,12 @@
     options: {position: "topright"},
     onAdd: function () {
       var box = el("div", null, "leaflet-control-layers leaflet-control sp-layers");
+      box.setAttribute("dir", "rtl");
       var btn = el("button", null, "sp-layers-btn");
       btn.type = "button";
       btn.setAttribute("aria-expanded", "false");
       btn.setAttribute("aria-controls", "sp-layers-body");
-      btn.appendChild(bdi("Layers / لایه‌ها"));
+      btn.appendChild(txt({fa: "لایه‌ها", en: "Layers"}));
       var body = el("div", null, "sp-layers-body");
       body.id = "sp-layers-body";
       body.hidden = true;
@@ -270,13 +317,13 @@
         btn.setAttribute("aria-expanded", body.hidden ? "false" : "true");
       });
       var fsb = body.appendChild(el("fieldset"));
-      fsb.appendChild(el("legend")).appendChild(bdi("Base map / نقشه پایه"));
+      fsb.appendChild(el("legend")).appendChild(txt({fa: "نقشه پایه", en: "Base map"}));
       bases.forEach(function (x, i) {
         var lab = fsb.appendChild(el("label"));
         var inp = lab.appendChild(el("input"));
         inp.type = "radio"; inp.name = "sp-base"; inp.checked = currentBase === x;
         inp.addEventListener("change", function () { if (inp.checked) setBase(i); });
-        lab.appendChild(bdi(x.b.name));
+        lab.appendChild(txt(x.b.name));
       });
       GROUPS.forEach(function (g) {
         var mine = entries.filter(function (e) { return (e.spec.group || "analysis") === g[0]; });
@@ -284,10 +331,12 @@
         var fs = el("fieldset");
         var det = g[0] === "suitability" ? el("details") : null;
         if (det) {
-          det.appendChild(el("summary")).appendChild(bdi(g[1] + " (" + mine.length + ")"));
+          var sm = det.appendChild(el("summary"));
+          sm.appendChild(txt(g[1]));
+          sm.appendChild(document.createTextNode(" (" + num(mine.length) + ")"));
           body.appendChild(det).appendChild(fs);
         } else {
-          fs.appendChild(el("legend")).appendChild(bdi(g[1]));
+          fs.appendChild(el("legend")).appendChild(txt(g[1]));
           body.appendChild(fs);
         }
         mine.forEach(function (e) {
@@ -297,9 +346,10 @@
           inp.checked = map.hasLayer(e.layer);
           inp.addEventListener("change", function () {
             if (inp.checked) map.addLayer(e.layer); else map.removeLayer(e.layer);
+            keepOrder();
             drawLegend();
           });
-          lab.appendChild(bdi(e.spec.name));
+          lab.appendChild(txt(e.spec.name));
         });
       });
       box.appendChild(btn);
@@ -314,20 +364,20 @@
   /* ---- legend: one entry per visible styled layer --------------------------------------------- */
   function legendEntry(spec) {
     var lg = spec.legend, box = el("div", null, "lg");
-    box.appendChild(el("div", null, "lg-t")).appendChild(bdi(spec.name));
+    box.appendChild(el("div", null, "lg-t")).appendChild(txt(spec.name));
     if (lg.type === "ramp") {
       var row = box.appendChild(el("div", null, "lg-ramp"));
-      row.appendChild(bdi(lg.labels[0]));
+      row.appendChild(txt(lg.labels[0]));
       var bar = row.appendChild(el("span", null, "lg-bar"));
       lg.colours.forEach(function (c) { bar.appendChild(swatch(c, "lg-step")); });
-      row.appendChild(bdi(lg.labels[1]));
-      if (lg.note) box.appendChild(el("div", null, "lg-note")).appendChild(bdi(lg.note));
+      row.appendChild(txt(lg.labels[1]));
+      if (lg.note) box.appendChild(el("div", null, "lg-note")).appendChild(txt(lg.note));
     } else if (lg.type === "widths") {
       lg.items.forEach(function (it) {
         var r = box.appendChild(el("div", null, "lg-i"));
         var line = r.appendChild(swatch(lg.colour, "lg-line"));
         line.style.height = Math.max(1, Math.min(12, +it[0])) + "px";
-        r.appendChild(bdi(it[1]));
+        r.appendChild(txt(it[1]));
       });
     } else {
       lg.items.forEach(function (it) {
@@ -337,7 +387,7 @@
         } else {
           r.appendChild(swatch(it[0], "lg-" + (lg.type || "box")));
         }
-        r.appendChild(bdi(it[1]));
+        r.appendChild(txt(it[1]));
       });
     }
     return box;
@@ -354,8 +404,9 @@
     onAdd: function () {
       var det = el("details", null, "leaflet-control sp-legend");
       det.id = "sp-legend";
+      det.setAttribute("dir", "rtl");
       if (!narrow) det.open = true;
-      det.appendChild(el("summary")).appendChild(bdi("Legend / راهنما"));
+      det.appendChild(el("summary")).appendChild(txt({fa: "راهنما", en: "Legend"}));
       legendBody = det.appendChild(el("div", null, "lg-body"));
       det.addEventListener("toggle", function () {
         var body = document.getElementById("sp-layers-body");
@@ -404,11 +455,11 @@
     var rows = c.rows || [];
     if (!rows.length) return;
     var W = 420, L0 = 150, R0 = 70, H = 24 + rows.length * 18;
-    var root = chartRoot("chart-estates", W, H, "Land assigned against capacity per estate (ha)");
+    var root = chartRoot("chart-estates", W, H, "زمین تخصیص‌یافته در برابر ظرفیت هر شهرک (ha)");
     if (!root) return;
     var max = Math.max.apply(null, rows.map(function (r) { return Math.max(r[2], r[3], 0.001); }));
     var sx = function (v) { return (W - L0 - R0) * v / max; };
-    label(root, L0, 12, "ha: assigned (bar) / capacity (frame)", "start", "cl muted");
+    label(root, L0, 12, "ha — میله: تخصیص‌یافته، قاب: ظرفیت", "start", "cl muted");
     rows.forEach(function (r, i) {
       var y = 20 + i * 18;
       label(root, L0 - 6, y + 11, short(r[0] + " " + r[1], 23), "end");
@@ -425,7 +476,7 @@
     var towns = c.towns || [], ests = c.estates || [], links = c.links || [];
     if (!links.length) return;
     var W = 420, H = Math.max(towns.length, ests.length) * 26 + 30, X0 = 118, X1 = W - 118, NW = 10;
-    var root = chartRoot("chart-flows", W, H, "Businesses moving from towns (left) to estates (right)");
+    var root = chartRoot("chart-flows", W, H, "کسب‌وکارهای جابجاشونده از شهرها (چپ) به شهرک‌ها (راست)");
     if (!root) return;
     var total = towns.reduce(function (a, t) { return a + t[1]; }, 0) || 1;
     var gap = 4, avail = H - 20 - gap * Math.max(towns.length, ests.length);
@@ -468,24 +519,24 @@
     var reasons = c.reasons || [], cats = c.cats || [];
     if (!cats.length) return;
     var W = 420, L0 = 150, top = 12 + Math.ceil(reasons.length / 2) * 16, H = top + cats.length * 18 + 6;
-    var root = chartRoot("chart-unassigned", W, H, "Unassigned businesses per category, by reason");
+    var root = chartRoot("chart-unassigned", W, H, "کسب‌وکارهای بدون تخصیص هر صنف، به تفکیک دلیل");
     if (!root) return;
     reasons.forEach(function (r, i) {
       var x = 4 + (i % 2) * 210, y = 4 + Math.floor(i / 2) * 16;
       root.appendChild(svg("rect", {x: x, y: y, width: 10, height: 10, fill: colour(r[3])}));
-      label(root, x + 14, y + 9, short(r[1], 34), "start", "cl small");
+      label(root, x + 14, y + 9, short(r[2], 32), "start", "cl small");
     });
     var max = Math.max.apply(null, cats.map(function (r) { return r[3].reduce(function (a, b) { return a + b; }, 0); }));
     var sx = function (v) { return (W - L0 - 50) * v / Math.max(max, 1); };
     cats.forEach(function (r, i) {
       var y = top + i * 18, x = L0, tot = 0;
-      label(root, L0 - 6, y + 11, short(r[1], 24), "end");
+      label(root, L0 - 6, y + 11, short(r[2], 26), "end");
       r[3].forEach(function (n, j) {
         if (!n) return;
         var w = sx(n);
         var seg = svg("rect", {x: x.toFixed(1), y: y + 2, width: Math.max(w, 0.5).toFixed(1), height: 12,
                                fill: colour(reasons[j][3])});
-        seg.appendChild(svg("title", {}, r[1] + " — " + reasons[j][1] + ": " + num(n)));
+        seg.appendChild(svg("title", {}, r[2] + " — " + reasons[j][2] + ": " + num(n)));
         root.appendChild(seg);
         x += w; tot += n;
       });
@@ -511,15 +562,63 @@
     });
   }
   window.addEventListener("resize", function () { setTimeout(relayout, 50); });
-  var opened = [];
-  window.addEventListener("beforeprint", function () {
+  /* print: every section open, and the map refitted to the study area in its printed frame (the
+     print stylesheet's size, set here before the browser lays the page out for print) */
+  var opened = [], screenView = null, printing = false, legendHome = null, legendWasOpenPrint = false;
+  function beforePrint() {
+    if (printing) return;
+    printing = true;
     opened = Array.prototype.filter.call(document.querySelectorAll("#sp-panel details"), function (d) { return !d.open; });
     opened.forEach(function (d) { d.open = true; });
-    relayout();
-  });
-  window.addEventListener("afterprint", function () {
+    screenView = {c: map.getCenter(), z: map.getZoom()};
+    var lg = document.getElementById("sp-legend"), box = map.getContainer();
+    if (lg) {  // the legend prints under the map frame, which clips whatever lies outside the study view
+      legendHome = lg.parentNode;
+      legendWasOpenPrint = lg.open;
+      lg.open = true;
+      box.parentNode.insertBefore(lg, box.nextSibling);
+    }
+    document.body.classList.add("sp-print");
+    map.invalidateSize({pan: false});
+    if (data.bounds) map.fitBounds(data.bounds, {padding: [6, 6], animate: false});
+    declutter();
+  }
+  function afterPrint() {
+    if (!printing) return;
+    printing = false;
     opened.forEach(function (d) { d.open = false; });
-    relayout();
+    document.body.classList.remove("sp-print");
+    var lg = document.getElementById("sp-legend");
+    if (lg && legendHome) { legendHome.appendChild(lg); lg.open = legendWasOpenPrint; }
+    map.invalidateSize({pan: false});
+    if (screenView) map.setView(screenView.c, screenView.z, {animate: false});
+    declutter();
+  }
+  window.addEventListener("beforeprint", beforePrint);
+  window.addEventListener("afterprint", afterPrint);
+  if (window.matchMedia) {
+    var pm = window.matchMedia("print");
+    var onPm = function (e) { if (e.matches) beforePrint(); else afterPrint(); };
+    if (pm.addEventListener) pm.addEventListener("change", onPm); else if (pm.addListener) pm.addListener(onPm);
+  }
+
+  /* "zoom to" buttons of the summary and tables: the site or estate (matched by its id, as text) is
+     shown, fitted and opened */
+  Array.prototype.forEach.call(document.querySelectorAll("button.zoom"), function (b) {
+    b.addEventListener("click", function () {
+      var reg = byId[b.getAttribute("data-zoom")] || {}, layer = reg[b.getAttribute("data-id")];
+      if (!layer) return;
+      entries.forEach(function (e) {
+        if (!map.hasLayer(e.layer) && e.layer.hasLayer && e.layer.hasLayer(layer)) {
+          map.addLayer(e.layer);
+          keepOrder();
+          drawLegend();
+        }
+      });
+      var bb = layer.getBounds();
+      map.fitBounds(bb, {maxZoom: 14, padding: [40, 40], animate: false});
+      layer.openPopup(bb.getCenter());
+    });
   });
 
   // colour swatches in the panel (colours are checked hex values)
@@ -532,5 +631,5 @@
   map.options.zoomSnap = 0.25;  // the study area fills the map beside the panel
   if (data.bounds) map.fitBounds(data.bounds, {padding: [12, 12], animate: false});
   declutter();
-  window.siteplanReport = {map: map, overlays: overlays, card: card, declutter: declutter};
+  window.siteplanReport = {map: map, overlays: overlays, card: card, declutter: declutter, byId: byId};
 })();

@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-__all__ = ["bi", "qty", "fa_digits", "Fmt"]
+__all__ = ["bi", "qty", "fa_digits", "fa_percent", "Fmt"]
 
 _FA = str.maketrans("0123456789.,", "۰۱۲۳۴۵۶۷۸۹٫٬")
 
@@ -27,9 +27,19 @@ def fa_digits(s: str) -> str:
     return s.translate(_FA)
 
 
+def fa_percent(v: float, persian_digits: bool = True) -> str:
+    """A share in Persian form, ``۵۰٪`` (CLDR's Persian pattern: the digits, then U+066A ARABIC
+    PERCENT SIGN, no space). In a right-to-left isolate the sign sits on the number's right; with Latin
+    digits (``persian_digits`` false) the sign is still U+066A."""
+    s = format(round(float(v)), ",")
+    return (fa_digits(s) if persian_digits else s) + "\u066a"
+
+
 def bi(en: str, fa: str) -> Markup:
-    """A bilingual label: the English and the Persian words each in their own direction isolate."""
-    return Markup('<span dir="ltr" lang="en">{}</span> / <span dir="rtl" lang="fa">{}</span>').format(en, fa)
+    """A bilingual label, Persian first: the Persian and the English words each in their own direction
+    isolate (the English one marked ``class="en"``, secondary)."""
+    return Markup('<span dir="rtl" lang="fa">{}</span><span class="en"> / <span dir="ltr" lang="en">{}</span></span>'
+                  ).format(fa, en)
 
 
 class Fmt:

@@ -24,7 +24,7 @@ from ..units import M2_PER_HA
 if TYPE_CHECKING:
     from ..results import RunResult
 
-__all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "labels", "text"]
+__all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "labels", "text", "fe", "cat_fa", "codes_fa"]
 
 PALETTE = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
            "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#800000", "#aaffc3", "#808000",
@@ -46,6 +46,35 @@ def text(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
         return "" if math.isnan(float(v)) else f"{float(v):g}"
     return str(v)
+
+
+def fe(fa: str, en: str) -> dict[str, str]:
+    """A bilingual label, Persian first: ``{"fa": ..., "en": ...}`` (the page isolates each part and
+    shows the English one as secondary)."""
+    return {"fa": fa, "en": en}
+
+
+def cat_fa(res: "RunResult") -> dict[str, str]:
+    """Category code -> its Persian name (the code itself when the catalogue has no Persian name)."""
+    cat = res.prep.catalogue.table
+    return {str(c): (text(fa) or str(c)) for c, fa in zip(cat["code"], cat["name_fa"])}
+
+
+def codes_fa(codes: Any, names: dict[str, str]) -> str:
+    """A comma-separated list of category codes (``car_repair, car_parts`` or, with counts,
+    ``car_repair:322, car_parts:136``) in Persian names, joined by the Persian comma; a part that is
+    not a known code is kept as written."""
+    out = []
+    for part in str(codes or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        code, sep, n = part.rpartition(":")
+        if sep and code.strip() in names and n.strip().isdigit():
+            out.append(f"{names[code.strip()]}: {n.strip()}")
+        else:
+            out.append(names.get(part, part))
+    return "، ".join(out)
 
 
 def _num(v: Any) -> Any:
@@ -73,11 +102,11 @@ def _features(gdf: gpd.GeoDataFrame, props: list[dict[str, Any]], simplify_m: fl
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _layer(name: str, show: bool, features: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def _layer(name: dict[str, str], show: bool, features: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"kind": "geojson", "name": name, "show": show, "features": features, "group": "analysis", **extra}
 
 
-def _swatches(items: list[tuple[str, str]], shape: str = "box") -> dict[str, Any]:
+def _swatches(items: list[tuple[str, Any]], shape: str = "box") -> dict[str, Any]:
     """A legend of coloured boxes (``shape`` box) or lines (``line``): ``[(colour, label), ...]``."""
     return {"type": shape, "items": [[c, t] for c, t in items]}
 
@@ -92,8 +121,8 @@ def study_area(res: "RunResult") -> dict[str, Any]:
     r = res.prep.region
     g = gpd.GeoDataFrame(geometry=[r.study_area], crs=r.crs)
     style = {"color": "#444", "weight": 1.5, "dashArray": "4", "fillColor": "#ffffff", "fillOpacity": 0.55}
-    return _layer("Study area / محدوده مطالعه", True, _features(g, [{"_s": style}]), group="context",
-                  legend=_swatches([("#444", "boundary of the study / مرز محدوده")], "dash"), interactive=False)
+    return _layer(fe("محدوده مطالعه", "Study area"), True, _features(g, [{"_s": style}]), group="context",
+                  legend=_swatches([("#444", fe("مرز محدوده", "boundary of the study"))], "dash"), interactive=False)
 
 
 def urban(res: "RunResult") -> dict[str, Any]:
@@ -103,12 +132,13 @@ def urban(res: "RunResult") -> dict[str, Any]:
     props = []
     for name, p in zip(u["name"], pop):
         shade = float(min(1.0, np.log10(max(p, 1)) / 6.5))
-        props.append({"name": text(name), "population": int(p), "_t": [text(name), f"population / جمعیت {int(p):,}"],
+        props.append({"name": text(name), "population": int(p), "_t": [text(name), f"جمعیت {int(p):,}"],
                       "_s": {"color": "#b2182b", "weight": 0.5, "fillColor": "#ef8a62",
                              "fillOpacity": round(0.15 + 0.5 * shade, 3)}})
-    return _layer("Towns and villages / شهرها و روستاها", True, _features(u, props, simplify_m=20), group="context",
-                  legend={"type": "box", "items": [["#fbd3c0", "village / روستا (fewer people: lighter)"],
-                                                   ["#ef8a62", "city / شهر (more people: darker)"]]})
+    return _layer(fe("شهرها و روستاها", "Towns and villages"), True, _features(u, props, simplify_m=20),
+                  group="context", interactive=False,
+                  legend={"type": "box", "items": [["#fbd3c0", fe("روستا (جمعیت کمتر: روشن‌تر)", "village")],
+                                                   ["#ef8a62", fe("شهر (جمعیت بیشتر: تیره‌تر)", "city")]]})
 
 
 #: constraint kinds drawn as water in the offline base map
@@ -127,8 +157,8 @@ def water(res: "RunResult") -> dict[str, Any] | None:
     names = w["name"] if "name" in w else w["kind"]
     props = [{"_s": {"color": "#4a90c2", "weight": 2, "fillColor": "#a6cee3", "fillOpacity": 0.7},
               "_t": [text(k), text(n)]} for k, n in zip(w["kind"], names)]
-    return _layer("Water / آب", True, _features(w, props, simplify_m=30), group="base",
-                  legend=_swatches([("#4a90c2", "river, wetland, lake / رود، تالاب، دریاچه")], "line"))
+    return _layer(fe("آب", "Water"), True, _features(w, props, simplify_m=30), group="base", interactive=False,
+                  legend=_swatches([("#4a90c2", fe("رود، تالاب، دریاچه", "river, wetland, lake"))], "line"))
 
 
 def constraints(res: "RunResult") -> dict[str, Any] | None:
@@ -140,11 +170,14 @@ def constraints(res: "RunResult") -> dict[str, Any] | None:
     b = buf["buffer_m"].fillna(0).to_numpy(dtype=float) if "buffer_m" in buf else np.zeros(len(buf))
     buf["geometry"] = shapely.buffer(buf.geometry.values, np.maximum(b, 1.0))
     names = buf["name"] if "name" in buf else buf["kind"]
-    style = {"color": "#762a83", "weight": 1, "fillColor": "#762a83", "fillOpacity": 0.25}
+    # a thin dashed outline and a faint fill: an area to keep out of, never to be read as a site
+    style = {"color": "#8e6c8a", "weight": 1, "dashArray": "2 3", "fillColor": "#8e6c8a", "fillOpacity": 0.08}
     props = [{"kind": text(k), "name": text(n), "buffer_m": float(bm), "_s": style,
-              "_t": [text(k), text(n), f"buffer {bm:g} m"]} for k, n, bm in zip(buf["kind"], names, b)]
-    return _layer("Excluded areas / مناطق ممنوع", True, _features(buf, props, simplify_m=50),
-                  legend=_swatches([("#762a83", "constraint with its buffer / محدودیت با حریم")]))
+              "_t": [text(k), text(n), f"حریم {bm:g} m"]} for k, n, bm in zip(buf["kind"], names, b)]
+    return _layer(fe("مناطق ممنوع (حفاظت‌شده و حریم‌ها)", "Excluded areas"), True,
+                  _features(buf, props, simplify_m=50), group="context",
+                  legend=_swatches([("#8e6c8a", fe("محدودیت با حریم آن (نقطه‌چین)", "constraint with its buffer"))],
+                                   "dash"))
 
 
 def _colour_ramp(a: np.ndarray) -> np.ndarray:
@@ -176,22 +209,28 @@ def suitability(res: "RunResult", code: str) -> dict[str, Any]:
     lon0, lat0 = to_ll.transform(tr.c, tr.f + h2 * tr.e)
     lon1, lat1 = to_ll.transform(tr.c + w2 * tr.a, tr.f)
     cat = res.prep.catalogue.table.set_index("code")
-    name = f"{text(cat.loc[code, 'name_en'])} / {text(cat.loc[code, 'name_fa'])}"
+    name = fe(text(cat.loc[code, "name_fa"]), text(cat.loc[code, "name_en"]))
     ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
     return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": 0.7,
-            "legend": {"type": "ramp", "colours": ramp, "labels": ["0 low / کم", "1 high / زیاد"],
-                       "note": "transparent: excluded by the siting rules / شفاف: ممنوع"},
+            "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "low"), fe("۱ زیاد", "high")],
+                       "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},
             "url": image_to_url(_colour_ramp(out)),
             "bounds": [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]]}
 
 
+def _pct_fa(v: float) -> str:
+    return f"{round(v):d}\u066a"
+
+
 def estates(res: "RunResult") -> dict[str, Any]:
-    """Estates coloured by the share of capacity used, with a popup of ranks and eligibility."""
+    """Estates coloured by the share of capacity used, with a popup of ranks and eligibility (in
+    Persian; ids, numbers and units as written)."""
+    from ..reasons import eligibility_fa
+
     est = res.prep.region.layers["estates"]
     summ = res.plan.estate_summary.groupby("estate_id").agg(cap=("capacity_m2", "first"), used=("used_m2", "sum"))
     by_estate = {k: g for k, g in res.ranks.groupby("estate_id", sort=False)}
-    cat = res.prep.catalogue.table
-    catname = {c: f"{text(en)} / {text(fa)}" for c, en, fa in zip(cat["code"], cat["name_en"], cat["name_fa"])}
+    catname = cat_fa(res)
     es = res.plan.estate_summary
     units_in = {(e, c): int(u) for e, c, u in zip(es["estate_id"], es["category"], es["units"]) if pd.notna(c)}
     props = []
@@ -204,97 +243,125 @@ def estates(res: "RunResult") -> dict[str, Any]:
         rows = [[catname.get(x.category, text(x.category)), f"{x.score:.2f}" if pd.notna(x.score) else "",
                  text(x.rank), units_in.get((e.estate_id, x.category), 0)] for x in ok.itertuples()]
         no = r[~r.eligible]
-        why = [f"{text(reason)}: {', '.join(text(c) for c in g['category'])}"
+        why = [f"{eligibility_fa(reason)}: {'، '.join(catname.get(c, text(c)) for c in g['category'])}"
                for reason, g in sorted(no.groupby("reason"), key=lambda kv: str(kv[0]))]
-        blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}, {text(getattr(e, 'kind', ''))})"],
-                             ["kv", [["capacity / ظرفیت", f"{cap / M2_PER_HA:.1f} ha"],
-                                     ["used / استفاده", f"{used / M2_PER_HA:.1f} ha"],
-                                     ["left / باقی", f"{max(cap - used, 0) / M2_PER_HA:.1f} ha"],
-                                     ["share used / سهم استفاده", f"{share * 100:.0f} %" if cap > 0 else "no capacity"]]]]
+        blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}، {text(getattr(e, 'kind', ''))})"],
+                             ["kv", [[fe("ظرفیت", "capacity"), f"{cap / M2_PER_HA:.1f} ha"],
+                                     [fe("استفاده‌شده", "used"), f"{used / M2_PER_HA:.1f} ha"],
+                                     [fe("باقی", "left"), f"{max(cap - used, 0) / M2_PER_HA:.1f} ha"],
+                                     [fe("سهم استفاده", "share used"),
+                                      _pct_fa(share * 100) if cap > 0 else "بدون ظرفیت"]]]]
         if rows:
-            blocks.append(["table", ["eligible category / صنف مجاز", "suitability (0–1)", "rank", "moving in"], rows])
+            blocks.append(["table", [fe("صنف مجاز", "eligible category"), fe("تناسب (۰ تا ۱)", "suitability"),
+                                     fe("رتبه", "rank"), fe("جابجاشونده به اینجا", "moving in")], rows])
         if why:
-            blocks.append(["ul", "not eligible / غیرمجاز:", why])
+            blocks.append(["ul", fe("غیرمجاز:", "not eligible:"), why])
         fill = "#d73027" if share > 0.9 else "#fc8d59" if share > 0.5 else "#1a9850"
         props.append({"estate_id": text(e.estate_id), "name": text(e.name), "used": round(share, 3),
                       "_t": [text(e.estate_id), text(e.name)], "_p": blocks,
                       "_s": {"color": "#000", "weight": 1.5, "fillColor": fill, "fillOpacity": 0.6}})
-    return _layer("Estates by share used / شهرک‌ها (سهم استفاده)", True, _features(est, props, simplify_m=2.0),
-                  maxWidth=520, legend=_swatches([("#1a9850", "up to 50 % used / تا ۵۰٪"),
-                                                  ("#fc8d59", "50–90 % used / ۵۰ تا ۹۰٪"),
-                                                  ("#d73027", "over 90 % used / بیش از ۹۰٪")]))
+    return _layer(fe("شهرک‌ها (سهم ظرفیت استفاده‌شده)", "Estates by share used"), True,
+                  _features(est, props, simplify_m=2.0), maxWidth=520, cards="estate_id",
+                  legend=_swatches([("#1a9850", fe("تا ۵۰٪", "up to 50 % used")),
+                                    ("#fc8d59", fe("۵۰ تا ۹۰٪", "50–90 % used")),
+                                    ("#d73027", fe("بیش از ۹۰٪", "over 90 % used"))]))
 
 
 def zones(res: "RunResult") -> dict[str, Any] | None:
-    """Zones coloured by environmental category."""
+    """Zones coloured by environmental category; a click on a zone opens its estate's card with the
+    zone below it (so a click anywhere on an estate opens the estate)."""
     z = res.zones
     if not len(z):
         return None
-    est = res.prep.region.layers["estates"]
-    est_name = dict(zip(est["estate_id"], est["name"]))
-    cat = res.prep.catalogue.table.set_index("code")
+    names = cat_fa(res)
     props = []
     for r in z.itertuples():
-        blocks = [["h", text(est_name.get(r.estate_id, "")), f"({text(r.estate_id)})"],
-                  ["p", f"zone / زون {text(r.zone_id)}: {text(cat.loc[r.category, 'name_fa'])} ({text(r.category)})"],
-                  ["kv", [["env. category", text(r.env_cat)], ["area", f"{r.area_ha:.2f} ha"],
-                          ["units", str(int(r.units))], ["from homes", f"{text(r.min_home_m)} m"]]
-                   + ([["asked", f"{text(r.sep_m)} m"]] if hasattr(r, "sep_m") else [])
-                   + ([["land", text(r.land_basis)]] if hasattr(r, "land_basis") else [])]]
-        props.append({"zone_id": text(r.zone_id), "category": text(r.category), "env_cat": text(r.env_cat),
-                      "area_ha": float(r.area_ha), "units": int(r.units), "_p": blocks,
-                      "_t": [text(r.zone_id), text(r.category), f"env {text(r.env_cat)}", f"{r.area_ha:.2f} ha",
-                             f"{int(r.units)} units"],
+        blocks = [["p", f"زون {text(r.zone_id)}: {names.get(text(r.category), text(r.category))}"],
+                  ["kv", [[fe("رده محیطی", "env. category"), text(r.env_cat)], [fe("مساحت", "area"), f"{r.area_ha:.2f} ha"],
+                          [fe("واحدها", "units"), str(int(r.units))],
+                          [fe("فاصله از مسکونی", "from homes"), f"{text(r.min_home_m)} m"]]
+                   + ([[fe("حریم خواسته‌شده", "asked"), f"{text(r.sep_m)} m"]] if hasattr(r, "sep_m") else [])
+                   + ([[fe("مبنای زمین", "land"), text(r.land_basis)]] if hasattr(r, "land_basis") else [])]]
+        props.append({"zone_id": text(r.zone_id), "estate_id": text(r.estate_id), "category": text(r.category),
+                      "env_cat": text(r.env_cat), "area_ha": float(r.area_ha), "units": int(r.units), "_p": blocks,
+                      "_t": [text(r.zone_id), names.get(text(r.category), text(r.category)),
+                             f"رده {text(r.env_cat)}", f"{r.area_ha:.2f} ha", f"{int(r.units)} واحد"],
                       "_s": {"color": "#333", "weight": 0.5, "fillOpacity": 0.8,
                              "fillColor": ENV_COLOURS.get(text(r.env_cat), "#999")}})
     present = sorted({text(v) for v in z["env_cat"]}, key=lambda v: list(ENV_COLOURS).index(v)
                      if v in ENV_COLOURS else 99)
-    return _layer("Zones by environmental category / زون‌ها (رده محیطی)", True, _features(z, props, simplify_m=2.0),
-                  legend=_swatches([(ENV_COLOURS.get(v, "#999"), f"env. category / رده {v}"
-                                     + (" (least nuisance)" if v == present[0] else
-                                        " (most nuisance)" if v == present[-1] and len(present) > 1 else ""))
-                                    for v in present]))
+
+    def lab(v: str) -> dict[str, str]:
+        extra = (("(کم‌مزاحمت‌ترین)", " (least nuisance)") if v == present[0] else
+                 ("(پرمزاحمت‌ترین)", " (most nuisance)") if v == present[-1] and len(present) > 1 else ("", ""))
+        return fe(f"رده {v} {extra[0]}".strip(), f"env. category {v}{extra[1]}")
+
+    return _layer(fe("زون‌ها (رده محیطی)", "Zones by environmental category"), True,
+                  _features(z, props, simplify_m=2.0), card_of="estate_id",
+                  legend=_swatches([(ENV_COLOURS.get(v, "#999"), lab(v)) for v in present]))
 
 
 def sites(res: "RunResult") -> dict[str, Any] | None:
-    """Proposed new sites."""
+    """Proposed new sites: the polygon, and a labelled symbol at its centre (visible at any zoom)."""
     s = res.sites
     if not len(s):
         return None
-    style = {"color": "#08519c", "weight": 2, "fillColor": "#6baed6", "fillOpacity": 0.5}
+    style = {"color": "#08519c", "weight": 3, "fillColor": "#6baed6", "fillOpacity": 0.6}
     from ..locate import POP_REACH_KM
+
+    names = cat_fa(res)
 
     def km(v: Any) -> str:
         return f"{float(v):,.1f} km" if isinstance(v, (int, float, np.floating)) and not pd.isna(v) else "—"
 
     props = []
     for r in s.itertuples():
-        kv = [["value chain / زنجیره", text(getattr(r, "chain", ""))],
-              ["categories / اصناف", text(getattr(r, "categories", ""))],
-              ["area / مساحت", f"{float(getattr(r, 'area_ha', 0)):,.1f} ha gross, "
-                               f"{float(getattr(r, 'net_ha', 0) or 0):,.1f} ha net"],
-              *([["size set by / اندازه", text(r.sizing)]] if getattr(r, "sizing", None) else []),
-              ["suitability score / امتیاز", f"{float(getattr(r, 'score', 0)):.2f} of 1 (rank {text(getattr(r, 'rank', ''))})"],
-              *([["takes / جذب", f"{int(r.units):,} unassigned businesses ({text(r.takes)}), "
-                                 f"{float(getattr(r, 'land_ha', 0) or 0):,.2f} ha of land"],
-                 ["room for / ظرفیت", text(getattr(r, "capacity_units", "")) + " units"]]
+        kv = [[fe("اصناف", "categories"), codes_fa(getattr(r, "categories", ""), names)],
+              [fe("مساحت", "area"), f"{float(getattr(r, 'area_ha', 0)):,.1f} ha ناخالص، "
+                                    f"{float(getattr(r, 'net_ha', 0) or 0):,.1f} ha خالص"],
+              *([[fe("اندازه بر پایه", "size set by"), text(r.sizing)]] if getattr(r, "sizing", None) else []),
+              [fe("امتیاز تناسب", "suitability score"),
+               f"{float(getattr(r, 'score', 0)):.2f} از ۱ (رتبه {text(getattr(r, 'rank', ''))})"],
+              *([[fe("جذب", "takes"), f"{int(r.units):,} کسب‌وکار بدون تخصیص ({codes_fa(r.takes, names)})، "
+                                      f"{float(getattr(r, 'land_ha', 0) or 0):,.2f} ha زمین"],
+                 [fe("ظرفیت", "room for"), codes_fa(getattr(r, "capacity_units", ""), names) + " واحد"]]
                 if getattr(r, "takes", None) is not None else
-                [["room for / ظرفیت", text(getattr(r, "units", "")) + " units"]]),
-              ["to a trunk road / تا راه اصلی", km(getattr(r, "trunk_km", None))],
-              ["to rail / تا راه‌آهن", km(getattr(r, "rail_km", None))],
-              ["to a power line / تا برق", km(getattr(r, "power_km", None))],
-              ["to a gas pipe / تا گاز", km(getattr(r, "gas_km", None))],
-              *([["to a water main / تا آب", km(getattr(r, "water_km", None))],
-                 ["to a sewer / تا فاضلاب", km(getattr(r, "wastewater_km", None))]]
+                [[fe("ظرفیت", "room for"), codes_fa(getattr(r, "units", ""), names) + " واحد"]]),
+              [fe("تا راه اصلی", "to a trunk road"), km(getattr(r, "trunk_km", None))],
+              [fe("تا راه‌آهن", "to rail"), km(getattr(r, "rail_km", None))],
+              [fe("تا خط برق", "to a power line"), km(getattr(r, "power_km", None))],
+              [fe("تا لوله گاز", "to a gas pipe"), km(getattr(r, "gas_km", None))],
+              *([[fe("تا شبکه آب", "to a water main"), km(getattr(r, "water_km", None))],
+                 [fe("تا شبکه فاضلاب", "to a sewer"), km(getattr(r, "wastewater_km", None))]]
                 if hasattr(r, "water_km") else []),
-              *([["utilities needed / تأسیسات مورد نیاز", text(r.utilities)]] if getattr(r, "utilities", None) else []),
-              ["utilities to extend / تأسیسات لازم", text(getattr(r, "extend", ""))],
-              [f"people within {POP_REACH_KM:g} km / جمعیت", f"{int(getattr(r, 'pop_reach', 0) or 0):,}"]]
+              *([[fe("تأسیسات مورد نیاز", "utilities needed"), _extend_fa(r.utilities)]]
+                if getattr(r, "utilities", None) else []),
+              [fe("تأسیسات لازم", "utilities to extend"), _extend_fa(getattr(r, "extend", ""))],
+              [fe(f"جمعیت در شعاع {POP_REACH_KM:g} km", "people within reach"),
+               f"{int(getattr(r, 'pop_reach', 0) or 0):,}"]]
         props.append({"site_id": text(r.site_id), "_s": style,
-                      "_t": [f"proposed site {text(r.site_id)}", text(getattr(r, "chain", ""))],
-                      "_p": [["h", f"proposed site / سایت پیشنهادی {text(r.site_id)}", ""], ["kv", kv]]})
-    return _layer("Proposed new sites / سایت‌های پیشنهادی", True, _features(s, props),
-                  legend=_swatches([("#6baed6", "proposed estate site / سایت پیشنهادی")]))
+                      "_t": [f"سایت پیشنهادی {text(r.site_id)}", codes_fa(getattr(r, "categories", ""), names)],
+                      "_p": [["h", f"سایت پیشنهادی {text(r.site_id)}", codes_fa(getattr(r, "categories", ""), names)],
+                             ["kv", kv]]})
+    pts = gpd.GeoSeries(shapely.point_on_surface(s.geometry.values), crs=s.crs).to_crs(4326)
+    marks = [[round(p.y, 6), round(p.x, 6), text(i)] for p, i in zip(pts, s["site_id"])]
+    return _layer(fe("سایت‌های پیشنهادی", "Proposed new sites"), True, _features(s, props), marks=marks,
+                  ids="site_id", legend=_swatches([("#08519c", fe("سایت پیشنهادی (نماد ★ و شناسه)",
+                                                                   "proposed estate site"))], "site"))
+
+
+def _extend_fa(v: Any) -> str:
+    """``power 1.5 km, gas 6.2 km`` / ``none`` in Persian (distances kept)."""
+    t = text(v).strip()
+    if not t or t == "none":
+        return "هیچ"
+    words = {"power": "برق", "gas": "گاز", "water": "آب", "wastewater": "فاضلاب", "rail": "راه‌آهن",
+             "road": "راه", "trunk": "راه اصلی"}
+    out = []
+    for part in t.split(","):
+        w, _, rest = part.strip().partition(" ")
+        out.append(f"{words.get(w, w)} {rest}".strip())
+    return "، ".join(out)
 
 
 def clusters(res: "RunResult") -> dict[str, Any] | None:
@@ -303,10 +370,11 @@ def clusters(res: "RunResult") -> dict[str, Any] | None:
     if not len(cl):
         return None
     style = {"color": "#006d2c", "weight": 1, "fillOpacity": 0.2}
-    props = [{"cluster_id": text(c), "_s": style, "_t": [text(c), f"{int(m)} members", text(k)]}
+    names = cat_fa(res)
+    props = [{"cluster_id": text(c), "_s": style, "_t": [text(c), f"{int(m)} عضو", codes_fa(k, names)]}
              for c, m, k in zip(cl["cluster_id"], cl["members"], cl["categories"])]
-    return _layer("Business clusters / خوشه‌های کسب‌وکار", False, _features(cl, props, simplify_m=10.0),
-                  legend=_swatches([("#006d2c", "cluster of one value chain / خوشه زنجیره ارزش")]))
+    return _layer(fe("خوشه‌های کسب‌وکار", "Business clusters"), False, _features(cl, props, simplify_m=10.0),
+                  legend=_swatches([("#006d2c", fe("خوشه یک زنجیره ارزش", "cluster of one value chain"))]))
 
 
 def flows(res: "RunResult") -> dict[str, Any] | None:
@@ -324,12 +392,13 @@ def flows(res: "RunResult") -> dict[str, Any] | None:
         a, b = ucen.iloc[int(r.origin)], ecen.iloc[epos[r.estate_id]]
         out.append({"path": [[round(a.y, 6), round(a.x, 6)], [round(b.y, 6), round(b.x, 6)]],
                     "w": round(float(1 + 1.5 * np.log1p(r.units)), 3),
-                    "t": [text(r.origin_name), "→", f"{text(r.estate_id)}: {int(r.units):,} businesses"]})
+                    "t": [text(r.origin_name), "←", f"{text(r.estate_id)}: {int(r.units):,} کسب‌وکار"]})
     big = int(fl["units"].max())
-    return {"kind": "lines", "name": "Relocation flows / جریان جابجایی", "show": True, "colour": "#2166ac",
+    # drawn under the estates (all_layers' order, kept by the page): a click on an estate opens the estate
+    return {"kind": "lines", "name": fe("جریان جابجایی", "Relocation flows"), "show": True, "colour": "#2166ac",
             "rows": out, "group": "analysis",
             "legend": {"type": "widths", "colour": "#2166ac",
-                       "items": [[round(float(1 + 1.5 * np.log1p(n)), 2), f"{n:,} businesses / کسب‌وکار"]
+                       "items": [[round(float(1 + 1.5 * np.log1p(n)), 2), fe(f"{n:,} کسب‌وکار", "businesses")]
                                  for n in sorted({1, max(big // 10, 1), big})]}}
 
 
@@ -342,8 +411,10 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
     cats = [idx.get(cc, len(codes)) if isinstance(cc, str) else len(codes) for cc in biz["category"]]
     b4 = gpd.GeoSeries(biz.geometry.values, crs=res.prep.region.crs).to_crs(4326)
 
+    fa_names = cat_fa(res)
+
     def label(k: int) -> str:
-        return codes[k] if k < len(codes) else "unclassified"
+        return fa_names.get(codes[k], codes[k]) if k < len(codes) else "طبقه‌بندی‌نشده"
 
     if len(biz) <= MAX_POINTS:
         names = biz["name"].tolist() if "name" in biz else [""] * len(biz)
@@ -354,16 +425,48 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
         df = pd.DataFrame({"cx": cell[0], "cy": cell[1], "k": cats, "lat": b4.y.to_numpy(), "lon": b4.x.to_numpy()})
         agg = df.groupby(["cx", "cy"]).agg(lat=("lat", "mean"), lon=("lon", "mean"), n=("k", "size"),
                                            k=("k", lambda s: int(s.mode().iloc[0]))).reset_index()
-        rows = [[round(r.lat, 6), round(r.lon, 6), int(r.k), f"{int(r.n)} businesses (mostly {label(int(r.k))})",
+        rows = [[round(r.lat, 6), round(r.lon, 6), int(r.k), f"{int(r.n)} کسب‌وکار (بیشتر {label(int(r.k))})",
                  round(float(2 + 2 * np.log1p(r.n)), 3)] for r in agg.itertuples()]
     cat = res.prep.catalogue.table.set_index("code")
     present = sorted(set(cats))
-    items = [[palette[k], f"{text(cat.loc[codes[k], 'name_en'])} / {text(cat.loc[codes[k], 'name_fa'])}"
-              if k < len(codes) else "unclassified / طبقه‌بندی‌نشده"] for k in present]
-    return {"kind": "points", "name": "Businesses by category / کسب‌وکارها", "show": False, "colours": palette,
-            "rows": rows, "group": "analysis", "legend": {"type": "dot", "items": items}}
+    items = [[palette[k], fe(text(cat.loc[codes[k], "name_fa"]), text(cat.loc[codes[k], "name_en"]))
+              if k < len(codes) else fe("طبقه‌بندی‌نشده", "unclassified")] for k in present]
+    return {"kind": "points", "name": fe("همه کسب‌وکارها به تفکیک صنف", "Businesses by category"), "show": False,
+            "colours": palette, "rows": rows, "group": "analysis", "legend": {"type": "dot", "items": items}}
 
 
+def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | None:
+    """The businesses left unassigned, one marker each, coloured by why (on when the page opens; the
+    tooltip names the business, its category and the reason, in Persian)."""
+    from ..reasons import reason_codes, reason_fa
+    from .summary import REASON_COLOURS
+
+    rows_ = res.plan.rows
+    un = rows_[rows_["status"] == "unassigned"]
+    if not len(un):
+        return None
+    if not {"lat", "lon"} <= set(un.columns):
+        return None
+    codes = reason_codes(un["reason"])
+    order = [c for c in REASON_COLOURS if c in set(codes)]
+    k_of = {c: i for i, c in enumerate(order)}
+    names = cat_fa(res)
+    fa = reason_fa(un["reason"])
+    bname = un["name"] if "name" in un else pd.Series([""] * len(un))
+    rows = [[round(float(la), 6), round(float(lo), 6), k_of[c],
+             [text(n), names.get(text(cat), text(cat)) or "طبقه‌بندی‌نشده", text(f)], 4]
+            for la, lo, c, n, cat, f in zip(un["lat"], un["lon"], codes, bname, un["category"], fa)]
+    from ..reasons import REASON_CODES
+
+    counts = pd.Series(codes).value_counts()
+    items = [[REASON_COLOURS[c], fe(f"{REASON_CODES[c][1]} ({int(counts[c]):,})", REASON_CODES[c][0])] for c in order]
+    return {"kind": "points", "name": fe("کسب‌وکارهای بدون تخصیص، به تفکیک دلیل", "Unassigned businesses, by reason"),
+            "show": True, "colours": [REASON_COLOURS[c] for c in order], "rows": rows, "group": "analysis",
+            "stroke": "#222", "legend": {"type": "dot", "items": items}}
+
+
+ROAD_FA = {"motorway": "آزادراه", "trunk": "بزرگراه و راه اصلی", "primary": "راه درجه یک",
+           "secondary": "راه درجه دو", "other": "سایر راه‌ها"}
 ROAD_STYLE = {"motorway": ("#e8590c", 3.0), "trunk": ("#f08c00", 2.5), "primary": ("#fab005", 2.0),
               "secondary": ("#adb5bd", 1.5), "other": ("#ced4da", 1.0)}
 
@@ -379,10 +482,10 @@ def roads(res: "RunResult") -> dict[str, Any] | None:
     for c, n in zip(cls, names):
         colour, w = ROAD_STYLE.get(c, ROAD_STYLE["other"])
         props.append({"_s": {"color": colour, "weight": w, "opacity": 0.9},
-                      "_t": [text(n), c] if text(n) else [c]})
+                      "_t": [text(n), ROAD_FA.get(c, c)] if text(n) else [ROAD_FA.get(c, c)]})
     present = [k for k in ROAD_STYLE if k in set(cls)] or ["other"]
-    return _layer("Roads / راه‌ها", True, _features(r, props, simplify_m=30), group="context",
-                  legend=_swatches([(ROAD_STYLE[k][0], k) for k in present], "line"))
+    return _layer(fe("راه‌ها", "Roads"), True, _features(r, props, simplify_m=30), group="context",
+                  legend=_swatches([(ROAD_STYLE[k][0], fe(ROAD_FA.get(k, k), k)) for k in present], "line"))
 
 
 def rail(res: "RunResult") -> dict[str, Any] | None:
@@ -391,9 +494,9 @@ def rail(res: "RunResult") -> dict[str, Any] | None:
     if r is None or not len(r):
         return None
     style = {"color": "#343a40", "weight": 2, "dashArray": "6 3"}
-    props = [{"_s": style, "_t": ["rail / راه‌آهن", text(n)]} for n in (r["name"] if "name" in r else [""] * len(r))]
-    return _layer("Railways / راه‌آهن", True, _features(r, props, simplify_m=30), group="context",
-                  legend=_swatches([("#343a40", "railway / راه‌آهن")], "dash"))
+    props = [{"_s": style, "_t": ["راه‌آهن", text(n)]} for n in (r["name"] if "name" in r else [""] * len(r))]
+    return _layer(fe("راه‌آهن", "Railways"), True, _features(r, props, simplify_m=30), group="context",
+                  legend=_swatches([("#343a40", fe("راه‌آهن", "railway"))], "dash"))
 
 
 def utilities(res: "RunResult") -> dict[str, Any] | None:
@@ -403,10 +506,12 @@ def utilities(res: "RunResult") -> dict[str, Any] | None:
         return None
     col = {"power_line": "#7048e8", "gas_pipe": "#0ca678"}
     kinds = u["kind"].astype(str).to_numpy() if "kind" in u else np.array(["utility"] * len(u))
-    props = [{"_s": {"color": col.get(k, "#868e96"), "weight": 1.5, "dashArray": "2 4"}, "_t": [k]} for k in kinds]
+    fa = {"power_line": "خط برق", "gas_pipe": "خط لوله گاز"}
+    props = [{"_s": {"color": col.get(k, "#868e96"), "weight": 1.5, "dashArray": "2 4"}, "_t": [fa.get(k, k)]}
+             for k in kinds]
     present = sorted(set(kinds))
-    return _layer("Power and gas / برق و گاز", False, _features(u, props, simplify_m=30), group="context",
-                  legend=_swatches([(col.get(k, "#868e96"), k) for k in present], "dash"))
+    return _layer(fe("برق و گاز", "Power and gas"), False, _features(u, props, simplify_m=30), group="context",
+                  legend=_swatches([(col.get(k, "#868e96"), fe(fa.get(k, k), k)) for k in present], "dash"))
 
 
 def labels(res: "RunResult") -> list[list[Any]]:
@@ -435,5 +540,7 @@ def all_layers(res: "RunResult", colour: dict[str, str]) -> list[dict[str, Any]]
     """Every overlay of the report, bottom to top."""
     out = [water(res), study_area(res), urban(res), roads(res), rail(res), utilities(res), constraints(res)]
     out += [suitability(res, code) for code in res.prep.codes]
-    out += [estates(res), zones(res), sites(res), clusters(res), flows(res), businesses(res, colour)]
+    # flows and business markers under the estates, zones and sites: a click there opens the estate
+    out += [clusters(res), flows(res), businesses(res, colour), unassigned(res, colour)]
+    out += [estates(res), zones(res), sites(res)]
     return [x for x in out if x is not None]

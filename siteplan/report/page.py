@@ -11,9 +11,12 @@ How data reaches the page (the only ways):
 No data string is ever given to a template engine: Folium renders the map skeleton *before* any data is
 added, and the data parts are spliced into the rendered text. The CSP allows only the page's own
 scripts and styles (by SHA-256 hash), images from the page itself and the OpenStreetMap tile server
-(one probe tile when the browser says it is online, then the tiles if it loaded or the reviewer
-chooses that base map); nothing else may load or connect, so an escaping mistake
-cannot run injected script.
+(only once the reviewer turns that base map on: nothing is fetched on load); nothing else may load or
+connect, so an escaping mistake cannot run injected script.
+
+The page is Persian first and right to left (``<html lang="fa-IR" dir="rtl">``, the panel on the
+right); the map's own box stays left to right (Leaflet's geometry), its popups, legend and layer list
+are right to left.
 """
 
 from __future__ import annotations
@@ -28,17 +31,16 @@ from typing import Any
 
 from markupsafe import Markup
 
-__all__ = ["json_block", "assemble", "csp", "offline_assets", "TILE_ORIGINS", "BASEMAPS", "PROBE_TILE"]
+__all__ = ["json_block", "assemble", "csp", "offline_assets", "TILE_ORIGINS", "BASEMAPS"]
 
-#: the base maps the report offers; the first with ``show`` is on when the page opens
+#: the base maps the report offers (names ``[Persian, English]``); the first is on when the page opens,
+#: the online one only when the reviewer chooses it (nothing is fetched before)
 BASEMAPS = [
-    {"name": "The region's own layers (offline) / لایه‌های منطقه", "url": "", "attribution": "", "show": True},
-    {"name": "OpenStreetMap (online) / اوپن‌استریت‌مپ", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    {"name": ["لایه‌های خود منطقه (آفلاین)", "The region's own layers (offline)"], "url": "", "attribution": "",
+     "show": True},
+    {"name": ["اوپن‌استریت‌مپ (آنلاین)", "OpenStreetMap (online)"], "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
      "attribution": "© OpenStreetMap contributors (ODbL)", "show": False},
 ]
-#: one tile the page tries to load when the browser says it is online; the online base map is switched
-#: on only if it arrives (so offline the page stays on the region's own layers)
-PROBE_TILE = "https://tile.openstreetmap.org/0/0/0.png"
 #: origins the CSP lets images load from (the tile servers of :data:`BASEMAPS`)
 TILE_ORIGINS = ["https://tile.openstreetmap.org"]
 
@@ -137,7 +139,7 @@ def assemble(skeleton: str, *, title: str, panel: Markup, data: dict[str, Any]) 
     app = f"<script>{app_script()}</script>"
     policy = csp(page + code + app)  # before any data: only the page's own code is trusted
     page = _splice(page, "</head>", f"\n<title>{escape(title)}</title>" + code)
-    page = page.replace("<html>", '<html lang="fa-IR">', 1)
+    page = page.replace("<html>", '<html lang="fa-IR" dir="rtl">', 1)
     tail = f"\n{panel}\n{json_block(data, 'sp-data')}\n{app}\n"
     i = page.rindex("</html>")
     page = page[:i] + tail + page[i:]

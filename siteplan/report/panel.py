@@ -23,8 +23,8 @@ from ..reasons import REASON_CODES, reason_codes
 from ..units import M2_PER_HA
 from ..zoning import zoning_sheets
 from .bidi import Fmt, bi
-from .layers import text
-from .summary import group_warnings, headline, robustness
+from .layers import _extend_fa, cat_fa, codes_fa, text
+from .summary import group_warnings, headline, proposal_fa, robustness
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -42,13 +42,20 @@ def cell(v: Any) -> Markup:
     return Markup('<bdi dir="auto">{}</bdi>').format(text(v))
 
 
-def table(headers: list[str], rows: list[list[Any]]) -> Markup:
+def table(headers: list[Any], rows: list[list[Any]]) -> Markup:
     """An HTML table; every header and cell is escaped unless it is already Markup."""
     th = Markup("").join(Markup("<th>{}</th>").format(cell(h)) for h in headers)
     body = Markup("").join(
         Markup("<tr>{}</tr>").format(Markup("").join(Markup("<td>{}</td>").format(cell(c)) for c in r))
         for r in rows)
     return Markup('<table class="sp"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>').format(th, body)
+
+
+def zoom(kind: str, ident: Any, label: Any = None) -> Markup:
+    """A button that zooms the map to a site (``kind`` ``site``) or an estate (``estate``) and opens it;
+    the id travels in a data attribute (escaped) and the page's script matches it as plain text."""
+    return Markup('<button type="button" class="zoom" data-zoom="{}" data-id="{}" title="{}">{}</button>').format(
+        kind, text(ident), "نمایش روی نقشه / zoom to it", cell(label if label is not None else ident))
 
 
 def _swatch(colour: str) -> Markup:
@@ -107,7 +114,7 @@ def _category_rows(res: "RunResult", colour: dict[str, str], f: Fmt | None = Non
     for code in prep.codes:
         r = rows[rows.category == code]
         un = r[r.status == "unassigned"]
-        why = "; ".join(f"{REASON_CODES[k][0]} ({v})" for k, v in
+        why = "؛ ".join(f"{REASON_CODES[k][1]} ({f.num(v)})" for k, v in
                         Counter(c for c in reason_codes(un.reason) if c).most_common(3))
         name = Markup("{}{}<br><small>{}</small>").format(_swatch(colour[code]), cell(cat.loc[code, "name_fa"]),
                                                           cell(cat.loc[code, "name_en"]))
@@ -115,8 +122,8 @@ def _category_rows(res: "RunResult", colour: dict[str, str], f: Fmt | None = Non
                     f.num(int((r.status == "assigned").sum())), f.num(len(un)), why])
     un_cls = rows[rows.category.isna()]
     if len(un_cls):
-        out.append(["unclassified / طبقه‌بندی‌نشده", "", f.num(len(un_cls)), "", f.num(0), f.num(len(un_cls)),
-                    "unclassified"])
+        out.append(["طبقه‌بندی‌نشده", "", f.num(len(un_cls)), "", f.num(0), f.num(len(un_cls)),
+                    REASON_CODES["unclassified"][1]])
     return out
 
 
@@ -125,7 +132,8 @@ def _estate_rows(res: "RunResult", f: Fmt | None = None) -> list[list[Any]]:
 
     f = f or Fmt()
     t = estate_totals(res)
-    return [[r.estate_id, r.estate_name, r.kind if r.kind is not None else "", f.num(r.capacity_m2 / M2_PER_HA, ",.1f"),
+    return [[zoom("estate", r.estate_id), r.estate_name, r.kind if r.kind is not None else "",
+             f.num(r.capacity_m2 / M2_PER_HA, ",.1f"),
              f.num(r.used_m2 / M2_PER_HA, ",.1f"), f.num(r.left_m2 / M2_PER_HA, ",.1f"), f.num(int(r.units)),
              r.capacity_from] for r in t.itertuples()]
 
@@ -148,7 +156,8 @@ def _zoning_sheets(res: "RunResult") -> Markup:
                  "" if pd.isna(r.min_home_m) else f"{r.min_home_m:,.0f}", f"{r.area_ha:.2f}", r.units,
                  "" if pd.isna(r.plots) else int(r.plots), f"{r.convexity:.2f}", r.land_basis]
                 for i, r in enumerate(sh.rows.itertuples())]
-        out.append(Markup("<h4>{}</h4>{}{}").format(cell(sh.estate_id), svg, table(
+        out.append(Markup('<div class="zs"><h4>{}</h4>{}<div class="zs-table">{}</div></div>').format(
+            cell(sh.estate_id), svg, table(
             ["", "zone", "category / صنف", "env", "sep m", "from homes m", "ha", "units", "plots", "convexity",
              "land"], rows)))
     return Markup("").join(out)
@@ -190,7 +199,8 @@ rules are nodata.</p>
 <p>Relocation solver: {solver}; status <b>{status}</b>, gap to LP bound {gap} %, {units} units, {arcs} arcs.</p>
 <p>New sites: {cand} candidate regions grown per value chain; chosen by {meth} (status {sst}, gap {sgap} %).</p>
 <div>Robustness (Monte Carlo, {draws} weight draws): {rob}</div>
-<details><summary>Siting rules</summary>{rules}</details>
+<details class="screen-only"><summary>Siting rules</summary>{rules}</details>
+<p class="print-only">Siting rules: in the report on screen. / ضوابط مکان‌یابی: در نسخه صفحه‌نمایش.</p>
 </details>""").format(
         agg=_aggregation_text(sc), wm=sc.weights.method,
         crit=table(["criterion", "measure", "transform", "curve", "weight(s)"], mrow), cr=cr,
@@ -216,24 +226,31 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
     h = headline(res)
     pct = h["assigned"] / h["businesses"] * 100 if h["businesses"] else 0.0
     reasons = Markup("").join(
-        Markup('<li><span class="sw" data-colour="{}"></span>{} <span dir="ltr" lang="en">{}</span> / '
-               '<span dir="rtl" lang="fa">{}</span></li>').format(col, f.qty(n), en, fa)
+        Markup('<li><span class="sw" data-colour="{}"></span>{} {}</li>').format(col, f.qty(n), bi(en, fa))
         for _, en, fa, n, col in h["reasons"])
-    kinds = {"site": bi("new site", "سایت جدید"), "upgrade": bi("upgrade", "ارتقا")}
-    props = Markup("").join(
-        Markup("<li>{} <b>{}</b>{}: {}{}{}</li>").format(
-            kinds.get(p["kind"], cell(p["kind"])), cell(p["id"]),
-            Markup(" ({})").format(cell(p["label"])) if p["label"] else "",
-            Markup("{} {}").format(f.qty(p["units"]), bi("units", "واحد")) if p["units"] is not None else "",
-            Markup(" · {}").format(f.qty(p["land_ha"], "ha", ",.1f")) if p["land_ha"] is not None else "",
-            Markup('<div class="sub">{}</div>').format(cell(p["detail"])) if p["detail"] else "")
-        for p in h["proposals"])
+    kinds = {"site": bi("new site", "سایت جدید"), "upgrade": bi("upgrade", "ارتقای شهرک")}
+
+    def prop(p: dict[str, Any]) -> Markup:
+        label, detail = proposal_fa(p, res)
+        land = p["land_ha"]
+        return Markup("<li>{} {}{}: {}{}{}</li>").format(
+            kinds.get(p["kind"], cell(p["kind"])), zoom("site" if p["kind"] == "site" else "estate", p["id"]),
+            Markup(" ({})").format(cell(label)) if label else "",
+            Markup("{} {}").format(f.qty(p["units"]), bi("businesses", "کسب‌وکار")) if p["units"] is not None else "",
+            # an upgrade can free a little land (its businesses re-packed): shown as none needed
+            Markup(" · {}").format(f.qty(max(land, 0.0), "ha", ",.1f")) if land is not None else "",
+            Markup('<div class="sub">{}</div>').format(cell(detail)) if detail else "")
+
+    props = Markup("").join(prop(p) for p in h["proposals"])
     props_block = Markup("")
     if h["proposals"]:
-        props_block = Markup('<div class="hl hl-wide"><div class="hl-k">{}</div><div class="hl-v">{}</div>'
+        n_site = sum(p["kind"] == "site" for p in h["proposals"])
+        n_up = len(h["proposals"]) - n_site
+        props_block = Markup('<div class="hl hl-wide"><div class="hl-k">{}</div><div class="hl-v">{} {} + {} {}</div>'
                              '<div class="hl-s">{} {}</div><ul class="props">{}</ul></div>').format(
             bi("Proposed sites and upgrades: what they absorb", "سایت‌ها و ارتقاهای پیشنهادی: چه جذب می‌کنند"),
-            f.qty(len(h["proposals"])), f.qty(h["proposals_units"]),
+            f.qty(n_site), bi("new sites", "سایت جدید"), f.qty(n_up), bi("upgrades", "ارتقا"),
+            f.qty(h["proposals_units"]),
             bi("unassigned businesses the new sites take (upgrades are alternatives, each counted alone)",
                "کسب‌وکار بدون تخصیص که سایت‌های جدید می‌پذیرند (ارتقاها گزینه‌های جداگانه‌اند)"), props)
     return Markup("""<div class="headline" role="group" aria-label="headline figures">
@@ -278,15 +295,17 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
             return f.qty(float(v), "km", ",.1f") if isinstance(v, (int, float)) and pd.notna(v) else ""
         takes = getattr(s, "takes", None)
         room = getattr(s, "capacity_units", None) if takes is not None else getattr(s, "units", "")
-        took = Markup("{} ({})").format(f.qty(int(s.units)), cell(takes)) if takes is not None else ""
+        names = cat_fa(res)
+        took = (Markup("{} ({})").format(f.qty(int(s.units)), cell(codes_fa(takes, names)))
+                if takes is not None else "")
         area = f.qty(float(s.area_ha), "ha", ",.1f")
         if getattr(s, "sized_by", "demand") not in ("demand", "", None):
             area = Markup('{}<div class="sub">{}</div>').format(area, cell(getattr(s, "sizing", "")))
-        out.append([s.site_id, text(getattr(s, "chain", "")), s.categories, area,
-                    f.num(float(s.score), ".2f"), took, text(room), km(getattr(s, "trunk_km", None)),
+        out.append([zoom("site", s.site_id), text(getattr(s, "chain", "")), codes_fa(s.categories, names), area,
+                    f.num(float(s.score), ".2f"), took, codes_fa(room, names), km(getattr(s, "trunk_km", None)),
                     km(getattr(s, "rail_km", None)), km(getattr(s, "power_km", None)),
                     km(getattr(s, "gas_km", None)), km(getattr(s, "water_km", None)),
-                    km(getattr(s, "wastewater_km", None)), text(getattr(s, "extend", "")),
+                    km(getattr(s, "wastewater_km", None)), _extend_fa(getattr(s, "extend", "")),
                     f.qty(int(getattr(s, "pop_reach", 0) or 0))])
     return out
 
@@ -313,7 +332,8 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
 <details><summary>{k_cats}</summary>{cats}</details>
 <details><summary>{k_ests}</summary>{ests}</details>
 <details><summary>{k_sites}</summary>{sites}</details>
-<details><summary>{k_zs}</summary>{zsheets}</details>
+<details class="zsheets"><summary>{k_zs}</summary>
+<p class="print-only">{k_zs_print}</p>{zsheets}</details>
 {method}
 <details><summary>{k_warn} <span class="count">({nw})</span></summary><ul>{warn}</ul></details>
 <details><summary>{k_src}</summary><ul>{src}</ul>
@@ -330,17 +350,26 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
         c_un=_chart_box("chart-unassigned", "Unassigned by reason and category", "بدون تخصیص به تفکیک دلیل و صنف",
                         "businesses per category, coloured by reason"),
         k_details=bi("Details", "جزئیات"), k_cats=bi("Categories", "اصناف"),
-        cats=table(["category / صنف", "env", "businesses", "land ha", "assigned", "unassigned", "why unassigned"],
+        cats=table([bi("category", "صنف"), bi("env", "رده محیطی"), bi("businesses", "کسب‌وکار"),
+                    bi("land ha", "زمین (ha)"), bi("assigned", "تخصیص‌یافته"), bi("unassigned", "بدون تخصیص"),
+                    bi("why unassigned", "دلیل عدم تخصیص")],
                    _category_rows(res, colour, f)),
         k_ests=bi("Estates", "شهرک‌ها و نواحی"),
-        ests=table(["id", "name / نام", "kind", "capacity ha", "used ha", "left ha", "businesses", "capacity from"],
+        ests=table([bi("id", "شناسه"), bi("name", "نام"), bi("kind", "نوع"), bi("capacity ha", "ظرفیت (ha)"),
+                    bi("used ha", "استفاده‌شده (ha)"), bi("left ha", "باقی (ha)"), bi("businesses", "کسب‌وکار"),
+                    bi("capacity from", "مبنای ظرفیت")],
                    _estate_rows(res, f)),
         k_sites=bi("Proposed sites", "سایت‌های پیشنهادی"),
-        sites=table(["site", "chain", "categories", "area", "score", "takes (unassigned businesses)",
-                     "room (units per category)", "to trunk road",
-                     "to rail", "to power", "to gas", "to water", "to wastewater",
-                     "utilities to extend", f"population within {POP_REACH_KM:g} km"],
+        sites=table([bi("site", "سایت"), bi("chain", "زنجیره"), bi("categories", "اصناف"), bi("area", "مساحت"),
+                     bi("score", "امتیاز"), bi("takes (unassigned businesses)", "جذب (کسب‌وکار بدون تخصیص)"),
+                     bi("room (units per category)", "ظرفیت (واحد برای هر صنف)"), bi("to trunk road", "تا راه اصلی"),
+                     bi("to rail", "تا راه‌آهن"), bi("to power", "تا برق"), bi("to gas", "تا گاز"),
+                     bi("to water", "تا آب"), bi("to wastewater", "تا فاضلاب"),
+                     bi("utilities to extend", "تأسیسات لازم"),
+                     bi(f"population within {POP_REACH_KM:g} km", f"جمعیت در شعاع {POP_REACH_KM:g} km")],
                     _site_rows(res, f)),
         k_zs=bi("Zoning sheets", "پهنه‌بندی شهرک‌ها"), zsheets=_zoning_sheets(res),
+        k_zs_print=bi("printed as maps; each zone's table is in the report on screen and in zones.geojson",
+                      "در چاپ فقط نقشه‌ها؛ جدول هر زون در نسخه صفحه‌نمایش و zones.geojson"),
         method=_method(res), k_warn=bi("Warnings", "هشدارها"), nw=nw, warn=warn,
         k_src=bi("Data sources", "منابع داده"), src=src)
