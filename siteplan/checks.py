@@ -80,8 +80,24 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
         catalogue = scenario_catalogue(scenario)
     except InputError as err:
         failed.append(err)
+    label_problems: list[str] = []
+    if catalogue is not None and scenario.classification.labels:
+        from .classify_ml import read_labels
+
+        try:
+            read_labels(scenario.resolve(scenario.classification.labels), catalogue)
+        except InputError as err:
+            label_problems = list(err.problems)
+            failed.append(err)
     if region is not None and catalogue is not None:
-        check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
+        try:
+            check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
+        except ScenarioError as err:
+            if not label_problems:
+                raise
+            raise InputError(list(dict.fromkeys(err.problems + label_problems))) from None
+        if label_problems:
+            raise InputError(label_problems)
         return region, catalogue
     if read is not None and catalogue is not None:
         # the data's problems and the scenario's problems against that data, in one list
