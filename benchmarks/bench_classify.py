@@ -31,7 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from siteplan.classify_ml import (  # noqa: E402
-    DEFAULT_MIN_CONFIDENCE, OTHER, Calibration, apply_fallback, load_calibration, train,
+    DEFAULT_MIN_CONFIDENCE,
+    OTHER,
+    Calibration,
+    apply_fallback,
+    load_calibration,
+    train,
 )
 from siteplan.guilds import classify, load_catalogue  # noqa: E402
 

@@ -53,7 +53,7 @@ DEFAULT_MIN_CONFIDENCE = 0.99
 #: The model's class for trades outside the catalogue: a business given it is never placed.
 OTHER = OUTSIDE
 #: How many times a labelled name counts in training, against once for a rules-classified one.
-LABEL_WEIGHT = 5.0
+LABEL_WEIGHT = 20.0
 #: ``class_status`` values: placed on its category, left out as a trade outside the catalogue, or listed
 #: in review.csv for the officer.
 CLASS_STATUS = ("classified", "outside", "review")
@@ -363,7 +363,7 @@ def apply_labels(classified: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Dat
     if hit.any():
         idx = out.index[hit]
         lab = np.array([g for g in got if g is not None], dtype=object)
-        out.loc[idx, "category"] = np.where(lab == OTHER, None, lab)
+        out.loc[idx, "category"] = [None if x == OTHER else x for x in lab]
         out.loc[idx, "class_outside"] = lab == OTHER
         out.loc[idx, "class_rule"] = "label"
         out.loc[idx, "class_by"] = "label"
@@ -434,7 +434,7 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
     placed_by_rule = np.isin(rule, _RULE_PLACED) & (conf >= min_confidence)
     ask = ~placed_by_rule & has_name & use_model
     status = np.where(placed_by_rule, np.where(outside, "outside", "classified"), "review").astype(object)
-    category = np.where(placed_by_rule & ~outside, rule_cat, None).astype(object)
+    category = np.array([c if ok else None for c, ok in zip(rule_cat, placed_by_rule & ~outside)], dtype=object)
     by = np.where(placed_by_rule, out["class_by"].to_numpy(dtype=object), "").astype(object)
     note = out["class_note"].to_numpy(dtype=object).copy()
     best_conf = np.full(n, np.nan)  # calibrated confidence of the model's best category (review.csv)

@@ -362,6 +362,70 @@ def scenario_catalogue(scenario: "Scenario") -> Catalogue:
     return load_catalogue(scenario.resolve(c.path) if c.path else None, overrides=c.overrides, add=c.add)
 
 
+def _add_to_list(df: pd.DataFrame, code: str, col: str, val: object, notes: list[str]) -> None:
+    """Add ``val``'s items (not there yet) to a category's list column; a keyword list's change is noted."""
+    idx = df.index[df["code"] == code][0]
+    cur = _split(df.at[idx, col])
+    new = [x for x in _split(val) if x not in cur]
+    df.at[idx, col] = ";".join(cur + new)
+    if col in KEYWORD_LISTS:
+        notes.append(f"{code}.{col}: {len(new)} added to the {len(cur)} built-in ({len(cur) + len(new)})")
+
+
+def _apply_overrides(df: pd.DataFrame, overrides: dict[str, dict[str, Any]], allowed: set[str],
+                     addable: dict[str, str], problems: list[str]) -> list[str]:
+    """Apply a scenario's ``catalogue.overrides`` to the raw table in place; problems are appended to
+    ``problems``. Returns what the overrides did to the keyword lists (:attr:`Catalogue.changes`)."""
+    notes: list[str] = []
+    for code, changes in overrides.items():
+        if code not in set(df["code"]):
+            problems.append(f"catalogue.overrides.{code}: no such category (known: {', '.join(df['code'])})")
+            continue
+        if not isinstance(changes, dict):
+            problems.append(f"catalogue.overrides.{code}: must be a mapping of column: value, got {changes!r}")
+            continue
+        replace = changes.get("replace", False)
+        if not isinstance(replace, bool):
+            problems.append(f"catalogue.overrides.{code}.replace: must be true or false (true: the keyword lists "
+                            f"given replace the built-in ones instead of adding to them), got {replace!r}")
+            continue
+        for col, val in changes.items():
+            if col == "replace":
+                continue
+            if col in KEYWORD_LISTS and not replace:
+                col = col + ADD_SUFFIX  # scenario keywords add to the built-in lists unless replace: true
+            if col in addable:
+                base = addable[col]
+                why = _value_problem(base, val)
+                if why:
+                    problems.append(f"catalogue.overrides.{code}.{col}: {why}")
+                    continue
+                _add_to_list(df, code, base, val, notes)
+                continue
+            if col == "keywords":
+                problems.append(f"catalogue.overrides.{code}.keywords: say which list: keywords_fa / "
+                                "keywords_en add to the built-in Persian / English keywords (with replace: true "
+                                "they replace them)")
+                continue
+            if col not in allowed or col == "code":
+                known = ", ".join(sorted((allowed - {"code"}) | set(addable)))
+                problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {known})")
+                continue
+            why = _value_problem(col, val)
+            if why:
+                problems.append(f"catalogue.overrides.{code}.{col}: {why}")
+                continue
+            if col not in df.columns:
+                df[col] = None
+            idx = df.index[df["code"] == code][0]
+            if col in KEYWORD_LISTS:
+                notes.append(f"{code}.{col}: the {len(_split(df.at[idx, col]))} built-in replaced by "
+                             f"{len(_split(val))} (replace: true)")
+            df.at[idx, col] = ";".join(map(str, val)) if isinstance(val, list) else val
+            df.at[idx, "_overridden"] = df.at[idx, "_overridden"] | {col}
+    return notes
+
+
 def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[str, Any]] | None = None,
                    add: list[dict[str, Any]] | None = None) -> Catalogue:
     """Load the shipped (or a given) catalogue and apply a scenario's overrides and additions.
@@ -393,61 +457,10 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
         df = pd.read_csv(path, dtype=str, keep_default_na=False).replace({"": None})
         where = f"catalogue {path}"
     df["_overridden"] = [set() for _ in range(len(df))]
-    problems = []
+    problems: list[str] = []
     allowed = set(_COLUMNS) | {"sep_m", "sep_mixed_m", "sep_status"}
     addable = {c + ADD_SUFFIX: c for c in _ADDABLE}
-    notes: list[str] = []
-    for code, changes in (overrides or {}).items():
-        if code not in set(df["code"]):
-            problems.append(f"catalogue.overrides.{code}: no such category (known: {', '.join(df['code'])})")
-            continue
-        if not isinstance(changes, dict):
-            problems.append(f"catalogue.overrides.{code}: must be a mapping of column: value, got {changes!r}")
-            continue
-        replace = changes.get("replace", False)
-        if not isinstance(replace, bool):
-            problems.append(f"catalogue.overrides.{code}.replace: must be true or false (true: the keyword lists "
-                            f"given replace the built-in ones instead of adding to them), got {replace!r}")
-            continue
-        for col, val in changes.items():
-            if col == "replace":
-                continue
-            if col in KEYWORD_LISTS and not replace:
-                col = col + ADD_SUFFIX  # scenario keywords add to the built-in lists unless replace: true
-            if col in addable:
-                base = addable[col]
-                why = _value_problem(base, val)
-                if why:
-                    problems.append(f"catalogue.overrides.{code}.{col}: {why}")
-                    continue
-                idx = df.index[df["code"] == code][0]
-                cur = _split(df.at[idx, base])
-                new = [x for x in _split(val) if x not in cur]
-                df.at[idx, base] = ";".join(cur + new)
-                if base in KEYWORD_LISTS:
-                    notes.append(f"{code}.{base}: {len(new)} added to the {len(cur)} built-in ({len(cur) + len(new)})")
-                continue
-            if col == "keywords":
-                problems.append(f"catalogue.overrides.{code}.keywords: say which list: keywords_fa / "
-                                "keywords_en add to the built-in Persian / English keywords (with replace: true "
-                                "they replace them)")
-                continue
-            if col not in allowed or col == "code":
-                known = ", ".join(sorted((allowed - {"code"}) | set(addable)))
-                problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {known})")
-                continue
-            why = _value_problem(col, val)
-            if why:
-                problems.append(f"catalogue.overrides.{code}.{col}: {why}")
-                continue
-            if col not in df.columns:
-                df[col] = None
-            idx = df.index[df["code"] == code][0]
-            if col in KEYWORD_LISTS:
-                notes.append(f"{code}.{col}: the {len(_split(df.at[idx, col]))} built-in replaced by "
-                             f"{len(_split(val))} (replace: true)")
-            df.at[idx, col] = ";".join(map(str, val)) if isinstance(val, list) else val
-            df.at[idx, "_overridden"] = df.at[idx, "_overridden"] | {col}
+    notes = _apply_overrides(df, overrides or {}, allowed, addable, problems)
     for i, new in enumerate(add or []):
         missing = [c for c in _REQUIRED if c not in new]
         unknown = [c for c in new if c not in allowed]

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from .checks import load_checked
+from .classify_ml import classify_registry
 from .clusters import find_clusters
 from .criteria import FieldCache, Grid, criteria_layers, default_criteria
 from .errors import InputError
 from .export import write_run
 from .guild_relocation import Plan, allocate, estate_capacity
-from .classify_ml import classify_registry
 from .guilds import Catalogue
 from .locate import propose_sites, rank_estates
 from .progress import announce, drawn
