@@ -446,12 +446,16 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
         b2, p2 = pred["best2"].to_numpy(dtype=object), pred["p2"].to_numpy(dtype=float)
         if "class_candidates" in out:  # conflicting keywords: the two best of their categories, by the model
             cands = out.loc[idx, "class_candidates"].fillna("").to_numpy(dtype=object)
-            for j in np.flatnonzero(cands != ""):
-                cs = [c for c in str(cands[j]).split(";") if c]
-                pr = model.proba_of([out.loc[idx[j], "name"]], cs)[0]
-                o = np.argsort(-pr, kind="stable")
-                b1[j], p1[j] = cs[o[0]], round(float(pr[o[0]]), 4)
-                b2[j], p2[j] = cs[o[1]], round(float(pr[o[1]]), 4)
+            js = np.flatnonzero(cands != "")
+            if len(js):
+                full = model.proba_of(out.loc[idx[js], "name"].tolist(), model.classes)
+                pos = {c: i for i, c in enumerate(model.classes)}
+                for k, j in enumerate(js):
+                    cs = [c for c in str(cands[j]).split(";") if c]
+                    pr = np.array([full[k, pos[c]] if c in pos else 0.0 for c in cs])
+                    o = np.argsort(-pr, kind="stable")
+                    b1[j], p1[j] = cs[o[0]], round(float(pr[o[0]]), 4)
+                    b2[j], p2[j] = cs[o[1]], round(float(pr[o[1]]), 4)
         out.loc[idx, "class_best1"] = b1
         out.loc[idx, "class_p1"] = p1
         out.loc[idx, "class_best2"] = b2
