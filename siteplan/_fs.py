@@ -9,6 +9,7 @@ import ctypes
 import errno
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,63 @@ def _stat(p: Path) -> os.stat_result | None:
         return None
 
 
-__all__ = ["Lock", "exchange", "fsync_dir", "fsync_tree", "signals_deferred", "disk_full"]
+__all__ = ["Lock", "exchange", "fsync_dir", "fsync_tree", "signals_deferred", "disk_full", "input_file_problem",
+           "MAX_TABLE_BYTES", "MAX_SHEET_BYTES", "MAX_TEXT_BYTES"]
+
+
+# ------------------------------------------------------------------------------------------------
+# input files
+# ------------------------------------------------------------------------------------------------
+
+#: Largest CSV/TSV table siteplan reads (its rows are parsed into memory, about ten times the file).
+MAX_TABLE_BYTES = 1024**3
+#: Largest spreadsheet (.xlsx, .ods) siteplan reads (compressed XML: its cells take far more memory).
+MAX_SHEET_BYTES = 200 * 1024**2
+#: Largest small text input read whole (a scenario file, a .cpg, a catalogue).
+MAX_TEXT_BYTES = 64 * 1024**2
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_LIMITS = {".csv": MAX_TABLE_BYTES, ".tsv": MAX_TABLE_BYTES, ".txt": MAX_TABLE_BYTES, ".xlsx": MAX_SHEET_BYTES,
+           ".xlsm": MAX_SHEET_BYTES, ".ods": MAX_SHEET_BYTES, ".xls": MAX_SHEET_BYTES, ".yaml": MAX_TEXT_BYTES,
+           ".yml": MAX_TEXT_BYTES, ".cpg": MAX_TEXT_BYTES}
+
+
+def input_file_problem(path: str | Path, limit: int | None = None) -> str | None:
+    """Why an input path cannot be read as a file, checked without opening it (None when it can).
+
+    A FIFO, a device (``/dev/zero``, ``/dev/random``) or a socket, directly or through a symbolic link,
+    would block the reader or feed it without end; a table or small text file larger than siteplan's
+    limit for its kind (:data:`MAX_TABLE_BYTES`, :data:`MAX_SHEET_BYTES`, :data:`MAX_TEXT_BYTES`, or
+    ``limit``) would exhaust memory. Folders (a File Geodatabase) and missing paths are left to the caller.
+
+    Parameters
+    ----------
+    path
+        The input path (a symbolic link is followed).
+    limit
+        The size limit in bytes; by default the limit of the file's kind (none for GIS formats).
+
+    Returns
+    -------
+    str or None
+        ``"is a FIFO (named pipe), not a regular file"``, ``"is 3.2 GiB, above ..."``, or None.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    for test, what in _KINDS:
+        if test(st.st_mode):
+            return f"is {what}, not a regular file; siteplan reads only regular files: give the path of the file itself"
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    cap = limit if limit is not None else _LIMITS.get(Path(path).suffix.lower())
+    if cap is not None and st.st_size > cap:
+        return (f"is {st.st_size / 1024**2:,.0f} MiB, above siteplan's limit of {cap / 1024**2:,.0f} MiB for a "
+                f"{Path(path).suffix.lower() or 'text'} file; save a large layer as a GeoPackage or shapefile "
+                "(read without holding the text), or check that this is the right file")
+    return None
 
 
 # ------------------------------------------------------------------------------------------------

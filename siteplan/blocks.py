@@ -27,9 +27,28 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .errors import InputError
 from .zone_check import Overlay
 
-__all__ = ["Frame", "block_frame", "cells", "assign_cells", "road_angle", "Cells", "plot_boxes", "access_strips"]
+__all__ = ["Frame", "block_frame", "cells", "assign_cells", "road_angle", "Cells", "plot_boxes", "access_strips",
+           "MAX_PIECES", "TooManyPieces", "check_pieces"]
+
+#: the most cells or plots zoning cuts one estate (or zone) into: about a gigabyte of geometries. The
+#: plausibility checks refuse estates that could come near it (:data:`siteplan.plausibility.MAX_ESTATE_HA`);
+#: this bounds the memory whatever the polygon.
+MAX_PIECES = 2_000_000
+
+
+class TooManyPieces(InputError):
+    """Zoning would cut one estate into more than :data:`MAX_PIECES` cells or plots."""
+
+
+def check_pieces(n: float, what: str, area_m2: float) -> None:
+    """Raise :class:`TooManyPieces` when ``n`` pieces exceed :data:`MAX_PIECES` (before they are made)."""
+    if n > MAX_PIECES:
+        raise TooManyPieces(f"{what}: {n:,.0f} pieces over {area_m2 / 10_000:,.0f} ha, more than siteplan's limit of "
+                            f"{MAX_PIECES:,} for one estate; check the estate's polygon (is it the estate, in the "
+                            "right CRS?), or use a larger zoning.strip_m or plot size")
 
 #: internal roads count as a street pattern when their length in the estate is at least this share of
 #: the estate's perimeter
@@ -218,6 +237,7 @@ def cells(frame: Frame, land: BaseGeometry, ov: Overlay, *, band_rows: int = 1, 
         R, w = 1, maxx - frame.x0 + 1.0
     nrow = max(1, int(np.ceil((frame.top - miny) / p - 1e-9)))
     ncol = max(1, int(np.ceil((maxx - frame.x0) / w - 1e-9)))
+    check_pieces(float(nrow) * float(ncol), "block cells", float(shapely.area(land)))
     rr, kk = np.meshgrid(np.arange(nrow), np.arange(ncol), indexing="ij")
     r, k = rr.ravel(), kk.ravel()
     band = r // R
@@ -356,6 +376,7 @@ def plot_boxes(frame: Frame, zone: BaseGeometry, plot_m2: float) -> np.ndarray:
     y_bottom = frame.top - (rows + 1) * p + frame.strip  # block bottom (above its strip)
     ys = np.concatenate([y_bottom, y_bottom + d])
     k0 = int(np.floor((minx - frame.x0) / w))
+    check_pieces(2.0 * len(rows) * (np.ceil((maxx - frame.x0) / w) + 1 - k0), "plots", float(shapely.area(fz)))
     xs = frame.x0 + np.arange(k0, int(np.ceil((maxx - frame.x0) / w)) + 1) * w
     gx, gy = np.meshgrid(xs, np.sort(ys)[::-1])
     b = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + w, gy.ravel() + d)

@@ -85,23 +85,28 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-#: characters a spreadsheet may skip before reading a formula: spaces, no-break and zero-width spaces,
-#: byte-order marks, line breaks
-_SKIPPED = " \u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u200c\u200d\u2060\ufeff\n\x0b\x0c"
+#: Unicode categories a spreadsheet may skip (or the eye miss) before a formula: format characters (zero-width
+#: spaces and joiners, byte-order mark, word joiner, LRM/RLM/ALM, soft hyphen, bidi controls), spaces of every
+#: width (no-break, ideographic U+3000), line and paragraph separators, control characters (CR, LF, tab)
+_SKIPPED_CATEGORIES = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
 
 
 def _defuse(v: Any) -> Any:
-    """``v`` with a leading quote when a spreadsheet could read it as a formula: the first character
-    that is not skippable whitespace, after Unicode compatibility folding (so the fullwidth ``＝`` and
-    ``＋`` count), is a formula prefix."""
+    """``v`` with a leading quote when a spreadsheet could read it as a formula: it starts with a formula
+    prefix, or its first character that is not invisible (Unicode categories Cf, Zs, Zl, Zp, Cc: any number
+    of zero-width or odd spaces, bidi marks, soft hyphens) is one after Unicode compatibility folding (so the
+    fullwidth ``＝`` and ``＋`` count). Other text, Persian included, is returned as it is."""
     if not isinstance(v, str) or not v:
         return v
-    head = unicodedata.normalize("NFKC", v[:16]).lstrip(_SKIPPED)
-    return "'" + v if v.startswith(FORMULA_PREFIXES) or head.startswith(FORMULA_PREFIXES) else v
-    head = unicodedata.normalize("NFKC", v[:8] if len(v) > 8 else v) if not v[0].isascii() else v[:8]
-    rest = head.lstrip(_SKIPPED)
-    if v.startswith(FORMULA_PREFIXES) or (rest != head and rest.startswith(FORMULA_PREFIXES)) \
-            or (not v[0].isascii() and rest.startswith(FORMULA_PREFIXES)):
+    if v.startswith(FORMULA_PREFIXES):
+        return "'" + v
+    i = 0
+    while i < len(v) and unicodedata.category(v[i]) in _SKIPPED_CATEGORIES:
+        i += 1
+    if i == len(v):
+        return v
+    head = unicodedata.normalize("NFKC", v[i:i + 4]).lstrip()
+    if head.startswith(FORMULA_PREFIXES):
         return "'" + v
     return v
 
@@ -274,14 +279,22 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
     Raises
     ------
     InputError
-        ``gpkg`` would replace an input or lies inside ``run_dir``.
+        ``run_dir`` is not a folder ``siteplan run`` wrote; ``gpkg`` would replace an input or lies inside
+        ``run_dir``.
     """
     import shutil
 
+    from .errors import InputError
+    from .outdir import COMMANDS, written_by
     from .outfile import check_output_file, run_inputs
 
     run_dir = Path(run_dir)
     gpkg = Path(gpkg)
+    kind = written_by(run_dir)[0] if run_dir.is_dir() else None
+    if kind not in ("run", "national"):
+        what = f"a folder {COMMANDS[kind]} wrote" if kind in COMMANDS else "not a folder siteplan run wrote"
+        raise InputError(f"{run_dir}: {what} (no siteplan run marker or manifest); export takes the folder "
+                         "`siteplan run ... --out FOLDER` wrote: give that folder")
     check_output_file(gpkg, run_inputs(run_dir), option="--gpkg", folders={"the run folder": run_dir})
     tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
     folder = gpkg.with_name(gpkg.stem + "_suitability")

@@ -204,6 +204,8 @@ _NUMERIC: dict[str, tuple[float, bool, str]] = {
     "plot_m2": (0.0, False, "a plot size in m², above 0 (e.g. 500)"),
 }
 
+#: the largest plausible land per business (m²): 100 ha
+_NUMERIC_MAX = {"land_m2": 1e6, "plot_m2": 1e6}
 
 #: a category code: it names files (suitability/<code>.tif) and columns, so plain letters, digits, _
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -241,7 +243,19 @@ def _value_problem(col: str, val: object) -> str | None:
         return f"must be {what}, got {val!r}"
     if not np.isfinite(f) or f < low or (f == low and not inclusive):
         return f"must be {what}, got {val!r}"
+    if col in _NUMERIC_MAX and f > _NUMERIC_MAX[col]:
+        return (f"must be {what} and at most {_NUMERIC_MAX[col]:,.0f} (100 ha for one business), got {val!r}")
     return None
+
+
+def _land_problem(val: object) -> str | None:
+    """Why a catalogue row's ``land_m2`` cannot be used (None when it can)."""
+    try:
+        if not float(val) > 0:  # type: ignore[arg-type]
+            raise ValueError
+    except (TypeError, ValueError):
+        return f"must be a positive number, got {val!r}"
+    return _value_problem("land_m2", val)
 
 
 def _choice_problem(col: str, val: object) -> str | None:
@@ -313,11 +327,8 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
             continue
         sep.append(float(r["sep_m"]) if "sep_m" in df.columns and pd.notna(r.get("sep_m")) else q)
         sep_mixed.append(float(r["sep_mixed_m"]) if "sep_mixed_m" in df.columns and pd.notna(r.get("sep_mixed_m")) else m)
-        try:
-            if not float(r["land_m2"]) > 0:
-                raise ValueError
-        except (TypeError, ValueError):
-            problems.append(f"{where}: category '{r['code']}': land_m2 must be a positive number, got {r['land_m2']!r}")
+        if (why := _land_problem(r["land_m2"])):
+            problems.append(f"{where}: category '{r['code']}': land_m2 {why}")
     if problems:
         raise InputError(problems)
     df["sep_m"] = sep
@@ -456,6 +467,7 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
     else:
         df = pd.read_csv(path, dtype=str, keep_default_na=False).replace({"": None})
         where = f"catalogue {path}"
+    df = df.astype(object)  # overrides put numbers into text columns
     df["_overridden"] = [set() for _ in range(len(df))]
     problems: list[str] = []
     allowed = set(_COLUMNS) | {"sep_m", "sep_mixed_m", "sep_status"}

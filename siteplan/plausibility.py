@@ -45,6 +45,9 @@ __all__ = [
     "check_capacity",
     "check_outside_boundary",
     "FAR_KM",
+    "MAX_COORD",
+    "MAX_ESTATE_HA",
+    "check_sizes",
 ]
 
 #: Features farther than this from the study's centre (or three times the study's own reach, if
@@ -60,6 +63,11 @@ VACANT_FACTOR = 1.5
 PLAUSIBILITY_ERRORS = "siteplan_plausibility_errors"
 #: How many rows a message lists.
 MAX_LISTED = 10
+#: An estate (or plot) polygon larger than this (ha; 500 km²) is an error: no industrial estate is, and
+#: zoning's work grows with the area.
+MAX_ESTATE_HA = 50_000.0
+#: Coordinates beyond this (in any unit of any CRS: 100,000 km in metres) are not on Earth: an error.
+MAX_COORD = 1e8
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -304,13 +312,31 @@ def check_coordinates(raw: dict[str, gpd.GeoDataFrame], wheres: dict[str, str],
     return CoordinateCheck(out, centre, unusable, far)
 
 
+def _absurd_coordinates(gdf: gpd.GeoDataFrame, where: str, idf: str | None, out: Findings) -> bool:
+    """Features with a vertex that is not a finite number (NaN, ±inf) or beyond ±:data:`MAX_COORD`: an
+    error naming the rows (True when there are any: the layer cannot be projected or measured)."""
+    coords, idx = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    bad_vertex = ~np.isfinite(coords).all(axis=1) | (np.abs(np.nan_to_num(coords)) > MAX_COORD).any(axis=1)
+    if not bad_vertex.any():
+        return False
+    rows, first = np.unique(idx[bad_vertex], return_index=True)
+    shown = coords[bad_vertex][first]
+    items = [f"{_row_id(gdf, int(i), idf)} at {_fmt_xy(float(c[0]), float(c[1]))}" for i, c in zip(rows, shown)]
+    out.errors.append(f"{where}: {len(rows)} of {len(gdf)} feature(s) have coordinates that are not finite numbers "
+                      f"or lie beyond ±{MAX_COORD:,.0f} (farther than anything on Earth in any CRS): "
+                      f"{_listing(items)}; correct their coordinates or remove them")
+    return True
+
+
 def _layer_coordinates(name: str, gdf: gpd.GeoDataFrame, where: str, idf: str | None, out: Findings
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """One layer's checks of :func:`check_coordinates`: lon, lat (degrees), usable rows and the raw x
     when the CRS is geographic (for the swap test); None when the layer cannot be projected."""
     crs = CRS.from_user_input(gdf.crs)
+    if _absurd_coordinates(gdf, where, idf, out):
+        return None
     b = gdf.geometry.bounds.to_numpy(dtype=float)
-    x, y = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    x, y = b[:, 0] / 2 + b[:, 2] / 2, b[:, 1] / 2 + b[:, 3] / 2
     ok = np.isfinite(x) & np.isfinite(y)
     is_json = ".json" in where.lower() or ".geojson" in where.lower()
     rfc = " (a GeoJSON file is EPSG:4326 longitude/latitude by RFC 7946; its 'crs' member is not to be trusted)" \
@@ -513,6 +539,26 @@ def check_capacity(estates: gpd.GeoDataFrame, where: str, default_vacant_share: 
     return out
 
 
+def check_sizes(layers: dict[str, gpd.GeoDataFrame], wheres: dict[str, str], id_fields: dict[str, str]) -> Findings:
+    """Estate and plot polygons (working, metric CRS) larger than :data:`MAX_ESTATE_HA`: errors naming the
+    rows, so that an estate of a thousand km² (wrong unit, wrong CRS, the province's outline in the
+    estates layer) is refused before zoning cuts it into millions of cells."""
+    out = Findings()
+    for name in ("estates", "plots"):
+        gdf = layers.get(name)
+        if gdf is None or not len(gdf):
+            continue
+        ha = shapely.area(gdf.geometry.values) / 10_000.0
+        big = np.flatnonzero(ha > MAX_ESTATE_HA)
+        if len(big):
+            items = [f"{_row_id(gdf, int(i), id_fields.get(name))}: {ha[i]:,.0f} ha" for i in big]
+            out.errors.append(f"{wheres[name]}: {len(big)} of {len(gdf)} polygon(s) are larger than "
+                              f"{MAX_ESTATE_HA:,.0f} ha ({MAX_ESTATE_HA / 100:,.0f} km²), implausible for "
+                              f"{'an industrial estate' if name == 'estates' else 'a plot'}: {_listing(items)}; "
+                              "check the polygon and the layer's CRS (or remove the feature)")
+    return out
+
+
 # ------------------------------------------------------------------------------------- entry points
 
 def layer_where(name: str, spec: Any) -> str:
@@ -576,4 +622,5 @@ def check_projected_layers(layers: dict[str, gpd.GeoDataFrame], study: Any, scen
         out.extend(check_capacity(layers["estates"], wheres["estates"], scenario.allocation.default_vacant_share,
                                   layers.get("plots")))
     out.extend(check_outside_boundary(layers, study, wheres, id_fields, far))
+    out.extend(check_sizes(layers, wheres, id_fields))
     return out

@@ -46,6 +46,8 @@ __all__ = [
     "MEMORY_BUDGET_BYTES",
     "WINDOW_BUDGET_BYTES",
     "MAX_SEED",
+    "MAX_KM",
+    "MAX_SITE_HA",
 ]
 
 LAYER_NAMES = (
@@ -75,6 +77,10 @@ MEMORY_BUDGET_BYTES = 2 * 1024**3
 WINDOW_BUDGET_BYTES = 16 * 1024**3
 #: NumPy seeds are unsigned 32-bit integers.
 MAX_SEED = 2**32 - 1
+#: Largest distance setting (km): farther than across Iran, or any country a plan is made for.
+MAX_KM = 5000.0
+#: Largest new-site area (ha): 1,000 km², far beyond any industrial estate.
+MAX_SITE_HA = 100_000.0
 
 
 def sensitivity_bytes(draws: int, candidates: int, criteria: int) -> float:
@@ -192,8 +198,8 @@ class LayerSpec(_Strict):
 class GridSpec(_Strict):
     """The analysis raster grid."""
 
-    resolution_m: float = Field(500.0, gt=0)
-    block_size: int = Field(512, ge=16)
+    resolution_m: float = Field(500.0, gt=0, le=100_000)
+    block_size: int = Field(512, ge=16, le=65_536)
 
 
 TransformType = Literal[
@@ -248,8 +254,8 @@ class CriterionSpec(_Strict):
     field: str | None = None
     radius_m: float | None = Field(None, gt=0)
     transform: TransformSpec = Field(default_factory=TransformSpec)
-    weight: float | None = Field(None, ge=0)
-    rank: int | None = Field(None, ge=1)
+    weight: float | None = Field(None, ge=0, le=1e6)
+    rank: int | None = Field(None, ge=1, le=10_000)
     categories: list[str] | None = None
 
     @model_validator(mode="after")
@@ -274,7 +280,7 @@ class WeightsSpec(_Strict):
     method: Literal["direct", "rank_sum", "reciprocal", "roc", "ahp"] = "direct"
     matrix: list[list[float | None]] | None = None
     ri_table: Literal["saaty", "alonso_lamata"] = "saaty"
-    cr_threshold: float = Field(0.10, gt=0)
+    cr_threshold: float = Field(0.10, gt=0, le=1)
     accept_inconsistent: bool = False
 
 
@@ -290,7 +296,7 @@ class RulesSpec(_Strict):
 
     doe_table: Literal["1378", "none"] = "1378"
     mixed_areas: list[str] = Field(default_factory=list)
-    max_slope_pct: float | None = Field(15.0, gt=0)
+    max_slope_pct: float | None = Field(15.0, gt=0, le=1000)
 
 
 class CatalogueSpec(_Strict):
@@ -314,19 +320,19 @@ class ClassificationSpec(_Strict):
 class AllocationSpec(_Strict):
     """Relocation settings."""
 
-    max_distance_km: float = Field(30.0, gt=0)
+    max_distance_km: float = Field(30.0, gt=0, le=MAX_KM)
     same_county: bool = False
-    suitability_weight: float = Field(0.2, ge=0)
+    suitability_weight: float = Field(0.2, ge=0, le=1000)
     net_to_gross: float = Field(0.65, gt=0, le=1)
     accepted_kinds: list[str] = Field(default_factory=lambda: ["estate", "zone", "guild_est", "workshop"])
     keep_clusters_together: bool = False
     priority: Literal["none", "env_cat"] = "env_cat"
     zone_aware_capacity: bool = True
     default_vacant_share: float | None = Field(None, ge=0, le=1)
-    time_limit_s: float = Field(60.0, gt=0)
-    node_limit: int = Field(300, ge=1)
+    time_limit_s: float = Field(60.0, gt=0, le=7 * 86_400)
+    node_limit: int = Field(300, ge=1, le=10**9)
     gap_target: float = Field(0.005, ge=0, lt=1)
-    search_passes: int = Field(5, ge=0)
+    search_passes: int = Field(5, ge=0, le=1000)
 
 
 class ZoningSpec(_Strict):
@@ -335,7 +341,7 @@ class ZoningSpec(_Strict):
     non_saleable_share: float | None = Field(None, ge=0, lt=1)
     shape: Literal["blocks", "bands", "compact"] = "blocks"
     plots: bool = False
-    strip_m: float = Field(12.0, gt=0)
+    strip_m: float = Field(12.0, gt=0, le=1000)
     #: categories offered the terminated plots first (knowledge-based firms in workshop complexes)
     relet_first: list[str] = Field(default_factory=lambda: ["tech_firm"])
 
@@ -344,12 +350,12 @@ class SitesSpec(_Strict):
     """New-site search settings."""
 
     count: int = Field(3, ge=0, le=100)
-    area_ha: float | None = Field(None, gt=0)
-    min_area_ha: float = Field(20.0, gt=0)
-    max_area_ha: float = Field(500.0, gt=0)
-    min_spacing_km: float = Field(5.0, ge=0)
-    max_spacing_km: float | None = Field(None, gt=0)
-    min_distance_from_estates_km: float = Field(3.0, ge=0)
+    area_ha: float | None = Field(None, gt=0, le=MAX_SITE_HA)
+    min_area_ha: float = Field(20.0, gt=0, le=MAX_SITE_HA)
+    max_area_ha: float = Field(500.0, gt=0, le=MAX_SITE_HA)
+    min_spacing_km: float = Field(5.0, ge=0, le=MAX_KM)
+    max_spacing_km: float | None = Field(None, gt=0, le=MAX_KM)
+    min_distance_from_estates_km: float = Field(3.0, ge=0, le=MAX_KM)
     min_score: float = Field(0.3, ge=0, le=1)
     candidates_per_chain: int = Field(2, ge=1, le=20)
 
@@ -392,15 +398,15 @@ class UpgradesSpec(_Strict):
 class ClustersSpec(_Strict):
     """Business cluster detection."""
 
-    eps_m: float = Field(400.0, gt=0)
-    min_samples: int = Field(8, ge=2)
+    eps_m: float = Field(400.0, gt=0, le=100_000)
+    min_samples: int = Field(8, ge=2, le=1_000_000)
 
 
 class SensitivitySpec(_Strict):
     """Monte Carlo weight sensitivity."""
 
     draws: int = Field(200, ge=0)
-    concentration: float = Field(50.0, gt=0)
+    concentration: float = Field(50.0, gt=0, le=1e6)
 
     @field_validator("draws")
     @classmethod
@@ -444,7 +450,7 @@ class NationalSpec(_Strict):
     field: str | None = None
     scenarios: list[str] | None = None
     cross_border: bool = False
-    context_km: float = Field(100.0, ge=0)
+    context_km: float = Field(100.0, ge=0, le=MAX_KM)
 
     @model_validator(mode="after")
     def _one_form(self) -> "NationalSpec":
@@ -665,8 +671,46 @@ def _format_errors(err: ValidationError) -> list[str]:
                        "as text): write the digits, e.g. 1000")
             elif msg.startswith("Input should be "):
                 msg = f"must be {msg.removeprefix('Input should be ')}, got {_shown(e.get('input'))}"
+                if e["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+                    msg += _allowed_range(Scenario, loc)
             out.append(f"{path}: {msg}" if path else msg)  # top-level checks name their keys
     return out
+
+
+def _allowed_range(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """``" (allowed: above 0 up to 5,000 km)"``: the bounds of the setting at ``loc``, its unit taken
+    from the key's suffix; empty when the location is not a bounded field."""
+    import annotated_types as at
+
+    cur: Any = model
+    info = None
+    keyed = False
+    for part in loc:
+        if isinstance(part, int) or keyed:
+            keyed = False
+            continue
+        info = getattr(cur, "model_fields", {}).get(part)
+        if info is None:
+            return ""
+        keyed = any(getattr(a, "__origin__", None) is dict for a in (info.annotation,))
+        cur = _first_model(info.annotation)
+    if info is None:
+        return ""
+    lo = hi = ""
+    for m in info.metadata:
+        if isinstance(m, at.Gt):
+            lo = f"above {m.gt:,g}"
+        elif isinstance(m, at.Ge):
+            lo = f"from {m.ge:,g}"
+        elif isinstance(m, at.Lt):
+            hi = f"below {m.lt:,g}"
+        elif isinstance(m, at.Le):
+            hi = f"up to {m.le:,g}"
+    key = str(loc[-1])
+    unit = next((u for suf, u in (("_km", " km"), ("_ha", " ha"), ("_m", " m"), ("_s", " s"), ("_pct", " %"))
+                 if key.endswith(suf)), "")
+    span = " ".join(x for x in (lo, hi) if x)
+    return f" (allowed: {span}{unit})" if span else ""
 
 
 def _is_float(s: str) -> bool:
@@ -727,19 +771,46 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
-    if sc.national is not None and sc.national.partitions is not None \
-            and not sc.resolve(sc.national.partitions.path).exists():
-        problems.append(f"{source}: national.partitions.path: file not found: {sc.national.partitions.path}")
+        else:
+            problems += _file_problems(f"{source}: layers.{name}.path", spec.path, p)
+    if sc.national is not None and sc.national.partitions is not None:
+        if not sc.resolve(sc.national.partitions.path).exists():
+            problems.append(f"{source}: national.partitions.path: file not found: {sc.national.partitions.path}")
+        else:
+            problems += _file_problems(f"{source}: national.partitions.path", sc.national.partitions.path,
+                                       sc.resolve(sc.national.partitions.path))
     for i, f in enumerate(sc.national.scenarios or [] if sc.national is not None else []):
-        if not sc.resolve(f).is_file():
+        why = _file_problems(f"{source}: national.scenarios[{i}]", f, sc.resolve(f))
+        if why:
+            problems += why
+        elif not sc.resolve(f).is_file():
             problems.append(f"{source}: national.scenarios[{i}]: file not found: {f} (looked in {sc.resolve(f).parent})")
     if sc.catalogue.path and not sc.resolve(sc.catalogue.path).exists():
         problems.append(f"{source}: catalogue.path: file not found: {sc.catalogue.path}")
+    elif sc.catalogue.path:
+        problems += _file_problems(f"{source}: catalogue.path", sc.catalogue.path, sc.resolve(sc.catalogue.path))
     if first:
         raise ScenarioError(first + problems)
     if problems:
         raise ScenarioError(problems)
     return sc
+
+
+def _file_problems(key: str, given: str, path: Path) -> list[str]:
+    """A FIFO, device or socket (directly or through a link), or a table too large to read, among an
+    input's files (a shapefile's sidecars included), checked before anything opens them
+    (:func:`siteplan._fs.input_file_problem`)."""
+    from ._fs import input_file_problem
+
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        files += [path.with_suffix(e) for e in (".shx", ".dbf", ".prj", ".cpg", ".SHX", ".DBF", ".PRJ", ".CPG")]
+    out = []
+    for f in files:
+        why = input_file_problem(f)
+        if why:
+            out.append(f"{key}: {given if f == path else f.name} {why}")
+    return out
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -771,6 +842,11 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     ScenarioError
         When the file is missing, is not YAML or not UTF-8, or breaks the loader's limits.
     """
+    from ._fs import MAX_TEXT_BYTES, input_file_problem
+
+    why = input_file_problem(path, MAX_TEXT_BYTES)
+    if why:
+        raise ScenarioError(f"{path}: the scenario file {why}")
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
     try:

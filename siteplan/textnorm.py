@@ -139,11 +139,14 @@ def has_persian(text: object) -> bool:
     return any("\u0600" <= ch <= "\u06ff" or "\ufb50" <= ch <= "\ufdff" for ch in str(text or ""))
 
 
-# C0 controls but newline and tab, DEL, C1 controls (8-bit CSI, OSC, ...), and the bidi embeddings,
-# overrides and isolates (U+202A-U+202E, U+2066-U+2069, "Trojan Source")
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but newline and tab, DEL, C1 controls (8-bit CSI, OSC, NEL, ...), the line and paragraph
+# separators U+2028/U+2029 (a terminal breaks the line there, so a name could forge a line of output),
+# and the bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069, "Trojan Source"); the
+# bidi marks LRM/RLM/ALM are kept: Persian text uses them, and they reorder only neutral characters
+_INVISIBLE = "\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
 # what json.dumps(ensure_ascii=False) leaves raw of the above (it escapes C0 itself)
-_UNPRINTABLE_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_JSON = re.compile(f"[\x7f-\x9f{_INVISIBLE}]")
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -167,7 +170,8 @@ def printable(text: object) -> str:
     -------
     str
         The text with every C0 control character except newline and tab (ESC, BEL, NUL, CR, ...),
-        DEL, every C1 control character (8-bit CSI, OSC, ...) and the bidi embeddings, overrides and
+        DEL, every C1 control character (8-bit CSI, OSC, NEL, ...), the line and paragraph separators
+        U+2028/U+2029 and the bidi embeddings, overrides and
         isolates U+202A–U+202E and U+2066–U+2069 replaced by ``\\xNN`` or ``\\uNNNN``. Everything else,
         Persian letters and the zero-width non-joiner included, is kept.
 

@@ -129,6 +129,7 @@ def test_catalogue_table_and_json_are_printed_escaped(hostile, tmp_path):
 def test_log_lines_are_printed_escaped(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
+    (run / ".siteplan-run").write_text('{"siteplan": "test", "kind": "run"}', encoding="utf-8")  # a run folder
     gpd.GeoDataFrame({"a": [1]}, geometry=gpd.points_from_xy([51.6], [32.6]), crs=4326).to_file(
         run / f"x{CSI_RED}.geojson", driver="GeoJSON")
     r = CliRunner().invoke(main, ["export", str(run), "--gpkg", str(tmp_path / "o.gpkg")])
