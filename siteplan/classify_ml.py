@@ -386,6 +386,23 @@ REVIEW_COLUMNS = ("biz_id", "name", "category", "best1", "p1", "best2", "p2", "c
 _RULE_PLACED = ("category", "label", "isic", "osm_tag", "keyword", "outside")
 
 
+def _rank_candidates(model: NameModel, names: list[object], cands: np.ndarray, b1: np.ndarray, p1: np.ndarray,
+                     b2: np.ndarray, p2: np.ndarray) -> None:
+    """For names whose keywords conflict (``cands``: their categories, ';' between them, else empty), set
+    the best two (``b1``/``p1``, ``b2``/``p2``, in place) to the two of those categories the model prefers."""
+    js = np.flatnonzero(cands != "")
+    if not len(js):
+        return
+    full = model.proba_of([names[j] for j in js], model.classes)
+    col_of = {c: i for i, c in enumerate(model.classes)}
+    for k, j in enumerate(js):
+        cs = [c for c in str(cands[j]).split(";") if c]
+        pr = np.array([full[k, col_of[c]] if c in col_of else 0.0 for c in cs])
+        o = np.argsort(-pr, kind="stable")
+        b1[j], p1[j] = cs[o[0]], round(float(pr[o[0]]), 4)
+        b2[j], p2[j] = cs[o[1]], round(float(pr[o[1]]), 4)
+
+
 def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                    model: NameModel | None = None, calibration: Calibration | None = None,
                    extra: tuple[list[str], list[str]] | None = None, use_model: bool = True) -> pd.DataFrame:
@@ -445,17 +462,8 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
         b1, p1 = pred["best1"].to_numpy(dtype=object), pred["p1"].to_numpy(dtype=float)
         b2, p2 = pred["best2"].to_numpy(dtype=object), pred["p2"].to_numpy(dtype=float)
         if "class_candidates" in out:  # conflicting keywords: the two best of their categories, by the model
-            cands = out.loc[idx, "class_candidates"].fillna("").to_numpy(dtype=object)
-            js = np.flatnonzero(cands != "")
-            if len(js):
-                full = model.proba_of(out.loc[idx[js], "name"].tolist(), model.classes)
-                pos = {c: i for i, c in enumerate(model.classes)}
-                for k, j in enumerate(js):
-                    cs = [c for c in str(cands[j]).split(";") if c]
-                    pr = np.array([full[k, pos[c]] if c in pos else 0.0 for c in cs])
-                    o = np.argsort(-pr, kind="stable")
-                    b1[j], p1[j] = cs[o[0]], round(float(pr[o[0]]), 4)
-                    b2[j], p2[j] = cs[o[1]], round(float(pr[o[1]]), 4)
+            _rank_candidates(model, out.loc[idx, "name"].tolist(),
+                             out.loc[idx, "class_candidates"].fillna("").to_numpy(dtype=object), b1, p1, b2, p2)
         out.loc[idx, "class_best1"] = b1
         out.loc[idx, "class_p1"] = p1
         out.loc[idx, "class_best2"] = b2
