@@ -265,7 +265,13 @@ def test_filled_demo_review_csv_is_learnt(demo_copy, tmp_path):
     assert r.exit_code == 0 and "businesses left to label" in r.output, r.output
     rv["category"] = _demo_truth(rv["name"])
     labelled = rv[rv.category != ""]
-    assert len(labelled) >= 0.9 * len(rv)
+    # the demo's names that say no trade («فروشگاه <surname> پلاک <n>», 1 % of the generated ones) have no
+    # category an officer could read from the name: they stay unlabelled
+    from siteplan.textnorm import normalize
+
+    blind = rv.loc[rv.category == "", "name"].map(normalize)
+    assert (blind.str.startswith("فروشگاه") & blind.str.contains("پلاک")).all(), blind.tolist()
+    assert len(labelled) >= 40
     rv.to_csv(tmp_path / "labels.csv", index=False, encoding="utf-8")
     edit_yaml(demo_copy, lambda d: d.setdefault("classification", {}).update(labels=str(tmp_path / "labels.csv")))
     out2 = tmp_path / "out2"
