@@ -82,6 +82,15 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
         catalogue = scenario_catalogue(scenario)
     except InputError as err:
         failed.append(err)
+    label_problems: list[str] = []
+    if catalogue is not None and scenario.classification.labels:
+        from .classify_ml import read_labels
+
+        try:
+            read_labels(scenario.resolve(scenario.classification.labels), catalogue)
+        except InputError as err:
+            label_problems = list(err.problems)
+            failed.append(err)
     # what was read before any problem (excluded rows, repairs) and the settings' own warnings go with
     # the errors: one `validate` shows them all
     warns = list(dict.fromkeys([*scenario_warnings(scenario), *(region.warnings if region is not None else []),
@@ -91,7 +100,11 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
         try:
             check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
         except ScenarioError as err:
-            raise _carrying(err, warns) from None
+            if not label_problems:
+                raise _carrying(err, warns) from None
+            raise _carrying(InputError(list(dict.fromkeys(err.problems + label_problems))), warns) from None
+        if label_problems:
+            raise _carrying(InputError(label_problems), warns)
         return region, catalogue
     if read is not None and catalogue is not None:
         # the data's problems and the scenario's problems against that data, in one list

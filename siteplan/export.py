@@ -361,7 +361,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         write_csv(res.options, out_dir / "options.csv", bom=sc.outputs.csv_bom)
     from .classify_ml import review_table
 
-    write_csv(review_table(res.prep.businesses), out_dir / "review.csv", bom=sc.outputs.csv_bom)
+    write_csv(review_table(res.prep.businesses, res.prep.catalogue), out_dir / "review.csv", bom=sc.outputs.csv_bom)
     from .summaries import flows_table, origin_table
 
     write_csv(flows_table(res), out_dir / "flows.csv", bom=sc.outputs.csv_bom)

@@ -37,6 +37,10 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "classify",
     "separation_m",
+    "OUTSIDE",
+    "OUTSIDE_TRADES",
+    "SHARED_KEYWORDS",
+    "RULE_KINDS",
 ]
 
 #: VNG (2009) guide distances per environmental category: (quiet residential, mixed area), metres.
@@ -65,6 +69,8 @@ LISTING_COLUMNS = (
 #: The columns added by an override to extend a list instead of replacing it.
 ADD_SUFFIX = "_add"
 _ADDABLE = ("keywords_fa", "keywords_en", "generic_fa", "isic", "osm_tags", "links")
+#: Lists a scenario's override adds to (unless the override says ``replace: true``).
+KEYWORD_LISTS = ("keywords_fa", "keywords_en", "generic_fa")
 #: The columns of the catalogue's short table (``siteplan catalogue``).
 SUMMARY_COLUMNS = ("code", "name_en", "env_cat", "sep_m", "sep_status", "doe_group", "land_m2", "land_status",
                    "chain", "profile")
@@ -125,6 +131,9 @@ class Catalogue:
     """
 
     table: pd.DataFrame
+    #: what a scenario's overrides did to the keyword lists (logged by a run), e.g.
+    #: ``car_repair.keywords_fa: 2 added to the 54 built-in``
+    changes: tuple[str, ...] = ()
 
     @property
     def codes(self) -> list[str]:
@@ -364,6 +373,70 @@ def scenario_catalogue(scenario: "Scenario") -> Catalogue:
     return load_catalogue(scenario.resolve(c.path) if c.path else None, overrides=c.overrides, add=c.add)
 
 
+def _add_to_list(df: pd.DataFrame, code: str, col: str, val: object, notes: list[str]) -> None:
+    """Add ``val``'s items (not there yet) to a category's list column; a keyword list's change is noted."""
+    idx = df.index[df["code"] == code][0]
+    cur = _split(df.at[idx, col])
+    new = [x for x in _split(val) if x not in cur]
+    df.at[idx, col] = ";".join(cur + new)
+    if col in KEYWORD_LISTS:
+        notes.append(f"{code}.{col}: {len(new)} added to the {len(cur)} built-in ({len(cur) + len(new)})")
+
+
+def _apply_overrides(df: pd.DataFrame, overrides: dict[str, dict[str, Any]], allowed: set[str],
+                     addable: dict[str, str], problems: list[str]) -> list[str]:
+    """Apply a scenario's ``catalogue.overrides`` to the raw table in place; problems are appended to
+    ``problems``. Returns what the overrides did to the keyword lists (:attr:`Catalogue.changes`)."""
+    notes: list[str] = []
+    for code, changes in overrides.items():
+        if code not in set(df["code"]):
+            problems.append(f"catalogue.overrides.{code}: no such category (known: {', '.join(df['code'])})")
+            continue
+        if not isinstance(changes, dict):
+            problems.append(f"catalogue.overrides.{code}: must be a mapping of column: value, got {changes!r}")
+            continue
+        replace = changes.get("replace", False)
+        if not isinstance(replace, bool):
+            problems.append(f"catalogue.overrides.{code}.replace: must be true or false (true: the keyword lists "
+                            f"given replace the built-in ones instead of adding to them), got {replace!r}")
+            continue
+        for col, val in changes.items():
+            if col == "replace":
+                continue
+            if col in KEYWORD_LISTS and not replace:
+                col = col + ADD_SUFFIX  # scenario keywords add to the built-in lists unless replace: true
+            if col in addable:
+                base = addable[col]
+                why = _value_problem(base, val)
+                if why:
+                    problems.append(f"catalogue.overrides.{code}.{col}: {why}")
+                    continue
+                _add_to_list(df, code, base, val, notes)
+                continue
+            if col == "keywords":
+                problems.append(f"catalogue.overrides.{code}.keywords: say which list: keywords_fa / "
+                                "keywords_en add to the built-in Persian / English keywords (with replace: true "
+                                "they replace them)")
+                continue
+            if col not in allowed or col == "code":
+                known = ", ".join(sorted((allowed - {"code"}) | set(addable)))
+                problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {known})")
+                continue
+            why = _value_problem(col, val)
+            if why:
+                problems.append(f"catalogue.overrides.{code}.{col}: {why}")
+                continue
+            if col not in df.columns:
+                df[col] = None
+            idx = df.index[df["code"] == code][0]
+            if col in KEYWORD_LISTS:
+                notes.append(f"{code}.{col}: the {len(_split(df.at[idx, col]))} built-in replaced by "
+                             f"{len(_split(val))} (replace: true)")
+            df.at[idx, col] = ";".join(map(str, val)) if isinstance(val, list) else val
+            df.at[idx, "_overridden"] = df.at[idx, "_overridden"] | {col}
+    return notes
+
+
 def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[str, Any]] | None = None,
                    add: list[dict[str, Any]] | None = None) -> Catalogue:
     """Load the shipped (or a given) catalogue and apply a scenario's overrides and additions.
@@ -396,42 +469,10 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
         where = f"catalogue {path}"
     df = df.astype(object)  # overrides put numbers into text columns
     df["_overridden"] = [set() for _ in range(len(df))]
-    problems = []
+    problems: list[str] = []
     allowed = set(_COLUMNS) | {"sep_m", "sep_mixed_m", "sep_status"}
     addable = {c + ADD_SUFFIX: c for c in _ADDABLE}
-    for code, changes in (overrides or {}).items():
-        if code not in set(df["code"]):
-            problems.append(f"catalogue.overrides.{code}: no such category (known: {', '.join(df['code'])})")
-            continue
-        for col, val in changes.items():
-            if col in addable:
-                base = addable[col]
-                why = _value_problem(base, val)
-                if why:
-                    problems.append(f"catalogue.overrides.{code}.{col}: {why}")
-                    continue
-                idx = df.index[df["code"] == code][0]
-                cur = _split(df.at[idx, base])
-                df.at[idx, base] = ";".join(cur + [x for x in _split(val) if x not in cur])
-                continue
-            if col == "keywords":
-                problems.append(f"catalogue.overrides.{code}.keywords: say which list: keywords_fa_add / "
-                                "keywords_en_add add to the built-in Persian / English keywords; keywords_fa / "
-                                "keywords_en replace them")
-                continue
-            if col not in allowed or col == "code":
-                known = ", ".join(sorted((allowed - {"code"}) | set(addable)))
-                problems.append(f"catalogue.overrides.{code}.{col}: unknown column (allowed: {known})")
-                continue
-            why = _value_problem(col, val)
-            if why:
-                problems.append(f"catalogue.overrides.{code}.{col}: {why}")
-                continue
-            if col not in df.columns:
-                df[col] = None
-            idx = df.index[df["code"] == code][0]
-            df.at[idx, col] = ";".join(map(str, val)) if isinstance(val, list) else val
-            df.at[idx, "_overridden"] = df.at[idx, "_overridden"] | {col}
+    notes = _apply_overrides(df, overrides or {}, allowed, addable, problems)
     for i, new in enumerate(add or []):
         missing = [c for c in _REQUIRED if c not in new]
         unknown = [c for c in new if c not in allowed]
@@ -449,7 +490,7 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
         df = pd.concat([df, pd.DataFrame([row])], ignore_index=True)
     if problems:
         raise InputError(problems)
-    return Catalogue(_finish(df, where))
+    return Catalogue(_finish(df, where), tuple(notes))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -457,19 +498,62 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
 # ------------------------------------------------------------------------------------------------
 
 
+#: The pseudo-category of trades outside the catalogue: a business given it is never placed.
+OUTSIDE = "_other"
+#: Trades a provincial registry holds that are none of the catalogue's categories (bakeries, barbers,
+#: pharmacies, ...). A name whose longest specific word is one of these is a trade outside the catalogue
+#: («نانوایی سنگک» is no stone cutting); the name model also learns them as :data:`OUTSIDE`. A category
+#: added to the catalogue wins over these words where its own (longer) keywords match.
+OUTSIDE_TRADES = (
+    "نانوایی", "نانوایی سنگکی", "نانوایی لواش", "نان بربری", "آرایشگاه", "آرایشگاه زنانه", "پیرایش مردانه",
+    "داروخانه", "بیمه", "نمایندگی بیمه", "کافی شاپ", "قهوه خانه", "رستوران", "چلوکبابی", "اغذیه فروشی",
+    "ساندویچی", "فست فود", "پیتزا", "لبنیات", "قصابی", "مرغ فروشی", "میوه فروشی", "سبزی فروشی",
+    "خواربار فروشی", "بقالی", "شیرینی فروشی", "قنادی", "آجیل فروشی", "پوشاک", "بوتیک", "کفش فروشی",
+    "طلا فروشی", "جواهری", "عینک سازی", "خیاطی", "تعمیر موبایل", "موبایل فروشی", "کتاب فروشی",
+    "گل فروشی", "دفتر پیشخوان", "دفتر خدمات", "مشاور املاک", "املاک", "آژانس مسافرتی", "آژانس تاکسی",
+    "خشکشویی", "عکاسی", "مطب", "دندانپزشکی", "آموزشگاه", "باشگاه ورزشی", "تالار پذیرایی", "صرافی",
+    "ساعت فروشی", "اسباب بازی", "لوازم آرایشی", "عطاری", "دامپزشکی", "آبمیوه بستنی", "بستنی فروشی",
+    "کفاشی", "تعمیر کفش", "تعمیر لوازم خانگی", "لوازم خانگی", "تعمیر کولر گازی", "چاپ و تبلیغات", "چاپخانه",
+    "افست", "قالیشویی", "فرش فروشی", "آموزشگاه رانندگی", "خشکشویی و اتوشویی", "کلینیک",
+    "آزمایشگاه طبی", "لوازم التحریر", "نوشت افزار", "پرده فروشی", "لباس عروس", "مزون", "شیرینی سرا",
+    "کبابی", "حلیم پزی", "کله پزی", "دفتر اسناد رسمی", "دفتر ازدواج", "باربری", "تاکسی تلفنی",
+    # general knowledge of guild registries (the unions outside the nuisance list), not from a test registry
+    "کلید سازی", "درمانگاه", "پزشک", "دکتر", "خیاط", "کافه", "فتوکپی", "تکثیر", "کافی نت", "بنگاه معاملات ملکی",
+    "مسافرخانه", "هتل", "مهمانپذیر", "مهد کودک", "عینک فروشی", "میوه و تره بار",
+    "نانوایی بربری", "نانوایی تافتون", "پیرایشگاه", "آرایش", "تعمیرات موبایل", "ساعت سازی", "کتابفروشی",
+    "گالری طلا", "طلا و جواهر", "عکاسی و فیلمبرداری", "آتلیه", "دفتر بیمه", "پارچه فروشی", "کیف و کفش",
+    "لوازم ورزشی", "دفتر وکالت", "آزمایشگاه تشخیص طبی", "فیزیوتراپی", "رادیولوژی", "سمعک", "تعمیر دوچرخه",
+    "ساندویچ", "جگرکی", "آش", "کله پاچه", "بستنی", "آبمیوه", "خوار و بار",
+)
+#: Words registries use for two categories at once (the calibration registries disagree on them:
+#: «هایپرمارکت» is a large store in one and a chain store in another; «اتوسرویس» a mechanic or an oil
+#: change): a name whose longest word is one of these goes to review with both, for the officer to say.
+SHARED_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "هایپر": ("large_store", "chain_store"), "هایپرمارکت": ("large_store", "chain_store"),
+    "هایپر مارکت": ("large_store", "chain_store"), "هایپرمی": ("large_store", "chain_store"),
+    "هایپراستار": ("large_store", "chain_store"), "هایپر استار": ("large_store", "chain_store"),
+    "اتوسرویس": ("car_repair", "car_wash_oil"), "اتو سرویس": ("car_repair", "car_wash_oil"),
+    # a meat or fruit «سوپر» is a chain store in one registry, a butcher's or greengrocer's in general use
+    "سوپر پروتئین": ("chain_store", OUTSIDE), "سوپر گوشت": ("chain_store", OUTSIDE),
+    "سوپر میوه": ("chain_store", OUTSIDE),
+}
+
+_Kw = tuple[str, str, int, str, str]  # (compact keyword, code, specificity, whole word or "", the keyword as written)
+
+
 @dataclass(frozen=True)
 class _Matcher:
     isic: dict[str, list[str]]
     osm: dict[str, str]
-    keywords: list[tuple[str, str, int, str]]  # (compact keyword, code, specificity, whole word or "")
+    keywords: list[_Kw]
     code_norm: dict[str, str]
-    by_prefix: dict[str, list[tuple[str, str, int, str]]]  # keywords by their first two letters
+    by_prefix: dict[str, list[_Kw]]  # keywords by their first two letters
 
 
 def _matcher(cat: Catalogue) -> _Matcher:
     isic: dict[str, list[str]] = {}
     osm: dict[str, str] = {}
-    kws: list[tuple[str, str, int, str]] = []
+    kws: list[_Kw] = []
     code_norm: dict[str, str] = {}
     for r in cat.table.itertuples():
         code_norm[normalize_compact(r.code)] = r.code
@@ -483,8 +567,15 @@ def _matcher(cat: Catalogue) -> _Matcher:
             kws.append(_keyword(k, r.code, 2))
         for k in r.generic_fa:
             kws.append(_keyword(k, r.code, 1))
-    kws.sort(key=lambda t: (-t[2], -len(t[0])))
-    by_prefix: dict[str, list[tuple[str, str, int, str]]] = {}
+    have = {k[:2] for k in kws}
+    for k in OUTSIDE_TRADES:  # a category's own keyword of the same spelling wins (the catalogue was extended)
+        if not any((normalize_compact(k), c) in have for c in cat.codes):
+            kws.append(_keyword(k, OUTSIDE, 2))
+    for k, codes in SHARED_KEYWORDS.items():
+        if all(c in cat or c == OUTSIDE for c in codes):
+            kws.extend(_keyword(k, c, 2) for c in codes)
+    kws = sorted(set(kws), key=lambda t: (-t[2], -len(t[0]), t[1], t[0]))
+    by_prefix: dict[str, list[_Kw]] = {}
     for k in kws:
         if len(k[0]) >= 2:
             by_prefix.setdefault(k[0][:2], []).append(k)
@@ -496,51 +587,55 @@ def _matcher(cat: Catalogue) -> _Matcher:
 SHORT_KEYWORD = 4
 
 
-def _keyword(k: str, code: str, spec: int) -> tuple[str, str, int, str]:
+def _keyword(k: str, code: str, spec: int) -> _Kw:
     c = normalize_compact(k)
-    return c, code, spec, (f" {normalize(k)} " if len(c) <= SHORT_KEYWORD else "")
+    return c, code, spec, (f" {normalize(k)} " if len(c) <= SHORT_KEYWORD else ""), str(k).strip()
 
 
-def _matches(name_compact: str, name_words: str, m: _Matcher) -> list[tuple[int, int, str, int]]:
-    """Every keyword occurrence in the name: (start, end, category, specificity), found through an
-    index of the keywords' first two letters (a few dictionary look-ups per letter of the name)."""
+def _matches(name_compact: str, name_words: str, m: _Matcher) -> list[tuple[int, int, str, int, str]]:
+    """Every keyword occurrence in the name: (start, end, category, specificity, keyword), found through
+    an index of the keywords' first two letters (a few dictionary look-ups per letter of the name)."""
     out = []
     words = name_words or f" {name_compact} "
     for i in range(len(name_compact) - 1):
-        for kw, code, spec, whole in m.by_prefix.get(name_compact[i:i + 2], ()):
+        for kw, code, spec, whole, text in m.by_prefix.get(name_compact[i:i + 2], ()):
             if name_compact.startswith(kw, i) and (not whole or whole in words):
-                out.append((i, i + len(kw), code, spec))
+                out.append((i, i + len(kw), code, spec, text))
     return out
 
 
 def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None, name_words: str = ""
-             ) -> tuple[str | None, float]:
+             ) -> tuple[str | None, float, str]:
     """Best keyword match: highest specificity, then longest keyword; a tie between categories is
     ambiguous and gives None, and so are specific keywords of several categories apart from each
     other in the name (see :func:`_conflicts`). ``name_words`` is the normalized name with spaces
-    around it, for short keywords that must match whole words."""
+    around it, for short keywords that must match whole words. Returns (category, confidence, the
+    matched keyword); the category is :data:`OUTSIDE` for a trade outside the catalogue."""
     if not name_compact:
-        return None, 0.0
+        return None, 0.0, ""
     found = [t for t in _matches(name_compact, name_words, m) if among is None or t[2] in among]
     if not found:
-        return None, 0.0
-    best = max((spec, b - a) for a, b, _, spec in found)
-    codes = {c for a, b, c, spec in found if (spec, b - a) == best}
+        return None, 0.0, ""
+    best = max((spec, b - a) for a, b, _, spec, _ in found)
+    codes = {c for a, b, c, spec, _ in found if (spec, b - a) == best}
     if len(codes) != 1:
-        return None, 0.0
+        return None, 0.0, ""
     code = next(iter(codes))
+    word = next(t for a, b, c, spec, t in found if (spec, b - a) == best)
     if best[0] == 2 and among is None:
         cs = _conflicts(found)
         if len(cs) > 1 and code in cs:
-            return None, 0.0
-    return code, (0.8 if best[0] == 2 else 0.6)
+            return None, 0.0, ""
+    if code == OUTSIDE and among is None and len(_conflicts(found, generic=True)) > 1:
+        return None, 0.0, ""  # «عمده فروشی ... عطاری»: a wholesale word with the outside trade's
+    return code, (0.8 if best[0] == 2 else 0.6), word
 
 
-def _conflicts(found: list[tuple[int, int, str, int]]) -> list[str]:
+def _conflicts(found: list[tuple[int, int, str, int, str]], generic: bool = False) -> list[str]:
     """Categories whose specific keywords occur in the name apart from each other (a keyword inside a
     longer matched one, as «تراش» in «سنگتراشی», does not count): «ضایعات مس و آلومینیوم» names scrap
-    and metalwork; more than one means the keywords cannot decide."""
-    spans = [(a, b, c) for a, b, c, spec in found if spec == 2]
+    and metalwork; more than one means the keywords cannot decide. ``generic``: count generic words too."""
+    spans = [(a, b, c) for a, b, c, spec, _ in found if spec == 2 or generic]
     kept = [(a, b, c) for a, b, c in spans
             if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _ in spans)]
     return sorted({c for _, _, c in kept})
@@ -571,36 +666,62 @@ def _blank(v: object) -> bool:
 
 
 def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Catalogue, m: _Matcher,
-                  name_w: str = "") -> tuple[str | None, str, float]:
-    """One business: (category or None, how it was found, confidence), trying in order the given
-    category, the ISIC code (with the name to choose among several), the OSM tag and the name."""
+                  name_w: str = "") -> tuple[str | None, str, float, str]:
+    """One business: (category or None, how it was found, confidence, the matched keyword), trying in
+    order the given category, the ISIC code (with the name to choose among several), the OSM tag and
+    the name. ``how`` is one of :data:`RULE_KINDS` or ``unclassified``; the category is
+    :data:`OUTSIDE` for a name of a trade outside the catalogue."""
     if explicit is not None:
         code = explicit if explicit in catalogue else m.code_norm.get(normalize_compact(explicit))
         if code:
-            return code, "category", 1.0
+            return code, "category", 1.0, ""
     if isic is not None:
         cands, c = _isic_candidates(str(isic), m)
         if len(cands) == 1:
-            return cands[0], "isic", c
+            return cands[0], "isic", c, ""
         if len(cands) > 1:
-            code, _ = _by_name(name_c, m, among=cands, name_words=name_w)
-            if code is None and len(str(isic)) >= 4:
-                code, c = cands[0], c * 0.8  # the code's primary category
+            code, _, word = _by_name(name_c, m, among=cands, name_words=name_w)
             if code:
-                return code, "isic+name", c
+                return code, "isic", c, word
+            if len(str(isic)) >= 4:
+                return cands[0], "isic_primary", c * 0.8, ""  # the code's primary category
     if tag is not None:
         t = str(tag).strip().lower().replace(" ", "")
         code = m.osm.get(t) or m.osm.get(t.split(";")[0])
         if code:
-            return code, "osm", 0.9
-    code, c = _by_name(name_c, m, name_words=name_w)
+            return code, "osm_tag", 0.9, ""
+    code, c, word = _by_name(name_c, m, name_words=name_w)
     if code:
-        return code, "name", c
-    return None, "unclassified", 0.0
+        return code, ("outside" if code == OUTSIDE else "keyword" if c >= 0.8 else "generic"), c, word
+    return None, "unclassified", 0.0, ""
+
+
+#: How the rules found a category (``class_rule``): an explicit ``category``, the ISIC code (alone or
+#: with the name choosing among the code's categories), the code's primary category when the name cannot
+#: choose, an OSM tag, a specific keyword of the name, only a generic word of a trade, or a word of a trade
+#: outside the catalogue.
+RULE_KINDS = ("category", "isic", "isic_primary", "osm_tag", "keyword", "generic", "outside")
+#: The public ``class_by`` of each rule kind.
+CLASS_BY = {"category": "category", "isic": "isic", "isic_primary": "isic", "osm_tag": "osm_tag",
+            "keyword": "keyword", "generic": "keyword", "outside": "keyword", "conflict": "", "unclassified": ""}
+
+
+def _words_found(name_c: str, name_w: str, m: _Matcher) -> str:
+    """The keywords found in a name with their categories («هایپرمارکت» large_store, ...), longest first,
+    a keyword inside a longer found one left out."""
+    found = _matches(name_c, f" {name_w} ", m)
+    kept = [(a, b, c, t) for a, b, c, spec, t in found
+            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, *_ in found)]
+    seen: dict[str, tuple[str, list[str]]] = {}  # by the compact keyword: (as written, categories)
+    for a, b, c, t in sorted(kept, key=lambda k: (k[0] - k[1], k[0], k[2])):
+        cs = seen.setdefault(name_c[a:b], (t, []))[1]
+        if c not in cs:
+            cs.append(c)
+    return "; ".join(f"«{t}» {'/'.join(sorted(cs))}" for t, cs in seen.values())
 
 
 def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Classify a business registry into guild categories.
+    """Classify a business registry into guild categories by rules.
 
     Parameters
     ----------
@@ -612,9 +733,12 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A copy with ``category`` (None when unclassified), ``class_by`` (``category``, ``isic``,
-        ``isic+name``, ``osm``, ``name``, or ``unclassified``), ``class_conf`` in [0, 1] and
-        ``class_note`` explaining a failure.
+        A copy with ``category`` (None when unclassified or outside the catalogue), ``class_by``
+        (``category``, ``isic``, ``osm_tag``, ``keyword``, or empty), ``class_rule`` (one of
+        :data:`RULE_KINDS` or ``unclassified``), ``class_conf`` in [0, 1] (the rule's strength;
+        :func:`siteplan.classify_ml.apply_fallback` replaces it with the calibrated confidence),
+        ``class_outside`` (True for a trade outside the catalogue), ``class_words`` (the keywords found
+        in the name, with their categories) and ``class_note`` explaining a failure.
 
     Notes
     -----
@@ -626,32 +750,52 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     n = len(businesses)
     get = lambda col: businesses[col].tolist() if col in businesses.columns else [None] * n  # noqa: E731
     cats: list[str | None] = []
-    by: list[str] = []
+    rule: list[str] = []
     conf: list[float] = []
     note: list[str] = []
+    words: list[str] = []
+    outside: list[bool] = []
+    cands: list[str] = []
     for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name")):
         explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
         name_w = normalize(name)
         name_c = name_w.replace(" ", "")
-        code, how, c = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
-        cats.append(code)
-        by.append(how)
-        conf.append(c)
+        code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
+        outside.append(code == OUTSIDE)
         why = []
-        if code is None:
+        if code == OUTSIDE:
+            why.append(f"a trade outside the catalogue («{word}»)")
+            code = None
+        cats.append(code)
+        cands.append("")
+        rule.append(how)
+        conf.append(c)
+        words.append(_words_found(name_c, name_w, m) if name_c else "")
+        if code is None and how == "unclassified":
             if explicit is not None:
                 why.append(f"category '{explicit}' unknown")
             if isic is not None:
                 why.append(f"ISIC '{isic}' not in catalogue")
             if tag is not None:
                 why.append(f"OSM tag '{tag}' not mapped")
-            cs = _conflicts(_matches(name_c, f" {name_w} ", m)) if name_c else []
-            why.append(f"keywords of several categories in the name ({', '.join(cs)})" if len(cs) > 1
+            found = _matches(name_c, f" {name_w} ", m) if name_c else []
+            cs = _conflicts(found)
+            if len(cs) <= 1 and OUTSIDE in {t[2] for t in found}:
+                cs = _conflicts(found, generic=True)
+            if len(cs) > 1:
+                how = rule[-1] = "conflict"
+                cands[-1] = ";".join(cs)
+            shown = ", ".join("a trade outside the catalogue" if c == OUTSIDE else c for c in cs)
+            why.append(f"keywords of several categories in the name ({shown})" if len(cs) > 1
                        else "no keyword in name" if name_c else "no name")
         note.append("; ".join(why))
     out = businesses.copy()
     out["category"] = pd.Series(cats, index=out.index, dtype=object)
-    out["class_by"] = by
+    out["class_rule"] = rule
+    out["class_by"] = [CLASS_BY[r] for r in rule]
     out["class_conf"] = conf
+    out["class_outside"] = outside
+    out["class_words"] = words
+    out["class_candidates"] = cands  # the categories whose keywords conflict (';' between them)
     out["class_note"] = note
     return out

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from .checks import load_checked
+from .classify_ml import classify_registry
 from .clusters import find_clusters
 from .criteria import FieldCache, Grid, criteria_layers, default_criteria
 from .errors import InputError
 from .export import write_run
 from .guild_relocation import Plan, allocate, estate_capacity
-from .guilds import Catalogue, classify
+from .guilds import Catalogue
 from .locate import propose_sites, rank_estates
 from .progress import announce, drawn
 from .relocation import relocation_flows
@@ -107,21 +108,8 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         warns.extend(region.warnings)
         codes = _scope(scenario, cat)
     with timer.stage("classify"):
-        biz = classify(region.layers["businesses"], cat)
-        if scenario.classification.model and biz["category"].isna().any():
-            from .classify_ml import apply_fallback
-
-            biz = apply_fallback(biz, cat, scenario.classification.min_confidence)
-            n_model = int((biz["class_by"] == "model").sum())
-            if n_model:
-                warns.append(f"businesses: {n_model} classified by the name model (class_by 'model', probability "
-                             f"≥ {scenario.classification.min_confidence:g}); check them in relocation.csv")
-        n_un = int(biz["category"].isna().sum())
-        if n_un:
-            ids = ", ".join(biz.loc[biz["category"].isna(), "biz_id"].astype(str).head(15))
-            warns.append(f"businesses: {n_un} could not be classified (ids: {ids}{' …' if n_un > 15 else ''}); "
-                         "they are listed in relocation.csv as unassigned with the reason, and in review.csv "
-                         "with the model's best two categories to label")
+        biz, notes = classify_registry(region.layers["businesses"], cat, scenario)
+        warns.extend(notes)
         biz["category_classified"] = biz["category"]  # kept for criteria (linked trades out of scope)
         out_scope = biz["category"].notna() & ~biz["category"].isin(codes)
         if out_scope.any():

@@ -325,7 +325,10 @@ class ClassificationSpec(_Strict):
     """The learned fallback for names the catalogue's keywords miss (:mod:`siteplan.classify_ml`)."""
 
     model: bool = True
-    min_confidence: float = Field(0.5, gt=0, le=1)
+    #: calibrated confidence at or above which a classification is used (0.99: an expected error of 1 % at most)
+    min_confidence: float = Field(0.99, gt=0, le=1)
+    #: the officer's labels: a CSV with ``category`` and ``biz_id`` or ``name`` (a filled review.csv is one)
+    labels: str | None = None
 
 
 class AllocationSpec(_Strict):

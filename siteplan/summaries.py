@@ -107,7 +107,8 @@ def _category_fa(res: "RunResult") -> dict[object, object]:
 
 #: relocation.csv's columns, in order (optional ones, such as ``zone_id`` or ``plot_id``, only when the
 #: plan has them)
-RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "lon", "lat", "estate_id", "estate_name",
+RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "class_confidence", "lon", "lat",
+                      "estate_id", "estate_name",
                       "zone_id", "distance_km", "land_m2", "status", "reason_code", "reason", "reason_fa",
                       "site_id", "plot_id", "plot_reason"]
 
@@ -127,6 +128,14 @@ def relocation_table(res: "RunResult") -> pd.DataFrame:
     rows = res.plan.rows.copy()
     rows["category_fa"] = rows["category"].map(_category_fa(res))
     rows["estate_name"] = rows["estate_id"].map(_estate_names(res))
+    biz = res.prep.businesses
+    if "class_by" in biz and "biz_id" in biz:
+        # how each category was found (category, isic, osm_tag, keyword, model, label; empty: not decided)
+        # and its calibrated confidence (siteplan.classify_ml); biz_id is unique (checked by the allocation)
+        ids = biz["biz_id"].to_numpy()
+        rows["class_by"] = rows["biz_id"].map(dict(zip(ids, biz["class_by"].fillna("")))).fillna("")
+        conf = pd.to_numeric(biz["class_conf"], errors="coerce").round(4)
+        rows["class_confidence"] = rows["biz_id"].map(dict(zip(ids, conf)))
     rows["reason_code"] = reason_codes(rows["reason"])
     rows["reason_fa"] = reason_fa(rows["reason"])
     return rows[[c for c in RELOCATION_COLUMNS if c in rows]]

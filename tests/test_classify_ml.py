@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from siteplan.classify_ml import DEFAULT_MIN_CONFIDENCE, OTHER, REVIEW_COLUMNS, apply_fallback, review_table, train
+from siteplan.classify_ml import (
+    DEFAULT_MIN_CONFIDENCE, OTHER, REVIEW_COLUMNS, apply_fallback, apply_labels, read_labels, review_table, train,
+)
 from siteplan.errors import InputError
 from siteplan.guilds import classify, load_catalogue
 
@@ -56,10 +58,17 @@ def test_overrides_add_or_replace_keywords():
     kw = added.row("carpentry")["keywords_fa"]
     assert kw[: len(base)] == base and kw[-1] == "تخته سازی" and kw.count("نجاری") == 1
     assert classify(pd.DataFrame({"name": ["تخته سازی ساری"]}), added).category.iat[0] == "carpentry"
-    replaced = load_catalogue(overrides={"carpentry": {"keywords_fa": ["تخته سازی"]}})
+    # a scenario's keywords_fa adds too (issue 28): 52 metalwork terms do not silently become 5
+    plain = load_catalogue(overrides={"carpentry": {"keywords_fa": ["تخته سازی"]}})
+    assert plain.row("carpentry")["keywords_fa"] == base + ["تخته سازی"]
+    assert plain.changes == (f"carpentry.keywords_fa: 1 added to the {len(base)} built-in ({len(base) + 1})",)
+    replaced = load_catalogue(overrides={"carpentry": {"keywords_fa": ["تخته سازی"], "replace": True}})
     assert replaced.row("carpentry")["keywords_fa"] == ["تخته سازی"]
-    with pytest.raises(InputError, match="keywords_fa_add / keywords_en_add add"):
+    assert replaced.changes == (f"carpentry.keywords_fa: the {len(base)} built-in replaced by 1 (replace: true)",)
+    with pytest.raises(InputError, match="keywords_fa / keywords_en add"):
         load_catalogue(overrides={"carpentry": {"keywords": ["x"]}})
+    with pytest.raises(InputError, match="carpentry.replace: must be true or false"):
+        load_catalogue(overrides={"carpentry": {"keywords_fa": ["x"], "replace": "yes"}})
 
 
 def test_catalogue_command_shows_keywords(tmp_path):
@@ -94,6 +103,7 @@ def test_registry_rows_classified_by_rules_teach_the_model():
                         "isic": ["2599", "2599", "2599", None]})
     out = apply_fallback(classify(reg, cat), cat, 0.3)
     assert out.class_by.iat[3] == "model" and out.category.iat[3] == "metalwork"
+    assert out.class_by.iat[0] == "isic" and out.class_status.iat[3] == "classified"
 
 
 def test_review_table_lists_what_is_not_guessed():
@@ -104,33 +114,30 @@ def test_review_table_lists_what_is_not_guessed():
     assert tuple(rv.columns) == REVIEW_COLUMNS
     assert set(rv.biz_id) == {2, 3}
     row = rv[rv.biz_id == 2].iloc[0]
-    assert row.best1 and row.best2 and 0 <= row.p2 <= row.p1 < 0.99 and "review.csv" in row.reason
+    assert row.best1 and row.best2 and 0 <= row.p2 <= row.p1 and row.confidence < 0.99
+    assert "name model:" in row.reason and "calibrated confidence" in row.reason and row.category == ""
 
 
-@pytest.mark.parametrize("path, least_right, most_wrong", [
-    # written by us, then used to improve the keyword lists: a development set now
-    (HELDOUT, 0.97, 0.01),
-    # written by another hand without seeing the keyword lists, then used to find the classifier's
-    # systematic gaps (generic words, wholesale words, trades outside the catalogue): development too.
-    # Six of its 13 wrong rows are hypermarkets it labels chain_store where the catalogue says large_store.
-    (HELDOUT2, 0.93, 0.035),
-    # written by a third hand, never used for tuning: the honest figure (measured 88.2 % right, 4.0 % wrong,
-    # 14.5 % to review incl. the 7 % of trades outside the catalogue). Short of the goal (≥ 97 %, ≤ 1 %).
-    (HELDOUT3, 0.87, 0.045),
+@pytest.mark.parametrize("name, truth, least_right, most_wrong", [
+    # calibration registries (the calibration is measured on them; earlier sessions tuned keywords on them)
+    ("registry_fa.csv", "expected", 0.93, 0.01),
+    ("registry_heldout.csv", "true_category", 0.90, 0.01),
+    ("registry_heldout2.csv", "true_category", 0.82, 0.01),
+    # test registries, never tuned or calibrated on. heldout3 (a third hand): measured 79.5 % right, 1.8 % wrong
+    # (7 rows, 5 of them by keywords) -- short of the 1 % goal; heldout4 (written before the keyword lists
+    # were read, 30 % trades outside the catalogue): 88.7 % right, 1.1 % wrong (5 rows, all by rules)
+    ("registry_heldout3.csv", "true_category", 0.78, 0.02),
+    ("registry_heldout4.csv", "true_category", 0.85, 0.012),
 ])
-def test_registry_accuracy(path, least_right, most_wrong):
-    """Registries with a true_category the classifier never sees (benchmarks/bench_classify.py prints the
-    figures; the figure on a registry never used for tuning is in the issue note)."""
-    reg = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert len(reg) >= 300
-    out = _rules_then_model(reg)
-    got = out.category.fillna("").to_numpy()
-    right = got == reg.true_category.to_numpy()
-    wrong = (got != "") & ~right
-    print(f"{path.name}: right {right.mean():.1%}, wrong {wrong.mean():.1%}, review {np.mean(got == ''):.1%}")
-    assert right.mean() >= least_right
-    assert wrong.mean() <= most_wrong
-    assert (out.class_by == "model").sum() >= 20
+def test_registry_right_wrong_review(name, truth, least_right, most_wrong):
+    """right / wrong / review as benchmarks/bench_classify.py counts them (the three add up to all rows)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_classify import measure
+
+    f = measure(ROOT / "tests" / "data" / name, truth)
+    assert f["n"] >= 120 and abs(f["right"] + f["wrong"] + f["review"] - 1) < 1e-9
+    assert f["right"] >= least_right
+    assert f["wrong"] <= most_wrong
 
 
 def test_hundred_thousand_names_in_seconds():
@@ -142,7 +149,7 @@ def test_hundred_thousand_names_in_seconds():
     out = apply_fallback(classify(df, cat), cat)
     dt = time.perf_counter() - t0
     print(f"100k names: {dt:.1f} s", file=sys.stderr)
-    assert out.category.notna().mean() > 0.9
+    assert (out.class_status != "review").mean() > 0.85
     assert dt < 60
 
 
@@ -182,3 +189,100 @@ def test_run_writes_review_csv_and_labels_feed_back(tmp_path):
     assert first not in set(rv2.biz_id)
     rel = pd.read_csv(out2 / "relocation.csv", dtype=str, keep_default_na=False)
     assert rel.loc[rel.biz_id == first, "category"].iat[0] == "metalwork"
+
+
+def test_a_name_like_a_labelled_one_follows_the_label():
+    cat = load_catalogue()
+    reg = pd.DataFrame({"biz_id": ["1", "2", "3"], "name": ["ژیان‌سازی مهرداد", "ژیان سازی کاظمی", "گلخانه نرگس"]})
+    rules = classify(reg, cat)
+    before = apply_fallback(rules, cat)
+    assert (before.class_status == "review").all()  # no keyword says what «ژیان‌سازی» is
+    labels = pd.DataFrame({"biz_id": ["1"], "name": [None], "category": ["metalwork"], "row": [2]})
+    labelled, extra = apply_labels(rules, labels)
+    out = apply_fallback(labelled, cat, extra=extra)
+    assert out.category.iat[0] == "metalwork" and out.class_by.iat[0] == "label" and out.class_conf.iat[0] == 1
+    # the similar name: by the model, with its own (calibrated) confidence
+    assert out.category.iat[1] == "metalwork" and out.class_by.iat[1] == "model"
+    assert 0.99 <= out.class_conf.iat[1] <= 1
+    assert out.class_status.iat[2] == "review" and out.category.iat[2] is None
+
+
+def test_labels_file_errors_name_the_row(tmp_path):
+    cat = load_catalogue()
+    p = tmp_path / "labels.csv"
+    p.write_text("biz_id,name,category\nB1,x,metalwork\nB2,y,\nB3,z,فلزکاری (جوشکاری، تراشکاری، آهنگری)\n"
+                 "B4,w,stone_cuting\n,,car_repair\nB6,v,_other\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_labels(p, cat)
+    msgs = e.value.problems
+    assert any("row 5 (biz_id B4): category 'stone_cuting' is not a catalogue category" in m for m in msgs)
+    assert any("row 6: neither biz_id nor name" in m for m in msgs)
+    p.write_text("biz_id,name,category\nB1,x,metalwork\nB2,y,\nB3,z,فلزکاری (جوشکاری، تراشکاری، آهنگری)\n"
+                 "B6,v,other\n", encoding="utf-8")
+    lab = read_labels(p, cat)
+    assert list(lab.category) == ["metalwork", "metalwork", OTHER] and list(lab.row) == [2, 4, 5]
+    (tmp_path / "bad.csv").write_text("id,cat\n1,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="needs a 'category' column"):
+        read_labels(tmp_path / "bad.csv", cat)
+
+
+def _demo_truth(names: pd.Series) -> list[str]:
+    """The demo generator's category of each name, from its name templates (empty when the name says none)."""
+    import importlib.util
+
+    from siteplan.textnorm import normalize
+
+    spec = importlib.util.spec_from_file_location("build_demo", ROOT / "scripts" / "build_demo_region.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    prefixes = sorted(((normalize(t.split("{")[0]), code) for code, ts in mod.TEMPLATES.items() for t in ts),
+                      key=lambda x: -len(x[0]))
+    out = []
+    for n in names:
+        w = normalize(n)
+        out.append(next((code for p, code in prefixes if p and w.startswith(p)), ""))
+    return out
+
+
+def test_filled_demo_review_csv_is_learnt(demo_copy, tmp_path):
+    """The officer fills the demo's review.csv with the true categories and runs again: every one of those
+    businesses is classified as labelled (class_by label) and placed accordingly."""
+    from click.testing import CliRunner
+    from conftest import edit_yaml
+
+    from siteplan.cli import main
+
+    out1 = tmp_path / "out1"
+    r = CliRunner().invoke(main, ["run", str(demo_copy), "--out", str(out1), "--quiet"])
+    assert r.exit_code == 0, r.output
+    rv = pd.read_csv(out1 / "review.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert tuple(rv.columns) == REVIEW_COLUMNS and len(rv) >= 20
+    rel1 = pd.read_csv(out1 / "relocation.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert {"class_by", "class_confidence"} <= set(rel1.columns)
+    assert set(rel1.class_by) <= {"category", "isic", "osm_tag", "keyword", "model", "label", ""}
+    assert (rel1.loc[rel1.class_by == "", "reason_code"] == "unclassified").all()
+    r = CliRunner().invoke(main, ["review", str(out1), "--top", "3"])
+    assert r.exit_code == 0 and "businesses left to label" in r.output, r.output
+    rv["category"] = _demo_truth(rv["name"])
+    labelled = rv[rv.category != ""]
+    # the demo's names that say no trade («فروشگاه <surname> پلاک <n>», 1 % of the generated ones) have no
+    # category an officer could read from the name: they stay unlabelled
+    from siteplan.textnorm import normalize
+
+    blind = rv.loc[rv.category == "", "name"].map(normalize)
+    assert (blind.str.startswith("فروشگاه") & blind.str.contains("پلاک")).all(), blind.tolist()
+    assert len(labelled) >= 40
+    rv.to_csv(tmp_path / "labels.csv", index=False, encoding="utf-8")
+    edit_yaml(demo_copy, lambda d: d.setdefault("classification", {}).update(labels=str(tmp_path / "labels.csv")))
+    out2 = tmp_path / "out2"
+    r = CliRunner().invoke(main, ["run", str(demo_copy), "--out", str(out2), "--quiet"])
+    assert r.exit_code == 0, r.output
+    rel = pd.read_csv(out2 / "relocation.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig").set_index("biz_id")
+    got = rel.loc[labelled.biz_id]
+    assert (got["category"].to_numpy() == labelled.category.to_numpy()).all()
+    assert (got["class_by"] == "label").all() and (got["class_confidence"].astype(float) == 1).all()
+    # placed accordingly: in an estate (or unassigned for a reason of its category, never "unclassified")
+    assert (got["reason_code"] != "unclassified").all()
+    assert (got["status"] == "assigned").mean() > 0.5
+    rv2 = pd.read_csv(out2 / "review.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert not set(labelled.biz_id) & set(rv2.biz_id)

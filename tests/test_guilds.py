@@ -81,7 +81,7 @@ def test_classification_of_realistic_registry_at_least_95_percent():
     # what is not right is reported as unclassified, not guessed
     assert wrong_guess.mean() <= 0.01
     un = out[got == ""]
-    assert (un.class_by == "unclassified").all() and (un.class_note != "").all()
+    assert un.class_rule.isin(["unclassified", "conflict", "outside"]).all() and (un.class_note != "").all()
 
 
 def test_classification_order_and_confidence():
@@ -94,9 +94,11 @@ def test_classification_order_and_confidence():
     })
     out = classify(df, cat)
     assert list(out.category) == ["car_showroom", "car_body_paint", "car_repair", "metalwork", "carpentry", None]
-    assert list(out.class_by) == ["category", "isic+name", "isic+name", "isic", "osm", "unclassified"]
-    assert out.class_conf.iat[0] == 1.0 and out.class_conf.iat[5] == 0
-    assert "ISIC '9999' not in catalogue" in out.class_note.iat[5]
-    blank = classify(pd.DataFrame({"isic": [float("nan"), ""], "name": ["بیمه", "بیمه"]}), cat)
-    assert blank.category.isna().all() and (blank.class_note == "no keyword in name").all()
+    assert list(out.class_by) == ["category", "isic", "isic", "isic", "osm_tag", "keyword"]
+    assert list(out.class_rule) == ["category", "isic", "isic", "isic", "osm_tag", "outside"]
+    assert out.class_outside.iat[5]  # «بیمه»: an insurance agent, a trade outside the catalogue
+    assert out.class_conf.iat[0] == 1.0
+    blank = classify(pd.DataFrame({"isic": [float("nan"), "", "9999"], "name": ["بیمه", "بیمه", "کارگاه ژیان"]}), cat)
+    assert blank.category.isna().all() and blank.class_outside.iloc[:2].all()
+    assert "ISIC '9999' not in catalogue" in blank.class_note.iat[2] and "no keyword in name" in blank.class_note.iat[2]
     assert np.all((out.class_conf >= 0) & (out.class_conf <= 1))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import click
 
-from . import catalogue, compare, explain, export, ingest_osm, run, suitability, validate, weights
+from . import catalogue, compare, explain, export, ingest_osm, review, run, suitability, validate, weights
 from ._common import _Group, _setup_logging
 from ._common import _guard as _guard  # noqa: F401  (re-exported: siteplan.cli._guard)
 from ._common import _Terminated as _Terminated  # noqa: F401  (re-exported: tests raise it)
@@ -43,6 +43,6 @@ def main(quiet: bool, verbose: int, debug: bool) -> None:
 
 for _command in (run.run, run.demo, validate.validate, catalogue.catalogue, weights.weights,
                  suitability.suitability, explain.explain, export.export_cmd, ingest_osm.ingest_osm_cmd,
-                 compare.compare_cmd):
+                 compare.compare_cmd, review.review):
     main.add_command(_command)
 del _command

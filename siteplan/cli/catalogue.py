@@ -27,8 +27,8 @@ def catalogue(fmt: str, scenario: Path | None, keywords: bool, criteria: bool) -
 
     The csv and json formats include the keyword lists (``;`` between keywords); ``--keywords`` prints
     them one category at a time. ``--criteria`` lists the default criteria of every category (used
-    when a scenario has no ``criteria:``), by its ``profile``. A scenario adds keywords with ``keywords_fa_add:`` /
-    ``keywords_en_add:`` under ``catalogue.overrides.<code>`` (``keywords_fa:`` replaces the list)."""
+    when a scenario has no ``criteria:``), by its ``profile``. A scenario adds keywords with ``keywords_fa:`` /
+    ``keywords_en:`` under ``catalogue.overrides.<code>`` (with ``replace: true`` they replace the list)."""
     from ..guilds import load_catalogue, scenario_catalogue
     from ..scenario import load_scenario
 

@@ -254,7 +254,7 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
             bi("unassigned businesses the new sites take (upgrades are alternatives, each counted alone)",
                "کسب‌وکار بدون تخصیص که سایت‌های جدید می‌پذیرند (ارتقاها گزینه‌های جداگانه‌اند)"), props)
     return Markup("""<div class="headline" role="group" aria-label="headline figures">
-<div class="hl"><div class="hl-k">{k_move}</div><div class="hl-v">{move}</div><div class="hl-s">{cls} {k_cls}</div></div>
+<div class="hl"><div class="hl-k">{k_move}</div><div class="hl-v">{move}</div><div class="hl-s">{cls} {k_cls}{cls_by}</div></div>
 <div class="hl ok"><div class="hl-k">{k_as}</div><div class="hl-v">{n_as}</div><div class="hl-s">{pct} · {est} {k_est}</div></div>
 <div class="hl bad"><div class="hl-k">{k_un}</div><div class="hl-v">{n_un}</div><ul class="reasons">{reasons}</ul></div>
 <div class="hl"><div class="hl-k">{k_land}</div><div class="hl-v">{need}</div>
@@ -262,7 +262,7 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
 {props}
 </div>""").format(
         k_move=bi("Businesses to move", "کسب‌وکارهای جابجاشونده"), move=f.qty(h["businesses"]),
-        cls=f.qty(h["classified"]), k_cls=bi("classified", "طبقه‌بندی‌شده"),
+        cls=f.qty(h["classified"]), k_cls=bi("classified", "طبقه‌بندی‌شده"), cls_by=_class_by_line(h, f),
         k_as=bi("Assigned to an estate", "تخصیص‌یافته"), n_as=f.qty(h["assigned"]), pct=f.qty(pct, "%", ".0f"),
         est=f.qty(h["estates_used"]), k_est=bi("estates receive them", "شهرک پذیرنده"),
         k_un=bi("Unassigned, by reason", "بدون تخصیص، به تفکیک دلیل"), n_un=f.qty(h["unassigned"]), reasons=reasons,
@@ -271,6 +271,19 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
         k_used=bi("assigned", "تخصیص"), used=f.qty(h["land_assigned_ha"], "ha", ",.1f"),
         k_left=bi("left", "باقی"), left=f.qty(h["left_ha"], "ha", ",.1f"),
         k_unpl=bi("unplaced", "بی‌جا"), unpl=f.qty(h["land_unplaced_ha"], "ha", ",.1f"), props=props_block)
+
+
+def _class_by_line(h: dict, f: Any) -> Markup:
+    """How the businesses were classified (class_by counts), the trades outside the catalogue and the
+    link to review.csv."""
+    parts = [Markup("{} {}").format(k, f.qty(n)) for k, n in h.get("class_by", [])]
+    out = Markup(" · {}: {}").format(bi("by", "بر پایه"), Markup(", ").join(parts)) if parts else Markup("")
+    if h.get("outside"):
+        out += Markup(" · {} {}").format(f.qty(h["outside"]), bi("outside the catalogue", "خارج از فهرست"))
+    if h.get("to_review"):
+        out += Markup(' · <a href="review.csv">{} {}</a>').format(f.qty(h["to_review"]),
+                                                                 bi("to review", "برای بازبینی"))
+    return out
 
 
 def _chart_box(cid: str, en: str, fa: str, note: str) -> Markup:

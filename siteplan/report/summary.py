@@ -187,6 +187,7 @@ def headline(res: "RunResult") -> dict[str, Any]:
     props = proposals(res)
     return {
         "businesses": int(len(rows)), "classified": int(cls.sum()), "assigned": int(assigned.sum()),
+        **_class_counts(res),
         "unassigned": int((~assigned).sum()), "unclassified": int((~cls).sum()),
         "reasons": [[c, REASON_CODES[c][0], REASON_CODES[c][1], int(n), REASON_COLOURS[c]]
                     for c, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))],
@@ -287,3 +288,14 @@ def robustness(res: "RunResult") -> "RobustnessSummary":
     from ..sensitivity import robustness_summary
 
     return robustness_summary(res.ranks, res.prep.scenario.sensitivity.draws)
+
+
+def _class_counts(res: "RunResult") -> dict[str, object]:
+    """How the businesses were classified (``class_by`` counts, in the order of the README) and how many
+    are left for review (review.csv)."""
+    biz = res.prep.businesses
+    by = biz["class_by"].fillna("") if "class_by" in biz else pd.Series([], dtype=object)
+    order = ("category", "isic", "osm_tag", "keyword", "model", "label")
+    st = biz["class_status"] if "class_status" in biz else pd.Series([], dtype=object)
+    return {"class_by": [[k, int((by == k).sum())] for k in order if (by == k).any()],
+            "to_review": int((st == "review").sum()), "outside": int((st == "outside").sum())}
