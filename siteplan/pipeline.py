@@ -257,9 +257,14 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = robustness(ranks, prep, seed)
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
-    return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
-                     failures, timer.times, seed, warns, plots, site_choice, flows, upgrades, options,
-                     reletting=zp.reletting)
+    res = RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
+                    failures, timer.times, seed, warns, plots, site_choice, flows, upgrades, options,
+                    reletting=zp.reletting)
+    with timer.stage("programme"):
+        from .programme import programme_figures
+
+        res.programme = programme_figures(res)
+    return res
 
 
 def _answers(prep: Prepared, plan: Plan, elig: pd.DataFrame, usable: pd.DataFrame, capacity: pd.DataFrame,

@@ -24,6 +24,7 @@ from ..units import M2_PER_HA
 from ..zoning import zoning_sheets
 from .bidi import Fmt, bi
 from .layers import text
+from .programme import programme_html
 from .summary import group_warnings, headline, robustness
 
 if TYPE_CHECKING:
@@ -310,6 +311,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
 <details><summary>{k_ests}</summary>{ests}</details>
 <details><summary>{k_sites}</summary>{sites}</details>
 <details><summary>{k_zs}</summary>{zsheets}</details>
+{programme}
 {method}
 <details><summary>{k_warn} <span class="count">({nw})</span></summary><ul>{warn}</ul></details>
 <details><summary>{k_src}</summary><ul>{src}</ul>
@@ -325,6 +327,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
                           "از کجا به کجا: شهرها به شهرک‌ها", "band width: businesses"),
         c_un=_chart_box("chart-unassigned", "Unassigned by reason and category", "بدون تخصیص به تفکیک دلیل و صنف",
                         "businesses per category, coloured by reason"),
+        programme=programme_html(res, f),
         k_details=bi("Details", "جزئیات"), k_cats=bi("Categories", "اصناف"),
         cats=table(["category / صنف", "env", "businesses", "land ha", "assigned", "unassigned", "why unassigned"],
                    _category_rows(res, colour, f)),
