@@ -106,6 +106,104 @@ def _plots(counts: dict[str, int], plot_m2: dict[str, float]) -> str:
     return "; ".join(f"{s:g} m² × {n}" for s, n in sorted(by.items(), reverse=True))
 
 
+def _extension(layers: dict, need: list[str], dist: dict[str, np.ndarray | None], i: int, extend_km: float
+               ) -> tuple[dict[str, float], str]:
+    """Lengths to extend (km; 0 at hand, NaN no network in the inputs) and the words for them."""
+    ext: dict[str, float] = {}
+    words = []
+    for u in need:
+        d = dist.get(u)
+        km = np.nan if d is None else float(d[i])
+        ext[u] = np.nan if not np.isfinite(km) else (round(km, 2) if km > extend_km else 0.0)
+        words.append(f"{u}: no network in the inputs" if not np.isfinite(km) else
+                     f"{u} {km:.1f} km" if km > extend_km else f"{u} at hand")
+    return ext, "; ".join(words) or "none"
+
+
+def _costed(row: dict, costs: pd.DataFrame, gross: float, ext: dict[str, float], road: float) -> None:
+    """Add the cost columns to a feasibility row (NaN and ``not_costed`` where a length is unknown)."""
+    c = {"land": gross * costs.at["land", "cost"], "site_works": gross * costs.at["site_works", "cost"],
+         "access_road": road * costs.at["access_road", "cost"] if np.isfinite(road) else np.nan}
+    missing = [] if np.isfinite(road) else ["access_road"]
+    for u in UTILITIES:
+        km = ext.get(u, 0.0)
+        c[u] = km * costs.at[u, "cost"] if np.isfinite(km) else np.nan
+        if not np.isfinite(km):
+            missing.append(u)
+    for k in COST_ITEMS:
+        row[f"cost_{k}"] = round(float(c[k]), 1) if np.isfinite(c[k]) else np.nan
+    total = float(np.nansum([c[k] for k in COST_ITEMS]))
+    row["cost_total"] = round(total, 1)
+    row["not_costed"] = ", ".join(missing)
+    row["cost_status"] = "scenario" if (costs["status"] == "scenario").all() else "assumption"
+    n, people = row["businesses"], row["residents_relieved"]
+    if missing and total <= 0:  # nothing costed: no figure per business or resident
+        n = people = 0
+    row["cost_per_business"] = round(total / n, 1) if n else np.nan
+    row["cost_per_resident"] = round(total / people, 2) if people and np.isfinite(people) and people > 0 else np.nan
+
+
+def _site_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
+               extend_km: float) -> list[dict]:
+    layers = res.prep.region.layers
+    cat = res.prep.catalogue.table.set_index("code")
+    plot_m2 = pd.to_numeric(cat["plot_m2"], errors="coerce").to_dict() if "plot_m2" in cat else {}
+    needs = {c: [u for u in UTILITIES if u in (v if isinstance(v, list) else [])] for c, v in cat["utilities"].items()}
+    rows = res.plan.rows
+    g = res.sites.geometry.values
+    road = _road_km(layers, g)
+    dist = {u: (res.sites[f"{u}_km"].to_numpy(float) if f"{u}_km" in res.sites
+                else network_distance(layers, u, g)) for u in UTILITIES}
+    sid = rows["site_id"].to_numpy() if "site_id" in rows else np.full(len(rows), None)
+    out = []
+    for i, s in enumerate(res.sites.itertuples()):
+        codes = [c.strip() for c in str(s.categories).split(",") if c.strip()]
+        need = [u for u in UTILITIES if any(u in needs.get(c, []) for c in codes)]
+        ext, words = _extension(layers, need, dist, i, extend_km)
+        take = rows[sid == s.site_id]
+        cap = _parse_counts(getattr(s, "capacity_units", None) or getattr(s, "units", ""))
+        gross = float(s.gross_ha)
+        row = {"option": "new site", "id": str(s.site_id), "name": f"new {s.chain} estate",
+               "categories": ", ".join(codes), "gross_ha": round(gross, 2), "net_ha": round(float(s.net_ha), 2),
+               "roads_buffers_ha": round(gross - float(s.net_ha), 2), "plots": _plots(cap, plot_m2),
+               "utilities": ", ".join(need), "extend": words,
+               **{f"{u}_ext_km": ext.get(u, 0.0) for u in UTILITIES},
+               "access_road_km": round(float(road[i]), 2), "businesses": len(take),
+               "land_ha": round(float(take["land_m2"].sum()) / M2_PER_HA, 2),
+               "residents_relieved": relieved.get(("site", str(s.site_id)), np.nan)}
+        _costed(row, costs, gross, ext, float(road[i]))
+        out.append(row)
+    return out
+
+
+def _upgrade_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
+                  extend_km: float) -> list[dict]:
+    layers = res.prep.region.layers
+    est = layers["estates"]
+    geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
+    out: list[dict] = []
+    if res.upgrades is None:
+        return out
+    for r in res.upgrades.itertuples():
+        g1 = np.array([geom[str(r.estate_id)]], dtype=object)
+        added = [u for u in UTILITIES if re.search(rf"\badd {u}\b", str(r.upgrade))]
+        ext, words = _extension(layers, added, {u: network_distance(layers, u, g1) for u in added}, 0, extend_km)
+        placed = getattr(r, "placed", None)
+        n = r.businesses if placed is None or pd.isna(placed) else placed
+        land = getattr(r, "placed_ha", None)
+        land = r.land_ha if land is None or pd.isna(land) else land
+        key = f"{r.estate_id}#{int(r.rank)}"
+        row = {"option": "upgrade", "id": key, "name": str(r.upgrade), "categories": str(r.categories),
+               "gross_ha": np.nan, "net_ha": np.nan, "roads_buffers_ha": np.nan, "plots": "",
+               "utilities": ", ".join(added), "extend": words,
+               **{f"{u}_ext_km": ext.get(u, 0.0) for u in UTILITIES}, "access_road_km": 0.0,
+               "businesses": int(n) if pd.notna(n) else 0, "land_ha": float(land) if pd.notna(land) else np.nan,
+               "residents_relieved": relieved.get(("upgrade", key), np.nan)}
+        _costed(row, costs, 0.0, ext, 0.0)
+        out.append(row)
+    return out
+
+
 def feasibility_table(res: "RunResult", impact: pd.DataFrame | None = None) -> pd.DataFrame:
     """``feasibility.csv``: one row per proposed site and per upgrade (module docstring).
 
@@ -125,98 +223,12 @@ def feasibility_table(res: "RunResult", impact: pd.DataFrame | None = None) -> p
     from . import locate
 
     extend_km = float(getattr(locate, "EXTEND_KM", 0.5))  # the sites' own threshold (0.5 km)
-    layers = res.prep.region.layers
-    cat = res.prep.catalogue.table.set_index("code")
-    plot_m2 = pd.to_numeric(cat["plot_m2"], errors="coerce").to_dict() if "plot_m2" in cat else {}
-    needs = {c: [u for u in UTILITIES if u in (v if isinstance(v, list) else [])] for c, v in cat["utilities"].items()}
     costs = unit_costs(res.prep.scenario)
-    status = "scenario" if (costs["status"] == "scenario").all() else "assumption"
     relieved: dict[tuple[str, str], float] = {}
     if impact is not None and len(impact):
         for r in impact[impact["level"].isin(["site", "upgrade"])].itertuples():
             relieved[(str(r.level), str(r.id))] = float(r.residents_relieved)
-    rows = res.plan.rows
-    out = []
-
-    def costed(row: dict, gross: float, ext: dict[str, float], road: float) -> None:
-        c = {"land": gross * costs.at["land", "cost"], "site_works": gross * costs.at["site_works", "cost"],
-             "access_road": road * costs.at["access_road", "cost"] if np.isfinite(road) else np.nan}
-        missing = [] if np.isfinite(road) else ["access_road"]
-        for u in UTILITIES:
-            km = ext.get(u, 0.0)
-            c[u] = km * costs.at[u, "cost"] if np.isfinite(km) else np.nan
-            if not np.isfinite(km):
-                missing.append(u)
-        for k in COST_ITEMS:
-            row[f"cost_{k}"] = round(float(c[k]), 1) if np.isfinite(c[k]) else np.nan
-        total = float(np.nansum([c[k] for k in COST_ITEMS]))
-        row["cost_total"] = round(total, 1)
-        row["not_costed"] = ", ".join(missing)
-        row["cost_status"] = status
-        n, people = row["businesses"], row["residents_relieved"]
-        if missing and total <= 0:  # nothing costed: no figure per business or resident
-            n = people = 0
-        row["cost_per_business"] = round(total / n, 1) if n else np.nan
-        row["cost_per_resident"] = round(total / people, 2) if people and np.isfinite(people) and people > 0 else np.nan
-
-    if len(res.sites):
-        g = res.sites.geometry.values
-        road = _road_km(layers, g)
-        dist = {u: (res.sites[f"{u}_km"].to_numpy(float) if f"{u}_km" in res.sites
-                    else network_distance(layers, u, g)) for u in UTILITIES}
-        sid = rows["site_id"].to_numpy() if "site_id" in rows else np.full(len(rows), None)
-        for i, s in enumerate(res.sites.itertuples()):
-            codes = [c.strip() for c in str(s.categories).split(",") if c.strip()]
-            need = [u for u in UTILITIES if any(u in needs.get(c, []) for c in codes)]
-            ext: dict[str, float] = {}
-            words = []
-            for u in need:
-                d = dist[u]
-                km = np.nan if d is None else float(d[i])
-                ext[u] = np.nan if not np.isfinite(km) else (round(km, 2) if km > extend_km else 0.0)
-                words.append(f"{u}: no network in the inputs" if not np.isfinite(km) else
-                             f"{u} {km:.1f} km" if km > extend_km else f"{u} at hand")
-            take = rows[sid == s.site_id]
-            cap = _parse_counts(getattr(s, "capacity_units", None) or getattr(s, "units", ""))
-            gross = float(s.gross_ha)
-            row = {"option": "new site", "id": str(s.site_id), "name": f"new {s.chain} estate",
-                   "categories": ", ".join(codes), "gross_ha": round(gross, 2), "net_ha": round(float(s.net_ha), 2),
-                   "roads_buffers_ha": round(gross - float(s.net_ha), 2), "plots": _plots(cap, plot_m2),
-                   "utilities": ", ".join(need), "extend": "; ".join(words) or "none",
-                   **{f"{u}_ext_km": ext.get(u, 0.0 if u not in need else np.nan) for u in UTILITIES},
-                   "access_road_km": round(float(road[i]), 2), "businesses": len(take),
-                   "land_ha": round(float(take["land_m2"].sum()) / M2_PER_HA, 2),
-                   "residents_relieved": relieved.get(("site", str(s.site_id)), np.nan)}
-            for u in UTILITIES:
-                if u not in need:
-                    row[f"{u}_ext_km"] = 0.0
-            costed(row, gross, ext, float(road[i]))
-            out.append(row)
-    up = res.upgrades
-    if up is not None and len(up):
-        est = layers["estates"]
-        geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
-        for r in up.itertuples():
-            g1 = np.array([geom[str(r.estate_id)]], dtype=object)
-            added = [u for u in UTILITIES if re.search(rf"\badd {u}\b", str(r.upgrade))]
-            ext, words = {}, []
-            for u in added:
-                d = network_distance(layers, u, g1)
-                km = np.nan if d is None else float(d[0])
-                ext[u] = np.nan if not np.isfinite(km) else (round(km, 2) if km > extend_km else 0.0)
-                words.append(f"{u}: no network in the inputs" if not np.isfinite(km) else
-                             f"{u} {km:.1f} km" if km > extend_km else f"{u} at hand")
-            placed = getattr(r, "placed", None)
-            n = r.businesses if placed is None or pd.isna(placed) else placed
-            land = getattr(r, "placed_ha", None)
-            land = r.land_ha if land is None or pd.isna(land) else land
-            key = f"{r.estate_id}#{int(r.rank)}"
-            row = {"option": "upgrade", "id": key, "name": str(r.upgrade), "categories": str(r.categories),
-                   "gross_ha": np.nan, "net_ha": np.nan, "roads_buffers_ha": np.nan, "plots": "",
-                   "utilities": ", ".join(added), "extend": "; ".join(words) or "none",
-                   **{f"{u}_ext_km": ext.get(u, 0.0) for u in UTILITIES}, "access_road_km": 0.0,
-                   "businesses": int(n) if pd.notna(n) else 0, "land_ha": float(land) if pd.notna(land) else np.nan,
-                   "residents_relieved": relieved.get(("upgrade", key), np.nan)}
-            costed(row, 0.0, ext, 0.0)
-            out.append(row)
+    out = _site_rows(res, costs, relieved, extend_km) if len(res.sites) else []
+    if res.upgrades is not None and len(res.upgrades):
+        out += _upgrade_rows(res, costs, relieved, extend_km)
     return pd.DataFrame(out, columns=list(FEASIBILITY_COLUMNS))

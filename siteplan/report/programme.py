@@ -52,7 +52,7 @@ def _impact(res: "RunResult", f: Fmt) -> Markup:
         [bi("Urban land freed", "زمین شهری آزادشده"), _n(f, p["urban_land_freed_ha"], "ha", ",.1f")],
         [bi("Jobs moved", "اشتغال جابجاشده"), _n(f, p["jobs_moved"])],
     ])
-    hdr = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Name", "نام"), bi("Moved", "جابجا"),
+    hdr: list[str] = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Name", "نام"), bi("Moved", "جابجا"),
            bi("Residents before", "ساکنان پیش"), bi("after", "پس"), bi("relieved", "رهاشده"),
            bi("per ha", "در هکتار"), bi("Heavy trips off", "سفر سنگین"), bi("km/day added", "کیلومتر/روز")]
     rows = [[r.level, r.id, r.name, _n(f, r.moved), _n(f, r.residents_before), _n(f, r.residents_after),
@@ -124,7 +124,7 @@ def _chains(res: "RunResult") -> Markup:
         done = (len(present) + len(near)) / len(g)
         rows.append([level, gid, chain, g["headed_to"].iloc[0] or "—", int(g["members"].iloc[0]),
                      ", ".join(present), ", ".join(near) or "—", missing or "—", f"{done:.0%}"])
-    hdr = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Chain", "زنجیره"), bi("Headed to", "مقصد"),
+    hdr: list[str] = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Chain", "زنجیره"), bi("Headed to", "مقصد"),
            bi("Members", "اعضا"), bi("Links present", "حلقه‌های موجود"), bi("In reach", "در دسترس"),
            bi("Missing (nearest supplier)", "حلقهٔ مفقود (نزدیک‌ترین)"), bi("Complete", "کامل")]
     note = Markup("<p class=\"note\">{}</p>").format(bi(
