@@ -44,5 +44,14 @@ class SolverError(SiteplanError, RuntimeError):
     not the user's input at fault, so not an :class:`InputError`."""
 
 
+class SafetyNetError(SolverError):
+    """A solver step ran into its wall-clock safety net (``allocation.time_limit_s``) before its
+    deterministic work limit (nodes, passes, moves) ended it.
+
+    Where it stopped would depend on the machine's speed and load, so siteplan stops with this error
+    rather than give an answer that another run of the same inputs might not reproduce.
+    """
+
+
 class SiteplanWarning(UserWarning):
     """Warnings users can filter: repaired geometries, excluded rows, assumptions used."""

@@ -326,8 +326,13 @@ class AllocationSpec(_Strict):
     priority: Literal["none", "env_cat"] = "env_cat"
     zone_aware_capacity: bool = True
     default_vacant_share: float | None = Field(None, ge=0, le=1)
-    time_limit_s: float = Field(60.0, gt=0, le=7 * 86_400)
+    #: wall-clock safety net of each relocation solver step (s): a step it stops fails loudly
+    #: (:class:`~siteplan.errors.SafetyNetError`); the work limits below end the steps, deterministically
+    time_limit_s: float = Field(600.0, gt=0, le=7 * 86_400)
+    #: branch-and-bound nodes of the repair MILP (large instances)
     node_limit: int = Field(300, ge=1, le=10**9)
+    #: branch-and-bound nodes of the exact MILP (small instances); past it the large-instance path answers
+    exact_node_limit: int = Field(1000, ge=1, le=10**9)
     gap_target: float = Field(0.005, ge=0, lt=1)
     search_passes: int = Field(5, ge=0, le=1000)
 
@@ -387,9 +392,12 @@ class ReservationSpec(_Strict):
 
 
 class UpgradesSpec(_Strict):
-    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.upgrades`)."""
+    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.upgrades`): ``count``
+    candidates are screened with a local estimate, the best ``verify`` of them re-solve the whole plan
+    with the upgrade (their ``businesses`` is what a rerun with the upgraded estate gives)."""
 
     count: int = Field(5, ge=0, le=50)
+    verify: int = Field(3, ge=0, le=50)
 
 
 class TripRateSpec(_Strict):
