@@ -6,7 +6,7 @@ section): land, utilities to extend, access road, unit costs, what it serves and
   capacity per category and the catalogue's ``plot_m2``.
 * **Utilities to extend**: every utility the categories need (the catalogue's ``utilities``, through the
   rules; an upgrade: the utilities it adds), with the length from the site or estate to the nearest
-  network of it in the utilities layer (sites.geojson's ``<utility>_km`` when it has them). A network
+  network of it in the utilities layer (sites.geojson's ``<utility>_km``, :func:`siteplan.upgrades.network_km`). A network
   within :data:`siteplan.locate.EXTEND_KM` counts as at hand (length 0); a utility with no network in the
   inputs is listed with an unknown length and is not costed (``not_costed`` says so).
 * **Access road**: the straight distance to the nearest road of the roads layer (0 for an upgrade of
@@ -29,14 +29,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .impact import upgrade_figure
+from .locate import EXTEND_KM
 from .rules import UTILITIES
 from .units import M2_PER_HA, M_PER_KM
+from .upgrades import network_km
 
 if TYPE_CHECKING:
     from .results import RunResult
     from .scenario import Scenario
 
-__all__ = ["FEASIBILITY_COLUMNS", "COST_ITEMS", "unit_costs", "feasibility_table", "network_distance"]
+__all__ = ["FEASIBILITY_COLUMNS", "COST_ITEMS", "unit_costs", "feasibility_table"]
 
 #: the cost items of the unit-cost table
 COST_ITEMS = ("land", "site_works", "access_road", "power", "gas", "water", "wastewater")
@@ -61,21 +64,6 @@ def unit_costs(scenario: "Scenario") -> pd.DataFrame:
     for k, v in scenario.programme.unit_costs.items():
         rows[k] = [rows[k][0], float(v), "scenario", "scenario programme.unit_costs"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=["unit", "cost", "status", "source"])
-
-
-def network_distance(layers: dict, utility: str, geoms: np.ndarray) -> np.ndarray | None:
-    """Distance (km) from each geometry to the nearest network of ``utility`` in the utilities layer
-    (:data:`siteplan.upgrades.NETWORK_KINDS`); None when the inputs hold no such network."""
-    from .upgrades import NETWORK_KINDS
-
-    util = layers.get("utilities")
-    if util is None or "kind" not in util:
-        return None
-    net = util[util["kind"].isin(NETWORK_KINDS[utility])]
-    if net.empty:
-        return None
-    _, d = shapely.STRtree(net.geometry.values).query_nearest(geoms, return_distance=True, all_matches=False)
-    return np.asarray(d, float) / M_PER_KM
 
 
 def _road_km(layers: dict, geoms: np.ndarray) -> np.ndarray:
@@ -153,7 +141,7 @@ def _site_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[str, 
     g = res.sites.geometry.values
     road = _road_km(layers, g)
     dist = {u: (res.sites[f"{u}_km"].to_numpy(float) if f"{u}_km" in res.sites
-                else network_distance(layers, u, g)) for u in UTILITIES}
+                else network_km(layers, u, g)) for u in UTILITIES}
     sid = rows["site_id"].to_numpy() if "site_id" in rows else np.full(len(rows), None)
     out = []
     for i, s in enumerate(res.sites.itertuples()):
@@ -187,17 +175,15 @@ def _upgrade_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[st
     for r in res.upgrades.itertuples():
         g1 = np.array([geom[str(r.estate_id)]], dtype=object)
         added = [u for u in UTILITIES if re.search(rf"\badd {u}\b", str(r.upgrade))]
-        ext, words = _extension(layers, added, {u: network_distance(layers, u, g1) for u in added}, 0, extend_km)
-        placed = getattr(r, "placed", None)
-        n = r.businesses if placed is None or pd.isna(placed) else placed
-        land = getattr(r, "placed_ha", None)
-        land = r.land_ha if land is None or pd.isna(land) else land
+        ext, words = _extension(layers, added, {u: network_km(layers, u, g1) for u in added}, 0, extend_km)
+        n = upgrade_figure(r, "placed", "businesses", "businesses_est")
+        land = upgrade_figure(r, "placed_ha", "land_ha", "land_ha_est")
         key = f"{r.estate_id}#{int(r.rank)}"
         row = {"option": "upgrade", "id": key, "name": str(r.upgrade), "categories": str(r.categories),
                "gross_ha": np.nan, "net_ha": np.nan, "roads_buffers_ha": np.nan, "plots": "",
                "utilities": ", ".join(added), "extend": words,
                **{f"{u}_ext_km": ext.get(u, 0.0) for u in UTILITIES}, "access_road_km": 0.0,
-               "businesses": int(n) if pd.notna(n) else 0, "land_ha": float(land) if pd.notna(land) else np.nan,
+               "businesses": int(n), "land_ha": round(land, 2),
                "residents_relieved": relieved.get(("upgrade", key), np.nan)}
         _costed(row, costs, 0.0, ext, 0.0)
         out.append(row)
@@ -220,9 +206,7 @@ def feasibility_table(res: "RunResult", impact: pd.DataFrame | None = None) -> p
     pandas.DataFrame
         :data:`FEASIBILITY_COLUMNS`; costs in the unit-cost table's currency (million rials by default).
     """
-    from . import locate
-
-    extend_km = float(getattr(locate, "EXTEND_KM", 0.5))  # the sites' own threshold (0.5 km)
+    extend_km = EXTEND_KM  # the sites' own threshold
     costs = unit_costs(res.prep.scenario)
     relieved: dict[tuple[str, str], float] = {}
     if impact is not None and len(impact):

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 __all__ = ["IMPACT_COLUMNS", "QUAD_SEGS", "Residents", "nuisance_distances", "trip_rates", "Placement",
-           "placements", "impact_table", "group_figures", "upgrade_businesses"]
+           "placements", "impact_table", "group_figures", "upgrade_businesses", "upgrade_figure"]
 
 #: segments per quarter circle of the nuisance buffers (area within 0.2 % of the exact disc, inside it)
 QUAD_SEGS = 16
@@ -348,12 +348,22 @@ def group_figures(p: Placement, idx: np.ndarray, dest: np.ndarray | None = None)
             "relieved_per_ha": round(relieved / (land / M2_PER_HA), 1) if land > 0 else np.nan}
 
 
+def upgrade_figure(row: object, *names: str) -> float:
+    """The first of an upgrades.csv row's columns ``names`` that has a value (0 when none has): the
+    verified ``placed``/``businesses``, else the estimate ``businesses_est``."""
+    for n in names:
+        v = getattr(row, n, None)
+        if v is not None and pd.notna(v):
+            return float(v)
+    return 0.0
+
+
 def upgrade_businesses(res: "RunResult", p: Placement) -> dict[int, np.ndarray]:
     """The businesses each upgrade would place (an estimate: upgrades.csv gives counts only).
 
     For each upgrade row, the unassigned businesses of the categories it admits, within the allocation's
-    reach of the estate, nearest first, as many as it places (``placed`` when given, else
-    ``businesses``).
+    reach of the estate, nearest first, as many as it places (``placed`` when verified, else
+    ``businesses``, else the estimate ``businesses_est``).
 
     Returns
     -------
@@ -370,9 +380,7 @@ def upgrade_businesses(res: "RunResult", p: Placement) -> dict[int, np.ndarray]:
     t = p.table
     free = ~t["moved"].to_numpy()
     for k, r in enumerate(up.itertuples()):
-        n = getattr(r, "placed", None)
-        n = r.businesses if n is None or pd.isna(n) else n
-        n = int(n) if pd.notna(n) else 0
+        n = int(upgrade_figure(r, "placed", "businesses", "businesses_est"))
         cats = [c.strip() for c in str(r.categories or "").split(",") if c.strip()]
         g = geom.get(str(r.estate_id))
         if n <= 0 or g is None:
