@@ -276,9 +276,18 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = robustness(ranks, prep, seed)
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
-    return RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters,
-                     failures, timer.times, seed, warns, plots, site_choice, flows, upgrades, options,
-                     reletting=zp.reletting)
+    return _with_programme(RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites,
+                                     clusters, failures, timer.times, seed, warns, plots, site_choice, flows,
+                                     upgrades, options, reletting=zp.reletting), timer)
+
+
+def _with_programme(res: RunResult, timer: _Timer) -> RunResult:
+    """The last analysis stage: impact, feasibility and value chains (:mod:`siteplan.programme`)."""
+    from .programme import programme_figures
+
+    with timer.stage("programme"):
+        res.programme = programme_figures(res)
+    return res
 
 
 def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]

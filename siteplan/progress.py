@@ -33,7 +33,7 @@ __all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_ba
 
 #: a run's stages in order (``write``: the outputs written)
 STAGES: tuple[str, ...] = ("load", "classify", "rules", "suitability", "estates", "clusters", "allocate",
-                           "zoning", "locate", "write")
+                           "zoning", "locate", "programme", "write")
 
 #: called with (stage, state): state ``start`` or ``done``
 Listener = Callable[[str, str], None]

@@ -108,3 +108,5 @@ class RunResult:
     options: pd.DataFrame | None = None
     #: every terminated plot with its new tenant or why it stays empty (:func:`siteplan.zoning.zone_plan`)
     reletting: pd.DataFrame | None = None
+    #: impact, feasibility and value chains (:func:`siteplan.programme.programme_figures`)
+    programme: Any = None

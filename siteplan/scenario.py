@@ -417,6 +417,42 @@ class UpgradesSpec(_Strict):
     verify: int = Field(3, ge=0, le=50)
 
 
+class TripRateSpec(_Strict):
+    """Trips per business per day of one category (:mod:`siteplan.impact`), replacing the shipped
+    table's row; without a ``source`` the rate is marked an assumption."""
+
+    heavy: float = Field(ge=0, le=1e6)
+    customer: float = Field(ge=0, le=1e6)
+    source: str = Field("", max_length=500)
+
+
+class ProgrammeSpec(_Strict):
+    """The programme figures: impact, feasibility and value chains (:mod:`siteplan.impact`,
+    :mod:`siteplan.feasibility`, :mod:`siteplan.chains`)."""
+
+    #: trip rates by category code, over ``siteplan/data/trip_rates.csv``
+    trip_rates: dict[str, TripRateSpec] = Field(default_factory=dict)
+    #: unit costs by item (``land``, ``site_works``, ``access_road``, ``power``, ``gas``, ``water``,
+    #: ``wastewater``), over ``siteplan/data/unit_costs.csv``
+    unit_costs: dict[str, float] = Field(default_factory=dict)
+    #: one-way trips per employee per day (to work and back)
+    worker_trips_per_employee: float = Field(2.0, ge=0, le=100)
+    #: a missing value-chain link is "within reach" when a business of it is this close (km)
+    chain_reach_km: float = Field(10.0, gt=0, le=1000)
+
+    @field_validator("unit_costs")
+    @classmethod
+    def _costs(cls, v: dict[str, float]) -> dict[str, float]:
+        known = ("land", "site_works", "access_road", "power", "gas", "water", "wastewater")
+        bad = [k for k in v if k not in known]
+        if bad:
+            raise ValueError(f"unknown unit cost item(s) {', '.join(map(repr, sorted(bad)))}; known: {', '.join(known)}")
+        neg = [k for k, c in v.items() if not c >= 0]
+        if neg:
+            raise ValueError(f"unit cost(s) {', '.join(sorted(neg))} must be zero or more")
+        return v
+
+
 class ClustersSpec(_Strict):
     """Business cluster detection."""
 
@@ -531,6 +567,7 @@ class Scenario(_Strict):
     clusters: ClustersSpec = Field(default_factory=ClustersSpec)
     reservations: list[ReservationSpec] = Field(default_factory=list)
     upgrades: UpgradesSpec = Field(default_factory=UpgradesSpec)
+    programme: ProgrammeSpec = Field(default_factory=ProgrammeSpec)
     sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
     national: NationalSpec | None = None

@@ -24,6 +24,7 @@ from ..units import M2_PER_HA
 from ..zoning import zoning_sheets
 from .bidi import Fmt, bi
 from .layers import _extend_fa, cat_fa, codes_fa, text
+from .programme import programme_html
 from .summary import group_warnings, headline, proposal_fa, robustness
 
 if TYPE_CHECKING:
@@ -347,6 +348,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
 <details><summary>{k_sites}</summary>{sites}</details>
 <details class="zsheets"><summary>{k_zs}</summary>
 <p class="print-only">{k_zs_print}</p>{zsheets}</details>
+{programme}
 {method}
 <details><summary>{k_warn} <span class="count">({nw})</span></summary><ul>{warn}</ul></details>
 <details><summary>{k_src}</summary><ul>{src}</ul>
@@ -362,6 +364,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
                           "از کجا به کجا: شهرها به شهرک‌ها", "band width: businesses"),
         c_un=_chart_box("chart-unassigned", "Unassigned by reason and category", "بدون تخصیص به تفکیک دلیل و صنف",
                         "businesses per category, coloured by reason"),
+        programme=programme_html(res, f),
         k_details=bi("Details", "جزئیات"), k_cats=bi("Categories", "اصناف"),
         cats=table([bi("category", "صنف"), bi("env", "رده محیطی"), bi("businesses", "کسب‌وکار"),
                     bi("land ha", "زمین (ha)"), bi("assigned", "تخصیص‌یافته"), bi("unassigned", "بدون تخصیص"),

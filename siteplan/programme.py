@@ -1,0 +1,49 @@
+"""The programme figures of a run: impact (:mod:`siteplan.impact`), feasibility
+(:mod:`siteplan.feasibility`) and value chains (:mod:`siteplan.chains`), computed after the plan, the
+zones and the options exist (the last analysis stage; the export writes them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .results import RunResult
+
+__all__ = ["Programme", "programme_figures"]
+
+
+@dataclass(frozen=True)
+class Programme:
+    """``impact.csv``, ``feasibility.csv`` and ``chains.csv`` of a run, and the trip rates and unit costs
+    they used (with their sources and status)."""
+
+    impact: pd.DataFrame
+    feasibility: pd.DataFrame
+    chains: pd.DataFrame
+    trip_rates: pd.DataFrame
+    unit_costs: pd.DataFrame
+
+
+def programme_figures(res: "RunResult") -> Programme:
+    """Compute the programme figures of a finished run.
+
+    Parameters
+    ----------
+    res
+        A finished run (plan, zones, plots, sites and upgrades).
+
+    Returns
+    -------
+    Programme
+    """
+    from .chains import chains_table
+    from .feasibility import feasibility_table, unit_costs
+    from .impact import impact_table, placements
+
+    p = placements(res)
+    impact = impact_table(res, p)
+    return Programme(impact, feasibility_table(res, impact), chains_table(res, p), p.rates,
+                     unit_costs(res.prep.scenario))

@@ -1,0 +1,144 @@
+"""The report's programme sections: the impact of the plan, the feasibility sheets of the proposed
+sites and upgrades (printable), and the provincial cluster map of value chains and missing links.
+
+Self-contained: :func:`programme_html` returns three ``<details>`` elements for the panel; every value
+goes in through :func:`~siteplan.report.panel.cell` / ``Markup.format`` (escaped).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from .bidi import Fmt, bi
+
+if TYPE_CHECKING:
+    from ..results import RunResult
+
+__all__ = ["programme_html"]
+
+
+def _n(f: Fmt, v: Any, unit: str = "", spec: str = ",.0f") -> Any:
+    """A number for a table cell ('—' when missing)."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)) or pd.isna(v):
+        return "—"
+    return f.qty(v, unit, spec)
+
+
+def _impact(res: "RunResult", f: Fmt) -> Markup:
+    from .panel import table
+
+    t = res.programme.impact
+    prov = t[t["level"] == "province"]
+    if prov.empty:
+        return Markup("")
+    p = prov.iloc[0]
+    head = Markup("<p>{} {} → {} {} ({} {}).</p>").format(
+        bi("People living within the nuisance distance of a polluting business: before",
+           "ساکنان در فاصلهٔ مزاحمت یک واحد آلاینده: پیش از جابجایی"), _n(f, p["residents_before"]),
+        bi("after", "پس از جابجایی"), _n(f, p["residents_after"]), _n(f, p["residents_relieved"]),
+        bi("relieved", "رهاشده"))
+    facts = table([bi("Figure", "شاخص"), bi("Value", "مقدار")], [
+        [bi("Businesses moved", "واحدهای جابجاشده"), _n(f, p["moved"])],
+        [bi("Heavy-vehicle trips off urban streets per day", "سفر خودروی سنگین کمتر در شهر (روزانه)"),
+         _n(f, p["heavy_trips_off"])],
+        [bi("Customer trips off urban streets per day", "سفر مشتری کمتر در شهر (روزانه)"), _n(f, p["customer_trips_off"])],
+        [bi("Added travel, km per day (straight line)", "افزایش مسافت، کیلومتر در روز (خط مستقیم)"),
+         _n(f, p["added_km_per_day"], "km")],
+        [bi("Land used in estates", "زمین در شهرک‌ها"), _n(f, p["estate_land_ha"], "ha", ",.1f")],
+        [bi("Urban land freed", "زمین شهری آزادشده"), _n(f, p["urban_land_freed_ha"], "ha", ",.1f")],
+        [bi("Jobs moved", "اشتغال جابجاشده"), _n(f, p["jobs_moved"])],
+    ])
+    hdr: list[str] = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Name", "نام"), bi("Moved", "جابجا"),
+           bi("Residents before", "ساکنان پیش"), bi("after", "پس"), bi("relieved", "رهاشده"),
+           bi("per ha", "در هکتار"), bi("Heavy trips off", "سفر سنگین"), bi("km/day added", "کیلومتر/روز")]
+    rows = [[r.level, r.id, r.name, _n(f, r.moved), _n(f, r.residents_before), _n(f, r.residents_after),
+             _n(f, r.residents_relieved), _n(f, r.relieved_per_ha), _n(f, r.heavy_trips_off),
+             _n(f, r.added_km_per_day)]
+            for r in t[t["level"].isin(["category", "estate", "site", "upgrade"])].itertuples()]
+    note = Markup("<p class=\"note\">{}</p>").format(bi(
+        "Residents within each category's largest distance from homes in its siting rules, urban population "
+        "spread evenly over each urban area, counted once; trips from the trip-rate table (assumptions unless a "
+        "source is given); travel in straight lines. All rows, towns included: impact.csv.",
+        "ساکنان در بیشترین فاصلهٔ لازم از مسکن طبق ضوابط هر صنف؛ جمعیت یکنواخت در هر محدودهٔ شهری؛ نرخ سفر فرضی مگر "
+        "منبع داده شود؛ مسافت به خط مستقیم. همهٔ سطرها در impact.csv."))
+    return Markup('<details id="sp-impact"><summary>{}</summary>{}{}{}{}</details>').format(
+        bi("Impact of the plan", "اثر طرح"), head, facts, table(hdr, rows), note)
+
+
+def _feasibility(res: "RunResult", f: Fmt) -> Markup:
+    from .panel import table
+
+    t = res.programme.feasibility
+    if t.empty:
+        return Markup("")
+    sheets = []
+    for r in t.itertuples():
+        rows = [
+            [bi("Categories", "اصناف"), r.categories],
+            [bi("Land gross / net / roads and buffers", "زمین ناخالص / خالص / معابر و حریم"),
+             Markup("{} / {} / {}").format(_n(f, r.gross_ha, "ha", ",.2f"), _n(f, r.net_ha, "ha", ",.2f"),
+                                          _n(f, r.roads_buffers_ha, "ha", ",.2f"))],
+            [bi("Plots by size", "قطعات به اندازه"), r.plots or "—"],
+            [bi("Utilities needed", "تأسیسات لازم"), r.utilities or "—"],
+            [bi("To extend", "توسعهٔ شبکه"), r.extend],
+            [bi("Access road", "راه دسترسی"), _n(f, r.access_road_km, "km", ",.2f")],
+            [bi("Businesses served / land", "واحدها / زمین"),
+             Markup("{} / {}").format(_n(f, r.businesses), _n(f, r.land_ha, "ha", ",.2f"))],
+            [bi("Residents relieved", "ساکنان رهاشده"), _n(f, r.residents_relieved)],
+            [bi("Cost (costed items)", "هزینه (اقلام برآوردشده)"), _n(f, r.cost_total)],
+            [bi("Not costed", "برآورد نشده"), r.not_costed or "—"],
+            [bi("Cost per business / per resident relieved", "هزینه به ازای واحد / ساکن"),
+             Markup("{} / {}").format(_n(f, r.cost_per_business), _n(f, r.cost_per_resident, "", ",.2f"))],
+        ]
+        sheets.append(Markup('<section class="sheet"><h3>{} {} — {}</h3>{}</section>').format(
+            r.option, r.id, r.name, table([bi("Item", "قلم"), bi("Value", "مقدار")], rows)))
+    uc = res.programme.unit_costs
+    costs = table([bi("Item", "قلم"), bi("Unit", "واحد"), bi("Cost", "هزینه"), bi("Status", "وضعیت"),
+                   bi("Source", "منبع")],
+                  [[k, r.unit, _n(f, r.cost), r.status, r.source] for k, r in uc.iterrows()])
+    note = Markup("<p class=\"note\">{}</p>").format(bi(
+        "Costs in million rials from the unit-cost table below (assumptions unless the scenario gives them); "
+        "a utility with no network in the inputs is listed but not costed. All figures: feasibility.csv.",
+        "هزینه‌ها به میلیون ریال از جدول هزینهٔ واحد (فرضی مگر سناریو تعیین کند)؛ شبکهٔ بدون داده برآورد نشده است."))
+    return Markup('<details id="sp-feasibility" class="printable"><summary>{}</summary>{}{}{}</details>').format(
+        bi("Feasibility sheets", "مطالعات امکان‌سنجی"), Markup("").join(sheets), note, costs)
+
+
+def _chains(res: "RunResult") -> Markup:
+    from .panel import table
+
+    t = res.programme.chains
+    if t.empty:
+        return Markup("")
+    rows = []
+    for (level, gid, chain), g in t.groupby(["level", "id", "chain"], sort=False):
+        present = g.loc[g["status"] == "present", "link"].tolist()
+        near = g.loc[g["status"] == "in reach", "link"].tolist()
+        miss = g[g["status"] == "missing"]
+        missing = "; ".join(f"{r.link} ({r.nearest_biz_id} {r.nearest_km:g} km)" if r.nearest_biz_id else
+                            f"{r.link} (none in the province)" for r in miss.itertuples())
+        done = (len(present) + len(near)) / len(g)
+        rows.append([level, gid, chain, g["headed_to"].iloc[0] or "—", int(g["members"].iloc[0]),
+                     ", ".join(present), ", ".join(near) or "—", missing or "—", f"{done:.0%}"])
+    hdr: list[str] = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Chain", "زنجیره"), bi("Headed to", "مقصد"),
+           bi("Members", "اعضا"), bi("Links present", "حلقه‌های موجود"), bi("In reach", "در دسترس"),
+           bi("Missing (nearest supplier)", "حلقهٔ مفقود (نزدیک‌ترین)"), bi("Complete", "کامل")]
+    note = Markup("<p class=\"note\">{}</p>").format(bi(
+        f"A chain's links: the catalogue's categories of the chain and the linked trades of those present; "
+        f"'in reach' within {res.prep.scenario.programme.chain_reach_km:g} km (straight line). All rows: chains.csv.",
+        "حلقه‌های زنجیره: اصناف همان زنجیره در فهرست و اصناف مرتبط؛ «در دسترس» تا فاصلهٔ تعیین‌شده."))
+    return Markup('<details id="sp-chains"><summary>{}</summary>{}{}</details>').format(
+        bi("Provincial cluster map: value chains and missing links", "نقشهٔ خوشه‌های استان: زنجیره‌های ارزش و حلقه‌های مفقود"),
+        table(hdr, rows), note)
+
+
+def programme_html(res: "RunResult", f: Fmt | None = None) -> Markup:
+    """The programme sections for the report's panel (empty when the run has no programme figures)."""
+    if getattr(res, "programme", None) is None:
+        return Markup("")
+    f = f or Fmt(bool(getattr(res.prep.scenario.outputs, "persian_digits", False)))
+    return Markup("\n").join([_impact(res, f), _feasibility(res, f), _chains(res)])

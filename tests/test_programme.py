@@ -1,0 +1,219 @@
+"""Programme figures (issue 27): impact (residents within the nuisance distance, recomputed
+independently), feasibility rows against the run's own tables, value chains and missing links."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from siteplan.chains import chain_links, link_status
+from siteplan.guilds import load_catalogue
+from siteplan.impact import Residents, nuisance_distances, placements, trip_rates
+from siteplan.rules import Rule, _mixed_mask
+from siteplan.scenario import ProgrammeSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_YAML = ROOT / "data" / "demo.yaml"
+
+
+# ---------------------------------------------------------------- hand-built province, known answers
+
+def _segment(r: float, h: float) -> float:
+    """Area of the part of a disc of radius r beyond a chord at distance h from its centre."""
+    return r * r * math.acos(h / r) - h * math.sqrt(r * r - h * h)
+
+
+def _province() -> Residents:
+    quiet = shapely.box(0, 0, 1000, 1000)        # 10 000 residents on 1 km²
+    mixed = shapely.box(5000, 0, 6000, 1000)     # 4 000 residents, a mixed area
+    return Residents(np.array([quiet, mixed], dtype=object), np.array([10_000.0, 4_000.0]),
+                     np.array([False, True]))
+
+
+def test_residents_known_answers_and_no_double_count():
+    res = _province()
+    # a disc of 100 m wholly inside the quiet area: π·100² m² of 1 km² → 314.16 residents
+    one = res.exposed(np.array([shapely.Point(500, 500)]), np.array([100.0]), np.array([50.0]))
+    assert one["all"] == pytest.approx(math.pi * 1e4 / 1e6 * 10_000, rel=0.005)
+    # two businesses on the same spot: the same residents, counted once
+    two = res.exposed(np.array([shapely.Point(500, 500)] * 2), np.array([100.0, 100.0]), np.array([50.0, 50.0]))
+    assert two["all"] == pytest.approx(one["all"], rel=1e-9)
+    # 50 m outside the quiet area's edge with 100 m: the circular segment beyond the chord
+    seg = res.exposed(np.array([shapely.Point(500, -50)]), np.array([100.0]), np.array([0.0]))
+    assert seg["all"] == pytest.approx(_segment(100, 50) / 1e6 * 10_000, rel=0.005)
+    # in the mixed area the mixed distance applies (30 m), not the quiet one
+    mx = res.exposed(np.array([shapely.Point(5500, 500)]), np.array([200.0]), np.array([30.0]))
+    assert mx["all"] == pytest.approx(math.pi * 900 / 1e6 * 4_000, rel=0.005)
+    # groups are counted separately; a business far from every urban area exposes no one
+    g = res.exposed(np.array([shapely.Point(500, 500), shapely.Point(20_000, 0)]), np.array([100.0, 500.0]),
+                    np.array([50.0, 50.0]), np.array(["a", "b"], dtype=object))
+    assert g["a"] == pytest.approx(one["all"]) and g["b"] == 0
+
+
+def test_settlement_points_count_whole():
+    pts = Residents(np.array([shapely.Point(0, 0), shapely.Point(1000, 0)], dtype=object), np.array([700.0, 300.0]),
+                    np.array([False, False]))
+    got = pts.exposed(np.array([shapely.Point(0, 90)]), np.array([100.0]), np.array([0.0]))
+    assert got["all"] == 700
+
+
+def test_nuisance_distance_is_the_rules_largest_distance_from_homes():
+    rules = {"x": [Rule("VNG-HOMES", "x", "homes", 100.0, "", ""), Rule("DOE", "x", "homes", 500.0, "", "", group="doe"),
+                   Rule("VNG-MIXED", "x", "homes_mixed", 50.0, "", ""), Rule("S", "x", "sensitive", 900.0, "", "")]}
+    d = nuisance_distances(rules)  # type: ignore[arg-type]
+    assert d.loc["x", "quiet_m"] == 500 and d.loc["x", "mixed_m"] == 50
+
+
+def test_trip_rates_scenario_override_and_unknown_key():
+    from siteplan.errors import InputError
+
+    codes = list(load_catalogue().table["code"])
+    t = trip_rates(codes, SimpleNamespace(programme=ProgrammeSpec()))  # type: ignore[arg-type]
+    assert set(t.index) == set(codes) and (t["status"] != "missing").all() and t["source"].str.len().gt(0).all()
+    sc = SimpleNamespace(programme=ProgrammeSpec.model_validate({"trip_rates": {"scrap": {"heavy": 9, "customer": 1}}}))
+    t2 = trip_rates(codes, sc)  # type: ignore[arg-type]
+    assert t2.loc["scrap", "heavy"] == 9 and t2.loc["scrap", "status"] == "assumption"
+    bad = SimpleNamespace(programme=ProgrammeSpec.model_validate({"trip_rates": {"nope": {"heavy": 1, "customer": 1}}}))
+    with pytest.raises(InputError, match="programme.trip_rates: 'nope'"):
+        trip_rates(codes, bad)  # type: ignore[arg-type]
+
+
+def test_unit_costs_refuse_unknown_items():
+    with pytest.raises(ValueError, match="unknown unit cost"):
+        ProgrammeSpec.model_validate({"unit_costs": {"gold": 1}})
+
+
+# ---------------------------------------------------------------- value chains, one hand-built cluster
+
+def test_hand_built_cluster_missing_links():
+    cat = load_catalogue()
+    present = {"car_repair", "car_parts"}
+    links = chain_links(present, "auto", cat)
+    assert set(links) == {"car_repair", "car_body_paint", "car_showroom", "car_parts", "car_wash_oil"}
+    where = shapely.box(0, 0, 300, 300)
+    sup = pd.DataFrame({"biz_id": ["W1", "S1", "S2", "R1"],
+                        "category": ["car_wash_oil", "car_showroom", "car_showroom", "car_repair"]})
+    geoms = np.array([shapely.Point(2300, 0), shapely.Point(50_300, 0), shapely.Point(300, 60_000),
+                      shapely.Point(0, 0)], dtype=object)
+    st = {s["link"]: s for s in link_status(where, present, links, sup, geoms, reach_km=10.0)}
+    assert st["car_repair"]["status"] == "present" and st["car_parts"]["status"] == "present"
+    assert st["car_wash_oil"]["status"] == "in reach" and st["car_wash_oil"]["nearest_km"] == 2.0
+    assert st["car_showroom"]["status"] == "missing"
+    assert st["car_showroom"]["nearest_biz_id"] == "S1" and st["car_showroom"]["nearest_km"] == 50.0
+    assert st["car_body_paint"]["status"] == "missing" and st["car_body_paint"]["nearest_biz_id"] == ""
+
+
+# ---------------------------------------------------------------- the demo
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from siteplan.export import write_run
+    from siteplan.pipeline import run
+    from siteplan.scenario import load_scenario
+
+    res = run(load_scenario(DEMO_YAML))
+    out = tmp_path_factory.mktemp("demo_programme")
+    write_run(res, out)
+    return res, out
+
+
+def _independent(urban: gpd.GeoDataFrame, mixed: np.ndarray, geoms: np.ndarray, quiet_m: np.ndarray,
+                 mixed_m: np.ndarray) -> float:
+    """Residents within the distances, the plain way: one union of finer buffers per kind, then each
+    urban polygon's population by the share of its area inside."""
+    total = 0.0
+    pop = urban["population"].fillna(0).to_numpy(float)
+    for is_mixed, d in ((False, quiet_m), (True, mixed_m)):
+        keep = d > 0
+        if not keep.any():
+            continue
+        u = shapely.union_all(shapely.buffer(geoms[keep], d[keep], quad_segs=64))
+        for g, p, m in zip(urban.geometry.values, pop, mixed):
+            if m == is_mixed and p > 0:
+                total += p * g.intersection(u).area / g.area
+    return total
+
+
+def test_demo_residents_recomputed_independently(demo):
+    res, out = demo
+    imp = pd.read_csv(out / "impact.csv", encoding="utf-8-sig")
+    prov = imp[imp["level"] == "province"].iloc[0]
+    p = placements(res)
+    urban = res.prep.region.layers["urban"]
+    mixed = _mixed_mask(urban, res.prep.scenario)
+    t = p.table
+    q, m = t["quiet_m"].to_numpy(float), t["mixed_m"].to_numpy(float)
+    before = _independent(urban, mixed, p.before, q, m)
+    assert prov["residents_before"] > 10_000
+    assert prov["residents_before"] == pytest.approx(before, rel=0.005)
+    after = _independent(urban, mixed, p.after, q, m)
+    assert prov["residents_after"] == pytest.approx(after, rel=0.005)
+    # one category on its own
+    sel = (t["category"] == "scrap").to_numpy()
+    row = imp[(imp["level"] == "category") & (imp["id"] == "scrap")].iloc[0]
+    assert row["residents_before"] == pytest.approx(_independent(urban, mixed, p.before[sel], q[sel], m[sel]),
+                                                    rel=0.005)
+
+
+def test_demo_no_assigned_business_has_residents_within_its_separation(demo):
+    res, out = demo
+    p = placements(res)
+    moved = np.flatnonzero(p.table["moved"].to_numpy())
+    assert len(moved) > 1000
+    per = p.residents.exposed(p.after[moved], p.table["quiet_m"].to_numpy()[moved],
+                              p.table["mixed_m"].to_numpy()[moved], p.table["biz_id"].to_numpy()[moved])
+    assert per.max() < 0.5, per.sort_values().tail()
+    imp = pd.read_csv(out / "impact.csv", encoding="utf-8-sig")
+    est = imp[imp["level"] == "estate"]
+    assert len(est) and (est["residents_after"] == 0).all() and (est["residents_relieved"] > 0).any()
+
+
+def test_demo_feasibility_agrees_with_sites_upgrades_relocation(demo):
+    res, out = demo
+    f = pd.read_csv(out / "feasibility.csv", encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    sites = gpd.read_file(out / "sites.geojson")
+    rel = pd.read_csv(out / "relocation.csv", encoding="utf-8-sig", dtype={"site_id": str})
+    up = pd.read_csv(out / "upgrades.csv", encoding="utf-8-sig")
+    fs = f[f["option"] == "new site"].set_index("id")
+    assert set(fs.index) == set(sites["site_id"]) and len(fs) == len(sites)
+    cat = load_catalogue().table.set_index("code")
+    for s in sites.itertuples():
+        r = fs.loc[s.site_id]
+        assert r["gross_ha"] == pytest.approx(s.gross_ha, abs=0.01) and r["net_ha"] == pytest.approx(s.net_ha, abs=0.01)
+        take = rel[rel["site_id"] == s.site_id]
+        assert r["businesses"] == len(take) == s.units
+        assert r["land_ha"] == pytest.approx(take["land_m2"].sum() / 1e4, abs=0.01)
+        need = {u for c in s.categories.split(", ") for u in cat.loc[c, "utilities"]}
+        for u in need:
+            assert u in r["extend"], (s.site_id, u, r["extend"])
+        if "wastewater" in need:
+            assert "wastewater" in r["utilities"]
+    assert any("wastewater" in str(x) for x in fs["extend"])  # the demo has a site that needs it
+    fu = f[f["option"] == "upgrade"]
+    assert len(fu) == len(up)
+    for (_, a), (_, b) in zip(fu.iterrows(), up.iterrows()):
+        assert a["id"] == f"{b['estate_id']}#{int(b['rank'])}"
+        n = next((b[k] for k in ("placed", "businesses", "businesses_est") if k in up and pd.notna(b[k])), 0)
+        assert a["businesses"] == n
+        if "wastewater" in str(b["upgrade"]):
+            assert "wastewater" in a["extend"]
+
+
+def test_demo_chains_list_every_cluster(demo):
+    res, out = demo
+    ch = pd.read_csv(out / "chains.csv", encoding="utf-8-sig", keep_default_na=False)
+    clusters = gpd.read_file(out / "clusters.geojson")
+    got = ch[ch["level"] == "cluster"]
+    assert set(got["id"]) == set(clusters["cluster_id"])
+    assert set(got["status"]) <= {"present", "in reach", "missing"}
+    assert (got.groupby("id")["status"].apply(lambda s: (s == "present").any())).all()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for key in ('id="sp-impact"', 'id="sp-feasibility"', 'id="sp-chains"'):
+        assert key in html
