@@ -134,9 +134,10 @@ class NationalFigures:
     Attributes
     ----------
     provinces
-        One row per province (Persian alphabetical order): ``province``, ``status`` (``ok``, ``cached``
-        or ``failed``), ``error``, ``folder`` and :data:`FIGURES` (empty for a failed province, whose
-        ``businesses_listed`` says how many businesses its files hold).
+        One row per province (Persian alphabetical order): ``province``, ``status`` (``ok``, computed
+        now or taken from the cache: the same bytes; or ``failed``), ``error``, ``folder`` and
+        :data:`FIGURES` (empty for a failed province, whose ``businesses_listed`` says how many
+        businesses its files hold).
     categories
         One row per category (``category``, ``category_fa`` and the figures) over the provinces that ran.
     flows
@@ -223,8 +224,8 @@ def national_figures(units: list[Unit], outcomes: list[Outcome], polygons: gpd.G
     rows = []
     for k in sorted(polygons["partition"].astype(str), key=persian_key):
         o, u = status[k]
-        row: dict[str, Any] = {"province": k, "status": o.status, "error": o.error,
-                               "folder": "" if o.status == "failed" else u.folder}
+        row: dict[str, Any] = {"province": k, "status": "failed" if o.status == "failed" else "ok",
+                               "error": o.error, "folder": "" if o.status == "failed" else u.folder}
         if o.status == "failed":
             row.update(dict.fromkeys(FIGURES))
             row["businesses_listed"] = int(u.businesses) if len(u.keys) == 1 else None
@@ -275,9 +276,9 @@ def _estate_flows(placed: pd.DataFrame, stage: Path) -> gpd.GeoDataFrame:
     ends = [at.get((dp, e)) for dp, e in zip(agg["destination_province"], agg["estate_id"])]
     keep = np.array([p is not None for p in ends]) & agg[["x", "y"]].notna().all(axis=1).to_numpy()
     agg = agg[keep].reset_index(drop=True)
-    ends = [p for p, k in zip(ends, keep) if k]
+    kept = [p for p, k in zip(ends, keep) if k and p is not None]
     lines = [shapely.LineString([(round(x, 7), round(y, 7)), (round(p.x, 7), round(p.y, 7))])
-             for x, y, p in zip(agg["x"], agg["y"], ends)]
+             for x, y, p in zip(agg["x"], agg["y"], kept)]
     out = gpd.GeoDataFrame(agg[cols], geometry=lines, crs=4326)
     order = sorted(range(len(out)), key=lambda i: (persian_key(out["origin_province"].iloc[i]),
                                                    persian_key(out["destination_province"].iloc[i]),

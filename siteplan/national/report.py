@@ -53,15 +53,19 @@ tr.failed td{background:#fde8e8}.err{color:#a00;white-space:pre-wrap;max-width:4
 .map path.pv{stroke:#555;stroke-width:1;vector-effect:non-scaling-stroke}
 .map text{font-size:14px;font-weight:600;fill:#111;stroke:#fff;stroke-width:3.5px;paint-order:stroke;
 stroke-linejoin:round;text-anchor:middle;dominant-baseline:middle}
-.map text.f{fill:#a00}.map line{stroke-linecap:round}.map .w{stroke:#1f5fa8;stroke-opacity:.55}
+.map text.f{fill:#a00}.map line{stroke-linecap:round}.map .w{stroke:#1f5fa8;stroke-opacity:.75}
 .map .x{stroke:#d9480f;stroke-opacity:.8}.map rect{fill:#333;stroke:#fff;stroke-width:.8}
 .map polygon.site{fill:#f59f00;stroke:#7a4a00;stroke-width:1}
-.switch{margin:.4rem 0;line-height:1.9}.switch label{margin-inline-end:.8rem;white-space:nowrap}
+.switch input{position:absolute;opacity:0;width:1px;height:1px}
+.switch label{display:inline-block;margin:0 .3rem .35rem 0;padding:.15rem .55rem;border:1px solid #999;
+border-radius:1rem;cursor:pointer;font-size:.92rem;background:#fff}
+.switch input:checked+label{background:#1f5fa8;color:#fff;border-color:#1f5fa8}
+.switch input:focus-visible+label{outline:2px solid #d9480f}
 .legend{font-size:.9rem;color:#444;max-width:760px}
 .sw{display:inline-block;width:.9em;height:.9em;border:1px solid #555;vertical-align:middle}
 .s0{background:hsl(0,60%,65%)}.s1{background:hsl(120,60%,65%)}.se{background:#ffffff}.sf{background:#cccccc}
 .lw,.lx{display:inline-block;width:1.6em;height:.3em;vertical-align:middle}.lw{background:#8fafd4}.lx{background:#d9480f}
-.le{display:inline-block;width:.55em;height:.55em;background:#333}.ls{color:#f59f00}
+.code{color:#666;font-size:.85em}.le{display:inline-block;width:.55em;height:.55em;background:#333}.ls{color:#f59f00}
 @media (max-width:700px){body{margin:.5rem}.map text{font-size:24px;stroke-width:5px}}
 """
 
@@ -241,11 +245,11 @@ def _svg_map(polygons: gpd.GeoDataFrame, figs: NationalFigures, share: dict[str,
 
 def _switch(cats: list[tuple[str, str]]) -> tuple[Markup, str]:
     """Radio buttons choosing the flows shown (all categories, or one), and the CSS that does it."""
-    inputs = [Markup('<input type="radio" name="cat" id="kall" checked><label for="kall">all categories</label>')]
+    inputs = [Markup('<input type="radio" name="cat" id="kall" checked><label for="kall">flows: all categories</label>')]
     css = ["#kall:checked~.map .fl:not(.kall){display:none}"]
     for i, (code, fa) in enumerate(cats):
-        inputs.append(Markup('<input type="radio" name="cat" id="k{}"><label for="k{}" dir="auto">{}</label>').format(
-            i, i, f"{fa} ({code})" if fa else code))
+        inputs.append(Markup('<input type="radio" name="cat" id="k{}"><label for="k{}"><bdi>{}</bdi>{}</label>').format(
+            i, i, fa or code, Markup(' <bdi class="code">{}</bdi>').format(code) if fa else ""))
         css.append(f"#k{i}:checked~.map .fl:not(.k{i}){{display:none}}")
     return Markup("").join(inputs), "\n".join(css) + "\n"
 
