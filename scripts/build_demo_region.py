@@ -151,6 +151,16 @@ def constraints() -> gpd.GeoDataFrame:
     return g
 
 
+def constraints_layer(cons: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The constraints as written: every feature a polygon (a shapefile holds one geometry type, and a
+    protected area or wetland is an area). The river and the fault become 50 m strips along their
+    traces (the river's bed; the fault's trace), their ``buffer_m`` measured from the strip's edge."""
+    out = cons.copy()
+    line = out.geometry.geom_type == "LineString"
+    out.loc[line, "geometry"] = out.geometry[line].buffer(25.0, quad_segs=4)
+    return out
+
+
 def rail_and_utilities(st: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     def at(name_en: str) -> tuple[float, float]:
         r = st.loc[st.name_en == name_en].geometry.iloc[0]
@@ -391,7 +401,7 @@ def build(out: Path) -> dict[str, int]:
     rec = receptors(est, rng)
     layers = {
         "settlements": st[["geonameid", "name", "name_en", "population", "kind", "source", "geometry"]],
-        "urban": urb, "roads": rd, "rail": rail, "utilities": util, "constraints": cons,
+        "urban": urb, "roads": rd, "rail": rail, "utilities": util, "constraints": constraints_layer(cons),
         "estates": est, "businesses": biz, "plots": plt, "receptors": rec,
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -65,11 +65,17 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | Path) -> None:
     Parameters
     ----------
     gdf
-        Features with a CRS; field names of at most 10 characters.
+        Features with a CRS, all of one geometry type (points, lines or polygons); field names of at
+        most 10 characters.
     path
         Target ``.shp`` path; its sidecar files are written beside it.
     """
     path = Path(path)
+    dims = set(gdf.geometry.dropna()[~gdf.geometry.dropna().is_empty].geom_type.map(
+        lambda t: t.removeprefix("Multi").replace("LinearRing", "LineString")))
+    if len(dims) > 1:
+        # a shapefile holds one geometry type: GDAL would write polygons as their outlines into a line file
+        raise ValueError(f"{path.name}: a shapefile holds one geometry type, got {', '.join(sorted(dims))}")
     with atomic_dir_files(path.parent) as stage:
         target = stage / path.name
         gdf.to_file(target, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")

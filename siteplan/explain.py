@@ -184,7 +184,9 @@ def explain(prep: "Prepared", category: str, *, at: tuple[float, float] | None =
         u = u_all.iloc[0]
         from .reservations import estate_reservations
 
-        reserved = estate_reservations(p.scenario, sel, p.catalogue)
+        # every reservation is checked against the whole estates layer (one naming another estate is
+        # valid), then only this estate's is applied
+        reserved = estate_reservations(p.scenario, layers["estates"], p.catalogue)
         el = eligibility(sel, one, u_all, p.scenario.allocation.accepted_kinds, reserved).iloc[0]
         usable = (f"usable land: {u.usable_ha:.2f} of {u.area_ha:.2f} ha satisfy every rule"
                   + (f" (binding: {u.binding}, removes {u.removed_ha:.2f} ha)" if u.binding else ""))

@@ -74,7 +74,8 @@ def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFram
     if elig.empty:
         return elig.assign(score=pd.Series(dtype=float), usable_cap_ha=pd.Series(dtype=float),
                            closeness=pd.Series(dtype=float), rank=pd.array([], dtype="Int64"))
-    df = elig.merge(scores, on=["estate_id", "category"], how="left").merge(capacity, on="estate_id", how="left")
+    df = elig.merge(scores, on=["estate_id", "category"], how="left").merge(
+        capacity.drop(columns=["plot_m2"], errors="ignore"), on="estate_id", how="left")
     df["usable_cap_ha"] = df["capacity_m2"].fillna(0) * df["usable_frac"] / M2_PER_HA
     df["closeness"] = np.nan
     df["rank"] = pd.array([pd.NA] * len(df), dtype="Int64")

@@ -233,7 +233,8 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         demand = plan.rows[plan.rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
             land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
         assigned = plan.rows[plan.rows.status == "assigned"][["biz_id", "estate_id", "category", "land_m2", "name"]]
-        zp = zone_plan(estates, demand, prep.catalogue, prep.rules, layers, sc, usable, businesses=assigned)
+        zp = zone_plan(estates, demand, prep.catalogue, prep.rules, layers, sc, usable, businesses=assigned,
+                       written=True)
         zones, short = zp.zones, zp.shortfall
         for r in short.itertuples():
             warns.append(f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
@@ -243,6 +244,10 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
         plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
                                 for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
+        # one source for a zone's units: the relocation rows that name it (on an estate with plots the
+        # zoning counted the plots let, which a business without a plot would not be in)
+        named = plan.rows["zone_id"].dropna().value_counts()
+        zones["units"] = zones["zone_id"].map(named).fillna(0).astype(int)
         tn = zp.tenancy.drop_duplicates("biz_id").set_index("biz_id")
         plan.rows["plot_id"] = plan.rows["biz_id"].map(tn["plot_id"])
         plan.rows["plot_reason"] = plan.rows["biz_id"].map(tn["plot_reason"]).fillna("")

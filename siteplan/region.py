@@ -42,6 +42,8 @@ __all__ = [
     "detect_dbf_encoding",
     "REQUIRED_FIELDS",
     "GEOM_KIND",
+    "AREA_CONSTRAINT_KINDS",
+    "area_rows",
 ]
 
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -84,6 +86,9 @@ GEOM_KIND = {
     "roads": "line", "rail": "line", "businesses": "point",
     "receptors": "any", "utilities": "any", "constraints": "any",
 }
+#: constraint kinds that are areas (an outline drawn as a closed line is read as the area inside it; an
+#: open line is refused): the other kinds (river, fault, qanat, well) may be lines or points
+AREA_CONSTRAINT_KINDS = ("protected", "wetland", "airport")
 _POLY = {"Polygon", "MultiPolygon"}
 _LINE = {"LineString", "MultiLineString", "LinearRing"}
 _POINT = {"Point", "MultiPoint"}
@@ -426,6 +431,8 @@ def _check_geometries(gdf: gpd.GeoDataFrame, name: str, where: str, excluded_row
         warns.append(f"{where}: repaired {int(invalid.sum())} invalid geometr"
                      f"{'y' if invalid.sum() == 1 else 'ies'} (ids: {ids}{' …' if invalid.sum() > 20 else ''})")
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=gdf.crs, index=gdf.index))
+    gdf, area_warns = _areas_from_rings(gdf, name, where, ident, empty)
+    warns.extend(area_warns)
     types = gdf.geometry.geom_type.to_numpy()
     want = {"polygon": _POLY, "line": _LINE, "point": _POINT, "any": _POLY | _LINE | _POINT}[GEOM_KIND[name]]
     bad_type = ~empty & ~pd.Series(types).isin(want).to_numpy()
@@ -440,6 +447,55 @@ def _check_geometries(gdf: gpd.GeoDataFrame, name: str, where: str, excluded_row
         excluded_rows.append({"layer": name, "row": int(r), "id": i,
                               "reason": f"geometry {t} cannot be used as {GEOM_KIND[name]} (unrepairable)"})
     return gdf, warns, np.asarray(empty | unrepaired)
+
+
+def area_rows(gdf: gpd.GeoDataFrame, name: str) -> np.ndarray:
+    """Which features of a layer are areas: every feature of a polygon layer (estates, urban, plots,
+    boundary, ...), and the constraints of an area kind (:data:`AREA_CONSTRAINT_KINDS`)."""
+    if GEOM_KIND[name] == "polygon":
+        return np.ones(len(gdf), dtype=bool)
+    if name == "constraints" and "kind" in gdf.columns:
+        return gdf["kind"].isin(AREA_CONSTRAINT_KINDS).to_numpy()
+    return np.zeros(len(gdf), dtype=bool)
+
+
+def _areas_from_rings(gdf: gpd.GeoDataFrame, name: str, where: str, ident: pd.Series, empty: np.ndarray
+                      ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Areas drawn as lines: a closed ring (every part of a multi-line closed) becomes the polygon it
+    encloses (nested rings are holes), with one warning naming the layer and the count; an open line
+    where an area is meant is an error (never read as a line: a place inside a protected area drawn as
+    an outline would be 'far' from it).
+
+    Raises
+    ------
+    InputError
+        Open lines among the areas, with their rows and ids.
+    """
+    geoms = gdf.geometry.values
+    types = np.asarray(shapely.get_type_id(geoms))
+    # 1 LineString, 2 LinearRing, 5 MultiLineString
+    lines = area_rows(gdf, name) & ~empty & np.isin(types, (1, 2, 5))
+    if not lines.any():
+        return gdf, []
+    closed = lines & np.asarray(shapely.is_closed(geoms), dtype=bool)
+    opened = lines & ~closed
+    what = (f"layer '{name}' holds areas" if GEOM_KIND[name] == "polygon"
+            else f"constraints of kind {'/'.join(AREA_CONSTRAINT_KINDS)} are areas")
+    if opened.any():
+        rows = gdf.loc[opened, "_row"].to_numpy()
+        ids = ident[opened].astype(str).to_numpy()
+        listed = ", ".join(f"row {int(r)}" + (f" ({i})" if i != str(int(r)) else "") for r, i in zip(rows[:20], ids[:20]))
+        raise InputError(f"{where}: {int(opened.sum())} feature(s) are open lines, but {what}: {listed}"
+                         f"{' …' if opened.sum() > 20 else ''}; draw each as a polygon (or close its outline)")
+    geoms = geoms.copy()
+    fixed = shapely.build_area(shapely.node(geoms[closed]))
+    geoms[closed] = np.array([polygonal(g) for g in fixed], dtype=object)
+    n = int(closed.sum())
+    rows = ", ".join(str(int(r)) for r in gdf.loc[closed, "_row"].to_numpy()[:20])
+    msg = (f"{where}: {n} closed line{'s' if n > 1 else ''} read as the area{'s' if n > 1 else ''} "
+           f"{'they enclose' if n > 1 else 'it encloses'} ({what}; rows {rows}{' …' if n > 20 else ''}); "
+           "store them as polygons to silence this")
+    return gdf.set_geometry(gpd.GeoSeries(geoms, crs=gdf.crs, index=gdf.index)), [msg]
 
 
 def utm_crs_for(lon: float, lat: float) -> CRS:

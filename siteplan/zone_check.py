@@ -93,7 +93,7 @@ def _safe(fn: Any, *args: Any) -> Any:
 
 
 def verify_zones(geoms: list[BaseGeometry], allowed: list[BaseGeometry], needs: list[float],
-                 land: BaseGeometry, *, tol: float) -> list[str]:
+                 land: BaseGeometry, *, tol: float, snap_m: float = 0.0) -> list[str]:
     """Problems of a zoning result; empty when it is sound.
 
     Parameters
@@ -109,6 +109,10 @@ def verify_zones(geoms: list[BaseGeometry], allowed: list[BaseGeometry], needs: 
         The estate's land zones may use (their union must lie inside it).
     tol
         Area tolerance (m²), see :func:`area_tolerance`.
+    snap_m
+        How far the zones' vertices were moved onto the writer's grid (:func:`siteplan._geom.as_written`):
+        an overlap, excess or gap of up to ``snap_m`` times the edges concerned is that snapping, not an
+        error.
 
     Returns
     -------
@@ -123,27 +127,28 @@ def verify_zones(geoms: list[BaseGeometry], allowed: list[BaseGeometry], needs: 
     if not all(x.is_valid for x in g):
         out.append("invalid zone geometry")
         return out
+    slack = snap_m * shapely.length(g)  # m² the snapping may move across each zone's edges
     tree = shapely.STRtree(g)
     a, b = tree.query(g, predicate="intersects")
     keep = a < b
     if keep.any():
         ov = shapely.area(_safe(shapely.intersection, g[a[keep]], g[b[keep]]))
         for i, j, x in zip(a[keep], b[keep], ov):
-            if x > tol:
+            if x > tol + 2 * min(slack[i], slack[j]):
                 out.append(f"zones {i} and {j} overlap by {x:,.0f} m²")
     outside = shapely.area(_safe(shapely.difference, g, np.asarray(allowed, dtype=object)))
     for i, x in enumerate(outside):
-        if x > tol:
+        if x > tol + slack[i]:
             out.append(f"zone {i} lies {x:,.0f} m² outside its category's land")
     areas = shapely.area(g)
     for i, (x, n) in enumerate(zip(areas, needs)):
-        if x > n + tol + 1e-2 * n:
+        if x > n + tol + slack[i] + 1e-2 * n:
             out.append(f"zone {i} has {x:,.0f} m², more than the {n:,.0f} m² asked")
     union = _safe(shapely.union_all, g)
     total = float(union.area)
-    if abs(total - float(areas.sum())) > tol * len(g):
+    if abs(total - float(areas.sum())) > tol * len(g) + float(slack.sum()):
         out.append(f"zone areas add up to {areas.sum():,.0f} m² but cover {total:,.0f} m²")
-    if _safe(shapely.difference, union, land).area > tol:
+    if _safe(shapely.difference, union, land).area > tol + snap_m * float(union.length):
         out.append("zones lie outside the estate's land")
     return out
 

@@ -44,6 +44,9 @@ MAX_DISTANCE_THREADS = 4
 # integer as estate × LEVEL_KEY_BASE + level (a prime above SHARE_STEPS, so the two never collide)
 SHARE_STEPS = 1e6
 LEVEL_KEY_BASE = 1_000_003
+# plots: a level's count of plots times the share of capacity left is rounded down to whole plots
+# after adding this (a count of exactly 3 computed as 2.9999999 is still 3)
+PLOT_COUNT_SLACK = 1e-6
 
 CapacityRow = tuple[int, float, np.ndarray, np.ndarray]
 """One capacity constraint: ``(estate, capacity_m2, arc_indices, coefficients)`` — the arcs of that
@@ -205,11 +208,20 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         .fillna(0.0).to_numpy(float)
     share = usable_share[est, biz_cat[biz]]
     biz_land = units.land[biz]
-    too_big = _too_big(pair_key, share, biz_land, capacity_m2, n_est)
+    # on an estate whose capacity is its free plots, each business takes one plot that fits it: the pair
+    # counts 1 in the estate's rows, at the level of the number of plots that fit it (Hall's condition)
+    coef, cap_rhs, counted = biz_land.copy(), capacity_m2.copy(), np.zeros(n_est, np.int64)
+    plot_sizes = _plot_sizes(capacity, estates)
+    if plot_sizes:
+        keep = _plot_pairs(b, catalogue, units, plot_sizes, capacity_m2, (cap_rhs, counted), (biz, est, pair_key),
+                           share, coef)
+        biz, est, pair_key, share, biz_land, dist_m, coef = \
+            biz[keep], est[keep], pair_key[keep], share[keep], biz_land[keep], dist_m[keep], coef[keep]
+    too_big = _too_big(pair_key, share, coef, cap_rhs, n_est)
     if len(too_big):
         keep = ~np.isin(pair_key, too_big)
-        biz, est, pair_key, share, biz_land, dist_m = \
-            biz[keep], est[keep], pair_key[keep], share[keep], biz_land[keep], dist_m[keep]
+        biz, est, pair_key, share, biz_land, dist_m, coef = \
+            biz[keep], est[keep], pair_key[keep], share[keep], biz_land[keep], dist_m[keep], coef[keep]
     dist_km = dist_m / M_PER_KM
     pair_cost = biz_land / M2_PER_HA * (dist_km - spec.suitability_weight * dist_limit_km * score[est, biz_cat[biz]])
     arc_key, arc_of_pair = np.unique(pair_key, return_inverse=True)
@@ -218,7 +230,7 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     unit_land = np.bincount(units.unit_of, weights=units.land, minlength=n_units)
     prio = _priority_factor(catalogue, codes, biz_cat, units, spec)
     penalty = unit_land / M2_PER_HA * (dist_limit_km * (1 + spec.suitability_weight) + PENALTY_MARGIN_KM) * prio
-    cap_rows = _capacity_rows(arc_of_pair, est, share, biz_land, capacity_m2, n_est)
+    cap_rows = _capacity_rows(arc_of_pair, est, share, coef, cap_rhs, n_est, counted)
     return AssignmentModel(n_units, n_est, arc_u, arc_e, cost, penalty, cap_rows, priority=prio * unit_land,
                            unit_land=unit_land, in_reach=in_reach)
 
@@ -262,6 +274,70 @@ def _pairs_within_reach(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, biz_cat:
     if spec.same_county and "county" in b and "county" in estates:
         keep &= b["county"].to_numpy()[biz] == estates["county"].to_numpy()[est]
     return biz[keep], est[keep], dist_m[keep]
+
+
+def _plot_sizes(capacity: pd.DataFrame, estates: gpd.GeoDataFrame) -> dict[int, np.ndarray]:
+    """Per estate (by position) whose capacity is its free plots, their areas (m²)."""
+    if "plot_m2" not in capacity:
+        return {}
+    by_id = dict(zip(capacity["estate_id"], capacity["plot_m2"]))
+    return {j: np.asarray(by_id[e], dtype=float) for j, e in enumerate(estates["estate_id"].to_numpy())
+            if isinstance(by_id.get(e), tuple)}
+
+
+def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_sizes: dict[int, np.ndarray],
+                capacity_m2: np.ndarray, rhs: tuple[np.ndarray, np.ndarray],
+                pairs: tuple[np.ndarray, np.ndarray, np.ndarray], share: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """The pairs on estates whose capacity is their free plots, counted in plots.
+
+    A pair is dropped (with every pair of its unit at that estate) when no free plot fits the business
+    (:func:`siteplan.plots.plot_need_m2`); else it counts 1 at the level ``n / m`` (``n`` plots of the
+    estate's ``m`` fit it), so that each level's row, ``≤ n`` businesses needing one of the ``n`` largest
+    plots, is Hall's condition for giving every business a plot of its own. The estate's right-hand
+    side is ``m`` times its capacity over its plots' area (1 unless a reserved share or the plots already
+    taken elsewhere in the run cut the capacity), rounded down per level.
+
+    Parameters
+    ----------
+    b, catalogue, units, plot_sizes, capacity_m2
+        As in :func:`build_model`; ``plot_sizes`` from :func:`_plot_sizes`.
+    rhs
+        ``(cap_rhs, counted)``, updated in place: per estate the rows' capacity and its number of plots.
+    pairs
+        ``(biz, est, pair_key)`` of the candidate pairs.
+    share, coef
+        The pairs' level and coefficient, updated in place on plot estates.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mask of the pairs kept.
+    """
+    from ..plots import plot_need_m2, plots_that_fit
+
+    cap_rhs, counted = rhs
+    biz, est, pair_key = pairs
+    t = catalogue.table
+    on = np.isin(est, np.fromiter(plot_sizes, dtype=np.int64))
+    if not on.any():
+        return np.ones(len(est), dtype=bool)
+    need = plot_need_m2(units.land[biz[on]], b["category"].to_numpy()[biz[on]],
+                        dict(zip(t["code"], t["plot_m2"].astype(float))) if "plot_m2" in t else {},
+                        dict(zip(t["code"], t["land_m2"].astype(float))))
+    fit = np.zeros(int(on.sum()), dtype=np.int64)
+    est_on = est[on]
+    for j, sizes in plot_sizes.items():
+        here = est_on == j
+        if here.any():
+            fit[here] = plots_that_fit(need[here], sizes)
+        m = len(sizes)
+        total = float(sizes.sum())
+        cap_rhs[j] = m * min(1.0, capacity_m2[j] / total) if total > 0 else 0.0
+        counted[j] = m
+    m_of = np.array([len(plot_sizes[j]) for j in est_on], dtype=float)
+    share[on] = np.where(m_of > 0, fit / np.maximum(m_of, 1.0), 0.0)
+    coef[on] = 1.0
+    return ~np.isin(pair_key, np.unique(pair_key[on][fit == 0]))
 
 
 def _whole_units(pair_key: np.ndarray, units: Units, n_est: int) -> np.ndarray:
@@ -308,10 +384,12 @@ def _pair_distance(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bj: np.ndarray)
 
 
 def _capacity_rows(arc_of_pair: np.ndarray, est: np.ndarray, share: np.ndarray, biz_land: np.ndarray,
-                   capacity_m2: np.ndarray, n_est: int) -> list[CapacityRow]:
+                   capacity_m2: np.ndarray, n_est: int, counted: np.ndarray | None = None) -> list[CapacityRow]:
     """Nested capacity rows per estate: for each level L of usable share present at the estate, the
     land of the categories with share ≤ L is at most K·L (one row of all land ≤ K when every share
-    is 1, as without category-aware capacity)."""
+    is 1, as without category-aware capacity). On the estates whose capacity is plots (``counted``: their
+    number of plots, 0 elsewhere) ``biz_land`` is 1 per business and K the number of plots (times the
+    share of their capacity left): K·L is rounded down to whole plots."""
     if not len(est):
         return []
     level_key, level_of = np.unique(est.astype(np.int64) * LEVEL_KEY_BASE
@@ -327,5 +405,12 @@ def _capacity_rows(arc_of_pair: np.ndarray, est: np.ndarray, share: np.ndarray, 
     m = sparse.csr_matrix((np.repeat(biz_land, reps), (row_of, np.repeat(arc_of_pair, reps))),
                           shape=(len(level_key), int(arc_of_pair.max()) + 1))
     rhs = capacity_m2[level_est] * level_share
+    if counted is not None and counted.any():
+        # whole plots: the level's count of plots (its share × the estate's plots, an integer up to the
+        # share's rounding) times the estate's capacity per plot, rounded down
+        n_plots = counted[level_est]
+        whole = n_plots > 0
+        n = np.round(level_share[whole] * n_plots[whole])
+        rhs[whole] = np.floor(n * capacity_m2[level_est[whole]] / n_plots[whole] + PLOT_COUNT_SLACK)
     return [(int(level_est[r]), float(rhs[r]), m.indices[m.indptr[r]:m.indptr[r + 1]].astype(np.int64),
              m.data[m.indptr[r]:m.indptr[r + 1]].copy()) for r in range(len(level_key))]

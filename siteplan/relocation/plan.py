@@ -37,13 +37,20 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
     ``default_vacant_share`` of its gross area (``gross_ha``, else its polygon area) when the scenario
     sets one (source ``assumed share``), else nothing.
 
+    On an estate whose capacity comes from plots, the capacity the allocation uses is its free plots
+    themselves (``plot_m2``): a business may go there only where a free plot fits it, one business per
+    plot (:func:`siteplan.relocation.model.build_model`); ``capacity_m2`` is their total area.
+
     Returns
     -------
     pandas.DataFrame
-        ``estate_id``, ``capacity_m2``, ``capacity_from`` (``plots``, ``vacant_ha`` or ``none``).
+        ``estate_id``, ``capacity_m2``, ``capacity_from`` (``plots``, ``vacant_ha`` or ``none``) and
+        ``plot_m2`` (the areas of the free plots, largest first, as a tuple, on an estate whose capacity
+        comes from plots; None elsewhere).
     """
     cap = {}
     src = {}
+    sizes: dict[object, tuple[float, ...]] = {}
     vac = estates["vacant_ha"] if "vacant_ha" in estates else pd.Series(np.nan, index=estates.index)
     gross = estates["gross_ha"] if "gross_ha" in estates else pd.Series(np.nan, index=estates.index)
     gross = gross.fillna(pd.Series(estates.geometry.area.to_numpy() / M2_PER_HA, index=estates.index))
@@ -58,19 +65,22 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
         free = plots[plots["status"].isin(["vacant", "terminated"])]
         area = free["area_m2"] if "area_m2" in free else pd.Series(np.nan, index=free.index)
         area = area.fillna(pd.Series(free.geometry.area, index=free.index))
-        for eid, a in area.groupby(free["estate_id"]).sum().items():
-            cap[eid] = float(a)
+        for eid, a in area.groupby(free["estate_id"]):
+            cap[eid] = float(a.sum())
             src[eid] = "plots"
+            sizes[eid] = tuple(float(x) for x in np.sort(a.to_numpy(float))[::-1])
         for eid in set(plots["estate_id"]) - set(free["estate_id"]):
             cap[eid] = 0.0
             src[eid] = "plots"
+            sizes[eid] = ()
     ids = list(estates["estate_id"])
     negative = [f"{i} ({cap[i]:,.0f} m²)" for i in ids if cap.get(i, 0.0) < 0]
     if negative:  # siteplan.plausibility refuses these when the layers are loaded; never write them
         raise InputError(f"estates: negative capacity for {len(negative)} estate(s): {', '.join(negative[:20])}; "
                          "vacant_ha and plot areas must not be negative")
     return pd.DataFrame({"estate_id": ids, "capacity_m2": [cap.get(i, 0.0) for i in ids],
-                         "capacity_from": [src.get(i, "none") for i in ids]})
+                         "capacity_from": [src.get(i, "none") for i in ids],
+                         "plot_m2": pd.Series([sizes.get(i) for i in ids], dtype=object)})
 
 
 @dataclass(frozen=True)
@@ -163,7 +173,7 @@ def _estate_summary(rows: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
     """Per estate and category: capacity, land used, units, land left (m²)."""
     used = rows[rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
         used_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
-    summ = capacity.merge(used, on="estate_id", how="left")
+    summ = capacity.drop(columns=["plot_m2"], errors="ignore").merge(used, on="estate_id", how="left")
     summ["used_m2"] = summ["used_m2"].fillna(0.0)
     summ["units"] = summ["units"].fillna(0).astype(int)
     tot = summ.groupby("estate_id")["used_m2"].transform("sum")
@@ -233,7 +243,8 @@ def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, c
     rows = _rows_frame(b, land, np.array([None] * n, dtype=object), np.full(n, np.nan), np.zeros(n, bool), reasons)
     un = rows[rows["category"].notna()]
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
-    summ = capacity.assign(category=None, used_m2=0.0, units=0, left_m2=capacity["capacity_m2"])
+    summ = capacity.drop(columns=["plot_m2"], errors="ignore").assign(category=None, used_m2=0.0, units=0,
+                                                                      left_m2=capacity["capacity_m2"])
     solver = {"solver": "none (no estate)", "status": "optimal", "objective": 0.0, "lp_bound": 0.0, "gap": 0.0,
               "units": int(n), "arcs": 0, "capacity_rows": 0}
     return Plan(rows, summ, unmet, solver)
