@@ -199,9 +199,9 @@ def _env() -> dict[str, str]:
 
 def _start_scheduler(folder: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                             "--no-dashboard"], env=_env(), cwd=folder, stdout=subprocess.DEVNULL,
-                            stderr=open(folder / f"scheduler-{port}.log", "w"))
+    with open(folder / f"scheduler-{port}.log", "w") as logf:  # the child keeps its own handle
+        proc = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                 "--no-dashboard"], env=_env(), cwd=folder, stdout=subprocess.DEVNULL, stderr=logf)
     address = f"tcp://127.0.0.1:{port}"
     end = time.monotonic() + 60
     while time.monotonic() < end:
@@ -215,9 +215,10 @@ def _start_scheduler(folder: Path) -> tuple[subprocess.Popen, str]:
 
 
 def _start_worker(folder: Path, address: str, name: str) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
-                             "--no-dashboard", "--name", name, "--death-timeout", "30"], env=_env(), cwd=folder,
-                            stdout=subprocess.DEVNULL, stderr=open(folder / f"worker-{name}.log", "w"))
+    with open(folder / f"worker-{name}.log", "w") as logf:
+        return subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
+                                 "--no-dashboard", "--name", name, "--death-timeout", "30"], env=_env(), cwd=folder,
+                                stdout=subprocess.DEVNULL, stderr=logf)
 
 
 def _wait_workers(address: str, n: int) -> None:

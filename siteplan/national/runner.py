@@ -68,6 +68,8 @@ class Outcome:
     figures: dict[str, Any] = field(default_factory=dict)
     #: the worker process's peak resident memory (MB) when the unit ended (Unix; 0 elsewhere)
     peak_mb: float = 0.0
+    #: CPU seconds of the process that ran it, while it ran (the benchmark's CPU-bound work)
+    cpu_s: float = 0.0
     #: the unit's warnings logged while it ran, each starting with its label (on Dask: the command logs them)
     logged: list[str] = field(default_factory=list)
 
@@ -113,15 +115,18 @@ def run_unit(task: UnitTask) -> Outcome:
     Outcome
     """
     t0 = time.perf_counter()
+    c0 = time.process_time()
     where = f"{socket.gethostname()}:{os.getpid()}"
     done = unit_dir(task.cache_dir, task.key)
     with listen(_worker_sender(task.topic, task.index)) if task.topic else nullcontext():
         if not task.topic:  # here: the caller labels the log lines (labelled_logs)
-            return _run_unit(task, t0, where, done)
-        with _captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
             out = _run_unit(task, t0, where, done)
-        out.logged = logged
-        return out
+        else:
+            with _captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
+                out = _run_unit(task, t0, where, done)
+            out.logged = logged
+    out.cpu_s = round(time.process_time() - c0, 3)
+    return out
 
 
 class _Capture(logging.Handler):
