@@ -239,7 +239,8 @@ def test_failing_partition_and_rerun(nation: Path, sequential: Path, monkeypatch
     rel = pd.read_csv(out / "relocation.csv", dtype=str, keep_default_na=False)
     assert "NE" not in set(rel["partition"]) and len(set(rel["partition"])) == 3
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "something is wrong in NE" in page and "1 failed: NE" in page
+    assert "something is wrong in NE" in page and "3 of 4 provinces; NE failed: " in page
+    assert "Totals cover 3 of 4 provinces" in page and "Total: 3 of 4 provinces" in page
     assert not (out / "provinces" / ne["folder"].split("/")[-1]).exists()
     # the rerun (here without Dask: dask "not installed") recomputes only NE and gives the full national output
     monkeypatch.setattr("siteplan.pipeline.run", real_run)

@@ -240,6 +240,8 @@ def national_figures(units: list[Unit], outcomes: list[Outcome], polygons: gpd.G
             row["businesses_listed"] = row["businesses"]
         rows.append(row)
     provinces = pd.DataFrame(rows, columns=["province", "status", "error", "folder", *FIGURES, "businesses_listed"])
+    for c in ("businesses", "assigned", "unassigned", "estates", "zones", "sites", "businesses_listed"):
+        provinces[c] = provinces[c].astype("Int64")  # counts stay integers beside a failed province's blanks
     # categories
     cats = _sums(rel, ["category", "category_fa"]) if len(rel) else pd.DataFrame(
         columns=["category", "category_fa", "businesses", "assigned", "unassigned", "share_placed", "land_ha",

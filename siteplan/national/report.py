@@ -54,7 +54,8 @@ tr.failed td{background:#fde8e8}.err{color:#a00;white-space:pre-wrap;max-width:4
 .map text{font-size:14px;font-weight:600;fill:#111;stroke:#fff;stroke-width:3.5px;paint-order:stroke;
 stroke-linejoin:round;text-anchor:middle;dominant-baseline:middle}
 .map text.f{fill:#a00}.map line{stroke-linecap:round}.map .w{stroke:#1f5fa8;stroke-opacity:.75}
-.map .x{stroke:#d9480f;stroke-opacity:.8}.map rect{fill:#333;stroke:#fff;stroke-width:.8}
+.map .x{stroke:#d9480f;stroke-opacity:.8}
+.map path.pa{fill:none;stroke:#d9480f;stroke-opacity:.85;stroke-linecap:round}.map rect{fill:#333;stroke:#fff;stroke-width:.8}
 .map polygon.site{fill:#f59f00;stroke:#7a4a00;stroke-width:1}
 .switch input{position:absolute;opacity:0;width:1px;height:1px}
 .switch label{display:inline-block;margin:0 .3rem .35rem 0;padding:.15rem .55rem;border:1px solid #999;
@@ -83,7 +84,7 @@ _HEADS = {"province": ("province", "استان"), "report": ("report", "گزار
 
 
 def _num(v: Any, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, (bool, np.bool_)):
         return str(v)
@@ -162,8 +163,33 @@ def _province_paths(fr: _Frame, polygons: gpd.GeoDataFrame, share: dict[str, flo
     return out
 
 
-def _flow_lines(fr: _Frame, flows: gpd.GeoDataFrame, cats: list[str]) -> list[Markup]:
-    """The flows: one group for every category together, one per category (the layer switch shows one)."""
+def _province_arrows(sub: pd.DataFrame, at: dict[str, tuple[float, float]], top: int) -> list[Markup]:
+    """Curved arrows from province to province (names' points) for the flows that cross a border, width
+    by businesses (on the same scale as the lines to the estates)."""
+    x = sub[sub["o"] != sub["d"]].groupby(["o", "d"], sort=True)["n"].sum().reset_index()
+    out = []
+    for r in x.sort_values("n", kind="stable").itertuples():
+        if r.o not in at or r.d not in at:
+            continue
+        (x0, y0), (x1, y1) = at[r.o], at[r.d]
+        length = math.hypot(x1 - x0, y1 - y0)
+        if length < 1:
+            continue
+        cut = min(16.0, length / 4) / length  # stop short of the names: they stay readable
+        x0, y0, x1, y1 = (round(v, 1) for v in (x0 + (x1 - x0) * cut, y0 + (y1 - y0) * cut,
+                                                x1 - (x1 - x0) * cut, y1 - (y1 - y0) * cut))
+        cx, cy = (x0 + x1) / 2 - (y1 - y0) * 0.2, (y0 + y1) / 2 + (x1 - x0) * 0.2  # bent to one side: A→B ≠ B→A
+        w = round(1.5 + 9.0 * math.sqrt(r.n / top), 1)
+        out.append(Markup('<path class="pa" d="M{:g} {:g}Q{:g} {:g} {:g} {:g}" stroke-width="{:g}" '
+                          'marker-end="url(#arr)"><title>{} → {}: {} businesses</title></path>').format(
+            x0, y0, round(cx, 1), round(cy, 1), x1, y1, w, r.o, r.d, f"{int(r.n):,}"))
+    return out
+
+
+def _flow_lines(fr: _Frame, flows: gpd.GeoDataFrame, cats: list[str],
+                at: dict[str, tuple[float, float]] | None = None) -> list[Markup]:
+    """The flows: one group for every category together, one per category (the layer switch shows one):
+    lines from the businesses to the estates, and arrows between provinces (names' points ``at``)."""
     if flows.empty:
         return []
     out = []
@@ -191,6 +217,7 @@ def _flow_lines(fr: _Frame, flows: gpd.GeoDataFrame, cats: list[str]) -> list[Ma
             lines.append(Markup('<line class="{}" x1="{:g}" y1="{:g}" x2="{:g}" y2="{:g}" stroke-width="{:g}">'
                                 '<title>{} → {} ({}): {} businesses</title></line>').format(
                 kind, r.x0, r.y0, r.x1, r.y1, w, r.o, r.e, r.d, f"{r.n:,}"))
+        lines += _province_arrows(sub, at or {}, top)
         out.append(Markup('<g class="fl {}">').format(cls) + Markup("").join(lines) + Markup("</g>"))
     return out
 
@@ -235,8 +262,13 @@ def _svg_map(polygons: gpd.GeoDataFrame, figs: NationalFigures, share: dict[str,
     fr = _Frame(polygons, size)
     hatch = Markup('<defs><pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
                    'patternTransform="rotate(45)"><rect width="8" height="8" fill="#cccccc"/>'
-                   '<line x1="0" y1="0" x2="0" y2="8" stroke="#a00" stroke-width="3"/></pattern></defs>')
-    body = (_province_paths(fr, polygons, share, links, failed) + _flow_lines(fr, figs.estate_flows, cats)
+                   '<line x1="0" y1="0" x2="0" y2="8" stroke="#a00" stroke-width="3"/></pattern>'
+                   '<marker id="arr" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="4" markerHeight="4" '
+                   'orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#d9480f"/></marker></defs>')
+    pts = shapely.point_on_surface(polygons.geometry.values)
+    lx, ly = fr.xy(shapely.get_x(pts), shapely.get_y(pts))
+    at = {k: (float(x), float(y)) for k, x, y in zip(polygons["partition"].astype(str), lx, ly)}
+    body = (_province_paths(fr, polygons, share, links, failed) + _flow_lines(fr, figs.estate_flows, cats, at)
             + _markers(fr, estates, sites) + _labels(fr, polygons, failed))
     return (Markup('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
                    'aria-label="map of the provinces">').format(fr.w, fr.h, fr.w, fr.h)
@@ -263,7 +295,7 @@ def _province_table(figs: NationalFigures, headline: str) -> Markup:
         name = (Markup('<a href="provinces/{}/report.html" dir="auto">{}</a>').format(r.folder, r.province)
                 if r.folder else Markup('<span dir="auto">{}</span>').format(r.province))
         if r.status == "failed":
-            listed = f" ({r.businesses_listed:,} businesses in its files, not counted)" if pd.notna(
+            listed = f" ({int(r.businesses_listed):,} businesses in its files, not counted)" if pd.notna(
                 r.businesses_listed) else ""
             rows.append(Markup('<tr class="failed"><td>{}</td><td>failed</td><td colspan="{}" class="err" dir="auto">'
                                '{}{}</td></tr>').format(name, len(cols), r.error, listed))
@@ -339,8 +371,11 @@ def _headline(figs: NationalFigures) -> tuple[Markup, str]:
         return Markup('<p class="head">{} provinces, all computed.</p>').format(n), cover
     names = failed["province"].tolist()
     joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    errors = Markup("; ").join(Markup('<span dir="auto">{}</span>: {}').format(r.province, _first_line(r.error))
-                               for r in failed.itertuples(index=False))
+    if len(names) == 1:
+        errors = Markup("{}").format(_first_line(failed["error"].iloc[0]))
+    else:
+        errors = Markup("; ").join(Markup('<span dir="auto">{}</span>: {}').format(r.province, _first_line(r.error))
+                                   for r in failed.itertuples(index=False))
     return Markup('<p class="head bad">{}; {} failed: {}</p>').format(cover, joined, errors), cover
 
 
@@ -403,7 +438,8 @@ def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polyg
         '<span class="sw s1"></span> 100 %; <span class="sw se"></span> no business; <span class="sw sf"></span> '
         'failed (hatched). <span class="le"></span> estate, <span class="ls">◆</span> proposed site; '
         '<span class="lw"></span> businesses relocated within their province, <span class="lx"></span> to an estate '
-        'of another province (line width by businesses, from where they are on average to the estate). '
+        'of another province (line width by businesses, from where they are on average to the estate; the curved '
+        'arrows join the provinces\' names, from the businesses\' province to the estates\'). '
         'Each province links its report.</p>')
     page = Markup(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
