@@ -18,6 +18,7 @@ import shapely
 
 from ._geom import polsby_popper
 from .regions import SiteSearch, grow_regions, regions_to_polygons
+from .rules import UTILITIES
 from .units import M2_PER_HA
 
 if TYPE_CHECKING:
@@ -94,10 +95,13 @@ def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFram
 
 #: radius (km) of the population within reach of a proposed site (``pop_reach``)
 POP_REACH_KM = 30.0
+#: a utility network farther than this (km) from a site is to be extended (``extend``)
+EXTEND_KM = 0.5
 
 
 def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], *, net_to_gross: float,
-                     land_per_unit: dict[str, float], share: dict[str, float], reach_km: float = POP_REACH_KM) -> pd.DataFrame:
+                     land_per_unit: dict[str, float], share: dict[str, float], reach_km: float = POP_REACH_KM,
+                     needs: tuple[str, ...] | list[str] = ("power", "gas")) -> pd.DataFrame:
     """Feasibility figures of proposed sites.
 
     Parameters
@@ -114,13 +118,21 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
         Share of the net land by category (sums to 1).
     reach_km
         Radius for the population within reach.
+    needs
+        The utilities the site's categories require (the catalogue's ``utilities``, through the rules):
+        ``extend`` covers each of them.
 
     Returns
     -------
     pandas.DataFrame
         ``gross_ha``, ``net_ha``, ``units`` (``code:n`` list), ``trunk_km``, ``rail_km``, ``power_km``,
-        ``gas_km``, ``extend`` (utilities to extend and how far), ``pop_reach``.
+        ``gas_km``, ``water_km``, ``wastewater_km`` (to the nearest network of each in the utilities layer,
+        :data:`siteplan.upgrades.NETWORK_KINDS`; empty when the inputs hold none), ``utilities`` (those
+        required), ``extend`` (each required utility farther than :data:`EXTEND_KM`, with the distance, or
+        "``wastewater``: no network in the inputs"; ``none`` when all are at hand), ``pop_reach``.
     """
+    from .upgrades import network_km, no_network
+
     g = sites.geometry.values
 
     def near(layer: str, col: str | None = None, values: list[str] | None = None) -> np.ndarray:
@@ -141,8 +153,7 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
     net = gross * net_to_gross
     trunk = near("roads", "road_class", ["motorway", "trunk"])
     rail = near("rail")
-    power = near("utilities", "kind", ["power_line", "substation", "power"])
-    gas = near("utilities", "kind", ["gas_pipe", "gas"])
+    dist = {u: network_km(layers, u, g) for u in UTILITIES}
     urban = layers.get("urban")
     pop = np.zeros(len(g))
     if urban is not None and "population" in urban:
@@ -154,18 +165,22 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
     for n in net:
         parts = [f"{c}:{int(n * M2_PER_HA * s // land_per_unit[c])}" for c, s in sorted(share.items()) if s > 0]
         units.append(", ".join(parts))
+    need = [u for u in UTILITIES if u in needs]
     extend = []
-    for p, q in zip(power, gas):
+    for i in range(len(g)):
         e = []
-        if not np.isnan(p) and p > 0.5:
-            e.append(f"power {p:.1f} km")
-        if not np.isnan(q) and q > 0.5:
-            e.append(f"gas {q:.1f} km")
+        for u in need:
+            d = dist[u]
+            if d is None or np.isnan(d[i]):
+                e.append(no_network(u))
+            elif d[i] > EXTEND_KM:
+                e.append(f"{u} {d[i]:.1f} km")
         extend.append(", ".join(e) or "none")
+    km = {f"{u}_km": np.round(np.full(len(g), np.nan) if dist[u] is None else dist[u], 2)  # type: ignore[arg-type]
+          for u in UTILITIES}
     return pd.DataFrame({"gross_ha": np.round(gross, 2), "net_ha": np.round(net, 2), "units": units,
-                         "trunk_km": np.round(trunk, 2), "rail_km": np.round(rail, 2),
-                         "power_km": np.round(power, 2), "gas_km": np.round(gas, 2), "extend": extend,
-                         "pop_reach": pop.astype(np.int64)})
+                         "trunk_km": np.round(trunk, 2), "rail_km": np.round(rail, 2), **km,
+                         "utilities": ", ".join(need), "extend": extend, "pop_reach": pop.astype(np.int64)})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -188,7 +203,7 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         done; ``choice``: the manifest's summary of the search; ``takes``: ``biz_id``, ``site_id``,
         ``site_km`` for each unassigned classified business (``site_id`` None when no site takes it).
     """
-    from .newsites import absorb, demand_sites
+    from .newsites import absorb, demand_sites, sizing_note
 
     sc = prep.scenario
     empty = gpd.GeoDataFrame(columns=list(SITE_COLUMNS) + ["geometry"], geometry="geometry", crs=prep.region.crs)
@@ -205,7 +220,10 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         "score": [round(f.score, 4) for f in found],
         "compactness": [round(polsby_popper(f.geometry), 4) for f in found],
         "grid_m": [round(f.res_m, 1) for f in found], "sized_for": [len(f.target_ids) for f in found],
+        "sized_by": [f.sized_by for f in found], "demand_ha": [round(f.demand_ha, 2) for f in found],
     }, geometry=[f.geometry for f in found], crs=prep.region.crs)
+    g["sizing"] = [sizing_note(f.sized_by, a, f.demand_ha, len(f.target_ids), sc.allocation.net_to_gross)
+                   for f, a in zip(found, g["area_ha"])]
     g["net_ha"] = (g.geometry.area / M2_PER_HA * sc.allocation.net_to_gross).round(2)
     takes, per = absorb(prep, plan, g)
     g = g.merge(per, on="site_id", how="left")
@@ -231,8 +249,9 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         if len(mine):
             land = plan.rows.set_index("biz_id").loc[mine["biz_id"]].groupby("category")["land_m2"].sum()
             share = (land / land.sum()).to_dict()
+        needs = sorted({u for c in codes for u in prep.rules[c].utilities})
         feas.append(site_feasibility(g.iloc[[i]], prep.region.layers, net_to_gross=sc.allocation.net_to_gross,
-                                     land_per_unit=land_per, share=share))
+                                     land_per_unit=land_per, share=share, needs=needs))
     f = pd.concat(feas, ignore_index=True).rename(columns={"units": "capacity_units"}).drop(columns=["net_ha"])
     g = pd.concat([g, f], axis=1)
     n_un = len(takes)
@@ -245,4 +264,5 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
 #: the columns of sites.geojson (with the geometry)
 SITE_COLUMNS = ("site_id", "chain", "categories", "rank", "area_ha", "gross_ha", "net_ha", "units", "land_ha",
                 "takes", "sized_for", "capacity_units", "score", "compactness", "grid_m", "trunk_km", "rail_km",
-                "power_km", "gas_km", "extend", "pop_reach")
+                "power_km", "gas_km", "extend", "pop_reach", "sized_by", "demand_ha", "sizing", "water_km",
+                "wastewater_km", "utilities")

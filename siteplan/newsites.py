@@ -11,7 +11,8 @@ The search follows the businesses left unassigned, not the best land of the prov
 2. **Greedy maximum coverage.** The best cell over all chains seeds a site; the businesses of its
    chain within reach (nearest first, up to what ``sites.max_area_ha`` holds) are what it is for, and
    its area is their net land ÷ ``allocation.net_to_gross`` (``sites.area_ha`` when set), kept within
-   ``sites.min_area_ha`` and ``sites.max_area_ha``. Their demand is removed and the next site is sought,
+   ``sites.min_area_ha`` and ``sites.max_area_ha`` (``sized_by`` says which of these set it, so a 20 ha
+   site for two workshops says that ``sites.min_area_ha`` forced its size). Their demand is removed and the next site is sought,
    up to ``sites.count`` sites, while any demand is left in reach of an allowed cell. A chain with no
    demand in reach of allowed land gets no site.
 3. **On a grid fine enough for the site.** The site is grown (:func:`siteplan.regions.grow_regions`) on
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CELLS_PER_SITE", "SiteDemand", "demand_sites", "absorb"]
+__all__ = ["CELLS_PER_SITE", "SiteDemand", "demand_sites", "absorb", "site_size", "sizing_note"]
 
 #: a site is grown on a grid giving it about this many cells (finer than the analysis grid when needed)
 CELLS_PER_SITE = 100
@@ -75,6 +76,14 @@ class SiteDemand:
         Mean suitability of the chain over the site.
     res_m
         Resolution of the grid it was grown on.
+    notes
+        What its growth said.
+    sized_by
+        What set its target area: ``demand`` (its businesses' net land ÷ ``allocation.net_to_gross``),
+        ``min_area_ha`` / ``max_area_ha`` (the scenario's bound, when the demand needs less / more) or
+        ``area_ha`` (the scenario's fixed ``sites.area_ha``).
+    demand_ha
+        The gross area its businesses need (net land ÷ ``allocation.net_to_gross``).
     """
 
     chain: str
@@ -85,6 +94,8 @@ class SiteDemand:
     score: float
     res_m: float
     notes: list[str] = field(default_factory=list)
+    sized_by: str = "demand"
+    demand_ha: float = 0.0
 
 
 def _unassigned(prep: "Prepared", plan: "Plan") -> pd.DataFrame:
@@ -243,7 +254,8 @@ class _DemandSearch:
         if not len(target) and len(order):
             target = order[:1]
         need = float(self.land[target].sum())
-        area_ha = float(min(max(spec.area_ha or need / self.ntg / M2_PER_HA, spec.min_area_ha), spec.max_area_ha))
+        demand_ha = need / self.ntg / M2_PER_HA
+        area_ha, sized_by = site_size(demand_ha, spec.area_ha, spec.min_area_ha, spec.max_area_ha)
         fine = _site_grid(x0, y0, area_ha * M2_PER_HA, grid)
         codes = self.codes[ch]
         allowed = np.logical_and.reduce([self.prep.rules[k].mask(grid=fine)[0] for k in codes])
@@ -264,7 +276,31 @@ class _DemandSearch:
             return None
         self.open[target] = False
         return SiteDemand(ch, codes, poly, list(self.un["biz_id"].to_numpy()[target]), need,
-                          float(np.nanmean(score[res.regions[0]])), fine.res)
+                          float(np.nanmean(score[res.regions[0]])), fine.res, sized_by=sized_by, demand_ha=demand_ha)
+
+
+def site_size(demand_ha: float, area_ha: float | None, min_area_ha: float, max_area_ha: float) -> tuple[float, str]:
+    """A site's target gross area (ha) and what set it: ``demand`` (``demand_ha``), ``area_ha`` (the
+    scenario's fixed size), or the bound ``min_area_ha`` / ``max_area_ha`` that the size was pushed to."""
+    want, by = (area_ha, "area_ha") if area_ha else (demand_ha, "demand")
+    if want < min_area_ha:
+        return float(min_area_ha), "min_area_ha"
+    if want > max_area_ha:
+        return float(max_area_ha), "max_area_ha"
+    return float(want), by
+
+
+def sizing_note(sized_by: str, area_ha: float, demand_ha: float, sized_for: int, net_to_gross: float) -> str:
+    """The reason for a site's size in words (sites.geojson ``sizing``, options.csv, the report)."""
+    need = (f"the {sized_for} businesses it was sized for need {demand_ha * net_to_gross:,.2f} ha of land "
+            f"({demand_ha:,.2f} ha gross)")
+    if sized_by == "min_area_ha":
+        return f"{area_ha:g} ha set by the scenario's sites.min_area_ha; {need}"
+    if sized_by == "max_area_ha":
+        return f"{area_ha:g} ha capped by the scenario's sites.max_area_ha; {need}"
+    if sized_by == "area_ha":
+        return f"{area_ha:g} ha fixed by the scenario's sites.area_ha; {need}"
+    return f"sized to its demand: {need}"
 
 
 def _bounds(g: Grid) -> tuple[float, float, float, float]:

@@ -29,7 +29,7 @@ from .locate import propose_sites, rank_estates
 from .progress import announce, drawn
 from .relocation import relocation_flows
 from .reservations import estate_reservations, reservation_notes
-from .results import Prepared, RunResult
+from .results import PlanInputs, Prepared, RunResult
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .sensitivity import robustness
@@ -39,8 +39,8 @@ from .zoning import zone_plan
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunResult", "run", "run_scenario_file", "prepare", "demo_scenario_path", "Prepared", "SurfaceFile",
-           "write_suitability"]
+__all__ = ["RunResult", "run", "run_scenario_file", "prepare", "plan_inputs", "relocate", "demo_scenario_path",
+           "Prepared", "PlanInputs", "SurfaceFile", "write_suitability"]
 
 OUTPUT_FILES = ("report.html", "relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson",
                 "clusters.geojson", "manifest.json")
@@ -173,28 +173,26 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
 
 
 
-def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
-    """Run every stage of a scenario (no files written; see :func:`siteplan.export.write_run`).
+def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
+    """The tables the relocation plan is solved on: estate scores, usable land, reservations,
+    eligibility, capacity and the business clusters (the run's "estates" and "clusters" stages).
 
     Parameters
     ----------
-    scenario
-        A validated scenario.
-    seed
-        Overrides the scenario's seed.
+    prep
+        The prepared run.
+    timer
+        Optional stage timer.
 
     Returns
     -------
-    RunResult
+    PlanInputs
     """
-    timer = _Timer()
-    seed = scenario.seed if seed is None else seed
-    check_seed(seed)  # before any work (NumPy refuses a negative seed only at the last stage)
-    prep = prepare(scenario, timer)
-    sc = scenario
+    timer = timer or _Timer()
+    sc = prep.scenario
     layers = prep.region.layers
     estates = layers["estates"]
-    warns = list(prep.warnings)
+    warns: list[str] = []
     with timer.stage("estates"):
         scores = []
         for code, s in prep.surfaces.items():
@@ -224,8 +222,42 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         if "cluster_id" not in biz or not sc.allocation.keep_clusters_together:
             biz["cluster_id"] = None
             biz.loc[ok, "cluster_id"] = cid
+    return PlanInputs(estates, biz, scores_df, usable, reserved, elig, capacity, clusters, warns)
+
+
+def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
+    """The relocation plan on :func:`plan_inputs` (the run's "allocate" stage; an upgrade's gain is
+    verified by the same call on the upgraded estates, :mod:`siteplan.upgrades`)."""
+    return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
+                    prep.scenario.allocation, inputs.reserved)
+
+
+def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
+    """Run every stage of a scenario (no files written; see :func:`siteplan.export.write_run`).
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    seed
+        Overrides the scenario's seed.
+
+    Returns
+    -------
+    RunResult
+    """
+    timer = _Timer()
+    seed = scenario.seed if seed is None else seed
+    check_seed(seed)  # before any work (NumPy refuses a negative seed only at the last stage)
+    prep = prepare(scenario, timer)
+    sc = scenario
+    layers = prep.region.layers
+    inputs = plan_inputs(prep, timer)
+    estates, scores_df, usable = inputs.estates, inputs.scores, inputs.usable
+    elig, capacity, clusters = inputs.elig, inputs.capacity, inputs.clusters
+    warns = list(prep.warnings) + inputs.warnings
     with timer.stage("allocate"):
-        plan = allocate(biz, estates, prep.catalogue, elig, capacity, scores_df, sc.allocation, reserved)
+        plan = relocate(prep, inputs)
         gap = plan.solver.get("gap")
         if isinstance(gap, (int, float)) and gap > 0:
             log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)
@@ -252,8 +284,7 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         plan.rows["plot_id"] = plan.rows["biz_id"].map(tn["plot_id"])
         plan.rows["plot_reason"] = plan.rows["biz_id"].map(tn["plot_reason"]).fillna("")
     with timer.stage("locate"):
-        sites, failures, site_choice, upgrades, options = _answers(prep, plan, elig, usable, capacity, scores_df,
-                                                                   reserved, warns)
+        sites, failures, site_choice, upgrades, options = _answers(prep, plan, inputs, warns)
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = robustness(ranks, prep, seed)
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
@@ -262,8 +293,7 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
                      reletting=zp.reletting)
 
 
-def _answers(prep: Prepared, plan: Plan, elig: pd.DataFrame, usable: pd.DataFrame, capacity: pd.DataFrame,
-             scores: pd.DataFrame, reserved: dict, warns: list[str]
+def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
              ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame, pd.DataFrame]:
     """The answers for the unassigned demand: new sites (with whom they take: ``site_id`` added to the
     plan's rows), upgrades of existing estates, and both side by side; notes added to ``warns``."""
@@ -275,7 +305,7 @@ def _answers(prep: Prepared, plan: Plan, elig: pd.DataFrame, usable: pd.DataFram
         warns.append(f"new sites: the {len(sites)} proposed sites would take {site_choice['taken_by_sites']} of the "
                      f"{site_choice['unassigned']} unassigned businesses ({sites['land_ha'].sum():.1f} ha of land); "
                      "relocation.csv's site_id says which")
-    upgrades, notes = propose_upgrades(prep, plan, estates, elig, usable, capacity, scores, reserved)
+    upgrades, notes = propose_upgrades(prep, plan, inputs)
     warns.extend(f"upgrades: {n}" for n in notes)
     options = compare_options(upgrades, sites, takes)
     warns.extend(option_notes(options))
@@ -283,13 +313,10 @@ def _answers(prep: Prepared, plan: Plan, elig: pd.DataFrame, usable: pd.DataFram
 
 
 def _scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
-    """What a run reads, by description (refused inside ``--out``)."""
-    inputs = {"the scenario file": path}
-    for name, spec in scenario.layers.items():
-        inputs[f"layer '{name}'"] = scenario.resolve(spec.path)
-    if scenario.catalogue.path:
-        inputs["the catalogue"] = scenario.resolve(scenario.catalogue.path)
-    return inputs
+    """What a scenario reads, by description (:func:`siteplan.outfile.scenario_inputs`)."""
+    from .outfile import scenario_inputs
+
+    return scenario_inputs(scenario, path)
 
 
 def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None = None,

@@ -18,7 +18,7 @@ from .rules import RuleSet
 from .scenario import Scenario
 from .suitability import Surface
 
-__all__ = ["Prepared", "RunResult"]
+__all__ = ["Prepared", "PlanInputs", "RunResult"]
 
 
 @dataclass
@@ -39,6 +39,44 @@ class Prepared:
     criteria_specs: list[Any] = field(default_factory=list)
     #: the AHP result behind the weights (consistency ratio, λmax), when the scenario uses AHP
     ahp: Any = None
+
+
+@dataclass
+class PlanInputs:
+    """What the relocation plan is solved on (:func:`siteplan.pipeline.plan_inputs`): the same tables
+    re-solve the plan when an upgrade's gain is verified (:mod:`siteplan.upgrades`).
+
+    Attributes
+    ----------
+    estates
+        The estates layer (working CRS).
+    businesses
+        The classified businesses with the ``cluster_id`` the plan keeps together.
+    scores
+        ``estate_id``, ``category``, ``score`` (zonal mean suitability).
+    usable
+        Usable land per estate and category (:func:`siteplan.rules.usable_land`).
+    reserved
+        The run's reservations by estate.
+    elig
+        Eligibility (:func:`siteplan.rules.eligibility`).
+    capacity
+        Capacity per estate (:func:`siteplan.guild_relocation.estate_capacity`).
+    clusters
+        The business clusters found.
+    warnings
+        What the stages said.
+    """
+
+    estates: gpd.GeoDataFrame
+    businesses: gpd.GeoDataFrame
+    scores: pd.DataFrame
+    usable: pd.DataFrame
+    reserved: dict[str, Any]
+    elig: pd.DataFrame
+    capacity: pd.DataFrame
+    clusters: gpd.GeoDataFrame
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -387,9 +387,12 @@ class ReservationSpec(_Strict):
 
 
 class UpgradesSpec(_Strict):
-    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.upgrades`)."""
+    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.upgrades`): ``count``
+    candidates are screened with a local estimate, the best ``verify`` of them re-solve the whole plan
+    with the upgrade (their ``businesses`` is what a rerun with the upgraded estate gives)."""
 
     count: int = Field(5, ge=0, le=50)
+    verify: int = Field(3, ge=0, le=50)
 
 
 class ClustersSpec(_Strict):

@@ -273,6 +273,7 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
               ["categories / اصناف", text(getattr(r, "categories", ""))],
               ["area / مساحت", f"{float(getattr(r, 'area_ha', 0)):,.1f} ha gross, "
                                f"{float(getattr(r, 'net_ha', 0) or 0):,.1f} ha net"],
+              *([["size set by / اندازه", text(r.sizing)]] if getattr(r, "sizing", None) else []),
               ["suitability score / امتیاز", f"{float(getattr(r, 'score', 0)):.2f} of 1 (rank {text(getattr(r, 'rank', ''))})"],
               *([["takes / جذب", f"{int(r.units):,} unassigned businesses ({text(r.takes)}), "
                                  f"{float(getattr(r, 'land_ha', 0) or 0):,.2f} ha of land"],
@@ -283,6 +284,10 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
               ["to rail / تا راه‌آهن", km(getattr(r, "rail_km", None))],
               ["to a power line / تا برق", km(getattr(r, "power_km", None))],
               ["to a gas pipe / تا گاز", km(getattr(r, "gas_km", None))],
+              *([["to a water main / تا آب", km(getattr(r, "water_km", None))],
+                 ["to a sewer / تا فاضلاب", km(getattr(r, "wastewater_km", None))]]
+                if hasattr(r, "water_km") else []),
+              *([["utilities needed / تأسیسات مورد نیاز", text(r.utilities)]] if getattr(r, "utilities", None) else []),
               ["utilities to extend / تأسیسات لازم", text(getattr(r, "extend", ""))],
               [f"people within {POP_REACH_KM:g} km / جمعیت", f"{int(getattr(r, 'pop_reach', 0) or 0):,}"]]
         props.append({"site_id": text(r.site_id), "_s": style,

@@ -279,10 +279,14 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
         takes = getattr(s, "takes", None)
         room = getattr(s, "capacity_units", None) if takes is not None else getattr(s, "units", "")
         took = Markup("{} ({})").format(f.qty(int(s.units)), cell(takes)) if takes is not None else ""
-        out.append([s.site_id, text(getattr(s, "chain", "")), s.categories, f.qty(float(s.area_ha), "ha", ",.1f"),
+        area = f.qty(float(s.area_ha), "ha", ",.1f")
+        if getattr(s, "sized_by", "demand") not in ("demand", "", None):
+            area = Markup('{}<div class="sub">{}</div>').format(area, cell(getattr(s, "sizing", "")))
+        out.append([s.site_id, text(getattr(s, "chain", "")), s.categories, area,
                     f.num(float(s.score), ".2f"), took, text(room), km(getattr(s, "trunk_km", None)),
                     km(getattr(s, "rail_km", None)), km(getattr(s, "power_km", None)),
-                    km(getattr(s, "gas_km", None)), text(getattr(s, "extend", "")),
+                    km(getattr(s, "gas_km", None)), km(getattr(s, "water_km", None)),
+                    km(getattr(s, "wastewater_km", None)), text(getattr(s, "extend", "")),
                     f.qty(int(getattr(s, "pop_reach", 0) or 0))])
     return out
 
@@ -334,7 +338,8 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
         k_sites=bi("Proposed sites", "سایت‌های پیشنهادی"),
         sites=table(["site", "chain", "categories", "area", "score", "takes (unassigned businesses)",
                      "room (units per category)", "to trunk road",
-                     "to rail", "to power", "to gas", "utilities to extend", f"population within {POP_REACH_KM:g} km"],
+                     "to rail", "to power", "to gas", "to water", "to wastewater",
+                     "utilities to extend", f"population within {POP_REACH_KM:g} km"],
                     _site_rows(res, f)),
         k_zs=bi("Zoning sheets", "پهنه‌بندی شهرک‌ها"), zsheets=_zoning_sheets(res),
         method=_method(res), k_warn=bi("Warnings", "هشدارها"), nw=nw, warn=warn,
