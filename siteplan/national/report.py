@@ -391,6 +391,8 @@ def _read_layer(stage: Path, name: str) -> gpd.GeoDataFrame:
     if not f.is_file():
         return gpd.GeoDataFrame({"partition": []}, geometry=[], crs=4326)
     g = gpd.read_file(f)
+    if "partition" not in g.columns:  # no feature: no property either
+        g["partition"] = pd.Series([], dtype=object)
     return g if g.crs is not None else g.set_crs(4326)
 
 
