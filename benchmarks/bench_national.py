@@ -2,8 +2,20 @@
 """National run benchmark (issue 19): a synthetic nation of 31 provinces (Voronoi cells of a
 1,265 km square, about Iran's 1.6 million km²) with ≥ 500,000 businesses and ≥ 1,000 estates
 (benchmarks/_synthetic.py), run with a Dask LocalCluster of 1 and of 2 worker processes (each with a
-fresh cache). Prints the partitioning time, the wall time of the partitions' runs with 1 and 2
-workers, the parallel efficiency (T1 / (2 × T2)) and the peak resident memory per worker.
+fresh cache). Prints the partitioning time, the wall time of the partitions' runs with 1, 2 (and
+``--workers``) workers, the peak resident memory per worker, and what separates the product from the
+machine:
+
+* the machine's load (``os.getloadavg``, 1-minute average, before and after each run) and its CPUs;
+* the CPU time of every partition's run (``Outcome.cpu_s``, the worker process's CPU while it ran)
+  next to its wall time. The **CPU share** Σ cpu / Σ wall says how much of the runs' time got a CPU
+  (below 1: the runs waited for one — a loaded machine — or for the disk);
+* the **wall efficiency** T1 / (n × Tn), what a user sees, which a loaded machine lowers;
+* the **CPU-bound efficiency** W1 / (n × Ŧn): the CPU-bound work with 1 worker (W1 = Σ cpu) over n times
+  the makespan Ŧn of the n-worker run had each partition taken its CPU time (the runner's order, largest
+  first, each to the first free worker) — the efficiency the product would show on a machine to itself:
+  load imbalance, a long last partition and extra work with more workers lower it; other users' load
+  does not.
 
 With ``--raster N`` it also writes one category's suitability over the whole nation on an N × N grid
 (``siteplan.national.raster.write_surface_cog``, 2,048-cell chunks on a LocalCluster of 2 worker
@@ -19,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -62,6 +75,16 @@ def nation(folder: Path, *, businesses: int, estates: int, partitions: int, town
     out = folder / "national.yaml"
     out.write_text(yaml.safe_dump(sc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return out
+
+
+def cpu_makespan(units: list[dict], n: int) -> float:
+    """The n-worker makespan had every partition taken its CPU time: the runner's order (largest first,
+    by businesses owned), each to the first free worker."""
+    free = [0.0] * n
+    for u in sorted(units, key=lambda u: -(u.get("businesses_owned") or 0)):
+        i = free.index(min(free))
+        free[i] += u.get("cpu_s") or 0.0
+    return max(free)
 
 
 def raster(path: Path, n: int, extent: float, sample: int = 0, chunk: int = 2048) -> None:
@@ -128,6 +151,8 @@ def main() -> None:
     ap.add_argument("--raster", type=int, default=0, help="N: the national raster path on an N × N grid")
     ap.add_argument("--chunk", type=int, default=2048, help="raster chunk size (cells)")
     ap.add_argument("--skip-runs", action="store_true", help="only the raster path")
+    ap.add_argument("--workers", type=int, nargs="*", default=[],
+                    help="more worker counts to measure after 1 and 2 (e.g. --workers 4 8)")
     ap.add_argument("--raster-sample", type=int, default=0,
                     help="K > 0: compute only K chunks spread over the grid (real chunk size and halos, so the "
                          "real peak memory per worker) and project the whole grid's time from them")
@@ -147,25 +172,37 @@ def main() -> None:
             raster(path, args.raster, extent, args.raster_sample, args.chunk)
         if args.skip_runs:
             return
-        runs = {}
-        for workers in (1, 2):
+        runs: dict[int, dict[str, float]] = {}
+        for workers in [1, 2, *[w for w in args.workers if w > 2]]:
             out = tmp / f"out{workers}"
+            load0 = os.getloadavg()[0]
             t = time.perf_counter()
             try:
                 run_national_file(path, out, workers=workers, cache=tmp / f"cache{workers}")
             except PartitionsFailed as exc:
                 print(f"workers={workers}: {exc}")
             wall = time.perf_counter() - t
+            load1 = os.getloadavg()[0]
             man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
             peaks: dict[str, float] = {}
             for u in man["units"]:
                 peaks[u["worker"]] = max(peaks.get(u["worker"], 0.0), u.get("peak_mb") or 0.0)
-            runs[workers] = man["timings_s"]["run"]
+            cpu = sum(u.get("cpu_s") or 0.0 for u in man["units"])
+            busy = sum(u.get("seconds") or 0.0 for u in man["units"])
+            runs[workers] = {"run": man["timings_s"]["run"], "cpu": cpu, "wait": max(busy - cpu, 0.0),
+                             "span": cpu_makespan(man["units"], workers)}
             print(f"workers={workers}: partition {man['timings_s']['partition']:.1f} s, partitions' runs "
-                  f"{man['timings_s']['run']:.1f} s, gather {man['timings_s']['gather']:.1f} s, total {wall:.1f} s; "
-                  f"peak memory per worker: " + ", ".join(f"{v:,.0f} MB" for v in sorted(peaks.values())))
-        eff = runs[1] / (2 * runs[2])
-        print(f"parallel efficiency (partitions' runs, 1 → 2 workers): {100 * eff:.0f} %")
+                  f"{man['timings_s']['run']:.1f} s (CPU {cpu:.1f} s, CPU share {cpu / busy if busy else 0:.0%}), "
+                  f"gather {man['timings_s']['gather']:.1f} s, total {wall:.1f} s; machine load {load0:.1f} → "
+                  f"{load1:.1f} on {os.cpu_count()} CPUs; peak memory per worker: "
+                  + ", ".join(f"{v:,.0f} MB" for v in sorted(peaks.values())))
+        for n in sorted(runs)[1:]:
+            r1, rn = runs[1], runs[n]
+            wall_eff = r1["run"] / (n * rn["run"])
+            cpu_eff = r1["cpu"] / max(n * rn["span"], 1e-9)
+            print(f"1 → {n} workers: wall efficiency {100 * wall_eff:.0f} %; CPU-bound efficiency {100 * cpu_eff:.0f} % "
+                  f"(work {r1['cpu']:.1f} → {rn['cpu']:.1f} CPU s, CPU makespan {rn['span']:.1f} s; the runs waited "
+                  f"{rn['wait']:.1f} s for a CPU or the disk)")
         same = all((tmp / "out1" / f).read_bytes() == (tmp / "out2" / f).read_bytes()
                    for f in ("relocation.csv", "estate_summary.csv", "estates.geojson", "zones.geojson"))
         print(f"national outputs byte-identical with 1 and 2 workers: {same}")

@@ -214,6 +214,9 @@ def slope_percent(dem_path: str, grid: Grid) -> np.ndarray:
                       resampling=Resampling.bilinear, dst_nodata=np.nan)
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(f"layer 'dem' ({dem_path}): cannot read it ({exc})") from None
+    except rasterio.errors.RasterioError as exc:  # e.g. damaged tiles: "Chunk and warp failed" while warping
+        raise InputError(f"layer 'dem' ({dem_path}): cannot read its cells ({type(exc).__name__}: {exc}); the file "
+                         "looks damaged: check it with `gdalinfo -checksum`, and replace it") from None
     gy, gx = np.gradient(elev, grid.res)
     return (np.hypot(gx, gy) * 100.0).astype(np.float32)
 

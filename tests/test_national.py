@@ -132,6 +132,21 @@ def test_national_run_outputs(sequential: Path) -> None:
         assert (sequential / "provinces" / f"p{i:02d}" / "report.html").is_file()
     man = json.loads((sequential / "manifest.json").read_text(encoding="utf-8"))
     assert man["kind"] == "national" and man["failed"] == [] and len(man["units"]) == 4
+    # issue 32: names on the map, totals rows, Persian order, provinces and flows as tables and layers
+    assert ">شمال غرب</text>" in page and "&lt;b&gt;SE&lt;/b&gt;</text>" in page
+    assert "4 provinces, all computed." in page and "Total: 4 of 4 provinces" in page
+    prov = pd.read_csv(sequential / "provinces.csv", dtype=str, keep_default_na=False)
+    assert prov["province"].tolist() == ["شمال غرب", "NE", "SW", "<b>SE</b>"]  # Persian first, then Latin
+    assert prov["businesses"].astype(int).sum() == len(rel) and set(prov["status"]) == {"ok"}
+    flows = pd.read_csv(sequential / "province_flows.csv", dtype=str, keep_default_na=False)
+    assert (flows["origin_province"] == flows["destination_province"]).all()  # closed borders
+    assert flows["businesses"].astype(int).sum() == (rel["status"] == "assigned").sum()
+    assert "No flow crosses a province border" in page
+    import pyogrio
+
+    assert {"provinces", "flows", "relocation", "estates"} <= set(pyogrio.list_layers(sequential / "national.gpkg")[:, 0])
+    gflows = gpd.read_file(sequential / "national.gpkg", layer="flows")
+    assert gflows["businesses"].sum() == (rel["status"] == "assigned").sum()
     assert any(k.startswith("layer 'businesses'") for k in man["inputs_sha256"])
 
 
@@ -239,7 +254,8 @@ def test_failing_partition_and_rerun(nation: Path, sequential: Path, monkeypatch
     rel = pd.read_csv(out / "relocation.csv", dtype=str, keep_default_na=False)
     assert "NE" not in set(rel["partition"]) and len(set(rel["partition"])) == 3
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "something is wrong in NE" in page and "1 failed: NE" in page
+    assert "something is wrong in NE" in page and "3 of 4 provinces; NE failed: " in page
+    assert "Totals cover 3 of 4 provinces" in page and "Total: 3 of 4 provinces" in page
     assert not (out / "provinces" / ne["folder"].split("/")[-1]).exists()
     # the rerun (here without Dask: dask "not installed") recomputes only NE and gives the full national output
     monkeypatch.setattr("siteplan.pipeline.run", real_run)

@@ -401,6 +401,41 @@ def test_open_borders_plan_linked_provinces_together(provinces: Path, tmp_path: 
     mine = tmp_path / "out" / "provinces" / unit.folder
     for f in ("relocation.csv", "estate_summary.csv"):  # the plan: the same bytes
         assert filecmp.cmp(both / "out" / f, mine / f, shallow=False), f
+    # per-province figures of the joint run: each business counted for its own province
+    prov = pd.read_csv(tmp_path / "out" / "provinces.csv", dtype=str, keep_default_na=False).set_index("province")
+    assert list(prov.index) == ["شمال غرب", "NE", "SW", "<b>SE</b>"]  # Persian alphabetical order, Latin after
+    for k in KEYS:
+        mine_rows = rel[rel["partition"] == k]
+        assert int(prov.loc[k, "businesses"]) == len(mine_rows)
+        assert int(prov.loc[k, "assigned"]) == int((mine_rows["status"] == "assigned").sum())
+    # province to province: the estate's province, from the test's own ownership
+    flows = pd.read_csv(tmp_path / "out" / "province_flows.csv", dtype=str, keep_default_na=False)
+    want = placed.assign(dest=placed["estate_id"].map(est_own)).groupby(["partition", "dest"]).size()
+    got = flows.set_index(["origin_province", "destination_province"])["businesses"].astype(int)
+    assert dict(got) == {k: int(v) for k, v in want.items()}
+    assert any(o != d for o, d in got.index)  # some flow crosses a border
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert '<line class="x"' in page  # drawn across the border
+
+
+def test_open_borders_keep_site_counts_per_province(provinces: Path, tmp_path: Path) -> None:
+    """sites.count and upgrades.count are per province: a joint run of three provinces proposes three
+    times one province's count (capped at what a run allows, with a warning)."""
+    root = _copy(provinces, tmp_path)
+    _six_km(root)
+    for f in FOLDERS:
+        p = root / f / "province.yaml"
+        d = yaml.safe_load(p.read_text(encoding="utf-8"))
+        d["sites"], d["upgrades"] = {"count": 2}, {"count": 20}
+        p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    parts = split_scenario(_national(root, cross_border=True), tmp_path / "w")
+    joint = parts.units[1]
+    assert joint.keys == ["NE", "SW", "شمال غرب"]
+    d = yaml.safe_load(joint.scenario_path.read_text(encoding="utf-8"))
+    assert d["sites"]["count"] == 6 and d["upgrades"]["count"] == 50
+    assert any("may propose 50 upgrades, not 20 per province (60)" in w for w in parts.warnings)
+    alone = load_scenario(parts.units[0].scenario_path)
+    assert alone.sites.count == 2  # a province alone: its own file
 
 
 def test_open_borders_province_without_boundary(provinces: Path, tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ from ..textnorm import normalize
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Unit", "Partitioning", "read_partitions", "owners", "reach_groups", "partition_scenario", "content_hash"]
+__all__ = ["Unit", "Partitioning", "read_partitions", "owners", "reach_groups", "partition_scenario", "content_hash",
+           "per_province_counts"]
 
 #: layers that are owned (each feature in exactly one partition); the others are context
 OWNED = ("businesses", "estates", "plots")
@@ -328,6 +329,26 @@ def _unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str
     return data
 
 
+#: the most a scenario allows (siteplan.scenario.SitesSpec, UpgradesSpec)
+_MAX_COUNT = {"sites": 100, "upgrades": 50}
+
+
+def per_province_counts(data: dict[str, Any], scenario: Scenario, n: int, label: str) -> list[str]:
+    """A joint run of ``n`` provinces proposes ``n`` times the sites and upgrades one province's run does
+    (``sites.count`` and ``upgrades.count`` are per province), up to what a scenario allows; returns a
+    warning when that cap applies. ``data`` (the joint run's scenario mapping) is changed in place."""
+    warns = []
+    for name in ("sites", "upgrades"):
+        count = int(getattr(scenario, name).count)
+        want = count * n
+        have = min(want, _MAX_COUNT[name])
+        data[name] = {**(data.get(name) or {}), "count": have}
+        if have < want:
+            warns.append(f"national: the joint run of {label} may propose {have} {name}, not {count} per province "
+                         f"({want}): {name}.count is at most {_MAX_COUNT[name]} in one run")
+    return warns
+
+
 def _ownership(region: Region, parts: gpd.GeoDataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
     """Owner partition (index) of every business and estate, and warnings for those outside every
     partition and for plots of no estate."""
@@ -408,6 +429,8 @@ def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None)
         files, hashes = write_unit_layers(unit_dir, layers)
         est_ids = set(layers["estates"]["estate_id"].astype(str))
         data = _unit_scenario(raw, scenario, label, crs, files, est_ids)
+        if len(members) > 1:  # sites.count and upgrades.count are per partition
+            warns += per_province_counts(data, scenario, len(members), label)
         sc_path, key = write_unit_scenario(unit_dir, data, hashes, seed)
         biz_owner: dict[str, str] = {}
         est_owner: dict[str, str] = {}

@@ -65,6 +65,7 @@ from .partition import (
     _file_hash,
     _unit_scenario,
     partition_scenario,
+    per_province_counts,
     reach_groups,
     write_unit_layers,
     write_unit_scenario,
@@ -356,7 +357,7 @@ def _dedupe(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _joint_unit(national: Scenario, members: list[Province], label: str, folder: str, work: Path,
-                seed: int | None) -> Unit:
+                seed: int | None) -> tuple[Unit, list[str]]:
     """Write the merged layers and the scenario of provinces planned together; their unit."""
     if national.crs:
         crs = CRS.from_user_input(national.crs)
@@ -381,6 +382,7 @@ def _joint_unit(national: Scenario, members: list[Province], label: str, folder:
     data = _unit_scenario(raw, first.scenario, label, crs.to_string(), files, est_ids)
     data["name"] = f"{national.name} — {label}"
     data.pop("description", None)
+    warns = per_province_counts(data, first.scenario, len(members), label)  # per province, as alone
     res = [r for m in members for r in (read_scenario_file(m.path).get("reservations") or [])]
     data.pop("reservations", None)
     if res:
@@ -389,7 +391,7 @@ def _joint_unit(national: Scenario, members: list[Province], label: str, folder:
     biz_owner = {i: m.key for m in members for i in _ids(m.region.layers["businesses"], "biz_id")}
     est_owner = {i: m.key for m in members for i in _ids(m.region.layers["estates"], "estate_id")}
     return Unit(label, [m.key for m in members], folder, sc_path, key, len(layers["businesses"]),
-                len(layers.get("estates", [])), biz_owner, est_owner)
+                len(layers.get("estates", [])), biz_owner, est_owner), warns
 
 
 def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int | None = None) -> Partitioning:
@@ -450,7 +452,9 @@ def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int
                               len(p.region.layers["businesses"]), len(p.region.layers["estates"]), seed=override))
         else:
             label = " + ".join(provinces[i].key for i in members)
-            units.append(_joint_unit(national, [provinces[i] for i in members], label, folder, work, override))
+            unit, joint_warns = _joint_unit(national, [provinces[i] for i in members], label, folder, work, override)
+            units.append(unit)
+            warns += joint_warns
             units[-1].seed = override
         log.info("partition %s: %d businesses, %d estates", units[-1].label, units[-1].businesses, units[-1].estates)
     polygons = gpd.GeoDataFrame({"partition": [p.key for p in provinces]},

@@ -18,19 +18,25 @@ from .._version import __version__
 from ..errors import InputError, SiteplanError
 from ..export import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
 from .cache import open_cache, prune_cache
-from .gather import copy_units, gather_tables
+from .gather import copy_units, gather_tables, national_figures, write_figures
 from .partition import Partitioning
 from .provinces import national_inputs, split_scenario
 from .report import national_report
-from .runner import Outcome, UnitTask, outcome_record, run_units
+from .runner import Outcome, UnitTask, check_scheduler, outcome_record, run_units
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NationalResult", "PartitionsFailed", "run_national_file", "is_national", "default_cache"]
+__all__ = ["NationalResult", "PartitionsFailed", "NationalIncomplete", "run_national_file", "is_national",
+           "default_cache"]
 
 
 class PartitionsFailed(SiteplanError, RuntimeError):
     """Some partitions failed; the national output holds the others (the message names the failed ones)."""
+
+
+class NationalIncomplete(SiteplanError, RuntimeError):
+    """The Dask scheduler was lost before every partition ran: nothing was written under ``--out``; the
+    message names the partitions in the cache and the missing ones (a rerun computes only those)."""
 
 
 class NationalResult:
@@ -138,6 +144,8 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         check_seed(seed)
     if not cache_days >= 0:
         raise InputError(f"--cache-days {cache_days}: give a number of days ≥ 0 (0 keeps only this run's results)")
+    if scheduler:
+        check_scheduler(scheduler)  # before any work: an address where nothing answers is said at once
     inputs = national_inputs(scenario, path)
     estimate = (8 << 20) + 3 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="national", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
@@ -157,15 +165,19 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         t = time.perf_counter()
         outcomes, engine = run_units(tasks, workers=workers, scheduler=scheduler, processes=processes)
         timings["run"] = round(time.perf_counter() - t, 3)
+        if any(o.status == "missing" for o in outcomes):  # raised inside: nothing is written under --out
+            raise NationalIncomplete(_incomplete(parts.units, outcomes, engine, cache_dir, folder.path))
         res = NationalResult(parts, outcomes, engine, folder.path)
         t = time.perf_counter()
         stage = folder.stage
         copy_units(parts.units, outcomes, cache_dir, stage)
-        gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom)
+        gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom, polygons=parts.polygons)
+        figs = national_figures(parts.units, outcomes, parts.polygons, stage)
+        extra = write_figures(figs, parts.polygons, stage, bom=scenario.outputs.csv_bom)
         layers = gpkg_layers(stage)
         if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
-            write_gpkg(layers, stage / "national.gpkg")
-        national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html")
+            write_gpkg(extra + layers, stage / "national.gpkg")
+        national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html", figs)
         # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
         summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
                     "error": o.error, **o.figures}
@@ -183,6 +195,37 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         write_json(manifest, stage / "manifest.json")
     if res.failed:
         lines = [f"{o.label}: {o.error}" for o in res.failed]
-        raise PartitionsFailed(f"{len(res.failed)} of {len(outcomes)} partition runs failed (the others are in "
-                               f"{folder.path}; rerun with --overwrite to retry only these):\n  " + "\n  ".join(lines))
+        raise PartitionsFailed(f"{headline(parts.units, outcomes)} (the others are in {folder.path}; rerun with "
+                               "--overwrite to retry only the failed ones):\n  " + "\n  ".join(lines))
     return res
+
+
+def _names(keys: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
+
+
+def headline(units: list[Any], outcomes: list[Outcome]) -> str:
+    """``29 of 31 provinces; Fars and Yazd failed`` (or ``31 of 31 provinces``)."""
+    from .collate import persian_key
+
+    keys = [k for u in units for k in u.keys]
+    failed = sorted((k for u, o in zip(units, outcomes) if o.status == "failed" for k in u.keys), key=persian_key)
+    line = f"{len(keys) - len(failed)} of {len(keys)} provinces"
+    return line + (f"; {_names(failed)} failed" if failed else "")
+
+
+def _incomplete(units: list[Any], outcomes: list[Outcome], engine: dict[str, Any], cache_dir: Path, out: Path) -> str:
+    from .collate import persian_key
+
+    done = sorted((k for u, o in zip(units, outcomes) if o.status in ("ok", "cached") for k in u.keys), key=persian_key)
+    failed = sorted((k for u, o in zip(units, outcomes) if o.status == "failed" for k in u.keys), key=persian_key)
+    missing = sorted((k for u, o in zip(units, outcomes) if o.status == "missing" for k in u.keys), key=persian_key)
+    n = len(done) + len(failed) + len(missing)
+    text = (f"the Dask scheduler {engine.get('scheduler')} was lost ({engine.get('lost', 'connection lost')}) before "
+            f"every province ran; nothing was written to {out}.\n  in the cache ({cache_dir}): {len(done)} of {n}"
+            f"{': ' + ', '.join(done) if done else ''}\n  missing: {', '.join(missing)}")
+    if failed:
+        text += f"\n  failed: {', '.join(failed)}"
+    return text + ("\nStart the scheduler again (or use --workers N) and rerun the same command: it takes the "
+                   "provinces in the cache from there and computes only the missing ones.")

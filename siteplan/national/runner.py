@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from ..progress import UnitBars, announce, listen
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UnitTask", "Outcome", "run_unit", "run_units", "dask_available", "SUMMARY"]
+__all__ = ["UnitTask", "Outcome", "run_unit", "run_units", "dask_available", "check_scheduler", "SUMMARY"]
 
 #: the file in a cached unit that holds its headline figures
 SUMMARY = "summary.json"
@@ -55,7 +56,8 @@ class UnitTask:
 
 @dataclass
 class Outcome:
-    """A unit's result: status ``ok`` (computed), ``cached`` (reused) or ``failed`` (with ``error``)."""
+    """A unit's result: status ``ok`` (computed), ``cached`` (reused), ``failed`` (with ``error``) or
+    ``missing`` (not run: the Dask scheduler was lost first; ``error`` says so)."""
 
     label: str
     key: str
@@ -66,6 +68,10 @@ class Outcome:
     figures: dict[str, Any] = field(default_factory=dict)
     #: the worker process's peak resident memory (MB) when the unit ended (Unix; 0 elsewhere)
     peak_mb: float = 0.0
+    #: CPU seconds of the process that ran it, while it ran (the benchmark's CPU-bound work)
+    cpu_s: float = 0.0
+    #: the unit's warnings logged while it ran, each starting with its label (on Dask: the command logs them)
+    logged: list[str] = field(default_factory=list)
 
 
 def _peak_mb() -> float:
@@ -109,10 +115,51 @@ def run_unit(task: UnitTask) -> Outcome:
     Outcome
     """
     t0 = time.perf_counter()
+    c0 = time.process_time()
     where = f"{socket.gethostname()}:{os.getpid()}"
     done = unit_dir(task.cache_dir, task.key)
     with listen(_worker_sender(task.topic, task.index)) if task.topic else nullcontext():
-        return _run_unit(task, t0, where, done)
+        if not task.topic:  # here: the caller labels the log lines (labelled_logs)
+            out = _run_unit(task, t0, where, done)
+        else:
+            with _captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
+                out = _run_unit(task, t0, where, done)
+            out.logged = logged
+    out.cpu_s = round(time.process_time() - c0, 3)
+    return out
+
+
+class _Capture(logging.Handler):
+    """The ``siteplan`` log records of one thread: labelled with the unit (as every handler after it
+    sees them: the worker's own log), warnings and errors kept."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(logging.NOTSET)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+        self.addFilter(self._mine)
+        self.addFilter(_Labelled(label))
+
+    def _mine(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            try:
+                self.lines.append(record.getMessage())
+            except Exception:  # a malformed record: keep its text
+                self.lines.append(str(record.msg))
+
+
+@contextmanager
+def _captured_warnings(label: str) -> Iterator[list[str]]:
+    logger = logging.getLogger("siteplan")
+    handler = _Capture(label)
+    logger.handlers.insert(0, handler)  # first: the handlers after it see the labelled records
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
 
 
 def _worker_sender(topic: str, index: int) -> Callable[[str, str], None] | None:
@@ -154,7 +201,9 @@ def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
                        figures=figures, peak_mb=_peak_mb())
     except (SiteplanError, Exception) as exc:  # reported with the unit; the others go on
         shutil.rmtree(stage, ignore_errors=True)
-        msg = str(exc) if isinstance(exc, SiteplanError) else f"internal error ({type(exc).__name__}: {exc})"
+        msg = str(exc) if isinstance(exc, SiteplanError) else (
+            f"internal error while running {task.scenario_path} ({type(exc).__name__}: {exc}); rerun this province "
+            "alone with `siteplan run FILE --debug` for the traceback, and report it")
         log.debug("unit %s failed", task.label, exc_info=True)
         return Outcome(task.label, task.key, "failed", error=msg, seconds=round(time.perf_counter() - t0, 3),
                        worker=where)
@@ -224,7 +273,20 @@ def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None 
                 bars.done(i, outcomes[-1].status)
                 on_done(outcomes[-1], i + 1, len(tasks))
             return outcomes, {"engine": "sequential", "workers": 0}
-        return _run_dask(tasks, workers, scheduler, processes, on_done, bars)
+        with _quiet_client():
+            return _run_dask(tasks, workers, scheduler, processes, on_done, bars)
+
+
+@contextmanager
+def _quiet_client() -> Iterator[None]:
+    """A lost scheduler is reported once, by the command, not as the Dask client's reconnection tracebacks."""
+    logger = logging.getLogger("distributed.client")
+    before = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 class _Labelled(logging.Filter):
@@ -258,22 +320,92 @@ def labelled_logs(label: str) -> Iterator[None]:
             h.removeFilter(filt)
 
 
+#: seconds to wait for an existing scheduler to answer (--scheduler)
+CONNECT_TIMEOUT_S = 10.0
+
+
+def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse, within ``timeout`` seconds, a ``--scheduler`` address where no Dask scheduler answers.
+
+    Parameters
+    ----------
+    address
+        ``tcp://host:port`` (or ``tls://``, or ``host:port``).
+    timeout
+        Seconds to wait for the connection.
+
+    Raises
+    ------
+    InputError
+        The address is malformed, or nothing listens there.
+    """
+    from ..errors import InputError
+
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp", "tls"):
+        return  # another transport (inproc, ws): Client says
+    host, sep, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit():
+        raise InputError(f"--scheduler {address}: give the scheduler's address as tcp://HOST:PORT (the address "
+                         "`dask scheduler` prints, 8786 by default)")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"--scheduler {address}: no Dask scheduler answers there ({reason} within "
+                         f"{timeout:g} s); start one (`dask scheduler`, or your cluster's), check the address "
+                         "and port, or run with --workers N on this machine") from None
+
+
+def _client(scheduler: str) -> Any:
+    from distributed import Client
+
+    from ..errors import InputError
+
+    check_scheduler(scheduler)
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:  # something listens, but is no Dask scheduler (or not in time)
+        raise InputError(f"--scheduler {scheduler}: no Dask scheduler answered there ({type(exc).__name__}: {exc}); "
+                         "check the address and port (`dask scheduler` prints it)") from None
+
+
+def _scheduler_lost(client: Any, exc: BaseException) -> bool:
+    """True when a task's error means the scheduler is gone (not the task's own failure)."""
+    from concurrent.futures import CancelledError
+
+    if isinstance(exc, CancelledError) or type(exc).__name__ in ("FutureCancelledError", "CommClosedError"):
+        return True
+    return getattr(client, "status", "running") not in ("running", "connecting", "newly-created")
+
+
+class _SchedulerLost(Exception):
+    """The scheduler went away while units were running."""
+
+
+def _result(client: Any, fut: Any, task: UnitTask) -> Outcome:
+    """A finished future's outcome; a worker lost as often as Dask allows is the unit's failure."""
+    try:
+        out: Outcome = fut.result()
+        return out
+    except Exception as exc:
+        if _scheduler_lost(client, exc):
+            raise _SchedulerLost(f"{type(exc).__name__}: {exc}".strip()) from None
+        return Outcome(task.label, task.key, "failed",
+                       error=f"the worker running it was lost ({type(exc).__name__}: {exc}); a worker that runs "
+                             "out of memory is killed: give the workers more memory")
+
+
 def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, processes: bool,
               on_done: Callable[[Outcome, int, int], None], bars: UnitBars) -> tuple[list[Outcome], dict[str, Any]]:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-        engine: dict[str, Any] = {"engine": "dask", "scheduler": scheduler,
-                                  "workers": len(client.scheduler_info().get("workers", {}))}
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-        engine = {"engine": "dask", "scheduler": "LocalCluster", "workers": workers, "processes": processes}
+    client, cluster, engine = _connect(workers, scheduler, processes)
     topic = f"siteplan-progress-{uuid.uuid4().hex[:12]}"
     written: set[int] = set()
+    here = f"{socket.gethostname()}:{os.getpid()}"
 
     def on_event(event: Any) -> None:  # in the client's event-loop thread
         msg = event[1] if isinstance(event, tuple) and len(event) == 2 else event
@@ -285,6 +417,7 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
         bars.stage(unit, stage, state)
 
     client.subscribe_topic(topic, on_event)
+    lost = ""
     try:
         order = sorted(range(len(tasks)), key=lambda i: (-tasks[i].weight, i))
         futures = {client.submit(run_unit, replace(tasks[i], topic=topic, index=i),
@@ -294,20 +427,60 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
         for fut in as_completed(list(futures)):
             i = futures[fut]
             try:
-                results[i] = fut.result()
-            except Exception as exc:  # the worker died (memory, killed): the unit failed, the others go on
-                results[i] = Outcome(tasks[i].label, tasks[i].key, "failed",
-                                     error=f"the worker running it was lost ({type(exc).__name__}: {exc})")
-            if results[i].status == "ok":  # its stages travel apart from the result: let the last one arrive
+                results[i] = _result(client, fut, tasks[i])
+            except _SchedulerLost as exc:  # the others cannot finish either: stop here
+                lost = str(exc)
+                break
+            o = results[i]
+            if o.worker and o.worker != here:
+                for line in o.logged:  # a worker elsewhere: its warnings, with the unit's label
+                    log.warning("%s", line)
+            if o.status == "ok":  # its stages travel apart from the result: let the last one arrive
                 _wait_for(partial(written.__contains__, i), 1.0)
-            bars.done(i, results[i].status)
-            on_done(results[i], len(results), len(tasks))
-        return [results[i] for i in range(len(tasks))], engine
+            bars.done(i, o.status)
+            on_done(o, len(results), len(tasks))
+        if lost:
+            for i, t in enumerate(tasks):
+                if i not in results:
+                    results[i] = _missing(t, scheduler or "LocalCluster", lost)
+        return [results[i] for i in range(len(tasks))], {**engine, **({"lost": lost} if lost else {})}
     finally:
+        _close(client, cluster, topic, lost)
+
+
+def _connect(workers: int, scheduler: str | None, processes: bool) -> tuple[Any, Any, dict[str, Any]]:
+    """A client of the ``--scheduler`` (checked first) or of a new LocalCluster; the engine's record."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = _client(scheduler)
+        return client, None, {"engine": "dask", "scheduler": scheduler,
+                              "workers": len(client.scheduler_info().get("workers", {}))}
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster), cluster, {"engine": "dask", "scheduler": "LocalCluster", "workers": workers,
+                                      "processes": processes}
+
+
+def _close(client: Any, cluster: Any, topic: str, lost: str) -> None:
+    if lost:  # nothing to say goodbye to
+        try:
+            client.close(timeout=5)
+        except Exception:  # noqa: BLE001 - closing a client whose scheduler is gone
+            pass
+    else:
         client.unsubscribe_topic(topic)
         client.close()
-        if cluster is not None:
-            cluster.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _missing(t: UnitTask, scheduler: str, why: str) -> Outcome:
+    """A unit the lost scheduler never finished: already in the cache (a worker wrote it), or not computed."""
+    if (unit_dir(t.cache_dir, t.key) / SUMMARY).is_file():
+        figures = json.loads((unit_dir(t.cache_dir, t.key) / SUMMARY).read_text(encoding="utf-8"))
+        return Outcome(t.label, t.key, "cached", figures=figures)
+    return Outcome(t.label, t.key, "missing", error=f"not computed: the Dask scheduler {scheduler} was lost ({why})")
 
 
 def _wait_for(cond: Callable[[], bool], seconds: float) -> None:
