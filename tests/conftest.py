@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -13,6 +15,39 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_YAML = ROOT / "data" / "demo.yaml"
 DEMO_DIR = ROOT / "data" / "shapefiles" / "isfahan_demo"
 SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``siteplan demo`` run shared by every test of the session (and every xdist worker), READ ONLY.
+
+    The demo is the slowest fixture of the suite; tests that only read its default outputs share one
+    run instead of each running it again. The folder is keyed by the package's and the demo's bytes,
+    and made under an exclusive lock, so concurrent workers wait for the first instead of racing.
+    Tests that change the demo or write into its folder must run their own.
+    """
+    from click.testing import CliRunner
+
+    from siteplan.cli import main
+
+    base = tmp_path_factory.getbasetemp()
+    if base.name.startswith("popen-gw"):  # pytest-xdist: the workers' common parent
+        base = base.parent
+    h = hashlib.sha256()
+    for f in sorted([*(ROOT / "siteplan").rglob("*.py"), *(ROOT / "siteplan" / "data").glob("*"),
+                     DEMO_YAML, *DEMO_DIR.glob("*")]):
+        if f.is_file():
+            h.update(f.as_posix().encode() + f.read_bytes())
+    out = base / f"shared-demo-{h.hexdigest()[:16]}"
+    with open(base / "shared-demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (out / "manifest.json").is_file():
+                r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet", "--overwrite"])
+                assert r.exit_code == 0, r.output
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return out
 
 
 @pytest.fixture

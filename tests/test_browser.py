@@ -61,11 +61,8 @@ def sized(request):
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"])
-    assert r.exit_code == 0, r.output
-    return out / "report.html"
+def demo_report(demo_run_dir) -> Path:
+    return demo_run_dir / "report.html"  # the session's shared demo run (read only)
 
 
 def _load(d, page: Path) -> None:

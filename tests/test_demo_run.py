@@ -6,15 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from click.testing import CliRunner
-
-from siteplan.cli import main
 
 
-def test_demo_runs_and_writes_everything(tmp_path):
-    out = tmp_path / "demo"
-    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"])
-    assert r.exit_code == 0, r.output
+
+def test_demo_runs_and_writes_everything(demo_run_dir):
+    out = demo_run_dir  # `siteplan demo --out DIR`, run once for the session (conftest)
     for f in ("report.html", "relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson",
               "clusters.geojson", "manifest.json"):
         assert (out / f).stat().st_size > 0, f

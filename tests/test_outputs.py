@@ -138,11 +138,8 @@ def test_reason_codes_vocabulary_and_persian():
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "out"
-    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"])
-    assert r.exit_code == 0, r.output
-    return out
+def demo_run(demo_run_dir) -> Path:
+    return demo_run_dir  # the session's shared demo run (read only)
 
 
 def test_relocation_csv_names_codes_and_every_row(demo_run):

@@ -205,12 +205,8 @@ def test_plot_estate_plan_can_always_give_every_business_a_plot(seed):
 # 3, 4, 5 on the demo: plots that fit, zone units, zones described as written ----------------------------
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory) -> Path:
-    from conftest import DEMO_YAML
-    out = tmp_path_factory.mktemp("demo") / "out"
-    r = CliRunner().invoke(main, ["run", str(DEMO_YAML), "--out", str(out), "--quiet"])
-    assert r.exit_code == 0, r.output
-    return out
+def demo_out(demo_run_dir) -> Path:
+    return demo_run_dir  # the session's shared demo run (read only)
 
 
 def _rows(out: Path):
