@@ -25,21 +25,20 @@ from conftest import DEMO_DIR, DEMO_YAML, edit_yaml
 from siteplan._io import write_shapefile
 from siteplan.locate import EXTEND_KM, site_feasibility
 from siteplan.newsites import site_size
-from siteplan.pipeline import plan_inputs, prepare, relocate, run_scenario_file
+from siteplan.pipeline import plan_inputs, prepare, relocate
 from siteplan.scenario import load_scenario
 
 TOP = 3
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One baseline run of a copy of the demo, written as the CLI writes it."""
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_run_dir: Path) -> dict:
+    """The baseline: the session's demo run (as the CLI writes it); a copy of its inputs for the reruns."""
     root = tmp_path_factory.mktemp("demo")
     shutil.copytree(DEMO_DIR, root / "shapefiles" / "isfahan_demo")
     sc = root / "demo.yaml"
     shutil.copy(DEMO_YAML, sc)
-    out = root / "out"
-    run_scenario_file(sc, out)
+    out = demo_run_dir
     read = {"dtype": {"estate_id": str, "biz_id": str}, "encoding": "utf-8-sig"}
     return {"root": root, "yaml": sc, "out": out,
             "upgrades": pd.read_csv(out / "upgrades.csv", **read),
