@@ -39,6 +39,8 @@ __all__ = [
     "number_text_problems",
     "id_text_problems",
     "dbf_nul_problems",
+    "nul_text_problems",
+    "check_area_fields",
     "cpg_encoding",
     "mojibake_rows",
     "check_coordinates",
@@ -130,6 +132,21 @@ def id_text_problems(gdf: pd.DataFrame, id_field: str | None, where: str) -> lis
              f"{gdf[id_field].iloc[i]!r}" for i in bad]
     return [f"{where}: {id_field} holds control characters (NUL, tab, line breaks …) in {len(bad)} row(s): "
             f"{_listing(items)}; ids must be plain text"]
+
+
+def nul_text_problems(gdf: pd.DataFrame, id_field: str | None, where: str) -> list[str]:
+    """Text fields other than the id holding a NUL byte (errors): a table read by pandas keeps it, and it
+    would reach the outputs raw (a CSV cell that spreadsheets and readers cut or refuse)."""
+    problems = []
+    for col in gdf.columns:
+        if col in (id_field, "geometry", "_row", "name_norm") or gdf[col].dtype.kind not in "OUT":
+            continue
+        bad = [i for i, v in enumerate(gdf[col]) if isinstance(v, str) and "\x00" in v]
+        if bad:
+            items = [f"{_row_id(gdf, i, id_field)}: {str(gdf[col].iloc[i])[:40]!r}" for i in bad]
+            problems.append(f"{where}: field '{col}' has a NUL byte in the text of {len(bad)} row(s): "
+                            f"{_listing(items)}; remove the NUL characters in the file")
+    return problems
 
 
 def _dbf_fields(raw: bytes) -> tuple[int, int, int, list[tuple[bytes, str, int, int]]]:
@@ -539,6 +556,34 @@ def check_capacity(estates: gpd.GeoDataFrame, where: str, default_vacant_share: 
     return out
 
 
+def check_area_fields(layers: dict[str, gpd.GeoDataFrame], wheres: dict[str, str], id_fields: dict[str, str]
+                      ) -> Findings:
+    """``area_m2`` of businesses and plots (working, metric CRS): negative is an error (it was replaced by the
+    category's default or lowered an estate's capacity without a word), and a plot's ``area_m2`` above
+    :data:`VACANT_FACTOR` × its polygon is an error (it is the plot estate's capacity and decides which
+    business fits)."""
+    out = Findings()
+    for name in ("businesses", "plots"):
+        gdf = layers.get(name)
+        if gdf is None or not len(gdf) or "area_m2" not in gdf:
+            continue
+        a = pd.to_numeric(gdf["area_m2"], errors="coerce").to_numpy(float)
+        neg = np.flatnonzero(a < 0)
+        if len(neg):
+            items = [f"{_row_id(gdf, int(i), id_fields.get(name))}: {a[i]:,.6g}" for i in neg]
+            out.errors.append(f"{wheres[name]}: area_m2 is negative for {len(neg)} feature(s): {_listing(items)}; "
+                              "an area cannot be negative: correct it or leave it empty")
+        if name == "plots":
+            poly = shapely.area(gdf.geometry.values)
+            big = np.flatnonzero((poly > 0) & (a > VACANT_FACTOR * poly))
+            if len(big):
+                items = [f"{_row_id(gdf, int(i), id_fields.get(name))}: area_m2 {a[i]:,.6g} m², polygon "
+                         f"{poly[i]:,.0f} m²" for i in big]
+                out.errors.append(f"{wheres[name]}: area_m2 is far above the plot's own polygon for {len(big)} "
+                                  f"plot(s): {_listing(items)}; check area_m2 (square metres) and the polygon")
+    return out
+
+
 def check_sizes(layers: dict[str, gpd.GeoDataFrame], wheres: dict[str, str], id_fields: dict[str, str]) -> Findings:
     """Estate and plot polygons (working, metric CRS) larger than :data:`MAX_ESTATE_HA`: errors naming the
     rows, so that an estate of a thousand km² (wrong unit, wrong CRS, the province's outline in the
@@ -595,6 +640,7 @@ def check_read_layers(raw: dict[str, gpd.GeoDataFrame], scenario: Any, id_fields
         where, idf = wheres[name], id_fields.get(name)
         out.errors += gdf.attrs.get(PLAUSIBILITY_ERRORS, [])
         out.errors += id_text_problems(gdf, idf, where)
+        out.errors += nul_text_problems(gdf, idf, where)
         spec = scenario.layers[name]
         path = scenario.resolve(spec.path)
         if path.suffix.lower() == ".shp":
@@ -623,4 +669,5 @@ def check_projected_layers(layers: dict[str, gpd.GeoDataFrame], study: Any, scen
                                   layers.get("plots")))
     out.extend(check_outside_boundary(layers, study, wheres, id_fields, far))
     out.extend(check_sizes(layers, wheres, id_fields))
+    out.extend(check_area_fields(layers, wheres, id_fields))
     return out
