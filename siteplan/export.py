@@ -299,13 +299,24 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
                          "`siteplan run ... --out FOLDER` wrote: give that folder")
     inputs = run_inputs(run_dir)
     check_output_file(gpkg, inputs, option="--gpkg", folders={"the run folder": run_dir})
+    layers = gpkg_layers(run_dir)
+    listed = written_by(run_dir)[1] or set()
+    missing = sorted(f for f in listed if (f.endswith(".geojson") and "/" not in f or f == "relocation.csv")
+                     and not (run_dir / f).is_file())
+    if missing:
+        raise InputError(f"{run_dir}: {', '.join(missing)} missing, though siteplan wrote "
+                         f"{'it' if len(missing) == 1 else 'them'} there; the folder is incomplete: run the "
+                         "scenario again to rebuild it")
+    if not layers:
+        raise InputError(f"{run_dir}: holds no layer to export (no *.geojson, no relocation.csv): give the "
+                         "folder a finished `siteplan run` wrote")
     tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
     if not tifs:
-        return write_gpkg(gpkg_layers(run_dir), gpkg)
+        return write_gpkg(layers, gpkg)
     folder = gpkg.with_name(gpkg.stem + "_suitability")
     with OutputFolder(folder, kind="export", overwrite=True, inputs={**inputs, "the run folder": run_dir},
                       option=f"--gpkg {gpkg}: its rasters folder") as out:
-        names = write_gpkg(gpkg_layers(run_dir), gpkg)
+        names = write_gpkg(layers, gpkg)
         for t in tifs:
             shutil.copy2(t, out.stage / t.name)
             names.append(f"{folder.name}/{t.name}")

@@ -302,6 +302,12 @@ def foreign_files(folder: str | Path, known: set[str] | None) -> list[str]:
     return bad
 
 
+def _is_junk(p: Path) -> bool:
+    """Operating-system litter (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``): a regular file of that name,
+    never a folder or a link (a folder named ``Thumbs.db`` holds the user's files)."""
+    return p.name in _JUNK and p.is_file() and not p.is_symlink()
+
+
 def _ours(folder: Path) -> bool:
     """True for a staging or old folder siteplan made (marker, manifest, or only names siteplan writes)."""
     if written_by(folder)[0] is not None:
@@ -435,11 +441,11 @@ class OutputFolder:
             return
         if not p.is_dir():
             raise InputError(f"{p}: exists and is not a folder; give a new folder")
-        if not [e for e in os.listdir(p) if e not in _JUNK]:
+        if not [e for e in os.listdir(p) if not _is_junk(p / e)]:
             return
         kind, files = written_by(p)
         if kind is None:
-            names = sorted(e for e in os.listdir(p) if e not in _JUNK)
+            names = sorted(e for e in os.listdir(p) if not _is_junk(p / e))
             more = f" and {len(names) - 5} more" if len(names) > 5 else ""
             raise InputError(f"{p}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and was not "
                              f"written by siteplan (it has no {MARKER} marker or siteplan manifest.json); siteplan "

@@ -7,9 +7,10 @@ Such a file is written to a temporary name beside it and renamed onto it once co
 file, the catalogue, the DEM, a national scenario's partitions and provincial scenarios) under any name
 (``..``, a symbolic link, a hard link), a sidecar of one (existing or not: ``X.dbf`` when ``X.shp`` is an
 input, ``dem.tif.aux.xml``, ``roads.qmd``), a file inside an input that is a folder, or a file inside a
-folder siteplan owns (a run folder: its files are the inputs of ``export``, and ``run --overwrite``
-replaces it). :func:`scenario_inputs` is the one list of what a scenario reads (every command's
-refusals use it); :func:`run_inputs` reads a run folder's inputs back from its manifest. Output
+folder siteplan owns (a run, national, compare or export-rasters folder, at any depth: its files are
+the inputs of ``export``, and ``run --overwrite`` replaces it). :func:`scenario_inputs` is the one list
+of what a scenario reads (every command's refusals use it); :func:`run_inputs` reads a run folder's
+inputs back from its manifest. Output
 *folders* have the rules of :mod:`siteplan.outdir`.
 """
 
@@ -196,6 +197,15 @@ def check_output_file(out: str | Path, inputs: Mapping[str, str | Path] | None =
             raise InputError(f"{shown}: is inside {label} ({top}); siteplan replaces that folder as a whole and "
                              f"--overwrite refuses it once it holds files siteplan did not write: write the file "
                              f"elsewhere, e.g. {option} {top.parent / (top.name + real.suffix)}")
+    from .outdir import COMMANDS, written_by
+
+    for top in real.parents:  # a folder siteplan wrote and replaces as a whole: its files are its own
+        kind = written_by(top)[0] if (top / ".siteplan-run").exists() or (top / "manifest.json").exists() else None
+        if kind is not None and kind != "ingest-osm":  # an ingest's folder holds the scenario the user edits
+            raise InputError(f"{shown}: is inside {top}, a folder {COMMANDS.get(kind, 'siteplan')} wrote; siteplan "
+                             "replaces that folder as a whole, and writing there would change its outputs or make "
+                             f"--overwrite refuse it: write the file elsewhere, e.g. {option} "
+                             f"{top.parent / (top.name + '_' + real.name)}")
     parent_st = _stat(real.parent)
     for label, p in (inputs or {}).items():
         p = Path(p).expanduser()

@@ -39,6 +39,7 @@ __all__ = [
     "number_text_problems",
     "id_text_problems",
     "dbf_nul_problems",
+    "check_area_fields",
     "geojson_nul_problems",
     "cpg_encoding",
     "mojibake_rows",
@@ -572,6 +573,34 @@ def check_capacity(estates: gpd.GeoDataFrame, where: str, default_vacant_share: 
     return out
 
 
+def check_area_fields(layers: dict[str, gpd.GeoDataFrame], wheres: dict[str, str], id_fields: dict[str, str]
+                      ) -> Findings:
+    """``area_m2`` of businesses and plots (working, metric CRS): negative is an error (it was replaced by the
+    category's default or lowered an estate's capacity without a word), and a plot's ``area_m2`` above
+    :data:`VACANT_FACTOR` × its polygon is an error (it is the plot estate's capacity and decides which
+    business fits)."""
+    out = Findings()
+    for name in ("businesses", "plots"):
+        gdf = layers.get(name)
+        if gdf is None or not len(gdf) or "area_m2" not in gdf:
+            continue
+        a = pd.to_numeric(gdf["area_m2"], errors="coerce").to_numpy(float)
+        neg = np.flatnonzero(a < 0)
+        if len(neg):
+            items = [f"{_row_id(gdf, int(i), id_fields.get(name))}: {a[i]:,.6g}" for i in neg]
+            out.errors.append(f"{wheres[name]}: area_m2 is negative for {len(neg)} feature(s): {_listing(items)}; "
+                              "an area cannot be negative: correct it or leave it empty")
+        if name == "plots":
+            poly = shapely.area(gdf.geometry.values)
+            big = np.flatnonzero((poly > 0) & (a > VACANT_FACTOR * poly))
+            if len(big):
+                items = [f"{_row_id(gdf, int(i), id_fields.get(name))}: area_m2 {a[i]:,.6g} m², polygon "
+                         f"{poly[i]:,.0f} m²" for i in big]
+                out.errors.append(f"{wheres[name]}: area_m2 is far above the plot's own polygon for {len(big)} "
+                                  f"plot(s): {_listing(items)}; check area_m2 (square metres) and the polygon")
+    return out
+
+
 # ------------------------------------------------------------------------------------ consistency
 
 #: Two estates whose polygons overlap by at least this share of their union (intersection over union)
@@ -720,4 +749,5 @@ def check_projected_layers(layers: dict[str, gpd.GeoDataFrame], study: Any, scen
             out.extend(check_plot_estates(layers["plots"], layers["estates"], wheres["plots"]))
     out.extend(check_outside_boundary(layers, study, wheres, id_fields, far))
     out.extend(check_sizes(layers, wheres, id_fields))
+    out.extend(check_area_fields(layers, wheres, id_fields))
     return out

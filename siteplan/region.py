@@ -613,6 +613,14 @@ def _areas_from_rings(gdf: gpd.GeoDataFrame, name: str, where: str, ident: pd.Se
     """
     geoms = gdf.geometry.values
     types = np.asarray(shapely.get_type_id(geoms))
+    points = area_rows(gdf, name) & ~empty & np.isin(types, (0, 4)) if GEOM_KIND[name] != "polygon" else \
+        np.zeros(len(gdf), dtype=bool)
+    if points.any():  # a point has no inside: a place in the area would be 'far' from it
+        rows, ids = gdf.loc[points, "_row"].to_numpy(), ident[points].astype(str).to_numpy()
+        listed = ", ".join(f"row {int(r)}" + (f" ({i})" if i != str(int(r)) else "") for r, i in zip(rows[:20], ids[:20]))
+        raise InputError(f"{where}: {int(points.sum())} feature(s) are points, but constraints of kind "
+                         f"{'/'.join(AREA_CONSTRAINT_KINDS)} are areas: {listed}{' …' if points.sum() > 20 else ''}; "
+                         "draw each as a polygon (its outline)")
     # 1 LineString, 2 LinearRing, 5 MultiLineString
     lines = area_rows(gdf, name) & ~empty & np.isin(types, (1, 2, 5))
     if not lines.any():

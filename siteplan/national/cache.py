@@ -53,6 +53,12 @@ _JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _PARTIAL = re.compile(r"\.[0-9a-f]{64}\.partial-[0-9a-f]{12}")
 
 
+def _is_junk(p: Path) -> bool:
+    """Operating-system litter: a regular file named ``.DS_Store``, ``Thumbs.db`` or ``desktop.ini`` (a folder
+    or link of that name is the user's)."""
+    return p.name in _JUNK and p.is_file() and not p.is_symlink()
+
+
 def folder_bytes(path: Path) -> int:
     """Total size of the files under ``path`` (0 when it does not exist)."""
     if not path.exists():
@@ -138,7 +144,7 @@ def open_cache(cache: str | Path, inputs: Mapping[str, str | Path], out: str | P
                          "with --cache (the partitions' inputs and results are kept there)")
     if cache_dir.is_dir():
         if _kind(cache_dir) != "cache":
-            names = sorted(e for e in os.listdir(cache_dir) if e not in _JUNK)
+            names = sorted(e for e in os.listdir(cache_dir) if not _is_junk(cache_dir / e))
             if names:
                 more = f" and {len(names) - 5} more" if len(names) > 5 else ""
                 raise InputError(f"{shown}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and is "
@@ -198,7 +204,7 @@ def claim_entry(folder: Path, kind: str, files: Iterable[str]) -> None:
         if folder.is_symlink() or not folder.is_dir():
             raise InputError(f"{folder}: is not a folder siteplan wrote in its cache; remove it or choose another "
                              "--cache")
-        entries = [e for e in os.listdir(folder) if e not in _JUNK]
+        entries = [e for e in os.listdir(folder) if not _is_junk(folder / e)]
         if entries:
             ok, foreign = owned_entry(folder, kind)
             if not ok:
