@@ -42,7 +42,7 @@ import pandas as pd
 import shapely
 
 from .errors import InputError
-from .export import FORMULA_PREFIXES, write_csv
+from .export import undo_defuse, write_csv
 from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
@@ -118,18 +118,6 @@ class Comparison:
 # ------------------------------------------------------------------------------------------------
 
 
-def _undo_defuse(v: str) -> str:
-    """A CSV cell as siteplan wrote it, without the quote that kept a spreadsheet from reading it as a
-    formula (it is added again when the comparison is written)."""
-    if v.startswith("'"):
-        rest = v[1:]
-        from .export import _defuse
-
-        if _defuse(rest) != rest or rest.startswith(FORMULA_PREFIXES):
-            return rest
-    return v
-
-
 def _read_relocation(path: Path, label: str) -> pd.DataFrame:
     f = path / "relocation.csv"
     try:
@@ -139,12 +127,12 @@ def _read_relocation(path: Path, label: str) -> pd.DataFrame:
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{label} {f}: cannot be read as a CSV ({exc}); was it edited? run the scenario again") \
             from None
-    df.columns = [_undo_defuse(str(c)) for c in df.columns]
+    df.columns = [undo_defuse(str(c)) for c in df.columns]
     missing = [c for c in ("biz_id", "status") if c not in df.columns]
     if missing:
         raise InputError(f"{label} {f}: missing column(s) {', '.join(missing)} (its columns: "
                          f"{', '.join(map(str, df.columns[:15]))}); give the relocation.csv of a siteplan run")
-    out = pd.DataFrame({c: (df[c].map(_undo_defuse) if c in df.columns else "") for c in _TEXT})
+    out = pd.DataFrame({c: (df[c].map(undo_defuse) if c in df.columns else "") for c in _TEXT})
     for c in _NUM:
         out[c] = pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan
     dup = out["biz_id"][out["biz_id"].duplicated()]

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
            "versions", "to_rfc7946",
-           "export_gpkg", "gpkg_layers", "write_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv",
+           "export_gpkg", "gpkg_layers", "undo_defuse", "write_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv",
            "FORMULA_PREFIXES", "NODATA"]
 
 NODATA = -9999.0
@@ -108,6 +108,18 @@ def _defuse(v: Any) -> Any:
     head = unicodedata.normalize("NFKC", v[i:i + 4]).lstrip()
     if head.startswith(FORMULA_PREFIXES):
         return "'" + v
+    return v
+
+
+def undo_defuse(v: Any) -> Any:
+    """A cell read back from a siteplan CSV without the quote :func:`_defuse` added, so that layers built
+    from a CSV (the GeoPackage's ``relocation`` layer, a comparison) hold the values the run held and
+    join with the other layers. (A value the user wrote as a quote followed by a formula character comes
+    back without its quote: the one case the CSV cannot tell apart.)"""
+    if isinstance(v, str) and v.startswith("'"):
+        rest = v[1:]
+        if rest.startswith(FORMULA_PREFIXES) or _defuse(rest) != rest:
+            return rest
     return v
 
 
@@ -219,6 +231,10 @@ def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
         df = pd.read_csv(rel, encoding="utf-8-sig", dtype={"biz_id": str, "estate_id": str, "zone_id": str},
                          keep_default_na=False, na_values={"lon": [""], "lat": [""], "distance_km": [""],
                                                            "land_m2": [""]})
+        # the CSV's formula quotes are for spreadsheets; the layer holds the run's values (ids join)
+        df.columns = [undo_defuse(str(c)) for c in df.columns]
+        for c in df.select_dtypes(include="object").columns:
+            df[c] = df[c].map(undo_defuse)
         layers.append(("relocation", gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
                                                       crs=4326)))
     return layers

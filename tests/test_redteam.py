@@ -134,3 +134,24 @@ def test_area_constraint_given_as_a_point_is_an_error(small):
                                                                        crs=4326))
     r = invoke("validate", sc)
     assert r.exit_code == 1 and "are points, but constraints of kind" in r.output, r.output
+
+
+def test_gpkg_relocation_layer_holds_the_runs_ids_not_the_csv_quotes(small, tmp_path):
+    """The CSV quotes a cell a spreadsheet would read as a formula; the GeoPackage's relocation layer is
+    built from that CSV and must hold the run's values, so its ids join with the other layers."""
+    biz = gpd.read_file(small.parent / "businesses.shp")
+    biz["biz_id"] = biz["biz_id"].astype(str)
+    biz.loc[biz.index[0], "biz_id"] = "-2+3"
+    biz.loc[biz.index[1], "biz_id"] = "=HYPERLINK(1)"
+    sc = _variant(small, "odd_ids", "businesses", biz)
+    out = tmp_path / "run"
+    r = invoke("run", sc, "--out", out, "--quiet")
+    assert r.exit_code == 0, r.output
+    csv = pd.read_csv(out / "relocation.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert "'-2+3" in set(csv["biz_id"])  # the spreadsheet-safe CSV
+    gpkg = tmp_path / "x.gpkg"
+    r = invoke("export", out, "--gpkg", gpkg, "--no-rasters")
+    assert r.exit_code == 0, r.output
+    rel = gpd.read_file(gpkg, layer="relocation")
+    ids = set(rel["biz_id"])
+    assert {"-2+3", "=HYPERLINK(1)"} <= ids and not any(i.startswith("'") for i in ids)
