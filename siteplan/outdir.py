@@ -73,9 +73,6 @@ COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "nat
             "compare": "`siteplan compare`", "export": "`siteplan export` (its rasters folder)"}
 INGEST_HEADER = "# siteplan scenario written by `siteplan ingest-osm`"
 _JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
-# every file name siteplan writes (recognises staging folders of versions without the marker)
-_OUR_NAMES = re.compile(r"(suitability/)?(\.[^/]*\.part|[A-Za-z0-9_]+\.(tif|geojson|csv|html|json|gpkg|yaml)"
-                        r"(-journal|-wal|-shm)?|\.siteplan-run(\.tmp)?)")
 _FAULT_ENV = "SITEPLAN_FAULT_AT"
 
 
@@ -309,11 +306,14 @@ def _is_junk(p: Path) -> bool:
 
 
 def _ours(folder: Path) -> bool:
-    """True for a staging or old folder siteplan made (marker, manifest, or only names siteplan writes)."""
+    """True for a staging or old folder siteplan made: its marker or manifest says so, or it is empty.
+
+    File names never decide: a user's folder holding ``notes.csv`` is not siteplan's because the name
+    looks like an output (a staging folder of a version before the marker is left alone, with a warning).
+    """
     if written_by(folder)[0] is not None:
         return True
-    files = _files(folder)
-    return all(_OUR_NAMES.fullmatch(f) for f in files)
+    return not _files(folder)
 
 
 def _utc_now() -> str:

@@ -329,7 +329,10 @@ def test_leftovers_siteplan_did_not_make_are_left_alone(tmp_path, caplog):
     with od.OutputFolder(out, kind="run") as f:
         (f.stage / "a.csv").write_text("1")
     assert (theirs / "diary.txt").read_text() == "mine" and "left alone" in caplog.text
-    assert not legacy.exists() and not (tmp_path / ".out.partial-empty000").exists() and other.exists()
+    # names never decide: a folder without siteplan's marker or manifest is left alone, however its files
+    # are named (a user's .out.old-x holding notes.csv was deleted, or renamed into --out)
+    assert legacy.exists() and (legacy / "relocation.csv").read_text() == "x"
+    assert not (tmp_path / ".out.partial-empty000").exists() and other.exists()
 
 
 # ------------------------------------------------------------------------------------------------
