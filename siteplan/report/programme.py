@@ -230,4 +230,5 @@ def programme_html(res: "RunResult", f: Fmt | None = None) -> Markup:
     if getattr(res, "programme", None) is None:
         return Markup("")
     f = f or Fmt(bool(getattr(res.prep.scenario.outputs, "persian_digits", False)))
-    return Markup("\n").join([_impact(res, f), _phasing(res, f), _feasibility(res, f), _chains(res)])
+    parts = [_impact(res, f), _phasing(res, f), _feasibility(res, f), _chains(res)]
+    return Markup("\n").join([parts[0], *(p for p in parts[1:2] if p), *parts[2:]])
