@@ -304,6 +304,9 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
     from .reservations import reservation_problems
 
     problems += reservation_problems(scenario, region.layers["estates"], catalogue)
+    from .phasing import phase_problems
+
+    problems += phase_problems(scenario, region.layers["estates"])
     res = scenario.grid.resolution_m
     minx, miny, maxx, maxy = region.study_area.bounds
     ext_w, ext_h = max(maxx - minx, res), max(maxy - miny, res)

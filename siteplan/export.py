@@ -409,6 +409,8 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         write_csv(res.programme.impact, out_dir / "impact.csv", bom=sc.outputs.csv_bom)
         write_csv(res.programme.feasibility, out_dir / "feasibility.csv", bom=sc.outputs.csv_bom)
         write_csv(res.programme.chains, out_dir / "chains.csv", bom=sc.outputs.csv_bom)
+        if getattr(res.programme, "phasing", None) is not None:
+            write_csv(res.programme.phasing.table, out_dir / "phases.csv", bom=sc.outputs.csv_bom)
     if res.reletting is not None and len(res.reletting):
         write_csv(res.reletting, out_dir / "reletting.csv", bom=sc.outputs.csv_bom)
     if sc.outputs.suitability_tifs:

@@ -217,7 +217,8 @@ def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
     """The relocation plan on :func:`plan_inputs` (the run's "allocate" stage; an upgrade's gain is
     verified by the same call on the upgraded estates, :mod:`siteplan.upgrades`)."""
     return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
-                    prep.scenario.allocation, inputs.reserved)
+                    inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
+                    weights=inputs.weights)
 
 
 def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
@@ -278,15 +279,16 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
     return _with_programme(RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites,
                                      clusters, failures, timer.times, seed, warns, plots, site_choice, flows,
-                                     upgrades, options, reletting=zp.reletting), timer)
+                                     upgrades, options, reletting=zp.reletting), timer, inputs)
 
 
-def _with_programme(res: RunResult, timer: _Timer) -> RunResult:
-    """The last analysis stage: impact, feasibility and value chains (:mod:`siteplan.programme`)."""
+def _with_programme(res: RunResult, timer: _Timer, inputs: PlanInputs | None = None) -> RunResult:
+    """The last analysis stage: impact, feasibility, value chains and the phasing
+    (:mod:`siteplan.programme`)."""
     from .programme import programme_figures
 
     with timer.stage("programme"):
-        res.programme = programme_figures(res)
+        res.programme = programme_figures(res, inputs)
     return res
 
 

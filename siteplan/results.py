@@ -15,7 +15,7 @@ from .guild_relocation import Plan
 from .guilds import Catalogue
 from .region import Region
 from .rules import RuleSet
-from .scenario import Scenario
+from .scenario import AllocationSpec, Scenario
 from .suitability import Surface
 
 __all__ = ["Prepared", "PlanInputs", "RunResult"]
@@ -66,6 +66,13 @@ class PlanInputs:
         The business clusters found.
     warnings
         What the stages said.
+    used
+        Land already taken at the estates by businesses placed before (the later phases of
+        :mod:`siteplan.phasing`); None for the plan.
+    weights
+        Priority weights by ``biz_id`` (:mod:`siteplan.phasing`); None for the plan.
+    spec
+        Allocation settings for this solve (:mod:`siteplan.phasing`); None: the scenario's.
     """
 
     estates: gpd.GeoDataFrame
@@ -77,6 +84,9 @@ class PlanInputs:
     capacity: pd.DataFrame
     clusters: gpd.GeoDataFrame
     warnings: list[str] = field(default_factory=list)
+    used: pd.DataFrame | None = None
+    weights: pd.Series | None = None
+    spec: AllocationSpec | None = None
 
 
 @dataclass

@@ -110,7 +110,7 @@ def _category_fa(res: "RunResult") -> dict[object, object]:
 RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "class_confidence", "lon", "lat",
                       "estate_id", "estate_name",
                       "zone_id", "distance_km", "land_m2", "status", "reason_code", "reason", "reason_fa",
-                      "site_id", "plot_id", "plot_reason"]
+                      "site_id", "plot_id", "plot_reason", "phase", "phase_estate"]
 
 
 def relocation_table(res: "RunResult") -> pd.DataFrame:
@@ -121,7 +121,8 @@ def relocation_table(res: "RunResult") -> pd.DataFrame:
     pandas.DataFrame
         :data:`RELOCATION_COLUMNS` (those the plan has): the plan's rows plus ``category_fa`` (the
         catalogue's Persian name), ``estate_name``, ``reason_code`` (:data:`siteplan.reasons.REASON_CODES`,
-        empty when assigned) and ``reason_fa`` (the reason in Persian).
+        empty when assigned) and ``reason_fa`` (the reason in Persian); with ``programme.phases``, last,
+        ``phase`` and ``phase_estate`` (:mod:`siteplan.phasing`).
     """
     from .reasons import reason_codes, reason_fa
 
@@ -138,6 +139,11 @@ def relocation_table(res: "RunResult") -> pd.DataFrame:
         rows["class_confidence"] = rows["biz_id"].map(dict(zip(ids, conf)))
     rows["reason_code"] = reason_codes(rows["reason"])
     rows["reason_fa"] = reason_fa(rows["reason"])
+    phasing = getattr(getattr(res, "programme", None), "phasing", None)
+    if phasing is not None:  # programme.phases: the phase placing each business, and where (siteplan.phasing)
+        ph = phasing.rows.set_index("biz_id")
+        rows["phase"] = rows["biz_id"].map(ph["phase"])
+        rows["phase_estate"] = rows["biz_id"].map(ph["phase_estate"])
     return rows[[c for c in RELOCATION_COLUMNS if c in rows]]
 
 

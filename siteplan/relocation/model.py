@@ -165,7 +165,8 @@ def business_units(b: gpd.GeoDataFrame, catalogue: Catalogue, spec: AllocationSp
 
 def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, elig: pd.DataFrame,
                 capacity: pd.DataFrame, scores: pd.DataFrame | None, spec: AllocationSpec,
-                units: Units | None = None) -> AssignmentModel:
+                units: Units | None = None, *, used: pd.DataFrame | None = None,
+                weights: pd.Series | None = None) -> AssignmentModel:
     """The assignment model of the layers: arcs with costs, penalties and capacity rows.
 
     An arc exists when every member of the unit is within the distance limit of the estate (same
@@ -181,6 +182,16 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         As for :func:`siteplan.relocation.allocate`.
     units
         :func:`business_units` of ``b`` (computed when None).
+    used
+        Land already taken at the estates by businesses placed before (``estate_id``, ``category``,
+        ``land_m2``; the phases of :mod:`siteplan.phasing`): each capacity row's right-hand side loses the
+        land of the categories it counts (those whose usable share is at most the row's level), so the
+        estate holds exactly what it would with those businesses in the model. Not for estates whose
+        capacity is their free plots (give those without the plots taken).
+    weights
+        A priority weight (≥ 1) per ``biz_id`` (missing: 1): a unit's penalty and greedy priority are
+        multiplied by its members' largest weight, so that, per hectare, a unit of a higher weight is left
+        out only when a lower one cannot take its place (:mod:`siteplan.phasing`).
 
     Returns
     -------
@@ -229,8 +240,13 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     cost = np.bincount(arc_of_pair, weights=pair_cost, minlength=len(arc_key))
     unit_land = np.bincount(units.unit_of, weights=units.land, minlength=n_units)
     prio = _priority_factor(catalogue, codes, biz_cat, units, spec)
+    if weights is not None:
+        w = np.ones(n_units)
+        np.maximum.at(w, units.unit_of, weights.reindex(b["biz_id"].to_numpy()).fillna(1.0).to_numpy(float))
+        prio = prio * w
     penalty = unit_land / M2_PER_HA * (dist_limit_km * (1 + spec.suitability_weight) + PENALTY_MARGIN_KM) * prio
-    cap_rows = _capacity_rows(arc_of_pair, est, share, coef, cap_rhs, n_est, counted)
+    taken = None if used is None or not len(used) else _taken(used, estates, codes, usable_share, counted)
+    cap_rows = _capacity_rows(arc_of_pair, est, share, coef, cap_rhs, n_est, counted, taken)
     return AssignmentModel(n_units, n_est, arc_u, arc_e, cost, penalty, cap_rows, priority=prio * unit_land,
                            unit_land=unit_land, in_reach=in_reach)
 
@@ -383,8 +399,21 @@ def _pair_distance(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bj: np.ndarray)
     return np.concatenate(parts)
 
 
+def _taken(used: pd.DataFrame, estates: gpd.GeoDataFrame, codes: pd.Index, usable_share: np.ndarray,
+           counted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Land taken before (``used`` of :func:`build_model`) as ``(estate, usable share, m²)`` arrays,
+    estates by position; unknown estates and categories, and plot estates, are left out."""
+    e = pd.Index(estates["estate_id"].to_numpy()).get_indexer(used["estate_id"].to_numpy())
+    c = codes.get_indexer(used["category"].to_numpy())
+    ok = (e >= 0) & (c >= 0)
+    e, c, land = e[ok], c[ok], used["land_m2"].to_numpy(float)[ok]
+    keep = counted[e] == 0
+    return e[keep], usable_share[e[keep], c[keep]], land[keep]
+
+
 def _capacity_rows(arc_of_pair: np.ndarray, est: np.ndarray, share: np.ndarray, biz_land: np.ndarray,
-                   capacity_m2: np.ndarray, n_est: int, counted: np.ndarray | None = None) -> list[CapacityRow]:
+                   capacity_m2: np.ndarray, n_est: int, counted: np.ndarray | None = None,
+                   taken: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> list[CapacityRow]:
     """Nested capacity rows per estate: for each level L of usable share present at the estate, the
     land of the categories with share ≤ L is at most K·L (one row of all land ≤ K when every share
     is 1, as without category-aware capacity). On the estates whose capacity is plots (``counted``: their
@@ -412,5 +441,11 @@ def _capacity_rows(arc_of_pair: np.ndarray, est: np.ndarray, share: np.ndarray, 
         whole = n_plots > 0
         n = np.round(level_share[whole] * n_plots[whole])
         rhs[whole] = np.floor(n * capacity_m2[level_est[whole]] / n_plots[whole] + PLOT_COUNT_SLACK)
+    if taken is not None and len(taken[0]):
+        t_est, t_share, t_land = taken
+        for r in range(len(level_key)):
+            here = (t_est == level_est[r]) & (np.round(t_share * SHARE_STEPS) <= level_key[r] % LEVEL_KEY_BASE)
+            if here.any():
+                rhs[r] = max(0.0, float(rhs[r] - t_land[here].sum()))
     return [(int(level_est[r]), float(rhs[r]), m.indices[m.indptr[r]:m.indptr[r + 1]].astype(np.int64),
              m.data[m.indptr[r]:m.indptr[r + 1]].copy()) for r in range(len(level_key))]

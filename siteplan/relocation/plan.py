@@ -108,7 +108,8 @@ class Plan:
 
 def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
              elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
-             spec: AllocationSpec, reservations: dict[str, Reservation] | None = None) -> Plan:
+             spec: AllocationSpec, reservations: dict[str, Reservation] | None = None, *,
+             used: pd.DataFrame | None = None, weights: pd.Series | None = None) -> Plan:
     """Assign businesses to estates.
 
     Parameters
@@ -131,6 +132,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     reservations
         Estates with a share reserved for some categories (:mod:`siteplan.reservations`): the reserved
         part takes only those; the rows name the estate itself.
+    used, weights
+        Land already taken and priority weights (:func:`siteplan.relocation.model.build_model`; the
+        phases of :mod:`siteplan.phasing`); None: none.
 
     Returns
     -------
@@ -146,7 +150,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     full_capacity = capacity
     if reservations:
         estates, capacity, elig, scores = split_reserved(estates, capacity, elig, scores, reservations)
-    model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units)
+        if used is not None and len(used):
+            used = _used_reserved(used, capacity, reservations)
+    model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units, used=used, weights=weights)
     res = solve_model(model, SolverOptions.from_spec(spec))
     # per-business rows
     est_of_b = res.assign[units.unit_of]
@@ -167,6 +173,33 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
     return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model))
+
+
+def _used_reserved(used: pd.DataFrame, capacity: pd.DataFrame, reservations: dict[str, Reservation]) -> pd.DataFrame:
+    """Land taken before at estates with a reserved share (:func:`allocate`'s ``used``), split as the
+    allocation splits those estates: the reserved categories' land fills the reserved part first (up to
+    its capacity), the rest of it and the other categories' land the rest of the estate."""
+    from ..reservations import RESERVED_SUFFIX
+
+    parts = {eid: r for eid, r in reservations.items() if r.only and r.share < 1.0}
+    if not parts:
+        return used
+    cap = dict(zip(capacity["estate_id"].astype(str), capacity["capacity_m2"].astype(float)))
+    out = []
+    for r in used.itertuples(index=False):
+        eid = str(r.estate_id)
+        part = parts.get(eid)
+        land = float(r.land_m2)
+        if part is not None and r.category in part.only:
+            room = cap.get(eid + RESERVED_SUFFIX, 0.0)
+            into = min(land, room)
+            if into > 0:
+                out.append((eid + RESERVED_SUFFIX, r.category, into))
+                cap[eid + RESERVED_SUFFIX] = room - into
+            land -= into
+        if land > 0:
+            out.append((r.estate_id, r.category, land))
+    return pd.DataFrame(out, columns=["estate_id", "category", "land_m2"])
 
 
 def _estate_summary(rows: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:

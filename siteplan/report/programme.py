@@ -136,9 +136,99 @@ def _chains(res: "RunResult") -> Markup:
         table(hdr, rows), note)
 
 
+def _timeline_svg(t: pd.DataFrame, f: Fmt) -> Markup:
+    """The phases on a time axis (by start date, Gregorian): per phase a bar of the businesses it
+    places and a bar of the residents it relieves, each against its own largest, with the cumulative
+    businesses placed as a line; no script, no style attribute."""
+    w, h, left, right, top, base = 640, 230, 40, 40, 24, 170
+    days = pd.to_datetime(t["start_gregorian"]).map(lambda d: d.toordinal()).to_numpy(float)
+    span = float(days.max() - days.min())
+    n = len(t)
+    slot = (w - left - right) / max(n, 1)
+    # by date when the phases start on different days, in equal steps when they all start together
+    xs = (left + slot / 2 + (days - days.min()) / span * (w - left - right - slot) if span > 0
+          else left + slot / 2 + np.arange(n) * slot)
+    bw = min(28.0, slot / 3)
+    top_b = max(float(t["businesses"].max()), 1.0)
+    top_r = max(float(t["residents_relieved"].clip(lower=0).max()), 1.0)
+    top_c = max(float(t["cum_businesses"].max()), 1.0)
+    parts = [Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#444" stroke-width="1"/>').format(
+        left - 10, base, w - right + 10, base)]
+    line = []
+    for x, r in zip(xs, t.itertuples()):
+        hb = (base - top) * float(r.businesses) / top_b
+        hr = (base - top) * max(float(r.residents_relieved), 0.0) / top_r
+        line.append(f"{x:.1f},{base - (base - top) * float(r.cum_businesses) / top_c:.1f}")
+        parts.append(Markup(
+            '<g class="phase"><title>{title}</title>'
+            '<rect x="{xb:.1f}" y="{yb:.1f}" width="{bw:.1f}" height="{hb:.1f}" fill="#3366cc"/>'
+            '<rect x="{xr:.1f}" y="{yr:.1f}" width="{bw:.1f}" height="{hr:.1f}" fill="#dd8833"/>'
+            '<text x="{xb2:.1f}" y="{tb:.1f}" font-size="10" text-anchor="middle">{nb}</text>'
+            '<text x="{xr2:.1f}" y="{tr:.1f}" font-size="10" text-anchor="middle">{nr}</text>'
+            '<text x="{x:.1f}" y="{y1}" font-size="11" text-anchor="middle" font-weight="bold">{name}</text>'
+            '<text x="{x:.1f}" y="{y2}" font-size="10" text-anchor="middle">{start} ({greg})</text></g>').format(
+            title=f"{r.name}: {r.businesses} businesses, {r.residents_relieved} residents relieved",
+            xb=x - bw - 1, yb=base - hb, bw=bw, hb=hb, xr=x + 1, yr=base - hr, hr=hr,
+            xb2=x - bw / 2 - 1, tb=base - hb - 3, nb=f.num(int(r.businesses)), xr2=x + bw / 2 + 1,
+            tr=base - hr - 3, nr=f.num(int(r.residents_relieved)), x=x, y1=base + 16, y2=base + 30,
+            name=str(r.name)[:40], start=_digits(f, str(r.start)),
+            greg=_digits(f, str(r.start_gregorian))))
+    parts.append(Markup('<polyline fill="none" stroke="#228833" stroke-width="2" stroke-dasharray="4 3" '
+                        'points="{}"/>').format(" ".join(line)))
+    legend = Markup(
+        '<g font-size="10"><rect x="{a}" y="6" width="10" height="10" fill="#3366cc"/>'
+        '<text x="{a2}" y="15">businesses placed</text><rect x="{b}" y="6" width="10" height="10" fill="#dd8833"/>'
+        '<text x="{b2}" y="15">residents relieved</text><line x1="{c}" y1="11" x2="{c1}" y2="11" stroke="#228833" '
+        'stroke-width="2" stroke-dasharray="4 3"/><text x="{c2}" y="15">businesses placed, cumulative</text></g>'
+    ).format(a=left, a2=left + 14, b=left + 130, b2=left + 144, c=left + 260, c1=left + 280, c2=left + 284)
+    return Markup('<svg class="timeline" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+                  'aria-label="phasing timeline: businesses placed and residents relieved per phase">{legend}{body}'
+                  '</svg>').format(w=w, h=h, legend=legend, body=Markup("").join(parts))
+
+
+def _digits(f: Fmt, s: str) -> str:
+    """A date as text, with Persian digits when the report uses them."""
+    from .bidi import fa_digits
+
+    return fa_digits(s) if f.persian else s
+
+
+def _phasing(res: "RunResult", f: Fmt) -> Markup:
+    from .panel import table
+
+    ph = getattr(res.programme, "phasing", None)
+    if ph is None or ph.table.empty:
+        return Markup("")
+    t = ph.table
+    hdr: list[str] = [bi("Phase", "مرحله"), bi("Start", "آغاز"), bi("Online", "در مدار"),
+                      bi("Capacity available", "ظرفیت در دسترس"), bi("Businesses placed", "واحدهای جابجاشده"),
+                      bi("Land", "زمین"), bi("Residents relieved", "ساکنان رهاشده"),
+                      bi("Cumulative businesses", "واحدها (تجمعی)"),
+                      bi("Cumulative residents relieved", "ساکنان رهاشده (تجمعی)"), bi("Still unplaced", "جانمانده")]
+    rows = []
+    for r in t.itertuples():
+        online = [f"{r.estates_online} estates"] + ([f"sites {r.sites_online}"] if r.sites_online else []) \
+            + ([f"upgrades {r.upgrades}"] if r.upgrades else [])
+        rows.append([Markup("{} {}").format(r.name, Markup("({})").format(r.label) if r.label else ""),
+                     f"{_digits(f, str(r.start))} ({_digits(f, str(r.start_gregorian))})", "; ".join(online),
+                     _n(f, r.available_ha, "ha", ",.1f"), _n(f, r.businesses), _n(f, r.land_ha, "ha", ",.1f"),
+                     _n(f, r.residents_relieved), _n(f, r.cum_businesses), _n(f, r.cum_residents_relieved),
+                     _n(f, r.unplaced)])
+    note = Markup("<p class=\"note\">{}</p>").format(bi(
+        f"Each phase allocates only the businesses still unplaced, to the estates, upgrades and sites online by "
+        f"then, on the capacity the earlier phases left; a business placed is never moved. Priority when capacity "
+        f"is short: {res.prep.scenario.programme.priority}. Residents relieved: the province's, counted once. "
+        "Where each business goes: relocation.csv (phase, phase_estate); all figures: phases.csv.",
+        "هر مرحله فقط واحدهای جانمانده را در شهرک‌ها، ارتقاها و سایت‌های آمادهٔ آن مرحله و با ظرفیت باقی‌مانده جای "
+        "می‌دهد؛ واحد جابجاشده دوباره جابجا نمی‌شود. جزئیات: phases.csv و ستون‌های phase در relocation.csv."))
+    return Markup('<details id="sp-phasing"><summary>{}</summary>{}{}{}</details>').format(
+        bi("Phasing timeline", "زمان‌بندی مراحل"), _timeline_svg(t, f), table(hdr, rows), note)
+
+
 def programme_html(res: "RunResult", f: Fmt | None = None) -> Markup:
     """The programme sections for the report's panel (empty when the run has no programme figures)."""
     if getattr(res, "programme", None) is None:
         return Markup("")
     f = f or Fmt(bool(getattr(res.prep.scenario.outputs, "persian_digits", False)))
-    return Markup("\n").join([_impact(res, f), _feasibility(res, f), _chains(res)])
+    parts = [_impact(res, f), _phasing(res, f), _feasibility(res, f), _chains(res)]
+    return Markup("\n").join([parts[0], *(p for p in parts[1:2] if p), *parts[2:]])
