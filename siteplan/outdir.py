@@ -74,7 +74,7 @@ COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "nat
 INGEST_HEADER = "# siteplan scenario written by `siteplan ingest-osm`"
 _JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # every file name siteplan writes (recognises staging folders of versions without the marker)
-_OUR_NAMES = re.compile(r"(suitability/)?(\.[^/]*\.part|[A-Za-z0-9_]+\.(tif|geojson|csv|html|json|gpkg|yaml)"
+_OUR_NAMES = re.compile(r"(suitability/|explain/)?(\.[^/]*\.part|[A-Za-z0-9_]+\.(tif|geojson|csv|html|json|gpkg|yaml|npz)"
                         r"(-journal|-wal|-shm)?|\.siteplan-run(\.tmp)?)")
 _FAULT_ENV = "SITEPLAN_FAULT_AT"
 
