@@ -194,7 +194,7 @@ class ExplainSource:
     @classmethod
     def from_prepared(cls, prep: "Prepared") -> ExplainSource:
         """The source of a prepared scenario (estate facts computed as relocation computes them)."""
-        from .suitability import zonal_mean
+        from .suitability import zonal_mean, zone_cells
 
         p = prep
         est = p.region.layers["estates"]
@@ -209,11 +209,15 @@ class ExplainSource:
         def crit(name: str) -> tuple[np.ndarray, np.ndarray]:
             return by_name[name].raw, by_name[name].score
 
+        cells: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
         def estate_crit(eid: str, name: str) -> tuple[float, float]:
             g = np.array([estates[eid][1]])
+            if eid not in cells:
+                cells[eid] = zone_cells(g, p.grid)
             raw, score = crit(name)
-            return (float(zonal_mean(raw.astype(np.float64), g, p.grid)[0]),
-                    float(zonal_mean(score.astype(np.float64), g, p.grid)[0]))
+            return (float(zonal_mean(raw, g, p.grid, cells[eid])[0]),
+                    float(zonal_mean(score, g, p.grid, cells[eid])[0]))
 
         def facts(code: str, eid: str) -> EstateFacts:
             # the same answer relocation uses: estate kind, max_cat, utilities and usable land
@@ -433,14 +437,14 @@ def _write_npz(arrays: dict[str, np.ndarray], path: Path) -> None:
     ``numpy.load(allow_pickle=False)``."""
     from ._io import atomic_path
 
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, arr in arrays.items():
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue())
+            # level 1: fast (the rasters are written on every run), little larger than the default
+            zf.writestr(info, buf.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
 
 
 def _wkb_arrays(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -482,22 +486,21 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
     eids = [str(e) for e in est["estate_id"]]
     names = sorted({n for w in src.weights.values() for n in w})
     targets = sorted({r.target for rs in src.rules.values() for r in rs if r.kind == "distance"})
-    u = usable.assign(estate_id=usable["estate_id"].astype(str)).set_index(["category", "estate_id"])
-    el = elig.assign(estate_id=elig["estate_id"].astype(str)).set_index(["category", "estate_id"])
+    u = {(str(c), str(e)): {"usable_ha": float(uh), "area_ha": float(ah), "binding": str(b), "removed_ha": float(rh)}
+         for c, e, uh, ah, b, rh in zip(usable["category"], usable["estate_id"], usable["usable_ha"],
+                                        usable["area_ha"], usable["binding"], usable["removed_ha"])}
+    el = {(str(c), str(e)): {"eligible": bool(ok), "reason": str(r)}
+          for c, e, ok, r in zip(elig["category"], elig["estate_id"], elig["eligible"], elig["reason"])}
     facts: dict[str, dict[str, dict[str, Any]]] = {}
     for code in src.codes:
         facts[code] = {}
         for eid in eids:
-            if (code, eid) in u.index:
-                ur = u.loc[(code, eid)]
-                fu = {"usable_ha": float(ur["usable_ha"]), "area_ha": float(ur["area_ha"]),
-                      "binding": str(ur["binding"]), "removed_ha": float(ur["removed_ha"])}
-            else:  # as explain on the scenario computes it
+            fu = u.get((code, eid))
+            if fu is None:  # as explain on the scenario computes it
                 f0 = src.estate_facts(code, eid)
                 fu = {"usable_ha": f0.usable_ha, "area_ha": f0.area_ha, "binding": f0.binding,
                       "removed_ha": f0.removed_ha}
-            er = el.loc[(code, eid)]
-            facts[code][eid] = fu | {"eligible": bool(er["eligible"]), "reason": str(er["reason"])}
+            facts[code][eid] = fu | el[(code, eid)]
     meta = {
         "format": FORMAT,
         "crs": prep.region.crs.to_wkt(),

@@ -513,15 +513,17 @@ def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable:
         ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
     """
 
-    u = usable.set_index(["estate_id", "category"])
+    # one lookup table (a .loc per pair was most of the time on 10^3 estates)
+    u = {(e, c): (uf, uh, b, bm) for e, c, uf, uh, b, bm in
+         zip(usable["estate_id"], usable["category"], usable["usable_frac"], usable["usable_ha"], usable["binding"],
+             usable["binding_m"])}
     kinds = {r.rule_id: r.kind for rs in rulesets.values() for r in rs}
     rows = []
     for e in estates.itertuples():
         for code, rs in rulesets.items():
             reasons = reservation_reasons((reservations or {}).get(str(e.estate_id)), code)
             reasons += estate_reasons(e, rs, accepted_kinds)
-            uf, uh, b, bm = (u.loc[(e.estate_id, code), ["usable_frac", "usable_ha", "binding", "binding_m"]]
-                             if (e.estate_id, code) in u.index else (1.0, 0.0, "", 0.0))
+            uf, uh, b, bm = u.get((e.estate_id, code), (1.0, 0.0, "", 0.0))
             if uf <= 1e-9:
                 unit = {"max_slope": " %", "study_area": ""}.get(kinds.get(b, "distance"), " m")
                 reasons.append(f"no land of the estate satisfies {b} ({bm:g}{unit})" if b else "no usable land")
