@@ -18,10 +18,17 @@ class InputError(SiteplanError, ValueError):
     ----------
     problems
         One message per problem; each names the file, layer, row or key and what to do.
+
+    Attributes
+    ----------
+    warnings
+        Warnings of what was read before the problems were found (rows excluded, repairs, notes); the
+        CLI prints them before the error, so that fixing the errors reveals nothing that was known.
     """
 
     def __init__(self, problems: str | list[str]) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.warnings: list[str] = []
         super().__init__(self._render())
 
     def _render(self) -> str:

@@ -22,9 +22,13 @@ def explain(source: Path, category: str, at: str | None, estate: str | None, fmt
     SCENARIO|RUN_DIR is a scenario YAML (everything is computed again) or the folder of a finished
     `siteplan run`, answered at once from what the run saved (its explain/ folder).
     """
+    from ..errors import InputError
     from ..explain import explain_run, parse_point
 
-    point = parse_point(at) if at is not None else None
+    try:
+        point = parse_point(at) if at is not None else None
+    except InputError as err:  # a usage error (exit 2), said before any data is read
+        raise click.BadParameter(str(err).removeprefix("--at: "), param_hint="'--at'") from None
     if source.is_dir():
         ex = explain_run(source, category, at=point, estate=estate)
     else:
