@@ -255,9 +255,10 @@ def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
     labels = cl + rl + list(el)
     weights = np.array([1.0] * len(ct) + rw + [LABEL_WEIGHT] * len(et))
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1, dtype=np.float32)
-    x = vec.fit_transform(texts)
     clf = LogisticRegression(C=20.0, max_iter=1000, tol=1e-3, random_state=0)
-    clf.fit(x, labels, sample_weight=weights)
+    from ._cache import fit_name_model
+
+    vec, clf = fit_name_model(vec, clf, texts, labels, sample_weight=weights)  # cached by the training data's hash
     return NameModel(vec, clf, [str(c) for c in clf.classes_], len(ct), len(rt) + len(et))
 
 

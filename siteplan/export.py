@@ -427,6 +427,9 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
                                      sc.aggregation.order_weights, draws=sc.sensitivity.draws, seed=res.seed)
                 write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid,
                               out_dir / "suitability" / f"{code}_sd.tif")
+    from .explain import EXPLAIN_DIR, write_explain_data
+
+    write_explain_data(res.prep, res.usable, res.elig, out_dir / EXPLAIN_DIR)  # what `siteplan explain RUN_DIR` reads
     if sc.outputs.report:
         from .report import build_report
 

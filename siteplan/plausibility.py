@@ -238,7 +238,7 @@ def cpg_encoding(dbf: Path, cpg: Path | None, declared: str | None) -> tuple[str
     raw = dbf.read_bytes()
     header_len = int.from_bytes(raw[8:10], "little") if len(raw) >= 32 else 0
     body = raw[header_len:]
-    if all(b < 0x80 for b in body):
+    if body.isascii():
         return None, None
     try:
         body.decode("utf-8")
@@ -267,7 +267,7 @@ def cpg_encoding(dbf: Path, cpg: Path | None, declared: str | None) -> tuple[str
 
 
 def _is_mojibake(v: str) -> bool:
-    if all(ord(c) < 0x80 for c in v):
+    if v.isascii():
         return False
     for enc in ("cp1256", "cp1252"):
         try:  # bytes a code page leaves undefined come through as U+0080-U+009F

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +31,7 @@ import shapely
 from rasterio import features
 from shapely.geometry.base import BaseGeometry
 
+from ._rulecheck import Rule, RuleGroup, check_rules, slope_at  # noqa: F401 (Rule, RuleGroup re-exported)
 from .criteria import FieldCache, Grid, rasterize_mask
 from .guilds import Catalogue
 from .reservations import Reservation, reservation_reasons
@@ -62,36 +63,9 @@ _OUTER = 1.0 / np.cos(np.pi / (4 * _QUAD_SEGS))
 #: float32 distance fields: slack (m) below which two distances count as equal
 _EPS_M = 1e-3
 
-RuleGroup = Literal["separation", "doe", "slope", "constraint", "study_area"]
-
-
 def buffer_out(geoms: object, dist: float) -> object:
     """Buffer that contains the exact ``dist`` neighbourhood (never inside it)."""
     return shapely.buffer(geoms, dist * _OUTER, quad_segs=_QUAD_SEGS)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A siting rule: the category must keep ``min_m`` metres from the ``target`` features.
-
-    ``target`` names a feature set resolved by :func:`target_geoms` (``homes``, ``homes_mixed``,
-    ``sensitive``, ``roads_major``, ``roads_main``, ``nature``, ``water``, ``wells``, or
-    ``constraint:<kind>``); ``min_m = 0`` excludes the target's interior only. A ``max_slope`` rule
-    (target ``slope``) excludes land steeper than ``max_pct`` percent; the ``study_area`` rule keeps
-    everything inside the study area. ``group`` says what kind of rule it is (the report and explain
-    read it instead of the id).
-    """
-
-    rule_id: str
-    category: str
-    target: str
-    min_m: float
-    description: str
-    source: str
-    status: Literal["confirmed", "assumption", "override", "scenario"] = "confirmed"
-    kind: Literal["distance", "max_slope", "study_area"] = "distance"
-    max_pct: float | None = None
-    group: RuleGroup = "separation"
 
 
 def _mixed_mask(urban: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
@@ -227,14 +201,8 @@ class RuleContext:
 
     def slope_at(self, geoms: np.ndarray) -> np.ndarray:
         """Slope (%) of the grid cell under each geometry's representative point (NaN off the grid)."""
-        s = np.full(len(geoms), np.nan)
         f = self.fields
-        if f is not None and f.slope is not None and len(geoms):
-            pts = shapely.point_on_surface(np.asarray(geoms))
-            r, c = f.grid.rowcol(shapely.get_x(pts), shapely.get_y(pts))
-            ok = (r >= 0) & (r < f.grid.height) & (c >= 0) & (c < f.grid.width)
-            s[ok] = f.slope[r[ok], c[ok]]
-        return s
+        return slope_at(f.slope if f is not None else None, f.grid if f is not None else None, geoms)
 
     def forbidden(self, rule: Rule, near: BaseGeometry) -> BaseGeometry:
         """Land that breaks ``rule`` around ``near`` (for the study area: everything outside it)."""
@@ -363,7 +331,8 @@ class RuleSet:
 
     # -- vector ----------------------------------------------------------------------------------
     def check(self, geoms: np.ndarray, ids: list[object] | None = None) -> pd.DataFrame:
-        """Evaluate every rule on geometries (exact edge-to-edge distances).
+        """Evaluate every rule on geometries (exact edge-to-edge distances;
+        :func:`siteplan._rulecheck.check_rules`).
 
         Returns
         -------
@@ -372,31 +341,7 @@ class RuleSet:
             (inf when the target set is empty; percent for slope; metres outside for the study area),
             ``passed``, ``description``.
         """
-        geoms = np.asarray(geoms, dtype=object)
-        ids = list(range(len(geoms))) if ids is None else list(ids)
-        frames = []
-        for rule in self.rules:
-            if rule.kind == "max_slope":
-                s = self.ctx.slope_at(geoms)
-                actual, req, passed = s, rule.max_pct, ~(s > (rule.max_pct or np.inf))
-            elif rule.kind == "study_area":
-                actual = shapely.distance(geoms, self.ctx.study_area)
-                passed = shapely.intersects(geoms, self.ctx.study_area) & (
-                    shapely.covered_by(geoms, self.ctx.study_area) | (shapely.get_dimensions(geoms) == 2))
-                req = 0.0
-            else:
-                tg, tree = self.ctx.target(rule.target)
-                actual = np.full(len(geoms), np.inf)
-                if tree is not None and len(geoms):
-                    idx, dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
-                    actual[idx[0]] = dist
-                passed = actual >= rule.min_m if rule.min_m > 0 else actual > 0
-                req = rule.min_m
-            frames.append(pd.DataFrame({"id": ids, "rule_id": rule.rule_id, "group": rule.group, "required_m": req,
-                                        "actual_m": actual, "passed": passed,
-                                        "description": rule.description}))
-        cols = ["id", "rule_id", "group", "required_m", "actual_m", "passed", "description"]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+        return check_rules(self.rules, geoms, ids, self.ctx.target, self.ctx.study_area, self.ctx.slope_at)
 
     def usable(self, geom: BaseGeometry, *, cache: dict[tuple[Any, ...], BaseGeometry] | None = None
                ) -> tuple[BaseGeometry, dict[str, float]]:
@@ -568,15 +513,17 @@ def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable:
         ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
     """
 
-    u = usable.set_index(["estate_id", "category"])
+    # one lookup table (a .loc per pair was most of the time on 10^3 estates)
+    u = {(e, c): (uf, uh, b, bm) for e, c, uf, uh, b, bm in
+         zip(usable["estate_id"], usable["category"], usable["usable_frac"], usable["usable_ha"], usable["binding"],
+             usable["binding_m"])}
     kinds = {r.rule_id: r.kind for rs in rulesets.values() for r in rs}
     rows = []
     for e in estates.itertuples():
         for code, rs in rulesets.items():
             reasons = reservation_reasons((reservations or {}).get(str(e.estate_id)), code)
             reasons += estate_reasons(e, rs, accepted_kinds)
-            uf, uh, b, bm = (u.loc[(e.estate_id, code), ["usable_frac", "usable_ha", "binding", "binding_m"]]
-                             if (e.estate_id, code) in u.index else (1.0, 0.0, "", 0.0))
+            uf, uh, b, bm = u.get((e.estate_id, code), (1.0, 0.0, "", 0.0))
             if uf <= 1e-9:
                 unit = {"max_slope": " %", "study_area": ""}.get(kinds.get(b, "distance"), " m")
                 reasons.append(f"no land of the estate satisfies {b} ({bm:g}{unit})" if b else "no usable land")

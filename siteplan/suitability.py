@@ -444,15 +444,17 @@ def representative_cells(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.
     return r[inside], c[inside], np.flatnonzero(inside)
 
 
-def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid) -> np.ndarray:
+def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid,
+               cells: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Mean of a raster over each polygon's cells (all touched, :func:`zone_cells`); NaN cells are
-    ignored. Polygons smaller than a cell use the cell under their representative point.
+    ignored. Polygons smaller than a cell use the cell under their representative point. ``cells``:
+    :func:`zone_cells` of ``geoms``, when already known (several rasters over the same polygons).
     """
     res = np.full(len(geoms), np.nan)
     if not len(geoms):
         return res
-    r, c, lab = zone_cells(geoms, grid)
-    v = values[r, c]
+    r, c, lab = zone_cells(geoms, grid) if cells is None else cells
+    v = values[r, c].astype(np.float64)
     ok = ~np.isnan(v)
     sums = np.bincount(lab[ok], weights=v[ok], minlength=len(geoms))
     cnt = np.bincount(lab[ok], minlength=len(geoms))

@@ -173,8 +173,9 @@ def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tu
         notes.append(f"{len(ranked) - count} further upgrade candidates not evaluated (upgrades.count = {count})")
     by_row = {str(e.estate_id): e for e in inputs.estates.itertuples()}
     out = []
+    memo: dict[Any, Any] = {}
     for (eid, _), cand in ranked[:count]:
-        got = _estimate(prep, plan, inputs, eid, cand["changes"])
+        got = _estimate(prep, plan, inputs, eid, cand["changes"], memo)
         if got is None:
             continue
         n, land_m2, mean_km, unlocked = got
@@ -333,10 +334,12 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
 
 
 def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
-              changes: dict[str, object]) -> tuple[int, float, float, list[str]] | None:
+              changes: dict[str, object], memo: dict[Any, Any] | None = None
+              ) -> tuple[int, float, float, list[str]] | None:
     """Businesses and land newly placed when estate ``eid`` gets ``changes``, by re-allocating around
     it only (module docstring, step 3), the mean distance of those placed there, and the categories it
-    newly admits."""
+    newly admits. ``memo`` keeps the allocations as the estates are, by neighbourhood, across the
+    candidates of one run."""
     from .guild_relocation import allocate
 
     sc = prep.scenario
@@ -363,7 +366,14 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     cap["capacity_m2"] = (cap["capacity_m2"] - cap["estate_id"].map(used).fillna(0.0)).clip(lower=0.0)
     el = elig[elig["estate_id"].astype(str).isin(ids)]
     scr = None if scores is None else scores[scores["estate_id"].astype(str).isin(ids)]
-    before = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved)
+    # the allocation as the estates are depends only on who and where: candidates with the same
+    # neighbourhood share it (computed once; the same call would give the same plan)
+    key = (tuple(b_loc["biz_id"].astype(str)), tuple(e_loc["estate_id"].astype(str)))
+    if memo is None or key not in memo:
+        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved)
+        if memo is not None:
+            memo[key] = got
+    before = got if memo is None else memo[key]
     upgraded = _upgraded(estates.iloc[[est_i]], eid, changes)
     el_new = eligibility(upgraded, prep.rules, usable[usable["estate_id"].astype(str) == eid],
                          sc.allocation.accepted_kinds, reserved)

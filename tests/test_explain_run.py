@@ -1,0 +1,100 @@
+"""`siteplan explain RUN_DIR`: explain answered from what a finished run saved (its explain/ folder),
+the same answer as explain on the scenario."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import small_scenario
+
+from siteplan.cli import main
+from siteplan.explain import explain, explain_run, write_explain_data
+from siteplan.pipeline import demo_scenario_path, plan_inputs, prepare
+from siteplan.scenario import load_scenario
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal JSON-ready values (NaN equal to NaN)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("exr")
+    sc = small_scenario(tmp, n_biz=40)
+    out = tmp / "run"
+    r = CliRunner().invoke(main, ["--quiet", "run", str(sc), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return sc, out
+
+
+def test_run_saves_explain_data_in_its_outputs(small_run):
+    sc, out = small_run
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for f in ("explain/explain.json", "explain/geometry.npz", "explain/rasters.npz"):
+        assert f in m["outputs_sha256"], f
+    # the marker lists them: --overwrite replaces the folder (its explain/ is siteplan's own)
+    r = CliRunner().invoke(main, ["--quiet", "run", str(sc), "--out", str(out), "--overwrite"])
+    assert r.exit_code == 0, r.output
+    m2 = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # byte-identical explain data from run to run
+    assert {k: v for k, v in m2["outputs_sha256"].items() if k.startswith("explain/")} == \
+        {k: v for k, v in m["outputs_sha256"].items() if k.startswith("explain/")}
+
+
+@pytest.mark.parametrize("args", [["--estate", "E01", "--category", "scrap"],
+                                  ["--at", "51.6776,32.6572", "--category", "metalwork"],
+                                  ["--at", "51.40,32.55", "--category", "car_repair"],
+                                  ["--at", "10,10", "--category", "scrap"]])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_cli_run_dir_answers_as_scenario(small_run, args, fmt):
+    sc, out = small_run
+    a = CliRunner().invoke(main, ["explain", str(sc), *args, "--format", fmt])
+    b = CliRunner().invoke(main, ["explain", str(out), *args, "--format", fmt])
+    assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+    assert a.stdout == b.stdout
+
+
+def test_cli_run_dir_errors(small_run, tmp_path):
+    sc, out = small_run
+    r = CliRunner().invoke(main, ["explain", str(out), "--category", "scrap", "--estate", "NOPE"])
+    assert r.exit_code == 1 and "no estate with estate_id 'NOPE'" in r.output
+    r = CliRunner().invoke(main, ["explain", str(out), "--category", "nope", "--estate", "E01"])
+    assert r.exit_code == 1 and "'nope' is not in scope" in r.output
+    r = CliRunner().invoke(main, ["explain", str(tmp_path), "--category", "scrap", "--estate", "E01"])
+    assert r.exit_code == 1 and "no explain/explain.json" in r.output and "Traceback" not in r.output
+    bad = tmp_path / "bad"
+    (bad / "explain").mkdir(parents=True)
+    (bad / "explain" / "explain.json").write_text('{"format": 1}', encoding="utf-8")
+    r = CliRunner().invoke(main, ["explain", str(bad), "--category", "scrap", "--estate", "E01"])
+    assert r.exit_code == 1 and "damaged or incomplete" in r.output and "Traceback" not in r.output
+
+
+def test_demo_every_estate_and_category_agrees(tmp_path):
+    """On the demo: explain from the saved data equals explain on the scenario for every (estate,
+    category), and at points inside, outside and off the grid."""
+    prep = prepare(load_scenario(demo_scenario_path()))
+    inputs = plan_inputs(prep)
+    write_explain_data(prep, inputs.usable, inputs.elig, tmp_path / "explain")
+    eids = [str(e) for e in prep.region.layers["estates"]["estate_id"]]
+    n = 0
+    for code in prep.codes:
+        for eid in eids:
+            a = explain(prep, code, estate=eid)
+            b = explain_run(tmp_path, code, estate=eid)
+            assert _same(a.as_dict(), b.as_dict()) and a.lines() == b.lines() and a.usable == b.usable, (code, eid)
+            n += 1
+        for at in ((51.6776, 32.6572), (51.45, 32.75), (52.3, 33.4), (0.0, 0.0)):
+            a, b = explain(prep, code, at=at), explain_run(tmp_path, code, at=at)
+            assert _same(a.as_dict(), b.as_dict()) and a.lines() == b.lines(), (code, at)
+    assert n == len(prep.codes) * len(eids) > 100
