@@ -409,6 +409,8 @@ def compare_sites(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.
         rad = np.maximum(np.sqrt(shapely.area(ma) / np.pi)[:, None], np.sqrt(shapely.area(mb) / np.pi)[None, :])
     else:
         iou, shift, rad = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    # a site without geometry matches nothing
+    iou, shift = np.nan_to_num(iou, nan=0.0), np.nan_to_num(shift, nan=np.inf)
     kept, moved = _match_sites(iou, shift, rad)
     used_a = {i for i, _ in kept + moved}
     used_b = {j for _, j in kept + moved}

@@ -235,7 +235,8 @@ def _estates_layer(cmp: "Comparison", f: _Fmt) -> tuple[dict[str, Any] | None, d
     for e, name, c in zip(est["estate_id"], est["name"] if "name" in est else est["estate_id"], centre):
         r = t.loc[e] if e in t.index else None
         d = int(r["change_units"]) if r is not None else 0
-        lines = [f"{name} ({e})"]
+        nm = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
+        lines = [f"{nm} ({e})" if nm else e]
         if r is not None:
             lines += [f"واحدها در A: {f.ltr(r['units_a'])}، در B: {f.ltr(r['units_b'])}، تغییر: {f.ltr(d, signed=True)}",
                       f"زمین استفاده‌شده در A: {f.ltr(r['used_ha_a'], 'ha')}، در B: {f.ltr(r['used_ha_b'], 'ha')}، "
