@@ -14,11 +14,14 @@ ignored) and writes:
                  site, zone, distance and reason
 ``estates.csv``  land used and units per estate in A and B and the change
 ``sites.csv``    proposed sites: kept (matched by overlap, ``overlap`` = area of intersection over
-                 union), added or removed
+                 union), moved (matched within its own size, see :func:`compare_sites`), added or
+                 removed
 ``zones.csv``    zones (one per estate and category) added, removed, resized or redrawn
 ``totals.csv``   businesses, assigned, unassigned, land, the objective, total and mean trip length,
                  sites, zones, and the counts of each kind of change
-``compare.html`` the same as a small self-contained page (no script at all; every value escaped)
+``compare.html`` the same as one self-contained, Persian-first page with a map (arrows for the
+                 businesses that change estate, estates coloured by the change of their intake, sites
+                 added, removed or moved) and the tables (:mod:`siteplan.compare_page`)
 ===============  ===========================================================================
 
 Runs of different regions: when the two runs share no business and no estate there is nothing to
@@ -26,6 +29,11 @@ compare and the command refuses; when they share some, the comparison is made on
 and the businesses and estates of one run only are listed as such, with a note. Inputs that differ
 (layer files, scenario settings) are named in the notes: that is usually the point of the
 comparison.
+
+Unassigned businesses are compared by ``reason_code`` (the fixed vocabulary of
+:mod:`siteplan.reasons`), not by the sentence, whose numbers (distances, model probabilities) change
+from run to run without the reason changing. The CSVs have a UTF-8 byte-order mark (Excel needs it for
+Persian) unless both runs were written with ``outputs.csv_bom: false``.
 """
 
 from __future__ import annotations
@@ -43,23 +51,28 @@ import shapely
 
 from .errors import InputError
 from .export import undo_defuse, write_csv
+from .reasons import reason_codes
 from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 
 __all__ = ["RunFolder", "Comparison", "read_run", "compare_runs", "write_comparison", "compare_folders",
-           "CHANGES", "SITE_MATCH_OVERLAP"]
+           "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "site_map", "csv_bom"]
 
 #: The kinds of change of a business, in the order tables list them.
 CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed", "only_in_a",
            "only_in_b")
-#: Two proposed sites are the same site when their intersection is at least this share of their union.
+#: Two proposed sites are the same site ("kept") when their intersection is at least this share of
+#: their union.
 SITE_MATCH_OVERLAP = 0.5
+#: The kinds of change of a proposed site, in the order tables list them.
+SITE_CHANGES = ("kept", "moved", "added", "removed")
 #: A zone is "redrawn" when the same estate and category keep a zone whose overlap (intersection over
 #: union) with the old one is below this.
 ZONE_SAME_OVERLAP = 0.9
-_TEXT = ("biz_id", "name", "category", "estate_id", "zone_id", "site_id", "status", "reason")
-_NUM = ("distance_km", "land_m2")
+_TEXT = ("biz_id", "name", "category", "category_fa", "estate_id", "zone_id", "site_id", "status", "reason",
+         "reason_code", "reason_fa")
+_NUM = ("distance_km", "land_m2", "lon", "lat")
 _UNASSIGNED = ("unassigned", "")
 
 
@@ -96,7 +109,8 @@ class RunFolder:
 
 @dataclass
 class Comparison:
-    """Two runs and the tables of what differs (see the module's docstring)."""
+    """Two runs and the tables of what differs (see the module's docstring); ``notes`` in English (the
+    command's log) and ``notes_fa``, the same in Persian (the page)."""
 
     a: RunFolder
     b: RunFolder
@@ -106,6 +120,7 @@ class Comparison:
     zones: pd.DataFrame
     totals: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    notes_fa: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Businesses per kind of change."""
@@ -135,6 +150,9 @@ def _read_relocation(path: Path, label: str) -> pd.DataFrame:
     out = pd.DataFrame({c: (df[c].map(undo_defuse) if c in df.columns else "") for c in _TEXT})
     for c in _NUM:
         out[c] = pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan
+    # the reason's code: as the run wrote it, else from the sentence (runs written before the column)
+    derived = pd.Series(reason_codes(out["reason"]), index=out.index, dtype=object)
+    out["reason_code"] = out["reason_code"].where(out["reason_code"].str.strip() != "", derived)
     dup = out["biz_id"][out["biz_id"].duplicated()]
     if len(dup):
         raise InputError(f"{label} {f}: biz_id {', '.join(map(repr, dup.head(5)))} appear(s) more than once; a "
@@ -211,21 +229,27 @@ def _where(df: pd.DataFrame) -> pd.Series:
     return df["estate_id"].where(df["estate_id"] != "", df["site_id"])
 
 
-def compare_businesses(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+def compare_businesses(a: pd.DataFrame, b: pd.DataFrame, site_map: dict[str, str] | None = None) -> pd.DataFrame:
     """Every business whose outcome differs between two relocation tables.
 
     Parameters
     ----------
     a, b
         Relocation tables as :func:`read_run` reads them.
+    site_map
+        A's proposed-site ids -> B's, for the sites that :func:`compare_sites` matched (kept or moved):
+        site ids are each run's labels, so a business that A's S02 and B's S03 would take, the same
+        site, has not changed site. Without it ids are compared as written.
 
     Returns
     -------
     pandas.DataFrame
-        ``biz_id``, ``name``, ``category``, ``change`` (one of :data:`CHANGES`: ``site_changed`` is an
-        unassigned business that another proposed site, or none, would take), and per side ``status``,
-        ``estate_id``, ``site_id``, ``zone_id``, ``distance_km``, ``land_m2``, ``reason`` (suffixes
-        ``_a``, ``_b``); sorted by change, category and ``biz_id``.
+        ``biz_id``, ``name``, ``category``, ``category_fa``, ``lon``, ``lat`` (where the business is),
+        ``change`` (one of :data:`CHANGES`: ``site_changed`` is an unassigned business that another
+        proposed site, or none, would take; ``reason_changed`` one unassigned for a reason of
+        another ``reason_code``), and per side ``status``, ``estate_id``, ``site_id``, ``zone_id``,
+        ``distance_km``, ``land_m2``, ``reason_code``, ``reason``, ``reason_fa`` (suffixes ``_a``, ``_b``); sorted by
+        change, category and ``biz_id``.
     """
     m = a.merge(b, on="biz_id", how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
     for s in ("_a", "_b"):
@@ -234,20 +258,25 @@ def compare_businesses(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
                 m[c + s] = m[c + s].fillna("")
     in_a, in_b = m["_merge"] != "right_only", m["_merge"] != "left_only"
     pa, pb = _placed(m["status_a"]) & in_a, _placed(m["status_b"]) & in_b
-    wa = m["estate_id_a"].where(m["estate_id_a"] != "", m["site_id_a"])
+    smap = site_map or {}
+    site_a = m["site_id_a"].map(lambda v: smap.get(v, v))  # A's site under B's label when matched
+    wa = m["estate_id_a"].where(m["estate_id_a"] != "", site_a)
     wb = m["estate_id_b"].where(m["estate_id_b"] != "", m["site_id_b"])
     both_out = ~pa & ~pb
     change = np.select(
-        [~in_b, ~in_a, pa & pb & (wa != wb), ~pa & pb, pa & ~pb, both_out & (m["site_id_a"] != m["site_id_b"]),
-         both_out & (m["reason_a"] != m["reason_b"])],
+        [~in_b, ~in_a, pa & pb & (wa != wb), ~pa & pb, pa & ~pb, both_out & (site_a != m["site_id_b"]),
+         both_out & (m["reason_code_a"] != m["reason_code_b"])],
         ["only_in_a", "only_in_b", "moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed"],
         default="")
     m["change"] = change
-    m["name"] = m["name_b"].where(m["name_b"] != "", m["name_a"])
-    m["category"] = m["category_b"].where(m["category_b"] != "", m["category_a"])
+    for c in ("name", "category", "category_fa"):
+        m[c] = m[c + "_b"].where(m[c + "_b"] != "", m[c + "_a"])
+    for c in ("lon", "lat"):
+        m[c] = m[c + "_b"].where(m[c + "_b"].notna(), m[c + "_a"])
     out = m[m["change"] != ""]
-    cols = ["biz_id", "name", "category", "change"]
-    for c in ("status", "estate_id", "site_id", "zone_id", "distance_km", "land_m2", "reason"):
+    cols = ["biz_id", "name", "category", "category_fa", "lon", "lat", "change"]
+    for c in ("status", "estate_id", "site_id", "zone_id", "distance_km", "land_m2", "reason_code", "reason",
+              "reason_fa"):
         cols += [c + "_a", c + "_b"]
     out = out[cols].copy()
     order = {c: i for i, c in enumerate(CHANGES)}
@@ -302,14 +331,55 @@ def _col(g: gpd.GeoDataFrame, c: str, default: Any = "") -> list[Any]:
     return list(g[c]) if c in g else [default] * len(g)
 
 
-def compare_sites(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.DataFrame:
-    """Proposed sites of A and B: ``kept`` (the pair that overlaps most, at least
-    :data:`SITE_MATCH_OVERLAP` of their union), ``removed`` (in A only) or ``added`` (in B only).
+def _match_sites(iou: np.ndarray, shift: np.ndarray, radius: np.ndarray) -> tuple[list[tuple[int, int]],
+                                                                                  list[tuple[int, int]]]:
+    """Pairs of A and B sites: ``kept`` (largest overlap first, at least :data:`SITE_MATCH_OVERLAP`),
+    then ``moved`` among the rest (nearest first: polygons that overlap, or centres closer than the
+    larger of the two sites' equivalent radii ``radius``)."""
+    kept: list[tuple[int, int]] = []
+    moved: list[tuple[int, int]] = []
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    nb = max(iou.shape[1], 1)
+    for k in np.argsort(-iou, axis=None, kind="stable"):
+        i, j = divmod(int(k), nb)
+        if iou[i, j] < SITE_MATCH_OVERLAP:
+            break
+        if i not in used_a and j not in used_b:
+            kept.append((i, j))
+            used_a.add(i)
+            used_b.add(j)
+    near = (iou > 0) | (shift < radius)
+    for k in np.argsort(shift, axis=None, kind="stable"):
+        i, j = divmod(int(k), nb)
+        if near[i, j] and i not in used_a and j not in used_b:
+            moved.append((i, j))
+            used_a.add(i)
+            used_b.add(j)
+    return kept, moved
 
-    Site ids are labels of each run (S01 in A may be another place than S01 in B), so sites are
-    matched by where they are, not by id."""
+
+def compare_sites(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Proposed sites of A and B, matched by where they are (site ids are labels of each run: S01 in A
+    may be another place than S01 in B).
+
+    A pair is ``kept`` when the two overlap by at least :data:`SITE_MATCH_OVERLAP` of their union
+    (largest overlap first); of the rest, a pair is ``moved`` when the site is found again within its
+    own size: the polygons overlap, or the centres are closer than the equivalent radius
+    (``sqrt(area / pi)``) of the larger of the two (nearest first). Sites left are ``removed`` (in A
+    only) or ``added`` (in B only). A site shifted by less than its own size is thus one site moved,
+    not one removed and one added.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``change`` (:data:`SITE_CHANGES`), per side ``site_id``, ``categories``, ``area_ha``, ``units``
+        (``_a``, ``_b``), ``overlap`` (intersection over union), ``shift_m`` (distance between the
+        centres of a matched pair), ``lon``, ``lat`` (B's centre, else A's) and ``lon_a``, ``lat_a``
+        (A's centre).
+    """
     cols = ["change", "site_id_a", "site_id_b", "categories_a", "categories_b", "area_ha_a", "area_ha_b",
-            "units_a", "units_b", "overlap", "lon", "lat"]
+            "units_a", "units_b", "overlap", "shift_m", "lon", "lat", "lon_a", "lat_a"]
     ga = a if a is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
     gb = b if b is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
     if not len(ga) and not len(gb):
@@ -319,40 +389,51 @@ def compare_sites(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.
     ma = ga.to_crs(crs).geometry.values if len(ga) else np.array([])
     mb = gb.to_crs(crs).geometry.values if len(gb) else np.array([])
     ia, ib = np.meshgrid(np.arange(len(ma)), np.arange(len(mb)), indexing="ij")
-    iou = _overlap(ma[ia.ravel()], mb[ib.ravel()]).reshape(len(ma), len(mb)) if len(ma) and len(mb) \
-        else np.zeros((len(ma), len(mb)))
-    pairs = []
-    used_a, used_b = set(), set()
-    for k in np.argsort(-iou, axis=None, kind="stable"):
-        i, j = divmod(int(k), max(len(mb), 1))
-        if iou[i, j] < SITE_MATCH_OVERLAP:
-            break
-        if i not in used_a and j not in used_b:
-            pairs.append((i, j))
-            used_a.add(i)
-            used_b.add(j)
-    cen = [gpd.GeoSeries(shapely.centroid(m), crs=crs).to_crs(4326).values if len(m) else np.array([])
-           for m in (ma, mb)]
+    shape = (len(ma), len(mb))
+    ca, cb = (shapely.centroid(m) if len(m) else np.array([]) for m in (ma, mb))
+    if len(ma) and len(mb):
+        iou = _overlap(ma[ia.ravel()], mb[ib.ravel()]).reshape(shape)
+        shift = shapely.distance(ca[ia.ravel()], cb[ib.ravel()]).reshape(shape)
+        rad = np.maximum(np.sqrt(shapely.area(ma) / np.pi)[:, None], np.sqrt(shapely.area(mb) / np.pi)[None, :])
+    else:
+        iou, shift, rad = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    # a site without geometry matches nothing
+    iou, shift = np.nan_to_num(iou, nan=0.0), np.nan_to_num(shift, nan=np.inf)
+    kept, moved = _match_sites(iou, shift, rad)
+    used_a = {i for i, _ in kept + moved}
+    used_b = {j for _, j in kept + moved}
+    cen = [gpd.GeoSeries(c, crs=crs).to_crs(4326).values if len(c) else np.array([]) for c in (ca, cb)]
     attrs = [{n: _col(g, n, np.nan if n in ("area_ha", "units") else "") for n in ("site_id", "categories", "area_ha",
                                                                                   "units")} for g in (ga, gb)]
 
+    def xy(c: Any) -> tuple[float, float]:
+        return round(float(shapely.get_x(c)), 6), round(float(shapely.get_y(c)), 6)
+
     def row(change: str, i: int | None, j: int | None) -> dict[str, Any]:
-        c = cen[1][j] if j is not None else cen[0][i]
-        r: dict[str, Any] = {"change": change, "lon": round(float(shapely.get_x(c)), 6),
-                             "lat": round(float(shapely.get_y(c)), 6),
-                             "overlap": round(float(iou[i, j]), 4) if i is not None and j is not None else np.nan}
+        lon, lat = xy(cen[1][j] if j is not None else cen[0][i])
+        lon_a, lat_a = xy(cen[0][i]) if i is not None else (np.nan, np.nan)
+        pair = i is not None and j is not None
+        r: dict[str, Any] = {"change": change, "lon": lon, "lat": lat, "lon_a": lon_a, "lat_a": lat_a,
+                             "overlap": round(float(iou[i, j]), 4) if pair else np.nan,
+                             "shift_m": round(float(shift[i, j]), 1) if pair else np.nan}
         for s, k, at in (("a", i, attrs[0]), ("b", j, attrs[1])):
             for n, vals in at.items():
                 r[f"{n}_{s}"] = vals[k] if k is not None else (np.nan if n in ("area_ha", "units") else "")
         return r
 
-    rows = [row("kept", i, j) for i, j in pairs]
+    rows = [row("kept", i, j) for i, j in kept] + [row("moved", i, j) for i, j in moved]
     rows += [row("removed", i, None) for i in range(len(ma)) if i not in used_a]
     rows += [row("added", None, j) for j in range(len(mb)) if j not in used_b]
     t = pd.DataFrame(rows, columns=cols)
     for c in ("site_id_a", "site_id_b", "categories_a", "categories_b"):
         t[c] = t[c].fillna("").astype(str)
     return t
+
+
+def site_map(sites: pd.DataFrame) -> dict[str, str]:
+    """A's site id -> B's, for the sites :func:`compare_sites` matched (kept or moved)."""
+    m = sites[sites["change"].isin(("kept", "moved")) & (sites["site_id_a"] != "") & (sites["site_id_b"] != "")]
+    return dict(zip(m["site_id_a"].astype(str), m["site_id_b"].astype(str)))
 
 
 def compare_zones(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.DataFrame:
@@ -434,41 +515,59 @@ def _totals(a: RunFolder, b: RunFolder, moved: pd.DataFrame, sites: pd.DataFrame
     t["change"] = (t["b"] - t["a"]).round(6)
     counts = moved["change"].value_counts()
     extra = [(f"businesses {c.replace('_', ' ')}", np.nan, np.nan, float(counts.get(c, 0))) for c in CHANGES]
-    extra += [(f"sites {c}", np.nan, np.nan, float((sites["change"] == c).sum())) for c in ("kept", "added", "removed")]
+    extra += [(f"sites {c}", np.nan, np.nan, float((sites["change"] == c).sum())) for c in SITE_CHANGES]
     extra += [(f"zones {c}", np.nan, np.nan, float((zones["change"] == c).sum()))
               for c in ("added", "removed", "resized", "redrawn")]
     return pd.concat([t, pd.DataFrame(extra, columns=t.columns)], ignore_index=True)
 
 
-def _notes(a: RunFolder, b: RunFolder, moved: pd.DataFrame) -> list[str]:
-    notes = []
+_LAYER_FA = {"estates": "شهرک‌ها", "sites": "سایت‌ها", "zones": "پهنه‌ها"}
+
+
+def _notes(a: RunFolder, b: RunFolder, moved: pd.DataFrame) -> list[tuple[str, str]]:
+    """The comparison's notes, each in English and Persian (names, ids and numbers as written)."""
+    notes: list[tuple[str, str]] = []
     only_a, only_b = int((moved["change"] == "only_in_a").sum()), int((moved["change"] == "only_in_b").sum())
     if only_a or only_b:
-        notes.append(f"the runs' business registries differ: {only_a} business(es) only in A and {only_b} only in B "
-                     "(listed in moved.csv as only_in_a / only_in_b); the rest are compared")
+        notes.append((f"the runs' business registries differ: {only_a} business(es) only in A and {only_b} only in B "
+                      "(listed in moved.csv as only_in_a / only_in_b); the rest are compared",
+                      f"فهرست کسب‌وکارهای دو اجرا یکی نیست: {only_a} کسب‌وکار فقط در A و {only_b} فقط در B "
+                      "(در moved.csv با only_in_a و only_in_b)؛ بقیه مقایسه شده‌اند"))
     ia, ib = a.manifest.get("inputs"), b.manifest.get("inputs")
     if isinstance(ia, dict) and isinstance(ib, dict):
         diff = sorted(k for k in set(ia) | set(ib) if ia.get(k) != ib.get(k))
         if diff:
-            notes.append(f"input layers that differ between the runs: {', '.join(diff)}")
+            notes.append((f"input layers that differ between the runs: {', '.join(diff)}",
+                          f"لایه‌های ورودی متفاوت دو اجرا: {'، '.join(diff)}"))
     sa, sb = a.manifest.get("scenario"), b.manifest.get("scenario")
     if isinstance(sa, dict) and isinstance(sb, dict):
         diff = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k) and k not in ("layers",))
         if diff:
-            notes.append(f"scenario settings that differ: {', '.join(diff)}")
+            notes.append((f"scenario settings that differ: {', '.join(diff)}",
+                          f"تنظیمات متفاوت سناریو: {'، '.join(diff)}"))
     if a.manifest.get("seed") != b.manifest.get("seed"):
-        notes.append(f"the runs used different seeds ({a.manifest.get('seed')} and {b.manifest.get('seed')})")
+        sd = (a.manifest.get("seed"), b.manifest.get("seed"))
+        notes.append((f"the runs used different seeds ({sd[0]} and {sd[1]})",
+                      f"بذر تصادفی دو اجرا متفاوت است ({sd[0]} و {sd[1]})"))
     va, vb = a.manifest.get("siteplan"), b.manifest.get("siteplan")
     if va != vb:
-        notes.append(f"written by different siteplan versions ({va} and {vb}); differences may come from the "
-                     "program as well as the scenario")
+        notes.append((f"written by different siteplan versions ({va} and {vb}); differences may come from the "
+                      "program as well as the scenario",
+                      f"دو اجرا با نسخه‌های متفاوت siteplan نوشته شده‌اند ({va} و {vb})؛ بخشی از تفاوت‌ها ممکن است "
+                      "از برنامه باشد نه از سناریو"))
     for r, lab in ((a, "A"), (b, "B")):
         if not r.manifest:
-            notes.append(f"run {lab} has no siteplan manifest.json: objective and inputs are not compared")
+            notes.append((f"run {lab} has no siteplan manifest.json: objective and inputs are not compared",
+                          f"اجرای {lab} فایل manifest.json ندارد: تابع هدف و ورودی‌ها مقایسه نشده‌اند"))
         for layer in ("estates", "sites", "zones"):
             if getattr(r, layer) is None:
-                notes.append(f"run {lab} has no {layer}.geojson: {layer} compared from relocation.csv only"
-                             if layer == "estates" else f"run {lab} has no {layer}.geojson")
+                if layer == "estates":
+                    notes.append((f"run {lab} has no {layer}.geojson: {layer} compared from relocation.csv only",
+                                  f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
+                                  "مقایسه شده‌اند و روی نقشه نیستند"))
+                else:
+                    notes.append((f"run {lab} has no {layer}.geojson",
+                                  f"اجرای {lab} فایل {layer}.geojson ({_LAYER_FA[layer]}) ندارد"))
     return notes
 
 
@@ -501,12 +600,13 @@ def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Compar
         raise InputError(f"RUN_A {ra.path} and RUN_B {rb.path} share no business (biz_id) and no estate "
                          f"(estate_id): they are runs of different regions ({ra.name!r} and {rb.name!r}), so there "
                          "is nothing to compare; compare two runs of the same region")
-    moved = compare_businesses(ra.relocation, rb.relocation)
-    estates = compare_estates(ra, rb)
     sites = compare_sites(ra.sites, rb.sites)
+    moved = compare_businesses(ra.relocation, rb.relocation, site_map(sites))
+    estates = compare_estates(ra, rb)
     zones = compare_zones(ra.zones, rb.zones)
     totals = _totals(ra, rb, moved, sites, zones)
-    return Comparison(ra, rb, moved, estates, sites, zones, totals, _notes(ra, rb, moved))
+    notes = _notes(ra, rb, moved)
+    return Comparison(ra, rb, moved, estates, sites, zones, totals, [en for en, _ in notes], [fa for _, fa in notes])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -517,25 +617,33 @@ def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Compar
 OUTPUT_FILES = ("moved.csv", "estates.csv", "sites.csv", "zones.csv", "totals.csv", "compare.html")
 
 
+def csv_bom(cmp: Comparison) -> bool:
+    """Whether the comparison's CSVs get a UTF-8 byte-order mark: yes unless both runs were written
+    with ``outputs.csv_bom: false`` (a run without the setting in its manifest counts as yes, the
+    scenario's default)."""
+    def bom(r: RunFolder) -> bool:
+        sc = r.manifest.get("scenario")
+        out = sc.get("outputs") if isinstance(sc, dict) else None
+        v = out.get("csv_bom") if isinstance(out, dict) else None
+        return v if isinstance(v, bool) else True
+
+    return bom(cmp.a) or bom(cmp.b)
+
+
 def write_comparison(cmp: Comparison, out_dir: str | Path) -> list[str]:
     """Write the comparison's tables and page into ``out_dir`` (every CSV cell that a spreadsheet
     could read as a formula is neutralised; the page escapes every value). Returns the file names."""
+    from ._io import atomic_path
     from .compare_page import comparison_page
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(cmp.moved, out / "moved.csv")
-    write_csv(cmp.estates, out / "estates.csv")
-    write_csv(cmp.sites, out / "sites.csv")
-    write_csv(cmp.zones, out / "zones.csv")
-    write_csv(cmp.totals, out / "totals.csv")
-    from ._io import atomic_path
-
+    bom = csv_bom(cmp)
+    for name, df in (("moved", cmp.moved), ("estates", cmp.estates), ("sites", cmp.sites), ("zones", cmp.zones),
+                     ("totals", cmp.totals)):
+        write_csv(df, out / f"{name}.csv", bom=bom)
     with atomic_path(out / "compare.html") as tmp:
-        tmp.write_text(comparison_page(names=(cmp.a.name, cmp.b.name), paths=(str(cmp.a.path), str(cmp.b.path)),
-                                       counts=cmp.counts(), totals=cmp.totals, moved=cmp.moved,
-                                       estates=cmp.estates, sites=cmp.sites, zones=cmp.zones, notes=cmp.notes),
-                       encoding="utf-8")
+        tmp.write_text(comparison_page(cmp), encoding="utf-8")
     return list(OUTPUT_FILES)
 
 

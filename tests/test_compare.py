@@ -66,9 +66,31 @@ def _rel(run: Path) -> pd.DataFrame:
     return pd.read_csv(run / "relocation.csv", dtype=str, keep_default_na=False)
 
 
+def _page_data(html: str) -> dict:
+    """compare.html's map data block, after checking that its only scripts are its own (each allowed
+    by its hash in the Content-Security-Policy) and the JSON data block."""
+    import base64
+    import hashlib
+
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    assert "default-src 'none'" in csp and "connect-src 'none'" in csp and "img-src data:;" in csp
+    allowed = set(re.search(r"script-src ([^;]+);", csp).group(1).split())
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    code = [body for attrs, body in scripts if not attrs]
+    assert len(code) == 2 and len(scripts) == 3, [a for a, _ in scripts]
+    for body in code:
+        assert "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'" in allowed
+    (block,) = [body for attrs, body in scripts if attrs == ' type="application/json" id="cp-data"']
+    assert "<" not in block and ">" not in block
+    return json.loads(block)
+
+
 def test_upgrade_unlocks_businesses_and_the_counts_add_up(demo_pair, demo_cmp):
     a, b = _rel(demo_pair[0]), _rel(demo_pair[1])
     moved = pd.read_csv(demo_cmp / "moved.csv", dtype=str, keep_default_na=False)
+    sites = pd.read_csv(demo_cmp / "sites.csv", dtype=str, keep_default_na=False)
+    matched = sites[sites.change.isin(["kept", "moved"])]
+    site_ab = dict(zip(matched.site_id_a, matched.site_id_b))  # site ids are each run's labels
     # an independent account, business by business
     ia, ib = a.set_index("biz_id"), b.set_index("biz_id")
     want = {}
@@ -81,9 +103,9 @@ def test_upgrade_unlocks_businesses_and_the_counts_add_up(demo_pair, demo_cmp):
             want[biz] = "newly_assigned"
         elif pa and not pb:
             want[biz] = "newly_unassigned"
-        elif not pa and not pb and ra.site_id != rb.site_id:
+        elif not pa and not pb and site_ab.get(ra.site_id, ra.site_id) != rb.site_id:
             want[biz] = "site_changed"
-        elif not pa and not pb and ra.reason != rb.reason:
+        elif not pa and not pb and ra.reason_code != rb.reason_code:  # by code, not by sentence
             want[biz] = "reason_changed"
     assert dict(zip(moved.biz_id, moved.change)) == want
     counts = moved.change.value_counts()
@@ -127,8 +149,13 @@ def test_upgrade_variant_zones_sites_and_notes(demo_pair, demo_cmp):
     sa, sb = gpd.read_file(demo_pair[0] / "sites.geojson"), gpd.read_file(demo_pair[1] / "sites.geojson")
     assert (sites.change != "added").sum() == len(sa) and (sites.change != "removed").sum() == len(sb)
     html = (demo_cmp / "compare.html").read_text(encoding="utf-8")
-    assert "<script" not in html and "Content-Security-Policy" in html and "script-src 'none'" in html
+    data = _page_data(html)
     assert "input layers that differ between the runs: estates" in html
+    assert "لایه‌های ورودی متفاوت دو اجرا: estates" in html
+    # the newly assigned businesses are drawn, each from where it is to its new estate
+    new = pd.read_csv(demo_cmp / "moved.csv", dtype=str, keep_default_na=False).query("change == 'newly_assigned'")
+    (arrows,) = [lay for lay in data["layers"] if lay["cls"] == "cp-new"]
+    assert sum(a[8] for a in arrows["items"]) == len(new) and arrows["left"] == 0
     marker = json.loads((demo_cmp / ".siteplan-run").read_text(encoding="utf-8"))
     assert marker["kind"] == "compare"
 
@@ -202,8 +229,9 @@ def test_each_kind_of_change_and_extra_columns(tmp_path):
               ("B4", "four", "scrap", "", "", 1000.0, "unassigned", "no eligible estate within 30 km"),  # reason
               ("B7", "seven", "scrap", "", "", 1000.0, "unassigned", "capacity exhausted"),  # site S01 in B
               ("B6", "six", "scrap", "E1", 1.0, 1000.0, "assigned", "")]            # only in B; B5 only in A
-    # B is written with the columns others are adding (reason_code, plot_id, estate_name): ignored
-    b = _run(tmp_path / "b", b_rows, extra={"reason_code": "x", "plot_id": "", "estate_name": "n",
+    # B is written with the columns of newer runs (reason_code is used; plot_id, estate_name are ignored)
+    b = _run(tmp_path / "b", b_rows, extra={"reason_code": ["", "capacity_full", "", "not_eligible_nearby",
+                                                            "capacity_full", ""], "plot_id": "", "estate_name": "n",
                                              "site_id": ["", "", "", "", "S01", ""]},
              sites=[("S01", "scrap", 25.0, box(51, 32, 51.01, 32.0095)),   # same place: kept
                     ("S02", "car_repair", 25.0, box(53, 32, 53.01, 32.01))],  # elsewhere: added; A's S02 removed
@@ -244,10 +272,12 @@ def test_hostile_names_stay_text(tmp_path):
     r = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
     assert r.exit_code == 0, r.output
     html = (out / "compare.html").read_text(encoding="utf-8")
-    assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html
+    data = _page_data(html)  # the only scripts are the page's own, allowed by hash
+    assert "<img" not in html and "<script>alert" not in html and "&lt;script&gt;" in html
     assert "&lt;/title&gt;&lt;script&gt;x()&lt;/script&gt;" in html
-    csp = re.search(r'content="(default-src[^"]+)"', html).group(1)
-    assert "script-src 'none'" in csp and "default-src 'none'" in csp
+    # the map data carries the names as data (the script shows them as text)
+    (lost,) = [lay for lay in data["layers"] if lay["cls"] == "cp-lost"]
+    assert sorted(p[4][0] for p in lost["items"]) == sorted(f"{n} (B{i})" for i, n in enumerate(evil))
     moved = (out / "moved.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in moved and ",=HYPERLINK" not in moved
     # read back: the names are the runs' names (the quote that defused them is not doubled)
@@ -305,6 +335,161 @@ def test_output_folder_rules(tmp_path):
     assert r.exit_code == 1 and "not `siteplan compare`" in r.output
 
 
+UTM = 32639  # UTM zone 39N, the demo's
+
+
+def _square(x: float, y: float, side: float):
+    """A square of ``side`` metres centred at UTM (x, y), in EPSG:4326."""
+    return gpd.GeoSeries([box(x - side / 2, y - side / 2, x + side / 2, y + side / 2)], crs=UTM).to_crs(4326).iloc[0]
+
+
+def _unassigned(biz: str, reason: str = "capacity exhausted") -> tuple:
+    return (biz, biz.lower(), "scrap", "", "", 1000.0, "unassigned", reason)
+
+
+def test_a_site_shifted_within_its_size_is_moved_not_removed_and_added(tmp_path):
+    x0, y0, big, small = 560_000.0, 3_600_000.0, 447.2, 141.4  # 20 ha and 2 ha squares
+    a = _run(tmp_path / "a", [_unassigned("B1"), _unassigned("B2"), _unassigned("B3")],
+             extra={"site_id": ["S02", "S01", "S03"]},
+             sites=[("S01", "scrap", 20.0, _square(x0, y0, big)),
+                    ("S02", "metalwork", 20.0, _square(x0 + 5000, y0, big)),
+                    ("S03", "scrap", 20.0, _square(x0 + 20_000, y0, big)),
+                    ("S05", "scrap", 2.0, _square(x0, y0 + 10_000, small))])
+    # B labels its sites in another order: its S01 is A's S02 shifted by 200 m (overlap 0.38 < 0.5), its
+    # S02 is A's S01; A's S03 is gone, S04 is new, and the small S05 jumps 1 km (more than its size)
+    b = _run(tmp_path / "b", [_unassigned("B1"), _unassigned("B2"), _unassigned("B3")],
+             extra={"site_id": ["S01", "S02", ""]},
+             sites=[("S01", "metalwork", 20.0, _square(x0 + 5200, y0, big)),
+                    ("S02", "scrap", 20.0, _square(x0, y0, big)),
+                    ("S04", "scrap", 20.0, _square(x0 + 40_000, y0, big)),
+                    ("S05", "scrap", 2.0, _square(x0 + 1000, y0 + 10_000, small))])
+    c = compare_runs(a, b)
+    s = c.sites
+    moved = s[s.change == "moved"]
+    assert moved[["site_id_a", "site_id_b"]].values.tolist() == [["S02", "S01"]]
+    assert moved.shift_m.iloc[0] == pytest.approx(200, abs=1) and 0 < moved.overlap.iloc[0] < 0.5
+    assert s[s.change == "kept"][["site_id_a", "site_id_b"]].values.tolist() == [["S01", "S02"]]
+    assert sorted(s[s.change == "removed"].site_id_a) == ["S03", "S05"]
+    assert sorted(s[s.change == "added"].site_id_b) == ["S04", "S05"]
+    # the businesses that the moved (and relabelled) sites take have not changed site; B3 has
+    assert dict(zip(c.moved.biz_id, c.moved.change)) == {"B3": "site_changed"}
+    t = c.totals.set_index("metric")["change"]
+    assert (t["sites kept"], t["sites moved"], t["sites added"], t["sites removed"]) == (1, 1, 2, 2)
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)]).exit_code == 0
+    data = _page_data((out / "compare.html").read_text(encoding="utf-8"))
+    (arrow,) = [lay for lay in data["layers"] if lay["cls"] == "cp-site-moved"]
+    (lat0, lon0, lat1, lon1) = arrow["items"][0][:4]
+    start, end = (gpd.GeoSeries(gpd.points_from_xy([lo], [la]), crs=4326).to_crs(UTM).iloc[0]
+                  for la, lo in ((lat0, lon0), (lat1, lon1)))
+    assert start.distance(end) == pytest.approx(200, abs=1)
+
+
+def test_reasons_are_compared_by_code_and_csvs_have_a_bom(tmp_path):
+    model = "unclassified: no keyword in name; name model not sure (wholesale_food {}, scrap 0.14 < 0.5): listed in review.csv"
+    rows_a = [_unassigned("B1", model.format("0.41")), _unassigned("B2", "capacity exhausted"),
+              _unassigned("B3", "no eligible estate within 30 km (nearest: E9 at 38.2 km)")]
+    rows_b = [_unassigned("B1", model.format("0.43")),  # same reason, another probability: no change
+              _unassigned("B2", "no eligible estate within 30 km (nearest: E9 at 31.0 km)"),  # another reason
+              _unassigned("B3", "no eligible estate within 30 km (nearest: E9 at 36.0 km)")]  # same code
+    a, b = _run(tmp_path / "a", rows_a), _run(tmp_path / "b", rows_b)  # written without reason_code
+    c = compare_runs(a, b)
+    got = c.moved.set_index("biz_id")
+    assert list(got.index) == ["B2"] and got.loc["B2", "change"] == "reason_changed"
+    assert (got.loc["B2", "reason_code_a"], got.loc["B2", "reason_code_b"]) == ("capacity_full", "too_far")
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)]).exit_code == 0
+    for f in ("moved.csv", "estates.csv", "sites.csv", "zones.csv", "totals.csv"):
+        assert (out / f).read_bytes().startswith(b"\xef\xbb\xbf"), f  # Excel reads Persian right
+    html = (out / "compare.html").read_text(encoding="utf-8")
+    assert "هیچ شهرک مجازی در شعاع 30 کیلومتر نیست" in html  # the reasons in Persian
+    # runs written with outputs.csv_bom: false give CSVs without it
+    off = {"scenario": {"name": "x", "outputs": {"csv_bom": False}}}
+    a2, b2 = _run(tmp_path / "a2", rows_a, manifest=off), _run(tmp_path / "b2", rows_b, manifest=off)
+    out2 = tmp_path / "out2"
+    assert CliRunner().invoke(main, ["compare", str(a2), str(b2), "--out", str(out2)]).exit_code == 0
+    assert not (out2 / "moved.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert pd.read_csv(out2 / "moved.csv").change.tolist() == ["reason_changed"]
+
+
+def _shift_site_and_move_businesses(run: Path, dest: Path, *, site: str, metres: float, n: int) -> tuple[str, str]:
+    """A copy of a run folder with one proposed site shifted east by ``metres`` and ``n`` businesses of
+    the busiest estate sent to another estate: the estates (from, to)."""
+    dest.mkdir()
+    for f in ("relocation.csv", "estates.geojson", "sites.geojson", "zones.geojson", "manifest.json"):
+        shutil.copy(run / f, dest / f)
+    s = gpd.read_file(dest / "sites.geojson")
+    m = s.to_crs(UTM)
+    m.loc[m.site_id == site, "geometry"] = m.loc[m.site_id == site, "geometry"].translate(metres, 0)
+    m.to_crs(4326).to_file(dest / "sites.geojson")
+    rel = pd.read_csv(dest / "relocation.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    busy = rel[rel.status == "assigned"].estate_id.value_counts()
+    src, dst = busy.index[0], busy.index[1]
+    rel.loc[rel.index[rel.estate_id == src][:n], "estate_id"] = dst
+    from siteplan.export import write_csv
+
+    write_csv(rel, dest / "relocation.csv", bom=True)
+    return src, dst
+
+
+def test_demo_with_a_site_shifted_200_m_and_the_page_draws_the_moved_businesses(demo_pair, tmp_path):
+    a = demo_pair[0]
+    sites_a = gpd.read_file(a / "sites.geojson")
+    site = sites_a.site_id.iloc[0]
+    src, dst = _shift_site_and_move_businesses(a, tmp_path / "b", site=site, metres=200.0, n=25)
+    out = tmp_path / "cmp"
+    r = CliRunner().invoke(main, ["compare", str(a), str(tmp_path / "b"), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    sites = pd.read_csv(out / "sites.csv", keep_default_na=False)
+    assert sites.set_index("site_id_a").loc[site, "change"] == "moved"
+    assert sites.set_index("site_id_a").loc[site, "shift_m"] == pytest.approx(200, abs=1)
+    assert (sites.change == "kept").sum() == len(sites_a) - 1 and not sites.change.isin(["added", "removed"]).any()
+    moved = pd.read_csv(out / "moved.csv", dtype=str, keep_default_na=False)
+    assert moved.change.tolist() == ["moved"] * 25  # and no business changed site: the site only moved
+    assert set(moved.estate_id_a) == {src} and set(moved.estate_id_b) == {dst}
+    data = _page_data((out / "compare.html").read_text(encoding="utf-8"))
+    (arrows,) = [lay for lay in data["layers"] if lay["cls"] == "cp-moved"]
+    ((lat0, lon0, lat1, lon1, width, colour, dashed, lines, count),) = arrows["items"]
+    assert count == 25 and lines[0].startswith("\u206625\u2069 کسب‌وکار از " + src)
+    est = gpd.read_file(a / "estates.geojson").set_index("estate_id")
+    for (la, lo), e in (((lat0, lon0), src), ((lat1, lon1), dst)):
+        assert est.loc[e].geometry.contains(gpd.points_from_xy([lo], [la])[0])  # from one estate to the other
+    (estates,) = [lay for lay in data["layers"] if lay["cls"] == "cp-estates"]
+    labels = {p[5] for p in estates["points"]}
+    assert labels == {f"{src} -25", f"{dst} +25"}  # the two estates whose intake changes, labelled
+    assert data["bounds"][0][0] <= min(lat0, lat1) and data["bounds"][1][0] >= max(lat0, lat1)
+    _browser_check(out / "compare.html", shot=tmp_path)
+
+
+def _browser_check(page: Path, shot: Path) -> None:
+    """At 1400×900 and 390×844 with the network blocked: the moved businesses are drawn (arrow and
+    head), nothing is requested, no console error, no sideways scroll on the phone; screenshots kept."""
+    from conftest import CHROMEDRIVER, CHROMIUM
+
+    if not (CHROMIUM and CHROMEDRIVER):
+        return
+    for w, h in ((1400, 900), (390, 844)):
+        d = start_browser(w, h)
+        try:
+            if w < 500:
+                d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                  {"width": w, "height": h, "deviceScaleFactor": 2, "mobile": True})
+            d.get(page.as_uri())
+            got = d.execute_script(
+                "return {arrows: document.querySelectorAll('path.cp-moved').length,"
+                " heads: document.querySelectorAll('path.cp-moved-head').length,"
+                " estates: document.querySelectorAll('path.cp-estates').length,"
+                " requests: performance.getEntriesByType('resource').length,"
+                " wide: document.documentElement.scrollWidth, inner: window.innerWidth}")
+            assert got["arrows"] == 1 and got["heads"] == 1 and got["estates"] > 0, got
+            assert got["requests"] == 0 and got["wide"] <= got["inner"], got
+            errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+            assert not errors, errors
+            d.save_screenshot(str(shot / f"compare-{w}.png"))
+        finally:
+            d.quit()
+
+
 @needs_browser
 def test_compare_page_in_a_browser_shows_names_as_text(tmp_path):
     evil = "<img src=x onerror=\"document.title='pwned'\">"
@@ -315,11 +500,19 @@ def test_compare_page_in_a_browser_shows_names_as_text(tmp_path):
     d = start_browser()
     try:
         d.get((out / "compare.html").as_uri())
-        assert d.title == "siteplan compare"
+        assert d.title == "مقایسه دو سناریو — siteplan compare"
         body = d.find_element("tag name", "body").text
-        assert evil in body and "شهرک پر است" in body and "newly unassigned: 1" in body
-        assert not d.find_elements("tag name", "img") and not d.find_elements("tag name", "script")
+        assert evil in body and "شهرک پر است" in body
+        counts = [e.text for e in d.find_elements("css selector", ".counts .hl")]
+        assert "1\nتازه بی‌جا مانده / newly unassigned" in counts, counts
+        assert not d.find_elements("tag name", "img") and d.title != "pwned"
+        assert len(d.find_elements("tag name", "script")) == 3  # the data block, Leaflet, the page's script
+        # the business is drawn where it is, its name a text in its card
+        marks = d.find_elements("css selector", "path.cp-lost-mark")
+        assert len(marks) == 1
+        marks[0].click()
+        assert evil in d.find_element("css selector", ".leaflet-popup-content").text
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
-        assert not errors, errors  # no CSP violation: the stylesheet is allowed by its hash
+        assert not errors, errors  # no CSP violation: scripts and styles are allowed by their hashes
     finally:
         d.quit()
