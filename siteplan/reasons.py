@@ -77,23 +77,46 @@ _CLASS_FA: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+def _split_top(text: str) -> list[str]:
+    """``text`` split at each ``;`` outside parentheses."""
+    out, depth, cur = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth <= 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
 def _phrases(text: str, table: list[tuple[re.Pattern[str], str]], names: dict[str, str] | None) -> str:
     """Each ``;``-separated phrase of ``text`` in Persian by ``table``; groups that are category codes
     named in ``names`` given their Persian names, other groups kept; an unknown phrase kept as written."""
     out = []
-    for part in str(text or "").split(";"):
+    for part in _split_top(str(text or "")):
         part = part.strip()
         if not part:
             continue
         for pat, fa in table:
             m = pat.match(part)
             if m:
-                groups = [_UTIL_FA.get(g, (names or {}).get(g, g)) for g in m.groups()]
-                out.append(fa.format(*groups))
+                out.append(fa.format(*(_name_codes(g, names) for g in m.groups())))
                 break
         else:
             out.append(part)
     return "؛ ".join(out)
+
+
+def _name_codes(g: str, names: dict[str, str] | None) -> str:
+    """A group of a phrase: a utility or a category code (or a list of codes) by its Persian name."""
+    if g in _UTIL_FA:
+        return _UTIL_FA[g]
+    parts = [p.strip() for p in g.split(",")]
+    if names and len(parts) > 1 and all(p in names for p in parts):
+        return "، ".join(names[p] for p in parts)
+    return (names or {}).get(g, g)
 
 
 def eligibility_fa(reason: object) -> str:

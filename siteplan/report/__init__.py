@@ -76,7 +76,6 @@ def _page(res: "RunResult", lang: str) -> str:
     import geopandas as gpd
 
     from .bidi import Fmt
-
     from .layers import all_layers, category_colours, labels
     from .page import BASEMAPS, assemble
     from .panel import panel_html

@@ -219,7 +219,8 @@ def constraints(res: "RunResult") -> dict[str, Any] | None:
     # a thin dashed outline and a faint fill: an area to keep out of, never to be read as a site
     style = {"color": "#8e6c8a", "weight": 1, "dashArray": "2 3", "fillColor": "#8e6c8a", "fillOpacity": 0.08}
     props = [{"kind": text(k), "name": text(n), "buffer_m": float(bm), "_s": style,
-              "_t": [kind_name(k, CONSTRAINT_KIND), text(n), tr("حریم ", "buffer ") + qty(bm, "m", "g")]} for k, n, bm in zip(buf["kind"], names, b)]
+              "_t": [kind_name(k, CONSTRAINT_KIND), text(n), tr("حریم ", "buffer ") + qty(bm, "m", "g")]}
+             for k, n, bm in zip(buf["kind"], names, b)]
     return _layer(fe("مناطق ممنوع (حفاظت‌شده و حریم‌ها)", "Excluded areas"), True,
                   _features(buf, props, simplify_m=50), group="context",
                   legend=_swatches([("#8e6c8a", fe("محدودیت با حریم آن (نقطه‌چین)", "constraint with its buffer"))],
@@ -503,7 +504,8 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
         df = pd.DataFrame({"cx": cell[0], "cy": cell[1], "k": cats, "lat": b4.y.to_numpy(), "lon": b4.x.to_numpy()})
         agg = df.groupby(["cx", "cy"]).agg(lat=("lat", "mean"), lon=("lon", "mean"), n=("k", "size"),
                                            k=("k", lambda s: int(s.mode().iloc[0]))).reset_index()
-        rows = [[round(r.lat, 6), round(r.lon, 6), int(r.k), num(int(r.n)) + tr(" کسب‌وکار (بیشتر ", " businesses (mostly ") + label(int(r.k)) + ")",
+        rows = [[round(r.lat, 6), round(r.lon, 6), int(r.k),
+                 num(int(r.n)) + tr(" کسب‌وکار (بیشتر ", " businesses (mostly ") + label(int(r.k)) + ")",
                  round(float(2 + 2 * np.log1p(r.n)), 3)] for r in agg.itertuples()]
     cat = res.prep.catalogue.table.set_index("code")
     present = sorted(set(cats))

@@ -23,7 +23,7 @@ from ..reasons import REASON_CODES, reason_codes
 from ..units import M2_PER_HA
 from ..zoning import zoning_sheets
 from . import lang as _lang
-from .bidi import Fmt, bi, fa_digits
+from .bidi import Fmt, bi
 from .layers import ESTATE_KIND, _extend_fa, cat_fa, codes_fa, digits, kind_name, land_basis, text, tr
 from .summary import group_warnings, headline, proposal_fa, robustness
 
@@ -289,7 +289,8 @@ def _method(res: "RunResult", f: Fmt) -> Markup:
             tr(f"{f.num(len(rob.swaps))} جفت شهرک با رتبه پایین‌تر جابجا می‌شوند",
                f"{len(rob.swaps)} pairs of lower-ranked estates swap"), items(lines[1 + n_top:])) if rob.swaps else "")
     names = cat_fa(res)
-    rules_rows = [[names.get(code, code) if fa else code, r.rule_id, f.qty(r.max_pct, "%", "g") if r.group == "slope" else f.qty(r.min_m, "m", "g"),
+    rules_rows = [[names.get(code, code) if fa else code, r.rule_id,
+                   f.qty(r.max_pct, "%", "g") if r.group == "slope" else f.qty(r.min_m, "m", "g"),
                    _fa_word(r.status, _STATUS_FA)]
                   for code in prep.codes for r in prep.rules[code] if r.group != "study_area"]
     sch = res.site_choice
@@ -312,8 +313,8 @@ def _method(res: "RunResult", f: Fmt) -> Markup:
 <details class="screen-only"><summary>ضوابط مکان‌یابی</summary>{rules}</details>
 <p class="print-only">ضوابط مکان‌یابی: در نسخه صفحه‌نمایش.</p>""")
     else:
-        paras = Markup("""<p>Suitability: {agg} of transformed criteria (weights method: {wm}); cells excluded by a category's siting
-rules are nodata.</p>
+        paras = Markup("""<p>Suitability: {agg} of transformed criteria (weights method: {wm}); cells excluded by a
+category's siting rules are nodata.</p>
 {crit}{cr}
 <p>Suitability legend: 0 <span class="ramp"></span> 1 (low → high)</p>
 <p>Relocation solver: {solver}; status <b>{status}</b>, gap to LP bound {gap} %, {units} units, {arcs} arcs.</p>
