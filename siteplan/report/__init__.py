@@ -76,7 +76,7 @@ def _page(res: "RunResult", lang: str) -> str:
     import geopandas as gpd
 
     from .bidi import Fmt
-    from .layers import all_layers, category_colours, labels
+    from .layers import all_layers, category_colours, fe, labels
     from .page import BASEMAPS, assemble
     from .panel import panel_html
     from .summary import charts
@@ -93,7 +93,7 @@ def _page(res: "RunResult", lang: str) -> str:
     skeleton = m.get_root().render()  # rendered before any data exists: nothing from data is templated
 
     colour = category_colours(list(prep.catalogue.table["code"]))
-    basemaps = [dict(b) for b in BASEMAPS]
+    basemaps = [dict(b, name=fe(*b["name"])) for b in BASEMAPS]
     basemaps[0]["attribution"] = _attribution(res)
     data = {"map": m.get_name(), "basemaps": basemaps,
             "bounds": [[miny, minx], [maxy, maxx]], "layers": all_layers(res, colour), "labels": labels(res),

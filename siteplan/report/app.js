@@ -323,7 +323,8 @@
       body.hidden = true;
       btn.addEventListener("click", function () {
         body.hidden = !body.hidden;
-        body.style.maxHeight = Math.max(120, map.getSize().y - 80) + "px";  // inside the map's box
+        var att = document.querySelector(".leaflet-control-attribution");  // inside the map's box, above the credits
+        body.style.maxHeight = Math.max(120, map.getSize().y - 80 - (att ? att.offsetHeight : 0)) + "px";
         var lg = document.getElementById("sp-legend");
         // they share the map's right side: the legend (and, on a phone, its button) steps aside while the
         // layer list is open, so nothing lies over the list
