@@ -74,8 +74,8 @@ def main() -> None:
     ap.add_argument("--exact", type=float, default=0, metavar="SECONDS",
                     help="also: 10,000 x 100 at the same density, siteplan against HiGHS on the whole MILP "
                          "with this time limit")
-    ap.add_argument("--hard", type=float, default=0, metavar="SECONDS",
-                    help="only the hard small instance, with this allocation.time_limit_s")
+    ap.add_argument("--hard", type=int, default=0, metavar="NODES",
+                    help="only the hard small instance, with this allocation.exact_node_limit")
     args = ap.parse_args()
     if args.hard:
         hard_check(args.hard)
@@ -172,16 +172,16 @@ def hard_instance():
     return generate()
 
 
-def hard_check(seconds: float) -> None:
-    """The hard small instance under ``allocation.time_limit_s = seconds``, and the large path alone."""
+def hard_check(nodes: int) -> None:
+    """The hard small instance under ``allocation.exact_node_limit = nodes``, and the large path alone."""
     from siteplan.relocation import SolverOptions, solve_model
 
     model = hard_instance()
     t0 = time.perf_counter()
-    res = solve_model(model, SolverOptions.from_spec(AllocationSpec(time_limit_s=seconds)))
+    res = solve_model(model, SolverOptions.from_spec(AllocationSpec(exact_node_limit=nodes)))
     t = time.perf_counter() - t0
     print(f"hard instance: {model.n_units} units, {model.n_estates} estates, {model.n_arcs} arcs, fractional land; "
-          f"time limit {seconds:g} s: answered in {t:.1f} s; fallback: {res.fallback or 'none'}; objective "
+          f"node limit {nodes}: answered in {t:.1f} s; fallback: {res.fallback or 'none'}; objective "
           f"{res.objective:.4f}, bound {res.lp_bound:.4f}, gap {100 * res.gap:.4f} %, status {res.status}")
     t0 = time.perf_counter()
     large = solve_model(model, exact_max_arcs=0)

@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import re
 import signal
 import stat
 import sys
@@ -115,7 +116,24 @@ class Lock:
         self.path, self.target = path, target
         self.fd: int | None = None
 
+    def _check_ours(self) -> None:
+        """Refuse a file at the lock's place that siteplan did not write (a lock holds only a pid)."""
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            return  # refused below, without following it
+        content = b""
+        if stat.S_ISREG(st.st_mode) and st.st_size <= 64:
+            with contextlib.suppress(OSError), open(self.path, "rb") as fh:
+                content = fh.read(64)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 64 or re.fullmatch(rb"\d*\n?", content) is None:
+            raise InputError(f"{self.path}: siteplan locks {self.target.name} with this file, but it is not a lock "
+                             "siteplan wrote (it holds something else); move it away or choose another --out")
+
     def acquire(self) -> None:
+        self._check_ours()
         for _ in range(20):
             try:  # never through a symbolic link: the file is truncated
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)

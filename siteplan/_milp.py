@@ -6,6 +6,12 @@ ERGO-Code/HiGHS#2783, jump-dev/HiGHS.jl#312). It lands on the terminal between s
 progress bars. :func:`milp` runs the solve with the process's standard output (file descriptor 1)
 pointed at the null device and restored afterwards. siteplan writes nothing to standard output while
 it solves (its logs go to stderr); concurrent solves in threads share one redirection (counted).
+
+Every MILP siteplan solves ends at a deterministic work limit (branch-and-bound nodes, HiGHS's
+``mip_max_nodes``), so its answer depends on the inputs only; HiGHS's ``time_limit`` is passed as a
+wall-clock safety net only. :func:`stopped_by_clock` tells whether that net stopped a solve and
+:func:`safety_net_error` is the error the callers then raise (:class:`~siteplan.errors.SafetyNetError`):
+an answer cut off by the clock would change with the machine's load, so none is given.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["milp", "native_stdout_silenced"]
+from .errors import SafetyNetError
+
+__all__ = ["milp", "native_stdout_silenced", "safety_net_error", "stopped_by_clock"]
 
 _lock = threading.Lock()
 _depth = 0
@@ -72,3 +80,30 @@ def milp(*args: Any, **kwargs: Any) -> Any:
 
     with native_stdout_silenced():
         return _milp(*args, **kwargs)
+
+
+def stopped_by_clock(res: Any) -> bool:
+    """Whether a :func:`milp` (or HiGHS ``linprog``) result stopped at HiGHS's time limit."""
+    return "time limit" in str(getattr(res, "message", "")).lower()
+
+
+def safety_net_error(step: str, limit_s: float, work: str, key: str = "allocation.time_limit_s") -> SafetyNetError:
+    """The error for a solver step stopped by its wall-clock safety net before its work limit.
+
+    Parameters
+    ----------
+    step
+        What was being solved, e.g. ``"relocation: the exact MILP (959 units, 4238 arcs)"``.
+    limit_s
+        The safety net, in seconds.
+    work
+        The deterministic limit that should have ended it, e.g. ``"1000 branch-and-bound nodes
+        (allocation.exact_node_limit)"``.
+    key
+        Where the safety net is set.
+    """
+    return SafetyNetError(
+        f"{step} was stopped by the wall-clock safety net ({key} = {limit_s:g} s) before its work limit "
+        f"({work}). Where it stopped would depend on this machine's speed and load, so no answer is given "
+        f"rather than one another run might not reproduce. Raise {key}, lower the work limit, or run on a "
+        "less loaded machine.")

@@ -5,6 +5,7 @@ distance-field and catchment windows, grid size. Every problem is collected and 
 
 from __future__ import annotations
 
+import difflib
 import math
 import warnings
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from .scenario import (
     salvage_layers,
 )
 
-__all__ = ["ValidationReport", "check_scenario_data", "load_checked", "refuse_provincial_list", "validate_scenario"]
+__all__ = ["ValidationReport", "check_scenario_data", "load_checked", "mixed_area_problems", "refuse_provincial_list",
+           "scenario_warnings", "validate_scenario"]
 
 
 def refuse_provincial_list(scenario: Scenario) -> None:
@@ -80,22 +82,75 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
         catalogue = scenario_catalogue(scenario)
     except InputError as err:
         failed.append(err)
+    # what was read before any problem (excluded rows, repairs) and the settings' own warnings go with
+    # the errors: one `validate` shows them all
+    warns = list(dict.fromkeys([*scenario_warnings(scenario), *(region.warnings if region is not None else []),
+                                *(w for e in failed for w in e.warnings)]))
     if region is not None and catalogue is not None:
-        check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
+        region.warnings[:] = warns
+        try:
+            check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
+        except ScenarioError as err:
+            raise _carrying(err, warns) from None
         return region, catalogue
     if read is not None and catalogue is not None:
         # the data's problems and the scenario's problems against that data, in one list
         try:
             check_scenario_data(scenario, read, catalogue, whole_grid=whole_grid)
         except ScenarioError as err:
-            raise InputError(list(dict.fromkeys(failed[0].problems + err.problems))) from None
-        raise failed[0]
+            raise _carrying(InputError(list(dict.fromkeys(failed[0].problems + err.problems))), warns) from None
+        raise _carrying(failed[0], warns)
     # the layers or the catalogue cannot be read: list their problems with those of the scenario's own
     # settings (category codes, accepted kinds), so that one `validate` shows them all
     problems = [p for err in failed for p in err.problems]
     problems += _setting_problems(scenario, catalogue)
     kind = ScenarioError if all(isinstance(e, ScenarioError) for e in failed) else InputError
-    raise kind(list(dict.fromkeys(problems)))
+    raise _carrying(kind(list(dict.fromkeys(problems))), warns)
+
+
+def _carrying(err: InputError, warns: list[str]) -> InputError:
+    """``err`` with the warnings of what was read (printed before the error by the CLI)."""
+    err.warnings = list(dict.fromkeys([*err.warnings, *warns]))
+    return err
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """Warnings about the scenario's own settings that need no data (a deprecated setting), said by
+    ``validate`` and every run alike."""
+    out = []
+    if scenario.zoning.shape == "compact":
+        out.append("zoning.shape: 'compact' is deprecated (discs that ignore the estate's streets); use 'blocks' "
+                   "(the default) or 'bands'")
+    return out
+
+
+def mixed_area_problems(scenario: Scenario, region: Any) -> list[str]:
+    """``rules.mixed_areas`` entries that name no town of the urban layer (names compared after Persian
+    normalisation: ي/ی, ك/ک, ZWNJ, digits; the closest names suggested)."""
+    from .textnorm import normalize
+
+    urban = region.layers.get("urban")
+    if not scenario.rules.mixed_areas or urban is None:
+        return []
+    shown: dict[str, str] = {}
+    for col in ("name", "name_en"):
+        if col in urban.columns:
+            for v in urban[col]:
+                if isinstance(v, str) and normalize(v):
+                    shown.setdefault(normalize(v), v)
+    known = set(urban["name_norm"].dropna()) if "name_norm" in urban.columns else set()
+    problems = []
+    for i, town in enumerate(scenario.rules.mixed_areas):
+        if normalize(town) in known:
+            continue
+        close = difflib.get_close_matches(normalize(town), list(shown), n=3, cutoff=0.6)
+        named = ", ".join("'" + shown[c] + "'" for c in close)
+        hint = f"; did you mean {named}?" if close else ""
+        en = " (name_en values are not matched: write the name as in its 'name' field)" \
+            if normalize(town) in shown and normalize(town) not in known else ""
+        problems.append(f"rules.mixed_areas[{i}]: '{town}' is not the name of any feature of the urban layer{en}"
+                        f"{hint}; the rule would treat no area as mixed")
+    return problems
 
 
 def _setting_problems(scenario: Scenario, catalogue: Catalogue | None) -> list[str]:
@@ -190,12 +245,15 @@ def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            load_region(salvaged)
+            region = load_region(salvaged)
         except InputError as data_err:
-            return InputError(list(dict.fromkeys(err.problems + data_err.problems)))
+            return _carrying(InputError(list(dict.fromkeys(err.problems + data_err.problems))),
+                             [*scenario_warnings(salvaged), *data_err.warnings])
         except Exception:  # noqa: BLE001 - the scenario's own problems are the answer; the data is checked again once they are fixed
             return err
-    return err
+    problems = err.problems + mixed_area_problems(salvaged, region) if salvaged.rules.mixed_areas else err.problems
+    return _carrying(InputError(list(dict.fromkeys(problems))) if problems != err.problems else err,
+                     [*scenario_warnings(salvaged), *region.warnings])
 
 
 def _count(x: float) -> str:
@@ -229,6 +287,7 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
                 for i, c in enumerate(scenario.categories) if c not in catalogue] \
         if scenario.categories != "all" else []
     problems += _value_problems(scenario, region, catalogue)
+    problems += mixed_area_problems(scenario, region)
     from .reservations import reservation_problems
 
     problems += reservation_problems(scenario, region.layers["estates"], catalogue)

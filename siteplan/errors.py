@@ -18,10 +18,17 @@ class InputError(SiteplanError, ValueError):
     ----------
     problems
         One message per problem; each names the file, layer, row or key and what to do.
+
+    Attributes
+    ----------
+    warnings
+        Warnings of what was read before the problems were found (rows excluded, repairs, notes); the
+        CLI prints them before the error, so that fixing the errors reveals nothing that was known.
     """
 
     def __init__(self, problems: str | list[str]) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.warnings: list[str] = []
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -42,6 +49,15 @@ class InfeasibleError(SiteplanError, RuntimeError):
 class SolverError(SiteplanError, RuntimeError):
     """An optimization solver failed on a model built from valid input (status and message included);
     not the user's input at fault, so not an :class:`InputError`."""
+
+
+class SafetyNetError(SolverError):
+    """A solver step ran into its wall-clock safety net (``allocation.time_limit_s``) before its
+    deterministic work limit (nodes, passes, moves) ended it.
+
+    Where it stopped would depend on the machine's speed and load, so siteplan stops with this error
+    rather than give an answer that another run of the same inputs might not reproduce.
+    """
 
 
 class SiteplanWarning(UserWarning):

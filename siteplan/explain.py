@@ -4,6 +4,7 @@ contributes to its suitability."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,7 @@ def parse_point(text: str) -> tuple[float, float]:
     Raises
     ------
     InputError
-        Not two numbers.
+        Not two finite numbers, or a longitude beyond ±180° or a latitude beyond ±90°.
 
     Examples
     --------
@@ -109,7 +110,13 @@ def parse_point(text: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in to_ascii_digits(text).replace("،", ",").split(","))
     except ValueError:
-        raise InputError(f"--at: '{text}' is not LON,LAT (e.g. --at 51.67,32.65)") from None
+        raise InputError(f"--at: {text!r} is not LON,LAT (e.g. --at 51.67,32.65)") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InputError(f"--at: {text!r} is not a place: longitude and latitude must be finite numbers "
+                         "(e.g. --at 51.67,32.65)")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputError(f"--at: {text!r} is not a place: the longitude must be within ±180 and the latitude within "
+                         "±90 degrees (LON,LAT order, e.g. --at 51.67,32.65)")
     return lon, lat
 
 

@@ -268,8 +268,10 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
         read, when it is inside ``run_dir`` or is one of the run's inputs recorded in its manifest
         (:func:`siteplan.outfile.check_output_file`).
     rasters
-        Also copy ``suitability/*.tif`` into ``<gpkg stem>_suitability/`` next to ``gpkg`` (replaced
-        as a whole).
+        Also copy ``suitability/*.tif`` into ``<gpkg stem>_suitability/`` next to ``gpkg``: a folder of
+        siteplan's own with the rules of an output folder (:class:`siteplan.outdir.OutputFolder`): made
+        new, or replaced only when it holds nothing but the rasters an earlier export recorded in its
+        marker; anything else there (a DEM, notes, a viewer's ``.aux.xml``) is refused, never deleted.
 
     Returns
     -------
@@ -280,12 +282,12 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
     ------
     InputError
         ``run_dir`` is not a folder ``siteplan run`` wrote; ``gpkg`` would replace an input or lies inside
-        ``run_dir``.
+        ``run_dir``; the rasters folder holds files siteplan did not write, or an input.
     """
     import shutil
 
     from .errors import InputError
-    from .outdir import COMMANDS, written_by
+    from .outdir import COMMANDS, OutputFolder, written_by
     from .outfile import check_output_file, run_inputs
 
     run_dir = Path(run_dir)
@@ -295,24 +297,18 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
         what = f"a folder {COMMANDS[kind]} wrote" if kind in COMMANDS else "not a folder siteplan run wrote"
         raise InputError(f"{run_dir}: {what} (no siteplan run marker or manifest); export takes the folder "
                          "`siteplan run ... --out FOLDER` wrote: give that folder")
-    check_output_file(gpkg, run_inputs(run_dir), option="--gpkg", folders={"the run folder": run_dir})
+    inputs = run_inputs(run_dir)
+    check_output_file(gpkg, inputs, option="--gpkg", folders={"the run folder": run_dir})
     tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
+    if not tifs:
+        return write_gpkg(gpkg_layers(run_dir), gpkg)
     folder = gpkg.with_name(gpkg.stem + "_suitability")
-    if tifs and folder.exists() and (not folder.is_dir() or any(p.suffix != ".tif" for p in folder.iterdir())):
-        from .errors import InputError
-
-        raise InputError(f"--gpkg: {folder} exists and holds more than suitability rasters; the rasters go "
-                         "into this folder, which is replaced: move it away or choose another GeoPackage name")
-    names = write_gpkg(gpkg_layers(run_dir), gpkg)
-    if tifs:
-        stage = gpkg.with_name(f".{gpkg.stem}_suitability.tmp")
-        shutil.rmtree(stage, ignore_errors=True)
-        stage.mkdir()
+    with OutputFolder(folder, kind="export", overwrite=True, inputs={**inputs, "the run folder": run_dir},
+                      option=f"--gpkg {gpkg}: its rasters folder") as out:
+        names = write_gpkg(gpkg_layers(run_dir), gpkg)
         for t in tifs:
-            shutil.copy2(t, stage / t.name)
+            shutil.copy2(t, out.stage / t.name)
             names.append(f"{folder.name}/{t.name}")
-        shutil.rmtree(folder, ignore_errors=True)
-        stage.rename(folder)
     return names
 
 

@@ -42,8 +42,14 @@ class FacilityResult:
     status: str
 
 
+#: branch-and-bound nodes of the facility MILPs (their deterministic work limit)
+NODE_LIMIT = 10_000
+#: wall-clock safety net of the facility MILPs (s); a MILP it stops raises SafetyNetError
+TIME_LIMIT_S = 600.0
+
+
 def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: int = 20_000,
-             time_limit: float = 60.0, seed: int = 0) -> FacilityResult:
+             time_limit: float = TIME_LIMIT_S, seed: int = 0, node_limit: int = NODE_LIMIT) -> FacilityResult:
     """Choose ``p`` of ``m`` candidates minimizing the weighted distance from ``n`` demand points.
 
     Formulation (Hakimi 1965; ReVelle & Swain 1970)::
@@ -51,8 +57,8 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
         min Σ_ij w_i c_ij x_ij  s.t.  Σ_j x_ij = 1,  x_ij ≤ y_j,  Σ_j y_j = p,  x, y ∈ {0, 1}
 
     Small instances (n·m ≤ ``exact_max_vars``) are solved exactly as a MILP with HiGHS; if it stops at
-    ``time_limit`` before proving optimality, the heuristic answers instead (deterministic) and
-    ``method`` says so. Larger ones use the swap-based heuristic of :mod:`siteplan._pmedian`: greedy
+    ``node_limit`` branch-and-bound nodes before proving optimality, the heuristic answers instead
+    (deterministic) and ``method`` says so. Larger ones use the swap-based heuristic of :mod:`siteplan._pmedian`: greedy
     addition and Whitaker's fast interchange with Resende & Werneck's bookkeeping, then — while the
     gap is open — randomized multistart with path relinking (Resende & Werneck 2004) from a fixed
     ``seed``; the lower bound is Lagrangian (assignment constraints relaxed, subgradient
@@ -71,9 +77,12 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
     exact_max_vars
         Size up to which the exact MILP is used.
     time_limit
-        Seconds for the exact MILP.
+        Wall-clock safety net of the exact MILP (s): if it stops the MILP before ``node_limit`` does,
+        :class:`~siteplan.errors.SafetyNetError` is raised (that answer would depend on the machine's load).
     seed
         Seed of the heuristic's randomized starts (same seed, same answer).
+    node_limit
+        Branch-and-bound nodes of the exact MILP (its deterministic work limit).
 
     Returns
     -------
@@ -83,6 +92,8 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
     ------
     InputError
         Shapes that do not match, p out of range, negative or non-finite costs.
+    SafetyNetError
+        The exact MILP ran into ``time_limit`` before ``node_limit``.
 
     Notes
     -----
@@ -104,11 +115,11 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
     wc = w[:, None] * c
     note = ""
     if n * m <= exact_max_vars:
-        res = _pmedian_milp(wc, p, time_limit)
+        res = _pmedian_milp(wc, p, time_limit, node_limit)
         if res is not None:
             return res
-        note = f"exact MILP stopped at the {time_limit:g} s time limit; fallback: "
-        log.warning("p_median: the exact MILP stopped at the %g s time limit; using the heuristic", time_limit)
+        note = f"exact MILP stopped at its node limit ({node_limit} nodes); fallback: "
+        log.warning("p_median: the exact MILP stopped at its node limit (%d nodes); using the heuristic", node_limit)
     from . import _pmedian
 
     ans = _pmedian.solve(wc, p, seed=seed)
@@ -123,12 +134,12 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
                           "optimal" if gap <= 1e-9 else "feasible")
 
 
-def _pmedian_milp(wc: np.ndarray, p: int, time_limit: float) -> FacilityResult | None:
-    """The p-median as one HiGHS MILP; None when it stops at the time limit before proving optimality."""
+def _pmedian_milp(wc: np.ndarray, p: int, time_limit: float, node_limit: int) -> FacilityResult | None:
+    """The p-median as one HiGHS MILP; None when it stops at the node limit before proving optimality."""
     from scipy import sparse
     from scipy.optimize import Bounds, LinearConstraint
 
-    from ._milp import milp
+    from ._milp import milp, safety_net_error, stopped_by_clock
 
     n, m = wc.shape
     nx = n * m
@@ -143,8 +154,12 @@ def _pmedian_milp(wc: np.ndarray, p: int, time_limit: float) -> FacilityResult |
     a3 = sparse.csr_matrix((np.ones(m), (np.zeros(m, int), nx + np.arange(m))), shape=(1, nx + m))
     integ = np.concatenate([np.zeros(nx), np.ones(m)])  # x integral at optimum once y is
     res = milp(c, constraints=[LinearConstraint(a1, 1, 1), LinearConstraint(a2, -np.inf, 0), LinearConstraint(a3, p, p)],
-               integrality=integ, bounds=Bounds(0, 1), options={"time_limit": time_limit, "mip_rel_gap": 0.0})
-    if res.status == 1:  # time limit: the heuristic answers (deterministic)
+               integrality=integ, bounds=Bounds(0, 1),
+               options={"time_limit": time_limit, "mip_rel_gap": 0.0, "node_limit": node_limit})
+    if stopped_by_clock(res):
+        raise safety_net_error(f"p_median: the exact MILP ({n} × {m})", time_limit,
+                               f"{node_limit} branch-and-bound nodes", key="time_limit")
+    if res.status != 0 and "limit" in str(res.message).lower():  # the node limit: the heuristic answers
         return None
     if res.x is None:
         from .errors import SolverError
@@ -161,8 +176,8 @@ def _pmedian_milp(wc: np.ndarray, p: int, time_limit: float) -> FacilityResult |
 
 
 def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray,
-                                  fixed_cost: np.ndarray, *, time_limit: float = 60.0,
-                                  gap_target: float = 1e-4) -> FacilityResult:
+                                  fixed_cost: np.ndarray, *, time_limit: float = TIME_LIMIT_S,
+                                  gap_target: float = 1e-4, node_limit: int = NODE_LIMIT) -> FacilityResult:
     """Capacitated facility location with single sourcing, solved as a MILP with HiGHS.
 
     Formulation::
@@ -176,8 +191,12 @@ def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity
         n × m unit costs (per unit of demand).
     demand, capacity, fixed_cost
         d_i, Q_j and f_j.
-    time_limit, gap_target
-        HiGHS limits; the answer carries HiGHS's dual bound and gap.
+    gap_target, node_limit
+        HiGHS's limits (relative gap, branch-and-bound nodes; both deterministic): the answer is the best
+        found when the first is met, with HiGHS's dual bound and gap.
+    time_limit
+        Wall-clock safety net (s): if it stops HiGHS first, :class:`~siteplan.errors.SafetyNetError`
+        is raised (that answer would depend on the machine's load).
 
     Returns
     -------
@@ -188,11 +207,13 @@ def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity
     InfeasibleError
         When total capacity is below total demand (checked before solving, with the numbers) or the
         solver proves infeasibility.
+    SafetyNetError
+        HiGHS ran into ``time_limit`` before its work limits.
     """
     from scipy import sparse
     from scipy.optimize import Bounds, LinearConstraint
 
-    from ._milp import milp
+    from ._milp import milp, safety_net_error, stopped_by_clock
     from .errors import InfeasibleError
 
     c = np.asarray(cost, dtype=float)
@@ -220,7 +241,15 @@ def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity
     res = milp(obj, constraints=[LinearConstraint(a1, 1, 1), LinearConstraint(a2, -np.inf, 0),
                                  LinearConstraint(a3, -np.inf, 0)],
                integrality=np.ones(nx + m), bounds=Bounds(0, 1),
-               options={"time_limit": time_limit, "mip_rel_gap": gap_target})
+               options={"time_limit": time_limit, "mip_rel_gap": gap_target, "node_limit": node_limit})
+    if stopped_by_clock(res):
+        raise safety_net_error(f"capacitated facility location: the MILP ({n} × {m})", time_limit,
+                               f"{node_limit} branch-and-bound nodes or a gap of {gap_target:g}", key="time_limit")
+    if res.x is None and "limit" in str(res.message).lower():
+        from .errors import SolverError
+
+        raise SolverError(f"capacitated facility location: no feasible answer within the node limit ({node_limit} "
+                          "nodes); raise node_limit")
     if res.x is None:
         raise InfeasibleError(f"capacitated facility location: no feasible answer ({res.message})")
     x = res.x[:nx].reshape(n, m) > 0.5

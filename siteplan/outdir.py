@@ -10,9 +10,12 @@ validated until its last file is in place:
 2. **Lock**: ``.NAME.lock`` beside ``--out`` (``fcntl.flock``, non-blocking), held for the whole
    command; a second run into the same folder fails at once with the holder's pid.
 3. **Marker**: every folder siteplan writes holds ``.siteplan-run`` (JSON: version, command, pid, the
-   files written). ``--overwrite`` replaces only a folder with that marker (or, from older versions, a
-   ``manifest.json`` with a ``"siteplan"`` key, or an ``ingest-osm`` region), written by the same
-   command and holding no file siteplan did not write.
+   files written). That file list is the ownership record: ``--overwrite`` replaces only a folder with
+   that marker (or, from older versions, a ``manifest.json`` with a ``"siteplan"`` key and its
+   ``outputs_sha256``, or an ``ingest-osm`` region), written by the same command, and holding nothing
+   but the files on its list: exact names, so ``report.html.bak`` or ``x.tif.aux.xml`` is the user's;
+   a symbolic link or a folder siteplan did not make is the user's; a record without a file list owns
+   nothing. An ``--out`` that is a mount point (which cannot be renamed) is refused up front.
 4. **Swap**: outputs are written into ``.NAME.partial-ID`` beside ``--out``, flushed to disk (fsync),
    the checks of 3 are redone under the lock, and the staging folder is exchanged with ``--out`` in
    one atomic ``renameat2(RENAME_EXCHANGE)`` (Linux) or ``renamex_np(RENAME_SWAP)`` (macOS); the old
@@ -61,13 +64,13 @@ from .outfile import input_files
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MARKER", "OutputFolder", "check_target", "input_bytes", "read_marker", "written_by"]
+__all__ = ["MARKER", "OutputFolder", "check_target", "foreign_files", "input_bytes", "read_marker", "written_by"]
 
 MARKER = ".siteplan-run"
 """Name of the marker file in every folder siteplan writes."""
 
 COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "national": "`siteplan run` (national)",
-            "compare": "`siteplan compare`"}
+            "compare": "`siteplan compare`", "export": "`siteplan export` (its rasters folder)"}
 INGEST_HEADER = "# siteplan scenario written by `siteplan ingest-osm`"
 _JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # every file name siteplan writes (recognises staging folders of versions without the marker)
@@ -114,7 +117,7 @@ def _is_at_or_above(folder_st: os.stat_result, p: Path) -> bool:
     return False
 
 
-def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None) -> Path:
+def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None, *, option: str = "--out") -> Path:
     """Resolve an output folder and refuse one siteplan must not replace.
 
     Parameters
@@ -124,6 +127,8 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
     inputs
         What the command reads, by description (e.g. ``{"the scenario file": path, "layer 'roads'":
         path}``).
+    option
+        What named the folder, for the messages.
 
     Returns
     -------
@@ -134,11 +139,11 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
     ------
     InputError
         ``out`` is or is a parent of an input, the current folder or a parent of it, the home folder
-        or a parent of it, a file system root, or an existing file.
+        or a parent of it, a file system root, an existing file, or a mount point.
     """
     given = str(out)
     out = Path(out).expanduser().resolve()
-    shown = f"--out {given}" + (f" ({out})" if given != str(out) else "")
+    shown = f"{option} {given}" + (f" ({out})" if given != str(out) else "")
     why = "siteplan replaces its output folder as a whole, so it must be a folder of its own"
     if out.parent == out:
         raise InputError(f"{shown}: is the root of the file system; {why}: give a new folder")
@@ -146,7 +151,12 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
     if st is None:
         return out
     if not out.is_dir():
-        raise InputError(f"{shown}: exists and is not a folder; give a new folder")
+        raise InputError(f"{shown}: exists and is not a folder; siteplan writes a folder there and will not "
+                         "replace a file: give a new folder")
+    parent_st = _stat(out.parent)
+    if os.path.ismount(out) or (parent_st is not None and parent_st.st_dev != st.st_dev):
+        raise InputError(f"{shown}: is a mount point; siteplan puts its output folder in place by renaming it, "
+                         f"which cannot replace a mount point: give a folder inside it, e.g. --out {out / 'out'}")
     for label, p in (inputs or {}).items():
         if _is_at_or_above(st, Path(p)):
             real = Path(p).resolve()
@@ -205,9 +215,10 @@ def written_by(folder: str | Path) -> tuple[str | None, set[str] | None]:
     Returns
     -------
     tuple
-        ``("run" | "ingest-osm", files)`` when siteplan wrote it (``files`` are relative POSIX paths,
-        None when unknown); ``(None, None)`` otherwise. Recognises the marker, and from versions
-        without it a ``manifest.json`` with a ``"siteplan"`` key or an ``ingest-osm`` scenario.
+        ``(kind, files)`` when siteplan wrote it (``kind`` one of :data:`COMMANDS`; ``files`` the
+        relative POSIX paths it wrote, None when no list was recorded, which owns nothing);
+        ``(None, None)`` otherwise. Recognises the marker, and from versions without it a
+        ``manifest.json`` with a ``"siteplan"`` key or an ``ingest-osm`` scenario.
     """
     folder = Path(folder)
     m = read_marker(folder)
@@ -232,24 +243,62 @@ def written_by(folder: str | Path) -> tuple[str | None, set[str] | None]:
 
 
 def _files(folder: Path) -> list[str]:
-    out = []
-    for root, _dirs, files in os.walk(folder):
+    """Every file under ``folder`` (relative POSIX paths; symbolic links not followed)."""
+    return sorted(rel for rel, kind in _entries(folder) if kind != "dir")
+
+
+def _entries(folder: Path) -> list[tuple[str, str]]:
+    """Everything under ``folder``: ``(relative POSIX path, "file" | "dir" | "link")``, symbolic links
+    (to files or folders) as links, never followed."""
+    out: list[tuple[str, str]] = []
+    for root, dirs, files in os.walk(folder):
+        for d in list(dirs):
+            full = os.path.join(root, d)
+            rel = Path(os.path.relpath(full, folder)).as_posix()
+            if os.path.islink(full):
+                out.append((rel, "link"))
+                dirs.remove(d)
+            else:
+                out.append((rel, "dir"))
         for f in files:
-            out.append(Path(os.path.relpath(os.path.join(root, f), folder)).as_posix())
+            full = os.path.join(root, f)
+            out.append((Path(os.path.relpath(full, folder)).as_posix(), "link" if os.path.islink(full) else "file"))
     return sorted(out)
 
 
-def _foreign(folder: Path, known: set[str] | None) -> list[str]:
-    """Files in ``folder`` siteplan did not write (sidecars such as ``x.tif.aux.xml`` excepted)."""
-    if known is None:
-        return []
+def foreign_files(folder: str | Path, known: set[str] | None) -> list[str]:
+    """What in ``folder`` siteplan did not write, so that replacing or pruning it would delete it.
+
+    Parameters
+    ----------
+    folder
+        An existing folder siteplan wrote.
+    known
+        The files it wrote, by relative POSIX path (the marker's ``files``); None when no list was
+        recorded: then every file counts as foreign.
+
+    Returns
+    -------
+    list of str
+        Relative paths, sorted: every file not in ``known`` (exact names: ``report.html.bak`` and
+        ``x.tif.aux.xml`` are not siteplan's), every symbolic link (siteplan writes none), and every
+        folder holding no file of ``known`` (an empty folder the user made); the marker and operating
+        system litter (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``) excepted.
+    """
+    known = set() if known is None else known
+    parents = {str(Path(k).parent.as_posix()) for k in known}
+    for k in list(parents):
+        parents.update(p.as_posix() for p in Path(k).parents)
     bad = []
-    for rel in _files(folder):
-        if rel == MARKER or rel.rsplit("/", 1)[-1] in _JUNK or rel in known:
-            continue
-        if any(rel.startswith(k + ".") or rel.startswith(k + "-") for k in known):
-            continue
-        bad.append(rel)
+    for rel, kind in _entries(Path(folder)):
+        name = rel.rsplit("/", 1)[-1]
+        if kind == "link":
+            bad.append(rel + " (a symbolic link)")
+        elif kind == "dir":
+            if rel not in parents:
+                bad.append(rel + "/")
+        elif rel != MARKER and name not in _JUNK and rel not in known:
+            bad.append(rel)
     return bad
 
 
@@ -292,6 +341,8 @@ class OutputFolder:
         Replace an existing output that siteplan wrote.
     inputs
         The command's input files by description, refused inside ``out``.
+    option
+        What named the folder, for the messages (``--out``).
     estimate_bytes
         A rough size of the output; the command is refused when the disk has less free space.
 
@@ -304,7 +355,8 @@ class OutputFolder:
     """
 
     def __init__(self, out: str | Path, *, kind: str, overwrite: bool = False,
-                 inputs: Mapping[str, str | Path] | None = None, estimate_bytes: int = 0) -> None:
+                 inputs: Mapping[str, str | Path] | None = None, estimate_bytes: int = 0,
+                 option: str = "--out") -> None:
         if kind not in COMMANDS:
             raise ValueError(f"kind: {kind!r} is not one of {sorted(COMMANDS)}")
         self.given = Path(out)
@@ -312,6 +364,7 @@ class OutputFolder:
         self.overwrite = overwrite
         self.inputs = dict(inputs or {})
         self.estimate_bytes = int(estimate_bytes)
+        self.option = option
         self.path = Path()
         self.stage = Path()
         self._lock: Lock | None = None
@@ -323,7 +376,7 @@ class OutputFolder:
     # -- entering --------------------------------------------------------------------------------
 
     def __enter__(self) -> "OutputFolder":
-        self.path = check_target(self.given, self.inputs)
+        self.path = check_target(self.given, self.inputs, option=self.option)
         self._made = self._make_parents(self.path.parent)
         self._lock = Lock(self.path.parent / f".{self.path.name}.lock", self.path)
         try:
@@ -386,20 +439,37 @@ class OutputFolder:
             return
         kind, files = written_by(p)
         if kind is None:
-            raise InputError(f"{p}: the folder exists, is not empty and was not written by siteplan (it has no "
-                             f"{MARKER} marker or siteplan manifest.json); siteplan replaces its output folder "
-                             f"as a whole, so it will not use this one{' even with --overwrite' if self.overwrite else ''}"
-                             ": choose a new or empty folder")
+            names = sorted(e for e in os.listdir(p) if e not in _JUNK)
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            raise InputError(f"{p}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and was not "
+                             f"written by siteplan (it has no {MARKER} marker or siteplan manifest.json); siteplan "
+                             f"replaces its output folder as a whole, so it will not use this one{self._even()}: "
+                             f"{self._elsewhere()}")
         if kind != self.kind:
-            raise InputError(f"{p}: was written by {COMMANDS.get(kind, kind)}, not {COMMANDS[self.kind]}; "
+            raise InputError(f"{p}: was written by {COMMANDS.get(kind, f'siteplan ({kind})')}, not {COMMANDS[self.kind]}; "
                              "--overwrite replaces only an output of the same command: choose another folder")
-        foreign = _foreign(p, files)
+        if files is None:
+            raise InputError(f"{p}: was written by an older siteplan that recorded no list of the files it wrote, "
+                             "so siteplan cannot tell its files from yours and will not replace the folder"
+                             f"{self._even()}: move what you keep out of it "
+                             "and delete it, or choose a new folder")
+        foreign = foreign_files(p, files)
         if foreign:
-            more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-            raise InputError(f"{p}: holds files siteplan did not write ({', '.join(foreign[:5])}{more}); "
-                             "replacing the folder would delete them: move them out or choose another folder")
+            more = f" and {len(foreign) - 8} more" if len(foreign) > 8 else ""
+            raise InputError(f"{p}: holds files siteplan did not write ({', '.join(foreign[:8])}{more}); "
+                             "replacing the folder would delete them: move them out (viewer sidecars such as "
+                             f"x.tif.aux.xml too: siteplan deletes only the files its marker lists); or "
+                             f"{self._elsewhere()}")
         if not self.overwrite:
             raise InputError(f"{p}: the output folder exists and is not empty; pass --overwrite to replace it")
+
+    def _elsewhere(self) -> str:
+        if self.kind == "export":
+            return "move them out, or choose another --gpkg name (the rasters go into NAME_suitability/) or --no-rasters"
+        return "choose a new or empty folder"
+
+    def _even(self) -> str:
+        return " even with --overwrite" if self.overwrite and self.kind != "export" else ""
 
     def _check_removable(self) -> None:
         """The old output is removed after the swap: refuse early if it cannot be."""

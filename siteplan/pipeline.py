@@ -318,13 +318,10 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
 
 
 def _scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
-    """What a run reads, by description (refused inside ``--out``)."""
-    inputs = {"the scenario file": path}
-    for name, spec in scenario.layers.items():
-        inputs[f"layer '{name}'"] = scenario.resolve(spec.path)
-    if scenario.catalogue.path:
-        inputs["the catalogue"] = scenario.resolve(scenario.catalogue.path)
-    return inputs
+    """What a scenario reads, by description (:func:`siteplan.outfile.scenario_inputs`)."""
+    from .outfile import scenario_inputs
+
+    return scenario_inputs(scenario, path)
 
 
 def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None = None,

@@ -39,10 +39,13 @@ __all__ = [
     "number_text_problems",
     "id_text_problems",
     "dbf_nul_problems",
+    "geojson_nul_problems",
     "cpg_encoding",
     "mojibake_rows",
     "check_coordinates",
     "check_capacity",
+    "check_duplicate_estates",
+    "check_plot_estates",
     "check_outside_boundary",
     "FAR_KM",
     "MAX_COORD",
@@ -176,6 +179,36 @@ def dbf_nul_problems(dbf: Path, where: str, encoding: str, rename: dict[str, str
             problems.append(f"{where}: field '{label}' has a NUL byte inside the text of {len(bad)} row(s), which "
                             f"cuts the value short: {_listing(bad)}; remove the NUL characters in the file")
     return problems
+
+
+#: a JSON escape of NUL (``\u0000``) that is not itself an escaped backslash
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def geojson_nul_problems(path: Path, where: str, rename: dict[str, str]) -> list[str]:
+    """Text values of a GeoJSON file holding a NUL character (``\u0000``), which GDAL's reader cuts the
+    text at (an id ``"E\u00002"`` would be read as ``"E"``): errors naming the field and the rows (1-based,
+    in file order). ``rename`` maps file field names to canonical ones (for the message)."""
+    import json
+
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return []
+    if not _JSON_NUL.search(raw):
+        return []
+    try:
+        features = json.loads(raw).get("features") or []
+    except (ValueError, AttributeError):
+        return []
+    bad: dict[str, list[str]] = {}
+    for r, f in enumerate(features, start=1):
+        props = f.get("properties") if isinstance(f, dict) else None
+        for k, v in (props.items() if isinstance(props, dict) else ()):
+            if isinstance(v, str) and "\x00" in v:
+                bad.setdefault(str(rename.get(k, k)), []).append(f"row {r}: {v!r} (read as {v.split(chr(0))[0]!r})")
+    return [f"{where}: field '{k}' has a NUL character (\\u0000) inside the text of {len(items)} row(s), which cuts "
+            f"the value short: {_listing(items)}; remove the NUL characters in the file" for k, items in bad.items()]
 
 
 _CODEPAGES = {"1256": "cp1256", "utf8": "utf-8", "utf-8": "utf-8", "65001": "utf-8", "1252": "cp1252",
@@ -539,6 +572,64 @@ def check_capacity(estates: gpd.GeoDataFrame, where: str, default_vacant_share: 
     return out
 
 
+# ------------------------------------------------------------------------------------ consistency
+
+#: Two estates whose polygons overlap by at least this share of their union (intersection over union)
+#: are one piece of land under two ids: an error (its land would be counted twice).
+DUPLICATE_IOU = 0.9
+
+
+def check_duplicate_estates(estates: gpd.GeoDataFrame, where: str) -> Findings:
+    """Estates with the same or a nearly identical polygon under different ids (working CRS): errors
+    naming both rows and ids and the overlap. A small estate inside a large one is not a duplicate."""
+    out = Findings()
+    geoms = estates.geometry.values
+    if len(estates) < 2:
+        return out
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pair = left < right
+    left, right = left[pair], right[pair]
+    if not len(left):
+        return out
+    inter = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    union = shapely.area(geoms[left]) + shapely.area(geoms[right]) - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    dup = iou >= DUPLICATE_IOU
+    if not dup.any():
+        return out
+    items = [f"{_row_id(estates, int(a), 'estate_id')} and {_row_id(estates, int(b), 'estate_id')} "
+             f"({'the same polygon' if v >= 0.9999 else f'{v:.0%} of their land shared'})"
+             for a, b, v in zip(left[dup], right[dup], iou[dup])]
+    out.errors.append(f"{where}: {int(dup.sum())} pair(s) of estates have the same or nearly the same polygon under "
+                      f"two ids, so their land would be counted twice: {_listing(items)}; keep one feature per "
+                      "estate (merge or delete the copies)")
+    return out
+
+
+def check_plot_estates(plots: gpd.GeoDataFrame, estates: gpd.GeoDataFrame | None, where: str) -> Findings:
+    """Plots whose ``estate_id`` is no estate of the estates layer (errors naming the rows and the
+    closest estate ids): they would belong to no estate."""
+    out = Findings()
+    if not len(plots) or "estate_id" not in plots.columns or estates is None or "estate_id" not in estates:
+        return out
+    known = set(estates["estate_id"].dropna().astype(str))
+    ids = plots["estate_id"]
+    bad = np.flatnonzero(~ids.astype(str).isin(known).to_numpy() | ids.isna().to_numpy())
+    if not len(bad):
+        return out
+    from .vocab import nearest
+
+    named = sorted({str(ids.iloc[i]) for i in bad if not _missing(ids.iloc[i])})
+    hints = [f"'{v}' → '{n}'" for v in named[:5] if (n := nearest(v, sorted(known)))]
+    items = [f"{_row_id(plots, int(i), 'plot_id')}: " + ("no estate_id" if _missing(ids.iloc[i])
+                                                           else f"estate_id {str(ids.iloc[i])!r}") for i in bad]
+    out.errors.append(f"{where}: {len(bad)} of {len(plots)} plot(s) name an estate_id that no estate of the estates "
+                      f"layer has: {_listing(items)}"
+                      + (f" (closest estate ids: {', '.join(hints)})" if hints else "")
+                      + "; correct their estate_id, or remove the plots")
+    return out
+
+
 def check_sizes(layers: dict[str, gpd.GeoDataFrame], wheres: dict[str, str], id_fields: dict[str, str]) -> Findings:
     """Estate and plot polygons (working, metric CRS) larger than :data:`MAX_ESTATE_HA`: errors naming the
     rows, so that an estate of a thousand km² (wrong unit, wrong CRS, the province's outline in the
@@ -594,9 +685,12 @@ def check_read_layers(raw: dict[str, gpd.GeoDataFrame], scenario: Any, id_fields
     for name, gdf in raw.items():
         where, idf = wheres[name], id_fields.get(name)
         out.errors += gdf.attrs.get(PLAUSIBILITY_ERRORS, [])
-        out.errors += id_text_problems(gdf, idf, where)
+        for col in dict.fromkeys([idf, *(c for c in ("estate_id", "biz_id", "plot_id") if c in gdf.columns)]):
+            out.errors += id_text_problems(gdf, col, where)
         spec = scenario.layers[name]
         path = scenario.resolve(spec.path)
+        if path.suffix.lower() in (".geojson", ".json"):
+            out.errors += geojson_nul_problems(path, where, {v: k for k, v in spec.fields.items()})
         if path.suffix.lower() == ".shp":
             dbf = next((c for c in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if c.exists()), None)
             if dbf is not None:
@@ -621,6 +715,9 @@ def check_projected_layers(layers: dict[str, gpd.GeoDataFrame], study: Any, scen
     if "estates" in layers:
         out.extend(check_capacity(layers["estates"], wheres["estates"], scenario.allocation.default_vacant_share,
                                   layers.get("plots")))
+        out.extend(check_duplicate_estates(layers["estates"], wheres["estates"]))
+        if "plots" in layers:
+            out.extend(check_plot_estates(layers["plots"], layers["estates"], wheres["plots"]))
     out.extend(check_outside_boundary(layers, study, wheres, id_fields, far))
     out.extend(check_sizes(layers, wheres, id_fields))
     return out

@@ -10,6 +10,7 @@ reason). Nothing is dropped silently: every exclusion is in :attr:`Region.exclud
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ __all__ = [
     "load_region",
     "utm_crs_for",
     "detect_dbf_encoding",
+    "shapefile_problems",
+    "raster_problems",
     "REQUIRED_FIELDS",
     "GEOM_KIND",
     "AREA_CONSTRAINT_KINDS",
@@ -181,9 +184,14 @@ def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoD
         gdf, w = read_table(path, spec, where)
         warns.extend(w)
         return gdf
+    if path.suffix.lower() == ".shp" and path.is_file():
+        broken = shapefile_problems(path, where)
+        if broken:
+            raise InputError(broken)
     kwargs: dict[str, object] = {}
-    if spec.layer:
-        kwargs["layer"] = spec.layer
+    layer = _layer_of(path, spec, where)
+    if layer:
+        kwargs["layer"] = layer
     encoding = spec.encoding
     if encoding is None and path.suffix.lower() == ".shp" and _sidecar(path, ".cpg") is None:
         dbf = _sidecar(path, ".dbf")
@@ -203,6 +211,95 @@ def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoD
         raise InputError(f"{where}: cannot read {path.name}: {msg}. Check that it is a shapefile, "
                          "zipped shapefile, GeoPackage (give 'layer:'), GeoJSON, or a table (.csv, .xlsx, .ods "
                          "with lon:/lat:, x:/y: or wkt:)") from None
+
+
+def _layer_of(path: Path, spec: LayerSpec, where: str) -> str | None:
+    """The layer of a multi-layer source (GeoPackage, zip of shapefiles) to read: ``layer:`` when the
+    file has it, the only layer with geometry when there is one; an error listing the layers when
+    ``layer:`` names none of them or is missing while several layers have geometry."""
+    import pyogrio
+
+    target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        listed = [(str(n), None if t is None else str(t)) for n, t in pyogrio.list_layers(target)]
+    except Exception:  # noqa: BLE001 - unreadable: the reader's own message says why
+        return spec.layer
+    names = [n for n, _ in listed]
+    shown = ", ".join(f"'{n}' ({t or 'no geometry'})" for n, t in listed[:30]) + (" …" if len(listed) > 30 else "")
+    if spec.layer is not None:
+        if spec.layer in names or len(listed) <= 1 and path.suffix.lower() not in (".gpkg", ".zip"):
+            return spec.layer
+        raise InputError(f"{where}: layer: {path.name} has no layer '{spec.layer}'; its layers: {shown}")
+    spatial = [n for n, t in listed if t is not None]
+    if len(spatial) > 1:
+        raise InputError(f"{where}: {path.name} holds {len(spatial)} layers with geometry, and the scenario does not "
+                         f"say which to read: {shown}; name one with layer: (e.g. layer: {spatial[0]})")
+    return spatial[0] if len(spatial) == 1 and len(listed) > 1 else None
+
+
+#: Bytes of a shapefile's (.shp, .shx) header.
+_SHP_HEADER = 100
+
+
+def shapefile_problems(path: Path, where: str) -> list[str]:
+    """A shapefile whose files are cut short or do not belong together: the ``.shp`` shorter than its
+    header says or than the records its ``.shx`` indexes, a ``.shx`` or ``.dbf`` cut short, a ``.dbf``
+    with another number of records than the ``.shx``. GDAL reads such a file without an error, the lost
+    features as empty geometries (which would be excluded as such); each problem is an error naming
+    the file.
+
+    Parameters
+    ----------
+    path
+        The ``.shp`` file.
+    where
+        The layer in messages.
+
+    Returns
+    -------
+    list of str
+        One message per problem (empty when the files are whole).
+    """
+    problems: list[str] = []
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(_SHP_HEADER)
+    if len(head) < _SHP_HEADER or int.from_bytes(head[:4], "big") != 9994:
+        return [f"{where}: cannot read {path.name}: it is not a shapefile (no shapefile header in its first 100 "
+                "bytes); export the layer again from the GIS"]
+    declared = 2 * int.from_bytes(head[24:28], "big")
+    fix = "; the file is cut short (an interrupted copy or download?): copy or export the layer again"
+    shx = _sidecar(path, ".shx")
+    n_shx = None
+    if shx is not None:
+        raw = shx.read_bytes()
+        n_shx = max(len(raw) - _SHP_HEADER, 0) // 8
+        shx_declared = 2 * int.from_bytes(raw[24:28], "big") if len(raw) >= _SHP_HEADER else _SHP_HEADER
+        if len(raw) < shx_declared:
+            problems.append(f"{shx.name}: {len(raw):,} bytes, but its header says {shx_declared:,}{fix}")
+        index = np.frombuffer(raw[_SHP_HEADER:_SHP_HEADER + 8 * n_shx], dtype=">i4").reshape(-1, 2).astype(np.int64)
+        ends = 2 * index[:, 0] + 8 + 2 * index[:, 1]
+        beyond = int((ends > size).sum())
+        if beyond:
+            problems.append(f"{path.name}: {beyond:,} of the {n_shx:,} features its index ({shx.name}) lists lie "
+                            f"beyond the end of the file ({size:,} bytes){fix}")
+    if size < declared and not problems:
+        problems.append(f"{path.name}: {size:,} bytes, but its header says {declared:,}{fix}")
+    dbf = _sidecar(path, ".dbf")
+    if dbf is not None:
+        with open(dbf, "rb") as fh:
+            raw = fh.read(32)
+        dsize = dbf.stat().st_size
+        if len(raw) >= 12:
+            nrec, hlen, rlen = (int.from_bytes(raw[4:8], "little"), int.from_bytes(raw[8:10], "little"),
+                                int.from_bytes(raw[10:12], "little"))
+            if dsize < hlen + nrec * rlen:
+                held = max(dsize - hlen, 0) // max(rlen, 1)
+                problems.append(f"{dbf.name}: holds {held:,} whole records, but its header says {nrec:,}{fix}")
+            elif n_shx is not None and nrec != n_shx:
+                problems.append(f"{dbf.name} has {nrec:,} records but {shx.name if shx else '.shx'} indexes "
+                                f"{n_shx:,} features: the files do not belong together; export the layer again")
+    return [p if p.startswith(where) else f"{where}: {p}" for p in problems]
 
 
 #: text fields shown as the user wrote them (matching uses their normalized ``*_norm`` form); other text
@@ -247,7 +344,8 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     path = scenario.resolve(spec.path)
     where = f"layer '{name}' ({spec.path}{':' + spec.layer if spec.layer else ''})"
     read_warns: list[str] = []
-    gdf = _map_fields(_read(path, spec, where, read_warns), name, spec, scenario, where)
+    gdf, notes = _map_fields(_read(path, spec, where, read_warns), name, spec, scenario, where)
+    read_warns += notes
     if spec.source is not None:  # a mapped fields.source wins where it is filled; else the constant is the source
         gdf["source"] = gdf["source"].where(gdf["source"].notna() & (gdf["source"].astype(str).str.strip() != ""),
                                             spec.source) if "source" in spec.fields else spec.source
@@ -279,9 +377,9 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
 
 
 def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Scenario, where: str
-                ) -> gpd.GeoDataFrame:
+                ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Rename the user's fields to canonical names; every problem (unknown or missing field, no CRS)
-    raised at once."""
+    raised at once. Returns the layer and notes (a field the mapping shadows)."""
     problems: list[str] = []
     known = set(REQUIRED_FIELDS[name]) | set(OPTIONAL_FIELDS[name]) | {"source"}
     rename: dict[str, str] = {}
@@ -304,12 +402,13 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
                     else f"the file has no field '{user}'")
             problems.append(f"{where}: fields.{canon}: {what} (its fields: {', '.join(cols)})")
             continue
-        user = found[0]
-        if canon in gdf.columns and user != canon:
-            problems.append(f"{where}: fields.{canon}: maps '{user}' to {canon}, but the file also has a field "
-                            f"named '{canon}'; map {canon} to that field, or rename one of the two in the file")
-            continue
-        rename[user] = canon
+        rename[found[0]] = canon
+    # the mapping wins over a field of the file that already has the canonical name (and is not mapped
+    # itself): that field is not read, and the log and `validate` say so
+    shadowed = sorted(c for u, c in rename.items() if c != u and c in gdf.columns and c not in rename)
+    notes = [f"{where}: fields.{c}: maps '{u}' to {c}; the file's own field named '{c}' is not read (the "
+             "mapping wins)" for u, c in rename.items() if c in shadowed]
+    gdf = gdf.drop(columns=shadowed)
     for canon in known:
         same = compact.get(normalize_compact(canon), [])
         if canon not in rename.values() and canon not in gdf.columns and len(same) == 1 and same[0] not in rename:
@@ -329,7 +428,7 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
                         f"with layers.{name}.crs (e.g. 'EPSG:4326') or a scenario-wide 'crs:'")
     if problems:
         raise InputError(problems)
-    return gdf
+    return gdf, notes
 
 
 def _empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
@@ -366,6 +465,7 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
             gdf[col] = pd.to_numeric(gdf[col].map(parse_number), errors="coerce").astype("float64")
         elif gdf[col].dtype == object or str(gdf[col].dtype).startswith("str"):
             gdf[col] = _clean_text(gdf[col], display=col in DISPLAY_FIELDS)
+    control = _strip_controls(gdf, name, where)
     for col in ("estate_id", "biz_id", "plot_id", "isic"):
         if col in gdf.columns:
             gdf[col] = gdf[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
@@ -379,7 +479,7 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
                 gdf[col].map(normalize) if col == "name"
                 else gdf[col].map(lambda v: normalize(v).replace(" ", "_") if v else None)
             )
-    warns = []
+    warns = control
     for col in mapped:
         gdf[col], defaulted = map_values(raw[col], gdf[col], name, col, spec.values.get(col))
         if defaulted:
@@ -388,6 +488,46 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
                          + ", ".join(f"'{v}' ({n})" for v, n in defaulted.most_common(20))
                          + f"; map them under layers.{name}.values.{col} if they are main roads")
     return gdf, warns
+
+
+#: the C0 control characters that are not white space, and DEL (NUL, escape, bell …): never part of a
+#: text; tabs and line breaks are white space, kept as written (the terminal and the CSVs escape them)
+_CONTROL_CHARS = tuple(chr(c) for c in (*range(32), 127) if not chr(c).isspace())
+_CONTROL = re.compile("[" + "".join(_CONTROL_CHARS) + "]")
+_CONTROL_DROP = str.maketrans(dict.fromkeys(map(ord, _CONTROL_CHARS)))
+#: fields holding ids: control characters in them are errors (:func:`siteplan.plausibility.id_text_problems`)
+ID_LIKE = ("estate_id", "biz_id", "plot_id", "isic")
+
+
+def _without_controls(text: str) -> str | None:
+    out = text.translate(_CONTROL_DROP)
+    return out if out.strip() else None
+
+
+def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[str]:
+    """Remove the control characters that are not white space (NUL, escape, DEL …) from the text fields
+    other than ids, in place; one warning per field naming its rows. Ids keep them (they are refused:
+    an id is matched, not read)."""
+    rows = gdf[TABLE_ROW].to_numpy() if TABLE_ROW in gdf.columns else np.arange(1, len(gdf) + 1)
+    idf = ID_FIELDS.get(name)
+    warns = []
+    for col in gdf.columns:
+        if col == "geometry" or str(col).startswith("_") or col in ID_LIKE or col in NUMERIC_FIELDS:
+            continue
+        values = gdf[col].to_numpy(dtype=object)
+        joined = "".join([v for v in values if isinstance(v, str)])
+        if not any(c in joined for c in _CONTROL_CHARS):  # a few fast scans of the whole column (the usual case)
+            continue
+        hit = np.flatnonzero([isinstance(v, str) and _CONTROL.search(v) is not None for v in values])
+        before = gdf[col].iloc[hit]
+        gdf.iloc[hit, gdf.columns.get_loc(col)] = before.map(_without_controls).to_numpy()
+        items = [f"row {int(rows[i])}" + (f" ({gdf[idf].iloc[i]})" if idf in gdf.columns and
+                                          isinstance(gdf[idf].iloc[i], str) else "") + f": {before.iloc[k]!r}"
+                 for k, i in enumerate(hit[:10])]
+        more = " …" if len(hit) > 10 else ""
+        warns.append(f"{where}: field '{col}' held control characters (NUL, escape …) in {len(hit)} row(s), "
+                     f"removed: {', '.join(items)}{more}; clean the file to silence this warning")
+    return warns
 
 
 def _missing_ids(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[dict[str, object]]:
@@ -537,6 +677,52 @@ def load_region(scenario: Scenario) -> Region:
     InputError
         With every problem of every layer, collected.
     """
+    raw, warns, excluded, problems, files = _read_layers(scenario)
+    if not raw:
+        raise _with_warnings(InputError(problems), warns)
+    # plausibility (siteplan.plausibility): values and coordinates that cannot be true are errors; they
+    # are checked on every layer that could be read, so that one `validate` lists them all
+    pre = plausibility.check_read_layers(raw, scenario, ID_FIELDS)
+    warns.extend(pre.findings.warnings)
+    if len(pre.unusable) == len(raw):
+        raise _with_warnings(InputError(problems + pre.findings.errors), warns)
+    crs = _working_crs(scenario, pre.centre, raw)
+    layers = {name: g.to_crs(crs) for name, g in raw.items() if name not in pre.unusable}
+    if "boundary" in layers:
+        study = shapely.union_all(layers["boundary"].geometry.values)
+    else:
+        xs = np.array([g.total_bounds for g in layers.values() if len(g)])
+        minx, miny, maxx, maxy = xs[:, 0].min(), xs[:, 1].min(), xs[:, 2].max(), xs[:, 3].max()
+        pad = 0.05 * max(maxx - minx, maxy - miny, 2000.0)
+        study = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    post = plausibility.check_projected_layers(layers, study, scenario, ID_FIELDS, pre.far)
+    warns.extend(post.warnings)
+    ex = pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=["layer", "row", "id", "reason"])
+    if problems:
+        raise _with_warnings(InputError(problems + pre.findings.errors + post.errors), warns)
+    if pre.findings.errors or post.errors:
+        # the layers were read: hand them on, so that `validate` can also check the scenario against them
+        whole = not pre.unusable
+        raise _with_warnings(ImplausibleDataError(
+            pre.findings.errors + post.errors,
+            Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex,
+                   files=files) if whole else None), warns)
+    for msg in warns:
+        warnings.warn(msg, SiteplanWarning, stacklevel=2)
+    return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files)
+
+
+def _with_warnings(err: InputError, warns: list[str]) -> InputError:
+    """``err`` carrying the warnings of what was read (excluded rows, repairs …): a refused run still
+    shows them, so that fixing the errors does not reveal more problems (the CLI prints them)."""
+    err.warnings = list(dict.fromkeys([*getattr(err, "warnings", []), *warns]))
+    return err
+
+
+def _read_layers(scenario: Scenario) -> tuple[dict[str, gpd.GeoDataFrame], list[str], list[pd.DataFrame], list[str],
+                                              dict[str, list[Path]]]:
+    """Read every layer of a scenario (:func:`read_layer`), going on past the ones that fail; the DEM
+    is opened as a raster. Returns the layers read, warnings, excluded rows, problems and files."""
     raw: dict[str, gpd.GeoDataFrame] = {}
     warns: list[str] = []
     excluded: list[pd.DataFrame] = []
@@ -545,6 +731,7 @@ def load_region(scenario: Scenario) -> Region:
     for name, spec in scenario.layers.items():
         if name == "dem":
             files[name] = [scenario.resolve(spec.path)]
+            problems += raster_problems(scenario.resolve(spec.path), plausibility.layer_where(name, spec))
             continue
         try:
             spec, enc_warns = plausibility.checked_encoding(name, spec, scenario.resolve(spec.path))
@@ -557,51 +744,67 @@ def load_region(scenario: Scenario) -> Region:
         if len(ex):
             excluded.append(ex)
         files[name] = _files_of(scenario.resolve(spec.path))
-    if problems:
-        raise InputError(problems)
-    # plausibility (siteplan.plausibility): values and coordinates that cannot be true are errors
-    pre = plausibility.check_read_layers(raw, scenario, ID_FIELDS)
-    warns.extend(pre.findings.warnings)
-    if len(pre.unusable) == len(raw):
-        raise InputError(pre.findings.errors)
+    return raw, warns, excluded, problems, files
 
+
+def _working_crs(scenario: Scenario, centre: tuple[float, float] | None, raw: dict[str, gpd.GeoDataFrame]) -> CRS:
+    """The scenario's ``crs``, else the UTM zone of the study's centre (the median of the layers'
+    medians, see :mod:`siteplan.plausibility`: a few far features cannot flip it, as the centre of the
+    bounds would), else of the layers' bounds."""
     if scenario.crs:
         crs = CRS.from_user_input(scenario.crs)
         if not crs.is_projected:
             raise InputError(f"crs: '{scenario.crs}' is not a projected (metric) CRS; give a projected "
                              "CRS such as a UTM zone, or leave 'crs' out to pick the local UTM zone")
-    elif pre.centre is not None:
-        # the zone of the study's centre (the median of the layers' medians, see plausibility): a few
-        # far features cannot flip it, as the centre of the bounds would
-        crs = utm_crs_for(*pre.centre)
-        log.info("working CRS: %s (local UTM zone)", crs.name)
+        return crs
+    if centre is not None:
+        crs = utm_crs_for(*centre)
     else:
         bounds = np.array([g.to_crs(4326).total_bounds for g in raw.values() if len(g)])
         lon = (bounds[:, 0].min() + bounds[:, 2].max()) / 2
         lat = (bounds[:, 1].min() + bounds[:, 3].max()) / 2
         crs = utm_crs_for(float(lon), float(lat))
-        log.info("working CRS: %s (local UTM zone)", crs.name)
-    layers = {name: g.to_crs(crs) for name, g in raw.items() if name not in pre.unusable}
-    if "boundary" in layers:
-        study = shapely.union_all(layers["boundary"].geometry.values)
-    else:
-        xs = np.array([g.total_bounds for g in layers.values() if len(g)])
-        minx, miny, maxx, maxy = xs[:, 0].min(), xs[:, 1].min(), xs[:, 2].max(), xs[:, 3].max()
-        pad = 0.05 * max(maxx - minx, maxy - miny, 2000.0)
-        study = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
-    post = plausibility.check_projected_layers(layers, study, scenario, ID_FIELDS, pre.far)
-    ex = pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=["layer", "row", "id", "reason"])
-    if pre.findings.errors or post.errors:
-        # the layers were read: hand them on, so that `validate` can also check the scenario against them
-        whole = not pre.unusable
-        raise ImplausibleDataError(
-            pre.findings.errors + post.errors,
-            Region(crs=crs, layers=layers, study_area=study, warnings=warns + post.warnings, excluded=ex,
-                   files=files) if whole else None)
-    warns.extend(post.warnings)
-    for msg in warns:
-        warnings.warn(msg, SiteplanWarning, stacklevel=2)
-    return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files)
+    log.info("working CRS: %s (local UTM zone)", crs.name)
+    return crs
+
+
+def raster_problems(path: Path, where: str) -> list[str]:
+    """A raster input (the DEM) that cannot be used: not a raster GDAL reads (a text file named .tif),
+    no band, no CRS. Opens the header only.
+
+    Parameters
+    ----------
+    path
+        The raster file.
+    where
+        The layer in messages.
+
+    Returns
+    -------
+    list of str
+        One message per problem (empty when the raster can be read).
+    """
+    import rasterio
+
+    if not path.is_file():
+        return [f"{where}: {path.name} is not a regular file; give a GeoTIFF of elevations"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(path) as src:
+                bands, crs, w, h = src.count, src.crs, src.width, src.height
+    except Exception as exc:  # noqa: BLE001 - rasterio raises several types; all mean "not a raster it reads"
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return [f"{where}: cannot read {path.name} as a raster (a GeoTIFF of elevations): {msg}; give a GeoTIFF "
+                "or another raster GDAL reads"]
+    problems = []
+    if bands < 1 or w < 1 or h < 1:
+        problems.append(f"{where}: {path.name} holds no raster band (size {w} × {h}, {bands} bands); give a "
+                        "GeoTIFF of elevations")
+    if crs is None:
+        problems.append(f"{where}: {path.name} has no coordinate reference system; save it as a GeoTIFF with "
+                        "its CRS")
+    return problems
 
 
 class ImplausibleDataError(InputError):

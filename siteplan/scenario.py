@@ -194,6 +194,20 @@ class LayerSpec(_Strict):
             raise ValueError(why)
         return v
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        import codecs
+
+        try:
+            codecs.lookup(v.strip())
+        except LookupError:
+            raise ValueError(f"{_shown(v)} is not a text encoding siteplan knows; give one such as 'utf-8' "
+                             "or 'cp1256' (Windows Persian/Arabic), or leave encoding out to have it detected") from None
+        return v.strip()
+
 
 class GridSpec(_Strict):
     """The analysis raster grid."""
@@ -326,8 +340,13 @@ class AllocationSpec(_Strict):
     priority: Literal["none", "env_cat"] = "env_cat"
     zone_aware_capacity: bool = True
     default_vacant_share: float | None = Field(None, ge=0, le=1)
-    time_limit_s: float = Field(60.0, gt=0, le=7 * 86_400)
+    #: wall-clock safety net of each relocation solver step (s): a step it stops fails loudly
+    #: (:class:`~siteplan.errors.SafetyNetError`); the work limits below end the steps, deterministically
+    time_limit_s: float = Field(600.0, gt=0, le=7 * 86_400)
+    #: branch-and-bound nodes of the repair MILP (large instances)
     node_limit: int = Field(300, ge=1, le=10**9)
+    #: branch-and-bound nodes of the exact MILP (small instances); past it the large-instance path answers
+    exact_node_limit: int = Field(1000, ge=1, le=10**9)
     gap_target: float = Field(0.005, ge=0, lt=1)
     search_passes: int = Field(5, ge=0, le=1000)
 
@@ -774,7 +793,9 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
     try:
         sc = Scenario(**data, base_dir=str(base_dir))
     except ValidationError as err:
-        raise ScenarioError(list(dict.fromkeys(first + [f"{source}: {m}" for m in _format_errors(err)]))) from None
+        # missing files are said with the other problems (a typo elsewhere must not hide them)
+        raise ScenarioError(list(dict.fromkeys(first + [f"{source}: {m}" for m in _format_errors(err)]
+                                               + _raw_file_problems(data, Path(base_dir), source)))) from None
     problems = []
     for name, spec in sc.layers.items():
         p = sc.resolve(spec.path)
@@ -803,6 +824,38 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
     if problems:
         raise ScenarioError(problems)
     return sc
+
+
+def _raw_file_problems(data: dict[str, Any], base_dir: Path, source: str) -> list[str]:
+    """The files a scenario mapping names that do not exist, read from the mapping as written (the
+    scenario itself did not validate): layers, national partitions and scenarios, the catalogue."""
+    def missing(path: object) -> Path | None:
+        if not isinstance(path, str) or not path.strip():
+            return None
+        p = Path(path) if Path(path).is_absolute() else base_dir / path
+        try:
+            return None if p.exists() else p
+        except (OSError, ValueError):  # a name the system refuses (NUL, too long): the schema says why
+            return None
+
+    problems = []
+    layers = data.get("layers")
+    for name, spec in (layers.items() if isinstance(layers, dict) else ()):
+        p = missing(spec.get("path")) if isinstance(spec, dict) else None
+        if p is not None:
+            problems.append(f"{source}: layers.{name}.path: file not found: {spec['path']} (looked in {p.parent})")
+    nat = data.get("national")
+    if isinstance(nat, dict):
+        part = nat.get("partitions")
+        if isinstance(part, dict) and missing(part.get("path")) is not None:
+            problems.append(f"{source}: national.partitions.path: file not found: {part['path']}")
+        for i, f in enumerate(nat.get("scenarios") or [] if isinstance(nat.get("scenarios"), list) else []):
+            if (p := missing(f)) is not None:
+                problems.append(f"{source}: national.scenarios[{i}]: file not found: {f} (looked in {p.parent})")
+    cat = data.get("catalogue")
+    if isinstance(cat, dict) and missing(cat.get("path")) is not None:
+        problems.append(f"{source}: catalogue.path: file not found: {cat['path']}")
+    return problems
 
 
 def _file_problems(key: str, given: str, path: Path) -> list[str]:
@@ -894,7 +947,7 @@ def salvage_layers(data: Any, *, base_dir: str | Path) -> Scenario | None:
     """
     if not isinstance(data, dict) or not isinstance(data.get("layers"), dict):
         return None
-    keep: dict[str, Any] = {"layers": data["layers"]}
+    keep: dict[str, Any] = {"layers": _salvage_layer_specs(data["layers"], Path(base_dir))}
     try:
         parse_scenario(keep, base_dir=base_dir)
     except ScenarioError:
@@ -908,3 +961,31 @@ def salvage_layers(data: Any, *, base_dir: str | Path) -> Scenario | None:
             continue
         keep[key] = value
     return parse_scenario(keep, base_dir=base_dir)
+
+
+def _salvage_layer_specs(layers: dict[Any, Any], base_dir: Path) -> dict[str, Any]:
+    """The layer entries that can be read, each without its invalid keys (a misspelt key, an unknown
+    encoding): an entry whose file is missing, or whose path or name is not valid, is left out."""
+    out: dict[str, Any] = {}
+    for name, spec in layers.items():
+        if name not in LAYER_NAMES or not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            continue
+        path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
+        try:
+            LayerSpec(path=spec["path"])
+            if not path.exists():
+                continue
+        except (ValidationError, OSError, ValueError):
+            continue
+        good = dict(spec)
+        try:
+            LayerSpec(**good)
+        except ValidationError as err:
+            bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+            good = {k: v for k, v in spec.items() if k not in bad}
+            try:
+                LayerSpec(**good)
+            except ValidationError:  # a problem of the entry as a whole (x without y): the path alone
+                good = {"path": spec["path"]}
+        out[str(name)] = good
+    return out

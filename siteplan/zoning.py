@@ -756,9 +756,7 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
 def _setting_notes(zs: object, catalogue: Catalogue) -> list[str]:
     """Warnings about the zoning settings themselves."""
     notes = []
-    if getattr(zs, "shape", "") == "compact":
-        notes.append("zoning.shape 'compact' is deprecated (discs that ignore the estate's streets); use 'blocks' "
-                     "(the default) or 'bands'")
+    # a deprecated zoning.shape is said when the scenario is loaded (siteplan.checks.scenario_warnings)
     unknown = [c for c in getattr(zs, "relet_first", []) if c not in catalogue]
     if unknown:
         notes.append(f"zoning.relet_first: {', '.join(unknown)} not in the catalogue; ignored")

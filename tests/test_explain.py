@@ -40,7 +40,7 @@ def test_explain_bad_input(small):
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "scrap", "--estate", "NOPE"])
     assert r.exit_code == 1 and "no estate with estate_id 'NOPE'" in r.output
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "scrap", "--at", "abc"])
-    assert r.exit_code == 1 and "is not LON,LAT" in r.output
+    assert r.exit_code == 2 and "is not LON,LAT" in r.output  # a usage error
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "scrap"])
     assert r.exit_code == 1 and "exactly one of --at" in r.output
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "nope", "--at", "51.6,32.6"])

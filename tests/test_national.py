@@ -380,23 +380,29 @@ def test_cache_pruning(tmp_path: Path) -> None:
 
     from siteplan.national.cache import prune_cache
 
+    from siteplan.national.cache import claim_entry, open_cache, seal_entry
+
     now = 1_900_000_000.0
     day = 86_400.0
+    open_cache(tmp_path, {}, tmp_path.parent / "out")  # the cache marker: pruning works only in a cache
     units = tmp_path / "units"
-    ages = {"used_old": 30, "recent": 2, "old": 8, ".k.partial-young": 0.5, ".k.partial-old": 2}
+    young, old = "." + "a" * 64 + ".partial-" + "0" * 12, "." + "b" * 64 + ".partial-" + "1" * 12
+    ages = {"used_old": 30, "recent": 2, "old": 8, young: 0.5, old: 2}
     for name, age in ages.items():
-        (units / name).mkdir(parents=True)
+        claim_entry(units / name, "cache-unit", [])  # entries siteplan wrote carry its marker
         (units / name / "relocation.csv").write_bytes(b"x" * 1000)
+        if not name.startswith("."):
+            seal_entry(units / name, "cache-unit")
         os.utime(units / name, (now - age * day, now - age * day))
     for folder in ("p01", "p02", "p07"):
-        (tmp_path / "inputs" / folder).mkdir(parents=True)
+        claim_entry(tmp_path / "inputs" / folder, "cache-inputs", ["scenario.yaml"])
     stats = prune_cache(tmp_path, ["used_old", "failed_has_no_entry"], ["p01", "p02"], keep_days=7, now=now)
-    assert sorted(p.name for p in units.iterdir()) == [".k.partial-young", "recent", "used_old"]
+    assert sorted(p.name for p in units.iterdir()) == [young, "recent", "used_old"]
     assert sorted(p.name for p in (tmp_path / "inputs").iterdir()) == ["p01", "p02"]
     assert stats["kept"] == 2 and stats["removed"] == 1
     assert (units / "used_old").stat().st_mtime == now  # marked as used now
     prune_cache(tmp_path, ["used_old"], ["p01"], keep_days=0, now=now + 1)  # 0: only what this run used
-    assert sorted(p.name for p in units.iterdir()) == [".k.partial-young", "used_old"]
+    assert sorted(p.name for p in units.iterdir()) == [young, "used_old"]
 
 
 @pytest.mark.filterwarnings("ignore")  # worker threads: see test_dask_workers_give_the_same_bytes

@@ -151,9 +151,11 @@ def test_overwrite_refuses_a_siteplan_output_holding_other_files(base_run, small
     out = tmp_path / "out"
     shutil.copytree(base_run, out)
     (out / "my_notes.txt").write_text("keep me")
-    (out / "suitability" / "scrap.tif.aux.xml").write_text("<PAMDataset/>")  # a QGIS sidecar is fine
+    # a QGIS sidecar is not siteplan's either: only the marker's exact file list is (issue 24)
+    (out / "suitability" / "scrap.tif.aux.xml").write_text("<PAMDataset/>")
     r = invoke("run", small, "--out", out, "--overwrite")
-    assert r.exit_code == 1 and "holds files siteplan did not write (my_notes.txt)" in r.output, r.output
+    assert r.exit_code == 1 and "holds files siteplan did not write (my_notes.txt, suitability/scrap.tif.aux.xml)" \
+        in r.output, r.output
     assert (out / "my_notes.txt").read_text() == "keep me"
 
 

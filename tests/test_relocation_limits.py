@@ -1,5 +1,6 @@
-"""The relocation solver never hangs: the exact MILP runs under the scenario's limits and falls back to
-the large-instance path, with its bound, saying so (issue 16, deliver 6)."""
+"""The relocation solver never hangs: the exact MILP runs under its node limit and falls back to the
+large-instance path, with its bound, saying so (issue 16, deliver 6); the wall-clock limit is only a safety
+net that fails loudly (issue 24)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from scipy import sparse
 from scipy.optimize import linprog
 
+from siteplan.errors import SafetyNetError
 from siteplan.relocation import AssignmentModel, SolverOptions, solve_model
 from siteplan.relocation.plan import _solver_report
 from siteplan.scenario import AllocationSpec
@@ -67,36 +69,34 @@ def test_hard_instance_has_the_size_of_the_report():
     assert (np.round(land) != land).any()  # fractional land
 
 
-def test_exact_milp_stops_at_the_time_limit_and_falls_back_with_a_valid_bound():
+def test_exact_milp_stopped_by_the_clock_fails_loudly_and_fast():
+    """The wall-clock limit is a safety net (issue 24): when it stops the exact MILP before its node limit
+    the run fails with a clear error (it never silently answers with a load-dependent fallback), and it
+    still never hangs."""
     model = hard_instance()
     t0 = time.perf_counter()
     # no node limit here: the time limit must stop it, however fast the machine
-    res = solve_model(model, SolverOptions.from_spec(AllocationSpec(time_limit_s=2.0), exact_node_limit=10**9))
-    elapsed = time.perf_counter() - t0
+    with pytest.raises(SafetyNetError, match=r"stopped by the wall-clock safety net \(allocation.time_limit_s = 2 s\)"):
+        solve_model(model, SolverOptions.from_spec(AllocationSpec(time_limit_s=2.0), exact_node_limit=10**9))
+    assert time.perf_counter() - t0 < 120  # generous: the MILP's 2 s and the model's set-up
+
+
+def test_exact_milp_node_limit_falls_back_with_a_valid_bound():
+    model = hard_instance(seed=2, n_units=300)
+    res = solve_model(model, exact_node_limit=1, time_limit_s=300.0)
     # it answered, through the large-instance path, and says why
     assert res.residual_method != "exact milp" and res.relaxation.startswith("min-cost flow")
-    assert "time limit" in res.fallback and "large-instance path" in res.fallback
-    assert res.timings is not None and res.timings["exact_milp_s"] >= 1.5
-    assert elapsed < 120  # generous: the MILP's 2 s, then the large path (a few seconds)
+    assert "node limit (1 nodes)" in res.fallback and "large-instance path" in res.fallback
     # a feasible answer, its objective as reported, the bound proven (≤ the LP optimum) and close
     assert _check_feasible(model, res.assign) == pytest.approx(res.objective, rel=1e-9)
     lp = _lp_bound(model)
     assert res.lp_bound <= lp + 1e-6 * abs(lp)
     assert res.lp_bound <= res.objective and res.gap == pytest.approx((res.objective - res.lp_bound) / res.lp_bound)
-    assert res.gap < 0.01
+    assert res.gap < 0.05
     # the manifest's solver section records the fallback
     report = _solver_report(res, model)
     assert report["fallback"] == res.fallback and str(report["solver"]).startswith("fallback (")
     assert report["status"] in ("optimal", "feasible")
-
-
-def test_exact_milp_node_limit_falls_back_too():
-    model = hard_instance(seed=2, n_units=300)
-    res = solve_model(model, exact_node_limit=1, time_limit_s=300.0)
-    assert res.residual_method != "exact milp"
-    assert "node limit (1 nodes)" in res.fallback
-    assert _check_feasible(model, res.assign) == pytest.approx(res.objective, rel=1e-9)
-    assert res.lp_bound <= _lp_bound(model) + 1e-6
 
 
 def test_an_easy_instance_stays_exact_and_says_no_fallback():

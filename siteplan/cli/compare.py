@@ -12,7 +12,7 @@ from ._common import _guard, _setup_logging, log
 @click.command("compare")
 @click.argument("run_a", type=click.Path(path_type=Path))
 @click.argument("run_b", type=click.Path(path_type=Path))
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("out/compare"),
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("out/compare"),
               show_default=True, help="Output folder (replaced as a whole; not inside the run folders).")
 @click.option("--overwrite", is_flag=True, help="Replace an output folder that a previous siteplan compare wrote.")
 @click.option("--quiet", "-q", "quiet_local", is_flag=True, help="Silence progress messages.")

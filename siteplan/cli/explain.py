@@ -18,12 +18,16 @@ from ._common import _guard, echo, echo_json
 @_guard
 def explain(scenario: Path, category: str, at: str | None, estate: str | None, fmt: str) -> None:
     """Explain why a place is or is not allowed for a category, and its suitability."""
+    from ..errors import InputError
     from ..explain import explain as explain_place
     from ..explain import parse_point
     from ..pipeline import prepare
     from ..scenario import load_scenario
 
-    point = parse_point(at) if at is not None else None
+    try:
+        point = parse_point(at) if at is not None else None
+    except InputError as err:  # a usage error (exit 2), said before any data is read
+        raise click.BadParameter(str(err).removeprefix("--at: "), param_hint="'--at'") from None
     ex = explain_place(prepare(load_scenario(scenario)), category, at=point, estate=estate)
     if fmt == "json":
         echo_json(ex.as_dict())

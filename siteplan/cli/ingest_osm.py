@@ -11,7 +11,7 @@ from ._common import _guard, echo
 
 @click.command("ingest-osm")
 @click.argument("pbf", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
               help="Region folder to write (region.gpkg and scenario.yaml).")
 @click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Polygon file to clip the extract to (e.g. a province).")

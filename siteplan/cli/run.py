@@ -25,7 +25,7 @@ def _after_run(res: "RunResult", out: Path) -> None:
 
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("out/run"),
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("out/run"),
               show_default=True, help="Output folder.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="National scenarios: 0 runs the partitions one after another (default); N starts a Dask "
@@ -33,7 +33,7 @@ def _after_run(res: "RunResult", out: Path) -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="National scenarios: use an existing Dask cluster (tcp://host:8786); its workers must share "
                    "this file system.")
-@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--cache", type=click.Path(path_type=Path), default=None,
               help="National scenarios: cache of the partitions' results (default .NAME.cache beside --out).")
 @click.option("--cache-days", type=click.FloatRange(min=0), default=None,
               help="National scenarios: the cache drops results no run used for this many days (default 7; 0 keeps "
@@ -66,7 +66,7 @@ def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, c
 
 
 @click.command()
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("out/demo"),
               show_default=True, help="Output folder.")
 @_run_options
 @_guard

@@ -248,7 +248,14 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path) -> str:
 
 
 def write_unit_layers(unit_dir: Path, layers: dict[str, gpd.GeoDataFrame]) -> tuple[dict[str, Path], dict[str, str]]:
-    """Write a unit's layers (``unit_dir/<name>.fgb``); returns the files and each layer's content hash."""
+    """Write a unit's layers (``unit_dir/<name>.fgb``); returns the files and each layer's content hash.
+
+    ``unit_dir`` is a cache entry (:func:`siteplan.national.cache.claim_entry`): its marker lists the
+    layers and ``scenario.yaml`` (:func:`write_unit_scenario`) before they are written, and a folder
+    holding anything siteplan did not write is refused."""
+    from .cache import claim_entry
+
+    claim_entry(unit_dir, "cache-inputs", [f"{name}.fgb" for name in layers] + ["scenario.yaml"])
     files, hashes = {}, {}
     for name in sorted(layers):
         files[name] = unit_dir / f"{name}.fgb"

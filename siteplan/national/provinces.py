@@ -54,6 +54,7 @@ from pyproj import CRS
 from .._version import __version__
 from ..errors import InputError, SiteplanError
 from ..outfile import input_files
+from ..outfile import scenario_inputs as all_inputs
 from ..region import Region, utm_crs_for
 from ..scenario import Scenario, read_scenario_file
 from ..textnorm import normalize
@@ -107,35 +108,16 @@ class Province:
 
 def scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
     """What a one-province run reads, by description: the scenario file, its layers (the DEM among
-    them) and its catalogue."""
-    inputs = {"the scenario file": path}
-    inputs.update({f"layer '{n}'": scenario.resolve(s.path) for n, s in scenario.layers.items()})
-    if scenario.catalogue.path:
-        inputs["the catalogue"] = scenario.resolve(scenario.catalogue.path)
-    return inputs
+    them) and its catalogue (:func:`siteplan.outfile.scenario_inputs`)."""
+    return all_inputs(scenario, path)
 
 
 def national_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
-    """What a national run reads (for the output folder's refusals): the national file, its layers and
-    partitions, or each listed provincial scenario's inputs (as far as each can be parsed)."""
-    from ..scenario import load_scenario
-
-    nat = scenario.national
-    assert nat is not None
-    inputs = {"the scenario file": path}
-    if nat.partitions is not None:
-        inputs["national.partitions"] = scenario.resolve(nat.partitions.path)
-        inputs.update({f"layer '{n}'": scenario.resolve(s.path) for n, s in scenario.layers.items()})
-        return inputs
-    for f in nat.scenarios or []:
-        p = scenario.resolve(f)
-        try:
-            sc = load_scenario(p)
-        except SiteplanError:  # partitioning says what is wrong with it
-            inputs[f"{f}"] = p
-            continue
-        inputs.update({f"{f}: {k}": v for k, v in scenario_inputs(sc, p).items()})
-    return inputs
+    """What a national run reads (for the refusals of its output and cache folders): the national file,
+    its layers, partitions and catalogue, or each listed provincial scenario's inputs (as far as each can
+    be parsed); :func:`siteplan.outfile.scenario_inputs`."""
+    assert scenario.national is not None
+    return all_inputs(scenario, path)
 
 
 def _rehome(file: str, path: Path, problems: list[str]) -> list[str]:

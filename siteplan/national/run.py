@@ -17,7 +17,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import InputError, SiteplanError
 from ..export import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
-from .cache import prune_cache
+from .cache import open_cache, prune_cache
 from .gather import copy_units, gather_tables
 from .partition import Partitioning
 from .provinces import national_inputs, split_scenario
@@ -88,21 +88,6 @@ def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, 
             "timings_s": timings, "warnings": res.parts.warnings, "versions": versions(), "outputs_sha256": outputs}
 
 
-def _check_writable(cache_dir: Path) -> None:
-    """Refuse a cache folder this process cannot write (read-only disk or permissions) before any work."""
-    import tempfile
-
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        for sub in ("inputs", "units"):
-            (cache_dir / sub).mkdir(exist_ok=True)
-            with tempfile.TemporaryFile(dir=cache_dir / sub):
-                pass
-    except OSError as exc:
-        raise InputError(f"--cache {cache_dir}: cannot write there ({exc.strerror or exc}); give a writable folder "
-                         "with --cache (the partitions' inputs and results are kept there)") from None
-
-
 def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0, scheduler: str | None = None,
                       seed: int | None = None, overwrite: bool = False, cache: str | Path | None = None,
                       processes: bool = True, cache_days: float = 7.0) -> NationalResult:
@@ -153,14 +138,11 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         check_seed(seed)
     if not cache_days >= 0:
         raise InputError(f"--cache-days {cache_days}: give a number of days ≥ 0 (0 keeps only this run's results)")
-    cache_dir = Path(cache).expanduser().resolve() if cache else default_cache(out_dir)
-    out_resolved = Path(out_dir).expanduser().resolve()
-    if cache_dir == out_resolved or out_resolved in cache_dir.parents:
-        raise InputError(f"--cache {cache_dir}: is inside --out, which a run replaces as a whole; put the cache beside it")
-    _check_writable(cache_dir)
     inputs = national_inputs(scenario, path)
     estimate = (8 << 20) + 3 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="national", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
+        # the cache: siteplan's own folder, apart from the inputs and --out (siteplan.national.cache)
+        cache_dir = open_cache(cache if cache else default_cache(folder.path), inputs, folder.path)
         timings: dict[str, float] = {}
         t = time.perf_counter()
         log.info("national: partitioning %s", path)

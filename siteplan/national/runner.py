@@ -131,6 +131,7 @@ def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
     from ..export import write_run
     from ..pipeline import run
     from ..scenario import load_scenario
+    from .cache import claim_entry, seal_entry
 
     if (done / SUMMARY).is_file():
         figures = json.loads((done / SUMMARY).read_text(encoding="utf-8"))
@@ -138,11 +139,13 @@ def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
                        figures=figures)
     stage = done.parent / f".{task.key}.partial-{uuid.uuid4().hex[:12]}"
     try:
+        claim_entry(stage, "cache-unit", [])  # marked as siteplan's before anything is written
         res = run(load_scenario(task.scenario_path), seed=task.seed)
         with announce("write"):
             write_run(res, stage, scenario_file=Path(task.scenario_path))
         figures = _figures(res)
         (stage / SUMMARY).write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        seal_entry(stage, "cache-unit")  # the files it holds: what pruning may remove
         try:
             os.rename(stage, done)
         except OSError:  # another run put the same unit there meanwhile: same key, same content

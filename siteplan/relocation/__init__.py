@@ -19,10 +19,12 @@ eligible (unit, estate) pairs within D; since an ineligible or too-distant arc c
 this pruning cannot change the optimum.
 
 The model is solved by :func:`~siteplan.relocation.solve.solve_model`: one exact MILP when small
-(under the scenario's time limit and a node limit; if it stops first, the large-instance path below
-answers and the manifest says so); else the LP relaxation as a min-cost flow (a proven lower bound),
+(under a node limit, ``allocation.exact_node_limit``; if it stops there first, the large-instance path
+below answers and the manifest says so); else the LP relaxation as a min-cost flow (a proven lower bound),
 a MILP over the units it splits, greedy placement and a local search of shifts and ejection chains. The gap between the integer
-objective and the bound is always reported.
+objective and the bound is always reported. Every step ends at a deterministic work limit (nodes,
+passes, tried moves); the scenario's ``allocation.time_limit_s`` is only a wall-clock safety net, which
+raises :class:`~siteplan.errors.SafetyNetError` if it ever stops a step first.
 
 Modules, data flowing one way:
 

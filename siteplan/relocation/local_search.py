@@ -61,6 +61,11 @@ def local_search(model: AssignmentModel, arc_of: np.ndarray, row_left: np.ndarra
     place; ``a_csc`` holds the capacity rows by arc; ``order_arcs``/``starts`` group the arcs by unit,
     cheapest first (unit u's arcs are ``order_arcs[starts[u]:starts[u + 1]]``).
 
+    The work is bounded by ``max_passes`` passes of at most ``max_tries`` candidates each, so the
+    answer depends on the inputs only. ``time_budget`` (seconds) is a wall-clock safety net: if the
+    clock runs past it first, :class:`~siteplan.errors.SafetyNetError` is raised (stopping there would
+    make the answer depend on the machine's load).
+
     Returns (passes, moves, total saving).
     """
     search = _Search(arc_of, row_left, model.arc_u, model.arc_e, model.cost, model.penalty, a_csc, order_arcs,
@@ -295,7 +300,8 @@ class _Search:
         deadline = time.perf_counter() + time_budget
         passes = moves = 0
         saving = 0.0
-        while passes < max_passes and time.perf_counter() < deadline:
+        while passes < max_passes:
+            self.check_clock(deadline, time_budget, max_passes, max_tries)
             passes += 1
             t_pass = time.perf_counter()
             arc_of = self.arc_of
@@ -305,7 +311,7 @@ class _Search:
             if not len(cands.gains):
                 break
             log.debug("local search pass %d: candidates in %.2f s", passes, time.perf_counter() - t_pass)
-            pass_saving, pass_moves = self.apply(cands, max_tries, deadline)
+            pass_saving, pass_moves = self.apply(cands, max_tries, deadline, time_budget, max_passes)
             moves += pass_moves
             saving += pass_saving
             log.debug("local search pass %d: %d candidates, saving %.6g, %.2f s", passes, len(cands.gains),
@@ -314,8 +320,20 @@ class _Search:
                 break
         return passes, moves, saving
 
-    def apply(self, cands: _Candidates, max_tries: int, deadline: float) -> tuple[float, int]:
-        """Try the candidates best first, each against the current state; returns (saving, moves)."""
+    @staticmethod
+    def check_clock(deadline: float, time_budget: float, max_passes: int, max_tries: int) -> None:
+        """Raise :class:`~siteplan.errors.SafetyNetError` when the wall clock has run past ``deadline``."""
+        if time.perf_counter() > deadline:
+            from .._milp import safety_net_error
+
+            raise safety_net_error("relocation: the local search", time_budget,
+                                   f"{max_passes} passes (allocation.search_passes) of at most {max_tries} "
+                                   "candidate moves")
+
+    def apply(self, cands: _Candidates, max_tries: int, deadline: float, time_budget: float,
+              max_passes: int) -> tuple[float, int]:
+        """Try the candidates best first, each against the current state; returns (saving, moves).
+        The wall clock past ``deadline`` raises :class:`~siteplan.errors.SafetyNetError`."""
         arc_u, arc_e = self.arc_u, self.arc_e
         try_move, try_bulk = self.try_move, self.try_bulk
         arcs, evictee, bulk_end = cands.arcs, cands.evictee, cands.bulk_end
@@ -356,8 +374,7 @@ class _Search:
                     touched[w] = True
                 pass_saving += g
                 moves += 1
-            if time.perf_counter() > deadline:
-                break
+            self.check_clock(deadline, time_budget, max_passes, max_tries)
         self.row_left[:] = self.room
         return pass_saving, moves
 

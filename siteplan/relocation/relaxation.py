@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
+from .._milp import safety_net_error, stopped_by_clock
 from ..errors import SolverError
 from .model import AssignmentModel
 
@@ -60,7 +61,8 @@ class Relaxation:
 def relax(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray, method: str,
           prune_k: int | None, *, time_limit: float | None = None) -> Relaxation:
     """The relaxation: ``auto`` (flow when the rows allow, else LP), ``flow`` (same; logs when it
-    cannot) or ``lp``; the LP stops at ``time_limit`` seconds (a :class:`SolverError`: no bound)."""
+    cannot) or ``lp``; the LP runs to optimality, with ``time_limit`` seconds as a wall-clock safety net
+    (a :class:`~siteplan.errors.SafetyNetError` if it binds)."""
     rel = None
     if method in ("auto", "flow"):
         row_est = np.array([e for e, _, _, _ in model.cap_rows], dtype=np.int64)
@@ -77,7 +79,8 @@ def relax(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray, met
 def relax_lp(n_units: int, arc_u: np.ndarray, arc_cost: np.ndarray, penalty: np.ndarray,
              a_ub: sparse.csr_matrix, b_ub: np.ndarray, prune_k: int | None, *,
              time_limit: float | None = None) -> Relaxation:
-    """The LP relaxation with HiGHS (``scipy.optimize.linprog``), each solve within ``time_limit`` s."""
+    """The LP relaxation with HiGHS (``scipy.optimize.linprog``), each solve to optimality (``time_limit``
+    s: the wall-clock safety net)."""
     na = len(arc_u)
     nv = na + n_units
     c = np.concatenate([arc_cost, penalty])
@@ -99,9 +102,9 @@ def _linprog(c: np.ndarray, a_ub: Any, b_ub: np.ndarray | None, a_eq: Any, n_uni
     options = {} if time_limit is None else {"time_limit": time_limit}
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_units), bounds=(0, 1), method="highs",
                   options=options)
-    if res.status == 1:
-        raise SolverError(f"the relocation LP relaxation stopped at the {time_limit:g} s time limit without a bound "
-                          "(raise allocation.time_limit_s)")
+    if time_limit is not None and stopped_by_clock(res):
+        raise safety_net_error(f"relocation: the LP relaxation ({n_units} units, {len(c) - n_units} arcs)", time_limit,
+                               "solved to optimality, no other limit")
     if res.status != 0:
         raise SolverError(f"the relocation LP could not be solved (HiGHS status {res.status}): {res.message}")
     return res

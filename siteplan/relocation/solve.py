@@ -18,7 +18,7 @@ from scipy import sparse
 
 from ..errors import SolverError
 from ..scenario import AllocationSpec
-from .local_search import local_search
+from .local_search import MAX_TRIES, local_search
 from .model import AssignmentModel, CapacityRow, arc_land, min_by_unit
 from .relaxation import Relaxation, relax
 
@@ -60,18 +60,19 @@ class SolverOptions:
     Attributes
     ----------
     time_limit_s
-        Seconds for each solver step: the exact MILP, the LP relaxation, the repair MILP and the local
-        search (a safety net; the node limits and passes normally end them first).
+        Wall-clock safety net of each solver step (the exact MILP, the LP relaxation, the repair MILP,
+        the local search), in seconds. The work limits below end every step, so the answer depends on
+        the inputs only; a step the clock stops first raises
+        :class:`~siteplan.errors.SafetyNetError` (its answer would depend on the machine's load).
     node_limit
-        Branch-and-bound nodes for the repair MILP.
+        Branch-and-bound nodes for the repair MILP (its best solution at that node is used).
     exact_node_limit
-        Branch-and-bound nodes for the exact MILP; when it (or ``time_limit_s``) stops the MILP before
-        optimality is proved, the large-instance path answers instead, and the result says so
-        (``fallback``).
+        Branch-and-bound nodes for the exact MILP; when it stops there before optimality is proved, the
+        large-instance path answers instead, and the result says so (``fallback``).
     gap_target
         Relative gap to the bound at which the repair MILP may stop.
-    search_passes
-        Passes of the local search (0: none).
+    search_passes, search_tries
+        Passes of the local search (0: none), and candidate moves tried per pass at most.
     repack, repack_k
         Let the repair MILP also move the marginal members and outsiders of each capacity-tight
         estate, ``repack_k`` of each kind.
@@ -88,9 +89,10 @@ class SolverOptions:
 
     time_limit_s: float = _spec_default("time_limit_s")
     node_limit: int = _spec_default("node_limit")
-    exact_node_limit: int = 1000
+    exact_node_limit: int = _spec_default("exact_node_limit")
     gap_target: float = _spec_default("gap_target")
     search_passes: int = _spec_default("search_passes")
+    search_tries: int = MAX_TRIES
     repack: bool = True
     repack_k: int = 3
     residual_max_units: int = 2500
@@ -106,7 +108,8 @@ class SolverOptions:
     def from_spec(cls, spec: AllocationSpec, **overrides: Any) -> SolverOptions:
         """The options a scenario's ``allocation:`` section sets (others at their defaults)."""
         fields: dict[str, Any] = {"time_limit_s": spec.time_limit_s, "node_limit": spec.node_limit,
-                                     "gap_target": spec.gap_target, "search_passes": spec.search_passes}
+                                  "exact_node_limit": spec.exact_node_limit, "gap_target": spec.gap_target,
+                                  "search_passes": spec.search_passes}
         return cls(**(fields | overrides))
 
 
@@ -159,8 +162,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     """Solve the relocation assignment: a relaxation, then an integer repair and a local search.
 
     1. Small instances (at most ``exact_max_arcs`` arcs) are one exact MILP (HiGHS), proved optimal.
-       When it stops at ``time_limit_s`` or ``exact_node_limit`` first, the steps below answer instead
-       (with their bound) and ``fallback`` says why.
+       When it stops at ``exact_node_limit`` first, the steps below answer instead (with their bound)
+       and ``fallback`` says why.
     2. Otherwise the LP relaxation is solved — as a min-cost flow (OR-Tools) when the capacity rows
        have network shape (each estate's rows nested by category level, each unit's land the
        coefficient of all its arcs: always so without multi-category clusters), else as an LP with
@@ -175,7 +178,11 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     4. Units still out that fit somewhere are placed greedily (highest priority first, cheapest arc).
     5. A local search of shifts and ejection chains
        (:func:`siteplan.relocation.local_search.local_search`) improves the answer for up to
-       ``search_passes`` passes (deterministic: no time limit decides what is kept).
+       ``search_passes`` passes.
+
+    Every step ends at a work limit (nodes, passes, tried moves), never at the clock, so the answer is a
+    function of the model and the options only; ``time_limit_s`` is a safety net per step that, if it
+    ever stops one first, raises :class:`~siteplan.errors.SafetyNetError` instead of answering.
 
     Parameters
     ----------
@@ -194,6 +201,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     ------
     siteplan.errors.SolverError
         When HiGHS cannot solve the LP relaxation or the exact MILP.
+    siteplan.errors.SafetyNetError
+        When a step runs into the wall-clock safety net ``time_limit_s`` before its work limit.
     """
     opts = dataclasses.replace(options or SolverOptions(), **overrides)
     if model.n_units == 0:  # nothing to place (a partition of a nation with estates but no business)
@@ -203,12 +212,13 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     fallback = ""
     if model.n_arcs <= opts.exact_max_arcs:
         t_ex = time.perf_counter()
-        exact, stopped = _solve_exact(model, a_ub, b_ub, time_limit=opts.time_limit_s, node_limit=opts.exact_node_limit)
+        exact, stopped = _solve_exact(model, a_ub, b_ub, time_limit=opts.time_limit_s,
+                                      node_limit=opts.exact_node_limit)
         if exact is not None:
             return exact
         timings["exact_milp_s"] = time.perf_counter() - t_ex
-        # no elapsed time in the text: it goes into the report, whose bytes depend only on inputs and seed
-        # (the time is in the manifest's solver timings and in the log)
+        # no elapsed time in the text: it goes into the report, whose bytes depend only on the inputs and
+        # the scenario (the time is in the manifest's solver timings and in the log)
         fallback = (f"the exact MILP ({model.n_units} units, {model.n_arcs} arcs) stopped at {stopped} before proving "
                     "optimality; the large-instance path answered, with its bound")
         log.warning("relocation: %s (after %.1f s)", fallback, timings["exact_milp_s"])
@@ -230,7 +240,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     passes = moves = 0
     if opts.search_passes > 0:
         passes, moves, saved = local_search(model, inc.arc_of, inc.row_left, inc.a_csc, inc.order_arcs, inc.starts,
-                                            max_passes=opts.search_passes, time_budget=opts.time_limit_s)
+                                            max_passes=opts.search_passes, time_budget=opts.time_limit_s,
+                                            max_tries=opts.search_tries)
         log.info("relocation local search: %d passes, %d moves, saving %.6g", passes, moves, saved)
     timings["search_s"] = time.perf_counter() - t3
     arc_of = inc.arc_of
@@ -311,7 +322,7 @@ def _repair(model: AssignmentModel, rel: Relaxation, inc: _Incumbent, opts: Solv
                             time_limit=opts.time_limit_s, rel_gap=rel_gap, node_limit=opts.node_limit)
             if got is not None:
                 _apply(residual, got[0], inc)
-                method = "milp" if got[2] else "milp (node or time limit)"
+                method = "milp" if got[2] else "milp (node limit)"
     return residual, method
 
 
@@ -384,13 +395,13 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
                  node_limit: int) -> tuple[AssignmentResult | None, str]:
     """The whole model as one MILP (HiGHS), for instances small enough to prove optimality.
 
-    Returns the result when HiGHS proves it optimal, else None and the limit that stopped it (the
-    caller falls back to the large-instance path, which is deterministic; an incumbent found before
-    a time limit is not, so it is not used).
+    Returns the result when HiGHS proves it optimal, else None and the work limit that stopped it (the
+    caller falls back to the large-instance path). Raises :class:`~siteplan.errors.SafetyNetError` when
+    the wall-clock safety net ``time_limit`` stops it first.
     """
     from scipy.optimize import Bounds, LinearConstraint
 
-    from .._milp import milp
+    from .._milp import milp, safety_net_error, stopped_by_clock
 
     n_units, arc_u = model.n_units, model.arc_u
     na = model.n_arcs
@@ -404,11 +415,12 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
     res = milp(c, constraints=cons, integrality=np.ones(nv), bounds=Bounds(0, 1),
                options={"disp": False, "mip_rel_gap": 0.0, "time_limit": time_limit, "node_limit": node_limit})
     message = str(res.message)
+    if stopped_by_clock(res):
+        raise safety_net_error(f"relocation: the exact MILP ({n_units} units, {na} arcs)", time_limit,
+                               f"{node_limit} branch-and-bound nodes, allocation.exact_node_limit")
     if res.status != 0:
-        if res.status == 1 or "limit" in message.lower():  # time limit (1) or node limit (HiGHS 16, scipy's 4)
-            which = (f"the {time_limit:g} s time limit (allocation.time_limit_s)" if "time" in message.lower()
-                     else f"its node limit ({node_limit} nodes)")
-            return None, which
+        if "limit" in message.lower():  # the node limit (HiGHS 16, scipy's 4)
+            return None, f"its node limit ({node_limit} nodes)"
         raise SolverError(f"the relocation MILP could not be solved (HiGHS status {res.status}): {res.message}")
     x = res.x[:na] > 0.5
     assign = np.full(n_units, -1, dtype=np.int64)
@@ -427,11 +439,12 @@ def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc
     each unit on one arc or out at its penalty.
 
     Returns the chosen arc per unit (-1: out), the objective and whether it was proved within
-    ``rel_gap``; None when the MILP found no solution in time.
+    ``rel_gap``; None when the MILP found no solution within its node limit. Raises
+    :class:`~siteplan.errors.SafetyNetError` when the wall-clock safety net ``time_limit`` stops it first.
     """
     from scipy.optimize import Bounds, LinearConstraint
 
-    from .._milp import milp
+    from .._milp import milp, safety_net_error, stopped_by_clock
 
     arc_u = model.arc_u
     na, nr = len(arcs), len(units)
@@ -448,6 +461,9 @@ def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc
         cons.append(LinearConstraint(sub, -np.inf, np.maximum(row_left[rows], 0.0)))
     res = milp(c, constraints=cons, integrality=np.ones(na + nr), bounds=Bounds(0, 1),
                options={"time_limit": time_limit, "disp": False, "mip_rel_gap": rel_gap, "node_limit": node_limit})
+    if stopped_by_clock(res):
+        raise safety_net_error(f"relocation: the repair MILP ({nr} units, {na} arcs)", time_limit,
+                               f"{node_limit} branch-and-bound nodes, allocation.node_limit")
     if res.x is None:
         return None
     x = arcs[res.x[:na] > 0.5]
