@@ -79,7 +79,8 @@ _CLASS_FA: list[tuple[re.Pattern[str], str]] = [
 
 def _split_top(text: str) -> list[str]:
     """``text`` split at each ``;`` outside parentheses."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    depth, cur = 0, []  # type: tuple[int, list[str]]
     for ch in text:
         depth += (ch == "(") - (ch == ")")
         if ch == ";" and depth <= 0:

@@ -93,7 +93,7 @@ def _page(res: "RunResult", lang: str) -> str:
     skeleton = m.get_root().render()  # rendered before any data exists: nothing from data is templated
 
     colour = category_colours(list(prep.catalogue.table["code"]))
-    basemaps = [dict(b, name=fe(*b["name"])) for b in BASEMAPS]
+    basemaps = [dict(b, name=fe(str(b["name"][0]), str(b["name"][1]))) for b in BASEMAPS]  # type: ignore[index]
     basemaps[0]["attribution"] = _attribution(res)
     data = {"map": m.get_name(), "basemaps": basemaps,
             "bounds": [[miny, minx], [maxy, maxx]], "layers": all_layers(res, colour), "labels": labels(res),
