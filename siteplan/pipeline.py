@@ -301,9 +301,14 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
     warns.extend(f"new sites: {f}" for f in failures)
     plan.rows["site_id"] = plan.rows["biz_id"].map(dict(zip(takes["biz_id"], takes["site_id"])))
     if len(sites):
+        n_all = int((plan.rows["status"] == "unassigned").sum())
+        n_cls = int(site_choice["unassigned"])  # type: ignore[call-overload]
+        # the headline counts every unassigned business; a new site can take only the classified ones
+        of = (f"{n_cls} unassigned businesses" if n_cls == n_all else
+              f"{n_cls} classified unassigned businesses ({n_all} unassigned in all; the other {n_all - n_cls} "
+              "have no category a site could be planned for)")
         warns.append(f"new sites: the {len(sites)} proposed sites would take {site_choice['taken_by_sites']} of the "
-                     f"{site_choice['unassigned']} unassigned businesses ({sites['land_ha'].sum():.1f} ha of land); "
-                     "relocation.csv's site_id says which")
+                     f"{of} ({sites['land_ha'].sum():.1f} ha of land); relocation.csv's site_id says which")
     upgrades, notes = propose_upgrades(prep, plan, inputs)
     warns.extend(f"upgrades: {n}" for n in notes)
     options = compare_options(upgrades, sites, takes)

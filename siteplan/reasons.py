@@ -57,6 +57,69 @@ _ELIG_FA: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+#: the phrases of a business's classification note (:func:`siteplan.guilds.classify`,
+#: :mod:`siteplan.classify_ml`) after ``unclassified:``, each with its Persian text
+_CLASS_FA: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^category '(.*)' unknown$", re.S), "صنف «{0}» شناخته نیست"),
+    (re.compile(r"^ISIC '(.*)' not in catalogue$", re.S), "کد ISIC «{0}» در فهرست اصناف نیست"),
+    (re.compile(r"^OSM tag '(.*)' not mapped$", re.S), "برچسب OSM «{0}» به صنفی نگاشته نشده"),
+    (re.compile(r"^keywords of several categories in the name \((.*)\)$", re.S), "کلیدواژه‌های چند صنف در نام ({0})"),
+    (re.compile(r"^no keyword in name$"), "کلیدواژه‌ای در نام نیست"),
+    (re.compile(r"^no name$"), "بی‌نام"),
+    (re.compile(r"^name model: a trade outside the catalogue \(([\d.]+); next (\S+) ([\d.]+)\): listed in "
+                r"review\.csv$"),
+     "مدل نام: صنفی بیرون از فهرست اصناف ({0}؛ بعدی {1} {2})؛ در فهرست بازبینی (review.csv)"),
+    (re.compile(r"^name model not sure \((\S+) ([\d.]+), (\S+) ([\d.]+) < ([\d.]+)\): listed in review\.csv$"),
+     "مدل نام مطمئن نیست ({0} {1}، {2} {3}، کمتر از {4})؛ در فهرست بازبینی (review.csv)"),
+    (re.compile(r"^a generic word of (\S+) in the name, but the name is of another trade$"),
+     "واژه عام صنف {0} در نام هست، ولی نام از صنف دیگری است"),
+    (re.compile(r"^category not in scope$"), "صنف خارج از دامنه سناریو"),
+]
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split at each ``;`` outside parentheses."""
+    out: list[str] = []
+    depth, cur = 0, []  # type: tuple[int, list[str]]
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth <= 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _phrases(text: str, table: list[tuple[re.Pattern[str], str]], names: dict[str, str] | None) -> str:
+    """Each ``;``-separated phrase of ``text`` in Persian by ``table``; groups that are category codes
+    named in ``names`` given their Persian names, other groups kept; an unknown phrase kept as written."""
+    out = []
+    for part in _split_top(str(text or "")):
+        part = part.strip()
+        if not part:
+            continue
+        for pat, fa in table:
+            m = pat.match(part)
+            if m:
+                out.append(fa.format(*(_name_codes(g, names) for g in m.groups())))
+                break
+        else:
+            out.append(part)
+    return "؛ ".join(out)
+
+
+def _name_codes(g: str, names: dict[str, str] | None) -> str:
+    """A group of a phrase: a utility or a category code (or a list of codes) by its Persian name."""
+    if g in _UTIL_FA:
+        return _UTIL_FA[g]
+    parts = [p.strip() for p in g.split(",")]
+    if names and len(parts) > 1 and all(p in names for p in parts):
+        return "، ".join(names[p] for p in parts)
+    return (names or {}).get(g, g)
+
+
 def eligibility_fa(reason: object) -> str:
     """The Persian text of an estate's eligibility reason (``"no gas; env. category 4.1 above the
     estate's max_cat 3.2"``): each ``;``-separated phrase translated, ids, numbers and names kept; a
@@ -114,7 +177,7 @@ def reason_label(code: str, lang: str = "en") -> str:
     return fa if lang == "fa" else en
 
 
-def _fa_one(reason: str) -> str:
+def _fa_one(reason: str, names: dict[str, str] | None = None) -> str:
     code = reason_code(reason)
     if not code:
         return ""
@@ -132,16 +195,27 @@ def _fa_one(reason: str) -> str:
         if m:
             return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {m[2]} کیلومتر"
     if code == "out_of_scope":
-        return f"{reason_label(code, 'fa')}: {reason.rsplit(':', 1)[-1].strip()}"
-    if code in ("unclassified", "other") and reason not in ("unclassified",):
-        detail = reason.split(":", 1)[1].strip() if code == "unclassified" and ":" in reason else reason
+        c = reason.rsplit(":", 1)[-1].strip()
+        return f"{reason_label(code, 'fa')}: {(names or {}).get(c, c)}"
+    if code == "unclassified" and reason != "unclassified":
+        detail = _phrases(reason.split(":", 1)[1], _CLASS_FA, names) if ":" in reason else ""
         return f"{reason_label(code, 'fa')}: {detail}" if detail else reason_label(code, "fa")
+    if code == "other":
+        return f"{reason_label(code, 'fa')}: {reason}"
     return reason_label(code, "fa")
 
 
-def reason_fa(reasons: Iterable[object]) -> np.ndarray:
-    """The Persian text of each reason sentence, numbers and estate ids kept (empty where empty)."""
+def reason_fa(reasons: Iterable[object], names: dict[str, str] | None = None) -> np.ndarray:
+    """The Persian text of each reason sentence, numbers and estate ids kept (empty where empty).
+
+    Parameters
+    ----------
+    reasons
+        Reason sentences (``relocation.csv``'s ``reason``).
+    names
+        Category code -> Persian name: codes quoted in a reason are given their names.
+    """
     s = pd.Series(list(reasons), dtype=object)
-    uniq = {r: ("" if r is None or (isinstance(r, float) and np.isnan(r)) else _fa_one(str(r).strip()))
+    uniq = {r: ("" if r is None or (isinstance(r, float) and np.isnan(r)) else _fa_one(str(r).strip(), names))
             for r in pd.unique(s)}
     return s.map(uniq).to_numpy(dtype=object)

@@ -678,6 +678,14 @@ class OutputsSpec(_Strict):
     report: bool = True
 
 
+class ReportSpec(_Strict):
+    """The HTML report's options."""
+
+    #: ``both``: Persian first with English beside it (the default); ``fa``: fully Persian, right to
+    #: left, Persian digits and a Solar Hijri date; ``en``: English, left to right
+    language: Literal["fa", "en", "both"] = "both"
+
+
 class NationalSpec(_Strict):
     """A national scenario: the region split into partitions (provinces) run one by one or on Dask
     (:mod:`siteplan.national`), in one of two forms.
@@ -760,6 +768,7 @@ class Scenario(_Strict):
     programme: ProgrammeSpec = Field(default_factory=ProgrammeSpec)
     sensitivity: SensitivitySpec = Field(default_factory=SensitivitySpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    report: ReportSpec = Field(default_factory=ReportSpec)
     national: NationalSpec | None = None
     base_dir: str = "."
 

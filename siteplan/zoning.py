@@ -902,14 +902,29 @@ SHEET_COLUMNS = ["zone_id", "name_fa", "name_en", "env_cat", "sep_m", "min_home_
 
 @dataclass(frozen=True)
 class ZoningSheet:
-    """One estate's zoning sheet: its zones' rows and one SVG path per zone (numbers only)."""
+    """One estate's zoning sheet: its zones' rows, one SVG path per zone and the estate's outline (numbers
+    only; the outline empty when the estate's geometry was not given)."""
 
     estate_id: str
     rows: pd.DataFrame
     paths: list[str]
+    outline: str = ""
 
 
-def zoning_sheets(zones: gpd.GeoDataFrame, *, size: float = 100.0) -> list[ZoningSheet]:
+def _svg_path(g: Any, minx: float, miny: float, span: float, size: float) -> str:
+    """A (multi)polygon as one SVG path in a ``size`` box (north up)."""
+    parts = []
+    for poly in shapely.get_parts(g):
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)
+            px = (xy[:, 0] - minx) / span * size
+            py = size - (xy[:, 1] - miny) / span * size
+            parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in zip(px, py)) + "Z")
+    return "".join(parts)
+
+
+def zoning_sheets(zones: gpd.GeoDataFrame, *, size: float = 100.0,
+                  estates: gpd.GeoDataFrame | None = None) -> list[ZoningSheet]:
     """Per estate, the rows and a small map of its zones (for the report's zoning sheets).
 
     Parameters
@@ -918,26 +933,26 @@ def zoning_sheets(zones: gpd.GeoDataFrame, *, size: float = 100.0) -> list[Zonin
         The zones (working CRS).
     size
         Side of the map's square view box.
+    estates
+        The estates (``estate_id`` and geometry, the zones' CRS): each sheet then draws its estate's
+        outline too, and the view box holds the whole estate.
 
     Returns
     -------
     list of ZoningSheet
-        Per estate (in id order): ``rows`` (a frame of :data:`SHEET_COLUMNS`) and ``paths`` (one SVG
-        path per zone, numbers only, in a ``size`` × ``size`` box, north up).
+        Per estate (in id order): ``rows`` (a frame of :data:`SHEET_COLUMNS`), ``paths`` (one SVG
+        path per zone, numbers only, in a ``size`` × ``size`` box, north up) and ``outline``.
     """
+    shapes = {}
+    if estates is not None and len(estates) and "estate_id" in estates:
+        shapes = {str(e): g for e, g in zip(estates["estate_id"], estates.geometry.values) if g is not None}
     out = []
     for eid, grp in zones.groupby("estate_id", sort=True):
-        minx, miny, maxx, maxy = shapely.total_bounds(grp.geometry.values)
+        outline = shapes.get(str(eid))
+        geoms = list(grp.geometry.values) + ([outline] if outline is not None else [])
+        minx, miny, maxx, maxy = shapely.total_bounds(np.array(geoms, dtype=object))
         span = max(maxx - minx, maxy - miny, 1e-9)
-        paths = []
-        for g in grp.geometry:
-            parts = []
-            for poly in shapely.get_parts(g):
-                for ring in [poly.exterior, *poly.interiors]:
-                    xy = np.asarray(ring.coords)
-                    px = (xy[:, 0] - minx) / span * size
-                    py = size - (xy[:, 1] - miny) / span * size
-                    parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in zip(px, py)) + "Z")
-            paths.append("".join(parts))
-        out.append(ZoningSheet(str(eid), grp[SHEET_COLUMNS].reset_index(drop=True), paths))
+        paths = [_svg_path(g, minx, miny, span, size) for g in grp.geometry]
+        line = _svg_path(outline, minx, miny, span, size) if outline is not None else ""
+        out.append(ZoningSheet(str(eid), grp[SHEET_COLUMNS].reset_index(drop=True), paths, line))
     return out

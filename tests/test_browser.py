@@ -39,8 +39,8 @@ def requests(d) -> list[str]:
 
 
 def key(name) -> str:
-    """The text a bilingual label shows: Persian, then English."""
-    return f"{name['fa']} / {name['en']}" if isinstance(name, dict) else str(name)
+    """The text a label shows: Persian, then English (one of them on a one-language page)."""
+    return " / ".join(name[k] for k in ("fa", "en") if name.get(k)) if isinstance(name, dict) else str(name)
 
 
 def open_browser(size: str):
@@ -61,8 +61,34 @@ def sized(request):
 
 
 @pytest.fixture(scope="module")
-def demo_report(demo_run_dir) -> Path:
-    return demo_run_dir / "report.html"  # the session's shared demo run (read only)
+def demo_run(tmp_path_factory):
+    """The demo run (what `siteplan demo` does): its output folder and its result."""
+    from siteplan.pipeline import demo_scenario_path, run_scenario_file
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    return out, run_scenario_file(demo_scenario_path(), out)
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_run) -> Path:
+    return demo_run[0] / "report.html"
+
+
+@pytest.fixture(scope="module")
+def fa_report(demo_run, tmp_path_factory) -> Path:
+    """The demo's report with `report: {language: fa}`."""
+    from siteplan.report import build_report
+    from siteplan.scenario import ReportSpec
+
+    res = demo_run[1]
+    page = tmp_path_factory.mktemp("fa") / "report.html"
+    keep = res.prep.scenario
+    res.prep.scenario = keep.model_copy(update={"report": ReportSpec(language="fa")})
+    try:
+        build_report(res, page)
+    finally:
+        res.prep.scenario = keep
+    return page
 
 
 def _load(d, page: Path) -> None:
@@ -449,3 +475,114 @@ def test_prints_to_a3_too(demo_report):
     text = "\n".join(pages)
     for want in ("Leaflet", "Categories", "capacity ha", "Method", "Warnings"):
         assert want in text, want
+
+
+#: Latin letters allowed on a Persian page: ids (E01, S02), units on Leaflet's scale bar, names of the
+#: map's libraries and data sources in the attribution, and what the user typed (see _latin_share)
+ALLOWED = re.compile(r"\b[A-Z]{1,3}\d+\b|\b(?:km|m)\b|Leaflet|siteplan|GeoNames|CC-BY|OpenStreetMap|ODbL|"
+                     r"review\.csv|manifest\.json|zones\.geojson")
+
+
+def _latin_share(d, data: dict, name: str) -> tuple[float, float, str]:
+    """The share of Latin letters among the letters of the page's visible text, raw and without the
+    allowed ones (ids, units, library and source names, the scenario's name and the names of places
+    from the data), and the leftover Latin words."""
+    text = d.execute_script("return document.body.innerText")
+    letters = re.findall(r"[A-Za-z\u0600-\u06ff]", text)
+    raw = len(re.findall(r"[A-Za-z]", text)) / max(len(letters), 1)
+    rest = text.replace(name, " ")
+    for lab in data.get("labels", []):  # place names from the data (GeoNames transliterations)
+        rest = rest.replace(str(lab[2]), " ")
+    rest = ALLOWED.sub(" ", rest)
+    return raw, len(re.findall(r"[A-Za-z]", rest)) / max(len(letters), 1), " ".join(re.findall(r"[A-Za-z]\w*", rest))
+
+
+def test_fa_report_is_persian_offline(sized, fa_report):
+    """report.language fa (issue 29): lang="fa" dir="rtl", nothing fetched, no console error, and the
+    visible text is Persian: the share of Latin letters is measured (raw and without ids, units and
+    what the user typed) at the opening view and with every panel section open."""
+    d = sized
+    _load(d, fa_report)
+    assert not severe(d) and requests(d) == []
+    assert d.execute_script("return [document.documentElement.lang, document.documentElement.dir]") == ["fa", "rtl"]
+    assert d.execute_script("return document.fonts.check('16px \"siteplan Vazirmatn\"', 'گزارش')")
+    fam = d.execute_script("return getComputedStyle(document.querySelector('.hl-v')).fontFamily")
+    assert "siteplan Vazirmatn" in fam
+    data = _data(fa_report)
+    name = d.execute_script("return document.getElementById('sp-title').textContent").strip()
+    raw, rest, words = _latin_share(d, data, name)
+    print(f"{d.size_name}: Latin share of the visible text at the opening view {raw:.2%} raw, {rest:.2%} without "
+          f"ids, units and user-typed names; left: {words[:200]}")
+    assert raw < 0.05 and rest < 0.005, (raw, rest, words)
+    _shot(d, "fa_report")
+    d.execute_script("document.querySelectorAll('#sp-panel details').forEach(function (x) { x.open = true; });")
+    raw2, rest2, words2 = _latin_share(d, data, name)
+    print(f"{d.size_name}: with every section open {raw2:.2%} raw, {rest2:.2%} without ids, units and user-typed "
+          f"names (criterion names, rule ids, the run's English warnings and source notes are there)")
+    assert raw2 < 0.25, (raw2, words2[:300])
+    # the layer list and the legend speak Persian too
+    d.find_element("css selector", ".sp-layers-btn").click()
+    labels = d.execute_script("return Array.from(document.querySelectorAll('.sp-layers label, #sp-legend'))"
+                              ".map(function (e) { return e.innerText; }).join(' ')")
+    assert not re.search(r"[A-Za-z]{3,}", labels), labels[:300]
+    _shot(d, "fa_layers")
+    # the layer list is open: the legend (and its button on a phone) is out of its way
+    hits = d.execute_script("""return Array.from(document.querySelectorAll('.sp-layers label')).map(function (l) {
+        var r = l.getBoundingClientRect(), b = document.getElementById('sp-layers-body').getBoundingClientRect();
+        if (!r.height || r.bottom > b.bottom || r.top < b.top) return true;  // scrolled out of the list's view
+        var e = document.elementFromPoint(r.left + 8, (r.top + r.bottom) / 2); return !!(e && l.contains(e)); });""")
+    assert hits and all(hits), hits
+    assert not severe(d)
+
+
+def test_fa_numbers_units_and_percent_read_right_to_left(fa_report):
+    """Bidi measured on the rendered glyphs of the fa page: a number with its unit reads number first
+    (the number right of the unit), its digits left to right in Persian form; a share's ٪ follows its
+    number in reading order (on its left), in the panel and in the map's legend."""
+    d = open_browser("desktop")
+    d.size_name = "desktop"
+    try:
+        _load(d, fa_report)
+        out = d.execute_script("""var out = [];
+            function box(node, i, j) { var r = document.createRange(); r.setStart(node, i); r.setEnd(node, j);
+              return r.getBoundingClientRect(); }
+            document.querySelectorAll('#sp-summary bdi.num').forEach(function (b) {
+              var node = b.firstChild, t = node.textContent, m = /[۰-۹][۰-۹٬٫]*/.exec(t); if (!m) return;
+              var first = box(node, m.index, m.index + 1), last = box(node, m.index + m[0].length - 1, m.index + m[0].length);
+              var rest = t.slice(m.index + m[0].length).trim(), k = t.indexOf('\u066a'), after = null;
+              if (k >= 0) after = box(node, k, k + 1).right <= first.left + 1;
+              else if (rest) { var u = t.indexOf(rest); after = box(node, u, u + 1).right <= first.left + 1; }
+              out.push([t, getComputedStyle(b).direction, first.left <= last.left + 0.5, after]); });
+            return out;""")
+        assert len(out) >= 8, out
+        for t, direction, digits_ltr, unit_after in out:
+            assert direction == "rtl" and digits_ltr, (t, direction, digits_ltr)
+            assert unit_after in (None, True), (t, unit_after)
+            assert not re.search(r"[0-9]|\bha\b|%", t), t
+        assert any("هکتار" in t for t, *_ in out) and any("\u066a" in t for t, *_ in out)
+        shares = d.execute_script("""var out = [];
+            document.querySelectorAll('#sp-legend bdi[lang=fa]').forEach(function (b) {
+              var t = b.textContent, k = t.indexOf('\u066a'); if (k < 1) return;
+              var node = b.firstChild, r = document.createRange();
+              function box(i, j) { r.setStart(node, i); r.setEnd(node, j); return r.getBoundingClientRect(); }
+              var toks = [], re = /\\S+/g, m;
+              while ((m = re.exec(t))) toks.push(box(m.index, m.index + m[0].length));
+              var rtl = toks.every(function (q, i) { return !i || q.right <= toks[i - 1].left + 1; });
+              out.push([t, box(k, k + 1).right <= box(k - 1, k).left + 1, rtl]); });
+            return out;""")
+        assert len(shares) >= 3 and all(a and b for _, a, b in shares), shares
+        # the chart labels are whole (never cut with …) and inside their chart
+        charts = d.execute_script("""return Array.from(document.querySelectorAll('.chart-svg svg')).map(function (s) {
+            var vb = s.viewBox.baseVal, cut = 0, out = 0;
+            s.querySelectorAll('text').forEach(function (t) { if (t.textContent.indexOf('…') >= 0) cut++;
+              var b = t.getBBox(); if (b.x < -1 || b.x + b.width > vb.width + 1) out++; });
+            return [cut, out]; });""")
+        assert charts and all(c == [0, 0] for c in charts), charts
+        # zoning sheets: the tables fit the panel, and each map draws its estate's outline
+        fit = d.execute_script("""document.querySelector('.zsheets').open = true;
+            return Array.from(document.querySelectorAll('.zs')).map(function (z) { var t = z.querySelector('.zs-table');
+              return [t.scrollWidth <= t.clientWidth + 1, !!z.querySelector('path.zs-outline')]; });""")
+        assert fit and all(a and b for a, b in fit), fit
+        assert not severe(d)
+    finally:
+        d.quit()

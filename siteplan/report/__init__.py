@@ -27,6 +27,8 @@ __all__ = ["build_report"]
 
 
 def _attribution(res: "RunResult") -> str:
+    from .lang import pick
+
     """One short line naming the data sources that need attribution (the layers each source feeds are
     listed in the panel's data sources)."""
     licences = {"geonames": "GeoNames (CC-BY 4.0)", "openstreetmap": "© OpenStreetMap contributors (ODbL)",
@@ -39,8 +41,12 @@ def _attribution(res: "RunResult") -> str:
             known = [lic for key, lic in licences.items() if key in s.lower()]
             credits.update(known)
             own = own or (not known and not s.lower().startswith("generated"))
-    parts = sorted(credits) + (["the scenario's own sources"] if own else [])
-    return "siteplan · data: " + (" · ".join(parts) if parts else "the scenario's own layers") + " (see Data sources)"
+    if "© OpenStreetMap contributors (ODbL)" in credits and pick("fa", "en") == "fa":
+        credits = (credits - {"© OpenStreetMap contributors (ODbL)"}) | {"© مشارکت‌کنندگان OpenStreetMap (ODbL)"}
+    parts = sorted(credits) + ([pick("منابع خود سناریو", "the scenario's own sources")] if own else [])
+    return (pick("siteplan · داده‌ها: ", "siteplan · data: ")
+            + (" · ".join(parts) if parts else pick("لایه‌های خود سناریو", "the scenario's own layers"))
+            + pick(" (منابع داده را ببینید)", " (see Data sources)"))
 
 
 def build_report(res: "RunResult", path: str | Path) -> None:
@@ -53,10 +59,24 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     path
         Target ``report.html`` (written atomically; the same run gives the same bytes).
     """
+    from .lang import language
+
+    sc = res.prep.scenario
+    report = getattr(sc, "report", None)
+    lang = getattr(report, "language", "both") if report is not None else "both"
+    with language(lang, bool(getattr(sc.outputs, "persian_digits", False))):
+        page = _page(res, lang)
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+
+
+def _page(res: "RunResult", lang: str) -> str:
+    """The report page of a run in ``lang`` (inside :func:`.lang.language`)."""
     import folium
     import geopandas as gpd
 
-    from .layers import all_layers, category_colours, labels
+    from .bidi import Fmt
+    from .layers import all_layers, category_colours, fe, labels
     from .page import BASEMAPS, assemble
     from .panel import panel_html
     from .summary import charts
@@ -73,12 +93,12 @@ def build_report(res: "RunResult", path: str | Path) -> None:
     skeleton = m.get_root().render()  # rendered before any data exists: nothing from data is templated
 
     colour = category_colours(list(prep.catalogue.table["code"]))
-    basemaps = [dict(b) for b in BASEMAPS]
+    basemaps = [dict(b, name=fe(str(b["name"][0]), str(b["name"][1]))) for b in BASEMAPS]  # type: ignore[index]
     basemaps[0]["attribution"] = _attribution(res)
     data = {"map": m.get_name(), "basemaps": basemaps,
             "bounds": [[miny, minx], [maxy, maxx]], "layers": all_layers(res, colour), "labels": labels(res),
-            "charts": charts(res), "persianDigits": bool(getattr(prep.scenario.outputs, "persian_digits", False))}
-    title = f"siteplan — {prep.scenario.name}: گزارش جابجایی اصناف و پهنه‌بندی شهرک‌ها / relocation and estate plan"
-    page = assemble(skeleton, title=title, panel=panel_html(res, colour), data=data)
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
+            "charts": charts(res), "persianDigits": Fmt().persian, "lang": lang}
+    title = {"fa": f"siteplan — {prep.scenario.name}: گزارش جابجایی اصناف و پهنه‌بندی شهرک‌ها",
+             "en": f"siteplan — {prep.scenario.name}: relocation and estate plan"}.get(
+        lang, f"siteplan — {prep.scenario.name}: گزارش جابجایی اصناف و پهنه‌بندی شهرک‌ها / relocation and estate plan")
+    return assemble(skeleton, title=title, panel=panel_html(res, colour), data=data, lang=lang)

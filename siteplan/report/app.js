@@ -16,6 +16,10 @@
   var SVGNS = "http://www.w3.org/2000/svg";
   var HEX = /^#[0-9a-fA-F]{3,8}$/;
   var FA = "۰۱۲۳۴۵۶۷۸۹";
+  /* the page's language (report.language): "both" (Persian first, English beside), "fa" or "en" */
+  var LANG = data.lang === "fa" || data.lang === "en" ? data.lang : "both";
+  var DIR = LANG === "en" ? "ltr" : "rtl";
+  function T(fa, en) { return LANG === "en" ? en : fa; }
 
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"'`]/g, function (c) {
@@ -47,17 +51,26 @@
   function txt(x) {
     if (x && typeof x === "object" && !Array.isArray(x)) {
       var span = el("span", null, "bi");
-      var fa = span.appendChild(bdi(x.fa, "rtl"));
-      fa.setAttribute("lang", "fa");
-      if (x.en) {
+      var f = LANG === "en" ? null : x.fa, e = LANG === "fa" ? null : x.en;
+      if (!f && !e) f = x.fa || x.en;
+      if (f) span.appendChild(bdi(f, "rtl")).setAttribute("lang", "fa");
+      if (e && !f) span.appendChild(bdi(e, "ltr")).setAttribute("lang", "en");
+      else if (e) {
         var en = span.appendChild(el("span", " / ", "en"));
-        en.appendChild(bdi(x.en, "ltr")).setAttribute("lang", "en");
+        en.appendChild(bdi(e, "ltr")).setAttribute("lang", "en");
       }
       return span;
     }
     return bdi(x);
   }
-  function key(x) { return (x && typeof x === "object") ? x.fa + " / " + x.en : String(x); }
+  /* the text a label shows (its parts as txt() shows them) */
+  function key(x) {
+    if (!(x && typeof x === "object")) return String(x);
+    var parts = [];
+    if (x.fa && LANG !== "en") parts.push(x.fa);
+    if (x.en && (LANG !== "fa" || !parts.length)) parts.push(x.en);
+    return parts.join(" / ");
+  }
 
   /* a card's own sentence (Persian words with numbers and units): right to left when it has any
      Persian letter, else by its first strong letter */
@@ -75,7 +88,7 @@
      ["table", headers, rows], ["ul", title, items]. Every value is text. */
   function card(blocks) {
     var root = el("div", null, "pop");
-    root.setAttribute("dir", "rtl");
+    root.setAttribute("dir", DIR);
     blocks.forEach(function (b) {
       var k = b[0];
       if (k === "h") {
@@ -299,7 +312,7 @@
     options: {position: "topright"},
     onAdd: function () {
       var box = el("div", null, "leaflet-control-layers leaflet-control sp-layers");
-      box.setAttribute("dir", "rtl");
+      box.setAttribute("dir", DIR);
       var btn = el("button", null, "sp-layers-btn");
       btn.type = "button";
       btn.setAttribute("aria-expanded", "false");
@@ -310,10 +323,13 @@
       body.hidden = true;
       btn.addEventListener("click", function () {
         body.hidden = !body.hidden;
-        body.style.maxHeight = Math.max(120, map.getSize().y - 80) + "px";  // inside the map's box
+        var att = document.querySelector(".leaflet-control-attribution");  // inside the map's box, above the credits
+        body.style.maxHeight = Math.max(120, map.getSize().y - 80 - (att ? att.offsetHeight : 0)) + "px";
         var lg = document.getElementById("sp-legend");
-        if (lg && !body.hidden) { legendWasOpen = lg.open; lg.open = false; }  // they share the map's right side
-        else if (lg && legendWasOpen) lg.open = true;
+        // they share the map's right side: the legend (and, on a phone, its button) steps aside while the
+        // layer list is open, so nothing lies over the list
+        if (lg && !body.hidden) { legendWasOpen = lg.open; lg.open = false; lg.hidden = true; }
+        else if (lg) { lg.hidden = false; if (legendWasOpen) lg.open = true; }
         btn.setAttribute("aria-expanded", body.hidden ? "false" : "true");
       });
       var fsb = body.appendChild(el("fieldset"));
@@ -383,7 +399,7 @@
       lg.items.forEach(function (it) {
         var r = box.appendChild(el("div", null, "lg-i"));
         if (lg.type === "text") {
-          r.appendChild(el("span", "Aa", "lg-text sp-label-" + (it[0] === "estate" ? "estate" : "town")));
+          r.appendChild(el("span", T("الف", "Aa"), "lg-text sp-label-" + (it[0] === "estate" ? "estate" : "town")));
         } else {
           r.appendChild(swatch(it[0], "lg-" + (lg.type || "box")));
         }
@@ -404,7 +420,7 @@
     onAdd: function () {
       var det = el("details", null, "leaflet-control sp-legend");
       det.id = "sp-legend";
-      det.setAttribute("dir", "rtl");
+      det.setAttribute("dir", DIR);
       if (!narrow) det.open = true;
       det.appendChild(el("summary")).appendChild(txt({fa: "راهنما", en: "Legend"}));
       legendBody = det.appendChild(el("div", null, "lg-body"));
@@ -412,6 +428,7 @@
         var body = document.getElementById("sp-layers-body");
         if (det.open && body && !body.hidden) {
           body.hidden = true;
+          det.hidden = false;
           document.querySelector(".sp-layers-btn").setAttribute("aria-expanded", "false");
         }
       });
@@ -430,7 +447,6 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  function short(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
   function chartRoot(id, w, h, title) {
     var host = document.getElementById(id);
     if (!host) return null;
@@ -450,19 +466,38 @@
     root.appendChild(t);
     return t;
   }
+  /* the drawn width of labels (the widest), so a chart makes room for whole labels instead of cutting
+     them; an estimate where the chart is not laid out */
+  function widest(root, texts, cls) {
+    var w = 0;
+    texts.forEach(function (s) {
+      var t = label(root, 0, -100, s, "start", cls), m = 0;
+      try { m = t.getComputedTextLength(); } catch (e) { m = 0; }
+      w = Math.max(w, m > 0 ? m : String(s).length * 6.2);
+      root.removeChild(t);
+    });
+    return Math.ceil(w);
+  }
+  function fit(root, w, h) { root.setAttribute("viewBox", "0 0 " + Math.ceil(w) + " " + Math.ceil(h)); }
 
   function estatesChart(c) {
     var rows = c.rows || [];
     if (!rows.length) return;
-    var W = 420, L0 = 150, R0 = 70, H = 24 + rows.length * 18;
-    var root = chartRoot("chart-estates", W, H, "زمین تخصیص‌یافته در برابر ظرفیت هر شهرک (ha)");
+    var R0 = 70, BAR = 200, H = 24 + rows.length * 18;
+    var root = chartRoot("chart-estates", 420, H, T("زمین تخصیص‌یافته در برابر ظرفیت هر شهرک (هکتار)",
+                                                   "land assigned against capacity per estate (ha)"));
     if (!root) return;
+    var names = rows.map(function (r) { return r[0] + " " + r[1]; });
+    var L0 = Math.max(60, widest(root, names, "cl") + 10), W = Math.max(420, L0 + BAR + R0);
+    R0 = Math.max(R0, widest(root, rows.map(function (r) { return num(r[3], 1) + " / " + num(r[2], 1); }), "cl small") + 8);
+    W = Math.max(W, L0 + BAR + R0);
     var max = Math.max.apply(null, rows.map(function (r) { return Math.max(r[2], r[3], 0.001); }));
     var sx = function (v) { return (W - L0 - R0) * v / max; };
-    label(root, L0, 12, "ha — میله: تخصیص‌یافته، قاب: ظرفیت", "start", "cl muted");
+    label(root, L0, 12, T("هکتار — میله: تخصیص‌یافته، قاب: ظرفیت", "ha — bar: assigned, frame: capacity"), "start",
+          "cl muted");
     rows.forEach(function (r, i) {
       var y = 20 + i * 18;
-      label(root, L0 - 6, y + 11, short(r[0] + " " + r[1], 23), "end");
+      label(root, L0 - 6, y + 11, names[i], "end");
       root.appendChild(svg("rect", {x: L0, y: y + 2, width: Math.max(sx(r[2]), 0.5), height: 12, fill: "none",
                                     stroke: "#555", "stroke-width": 1}));
       var over = r[3] > r[2] * 1.0001;
@@ -470,14 +505,19 @@
                                     fill: over ? "#d73027" : "#2166ac"}));
       label(root, L0 + sx(Math.max(r[2], r[3])) + 4, y + 12, num(r[3], 1) + " / " + num(r[2], 1), "start", "cl small");
     });
+    fit(root, W, H);
   }
 
   function flowsChart(c) {
     var towns = c.towns || [], ests = c.estates || [], links = c.links || [];
     if (!links.length) return;
-    var W = 420, H = Math.max(towns.length, ests.length) * 26 + 30, X0 = 118, X1 = W - 118, NW = 10;
-    var root = chartRoot("chart-flows", W, H, "کسب‌وکارهای جابجاشونده از شهرها (چپ) به شهرک‌ها (راست)");
+    var H = Math.max(towns.length, ests.length) * 26 + 30, NW = 10, BAND = 170;
+    var root = chartRoot("chart-flows", 420, H, T("کسب‌وکارهای جابجاشونده از شهرها (چپ) به شهرک‌ها (راست)",
+                                                  "businesses moving from towns (left) to estates (right)"));
     if (!root) return;
+    function lab(n) { return n[0] + " " + num(n[1]); }
+    var X0 = Math.max(40, widest(root, towns.map(lab), "cl small") + 8), X1 = X0 + NW + BAND;
+    var W = Math.max(420, X1 + NW + 6 + widest(root, ests.map(lab), "cl small") + 4);
     var total = towns.reduce(function (a, t) { return a + t[1]; }, 0) || 1;
     var gap = 4, avail = H - 20 - gap * Math.max(towns.length, ests.length);
     var k = avail / total;
@@ -500,7 +540,7 @@
       p.appendChild(svg("title", {}, towns[l[0]][0] + " → " + ests[l[1]][0] + ": " + num(l[2])));
       root.appendChild(p);
     });
-    // node labels: one per node unless it would overlap the one above (its tooltip still names it)
+    // node labels, whole: one per node unless it would overlap the one above (its tooltip still names it)
     function nodes(list, pos, x, fill, lx, anchor) {
       var last = -1e9;
       list.forEach(function (n, i) {
@@ -508,40 +548,48 @@
         r.appendChild(svg("title", {}, n[0] + ": " + num(n[1])));
         root.appendChild(r);
         var y = pos[i].y + pos[i].h / 2 + 4;
-        if (y - last >= 11) { label(root, lx, y, short(n[0], 16) + " " + num(n[1]), anchor, "cl small"); last = y; }
+        if (y - last >= 11) { label(root, lx, y, lab(n), anchor, "cl small"); last = y; }
       });
     }
     nodes(towns, tp, X0, "#555", X0 - 4, "end");
     nodes(ests, ep, X1, "#2166ac", X1 + NW + 4, "start");
+    fit(root, W, H);
   }
 
   function unassignedChart(c) {
     var reasons = c.reasons || [], cats = c.cats || [];
     if (!cats.length) return;
-    var W = 420, L0 = 150, top = 12 + Math.ceil(reasons.length / 2) * 16, H = top + cats.length * 18 + 6;
-    var root = chartRoot("chart-unassigned", W, H, "کسب‌وکارهای بدون تخصیص هر صنف، به تفکیک دلیل");
+    var EN = LANG === "en", BAR = 220;
+    var top = 8 + reasons.length * 16, H = top + cats.length * 18 + 6;
+    var root = chartRoot("chart-unassigned", 420, H, T("کسب‌وکارهای بدون تخصیص هر صنف، به تفکیک دلیل",
+                                                      "unassigned businesses per category, by reason"));
     if (!root) return;
-    reasons.forEach(function (r, i) {
-      var x = 4 + (i % 2) * 210, y = 4 + Math.floor(i / 2) * 16;
-      root.appendChild(svg("rect", {x: x, y: y, width: 10, height: 10, fill: colour(r[3])}));
-      label(root, x + 14, y + 9, short(r[2], 32), "start", "cl small");
+    var names = cats.map(function (r) { return EN ? r[1] : r[2]; });
+    var L0 = Math.max(60, widest(root, names, "cl") + 10);
+    var W = Math.max(420, L0 + BAR + 50, 20 + widest(root, reasons.map(function (r) { return EN ? r[1] : r[2]; }),
+                                                       "cl small"));
+    reasons.forEach(function (r, i) {  // the key: one reason a line, whole
+      var y = 4 + i * 16;
+      root.appendChild(svg("rect", {x: 4, y: y, width: 10, height: 10, fill: colour(r[3])}));
+      label(root, 18, y + 9, EN ? r[1] : r[2], "start", "cl small");
     });
     var max = Math.max.apply(null, cats.map(function (r) { return r[3].reduce(function (a, b) { return a + b; }, 0); }));
     var sx = function (v) { return (W - L0 - 50) * v / Math.max(max, 1); };
     cats.forEach(function (r, i) {
       var y = top + i * 18, x = L0, tot = 0;
-      label(root, L0 - 6, y + 11, short(r[2], 26), "end");
+      label(root, L0 - 6, y + 11, names[i], "end");
       r[3].forEach(function (n, j) {
         if (!n) return;
         var w = sx(n);
         var seg = svg("rect", {x: x.toFixed(1), y: y + 2, width: Math.max(w, 0.5).toFixed(1), height: 12,
                                fill: colour(reasons[j][3])});
-        seg.appendChild(svg("title", {}, r[2] + " — " + reasons[j][2] + ": " + num(n)));
+        seg.appendChild(svg("title", {}, names[i] + " — " + (EN ? reasons[j][1] : reasons[j][2]) + ": " + num(n)));
         root.appendChild(seg);
         x += w; tot += n;
       });
       label(root, x + 4, y + 12, num(tot), "start", "cl small");
     });
+    fit(root, W, H);
   }
   var ch = data.charts || {};
   estatesChart(ch.estates || {});

@@ -9,6 +9,7 @@ block, then ``textContent`` in the browser), so nothing in this module escapes o
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -20,6 +21,8 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from .._geom import to_rfc7946
 from ..units import M2_PER_HA
+from . import lang as _lang
+from .bidi import Fmt
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -49,15 +52,58 @@ def text(v: Any) -> str:
 
 
 def fe(fa: str, en: str) -> dict[str, str]:
-    """A bilingual label, Persian first: ``{"fa": ..., "en": ...}`` (the page isolates each part and
-    shows the English one as secondary)."""
-    return {"fa": fa, "en": en}
+    """A label in the report's language (:mod:`.lang`): ``{"fa": ..., "en": ...}`` on a ``both`` page
+    (Persian first; the page isolates each part and shows the English one as secondary), only the
+    ``fa`` or the ``en`` part on a one-language page."""
+    mode = _lang.current()
+    return {"fa": fa} if mode == "fa" else {"en": en} if mode == "en" else {"fa": fa, "en": en}
+
+
+def tr(fa: str, en: str) -> str:
+    """A phrase in the report's language: English on an ``en`` page, else Persian."""
+    return _lang.pick(fa, en)
+
+
+def num(v: Any, spec: str = ",") -> str:
+    """A number as the report writes it (Persian digits on a ``fa`` page)."""
+    return Fmt().num(v, spec)
+
+
+def qty(v: Any, unit: str = "", spec: str = ",") -> str:
+    """A number and its unit as plain text (``12.5 ha``; ``۱۲٫۵ هکتار`` on a ``fa`` page)."""
+    return Fmt().plain(v, unit, spec)
+
+
+def digits(s: Any) -> str:
+    """A code made of digits (an environmental category ``4.1``) in Persian digits on a ``fa`` page."""
+    from .bidi import fa_digits
+
+    t = text(s)
+    return fa_digits(t) if _lang.persian_digits() and t.replace(".", "").isdigit() else t
+
+
+#: the estate kinds of the closed vocabulary (:mod:`siteplan.vocab`) in Persian and English
+ESTATE_KIND = {"estate": ("شهرک صنعتی", "industrial estate"), "zone": ("ناحیه صنعتی", "industrial zone"),
+               "guild_est": ("شهرک صنفی", "guild estate"), "workshop": ("مجتمع کارگاهی", "workshop complex")}
+#: the constraint kinds of the closed vocabulary in Persian and English
+CONSTRAINT_KIND = {"protected": ("منطقه حفاظت‌شده", "protected area"), "river": ("رودخانه", "river"),
+                   "fault": ("گسل", "fault"), "wetland": ("تالاب", "wetland"), "airport": ("فرودگاه", "airport"),
+                   "qanat": ("قنات", "qanat"), "well": ("چاه", "well"), "lake": ("دریاچه", "lake"),
+                   "water": ("آب", "water")}
+
+
+def kind_name(v: Any, table: dict[str, tuple[str, str]]) -> str:
+    """A closed-vocabulary kind in the report's language (a value the table does not know, as written)."""
+    t = text(v)
+    return tr(*table[t]) if t in table else t
 
 
 def cat_fa(res: "RunResult") -> dict[str, str]:
-    """Category code -> its Persian name (the code itself when the catalogue has no Persian name)."""
+    """Category code -> its name in the report's language: Persian (``both``, ``fa``) or English
+    (``en``); the code itself when the catalogue has no such name."""
     cat = res.prep.catalogue.table
-    return {str(c): (text(fa) or str(c)) for c, fa in zip(cat["code"], cat["name_fa"])}
+    col = "name_en" if _lang.current() == "en" else "name_fa"
+    return {str(c): (text(n) or str(c)) for c, n in zip(cat["code"], cat[col])}
 
 
 def codes_fa(codes: Any, names: dict[str, str]) -> str:
@@ -71,10 +117,10 @@ def codes_fa(codes: Any, names: dict[str, str]) -> str:
             continue
         code, sep, n = part.rpartition(":")
         if sep and code.strip() in names and n.strip().isdigit():
-            out.append(f"{names[code.strip()]}: {n.strip()}")
+            out.append(f"{names[code.strip()]}: {num(int(n.strip()))}")
         else:
             out.append(names.get(part, part))
-    return "، ".join(out)
+    return tr("، ", ", ").join(out)
 
 
 def _num(v: Any) -> Any:
@@ -132,7 +178,7 @@ def urban(res: "RunResult") -> dict[str, Any]:
     props = []
     for name, p in zip(u["name"], pop):
         shade = float(min(1.0, np.log10(max(p, 1)) / 6.5))
-        props.append({"name": text(name), "population": int(p), "_t": [text(name), f"جمعیت {int(p):,}"],
+        props.append({"name": text(name), "population": int(p), "_t": [text(name), tr("جمعیت ", "population ") + num(int(p))],
                       "_s": {"color": "#b2182b", "weight": 0.5, "fillColor": "#ef8a62",
                              "fillOpacity": round(0.15 + 0.5 * shade, 3)}})
     return _layer(fe("شهرها و روستاها", "Towns and villages"), True, _features(u, props, simplify_m=20),
@@ -156,7 +202,7 @@ def water(res: "RunResult") -> dict[str, Any] | None:
         return None
     names = w["name"] if "name" in w else w["kind"]
     props = [{"_s": {"color": "#4a90c2", "weight": 2, "fillColor": "#a6cee3", "fillOpacity": 0.7},
-              "_t": [text(k), text(n)]} for k, n in zip(w["kind"], names)]
+              "_t": [kind_name(k, CONSTRAINT_KIND), text(n)]} for k, n in zip(w["kind"], names)]
     return _layer(fe("آب", "Water"), True, _features(w, props, simplify_m=30), group="base", interactive=False,
                   legend=_swatches([("#4a90c2", fe("رود، تالاب، دریاچه", "river, wetland, lake"))], "line"))
 
@@ -173,7 +219,8 @@ def constraints(res: "RunResult") -> dict[str, Any] | None:
     # a thin dashed outline and a faint fill: an area to keep out of, never to be read as a site
     style = {"color": "#8e6c8a", "weight": 1, "dashArray": "2 3", "fillColor": "#8e6c8a", "fillOpacity": 0.08}
     props = [{"kind": text(k), "name": text(n), "buffer_m": float(bm), "_s": style,
-              "_t": [text(k), text(n), f"حریم {bm:g} m"]} for k, n, bm in zip(buf["kind"], names, b)]
+              "_t": [kind_name(k, CONSTRAINT_KIND), text(n), tr("حریم ", "buffer ") + qty(bm, "m", "g")]}
+             for k, n, bm in zip(buf["kind"], names, b)]
     return _layer(fe("مناطق ممنوع (حفاظت‌شده و حریم‌ها)", "Excluded areas"), True,
                   _features(buf, props, simplify_m=50), group="context",
                   legend=_swatches([("#8e6c8a", fe("محدودیت با حریم آن (نقطه‌چین)", "constraint with its buffer"))],
@@ -212,20 +259,22 @@ def suitability(res: "RunResult", code: str) -> dict[str, Any]:
     name = fe(text(cat.loc[code, "name_fa"]), text(cat.loc[code, "name_en"]))
     ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
     return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": 0.7,
-            "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "low"), fe("۱ زیاد", "high")],
+            "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "0 low"), fe("۱ زیاد", "1 high")],
                        "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},
             "url": image_to_url(_colour_ramp(out)),
             "bounds": [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]]}
 
 
 def _pct_fa(v: float) -> str:
-    return f"{round(v):d}\u066a"
+    return qty(round(v), "%", "d") if _lang.current() == "fa" else (
+        f"{round(v):d}\u066a" if _lang.current() == "both" else f"{round(v):d} %")
 
 
 def estates(res: "RunResult") -> dict[str, Any]:
     """Estates coloured by the share of capacity used, with a popup of ranks and eligibility (in
     Persian; ids, numbers and units as written)."""
     from ..reasons import eligibility_fa
+    from .bidi import fa_numbers
 
     est = res.prep.region.layers["estates"]
     summ = res.plan.estate_summary.groupby("estate_id").agg(cap=("capacity_m2", "first"), used=("used_m2", "sum"))
@@ -240,17 +289,20 @@ def estates(res: "RunResult") -> dict[str, Any]:
         share = used / cap if cap > 0 else 1.0
         r = by_estate.get(e.estate_id, res.ranks.iloc[:0])
         ok = r[r.eligible]
-        rows = [[catname.get(x.category, text(x.category)), f"{x.score:.2f}" if pd.notna(x.score) else "",
-                 text(x.rank), units_in.get((e.estate_id, x.category), 0)] for x in ok.itertuples()]
+        rows = [[catname.get(x.category, text(x.category)), num(x.score, ".2f") if pd.notna(x.score) else "",
+                 num(x.rank) if pd.notna(x.rank) else "", num(units_in.get((e.estate_id, x.category), 0))]
+                for x in ok.itertuples()]
         no = r[~r.eligible]
-        why = [f"{eligibility_fa(reason)}: {'، '.join(catname.get(c, text(c)) for c in g['category'])}"
+        why = [f"{fa_numbers(eligibility_fa(reason)) if _lang.current() != 'en' else text(reason)}: "
+               f"{tr('، ', ', ').join(catname.get(c, text(c)) for c in g['category'])}"
                for reason, g in sorted(no.groupby("reason"), key=lambda kv: str(kv[0]))]
-        blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}، {text(getattr(e, 'kind', ''))})"],
-                             ["kv", [[fe("ظرفیت", "capacity"), f"{cap / M2_PER_HA:.1f} ha"],
-                                     [fe("استفاده‌شده", "used"), f"{used / M2_PER_HA:.1f} ha"],
-                                     [fe("باقی", "left"), f"{max(cap - used, 0) / M2_PER_HA:.1f} ha"],
+        blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}{tr('، ', ', ')}"
+                                                 f"{kind_name(getattr(e, 'kind', ''), ESTATE_KIND)})"],
+                             ["kv", [[fe("ظرفیت", "capacity"), qty(cap / M2_PER_HA, "ha", ".1f")],
+                                     [fe("استفاده‌شده", "used"), qty(used / M2_PER_HA, "ha", ".1f")],
+                                     [fe("باقی", "left"), qty(max(cap - used, 0) / M2_PER_HA, "ha", ".1f")],
                                      [fe("سهم استفاده", "share used"),
-                                      _pct_fa(share * 100) if cap > 0 else "بدون ظرفیت"]]]]
+                                      _pct_fa(share * 100) if cap > 0 else tr("بدون ظرفیت", "no capacity")]]]]
         if rows:
             blocks.append(["table", [fe("صنف مجاز", "eligible category"), fe("تناسب (۰ تا ۱)", "suitability"),
                                      fe("رتبه", "rank"), fe("جابجاشونده به اینجا", "moving in")], rows])
@@ -262,9 +314,9 @@ def estates(res: "RunResult") -> dict[str, Any]:
                       "_s": {"color": "#000", "weight": 1.5, "fillColor": fill, "fillOpacity": 0.6}})
     return _layer(fe("شهرک‌ها (سهم ظرفیت استفاده‌شده)", "Estates by share used"), True,
                   _features(est, props, simplify_m=2.0), maxWidth=520, cards="estate_id",
-                  legend=_swatches([("#1a9850", fe("تا ۵۰٪", "up to 50 % used")),
-                                    ("#fc8d59", fe("۵۰ تا ۹۰٪", "50–90 % used")),
-                                    ("#d73027", fe("بیش از ۹۰٪", "over 90 % used"))]))
+                  legend=_swatches([("#1a9850", fe("تا \u061c۵۰٪", "up to 50 % used")),
+                                    ("#fc8d59", fe("۵۰ تا \u061c۹۰٪", "50–90 % used")),
+                                    ("#d73027", fe("بیش از \u061c۹۰٪", "over 90 % used"))]))
 
 
 def zones(res: "RunResult") -> dict[str, Any] | None:
@@ -276,16 +328,20 @@ def zones(res: "RunResult") -> dict[str, Any] | None:
     names = cat_fa(res)
     props = []
     for r in z.itertuples():
-        blocks = [["p", f"زون {text(r.zone_id)}: {names.get(text(r.category), text(r.category))}"],
-                  ["kv", [[fe("رده محیطی", "env. category"), text(r.env_cat)], [fe("مساحت", "area"), f"{r.area_ha:.2f} ha"],
-                          [fe("واحدها", "units"), str(int(r.units))],
-                          [fe("فاصله از مسکونی", "from homes"), f"{text(r.min_home_m)} m"]]
-                   + ([[fe("حریم خواسته‌شده", "asked"), f"{text(r.sep_m)} m"]] if hasattr(r, "sep_m") else [])
-                   + ([[fe("مبنای زمین", "land"), text(r.land_basis)]] if hasattr(r, "land_basis") else [])]]
+        home = r.min_home_m
+        blocks = [["p", tr("زون ", "zone ") + f"{text(r.zone_id)}: {names.get(text(r.category), text(r.category))}"],
+                  ["kv", [[fe("رده محیطی", "env. category"), digits(r.env_cat)],
+                          [fe("مساحت", "area"), qty(r.area_ha, "ha", ".2f")],
+                          [fe("واحدها", "units"), num(int(r.units))],
+                          [fe("فاصله از مسکونی", "from homes"),
+                           qty(home, "m", ",.0f") if isinstance(home, (int, float)) and pd.notna(home) else "—"]]
+                   + ([[fe("حریم خواسته‌شده", "asked"), qty(r.sep_m, "m", "g")]] if hasattr(r, "sep_m") else [])
+                   + ([[fe("مبنای زمین", "land"), land_basis(r.land_basis)]] if hasattr(r, "land_basis") else [])]]
         props.append({"zone_id": text(r.zone_id), "estate_id": text(r.estate_id), "category": text(r.category),
                       "env_cat": text(r.env_cat), "area_ha": float(r.area_ha), "units": int(r.units), "_p": blocks,
                       "_t": [text(r.zone_id), names.get(text(r.category), text(r.category)),
-                             f"رده {text(r.env_cat)}", f"{r.area_ha:.2f} ha", f"{int(r.units)} واحد"],
+                             tr("رده ", "env. category ") + digits(r.env_cat), qty(r.area_ha, "ha", ".2f"),
+                             num(int(r.units)) + tr(" واحد", " units")],
                       "_s": {"color": "#333", "weight": 0.5, "fillOpacity": 0.8,
                              "fillColor": ENV_COLOURS.get(text(r.env_cat), "#999")}})
     present = sorted({text(v) for v in z["env_cat"]}, key=lambda v: list(ENV_COLOURS).index(v)
@@ -294,7 +350,7 @@ def zones(res: "RunResult") -> dict[str, Any] | None:
     def lab(v: str) -> dict[str, str]:
         extra = (("(کم‌مزاحمت‌ترین)", " (least nuisance)") if v == present[0] else
                  ("(پرمزاحمت‌ترین)", " (most nuisance)") if v == present[-1] and len(present) > 1 else ("", ""))
-        return fe(f"رده {v} {extra[0]}".strip(), f"env. category {v}{extra[1]}")
+        return fe(f"رده {digits(v)} {extra[0]}".strip(), f"env. category {v}{extra[1]}")
 
     return _layer(fe("زون‌ها (رده محیطی)", "Zones by environmental category"), True,
                   _features(z, props, simplify_m=2.0), card_of="estate_id",
@@ -308,25 +364,29 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
         return None
     style = {"color": "#08519c", "weight": 3, "fillColor": "#6baed6", "fillOpacity": 0.6}
     from ..locate import POP_REACH_KM
+    from .panel import sizing_text
 
     names = cat_fa(res)
 
     def km(v: Any) -> str:
-        return f"{float(v):,.1f} km" if isinstance(v, (int, float, np.floating)) and not pd.isna(v) else "—"
+        return qty(float(v), "km", ",.1f") if isinstance(v, (int, float, np.floating)) and not pd.isna(v) else "—"
 
     props = []
     for r in s.itertuples():
         kv = [[fe("اصناف", "categories"), codes_fa(getattr(r, "categories", ""), names)],
-              [fe("مساحت", "area"), f"{float(getattr(r, 'area_ha', 0)):,.1f} ha ناخالص، "
-                                    f"{float(getattr(r, 'net_ha', 0) or 0):,.1f} ha خالص"],
-              *([[fe("اندازه بر پایه", "size set by"), text(r.sizing)]] if getattr(r, "sizing", None) else []),
+              [fe("مساحت", "area"), qty(float(getattr(r, "area_ha", 0)), "ha", ",.1f") + tr(" ناخالص، ", " gross, ")
+               + qty(float(getattr(r, "net_ha", 0) or 0), "ha", ",.1f") + tr(" خالص", " net")],
+              *([[fe("اندازه بر پایه", "size set by"), sizing_text(r, res)]] if getattr(r, "sizing", None) else []),
               [fe("امتیاز تناسب", "suitability score"),
-               f"{float(getattr(r, 'score', 0)):.2f} از ۱ (رتبه {text(getattr(r, 'rank', ''))})"],
-              *([[fe("جذب", "takes"), f"{int(r.units):,} کسب‌وکار بدون تخصیص ({codes_fa(r.takes, names)})، "
-                                      f"{float(getattr(r, 'land_ha', 0) or 0):,.2f} ha زمین"],
-                 [fe("ظرفیت", "room for"), codes_fa(getattr(r, "capacity_units", ""), names) + " واحد"]]
+               num(float(getattr(r, "score", 0)), ".2f") + tr(" از ۱ (رتبه ", " of 1 (rank ")
+               + (num(r.rank) if isinstance(getattr(r, "rank", None), (int, float, np.integer)) else
+                  text(getattr(r, "rank", ""))) + ")"],
+              *([[fe("جذب", "takes"), num(int(r.units)) + tr(" کسب‌وکار بدون تخصیص (", " unassigned businesses (")
+                  + codes_fa(r.takes, names) + tr(")، ", "), ")
+                  + qty(float(getattr(r, "land_ha", 0) or 0), "ha", ",.2f") + tr(" زمین", " of land")],
+                 [fe("ظرفیت", "room for"), codes_fa(getattr(r, "capacity_units", ""), names) + tr(" واحد", " units")]]
                 if getattr(r, "takes", None) is not None else
-                [[fe("ظرفیت", "room for"), codes_fa(getattr(r, "units", ""), names) + " واحد"]]),
+                [[fe("ظرفیت", "room for"), codes_fa(getattr(r, "units", ""), names) + tr(" واحد", " units")]]),
               [fe("تا راه اصلی", "to a trunk road"), km(getattr(r, "trunk_km", None))],
               [fe("تا راه‌آهن", "to rail"), km(getattr(r, "rail_km", None))],
               [fe("تا خط برق", "to a power line"), km(getattr(r, "power_km", None))],
@@ -337,11 +397,13 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
               *([[fe("تأسیسات مورد نیاز", "utilities needed"), _extend_fa(r.utilities)]]
                 if getattr(r, "utilities", None) else []),
               [fe("تأسیسات لازم", "utilities to extend"), _extend_fa(getattr(r, "extend", ""))],
-              [fe(f"جمعیت در شعاع {POP_REACH_KM:g} km", "people within reach"),
-               f"{int(getattr(r, 'pop_reach', 0) or 0):,}"]]
+              [fe(f"جمعیت در شعاع {qty(POP_REACH_KM, 'km', 'g')}", f"people within {POP_REACH_KM:g} km"),
+               num(int(getattr(r, "pop_reach", 0) or 0))]]
         props.append({"site_id": text(r.site_id), "_s": style,
-                      "_t": [f"سایت پیشنهادی {text(r.site_id)}", codes_fa(getattr(r, "categories", ""), names)],
-                      "_p": [["h", f"سایت پیشنهادی {text(r.site_id)}", codes_fa(getattr(r, "categories", ""), names)],
+                      "_t": [tr("سایت پیشنهادی ", "proposed site ") + text(r.site_id),
+                             codes_fa(getattr(r, "categories", ""), names)],
+                      "_p": [["h", tr("سایت پیشنهادی ", "proposed site ") + text(r.site_id),
+                              codes_fa(getattr(r, "categories", ""), names)],
                              ["kv", kv]]})
     pts = gpd.GeoSeries(shapely.point_on_surface(s.geometry.values), crs=s.crs).to_crs(4326)
     marks = [[round(p.y, 6), round(p.x, 6), text(i)] for p, i in zip(pts, s["site_id"])]
@@ -353,15 +415,31 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
 def _extend_fa(v: Any) -> str:
     """``power 1.5 km, gas 6.2 km`` / ``none`` in Persian (distances kept)."""
     t = text(v).strip()
+    if _lang.current() == "en":
+        return t or "none"
     if not t or t == "none":
         return "هیچ"
     words = {"power": "برق", "gas": "گاز", "water": "آب", "wastewater": "فاضلاب", "rail": "راه‌آهن",
              "road": "راه", "trunk": "راه اصلی"}
     out = []
     for part in t.split(","):
+        nw = re.fullmatch(r"\s*(\w+): no network in the inputs\s*", part)
+        if nw:
+            out.append(f"{words.get(nw[1], nw[1])}: شبکه‌ای در داده‌های ورودی نیست")
+            continue
         w, _, rest = part.strip().partition(" ")
+        m = re.fullmatch(r"([\d.]+) (km|m)", rest.strip())
+        rest = qty(float(m[1]), m[2], "g") if m else rest
         out.append(f"{words.get(w, w)} {rest}".strip())
     return "، ".join(out)
+
+
+def land_basis(v: Any) -> str:
+    """A zone's land basis (``net`` / ``gross`` ...) in the report's language."""
+    t = text(v)
+    fa = {"net": "خالص", "gross": "ناخالص", "vacant": "زمین خالی", "vacant_ha": "زمین خالی", "gross_ha": "ناخالص",
+          "area": "مساحت", "usable": "قابل استفاده", "indicative": "تقریبی", "plots": "قطعات"}
+    return t if _lang.current() == "en" else fa.get(t, t)
 
 
 def clusters(res: "RunResult") -> dict[str, Any] | None:
@@ -371,7 +449,7 @@ def clusters(res: "RunResult") -> dict[str, Any] | None:
         return None
     style = {"color": "#006d2c", "weight": 1, "fillOpacity": 0.2}
     names = cat_fa(res)
-    props = [{"cluster_id": text(c), "_s": style, "_t": [text(c), f"{int(m)} عضو", codes_fa(k, names)]}
+    props = [{"cluster_id": text(c), "_s": style, "_t": [text(c), num(int(m)) + tr(" عضو", " members"), codes_fa(k, names)]}
              for c, m, k in zip(cl["cluster_id"], cl["members"], cl["categories"])]
     return _layer(fe("خوشه‌های کسب‌وکار", "Business clusters"), False, _features(cl, props, simplify_m=10.0),
                   legend=_swatches([("#006d2c", fe("خوشه یک زنجیره ارزش", "cluster of one value chain"))]))
@@ -392,13 +470,14 @@ def flows(res: "RunResult") -> dict[str, Any] | None:
         a, b = ucen.iloc[int(r.origin)], ecen.iloc[epos[r.estate_id]]
         out.append({"path": [[round(a.y, 6), round(a.x, 6)], [round(b.y, 6), round(b.x, 6)]],
                     "w": round(float(1 + 1.5 * np.log1p(r.units)), 3),
-                    "t": [text(r.origin_name), "←", f"{text(r.estate_id)}: {int(r.units):,} کسب‌وکار"]})
+                    "t": [text(r.origin_name), tr("←", "→"),
+                          f"{text(r.estate_id)}: {num(int(r.units))}" + tr(" کسب‌وکار", " businesses")]})
     big = int(fl["units"].max())
     # drawn under the estates (all_layers' order, kept by the page): a click on an estate opens the estate
     return {"kind": "lines", "name": fe("جریان جابجایی", "Relocation flows"), "show": True, "colour": "#2166ac",
             "rows": out, "group": "analysis",
             "legend": {"type": "widths", "colour": "#2166ac",
-                       "items": [[round(float(1 + 1.5 * np.log1p(n)), 2), fe(f"{n:,} کسب‌وکار", "businesses")]
+                       "items": [[round(float(1 + 1.5 * np.log1p(n)), 2), fe(f"{num(n)} کسب‌وکار", f"{n:,} businesses")]
                                  for n in sorted({1, max(big // 10, 1), big})]}}
 
 
@@ -414,7 +493,7 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
     fa_names = cat_fa(res)
 
     def label(k: int) -> str:
-        return fa_names.get(codes[k], codes[k]) if k < len(codes) else "طبقه‌بندی‌نشده"
+        return fa_names.get(codes[k], codes[k]) if k < len(codes) else tr("طبقه‌بندی‌نشده", "unclassified")
 
     if len(biz) <= MAX_POINTS:
         names = biz["name"].tolist() if "name" in biz else [""] * len(biz)
@@ -425,7 +504,8 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
         df = pd.DataFrame({"cx": cell[0], "cy": cell[1], "k": cats, "lat": b4.y.to_numpy(), "lon": b4.x.to_numpy()})
         agg = df.groupby(["cx", "cy"]).agg(lat=("lat", "mean"), lon=("lon", "mean"), n=("k", "size"),
                                            k=("k", lambda s: int(s.mode().iloc[0]))).reset_index()
-        rows = [[round(r.lat, 6), round(r.lon, 6), int(r.k), f"{int(r.n)} کسب‌وکار (بیشتر {label(int(r.k))})",
+        rows = [[round(r.lat, 6), round(r.lon, 6), int(r.k),
+                 num(int(r.n)) + tr(" کسب‌وکار (بیشتر ", " businesses (mostly ") + label(int(r.k)) + ")",
                  round(float(2 + 2 * np.log1p(r.n)), 3)] for r in agg.itertuples()]
     cat = res.prep.catalogue.table.set_index("code")
     present = sorted(set(cats))
@@ -451,15 +531,19 @@ def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | Non
     order = [c for c in REASON_COLOURS if c in set(codes)]
     k_of = {c: i for i, c in enumerate(order)}
     names = cat_fa(res)
-    fa = reason_fa(un["reason"])
+    from .bidi import fa_numbers
+
+    fa = ([fa_numbers(x) for x in reason_fa(un["reason"], names)] if _lang.current() != "en"
+          else un["reason"].astype(str).to_numpy())
     bname = un["name"] if "name" in un else pd.Series([""] * len(un))
     rows = [[round(float(la), 6), round(float(lo), 6), k_of[c],
-             [text(n), names.get(text(cat), text(cat)) or "طبقه‌بندی‌نشده", text(f)], 4]
+             [text(n), names.get(text(cat), text(cat)) or tr("طبقه‌بندی‌نشده", "unclassified"), text(f)], 4]
             for la, lo, c, n, cat, f in zip(un["lat"], un["lon"], codes, bname, un["category"], fa)]
     from ..reasons import REASON_CODES
 
     counts = pd.Series(codes).value_counts()
-    items = [[REASON_COLOURS[c], fe(f"{REASON_CODES[c][1]} ({int(counts[c]):,})", REASON_CODES[c][0])] for c in order]
+    items = [[REASON_COLOURS[c], fe(f"{REASON_CODES[c][1]} ({num(int(counts[c]))})",
+                                    f"{REASON_CODES[c][0]} ({int(counts[c]):,})")] for c in order]
     return {"kind": "points", "name": fe("کسب‌وکارهای بدون تخصیص، به تفکیک دلیل", "Unassigned businesses, by reason"),
             "show": True, "colours": [REASON_COLOURS[c] for c in order], "rows": rows, "group": "analysis",
             "stroke": "#222", "legend": {"type": "dot", "items": items}}
@@ -467,6 +551,15 @@ def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | Non
 
 ROAD_FA = {"motorway": "آزادراه", "trunk": "بزرگراه و راه اصلی", "primary": "راه درجه یک",
            "secondary": "راه درجه دو", "other": "سایر راه‌ها"}
+ROAD_EN = {"motorway": "motorway", "trunk": "trunk road", "primary": "primary road", "secondary": "secondary road",
+           "other": "other roads"}
+
+
+def road_name(c: str) -> str:
+    """A road class in the report's language."""
+    return tr(ROAD_FA.get(c, c), ROAD_EN.get(c, c))
+
+
 ROAD_STYLE = {"motorway": ("#e8590c", 3.0), "trunk": ("#f08c00", 2.5), "primary": ("#fab005", 2.0),
               "secondary": ("#adb5bd", 1.5), "other": ("#ced4da", 1.0)}
 
@@ -482,10 +575,10 @@ def roads(res: "RunResult") -> dict[str, Any] | None:
     for c, n in zip(cls, names):
         colour, w = ROAD_STYLE.get(c, ROAD_STYLE["other"])
         props.append({"_s": {"color": colour, "weight": w, "opacity": 0.9},
-                      "_t": [text(n), ROAD_FA.get(c, c)] if text(n) else [ROAD_FA.get(c, c)]})
+                      "_t": [text(n), road_name(c)] if text(n) else [road_name(c)]})
     present = [k for k in ROAD_STYLE if k in set(cls)] or ["other"]
     return _layer(fe("راه‌ها", "Roads"), True, _features(r, props, simplify_m=30), group="context",
-                  legend=_swatches([(ROAD_STYLE[k][0], fe(ROAD_FA.get(k, k), k)) for k in present], "line"))
+                  legend=_swatches([(ROAD_STYLE[k][0], fe(ROAD_FA.get(k, k), ROAD_EN.get(k, k))) for k in present], "line"))
 
 
 def rail(res: "RunResult") -> dict[str, Any] | None:
@@ -494,7 +587,7 @@ def rail(res: "RunResult") -> dict[str, Any] | None:
     if r is None or not len(r):
         return None
     style = {"color": "#343a40", "weight": 2, "dashArray": "6 3"}
-    props = [{"_s": style, "_t": ["راه‌آهن", text(n)]} for n in (r["name"] if "name" in r else [""] * len(r))]
+    props = [{"_s": style, "_t": [tr("راه‌آهن", "railway"), text(n)]} for n in (r["name"] if "name" in r else [""] * len(r))]
     return _layer(fe("راه‌آهن", "Railways"), True, _features(r, props, simplify_m=30), group="context",
                   legend=_swatches([("#343a40", fe("راه‌آهن", "railway"))], "dash"))
 
@@ -507,11 +600,12 @@ def utilities(res: "RunResult") -> dict[str, Any] | None:
     col = {"power_line": "#7048e8", "gas_pipe": "#0ca678"}
     kinds = u["kind"].astype(str).to_numpy() if "kind" in u else np.array(["utility"] * len(u))
     fa = {"power_line": "خط برق", "gas_pipe": "خط لوله گاز"}
-    props = [{"_s": {"color": col.get(k, "#868e96"), "weight": 1.5, "dashArray": "2 4"}, "_t": [fa.get(k, k)]}
-             for k in kinds]
+    en = {"power_line": "power line", "gas_pipe": "gas pipe"}
+    props = [{"_s": {"color": col.get(k, "#868e96"), "weight": 1.5, "dashArray": "2 4"},
+              "_t": [tr(fa.get(k, k), en.get(k, k))]} for k in kinds]
     present = sorted(set(kinds))
     return _layer(fe("برق و گاز", "Power and gas"), False, _features(u, props, simplify_m=30), group="context",
-                  legend=_swatches([(col.get(k, "#868e96"), fe(fa.get(k, k), k)) for k in present], "dash"))
+                  legend=_swatches([(col.get(k, "#868e96"), fe(fa.get(k, k), en.get(k, k))) for k in present], "dash"))
 
 
 def labels(res: "RunResult") -> list[list[Any]]:

@@ -16,7 +16,11 @@ connect, so an escaping mistake cannot run injected script.
 
 The page is Persian first and right to left (``<html lang="fa-IR" dir="rtl">``, the panel on the
 right); the map's own box stays left to right (Leaflet's geometry), its popups, legend and layer list
-are right to left.
+are right to left. ``report.language`` ``fa`` gives ``<html lang="fa" dir="rtl">``, ``en`` gives
+``<html lang="en" dir="ltr">`` (popups, legend and layer list left to right too).
+
+The Persian font (Vazirmatn, :mod:`.fontface`) is embedded, cut to the characters of the page, in a
+stylesheet trusted by hash like the page's own (it holds no data string, only the font's bytes).
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def _splice(page: str, marker: str, insert: str, *, before: bool = True) -> str:
     return page[:i] + insert + page[i:] if before else page[:i + len(marker)] + insert + page[i + len(marker):]
 
 
-def assemble(skeleton: str, *, title: str, panel: Markup, data: dict[str, Any]) -> str:
+def assemble(skeleton: str, *, title: str, panel: Markup, data: dict[str, Any], lang: str = "both") -> str:
     """The finished page from Folium's rendered skeleton, the panel and the map data.
 
     Parameters
@@ -128,19 +132,27 @@ def assemble(skeleton: str, *, title: str, panel: Markup, data: dict[str, Any]) 
         The side panel (already safe markup).
     data
         The map data read by ``app.js``.
+    lang
+        ``both``, ``fa`` or ``en`` (``report.language``): the page's ``lang`` and ``dir``.
     """
     from markupsafe import escape
 
+    from .fontface import font_css
+
     js, css = offline_assets()
+    data_text = json_block(data, "sp-data")
+    app_text = app_script()
+    font = font_css(title + str(panel) + json.dumps(data, ensure_ascii=False) + app_text)
     # pinch-zoom stays possible on phones
     page = re.sub(r'<meta name="viewport"[^>]*>',
                   '<meta name="viewport" content="width=device-width, initial-scale=1.0">', skeleton, count=1)
-    code = f"\n<style>{css}</style>\n<style>{app_css()}</style>\n<script>{js}</script>\n"
-    app = f"<script>{app_script()}</script>"
+    code = f"\n<style>{font}</style>\n<style>{css}</style>\n<style>{app_css()}</style>\n<script>{js}</script>\n"
+    app = f"<script>{app_text}</script>"
     policy = csp(page + code + app)  # before any data: only the page's own code is trusted
     page = _splice(page, "</head>", f"\n<title>{escape(title)}</title>" + code)
-    page = page.replace("<html>", '<html lang="fa-IR" dir="rtl">', 1)
-    tail = f"\n{panel}\n{json_block(data, 'sp-data')}\n{app}\n"
+    html = {"fa": '<html lang="fa" dir="rtl">', "en": '<html lang="en" dir="ltr">'}.get(lang, '<html lang="fa-IR" dir="rtl">')
+    page = page.replace("<html>", html, 1)
+    tail = f"\n{panel}\n{data_text}\n{app}\n"
     i = page.rindex("</html>")
     page = page[:i] + tail + page[i:]
     return _splice(page, "<head>", f'\n<meta http-equiv="Content-Security-Policy" content="{policy}">',

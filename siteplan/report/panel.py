@@ -22,8 +22,9 @@ from ..locate import POP_REACH_KM
 from ..reasons import REASON_CODES, reason_codes
 from ..units import M2_PER_HA
 from ..zoning import zoning_sheets
+from . import lang as _lang
 from .bidi import Fmt, bi
-from .layers import _extend_fa, cat_fa, codes_fa, text
+from .layers import ESTATE_KIND, _extend_fa, cat_fa, codes_fa, digits, kind_name, land_basis, text, tr
 from .programme import programme_html
 from .summary import group_warnings, headline, proposal_fa, robustness
 
@@ -56,7 +57,7 @@ def zoom(kind: str, ident: Any, label: Any = None) -> Markup:
     """A button that zooms the map to a site (``kind`` ``site``) or an estate (``estate``) and opens it;
     the id travels in a data attribute (escaped) and the page's script matches it as plain text."""
     return Markup('<button type="button" class="zoom" data-zoom="{}" data-id="{}" title="{}">{}</button>').format(
-        kind, text(ident), "نمایش روی نقشه / zoom to it", cell(label if label is not None else ident))
+        kind, text(ident), tr("نمایش روی نقشه", "zoom to it"), cell(label if label is not None else ident))
 
 
 def _swatch(colour: str) -> Markup:
@@ -80,14 +81,14 @@ def _svg_curve(spec: Any) -> Markup:
     px = (x - x[0]) / (x[-1] - x[0]) * 150 + 20
     py = 40 - np.nan_to_num(y) * 34
     path = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py))
-    unit = " m" if str(getattr(spec, "kind", "")).startswith("distance") else ""
+    unit = " " + _lang.unit("m") if str(getattr(spec, "kind", "")).startswith("distance") else ""
     return Markup('<svg class="curve" viewBox="0 0 180 60" width="180" height="60" role="img" '
                   'aria-label="transform curve from {lo} to {hi}"><rect x="20" y="6" width="150" height="34" '
                   'fill="#f4f4f4"/><text x="16" y="12" font-size="10" text-anchor="end">1</text>'
                   '<text x="16" y="42" font-size="10" text-anchor="end">0</text><polyline fill="none" '
                   'stroke="#3366cc" stroke-width="2" points="{path}"/><text x="20" y="56" font-size="11">{lo}</text>'
                   '<text x="170" y="56" font-size="11" text-anchor="end">{hi}</text></svg>').format(
-        path=path, lo=f"{lo_x:g}{unit}", hi=f"{hi + pad:g}{unit}")
+        path=path, lo=Fmt().num(lo_x, "g") + unit, hi=Fmt().num(hi + pad, "g") + unit)
 
 
 def _num(v: object) -> float:
@@ -95,13 +96,18 @@ def _num(v: object) -> float:
     return float(v) if isinstance(v, (int, float)) else 0.0
 
 
-def _aggregation_text(sc: Any) -> str:
+def _aggregation_text(sc: Any, f: Fmt | None = None) -> str:
+    f = f or Fmt()
+    fa = _lang.current() == "fa"
     if sc.aggregation.method != "owa":
-        return "weighted linear combination"
+        return "ترکیب خطی وزنی" if fa else "weighted linear combination"
     from ..suitability import orness, owa_tradeoff
 
     ow = np.asarray(sc.aggregation.order_weights, dtype=float)
     ow = ow / ow.sum()
+    if fa:
+        return (f"میانگین وزنی مرتب (وزن‌های ترتیبی {'، '.join(f.num(float(x), '.3g') for x in ow)}، "
+                f"ORness {f.num(orness(ow), '.2f')}، بده‌بستان {f.num(owa_tradeoff(ow), '.2f')})")
     return (f"ordered weighted average (order weights {[round(float(x), 3) for x in ow]}, ORness "
             f"{orness(ow):.2f}, trade-off {owa_tradeoff(ow):.2f})")
 
@@ -115,16 +121,20 @@ def _category_rows(res: "RunResult", colour: dict[str, str], f: Fmt | None = Non
     for code in prep.codes:
         r = rows[rows.category == code]
         un = r[r.status == "unassigned"]
-        why = "؛ ".join(f"{REASON_CODES[k][1]} ({f.num(v)})" for k, v in
-                        Counter(c for c in reason_codes(un.reason) if c).most_common(3))
-        name = Markup("{}{}<br><small>{}</small>").format(_swatch(colour[code]), cell(cat.loc[code, "name_fa"]),
-                                                          cell(cat.loc[code, "name_en"]))
-        out.append([name, cat.loc[code, "env_cat"], f.num(len(r)), f.num(r.land_m2.sum() / M2_PER_HA, ",.1f"),
+        en = _lang.current() == "en"
+        why = tr("؛ ", "; ").join(f"{REASON_CODES[k][1 - en]} ({f.num(v)})" for k, v in
+                                 Counter(c for c in reason_codes(un.reason) if c).most_common(3))
+        if _lang.current() == "both":
+            name = Markup("{}{}<br><small>{}</small>").format(_swatch(colour[code]), cell(cat.loc[code, "name_fa"]),
+                                                              cell(cat.loc[code, "name_en"]))
+        else:
+            name = Markup("{}{}").format(_swatch(colour[code]), cell(cat.loc[code, "name_en" if en else "name_fa"]))
+        out.append([name, digits(cat.loc[code, "env_cat"]), f.num(len(r)), f.num(r.land_m2.sum() / M2_PER_HA, ",.1f"),
                     f.num(int((r.status == "assigned").sum())), f.num(len(un)), why])
     un_cls = rows[rows.category.isna()]
     if len(un_cls):
-        out.append(["طبقه‌بندی‌نشده", "", f.num(len(un_cls)), "", f.num(0), f.num(len(un_cls)),
-                    REASON_CODES["unclassified"][1]])
+        out.append([tr("طبقه‌بندی‌نشده", "unclassified"), "", f.num(len(un_cls)), "", f.num(0), f.num(len(un_cls)),
+                    tr(REASON_CODES["unclassified"][1], REASON_CODES["unclassified"][0])])
     return out
 
 
@@ -133,91 +143,215 @@ def _estate_rows(res: "RunResult", f: Fmt | None = None) -> list[list[Any]]:
 
     f = f or Fmt()
     t = estate_totals(res)
-    return [[zoom("estate", r.estate_id), r.estate_name, r.kind if r.kind is not None else "",
+    return [[zoom("estate", r.estate_id), r.estate_name, kind_name(r.kind, ESTATE_KIND) if r.kind is not None else "",
              f.num(r.capacity_m2 / M2_PER_HA, ",.1f"),
              f.num(r.used_m2 / M2_PER_HA, ",.1f"), f.num(r.left_m2 / M2_PER_HA, ",.1f"), f.num(int(r.units)),
-             r.capacity_from] for r in t.itertuples()]
+             capacity_from(r.capacity_from)] for r in t.itertuples()]
 
 
-#: zone fills of the zoning sheets' maps (by position in the estate's list, never from data)
+def capacity_from(v: Any) -> str:
+    """What an estate's capacity was read from, in the report's language."""
+    t = text(v)
+    fa = {"vacant_ha": "زمین خالی", "plots": "قطعات", "gross_ha": "مساحت ناخالص", "none": "هیچ", "area": "مساحت"}
+    en = {"vacant_ha": "vacant land", "plots": "plots", "gross_ha": "gross area", "none": "none", "area": "area"}
+    return tr(fa.get(t, t), en.get(t, t))
+
+
+#: the value chains of the catalogue (``chain``) in Persian and English
+CHAIN = {"auto": ("خودرو", "vehicles"), "metal": ("فلز", "metal"), "stone": ("سنگ", "stone"),
+         "tech": ("فناوری", "technology"), "textile": ("نساجی", "textiles"), "trade": ("بازرگانی", "trade"),
+         "wood": ("چوب", "wood")}
+
+
+def chain_name(v: Any) -> str:
+    """A value chain in the report's language (one the table does not know, as written)."""
+    t = text(v)
+    return tr(*CHAIN[t]) if t in CHAIN else t
+
+
+#: zone fills of the zoning sheets' maps (by position in the estate's list, never from data); beyond
+#: these, :func:`sheet_fill` turns the hue by the golden angle, so no two zones of a sheet share a colour
 _SHEET_FILLS = ("#8c2d04", "#cc4c02", "#ec7014", "#fe9929", "#fec44f", "#74a9cf", "#3690c0", "#0570b0",
                 "#045a8d", "#016c59", "#02818a", "#67a9cf")
 
 
-def _zoning_sheets(res: "RunResult") -> Markup:
-    """Per estate a small map of its zones and their table (issue 17)."""
+def sheet_fill(i: int) -> str:
+    """The fill of the ``i``-th zone of a zoning sheet: distinct for every ``i`` (a hex colour)."""
+    import colorsys
+
+    if i < len(_SHEET_FILLS):
+        return _SHEET_FILLS[i]
+    k = i - len(_SHEET_FILLS)
+    hue = (k * 137.50776405 + 20.0) % 360.0 / 360.0
+    light = (0.42, 0.58, 0.50)[k % 3]
+    sat = (0.65, 0.50, 0.80)[(k // 3) % 3]
+    r, g, b = colorsys.hls_to_rgb(hue, light, sat)
+    return "#%02x%02x%02x" % (round(r * 255), round(g * 255), round(b * 255))
+
+
+def _zoning_sheets(res: "RunResult", f: Fmt) -> Markup:
+    """Per estate a small map of its zones inside the estate's outline, and their table (issue 17)."""
     out = []
-    for sh in zoning_sheets(res.zones):
+    mode = _lang.current()
+    for sh in zoning_sheets(res.zones, estates=res.prep.region.layers.get("estates")):
+        outline = (Markup('<path class="zs-outline" d="{}" fill="#f4f4f0" stroke="#000" stroke-width="1.2" '
+                          'stroke-dasharray="3 1.5"/>').format(sh.outline) if sh.outline else Markup(""))
         paths = Markup("").join(Markup('<path d="{}" fill="{}" stroke="#333" stroke-width="0.3"/>').format(
-            d, _SHEET_FILLS[i % len(_SHEET_FILLS)]) for i, d in enumerate(sh.paths))
-        svg = Markup('<svg viewBox="-2 -2 104 104" width="160" height="160" role="img" aria-label="zones of {}">'
-                     '{}</svg>').format(sh.estate_id, paths)
-        rows = [[Markup('<span class="sw" data-colour="{}"></span>').format(_SHEET_FILLS[i % len(_SHEET_FILLS)]),
-                 r.zone_id, f"{r.name_fa} / {r.name_en}", r.env_cat, f"{r.sep_m:g}",
-                 "" if pd.isna(r.min_home_m) else f"{r.min_home_m:,.0f}", f"{r.area_ha:.2f}", r.units,
-                 "" if pd.isna(r.plots) else int(r.plots), f"{r.convexity:.2f}", r.land_basis]
+            d, sheet_fill(i)) for i, d in enumerate(sh.paths))
+        svg = Markup('<svg viewBox="-2 -2 104 104" width="160" height="160" role="img" aria-label="{} {}">'
+                     '{}{}</svg>').format(tr("زون‌های", "zones of"), sh.estate_id, outline, paths)
+        rows = [[Markup('<span class="sw" data-colour="{}"></span>').format(sheet_fill(i)),
+                 r.zone_id,
+                 (Markup("{}<br><small>{}</small>").format(cell(r.name_fa), cell(r.name_en)) if mode == "both"
+                  else r.name_en if mode == "en" else r.name_fa),
+                 digits(r.env_cat), f.num(float(r.sep_m), "g"),
+                 "" if pd.isna(r.min_home_m) else f.num(float(r.min_home_m), ",.0f"), f.num(float(r.area_ha), ".2f"),
+                 f.num(int(r.units)), "" if pd.isna(r.plots) else f.num(int(r.plots)), f.num(float(r.convexity), ".2f"),
+                 land_basis(r.land_basis)]
                 for i, r in enumerate(sh.rows.itertuples())]
         out.append(Markup('<div class="zs"><h4>{}</h4>{}<div class="zs-table">{}</div></div>').format(
             cell(sh.estate_id), svg, table(
-            ["", "zone", "category / صنف", "env", "sep m", "from homes m", "ha", "units", "plots", "convexity",
-             "land"], rows)))
+            ["", bi("zone", "زون"), bi("category", "صنف"), bi("env", "رده"), bi("sep m", "حریم (متر)"),
+             bi("from homes m", "تا مسکونی (متر)"), bi("ha", "هکتار"), bi("units", "واحد"), bi("plots", "قطعه"),
+             bi("convexity", "فشردگی"), bi("land", "زمین")], rows)))
     return Markup("").join(out)
 
 
-def _method(res: "RunResult") -> Markup:
+_KIND_FA = {"distance": "فاصله", "inside": "درون", "attribute": "ویژگی", "catchment": "جمعیت در دسترس",
+            "raster": "رستر", "slope": "شیب"}
+_TRANSFORM_FA = {"linear": "خطی", "sigmoid": "سیگموئید", "step": "پله‌ای", "piecewise": "چندتکه‌ای",
+                 "gaussian": "گاوسی", "categorical": "رده‌ای", "threshold": "آستانه"}
+_STATUS_FA = {"optimal": "بهینه", "feasible": "شدنی", "infeasible": "نشدنی", "n/a": "ندارد", "none": "ندارد",
+              "greedy": "حریصانه", "verified": "تأییدشده", "default": "پیش‌فرض", "provisional": "موقت",
+              "sourced": "مستند", "assumed": "فرضی", "confirmed": "تأییدشده", "assumption": "فرض",
+              "override": "جایگزین کاربر", "scenario": "سناریو"}
+_METHOD_FA = {"ahp": "تحلیل سلسله‌مراتبی (AHP)", "equal": "وزن برابر", "direct": "وزن مستقیم",
+              "rank_sum": "مجموع رتبه", "entropy": "آنتروپی"}
+
+
+def _fa_word(v: Any, table: dict[str, str]) -> str:
+    t = text(v)
+    return t if _lang.current() != "fa" else table.get(t, t)
+
+
+def _robust_lines(rob: Any, f: Fmt, res: "RunResult") -> list[str]:
+    """The robustness findings in the report's language (English as :mod:`siteplan.sensitivity` says
+    them; Persian from the same records)."""
+    if _lang.current() != "fa":
+        return list(rob.lines)
+    lines = [f"{f.num(len(rob.certain))} از {f.num(len(rob.ranked))} صنف رتبه‌بندی‌شده پایدارند: شهرک نخست در همه "
+             f"{f.num(rob.draws)} قرعه وزن‌ها و هر تغییر تک‌به‌تک نخست می‌ماند"]
+    names = cat_fa(res)
+    for t in rob.uncertain_top:
+        lines.append(f"{names.get(t['category'], t['category'])}: شهرک نخست {t['estate_id']} در "
+                     f"{f.plain(t['p_first'] * 100, '%', '.0f')} قرعه‌ها نخست است و {t['challenger']} در "
+                     f"{f.plain(t['p_challenger'] * 100, '%', '.0f')}")
+    for x in rob.swaps:
+        lines.append(f"{names.get(x['category'], x['category'])}: {x['estates'][0]} و {x['estates'][1]} (رتبه‌های "
+                     f"{f.num(x['ranks'][0])} و {f.num(x['ranks'][1])}) در {f.plain(x['p'] * 100, '%', '.0f')} "
+                     "قرعه‌ها جابجا می‌شوند")
+    return lines
+
+
+def _method(res: "RunResult", f: Fmt) -> Markup:
     prep = res.prep
     sc = prep.scenario
+    fa = _lang.current() == "fa"
     mrow = []
     for cl in prep.crit:
         sp = cl.spec
         ws = sorted({round(s.weights.get(sp.name, 0), 3) for s in prep.surfaces.values() if sp.name in s.weights})
-        mrow.append([sp.name, f"{sp.kind} of {sp.layer}", f"{sp.transform.type} {sp.transform.points}"
-                     + ("" if sp.transform.increasing else " (decreasing)"), _svg_curve(sp), ", ".join(map(str, ws))])
+        pts = "، ".join(f.num(float(x), "g") for x in sp.transform.points) if fa else str(sp.transform.points)
+        layer = LAYER_NAME[sp.layer][0] if sp.layer in LAYER_NAME else sp.layer
+        measure = (f"{_fa_word(sp.kind, _KIND_FA)} از لایه {layer}" if fa else f"{sp.kind} of {sp.layer}")
+        trans = (f"{_fa_word(sp.transform.type, _TRANSFORM_FA)} [{pts}]" + ("" if sp.transform.increasing else " (نزولی)")
+                 if fa else f"{sp.transform.type} {sp.transform.points}"
+                 + ("" if sp.transform.increasing else " (decreasing)"))
+        mrow.append([sp.name, measure, trans, _svg_curve(sp), tr("، ", ", ").join(f.num(w, "g") for w in ws)])
     cr = Markup("")
     if prep.ahp is not None:
         r = prep.ahp
-        cr = Markup("<p>AHP consistency ratio {} (λmax {}, random index table {}; threshold {}).</p>").format(
-            f"{r.cr:.3f}", f"{r.lambda_max:.3f}", r.ri_table, f"{sc.weights.cr_threshold:g}")
+        cr = Markup("<p>{}</p>").format(
+            f"نسبت سازگاری AHP {f.num(r.cr, '.3f')} (λmax {f.num(r.lambda_max, '.3f')}، جدول شاخص تصادفی "
+            f"{r.ri_table}؛ آستانه {f.num(sc.weights.cr_threshold, 'g')})." if fa else
+            f"AHP consistency ratio {r.cr:.3f} (λmax {r.lambda_max:.3f}, random index table {r.ri_table}; "
+            f"threshold {sc.weights.cr_threshold:g}).")
     sol = res.plan.solver
     rob = robustness(res)
     n_top = len(rob.uncertain_top)
+    lines = _robust_lines(rob, f, res)
 
-    def items(lines: list[str]) -> Markup:
-        return Markup("<ul>{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(x) for x in lines))
+    def items(ls: list[str]) -> Markup:
+        return Markup("<ul>{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(x) for x in ls))
 
     rob_txt = Markup("{}{}{}").format(
-        rob.lines[0], items(rob.lines[1:1 + n_top]) if n_top else "",
-        Markup("<details><summary>{} pairs of lower-ranked estates swap</summary>{}</details>").format(
-            len(rob.swaps), items(rob.lines[1 + n_top:])) if rob.swaps else "")
-    rules_rows = [[code, r.rule_id, f"{r.max_pct:g} %" if r.group == "slope" else f"{r.min_m:g} m", r.status]
+        lines[0], items(lines[1:1 + n_top]) if n_top else "",
+        Markup("<details><summary>{}</summary>{}</details>").format(
+            tr(f"{f.num(len(rob.swaps))} جفت شهرک با رتبه پایین‌تر جابجا می‌شوند",
+               f"{len(rob.swaps)} pairs of lower-ranked estates swap"), items(lines[1 + n_top:])) if rob.swaps else "")
+    names = cat_fa(res)
+    rules_rows = [[names.get(code, code) if fa else code, r.rule_id,
+                   f.qty(r.max_pct, "%", "g") if r.group == "slope" else f.qty(r.min_m, "m", "g"),
+                   _fa_word(r.status, _STATUS_FA)]
                   for code in prep.codes for r in prep.rules[code] if r.group != "study_area"]
     sch = res.site_choice
-    return Markup("""<details><summary><span dir="ltr" lang="en">Method</span> / <span dir="rtl" lang="fa">روش</span></summary>
-<p>Suitability: {agg} of transformed criteria (weights method: {wm}); cells excluded by a category's siting
-rules are nodata.</p>
+    agg = _aggregation_text(sc, f)
+    gap = f.num(_num(sol.get("gap")) * 100, ".4f")
+    sgap = f.num(_num(sch.get("gap")) * 100, ".3f")
+    solver, status = text(sol.get("solver")), _fa_word(sol.get("status"), _STATUS_FA)
+    units, arcs = f.num(int(_num(sol.get("units")))), f.num(int(_num(sol.get("arcs"))))
+    cand = f.num(int(_num(sch.get("candidates", 0))))
+    meth = text(sch.get("method", "none"))
+    if fa:
+        meth = "پوشش بیشینه حریصانه تقاضای بدون تخصیص در دسترس" if meth.startswith("greedy") else meth
+        paras = Markup("""<p>تناسب: {agg} معیارهای تبدیل‌شده (روش وزن‌دهی: {wm})؛ سلول‌هایی که ضوابط مکان‌یابی یک صنف
+ممنوع کرده‌اند بی‌مقدارند.</p>
+{crit}{cr}
+<p>راهنمای تناسب: ۰ <span class="ramp"></span> ۱ (کم ← زیاد)</p>
+<p>حل‌کننده جابجایی: {solver}؛ وضعیت <b>{status}</b>، فاصله تا کران LP {gap}٪، {units} واحد، {arcs} یال.</p>
+<p>سایت‌های جدید: {cand} ناحیه نامزد برای هر زنجیره ارزش؛ انتخاب با {meth} (وضعیت {sst}، فاصله {sgap}٪).</p>
+<div>پایداری (مونت‌کارلو، {draws} قرعه وزن‌ها): {rob}</div>
+<details class="screen-only"><summary>ضوابط مکان‌یابی</summary>{rules}</details>
+<p class="print-only">ضوابط مکان‌یابی: در نسخه صفحه‌نمایش.</p>""")
+    else:
+        paras = Markup("""<p>Suitability: {agg} of transformed criteria (weights method: {wm}); cells excluded by a
+category's siting rules are nodata.</p>
 {crit}{cr}
 <p>Suitability legend: 0 <span class="ramp"></span> 1 (low → high)</p>
 <p>Relocation solver: {solver}; status <b>{status}</b>, gap to LP bound {gap} %, {units} units, {arcs} arcs.</p>
 <p>New sites: {cand} candidate regions grown per value chain; chosen by {meth} (status {sst}, gap {sgap} %).</p>
 <div>Robustness (Monte Carlo, {draws} weight draws): {rob}</div>
 <details class="screen-only"><summary>Siting rules</summary>{rules}</details>
-<p class="print-only">Siting rules: in the report on screen. / ضوابط مکان‌یابی: در نسخه صفحه‌نمایش.</p>
-</details>""").format(
-        agg=_aggregation_text(sc), wm=sc.weights.method,
-        crit=table(["criterion", "measure", "transform", "curve", "weight(s)"], mrow), cr=cr,
-        solver=text(sol.get("solver")), status=text(sol.get("status")), gap=f"{_num(sol.get('gap')) * 100:.4f}",
-        units=text(sol.get("units")), arcs=text(sol.get("arcs")), cand=text(sch.get("candidates", 0)),
-        meth=text(sch.get("method", "none")), sst=text(sch.get("status", "n/a")),
-        sgap=f"{_num(sch.get('gap')) * 100:.3f}", draws=sc.sensitivity.draws, rob=rob_txt or "n/a",
-        rules=table(["category", "rule", "distance", "status"], rules_rows))
+<p class="print-only">Siting rules: in the report on screen.""" + (" / ضوابط مکان‌یابی: در نسخه صفحه‌نمایش." if
+                                                                  _lang.current() == "both" else "") + "</p>")
+    body = paras.format(
+        agg=agg, wm=_fa_word(sc.weights.method, _METHOD_FA),
+        crit=table([bi("criterion", "معیار"), bi("measure", "سنجه"), bi("transform", "تبدیل"), bi("curve", "منحنی"),
+                    bi("weight(s)", "وزن")], mrow), cr=cr,
+        solver=solver, status=status, gap=gap, units=units, arcs=arcs, cand=cand, meth=meth,
+        sst=_fa_word(sch.get("status", "n/a"), _STATUS_FA), sgap=sgap, draws=f.num(sc.sensitivity.draws),
+        rob=rob_txt or tr("ندارد", "n/a"),
+        rules=table([bi("category", "صنف"), bi("rule", "ضابطه"), bi("distance", "فاصله"), bi("status", "وضعیت")],
+                    rules_rows))
+    return Markup("<details><summary>{}</summary>\n{}\n</details>").format(bi("Method", "روش"), body)
 
 
-def _sources(res: "RunResult") -> list[Markup]:
+#: the scenario's layers in Persian and English (the data sources list)
+LAYER_NAME = {"estates": ("شهرک‌ها و نواحی", "estates"), "urban": ("شهرها و روستاها", "towns and villages"),
+              "receptors": ("کاربری‌های حساس", "sensitive receptors"), "roads": ("راه‌ها", "roads"),
+              "rail": ("راه‌آهن", "railways"), "utilities": ("تأسیسات", "utilities"),
+              "constraints": ("محدودیت‌ها", "constraints"), "businesses": ("کسب‌وکارها", "businesses"),
+              "dem": ("مدل رقومی ارتفاع", "elevation"), "landuse": ("کاربری زمین", "land use"),
+              "study_area": ("محدوده مطالعه", "study area"), "zoning": ("طرح‌های مصوب", "zoning plans")}
+
+
+def _sources(res: "RunResult", f: Fmt) -> list[Markup]:
     out = []
     for name, gdf in sorted(res.prep.region.layers.items()):
         if "source" in gdf:
+            label = tr(*LAYER_NAME[name]) if name in LAYER_NAME else name
             for s, n in sorted(gdf["source"].dropna().astype(str).value_counts().items()):
-                out.append(Markup("<b>{}</b> ({}): {}").format(name, n, cell(s)))
+                out.append(Markup("<b>{}</b> ({}): {}").format(label, f.num(n), cell(s)))
     return out
 
 
@@ -254,7 +388,7 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
             f.qty(h["proposals_units"]),
             bi("unassigned businesses the new sites take (upgrades are alternatives, each counted alone)",
                "کسب‌وکار بدون تخصیص که سایت‌های جدید می‌پذیرند (ارتقاها گزینه‌های جداگانه‌اند)"), props)
-    return Markup("""<div class="headline" role="group" aria-label="headline figures">
+    return Markup("""<div class="headline" role="group" aria-label="{aria}">
 <div class="hl"><div class="hl-k">{k_move}</div><div class="hl-v">{move}</div><div class="hl-s">{cls} {k_cls}{cls_by}</div></div>
 <div class="hl ok"><div class="hl-k">{k_as}</div><div class="hl-v">{n_as}</div><div class="hl-s">{pct} · {est} {k_est}</div></div>
 <div class="hl bad"><div class="hl-k">{k_un}</div><div class="hl-v">{n_un}</div><ul class="reasons">{reasons}</ul></div>
@@ -262,6 +396,7 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
 <div class="hl-s">{k_cap} {cap} · {k_used} {used} · {k_left} {left} · {k_unpl} {unpl}</div></div>
 {props}
 </div>""").format(
+        aria=tr("ارقام اصلی", "headline figures"),
         k_move=bi("Businesses to move", "کسب‌وکارهای جابجاشونده"), move=f.qty(h["businesses"]),
         cls=f.qty(h["classified"]), k_cls=bi("classified", "طبقه‌بندی‌شده"), cls_by=_class_by_line(h, f),
         k_as=bi("Assigned to an estate", "تخصیص‌یافته"), n_as=f.qty(h["assigned"]), pct=f.qty(pct, "%", ".0f"),
@@ -289,16 +424,20 @@ def _class_by_line(h: dict, f: Any) -> Markup:
 
 def _chart_box(cid: str, en: str, fa: str, note: str) -> Markup:
     return Markup('<figure class="chart"><figcaption>{}</figcaption><div class="chart-svg" id="{}" role="img" '
-                  'aria-label="{}"></div><p class="note">{}</p></figure>').format(bi(en, fa), cid, en, note)
+                  'aria-label="{}"></div><p class="note">{}</p></figure>').format(bi(en, fa), cid, tr(fa, en), note)
 
 
 def _warnings(res: "RunResult", f: Fmt) -> tuple[Markup, int]:
+    """The run's warnings, repeats folded. They are the run's log (``manifest.json``), in English: on a
+    Persian page each sits in a left-to-right English isolate."""
     groups = group_warnings(res.warnings)
-    items = [Markup("<li>{}{}</li>").format(
-        cell(w), Markup(' <span class="count">{} {}</span>').format(Markup("×"), f.qty(n)) if n > 1 else "")
+    items = [Markup('<li><bdi dir="ltr" lang="en">{}</bdi>{}</li>').format(
+        text(w), Markup(' <span class="count">{} {}</span>').format(Markup("×"), f.qty(n)) if n > 1 else "")
         for w, n in groups[:MAX_WARNINGS]]
     if len(groups) > MAX_WARNINGS:
-        items.append(Markup("<li>… {} more kinds in manifest.json</li>").format(len(groups) - MAX_WARNINGS))
+        items.append(Markup("<li>{}</li>").format(tr(
+            f"… {f.num(len(groups) - MAX_WARNINGS)} نوع دیگر در manifest.json",
+            f"… {len(groups) - MAX_WARNINGS} more kinds in manifest.json")))
     return Markup("").join(items), len(groups)
 
 
@@ -314,8 +453,8 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
                 if takes is not None else "")
         area = f.qty(float(s.area_ha), "ha", ",.1f")
         if getattr(s, "sized_by", "demand") not in ("demand", "", None):
-            area = Markup('{}<div class="sub">{}</div>').format(area, cell(getattr(s, "sizing", "")))
-        out.append([zoom("site", s.site_id), text(getattr(s, "chain", "")), codes_fa(s.categories, names), area,
+            area = Markup('{}<div class="sub">{}</div>').format(area, cell(sizing_text(s, res)))
+        out.append([zoom("site", s.site_id), chain_name(getattr(s, "chain", "")), codes_fa(s.categories, names), area,
                     f.num(float(s.score), ".2f"), took, codes_fa(room, names), km(getattr(s, "trunk_km", None)),
                     km(getattr(s, "rail_km", None)), km(getattr(s, "power_km", None)),
                     km(getattr(s, "gas_km", None)), km(getattr(s, "water_km", None)),
@@ -324,24 +463,53 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
     return out
 
 
+def sizing_text(s: Any, res: "RunResult") -> str:
+    """Why a proposed site has its size, in the report's language (``sizing`` of ``sites.geojson`` in
+    English; in Persian from the same fields)."""
+    if _lang.current() != "fa":
+        return text(getattr(s, "sizing", ""))
+    f = Fmt()
+    sized_by = text(getattr(s, "sized_by", ""))
+    demand = getattr(s, "demand_ha", None)
+    n = getattr(s, "sized_for", None)
+    if demand is None or n is None or pd.isna(demand) or pd.isna(n):
+        return text(getattr(s, "sizing", ""))
+    ntg = float(res.prep.scenario.allocation.net_to_gross)
+    need = (f"{f.num(int(n))} کسب‌وکاری که سایت برایشان اندازه شد {f.plain(float(demand) * ntg, 'ha', ',.2f')} زمین "
+            f"می‌خواهند ({f.plain(float(demand), 'ha', ',.2f')} ناخالص)")
+    area = f.plain(float(s.area_ha), "ha", "g")
+    lead = {"min_area_ha": f"{area}: کمینه مساحت سایت در سناریو",
+            "max_area_ha": f"{area}: بیشینه مساحت سایت در سناریو",
+            "area_ha": f"{area}: مساحت ثابت سایت در سناریو"}.get(sized_by, "به اندازه تقاضای خود")
+    return f"{lead}؛ {need}"
+
+
 def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
     """The side panel of the report: summary first, then details."""
     prep = res.prep
     f = Fmt(bool(getattr(prep.scenario.outputs, "persian_digits", False)))
     warn, nw = _warnings(res, f)
-    src = Markup("").join(Markup("<li>{}</li>").format(s) for s in _sources(res))
-    return Markup("""<aside id="sp-panel" lang="fa-IR" aria-label="report summary and details">
+    src = Markup("").join(Markup("<li>{}</li>").format(s) for s in _sources(res, f))
+    mode = _lang.current()
+    page_lang = {"fa": "fa", "en": "en"}.get(mode, "fa-IR")
+    sub = (Markup('<p class="sub" dir="ltr" lang="en">Relocation of nuisance guilds and zoning of the estates · {}</p>')
+           if mode == "en" else
+           Markup('<p class="sub" dir="rtl" lang="fa">گزارش جابجایی اصناف مزاحم و پهنه‌بندی شهرک‌ها · {}</p>')).format(
+        Markup('<span class="date">{}</span>').format(_lang.date_text(_lang.report_date())))
+    title = (Markup('{}') if mode == "fa" else Markup('<span dir="ltr" lang="en">siteplan</span> — {}')).format(
+        cell(prep.scenario.name))
+    return Markup("""<aside id="sp-panel" lang="{page_lang}" aria-label="{k_aside}">
 <button type="button" id="sp-handle" aria-expanded="true" aria-controls="sp-body">{k_sheet}</button>
 <div id="sp-body">
 <section id="sp-summary" aria-labelledby="sp-title">
-<h1 id="sp-title"><span dir="ltr" lang="en">siteplan</span> — {name}</h1>
-<p class="sub" dir="rtl" lang="fa">گزارش جابجایی اصناف مزاحم و پهنه‌بندی شهرک‌ها</p>
+<h1 id="sp-title">{title}</h1>
+{sub}
 {headline}
 <details open class="charts"><summary>{k_charts}</summary>
 {c_est}{c_flow}{c_un}
 </details>
 </section>
-<section id="sp-details" aria-label="details">
+<section id="sp-details" aria-label="{k_det_aria}">
 <h2>{k_details}</h2>
 <details><summary>{k_cats}</summary>{cats}</details>
 <details><summary>{k_ests}</summary>{ests}</details>
@@ -352,27 +520,32 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
 {method}
 <details><summary>{k_warn} <span class="count">({nw})</span></summary><ul>{warn}</ul></details>
 <details><summary>{k_src}</summary><ul>{src}</ul>
-<p>Base map when online: © OpenStreetMap contributors (ODbL).</p></details>
+<p>{k_osm}</p></details>
 </section>
 </div>
 </aside>""").format(
-        k_sheet=bi("Summary", "خلاصه"), name=cell(prep.scenario.name), headline=_headline(res, f),
+        page_lang=page_lang, k_aside=tr("خلاصه و جزئیات گزارش", "report summary and details"), title=title, sub=sub,
+        k_det_aria=tr("جزئیات", "details"),
+        k_osm=tr("نقشه پایه در حالت آنلاین: © مشارکت‌کنندگان OpenStreetMap (ODbL).",
+                 "Base map when online: © OpenStreetMap contributors (ODbL)."),
+        k_sheet=bi("Summary", "خلاصه"), headline=_headline(res, f),
         k_charts=bi("Charts", "نمودارها"),
         c_est=_chart_box("chart-estates", "Demand against capacity per estate", "تقاضا در برابر ظرفیت هر شهرک",
-                         "bar: land assigned (ha); frame: capacity (ha)"),
+                         tr("میله: زمین تخصیص‌یافته (هکتار)؛ قاب: ظرفیت (هکتار)",
+                            "bar: land assigned (ha); frame: capacity (ha)")),
         c_flow=_chart_box("chart-flows", "Where they come from and go: towns to estates",
-                          "از کجا به کجا: شهرها به شهرک‌ها", "band width: businesses"),
+                          "از کجا به کجا: شهرها به شهرک‌ها", tr("پهنای نوار: شمار کسب‌وکارها", "band width: businesses")),
         c_un=_chart_box("chart-unassigned", "Unassigned by reason and category", "بدون تخصیص به تفکیک دلیل و صنف",
-                        "businesses per category, coloured by reason"),
+                        tr("کسب‌وکارهای هر صنف، رنگ به تفکیک دلیل", "businesses per category, coloured by reason")),
         programme=programme_html(res, f),
         k_details=bi("Details", "جزئیات"), k_cats=bi("Categories", "اصناف"),
         cats=table([bi("category", "صنف"), bi("env", "رده محیطی"), bi("businesses", "کسب‌وکار"),
-                    bi("land ha", "زمین (ha)"), bi("assigned", "تخصیص‌یافته"), bi("unassigned", "بدون تخصیص"),
+                    bi("land ha", "زمین (هکتار)"), bi("assigned", "تخصیص‌یافته"), bi("unassigned", "بدون تخصیص"),
                     bi("why unassigned", "دلیل عدم تخصیص")],
                    _category_rows(res, colour, f)),
         k_ests=bi("Estates", "شهرک‌ها و نواحی"),
-        ests=table([bi("id", "شناسه"), bi("name", "نام"), bi("kind", "نوع"), bi("capacity ha", "ظرفیت (ha)"),
-                    bi("used ha", "استفاده‌شده (ha)"), bi("left ha", "باقی (ha)"), bi("businesses", "کسب‌وکار"),
+        ests=table([bi("id", "شناسه"), bi("name", "نام"), bi("kind", "نوع"), bi("capacity ha", "ظرفیت (هکتار)"),
+                    bi("used ha", "استفاده‌شده (هکتار)"), bi("left ha", "باقی (هکتار)"), bi("businesses", "کسب‌وکار"),
                     bi("capacity from", "مبنای ظرفیت")],
                    _estate_rows(res, f)),
         k_sites=bi("Proposed sites", "سایت‌های پیشنهادی"),
@@ -382,10 +555,10 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
                      bi("to rail", "تا راه‌آهن"), bi("to power", "تا برق"), bi("to gas", "تا گاز"),
                      bi("to water", "تا آب"), bi("to wastewater", "تا فاضلاب"),
                      bi("utilities to extend", "تأسیسات لازم"),
-                     bi(f"population within {POP_REACH_KM:g} km", f"جمعیت در شعاع {POP_REACH_KM:g} km")],
+                     bi(f"population within {POP_REACH_KM:g} km", f"جمعیت در شعاع {f.plain(POP_REACH_KM, 'km', 'g')}")],
                     _site_rows(res, f)),
-        k_zs=bi("Zoning sheets", "پهنه‌بندی شهرک‌ها"), zsheets=_zoning_sheets(res),
+        k_zs=bi("Zoning sheets", "پهنه‌بندی شهرک‌ها"), zsheets=_zoning_sheets(res, f),
         k_zs_print=bi("printed as maps; each zone's table is in the report on screen and in zones.geojson",
                       "در چاپ فقط نقشه‌ها؛ جدول هر زون در نسخه صفحه‌نمایش و zones.geojson"),
-        method=_method(res), k_warn=bi("Warnings", "هشدارها"), nw=nw, warn=warn,
+        method=_method(res, f), k_warn=bi("Warnings", "هشدارها"), nw=f.num(nw), warn=warn,
         k_src=bi("Data sources", "منابع داده"), src=src)

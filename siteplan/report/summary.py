@@ -119,10 +119,13 @@ def proposals(res: "RunResult") -> list[dict[str, Any]]:
 _UTIL_FA = {"power": "برق", "gas": "گاز", "water": "آب", "wastewater": "فاضلاب"}
 _UPGRADE_FA = [(re.compile(r"^add (power|gas|water|wastewater)$"), "افزودن شبکه {0}"),
                (re.compile(r"^raise max_cat (.*) → (.*)$"), "افزایش سقف رده محیطی از {0} به {1}"),
+               (re.compile(r"^add (power|gas|water|wastewater) \(estimate: not verified by re-solving the plan\)$"),
+                "افزودن شبکه {0} (برآورد؛ با حل دوباره طرح وارسی نشده)"),
                (re.compile(r"^admit kind '(.*)'$", re.S), "پذیرش نوع «{0}»")]
 _COST_FA = [(re.compile(r"^(power|gas|water|wastewater): no \w+ network in the utilities layer$"),
              "{0}: شبکه‌ای در لایه تأسیسات نیست"),
             (re.compile(r"^(power|gas|water|wastewater) network ([\d.]+) km away$"), "شبکه {0} در {1} km"),
+            (re.compile(r"^(power|gas|water|wastewater): no network in the inputs$"), "{0}: شبکه‌ای در داده‌های ورودی نیست"),
             (re.compile(r"^category (.*) needs (.*) m from homes \(a buffer zone\)$"),
              "رده {0} به {1} m فاصله از مسکونی نیاز دارد (حریم)"),
             (re.compile(r"^a change of the estate's designation$"), "تغییر کاربری شهرک"),
@@ -139,6 +142,10 @@ def _phrases_fa(t: str, table: list[tuple[re.Pattern[str], str]], sep: str) -> s
             continue
         for pat, fa in table:
             m = pat.match(part)
+            if m and fa.startswith("توسعه تأسیسات"):
+                from .layers import _extend_fa
+                out.append(fa.format(_extend_fa(m[1])))
+                break
             if m:
                 out.append(fa.format(*(_UTIL_FA.get(g, g) for g in m.groups())))
                 break
@@ -151,15 +158,19 @@ def proposal_fa(p: dict[str, Any], res: "RunResult") -> tuple[str, str]:
     """The Persian label and detail of one row of :func:`proposals`: a new site by its area and the
     Persian names of the categories it takes, an upgrade by what it adds; ids, numbers, units and
     phrases this module does not know kept as written."""
-    from .layers import cat_fa, codes_fa
+    from . import lang as _lang
+    from .bidi import fa_numbers
+    from .layers import cat_fa, codes_fa, qty
 
+    if _lang.current() == "en":
+        return p["label"], p["detail"]
     names = cat_fa(res)
     if p["kind"] == "site":
         s = res.sites[res.sites["site_id"].astype(str) == p["id"]] if "site_id" in res.sites else res.sites.iloc[:0]
         if len(s):
             r = s.iloc[0]
             area = r.get("area_ha")
-            label = (f"شهرک جدید {float(area):g} ha" if area is not None and pd.notna(area) else "شهرک جدید")
+            label = (f"شهرک جدید {qty(float(area), 'ha', 'g')}" if area is not None and pd.notna(area) else "شهرک جدید")
             label += f" برای {codes_fa(r.get('categories', ''), names)}" if r.get("categories") else ""
             takes = r.get("takes")
             detail = (f"جذب: {codes_fa(takes, names)}" if takes is not None and pd.notna(takes) else "")
@@ -168,8 +179,8 @@ def proposal_fa(p: dict[str, Any], res: "RunResult") -> tuple[str, str]:
                 from .layers import _extend_fa
                 detail += ("؛ " if detail else "") + "تأسیسات لازم: " + _extend_fa(ext)
             return label, detail
-        return codes_fa(p["label"], names), _phrases_fa(p["detail"], _COST_FA, ";")
-    return _phrases_fa(p["label"], _UPGRADE_FA, ","), _phrases_fa(p["detail"], _COST_FA, ";")
+        return codes_fa(p["label"], names), fa_numbers(_phrases_fa(p["detail"], _COST_FA, ";"))
+    return fa_numbers(_phrases_fa(p["label"], _UPGRADE_FA, ",")), fa_numbers(_phrases_fa(p["detail"], _COST_FA, ";"))
 
 
 def headline(res: "RunResult") -> dict[str, Any]:
@@ -214,7 +225,9 @@ def _estates_chart(res: "RunResult") -> dict[str, Any]:
     out = [[str(e), str(names.get(e, "")), _r(r.cap / M2_PER_HA), _r(r.used / M2_PER_HA)]
            for e, r in top.iterrows()]
     if len(rest):
-        out.append([f"+{len(rest)}", "سایر", _r(rest.cap.sum() / M2_PER_HA), _r(rest.used.sum() / M2_PER_HA)])
+        from .lang import pick
+        out.append([f"+{len(rest)}", pick("سایر", "others"), _r(rest.cap.sum() / M2_PER_HA),
+                    _r(rest.used.sum() / M2_PER_HA)])
     return {"rows": out}
 
 
@@ -226,6 +239,9 @@ def _flows_chart(res: "RunResult") -> dict[str, Any]:
     e_units = fl.groupby("estate_id")["units"].sum().sort_values(ascending=False, kind="mergesort")
     towns = list(t_units.index[:TOP_TOWNS])
     ests = list(e_units.index[:TOP_FLOW_ESTATES])
+    from .bidi import fa_numbers
+    from .lang import pick
+
     tpos = {t: i for i, t in enumerate(towns)}
     epos = {e: i for i, e in enumerate(ests)}
     ti = fl["origin_name"].map(tpos).fillna(len(towns)).astype(int)
@@ -233,10 +249,12 @@ def _flows_chart(res: "RunResult") -> dict[str, Any]:
     links = fl.assign(ti=ti, ei=ei).groupby(["ti", "ei"], sort=True)["units"].sum()
     t_lab = [[str(t), int(t_units[t])] for t in towns]
     if len(t_units) > len(towns):
-        t_lab.append([f"سایر شهرها ({len(t_units) - len(towns)})", int(t_units.iloc[len(towns):].sum())])
+        t_lab.append([pick(f"سایر شهرها ({fa_numbers(str(len(t_units) - len(towns)))})",
+                           f"other towns ({len(t_units) - len(towns)})"), int(t_units.iloc[len(towns):].sum())])
     e_lab = [[str(e), int(e_units[e])] for e in ests]
     if len(e_units) > len(ests):
-        e_lab.append([f"سایر شهرک‌ها ({len(e_units) - len(ests)})", int(e_units.iloc[len(ests):].sum())])
+        e_lab.append([pick(f"سایر شهرک‌ها ({fa_numbers(str(len(e_units) - len(ests)))})",
+                           f"other estates ({len(e_units) - len(ests)})"), int(e_units.iloc[len(ests):].sum())])
     return {"towns": t_lab, "estates": e_lab,
             "links": [[int(a), int(b), int(n)] for (a, b), n in links.items() if n > 0]}
 
