@@ -40,6 +40,12 @@ def test_jalali_months_run_in_order_over_years():
         d += dt.timedelta(days=1)
 
 
+def test_no_date_without_source_date_epoch(monkeypatch):
+    """The same inputs give the same report bytes on any day: no date unless SOURCE_DATE_EPOCH fixes it."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert L.report_date() is None
+
+
 def test_report_date_follows_source_date_epoch_in_iran_time(monkeypatch):
     # 2026-03-20 21:00 UTC is 00:30 on 21 March in Iran: Nowruz 1405
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(dt.datetime(2026, 3, 20, 21, 0, tzinfo=dt.timezone.utc).timestamp())))

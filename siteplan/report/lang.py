@@ -147,13 +147,14 @@ def _leap_jalali(jy: int) -> bool:
 IRST = _dt.timezone(_dt.timedelta(hours=3, minutes=30))
 
 
-def report_date() -> _dt.date:
-    """The report's date: ``SOURCE_DATE_EPOCH`` (seconds since 1970, for reproducible builds) when set,
-    else now, as the calendar date in Iran (UTC+03:30)."""
+def report_date() -> _dt.date | None:
+    """The report's date: ``SOURCE_DATE_EPOCH`` (seconds since 1970) as the calendar date in Iran
+    (UTC+03:30); None when it is not set — the page then shows no date, so that the same inputs give the
+    same bytes on any day (the run's time is in ``manifest.json``)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch.isdigit()
-            else _dt.datetime.now(_dt.timezone.utc))
-    return when.astimezone(IRST).date()
+    if not epoch.isdigit():
+        return None
+    return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).astimezone(IRST).date()
 
 
 def date_text(d: _dt.date) -> str:

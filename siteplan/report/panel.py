@@ -484,6 +484,13 @@ def sizing_text(s: Any, res: "RunResult") -> str:
     return f"{lead}؛ {need}"
 
 
+def _date_span() -> Markup:
+    """The page's date (Solar Hijri in Persian), only when ``SOURCE_DATE_EPOCH`` fixes it: a date of
+    the day the report was written would make the same inputs give other bytes tomorrow."""
+    d = _lang.report_date()
+    return Markup(' · <span class="date">{}</span>').format(_lang.date_text(d)) if d is not None else Markup("")
+
+
 def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
     """The side panel of the report: summary first, then details."""
     prep = res.prep
@@ -492,10 +499,10 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
     src = Markup("").join(Markup("<li>{}</li>").format(s) for s in _sources(res, f))
     mode = _lang.current()
     page_lang = {"fa": "fa", "en": "en"}.get(mode, "fa-IR")
-    sub = (Markup('<p class="sub" dir="ltr" lang="en">Relocation of nuisance guilds and zoning of the estates · {}</p>')
+    sub = (Markup('<p class="sub" dir="ltr" lang="en">Relocation of nuisance guilds and zoning of the estates{}</p>')
            if mode == "en" else
-           Markup('<p class="sub" dir="rtl" lang="fa">گزارش جابجایی اصناف مزاحم و پهنه‌بندی شهرک‌ها · {}</p>')).format(
-        Markup('<span class="date">{}</span>').format(_lang.date_text(_lang.report_date())))
+           Markup('<p class="sub" dir="rtl" lang="fa">گزارش جابجایی اصناف مزاحم و پهنه‌بندی شهرک‌ها{}</p>')).format(
+        _date_span())
     title = (Markup('{}') if mode == "fa" else Markup('<span dir="ltr" lang="en">siteplan</span> — {}')).format(
         cell(prep.scenario.name))
     return Markup("""<aside id="sp-panel" lang="{page_lang}" aria-label="{k_aside}">
