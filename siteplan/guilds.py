@@ -574,7 +574,8 @@ def _matcher(cat: Catalogue) -> _Matcher:
     for k, codes in SHARED_KEYWORDS.items():
         if all(c in cat or c == OUTSIDE for c in codes):
             kws.extend(_keyword(k, c, 2) for c in codes)
-    kws = sorted(set(kws), key=lambda t: (-t[2], -len(t[0]), t[1], t[0]))
+    # the whole tuple breaks ties (two spellings of one compact keyword): never the set's hash order
+    kws = sorted(set(kws), key=lambda t: (-t[2], -len(t[0]), t[1], t[0], t[3], t[4]))
     by_prefix: dict[str, list[_Kw]] = {}
     for k in kws:
         if len(k[0]) >= 2:

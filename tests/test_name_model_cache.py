@@ -44,7 +44,7 @@ def test_second_training_is_a_cache_hit_with_identical_predictions(cache, monkey
 
 def test_other_training_data_is_another_key(cache):
     cat = load_catalogue()
-    reg = pd.DataFrame({"name": ["کارواش آرین"], "category": ["car_wash_oil"], "class_by": ["category"],
+    reg = pd.DataFrame({"name": ["کارواش آرین"], "category": ["car_wash_oil"], "class_rule": ["category"],
                         "class_conf": [1.0]})
     train(cat)
     train(cat, reg)
