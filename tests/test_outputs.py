@@ -131,7 +131,7 @@ def test_reason_codes_vocabulary_and_persian():
     fa = list(reason_fa(sentences))
     assert fa[0] == ""
     assert "38.2" in fa[2] and "E15" in fa[2] and "کیلومتر" in fa[2]
-    assert "E06" in fa[3] and "no wastewater" in fa[3]
+    assert "E06" in fa[3] and "بدون شبکه فاضلاب" in fa[3] and "no wastewater" not in fa[3]  # all Persian
     assert "2.50" in fa[4] and "هکتار" in fa[4]
     assert fa[-1].endswith("a reason added later")  # unknown: Persian label, English kept, never guessed
     assert all(any("\u0600" <= ch <= "\u06ff" for ch in t) for t in fa[1:])
