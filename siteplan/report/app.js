@@ -616,7 +616,11 @@
   function beforePrint() {
     if (printing) return;
     printing = true;
-    opened = Array.prototype.filter.call(document.querySelectorAll("#sp-panel details"), function (d) { return !d.open; });
+    /* every closed section is printed, but the programme's (impact, feasibility sheets, value chains,
+       phasing): those print when the reviewer opened them, so the default print stays compact */
+    opened = Array.prototype.filter.call(document.querySelectorAll("#sp-panel details"), function (d) {
+      return !d.open && !/^sp-(impact|feasibility|chains|phasing)$/.test(d.id);
+    });
     opened.forEach(function (d) { d.open = true; });
     screenView = {c: map.getCenter(), z: map.getZoom()};
     var lg = document.getElementById("sp-legend"), box = map.getContainer();
