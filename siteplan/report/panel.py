@@ -409,10 +409,16 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
         k_unpl=bi("unplaced", "بی‌جا"), unpl=f.qty(h["land_unplaced_ha"], "ha", ",.1f"), props=props_block)
 
 
+#: ``class_by`` in Persian (relocation.csv keeps the codes)
+_CLASS_BY_FA = {"category": "صنف ثبت‌شده", "isic": "کد فعالیت", "osm_tag": "برچسب نقشه", "keyword": "کلیدواژه",
+                "model": "مدل نام", "label": "برچسب کارشناس"}
+
+
 def _class_by_line(h: dict, f: Any) -> Markup:
     """How the businesses were classified (class_by counts), the trades outside the catalogue and the
     link to review.csv."""
-    parts = [Markup("{} {}").format(k, f.qty(n)) for k, n in h.get("class_by", [])]
+    parts = [Markup("{} {}").format(bi(str(k), _CLASS_BY_FA.get(str(k), str(k))), f.qty(n))
+             for k, n in h.get("class_by", [])]
     out = Markup(" · {}: {}").format(bi("by", "بر پایه"), Markup(", ").join(parts)) if parts else Markup("")
     if h.get("outside"):
         out += Markup(" · {} {}").format(f.qty(h["outside"]), bi("outside the catalogue", "خارج از فهرست"))
