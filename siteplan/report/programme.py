@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from . import lang as _lang
 from .bidi import Fmt, bi
+from .layers import cat_fa
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -55,7 +57,14 @@ def _impact(res: "RunResult", f: Fmt) -> Markup:
     hdr: list[str] = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Name", "نام"), bi("Moved", "جابجا"),
            bi("Residents before", "ساکنان پیش"), bi("after", "پس"), bi("relieved", "رهاشده"),
            bi("per ha", "در هکتار"), bi("Heavy trips off", "سفر سنگین"), bi("km/day added", "کیلومتر/روز")]
-    rows = [[r.level, r.id, r.name, _n(f, r.moved), _n(f, r.residents_before), _n(f, r.residents_after),
+    names = cat_fa(res)
+    fa_page = _lang.current() == "fa"
+    level_fa = {"province": "استان", "category": "صنف", "town": "شهر", "estate": "شهرک", "site": "سایت پیشنهادی",
+                "upgrade": "ارتقا"}
+    rows = [[bi(str(r.level), level_fa.get(str(r.level), str(r.level))),
+             names.get(str(r.id), str(r.id)) if fa_page and r.level == "category" else r.id,
+             names.get(str(r.id), r.name) if r.level == "category" else r.name,
+             _n(f, r.moved), _n(f, r.residents_before), _n(f, r.residents_after),
              _n(f, r.residents_relieved), _n(f, r.relieved_per_ha), _n(f, r.heavy_trips_off),
              _n(f, r.added_km_per_day)]
             for r in t[t["level"].isin(["category", "estate", "site", "upgrade"])].itertuples()]
