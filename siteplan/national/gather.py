@@ -162,7 +162,8 @@ def _read(stage: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
-def _geo(stage: Path, name: str) -> gpd.GeoDataFrame:
+def read_stage_layer(stage: Path, name: str) -> gpd.GeoDataFrame:
+    """A gathered GeoJSON layer of the national folder (an empty one with a ``partition`` column when absent)."""
     f = stage / name
     if not f.is_file():
         return gpd.GeoDataFrame({"partition": []}, geometry=[], crs=4326)
@@ -221,7 +222,8 @@ def national_figures(units: list[Unit], outcomes: list[Outcome], polygons: gpd.G
     rel = rel.assign(origin_province=rel["partition"], destination_province=dest.where(rel["status"] == "assigned", ""))
     # provinces
     per = _sums(rel, ["partition"]).set_index("partition") if len(rel) else pd.DataFrame()
-    counts = {name: _geo(stage, f"{name}.geojson")["partition"].value_counts() for name in ("estates", "zones", "sites")}
+    counts = {name: read_stage_layer(stage, f"{name}.geojson")["partition"].value_counts()
+              for name in ("estates", "zones", "sites")}
     status = {k: (o, u) for u, o in zip(units, outcomes) for k in u.keys}
     rows = []
     for k in sorted(polygons["partition"].astype(str), key=persian_key):
@@ -267,7 +269,7 @@ def _estate_flows(placed: pd.DataFrame, stage: Path) -> gpd.GeoDataFrame:
     """Lines from the mean place of a province's businesses relocated to an estate (by category) to it."""
     cols = ["origin_province", "destination_province", "estate_id", "estate_name", "category", "businesses",
             "land_ha"]
-    est = _geo(stage, "estates.geojson")
+    est = read_stage_layer(stage, "estates.geojson")
     if placed.empty or est.empty:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=4326)
     at = dict(zip(zip(est["partition"].astype(str), est["estate_id"].astype(str)),

@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 from markupsafe import Markup
 
-from .gather import NationalFigures
+from .gather import NationalFigures, read_stage_layer
 from .partition import Unit
 from .runner import Outcome
 
@@ -386,16 +386,6 @@ def _first_line(error: str) -> str:
     return lines[0] if lines else ""
 
 
-def _read_layer(stage: Path, name: str) -> gpd.GeoDataFrame:
-    f = stage / name
-    if not f.is_file():
-        return gpd.GeoDataFrame({"partition": []}, geometry=[], crs=4326)
-    g = gpd.read_file(f)
-    if "partition" not in g.columns:  # no feature: no property either
-        g["partition"] = pd.Series([], dtype=object)
-    return g if g.crs is not None else g.set_crs(4326)
-
-
 def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polygons: gpd.GeoDataFrame,
                     path: Path, figs: NationalFigures) -> None:
     """Write the national summary page.
@@ -434,7 +424,7 @@ def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polyg
     css_hash = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     csp = f"default-src 'none'; style-src 'sha256-{css_hash}'; img-src 'self'; base-uri 'none'; form-action 'none'"
     svg = _svg_map(polygons, figs, share, links, failed, [c for c, _ in cats],
-                   _read_layer(path.parent, "estates.geojson"), _read_layer(path.parent, "sites.geojson"))
+                   read_stage_layer(path.parent, "estates.geojson"), read_stage_layer(path.parent, "sites.geojson"))
     legend = Markup(
         '<p class="legend">Shading: share of the businesses placed, <span class="sw s0"></span> 0 % to '
         '<span class="sw s1"></span> 100 %; <span class="sw se"></span> no business; <span class="sw sf"></span> '
