@@ -24,7 +24,7 @@ from pyproj import CRS
 from shapely.geometry import LineString, Point, box
 
 from siteplan.scoring.blockwise import suitability_blockwise
-from siteplan.scoring.criteria import Grid
+from siteplan.grid import Grid
 from siteplan.guilds.catalogue import load_catalogue
 from siteplan.rules.ruleset import compile_rulesets
 from siteplan.scenario import CriterionSpec, TransformSpec, parse_scenario

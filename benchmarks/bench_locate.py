@@ -20,7 +20,7 @@ from affine import Affine
 from pyproj import CRS
 from scipy import ndimage
 
-from siteplan.scoring.criteria import Grid
+from siteplan.grid import Grid
 from siteplan.locate.facility import p_median
 from siteplan.locate.ranking import grow_regions
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siteplan.scoring.criteria import distance_field
+from siteplan.grid import distance_field
 from siteplan.locate.sensitivity import rank_acceptability
 from siteplan.scoring.suitability import wlc
 

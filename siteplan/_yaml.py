@@ -31,7 +31,7 @@ class _ScenarioLoader(yaml.SafeLoader):
         self._aliases = 0
         self._depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
@@ -48,7 +48,7 @@ class _ScenarioLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def compose_document(self) -> Any:  # noqa: D102
+    def compose_document(self) -> Any:
         root = super().compose_document()
         memo: dict[int, int] = {}
 
@@ -65,7 +65,7 @@ class _ScenarioLoader(yaml.SafeLoader):
                              "a scenario needs far fewer: write the values out")
         return root
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # noqa: D102
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)

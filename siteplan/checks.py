@@ -21,8 +21,8 @@ from .scenario import (
     WINDOW_BUDGET_BYTES,
     CriterionSpec,
     Scenario,
-    _draws_problem,
-    _gib,
+    draws_problem,
+    format_gib,
     load_scenario,
     read_scenario_file,
     salvage_layers,
@@ -262,7 +262,7 @@ def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
         except InputError as data_err:
             return _carrying(InputError(list(dict.fromkeys(err.problems + data_err.problems))),
                              [*scenario_warnings(salvaged), *data_err.warnings])
-        except Exception:  # noqa: BLE001 - the scenario's own problems are the answer; the data is checked again once they are fixed
+        except Exception:
             return err
     problems = err.problems + mixed_area_problems(salvaged, region) if salvaged.rules.mixed_areas else err.problems
     return _carrying(InputError(list(dict.fromkeys(problems))) if problems != err.problems else err,
@@ -331,10 +331,10 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
         if scenario.criteria is not None:
             n_crit = len(scenario.criteria)
         else:
-            from .scoring.criteria import default_criteria
+            from .guilds.profiles import default_criteria
 
             n_crit = len(default_criteria(catalogue, region.layers))
-        why = _draws_problem(draws, max(n_est, 2), max(n_crit, 1), least=False)
+        why = draws_problem(draws, max(n_est, 2), max(n_crit, 1), least=False)
         if why:
             problems.append(f"sensitivity.draws: {why}")
     if problems:
@@ -390,7 +390,7 @@ def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[st
 
 def _usable_criteria(scenario: Scenario, region: Any, catalogue: Any) -> list[tuple[str, CriterionSpec]]:
     """The criteria a run evaluates (those whose layer the scenario has), each with its name in messages."""
-    from .scoring.criteria import default_criteria
+    from .guilds.profiles import default_criteria
 
     if scenario.criteria is not None:
         named = [(f"criteria[{i}] ('{c.name}')", c) for i, c in enumerate(scenario.criteria)]
@@ -431,7 +431,7 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
                        else f"catalogue category '{code}': {col}")
                 problems.append(
                     f"{key}: a separation of {sep:,.0f} m pads the distance field by {pad:,} cells of {res:g} m; it "
-                    f"would need about {_gib(need)} of memory, above the {_gib(allowed)} allowed; use a separation "
+                    f"would need about {format_gib(need)} of memory, above the {format_gib(allowed)} allowed; use a separation "
                     "that fits the study area (VNG's largest is 1,500 m), or a coarser grid.resolution_m")
                 break
     for name, c in _usable_criteria(scenario, region, catalogue):
@@ -447,8 +447,8 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
             if need > allowed:
                 problems.append(
                     f"{name}: the transform points reach {reach:,.0f} m (its saturation distance), {pad:,} cells of "
-                    f"{res:g} m around the grid; the padded distance field would need about {_gib(need)} of "
-                    f"memory, above the {_gib(allowed)} allowed; use points that level off sooner, or a coarser "
+                    f"{res:g} m around the grid; the padded distance field would need about {format_gib(need)} of "
+                    f"memory, above the {format_gib(allowed)} allowed; use points that level off sooner, or a coarser "
                     "grid.resolution_m")
             continue
         if whole_grid:
@@ -462,8 +462,8 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
                 kmax = max((-(h + w) + math.sqrt((h - w) ** 2 + 4 * allowed / _FFT_BYTES)) / 4, 0)
                 problems.append(
                     f"{name}: radius_m {c.radius_m:g} m spans {k:,} cells of {res:g} m; the catchment's convolution "
-                    f"over the {w:,} × {h:,} grid would need about {_gib(need)} of memory, above the "
-                    f"{_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
+                    f"over the {w:,} × {h:,} grid would need about {format_gib(need)} of memory, above the "
+                    f"{format_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
                     "grid.resolution_m")
             continue
         # blockwise: every criterion on its block padded by its halo (see siteplan.scoring.blockwise)
@@ -480,6 +480,6 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
             what = "radius_m" if c.kind == "catchment" else "transform points (its saturation distance)"
             problems.append(
                 f"{name}: the {what} reach {reach:,.0f} m = {halo:,} cells of {res:g} m around every block; "
-                f"the padded block would need about {_gib(need)} of memory, above siteplan's budget of "
-                f"{_gib(budget)}; use a shorter reach, or a coarser grid.resolution_m")
+                f"the padded block would need about {format_gib(need)} of memory, above siteplan's budget of "
+                f"{format_gib(budget)}; use a shorter reach, or a coarser grid.resolution_m")
     return problems

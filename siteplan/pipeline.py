@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -20,8 +20,10 @@ import pandas as pd
 
 from .checks import load_checked
 from .errors import InputError
+from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
 from .guilds.name_model import classify_registry
+from .guilds.profiles import default_criteria
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness
 from .locate.upgrades import compare_options, option_notes, propose_upgrades
@@ -33,7 +35,7 @@ from .results import PlanInputs, Prepared, RunResult
 from .rules.reservations import estate_reservations, reservation_notes
 from .rules.ruleset import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
-from .scoring.criteria import FieldCache, Grid, criteria_layers, default_criteria
+from .scoring.criteria import criteria_layers
 from .scoring.suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
 from .zoning.zones import zone_plan
 
@@ -315,7 +317,7 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
     return sites, failures, site_choice, upgrades, options
 
 
-def _scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
+def scenario_input_paths(scenario: Scenario, path: Path) -> dict[str, Path]:
     """What a scenario reads, by description (:func:`siteplan.outputs.outfile.scenario_inputs`)."""
     from .outputs.outfile import scenario_inputs
 
@@ -348,7 +350,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     from .outputs.outdir import OutputFolder, input_bytes
 
     scenario = load_scenario(path)
-    inputs = _scenario_inputs(scenario, Path(path))
+    inputs = scenario_input_paths(scenario, Path(path))
     # rough lower bound of the output's size: the report's fixed part and about twice the inputs
     estimate = (8 << 20) + 2 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="run", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
@@ -418,7 +420,7 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
     from .outputs.writer import write_geotiff
 
     scenario = load_scenario(path)
-    check_output_file(out, _scenario_inputs(scenario, Path(path)))
+    check_output_file(out, scenario_input_paths(scenario, Path(path)))
     scenario = scenario.national_study()  # a national scenario: its partitions are the study area
     scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
     if blockwise:

@@ -50,7 +50,7 @@ def emit(stage: str, state: str) -> None:
     if fn is not None:
         try:
             fn(stage, state)
-        except Exception:  # noqa: BLE001 — a broken display must not fail the planning run
+        except Exception:
             _log.debug("progress listener failed", exc_info=True)
 
 

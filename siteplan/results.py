@@ -10,12 +10,12 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
 from .inputs.region import Region
 from .relocation import Plan
 from .rules.ruleset import RuleSet
 from .scenario import AllocationSpec, Scenario
-from .scoring.criteria import FieldCache, Grid
 from .scoring.suitability import Surface
 
 __all__ = ["Prepared", "PlanInputs", "RunResult"]

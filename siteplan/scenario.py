@@ -93,22 +93,22 @@ def sensitivity_bytes(draws: int, candidates: int, criteria: int) -> float:
     return 8.0 * draws * (criteria + 8 * candidates)
 
 
-def _gib(b: float) -> str:
+def format_gib(b: float) -> str:
     try:
         return f"{float(b) / 1024**3:,.1f} GiB"
     except OverflowError:  # from an absurd setting: the number itself says nothing more
         return "more than 10^290 GiB"
 
 
-def _draws_problem(draws: int, candidates: int, criteria: int, *, least: bool) -> str | None:
+def draws_problem(draws: int, candidates: int, criteria: int, *, least: bool) -> str | None:
     need = sensitivity_bytes(draws, candidates, criteria)
     if need <= MEMORY_BUDGET_BYTES:
         return None
     most = int(MEMORY_BUDGET_BYTES // sensitivity_bytes(1, candidates, criteria))
     size = (f"at least {candidates} estates × {criteria} criterion" if least
             else f"{candidates} estates × {criteria} criteria")
-    return (f"{draws:,} Monte Carlo draws need about {_gib(need)} of memory ({size}), above siteplan's "
-            f"budget of {_gib(MEMORY_BUDGET_BYTES)}; use at most {most:,} draws (a few hundred to a few "
+    return (f"{draws:,} Monte Carlo draws need about {format_gib(need)} of memory ({size}), above siteplan's "
+            f"budget of {format_gib(MEMORY_BUDGET_BYTES)}; use at most {most:,} draws (a few hundred to a few "
             "thousand are plenty), or 0 to skip the robustness analysis")
 
 
@@ -535,9 +535,7 @@ class PhaseSpec(_Strict):
                     except ValueError as e:
                         raise ValueError(f"[{i}].changes: {e}") from None
                 u = UpgradeRefSpec(estate=u["estate"], changes=ch)
-            elif isinstance(u, bool) or not isinstance(u, (int, str, UpgradeRefSpec)):
-                raise ValueError(what)
-            elif isinstance(u, int) and u < 1:
+            elif isinstance(u, bool) or not isinstance(u, (int, str, UpgradeRefSpec)) or (isinstance(u, int) and u < 1):
                 raise ValueError(what)
             elif isinstance(u, str) and not u.strip():
                 raise ValueError(f"[{i}]: an empty estate id")
@@ -662,7 +660,7 @@ class SensitivitySpec(_Strict):
     def _draws_fit(cls, v: int) -> int:
         # the smallest robustness analysis there is: 2 estates, 1 criterion (the real size is
         # checked against the data by check_scenario_data)
-        why = _draws_problem(v, 2, 1, least=True)
+        why = draws_problem(v, 2, 1, least=True)
         if why:
             raise ValueError(why)
         return v

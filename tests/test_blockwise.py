@@ -8,7 +8,7 @@ from conftest import small_scenario
 
 from siteplan.scoring.blockwise import saturation_distance, suitability_blockwise
 from siteplan.scoring.criteria import transform
-from siteplan.outputs.writer import NODATA
+from siteplan.grid import NODATA
 from siteplan.pipeline import prepare
 from siteplan.scenario import TransformSpec, load_scenario
 

@@ -10,12 +10,8 @@ from hypothesis import strategies as st
 from scipy import ndimage
 from shapely.geometry import Point, box
 
-from siteplan.scoring.criteria import (
-    FieldCache,
-    Grid,
-    distance_field,
-    transform,
-)
+from siteplan.grid import FieldCache, Grid, distance_field
+from siteplan.scoring.criteria import transform
 from siteplan.guilds.catalogue import load_catalogue
 from siteplan.inputs.region import load_region
 from siteplan.rules.ruleset import compile_rules, compile_rulesets

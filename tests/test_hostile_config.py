@@ -256,7 +256,7 @@ def test_huge_catchment_radius_is_harmless():
     """A radius far beyond the study area gives the sum of every point, not a kernel of terabytes."""
     from affine import Affine
 
-    from siteplan.scoring.criteria import Grid, catchment_field
+    from siteplan.grid import Grid, catchment_field
 
     g = Grid(Affine(100, 0, 0, 0, -100, 3000), 40, 30, 100.0, None)
     rng = np.random.default_rng(0)

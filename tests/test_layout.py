@@ -30,8 +30,6 @@ TOP = ["pipeline", "checks"]
 KNOWN_BACK: set[tuple[str, str]] = {
     ("inputs.osm", "guilds.catalogue"),  # ingest-osm classifies the extract's businesses
     ("inputs.osm", "outputs.outdir"),  # ingest-osm writes its own output folder
-    ("rules.ruleset", "scoring.criteria"),  # Grid, FieldCache and rasterize_mask live in criteria
-    ("scoring.blockwise", "outputs.writer"),  # NODATA lives in the writer
     ("relocation.model", "zoning.plots"),  # plot fitting is needed by the capacity rows
     ("locate.upgrades", "pipeline"),  # verifying an upgrade re-solves the plan through the pipeline
     ("programme.phasing", "pipeline"),  # each phase re-solves the plan through the pipeline
@@ -138,3 +136,13 @@ def test_package_data_found() -> None:
     assert resources.files("siteplan.report").joinpath("app.js").is_file()
     for f in ("catalogue.csv", "trip_rates.csv", "unit_costs.csv"):
         assert resources.files("siteplan").joinpath("data", f).is_file()
+
+
+def test_every_noqa_says_why() -> None:
+    """A ``# noqa`` names its rules and says why (after `` - `` or in parentheses)."""
+    import re
+
+    bare = [f"{p.relative_to(ROOT.parent)}:{i}" for p in ROOT.rglob("*.py")
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if (m := re.search(r"# noqa\b(.*)$", line)) and not re.match(r":\s*[A-Z]+\d+(,\s*[A-Z]+\d+)*\s*(-|\().+", m.group(1))]
+    assert bare == [], bare

@@ -8,7 +8,7 @@ from affine import Affine
 from pyproj import CRS
 from scipy import ndimage
 
-from siteplan.scoring.criteria import Grid, distance_field
+from siteplan.grid import Grid, distance_field
 from siteplan.locate.ranking import grow_regions, rank_estates, regions_to_polygons
 
 GRID = Grid(Affine(100, 0, 500000, 0, -100, 3600000), 200, 150, 100.0, CRS.from_epsg(32639))

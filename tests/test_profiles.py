@@ -14,7 +14,8 @@ from conftest import DEMO_YAML, edit_yaml, small_scenario
 from pyproj import CRS
 
 from siteplan.cli import main
-from siteplan.scoring.criteria import Grid, catchment_field, default_criteria
+from siteplan.grid import Grid, catchment_field
+from siteplan.guilds.profiles import default_criteria
 from siteplan.errors import InputError
 from siteplan.guilds.catalogue import load_catalogue
 from siteplan.guilds.profiles import PROFILES, SHIPPED_PROFILES, derive_profile

@@ -16,7 +16,7 @@ import shapely
 from siteplan.programme.chains import chain_links, link_status
 from siteplan.guilds.catalogue import load_catalogue
 from siteplan.programme.impact import Residents, nuisance_distances, placements, trip_rates
-from siteplan.rules.ruleset import Rule, _mixed_mask
+from siteplan.rules.ruleset import Rule, mixed_mask
 from siteplan.scenario import ProgrammeSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +147,7 @@ def test_demo_residents_recomputed_independently(demo):
     prov = imp[imp["level"] == "province"].iloc[0]
     p = placements(res)
     urban = res.prep.region.layers["urban"]
-    mixed = _mixed_mask(urban, res.prep.scenario)
+    mixed = mixed_mask(urban, res.prep.scenario)
     t = p.table
     q, m = t["quiet_m"].to_numpy(float), t["mixed_m"].to_numpy(float)
     before = _independent(urban, mixed, p.before, q, m)

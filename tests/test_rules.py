@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, Polygon, box
 
-from siteplan.scoring.criteria import FieldCache, Grid
+from siteplan.grid import FieldCache, Grid
 from siteplan.outputs.explain import explain
 from siteplan.pipeline import prepare
 from siteplan.rules.ruleset import Rule, RuleContext, RuleSet

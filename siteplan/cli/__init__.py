@@ -25,8 +25,8 @@ import click
 
 from . import catalogue, compare, explain, export, ingest_osm, review, run, suitability, validate, weights
 from ._common import _Group, _setup_logging
-from ._common import _guard as _guard  # noqa: F401  (re-exported: siteplan.cli._guard)
-from ._common import _Terminated as _Terminated  # noqa: F401  (re-exported: tests raise it)
+from ._common import _guard as _guard  # re-exported: siteplan.cli._guard
+from ._common import _Terminated as _Terminated  # re-exported: tests raise it
 
 __all__ = ["main"]
 

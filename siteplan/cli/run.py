@@ -18,7 +18,7 @@ def _after_run(res: "RunResult", out: Path) -> None:
     rows = res.plan.rows
     n_as = int((rows.status == "assigned").sum())
     log.info("wrote %s: %d businesses, %d assigned, %d unassigned; %d zones; %d proposed sites; gap %.4f %%",
-             out, len(rows), n_as, len(rows) - n_as, len(res.zones), len(res.sites), 100 * cast(float, res.plan.solver["gap"]))
+             out, len(rows), n_as, len(rows) - n_as, len(res.zones), len(res.sites), 100 * cast("float", res.plan.solver["gap"]))
     if res.warnings:
         log.info("%d warnings (see manifest.json and the report)", len(res.warnings))
 

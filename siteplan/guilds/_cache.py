@@ -94,7 +94,7 @@ def _load(p: Path, key: str) -> tuple[Any, Any] | None:
             got = pickle.load(fh)  # noqa: S301 - the user's own cache file (owner and mode checked)
         if isinstance(got, dict) and got.get("key") == key and isinstance(got.get("model"), tuple):
             return got["model"]
-    except Exception as exc:  # noqa: BLE001 - a damaged cache file is trained again, never fatal
+    except Exception as exc:
         log.debug("name model cache %s not used: %s", p, exc)
     return None
 

@@ -112,8 +112,7 @@ def separation_m(env_cat: str, *, mixed: bool = False) -> float:
 
 def _env_key(env_cat: object) -> str:
     s = str(env_cat).strip()
-    if s.endswith(".0"):
-        s = s[:-2]
+    s = s.removesuffix(".0")
     if s not in VNG_DISTANCES:
         raise KeyError(s)
     return s
@@ -749,7 +748,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """
     m = _matcher(catalogue)
     n = len(businesses)
-    get = lambda col: businesses[col].tolist() if col in businesses.columns else [None] * n  # noqa: E731
+    get = lambda col: businesses[col].tolist() if col in businesses.columns else [None] * n  # noqa: E731 - a one-line column getter
     cats: list[str | None] = []
     rule: list[str] = []
     conf: list[float] = []

@@ -179,7 +179,7 @@ def _files_of(path: Path) -> list[Path]:
     return [path]
 
 
-def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoDataFrame:
+def read_layer_file(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoDataFrame:
     if is_table(path):
         gdf, w = read_table(path, spec, where)
         warns.extend(w)
@@ -222,12 +222,12 @@ def _layer_of(path: Path, spec: LayerSpec, where: str) -> str | None:
     target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
         listed = [(str(n), None if t is None else str(t)) for n, t in pyogrio.list_layers(target)]
-    except Exception:  # noqa: BLE001 - unreadable: the reader's own message says why
+    except Exception:
         return spec.layer
     names = [n for n, _ in listed]
     shown = ", ".join(f"'{n}' ({t or 'no geometry'})" for n, t in listed[:30]) + (" …" if len(listed) > 30 else "")
     if spec.layer is not None:
-        if spec.layer in names or len(listed) <= 1 and path.suffix.lower() not in (".gpkg", ".zip"):
+        if spec.layer in names or (len(listed) <= 1 and path.suffix.lower() not in (".gpkg", ".zip")):
             return spec.layer
         raise InputError(f"{where}: layer: {path.name} has no layer '{spec.layer}'; its layers: {shown}")
     spatial = [n for n, t in listed if t is not None]
@@ -344,7 +344,7 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     path = scenario.resolve(spec.path)
     where = f"layer '{name}' ({spec.path}{':' + spec.layer if spec.layer else ''})"
     read_warns: list[str] = []
-    gdf, notes = _map_fields(_read(path, spec, where, read_warns), name, spec, scenario, where)
+    gdf, notes = _map_fields(read_layer_file(path, spec, where, read_warns), name, spec, scenario, where)
     read_warns += notes
     if spec.source is not None:  # a mapped fields.source wins where it is filled; else the constant is the source
         gdf["source"] = gdf["source"].where(gdf["source"].notna() & (gdf["source"].astype(str).str.strip() != ""),
@@ -801,7 +801,7 @@ def raster_problems(path: Path, where: str) -> list[str]:
             warnings.simplefilter("ignore")
             with rasterio.open(path) as src:
                 bands, crs, w, h = src.count, src.crs, src.width, src.height
-    except Exception as exc:  # noqa: BLE001 - rasterio raises several types; all mean "not a raster it reads"
+    except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return [f"{where}: cannot read {path.name} as a raster (a GeoTIFF of elevations): {msg}; give a GeoTIFF "
                 "or another raster GDAL reads"]

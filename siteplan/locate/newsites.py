@@ -37,7 +37,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
-from ..scoring.criteria import Grid, catchment_field, rasterize_mask
+from ..grid import Grid, catchment_field, rasterize_mask
 from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class _DemandSearch:
     """State of one greedy search: the open demand, the chains' allowed cells and the sites so far."""
 
     def __init__(self, prep: "Prepared", un: pd.DataFrame, estates: gpd.GeoDataFrame) -> None:
-        from ..scoring.criteria import distance_field
+        from ..grid import distance_field
 
         self.prep, self.un = prep, un
         sc = prep.scenario
@@ -215,7 +215,7 @@ class _DemandSearch:
 
     def _best_seed(self) -> tuple[str, int, int] | None:
         """The cell (over all chains) with the most open demand in reach, weighted by suitability."""
-        from ..scoring.criteria import distance_field
+        from ..grid import distance_field
 
         grid, spec = self.grid, self.spec
         spacing = np.zeros(grid.shape, dtype=bool)

@@ -19,7 +19,7 @@ import shapely
 from rasterio import features
 from scipy import ndimage
 
-from ..scoring.criteria import Grid, distance_field
+from ..grid import Grid, distance_field
 from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
@@ -168,12 +168,12 @@ def _remove_holes(region: np.ndarray, ok: np.ndarray) -> np.ndarray:
             # BFS from the hole through region cells until a cell next to the outside
             outside = ~region & ~ndimage.binary_fill_holes(region)
             start = [tuple(x) for x in np.argwhere(cells)]
-            prev: dict[tuple[int, int], tuple[int, int] | None] = {s: None for s in start}
+            prev: dict[tuple[int, int], tuple[int, int] | None] = dict.fromkeys(start)
             q = deque(start)
             end = None
             while q:
                 r, c = q.popleft()
-                if region[r, c] and any(0 <= r + dr < H and 0 <= c + dc < W and outside[r + dr, c + dc]
+                if region[r, c] and any((0 <= r + dr < H and 0 <= c + dc < W and outside[r + dr, c + dc])
                                         or not (0 <= r + dr < H and 0 <= c + dc < W) for dr, dc in _N4):
                     end = (r, c)
                     break

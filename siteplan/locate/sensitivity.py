@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..scoring.criteria import Grid
+from ..grid import Grid
 from ..scoring.suitability import aggregate, representative_cells, zonal_mean, zone_cells
 from .ranking import estate_closeness
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..rules.ruleset import UTILITIES, _blank, _env_rank, eligibility
+from ..rules.ruleset import UTILITIES, eligibility, env_rank, is_blank
 from ..units import M2_PER_HA, M_PER_KM
 
 if TYPE_CHECKING:
@@ -106,13 +106,13 @@ def _changes(row: Any, rs: Any, accepted: list[str] | tuple[str, ...]) -> dict[s
     for u in rs.utilities:
         if u in UTILITIES:
             v = getattr(row, u, None)
-            if not _blank(v) and float(v) < 1:  # type: ignore[arg-type]
+            if not is_blank(v) and float(v) < 1:  # type: ignore[arg-type]
                 out[u] = 1
     mc = getattr(row, "max_cat", None)
-    if not _blank(mc) and _env_rank(rs.env_cat) > _env_rank(mc) + 1e-9:
+    if not is_blank(mc) and env_rank(rs.env_cat) > env_rank(mc) + 1e-9:
         out["max_cat"] = rs.env_cat
     kind = getattr(row, "kind", None)
-    if kind and not _blank(kind) and kind not in accepted and accepted:
+    if kind and not is_blank(kind) and kind not in accepted and accepted:
         out["kind"] = accepted[0]
     return out
 
@@ -270,7 +270,7 @@ def _verify_best(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", t: pd.Dat
                          na_position="last").reset_index(drop=True)
 
 
-def _upgraded(estates: gpd.GeoDataFrame, eid: str, changes: dict[str, object]) -> gpd.GeoDataFrame:
+def upgraded_estates(estates: gpd.GeoDataFrame, eid: str, changes: dict[str, object]) -> gpd.GeoDataFrame:
     """A copy of the estates with estate ``eid``'s row changed as the upgrade says."""
     out = estates.copy()
     at = out["estate_id"].astype(str).to_numpy() == eid
@@ -310,7 +310,7 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
     from ..results import PlanInputs
 
     sc = prep.scenario
-    estates = _upgraded(inputs.estates, eid, changes)
+    estates = upgraded_estates(inputs.estates, eid, changes)
     elig = eligibility(estates, prep.rules, inputs.usable, sc.allocation.accepted_kinds, inputs.reserved)
     was = inputs.elig[inputs.elig["estate_id"].astype(str) == eid].set_index("category")["eligible"]
     now = elig[elig["estate_id"].astype(str) == eid]
@@ -374,7 +374,7 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
         if memo is not None:
             memo[key] = got
     before = got if memo is None else memo[key]
-    upgraded = _upgraded(estates.iloc[[est_i]], eid, changes)
+    upgraded = upgraded_estates(estates.iloc[[est_i]], eid, changes)
     el_new = eligibility(upgraded, prep.rules, usable[usable["estate_id"].astype(str) == eid],
                          sc.allocation.accepted_kinds, reserved)
     was = el[el["estate_id"].astype(str) == eid].set_index("category")["eligible"]

@@ -43,7 +43,7 @@ from .._version import __version__
 from ..checks import load_checked
 from ..errors import InputError
 from ..inputs.plausibility import checked_encoding
-from ..inputs.region import Region, _read
+from ..inputs.region import Region, read_layer_file
 from ..scenario import Scenario, read_scenario_file
 from ..textnorm import normalize
 
@@ -120,7 +120,7 @@ def content_hash(gdf: gpd.GeoDataFrame) -> str:
     return h.hexdigest()
 
 
-def _file_hash(path: Path) -> str:
+def file_hash(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -145,7 +145,7 @@ def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
     # as a layer is read: a DBF's encoding detected without a .cpg, or corrected when the .cpg is wrong
     # (read as Latin-1, cp1256 Persian keys became mojibake that named the provinces in every output)
     spec, warns = checked_encoding("national.partitions", spec, path)
-    gdf = _read(path, spec, where, warns)
+    gdf = read_layer_file(path, spec, where, warns)
     for w in warns:
         log.warning("%s", w)
     if nat.field not in gdf.columns:
@@ -278,7 +278,7 @@ def write_unit_scenario(unit_dir: Path, data: dict[str, Any], hashes: dict[str, 
         h.update(f"{name} {hashes[name]}\n".encode())
     for extra in (data["layers"].get("dem", {}).get("path"), (data.get("catalogue") or {}).get("path")):
         if extra:
-            h.update(_file_hash(Path(extra)).encode())
+            h.update(file_hash(Path(extra)).encode())
     return sc_path, h.hexdigest()
 
 
@@ -307,7 +307,7 @@ def _unit_layers(region: Region, members: np.ndarray, parts: gpd.GeoDataFrame, o
     return layers, area
 
 
-def _unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str, files: dict[str, Path],
+def unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str, files: dict[str, Path],
                    est_ids: set[str]) -> dict[str, Any]:
     """The unit's scenario mapping: the national one, its layers replaced by the unit's files."""
     data = {k: v for k, v in raw.items() if k not in ("national", "layers", "base_dir")}
@@ -349,7 +349,7 @@ def per_province_counts(data: dict[str, Any], scenario: Scenario, n: int, label:
     return warns
 
 
-def _ownership(region: Region, parts: gpd.GeoDataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
+def ownership(region: Region, parts: gpd.GeoDataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
     """Owner partition (index) of every business and estate, and warnings for those outside every
     partition and for plots of no estate."""
     warns: list[str] = []
@@ -408,7 +408,7 @@ def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None)
     crs = region.crs.to_string()
     parts = read_partitions(scenario, region.crs)
     warns = list(region.warnings)
-    own, own_warns = _ownership(region, parts)
+    own, own_warns = ownership(region, parts)
     warns.extend(own_warns)
     n = len(parts)
     if nat.cross_border:
@@ -428,7 +428,7 @@ def partition_scenario(path: str | Path, work: Path, *, seed: int | None = None)
         unit_dir = work / folder
         files, hashes = write_unit_layers(unit_dir, layers)
         est_ids = set(layers["estates"]["estate_id"].astype(str))
-        data = _unit_scenario(raw, scenario, label, crs, files, est_ids)
+        data = unit_scenario(raw, scenario, label, crs, files, est_ids)
         if len(members) > 1:  # sites.count and upgrades.count are per partition
             warns += per_province_counts(data, scenario, len(members), label)
         sc_path, key = write_unit_scenario(unit_dir, data, hashes, seed)

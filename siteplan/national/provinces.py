@@ -62,11 +62,11 @@ from .partition import (
     OWNED,
     Partitioning,
     Unit,
-    _file_hash,
-    _unit_scenario,
+    file_hash,
     partition_scenario,
     per_province_counts,
     reach_groups,
+    unit_scenario,
     write_unit_layers,
     write_unit_scenario,
 )
@@ -284,7 +284,7 @@ def _settings(p: Province, *, seed_set: bool) -> dict[str, Any]:
     """A province's settings that one joint run must share, comparable (catalogue by content)."""
     d = p.scenario.model_dump(mode="json", exclude=set(_OWN_KEYS) | ({"seed"} if seed_set else set()))
     if p.scenario.catalogue.path:
-        d["catalogue"]["path"] = _file_hash(p.scenario.resolve(p.scenario.catalogue.path))
+        d["catalogue"]["path"] = file_hash(p.scenario.resolve(p.scenario.catalogue.path))
     dem = p.scenario.layers.get("dem")
     d["layers.dem"] = str(p.scenario.resolve(dem.path).resolve()) if dem else None
     return d
@@ -342,7 +342,7 @@ def _province_key(p: Province, seed: int | None) -> str:
     for label, f in sorted(scenario_inputs(p.scenario, p.path).items()):
         for x in input_files(f):
             if x.is_file():
-                h.update(f"{label} {x.name} {_file_hash(x)}\n".encode())
+                h.update(f"{label} {x.name} {file_hash(x)}\n".encode())
     return h.hexdigest()
 
 
@@ -379,7 +379,7 @@ def _joint_unit(national: Scenario, members: list[Province], label: str, folder:
     first = members[0]
     raw = read_scenario_file(first.path)
     est_ids = set(_ids(layers["estates"], "estate_id")) if "estates" in layers else set()
-    data = _unit_scenario(raw, first.scenario, label, crs.to_string(), files, est_ids)
+    data = unit_scenario(raw, first.scenario, label, crs.to_string(), files, est_ids)
     data["name"] = f"{national.name} — {label}"
     data.pop("description", None)
     warns = per_province_counts(data, first.scenario, len(members), label)  # per province, as alone

@@ -217,12 +217,12 @@ def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, c
     ``out`` that is one of its inputs (before any heavy work), and write the COG (:func:`write_surface_cog`)."""
     from ..checks import refuse_provincial_list
     from ..outputs.outfile import check_output_file
-    from ..pipeline import _scenario_inputs, prepare
+    from ..pipeline import prepare, scenario_input_paths
     from ..scenario import load_scenario
 
     scenario = load_scenario(path)
     refuse_provincial_list(scenario)
-    check_output_file(out, _scenario_inputs(scenario, Path(path)))
+    check_output_file(out, scenario_input_paths(scenario, Path(path)))
     scenario = scenario.national_study().model_copy(update={"categories": [category]})
     prep = prepare(scenario, with_surfaces=False)
     return write_surface_cog(prep, category, out, chunk=chunk, workers=workers, scheduler=scheduler)

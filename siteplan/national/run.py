@@ -150,7 +150,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
     estimate = (8 << 20) + 3 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="national", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
         # the cache: siteplan's own folder, apart from the inputs and --out (siteplan.national.cache)
-        cache_dir = open_cache(cache if cache else default_cache(folder.path), inputs, folder.path)
+        cache_dir = open_cache(cache or default_cache(folder.path), inputs, folder.path)
         timings: dict[str, float] = {}
         t = time.perf_counter()
         log.info("national: partitioning %s", path)

@@ -21,12 +21,12 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..progress import UnitBars, announce, listen
 
@@ -212,7 +212,7 @@ def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
 def dask_available() -> bool:
     """True when ``dask.distributed`` can be imported (``pip install 'siteplan[dask]'``)."""
     try:
-        import distributed  # noqa: F401
+        import distributed  # noqa: F401 - imported only to see that it is installed
     except ImportError:
         return False
     return True
@@ -466,7 +466,7 @@ def _close(client: Any, cluster: Any, topic: str, lost: str) -> None:
     if lost:  # nothing to say goodbye to
         try:
             client.close(timeout=5)
-        except Exception:  # noqa: BLE001 - closing a client whose scheduler is gone
+        except Exception:
             pass
     else:
         client.unsubscribe_topic(topic)

@@ -80,7 +80,7 @@ def _provisional(path: Path) -> Scenario | None:
     try:
         data = read_scenario_file(path)
         nat = NationalSpec(**data["national"])
-    except Exception:  # noqa: BLE001 - the file's own problems are reported; nothing more to check
+    except Exception:
         return None
     crs = data.get("crs") if isinstance(data.get("crs"), str) else None
     return Scenario.model_construct(national=nat, base_dir=str(path.parent.resolve()), crs=crs, name=str(
@@ -125,7 +125,7 @@ def validate_national(path: str | Path) -> NationalValidation:
 
 def _validate_layer(path: Path, scenario: Scenario, problems: list[str]) -> NationalValidation:
     from ..checks import validate_scenario
-    from .partition import _ownership, read_partitions
+    from .partition import ownership, read_partitions
 
     region = None
     warns: list[str] = []
@@ -145,7 +145,7 @@ def _validate_layer(path: Path, scenario: Scenario, problems: list[str]) -> Nati
     if problems:
         raise InputError(list(dict.fromkeys(problems)))
     assert region is not None and parts is not None
-    own, own_warns = _ownership(region, parts)
+    own, own_warns = ownership(region, parts)
     n = len(parts)
     nb = np.bincount(own["businesses"], minlength=n)
     ne = np.bincount(own["estates"], minlength=n)

@@ -415,7 +415,7 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
                 craw, cscore = src.criterion(name)
                 raw, val = float(craw[r[0], col[0]]), float(cscore[r[0], col[0]])
         else:
-            raw, val = src.estate_criterion(cast(str, estate), name)
+            raw, val = src.estate_criterion(cast("str", estate), name)
         rows.append({"criterion": name, "raw": raw, "value": val, "weight": w, "contribution": w * val})
     crit = pd.DataFrame(rows)
     usable = ""

@@ -24,7 +24,7 @@ from shapely.geometry import mapping
 from .._geom import to_rfc7946
 from .._io import atomic_path
 from .._version import __version__
-from ..scoring.criteria import Grid
+from ..grid import NODATA, Grid
 from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
@@ -33,9 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
            "versions", "to_rfc7946",
            "export_gpkg", "gpkg_layers", "undo_defuse", "write_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv",
-           "FORMULA_PREFIXES", "NODATA"]
-
-NODATA = -9999.0
+           "FORMULA_PREFIXES"]
 
 
 def _clean(v: Any) -> Any:
@@ -183,9 +181,8 @@ def write_geotiff(array: np.ndarray, grid: Grid, path: str | Path, *, nodata: fl
         "crs": grid.crs, "transform": grid.transform, "nodata": nodata, "tiled": True,
         "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
     }
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data, 1)
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
 
 
 def sha256(path: str | Path) -> str:
@@ -211,7 +208,7 @@ def versions() -> dict[str, str]:
 
 def utc_now() -> str:
     """Current UTC time, ISO 8601 (for the manifest only; never in deterministic outputs)."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 #: GeoPackage version written by :func:`export_gpkg`: 1.2 is read without a warning by every GDAL since
@@ -317,7 +314,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
     check_output_file(gpkg, inputs, option="--gpkg", folders={"the run folder": run_dir})
     layers = gpkg_layers(run_dir)
     listed = written_by(run_dir)[1] or set()
-    missing = sorted(f for f in listed if (f.endswith(".geojson") and "/" not in f or f == "relocation.csv")
+    missing = sorted(f for f in listed if ((f.endswith(".geojson") and "/" not in f) or f == "relocation.csv")
                      and not (run_dir / f).is_file())
     if missing:
         raise InputError(f"{run_dir}: {', '.join(missing)} missing, though siteplan wrote "

@@ -100,13 +100,13 @@ class Residents:
     @classmethod
     def from_urban(cls, urban: gpd.GeoDataFrame | None, scenario: "Scenario") -> "Residents":
         """The residents of a region's urban layer (no ``population``: none are counted)."""
-        from ..rules.ruleset import _mixed_mask
+        from ..rules.ruleset import mixed_mask
 
         if urban is None or not len(urban):
             return cls(np.array([], dtype=object), np.zeros(0), np.zeros(0, bool))
         pop = (pd.to_numeric(urban["population"], errors="coerce").fillna(0.0).clip(lower=0.0).to_numpy(float)
                if "population" in urban else np.zeros(len(urban)))
-        return cls(urban.geometry.values, pop, _mixed_mask(urban, scenario))
+        return cls(urban.geometry.values, pop, mixed_mask(urban, scenario))
 
     @functools.cached_property
     def tree(self) -> shapely.STRtree:
@@ -249,7 +249,7 @@ class Placement:
     worker_trips: float
 
 
-def _allowed(res: "RunResult", estate_id: str, code: str, cache: dict[tuple[str, str], object]) -> object:
+def allowed_land(res: "RunResult", estate_id: str, code: str, cache: dict[tuple[str, str], object]) -> object:
     """The land of an estate the category's rules allow (the rules' own :meth:`RuleSet.usable`)."""
     key = (estate_id, code)
     if key not in cache:
@@ -296,7 +296,7 @@ def placements(res: "RunResult") -> Placement:
         elif zones is not None and isinstance(zid, str) and zid in zones.index:
             after[i] = zones.loc[zid]
         else:
-            after[i] = _allowed(res, str(r.estate_id), str(r.category), cache)
+            after[i] = allowed_land(res, str(r.estate_id), str(r.category), cache)
     km = np.where(t["moved"].to_numpy(), shapely.distance(before, after) / M_PER_KM, np.nan)
     t["km"] = km
     rates = trip_rates(list(res.prep.catalogue.table["code"]), res.prep.scenario)
@@ -445,7 +445,7 @@ def impact_table(res: "RunResult", p: Placement | None = None) -> pd.DataFrame:
         cache: dict[tuple[str, str], object] = {}
         for k, idx in upgrade_businesses(res, p).items():
             r = up.iloc[k]
-            dest = np.array([_allowed(res, str(r["estate_id"]), str(c), cache) for c in t["category"].to_numpy()[idx]],
+            dest = np.array([allowed_land(res, str(r["estate_id"]), str(c), cache) for c in t["category"].to_numpy()[idx]],
                             dtype=object)
             add("upgrade", f"{r['estate_id']}#{int(r['rank'])}", str(r["upgrade"]), idx,
                 "estimate: the nearest unassigned businesses of the admitted categories, as many as it places",

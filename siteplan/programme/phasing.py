@@ -264,7 +264,7 @@ def phased_plan(res: "RunResult", inputs: "PlanInputs", p: "Placement") -> Phasi
     -------
     Phasing
     """
-    from ..locate.upgrades import _upgraded
+    from ..locate.upgrades import upgraded_estates
     from ..pipeline import relocate
     from ..results import PlanInputs
 
@@ -285,7 +285,7 @@ def phased_plan(res: "RunResult", inputs: "PlanInputs", p: "Placement") -> Phasi
     online_sites: list[str] = []
     for k, ph in enumerate(phases):
         for eid, ch, _ in ups[k]:
-            upgraded = _upgraded(upgraded, eid, ch)
+            upgraded = upgraded_estates(upgraded, eid, ch)
         online_sites += builds[k]
         est_k, cap_k, el_k, scores_k = _online(res, inputs, upgraded[opening <= k], sites, online_sites, state)
         taken = state.taken()
@@ -385,7 +385,7 @@ def _phase_table(res: "RunResult", p: "Placement", phases: "list[PhaseSpec]", ro
                  s_rows: gpd.GeoDataFrame, opening: np.ndarray) -> pd.DataFrame:
     """``phases.csv`` (module docstring; :data:`PHASE_COLUMNS`)."""
     from ..dates import parse_start
-    from .impact import _allowed
+    from .impact import allowed_land
 
     t = p.table
     no = rows.set_index("biz_id")["phase_no"].reindex(t["biz_id"]).fillna(0).to_numpy(int)
@@ -397,7 +397,7 @@ def _phase_table(res: "RunResult", p: "Placement", phases: "list[PhaseSpec]", ro
     cache: dict[tuple[str, str], object] = {}
     for i in np.flatnonzero(no > 0):
         e = str(at[i])
-        dest[i] = site_geom[e] if e in site_geom else _allowed(res, e, str(t["category"].iat[i]), cache)
+        dest[i] = site_geom[e] if e in site_geom else allowed_land(res, e, str(t["category"].iat[i]), cache)
     land = t["land_m2"].to_numpy(float)
     out = []
     prev_relieved = 0.0

@@ -180,7 +180,7 @@ class _Search:
         return float(self.arc_cost[a]) if a >= 0 else float(self.penalty[x])
 
     def best_option(self, v: int, skip_e: int) -> tuple[int, float]:
-        """v's cheapest arc with room now (not at skip_e), or out (-1)."""
+        """V's cheapest arc with room now (not at skip_e), or out (-1)."""
         arc_cost, arc_e, pv = self.arc_cost, self.arc_e, self.penalty[v]
         fits = self.fits
         for a in self.order_arcs[self.starts[v]:self.starts[v + 1]]:

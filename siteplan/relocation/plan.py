@@ -162,7 +162,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         / M_PER_KM
     reasons = _reasons(b, estates, elig, spec.max_distance_km, model, units, assigned)
     eids = estates["estate_id"].to_numpy()
-    estate_col = cast(np.ndarray, np.where(assigned, eids[np.maximum(est_of_b, 0)], None))  # numpy stubs: None
+    estate_col = cast("np.ndarray", np.where(assigned, eids[np.maximum(est_of_b, 0)], None))  # numpy stubs: None
     rows = _rows_frame(b, units.land, estate_col, dkm, assigned, reasons)
     if reservations:
         rows = merge_reserved(rows)

@@ -34,8 +34,8 @@ REASON_CODES: dict[str, tuple[str, str]] = {
     "other": ("other reason", "دلیل دیگر"),
 }
 
-_NEAR_FAR = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest: (.*) at ([\d.]+) km\)$", re.S)
-_NEAR_WHY = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest (.*?): (.*)\)$", re.S)
+_NEAR_FAR = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest: (.*) at ([\d.]+) km\)$", re.DOTALL)
+_NEAR_WHY = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest (.*?): (.*)\)$", re.DOTALL)
 _TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within ([\d.]+) km$")
 
 
@@ -45,25 +45,25 @@ _UTIL_FA = {"power": "برق", "gas": "گاز", "water": "آب", "wastewater": "
 #: :func:`siteplan.rules.reservations.reservation_reasons`, each with its Persian text (groups: ids, numbers
 #: and names the user typed, kept as they are)
 _ELIG_FA: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^estate kind '(.*)' not accepted$", re.S), "نوع شهرک «{0}» پذیرفته نیست"),
+    (re.compile(r"^estate kind '(.*)' not accepted$", re.DOTALL), "نوع شهرک «{0}» پذیرفته نیست"),
     (re.compile(r"^env\. category (\S+) above the estate's max_cat (\S+)$"),
      "رده محیطی {0} بالاتر از سقف رده شهرک ({1})"),
     (re.compile(r"^no (power|gas|water|wastewater)$"), "بدون شبکه {0}"),
-    (re.compile(r"^no land of the estate satisfies (.*) \((.*)\)$", re.S),
+    (re.compile(r"^no land of the estate satisfies (.*) \((.*)\)$", re.DOTALL),
      "هیچ زمینی از شهرک شرط {0} ({1}) را برآورده نمی‌کند"),
     (re.compile(r"^no usable land$"), "زمین قابل استفاده ندارد"),
-    (re.compile(r"^excluded by (.*)$", re.S), "کنار گذاشته به موجب {0}"),
-    (re.compile(r"^reserved for (.*) \((.*)\)$", re.S), "رزروشده برای {0} ({1})"),
+    (re.compile(r"^excluded by (.*)$", re.DOTALL), "کنار گذاشته به موجب {0}"),
+    (re.compile(r"^reserved for (.*) \((.*)\)$", re.DOTALL), "رزروشده برای {0} ({1})"),
 ]
 
 
 #: the phrases of a business's classification note (:func:`siteplan.guilds.catalogue.classify`,
 #: :mod:`siteplan.guilds.name_model`) after ``unclassified:``, each with its Persian text
 _CLASS_FA: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^category '(.*)' unknown$", re.S), "صنف «{0}» شناخته نیست"),
-    (re.compile(r"^ISIC '(.*)' not in catalogue$", re.S), "کد ISIC «{0}» در فهرست اصناف نیست"),
-    (re.compile(r"^OSM tag '(.*)' not mapped$", re.S), "برچسب OSM «{0}» به صنفی نگاشته نشده"),
-    (re.compile(r"^keywords of several categories in the name \((.*)\)$", re.S), "کلیدواژه‌های چند صنف در نام ({0})"),
+    (re.compile(r"^category '(.*)' unknown$", re.DOTALL), "صنف «{0}» شناخته نیست"),
+    (re.compile(r"^ISIC '(.*)' not in catalogue$", re.DOTALL), "کد ISIC «{0}» در فهرست اصناف نیست"),
+    (re.compile(r"^OSM tag '(.*)' not mapped$", re.DOTALL), "برچسب OSM «{0}» به صنفی نگاشته نشده"),
+    (re.compile(r"^keywords of several categories in the name \((.*)\)$", re.DOTALL), "کلیدواژه‌های چند صنف در نام ({0})"),
     (re.compile(r"^no keyword in name$"), "کلیدواژه‌ای در نام نیست"),
     (re.compile(r"^no name$"), "بی‌نام"),
     (re.compile(r"^name model: a trade outside the catalogue \(([\d.]+); next (\S+) ([\d.]+)\): listed in "

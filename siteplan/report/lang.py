@@ -154,7 +154,7 @@ def report_date() -> _dt.date | None:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not epoch.isdigit():
         return None
-    return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).astimezone(IRST).date()
+    return _dt.datetime.fromtimestamp(int(epoch), _dt.UTC).astimezone(IRST).date()
 
 
 def date_text(d: _dt.date) -> str:

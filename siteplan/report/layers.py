@@ -394,9 +394,9 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
               *([[fe("تا شبکه آب", "to a water main"), km(getattr(r, "water_km", None))],
                  [fe("تا شبکه فاضلاب", "to a sewer"), km(getattr(r, "wastewater_km", None))]]
                 if hasattr(r, "water_km") else []),
-              *([[fe("تأسیسات مورد نیاز", "utilities needed"), _extend_fa(r.utilities)]]
+              *([[fe("تأسیسات مورد نیاز", "utilities needed"), extend_fa(r.utilities)]]
                 if getattr(r, "utilities", None) else []),
-              [fe("تأسیسات لازم", "utilities to extend"), _extend_fa(getattr(r, "extend", ""))],
+              [fe("تأسیسات لازم", "utilities to extend"), extend_fa(getattr(r, "extend", ""))],
               [fe(f"جمعیت در شعاع {qty(POP_REACH_KM, 'km', 'g')}", f"people within {POP_REACH_KM:g} km"),
                num(int(getattr(r, "pop_reach", 0) or 0))]]
         props.append({"site_id": text(r.site_id), "_s": style,
@@ -412,7 +412,7 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
                                                                    "proposed estate site"))], "site"))
 
 
-def _extend_fa(v: Any) -> str:
+def extend_fa(v: Any) -> str:
     """``power 1.5 km, gas 6.2 km`` / ``none`` in Persian (distances kept)."""
     t = text(v).strip()
     if _lang.current() == "en":

@@ -48,8 +48,8 @@ BASEMAPS = [
 #: origins the CSP lets images load from (the tile servers of :data:`BASEMAPS`)
 TILE_ORIGINS = ["https://tile.openstreetmap.org"]
 
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
-_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from ..units import M2_PER_HA
 from ..zoning.zones import zoning_sheets
 from . import lang as _lang
 from .bidi import Fmt, bi
-from .layers import ESTATE_KIND, _extend_fa, cat_fa, codes_fa, digits, kind_name, land_basis, text, tr
+from .layers import ESTATE_KIND, cat_fa, codes_fa, digits, extend_fa, kind_name, land_basis, text, tr
 from .programme import programme_html
 from .summary import group_warnings, headline, proposal_fa, robustness
 
@@ -464,7 +464,7 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
                     f.num(float(s.score), ".2f"), took, codes_fa(room, names), km(getattr(s, "trunk_km", None)),
                     km(getattr(s, "rail_km", None)), km(getattr(s, "power_km", None)),
                     km(getattr(s, "gas_km", None)), km(getattr(s, "water_km", None)),
-                    km(getattr(s, "wastewater_km", None)), _extend_fa(getattr(s, "extend", "")),
+                    km(getattr(s, "wastewater_km", None)), extend_fa(getattr(s, "extend", "")),
                     f.qty(int(getattr(s, "pop_reach", 0) or 0))])
     return out
 
@@ -509,7 +509,7 @@ def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
            if mode == "en" else
            Markup('<p class="sub" dir="rtl" lang="fa">گزارش جابجایی اصناف مزاحم و پهنه‌بندی شهرک‌ها{}</p>')).format(
         _date_span())
-    title = (Markup('{}') if mode == "fa" else Markup('<span dir="ltr" lang="en">siteplan</span> — {}')).format(
+    title = (Markup("{}") if mode == "fa" else Markup('<span dir="ltr" lang="en">siteplan</span> — {}')).format(
         cell(prep.scenario.name))
     return Markup("""<aside id="sp-panel" lang="{page_lang}" aria-label="{k_aside}">
 <button type="button" id="sp-handle" aria-expanded="true" aria-controls="sp-body">{k_sheet}</button>

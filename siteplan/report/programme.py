@@ -68,7 +68,7 @@ def _impact(res: "RunResult", f: Fmt) -> Markup:
              _n(f, r.residents_relieved), _n(f, r.relieved_per_ha), _n(f, r.heavy_trips_off),
              _n(f, r.added_km_per_day)]
             for r in t[t["level"].isin(["category", "estate", "site", "upgrade"])].itertuples()]
-    note = Markup("<p class=\"note\">{}</p>").format(bi(
+    note = Markup('<p class="note">{}</p>').format(bi(
         "Residents within each category's largest distance from homes in its siting rules, urban population "
         "spread evenly over each urban area, counted once; trips from the trip-rate table (assumptions unless a "
         "source is given); travel in straight lines. All rows, towns included: impact.csv.",
@@ -109,7 +109,7 @@ def _feasibility(res: "RunResult", f: Fmt) -> Markup:
     costs = table([bi("Item", "قلم"), bi("Unit", "واحد"), bi("Cost", "هزینه"), bi("Status", "وضعیت"),
                    bi("Source", "منبع")],
                   [[k, r.unit, _n(f, r.cost), r.status, r.source] for k, r in uc.iterrows()])
-    note = Markup("<p class=\"note\">{}</p>").format(bi(
+    note = Markup('<p class="note">{}</p>').format(bi(
         "Costs in million rials from the unit-cost table below (assumptions unless the scenario gives them); "
         "a utility with no network in the inputs is listed but not costed. All figures: feasibility.csv.",
         "هزینه‌ها به میلیون ریال از جدول هزینهٔ واحد (فرضی مگر سناریو تعیین کند)؛ شبکهٔ بدون داده برآورد نشده است."))
@@ -136,7 +136,7 @@ def _chains(res: "RunResult") -> Markup:
     hdr: list[str] = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Chain", "زنجیره"), bi("Headed to", "مقصد"),
            bi("Members", "اعضا"), bi("Links present", "حلقه‌های موجود"), bi("In reach", "در دسترس"),
            bi("Missing (nearest supplier)", "حلقهٔ مفقود (نزدیک‌ترین)"), bi("Complete", "کامل")]
-    note = Markup("<p class=\"note\">{}</p>").format(bi(
+    note = Markup('<p class="note">{}</p>').format(bi(
         f"A chain's links: the catalogue's categories of the chain and the linked trades of those present; "
         f"'in reach' within {res.prep.scenario.programme.chain_reach_km:g} km (straight line). All rows: chains.csv.",
         "حلقه‌های زنجیره: اصناف همان زنجیره در فهرست و اصناف مرتبط؛ «در دسترس» تا فاصلهٔ تعیین‌شده."))
@@ -223,7 +223,7 @@ def _phasing(res: "RunResult", f: Fmt) -> Markup:
                      _n(f, r.available_ha, "ha", ",.1f"), _n(f, r.businesses), _n(f, r.land_ha, "ha", ",.1f"),
                      _n(f, r.residents_relieved), _n(f, r.cum_businesses), _n(f, r.cum_residents_relieved),
                      _n(f, r.unplaced)])
-    note = Markup("<p class=\"note\">{}</p>").format(bi(
+    note = Markup('<p class="note">{}</p>').format(bi(
         f"Each phase allocates only the businesses still unplaced, to the estates, upgrades and sites online by "
         f"then, on the capacity the earlier phases left; a business placed is never moved. Priority when capacity "
         f"is short: {res.prep.scenario.programme.priority}. Residents relieved: the province's, counted once. "

@@ -121,7 +121,7 @@ _UPGRADE_FA = [(re.compile(r"^add (power|gas|water|wastewater)$"), "افزودن
                (re.compile(r"^raise max_cat (.*) → (.*)$"), "افزایش سقف رده محیطی از {0} به {1}"),
                (re.compile(r"^add (power|gas|water|wastewater) \(estimate: not verified by re-solving the plan\)$"),
                 "افزودن شبکه {0} (برآورد؛ با حل دوباره طرح وارسی نشده)"),
-               (re.compile(r"^admit kind '(.*)'$", re.S), "پذیرش نوع «{0}»")]
+               (re.compile(r"^admit kind '(.*)'$", re.DOTALL), "پذیرش نوع «{0}»")]
 _COST_FA = [(re.compile(r"^(power|gas|water|wastewater): no \w+ network in the utilities layer$"),
              "{0}: شبکه‌ای در لایه تأسیسات نیست"),
             (re.compile(r"^(power|gas|water|wastewater) network ([\d.]+) km away$"), "شبکه {0} در {1} km"),
@@ -143,8 +143,8 @@ def _phrases_fa(t: str, table: list[tuple[re.Pattern[str], str]], sep: str) -> s
         for pat, fa in table:
             m = pat.match(part)
             if m and fa.startswith("توسعه تأسیسات"):
-                from .layers import _extend_fa
-                out.append(fa.format(_extend_fa(m[1])))
+                from .layers import extend_fa
+                out.append(fa.format(extend_fa(m[1])))
                 break
             if m:
                 out.append(fa.format(*(_UTIL_FA.get(g, g) for g in m.groups())))
@@ -176,8 +176,8 @@ def proposal_fa(p: dict[str, Any], res: "RunResult") -> tuple[str, str]:
             detail = (f"جذب: {codes_fa(takes, names)}" if takes is not None and pd.notna(takes) else "")
             ext = r.get("extend")
             if ext is not None and pd.notna(ext):
-                from .layers import _extend_fa
-                detail += ("؛ " if detail else "") + "تأسیسات لازم: " + _extend_fa(ext)
+                from .layers import extend_fa
+                detail += ("؛ " if detail else "") + "تأسیسات لازم: " + extend_fa(ext)
             return label, detail
         return codes_fa(p["label"], names), fa_numbers(_phrases_fa(p["detail"], _COST_FA, ";"))
     return fa_numbers(_phrases_fa(p["label"], _UPGRADE_FA, ",")), fa_numbers(_phrases_fa(p["detail"], _COST_FA, ";"))

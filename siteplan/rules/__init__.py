@@ -1,6 +1,6 @@
 """The rules stage: which land each category may use, and why not where it may not.
 
-Flows in: the :class:`~siteplan.guilds.catalogue.Catalogue`, the scenario and the region's layers. Flows
+Flows in: the :class:`~siteplan.guilds.Catalogue`, the scenario and the region's layers. Flows
 out: one compiled :class:`RuleSet` per category (separation from homes, DOE 1378 distances,
 constraints, slope, study area), answering on the grid, on geometries and at points, with a reason
 for every refusal; estate reservations and exclusions.

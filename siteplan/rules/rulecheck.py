@@ -7,8 +7,9 @@ asked through the very code the run asked (:mod:`siteplan.explain`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd

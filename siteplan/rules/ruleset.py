@@ -21,6 +21,7 @@ nothing else evaluates a rule.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +32,9 @@ import shapely
 from rasterio import features
 from shapely.geometry.base import BaseGeometry
 
+from ..grid import FieldCache, Grid, rasterize_mask
 from ..guilds.catalogue import Catalogue
 from ..scenario import Scenario
-from ..scoring.criteria import FieldCache, Grid, rasterize_mask
 from ..textnorm import normalize
 from ..units import M2_PER_HA
 from .reservations import Reservation, reservation_reasons
@@ -68,7 +69,7 @@ def buffer_out(geoms: object, dist: float) -> object:
     return shapely.buffer(geoms, dist * _OUTER, quad_segs=_QUAD_SEGS)
 
 
-def _mixed_mask(urban: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
+def mixed_mask(urban: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
     names = {normalize(n) for n in scenario.rules.mixed_areas}
     m = urban["name_norm"].isin(names).to_numpy() if "name_norm" in urban else np.zeros(len(urban), bool)
     if "mixed" in urban:
@@ -83,7 +84,7 @@ def target_geoms(target: str, layers: dict[str, gpd.GeoDataFrame], scenario: Sce
     if target in ("homes", "homes_mixed"):
         parts = []
         if urban is not None:
-            mixed = _mixed_mask(urban, scenario)
+            mixed = mixed_mask(urban, scenario)
             parts.append(urban.geometry.values[mixed if target == "homes_mixed" else ~mixed])
         if rec is not None and target == "homes":
             parts.append(rec.geometry.values[rec["kind"].isin(["housing"]).to_numpy()])
@@ -266,7 +267,7 @@ class RuleSet:
     utilities: tuple[str, ...]
     ctx: RuleContext
 
-    def __iter__(self):  # noqa: ANN204 - iterate the rules like a list
+    def __iter__(self) -> Iterator[Rule]:  # iterate the rules like a list
         return iter(self.rules)
 
     def __len__(self) -> int:
@@ -460,14 +461,14 @@ def usable_land(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet]) -> pd.D
                                        "binding", "binding_m", "removed_ha"])
 
 
-def _env_rank(env: object) -> float:
+def env_rank(env: object) -> float:
     try:
         return float(str(env))
     except ValueError:
         return np.inf
 
 
-def _blank(v: object) -> bool:
+def is_blank(v: object) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
 
 
@@ -476,15 +477,15 @@ def estate_reasons(estate: object, rs: RuleSet, accepted_kinds: list[str] | tupl
     from land: kind, environmental category against ``max_cat``, missing utilities."""
     reasons = []
     kind = getattr(estate, "kind", None)
-    if kind and not _blank(kind) and kind not in accepted_kinds:
+    if kind and not is_blank(kind) and kind not in accepted_kinds:
         reasons.append(f"estate kind '{kind}' not accepted")
     max_cat = getattr(estate, "max_cat", None)
-    if not _blank(max_cat) and _env_rank(rs.env_cat) > _env_rank(max_cat) + 1e-9:
+    if not is_blank(max_cat) and env_rank(rs.env_cat) > env_rank(max_cat) + 1e-9:
         shown = f"{max_cat:g}" if isinstance(max_cat, float) else str(max_cat)
         reasons.append(f"env. category {rs.env_cat} above the estate's max_cat {shown}")
     for util in rs.utilities:
         val = getattr(estate, util, None) if util in UTILITIES else None
-        if util in UTILITIES and not _blank(val) and float(val) < 1:  # type: ignore[arg-type]
+        if util in UTILITIES and not is_blank(val) and float(val) < 1:  # type: ignore[arg-type]
             reasons.append(f"no {util}")
     return reasons
 
@@ -512,7 +513,6 @@ def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable:
     pandas.DataFrame
         ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
     """
-
     # one lookup table (a .loc per pair was most of the time on 10^3 estates)
     u = {(e, c): (uf, uh, b, bm) for e, c, uf, uh, b, bm in
          zip(usable["estate_id"], usable["category"], usable["usable_frac"], usable["usable_ha"], usable["binding"],

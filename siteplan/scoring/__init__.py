@@ -1,13 +1,14 @@
 """The scoring stage: how suitable each cell and each estate is for each category.
 
-Flows in: the region's layers, the compiled :class:`~siteplan.rules.ruleset.RuleSet` of each category and
+Flows in: the region's layers, the compiled :class:`~siteplan.rules.RuleSet` of each category and
 the scenario's criteria and weights. Flows out: one suitability :class:`Surface` per category on the
 analysis grid (0-1, nodata where the rules exclude), each criterion's layer, and zonal means for the
 estates; on very large grids, the same surface written block by block.
 
 Modules, in the order data flows:
 
-- :mod:`~siteplan.scoring.criteria`: distance fields, rasterizing and value transforms;
+- :mod:`~siteplan.scoring.criteria`: value transforms and the layers criteria read (the grid and its
+  distance fields are :mod:`siteplan.grid`);
 - :mod:`~siteplan.scoring.weights`: direct, rank-order and AHP weights;
 - :mod:`~siteplan.scoring.suitability`: WLC, OWA and TOPSIS surfaces, zonal means;
 - :mod:`~siteplan.scoring.blockwise`: one category's surface on a very large grid, block by block.
@@ -21,14 +22,13 @@ from .._face import lazy_face
 
 if TYPE_CHECKING:
     from .blockwise import suitability_blockwise, write_category_surface
-    from .criteria import FieldCache, criteria_layers, distance_field, rasterize_mask, transform
+    from .criteria import criteria_layers, saturation_distance, transform
     from .suitability import CriterionLayer, Surface, aggregate, criterion_layers, surfaces, zonal_mean
     from .weights import AHPResult, ahp, read_ahp_matrix
 
 #: public name -> the module of this package that defines it
 _API: dict[str, str] = {
-    "FieldCache": "criteria", "criteria_layers": "criteria", "distance_field": "criteria",
-    "rasterize_mask": "criteria", "transform": "criteria",
+    "criteria_layers": "criteria", "saturation_distance": "criteria", "transform": "criteria",
     "AHPResult": "weights", "ahp": "weights", "read_ahp_matrix": "weights",
     "CriterionLayer": "suitability", "Surface": "suitability", "aggregate": "suitability",
     "criterion_layers": "suitability", "surfaces": "suitability", "zonal_mean": "suitability",
@@ -36,8 +36,8 @@ _API: dict[str, str] = {
 }
 
 __all__ = [
-    "AHPResult", "CriterionLayer", "FieldCache", "Surface", "aggregate", "ahp", "criteria_layers", "criterion_layers",
-    "distance_field", "rasterize_mask", "read_ahp_matrix", "suitability_blockwise", "surfaces", "transform",
+    "AHPResult", "CriterionLayer", "Surface", "aggregate", "ahp", "criteria_layers", "criterion_layers",
+    "read_ahp_matrix", "saturation_distance", "suitability_blockwise", "surfaces", "transform",
     "write_category_surface", "zonal_mean",
 ]
 

@@ -28,17 +28,10 @@ from rasterio.windows import Window
 
 from .._io import atomic_path
 from ..errors import InputError
-from ..outputs.writer import NODATA
+from ..grid import NODATA, Grid, catchment_field, distance_field
 from ..rules.ruleset import RuleSet
 from ..scenario import CriterionSpec, Scenario
-from .criteria import (
-    Grid,
-    catchment_field,
-    criteria_layers,
-    distance_field,
-    saturation_distance,
-    transform,
-)
+from .criteria import criteria_layers, saturation_distance, transform
 from .suitability import category_weights, filter_features, wowa
 
 if TYPE_CHECKING:

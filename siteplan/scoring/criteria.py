@@ -1,136 +1,32 @@
-"""Criteria: the analysis grid, exact distance fields shared by criteria and rules, and value
-transforms.
+"""Criteria: value transforms, the default criteria and the layers criteria read.
 
 Transforms follow IDRISI's FUZZY and ArcGIS Pro's continuous functions; each maps values to [0, 1].
-Siting rules live in :mod:`siteplan.rules`, which uses this module's grid and distance fields.
+The grid, its distance fields and rasterizing live in :mod:`siteplan.grid`, shared with the rules.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-
 import geopandas as gpd
 import numpy as np
-from affine import Affine
-from rasterio import features
-from scipy import ndimage
-from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
 from ..grid import Grid
-from ..guilds.catalogue import Catalogue
-from ..scenario import CriterionSpec, TransformSpec
+from ..scenario import TransformSpec
 from ..textnorm import normalize
 
 __all__ = [
-    "Grid",
-    "rasterize_mask",
-    "distance_field",
-    "catchment_field",
     "transform",
-    "default_criteria",
     "criteria_layers",
-    "FieldCache",
     "saturation_distance",
     "CONSTRAINT_DEFAULT_BUFFER_M",
     "DOE_1378",
 ]
 
-from ..rules.standards import CONSTRAINT_DEFAULT_BUFFER_M, DOE_1378  # noqa: E402,F401 (re-exported)
+from ..rules.standards import CONSTRAINT_DEFAULT_BUFFER_M, DOE_1378
 
 # ------------------------------------------------------------------------------------------------
 # grid
 # ------------------------------------------------------------------------------------------------
-
-
-def rasterize_mask(geoms: np.ndarray | list[BaseGeometry], grid: Grid, *, all_touched: bool = True) -> np.ndarray:
-    """Boolean mask of cells touched by the geometries.
-
-    Parameters
-    ----------
-    geoms
-        Geometries in the grid's CRS.
-    grid
-        Target grid.
-    all_touched
-        Burn every cell a geometry touches (True; right for lines and small polygons).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``bool`` array of ``grid.shape``.
-    """
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
-    if not geoms:
-        return np.zeros(grid.shape, dtype=bool)
-    arr = features.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
-                             fill=0, all_touched=all_touched, dtype="uint8")
-    return arr.astype(bool)
-
-
-def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = None) -> np.ndarray:
-    """Exact Euclidean distance (metres) from each cell centre to the nearest masked cell centre.
-
-    Parameters
-    ----------
-    mask
-        ``True`` where the feature is.
-    res
-        Cell size in metres.
-    out
-        Optional float32 array to write into.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 distances; ``inf`` everywhere when the mask is empty.
-
-    Notes
-    -----
-    Exact Euclidean distances (not a chamfer approximation): the ``edt`` package's linear-time
-    algorithm on two threads, else scipy's (Maurer's algorithm). Memory: about 12 bytes per cell
-    while it runs.
-    """
-    if not mask.any():
-        if out is None:
-            out = np.empty(mask.shape, dtype=np.float32)
-        out.fill(np.inf)
-        return out
-    try:
-        import edt as _edt  # exact, multithreaded (seung-lab/euclidean-distance-transform-3d)
-
-        d = _edt.edt((~mask).view(np.uint8), anisotropy=(res, res), black_border=False,
-                     parallel=min(2, os.cpu_count() or 1))
-    except ImportError:  # scipy's exact EDT: same result, single-threaded and about 3x slower
-        d = ndimage.distance_transform_edt(~mask, sampling=(res, res))
-    if out is None:
-        return d.astype(np.float32, copy=False)
-    np.copyto(out, d, casting="same_kind")
-    return out
-
-
-def catchment_field(points_xy: np.ndarray, weights: np.ndarray, grid: Grid, radius_m: float) -> np.ndarray:
-    """Sum of point weights (e.g. population) within ``radius_m`` of each cell centre.
-
-    Points are binned to cells, then convolved with a disc kernel by FFT: exact for weights at cell
-    centres, within half a cell of exact otherwise.
-    """
-    from scipy.signal import fftconvolve
-
-    r, c = grid.rowcol(points_xy[:, 0], points_xy[:, 1])
-    ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
-    acc = np.zeros(grid.shape, dtype=np.float64)
-    np.add.at(acc, (r[ok], c[ok]), weights[ok])
-    # a kernel wider than the grid adds nothing ("same" output): clamp it, so that a huge radius
-    # gives the same answer instead of a kernel of terabytes
-    k = int(min(np.ceil(radius_m / grid.res), max(grid.height, grid.width)))
-    yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
-    disc = ((xx * grid.res) ** 2 + (yy * grid.res) ** 2 <= radius_m ** 2).astype(np.float64)
-    out = fftconvolve(acc, disc, mode="same")
-    del acc
-    out[out < 1e-6] = 0.0  # FFT round-off where nothing is in reach
-    return out.astype(np.float32)
 
 
 def slope_percent(dem_path: str, grid: Grid) -> np.ndarray:
@@ -262,19 +158,6 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] | None = None) -> list[CriterionSpec]:
-    """The criteria used when a scenario gives none: each category's profile's criteria (customers,
-    workshop, nuisance, logistics) and its linked trades, with reasons and sources in
-    :mod:`siteplan.guilds.profiles` (``siteplan catalogue --criteria`` prints them).
-
-    A filter on an optional field (urban ``kind``, utilities ``kind``) is dropped when the layer lacks
-    that field, so the defaults work on any valid region.
-    """
-    from ..guilds.profiles import default_criteria as _by_profile
-
-    return _by_profile(catalogue, layers)
-
-
 def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoDataFrame | None
                     ) -> dict[str, gpd.GeoDataFrame]:
     """The layers criteria read: the region's, with the businesses as classified (their ``category``
@@ -286,37 +169,6 @@ def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoData
     b = businesses.assign(category=businesses["category_classified"]) if "category_classified" in businesses \
         else businesses
     return {**layers, "businesses": b}
-
-
-# ------------------------------------------------------------------------------------------------
-# shared distance fields
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FieldCache:
-    """Distance fields of rule targets and criteria on one grid, computed once and shared.
-
-    A field is computed on the grid padded by ``pad_m`` on every side and cropped, so features just
-    outside the grid still count: the distance is exact wherever the true distance is below
-    ``pad_m``, and never below the true distance elsewhere (the same argument as the blockwise halo).
-    """
-
-    grid: Grid
-    fields: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
-    slope: np.ndarray | None = None
-
-    def distance(self, key: str, geoms: np.ndarray, pad_m: float = 0.0) -> np.ndarray:
-        """Centre-to-centre distance (m) to the cells ``geoms`` touch, cached by ``key`` and padding."""
-        g = self.grid
-        pad = int(np.ceil(pad_m / g.res)) + 1 if pad_m > 0 else 0
-        k = (key, pad)
-        if k not in self.fields:
-            big = g if pad == 0 else Grid(g.transform * Affine.translation(-pad, -pad), g.width + 2 * pad,
-                                          g.height + 2 * pad, g.res, g.crs)
-            d = distance_field(rasterize_mask(geoms, big), g.res)
-            self.fields[k] = np.ascontiguousarray(d[pad:pad + g.height, pad:pad + g.width]) if pad else d
-        return self.fields[k]
 
 
 def saturation_distance(spec: TransformSpec) -> float:

@@ -21,8 +21,9 @@ import shapely
 from rasterio import features
 
 from ..errors import InputError
+from ..grid import FieldCache, Grid, catchment_field
 from ..scenario import CriterionSpec, Scenario
-from .criteria import FieldCache, Grid, catchment_field, saturation_distance, transform
+from .criteria import saturation_distance, transform
 from .weights import AHPResult, ahp, direct_weights, rank_weights
 
 log = logging.getLogger(__name__)

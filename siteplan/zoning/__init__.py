@@ -1,7 +1,7 @@
 """The zoning stage: each receiving estate divided into zones, blocks and plots.
 
 Flows in: the relocation :class:`~siteplan.relocation.Plan` (who goes to which estate), the
-categories' :class:`~siteplan.rules.ruleset.RuleSet` and the estates' plots, occupied and vacant land.
+categories' :class:`~siteplan.rules.RuleSet` and the estates' plots, occupied and vacant land.
 Flows out: a :class:`ZonePlan` (zones heaviest-nuisance farthest from homes, their blocks and plots,
 the re-letting table and the zoning sheets), every zone verified before it is written.
 

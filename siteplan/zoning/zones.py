@@ -429,7 +429,7 @@ def zone_estate(estate: BaseGeometry, demand: dict[str, float], catalogue: Catal
                 keys = list(out)
                 out = dict(zip(keys, as_written([out[c] for c in keys], ctx.crs)))
             if mode == "raster" and rulesets:  # squares passed the rule engine; check them against the land only
-                use = {c: land for c in order}
+                use = dict.fromkeys(order, land)
             bad = verify_zones([out[c] for c in order], [use[c] for c in order], [needs[c] for c in order],
                                land, tol=tol, snap_m=WRITTEN_SNAP_M if ctx.crs is not None else 0.0) \
                 + _rule_problems(out, rulesets)
@@ -875,7 +875,7 @@ def subdivide_plots(zone: BaseGeometry, plot_m2: float, *, strip_m: float = 12.0
             ys.append(y + depth)
         y += period
     xs = np.arange(minx, maxx - width + 1e-9, width)
-    if not len(ys) or not len(xs):
+    if not ys or not len(xs):
         return []
     gx, gy = np.meshgrid(xs, np.array(ys))
     boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + width, gy.ravel() + depth)
