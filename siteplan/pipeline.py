@@ -29,7 +29,7 @@ from .locate.sensitivity import robustness
 from .locate.upgrades import compare_options, option_notes, propose_upgrades
 from .outputs.writer import write_run
 from .progress import announce, drawn
-from .relocation import Plan, allocate, estate_capacity, relocation_flows
+from .relocation import Plan, estate_capacity, relocate, relocation_flows
 from .relocation.clusters import find_clusters
 from .results import PlanInputs, Prepared, RunResult
 from .rules.reservations import estate_reservations, reservation_notes
@@ -212,14 +212,6 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
             biz["cluster_id"] = None
             biz.loc[ok, "cluster_id"] = cid
     return PlanInputs(estates, biz, scores_df, usable, reserved, elig, capacity, clusters, warns)
-
-
-def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
-    """The relocation plan on :func:`plan_inputs` (the run's "allocate" stage; an upgrade's gain is
-    verified by the same call on the upgraded estates, :mod:`siteplan.locate.upgrades`)."""
-    return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
-                    inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
-                    weights=inputs.weights)
 
 
 def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:

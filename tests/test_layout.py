@@ -31,8 +31,6 @@ KNOWN_BACK: set[tuple[str, str]] = {
     ("inputs.osm", "guilds.catalogue"),  # ingest-osm classifies the extract's businesses
     ("inputs.osm", "outputs.outdir"),  # ingest-osm writes its own output folder
     ("relocation.model", "zoning.plots"),  # plot fitting is needed by the capacity rows
-    ("locate.upgrades", "pipeline"),  # verifying an upgrade re-solves the plan through the pipeline
-    ("programme.phasing", "pipeline"),  # each phase re-solves the plan through the pipeline
 }
 
 

@@ -20,7 +20,7 @@ upgrade an estate, not to build a new one far away.
    estimate: the rest of the plan is held fixed, so it misses chains of moves further away.
 4. **Verification by re-solving the plan** (``businesses``, ``land_ha``; ``figure`` ``rerun``). The best
    ``upgrades.verify`` candidates by the estimate are verified: the whole relocation model is solved
-   again (:func:`siteplan.pipeline.relocate`: the same businesses, clusters, capacity, scores,
+   again (:func:`siteplan.relocation.relocate`: the same businesses, clusters, capacity, scores,
    reservations and solver settings) with the estate's row changed and its eligibility recomputed —
    exactly what a rerun with the upgrade written into the estates layer gives. ``businesses`` is the
    net change of assigned businesses, ``placed``/``displaced`` the businesses newly placed and newly
@@ -306,7 +306,7 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
         ``placed``/``placed_ha`` (newly placed businesses and their land), ``displaced``, ``moved``,
         ``mean_km`` (distance of the businesses of the newly admitted categories placed at ``eid``).
     """
-    from ..pipeline import relocate
+    from ..relocation import relocate
     from ..results import PlanInputs
 
     sc = prep.scenario

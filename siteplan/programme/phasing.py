@@ -6,7 +6,7 @@ estates (every estate no phase names is open from the first phase), upgrades of 
 estates layer's fields changed as upgrades.csv's ``changes`` says) and proposed sites (sites.geojson,
 receiving businesses on their net land, ``net_ha``, for their own categories only).
 
-Allocation, phase by phase, with the relocation stage itself (:func:`siteplan.pipeline.relocate`: the
+Allocation, phase by phase, with the relocation stage itself (:func:`siteplan.relocation.relocate`: the
 same model, solver, eligibility, reach, clusters, scores and reservations as the plan):
 
 1. Phase 1 allocates every business to the estates open in it.
@@ -265,7 +265,7 @@ def phased_plan(res: "RunResult", inputs: "PlanInputs", p: "Placement") -> Phasi
     Phasing
     """
     from ..locate.upgrades import upgraded_estates
-    from ..pipeline import relocate
+    from ..relocation import relocate
     from ..results import PlanInputs
 
     prep = res.prep

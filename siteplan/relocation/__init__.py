@@ -40,9 +40,9 @@ Modules, data flowing one way:
 from __future__ import annotations
 
 from .model import AssignmentModel, Units, build_model, business_units
-from .plan import Plan, allocate, estate_capacity, relocation_flows
+from .plan import Plan, allocate, estate_capacity, relocate, relocation_flows
 from .solve import AssignmentResult, SolverOptions, solve_assignment, solve_model
 
 __all__ = ["AssignmentModel", "AssignmentResult", "Plan", "SolverOptions", "Units", "allocate", "build_model",
-           "relocation_flows",
+           "relocate", "relocation_flows",
            "business_units", "estate_capacity", "solve_assignment", "solve_model"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +19,9 @@ from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 from .model import AssignmentModel, Units, build_model, business_units
 from .solve import AssignmentResult, SolverOptions, solve_model
+
+if TYPE_CHECKING:
+    from ..results import PlanInputs, Prepared
 
 log = logging.getLogger(__name__)
 
@@ -333,3 +336,26 @@ def relocation_flows(rows: pd.DataFrame, businesses: gpd.GeoDataFrame, urban: gp
     fl = fl.groupby(["origin", "estate_id"]).size().reset_index(name="units")
     fl["origin_name"] = urban["name"].to_numpy()[fl["origin"].to_numpy()]
     return fl[cols]
+
+
+def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
+    """The relocation plan on the pipeline's plan inputs: the run's "allocate" stage, and the same call
+    that verifies an upgrade (:mod:`siteplan.locate.upgrades`) and solves each phase
+    (:mod:`siteplan.programme.phasing`).
+
+    Parameters
+    ----------
+    prep
+        The prepared scenario (its catalogue and allocation settings).
+    inputs
+        What the plan is solved on (:func:`siteplan.pipeline.plan_inputs`, or a copy with changed
+        estates, businesses or settings).
+
+    Returns
+    -------
+    Plan
+        The plan, with a reason for every business left out.
+    """
+    return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
+                    inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
+                    weights=inputs.weights)
