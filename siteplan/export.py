@@ -376,7 +376,7 @@ def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.G
         if t.stem.endswith("_sd"):
             fa, en = f"{fa} (انحراف معیار تناسب)", f"{en} (suitability SD)"
         rasters.append((f"siteplan_suit_{t.stem}", f"{folder_name}/{t.name}", label((fa, en), lang), t))
-    write_project(qgz, gpkg.name, layers, rasters, crs, extent, lang,  # type: ignore[arg-type]
+    write_project(qgz, gpkg.name, layers, rasters, crs, extent, lang,
                   f"siteplan — {title}: {label(TITLES['estates'], lang)}")
 
 

@@ -148,10 +148,10 @@ def layer_rules(name: str, gdf: pd.DataFrame) -> LayerStyle | None:
     if name == "relocation":
         from .reasons import REASON_CODES
 
-        present = set(gdf["reason_code"].dropna().astype(str)) if "reason_code" in gdf else set()
+        found = set(gdf["reason_code"].dropna().astype(str)) if "reason_code" in gdf else set()
         rules = [Rule((REASON_CODES[c][1], REASON_CODES[c][0]), ("eq", "reason_code", c),
                       Symbol("marker", col, 1.0, _MARKER_OUTLINE, 1.0, size=8.0))
-                 for c, col in S.REASON_COLOURS.items() if c in present and c in REASON_CODES]
+                 for c, col in S.REASON_COLOURS.items() if c in found and c in REASON_CODES]
         rules.append(Rule(("تخصیص‌یافته", "assigned"), ("else",), Symbol("marker", S.ASSIGNED_COLOUR, 1.0, None, 0.0,
                                                                         size=4.0), shown=False))
         return LayerStyle(name, rules)
@@ -461,14 +461,42 @@ def _raster_layer(lid: str, source: str, title: str, crs: Any, ramp: list[tuple[
     sh = ET.SubElement(ET.SubElement(rr, "rastershader"), "colorrampshader", colorRampType="INTERPOLATED",
                        classificationMode="1", clip="0", minimumValue=f"{ramp[0][0]:g}",
                        maximumValue=f"{ramp[-1][0]:g}")
-    for v, colour, alpha, text in ramp:
-        ET.SubElement(sh, "item", alpha=str(alpha), value=f"{v:g}", label=text, color=_hex(colour))
+    for value, colour, alpha, text in ramp:
+        ET.SubElement(sh, "item", alpha=str(alpha), value=f"{value:g}", label=text, color=_hex(colour))
     ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0", gamma="1")
     ET.SubElement(pipe, "huesaturation", saturation="0", grayscaleMode="0", colorizeOn="0", colorizeRed="255",
                   colorizeGreen="128", colorizeBlue="128", colorizeStrength="100")
     ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
     ET.SubElement(ml, "blendMode").text = "0"
     return ml
+
+
+def _vector_layer(n: str, g: Any, st: LayerStyle | None, gpkg_name: str,
+                  lang: str) -> tuple[ET.Element, tuple[str, str, str, bool]]:
+    """A GeoPackage layer's ``maplayer`` (its style as in ``layer_styles``) and its layer-tree item."""
+    lid = f"siteplan_{n}"
+    src = f"./{gpkg_name}|layername={n}"
+    ttl = label(S.TITLES.get(n, (n, n)), lang)
+    shown = st.shown if st is not None else False
+    gtype = str(g.geom_type.dropna().iloc[0]) if len(g) and g.geom_type.notna().any() else "Unknown"
+    kind = "Polygon" if "Polygon" in gtype else "Line" if "Line" in gtype else "Point"
+    ml = ET.Element("maplayer", type="vector", geometry=kind, wkbType=gtype, autoRefreshEnabled="0",
+                    labelsEnabled="1" if st is not None and st.label_field else "0", readOnly="0",
+                    simplifyDrawingHints="1", simplifyAlgorithm="0", simplifyDrawingTol="1", simplifyLocal="1",
+                    styleCategories="AllStyleCategories", hasScaleBasedVisibilityFlag="0")
+    ET.SubElement(ml, "id").text = lid
+    ET.SubElement(ml, "datasource").text = src
+    ET.SubElement(ml, "layername").text = ttl
+    _srs(ET.SubElement(ml, "srs"), g.crs)
+    ET.SubElement(ml, "provider", encoding="UTF-8").text = "ogr"
+    if st is not None:
+        ml.extend(qml_elements(st, lang))
+    return ml, (lid, src, ttl, shown)
+
+
+def _layer_tree(root: ET.Element, by_group: dict[str, list[tuple[str, str, str, bool]]], lang: str) -> None:
+    """The project's layer tree: the report's groups, each layer shown as the report shows it."""
+    _layer_tree(root, by_group, lang)
 
 
 def suitability_ramp() -> list[tuple[float, str, int, str]]:
@@ -517,24 +545,8 @@ def write_project(path: Path, gpkg_name: str, layers: list[tuple[str, Any]], ras
     maplayers: list[ET.Element] = []
     for n in sorted((n for n, _, _ in styled), key=lambda n: order.index(n) if n in order else len(order)):
         g, st = next((g, st) for m, g, st in styled if m == n)
-        lid = f"siteplan_{n}"
-        src = f"./{gpkg_name}|layername={n}"
-        ttl = label(S.TITLES.get(n, (n, n)), lang)
-        shown = st.shown if st is not None else False
-        by_group["context" if n == "study_area" else "analysis"].append((lid, src, ttl, shown))
-        gtype = str(g.geom_type.dropna().iloc[0]) if len(g) and g.geom_type.notna().any() else "Unknown"
-        kind = "Polygon" if "Polygon" in gtype else "Line" if "Line" in gtype else "Point"
-        ml = ET.Element("maplayer", type="vector", geometry=kind, wkbType=gtype, autoRefreshEnabled="0",
-                        labelsEnabled="1" if st is not None and st.label_field else "0", readOnly="0",
-                        simplifyDrawingHints="1", simplifyAlgorithm="0", simplifyDrawingTol="1", simplifyLocal="1",
-                        styleCategories="AllStyleCategories", hasScaleBasedVisibilityFlag="0")
-        ET.SubElement(ml, "id").text = lid
-        ET.SubElement(ml, "datasource").text = src
-        ET.SubElement(ml, "layername").text = ttl
-        _srs(ET.SubElement(ml, "srs"), g.crs)
-        ET.SubElement(ml, "provider", encoding="UTF-8").text = "ogr"
-        if st is not None:
-            ml.extend(qml_elements(st, lang))
+        ml, item = _vector_layer(n, g, st, gpkg_name, lang)
+        by_group["context" if n == "study_area" else "analysis"].append(item)
         maplayers.append(ml)
     for rid, rel, ttl, file in rasters:
         sd = rid.endswith("_sd")
@@ -550,20 +562,7 @@ def write_project(path: Path, gpkg_name: str, layers: list[tuple[str, Any]], ras
         maplayers.append(_raster_layer(rid, f"./{rel}", ttl, crs, ramp, 1.0 if sd else S.SUITABILITY_OPACITY))
         by_group["suitability"].append((rid, f"./{rel}", ttl, False))
 
-    tree = ET.SubElement(root, "layer-tree-group")
-    ET.SubElement(tree, "customproperties")
-    for gkey in ("analysis", "suitability", "context"):
-        items = by_group[gkey]
-        if not items:
-            continue
-        grp = ET.SubElement(tree, "layer-tree-group", name=label(S.GROUPS[gkey], lang),
-                            checked="Qt::Checked", expanded="0" if gkey == "suitability" else "1")
-        ET.SubElement(grp, "customproperties")
-        for lid, src, ttl, shown in items:
-            lt = ET.SubElement(grp, "layer-tree-layer", id=lid, name=ttl, source=src,
-                               providerKey="gdal" if src.endswith(".tif") else "ogr",
-                               checked="Qt::Checked" if shown else "Qt::Unchecked", expanded="1" if shown else "0")
-            ET.SubElement(lt, "customproperties")
+    _layer_tree(root, by_group, lang)
     canvas = ET.SubElement(root, "mapcanvas", name="theMapCanvas", annotationsVisible="1")
     ET.SubElement(canvas, "units").text = "meters"
     if extent is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["PALETTE", "ENV_COLOURS", "ENV_DEFAULT", "VIRIDIS", "REASON_COLOURS", "ShareClass", "ESTATE_SHARE_CLASSES",
            "estate_fill", "share_used", "ESTATE_STYLE", "ZONE_STYLE", "SITE_STYLE", "CLUSTER_STYLE",
@@ -75,13 +76,13 @@ def estate_fill(share: float) -> str:
 
 #: Leaflet path options of each layer (outline ``color`` and ``weight`` in px, ``fillColor``, ``fillOpacity``,
 #: ``dashArray``); the estates' and zones' fills come from their classes
-ESTATE_STYLE = {"color": "#000", "weight": 1.5, "fillOpacity": 0.6}
-ZONE_STYLE = {"color": "#333", "weight": 0.5, "fillOpacity": 0.8}
-SITE_STYLE = {"color": "#08519c", "weight": 3, "fillColor": "#6baed6", "fillOpacity": 0.6}
-CLUSTER_STYLE = {"color": "#006d2c", "weight": 1, "fillOpacity": 0.2}
-STUDY_AREA_STYLE = {"color": "#444", "weight": 1.5, "dashArray": "4", "fillColor": "#ffffff", "fillOpacity": 0.55}
+ESTATE_STYLE: dict[str, Any] = {"color": "#000", "weight": 1.5, "fillOpacity": 0.6}
+ZONE_STYLE: dict[str, Any] = {"color": "#333", "weight": 0.5, "fillOpacity": 0.8}
+SITE_STYLE: dict[str, Any] = {"color": "#08519c", "weight": 3, "fillColor": "#6baed6", "fillOpacity": 0.6}
+CLUSTER_STYLE: dict[str, Any] = {"color": "#006d2c", "weight": 1, "fillOpacity": 0.2}
+STUDY_AREA_STYLE: dict[str, Any] = {"color": "#444", "weight": 1.5, "dashArray": "4", "fillColor": "#ffffff", "fillOpacity": 0.55}
 #: plots (GIS layer only): a thin outline, filled by environmental category like the zones
-PLOT_STYLE = {"color": "#555555", "weight": 0.3, "fillOpacity": 0.5}
+PLOT_STYLE: dict[str, Any] = {"color": "#555555", "weight": 0.3, "fillOpacity": 0.5}
 FLOW_COLOUR = "#2166ac"
 
 

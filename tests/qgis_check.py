@@ -1,6 +1,10 @@
 """Run by Debian's system python with QGIS's bindings (tests/test_qgis.py): open a siteplan project
 headless, report each layer (valid, renderer, the style QGIS loads from the GeoPackage on its own),
-and render the project's initial view to a PNG with QGIS's map renderer. Prints one JSON object."""
+and render the project's initial view to a PNG with QGIS's map renderer. Prints one JSON object.
+
+    python3 qgis_check.py PLAN.qgz [PNG [WIDTH [XMIN YMIN XMAX YMAX]]]
+    python3 qgis_check.py estates PLAN.qgz [WIDTH]    # each estate's rendered colour
+"""
 
 import json
 import os
@@ -8,10 +12,50 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from qgis.core import (QgsApplication, QgsLayerTreeLayer, QgsMapRendererParallelJob, QgsMapSettings,  # noqa: E402
-                       QgsProject, QgsRectangle, QgsVectorLayer)
+from qgis.core import (QgsApplication, QgsCoordinateTransform, QgsLayerTreeLayer,  # noqa: E402
+                       QgsMapRendererParallelJob, QgsMapSettings, QgsProject, QgsRectangle, QgsVectorLayer)
 from qgis.PyQt.QtCore import QSize  # noqa: E402
 from qgis.PyQt.QtGui import QColor  # noqa: E402
+
+
+def render(layers: list, crs, ext: QgsRectangle, width: int, png: str = "", labels: bool = True):
+    """Render ``layers`` over ``ext`` with QGIS's parallel map renderer; returns (image, map settings)."""
+    ms = QgsMapSettings()
+    ms.setFlag(QgsMapSettings.DrawLabeling, labels)
+    ms.setLayers(layers)
+    ms.setDestinationCrs(crs)
+    ms.setBackgroundColor(QColor(255, 255, 255))
+    h = max(1, int(width * ext.height() / ext.width())) if ext.width() > 0 else width
+    ms.setOutputSize(QSize(width, h))
+    ms.setExtent(ext)
+    job = QgsMapRendererParallelJob(ms)
+    job.start()
+    job.waitForFinished()
+    img = job.renderedImage()
+    if png:
+        img.save(png, "PNG")
+    return img, ms
+
+
+def estates(qgz: str, width: int) -> dict:
+    """Each estate rendered alone (the project's estates layer, zoomed to it): the colour of the pixel
+    at a point inside it, with its share of capacity used."""
+    proj = QgsProject.instance()
+    proj.read(qgz)
+    lay = proj.mapLayer("siteplan_estates")
+    tr = QgsCoordinateTransform(lay.crs(), proj.crs(), proj)
+    out = []
+    for f in lay.getFeatures():
+        g = f.geometry()
+        g.transform(tr)
+        p = g.pointOnSurface().asPoint()
+        box = g.boundingBox()
+        box.grow(0.2 * max(box.width(), box.height()))
+        img, ms = render([lay], proj.crs(), box, width, labels=False)
+        px = ms.mapToPixel().transform(p)
+        c = img.pixelColor(int(px.x()), int(px.y()))
+        out.append({"estate_id": f["estate_id"], "share_used": f["share_used"], "rgb": [c.red(), c.green(), c.blue()]})
+    return {"read": True, "estates": out}
 
 
 def main(qgz: str, png: str, width: int) -> dict:
@@ -45,29 +89,22 @@ def main(qgz: str, png: str, width: int) -> dict:
     ext = QgsRectangle(view) if not view.isEmpty() else QgsRectangle()
     out["extent"] = [ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum()]
     if png:
-        ms = QgsMapSettings()
-        ms.setLayers([n.layer() for n in root.findLayers() if n.isVisible() and n.layer()])
-        ms.setDestinationCrs(proj.crs())
-        ms.setBackgroundColor(QColor(255, 255, 255))
-        h = int(width * ext.height() / ext.width()) if ext.width() > 0 else width
-        ms.setOutputSize(QSize(width, h))
-        ms.setExtent(ext)
-        job = QgsMapRendererParallelJob(ms)
-        job.start()
-        job.waitForFinished()
-        img = job.renderedImage()
-        out["png"] = img.save(png, "PNG")
+        layers = [n.layer() for n in root.findLayers() if n.isVisible() and n.layer()]
+        if len(sys.argv) > 7:  # a view of its own: XMIN YMIN XMAX YMAX in the project's CRS
+            ext = QgsRectangle(*(float(v) for v in sys.argv[4:8]))
+        img, ms = render(layers, proj.crs(), ext, width, png)
+        out["png"] = True
         out["size"] = [img.width(), img.height()]
-        # the map pixel of a few points in the project's CRS (for the pixel check)
-        out["map_to_pixel"] = {"x0": ms.visibleExtent().xMinimum(), "y1": ms.visibleExtent().yMaximum(),
-                               "mupp": ms.mapUnitsPerPixel()}
     return out
 
 
 if __name__ == "__main__":
     APP = QgsApplication([], False)  # module-level: it must outlive every layer
     APP.initQgis()
-    res = main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "", int(sys.argv[3]) if len(sys.argv) > 3 else 800)
+    if sys.argv[1] == "estates":
+        res = estates(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 200)
+    else:
+        res = main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "", int(sys.argv[3]) if len(sys.argv) > 3 else 800)
     print(json.dumps(res), flush=True)
     QgsProject.instance().clear()
     os._exit(0)  # skip the bindings' teardown (it may crash on exit; the result is already printed)
