@@ -141,7 +141,7 @@ def layer_rules(name: str, gdf: pd.DataFrame) -> LayerStyle | None:
     if name == "study_area":
         return LayerStyle(name, [Rule(("مرز محدوده", "boundary of the study"), None, _leaflet(S.STUDY_AREA_STYLE))])
     if name == "flows":
-        sym = Symbol("line", S.FLOW_COLOUR, 0.8, stroke_width=1.0,
+        sym = Symbol("line", S.FLOW_COLOUR, S.FLOW_OPACITY, stroke_width=1.0,
                      width_expr=('1 + 1.5 * ln(1 + coalesce("units", 0))',
                                  ("Add", 1, ("Mul", 1.5, ("Function", "log", ("Add", 1, ("Property", "units")))))))
         return LayerStyle(name, [Rule(("جریان جابجایی", "businesses moved (width)"), None, sym)])
@@ -496,7 +496,20 @@ def _vector_layer(n: str, g: Any, st: LayerStyle | None, gpkg_name: str,
 
 def _layer_tree(root: ET.Element, by_group: dict[str, list[tuple[str, str, str, bool]]], lang: str) -> None:
     """The project's layer tree: the report's groups, each layer shown as the report shows it."""
-    _layer_tree(root, by_group, lang)
+    tree = ET.SubElement(root, "layer-tree-group")
+    ET.SubElement(tree, "customproperties")
+    for gkey in ("analysis", "suitability", "context"):
+        items = by_group[gkey]
+        if not items:
+            continue
+        grp = ET.SubElement(tree, "layer-tree-group", name=label(S.GROUPS[gkey], lang),
+                            checked="Qt::Checked", expanded="0" if gkey == "suitability" else "1")
+        ET.SubElement(grp, "customproperties")
+        for lid, src, ttl, shown in items:
+            lt = ET.SubElement(grp, "layer-tree-layer", id=lid, name=ttl, source=src,
+                               providerKey="gdal" if src.endswith(".tif") else "ogr",
+                               checked="Qt::Checked" if shown else "Qt::Unchecked", expanded="1" if shown else "0")
+            ET.SubElement(lt, "customproperties")
 
 
 def suitability_ramp() -> list[tuple[float, str, int, str]]:

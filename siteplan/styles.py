@@ -17,7 +17,7 @@ from typing import Any
 
 __all__ = ["PALETTE", "ENV_COLOURS", "ENV_DEFAULT", "VIRIDIS", "REASON_COLOURS", "ShareClass", "ESTATE_SHARE_CLASSES",
            "estate_fill", "share_used", "ESTATE_STYLE", "ZONE_STYLE", "SITE_STYLE", "CLUSTER_STYLE",
-           "STUDY_AREA_STYLE", "FLOW_COLOUR", "flow_width", "PLOT_STYLE", "ASSIGNED_COLOUR", "TITLES", "GROUPS",
+           "STUDY_AREA_STYLE", "FLOW_COLOUR", "FLOW_OPACITY", "flow_width", "PLOT_STYLE", "ASSIGNED_COLOUR", "TITLES", "GROUPS",
            "SUITABILITY_OPACITY", "category_colours", "env_order"]
 
 #: category colours, one per catalogue code in catalogue order (:func:`category_colours`)
@@ -84,6 +84,7 @@ STUDY_AREA_STYLE: dict[str, Any] = {"color": "#444", "weight": 1.5, "dashArray":
 #: plots (GIS layer only): a thin outline, filled by environmental category like the zones
 PLOT_STYLE: dict[str, Any] = {"color": "#555555", "weight": 0.3, "fillOpacity": 0.5}
 FLOW_COLOUR = "#2166ac"
+FLOW_OPACITY = 0.6
 
 
 def flow_width(units: float) -> float:

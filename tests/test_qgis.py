@@ -26,7 +26,7 @@ import pytest
 from siteplan import styles
 from siteplan.export import export_gpkg
 
-from .conftest import small_scenario
+from conftest import small_scenario
 
 HERE = Path(__file__).resolve().parent
 CHECK = HERE / "qgis_check.py"

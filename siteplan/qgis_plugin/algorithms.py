@@ -10,7 +10,6 @@ from typing import Any, Dict, List
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
@@ -162,13 +161,11 @@ def _with_layers(scenario: str, layers: List[Any], work: Path, context: Any, fee
 def _load(gpkg: Path, context: Any, feedback: Any) -> None:
     """Load the plan's styled layers into the project: the same layers, groups and styles as
     ``plan.qgz``, added to the open project (each layer's style from the GeoPackage's layer_styles)."""
-    from qgis.core import QgsProject as _P
-
     qgz = gpkg.with_suffix(".qgz")
     if not qgz.is_file():
         return
     target = context.project() or QgsProject.instance()
-    tmp = _P()
+    tmp = QgsProject()
     if not tmp.read(str(qgz)):
         feedback.reportError(f"{qgz}: could not be read by QGIS", False)
         return
@@ -243,12 +240,8 @@ class ExplainPlace(_Base):
         else:
             if parameters.get("POINT") in (None, ""):
                 raise QgsProcessingException("give a place (a point) or an estate id")
-            wgs = QgsCoordinateReferenceSystem("EPSG:4326")
-            crs = self.parameterAsPointCrs(parameters, "POINT", context)
-            pt = self.parameterAsPoint(parameters, "POINT", context, wgs)
-            if crs.isValid() and crs != wgs:
-                pt = QgsCoordinateTransform(crs, wgs, context.transformContext()).transform(
-                    self.parameterAsPoint(parameters, "POINT", context))
+            # the point in degrees, whatever CRS it was picked in (QGIS transforms it)
+            pt = self.parameterAsPoint(parameters, "POINT", context, QgsCoordinateReferenceSystem("EPSG:4326"))
             args += ["--at", f"{pt.x():.7f},{pt.y():.7f}"]
         text = self.siteplan(args, feedback)
         try:

@@ -57,6 +57,22 @@ def _progress(line: str, feedback: Any, progress: Optional[Tuple[float, float]])
         feedback.setProgress(progress[0] + (progress[1] - progress[0]) * k / len(STAGES))
 
 
+def _close(proc: "subprocess.Popen[str]") -> None:
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _stop(proc: "subprocess.Popen[str]") -> None:
+    """Terminate siteplan (kill it when it has not stopped after 5 s)."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def run(args: List[str], feedback: Any, progress: Optional[Tuple[float, float]] = None,
         on_line: Optional[Callable[[str], None]] = None) -> str:
     """Run ``siteplan ARGS``; return its standard output.
@@ -89,12 +105,10 @@ def run(args: List[str], feedback: Any, progress: Optional[Tuple[float, float]] 
     open_streams = 2
     while open_streams:
         if feedback is not None and feedback.isCanceled():
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
+            for t in threads:
+                t.join(2)  # the pipes reach their end once siteplan has stopped
+            _close(proc)
             raise Cancelled("cancelled: siteplan was stopped")
         try:
             name, line = lines.get(timeout=0.1)
@@ -111,6 +125,7 @@ def run(args: List[str], feedback: Any, progress: Optional[Tuple[float, float]] 
             on_line(line)
     while proc.poll() is None:
         time.sleep(0.05)
+    _close(proc)
     if proc.returncode != 0:
         msg = "\n".join(x for x in err if x.strip()) or f"siteplan exited with status {proc.returncode}"
         raise SiteplanFailed(msg)

@@ -254,7 +254,7 @@ def suitability(res: "RunResult", code: str) -> dict[str, Any]:
     cat = res.prep.catalogue.table.set_index("code")
     name = fe(text(cat.loc[code, "name_fa"]), text(cat.loc[code, "name_en"]))
     ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
-    return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": 0.7,
+    return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": _styles.SUITABILITY_OPACITY,
             "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "0 low"), fe("۱ زیاد", "1 high")],
                        "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},
             "url": image_to_url(_colour_ramp(out)),
@@ -467,8 +467,10 @@ def flows(res: "RunResult") -> dict[str, Any] | None:
     big = int(fl["units"].max())
     # drawn under the estates (all_layers' order, kept by the page): a click on an estate opens the estate
     return {"kind": "lines", "name": fe(*_styles.TITLES["flows"]), "show": True, "colour": _styles.FLOW_COLOUR,
+            "opacity": _styles.FLOW_OPACITY,
             "rows": out, "group": "analysis",
             "legend": {"type": "widths", "colour": _styles.FLOW_COLOUR,
+            "opacity": _styles.FLOW_OPACITY,
                        "items": [[round(_styles.flow_width(n), 2), fe(f"{num(n)} کسب‌وکار", f"{n:,} businesses")]
                                  for n in sorted({1, max(big // 10, 1), big})]}}
 
