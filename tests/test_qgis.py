@@ -169,7 +169,7 @@ def test_hostile_values_stay_text_in_styles() -> None:
 
 def test_plugin_zip(tmp_path: Path) -> None:
     """`siteplan qgis-plugin --out DIR`: a plugin zip by QGIS's conventions, the same bytes twice; a file
-    as --out is refused with a message."""
+    as --out is refused with a message (a usage error)."""
     from click.testing import CliRunner
 
     from siteplan.cli import main
@@ -191,7 +191,7 @@ def test_plugin_zip(tmp_path: Path) -> None:
     assert cfg["command"][1:] == ["-m", "siteplan"]
     (tmp_path / "f").write_text("x")
     r3 = CliRunner().invoke(main, ["qgis-plugin", "--out", str(tmp_path / "f")])
-    assert r3.exit_code == 1 and "is a file" in r3.output and "Traceback" not in r3.output
+    assert r3.exit_code == 2 and "is a file" in r3.output and "Traceback" not in r3.output
 
 
 class _Feedback:

@@ -17,9 +17,6 @@ def qgis_plugin_cmd(out: Path) -> None:
     """Build siteplan's QGIS plugin (siteplan_qgis.zip): a Processing provider with Run plan, Validate
     scenario, Explain place and Compare runs, which run this siteplan in a subprocess. Install it in QGIS
     with Plugins > Manage and Install Plugins > Install from ZIP."""
-    from ..errors import InputError
     from ..qgisplugin import build_plugin
 
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file, not a folder; give the folder to write siteplan_qgis.zip into")
     click.echo(str(build_plugin(out)))
