@@ -291,7 +291,9 @@ def test_estates_render_in_the_reports_colours(plan: Path, demo_run_dir: Path, t
 @pytest.mark.skipif(not QGIS_PROCESS, reason="qgis_process is not installed (Debian's qgis)")
 def test_qgis_process_runplan(tmp_path: Path) -> None:
     """The plugin built by `siteplan qgis-plugin`, installed in a throwaway QGIS profile: `qgis_process run
-    siteplan:runplan` on the demo region (cut small) writes the run, the styled GeoPackage and the project."""
+    siteplan:runplan` on the demo region (cut small) writes the run, the styled GeoPackage and the project;
+    a layer given to the algorithm replaces the scenario's layer of that name (the scenario file is not
+    touched)."""
     from siteplan.qgisplugin import build_plugin
 
     plugins = tmp_path / "qgis-profile" / "profiles" / "default" / "python" / "plugins"
@@ -303,9 +305,10 @@ def test_qgis_process_runplan(tmp_path: Path) -> None:
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     sc = small_scenario(tmp_path, n_biz=40)
+    before = sc.read_bytes()
     out = tmp_path / "plan"
-    r = subprocess.run([QGIS_PROCESS, "--json", "run", "siteplan:runplan", "--", f"SCENARIO={sc}", f"OUTPUT={out}"],
-                       env=env, capture_output=True, text=True, timeout=900)
+    r = subprocess.run([QGIS_PROCESS, "--json", "run", "siteplan:runplan", "--", f"SCENARIO={sc}", f"OUTPUT={out}",
+                        f"LAYERS={sc.parent / 'estates.shp'}"], env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads(r.stdout[r.stdout.index("{"):])["results"]
     assert Path(res["GEOPACKAGE"]) == out / "plan.gpkg" and Path(res["PROJECT"]).is_file()
@@ -313,7 +316,9 @@ def test_qgis_process_runplan(tmp_path: Path) -> None:
     assert len(rel) == len(gpd.read_file(sc.parent / "businesses.shp"))
     with sqlite3.connect(out / "plan.gpkg") as db:
         assert db.execute("SELECT count(*) FROM layer_styles WHERE f_table_name = 'estates'").fetchone() == (1,)
-    assert (out / "run" / "manifest.json").is_file()
+    manifest = json.loads((out / "run" / "manifest.json").read_text(encoding="utf-8"))
+    assert list(manifest["inputs"]["estates"]) == ["estates.gpkg"]  # the layer QGIS gave, written for siteplan
+    assert list(manifest["inputs"]["roads"]) == ["roads.shp"] and sc.read_bytes() == before
     # a broken scenario: the algorithm fails with siteplan's message
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nlayers: {}\n", encoding="utf-8")
