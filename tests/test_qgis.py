@@ -215,7 +215,7 @@ def test_plugin_runner_progress_cancel_and_errors(tmp_path: Path, monkeypatch: p
     failure raises siteplan's own message."""
     import time
 
-    from siteplan.qgis_plugin import runner
+    from siteplan.outputs.qgis_plugin import runner
 
     fake = tmp_path / "fake.py"
     fake.write_text("import sys, time\n"
@@ -294,7 +294,7 @@ def test_qgis_process_runplan(tmp_path: Path) -> None:
     siteplan:runplan` on the demo region (cut small) writes the run, the styled GeoPackage and the project;
     a layer given to the algorithm replaces the scenario's layer of that name (the scenario file is not
     touched)."""
-    from siteplan.qgisplugin import build_plugin
+    from siteplan.outputs.qgisplugin import build_plugin
 
     plugins = tmp_path / "qgis-profile" / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True)

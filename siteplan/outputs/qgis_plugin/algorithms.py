@@ -92,7 +92,7 @@ class RunPlan(_Base):
         self.addOutput(QgsProcessingOutputFile("GEOPACKAGE", "Styled GeoPackage"))
         self.addOutput(QgsProcessingOutputFile("PROJECT", "QGIS project"))
 
-    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802
+    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
         scenario = self.parameterAsFile(parameters, "SCENARIO", context)
         layers = self.parameterAsLayerList(parameters, "LAYERS", context) or []
         out = Path(self.parameterAsString(parameters, "OUTPUT", context))
@@ -197,7 +197,7 @@ class ValidateScenario(_Base):
         self.addOutput(QgsProcessingOutputBoolean("VALID", "Valid"))
         self.addOutput(QgsProcessingOutputString("REPORT", "Report"))
 
-    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802
+    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
         scenario = self.parameterAsFile(parameters, "SCENARIO", context)
         try:
             text = runner.run(["validate", scenario], feedback)
@@ -228,7 +228,7 @@ class ExplainPlace(_Base):
         self.addParameter(QgsProcessingParameterString("ESTATE", "Estate id (instead of a place)", optional=True))
         self.addOutput(QgsProcessingOutputString("EXPLANATION", "Explanation (JSON)"))
 
-    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802
+    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
         source = self.parameterAsString(parameters, "RUN", context) or self.parameterAsFile(parameters, "SOURCE", context)
         if not source:
             raise QgsProcessingException("give a scenario file or a run folder")
@@ -265,7 +265,7 @@ class CompareRuns(_Base):
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
         self.addOutput(QgsProcessingOutputFile("HTML", "Comparison page"))
 
-    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802
+    def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
         out = Path(self.parameterAsString(parameters, "OUTPUT", context))
         args = ["compare", self.parameterAsFile(parameters, "RUN_A", context),
                 self.parameterAsFile(parameters, "RUN_B", context), "--out", str(out)]
