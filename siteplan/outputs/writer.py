@@ -269,8 +269,8 @@ def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
     business from ``relocation.csv``, every column kept) and ``study_area`` (from the run's ``explain/``
     data), in EPSG:4326, with the same column types in every layer (:func:`column_types`). The estates
     also carry ``share_used``, the share of capacity used that the report and the styles class them by
-    (:func:`siteplan.styles.share_used`)."""
-    from ..styles import share_used
+    (:func:`siteplan.report.styles.share_used`)."""
+    from ..report.styles import share_used
 
     layers: list[tuple[str, gpd.GeoDataFrame]] = []
     for f in sorted(run_dir.glob("*.geojson")):
@@ -358,7 +358,7 @@ def _category_names(layers: list[tuple[str, gpd.GeoDataFrame]]) -> dict[str, tup
 def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.GeoDataFrame]],
              tifs: list[Path], folder_name: str, lang: str) -> None:
     """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.gisstyle.write_project`)."""
-    from ..styles import TITLES
+    from ..report.styles import TITLES
     from .gisstyle import label, write_project
 
     try:
@@ -388,7 +388,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     written), ``relocation`` (a point per business from ``relocation.csv``, every column kept) and
     ``study_area``, in EPSG:4326 as in the run folder, at GeoPackage version :data:`GPKG_VERSION`, with
     the same column types in every layer (:func:`column_types`). Each layer's style (the report's
-    colours, classes and legend labels, :mod:`siteplan.styles`) is in QGIS's ``layer_styles`` table,
+    colours, classes and legend labels, :mod:`siteplan.report.styles`) is in QGIS's ``layer_styles`` table,
     as QML and SLD (:mod:`siteplan.outputs.gisstyle`).
 
     Parameters
