@@ -39,6 +39,7 @@ __all__ = [
     "separation_m",
     "OUTSIDE",
     "OUTSIDE_TRADES",
+    "OUTSIDE_OVERRIDES",
     "SHARED_KEYWORDS",
     "DISPUTED_WORDS",
     "RULE_KINDS",
@@ -544,7 +545,18 @@ OUTSIDE_TRADES = (
     "شیشه و آینه", "شیشه سکوریت", "روغن نباتی", "روغن خوراکی", "روغن زیتون", "روغن حیوانی", "روغن کنجد",
     "روغن گیری", "روغن محلی", "اوراق بهادار", "کارگزاری", "آجرپزی", "آجر پزی", "کوره آجر", "دراگ استور",
     "تراشکاری کلید", "تراش کلید", "ریموت", "کلید و ریموت", "خرده فروشی", "دوچرخه",
+    # services, offices, food and household trades of guild registries (general knowledge; calibration rows)
+    "تالار", "پارکینگ", "موسسه حقوقی", "مهندسین مشاور", "مهندسی مشاور", "پیمانکاری", "حمل و نقل", "کرایه اتومبیل",
+    "اجاره خودرو", "پمپ بنزین", "جایگاه سوخت", "معاینه فنی", "مرغ و ماهی", "ماهی فروشی", "آسانسور", "کناف",
+    "دکوراسیون داخلی", "طلاسازی", "طلا سازی", "پرده سرا", "لباس کار", "تولیدی لباس", "تولیدی پوشاک", "یراق",
+    "همراه اول", "ایرانسل", "مرمت", "بانک", "قرض الحسنه", "مدرسه", "دبستان", "دبیرستان", "مسجد", "استخر",
+    "سالن زیبایی", "ماهواره", "گیم نت", "مرغداری", "گاوداری", "دامداری", "گلخانه", "سم و کود", "کود شیمیایی",
+    "خدمات الکترونیک قضایی", "دفتر خدمات الکترونیک", "سبزی و میوه", "کفش دوزی", "pharmacy", "barber",
+    "restaurant", "bakery", "beauty salon", "hair salon", "cafe", "clinic", "hotel",
 )
+#: Generic words a trade outside the catalogue overrides («تعمیرات تلویزیون» is no car repair, «نمایشگاه لوازم
+#: خانگی» no car showroom): words that say "repair" or "showroom" of anything.
+OUTSIDE_OVERRIDES = ("تعمیر", "تعمیرگاه", "تعمیرات", "نمایشگاه", "گالری")
 #: Words on which registries written by different hands disagree whether the business is in the catalogue
 #: at all (measured on the calibration registries: «لوازم یدکی موتورسیکلت» and «تشک و کالای خواب» are in
 #: the catalogue in one, trades outside it in another): a name holding one goes to review with the rules'
@@ -676,7 +688,9 @@ def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None, nam
         cs = _conflicts(found)
         if len(cs) > 1 and code in cs:
             return None, 0.0, ""
-    if code == OUTSIDE and among is None and len(_conflicts(found, generic=True)) > 1:
+    over = {normalize_compact(w) for w in OUTSIDE_OVERRIDES}
+    if code == OUTSIDE and among is None and \
+            len(_conflicts([t for t in found if not (t[3] == 1 and normalize_compact(t[4]) in over)], generic=True)) > 1:
         return None, 0.0, ""  # «عمده فروشی ... عطاری»: a wholesale word with the outside trade's
     return code, (0.8 if best[0] == 2 else 0.6), word
 
