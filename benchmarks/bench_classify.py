@@ -46,6 +46,8 @@ CALIBRATION = {"registry_fa.csv": "expected", "registry_heldout.csv": "true_cate
 TEST = {"registry_heldout3.csv": "true_category", "registry_heldout4.csv": "true_category",
         "registry_heldout5.csv": "true_category"}
 CAL_FILE = ROOT / "siteplan" / "data" / "classify_calibration.json"
+#: Laplace smoothing of the isotonic steps (see :func:`_isotonic`); False only to compare.
+SMOOTH = True
 #: Rule kinds with no rows in the calibration registries get this, stated as an assumption.
 ASSUMED = {"osm_tag": 0.99}
 
@@ -116,7 +118,7 @@ def _isotonic(p: np.ndarray, ok: np.ndarray) -> tuple[list[float], list[float]]:
         sel = fitted == v
         k, n = float(ok[sel].sum()), float(sel.sum())
         xs.append((float(p[sel].min()), float(p[sel].max())))
-        ys.append((k + 1) / (n + 2))
+        ys.append((k + 1) / (n + 2) if SMOOTH else k / n)
     ys = list(np.minimum.accumulate(np.asarray(ys)[::-1])[::-1])  # non-decreasing, never above a step's own
     x_out, y_out = [], []
     for (lo, hi), y in zip(xs, ys):
