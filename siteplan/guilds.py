@@ -688,9 +688,8 @@ def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None, nam
         cs = _conflicts(found)
         if len(cs) > 1 and code in cs:
             return None, 0.0, ""
-    over = {normalize_compact(w) for w in OUTSIDE_OVERRIDES}
     if code == OUTSIDE and among is None and \
-            len(_conflicts([t for t in found if not (t[3] == 1 and normalize_compact(t[4]) in over)], generic=True)) > 1:
+            len(_conflicts([t for t in found if not (t[3] == 1 and t[4] in OUTSIDE_OVERRIDES)], generic=True)) > 1:
         return None, 0.0, ""  # «عمده فروشی ... عطاری»: a wholesale word with the outside trade's
     return code, (0.8 if best[0] == 2 else 0.6), word
 
