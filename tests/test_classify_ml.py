@@ -319,3 +319,21 @@ def test_filled_demo_review_csv_is_learnt(demo_copy, demo_run_dir, tmp_path):
     assert (got["status"] == "assigned").mean() > 0.5
     rv2 = pd.read_csv(out2 / "review.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert not set(labelled.biz_id) & set(rv2.biz_id)
+
+
+def test_review_reasons_have_a_persian_text():
+    """Every note a business to review gets (the model's two best, a disputed word, an ISIC code the name
+    contradicts, a repair keyword with a parts word) reads in Persian in relocation.csv's reason_fa."""
+    import re
+
+    from siteplan.reasons import reason_fa
+
+    cat = load_catalogue()
+    reg = pd.DataFrame({"biz_id": list("123456"), "isic": [None, "4711", None, None, None, None],
+                        "name": ["لوازم یدکی موتورسیکلت سینا", "هایپرمارکت مهستان", "قطعات گیربکس و دیفرانسیل",
+                                 "کارگاه برادران صادقی", "هایپرمی", "تعمیرات تلویزیون"]})
+    out = apply_fallback(classify(reg, cat), cat)
+    names = dict(zip(cat.table["code"], cat.table["name_fa"]))
+    notes = [f"unclassified: {n}" for n in out.class_note]
+    for r, fa in zip(notes, reason_fa(notes, names)):
+        assert not re.search(r"[A-Za-z]", re.sub(r"ISIC", "", fa)), (r, fa)
