@@ -39,6 +39,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from siteplan.guilds.catalogue import classify, load_catalogue  # noqa: E402
 from siteplan.guilds.name_model import (  # noqa: E402
     DEFAULT_MIN_CONFIDENCE,
     OTHER,
@@ -47,7 +48,6 @@ from siteplan.guilds.name_model import (  # noqa: E402
     load_calibration,
     train,
 )
-from siteplan.guilds.catalogue import classify, load_catalogue  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 CALIBRATION = {"registry_fa.csv": "expected", "registry_heldout.csv": "true_category",

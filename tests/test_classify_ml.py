@@ -326,7 +326,7 @@ def test_review_reasons_have_a_persian_text():
     contradicts, a repair keyword with a parts word) reads in Persian in relocation.csv's reason_fa."""
     import re
 
-    from siteplan.reasons import reason_fa
+    from siteplan.relocation.reasons import reason_fa
 
     cat = load_catalogue()
     reg = pd.DataFrame({"biz_id": list("123456"), "isic": [None, "4711", None, None, None, None],
