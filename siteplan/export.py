@@ -413,6 +413,9 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
             write_csv(res.programme.phasing.table, out_dir / "phases.csv", bom=sc.outputs.csv_bom)
     if res.reletting is not None and len(res.reletting):
         write_csv(res.reletting, out_dir / "reletting.csv", bom=sc.outputs.csv_bom)
+    from .workbook import write_workbook
+
+    write_workbook(res, out_dir / "plan.xlsx")  # the main tables in one workbook, for managers
     if sc.outputs.suitability_tifs:
         by_name = {c.spec.name: c for c in res.prep.crit}
         for code, s in res.prep.surfaces.items():
