@@ -189,8 +189,14 @@ def write_geotiff(array: np.ndarray, grid: Grid, path: str | Path, *, nodata: fl
 
 
 def sha256(path: str | Path) -> str:
-    """SHA-256 of a file."""
+    """SHA-256 of a file; of a folder (an Esri file geodatabase), of its files' names and SHA-256s in
+    name order (``name sha\\n`` lines; not the ``*.lock`` files ArcGIS leaves while the database is open)."""
     h = hashlib.sha256()
+    if Path(path).is_dir():
+        for f in sorted(Path(path).iterdir()):
+            if f.is_file() and not f.name.lower().endswith(".lock"):
+                h.update(f"{f.name} {sha256(f)}\n".encode())
+        return h.hexdigest()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
@@ -443,8 +449,9 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
               if p.is_file() and p.name != MARKER}
     inputs: dict[str, dict[str, str]] = {}
+    seen: dict[Path, str] = {}  # a file geodatabase serves several layers: hashed once
     for layer, files in res.prep.region.files.items():
-        inputs[layer] = {str(f.name): sha256(f) for f in files}
+        inputs[layer] = {str(f.name): seen[f] if f in seen else seen.setdefault(f, sha256(f)) for f in files}
     manifest = {
         "siteplan": __version__,
         "created_utc": utc_now(),

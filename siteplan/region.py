@@ -173,6 +173,8 @@ def _sidecar(path: Path, ext: str) -> Path | None:
 
 
 def _files_of(path: Path) -> list[Path]:
+    """The files a layer is read from (for the manifest's hashes): a shapefile's parts, else the file or
+    folder (an Esri file geodatabase ``.gdb``, hashed as a whole by :func:`siteplan.export.sha256`)."""
     if path.suffix.lower() == ".shp":
         return [p for p in sorted(path.parent.glob(path.stem + ".*")) if p.suffix.lower() in
                 {".shp", ".shx", ".dbf", ".prj", ".cpg"}]
@@ -209,7 +211,8 @@ def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoD
     except Exception as exc:  # pyogrio raises several types; all mean the same to the user
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name}: {msg}. Check that it is a shapefile, "
-                         "zipped shapefile, GeoPackage (give 'layer:'), GeoJSON, or a table (.csv, .xlsx, .ods "
+                         "zipped shapefile, GeoPackage or Esri file geodatabase (.gdb folder; give 'layer:'), GeoJSON, "
+                         "or a table (.csv, .xlsx, .ods "
                          "with lon:/lat:, x:/y: or wkt:)") from None
 
 
@@ -227,7 +230,7 @@ def _layer_of(path: Path, spec: LayerSpec, where: str) -> str | None:
     names = [n for n, _ in listed]
     shown = ", ".join(f"'{n}' ({t or 'no geometry'})" for n, t in listed[:30]) + (" …" if len(listed) > 30 else "")
     if spec.layer is not None:
-        if spec.layer in names or len(listed) <= 1 and path.suffix.lower() not in (".gpkg", ".zip"):
+        if spec.layer in names or len(listed) <= 1 and path.suffix.lower() not in (".gpkg", ".zip", ".gdb"):
             return spec.layer
         raise InputError(f"{where}: layer: {path.name} has no layer '{spec.layer}'; its layers: {shown}")
     spatial = [n for n, t in listed if t is not None]
