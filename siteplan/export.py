@@ -378,6 +378,19 @@ def estates_table(res: "RunResult") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
 
 
+def _input_hashes(res: "RunResult") -> dict[str, dict[str, str]]:
+    """The manifest's ``inputs``: per layer, the SHA-256 of each file read (a file geodatabase folder as a
+    whole, hashed once however many layers it serves); for a database layer, its source (URL without
+    password, table or ``sql``) and the SHA-256 of the content read."""
+    inputs: dict[str, dict[str, str]] = {}
+    seen: dict[Path, str] = {}
+    for layer, files in res.prep.region.files.items():
+        inputs[layer] = {str(f.name): seen[f] if f in seen else seen.setdefault(f, sha256(f)) for f in files}
+    for layer, source in res.prep.region.sources.items():
+        inputs[layer] = dict(source)
+    return inputs
+
+
 def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = None) -> dict[str, str]:
     """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
     sc = res.prep.scenario
@@ -448,10 +461,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
 
     hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
               if p.is_file() and p.name != MARKER}
-    inputs: dict[str, dict[str, str]] = {}
-    seen: dict[Path, str] = {}  # a file geodatabase serves several layers: hashed once
-    for layer, files in res.prep.region.files.items():
-        inputs[layer] = {str(f.name): seen[f] if f in seen else seen.setdefault(f, sha256(f)) for f in files}
+    inputs = _input_hashes(res)
     manifest = {
         "siteplan": __version__,
         "created_utc": utc_now(),

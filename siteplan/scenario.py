@@ -25,6 +25,7 @@ from pydantic import (
 
 from ._yaml import YamlLimitError, load_yaml, lone_surrogates
 from .errors import ScenarioError
+from .postgis import is_db_url, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,27 @@ class LayerSpec(_Strict):
     wkt: str | None = None
     sheet: str | int | None = None
     source: str | None = None
+    #: a PostGIS layer (``path`` a ``postgresql://`` URL): the table (``schema.name``) or the query to read
+    table: str | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _database(self) -> "LayerSpec":
+        if not is_db_url(self.path):
+            given = [k for k in ("table", "sql") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{'/'.join(given)}: reads a PostGIS database; path must then be its connection URL "
+                                 "(postgresql://user@host:5432/database)")
+            return self
+        why = url_problem(self.path)
+        if why:
+            raise ValueError(why)
+        if (self.table is None) == (self.sql is None):
+            raise ValueError("a PostGIS layer needs table: (schema.table) or sql: (a SELECT), one of them")
+        if self.layer is not None or self.encoding is not None or self.sheet is not None:
+            raise ValueError("layer:, encoding: and sheet: are for files; a PostGIS layer names its table with table: "
+                             "(or its rows with sql:)")
+        return self
 
     @model_validator(mode="after")
     def _coordinates(self) -> "LayerSpec":
@@ -1027,7 +1049,8 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         raise ScenarioError(list(dict.fromkeys(first + [f"{source}: {m}" for m in _format_errors(err)]
                                                + _raw_file_problems(data, Path(base_dir), source)))) from None
     problems = []
-    for name, spec in sc.layers.items():
+    # a database layer is read (and its problems said) when the layers are loaded
+    for name, spec in {n: s for n, s in sc.layers.items() if not is_db_url(s.path)}.items():
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
@@ -1060,7 +1083,7 @@ def _raw_file_problems(data: dict[str, Any], base_dir: Path, source: str) -> lis
     """The files a scenario mapping names that do not exist, read from the mapping as written (the
     scenario itself did not validate): layers, national partitions and scenarios, the catalogue."""
     def missing(path: object) -> Path | None:
-        if not isinstance(path, str) or not path.strip():
+        if not isinstance(path, str) or not path.strip() or is_db_url(path):
             return None
         p = Path(path) if Path(path).is_absolute() else base_dir / path
         try:
