@@ -345,23 +345,14 @@ def _run_tables(run_dir: Path) -> list[tuple[str, pd.DataFrame]]:
     """A run's layers (as for the GeoPackage: every GeoJSON layer and the relocation points) and its other
     CSV tables, by table name; CSV cells as the run held them (the formula quotes undone), id columns
     as text, other columns as numbers when every value is one."""
-    from .export import gpkg_layers, undo_defuse
+    from .export import gpkg_layers
+    from .workbook import read_output_csv
 
     tables: list[tuple[str, pd.DataFrame]] = list(gpkg_layers(run_dir))
+    layers = {n for n, _ in tables}
     for f in sorted(run_dir.glob("*.csv")):
-        if f.stem == "relocation":
-            continue
-        df = pd.read_csv(f, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-        df.columns = [undo_defuse(str(c)) for c in df.columns]
-        for c in df.columns:
-            col = df[c].map(undo_defuse).replace("", None)
-            if not (c == "id" or c.endswith("_id")):
-                num = pd.to_numeric(col, errors="coerce")
-                if num.notna().sum() == col.notna().sum() and col.notna().any():
-                    col = num.astype("int64") if (num.dropna() % 1 == 0).all() and num.notna().all() \
-                        and not col.dropna().str.contains(r"[.eE]").any() else num
-            df[c] = col
-        tables.append((f"{f.stem}_csv" if f.stem in {n for n, _ in tables} else f.stem, df))
+        if f.stem != "relocation":
+            tables.append((f"{f.stem}_csv" if f.stem in layers else f.stem, read_output_csv(f)))
     return tables
 
 

@@ -31,7 +31,8 @@ from ._io import atomic_path
 if TYPE_CHECKING:
     from .results import RunResult
 
-__all__ = ["write_workbook", "plan_sheets", "workbook_bytes", "MAX_ROWS", "FIXED_DATE"]
+__all__ = ["write_workbook", "write_folder_workbook", "plan_sheets", "workbook_bytes", "read_output_csv", "MAX_ROWS",
+           "FIXED_DATE", "NATIONAL_SHEETS"]
 
 #: rows of an Excel sheet, the header included
 MAX_ROWS = 1_048_576
@@ -244,6 +245,55 @@ def plan_sheets(res: "RunResult") -> list[tuple[str, pd.DataFrame]]:
         else:
             kept.append((name, df))
     return [("summary", summary), *kept]
+
+
+def read_output_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV siteplan wrote, with the values the run held: the formula quotes undone
+    (:func:`siteplan.export.undo_defuse`), empty cells missing, id columns (``id``, ``*_id``) as text and
+    other columns as numbers when every filled cell is one (integers when none has a decimal point)."""
+    from .export import undo_defuse
+
+    df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    df.columns = [undo_defuse(str(c)) for c in df.columns]
+    for c in df.columns:
+        col = df[c].map(undo_defuse).replace("", None)
+        if not (c == "id" or c.endswith("_id")) and col.notna().any():
+            num = pd.to_numeric(col, errors="coerce")
+            if num.notna().sum() == col.notna().sum():
+                whole = num.notna().all() and not col.str.contains(r"[.eEnN]").any()
+                col = num.astype("int64") if whole else num
+        df[c] = col
+    return df
+
+
+#: the sheets of a national run's plan.xlsx: (sheet, file of the national folder)
+NATIONAL_SHEETS = (("summary", "provinces.csv"), ("relocation", "relocation.csv"), ("estates", "estate_summary.csv"),
+                   ("sites", "sites.geojson"), ("upgrades", "upgrades.csv"), ("options", "options.csv"))
+
+
+def write_folder_workbook(folder: str | Path, path: str | Path, *, rtl: bool) -> list[str]:
+    """Write ``plan.xlsx`` from the tables of a national output folder (:data:`NATIONAL_SHEETS`, those
+    present), deterministically; returns the sheet names (none written when the folder has none)."""
+    import geopandas as gpd
+
+    folder = Path(folder)
+    sheets: list[tuple[str, pd.DataFrame]] = []
+    for sheet, name in NATIONAL_SHEETS:
+        f = folder / name
+        if not f.is_file():
+            continue
+        if f.suffix == ".geojson":
+            g = gpd.read_file(f)
+            df = pd.DataFrame(g.drop(columns=g.geometry.name))
+        else:
+            df = read_output_csv(f)
+        if len(df) + 1 <= MAX_ROWS:
+            sheets.append((sheet, df))
+    if sheets:
+        data = workbook_bytes(sheets, rtl=rtl)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    return [n for n, _ in sheets]
 
 
 def write_workbook(res: "RunResult", path: str | Path) -> None:
