@@ -503,6 +503,9 @@ def export_postgis(run_dir: str | Path, url: str, schema: str, *, overwrite: boo
             with conn.transaction():
                 # one export into a schema at a time (a second waits, then sees the first one's marker)
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"siteplan export {schema}"])
+                if conn.execute("SELECT 1 FROM pg_type WHERE typname = 'geometry'").fetchone() is None:
+                    raise InputError(f"{target}: the database has no PostGIS (no type geometry); ask its administrator "
+                                     "to run CREATE EXTENSION postgis, or give a database that has it")
                 old = _check_schema(conn, schema, overwrite=overwrite, target=target)
                 for t in old:
                     conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, t)))

@@ -347,6 +347,15 @@ def test_postgis_layers_give_the_same_plan(shp_run, pg_server, monkeypatch):
     r = CliRunner().invoke(main, ["validate", str(sc_pg)])
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "cannot connect to postgresql://siteplan@/gis" in r.output and "PGPASSWORD" in r.output
+    # a table that is not there, a query without geometry: each named, all in one validate
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    data["layers"]["rail"]["table"] = "src.no_such_rail"
+    data["layers"]["roads"] = {"path": url, "sql": "SELECT fid, road_class FROM src.roads"}
+    sc_pg.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    r = CliRunner().invoke(main, ["validate", str(sc_pg)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "layer 'rail'" in r.output and 'relation "src.no_such_rail" does not exist' in r.output
+    assert "layer 'roads'" in r.output and "the query has no geometry column" in r.output
 
 
 def test_postgis_scenario_refuses_a_password_and_bad_keys(shp_run, tmp_path):
@@ -422,4 +431,11 @@ def test_export_postgis_one_transaction_and_ownership(shp_run, pg_server):
     r = CliRunner().invoke(main, ["export", str(run), "--postgis", url.replace(PASSWORD, PASSWORD + "x"),
                                   "--schema", "plan2"])
     assert r.exit_code == 1 and "cannot connect" in r.output and PASSWORD not in r.output
+    # a database without PostGIS: said, nothing made
+    with _connect(pg_server) as conn:
+        conn.execute("CREATE DATABASE plain")
+    plain = url.replace("/gis?", "/plain?")
+    r = CliRunner().invoke(main, ["export", str(run), "--postgis", plain, "--schema", "plan"])
+    assert r.exit_code == 1 and "has no PostGIS" in r.output and PASSWORD not in r.output
+    assert _tables({**pg_server, "dbname": "plain"}, "plan") == {}
     _no_password_in(run)
