@@ -119,7 +119,7 @@ def test_plan_xlsx_sheets_rows_and_hostile_text(shp_run):
 def test_workbook_bytes_deterministic_and_direction(monkeypatch):
     import openpyxl
 
-    from siteplan.workbook import workbook_bytes
+    from siteplan.outputs.workbook import workbook_bytes
 
     df = pd.DataFrame({"name": [HOSTILE, "نانوایی\u200cبربری", "-3", "a\x01b"], "share": [0.5, 0.25, 1.0, None],
                        "units": [1, 2, 3, 4]})
@@ -314,7 +314,7 @@ def _no_password_in(folder: Path) -> None:
 
 
 def test_postgis_layers_give_the_same_plan(shp_run, pg_server, monkeypatch):
-    from siteplan.postgis import _create_table
+    from siteplan.outputs.postgis import create_table
 
     sc, shp_out = shp_run
     data = yaml.safe_load(sc.read_text(encoding="utf-8"))
@@ -322,7 +322,7 @@ def test_postgis_layers_give_the_same_plan(shp_run, pg_server, monkeypatch):
         conn.execute("DROP SCHEMA IF EXISTS src CASCADE")
         conn.execute("CREATE SCHEMA src")
         for name, spec in data["layers"].items():
-            _create_table(conn, "src", name, gpd.read_file(sc.parent / spec["path"]))
+            create_table(conn, "src", name, gpd.read_file(sc.parent / spec["path"]))
     url = _url(pg_server)
     for name in data["layers"]:
         data["layers"][name] = {"path": url, "table": f"src.{name}"}
@@ -375,17 +375,17 @@ def test_postgis_scenario_refuses_a_password_and_bad_keys(shp_run, tmp_path):
 
 
 def test_redact_removes_every_password_form():
-    from siteplan.postgis import redact, url_problem
+    from siteplan.scenario import redact_url, url_problem
 
-    assert redact(f"postgresql://u:{PASSWORD}@h:5432/db?sslmode=require") == "postgresql://u@h:5432/db?sslmode=require"
-    assert PASSWORD not in redact(f"postgres://u@h/db?password={PASSWORD}&host=/tmp/s")
-    assert redact("postgresql:///?service=gisunit") == "postgresql:///?service=gisunit"
+    assert redact_url(f"postgresql://u:{PASSWORD}@h:5432/db?sslmode=require") == "postgresql://u@h:5432/db?sslmode=require"
+    assert PASSWORD not in redact_url(f"postgres://u@h/db?password={PASSWORD}&host=/tmp/s")
+    assert redact_url("postgresql:///?service=gisunit") == "postgresql:///?service=gisunit"
     assert url_problem("postgresql://u@h/db") is None and PASSWORD not in url_problem(f"postgresql://u:{PASSWORD}@h/db")
 
 
 def test_export_postgis_one_transaction_and_ownership(shp_run, pg_server):
     from siteplan.errors import InputError
-    from siteplan.postgis import MARKER_TABLE, export_postgis
+    from siteplan.outputs.postgis import MARKER_TABLE, export_postgis
 
     _, run = shp_run
     url = _url(pg_server, password=True)  # a password on the command line: used, never shown or stored

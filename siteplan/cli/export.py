@@ -31,12 +31,13 @@ def export_cmd(run_dir: Path, gpkg: Path | None, rasters: bool, postgis_url: str
     if (postgis_url is None) != (schema is None):
         raise click.UsageError("--postgis URL and --schema NAME go together")
     if gpkg is not None:
-        from ..export import export_gpkg
+        from ..outputs.writer import export_gpkg
 
         names = export_gpkg(run_dir, gpkg, rasters=rasters)
         log.info("wrote %s with layers: %s", gpkg, ", ".join(names))
     if postgis_url is not None and schema is not None:
-        from ..postgis import export_postgis, redact
+        from ..outputs.postgis import export_postgis
+        from ..scenario import redact_url
 
         tables = export_postgis(run_dir, postgis_url, schema, overwrite=overwrite)
-        log.info("wrote schema %s of %s: %s", schema, redact(postgis_url), ", ".join(tables))
+        log.info("wrote schema %s of %s: %s", schema, redact_url(postgis_url), ", ".join(tables))
