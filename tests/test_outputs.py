@@ -201,7 +201,7 @@ def test_gpkg_has_every_vector_output_at_a_version_gdal_36_reads(xss_run, tmp_pa
         con.close()
     assert app == 0x47504B47 and version <= 10300  # 'GPKG', at most 1.3: GDAL 3.6 reads it without a warning
     layers = {n: t for n, t in pyogrio.list_layers(gpkg)}
-    want = {f.stem for f in xss_run.glob("*.geojson")} | {"relocation"}
+    want = {f.stem for f in xss_run.glob("*.geojson")} | {"relocation", "study_area", "layer_styles"}
     assert {"estates", "zones", "sites", "clusters", "flows", "relocation"} <= want == set(layers)
     assert layers["relocation"] == "Point" and layers["flows"] == "LineString"
     rel = gpd.read_file(gpkg, layer="relocation")

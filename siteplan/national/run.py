@@ -176,7 +176,10 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         extra = write_figures(figs, parts.polygons, stage, bom=scenario.outputs.csv_bom)
         layers = gpkg_layers(stage)
         if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
-            write_gpkg(extra + layers, stage / "national.gpkg")
+            from ..outputs.gisstyle import styles_table
+
+            lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
+            write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
         national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html", figs)
         from ..outputs.workbook import write_folder_workbook
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import platform
+import re
 import time
 import unicodedata
 import warnings
@@ -225,13 +226,66 @@ def utc_now() -> str:
 GPKG_VERSION = "1.2"
 
 
+#: integer columns of the GeoPackage's layers (a whole number or empty in every category and layer): written
+#: as INTEGER everywhere, even where an ineligible category leaves the column empty
+INTEGER_COLUMNS = re.compile(r"^(rank|rank_.+|units|units_in|members|pop_reach|sized_for|plots)$")
+#: real columns: written as REAL everywhere, even where every value is empty
+REAL_COLUMNS = re.compile(r"^(score|score_.+|prank_.+|share_used|.+_(km|ha|m|m2))$")
+
+
+def column_types(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with the same column types in every layer and category: :data:`INTEGER_COLUMNS` as
+    64-bit integers (nullable; a column holding a fraction is left real, never truncated), every other
+    integer column 64-bit, :data:`REAL_COLUMNS` as reals (an all-empty one too)."""
+    out = gdf.copy()
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        s = out[c]
+        if INTEGER_COLUMNS.match(str(c)) and (pd.api.types.is_numeric_dtype(s.dtype) or s.isna().all()) \
+                and not pd.api.types.is_bool_dtype(s.dtype):
+            v = pd.to_numeric(s, errors="coerce").astype("float64")
+            if bool(np.all(np.isnan(v) | (v == np.round(v)))):
+                out[c] = v.astype("Int64")
+        elif REAL_COLUMNS.match(str(c)) and (pd.api.types.is_numeric_dtype(s.dtype) or s.isna().all()) \
+                and not pd.api.types.is_bool_dtype(s.dtype):
+            out[c] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            out[c] = s.astype("Int64")
+    return out
+
+
+def study_area_layer(run_dir: Path) -> gpd.GeoDataFrame | None:
+    """The run's study area (from its ``explain/`` data) as a one-feature layer in EPSG:4326, or ``None``
+    when the run folder has no explain data."""
+    folder = run_dir / "explain"
+    if not (folder / "geometry.npz").is_file() or not (folder / "explain.json").is_file():
+        return None
+    import shapely
+
+    meta = json.loads((folder / "explain.json").read_text(encoding="utf-8"))
+    with np.load(folder / "geometry.npz", allow_pickle=False) as geo:
+        data, off = geo["g0_wkb"], geo["g0_off"]
+        g = shapely.from_wkb(data[off[0]:off[1]].tobytes())
+    return gpd.GeoDataFrame({"name": ["study area"]}, geometry=[g], crs=meta["crs"]).to_crs(4326)
+
+
 def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
-    """A run folder's layers for a GeoPackage: every ``*.geojson`` and ``relocation`` (a point per
-    business from ``relocation.csv``, every column kept), in EPSG:4326."""
+    """A run folder's layers for a GeoPackage: every ``*.geojson``, ``relocation`` (a point per
+    business from ``relocation.csv``, every column kept) and ``study_area`` (from the run's ``explain/``
+    data), in EPSG:4326, with the same column types in every layer (:func:`column_types`). The estates
+    also carry ``share_used``, the share of capacity used that the report and the styles class them by
+    (:func:`siteplan.styles.share_used`)."""
+    from ..styles import share_used
+
     layers: list[tuple[str, gpd.GeoDataFrame]] = []
     for f in sorted(run_dir.glob("*.geojson")):
         gdf = gpd.read_file(f)
-        layers.append((f.stem, gdf if gdf.crs is not None else gdf.set_crs(4326)))
+        gdf = gdf if gdf.crs is not None else gdf.set_crs(4326)
+        if f.stem == "estates" and {"cap_ha", "used_ha"} <= set(gdf.columns):
+            gdf["share_used"] = [round(share_used(float(c), float(u)), 6) if pd.notna(c) and pd.notna(u) else None
+                                 for c, u in zip(gdf["cap_ha"], gdf["used_ha"])]
+        layers.append((f.stem, column_types(gdf)))
     rel = run_dir / "relocation.csv"
     if rel.exists():
         df = pd.read_csv(rel, encoding="utf-8-sig", dtype={"biz_id": str, "estate_id": str, "zone_id": str},
@@ -241,8 +295,11 @@ def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
         df.columns = [undo_defuse(str(c)) for c in df.columns]
         for c in df.select_dtypes(include="object").columns:
             df[c] = df[c].map(undo_defuse)
-        layers.append(("relocation", gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
-                                                      crs=4326)))
+        layers.append(("relocation", column_types(gpd.GeoDataFrame(
+            df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326))))
+    sa = study_area_layer(run_dir)
+    if sa is not None:
+        layers.append(("study_area", sa))
     return layers
 
 
@@ -251,9 +308,11 @@ def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
 GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
-def write_gpkg(layers: list[tuple[str, gpd.GeoDataFrame]], gpkg: Path) -> list[str]:
+def write_gpkg(layers: list[tuple[str, gpd.GeoDataFrame]], gpkg: Path, *,
+               styles: pd.DataFrame | None = None) -> list[str]:
     """Write layers into one GeoPackage (version :data:`GPKG_VERSION`), atomically; the same layers give
-    the same bytes (GDAL's ``OGR_CURRENT_DATE`` fixed while writing). Returns the layer names."""
+    the same bytes (GDAL's ``OGR_CURRENT_DATE`` fixed while writing). ``styles``, QGIS's ``layer_styles``
+    table (:func:`siteplan.outputs.gisstyle.styles_table`), is written with them. Returns the layer names."""
     import pyogrio
 
     names = []
@@ -268,18 +327,75 @@ def write_gpkg(layers: list[tuple[str, gpd.GeoDataFrame]], gpkg: Path) -> list[s
                 opts = {"VERSION": GPKG_VERSION} if k == 0 else {}
                 gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", dataset_options=opts or None)
                 names.append(name)
+            if styles is not None and len(styles):
+                # QGIS's own table of layer styles (an attributes table, FID "id", as QGIS creates it)
+                pyogrio.write_dataframe(styles, tmp, layer="layer_styles", driver="GPKG",
+                                        layer_options={"FID": "id"})
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
     return names
 
 
-def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) -> list[str]:
-    """Copy every vector output of a run folder into one GeoPackage (for QGIS), the suitability rasters
-    into a folder beside it.
+def _report_language(run_dir: Path) -> str:
+    """The run's report language (``both``, ``fa`` or ``en``) from its manifest."""
+    try:
+        m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        lang = str(((m.get("scenario") or {}).get("report") or {}).get("language", "both"))
+    except (OSError, ValueError, AttributeError):
+        return "both"
+    return lang if lang in ("both", "fa", "en") else "both"
+
+
+def _category_names(layers: list[tuple[str, gpd.GeoDataFrame]]) -> dict[str, tuple[str, str]]:
+    """Category code -> (Persian, English) name, as the zones and relocation layers carry them."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, g in layers:
+        if name in ("zones", "plots") and {"category", "name_fa", "name_en"} <= set(g.columns):
+            for c, fa, en in zip(g["category"], g["name_fa"], g["name_en"]):
+                if isinstance(c, str) and c not in out:
+                    out[c] = (str(fa) if isinstance(fa, str) and fa else c, str(en) if isinstance(en, str) and en else c)
+        if name == "relocation" and {"category", "category_fa"} <= set(g.columns):
+            for c, fa in zip(g["category"], g["category_fa"]):
+                if isinstance(c, str) and c and c not in out:
+                    out[c] = (str(fa) if isinstance(fa, str) and fa else c, c)
+    return out
+
+
+def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.GeoDataFrame]],
+             tifs: list[Path], folder_name: str, lang: str) -> None:
+    """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.gisstyle.write_project`)."""
+    from ..styles import TITLES
+    from .gisstyle import label, write_project
+
+    try:
+        m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        crs, title = m.get("crs") or "EPSG:4326", str((m.get("scenario") or {}).get("name") or "siteplan")
+    except (OSError, ValueError, AttributeError):
+        crs, title = "EPSG:4326", "siteplan"
+    sa = dict(layers).get("study_area")
+    extent = tuple(sa.to_crs(crs).total_bounds) if sa is not None and len(sa) else None
+    names = _category_names(layers)
+    rasters = []
+    for t in tifs:
+        code = t.stem[:-3] if t.stem.endswith("_sd") else t.stem
+        fa, en = names.get(code, (code, code))
+        if t.stem.endswith("_sd"):
+            fa, en = f"{fa} (انحراف معیار تناسب)", f"{en} (suitability SD)"
+        rasters.append((f"siteplan_suit_{t.stem}", f"{folder_name}/{t.name}", label((fa, en), lang), t))
+    write_project(qgz, gpkg.name, layers, rasters, crs, extent, lang,
+                  f"siteplan — {title}: {label(TITLES['estates'], lang)}")
+
+
+def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, project: bool = True) -> list[str]:
+    """Copy every vector output of a run folder into one GeoPackage (for QGIS) with each layer's style,
+    the suitability rasters into a folder beside it, and a QGIS project opening them styled.
 
     Layers: every ``*.geojson`` of the run (estates, zones, sites, clusters, flows, plots when
-    written) and ``relocation`` (a point per business from ``relocation.csv``, every column kept), in
-    EPSG:4326 as in the run folder, at GeoPackage version :data:`GPKG_VERSION`.
+    written), ``relocation`` (a point per business from ``relocation.csv``, every column kept) and
+    ``study_area``, in EPSG:4326 as in the run folder, at GeoPackage version :data:`GPKG_VERSION`, with
+    the same column types in every layer (:func:`column_types`). Each layer's style (the report's
+    colours, classes and legend labels, :mod:`siteplan.styles`) is in QGIS's ``layer_styles`` table,
+    as QML and SLD (:mod:`siteplan.outputs.gisstyle`).
 
     Parameters
     ----------
@@ -294,6 +410,10 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
         siteplan's own with the rules of an output folder (:class:`siteplan.outputs.outdir.OutputFolder`): made
         new, or replaced only when it holds nothing but the rasters an earlier export recorded in its
         marker; anything else there (a DEM, notes, a viewer's ``.aux.xml``) is refused, never deleted.
+    project
+        Also write ``<gpkg stem>.qgz`` beside ``gpkg``: a QGIS project with the layers styled and grouped
+        as in the report, the suitability rasters with the report's colour ramp and the study area as
+        the initial extent (the same rules as ``gpkg``: never an input, never inside ``run_dir``).
 
     Returns
     -------
@@ -321,6 +441,9 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
                          "`siteplan run ... --out FOLDER` wrote: give that folder")
     inputs = run_inputs(run_dir)
     check_output_file(gpkg, inputs, option="--gpkg", folders={"the run folder": run_dir})
+    qgz = gpkg.with_suffix(".qgz")
+    if project:
+        check_output_file(qgz, inputs, option=f"--gpkg {gpkg}: its QGIS project", folders={"the run folder": run_dir})
     layers = gpkg_layers(run_dir)
     listed = written_by(run_dir)[1] or set()
     missing = sorted(f for f in listed if (f.endswith(".geojson") and "/" not in f or f == "relocation.csv")
@@ -332,16 +455,27 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True) 
     if not layers:
         raise InputError(f"{run_dir}: holds no layer to export (no *.geojson, no relocation.csv): give the "
                          "folder a finished `siteplan run` wrote")
+    from .gisstyle import styles_table
+
+    lang = _report_language(run_dir)
+    styles = styles_table(layers, lang)
     tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
-    if not tifs:
-        return write_gpkg(layers, gpkg)
     folder = gpkg.with_name(gpkg.stem + "_suitability")
+    if not tifs:
+        names = write_gpkg(layers, gpkg, styles=styles)
+        if project:
+            _project(run_dir, gpkg, qgz, layers, [], folder.name, lang)
+            names.append(qgz.name)
+        return names
     with OutputFolder(folder, kind="export", overwrite=True, inputs={**inputs, "the run folder": run_dir},
                       option=f"--gpkg {gpkg}: its rasters folder") as out:
-        names = write_gpkg(layers, gpkg)
+        names = write_gpkg(layers, gpkg, styles=styles)
         for t in tifs:
             shutil.copy2(t, out.stage / t.name)
             names.append(f"{folder.name}/{t.name}")
+        if project:
+            _project(run_dir, gpkg, qgz, layers, tifs, folder.name, lang)
+            names.append(qgz.name)
     return names
 
 
