@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -46,6 +48,11 @@ __all__ = [
     "MEMORY_BUDGET_BYTES",
     "WINDOW_BUDGET_BYTES",
     "MAX_SEED",
+    "DB_SCHEMES",
+    "is_db_url",
+    "redact_url",
+    "url_password",
+    "url_problem",
     "MAX_KM",
     "MAX_SITE_HA",
 ]
@@ -142,6 +149,66 @@ def _crs_problem(value: str, *, projected: bool) -> str | None:
     return None
 
 
+#: the URL schemes of a PostgreSQL connection (libpq's connection URIs): a layer whose ``path`` is one is
+#: read from PostGIS (:mod:`siteplan.inputs.postgis`)
+DB_SCHEMES = ("postgresql://", "postgres://")
+#: URL query parameters that carry a secret
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
+def is_db_url(path: object) -> bool:
+    """True when a layer's ``path`` is a PostgreSQL connection URL (``postgresql://`` or ``postgres://``)."""
+    return isinstance(path, str) and path.strip().lower().startswith(DB_SCHEMES)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password: the ``user:password@`` part and a ``password=`` (or
+    ``sslpassword=``) query parameter are removed; the rest is kept as written.
+
+    Examples
+    --------
+    >>> redact_url("postgresql://planner:s3cret@db.example:5432/gis?sslmode=require&password=x")
+    'postgresql://planner@db.example:5432/gis?sslmode=require'
+    """
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)\Z", url, re.DOTALL)
+    if m is None:
+        return url
+    head, netloc, rest = m.groups()
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    path, mark, query = rest.partition("?")
+    if mark:
+        query, hash_, frag = query.partition("#")
+        kept = [kv for kv in query.split("&") if unquote(kv.split("=", 1)[0]).strip().lower() not in _SECRET_PARAMS]
+        rest = path + ("?" + "&".join(kept) if kept else "") + hash_ + frag
+    return head + netloc + rest
+
+
+def url_password(url: str) -> str | None:
+    """The password a URL holds (None when it holds none)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.password:
+        return parts.password
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        if k.lower() in _SECRET_PARAMS and v:
+            return v
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why a scenario's connection URL cannot be used (None when it can): it holds a password, which
+    the scenario file (shared, and recorded in the run's manifest) must not carry."""
+    if url_password(url) is not None:
+        return (f"{redact_url(url)}: the URL holds a password; siteplan never writes a password into a file, so "
+                "the scenario must not hold one: remove it and set PGPASSWORD, or put it in ~/.pgpass, or use "
+                "a pg_service.conf entry (postgresql:///?service=NAME)")
+    return None
+
+
 class _Strict(BaseModel):
     # .inf and .nan are never meaningful settings: every float must be finite
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -170,6 +237,27 @@ class LayerSpec(_Strict):
     wkt: str | None = None
     sheet: str | int | None = None
     source: str | None = None
+    #: a PostGIS layer (``path`` a ``postgresql://`` URL): the table (``schema.name``) or the query to read
+    table: str | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _database(self) -> "LayerSpec":
+        if not is_db_url(self.path):
+            given = [k for k in ("table", "sql") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{'/'.join(given)}: reads a PostGIS database; path must then be its connection URL "
+                                 "(postgresql://user@host:5432/database)")
+            return self
+        why = url_problem(self.path)
+        if why:
+            raise ValueError(why)
+        if (self.table is None) == (self.sql is None):
+            raise ValueError("a PostGIS layer needs table: (schema.table) or sql: (a SELECT), one of them")
+        if self.layer is not None or self.encoding is not None or self.sheet is not None:
+            raise ValueError("layer:, encoding: and sheet: are for files; a PostGIS layer names its table with table: "
+                             "(or its rows with sql:)")
+        return self
 
     @model_validator(mode="after")
     def _coordinates(self) -> "LayerSpec":
@@ -1026,7 +1114,8 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         raise ScenarioError(list(dict.fromkeys(first + [f"{source}: {m}" for m in _format_errors(err)]
                                                + _raw_file_problems(data, Path(base_dir), source)))) from None
     problems = []
-    for name, spec in sc.layers.items():
+    # a database layer is read (and its problems said) when the layers are loaded
+    for name, spec in {n: s for n, s in sc.layers.items() if not is_db_url(s.path)}.items():
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
@@ -1059,7 +1148,7 @@ def _raw_file_problems(data: dict[str, Any], base_dir: Path, source: str) -> lis
     """The files a scenario mapping names that do not exist, read from the mapping as written (the
     scenario itself did not validate): layers, national partitions and scenarios, the catalogue."""
     def missing(path: object) -> Path | None:
-        if not isinstance(path, str) or not path.strip():
+        if not isinstance(path, str) or not path.strip() or is_db_url(path):
             return None
         p = Path(path) if Path(path).is_absolute() else base_dir / path
         try:

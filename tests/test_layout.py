@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1] / "siteplan"
 STAGES = ["inputs", "guilds", "rules", "scoring", "relocation", "zoning", "locate", "programme", "report",
           "outputs", "national", "cli"]
 #: shared helpers at the top: they import no stage and none of pipeline, checks, results
-HELPERS = ["_face", "_fs", "_geom", "_io", "_version", "_yaml", "dates", "errors", "grid", "progress", "scenario", "styles",
+HELPERS = ["_face", "_fs", "_geom", "_io", "_version", "_yaml", "dates", "errors", "grid", "progress", "scenario",
            "textnorm", "units", "vocab"]
 #: the top of the flow: only the command line, national runs and the package face import these
 TOP = ["pipeline", "checks"]

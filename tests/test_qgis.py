@@ -23,7 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
-from siteplan import styles
+from siteplan.report import styles
 from siteplan.outputs.writer import export_gpkg
 
 from conftest import small_scenario
@@ -89,7 +89,7 @@ def _report_estates(run_dir: Path) -> dict[str, dict]:
 
 
 def test_report_and_gis_styles_share_one_definition() -> None:
-    """The report's colours are siteplan.styles' objects, not copies."""
+    """The report's colours are siteplan.report.styles' objects, not copies."""
     from siteplan.report import layers, summary
 
     assert layers.ENV_COLOURS is styles.ENV_COLOURS and layers.PALETTE is styles.PALETTE

@@ -74,7 +74,21 @@ _CLASS_FA: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^a generic word of (\S+) in the name, but the name is of another trade$"),
      "واژه عام صنف {0} در نام هست، ولی نام از صنف دیگری است"),
     (re.compile(r"^category not in scope$"), "صنف خارج از دامنه سناریو"),
+    (re.compile(r"^name model: (\S+) ([\d.]+), then (\S+) ([\d.]+) \(calibrated confidence ([\d.]+) < ([\d.]+)\)$"),
+     "مدل نام: {0} {1}، سپس {2} {3} (اطمینان واسنجی‌شده {4} کمتر از {5})"),
+    (re.compile(r"^name model: (\S+) ([\d.]+), then (\S+) ([\d.]+) \(the officer says which\)$"),
+     "مدل نام: {0} {1}، سپس {2} {3} (کارشناس تعیین می‌کند)"),
+    (re.compile(r"^name model: a trade outside the catalogue \(([\d.]+)\)$"), "مدل نام: صنفی بیرون از فهرست اصناف ({0})"),
+    (re.compile(r"^a trade outside the catalogue \(«(.*)»\)$", re.DOTALL), "صنفی بیرون از فهرست اصناف («{0}»)"),
+    (re.compile(r"^the name's keywords \((.*)\) contradict the ISIC code's (\S+)$", re.DOTALL),
+     "کلیدواژه‌های نام ({0}) با صنف کد ISIC ({1}) نمی‌خوانند"),
+    (re.compile(r"^«(.*)»: registries disagree whether it is (\S+) or a trade outside the catalogue$", re.DOTALL),
+     "«{0}»: فهرست‌های اصناف در اینکه {1} است یا صنفی بیرون از فهرست اصناف هم‌نظر نیستند"),
+    (re.compile(r"^«(.*)» is (\S+) but «(.*)» says (\S+)$", re.DOTALL), "«{0}» از صنف {1} است ولی «{2}» صنف {3} را می‌گوید"),
+    (re.compile(r"^rules only \(classification\.model is off\)$"), "فقط قاعده‌ها (classification.model خاموش است)"),
 ]
+#: the trades outside the catalogue, as the notes write them
+_OUTSIDE_FA = {"_other": "بیرون از فهرست اصناف", "a trade outside the catalogue": "صنفی بیرون از فهرست اصناف"}
 
 
 def _split_top(text: str) -> list[str]:
@@ -114,10 +128,11 @@ def _name_codes(g: str, names: dict[str, str] | None) -> str:
     """A group of a phrase: a utility or a category code (or a list of codes) by its Persian name."""
     if g in _UTIL_FA:
         return _UTIL_FA[g]
+    known = {**_OUTSIDE_FA, **(names or {})}
     parts = [p.strip() for p in g.split(",")]
-    if names and len(parts) > 1 and all(p in names for p in parts):
-        return "، ".join(names[p] for p in parts)
-    return (names or {}).get(g, g)
+    if len(parts) > 1 and all(p in known for p in parts):
+        return "، ".join(known[p] for p in parts)
+    return known.get(g, g)
 
 
 def eligibility_fa(reason: object) -> str:

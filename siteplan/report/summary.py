@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..relocation.reasons import REASON_CODES, reason_codes
-from ..styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS styles share it
 from ..units import M2_PER_HA
+from .styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS styles share it
 
 if TYPE_CHECKING:
     from ..locate.sensitivity import RobustnessSummary
