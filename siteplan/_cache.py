@@ -30,7 +30,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["cache_dir", "fit_name_model", "training_key"]
+__all__ = ["cache_dir", "cached_bytes", "fit_name_model", "training_key"]
 
 #: trained models kept in memory (most recent)
 _MEMORY_SLOTS = 4
@@ -154,3 +154,52 @@ def fit_name_model(vec: Any, clf: Any, texts: list[str], labels: list[str],
     while len(_memory) > _MEMORY_SLOTS:
         _memory.popitem(last=False)
     return got
+
+
+def cached_bytes(kind: str, key_parts: list[str], data: bytes, compute: Any) -> bytes:
+    """``compute()`` (bytes), or the bytes an earlier call with the same inputs stored in the cache folder.
+
+    For deterministic derived files (the report's font subsets): the key is the SHA-256 of ``data`` (the
+    source), ``key_parts`` (what else the result depends on, e.g. the characters kept) and the versions of
+    Python and the libraries; the file lives in ``<cache folder>/<kind>/<key>.bin`` under the same rules as
+    the name model's (own file, not writable by others, written atomically). Whatever goes wrong with the
+    cache, ``compute()`` answers.
+
+    Parameters
+    ----------
+    kind
+        The cache's sub-folder (a plain name).
+    key_parts
+        Strings the result depends on besides ``data`` and the versions.
+    data
+        The source bytes.
+    compute
+        A callable returning the bytes when the cache has none.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps([_versions(), kind, list(map(str, key_parts))], ensure_ascii=False).encode("utf-8"))
+    h.update(hashlib.sha256(data).digest())
+    key = h.hexdigest()
+    folder = cache_dir()
+    path = folder / kind / f"{key}.bin" if folder is not None else None
+    if path is not None and path.is_file() and _safe(path):
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            log.debug("%s cache %s not used: %s", kind, path, exc)
+    out: bytes = compute()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".bytes.", suffix=".part", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(out)
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as exc:  # a read-only or full cache folder: the run goes on without it
+            log.debug("%s cache %s not written: %s", kind, path, exc)
+    return out
