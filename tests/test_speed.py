@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
+from conftest import small_scenario
 
 from siteplan.cli import main
-
-from conftest import small_scenario
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +136,43 @@ def test_zone_rule_problems_equal_the_rule_engine_table(tmp_path):
             want += [f"{code} breaks {r.rule_id} ({r.actual_m:.1f} of {r.required_m:g})" for r in fail.itertuples()]
     assert got == want
     assert len(got) > len(prep.codes)  # the town-edge zones break rules: the comparison is not empty
+
+
+def test_solve_cache_hit_gives_identical_outputs_and_no_solve(tmp_path, monkeypatch):
+    """A rerun reads the plan's solves from the cache: byte-identical outputs, solve_model not called;
+    a changed model is solved again."""
+    import siteplan.relocation.solve as solve
+
+    monkeypatch.setenv("SITEPLAN_SOLVE_CACHE", "on")
+    monkeypatch.setenv("SITEPLAN_CACHE_DIR", str(tmp_path / "c"))
+    sc = small_scenario(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert CliRunner().invoke(main, ["run", str(sc), "--out", str(a), "--quiet"]).exit_code == 0
+    stored = list((tmp_path / "c" / "solve").glob("*.pkl"))
+    assert stored
+
+    def no_solve(*args, **kw):
+        raise AssertionError("solved again despite the cache")
+
+    monkeypatch.setattr(solve, "solve_model", no_solve)
+    r = CliRunner().invoke(main, ["run", str(sc), "--out", str(b), "--quiet"])
+    assert r.exit_code == 0, r.output
+    ha = json.loads((a / "manifest.json").read_text(encoding="utf-8"))["outputs_sha256"]
+    hb = json.loads((b / "manifest.json").read_text(encoding="utf-8"))["outputs_sha256"]
+    assert ha == hb
+
+
+def test_solve_cache_key_changes_with_the_model_and_options():
+    from siteplan.relocation.model import AssignmentModel
+    from siteplan.relocation.solve import SolverOptions, model_key, solve_model, solve_model_cached
+
+    def model(cost2: float) -> AssignmentModel:
+        return AssignmentModel(3, 2, np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), np.array([1.0, 2.0, 1.0, cost2]),
+                               np.array([10.0, 10.0, 10.0]), [(0, 5.0, np.array([0, 3]), np.array([3.0, 3.0]))])
+
+    k = model_key(model(1.0), SolverOptions())
+    assert k == model_key(model(1.0), SolverOptions())
+    assert k != model_key(model(1.5), SolverOptions())
+    assert k != model_key(model(1.0), SolverOptions(node_limit=7))
+    # off: solves (and answers as solve_model does)
+    assert (solve_model_cached(model(1.0)).assign == solve_model(model(1.0)).assign).all()
