@@ -71,7 +71,7 @@ def test_font_subset_cache_off_still_answers(tmp_path, monkeypatch):
 
 def _exposed_by_table(res, geoms, quiet_m, mixed_m, groups):
     """The exposure as the table-based code (pandas sort, drop_duplicates, shift) computed it."""
-    from siteplan.impact import QUAD_SEGS
+    from siteplan.programme.impact import QUAD_SEGS
 
     codes, uniq = pd.factorize(pd.Series(groups, dtype=object), sort=True)
     total = np.zeros(len(uniq))
@@ -96,7 +96,7 @@ def _exposed_by_table(res, geoms, quiet_m, mixed_m, groups):
 
 
 def test_exposed_equals_the_table_based_figures():
-    from siteplan.impact import Residents
+    from siteplan.programme.impact import Residents
 
     rng = np.random.default_rng(3)
     urban = np.array([shapely.box(x, y, x + 800, y + 600) for x, y in rng.uniform(0, 5000, (25, 2))], dtype=object)
@@ -114,9 +114,10 @@ def test_exposed_equals_the_table_based_figures():
 
 def test_zone_rule_problems_equal_the_rule_engine_table(tmp_path):
     """zoning's per-zone rule check (arrays) names the breaches RuleSet.check's table names."""
+    from siteplan._geom import WRITTEN_SNAP_M
     from siteplan.pipeline import prepare
     from siteplan.scenario import load_scenario
-    from siteplan.zoning import WRITTEN_SNAP_M, _rule_problems
+    from siteplan.zoning.zones import _rule_problems
 
     prep = prepare(load_scenario(small_scenario(tmp_path)), with_surfaces=False)
     urban = prep.region.layers["urban"].geometry.values

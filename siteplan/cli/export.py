@@ -18,7 +18,7 @@ from ._common import _guard, log
 def export_cmd(run_dir: Path, gpkg: Path, rasters: bool) -> None:
     """Copy every vector layer of RUN_DIR (GeoJSON layers and the relocation points) into one GeoPackage
     (version 1.2, for QGIS and GDAL 3.6+), and the suitability rasters into a folder beside it."""
-    from ..export import export_gpkg
+    from ..outputs.writer import export_gpkg
 
     names = export_gpkg(run_dir, gpkg, rasters=rasters)
     log.info("wrote %s with layers: %s", gpkg, ", ".join(names))

@@ -260,7 +260,7 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
 
 #: modules whose code decides a solve's answer (their source is part of :func:`model_key`)
 _SOLVER_SOURCES = ("relocation/solve.py", "relocation/relaxation.py", "relocation/local_search.py",
-                   "relocation/model.py", "_milp.py")
+                   "relocation/model.py", "relocation/milp.py")
 
 
 def _solver_source_hash() -> bytes:
@@ -282,7 +282,7 @@ def model_key(model: AssignmentModel, options: SolverOptions) -> str:
     options, the solver's source and the versions of Python and the libraries."""
     from importlib import metadata
 
-    from .._cache import _versions
+    from ..guilds._cache import _versions
 
     h = hashlib.sha256()
     libs = []
@@ -324,7 +324,7 @@ def solve_model_cached(model: AssignmentModel, options: SolverOptions | None = N
     """
     import os
 
-    from .._cache import load_object, store_object
+    from ..guilds._cache import load_object, store_object
 
     opts = options or SolverOptions()
     if os.environ.get("SITEPLAN_SOLVE_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
@@ -485,7 +485,7 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
     """
     from scipy.optimize import Bounds, LinearConstraint
 
-    from .._milp import milp, safety_net_error, stopped_by_clock
+    from .milp import milp, safety_net_error, stopped_by_clock
 
     n_units, arc_u = model.n_units, model.arc_u
     na = model.n_arcs
@@ -528,7 +528,7 @@ def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc
     """
     from scipy.optimize import Bounds, LinearConstraint
 
-    from .._milp import milp, safety_net_error, stopped_by_clock
+    from .milp import milp, safety_net_error, stopped_by_clock
 
     arc_u = model.arc_u
     na, nr = len(arcs), len(units)

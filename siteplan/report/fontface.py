@@ -47,7 +47,7 @@ def _subset(weight: int, chars: str) -> bytes:
     deterministic, so the bytes are those :func:`_cut` gives)."""
     from importlib import metadata
 
-    from .._cache import cached_bytes
+    from ..guilds._cache import cached_bytes
 
     data = resources.files("siteplan.report").joinpath("fonts", FONT_FILES[weight]).read_bytes()
     try:

@@ -273,7 +273,7 @@ def _pct_fa(v: float) -> str:
 def estates(res: "RunResult") -> dict[str, Any]:
     """Estates coloured by the share of capacity used, with a popup of ranks and eligibility (in
     Persian; ids, numbers and units as written)."""
-    from ..reasons import eligibility_fa
+    from ..relocation.reasons import eligibility_fa
     from .bidi import fa_numbers
 
     est = res.prep.region.layers["estates"]
@@ -363,7 +363,7 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
     if not len(s):
         return None
     style = {"color": "#08519c", "weight": 3, "fillColor": "#6baed6", "fillOpacity": 0.6}
-    from ..locate import POP_REACH_KM
+    from ..locate.ranking import POP_REACH_KM
     from .panel import sizing_text
 
     names = cat_fa(res)
@@ -518,7 +518,7 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
 def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | None:
     """The businesses left unassigned, one marker each, coloured by why (on when the page opens; the
     tooltip names the business, its category and the reason, in Persian)."""
-    from ..reasons import reason_codes, reason_fa
+    from ..relocation.reasons import reason_codes, reason_fa
     from .summary import REASON_COLOURS
 
     rows_ = res.plan.rows
@@ -539,7 +539,7 @@ def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | Non
     rows = [[round(float(la), 6), round(float(lo), 6), k_of[c],
              [text(n), names.get(text(cat), text(cat)) or tr("طبقه‌بندی‌نشده", "unclassified"), text(f)], 4]
             for la, lo, c, n, cat, f in zip(un["lat"], un["lon"], codes, bname, un["category"], fa)]
-    from ..reasons import REASON_CODES
+    from ..relocation.reasons import REASON_CODES
 
     counts = pd.Series(codes).value_counts()
     items = [[REASON_COLOURS[c], fe(f"{REASON_CODES[c][1]} ({num(int(counts[c]))})",

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..reasons import REASON_CODES, reason_codes
+from ..relocation.reasons import REASON_CODES, reason_codes
 from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
+    from ..locate.sensitivity import RobustnessSummary
     from ..results import RunResult
-    from ..sensitivity import RobustnessSummary
 
 __all__ = ["headline", "charts", "group_warnings", "site_room", "proposals", "proposal_fa"]
 
@@ -301,9 +301,9 @@ def group_warnings(warnings: list[str]) -> list[tuple[str, int]]:
 
 
 def robustness(res: "RunResult") -> "RobustnessSummary":
-    """The Monte Carlo robustness as the report shows it: :func:`siteplan.sensitivity.robustness_summary`
+    """The Monte Carlo robustness as the report shows it: :func:`siteplan.locate.sensitivity.robustness_summary`
     of the run's ranks (one home for what "robust" means; the report only draws its lines)."""
-    from ..sensitivity import robustness_summary
+    from ..locate.sensitivity import robustness_summary
 
     return robustness_summary(res.ranks, res.prep.scenario.sensitivity.draws)
 
