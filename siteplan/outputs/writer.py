@@ -529,7 +529,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
     sc = res.prep.scenario
     out_dir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     from ..programme.summaries import estate_category_table, estate_totals, flow_lines, relocation_table
 
     write_csv(relocation_table(res), out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
@@ -591,6 +591,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
 
         build_report(res, out_dir / "report.html")
     res.timings["write"] = round(time.perf_counter() - t0, 3)
+    res.timings_cpu["write"] = round(time.process_time() - c0, 3)
     from .outdir import MARKER
 
     hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
@@ -621,6 +622,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         },
         "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
         "timings_s": res.timings,
+        "timings_cpu_s": res.timings_cpu,
         "warnings": res.warnings,
         "outputs_sha256": hashes,
     }

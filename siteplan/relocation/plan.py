@@ -18,7 +18,7 @@ from ..rules.reservations import Reservation, merge_reserved, split_reserved
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 from .model import AssignmentModel, Units, build_model, business_units
-from .solve import AssignmentResult, SolverOptions, solve_model
+from .solve import AssignmentResult, SolverOptions, solve_model_cached
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         if used is not None and len(used):
             used = _used_reserved(used, capacity, reservations)
     model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units, used=used, weights=weights)
-    res = solve_model(model, SolverOptions.from_spec(spec))
+    res = solve_model_cached(model, SolverOptions.from_spec(spec))
     # per-business rows
     est_of_b = res.assign[units.unit_of]
     assigned = est_of_b >= 0
