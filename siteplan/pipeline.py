@@ -31,6 +31,7 @@ from .progress import announce, drawn
 from .relocation import relocation_flows
 from .reservations import estate_reservations, reservation_notes
 from .results import PlanInputs, Prepared, RunResult
+from .roads import network_notes, scenario_network
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .sensitivity import robustness
@@ -218,7 +219,7 @@ def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
     verified by the same call on the upgraded estates, :mod:`siteplan.upgrades`)."""
     return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
                     inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
-                    weights=inputs.weights)
+                    weights=inputs.weights, network=scenario_network(prep))
 
 
 def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
@@ -246,6 +247,14 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
     elig, capacity, clusters = inputs.elig, inputs.capacity, inputs.clusters
     warns = list(prep.warnings) + inputs.warnings
     with timer.stage("allocate"):
+        net = scenario_network(prep)
+        if net is not None:
+            warns.extend(network_notes(net, {"businesses": prep.businesses.geometry.values,
+                                             "towns": layers["urban"].geometry.values,
+                                             "estates": estates.geometry.values}))
+        elif sc.allocation.reach_min is not None:
+            raise InputError("allocation.reach_min: a reach in minutes needs road distances, and the scenario has "
+                             "no roads layer; add layers.roads or give the reach in km (allocation.reach_km)")
         plan = relocate(prep, inputs)
         gap = plan.solver.get("gap")
         if isinstance(gap, (int, float)) and gap > 0:

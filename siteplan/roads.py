@@ -63,6 +63,7 @@ from .standards import (
     FAR_FROM_ROAD_M,
     ROAD_SPEED_DEFAULT_KMH,
     ROAD_SPEEDS_KMH,
+    ROAD_SPEEDS_SOURCE,
     SNAP_TOLERANCE_M,
 )
 from .units import M_PER_KM
@@ -560,3 +561,99 @@ def _direct(net: RoadNetwork, pa: Access, fa: Access, i: np.ndarray, j: np.ndarr
     along = np.abs(dt) * L
     ok = ~net.seg_oneway[s] | (dt >= 0)
     return np.where(ok, p_leg[i] + along + f_leg[j], np.inf)
+
+
+def scenario_network(prep: object) -> RoadNetwork | None:
+    """The run's road network (built once per :class:`siteplan.results.Prepared` and kept on it), or
+    None when travel is measured in straight lines (no roads layer, or ``allocation.distance:
+    straight``).
+
+    Parameters
+    ----------
+    prep
+        A :class:`siteplan.results.Prepared` (its scenario's ``allocation`` and its region's layers).
+
+    Returns
+    -------
+    RoadNetwork or None
+    """
+    cached = getattr(prep, "_road_network", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    spec = prep.scenario.allocation  # type: ignore[attr-defined]
+    roads = prep.region.layers.get("roads")  # type: ignore[attr-defined]
+    has = roads is not None and len(roads) > 0
+    net = None
+    if spec.uses_roads(has):
+        net = build_network(roads, spec.road_speeds_kmh,
+                            connector=Connector(spec.connector_speed_kmh, spec.connector_detour))
+    object.__setattr__(prep, "_road_network", net)
+    return net
+
+
+def network_notes(net: RoadNetwork, places: Mapping[str, object], threshold_m: float = FAR_FROM_ROAD_M
+                  ) -> list[str]:
+    """Warnings about the network: disconnected components, and the places (businesses, towns,
+    estates) farther than ``threshold_m`` from any road.
+
+    Parameters
+    ----------
+    net
+        The network.
+    places
+        Layer name → geometries (network CRS).
+    threshold_m
+        The far-from-road distance.
+
+    Returns
+    -------
+    list of str
+    """
+    notes = []
+    comp = net.component_summary()
+    if len(comp) > 1:
+        total = float(comp["road_km"].sum())
+        rest = comp.iloc[1:]
+        notes.append(f"roads: the network has {len(comp)} disconnected parts; the largest holds "
+                     f"{comp['road_km'].iat[0]:,.1f} of {total:,.1f} road km, the {len(rest)} others "
+                     f"{float(rest['road_km'].sum()):,.1f} km ({int(rest['nodes'].sum())} nodes) — places joined to "
+                     "them reach only what lies on the same part; join the lines (shared end points) if they meet")
+    for name, geoms in places.items():
+        g = _geoms(geoms)
+        if not len(g):
+            continue
+        acc = connect(net, g)
+        far = acc.far(threshold_m)
+        if far.any():
+            notes.append(f"{name}: {int(far.sum())} of {len(g)} lie more than {threshold_m / M_PER_KM:g} km from any "
+                         f"road (farthest {np.nanmax(acc.off_m) / M_PER_KM:.1f} km); their off-road leg is counted at "
+                         f"{net.connector.speed_kmh:g} km/h × {net.connector.detour:g} detour")
+    return notes
+
+
+def network_summary(net: RoadNetwork | None, spec: object) -> dict[str, object]:
+    """The manifest's ``travel`` section: the measure, the reach, and the network's size and settings."""
+    if net is None:
+        return {"distance": "straight", "measure": "straight km",
+                "reach_km": float(spec.max_distance_km)}  # type: ignore[attr-defined]
+    reach_min = spec.reach_min  # type: ignore[attr-defined]
+    comp = net.component_summary()
+    return {"distance": "road", "measure": "minutes" if reach_min is not None else "road km",
+            "reach": f"{reach_min:g} min" if reach_min is not None else f"{spec.max_distance_km:g} km",  # type: ignore[attr-defined]
+            "nodes": net.n_nodes, "segments": len(net.seg_a), "road_km": round(float(net.seg_len_m.sum()) / M_PER_KM, 3),
+            "components": int(len(comp)), "oneway_segments": int(net.seg_oneway.sum()),
+            "speeds_kmh": {k: v for k, v in sorted(_speed_table(spec.road_speeds_kmh).items())},  # type: ignore[attr-defined]
+            "speeds_source": ROAD_SPEEDS_SOURCE,
+            "connector": {"speed_kmh": net.connector.speed_kmh, "detour": net.connector.detour},
+            "snap_m": SNAP_TOLERANCE_M}
+
+
+def straight_bound_km(spec: object, net: RoadNetwork | None) -> float:
+    """A straight distance (km) beyond which no pair can be within the reach: the reach itself in km
+    (a road route is never shorter than the straight line), or, for a reach in minutes, the distance
+    covered at the fastest speed of the network and connector. For cheap prefilters by straight line."""
+    reach_min = getattr(spec, "reach_min", None)
+    if net is None or reach_min is None:
+        return float(spec.max_distance_km)  # type: ignore[attr-defined]
+    v_max = max(float(net.seg_speed_kmh.max()) if len(net.seg_a) else 0.0, net.connector.speed_kmh)
+    return float(reach_min) / MIN_PER_H * v_max

@@ -109,7 +109,7 @@ def _category_fa(res: "RunResult") -> dict[object, object]:
 #: plan has them)
 RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "class_confidence", "lon", "lat",
                       "estate_id", "estate_name",
-                      "zone_id", "distance_km", "land_m2", "status", "reason_code", "reason", "reason_fa",
+                      "zone_id", "distance_km", "road_km", "minutes", "land_m2", "status", "reason_code", "reason", "reason_fa",
                       "site_id", "plot_id", "plot_reason", "phase", "phase_estate"]
 
 
