@@ -657,3 +657,48 @@ def straight_bound_km(spec: object, net: RoadNetwork | None) -> float:
         return float(spec.max_distance_km)  # type: ignore[attr-defined]
     v_max = max(float(net.seg_speed_kmh.max()) if len(net.seg_a) else 0.0, net.connector.speed_kmh)
     return float(reach_min) / MIN_PER_H * v_max
+
+
+def network_arrays(net: RoadNetwork) -> dict[str, np.ndarray]:
+    """The network as plain arrays (for a run's ``explain/`` data; :func:`network_from_arrays` reads them)."""
+    return {"node_xy": net.node_xy, "seg_a": net.seg_a, "seg_b": net.seg_b, "seg_speed_kmh": net.seg_speed_kmh,
+            "seg_oneway": net.seg_oneway, "seg_road": net.seg_road,
+            "connector": np.array([net.connector.speed_kmh, net.connector.detour])}
+
+
+def network_from_arrays(d: Mapping[str, np.ndarray], crs: object) -> RoadNetwork:
+    """The network saved by :func:`network_arrays` (the same graph, arcs and components)."""
+    xy = np.asarray(d["node_xy"], float).reshape(-1, 2)
+    a, b = np.asarray(d["seg_a"], np.int64), np.asarray(d["seg_b"], np.int64)
+    speed, one = np.asarray(d["seg_speed_kmh"], float), np.asarray(d["seg_oneway"], bool)
+    seg_xy = np.stack([xy[a], xy[b]], axis=1)
+    seg_len = np.maximum(np.hypot(*(seg_xy[:, 1] - seg_xy[:, 0]).T), MIN_SEGMENT_M)
+    geom = (shapely.linestrings(seg_xy.reshape(-1, 2), indices=np.repeat(np.arange(len(a)), 2)) if len(a)
+            else np.array([], dtype=object))
+    km = seg_len / M_PER_KM
+    mins = km / speed * MIN_PER_H
+    src, dst = np.concatenate([a, b[~one]]), np.concatenate([b, a[~one]])
+    g_km = _arc_matrix(src, dst, np.concatenate([km, km[~one]]), len(xy))
+    g_min = _arc_matrix(src, dst, np.concatenate([mins, mins[~one]]), len(xy))
+    c = np.asarray(d["connector"], float)
+    return RoadNetwork(crs, xy, a, b, seg_len, speed, one, np.asarray(geom, dtype=object),
+                       np.asarray(d["seg_road"], np.int64), g_km, g_min, _components(g_km),
+                       Connector(float(c[0]), float(c[1])))
+
+
+def routes_from(net: RoadNetwork | None, point: object, facilities: np.ndarray, ids: list[str], spec: object,
+                top: int = 5) -> pd.DataFrame:
+    """The routes from one point to the facilities within the reach, cheapest first (at most ``top``):
+    ``estate_id``, ``road_km``, ``minutes``, ``straight_km``, ``leg_km`` (the point's off-road leg).
+    On straight lines ``road_km`` and ``minutes`` are NaN and the pairs are those within the reach in km."""
+    reach_min = getattr(spec, "reach_min", None)
+    kw = {"reach_min": reach_min} if (reach_min is not None and net is not None) else \
+        {"reach_km": float(spec.max_distance_km)}  # type: ignore[attr-defined]
+    tc = travel_costs(np.array([point], dtype=object), facilities, net, **kw)
+    leg = float(tc.points.leg_km[0]) if tc.points is not None else 0.0
+    df = pd.DataFrame({"estate_id": np.asarray(ids, dtype=object)[tc.j],
+                       "road_km": tc.km if net is not None else np.nan,
+                       "minutes": tc.minutes, "straight_km": tc.straight_km, "leg_km": leg,
+                       "_cost": tc.cost})
+    return df.sort_values(["_cost", "estate_id"], kind="mergesort").head(top).drop(columns="_cost") \
+        .reset_index(drop=True)
