@@ -31,7 +31,7 @@ from .progress import announce, drawn
 from .relocation import relocation_flows
 from .reservations import estate_reservations, reservation_notes
 from .results import PlanInputs, Prepared, RunResult
-from .roads import network_notes, scenario_network
+from .roads import scenario_network
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .sensitivity import robustness
@@ -247,15 +247,7 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
     elig, capacity, clusters = inputs.elig, inputs.capacity, inputs.clusters
     warns = list(prep.warnings) + inputs.warnings
     with timer.stage("allocate"):
-        net = scenario_network(prep)
-        if net is not None:
-            warns.extend(network_notes(net, {"businesses": prep.businesses.geometry.values,
-                                             "towns": layers["urban"].geometry.values,
-                                             "estates": estates.geometry.values}))
-        elif sc.allocation.reach_min is not None:
-            raise InputError("allocation.reach_min: a reach in minutes needs road distances, and the scenario has "
-                             "no roads layer; add layers.roads or give the reach in km (allocation.reach_km)")
-        plan = relocate(prep, inputs)
+        plan = relocate(prep, inputs)  # on roads when the region has them (checks._road_problems warned)
         gap = plan.solver.get("gap")
         if isinstance(gap, (int, float)) and gap > 0:
             log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)

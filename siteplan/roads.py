@@ -564,30 +564,37 @@ def _direct(net: RoadNetwork, pa: Access, fa: Access, i: np.ndarray, j: np.ndarr
 
 
 def scenario_network(prep: object) -> RoadNetwork | None:
-    """The run's road network (built once per :class:`siteplan.results.Prepared` and kept on it), or
-    None when travel is measured in straight lines (no roads layer, or ``allocation.distance:
-    straight``).
+    """The run's road network (:func:`road_network` of a :class:`siteplan.results.Prepared`'s scenario and
+    region), or None when travel is measured in straight lines."""
+    return road_network(prep.scenario, prep.region)  # type: ignore[attr-defined]
+
+
+def road_network(scenario: object, region: object) -> RoadNetwork | None:
+    """The road network of a scenario's region (built once per loaded region and kept on it), or None
+    when travel is measured in straight lines (no roads layer, or ``allocation.distance: straight``).
 
     Parameters
     ----------
-    prep
-        A :class:`siteplan.results.Prepared` (its scenario's ``allocation`` and its region's layers).
+    scenario
+        The :class:`siteplan.scenario.Scenario` (its ``allocation``: distance, speeds, connector).
+    region
+        Its loaded :class:`siteplan.region.Region` (the ``roads`` layer, working CRS).
 
     Returns
     -------
     RoadNetwork or None
     """
-    cached = getattr(prep, "_road_network", False)
+    cached = getattr(region, "_road_network", False)
     if cached is not False:
         return cached  # type: ignore[return-value]
-    spec = prep.scenario.allocation  # type: ignore[attr-defined]
-    roads = prep.region.layers.get("roads")  # type: ignore[attr-defined]
+    spec = scenario.allocation  # type: ignore[attr-defined]
+    roads = region.layers.get("roads")  # type: ignore[attr-defined]
     has = roads is not None and len(roads) > 0
     net = None
     if spec.uses_roads(has):
         net = build_network(roads, spec.road_speeds_kmh,
                             connector=Connector(spec.connector_speed_kmh, spec.connector_detour))
-    object.__setattr__(prep, "_road_network", net)
+    object.__setattr__(region, "_road_network", net)
     return net
 
 

@@ -255,3 +255,69 @@ def test_demo_runs_on_road_costs_by_default(demo_run_dir):
     assert (a["road_km"] <= 30 + 1e-3).all()
     report = (demo_run_dir / "report.html").read_text(encoding="utf-8")
     assert "by road" in report
+
+
+# ---------------------------------------------------------------- validate and a small run
+
+
+def _small(tmp_path, fn):
+    from conftest import edit_yaml, small_scenario
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    sc = small_scenario(tmp_path)
+    edit_yaml(sc, fn)
+    return sc
+
+
+def test_validate_reports_disconnected_roads_and_far_places(tmp_path):
+    from click.testing import CliRunner
+
+    from siteplan._io import write_shapefile
+    from siteplan.cli import main
+
+    sc = _small(tmp_path, lambda d: None)
+    roads = gpd.read_file(sc.parent / "roads.shp")
+    # a short road far from the rest: a second part of the network
+    x, y = roads.total_bounds[0] - 0.3, roads.total_bounds[1] - 0.3
+    extra = gpd.GeoDataFrame({"road_class": ["other"]}, geometry=[LineString([(x, y), (x + 0.01, y)])], crs=roads.crs)
+    write_shapefile(pd.concat([roads, extra], ignore_index=True), sc.parent / "roads.shp")
+    r = CliRunner().invoke(main, ["validate", str(sc)])
+    assert r.exit_code == 0, r.output
+    assert "roads: the network has 2 disconnected parts" in r.output
+    assert "from any road" in r.output
+
+
+def test_reach_in_minutes_needs_roads(tmp_path):
+    from click.testing import CliRunner
+
+    from siteplan.cli import main
+
+    def no_roads(d):
+        d["layers"].pop("roads")
+        d["criteria"] = [c for c in d["criteria"] if c["layer"] != "roads"]
+        d["allocation"]["reach_min"] = 40
+        d["allocation"].pop("max_distance_km")
+
+    sc = _small(tmp_path, no_roads)
+    r = CliRunner().invoke(main, ["validate", str(sc)])
+    assert r.exit_code == 1 and "allocation.reach_min: a reach in minutes needs road distances" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_small_run_road_and_straight(tmp_path):
+    from siteplan.pipeline import run
+    from siteplan.scenario import load_scenario
+
+    road_sc = _small(tmp_path / "a", lambda d: None)
+    straight_sc = _small(tmp_path / "b", lambda d: d["allocation"].update({"distance": "straight"}))
+    mins_sc = _small(tmp_path / "c", lambda d: (d["allocation"].pop("max_distance_km"),
+                                                d["allocation"].update({"reach_min": 45})))
+    road, straight, mins = (run(load_scenario(p)) for p in (road_sc, straight_sc, mins_sc))
+    assert road.plan.measure == "km" and straight.plan.measure == "straight" and mins.plan.measure == "minutes"
+    assert "road_km" not in straight.plan.rows and "road_km" in road.plan.rows
+    a = road.plan.rows[road.plan.rows.status == "assigned"]
+    assert len(a) and (a["road_km"] <= 30 + 1e-3).all() and (a["road_km"] >= a["distance_km"] - 1e-3).all()
+    m = mins.plan.rows[mins.plan.rows.status == "assigned"]
+    assert len(m) and (m["minutes"] <= 45 + 0.05).all()
+    un = road.plan.rows[road.plan.rows.status == "unassigned"]["reason"]
+    assert not un.str.contains(r"within 30 km \(", regex=True).any()   # reasons say "by road"
