@@ -487,13 +487,15 @@ def _road_pairs(net: RoadNetwork, pa: Access, fa: Access, measure: Measure, reac
         return empty
     km_per_m = np.full(len(net.seg_a), 1.0 / M_PER_KM)
     min_per_m = km_per_m / net.seg_speed_kmh * MIN_PER_H
-    # the second measure's bound: the other measure of the route found is within it
-    v_min = min(float(net.seg_speed_kmh.min()), net.connector.speed_kmh)
-    v_max = max(float(net.seg_speed_kmh.max()), net.connector.speed_kmh)
+    # the second measure's bound: the primary route of any pair within the reach costs at most this in
+    # the other measure (its legs at the connector speed, its road part at the slowest/fastest road), and
+    # the optimum of the other measure is no worse than that route
+    v_min, v_max = float(net.seg_speed_kmh.min()), float(net.seg_speed_kmh.max())
+    legs_km = float(np.nanmax(pa.leg_km, initial=0.0) + np.nanmax(fa.leg_km, initial=0.0))
     if measure == "km":
-        limits = {"km": reach, "minutes": reach / v_min * MIN_PER_H}
+        limits = {"km": reach, "minutes": (legs_km / net.connector.speed_kmh + reach / v_min) * MIN_PER_H}
     else:
-        limits = {"minutes": reach, "km": reach / MIN_PER_H * v_max}
+        limits = {"minutes": reach, "km": reach / MIN_PER_H * max(v_max, net.connector.speed_kmh)}
     per = {"km": (pa.leg_km, fa.leg_km, km_per_m, net.graph_km),
            "minutes": (pa.leg_min, fa.leg_min, min_per_m, net.graph_min)}
     # reversed graphs with one virtual node per facility (arcs: its arrival legs)
