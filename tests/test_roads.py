@@ -321,3 +321,25 @@ def test_small_run_road_and_straight(tmp_path):
     assert len(m) and (m["minutes"] <= 45 + 0.05).all()
     un = road.plan.rows[road.plan.rows.status == "unassigned"]["reason"]
     assert not un.str.contains(r"within 30 km \(", regex=True).any()   # reasons say "by road"
+
+
+def test_explain_prints_routes_by_road(tmp_path):
+    from siteplan.explain import explain
+    from siteplan.pipeline import prepare
+    from siteplan.roads import scenario_network
+    from siteplan.scenario import load_scenario
+
+    sc = _small(tmp_path, lambda d: None)
+    prep = prepare(load_scenario(sc))
+    b = prep.businesses.to_crs(4326).geometry.iloc[0]
+    e = explain(prep, "car_repair", at=(b.x, b.y))
+    text = "\n".join(e.lines())
+    assert "routes by road to the estates within reach" in text
+    assert e.routes is not None and len(e.routes)
+    est = prep.region.layers["estates"]
+    tc = travel_costs(prep.businesses.geometry.values[:1], est.geometry.values, scenario_network(prep), reach_km=30)
+    best = int(np.argmin(tc.km))
+    assert e.routes["estate_id"].iat[0] == est["estate_id"].iat[tc.j[best]]
+    assert e.routes["road_km"].iat[0] == pytest.approx(tc.km[best], rel=1e-6)
+    assert f"{tc.km[best]:8.2f} km by road" in text
+    assert e.as_dict()["travel"] == "road"
