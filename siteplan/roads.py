@@ -18,7 +18,13 @@ Interface (stable; N-sites and upgrades build on it)
     ``i`` (point), ``j`` (facility), ``km``, ``minutes``, sorted by (i, j), one entry per pair whose cost
     in the reach's measure is within the reach (explicit zeros kept), plus ``straight_km`` of each pair,
     ``tc.matrix("km" | "minutes")`` as a scipy CSR (points × facilities) and the connector legs of both
-    sides (:class:`Access`).
+    sides (:class:`Access`). ``tc.cost`` is each pair's cost in the reach's measure.
+``net = scenario_network(prep)`` / ``road_network(scenario, region)``
+    The run's network (built once per loaded region), or None when the scenario measures straight lines
+    (no roads layer, or ``allocation.distance: straight``). Pass it to :func:`travel_costs` and to
+    :func:`siteplan.guild_relocation.allocate` (``network=``).
+``straight_bound_km(spec, net)``
+    A straight distance beyond which no pair is within the reach (for cheap prefilters).
 
 Model
 -----
