@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from siteplan.roads import Connector, build_network, network_notes, travel_costs
-from siteplan.standards import ROAD_SPEEDS_KMH
+from siteplan.rules.standards import ROAD_SPEEDS_KMH
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "shapefiles" / "isfahan_demo"
@@ -83,25 +83,31 @@ def _independent(roads: gpd.GeoDataFrame, points: np.ndarray, facilities: np.nda
         res = np.full((len(points), len(facilities)), np.inf)
         for j in range(len(facilities)):
             start = ("cut", "f", j)
-            dist = {start: legs[("f", j)] * per_km}
-            heap = [(dist[start], 0, start)]
-            seen = set()
-            tie = 1
-            while heap:
-                dd, _, u = heapq.heappop(heap)
-                if u in seen:
-                    continue
-                seen.add(u)
-                for v, c in arcs[w].get(u, []):
-                    nd = dd + c
-                    if nd < dist.get(v, np.inf):
-                        dist[v] = nd
-                        heapq.heappush(heap, (nd, tie, v))
-                        tie += 1
+            dist = _dijkstra(arcs[w], start, legs[("f", j)] * per_km)
             for i in range(len(points)):
                 res[i, j] = dist.get(("cut", "p", i), np.inf) + legs[("p", i)] * per_km
         out[w] = res
     return out["km"], out["min"]
+
+
+def _dijkstra(arcs: dict, start: object, d0: float) -> dict:
+    """Plain heapq Dijkstra from ``start`` (at cost ``d0``) over ``arcs[u] = [(v, cost), ...]``."""
+    dist = {start: d0}
+    heap = [(d0, 0, start)]
+    seen = set()
+    tie = 1
+    while heap:
+        dd, _, u = heapq.heappop(heap)
+        if u in seen:
+            continue
+        seen.add(u)
+        for v, c in arcs.get(u, []):
+            nd = dd + c
+            if nd < dist.get(v, np.inf):
+                dist[v] = nd
+                heapq.heappush(heap, (nd, tie, v))
+                tie += 1
+    return dist
 
 
 def _check(roads: gpd.GeoDataFrame, points: np.ndarray, facilities: np.ndarray, reach_km: float) -> int:
@@ -137,7 +143,7 @@ def test_demo_road_distances_agree_with_an_independent_dijkstra():
 @pytest.fixture(scope="module")
 def osm_region(tmp_path_factory):
     pyrosm = pytest.importorskip("pyrosm")
-    from siteplan.osm import ingest_osm
+    from siteplan.inputs.osm import ingest_osm
 
     out = tmp_path_factory.mktemp("osm") / "region"
     ingest_osm(Path(pyrosm.__file__).parent / "data" / "test.osm.pbf", out)
@@ -324,7 +330,7 @@ def test_small_run_road_and_straight(tmp_path):
 
 
 def test_explain_prints_routes_by_road(tmp_path):
-    from siteplan.explain import explain
+    from siteplan.outputs.explain import explain
     from siteplan.pipeline import prepare
     from siteplan.roads import scenario_network
     from siteplan.scenario import load_scenario
