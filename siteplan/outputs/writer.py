@@ -526,7 +526,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
     sc = res.prep.scenario
     out_dir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     from ..programme.summaries import estate_category_table, estate_totals, flow_lines, relocation_table
 
     write_csv(relocation_table(res), out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
@@ -588,6 +588,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
 
         build_report(res, out_dir / "report.html")
     res.timings["write"] = round(time.perf_counter() - t0, 3)
+    res.timings_cpu["write"] = round(time.process_time() - c0, 3)
     from .outdir import MARKER
 
     hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
@@ -605,6 +606,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         "inputs": inputs,
         "versions": versions(),
         "solver": res.plan.solver,
+        "travel": _travel_summary(res),
         "site_choice": res.site_choice,
         "counts": {
             "businesses": int(len(res.plan.rows)),
@@ -618,8 +620,16 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         },
         "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
         "timings_s": res.timings,
+        "timings_cpu_s": res.timings_cpu,
         "warnings": res.warnings,
         "outputs_sha256": hashes,
     }
     write_json(manifest, out_dir / "manifest.json")
     return hashes
+
+
+def _travel_summary(res: "RunResult") -> dict[str, object]:
+    """The manifest's ``travel``: how distances were measured (road or straight) and the network."""
+    from ..relocation.roads import network_summary, scenario_network
+
+    return network_summary(scenario_network(res.prep), res.prep.scenario.allocation)
