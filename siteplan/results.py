@@ -73,6 +73,9 @@ class PlanInputs:
         Priority weights by ``biz_id`` (:mod:`siteplan.phasing`); None for the plan.
     spec
         Allocation settings for this solve (:mod:`siteplan.phasing`); None: the scenario's.
+    stay
+        ``biz_id`` → the estate a baseline run put it on ("" when it left it unassigned), under
+        ``siteplan run --baseline`` (:func:`siteplan.relocation.plan.allocate`); None: no baseline.
     """
 
     estates: gpd.GeoDataFrame
@@ -87,6 +90,7 @@ class PlanInputs:
     used: pd.DataFrame | None = None
     weights: pd.Series | None = None
     spec: AllocationSpec | None = None
+    stay: pd.Series | None = None
 
 
 @dataclass
@@ -120,3 +124,6 @@ class RunResult:
     reletting: pd.DataFrame | None = None
     #: impact, feasibility and value chains (:func:`siteplan.programme.programme_figures`)
     programme: Any = None
+    #: under ``run --baseline``: the baseline folder, the disruption weight and how many businesses kept
+    #: their place (:func:`siteplan.pipeline.baseline_summary`); empty otherwise
+    baseline: dict[str, object] = field(default_factory=dict)
