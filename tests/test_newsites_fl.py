@@ -129,23 +129,32 @@ def test_demo_choice_within_gap_of_independent_optimum(demo_model) -> None:
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     sc, un, cands, model, sites, _, choice, _ = demo_model
-    assert model.measure == "straight"  # the demo has no road costs on this branch yet
     # the arcs, re-measured: every (business, candidate) of the candidate's chain within the reach
     reach = sc.allocation.max_distance_km
     pts = np.asarray(un.geometry.to_numpy())
     d = shapely.distance(pts[:, None], cands.geometry.to_numpy()[None, :]) / 1000.0
     codes = [set(c.split(", ")) for c in cands["categories"]]
-    ok = (d <= reach) & np.array([[c in cs for cs in codes] for c in un["category"]])
-    ii, jj = np.nonzero(ok)
-    assert sorted(zip(ii.tolist(), jj.tolist())) == sorted(zip(model.arc_i.tolist(), model.arc_j.tolist()))
+    chain_ok = np.array([[c in cs for cs in codes] for c in un["category"]])
     mine = dict(zip(zip(model.arc_i.tolist(), model.arc_j.tolist()), model.arc_km))
-    np.testing.assert_allclose([mine[(i, j)] for i, j in zip(ii, jj)], d[ii, jj], atol=1e-6)
-    # the same model, written here: y_j open, x_ij for the pairs, u_i unserved
+    if model.measure == "straight":
+        ii, jj = np.nonzero((d <= reach) & chain_ok)
+        assert sorted(zip(ii.tolist(), jj.tolist())) == sorted(mine)
+        np.testing.assert_allclose([mine[(i, j)] for i, j in zip(ii, jj)], d[ii, jj], atol=1e-6)
+    else:  # on roads: the arcs are of the chain, and no road is shorter than the straight line
+        ii, jj = model.arc_i, model.arc_j
+        assert chain_ok[ii, jj].all()
+        assert (model.arc_km >= d[ii, jj] - 1e-6).all()
+    cost = dict(zip(zip(model.arc_i.tolist(), model.arc_j.tolist()), model.arc_cost))
+    c_arc = np.array([cost[(i, j)] for i, j in zip(ii.tolist(), jj.tolist())])
+    reach_cost = reach if model.measure != "minutes" else float(sc.allocation.reach_min)
     land = un["land_m2"].to_numpy(float) / 1e4
+    if model.measure == "straight":  # the cost is the land (ha) × the straight km
+        np.testing.assert_allclose(c_arc, land[ii] * d[ii, jj], rtol=1e-9, atol=1e-9)
+    # the same model, written here: y_j open, x_ij for the pairs, u_i unserved
     n, m, k = len(un), len(cands), len(ii)
     cap = cands["net_ha"].to_numpy(float)
     lmin = np.maximum(1, np.minimum(sc.sites.min_businesses, model.fit))
-    c = np.concatenate([land[ii] * d[ii, jj], np.zeros(m), land * 2.0 * reach])
+    c = np.concatenate([c_arc, np.zeros(m), land * 2.0 * reach_cost])
     e = sparse.eye(k, format="csr")
     rows = [
         (sparse.hstack([sparse.csr_matrix((np.ones(k), (ii, np.arange(k))), shape=(n, k)),
