@@ -454,6 +454,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         "inputs": inputs,
         "versions": versions(),
         "solver": res.plan.solver,
+        "travel": _travel_summary(res),
         "site_choice": res.site_choice,
         **({"baseline": res.baseline} if res.baseline else {}),
         "counts": {
@@ -473,3 +474,10 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     }
     write_json(manifest, out_dir / "manifest.json")
     return hashes
+
+
+def _travel_summary(res: "RunResult") -> dict[str, object]:
+    """The manifest's ``travel``: how distances were measured (road or straight) and the network."""
+    from .roads import network_summary, scenario_network
+
+    return network_summary(scenario_network(res.prep), res.prep.scenario.allocation)

@@ -31,6 +31,7 @@ from .progress import announce, drawn
 from .relocation import relocation_flows
 from .reservations import estate_reservations, reservation_notes
 from .results import PlanInputs, Prepared, RunResult
+from .roads import scenario_network
 from .rules import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .sensitivity import robustness
@@ -218,7 +219,7 @@ def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
     verified by the same call on the upgraded estates, :mod:`siteplan.upgrades`)."""
     return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
                     inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
-                    weights=inputs.weights, stay=inputs.stay)
+                    weights=inputs.weights, network=scenario_network(prep), stay=inputs.stay)
 
 
 def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | None = None) -> RunResult:
@@ -251,7 +252,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     elig, capacity, clusters = inputs.elig, inputs.capacity, inputs.clusters
     warns = list(prep.warnings) + inputs.warnings
     with timer.stage("allocate"):
-        plan = relocate(prep, inputs)
+        plan = relocate(prep, inputs)  # on roads when the region has them (checks._road_problems warned)
         gap = plan.solver.get("gap")
         if isinstance(gap, (int, float)) and gap > 0:
             log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)

@@ -34,9 +34,17 @@ REASON_CODES: dict[str, tuple[str, str]] = {
     "other": ("other reason", "دلیل دیگر"),
 }
 
-_NEAR_FAR = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest: (.*) at ([\d.]+) km\)$", re.S)
-_NEAR_WHY = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest (.*?): (.*)\)$", re.S)
-_TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within ([\d.]+) km$")
+# the reach: "30 km" (straight), "30 km by road" or "45 min by road" (siteplan.roads)
+_REACH = r"([\d.]+ (?:km|min)(?: by road)?)"
+_NEAR_FAR = re.compile(r"^no eligible estate within " + _REACH + r" \(nearest: (.*) at ([\d.]+) km\)$", re.S)
+_NEAR_WHY = re.compile(r"^no eligible estate within " + _REACH + r" \(nearest (.*?): (.*)\)$", re.S)
+_TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within " + _REACH + "$")
+
+
+def _reach_fa(reach: str) -> str:
+    """A reach phrase (``30 km``, ``30 km by road``, ``45 min by road``) in Persian."""
+    num, unit, *road = reach.split(" ")
+    return f"{num} {'دقیقه' if unit == 'min' else 'کیلومتر'}" + (" از راه" if road else "")
 
 
 #: Persian names of the utilities an estate may lack
@@ -184,16 +192,16 @@ def _fa_one(reason: str, names: dict[str, str] | None = None) -> str:
     if code == "too_far":
         m = _NEAR_FAR.match(reason)
         assert m
-        return f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری)"
+        return f"هیچ شهرک مجازی در شعاع {_reach_fa(m[1])} نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری)"
     if code == "not_eligible_nearby":
         m = _NEAR_WHY.match(reason)
         if m:
-            return (f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
+            return (f"هیچ شهرک مجازی در شعاع {_reach_fa(m[1])} نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
                     f"{eligibility_fa(m[3])})")
     if code == "too_large":
         m = _TOO_LARGE.match(reason)
         if m:
-            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {m[2]} کیلومتر"
+            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {_reach_fa(m[2])}"
     if code == "out_of_scope":
         c = reason.rsplit(":", 1)[-1].strip()
         return f"{reason_label(code, 'fa')}: {(names or {}).get(c, c)}"

@@ -18,7 +18,13 @@ Interface (stable; N-sites and upgrades build on it)
     ``i`` (point), ``j`` (facility), ``km``, ``minutes``, sorted by (i, j), one entry per pair whose cost
     in the reach's measure is within the reach (explicit zeros kept), plus ``straight_km`` of each pair,
     ``tc.matrix("km" | "minutes")`` as a scipy CSR (points × facilities) and the connector legs of both
-    sides (:class:`Access`).
+    sides (:class:`Access`). ``tc.cost`` is each pair's cost in the reach's measure.
+``net = scenario_network(prep)`` / ``road_network(scenario, region)``
+    The run's network (built once per loaded region), or None when the scenario measures straight lines
+    (no roads layer, or ``allocation.distance: straight``). Pass it to :func:`travel_costs` and to
+    :func:`siteplan.guild_relocation.allocate` (``network=``).
+``straight_bound_km(spec, net)``
+    A straight distance beyond which no pair is within the reach (for cheap prefilters).
 
 Model
 -----
@@ -63,6 +69,7 @@ from .standards import (
     FAR_FROM_ROAD_M,
     ROAD_SPEED_DEFAULT_KMH,
     ROAD_SPEEDS_KMH,
+    ROAD_SPEEDS_SOURCE,
     SNAP_TOLERANCE_M,
 )
 from .units import M_PER_KM
@@ -486,13 +493,15 @@ def _road_pairs(net: RoadNetwork, pa: Access, fa: Access, measure: Measure, reac
         return empty
     km_per_m = np.full(len(net.seg_a), 1.0 / M_PER_KM)
     min_per_m = km_per_m / net.seg_speed_kmh * MIN_PER_H
-    # the second measure's bound: the other measure of the route found is within it
-    v_min = min(float(net.seg_speed_kmh.min()), net.connector.speed_kmh)
-    v_max = max(float(net.seg_speed_kmh.max()), net.connector.speed_kmh)
+    # the second measure's bound: the primary route of any pair within the reach costs at most this in
+    # the other measure (its legs at the connector speed, its road part at the slowest/fastest road), and
+    # the optimum of the other measure is no worse than that route
+    v_min, v_max = float(net.seg_speed_kmh.min()), float(net.seg_speed_kmh.max())
+    legs_km = float(np.nanmax(pa.leg_km, initial=0.0) + np.nanmax(fa.leg_km, initial=0.0))
     if measure == "km":
-        limits = {"km": reach, "minutes": reach / v_min * MIN_PER_H}
+        limits = {"km": reach, "minutes": (legs_km / net.connector.speed_kmh + reach / v_min) * MIN_PER_H}
     else:
-        limits = {"minutes": reach, "km": reach / MIN_PER_H * v_max}
+        limits = {"minutes": reach, "km": reach / MIN_PER_H * max(v_max, net.connector.speed_kmh)}
     per = {"km": (pa.leg_km, fa.leg_km, km_per_m, net.graph_km),
            "minutes": (pa.leg_min, fa.leg_min, min_per_m, net.graph_min)}
     # reversed graphs with one virtual node per facility (arcs: its arrival legs)
@@ -560,3 +569,151 @@ def _direct(net: RoadNetwork, pa: Access, fa: Access, i: np.ndarray, j: np.ndarr
     along = np.abs(dt) * L
     ok = ~net.seg_oneway[s] | (dt >= 0)
     return np.where(ok, p_leg[i] + along + f_leg[j], np.inf)
+
+
+def scenario_network(prep: object) -> RoadNetwork | None:
+    """The run's road network (:func:`road_network` of a :class:`siteplan.results.Prepared`'s scenario and
+    region), or None when travel is measured in straight lines."""
+    return road_network(prep.scenario, prep.region)  # type: ignore[attr-defined]
+
+
+def road_network(scenario: object, region: object) -> RoadNetwork | None:
+    """The road network of a scenario's region (built once per loaded region and kept on it), or None
+    when travel is measured in straight lines (no roads layer, or ``allocation.distance: straight``).
+
+    Parameters
+    ----------
+    scenario
+        The :class:`siteplan.scenario.Scenario` (its ``allocation``: distance, speeds, connector).
+    region
+        Its loaded :class:`siteplan.region.Region` (the ``roads`` layer, working CRS).
+
+    Returns
+    -------
+    RoadNetwork or None
+    """
+    cached = getattr(region, "_road_network", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    spec = scenario.allocation  # type: ignore[attr-defined]
+    roads = region.layers.get("roads")  # type: ignore[attr-defined]
+    has = roads is not None and len(roads) > 0
+    net = None
+    if spec.uses_roads(has):
+        net = build_network(roads, spec.road_speeds_kmh,
+                            connector=Connector(spec.connector_speed_kmh, spec.connector_detour))
+    object.__setattr__(region, "_road_network", net)
+    return net
+
+
+def network_notes(net: RoadNetwork, places: Mapping[str, object], threshold_m: float = FAR_FROM_ROAD_M
+                  ) -> list[str]:
+    """Warnings about the network: disconnected components, and the places (businesses, towns,
+    estates) farther than ``threshold_m`` from any road.
+
+    Parameters
+    ----------
+    net
+        The network.
+    places
+        Layer name → geometries (network CRS).
+    threshold_m
+        The far-from-road distance.
+
+    Returns
+    -------
+    list of str
+    """
+    notes = []
+    comp = net.component_summary()
+    if len(comp) > 1:
+        total = float(comp["road_km"].sum())
+        rest = comp.iloc[1:]
+        notes.append(f"roads: the network has {len(comp)} disconnected parts; the largest holds "
+                     f"{comp['road_km'].iat[0]:,.1f} of {total:,.1f} road km, the {len(rest)} others "
+                     f"{float(rest['road_km'].sum()):,.1f} km ({int(rest['nodes'].sum())} nodes) — places joined to "
+                     "them reach only what lies on the same part; join the lines (shared end points) if they meet")
+    for name, geoms in places.items():
+        g = _geoms(geoms)
+        if not len(g):
+            continue
+        acc = connect(net, g)
+        far = acc.far(threshold_m)
+        if far.any():
+            notes.append(f"{name}: {int(far.sum())} of {len(g)} lie more than {threshold_m / M_PER_KM:g} km from any "
+                         f"road (farthest {np.nanmax(acc.off_m) / M_PER_KM:.1f} km); their off-road leg is counted at "
+                         f"{net.connector.speed_kmh:g} km/h × {net.connector.detour:g} detour")
+    return notes
+
+
+def network_summary(net: RoadNetwork | None, spec: object) -> dict[str, object]:
+    """The manifest's ``travel`` section: the measure, the reach, and the network's size and settings."""
+    if net is None:
+        return {"distance": "straight", "measure": "straight km",
+                "reach_km": float(spec.max_distance_km)}  # type: ignore[attr-defined]
+    reach_min = spec.reach_min  # type: ignore[attr-defined]
+    comp = net.component_summary()
+    return {"distance": "road", "measure": "minutes" if reach_min is not None else "road km",
+            "reach": f"{reach_min:g} min" if reach_min is not None else f"{spec.max_distance_km:g} km",  # type: ignore[attr-defined]
+            "nodes": net.n_nodes, "segments": len(net.seg_a), "road_km": round(float(net.seg_len_m.sum()) / M_PER_KM, 3),
+            "components": int(len(comp)), "oneway_segments": int(net.seg_oneway.sum()),
+            "speeds_kmh": {k: v for k, v in sorted(_speed_table(spec.road_speeds_kmh).items())},  # type: ignore[attr-defined]
+            "speeds_source": ROAD_SPEEDS_SOURCE,
+            "connector": {"speed_kmh": net.connector.speed_kmh, "detour": net.connector.detour},
+            "snap_m": SNAP_TOLERANCE_M}
+
+
+def straight_bound_km(spec: object, net: RoadNetwork | None) -> float:
+    """A straight distance (km) beyond which no pair can be within the reach: the reach itself in km
+    (a road route is never shorter than the straight line), or, for a reach in minutes, the distance
+    covered at the fastest speed of the network and connector. For cheap prefilters by straight line."""
+    reach_min = getattr(spec, "reach_min", None)
+    if net is None or reach_min is None:
+        return float(spec.max_distance_km)  # type: ignore[attr-defined]
+    v_max = max(float(net.seg_speed_kmh.max()) if len(net.seg_a) else 0.0, net.connector.speed_kmh)
+    return float(reach_min) / MIN_PER_H * v_max
+
+
+def network_arrays(net: RoadNetwork) -> dict[str, np.ndarray]:
+    """The network as plain arrays (for a run's ``explain/`` data; :func:`network_from_arrays` reads them)."""
+    return {"node_xy": net.node_xy, "seg_a": net.seg_a, "seg_b": net.seg_b, "seg_speed_kmh": net.seg_speed_kmh,
+            "seg_oneway": net.seg_oneway, "seg_road": net.seg_road,
+            "connector": np.array([net.connector.speed_kmh, net.connector.detour])}
+
+
+def network_from_arrays(d: Mapping[str, np.ndarray], crs: object) -> RoadNetwork:
+    """The network saved by :func:`network_arrays` (the same graph, arcs and components)."""
+    xy = np.asarray(d["node_xy"], float).reshape(-1, 2)
+    a, b = np.asarray(d["seg_a"], np.int64), np.asarray(d["seg_b"], np.int64)
+    speed, one = np.asarray(d["seg_speed_kmh"], float), np.asarray(d["seg_oneway"], bool)
+    seg_xy = np.stack([xy[a], xy[b]], axis=1)
+    seg_len = np.maximum(np.hypot(*(seg_xy[:, 1] - seg_xy[:, 0]).T), MIN_SEGMENT_M)
+    geom = (shapely.linestrings(seg_xy.reshape(-1, 2), indices=np.repeat(np.arange(len(a)), 2)) if len(a)
+            else np.array([], dtype=object))
+    km = seg_len / M_PER_KM
+    mins = km / speed * MIN_PER_H
+    src, dst = np.concatenate([a, b[~one]]), np.concatenate([b, a[~one]])
+    g_km = _arc_matrix(src, dst, np.concatenate([km, km[~one]]), len(xy))
+    g_min = _arc_matrix(src, dst, np.concatenate([mins, mins[~one]]), len(xy))
+    c = np.asarray(d["connector"], float)
+    return RoadNetwork(crs, xy, a, b, seg_len, speed, one, np.asarray(geom, dtype=object),
+                       np.asarray(d["seg_road"], np.int64), g_km, g_min, _components(g_km),
+                       Connector(float(c[0]), float(c[1])))
+
+
+def routes_from(net: RoadNetwork | None, point: object, facilities: np.ndarray, ids: list[str], spec: object,
+                top: int = 5) -> pd.DataFrame:
+    """The routes from one point to the facilities within the reach, cheapest first (at most ``top``):
+    ``estate_id``, ``road_km``, ``minutes``, ``straight_km``, ``leg_km`` (the point's off-road leg).
+    On straight lines ``road_km`` and ``minutes`` are NaN and the pairs are those within the reach in km."""
+    reach_min = getattr(spec, "reach_min", None)
+    kw = {"reach_min": reach_min} if (reach_min is not None and net is not None) else \
+        {"reach_km": float(spec.max_distance_km)}  # type: ignore[attr-defined]
+    tc = travel_costs(np.array([point], dtype=object), facilities, net, **kw)
+    leg = float(tc.points.leg_km[0]) if tc.points is not None else 0.0
+    df = pd.DataFrame({"estate_id": np.asarray(ids, dtype=object)[tc.j],
+                       "road_km": tc.km if net is not None else np.nan,
+                       "minutes": tc.minutes, "straight_km": tc.straight_km, "leg_km": leg,
+                       "_cost": tc.cost})
+    return df.sort_values(["_cost", "estate_id"], kind="mergesort").head(top).drop(columns="_cost") \
+        .reset_index(drop=True)

@@ -25,6 +25,7 @@ from pydantic import (
 
 from ._yaml import YamlLimitError, load_yaml, lone_surrogates
 from .errors import ScenarioError
+from .standards import CONNECTOR_DETOUR, CONNECTOR_SPEED_KMH
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +336,18 @@ class AllocationSpec(_Strict):
     """Relocation settings."""
 
     max_distance_km: float = Field(30.0, gt=0, le=MAX_KM)
+    #: how travel is measured (:mod:`siteplan.roads`): ``road`` along the roads layer (the default when
+    #: the scenario has one), ``straight`` as the crow flies (the default, and the only choice, without)
+    distance: Literal["road", "straight"] | None = None
+    #: the reach in road km (the same as ``max_distance_km``, which it sets) or in minutes of driving;
+    #: the reach's measure is the allocation cost's (``reach_min`` needs road distances)
+    reach_km: float | None = Field(None, gt=0, le=MAX_KM)
+    reach_min: float | None = Field(None, gt=0, le=100_000)
+    #: speeds (km/h) by road_class or OSM highway tag over siteplan.standards.ROAD_SPEEDS_KMH
+    road_speeds_kmh: dict[str, float] = Field(default_factory=dict)
+    #: the off-network leg to the nearest road: straight length × detour, at this speed
+    connector_speed_kmh: float = Field(CONNECTOR_SPEED_KMH, gt=0, le=300)
+    connector_detour: float = Field(CONNECTOR_DETOUR, ge=1, le=10)
     same_county: bool = False
     suitability_weight: float = Field(0.2, ge=0, le=1000)
     disruption_km: float | None = Field(None, ge=0, le=1e6)
@@ -353,6 +366,42 @@ class AllocationSpec(_Strict):
     exact_node_limit: int = Field(1000, ge=1, le=10**9)
     gap_target: float = Field(0.005, ge=0, lt=1)
     search_passes: int = Field(5, ge=0, le=1000)
+
+    @field_validator("road_speeds_kmh")
+    @classmethod
+    def _speeds(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [f"{k}: {x!r}" for k, x in v.items() if not (0 < x <= 300)]
+        if bad:
+            raise ValueError(f"road speeds must be above 0 and at most 300 km/h: {', '.join(bad[:10])}")
+        return v
+
+    @model_validator(mode="after")
+    def _reach(self) -> "AllocationSpec":
+        if self.reach_km is not None and self.reach_min is not None:
+            raise ValueError("give the reach once: reach_km (road km) or reach_min (minutes), not both")
+        if self.reach_km is not None:
+            if "max_distance_km" in self.model_fields_set and self.max_distance_km != self.reach_km:
+                raise ValueError(f"reach_km ({self.reach_km:g}) and max_distance_km ({self.max_distance_km:g}) "
+                                 "differ; give only one of them")
+            object.__setattr__(self, "max_distance_km", self.reach_km)
+        if self.reach_min is not None and self.distance == "straight":
+            raise ValueError("reach_min needs road distances; set distance: road or give reach_km")
+        return self
+
+    def measure(self, roads: bool) -> str:
+        """The allocation's measure: ``km`` or ``minutes`` on roads, ``straight`` (km) without."""
+        if not self.uses_roads(roads):
+            return "straight"
+        return "minutes" if self.reach_min is not None else "km"
+
+    def uses_roads(self, roads: bool) -> bool:
+        """Whether travel is measured on roads, given whether the scenario has a roads layer."""
+        return roads and self.distance != "straight"
+
+    @property
+    def reach(self) -> float:
+        """The reach in its measure's unit (km, or minutes under ``reach_min``)."""
+        return self.reach_min if self.reach_min is not None else self.max_distance_km
 
 
 class ZoningSpec(_Strict):
