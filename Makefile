@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.siteplan-installed
 AXE     = tests/.cache/axe-core/axe.min.js
 
-.PHONY: demo test install bench clean browser lint
+.PHONY: demo test install bench clean browser postgis qgis lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +36,35 @@ browser:
 	  && rm -f axe-core-*.tgz || echo "note: could not fetch axe-core; the accessibility check will be skipped"; \
 	else echo "note: npm is not installed; the accessibility check will be skipped"; fi
 
+# The PostGIS tests start a throwaway PostgreSQL + PostGIS server (tests/test_gis_io.py); Debian's
+# packages are installed here when we may (root with apt-get), else those tests skip with a note.
+postgis:
+	@if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing postgresql and postgresql-postgis for the PostGIS tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    postgresql postgresql-postgis >/dev/null) \
+	  || echo "note: could not install postgresql and postgis; the PostGIS tests will be skipped"; \
+	else echo "note: PostgreSQL with PostGIS is not installed; the PostGIS tests will be skipped"; fi
+
+# The QGIS tests need Debian's QGIS (qgis_process and the python bindings, in the system python);
+# installed here when we may (root with apt-get; about 140 MB to download, 1.1 GB installed, 4 minutes),
+# else those tests skip with a note.
+qgis:
+	@if /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 && command -v qgis_process >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing qgis and python3-qgis for the QGIS tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    qgis python3-qgis >/dev/null) \
+	  || echo "note: could not install QGIS; the QGIS tests will be skipped"; \
+	else echo "note: QGIS is not installed; the QGIS tests will be skipped"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check siteplan
 	$(BIN)/mypy
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser postgis qgis lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)

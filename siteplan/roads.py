@@ -63,7 +63,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from .standards import (
+from .rules.standards import (
     CONNECTOR_DETOUR,
     CONNECTOR_SPEED_KMH,
     FAR_FROM_ROAD_M,

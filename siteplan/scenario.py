@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -25,7 +27,7 @@ from pydantic import (
 
 from ._yaml import YamlLimitError, load_yaml, lone_surrogates
 from .errors import ScenarioError
-from .standards import CONNECTOR_DETOUR, CONNECTOR_SPEED_KMH
+from .rules.standards import CONNECTOR_DETOUR, CONNECTOR_SPEED_KMH
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,11 @@ __all__ = [
     "MEMORY_BUDGET_BYTES",
     "WINDOW_BUDGET_BYTES",
     "MAX_SEED",
+    "DB_SCHEMES",
+    "is_db_url",
+    "redact_url",
+    "url_password",
+    "url_problem",
     "MAX_KM",
     "MAX_SITE_HA",
 ]
@@ -87,7 +94,7 @@ MAX_SITE_HA = 100_000.0
 def sensitivity_bytes(draws: int, candidates: int, criteria: int) -> float:
     """Peak memory (bytes) of the Monte Carlo rank robustness of one category.
 
-    :func:`siteplan.suitability.rank_acceptability` holds the draws × criteria weights and about
+    :func:`siteplan.scoring.suitability.rank_acceptability` holds the draws × criteria weights and about
     eight draws × candidates float64/int64 arrays at once (scores, the TOPSIS closeness and its
     temporaries, the order and the ranks): measured, 8 × draws × (criteria + 7 × candidates) bytes.
     """
@@ -143,6 +150,66 @@ def _crs_problem(value: str, *, projected: bool) -> str | None:
     return None
 
 
+#: the URL schemes of a PostgreSQL connection (libpq's connection URIs): a layer whose ``path`` is one is
+#: read from PostGIS (:mod:`siteplan.inputs.postgis`)
+DB_SCHEMES = ("postgresql://", "postgres://")
+#: URL query parameters that carry a secret
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
+def is_db_url(path: object) -> bool:
+    """True when a layer's ``path`` is a PostgreSQL connection URL (``postgresql://`` or ``postgres://``)."""
+    return isinstance(path, str) and path.strip().lower().startswith(DB_SCHEMES)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password: the ``user:password@`` part and a ``password=`` (or
+    ``sslpassword=``) query parameter are removed; the rest is kept as written.
+
+    Examples
+    --------
+    >>> redact_url("postgresql://planner:s3cret@db.example:5432/gis?sslmode=require&password=x")
+    'postgresql://planner@db.example:5432/gis?sslmode=require'
+    """
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)\Z", url, re.S)
+    if m is None:
+        return url
+    head, netloc, rest = m.groups()
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    path, mark, query = rest.partition("?")
+    if mark:
+        query, hash_, frag = query.partition("#")
+        kept = [kv for kv in query.split("&") if unquote(kv.split("=", 1)[0]).strip().lower() not in _SECRET_PARAMS]
+        rest = path + ("?" + "&".join(kept) if kept else "") + hash_ + frag
+    return head + netloc + rest
+
+
+def url_password(url: str) -> str | None:
+    """The password a URL holds (None when it holds none)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.password:
+        return parts.password
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        if k.lower() in _SECRET_PARAMS and v:
+            return v
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why a scenario's connection URL cannot be used (None when it can): it holds a password, which
+    the scenario file (shared, and recorded in the run's manifest) must not carry."""
+    if url_password(url) is not None:
+        return (f"{redact_url(url)}: the URL holds a password; siteplan never writes a password into a file, so "
+                "the scenario must not hold one: remove it and set PGPASSWORD, or put it in ~/.pgpass, or use "
+                "a pg_service.conf entry (postgresql:///?service=NAME)")
+    return None
+
+
 class _Strict(BaseModel):
     # .inf and .nan are never meaningful settings: every float must be finite
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -171,6 +238,27 @@ class LayerSpec(_Strict):
     wkt: str | None = None
     sheet: str | int | None = None
     source: str | None = None
+    #: a PostGIS layer (``path`` a ``postgresql://`` URL): the table (``schema.name``) or the query to read
+    table: str | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _database(self) -> "LayerSpec":
+        if not is_db_url(self.path):
+            given = [k for k in ("table", "sql") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{'/'.join(given)}: reads a PostGIS database; path must then be its connection URL "
+                                 "(postgresql://user@host:5432/database)")
+            return self
+        why = url_problem(self.path)
+        if why:
+            raise ValueError(why)
+        if (self.table is None) == (self.sql is None):
+            raise ValueError("a PostGIS layer needs table: (schema.table) or sql: (a SELECT), one of them")
+        if self.layer is not None or self.encoding is not None or self.sheet is not None:
+            raise ValueError("layer:, encoding: and sheet: are for files; a PostGIS layer names its table with table: "
+                             "(or its rows with sql:)")
+        return self
 
     @model_validator(mode="after")
     def _coordinates(self) -> "LayerSpec":
@@ -227,7 +315,7 @@ MAX_TRANSFORM_POINT = 1e7
 
 
 class TransformSpec(_Strict):
-    """A value transform to [0, 1] (see :mod:`siteplan.criteria`)."""
+    """A value transform to [0, 1] (see :mod:`siteplan.scoring.criteria`)."""
 
     type: TransformType = "linear"
     points: list[float] = Field(default_factory=list)
@@ -323,7 +411,7 @@ class CatalogueSpec(_Strict):
 
 
 class ClassificationSpec(_Strict):
-    """The learned fallback for names the catalogue's keywords miss (:mod:`siteplan.classify_ml`)."""
+    """The learned fallback for names the catalogue's keywords miss (:mod:`siteplan.guilds.name_model`)."""
 
     model: bool = True
     #: calibrated confidence at or above which a classification is used (0.99: an expected error of 1 % at most)
@@ -443,7 +531,7 @@ class SitesSpec(_Strict):
 
 class ReservationSpec(_Strict):
     """An estate, or a share of its capacity, reserved for some categories or value chains; categories it
-    excludes (:mod:`siteplan.reservations`)."""
+    excludes (:mod:`siteplan.rules.reservations`)."""
 
     estate: str
     categories: list[str] | None = None
@@ -461,7 +549,7 @@ class ReservationSpec(_Strict):
 
 
 class UpgradesSpec(_Strict):
-    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.upgrades`): ``count``
+    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.locate.upgrades`): ``count``
     candidates are screened with a local estimate, the best ``verify`` of them re-solve the whole plan
     with the upgrade (their ``businesses`` is what a rerun with the upgraded estate gives)."""
 
@@ -470,7 +558,7 @@ class UpgradesSpec(_Strict):
 
 
 class TripRateSpec(_Strict):
-    """Trips per business per day of one category (:mod:`siteplan.impact`), replacing the shipped
+    """Trips per business per day of one category (:mod:`siteplan.programme.impact`), replacing the shipped
     table's row; without a ``source`` the rate is marked an assumption."""
 
     heavy: float = Field(ge=0, le=1e6)
@@ -534,7 +622,7 @@ class UpgradeRefSpec(_Strict):
 
 
 class PhaseSpec(_Strict):
-    """One phase of the programme (:mod:`siteplan.phasing`): when it starts and what comes online.
+    """One phase of the programme (:mod:`siteplan.programme.phasing`): when it starts and what comes online.
 
     ``start`` is a year or a day, Solar Hijri when the year is below 1700 (:mod:`siteplan.dates`).
     ``estates``: existing estates that open in this phase (every estate no phase names is open from
@@ -598,8 +686,9 @@ class PhaseSpec(_Strict):
 
 
 class ProgrammeSpec(_Strict):
-    """The programme figures: impact, feasibility and value chains (:mod:`siteplan.impact`,
-    :mod:`siteplan.feasibility`, :mod:`siteplan.chains`), and the phasing (:mod:`siteplan.phasing`)."""
+    """The programme figures: impact, feasibility and value chains (:mod:`siteplan.programme.impact`,
+    :mod:`siteplan.programme.feasibility`, :mod:`siteplan.programme.chains`), and the phasing
+    (:mod:`siteplan.programme.phasing`)."""
 
     #: trip rates by category code, over ``siteplan/data/trip_rates.csv``
     trip_rates: dict[str, TripRateSpec] = Field(default_factory=dict)
@@ -610,7 +699,7 @@ class ProgrammeSpec(_Strict):
     worker_trips_per_employee: float = Field(2.0, ge=0, le=100)
     #: a missing value-chain link is "within reach" when a business of it is this close (km)
     chain_reach_km: float = Field(10.0, gt=0, le=1000)
-    #: the phases of the programme, in order (:mod:`siteplan.phasing`); none: no phasing
+    #: the phases of the programme, in order (:mod:`siteplan.programme.phasing`); none: no phasing
     phases: list[PhaseSpec] = Field(default_factory=list, max_length=MAX_PHASES)
     #: the order businesses are placed in when a phase's capacity is short: residents within their
     #: nuisance distance per hectare of land they need (most first), their environmental category
@@ -1079,7 +1168,8 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         raise ScenarioError(list(dict.fromkeys(first + [f"{source}: {m}" for m in _format_errors(err)]
                                                + _raw_file_problems(data, Path(base_dir), source)))) from None
     problems = []
-    for name, spec in sc.layers.items():
+    # a database layer is read (and its problems said) when the layers are loaded
+    for name, spec in {n: s for n, s in sc.layers.items() if not is_db_url(s.path)}.items():
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
@@ -1112,7 +1202,7 @@ def _raw_file_problems(data: dict[str, Any], base_dir: Path, source: str) -> lis
     """The files a scenario mapping names that do not exist, read from the mapping as written (the
     scenario itself did not validate): layers, national partitions and scenarios, the catalogue."""
     def missing(path: object) -> Path | None:
-        if not isinstance(path, str) or not path.strip():
+        if not isinstance(path, str) or not path.strip() or is_db_url(path):
             return None
         p = Path(path) if Path(path).is_absolute() else base_dir / path
         try:

@@ -2,7 +2,7 @@
 where the baseline put it unless moving it serves the change, and ``siteplan compare`` counts who moved
 because of the change and who moved for nothing.
 
-"Serves the change" (:func:`siteplan.compare.moved_because`): a business whose place changes from
+"Serves the change" (:func:`siteplan.outputs.compare.moved_because`): a business whose place changes from
 estate A to estate B (either may be "unassigned") is served by the change when A or B is a changed
 estate, or, chain-wise, when B had room freed by a business served by the change, or A was entered by
 one (it was displaced by it).
@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from conftest import DEMO_DIR, DEMO_YAML
 
 from siteplan.cli import main
-from siteplan.compare import moved_because
+from siteplan.outputs.compare import moved_because
 
 UPGRADED = "E06"
 

@@ -1,7 +1,7 @@
 """New sites chosen as a capacitated facility-location model with a proven gap (issue #26, item 3).
 
 * On tiny instances the MILP (:func:`siteplan.facility.capacitated_p_location`) and the sites' proven
-  contributions (:func:`siteplan.newsites.choose_sites`) agree with brute-force enumeration of every
+  contributions (:func:`siteplan.locate.newsites.choose_sites`) agree with brute-force enumeration of every
   assignment.
 * On the demo, the arcs of the model are re-measured here (straight km to the candidate polygons, the
   chain's categories), the same model is solved independently with ``scipy.optimize.milp`` written in
@@ -22,7 +22,7 @@ import shapely
 from conftest import DEMO_YAML
 
 from siteplan.facility import capacitated_p_location
-from siteplan.newsites import SiteModel, choose_sites
+from siteplan.locate.newsites import SiteModel, choose_sites
 
 
 def _tiny(seed: int, n: int = 7, m: int = 4, p: int = 2) -> SiteModel:
@@ -102,7 +102,7 @@ def demo_model():
     """The demo's plan and its new-site candidates and facility-location model (production code)."""
     from siteplan import pipeline
     from siteplan.locate import propose_sites
-    from siteplan.newsites import _unassigned, demand_sites, site_model
+    from siteplan.locate.newsites import _unassigned, demand_sites, site_model
     from siteplan.scenario import load_scenario
 
     sc = load_scenario(DEMO_YAML)

@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from siteplan.roads import Connector, build_network, network_notes, travel_costs
-from siteplan.standards import ROAD_SPEEDS_KMH
+from siteplan.rules.standards import ROAD_SPEEDS_KMH
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "shapefiles" / "isfahan_demo"
@@ -137,7 +137,7 @@ def test_demo_road_distances_agree_with_an_independent_dijkstra():
 @pytest.fixture(scope="module")
 def osm_region(tmp_path_factory):
     pyrosm = pytest.importorskip("pyrosm")
-    from siteplan.osm import ingest_osm
+    from siteplan.inputs.osm import ingest_osm
 
     out = tmp_path_factory.mktemp("osm") / "region"
     ingest_osm(Path(pyrosm.__file__).parent / "data" / "test.osm.pbf", out)
@@ -324,7 +324,7 @@ def test_small_run_road_and_straight(tmp_path):
 
 
 def test_explain_prints_routes_by_road(tmp_path):
-    from siteplan.explain import explain
+    from siteplan.outputs.explain import explain
     from siteplan.pipeline import prepare
     from siteplan.roads import scenario_network
     from siteplan.scenario import load_scenario
