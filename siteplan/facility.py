@@ -6,6 +6,6 @@ library entry points; the code lives in the locate stage, and this module only r
 
 from __future__ import annotations
 
-from .locate.facility import FacilityResult, capacitated_facility_location, p_median
+from .locate.facility import FacilityResult, capacitated_facility_location, capacitated_p_location, p_median
 
-__all__ = ["FacilityResult", "capacitated_facility_location", "p_median"]
+__all__ = ["FacilityResult", "capacitated_facility_location", "capacitated_p_location", "p_median"]

@@ -219,7 +219,7 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
     return PlanInputs(estates, biz, scores_df, usable, reserved, elig, capacity, clusters, warns)
 
 
-def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
+def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | None = None) -> RunResult:
     """Run every stage of a scenario (no files written; see :func:`siteplan.outputs.writer.write_run`).
 
     Parameters
@@ -228,6 +228,9 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         A validated scenario.
     seed
         Overrides the scenario's seed.
+    baseline
+        A run folder whose plan this run keeps (:func:`read_baseline`, only read): a business moves away
+        from its baseline estate only at the cost of ``allocation.disruption_km`` per ha.
 
     Returns
     -------
@@ -240,6 +243,8 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
     sc = scenario
     layers = prep.region.layers
     inputs = plan_inputs(prep, timer)
+    if baseline is not None:
+        inputs.stay = read_baseline(baseline)
     estates, scores_df, usable = inputs.estates, inputs.scores, inputs.usable
     elig, capacity, clusters = inputs.elig, inputs.capacity, inputs.clusters
     warns = list(prep.warnings) + inputs.warnings
@@ -275,9 +280,41 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
         ranks = rank_estates(elig, scores_df, capacity)
         ranks = robustness(ranks, prep, seed)
     flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
-    return _with_programme(RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites,
-                                     clusters, failures, timer.times, seed, warns, plots, site_choice, flows,
-                                     upgrades, options, reletting=zp.reletting), timer, inputs)
+    res = RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters, failures,
+                    timer.times, seed, warns, plots, site_choice, flows, upgrades, options, reletting=zp.reletting)
+    if baseline is not None and inputs.stay is not None:
+        res.baseline = baseline_summary(Path(baseline), inputs.stay, plan.rows, sc)
+        warns.append(f"baseline: kept {res.baseline['kept']} businesses where {Path(baseline).name} put them; "
+                     f"{res.baseline['moved']} moved, {res.baseline['displaced']} lost their place, "
+                     f"{res.baseline['newly_placed']} newly placed (disruption weight "
+                     f"{res.baseline['disruption_km']:g} km per ha, allocation.disruption_km); `siteplan compare` "
+                     "says which moved because of the change")
+    return _with_programme(res, timer, inputs)
+
+
+def read_baseline(path: str | Path) -> pd.Series:
+    """``biz_id`` → the estate a baseline run put it on ("" when unassigned) from its ``relocation.csv``
+    (the folder is only read; :func:`siteplan.compare.read_run` says what is wrong with it)."""
+    from .outputs.compare import read_run
+
+    rel = read_run(path, "--baseline").relocation
+    placed = ~rel["status"].str.strip().str.lower().isin(("unassigned", ""))
+    return pd.Series(np.where(placed, rel["estate_id"], ""), index=rel["biz_id"].to_numpy(), dtype=object)
+
+
+def baseline_summary(path: Path, stay: pd.Series, rows: pd.DataFrame, sc: Scenario) -> dict[str, object]:
+    """The manifest's ``baseline``: the folder, the disruption weight and how many businesses kept their
+    baseline estate, moved to another, lost their place or were newly placed."""
+    from .relocation.plan import disruption_weight
+
+    now = rows.set_index("biz_id")["estate_id"].where(rows.set_index("biz_id")["status"] == "assigned", "")
+    now = now.fillna("").astype(str)
+    common = now.index.intersection(stay.index)
+    a, b = stay.loc[common].astype(str), now.loc[common]
+    return {"run": str(path), "disruption_km": disruption_weight(sc.allocation),
+            "kept": int(((a == b) & (a != "")).sum()), "moved": int(((a != b) & (a != "") & (b != "")).sum()),
+            "displaced": int(((a != "") & (b == "")).sum()), "newly_placed": int(((a == "") & (b != "")).sum()),
+            "not_in_baseline": int(len(now) - len(common))}
 
 
 def _with_programme(res: RunResult, timer: _Timer, inputs: PlanInputs | None = None) -> RunResult:
@@ -323,7 +360,7 @@ def scenario_input_paths(scenario: Scenario, path: Path) -> dict[str, Path]:
 
 
 def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None = None,
-                      overwrite: bool = False) -> RunResult:
+                      overwrite: bool = False, baseline: str | Path | None = None) -> RunResult:
     """Validate, run and write a scenario; the output folder is replaced only when the run succeeds.
 
     The output folder's rules (refusals, lock, marker, atomic swap, leftovers) are those of
@@ -340,6 +377,9 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
         Overrides the scenario's seed.
     overwrite
         Replace an existing output folder that a previous ``siteplan run`` wrote.
+    baseline
+        A previous run's folder whose plan this run keeps (:func:`run`); it is only read, and refused as
+        (or inside) the output folder.
 
     Returns
     -------
@@ -349,10 +389,13 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
 
     scenario = load_scenario(path)
     inputs = scenario_input_paths(scenario, Path(path))
+    if baseline is not None:
+        read_baseline(baseline)  # a bad folder fails before any work
+        inputs["the --baseline run folder"] = Path(baseline)
     # rough lower bound of the output's size: the report's fixed part and about twice the inputs
     estimate = (8 << 20) + 2 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="run", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
-        res = run(scenario, seed=seed)
+        res = run(scenario, seed=seed, baseline=baseline)
         with announce("write"):
             write_run(res, folder.stage, scenario_file=Path(path))
     return res

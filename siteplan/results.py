@@ -73,6 +73,9 @@ class PlanInputs:
         Priority weights by ``biz_id`` (:mod:`siteplan.programme.phasing`); None for the plan.
     spec
         Allocation settings for this solve (:mod:`siteplan.programme.phasing`); None: the scenario's.
+    stay
+        ``biz_id`` → the estate a baseline run put it on ("" when it left it unassigned), under
+        ``siteplan run --baseline`` (:func:`siteplan.relocation.plan.allocate`); None: no baseline.
     """
 
     estates: gpd.GeoDataFrame
@@ -87,6 +90,7 @@ class PlanInputs:
     used: pd.DataFrame | None = None
     weights: pd.Series | None = None
     spec: AllocationSpec | None = None
+    stay: pd.Series | None = None
 
 
 @dataclass
@@ -122,3 +126,6 @@ class RunResult:
     programme: Any = None
     #: CPU seconds of this process per stage (user + system; ``timings`` are wall seconds)
     timings_cpu: dict[str, float] = field(default_factory=dict)
+    #: under ``run --baseline``: the baseline folder, the disruption weight and how many businesses kept
+    #: their place (:func:`siteplan.pipeline.baseline_summary`); empty otherwise
+    baseline: dict[str, object] = field(default_factory=dict)

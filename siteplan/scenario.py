@@ -438,6 +438,7 @@ class AllocationSpec(_Strict):
     connector_detour: float = Field(CONNECTOR_DETOUR, ge=1, le=10)
     same_county: bool = False
     suitability_weight: float = Field(0.2, ge=0, le=1000)
+    disruption_km: float | None = Field(None, ge=0, le=1e6)
     net_to_gross: float = Field(0.65, gt=0, le=1)
     accepted_kinds: list[str] = Field(default_factory=lambda: ["estate", "zone", "guild_est", "workshop"])
     keep_clusters_together: bool = False
@@ -514,6 +515,8 @@ class SitesSpec(_Strict):
     min_distance_from_estates_km: float = Field(3.0, ge=0, le=MAX_KM)
     min_score: float = Field(0.3, ge=0, le=1)
     candidates_per_chain: int = Field(2, ge=1, le=20)
+    min_businesses: int = Field(10, ge=0, le=1_000_000)
+    node_limit: int = Field(10_000, ge=1, le=10_000_000)
 
     @model_validator(mode="after")
     def _ranges(self) -> "SitesSpec":

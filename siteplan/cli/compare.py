@@ -30,5 +30,6 @@ def compare_cmd(run_a: Path, run_b: Path, out: Path, overwrite: bool, quiet_loca
     log.info("wrote %s: %d moved, %d newly assigned, %d newly unassigned, %d to another proposed site, %d unassigned "
              "for another reason, %d only in A, %d only in B", out, c["moved"], c["newly_assigned"],
              c["newly_unassigned"], c["site_changed"], c["reason_changed"], c["only_in_a"], c["only_in_b"])
+    log.info("moved because of the change: %d; moved for nothing: %d", c["because_change"], c["for_nothing"])
     for n in cmp.notes:
         log.info("note: %s", n)

@@ -38,10 +38,14 @@ def _after_run(res: "RunResult", out: Path) -> None:
 @click.option("--cache-days", type=click.FloatRange(min=0), default=None,
               help="National scenarios: the cache drops results no run used for this many days (default 7; 0 keeps "
                    "only this run's).")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
+              help="Keep every business where this earlier run's plan put it unless moving it serves the change "
+                   "(cost of a move: allocation.disruption_km per ha); RUN_DIR is only read.")
 @_run_options
 @_guard
 def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, cache: Path | None,
-        cache_days: float | None, seed: int | None, overwrite: bool, quiet_local: bool) -> None:
+        cache_days: float | None, baseline: Path | None, seed: int | None, overwrite: bool,
+        quiet_local: bool) -> None:
     """Run SCENARIO end to end and write every output into --out (a national scenario: every partition)."""
     from ..national import is_national
     from ..pipeline import run_scenario_file
@@ -50,6 +54,9 @@ def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, c
         _setup_logging(True, 0)
     if is_national(scenario):
         from ..national import run_national_file
+
+        if baseline is not None:
+            raise click.UsageError("--baseline is for a one-region scenario; this one is national")
 
         nat = run_national_file(scenario, out, workers=workers or 0, scheduler=scheduler, seed=seed,
                                 overwrite=overwrite, cache=cache,
@@ -61,7 +68,7 @@ def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, c
         raise click.UsageError("--workers, --scheduler, --cache and --cache-days are for national scenarios (with a 'national:' "
                                "section); this scenario is one region")
     with stage_bar(scenario.name):
-        res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite)
+        res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite, baseline=baseline)
     _after_run(res, out)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["p_median", "capacitated_facility_location", "FacilityResult"]
+__all__ = ["p_median", "capacitated_facility_location", "capacitated_p_location", "FacilityResult"]
 
 
 @dataclass(frozen=True)
@@ -260,3 +260,112 @@ def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity
     gap = max((val - bound) / val, 0.0) if val > 0 else 0.0
     return FacilityResult(open_, assign, val, min(bound, val), gap, "MILP (HiGHS)",
                           "optimal" if res.status == 0 and gap <= gap_target else "feasible")
+
+
+def capacitated_p_location(arc_i: np.ndarray, arc_j: np.ndarray, arc_cost: np.ndarray, land: np.ndarray,
+                           capacity: np.ndarray, penalty: np.ndarray, p: int, *, min_take: np.ndarray | None = None,
+                           closed: np.ndarray | None = None, only: np.ndarray | None = None,
+                           node_limit: int = NODE_LIMIT, time_limit: float = TIME_LIMIT_S) -> FacilityResult:
+    """Capacitated p-location with single sourcing, sparse arcs and a penalty for points left unserved.
+
+    Formulation (points i, candidates j, arcs a = (i, j) that may be used)::
+
+        min  Σ_a c_a x_a + Σ_i P_i u_i
+        s.t. Σ_{a ∋ i} x_a + u_i = 1                 every point is served once or left unserved
+             Σ_{a ∋ j} w_i x_a ≤ Q_j y_j             capacity (land) of an open candidate
+             x_a ≤ y_j                               only open candidates serve
+             Σ_{a ∋ j} x_a ≥ L_j y_j                 an open candidate takes at least L_j points
+             Σ_j y_j ≤ p
+             x, y ∈ {0, 1},  u ≥ 0
+
+    Solved as one HiGHS MILP (:func:`siteplan._milp.milp`) ending at ``node_limit`` branch-and-bound
+    nodes (deterministic); the answer is the best integer solution found, with HiGHS's dual bound.
+
+    Parameters
+    ----------
+    arc_i, arc_j, arc_cost
+        The arcs: point, candidate and cost c_a (non-negative, finite).
+    land
+        w_i of each point (its length is the number of points n).
+    capacity
+        Q_j of each candidate (its length is the number of candidates m).
+    penalty
+        P_i of each point left unserved.
+    p
+        Most candidates to open.
+    min_take
+        L_j (None: 0).
+    closed
+        Candidates that must stay closed (boolean mask; None: none).
+    only
+        Candidates that alone may open (boolean mask; None: all): e.g. the greedy start, to price it.
+
+    Returns
+    -------
+    FacilityResult
+        ``assign`` is -1 for a point left unserved; ``status`` ``optimal`` (gap closed), ``feasible``
+        (stopped at the node limit with a solution) or ``infeasible`` (no solution within the limit:
+        ``open`` empty, ``objective`` inf).
+
+    Raises
+    ------
+    SafetyNetError
+        HiGHS ran into ``time_limit`` before ``node_limit``.
+    """
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint
+
+    from ..relocation.milp import milp, safety_net_error, stopped_by_clock
+
+    ai = np.asarray(arc_i, dtype=np.int64)
+    aj = np.asarray(arc_j, dtype=np.int64)
+    c = np.asarray(arc_cost, dtype=float)
+    w = np.asarray(land, dtype=float)
+    q = np.asarray(capacity, dtype=float)
+    pen = np.asarray(penalty, dtype=float)
+    n, m, na = len(w), len(q), len(ai)
+    lo = np.zeros(m) if min_take is None else np.asarray(min_take, dtype=float)
+    nv = na + m + n  # x (arcs), y (candidates), u (points)
+    ar = np.arange(na)
+    rows = [sparse.csr_matrix((np.concatenate([np.ones(na), np.ones(n)]),
+                               (np.concatenate([ai, np.arange(n)]), np.concatenate([ar, na + m + np.arange(n)]))),
+                              shape=(n, nv)),
+            sparse.csr_matrix((np.concatenate([w[ai], -q]), (np.concatenate([aj, np.arange(m)]),
+                                                              np.concatenate([ar, na + np.arange(m)]))), shape=(m, nv)),
+            sparse.csr_matrix((np.concatenate([np.ones(na), -np.ones(na)]),
+                               (np.concatenate([ar, ar]), np.concatenate([ar, na + aj]))), shape=(na, nv)),
+            sparse.csr_matrix((np.concatenate([-np.ones(na), lo]), (np.concatenate([aj, np.arange(m)]),
+                                                                    np.concatenate([ar, na + np.arange(m)]))),
+                              shape=(m, nv)),
+            sparse.csr_matrix((np.ones(m), (np.zeros(m, np.int64), na + np.arange(m))), shape=(1, nv))]
+    lb_rows = np.concatenate([np.ones(n), np.full(m, -np.inf), np.full(na, -np.inf), np.full(m, -np.inf), [0.0]])
+    ub_rows = np.concatenate([np.ones(n), np.zeros(m), np.zeros(na), np.zeros(m), [float(p)]])
+    a = sparse.vstack(rows, format="csr")
+    upper = np.ones(nv)
+    if closed is not None:
+        upper[na:na + m][np.asarray(closed, dtype=bool)] = 0.0
+    if only is not None:
+        upper[na:na + m][~np.asarray(only, dtype=bool)] = 0.0
+    obj = np.concatenate([c, np.zeros(m), pen])
+    integ = np.concatenate([np.ones(na + m), np.zeros(n)])
+    res = milp(obj, constraints=[LinearConstraint(a, lb_rows, ub_rows)], integrality=integ,
+               bounds=Bounds(np.zeros(nv), upper),
+               options={"time_limit": time_limit, "mip_rel_gap": 0.0, "node_limit": node_limit, "presolve": True})
+    if stopped_by_clock(res):
+        raise safety_net_error(f"new sites: the facility-location MILP ({n} points, {m} candidates, {na} arcs)",
+                               time_limit, f"{node_limit} branch-and-bound nodes (sites.node_limit)",
+                               key="allocation.time_limit_s")
+    if res.x is None:
+        return FacilityResult(np.zeros(0, np.int64), np.full(n, -1, np.int64), float("inf"),
+                              float(getattr(res, "mip_dual_bound", None) or 0.0), float("inf"), "MILP (HiGHS)",
+                              "infeasible")
+    x = res.x[:na] > 0.5
+    assign = np.full(n, -1, dtype=np.int64)
+    assign[ai[x]] = aj[x]
+    open_ = np.flatnonzero(res.x[na:na + m] > 0.5)
+    val = float(c[x].sum() + pen[assign < 0].sum())
+    bound = getattr(res, "mip_dual_bound", None)
+    bound = val if bound is None or not np.isfinite(bound) else min(float(bound), val)
+    gap = max((val - bound) / val, 0.0) if val > 0 else 0.0
+    return FacilityResult(open_, assign, val, bound, gap, "MILP (HiGHS)",
+                          "optimal" if res.status == 0 else "feasible")

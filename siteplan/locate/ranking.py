@@ -24,6 +24,7 @@ from .regions import SiteSearch, grow_regions, regions_to_polygons
 if TYPE_CHECKING:
     from ..relocation import Plan
     from ..results import Prepared
+    from .newsites import SiteModel
 
 log = logging.getLogger(__name__)
 
@@ -188,13 +189,37 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
 # ------------------------------------------------------------------------------------------------
 
 
+def _choice_notes(g: pd.DataFrame, model: "SiteModel", keep: np.ndarray, served: np.ndarray, min_businesses: int,
+                  count: int) -> list[str]:
+    """What the new-site choice says: sites under ``sites.min_businesses`` and why, and who is left."""
+    notes: list[str] = []
+    for r, f in zip(g.itertuples(), model.fit[keep]):
+        if r.units < min_businesses:
+            notes.append(f"site {r.site_id} ({r.chain}) takes {r.units} businesses, fewer than sites.min_businesses = "
+                         f"{min_businesses}: only {f} unassigned {r.chain} businesses within the reach fit on "
+                         "it, and the model found no cheaper place for them (leaving them unserved costs more)")
+    reachable = np.zeros(len(served), dtype=bool)
+    reachable[model.arc_i] = True
+    far, left = int((~served & ~reachable).sum()), int((~served & reachable).sum())
+    if far:
+        notes.append(f"{far} unassigned businesses are beyond the reach of every candidate site of their value chain")
+    if left and len(keep) == count:
+        notes.append(f"{left} unassigned businesses in reach of a candidate site are beyond the {count} sites "
+                     "of sites.count (or do not fit on them); raise it to look for more sites")
+    elif left:
+        notes.append(f"{left} unassigned businesses in reach of a candidate site do not fit on the sites opened")
+    return notes
+
+
 def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
                   ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame]:
     """Propose new specialized estates for the unassigned demand and say whom each would take.
 
-    Sites are sought where the unassigned businesses are, sized to what they would take, on a grid
-    fine enough for the site, and the unassigned businesses are then allocated to them
-    (:mod:`siteplan.locate.newsites`). A site that would take nobody is not proposed.
+    Candidate sites are sought where the unassigned businesses are, sized to what they would take, on a
+    grid fine enough for the site (the greedy maximum coverage, then alternatives); which candidates open
+    and who goes to each is then a capacitated facility-location model on the travel costs, solved with
+    HiGHS from the greedy start under a node limit, with its gap and each site's proven contribution
+    (:func:`siteplan.locate.newsites.choose_sites`).
 
     Returns
     -------
@@ -203,42 +228,63 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
         done; ``choice``: the manifest's summary of the search; ``takes``: ``biz_id``, ``site_id``,
         ``site_km`` for each unassigned classified business (``site_id`` None when no site takes it).
     """
-    from .newsites import absorb, demand_sites, sizing_note
+    from .newsites import _unassigned, choose_sites, demand_sites, per_site_takes, site_model, sizing_note
 
     sc = prep.scenario
+    spec = sc.sites
     empty = gpd.GeoDataFrame(columns=list(SITE_COLUMNS) + ["geometry"], geometry="geometry", crs=prep.region.crs)
     found, notes = demand_sites(prep, plan, estates)
-    choice: dict[str, object] = {"method": "greedy maximum coverage of the unassigned demand within reach",
-                                 "reach_km": sc.allocation.max_distance_km, "candidates": len(found)}
+    un = _unassigned(prep, plan).reset_index(drop=True)
+    choice: dict[str, object] = {
+        "method": "capacitated facility location (p-median with capacities, single sourcing, a penalty for "
+                  "businesses left unserved) solved with HiGHS from the greedy maximum-coverage start",
+        "reach_km": sc.allocation.max_distance_km, "candidates": len(found),
+        "start": int(sum(f.start for f in found)), "node_limit": spec.node_limit,
+        "min_businesses": spec.min_businesses}
     if not found:
-        takes, _ = absorb(prep, plan, empty)
+        takes = pd.DataFrame({"biz_id": un["biz_id"], "site_id": None, "site_km": np.nan})
         return empty, notes, choice, takes
     g = gpd.GeoDataFrame({
-        "site_id": [f"S{i:02d}" for i in range(1, len(found) + 1)],
+        "site_id": [f"C{i:02d}" for i in range(1, len(found) + 1)],
         "chain": [f.chain for f in found], "categories": [", ".join(f.codes) for f in found],
         "area_ha": [round(f.geometry.area / M2_PER_HA, 2) for f in found],
         "score": [round(f.score, 4) for f in found],
         "compactness": [round(polsby_popper(f.geometry), 4) for f in found],
         "grid_m": [round(f.res_m, 1) for f in found], "sized_for": [len(f.target_ids) for f in found],
         "sized_by": [f.sized_by for f in found], "demand_ha": [round(f.demand_ha, 2) for f in found],
+        "start": [f.start for f in found],
     }, geometry=[f.geometry for f in found], crs=prep.region.crs)
     g["sizing"] = [sizing_note(f.sized_by, a, f.demand_ha, len(f.target_ids), sc.allocation.net_to_gross)
                    for f, a in zip(found, g["area_ha"])]
     g["net_ha"] = (g.geometry.area / M2_PER_HA * sc.allocation.net_to_gross).round(2)
-    takes, per = absorb(prep, plan, g)
-    g = g.merge(per, on="site_id", how="left")
-    idle = g["units"] == 0
-    for r in g[idle].itertuples():
-        notes.append(f"chain '{r.chain}': a site of {r.area_ha:g} ha would take none of the unassigned businesses "
-                     "(the solver placed them at other sites); not proposed")
-    g = g[~idle].reset_index(drop=True)
+    model = site_model(prep, un, g)
+    ch = choose_sites(model, node_limit=spec.node_limit, time_limit=sc.allocation.time_limit_s)
+    unit = "ha·min" if model.measure == "minutes" else "ha·km"
+    choice.update({"objective": round(ch.objective, 4), "lower_bound": round(ch.lower_bound, 4),
+                   "gap": round(ch.gap, 6), "status": ch.status, "start_objective": round(ch.start_objective, 4),
+                   "answer": ch.method, "objective_unit": unit, "measure": model.measure,
+                   "points": len(model.land_ha), "arcs": len(model.arc_i), "p": model.p})
+    keep = ch.open
+    ids = {int(j): f"S{t:02d}" for t, j in enumerate(keep, start=1)}
+    served = ch.assign >= 0
+    km = np.full(len(un), np.nan)
+    used = ch.assign[model.arc_i] == model.arc_j
+    km[model.arc_i[used]] = model.arc_km[used]
+    takes = pd.DataFrame({"biz_id": un["biz_id"].to_numpy(),
+                          "site_id": [ids[int(j)] if s_ else None for j, s_ in zip(ch.assign, served)],
+                          "site_km": np.where(served, km, np.nan)})
+    g = g.iloc[keep].reset_index(drop=True)
+    g["site_id"] = [ids[int(j)] for j in keep]
+    g["contribution"] = np.round(ch.contribution, 2)
+    g["contribution_lo"] = np.round(ch.contribution_lo, 2)
+    g["contribution_hi"] = np.round(ch.contribution_hi, 2)
+    g["unserved_without"] = ch.unserved_without
+    g["greedy_start"] = g.pop("start").astype(bool)
     if g.empty:
         choice.update({"proposed": 0, "unassigned": len(takes), "taken_by_sites": 0})
-        takes["site_id"] = None
         return empty, notes, choice, takes
-    new_ids = {old: f"S{i:02d}" for i, old in enumerate(g["site_id"], start=1)}
-    g["site_id"] = g["site_id"].map(new_ids)
-    takes["site_id"] = takes["site_id"].map(new_ids)
+    g = g.merge(per_site_takes(takes, un, list(g["site_id"])), on="site_id", how="left")
+    notes.extend(_choice_notes(g, model, keep, served, spec.min_businesses, spec.count))
     g["rank"] = np.arange(1, len(g) + 1)
     land_per = dict(zip(prep.catalogue.table.code, prep.catalogue.table.land_m2))
     feas = []
@@ -265,4 +311,5 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
 SITE_COLUMNS = ("site_id", "chain", "categories", "rank", "area_ha", "gross_ha", "net_ha", "units", "land_ha",
                 "takes", "sized_for", "capacity_units", "score", "compactness", "grid_m", "trunk_km", "rail_km",
                 "power_km", "gas_km", "extend", "pop_reach", "sized_by", "demand_ha", "sizing", "water_km",
-                "wastewater_km", "utilities")
+                "wastewater_km", "utilities", "contribution", "contribution_lo", "contribution_hi",
+                "unserved_without", "greedy_start")

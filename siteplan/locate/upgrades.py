@@ -71,7 +71,7 @@ UPGRADE_COLUMNS = ("rank", "estate_id", "estate_name", "upgrade", "categories", 
                    "placed", "placed_ha", "displaced", "moved", "changes")
 #: the columns of ``options.csv``
 OPTION_COLUMNS = ("rank", "option", "id", "what", "businesses", "land_ha", "mean_km", "cost_proxy", "figure",
-                  "sized_by")
+                  "sized_by", "contribution")
 
 
 def network_km(layers: dict[str, gpd.GeoDataFrame], utility: str, geoms: np.ndarray) -> np.ndarray | None:
@@ -414,8 +414,8 @@ def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.D
         ``what``, ``businesses``, ``land_ha``, ``mean_km`` (distance of the businesses placed),
         ``cost_proxy``, ``figure`` (``rerun``: the plan re-solved with the upgrade; ``estimate``: the
         upgrade's local estimate, not verified; ``site allocation``: the unassigned allocated to the
-        proposed sites), ``sized_by`` (sites: ``demand``, ``min_area_ha``, ``max_area_ha`` or ``area_ha``);
-        most businesses first, then the shorter trips.
+        proposed sites), ``sized_by`` (sites: ``demand``, ``min_area_ha``, ``max_area_ha`` or ``area_ha``),
+        ``contribution`` (sites: :func:`site_contribution`); most businesses first, then the shorter trips.
     """
     rows = []
     for r in upgrades.itertuples():
@@ -425,7 +425,7 @@ def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.D
         what = r.upgrade if verified else f"{r.upgrade} (estimate: not verified by re-solving the plan)"
         rows.append({"option": "upgrade", "id": r.estate_id, "what": what, "businesses": int(n),
                      "land_ha": float(land), "mean_km": float(r.mean_km), "cost_proxy": r.cost_proxy,
-                     "figure": "rerun" if verified else "estimate", "sized_by": ""})
+                     "figure": "rerun" if verified else "estimate", "sized_by": "", "contribution": ""})
     km = takes.groupby("site_id")["site_km"].mean() if len(takes) else pd.Series(dtype=float)
     for s in sites.itertuples():
         sized_by = str(getattr(s, "sized_by", "") or "")
@@ -436,7 +436,7 @@ def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.D
                      "businesses": int(s.units), "land_ha": float(s.land_ha),
                      "mean_km": round(float(km.get(s.site_id, np.nan)), 2),
                      "cost_proxy": f"a new estate of {s.area_ha:g} ha; extend: {s.extend}",
-                     "figure": "site allocation", "sized_by": sized_by})
+                     "figure": "site allocation", "sized_by": sized_by, "contribution": site_contribution(s)})
     cols = list(OPTION_COLUMNS)
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
@@ -444,6 +444,17 @@ def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.D
                                        kind="mergesort", na_position="last").reset_index(drop=True)
     t["rank"] = np.arange(1, len(t) + 1)
     return t[cols]
+
+
+def site_contribution(s: Any) -> str:
+    """A proposed site's proven contribution in words (options.csv ``contribution``): what closing it
+    costs with the other sites re-optimised (:func:`siteplan.newsites.choose_sites`)."""
+    if getattr(s, "contribution", None) is None or pd.isna(s.contribution):
+        return ""
+    more = int(getattr(s, "unserved_without", 0) or 0)
+    left = f"{more} more businesses unserved" if more else "no business left unserved"
+    return (f"closing it, the rest re-optimised: {left}, objective +{s.contribution:g} "
+            f"(proven between +{s.contribution_lo:g} and +{s.contribution_hi:g})")
 
 
 def option_notes(options: pd.DataFrame, top: int = 3) -> list[str]:

@@ -10,7 +10,8 @@ ignored) and writes:
 ===============  ===========================================================================
 ``moved.csv``    every business whose outcome differs: moved to another estate, newly assigned,
                  newly unassigned, unassigned but taken by another proposed site (or none),
-                 unassigned for another reason, or in one run only; with both sides' estate,
+                 unassigned for another reason, or in one run only; ``because`` says whether a place
+                 change serves the change (``change``) or not (``nothing``, :func:`moved_because`); with both sides' estate,
                  site, zone, distance and reason
 ``estates.csv``  land used and units per estate in A and B and the change
 ``sites.csv``    proposed sites: kept (matched by overlap, ``overlap`` = area of intersection over
@@ -57,7 +58,7 @@ from .writer import undo_defuse, write_csv
 log = logging.getLogger(__name__)
 
 __all__ = ["RunFolder", "Comparison", "read_run", "compare_runs", "write_comparison", "compare_folders",
-           "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "site_map", "csv_bom"]
+           "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "site_map", "csv_bom", "changed_estates", "moved_because"]
 
 #: The kinds of change of a business, in the order tables list them.
 CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed", "only_in_a",
@@ -123,9 +124,14 @@ class Comparison:
     notes_fa: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Businesses per kind of change."""
+        """Businesses per kind of change, and those whose place changed because of the change
+        (``because_change``) or for nothing (``for_nothing``; :func:`moved_because`)."""
         vc = self.moved["change"].value_counts()
-        return {c: int(vc.get(c, 0)) for c in CHANGES}
+        out = {c: int(vc.get(c, 0)) for c in CHANGES}
+        why = self.moved["because"] if "because" in self.moved else pd.Series(dtype=object)
+        out["because_change"] = int((why == "change").sum())
+        out["for_nothing"] = int((why == "nothing").sum())
+        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -282,6 +288,55 @@ def compare_businesses(a: pd.DataFrame, b: pd.DataFrame, site_map: dict[str, str
     order = {c: i for i, c in enumerate(CHANGES)}
     out = out.assign(_o=out["change"].map(order)).sort_values(["_o", "category", "biz_id"], kind="stable")
     return out.drop(columns="_o").reset_index(drop=True)
+
+
+#: the estates.geojson fields that describe an estate (not the plan's figures): an estate whose fields
+#: differ between the runs, or that only one run has, is "changed"
+ESTATE_FIELDS = ("kind", "gross_ha", "vacant_ha", "max_cat", "cap_ha")
+
+
+def changed_estates(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> set[str]:
+    """Estates whose description differs between two runs: in one run only, another polygon, or another
+    value of :data:`ESTATE_FIELDS` or of an ``elig_<category>`` (whether it takes the category, which
+    says when a utility, ``max_cat`` or ``kind`` changed)."""
+    if a is None or b is None or "estate_id" not in a or "estate_id" not in b:
+        return set()
+    ta, tb = (g.assign(estate_id=g["estate_id"].astype(str)).drop_duplicates("estate_id").set_index("estate_id")
+              for g in (a, b))
+    out = set(ta.index) ^ set(tb.index)
+    cols = [c for c in ta.columns if c in tb.columns and (c in ESTATE_FIELDS or c.startswith("elig_"))]
+    both = sorted(set(ta.index) & set(tb.index))
+    for c in cols:
+        va, vb = ta.loc[both, c].astype(str), tb.loc[both, c].astype(str)
+        out |= set(va.index[va.to_numpy() != vb.to_numpy()])
+    ga, gb = ta.loc[both].geometry.to_numpy(), tb.loc[both].geometry.to_numpy()
+    same = shapely.equals_exact(ga, gb, tolerance=1e-9)
+    out |= {e for e, k in zip(both, same) if not k}
+    return out
+
+
+def moved_because(moved: pd.DataFrame, changed: set[str]) -> pd.Series:
+    """For each business that changes place (``moved``, ``newly_assigned``, ``newly_unassigned``): ``change``
+    when the change serves it, else ``nothing``; "" for the other rows.
+
+    A place change from estate A to estate B (either may be "unassigned") serves the change when
+    (1) A or B is a changed estate (:func:`changed_estates`), or, chain-wise, (2) B is an estate that a
+    business served by the change left (it took the room freed), or (3) A is an estate that a business
+    served by the change entered (it was displaced by it); (2) and (3) are applied until nothing is added.
+    """
+    kinds = ("moved", "newly_assigned", "newly_unassigned")
+    sel = moved["change"].isin(kinds)
+    src = moved["estate_id_a"].where(_placed(moved["status_a"]), "").astype(str)
+    dst = moved["estate_id_b"].where(_placed(moved["status_b"]), "").astype(str)
+    ok = sel & (src.isin(changed) | dst.isin(changed))
+    while True:
+        freed = set(src[ok]) - {""}
+        filled = set(dst[ok]) - {""}
+        more = sel & ~ok & (dst.isin(freed) | src.isin(filled))
+        if not more.any():
+            break
+        ok |= more
+    return pd.Series(np.select([ok, sel], ["change", "nothing"], ""), index=moved.index)
 
 
 def _estate_use(rel: pd.DataFrame) -> pd.DataFrame:
@@ -520,6 +575,9 @@ def _totals(a: RunFolder, b: RunFolder, moved: pd.DataFrame, sites: pd.DataFrame
     t["change"] = (t["b"] - t["a"]).round(6)
     counts = moved["change"].value_counts()
     extra = [(f"businesses {c.replace('_', ' ')}", np.nan, np.nan, float(counts.get(c, 0))) for c in CHANGES]
+    if "because" in moved:
+        extra += [("moved because of the change", np.nan, np.nan, float((moved["because"] == "change").sum())),
+                  ("moved for nothing", np.nan, np.nan, float((moved["because"] == "nothing").sum()))]
     extra += [(f"sites {c}", np.nan, np.nan, float((sites["change"] == c).sum())) for c in SITE_CHANGES]
     extra += [(f"zones {c}", np.nan, np.nan, float((zones["change"] == c).sum()))
               for c in ("added", "removed", "resized", "redrawn")]
@@ -607,6 +665,7 @@ def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Compar
                          "is nothing to compare; compare two runs of the same region")
     sites = compare_sites(ra.sites, rb.sites)
     moved = compare_businesses(ra.relocation, rb.relocation, site_map(sites))
+    moved["because"] = moved_because(moved, changed_estates(ra.estates, rb.estates))
     estates = compare_estates(ra, rb)
     zones = compare_zones(ra.zones, rb.zones)
     totals = _totals(ra, rb, moved, sites, zones)

@@ -74,6 +74,7 @@ METRIC_FA = {
     "mean trip length (km)": "میانگین طول سفر (کیلومتر)", "mean trip by road (km)": "میانگین سفر از راه (کیلومتر)",
     "mean trip time (min)": "میانگین زمان سفر (دقیقه)", "objective": "تابع هدف", "lower bound": "کران پایین",
     "gap": "شکاف بهینگی", "proposed sites": "سایت‌های پیشنهادی", "zones": "پهنه‌ها",
+    "moved because of the change": "جابه‌جایی به سبب تغییر", "moved for nothing": "جابه‌جایی بی‌دلیل",
     **{f"businesses {c.replace('_', ' ')}": f"کسب‌وکارها: {fa}" for c, (fa, _) in CHANGE_FA.items()},
     **{f"sites {c}": f"سایت‌ها: {fa}" for c, (fa, _) in SITE_FA.items()},
     **{f"zones {c}": f"پهنه‌ها: {fa}" for c, (fa, _) in ZONE_FA.items()},
@@ -660,7 +661,13 @@ def comparison_page(cmp: "Comparison") -> str:
     data = map_data(cmp, names)
     counts = Markup("").join(
         Markup('<div class="hl"><div class="v"><bdi dir="ltr">{}</bdi></div><div class="k">{}</div></div>').format(
-            f.num(n), _bi(*CHANGE_FA[c])) for c, n in cmp.counts().items())
+            f.num(n), _bi(*CHANGE_FA[c])) for c, n in cmp.counts().items() if c in CHANGE_FA)
+    why = cmp.counts()
+    counts += Markup("").join(
+        Markup('<div class="hl"><div class="v"><bdi dir="ltr">{}</bdi></div><div class="k">{}</div></div>').format(
+            f.num(why[k]), _bi(fa, en)) for k, fa, en in (
+                ("because_change", "جابه‌جایی به سبب تغییر", "moved because of the change"),
+                ("for_nothing", "جابه‌جایی بی‌دلیل", "moved for nothing")))
     sc = cmp.sites["change"].value_counts()
     counts += Markup("").join(
         Markup('<div class="hl"><div class="v"><bdi dir="ltr">{}</bdi></div><div class="k">{}</div></div>').format(

@@ -608,6 +608,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         "solver": res.plan.solver,
         "travel": _travel_summary(res),
         "site_choice": res.site_choice,
+        **({"baseline": res.baseline} if res.baseline else {}),
         "counts": {
             "businesses": int(len(res.plan.rows)),
             "assigned": int((res.plan.rows.status == "assigned").sum()),

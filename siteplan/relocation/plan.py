@@ -17,7 +17,7 @@ from ..guilds.catalogue import Catalogue
 from ..rules.reservations import Reservation, merge_reserved, split_reserved
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
-from .model import AssignmentModel, Units, build_model, business_units
+from .model import PENALTY_MARGIN_KM, AssignmentModel, Units, build_model, business_units
 from .roads import RoadNetwork, TravelCosts
 from .solve import AssignmentResult, SolverOptions, solve_model_cached
 
@@ -115,11 +115,68 @@ class Plan:
     measure: str = "straight"
 
 
+def disruption_weight(spec: AllocationSpec) -> float:
+    """Cost (km per ha of a business's land) of moving a business away from where a baseline run put it
+    (``allocation.disruption_km``; default D (1 + β) + 1, D the reach (km, or minutes under
+    ``allocation.reach_min``) and β the suitability weight:
+    more than the whole range of a business's trip-and-suitability cost, so no business moves only to
+    shorten its trip or to reach better land; it moves when that lets the plan place a business that
+    had no place, or when its baseline estate no longer takes it)."""
+    if spec.disruption_km is not None:
+        return float(spec.disruption_km)
+    return float(spec.reach * (1 + spec.suitability_weight) + PENALTY_MARGIN_KM)
+
+
+def with_disruption(model: AssignmentModel, b: pd.DataFrame, unit_of: np.ndarray, estate_ids: np.ndarray,
+                    stay: pd.Series, weight: float) -> AssignmentModel:
+    """The model with the cost of disruption: a unit whose businesses a baseline run put on one estate
+    pays ``weight`` × its land (ha) on every arc to another estate and when left unassigned.
+
+    Parameters
+    ----------
+    model
+        The assignment model.
+    b
+        The businesses (``biz_id``), in the model's order.
+    unit_of
+        Each business's unit.
+    estate_ids
+        The estates' ids in the model's order (a reserved share's id names its estate).
+    stay
+        ``biz_id`` → baseline estate ("": unassigned in the baseline; absent: not in the baseline).
+    weight
+        Km per ha (:func:`disruption_weight`).
+    """
+    from dataclasses import replace
+
+    from ..rules.reservations import RESERVED_SUFFIX
+
+    base = b["biz_id"].map(stay).fillna("").astype(str).to_numpy()
+    n = model.n_units
+    first = np.full(n, "", dtype=object)
+    mixed = np.zeros(n, dtype=bool)
+    for u, e in zip(unit_of, base):  # a unit's members share the baseline estate, or the unit is "mixed"
+        if u < 0:
+            continue
+        if first[u] == "":
+            first[u] = e
+        elif first[u] != e:
+            mixed[u] = True
+    placed = first != ""
+    eid = np.array([str(e).removesuffix(RESERVED_SUFFIX) for e in estate_ids], dtype=object)
+    land = model.unit_land if model.unit_land is not None else np.zeros(n)
+    w = weight * np.asarray(land, float) / M2_PER_HA
+    away = placed[model.arc_u] & ((eid[model.arc_e] != first[model.arc_u]) | mixed[model.arc_u])
+    cost = model.cost + np.where(away, w[model.arc_u], 0.0)
+    penalty = model.penalty + np.where(placed, w, 0.0)
+    return replace(model, cost=cost, penalty=penalty)
+
+
 def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
              elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
              spec: AllocationSpec, reservations: dict[str, Reservation] | None = None, *,
              used: pd.DataFrame | None = None, weights: pd.Series | None = None,
-             network: RoadNetwork | None = None) -> Plan:
+             network: RoadNetwork | None = None, stay: pd.Series | None = None) -> Plan:
     """Assign businesses to estates.
 
     Parameters
@@ -148,6 +205,10 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     network
         The road network (:mod:`siteplan.relocation.roads`): reach and costs along the roads, and the rows gain
         ``road_km`` and ``minutes``; None: straight lines.
+    stay
+        ``biz_id`` → the estate a baseline run put it on ("": unassigned there); None: no baseline.
+        Every arc that takes a business the baseline placed away from its baseline estate, and leaving it
+        unassigned, costs :func:`disruption_weight` × its land (ha) more (:func:`with_disruption`).
 
     Returns
     -------
@@ -167,6 +228,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
             used = _used_reserved(used, capacity, reservations)
     model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units, used=used, weights=weights,
                         network=network)
+    if stay is not None:
+        model = with_disruption(model, b, units.unit_of, estates["estate_id"].to_numpy(), stay,
+                                disruption_weight(spec))
     res = solve_model_cached(model, SolverOptions.from_spec(spec))
     # per-business rows
     est_of_b = res.assign[units.unit_of]
@@ -406,4 +470,4 @@ def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
 
     return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
                     inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
-                    weights=inputs.weights, network=scenario_network(prep))
+                    weights=inputs.weights, network=scenario_network(prep), stay=inputs.stay)

@@ -303,7 +303,9 @@ def _method(res: "RunResult", f: Fmt) -> Markup:
     cand = f.num(int(_num(sch.get("candidates", 0))))
     meth = text(sch.get("method", "none"))
     if fa:
-        meth = "پوشش بیشینه حریصانه تقاضای بدون تخصیص در دسترس" if meth.startswith("greedy") else meth
+        meth = ("پوشش بیشینه حریصانه تقاضای بدون تخصیص در دسترس" if meth.startswith("greedy") else
+                "مکان‌یابی تسهیلات ظرفیت‌دار (میانه p با ظرفیت و جریمه تقاضای بی‌جا) با HiGHS، از جواب آغازین "
+                "پوشش بیشینه حریصانه" if meth.startswith("capacitated") else meth)
         paras = Markup("""<p>تناسب: {agg} معیارهای تبدیل‌شده (روش وزن‌دهی: {wm})؛ سلول‌هایی که ضوابط مکان‌یابی یک صنف
 ممنوع کرده‌اند بی‌مقدارند.</p>
 {crit}{cr}
