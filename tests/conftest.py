@@ -17,17 +17,14 @@ DEMO_DIR = ROOT / "data" / "shapefiles" / "isfahan_demo"
 SHARED = ROOT.parent / "shared" / "data"
 
 
-@pytest.fixture(scope="session")
-def demo_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ``siteplan demo`` run shared by every test of the session (and every xdist worker), READ ONLY.
+def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The shared demo run's folder and the pickle of its :class:`~siteplan.results.RunResult`,
+    made once per session (and per package and demo bytes) under an exclusive lock."""
+    import pickle
 
-    The demo is the slowest fixture of the suite; tests that only read its default outputs share one
-    run instead of each running it again. The folder is keyed by the package's and the demo's bytes,
-    and made under an exclusive lock, so concurrent workers wait for the first instead of racing.
-    Tests that change the demo or write into its folder must run their own.
-    """
     from click.testing import CliRunner
 
+    import siteplan.pipeline
     from siteplan.cli import main
 
     base = tmp_path_factory.getbasetemp()
@@ -39,15 +36,53 @@ def demo_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if f.is_file():
             h.update(f.as_posix().encode() + f.read_bytes())
     out = base / f"shared-demo-{h.hexdigest()[:16]}"
+    pkl = base / f"shared-demo-{h.hexdigest()[:16]}.pickle"
     with open(base / "shared-demo.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not (out / "manifest.json").is_file():
-                r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet", "--overwrite"])
+            if not ((out / "manifest.json").is_file() and pkl.is_file()):
+                # `siteplan demo` itself; its result is kept (pickled) for the tests that read it in memory
+                real, got = siteplan.pipeline.run_scenario_file, []
+
+                def keep(*a, **k):  # type: ignore[no-untyped-def]
+                    got.append(real(*a, **k))
+                    return got[-1]
+
+                siteplan.pipeline.run_scenario_file = keep
+                try:
+                    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet", "--overwrite"])
+                finally:
+                    siteplan.pipeline.run_scenario_file = real
                 assert r.exit_code == 0, r.output
+                assert len(got) == 1
+                tmp = pkl.with_suffix(".part")
+                tmp.write_bytes(pickle.dumps(got[0], protocol=pickle.HIGHEST_PROTOCOL))
+                tmp.replace(pkl)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return out
+    return out, pkl
+
+
+@pytest.fixture(scope="session")
+def demo_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``siteplan demo`` run shared by every test of the session (and every xdist worker), READ ONLY.
+
+    The demo is the slowest fixture of the suite; tests that only read its default outputs share one
+    run instead of each running it again. The folder is keyed by the package's and the demo's bytes,
+    and made under an exclusive lock, so concurrent workers wait for the first instead of racing.
+    Tests that change the demo or write into its folder must run their own.
+    """
+    return _shared_demo(tmp_path_factory)[0]
+
+
+@pytest.fixture(scope="session")
+def demo_result(tmp_path_factory: pytest.TempPathFactory):
+    """The shared demo run's :class:`~siteplan.results.RunResult` (the one that wrote
+    :func:`demo_run_dir`), unpickled once per worker. Treat it as READ ONLY: a test that changes it
+    must put back what it changed (as ``test_browser.fa_report`` does) or run its own."""
+    import pickle
+
+    return pickle.loads(_shared_demo(tmp_path_factory)[1].read_bytes())
 
 
 @pytest.fixture
@@ -135,3 +170,43 @@ def start_browser(width: int = 1400, height: int = 900):
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     opts.set_capability("unhandledPromptBehavior", "ignore")
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+
+# ---------------------------------------------------------------- speed marks and the order of the files
+
+#: fixtures that make every test using them slow: whole demo-sized runs (shared ones included: a test
+#: run alone, or the first on its worker, pays for them)
+SLOW_FIXTURES = {"demo_run_dir", "demo_result"}
+#: per module: "*" (every test), or the names of its fixtures and tests that are slow (a test is slow
+#: when it uses one of the fixtures, or is named). Measured CPU time, two cores: see README, Development.
+SLOW: dict[str, set[str]] = {
+    "test_browser.py": {"*"},
+    "test_notebook.py": {"test_walkthrough_executes"},
+    "test_packaging.py": {"test_wheel_installs_and_runs_the_demo_outside_the_checkout"},
+    "test_phasing.py": {"phased"},
+    "test_compare.py": {"demo_pair"},
+}
+#: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
+#: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
+#: need the shared demo run are spread so that one worker makes it while the other has its own work
+HEAVY_FIRST = [
+    "test_browser.py",  # builds the shared demo run, then the browsers
+    "test_phasing.py",
+    "test_national.py",
+    "test_notebook.py",
+    "test_packaging.py",
+    "test_compare.py",
+]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow tests (``-m "not slow"`` leaves them out) and put the heaviest files first."""
+    for item in items:
+        mod = item.path.name
+        names = set(getattr(item, "fixturenames", ())) | {getattr(item, "originalname", item.name)}
+        slow = SLOW.get(mod, set())
+        if "*" in slow or names & (slow | SLOW_FIXTURES):
+            item.add_marker(pytest.mark.slow)
+    rank = {m: i for i, m in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda it: rank.get(it.path.name, len(rank)))  # stable: the rest keep their order
