@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point, box
 
-from siteplan.guilds import load_catalogue
+from siteplan.guilds.catalogue import load_catalogue
 
 UTM = "EPSG:32639"
 X0, Y0 = 400_000.0, 3_400_000.0

@@ -2,7 +2,7 @@
 """A 20,000 × 20,000 grid with 6 criteria, block by block (target: peak memory under 2 GB).
 
 Builds a synthetic 600 × 600 km region at 30 m (towns, roads, power lines, estates, a protected area)
-and computes one category's suitability with :func:`siteplan.blockwise.suitability_blockwise`,
+and computes one category's suitability with :func:`siteplan.scoring.blockwise.suitability_blockwise`,
 writing a tiled GeoTIFF. Prints the wall time and the process's peak resident memory.
 
 Run: ``python benchmarks/bench_blockwise.py [--size 20000 --res 30]``.
@@ -23,10 +23,10 @@ from affine import Affine
 from pyproj import CRS
 from shapely.geometry import LineString, Point, box
 
-from siteplan.blockwise import suitability_blockwise
-from siteplan.criteria import Grid
-from siteplan.guilds import load_catalogue
-from siteplan.rules import compile_rulesets
+from siteplan.scoring.blockwise import suitability_blockwise
+from siteplan.scoring.criteria import Grid
+from siteplan.guilds.catalogue import load_catalogue
+from siteplan.rules.ruleset import compile_rulesets
 from siteplan.scenario import CriterionSpec, TransformSpec, parse_scenario
 
 UTM = "EPSG:32639"

@@ -30,7 +30,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siteplan.classify_ml import (  # noqa: E402
+from siteplan.guilds.name_model import (  # noqa: E402
     DEFAULT_MIN_CONFIDENCE,
     OTHER,
     Calibration,
@@ -38,7 +38,7 @@ from siteplan.classify_ml import (  # noqa: E402
     load_calibration,
     train,
 )
-from siteplan.guilds import classify, load_catalogue  # noqa: E402
+from siteplan.guilds.catalogue import classify, load_catalogue  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 CALIBRATION = {"registry_fa.csv": "expected", "registry_heldout.csv": "true_category",

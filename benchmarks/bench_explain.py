@@ -3,7 +3,7 @@
 
 Runs the demo once (or takes ``--run DIR``, a folder ``siteplan run`` wrote), then times
 ``siteplan explain RUN_DIR`` as a user runs it — a fresh ``python -m siteplan`` process, start-up
-and imports included — for an estate and for a point, and :func:`siteplan.explain.explain_run` inside
+and imports included — for an estate and for a point, and :func:`siteplan.outputs.explain.explain_run` inside
 one process. Prints wall time and the process's CPU time (user + sys: the figure to compare on a loaded
 machine) and the machine's load average.
 
@@ -58,7 +58,7 @@ def main() -> None:
     for what, args in cases.items():
         wall, cpu = time_cli(["explain", str(run), *args, "--format", "json"], a.repeat)
         print(f"siteplan explain RUN_DIR ({what}), fresh process: wall {wall:.2f} s, CPU {cpu:.2f} s (median of {a.repeat})")
-    from siteplan.explain import explain_run
+    from siteplan.outputs.explain import explain_run
 
     for what, (code, kw) in {"estate": ("stone_cutting", {"estate": "E14"}),
                              "point": ("car_repair", {"at": (51.6776, 32.6572)})}.items():

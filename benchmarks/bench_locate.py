@@ -20,9 +20,9 @@ from affine import Affine
 from pyproj import CRS
 from scipy import ndimage
 
-from siteplan.criteria import Grid
-from siteplan.facility import p_median
-from siteplan.locate import grow_regions
+from siteplan.scoring.criteria import Grid
+from siteplan.locate.facility import p_median
+from siteplan.locate.ranking import grow_regions
 
 
 def instance(seed: int = 0):

@@ -108,7 +108,7 @@ def raster(path: Path, n: int, extent: float, sample: int = 0, chunk: int = 2048
         t = time.perf_counter()
         out = path.parent / "car_repair.tif"
         if sample:
-            from siteplan.blockwise import BlockPlan
+            from siteplan.scoring.blockwise import BlockPlan
             from siteplan.national.raster import chunk_windows, surface_plan
 
             windows = chunk_windows(prep.grid.height, prep.grid.width, chunk)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """p-median heuristic on Beasley's OR-Library pmed1–pmed40 (issue 16, deliver 7).
 
-For each instance: siteplan's heuristic (:func:`siteplan.facility.p_median` with the exact MILP off)
+For each instance: siteplan's heuristic (:func:`siteplan.locate.facility.p_median` with the exact MILP off)
 on the graph's shortest-path distances, unit weights, every vertex a candidate. Prints the objective,
 the gap to the published optimum, the gap between the objective and the reported lower bound (and
 that the bound does not exceed the optimum) and the time; then the mean and max (targets: mean gap
@@ -23,7 +23,7 @@ import time
 import _orlib
 import numpy as np
 
-from siteplan.facility import _pmedian_milp, p_median
+from siteplan.locate.facility import _pmedian_milp, p_median
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 from shapely.geometry import box
 
-from siteplan.guilds import load_catalogue
+from siteplan.guilds.catalogue import load_catalogue
 from siteplan.relocation import allocate, estate_capacity
 from siteplan.scenario import AllocationSpec
 

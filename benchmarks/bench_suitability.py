@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from siteplan.criteria import distance_field
-from siteplan.sensitivity import rank_acceptability
-from siteplan.suitability import wlc
+from siteplan.scoring.criteria import distance_field
+from siteplan.locate.sensitivity import rank_acceptability
+from siteplan.scoring.suitability import wlc
 
 
 def best_of(fn, n=3):

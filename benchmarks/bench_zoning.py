@@ -2,7 +2,7 @@
 """Zoning 1,000 estates (target: at most 60 s), and the Qom reference case in blocks and plots.
 
 Builds 1,000 rectangular estates beside 300 towns (seeded), assigns 3–5 guild categories to each
-with demand filling 30–70 % of the estate, then times :func:`siteplan.zoning.zone_plan` with the
+with demand filling 30–70 % of the estate, then times :func:`siteplan.zoning.zones.zone_plan` with the
 default rules and shape (``blocks``; ``--shape bands`` for the other). Prints the time, zones made,
 shortfalls, how each estate's result passed the checks (``verified`` at once, or after recomputing
 on the precision grid or the raster), what the blocks were aligned with, and the zones' convexity.
@@ -27,10 +27,10 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point, box
 
-from siteplan.guilds import load_catalogue
-from siteplan.rules import compile_rulesets, usable_land
+from siteplan.guilds.catalogue import load_catalogue
+from siteplan.rules.ruleset import compile_rulesets, usable_land
 from siteplan.scenario import parse_scenario
-from siteplan.zoning import zone_plan
+from siteplan.zoning.zones import zone_plan
 
 UTM = "EPSG:32639"
 

@@ -28,7 +28,7 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
 from siteplan._io import write_shapefile
-from siteplan.guilds import load_catalogue
+from siteplan.guilds.catalogue import load_catalogue
 
 SEED = 20261126
 WORK_CRS = "EPSG:32639"  # UTM 39N, covers Isfahan province

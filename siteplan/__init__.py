@@ -1,20 +1,22 @@
 """siteplan: geospatial site selection and estate planning for relocating nuisance guilds.
 
-Data flows one way::
+The folders are the pipeline; data flows one way, each stage package using only those before it::
 
-    scenario -> region -> guilds -> rules / criteria / weights -> suitability -> clusters / locate
-             -> relocation -> zoning -> results -> report / export
+    scenario -> inputs -> guilds -> rules -> scoring -> relocation -> zoning -> locate -> programme
+             -> report -> outputs            (national: many runs; cli: the command line)
 
-:mod:`~siteplan.scenario` reads the scenario (data checks in :mod:`~siteplan.checks`),
-:mod:`~siteplan.region` loads the layers, :mod:`~siteplan.guilds` classifies businesses,
-:mod:`~siteplan.rules` answers every siting-rule question, :mod:`~siteplan.criteria`,
-:mod:`~siteplan.weights` and :mod:`~siteplan.suitability` score (default criteria by category in
-:mod:`~siteplan.profiles`), :mod:`~siteplan.sensitivity` measures robustness, :mod:`~siteplan.locate`
-ranks estates and proposes sites (choosing with :mod:`~siteplan.facility`), :mod:`~siteplan.relocation`
-(public face :mod:`~siteplan.guild_relocation`) assigns businesses, :mod:`~siteplan.zoning` zones
-estates, :mod:`~siteplan.results` holds what a run produced, :mod:`~siteplan.report` and
-:mod:`~siteplan.export` write it, :mod:`~siteplan.pipeline` composes the stages,
-:mod:`~siteplan.compare` compares two run folders and :mod:`~siteplan.cli` is the command line.
+:mod:`~siteplan.scenario` reads the scenario (checked against its data by :mod:`~siteplan.checks`),
+:mod:`~siteplan.inputs` loads the layers, :mod:`~siteplan.guilds` classifies businesses,
+:mod:`~siteplan.rules` answers every siting-rule question, :mod:`~siteplan.scoring` scores the land,
+:mod:`~siteplan.relocation` (public face :mod:`~siteplan.guild_relocation`) assigns businesses,
+:mod:`~siteplan.zoning` zones the receiving estates, :mod:`~siteplan.locate` ranks estates and proposes
+sites and upgrades for the unmet demand, :mod:`~siteplan.programme` measures what the plan achieves,
+:mod:`~siteplan.report` renders the map report and :mod:`~siteplan.outputs` writes the run folder
+(and compares or explains finished runs). :mod:`~siteplan.pipeline` orders the stages and
+:mod:`~siteplan.results` holds what a run produced; :mod:`~siteplan.national` runs a nation,
+:mod:`~siteplan.cli` is the command line. Shared helpers stay at the top: :mod:`~siteplan.grid`,
+:mod:`~siteplan.textnorm`, :mod:`~siteplan.vocab`, :mod:`~siteplan.dates`, :mod:`~siteplan.units`,
+:mod:`~siteplan.progress` and :mod:`~siteplan.errors`.
 
 The names below are the public API; they are imported on first use, so ``import siteplan`` stays
 light (the command line starts fast).
@@ -31,19 +33,19 @@ from ._version import __version__
 _API: dict[str, str] = {
     "load_scenario": "scenario", "parse_scenario": "scenario", "Scenario": "scenario",
     "check_scenario_data": "checks",
-    "load_region": "region", "Region": "region",
-    "load_catalogue": "guilds", "classify": "guilds", "Catalogue": "guilds",
-    "compile_rulesets": "rules", "RuleSet": "rules", "Rule": "rules",
-    "ahp": "weights",
-    "rank_estates": "locate", "propose_sites": "locate",
+    "load_region": "inputs.region", "Region": "inputs.region",
+    "load_catalogue": "guilds.catalogue", "classify": "guilds.catalogue", "Catalogue": "guilds.catalogue",
+    "compile_rulesets": "rules.ruleset", "RuleSet": "rules.ruleset", "Rule": "rules.ruleset",
+    "ahp": "scoring.weights",
+    "rank_estates": "locate.ranking", "propose_sites": "locate.ranking",
     "allocate": "relocation", "estate_capacity": "relocation", "Plan": "relocation",
-    "zone_estates": "zoning", "zone_plan": "zoning",
+    "zone_estates": "zoning.zones", "zone_plan": "zoning.zones",
     "Prepared": "results", "RunResult": "results",
     "prepare": "pipeline", "run": "pipeline", "run_scenario_file": "pipeline", "demo_scenario_path": "pipeline",
-    "explain": "explain",
-    "compare_runs": "compare", "robustness_summary": "sensitivity", "default_criteria": "profiles",
+    "explain": "outputs.explain",
+    "compare_runs": "outputs.compare", "robustness_summary": "locate.sensitivity", "default_criteria": "guilds.profiles",
     "build_report": "report",
-    "write_run": "export",
+    "write_run": "outputs.writer",
     "SiteplanError": "errors", "InputError": "errors", "ScenarioError": "errors", "SolverError": "errors",
     "InfeasibleError": "errors", "SiteplanWarning": "errors",
 }
@@ -67,20 +69,20 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from .checks import check_scenario_data
-    from .compare import compare_runs
     from .errors import InfeasibleError, InputError, ScenarioError, SiteplanError, SiteplanWarning, SolverError
-    from .explain import explain
-    from .export import write_run
-    from .guilds import Catalogue, classify, load_catalogue
-    from .locate import propose_sites, rank_estates
+    from .guilds.catalogue import Catalogue, classify, load_catalogue
+    from .guilds.profiles import default_criteria
+    from .inputs.region import Region, load_region
+    from .locate.ranking import propose_sites, rank_estates
+    from .locate.sensitivity import robustness_summary
+    from .outputs.compare import compare_runs
+    from .outputs.explain import explain
+    from .outputs.writer import write_run
     from .pipeline import demo_scenario_path, prepare, run, run_scenario_file
-    from .profiles import default_criteria
-    from .region import Region, load_region
     from .relocation import Plan, allocate, estate_capacity
     from .report import build_report
     from .results import Prepared, RunResult
-    from .rules import Rule, RuleSet, compile_rulesets
+    from .rules.ruleset import Rule, RuleSet, compile_rulesets
     from .scenario import Scenario, load_scenario, parse_scenario
-    from .sensitivity import robustness_summary
-    from .weights import ahp
-    from .zoning import zone_estates, zone_plan
+    from .scoring.weights import ahp
+    from .zoning.zones import zone_estates, zone_plan

@@ -1,4 +1,4 @@
-"""File-system primitives of the output folder (:mod:`siteplan.outdir`): an exclusive lock file that
+"""File-system primitives of the output folder (:mod:`siteplan.outputs.outdir`): an exclusive lock file that
 names its holder, an atomic exchange of two folders, fsync of a tree, interrupts held during a swap, and
 recognising a full disk. Platform differences live here."""
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, ScenarioError, SiteplanWarning
-from .guilds import Catalogue, scenario_catalogue
-from .region import ImplausibleDataError, Region, load_region
+from .guilds.catalogue import Catalogue, scenario_catalogue
+from .inputs.region import ImplausibleDataError, Region, load_region
 from .scenario import (
     MAX_BLOCKWISE_CELLS,
     MAX_GRID_CELLS,
@@ -84,7 +84,7 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
         failed.append(err)
     label_problems: list[str] = []
     if catalogue is not None and scenario.classification.labels:
-        from .classify_ml import read_labels
+        from .guilds.name_model import read_labels
 
         try:
             read_labels(scenario.resolve(scenario.classification.labels), catalogue)
@@ -169,7 +169,7 @@ def mixed_area_problems(scenario: Scenario, region: Any) -> list[str]:
 def _setting_problems(scenario: Scenario, catalogue: Catalogue | None) -> list[str]:
     """Problems of the scenario's own settings that need no layer: category codes (against the shipped
     catalogue when the scenario's cannot be read) and ``allocation.accepted_kinds``."""
-    from .guilds import load_catalogue
+    from .guilds.catalogue import load_catalogue
     from .vocab import category_problems, setting_problems
 
     if catalogue is None:
@@ -282,9 +282,9 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
     scenario
         A parsed scenario.
     region
-        Its loaded :class:`siteplan.region.Region` (layers, study area).
+        Its loaded :class:`siteplan.inputs.region.Region` (layers, study area).
     catalogue
-        Its :class:`siteplan.guilds.Catalogue` with the scenario's overrides.
+        Its :class:`siteplan.guilds.catalogue.Catalogue` with the scenario's overrides.
     whole_grid
         False for the blockwise suitability path, which accepts grids above :data:`MAX_GRID_CELLS`.
 
@@ -301,10 +301,10 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
         if scenario.categories != "all" else []
     problems += _value_problems(scenario, region, catalogue)
     problems += mixed_area_problems(scenario, region)
-    from .reservations import reservation_problems
+    from .rules.reservations import reservation_problems
 
     problems += reservation_problems(scenario, region.layers["estates"], catalogue)
-    from .phasing import phase_problems
+    from .programme.phasing import phase_problems
 
     problems += phase_problems(scenario, region.layers["estates"])
     res = scenario.grid.resolution_m
@@ -331,7 +331,7 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
         if scenario.criteria is not None:
             n_crit = len(scenario.criteria)
         else:
-            from .criteria import default_criteria
+            from .scoring.criteria import default_criteria
 
             n_crit = len(default_criteria(catalogue, region.layers))
         why = _draws_problem(draws, max(n_est, 2), max(n_crit, 1), least=False)
@@ -351,7 +351,7 @@ def _did_you_mean(value: str, known: list[str]) -> str:
 def _value_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:
     """Layer values outside their vocabularies, filters matching nothing, unknown category codes
     (:mod:`siteplan.vocab`)."""
-    from .region import ID_FIELDS, NUMERIC_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS
+    from .inputs.region import ID_FIELDS, NUMERIC_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS
     from .vocab import scenario_value_problems
 
     text_fields = {name: [f for f in (*REQUIRED_FIELDS[name], *OPTIONAL_FIELDS[name], "source")
@@ -364,7 +364,7 @@ def _value_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str
 def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:
     """Each category's criterion weights, as the suitability stage derives them (cheap: no grid)."""
     from .errors import InputError
-    from .suitability import category_weights
+    from .scoring.suitability import category_weights
 
     usable = [s for _, s in _usable_criteria(scenario, region, catalogue)]
     if not usable:
@@ -390,7 +390,7 @@ def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[st
 
 def _usable_criteria(scenario: Scenario, region: Any, catalogue: Any) -> list[tuple[str, CriterionSpec]]:
     """The criteria a run evaluates (those whose layer the scenario has), each with its name in messages."""
-    from .criteria import default_criteria
+    from .scoring.criteria import default_criteria
 
     if scenario.criteria is not None:
         named = [(f"criteria[{i}] ('{c.name}')", c) for i, c in enumerate(scenario.criteria)]
@@ -410,8 +410,8 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
                      whole_grid: bool) -> list[str]:
     """Criteria whose reach makes one step's arrays far larger than the grid: a catchment radius (its
     convolution kernel) and, on the blockwise path, every halo (the window around a block)."""
-    from .criteria import saturation_distance
     from .errors import InputError
+    from .scoring.criteria import saturation_distance
 
     res = scenario.grid.resolution_m
     budget = WINDOW_BUDGET_BYTES
@@ -466,7 +466,7 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
                     f"{_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
                     "grid.resolution_m")
             continue
-        # blockwise: every criterion on its block padded by its halo (see siteplan.blockwise)
+        # blockwise: every criterion on its block padded by its halo (see siteplan.scoring.blockwise)
         try:
             reach = (saturation_distance(c.transform) if c.kind == "distance"
                      else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)

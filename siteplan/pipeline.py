@@ -2,7 +2,7 @@
 
 Stages exchange plain data; this module composes them and owns the order, the timings, the
 warnings and the atomic write of the whole run folder (everything is written into a staging folder
-that replaces ``--out`` only when the run succeeds; see :mod:`siteplan.outdir`).
+that replaces ``--out`` only when the run succeeds; see :mod:`siteplan.outputs.outdir`).
 """
 
 from __future__ import annotations
@@ -19,24 +19,23 @@ import numpy as np
 import pandas as pd
 
 from .checks import load_checked
-from .classify_ml import classify_registry
-from .clusters import find_clusters
-from .criteria import FieldCache, Grid, criteria_layers, default_criteria
 from .errors import InputError
-from .export import write_run
-from .guild_relocation import Plan, allocate, estate_capacity
-from .guilds import Catalogue
-from .locate import propose_sites, rank_estates
+from .guilds.catalogue import Catalogue
+from .guilds.name_model import classify_registry
+from .locate.ranking import propose_sites, rank_estates
+from .locate.sensitivity import robustness
+from .locate.upgrades import compare_options, option_notes, propose_upgrades
+from .outputs.writer import write_run
 from .progress import announce, drawn
-from .relocation import relocation_flows
-from .reservations import estate_reservations, reservation_notes
+from .relocation import Plan, allocate, estate_capacity, relocation_flows
+from .relocation.clusters import find_clusters
 from .results import PlanInputs, Prepared, RunResult
-from .rules import compile_rulesets, eligibility, usable_land
+from .rules.reservations import estate_reservations, reservation_notes
+from .rules.ruleset import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
-from .sensitivity import robustness
-from .suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
-from .upgrades import compare_options, option_notes, propose_upgrades
-from .zoning import zone_plan
+from .scoring.criteria import FieldCache, Grid, criteria_layers, default_criteria
+from .scoring.suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
+from .zoning.zones import zone_plan
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +129,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         log.info("grid %d × %d cells of %g m", grid.width, grid.height, grid.res)
         cache = FieldCache(grid)
         if "dem" in scenario.layers:
-            from .criteria import slope_percent
+            from .scoring.criteria import slope_percent
 
             cache.slope = slope_percent(str(scenario.resolve(scenario.layers["dem"].path)), grid)
             if np.isnan(cache.slope).any():
@@ -215,14 +214,14 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
 
 def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
     """The relocation plan on :func:`plan_inputs` (the run's "allocate" stage; an upgrade's gain is
-    verified by the same call on the upgraded estates, :mod:`siteplan.upgrades`)."""
+    verified by the same call on the upgraded estates, :mod:`siteplan.locate.upgrades`)."""
     return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
                     inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
                     weights=inputs.weights)
 
 
 def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
-    """Run every stage of a scenario (no files written; see :func:`siteplan.export.write_run`).
+    """Run every stage of a scenario (no files written; see :func:`siteplan.outputs.writer.write_run`).
 
     Parameters
     ----------
@@ -284,8 +283,8 @@ def run(scenario: Scenario, *, seed: int | None = None) -> RunResult:
 
 def _with_programme(res: RunResult, timer: _Timer, inputs: PlanInputs | None = None) -> RunResult:
     """The last analysis stage: impact, feasibility, value chains and the phasing
-    (:mod:`siteplan.programme`)."""
-    from .programme import programme_figures
+    (:mod:`siteplan.programme.figures`)."""
+    from .programme.figures import programme_figures
 
     with timer.stage("programme"):
         res.programme = programme_figures(res, inputs)
@@ -317,8 +316,8 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
 
 
 def _scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
-    """What a scenario reads, by description (:func:`siteplan.outfile.scenario_inputs`)."""
-    from .outfile import scenario_inputs
+    """What a scenario reads, by description (:func:`siteplan.outputs.outfile.scenario_inputs`)."""
+    from .outputs.outfile import scenario_inputs
 
     return scenario_inputs(scenario, path)
 
@@ -328,7 +327,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     """Validate, run and write a scenario; the output folder is replaced only when the run succeeds.
 
     The output folder's rules (refusals, lock, marker, atomic swap, leftovers) are those of
-    :class:`siteplan.outdir.OutputFolder`; they are checked right after the scenario is read, before
+    :class:`siteplan.outputs.outdir.OutputFolder`; they are checked right after the scenario is read, before
     any heavy work.
 
     Parameters
@@ -346,7 +345,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     -------
     RunResult
     """
-    from .outdir import OutputFolder, input_bytes
+    from .outputs.outdir import OutputFolder, input_bytes
 
     scenario = load_scenario(path)
     inputs = _scenario_inputs(scenario, Path(path))
@@ -400,9 +399,9 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
         Catalogue code; the scenario's scope is narrowed to it.
     out
         GeoTIFF to write; refused when it is one of the scenario's inputs
-        (:func:`siteplan.outfile.check_output_file`), checked before any heavy work.
+        (:func:`siteplan.outputs.outfile.check_output_file`), checked before any heavy work.
     blockwise
-        Compute block by block with bounded memory (:func:`siteplan.blockwise.write_category_surface`),
+        Compute block by block with bounded memory (:func:`siteplan.scoring.blockwise.write_category_surface`),
         for grids too large for memory.
 
     Returns
@@ -415,15 +414,15 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
         ``out`` is an input; the category is not in the catalogue; the rules exclude the whole study
         area (whole-grid path); any problem of the scenario.
     """
-    from .export import write_geotiff
-    from .outfile import check_output_file
+    from .outputs.outfile import check_output_file
+    from .outputs.writer import write_geotiff
 
     scenario = load_scenario(path)
     check_output_file(out, _scenario_inputs(scenario, Path(path)))
     scenario = scenario.national_study()  # a national scenario: its partitions are the study area
     scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
     if blockwise:
-        from .blockwise import write_category_surface
+        from .scoring.blockwise import write_category_surface
 
         prep = prepare(scenario, with_surfaces=False)
         counts = write_category_surface(prep, category, out)

@@ -10,13 +10,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .criteria import FieldCache, Grid
-from .guild_relocation import Plan
-from .guilds import Catalogue
-from .region import Region
-from .rules import RuleSet
+from .guilds.catalogue import Catalogue
+from .inputs.region import Region
+from .relocation import Plan
+from .rules.ruleset import RuleSet
 from .scenario import AllocationSpec, Scenario
-from .suitability import Surface
+from .scoring.criteria import FieldCache, Grid
+from .scoring.suitability import Surface
 
 __all__ = ["Prepared", "PlanInputs", "RunResult"]
 
@@ -44,7 +44,7 @@ class Prepared:
 @dataclass
 class PlanInputs:
     """What the relocation plan is solved on (:func:`siteplan.pipeline.plan_inputs`): the same tables
-    re-solve the plan when an upgrade's gain is verified (:mod:`siteplan.upgrades`).
+    re-solve the plan when an upgrade's gain is verified (:mod:`siteplan.locate.upgrades`).
 
     Attributes
     ----------
@@ -55,11 +55,11 @@ class PlanInputs:
     scores
         ``estate_id``, ``category``, ``score`` (zonal mean suitability).
     usable
-        Usable land per estate and category (:func:`siteplan.rules.usable_land`).
+        Usable land per estate and category (:func:`siteplan.rules.ruleset.usable_land`).
     reserved
         The run's reservations by estate.
     elig
-        Eligibility (:func:`siteplan.rules.eligibility`).
+        Eligibility (:func:`siteplan.rules.ruleset.eligibility`).
     capacity
         Capacity per estate (:func:`siteplan.guild_relocation.estate_capacity`).
     clusters
@@ -68,11 +68,11 @@ class PlanInputs:
         What the stages said.
     used
         Land already taken at the estates by businesses placed before (the later phases of
-        :mod:`siteplan.phasing`); None for the plan.
+        :mod:`siteplan.programme.phasing`); None for the plan.
     weights
-        Priority weights by ``biz_id`` (:mod:`siteplan.phasing`); None for the plan.
+        Priority weights by ``biz_id`` (:mod:`siteplan.programme.phasing`); None for the plan.
     spec
-        Allocation settings for this solve (:mod:`siteplan.phasing`); None: the scenario's.
+        Allocation settings for this solve (:mod:`siteplan.programme.phasing`); None: the scenario's.
     """
 
     estates: gpd.GeoDataFrame
@@ -112,11 +112,11 @@ class RunResult:
     site_choice: dict[str, object] = field(default_factory=dict)
     #: where the assigned businesses come from and go (:func:`siteplan.relocation.relocation_flows`)
     flows: pd.DataFrame | None = None
-    #: upgrades of existing estates ranked by what they place (:func:`siteplan.upgrades.propose_upgrades`)
+    #: upgrades of existing estates ranked by what they place (:func:`siteplan.locate.upgrades.propose_upgrades`)
     upgrades: pd.DataFrame | None = None
-    #: upgrades and new sites side by side (:func:`siteplan.upgrades.compare_options`)
+    #: upgrades and new sites side by side (:func:`siteplan.locate.upgrades.compare_options`)
     options: pd.DataFrame | None = None
-    #: every terminated plot with its new tenant or why it stays empty (:func:`siteplan.zoning.zone_plan`)
+    #: every terminated plot with its new tenant or why it stays empty (:func:`siteplan.zoning.zones.zone_plan`)
     reletting: pd.DataFrame | None = None
-    #: impact, feasibility and value chains (:func:`siteplan.programme.programme_figures`)
+    #: impact, feasibility and value chains (:func:`siteplan.programme.figures.programme_figures`)
     programme: Any = None

@@ -86,7 +86,7 @@ MAX_SITE_HA = 100_000.0
 def sensitivity_bytes(draws: int, candidates: int, criteria: int) -> float:
     """Peak memory (bytes) of the Monte Carlo rank robustness of one category.
 
-    :func:`siteplan.suitability.rank_acceptability` holds the draws × criteria weights and about
+    :func:`siteplan.scoring.suitability.rank_acceptability` holds the draws × criteria weights and about
     eight draws × candidates float64/int64 arrays at once (scores, the TOPSIS closeness and its
     temporaries, the order and the ranks): measured, 8 × draws × (criteria + 7 × candidates) bytes.
     """
@@ -226,7 +226,7 @@ MAX_TRANSFORM_POINT = 1e7
 
 
 class TransformSpec(_Strict):
-    """A value transform to [0, 1] (see :mod:`siteplan.criteria`)."""
+    """A value transform to [0, 1] (see :mod:`siteplan.scoring.criteria`)."""
 
     type: TransformType = "linear"
     points: list[float] = Field(default_factory=list)
@@ -322,7 +322,7 @@ class CatalogueSpec(_Strict):
 
 
 class ClassificationSpec(_Strict):
-    """The learned fallback for names the catalogue's keywords miss (:mod:`siteplan.classify_ml`)."""
+    """The learned fallback for names the catalogue's keywords miss (:mod:`siteplan.guilds.name_model`)."""
 
     model: bool = True
     #: calibrated confidence at or above which a classification is used (0.99: an expected error of 1 % at most)
@@ -391,7 +391,7 @@ class SitesSpec(_Strict):
 
 class ReservationSpec(_Strict):
     """An estate, or a share of its capacity, reserved for some categories or value chains; categories it
-    excludes (:mod:`siteplan.reservations`)."""
+    excludes (:mod:`siteplan.rules.reservations`)."""
 
     estate: str
     categories: list[str] | None = None
@@ -409,7 +409,7 @@ class ReservationSpec(_Strict):
 
 
 class UpgradesSpec(_Strict):
-    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.upgrades`): ``count``
+    """Upgrades of existing estates for the unassigned demand (:mod:`siteplan.locate.upgrades`): ``count``
     candidates are screened with a local estimate, the best ``verify`` of them re-solve the whole plan
     with the upgrade (their ``businesses`` is what a rerun with the upgraded estate gives)."""
 
@@ -418,7 +418,7 @@ class UpgradesSpec(_Strict):
 
 
 class TripRateSpec(_Strict):
-    """Trips per business per day of one category (:mod:`siteplan.impact`), replacing the shipped
+    """Trips per business per day of one category (:mod:`siteplan.programme.impact`), replacing the shipped
     table's row; without a ``source`` the rate is marked an assumption."""
 
     heavy: float = Field(ge=0, le=1e6)
@@ -482,7 +482,7 @@ class UpgradeRefSpec(_Strict):
 
 
 class PhaseSpec(_Strict):
-    """One phase of the programme (:mod:`siteplan.phasing`): when it starts and what comes online.
+    """One phase of the programme (:mod:`siteplan.programme.phasing`): when it starts and what comes online.
 
     ``start`` is a year or a day, Solar Hijri when the year is below 1700 (:mod:`siteplan.dates`).
     ``estates``: existing estates that open in this phase (every estate no phase names is open from
@@ -546,8 +546,9 @@ class PhaseSpec(_Strict):
 
 
 class ProgrammeSpec(_Strict):
-    """The programme figures: impact, feasibility and value chains (:mod:`siteplan.impact`,
-    :mod:`siteplan.feasibility`, :mod:`siteplan.chains`), and the phasing (:mod:`siteplan.phasing`)."""
+    """The programme figures: impact, feasibility and value chains (:mod:`siteplan.programme.impact`,
+    :mod:`siteplan.programme.feasibility`, :mod:`siteplan.programme.chains`), and the phasing
+    (:mod:`siteplan.programme.phasing`)."""
 
     #: trip rates by category code, over ``siteplan/data/trip_rates.csv``
     trip_rates: dict[str, TripRateSpec] = Field(default_factory=dict)
@@ -558,7 +559,7 @@ class ProgrammeSpec(_Strict):
     worker_trips_per_employee: float = Field(2.0, ge=0, le=100)
     #: a missing value-chain link is "within reach" when a business of it is this close (km)
     chain_reach_km: float = Field(10.0, gt=0, le=1000)
-    #: the phases of the programme, in order (:mod:`siteplan.phasing`); none: no phasing
+    #: the phases of the programme, in order (:mod:`siteplan.programme.phasing`); none: no phasing
     phases: list[PhaseSpec] = Field(default_factory=list, max_length=MAX_PHASES)
     #: the order businesses are placed in when a phase's capacity is short: residents within their
     #: nuisance distance per hectare of land they need (most first), their environmental category

@@ -6,9 +6,9 @@ import numpy as np
 import rasterio
 from conftest import small_scenario
 
-from siteplan.blockwise import saturation_distance, suitability_blockwise
-from siteplan.criteria import transform
-from siteplan.export import NODATA
+from siteplan.scoring.blockwise import saturation_distance, suitability_blockwise
+from siteplan.scoring.criteria import transform
+from siteplan.outputs.writer import NODATA
 from siteplan.pipeline import prepare
 from siteplan.scenario import TransformSpec, load_scenario
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from siteplan.classify_ml import (
+from siteplan.guilds.name_model import (
     DEFAULT_MIN_CONFIDENCE, OTHER, REVIEW_COLUMNS, apply_fallback, apply_labels, read_labels, review_table, train,
 )
 from siteplan.errors import InputError
-from siteplan.guilds import classify, load_catalogue
+from siteplan.guilds.catalogue import classify, load_catalogue
 
 HELDOUT = ROOT / "tests" / "data" / "registry_heldout.csv"
 HELDOUT2 = ROOT / "tests" / "data" / "registry_heldout2.csv"

@@ -18,7 +18,7 @@ from conftest import DEMO_DIR, DEMO_YAML, needs_browser, start_browser
 from shapely.geometry import box
 
 from siteplan.cli import main
-from siteplan.compare import CHANGES, compare_runs, read_run
+from siteplan.outputs.compare import CHANGES, compare_runs, read_run
 from siteplan.errors import InputError
 
 UPGRADED = "E06"
@@ -192,7 +192,7 @@ def _run(folder: Path, rows: list[tuple], *, extra: dict | None = None, manifest
     df["lon"], df["lat"], df["zone_id"] = 51.0, 32.0, df["estate_id"].map(lambda e: f"{e}-Z01" if e else "")
     for k, v in (extra or {}).items():
         df[k] = v
-    from siteplan.export import write_csv
+    from siteplan.outputs.writer import write_csv
 
     write_csv(df[[c for c in COLS if c in df] + list(extra or {})], folder / "relocation.csv")
     m = {"siteplan": "0.1.0", "scenario": {"name": folder.name}, "seed": 1,
@@ -425,7 +425,7 @@ def _shift_site_and_move_businesses(run: Path, dest: Path, *, site: str, metres:
     busy = rel[rel.status == "assigned"].estate_id.value_counts()
     src, dst = busy.index[0], busy.index[1]
     rel.loc[rel.index[rel.estate_id == src][:n], "estate_id"] = dst
-    from siteplan.export import write_csv
+    from siteplan.outputs.writer import write_csv
 
     write_csv(rel, dest / "relocation.csv", bom=True)
     return src, dst

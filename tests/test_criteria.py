@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 from scipy import ndimage
 from shapely.geometry import Point, box
 
-from siteplan.criteria import (
+from siteplan.scoring.criteria import (
     FieldCache,
     Grid,
     distance_field,
     transform,
 )
-from siteplan.guilds import load_catalogue
-from siteplan.region import load_region
-from siteplan.rules import compile_rules, compile_rulesets
+from siteplan.guilds.catalogue import load_catalogue
+from siteplan.inputs.region import load_region
+from siteplan.rules.ruleset import compile_rules, compile_rulesets
 from siteplan.scenario import TransformSpec, parse_scenario
 
 UTM = "EPSG:32639"
@@ -160,8 +160,8 @@ def test_slope_rule_from_a_dem(tmp_path):
     import rasterio
     from rasterio.transform import from_origin
 
-    from siteplan.criteria import slope_percent
-    from siteplan.explain import explain
+    from siteplan.scoring.criteria import slope_percent
+    from siteplan.outputs.explain import explain
     from siteplan.pipeline import prepare
 
     sc0, region = _region(tmp_path, UTM)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
 from siteplan.cli import main
-from siteplan.export import neutralise_formulas, safe_csv, write_csv
+from siteplan.outputs.writer import neutralise_formulas, safe_csv, write_csv
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1", "-1+2", "\tx", "\rx", "=1+1;2", '-2+3,"a"',
            # spreadsheets that trim or fold may still see a formula behind these

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import small_scenario
 
 from siteplan.cli import main
-from siteplan.explain import explain, explain_run, write_explain_data
+from siteplan.outputs.explain import explain, explain_run, write_explain_data
 from siteplan.pipeline import demo_scenario_path, plan_inputs, prepare
 from siteplan.scenario import load_scenario
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from siteplan.errors import InputError
-from siteplan.guilds import VNG_DISTANCES, classify, load_catalogue, separation_m
+from siteplan.guilds.catalogue import VNG_DISTANCES, classify, load_catalogue, separation_m
 
 REQUIRED = {"car_repair", "car_body_paint", "car_showroom", "car_parts", "car_wash_oil", "metalwork", "carpentry",
             "stone_cutting", "scrap", "textile_dyeing", "wholesale_food", "wholesale_building", "chain_store",
@@ -110,7 +110,7 @@ def test_classification_does_not_depend_on_the_hash_seed():
     import subprocess
     import sys
 
-    code = ("import pandas as pd; from siteplan.guilds import classify, load_catalogue; "
+    code = ("import pandas as pd; from siteplan.guilds.catalogue import classify, load_catalogue; "
             "df = pd.DataFrame({'biz_id': ['1', '2', '3'], 'name': ['اتوسرویس ایران', 'اتو سرویس پارس', "
             "'هایپرمارکت شهر']}); out = classify(df, load_catalogue()); "
             "print(out.drop(columns=[c for c in out.columns if out[c].dtype.kind == 'f']).to_csv())")

@@ -193,9 +193,9 @@ def test_memory_estimate_matches_rank_acceptability():
     """The budget's estimate is an upper bound of what the robustness step really allocates."""
     import tracemalloc
 
-    from siteplan.locate import estate_closeness
+    from siteplan.locate.ranking import estate_closeness
     from siteplan.scenario import sensitivity_bytes
-    from siteplan.sensitivity import rank_acceptability
+    from siteplan.locate.sensitivity import rank_acceptability
 
     for n, k, draws in ((13, 6, 20000), (60, 4, 5000), (2, 1, 50000)):
         x = np.random.default_rng(0).random((n, k))
@@ -256,7 +256,7 @@ def test_huge_catchment_radius_is_harmless():
     """A radius far beyond the study area gives the sum of every point, not a kernel of terabytes."""
     from affine import Affine
 
-    from siteplan.criteria import Grid, catchment_field
+    from siteplan.scoring.criteria import Grid, catchment_field
 
     g = Grid(Affine(100, 0, 0, 0, -100, 3000), 40, 30, 100.0, None)
     rng = np.random.default_rng(0)

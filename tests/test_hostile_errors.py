@@ -171,7 +171,7 @@ def test_implausible_settings_are_refused_with_the_allowed_range(small, key, val
 
 
 def test_catalogue_overrides_of_numbers(small):
-    from siteplan.guilds import load_catalogue
+    from siteplan.guilds.catalogue import load_catalogue
 
     # a number in a column the shipped catalogue holds as text used to be an internal error
     assert load_catalogue(overrides={"car_repair": {"land_m2": 650, "plot_m2": 800.5}}).row("car_repair")["land_m2"] == 650
@@ -194,8 +194,8 @@ def test_an_estate_of_a_thousand_km2_is_refused_up_front(small):
 
 
 def test_zoning_memory_is_bounded_whatever_the_polygon():
-    from siteplan.blocks import MAX_PIECES, TooManyPieces
-    from siteplan.zoning import subdivide_plots
+    from siteplan.zoning.blocks import MAX_PIECES, TooManyPieces
+    from siteplan.zoning.zones import subdivide_plots
 
     zone = box(0, 0, 2e5, 2e5)  # 400 km² of 20 m² plots: 2e9 plots before the cap
     t0 = time.perf_counter()
@@ -243,7 +243,7 @@ INVISIBLE = ["\u200b" * 17, "\u200c", "\u200d", "\ufeff", "\u2060", "\u200e", "\
 @pytest.mark.parametrize("lead", INVISIBLE)
 @pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "＝"])
 def test_invisible_characters_before_a_formula_are_neutralised(lead, prefix):
-    from siteplan.export import neutralise_formulas, safe_csv
+    from siteplan.outputs.writer import neutralise_formulas, safe_csv
 
     v = f"{lead}{prefix}HYPERLINK(\"http://x\")"
     assert neutralise_formulas(pd.DataFrame({"n": [v]}))["n"].iloc[0] == "'" + v
@@ -253,7 +253,7 @@ def test_invisible_characters_before_a_formula_are_neutralised(lead, prefix):
 @pytest.mark.parametrize("v", ["تعمیرگاه خودرو", "\u200cتعمیرگاه", "\u200fصافکاری - نقاشی", "٢-١", "a=b", " plain",
                                "\u200b", "\u3000نجاری", "1-2"])
 def test_text_that_is_no_formula_is_kept(v):
-    from siteplan.export import neutralise_formulas
+    from siteplan.outputs.writer import neutralise_formulas
 
     assert neutralise_formulas(pd.DataFrame({"n": [v]}))["n"].iloc[0] == v
 

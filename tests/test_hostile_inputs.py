@@ -219,7 +219,7 @@ def test_a_truncated_shapefile_is_refused(tmp_path: Path, cut: str) -> None:
 
 
 def test_shapefile_files_that_do_not_belong_together(tmp_path: Path) -> None:
-    from siteplan.region import shapefile_problems
+    from siteplan.inputs.region import shapefile_problems
 
     shp = _shapefile(tmp_path / "a")
     other = _shapefile(tmp_path / "b", n=5)
@@ -357,7 +357,7 @@ def test_deprecated_compact_zoning_is_said_by_validate_and_run(tmp_path: Path) -
 
 
 def test_a_field_mapping_wins_over_a_field_of_the_canonical_name(tmp_path: Path) -> None:
-    from siteplan.region import load_region
+    from siteplan.inputs.region import load_region
     from siteplan.scenario import load_scenario
 
     towns = gpd.GeoDataFrame({"name": ["نجف‌آباد", "شاهین‌شهر"], "نوع": ["city", "village"], "kind": ["x", "y"]},

@@ -20,10 +20,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import small_scenario
 
-from siteplan import outdir as od
+from siteplan.outputs import outdir as od
 from siteplan.cli import main
 from siteplan.errors import InputError
-from siteplan.outfile import check_output_file, is_sidecar, run_inputs, scenario_inputs
+from siteplan.outputs.outfile import check_output_file, is_sidecar, run_inputs, scenario_inputs
 from siteplan.scenario import load_scenario
 
 FAST = {"grid": {"resolution_m": 2000}, "sensitivity": {"draws": 10}, "upgrades": {"count": 0},

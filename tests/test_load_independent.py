@@ -116,7 +116,7 @@ def test_local_search_safety_net_fails_loudly() -> None:
 
 
 def test_p_median_safety_net_fails_loudly_and_node_limit_falls_back() -> None:
-    from siteplan.facility import p_median
+    from siteplan.locate.facility import p_median
 
     rng = np.random.default_rng(0)
     pts = rng.uniform(0, 100, (60, 2))

@@ -8,8 +8,8 @@ from affine import Affine
 from pyproj import CRS
 from scipy import ndimage
 
-from siteplan.criteria import Grid, distance_field
-from siteplan.locate import grow_regions, rank_estates, regions_to_polygons
+from siteplan.scoring.criteria import Grid, distance_field
+from siteplan.locate.ranking import grow_regions, rank_estates, regions_to_polygons
 
 GRID = Grid(Affine(100, 0, 500000, 0, -100, 3600000), 200, 150, 100.0, CRS.from_epsg(32639))
 
@@ -86,7 +86,7 @@ def _brute_pmedian(wc, p):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_p_median_exact_and_heuristic_against_brute_force(seed):
-    from siteplan.facility import p_median
+    from siteplan.locate.facility import p_median
 
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(3, 12)), int(rng.integers(2, 8))
@@ -103,7 +103,7 @@ def test_p_median_exact_and_heuristic_against_brute_force(seed):
 
 
 def test_p_median_heuristic_close_to_milp_on_small_instances():
-    from siteplan.facility import p_median
+    from siteplan.locate.facility import p_median
 
     rng = np.random.default_rng(7)
     pts, cand = rng.uniform(0, 100, (150, 2)), rng.uniform(0, 100, (30, 2))
@@ -120,7 +120,7 @@ def test_capacitated_facility_location():
     import itertools
 
     from siteplan.errors import InfeasibleError
-    from siteplan.facility import capacitated_facility_location
+    from siteplan.locate.facility import capacitated_facility_location
 
     rng = np.random.default_rng(3)
     n, m = 6, 3
@@ -145,7 +145,7 @@ def test_capacitated_facility_location():
 
 def test_p_median_bad_input():
     from siteplan.errors import InputError
-    from siteplan.facility import p_median
+    from siteplan.locate.facility import p_median
 
     with pytest.raises(InputError, match="p = 5 must be between 1 and the 3"):
         p_median(np.ones((4, 3)), np.ones(4), 5)
@@ -167,8 +167,8 @@ def test_max_spacing_keeps_regions_together():
 
 
 def test_estate_closeness_equals_topsis_and_vectorizes():
-    from siteplan.locate import estate_closeness
-    from siteplan.suitability import topsis
+    from siteplan.locate.ranking import estate_closeness
+    from siteplan.scoring.suitability import topsis
 
     rng = np.random.default_rng(2)
     s, cap = rng.random(7), rng.random(7) * 50

@@ -1,4 +1,4 @@
-"""HiGHS's stray ``printf`` line does not reach the terminal (siteplan._milp)."""
+"""HiGHS's stray ``printf`` line does not reach the terminal (siteplan.relocation.milp)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import LinearConstraint
 
-from siteplan._milp import milp, native_stdout_silenced
+from siteplan.relocation.milp import milp, native_stdout_silenced
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="C printf through ctypes")

@@ -8,9 +8,9 @@ import os
 import pandas as pd
 import pytest
 
-from siteplan import _cache
-from siteplan.classify_ml import train
-from siteplan.guilds import load_catalogue
+from siteplan.guilds import _cache
+from siteplan.guilds.name_model import train
+from siteplan.guilds.catalogue import load_catalogue
 
 NAMES = ["صافکاری برادران احمدی", "نانوایی سنگک", "تعمیرگاه خودرو", "xyz"]
 

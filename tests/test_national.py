@@ -18,7 +18,7 @@ import shapely
 import yaml
 
 from siteplan.errors import InputError
-from siteplan.export import write_run
+from siteplan.outputs.writer import write_run
 from siteplan.national import PartitionsFailed, run_national_file
 from siteplan.national import runner as runner_mod
 from siteplan.national.partition import owners, partition_scenario, reach_groups
@@ -367,7 +367,7 @@ def test_suitability_cog_on_dask(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     import rasterio
 
-    from siteplan.blockwise import write_category_surface
+    from siteplan.scoring.blockwise import write_category_surface
     from siteplan.national.raster import write_surface_cog
     from siteplan.pipeline import prepare
 

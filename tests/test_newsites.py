@@ -1,4 +1,4 @@
-"""New sites for the unassigned demand (siteplan.newsites): where the demand is, sized to it, and who
+"""New sites for the unassigned demand (siteplan.locate.newsites): where the demand is, sized to it, and who
 each site takes."""
 
 from __future__ import annotations

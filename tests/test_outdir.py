@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import small_scenario
 
-from siteplan import outdir as od
+from siteplan.outputs import outdir as od
 from siteplan.cli import main
 from siteplan.errors import InputError
 
@@ -244,7 +244,7 @@ def test_recheck_under_the_lock_before_the_swap(tmp_path):
 WRITER = r"""
 import hashlib, json, os, sys
 from pathlib import Path
-import siteplan.outdir as od
+import siteplan.outputs.outdir as od
 out, tag, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 if mode == "no-exchange":  # a file system without an atomic exchange
     od.exchange = lambda a, b: False

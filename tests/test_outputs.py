@@ -95,7 +95,7 @@ def test_csv_utf8_and_bom_option(xss_run, tmp_path):
     assert "تعمیرگاه" in text
     import pandas as pd
 
-    from siteplan.export import write_csv
+    from siteplan.outputs.writer import write_csv
 
     write_csv(pd.DataFrame({"name": ["اصفهان"]}), tmp_path / "b.csv", bom=True)
     assert (tmp_path / "b.csv").read_bytes().startswith(b"\xef\xbb\xbf")
@@ -116,7 +116,7 @@ def test_csv_bom_can_be_turned_off(tmp_path):
 
 
 def test_reason_codes_vocabulary_and_persian():
-    from siteplan.reasons import REASON_CODES, reason_codes, reason_fa
+    from siteplan.relocation.reasons import REASON_CODES, reason_codes, reason_fa
 
     sentences = ["", "capacity exhausted in the eligible estates within reach",
                  "no eligible estate within 30 km (nearest: E15 at 38.2 km)",
@@ -146,7 +146,7 @@ def test_relocation_csv_names_codes_and_every_row(demo_run):
     xss_run = demo_run
     import pandas as pd
 
-    from siteplan.reasons import REASON_CODES
+    from siteplan.relocation.reasons import REASON_CODES
 
     rel = pd.read_csv(xss_run / "relocation.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     est = pd.read_csv(xss_run / "estates.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -201,7 +201,7 @@ def test_gpkg_has_every_vector_output_at_a_version_gdal_36_reads(xss_run, tmp_pa
         con.close()
     assert app == 0x47504B47 and version <= 10300  # 'GPKG', at most 1.3: GDAL 3.6 reads it without a warning
     layers = {n: t for n, t in pyogrio.list_layers(gpkg)}
-    want = {f.stem for f in xss_run.glob("*.geojson")} | {"relocation"}
+    want = {f.stem for f in xss_run.glob("*.geojson")} | {"relocation", "study_area", "layer_styles"}
     assert {"estates", "zones", "sites", "clusters", "flows", "relocation"} <= want == set(layers)
     assert layers["relocation"] == "Point" and layers["flows"] == "LineString"
     rel = gpd.read_file(gpkg, layer="relocation")

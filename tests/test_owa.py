@@ -11,7 +11,7 @@ from conftest import edit_yaml, small_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from siteplan.suitability import owa, wowa
+from siteplan.scoring.suitability import owa, wowa
 
 
 def _wstar(w: np.ndarray):
@@ -113,10 +113,10 @@ def test_owa_criterion_weights_change_the_surface(owa_scenario, tmp_path):
 def test_owa_robustness_matches_a_monte_carlo_of_the_owa_model(owa_scenario):
     """p_rank from the run against a brute-force Monte Carlo: for each weight draw, whole OWA
     surfaces, zonal means per estate and the estate ranking, exactly as the run ranks estates."""
-    from siteplan.locate import estate_closeness
+    from siteplan.locate.ranking import estate_closeness
     from siteplan.pipeline import run
     from siteplan.scenario import load_scenario
-    from siteplan.suitability import zonal_mean
+    from siteplan.scoring.suitability import zonal_mean
 
     sc = load_scenario(owa_scenario)
     res = run(sc)

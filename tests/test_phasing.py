@@ -107,7 +107,7 @@ def test_never_over_the_capacity_of_its_phase(phased):
     """Recomputed from the run's own capacity and usable shares (not from the phasing's record): at every
     estate and after every phase, the land placed so far within each usable-share level of the
     category-aware capacity, the plots on plot estates (Hall's condition), the net land of each site."""
-    from siteplan.plots import plot_need_m2
+    from siteplan.zoning.plots import plot_need_m2
 
     res, out = phased
     ph = res.programme.phasing.rows
@@ -146,8 +146,8 @@ def test_never_over_the_capacity_of_its_phase(phased):
 def test_priority_fills_short_capacity_with_the_most_harmful_first(phased):
     """Where capacity runs short in phase 1, the businesses left out are of lower priority tiers than
     those placed at the estates they could have used (per hectare, a higher tier always goes first)."""
-    from siteplan.impact import placements
-    from siteplan.phasing import priority_weights
+    from siteplan.programme.impact import placements
+    from siteplan.programme.phasing import priority_weights
 
     res, _ = phased
     w = priority_weights(res, placements(res))
@@ -248,7 +248,7 @@ def test_unknown_estates_in_phases_are_refused_before_the_run(tmp_path):
 
 def test_without_phases_nothing_changes():
     """No ``programme.phases``: no phasing, no phase columns (the rest of the run is the plan as before)."""
-    from siteplan.summaries import RELOCATION_COLUMNS
+    from siteplan.programme.summaries import RELOCATION_COLUMNS
 
     sc = load_scenario(DEMO_YAML)
     assert sc.programme.phases == [] and RELOCATION_COLUMNS[-2:] == ["phase", "phase_estate"]

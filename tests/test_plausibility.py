@@ -1,4 +1,4 @@
-"""Plausibility checks (siteplan.plausibility): data that reads but cannot be true is an error or a
+"""Plausibility checks (siteplan.inputs.plausibility): data that reads but cannot be true is an error or a
 warning naming the layer, the rows and the values; `siteplan validate` lists them all at once."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import shapely
 from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
-from siteplan import plausibility
+from siteplan.inputs import plausibility
 from siteplan._io import write_shapefile
 from siteplan.cli import main
 from siteplan.errors import InputError
-from siteplan.region import ID_FIELDS, load_region
+from siteplan.inputs.region import ID_FIELDS, load_region
 from siteplan.scenario import load_scenario
 from siteplan.textnorm import has_persian
 
@@ -134,7 +134,7 @@ def test_one_swapped_business_is_named_and_does_not_flip_the_utm_zone(small):
     sc = load_scenario(small)
     raw = {n: gpd.read_file(small.parent / sc.layers[n].path) for n in sc.layers}
     check = plausibility.check_coordinates(raw, {n: n for n in raw}, ID_FIELDS)
-    from siteplan.region import utm_crs_for
+    from siteplan.inputs.region import utm_crs_for
 
     assert check.centre is not None and utm_crs_for(*check.centre).to_epsg() == 32639
 

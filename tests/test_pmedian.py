@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siteplan import _pmedian
-from siteplan.facility import p_median
+from siteplan.locate import _pmedian
+from siteplan.locate.facility import p_median
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 

@@ -1,5 +1,5 @@
-"""Default criteria by category (siteplan.profiles), catchments that count features, and the compact
-robustness summary (siteplan.sensitivity.robustness_summary)."""
+"""Default criteria by category (siteplan.guilds.profiles), catchments that count features, and the compact
+robustness summary (siteplan.locate.sensitivity.robustness_summary)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from conftest import DEMO_YAML, edit_yaml, small_scenario
 from pyproj import CRS
 
 from siteplan.cli import main
-from siteplan.criteria import Grid, catchment_field, default_criteria
+from siteplan.scoring.criteria import Grid, catchment_field, default_criteria
 from siteplan.errors import InputError
-from siteplan.guilds import load_catalogue
-from siteplan.profiles import PROFILES, SHIPPED_PROFILES, derive_profile
-from siteplan.sensitivity import robustness_summary
+from siteplan.guilds.catalogue import load_catalogue
+from siteplan.guilds.profiles import PROFILES, SHIPPED_PROFILES, derive_profile
+from siteplan.locate.sensitivity import robustness_summary
 
 
 def _names(specs, code):
@@ -196,10 +196,10 @@ def test_demo_robustness_is_no_longer_one_estate_everywhere(demo_prep):
     """The issue: one estate ranked first for every category with probability 1.00. With criteria by
     category the top estate differs between categories and some tops are uncertain."""
     from siteplan.guild_relocation import estate_capacity
-    from siteplan.locate import rank_estates
-    from siteplan.rules import eligibility, usable_land
-    from siteplan.sensitivity import robustness
-    from siteplan.suitability import zonal_mean
+    from siteplan.locate.ranking import rank_estates
+    from siteplan.rules.ruleset import eligibility, usable_land
+    from siteplan.locate.sensitivity import robustness
+    from siteplan.scoring.suitability import zonal_mean
 
     prep = demo_prep
     est = prep.region.layers["estates"]
@@ -224,7 +224,7 @@ def test_default_criteria_blockwise_equal_whole_grid(tmp_path):
     """The linked-trades catchment counts the classified businesses on the blockwise path too."""
     import rasterio
 
-    from siteplan.blockwise import write_category_surface
+    from siteplan.scoring.blockwise import write_category_surface
     from siteplan.pipeline import prepare
     from siteplan.scenario import load_scenario
 

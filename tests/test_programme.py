@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from siteplan.chains import chain_links, link_status
-from siteplan.guilds import load_catalogue
-from siteplan.impact import Residents, nuisance_distances, placements, trip_rates
-from siteplan.rules import Rule, _mixed_mask
+from siteplan.programme.chains import chain_links, link_status
+from siteplan.guilds.catalogue import load_catalogue
+from siteplan.programme.impact import Residents, nuisance_distances, placements, trip_rates
+from siteplan.rules.ruleset import Rule, _mixed_mask
 from siteplan.scenario import ProgrammeSpec
 
 ROOT = Path(__file__).resolve().parents[1]

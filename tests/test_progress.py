@@ -153,7 +153,7 @@ def test_partition_log_lines_say_their_partition() -> None:
     try:
         with labelled_logs("استان ۵۰%"):
             logging.getLogger("siteplan.pipeline").info("grid %d × %d cells", 3, 4)
-            logging.getLogger("siteplan.zoning").info("no args, 100% literal")
+            logging.getLogger("siteplan.zoning.zones").info("no args, 100% literal")
         logging.getLogger("siteplan.pipeline").info("after")
     finally:
         lg.handlers[:], lg.level, lg.propagate = old

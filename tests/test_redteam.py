@@ -15,10 +15,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import small_scenario
 
-from siteplan import outdir as od
+from siteplan.outputs import outdir as od
 from siteplan.cli import main
 from siteplan.errors import InputError
-from siteplan.outfile import check_output_file
+from siteplan.outputs.outfile import check_output_file
 
 
 def invoke(*args: object):

@@ -15,7 +15,7 @@ from shapely.geometry import Point, box
 
 from siteplan.errors import InputError, SiteplanError, SolverError
 from siteplan.guild_relocation import AssignmentModel, SolverOptions, allocate, estate_capacity, solve_assignment
-from siteplan.guilds import load_catalogue
+from siteplan.guilds.catalogue import load_catalogue
 from siteplan.relocation import build_model, solve_model
 from siteplan.scenario import AllocationSpec
 

@@ -99,7 +99,7 @@ def test_persian_numbers_units_and_percent():
 
 
 def test_every_unclassified_reason_has_a_complete_persian_text():
-    from siteplan.reasons import reason_fa
+    from siteplan.relocation.reasons import reason_fa
 
     reasons = [
         "unclassified: no keyword in name; name model not sure (wholesale_building 0.26, wholesale_food 0.22 < 0.5): "
@@ -120,7 +120,7 @@ def test_every_unclassified_reason_has_a_complete_persian_text():
 
 def test_zoning_sheets_draw_the_estate_outline_and_never_repeat_a_colour():
     from siteplan.report.panel import sheet_fill
-    from siteplan.zoning import zoning_sheets
+    from siteplan.zoning.zones import zoning_sheets
 
     est = gpd.GeoDataFrame({"estate_id": ["E1"]}, geometry=[shapely.box(0, 0, 1000, 1000)], crs=32639)
     zs = [shapely.box(100 + 20 * i, 100, 115 + 20 * i, 300) for i in range(30)]

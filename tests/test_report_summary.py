@@ -212,7 +212,7 @@ def _latin_words(s: str) -> list[str]:
 
 
 def test_persian_reasons_have_no_english_fragments():
-    from siteplan.reasons import eligibility_fa, reason_fa
+    from siteplan.relocation.reasons import eligibility_fa, reason_fa
 
     said = ["no eligible estate within 30 km (nearest E02: env. category 4.1 above the estate's max_cat 3.2)",
             "no eligible estate within 30 km (nearest E21: no gas; no wastewater)",

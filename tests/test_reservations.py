@@ -1,4 +1,4 @@
-"""Reservations (siteplan.reservations): an estate, or a share of it, kept for some trades; trades an
+"""Reservations (siteplan.rules.reservations): an estate, or a share of it, kept for some trades; trades an
 estate excludes — in eligibility, the allocation, explain and validate."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from conftest import edit_yaml, small_scenario
 
 from siteplan._io import write_shapefile
 from siteplan.cli import main
-from siteplan.explain import explain
+from siteplan.outputs.explain import explain
 from siteplan.pipeline import prepare, run
-from siteplan.reservations import RESERVED_SUFFIX
+from siteplan.rules.reservations import RESERVED_SUFFIX
 from siteplan.scenario import load_scenario
 
 

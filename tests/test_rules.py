@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, Polygon, box
 
-from siteplan.criteria import FieldCache, Grid
-from siteplan.explain import explain
+from siteplan.scoring.criteria import FieldCache, Grid
+from siteplan.outputs.explain import explain
 from siteplan.pipeline import prepare
-from siteplan.rules import Rule, RuleContext, RuleSet
+from siteplan.rules.ruleset import Rule, RuleContext, RuleSet
 from siteplan.scenario import parse_scenario
 
 UTM = "EPSG:32639"
@@ -136,8 +136,8 @@ def test_no_suitability_outside_the_study_area(scene):
 
 
 def test_zoning_honours_slope_and_boundary(scene):
-    from siteplan.rules import eligibility, usable_land
-    from siteplan.zoning import zone_estates
+    from siteplan.rules.ruleset import eligibility, usable_land
+    from siteplan.zoning.zones import zone_estates
 
     sc, prep = scene
     est = prep.region.layers["estates"]
@@ -161,7 +161,7 @@ def test_zoning_honours_slope_and_boundary(scene):
 
 
 def test_blockwise_equals_whole_grid_with_slope_and_boundary(scene, tmp_path):
-    from siteplan.blockwise import suitability_blockwise
+    from siteplan.scoring.blockwise import suitability_blockwise
 
     sc, prep = scene
     s = prep.surfaces["scrap"]
@@ -222,7 +222,7 @@ def test_sites_pass_the_vector_check(scene):
     _, prep = scene
     rs = prep.rules["scrap"]
     # any polygon of allowed cells passes every rule on its exact geometry
-    from siteplan.locate import regions_to_polygons
+    from siteplan.locate.ranking import regions_to_polygons
 
     polys = regions_to_polygons([prep.surfaces["scrap"].allowed], prep.grid)
     chk = rs.check(np.array(polys))
@@ -243,7 +243,7 @@ def test_dataclass_replace_keeps_context(scene):
 
 
 def test_explain_agrees_with_relocation_and_estates_geojson_on_the_demo(demo_result):
-    from siteplan.export import estates_table
+    from siteplan.outputs.writer import estates_table
 
     res = demo_result
     est = estates_table(res).set_index("estate_id")

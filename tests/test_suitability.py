@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from siteplan.sensitivity import rank_acceptability
-from siteplan.suitability import orness, owa, owa_tradeoff, topsis, wlc
+from siteplan.locate.sensitivity import rank_acceptability
+from siteplan.scoring.suitability import orness, owa, owa_tradeoff, topsis, wlc
 
 
 def test_wlc_equals_weighted_sum_in_blocks():
@@ -47,7 +47,7 @@ def test_rank_acceptability_rows_sum_to_one_and_dominance():
 
 
 def test_score_sd_closed_form_matches_monte_carlo():
-    from siteplan.sensitivity import score_sd
+    from siteplan.locate.sensitivity import score_sd
 
     rng = np.random.default_rng(5)
     s = [rng.random((4, 5)).astype(np.float32) for _ in range(3)]
@@ -60,7 +60,7 @@ def test_score_sd_closed_form_matches_monte_carlo():
 
 
 def test_oat_sweep_ranks():
-    from siteplan.sensitivity import oat_sweep
+    from siteplan.locate.sensitivity import oat_sweep
 
     x = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
     df = oat_sweep(x, np.array([0.5, 0.5]), ["a", "b"], deltas=(-0.5, 0.5))

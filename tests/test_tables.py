@@ -16,7 +16,7 @@ from conftest import small_scenario
 
 from siteplan.cli import main
 from siteplan.errors import InputError, ScenarioError
-from siteplan.region import load_region, read_layer
+from siteplan.inputs.region import load_region, read_layer
 from siteplan.scenario import load_scenario
 
 FA = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")

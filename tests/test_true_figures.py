@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import DEMO_DIR, edit_yaml, small_scenario
 
 from siteplan.cli import main
-from siteplan.explain import explain
+from siteplan.outputs.explain import explain
 from siteplan.pipeline import prepare
 from siteplan.scenario import load_scenario
 
@@ -112,7 +112,7 @@ def test_closed_line_estates_are_estates(small, tmp_path):
     sc = _copy(small, tmp_path)
     est = gpd.read_file(tmp_path / "estates.shp")
     _as_lines(est, np.ones(len(est), dtype=bool)).to_file(tmp_path / "estates.shp", encoding="utf-8")
-    from siteplan.region import load_region
+    from siteplan.inputs.region import load_region
     with pytest.warns(Warning, match=f"{len(est)} closed lines read as the areas they enclose"):
         region = load_region(load_scenario(sc))
     got = region.layers["estates"].set_index("estate_id").geometry
@@ -127,7 +127,7 @@ def _plot_world(needs: list[float], plot_areas: list[float], *, vacant_ha: float
     import pandas as pd
     from shapely.geometry import Point, box
 
-    from siteplan.guilds import load_catalogue
+    from siteplan.guilds.catalogue import load_catalogue
     cat = load_catalogue()
     row = cat.row("car_repair")
     ratio = float(row["plot_m2"]) / float(row["land_m2"])
@@ -158,7 +158,7 @@ def _matchable(needs: list[float], plots: list[float]) -> bool:
 
 def test_plot_estate_takes_only_businesses_a_free_plot_fits():
     from siteplan.guild_relocation import allocate, estate_capacity
-    from siteplan.plots import plot_need_m2
+    from siteplan.zoning.plots import plot_need_m2
     from siteplan.scenario import AllocationSpec
 
     needs = [1200.0, 900.0, 250.0, 250.0, 250.0]
@@ -183,7 +183,7 @@ def test_plot_estate_takes_only_businesses_a_free_plot_fits():
 @pytest.mark.parametrize("seed", range(6))
 def test_plot_estate_plan_can_always_give_every_business_a_plot(seed):
     from siteplan.guild_relocation import allocate, estate_capacity
-    from siteplan.plots import plot_need_m2
+    from siteplan.zoning.plots import plot_need_m2
     from siteplan.scenario import AllocationSpec
 
     rng = np.random.default_rng(seed)
@@ -237,7 +237,7 @@ def test_demo_zone_units_are_the_rows_naming_the_zone(demo_out):
 
 def test_demo_zone_figures_describe_the_written_geometry(demo_out):
     from siteplan.pipeline import prepare
-    from siteplan.zoning import homes_geoms
+    from siteplan.zoning.zones import homes_geoms
 
     zones = gpd.read_file(demo_out / "zones.geojson")
     prep = prepare(load_scenario(__import__("conftest").DEMO_YAML))

@@ -1,4 +1,4 @@
-"""Upgrade proposals (siteplan.upgrades): estates that lack a utility, ranked by what the upgrade would
+"""Upgrade proposals (siteplan.locate.upgrades): estates that lack a utility, ranked by what the upgrade would
 place, beside new sites."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from conftest import edit_yaml
 
 from siteplan.cli import main
 from siteplan.errors import InputError, ScenarioError
-from siteplan.region import detect_dbf_encoding, load_region
+from siteplan.inputs.region import detect_dbf_encoding, load_region
 from siteplan.scenario import load_scenario
 from siteplan.textnorm import has_persian
 

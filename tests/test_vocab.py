@@ -16,7 +16,7 @@ from siteplan.checks import validate_scenario
 from siteplan.cli import main
 from siteplan.errors import ScenarioError
 from siteplan.pipeline import run
-from siteplan.region import load_region
+from siteplan.inputs.region import load_region
 from siteplan.scenario import load_scenario
 from siteplan.vocab import VOCABULARIES, map_values, nearest, value_table
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siteplan.errors import InputError
-from siteplan.weights import (
+from siteplan.scoring.weights import (
     RI_TABLES,
     ahp,
     combine_experts,

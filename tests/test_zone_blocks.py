@@ -10,12 +10,12 @@ import shapely
 from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
 
-import siteplan.zone_check as zc
-from siteplan.blocks import access_strips, plot_boxes, road_angle
-from siteplan.guilds import load_catalogue
-from siteplan.rules import compile_rulesets, usable_land
+import siteplan.zoning.zone_check as zc
+from siteplan.zoning.blocks import access_strips, plot_boxes, road_angle
+from siteplan.guilds.catalogue import load_catalogue
+from siteplan.rules.ruleset import compile_rulesets, usable_land
 from siteplan.scenario import parse_scenario
-from siteplan.zoning import MIN_CONVEXITY, convexity, order_reach, zone_plan
+from siteplan.zoning.zones import MIN_CONVEXITY, convexity, order_reach, zone_plan
 
 UTM = "EPSG:32639"
 TOWN = Point(550000, 3600000).buffer(1500, quad_segs=32)
@@ -191,8 +191,8 @@ def test_blocks_near_rectangular_ordered_and_reachable(tmp_path, angle):
 
 def _strips(tmp_path, estate, demand):
     """The access strips of the estate's block frame (as zoning builds it)."""
-    from siteplan.blocks import block_frame
-    from siteplan.zoning import _plot_depth, category_order
+    from siteplan.zoning.blocks import block_frame
+    from siteplan.zoning.zones import _plot_depth, category_order
 
     cat = load_catalogue()
     order = category_order(list(demand), cat)
@@ -328,7 +328,7 @@ def test_qom_case_blocks_and_plots(tmp_path):
 
 def test_plot_boxes_cover_the_block_rows(tmp_path):
     estate = box(551600, 3599400, 552200, 3600000)
-    from siteplan.blocks import block_frame
+    from siteplan.zoning.blocks import block_frame
 
     fr = block_frame(estate, TOWN, depth=20.0, strip=12.0)
     pb = plot_boxes(fr, estate, 400.0)
@@ -344,7 +344,7 @@ def test_zoning_sheets_are_numbers_only(tmp_path):
     (names never reach the path), inside the view box."""
     import re
 
-    from siteplan.zoning import SHEET_COLUMNS, zoning_sheets
+    from siteplan.zoning.zones import SHEET_COLUMNS, zoning_sheets
 
     estate = box(551800, 3599400, 553200, 3600200)
     zp, *_ = _plan(tmp_path, estate, {"metalwork": 90000.0, "car_repair": 120000.0}, doe="none")

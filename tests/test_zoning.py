@@ -8,10 +8,10 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from siteplan.guilds import load_catalogue
-from siteplan.rules import compile_rulesets, usable_land
+from siteplan.guilds.catalogue import load_catalogue
+from siteplan.rules.ruleset import compile_rulesets, usable_land
 from siteplan.scenario import parse_scenario
-from siteplan.zoning import zone_estates
+from siteplan.zoning.zones import zone_estates
 
 UTM = "EPSG:32639"
 TOWN = Point(550000, 3600000).buffer(1500, quad_segs=32)
@@ -161,7 +161,7 @@ def test_value_chain_partners_adjoin(tmp_path, shape):
 
 
 def test_plots_inside_zones(tmp_path):
-    from siteplan.zoning import plots_for_zones, subdivide_plots
+    from siteplan.zoning.zones import plots_for_zones, subdivide_plots
 
     estate = box(551520, 3599500, 552520, 3600500)
     demand = {"metalwork": 120000.0, "car_repair": 150000.0}

@@ -16,6 +16,7 @@ module                    commands
 ``export``                ``export``
 ``compare``               ``compare``
 ``ingest_osm``            ``ingest-osm``
+``qgis_plugin``           ``qgis-plugin``
 ========================  ===================================================================
 """
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import click
 
-from . import catalogue, compare, explain, export, ingest_osm, review, run, suitability, validate, weights
+from . import catalogue, compare, explain, export, ingest_osm, qgis_plugin, review, run, suitability, validate, weights
 from ._common import _Group, _setup_logging
 from ._common import _guard as _guard  # noqa: F401  (re-exported: siteplan.cli._guard)
 from ._common import _Terminated as _Terminated  # noqa: F401  (re-exported: tests raise it)
@@ -43,6 +44,6 @@ def main(quiet: bool, verbose: int, debug: bool) -> None:
 
 for _command in (run.run, run.demo, validate.validate, catalogue.catalogue, weights.weights,
                  suitability.suitability, explain.explain, export.export_cmd, ingest_osm.ingest_osm_cmd,
-                 compare.compare_cmd, review.review):
+                 compare.compare_cmd, review.review, qgis_plugin.qgis_plugin_cmd):
     main.add_command(_command)
 del _command

@@ -10,7 +10,7 @@ import click
 from ._common import _guard, echo, echo_json, echo_table
 
 if TYPE_CHECKING:
-    from ..guilds import Catalogue
+    from ..guilds.catalogue import Catalogue
 
 
 @click.command()
@@ -29,14 +29,14 @@ def catalogue(fmt: str, scenario: Path | None, keywords: bool, criteria: bool) -
     them one category at a time. ``--criteria`` lists the default criteria of every category (used
     when a scenario has no ``criteria:``), by its ``profile``. A scenario adds keywords with ``keywords_fa:`` /
     ``keywords_en:`` under ``catalogue.overrides.<code>`` (with ``replace: true`` they replace the list)."""
-    from ..guilds import load_catalogue, scenario_catalogue
+    from ..guilds.catalogue import load_catalogue, scenario_catalogue
     from ..scenario import load_scenario
 
     cat = scenario_catalogue(load_scenario(scenario)) if scenario else load_catalogue()
     if criteria:
         _criteria(cat, fmt)
     elif fmt == "csv":
-        from ..export import safe_csv
+        from ..outputs.writer import safe_csv
 
         echo_table(safe_csv(cat.listing()) or "")
     elif fmt == "json":
@@ -52,10 +52,10 @@ def catalogue(fmt: str, scenario: Path | None, keywords: bool, criteria: bool) -
 
 
 def _criteria(cat: "Catalogue", fmt: str) -> None:
-    from ..profiles import criteria_listing, criteria_text
+    from ..guilds.profiles import criteria_listing, criteria_text
 
     if fmt == "csv":
-        from ..export import safe_csv
+        from ..outputs.writer import safe_csv
 
         echo_table(safe_csv(criteria_listing(cat)) or "")
     elif fmt == "json":

@@ -23,7 +23,7 @@ def explain(source: Path, category: str, at: str | None, estate: str | None, fmt
     `siteplan run`, answered at once from what the run saved (its explain/ folder).
     """
     from ..errors import InputError
-    from ..explain import explain_run, parse_point
+    from ..outputs.explain import explain_run, parse_point
 
     try:
         point = parse_point(at) if at is not None else None
@@ -32,7 +32,7 @@ def explain(source: Path, category: str, at: str | None, estate: str | None, fmt
     if source.is_dir():
         ex = explain_run(source, category, at=point, estate=estate)
     else:
-        from ..explain import explain as explain_place
+        from ..outputs.explain import explain as explain_place
         from ..pipeline import prepare
         from ..scenario import load_scenario
 

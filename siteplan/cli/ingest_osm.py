@@ -19,7 +19,7 @@ from ._common import _guard, echo
 @_guard
 def ingest_osm_cmd(pbf: Path, out: Path, boundary: Path | None, overwrite: bool) -> None:
     """Build a region and a ready scenario from an OpenStreetMap extract (PBF)."""
-    from ..osm import ingest_osm
+    from ..inputs.osm import ingest_osm
 
     rep = ingest_osm(pbf, out, boundary=boundary, overwrite=overwrite)
     for line in rep.lines():

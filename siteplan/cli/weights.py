@@ -23,7 +23,7 @@ def weights() -> None:
 @_guard
 def weights_ahp(matrix: Path, method: Literal["eigenvector", "geometric_mean"], ri_table: str, threshold: float) -> None:
     """AHP weights of a pairwise MATRIX (CSV; empty cells are missing judgements) as JSON."""
-    from ..weights import ahp, read_ahp_matrix
+    from ..scoring.weights import ahp, read_ahp_matrix
 
     cells, names = read_ahp_matrix(matrix)
     d = ahp(cells, method=method, ri_table=ri_table, threshold=threshold).as_dict()

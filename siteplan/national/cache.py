@@ -39,8 +39,8 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import InputError
-from ..outdir import MARKER, foreign_files, read_marker
-from ..outfile import input_files
+from ..outputs.outdir import MARKER, foreign_files, read_marker
+from ..outputs.outfile import input_files
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def open_cache(cache: str | Path, inputs: Mapping[str, str | Path], out: str | P
     cache
         The cache folder as given (``--cache``, or the default beside ``--out``).
     inputs
-        What the national scenario reads, by description (:func:`siteplan.outfile.scenario_inputs`).
+        What the national scenario reads, by description (:func:`siteplan.outputs.outfile.scenario_inputs`).
     out
         The national output folder.
 

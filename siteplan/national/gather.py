@@ -3,7 +3,7 @@ tables and layers of every unit concatenated with a ``partition`` column (first)
 
 The rows keep their bytes: CSV cells are read as text and written back as they were (they were
 neutralised against formulas when the unit wrote them), only the new ``partition`` cell is neutralised
-(:func:`siteplan.export.neutralise_formulas`). A row's partition is the partition that owns its
+(:func:`siteplan.outputs.writer.neutralise_formulas`). A row's partition is the partition that owns its
 business (``biz_id``) or estate (``estate_id``); rows of a unit of several partitions that name
 neither (towns, flows' origins, proposed sites) carry the unit's label (``A + B``).
 """
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..export import neutralise_formulas
+from ..outputs.writer import neutralise_formulas
 from .collate import persian_key
 from .partition import Unit, owners
 from .runner import SUMMARY, Outcome, unit_dir
@@ -296,7 +296,7 @@ def write_figures(figs: NationalFigures, polygons: gpd.GeoDataFrame, stage: Path
                   ) -> list[tuple[str, gpd.GeoDataFrame]]:
     """Write ``provinces.csv`` and ``province_flows.csv`` into ``stage``; return the GeoPackage layers
     ``provinces`` (polygons with their figures) and ``flows`` (:attr:`NationalFigures.estate_flows`)."""
-    from ..export import write_csv
+    from ..outputs.writer import write_csv
 
     write_csv(figs.provinces, stage / "provinces.csv", bom=bom)
     write_csv(figs.flows, stage / "province_flows.csv", bom=bom)

@@ -42,8 +42,8 @@ from scipy.sparse.csgraph import connected_components
 from .._version import __version__
 from ..checks import load_checked
 from ..errors import InputError
-from ..plausibility import checked_encoding
-from ..region import Region, _read
+from ..inputs.plausibility import checked_encoding
+from ..inputs.region import Region, _read
 from ..scenario import Scenario, read_scenario_file
 from ..textnorm import normalize
 

@@ -53,9 +53,9 @@ from pyproj import CRS
 
 from .._version import __version__
 from ..errors import InputError, SiteplanError
-from ..outfile import input_files
-from ..outfile import scenario_inputs as all_inputs
-from ..region import Region, utm_crs_for
+from ..inputs.region import Region, utm_crs_for
+from ..outputs.outfile import input_files
+from ..outputs.outfile import scenario_inputs as all_inputs
 from ..scenario import Scenario, read_scenario_file
 from ..textnorm import normalize
 from .partition import (
@@ -109,14 +109,14 @@ class Province:
 
 def scenario_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
     """What a one-province run reads, by description: the scenario file, its layers (the DEM among
-    them) and its catalogue (:func:`siteplan.outfile.scenario_inputs`)."""
+    them) and its catalogue (:func:`siteplan.outputs.outfile.scenario_inputs`)."""
     return all_inputs(scenario, path)
 
 
 def national_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
     """What a national run reads (for the refusals of its output and cache folders): the national file,
     its layers, partitions and catalogue, or each listed provincial scenario's inputs (as far as each can
-    be parsed); :func:`siteplan.outfile.scenario_inputs`."""
+    be parsed); :func:`siteplan.outputs.outfile.scenario_inputs`."""
     assert scenario.national is not None
     return all_inputs(scenario, path)
 

@@ -1,9 +1,9 @@
 """Suitability on grids beyond memory, chunk by chunk on Dask, written as a Cloud-Optimized GeoTIFF.
 
 The grid is cut into square chunks; each chunk is one task that computes the category's surface on
-the chunk padded by each criterion's and rule's halo (:class:`siteplan.blockwise.BlockPlan`): a
+the chunk padded by each criterion's and rule's halo (:class:`siteplan.scoring.blockwise.BlockPlan`): a
 feature farther than the halo cannot change a cell's value, so every chunk is exact, and the chunks
-together are the whole-grid surface (the argument and its test are :mod:`siteplan.blockwise`'s). The
+together are the whole-grid surface (the argument and its test are :mod:`siteplan.scoring.blockwise`'s). The
 halos are the chunks' overlap: a chunk reads the features within its padded window, not its
 neighbours' cells, so no chunk waits for another.
 
@@ -28,10 +28,10 @@ import rasterio.shutil
 from rasterio.windows import Window
 
 from .._io import atomic_path
-from ..blockwise import BlockPlan, tiff_profile
 from ..errors import InputError
 from ..progress import count_bar, show_bars
-from ..suitability import category_weights
+from ..scoring.blockwise import BlockPlan, tiff_profile
+from ..scoring.suitability import category_weights
 
 if TYPE_CHECKING:
     from ..results import Prepared
@@ -103,7 +103,7 @@ def surface_plan(prep: "Prepared", category: str) -> BlockPlan:
     if category not in prep.rules:
         raise InputError(f"--category: '{category}' is not in the catalogue")
     weights = category_weights(prep.criteria_specs, prep.scenario, category)
-    from ..criteria import criteria_layers
+    from ..scoring.criteria import criteria_layers
 
     # criteria read the classified businesses (the linked-trades defaults), as the whole-grid path does
     return BlockPlan.build(prep.criteria_specs, weights, prep.rules[category],
@@ -113,7 +113,7 @@ def surface_plan(prep: "Prepared", category: str) -> BlockPlan:
 def surface_array(prep: "Prepared", category: str, *, chunk: int = 2048) -> Any:
     """One category's surface as a lazy ``dask.array`` (float32, -9999 where excluded), chunk by chunk.
 
-    Each chunk is one task computing :meth:`siteplan.blockwise.BlockPlan.block` on its window (the
+    Each chunk is one task computing :meth:`siteplan.scoring.blockwise.BlockPlan.block` on its window (the
     overlap is the halo of each criterion and rule, read from the features, not from the neighbouring
     chunks' cells, so no chunk depends on another); the plan is one shared node of the graph. For use
     with xarray, xarray-spatial or ``dask.array`` pipelines; :func:`write_surface_cog` writes the same
@@ -176,7 +176,7 @@ def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk
 
     Notes
     -----
-    Values are those of :func:`siteplan.blockwise.suitability_blockwise` (the same blocks' arithmetic,
+    Values are those of :func:`siteplan.scoring.blockwise.suitability_blockwise` (the same blocks' arithmetic,
     tested equal); the file's bytes do not depend on the chunk order or on who computed the chunks.
     """
     plan = surface_plan(prep, category)
@@ -216,7 +216,7 @@ def write_suitability_cog(path: str | Path, category: str, out: str | Path, *, c
     """``siteplan suitability SCENARIO --category C --out F.tif --cog``: read the scenario, refuse an
     ``out`` that is one of its inputs (before any heavy work), and write the COG (:func:`write_surface_cog`)."""
     from ..checks import refuse_provincial_list
-    from ..outfile import check_output_file
+    from ..outputs.outfile import check_output_file
     from ..pipeline import _scenario_inputs, prepare
     from ..scenario import load_scenario
 

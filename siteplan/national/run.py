@@ -1,6 +1,6 @@
 """A national run end to end: partition → run the units (here or on Dask) → gather → write.
 
-The national output folder follows :class:`siteplan.outdir.OutputFolder` (refusals, lock, marker,
+The national output folder follows :class:`siteplan.outputs.outdir.OutputFolder` (refusals, lock, marker,
 atomic swap). The cache of the units' outputs lives beside it (``.NAME.cache`` by default), keyed by
 each unit's inputs' content, so a rerun recomputes only the units that failed or whose inputs or
 settings changed.
@@ -16,7 +16,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import InputError, SiteplanError
-from ..export import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
+from ..outputs.writer import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
 from .cache import open_cache, prune_cache
 from .gather import copy_units, gather_tables, national_figures, write_figures
 from .partition import Partitioning
@@ -74,7 +74,7 @@ def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, 
               stage: Path) -> dict:
     inputs: dict[str, str] = {}
     for label, p in res.parts.inputs.items():
-        from ..outfile import input_files
+        from ..outputs.outfile import input_files
 
         for f in input_files(Path(p)):
             if f.is_file():
@@ -132,7 +132,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
     InputError
         A problem with the scenario, its layers or partitions, or the folders.
     """
-    from ..outdir import OutputFolder, input_bytes
+    from ..outputs.outdir import OutputFolder, input_bytes
     from ..scenario import check_seed, load_scenario
 
     path = Path(path)
@@ -176,7 +176,10 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         extra = write_figures(figs, parts.polygons, stage, bom=scenario.outputs.csv_bom)
         layers = gpkg_layers(stage)
         if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
-            write_gpkg(extra + layers, stage / "national.gpkg")
+            from ..outputs.gisstyle import styles_table
+
+            lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
+            write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
         national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html", figs)
         # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
         summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",

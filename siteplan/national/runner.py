@@ -2,7 +2,7 @@
 
 Each unit is one task, :func:`run_unit`, which runs the ordinary pipeline
 (:func:`siteplan.pipeline.run`) on the unit's scenario and writes its outputs
-(:func:`siteplan.export.write_run`) into the cache, under the unit's key; a unit whose key is already
+(:func:`siteplan.outputs.writer.write_run`) into the cache, under the unit's key; a unit whose key is already
 in the cache is not run again. A task never raises: a failure becomes an outcome with the error, so
 the other units finish. The results do not depend on where a unit ran: a unit reads only its own
 inputs and the seed, so no Dask, one worker or many give the same files.
@@ -175,7 +175,7 @@ def _worker_sender(topic: str, index: int) -> Callable[[str, str], None] | None:
 
 def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
     from ..errors import SiteplanError
-    from ..export import write_run
+    from ..outputs.writer import write_run
     from ..pipeline import run
     from ..scenario import load_scenario
     from .cache import claim_entry, seal_entry

@@ -14,7 +14,7 @@ Formulation (units u = businesses, or clusters that must move together; estates 
 with c_uj = land_u (d_uj − β D s_uj) (km, D the distance limit, s the suitability score, β its
 weight), p_u a penalty larger than any assignment cost (scaled up for heavier categories when the
 scenario gives them priority), K_j the estate's net vacant land and f_jL the share of the estate that
-the categories of level L may use (from :func:`siteplan.zoning.usable_land`). Arcs exist only for
+the categories of level L may use (from :func:`siteplan.zoning.zones.usable_land`). Arcs exist only for
 eligible (unit, estate) pairs within D; since an ineligible or too-distant arc can never be used,
 this pruning cannot change the optimum.
 

@@ -324,7 +324,7 @@ class _Search:
     def check_clock(deadline: float, time_budget: float, max_passes: int, max_tries: int) -> None:
         """Raise :class:`~siteplan.errors.SafetyNetError` when the wall clock has run past ``deadline``."""
         if time.perf_counter() > deadline:
-            from .._milp import safety_net_error
+            from .milp import safety_net_error
 
             raise safety_net_error("relocation: the local search", time_budget,
                                    f"{max_passes} passes (allocation.search_passes) of at most {max_tries} "

@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from ..guilds import Catalogue
+from ..guilds.catalogue import Catalogue
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 
@@ -184,14 +184,14 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         :func:`business_units` of ``b`` (computed when None).
     used
         Land already taken at the estates by businesses placed before (``estate_id``, ``category``,
-        ``land_m2``; the phases of :mod:`siteplan.phasing`): each capacity row's right-hand side loses the
+        ``land_m2``; the phases of :mod:`siteplan.programme.phasing`): each capacity row's right-hand side loses the
         land of the categories it counts (those whose usable share is at most the row's level), so the
         estate holds exactly what it would with those businesses in the model. Not for estates whose
         capacity is their free plots (give those without the plots taken).
     weights
         A priority weight (≥ 1) per ``biz_id`` (missing: 1): a unit's penalty and greedy priority are
         multiplied by its members' largest weight, so that, per hectare, a unit of a higher weight is left
-        out only when a lower one cannot take its place (:mod:`siteplan.phasing`).
+        out only when a lower one cannot take its place (:mod:`siteplan.programme.phasing`).
 
     Returns
     -------
@@ -307,7 +307,7 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
     """The pairs on estates whose capacity is their free plots, counted in plots.
 
     A pair is dropped (with every pair of its unit at that estate) when no free plot fits the business
-    (:func:`siteplan.plots.plot_need_m2`); else it counts 1 at the level ``n / m`` (``n`` plots of the
+    (:func:`siteplan.zoning.plots.plot_need_m2`); else it counts 1 at the level ``n / m`` (``n`` plots of the
     estate's ``m`` fit it), so that each level's row, ``≤ n`` businesses needing one of the ``n`` largest
     plots, is Hall's condition for giving every business a plot of its own. The estate's right-hand
     side is ``m`` times its capacity over its plots' area (1 unless a reserved share or the plots already
@@ -329,7 +329,7 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
     numpy.ndarray
         Mask of the pairs kept.
     """
-    from ..plots import plot_need_m2, plots_that_fit
+    from ..zoning.plots import plot_need_m2, plots_that_fit
 
     cap_rhs, counted = rhs
     biz, est, pair_key = pairs

@@ -13,8 +13,8 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
-from ..guilds import Catalogue
-from ..reservations import Reservation, merge_reserved, split_reserved
+from ..guilds.catalogue import Catalogue
+from ..rules.reservations import Reservation, merge_reserved, split_reserved
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 from .model import AssignmentModel, Units, build_model, business_units
@@ -75,7 +75,7 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
             sizes[eid] = ()
     ids = list(estates["estate_id"])
     negative = [f"{i} ({cap[i]:,.0f} m²)" for i in ids if cap.get(i, 0.0) < 0]
-    if negative:  # siteplan.plausibility refuses these when the layers are loaded; never write them
+    if negative:  # siteplan.inputs.plausibility refuses these when the layers are loaded; never write them
         raise InputError(f"estates: negative capacity for {len(negative)} estate(s): {', '.join(negative[:20])}; "
                          "vacant_ha and plot areas must not be negative")
     return pd.DataFrame({"estate_id": ids, "capacity_m2": [cap.get(i, 0.0) for i in ids],
@@ -122,7 +122,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     catalogue
         For default land per unit and environmental order.
     elig
-        :func:`siteplan.rules.eligibility` output.
+        :func:`siteplan.rules.ruleset.eligibility` output.
     capacity
         :func:`estate_capacity` output.
     scores
@@ -130,11 +130,11 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     spec
         Allocation settings (the solver's as :meth:`SolverOptions.from_spec`).
     reservations
-        Estates with a share reserved for some categories (:mod:`siteplan.reservations`): the reserved
+        Estates with a share reserved for some categories (:mod:`siteplan.rules.reservations`): the reserved
         part takes only those; the rows name the estate itself.
     used, weights
         Land already taken and priority weights (:func:`siteplan.relocation.model.build_model`; the
-        phases of :mod:`siteplan.phasing`); None: none.
+        phases of :mod:`siteplan.programme.phasing`); None: none.
 
     Returns
     -------
@@ -179,7 +179,7 @@ def _used_reserved(used: pd.DataFrame, capacity: pd.DataFrame, reservations: dic
     """Land taken before at estates with a reserved share (:func:`allocate`'s ``used``), split as the
     allocation splits those estates: the reserved categories' land fills the reserved part first (up to
     its capacity), the rest of it and the other categories' land the rest of the estate."""
-    from ..reservations import RESERVED_SUFFIX
+    from ..rules.reservations import RESERVED_SUFFIX
 
     parts = {eid: r for eid, r in reservations.items() if r.only and r.share < 1.0}
     if not parts:

@@ -13,8 +13,8 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
-from .._milp import safety_net_error, stopped_by_clock
 from ..errors import SolverError
+from .milp import safety_net_error, stopped_by_clock
 from .model import AssignmentModel
 
 log = logging.getLogger(__name__)

@@ -401,7 +401,7 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
     """
     from scipy.optimize import Bounds, LinearConstraint
 
-    from .._milp import milp, safety_net_error, stopped_by_clock
+    from .milp import milp, safety_net_error, stopped_by_clock
 
     n_units, arc_u = model.n_units, model.arc_u
     na = model.n_arcs
@@ -444,7 +444,7 @@ def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc
     """
     from scipy.optimize import Bounds, LinearConstraint
 
-    from .._milp import milp, safety_net_error, stopped_by_clock
+    from .milp import milp, safety_net_error, stopped_by_clock
 
     arc_u = model.arc_u
     na, nr = len(arcs), len(units)

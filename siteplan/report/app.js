@@ -214,7 +214,7 @@
   function linesLayer(spec) {
     var group = L.featureGroup();
     spec.rows.forEach(function (r) {
-      L.polyline(r.path, {weight: r.w, color: colour(spec.colour), opacity: 0.6}).bindTooltip(tip(r.t)).addTo(group);
+      L.polyline(r.path, {weight: r.w, color: colour(spec.colour), opacity: spec.opacity || 0.6}).bindTooltip(tip(r.t)).addTo(group);
     });
     return group;
   }

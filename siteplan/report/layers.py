@@ -19,7 +19,9 @@ import shapely
 from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from .. import styles as _styles
 from .._geom import to_rfc7946
+from ..styles import ENV_COLOURS, PALETTE
 from ..units import M2_PER_HA
 from . import lang as _lang
 from .bidi import Fmt
@@ -29,13 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "labels", "text", "fe", "cat_fa", "codes_fa"]
 
-PALETTE = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
-           "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#800000", "#aaffc3", "#808000",
-           "#000075", "#808080"]
-ENV_COLOURS = {"1": "#1a9850", "2": "#91cf60", "3.1": "#d9ef8b", "3.2": "#fee08b", "4.1": "#fc8d59",
-               "4.2": "#f46d43", "5.1": "#d73027", "5.2": "#a50026", "5.3": "#67001f", "6": "#40004b"}
-VIRIDIS = np.array([[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
-                    [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]], float)
+VIRIDIS = np.array(_styles.VIRIDIS, float)
 #: beyond this many businesses the point layer shows 1 km cells instead of single markers
 MAX_POINTS = 20_000
 #: longest side of a suitability overlay image, in pixels
@@ -158,17 +154,17 @@ def _swatches(items: list[tuple[str, Any]], shape: str = "box") -> dict[str, Any
 
 
 def category_colours(codes: list[str]) -> dict[str, str]:
-    """One palette colour per category code, in catalogue order."""
-    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(codes)}
+    """One palette colour per category code, in catalogue order (:func:`siteplan.styles.category_colours`)."""
+    return _styles.category_colours(codes)
 
 
 def study_area(res: "RunResult") -> dict[str, Any]:
     """The study-area outline."""
     r = res.prep.region
     g = gpd.GeoDataFrame(geometry=[r.study_area], crs=r.crs)
-    style = {"color": "#444", "weight": 1.5, "dashArray": "4", "fillColor": "#ffffff", "fillOpacity": 0.55}
-    return _layer(fe("محدوده مطالعه", "Study area"), True, _features(g, [{"_s": style}]), group="context",
-                  legend=_swatches([("#444", fe("مرز محدوده", "boundary of the study"))], "dash"), interactive=False)
+    style = dict(_styles.STUDY_AREA_STYLE)
+    return _layer(fe(*_styles.TITLES["study_area"]), True, _features(g, [{"_s": style}]), group="context",
+                  legend=_swatches([(style["color"], fe("مرز محدوده", "boundary of the study"))], "dash"), interactive=False)
 
 
 def urban(res: "RunResult") -> dict[str, Any]:
@@ -258,7 +254,7 @@ def suitability(res: "RunResult", code: str) -> dict[str, Any]:
     cat = res.prep.catalogue.table.set_index("code")
     name = fe(text(cat.loc[code, "name_fa"]), text(cat.loc[code, "name_en"]))
     ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
-    return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": 0.7,
+    return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": _styles.SUITABILITY_OPACITY,
             "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "0 low"), fe("۱ زیاد", "1 high")],
                        "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},
             "url": image_to_url(_colour_ramp(out)),
@@ -273,7 +269,7 @@ def _pct_fa(v: float) -> str:
 def estates(res: "RunResult") -> dict[str, Any]:
     """Estates coloured by the share of capacity used, with a popup of ranks and eligibility (in
     Persian; ids, numbers and units as written)."""
-    from ..reasons import eligibility_fa
+    from ..relocation.reasons import eligibility_fa
     from .bidi import fa_numbers
 
     est = res.prep.region.layers["estates"]
@@ -286,7 +282,7 @@ def estates(res: "RunResult") -> dict[str, Any]:
     for e in est.itertuples():
         cap = float(summ.loc[e.estate_id, "cap"]) if e.estate_id in summ.index else 0.0
         used = float(summ.loc[e.estate_id, "used"]) if e.estate_id in summ.index else 0.0
-        share = used / cap if cap > 0 else 1.0
+        share = _styles.share_used(cap, used)
         r = by_estate.get(e.estate_id, res.ranks.iloc[:0])
         ok = r[r.eligible]
         rows = [[catname.get(x.category, text(x.category)), num(x.score, ".2f") if pd.notna(x.score) else "",
@@ -308,15 +304,13 @@ def estates(res: "RunResult") -> dict[str, Any]:
                                      fe("رتبه", "rank"), fe("جابجاشونده به اینجا", "moving in")], rows])
         if why:
             blocks.append(["ul", fe("غیرمجاز:", "not eligible:"), why])
-        fill = "#d73027" if share > 0.9 else "#fc8d59" if share > 0.5 else "#1a9850"
+        fill = _styles.estate_fill(share)
         props.append({"estate_id": text(e.estate_id), "name": text(e.name), "used": round(share, 3),
                       "_t": [text(e.estate_id), text(e.name)], "_p": blocks,
-                      "_s": {"color": "#000", "weight": 1.5, "fillColor": fill, "fillOpacity": 0.6}})
-    return _layer(fe("شهرک‌ها (سهم ظرفیت استفاده‌شده)", "Estates by share used"), True,
+                      "_s": dict(_styles.ESTATE_STYLE, fillColor=fill)})
+    return _layer(fe(*_styles.TITLES["estates"]), True,
                   _features(est, props, simplify_m=2.0), maxWidth=520, cards="estate_id",
-                  legend=_swatches([("#1a9850", fe("تا \u061c۵۰٪", "up to 50 % used")),
-                                    ("#fc8d59", fe("۵۰ تا \u061c۹۰٪", "50–90 % used")),
-                                    ("#d73027", fe("بیش از \u061c۹۰٪", "over 90 % used"))]))
+                  legend=_swatches([(c.colour, fe(c.fa, c.en)) for c in _styles.ESTATE_SHARE_CLASSES]))
 
 
 def zones(res: "RunResult") -> dict[str, Any] | None:
@@ -342,19 +336,17 @@ def zones(res: "RunResult") -> dict[str, Any] | None:
                       "_t": [text(r.zone_id), names.get(text(r.category), text(r.category)),
                              tr("رده ", "env. category ") + digits(r.env_cat), qty(r.area_ha, "ha", ".2f"),
                              num(int(r.units)) + tr(" واحد", " units")],
-                      "_s": {"color": "#333", "weight": 0.5, "fillOpacity": 0.8,
-                             "fillColor": ENV_COLOURS.get(text(r.env_cat), "#999")}})
-    present = sorted({text(v) for v in z["env_cat"]}, key=lambda v: list(ENV_COLOURS).index(v)
-                     if v in ENV_COLOURS else 99)
+                      "_s": dict(_styles.ZONE_STYLE, fillColor=ENV_COLOURS.get(text(r.env_cat), _styles.ENV_DEFAULT))})
+    present = sorted({text(v) for v in z["env_cat"]}, key=_styles.env_order)
 
     def lab(v: str) -> dict[str, str]:
         extra = (("(کم‌مزاحمت‌ترین)", " (least nuisance)") if v == present[0] else
                  ("(پرمزاحمت‌ترین)", " (most nuisance)") if v == present[-1] and len(present) > 1 else ("", ""))
         return fe(f"رده {digits(v)} {extra[0]}".strip(), f"env. category {v}{extra[1]}")
 
-    return _layer(fe("زون‌ها (رده محیطی)", "Zones by environmental category"), True,
+    return _layer(fe(*_styles.TITLES["zones"]), True,
                   _features(z, props, simplify_m=2.0), card_of="estate_id",
-                  legend=_swatches([(ENV_COLOURS.get(v, "#999"), lab(v)) for v in present]))
+                  legend=_swatches([(ENV_COLOURS.get(v, _styles.ENV_DEFAULT), lab(v)) for v in present]))
 
 
 def sites(res: "RunResult") -> dict[str, Any] | None:
@@ -362,8 +354,8 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
     s = res.sites
     if not len(s):
         return None
-    style = {"color": "#08519c", "weight": 3, "fillColor": "#6baed6", "fillOpacity": 0.6}
-    from ..locate import POP_REACH_KM
+    style = dict(_styles.SITE_STYLE)
+    from ..locate.ranking import POP_REACH_KM
     from .panel import sizing_text
 
     names = cat_fa(res)
@@ -407,8 +399,8 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
                              ["kv", kv]]})
     pts = gpd.GeoSeries(shapely.point_on_surface(s.geometry.values), crs=s.crs).to_crs(4326)
     marks = [[round(p.y, 6), round(p.x, 6), text(i)] for p, i in zip(pts, s["site_id"])]
-    return _layer(fe("سایت‌های پیشنهادی", "Proposed new sites"), True, _features(s, props), marks=marks,
-                  ids="site_id", legend=_swatches([("#08519c", fe("سایت پیشنهادی (نماد ★ و شناسه)",
+    return _layer(fe(*_styles.TITLES["sites"]), True, _features(s, props), marks=marks,
+                  ids="site_id", legend=_swatches([(style["color"], fe("سایت پیشنهادی (نماد ★ و شناسه)",
                                                                    "proposed estate site"))], "site"))
 
 
@@ -447,12 +439,12 @@ def clusters(res: "RunResult") -> dict[str, Any] | None:
     cl = res.clusters
     if not len(cl):
         return None
-    style = {"color": "#006d2c", "weight": 1, "fillOpacity": 0.2}
+    style = dict(_styles.CLUSTER_STYLE)
     names = cat_fa(res)
     props = [{"cluster_id": text(c), "_s": style, "_t": [text(c), num(int(m)) + tr(" عضو", " members"), codes_fa(k, names)]}
              for c, m, k in zip(cl["cluster_id"], cl["members"], cl["categories"])]
-    return _layer(fe("خوشه‌های کسب‌وکار", "Business clusters"), False, _features(cl, props, simplify_m=10.0),
-                  legend=_swatches([("#006d2c", fe("خوشه یک زنجیره ارزش", "cluster of one value chain"))]))
+    return _layer(fe(*_styles.TITLES["clusters"]), False, _features(cl, props, simplify_m=10.0),
+                  legend=_swatches([(style["color"], fe("خوشه یک زنجیره ارزش", "cluster of one value chain"))]))
 
 
 def flows(res: "RunResult") -> dict[str, Any] | None:
@@ -469,15 +461,17 @@ def flows(res: "RunResult") -> dict[str, Any] | None:
     for r in fl.itertuples():
         a, b = ucen.iloc[int(r.origin)], ecen.iloc[epos[r.estate_id]]
         out.append({"path": [[round(a.y, 6), round(a.x, 6)], [round(b.y, 6), round(b.x, 6)]],
-                    "w": round(float(1 + 1.5 * np.log1p(r.units)), 3),
+                    "w": round(_styles.flow_width(float(r.units)), 3),
                     "t": [text(r.origin_name), tr("←", "→"),
                           f"{text(r.estate_id)}: {num(int(r.units))}" + tr(" کسب‌وکار", " businesses")]})
     big = int(fl["units"].max())
     # drawn under the estates (all_layers' order, kept by the page): a click on an estate opens the estate
-    return {"kind": "lines", "name": fe("جریان جابجایی", "Relocation flows"), "show": True, "colour": "#2166ac",
+    return {"kind": "lines", "name": fe(*_styles.TITLES["flows"]), "show": True, "colour": _styles.FLOW_COLOUR,
+            "opacity": _styles.FLOW_OPACITY,
             "rows": out, "group": "analysis",
-            "legend": {"type": "widths", "colour": "#2166ac",
-                       "items": [[round(float(1 + 1.5 * np.log1p(n)), 2), fe(f"{num(n)} کسب‌وکار", f"{n:,} businesses")]
+            "legend": {"type": "widths", "colour": _styles.FLOW_COLOUR,
+            "opacity": _styles.FLOW_OPACITY,
+                       "items": [[round(_styles.flow_width(n), 2), fe(f"{num(n)} کسب‌وکار", f"{n:,} businesses")]
                                  for n in sorted({1, max(big // 10, 1), big})]}}
 
 
@@ -518,7 +512,7 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
 def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | None:
     """The businesses left unassigned, one marker each, coloured by why (on when the page opens; the
     tooltip names the business, its category and the reason, in Persian)."""
-    from ..reasons import reason_codes, reason_fa
+    from ..relocation.reasons import reason_codes, reason_fa
     from .summary import REASON_COLOURS
 
     rows_ = res.plan.rows
@@ -539,7 +533,7 @@ def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | Non
     rows = [[round(float(la), 6), round(float(lo), 6), k_of[c],
              [text(n), names.get(text(cat), text(cat)) or tr("طبقه‌بندی‌نشده", "unclassified"), text(f)], 4]
             for la, lo, c, n, cat, f in zip(un["lat"], un["lon"], codes, bname, un["category"], fa)]
-    from ..reasons import REASON_CODES
+    from ..relocation.reasons import REASON_CODES
 
     counts = pd.Series(codes).value_counts()
     items = [[REASON_COLOURS[c], fe(f"{REASON_CODES[c][1]} ({num(int(counts[c]))})",

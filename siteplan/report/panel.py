@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ..locate import POP_REACH_KM
-from ..reasons import REASON_CODES, reason_codes
+from ..locate.ranking import POP_REACH_KM
+from ..relocation.reasons import REASON_CODES, reason_codes
 from ..units import M2_PER_HA
-from ..zoning import zoning_sheets
+from ..zoning.zones import zoning_sheets
 from . import lang as _lang
 from .bidi import Fmt, bi
 from .layers import ESTATE_KIND, _extend_fa, cat_fa, codes_fa, digits, kind_name, land_basis, text, tr
@@ -67,7 +67,7 @@ def _swatch(colour: str) -> Markup:
 def _svg_curve(spec: Any) -> Markup:
     """A small inline SVG of a criterion's transform curve over its own breakpoints (0 → 1 upwards;
     distances start at zero)."""
-    from ..criteria import transform
+    from ..scoring.criteria import transform
 
     pts = [float(p) for p in spec.transform.points] or [0.0, 1.0]
     lo, hi = (min(pts), max(pts)) if len(pts) > 1 else (pts[0] - 1, pts[0] + 1)
@@ -101,7 +101,7 @@ def _aggregation_text(sc: Any, f: Fmt | None = None) -> str:
     fa = _lang.current() == "fa"
     if sc.aggregation.method != "owa":
         return "ترکیب خطی وزنی" if fa else "weighted linear combination"
-    from ..suitability import orness, owa_tradeoff
+    from ..scoring.suitability import orness, owa_tradeoff
 
     ow = np.asarray(sc.aggregation.order_weights, dtype=float)
     ow = ow / ow.sum()
@@ -139,7 +139,7 @@ def _category_rows(res: "RunResult", colour: dict[str, str], f: Fmt | None = Non
 
 
 def _estate_rows(res: "RunResult", f: Fmt | None = None) -> list[list[Any]]:
-    from ..summaries import estate_totals
+    from ..programme.summaries import estate_totals
 
     f = f or Fmt()
     t = estate_totals(res)
@@ -235,7 +235,7 @@ def _fa_word(v: Any, table: dict[str, str]) -> str:
 
 
 def _robust_lines(rob: Any, f: Fmt, res: "RunResult") -> list[str]:
-    """The robustness findings in the report's language (English as :mod:`siteplan.sensitivity` says
+    """The robustness findings in the report's language (English as :mod:`siteplan.locate.sensitivity` says
     them; Persian from the same records)."""
     if _lang.current() != "fa":
         return list(rob.lines)

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..reasons import REASON_CODES, reason_codes
+from ..relocation.reasons import REASON_CODES, reason_codes
+from ..styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS styles share it
 from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
+    from ..locate.sensitivity import RobustnessSummary
     from ..results import RunResult
-    from ..sensitivity import RobustnessSummary
 
 __all__ = ["headline", "charts", "group_warnings", "site_room", "proposals", "proposal_fa"]
 
@@ -31,10 +32,6 @@ __all__ = ["headline", "charts", "group_warnings", "site_room", "proposals", "pr
 TOP_ESTATES = 20
 TOP_TOWNS = 12
 TOP_FLOW_ESTATES = 10
-#: colours of the reason codes (charts and legend), colour-blind safe (Okabe-Ito)
-REASON_COLOURS = {"capacity_full": "#E69F00", "not_eligible_nearby": "#56B4E9", "too_far": "#009E73",
-                  "too_large": "#F0E442", "no_estates": "#0072B2", "out_of_scope": "#D55E00",
-                  "unclassified": "#999999", "other": "#CC79A7"}
 
 
 def _r(x: float, nd: int = 1) -> float:
@@ -301,9 +298,9 @@ def group_warnings(warnings: list[str]) -> list[tuple[str, int]]:
 
 
 def robustness(res: "RunResult") -> "RobustnessSummary":
-    """The Monte Carlo robustness as the report shows it: :func:`siteplan.sensitivity.robustness_summary`
+    """The Monte Carlo robustness as the report shows it: :func:`siteplan.locate.sensitivity.robustness_summary`
     of the run's ranks (one home for what "robust" means; the report only draws its lines)."""
-    from ..sensitivity import robustness_summary
+    from ..locate.sensitivity import robustness_summary
 
     return robustness_summary(res.ranks, res.prep.scenario.sensitivity.draws)
 

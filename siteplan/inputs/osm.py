@@ -1,0 +1,360 @@
+"""Building a region folder and a ready scenario from an OpenStreetMap extract (``.osm.pbf``).
+
+Reads the extract with pyrosm (chosen over pyogrio's GDAL OSM driver, which returns tags as one
+hstore string and fails on degenerate multipolygon rings in real extracts; see
+``benchmarks/bench_osm_readers.py`` for the timings) and maps:
+
+* estates: ``landuse=industrial`` polygons (names kept; ``zone`` under 100 ha, else ``estate``);
+* urban areas: ``landuse=residential`` and ``place`` polygons, population from the ``population`` tag;
+* roads: ``highway`` by class; rail: ``railway=rail``; utilities: ``power=line``, gas pipelines;
+* constraints: protected areas and nature reserves, wetlands, rivers;
+* businesses: points of interest whose tags the catalogue maps (``shop=car``, ``shop=car_repair``,
+  ``craft=carpenter``, branded ``shop=supermarket`` …); the others are counted as skipped.
+
+Everything is written as layers of one GeoPackage (``region.gpkg``, EPSG:4326, UTF-8) beside a
+``scenario.yaml`` that validates as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import yaml
+
+from .._geom import polygonal
+from ..errors import InputError
+from ..guilds.catalogue import Catalogue, load_catalogue
+from ..textnorm import parse_number
+from ..units import M2_PER_HA
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ingest_osm", "IngestReport", "ROAD_CLASSES"]
+
+ROAD_CLASSES = {
+    "motorway": "motorway", "motorway_link": "motorway", "trunk": "trunk", "trunk_link": "trunk",
+    "primary": "primary", "primary_link": "primary", "secondary": "secondary", "secondary_link": "secondary",
+}
+_POI_KEYS = ("shop", "craft", "amenity", "office", "industrial")
+
+
+@dataclass
+class IngestReport:
+    """What an ingest wrote: features per layer, businesses per category, skipped POIs, notes."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)
+    skipped_pois: int = 0
+    skipped_tags: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The report as printable lines."""
+        out = ["layer          features"] + [f"{k:14s} {v:8d}" for k, v in self.counts.items()]
+        out += ["", "businesses by category"] + [f"  {k:20s} {v:6d}" for k, v in sorted(self.categories.items())]
+        top = ", ".join(f"{k} ({v})" for k, v in sorted(self.skipped_tags.items(), key=lambda t: -t[1])[:8])
+        out += ["", f"points of interest skipped as unmapped: {self.skipped_pois}" + (f" — most common: {top}" if top else "")]
+        out += [f"note: {n}" for n in self.notes]
+        return out
+
+
+def _check_pbf(path: Path) -> None:
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    head = path.read_bytes()[:64]
+    if b"OSMHeader" not in head:
+        raise InputError(f"{path}: not an OpenStreetMap PBF file (no OSMHeader block at the start); "
+                         "give a .osm.pbf extract such as a provincial cut of the Iran extract")
+
+
+def _tags(row: pd.Series) -> dict[str, str]:
+    t = row.get("tags")
+    d: dict[str, str] = {}
+    if isinstance(t, str) and t.startswith("{"):
+        try:
+            d = {str(k): str(v) for k, v in json.loads(t).items()}
+        except ValueError:
+            d = {}
+    elif isinstance(t, dict):
+        d = {str(k): str(v) for k, v in t.items()}
+    for k in _POI_KEYS + ("brand", "name", "population", "place", "substance"):
+        v = row.get(k)
+        if isinstance(v, str) and v:
+            d[k] = v
+    return d
+
+
+def _poi_category(tags: dict[str, str], osm_map: dict[str, str]) -> tuple[str | None, str]:
+    """Catalogue category of a POI from its tags, and the tag used (``key=value``)."""
+    for k in _POI_KEYS:
+        v = tags.get(k)
+        if not v:
+            continue
+        tag = f"{k}={v}"
+        if tag == "shop=supermarket":
+            if tags.get("brand") or tags.get("brand:wikidata"):
+                return "chain_store", tag + "+brand"
+            return None, tag + " (no brand)"
+        code = osm_map.get(tag.lower())
+        if code:
+            return code, tag
+        return None, tag
+    return None, "no shop/craft/amenity/office tag"
+
+
+def _read(osm: object, what: str, **kw: object) -> gpd.GeoDataFrame | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if what == "landuse":
+                return osm.get_landuse(**kw)  # type: ignore[attr-defined]
+            if what == "network":
+                return osm.get_network(**kw)  # type: ignore[attr-defined]
+            if what == "pois":
+                return osm.get_pois(**kw)  # type: ignore[attr-defined]
+            return osm.get_data_by_custom_criteria(**kw)  # type: ignore[attr-defined]
+    except InputError:
+        raise
+    except Exception as exc:  # pyrosm raises protobuf and its own errors on corrupt data
+        raise InputError(f"cannot read the OpenStreetMap extract ({type(exc).__name__}: {str(exc)[:160]}); "
+                         "the file may be truncated or corrupt — download it again") from None
+
+
+def _frame(data: dict[str, object], geoms: Iterable[Any]) -> gpd.GeoDataFrame:
+    """A GeoDataFrame in EPSG:4326 from columns (scalars broadcast) and geometries."""
+    g = list(geoms)
+    return gpd.GeoDataFrame(data, geometry=g, crs=4326, index=pd.RangeIndex(len(g)))
+
+
+def _col(g: pd.DataFrame, name: str) -> list[object]:
+    """A column as a list, or Nones when the extract has no such tag."""
+    return g[name].tolist() if name in g.columns else [None] * len(g)
+
+
+def _polys(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if g is None or g.empty:
+        return gpd.GeoDataFrame(geometry=[], crs=4326)
+    g = g[g.geom_type.isin(["Polygon", "MultiPolygon"])].copy()
+    g["geometry"] = [polygonal(x) for x in g.geometry.make_valid()]
+    return g[~g.geometry.is_empty]
+
+
+def _area_ha(g: gpd.GeoDataFrame) -> np.ndarray:
+    if g.empty:
+        return np.array([])
+    return g.to_crs(g.estimate_utm_crs()).area.to_numpy() / M2_PER_HA
+
+
+def ingest_osm(pbf: str | Path, out_dir: str | Path, *, boundary: str | Path | None = None,
+               catalogue: Catalogue | None = None, overwrite: bool = False) -> IngestReport:
+    """Build a region (``region.gpkg``) and a scenario (``scenario.yaml``) from an OSM extract.
+
+    Parameters
+    ----------
+    pbf
+        An ``.osm.pbf`` extract.
+    out_dir
+        Folder to write (replaced atomically when the ingest succeeds; the rules of
+        :class:`siteplan.outputs.outdir.OutputFolder` apply: never a folder of inputs, locked, marked).
+    boundary
+        Optional polygon file: every layer is clipped to it and it becomes the ``boundary`` layer.
+    catalogue
+        Catalogue whose OSM tags map POIs to categories (default: the shipped one).
+    overwrite
+        Replace an existing ``out_dir`` that a previous ``ingest-osm`` wrote.
+
+    Returns
+    -------
+    IngestReport
+
+    Raises
+    ------
+    InputError
+        Missing, truncated or non-PBF file; unreadable boundary; an output folder siteplan may not
+        replace (see :class:`siteplan.outputs.outdir.OutputFolder`).
+    """
+    try:
+        import pyrosm  # noqa: F401  (checked before any work; used by _ingest)
+    except ImportError:
+        raise InputError("ingest-osm needs the optional 'osm' extra: pip install 'siteplan[osm]'") from None
+
+    from ..outputs.outdir import OutputFolder
+
+    pbf, out_dir = Path(pbf), Path(out_dir)
+    _check_pbf(pbf)
+    inputs: dict[str, Path] = {"the OSM extract": pbf}
+    if boundary is not None:
+        inputs["the boundary"] = Path(boundary)
+    # a rough lower bound of what is written: the extract's size (the region is a selection of it)
+    with OutputFolder(out_dir, kind="ingest-osm", overwrite=overwrite, inputs=inputs,
+                      estimate_bytes=(1 << 20) + pbf.stat().st_size) as folder:
+        return _ingest(pbf, folder.stage, boundary, catalogue)
+
+
+def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Catalogue | None) -> IngestReport:
+    """The body of :func:`ingest_osm`: read the extract and write the region into ``stage``."""
+    import pyrosm
+
+    cat = catalogue or load_catalogue()
+    osm_map = {t.lower(): r.code for r in cat.table.itertuples() for t in r.osm_tags}
+    bnd = _read_boundary(boundary)
+    try:
+        osm = pyrosm.OSM(str(pbf), bounding_box=None if bnd is None else bnd.union_all())
+    except Exception as exc:
+        raise InputError(f"{pbf}: cannot open the extract ({type(exc).__name__}: {str(exc)[:160]})") from None
+    rep = IngestReport()
+    lu = _polys(_read(osm, "landuse"))
+    layers: dict[str, gpd.GeoDataFrame] = {"estates": _estates(lu, rep), "urban": _urban(osm, lu, pbf)}
+    layers.update(_infrastructure(osm))
+    layers["businesses"] = _businesses(osm, osm_map, rep, pbf)
+    rep.categories = layers["businesses"]["category"].value_counts().to_dict()
+    if bnd is not None:
+        clip = bnd.union_all()
+        layers = {k: gpd.clip(v, clip) if len(v) else v for k, v in layers.items()}
+        layers["boundary"] = gpd.GeoDataFrame({"name": ["boundary"]}, geometry=[clip], crs=4326)
+    rep.counts = {k: int(len(v)) for k, v in layers.items()}
+    _write_region(stage, layers, pbf)
+    return rep
+
+
+def _read_boundary(boundary: str | Path | None) -> gpd.GeoDataFrame | None:
+    """The ``--boundary`` polygons in EPSG:4326 (None without one)."""
+    if boundary is None:
+        return None
+    try:
+        bnd = gpd.read_file(boundary).to_crs(4326)
+    except Exception as exc:
+        raise InputError(f"--boundary {boundary}: cannot read it ({exc})") from None
+    if bnd.empty or not bnd.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        raise InputError(f"--boundary {boundary}: needs at least one polygon")
+    return bnd
+
+
+def _estates(lu: gpd.GeoDataFrame, rep: IngestReport) -> gpd.GeoDataFrame:
+    """Existing estates: landuse=industrial polygons (zones under 100 ha)."""
+    ind = lu[lu.get("landuse", pd.Series(dtype=object)) == "industrial"].copy() if not lu.empty else lu
+    if ind.empty:
+        rep.notes.append("the extract has no landuse=industrial polygons: there is no existing estate, so every "
+                         "business will be unassigned ('no eligible estate') and new sites will be proposed")
+        return gpd.GeoDataFrame({"estate_id": pd.Series(dtype=str), "name": pd.Series(dtype=str),
+                                 "kind": pd.Series(dtype=str), "gross_ha": pd.Series(dtype=float),
+                                 "source": pd.Series(dtype=str)}, geometry=[], crs=4326)
+    ha = _area_ha(ind)
+    return gpd.GeoDataFrame({
+        "estate_id": [f"{str(t)[:1]}{i}" for t, i in zip(_col(ind, "osm_type"), ind["id"])],
+        "name": [n if isinstance(n, str) and n else f"industrial area {i}" for n, i in zip(_col(ind, "name"), ind["id"])],
+        "kind": np.where(ha < 100, "zone", "estate"), "gross_ha": np.round(ha, 3),
+        "source": "OpenStreetMap landuse=industrial (© OpenStreetMap contributors, ODbL)",
+    }, geometry=ind.geometry.values, crs=4326)
+
+
+def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path) -> gpd.GeoDataFrame:
+    """Homes: landuse=residential and place polygons."""
+    res = lu[lu.get("landuse", pd.Series(dtype=object)) == "residential"] if not lu.empty else lu
+    places = _polys(_read(osm, "custom", custom_filter={"place": ["city", "town", "village", "suburb",
+                                                                  "neighbourhood", "hamlet"]}))
+    parts = []
+    for g, src in ((res, "landuse=residential"), (places, "place")):
+        if g.empty:
+            continue
+        tags = [_tags(r) for _, r in g.iterrows()]
+        parts.append(gpd.GeoDataFrame({
+            "name": [t.get("name") or f"residential {i}" for t, i in zip(tags, g["id"])],
+            "population": [parse_number(t.get("population")) for t in tags],
+            "kind": [t.get("place", "residential") for t in tags],
+            "source": f"OpenStreetMap {src} (© OpenStreetMap contributors, ODbL)",
+        }, geometry=g.geometry.values, crs=4326))
+    if not parts:
+        raise InputError(f"{pbf}: the extract has no residential areas or place polygons, so there are no homes "
+                         "to keep guilds away from; use a larger extract")
+    return pd.concat(parts, ignore_index=True)
+
+
+def _infrastructure(osm: Any) -> dict[str, gpd.GeoDataFrame]:
+    """Roads, rail, utility lines and constraints (protected areas, wetlands, rivers), where present."""
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    net = _read(osm, "network", network_type="driving")
+    if net is not None and not net.empty:
+        cls = net["highway"].map(ROAD_CLASSES).fillna("other")
+        layers["roads"] = gpd.GeoDataFrame({"road_class": cls.to_numpy(), "name": _col(net, "name"),
+                                            "source": "OpenStreetMap highway"}, geometry=net.geometry.values, crs=4326)
+    rail = _read(osm, "custom", custom_filter={"railway": ["rail"]}, keep_nodes=False)
+    if rail is not None and not rail.empty:
+        rail = rail[rail.geom_type.isin(["LineString", "MultiLineString"])]
+        layers["rail"] = _frame({"kind": "rail", "source": "OpenStreetMap railway=rail"}, rail.geometry.values)
+    util = _read(osm, "custom", custom_filter={"power": ["line"], "man_made": ["pipeline"]}, keep_nodes=False)
+    if util is not None and not util.empty:
+        tags = [_tags(r) for _, r in util.iterrows()]
+        kinds = ["power_line" if r.get("power") == "line" else ("gas_pipe" if t.get("substance") == "gas" else "pipeline")
+                 for (_, r), t in zip(util.iterrows(), tags)]
+        layers["utilities"] = _frame({"kind": kinds, "source": "OpenStreetMap power/man_made"}, util.geometry.values)
+    nat = _read(osm, "custom", custom_filter={"boundary": ["protected_area", "national_park"],
+                                              "leisure": ["nature_reserve"], "natural": ["wetland"],
+                                              "waterway": ["river"]}, keep_nodes=False)
+    if nat is not None and not nat.empty:
+        kinds = ["river" if r.get("waterway") == "river" else "wetland" if r.get("natural") == "wetland"
+                 else "protected" for _, r in nat.iterrows()]
+        keep = [(k == "river") or g in ("Polygon", "MultiPolygon") for k, g in zip(kinds, nat.geom_type)]
+        layers["constraints"] = _frame({"kind": np.array(kinds)[keep], "name": np.array(_col(nat, "name"), dtype=object)[keep],
+                                        "source": "OpenStreetMap protected areas, wetlands, rivers"},
+                                       nat.geometry.values[keep])
+    return layers
+
+
+def _businesses(osm: Any, osm_map: dict[str, str], rep: IngestReport, pbf: Path) -> gpd.GeoDataFrame:
+    """Points of interest that map to a guild category (the rest counted as skipped, by tag)."""
+    pois = _read(osm, "pois", custom_filter={"shop": True, "craft": True, "amenity": ["car_wash", "recycling"],
+                                             "office": True, "industrial": ["scrap_yard"]})
+    rows = []
+    if pois is not None and not pois.empty:
+        for _, r in pois.iterrows():
+            t = _tags(r)
+            code, tag = _poi_category(t, osm_map)
+            g = r.geometry
+            if code is None or g is None or g.is_empty:
+                why = tag if code is None else "no geometry"
+                rep.skipped_pois += 1
+                rep.skipped_tags[why] = rep.skipped_tags.get(why, 0) + 1
+                continue
+            rows.append({"biz_id": f"{str(r.get('osm_type', 'n'))[:1]}{r['id']}", "name": t.get("name"),
+                         "category": code, "osm_tag": tag.split("+")[0], "source": "OpenStreetMap POI",
+                         "geometry": g if g.geom_type == "Point" else g.representative_point()})
+    biz = gpd.GeoDataFrame(rows, columns=["biz_id", "name", "category", "osm_tag", "source", "geometry"],
+                           geometry="geometry", crs=4326).drop_duplicates("biz_id")
+    if biz.empty:
+        raise InputError(f"{pbf}: no point of interest maps to a guild category ({rep.skipped_pois} skipped); "
+                         "nothing to relocate")
+    return biz
+
+
+def _write_region(stage: Path, layers: dict[str, gpd.GeoDataFrame], pbf: Path) -> None:
+    """``region.gpkg`` with every layer and a ready ``scenario.yaml`` (written with yaml.safe_dump:
+    names from the extract stay data)."""
+    gpkg = stage / "region.gpkg"
+    for name, g in layers.items():
+        g.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
+    spec: dict[str, dict[str, Any]] = {k: {"path": "region.gpkg", "layer": k} for k in layers}
+    if layers["estates"].empty:
+        spec["estates"]["allow_empty"] = True
+    scenario = {
+        "name": f"{pbf.name} (OpenStreetMap)",
+        "description": f"Built by `siteplan ingest-osm` from {pbf.name}. OpenStreetMap data © OpenStreetMap "
+                       "contributors (ODbL). Estates have no vacancy data: allocation assumes a vacant share "
+                       "of their gross area (allocation.default_vacant_share) — review it.",
+        "seed": 0, "grid": {"resolution_m": 100}, "layers": spec,
+        "allocation": {"default_vacant_share": 0.2},
+        "sites": {"count": 2, "min_area_ha": 5, "max_area_ha": 100, "min_spacing_km": 1,
+                  "min_distance_from_estates_km": 0.5},
+    }
+    (stage / "scenario.yaml").write_text(
+        "# siteplan scenario written by `siteplan ingest-osm`; edit and run `siteplan validate` on it.\n"
+        + yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), encoding="utf-8")

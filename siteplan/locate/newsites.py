@@ -1,0 +1,378 @@
+"""New estate sites for the demand the existing estates cannot take, sized to it, and who they take.
+
+The search follows the businesses left unassigned, not the best land of the province:
+
+1. **Where the demand is.** For each value chain, the unassigned land of its businesses is summed
+   within the allocation reach (``allocation.max_distance_km``) of every cell of the analysis grid
+   (a disc convolution). A site can only take a business within that reach, so a cell's value is the
+   chain's unassigned land it could take, times the chain's suitability there; cells the chain's rules
+   exclude, below ``sites.min_score`` or closer than ``sites.min_distance_from_estates_km`` to an
+   estate (or than ``sites.min_spacing_km`` to a chosen site) are not candidates.
+2. **Greedy maximum coverage.** The best cell over all chains seeds a site; the businesses of its
+   chain within reach (nearest first, up to what ``sites.max_area_ha`` holds) are what it is for, and
+   its area is their net land ÷ ``allocation.net_to_gross`` (``sites.area_ha`` when set), kept within
+   ``sites.min_area_ha`` and ``sites.max_area_ha`` (``sized_by`` says which of these set it, so a 20 ha
+   site for two workshops says that ``sites.min_area_ha`` forced its size). Their demand is removed and the next site is sought,
+   up to ``sites.count`` sites, while any demand is left in reach of an allowed cell. A chain with no
+   demand in reach of allowed land gets no site.
+3. **On a grid fine enough for the site.** The site is grown (:func:`siteplan.locate.regions.grow_regions`) on
+   a window around its seed at a resolution giving it about :data:`CELLS_PER_SITE` cells (never coarser
+   than the analysis grid), with the chain's rules evaluated exactly on that window (the same rule
+   engine), then checked on its vector geometry (:func:`siteplan.locate.regions.recheck_site`).
+4. **Who they take.** The unassigned businesses are allocated again (the same solver as the plan) to
+   the proposed sites only, each site taking its own chain's categories up to its net land: the result
+   says per business which site would take it, and per site how many businesses and how much land.
+   A site that takes nobody is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import box
+
+from ..scoring.criteria import Grid, catchment_field, rasterize_mask
+from ..units import M2_PER_HA
+
+if TYPE_CHECKING:
+    from ..relocation import Plan
+    from ..results import Prepared
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CELLS_PER_SITE", "SiteDemand", "demand_sites", "absorb", "site_size", "sizing_note"]
+
+#: a site is grown on a grid giving it about this many cells (finer than the analysis grid when needed)
+CELLS_PER_SITE = 100
+#: never finer than this (m): below it the rules' own buffers are the limit
+MIN_SITE_RES_M = 10.0
+#: seeds tried per site before the search gives up on a chain's best cell (rules cut it away)
+_TRIES = 4
+
+
+@dataclass
+class SiteDemand:
+    """One proposed site before the final allocation: its chain, polygon and the demand it was sized for.
+
+    Attributes
+    ----------
+    chain
+        Value chain (or category) it serves.
+    codes
+        Categories of the chain with unassigned businesses.
+    geometry
+        Polygon (working CRS).
+    target_ids
+        The unassigned businesses it was sized for.
+    land_m2
+        Their net land.
+    score
+        Mean suitability of the chain over the site.
+    res_m
+        Resolution of the grid it was grown on.
+    notes
+        What its growth said.
+    sized_by
+        What set its target area: ``demand`` (its businesses' net land ÷ ``allocation.net_to_gross``),
+        ``min_area_ha`` / ``max_area_ha`` (the scenario's bound, when the demand needs less / more) or
+        ``area_ha`` (the scenario's fixed ``sites.area_ha``).
+    demand_ha
+        The gross area its businesses need (net land ÷ ``allocation.net_to_gross``).
+    """
+
+    chain: str
+    codes: list[str]
+    geometry: shapely.Geometry
+    target_ids: list[Any]
+    land_m2: float
+    score: float
+    res_m: float
+    notes: list[str] = field(default_factory=list)
+    sized_by: str = "demand"
+    demand_ha: float = 0.0
+
+
+def _unassigned(prep: "Prepared", plan: "Plan") -> pd.DataFrame:
+    """Classified, in-scope businesses left unassigned, with their point, land and chain."""
+    cat = prep.catalogue.table.set_index("code")
+    rows = plan.rows
+    un = rows[(rows["status"] == "unassigned") & rows["category"].isin(prep.surfaces)].copy()
+    pts = prep.businesses.set_index("biz_id").geometry
+    un["geometry"] = pts.loc[un["biz_id"]].to_numpy()
+    un["chain"] = un["category"].map(cat["chain"]).replace("", np.nan).fillna(un["category"]).astype(str)
+    return un
+
+
+def _site_grid(x: float, y: float, area_m2: float, base: Grid) -> Grid:
+    """A window around (x, y) wide enough for a site of ``area_m2``, at a resolution giving it about
+    :data:`CELLS_PER_SITE` cells (never coarser than the analysis grid)."""
+    res = float(min(base.res, max(MIN_SITE_RES_M, np.sqrt(area_m2 / CELLS_PER_SITE))))
+    half = 1.6 * np.sqrt(area_m2) + base.res
+    return Grid.covering(box(x - half, y - half, x + half, y + half), res, base.crs)
+
+
+def _sample(score: np.ndarray, base: Grid, fine: Grid) -> np.ndarray:
+    """The analysis grid's values at the fine grid's cell centres (NaN outside)."""
+    rr, cc = np.mgrid[0:fine.height, 0:fine.width]
+    x, y = fine.xy(rr, cc)
+    r, c = base.rowcol(x, y)
+    ok = (r >= 0) & (r < base.height) & (c >= 0) & (c < base.width)
+    out = np.full(fine.shape, np.nan, dtype=np.float32)
+    out[ok] = score[r[ok], c[ok]]
+    return out
+
+
+def demand_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame) -> tuple[list[SiteDemand], list[str]]:
+    """Sites for the unassigned demand (module docstring, steps 1–3).
+
+    Parameters
+    ----------
+    prep
+        The prepared run (surfaces, rules, grid, scenario).
+    plan
+        The relocation plan onto the existing estates.
+    estates
+        The existing estates (working CRS).
+
+    Returns
+    -------
+    sites, notes
+        The sites in the order found (best coverage first) and what the search could not do.
+    """
+    un = _unassigned(prep, plan)
+    if un.empty or prep.scenario.sites.count == 0:
+        return [], []
+    return _DemandSearch(prep, un, estates).run()
+
+
+class _DemandSearch:
+    """State of one greedy search: the open demand, the chains' allowed cells and the sites so far."""
+
+    def __init__(self, prep: "Prepared", un: pd.DataFrame, estates: gpd.GeoDataFrame) -> None:
+        from ..scoring.criteria import distance_field
+
+        self.prep, self.un = prep, un
+        sc = prep.scenario
+        self.spec = spec = sc.sites
+        self.grid = grid = prep.grid
+        self.reach = sc.allocation.max_distance_km * 1000.0
+        self.ntg = sc.allocation.net_to_gross
+        self.pts = un.geometry.to_numpy()
+        self.xy = np.column_stack([shapely.get_x(self.pts), shapely.get_y(self.pts)])
+        self.land = un["land_m2"].to_numpy(float)
+        self.chain_of = un["chain"].to_numpy()
+        self.open = np.ones(len(un), dtype=bool)
+        self.est_geoms = list(estates.geometry.values)
+        est_mask = rasterize_mask(self.est_geoms, grid) if self.est_geoms else np.zeros(grid.shape, dtype=bool)
+        keep_off = (distance_field(est_mask, grid.res) < max(spec.min_distance_from_estates_km * 1000, 0.5 * grid.res)
+                    if est_mask.any() else np.zeros(grid.shape, dtype=bool))
+        self.chains = sorted(set(self.chain_of))
+        self.codes = {ch: sorted(set(un.loc[un["chain"] == ch, "category"])) for ch in self.chains}
+        self.blocked = {ch: np.zeros(grid.shape, dtype=bool) for ch in self.chains}  # seeds that held no site
+        self.ok: dict[str, np.ndarray] = {}
+        self.score: dict[str, np.ndarray] = {}
+        for ch in self.chains:
+            codes = self.codes[ch]
+            w = un.loc[un["chain"] == ch].groupby("category")["land_m2"].sum()
+            w = w / w.sum()
+            score = sum(np.nan_to_num(prep.surfaces[c].score, nan=0.0) * float(w[c]) for c in codes)
+            allowed = np.logical_and.reduce([prep.surfaces[c].allowed for c in codes])
+            self.ok[ch] = allowed & (score >= spec.min_score) & ~keep_off
+            self.score[ch] = np.asarray(score, dtype=np.float32)
+        self.sites: list[SiteDemand] = []
+        self.notes: list[str] = []
+
+    def run(self) -> tuple[list[SiteDemand], list[str]]:
+        spec = self.spec
+        tries = 0
+        while len(self.sites) < spec.count and self.open.any() and tries < spec.count * _TRIES:
+            tries += 1
+            best = self._best_seed()
+            if best is None:
+                break
+            ch, r, c = best
+            site = self._site_at(ch, r, c)
+            if site is None:
+                self.blocked[ch][r, c] = True  # this seed cannot hold a site: try the next best
+                continue
+            self.sites.append(site)
+        left = self.un.loc[self.open]
+        if len(left) and len(self.sites) == spec.count:
+            self.notes.append(f"{len(left)} unassigned businesses are beyond the {spec.count} sites of sites.count; "
+                              "raise it to look for more sites")
+        elif len(left):
+            for ch, n in left.groupby("chain").size().items():
+                self.notes.append(f"chain '{ch}': {n} unassigned businesses have no allowed land for a site of at "
+                                  f"least {spec.min_area_ha:g} ha (score ≥ {spec.min_score:g}) within "
+                                  f"{self.reach / 1000:g} km")
+        return self.sites, self.notes
+
+    def _best_seed(self) -> tuple[str, int, int] | None:
+        """The cell (over all chains) with the most open demand in reach, weighted by suitability."""
+        from ..scoring.criteria import distance_field
+
+        grid, spec = self.grid, self.spec
+        spacing = np.zeros(grid.shape, dtype=bool)
+        if self.sites:
+            sm = rasterize_mask([s.geometry for s in self.sites], grid)
+            spacing = distance_field(sm, grid.res) < max(spec.min_spacing_km * 1000, 0.5 * grid.res)
+        best: tuple[float, str, int, int] | None = None
+        for ch in self.chains:
+            sel = self.open & (self.chain_of == ch)
+            if not sel.any():
+                continue
+            cover = catchment_field(self.xy[sel], self.land[sel], grid, self.reach)
+            ok = self.ok[ch] & ~self.blocked[ch] & ~spacing & (cover > 0)
+            if not ok.any():
+                continue
+            value = np.where(ok, cover * self.score[ch], -1.0)
+            k = int(np.argmax(value))
+            if value.flat[k] > (best[0] if best else 0.0):
+                r, c = np.unravel_index(k, grid.shape)
+                best = (float(value.flat[k]), ch, int(r), int(c))
+        return None if best is None else best[1:]
+
+    def _site_at(self, ch: str, r: int, c: int) -> SiteDemand | None:
+        """The site seeded at cell (r, c) for chain ``ch``, sized to its demand in reach; None when the
+        land there cannot hold one."""
+        from .regions import grow_regions, recheck_site, regions_to_polygons
+
+        spec, grid = self.spec, self.grid
+        x0, y0 = (float(v[0]) for v in grid.xy(np.array([r]), np.array([c])))
+        seed = shapely.points(x0, y0)
+        sel = np.flatnonzero(self.open & (self.chain_of == ch))
+        d = shapely.distance(self.pts[sel], seed)
+        keep = d <= self.reach
+        order = sel[keep][np.argsort(d[keep], kind="stable")]
+        target = order[np.cumsum(self.land[order]) <= spec.max_area_ha * M2_PER_HA * self.ntg]
+        if not len(target) and len(order):
+            target = order[:1]
+        need = float(self.land[target].sum())
+        demand_ha = need / self.ntg / M2_PER_HA
+        area_ha, sized_by = site_size(demand_ha, spec.area_ha, spec.min_area_ha, spec.max_area_ha)
+        fine = _site_grid(x0, y0, area_ha * M2_PER_HA, grid)
+        codes = self.codes[ch]
+        allowed = np.logical_and.reduce([self.prep.rules[k].mask(grid=fine)[0] for k in codes])
+        score = _sample(self.score[ch], grid, fine)
+        score = np.where(score >= spec.min_score, score, np.nan)
+        # kept off the estates and the sites already chosen, measured exactly from their polygons
+        window = box(*_bounds(fine))
+        for geoms, gap in ((self.est_geoms, spec.min_distance_from_estates_km * 1000),
+                           ([s.geometry for s in self.sites], spec.min_spacing_km * 1000)):
+            near = [g for g in geoms if g.distance(window) < gap]
+            if near:
+                allowed &= _distance_to(near, fine) >= gap
+        res = grow_regions(score, allowed, fine, count=1, area_ha=area_ha, min_area_ha=spec.min_area_ha,
+                           max_area_ha=spec.max_area_ha, min_spacing_m=0.0)
+        polys = regions_to_polygons(res.regions, fine)
+        poly = recheck_site(polys[0], [self.prep.rules[k] for k in codes], self.notes, ch) if polys else None
+        if poly is None or poly.is_empty or poly.area / M2_PER_HA < spec.min_area_ha * 0.999:
+            return None
+        self.open[target] = False
+        return SiteDemand(ch, codes, poly, list(self.un["biz_id"].to_numpy()[target]), need,
+                          float(np.nanmean(score[res.regions[0]])), fine.res, sized_by=sized_by, demand_ha=demand_ha)
+
+
+def site_size(demand_ha: float, area_ha: float | None, min_area_ha: float, max_area_ha: float) -> tuple[float, str]:
+    """A site's target gross area (ha) and what set it: ``demand`` (``demand_ha``), ``area_ha`` (the
+    scenario's fixed size), or the bound ``min_area_ha`` / ``max_area_ha`` that the size was pushed to."""
+    want, by = (area_ha, "area_ha") if area_ha else (demand_ha, "demand")
+    if want < min_area_ha:
+        return float(min_area_ha), "min_area_ha"
+    if want > max_area_ha:
+        return float(max_area_ha), "max_area_ha"
+    return float(want), by
+
+
+def sizing_note(sized_by: str, area_ha: float, demand_ha: float, sized_for: int, net_to_gross: float) -> str:
+    """The reason for a site's size in words (sites.geojson ``sizing``, options.csv, the report)."""
+    need = (f"the {sized_for} businesses it was sized for need {demand_ha * net_to_gross:,.2f} ha of land "
+            f"({demand_ha:,.2f} ha gross)")
+    if sized_by == "min_area_ha":
+        return f"{area_ha:g} ha set by the scenario's sites.min_area_ha; {need}"
+    if sized_by == "max_area_ha":
+        return f"{area_ha:g} ha capped by the scenario's sites.max_area_ha; {need}"
+    if sized_by == "area_ha":
+        return f"{area_ha:g} ha fixed by the scenario's sites.area_ha; {need}"
+    return f"sized to its demand: {need}"
+
+
+def _bounds(g: Grid) -> tuple[float, float, float, float]:
+    x0, y1 = g.transform.c, g.transform.f
+    return (x0, y1 - g.height * g.res, x0 + g.width * g.res, y1)
+
+
+def _distance_to(geoms: list[shapely.Geometry], g: Grid) -> np.ndarray:
+    """Distance (m) from each cell centre of ``g`` to the nearest of ``geoms``."""
+    rr, cc = np.mgrid[0:g.height, 0:g.width]
+    x, y = g.xy(rr.ravel(), cc.ravel())
+    pts = shapely.points(x, y)
+    d = np.min(np.stack([shapely.distance(pts, geom) for geom in geoms]), axis=0)
+    return d.reshape(g.shape)
+
+
+def absorb(prep: "Prepared", plan: "Plan", sites: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Allocate the unassigned businesses to the proposed sites (module docstring, step 4).
+
+    Parameters
+    ----------
+    prep
+        The prepared run.
+    plan
+        The relocation plan onto the existing estates.
+    sites
+        Proposed sites with ``site_id``, ``chain``, ``categories`` (comma list), ``net_ha`` and geometry.
+
+    Returns
+    -------
+    takes, per_site
+        ``takes``: ``biz_id``, ``site_id`` (None when no site takes it), ``site_km`` for every unassigned,
+        classified, in-scope business; ``per_site``: ``site_id``, ``units``, ``land_ha`` and ``takes``
+        (``code:n`` list).
+    """
+    from ..relocation import allocate
+
+    un = _unassigned(prep, plan)
+    empty_site = pd.DataFrame({"site_id": pd.Series(dtype=object), "units": pd.Series(dtype=np.int64),
+                               "land_ha": pd.Series(dtype=float), "takes": pd.Series(dtype=object)})
+    if un.empty or sites.empty:
+        return pd.DataFrame({"biz_id": un["biz_id"], "site_id": None, "site_km": np.nan}), empty_site
+    sc = prep.scenario
+    est = gpd.GeoDataFrame({"estate_id": sites["site_id"].to_numpy()}, geometry=sites.geometry.values,
+                           crs=sites.crs)
+    cats = sites["categories"].str.split(", ")
+    rows = []
+    for sid, codes, area in zip(sites["site_id"], cats, sites.geometry.area):
+        for code in prep.codes:
+            ok = code in codes
+            rows.append((sid, code, ok, "" if ok else "not this site's value chain", 1.0, area / M2_PER_HA))
+    elig = pd.DataFrame(rows, columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])
+    cap = pd.DataFrame({"estate_id": sites["site_id"].to_numpy(),
+                        "capacity_m2": sites["net_ha"].to_numpy(float) * M2_PER_HA, "capacity_from": "proposed site"})
+    biz = prep.businesses.set_index("biz_id").loc[un["biz_id"]].reset_index()
+    biz = gpd.GeoDataFrame(biz, geometry="geometry", crs=prep.businesses.crs)
+    biz["category"] = un["category"].to_numpy()  # as the plan classified them
+    if "cluster_id" in biz:
+        biz["cluster_id"] = None  # clusters were kept together in the plan; a site takes who fits
+    second = allocate(biz, est, prep.catalogue, elig, cap, None, sc.allocation)
+    r = second.rows
+    takes = pd.DataFrame({"biz_id": r["biz_id"].to_numpy(),
+                          "site_id": np.where(r["status"] == "assigned", r["estate_id"], None),
+                          "site_km": np.where(r["status"] == "assigned", r["distance_km"], np.nan)})
+    got = r[r["status"] == "assigned"]
+    per = got.groupby("estate_id").agg(units=("biz_id", "size"), land_ha=("land_m2", "sum"))
+    per["land_ha"] = (per["land_ha"] / M2_PER_HA).round(2)
+    per["takes"] = got.groupby("estate_id")["category"].apply(
+        lambda s: ", ".join(f"{c}:{n}" for c, n in sorted(s.value_counts().items())))
+    per = per.reset_index().rename(columns={"estate_id": "site_id"})
+    per = pd.DataFrame({"site_id": sites["site_id"]}).merge(per, on="site_id", how="left")
+    per["units"] = per["units"].fillna(0).astype(np.int64)
+    per["land_ha"] = per["land_ha"].fillna(0.0)
+    per["takes"] = per["takes"].fillna("")
+    return takes, per

@@ -1,0 +1,418 @@
+"""Sensitivity of the suitability model to its weights: rank acceptability of estates (Monte Carlo),
+one-at-a-time weight sweeps, and per-cell score standard deviations — each computed from the
+aggregation the scenario actually runs (WLC in closed form where it exists, OWA by its own model)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..scoring.criteria import Grid
+from ..scoring.suitability import aggregate, representative_cells, zonal_mean, zone_cells
+from .ranking import estate_closeness
+
+if TYPE_CHECKING:
+    from ..results import Prepared
+
+__all__ = ["rank_acceptability", "draw_scores", "acceptability", "oat_sweep", "score_sd", "score_sd_mc",
+           "zone_scores_of", "robustness", "robustness_summary", "RobustnessSummary", "OAT_DELTAS", "MAX_SD_DRAWS",
+           "P_CERTAIN", "P_SWAP", "SWAP_MAX_RANK"]
+
+#: relative weight changes of the one-at-a-time sweep (the report says "±50 %" from these)
+OAT_DELTAS: tuple[float, ...] = (-0.5, -0.25, 0.25, 0.5)
+#: Monte Carlo draws for per-cell score SD rasters when there is no closed form (OWA)
+MAX_SD_DRAWS = 200
+#: cells × draws × criteria per block of Monte Carlo work (bounded memory)
+_MC_BLOCK = 1 << 22
+
+
+def zone_scores_of(layers: list[np.ndarray], geoms: np.ndarray, grid: Grid, method: str,
+                   order_weights: np.ndarray | Sequence[float] | None) -> "Callable[[np.ndarray], np.ndarray]":
+    """A function from weight draws (draws × criteria) to each polygon's mean aggregated score — the
+    same model as the run: the aggregation per cell, then the zonal mean (cells all touched; a polygon
+    smaller than a cell uses the cell under its representative point; NaN cells ignored)."""
+    n = len(geoms)
+    r, c, lab = zone_cells(geoms, grid)
+    missing = np.setdiff1d(np.arange(n), lab)
+    if len(missing):
+        rr, cc, k = representative_cells(np.asarray(geoms, dtype=object)[missing], grid)
+        r, c, lab = np.r_[r, rr], np.r_[c, cc], np.r_[lab, missing[k]]
+    vals = np.stack([a[r, c].astype(np.float64) for a in layers], axis=-1)  # cells × k
+    good = ~np.isnan(vals).any(axis=1)
+    vals, lab = vals[good], lab[good]
+    cnt = np.bincount(lab, minlength=n).astype(float)
+    from scipy import sparse
+
+    m = sparse.csr_matrix((1.0 / np.maximum(cnt[lab], 1.0), (lab, np.arange(len(lab)))), shape=(n, len(lab)))
+
+    def scores(wd: np.ndarray) -> np.ndarray:
+        wd = np.atleast_2d(wd)
+        out = np.full((len(wd), n), np.nan)
+        step = max(1, _MC_BLOCK // max(vals.size, 1))
+        for d0 in range(0, len(wd), step):
+            cell = aggregate(vals[None, :, :], wd[d0:d0 + step, None, :], method, order_weights)  # d × cells
+            out[d0:d0 + step] = (m @ cell.T).T
+        out[:, cnt == 0] = np.nan
+        return out
+
+    return scores
+
+
+def score_sd_mc(scores: list[np.ndarray], weights: np.ndarray, concentration: float, method: str,
+                order_weights: np.ndarray | Sequence[float] | None, *, draws: int, seed: int) -> np.ndarray:
+    """Per-cell standard deviation of the aggregated score under the Dirichlet weight model of
+    :func:`rank_acceptability`, by Monte Carlo (for aggregations with no closed form, such as OWA).
+
+    Uses ``min(draws, MAX_SD_DRAWS)`` seeded draws, the same at every cell; memory is bounded by
+    processing rows in blocks.
+    """
+    w = np.asarray(weights, dtype=float)
+    rng = np.random.default_rng(seed)
+    wd = rng.dirichlet(np.maximum(w * concentration, 1e-3), size=max(2, min(draws, MAX_SD_DRAWS)))
+    h, wid = scores[0].shape
+    out = np.empty((h, wid), dtype=np.float32)
+    rows = max(1, _MC_BLOCK // max(wid * len(wd) * len(scores), 1))
+    for r0 in range(0, h, rows):
+        blk = np.stack([a[r0:r0 + rows].astype(np.float64) for a in scores], axis=-1)  # r × c × k
+        v = aggregate(blk[None], wd[:, None, None, :], method, order_weights)  # d × r × c
+        out[r0:r0 + rows] = v.std(axis=0)
+    return out
+
+
+def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
+                       concentration: float = 50.0, seed: int = 0,
+                       combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+                       scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """Monte Carlo rank acceptability of candidates under uncertain weights.
+
+    Weights are drawn from a Dirichlet distribution centred on ``weights`` (``concentration`` × w),
+    each draw scores every candidate (by WLC of ``criteria_values``, or by ``scores_of``: the model
+    that was run) and ranks them.
+
+    Parameters
+    ----------
+    criteria_values
+        Candidates × criteria, values in [0, 1].
+    weights
+        The chosen weights.
+    draws, concentration, seed
+        Monte Carlo settings (seeded, deterministic).
+    combine
+        Optional function from the draws × candidates WLC scores to the values that are ranked
+        (e.g. TOPSIS with further criteria); default: the scores themselves.
+    scores_of
+        Optional function from weight draws (draws × criteria) to candidate scores (draws ×
+        candidates), for aggregations other than WLC (see :func:`zone_scores_of`).
+
+    Returns
+    -------
+    acceptability, score_sd
+        ``acceptability[i, r]`` is the share of draws in which candidate i has rank r + 1; the
+        second array is each candidate's score standard deviation.
+    """
+    s, v = draw_scores(criteria_values, weights, draws=draws, concentration=concentration, seed=seed,
+                       combine=combine, scores_of=scores_of)
+    return acceptability(v), s.std(axis=0)
+
+
+def draw_scores(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
+                concentration: float = 50.0, seed: int = 0,
+                combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+                scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """The Monte Carlo draws of :func:`rank_acceptability`: each candidate's score and ranked value
+    (draws × candidates), from Dirichlet weights around ``weights`` (seeded)."""
+    x = np.asarray(criteria_values, dtype=np.float64)
+    w = np.asarray(weights, dtype=float)
+    rng = np.random.default_rng(seed)
+    alpha = np.maximum(w * concentration, 1e-3)
+    wd = rng.dirichlet(alpha, size=draws)  # draws × k
+    s = scores_of(wd) if scores_of is not None else wd @ x.T  # draws × n
+    v = combine(s) if combine is not None else s
+    return s, v
+
+
+def acceptability(values: np.ndarray) -> np.ndarray:
+    """Rank acceptability from ranked values (draws × candidates, higher is better): ``acc[i, r]`` is
+    the share of draws in which candidate i has rank r + 1 (ties: the lower position first)."""
+    v = np.asarray(values)
+    draws, n = v.shape
+    order = np.argsort(-v, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(n)[None, :].repeat(draws, 0), axis=1)
+    acc = np.zeros((n, n))
+    np.add.at(acc, (np.tile(np.arange(n), draws), ranks.ravel()), 1.0)
+    return acc / max(draws, 1)
+
+
+def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float) -> np.ndarray:
+    """Per-cell standard deviation of the WLC score when the weights are Dirichlet-distributed around
+    ``weights`` with ``concentration`` (the same model as :func:`rank_acceptability`), in closed form.
+
+    With α = concentration × w and α₀ = Σα, the weights' covariance is
+    Σ_ij = (α_i δ_ij α₀ − α_i α_j) / (α₀² (α₀ + 1)), so the score's variance at a cell with criterion
+    values s is sᵀ Σ s — exact, with no sampling.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 standard deviations.
+    """
+    w = np.asarray(weights, dtype=float)
+    a = np.maximum(w * concentration, 1e-3)
+    a0 = a.sum()
+    cov = (np.diag(a) * a0 - np.outer(a, a)) / (a0 ** 2 * (a0 + 1))
+    var = np.zeros(scores[0].shape, dtype=np.float64)
+    for i, si in enumerate(scores):
+        for j, sj in enumerate(scores):
+            if j < i:
+                continue
+            f = cov[i, j] * (1 if i == j else 2)
+            var += f * si.astype(np.float64) * sj
+    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+
+
+def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],
+              deltas: tuple[float, ...] = OAT_DELTAS,
+              combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
+              scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> pd.DataFrame:
+    """One-at-a-time weight sweep: each criterion's weight scaled by (1 + delta), the others
+    renormalized, and every candidate's rank recomputed.
+
+    Parameters
+    ----------
+    criteria_values
+        Candidates × criteria, values in [0, 1].
+    weights
+        The chosen weights.
+    names
+        Criterion names.
+    deltas
+        Relative changes of one weight at a time.
+    combine, scores_of
+        As in :func:`rank_acceptability`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (criterion, delta, candidate): ``criterion``, ``delta``, ``candidate`` (position)
+        and ``rank`` (1 = best).
+    """
+    x = np.asarray(criteria_values, dtype=float)
+    w0 = np.asarray(weights, dtype=float)
+    rows = []
+    for k, name in enumerate(names):
+        for d in deltas:
+            w = w0.copy()
+            w[k] = max(w[k] * (1 + d), 0.0)
+            w = w / w.sum() if w.sum() > 0 else w0
+            s = scores_of(w[None, :])[0] if scores_of is not None else x @ w
+            s = combine(s[None, :])[0] if combine is not None else s
+            order = np.argsort(-s, kind="stable")
+            ranks = np.empty(len(s), dtype=int)
+            ranks[order] = np.arange(1, len(s) + 1)
+            rows += [(name, d, i, int(r)) for i, r in enumerate(ranks)]
+    return pd.DataFrame(rows, columns=["criterion", "delta", "candidate", "rank"])
+
+
+def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
+    """Add the robustness of each category's estate ranking to ``ranks``.
+
+    Columns added: ``p_rank`` (Monte Carlo probability that the estate keeps its rank), ``p_first``
+    (probability that it ranks first), ``oat_ranks`` (its range of ranks in the one-at-a-time sweep),
+    ``swap_p`` (probability that the estate ranked next below it beats it) and ``swap_by`` (the
+    one-at-a-time weight changes under which it does, e.g. ``workforce -50 %``). See
+    :func:`robustness_summary` for what of this differs from a certain ranking.
+    """
+    sc = prep.scenario
+    ranks = ranks.copy()
+    ranks["p_rank"] = np.nan
+    ranks["p_first"] = np.nan
+    ranks["oat_ranks"] = None
+    ranks["swap_p"] = np.nan
+    ranks["swap_by"] = ""
+    if sc.sensitivity.draws <= 0:
+        return ranks
+    by_name = {c.spec.name: c for c in prep.crit}
+    estates = prep.region.layers["estates"]
+    for code, s in prep.surfaces.items():
+        sel = ranks[(ranks.category == code) & ranks["rank"].notna()]
+        if len(sel) < 2:
+            continue
+        names = list(s.weights)
+        geoms = estates.set_index("estate_id").loc[sel.estate_id].geometry.values
+        x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid) for n in names])
+        x = np.nan_to_num(x)
+        cap = sel["usable_cap_ha"].to_numpy(float)
+
+        def combine(scores: np.ndarray, cap: np.ndarray = cap) -> np.ndarray:
+            return estate_closeness(scores, cap)  # rank as rank_estates does, for every weight draw
+
+        w = np.array(list(s.weights.values()))
+        # the model that was run: WLC is linear (zonal means of the criteria suffice); OWA is not,
+        # so every draw aggregates the estates' cells and then averages them, as the surface does
+        agg = sc.aggregation
+        scores_of = None if agg.method == "wlc" else zone_scores_of(
+            [by_name[n].score for n in names], geoms, prep.grid, agg.method, agg.order_weights)
+        _, v = draw_scores(x, w, draws=sc.sensitivity.draws, concentration=sc.sensitivity.concentration,
+                           seed=seed, combine=combine, scores_of=scores_of)
+        acc = acceptability(v)
+        r = sel["rank"].to_numpy(int) - 1
+        ranks.loc[sel.index, "p_rank"] = np.round(acc[np.arange(len(sel)), r], 4)
+        ranks.loc[sel.index, "p_first"] = np.round(acc[:, 0], 4)
+        oat = oat_sweep(x, w, names, combine=combine, scores_of=scores_of)
+        rng_ = oat.groupby("candidate")["rank"].agg(["min", "max"])
+        ranks.loc[sel.index, "oat_ranks"] = [f"{a}-{b}" for a, b in zip(rng_["min"], rng_["max"])]
+        # neighbours in the ranking: how often, and under which one-at-a-time change, the next one wins
+        by_rank = np.argsort(r, kind="stable")
+        cur, nxt = by_rank[:-1], by_rank[1:]
+        ranks.loc[sel.index[cur], "swap_p"] = np.round((v[:, nxt] > v[:, cur]).mean(axis=0), 4)
+        sweep = oat.pivot_table(index=["criterion", "delta"], columns="candidate", values="rank", sort=False)
+        beats = sweep.to_numpy()[:, nxt] < sweep.to_numpy()[:, cur]  # sweeps × pairs
+        ranks.loc[sel.index[cur], "swap_by"] = [_changes([k for k, b in zip(sweep.index, col) if b])
+                                                for col in beats.T]
+    return ranks
+
+
+def _changes(sweeps: list[tuple[str, float]]) -> str:
+    """One-at-a-time weight changes, short: ``heavy_road -50/-25 %; power_access +50 %``."""
+    by: dict[str, list[str]] = {}
+    for c, d in sweeps:
+        by.setdefault(str(c), []).append(f"{d * 100:+.0f}")
+    return "; ".join(f"{c} {'/'.join(ds)} %" for c, ds in by.items())
+
+
+#: A top estate is certain when it ranks first in at least this share of the Monte Carlo draws (and
+#: under every one-at-a-time weight change).
+P_CERTAIN = 0.9
+#: Two neighbouring estates swap ranks when the lower one wins in at least this share of the draws
+#: (or under some one-at-a-time weight change).
+P_SWAP = 0.1
+#: Swaps are reported among the estates ranked up to this (the ones a planner reads); every estate's
+#: ``swap_p`` and ``swap_by`` stay in the ranks table.
+SWAP_MAX_RANK = 4
+
+
+@dataclass(frozen=True)
+class RobustnessSummary:
+    """What the robustness analysis says beyond "the ranking holds": compact, as data and as lines.
+
+    Attributes
+    ----------
+    draws
+        Monte Carlo weight draws (0: not computed).
+    ranked
+        Categories with at least two ranked estates (the others have nothing to be uncertain about).
+    certain
+        Of those, the categories whose top estate is certain and whose estates never swap ranks.
+    uncertain_top
+        One record per category whose top estate is uncertain: ``category``, ``estate_id``,
+        ``p_first``, ``challenger`` (the estate most often first otherwise) and its ``p_challenger``,
+        ``oat_ranks`` of the top estate and ``by`` (the one-at-a-time changes under which the second
+        overtakes it).
+    swaps
+        One record per pair of neighbouring estates below the top that swap ranks: ``category``,
+        ``estates`` (higher, lower), ``ranks``, ``p`` (share of draws in which the lower wins) and ``by``.
+    lines
+        One short sentence per finding, the first one a count; what the report shows.
+    """
+
+    draws: int
+    ranked: list[str]
+    certain: list[str]
+    uncertain_top: list[dict[str, Any]]
+    swaps: list[dict[str, Any]]
+    lines: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-ready data."""
+        return {"draws": self.draws, "ranked": list(self.ranked), "certain": list(self.certain),
+                "uncertain_top": [dict(u) for u in self.uncertain_top], "swaps": [dict(x) for x in self.swaps],
+                "lines": list(self.lines)}
+
+
+def _f(v: object) -> float:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    return f
+
+
+def robustness_summary(ranks: pd.DataFrame, draws: int, *, p_certain: float = P_CERTAIN,
+                       p_swap: float = P_SWAP, max_rank: int = SWAP_MAX_RANK) -> RobustnessSummary:
+    """Only what differs: categories whose top estate is uncertain, and neighbouring estates that
+    swap ranks, from the columns :func:`robustness` adds.
+
+    Parameters
+    ----------
+    ranks
+        Ranks with ``p_first``, ``oat_ranks``, ``swap_p`` and ``swap_by``.
+    draws
+        The Monte Carlo draws behind them (``sensitivity.draws``).
+    p_certain, p_swap
+        Thresholds (:data:`P_CERTAIN`, :data:`P_SWAP`).
+    max_rank
+        Swaps are looked for among the estates ranked 2 to ``max_rank`` (:data:`SWAP_MAX_RANK`); the
+        top one is judged by ``p_certain``.
+
+    Returns
+    -------
+    RobustnessSummary
+    """
+    need = {"p_first", "swap_p", "swap_by", "oat_ranks"}
+    if draws <= 0 or not need <= set(ranks.columns):
+        return RobustnessSummary(0, [], [], [], [], ["robustness not computed (sensitivity.draws: 0)"])
+    ok = ranks[ranks["rank"].notna() & ranks["p_first"].notna()].copy()
+    ok["rank"] = ok["rank"].astype(int)
+    ranked: list[str] = []
+    certain: list[str] = []
+    tops: list[dict[str, Any]] = []
+    swaps: list[dict[str, Any]] = []
+    for code, g in ok.groupby("category", sort=True):
+        if len(g) < 2:
+            continue
+        ranked.append(str(code))
+        g = g.sort_values(["rank", "estate_id"])
+        top = g.iloc[0]
+        others = g.iloc[1:]
+        ch = others.loc[others["p_first"].astype(float).idxmax()]
+        top_by = str(top["swap_by"] or "")
+        oat_top = str(top["oat_ranks"] or "")
+        if _f(top["p_first"]) < p_certain or top_by or (oat_top and oat_top != "1-1"):
+            tops.append({"category": str(code), "estate_id": str(top["estate_id"]), "p_first": _f(top["p_first"]),
+                         "challenger": str(ch["estate_id"]), "p_challenger": _f(ch["p_first"]),
+                         "second": str(others.iloc[0]["estate_id"]), "oat_ranks": oat_top, "by": top_by})
+        nxt = {int(r): str(e) for r, e in zip(g["rank"], g["estate_id"])}
+        n_sw = 0
+        for r in others.itertuples():
+            lower = nxt.get(int(r.rank) + 1)
+            if lower is None or int(r.rank) + 1 > max_rank:
+                continue
+            p = _f(r.swap_p)
+            by = str(r.swap_by or "")
+            if p >= p_swap or by:
+                swaps.append({"category": str(code), "estates": [str(r.estate_id), lower],
+                              "ranks": [int(r.rank), int(r.rank) + 1], "p": p, "by": by})
+                n_sw += 1
+        if not (tops and tops[-1]["category"] == str(code)) and not n_sw:
+            certain.append(str(code))
+    lines = [f"{len(certain)} of {len(ranked)} ranked categories hold: the top estate is first in at least "
+             f"{p_certain:.0%} of {draws} weight draws and under every one-at-a-time change, and no estates ranked "
+             f"up to {max_rank} swap" + (f" ({', '.join(certain)})" if certain else "")]
+    for t in tops:
+        line = (f"{t['category']}: top estate {t['estate_id']} first in {t['p_first']:.0%} of draws, "
+                f"{t['challenger']} in {t['p_challenger']:.0%}")
+        if t["by"]:
+            line += f"; {t['second']} overtakes it when {t['by']}"
+        lines.append(line)
+    for x in swaps:
+        line = (f"{x['category']}: {x['estates'][0]} and {x['estates'][1]} (ranks {x['ranks'][0]} and "
+                f"{x['ranks'][1]}) swap in {x['p']:.0%} of draws")
+        if x["by"]:
+            line += f" and when {x['by']}"
+        lines.append(line)
+    return RobustnessSummary(int(draws), ranked, certain, tops, swaps, lines)

@@ -1,0 +1,456 @@
+"""Upgrades of existing estates that would place businesses left unassigned, ranked beside new sites.
+
+Businesses are often unassigned not for lack of land nearby but because the estates in reach lack a
+utility their trade needs (wastewater for car washes and stone cutting), admit only lighter trades
+(``max_cat``), or are of a kind the scenario does not accept. The obvious planning answer is then to
+upgrade an estate, not to build a new one far away.
+
+1. **Candidates.** For every unassigned (classified, in-scope) business and every estate within the
+   allocation reach that is not eligible for its category, the changes that would make it eligible are
+   derived from the estate's row: the category's missing utilities (set to 1), ``max_cat`` raised to the
+   category's environmental category, the estate's kind admitted. A change is a candidate only if
+   eligibility (the run's own :func:`siteplan.rules.ruleset.eligibility`, so the siting rules and usable land
+   still hold) then says yes; land, distance and reservations are never "upgraded".
+2. **Screening.** Candidates are ordered by the unassigned land in reach that they would make eligible;
+   the first ``upgrades.count`` are estimated.
+3. **Estimate by local re-allocation** (``businesses_est``, ``land_ha_est``). Around the upgraded estate,
+   the businesses within reach of it (all of them, assigned or not) are allocated again to the estates
+   within reach of those businesses, on the capacity the rest of the plan leaves there, once as the
+   estates are and once with the upgrade (the same solver as the plan). The difference is a fast
+   estimate: the rest of the plan is held fixed, so it misses chains of moves further away.
+4. **Verification by re-solving the plan** (``businesses``, ``land_ha``; ``figure`` ``rerun``). The best
+   ``upgrades.verify`` candidates by the estimate are verified: the whole relocation model is solved
+   again (:func:`siteplan.pipeline.relocate`: the same businesses, clusters, capacity, scores,
+   reservations and solver settings) with the estate's row changed and its eligibility recomputed —
+   exactly what a rerun with the upgrade written into the estates layer gives. ``businesses`` is the
+   net change of assigned businesses, ``placed``/``displaced`` the businesses newly placed and newly
+   left out (the solver may swap one large unit for several small ones), ``moved`` those placed
+   elsewhere than in the plan; ``land_ha`` is the net change of land placed (it can be negative when
+   more but smaller businesses are placed), ``placed_ha`` the land of the newly placed. An upgrade whose
+   verified net gain is not positive is not listed (a note says so). Candidates left unverified keep
+   ``figure`` ``estimate`` with ``businesses`` empty.
+5. **Cost proxy.** The distance from the estate to the nearest network of each utility added (utilities
+   layer, :data:`NETWORK_KINDS`), or for a higher ``max_cat`` the separation from homes that category
+   needs (VNG) — what a planner reads first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..rules.ruleset import UTILITIES, _blank, _env_rank, eligibility
+from ..units import M2_PER_HA, M_PER_KM
+
+if TYPE_CHECKING:
+    from ..relocation import Plan
+    from ..results import PlanInputs, Prepared
+
+log = logging.getLogger(__name__)
+
+__all__ = ["NETWORK_KINDS", "UPGRADE_COLUMNS", "OPTION_COLUMNS", "propose_upgrades", "verify_upgrade",
+           "compare_options", "option_notes", "network_km", "no_network"]
+
+#: utilities-layer ``kind`` values that are a network of each utility (for the cost proxy)
+NETWORK_KINDS: dict[str, tuple[str, ...]] = {
+    "power": ("power_line", "substation", "power"),
+    "gas": ("gas_pipe", "gas", "gas_line"),
+    "water": ("water_main", "water_pipe", "water"),
+    "wastewater": ("sewer", "wastewater", "sewage", "wwtp", "wastewater_plant"),
+}
+#: the columns of ``upgrades.csv`` (module docstring: ``businesses``/``land_ha`` are the re-solved plan's
+#: figures when ``figure`` is ``rerun``, empty when it is ``estimate``; ``*_est`` the local estimate)
+UPGRADE_COLUMNS = ("rank", "estate_id", "estate_name", "upgrade", "categories", "businesses", "land_ha",
+                   "mean_km", "cost_proxy", "in_reach", "in_reach_ha", "figure", "businesses_est", "land_ha_est",
+                   "placed", "placed_ha", "displaced", "moved", "changes")
+#: the columns of ``options.csv``
+OPTION_COLUMNS = ("rank", "option", "id", "what", "businesses", "land_ha", "mean_km", "cost_proxy", "figure",
+                  "sized_by")
+
+
+def network_km(layers: dict[str, gpd.GeoDataFrame], utility: str, geoms: np.ndarray) -> np.ndarray | None:
+    """Distance (km) from each geometry to the nearest network of ``utility`` in the utilities layer
+    (``kind`` one of :data:`NETWORK_KINDS`); None when the inputs hold no such network."""
+    util = layers.get("utilities")
+    if util is None or "kind" not in util:
+        return None
+    net = util[util["kind"].isin(NETWORK_KINDS[utility])]
+    if net.empty:
+        return None
+    tree = shapely.STRtree(net.geometry.values)
+    idx, d = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+    out = np.full(len(geoms), np.nan)
+    out[idx[0]] = d / M_PER_KM
+    return out
+
+
+def no_network(utility: str) -> str:
+    """What the cost proxies say of a utility with no network in the inputs."""
+    return f"{utility}: no network in the inputs"
+
+
+def _change_list(changes: dict[str, object]) -> str:
+    """The upgrade as the estates layer's fields would say it: ``water=1; wastewater=1``, ``max_cat=5.1``."""
+    order = [*UTILITIES, "max_cat", "kind"]
+    return "; ".join(f"{k}={changes[k]}" for k in order if k in changes)
+
+
+def _changes(row: Any, rs: Any, accepted: list[str] | tuple[str, ...]) -> dict[str, object]:
+    """What would make the estate admit the category, apart from land: missing utilities, max_cat, kind."""
+    out: dict[str, object] = {}
+    for u in rs.utilities:
+        if u in UTILITIES:
+            v = getattr(row, u, None)
+            if not _blank(v) and float(v) < 1:  # type: ignore[arg-type]
+                out[u] = 1
+    mc = getattr(row, "max_cat", None)
+    if not _blank(mc) and _env_rank(rs.env_cat) > _env_rank(mc) + 1e-9:
+        out["max_cat"] = rs.env_cat
+    kind = getattr(row, "kind", None)
+    if kind and not _blank(kind) and kind not in accepted and accepted:
+        out["kind"] = accepted[0]
+    return out
+
+
+def _describe(changes: dict[str, object], row: Any) -> str:
+    parts = [f"add {u}" for u in UTILITIES if u in changes]
+    if "max_cat" in changes:
+        parts.append(f"raise max_cat {getattr(row, 'max_cat', '')} → {changes['max_cat']}")
+    if "kind" in changes:
+        parts.append(f"admit kind '{getattr(row, 'kind', '')}'")
+    return ", ".join(parts)
+
+
+def _cost_proxy(changes: dict[str, object], geom: shapely.Geometry, layers: dict[str, gpd.GeoDataFrame]) -> str:
+    from ..guilds.catalogue import separation_m
+
+    out = []
+    for u in UTILITIES:
+        if u not in changes:
+            continue
+        d = network_km(layers, u, np.array([geom]))
+        out.append(no_network(u) if d is None else f"{u} network {float(d[0]):.1f} km away")
+    if "max_cat" in changes:
+        out.append(f"category {changes['max_cat']} needs {separation_m(str(changes['max_cat'])):g} m from homes "
+                   "(a buffer zone)")
+    if "kind" in changes:
+        out.append("a change of the estate's designation")
+    return "; ".join(out)
+
+
+def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tuple[pd.DataFrame, list[str]]:
+    """Upgrades of existing estates ranked by the unassigned businesses they would place (module docstring).
+
+    Parameters
+    ----------
+    prep
+        The prepared run.
+    plan
+        The relocation plan.
+    inputs
+        What the plan was solved on (estates, clustered businesses, eligibility, usable land, capacity,
+        scores, reservations): the verification re-solves the plan on them.
+
+    Returns
+    -------
+    upgrades, notes
+        :data:`UPGRADE_COLUMNS`, verified upgrades first (most businesses first), then the estimates;
+        only upgrades that place someone; and what was not evaluated or not listed.
+    """
+    sc = prep.scenario
+    count = sc.upgrades.count
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in UPGRADE_COLUMNS})
+    ranked = _candidates(prep, plan, inputs)
+    if not ranked:
+        return empty, []
+    notes = []
+    if len(ranked) > count:
+        notes.append(f"{len(ranked) - count} further upgrade candidates not evaluated (upgrades.count = {count})")
+    by_row = {str(e.estate_id): e for e in inputs.estates.itertuples()}
+    out = []
+    memo: dict[Any, Any] = {}
+    for (eid, _), cand in ranked[:count]:
+        got = _estimate(prep, plan, inputs, eid, cand["changes"], memo)
+        if got is None:
+            continue
+        n, land_m2, mean_km, unlocked = got
+        row = by_row[eid]
+        out.append({"estate_id": eid, "estate_name": getattr(row, "name", ""),
+                    "upgrade": _describe(cand["changes"], row), "changes": _change_list(cand["changes"]),
+                    "categories": ", ".join(unlocked), "businesses": pd.NA, "land_ha": np.nan,
+                    "mean_km": round(mean_km, 2),
+                    "cost_proxy": _cost_proxy(cand["changes"], row.geometry, prep.region.layers),
+                    "in_reach": len(cand["biz"]), "in_reach_ha": round(cand["land"] / M2_PER_HA, 2),
+                    "figure": "estimate", "businesses_est": n, "land_ha_est": round(land_m2 / M2_PER_HA, 2),
+                    "placed": pd.NA, "placed_ha": np.nan, "displaced": pd.NA, "moved": pd.NA,
+                    "_changes": cand["changes"]})
+    if not out:
+        return empty, notes
+    t = pd.DataFrame(out)
+    t = t[t["businesses_est"] > 0].sort_values(["businesses_est", "land_ha_est", "mean_km", "estate_id"],
+                                               ascending=[False, False, True, True], kind="mergesort",
+                                               na_position="last").reset_index(drop=True)
+    t = _verify_best(prep, plan, inputs, t, notes)
+    if t.empty:
+        return empty, notes
+    t["rank"] = np.arange(1, len(t) + 1)
+    for k in ("businesses", "placed", "displaced", "moved"):
+        t[k] = t[k].astype("Int64")
+    for k in ("land_ha", "placed_ha"):
+        t[k] = t[k].astype(float)
+    t["businesses_est"] = t["businesses_est"].astype(np.int64)
+    return t[list(UPGRADE_COLUMNS)], notes
+
+
+def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
+                ) -> list[tuple[tuple[str, tuple[tuple[str, object], ...]], dict[str, Any]]]:
+    """The upgrade candidates (module docstring, steps 1–2): per estate and set of changes, the
+    unassigned land in reach it would admit and those businesses; most land first."""
+    sc = prep.scenario
+    estates, elig = inputs.estates, inputs.elig
+    rows = plan.rows
+    un = rows[(rows["status"] == "unassigned") & rows["category"].isin(prep.surfaces)]
+    if sc.upgrades.count == 0 or un.empty or len(estates) == 0:
+        return []
+    reach = sc.allocation.max_distance_km * M_PER_KM
+    accepted = sc.allocation.accepted_kinds
+    pts = prep.businesses.set_index("biz_id").geometry.loc[un["biz_id"]].to_numpy()
+    tree = shapely.STRtree(estates.geometry.values)
+    bi, ej = tree.query(pts, predicate="dwithin", distance=reach)
+    el = elig.set_index(["estate_id", "category"])["eligible"]
+    eids = estates["estate_id"].to_numpy()
+    cats = un["category"].to_numpy()
+    land = un["land_m2"].to_numpy(float)
+    pair = pd.DataFrame({"estate_id": eids[ej], "category": cats[bi], "land": land[bi], "b": bi})
+    pair = pair[~pair.set_index(["estate_id", "category"]).index.map(lambda k: bool(el.get(k, False)))]
+    by_row = {str(e.estate_id): e for e in estates.itertuples()}
+    cands: dict[tuple[str, tuple[tuple[str, object], ...]], dict[str, Any]] = {}
+    for (eid, code), grp in pair.groupby(["estate_id", "category"], sort=True):
+        ch = _changes(by_row[str(eid)], prep.rules[code], accepted)
+        if not ch:
+            continue  # land, distance or a reservation: nothing an upgrade changes
+        key = (str(eid), tuple(sorted(ch.items())))
+        cands.setdefault(key, {"changes": ch, "land": 0.0, "biz": set()})
+        cands[key]["land"] += float(grp["land"].sum())
+        cands[key]["biz"].update(grp["b"].tolist())
+    return sorted(cands.items(), key=lambda kv: (-kv[1]["land"], kv[0][0], str(kv[0][1])))
+
+
+def _verify_best(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", t: pd.DataFrame,
+                 notes: list[str]) -> pd.DataFrame:
+    """Verify the first ``upgrades.verify`` rows of ``t`` (best estimate first) by re-solving the plan
+    (module docstring, step 4); drop those that place nobody net; verified rows first."""
+    sc = prep.scenario
+    n_verify = min(sc.upgrades.verify, len(t))
+    drop = []
+    for i in range(n_verify):
+        v = verify_upgrade(prep, plan, inputs, str(t.at[i, "estate_id"]), t.at[i, "_changes"])
+        for k in ("businesses", "land_ha", "mean_km", "placed", "placed_ha", "displaced", "moved"):
+            t.at[i, k] = v[k]
+        t.at[i, "figure"] = "rerun"
+        if v["businesses"] <= 0:
+            drop.append(i)
+            notes.append(f"{t.at[i, 'estate_id']} ({t.at[i, 'upgrade']}): estimated to place {t.at[i, 'businesses_est']} "
+                         f"businesses, but the plan re-solved with it places {v['businesses']:+d} net "
+                         f"({v['placed']} placed, {v['displaced']} displaced); not listed")
+    if len(t) > n_verify:
+        notes.append(f"{len(t) - n_verify} upgrades carry only the local estimate (figure 'estimate'; the best "
+                     f"upgrades.verify = {sc.upgrades.verify} are verified by re-solving the plan)")
+    t = t.drop(index=drop)
+    verified = (t["figure"] == "rerun").to_numpy()
+    key = np.where(verified, pd.to_numeric(t["businesses"], errors="coerce"), t["businesses_est"].astype(float))
+    t = t.assign(_v=verified, _n=key)
+    return t.sort_values(["_v", "_n", "businesses_est", "mean_km", "estate_id"],
+                         ascending=[False, False, False, True, True], kind="mergesort",
+                         na_position="last").reset_index(drop=True)
+
+
+def _upgraded(estates: gpd.GeoDataFrame, eid: str, changes: dict[str, object]) -> gpd.GeoDataFrame:
+    """A copy of the estates with estate ``eid``'s row changed as the upgrade says."""
+    out = estates.copy()
+    at = out["estate_id"].astype(str).to_numpy() == eid
+    for k, v in changes.items():
+        col = out[k]
+        if pd.api.types.is_numeric_dtype(col) and isinstance(v, str):
+            v = float(v)  # max_cat is numeric in the layer, text in the catalogue
+        out[k] = col.mask(at, v)
+    return out
+
+
+def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
+                   changes: dict[str, object]) -> dict[str, Any]:
+    """What the plan re-solved with estate ``eid`` upgraded places (module docstring, step 4).
+
+    Parameters
+    ----------
+    prep
+        The prepared run.
+    plan
+        The relocation plan (as the run solved it on ``inputs``).
+    inputs
+        What the plan was solved on.
+    eid
+        The estate upgraded.
+    changes
+        Field → new value of its row (``wastewater: 1``, ``max_cat: '5.1'``, ``kind: 'estate'``).
+
+    Returns
+    -------
+    dict
+        ``businesses`` (net change of assigned businesses), ``land_ha`` (net change of land placed),
+        ``placed``/``placed_ha`` (newly placed businesses and their land), ``displaced``, ``moved``,
+        ``mean_km`` (distance of the businesses of the newly admitted categories placed at ``eid``).
+    """
+    from ..pipeline import relocate
+    from ..results import PlanInputs
+
+    sc = prep.scenario
+    estates = _upgraded(inputs.estates, eid, changes)
+    elig = eligibility(estates, prep.rules, inputs.usable, sc.allocation.accepted_kinds, inputs.reserved)
+    was = inputs.elig[inputs.elig["estate_id"].astype(str) == eid].set_index("category")["eligible"]
+    now = elig[elig["estate_id"].astype(str) == eid]
+    unlocked = {c for c, e in zip(now["category"], now["eligible"]) if e and not bool(was.get(c, False))}
+    again = relocate(prep, PlanInputs(estates, inputs.businesses, inputs.scores, inputs.usable, inputs.reserved,
+                                      elig, inputs.capacity, inputs.clusters))
+    cols = ["biz_id", "status", "estate_id", "land_m2", "distance_km", "category"]
+    both = plan.rows[cols].merge(again.rows[cols], on="biz_id", suffixes=("_0", "_1"), validate="one_to_one")
+    a0 = (both["status_0"] == "assigned").to_numpy()
+    a1 = (both["status_1"] == "assigned").to_numpy()
+    land = both["land_m2_1"].to_numpy(float)
+    placed = a1 & ~a0
+    displaced = a0 & ~a1
+    moved = a0 & a1 & (both["estate_id_0"].astype(str) != both["estate_id_1"].astype(str)).to_numpy()
+    there = a1 & (both["estate_id_1"].astype(str) == eid).to_numpy() & both["category_1"].isin(unlocked).to_numpy()
+    net_land = float(land[a1].sum() - both["land_m2_0"].to_numpy(float)[a0].sum())
+    return {"businesses": int(a1.sum() - a0.sum()), "land_ha": round(net_land / M2_PER_HA, 2),
+            "placed": int(placed.sum()), "placed_ha": round(float(land[placed].sum()) / M2_PER_HA, 2),
+            "displaced": int(displaced.sum()), "moved": int(moved.sum()),
+            "mean_km": round(float(both.loc[there, "distance_km_1"].mean()), 2) if there.any() else float("nan")}
+
+
+def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
+              changes: dict[str, object], memo: dict[Any, Any] | None = None
+              ) -> tuple[int, float, float, list[str]] | None:
+    """Businesses and land newly placed when estate ``eid`` gets ``changes``, by re-allocating around
+    it only (module docstring, step 3), the mean distance of those placed there, and the categories it
+    newly admits. ``memo`` keeps the allocations as the estates are, by neighbourhood, across the
+    candidates of one run."""
+    from ..relocation import allocate
+
+    sc = prep.scenario
+    estates, elig, usable, capacity = inputs.estates, inputs.elig, inputs.usable, inputs.capacity
+    scores, reserved = inputs.scores, inputs.reserved
+    reach = sc.allocation.max_distance_km * M_PER_KM
+    est_i = int(np.flatnonzero(estates["estate_id"].astype(str).to_numpy() == eid)[0])
+    geom = estates.geometry.values[est_i]
+    biz = inputs.businesses
+    ok = biz["category"].notna().to_numpy()
+    near = ok & (shapely.distance(biz.geometry.values, geom) <= reach)
+    b_loc = biz[near]
+    if b_loc.empty:
+        return None
+    tree = shapely.STRtree(estates.geometry.values)
+    _, ej = tree.query(b_loc.geometry.values, predicate="dwithin", distance=reach)
+    e_loc = estates.iloc[np.unique(ej)]
+    ids = set(e_loc["estate_id"].astype(str))
+    rows = plan.rows
+    outside = rows[(rows["status"] == "assigned") & ~rows["biz_id"].isin(b_loc["biz_id"])
+                   & rows["estate_id"].astype(str).isin(ids)]
+    used = outside.groupby("estate_id")["land_m2"].sum()
+    cap = capacity[capacity["estate_id"].astype(str).isin(ids)].copy()
+    cap["capacity_m2"] = (cap["capacity_m2"] - cap["estate_id"].map(used).fillna(0.0)).clip(lower=0.0)
+    el = elig[elig["estate_id"].astype(str).isin(ids)]
+    scr = None if scores is None else scores[scores["estate_id"].astype(str).isin(ids)]
+    # the allocation as the estates are depends only on who and where: candidates with the same
+    # neighbourhood share it (computed once; the same call would give the same plan)
+    key = (tuple(b_loc["biz_id"].astype(str)), tuple(e_loc["estate_id"].astype(str)))
+    if memo is None or key not in memo:
+        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved)
+        if memo is not None:
+            memo[key] = got
+    before = got if memo is None else memo[key]
+    upgraded = _upgraded(estates.iloc[[est_i]], eid, changes)
+    el_new = eligibility(upgraded, prep.rules, usable[usable["estate_id"].astype(str) == eid],
+                         sc.allocation.accepted_kinds, reserved)
+    was = el[el["estate_id"].astype(str) == eid].set_index("category")["eligible"]
+    unlocked = sorted(c for c, e in zip(el_new["category"], el_new["eligible"]) if e and not bool(was.get(c, False)))
+    el2 = pd.concat([el[el["estate_id"].astype(str) != eid], el_new], ignore_index=True)
+    after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved)
+    a0 = before.rows["status"] == "assigned"
+    a1 = after.rows["status"] == "assigned"
+    n = int(a1.sum() - a0.sum())
+    land = float(after.rows.loc[a1, "land_m2"].sum() - before.rows.loc[a0, "land_m2"].sum())
+    there = after.rows[a1 & (after.rows["estate_id"].astype(str) == eid) & after.rows["category"].isin(unlocked)]
+    mean_km = float(there["distance_km"].mean()) if len(there) else float("nan")
+    return n, land, mean_km, unlocked
+
+
+def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.DataFrame) -> pd.DataFrame:
+    """Upgrades and new sites side by side, ranked by the unassigned businesses each would place.
+
+    Parameters
+    ----------
+    upgrades
+        :func:`propose_upgrades` output.
+    sites
+        Proposed sites (``site_id``, ``chain``, ``area_ha``, ``units``, ``land_ha``, ``extend``, and
+        ``sized_by``/``sizing`` when the site's area was set by a scenario bound).
+    takes
+        ``biz_id``, ``site_id``, ``site_km`` (who each site would take).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`OPTION_COLUMNS`: ``rank``, ``option`` (``upgrade`` or ``new site``), ``id`` (estate or site),
+        ``what``, ``businesses``, ``land_ha``, ``mean_km`` (distance of the businesses placed),
+        ``cost_proxy``, ``figure`` (``rerun``: the plan re-solved with the upgrade; ``estimate``: the
+        upgrade's local estimate, not verified; ``site allocation``: the unassigned allocated to the
+        proposed sites), ``sized_by`` (sites: ``demand``, ``min_area_ha``, ``max_area_ha`` or ``area_ha``);
+        most businesses first, then the shorter trips.
+    """
+    rows = []
+    for r in upgrades.itertuples():
+        verified = getattr(r, "figure", "rerun") == "rerun"
+        n = r.businesses if verified else getattr(r, "businesses_est", r.businesses)
+        land = r.land_ha if verified else getattr(r, "land_ha_est", r.land_ha)
+        what = r.upgrade if verified else f"{r.upgrade} (estimate: not verified by re-solving the plan)"
+        rows.append({"option": "upgrade", "id": r.estate_id, "what": what, "businesses": int(n),
+                     "land_ha": float(land), "mean_km": float(r.mean_km), "cost_proxy": r.cost_proxy,
+                     "figure": "rerun" if verified else "estimate", "sized_by": ""})
+    km = takes.groupby("site_id")["site_km"].mean() if len(takes) else pd.Series(dtype=float)
+    for s in sites.itertuples():
+        sized_by = str(getattr(s, "sized_by", "") or "")
+        sizing = str(getattr(s, "sizing", "") or "")
+        note = f"; {sizing}" if sizing and sized_by != "demand" else ""
+        rows.append({"option": "new site", "id": s.site_id,
+                     "what": f"new {s.chain} estate of {s.area_ha:g} ha ({s.categories}){note}",
+                     "businesses": int(s.units), "land_ha": float(s.land_ha),
+                     "mean_km": round(float(km.get(s.site_id, np.nan)), 2),
+                     "cost_proxy": f"a new estate of {s.area_ha:g} ha; extend: {s.extend}",
+                     "figure": "site allocation", "sized_by": sized_by})
+    cols = list(OPTION_COLUMNS)
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    t = pd.DataFrame(rows).sort_values(["businesses", "mean_km", "option", "id"], ascending=[False, True, True, True],
+                                       kind="mergesort", na_position="last").reset_index(drop=True)
+    t["rank"] = np.arange(1, len(t) + 1)
+    return t[cols]
+
+
+def option_notes(options: pd.DataFrame, top: int = 3) -> list[str]:
+    """The best options in words, for the warnings and the report's summary."""
+    out = []
+    for r in options.head(top).itertuples():
+        km = "" if pd.isna(r.mean_km) else f", {r.mean_km:g} km on average"
+        fig = getattr(r, "figure", "")
+        gain = {"rerun": f"{r.businesses} more businesses (net, the plan re-solved with it)",
+                "estimate": f"about {r.businesses} more businesses (an estimate)"}.get(
+                    fig, f"{r.businesses} unassigned businesses")
+        out.append(f"options: #{r.rank} {r.option} {r.id}: {r.what} would place {gain} ({r.land_ha:g} ha{km}); "
+                   f"{r.cost_proxy}")
+    return out

@@ -1,0 +1,46 @@
+"""The outputs stage: a run's results written to its folder, and read back to compare or explain.
+
+Flows in: a :class:`~siteplan.results.RunResult` and the ``--out`` folder. Flows out: the run
+folder (GeoJSON, CSV, GeoTIFF, the report and ``manifest.json``), written atomically and
+deterministically into a folder that is siteplan's alone; ``siteplan compare`` of two run folders;
+``siteplan explain`` of a place; ``siteplan export`` to a GeoPackage.
+
+Modules, in the order data flows:
+
+- :mod:`~siteplan.outputs.outfile`, :mod:`~siteplan.outputs.outdir`: output safety (an input is
+  never replaced; the folder is locked and replaced whole);
+- :mod:`~siteplan.outputs.writer`: :func:`write_run` and the format writers;
+- :mod:`~siteplan.outputs.explain`: which rules pass or fail at a place, and why it scores as it does;
+- :mod:`~siteplan.outputs.compare`, :mod:`~siteplan.outputs.compare_page`: two runs compared.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._face import lazy_face
+
+if TYPE_CHECKING:
+    from .compare import Comparison, compare_folders, compare_runs
+    from .explain import Explanation, explain_run, parse_point
+    from .outdir import MARKER, OutputFolder
+    from .outfile import check_output_file
+    from .writer import export_gpkg, write_csv, write_geojson, write_geotiff, write_json, write_run
+
+#: public name -> the module of this package that defines it
+_API: dict[str, str] = {
+    "check_output_file": "outfile",
+    "OutputFolder": "outdir", "MARKER": "outdir",
+    "write_run": "writer", "write_csv": "writer", "write_geojson": "writer", "write_geotiff": "writer",
+    "write_json": "writer", "export_gpkg": "writer",
+    "Explanation": "explain", "explain_run": "explain", "parse_point": "explain",
+    "Comparison": "compare", "compare_runs": "compare", "compare_folders": "compare",
+}
+
+__all__ = [
+    "Comparison", "Explanation", "MARKER", "OutputFolder", "check_output_file", "compare_folders", "compare_runs",
+    "explain_run", "export_gpkg", "parse_point", "write_csv", "write_geojson", "write_geotiff", "write_json",
+    "write_run",
+]
+
+__getattr__, __dir__ = lazy_face(__name__, _API)

@@ -1,0 +1,676 @@
+"""Comparing two runs: what changes between scenario A and scenario B.
+
+``siteplan compare RUN_A RUN_B --out DIR`` answers "what if we add wastewater at estate X" or "what if
+the AHP weights change" from two run folders that ``siteplan run`` wrote. It reads their
+``relocation.csv``, ``estates.geojson``, ``sites.geojson``, ``zones.geojson`` and ``manifest.json``
+defensively (only the columns it compares must be there: ``biz_id`` and ``status``; ``estate_id``,
+``reason``, ``land_m2``, ``distance_km``, ``zone_id``, ``site_id`` when present; other columns are
+ignored) and writes:
+
+===============  ===========================================================================
+``moved.csv``    every business whose outcome differs: moved to another estate, newly assigned,
+                 newly unassigned, unassigned but taken by another proposed site (or none),
+                 unassigned for another reason, or in one run only; with both sides' estate,
+                 site, zone, distance and reason
+``estates.csv``  land used and units per estate in A and B and the change
+``sites.csv``    proposed sites: kept (matched by overlap, ``overlap`` = area of intersection over
+                 union), moved (matched within its own size, see :func:`compare_sites`), added or
+                 removed
+``zones.csv``    zones (one per estate and category) added, removed, resized or redrawn
+``totals.csv``   businesses, assigned, unassigned, land, the objective, total and mean trip length,
+                 sites, zones, and the counts of each kind of change
+``compare.html`` the same as one self-contained, Persian-first page with a map (arrows for the
+                 businesses that change estate, estates coloured by the change of their intake, sites
+                 added, removed or moved) and the tables (:mod:`siteplan.outputs.compare_page`)
+===============  ===========================================================================
+
+Runs of different regions: when the two runs share no business and no estate there is nothing to
+compare and the command refuses; when they share some, the comparison is made on what they share
+and the businesses and estates of one run only are listed as such, with a note. Inputs that differ
+(layer files, scenario settings) are named in the notes: that is usually the point of the
+comparison.
+
+Unassigned businesses are compared by ``reason_code`` (the fixed vocabulary of
+:mod:`siteplan.relocation.reasons`), not by the sentence, whose numbers (distances, model probabilities) change
+from run to run without the reason changing. The CSVs have a UTF-8 byte-order mark (Excel needs it for
+Persian) unless both runs were written with ``outputs.csv_bom: false``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InputError
+from ..relocation.reasons import reason_codes
+from ..units import M2_PER_HA
+from .writer import undo_defuse, write_csv
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RunFolder", "Comparison", "read_run", "compare_runs", "write_comparison", "compare_folders",
+           "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "site_map", "csv_bom"]
+
+#: The kinds of change of a business, in the order tables list them.
+CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed", "only_in_a",
+           "only_in_b")
+#: Two proposed sites are the same site ("kept") when their intersection is at least this share of
+#: their union.
+SITE_MATCH_OVERLAP = 0.5
+#: The kinds of change of a proposed site, in the order tables list them.
+SITE_CHANGES = ("kept", "moved", "added", "removed")
+#: A zone is "redrawn" when the same estate and category keep a zone whose overlap (intersection over
+#: union) with the old one is below this.
+ZONE_SAME_OVERLAP = 0.9
+_TEXT = ("biz_id", "name", "category", "category_fa", "estate_id", "zone_id", "site_id", "status", "reason",
+         "reason_code", "reason_fa")
+_NUM = ("distance_km", "land_m2", "lon", "lat")
+_UNASSIGNED = ("unassigned", "")
+
+
+@dataclass
+class RunFolder:
+    """One run folder as read for a comparison.
+
+    Attributes
+    ----------
+    path
+        The folder.
+    manifest
+        ``manifest.json`` (an empty dict when the folder has none but is otherwise a run).
+    relocation
+        ``relocation.csv`` with the columns compared (missing optional ones empty), ``biz_id`` unique.
+    estates, sites, zones
+        The GeoJSON layers in EPSG:4326 (None when the file is absent).
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    relocation: pd.DataFrame
+    estates: gpd.GeoDataFrame | None = None
+    sites: gpd.GeoDataFrame | None = None
+    zones: gpd.GeoDataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        """The scenario's name (from the manifest), else the folder's."""
+        sc = self.manifest.get("scenario")
+        n = sc.get("name") if isinstance(sc, dict) else None
+        return str(n) if n else self.path.name
+
+
+@dataclass
+class Comparison:
+    """Two runs and the tables of what differs (see the module's docstring); ``notes`` in English (the
+    command's log) and ``notes_fa``, the same in Persian (the page)."""
+
+    a: RunFolder
+    b: RunFolder
+    moved: pd.DataFrame
+    estates: pd.DataFrame
+    sites: pd.DataFrame
+    zones: pd.DataFrame
+    totals: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    notes_fa: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Businesses per kind of change."""
+        vc = self.moved["change"].value_counts()
+        return {c: int(vc.get(c, 0)) for c in CHANGES}
+
+
+# ------------------------------------------------------------------------------------------------
+# reading
+# ------------------------------------------------------------------------------------------------
+
+
+def _read_relocation(path: Path, label: str) -> pd.DataFrame:
+    f = path / "relocation.csv"
+    try:
+        df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{label} {path}: has no relocation.csv; give a folder that `siteplan run` wrote") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{label} {f}: cannot be read as a CSV ({exc}); was it edited? run the scenario again") \
+            from None
+    df.columns = [undo_defuse(str(c)) for c in df.columns]
+    missing = [c for c in ("biz_id", "status") if c not in df.columns]
+    if missing:
+        raise InputError(f"{label} {f}: missing column(s) {', '.join(missing)} (its columns: "
+                         f"{', '.join(map(str, df.columns[:15]))}); give the relocation.csv of a siteplan run")
+    out = pd.DataFrame({c: (df[c].map(undo_defuse) if c in df.columns else "") for c in _TEXT})
+    for c in _NUM:
+        out[c] = pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan
+    # the reason's code: as the run wrote it, else from the sentence (runs written before the column)
+    derived = pd.Series(reason_codes(out["reason"]), index=out.index, dtype=object)
+    out["reason_code"] = out["reason_code"].where(out["reason_code"].str.strip() != "", derived)
+    dup = out["biz_id"][out["biz_id"].duplicated()]
+    if len(dup):
+        raise InputError(f"{label} {f}: biz_id {', '.join(map(repr, dup.head(5)))} appear(s) more than once; a "
+                         "run lists each business once: run the scenario again")
+    return out.reset_index(drop=True)
+
+
+def _read_layer(path: Path, name: str, label: str) -> gpd.GeoDataFrame | None:
+    f = path / name
+    if not f.is_file():
+        return None
+    try:
+        g = gpd.read_file(f, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for a damaged file
+        raise InputError(f"{label} {f}: cannot be read as GeoJSON ({type(exc).__name__}: {exc})") from None
+    if g.crs is None:
+        g = g.set_crs(4326)
+    return g
+
+
+def read_run(path: str | Path, label: str = "run") -> RunFolder:
+    """Read a run folder for a comparison.
+
+    Parameters
+    ----------
+    path
+        A folder ``siteplan run`` (or ``siteplan demo``) wrote.
+    label
+        How messages name it (``RUN_A``).
+
+    Returns
+    -------
+    RunFolder
+
+    Raises
+    ------
+    InputError
+        The folder is missing, is not a folder, is not a run (no ``relocation.csv`` and no siteplan
+        ``manifest.json``), or a file it needs cannot be read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{label} {p}: no such folder; give the --out folder of a `siteplan run`")
+    if not p.is_dir():
+        raise InputError(f"{label} {p}: is a file, not a run folder; give the --out folder of a `siteplan run`")
+    manifest: dict[str, Any] = {}
+    mf = p / "manifest.json"
+    if mf.is_file():
+        try:
+            m = json.loads(mf.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{label} {mf}: is not valid JSON ({exc}); run the scenario again") from None
+        if isinstance(m, dict) and "siteplan" in m:
+            manifest = m
+    if not manifest and not (p / "relocation.csv").is_file():
+        raise InputError(f"{label} {p}: is not a siteplan run folder (it has neither a siteplan manifest.json nor "
+                         "a relocation.csv); give the --out folder of a `siteplan run`")
+    rel = _read_relocation(p, label)
+    return RunFolder(p, manifest, rel, _read_layer(p, "estates.geojson", label), _read_layer(p, "sites.geojson", label),
+                     _read_layer(p, "zones.geojson", label))
+
+
+# ------------------------------------------------------------------------------------------------
+# comparing
+# ------------------------------------------------------------------------------------------------
+
+
+def _placed(status: pd.Series) -> pd.Series:
+    return ~status.str.strip().str.lower().isin(_UNASSIGNED)
+
+
+def _where(df: pd.DataFrame) -> pd.Series:
+    """Where a placed business goes: its estate, else its proposed site."""
+    return df["estate_id"].where(df["estate_id"] != "", df["site_id"])
+
+
+def compare_businesses(a: pd.DataFrame, b: pd.DataFrame, site_map: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every business whose outcome differs between two relocation tables.
+
+    Parameters
+    ----------
+    a, b
+        Relocation tables as :func:`read_run` reads them.
+    site_map
+        A's proposed-site ids -> B's, for the sites that :func:`compare_sites` matched (kept or moved):
+        site ids are each run's labels, so a business that A's S02 and B's S03 would take, the same
+        site, has not changed site. Without it ids are compared as written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``biz_id``, ``name``, ``category``, ``category_fa``, ``lon``, ``lat`` (where the business is),
+        ``change`` (one of :data:`CHANGES`: ``site_changed`` is an unassigned business that another
+        proposed site, or none, would take; ``reason_changed`` one unassigned for a reason of
+        another ``reason_code``), and per side ``status``, ``estate_id``, ``site_id``, ``zone_id``,
+        ``distance_km``, ``land_m2``, ``reason_code``, ``reason``, ``reason_fa`` (suffixes ``_a``, ``_b``); sorted by
+        change, category and ``biz_id``.
+    """
+    m = a.merge(b, on="biz_id", how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
+    for s in ("_a", "_b"):
+        for c in _TEXT:
+            if c != "biz_id":
+                m[c + s] = m[c + s].fillna("")
+    in_a, in_b = m["_merge"] != "right_only", m["_merge"] != "left_only"
+    pa, pb = _placed(m["status_a"]) & in_a, _placed(m["status_b"]) & in_b
+    smap = site_map or {}
+    site_a = m["site_id_a"].map(lambda v: smap.get(v, v))  # A's site under B's label when matched
+    wa = m["estate_id_a"].where(m["estate_id_a"] != "", site_a)
+    wb = m["estate_id_b"].where(m["estate_id_b"] != "", m["site_id_b"])
+    both_out = ~pa & ~pb
+    change = np.select(
+        [~in_b, ~in_a, pa & pb & (wa != wb), ~pa & pb, pa & ~pb, both_out & (site_a != m["site_id_b"]),
+         both_out & (m["reason_code_a"] != m["reason_code_b"])],
+        ["only_in_a", "only_in_b", "moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed"],
+        default="")
+    m["change"] = change
+    for c in ("name", "category", "category_fa"):
+        m[c] = m[c + "_b"].where(m[c + "_b"] != "", m[c + "_a"])
+    for c in ("lon", "lat"):
+        m[c] = m[c + "_b"].where(m[c + "_b"].notna(), m[c + "_a"])
+    out = m[m["change"] != ""]
+    cols = ["biz_id", "name", "category", "category_fa", "lon", "lat", "change"]
+    for c in ("status", "estate_id", "site_id", "zone_id", "distance_km", "land_m2", "reason_code", "reason",
+              "reason_fa"):
+        cols += [c + "_a", c + "_b"]
+    out = out[cols].copy()
+    order = {c: i for i, c in enumerate(CHANGES)}
+    out = out.assign(_o=out["change"].map(order)).sort_values(["_o", "category", "biz_id"], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def _estate_use(rel: pd.DataFrame) -> pd.DataFrame:
+    p = rel[_placed(rel["status"])]
+    g = p.assign(where=_where(p)).groupby("where")
+    return pd.DataFrame({"land_ha": g["land_m2"].sum(min_count=1) / M2_PER_HA, "units": g.size()})
+
+
+def compare_estates(a: RunFolder, b: RunFolder) -> pd.DataFrame:
+    """Land used (ha) and units per estate (or proposed site) in A and B, from the relocation tables,
+    with the estate's name and capacity from ``estates.geojson`` where present."""
+    ua, ub = _estate_use(a.relocation), _estate_use(b.relocation)
+    ids = sorted(set(ua.index) | set(ub.index)
+                 | {str(e) for g in (a.estates, b.estates) if g is not None and "estate_id" in g for e in g["estate_id"]})
+    t = pd.DataFrame({"estate_id": ids})
+    info: dict[str, dict[str, Any]] = {}
+    for g in (a.estates, b.estates):  # B's description wins where both have it
+        if g is not None and "estate_id" in g:
+            for r in g.drop(columns=g.geometry.name).to_dict(orient="records"):
+                info[str(r["estate_id"])] = r
+    t["name"] = [str(info.get(e, {}).get("name", "") or "") for e in ids]
+    t["cap_ha"] = [info.get(e, {}).get("cap_ha", np.nan) for e in ids]
+    t["cap_ha"] = pd.to_numeric(t["cap_ha"], errors="coerce")
+    for s, u in (("a", ua), ("b", ub)):
+        t[f"used_ha_{s}"] = t["estate_id"].map(u["land_ha"]).fillna(0.0).round(4)
+        t[f"units_{s}"] = t["estate_id"].map(u["units"]).fillna(0).astype(int)
+    t["change_ha"] = (t["used_ha_b"] - t["used_ha_a"]).round(4)
+    t["change_units"] = t["units_b"] - t["units_a"]
+    for s, g in (("a", a.estates), ("b", b.estates)):
+        known = set(map(str, g["estate_id"])) if g is not None and "estate_id" in g else set()
+        t[f"in_{s}"] = t["estate_id"].isin(known) | t["estate_id"].isin((ua if s == "a" else ub).index)
+    return t
+
+
+def _metric(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return g.to_crs(g.estimate_utm_crs()) if len(g) else g
+
+
+def _overlap(ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
+    """Intersection over union of paired geometries (0 where either is empty)."""
+    inter = shapely.area(shapely.intersection(ga, gb))
+    union = shapely.area(shapely.union(ga, gb))
+    return np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
+
+
+def _col(g: gpd.GeoDataFrame, c: str, default: Any = "") -> list[Any]:
+    return list(g[c]) if c in g else [default] * len(g)
+
+
+def _match_sites(iou: np.ndarray, shift: np.ndarray, radius: np.ndarray) -> tuple[list[tuple[int, int]],
+                                                                                  list[tuple[int, int]]]:
+    """Pairs of A and B sites: ``kept`` (largest overlap first, at least :data:`SITE_MATCH_OVERLAP`),
+    then ``moved`` among the rest (nearest first: polygons that overlap, or centres closer than the
+    larger of the two sites' equivalent radii ``radius``)."""
+    kept: list[tuple[int, int]] = []
+    moved: list[tuple[int, int]] = []
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    nb = max(iou.shape[1], 1)
+    for k in np.argsort(-iou, axis=None, kind="stable"):
+        i, j = divmod(int(k), nb)
+        if iou[i, j] < SITE_MATCH_OVERLAP:
+            break
+        if i not in used_a and j not in used_b:
+            kept.append((i, j))
+            used_a.add(i)
+            used_b.add(j)
+    near = (iou > 0) | (shift < radius)
+    for k in np.argsort(shift, axis=None, kind="stable"):
+        i, j = divmod(int(k), nb)
+        if near[i, j] and i not in used_a and j not in used_b:
+            moved.append((i, j))
+            used_a.add(i)
+            used_b.add(j)
+    return kept, moved
+
+
+def compare_sites(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Proposed sites of A and B, matched by where they are (site ids are labels of each run: S01 in A
+    may be another place than S01 in B).
+
+    A pair is ``kept`` when the two overlap by at least :data:`SITE_MATCH_OVERLAP` of their union
+    (largest overlap first); of the rest, a pair is ``moved`` when the site is found again within its
+    own size: the polygons overlap, or the centres are closer than the equivalent radius
+    (``sqrt(area / pi)``) of the larger of the two (nearest first). Sites left are ``removed`` (in A
+    only) or ``added`` (in B only). A site shifted by less than its own size is thus one site moved,
+    not one removed and one added.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``change`` (:data:`SITE_CHANGES`), per side ``site_id``, ``categories``, ``area_ha``, ``units``
+        (``_a``, ``_b``), ``overlap`` (intersection over union), ``shift_m`` (distance between the
+        centres of a matched pair), ``lon``, ``lat`` (B's centre, else A's) and ``lon_a``, ``lat_a``
+        (A's centre).
+    """
+    cols = ["change", "site_id_a", "site_id_b", "categories_a", "categories_b", "area_ha_a", "area_ha_b",
+            "units_a", "units_b", "overlap", "shift_m", "lon", "lat", "lon_a", "lat_a"]
+    ga = a if a is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
+    gb = b if b is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
+    if not len(ga) and not len(gb):
+        return pd.DataFrame(columns=cols)
+    both = pd.concat([ga.geometry, gb.geometry], ignore_index=True)
+    crs = gpd.GeoSeries(both, crs=ga.crs or gb.crs or 4326).estimate_utm_crs()
+    ma = ga.to_crs(crs).geometry.values if len(ga) else np.array([])
+    mb = gb.to_crs(crs).geometry.values if len(gb) else np.array([])
+    ia, ib = np.meshgrid(np.arange(len(ma)), np.arange(len(mb)), indexing="ij")
+    shape = (len(ma), len(mb))
+    ca, cb = (shapely.centroid(m) if len(m) else np.array([]) for m in (ma, mb))
+    if len(ma) and len(mb):
+        iou = _overlap(ma[ia.ravel()], mb[ib.ravel()]).reshape(shape)
+        shift = shapely.distance(ca[ia.ravel()], cb[ib.ravel()]).reshape(shape)
+        rad = np.maximum(np.sqrt(shapely.area(ma) / np.pi)[:, None], np.sqrt(shapely.area(mb) / np.pi)[None, :])
+    else:
+        iou, shift, rad = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    # a site without geometry matches nothing
+    iou, shift = np.nan_to_num(iou, nan=0.0), np.nan_to_num(shift, nan=np.inf)
+    kept, moved = _match_sites(iou, shift, rad)
+    used_a = {i for i, _ in kept + moved}
+    used_b = {j for _, j in kept + moved}
+    cen = [gpd.GeoSeries(c, crs=crs).to_crs(4326).values if len(c) else np.array([]) for c in (ca, cb)]
+    attrs = [{n: _col(g, n, np.nan if n in ("area_ha", "units") else "") for n in ("site_id", "categories", "area_ha",
+                                                                                  "units")} for g in (ga, gb)]
+
+    def xy(c: Any) -> tuple[float, float]:
+        return round(float(shapely.get_x(c)), 6), round(float(shapely.get_y(c)), 6)
+
+    def row(change: str, i: int | None, j: int | None) -> dict[str, Any]:
+        lon, lat = xy(cen[1][j] if j is not None else cen[0][i])
+        lon_a, lat_a = xy(cen[0][i]) if i is not None else (np.nan, np.nan)
+        pair = i is not None and j is not None
+        r: dict[str, Any] = {"change": change, "lon": lon, "lat": lat, "lon_a": lon_a, "lat_a": lat_a,
+                             "overlap": round(float(iou[i, j]), 4) if pair else np.nan,
+                             "shift_m": round(float(shift[i, j]), 1) if pair else np.nan}
+        for s, k, at in (("a", i, attrs[0]), ("b", j, attrs[1])):
+            for n, vals in at.items():
+                r[f"{n}_{s}"] = vals[k] if k is not None else (np.nan if n in ("area_ha", "units") else "")
+        return r
+
+    rows = [row("kept", i, j) for i, j in kept] + [row("moved", i, j) for i, j in moved]
+    rows += [row("removed", i, None) for i in range(len(ma)) if i not in used_a]
+    rows += [row("added", None, j) for j in range(len(mb)) if j not in used_b]
+    t = pd.DataFrame(rows, columns=cols)
+    for c in ("site_id_a", "site_id_b", "categories_a", "categories_b"):
+        t[c] = t[c].fillna("").astype(str)
+    return t
+
+
+def site_map(sites: pd.DataFrame) -> dict[str, str]:
+    """A's site id -> B's, for the sites :func:`compare_sites` matched (kept or moved)."""
+    m = sites[sites["change"].isin(("kept", "moved")) & (sites["site_id_a"] != "") & (sites["site_id_b"] != "")]
+    return dict(zip(m["site_id_a"].astype(str), m["site_id_b"].astype(str)))
+
+
+def compare_zones(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Zones (one per estate and category) that differ: ``added``, ``removed``, ``resized`` (area or
+    units changed) or ``redrawn`` (same size, overlap below :data:`ZONE_SAME_OVERLAP`)."""
+    cols = ["estate_id", "category", "change", "zone_id_a", "zone_id_b", "area_ha_a", "area_ha_b", "units_a",
+            "units_b", "overlap"]
+    keep = ["estate_id", "category", "zone_id", "area_ha", "units"]
+
+    def prep(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+        if g is None or not {"estate_id", "category"} <= set(g.columns):
+            return gpd.GeoDataFrame({c: [] for c in keep}, geometry=[], crs=4326)
+        g = g.copy()
+        for c in ("zone_id", "area_ha", "units"):
+            if c not in g:
+                g[c] = np.nan if c != "zone_id" else ""
+        g["estate_id"] = g["estate_id"].astype(str)
+        g["category"] = g["category"].astype(str)
+        g = g[keep + [g.geometry.name]]
+        return g if g.geometry.name == "geometry" else g.rename_geometry("geometry")
+
+    za, zb = prep(a), prep(b)
+    m = za.merge(zb, on=["estate_id", "category"], how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
+    if not len(m):
+        return pd.DataFrame(columns=cols)
+    both = m["_merge"] == "both"
+    ov = np.full(len(m), np.nan)
+    if both.any():
+        crs = gpd.GeoSeries(pd.concat([za.geometry, zb.geometry]), crs=4326).estimate_utm_crs()
+        ga = gpd.GeoSeries(m.loc[both, "geometry_a"], crs=za.crs or 4326).to_crs(crs).values
+        gb = gpd.GeoSeries(m.loc[both, "geometry_b"], crs=zb.crs or 4326).to_crs(crs).values
+        ov[both.to_numpy()] = np.round(_overlap(np.asarray(ga), np.asarray(gb)), 4)
+    aa, ab = pd.to_numeric(m["area_ha_a"], errors="coerce"), pd.to_numeric(m["area_ha_b"], errors="coerce")
+    na, nb = pd.to_numeric(m["units_a"], errors="coerce"), pd.to_numeric(m["units_b"], errors="coerce")
+    resized = both & (((aa - ab).abs() > 1e-3) | (na != nb))
+    redrawn = both & ~resized & (ov < ZONE_SAME_OVERLAP)
+    m["change"] = np.select([m["_merge"] == "left_only", m["_merge"] == "right_only", resized, redrawn],
+                            ["removed", "added", "resized", "redrawn"], default="")
+    m["overlap"] = ov
+    out = m[m["change"] != ""][cols].copy()
+    for c in ("zone_id_a", "zone_id_b"):
+        out[c] = out[c].fillna("").astype(str)
+    return out.reset_index(drop=True)
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
+
+
+def _totals(a: RunFolder, b: RunFolder, moved: pd.DataFrame, sites: pd.DataFrame, zones: pd.DataFrame
+            ) -> pd.DataFrame:
+    rows: list[tuple[str, float, float]] = []
+    for key, label in (("businesses", "businesses"), ("assigned", "assigned"), ("unassigned", "unassigned"),
+                       ("unclassified", "unclassified")):
+        vals = []
+        for r in (a.relocation, b.relocation):
+            placed = _placed(r["status"])
+            vals.append(float({"businesses": len(r), "assigned": placed.sum(), "unassigned": (~placed).sum(),
+                               "unclassified": (r["category"] == "").sum()}[key]))
+        rows.append((label, vals[0], vals[1]))
+    by_site = [float((~_placed(r["status"]) & (r["site_id"] != "")).sum()) for r in (a.relocation, b.relocation)]
+    rows.append(("unassigned a proposed site would take", by_site[0], by_site[1]))
+    land, trip, mean = [], [], []
+    for r in (a.relocation, b.relocation):
+        p = r[_placed(r["status"])]
+        land.append(round(float(p["land_m2"].sum()) / M2_PER_HA, 4))
+        trip.append(round(float(p["distance_km"].sum()), 3))
+        mean.append(round(float(p["distance_km"].mean()), 4) if p["distance_km"].notna().any() else float("nan"))
+    rows += [("land assigned (ha)", land[0], land[1]), ("total trip length (km)", trip[0], trip[1]),
+             ("mean trip length (km)", mean[0], mean[1])]
+    for key, label in (("objective", "objective"), ("lp_bound", "lower bound"), ("gap", "gap")):
+        va, vb = (_num((r.manifest.get("solver") or {}).get(key)) for r in (a, b))
+        rows.append((label, va, vb))
+    rows.append(("proposed sites", float(len(a.sites)) if a.sites is not None else float("nan"),
+                 float(len(b.sites)) if b.sites is not None else float("nan")))
+    rows.append(("zones", float(len(a.zones)) if a.zones is not None else float("nan"),
+                 float(len(b.zones)) if b.zones is not None else float("nan")))
+    t = pd.DataFrame(rows, columns=["metric", "a", "b"])
+    t["change"] = (t["b"] - t["a"]).round(6)
+    counts = moved["change"].value_counts()
+    extra = [(f"businesses {c.replace('_', ' ')}", np.nan, np.nan, float(counts.get(c, 0))) for c in CHANGES]
+    extra += [(f"sites {c}", np.nan, np.nan, float((sites["change"] == c).sum())) for c in SITE_CHANGES]
+    extra += [(f"zones {c}", np.nan, np.nan, float((zones["change"] == c).sum()))
+              for c in ("added", "removed", "resized", "redrawn")]
+    return pd.concat([t, pd.DataFrame(extra, columns=t.columns)], ignore_index=True)
+
+
+_LAYER_FA = {"estates": "شهرک‌ها", "sites": "سایت‌ها", "zones": "پهنه‌ها"}
+
+
+def _notes(a: RunFolder, b: RunFolder, moved: pd.DataFrame) -> list[tuple[str, str]]:
+    """The comparison's notes, each in English and Persian (names, ids and numbers as written)."""
+    notes: list[tuple[str, str]] = []
+    only_a, only_b = int((moved["change"] == "only_in_a").sum()), int((moved["change"] == "only_in_b").sum())
+    if only_a or only_b:
+        notes.append((f"the runs' business registries differ: {only_a} business(es) only in A and {only_b} only in B "
+                      "(listed in moved.csv as only_in_a / only_in_b); the rest are compared",
+                      f"فهرست کسب‌وکارهای دو اجرا یکی نیست: {only_a} کسب‌وکار فقط در A و {only_b} فقط در B "
+                      "(در moved.csv با only_in_a و only_in_b)؛ بقیه مقایسه شده‌اند"))
+    ia, ib = a.manifest.get("inputs"), b.manifest.get("inputs")
+    if isinstance(ia, dict) and isinstance(ib, dict):
+        diff = sorted(k for k in set(ia) | set(ib) if ia.get(k) != ib.get(k))
+        if diff:
+            notes.append((f"input layers that differ between the runs: {', '.join(diff)}",
+                          f"لایه‌های ورودی متفاوت دو اجرا: {'، '.join(diff)}"))
+    sa, sb = a.manifest.get("scenario"), b.manifest.get("scenario")
+    if isinstance(sa, dict) and isinstance(sb, dict):
+        diff = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k) and k not in ("layers",))
+        if diff:
+            notes.append((f"scenario settings that differ: {', '.join(diff)}",
+                          f"تنظیمات متفاوت سناریو: {'، '.join(diff)}"))
+    if a.manifest.get("seed") != b.manifest.get("seed"):
+        sd = (a.manifest.get("seed"), b.manifest.get("seed"))
+        notes.append((f"the runs used different seeds ({sd[0]} and {sd[1]})",
+                      f"بذر تصادفی دو اجرا متفاوت است ({sd[0]} و {sd[1]})"))
+    va, vb = a.manifest.get("siteplan"), b.manifest.get("siteplan")
+    if va != vb:
+        notes.append((f"written by different siteplan versions ({va} and {vb}); differences may come from the "
+                      "program as well as the scenario",
+                      f"دو اجرا با نسخه‌های متفاوت siteplan نوشته شده‌اند ({va} و {vb})؛ بخشی از تفاوت‌ها ممکن است "
+                      "از برنامه باشد نه از سناریو"))
+    for r, lab in ((a, "A"), (b, "B")):
+        if not r.manifest:
+            notes.append((f"run {lab} has no siteplan manifest.json: objective and inputs are not compared",
+                          f"اجرای {lab} فایل manifest.json ندارد: تابع هدف و ورودی‌ها مقایسه نشده‌اند"))
+        for layer in ("estates", "sites", "zones"):
+            if getattr(r, layer) is None:
+                if layer == "estates":
+                    notes.append((f"run {lab} has no {layer}.geojson: {layer} compared from relocation.csv only",
+                                  f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
+                                  "مقایسه شده‌اند و روی نقشه نیستند"))
+                else:
+                    notes.append((f"run {lab} has no {layer}.geojson",
+                                  f"اجرای {lab} فایل {layer}.geojson ({_LAYER_FA[layer]}) ندارد"))
+    return notes
+
+
+def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Comparison:
+    """Compare two run folders.
+
+    Parameters
+    ----------
+    a, b
+        Run folders (or what :func:`read_run` returned).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        A folder is not a run (:func:`read_run`), or the two runs share no business and no estate (runs
+        of different regions: nothing to compare).
+    """
+    ra = a if isinstance(a, RunFolder) else read_run(a, "RUN_A")
+    rb = b if isinstance(b, RunFolder) else read_run(b, "RUN_B")
+    common_biz = set(ra.relocation["biz_id"]) & set(rb.relocation["biz_id"])
+    est_a = set(_where(ra.relocation)) | (set(map(str, ra.estates["estate_id"])) if ra.estates is not None
+                                         and "estate_id" in ra.estates else set())
+    est_b = set(_where(rb.relocation)) | (set(map(str, rb.estates["estate_id"])) if rb.estates is not None
+                                         and "estate_id" in rb.estates else set())
+    if not common_biz and not (est_a & est_b) - {""}:
+        raise InputError(f"RUN_A {ra.path} and RUN_B {rb.path} share no business (biz_id) and no estate "
+                         f"(estate_id): they are runs of different regions ({ra.name!r} and {rb.name!r}), so there "
+                         "is nothing to compare; compare two runs of the same region")
+    sites = compare_sites(ra.sites, rb.sites)
+    moved = compare_businesses(ra.relocation, rb.relocation, site_map(sites))
+    estates = compare_estates(ra, rb)
+    zones = compare_zones(ra.zones, rb.zones)
+    totals = _totals(ra, rb, moved, sites, zones)
+    notes = _notes(ra, rb, moved)
+    return Comparison(ra, rb, moved, estates, sites, zones, totals, [en for en, _ in notes], [fa for _, fa in notes])
+
+
+# ------------------------------------------------------------------------------------------------
+# writing
+# ------------------------------------------------------------------------------------------------
+
+#: The files ``siteplan compare`` writes.
+OUTPUT_FILES = ("moved.csv", "estates.csv", "sites.csv", "zones.csv", "totals.csv", "compare.html")
+
+
+def csv_bom(cmp: Comparison) -> bool:
+    """Whether the comparison's CSVs get a UTF-8 byte-order mark: yes unless both runs were written
+    with ``outputs.csv_bom: false`` (a run without the setting in its manifest counts as yes, the
+    scenario's default)."""
+    def bom(r: RunFolder) -> bool:
+        sc = r.manifest.get("scenario")
+        out = sc.get("outputs") if isinstance(sc, dict) else None
+        v = out.get("csv_bom") if isinstance(out, dict) else None
+        return v if isinstance(v, bool) else True
+
+    return bom(cmp.a) or bom(cmp.b)
+
+
+def write_comparison(cmp: Comparison, out_dir: str | Path) -> list[str]:
+    """Write the comparison's tables and page into ``out_dir`` (every CSV cell that a spreadsheet
+    could read as a formula is neutralised; the page escapes every value). Returns the file names."""
+    from .._io import atomic_path
+    from .compare_page import comparison_page
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bom = csv_bom(cmp)
+    for name, df in (("moved", cmp.moved), ("estates", cmp.estates), ("sites", cmp.sites), ("zones", cmp.zones),
+                     ("totals", cmp.totals)):
+        write_csv(df, out / f"{name}.csv", bom=bom)
+    with atomic_path(out / "compare.html") as tmp:
+        tmp.write_text(comparison_page(cmp), encoding="utf-8")
+    return list(OUTPUT_FILES)
+
+
+def compare_folders(run_a: str | Path, run_b: str | Path, out: str | Path, *, overwrite: bool = False) -> Comparison:
+    """``siteplan compare``: read two runs, compare them and write the comparison into ``out`` through
+    siteplan's output-folder machinery (:class:`siteplan.outputs.outdir.OutputFolder`: the run folders are
+    inputs, so ``out`` may not hold them, be inside them or be one of them; ``--overwrite`` replaces
+    only a folder ``siteplan compare`` wrote; the folder is swapped in atomically).
+
+    Raises
+    ------
+    InputError
+        As :func:`compare_runs`, or for an ``out`` that is refused.
+    """
+    from .outdir import OutputFolder, input_bytes
+
+    ra, rb = read_run(run_a, "RUN_A"), read_run(run_b, "RUN_B")
+    target = Path(out).expanduser().resolve()
+    for label, r in (("RUN_A", ra), ("RUN_B", rb)):
+        home = r.path.resolve()
+        if target == home or home in target.parents:
+            raise InputError(f"--out {out}: is inside {label} {r.path}; the run folders are the comparison's inputs "
+                             f"and stay as siteplan wrote them: choose a folder outside them, e.g. --out "
+                             f"{home.parent / 'compare'}")
+    inputs = {"RUN_A": ra.path, "RUN_B": rb.path}
+    estimate = (1 << 20) + input_bytes([ra.path / "relocation.csv", rb.path / "relocation.csv"])
+    with OutputFolder(out, kind="compare", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
+        cmp = compare_runs(ra, rb)
+        write_comparison(cmp, folder.stage)
+    return cmp

@@ -1,0 +1,608 @@
+"""Writers: RFC 7946 GeoJSON, CSV, GeoTIFF, GeoPackage and the run manifest. Every writer is atomic
+(write to a temporary file, then rename) and deterministic (same input, same bytes)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import platform
+import re
+import time
+import unicodedata
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+from shapely.geometry import mapping
+
+from .._geom import to_rfc7946
+from .._io import atomic_path
+from .._version import __version__
+from ..scoring.criteria import Grid
+from ..units import M2_PER_HA
+
+if TYPE_CHECKING:
+    from ..results import RunResult
+
+__all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
+           "versions", "to_rfc7946",
+           "export_gpkg", "gpkg_layers", "undo_defuse", "write_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv",
+           "FORMULA_PREFIXES", "NODATA"]
+
+NODATA = -9999.0
+
+
+def _clean(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else round(f, 6)
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v if isinstance(v, (int, str)) else str(v)
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str] | None = None) -> None:
+    """Write an RFC 7946 FeatureCollection (EPSG:4326, no ``crs`` member, UTF-8, 7 decimals).
+
+    Parameters
+    ----------
+    gdf
+        Features with a CRS.
+    path
+        Target file.
+    columns
+        Properties to write, in order (default: every non-geometry column).
+    """
+    cols = columns or [c for c in gdf.columns if c != gdf.geometry.name]
+    geoms = to_rfc7946(gdf.geometry.values, gdf.crs) if len(gdf) else np.array([])
+    feats = []
+    for i in range(len(gdf)):
+        props = {c: _clean(gdf[c].iat[i]) for c in cols}
+        g = geoms[i]
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": None if g is None or g.is_empty else mapping(g)})
+    doc = {"type": "FeatureCollection", "features": feats}
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+#: Unicode categories a spreadsheet may skip (or the eye miss) before a formula: format characters (zero-width
+#: spaces and joiners, byte-order mark, word joiner, LRM/RLM/ALM, soft hyphen, bidi controls), spaces of every
+#: width (no-break, ideographic U+3000), line and paragraph separators, control characters (CR, LF, tab)
+_SKIPPED_CATEGORIES = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
+
+
+def _defuse(v: Any) -> Any:
+    """``v`` with a leading quote when a spreadsheet could read it as a formula: it starts with a formula
+    prefix, or its first character that is not invisible (Unicode categories Cf, Zs, Zl, Zp, Cc: any number
+    of zero-width or odd spaces, bidi marks, soft hyphens) is one after Unicode compatibility folding (so the
+    fullwidth ``＝`` and ``＋`` count). Other text, Persian included, is returned as it is."""
+    if not isinstance(v, str) or not v:
+        return v
+    if v.startswith(FORMULA_PREFIXES):
+        return "'" + v
+    i = 0
+    while i < len(v) and unicodedata.category(v[i]) in _SKIPPED_CATEGORIES:
+        i += 1
+    if i == len(v):
+        return v
+    head = unicodedata.normalize("NFKC", v[i:i + 4]).lstrip()
+    if head.startswith(FORMULA_PREFIXES):
+        return "'" + v
+    return v
+
+
+def undo_defuse(v: Any) -> Any:
+    """A cell read back from a siteplan CSV without the quote :func:`_defuse` added, so that layers built
+    from a CSV (the GeoPackage's ``relocation`` layer, a comparison) hold the values the run held and
+    join with the other layers. (A value the user wrote as a quote followed by a formula character comes
+    back without its quote: the one case the CSV cannot tell apart.)"""
+    if isinstance(v, str) and v.startswith("'"):
+        rest = v[1:]
+        if rest.startswith(FORMULA_PREFIXES) or _defuse(rest) != rest:
+            return rest
+    return v
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` that a spreadsheet cannot read as formulas (OWASP's CSV-injection advice).
+
+    Every *string* cell (and column name) that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage
+    return gets a leading single quote, so ``=HYPERLINK(...)`` is shown as text, not evaluated. Numeric
+    columns are left alone (``-3.5`` in a float column stays a number), but the text ``"-3"`` in a
+    string column is prefixed. Quotes and separators inside cells are handled by the CSV quoting.
+    Every CSV siteplan writes goes through this.
+    """
+    out = df.copy()
+    for i in range(out.shape[1]):
+        s = out.iloc[:, i]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out.isetitem(i, s.map(_defuse))
+    out.columns = [_defuse(c) for c in out.columns]
+    return out
+
+
+def _has_cr(df: pd.DataFrame) -> bool:
+    if any(isinstance(c, str) and "\r" in c for c in df.columns):
+        return True
+    return any(df.iloc[:, i].map(lambda v: isinstance(v, str) and "\r" in v).any()
+               for i in range(df.shape[1]) if not pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype))
+
+
+def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = False) -> str | None:
+    """``df.to_csv`` without the index, formulas neutralised (:func:`neutralise_formulas`).
+
+    Lines end with LF; when a cell holds a carriage return, the file uses CRLF (RFC 4180) so that
+    the CSV writer quotes that cell and the CR cannot start a new row (a row of the attacker's
+    making would escape the formula check). Returns the text when ``path`` is None.
+    """
+    safe = neutralise_formulas(df)
+    return safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
+                       lineterminator="\r\n" if _has_cr(safe) else "\n")
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:
+    """Write a UTF-8 CSV (with a byte-order mark when ``bom``, which Excel needs for Persian); string
+    cells that a spreadsheet would read as formulas are neutralised (:func:`safe_csv`)."""
+    with atomic_path(path) as tmp:
+        safe_csv(df, tmp, bom=bom)
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    """Write JSON (UTF-8, indented, keys in insertion order) atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def write_geotiff(array: np.ndarray, grid: Grid, path: str | Path, *, nodata: float = NODATA) -> None:
+    """Write a float32 GeoTIFF, tiled 256×256 and DEFLATE-compressed, NaN written as ``nodata``."""
+    data = np.where(np.isnan(array), nodata, array).astype(np.float32)
+    profile = {
+        "driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "float32",
+        "crs": grid.crs, "transform": grid.transform, "nodata": nodata, "tiled": True,
+        "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
+    }
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data, 1)
+
+
+def sha256(path: str | Path) -> str:
+    """SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, GDAL and the packages siteplan uses."""
+    out = {"python": platform.python_version(), "gdal": rasterio.__gdal_version__}
+    for pkg in ("siteplan", "numpy", "pandas", "scipy", "geopandas", "shapely", "pyproj", "pyogrio",
+                "rasterio", "scikit-learn", "folium", "pydantic", "click", "pyyaml"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO 8601 (for the manifest only; never in deterministic outputs)."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+#: GeoPackage version written by :func:`export_gpkg`: 1.2 is read without a warning by every GDAL since
+#: 2.2 (GDAL 3.7 and later write 1.4 by default, which GDAL 3.6 warns about)
+GPKG_VERSION = "1.2"
+
+
+#: integer columns of the GeoPackage's layers (a whole number or empty in every category and layer): written
+#: as INTEGER everywhere, even where an ineligible category leaves the column empty
+INTEGER_COLUMNS = re.compile(r"^(rank|rank_.+|units|units_in|members|pop_reach|sized_for|plots)$")
+#: real columns: written as REAL everywhere, even where every value is empty
+REAL_COLUMNS = re.compile(r"^(score|score_.+|prank_.+|share_used|.+_(km|ha|m|m2))$")
+
+
+def column_types(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with the same column types in every layer and category: :data:`INTEGER_COLUMNS` as
+    64-bit integers (nullable; a column holding a fraction is left real, never truncated), every other
+    integer column 64-bit, :data:`REAL_COLUMNS` as reals (an all-empty one too)."""
+    out = gdf.copy()
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        s = out[c]
+        if INTEGER_COLUMNS.match(str(c)) and (pd.api.types.is_numeric_dtype(s.dtype) or s.isna().all()) \
+                and not pd.api.types.is_bool_dtype(s.dtype):
+            v = pd.to_numeric(s, errors="coerce").astype("float64")
+            if bool(np.all(np.isnan(v) | (v == np.round(v)))):
+                out[c] = v.astype("Int64")
+        elif REAL_COLUMNS.match(str(c)) and (pd.api.types.is_numeric_dtype(s.dtype) or s.isna().all()) \
+                and not pd.api.types.is_bool_dtype(s.dtype):
+            out[c] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            out[c] = s.astype("Int64")
+    return out
+
+
+def study_area_layer(run_dir: Path) -> gpd.GeoDataFrame | None:
+    """The run's study area (from its ``explain/`` data) as a one-feature layer in EPSG:4326, or ``None``
+    when the run folder has no explain data."""
+    folder = run_dir / "explain"
+    if not (folder / "geometry.npz").is_file() or not (folder / "explain.json").is_file():
+        return None
+    import shapely
+
+    meta = json.loads((folder / "explain.json").read_text(encoding="utf-8"))
+    with np.load(folder / "geometry.npz", allow_pickle=False) as geo:
+        data, off = geo["g0_wkb"], geo["g0_off"]
+        g = shapely.from_wkb(data[off[0]:off[1]].tobytes())
+    return gpd.GeoDataFrame({"name": ["study area"]}, geometry=[g], crs=meta["crs"]).to_crs(4326)
+
+
+def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """A run folder's layers for a GeoPackage: every ``*.geojson``, ``relocation`` (a point per
+    business from ``relocation.csv``, every column kept) and ``study_area`` (from the run's ``explain/``
+    data), in EPSG:4326, with the same column types in every layer (:func:`column_types`). The estates
+    also carry ``share_used``, the share of capacity used that the report and the styles class them by
+    (:func:`siteplan.styles.share_used`)."""
+    from ..styles import share_used
+
+    layers: list[tuple[str, gpd.GeoDataFrame]] = []
+    for f in sorted(run_dir.glob("*.geojson")):
+        gdf = gpd.read_file(f)
+        gdf = gdf if gdf.crs is not None else gdf.set_crs(4326)
+        if f.stem == "estates" and {"cap_ha", "used_ha"} <= set(gdf.columns):
+            gdf["share_used"] = [round(share_used(float(c), float(u)), 6) if pd.notna(c) and pd.notna(u) else None
+                                 for c, u in zip(gdf["cap_ha"], gdf["used_ha"])]
+        layers.append((f.stem, column_types(gdf)))
+    rel = run_dir / "relocation.csv"
+    if rel.exists():
+        df = pd.read_csv(rel, encoding="utf-8-sig", dtype={"biz_id": str, "estate_id": str, "zone_id": str},
+                         keep_default_na=False, na_values={"lon": [""], "lat": [""], "distance_km": [""],
+                                                           "land_m2": [""]})
+        # the CSV's formula quotes are for spreadsheets; the layer holds the run's values (ids join)
+        df.columns = [undo_defuse(str(c)) for c in df.columns]
+        for c in df.select_dtypes(include="object").columns:
+            df[c] = df[c].map(undo_defuse)
+        layers.append(("relocation", column_types(gpd.GeoDataFrame(
+            df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326))))
+    sa = study_area_layer(run_dir)
+    if sa is not None:
+        layers.append(("study_area", sa))
+    return layers
+
+
+#: the date GDAL writes into a GeoPackage's tables (``gpkg_contents.last_change``) instead of now, so
+#: that the same layers give the same bytes
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def write_gpkg(layers: list[tuple[str, gpd.GeoDataFrame]], gpkg: Path, *,
+               styles: pd.DataFrame | None = None) -> list[str]:
+    """Write layers into one GeoPackage (version :data:`GPKG_VERSION`), atomically; the same layers give
+    the same bytes (GDAL's ``OGR_CURRENT_DATE`` fixed while writing). ``styles``, QGIS's ``layer_styles``
+    table (:func:`siteplan.outputs.gisstyle.styles_table`), is written with them. Returns the layer names."""
+    import pyogrio
+
+    names = []
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        with atomic_path(gpkg) as tmp, warnings.catch_warnings():
+            # the temporary name ends in .part until the file is complete; GDAL warns about that
+            warnings.filterwarnings("ignore", message=".*(non conformant file extension|filename extension should be)",
+                                    category=RuntimeWarning)
+            for k, (name, gdf) in enumerate(layers):
+                opts = {"VERSION": GPKG_VERSION} if k == 0 else {}
+                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", dataset_options=opts or None)
+                names.append(name)
+            if styles is not None and len(styles):
+                # QGIS's own table of layer styles (an attributes table, FID "id", as QGIS creates it)
+                pyogrio.write_dataframe(styles, tmp, layer="layer_styles", driver="GPKG",
+                                        layer_options={"FID": "id"})
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+    return names
+
+
+def _report_language(run_dir: Path) -> str:
+    """The run's report language (``both``, ``fa`` or ``en``) from its manifest."""
+    try:
+        m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        lang = str(((m.get("scenario") or {}).get("report") or {}).get("language", "both"))
+    except (OSError, ValueError, AttributeError):
+        return "both"
+    return lang if lang in ("both", "fa", "en") else "both"
+
+
+def _category_names(layers: list[tuple[str, gpd.GeoDataFrame]]) -> dict[str, tuple[str, str]]:
+    """Category code -> (Persian, English) name, as the zones and relocation layers carry them."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, g in layers:
+        if name in ("zones", "plots") and {"category", "name_fa", "name_en"} <= set(g.columns):
+            for c, fa, en in zip(g["category"], g["name_fa"], g["name_en"]):
+                if isinstance(c, str) and c not in out:
+                    out[c] = (str(fa) if isinstance(fa, str) and fa else c, str(en) if isinstance(en, str) and en else c)
+        if name == "relocation" and {"category", "category_fa"} <= set(g.columns):
+            for c, fa in zip(g["category"], g["category_fa"]):
+                if isinstance(c, str) and c and c not in out:
+                    out[c] = (str(fa) if isinstance(fa, str) and fa else c, c)
+    return out
+
+
+def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.GeoDataFrame]],
+             tifs: list[Path], folder_name: str, lang: str) -> None:
+    """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.gisstyle.write_project`)."""
+    from ..styles import TITLES
+    from .gisstyle import label, write_project
+
+    try:
+        m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        crs, title = m.get("crs") or "EPSG:4326", str((m.get("scenario") or {}).get("name") or "siteplan")
+    except (OSError, ValueError, AttributeError):
+        crs, title = "EPSG:4326", "siteplan"
+    sa = dict(layers).get("study_area")
+    extent = tuple(sa.to_crs(crs).total_bounds) if sa is not None and len(sa) else None
+    names = _category_names(layers)
+    rasters = []
+    for t in tifs:
+        code = t.stem[:-3] if t.stem.endswith("_sd") else t.stem
+        fa, en = names.get(code, (code, code))
+        if t.stem.endswith("_sd"):
+            fa, en = f"{fa} (انحراف معیار تناسب)", f"{en} (suitability SD)"
+        rasters.append((f"siteplan_suit_{t.stem}", f"{folder_name}/{t.name}", label((fa, en), lang), t))
+    write_project(qgz, gpkg.name, layers, rasters, crs, extent, lang,
+                  f"siteplan — {title}: {label(TITLES['estates'], lang)}")
+
+
+def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, project: bool = True) -> list[str]:
+    """Copy every vector output of a run folder into one GeoPackage (for QGIS) with each layer's style,
+    the suitability rasters into a folder beside it, and a QGIS project opening them styled.
+
+    Layers: every ``*.geojson`` of the run (estates, zones, sites, clusters, flows, plots when
+    written), ``relocation`` (a point per business from ``relocation.csv``, every column kept) and
+    ``study_area``, in EPSG:4326 as in the run folder, at GeoPackage version :data:`GPKG_VERSION`, with
+    the same column types in every layer (:func:`column_types`). Each layer's style (the report's
+    colours, classes and legend labels, :mod:`siteplan.styles`) is in QGIS's ``layer_styles`` table,
+    as QML and SLD (:mod:`siteplan.outputs.gisstyle`).
+
+    Parameters
+    ----------
+    run_dir
+        A folder ``siteplan run`` wrote.
+    gpkg
+        The GeoPackage to write; it replaces ``gpkg`` only once complete. Refused, before anything is
+        read, when it is inside ``run_dir`` or is one of the run's inputs recorded in its manifest
+        (:func:`siteplan.outputs.outfile.check_output_file`).
+    rasters
+        Also copy ``suitability/*.tif`` into ``<gpkg stem>_suitability/`` next to ``gpkg``: a folder of
+        siteplan's own with the rules of an output folder (:class:`siteplan.outputs.outdir.OutputFolder`): made
+        new, or replaced only when it holds nothing but the rasters an earlier export recorded in its
+        marker; anything else there (a DEM, notes, a viewer's ``.aux.xml``) is refused, never deleted.
+    project
+        Also write ``<gpkg stem>.qgz`` beside ``gpkg``: a QGIS project with the layers styled and grouped
+        as in the report, the suitability rasters with the report's colour ramp and the study area as
+        the initial extent (the same rules as ``gpkg``: never an input, never inside ``run_dir``).
+
+    Returns
+    -------
+    list of str
+        The layer names written (and ``<folder>/<file>.tif`` for each raster copied).
+
+    Raises
+    ------
+    InputError
+        ``run_dir`` is not a folder ``siteplan run`` wrote; ``gpkg`` would replace an input or lies inside
+        ``run_dir``; the rasters folder holds files siteplan did not write, or an input.
+    """
+    import shutil
+
+    from ..errors import InputError
+    from .outdir import COMMANDS, OutputFolder, written_by
+    from .outfile import check_output_file, run_inputs
+
+    run_dir = Path(run_dir)
+    gpkg = Path(gpkg)
+    kind = written_by(run_dir)[0] if run_dir.is_dir() else None
+    if kind not in ("run", "national"):
+        what = f"a folder {COMMANDS[kind]} wrote" if kind in COMMANDS else "not a folder siteplan run wrote"
+        raise InputError(f"{run_dir}: {what} (no siteplan run marker or manifest); export takes the folder "
+                         "`siteplan run ... --out FOLDER` wrote: give that folder")
+    inputs = run_inputs(run_dir)
+    check_output_file(gpkg, inputs, option="--gpkg", folders={"the run folder": run_dir})
+    qgz = gpkg.with_suffix(".qgz")
+    if project:
+        check_output_file(qgz, inputs, option=f"--gpkg {gpkg}: its QGIS project", folders={"the run folder": run_dir})
+    layers = gpkg_layers(run_dir)
+    listed = written_by(run_dir)[1] or set()
+    missing = sorted(f for f in listed if (f.endswith(".geojson") and "/" not in f or f == "relocation.csv")
+                     and not (run_dir / f).is_file())
+    if missing:
+        raise InputError(f"{run_dir}: {', '.join(missing)} missing, though siteplan wrote "
+                         f"{'it' if len(missing) == 1 else 'them'} there; the folder is incomplete: run the "
+                         "scenario again to rebuild it")
+    if not layers:
+        raise InputError(f"{run_dir}: holds no layer to export (no *.geojson, no relocation.csv): give the "
+                         "folder a finished `siteplan run` wrote")
+    from .gisstyle import styles_table
+
+    lang = _report_language(run_dir)
+    styles = styles_table(layers, lang)
+    tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
+    folder = gpkg.with_name(gpkg.stem + "_suitability")
+    if not tifs:
+        names = write_gpkg(layers, gpkg, styles=styles)
+        if project:
+            _project(run_dir, gpkg, qgz, layers, [], folder.name, lang)
+            names.append(qgz.name)
+        return names
+    with OutputFolder(folder, kind="export", overwrite=True, inputs={**inputs, "the run folder": run_dir},
+                      option=f"--gpkg {gpkg}: its rasters folder") as out:
+        names = write_gpkg(layers, gpkg, styles=styles)
+        for t in tifs:
+            shutil.copy2(t, out.stage / t.name)
+            names.append(f"{folder.name}/{t.name}")
+        if project:
+            _project(run_dir, gpkg, qgz, layers, tifs, folder.name, lang)
+            names.append(qgz.name)
+    return names
+
+
+# ------------------------------------------------------------------------------------------------
+# the run folder
+# ------------------------------------------------------------------------------------------------
+
+
+def estates_table(res: "RunResult") -> gpd.GeoDataFrame:
+    """estates.geojson: each estate with capacity used and left, and per category its eligibility,
+    reason, score, rank and robustness."""
+    est = res.prep.region.layers["estates"]
+    keep = [c for c in ("estate_id", "name", "kind", "gross_ha", "vacant_ha", "max_cat") if c in est]
+    out = est[keep + ["geometry"]].copy()
+    if out.empty:
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
+    cap = res.plan.estate_summary.groupby("estate_id").agg(capacity_m2=("capacity_m2", "first"),
+                                                            used_m2=("used_m2", "sum"),
+                                                            units_in=("units", "sum"))
+    out = out.merge(cap, left_on="estate_id", right_index=True, how="left")
+    out["cap_ha"] = (out.pop("capacity_m2") / M2_PER_HA).round(4)
+    out["used_ha"] = (out.pop("used_m2") / M2_PER_HA).round(4)
+    out["left_ha"] = (out["cap_ha"] - out["used_ha"]).clip(lower=0).round(4)
+    out["units_in"] = out["units_in"].fillna(0).astype(int)
+    r = res.ranks.set_index(["estate_id", "category"])
+    for code in res.prep.codes:
+        sub = r.xs(code, level="category").reindex(out["estate_id"])
+        out[f"elig_{code}"] = sub["eligible"].to_numpy()
+        out[f"why_{code}"] = sub["reason"].to_numpy()
+        out[f"score_{code}"] = sub["score"].to_numpy()
+        out[f"rank_{code}"] = sub["rank"].to_numpy()
+        out[f"prank_{code}"] = sub["p_rank"].to_numpy()
+        out[f"oat_{code}"] = sub["oat_ranks"].to_numpy()
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
+
+
+def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = None) -> dict[str, str]:
+    """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
+    sc = res.prep.scenario
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    from ..programme.summaries import estate_category_table, estate_totals, flow_lines, relocation_table
+
+    write_csv(relocation_table(res), out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
+    write_csv(estate_category_table(res), out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
+    write_csv(estate_totals(res), out_dir / "estates.csv", bom=sc.outputs.csv_bom)
+    if res.upgrades is not None:
+        write_csv(res.upgrades, out_dir / "upgrades.csv", bom=sc.outputs.csv_bom)
+    if res.options is not None:
+        write_csv(res.options, out_dir / "options.csv", bom=sc.outputs.csv_bom)
+    from ..guilds.name_model import review_table
+
+    write_csv(review_table(res.prep.businesses, res.prep.catalogue), out_dir / "review.csv", bom=sc.outputs.csv_bom)
+    from ..programme.summaries import flows_table, origin_table
+
+    write_csv(flows_table(res), out_dir / "flows.csv", bom=sc.outputs.csv_bom)
+    write_geojson(flow_lines(res), out_dir / "flows.geojson")
+    towns = origin_table(res, "town")
+    if towns is not None:
+        write_csv(towns, out_dir / "towns.csv", bom=sc.outputs.csv_bom)
+    counties = origin_table(res, "county")
+    if counties is not None:
+        write_csv(counties, out_dir / "counties.csv", bom=sc.outputs.csv_bom)
+    write_geojson(estates_table(res), out_dir / "estates.geojson")
+    write_geojson(res.zones, out_dir / "zones.geojson")
+    write_geojson(res.sites, out_dir / "sites.geojson")
+    write_geojson(res.clusters, out_dir / "clusters.geojson")
+    if res.plots is not None:
+        write_geojson(res.plots, out_dir / "plots.geojson")
+    if res.programme is not None:
+        write_csv(res.programme.impact, out_dir / "impact.csv", bom=sc.outputs.csv_bom)
+        write_csv(res.programme.feasibility, out_dir / "feasibility.csv", bom=sc.outputs.csv_bom)
+        write_csv(res.programme.chains, out_dir / "chains.csv", bom=sc.outputs.csv_bom)
+        if getattr(res.programme, "phasing", None) is not None:
+            write_csv(res.programme.phasing.table, out_dir / "phases.csv", bom=sc.outputs.csv_bom)
+    if res.reletting is not None and len(res.reletting):
+        write_csv(res.reletting, out_dir / "reletting.csv", bom=sc.outputs.csv_bom)
+    if sc.outputs.suitability_tifs:
+        by_name = {c.spec.name: c for c in res.prep.crit}
+        for code, s in res.prep.surfaces.items():
+            write_geotiff(s.masked, res.prep.grid, out_dir / "suitability" / f"{code}.tif")
+            if sc.sensitivity.draws > 0:
+                from ..locate.sensitivity import score_sd, score_sd_mc
+
+                layers_k = [by_name[n].score for n in s.weights]
+                wk = np.array(list(s.weights.values()))
+                sd = score_sd(layers_k, wk, sc.sensitivity.concentration) if sc.aggregation.method == "wlc" \
+                    else score_sd_mc(layers_k, wk, sc.sensitivity.concentration, sc.aggregation.method,
+                                     sc.aggregation.order_weights, draws=sc.sensitivity.draws, seed=res.seed)
+                write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid,
+                              out_dir / "suitability" / f"{code}_sd.tif")
+    from .explain import EXPLAIN_DIR, write_explain_data
+
+    write_explain_data(res.prep, res.usable, res.elig, out_dir / EXPLAIN_DIR)  # what `siteplan explain RUN_DIR` reads
+    if sc.outputs.report:
+        from ..report import build_report
+
+        build_report(res, out_dir / "report.html")
+    res.timings["write"] = round(time.perf_counter() - t0, 3)
+    from .outdir import MARKER
+
+    hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
+              if p.is_file() and p.name != MARKER}
+    inputs: dict[str, dict[str, str]] = {}
+    for layer, files in res.prep.region.files.items():
+        inputs[layer] = {str(f.name): sha256(f) for f in files}
+    manifest = {
+        "siteplan": __version__,
+        "created_utc": utc_now(),
+        "scenario_file": str(scenario_file) if scenario_file else None,
+        "scenario_sha256": sha256(scenario_file) if scenario_file else None,
+        "scenario": sc.model_dump(mode="json", exclude={"base_dir"}),
+        "seed": res.seed,
+        "crs": res.prep.region.crs.to_string(),
+        "grid": {"width": res.prep.grid.width, "height": res.prep.grid.height, "res_m": res.prep.grid.res},
+        "inputs": inputs,
+        "versions": versions(),
+        "solver": res.plan.solver,
+        "site_choice": res.site_choice,
+        "counts": {
+            "businesses": int(len(res.plan.rows)),
+            "assigned": int((res.plan.rows.status == "assigned").sum()),
+            "unassigned": int((res.plan.rows.status == "unassigned").sum()),
+            "unclassified": int(res.plan.rows["category"].isna().sum()),
+            "estates": int(len(res.prep.region.layers["estates"])),
+            "zones": int(len(res.zones)),
+            "sites": int(len(res.sites)),
+            "clusters": int(len(res.clusters)),
+        },
+        "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
+        "timings_s": res.timings,
+        "warnings": res.warnings,
+        "outputs_sha256": hashes,
+    }
+    write_json(manifest, out_dir / "manifest.json")
+    return hashes

@@ -1,0 +1,152 @@
+"""Value chains and their missing links, per business cluster and per receiving estate (``chains.csv``
+and the report's cluster page).
+
+A chain's **links** are the catalogue's categories of that ``chain`` together with the ``links`` (linked
+trades) of the categories present. For a cluster (:func:`siteplan.relocation.clusters.find_clusters`, where its
+members are today) or a receiving estate (the categories the plan moves there), each link is
+
+* ``present`` — a business of it is in the cluster or moved to the estate;
+* ``in reach`` — the nearest business of it is within ``programme.chain_reach_km`` (straight line);
+* ``missing`` — none within reach (the nearest is named with its distance, or none in the province).
+
+Suppliers are where the plan leaves them: a moved business at its destination, the others at their
+registry points. A cluster is headed to the estate most of its members are moved to.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..units import M_PER_KM
+
+if TYPE_CHECKING:
+    from ..guilds.catalogue import Catalogue
+    from ..results import RunResult
+    from .impact import Placement
+
+__all__ = ["CHAIN_COLUMNS", "chain_links", "link_status", "chains_table"]
+
+#: the columns of ``chains.csv``
+CHAIN_COLUMNS = ("level", "id", "chain", "headed_to", "members", "link", "link_name", "status", "nearest_biz_id",
+                 "nearest_km")
+
+
+def chain_links(present: set[str], chain: str, catalogue: "Catalogue") -> list[str]:
+    """The links of ``chain`` for a group whose categories are ``present``: the chain's categories and
+    the linked trades of those of them present, in catalogue order.
+
+    Examples
+    --------
+    >>> from siteplan.guilds import load_catalogue
+    >>> chain_links({"car_repair"}, "auto", load_catalogue())[:3]
+    ['car_repair', 'car_body_paint', 'car_showroom']
+    """
+    t = catalogue.table
+    want = set(t.loc[t["chain"].fillna("") == chain, "code"])
+    for code, links in zip(t["code"], t["links"]):
+        if code in present and code in want and isinstance(links, list):
+            want.update(links)
+    return [c for c in t["code"] if c in want]
+
+
+def link_status(where: object, present: set[str], links: list[str], suppliers: pd.DataFrame,
+                geoms: np.ndarray, reach_km: float) -> list[dict[str, object]]:
+    """Each link's status for one group.
+
+    Parameters
+    ----------
+    where
+        The group's geometry (cluster hull, estate polygon).
+    present
+        Its categories.
+    links
+        Its chain's links (:func:`chain_links`).
+    suppliers
+        ``biz_id``, ``category`` of every business that could supply a link, aligned with ``geoms``.
+    geoms
+        Where each supplier is.
+    reach_km
+        The reach of ``in reach``.
+
+    Returns
+    -------
+    list of dict
+        ``link``, ``status`` (``present``, ``in reach``, ``missing``), ``nearest_biz_id``, ``nearest_km``
+        (empty for a present link and when no business of it exists).
+    """
+    out: list[dict[str, object]] = []
+    cats = suppliers["category"].to_numpy()
+    ids = suppliers["biz_id"].to_numpy()
+    for link in links:
+        if link in present:
+            out.append({"link": link, "status": "present", "nearest_biz_id": "", "nearest_km": np.nan})
+            continue
+        pos = np.flatnonzero(cats == link)
+        if not len(pos):
+            out.append({"link": link, "status": "missing", "nearest_biz_id": "", "nearest_km": np.nan})
+            continue
+        d = shapely.distance(geoms[pos], where) / M_PER_KM
+        k = int(np.lexsort((ids[pos].astype(str), d))[0])
+        km = float(d[k])
+        out.append({"link": link, "status": "in reach" if km <= reach_km else "missing",
+                    "nearest_biz_id": str(ids[pos][k]), "nearest_km": round(km, 2)})
+    return out
+
+
+def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
+    """``chains.csv``: per cluster and per receiving estate, each chain link's status (module docstring).
+
+    Parameters
+    ----------
+    res
+        A finished run.
+    p
+        Its placement (:func:`siteplan.programme.impact.placements`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CHAIN_COLUMNS`, clusters first, then estates.
+    """
+    from ..relocation.clusters import find_clusters
+
+    cat = res.prep.catalogue
+    names = dict(zip(cat.table["code"], cat.table["name_en"]))
+    chain_of = dict(zip(cat.table["code"], cat.table["chain"].fillna("")))
+    reach = res.prep.scenario.programme.chain_reach_km
+    t = p.table
+    rows: list[dict[str, object]] = []
+    biz = res.prep.businesses
+    ok = biz[biz["category"].notna()]
+    sc = res.prep.scenario
+    if len(res.clusters) and len(ok):
+        cid, _ = find_clusters(ok, cat, eps_m=sc.clusters.eps_m, min_samples=sc.clusters.min_samples)
+        member = pd.Series(cid.to_numpy(), index=ok["biz_id"].to_numpy())
+        dest = t.set_index("biz_id")["estate_id"]
+        for c in res.clusters.itertuples():
+            ids = member.index[member.to_numpy() == c.cluster_id]
+            present = set(ok.set_index("biz_id").loc[ids, "category"])
+            go = dest.reindex(ids).dropna().astype(str)
+            headed = str(go.value_counts().sort_index().sort_values(ascending=False, kind="mergesort").index[0]) \
+                if len(go) else ""
+            # suppliers where they are today (the cluster is looked at where it is)
+            st = link_status(c.geometry, present, chain_links(present, str(c.chain), cat), t, p.before, reach)
+            for s in st:
+                rows.append({"level": "cluster", "id": str(c.cluster_id), "chain": str(c.chain), "headed_to": headed,
+                             "members": len(ids), **s, "link_name": names.get(str(s["link"]), "")})
+    est = res.prep.region.layers["estates"]
+    geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
+    eids = t["estate_id"].where(t["estate_id"].notna())
+    for eid in sorted({str(e) for e in eids.dropna()}):
+        here = t[eids.astype(str) == eid]
+        present = set(here["category"])
+        for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
+            st = link_status(geom[eid], present, chain_links(present, chain, cat), t, p.after, reach)
+            for s in st:
+                rows.append({"level": "estate", "id": eid, "chain": chain, "headed_to": "", "members": len(here),
+                             **s, "link_name": names.get(str(s["link"]), "")})
+    return pd.DataFrame(rows, columns=list(CHAIN_COLUMNS))

@@ -1,0 +1,453 @@
+"""What the plan achieves: residents relieved, trips off urban streets, added travel, land and jobs.
+
+Figures (one row of ``impact.csv`` per level and key; README "Programme figures"):
+
+* **Residents within the nuisance distance.** A business's nuisance distance is the distance from
+  homes its category's siting rules ask (:func:`nuisance_distances`: the largest rule distance to
+  ``homes`` — VNG quiet-residential and DOE 1378 settlements — and to ``homes_mixed``, from the same
+  :class:`~siteplan.rules.ruleset.RuleSet` the allocation obeys). Residents are the urban areas' population,
+  spread uniformly over each polygon (or whole settlement points). The residents exposed by a set of
+  businesses are ``Σ_u density_u · area(u ∩ ⋃_b buffer(b, d_b))`` over the urban areas ``u`` of each
+  kind (quiet and mixed), so a resident near two businesses counts once ("distinct"). Before the move a
+  business sits at its registry point; after it sits on its plot, else its zone, else the estate's land
+  its rules allow (a new site's polygon for the sites' figures); a business the plan leaves where it is
+  keeps exposing the same residents.
+* **Trips off urban streets** per day: the trip rates of each moved business's category
+  (``siteplan/data/trip_rates.csv`` or ``programme.trip_rates``) for the businesses whose registry point
+  lies in an urban area.
+* **Added travel** (km per day): ``(customer trips + employees × worker trips per employee) ×
+  straight-line distance`` from the registry point to the destination's edge (no road network is used;
+  the figure says ``straight line``), an upper bound that assumes customers and workers came from where
+  the business was.
+* **Land used in estates** (the catalogue's land need of the moved businesses), **urban land freed**
+  (the registry's ``area_m2`` of the moved businesses inside urban areas, else the catalogue's land
+  need), **jobs moved** (the registry's ``employees``; empty without it).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InputError
+from ..units import M2_PER_HA, M_PER_KM
+
+if TYPE_CHECKING:
+    from ..results import RunResult
+    from ..rules.ruleset import RuleSet
+    from ..scenario import Scenario
+
+__all__ = ["IMPACT_COLUMNS", "QUAD_SEGS", "Residents", "nuisance_distances", "trip_rates", "Placement",
+           "placements", "impact_table", "group_figures", "upgrade_businesses", "upgrade_figure"]
+
+#: segments per quarter circle of the nuisance buffers (area within 0.2 % of the exact disc, inside it)
+QUAD_SEGS = 16
+#: the columns of ``impact.csv``
+IMPACT_COLUMNS = ("level", "id", "name", "businesses", "moved", "residents_before", "residents_after",
+                  "residents_relieved", "heavy_trips_off", "customer_trips_off", "added_km_per_day", "km_basis",
+                  "estate_land_ha", "urban_land_freed_ha", "jobs_moved", "relieved_per_ha", "basis")
+KM_BASIS = "straight line"
+
+
+def nuisance_distances(rules: "dict[str, RuleSet]") -> pd.DataFrame:
+    """The distance from homes each category's rules ask, by kind of urban area.
+
+    Parameters
+    ----------
+    rules
+        The run's rule sets by category.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by category: ``quiet_m`` (largest distance rule to ``homes``) and ``mixed_m`` (to
+        ``homes_mixed``), in metres.
+    """
+    rows = {}
+    for code, rs in rules.items():
+        d = {t: max([float(r.min_m) for r in rs if r.kind == "distance" and r.target == t], default=0.0)
+             for t in ("homes", "homes_mixed")}
+        rows[code] = (d["homes"], d["homes_mixed"])
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["quiet_m", "mixed_m"], dtype=float)
+
+
+@dataclass(frozen=True)
+class Residents:
+    """Urban areas as residents: population spread uniformly over each polygon (or whole points).
+
+    Attributes
+    ----------
+    geoms
+        Urban polygons or settlement points.
+    population
+        Residents of each.
+    mixed
+        True for a mixed area (the ``homes_mixed`` distances apply).
+    """
+
+    geoms: np.ndarray
+    population: np.ndarray
+    mixed: np.ndarray
+
+    @classmethod
+    def from_urban(cls, urban: gpd.GeoDataFrame | None, scenario: "Scenario") -> "Residents":
+        """The residents of a region's urban layer (no ``population``: none are counted)."""
+        from ..rules.ruleset import _mixed_mask
+
+        if urban is None or not len(urban):
+            return cls(np.array([], dtype=object), np.zeros(0), np.zeros(0, bool))
+        pop = (pd.to_numeric(urban["population"], errors="coerce").fillna(0.0).clip(lower=0.0).to_numpy(float)
+               if "population" in urban else np.zeros(len(urban)))
+        return cls(urban.geometry.values, pop, _mixed_mask(urban, scenario))
+
+    @functools.cached_property
+    def tree(self) -> shapely.STRtree:
+        """Spatial index of the urban geometries."""
+        return shapely.STRtree(self.geoms)
+
+    @functools.cached_property
+    def _area(self) -> np.ndarray:
+        return shapely.area(self.geoms)
+
+    def urban_mask(self, pts: np.ndarray) -> np.ndarray:
+        """True for each geometry inside (or on) an urban polygon."""
+        out = np.zeros(len(pts), bool)
+        if len(self.geoms) and len(pts):
+            i, _ = self.tree.query(pts, predicate="intersects")
+            out[np.unique(i)] = True
+        return out
+
+    def exposed(self, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
+                groups: np.ndarray | None = None) -> pd.Series:
+        """Distinct residents within each group's nuisance distances.
+
+        Parameters
+        ----------
+        geoms
+            Where the businesses are (points or polygons).
+        quiet_m, mixed_m
+            Each business's distance from quiet and from mixed urban areas (metres).
+        groups
+            A group label per business (None: one group, ``"all"``).
+
+        Returns
+        -------
+        pandas.Series
+            Residents by group (every group given, zero when none), not double counted within a group.
+        """
+        geoms = np.asarray(geoms, dtype=object)
+        labels = np.full(len(geoms), "all", dtype=object) if groups is None else np.asarray(groups, dtype=object)
+        codes, uniq = pd.factorize(pd.Series(labels, dtype=object), sort=True)
+        total = np.zeros(len(uniq))
+        if not len(self.geoms) or not len(geoms):
+            return pd.Series(total, index=pd.Index(uniq, dtype=object))
+        ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        for is_mixed, dist in ((False, np.asarray(quiet_m, float)), (True, np.asarray(mixed_m, float))):
+            sel = np.flatnonzero(ok & (dist > 0))
+            if not len(sel) or not (self.mixed == is_mixed).any():
+                continue
+            buf = shapely.buffer(geoms[sel], dist[sel], quad_segs=QUAD_SEGS)
+            bi, uj = self.tree.query(buf, predicate="intersects")
+            keep = self.mixed[uj] == is_mixed
+            bi, uj = bi[keep], uj[keep]
+            if not len(bi):
+                continue
+            pairs = pd.DataFrame({"g": codes[sel][bi], "u": uj, "b": bi}).sort_values(["g", "u", "b"])
+            keys = pairs[["g", "u"]].drop_duplicates()
+            starts = np.flatnonzero(pairs[["g", "u"]].ne(pairs[["g", "u"]].shift()).any(axis=1).to_numpy())
+            bounds = np.append(starts, len(pairs))
+            b = pairs["b"].to_numpy()
+            unions = np.array([buf[b[s]] if e - s == 1 else shapely.union_all(buf[b[s:e]])
+                               for s, e in zip(bounds[:-1], bounds[1:])], dtype=object)
+            u = keys["u"].to_numpy()
+            g = keys["g"].to_numpy()
+            area = self._area[u]
+            point = area <= 0
+            share = np.where(point, 1.0, 0.0)
+            poly = ~point
+            if poly.any():
+                inter = shapely.area(shapely.intersection(unions[poly], self.geoms[u[poly]]))
+                share[poly] = np.clip(inter / area[poly], 0.0, 1.0)
+            np.add.at(total, g, share * self.population[u])
+        return pd.Series(total, index=pd.Index(uniq, dtype=object))
+
+
+def trip_rates(catalogue_codes: list[str], scenario: "Scenario") -> pd.DataFrame:
+    """Heavy-vehicle and customer trips per business per day by category.
+
+    The shipped table ``siteplan/data/trip_rates.csv`` (each row with its source and status) with the
+    scenario's ``programme.trip_rates`` over it (a scenario rate without a ``source`` is an assumption).
+
+    Parameters
+    ----------
+    catalogue_codes
+        The catalogue's categories (a category without a rate gets zero trips, marked ``missing``).
+    scenario
+        For ``programme.trip_rates``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by category: ``heavy``, ``customer``, ``status`` (``assumption``, ``sourced``,
+        ``scenario`` or ``missing``), ``source``.
+
+    Raises
+    ------
+    InputError
+        A scenario rate names a category the catalogue does not have.
+    """
+    with resources.files("siteplan").joinpath("data/trip_rates.csv").open("r", encoding="utf-8") as fh:
+        shipped = {r["code"]: r for r in csv.DictReader(fh)}
+    bad = [k for k in scenario.programme.trip_rates if k not in catalogue_codes]
+    if bad:
+        raise InputError(f"programme.trip_rates: {', '.join(repr(b) for b in sorted(bad))} not in the catalogue "
+                         f"(known: {', '.join(catalogue_codes)}); correct the key or remove it")
+    rows = {}
+    for code in catalogue_codes:
+        over = scenario.programme.trip_rates.get(code)
+        if over is not None:
+            rows[code] = (over.heavy, over.customer, "scenario" if over.source else "assumption",
+                          over.source or "scenario programme.trip_rates (no source given)")
+        elif code in shipped:
+            r = shipped[code]
+            rows[code] = (float(r["heavy_per_day"]), float(r["customer_per_day"]), r["status"], r["source"])
+        else:
+            rows[code] = (0.0, 0.0, "missing", "no trip rate for this category (counted as zero)")
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["heavy", "customer", "status", "source"])
+
+
+@dataclass
+class Placement:
+    """Where each business of the plan is before and after the move.
+
+    Attributes
+    ----------
+    table
+        One row per classified, in-scope business: ``biz_id``, ``category``, ``town``, ``estate_id``,
+        ``site_id``, ``moved`` (the plan assigns it), ``in_urban`` (its registry point is in an urban
+        area), ``quiet_m``, ``mixed_m``, ``land_m2``, ``area_m2``, ``employees``, ``km`` (straight line to
+        its destination's edge, NaN when it stays).
+    before
+        Registry points.
+    after
+        Plot, zone or allowed estate land for the moved; the registry point otherwise.
+    """
+
+    table: pd.DataFrame
+    before: np.ndarray
+    after: np.ndarray
+    residents: Residents
+    rates: pd.DataFrame
+    worker_trips: float
+
+
+def _allowed(res: "RunResult", estate_id: str, code: str, cache: dict[tuple[str, str], object]) -> object:
+    """The land of an estate the category's rules allow (the rules' own :meth:`RuleSet.usable`)."""
+    key = (estate_id, code)
+    if key not in cache:
+        est = res.prep.region.layers["estates"]
+        geom = est.geometry.values[int(np.flatnonzero(est["estate_id"].astype(str).to_numpy() == estate_id)[0])]
+        cache[key] = res.prep.rules[code].usable(geom)[0]
+    return cache[key]
+
+
+def placements(res: "RunResult") -> Placement:
+    """Before and after geometries of every classified, in-scope business of a run (see :class:`Placement`)."""
+    from .summaries import origins
+
+    rows = res.plan.rows
+    rows = rows[rows["category"].notna() & rows["category"].isin(list(res.prep.rules))].reset_index(drop=True)
+    biz = res.prep.businesses.set_index("biz_id")
+    before = biz.geometry.reindex(rows["biz_id"]).to_numpy()
+    dist = nuisance_distances(res.prep.rules)
+    t = pd.DataFrame({"biz_id": rows["biz_id"].to_numpy(), "category": rows["category"].to_numpy()})
+    t["town"] = origins(res).reindex(rows["biz_id"]).to_numpy() if len(rows) else []
+    t["estate_id"] = rows["estate_id"].where(rows["status"] == "assigned").to_numpy()
+    t["site_id"] = rows["site_id"].to_numpy() if "site_id" in rows else None
+    t["moved"] = (rows["status"] == "assigned").to_numpy()
+    t["quiet_m"] = t["category"].map(dist["quiet_m"]).to_numpy(float)
+    t["mixed_m"] = t["category"].map(dist["mixed_m"]).to_numpy(float)
+    t["land_m2"] = pd.to_numeric(rows["land_m2"], errors="coerce").to_numpy(float)
+    area = pd.to_numeric(biz["area_m2"], errors="coerce") if "area_m2" in biz else pd.Series(np.nan, index=biz.index)
+    t["area_m2"] = area.reindex(rows["biz_id"]).to_numpy(float)
+    emp = pd.to_numeric(biz["employees"], errors="coerce") if "employees" in biz else None
+    t["employees"] = emp.reindex(rows["biz_id"]).to_numpy(float) if emp is not None else np.nan
+    residents = Residents.from_urban(res.prep.region.layers.get("urban"), res.prep.scenario)
+    t["in_urban"] = residents.urban_mask(before) if any(shapely.area(residents.geoms) > 0) \
+        else np.ones(len(t), bool)  # settlement points only: every business counts as in town
+    plots = res.plots.set_index("plot_id").geometry if res.plots is not None and len(res.plots) else None
+    zones = res.zones.set_index("zone_id").geometry if len(res.zones) else None
+    cache: dict[tuple[str, str], object] = {}
+    after = before.copy()
+    for i, r in enumerate(rows.itertuples()):
+        if r.status != "assigned":
+            continue
+        pid, zid = getattr(r, "plot_id", None), getattr(r, "zone_id", None)
+        if plots is not None and isinstance(pid, str) and pid in plots.index:
+            after[i] = plots.loc[pid]
+        elif zones is not None and isinstance(zid, str) and zid in zones.index:
+            after[i] = zones.loc[zid]
+        else:
+            after[i] = _allowed(res, str(r.estate_id), str(r.category), cache)
+    km = np.where(t["moved"].to_numpy(), shapely.distance(before, after) / M_PER_KM, np.nan)
+    t["km"] = km
+    rates = trip_rates(list(res.prep.catalogue.table["code"]), res.prep.scenario)
+    return Placement(t, before, after, residents, rates, res.prep.scenario.programme.worker_trips_per_employee)
+
+
+def group_figures(p: Placement, idx: np.ndarray, dest: np.ndarray | None = None) -> dict[str, float]:
+    """The impact figures of one set of businesses moved to ``dest`` (default: the plan's destinations).
+
+    Parameters
+    ----------
+    p
+        The run's placement.
+    idx
+        Positions in ``p.table`` of the businesses of the set (all of them count before the move).
+    dest
+        Their geometries after the move; positions whose ``moved`` is False stay where they are unless
+        ``dest`` is given (then every business of the set moves there).
+
+    Returns
+    -------
+    dict
+        The numeric columns of :data:`IMPACT_COLUMNS`.
+    """
+    t = p.table.iloc[idx]
+    moved = t["moved"].to_numpy() if dest is None else np.ones(len(idx), bool)
+    after = p.after[idx] if dest is None else np.asarray(dest, dtype=object)
+    km = t["km"].to_numpy(float) if dest is None else shapely.distance(p.before[idx], after) / M_PER_KM
+    q, m = t["quiet_m"].to_numpy(float), t["mixed_m"].to_numpy(float)
+    before = float(p.residents.exposed(p.before[idx], q, m).sum())
+    aft = float(p.residents.exposed(after, q, m).sum())
+    mv = t[moved]
+    urban = mv[mv["in_urban"].to_numpy()]
+    rate = p.rates.reindex(mv["category"])
+    urate = p.rates.reindex(urban["category"])
+    emp = mv["employees"].to_numpy(float)
+    trips = rate["customer"].to_numpy(float) + np.nan_to_num(emp) * p.worker_trips
+    land = float(mv["land_m2"].sum())
+    freed = urban["area_m2"].where(urban["area_m2"].notna() & (urban["area_m2"] > 0), urban["land_m2"])
+    relieved = before - aft
+    return {"businesses": len(t), "moved": int(moved.sum()), "residents_before": round(before),
+            "residents_after": round(aft), "residents_relieved": round(relieved),
+            "heavy_trips_off": round(float(urate["heavy"].sum()), 1),
+            "customer_trips_off": round(float(urate["customer"].sum()), 1),
+            "added_km_per_day": round(float(np.nansum(trips * km[moved])), 1),
+            "estate_land_ha": round(land / M2_PER_HA, 3),
+            "urban_land_freed_ha": round(float(freed.sum()) / M2_PER_HA, 3),
+            "jobs_moved": (round(float(np.nansum(emp))) if np.isfinite(emp).any() else np.nan),
+            "relieved_per_ha": round(relieved / (land / M2_PER_HA), 1) if land > 0 else np.nan}
+
+
+def upgrade_figure(row: object, *names: str) -> float:
+    """The first of an upgrades.csv row's columns ``names`` that has a value (0 when none has): the
+    verified ``placed``/``businesses``, else the estimate ``businesses_est``."""
+    for n in names:
+        v = getattr(row, n, None)
+        if v is not None and pd.notna(v):
+            return float(v)
+    return 0.0
+
+
+def upgrade_businesses(res: "RunResult", p: Placement) -> dict[int, np.ndarray]:
+    """The businesses each upgrade would place (an estimate: upgrades.csv gives counts only).
+
+    For each upgrade row, the unassigned businesses of the categories it admits, within the allocation's
+    reach of the estate, nearest first, as many as it places (``placed`` when verified, else
+    ``businesses``, else the estimate ``businesses_est``).
+
+    Returns
+    -------
+    dict
+        Upgrade row position to positions in ``p.table``.
+    """
+    up = res.upgrades
+    out: dict[int, np.ndarray] = {}
+    if up is None or not len(up):
+        return out
+    est = res.prep.region.layers["estates"]
+    geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
+    reach = res.prep.scenario.allocation.max_distance_km * M_PER_KM
+    t = p.table
+    free = ~t["moved"].to_numpy()
+    for k, r in enumerate(up.itertuples()):
+        n = int(upgrade_figure(r, "placed", "businesses", "businesses_est"))
+        cats = [c.strip() for c in str(r.categories or "").split(",") if c.strip()]
+        g = geom.get(str(r.estate_id))
+        if n <= 0 or g is None:
+            out[k] = np.zeros(0, int)
+            continue
+        cand = np.flatnonzero(free & t["category"].isin(cats).to_numpy())
+        d = shapely.distance(p.before[cand], g)
+        ok = d <= reach
+        cand, d = cand[ok], d[ok]
+        order = np.lexsort((t["biz_id"].to_numpy()[cand].astype(str), d))
+        out[k] = cand[order][:n]
+    return out
+
+
+def impact_table(res: "RunResult", p: Placement | None = None) -> pd.DataFrame:
+    """``impact.csv``: the figures of the plan for the province, each category, town and receiving
+    estate, and of each proposed site and upgrade (module docstring).
+
+    Parameters
+    ----------
+    res
+        A finished run.
+    p
+        Its placement (computed when not given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`IMPACT_COLUMNS`. ``basis`` says what the row's set is.
+    """
+    p = p or placements(res)
+    t = p.table
+    rows: list[dict[str, object]] = []
+    cat = res.prep.catalogue
+
+    def add(level: str, key: str, name: str, idx: np.ndarray, basis: str, dest: np.ndarray | None = None) -> None:
+        f = group_figures(p, idx, dest)
+        rows.append({"level": level, "id": key, "name": name, **f, "km_basis": KM_BASIS, "basis": basis})
+
+    allpos = np.arange(len(t))
+    add("province", "all", "", allpos, "every classified business; the plan's moves")
+    for code in cat.codes:
+        idx = np.flatnonzero(t["category"].to_numpy() == code)
+        if len(idx):
+            add("category", code, str(cat.row(code)["name_en"]), idx, "the category's businesses; the plan's moves")
+    towns = t["town"].fillna("(unknown)").astype(str).to_numpy()
+    for town in sorted(set(towns)):
+        add("town", town, "", np.flatnonzero(towns == town), "businesses whose nearest settlement it is")
+    est = res.prep.region.layers["estates"]
+    names = dict(zip(est["estate_id"].astype(str), est["name"].astype(str) if "name" in est else est["estate_id"]))
+    eids = t["estate_id"].astype(str).where(t["estate_id"].notna()).to_numpy()
+    for eid in sorted({e for e in eids if isinstance(e, str)}):
+        add("estate", eid, names.get(eid, ""), np.flatnonzero(eids == eid), "businesses the plan moves there")
+    if len(res.sites):
+        sid = t["site_id"].to_numpy()
+        for s in res.sites.itertuples():
+            idx = np.flatnonzero(sid == s.site_id)
+            add("site", str(s.site_id), f"new {s.chain} estate", idx, "businesses the site would take",
+                np.array([s.geometry] * len(idx), dtype=object))
+    up = res.upgrades
+    if up is not None and len(up):
+        cache: dict[tuple[str, str], object] = {}
+        for k, idx in upgrade_businesses(res, p).items():
+            r = up.iloc[k]
+            dest = np.array([_allowed(res, str(r["estate_id"]), str(c), cache) for c in t["category"].to_numpy()[idx]],
+                            dtype=object)
+            add("upgrade", f"{r['estate_id']}#{int(r['rank'])}", str(r["upgrade"]), idx,
+                "estimate: the nearest unassigned businesses of the admitted categories, as many as it places",
+                dest)
+    return pd.DataFrame(rows, columns=list(IMPACT_COLUMNS))

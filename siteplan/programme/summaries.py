@@ -1,0 +1,228 @@
+"""Planning summaries of a run: where the businesses come from (per town, per county when the data has
+counties) and where they go (per origin town and estate), the relocation table with names and reason
+codes, and estate totals kept apart from per-category rows. Pure aggregations of the plan, written as
+``towns.csv``, ``counties.csv``, ``flows.csv``, ``relocation.csv``, ``estates.csv``,
+``estate_summary.csv`` and ``flows.geojson`` by :func:`siteplan.outputs.writer.write_run`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..units import M2_PER_HA
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from ..results import RunResult
+
+__all__ = ["origins", "origin_table", "flows_table", "relocation_table", "estate_totals", "estate_category_table",
+           "flow_lines", "RELOCATION_COLUMNS"]
+
+
+def origins(res: "RunResult") -> pd.Series:
+    """The origin town of every business of the plan (the nearest settlement), by ``biz_id``."""
+    urban = res.prep.region.layers["urban"]
+    rows = res.plan.rows
+    if not len(rows) or not len(urban):
+        return pd.Series([None] * len(rows), index=rows["biz_id"].to_numpy(), dtype=object)
+    pts = res.prep.businesses.set_index("biz_id").loc[rows["biz_id"]].geometry.values
+    nearest = shapely.STRtree(urban.geometry.values).query_nearest(pts, all_matches=False)[1]
+    return pd.Series(urban["name"].to_numpy()[nearest], index=rows["biz_id"].to_numpy(), dtype=object)
+
+
+def _destinations(g: pd.DataFrame) -> str:
+    """``E01 (120); E03 (40)`` — the estates a group's assigned businesses go to, most first."""
+    c = g.loc[g["status"] == "assigned", "estate_id"].value_counts()
+    return "; ".join(f"{e} ({n})" for e, n in c.items())
+
+
+def origin_table(res: "RunResult", by: str = "town") -> pd.DataFrame | None:
+    """Businesses per origin: counts, assigned and unassigned, land, and where they go.
+
+    Parameters
+    ----------
+    res
+        A finished run.
+    by
+        ``town`` (nearest settlement) or ``county`` (the businesses layer's ``county`` field; None
+        when the data has none).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per origin: ``<by>``, ``businesses``, ``assigned``, ``unassigned``, ``unclassified``,
+        ``land_ha`` (of the classified ones), ``destinations``; sorted by businesses, most first.
+    """
+    rows = res.plan.rows.copy()
+    if by == "town":
+        rows[by] = origins(res).reindex(rows["biz_id"]).to_numpy()
+    else:
+        biz = res.prep.businesses
+        if by not in biz or biz[by].isna().all():
+            return None
+        rows[by] = biz.set_index("biz_id")[by].reindex(rows["biz_id"]).to_numpy()
+    rows[by] = rows[by].fillna("(unknown)")
+    out = []
+    for key, g in rows.groupby(by, sort=True):
+        out.append({by: key, "businesses": len(g), "assigned": int((g["status"] == "assigned").sum()),
+                    "unassigned": int((g["status"] == "unassigned").sum()),
+                    "unclassified": int(g["category"].isna().sum()),
+                    "land_ha": round(float(g["land_m2"].sum()) / M2_PER_HA, 3), "destinations": _destinations(g)})
+    t = pd.DataFrame(out, columns=[by, "businesses", "assigned", "unassigned", "unclassified", "land_ha",
+                                   "destinations"])
+    return t.sort_values(["businesses", by], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+
+
+def flows_table(res: "RunResult") -> pd.DataFrame:
+    """Assigned businesses per (origin town, estate): ``town``, ``estate_id``, ``estate_name``,
+    ``units``, ``land_ha``."""
+    rows = res.plan.rows
+    a = rows[rows["status"] == "assigned"].copy()
+    cols = ["town", "estate_id", "estate_name", "units", "land_ha"]
+    if not len(a):
+        return pd.DataFrame(columns=cols)
+    a["town"] = origins(res).reindex(a["biz_id"]).to_numpy()
+    est = res.prep.region.layers["estates"]
+    names = dict(zip(est["estate_id"], est["name"]))
+    t = a.groupby(["town", "estate_id"], sort=True).agg(units=("biz_id", "size"), land_m2=("land_m2", "sum"))
+    t = t.reset_index()
+    t["estate_name"] = t["estate_id"].map(names)
+    t["land_ha"] = (t.pop("land_m2") / M2_PER_HA).round(3)
+    return t[cols]
+
+
+def _estate_names(res: "RunResult") -> dict[object, object]:
+    est = res.prep.region.layers["estates"]
+    return dict(zip(est["estate_id"], est["name"] if "name" in est else est["estate_id"]))
+
+
+def _category_fa(res: "RunResult") -> dict[object, object]:
+    cat = res.prep.catalogue.table
+    return dict(zip(cat["code"], cat["name_fa"]))
+
+
+#: relocation.csv's columns, in order (optional ones, such as ``zone_id`` or ``plot_id``, only when the
+#: plan has them)
+RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "class_confidence", "lon", "lat",
+                      "estate_id", "estate_name",
+                      "zone_id", "distance_km", "land_m2", "status", "reason_code", "reason", "reason_fa",
+                      "site_id", "plot_id", "plot_reason", "phase", "phase_estate"]
+
+
+def relocation_table(res: "RunResult") -> pd.DataFrame:
+    """relocation.csv: one row per business with where it goes, or why it stays.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RELOCATION_COLUMNS` (those the plan has): the plan's rows plus ``category_fa`` (the
+        catalogue's Persian name), ``estate_name``, ``reason_code`` (:data:`siteplan.relocation.reasons.REASON_CODES`,
+        empty when assigned) and ``reason_fa`` (the reason in Persian); with ``programme.phases``, last,
+        ``phase`` and ``phase_estate`` (:mod:`siteplan.programme.phasing`).
+    """
+    from ..relocation.reasons import reason_codes, reason_fa
+
+    rows = res.plan.rows.copy()
+    rows["category_fa"] = rows["category"].map(_category_fa(res))
+    rows["estate_name"] = rows["estate_id"].map(_estate_names(res))
+    biz = res.prep.businesses
+    if "class_by" in biz and "biz_id" in biz:
+        # how each category was found (category, isic, osm_tag, keyword, model, label; empty: not decided)
+        # and its calibrated confidence (siteplan.guilds.name_model); biz_id is unique (checked by the allocation)
+        ids = biz["biz_id"].to_numpy()
+        rows["class_by"] = rows["biz_id"].map(dict(zip(ids, biz["class_by"].fillna("")))).fillna("")
+        conf = pd.to_numeric(biz["class_conf"], errors="coerce").round(4)
+        rows["class_confidence"] = rows["biz_id"].map(dict(zip(ids, conf)))
+    rows["reason_code"] = reason_codes(rows["reason"])
+    rows["reason_fa"] = reason_fa(rows["reason"])
+    phasing = getattr(getattr(res, "programme", None), "phasing", None)
+    if phasing is not None:  # programme.phases: the phase placing each business, and where (siteplan.programme.phasing)
+        ph = phasing.rows.set_index("biz_id")
+        rows["phase"] = rows["biz_id"].map(ph["phase"])
+        rows["phase_estate"] = rows["biz_id"].map(ph["phase_estate"])
+    return rows[[c for c in RELOCATION_COLUMNS if c in rows]]
+
+
+def estate_totals(res: "RunResult") -> pd.DataFrame:
+    """estates.csv: one row per estate with its totals (the only table where capacity and land left
+    appear, so that no pivot adds them up per category).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estate_id``, ``estate_name``, ``kind``, ``capacity_m2``, ``capacity_from``, ``used_m2``,
+        ``left_m2``, ``used_share`` (0–1; empty without capacity), ``units``, ``categories`` (how many
+        categories move in).
+    """
+    summ = res.plan.estate_summary
+    est = res.prep.region.layers["estates"]
+    g = summ.groupby("estate_id", sort=False).agg(capacity_m2=("capacity_m2", "first"),
+                                                  capacity_from=("capacity_from", "first"),
+                                                  used_m2=("used_m2", "sum"), units=("units", "sum"),
+                                                  categories=("category", "nunique"))
+    g = g.reindex(est["estate_id"])
+    out = pd.DataFrame({"estate_id": est["estate_id"].to_numpy(),
+                        "estate_name": est["name"].to_numpy() if "name" in est else est["estate_id"].to_numpy(),
+                        "kind": est["kind"].to_numpy() if "kind" in est else None})
+    cap = g["capacity_m2"].fillna(0.0).to_numpy(dtype=float)
+    used = g["used_m2"].fillna(0.0).to_numpy(dtype=float)
+    out["capacity_m2"] = cap.round(1)
+    out["capacity_from"] = g["capacity_from"].fillna("none").to_numpy()
+    out["used_m2"] = used.round(1)
+    out["left_m2"] = (cap - used).clip(min=0).round(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["used_share"] = np.where(cap > 0, np.round(used / np.where(cap > 0, cap, 1), 4), np.nan)
+    out["units"] = g["units"].fillna(0).astype(int).to_numpy()
+    out["categories"] = g["categories"].fillna(0).astype(int).to_numpy()
+    return out
+
+
+def estate_category_table(res: "RunResult") -> pd.DataFrame:
+    """estate_summary.csv: per estate and category that moves in, only what belongs to that pair.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estate_id``, ``estate_name``, ``category``, ``category_fa``, ``units``, ``used_m2`` and
+        ``share_of_estate_used`` (this category's part of the land used in the estate). Every column
+        that can be summed adds up correctly over any grouping; estate totals (capacity, land left)
+        are in :func:`estate_totals`.
+    """
+    summ = res.plan.estate_summary
+    s = summ[summ["category"].notna() & (summ["units"] > 0)].copy()
+    cols = ["estate_id", "estate_name", "category", "category_fa", "units", "used_m2", "share_of_estate_used"]
+    if not len(s):
+        return pd.DataFrame(columns=cols)
+    s["estate_name"] = s["estate_id"].map(_estate_names(res))
+    s["category_fa"] = s["category"].map(_category_fa(res))
+    tot = s.groupby("estate_id")["used_m2"].transform("sum")
+    s["share_of_estate_used"] = np.where(tot > 0, (s["used_m2"] / tot.where(tot > 0, 1)).round(4), 0.0)
+    s["used_m2"] = s["used_m2"].round(1)
+    s["units"] = s["units"].astype(int)
+    return s.sort_values(["estate_id", "category"], kind="mergesort")[cols].reset_index(drop=True)
+
+
+def flow_lines(res: "RunResult") -> "gpd.GeoDataFrame":
+    """flows.geojson: one straight line per (origin town, estate) of the plan, from the town's centroid
+    to the estate's, in the working CRS: ``town``, ``estate_id``, ``estate_name``, ``units``."""
+    import geopandas as gpd
+
+    crs = res.prep.region.crs
+    cols = ["town", "estate_id", "estate_name", "units"]
+    fl = res.flows
+    if fl is None or not len(fl):
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=crs)
+    urban = res.prep.region.layers["urban"]
+    est = res.prep.region.layers["estates"]
+    a = urban.geometry.centroid.values[fl["origin"].to_numpy(dtype=int)]
+    pos = pd.Series(np.arange(len(est)), index=est["estate_id"].to_numpy())
+    b = est.geometry.centroid.values[pos.loc[fl["estate_id"]].to_numpy()]
+    lines = shapely.linestrings(np.stack([np.stack([shapely.get_x(a), shapely.get_y(a)], axis=1),
+                                          np.stack([shapely.get_x(b), shapely.get_y(b)], axis=1)], axis=1))
+    return gpd.GeoDataFrame({"town": fl["origin_name"].to_numpy(), "estate_id": fl["estate_id"].to_numpy(),
+                             "estate_name": fl["estate_id"].map(_estate_names(res)).to_numpy(),
+                             "units": fl["units"].astype(int).to_numpy()}, geometry=lines, crs=crs)

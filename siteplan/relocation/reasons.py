@@ -1,0 +1,221 @@
+"""Why a business is unassigned, as a small fixed vocabulary (``reason_code``) with English and Persian
+text.
+
+The relocation plan writes one English sentence per unassigned business, with distances and estate
+ids inside (``no eligible estate within 30 km (nearest: E15 at 38.2 km)``), so a pivot over the
+sentence gives hundreds of rows. :func:`reason_codes` maps each sentence to one code of
+:data:`REASON_CODES` and :func:`reason_fa` gives the same sentence in Persian, numbers and ids kept.
+A sentence this module does not know is coded ``other`` (never guessed) and its Persian text is the
+Persian label followed by the English sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["REASON_CODES", "reason_code", "reason_codes", "reason_fa", "reason_label", "eligibility_fa"]
+
+#: code -> (English label, Persian label); the vocabulary of ``relocation.csv``'s ``reason_code``
+REASON_CODES: dict[str, tuple[str, str]] = {
+    "capacity_full": ("capacity exhausted in the eligible estates within reach",
+                      "ظرفیت شهرک‌های مجاز در دسترس پر شده است"),
+    "not_eligible_nearby": ("the estates within reach are not eligible for the category",
+                            "شهرک‌های در دسترس برای این صنف مجاز نیستند"),
+    "too_far": ("no estate within the distance limit", "هیچ شهرکی در حد فاصله مجاز نیست"),
+    "too_large": ("too large for the free land of every eligible estate",
+                  "بزرگ‌تر از زمین خالی همه شهرک‌های مجاز"),
+    "no_estates": ("no existing estate in the scenario", "هیچ شهرک موجودی در سناریو نیست"),
+    "out_of_scope": ("category not in the scenario's scope", "صنف خارج از دامنه سناریو"),
+    "unclassified": ("unclassified (category unknown)", "طبقه‌بندی‌نشده (صنف نامعلوم)"),
+    "other": ("other reason", "دلیل دیگر"),
+}
+
+_NEAR_FAR = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest: (.*) at ([\d.]+) km\)$", re.S)
+_NEAR_WHY = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest (.*?): (.*)\)$", re.S)
+_TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within ([\d.]+) km$")
+
+
+#: Persian names of the utilities an estate may lack
+_UTIL_FA = {"power": "برق", "gas": "گاز", "water": "آب", "wastewater": "فاضلاب"}
+#: the phrases of :func:`siteplan.rules.ruleset.estate_reasons`, :func:`siteplan.rules.ruleset.eligibility` and
+#: :func:`siteplan.rules.reservations.reservation_reasons`, each with its Persian text (groups: ids, numbers
+#: and names the user typed, kept as they are)
+_ELIG_FA: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^estate kind '(.*)' not accepted$", re.S), "نوع شهرک «{0}» پذیرفته نیست"),
+    (re.compile(r"^env\. category (\S+) above the estate's max_cat (\S+)$"),
+     "رده محیطی {0} بالاتر از سقف رده شهرک ({1})"),
+    (re.compile(r"^no (power|gas|water|wastewater)$"), "بدون شبکه {0}"),
+    (re.compile(r"^no land of the estate satisfies (.*) \((.*)\)$", re.S),
+     "هیچ زمینی از شهرک شرط {0} ({1}) را برآورده نمی‌کند"),
+    (re.compile(r"^no usable land$"), "زمین قابل استفاده ندارد"),
+    (re.compile(r"^excluded by (.*)$", re.S), "کنار گذاشته به موجب {0}"),
+    (re.compile(r"^reserved for (.*) \((.*)\)$", re.S), "رزروشده برای {0} ({1})"),
+]
+
+
+#: the phrases of a business's classification note (:func:`siteplan.guilds.catalogue.classify`,
+#: :mod:`siteplan.guilds.name_model`) after ``unclassified:``, each with its Persian text
+_CLASS_FA: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^category '(.*)' unknown$", re.S), "صنف «{0}» شناخته نیست"),
+    (re.compile(r"^ISIC '(.*)' not in catalogue$", re.S), "کد ISIC «{0}» در فهرست اصناف نیست"),
+    (re.compile(r"^OSM tag '(.*)' not mapped$", re.S), "برچسب OSM «{0}» به صنفی نگاشته نشده"),
+    (re.compile(r"^keywords of several categories in the name \((.*)\)$", re.S), "کلیدواژه‌های چند صنف در نام ({0})"),
+    (re.compile(r"^no keyword in name$"), "کلیدواژه‌ای در نام نیست"),
+    (re.compile(r"^no name$"), "بی‌نام"),
+    (re.compile(r"^name model: a trade outside the catalogue \(([\d.]+); next (\S+) ([\d.]+)\): listed in "
+                r"review\.csv$"),
+     "مدل نام: صنفی بیرون از فهرست اصناف ({0}؛ بعدی {1} {2})؛ در فهرست بازبینی (review.csv)"),
+    (re.compile(r"^name model not sure \((\S+) ([\d.]+), (\S+) ([\d.]+) < ([\d.]+)\): listed in review\.csv$"),
+     "مدل نام مطمئن نیست ({0} {1}، {2} {3}، کمتر از {4})؛ در فهرست بازبینی (review.csv)"),
+    (re.compile(r"^a generic word of (\S+) in the name, but the name is of another trade$"),
+     "واژه عام صنف {0} در نام هست، ولی نام از صنف دیگری است"),
+    (re.compile(r"^category not in scope$"), "صنف خارج از دامنه سناریو"),
+]
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split at each ``;`` outside parentheses."""
+    out: list[str] = []
+    depth, cur = 0, []  # type: tuple[int, list[str]]
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth <= 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _phrases(text: str, table: list[tuple[re.Pattern[str], str]], names: dict[str, str] | None) -> str:
+    """Each ``;``-separated phrase of ``text`` in Persian by ``table``; groups that are category codes
+    named in ``names`` given their Persian names, other groups kept; an unknown phrase kept as written."""
+    out = []
+    for part in _split_top(str(text or "")):
+        part = part.strip()
+        if not part:
+            continue
+        for pat, fa in table:
+            m = pat.match(part)
+            if m:
+                out.append(fa.format(*(_name_codes(g, names) for g in m.groups())))
+                break
+        else:
+            out.append(part)
+    return "؛ ".join(out)
+
+
+def _name_codes(g: str, names: dict[str, str] | None) -> str:
+    """A group of a phrase: a utility or a category code (or a list of codes) by its Persian name."""
+    if g in _UTIL_FA:
+        return _UTIL_FA[g]
+    parts = [p.strip() for p in g.split(",")]
+    if names and len(parts) > 1 and all(p in names for p in parts):
+        return "، ".join(names[p] for p in parts)
+    return (names or {}).get(g, g)
+
+
+def eligibility_fa(reason: object) -> str:
+    """The Persian text of an estate's eligibility reason (``"no gas; env. category 4.1 above the
+    estate's max_cat 3.2"``): each ``;``-separated phrase translated, ids, numbers and names kept; a
+    phrase this module does not know is kept as written (never guessed)."""
+    out = []
+    for part in str(reason or "").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        for pat, fa in _ELIG_FA:
+            m = pat.match(part)
+            if m:
+                groups = [_UTIL_FA.get(g, g) for g in m.groups()]
+                out.append(fa.format(*groups))
+                break
+        else:
+            out.append(part)
+    return "؛ ".join(out)
+
+
+def reason_code(reason: object) -> str:
+    """The code of one reason sentence (empty for an empty reason, i.e. an assigned business)."""
+    r = "" if reason is None or (isinstance(reason, float) and np.isnan(reason)) else str(reason).strip()
+    if not r:
+        return ""
+    if r.startswith("capacity exhausted"):
+        return "capacity_full"
+    if r.startswith("too large"):
+        return "too_large"
+    if _NEAR_FAR.match(r):
+        return "too_far"
+    if r.startswith("no eligible estate within"):
+        return "not_eligible_nearby"
+    if r.startswith("no existing estate"):
+        return "no_estates"
+    if r.startswith("unclassified: category not in scope"):
+        return "out_of_scope"
+    if r.startswith("unclassified"):
+        return "unclassified"
+    return "other"
+
+
+def reason_codes(reasons: Iterable[object]) -> np.ndarray:
+    """:func:`reason_code` of each reason (distinct sentences are coded once)."""
+    s = pd.Series(list(reasons), dtype=object)
+    uniq = {r: reason_code(r) for r in pd.unique(s)}
+    return s.map(uniq).to_numpy(dtype=object)
+
+
+def reason_label(code: str, lang: str = "en") -> str:
+    """The short label of a code (``lang`` ``en`` or ``fa``); empty for the empty code."""
+    if not code:
+        return ""
+    en, fa = REASON_CODES.get(code, REASON_CODES["other"])
+    return fa if lang == "fa" else en
+
+
+def _fa_one(reason: str, names: dict[str, str] | None = None) -> str:
+    code = reason_code(reason)
+    if not code:
+        return ""
+    if code == "too_far":
+        m = _NEAR_FAR.match(reason)
+        assert m
+        return f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری)"
+    if code == "not_eligible_nearby":
+        m = _NEAR_WHY.match(reason)
+        if m:
+            return (f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
+                    f"{eligibility_fa(m[3])})")
+    if code == "too_large":
+        m = _TOO_LARGE.match(reason)
+        if m:
+            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {m[2]} کیلومتر"
+    if code == "out_of_scope":
+        c = reason.rsplit(":", 1)[-1].strip()
+        return f"{reason_label(code, 'fa')}: {(names or {}).get(c, c)}"
+    if code == "unclassified" and reason != "unclassified":
+        detail = _phrases(reason.split(":", 1)[1], _CLASS_FA, names) if ":" in reason else ""
+        return f"{reason_label(code, 'fa')}: {detail}" if detail else reason_label(code, "fa")
+    if code == "other":
+        return f"{reason_label(code, 'fa')}: {reason}"
+    return reason_label(code, "fa")
+
+
+def reason_fa(reasons: Iterable[object], names: dict[str, str] | None = None) -> np.ndarray:
+    """The Persian text of each reason sentence, numbers and estate ids kept (empty where empty).
+
+    Parameters
+    ----------
+    reasons
+        Reason sentences (``relocation.csv``'s ``reason``).
+    names
+        Category code -> Persian name: codes quoted in a reason are given their names.
+    """
+    s = pd.Series(list(reasons), dtype=object)
+    uniq = {r: ("" if r is None or (isinstance(r, float) and np.isnan(r)) else _fa_one(str(r).strip(), names))
+            for r in pd.unique(s)}
+    return s.map(uniq).to_numpy(dtype=object)

@@ -1,0 +1,44 @@
+"""The scoring stage: how suitable each cell and each estate is for each category.
+
+Flows in: the region's layers, the compiled :class:`~siteplan.rules.ruleset.RuleSet` of each category and
+the scenario's criteria and weights. Flows out: one suitability :class:`Surface` per category on the
+analysis grid (0-1, nodata where the rules exclude), each criterion's layer, and zonal means for the
+estates; on very large grids, the same surface written block by block.
+
+Modules, in the order data flows:
+
+- :mod:`~siteplan.scoring.criteria`: distance fields, rasterizing and value transforms;
+- :mod:`~siteplan.scoring.weights`: direct, rank-order and AHP weights;
+- :mod:`~siteplan.scoring.suitability`: WLC, OWA and TOPSIS surfaces, zonal means;
+- :mod:`~siteplan.scoring.blockwise`: one category's surface on a very large grid, block by block.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._face import lazy_face
+
+if TYPE_CHECKING:
+    from .blockwise import suitability_blockwise, write_category_surface
+    from .criteria import FieldCache, criteria_layers, distance_field, rasterize_mask, transform
+    from .suitability import CriterionLayer, Surface, aggregate, criterion_layers, surfaces, zonal_mean
+    from .weights import AHPResult, ahp, read_ahp_matrix
+
+#: public name -> the module of this package that defines it
+_API: dict[str, str] = {
+    "FieldCache": "criteria", "criteria_layers": "criteria", "distance_field": "criteria",
+    "rasterize_mask": "criteria", "transform": "criteria",
+    "AHPResult": "weights", "ahp": "weights", "read_ahp_matrix": "weights",
+    "CriterionLayer": "suitability", "Surface": "suitability", "aggregate": "suitability",
+    "criterion_layers": "suitability", "surfaces": "suitability", "zonal_mean": "suitability",
+    "suitability_blockwise": "blockwise", "write_category_surface": "blockwise",
+}
+
+__all__ = [
+    "AHPResult", "CriterionLayer", "FieldCache", "Surface", "aggregate", "ahp", "criteria_layers", "criterion_layers",
+    "distance_field", "rasterize_mask", "read_ahp_matrix", "suitability_blockwise", "surfaces", "transform",
+    "write_category_surface", "zonal_mean",
+]
+
+__getattr__, __dir__ = lazy_face(__name__, _API)

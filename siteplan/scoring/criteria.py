@@ -1,0 +1,336 @@
+"""Criteria: the analysis grid, exact distance fields shared by criteria and rules, and value
+transforms.
+
+Transforms follow IDRISI's FUZZY and ArcGIS Pro's continuous functions; each maps values to [0, 1].
+Siting rules live in :mod:`siteplan.rules`, which uses this module's grid and distance fields.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+from affine import Affine
+from rasterio import features
+from scipy import ndimage
+from shapely.geometry.base import BaseGeometry
+
+from ..errors import InputError
+from ..grid import Grid
+from ..guilds.catalogue import Catalogue
+from ..scenario import CriterionSpec, TransformSpec
+from ..textnorm import normalize
+
+__all__ = [
+    "Grid",
+    "rasterize_mask",
+    "distance_field",
+    "catchment_field",
+    "transform",
+    "default_criteria",
+    "criteria_layers",
+    "FieldCache",
+    "saturation_distance",
+    "CONSTRAINT_DEFAULT_BUFFER_M",
+    "DOE_1378",
+]
+
+from ..rules.standards import CONSTRAINT_DEFAULT_BUFFER_M, DOE_1378  # noqa: E402,F401 (re-exported)
+
+# ------------------------------------------------------------------------------------------------
+# grid
+# ------------------------------------------------------------------------------------------------
+
+
+def rasterize_mask(geoms: np.ndarray | list[BaseGeometry], grid: Grid, *, all_touched: bool = True) -> np.ndarray:
+    """Boolean mask of cells touched by the geometries.
+
+    Parameters
+    ----------
+    geoms
+        Geometries in the grid's CRS.
+    grid
+        Target grid.
+    all_touched
+        Burn every cell a geometry touches (True; right for lines and small polygons).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``bool`` array of ``grid.shape``.
+    """
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    if not geoms:
+        return np.zeros(grid.shape, dtype=bool)
+    arr = features.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+                             fill=0, all_touched=all_touched, dtype="uint8")
+    return arr.astype(bool)
+
+
+def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = None) -> np.ndarray:
+    """Exact Euclidean distance (metres) from each cell centre to the nearest masked cell centre.
+
+    Parameters
+    ----------
+    mask
+        ``True`` where the feature is.
+    res
+        Cell size in metres.
+    out
+        Optional float32 array to write into.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 distances; ``inf`` everywhere when the mask is empty.
+
+    Notes
+    -----
+    Exact Euclidean distances (not a chamfer approximation): the ``edt`` package's linear-time
+    algorithm on two threads, else scipy's (Maurer's algorithm). Memory: about 12 bytes per cell
+    while it runs.
+    """
+    if not mask.any():
+        if out is None:
+            out = np.empty(mask.shape, dtype=np.float32)
+        out.fill(np.inf)
+        return out
+    try:
+        import edt as _edt  # exact, multithreaded (seung-lab/euclidean-distance-transform-3d)
+
+        d = _edt.edt((~mask).view(np.uint8), anisotropy=(res, res), black_border=False,
+                     parallel=min(2, os.cpu_count() or 1))
+    except ImportError:  # scipy's exact EDT: same result, single-threaded and about 3x slower
+        d = ndimage.distance_transform_edt(~mask, sampling=(res, res))
+    if out is None:
+        return d.astype(np.float32, copy=False)
+    np.copyto(out, d, casting="same_kind")
+    return out
+
+
+def catchment_field(points_xy: np.ndarray, weights: np.ndarray, grid: Grid, radius_m: float) -> np.ndarray:
+    """Sum of point weights (e.g. population) within ``radius_m`` of each cell centre.
+
+    Points are binned to cells, then convolved with a disc kernel by FFT: exact for weights at cell
+    centres, within half a cell of exact otherwise.
+    """
+    from scipy.signal import fftconvolve
+
+    r, c = grid.rowcol(points_xy[:, 0], points_xy[:, 1])
+    ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
+    acc = np.zeros(grid.shape, dtype=np.float64)
+    np.add.at(acc, (r[ok], c[ok]), weights[ok])
+    # a kernel wider than the grid adds nothing ("same" output): clamp it, so that a huge radius
+    # gives the same answer instead of a kernel of terabytes
+    k = int(min(np.ceil(radius_m / grid.res), max(grid.height, grid.width)))
+    yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
+    disc = ((xx * grid.res) ** 2 + (yy * grid.res) ** 2 <= radius_m ** 2).astype(np.float64)
+    out = fftconvolve(acc, disc, mode="same")
+    del acc
+    out[out < 1e-6] = 0.0  # FFT round-off where nothing is in reach
+    return out.astype(np.float32)
+
+
+def slope_percent(dem_path: str, grid: Grid) -> np.ndarray:
+    """Slope (percent) of a DEM resampled onto the grid (bilinear), by central differences.
+
+    Parameters
+    ----------
+    dem_path
+        A raster of elevations in metres, any CRS.
+    grid
+        The analysis grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 slope in percent; NaN where the DEM has no data.
+
+    Notes
+    -----
+    Slope is computed at the grid's cell size, so a coarse grid smooths steep short slopes; use a
+    finer ``grid.resolution_m`` where terrain matters.
+    """
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    elev = np.full(grid.shape, np.nan, dtype=np.float64)
+    try:
+        with rasterio.open(dem_path) as src:
+            if src.crs is None:
+                raise InputError(f"layer 'dem' ({dem_path}): the raster has no CRS")
+            reproject(rasterio.band(src, 1), elev, dst_transform=grid.transform, dst_crs=grid.crs,
+                      resampling=Resampling.bilinear, dst_nodata=np.nan)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"layer 'dem' ({dem_path}): cannot read it ({exc})") from None
+    except rasterio.errors.RasterioError as exc:  # e.g. damaged tiles: "Chunk and warp failed" while warping
+        raise InputError(f"layer 'dem' ({dem_path}): cannot read its cells ({type(exc).__name__}: {exc}); the file "
+                         "looks damaged: check it with `gdalinfo -checksum`, and replace it") from None
+    gy, gx = np.gradient(elev, grid.res)
+    return (np.hypot(gx, gy) * 100.0).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------
+# transforms
+# ------------------------------------------------------------------------------------------------
+
+
+def _ramp(x: np.ndarray, a: float, b: float, kind: str) -> np.ndarray:
+    """Increasing membership from a (0) to b (1)."""
+    if b <= a:
+        raise InputError(f"transform control points must increase: got {a}, {b}")
+    t = np.clip((x - a) / (b - a), 0.0, 1.0)
+    if kind == "linear":
+        return t
+    if kind == "sigmoid":  # IDRISI sigmoidal: cos^2 shape
+        return np.sin(t * np.pi / 2) ** 2  # = cos^2((1 - t) pi/2), exact 0 and 1 at a and b
+    if kind == "j_shaped":  # IDRISI J-shaped: never reaches 0 below a
+        y = 1.0 / (1.0 + ((x - b) / (b - a)) ** 2)
+        return np.where(x >= b, 1.0, y)
+    raise ValueError(kind)
+
+
+def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
+    """Map raw criterion values to suitability in [0, 1].
+
+    Parameters
+    ----------
+    values
+        Raw values (distances in metres, population, attribute values); NaN stays NaN.
+    spec
+        ``type`` and control ``points`` in map units:
+
+        - ``linear``, ``sigmoid``, ``j_shaped``: ``[a, b]`` (0 at a, 1 at b when increasing; reversed
+          when ``increasing`` is false) or ``[a, b, c, d]`` symmetric (rise a→b, 1 on b..c, fall c→d).
+        - ``gaussian``: ``[midpoint, spread]``; 1 at the midpoint, exp(-½) one spread away.
+        - ``ms_large`` / ``ms_small``: ``[mean, sd]`` or ``[mean, sd, a, b]`` (ArcGIS MSLarge/MSSmall).
+        - ``threshold``: ``[t]``: 1 at or above t (below, when decreasing).
+        - ``categorical``: ``mapping`` of values to scores.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 in [0, 1].
+    """
+    p = list(spec.points)
+    kind = spec.type
+    if kind == "categorical":
+        if not spec.mapping:
+            raise InputError("categorical transform needs 'mapping'")
+        lut = {normalize(k): float(v) for k, v in spec.mapping.items()}
+        flat = [lut.get(normalize(v), 0.0) for v in np.asarray(values, dtype=object).ravel()]
+        return np.clip(np.array(flat, dtype=np.float32).reshape(np.shape(values)), 0, 1)
+    x = np.asarray(values, dtype=np.float64)
+    if kind in ("linear", "sigmoid", "j_shaped"):
+        if len(p) == 2:
+            y = _ramp(x, p[0], p[1], kind)
+            y = y if spec.increasing else (1.0 - y if kind != "j_shaped" else _ramp(-x, -p[1], -p[0], kind))
+        elif len(p) == 4:
+            if not (p[0] <= p[1] <= p[2] <= p[3]):
+                raise InputError(f"{kind} transform: four control points must be in order, got {p}")
+            up = _ramp(x, p[0], p[1], kind) if p[1] > p[0] else (x >= p[0]).astype(float)
+            down = _ramp(-x, -p[3], -p[2], kind) if p[3] > p[2] else (x <= p[3]).astype(float)
+            y = np.where(x <= p[1], up, np.where(x >= p[2], down, 1.0))
+        else:
+            raise InputError(f"{kind} transform needs 2 or 4 control points, got {len(p)}")
+    elif kind == "gaussian":
+        if len(p) != 2 or p[1] <= 0:
+            raise InputError("gaussian transform needs [midpoint, spread>0]")
+        y = np.exp(-0.5 * ((x - p[0]) / p[1]) ** 2)
+        if not spec.increasing:
+            y = 1.0 - y
+    elif kind in ("ms_large", "ms_small"):
+        if len(p) not in (2, 4) or p[1] <= 0:
+            raise InputError(f"{kind} transform needs [mean, sd>0] or [mean, sd, a, b]")
+        m, s = p[0], p[1]
+        a, b = (p[2], p[3]) if len(p) == 4 else (1.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            core = b * s / (x - a * m + b * s)
+        if kind == "ms_large":
+            y = np.where(x > a * m, 1.0 - core, 0.0)
+        else:
+            y = np.where(x > a * m, core, 1.0)
+    elif kind == "threshold":
+        if len(p) != 1:
+            raise InputError("threshold transform needs one point [t]")
+        y = (x >= p[0]).astype(float) if spec.increasing else (x < p[0]).astype(float)
+    else:  # pragma: no cover - guarded by the scenario schema
+        raise InputError(f"unknown transform {kind}")
+    y = np.where(np.isnan(x), np.nan, np.clip(y, 0.0, 1.0))
+    return y.astype(np.float32)
+
+
+def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] | None = None) -> list[CriterionSpec]:
+    """The criteria used when a scenario gives none: each category's profile's criteria (customers,
+    workshop, nuisance, logistics) and its linked trades, with reasons and sources in
+    :mod:`siteplan.guilds.profiles` (``siteplan catalogue --criteria`` prints them).
+
+    A filter on an optional field (urban ``kind``, utilities ``kind``) is dropped when the layer lacks
+    that field, so the defaults work on any valid region.
+    """
+    from ..guilds.profiles import default_criteria as _by_profile
+
+    return _by_profile(catalogue, layers)
+
+
+def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoDataFrame | None
+                    ) -> dict[str, gpd.GeoDataFrame]:
+    """The layers criteria read: the region's, with the businesses as classified (their ``category``
+    from the catalogue, also for categories outside the scenario's scope: ``category_classified``
+    where the pipeline kept it), so that a criterion may count a linked trade the scenario does not
+    plan."""
+    if businesses is None:
+        return dict(layers)
+    b = businesses.assign(category=businesses["category_classified"]) if "category_classified" in businesses \
+        else businesses
+    return {**layers, "businesses": b}
+
+
+# ------------------------------------------------------------------------------------------------
+# shared distance fields
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldCache:
+    """Distance fields of rule targets and criteria on one grid, computed once and shared.
+
+    A field is computed on the grid padded by ``pad_m`` on every side and cropped, so features just
+    outside the grid still count: the distance is exact wherever the true distance is below
+    ``pad_m``, and never below the true distance elsewhere (the same argument as the blockwise halo).
+    """
+
+    grid: Grid
+    fields: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    slope: np.ndarray | None = None
+
+    def distance(self, key: str, geoms: np.ndarray, pad_m: float = 0.0) -> np.ndarray:
+        """Centre-to-centre distance (m) to the cells ``geoms`` touch, cached by ``key`` and padding."""
+        g = self.grid
+        pad = int(np.ceil(pad_m / g.res)) + 1 if pad_m > 0 else 0
+        k = (key, pad)
+        if k not in self.fields:
+            big = g if pad == 0 else Grid(g.transform * Affine.translation(-pad, -pad), g.width + 2 * pad,
+                                          g.height + 2 * pad, g.res, g.crs)
+            d = distance_field(rasterize_mask(geoms, big), g.res)
+            self.fields[k] = np.ascontiguousarray(d[pad:pad + g.height, pad:pad + g.width]) if pad else d
+        return self.fields[k]
+
+
+def saturation_distance(spec: TransformSpec) -> float:
+    """Distance beyond which a distance criterion's transformed value stays within 0.001 of its limit."""
+    p = sorted(spec.points)
+    if spec.type in ("linear", "sigmoid", "threshold") and p:
+        return float(p[-1])
+    if spec.type == "j_shaped" and len(p) >= 2:
+        a, b = p[-2], p[-1]
+        return float(b + (b - a) * np.sqrt(1 / 0.001 - 1))  # 1/(1+((x-b)/(b-a))^2) < 0.001 beyond
+    if spec.type == "gaussian" and len(p) == 2:
+        return float(p[0] + p[1] * np.sqrt(2 * np.log(1 / 0.001)))
+    if spec.type in ("ms_large", "ms_small") and len(p) >= 2:
+        m, s = p[0], p[1]
+        a, b = (p[2], p[3]) if len(p) == 4 else (1.0, 1.0)
+        return float(a * m - b * s + b * s / 0.001)
+    raise InputError(f"transform {spec.type} {spec.points}: no saturation distance for blockwise evaluation")
