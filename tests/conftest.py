@@ -185,6 +185,7 @@ SLOW: dict[str, set[str]] = {
     "test_packaging.py": {"test_wheel_installs_and_runs_the_demo_outside_the_checkout"},
     "test_phasing.py": {"phased"},
     "test_compare.py": {"demo_pair"},
+    "test_qgis.py": {"test_qgis_process_runplan"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
