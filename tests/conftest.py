@@ -186,6 +186,22 @@ SLOW: dict[str, set[str]] = {
     "test_phasing.py": {"phased"},
     "test_compare.py": {"demo_pair"},
     "test_qgis.py": {"test_qgis_process_runplan"},
+    "test_national.py": {"nation", "test_suitability_cog_on_dask"},
+    "test_national_provinces.py": {"*"},
+    "test_national_cluster.py": {"*"},
+    "test_classify_ml.py": {"test_filled_demo_review_csv_is_learnt", "test_run_writes_review_csv_and_labels_feed_back",
+                            "test_hundred_thousand_names_in_seconds"},
+    "test_pmedian.py": {"test_lp_gap_is_closed_beyond_the_lp_bound"},
+    "test_outdir.py": {"test_kill_during_a_real_run", "test_sigterm_leaves_no_staging_folder"},
+    "test_cli.py": {"test_ahp_weights_in_scenario_and_report", "test_plots_output",
+                    "test_same_seed_gives_byte_identical_outputs",
+                    "test_zero_capacity_everywhere_runs_to_the_end_with_reasons_and_new_sites",
+                    "test_cli_process_exit_codes_and_quiet"},
+    "test_redteam.py": {"test_gpkg_relocation_layer_holds_the_runs_ids_not_the_csv_quotes"},
+    "test_vocab.py": {"test_persian_kinds_work_without_a_mapping"},
+    "test_zone_blocks.py": {"test_occupied_layer_through_the_cli"},
+    "test_validation.py": {"test_demo_is_valid"},
+    "test_true_figures.py": {"test_explain_an_estate_when_another_is_reserved"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
@@ -195,8 +211,12 @@ HEAVY_FIRST = [
     "test_phasing.py",
     "test_national.py",
     "test_notebook.py",
+    "test_national_provinces.py",
     "test_packaging.py",
     "test_compare.py",
+    "test_classify_ml.py",
+    "test_outdir.py",
+    "test_cli.py",
 ]
 
 
