@@ -202,6 +202,19 @@ SLOW: dict[str, set[str]] = {
     "test_zone_blocks.py": {"test_occupied_layer_through_the_cli"},
     "test_validation.py": {"test_demo_is_valid"},
     "test_true_figures.py": {"test_explain_an_estate_when_another_is_reserved"},
+    "test_load_independent.py": {"test_nation_same_bytes_idle_and_under_load_with_1_and_2_workers",
+                                 "test_hard_instance_same_answer_idle_and_under_load"},
+    "test_explain_run.py": {"test_demo_every_estate_and_category_agrees"},
+    "test_owa.py": {"test_owa_robustness_matches_a_monte_carlo_of_the_owa_model"},
+    "test_newsites.py": {"test_sites_take_unassigned_businesses_within_reach"},
+    "test_relocation_limits.py": {"test_exact_milp_node_limit_falls_back_with_a_valid_bound"},
+    "test_name_model_cache.py": {"test_unsafe_or_damaged_cache_files_are_ignored", "test_other_training_data_is_another_key"},
+    "test_osm.py": {"test_ingest_validate_run"},
+    "test_profiles.py": {"test_default_criteria_blockwise_equal_whole_grid", "demo_prep"},
+    "test_hostile_report.py": {"hostile_run", "hostile_osm_run"},
+    "test_input_safety.py": {"national_run"},
+    "test_blockwise.py": {"test_blockwise_equals_whole_grid"},
+    "test_demo_region.py": {"test_build_script_regenerates_committed_files_byte_for_byte"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
@@ -217,6 +230,8 @@ HEAVY_FIRST = [
     "test_classify_ml.py",
     "test_outdir.py",
     "test_cli.py",
+    "test_load_independent.py",
+    "test_explain_run.py",
 ]
 
 
