@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.siteplan-installed
 AXE     = tests/.cache/axe-core/axe.min.js
 
-.PHONY: demo test test-fast install bench clean browser qgis lint
+.PHONY: demo test test-fast install bench clean browser postgis qgis lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,18 @@ browser:
 	  && rm -f axe-core-*.tgz || echo "note: could not fetch axe-core; the accessibility check will be skipped"; \
 	else echo "note: npm is not installed; the accessibility check will be skipped"; fi
 
+# The PostGIS tests start a throwaway PostgreSQL + PostGIS server (tests/test_gis_io.py); Debian's
+# packages are installed here when we may (root with apt-get), else those tests skip with a note.
+postgis:
+	@if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing postgresql and postgresql-postgis for the PostGIS tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    postgresql postgresql-postgis >/dev/null) \
+	  || echo "note: could not install postgresql and postgis; the PostGIS tests will be skipped"; \
+	else echo "note: PostgreSQL with PostGIS is not installed; the PostGIS tests will be skipped"; fi
+
 # The QGIS tests need Debian's QGIS (qgis_process and the python bindings, in the system python);
 # installed here when we may (root with apt-get; about 140 MB to download, 1.1 GB installed, 4 minutes),
 # else those tests skip with a note.
@@ -56,7 +68,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The whole suite; tests/conftest.py orders the files heaviest first, so the two workers end together.
-test: $(STAMP) browser qgis lint
+test: $(STAMP) browser postgis qgis lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The inner loop: everything but the tests marked slow (whole demo runs, browsers, QGIS, wheel, notebook).

@@ -12,8 +12,17 @@ one: truth empty or ``_other``), **wrong** (placed on another category, or left 
 catalogue), **review** (listed in review.csv). The three add up to 100 %.
 
 The calibration (``siteplan/data/classify_calibration.json``) is measured on CALIBRATION registries only:
-registry_fa.csv (the development registry), registry_heldout.csv and registry_heldout2.csv. The test
-registries registry_heldout3.csv and registry_heldout4.csv are never used to tune or calibrate.
+registry_fa.csv (the development registry), registry_heldout.csv, registry_heldout2.csv and
+registry_calib5.csv (written by a hand that never saw the keyword lists; measured once before any tuning on
+it: 76.4 % right, 5.8 % wrong). The test registries registry_heldout3.csv, registry_heldout4.csv and
+registry_heldout5.csv (the same hand as calib5) are never used to tune or calibrate.
+
+Calibration method: per rule kind, its precision on the calibration rows (fixed groups chosen before
+looking, taken as measured); for the model, isotonic regression of "best category right" on its
+probability, each isotonic step's share smoothed (right + 1) / (rows + 2) -- the steps are chosen by the
+fit where the share looks highest, so the top step's raw share is biased up; the smoothing asks for at
+least 98 rows all right before a step says 0.99. ``--calibrate`` also prints a leave-one-registry-out
+check (calibrate on three registries, measure on the fourth).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from siteplan.guilds.catalogue import classify, load_catalogue  # noqa: E402
 from siteplan.guilds.name_model import (  # noqa: E402
     DEFAULT_MIN_CONFIDENCE,
     OTHER,
@@ -38,13 +48,15 @@ from siteplan.guilds.name_model import (  # noqa: E402
     load_calibration,
     train,
 )
-from siteplan.guilds.catalogue import classify, load_catalogue  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 CALIBRATION = {"registry_fa.csv": "expected", "registry_heldout.csv": "true_category",
-               "registry_heldout2.csv": "true_category"}
-TEST = {"registry_heldout3.csv": "true_category", "registry_heldout4.csv": "true_category"}
+               "registry_heldout2.csv": "true_category", "registry_calib5.csv": "true_category"}
+TEST = {"registry_heldout3.csv": "true_category", "registry_heldout4.csv": "true_category",
+        "registry_heldout5.csv": "true_category"}
 CAL_FILE = ROOT / "siteplan" / "data" / "classify_calibration.json"
+#: Laplace smoothing of the isotonic steps (see :func:`_isotonic`); False only to compare.
+SMOOTH = True
 #: Rule kinds with no rows in the calibration registries get this, stated as an assumption.
 ASSUMED = {"osm_tag": 0.99}
 
@@ -101,10 +113,27 @@ def _features(path: Path, truth: str) -> pd.DataFrame:
 
 
 def _isotonic(p: np.ndarray, ok: np.ndarray) -> tuple[list[float], list[float]]:
+    """Isotonic map of the model's probability to the share of right answers, each step's share smoothed
+    as (right + 1) / (rows + 2) (Laplace): a step of 30 rows all right says 0.97, not 1, so 0.99 needs a
+    step of at least 98 rows all right (the sure end of a small calibration set is not taken at its word).
+    The smoothed steps are made non-decreasing again (a running maximum from the top is not taken: the
+    running minimum from the top keeps the map conservative)."""
     from sklearn.isotonic import IsotonicRegression
 
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(p, ok.astype(float))
-    return [round(float(x), 4) for x in iso.X_thresholds_], [round(float(y), 4) for y in iso.y_thresholds_]
+    fitted = iso.predict(p)
+    xs, ys = [], []
+    for v in np.unique(fitted):  # one step per fitted value: its rows, their share smoothed
+        sel = fitted == v
+        k, n = float(ok[sel].sum()), float(sel.sum())
+        xs.append((float(p[sel].min()), float(p[sel].max())))
+        ys.append((k + 1) / (n + 2) if SMOOTH else k / n)
+    ys = list(np.minimum.accumulate(np.asarray(ys)[::-1])[::-1])  # non-decreasing, never above a step's own
+    x_out, y_out = [], []
+    for (lo, hi), y in zip(xs, ys):
+        x_out += [round(lo, 4), round(hi, 4)]
+        y_out += [round(float(y), 4)] * 2
+    return x_out, y_out
 
 
 def fit_calibration(feats: pd.DataFrame) -> Calibration:
@@ -190,7 +219,8 @@ def main() -> None:
     if a.calibrate:
         calibrate(a.write)
         return
-    regs = {Path(r): a.truth or "true_category" for r in a.registry} or \
+    known = {**CALIBRATION, **TEST}
+    regs = {Path(r): a.truth or known.get(Path(r).name, "true_category") for r in a.registry} or \
         {DATA / f: t for f, t in {**CALIBRATION, **TEST}.items()}
     cal = load_calibration()
     print(f"min_confidence {a.min_confidence:g}; calibration: {cal.source}")

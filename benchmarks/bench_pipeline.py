@@ -41,6 +41,8 @@ def run_case(name: str, scenario: Path, out: Path, env: dict[str, str]) -> None:
     print(f"{name}: wall {wall:.1f} s, CPU {cpu:.1f} s (user+sys), peak RSS {after.ru_maxrss / 1024:.0f} MB, "
           f"load average at start {load:.2f} on {os.cpu_count()} CPUs")
     print("  stages (s, wall): " + ", ".join(f"{k} {v:.2f}" for k, v in m["timings_s"].items()))
+    if "timings_cpu_s" in m:
+        print("  stages (s, CPU):  " + ", ".join(f"{k} {v:.2f}" for k, v in m["timings_cpu_s"].items()))
     print(f"  solver gap {m['solver']['gap']:.3g}; assigned {m['counts']['assigned']}, sites {m['counts']['sites']}")
 
 

@@ -323,6 +323,7 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
             + f"; use a coarser resolution (at least {coarser:,.0f} m)"
             + ("" if not whole_grid else ", or `siteplan suitability --blockwise` for one category's surface"))
     problems += _weight_problems(scenario, region, catalogue)
+    problems += _road_problems(scenario, region)
     if cells <= limit:
         problems += _window_problems(scenario, region, catalogue, w, h, whole_grid)
     draws = scenario.sensitivity.draws
@@ -339,6 +340,34 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
             problems.append(f"sensitivity.draws: {why}")
     if problems:
         raise ScenarioError(problems)
+
+
+def _road_problems(scenario: Scenario, region: Any) -> list[str]:
+    """A reach in minutes or ``distance: road`` without roads is a problem; on a road network, its
+    disconnected parts and the businesses, towns and estates far from any road are warnings (added to
+    ``region.warnings``: ``validate`` prints them, a run carries them)."""
+    from .roads import network_notes, road_network
+
+    spec = scenario.allocation
+    roads = region.layers.get("roads")
+    has = roads is not None and len(roads) > 0
+    if not has:
+        out = []
+        if spec.reach_min is not None:
+            out.append("allocation.reach_min: a reach in minutes needs road distances, and the scenario has no roads "
+                       "layer; add layers.roads or give the reach in km (allocation.reach_km)")
+        if spec.distance == "road":
+            out.append("allocation.distance: road needs a roads layer (layers.roads); add one or set distance: straight")
+        return out
+    net = road_network(scenario, region)
+    if net is None:
+        return []
+    lay = region.layers
+    places = {name: lay[key].geometry.values for name, key in
+              (("businesses", "businesses"), ("towns", "urban"), ("estates", "estates")) if lay.get(key) is not None}
+    notes = network_notes(net, places)
+    region.warnings.extend(n for n in notes if n not in region.warnings)
+    return []
 
 
 def _did_you_mean(value: str, known: list[str]) -> str:

@@ -120,3 +120,5 @@ class RunResult:
     reletting: pd.DataFrame | None = None
     #: impact, feasibility and value chains (:func:`siteplan.programme.figures.programme_figures`)
     programme: Any = None
+    #: CPU seconds of this process per stage (user + system; ``timings`` are wall seconds)
+    timings_cpu: dict[str, float] = field(default_factory=dict)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -25,6 +27,7 @@ from pydantic import (
 
 from ._yaml import YamlLimitError, load_yaml, lone_surrogates
 from .errors import ScenarioError
+from .rules.standards import CONNECTOR_DETOUR, CONNECTOR_SPEED_KMH
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,11 @@ __all__ = [
     "MEMORY_BUDGET_BYTES",
     "WINDOW_BUDGET_BYTES",
     "MAX_SEED",
+    "DB_SCHEMES",
+    "is_db_url",
+    "redact_url",
+    "url_password",
+    "url_problem",
     "MAX_KM",
     "MAX_SITE_HA",
 ]
@@ -142,6 +150,66 @@ def _crs_problem(value: str, *, projected: bool) -> str | None:
     return None
 
 
+#: the URL schemes of a PostgreSQL connection (libpq's connection URIs): a layer whose ``path`` is one is
+#: read from PostGIS (:mod:`siteplan.inputs.postgis`)
+DB_SCHEMES = ("postgresql://", "postgres://")
+#: URL query parameters that carry a secret
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
+def is_db_url(path: object) -> bool:
+    """True when a layer's ``path`` is a PostgreSQL connection URL (``postgresql://`` or ``postgres://``)."""
+    return isinstance(path, str) and path.strip().lower().startswith(DB_SCHEMES)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password: the ``user:password@`` part and a ``password=`` (or
+    ``sslpassword=``) query parameter are removed; the rest is kept as written.
+
+    Examples
+    --------
+    >>> redact_url("postgresql://planner:s3cret@db.example:5432/gis?sslmode=require&password=x")
+    'postgresql://planner@db.example:5432/gis?sslmode=require'
+    """
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)\Z", url, re.S)
+    if m is None:
+        return url
+    head, netloc, rest = m.groups()
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    path, mark, query = rest.partition("?")
+    if mark:
+        query, hash_, frag = query.partition("#")
+        kept = [kv for kv in query.split("&") if unquote(kv.split("=", 1)[0]).strip().lower() not in _SECRET_PARAMS]
+        rest = path + ("?" + "&".join(kept) if kept else "") + hash_ + frag
+    return head + netloc + rest
+
+
+def url_password(url: str) -> str | None:
+    """The password a URL holds (None when it holds none)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.password:
+        return parts.password
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        if k.lower() in _SECRET_PARAMS and v:
+            return v
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why a scenario's connection URL cannot be used (None when it can): it holds a password, which
+    the scenario file (shared, and recorded in the run's manifest) must not carry."""
+    if url_password(url) is not None:
+        return (f"{redact_url(url)}: the URL holds a password; siteplan never writes a password into a file, so "
+                "the scenario must not hold one: remove it and set PGPASSWORD, or put it in ~/.pgpass, or use "
+                "a pg_service.conf entry (postgresql:///?service=NAME)")
+    return None
+
+
 class _Strict(BaseModel):
     # .inf and .nan are never meaningful settings: every float must be finite
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -170,6 +238,27 @@ class LayerSpec(_Strict):
     wkt: str | None = None
     sheet: str | int | None = None
     source: str | None = None
+    #: a PostGIS layer (``path`` a ``postgresql://`` URL): the table (``schema.name``) or the query to read
+    table: str | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _database(self) -> "LayerSpec":
+        if not is_db_url(self.path):
+            given = [k for k in ("table", "sql") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{'/'.join(given)}: reads a PostGIS database; path must then be its connection URL "
+                                 "(postgresql://user@host:5432/database)")
+            return self
+        why = url_problem(self.path)
+        if why:
+            raise ValueError(why)
+        if (self.table is None) == (self.sql is None):
+            raise ValueError("a PostGIS layer needs table: (schema.table) or sql: (a SELECT), one of them")
+        if self.layer is not None or self.encoding is not None or self.sheet is not None:
+            raise ValueError("layer:, encoding: and sheet: are for files; a PostGIS layer names its table with table: "
+                             "(or its rows with sql:)")
+        return self
 
     @model_validator(mode="after")
     def _coordinates(self) -> "LayerSpec":
@@ -335,6 +424,18 @@ class AllocationSpec(_Strict):
     """Relocation settings."""
 
     max_distance_km: float = Field(30.0, gt=0, le=MAX_KM)
+    #: how travel is measured (:mod:`siteplan.roads`): ``road`` along the roads layer (the default when
+    #: the scenario has one), ``straight`` as the crow flies (the default, and the only choice, without)
+    distance: Literal["road", "straight"] | None = None
+    #: the reach in road km (the same as ``max_distance_km``, which it sets) or in minutes of driving;
+    #: the reach's measure is the allocation cost's (``reach_min`` needs road distances)
+    reach_km: float | None = Field(None, gt=0, le=MAX_KM)
+    reach_min: float | None = Field(None, gt=0, le=100_000)
+    #: speeds (km/h) by road_class or OSM highway tag over siteplan.standards.ROAD_SPEEDS_KMH
+    road_speeds_kmh: dict[str, float] = Field(default_factory=dict)
+    #: the off-network leg to the nearest road: straight length × detour, at this speed
+    connector_speed_kmh: float = Field(CONNECTOR_SPEED_KMH, gt=0, le=300)
+    connector_detour: float = Field(CONNECTOR_DETOUR, ge=1, le=10)
     same_county: bool = False
     suitability_weight: float = Field(0.2, ge=0, le=1000)
     net_to_gross: float = Field(0.65, gt=0, le=1)
@@ -352,6 +453,42 @@ class AllocationSpec(_Strict):
     exact_node_limit: int = Field(1000, ge=1, le=10**9)
     gap_target: float = Field(0.005, ge=0, lt=1)
     search_passes: int = Field(5, ge=0, le=1000)
+
+    @field_validator("road_speeds_kmh")
+    @classmethod
+    def _speeds(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [f"{k}: {x!r}" for k, x in v.items() if not (0 < x <= 300)]
+        if bad:
+            raise ValueError(f"road speeds must be above 0 and at most 300 km/h: {', '.join(bad[:10])}")
+        return v
+
+    @model_validator(mode="after")
+    def _reach(self) -> "AllocationSpec":
+        if self.reach_km is not None and self.reach_min is not None:
+            raise ValueError("give the reach once: reach_km (road km) or reach_min (minutes), not both")
+        if self.reach_km is not None:
+            if "max_distance_km" in self.model_fields_set and self.max_distance_km != self.reach_km:
+                raise ValueError(f"reach_km ({self.reach_km:g}) and max_distance_km ({self.max_distance_km:g}) "
+                                 "differ; give only one of them")
+            object.__setattr__(self, "max_distance_km", self.reach_km)
+        if self.reach_min is not None and self.distance == "straight":
+            raise ValueError("reach_min needs road distances; set distance: road or give reach_km")
+        return self
+
+    def measure(self, roads: bool) -> str:
+        """The allocation's measure: ``km`` or ``minutes`` on roads, ``straight`` (km) without."""
+        if not self.uses_roads(roads):
+            return "straight"
+        return "minutes" if self.reach_min is not None else "km"
+
+    def uses_roads(self, roads: bool) -> bool:
+        """Whether travel is measured on roads, given whether the scenario has a roads layer."""
+        return roads and self.distance != "straight"
+
+    @property
+    def reach(self) -> float:
+        """The reach in its measure's unit (km, or minutes under ``reach_min``)."""
+        return self.reach_min if self.reach_min is not None else self.max_distance_km
 
 
 class ZoningSpec(_Strict):
@@ -1028,7 +1165,8 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
         raise ScenarioError(list(dict.fromkeys(first + [f"{source}: {m}" for m in _format_errors(err)]
                                                + _raw_file_problems(data, Path(base_dir), source)))) from None
     problems = []
-    for name, spec in sc.layers.items():
+    # a database layer is read (and its problems said) when the layers are loaded
+    for name, spec in {n: s for n, s in sc.layers.items() if not is_db_url(s.path)}.items():
         p = sc.resolve(spec.path)
         if not p.exists():
             problems.append(f"{source}: layers.{name}.path: file not found: {spec.path} (looked in {p.parent})")
@@ -1061,7 +1199,7 @@ def _raw_file_problems(data: dict[str, Any], base_dir: Path, source: str) -> lis
     """The files a scenario mapping names that do not exist, read from the mapping as written (the
     scenario itself did not validate): layers, national partitions and scenarios, the catalogue."""
     def missing(path: object) -> Path | None:
-        if not isinstance(path, str) or not path.strip():
+        if not isinstance(path, str) or not path.strip() or is_db_url(path):
             return None
         p = Path(path) if Path(path).is_absolute() else base_dir / path
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_YAML = ROOT / "data" / "demo.yaml"
 DEMO_DIR = ROOT / "data" / "shapefiles" / "isfahan_demo"
 SHARED = ROOT.parent / "shared" / "data"
+# solves are not read from the user's solve cache in tests (a determinism test must solve twice); the
+# tests of the cache turn it on for themselves (tests/test_speed.py)
+os.environ.setdefault("SITEPLAN_SOLVE_CACHE", "off")
 
 
 def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:

@@ -119,15 +119,18 @@ def test_review_table_lists_what_is_not_guessed():
 
 
 @pytest.mark.parametrize("name, truth, least_right, most_wrong", [
-    # calibration registries (the calibration is measured on them; earlier sessions tuned keywords on them)
-    ("registry_fa.csv", "expected", 0.93, 0.01),
-    ("registry_heldout.csv", "true_category", 0.90, 0.01),
-    ("registry_heldout2.csv", "true_category", 0.82, 0.01),
-    # test registries, never tuned or calibrated on. heldout3 (a third hand): measured 79.5 % right, 1.8 % wrong
-    # (7 rows, 5 of them by keywords) -- short of the 1 % goal; heldout4 (written before the keyword lists
-    # were read, 30 % trades outside the catalogue): 88.7 % right, 1.1 % wrong (5 rows, all by rules)
-    ("registry_heldout3.csv", "true_category", 0.78, 0.02),
-    ("registry_heldout4.csv", "true_category", 0.85, 0.012),
+    # calibration registries (the calibration is measured on them; keywords were tuned on them, calib5 included)
+    ("registry_fa.csv", "expected", 0.88, 0.01),
+    ("registry_heldout.csv", "true_category", 0.80, 0.01),
+    ("registry_heldout2.csv", "true_category", 0.74, 0.01),
+    ("registry_calib5.csv", "true_category", 0.80, 0.01),
+    # test registries, never tuned or calibrated on, measured once at the end (issue #28):
+    # heldout3 (a third hand) 64.8 % right, 1.8 % wrong (7 rows, by rules) -- short of the 1 % goal;
+    # heldout4 84.1 % right, 0.5 % wrong; heldout5 (a hand that never saw the keyword lists) 74.5 % right,
+    # 0.4 % wrong
+    ("registry_heldout3.csv", "true_category", 0.64, 0.02),
+    ("registry_heldout4.csv", "true_category", 0.84, 0.01),
+    ("registry_heldout5.csv", "true_category", 0.74, 0.01),
 ])
 def test_registry_right_wrong_review(name, truth, least_right, most_wrong):
     """right / wrong / review as benchmarks/bench_classify.py counts them (the three add up to all rows)."""
@@ -149,7 +152,7 @@ def test_hundred_thousand_names_in_seconds():
     out = apply_fallback(classify(df, cat), cat)
     dt = time.perf_counter() - t0
     print(f"100k names: {dt:.1f} s", file=sys.stderr)
-    assert (out.class_status != "review").mean() > 0.85
+    assert (out.class_status != "review").mean() > 0.78  # registry_heldout: 80.2 % decided (the model places none)
     assert dt < 60
 
 
@@ -193,7 +196,7 @@ def test_run_writes_review_csv_and_labels_feed_back(tmp_path):
 
 def test_a_name_like_a_labelled_one_follows_the_label():
     cat = load_catalogue()
-    reg = pd.DataFrame({"biz_id": ["1", "2", "3"], "name": ["ژیان‌سازی مهرداد", "ژیان سازی کاظمی", "گلخانه نرگس"]})
+    reg = pd.DataFrame({"biz_id": ["1", "2", "3"], "name": ["ژیان‌سازی مهرداد", "ژیان سازی کاظمی", "واحد نرگس"]})
     rules = classify(reg, cat)
     before = apply_fallback(rules, cat)
     assert (before.class_status == "review").all()  # no keyword says what «ژیان‌سازی» is
@@ -201,10 +204,42 @@ def test_a_name_like_a_labelled_one_follows_the_label():
     labelled, extra = apply_labels(rules, labels)
     out = apply_fallback(labelled, cat, extra=extra)
     assert out.category.iat[0] == "metalwork" and out.class_by.iat[0] == "label" and out.class_conf.iat[0] == 1
-    # the similar name: by the model, with its own (calibrated) confidence
-    assert out.category.iat[1] == "metalwork" and out.class_by.iat[1] == "model"
-    assert 0.99 <= out.class_conf.iat[1] <= 1
+    # the similar name follows the label: the model's best candidate, with its own calibrated confidence;
+    # placed when that confidence reaches min_confidence (the shipped calibration holds too few rows for the
+    # model to reach 0.99 on its own: it goes to review with the label's category first)
+    assert out.class_best1.iat[1] == "metalwork"
+    conf = out.class_best_conf.iat[1]
+    assert 0.9 <= conf < 0.99 and out.class_status.iat[1] == "review"
+    assert conf > before.class_best_conf.iat[1] + 0.3  # the label, not the name alone, made it sure
+    placed = apply_fallback(labelled, cat, min_confidence=0.9, extra=extra)
+    assert placed.category.iat[1] == "metalwork" and placed.class_by.iat[1] == "model"
+    assert placed.class_conf.iat[1] == conf
     assert out.class_status.iat[2] == "review" and out.category.iat[2] is None
+
+
+@pytest.mark.parametrize("name, isic, status", [
+    ("نقاشی ساختمان احمدی", None, "outside"),  # near misses: a trade outside the catalogue around a catalogue word
+    ("تعمیر ماشین لباسشویی", None, "outside"),
+    ("فروشگاه کامپیوتر آریا", None, "outside"),
+    ("تعمیرات تلویزیون و ماهواره", None, "outside"),  # the outside trade overrides the generic «تعمیر»
+    ("لوازم یدکی موتورسیکلت سینا", None, "review"),  # a word registries disagree on
+    ("فروشگاه کاشی و سرامیک نیما", None, "review"),
+    ("هایپرمارکت مهستان", "4711", "review"),  # the name contradicts the ISIC code's single category
+    ("فروشگاه مبل آرامش", "3100", "review"),
+    ("قطعات گیربکس و دیفرانسیل", None, "review"),  # a repair keyword with a parts word
+    ("برق و باطری خودرو امین", None, "review"),
+    ("عمده فروشی آهن و پروفیل", None, "review"),  # generic words of two trades
+])
+def test_near_misses_are_never_placed(name, isic, status):
+    """Names that earlier rules placed on a catalogue category although another hand would not: now left out
+    as trades outside the catalogue, or sent to review with the candidates and why."""
+    cat = load_catalogue()
+    reg = pd.DataFrame({"biz_id": ["1"], "name": [name], "isic": [isic]})
+    out = apply_fallback(classify(reg, cat), cat)
+    assert out.class_status.iat[0] == status, out.class_note.iat[0]
+    assert out.category.iat[0] is None
+    if status == "review":
+        assert out.class_note.iat[0] and out.class_best1.iat[0] and out.class_best2.iat[0]
 
 
 def test_labels_file_errors_name_the_row(tmp_path):
@@ -284,3 +319,21 @@ def test_filled_demo_review_csv_is_learnt(demo_copy, demo_run_dir, tmp_path):
     assert (got["status"] == "assigned").mean() > 0.5
     rv2 = pd.read_csv(out2 / "review.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert not set(labelled.biz_id) & set(rv2.biz_id)
+
+
+def test_review_reasons_have_a_persian_text():
+    """Every note a business to review gets (the model's two best, a disputed word, an ISIC code the name
+    contradicts, a repair keyword with a parts word) reads in Persian in relocation.csv's reason_fa."""
+    import re
+
+    from siteplan.relocation.reasons import reason_fa
+
+    cat = load_catalogue()
+    reg = pd.DataFrame({"biz_id": list("123456"), "isic": [None, "4711", None, None, None, None],
+                        "name": ["لوازم یدکی موتورسیکلت سینا", "هایپرمارکت مهستان", "قطعات گیربکس و دیفرانسیل",
+                                 "کارگاه برادران صادقی", "هایپرمی", "تعمیرات تلویزیون"]})
+    out = apply_fallback(classify(reg, cat), cat)
+    names = dict(zip(cat.table["code"], cat.table["name_fa"]))
+    notes = [f"unclassified: {n}" for n in out.class_note]
+    for r, fa in zip(notes, reason_fa(notes, names)):
+        assert not re.search(r"[A-Za-z]", re.sub(r"ISIC", "", fa)), (r, fa)

@@ -33,7 +33,7 @@ FAST = {"grid": {"resolution_m": 2000}, "sensitivity": {"draws": 20}, "upgrades"
         "categories": ["car_repair", "metalwork", "carpentry", "car_body_paint"]}
 #: byte-identical across runs (manifests hold dates and timings, so they are compared without them)
 NATIONAL_FILES = ["relocation.csv", "estate_summary.csv", "estates.geojson", "zones.geojson", "clusters.geojson",
-                  "flows.csv", "towns.csv", "report.html", "partitions.json", "national.gpkg"]
+                  "flows.csv", "towns.csv", "report.html", "partitions.json", "national.gpkg", "plan.xlsx"]
 
 
 def _demo_settings() -> dict:
@@ -148,6 +148,14 @@ def test_national_run_outputs(sequential: Path) -> None:
     gflows = gpd.read_file(sequential / "national.gpkg", layer="flows")
     assert gflows["businesses"].sum() == (rel["status"] == "assigned").sum()
     assert any(k.startswith("layer 'businesses'") for k in man["inputs_sha256"])
+    # issue 30: the national tables in one workbook, Persian right to left, the hostile key as text
+    import openpyxl
+
+    wb = openpyxl.load_workbook(sequential / "plan.xlsx")
+    assert wb.sheetnames[:3] == ["summary", "relocation", "estates"]
+    assert wb["relocation"].max_row == len(rel) + 1 and wb["summary"].max_row == len(prov) + 1
+    assert wb["summary"].sheet_view.rightToLeft
+    assert [c.value for c in wb["summary"]["A"][1:]] == prov["province"].tolist()
 
 
 # Worker threads share the process's warnings filters, which the pipeline changes locally

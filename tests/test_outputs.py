@@ -90,7 +90,7 @@ def test_csv_utf8_and_bom_option(xss_run, tmp_path):
     text = raw.decode("utf-8-sig")
     assert text.splitlines()[0] == ("biz_id,name,category,category_fa,class_by,class_confidence,lon,lat,"
                                     "estate_id,estate_name,zone_id,"
-                                    "distance_km,land_m2,status,reason_code,reason,reason_fa,site_id,"
+                                    "distance_km,road_km,minutes,land_m2,status,reason_code,reason,reason_fa,site_id,"
                                     "plot_id,plot_reason")
     assert "تعمیرگاه" in text
     import pandas as pd

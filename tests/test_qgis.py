@@ -23,7 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
-from siteplan import styles
+from siteplan.report import styles
 from siteplan.outputs.writer import export_gpkg
 
 from conftest import small_scenario
@@ -89,7 +89,7 @@ def _report_estates(run_dir: Path) -> dict[str, dict]:
 
 
 def test_report_and_gis_styles_share_one_definition() -> None:
-    """The report's colours are siteplan.styles' objects, not copies."""
+    """The report's colours are siteplan.report.styles' objects, not copies."""
     from siteplan.report import layers, summary
 
     assert layers.ENV_COLOURS is styles.ENV_COLOURS and layers.PALETTE is styles.PALETTE
@@ -215,7 +215,7 @@ def test_plugin_runner_progress_cancel_and_errors(tmp_path: Path, monkeypatch: p
     failure raises siteplan's own message."""
     import time
 
-    from siteplan.qgis_plugin import runner
+    from siteplan.outputs.qgis_plugin import runner
 
     fake = tmp_path / "fake.py"
     fake.write_text("import sys, time\n"
@@ -294,7 +294,7 @@ def test_qgis_process_runplan(tmp_path: Path) -> None:
     siteplan:runplan` on the demo region (cut small) writes the run, the styled GeoPackage and the project;
     a layer given to the algorithm replaces the scenario's layer of that name (the scenario file is not
     touched)."""
-    from siteplan.qgisplugin import build_plugin
+    from siteplan.outputs.qgisplugin import build_plugin
 
     plugins = tmp_path / "qgis-profile" / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True)

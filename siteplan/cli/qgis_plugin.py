@@ -17,6 +17,6 @@ def qgis_plugin_cmd(out: Path) -> None:
     """Build siteplan's QGIS plugin (siteplan_qgis.zip): a Processing provider with Run plan, Validate
     scenario, Explain place and Compare runs, which run this siteplan in a subprocess. Install it in QGIS
     with Plugins > Manage and Install Plugins > Install from ZIP."""
-    from ..qgisplugin import build_plugin
+    from ..outputs.qgisplugin import build_plugin
 
     click.echo(str(build_plugin(out)))

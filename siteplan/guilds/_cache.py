@@ -30,7 +30,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["cache_dir", "fit_name_model", "training_key"]
+__all__ = ["cache_dir", "cached_bytes", "fit_name_model", "load_object", "store_object", "training_key"]
 
 #: trained models kept in memory (most recent)
 _MEMORY_SLOTS = 4
@@ -154,3 +154,97 @@ def fit_name_model(vec: Any, clf: Any, texts: list[str], labels: list[str],
     while len(_memory) > _MEMORY_SLOTS:
         _memory.popitem(last=False)
     return got
+
+
+def cached_bytes(kind: str, key_parts: list[str], data: bytes, compute: Any) -> bytes:
+    """``compute()`` (bytes), or the bytes an earlier call with the same inputs stored in the cache folder.
+
+    For deterministic derived files (the report's font subsets): the key is the SHA-256 of ``data`` (the
+    source), ``key_parts`` (what else the result depends on, e.g. the characters kept) and the versions of
+    Python and the libraries; the file lives in ``<cache folder>/<kind>/<key>.bin`` under the same rules as
+    the name model's (own file, not writable by others, written atomically). Whatever goes wrong with the
+    cache, ``compute()`` answers.
+
+    Parameters
+    ----------
+    kind
+        The cache's sub-folder (a plain name).
+    key_parts
+        Strings the result depends on besides ``data`` and the versions.
+    data
+        The source bytes.
+    compute
+        A callable returning the bytes when the cache has none.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps([_versions(), kind, list(map(str, key_parts))], ensure_ascii=False).encode("utf-8"))
+    h.update(hashlib.sha256(data).digest())
+    key = h.hexdigest()
+    folder = cache_dir()
+    path = folder / kind / f"{key}.bin" if folder is not None else None
+    if path is not None and path.is_file() and _safe(path):
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            log.debug("%s cache %s not used: %s", kind, path, exc)
+    out: bytes = compute()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".bytes.", suffix=".part", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(out)
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as exc:  # a read-only or full cache folder: the run goes on without it
+            log.debug("%s cache %s not written: %s", kind, path, exc)
+    return out
+
+
+def _object_path(kind: str, key: str) -> Path | None:
+    folder = cache_dir()
+    return folder / kind / f"{key}.pkl" if folder is not None else None
+
+
+def load_object(kind: str, key: str) -> Any | None:
+    """The object :func:`store_object` stored under ``kind``/``key``, or None (no cache folder, no such
+    file, a file another user could have written, or one that does not load)."""
+    p = _object_path(kind, key)
+    if p is None or not p.is_file() or not _safe(p):
+        return None
+    try:
+        with open(p, "rb") as fh:
+            got = pickle.load(fh)  # noqa: S301 - the user's own cache file (owner and mode checked)
+        if isinstance(got, dict) and got.get("key") == key:
+            return got.get("value")
+    except Exception as exc:  # noqa: BLE001 - a damaged cache file is computed again, never fatal
+        log.debug("%s cache %s not used: %s", kind, p, exc)
+    return None
+
+
+def store_object(kind: str, key: str, value: Any, *, keep: int = 256) -> None:
+    """Store ``value`` under ``kind``/``key`` (atomically, readable by the user only); the ``keep``
+    most recent files of ``kind`` are kept. A cache folder that cannot be written is ignored."""
+    p = _object_path(kind, key)
+    if p is None:
+        return
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".obj.", suffix=".part", dir=p.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump({"key": key, "value": value}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, p)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        files = sorted(p.parent.glob("*.pkl"), key=lambda f: (f.stat().st_mtime, f.name))
+        for old in files[:-keep] if len(files) > keep else []:
+            old.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only or full cache folder: the run goes on without it
+        log.debug("%s cache %s not written: %s", kind, p, exc)

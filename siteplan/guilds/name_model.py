@@ -16,7 +16,9 @@ ngram_range=(2, 4))`` and a multinomial ``LogisticRegression``) trained on
 Every business gets ``class_confidence``: the *calibrated* probability that its category is right, as
 measured on calibration registries that are never the test (``siteplan/data/classify_calibration.json``,
 written by ``benchmarks/bench_classify.py --calibrate``): per rule kind, its measured precision; for the
-model, an isotonic map of its probability to the share of right answers. A business is placed only when
+model, an isotonic map of its probability to the share of right answers, each step's share smoothed
+(right + 1) / (rows + 2), so the model places a name only when its calibration step holds enough rows
+(at least 98 all right for 0.99); until then it ranks the candidates of review.csv. A business is placed only when
 that confidence is at least ``classification.min_confidence`` (default 0.99: an expected error of at most
 1 %); a trade outside the catalogue is left out on the same terms; every other business goes to
 ``review.csv`` with its best two categories, the words that matched and the model's scores. Training

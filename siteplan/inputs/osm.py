@@ -286,6 +286,7 @@ def _infrastructure(osm: Any) -> dict[str, gpd.GeoDataFrame]:
     if net is not None and not net.empty:
         cls = net["highway"].map(ROAD_CLASSES).fillna("other")
         layers["roads"] = gpd.GeoDataFrame({"road_class": cls.to_numpy(), "name": _col(net, "name"),
+                                            "highway": _col(net, "highway"), "oneway": _oneway(net),
                                             "source": "OpenStreetMap highway"}, geometry=net.geometry.values, crs=4326)
     rail = _read(osm, "custom", custom_filter={"railway": ["rail"]}, keep_nodes=False)
     if rail is not None and not rail.empty:
@@ -308,6 +309,17 @@ def _infrastructure(osm: Any) -> dict[str, gpd.GeoDataFrame]:
                                         "source": "OpenStreetMap protected areas, wetlands, rivers"},
                                        nat.geometry.values[keep])
     return layers
+
+
+def _oneway(net: pd.DataFrame) -> list[str]:
+    """Each way's direction for routing (:mod:`siteplan.roads`): ``yes`` (along the way), ``-1``
+    (against it) or ``no``; a motorway (and its links) without the tag is one-way, as OSM implies."""
+    tag = pd.Series(_col(net, "oneway"), index=net.index, dtype=object).astype("string").str.strip().str.lower()
+    implied = net["highway"].isin(["motorway", "motorway_link"]) if "highway" in net else False
+    out = np.where(tag.isin(["yes", "true", "1"]).fillna(False), "yes",
+                   np.where(tag.isin(["-1", "reverse"]).fillna(False), "-1",
+                            np.where(tag.notna() & tag.ne(""), "no", np.where(implied, "yes", "no"))))
+    return [str(x) for x in out]
 
 
 def _businesses(osm: Any, osm_map: dict[str, str], rep: IngestReport, pbf: Path) -> gpd.GeoDataFrame:

@@ -683,7 +683,9 @@ def check_sizes(layers: dict[str, gpd.GeoDataFrame], wheres: dict[str, str], id_
 
 def layer_where(name: str, spec: Any) -> str:
     """A layer as messages name it (as :func:`siteplan.inputs.region.read_layer` does)."""
-    return f"layer '{name}' ({spec.path}{':' + spec.layer if spec.layer else ''})"
+    table = getattr(spec, "table", None)
+    part = spec.layer or table or ("sql" if getattr(spec, "sql", None) else None)
+    return f"layer '{name}' ({spec.path}{':' + part if part else ''})"
 
 
 def checked_encoding(name: str, spec: Any, path: Path) -> tuple[Any, list[str]]:

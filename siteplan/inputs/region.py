@@ -25,11 +25,12 @@ from shapely.geometry.base import BaseGeometry
 
 from .._geom import polygonal
 from ..errors import InputError, SiteplanWarning
-from ..scenario import LayerSpec, Scenario
+from ..scenario import LayerSpec, Scenario, is_db_url, redact_url
 from ..textnorm import normalize, normalize_compact, parse_number, to_ascii_digits
 from ..vocab import OPEN_DEFAULT, VOCABULARIES, map_values
 from . import plausibility
 from .plausibility import PLAUSIBILITY_ERRORS, number_text_problems
+from .postgis import frame_sha256, read_db_layer
 from .tables import COORD_PROBLEM, TABLE_ROW, find_column, is_table, read_table
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ class Region:
         One row per excluded feature: ``layer``, ``row``, ``id``, ``reason``.
     files
         Input files read, per layer (for the manifest's hashes).
+    sources
+        Layers read from a database, per layer: the source (its URL without a password, and the table
+        or ``sql``) and the SHA-256 of the content read (:func:`siteplan.inputs.postgis.frame_sha256`).
     """
 
     crs: CRS
@@ -126,6 +130,7 @@ class Region:
         default_factory=lambda: pd.DataFrame(columns=["layer", "row", "id", "reason"])
     )
     files: dict[str, list[Path]] = field(default_factory=dict)
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         """The layer, or None when the scenario has none."""
@@ -173,6 +178,8 @@ def _sidecar(path: Path, ext: str) -> Path | None:
 
 
 def _files_of(path: Path) -> list[Path]:
+    """The files a layer is read from (for the manifest's hashes): a shapefile's parts, else the file or
+    folder (an Esri file geodatabase ``.gdb``, hashed as a whole by :func:`siteplan.outputs.writer.sha256`)."""
     if path.suffix.lower() == ".shp":
         return [p for p in sorted(path.parent.glob(path.stem + ".*")) if p.suffix.lower() in
                 {".shp", ".shx", ".dbf", ".prj", ".cpg"}]
@@ -209,7 +216,8 @@ def _read(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoD
     except Exception as exc:  # pyogrio raises several types; all mean the same to the user
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name}: {msg}. Check that it is a shapefile, "
-                         "zipped shapefile, GeoPackage (give 'layer:'), GeoJSON, or a table (.csv, .xlsx, .ods "
+                         "zipped shapefile, GeoPackage or Esri file geodatabase (.gdb folder; give 'layer:'), GeoJSON, "
+                         "or a table (.csv, .xlsx, .ods "
                          "with lon:/lat:, x:/y: or wkt:)") from None
 
 
@@ -227,7 +235,7 @@ def _layer_of(path: Path, spec: LayerSpec, where: str) -> str | None:
     names = [n for n, _ in listed]
     shown = ", ".join(f"'{n}' ({t or 'no geometry'})" for n, t in listed[:30]) + (" …" if len(listed) > 30 else "")
     if spec.layer is not None:
-        if spec.layer in names or len(listed) <= 1 and path.suffix.lower() not in (".gpkg", ".zip"):
+        if spec.layer in names or len(listed) <= 1 and path.suffix.lower() not in (".gpkg", ".zip", ".gdb"):
             return spec.layer
         raise InputError(f"{where}: layer: {path.name} has no layer '{spec.layer}'; its layers: {shown}")
     spatial = [n for n, t in listed if t is not None]
@@ -342,9 +350,13 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
         Unreadable file, missing required field, no CRS declared, empty layer, duplicate ids.
     """
     path = scenario.resolve(spec.path)
-    where = f"layer '{name}' ({spec.path}{':' + spec.layer if spec.layer else ''})"
+    where = plausibility.layer_where(name, spec)
     read_warns: list[str] = []
-    gdf, notes = _map_fields(_read(path, spec, where, read_warns), name, spec, scenario, where)
+    if is_db_url(spec.path):
+        raw = read_db_layer(spec.path, table=spec.table, query=spec.sql, where=where)
+    else:
+        raw = _read(path, spec, where, read_warns)
+    gdf, notes = _map_fields(raw, name, spec, scenario, where)
     read_warns += notes
     if spec.source is not None:  # a mapped fields.source wins where it is filled; else the constant is the source
         gdf["source"] = gdf["source"].where(gdf["source"].notna() & (gdf["source"].astype(str).str.strip() != ""),
@@ -685,7 +697,7 @@ def load_region(scenario: Scenario) -> Region:
     InputError
         With every problem of every layer, collected.
     """
-    raw, warns, excluded, problems, files = _read_layers(scenario)
+    raw, warns, excluded, problems, files, sources = _read_layers(scenario)
     if not raw:
         raise _with_warnings(InputError(problems), warns)
     # plausibility (siteplan.inputs.plausibility): values and coordinates that cannot be true are errors; they
@@ -714,10 +726,10 @@ def load_region(scenario: Scenario) -> Region:
         raise _with_warnings(ImplausibleDataError(
             pre.findings.errors + post.errors,
             Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex,
-                   files=files) if whole else None), warns)
+                   files=files, sources=sources) if whole else None), warns)
     for msg in warns:
         warnings.warn(msg, SiteplanWarning, stacklevel=2)
-    return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files)
+    return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files, sources=sources)
 
 
 def _with_warnings(err: InputError, warns: list[str]) -> InputError:
@@ -728,15 +740,34 @@ def _with_warnings(err: InputError, warns: list[str]) -> InputError:
 
 
 def _read_layers(scenario: Scenario) -> tuple[dict[str, gpd.GeoDataFrame], list[str], list[pd.DataFrame], list[str],
-                                              dict[str, list[Path]]]:
+                                              dict[str, list[Path]], dict[str, dict[str, str]]]:
     """Read every layer of a scenario (:func:`read_layer`), going on past the ones that fail; the DEM
-    is opened as a raster. Returns the layers read, warnings, excluded rows, problems and files."""
+    is opened as a raster. Returns the layers read, warnings, excluded rows, problems, files and the
+    database sources (:attr:`Region.sources`)."""
     raw: dict[str, gpd.GeoDataFrame] = {}
     warns: list[str] = []
     excluded: list[pd.DataFrame] = []
     problems: list[str] = []
     files: dict[str, list[Path]] = {}
+    sources: dict[str, dict[str, str]] = {}
     for name, spec in scenario.layers.items():
+        if is_db_url(spec.path):
+            if name == "dem":
+                problems.append(f"{plausibility.layer_where(name, spec)}: the DEM is a raster, read from a file "
+                                "(GeoTIFF); export it from the database to a file and give its path")
+                continue
+            try:
+                gdf, w, ex = read_layer(name, spec, scenario)
+            except InputError as err:
+                problems.extend(err.problems)
+                continue
+            raw[name] = gdf
+            warns.extend(w)
+            if len(ex):
+                excluded.append(ex)
+            files[name] = []
+            sources[name] = {f"{redact_url(spec.path)} {spec.table or 'sql'}": frame_sha256(gdf)}
+            continue
         if name == "dem":
             files[name] = [scenario.resolve(spec.path)]
             problems += raster_problems(scenario.resolve(spec.path), plausibility.layer_where(name, spec))
@@ -752,7 +783,7 @@ def _read_layers(scenario: Scenario) -> tuple[dict[str, gpd.GeoDataFrame], list[
         if len(ex):
             excluded.append(ex)
         files[name] = _files_of(scenario.resolve(spec.path))
-    return raw, warns, excluded, problems, files
+    return raw, warns, excluded, problems, files, sources
 
 
 def _working_crs(scenario: Scenario, centre: tuple[float, float] | None, raw: dict[str, gpd.GeoDataFrame]) -> CRS:

@@ -360,11 +360,14 @@ def absorb(prep: "Prepared", plan: "Plan", sites: gpd.GeoDataFrame) -> tuple[pd.
     biz["category"] = un["category"].to_numpy()  # as the plan classified them
     if "cluster_id" in biz:
         biz["cluster_id"] = None  # clusters were kept together in the plan; a site takes who fits
-    second = allocate(biz, est, prep.catalogue, elig, cap, None, sc.allocation)
+    from ..roads import scenario_network
+
+    second = allocate(biz, est, prep.catalogue, elig, cap, None, sc.allocation, network=scenario_network(prep))
     r = second.rows
+    km = "road_km" if "road_km" in r else "distance_km"  # road km on a road network
     takes = pd.DataFrame({"biz_id": r["biz_id"].to_numpy(),
                           "site_id": np.where(r["status"] == "assigned", r["estate_id"], None),
-                          "site_km": np.where(r["status"] == "assigned", r["distance_km"], np.nan)})
+                          "site_km": np.where(r["status"] == "assigned", r[km], np.nan)})
     got = r[r["status"] == "assigned"]
     per = got.groupby("estate_id").agg(units=("biz_id", "size"), land_ha=("land_m2", "sum"))
     per["land_ha"] = (per["land_ha"] / M2_PER_HA).round(2)

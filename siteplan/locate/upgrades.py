@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..roads import scenario_network, straight_bound_km
 from ..rules.ruleset import UTILITIES, _blank, _env_rank, eligibility
 from ..units import M2_PER_HA, M_PER_KM
 
@@ -217,7 +218,7 @@ def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
     un = rows[(rows["status"] == "unassigned") & rows["category"].isin(prep.surfaces)]
     if sc.upgrades.count == 0 or un.empty or len(estates) == 0:
         return []
-    reach = sc.allocation.max_distance_km * M_PER_KM
+    reach = straight_bound_km(sc.allocation, scenario_network(prep)) * M_PER_KM  # prefilter; allocate decides
     accepted = sc.allocation.accepted_kinds
     pts = prep.businesses.set_index("biz_id").geometry.loc[un["biz_id"]].to_numpy()
     tree = shapely.STRtree(estates.geometry.values)
@@ -317,7 +318,8 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
     unlocked = {c for c, e in zip(now["category"], now["eligible"]) if e and not bool(was.get(c, False))}
     again = relocate(prep, PlanInputs(estates, inputs.businesses, inputs.scores, inputs.usable, inputs.reserved,
                                       elig, inputs.capacity, inputs.clusters))
-    cols = ["biz_id", "status", "estate_id", "land_m2", "distance_km", "category"]
+    km = "road_km" if "road_km" in again.rows else "distance_km"  # the plan's measure of travel
+    cols = ["biz_id", "status", "estate_id", "land_m2", km, "category"]
     both = plan.rows[cols].merge(again.rows[cols], on="biz_id", suffixes=("_0", "_1"), validate="one_to_one")
     a0 = (both["status_0"] == "assigned").to_numpy()
     a1 = (both["status_1"] == "assigned").to_numpy()
@@ -330,7 +332,7 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
     return {"businesses": int(a1.sum() - a0.sum()), "land_ha": round(net_land / M2_PER_HA, 2),
             "placed": int(placed.sum()), "placed_ha": round(float(land[placed].sum()) / M2_PER_HA, 2),
             "displaced": int(displaced.sum()), "moved": int(moved.sum()),
-            "mean_km": round(float(both.loc[there, "distance_km_1"].mean()), 2) if there.any() else float("nan")}
+            "mean_km": round(float(both.loc[there, km + "_1"].mean()), 2) if there.any() else float("nan")}
 
 
 def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
@@ -345,7 +347,8 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     sc = prep.scenario
     estates, elig, usable, capacity = inputs.estates, inputs.elig, inputs.usable, inputs.capacity
     scores, reserved = inputs.scores, inputs.reserved
-    reach = sc.allocation.max_distance_km * M_PER_KM
+    net = scenario_network(prep)
+    reach = straight_bound_km(sc.allocation, net) * M_PER_KM  # a prefilter: the allocation measures the reach
     est_i = int(np.flatnonzero(estates["estate_id"].astype(str).to_numpy() == eid)[0])
     geom = estates.geometry.values[est_i]
     biz = inputs.businesses
@@ -370,7 +373,7 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     # neighbourhood share it (computed once; the same call would give the same plan)
     key = (tuple(b_loc["biz_id"].astype(str)), tuple(e_loc["estate_id"].astype(str)))
     if memo is None or key not in memo:
-        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved)
+        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net)
         if memo is not None:
             memo[key] = got
     before = got if memo is None else memo[key]
@@ -380,13 +383,14 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     was = el[el["estate_id"].astype(str) == eid].set_index("category")["eligible"]
     unlocked = sorted(c for c, e in zip(el_new["category"], el_new["eligible"]) if e and not bool(was.get(c, False)))
     el2 = pd.concat([el[el["estate_id"].astype(str) != eid], el_new], ignore_index=True)
-    after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved)
+    after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved, network=net)
     a0 = before.rows["status"] == "assigned"
     a1 = after.rows["status"] == "assigned"
     n = int(a1.sum() - a0.sum())
     land = float(after.rows.loc[a1, "land_m2"].sum() - before.rows.loc[a0, "land_m2"].sum())
     there = after.rows[a1 & (after.rows["estate_id"].astype(str) == eid) & after.rows["category"].isin(unlocked)]
-    mean_km = float(there["distance_km"].mean()) if len(there) else float("nan")
+    km = "road_km" if "road_km" in there else "distance_km"  # road km on a road network
+    mean_km = float(there[km].mean()) if len(there) else float("nan")
     return n, land, mean_km, unlocked
 
 

@@ -181,6 +181,9 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
             lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
             write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
         national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html", figs)
+        from ..outputs.workbook import write_folder_workbook
+
+        write_folder_workbook(stage, stage / "plan.xlsx", rtl=scenario.report.language in ("fa", "both"))
         # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
         summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
                     "error": o.error, **o.figures}

@@ -72,7 +72,7 @@ SITE_CHANGES = ("kept", "moved", "added", "removed")
 ZONE_SAME_OVERLAP = 0.9
 _TEXT = ("biz_id", "name", "category", "category_fa", "estate_id", "zone_id", "site_id", "status", "reason",
          "reason_code", "reason_fa")
-_NUM = ("distance_km", "land_m2", "lon", "lat")
+_NUM = ("distance_km", "road_km", "minutes", "land_m2", "lon", "lat")
 _UNASSIGNED = ("unassigned", "")
 
 
@@ -504,6 +504,11 @@ def _totals(a: RunFolder, b: RunFolder, moved: pd.DataFrame, sites: pd.DataFrame
         mean.append(round(float(p["distance_km"].mean()), 4) if p["distance_km"].notna().any() else float("nan"))
     rows += [("land assigned (ha)", land[0], land[1]), ("total trip length (km)", trip[0], trip[1]),
              ("mean trip length (km)", mean[0], mean[1])]
+    placed = [r[_placed(r["status"])] for r in (a.relocation, b.relocation)]
+    if all(p["road_km"].notna().any() for p in placed):  # both runs measured travel on roads
+        km = [round(float(p["road_km"].mean()), 4) for p in placed]
+        mins = [round(float(p["minutes"].mean()), 3) for p in placed]
+        rows += [("mean trip by road (km)", km[0], km[1]), ("mean trip time (min)", mins[0], mins[1])]
     for key, label in (("objective", "objective"), ("lp_bound", "lower bound"), ("gap", "gap")):
         va, vb = (_num((r.manifest.get("solver") or {}).get(key)) for r in (a, b))
         rows.append((label, va, vb))

@@ -55,6 +55,10 @@ class Explanation:
     allowed: bool
     usable: str = ""
     estate_reasons: tuple[str, ...] = ()
+    #: at a point: the routes to the estates within the reach, cheapest first (:func:`siteplan.roads.routes_from`)
+    routes: pd.DataFrame | None = None
+    #: how the routes are measured: ``road`` or ``straight``
+    travel: str = "straight"
 
     def as_dict(self) -> dict[str, Any]:
         """The explanation as JSON-ready data (as ``siteplan explain --format json`` prints it).
@@ -69,6 +73,8 @@ class Explanation:
         return {"category": self.category, "where": self.where, "allowed": self.allowed,
                 "score": round(self.score, 6) if np.isfinite(self.score) else None,
                 "estate_reasons": list(self.estate_reasons),
+                **({"travel": self.travel, "routes": json.loads(self.routes.to_json(orient="records"))}
+                   if self.routes is not None else {}),
                 "rules": json.loads(self.rules.replace([np.inf], None).to_json(orient="records")),
                 "criteria": json.loads(self.criteria.to_json(orient="records"))}
 
@@ -95,6 +101,16 @@ class Explanation:
                 need = f"{r.required_m:g} m"
             out.append(f"  {'pass' if r.passed else 'FAIL'}  {r.rule_id:28s} needs {need}, "
                        f"actual {act} — {r.description}")
+        if self.routes is not None:
+            if self.travel == "road":
+                leg = float(self.routes["leg_km"].iat[0]) if len(self.routes) else float("nan")
+                out += ["", "routes by road to the estates within reach (shortest km, fastest minutes; "
+                        + (f"off-road leg {leg:.2f} km" if np.isfinite(leg) else "no estate within reach") + "):"]
+                out += [f"  {r.estate_id:12s} {r.road_km:8.2f} km by road {r.minutes:7.1f} min   "
+                        f"(straight {r.straight_km:.2f} km)" for r in self.routes.itertuples()]
+            else:
+                out += ["", "estates within reach in a straight line (no roads layer or distance: straight):"]
+                out += [f"  {r.estate_id:12s} {r.straight_km:8.2f} km straight" for r in self.routes.itertuples()]
         out += ["", "criteria (raw value → transformed × weight = contribution):"]
         for c in self.criteria.itertuples():
             out.append(f"  {c.criterion:18s} {c.raw:14.2f} → {c.value:.3f} × {c.weight:.3f} = {c.contribution:.3f}")
@@ -197,6 +213,8 @@ class ExplainSource:
     estates: Mapping[str, tuple[str, BaseGeometry]]
     estate_criterion: Callable[[str, str], tuple[float, float]]
     estate_facts: Callable[[str, str], EstateFacts]
+    network: Any = None
+    allocation: Any = None
 
     @classmethod
     def from_prepared(cls, prep: "Prepared") -> ExplainSource:
@@ -243,9 +261,11 @@ class ExplainSource:
                                bool(el.eligible), str(el.reason))
 
         study = ctx.study_area if ctx is not None else p.region.study_area
+        from ..roads import scenario_network
+
         return cls(p.region.crs, p.grid, list(p.codes), {c: p.rules[c].rules for c in p.surfaces},
                    {c: dict(s.weights) for c, s in p.surfaces.items()}, target, study,
-                   p.cache.slope, crit, estates, estate_crit, facts)
+                   p.cache.slope, crit, estates, estate_crit, facts, scenario_network(p), p.scenario.allocation)
 
     @classmethod
     def load(cls, run_dir: str | Path) -> ExplainSource:
@@ -297,6 +317,14 @@ class ExplainSource:
             cnames = {str(n): i for i, n in enumerate(meta["criteria"])}
             ecrit = meta["estate_criteria"]
             facts_raw = meta["facts"]
+            from ..roads import network_from_arrays
+            from ..scenario import AllocationSpec
+
+            travel = meta.get("travel") or {}
+            spec = AllocationSpec(**{k: v for k, v in travel.items() if k in ("max_distance_km", "reach_min")})
+            net = None
+            if (folder / "roads.npz").is_file():
+                net = network_from_arrays(dict(np.load(folder / "roads.npz", allow_pickle=False)), crs)
         except InputError:
             raise
         except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
@@ -324,7 +352,7 @@ class ExplainSource:
                                bool(r["eligible"]), str(r["reason"]))
 
         return cls(crs, grid, [str(c) for c in meta["codes"]], rules, weights, target, study, slope, crit, estates,
-                   estate_crit, facts)
+                   estate_crit, facts, net, spec)
 
 
 def explain(prep: "Prepared", category: str, *, at: tuple[float, float] | None = None,
@@ -428,7 +456,15 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
         allowed = u.eligible
         estate_why = tuple(x for x in u.reason.split("; ") if x)
     score = float(crit.contribution.sum()) if len(crit) else float("nan")
-    return Explanation(category, where, rules, crit, score, allowed, usable, estate_why)
+    routes = None
+    if at is not None and src.allocation is not None and src.estates:
+        from ..roads import routes_from
+
+        ids = list(src.estates)
+        routes = routes_from(src.network, geom, np.array([src.estates[e][1] for e in ids], dtype=object), ids,
+                             src.allocation)
+    return Explanation(category, where, rules, crit, score, allowed, usable, estate_why, routes,
+                       "road" if src.network is not None else "straight")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -522,6 +558,8 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
         "estates": [{"estate_id": e, "name": src.estates[e][0]} for e in eids],
         "estate_criteria": {e: {n: list(src.estate_criterion(e, n)) for n in names} for e in eids},
         "facts": facts,
+        "travel": {"max_distance_km": prep.scenario.allocation.max_distance_km,
+                   "reach_min": prep.scenario.allocation.reach_min},
     }
     folder.mkdir(parents=True, exist_ok=True)
     write_json(meta, folder / "explain.json")
@@ -537,4 +575,10 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
     if src.slope is not None:
         ras["slope"] = src.slope
     _write_npz(ras, folder / "rasters.npz")
-    return [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
+    written = [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
+    if src.network is not None:  # the road network, for the routes explain prints
+        from ..roads import network_arrays
+
+        _write_npz(network_arrays(src.network), folder / "roads.npz")
+        written.append(folder / "roads.npz")
+    return written

@@ -1,7 +1,7 @@
 """GIS styles of a run's GeoPackage: QML (QGIS) and SLD (other clients) per layer in the standard
 ``layer_styles`` table, and a QGIS project ``plan.qgz`` beside the GeoPackage.
 
-Both are made from :mod:`siteplan.styles`, the definition the HTML report reads, so an estate, a zone
+Both are made from :mod:`siteplan.report.styles`, the definition the HTML report reads, so an estate, a zone
 or an unassigned business has the same colour, class and legend label in the report and in QGIS. Pure
 Python (ElementTree): no QGIS is needed to write them, and the same run gives the same bytes (no
 timestamps, fixed ids, zip entries dated :data:`ZIP_DATE`).
@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from .. import styles as S
 from .._io import atomic_path
+from ..report import styles as S
 
 __all__ = ["Symbol", "Rule", "layer_rules", "to_qml", "to_sld", "styles_table", "write_project", "label",
            "QGIS_VERSION", "ZIP_DATE", "STYLE_DATE"]
@@ -98,7 +98,7 @@ def _rgba(c: str, alpha: float = 1.0) -> str:
 
 
 def _leaflet(style: dict[str, Any], fill: str | None = None, kind: str = "fill") -> Symbol:
-    """A :class:`Symbol` from a Leaflet path style of :mod:`siteplan.styles`."""
+    """A :class:`Symbol` from a Leaflet path style of :mod:`siteplan.report.styles`."""
     return Symbol(kind, fill or str(style.get("fillColor", style["color"])), float(style.get("fillOpacity", 0.2)),
                   str(style["color"]), float(style["weight"]), "dashArray" in style)
 

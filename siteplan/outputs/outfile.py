@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, SiteplanError
+from ..scenario import is_db_url
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -135,7 +136,8 @@ def scenario_inputs(scenario: "Scenario", path: str | Path) -> dict[str, Path]:
         return inputs
     if nat is not None and nat.partitions is not None:
         inputs["national.partitions"] = scenario.resolve(nat.partitions.path)
-    inputs.update({f"layer '{n}'": scenario.resolve(s.path) for n, s in scenario.layers.items()})
+    # a PostGIS layer is no file: nothing an output could overwrite
+    inputs.update({f"layer '{n}'": scenario.resolve(s.path) for n, s in scenario.layers.items() if not is_db_url(s.path)})
     if scenario.catalogue.path:
         inputs["the catalogue"] = scenario.resolve(scenario.catalogue.path)
     return inputs
@@ -257,7 +259,7 @@ def run_inputs(run_dir: str | Path) -> dict[str, Path]:
     base = scenario.resolve().parent
     layers = recorded.get("layers")
     for name, spec in (layers.items() if isinstance(layers, dict) else ()):
-        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not is_db_url(spec["path"]):
             inputs[f"layer '{name}'"] = base / spec["path"]
     catalogue = recorded.get("catalogue")
     if isinstance(catalogue, dict) and isinstance(catalogue.get("path"), str) and catalogue["path"]:

@@ -190,8 +190,14 @@ def write_geotiff(array: np.ndarray, grid: Grid, path: str | Path, *, nodata: fl
 
 
 def sha256(path: str | Path) -> str:
-    """SHA-256 of a file."""
+    """SHA-256 of a file; of a folder (an Esri file geodatabase), of its files' names and SHA-256s in
+    name order (``name sha\\n`` lines; not the ``*.lock`` files ArcGIS leaves while the database is open)."""
     h = hashlib.sha256()
+    if Path(path).is_dir():
+        for f in sorted(Path(path).iterdir()):
+            if f.is_file() and not f.name.lower().endswith(".lock"):
+                h.update(f"{f.name} {sha256(f)}\n".encode())
+        return h.hexdigest()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
@@ -269,8 +275,8 @@ def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
     business from ``relocation.csv``, every column kept) and ``study_area`` (from the run's ``explain/``
     data), in EPSG:4326, with the same column types in every layer (:func:`column_types`). The estates
     also carry ``share_used``, the share of capacity used that the report and the styles class them by
-    (:func:`siteplan.styles.share_used`)."""
-    from ..styles import share_used
+    (:func:`siteplan.report.styles.share_used`)."""
+    from ..report.styles import share_used
 
     layers: list[tuple[str, gpd.GeoDataFrame]] = []
     for f in sorted(run_dir.glob("*.geojson")):
@@ -358,7 +364,7 @@ def _category_names(layers: list[tuple[str, gpd.GeoDataFrame]]) -> dict[str, tup
 def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.GeoDataFrame]],
              tifs: list[Path], folder_name: str, lang: str) -> None:
     """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.gisstyle.write_project`)."""
-    from ..styles import TITLES
+    from ..report.styles import TITLES
     from .gisstyle import label, write_project
 
     try:
@@ -388,7 +394,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     written), ``relocation`` (a point per business from ``relocation.csv``, every column kept) and
     ``study_area``, in EPSG:4326 as in the run folder, at GeoPackage version :data:`GPKG_VERSION`, with
     the same column types in every layer (:func:`column_types`). Each layer's style (the report's
-    colours, classes and legend labels, :mod:`siteplan.styles`) is in QGIS's ``layer_styles`` table,
+    colours, classes and legend labels, :mod:`siteplan.report.styles`) is in QGIS's ``layer_styles`` table,
     as QML and SLD (:mod:`siteplan.outputs.gisstyle`).
 
     Parameters
@@ -506,11 +512,24 @@ def estates_table(res: "RunResult") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
 
 
+def _input_hashes(res: "RunResult") -> dict[str, dict[str, str]]:
+    """The manifest's ``inputs``: per layer, the SHA-256 of each file read (a file geodatabase folder as a
+    whole, hashed once however many layers it serves); for a database layer, its source (URL without
+    password, table or ``sql``) and the SHA-256 of the content read."""
+    inputs: dict[str, dict[str, str]] = {}
+    seen: dict[Path, str] = {}
+    for layer, files in res.prep.region.files.items():
+        inputs[layer] = {str(f.name): seen[f] if f in seen else seen.setdefault(f, sha256(f)) for f in files}
+    for layer, source in res.prep.region.sources.items():
+        inputs[layer] = dict(source)
+    return inputs
+
+
 def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = None) -> dict[str, str]:
     """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
     sc = res.prep.scenario
     out_dir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     from ..programme.summaries import estate_category_table, estate_totals, flow_lines, relocation_table
 
     write_csv(relocation_table(res), out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
@@ -547,6 +566,9 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
             write_csv(res.programme.phasing.table, out_dir / "phases.csv", bom=sc.outputs.csv_bom)
     if res.reletting is not None and len(res.reletting):
         write_csv(res.reletting, out_dir / "reletting.csv", bom=sc.outputs.csv_bom)
+    from .workbook import write_workbook
+
+    write_workbook(res, out_dir / "plan.xlsx")  # the main tables in one workbook, for managers
     if sc.outputs.suitability_tifs:
         by_name = {c.spec.name: c for c in res.prep.crit}
         for code, s in res.prep.surfaces.items():
@@ -569,13 +591,12 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
 
         build_report(res, out_dir / "report.html")
     res.timings["write"] = round(time.perf_counter() - t0, 3)
+    res.timings_cpu["write"] = round(time.process_time() - c0, 3)
     from .outdir import MARKER
 
     hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
               if p.is_file() and p.name != MARKER}
-    inputs: dict[str, dict[str, str]] = {}
-    for layer, files in res.prep.region.files.items():
-        inputs[layer] = {str(f.name): sha256(f) for f in files}
+    inputs = _input_hashes(res)
     manifest = {
         "siteplan": __version__,
         "created_utc": utc_now(),
@@ -588,6 +609,7 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         "inputs": inputs,
         "versions": versions(),
         "solver": res.plan.solver,
+        "travel": _travel_summary(res),
         "site_choice": res.site_choice,
         "counts": {
             "businesses": int(len(res.plan.rows)),
@@ -601,8 +623,16 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         },
         "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
         "timings_s": res.timings,
+        "timings_cpu_s": res.timings_cpu,
         "warnings": res.warnings,
         "outputs_sha256": hashes,
     }
     write_json(manifest, out_dir / "manifest.json")
     return hashes
+
+
+def _travel_summary(res: "RunResult") -> dict[str, object]:
+    """The manifest's ``travel``: how distances were measured (road or straight) and the network."""
+    from ..roads import network_summary, scenario_network
+
+    return network_summary(scenario_network(res.prep), res.prep.scenario.allocation)

@@ -160,15 +160,16 @@ class Residents:
             bi, uj = bi[keep], uj[keep]
             if not len(bi):
                 continue
-            pairs = pd.DataFrame({"g": codes[sel][bi], "u": uj, "b": bi}).sort_values(["g", "u", "b"])
-            keys = pairs[["g", "u"]].drop_duplicates()
-            starts = np.flatnonzero(pairs[["g", "u"]].ne(pairs[["g", "u"]].shift()).any(axis=1).to_numpy())
-            bounds = np.append(starts, len(pairs))
-            b = pairs["b"].to_numpy()
+            # (group, resident unit) runs of the pairs sorted by group, unit, buffer (the triples are distinct)
+            gb = codes[sel][bi]
+            order = np.lexsort((bi, uj, gb))
+            gs, us, b = gb[order], uj[order], bi[order]
+            starts = np.flatnonzero(np.r_[True, (gs[1:] != gs[:-1]) | (us[1:] != us[:-1])])
+            bounds = np.append(starts, len(b))
             unions = np.array([buf[b[s]] if e - s == 1 else shapely.union_all(buf[b[s:e]])
                                for s, e in zip(bounds[:-1], bounds[1:])], dtype=object)
-            u = keys["u"].to_numpy()
-            g = keys["g"].to_numpy()
+            u = us[starts]
+            g = gs[starts]
             area = self._area[u]
             point = area <= 0
             share = np.where(point, 1.0, 0.0)

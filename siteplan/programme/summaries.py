@@ -77,21 +77,37 @@ def origin_table(res: "RunResult", by: str = "town") -> pd.DataFrame | None:
     return t.sort_values(["businesses", by], ascending=[False, True], kind="mergesort").reset_index(drop=True)
 
 
+def trip_basis(rows: pd.DataFrame) -> tuple[str, str]:
+    """The column of a plan's rows that holds its trips' km and what it measures: ``("road_km", "road")``
+    on a road network, else ``("distance_km", "straight line")``."""
+    return ("road_km", "road") if "road_km" in rows else ("distance_km", "straight line")
+
+
 def flows_table(res: "RunResult") -> pd.DataFrame:
     """Assigned businesses per (origin town, estate): ``town``, ``estate_id``, ``estate_name``,
-    ``units``, ``land_ha``."""
+    ``units``, ``land_ha``, ``mean_km`` (the mean trip: road km on roads, else straight), ``km_basis``
+    (``road`` or ``straight line``) and, on roads, ``mean_minutes``."""
     rows = res.plan.rows
     a = rows[rows["status"] == "assigned"].copy()
-    cols = ["town", "estate_id", "estate_name", "units", "land_ha"]
+    km, basis = trip_basis(rows)
+    cols = ["town", "estate_id", "estate_name", "units", "land_ha", "mean_km", "km_basis"] + \
+        (["mean_minutes"] if "minutes" in rows else [])
     if not len(a):
         return pd.DataFrame(columns=cols)
     a["town"] = origins(res).reindex(a["biz_id"]).to_numpy()
     est = res.prep.region.layers["estates"]
     names = dict(zip(est["estate_id"], est["name"]))
-    t = a.groupby(["town", "estate_id"], sort=True).agg(units=("biz_id", "size"), land_m2=("land_m2", "sum"))
+    agg = {"units": ("biz_id", "size"), "land_m2": ("land_m2", "sum"), "mean_km": (km, "mean")}
+    if "minutes" in rows:
+        agg["mean_minutes"] = ("minutes", "mean")
+    t = a.groupby(["town", "estate_id"], sort=True).agg(**agg)
     t = t.reset_index()
     t["estate_name"] = t["estate_id"].map(names)
     t["land_ha"] = (t.pop("land_m2") / M2_PER_HA).round(3)
+    t["mean_km"] = t["mean_km"].round(2)
+    t["km_basis"] = basis
+    if "mean_minutes" in t:
+        t["mean_minutes"] = t["mean_minutes"].round(1)
     return t[cols]
 
 
@@ -109,7 +125,7 @@ def _category_fa(res: "RunResult") -> dict[object, object]:
 #: plan has them)
 RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "class_confidence", "lon", "lat",
                       "estate_id", "estate_name",
-                      "zone_id", "distance_km", "land_m2", "status", "reason_code", "reason", "reason_fa",
+                      "zone_id", "distance_km", "road_km", "minutes", "land_m2", "status", "reason_code", "reason", "reason_fa",
                       "site_id", "plot_id", "plot_reason", "phase", "phase_estate"]
 
 
@@ -156,7 +172,8 @@ def estate_totals(res: "RunResult") -> pd.DataFrame:
     pandas.DataFrame
         ``estate_id``, ``estate_name``, ``kind``, ``capacity_m2``, ``capacity_from``, ``used_m2``,
         ``left_m2``, ``used_share`` (0–1; empty without capacity), ``units``, ``categories`` (how many
-        categories move in).
+        categories move in), ``mean_km`` (the mean trip of its businesses: road km on roads, else straight)
+        and ``km_basis`` (``road`` or ``straight line``), on roads ``mean_minutes``.
     """
     summ = res.plan.estate_summary
     est = res.prep.region.layers["estates"]
@@ -178,6 +195,13 @@ def estate_totals(res: "RunResult") -> pd.DataFrame:
         out["used_share"] = np.where(cap > 0, np.round(used / np.where(cap > 0, cap, 1), 4), np.nan)
     out["units"] = g["units"].fillna(0).astype(int).to_numpy()
     out["categories"] = g["categories"].fillna(0).astype(int).to_numpy()
+    rows = res.plan.rows
+    km, basis = trip_basis(rows)
+    a = rows[rows["status"] == "assigned"]
+    out["mean_km"] = out["estate_id"].map(a.groupby("estate_id")[km].mean().round(2)).to_numpy(float)
+    out["km_basis"] = basis
+    if "minutes" in rows:
+        out["mean_minutes"] = out["estate_id"].map(a.groupby("estate_id")["minutes"].mean().round(1)).to_numpy(float)
     return out
 
 

@@ -21,6 +21,7 @@ import shapely
 from scipy import sparse
 
 from ..guilds.catalogue import Catalogue
+from ..roads import RoadNetwork, TravelCosts, travel_costs
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 
@@ -106,6 +107,9 @@ class AssignmentModel:
     in_reach
         Units with an eligible estate within reach before the units too large for any were dropped
         (tells "too large" from "too far" in the reasons), when built from layers.
+    travel
+        The road travel costs of the (business, estate) pairs within reach (:func:`siteplan.roads.travel_costs`),
+        when built on a road network; None on straight lines.
     """
 
     n_units: int
@@ -118,6 +122,7 @@ class AssignmentModel:
     priority: np.ndarray | None = None
     unit_land: np.ndarray | None = None
     in_reach: np.ndarray | None = None
+    travel: TravelCosts | None = None
 
     @property
     def n_arcs(self) -> int:
@@ -166,7 +171,7 @@ def business_units(b: gpd.GeoDataFrame, catalogue: Catalogue, spec: AllocationSp
 def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, elig: pd.DataFrame,
                 capacity: pd.DataFrame, scores: pd.DataFrame | None, spec: AllocationSpec,
                 units: Units | None = None, *, used: pd.DataFrame | None = None,
-                weights: pd.Series | None = None) -> AssignmentModel:
+                weights: pd.Series | None = None, network: RoadNetwork | None = None) -> AssignmentModel:
     """The assignment model of the layers: arcs with costs, penalties and capacity rows.
 
     An arc exists when every member of the unit is within the distance limit of the estate (same
@@ -192,6 +197,9 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         A priority weight (≥ 1) per ``biz_id`` (missing: 1): a unit's penalty and greedy priority are
         multiplied by its members' largest weight, so that, per hectare, a unit of a higher weight is left
         out only when a lower one cannot take its place (:mod:`siteplan.programme.phasing`).
+    network
+        The road network (:mod:`siteplan.roads`): distances, the reach and the cost are then measured
+        along it (road km, or minutes under ``allocation.reach_min``); None: straight lines.
 
     Returns
     -------
@@ -200,12 +208,12 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     if units is None:
         units = business_units(b, catalogue, spec)
     n_units, n_est = units.n_units, len(estates)
-    dist_limit_km = spec.max_distance_km
+    dist_limit = spec.reach if network is not None else spec.max_distance_km  # in the cost's unit
     codes = pd.Index(sorted(set(catalogue.codes) | set(elig["category"].dropna()) |
                             set(b["category"].dropna())))
     biz_cat = codes.get_indexer(b["category"])          # -1: unclassified
     eligible, usable_share, score = _estate_category_tables(estates, codes, elig, scores, spec.zone_aware_capacity)
-    biz, est, dist_m = _pairs_within_reach(b, estates, biz_cat, spec)
+    biz, est, dist_m, travel = _pairs_within_reach(b, estates, biz_cat, spec, network)
     keep = eligible[est, biz_cat[biz]]
     biz, est, dist_m = biz[keep], est[keep], dist_m[keep]
     unit = units.unit_of[biz]
@@ -233,8 +241,8 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         keep = ~np.isin(pair_key, too_big)
         biz, est, pair_key, share, biz_land, dist_m, coef = \
             biz[keep], est[keep], pair_key[keep], share[keep], biz_land[keep], dist_m[keep], coef[keep]
-    dist_km = dist_m / M_PER_KM
-    pair_cost = biz_land / M2_PER_HA * (dist_km - spec.suitability_weight * dist_limit_km * score[est, biz_cat[biz]])
+    dist = dist_m / M_PER_KM if travel is None else dist_m  # straight km, or the road measure
+    pair_cost = biz_land / M2_PER_HA * (dist - spec.suitability_weight * dist_limit * score[est, biz_cat[biz]])
     arc_key, arc_of_pair = np.unique(pair_key, return_inverse=True)
     arc_u, arc_e = (arc_key // n_est).astype(np.int64), (arc_key % n_est).astype(np.int64)
     cost = np.bincount(arc_of_pair, weights=pair_cost, minlength=len(arc_key))
@@ -244,11 +252,11 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         w = np.ones(n_units)
         np.maximum.at(w, units.unit_of, weights.reindex(b["biz_id"].to_numpy()).fillna(1.0).to_numpy(float))
         prio = prio * w
-    penalty = unit_land / M2_PER_HA * (dist_limit_km * (1 + spec.suitability_weight) + PENALTY_MARGIN_KM) * prio
+    penalty = unit_land / M2_PER_HA * (dist_limit * (1 + spec.suitability_weight) + PENALTY_MARGIN_KM) * prio
     taken = None if used is None or not len(used) else _taken(used, estates, codes, usable_share, counted)
     cap_rows = _capacity_rows(arc_of_pair, est, share, coef, cap_rhs, n_est, counted, taken)
     return AssignmentModel(n_units, n_est, arc_u, arc_e, cost, penalty, cap_rows, priority=prio * unit_land,
-                           unit_land=unit_land, in_reach=in_reach)
+                           unit_land=unit_land, in_reach=in_reach, travel=travel)
 
 
 def _estate_category_tables(estates: gpd.GeoDataFrame, codes: pd.Index, elig: pd.DataFrame,
@@ -274,10 +282,21 @@ def _estate_category_tables(estates: gpd.GeoDataFrame, codes: pd.Index, elig: pd
 
 
 def _pairs_within_reach(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, biz_cat: np.ndarray,
-                        spec: AllocationSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(business, estate, distance in m) for classified businesses within the distance limit (and in
-    the same county if asked): candidates by bounding box, then one exact distance each (cheaper than
-    'dwithin' followed by a distance)."""
+                        spec: AllocationSpec, network: RoadNetwork | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TravelCosts | None]:
+    """(business, estate, distance, travel) for classified businesses within the reach (and in the same
+    county if asked). Straight lines (``network`` None): distance in m, candidates by bounding box, then one
+    exact distance each (cheaper than 'dwithin' followed by a distance), travel None. On roads: the
+    distance in the reach's measure (road km or minutes) from :func:`siteplan.roads.travel_costs`, and
+    its result (business positions of ``b``)."""
+    if network is not None:
+        reach = {"reach_min": spec.reach_min} if spec.reach_min is not None else {"reach_km": spec.max_distance_km}
+        tc = travel_costs(b.geometry.values, estates.geometry.values, network, **reach)
+        biz, est = tc.i, tc.j
+        keep = biz_cat[biz] >= 0
+        if spec.same_county and "county" in b and "county" in estates:
+            keep &= b["county"].to_numpy()[biz] == estates["county"].to_numpy()[est]
+        return biz[keep], est[keep], tc.cost[keep], tc
     tree = shapely.STRtree(estates.geometry.values)
     bounds = shapely.bounds(b.geometry.values)
     reach_m = spec.max_distance_km * M_PER_KM
@@ -289,7 +308,7 @@ def _pairs_within_reach(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, biz_cat:
     keep = dist_m <= reach_m
     if spec.same_county and "county" in b and "county" in estates:
         keep &= b["county"].to_numpy()[biz] == estates["county"].to_numpy()[est]
-    return biz[keep], est[keep], dist_m[keep]
+    return biz[keep], est[keep], dist_m[keep], None
 
 
 def _plot_sizes(capacity: pd.DataFrame, estates: gpd.GeoDataFrame) -> dict[int, np.ndarray]:

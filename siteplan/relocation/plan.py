@@ -14,11 +14,12 @@ import shapely
 
 from ..errors import InputError
 from ..guilds.catalogue import Catalogue
+from ..roads import RoadNetwork, TravelCosts
 from ..rules.reservations import Reservation, merge_reserved, split_reserved
 from ..scenario import AllocationSpec
 from ..units import M2_PER_HA, M_PER_KM
 from .model import AssignmentModel, Units, build_model, business_units
-from .solve import AssignmentResult, SolverOptions, solve_model
+from .solve import AssignmentResult, SolverOptions, solve_model_cached
 
 log = logging.getLogger(__name__)
 
@@ -91,25 +92,31 @@ class Plan:
     ----------
     rows
         One row per business: ``biz_id``, ``name``, ``category``, ``lon``, ``lat``, ``estate_id``,
-        ``distance_km``, ``land_m2``, ``status`` (assigned/unassigned), ``reason``.
+        ``distance_km`` (straight line), on a road network ``road_km`` (shortest route) and ``minutes``
+        (fastest route), ``land_m2``, ``status`` (assigned/unassigned), ``reason``.
     estate_summary
         Per estate and category: capacity, used and left (m²) and units.
     unmet
         Unassigned land per category (m²), for new sites.
     solver
         Objective, LP bound, gap, status.
+    measure
+        How travel was measured: ``straight`` (km), or on roads ``km`` (road km) or ``minutes``
+        (:meth:`siteplan.scenario.AllocationSpec.measure`).
     """
 
     rows: pd.DataFrame
     estate_summary: pd.DataFrame
     unmet: pd.DataFrame
     solver: dict[str, object]
+    measure: str = "straight"
 
 
 def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
              elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
              spec: AllocationSpec, reservations: dict[str, Reservation] | None = None, *,
-             used: pd.DataFrame | None = None, weights: pd.Series | None = None) -> Plan:
+             used: pd.DataFrame | None = None, weights: pd.Series | None = None,
+             network: RoadNetwork | None = None) -> Plan:
     """Assign businesses to estates.
 
     Parameters
@@ -135,6 +142,9 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     used, weights
         Land already taken and priority weights (:func:`siteplan.relocation.model.build_model`; the
         phases of :mod:`siteplan.programme.phasing`); None: none.
+    network
+        The road network (:mod:`siteplan.roads`): reach and costs along the roads, and the rows gain
+        ``road_km`` and ``minutes``; None: straight lines.
 
     Returns
     -------
@@ -146,24 +156,27 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     b = businesses.reset_index(drop=True)
     units = business_units(b, catalogue, spec)
     if len(estates) == 0:
-        return _no_estates(b, units.land, units.classified, capacity)
+        return _no_estates(b, units.land, units.classified, capacity, network is not None)
     full_capacity = capacity
     if reservations:
         estates, capacity, elig, scores = split_reserved(estates, capacity, elig, scores, reservations)
         if used is not None and len(used):
             used = _used_reserved(used, capacity, reservations)
-    model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units, used=used, weights=weights)
-    res = solve_model(model, SolverOptions.from_spec(spec))
+    model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units, used=used, weights=weights,
+                        network=network)
+    res = solve_model_cached(model, SolverOptions.from_spec(spec))
     # per-business rows
     est_of_b = res.assign[units.unit_of]
     assigned = est_of_b >= 0
     dkm = np.full(len(b), np.nan)
     dkm[assigned] = shapely.distance(b.geometry.values[assigned], estates.geometry.values[est_of_b[assigned]]) \
         / M_PER_KM
-    reasons = _reasons(b, estates, elig, spec.max_distance_km, model, units, assigned)
+    reach = reach_phrase(spec, network is not None)
+    reasons = _reasons(b, estates, elig, reach, model, units, assigned)
     eids = estates["estate_id"].to_numpy()
     estate_col = cast(np.ndarray, np.where(assigned, eids[np.maximum(est_of_b, 0)], None))  # numpy stubs: None
-    rows = _rows_frame(b, units.land, estate_col, dkm, assigned, reasons)
+    road = _pair_values(model.travel, est_of_b) if model.travel is not None else None
+    rows = _rows_frame(b, units.land, estate_col, dkm, assigned, reasons, road)
     if reservations:
         rows = merge_reserved(rows)
     if spec.keep_clusters_together and "cluster_id" in b:
@@ -172,7 +185,29 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
-    return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model))
+    return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model),
+                spec.measure(network is not None))
+
+
+def reach_phrase(spec: AllocationSpec, roads: bool) -> str:
+    """The reach as the reasons say it: ``30 km``, ``30 km by road`` or ``45 min by road``."""
+    if not roads:
+        return f"{spec.max_distance_km:g} km"
+    return f"{spec.reach_min:g} min by road" if spec.reach_min is not None else f"{spec.max_distance_km:g} km by road"
+
+
+def _pair_values(tc: TravelCosts, est_of_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Road km and minutes of each business to its estate (NaN when unassigned)."""
+    n_est = tc.shape[1]
+    key = tc.i * n_est + tc.j
+    want = np.arange(len(est_of_b)) * n_est + est_of_b
+    pos = np.clip(np.searchsorted(key, want), 0, max(len(key) - 1, 0))
+    ok = (est_of_b >= 0) & (len(key) > 0)
+    if len(key):
+        ok &= key[pos] == want
+    km = np.where(ok, tc.km[pos] if len(key) else np.nan, np.nan)
+    mins = np.where(ok, tc.minutes[pos] if len(key) else np.nan, np.nan)
+    return km, mins
 
 
 def _used_reserved(used: pd.DataFrame, capacity: pd.DataFrame, reservations: dict[str, Reservation]) -> pd.DataFrame:
@@ -231,7 +266,7 @@ def _solver_report(res: AssignmentResult, model: AssignmentModel) -> dict[str, o
             "timings_s": {k: round(v, 3) for k, v in (res.timings or {}).items()}}
 
 
-def _reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, dist_limit_km: float,
+def _reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, reach: str,
              model: AssignmentModel, units: Units, assigned: np.ndarray) -> np.ndarray:
     """Why each unassigned business is out (empty for the assigned): unclassified, too large for the
     free land of every eligible estate in reach, no eligible estate in reach, or capacity used up."""
@@ -245,22 +280,27 @@ def _reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame,
     reasons[unc] = [_unclassified_reason(b, i) for i in np.flatnonzero(unc).tolist()]
     big = out & classified & ~has_arc[unit_of] & model.in_reach[unit_of]
     reasons[big] = [f"too large ({model.unit_land[unit_of[i]] / M2_PER_HA:.2f} ha) for the free land of every "
-                    f"eligible estate within {dist_limit_km:g} km" for i in np.flatnonzero(big)]
+                    f"eligible estate within {reach}" for i in np.flatnonzero(big)]
     far = out & classified & ~has_arc[unit_of] & ~model.in_reach[unit_of]
-    reasons[far] = _near_reasons(b, estates, elig, dist_limit_km, np.flatnonzero(far))
+    reasons[far] = _near_reasons(b, estates, elig, reach, np.flatnonzero(far), model.travel is not None)
     reasons[out & classified & has_arc[unit_of]] = "capacity exhausted in the eligible estates within reach"
     return reasons
 
 
 def _rows_frame(b: gpd.GeoDataFrame, land: np.ndarray, estate: np.ndarray, dkm: np.ndarray,
-                assigned: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
+                assigned: np.ndarray, reasons: np.ndarray,
+                road: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     pts = gpd.GeoSeries(b.geometry.values, crs=b.crs).to_crs(4326)
-    return pd.DataFrame({
+    cols: dict[str, object] = {
         "biz_id": b["biz_id"].to_numpy(), "name": b["name"].to_numpy() if "name" in b else None,
         "category": b["category"].to_numpy(), "lon": np.round(pts.x.to_numpy(), 7), "lat": np.round(pts.y.to_numpy(), 7),
-        "estate_id": estate, "distance_km": np.round(dkm, 3), "land_m2": np.round(land, 1),
-        "status": np.where(assigned, "assigned", "unassigned"), "reason": reasons,
-    })
+        "estate_id": estate, "distance_km": np.round(dkm, 3)}
+    if road is not None:  # beside the straight distance: the road route's length and time
+        cols["road_km"] = np.round(road[0], 3)
+        cols["minutes"] = np.round(road[1], 1)
+    cols.update({"land_m2": np.round(land, 1), "status": np.where(assigned, "assigned", "unassigned"),
+                 "reason": reasons})
+    return pd.DataFrame(cols)
 
 
 def _unclassified_reason(b: gpd.GeoDataFrame, i: int) -> str:
@@ -268,12 +308,15 @@ def _unclassified_reason(b: gpd.GeoDataFrame, i: int) -> str:
     return f"unclassified: {note}" if note else "unclassified"
 
 
-def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, capacity: pd.DataFrame) -> Plan:
+def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, capacity: pd.DataFrame,
+                roads: bool = False) -> Plan:
     """The plan when the scenario has no estate at all: everything unassigned, all demand unmet."""
     n = len(b)
     reasons = np.array([("no existing estate in the scenario" if classified[i] else _unclassified_reason(b, i))
                         for i in range(n)], dtype=object)
-    rows = _rows_frame(b, land, np.array([None] * n, dtype=object), np.full(n, np.nan), np.zeros(n, bool), reasons)
+    nan = np.full(n, np.nan)
+    rows = _rows_frame(b, land, np.array([None] * n, dtype=object), nan, np.zeros(n, bool), reasons,
+                       (nan, nan) if roads else None)
     un = rows[rows["category"].notna()]
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     summ = capacity.drop(columns=["plot_m2"], errors="ignore").assign(category=None, used_m2=0.0, units=0,
@@ -283,24 +326,27 @@ def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, c
     return Plan(rows, summ, unmet, solver)
 
 
-def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, dist_limit_km: float,
-                  rows: np.ndarray) -> list[str]:
+def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, reach: str,
+                  rows: np.ndarray, roads: bool = False) -> list[str]:
     """Reason text for the businesses ``rows`` that have no eligible estate within reach: the nearest
-    estate and why."""
+    estate in a straight line (its distance straight) and why; on roads, an eligible nearest estate
+    is beyond the reach by road."""
+    dist_limit_km = float(reach.split(" ")[0])
     if not len(rows):
         return []
     tree = shapely.STRtree(estates.geometry.values)
     (qi, nearest), dist = tree.query_nearest(b.geometry.values[rows], return_distance=True, all_matches=False)
     why = {(e, c): r for e, c, r in zip(elig["estate_id"], elig["category"], elig["reason"])}
+    ok = {(e, c) for e, c, x in zip(elig["estate_id"], elig["category"], elig["eligible"]) if x}
     eids = estates["estate_id"].to_numpy()
     cats = b["category"].to_numpy()[rows]
     out = [""] * len(rows)
     for i, e, d in zip(qi, nearest, dist):
         d_km = d / M_PER_KM
-        if d_km > dist_limit_km:
-            out[i] = f"no eligible estate within {dist_limit_km:g} km (nearest: {eids[e]} at {d_km:.1f} km)"
+        if (d_km > dist_limit_km and not roads) or (roads and (eids[e], cats[i]) in ok):
+            out[i] = f"no eligible estate within {reach} (nearest: {eids[e]} at {d_km:.1f} km)"
         else:
-            out[i] = (f"no eligible estate within {dist_limit_km:g} km "
+            out[i] = (f"no eligible estate within {reach} "
                       f"(nearest {eids[e]}: {why.get((eids[e], cats[i]), '') or 'not eligible'})")
     return out
 

@@ -34,9 +34,17 @@ REASON_CODES: dict[str, tuple[str, str]] = {
     "other": ("other reason", "دلیل دیگر"),
 }
 
-_NEAR_FAR = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest: (.*) at ([\d.]+) km\)$", re.S)
-_NEAR_WHY = re.compile(r"^no eligible estate within ([\d.]+) km \(nearest (.*?): (.*)\)$", re.S)
-_TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within ([\d.]+) km$")
+# the reach: "30 km" (straight), "30 km by road" or "45 min by road" (siteplan.roads)
+_REACH = r"([\d.]+ (?:km|min)(?: by road)?)"
+_NEAR_FAR = re.compile(r"^no eligible estate within " + _REACH + r" \(nearest: (.*) at ([\d.]+) km\)$", re.S)
+_NEAR_WHY = re.compile(r"^no eligible estate within " + _REACH + r" \(nearest (.*?): (.*)\)$", re.S)
+_TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within " + _REACH + "$")
+
+
+def _reach_fa(reach: str) -> str:
+    """A reach phrase (``30 km``, ``30 km by road``, ``45 min by road``) in Persian."""
+    num, unit, *road = reach.split(" ")
+    return f"{num} {'دقیقه' if unit == 'min' else 'کیلومتر'}" + (" از راه" if road else "")
 
 
 #: Persian names of the utilities an estate may lack
@@ -74,7 +82,21 @@ _CLASS_FA: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^a generic word of (\S+) in the name, but the name is of another trade$"),
      "واژه عام صنف {0} در نام هست، ولی نام از صنف دیگری است"),
     (re.compile(r"^category not in scope$"), "صنف خارج از دامنه سناریو"),
+    (re.compile(r"^name model: (\S+) ([\d.]+), then (\S+) ([\d.]+) \(calibrated confidence ([\d.]+) < ([\d.]+)\)$"),
+     "مدل نام: {0} {1}، سپس {2} {3} (اطمینان واسنجی‌شده {4} کمتر از {5})"),
+    (re.compile(r"^name model: (\S+) ([\d.]+), then (\S+) ([\d.]+) \(the officer says which\)$"),
+     "مدل نام: {0} {1}، سپس {2} {3} (کارشناس تعیین می‌کند)"),
+    (re.compile(r"^name model: a trade outside the catalogue \(([\d.]+)\)$"), "مدل نام: صنفی بیرون از فهرست اصناف ({0})"),
+    (re.compile(r"^a trade outside the catalogue \(«(.*)»\)$", re.S), "صنفی بیرون از فهرست اصناف («{0}»)"),
+    (re.compile(r"^the name's keywords \((.*)\) contradict the ISIC code's (\S+)$", re.S),
+     "کلیدواژه‌های نام ({0}) با صنف کد ISIC ({1}) نمی‌خوانند"),
+    (re.compile(r"^«(.*)»: registries disagree whether it is (\S+) or a trade outside the catalogue$", re.S),
+     "«{0}»: فهرست‌های اصناف در اینکه {1} است یا صنفی بیرون از فهرست اصناف هم‌نظر نیستند"),
+    (re.compile(r"^«(.*)» is (\S+) but «(.*)» says (\S+)$", re.S), "«{0}» از صنف {1} است ولی «{2}» صنف {3} را می‌گوید"),
+    (re.compile(r"^rules only \(classification\.model is off\)$"), "فقط قاعده‌ها (classification.model خاموش است)"),
 ]
+#: the trades outside the catalogue, as the notes write them
+_OUTSIDE_FA = {"_other": "بیرون از فهرست اصناف", "a trade outside the catalogue": "صنفی بیرون از فهرست اصناف"}
 
 
 def _split_top(text: str) -> list[str]:
@@ -114,10 +136,11 @@ def _name_codes(g: str, names: dict[str, str] | None) -> str:
     """A group of a phrase: a utility or a category code (or a list of codes) by its Persian name."""
     if g in _UTIL_FA:
         return _UTIL_FA[g]
+    known = {**_OUTSIDE_FA, **(names or {})}
     parts = [p.strip() for p in g.split(",")]
-    if names and len(parts) > 1 and all(p in names for p in parts):
-        return "، ".join(names[p] for p in parts)
-    return (names or {}).get(g, g)
+    if len(parts) > 1 and all(p in known for p in parts):
+        return "، ".join(known[p] for p in parts)
+    return known.get(g, g)
 
 
 def eligibility_fa(reason: object) -> str:
@@ -184,16 +207,16 @@ def _fa_one(reason: str, names: dict[str, str] | None = None) -> str:
     if code == "too_far":
         m = _NEAR_FAR.match(reason)
         assert m
-        return f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری)"
+        return f"هیچ شهرک مجازی در شعاع {_reach_fa(m[1])} نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری)"
     if code == "not_eligible_nearby":
         m = _NEAR_WHY.match(reason)
         if m:
-            return (f"هیچ شهرک مجازی در شعاع {m[1]} کیلومتر نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
+            return (f"هیچ شهرک مجازی در شعاع {_reach_fa(m[1])} نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
                     f"{eligibility_fa(m[3])})")
     if code == "too_large":
         m = _TOO_LARGE.match(reason)
         if m:
-            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {m[2]} کیلومتر"
+            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {_reach_fa(m[2])}"
     if code == "out_of_scope":
         c = reason.rsplit(":", 1)[-1].strip()
         return f"{reason_label(code, 'fa')}: {(names or {}).get(c, c)}"

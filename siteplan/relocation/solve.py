@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AssignmentResult", "SolverOptions", "solve_assignment", "solve_model"]
+__all__ = ["AssignmentResult", "SolverOptions", "model_key", "solve_assignment", "solve_model", "solve_model_cached"]
 
 # a relaxed share above 1 − WHOLE_TOL places the unit whole
 WHOLE_TOL = 1e-7
@@ -255,6 +256,89 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
              "gap %.4f %%", len(residual), method, placed, moves, time.perf_counter() - t1, obj, 100 * gap)
     return AssignmentResult(assign, obj, bound, float(gap), status, rel.message, int(len(inc.split)),
                             int(len(residual)), method, rel.method, rel.objective, timings, passes, moves, fallback)
+
+
+#: modules whose code decides a solve's answer (their source is part of :func:`model_key`)
+_SOLVER_SOURCES = ("relocation/solve.py", "relocation/relaxation.py", "relocation/local_search.py",
+                   "relocation/model.py", "relocation/milp.py")
+
+
+def _solver_source_hash() -> bytes:
+    """SHA-256 of the solver's own source files (a changed solver never reads an older answer)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for rel in _SOLVER_SOURCES:
+        try:
+            h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
+        except OSError:
+            h.update(rel.encode() + b"\0?")
+    return h.digest()
+
+
+def model_key(model: AssignmentModel, options: SolverOptions) -> str:
+    """SHA-256 of everything :func:`solve_model` answers from: the model's arrays and capacity rows, the
+    options, the solver's source and the versions of Python and the libraries."""
+    from importlib import metadata
+
+    from ..guilds._cache import _versions
+
+    h = hashlib.sha256()
+    libs = []
+    for pkg in ("highspy", "ortools"):
+        try:
+            libs.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            libs.append(f"{pkg} -")
+    h.update(repr((_versions(), libs, dataclasses.asdict(options), model.n_units, model.n_estates)).encode())
+    h.update(_solver_source_hash())
+
+    def arr(a: np.ndarray | None) -> None:
+        if a is None:
+            h.update(b"none")
+            return
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+
+    for a in (model.arc_u, model.arc_e, model.cost, model.penalty, model.priority, model.unit_land, model.in_reach):
+        arr(a)
+    h.update(f"rows {len(model.cap_rows)}".encode())
+    for e, cap, idx, coef in model.cap_rows:
+        h.update(repr((int(e), float(cap))).encode())
+        arr(np.asarray(idx))
+        arr(np.asarray(coef, dtype=float))
+    return h.hexdigest()
+
+
+def solve_model_cached(model: AssignmentModel, options: SolverOptions | None = None) -> AssignmentResult:
+    """:func:`solve_model`, or the answer an earlier solve of the same model with the same options,
+    solver code and library versions gave (the user's cache folder, :mod:`siteplan._cache`, ``solve/``).
+
+    The solve is deterministic (work limits, never the clock), so a stored answer is the answer solving
+    again gives; a rerun that changes only what comes after the plan (report, outputs) or an option
+    that leaves some models as they were (the upgrades' and sites' re-allocations) reads them instead
+    of solving. ``SITEPLAN_SOLVE_CACHE=off`` (or ``SITEPLAN_CACHE_DIR=off``) turns it off. On a hit
+    the result's ``timings`` are ``{"cache_read_s": …}``.
+    """
+    import os
+
+    from ..guilds._cache import load_object, store_object
+
+    opts = options or SolverOptions()
+    if os.environ.get("SITEPLAN_SOLVE_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
+        return solve_model(model, opts)
+    t0 = time.perf_counter()
+    key = model_key(model, opts)
+    got = load_object("solve", key)
+    if isinstance(got, AssignmentResult) and len(got.assign) == model.n_units:
+        log.info("relocation: the answer of an earlier identical solve (cache %s…)", key[:12])
+        return dataclasses.replace(got, assign=got.assign.copy(),
+                                   timings={"cache_read_s": time.perf_counter() - t0})
+    res = solve_model(model, opts)
+    store_object("solve", key, res)
+    return res
 
 
 @dataclass(eq=False)

@@ -42,10 +42,26 @@ def subset_woff(weight: int, chars: str) -> bytes:
 
 @lru_cache(maxsize=8)
 def _subset(weight: int, chars: str) -> bytes:
+    """The subset, from the user's cache folder when an earlier report cut the same font to the same
+    characters with the same fontTools (:func:`siteplan._cache.cached_bytes`; the subset is
+    deterministic, so the bytes are those :func:`_cut` gives)."""
+    from importlib import metadata
+
+    from ..guilds._cache import cached_bytes
+
+    data = resources.files("siteplan.report").joinpath("fonts", FONT_FILES[weight]).read_bytes()
+    try:
+        ft = metadata.version("fonttools")
+    except metadata.PackageNotFoundError:
+        ft = "?"
+    return cached_bytes("font-subset", [f"fonttools {ft}", str(weight), chars], data, lambda: _cut(data, chars))
+
+
+def _cut(data: bytes, chars: str) -> bytes:
+    """Cut the font file ``data`` to ``chars``, as WOFF bytes."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    data = resources.files("siteplan.report").joinpath("fonts", FONT_FILES[weight]).read_bytes()
     font = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=True)
     opts = subset.Options()
     opts.layout_features = ["*"]  # Persian joining forms, ligatures, marks and kerning

@@ -19,12 +19,12 @@ import shapely
 from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from .. import styles as _styles
 from .._geom import to_rfc7946
-from ..styles import ENV_COLOURS, PALETTE
 from ..units import M2_PER_HA
 from . import lang as _lang
+from . import styles as _styles
 from .bidi import Fmt
+from .styles import ENV_COLOURS, PALETTE
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -154,7 +154,7 @@ def _swatches(items: list[tuple[str, Any]], shape: str = "box") -> dict[str, Any
 
 
 def category_colours(codes: list[str]) -> dict[str, str]:
-    """One palette colour per category code, in catalogue order (:func:`siteplan.styles.category_colours`)."""
+    """One palette colour per category code, in catalogue order (:func:`siteplan.report.styles.category_colours`)."""
     return _styles.category_colours(codes)
 
 

@@ -390,7 +390,8 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
                "کسب‌وکار بدون تخصیص که سایت‌های جدید می‌پذیرند (ارتقاها گزینه‌های جداگانه‌اند)"), props)
     return Markup("""<div class="headline" role="group" aria-label="{aria}">
 <div class="hl"><div class="hl-k">{k_move}</div><div class="hl-v">{move}</div><div class="hl-s">{cls} {k_cls}{cls_by}</div></div>
-<div class="hl ok"><div class="hl-k">{k_as}</div><div class="hl-v">{n_as}</div><div class="hl-s">{pct} · {est} {k_est}</div></div>
+<div class="hl ok"><div class="hl-k">{k_as}</div><div class="hl-v">{n_as}</div><div class="hl-s">{pct} · {est} {k_est}</div>
+<div class="hl-s">{trip}</div></div>
 <div class="hl bad"><div class="hl-k">{k_un}</div><div class="hl-v">{n_un}</div><ul class="reasons">{reasons}</ul></div>
 <div class="hl"><div class="hl-k">{k_land}</div><div class="hl-v">{need}</div>
 <div class="hl-s">{k_cap} {cap} · {k_used} {used} · {k_left} {left} · {k_unpl} {unpl}</div></div>
@@ -400,13 +401,31 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
         k_move=bi("Businesses to move", "کسب‌وکارهای جابجاشونده"), move=f.qty(h["businesses"]),
         cls=f.qty(h["classified"]), k_cls=bi("classified", "طبقه‌بندی‌شده"), cls_by=_class_by_line(h, f),
         k_as=bi("Assigned to an estate", "تخصیص‌یافته"), n_as=f.qty(h["assigned"]), pct=f.qty(pct, "%", ".0f"),
-        est=f.qty(h["estates_used"]), k_est=bi("estates receive them", "شهرک پذیرنده"),
+        est=f.qty(h["estates_used"]), k_est=bi("estates receive them", "شهرک پذیرنده"), trip=_trip_line(h["travel"], f),
         k_un=bi("Unassigned, by reason", "بدون تخصیص، به تفکیک دلیل"), n_un=f.qty(h["unassigned"]), reasons=reasons,
         k_land=bi("Land needed", "زمین مورد نیاز"), need=f.qty(h["land_needed_ha"], "ha", ",.1f"),
         k_cap=bi("available", "ظرفیت"), cap=f.qty(h["capacity_ha"], "ha", ",.1f"),
         k_used=bi("assigned", "تخصیص"), used=f.qty(h["land_assigned_ha"], "ha", ",.1f"),
         k_left=bi("left", "باقی"), left=f.qty(h["left_ha"], "ha", ",.1f"),
         k_unpl=bi("unplaced", "بی‌جا"), unpl=f.qty(h["land_unplaced_ha"], "ha", ",.1f"), props=props_block)
+
+
+def _trip_line(t: dict[str, Any], f: Any) -> Markup:
+    """The measure of travel: the reach and the mean trip, by road (km and minutes) or in a straight line."""
+    if t["road"]:
+        reach = (Markup("{} {}").format(f.num(t["reach"], "g"), bi("min", "دقیقه")) if t["unit"] == "min"
+                 else f.qty(t["reach"], "km", "g"))
+        head = Markup("{} {} {}").format(bi("reach", "حد دسترسی"), reach, bi("by road", "از راه"))
+        if t["mean_km"] is None:
+            return head
+        return Markup("{} · {} {} ({} {})").format(head, bi("mean trip", "میانگین سفر"), f.qty(t["mean_km"], "km", ",.1f"),
+                                                   f.num(t["mean_min"] or 0.0, ",.0f"), bi("min", "دقیقه"))
+    head = Markup("{} {}").format(bi("straight line (no roads layer or distance: straight): reach",
+                                     "خط مستقیم (بدون لایه راه یا distance: straight): حد دسترسی"),
+                                  f.qty(t["reach"], "km", "g"))
+    if t["mean_km"] is None:
+        return head
+    return Markup("{} · {} {}").format(head, bi("mean trip", "میانگین سفر"), f.qty(t["mean_km"], "km", ",.1f"))
 
 
 #: ``class_by`` in Persian (relocation.csv keeps the codes)

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..relocation.reasons import REASON_CODES, reason_codes
-from ..styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS styles share it
 from ..units import M2_PER_HA
+from .styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS styles share it
 
 if TYPE_CHECKING:
     from ..locate.sensitivity import RobustnessSummary
@@ -204,10 +204,28 @@ def headline(res: "RunResult") -> dict[str, Any]:
         "left_ha": _r(max(cap - used, 0.0) / M2_PER_HA),
         "estates_used": int(rows.loc[assigned, "estate_id"].nunique()),
         "estates": int(len(res.prep.region.layers["estates"])),
+        "travel": travel(res),
         "proposals": props,
         # new sites take disjoint sets of businesses; upgrades are alternatives evaluated one by one
         "proposals_units": int(sum(p["units"] or 0 for p in props if p["kind"] == "site")),
     }
+
+
+def travel(res: "RunResult") -> dict[str, Any]:
+    """How travel is measured and the assigned businesses' mean trip: ``road`` (True on the road
+    network), ``reach`` (value), ``unit`` (``km`` or ``min``), ``mean_km`` (road km on roads, else
+    straight km) and ``mean_min`` (minutes on roads, else None)."""
+    rows = res.plan.rows
+    a = rows[rows["status"] == "assigned"]
+    spec = res.prep.scenario.allocation
+    road = "road_km" in rows
+
+    def mean(c: str) -> float | None:
+        return _r(float(a[c].mean()), 1) if len(a) and a[c].notna().any() else None
+
+    return {"road": road, "reach": spec.reach if road else spec.max_distance_km,
+            "unit": "min" if road and spec.reach_min is not None else "km",
+            "mean_km": mean("road_km" if road else "distance_km"), "mean_min": mean("minutes") if road else None}
 
 
 def _estates_chart(res: "RunResult") -> dict[str, Any]:

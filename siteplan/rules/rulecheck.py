@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..grid import Grid
 
-__all__ = ["Rule", "RuleGroup", "check_rules", "slope_at", "CHECK_COLUMNS"]
+__all__ = ["Rule", "RuleGroup", "check_rules", "rule_arrays", "slope_at", "CHECK_COLUMNS"]
 
 RuleGroup = Literal["separation", "doe", "slope", "constraint", "study_area"]
 #: the columns of :func:`check_rules`
@@ -91,22 +91,29 @@ def check_rules(rules: tuple[Rule, ...] | list[Rule], geoms: np.ndarray, ids: li
     ids = list(range(len(geoms))) if ids is None else list(ids)
     frames = []
     for rule in rules:
-        if rule.kind == "max_slope":
-            s = slope(geoms)
-            actual, req, passed = s, rule.max_pct, ~(s > (rule.max_pct or np.inf))
-        elif rule.kind == "study_area":
-            actual = shapely.distance(geoms, study_area)
-            passed = shapely.intersects(geoms, study_area) & (
-                shapely.covered_by(geoms, study_area) | (shapely.get_dimensions(geoms) == 2))
-            req = 0.0
-        else:
-            tg, tree = target(rule.target)
-            actual = np.full(len(geoms), np.inf)
-            if tree is not None and len(geoms):
-                idx, dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
-                actual[idx[0]] = dist
-            passed = actual >= rule.min_m if rule.min_m > 0 else actual > 0
-            req = rule.min_m
+        actual, req, passed = rule_arrays(rule, geoms, target, study_area, slope)
         frames.append(pd.DataFrame({"id": ids, "rule_id": rule.rule_id, "group": rule.group, "required_m": req,
                                     "actual_m": actual, "passed": passed, "description": rule.description}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CHECK_COLUMNS)
+
+
+def rule_arrays(rule: Rule, geoms: np.ndarray, target: Callable[[str], tuple[np.ndarray, shapely.STRtree | None]],
+                study_area: BaseGeometry, slope: Callable[[np.ndarray], np.ndarray]
+                ) -> tuple[np.ndarray, float | None, np.ndarray]:
+    """One rule of :func:`check_rules` on ``geoms`` (an object array) as arrays: ``actual_m`` per
+    geometry, ``required_m`` and ``passed`` per geometry (the same figures, without a table)."""
+    if rule.kind == "max_slope":
+        s = slope(geoms)
+        return s, rule.max_pct, ~(s > (rule.max_pct or np.inf))
+    if rule.kind == "study_area":
+        actual = shapely.distance(geoms, study_area)
+        passed = shapely.intersects(geoms, study_area) & (
+            shapely.covered_by(geoms, study_area) | (shapely.get_dimensions(geoms) == 2))
+        return actual, 0.0, passed
+    tg, tree = target(rule.target)
+    actual = np.full(len(geoms), np.inf)
+    if tree is not None and len(geoms):
+        idx, dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+        actual[idx[0]] = dist
+    passed = actual >= rule.min_m if rule.min_m > 0 else actual > 0
+    return actual, rule.min_m, passed

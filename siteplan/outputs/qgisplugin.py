@@ -2,7 +2,7 @@
 
 The zip follows QGIS's plugin conventions: one top-level folder :data:`PLUGIN` holding ``__init__.py``
 with ``classFactory``, ``metadata.txt`` (``hasProcessingProvider=yes``, so that ``qgis_process`` loads
-it too) and the provider's modules (the sources in :mod:`siteplan.qgis_plugin`), plus ``siteplan.json``:
+it too) and the provider's modules (the sources in :mod:`siteplan.outputs.qgis_plugin`), plus ``siteplan.json``:
 the command the plugin runs siteplan with — the Python that built the zip, ``-m siteplan``, and the
 folder this siteplan is imported from — so the plugin runs the siteplan that built it, in its own
 Python (QGIS's Python need not have siteplan's dependencies). Install it with QGIS's *Plugins › Install
@@ -18,9 +18,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from ._io import atomic_path
-from ._version import __version__
-from .outputs.gisstyle import ZIP_DATE
+from .._io import atomic_path
+from .._version import __version__
+from .gisstyle import ZIP_DATE
 
 __all__ = ["PLUGIN", "build_plugin", "metadata"]
 

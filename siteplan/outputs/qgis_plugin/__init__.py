@@ -1,6 +1,6 @@
 """siteplan's QGIS plugin: a Processing provider whose algorithms run siteplan in a subprocess.
 
-Built into a plugin zip by ``siteplan qgis-plugin --out DIR`` (:mod:`siteplan.qgisplugin`), which adds
+Built into a plugin zip by ``siteplan qgis-plugin --out DIR`` (:mod:`siteplan.outputs.qgisplugin`), which adds
 ``metadata.txt`` and ``siteplan.json`` (the command that runs siteplan). These modules import QGIS's
 Python bindings and run inside QGIS (or ``qgis_process``) only; siteplan itself never imports them.
 """

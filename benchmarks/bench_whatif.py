@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""A one-estate what-if on the demo: "what if E14 gets wastewater?" (target: at most 5 s on a quiet
+2-core machine).
+
+Copies the demo's scenario and layers into a temporary folder, runs the demo as it is (run A), then the
+same scenario with estate ``--estate``'s ``wastewater`` set to 1 in the estates layer (run B), each in a
+fresh ``python -m siteplan run`` process, and prints for each the wall time, the CPU time of the
+process (user + sys: the figure to compare on a loaded machine), the stage timings of its manifest
+(wall and CPU) and the load average; then which outputs the what-if changed. ``--run-args`` is passed
+to run B's command line (e.g. a stage cache option, when there is one).
+
+Run: ``python benchmarks/bench_whatif.py [--estate E14] [--run-args "..."]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_case(name: str, scenario: Path, out: Path, extra: list[str]) -> dict[str, str]:
+    """Run one scenario in a fresh process; print its figures; return its outputs' hashes."""
+    load = os.getloadavg()[0]
+    c0, t0 = _child_cpu(), time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "siteplan", "--quiet", "run", str(scenario), "--out", str(out),
+                        "--overwrite", *extra], capture_output=True, text=True)
+    wall, cpu = time.perf_counter() - t0, _child_cpu() - c0
+    if r.returncode != 0:
+        raise SystemExit(f"{name} failed: {r.stderr}")
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    print(f"{name}: wall {wall:.1f} s, CPU {cpu:.1f} s (user+sys), load average at start {load:.2f} on "
+          f"{os.cpu_count()} CPUs")
+    print("  stages (s, wall): " + ", ".join(f"{k} {v:.2f}" for k, v in m["timings_s"].items()))
+    if "timings_cpu_s" in m:
+        print("  stages (s, CPU):  " + ", ".join(f"{k} {v:.2f}" for k, v in m["timings_cpu_s"].items()))
+    return dict(m["outputs_sha256"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--estate", default="E14", help="the estate that gets wastewater")
+    ap.add_argument("--run-args", default="", help="extra arguments of run B (shell words)")
+    a = ap.parse_args()
+    import geopandas as gpd
+
+    from siteplan.pipeline import demo_scenario_path
+
+    src = demo_scenario_path().parent
+    tmp = Path(tempfile.mkdtemp(prefix="bench-whatif-"))
+    base, what = tmp / "a", tmp / "b"
+    for d in (base, what):
+        shutil.copytree(src, d, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    shp = what / "shapefiles" / "isfahan_demo" / "estates.shp"
+    est = gpd.read_file(shp)
+    at = est["estate_id"].astype(str) == a.estate
+    if not at.any():
+        raise SystemExit(f"--estate {a.estate}: not an estate of the demo")
+    est.loc[at, "wastewater"] = 1
+    est.to_file(shp, encoding="utf-8")
+    h_a = run_case("A: the demo", base / "demo.yaml", tmp / "out-a", [])
+    h_b = run_case(f"B: {a.estate} gets wastewater", what / "demo.yaml", tmp / "out-b", shlex.split(a.run_args))
+    changed = sorted(k for k in h_a.keys() | h_b.keys() if h_a.get(k) != h_b.get(k))
+    print(f"outputs the what-if changed: {len(changed)} of {len(h_b)} ({', '.join(changed[:12])}"
+          f"{' …' if len(changed) > 12 else ''})")
+
+
+if __name__ == "__main__":
+    main()
