@@ -1,18 +1,21 @@
-# Two commands: `make demo` and `make test`. Both create .venv if missing and install what is needed.
+# Two commands: `make demo` and `make test` (`make test-fast` skips the slow tests). Both create .venv if missing and install what is needed.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.siteplan-installed
 AXE     = tests/.cache/axe-core/axe.min.js
 
-.PHONY: demo test install bench clean browser postgis qgis lint
+.PHONY: demo test test-fast install bench clean browser postgis qgis lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# uv (from PyPI, through pip) installs the same packages several times faster than pip (parallel
+# downloads); plain pip is the fallback when uv cannot be had or fails.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@if $(BIN)/python -m pip install --quiet uv && $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e '.[test]'; then :; \
+	else echo "note: installing with pip (uv was not available)"; \
+	  $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet -e '.[test]'; fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -64,8 +67,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check siteplan
 	$(BIN)/mypy
 
+# The whole suite; tests/conftest.py orders the files heaviest first, so the two workers end together.
 test: $(STAMP) browser postgis qgis lint
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+
+# The inner loop: everything but the tests marked slow (whole demo runs, browsers, QGIS, wheel, notebook).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -21,17 +21,14 @@ SHARED = ROOT.parent / "shared" / "data"
 os.environ.setdefault("SITEPLAN_SOLVE_CACHE", "off")
 
 
-@pytest.fixture(scope="session")
-def demo_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ``siteplan demo`` run shared by every test of the session (and every xdist worker), READ ONLY.
+def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The shared demo run's folder and the pickle of its :class:`~siteplan.results.RunResult`,
+    made once per session (and per package and demo bytes) under an exclusive lock."""
+    import pickle
 
-    The demo is the slowest fixture of the suite; tests that only read its default outputs share one
-    run instead of each running it again. The folder is keyed by the package's and the demo's bytes,
-    and made under an exclusive lock, so concurrent workers wait for the first instead of racing.
-    Tests that change the demo or write into its folder must run their own.
-    """
     from click.testing import CliRunner
 
+    import siteplan.pipeline
     from siteplan.cli import main
 
     base = tmp_path_factory.getbasetemp()
@@ -43,15 +40,53 @@ def demo_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if f.is_file():
             h.update(f.as_posix().encode() + f.read_bytes())
     out = base / f"shared-demo-{h.hexdigest()[:16]}"
+    pkl = base / f"shared-demo-{h.hexdigest()[:16]}.pickle"
     with open(base / "shared-demo.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not (out / "manifest.json").is_file():
-                r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet", "--overwrite"])
+            if not ((out / "manifest.json").is_file() and pkl.is_file()):
+                # `siteplan demo` itself; its result is kept (pickled) for the tests that read it in memory
+                real, got = siteplan.pipeline.run_scenario_file, []
+
+                def keep(*a, **k):  # type: ignore[no-untyped-def]
+                    got.append(real(*a, **k))
+                    return got[-1]
+
+                siteplan.pipeline.run_scenario_file = keep
+                try:
+                    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet", "--overwrite"])
+                finally:
+                    siteplan.pipeline.run_scenario_file = real
                 assert r.exit_code == 0, r.output
+                assert len(got) == 1
+                tmp = pkl.with_suffix(".part")
+                tmp.write_bytes(pickle.dumps(got[0], protocol=pickle.HIGHEST_PROTOCOL))
+                tmp.replace(pkl)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return out
+    return out, pkl
+
+
+@pytest.fixture(scope="session")
+def demo_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``siteplan demo`` run shared by every test of the session (and every xdist worker), READ ONLY.
+
+    The demo is the slowest fixture of the suite; tests that only read its default outputs share one
+    run instead of each running it again. The folder is keyed by the package's and the demo's bytes,
+    and made under an exclusive lock, so concurrent workers wait for the first instead of racing.
+    Tests that change the demo or write into its folder must run their own.
+    """
+    return _shared_demo(tmp_path_factory)[0]
+
+
+@pytest.fixture(scope="session")
+def demo_result(tmp_path_factory: pytest.TempPathFactory):
+    """The shared demo run's :class:`~siteplan.results.RunResult` (the one that wrote
+    :func:`demo_run_dir`), unpickled once per worker. Treat it as READ ONLY: a test that changes it
+    must put back what it changed (as ``test_browser.fa_report`` does) or run its own."""
+    import pickle
+
+    return pickle.loads(_shared_demo(tmp_path_factory)[1].read_bytes())
 
 
 @pytest.fixture
@@ -139,3 +174,80 @@ def start_browser(width: int = 1400, height: int = 900):
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     opts.set_capability("unhandledPromptBehavior", "ignore")
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+
+# ---------------------------------------------------------------- speed marks and the order of the files
+
+#: fixtures that make every test using them slow: whole demo-sized runs (shared ones included: a test
+#: run alone, or the first on its worker, pays for them)
+SLOW_FIXTURES = {"demo_run_dir", "demo_result"}
+#: per module: "*" (every test), or the names of its fixtures and tests that are slow (a test is slow
+#: when it uses one of the fixtures, or is named). Measured CPU time, two cores: see README, Development.
+SLOW: dict[str, set[str]] = {
+    "test_browser.py": {"*"},
+    "test_notebook.py": {"test_walkthrough_executes"},
+    "test_packaging.py": {"test_wheel_installs_and_runs_the_demo_outside_the_checkout"},
+    "test_phasing.py": {"phased"},
+    "test_compare.py": {"demo_pair"},
+    "test_qgis.py": {"test_qgis_process_runplan"},
+    "test_national.py": {"nation", "test_suitability_cog_on_dask"},
+    "test_national_provinces.py": {"*"},
+    "test_national_cluster.py": {"*"},
+    "test_classify_ml.py": {"test_filled_demo_review_csv_is_learnt", "test_run_writes_review_csv_and_labels_feed_back",
+                            "test_hundred_thousand_names_in_seconds"},
+    "test_pmedian.py": {"test_lp_gap_is_closed_beyond_the_lp_bound"},
+    "test_outdir.py": {"test_kill_during_a_real_run", "test_sigterm_leaves_no_staging_folder"},
+    "test_cli.py": {"test_ahp_weights_in_scenario_and_report", "test_plots_output",
+                    "test_same_seed_gives_byte_identical_outputs",
+                    "test_zero_capacity_everywhere_runs_to_the_end_with_reasons_and_new_sites",
+                    "test_cli_process_exit_codes_and_quiet"},
+    "test_redteam.py": {"test_gpkg_relocation_layer_holds_the_runs_ids_not_the_csv_quotes"},
+    "test_vocab.py": {"test_persian_kinds_work_without_a_mapping"},
+    "test_zone_blocks.py": {"test_occupied_layer_through_the_cli"},
+    "test_validation.py": {"test_demo_is_valid"},
+    "test_true_figures.py": {"test_explain_an_estate_when_another_is_reserved"},
+    "test_load_independent.py": {"test_nation_same_bytes_idle_and_under_load_with_1_and_2_workers",
+                                 "test_hard_instance_same_answer_idle_and_under_load"},
+    "test_explain_run.py": {"test_demo_every_estate_and_category_agrees"},
+    "test_owa.py": {"test_owa_robustness_matches_a_monte_carlo_of_the_owa_model"},
+    "test_newsites.py": {"test_sites_take_unassigned_businesses_within_reach"},
+    "test_relocation_limits.py": {"test_exact_milp_node_limit_falls_back_with_a_valid_bound"},
+    "test_name_model_cache.py": {"test_unsafe_or_damaged_cache_files_are_ignored", "test_other_training_data_is_another_key"},
+    "test_osm.py": {"test_ingest_validate_run"},
+    "test_profiles.py": {"test_default_criteria_blockwise_equal_whole_grid", "demo_prep"},
+    "test_hostile_report.py": {"hostile_run", "hostile_osm_run"},
+    "test_input_safety.py": {"national_run"},
+    "test_blockwise.py": {"test_blockwise_equals_whole_grid"},
+    "test_demo_region.py": {"test_build_script_regenerates_committed_files_byte_for_byte"},
+    "test_gis_io.py": {"pg_server"},
+}
+#: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
+#: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
+#: need the shared demo run are spread so that one worker makes it while the other has its own work
+HEAVY_FIRST = [
+    "test_browser.py",  # builds the shared demo run, then the browsers
+    "test_phasing.py",
+    "test_national.py",
+    "test_notebook.py",
+    "test_national_provinces.py",
+    "test_packaging.py",
+    "test_compare.py",
+    "test_classify_ml.py",
+    "test_outdir.py",
+    "test_cli.py",
+    "test_load_independent.py",
+    "test_explain_run.py",
+]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow tests (``-m "not slow"`` leaves them out) and put the heaviest files first."""
+    for item in items:
+        mod = item.path.name
+        names = set(getattr(item, "fixturenames", ())) | {getattr(item, "originalname", item.name)}
+        slow = SLOW.get(mod, set())
+        if "*" in slow or names & (slow | SLOW_FIXTURES):
+            item.add_marker(pytest.mark.slow)
+    rank = {m: i for i, m in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda it: rank.get(it.path.name, len(rank)))  # stable: the rest keep their order

@@ -61,12 +61,10 @@ def sized(request):
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """The demo run (what `siteplan demo` does): its output folder and its result."""
-    from siteplan.pipeline import demo_scenario_path, run_scenario_file
-
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    return out, run_scenario_file(demo_scenario_path(), out)
+def demo_run(demo_run_dir, demo_result):
+    """The demo run (what `siteplan demo` does): its output folder and its result, shared by the
+    session (conftest), read only."""
+    return demo_run_dir, demo_result
 
 
 @pytest.fixture(scope="module")

@@ -113,15 +113,9 @@ def test_hand_built_cluster_missing_links():
 # ---------------------------------------------------------------- the demo
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from siteplan.outputs.writer import write_run
-    from siteplan.pipeline import run
-    from siteplan.scenario import load_scenario
-
-    res = run(load_scenario(DEMO_YAML))
-    out = tmp_path_factory.mktemp("demo_programme")
-    write_run(res, out)
-    return res, out
+def demo(demo_result, demo_run_dir):
+    """The shared demo run (conftest): its result and its output folder, both read only."""
+    return demo_result, demo_run_dir
 
 
 def _independent(urban: gpd.GeoDataFrame, mixed: np.ndarray, geoms: np.ndarray, quiet_m: np.ndarray,

@@ -239,12 +239,7 @@ def test_dataclass_replace_keeps_context(scene):
     assert sub.ctx is rs.ctx and all(r.group == "separation" for r in sub)
 
 
-@pytest.fixture(scope="module")
-def demo_result():
-    from siteplan.pipeline import demo_scenario_path, run
-    from siteplan.scenario import load_scenario
-
-    return run(load_scenario(demo_scenario_path()))
+# demo_result: the shared demo run's result (conftest)
 
 
 def test_explain_agrees_with_relocation_and_estates_geojson_on_the_demo(demo_result):
