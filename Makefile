@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.siteplan-installed
-AXE     = tests/.cache/axe-core/axe.min.js
+SYSLOG  = .sysdeps.log
+SYSDONE = .sysdeps.done
 
-.PHONY: demo test test-fast install bench clean browser postgis qgis lint
+.PHONY: demo test test-fast install bench clean browser postgis qgis sysdeps lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,52 +24,29 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/siteplan demo --out out/demo --overwrite
 
-# The browser tests need Debian's chromium and chromedriver; installed here when we may (root with
-# apt-get), else those tests skip with a note.
+# The browser, PostGIS and QGIS tests drive real programs (Debian's chromium + chromedriver, postgresql +
+# postgresql-postgis, qgis + python3-qgis; axe-core from npm). scripts/system_deps.sh installs what is
+# missing when we may (root with apt-get; QGIS is about 140 MB to download), else those tests skip with a
+# note. `make test` runs it in the background while pip installs and the linters run.
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing chromium and chromium-driver for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	  || echo "note: could not install chromium; the browser tests will be skipped"; \
-	else echo "note: chromium is not installed; the browser tests will be skipped"; fi
-	@# axe-core (accessibility checker) for the browser tests only, never shipped in the report
-	@if [ -f $(AXE) ]; then :; elif command -v npm >/dev/null 2>&1; then \
-	  mkdir -p tests/.cache && cd tests/.cache && npm pack --silent axe-core@4 >/dev/null \
-	  && tar -xzf axe-core-*.tgz package/axe.min.js package/LICENSE && rm -rf axe-core && mv package axe-core \
-	  && rm -f axe-core-*.tgz || echo "note: could not fetch axe-core; the accessibility check will be skipped"; \
-	else echo "note: npm is not installed; the accessibility check will be skipped"; fi
-
-# The PostGIS tests start a throwaway PostgreSQL + PostGIS server (tests/test_gis_io.py); Debian's
-# packages are installed here when we may (root with apt-get), else those tests skip with a note.
+	@scripts/system_deps.sh browser axe
 postgis:
-	@if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
-	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing postgresql and postgresql-postgis for the PostGIS tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    postgresql postgresql-postgis >/dev/null) \
-	  || echo "note: could not install postgresql and postgis; the PostGIS tests will be skipped"; \
-	else echo "note: PostgreSQL with PostGIS is not installed; the PostGIS tests will be skipped"; fi
-
-# The QGIS tests need Debian's QGIS (qgis_process and the python bindings, in the system python);
-# installed here when we may (root with apt-get; about 140 MB to download, 1.1 GB installed, 4 minutes),
-# else those tests skip with a note.
+	@scripts/system_deps.sh postgis
 qgis:
-	@if /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 && command -v qgis_process >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing qgis and python3-qgis for the QGIS tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    qgis python3-qgis >/dev/null) \
-	  || echo "note: could not install QGIS; the QGIS tests will be skipped"; \
-	else echo "note: QGIS is not installed; the QGIS tests will be skipped"; fi
+	@scripts/system_deps.sh qgis
+sysdeps:
+	@scripts/system_deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check siteplan
 	$(BIN)/mypy
 
 # The whole suite; tests/conftest.py orders the files heaviest first, so the two workers end together.
-test: $(STAMP) browser postgis qgis lint
+test:
+	@rm -f $(SYSDONE); (scripts/system_deps.sh >$(SYSLOG) 2>&1; touch $(SYSDONE)) & \
+	$(MAKE) --no-print-directory lint; st=$$?; \
+	while [ ! -f $(SYSDONE) ]; do sleep 2; done; cat $(SYSLOG); rm -f $(SYSDONE) $(SYSLOG); \
+	[ $$st = 0 ] || exit $$st; \
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The inner loop: everything but the tests marked slow (whole demo runs, browsers, QGIS, wheel, notebook).
