@@ -474,7 +474,7 @@ def site_costs(prep: "Prepared", points: np.ndarray, sites: np.ndarray) -> Any:
     """Travel costs from the businesses to the candidate sites within the reach: the one place the
     new-site choice measures (:func:`siteplan.relocation.roads.travel_costs`, on the scenario's road network when
     the run has one, straight lines otherwise)."""
-    from .. import roads
+    from ..relocation import roads
 
     al = prep.scenario.allocation
     get_net = getattr(roads, "scenario_network", None)
