@@ -29,7 +29,8 @@ from .._io import atomic_path
 from ..report import styles as S  # noqa: N812 - S: the style definitions, read on every line
 
 __all__ = ["Symbol", "Rule", "layer_rules", "to_qml", "to_sld", "styles_table", "write_project", "label",
-           "QGIS_VERSION", "ZIP_DATE", "STYLE_DATE"]
+           "QGIS_VERSION", "ZIP_DATE", "STYLE_DATE", "is_siteplan_qgz",
+           "QGZ_MARKER"]
 
 #: the QGIS version written into QML and project files (the oldest QGIS the files were tested with)
 QGIS_VERSION = "3.22.16-Białowieża"
@@ -520,6 +521,24 @@ def suitability_ramp() -> list[tuple[float, str, int, str]]:
             for k, rgb in enumerate(S.VIRIDIS)]
 
 
+#: the project property (``siteplan/export``) that marks a project ``siteplan export`` wrote, as written
+QGZ_MARKER = b'<export type="QString">siteplan export</export>'
+
+
+def is_siteplan_qgz(path: Path) -> bool:
+    """True when ``path`` is a QGIS project ``siteplan export`` wrote: a zip whose ``.qgs`` holds the
+    project property ``siteplan/export`` (:func:`write_project`). Any other file is not siteplan's."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if n.endswith(".qgs")]
+            if len(names) != 1 or z.getinfo(names[0]).file_size > 64 * 2**20:
+                return False
+            text = z.read(names[0])
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError):
+        return False
+    return QGZ_MARKER in text  # not parsed: the file may be anyone's
+
+
 def write_project(path: Path, gpkg_name: str, layers: list[tuple[str, Any]], rasters: list[tuple[str, str, str, Path]],
                   crs: Any, extent: tuple[float, float, float, float] | None, lang: str, title: str) -> None:
     """Write ``plan.qgz`` (a zip holding ``plan.qgs``): the GeoPackage's layers styled and grouped as in
@@ -594,6 +613,8 @@ def write_project(path: Path, gpkg_name: str, layers: list[tuple[str, Any]], ras
     ET.SubElement(paths, "Absolute", type="bool").text = "false"
     # QGIS reads the project's CRS only when this flag is on
     ET.SubElement(ET.SubElement(props, "SpatialRefSys"), "ProjectionsEnabled", type="int").text = "1"
+    # a project property QGIS keeps: what export --overwrite checks before replacing the file
+    ET.SubElement(ET.SubElement(props, "siteplan"), "export", type="QString").text = "siteplan export"
     if extent is not None:  # the initial view when the project opens; also the project's default view extent
         ve = ET.SubElement(root, "ProjectViewSettings", UseProjectScales="0", rotation="0")
         dv = ET.SubElement(ve, "DefaultViewExtent", xmin=repr(round(float(extent[0]), 3)),

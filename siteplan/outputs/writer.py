@@ -7,6 +7,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import os
 import platform
 import re
 import time
@@ -29,11 +30,14 @@ from ..grid import NODATA, Grid
 from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..results import RunResult
 
 __all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
            "versions", "to_rfc7946",
-           "export_gpkg", "gpkg_layers", "undo_defuse", "write_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv",
+           "export_gpkg", "is_siteplan_gpkg",
+           "gpkg_layers", "undo_defuse", "write_gpkg", "GPKG_VERSION", "neutralise_formulas", "safe_csv",
            "FORMULA_PREFIXES"]
 
 
@@ -305,11 +309,38 @@ def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
 GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
+#: the key of the dataset metadata (``gpkg_metadata``) that marks a GeoPackage ``siteplan export`` wrote
+GPKG_MARKER = "SITEPLAN_EXPORT"
+
+
+def is_siteplan_gpkg(path: Path) -> bool:
+    """True when ``path`` is a GeoPackage ``siteplan export`` wrote (its ``gpkg_metadata`` holds
+    :data:`GPKG_MARKER`). Read only (SQLite's ``immutable`` mode: no journal or lock file is made); any
+    other file, or one that cannot be read, is not siteplan's."""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return False
+        con = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro&immutable=1", uri=True)
+        try:
+            rows = con.execute("SELECT metadata FROM gpkg_metadata WHERE md_scope = 'dataset'").fetchall()
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return any(isinstance(m, str) and f'key="{GPKG_MARKER}"' in m for (m,) in rows)
+
+
 def write_gpkg(layers: list[tuple[str, gpd.GeoDataFrame]], gpkg: Path, *,
-               styles: pd.DataFrame | None = None) -> list[str]:
+               styles: pd.DataFrame | None = None, marker: bool = False) -> list[str]:
     """Write layers into one GeoPackage (version :data:`GPKG_VERSION`), atomically; the same layers give
     the same bytes (GDAL's ``OGR_CURRENT_DATE`` fixed while writing). ``styles``, QGIS's ``layer_styles``
-    table (:func:`siteplan.outputs.gisstyle.styles_table`), is written with them. Returns the layer names."""
+    table (:func:`siteplan.outputs.gisstyle.styles_table`), is written with them; ``marker`` records
+    :data:`GPKG_MARKER` in the dataset's metadata (``gpkg_metadata``), what ``export --overwrite`` checks
+    before replacing the file (:func:`is_siteplan_gpkg`). Returns the layer names."""
     import pyogrio
 
     names = []
@@ -322,7 +353,9 @@ def write_gpkg(layers: list[tuple[str, gpd.GeoDataFrame]], gpkg: Path, *,
                                     category=RuntimeWarning)
             for k, (name, gdf) in enumerate(layers):
                 opts = {"VERSION": GPKG_VERSION} if k == 0 else {}
-                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", dataset_options=opts or None)
+                meta = {GPKG_MARKER: "siteplan export"} if k == 0 and marker else None
+                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", dataset_options=opts or None,
+                            dataset_metadata=meta)
                 names.append(name)
             if styles is not None and len(styles):
                 # QGIS's own table of layer styles (an attributes table, FID "id", as QGIS creates it)
@@ -383,7 +416,25 @@ def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.G
                   f"siteplan — {title}: {label(TITLES['estates'], lang)}")
 
 
-def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, project: bool = True) -> list[str]:
+def _check_replace(target: Path, option: str, overwrite: bool, ours: Callable[[Path], bool]) -> None:
+    """Refuse an existing ``target`` unless ``overwrite`` and it is siteplan's own export (``ours``)."""
+    from ..errors import InputError
+
+    if not os.path.lexists(target):
+        return
+    if os.path.islink(target) or not target.is_file():
+        raise InputError(f"{option} {target}: exists and is not a file siteplan export wrote; siteplan never "
+                         "replaces it: choose another name")
+    if not ours(target):
+        raise InputError(f"{option} {target}: exists and siteplan export did not write it (no siteplan marker); "
+                         "siteplan never replaces a file it did not write, even with --overwrite: choose another name")
+    if not overwrite:
+        raise InputError(f"{option} {target}: exists (an earlier siteplan export): choose another name, or pass "
+                         "--overwrite to replace it")
+
+
+def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, project: bool = True,
+                overwrite: bool = False) -> list[str]:
     """Copy every vector output of a run folder into one GeoPackage (for QGIS) with each layer's style,
     the suitability rasters into a folder beside it, and a QGIS project opening them styled.
 
@@ -411,6 +462,11 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
         Also write ``<gpkg stem>.qgz`` beside ``gpkg``: a QGIS project with the layers styled and grouped
         as in the report, the suitability rasters with the report's colour ramp and the study area as
         the initial extent (the same rules as ``gpkg``: never an input, never inside ``run_dir``).
+    overwrite
+        Replace an existing ``gpkg``, ``.qgz`` and rasters folder, each only when siteplan's export wrote
+        it (its marker: :func:`is_siteplan_gpkg`, :func:`siteplan.outputs.gisstyle.is_siteplan_qgz`, the
+        folder's ``.siteplan-run``). Without it an existing one is refused; a file or folder siteplan
+        did not write is refused even with it. Every refusal comes before anything is written.
 
     Returns
     -------
@@ -421,7 +477,8 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     ------
     InputError
         ``run_dir`` is not a folder ``siteplan run`` wrote; ``gpkg`` would replace an input or lies inside
-        ``run_dir``; the rasters folder holds files siteplan did not write, or an input.
+        ``run_dir``; the rasters folder holds files siteplan did not write, or an input; ``gpkg`` or the
+        ``.qgz`` exists and is not siteplan's export, or is without ``overwrite``.
     """
     import shutil
 
@@ -441,6 +498,11 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     qgz = gpkg.with_suffix(".qgz")
     if project:
         check_output_file(qgz, inputs, option=f"--gpkg {gpkg}: its QGIS project", folders={"the run folder": run_dir})
+    from .gisstyle import is_siteplan_qgz
+
+    _check_replace(gpkg, "--gpkg", overwrite, is_siteplan_gpkg)
+    if project:
+        _check_replace(qgz, f"--gpkg {gpkg}: its QGIS project", overwrite, is_siteplan_qgz)
     layers = gpkg_layers(run_dir)
     listed = written_by(run_dir)[1] or set()
     missing = sorted(f for f in listed if ((f.endswith(".geojson") and "/" not in f) or f == "relocation.csv")
@@ -459,14 +521,14 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
     folder = gpkg.with_name(gpkg.stem + "_suitability")
     if not tifs:
-        names = write_gpkg(layers, gpkg, styles=styles)
+        names = write_gpkg(layers, gpkg, styles=styles, marker=True)
         if project:
             _project(run_dir, gpkg, qgz, layers, [], folder.name, lang)
             names.append(qgz.name)
         return names
-    with OutputFolder(folder, kind="export", overwrite=True, inputs={**inputs, "the run folder": run_dir},
+    with OutputFolder(folder, kind="export", overwrite=overwrite, inputs={**inputs, "the run folder": run_dir},
                       option=f"--gpkg {gpkg}: its rasters folder") as out:
-        names = write_gpkg(layers, gpkg, styles=styles)
+        names = write_gpkg(layers, gpkg, styles=styles, marker=True)
         for t in tifs:
             shutil.copy2(t, out.stage / t.name)
             names.append(f"{folder.name}/{t.name}")

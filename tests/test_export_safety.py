@@ -1,0 +1,106 @@
+"""``siteplan export --gpkg``: an existing GeoPackage, QGIS project or rasters folder is refused before
+anything is written, and replaced with ``--overwrite`` only when an earlier siteplan export wrote it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from click.testing import CliRunner
+from conftest import small_scenario
+
+from siteplan.cli import main
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    small = small_scenario(tmp_path_factory.mktemp("small"))
+    out = tmp_path_factory.mktemp("run") / "out"
+    r = CliRunner().invoke(main, ["run", str(small), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def _export(run: Path, gpkg: Path, *extra: str):
+    return CliRunner().invoke(main, ["export", str(run), "--gpkg", str(gpkg), *extra])
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _user_gpkg(path: Path) -> None:
+    gpd.GeoDataFrame({"parcel": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(
+        path, layer="parcels", driver="GPKG", engine="pyogrio")
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_user_geopackage_is_never_replaced(small_run: Path, tmp_path: Path, overwrite: bool) -> None:
+    gis = tmp_path / "gis"
+    gis.mkdir()
+    _user_gpkg(gis / "real.gpkg")
+    before = _snapshot(gis)
+    r = _export(small_run, gis / "real.gpkg", *(["--overwrite"] if overwrite else []))
+    assert r.exit_code == 1, r.output
+    assert "real.gpkg" in r.output and "choose another name" in r.output
+    assert "Traceback" not in r.output
+    assert _snapshot(gis) == before  # nothing written: no .qgz, no rasters folder
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_text_file_named_gpkg_is_never_replaced(small_run: Path, tmp_path: Path, overwrite: bool) -> None:
+    (tmp_path / "mine.gpkg").write_text("my notes\n", encoding="utf-8")
+    before = _snapshot(tmp_path)
+    r = _export(small_run, tmp_path / "mine.gpkg", *(["--overwrite"] if overwrite else []))
+    assert r.exit_code == 1 and "mine.gpkg" in r.output, r.output
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_unrelated_qgz_beside_a_new_gpkg_is_never_replaced(small_run: Path, tmp_path: Path, overwrite: bool) -> None:
+    (tmp_path / "new.qgz").write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip: someone's project
+    before = _snapshot(tmp_path)
+    r = _export(small_run, tmp_path / "new.gpkg", *(["--overwrite"] if overwrite else []))
+    assert r.exit_code == 1 and "new.qgz" in r.output, r.output
+    assert _snapshot(tmp_path) == before  # new.gpkg not written either
+
+
+def test_own_export_needs_overwrite_then_is_replaced(small_run: Path, tmp_path: Path) -> None:
+    gpkg = tmp_path / "plan.gpkg"
+    r = _export(small_run, gpkg)
+    assert r.exit_code == 0, r.output
+    assert gpkg.is_file() and gpkg.with_suffix(".qgz").is_file()
+    first = _snapshot(tmp_path)
+    r = _export(small_run, gpkg)
+    assert r.exit_code == 1 and "--overwrite" in r.output and "plan.gpkg" in r.output, r.output
+    assert _snapshot(tmp_path) == first
+    r = _export(small_run, gpkg, "--overwrite")
+    assert r.exit_code == 0, r.output
+    again = _snapshot(tmp_path)
+    marker = "plan_suitability/.siteplan-run"  # records the writing process
+    assert {k: v for k, v in again.items() if k != marker} == {k: v for k, v in first.items() if k != marker}
+
+
+def test_own_gpkg_with_foreign_qgz_is_refused(small_run: Path, tmp_path: Path) -> None:
+    gpkg = tmp_path / "plan.gpkg"
+    assert _export(small_run, gpkg).exit_code == 0
+    gpkg.with_suffix(".qgz").write_bytes(b"someone's project")
+    before = _snapshot(tmp_path)
+    r = _export(small_run, gpkg, "--overwrite")
+    assert r.exit_code == 1 and "plan.qgz" in r.output, r.output
+    assert _snapshot(tmp_path) == before
+
+
+def test_own_rasters_folder_needs_overwrite(small_run: Path, tmp_path: Path) -> None:
+    gpkg = tmp_path / "plan.gpkg"
+    assert _export(small_run, gpkg).exit_code == 0
+    if not (tmp_path / "plan_suitability").is_dir():
+        pytest.skip("the small run writes no suitability rasters")
+    gpkg.unlink()
+    gpkg.with_suffix(".qgz").unlink()
+    before = _snapshot(tmp_path)
+    r = _export(small_run, gpkg)
+    assert r.exit_code == 1 and "plan_suitability" in r.output, r.output
+    assert _snapshot(tmp_path) == before
