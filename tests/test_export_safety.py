@@ -15,8 +15,12 @@ from siteplan.cli import main
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    small = small_scenario(tmp_path_factory.mktemp("small"))
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_scenario(tmp_path_factory.mktemp("small"))
+
+
+@pytest.fixture(scope="module")
+def small_run(small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run") / "out"
     r = CliRunner().invoke(main, ["run", str(small), "--out", str(out), "--quiet"])
     assert r.exit_code == 0, r.output
@@ -104,3 +108,23 @@ def test_own_rasters_folder_needs_overwrite(small_run: Path, tmp_path: Path) -> 
     r = _export(small_run, gpkg)
     assert r.exit_code == 1 and "plan_suitability" in r.output, r.output
     assert _snapshot(tmp_path) == before
+
+
+def test_baseline_refusal_suggests_a_folder_outside_it(small: Path, small_run: Path) -> None:
+    """``run --baseline RUN --out RUN`` is refused and the suggested --out is not inside RUN (read only)."""
+    before = _snapshot(small_run)
+    r = CliRunner().invoke(main, ["run", str(small), "--baseline", str(small_run), "--out", str(small_run),
+                                  "--overwrite", "--quiet"])
+    assert r.exit_code == 1 and "--baseline" in r.output, r.output
+    hint = Path(r.output.split("e.g. --out ")[1].split()[0])
+    assert hint.parent == small_run.resolve().parent and not hint.exists(), r.output
+    assert _snapshot(small_run) == before
+
+
+def test_out_inside_baseline_folder_is_refused(small: Path, small_run: Path) -> None:
+    before = _snapshot(small_run)
+    r = CliRunner().invoke(main, ["run", str(small), "--baseline", str(small_run), "--out", str(small_run / "out"),
+                                  "--quiet"])
+    assert r.exit_code == 1 and "is inside the --baseline run folder" in r.output, r.output
+    assert "Traceback" not in r.output
+    assert not (small_run / "out").exists() and _snapshot(small_run) == before

@@ -135,7 +135,8 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
     Raises
     ------
     InputError
-        ``out`` is or is a parent of an input, the current folder or a parent of it, the home folder
+        ``out`` is or is a parent of an input, lies inside an input folder (a ``--baseline`` run, a
+        FileGDB), the current folder or a parent of it, the home folder
         or a parent of it, a file system root, an existing file, or a mount point.
     """
     given = str(out)
@@ -144,6 +145,11 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
     why = "siteplan replaces its output folder as a whole, so it must be a folder of its own"
     if out.parent == out:
         raise InputError(f"{shown}: is the root of the file system; {why}: give a new folder")
+    for label, p in (inputs or {}).items():  # an input folder (a --baseline run, a FileGDB) is only read
+        real = Path(p).expanduser().resolve()
+        if real in out.parents and real.is_dir():
+            raise InputError(f"{shown}: is inside {label} ({real}), which this command only reads: choose a "
+                             f"folder outside it, e.g. --out {_sibling(real)}")
     st = _stat(out)
     if st is None:
         return out
@@ -158,8 +164,9 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
         if _is_at_or_above(st, Path(p)):
             real = Path(p).resolve()
             what = f"is {label}" if real == out else f"holds {label} ({real})"
+            hint = _sibling(out) if real == out else out / "out"  # never inside an input folder
             raise InputError(f"{shown}: {what}; {why}, apart from the inputs: choose a new folder, "
-                             f"e.g. --out {out / 'out'}")
+                             f"e.g. --out {hint}")
     try:
         cwd: Path | None = Path.cwd()
     except OSError:  # the current folder was removed
@@ -175,6 +182,14 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
         raise InputError(f"{shown}: is your home folder or a parent of it; {why}: give a new folder, "
                          f"e.g. --out {home / 'siteplan-out'}")
     return out
+
+
+def _sibling(folder: Path) -> Path:
+    """A new folder beside ``folder`` to suggest (``RUN_2``, or ``RUN_3``, ... when that exists)."""
+    k = 2
+    while os.path.lexists(folder.parent / f"{folder.name}_{k}") and k < 100:
+        k += 1
+    return folder.parent / f"{folder.name}_{k}"
 
 
 def input_bytes(paths: Iterable[str | Path]) -> int:
