@@ -134,6 +134,12 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
     if scenario.zoning.shape == "compact":
         out.append("zoning.shape: 'compact' is deprecated (discs that ignore the estate's streets); use 'blocks' "
                    "(the default) or 'bands'")
+    al = scenario.allocation
+    if al.reach_min is not None and "max_distance_km" in al.model_fields_set:
+        out.append(f"allocation: reach_min ({al.reach_min:g} minutes) and max_distance_km ({al.max_distance_km:g} km) "
+                   "both given: the reach of relocation is reach_min, not max_distance_km (which then bounds only "
+                   "the straight-line search for new sites and a national run's cross-border links); remove "
+                   "max_distance_km, or give the reach in km (reach_km) instead of reach_min")
     return out
 
 

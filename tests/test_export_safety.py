@@ -9,7 +9,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import small_scenario
+from conftest import edit_yaml, small_scenario
 
 from siteplan.cli import main
 
@@ -128,3 +128,25 @@ def test_out_inside_baseline_folder_is_refused(small: Path, small_run: Path) -> 
     assert r.exit_code == 1 and "is inside the --baseline run folder" in r.output, r.output
     assert "Traceback" not in r.output
     assert not (small_run / "out").exists() and _snapshot(small_run) == before
+
+
+@pytest.mark.parametrize("explicit", [True, False])
+def test_max_distance_km_with_reach_min_warns(demo_copy: Path, explicit: bool) -> None:
+    """max_distance_km (the demo sets it) is not the reach under reach_min: validate and run say so;
+    without max_distance_km no warning."""
+    from siteplan.checks import scenario_warnings
+    from siteplan.scenario import load_scenario
+
+    def edit(d: dict) -> None:
+        d["allocation"]["reach_min"] = 45
+        if not explicit:
+            d["allocation"].pop("max_distance_km", None)
+
+    edit_yaml(demo_copy, edit)
+    warns = [w for w in scenario_warnings(load_scenario(demo_copy)) if "reach_min" in w]
+    if not explicit:
+        assert warns == []
+        return
+    assert len(warns) == 1 and "max_distance_km (30 km)" in warns[0] and "reach_min (45 minutes)" in warns[0]
+    r = CliRunner().invoke(main, ["validate", str(demo_copy)])
+    assert "max_distance_km (30 km)" in r.output, r.output
