@@ -386,7 +386,7 @@ def test_open_borders_plan_linked_provinces_together(provinces: Path, tmp_path: 
     both = tmp_path / "both"
     both.mkdir()
     d = _province_settings("joint")
-    d["allocation"] = {"max_distance_km": 6}
+    d["allocation"] = {"max_distance_km": 6, "distance": "straight"}
     near = shapely.union_all([gpd.GeoSeries([boxes[f]], crs=4326).to_crs(UTM).iloc[0].buffer(60_000)
                               for f in members])
     for name in (*OWNED, *CONTEXT):
