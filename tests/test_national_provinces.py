@@ -347,7 +347,9 @@ def _six_km(root: Path) -> None:
     for f in FOLDERS:
         p = root / f / "province.yaml"
         d = yaml.safe_load(p.read_text(encoding="utf-8"))
-        d["allocation"] = {"max_distance_km": 6}
+        # straight lines: the provinces are linked by straight reach (a bound on any road distance), and
+        # the demo's generated roads only link settlements, so at 6 km by road nobody would cross
+        d["allocation"] = {"max_distance_km": 6, "distance": "straight"}
         p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
 
 
