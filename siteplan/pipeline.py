@@ -347,7 +347,7 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
                      f"{of} ({sites['land_ha'].sum():.1f} ha of land); relocation.csv's site_id says which")
     upgrades, notes = propose_upgrades(prep, plan, inputs)
     warns.extend(f"upgrades: {n}" for n in notes)
-    options = compare_options(upgrades, sites, takes)
+    options = compare_options(upgrades, sites, takes, str(site_choice.get("objective_unit", "ha·km")))
     warns.extend(option_notes(options))
     return sites, failures, site_choice, upgrades, options
 

@@ -116,6 +116,21 @@ def test_plan_xlsx_sheets_rows_and_hostile_text(shp_run):
     assert summary["businesses"] == man["counts"]["businesses"] and summary["assigned"] == man["counts"]["assigned"]
 
 
+def test_xlsx_summary_values_formatted_by_item():
+    import openpyxl
+
+    from siteplan.outputs.workbook import workbook_bytes
+
+    df = pd.DataFrame([("businesses", "واحدها", 1234), ("land placed (ha)", "زمین", 12.5),
+                       ("optimality gap", "شکاف", 6.6916e-05), ("seed", "بذر", 20260101), ("scenario", "س", "demo")],
+                      columns=["item", "item_fa", "value"]).astype({"value": object})
+    ws = openpyxl.load_workbook(io.BytesIO(workbook_bytes([("summary", df)])))["summary"]
+    fmt = {r[0].value: r[2].number_format for r in ws.iter_rows(min_row=2)}
+    assert fmt["optimality gap"].endswith("%") and fmt["optimality gap"].startswith("0.00")  # not General (6.69E-05)
+    assert fmt["businesses"] == "#,##0" and fmt["land placed (ha)"] == "#,##0.00" and fmt["seed"] == "0"
+    assert ws.cell(row=4, column=3).value == pytest.approx(6.6916e-05)  # the number kept, only its format
+
+
 def test_workbook_bytes_deterministic_and_direction(monkeypatch):
     import openpyxl
 

@@ -347,7 +347,9 @@ def _six_km(root: Path) -> None:
     for f in FOLDERS:
         p = root / f / "province.yaml"
         d = yaml.safe_load(p.read_text(encoding="utf-8"))
-        d["allocation"] = {"max_distance_km": 6}
+        # straight lines: the provinces are linked by straight reach (a bound on any road distance), and
+        # the demo's generated roads only link settlements, so at 6 km by road nobody would cross
+        d["allocation"] = {"max_distance_km": 6, "distance": "straight"}
         p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
 
 
@@ -384,7 +386,7 @@ def test_open_borders_plan_linked_provinces_together(provinces: Path, tmp_path: 
     both = tmp_path / "both"
     both.mkdir()
     d = _province_settings("joint")
-    d["allocation"] = {"max_distance_km": 6}
+    d["allocation"] = {"max_distance_km": 6, "distance": "straight"}
     near = shapely.union_all([gpd.GeoSeries([boxes[f]], crs=4326).to_crs(UTM).iloc[0].buffer(60_000)
                               for f in members])
     for name in (*OWNED, *CONTEXT):

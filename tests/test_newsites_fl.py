@@ -218,3 +218,14 @@ def test_demo_run_reports_the_gap(demo_run_dir) -> None:
     assert new["contribution"].str.startswith("closing it, the rest re-optimised").all()
     report = (demo_run_dir / "report.html").read_text(encoding="utf-8")
     assert "gap" in report
+
+
+def test_site_contribution_gives_the_objective_unit() -> None:
+    from types import SimpleNamespace
+
+    from siteplan.locate.upgrades import site_contribution
+
+    s = SimpleNamespace(contribution=50.82, contribution_lo=50.0, contribution_hi=51.5, unserved_without=8)
+    text = site_contribution(s, "ha·min")
+    assert "objective +50.82 ha·min" in text and "+51.5 ha·min)" in text and "8 more businesses" in text
+    assert "objective +50.82 ha·km " in site_contribution(s)

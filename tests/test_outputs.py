@@ -137,6 +137,21 @@ def test_reason_codes_vocabulary_and_persian():
     assert all(any("\u0600" <= ch <= "\u06ff" for ch in t) for t in fa[1:])
 
 
+def test_reasons_by_road_say_the_nearest_is_straight_and_persian_reach_is_road_distance():
+    from siteplan.relocation.reasons import reason_codes, reason_fa
+
+    sentences = ["no eligible estate within 30 km by road (nearest: E02 at 26.9 km in a straight line)",
+                 "no eligible estate within 45 min by road (nearest E06: no wastewater)",
+                 "too large (2.50 ha) for the free land of every eligible estate within 30 km by road",
+                 "no eligible estate within 30 km (nearest: E15 at 38.2 km)"]
+    assert list(reason_codes(sentences)) == ["too_far", "not_eligible_nearby", "too_large", "too_far"]
+    fa = list(reason_fa(sentences))
+    assert "تا 30 کیلومتر مسیر جاده‌ای" in fa[0] and "26.9 کیلومتری به خط مستقیم" in fa[0]
+    assert "تا 45 دقیقه مسیر جاده‌ای" in fa[1] and "تا 30 کیلومتر مسیر جاده‌ای" in fa[2]
+    assert not any("از راه" in t for t in fa)  # not "of the road"
+    assert "در شعاع 30 کیلومتر" in fa[3] and "خط مستقیم" not in fa[3]  # straight runs: a radius
+
+
 @pytest.fixture(scope="module")
 def demo_run(demo_run_dir) -> Path:
     return demo_run_dir  # the session's shared demo run (read only)

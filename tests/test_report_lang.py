@@ -98,6 +98,21 @@ def test_persian_numbers_units_and_percent():
     assert L.current() == "both" and not L.persian_digits()  # reset after the block
 
 
+def test_headline_trip_line_keeps_each_figure_with_its_unit():
+    from siteplan.report.page import app_css
+    from siteplan.report.panel import _trip_line
+
+    with L.language("both", digits=True):
+        t = {"road": True, "unit": "min", "reach": 20, "mean_km": 12.3, "mean_min": 18.0}
+        line = str(_trip_line(t, Fmt()))
+    # the minutes and their unit (both languages) in one unbreakable isolate, never split at a phone's width
+    figs = re.findall(r'<bdi class="fig">(.*?)</bdi>', line)
+    assert len(figs) == 2 and "۲۰" in figs[0] and "دقیقه" in figs[0] and "min" in figs[0]
+    assert figs[1].startswith("(۱۸") and "min" in figs[1] and figs[1].endswith(")")
+    assert "مسیر جاده‌ای" in line and "از راه" not in line  # "by road", not "of the road"
+    assert re.search(r"\.fig[^{]*\{[^}]*white-space:\s*nowrap", app_css())
+
+
 def test_every_unclassified_reason_has_a_complete_persian_text():
     from siteplan.relocation.reasons import reason_fa
 

@@ -327,6 +327,9 @@ def test_small_run_road_and_straight(tmp_path):
     assert len(m) and (m["minutes"] <= 45 + 0.05).all()
     un = road.plan.rows[road.plan.rows.status == "unassigned"]["reason"]
     assert not un.str.contains(r"within 30 km \(", regex=True).any()   # reasons say "by road"
+    # a nearest-estate distance in a road run is straight, and says so; a straight run's needs not
+    assert not un.str.contains(r"at [\d.]+ km\)", regex=True).any()
+    assert not straight.plan.rows["reason"].fillna("").str.contains("straight line").any()
 
 
 def test_explain_prints_routes_by_road(tmp_path):

@@ -394,7 +394,8 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     return n, land, mean_km, unlocked
 
 
-def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.DataFrame) -> pd.DataFrame:
+def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.DataFrame,
+                    unit: str = "ha·km") -> pd.DataFrame:
     """Upgrades and new sites side by side, ranked by the unassigned businesses each would place.
 
     Parameters
@@ -406,6 +407,9 @@ def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.D
         ``sized_by``/``sizing`` when the site's area was set by a scenario bound).
     takes
         ``biz_id``, ``site_id``, ``site_km`` (who each site would take).
+    unit
+        The unit of the sites' objective (the manifest's ``site_choice.objective_unit``: ``ha·km`` or
+        ``ha·min``), written after each site's contribution.
 
     Returns
     -------
@@ -436,7 +440,7 @@ def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.D
                      "businesses": int(s.units), "land_ha": float(s.land_ha),
                      "mean_km": round(float(km.get(s.site_id, np.nan)), 2),
                      "cost_proxy": f"a new estate of {s.area_ha:g} ha; extend: {s.extend}",
-                     "figure": "site allocation", "sized_by": sized_by, "contribution": site_contribution(s)})
+                     "figure": "site allocation", "sized_by": sized_by, "contribution": site_contribution(s, unit)})
     cols = list(OPTION_COLUMNS)
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
@@ -446,15 +450,16 @@ def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.D
     return t[cols]
 
 
-def site_contribution(s: Any) -> str:
+def site_contribution(s: Any, unit: str = "ha·km") -> str:
     """A proposed site's proven contribution in words (options.csv ``contribution``): what closing it
-    costs with the other sites re-optimised (:func:`siteplan.newsites.choose_sites`)."""
+    costs with the other sites re-optimised (:func:`siteplan.newsites.choose_sites`), in ``unit`` (the
+    objective's: ``ha·km`` or ``ha·min``)."""
     if getattr(s, "contribution", None) is None or pd.isna(s.contribution):
         return ""
     more = int(getattr(s, "unserved_without", 0) or 0)
     left = f"{more} more businesses unserved" if more else "no business left unserved"
-    return (f"closing it, the rest re-optimised: {left}, objective +{s.contribution:g} "
-            f"(proven between +{s.contribution_lo:g} and +{s.contribution_hi:g})")
+    return (f"closing it, the rest re-optimised: {left}, objective +{s.contribution:g} {unit} "
+            f"(proven between +{s.contribution_lo:g} and +{s.contribution_hi:g} {unit})")
 
 
 def option_notes(options: pd.DataFrame, top: int = 3) -> list[str]:

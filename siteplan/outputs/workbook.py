@@ -71,6 +71,19 @@ def _number_format(name: str, values: pd.Series) -> str | None:
     return "#,##0.####"
 
 
+def _item_format(item: object, v: float) -> str:
+    """The Excel number format of a number in a summary's ``value`` column, by its ``item``: a gap, share
+    or fraction as a percent, land to 0.01 ha, a seed as digits, other whole numbers with thousands."""
+    low = str(item).lower()
+    if any(w in low for w in ("gap", "share", "fraction")):
+        return "0.00##%"
+    if "(ha)" in low or low.endswith("_ha"):
+        return "#,##0.00"
+    if low == "seed":
+        return "0"
+    return "#,##0" if float(v).is_integer() else "#,##0.####"
+
+
 def _cell_value(v: Any) -> Any:
     """A cell value openpyxl writes as the right type: None for missing, Python numbers, text as ``str``."""
     if v is None or v is pd.NA or v is pd.NaT:
@@ -115,9 +128,12 @@ def _add_sheet(wb: Any, title: str, df: pd.DataFrame, *, rtl: bool, freeze: str 
         c.font = bold
         c.quotePrefix = _defuse(head) != head
         widths.append(len(head))
+    # a summary's value column mixes numbers and text: each number formatted by its item
+    items = df["item"].tolist() if "item" in df.columns and "value" in df.columns else None
     for j in range(df.shape[1]):
         col = df.iloc[:, j]
         fmt = _number_format(str(df.columns[j]), col)
+        by_item = items is not None and str(df.columns[j]) == "value"
         for i, raw in enumerate(col.tolist(), start=2):
             v = _cell_value(raw)
             if v is None:
@@ -132,7 +148,9 @@ def _add_sheet(wb: Any, title: str, df: pd.DataFrame, *, rtl: bool, freeze: str 
                 widths[j] = max(widths[j], min(len(v), 60))
             else:
                 c.value = v
-                if fmt is not None:
+                if by_item and not isinstance(v, bool):
+                    c.number_format = _item_format(items[i - 2], v)  # type: ignore[index]
+                elif fmt is not None:
                     c.number_format = fmt
                 widths[j] = max(widths[j], min(len(f"{v:,.2f}" if isinstance(v, float) else str(v)), 60))
     for j, w in enumerate(widths, start=1):

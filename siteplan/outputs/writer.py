@@ -291,7 +291,7 @@ def gpkg_layers(run_dir: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
     if rel.exists():
         df = pd.read_csv(rel, encoding="utf-8-sig", dtype={"biz_id": str, "estate_id": str, "zone_id": str},
                          keep_default_na=False, na_values={"lon": [""], "lat": [""], "distance_km": [""],
-                                                           "land_m2": [""]})
+                                                           "road_km": [""], "minutes": [""], "land_m2": [""]})
         # the CSV's formula quotes are for spreadsheets; the layer holds the run's values (ids join)
         df.columns = [undo_defuse(str(c)) for c in df.columns]
         for c in df.select_dtypes(include="object").columns:

@@ -397,7 +397,7 @@ def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataF
                   rows: np.ndarray, roads: bool = False) -> list[str]:
     """Reason text for the businesses ``rows`` that have no eligible estate within reach: the nearest
     estate in a straight line (its distance straight) and why; on roads, an eligible nearest estate
-    is beyond the reach by road."""
+    is beyond the reach by road, and its distance is said to be ``in a straight line``."""
     dist_limit_km = float(reach.split(" ", maxsplit=1)[0])
     if not len(rows):
         return []
@@ -411,7 +411,8 @@ def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataF
     for i, e, d in zip(qi, nearest, dist):
         d_km = d / M_PER_KM
         if (d_km > dist_limit_km and not roads) or (roads and (eids[e], cats[i]) in ok):
-            out[i] = f"no eligible estate within {reach} (nearest: {eids[e]} at {d_km:.1f} km)"
+            line = " in a straight line" if roads else ""
+            out[i] = f"no eligible estate within {reach} (nearest: {eids[e]} at {d_km:.1f} km{line})"
         else:
             out[i] = (f"no eligible estate within {reach} "
                       f"(nearest {eids[e]}: {why.get((eids[e], cats[i]), '') or 'not eligible'})")

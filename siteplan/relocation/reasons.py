@@ -36,15 +36,19 @@ REASON_CODES: dict[str, tuple[str, str]] = {
 
 # the reach: "30 km" (straight), "30 km by road" or "45 min by road" (siteplan.relocation.roads)
 _REACH = r"([\d.]+ (?:km|min)(?: by road)?)"
-_NEAR_FAR = re.compile(r"^no eligible estate within " + _REACH + r" \(nearest: (.*) at ([\d.]+) km\)$", re.DOTALL)
+# on roads the nearest estate's distance is straight, and says so ("at 26.9 km in a straight line")
+_NEAR_FAR = re.compile(r"^no eligible estate within " + _REACH + r" \(nearest: (.*) at ([\d.]+) km( in a straight line)?\)$",
+                       re.DOTALL)
 _NEAR_WHY = re.compile(r"^no eligible estate within " + _REACH + r" \(nearest (.*?): (.*)\)$", re.DOTALL)
 _TOO_LARGE = re.compile(r"^too large \(([\d.]+) ha\) for the free land of every eligible estate within " + _REACH + "$")
 
 
 def _reach_fa(reach: str) -> str:
-    """A reach phrase (``30 km``, ``30 km by road``, ``45 min by road``) in Persian."""
+    """A reach phrase (``30 km``, ``30 km by road``, ``45 min by road``) in Persian, as "within" it:
+    ``در شعاع ۳۰ کیلومتر`` (a radius) or ``تا ۳۰ کیلومتر مسیر جاده‌ای`` (up to 30 km of road route)."""
     num, unit, *road = reach.split(" ")
-    return f"{num} {'دقیقه' if unit == 'min' else 'کیلومتر'}" + (" از راه" if road else "")
+    qty = f"{num} {'دقیقه' if unit == 'min' else 'کیلومتر'}"
+    return f"تا {qty} مسیر جاده‌ای" if road else f"در شعاع {qty}"
 
 
 #: Persian names of the utilities an estate may lack
@@ -207,16 +211,17 @@ def _fa_one(reason: str, names: dict[str, str] | None = None) -> str:
     if code == "too_far":
         m = _NEAR_FAR.match(reason)
         assert m
-        return f"هیچ شهرک مجازی در شعاع {_reach_fa(m[1])} نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری)"
+        line = " به خط مستقیم" if m[4] else ""
+        return f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری{line})"
     if code == "not_eligible_nearby":
         m = _NEAR_WHY.match(reason)
         if m:
-            return (f"هیچ شهرک مجازی در شعاع {_reach_fa(m[1])} نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
+            return (f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
                     f"{eligibility_fa(m[3])})")
     if code == "too_large":
         m = _TOO_LARGE.match(reason)
         if m:
-            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز در شعاع {_reach_fa(m[2])}"
+            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز {_reach_fa(m[2])}"
     if code == "out_of_scope":
         c = reason.rsplit(":", 1)[-1].strip()
         return f"{reason_label(code, 'fa')}: {(names or {}).get(c, c)}"

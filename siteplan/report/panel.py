@@ -412,16 +412,23 @@ def _headline(res: "RunResult", f: Fmt) -> Markup:
         k_unpl=bi("unplaced", "بی‌جا"), unpl=f.qty(h["land_unplaced_ha"], "ha", ",.1f"), props=props_block)
 
 
+#: a figure and its unit that never break apart (``.fig`` is ``white-space: nowrap`` in report.css)
+_FIG = Markup('<bdi class="fig">{}</bdi>')
+
+
 def _trip_line(t: dict[str, Any], f: Any) -> Markup:
     """The measure of travel: the reach and the mean trip, by road (km and minutes) or in a straight line."""
     if t["road"]:
-        reach = (Markup("{} {}").format(f.num(t["reach"], "g"), bi("min", "دقیقه")) if t["unit"] == "min"
-                 else f.qty(t["reach"], "km", "g"))
-        head = Markup("{} {} {}").format(bi("reach", "حد دسترسی"), reach, bi("by road", "از راه"))
+        # each figure with its unit one unbreakable isolate (``fig``): a phone-width line wraps between
+        # figures, never between a number and its unit
+        reach = (_FIG.format(Markup("{}\u00a0{}").format(f.num(t["reach"], "g"), bi("min", "دقیقه")))
+                 if t["unit"] == "min" else f.qty(t["reach"], "km", "g"))
+        head = Markup("{} {} {}").format(bi("reach", "حد دسترسی"), reach, bi("by road", "مسیر جاده‌ای"))
         if t["mean_km"] is None:
             return head
-        return Markup("{} · {} {} ({} {})").format(head, bi("mean trip", "میانگین سفر"), f.qty(t["mean_km"], "km", ",.1f"),
-                                                   f.num(t["mean_min"] or 0.0, ",.0f"), bi("min", "دقیقه"))
+        mins = _FIG.format(Markup("({}\u00a0{})").format(f.num(t["mean_min"] or 0.0, ",.0f"), bi("min", "دقیقه")))
+        return Markup("{} · {} {} {}").format(head, bi("mean trip", "میانگین سفر"), f.qty(t["mean_km"], "km", ",.1f"),
+                                              mins)
     head = Markup("{} {}").format(bi("straight line (no roads layer or distance: straight): reach",
                                      "خط مستقیم (بدون لایه راه یا distance: straight): حد دسترسی"),
                                   f.qty(t["reach"], "km", "g"))
