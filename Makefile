@@ -47,7 +47,7 @@ test:
 	$(MAKE) --no-print-directory lint; st=$$?; \
 	while [ ! -f $(SYSDONE) ]; do sleep 2; done; cat $(SYSLOG); rm -f $(SYSDONE) $(SYSLOG); \
 	[ $$st = 0 ] || exit $$st; \
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # The inner loop: everything but the tests marked slow (whole demo runs, browsers, QGIS, wheel, notebook).
 test-fast: $(STAMP)
