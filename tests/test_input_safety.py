@@ -303,9 +303,10 @@ def test_export_rasters_folder_keeps_what_it_did_not_write(base_run, tmp_path):
     assert invoke("export", base_run, "--gpkg", gpkg).exit_code == 0
     tifs = sorted(p.name for p in folder.glob("*.tif"))
     assert tifs == sorted(p.name for p in (base_run / "suitability").glob("*.tif"))
-    assert invoke("export", base_run, "--gpkg", gpkg).exit_code == 0  # its own: replaced
+    assert invoke("export", base_run, "--gpkg", gpkg).exit_code == 1  # an existing export needs --overwrite
+    assert invoke("export", base_run, "--gpkg", gpkg, "--overwrite").exit_code == 0  # its own: replaced
     (folder / f"{tifs[0]}.aux.xml").write_text("<PAMDataset/>")
-    r = invoke("export", base_run, "--gpkg", gpkg)
+    r = invoke("export", base_run, "--gpkg", gpkg, "--overwrite")
     assert r.exit_code == 1 and f"{tifs[0]}.aux.xml" in r.output, r.output
     assert (folder / f"{tifs[0]}.aux.xml").exists()
 
