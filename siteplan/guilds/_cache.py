@@ -99,18 +99,23 @@ def _load(p: Path, key: str) -> tuple[Any, Any] | None:
     return None
 
 
+def _write_pickle(p: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` to ``p`` atomically, readable by the user only (raises OSError)."""
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem[:16]}.", suffix=".part", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _store(p: Path, key: str, model: tuple[Any, Any]) -> None:
     try:
-        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".part", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump({"key": key, "model": model}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, p)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _write_pickle(p, {"key": key, "model": model})
     except OSError as exc:  # a read-only or full cache folder: the run goes on without it
         log.debug("name model cache %s not written: %s", p, exc)
 
@@ -233,16 +238,7 @@ def store_object(kind: str, key: str, value: Any, *, keep: int = 256) -> None:
     if p is None:
         return
     try:
-        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".obj.", suffix=".part", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump({"key": key, "value": value}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, p)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _write_pickle(p, {"key": key, "value": value})
         files = sorted(p.parent.glob("*.pkl"), key=lambda f: (f.stat().st_mtime, f.name))
         for old in files[:-keep] if len(files) > keep else []:
             old.unlink(missing_ok=True)
