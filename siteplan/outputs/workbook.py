@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import math
 import os
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from .._io import atomic_path
+from ..report.layers import plain_value
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -86,18 +85,9 @@ def _item_format(item: object, v: float) -> str:
 
 def _cell_value(v: Any) -> Any:
     """A cell value openpyxl writes as the right type: None for missing, Python numbers, text as ``str``."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else f
     if isinstance(v, (list, tuple, set)):
         return "; ".join(str(x) for x in v)
-    return str(v)
+    return plain_value(v)
 
 
 def _text(v: str) -> str:

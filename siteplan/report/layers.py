@@ -119,8 +119,8 @@ def codes_fa(codes: Any, names: dict[str, str]) -> str:
     return tr("، ", ", ").join(out)
 
 
-def _num(v: Any) -> Any:
-    """A JSON-safe property value: plain Python numbers and strings."""
+def plain_value(v: Any) -> Any:
+    """A JSON-safe property value: plain Python numbers and strings (None for missing or not finite)."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (bool, np.bool_)):
@@ -131,6 +131,9 @@ def _num(v: Any) -> Any:
         f = float(v)
         return None if math.isnan(f) or math.isinf(f) else f
     return str(v)
+
+
+_num = plain_value
 
 
 def _features(gdf: gpd.GeoDataFrame, props: list[dict[str, Any]], simplify_m: float = 0.0) -> dict[str, Any]:
