@@ -6,17 +6,17 @@ STAMP   = $(VENV)/.siteplan-installed
 SYSLOG  = .sysdeps.log
 SYSDONE = .sysdeps.done
 
-.PHONY: demo test test-fast install bench clean browser postgis qgis sysdeps lint
+.PHONY: demo test test-fast install bench clean browser postgis qgis sysdeps lint constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # uv (from PyPI, through pip) installs the same packages several times faster than pip (parallel
 # downloads); plain pip is the fallback when uv cannot be had or fails.
-$(STAMP): pyproject.toml | $(BIN)/python
-	@if $(BIN)/python -m pip install --quiet uv && $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e '.[test]'; then :; \
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	@if $(BIN)/python -m pip install --quiet uv && $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[test]'; then :; \
 	else echo "note: installing with pip (uv was not available)"; \
-	  $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet -e '.[test]'; fi
+	  $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'; fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -55,6 +55,13 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Record the installed versions as the constraints (after a deliberate upgrade; then rewrite the demo
+# expectations with scripts/demo_expectations.py --write if output bytes changed).
+constraints:
+	@{ echo '# Exact versions the tests and the committed demo expectations (tests/data/demo_outputs.json) were made with.'; \
+	  echo '# `make install` installs within them; regenerate with `make constraints` after a deliberate upgrade.'; \
+	  $(BIN)/python -m uv pip freeze --python $(BIN)/python | grep -v '^-e'; } > constraints.txt
 
 clean:
 	rm -rf out .pytest_cache

@@ -56,3 +56,22 @@ def test_demo_runs_and_writes_everything(demo_run_dir):
         assert set(mine.category) <= set(p["categories"].split(", "))
     assert m["site_choice"]["taken_by_sites"] == len(taken)
     assert any(f"would take {len(taken)} of the" in w for w in m["warnings"])
+
+
+def test_outputs_match_committed_expectations(demo_run_dir):
+    """Every output byte of the demo equals tests/data/demo_outputs.json (refactors and speed-ups must not
+    change a result; a deliberate output change rewrites the file with scripts/demo_expectations.py)."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("demo_expectations", root / "scripts" / "demo_expectations.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    exp = json.loads(mod.EXPECTED.read_text(encoding="utf-8"))
+    if exp["versions"] != mod.versions():
+        import pytest
+
+        pytest.skip(f"library versions differ from the expectations' (install with constraints.txt): "
+                    f"{mod.versions()} vs {exp['versions']}")
+    assert mod.compare(demo_run_dir, exp) == []
