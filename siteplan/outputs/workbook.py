@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_path
+from ..common.atomic import atomic_path
 from ..report.layers import plain_value
 
 if TYPE_CHECKING:
