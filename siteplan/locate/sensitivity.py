@@ -165,14 +165,17 @@ def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float
     a = np.maximum(w * concentration, 1e-3)
     a0 = a.sum()
     cov = (np.diag(a) * a0 - np.outer(a, a)) / (a0 ** 2 * (a0 + 1))
+    # each layer made float64 once, the products in place: the sums (and the bits) of f * s_i * s_j pair by pair
+    s64 = [np.asarray(s, dtype=np.float64) for s in scores]
     var = np.zeros(scores[0].shape, dtype=np.float64)
-    for i, si in enumerate(scores):
-        for j, sj in enumerate(scores):
-            if j < i:
-                continue
-            f = cov[i, j] * (1 if i == j else 2)
-            var += f * si.astype(np.float64) * sj
-    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+    tmp = np.empty_like(var)
+    for i, si in enumerate(s64):
+        for j in range(i, len(s64)):
+            np.multiply(si, cov[i, j] * (1 if i == j else 2), out=tmp)
+            np.multiply(tmp, s64[j], out=tmp)
+            var += tmp
+    np.maximum(var, 0.0, out=var)
+    return np.sqrt(var).astype(np.float32)
 
 
 def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],
