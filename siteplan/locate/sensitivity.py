@@ -148,6 +148,10 @@ def acceptability(values: np.ndarray) -> np.ndarray:
     return acc / max(draws, 1)
 
 
+#: cells per block of :func:`score_sd` (a block's float64 layers fit in a core's cache)
+_SD_BLOCK = 1 << 15
+
+
 def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float) -> np.ndarray:
     """Per-cell standard deviation of the WLC score when the weights are Dirichlet-distributed around
     ``weights`` with ``concentration`` (the same model as :func:`rank_acceptability`), in closed form.
@@ -165,17 +169,27 @@ def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float
     a = np.maximum(w * concentration, 1e-3)
     a0 = a.sum()
     cov = (np.diag(a) * a0 - np.outer(a, a)) / (a0 ** 2 * (a0 + 1))
-    # each layer made float64 once, the products in place: the sums (and the bits) of f * s_i * s_j pair by pair
-    s64 = [np.asarray(s, dtype=np.float64) for s in scores]
-    var = np.zeros(scores[0].shape, dtype=np.float64)
-    tmp = np.empty_like(var)
-    for i, si in enumerate(s64):
-        for j in range(i, len(s64)):
-            np.multiply(si, cov[i, j] * (1 if i == j else 2), out=tmp)
-            np.multiply(tmp, s64[j], out=tmp)
-            var += tmp
-    np.maximum(var, 0.0, out=var)
-    return np.sqrt(var).astype(np.float32)
+    # block by block (each block's layers stay in the cache), the products in place: per cell the same sum of
+    # f * s_i * s_j pair by pair, in the same order, as over whole arrays (the same bits)
+    k = len(scores)
+    f = [[float(cov[i, j]) * (1 if i == j else 2) for j in range(k)] for i in range(k)]
+    flat = [np.ravel(s) for s in scores]
+    n = flat[0].size if k else 0
+    out = np.empty(n, dtype=np.float32)
+    var, tmp = np.empty(min(n, _SD_BLOCK)), np.empty(min(n, _SD_BLOCK))
+    for lo in range(0, n, _SD_BLOCK):
+        hi = min(lo + _SD_BLOCK, n)
+        s64 = [x[lo:hi].astype(np.float64) for x in flat]
+        v, t = var[:hi - lo], tmp[:hi - lo]
+        v[:] = 0.0
+        for i in range(k):
+            for j in range(i, k):
+                np.multiply(s64[i], f[i][j], out=t)
+                np.multiply(t, s64[j], out=t)
+                v += t
+        np.maximum(v, 0.0, out=v)
+        out[lo:hi] = np.sqrt(v, out=v)
+    return out.reshape(np.shape(scores[0]))
 
 
 def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],

@@ -72,9 +72,10 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str]
     """
     cols = columns or [c for c in gdf.columns if c != gdf.geometry.name]
     geoms = to_rfc7946(gdf.geometry.values, gdf.crs) if len(gdf) else np.array([])
+    values = [gdf[c].tolist() for c in cols]  # each column read once (not a lookup per cell)
     feats = []
-    for i in range(len(gdf)):
-        props = {c: _clean(gdf[c].iat[i]) for c in cols}
+    for i, row in enumerate(zip(*values)) if cols else enumerate([()] * len(gdf)):
+        props = {c: _clean(v) for c, v in zip(cols, row)}
         g = geoms[i]
         feats.append({"type": "Feature", "properties": props,
                       "geometry": None if g is None or g.is_empty else mapping(g)})
