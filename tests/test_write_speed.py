@@ -125,3 +125,16 @@ def test_suitability_overlays_in_one_warp_equal_one_by_one(demo_result):
             alone = _overlays(demo_result, [code])
             assert np.array_equal(alone[0][0], image, equal_nan=True) and alone[1] == bounds
             assert suitability(demo_result, code) == suitability(demo_result, code, (image, bounds))
+
+
+def test_csv_neutralising_each_text_once_keeps_every_value():
+    from siteplan.outputs.writer import _defuse, neutralise_formulas, safe_csv
+
+    col = ["=x", "=x", None, float("nan"), [1, 2], "ok", "\u200b+1", 3, 1, True, 1.0, -0.0, 0.0, "", "a\rb", "-3"]
+    df = pd.DataFrame({"a": col, "b": pd.array(["=y", None, "z", "=y"] * 4, dtype="string")})
+    got = neutralise_formulas(df)
+    for c in df:
+        want = [_defuse(v) for v in df[c].tolist()]
+        assert [(type(v), repr(v)) for v in got[c].tolist()] == [(type(v), repr(v)) for v in want]
+    text = safe_csv(df)
+    assert "\r\n" in text and "True" in text and "-0.0" in text and "'=x" in text  # CRLF: a cell holds a CR
