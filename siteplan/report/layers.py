@@ -507,7 +507,8 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
 
     if len(biz) <= MAX_POINTS:
         names = biz["name"].tolist() if "name" in biz else [""] * len(biz)
-        rows = [[round(p.y, 6), round(p.x, 6), k, [text(n), label(k)]] for p, n, k in zip(b4, names, cats)]
+        ys, xs = shapely.get_y(b4.values).tolist(), shapely.get_x(b4.values).tolist()  # not a Point object each
+        rows = [[round(y, 6), round(x, 6), k, [text(n), label(k)]] for y, x, n, k in zip(ys, xs, names, cats)]
     else:
         cell = (np.floor(biz.geometry.x.to_numpy() / 1000).astype(np.int64),
                 np.floor(biz.geometry.y.to_numpy() / 1000).astype(np.int64))
