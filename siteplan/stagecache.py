@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import logging
 import zipfile
@@ -309,26 +310,25 @@ class RunStages:
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunStages:
-        """The stage results of ``run_dir`` (a folder ``siteplan run`` wrote).
-
-        Raises
-        ------
-        InputError
-            ``run_dir`` is not a folder, or has no readable ``manifest.json``.
-        """
+        """The stage results of ``run_dir`` (a folder ``siteplan run`` wrote). A folder that is missing
+        or holds no readable manifest gives nothing to reuse (with a warning): the run computes every
+        stage, as it does when a run folder named both ``--reuse`` and ``--out`` does not exist yet."""
         p = Path(run_dir)
+        src = cls(p, {}, {})
         if not p.is_dir():
-            raise InputError(f"--reuse {run_dir}: no such run folder (give a folder `siteplan run` wrote)")
+            src.warn("no such run folder; nothing reused")
+            return src
         try:
             m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
             hashes = m.get("outputs_sha256") if isinstance(m, dict) else None
             keys = m.get("stages") if isinstance(m, dict) else None
+            if not isinstance(hashes, dict):
+                raise ValueError("it lists no outputs")
         except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"--reuse {run_dir}: no readable manifest.json ({type(exc).__name__}: {exc}); give a "
-                             "folder `siteplan run` wrote") from None
-        if not isinstance(hashes, dict):
-            raise InputError(f"--reuse {run_dir}: its manifest.json lists no outputs; give a folder `siteplan run` wrote")
-        src = cls(p, {}, {str(k): str(v) for k, v in hashes.items()})
+            src.warn(f"no readable manifest.json ({type(exc).__name__}: {exc}), not a folder `siteplan run` wrote; "
+                     "nothing reused")
+            return src
+        src.hashes = {str(k): str(v) for k, v in hashes.items()}
         if not isinstance(keys, dict) or keys.get("format") != FORMAT or keys.get("source") != source_key():
             why = ("it records no stage keys (an older siteplan)" if not isinstance(keys, dict) else
                    "it was made by another siteplan (source or library versions differ)"
@@ -343,42 +343,47 @@ class RunStages:
         log.warning("%s", text)
         self.notes.append(text)
 
-    def _checked(self, rel: str) -> Path | None:
-        """``rel`` under the run folder if its bytes are those the run's manifest lists."""
+    def _checked(self, rel: str) -> bytes | None:
+        """The bytes of ``rel`` under the run folder if they are those the run's manifest lists (read
+        once: what is checked is what is used)."""
         p = self.run_dir / rel
         want = self.hashes.get(rel)
         if want is None or not p.is_file() or p.is_symlink():
             self.warn(f"{rel} is missing or not listed in its manifest; not reused")
             return None
         try:
-            if _file_digest(p) != want:
-                self.warn(f"{rel} changed since the run wrote it (SHA-256 differs from its manifest); not reused")
-                return None
+            data = p.read_bytes()
         except OSError as exc:
             self.warn(f"{rel} cannot be read ({exc}); not reused")
             return None
-        return p
+        if hashlib.sha256(data).hexdigest() != want:
+            self.warn(f"{rel} changed since the run wrote it (SHA-256 differs from its manifest); not reused")
+            return None
+        return data
 
     def npz(self, rel: str) -> Any | None:
+        """The arrays of a ``.npz`` of the run (never unpickled), or None."""
         if rel not in self._npz:
-            p = self._checked(rel)
+            data = self._checked(rel)
             got = None
-            if p is not None:
+            if data is not None:
                 try:
-                    got = np.load(p, allow_pickle=False)
-                except (OSError, ValueError, zipfile.BadZipFile) as exc:
+                    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                        got = {k: z[k] for k in z.files}
+                except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
                     self.warn(f"{rel} is damaged ({type(exc).__name__}: {exc}); not reused")
             self._npz[rel] = got
         return self._npz[rel]
 
     def json(self, rel: str) -> Any | None:
+        """The JSON of a file of the run, or None."""
         if rel not in self._json:
-            p = self._checked(rel)
+            data = self._checked(rel)
             got = None
-            if p is not None:
+            if data is not None:
                 try:
-                    got = json.loads(p.read_text(encoding="utf-8"))
-                except (OSError, ValueError, UnicodeDecodeError) as exc:
+                    got = json.loads(data.decode("utf-8"))
+                except (ValueError, UnicodeDecodeError) as exc:
                     self.warn(f"{rel} is damaged ({type(exc).__name__}: {exc}); not reused")
             self._json[rel] = got
         return self._json[rel]
@@ -397,7 +402,7 @@ class RunStages:
                 raise ValueError("not the stored number of rows")
             names = {f"c{i}" for i in range(len(cols))} | {f"c{i}_{p}" for i in range(len(cols))
                                                             for p in ("data", "off", "null")}
-            got = {k: arrays[k] for k in arrays.files if k in names}
+            got = {k: v for k, v in arrays.items() if k in names}
             return decode_classified(loaded, got, [{str(k): str(v) for k, v in c.items()} for c in cols]), notes
         except (KeyError, ValueError, TypeError, IndexError, AttributeError, UnicodeDecodeError,
                 zipfile.BadZipFile, OSError) as exc:
