@@ -161,7 +161,8 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         if not with_surfaces:
             return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, {}, [], warns, usable_specs)
         # criteria read the classified businesses (category), e.g. the linked-trades defaults
-        crit = (stages.criteria if stages is not None else criterion_layers)(usable_specs, criteria_layers(layers, biz), grid, cache)
+        evaluate = stages.criteria if stages is not None else criterion_layers
+        crit = evaluate(usable_specs, criteria_layers(layers, biz), grid, cache)
         surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, layers, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():

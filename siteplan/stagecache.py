@@ -47,8 +47,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import InputError
-
 if TYPE_CHECKING:
     import geopandas as gpd
 
@@ -254,7 +252,7 @@ def encode_classified(loaded: pd.DataFrame, classified: pd.DataFrame
         if isinstance(dt, np.dtype) and dt.kind in "biuf":
             arrays[f"c{i}"] = s.to_numpy()
             meta.append({"name": str(c), "kind": "num", "dtype": dt.str})
-        elif str(dt) == "str" or dt == object:
+        elif str(dt) in ("str", "object"):
             vals = s.tolist()
             if not all(v is None or isinstance(v, str) or (isinstance(v, float) and np.isnan(v)) for v in vals):
                 return None
@@ -461,7 +459,7 @@ class _CachedMask:
     allowed: np.ndarray
     counts: dict[str, int]
 
-    def mask(self, fields: Any = None) -> tuple[np.ndarray, dict[str, int]]:
+    def mask(self, fields: Any = None) -> tuple[np.ndarray, dict[str, int]]:  # noqa: ARG002 - RuleSet.mask's signature
         return self.allowed, dict(self.counts)
 
 
