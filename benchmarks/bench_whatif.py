@@ -35,12 +35,13 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_case(name: str, scenario: Path, out: Path, extra: list[str]) -> tuple[dict[str, str], dict[str, object]]:
+def run_case(name: str, scenario: Path, out: Path, extra: list[str], env: dict[str, str] | None = None
+             ) -> tuple[dict[str, str], dict[str, object]]:
     """Run one scenario in a fresh process; print its figures; return its outputs' hashes and manifest."""
     load = os.getloadavg()[0]
     c0, t0 = _child_cpu(), time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "siteplan", "--quiet", "run", str(scenario), "--out", str(out),
-                        "--overwrite", *extra], capture_output=True, text=True)
+                        "--overwrite", *extra], capture_output=True, text=True, env={**os.environ, **(env or {})})
     wall, cpu = time.perf_counter() - t0, _child_cpu() - c0
     if r.returncode != 0:
         raise SystemExit(f"{name} failed: {r.stderr}")
@@ -87,7 +88,9 @@ def main() -> None:
     h_b, _ = run_case(f"B: {a.estate} gets wastewater, {' '.join(extra) or 'no options'}", what / "demo.yaml",
                         tmp / "out-b", extra)
     if not a.no_check:
-        h_c, _ = run_case(f"B cold: {a.estate} gets wastewater", what / "demo.yaml", tmp / "out-c", [])
+        # no cache folder at all: B's relocation solves are not read from what run B stored
+        h_c, _ = run_case(f"B cold (SITEPLAN_CACHE_DIR=off): {a.estate} gets wastewater", what / "demo.yaml",
+                          tmp / "out-c", [], {"SITEPLAN_CACHE_DIR": "off"})
         skip = {"manifest.json"}
         same = {k: v for k, v in h_b.items() if k not in skip} == {k: v for k, v in h_c.items() if k not in skip}
         print(f"B with {' '.join(extra)} writes the bytes of B cold: {'yes' if same else 'NO'} "
