@@ -4,7 +4,7 @@
 
 Copies the demo's scenario and layers into a temporary folder, runs the demo as it is (run A, cold),
 then the same scenario with estate ``--estate``'s ``wastewater`` set to 1 in the estates layer (run B)
-with ``--reuse`` of run A (the stage cache, :mod:`siteplan.stagecache`), then run B cold (``--no-check``
+with ``--reuse`` of run A (the stage cache, :mod:`siteplan.outputs.stagecache`), then run B cold (``--no-check``
 leaves it out) to check that both write the same bytes; each in a fresh ``python -m siteplan run``
 process. Prints for each the wall time, the CPU time of the process (user + sys: the figure to compare
 on a loaded machine), the stage timings of its manifest (wall and CPU), what was reused and the load

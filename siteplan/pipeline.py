@@ -27,6 +27,7 @@ from .guilds.profiles import default_criteria
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness
 from .locate.upgrades import compare_options, option_notes, propose_upgrades
+from .outputs.stagecache import StageReuse
 from .outputs.writer import write_run
 from .progress import announce, drawn
 from .relocation import Plan, estate_capacity, relocate, relocation_flows
@@ -37,7 +38,6 @@ from .rules.ruleset import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
 from .scoring.criteria import criteria_layers
 from .scoring.suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
-from .stagecache import StageReuse
 from .zoning.zones import zone_plan
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         False to stop before the in-memory criterion layers and surfaces (for the blockwise path on
         grids too large to hold); ``crit`` and ``surfaces`` are then empty.
     stages
-        A run's stage keys and reuse (:mod:`siteplan.stagecache`): the classification, criterion rasters
+        A run's stage keys and reuse (:mod:`siteplan.outputs.stagecache`): the classification, criterion rasters
         and rule masks are taken from ``stages.source`` where their keys match; None computes them.
 
     Returns
@@ -239,7 +239,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
         A run folder whose plan this run keeps (:func:`read_baseline`, only read): a business moves away
         from its baseline estate only at the cost of ``allocation.disruption_km`` per ha.
     stages
-        The run's stage keys and what it may reuse (:class:`siteplan.stagecache.StageReuse`, e.g. from
+        The run's stage keys and what it may reuse (:class:`siteplan.outputs.stagecache.StageReuse`, e.g. from
         ``--reuse RUN_DIR``); None: every stage computed, no keys.
 
     Returns
@@ -393,7 +393,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
         (or inside) the output folder.
     reuse
         A previous run's folder whose stage results this run takes where their keys are this run's
-        (:mod:`siteplan.stagecache`); only read (it may be ``out_dir`` itself, replaced only at the end).
+        (:mod:`siteplan.outputs.stagecache`); only read (it may be ``out_dir`` itself, replaced only at the end).
         Every run saves its keys (the manifest's ``stages``) and ``stages/`` for a later ``reuse``.
 
     Returns

@@ -1,4 +1,4 @@
-"""``siteplan run B.yaml --reuse RUN_A``: stage results reused by key (siteplan/stagecache.py), the same
+"""``siteplan run B.yaml --reuse RUN_A``: stage results reused by key (siteplan/outputs/stagecache.py), the same
 bytes as a cold run, nothing stale or hostile taken."""
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def _forge(run: Path, rel: str, data: bytes) -> None:
 def test_damaged_or_hostile_entries_are_ignored_with_a_warning(run_a, tmp_path, caplog):
     """Each kind of bad entry is refused (with a note saying why) and the stage computed; one of them
     through a whole run, whose bytes are those of the run it copied."""
-    from siteplan.stagecache import StageReuse
+    from siteplan.outputs.stagecache import StageReuse
 
     sc, a, ma = run_a
     keys = ma["stages"]
@@ -203,7 +203,7 @@ def _grid_shape(m: dict) -> tuple[int, int]:
 
 def test_another_siteplan_reuses_nothing(run_a, tmp_path, monkeypatch):
     """Keys include the package's source and library versions: a run of a changed siteplan is not reused."""
-    import siteplan.stagecache as stc
+    import siteplan.outputs.stagecache as stc
 
     sc, a, ma = run_a
     monkeypatch.setattr(stc, "source_key", lambda: "0" * 64)

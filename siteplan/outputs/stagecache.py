@@ -50,11 +50,11 @@ import shapely
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from .grid import FieldCache, Grid
-    from .guilds.catalogue import Catalogue
-    from .rules.ruleset import RuleSet
-    from .scenario import Scenario
-    from .scoring.suitability import CriterionLayer, Surface
+    from ..grid import FieldCache, Grid
+    from ..guilds.catalogue import Catalogue
+    from ..rules.ruleset import RuleSet
+    from ..scenario import Scenario
+    from ..scoring.suitability import CriterionLayer, Surface
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def source_key() -> str:
     import platform
     from importlib import metadata
 
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent  # the siteplan package
     h = hashlib.sha256(f"siteplan stages {FORMAT}\npython {platform.python_version()}\n".encode())
     for lib in _LIBRARIES:
         try:
@@ -170,7 +170,7 @@ def classify_key(businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Sc
 def criterion_key(spec: Any, layers: dict[str, "gpd.GeoDataFrame"], grid: "Grid", slope: np.ndarray | None) -> str:
     """A criterion raster's key: its spec, the grid, and what :func:`siteplan.scoring.suitability.criterion_layers`
     reads for it (the filtered features' geometries and the field it reads, or the slope)."""
-    from .scoring.suitability import filter_features
+    from ..scoring.suitability import filter_features
 
     k = _Key("criterion").text("spec", spec.model_dump(mode="json")).text("grid", _grid_part(grid))
     if spec.kind == "raster":
@@ -507,7 +507,7 @@ class StageReuse:
     def classify(self, businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Scenario"
                  ) -> tuple[pd.DataFrame, list[str]]:
         """:func:`siteplan.guilds.name_model.classify_registry`, or its result from the source run."""
-        from .guilds.name_model import classify_registry
+        from ..guilds.name_model import classify_registry
 
         try:
             key: str | None = classify_key(businesses, catalogue, scenario)
@@ -533,7 +533,7 @@ class StageReuse:
                  ) -> list["CriterionLayer"]:
         """:func:`siteplan.scoring.suitability.criterion_layers`, each raster taken from the source run
         when its key is the same."""
-        from .scoring.suitability import CriterionLayer, criterion_layers
+        from ..scoring.suitability import CriterionLayer, criterion_layers
 
         out: list[CriterionLayer | None] = []
         todo: list[int] = []
@@ -565,7 +565,7 @@ class StageReuse:
                  ) -> dict[str, "Surface"]:
         """:func:`siteplan.scoring.suitability.surfaces`, each category's rule mask taken from the source
         run when its key is the same (the score, a weighted sum of the criteria, is computed)."""
-        from .scoring.suitability import category_weights, surfaces
+        from ..scoring.suitability import category_weights, surfaces
 
         specs = [c.spec for c in crit]
         use: dict[str, Any] = dict(rules)
@@ -612,8 +612,8 @@ class StageReuse:
 
     def write(self, folder: Path) -> list[Path]:
         """Write ``stages/`` (the classification's columns, the rule masks) into the run folder ``folder``."""
-        from .outputs.explain import _write_npz
-        from .outputs.writer import write_json
+        from .explain import _write_npz
+        from .writer import write_json
 
         d = folder / STAGES_DIR
         d.mkdir(parents=True, exist_ok=True)
