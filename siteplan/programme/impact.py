@@ -346,16 +346,16 @@ def placements(res: "RunResult") -> Placement:
     zones = res.zones.set_index("zone_id").geometry if len(res.zones) else None
     cache: dict[tuple[str, str], object] = {}
     after = before.copy()
-    for i, r in enumerate(rows.itertuples()):
-        if r.status != "assigned":
+    todo = (rows["status"] == "assigned").to_numpy()
+    for col, geo in (("plot_id", plots), ("zone_id", zones)):  # its plot, else its zone
+        if geo is None or col not in rows:
             continue
-        pid, zid = getattr(r, "plot_id", None), getattr(r, "zone_id", None)
-        if plots is not None and isinstance(pid, str) and pid in plots.index:
-            after[i] = plots.loc[pid]
-        elif zones is not None and isinstance(zid, str) and zid in zones.index:
-            after[i] = zones.loc[zid]
-        else:
-            after[i] = allowed_land(res, str(r.estate_id), str(r.category), cache)
+        key = rows[col].to_numpy(object)
+        hit = todo & np.array([isinstance(k, str) for k in key], bool) & pd.Series(key).isin(geo.index).to_numpy()
+        after[hit] = geo.reindex(key[hit]).to_numpy()
+        todo = todo & ~hit
+    for i in np.flatnonzero(todo):  # else the estate's land its rules allow
+        after[i] = allowed_land(res, str(rows["estate_id"].iat[i]), str(rows["category"].iat[i]), cache)
     km = np.where(t["moved"].to_numpy(), shapely.distance(before, after) / M_PER_KM, np.nan)
     t["km"] = km
     rates = trip_rates(list(res.prep.catalogue.table["code"]), res.prep.scenario)
