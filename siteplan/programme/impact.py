@@ -216,17 +216,21 @@ class Residents:
             gs, us, bs = gs[order], us[order], bs[order]
             starts = np.flatnonzero(np.r_[True, (gs[1:] != gs[:-1]) | (us[1:] != us[:-1])])
             bounds = np.append(starts, len(bs))
-            # each distinct (urban area, buffers in order): its share of the area's residents, once
-            keys: dict[tuple[int, bytes], int] = {}
+            # each distinct (urban area, buffers in order): its share of the area's residents, once; a
+            # single buffer is its own union
+            single = np.diff(bounds) == 1
             run_key = np.empty(len(starts), dtype=np.int64)
-            for k, (s, e) in enumerate(zip(bounds[:-1], bounds[1:])):
-                run_key[k] = keys.setdefault((int(us[s]), bs[s:e].tobytes()), len(keys))
-            u = np.empty(len(keys), dtype=np.int64)
-            unions = np.empty(len(keys), dtype=object)
+            one, inv = np.unique(us[starts[single]] * len(buf) + bs[starts[single]], return_inverse=True)
+            run_key[single] = inv
+            keys: dict[tuple[int, bytes], int] = {}
+            for k in np.flatnonzero(~single):
+                s, e = bounds[k], bounds[k + 1]
+                run_key[k] = keys.setdefault((int(us[s]), bs[s:e].tobytes()), len(one) + len(keys))
+            u = np.concatenate([one // len(buf), np.array([unit for unit, _ in keys], dtype=np.int64)])
+            unions = np.empty(len(u), dtype=object)
+            unions[: len(one)] = buf[one % len(buf)]
             for (unit, b), k in keys.items():
-                ids = np.frombuffer(b, dtype=np.int64)
-                u[k] = unit
-                unions[k] = buf[ids[0]] if len(ids) == 1 else shapely.union_all(buf[ids])
+                unions[k] = shapely.union_all(buf[np.frombuffer(b, dtype=np.int64)])
             area = self._area[u]
             point = area <= 0
             share = np.where(point, 1.0, 0.0)
