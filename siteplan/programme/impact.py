@@ -223,14 +223,14 @@ class Residents:
             one, inv = np.unique(us[starts[single]] * len(buf) + bs[starts[single]], return_inverse=True)
             run_key[single] = inv
             keys: dict[tuple[int, bytes], int] = {}
-            for k in np.flatnonzero(~single):
-                s, e = bounds[k], bounds[k + 1]
-                run_key[k] = keys.setdefault((int(us[s]), bs[s:e].tobytes()), len(one) + len(keys))
+            for r in np.flatnonzero(~single):
+                s, e = bounds[r], bounds[r + 1]
+                run_key[r] = keys.setdefault((int(us[s]), bs[s:e].tobytes()), len(one) + len(keys))
             u = np.concatenate([one // len(buf), np.array([unit for unit, _ in keys], dtype=np.int64)])
             unions = np.empty(len(u), dtype=object)
             unions[: len(one)] = buf[one % len(buf)]
-            for (unit, b), k in keys.items():
-                unions[k] = shapely.union_all(buf[np.frombuffer(b, dtype=np.int64)])
+            for (_, b), j in keys.items():
+                unions[j] = shapely.union_all(buf[np.frombuffer(b, dtype=np.int64)])
             area = self._area[u]
             point = area <= 0
             share = np.where(point, 1.0, 0.0)
