@@ -70,6 +70,33 @@ class Grid:
         return r, c
 
 
+def _rings(poly: BaseGeometry) -> list[list[list[float]]]:
+    import shapely
+
+    return [shapely.get_coordinates(poly.exterior).tolist(),
+            *(shapely.get_coordinates(r).tolist() for r in poly.interiors)]
+
+
+def shape_of(geom: BaseGeometry) -> object:
+    """A geometry as rasterio reads it: polygons and lines as GeoJSON-like mappings built at C speed
+    (the same coordinates as ``__geo_interface__``, which walks them in Python), anything else as is."""
+    import shapely
+
+    kind = geom.geom_type
+    if geom.has_z:
+        return geom
+    if kind == "Polygon":
+        return {"type": "Polygon", "coordinates": _rings(geom)}
+    if kind == "MultiPolygon":
+        return {"type": "MultiPolygon", "coordinates": [_rings(p) for p in geom.geoms]}  # type: ignore[attr-defined]
+    if kind == "LineString":
+        return {"type": "LineString", "coordinates": shapely.get_coordinates(geom).tolist()}
+    if kind == "MultiLineString":
+        return {"type": "MultiLineString",
+                "coordinates": [shapely.get_coordinates(g).tolist() for g in geom.geoms]}  # type: ignore[attr-defined]
+    return geom
+
+
 def rasterize_mask(geoms: np.ndarray | list[BaseGeometry], grid: Grid, *, all_touched: bool = True) -> np.ndarray:
     """Boolean mask of cells touched by the geometries.
 
@@ -92,7 +119,7 @@ def rasterize_mask(geoms: np.ndarray | list[BaseGeometry], grid: Grid, *, all_to
     geoms = [g for g in geoms if g is not None and not g.is_empty]
     if not geoms:
         return np.zeros(grid.shape, dtype=bool)
-    arr = features.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+    arr = features.rasterize(((shape_of(g), 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
                              fill=0, all_touched=all_touched, dtype="uint8")
     return arr.astype(bool)
 

@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
-from ..grid import FieldCache, Grid, catchment_field, distance_field, rasterize_mask
+from ..grid import FieldCache, Grid, catchment_field, distance_field, rasterize_mask, shape_of
 from ..scenario import CriterionSpec
 from .criteria import saturation_distance
 
@@ -143,11 +143,11 @@ def _burn(geoms: np.ndarray, values: np.ndarray | None, grid: Grid, fill: float)
     if values is None:
         if not len(geoms):
             return np.zeros(grid.shape, dtype=np.float32)
-        return features.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+        return features.rasterize(((shape_of(g), 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
                                   fill=0, dtype="uint8").astype(np.float32)
     if not len(geoms):
         return np.full(grid.shape, fill, dtype=np.float32)
-    return features.rasterize(((g, float(v)) for g, v in zip(geoms, values)), out_shape=grid.shape,
+    return features.rasterize(((shape_of(g), float(v)) for g, v in zip(geoms, values)), out_shape=grid.shape,
                               transform=grid.transform, fill=fill, dtype="float32")
 
 
