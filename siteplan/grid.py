@@ -88,12 +88,12 @@ def shape_of(geom: BaseGeometry) -> object:
     if kind == "Polygon":
         return {"type": "Polygon", "coordinates": _rings(geom)}
     if kind == "MultiPolygon":
-        return {"type": "MultiPolygon", "coordinates": [_rings(p) for p in geom.geoms]}  # type: ignore[attr-defined]
+        return {"type": "MultiPolygon", "coordinates": [_rings(p) for p in geom.geoms]}
     if kind == "LineString":
         return {"type": "LineString", "coordinates": shapely.get_coordinates(geom).tolist()}
     if kind == "MultiLineString":
         return {"type": "MultiLineString",
-                "coordinates": [shapely.get_coordinates(g).tolist() for g in geom.geoms]}  # type: ignore[attr-defined]
+                "coordinates": [shapely.get_coordinates(g).tolist() for g in geom.geoms]}
     return geom
 
 

@@ -104,6 +104,15 @@ def _linear(values: np.ndarray, a: float, b: float, increasing: bool) -> np.ndar
     return t.astype(np.float32)
 
 
+def _categorical(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
+    """The categorical transform: each value's score from ``spec.mapping`` (0 when unlisted)."""
+    if not spec.mapping:
+        raise InputError("categorical transform needs 'mapping'")
+    lut = {normalize(k): float(v) for k, v in spec.mapping.items()}
+    flat = [lut.get(normalize(v), 0.0) for v in np.asarray(values, dtype=object).ravel()]
+    return np.clip(np.array(flat, dtype=np.float32).reshape(np.shape(values)), 0, 1)
+
+
 def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     """Map raw criterion values to suitability in [0, 1].
 
@@ -129,11 +138,7 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     p = list(spec.points)
     kind = spec.type
     if kind == "categorical":
-        if not spec.mapping:
-            raise InputError("categorical transform needs 'mapping'")
-        lut = {normalize(k): float(v) for k, v in spec.mapping.items()}
-        flat = [lut.get(normalize(v), 0.0) for v in np.asarray(values, dtype=object).ravel()]
-        return np.clip(np.array(flat, dtype=np.float32).reshape(np.shape(values)), 0, 1)
+        return _categorical(values, spec)
     if kind == "linear" and len(p) == 2 and p[1] > p[0]:
         return _linear(values, p[0], p[1], spec.increasing)
     x = np.asarray(values, dtype=np.float64)

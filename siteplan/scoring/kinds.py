@@ -169,7 +169,7 @@ def _distance_raw(spec: CriterionSpec, f: Features, grid: Grid, fields: FieldCac
         d = distance_field(rasterize_mask(f.geoms, grid), grid.res)
     finite = np.isfinite(d)
     if not finite.all():  # no feature in reach: the transform's far limit
-        if fields is not None and not finite.any():
+        if _on_run_grid(grid, fields) and not finite.any():
             log.warning("%s: no '%s' feature matches the filter; criterion scores 0 everywhere", f.where, spec.layer)
         d = np.where(finite, d, FAR_M)
     return d
