@@ -146,7 +146,7 @@ def small_scenario(tmp_path: Path, *, n_biz: int = 60) -> Path:
     explicit criteria :data:`EXPLICIT_CRITERIA`."""
     out = tmp_path / "small"
     out.mkdir()
-    from siteplan._io import write_shapefile
+    from siteplan.common.atomic import write_shapefile
 
     bbox = (51.2, 32.4, 52.1, 32.95)
     for f in sorted(DEMO_DIR.glob("*.shp")):

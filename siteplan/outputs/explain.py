@@ -26,10 +26,10 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from ..common.textnorm import to_ascii_digits
 from ..errors import InputError
 from ..grid import Grid
 from ..rules.rulecheck import Rule, check_rules, slope_at
-from ..textnorm import to_ascii_digits
 
 if TYPE_CHECKING:
     from ..results import Prepared
@@ -478,7 +478,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 def _write_npz(arrays: dict[str, np.ndarray], path: Path) -> None:
     """An ``.npz`` (zip of ``.npy``, DEFLATE) with fixed time stamps, written atomically; read back with
     ``numpy.load(allow_pickle=False)``."""
-    from .._io import atomic_path
+    from ..common.atomic import atomic_path
 
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, arr in arrays.items():

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..units import M_PER_KM
+from ..common.units import M_PER_KM
 
 if TYPE_CHECKING:
     from ..guilds.catalogue import Catalogue

@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.units import M2_PER_HA, M_PER_KM
 from ..errors import InputError
-from ..units import M2_PER_HA, M_PER_KM
 
 if TYPE_CHECKING:
     from ..results import RunResult

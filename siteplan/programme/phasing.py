@@ -1,7 +1,7 @@
 """Phasing: the plan carried out phase by phase as estates, upgrades and new sites come online.
 
 ``programme.phases`` in the scenario lists the phases in order (:class:`siteplan.scenario.PhaseSpec`):
-each starts on a date (Gregorian or Solar Hijri, :mod:`siteplan.dates`) and brings online existing
+each starts on a date (Gregorian or Solar Hijri, :mod:`siteplan.common.dates`) and brings online existing
 estates (every estate no phase names is open from the first phase), upgrades of existing estates (the
 estates layer's fields changed as upgrades.csv's ``changes`` says) and proposed sites (sites.geojson,
 receiving businesses on their net land, ``net_ha``, for their own categories only).
@@ -47,7 +47,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..units import M2_PER_HA
+from ..common.units import M2_PER_HA
 
 if TYPE_CHECKING:
     from ..results import PlanInputs, RunResult
@@ -92,8 +92,8 @@ class Phasing:
 
 def phase_problems(scenario: "Scenario", estates: gpd.GeoDataFrame) -> list[str]:
     """Estates named in ``programme.phases`` (opening or upgraded) that the estates layer does not have."""
+    from ..common.vocab import nearest
     from ..scenario import UpgradeRefSpec
-    from ..vocab import nearest
 
     known = [str(e) for e in estates["estate_id"]]
     have = set(known)
@@ -384,7 +384,7 @@ def _phase_table(res: "RunResult", p: "Placement", phases: "list[PhaseSpec]", ro
                  cap: pd.DataFrame, ups: list[list[tuple[str, dict[str, Any], str]]], builds: list[list[str]],
                  s_rows: gpd.GeoDataFrame, opening: np.ndarray) -> pd.DataFrame:
     """``phases.csv`` (module docstring; :data:`PHASE_COLUMNS`)."""
-    from ..dates import parse_start
+    from ..common.dates import parse_start
     from .impact import allowed_land
 
     t = p.table
