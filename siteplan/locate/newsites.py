@@ -207,7 +207,7 @@ class _DemandSearch:
         # work shared by the seeds (the same values recomputed gave the same search): each chain's
         # catchment of its open demand by the set of open businesses, the spacing mask by the number of
         # sites, the rules' distance fields by window
-        self._cover: dict[tuple[str, bytes], np.ndarray] = {}
+        self._cover: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
         self._spacing: tuple[int, np.ndarray] | None = None
 
     def run(self) -> tuple[list[SiteDemand], list[str]]:
@@ -271,26 +271,30 @@ class _DemandSearch:
             sel = self.open & (self.chain_of == ch)
             if not sel.any():
                 continue
-            cover = self._catchment(ch, sel)
-            ok = self.ok[ch] & ~self.blocked[ch] & ~spacing & (cover > 0)
+            cells, value = self._candidates(ch, sel)
+            ok = ~self.blocked[ch].ravel()[cells] & ~spacing.ravel()[cells]
             if not ok.any():
                 continue
-            value = np.where(ok, cover * self.score[ch], -1.0)
-            k = int(np.argmax(value))
-            if value.flat[k] > (best[0] if best else 0.0):
+            # the first best cell in the grid's order (the flat indices are ascending)
+            j = int(np.argmax(value[ok]))
+            v, k = value[ok][j], int(cells[ok][j])
+            if v > (best[0] if best else 0.0):
                 r, c = np.unravel_index(k, grid.shape)
-                best = (float(value.flat[k]), ch, int(r), int(c))
+                best = (float(v), ch, int(r), int(c))
         return None if best is None else best[1:]
 
-    def _catchment(self, ch: str, sel: np.ndarray) -> np.ndarray:
-        """Chain ``ch``'s open land in reach of every cell (:func:`siteplan.grid.catchment_field` of the
-        businesses ``sel``), computed once per set of open businesses: a seed that held no site, or a
-        site of another chain, leaves it as it was, and the alternatives' search starts from the first
-        search's sets again."""
+    def _candidates(self, ch: str, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chain ``ch``'s allowed cells with open land in reach (flat indices, ascending) and their value:
+        that land (:func:`siteplan.grid.catchment_field` of the businesses ``sel``) times the chain's
+        suitability. Computed once per set of open businesses: a seed that held no site, or a site of
+        another chain, leaves it as it was, and the alternatives' search starts from the first search's
+        sets again."""
         key = (ch, np.packbits(sel).tobytes())
         got = self._cover.get(key)
         if got is None:
-            got = self._cover[key] = catchment_field(self.xy[sel], self.land[sel], self.grid, self.reach)
+            cover = catchment_field(self.xy[sel], self.land[sel], self.grid, self.reach)
+            cells = np.flatnonzero(self.ok[ch] & (cover > 0))
+            got = self._cover[key] = (cells, cover.ravel()[cells] * self.score[ch].ravel()[cells])
         return got
 
     def _rule_distances(self, codes: list[str], fine: Grid) -> dict[str, np.ndarray]:

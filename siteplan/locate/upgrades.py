@@ -90,6 +90,72 @@ def network_km(layers: dict[str, gpd.GeoDataFrame], utility: str, geoms: np.ndar
     return out
 
 
+class TravelMemo:
+    """Travel costs of the run's businesses to its estates on the road network, computed once and sliced
+    for each re-allocation of the upgrades (a ``costs`` source of :func:`siteplan.relocation.allocate`).
+
+    A pair's road km and minutes, and whether it is within the reach, depend only on the point and the
+    facility (each point's connector is its own; each facility is one Dijkstra source; the second
+    measure's search bound, taken over the set, exceeds every pair within the reach), so the pairs of a
+    subset are the subset of the pairs: :func:`siteplan.relocation.roads.travel_costs` on the subset
+    gives the same arrays (a test holds it to that). Points and facilities are matched by their
+    geometry; a call with any geometry or reach the run's call did not have is computed afresh.
+    """
+
+    def __init__(self, points: np.ndarray, facilities: np.ndarray, net: Any, **reach: float | None) -> None:
+        self.points = np.asarray(points, dtype=object)
+        self.facilities = np.asarray(facilities, dtype=object)
+        self.net, self.reach = net, reach
+        self._full: Any = None
+
+    def _index(self, full: np.ndarray, geoms: np.ndarray) -> np.ndarray | None:
+        """Position in ``full`` of a geometry equal to each of ``geoms`` (None when one has none)."""
+        pos = {w: k for k, w in enumerate(shapely.to_wkb(full))}
+        got = [pos.get(w, -1) for w in shapely.to_wkb(geoms)]
+        out = np.asarray(got, dtype=np.int64)
+        return None if (out < 0).any() else out
+
+    def __call__(self, points: Any, facilities: Any, net: Any, **reach: float | None) -> Any:
+        """:func:`siteplan.relocation.roads.travel_costs` ``(points, facilities, net, **reach)``."""
+        from dataclasses import replace
+
+        from scipy import sparse
+
+        from ..relocation.roads import Access, travel_costs
+
+        pts, fac = np.asarray(points, dtype=object), np.asarray(facilities, dtype=object)
+        pi = self._index(self.points, pts) if net is self.net and reach == self.reach else None
+        fj = self._index(self.facilities, fac) if pi is not None else None
+        if pi is None or fj is None:
+            return travel_costs(pts, fac, net, **reach)
+        if self._full is None:
+            self._full = travel_costs(self.points, self.facilities, self.net, **self.reach)
+        tc = self._full
+        at = sparse.csr_matrix((np.arange(1, len(tc.i) + 1, dtype=np.int64), (tc.i, tc.j)), shape=tc.shape)
+        sub = at[pi][:, fj].tocoo()
+        order = np.lexsort((sub.col, sub.row))
+        k = sub.data[order] - 1
+
+        def part(acc: Any, idx: np.ndarray) -> Any:
+            return None if acc is None else Access(*(np.asarray(getattr(acc, f))[idx] for f in
+                                                     ("seg", "t", "off_m", "leg_km", "leg_min")))
+
+        return replace(tc, i=sub.row[order].astype(np.int64), j=sub.col[order].astype(np.int64), km=tc.km[k],
+                       minutes=tc.minutes[k], straight_km=tc.straight_km[k], shape=(len(pts), len(fac)),
+                       points=part(tc.points, pi), facilities=part(tc.facilities, fj))
+
+
+def _travel_memo(prep: "Prepared", inputs: "PlanInputs") -> TravelMemo | None:
+    """The run's travel costs for the upgrades' re-allocations (None without a road network)."""
+    net = scenario_network(prep)
+    if net is None:
+        return None
+    al = inputs.spec or prep.scenario.allocation
+    reach: dict[str, float | None] = ({"reach_min": al.reach_min} if al.reach_min is not None else
+                                      {"reach_km": al.max_distance_km})
+    return TravelMemo(inputs.businesses.geometry.values, inputs.estates.geometry.values, net, **reach)
+
+
 def no_network(utility: str) -> str:
     """What the cost proxies say of a utility with no network in the inputs."""
     return f"{utility}: no network in the inputs"
@@ -175,8 +241,9 @@ def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tu
     by_row = {str(e.estate_id): e for e in inputs.estates.itertuples()}
     out = []
     memo: dict[Any, Any] = {}
+    costs = _travel_memo(prep, inputs)
     for (eid, _), cand in ranked[:count]:
-        got = _estimate(prep, plan, inputs, eid, cand["changes"], memo)
+        got = _estimate(prep, plan, inputs, eid, cand["changes"], memo, costs)
         if got is None:
             continue
         n, land_m2, mean_km, unlocked = got
@@ -196,7 +263,7 @@ def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tu
     t = t[t["businesses_est"] > 0].sort_values(["businesses_est", "land_ha_est", "mean_km", "estate_id"],
                                                ascending=[False, False, True, True], kind="mergesort",
                                                na_position="last").reset_index(drop=True)
-    t = _verify_best(prep, plan, inputs, t, notes)
+    t = _verify_best(prep, plan, inputs, t, notes, costs)
     if t.empty:
         return empty, notes
     t["rank"] = np.arange(1, len(t) + 1)
@@ -243,14 +310,14 @@ def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
 
 
 def _verify_best(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", t: pd.DataFrame,
-                 notes: list[str]) -> pd.DataFrame:
+                 notes: list[str], costs: TravelMemo | None = None) -> pd.DataFrame:
     """Verify the first ``upgrades.verify`` rows of ``t`` (best estimate first) by re-solving the plan
     (module docstring, step 4); drop those that place nobody net; verified rows first."""
     sc = prep.scenario
     n_verify = min(sc.upgrades.verify, len(t))
     drop = []
     for i in range(n_verify):
-        v = verify_upgrade(prep, plan, inputs, str(t.at[i, "estate_id"]), t.at[i, "_changes"])
+        v = verify_upgrade(prep, plan, inputs, str(t.at[i, "estate_id"]), t.at[i, "_changes"], costs=costs)
         for k in ("businesses", "land_ha", "mean_km", "placed", "placed_ha", "displaced", "moved"):
             t.at[i, k] = v[k]
         t.at[i, "figure"] = "rerun"
@@ -284,7 +351,7 @@ def upgraded_estates(estates: gpd.GeoDataFrame, eid: str, changes: dict[str, obj
 
 
 def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
-                   changes: dict[str, object]) -> dict[str, Any]:
+                   changes: dict[str, object], *, costs: TravelMemo | None = None) -> dict[str, Any]:
     """What the plan re-solved with estate ``eid`` upgraded places (module docstring, step 4).
 
     Parameters
@@ -299,6 +366,8 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
         The estate upgraded.
     changes
         Field → new value of its row (``wastewater: 1``, ``max_cat: '5.1'``, ``kind: 'estate'``).
+    costs
+        The run's travel costs (:class:`TravelMemo`), sliced instead of computed again; None: computed.
 
     Returns
     -------
@@ -317,7 +386,7 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
     now = elig[elig["estate_id"].astype(str) == eid]
     unlocked = {c for c, e in zip(now["category"], now["eligible"]) if e and not bool(was.get(c, False))}
     again = relocate(prep, PlanInputs(estates, inputs.businesses, inputs.scores, inputs.usable, inputs.reserved,
-                                      elig, inputs.capacity, inputs.clusters))
+                                      elig, inputs.capacity, inputs.clusters), costs=costs, detail=False)
     km = "road_km" if "road_km" in again.rows else "distance_km"  # the plan's measure of travel
     cols = ["biz_id", "status", "estate_id", "land_m2", km, "category"]
     both = plan.rows[cols].merge(again.rows[cols], on="biz_id", suffixes=("_0", "_1"), validate="one_to_one")
@@ -336,12 +405,12 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
 
 
 def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
-              changes: dict[str, object], memo: dict[Any, Any] | None = None
+              changes: dict[str, object], memo: dict[Any, Any] | None = None, costs: TravelMemo | None = None
               ) -> tuple[int, float, float, list[str]] | None:
     """Businesses and land newly placed when estate ``eid`` gets ``changes``, by re-allocating around
     it only (module docstring, step 3), the mean distance of those placed there, and the categories it
     newly admits. ``memo`` keeps the allocations as the estates are, by neighbourhood, across the
-    candidates of one run."""
+    candidates of one run; ``costs`` the run's travel costs (:class:`TravelMemo`)."""
     from ..relocation import allocate
 
     sc = prep.scenario
@@ -373,7 +442,8 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     # neighbourhood share it (computed once; the same call would give the same plan)
     key = (tuple(b_loc["biz_id"].astype(str)), tuple(e_loc["estate_id"].astype(str)))
     if memo is None or key not in memo:
-        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net)
+        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net, costs=costs,
+                       detail=False)
         if memo is not None:
             memo[key] = got
     before = got if memo is None else memo[key]
@@ -383,7 +453,8 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     was = el[el["estate_id"].astype(str) == eid].set_index("category")["eligible"]
     unlocked = sorted(c for c, e in zip(el_new["category"], el_new["eligible"]) if e and not bool(was.get(c, False)))
     el2 = pd.concat([el[el["estate_id"].astype(str) != eid], el_new], ignore_index=True)
-    after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved, network=net)
+    after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved, network=net, costs=costs,
+                     detail=False)
     a0 = before.rows["status"] == "assigned"
     a1 = after.rows["status"] == "assigned"
     n = int(a1.sum() - a0.sum())
