@@ -107,13 +107,21 @@ class TravelMemo:
         self.facilities = np.asarray(facilities, dtype=object)
         self.net, self.reach = net, reach
         self._full: Any = None
+        self._pos: dict[tuple[str, str], dict[Any, int]] = {}
 
-    def _index(self, full: np.ndarray, geoms: np.ndarray) -> np.ndarray | None:
-        """Position in ``full`` of a geometry equal to each of ``geoms`` (None when one has none)."""
-        pos = {w: k for k, w in enumerate(shapely.to_wkb(full))}
-        got = [pos.get(w, -1) for w in shapely.to_wkb(geoms)]
-        out = np.asarray(got, dtype=np.int64)
-        return None if (out < 0).any() else out
+    def _index(self, which: str, geoms: np.ndarray) -> np.ndarray | None:
+        """Position in the run's ``which`` (``points``, ``facilities``) of a geometry equal to each of
+        ``geoms`` (None when one has none): the same object (a subset of the run's frames holds the
+        run's geometry objects, which this memo keeps alive), else the same WKB."""
+        full = getattr(self, which)
+        for how, key in (("id", lambda a: map(id, a)), ("wkb", shapely.to_wkb)):
+            pos = self._pos.get((which, how))
+            if pos is None:
+                pos = self._pos[(which, how)] = {w: k for k, w in enumerate(key(full))}
+            out = np.fromiter((pos.get(w, -1) for w in key(geoms)), dtype=np.int64, count=len(geoms))
+            if not (out < 0).any():
+                return out
+        return None
 
     def __call__(self, points: Any, facilities: Any, net: Any, **reach: float | None) -> Any:
         """:func:`siteplan.relocation.roads.travel_costs` ``(points, facilities, net, **reach)``."""
@@ -124,8 +132,8 @@ class TravelMemo:
         from ..relocation.roads import Access, travel_costs
 
         pts, fac = np.asarray(points, dtype=object), np.asarray(facilities, dtype=object)
-        pi = self._index(self.points, pts) if net is self.net and reach == self.reach else None
-        fj = self._index(self.facilities, fac) if pi is not None else None
+        pi = self._index("points", pts) if net is self.net and reach == self.reach else None
+        fj = self._index("facilities", fac) if pi is not None else None
         if pi is None or fj is None:
             return travel_costs(pts, fac, net, **reach)
         if self._full is None:
@@ -295,7 +303,9 @@ def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
     cats = un["category"].to_numpy()
     land = un["land_m2"].to_numpy(float)
     pair = pd.DataFrame({"estate_id": eids[ej], "category": cats[bi], "land": land[bi], "b": bi})
-    pair = pair[~pair.set_index(["estate_id", "category"]).index.map(lambda k: bool(el.get(k, False)))]
+    admitted = set(el.index[el.to_numpy(bool)])  # the (estate, category) pairs already eligible
+    pair = pair[~np.fromiter(((e, c) in admitted for e, c in zip(pair["estate_id"], pair["category"])), dtype=bool,
+                             count=len(pair))]
     by_row = {str(e.estate_id): e for e in estates.itertuples()}
     cands: dict[tuple[str, tuple[tuple[str, object], ...]], dict[str, Any]] = {}
     for (eid, code), grp in pair.groupby(["estate_id", "category"], sort=True):
