@@ -107,20 +107,27 @@ class TravelMemo:
         self.facilities = np.asarray(facilities, dtype=object)
         self.net, self.reach = net, reach
         self._full: Any = None
-        self._pos: dict[tuple[str, str], dict[Any, int]] = {}
+        self._pos: dict[tuple[str, str], tuple[pd.Index, np.ndarray]] = {}
+
+    @staticmethod
+    def _keys(geoms: np.ndarray, how: str) -> np.ndarray:
+        if how == "id":
+            return np.fromiter(map(id, geoms), dtype=np.uint64, count=len(geoms))
+        return np.asarray(shapely.to_wkb(geoms), dtype=object)
 
     def _index(self, which: str, geoms: np.ndarray) -> np.ndarray | None:
         """Position in the run's ``which`` (``points``, ``facilities``) of a geometry equal to each of
         ``geoms`` (None when one has none): the same object (a subset of the run's frames holds the
         run's geometry objects, which this memo keeps alive), else the same WKB."""
-        full = getattr(self, which)
-        for how, key in (("id", lambda a: map(id, a)), ("wkb", shapely.to_wkb)):
-            pos = self._pos.get((which, how))
-            if pos is None:
-                pos = self._pos[(which, how)] = {w: k for k, w in enumerate(key(full))}
-            out = np.fromiter((pos.get(w, -1) for w in key(geoms)), dtype=np.int64, count=len(geoms))
-            if not (out < 0).any():
-                return out
+        for how in ("id", "wkb"):
+            got = self._pos.get((which, how))
+            if got is None:
+                # equal geometries have equal travel costs: the first of them stands for all
+                uniq, first = np.unique(self._keys(getattr(self, which), how), return_index=True)
+                got = self._pos[(which, how)] = (pd.Index(uniq), first.astype(np.int64))
+            at = got[0].get_indexer(self._keys(geoms, how))
+            if not (at < 0).any():
+                return got[1][at]
         return None
 
     def __call__(self, points: Any, facilities: Any, net: Any, **reach: float | None) -> Any:

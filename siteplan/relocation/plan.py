@@ -215,7 +215,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         On a road network, the travel costs' source (:func:`siteplan.relocation.model.build_model`); None:
         computed here.
     detail
-        False: the rows' ``reason`` left empty and no per-estate ``summary`` (an empty frame): the same
+        False: the rows' ``reason`` left empty, ``summary`` and ``unmet`` empty frames: the same
         assignment, for callers that read only who goes where (the upgrades' re-allocations).
 
     Returns
@@ -257,12 +257,13 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         rows = merge_reserved(rows)
     if spec.keep_clusters_together and "cluster_id" in b:
         rows["cluster_id"] = b["cluster_id"].to_numpy()
-    un = rows[(rows.status == "unassigned") & rows["category"].notna()]
-    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
-    summary = _estate_summary(rows, full_capacity) if detail else pd.DataFrame()
-    return Plan(rows, summary, unmet, _solver_report(res, model),
+    if not detail:
+        return Plan(rows, pd.DataFrame(), pd.DataFrame(), _solver_report(res, model), spec.measure(network is not None))
+    un = rows[(rows.status == "unassigned") & rows["category"].notna()]
+    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model),
                 spec.measure(network is not None))
 
 
