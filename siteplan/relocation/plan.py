@@ -4,8 +4,8 @@ for every business left unassigned."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
@@ -173,7 +173,7 @@ def with_disruption(model: AssignmentModel, b: pd.DataFrame, unit_of: np.ndarray
     return replace(model, cost=cost, penalty=penalty)
 
 
-def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
+def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,  # noqa: PLR0913
              elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
              spec: AllocationSpec, reservations: dict[str, Reservation] | None = None, *,
              used: pd.DataFrame | None = None, weights: pd.Series | None = None,
