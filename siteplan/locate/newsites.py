@@ -304,20 +304,23 @@ class _DemandSearch:
         target features whose bounds reach the padded window instead of all of them — a feature outside
         it touches none of its cells. One field per target serves every rule and category of the chain,
         padded for the largest of their distances (a wider pad changes no decision: the cells it adds
-        are farther than every rule's distance band)."""
+        are farther than every rule's distance band). Empty (each mask computes its own) when the
+        categories' rules do not share one context (one set of target features)."""
         from ..grid import FieldCache
 
+        if len({id(self.prep.rules[k].ctx) for k in codes}) != 1:
+            return {}
         pads: dict[str, float] = {}
         for k in codes:
             for rule in self.prep.rules[k]:
                 if rule.kind == "distance":
                     pad = rule.min_m + 2 * fine.res * np.sqrt(2.0)
                     pads[rule.target] = max(pads.get(rule.target, pad), pad)
-        ctx = self.prep.rules[codes[0]].ctx if codes else None
+        ctx = self.prep.rules[codes[0]].ctx
         out: dict[str, np.ndarray] = {}
         fc = FieldCache(fine)
         for target, pad_m in pads.items():
-            tg, tree = ctx.target(target) if ctx is not None else (np.empty(0, dtype=object), None)
+            tg, tree = ctx.target(target)
             if tree is None:
                 continue
             pad = int(np.ceil(pad_m / fine.res)) + 1  # FieldCache.distance's padding, in cells
