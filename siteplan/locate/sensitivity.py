@@ -255,13 +255,17 @@ def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
         return ranks
     by_name = {c.spec.name: c for c in prep.crit}
     estates = prep.region.layers["estates"]
+    cells_of: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for code, s in prep.surfaces.items():
         sel = ranks[(ranks.category == code) & ranks["rank"].notna()]
         if len(sel) < 2:
             continue
         names = list(s.weights)
         geoms = estates.set_index("estate_id").loc[sel.estate_id].geometry.values
-        x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid) for n in names])
+        ids = tuple(sel.estate_id)
+        if ids not in cells_of:  # the estates' cells, rasterized once for every criterion and category
+            cells_of[ids] = zone_cells(geoms, prep.grid)
+        x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid, cells_of[ids]) for n in names])
         x = np.nan_to_num(x)
         cap = sel["usable_cap_ha"].to_numpy(float)
 
