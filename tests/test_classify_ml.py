@@ -306,7 +306,15 @@ def test_filled_demo_review_csv_is_learnt(demo_copy, demo_run_dir, tmp_path):
     assert (blind.str.startswith("فروشگاه") & blind.str.contains("پلاک")).all(), blind.tolist()
     assert len(labelled) >= 40
     rv.to_csv(tmp_path / "labels.csv", index=False, encoding="utf-8")
-    edit_yaml(demo_copy, lambda d: d.setdefault("classification", {}).update(labels=str(tmp_path / "labels.csv")))
+
+    def labels_and_fast(d: dict) -> None:
+        d.setdefault("classification", {}).update(labels=str(tmp_path / "labels.csv"))
+        # what is tested is classification and placement: new sites, upgrades, robustness draws, the
+        # report and the suitability rasters are left out (or cut) to keep the second run short
+        d.update(sites={"count": 0}, upgrades={"count": 0}, sensitivity={"draws": 5},
+                 outputs={"suitability_tifs": False, "report": False})
+
+    edit_yaml(demo_copy, labels_and_fast)
     out2 = tmp_path / "out2"
     r = CliRunner().invoke(main, ["run", str(demo_copy), "--out", str(out2), "--quiet"])
     assert r.exit_code == 0, r.output

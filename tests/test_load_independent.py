@@ -141,7 +141,11 @@ def test_scenario_keys() -> None:
 
 DEMO = Path(__file__).resolve().parents[1] / "data"
 FAST = {"grid": {"resolution_m": 4000}, "sensitivity": {"draws": 5}, "upgrades": {"count": 0},
-        "sites": {"count": 0}, "classification": {"model": False}, "categories": ["car_repair", "metalwork"]}
+        "sites": {"count": 0}, "classification": {"model": False}, "categories": ["car_repair", "metalwork"],
+        "outputs": {"suitability_tifs": False}}
+#: the nation keeps every THIN-th of the demo's businesses: a run's cost is mostly per business (classify,
+#: clusters, the report), and the CPU-saturating load lasts as long as the two loaded runs
+THIN = 5
 NATIONAL_FILES = ["relocation.csv", "estate_summary.csv", "estates.geojson", "zones.geojson", "clusters.geojson",
                   "flows.csv", "towns.csv", "report.html", "partitions.json", "national.gpkg"]
 
@@ -149,9 +153,14 @@ NATIONAL_FILES = ["relocation.csv", "estate_summary.csv", "estates.geojson", "zo
 def _nation(root: Path) -> Path:
     from test_national import _demo_settings, _provinces
 
+    import geopandas as gpd
+
     _provinces(4326).to_file(root / "provinces.shp", encoding="utf-8")
     d = _demo_settings()
     d.update(FAST)
+    b = gpd.read_file(d["layers"]["businesses"]["path"])
+    b.iloc[::THIN].to_file(root / "businesses.shp", encoding="utf-8")
+    d["layers"]["businesses"]["path"] = str(root / "businesses.shp")
     d["national"] = {"partitions": {"path": "provinces.shp"}, "field": "ostan"}
     (root / "national.yaml").write_text(yaml.safe_dump(d, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return root / "national.yaml"
