@@ -709,11 +709,20 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
     if usable_table is not None:
         bind = {(r.estate_id, r.category): r.binding for r in usable_table.itertuples()}
     indicative, recovered = [], []
+    # per estate: its polygon (the first row of its id) and its businesses' rows, looked up once
+    first = pd.Series(np.arange(len(estates))).groupby(estates["estate_id"].to_numpy(), sort=False).first()
+    estate_geom = dict(zip(first.index, estates.geometry.values[first.to_numpy()]))
+    biz_rows: dict[Any, np.ndarray] = {}
+    biz_need = None
+    if businesses is not None:
+        biz_need = plot_need(businesses[["biz_id", "category", "land_m2", "name"]], catalogue)
+        biz_rows = {k: np.asarray(v) for k, v in
+                    pd.Series(np.arange(len(businesses))).groupby(businesses["estate_id"].to_numpy(),
+                                                                  sort=False).groups.items()}
     for eid, grp in demand[demand["land_m2"] > 0].groupby("estate_id", sort=True):
-        est = estates.loc[estates["estate_id"] == eid]
-        if est.empty:
+        if eid not in estate_geom:
             continue
-        geom = est.geometry.iloc[0]
+        geom = estate_geom[eid]
         d = dict(zip(grp["category"], grp["land_m2"].astype(float)))
         u = dict(zip(grp["category"], grp["units"].astype(int)))
         homes = _homes_near(geom, homes_all, tree, reach)
@@ -722,9 +731,10 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
         usable = {c: rules[c].usable(geom, cache=cuts)[0] for c in cats}
         sep = {c: max(home_separation(rules[c]), float(catalogue.row(c)["sep_m"])) for c in cats}
         land, basis = land_basis(geom, str(eid), plots_layer, occupied, vacant)
-        biz = plot_need(_pseudo_businesses(grp) if businesses is None else
-                        businesses[businesses["estate_id"] == eid][["biz_id", "category", "land_m2", "name"]],
-                        catalogue)
+        if biz_need is None:
+            biz = plot_need(_pseudo_businesses(grp), catalogue)
+        else:
+            biz = biz_need.iloc[biz_rows.get(eid, np.zeros(0, dtype=np.intp))]
         if basis == "plots":
             assert plots_layer is not None
             mine = plots_layer[plots_layer["estate_id"].astype(str) == str(eid)]
