@@ -280,28 +280,19 @@ def _side_area(piece: BaseGeometry, box: tuple[float, float, float, float], side
     their winding. Agrees with the overlay's area to float rounding (about 1e-9 m² on a cell).
     """
     x0, y0, x1, y1 = box
-    parts = shapely.get_parts(piece)
-    rings, part_of = shapely.get_rings(parts, return_index=True)
-    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    if side == 0:  # keep x <= x0 + t (x1 - x0)
-        u, v, U0, dU = xy[:, 0], xy[:, 1], x0, x1 - x0
-    elif side == 1:  # keep x >= x1 - t (x1 - x0)
-        u, v, U0, dU = -xy[:, 0], xy[:, 1], -x1, x1 - x0
-    elif side == 2:  # keep y >= y1 - t (y1 - y0)
-        u, v, U0, dU = -xy[:, 1], xy[:, 0], -y1, y1 - y0
-    else:  # keep y <= y0 + t (y1 - y0)
-        u, v, U0, dU = xy[:, 1], xy[:, 0], y0, y1 - y0
-    same = ring_of[1:] == ring_of[:-1]
-    u1, du = u[:-1][same], np.diff(u)[same]
-    dv = np.diff(v)[same]
-    ring = ring_of[:-1][same]
-    # each ring's sign: + for exteriors (a polygon's first ring), - for holes, times its winding
-    first = np.r_[True, part_of[1:] != part_of[:-1]] if len(part_of) else np.zeros(0, bool)
-    wind = np.bincount(ring, weights=(u1 + 0.5 * du) * dv, minlength=len(rings))
-    sign = np.where(first, 1.0, -1.0) * np.sign(wind)
-    w = sign[ring] * dv
-    keep = w != 0.0  # edges along the cut's direction add nothing
-    edges = list(zip(u1[keep].tolist(), du[keep].tolist(), w[keep].tolist()))
+    # (u, v) = a turn or mirror of (x, y) in which the kept side is u <= U0 + t dU
+    su, sv, U0, dU = {0: ((0, 1.0), (1, 1.0), x0, x1 - x0), 1: ((0, -1.0), (1, 1.0), -x1, x1 - x0),
+                      2: ((1, -1.0), (0, 1.0), -y1, y1 - y0), 3: ((1, 1.0), (0, 1.0), y0, y1 - y0)}[side]
+    edges: list[tuple[float, float, float]] = []  # (u at the start, du, signed dv) of each edge
+    for poly in shapely.get_parts(piece):
+        for k, ring in enumerate(shapely.get_rings(poly)):
+            xy = shapely.get_coordinates(ring)
+            u, v = (su[1] * xy[:, su[0]]).tolist(), (sv[1] * xy[:, sv[0]]).tolist()
+            ring_edges = [(u[i], u[i + 1] - u[i], v[i + 1] - v[i]) for i in range(len(u) - 1)]
+            wind = sum((a + 0.5 * d) * e for a, d, e in ring_edges)  # the ring's signed area
+            # exteriors (a polygon's first ring) count positive, holes negative, whatever the winding
+            sign = (1.0 if k == 0 else -1.0) * (1.0 if wind > 0 else -1.0 if wind < 0 else 0.0)
+            edges += [(a, d, sign * e) for a, d, e in ring_edges if e != 0.0]
 
     def area(t: float) -> float:
         # plain floats: the pieces are cells or parts of cells, a few edges each

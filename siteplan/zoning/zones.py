@@ -210,17 +210,30 @@ def _rule_problems(out: dict[str, BaseGeometry], rulesets: dict[str, RuleSet] | 
         return []
     from ..rules.rulecheck import rule_arrays
 
+    codes = [c for c, g in out.items() if not g.is_empty and c in rulesets]
+    if not codes:
+        return []
+    geoms = np.array([out[c] for c in codes], dtype=object)
+    # the figures of RuleSet.check, rule by rule (no table per zone: this runs for every zone); a rule
+    # several zones share (same kind, target and limits) is measured once for all of them
+    def key(rs: RuleSet, rule: Any) -> tuple[Any, ...]:
+        return id(rs.ctx), rule.kind, rule.target, rule.min_m, rule.max_pct
+
+    asks: dict[tuple[Any, ...], tuple[Any, RuleSet, list[int]]] = {}
+    for i, code in enumerate(codes):
+        for rule in rulesets[code].rules:
+            asks.setdefault(key(rulesets[code], rule), (rule, rulesets[code], []))[2].append(i)
+    figures = {}
+    for k, (rule, rs, zs) in asks.items():
+        actual_a, req, passed = rule_arrays(rule, geoms[zs], rs.ctx.target, rs.ctx.study_area, rs.ctx.slope_at)
+        figures[k] = (dict(zip(zs, range(len(zs)))), actual_a, req, passed)
     bad = []
-    for code, g in out.items():
-        if g.is_empty or code not in rulesets:
-            continue
-        rs = rulesets[code]
-        one = np.array([g], dtype=object)
-        # the figures of RuleSet.check, rule by rule (no table per zone: this runs for every zone)
-        for rule in rs.rules:
-            actual_a, req, passed = rule_arrays(rule, one, rs.ctx.target, rs.ctx.study_area, rs.ctx.slope_at)
-            actual = float(actual_a[0])
-            if bool(passed[0]):
+    for i, code in enumerate(codes):
+        for rule in rulesets[code].rules:
+            at, actual_a, req, passed = figures[key(rulesets[code], rule)]
+            j = at[i]
+            actual = float(actual_a[j])
+            if bool(passed[j]):
                 continue
             # within WRITTEN_SNAP_M (the writer's grid; the bisections stop at 1 cm) is not a breach
             if rule.group in ("separation", "doe", "constraint") and req is not None and req > 0 \
@@ -333,7 +346,8 @@ def _place(mode: str, job: _Job, usable: dict[str, BaseGeometry]) -> tuple[dict[
                             strip=job.ctx.strip_m, roads=job.ctx.roads)
         # axis-aligned in the frame (see blocks.cells), back to the working CRS at the end
         land_f, homes_f = frame.to_frame(land_p), frame.to_frame(homes)
-        allowed_f = {c: frame.to_frame(g) for c, g in allowed.items()}
+        # one transform for all (the same arithmetic per vertex as one geometry at a time)
+        allowed_f = dict(zip(allowed, frame.to_frame(np.array(list(allowed.values()), dtype=object))))
         # bands of rows about as tall as the median zone is wide, then one row at a time, then strips
         # along whole rows: the first whose zones keep heavier categories no closer to homes than
         # lighter ones; else distance bands
@@ -343,7 +357,7 @@ def _place(mode: str, job: _Job, usable: dict[str, BaseGeometry]) -> tuple[dict[
             cl = cells(frame, land_f, ov, band_rows=R, whole_rows=whole)
             got = assign_cells(cl, order, needs, allowed_f, ov)
             if not _misordered(got, order, sep, homes_f):
-                out = {c: frame.to_world(g) for c, g in got.items()}
+                out = dict(zip(got, frame.to_world(np.array(list(got.values()), dtype=object))))
                 break
         else:
             frame = replace(frame, basis="distance bands")
