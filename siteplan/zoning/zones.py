@@ -981,12 +981,18 @@ def zoning_sheets(zones: gpd.GeoDataFrame, *, size: float = 100.0,
     if estates is not None and len(estates) and "estate_id" in estates:
         shapes = {str(e): g for e, g in zip(estates["estate_id"], estates.geometry.values) if g is not None}
     out = []
-    for eid, grp in zones.groupby("estate_id", sort=True):
+    # the table and the geometries taken apart once, then each estate's rows by position
+    table = pd.DataFrame(zones[SHEET_COLUMNS])
+    allg = np.asarray(zones.geometry.values, dtype=object)
+    rows = pd.Series(np.arange(len(zones))).groupby(zones["estate_id"].to_numpy(), sort=True).groups
+    for eid, at in rows.items():
+        pos = np.asarray(at)
         outline = shapes.get(str(eid))
-        geoms = list(grp.geometry.values) + ([outline] if outline is not None else [])
+        mine = list(allg[pos])
+        geoms = mine + ([outline] if outline is not None else [])
         minx, miny, maxx, maxy = shapely.total_bounds(np.array(geoms, dtype=object))
         span = max(maxx - minx, maxy - miny, 1e-9)
-        paths = [_svg_path(g, minx, miny, span, size) for g in grp.geometry]
+        paths = [_svg_path(g, minx, miny, span, size) for g in mine]
         line = _svg_path(outline, minx, miny, span, size) if outline is not None else ""
-        out.append(ZoningSheet(str(eid), grp[SHEET_COLUMNS].reset_index(drop=True), paths, line))
+        out.append(ZoningSheet(str(eid), table.iloc[pos].reset_index(drop=True), paths, line))
     return out
