@@ -20,8 +20,8 @@ and falls back to distance bands when the blocks would put a heavier category cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

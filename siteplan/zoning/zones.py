@@ -677,6 +677,19 @@ def _pseudo_businesses(grp: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["biz_id", "category", "land_m2", "name"])
 
 
+def _per_estate(estates: gpd.GeoDataFrame, businesses: pd.DataFrame | None, catalogue: Catalogue
+                ) -> tuple[dict[Any, BaseGeometry], pd.DataFrame | None, dict[Any, np.ndarray]]:
+    """Looked up once for every estate: its polygon (the first row of its id), the businesses' plot
+    needs (:func:`plot_need`; None without businesses) and the positions of each estate's businesses."""
+    first = pd.Series(np.arange(len(estates))).groupby(estates["estate_id"].to_numpy(), sort=False).first()
+    estate_geom = dict(zip(first.index, estates.geometry.values[first.to_numpy()]))
+    if businesses is None:
+        return estate_geom, None, {}
+    need = plot_need(businesses[["biz_id", "category", "land_m2", "name"]], catalogue)
+    at = pd.Series(np.arange(len(businesses))).groupby(businesses["estate_id"].to_numpy(), sort=False).groups
+    return estate_geom, need, {k: np.asarray(v) for k, v in at.items()}
+
+
 def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalogue,
               rules: dict[str, RuleSet], layers: dict[str, gpd.GeoDataFrame], scenario: Scenario,
               usable_table: pd.DataFrame | None = None, *, businesses: pd.DataFrame | None = None,
@@ -723,20 +736,10 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
     if usable_table is not None:
         bind = {(r.estate_id, r.category): r.binding for r in usable_table.itertuples()}
     indicative, recovered = [], []
-    # per estate: its polygon (the first row of its id) and its businesses' rows, looked up once
-    first = pd.Series(np.arange(len(estates))).groupby(estates["estate_id"].to_numpy(), sort=False).first()
-    estate_geom = dict(zip(first.index, estates.geometry.values[first.to_numpy()]))
-    biz_rows: dict[Any, np.ndarray] = {}
-    biz_need = None
-    if businesses is not None:
-        biz_need = plot_need(businesses[["biz_id", "category", "land_m2", "name"]], catalogue)
-        biz_rows = {k: np.asarray(v) for k, v in
-                    pd.Series(np.arange(len(businesses))).groupby(businesses["estate_id"].to_numpy(),
-                                                                  sort=False).groups.items()}
+    estate_geom, biz_need, biz_rows = _per_estate(estates, businesses, catalogue)
     for eid, grp in demand[demand["land_m2"] > 0].groupby("estate_id", sort=True):
-        if eid not in estate_geom:
+        if (geom := estate_geom.get(eid)) is None:
             continue
-        geom = estate_geom[eid]
         d = dict(zip(grp["category"], grp["land_m2"].astype(float)))
         u = dict(zip(grp["category"], grp["units"].astype(int)))
         homes = _homes_near(geom, homes_all, tree, reach)
@@ -745,10 +748,8 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
         usable = {c: rules[c].usable(geom, cache=cuts)[0] for c in cats}
         sep = {c: max(home_separation(rules[c]), float(catalogue.row(c)["sep_m"])) for c in cats}
         land, basis = land_basis(geom, str(eid), plots_layer, occupied, vacant)
-        if biz_need is None:
-            biz = plot_need(_pseudo_businesses(grp), catalogue)
-        else:
-            biz = biz_need.iloc[biz_rows.get(eid, np.zeros(0, dtype=np.intp))]
+        biz = plot_need(_pseudo_businesses(grp), catalogue) if biz_need is None else \
+            biz_need.iloc[biz_rows.get(eid, np.zeros(0, dtype=np.intp))]
         if basis == "plots":
             assert plots_layer is not None
             mine = plots_layer[plots_layer["estate_id"].astype(str) == str(eid)]
