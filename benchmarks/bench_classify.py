@@ -43,18 +43,22 @@ from siteplan.guilds.catalogue import classify, load_catalogue  # noqa: E402
 from siteplan.guilds.name_model import (  # noqa: E402
     DEFAULT_MIN_CONFIDENCE,
     OTHER,
+    CORPUS_COLUMNS,
     Calibration,
     apply_fallback,
     load_calibration,
+    load_corpus,
     train,
 )
 
 DATA = ROOT / "tests" / "data"
 CALIBRATION = {"registry_fa.csv": "expected", "registry_heldout.csv": "true_category",
-               "registry_heldout2.csv": "true_category", "registry_calib5.csv": "true_category"}
+               "registry_heldout2.csv": "true_category", "registry_calib5.csv": "true_category",
+               "registry_calib6.csv": "true_category"}
 TEST = {"registry_heldout3.csv": "true_category", "registry_heldout4.csv": "true_category",
         "registry_heldout5.csv": "true_category"}
 CAL_FILE = ROOT / "siteplan" / "data" / "classify_calibration.json"
+CORPUS_FILE = ROOT / "siteplan" / "data" / "classify_corpus.csv"
 #: Laplace smoothing of the isotonic steps (see :func:`_isotonic`); False only to compare.
 SMOOTH = True
 #: Rule kinds with no rows in the calibration registries get this, stated as an assumption.
@@ -81,12 +85,30 @@ def outcome(out: pd.DataFrame, true: np.ndarray) -> dict[str, float]:
             "by_model": int((by == "model").sum()), "wrong_by_model": int((wrong & (by == "model")).sum())}
 
 
+def corpus_from(files: dict[str, str]) -> pd.DataFrame:
+    """The training corpus: every row of the given calibration registries with its true category."""
+    parts = []
+    for f, t in files.items():
+        reg = pd.read_csv(DATA / f, dtype=str, keep_default_na=False)
+        parts.append(pd.DataFrame({"name": reg["name"], "category": reg[t].replace({"": OTHER}), "registry": f}))
+    df = pd.concat(parts, ignore_index=True)
+    return df[df["name"].str.strip() != ""][list(CORPUS_COLUMNS)].reset_index(drop=True)
+
+
+def corpus_without(path: Path, corpus: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The corpus less the rows of ``path``'s registry (leave one registry out; all of it for a test one)."""
+    corpus = load_corpus() if corpus is None else corpus
+    return corpus[corpus["registry"] != path.name].reset_index(drop=True)
+
+
 def measure(path: Path, truth: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-            calibration: Calibration | None = None, show_wrong: bool = False) -> dict[str, float]:
-    """Figures for one registry."""
+            calibration: Calibration | None = None, show_wrong: bool = False,
+            corpus: pd.DataFrame | None = None) -> dict[str, float]:
+    """Figures for one registry; the model never learns the registry's own corpus rows."""
     seen, true = _load(path, truth)
     cat = load_catalogue()
-    out = apply_fallback(classify(seen, cat), cat, min_confidence, calibration=calibration)
+    out = apply_fallback(classify(seen, cat), cat, min_confidence, calibration=calibration,
+                         corpus=corpus_without(path, corpus))
     f = outcome(out, true)
     print(f"{path.name:24} {f['n']:4d} rows: right {f['right']:6.1%} ({f['n_right']}), wrong {f['wrong']:5.1%} "
           f"({f['n_wrong']}), review {f['review']:5.1%} ({f['n_review']}); by model {f['by_model']} "
@@ -99,12 +121,13 @@ def measure(path: Path, truth: str, min_confidence: float = DEFAULT_MIN_CONFIDEN
     return f
 
 
-def _features(path: Path, truth: str) -> pd.DataFrame:
-    """Per row of a calibration registry: rule kind, rule category, model best/p1, truth."""
+def _features(path: Path, truth: str, corpus: pd.DataFrame) -> pd.DataFrame:
+    """Per row of a calibration registry: rule kind, rule category, model best/p1, truth; the model is
+    trained as a run would train it, on the corpus less this registry's rows (leave one registry out)."""
     seen, true = _load(path, truth)
     cat = load_catalogue()
     rules = classify(seen, cat)
-    model = train(cat, rules)
+    model = train(cat, rules, corpus=corpus_without(path, corpus))
     pred = model.predict(seen["name"].tolist())
     rc = rules["category"].to_numpy(dtype=object).copy()
     rc[rules["class_outside"].to_numpy(dtype=bool)] = OTHER
@@ -156,7 +179,8 @@ def fit_calibration(feats: pd.DataFrame) -> Calibration:
 def calibrate(write: bool = False) -> Calibration:
     """Measure the calibration on the calibration registries, print it with a leave-one-registry-out
     check, and (``write``) ship it."""
-    feats = pd.concat([_features(DATA / f, t) for f, t in CALIBRATION.items()], ignore_index=True)
+    corpus = corpus_from(CALIBRATION)
+    feats = pd.concat([_features(DATA / f, t, corpus) for f, t in CALIBRATION.items()], ignore_index=True)
     cal = fit_calibration(feats)
     print("calibration registries:", cal.source)
     for kind, prec in cal.rules.items():
@@ -178,8 +202,10 @@ def calibrate(write: bool = False) -> Calibration:
     print("  leave one calibration registry out (calibrate on the others, measure on it):")
     for f, t in CALIBRATION.items():
         c = fit_calibration(feats[feats["registry"] != f])
-        measure(DATA / f, t, calibration=c)
+        measure(DATA / f, t, calibration=c, corpus=corpus)
     if write:
+        corpus.to_csv(CORPUS_FILE, index=False, encoding="utf-8", lineterminator="\n")
+        print(f"written {CORPUS_FILE.relative_to(ROOT)} ({len(corpus)} names)")
         CAL_FILE.write_text(json.dumps(cal.to_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
                             encoding="utf-8")
         print(f"written {CAL_FILE.relative_to(ROOT)}")
