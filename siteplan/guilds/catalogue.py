@@ -593,6 +593,8 @@ DISPUTED_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # firm («فنی مهندسی») a technology firm in two and a contractor in one
     "قفل سازی": (("metalwork",), ()), "قفل و کلید": (("metalwork",), ()), "کلید و قفل": (("metalwork",), ()),
     "فنی مهندسی": (("tech_firm",), ()),
+    # computer services: a technology firm in two registries, a shop outside the catalogue in another
+    "خدمات کامپیوتری": (("tech_firm",), ()), "خدمات رایانه": (("tech_firm",), ()),
 }
 #: A repair or service shop's keyword with a word of selling parts («قطعات گیربکس», «پخش روغن موتور»), or a
 #: parts keyword with a word of repair («برق و باطری خودرو»): the shop may be either (category found ->
@@ -612,7 +614,7 @@ SHARED_KEYWORDS: dict[str, tuple[str, ...]] = {
     "اتوسرویس": ("car_repair", "car_wash_oil"), "اتو سرویس": ("car_repair", "car_wash_oil"),
     # a meat or fruit «سوپر» is a chain store in one registry, a butcher's or greengrocer's in general use
     "سوپر پروتئین": ("chain_store", OUTSIDE), "سوپر گوشت": ("chain_store", OUTSIDE),
-    "سوپر میوه": ("chain_store", OUTSIDE),
+    "سوپر میوه": ("chain_store", OUTSIDE), "سوپر مرغ": ("chain_store", OUTSIDE), "سوپر ماهی": ("chain_store", OUTSIDE),
 }
 
 _Kw = tuple[str, str, int, str, str]  # (compact keyword, code, specificity, whole word or "", the keyword as written)
