@@ -592,7 +592,8 @@ DISPUTED_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # a locksmith is metalwork in one registry and a service outside the catalogue in three; an engineering
     # firm («فنی مهندسی») a technology firm in two and a contractor in one
     "قفل سازی": (("metalwork",), ()), "قفل و کلید": (("metalwork",), ()), "کلید و قفل": (("metalwork",), ()),
-    "فنی مهندسی": (("tech_firm",), ()),
+    "فنی مهندسی": (("tech_firm",), ("هوش مصنوعی", "نرم افزار", "فناوری", "دانش بنیان", "رباتیک", "الکترونیک",
+                                    "اتوماسیون", "کنترل صنعتی")),
     # computer services: a technology firm in two registries, a shop outside the catalogue in another
     "خدمات کامپیوتری": (("tech_firm",), ()), "خدمات رایانه": (("tech_firm",), ()),
 }
