@@ -2,14 +2,17 @@
 """A one-estate what-if on the demo: "what if E14 gets wastewater?" (target: at most 5 s on a quiet
 2-core machine).
 
-Copies the demo's scenario and layers into a temporary folder, runs the demo as it is (run A), then the
-same scenario with estate ``--estate``'s ``wastewater`` set to 1 in the estates layer (run B), each in a
-fresh ``python -m siteplan run`` process, and prints for each the wall time, the CPU time of the
-process (user + sys: the figure to compare on a loaded machine), the stage timings of its manifest
-(wall and CPU) and the load average; then which outputs the what-if changed. ``--run-args`` is passed
-to run B's command line (e.g. a stage cache option, when there is one).
+Copies the demo's scenario and layers into a temporary folder, runs the demo as it is (run A, cold),
+then the same scenario with estate ``--estate``'s ``wastewater`` set to 1 in the estates layer (run B)
+with ``--reuse`` of run A (the stage cache, :mod:`siteplan.outputs.stagecache`), then run B cold (``--no-check``
+leaves it out) to check that both write the same bytes; each in a fresh ``python -m siteplan run``
+process. Prints for each the wall time, the CPU time of the process (user + sys: the figure to compare
+on a loaded machine), the stage timings of its manifest (wall and CPU), what was reused and the load
+average; then which outputs the what-if changed. ``--run-args`` replaces run B's extra arguments
+(default ``--reuse RUN_A``). The user's cache folder is used as the environment says
+(``SITEPLAN_CACHE_DIR=off`` for cold runs without any cache).
 
-Run: ``python benchmarks/bench_whatif.py [--estate E14] [--run-args "..."]``.
+Run: ``python benchmarks/bench_whatif.py [--estate E14] [--run-args "..."] [--no-check]``.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_case(name: str, scenario: Path, out: Path, extra: list[str]) -> dict[str, str]:
-    """Run one scenario in a fresh process; print its figures; return its outputs' hashes."""
+def run_case(name: str, scenario: Path, out: Path, extra: list[str], env: dict[str, str] | None = None
+             ) -> tuple[dict[str, str], dict[str, object]]:
+    """Run one scenario in a fresh process; print its figures; return its outputs' hashes and manifest."""
     load = os.getloadavg()[0]
     c0, t0 = _child_cpu(), time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "siteplan", "--quiet", "run", str(scenario), "--out", str(out),
-                        "--overwrite", *extra], capture_output=True, text=True)
+                        "--overwrite", *extra], capture_output=True, text=True, env={**os.environ, **(env or {})})
     wall, cpu = time.perf_counter() - t0, _child_cpu() - c0
     if r.returncode != 0:
         raise SystemExit(f"{name} failed: {r.stderr}")
@@ -47,13 +51,20 @@ def run_case(name: str, scenario: Path, out: Path, extra: list[str]) -> dict[str
     print("  stages (s, wall): " + ", ".join(f"{k} {v:.2f}" for k, v in m["timings_s"].items()))
     if "timings_cpu_s" in m:
         print("  stages (s, CPU):  " + ", ".join(f"{k} {v:.2f}" for k, v in m["timings_cpu_s"].items()))
-    return dict(m["outputs_sha256"])
+    if m.get("reused"):
+        r = m["reused"]
+        print(f"  reused: {', '.join(r['stages']) or 'nothing'} "
+              "(" + ", ".join(f"{k} {v['reused']} of {v['of']}" for k, v in r.items() if isinstance(v, dict)) + ")")
+        for n in r.get("notes", []):
+            print(f"  note: {n}")
+    return dict(m["outputs_sha256"]), m
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--estate", default="E14", help="the estate that gets wastewater")
-    ap.add_argument("--run-args", default="", help="extra arguments of run B (shell words)")
+    ap.add_argument("--run-args", default=None, help="extra arguments of run B (shell words; default --reuse RUN_A)")
+    ap.add_argument("--no-check", action="store_true", help="do not run B cold to check the bytes")
     a = ap.parse_args()
     import geopandas as gpd
 
@@ -71,8 +82,19 @@ def main() -> None:
         raise SystemExit(f"--estate {a.estate}: not an estate of the demo")
     est.loc[at, "wastewater"] = 1
     est.to_file(shp, encoding="utf-8")
-    h_a = run_case("A: the demo", base / "demo.yaml", tmp / "out-a", [])
-    h_b = run_case(f"B: {a.estate} gets wastewater", what / "demo.yaml", tmp / "out-b", shlex.split(a.run_args))
+    print(f"user cache folder: {os.environ.get('SITEPLAN_CACHE_DIR', '~/.cache/siteplan (default)')}")
+    h_a, _ = run_case("A: the demo, cold", base / "demo.yaml", tmp / "out-a", [])
+    extra = shlex.split(a.run_args) if a.run_args is not None else ["--reuse", str(tmp / "out-a")]
+    h_b, _ = run_case(f"B: {a.estate} gets wastewater, {' '.join(extra) or 'no options'}", what / "demo.yaml",
+                        tmp / "out-b", extra)
+    if not a.no_check:
+        # no cache folder at all: B's relocation solves are not read from what run B stored
+        h_c, _ = run_case(f"B cold (SITEPLAN_CACHE_DIR=off): {a.estate} gets wastewater", what / "demo.yaml",
+                          tmp / "out-c", [], {"SITEPLAN_CACHE_DIR": "off"})
+        skip = {"manifest.json"}
+        same = {k: v for k, v in h_b.items() if k not in skip} == {k: v for k, v in h_c.items() if k not in skip}
+        print(f"B with {' '.join(extra)} writes the bytes of B cold: {'yes' if same else 'NO'} "
+              f"({len(h_c)} files, manifest's timings aside)")
     changed = sorted(k for k in h_a.keys() | h_b.keys() if h_a.get(k) != h_b.get(k))
     print(f"outputs the what-if changed: {len(changed)} of {len(h_b)} ({', '.join(changed[:12])}"
           f"{' …' if len(changed) > 12 else ''})")

@@ -27,7 +27,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
-from siteplan._io import write_shapefile
+from siteplan.common.atomic import write_shapefile
 from siteplan.guilds.catalogue import load_catalogue
 
 SEED = 20261126

@@ -15,7 +15,7 @@ sites and upgrades for the unmet demand, :mod:`~siteplan.programme` measures wha
 (and compares or explains finished runs). :mod:`~siteplan.pipeline` orders the stages and
 :mod:`~siteplan.results` holds what a run produced; :mod:`~siteplan.national` runs a nation,
 :mod:`~siteplan.cli` is the command line. Shared helpers stay at the top: :mod:`~siteplan.grid`,
-:mod:`~siteplan.textnorm`, :mod:`~siteplan.vocab`, :mod:`~siteplan.dates`, :mod:`~siteplan.units`,
+:mod:`~siteplan.common.textnorm`, :mod:`~siteplan.common.vocab`, :mod:`~siteplan.common.dates`, :mod:`~siteplan.common.units`,
 :mod:`~siteplan.progress` and :mod:`~siteplan.errors`.
 
 The names below are the public API; they are imported on first use, so ``import siteplan`` stays

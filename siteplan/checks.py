@@ -146,7 +146,7 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
 def mixed_area_problems(scenario: Scenario, region: Any) -> list[str]:
     """``rules.mixed_areas`` entries that name no town of the urban layer (names compared after Persian
     normalisation: ي/ی, ك/ک, ZWNJ, digits; the closest names suggested)."""
-    from .textnorm import normalize
+    from .common.textnorm import normalize
 
     urban = region.layers.get("urban")
     if not scenario.rules.mixed_areas or urban is None:
@@ -175,8 +175,8 @@ def mixed_area_problems(scenario: Scenario, region: Any) -> list[str]:
 def _setting_problems(scenario: Scenario, catalogue: Catalogue | None) -> list[str]:
     """Problems of the scenario's own settings that need no layer: category codes (against the shipped
     catalogue when the scenario's cannot be read) and ``allocation.accepted_kinds``."""
+    from .common.vocab import category_problems, setting_problems
     from .guilds.catalogue import load_catalogue
-    from .vocab import category_problems, setting_problems
 
     if catalogue is None:
         try:
@@ -377,7 +377,7 @@ def _road_problems(scenario: Scenario, region: Any) -> list[str]:
 
 
 def _did_you_mean(value: str, known: list[str]) -> str:
-    from .vocab import nearest
+    from .common.vocab import nearest
 
     best = nearest(value, known)
     return f"; did you mean '{best}'?" if best else ""
@@ -385,9 +385,9 @@ def _did_you_mean(value: str, known: list[str]) -> str:
 
 def _value_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:
     """Layer values outside their vocabularies, filters matching nothing, unknown category codes
-    (:mod:`siteplan.vocab`)."""
+    (:mod:`siteplan.common.vocab`)."""
+    from .common.vocab import scenario_value_problems
     from .inputs.region import ID_FIELDS, NUMERIC_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS
-    from .vocab import scenario_value_problems
 
     text_fields = {name: [f for f in (*REQUIRED_FIELDS[name], *OPTIONAL_FIELDS[name], "source")
                           if f not in NUMERIC_FIELDS and f != ID_FIELDS.get(name)] for name in REQUIRED_FIELDS}

@@ -27,6 +27,7 @@ from .guilds.profiles import default_criteria
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness
 from .locate.upgrades import compare_options, option_notes, propose_upgrades
+from .outputs.stagecache import StageReuse
 from .outputs.writer import write_run
 from .progress import announce, drawn
 from .relocation import Plan, estate_capacity, relocate, relocation_flows
@@ -90,7 +91,8 @@ def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
     return list(scenario.categories)
 
 
-def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: bool = True) -> Prepared:
+def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: bool = True,
+            stages: StageReuse | None = None) -> Prepared:
     """Load, classify, compile rules and compute the suitability surfaces.
 
     Parameters
@@ -102,6 +104,9 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
     with_surfaces
         False to stop before the in-memory criterion layers and surfaces (for the blockwise path on
         grids too large to hold); ``crit`` and ``surfaces`` are then empty.
+    stages
+        A run's stage keys and reuse (:mod:`siteplan.outputs.stagecache`): the classification, criterion rasters
+        and rule masks are taken from ``stages.source`` where their keys match; None computes them.
 
     Returns
     -------
@@ -114,7 +119,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         warns.extend(region.warnings)
         codes = _scope(scenario, cat)
     with timer.stage("classify"):
-        biz, notes = classify_registry(region.layers["businesses"], cat, scenario)
+        biz, notes = (stages.classify if stages is not None else classify_registry)(region.layers["businesses"], cat, scenario)
         warns.extend(notes)
         biz["category_classified"] = biz["category"]  # kept for criteria (linked trades out of scope)
         out_scope = biz["category"].notna() & ~biz["category"].isin(codes)
@@ -156,8 +161,9 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         if not with_surfaces:
             return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, {}, [], warns, usable_specs)
         # criteria read the classified businesses (category), e.g. the linked-trades defaults
-        crit = criterion_layers(usable_specs, criteria_layers(layers, biz), grid, cache)
-        surf = surfaces(codes, crit, rules, scenario, layers, cache)
+        evaluate = stages.criteria if stages is not None else criterion_layers
+        crit = evaluate(usable_specs, criteria_layers(layers, biz), grid, cache)
+        surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, layers, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():
                 warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
@@ -219,7 +225,8 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
     return PlanInputs(estates, biz, scores_df, usable, reserved, elig, capacity, clusters, warns)
 
 
-def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | None = None) -> RunResult:
+def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | None = None,
+        stages: StageReuse | None = None) -> RunResult:
     """Run every stage of a scenario (no files written; see :func:`siteplan.outputs.writer.write_run`).
 
     Parameters
@@ -231,6 +238,9 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     baseline
         A run folder whose plan this run keeps (:func:`read_baseline`, only read): a business moves away
         from its baseline estate only at the cost of ``allocation.disruption_km`` per ha.
+    stages
+        The run's stage keys and what it may reuse (:class:`siteplan.outputs.stagecache.StageReuse`, e.g. from
+        ``--reuse RUN_DIR``); None: every stage computed, no keys.
 
     Returns
     -------
@@ -239,7 +249,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     timer = _Timer()
     seed = scenario.seed if seed is None else seed
     check_seed(seed)  # before any work (NumPy refuses a negative seed only at the last stage)
-    prep = prepare(scenario, timer)
+    prep = prepare(scenario, timer, stages=stages)
     sc = scenario
     layers = prep.region.layers
     inputs = plan_inputs(prep, timer)
@@ -360,7 +370,8 @@ def scenario_input_paths(scenario: Scenario, path: Path) -> dict[str, Path]:
 
 
 def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None = None,
-                      overwrite: bool = False, baseline: str | Path | None = None) -> RunResult:
+                      overwrite: bool = False, baseline: str | Path | None = None,
+                      reuse: str | Path | None = None) -> RunResult:
     """Validate, run and write a scenario; the output folder is replaced only when the run succeeds.
 
     The output folder's rules (refusals, lock, marker, atomic swap, leftovers) are those of
@@ -380,6 +391,10 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     baseline
         A previous run's folder whose plan this run keeps (:func:`run`); it is only read, and refused as
         (or inside) the output folder.
+    reuse
+        A previous run's folder whose stage results this run takes where their keys are this run's
+        (:mod:`siteplan.outputs.stagecache`); only read (it may be ``out_dir`` itself, replaced only at the end).
+        Every run saves its keys (the manifest's ``stages``) and ``stages/`` for a later ``reuse``.
 
     Returns
     -------
@@ -389,16 +404,38 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
 
     scenario = load_scenario(path)
     inputs = scenario_input_paths(scenario, Path(path))
+    stages = StageReuse.from_run(reuse)  # a bad folder fails before any work
     if baseline is not None:
         read_baseline(baseline)  # a bad folder fails before any work
         inputs["the --baseline run folder"] = Path(baseline)
     # rough lower bound of the output's size: the report's fixed part and about twice the inputs
     estimate = (8 << 20) + 2 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="run", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
-        res = run(scenario, seed=seed, baseline=baseline)
+        res = run(scenario, seed=seed, baseline=baseline, stages=stages)
         with announce("write"):
+            stages.write(folder.stage)
             write_run(res, folder.stage, scenario_file=Path(path))
+            _manifest_stages(folder.stage / "manifest.json", stages)
     return res
+
+
+def _manifest_stages(manifest: Path, stages: StageReuse) -> None:
+    """Add the run's stage keys (``stages``) and, under ``--reuse``, what it reused (``reused``) to its
+    manifest (neither is an output byte: a run with ``--reuse`` writes what one without writes)."""
+    import json
+
+    from .outputs.writer import write_json
+
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    extra: dict[str, object] = {"reused": stages.manifest()} if stages.source is not None else {}
+    extra["stages"] = stages.keys
+    out: dict[str, object] = {}
+    for k, v in m.items():
+        if k == "warnings":  # beside the timings
+            out.update(extra)
+        out[k] = v
+    out.update({k: v for k, v in extra.items() if k not in out})
+    write_json(out, manifest)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import IO, Any
 
-from .textnorm import printable
+from .common.textnorm import printable
 
 __all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_bars", "stage_bar", "UnitBars", "count_bar"]
 

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from ._yaml import YamlLimitError, load_yaml, lone_surrogates
+from .common.safeyaml import YamlLimitError, load_yaml, lone_surrogates
 from .errors import ScenarioError
 from .rules.standards import CONNECTOR_DETOUR, CONNECTOR_SPEED_KMH
 
@@ -226,7 +226,7 @@ class LayerSpec(_Strict):
     path: str
     layer: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
-    #: the user's values to canonical ones, per canonical field (siteplan.vocab)
+    #: the user's values to canonical ones, per canonical field (siteplan.common.vocab)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     encoding: str | None = None
     crs: str | None = None
@@ -624,7 +624,7 @@ class UpgradeRefSpec(_Strict):
 class PhaseSpec(_Strict):
     """One phase of the programme (:mod:`siteplan.programme.phasing`): when it starts and what comes online.
 
-    ``start`` is a year or a day, Solar Hijri when the year is below 1700 (:mod:`siteplan.dates`).
+    ``start`` is a year or a day, Solar Hijri when the year is below 1700 (:mod:`siteplan.common.dates`).
     ``estates``: existing estates that open in this phase (every estate no phase names is open from
     the first). ``upgrades``: upgrades done in this phase, each a rank of upgrades.csv (a number), an
     estate id (its best-ranked upgrade there) or ``{estate: E14, changes: "wastewater=1"}``. ``sites``:
@@ -640,7 +640,7 @@ class PhaseSpec(_Strict):
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, v: Any) -> str:
-        from .dates import parse_start
+        from .common.dates import parse_start
 
         return parse_start(v).text
 
@@ -726,7 +726,7 @@ class ProgrammeSpec(_Strict):
 
 def _phase_order_problems(phases: list[PhaseSpec]) -> list[str]:
     """Phase names given twice, and starts out of order."""
-    from .dates import parse_start
+    from .common.dates import parse_start
 
     problems = []
     names: dict[str, int] = {}
@@ -987,7 +987,7 @@ class Scenario(_Strict):
     def _canonical_filters(cls, v: list[CriterionSpec] | None, info: ValidationInfo) -> list[CriterionSpec] | None:
         """A filter value written as a synonym of a canonical value (``kind: [شهر]``, a word of the layer's
         ``values:`` mapping) is read as that value, and the run's log says so."""
-        from .vocab import canonical_filter
+        from .common.vocab import canonical_filter
 
         layers = info.data.get("layers") or {}
         out = []
@@ -1231,8 +1231,8 @@ def _raw_file_problems(data: dict[str, Any], base_dir: Path, source: str) -> lis
 def _file_problems(key: str, given: str, path: Path) -> list[str]:
     """A FIFO, device or socket (directly or through a link), or a table too large to read, among an
     input's files (a shapefile's sidecars included), checked before anything opens them
-    (:func:`siteplan._fs.input_file_problem`)."""
-    from ._fs import input_file_problem
+    (:func:`siteplan.common.fs.input_file_problem`)."""
+    from .common.fs import input_file_problem
 
     files = [path]
     if path.suffix.lower() == ".shp":
@@ -1274,7 +1274,7 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     ScenarioError
         When the file is missing, is not YAML or not UTF-8, or breaks the loader's limits.
     """
-    from ._fs import MAX_TEXT_BYTES, input_file_problem
+    from .common.fs import MAX_TEXT_BYTES, input_file_problem
 
     why = input_file_problem(path, MAX_TEXT_BYTES)
     if why:

@@ -146,7 +146,7 @@ def small_scenario(tmp_path: Path, *, n_biz: int = 60) -> Path:
     explicit criteria :data:`EXPLICIT_CRITERIA`."""
     out = tmp_path / "small"
     out.mkdir()
-    from siteplan._io import write_shapefile
+    from siteplan.common.atomic import write_shapefile
 
     bbox = (51.2, 32.4, 52.1, 32.95)
     for f in sorted(DEMO_DIR.glob("*.shp")):
@@ -236,6 +236,7 @@ SLOW: dict[str, set[str]] = {
     "test_blockwise.py": {"test_blockwise_equals_whole_grid"},
     "test_demo_region.py": {"test_build_script_regenerates_committed_files_byte_for_byte"},
     "test_gis_io.py": {"pg_server"},
+    "test_reuse.py": {"*"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
@@ -253,6 +254,7 @@ HEAVY_FIRST = [
     "test_cli.py",
     "test_load_independent.py",
     "test_explain_run.py",
+    "test_reuse.py",
 ]
 
 

@@ -169,7 +169,7 @@ def test_run_writes_review_csv_and_labels_feed_back(tmp_path):
     sc = small_scenario(tmp_path, n_biz=40)
     shp = sc.parent / "businesses.shp"
     g = gpd.read_file(shp)
-    from siteplan._io import write_shapefile
+    from siteplan.common.atomic import write_shapefile
 
     g["name"] = g["name"].astype(object)
     g.loc[g.index[:2], "name"] = ["کارگاه برادران صادقی", "جوشکری رضا"]
@@ -270,7 +270,7 @@ def _demo_truth(names: pd.Series) -> list[str]:
     """The demo generator's category of each name, from its name templates (empty when the name says none)."""
     import importlib.util
 
-    from siteplan.textnorm import normalize
+    from siteplan.common.textnorm import normalize
 
     spec = importlib.util.spec_from_file_location("build_demo", ROOT / "scripts" / "build_demo_region.py")
     mod = importlib.util.module_from_spec(spec)
@@ -305,7 +305,7 @@ def test_filled_demo_review_csv_is_learnt(demo_copy, demo_run_dir, tmp_path):
     labelled = rv[rv.category != ""]
     # the demo's names that say no trade («فروشگاه <surname> پلاک <n>», 1 % of the generated ones) have no
     # category an officer could read from the name: they stay unlabelled
-    from siteplan.textnorm import normalize
+    from siteplan.common.textnorm import normalize
 
     blind = rv.loc[rv.category == "", "name"].map(normalize)
     assert (blind.str.startswith("فروشگاه") & blind.str.contains("پلاک")).all(), blind.tolist()

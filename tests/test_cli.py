@@ -199,7 +199,7 @@ def test_zero_capacity_everywhere_runs_to_the_end_with_reasons_and_new_sites(tmp
     est = sc.parent / "estates.shp"
     g = gpd.read_file(est)
     g["vacant_ha"] = 0.0
-    from siteplan._io import write_shapefile
+    from siteplan.common.atomic import write_shapefile
 
     write_shapefile(g, est)
     edit_yaml(sc, lambda d: d["layers"].pop("plots", None))

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
 from siteplan.cli import main
-from siteplan.textnorm import printable, printable_json
+from siteplan.common.textnorm import printable, printable_json
 
 OSC_TITLE = "\x1b]0;pwned\x07"  # retitles the terminal
 CSI_RED = "\x1b[31m"  # recolours what follows
@@ -63,7 +63,7 @@ def test_printable_json_stays_valid_and_lossless():
 def hostile(tmp_path_factory) -> Path:
     """The small scenario with estate E01 named with terminal escape sequences."""
     sc = small_scenario(tmp_path_factory.mktemp("hostile"), n_biz=40)
-    from siteplan._io import write_shapefile
+    from siteplan.common.atomic import write_shapefile
 
     est = sc.parent / "estates.shp"
     g = gpd.read_file(est)

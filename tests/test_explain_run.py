@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from conftest import small_scenario
 
 from siteplan.cli import main
-from siteplan.outputs.explain import explain, explain_run, write_explain_data
-from siteplan.pipeline import demo_scenario_path, plan_inputs, prepare
+from siteplan.outputs.explain import explain, explain_run
+from siteplan.pipeline import demo_scenario_path, prepare
 from siteplan.scenario import load_scenario
 
 
@@ -80,21 +80,19 @@ def test_cli_run_dir_errors(small_run, tmp_path):
     assert r.exit_code == 1 and "damaged or incomplete" in r.output and "Traceback" not in r.output
 
 
-def test_demo_every_estate_and_category_agrees(tmp_path):
-    """On the demo: explain from the saved data equals explain on the scenario for every (estate,
-    category), and at points inside, outside and off the grid."""
+def test_demo_every_estate_and_category_agrees(demo_run_dir):
+    """On the demo: explain from what `siteplan demo` saved (the shared run) equals explain on the scenario
+    for every (estate, category), and at points inside, outside and off the grid."""
     prep = prepare(load_scenario(demo_scenario_path()))
-    inputs = plan_inputs(prep)
-    write_explain_data(prep, inputs.usable, inputs.elig, tmp_path / "explain")
     eids = [str(e) for e in prep.region.layers["estates"]["estate_id"]]
     n = 0
     for code in prep.codes:
         for eid in eids:
             a = explain(prep, code, estate=eid)
-            b = explain_run(tmp_path, code, estate=eid)
+            b = explain_run(demo_run_dir, code, estate=eid)
             assert _same(a.as_dict(), b.as_dict()) and a.lines() == b.lines() and a.usable == b.usable, (code, eid)
             n += 1
         for at in ((51.6776, 32.6572), (51.45, 32.75), (52.3, 33.4), (0.0, 0.0)):
-            a, b = explain(prep, code, at=at), explain_run(tmp_path, code, at=at)
+            a, b = explain(prep, code, at=at), explain_run(demo_run_dir, code, at=at)
             assert _same(a.as_dict(), b.as_dict()) and a.lines() == b.lines(), (code, at)
     assert n == len(prep.codes) * len(eids) > 100

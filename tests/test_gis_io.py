@@ -44,7 +44,7 @@ PASSWORD = "Pw-7f3a-zz9!q"
 @pytest.fixture(scope="module")
 def shp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(scenario, run folder) of the small scenario with one business named :data:`HOSTILE`."""
-    from siteplan._io import write_shapefile
+    from siteplan.common.atomic import write_shapefile
 
     tmp = tmp_path_factory.mktemp("gisio")
     sc = small_scenario(tmp, n_biz=40)

@@ -144,7 +144,7 @@ def test_a_table_above_the_size_limit_is_refused(small, monkeypatch):
 
 
 def test_input_file_problem():
-    from siteplan._fs import input_file_problem
+    from siteplan.common.fs import input_file_problem
 
     assert input_file_problem(ROOT / "README.md") is None
     assert input_file_problem(ROOT / "no-such-file") is None  # left to the caller's "not found"
@@ -212,7 +212,7 @@ SEPARATORS = ["\u2028", "\u2029", "\u0085", "\u202e", "\u2067", "\x1b", "\x0b"]
 
 
 def test_printable_escapes_separators_and_bidi_marks():
-    from siteplan.textnorm import printable, printable_json
+    from siteplan.common.textnorm import printable, printable_json
 
     for c in SEPARATORS:
         out = printable(f"a{c}b")

@@ -8,10 +8,10 @@ import numpy as np
 import shapely
 from conftest import edit_yaml, small_scenario
 
-from siteplan._io import write_shapefile
+from siteplan.common.atomic import write_shapefile
 from siteplan.pipeline import run
 from siteplan.scenario import load_scenario
-from siteplan.units import M2_PER_HA
+from siteplan.common.units import M2_PER_HA
 
 
 def _starved(tmp_path, **sites):

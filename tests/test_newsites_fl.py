@@ -113,7 +113,7 @@ def demo_model():
     found, _ = demand_sites(prep, plan, estates)
     import geopandas as gpd
 
-    from siteplan.units import M2_PER_HA
+    from siteplan.common.units import M2_PER_HA
 
     cands = gpd.GeoDataFrame({"categories": [", ".join(f.codes) for f in found], "start": [f.start for f in found]},
                              geometry=[f.geometry for f in found], crs=prep.region.crs)

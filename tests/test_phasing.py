@@ -13,7 +13,7 @@ import pytest
 import shapely
 import yaml
 
-from siteplan.dates import jalali_to_gregorian, parse_start
+from siteplan.common.dates import jalali_to_gregorian, parse_start
 from siteplan.errors import ScenarioError
 from siteplan.scenario import load_scenario
 

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
 from siteplan.inputs import plausibility
-from siteplan._io import write_shapefile
+from siteplan.common.atomic import write_shapefile
 from siteplan.cli import main
 from siteplan.errors import InputError
 from siteplan.inputs.region import ID_FIELDS, load_region
 from siteplan.scenario import load_scenario
-from siteplan.textnorm import has_persian
+from siteplan.common.textnorm import has_persian
 
 
 @pytest.fixture

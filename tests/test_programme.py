@@ -4,6 +4,7 @@ independently), feasibility rows against the run's own tables, value chains and 
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -55,6 +56,26 @@ def test_residents_known_answers_and_no_double_count():
     g = res.exposed(np.array([shapely.Point(500, 500), shapely.Point(20_000, 0)]), np.array([100.0, 500.0]),
                     np.array([50.0, 50.0]), np.array(["a", "b"], dtype=object))
     assert g["a"] == pytest.approx(one["all"]) and g["b"] == 0
+
+
+def test_exposed_sets_equal_each_set_alone_to_the_bit():
+    """Several sets counted at once (shared buffers, look-ups and unions) give each set's float alone."""
+    rng = np.random.default_rng(7)
+    urban = np.array([shapely.box(x, y, x + 900, y + 700) for x, y in rng.uniform(0, 4000, (12, 2))]
+                     + [shapely.Point(2000, 2000)], dtype=object)
+    res = Residents(urban, rng.uniform(100, 5000, 13), np.r_[rng.random(12) < 0.4, False])
+    site = shapely.box(1500, 1500, 1800, 1700)
+    pts = list(shapely.points(rng.uniform(-300, 4300, (120, 2)))) + [site] * 10  # one object ten times
+    pool = np.array(pts + [None, shapely.Point()], dtype=object)
+    q = np.r_[rng.choice([0.0, 100.0, 500.0], 130), 100.0, 100.0]
+    m = np.r_[rng.choice([0.0, 50.0, 300.0], 130), 50.0, 50.0]
+    sets = [np.arange(len(pool)), rng.permutation(130)[:40], np.arange(120, 130)[::-1], np.array([], int),
+            np.array([5, 5, 7]), np.arange(0, 130, 3)]
+    got = res.exposed_sets(pool, q, m, sets)
+    for k, s in enumerate(sets):
+        alone = float(res.exposed(pool[s], q[s], m[s]).sum())
+        assert got[k] == alone, (k, got[k], alone)
+    assert got[0] > 0 and got[3] == 0
 
 
 def test_settlement_points_count_whole():
@@ -154,6 +175,42 @@ def test_demo_residents_recomputed_independently(demo):
     row = imp[(imp["level"] == "category") & (imp["id"] == "scrap")].iloc[0]
     assert row["residents_before"] == pytest.approx(_independent(urban, mixed, p.before[sel], q[sel], m[sel]),
                                                     rel=0.005)
+
+
+def test_demo_impact_buffers_and_unites_each_thing_once(demo, monkeypatch):
+    """impact.csv's 211 sets share their buffers and unions (issue 31): no geometry is buffered twice
+    at one distance and no union is computed twice from the same buffers."""
+    from siteplan.programme.impact import impact_table
+
+    res, out = demo
+    p = placements(res)
+    buffered: list[bytes] = []
+    united: list[bytes] = []
+    buffer, union_all = shapely.buffer, shapely.union_all
+
+    def ours() -> bool:  # called by the impact figures (the rules' own land is not counted)
+        return sys._getframe(2).f_globals.get("__name__") == "siteplan.programme.impact"
+
+    def count_buffer(geoms, dist, **kw):
+        if ours():
+            g, d = np.broadcast_arrays(np.atleast_1d(np.asarray(geoms, dtype=object)), np.atleast_1d(dist))
+            buffered.extend(shapely.to_wkb(g[i]) + np.float64(d[i]).tobytes() for i in range(len(g)))
+        return buffer(geoms, dist, **kw)
+
+    def count_union(geoms, **kw):
+        if ours():
+            united.append(b"|".join(shapely.to_wkb(np.atleast_1d(np.asarray(geoms, dtype=object)))))
+        return union_all(geoms, **kw)
+
+    monkeypatch.setattr(shapely, "buffer", count_buffer)
+    monkeypatch.setattr(shapely, "union_all", count_union)
+    imp = impact_table(res, p)
+    monkeypatch.undo()
+    written = pd.read_csv(out / "impact.csv", encoding="utf-8-sig")
+    assert len(imp) == len(written) and imp["residents_before"].tolist() == written["residents_before"].tolist()
+    assert len(united) > 100 and len(set(united)) == len(united)
+    # at most one buffer per business before and after the move and per set moved somewhere given
+    assert len(buffered) <= 2 * len(p.table) + imp.loc[imp["level"].isin(["site", "upgrade"]), "businesses"].sum()
 
 
 def test_demo_no_assigned_business_has_residents_within_its_separation(demo):

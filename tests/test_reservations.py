@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
-from siteplan._io import write_shapefile
+from siteplan.common.atomic import write_shapefile
 from siteplan.cli import main
 from siteplan.outputs.explain import explain
 from siteplan.pipeline import prepare, run

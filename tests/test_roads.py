@@ -278,7 +278,7 @@ def _small(tmp_path, fn):
 def test_validate_reports_disconnected_roads_and_far_places(tmp_path):
     from click.testing import CliRunner
 
-    from siteplan._io import write_shapefile
+    from siteplan.common.atomic import write_shapefile
     from siteplan.cli import main
 
     sc = _small(tmp_path, lambda d: None)

@@ -114,7 +114,7 @@ def test_exposed_equals_the_table_based_figures():
 
 def test_zone_rule_problems_equal_the_rule_engine_table(tmp_path):
     """zoning's per-zone rule check (arrays) names the breaches RuleSet.check's table names."""
-    from siteplan._geom import WRITTEN_SNAP_M
+    from siteplan.common.geom import WRITTEN_SNAP_M
     from siteplan.pipeline import prepare
     from siteplan.scenario import load_scenario
     from siteplan.zoning.zones import _rule_problems

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siteplan.textnorm import (
+from siteplan.common.textnorm import (
     has_persian,
     normalize,
     normalize_compact,

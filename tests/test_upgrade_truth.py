@@ -22,7 +22,7 @@ import pytest
 import shapely
 from conftest import DEMO_DIR, DEMO_YAML, edit_yaml
 
-from siteplan._io import write_shapefile
+from siteplan.common.atomic import write_shapefile
 from siteplan.locate.ranking import EXTEND_KM, site_feasibility
 from siteplan.locate.newsites import site_size
 from siteplan.pipeline import plan_inputs, prepare, relocate

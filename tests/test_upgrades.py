@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 from conftest import edit_yaml, small_scenario
 
-from siteplan._io import write_shapefile
+from siteplan.common.atomic import write_shapefile
 from siteplan.pipeline import run
 from siteplan.scenario import load_scenario
 

@@ -12,7 +12,7 @@ from siteplan.cli import main
 from siteplan.errors import InputError, ScenarioError
 from siteplan.inputs.region import detect_dbf_encoding, load_region
 from siteplan.scenario import load_scenario
-from siteplan.textnorm import has_persian
+from siteplan.common.textnorm import has_persian
 
 
 def _validate(path):

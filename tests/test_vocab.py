@@ -11,14 +11,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
-from siteplan._io import write_shapefile
+from siteplan.common.atomic import write_shapefile
 from siteplan.checks import validate_scenario
 from siteplan.cli import main
 from siteplan.errors import ScenarioError
 from siteplan.pipeline import run
 from siteplan.inputs.region import load_region
 from siteplan.scenario import load_scenario
-from siteplan.vocab import VOCABULARIES, map_values, nearest, value_table
+from siteplan.common.vocab import VOCABULARIES, map_values, nearest, value_table
 
 # the Qazvin officer's words (cp1256 data carries the Arabic ي and ك)
 ESTATE_FA = {"estate": "شهرك صنعتي", "zone": "ناحيه صنعتی", "guild_est": "شهرک\u200cصنفی", "workshop": "کارگاه"}
@@ -173,7 +173,7 @@ def test_several_problems_in_one_validate_call(tmp_path):
 def test_matching_folds_persian_variants():
     table = value_table("estates", "kind")
     for v in ("شهرك صنعتي", "شهرک‌صنعتی", "شهرک_صنعتی", " شهرک  صنعتی "):
-        assert table.get(__import__("siteplan.vocab", fromlist=["value_key"]).value_key(v)) == "estate"
+        assert table.get(__import__("siteplan.common.vocab", fromlist=["value_key"]).value_key(v)) == "estate"
     import pandas as pd
 
     raw = pd.Series(["۱", "فسخ شده", None, "xyz"])

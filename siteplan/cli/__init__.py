@@ -1,7 +1,7 @@
 """The ``siteplan`` command, one module per command; as thin as rasterio's ``rio``: each parses its
 arguments, calls the library and prints what it returns. Every problem with input becomes one message
 on stderr and exit status 1 (2 for usage); text from the data is printed with control characters
-escaped (:func:`siteplan.textnorm.printable`).
+escaped (:func:`siteplan.common.textnorm.printable`).
 
 ========================  ===================================================================
 module                    commands

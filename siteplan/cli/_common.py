@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
+from ..common.textnorm import printable, printable_json
 from ..errors import SiteplanError
-from ..textnorm import printable, printable_json
 
 log = logging.getLogger("siteplan")
 
@@ -43,13 +43,13 @@ def _setup_logging(quiet: bool, verbose: int) -> None:
 
 def echo(text: object = "", *, err: bool = False) -> None:
     """Print a line that may hold text from the data, control characters escaped
-    (:func:`siteplan.textnorm.printable`)."""
+    (:func:`siteplan.common.textnorm.printable`)."""
     click.echo(printable(text), err=err)
 
 
 def echo_json(data: object) -> None:
     """Print data as indented JSON (UTF-8 kept), terminal-safe and still valid JSON
-    (:func:`siteplan.textnorm.printable_json`)."""
+    (:func:`siteplan.common.textnorm.printable_json`)."""
     click.echo(printable_json(json.dumps(data, ensure_ascii=False, indent=1)))
 
 

@@ -42,7 +42,7 @@ def catalogue(fmt: str, scenario: Path | None, keywords: bool, criteria: bool) -
     elif fmt == "json":
         echo_json(cat.listing().to_dict(orient="records"))
     elif keywords:
-        from ..textnorm import printable
+        from ..common.textnorm import printable
 
         echo(printable(cat.keywords_text()))
     else:

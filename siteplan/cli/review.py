@@ -20,8 +20,8 @@ def review(run_dir: Path, top: int) -> None:
     Fill the column and give the file as ``classification.labels`` in the scenario to run again."""
     import pandas as pd
 
+    from ..common.textnorm import normalize, printable
     from ..errors import InputError
-    from ..textnorm import normalize, printable
 
     path = run_dir / "review.csv"
     if not path.is_file():

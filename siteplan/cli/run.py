@@ -41,10 +41,14 @@ def _after_run(res: "RunResult", out: Path) -> None:
 @click.option("--baseline", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
               help="Keep every business where this earlier run's plan put it unless moving it serves the change "
                    "(cost of a move: allocation.disruption_km per ha); RUN_DIR is only read.")
+@click.option("--reuse", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
+              help="Take the stage results (classification, criterion rasters, rule masks) of this earlier run "
+                   "wherever their inputs are unchanged; the outputs are those of a run without it. RUN_DIR is only "
+                   "read (it may be --out).")
 @_run_options
 @_guard
 def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, cache: Path | None,
-        cache_days: float | None, baseline: Path | None, seed: int | None, overwrite: bool,
+        cache_days: float | None, baseline: Path | None, reuse: Path | None, seed: int | None, overwrite: bool,
         quiet_local: bool) -> None:
     """Run SCENARIO end to end and write every output into --out (a national scenario: every partition)."""
     from ..national import is_national
@@ -55,8 +59,9 @@ def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, c
     if is_national(scenario):
         from ..national import run_national_file
 
-        if baseline is not None:
-            raise click.UsageError("--baseline is for a one-region scenario; this one is national")
+        if baseline is not None or reuse is not None:
+            raise click.UsageError("--baseline and --reuse are for a one-region scenario; this one is national (its "
+                                   "partitions' results are reused through --cache)")
 
         nat = run_national_file(scenario, out, workers=workers or 0, scheduler=scheduler, seed=seed,
                                 overwrite=overwrite, cache=cache,
@@ -68,7 +73,7 @@ def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, c
         raise click.UsageError("--workers, --scheduler, --cache and --cache-days are for national scenarios (with a 'national:' "
                                "section); this scenario is one region")
     with stage_bar(scenario.name):
-        res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite, baseline=baseline)
+        res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite, baseline=baseline, reuse=reuse)
     _after_run(res, out)
 
 

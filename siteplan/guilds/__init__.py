@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._face import lazy_face
+from ..common.face import lazy_face
 
 if TYPE_CHECKING:
     from .catalogue import (

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..common.textnorm import normalize, normalize_compact
 from ..errors import InputError
-from ..textnorm import normalize, normalize_compact
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -875,7 +875,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
 
     Notes
     -----
-    Keyword matching is on names with spaces and ZWNJ removed after :func:`siteplan.textnorm.normalize`,
+    Keyword matching is on names with spaces and ZWNJ removed after :func:`siteplan.common.textnorm.normalize`,
     so ``صاف کاری``, ``صافکاری`` and ``صاف‌کاری`` match alike. One pass over the rows with a few
     substring tests each: about 10^5 rows per second.
     """

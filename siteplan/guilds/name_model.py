@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..common.textnorm import normalize, normalize_compact
 from ..errors import InputError
-from ..textnorm import normalize, normalize_compact
 from .catalogue import OUTSIDE, OUTSIDE_TRADES
 
 if TYPE_CHECKING:

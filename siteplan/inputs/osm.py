@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .._geom import polygonal
+from ..common.geom import polygonal
+from ..common.textnorm import parse_number
+from ..common.units import M2_PER_HA
 from ..errors import InputError
 from ..guilds.catalogue import Catalogue, load_catalogue
-from ..textnorm import parse_number
-from ..units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 

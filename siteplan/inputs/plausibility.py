@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from ..textnorm import parse_number
+from ..common.textnorm import parse_number
 
 __all__ = [
     "Findings",
@@ -646,7 +646,7 @@ def check_plot_estates(plots: gpd.GeoDataFrame, estates: gpd.GeoDataFrame | None
     bad = np.flatnonzero(~ids.astype(str).isin(known).to_numpy() | ids.isna().to_numpy())
     if not len(bad):
         return out
-    from ..vocab import nearest
+    from ..common.vocab import nearest
 
     named = sorted({str(ids.iloc[i]) for i in bad if not _missing(ids.iloc[i])})
     hints = [f"'{v}' → '{n}'" for v in named[:5] if (n := nearest(v, sorted(known)))]

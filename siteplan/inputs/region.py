@@ -23,11 +23,11 @@ from pyproj import CRS
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from .._geom import polygonal
+from ..common.geom import polygonal
+from ..common.textnorm import normalize, normalize_compact, parse_number, to_ascii_digits
+from ..common.vocab import OPEN_DEFAULT, VOCABULARIES, map_values
 from ..errors import InputError, SiteplanWarning
 from ..scenario import LayerSpec, Scenario, is_db_url, redact_url
-from ..textnorm import normalize, normalize_compact, parse_number, to_ascii_digits
-from ..vocab import OPEN_DEFAULT, VOCABULARIES, map_values
 from . import plausibility
 from .plausibility import PLAUSIBILITY_ERRORS, number_text_problems
 from .postgis import frame_sha256, read_db_layer
@@ -465,7 +465,7 @@ def _empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
 def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
                       ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Numbers parsed (Persian digits too), text trimmed, ids as ASCII strings, vocabulary fields
-    mapped to canonical values (:mod:`siteplan.vocab`) and names normalized for matching
+    mapped to canonical values (:mod:`siteplan.common.vocab`) and names normalized for matching
     (``name_norm``); returns the layer and warnings (values an open field sent to its default)."""
     for col in gdf.columns:
         if col == "geometry":

@@ -3,7 +3,7 @@
 A registry kept in a spreadsheet becomes a point layer when the scenario names its coordinate
 columns (``x``/``y`` or ``lon``/``lat``, with ``crs:``; ``lon``/``lat`` default to EPSG:4326) or a
 column of WKT geometries (``wkt:``). Column names are matched after Persian normalisation
-(:func:`siteplan.textnorm.normalize`), numbers may use Persian/Arabic digits and the Arabic decimal
+(:func:`siteplan.common.textnorm.normalize`), numbers may use Persian/Arabic digits and the Arabic decimal
 separator ``٫``. A row without usable coordinates keeps its place with an empty geometry and the
 reason in the ``_coord_problem`` column, so :mod:`siteplan.inputs.region` excludes and reports it by row
 number; nothing is dropped silently.
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.textnorm import normalize_compact, parse_number
 from ..errors import InputError
-from ..textnorm import normalize_compact, parse_number
 
 if TYPE_CHECKING:
     from ..scenario import LayerSpec

@@ -52,8 +52,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
+from ..common.units import M2_PER_HA
 from ..grid import Grid, catchment_field, rasterize_mask
-from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
     from ..relocation import Plan

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._geom import polsby_popper
+from ..common.geom import polsby_popper
+from ..common.units import M2_PER_HA
 from ..rules.ruleset import UTILITIES
-from ..units import M2_PER_HA
 from .regions import SiteSearch, grow_regions, regions_to_polygons
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ import shapely
 from rasterio import features
 from scipy import ndimage
 
+from ..common.units import M2_PER_HA
 from ..grid import Grid, distance_field
-from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
     from ..rules.ruleset import RuleSet

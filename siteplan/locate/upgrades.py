@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.units import M2_PER_HA, M_PER_KM
 from ..relocation.roads import scenario_network, straight_bound_km
 from ..rules.ruleset import UTILITIES, eligibility, env_rank, is_blank
-from ..units import M2_PER_HA, M_PER_KM
 
 if TYPE_CHECKING:
     from ..relocation import Plan

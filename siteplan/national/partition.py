@@ -41,11 +41,11 @@ from scipy.sparse.csgraph import connected_components
 
 from .._version import __version__
 from ..checks import load_checked
+from ..common.textnorm import normalize
 from ..errors import InputError
 from ..inputs.plausibility import checked_encoding
 from ..inputs.region import Region, read_layer_file
 from ..scenario import Scenario, read_scenario_file
-from ..textnorm import normalize
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Each listed file is an ordinary one-province scenario with its own layers and settings (what a
 provincial office already runs with ``siteplan run``). Its partition key is its ``name``: names must be
-unique after Persian normalisation (:func:`siteplan.textnorm.normalize`), so that ``اصفهان`` and
+unique after Persian normalisation (:func:`siteplan.common.textnorm.normalize`), so that ``اصفهان`` and
 ``اصفهان `` or ``اصفهان`` written with an Arabic yeh are one province, and a clash is an error naming
 both files.
 
@@ -52,12 +52,12 @@ import shapely
 from pyproj import CRS
 
 from .._version import __version__
+from ..common.textnorm import normalize
 from ..errors import InputError, SiteplanError
 from ..inputs.region import Region, utm_crs_for
 from ..outputs.outfile import input_files
 from ..outputs.outfile import scenario_inputs as all_inputs
 from ..scenario import Scenario, read_scenario_file
-from ..textnorm import normalize
 from .partition import (
     OWNED,
     Partitioning,

@@ -27,7 +27,7 @@ import rasterio
 import rasterio.shutil
 from rasterio.windows import Window
 
-from .._io import atomic_path
+from ..common.atomic import atomic_path
 from ..errors import InputError
 from ..progress import count_bar, show_bars
 from ..scoring.blockwise import BlockPlan, tiff_profile

@@ -11,14 +11,15 @@ Modules, in the order data flows:
   never replaced; the folder is locked and replaced whole);
 - :mod:`~siteplan.outputs.writer`: :func:`write_run` and the format writers;
 - :mod:`~siteplan.outputs.explain`: which rules pass or fail at a place, and why it scores as it does;
-- :mod:`~siteplan.outputs.compare`, :mod:`~siteplan.outputs.compare_page`: two runs compared.
+- :mod:`~siteplan.outputs.compare`, :mod:`~siteplan.outputs.compare_page`: two runs compared;
+- :mod:`~siteplan.outputs.stagecache`: each stage result's key, and ``run --reuse`` of a finished run's results.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._face import lazy_face
+from ..common.face import lazy_face
 
 if TYPE_CHECKING:
     from .compare import Comparison, compare_folders, compare_runs

@@ -50,9 +50,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.units import M2_PER_HA
 from ..errors import InputError
 from ..relocation.reasons import reason_codes
-from ..units import M2_PER_HA
 from .writer import undo_defuse, write_csv
 
 log = logging.getLogger(__name__)
@@ -697,7 +697,7 @@ def csv_bom(cmp: Comparison) -> bool:
 def write_comparison(cmp: Comparison, out_dir: str | Path) -> list[str]:
     """Write the comparison's tables and page into ``out_dir`` (every CSV cell that a spreadsheet
     could read as a formula is neutralised; the page escapes every value). Returns the file names."""
-    from .._io import atomic_path
+    from ..common.atomic import atomic_path
     from .compare_page import comparison_page
 
     out = Path(out_dir)

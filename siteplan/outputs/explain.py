@@ -26,10 +26,10 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from ..common.textnorm import to_ascii_digits
 from ..errors import InputError
 from ..grid import Grid
 from ..rules.rulecheck import Rule, check_rules, slope_at
-from ..textnorm import to_ascii_digits
 
 if TYPE_CHECKING:
     from ..results import Prepared
@@ -317,14 +317,23 @@ class ExplainSource:
             cnames = {str(n): i for i, n in enumerate(meta["criteria"])}
             ecrit = meta["estate_criteria"]
             facts_raw = meta["facts"]
-            from ..relocation.roads import network_from_arrays
-            from ..scenario import AllocationSpec
-
             travel = meta.get("travel") or {}
-            spec = AllocationSpec(**{k: v for k, v in travel.items() if k in ("max_distance_km", "reach_min")})
-            net = None
-            if (folder / "roads.npz").is_file():
-                net = network_from_arrays(dict(np.load(folder / "roads.npz", allow_pickle=False)), crs)
+            if not isinstance(travel, dict):
+                raise TypeError(f"travel is {type(travel).__name__}")
+            travel = {k: v for k, v in travel.items() if k in ("max_distance_km", "reach_min")}
+
+            def spec() -> Any:  # only a point's routes read it (the scenario model is slow to import)
+                from ..scenario import AllocationSpec
+
+                return AllocationSpec(**travel)
+
+            def roads() -> Any:  # only a point's routes read it (the relocation package is slow to import)
+                from ..relocation.roads import network_from_arrays
+
+                with np.load(folder / "roads.npz", allow_pickle=False) as z:
+                    return network_from_arrays(dict(z), crs)
+
+            net = _Deferred(roads, folder) if (folder / "roads.npz").is_file() else None
         except InputError:
             raise
         except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
@@ -352,7 +361,29 @@ class ExplainSource:
                                bool(r["eligible"]), str(r["reason"]))
 
         return cls(crs, grid, [str(c) for c in meta["codes"]], rules, weights, target, study, slope, crit, estates,
-                   estate_crit, facts, net, spec)
+                   estate_crit, facts, net, _Deferred(spec, folder))
+
+
+class _Deferred:
+    """A part of a run's explain data made only when an answer needs it (a point's routes): an estate's
+    answer then imports neither the relocation package nor the scenario model."""
+
+    def __init__(self, make: Callable[[], Any], folder: Path) -> None:
+        self.make, self.folder, self.value, self.done = make, folder, None, False
+
+    def get(self) -> Any:
+        if not self.done:
+            try:
+                self.value = self.make()
+            except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
+                raise InputError(f"{self.folder}: the explain data is damaged or incomplete ({type(exc).__name__}: "
+                                 f"{exc}); rerun the scenario") from None
+            self.done = True
+        return self.value
+
+
+def _resolve(x: Any) -> Any:
+    return x.get() if isinstance(x, _Deferred) else x
 
 
 def explain(prep: "Prepared", category: str, *, at: tuple[float, float] | None = None,
@@ -461,8 +492,8 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
         from ..relocation.roads import routes_from
 
         ids = list(src.estates)
-        routes = routes_from(src.network, geom, np.array([src.estates[e][1] for e in ids], dtype=object), ids,
-                             src.allocation)
+        routes = routes_from(_resolve(src.network), geom, np.array([src.estates[e][1] for e in ids], dtype=object),
+                             ids, _resolve(src.allocation))
     return Explanation(category, where, rules, crit, score, allowed, usable, estate_why, routes,
                        "road" if src.network is not None else "straight")
 
@@ -478,7 +509,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 def _write_npz(arrays: dict[str, np.ndarray], path: Path) -> None:
     """An ``.npz`` (zip of ``.npy``, DEFLATE) with fixed time stamps, written atomically; read back with
     ``numpy.load(allow_pickle=False)``."""
-    from .._io import atomic_path
+    from ..common.atomic import atomic_path
 
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, arr in arrays.items():

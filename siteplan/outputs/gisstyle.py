@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._io import atomic_path
+from ..common.atomic import atomic_path
 from ..report import styles as S  # noqa: N812 - S: the style definitions, read on every line
 
 __all__ = ["Symbol", "Rule", "layer_rules", "to_qml", "to_sld", "styles_table", "write_project", "label",

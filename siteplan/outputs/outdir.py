@@ -57,8 +57,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .._fs import Lock, disk_full, exchange, fsync_dir, fsync_tree, signals_deferred
 from .._version import __version__
+from ..common.fs import Lock, disk_full, exchange, fsync_dir, fsync_tree, signals_deferred
 from ..errors import InputError
 from .outfile import input_files
 

@@ -2,7 +2,7 @@
 input.
 
 Such a file is written to a temporary name beside it and renamed onto it once complete
-(:func:`siteplan._io.atomic_path`), so the rename would replace whatever is there. Before any work,
+(:func:`siteplan.common.atomic.atomic_path`), so the rename would replace whatever is there. Before any work,
 :func:`check_output_file` refuses a target that is one of the command's inputs (the scenario, a layer
 file, the catalogue, the DEM, a national scenario's partitions and provincial scenarios) under any name
 (``..``, a symbolic link, a hard link), a sidecar of one (existing or not: ``X.dbf`` when ``X.shp`` is an
@@ -147,7 +147,7 @@ def check_output_file(out: str | Path, inputs: Mapping[str, str | Path] | None =
                       option: str = "--out", folders: Mapping[str, str | Path] | None = None) -> Path:
     """Refuse a single-file output that would replace an input, or land in a folder siteplan owns.
 
-    A file is written to a temporary name and renamed onto ``out`` (:func:`siteplan._io.atomic_path`),
+    A file is written to a temporary name and renamed onto ``out`` (:func:`siteplan.common.atomic.atomic_path`),
     so an ``out`` that is an input would replace it.
 
     Parameters

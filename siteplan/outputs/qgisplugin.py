@@ -18,8 +18,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .._io import atomic_path
 from .._version import __version__
+from ..common.atomic import atomic_path
 from .gisstyle import ZIP_DATE
 
 __all__ = ["PLUGIN", "build_plugin", "metadata"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .._io import atomic_path
+from ..common.atomic import atomic_path
 from ..report.layers import plain_value
 
 if TYPE_CHECKING:

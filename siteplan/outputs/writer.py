@@ -23,11 +23,11 @@ import pandas as pd
 import rasterio
 from shapely.geometry import mapping
 
-from .._geom import to_rfc7946
-from .._io import atomic_path
 from .._version import __version__
+from ..common.atomic import atomic_path
+from ..common.geom import to_rfc7946
+from ..common.units import M2_PER_HA
 from ..grid import NODATA, Grid
-from ..units import M2_PER_HA
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..units import M_PER_KM
+from ..common.units import M_PER_KM
 
 if TYPE_CHECKING:
     from ..guilds.catalogue import Catalogue
@@ -46,15 +46,21 @@ def chain_links(present: set[str], chain: str, catalogue: "Catalogue") -> list[s
     ['car_repair', 'car_body_paint', 'car_showroom']
     """
     t = catalogue.table
-    want = set(t.loc[t["chain"].fillna("") == chain, "code"])
-    for code, links in zip(t["code"], t["links"]):
-        if code in present and code in want and isinstance(links, list):
-            want.update(links)
-    return [c for c in t["code"] if c in want]
+    return _links(present, chain, list(t["code"]), list(t["chain"].fillna("")), list(t["links"]))
+
+
+def _links(present: set[str], chain: str, codes: list[str], chains: list[str], links: list[object]) -> list[str]:
+    """:func:`chain_links` on the catalogue's columns as lists."""
+    want = {c for c, ch in zip(codes, chains) if ch == chain}
+    for code, lk in zip(codes, links):
+        if code in present and code in want and isinstance(lk, list):
+            want.update(lk)
+    return [c for c in codes if c in want]
 
 
 def link_status(where: object, present: set[str], links: list[str], suppliers: pd.DataFrame,
-                geoms: np.ndarray, reach_km: float) -> list[dict[str, object]]:
+                geoms: np.ndarray, reach_km: float,
+                by_category: dict[str, np.ndarray] | None = None) -> list[dict[str, object]]:
     """Each link's status for one group.
 
     Parameters
@@ -71,6 +77,9 @@ def link_status(where: object, present: set[str], links: list[str], suppliers: p
         Where each supplier is.
     reach_km
         The reach of ``in reach``.
+    by_category
+        The positions in ``suppliers`` of each category (computed when not given; a caller looking at
+        many groups passes it once).
 
     Returns
     -------
@@ -79,14 +88,15 @@ def link_status(where: object, present: set[str], links: list[str], suppliers: p
         (empty for a present link and when no business of it exists).
     """
     out: list[dict[str, object]] = []
-    cats = suppliers["category"].to_numpy()
     ids = suppliers["biz_id"].to_numpy()
+    if by_category is None:
+        by_category = _positions(suppliers["category"].to_numpy())
     for link in links:
         if link in present:
             out.append({"link": link, "status": "present", "nearest_biz_id": "", "nearest_km": np.nan})
             continue
-        pos = np.flatnonzero(cats == link)
-        if not len(pos):
+        pos = by_category.get(link)
+        if pos is None or not len(pos):
             out.append({"link": link, "status": "missing", "nearest_biz_id": "", "nearest_km": np.nan})
             continue
         d = shapely.distance(geoms[pos], where) / M_PER_KM
@@ -95,6 +105,15 @@ def link_status(where: object, present: set[str], links: list[str], suppliers: p
         out.append({"link": link, "status": "in reach" if km <= reach_km else "missing",
                     "nearest_biz_id": str(ids[pos][k]), "nearest_km": round(km, 2)})
     return out
+
+
+def _positions(values: np.ndarray) -> dict[str, np.ndarray]:
+    """The positions of each value, ascending."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object))
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniq))
+    parts = np.split(order[np.count_nonzero(codes < 0):], np.cumsum(counts)[:-1])
+    return dict(zip(uniq, parts))
 
 
 def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
@@ -117,36 +136,48 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     cat = res.prep.catalogue
     names = dict(zip(cat.table["code"], cat.table["name_en"]))
     chain_of = dict(zip(cat.table["code"], cat.table["chain"].fillna("")))
+    columns = (list(cat.table["code"]), list(cat.table["chain"].fillna("")), list(cat.table["links"]))
+    memo: dict[tuple[frozenset[str], str], list[str]] = {}
+
+    def links_of(present: set[str], chain: str) -> list[str]:
+        key = (frozenset(present), chain)
+        if key not in memo:
+            memo[key] = _links(present, chain, *columns)
+        return memo[key]
+
     reach = res.prep.scenario.programme.chain_reach_km
     t = p.table
+    by_category = _positions(t["category"].to_numpy())
     rows: list[dict[str, object]] = []
     biz = res.prep.businesses
     ok = biz[biz["category"].notna()]
     sc = res.prep.scenario
     if len(res.clusters) and len(ok):
         cid, _ = find_clusters(ok, cat, eps_m=sc.clusters.eps_m, min_samples=sc.clusters.min_samples)
-        member = pd.Series(cid.to_numpy(), index=ok["biz_id"].to_numpy())
+        member = cid.to_numpy()
+        ok_cat = ok["category"].to_numpy()
+        ok_ids = ok["biz_id"].to_numpy()
         dest = t.set_index("biz_id")["estate_id"]
         for c in res.clusters.itertuples():
-            ids = member.index[member.to_numpy() == c.cluster_id]
-            present = set(ok.set_index("biz_id").loc[ids, "category"])
-            go = dest.reindex(ids).dropna().astype(str)
+            here = member == c.cluster_id
+            present = set(ok_cat[here])
+            go = dest.reindex(ok_ids[here]).dropna().astype(str)
             headed = str(go.value_counts().sort_index().sort_values(ascending=False, kind="mergesort").index[0]) \
                 if len(go) else ""
             # suppliers where they are today (the cluster is looked at where it is)
-            st = link_status(c.geometry, present, chain_links(present, str(c.chain), cat), t, p.before, reach)
+            st = link_status(c.geometry, present, links_of(present, str(c.chain)), t, p.before, reach, by_category)
             for s in st:
                 rows.append({"level": "cluster", "id": str(c.cluster_id), "chain": str(c.chain), "headed_to": headed,
-                             "members": len(ids), **s, "link_name": names.get(str(s["link"]), "")})
+                             "members": int(here.sum()), **s, "link_name": names.get(str(s["link"]), "")})
     est = res.prep.region.layers["estates"]
     geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
     eids = t["estate_id"].where(t["estate_id"].notna())
-    for eid in sorted({str(e) for e in eids.dropna()}):
-        here = t[eids.astype(str) == eid]
-        present = set(here["category"])
+    cats = t["category"].to_numpy()
+    for eid, pos in sorted(_positions(eids.dropna().astype(str).to_numpy()).items()):
+        present = set(cats[eids.dropna().index.to_numpy()[pos]])
         for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
-            st = link_status(geom[eid], present, chain_links(present, chain, cat), t, p.after, reach)
+            st = link_status(geom[eid], present, links_of(present, chain), t, p.after, reach, by_category)
             for s in st:
-                rows.append({"level": "estate", "id": eid, "chain": chain, "headed_to": "", "members": len(here),
+                rows.append({"level": "estate", "id": eid, "chain": chain, "headed_to": "", "members": len(pos),
                              **s, "link_name": names.get(str(s["link"]), "")})
     return pd.DataFrame(rows, columns=list(CHAIN_COLUMNS))

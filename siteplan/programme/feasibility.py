@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.units import M2_PER_HA, M_PER_KM
 from ..locate.ranking import EXTEND_KM
 from ..locate.upgrades import network_km
 from ..rules.ruleset import UTILITIES
-from ..units import M2_PER_HA, M_PER_KM
 from .impact import upgrade_figure
 
 if TYPE_CHECKING:

@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.units import M2_PER_HA, M_PER_KM
 from ..errors import InputError
-from ..units import M2_PER_HA, M_PER_KM
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
 
 __all__ = ["IMPACT_COLUMNS", "QUAD_SEGS", "Residents", "nuisance_distances", "trip_rates", "Placement",
-           "placements", "impact_table", "group_figures", "upgrade_businesses", "upgrade_figure"]
+           "placements", "impact_table", "group_figures", "groups_figures", "upgrade_businesses", "upgrade_figure"]
 
 #: segments per quarter circle of the nuisance buffers (area within 0.2 % of the exact disc, inside it)
 QUAD_SEGS = 16
@@ -146,30 +146,91 @@ class Residents:
         geoms = np.asarray(geoms, dtype=object)
         labels = np.full(len(geoms), "all", dtype=object) if groups is None else np.asarray(groups, dtype=object)
         codes, uniq = pd.factorize(pd.Series(labels, dtype=object), sort=True)
-        total = np.zeros(len(uniq))
-        if not len(self.geoms) or not len(geoms):
-            return pd.Series(total, index=pd.Index(uniq, dtype=object))
+        order = np.argsort(codes, kind="stable")
+        sets = np.split(order, np.cumsum(np.bincount(codes, minlength=len(uniq)))[:-1]) if len(uniq) else []
+        return pd.Series(self.exposed_sets(geoms, quiet_m, mixed_m, sets), index=pd.Index(uniq, dtype=object))
+
+    def exposed_sets(self, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
+                     sets: "list[np.ndarray]") -> np.ndarray:
+        """Distinct residents within the nuisance distances of each of several sets of businesses.
+
+        Each geometry is buffered once per distance (the same object at the same distance: once), the
+        buffers are looked up in the spatial index once, and the union of one set's buffers over one
+        urban area is computed once for every set that has exactly those buffers there, in the same
+        order; a set's figure is the same float :meth:`exposed` gives that set as a group.
+
+        Parameters
+        ----------
+        geoms
+            Where the businesses are (points or polygons); the sets index it.
+        quiet_m, mixed_m
+            The distance of each from quiet and from mixed urban areas (metres).
+        sets
+            Positions in ``geoms`` of each set's businesses, in the order their buffers are united.
+
+        Returns
+        -------
+        numpy.ndarray
+            Residents per set, not double counted within a set.
+        """
+        geoms = np.asarray(geoms, dtype=object)
+        total = np.zeros(len(sets))
+        if not len(self.geoms) or not len(geoms) or not len(sets):
+            return total
         ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        set_of = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+        members = np.concatenate([np.asarray(s, dtype=np.int64) for s in sets])
         for is_mixed, dist in ((False, np.asarray(quiet_m, float)), (True, np.asarray(mixed_m, float))):
-            sel = np.flatnonzero(ok & (dist > 0))
-            if not len(sel) or not (self.mixed == is_mixed).any():
+            if not (self.mixed == is_mixed).any():
                 continue
-            buf = shapely.buffer(geoms[sel], dist[sel], quad_segs=QUAD_SEGS)
-            bi, uj = self.tree.query(buf, predicate="intersects")
+            use = ok[members] & (dist[members] > 0)
+            if not use.any():
+                continue
+            # one buffer per distinct (geometry object, distance)
+            pos = np.unique(members[use])
+            ident = pd.MultiIndex.from_arrays([np.array([id(g) for g in geoms[pos]], dtype=np.int64), dist[pos]])
+            bcode, _ = pd.factorize(ident)
+            first = np.unique(bcode, return_index=True)[1]
+            buf = shapely.buffer(geoms[pos[first]], dist[pos[first]], quad_segs=QUAD_SEGS)
+            bid = np.full(len(geoms), -1, dtype=np.int64)
+            bid[pos] = bcode
+            # the urban areas of this kind each buffer reaches, by buffer
+            bj, uj = self.tree.query(buf, predicate="intersects")
             keep = self.mixed[uj] == is_mixed
-            bi, uj = bi[keep], uj[keep]
-            if not len(bi):
+            bj, uj = bj[keep], uj[keep]
+            if not len(bj):
                 continue
-            # (group, resident unit) runs of the pairs sorted by group, unit, buffer (the triples are distinct)
-            gb = codes[sel][bi]
-            order = np.lexsort((bi, uj, gb))
-            gs, us, b = gb[order], uj[order], bi[order]
+            srt = np.lexsort((uj, bj))
+            bj, uj = bj[srt], uj[srt]
+            start = np.searchsorted(bj, np.arange(len(buf)))
+            count = np.bincount(bj, minlength=len(buf))
+            # (set, rank in set, buffer) of the used members; then one row per (set, rank, urban area)
+            sm, mb = set_of[use], bid[members[use]]
+            rank = np.arange(len(sm)) - np.searchsorted(sm, sm)
+            n = count[mb]
+            rep = np.repeat(np.arange(len(mb)), n)
+            off = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)
+            us = uj[start[mb][rep] + off]
+            gs, rs, bs = sm[rep], rank[rep], mb[rep]
+            order = np.lexsort((rs, us, gs))
+            gs, us, bs = gs[order], us[order], bs[order]
             starts = np.flatnonzero(np.r_[True, (gs[1:] != gs[:-1]) | (us[1:] != us[:-1])])
-            bounds = np.append(starts, len(b))
-            unions = np.array([buf[b[s]] if e - s == 1 else shapely.union_all(buf[b[s:e]])
-                               for s, e in zip(bounds[:-1], bounds[1:])], dtype=object)
-            u = us[starts]
-            g = gs[starts]
+            bounds = np.append(starts, len(bs))
+            # each distinct (urban area, buffers in order): its share of the area's residents, once; a
+            # single buffer is its own union
+            single = np.diff(bounds) == 1
+            run_key = np.empty(len(starts), dtype=np.int64)
+            one, inv = np.unique(us[starts[single]] * len(buf) + bs[starts[single]], return_inverse=True)
+            run_key[single] = inv
+            keys: dict[tuple[int, bytes], int] = {}
+            for r in np.flatnonzero(~single):
+                s, e = bounds[r], bounds[r + 1]
+                run_key[r] = keys.setdefault((int(us[s]), bs[s:e].tobytes()), len(one) + len(keys))
+            u = np.concatenate([one // len(buf), np.array([unit for unit, _ in keys], dtype=np.int64)])
+            unions = np.empty(len(u), dtype=object)
+            unions[: len(one)] = buf[one % len(buf)]
+            for (_, b), j in keys.items():
+                unions[j] = shapely.union_all(buf[np.frombuffer(b, dtype=np.int64)])
             area = self._area[u]
             point = area <= 0
             share = np.where(point, 1.0, 0.0)
@@ -177,8 +238,9 @@ class Residents:
             if poly.any():
                 inter = shapely.area(shapely.intersection(unions[poly], self.geoms[u[poly]]))
                 share[poly] = np.clip(inter / area[poly], 0.0, 1.0)
-            np.add.at(total, g, share * self.population[u])
-        return pd.Series(total, index=pd.Index(uniq, dtype=object))
+            value = share * self.population[u]
+            np.add.at(total, gs[starts], value[run_key])
+        return total
 
 
 def trip_rates(catalogue_codes: list[str], scenario: "Scenario") -> pd.DataFrame:
@@ -288,16 +350,16 @@ def placements(res: "RunResult") -> Placement:
     zones = res.zones.set_index("zone_id").geometry if len(res.zones) else None
     cache: dict[tuple[str, str], object] = {}
     after = before.copy()
-    for i, r in enumerate(rows.itertuples()):
-        if r.status != "assigned":
+    todo = (rows["status"] == "assigned").to_numpy()
+    for col, geo in (("plot_id", plots), ("zone_id", zones)):  # its plot, else its zone
+        if geo is None or col not in rows:
             continue
-        pid, zid = getattr(r, "plot_id", None), getattr(r, "zone_id", None)
-        if plots is not None and isinstance(pid, str) and pid in plots.index:
-            after[i] = plots.loc[pid]
-        elif zones is not None and isinstance(zid, str) and zid in zones.index:
-            after[i] = zones.loc[zid]
-        else:
-            after[i] = allowed_land(res, str(r.estate_id), str(r.category), cache)
+        key = rows[col].to_numpy(object)
+        hit = todo & np.array([isinstance(k, str) for k in key], bool) & pd.Series(key).isin(geo.index).to_numpy()
+        after[hit] = geo.reindex(key[hit]).to_numpy()
+        todo = todo & ~hit
+    for i in np.flatnonzero(todo):  # else the estate's land its rules allow
+        after[i] = allowed_land(res, str(rows["estate_id"].iat[i]), str(rows["category"].iat[i]), cache)
     km = np.where(t["moved"].to_numpy(), shapely.distance(before, after) / M_PER_KM, np.nan)
     t["km"] = km
     rates = trip_rates(list(res.prep.catalogue.table["code"]), res.prep.scenario)
@@ -322,31 +384,81 @@ def group_figures(p: Placement, idx: np.ndarray, dest: np.ndarray | None = None)
     dict
         The numeric columns of :data:`IMPACT_COLUMNS`.
     """
-    t = p.table.iloc[idx]
-    moved = t["moved"].to_numpy() if dest is None else np.ones(len(idx), bool)
-    after = p.after[idx] if dest is None else np.asarray(dest, dtype=object)
-    km = t["km"].to_numpy(float) if dest is None else shapely.distance(p.before[idx], after) / M_PER_KM
+    return groups_figures(p, [(idx, dest)])[0]
+
+
+def groups_figures(p: Placement, groups: "list[tuple[np.ndarray, np.ndarray | None]]") -> list[dict[str, float]]:
+    """:func:`group_figures` of several sets at once (each figure the same as one set's alone).
+
+    The residents are counted for all sets together (:meth:`Residents.exposed_sets`: each buffer, spatial
+    look-up and union computed once); the other figures are sums over the sets' rows of arrays taken
+    from ``p.table`` once.
+
+    Parameters
+    ----------
+    p
+        The run's placement.
+    groups
+        ``(idx, dest)`` of each set, as :func:`group_figures` takes them.
+
+    Returns
+    -------
+    list of dict
+        The numeric columns of :data:`IMPACT_COLUMNS`, one dict per set.
+    """
+    t = p.table
+    n = len(t)
     q, m = t["quiet_m"].to_numpy(float), t["mixed_m"].to_numpy(float)
-    before = float(p.residents.exposed(p.before[idx], q, m).sum())
-    aft = float(p.residents.exposed(after, q, m).sum())
-    mv = t[moved]
-    urban = mv[mv["in_urban"].to_numpy()]
-    rate = p.rates.reindex(mv["category"])
-    urate = p.rates.reindex(urban["category"])
-    emp = mv["employees"].to_numpy(float)
-    trips = rate["customer"].to_numpy(float) + np.nan_to_num(emp) * p.worker_trips
-    land = float(mv["land_m2"].sum())
-    freed = urban["area_m2"].where(urban["area_m2"].notna() & (urban["area_m2"] > 0), urban["land_m2"])
-    relieved = before - aft
-    return {"businesses": len(t), "moved": int(moved.sum()), "residents_before": round(before),
-            "residents_after": round(aft), "residents_relieved": round(relieved),
-            "heavy_trips_off": round(float(urate["heavy"].sum()), 1),
-            "customer_trips_off": round(float(urate["customer"].sum()), 1),
-            "added_km_per_day": round(float(np.nansum(trips * km[moved])), 1),
-            "estate_land_ha": round(land / M2_PER_HA, 3),
-            "urban_land_freed_ha": round(float(freed.sum()) / M2_PER_HA, 3),
-            "jobs_moved": (round(float(np.nansum(emp))) if np.isfinite(emp).any() else np.nan),
-            "relieved_per_ha": round(relieved / (land / M2_PER_HA), 1) if land > 0 else np.nan}
+    # where each set's businesses are before (p.before) and after (p.after, or the set's dest appended)
+    pool, pool_q, pool_m = [p.before, p.after], [q, q], [m, m]
+    sets_before, sets_after = [], []
+    size = 2 * n
+    for idx, dest in groups:
+        idx = np.asarray(idx, dtype=np.int64)
+        sets_before.append(idx)
+        if dest is None:
+            sets_after.append(n + idx)
+        else:
+            pool.append(np.asarray(dest, dtype=object))
+            pool_q.append(q[idx])
+            pool_m.append(m[idx])
+            sets_after.append(size + np.arange(len(idx)))
+            size += len(idx)
+    exposed = p.residents.exposed_sets(np.concatenate(pool), np.concatenate(pool_q), np.concatenate(pool_m),
+                                       sets_before + sets_after)
+    moved_all = t["moved"].to_numpy(bool)
+    in_urban = t["in_urban"].to_numpy(bool)
+    km_all = t["km"].to_numpy(float)
+    cats = t["category"].to_numpy()
+    heavy_all = p.rates["heavy"].reindex(cats).to_numpy(float)
+    customer_all = p.rates["customer"].reindex(cats).to_numpy(float)
+    emp_all = t["employees"].to_numpy(float)
+    land_all = t["land_m2"].to_numpy(float)
+    area_all = t["area_m2"].to_numpy(float)
+    # the urban land a moved business frees: its registry area when it has one, else its land need
+    freed_all = np.where(~np.isnan(area_all) & (area_all > 0), area_all, land_all)
+    out: list[dict[str, float]] = []
+    for k, (idx, dest) in enumerate(groups):
+        idx = np.asarray(idx, dtype=np.int64)
+        moved = moved_all[idx] if dest is None else np.ones(len(idx), bool)
+        km = km_all[idx] if dest is None else shapely.distance(p.before[idx], np.asarray(dest, dtype=object)) / M_PER_KM
+        before, aft = float(exposed[k]), float(exposed[len(groups) + k])
+        mv = idx[moved]
+        urban = mv[in_urban[mv]]
+        emp = emp_all[mv]
+        trips = customer_all[mv] + np.nan_to_num(emp) * p.worker_trips
+        land = float(np.nansum(land_all[mv]))
+        relieved = before - aft
+        out.append({"businesses": len(idx), "moved": int(moved.sum()), "residents_before": round(before),
+                    "residents_after": round(aft), "residents_relieved": round(relieved),
+                    "heavy_trips_off": round(float(np.nansum(heavy_all[urban])), 1),
+                    "customer_trips_off": round(float(np.nansum(customer_all[urban])), 1),
+                    "added_km_per_day": round(float(np.nansum(trips * km[moved])), 1),
+                    "estate_land_ha": round(land / M2_PER_HA, 3),
+                    "urban_land_freed_ha": round(float(np.nansum(freed_all[urban])) / M2_PER_HA, 3),
+                    "jobs_moved": (round(float(np.nansum(emp))) if np.isfinite(emp).any() else np.nan),
+                    "relieved_per_ha": round(relieved / (land / M2_PER_HA), 1) if land > 0 else np.nan})
+    return out
 
 
 def upgrade_figure(row: object, *names: str) -> float:
@@ -414,12 +526,13 @@ def impact_table(res: "RunResult", p: Placement | None = None) -> pd.DataFrame:
     """
     p = p or placements(res)
     t = p.table
-    rows: list[dict[str, object]] = []
+    heads: list[tuple[str, str, str, str]] = []
+    groups: list[tuple[np.ndarray, np.ndarray | None]] = []
     cat = res.prep.catalogue
 
     def add(level: str, key: str, name: str, idx: np.ndarray, basis: str, dest: np.ndarray | None = None) -> None:
-        f = group_figures(p, idx, dest)
-        rows.append({"level": level, "id": key, "name": name, **f, "km_basis": KM_BASIS, "basis": basis})
+        heads.append((level, key, name, basis))
+        groups.append((idx, dest))
 
     allpos = np.arange(len(t))
     add("province", "all", "", allpos, "every classified business; the plan's moves")
@@ -451,4 +564,7 @@ def impact_table(res: "RunResult", p: Placement | None = None) -> pd.DataFrame:
             add("upgrade", f"{r['estate_id']}#{int(r['rank'])}", str(r["upgrade"]), idx,
                 "estimate: the nearest unassigned businesses of the admitted categories, as many as it places",
                 dest)
+    # every set's figures at once: the buffers and unions they share are computed once
+    rows = [{"level": level, "id": key, "name": name, **f, "km_basis": KM_BASIS, "basis": basis}
+            for (level, key, name, basis), f in zip(heads, groups_figures(p, groups))]
     return pd.DataFrame(rows, columns=list(IMPACT_COLUMNS))

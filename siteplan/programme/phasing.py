@@ -1,7 +1,7 @@
 """Phasing: the plan carried out phase by phase as estates, upgrades and new sites come online.
 
 ``programme.phases`` in the scenario lists the phases in order (:class:`siteplan.scenario.PhaseSpec`):
-each starts on a date (Gregorian or Solar Hijri, :mod:`siteplan.dates`) and brings online existing
+each starts on a date (Gregorian or Solar Hijri, :mod:`siteplan.common.dates`) and brings online existing
 estates (every estate no phase names is open from the first phase), upgrades of existing estates (the
 estates layer's fields changed as upgrades.csv's ``changes`` says) and proposed sites (sites.geojson,
 receiving businesses on their net land, ``net_ha``, for their own categories only).
@@ -47,7 +47,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..units import M2_PER_HA
+from ..common.units import M2_PER_HA
 
 if TYPE_CHECKING:
     from ..results import PlanInputs, RunResult
@@ -92,8 +92,8 @@ class Phasing:
 
 def phase_problems(scenario: "Scenario", estates: gpd.GeoDataFrame) -> list[str]:
     """Estates named in ``programme.phases`` (opening or upgraded) that the estates layer does not have."""
+    from ..common.vocab import nearest
     from ..scenario import UpgradeRefSpec
-    from ..vocab import nearest
 
     known = [str(e) for e in estates["estate_id"]]
     have = set(known)
@@ -384,14 +384,13 @@ def _phase_table(res: "RunResult", p: "Placement", phases: "list[PhaseSpec]", ro
                  cap: pd.DataFrame, ups: list[list[tuple[str, dict[str, Any], str]]], builds: list[list[str]],
                  s_rows: gpd.GeoDataFrame, opening: np.ndarray) -> pd.DataFrame:
     """``phases.csv`` (module docstring; :data:`PHASE_COLUMNS`)."""
-    from ..dates import parse_start
+    from ..common.dates import parse_start
     from .impact import allowed_land
 
     t = p.table
     no = rows.set_index("biz_id")["phase_no"].reindex(t["biz_id"]).fillna(0).to_numpy(int)
     at = rows.set_index("biz_id")["phase_estate"].reindex(t["biz_id"]).to_numpy()
     q, m = t["quiet_m"].to_numpy(float), t["mixed_m"].to_numpy(float)
-    before = float(p.residents.exposed(p.before, q, m).sum())
     site_geom = dict(zip(s_rows["estate_id"], s_rows.geometry.values))
     dest = p.before.copy()
     cache: dict[tuple[str, str], object] = {}
@@ -399,12 +398,18 @@ def _phase_table(res: "RunResult", p: "Placement", phases: "list[PhaseSpec]", ro
         e = str(at[i])
         dest[i] = site_geom[e] if e in site_geom else allowed_land(res, e, str(t["category"].iat[i]), cache)
     land = t["land_m2"].to_numpy(float)
+    # the residents before, and after each phase (its businesses and the earlier phases' at their
+    # destinations), counted together: a buffer or union the phases share is computed once
+    n = len(t)
+    sets = [np.arange(n)] + [np.where((no > 0) & (no <= k + 1), n + np.arange(n), np.arange(n))
+                             for k in range(len(phases))]
+    exposed = p.residents.exposed_sets(np.concatenate([p.before, dest]), np.r_[q, q], np.r_[m, m], sets)
+    before = float(exposed[0])
     out = []
     prev_relieved = 0.0
     for k, ph in enumerate(phases):
         upto = (no > 0) & (no <= k + 1)
-        g = np.where(upto, dest, p.before)
-        after = float(p.residents.exposed(g, q, m).sum()) if upto.any() else before
+        after = float(exposed[k + 1]) if upto.any() else before
         relieved = before - after
         here = no == k + 1
         ck = cap[cap["phase_no"] == k + 1] if len(cap) else cap

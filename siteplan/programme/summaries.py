@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..units import M2_PER_HA
+from ..common.units import M2_PER_HA
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -20,9 +20,9 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
+from ..common.units import M2_PER_HA, M_PER_KM
 from ..guilds.catalogue import Catalogue
 from ..scenario import AllocationSpec
-from ..units import M2_PER_HA, M_PER_KM
 from .roads import RoadNetwork, TravelCosts, travel_costs
 
 __all__ = ["AssignmentModel", "CapacityRow", "Units", "arc_land", "build_model", "business_units", "min_by_unit",

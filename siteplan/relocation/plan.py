@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.units import M2_PER_HA, M_PER_KM
 from ..errors import InputError
 from ..guilds.catalogue import Catalogue
 from ..rules.reservations import Reservation, merge_reserved, split_reserved
 from ..scenario import AllocationSpec
-from ..units import M2_PER_HA, M_PER_KM
 from .model import PENALTY_MARGIN_KM, AssignmentModel, Units, build_model, business_units
 from .roads import RoadNetwork, TravelCosts
 from .solve import AssignmentResult, SolverOptions, solve_model_cached

@@ -63,6 +63,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..common.units import M_PER_KM
 from ..rules.standards import (
     CONNECTOR_DETOUR,
     CONNECTOR_SPEED_KMH,
@@ -72,7 +73,6 @@ from ..rules.standards import (
     ROAD_SPEEDS_SOURCE,
     SNAP_TOLERANCE_M,
 )
-from ..units import M_PER_KM
 
 __all__ = ["Access", "Connector", "RoadNetwork", "TravelCosts", "build_network", "connect", "travel_costs"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._io import atomic_path
+from ..common.atomic import atomic_path
 
 if TYPE_CHECKING:
     from ..results import RunResult

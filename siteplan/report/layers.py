@@ -19,8 +19,8 @@ import shapely
 from pyproj import Transformer
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from .._geom import to_rfc7946
-from ..units import M2_PER_HA
+from ..common.geom import to_rfc7946
+from ..common.units import M2_PER_HA
 from . import lang as _lang
 from . import styles as _styles
 from .bidi import Fmt
@@ -78,7 +78,7 @@ def digits(s: Any) -> str:
     return fa_digits(t) if _lang.persian_digits() and t.replace(".", "").isdigit() else t
 
 
-#: the estate kinds of the closed vocabulary (:mod:`siteplan.vocab`) in Persian and English
+#: the estate kinds of the closed vocabulary (:mod:`siteplan.common.vocab`) in Persian and English
 ESTATE_KIND = {"estate": ("شهرک صنعتی", "industrial estate"), "zone": ("ناحیه صنعتی", "industrial zone"),
                "guild_est": ("شهرک صنفی", "guild estate"), "workshop": ("مجتمع کارگاهی", "workshop complex")}
 #: the constraint kinds of the closed vocabulary in Persian and English

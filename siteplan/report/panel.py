@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..common.units import M2_PER_HA
 from ..locate.ranking import POP_REACH_KM
 from ..relocation.reasons import REASON_CODES, reason_codes
-from ..units import M2_PER_HA
 from ..zoning.zones import zoning_sheets
 from . import lang as _lang
 from .bidi import Fmt, bi

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..common.units import M2_PER_HA
 from ..relocation.reasons import REASON_CODES, reason_codes
-from ..units import M2_PER_HA
 from .styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS styles share it
 
 if TYPE_CHECKING:

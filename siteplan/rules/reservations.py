@@ -94,7 +94,7 @@ def _expand(names: list[str], catalogue: "Catalogue") -> tuple[set[str], list[st
 def reservation_problems(scenario: "Scenario", estates: gpd.GeoDataFrame, catalogue: "Catalogue") -> list[str]:
     """Unknown estates, categories or chains in the scenario's reservations and the estates' fields,
     with the nearest known name suggested."""
-    from ..vocab import nearest
+    from ..common.vocab import nearest
 
     known_ids = [str(e) for e in estates["estate_id"]]
     names = list(catalogue.codes) + sorted({c for c in catalogue.table["chain"] if c})

@@ -32,11 +32,11 @@ import shapely
 from rasterio import features
 from shapely.geometry.base import BaseGeometry
 
+from ..common.textnorm import normalize
+from ..common.units import M2_PER_HA
 from ..grid import FieldCache, Grid, rasterize_mask
 from ..guilds.catalogue import Catalogue
 from ..scenario import Scenario
-from ..textnorm import normalize
-from ..units import M2_PER_HA
 from .reservations import Reservation, reservation_reasons
 from .rulecheck import Rule, RuleGroup, check_rules, slope_at  # noqa: F401 (Rule, RuleGroup re-exported)
 from .standards import (

@@ -26,7 +26,7 @@ import shapely
 from rasterio import features
 from rasterio.windows import Window
 
-from .._io import atomic_path
+from ..common.atomic import atomic_path
 from ..errors import InputError
 from ..grid import NODATA, Grid, catchment_field, distance_field
 from ..rules.ruleset import RuleSet
@@ -52,7 +52,7 @@ def write_category_surface(prep: "Prepared", category: str, out: str | Path, *, 
     category
         Catalogue code.
     out
-        GeoTIFF to write; it replaces ``out`` only once complete (:func:`siteplan._io.atomic_path`).
+        GeoTIFF to write; it replaces ``out`` only once complete (:func:`siteplan.common.atomic.atomic_path`).
     block
         Block size in cells.
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
+from ..common.textnorm import normalize
 from ..errors import InputError
 from ..grid import Grid
 from ..scenario import TransformSpec
-from ..textnorm import normalize
 
 __all__ = [
     "transform",

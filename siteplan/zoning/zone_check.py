@@ -64,7 +64,7 @@ class Overlay:
 def _areal(g: Any) -> Any:
     """The polygonal part of an overlay result (one geometry or an array): the collapsed lines and
     points of a collection would make the next overlay refuse its input."""
-    from .._geom import polygonal
+    from ..common.geom import polygonal
 
     if isinstance(g, np.ndarray):
         t = shapely.get_type_id(g)
@@ -110,7 +110,7 @@ def verify_zones(geoms: list[BaseGeometry], allowed: list[BaseGeometry], needs: 
     tol
         Area tolerance (m²), see :func:`area_tolerance`.
     snap_m
-        How far the zones' vertices were moved onto the writer's grid (:func:`siteplan._geom.as_written`):
+        How far the zones' vertices were moved onto the writer's grid (:func:`siteplan.common.geom.as_written`):
         an overlap, excess or gap of up to ``snap_m`` times the edges concerned is that snapping, not an
         error.
 

@@ -39,12 +39,12 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .._geom import WRITTEN_SNAP_M, as_written, polsby_popper, polygonal
+from ..common.geom import WRITTEN_SNAP_M, as_written, polsby_popper, polygonal
+from ..common.units import M2_PER_HA
 from ..errors import InputError
 from ..guilds.catalogue import Catalogue
 from ..rules.ruleset import RuleSet, buffer_out, target_geoms
 from ..scenario import Scenario
-from ..units import M2_PER_HA
 from .blocks import Frame, TooManyPieces, assign_cells, block_frame, cells, check_pieces, plot_boxes
 from .plots import FREE_STATUS, LAND_BASIS, land_basis, match_plots, plot_need_m2, plots_allowed, reletting_table
 from .zone_check import MODES, Overlay, area_tolerance, raster_side, raster_squares, verify_zones
@@ -290,7 +290,7 @@ class EstateContext:
         The overlay modes tried in turn until the result passes the checks.
     crs
         The working CRS: when given, each result is first made the geometry the GeoJSON writer will
-        write (:func:`siteplan._geom.as_written`: zero-width spikes gone, on its 7-decimal grid), so the
+        write (:func:`siteplan.common.geom.as_written`: zero-width spikes gone, on its 7-decimal grid), so the
         checks and every figure of a zone (``min_home_m``, ``area_ha``, ``compactness``, ...) describe
         the written zone.
     """

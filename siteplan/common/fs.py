@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def _stat(p: Path) -> os.stat_result | None:
@@ -200,6 +200,7 @@ def exchange(a: Path, b: Path) -> bool:
 
 
 def fsync_dir(path: str | Path) -> None:
+    """Flush a folder's entries to disk (no-op on Windows), so a rename inside it survives a power cut."""
     if os.name == "nt":  # pragma: no cover
         return
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -251,6 +252,7 @@ def signals_deferred() -> Iterator[None]:
 
 
 def disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception it was raised from means the disk or the user's quota is full."""
     seen = 0
     while exc is not None and seen < 10:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):

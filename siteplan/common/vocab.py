@@ -3,7 +3,7 @@ mapping (``layers.<layer>.values``) and the checks of values, filters and catego
 
 Every categorical field a stage of siteplan reads by value has a closed list of canonical values,
 here and only here (:data:`VOCABULARIES`). A layer's values are matched after
-:func:`siteplan.textnorm.normalize` with spaces and underscores removed, so ``شهرك‌صنعتي``,
+:func:`siteplan.common.textnorm.normalize` with spaces and underscores removed, so ``شهرك‌صنعتي``,
 ``شهرک صنعتی`` and ``شهرک_صنعتی`` are one key; they map, in this order of precedence:
 
 1. through the scenario's ``values:`` mapping of that layer and field;
@@ -107,7 +107,7 @@ SYNONYMS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 
 
 def value_key(value: object) -> str:
-    """The matching key of a value: :func:`~siteplan.textnorm.normalize`, spaces and underscores removed."""
+    """The matching key of a value: :func:`~siteplan.common.textnorm.normalize`, spaces and underscores removed."""
     return normalize(value).replace(" ", "")
 
 

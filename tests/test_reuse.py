@@ -1,0 +1,213 @@
+"""``siteplan run B.yaml --reuse RUN_A``: stage results reused by key (siteplan/outputs/stagecache.py), the same
+bytes as a cold run, nothing stale or hostile taken."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import small_scenario
+
+from siteplan.cli import main
+
+#: what differs between two runs of the same inputs (the manifest's timings, date, and what was reused)
+VOLATILE = {"created_utc", "timings_s", "timings_cpu_s", "reused"}
+
+
+def _run(sc: Path, out: Path, *extra: str) -> dict:
+    r = CliRunner().invoke(main, ["--quiet", "run", str(sc), "--out", str(out), "--overwrite", *extra])
+    assert r.exit_code == 0, r.output
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _files(run: Path) -> dict[str, str]:
+    return {p.relative_to(run).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(run.rglob("*")) if p.is_file() and p.name not in ("manifest.json", ".siteplan-run")}
+
+
+def _manifest_core(m: dict) -> dict:
+    out = {k: v for k, v in m.items() if k not in VOLATILE}
+    out["solver"] = {k: v for k, v in m["solver"].items() if k != "timings_s"}
+    out.pop("scenario_file", None)
+    return out
+
+
+def _copy(sc: Path, dst: Path) -> Path:
+    shutil.copytree(sc.parent, dst)
+    return dst / sc.name
+
+
+def _edit_layer(sc: Path, name: str, fn) -> None:  # type: ignore[no-untyped-def]
+    shp = sc.parent / f"{name}.shp"
+    g = gpd.read_file(shp)
+    fn(g)
+    g.to_file(shp, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def run_a(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reuse")
+    sc = small_scenario(tmp, n_biz=40)
+    m = _run(sc, tmp / "a")
+    return sc, tmp / "a", m
+
+
+def test_every_run_records_its_stage_keys_and_saves_stages(run_a):
+    sc, a, m = run_a
+    st = m["stages"]
+    assert st["format"] == 1 and len(st["source"]) == 64 and len(st["classify"]) == 64
+    assert set(st["criteria"]) == {"road_access", "workforce", "customers", "estate_synergy", "power_access"}
+    assert st["surfaces"] and all(len(k) == 64 for k in st["surfaces"].values())
+    assert "reused" not in m  # no --reuse, nothing to say
+    for f in ("stages/stages.json", "stages/classify.npz", "stages/surfaces.npz"):
+        assert f in m["outputs_sha256"], f
+    # its own files, listed by the marker (--overwrite replaces them)
+    marker = json.loads((a / ".siteplan-run").read_text(encoding="utf-8"))
+    assert "stages/surfaces.npz" in marker["files"]
+
+
+def test_one_estate_whatif_reuses_and_equals_a_cold_run(run_a, tmp_path):
+    """E01 gets wastewater: classification and every suitability surface reused (estates enter them only
+    by their geometry), and every output byte equals a cold run of the what-if."""
+    sc, a, ma = run_a
+    b = _copy(sc, tmp_path / "b")
+    _edit_layer(b, "estates", lambda g: g.__setitem__("wastewater", np.where(g["estate_id"] == "E01", 1 - g["wastewater"].fillna(0).astype(int), g["wastewater"])))
+    cold = _run(b, tmp_path / "cold")
+    warm = _run(b, tmp_path / "warm", "--reuse", str(a))
+    assert warm["reused"]["stages"] == ["classify", "suitability"], warm["reused"]
+    assert warm["reused"]["criteria"] == {"reused": 5, "of": 5}
+    assert warm["reused"]["surfaces"]["reused"] == warm["reused"]["surfaces"]["of"] > 0
+    assert warm["reused"]["notes"] == []
+    assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
+    assert _manifest_core(warm) == _manifest_core(cold)
+    assert cold["stages"] == warm["stages"]
+    assert _files(tmp_path / "cold") != _files(a)  # the what-if changed something (the test can fail)
+    # the same run folder as --reuse and --out: read, then replaced
+    again = _run(b, tmp_path / "warm", "--reuse", str(tmp_path / "warm"))
+    assert again["reused"]["stages"] == ["classify", "suitability"]
+    assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
+
+
+def test_changed_criteria_layer_is_not_reused(run_a, tmp_path):
+    """A power line less: the criterion that reads it and the categories that weigh it are computed
+    (their keys differ); the others are reused; the bytes are a cold run's."""
+    sc, a, ma = run_a
+    b = _copy(sc, tmp_path / "b")
+
+    # one power line less (the features and so the region's extent, hence the grid, stay as they were)
+    _edit_layer(b, "utilities", lambda g: g.__setitem__("kind", np.where(
+        np.arange(len(g)) == np.flatnonzero((g["kind"] == "power_line").to_numpy())[0], "gas_pipe", g["kind"])))
+    warm = _run(b, tmp_path / "warm", "--reuse", str(a))
+    r = warm["reused"]
+    assert r["criteria"] == {"reused": 4, "of": 5}
+    assert warm["stages"]["criteria"]["power_access"] != ma["stages"]["criteria"]["power_access"]
+    assert warm["stages"]["criteria"]["road_access"] == ma["stages"]["criteria"]["road_access"]
+    assert r["surfaces"]["reused"] < r["surfaces"]["of"]
+    assert "suitability" not in r["stages"] and "classify" in r["stages"]
+    cold = _run(b, tmp_path / "cold")
+    assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
+    assert _manifest_core(warm) == _manifest_core(cold)
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray], allow_pickle: bool = False) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, v in arrays.items():
+            b = io.BytesIO()
+            np.lib.format.write_array(b, v, allow_pickle=allow_pickle)
+            zf.writestr(f"{k}.npy", b.getvalue())
+    return buf.getvalue()
+
+
+def _forge(run: Path, rel: str, data: bytes) -> None:
+    """Replace a run's file and make its manifest list the new bytes (a forged entry, not a damaged one)."""
+    (run / rel).write_bytes(data)
+    mf = run / "manifest.json"
+    m = json.loads(mf.read_text(encoding="utf-8"))
+    m["outputs_sha256"][rel] = hashlib.sha256(data).hexdigest()
+    mf.write_text(json.dumps(m), encoding="utf-8")
+
+
+def test_damaged_or_hostile_entries_are_ignored_with_a_warning(run_a, tmp_path, caplog):
+    """Each kind of bad entry is refused (with a note saying why) and the stage computed; one of them
+    through a whole run, whose bytes are those of the run it copied."""
+    from siteplan.outputs.stagecache import StageReuse
+
+    sc, a, ma = run_a
+    keys = ma["stages"]
+    code = next(iter(keys["surfaces"]))
+    cases = {
+        # bytes changed after the run: the manifest's SHA-256 says so
+        "damaged": lambda r: (r / "stages" / "surfaces.npz").write_bytes(b"\x00garbage"),
+        # an array that needs pickle (code execution on load) with a matching hash: refused by numpy
+        "pickle": lambda r: _forge(r, "stages/surfaces.npz",
+                                   _npz_bytes({"allowed0": np.array([{"x": 1}], dtype=object)}, allow_pickle=True)),
+        # well-formed files of the wrong shape
+        "shape": lambda r: _forge(r, "stages/surfaces.npz", _npz_bytes({"allowed0": np.zeros(3, np.uint8)})),
+        "json": lambda r: _forge(r, "stages/stages.json", b'{"format": 1, "surfaces": {"codes": 7}}'),
+        "not a zip": lambda r: _forge(r, "stages/surfaces.npz", b"PK\x03\x04 not really"),
+        "link": lambda r: ((r / "stages" / "surfaces.npz").unlink(),
+                           (r / "stages" / "surfaces.npz").symlink_to(a / "stages" / "surfaces.npz")),
+    }
+    shape = None
+    for name, spoil in cases.items():
+        bad = tmp_path / name.replace(" ", "_")
+        shutil.copytree(a, bad, symlinks=True)
+        spoil(bad)
+        src = StageReuse.from_run(bad).source
+        assert src is not None
+        if shape is None:
+            ok = StageReuse.from_run(a).source
+            assert ok is not None
+            got = ok.mask(code, keys["surfaces"][code], _grid_shape(ma))
+            assert got is not None  # the intact run's entry is taken
+            shape = got[0].shape
+        assert src.mask(code, keys["surfaces"][code], shape) is None, name
+        assert src.notes and all("--reuse" in n for n in src.notes), name
+    bad = tmp_path / "classify"
+    shutil.copytree(a, bad)
+    _forge(bad, "stages/classify.npz", _npz_bytes({"c0": np.zeros(2)}))
+    src = StageReuse.from_run(bad).source
+    assert src is not None
+    import geopandas as gpd
+
+    loaded = gpd.read_file(sc.parent / "businesses.shp")
+    assert src.classified(keys["classify"], loaded) is None and src.notes
+    # a whole run reusing a damaged folder: warned, computed, the same bytes
+    bad = tmp_path / "run"
+    shutil.copytree(a, bad)
+    _forge(bad, "explain/rasters.npz", _npz_bytes({"raw0": np.zeros((2, 2), np.float32)}))
+    (bad / "stages" / "surfaces.npz").write_bytes(b"garbage")
+    m = _run(sc, tmp_path / "out", "--reuse", str(bad))
+    assert m["reused"]["criteria"]["reused"] == 0 and m["reused"]["surfaces"]["reused"] == 0
+    assert m["reused"]["stages"] == ["classify"] and len(m["reused"]["notes"]) >= 2
+    assert all("--reuse" in n and "not reused" in n or "computed" in n for n in m["reused"]["notes"])
+    assert _files(tmp_path / "out") == _files(a)
+    # not a run folder, or a missing one: nothing to reuse, said so
+    for where in (tmp_path / "nope", tmp_path):
+        src = StageReuse.from_run(where).source
+        assert src is not None and src.keys == {} and src.notes
+
+
+def _grid_shape(m: dict) -> tuple[int, int]:
+    return int(m["grid"]["height"]), int(m["grid"]["width"])
+
+
+def test_another_siteplan_reuses_nothing(run_a, tmp_path, monkeypatch):
+    """Keys include the package's source and library versions: a run of a changed siteplan is not reused."""
+    import siteplan.outputs.stagecache as stc
+
+    sc, a, ma = run_a
+    monkeypatch.setattr(stc, "source_key", lambda: "0" * 64)
+    m = _run(sc, tmp_path / "out", "--reuse", str(a))
+    assert m["reused"]["stages"] == [] and "another siteplan" in m["reused"]["notes"][0]
+    assert m["reused"]["criteria"] == {"reused": 0, "of": 5}
+    assert _files(tmp_path / "out") == _files(a)
