@@ -189,3 +189,43 @@ def test_slope_rule_from_a_dem(tmp_path):
     row = ex.rules[ex.rules.rule_id == "SLOPE-MAX"].iloc[0]
     assert not row.passed and abs(row.actual_m - 20) < 1e-3
     assert any("SLOPE-MAX" in line and "20.0 %" in line for line in ex.lines())
+
+
+@pytest.mark.parametrize("shape,k", [((61, 83), 7), ((40, 9), 12), ((9, 40), 3), ((1, 30), 2)])
+def test_catchment_convolution_is_scipy_fftconvolve_bit_for_bit(shape, k):
+    """Catchments convolve without importing scipy.signal (a second of start-up) and reuse a disc's
+    transform: the bits of ``scipy.signal.fftconvolve(..., mode="same")`` all the same."""
+    from scipy.signal import fftconvolve
+
+    from siteplan.grid import _convolve_same
+
+    rng = np.random.default_rng(3)
+    acc = np.where(rng.random(shape) < 0.05, rng.random(shape) * 1e4, 0.0)
+    yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
+    disc = (xx ** 2 + yy ** 2 <= k * k).astype(np.float64)
+    want = fftconvolve(acc, disc, mode="same")
+    spectra: dict = {}
+    for _ in range(2):  # the second time from the kept transform of the disc
+        got = _convolve_same(acc, disc, spectra, (1.0, float(k), float(k)))
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    assert len(spectra) == (0 if 1 in shape else 1)
+
+
+def test_criteria_reading_the_same_features_are_computed_once(tmp_path):
+    """Two criteria over the same features share their raw values (and, with the same transform, their
+    scores); another radius is another computation."""
+    from siteplan.scenario import CriterionSpec
+    from siteplan.scoring.suitability import criterion_layers
+
+    _, region = _region(tmp_path, UTM)
+    grid = Grid.covering(region.study_area, 250.0, region.crs)
+    cache = FieldCache(grid)
+    t = {"type": "linear", "points": [0, 30000]}
+    specs = [CriterionSpec(name=n, kind="catchment", layer="urban", field="population", radius_m=r, transform=t)
+             for n, r in (("a", 2000), ("b", 2000), ("c", 500))]
+    specs.append(CriterionSpec(name="d", kind="catchment", layer="urban", field="population", radius_m=2000,
+                               transform={"type": "linear", "points": [0, 9000]}))
+    a, b, c, d = criterion_layers(specs, region.layers, grid, cache)
+    assert a.raw is b.raw and a.score is b.score and a.raw is d.raw and d.score is not a.score
+    assert c.raw is not a.raw and not np.array_equal(c.raw, a.raw)
+    assert len(cache.spectra) == 2 and a.raw.max() == 20000

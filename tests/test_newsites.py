@@ -75,3 +75,79 @@ def test_no_demand_no_site(tmp_path):
         assert res.sites.empty
     else:  # whatever is left has its reason; a site exists only where it takes someone
         assert (res.sites["units"] > 0).all()
+
+
+def test_search_shares_work_and_finds_what_a_search_from_scratch_finds(tmp_path, monkeypatch):
+    """The greedy search computes each chain's catchment once per set of open businesses and the rules'
+    distance fields from the target features near each window only (issue 31); the sites, their
+    targets and notes are those of a search that recomputes everything for every seed."""
+    from siteplan import grid as grid_mod
+    from siteplan.locate import newsites
+    from siteplan.pipeline import plan_inputs, prepare, relocate
+
+    sc = _starved(tmp_path, count=3, candidates_per_chain=2)
+    prep = prepare(sc)
+    plan = relocate(prep, plan_inputs(prep))
+    estates = prep.region.layers["estates"]
+    un = newsites._unassigned(prep, plan)
+    assert len(un)
+
+    calls = []
+    real = grid_mod.catchment_field
+
+    def counting(*a, **k):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(newsites, "catchment_field", counting)
+    search = newsites._DemandSearch(prep, un, estates)
+    sites, notes = search.run()
+    assert len(sites) >= 2
+    # one catchment per chain and per site found at most (every seed of every chain before)
+    assert len(calls) <= len(search.chains) + len(sites)
+
+    class FromScratch(newsites._DemandSearch):
+        def _candidates(self, ch, sel):  # type: ignore[no-untyped-def]
+            self._cover.clear()
+            return super()._candidates(ch, sel)
+
+        def _best_seed(self):  # type: ignore[no-untyped-def]
+            self._spacing = None
+            return super()._best_seed()
+
+        def _rule_distances(self, codes, fine):  # type: ignore[no-untyped-def]
+            return {}  # every rule mask computes its own fields from all the target features
+
+    ref, ref_notes = FromScratch(prep, un, estates).run()
+    assert notes == ref_notes
+    assert [(s.chain, s.target_ids, s.score, s.res_m, s.sized_by, s.start, shapely.to_wkb(s.geometry))
+            for s in sites] == [(s.chain, s.target_ids, s.score, s.res_m, s.sized_by, s.start,
+                                 shapely.to_wkb(s.geometry)) for s in ref]
+
+
+def test_window_rule_distances_give_the_rules_own_masks(tmp_path):
+    """The rule masks on a site's window are the same with the window's distance fields (only the
+    target features near the window rasterized, one field per target for all the chain's rules) as
+    when each rule computes its own field from every feature."""
+    from siteplan.locate import newsites
+    from siteplan.pipeline import plan_inputs, prepare, relocate
+
+    prep = prepare(_starved(tmp_path))
+    plan = relocate(prep, plan_inputs(prep))
+    search = newsites._DemandSearch(prep, newsites._unassigned(prep, plan), prep.region.layers["estates"])
+    rng = np.random.default_rng(5)
+    g = prep.grid
+    checked = 0
+    for ch in search.chains:
+        codes = search.codes[ch]
+        for r, c in zip(rng.integers(0, g.height, 4), rng.integers(0, g.width, 4)):
+            x, y = (float(v[0]) for v in g.xy(np.array([r]), np.array([c])))
+            for area_ha in (5.0, 60.0):
+                fine = newsites._site_grid(x, y, area_ha * M2_PER_HA, g)
+                dist = search._rule_distances(codes, fine)
+                for k in codes:
+                    a, na = prep.rules[k].mask(grid=fine)
+                    b, nb = prep.rules[k].mask(grid=fine, distance=dist)
+                    assert np.array_equal(a, b) and na == nb
+                    checked += 1
+    assert checked

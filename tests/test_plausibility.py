@@ -8,9 +8,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import edit_yaml, small_scenario
 
 from siteplan.inputs import plausibility
@@ -300,3 +303,34 @@ def test_features_outside_the_boundary_are_a_warning(small):
     write_shapefile(g, shp)
     w = _warnings(small)
     assert f"1 of {len(g)} feature(s) lie outside the boundary layer (more than 1 km): row 6 ({g.biz_id[5]})" in w
+
+
+def _mojibake_by_definition(v: str) -> bool:
+    """UTF-8 Persian read with a code page, character by character (C1 controls as their own byte)."""
+    if v.isascii():
+        return False
+    for enc in ("cp1256", "cp1252"):
+        try:
+            data = b"".join(c.encode(enc) if ord(c) > 0xFF or not 0x80 <= ord(c) <= 0x9F else bytes([ord(c)])
+                            for c in v)
+            fixed = data.decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        if fixed != v and any("\u0600" <= c <= "\u06ff" for c in fixed):
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="اب پ\u0080\u0081\u009d\u00d8\u00a7\u00d9\u2026\u0637\u0638abc é\u00a0\u00ff", max_size=10),
+       st.sampled_from(["cp1256", "cp1252", None]))
+def test_mojibake_check_is_its_definition(text, misread):
+    """The mojibake check encodes whole strings at C speed (and each distinct text once): the same verdict
+    as encoding character by character."""
+    from siteplan.inputs.plausibility import _is_mojibake, mojibake_rows
+
+    if misread:
+        text = text.encode("utf-8").decode(misread, errors="replace")
+    assert _is_mojibake(text) == _mojibake_by_definition(text)
+    rows = mojibake_rows(pd.DataFrame({"name": [text, None, text, "x"]}))
+    assert rows == ({"name": [0, 2]} if _mojibake_by_definition(text) else {})

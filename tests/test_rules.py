@@ -295,3 +295,31 @@ def test_usable_land_keeps_every_distance_rule_where_geos_overlays_go_wrong(tmp_
         ch = rules[code].check(np.array([keep]))
         ch = ch[ch.rule_id != "STUDY-AREA"]
         assert (ch.actual_m >= ch.required_m - 0.01).all(), ch[["rule_id", "required_m", "actual_m"]]
+
+
+def test_exact_square_distances_once_per_target(tmp_path, monkeypatch):
+    """The cells a rule cannot decide from centre distances are measured exactly once per target and
+    shared by every rule and category of that target (the demo's six 'homes' rules made six passes):
+    the same masks and counts as measuring each rule's own band."""
+    import siteplan.rules.ruleset as rsmod
+
+    calls: list[int] = []
+    real = rsmod._exact_distance
+
+    def counted(grid, rows, cols, tree, within):
+        calls.append(len(rows))
+        return real(grid, rows, cols, tree, within)
+
+    monkeypatch.setattr(rsmod, "_exact_distance", counted)
+    sc, prep = _scene(tmp_path)
+    rules = [r for rs in prep.rules.values() for r in rs if r.kind == "distance"]
+    targets = {r.target for r in rules if prep.rules["metalwork"].ctx.target(r.target)[1] is not None}
+    assert len({(r.target, r.min_m) for r in rules}) > len(targets)  # rules that share a target
+    assert len(calls) == len(targets)
+    calls.clear()
+    for code, rs in prep.rules.items():
+        own = FieldCache(prep.grid, slope=prep.cache.slope)  # another cache: each rule measures its own band
+        allowed, counts = rs.mask(own)
+        assert (allowed == prep.surfaces[code].allowed).all() and counts == prep.surfaces[code].rule_cells
+    assert len(calls) == sum(1 for rs in prep.rules.values() for r in rs
+                             if r.kind == "distance" and rs.ctx.target(r.target)[1] is not None)

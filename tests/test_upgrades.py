@@ -68,3 +68,81 @@ def test_upgrades_can_be_turned_off(tmp_path):
     res = run(load_scenario(sc))
     assert res.upgrades is not None and res.upgrades.empty
     assert isinstance(res.options, pd.DataFrame)
+
+
+def _pieces(tmp_path):
+    """The small scenario's prepared run, plan inputs and plan (on its road network)."""
+    from siteplan.pipeline import plan_inputs, prepare, relocate
+
+    prep = prepare(_province_without_wastewater(tmp_path))
+    inputs = plan_inputs(prep)
+    return prep, inputs, relocate(prep, inputs)
+
+
+def _same_costs(a, b) -> None:
+    import numpy as np
+
+    assert (a.measure, a.reach, a.shape) == (b.measure, b.reach, b.shape)
+    for f in ("i", "j", "km", "minutes", "straight_km"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True), f
+    for side in ("points", "facilities"):
+        for f in ("seg", "t", "off_m", "leg_km", "leg_min"):
+            assert np.array_equal(getattr(getattr(a, side), f), getattr(getattr(b, side), f), equal_nan=True)
+
+
+def test_travel_memo_slices_give_what_travel_costs_gives(tmp_path):
+    """The upgrades' re-allocations slice one travel-cost call (issue 31): for any subset of the
+    businesses and estates (an estate twice, as a reserved share splits it), the slice is what
+    travel_costs computes on the subset; a geometry or reach the run's call did not have is computed."""
+    import numpy as np
+
+    from siteplan.locate.upgrades import TravelMemo
+    from siteplan.relocation.roads import scenario_network, travel_costs
+
+    prep, inputs, _ = _pieces(tmp_path)
+    net = scenario_network(prep)
+    assert net is not None
+    km = prep.scenario.allocation.max_distance_km
+    pts = np.asarray(inputs.businesses.geometry.values, dtype=object)
+    est = np.asarray(inputs.estates.geometry.values, dtype=object)
+    memo = TravelMemo(pts, est, net, reach_km=km)
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        pi = np.sort(rng.choice(len(pts), size=len(pts) // 2, replace=False))
+        fj = np.sort(rng.choice(len(est), size=max(1, len(est) // 2), replace=False))
+        fj = np.concatenate([fj, fj[:1]])
+        _same_costs(memo(pts[pi], est[fj], net, reach_km=km), travel_costs(pts[pi], est[fj], net, reach_km=km))
+    # copies of the geometries (matched by their WKB), a point the run does not have, another reach
+    copies = shapely.from_wkb(shapely.to_wkb(pts[:40]))
+    _same_costs(memo(copies, est, net, reach_km=km), travel_costs(copies, est, net, reach_km=km))
+    moved = np.concatenate([pts[:10], [shapely.Point(pts[0].x + 123.0, pts[0].y)]])
+    _same_costs(memo(moved, est, net, reach_km=km), travel_costs(moved, est, net, reach_km=km))
+    _same_costs(memo(pts[:50], est, net, reach_km=km / 2), travel_costs(pts[:50], est, net, reach_km=km / 2))
+
+
+def test_upgrades_compute_travel_costs_once_with_the_same_answer(tmp_path, monkeypatch):
+    """The estimates and verifications (a dozen re-allocations on the demo) read the travel costs of one
+    call instead of routing every business again, and rank and figure exactly as without it."""
+    from siteplan.locate import upgrades as up
+    from siteplan.relocation import model, roads
+
+    prep, inputs, plan = _pieces(tmp_path)
+    n_calls = [0]
+    real = roads.travel_costs
+
+    def counting(*a, **k):  # type: ignore[no-untyped-def]
+        n_calls[0] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(roads, "travel_costs", counting)
+    monkeypatch.setattr(model, "travel_costs", counting)
+    fast, fast_notes = up.propose_upgrades(prep, plan, inputs)
+    assert len(fast) and (fast["figure"] == "rerun").any()
+    assert n_calls[0] == 1
+    monkeypatch.setattr(up, "_travel_memo", lambda prep, inputs: None)
+    n_calls[0] = 0
+    slow, slow_notes = up.propose_upgrades(prep, plan, inputs)
+    assert n_calls[0] > 1
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast_notes == slow_notes

@@ -266,17 +266,28 @@ def cpg_encoding(dbf: Path, cpg: Path | None, declared: str | None) -> tuple[str
     return None, None
 
 
+#: C1 control characters: bytes a code page leaves undefined come through as U+0080-U+009F
+_C1 = re.compile("[\x80-\x9f]")
+_ARABIC = re.compile("[\u0600-\u06ff]")
+
+
+def _code_page_bytes(v: str, enc: str) -> bytes:
+    """``v`` back to the bytes it was decoded from with code page ``enc`` (C1 characters as their byte);
+    raises UnicodeEncodeError when ``enc`` cannot have produced it."""
+    if _C1.search(v) is None:
+        return v.encode(enc)
+    return b"".join(c.encode(enc) if ord(c) > 0xFF or not 0x80 <= ord(c) <= 0x9F else bytes([ord(c)]) for c in v)
+
+
 def _is_mojibake(v: str) -> bool:
     if v.isascii():
         return False
     for enc in ("cp1256", "cp1252"):
-        try:  # bytes a code page leaves undefined come through as U+0080-U+009F
-            data = b"".join(c.encode(enc) if ord(c) > 0xFF or not 0x80 <= ord(c) <= 0x9F else bytes([ord(c)])
-                            for c in v)
-            fixed = data.decode("utf-8")
+        try:
+            fixed = _code_page_bytes(v, enc).decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             continue
-        if fixed != v and any("\u0600" <= c <= "\u06ff" for c in fixed):
+        if fixed != v and _ARABIC.search(fixed) is not None:
             return True
     return False
 
@@ -285,10 +296,18 @@ def mojibake_rows(gdf: pd.DataFrame) -> dict[str, list[int]]:
     """Text columns with values that are UTF-8 Persian decoded with a single-byte code page
     (``Ø§Ù…``, ``ط§ظ…``): column name to row positions."""
     found: dict[str, list[int]] = {}
+    seen: dict[str, bool] = {}  # each distinct text is checked once
     for col in gdf.columns:
         if col == "geometry" or col.startswith("_") or gdf[col].dtype.kind in "fiub":
             continue
-        rows = [i for i, v in enumerate(gdf[col]) if isinstance(v, str) and _is_mojibake(v)]
+        rows = []
+        for i, v in enumerate(gdf[col].tolist()):  # a list iterates far faster than a Series
+            if isinstance(v, str):
+                bad = seen.get(v)
+                if bad is None:
+                    bad = seen[v] = _is_mojibake(v)
+                if bad:
+                    rows.append(i)
         if rows:
             found[col] = rows
     return found

@@ -204,6 +204,11 @@ class _DemandSearch:
             self.score[ch] = np.asarray(score, dtype=np.float32)
         self.sites: list[SiteDemand] = []
         self.notes: list[str] = []
+        # work shared by the seeds (the same values recomputed gave the same search): each chain's
+        # catchment of its open demand by the set of open businesses, the spacing mask by the number of
+        # sites, the rules' distance fields by window
+        self._cover: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
+        self._spacing: tuple[int, np.ndarray] | None = None
 
     def run(self) -> tuple[list[SiteDemand], list[str]]:
         spec = self.spec
@@ -251,10 +256,13 @@ class _DemandSearch:
         from ..grid import distance_field
 
         grid, spec = self.grid, self.spec
-        spacing = np.zeros(grid.shape, dtype=bool)
-        if self.sites:
-            sm = rasterize_mask([s.geometry for s in self.sites], grid)
-            spacing = distance_field(sm, grid.res) < max(spec.min_spacing_km * 1000, 0.5 * grid.res)
+        if self._spacing is None or self._spacing[0] != len(self.sites):  # a site added since
+            spacing = np.zeros(grid.shape, dtype=bool)
+            if self.sites:
+                sm = rasterize_mask([s.geometry for s in self.sites], grid)
+                spacing = distance_field(sm, grid.res) < max(spec.min_spacing_km * 1000, 0.5 * grid.res)
+            self._spacing = (len(self.sites), spacing)
+        spacing = self._spacing[1]
         best: tuple[float, str, int, int] | None = None
         cap = getattr(self, "cap", None)
         for ch in self.chains:
@@ -263,16 +271,64 @@ class _DemandSearch:
             sel = self.open & (self.chain_of == ch)
             if not sel.any():
                 continue
-            cover = catchment_field(self.xy[sel], self.land[sel], grid, self.reach)
-            ok = self.ok[ch] & ~self.blocked[ch] & ~spacing & (cover > 0)
+            cells, value = self._candidates(ch, sel)
+            ok = ~self.blocked[ch].ravel()[cells] & ~spacing.ravel()[cells]
             if not ok.any():
                 continue
-            value = np.where(ok, cover * self.score[ch], -1.0)
-            k = int(np.argmax(value))
-            if value.flat[k] > (best[0] if best else 0.0):
+            # the first best cell in the grid's order (the flat indices are ascending)
+            j = int(np.argmax(value[ok]))
+            v, k = value[ok][j], int(cells[ok][j])
+            if v > (best[0] if best else 0.0):
                 r, c = np.unravel_index(k, grid.shape)
-                best = (float(value.flat[k]), ch, int(r), int(c))
+                best = (float(v), ch, int(r), int(c))
         return None if best is None else best[1:]
+
+    def _candidates(self, ch: str, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chain ``ch``'s allowed cells with open land in reach (flat indices, ascending) and their value:
+        that land (:func:`siteplan.grid.catchment_field` of the businesses ``sel``) times the chain's
+        suitability. Computed once per set of open businesses: a seed that held no site, or a site of
+        another chain, leaves it as it was, and the alternatives' search starts from the first search's
+        sets again."""
+        key = (ch, np.packbits(sel).tobytes())
+        got = self._cover.get(key)
+        if got is None:
+            cover = catchment_field(self.xy[sel], self.land[sel], self.grid, self.reach)
+            cells = np.flatnonzero(self.ok[ch] & (cover > 0))
+            got = self._cover[key] = (cells, cover.ravel()[cells] * self.score[ch].ravel()[cells])
+        return got
+
+    def _rule_distances(self, codes: list[str], fine: Grid) -> dict[str, np.ndarray]:
+        """The centre-distance field of every distance rule's target on the window ``fine``, for
+        :meth:`siteplan.rules.ruleset.RuleSet.mask` (``distance=``): the same field the mask computes
+        itself (the target's cells on the window padded by the rule distance), but rasterizing only the
+        target features whose bounds reach the padded window instead of all of them — a feature outside
+        it touches none of its cells. One field per target serves every rule and category of the chain,
+        padded for the largest of their distances (a wider pad changes no decision: the cells it adds
+        are farther than every rule's distance band). Empty (each mask computes its own) when the
+        categories' rules do not share one context (one set of target features)."""
+        from ..grid import FieldCache
+
+        if len({id(self.prep.rules[k].ctx) for k in codes}) != 1:
+            return {}
+        pads: dict[str, float] = {}
+        for k in codes:
+            for rule in self.prep.rules[k]:
+                if rule.kind == "distance":
+                    pad = rule.min_m + 2 * fine.res * np.sqrt(2.0)
+                    pads[rule.target] = max(pads.get(rule.target, pad), pad)
+        ctx = self.prep.rules[codes[0]].ctx
+        out: dict[str, np.ndarray] = {}
+        fc = FieldCache(fine)
+        for target, pad_m in pads.items():
+            tg, tree = ctx.target(target)
+            if tree is None:
+                continue
+            pad = int(np.ceil(pad_m / fine.res)) + 1  # FieldCache.distance's padding, in cells
+            x0, y0, x1, y1 = _bounds(fine)
+            near = np.sort(tree.query(box(x0 - pad * fine.res, y0 - pad * fine.res, x1 + pad * fine.res,
+                                          y1 + pad * fine.res)))
+            out[target] = fc.distance(target, tg[near], pad_m=pad_m)
+        return out
 
     def _site_at(self, ch: str, r: int, c: int) -> SiteDemand | None:
         """The site seeded at cell (r, c) for chain ``ch``, sized to its demand in reach; None when the
@@ -294,7 +350,8 @@ class _DemandSearch:
         area_ha, sized_by = site_size(demand_ha, spec.area_ha, spec.min_area_ha, spec.max_area_ha)
         fine = _site_grid(x0, y0, area_ha * M2_PER_HA, grid)
         codes = self.codes[ch]
-        allowed = np.logical_and.reduce([self.prep.rules[k].mask(grid=fine)[0] for k in codes])
+        dist = self._rule_distances(codes, fine)
+        allowed = np.logical_and.reduce([self.prep.rules[k].mask(grid=fine, distance=dist)[0] for k in codes])
         score = _sample(self.score[ch], grid, fine)
         score = np.where(score >= spec.min_score, score, np.nan)
         # kept off the estates and the sites already chosen, measured exactly from their polygons

@@ -148,6 +148,10 @@ def acceptability(values: np.ndarray) -> np.ndarray:
     return acc / max(draws, 1)
 
 
+#: cells per block of :func:`score_sd` (a block's float64 layers fit in a core's cache)
+_SD_BLOCK = 1 << 15
+
+
 def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float) -> np.ndarray:
     """Per-cell standard deviation of the WLC score when the weights are Dirichlet-distributed around
     ``weights`` with ``concentration`` (the same model as :func:`rank_acceptability`), in closed form.
@@ -165,14 +169,27 @@ def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float
     a = np.maximum(w * concentration, 1e-3)
     a0 = a.sum()
     cov = (np.diag(a) * a0 - np.outer(a, a)) / (a0 ** 2 * (a0 + 1))
-    var = np.zeros(scores[0].shape, dtype=np.float64)
-    for i, si in enumerate(scores):
-        for j, sj in enumerate(scores):
-            if j < i:
-                continue
-            f = cov[i, j] * (1 if i == j else 2)
-            var += f * si.astype(np.float64) * sj
-    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+    # block by block (each block's layers stay in the cache), the products in place: per cell the same sum of
+    # f * s_i * s_j pair by pair, in the same order, as over whole arrays (the same bits)
+    k = len(scores)
+    f = [[float(cov[i, j]) * (1 if i == j else 2) for j in range(k)] for i in range(k)]
+    flat = [np.ravel(s) for s in scores]
+    n = flat[0].size if k else 0
+    out = np.empty(n, dtype=np.float32)
+    var, tmp = np.empty(min(n, _SD_BLOCK)), np.empty(min(n, _SD_BLOCK))
+    for lo in range(0, n, _SD_BLOCK):
+        hi = min(lo + _SD_BLOCK, n)
+        s64 = [x[lo:hi].astype(np.float64) for x in flat]
+        v, t = var[:hi - lo], tmp[:hi - lo]
+        v[:] = 0.0
+        for i in range(k):
+            for j in range(i, k):
+                np.multiply(s64[i], f[i][j], out=t)
+                np.multiply(t, s64[j], out=t)
+                v += t
+        np.maximum(v, 0.0, out=v)
+        out[lo:hi] = np.sqrt(v, out=v)
+    return out.reshape(np.shape(scores[0]))
 
 
 def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],
@@ -238,13 +255,17 @@ def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
         return ranks
     by_name = {c.spec.name: c for c in prep.crit}
     estates = prep.region.layers["estates"]
+    cells_of: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for code, s in prep.surfaces.items():
         sel = ranks[(ranks.category == code) & ranks["rank"].notna()]
         if len(sel) < 2:
             continue
         names = list(s.weights)
         geoms = estates.set_index("estate_id").loc[sel.estate_id].geometry.values
-        x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid) for n in names])
+        ids = tuple(sel.estate_id)
+        if ids not in cells_of:  # the estates' cells, rasterized once for every criterion and category
+            cells_of[ids] = zone_cells(geoms, prep.grid)
+        x = np.column_stack([zonal_mean(by_name[n].score, geoms, prep.grid, cells_of[ids]) for n in names])
         x = np.nan_to_num(x)
         cap = sel["usable_cap_ha"].to_numpy(float)
 

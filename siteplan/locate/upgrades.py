@@ -90,6 +90,87 @@ def network_km(layers: dict[str, gpd.GeoDataFrame], utility: str, geoms: np.ndar
     return out
 
 
+class TravelMemo:
+    """Travel costs of the run's businesses to its estates on the road network, computed once and sliced
+    for each re-allocation of the upgrades (a ``costs`` source of :func:`siteplan.relocation.allocate`).
+
+    A pair's road km and minutes, and whether it is within the reach, depend only on the point and the
+    facility (each point's connector is its own; each facility is one Dijkstra source; the second
+    measure's search bound, taken over the set, exceeds every pair within the reach), so the pairs of a
+    subset are the subset of the pairs: :func:`siteplan.relocation.roads.travel_costs` on the subset
+    gives the same arrays (a test holds it to that). Points and facilities are matched by their
+    geometry; a call with any geometry or reach the run's call did not have is computed afresh.
+    """
+
+    def __init__(self, points: np.ndarray, facilities: np.ndarray, net: Any, **reach: float | None) -> None:
+        self.points = np.asarray(points, dtype=object)
+        self.facilities = np.asarray(facilities, dtype=object)
+        self.net, self.reach = net, reach
+        self._full: Any = None
+        self._pos: dict[tuple[str, str], tuple[pd.Index, np.ndarray]] = {}
+
+    @staticmethod
+    def _keys(geoms: np.ndarray, how: str) -> np.ndarray:
+        if how == "id":
+            return np.fromiter(map(id, geoms), dtype=np.uint64, count=len(geoms))
+        return np.asarray(shapely.to_wkb(geoms), dtype=object)
+
+    def _index(self, which: str, geoms: np.ndarray) -> np.ndarray | None:
+        """Position in the run's ``which`` (``points``, ``facilities``) of a geometry equal to each of
+        ``geoms`` (None when one has none): the same object (a subset of the run's frames holds the
+        run's geometry objects, which this memo keeps alive), else the same WKB."""
+        for how in ("id", "wkb"):
+            got = self._pos.get((which, how))
+            if got is None:
+                # equal geometries have equal travel costs: the first of them stands for all
+                uniq, first = np.unique(self._keys(getattr(self, which), how), return_index=True)
+                got = self._pos[(which, how)] = (pd.Index(uniq), first.astype(np.int64))
+            at = got[0].get_indexer(self._keys(geoms, how))
+            if not (at < 0).any():
+                return got[1][at]
+        return None
+
+    def __call__(self, points: Any, facilities: Any, net: Any, **reach: float | None) -> Any:
+        """:func:`siteplan.relocation.roads.travel_costs` ``(points, facilities, net, **reach)``."""
+        from dataclasses import replace
+
+        from scipy import sparse
+
+        from ..relocation.roads import Access, travel_costs
+
+        pts, fac = np.asarray(points, dtype=object), np.asarray(facilities, dtype=object)
+        pi = self._index("points", pts) if net is self.net and reach == self.reach else None
+        fj = self._index("facilities", fac) if pi is not None else None
+        if pi is None or fj is None:
+            return travel_costs(pts, fac, net, **reach)
+        if self._full is None:
+            self._full = travel_costs(self.points, self.facilities, self.net, **self.reach)
+        tc = self._full
+        at = sparse.csr_matrix((np.arange(1, len(tc.i) + 1, dtype=np.int64), (tc.i, tc.j)), shape=tc.shape)
+        sub = at[pi][:, fj].tocoo()
+        order = np.lexsort((sub.col, sub.row))
+        k = sub.data[order] - 1
+
+        def part(acc: Any, idx: np.ndarray) -> Any:
+            return None if acc is None else Access(*(np.asarray(getattr(acc, f))[idx] for f in
+                                                     ("seg", "t", "off_m", "leg_km", "leg_min")))
+
+        return replace(tc, i=sub.row[order].astype(np.int64), j=sub.col[order].astype(np.int64), km=tc.km[k],
+                       minutes=tc.minutes[k], straight_km=tc.straight_km[k], shape=(len(pts), len(fac)),
+                       points=part(tc.points, pi), facilities=part(tc.facilities, fj))
+
+
+def _travel_memo(prep: "Prepared", inputs: "PlanInputs") -> TravelMemo | None:
+    """The run's travel costs for the upgrades' re-allocations (None without a road network)."""
+    net = scenario_network(prep)
+    if net is None:
+        return None
+    al = inputs.spec or prep.scenario.allocation
+    reach: dict[str, float | None] = ({"reach_min": al.reach_min} if al.reach_min is not None else
+                                      {"reach_km": al.max_distance_km})
+    return TravelMemo(inputs.businesses.geometry.values, inputs.estates.geometry.values, net, **reach)
+
+
 def no_network(utility: str) -> str:
     """What the cost proxies say of a utility with no network in the inputs."""
     return f"{utility}: no network in the inputs"
@@ -175,8 +256,9 @@ def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tu
     by_row = {str(e.estate_id): e for e in inputs.estates.itertuples()}
     out = []
     memo: dict[Any, Any] = {}
+    costs = _travel_memo(prep, inputs)
     for (eid, _), cand in ranked[:count]:
-        got = _estimate(prep, plan, inputs, eid, cand["changes"], memo)
+        got = _estimate(prep, plan, inputs, eid, cand["changes"], memo, costs)
         if got is None:
             continue
         n, land_m2, mean_km, unlocked = got
@@ -196,7 +278,7 @@ def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tu
     t = t[t["businesses_est"] > 0].sort_values(["businesses_est", "land_ha_est", "mean_km", "estate_id"],
                                                ascending=[False, False, True, True], kind="mergesort",
                                                na_position="last").reset_index(drop=True)
-    t = _verify_best(prep, plan, inputs, t, notes)
+    t = _verify_best(prep, plan, inputs, t, notes, costs)
     if t.empty:
         return empty, notes
     t["rank"] = np.arange(1, len(t) + 1)
@@ -228,7 +310,9 @@ def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
     cats = un["category"].to_numpy()
     land = un["land_m2"].to_numpy(float)
     pair = pd.DataFrame({"estate_id": eids[ej], "category": cats[bi], "land": land[bi], "b": bi})
-    pair = pair[~pair.set_index(["estate_id", "category"]).index.map(lambda k: bool(el.get(k, False)))]
+    admitted = set(el.index[el.to_numpy(bool)])  # the (estate, category) pairs already eligible
+    pair = pair[~np.fromiter(((e, c) in admitted for e, c in zip(pair["estate_id"], pair["category"])), dtype=bool,
+                             count=len(pair))]
     by_row = {str(e.estate_id): e for e in estates.itertuples()}
     cands: dict[tuple[str, tuple[tuple[str, object], ...]], dict[str, Any]] = {}
     for (eid, code), grp in pair.groupby(["estate_id", "category"], sort=True):
@@ -243,14 +327,14 @@ def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
 
 
 def _verify_best(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", t: pd.DataFrame,
-                 notes: list[str]) -> pd.DataFrame:
+                 notes: list[str], costs: TravelMemo | None = None) -> pd.DataFrame:
     """Verify the first ``upgrades.verify`` rows of ``t`` (best estimate first) by re-solving the plan
     (module docstring, step 4); drop those that place nobody net; verified rows first."""
     sc = prep.scenario
     n_verify = min(sc.upgrades.verify, len(t))
     drop = []
     for i in range(n_verify):
-        v = verify_upgrade(prep, plan, inputs, str(t.at[i, "estate_id"]), t.at[i, "_changes"])
+        v = verify_upgrade(prep, plan, inputs, str(t.at[i, "estate_id"]), t.at[i, "_changes"], costs=costs)
         for k in ("businesses", "land_ha", "mean_km", "placed", "placed_ha", "displaced", "moved"):
             t.at[i, k] = v[k]
         t.at[i, "figure"] = "rerun"
@@ -284,7 +368,7 @@ def upgraded_estates(estates: gpd.GeoDataFrame, eid: str, changes: dict[str, obj
 
 
 def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
-                   changes: dict[str, object]) -> dict[str, Any]:
+                   changes: dict[str, object], *, costs: TravelMemo | None = None) -> dict[str, Any]:
     """What the plan re-solved with estate ``eid`` upgraded places (module docstring, step 4).
 
     Parameters
@@ -299,6 +383,8 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
         The estate upgraded.
     changes
         Field → new value of its row (``wastewater: 1``, ``max_cat: '5.1'``, ``kind: 'estate'``).
+    costs
+        The run's travel costs (:class:`TravelMemo`), sliced instead of computed again; None: computed.
 
     Returns
     -------
@@ -317,7 +403,7 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
     now = elig[elig["estate_id"].astype(str) == eid]
     unlocked = {c for c, e in zip(now["category"], now["eligible"]) if e and not bool(was.get(c, False))}
     again = relocate(prep, PlanInputs(estates, inputs.businesses, inputs.scores, inputs.usable, inputs.reserved,
-                                      elig, inputs.capacity, inputs.clusters))
+                                      elig, inputs.capacity, inputs.clusters), costs=costs, detail=False)
     km = "road_km" if "road_km" in again.rows else "distance_km"  # the plan's measure of travel
     cols = ["biz_id", "status", "estate_id", "land_m2", km, "category"]
     both = plan.rows[cols].merge(again.rows[cols], on="biz_id", suffixes=("_0", "_1"), validate="one_to_one")
@@ -336,12 +422,12 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
 
 
 def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
-              changes: dict[str, object], memo: dict[Any, Any] | None = None
+              changes: dict[str, object], memo: dict[Any, Any] | None = None, costs: TravelMemo | None = None
               ) -> tuple[int, float, float, list[str]] | None:
     """Businesses and land newly placed when estate ``eid`` gets ``changes``, by re-allocating around
     it only (module docstring, step 3), the mean distance of those placed there, and the categories it
     newly admits. ``memo`` keeps the allocations as the estates are, by neighbourhood, across the
-    candidates of one run."""
+    candidates of one run; ``costs`` the run's travel costs (:class:`TravelMemo`)."""
     from ..relocation import allocate
 
     sc = prep.scenario
@@ -373,7 +459,8 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     # neighbourhood share it (computed once; the same call would give the same plan)
     key = (tuple(b_loc["biz_id"].astype(str)), tuple(e_loc["estate_id"].astype(str)))
     if memo is None or key not in memo:
-        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net)
+        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net, costs=costs,
+                       detail=False)
         if memo is not None:
             memo[key] = got
     before = got if memo is None else memo[key]
@@ -383,7 +470,8 @@ def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
     was = el[el["estate_id"].astype(str) == eid].set_index("category")["eligible"]
     unlocked = sorted(c for c, e in zip(el_new["category"], el_new["eligible"]) if e and not bool(was.get(c, False)))
     el2 = pd.concat([el[el["estate_id"].astype(str) != eid], el_new], ignore_index=True)
-    after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved, network=net)
+    after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved, network=net, costs=costs,
+                     detail=False)
     a0 = before.rows["status"] == "assigned"
     a1 = after.rows["status"] == "assigned"
     n = int(a1.sum() - a0.sum())

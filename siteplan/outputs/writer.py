@@ -72,9 +72,10 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, columns: list[str]
     """
     cols = columns or [c for c in gdf.columns if c != gdf.geometry.name]
     geoms = to_rfc7946(gdf.geometry.values, gdf.crs) if len(gdf) else np.array([])
+    values = [gdf[c].tolist() for c in cols]  # each column read once (not a lookup per cell)
     feats = []
-    for i in range(len(gdf)):
-        props = {c: _clean(gdf[c].iat[i]) for c in cols}
+    for i, row in enumerate(zip(*values)) if cols else enumerate([()] * len(gdf)):
+        props = {c: _clean(v) for c, v in zip(cols, row)}
         g = geoms[i]
         feats.append({"type": "Feature", "properties": props,
                       "geometry": None if g is None or g.is_empty else mapping(g)})
@@ -141,16 +142,33 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            out.isetitem(i, s.map(_defuse))
+            out.isetitem(i, s.map(_Defused()))
     out.columns = [_defuse(c) for c in out.columns]
     return out
+
+
+class _Defused:
+    """:func:`_defuse` with each distinct value worked out once (a column repeats its categories, ids and
+    reasons thousands of times); a function to ``Series.map``, not a mapping."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Any, Any] = {}
+
+    def __call__(self, v: Any) -> Any:
+        if type(v) is not str:  # only text is remembered (1, 1.0 and True are one key; lists have none)
+            return _defuse(v)
+        out = self.seen.get(v)
+        if out is None:
+            out = self.seen[v] = _defuse(v)
+        return out
 
 
 def _has_cr(df: pd.DataFrame) -> bool:
     if any(isinstance(c, str) and "\r" in c for c in df.columns):
         return True
-    return any(df.iloc[:, i].map(lambda v: isinstance(v, str) and "\r" in v).any()
-               for i in range(df.shape[1]) if not pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype))
+    return any(isinstance(v, str) and "\r" in v
+               for i in range(df.shape[1]) if not pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype)
+               for v in df.iloc[:, i].tolist())
 
 
 def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = False) -> str | None:

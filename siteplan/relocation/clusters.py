@@ -12,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sklearn.cluster import DBSCAN
 
 from ..guilds.catalogue import Catalogue
 
@@ -43,6 +42,8 @@ def find_clusters(businesses: gpd.GeoDataFrame, catalogue: Catalogue, *, eps_m: 
     DBSCAN with a ball tree: O(n log n) per chain. Ids are assigned in a deterministic order
     (chain, then the cluster's lowest business index).
     """
+    from sklearn.cluster import DBSCAN  # here, not at import: scikit-learn costs about 2 s of CPU to import
+
     chain_of = dict(zip(catalogue.table["code"], catalogue.table["chain"].fillna("")))
     chains = businesses["category"].map(chain_of)
     cid = pd.Series([None] * len(businesses), index=businesses.index, dtype=object)

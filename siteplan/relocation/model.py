@@ -10,7 +10,7 @@ formulation is in :mod:`siteplan.relocation`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -171,7 +171,8 @@ def business_units(b: gpd.GeoDataFrame, catalogue: Catalogue, spec: AllocationSp
 def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, elig: pd.DataFrame,
                 capacity: pd.DataFrame, scores: pd.DataFrame | None, spec: AllocationSpec,
                 units: Units | None = None, *, used: pd.DataFrame | None = None,
-                weights: pd.Series | None = None, network: RoadNetwork | None = None) -> AssignmentModel:
+                weights: pd.Series | None = None, network: RoadNetwork | None = None,
+                costs: Callable[..., TravelCosts] | None = None) -> AssignmentModel:
     """The assignment model of the layers: arcs with costs, penalties and capacity rows.
 
     An arc exists when every member of the unit is within the distance limit of the estate (same
@@ -200,6 +201,11 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     network
         The road network (:mod:`siteplan.relocation.roads`): distances, the reach and the cost are then measured
         along it (road km, or minutes under ``allocation.reach_min``); None: straight lines.
+    costs
+        On a road network, stands in for :func:`siteplan.relocation.roads.travel_costs` ``(points,
+        facilities, network, reach_km=… | reach_min=…)`` and must give the same pairs and values (the
+        upgrades slice one call's answer for the businesses and estates of each re-allocation); None:
+        computed here.
 
     Returns
     -------
@@ -213,7 +219,7 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
                             set(b["category"].dropna())))
     biz_cat = codes.get_indexer(b["category"])          # -1: unclassified
     eligible, usable_share, score = _estate_category_tables(estates, codes, elig, scores, spec.zone_aware_capacity)
-    biz, est, dist_m, travel = _pairs_within_reach(b, estates, biz_cat, spec, network)
+    biz, est, dist_m, travel = _pairs_within_reach(b, estates, biz_cat, spec, network, costs)
     keep = eligible[est, biz_cat[biz]]
     biz, est, dist_m = biz[keep], est[keep], dist_m[keep]
     unit = units.unit_of[biz]
@@ -282,16 +288,18 @@ def _estate_category_tables(estates: gpd.GeoDataFrame, codes: pd.Index, elig: pd
 
 
 def _pairs_within_reach(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, biz_cat: np.ndarray,
-                        spec: AllocationSpec, network: RoadNetwork | None = None
+                        spec: AllocationSpec, network: RoadNetwork | None = None,
+                        costs: Callable[..., TravelCosts] | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TravelCosts | None]:
     """(business, estate, distance, travel) for classified businesses within the reach (and in the same
     county if asked). Straight lines (``network`` None): distance in m, candidates by bounding box, then one
     exact distance each (cheaper than 'dwithin' followed by a distance), travel None. On roads: the
     distance in the reach's measure (road km or minutes) from :func:`siteplan.relocation.roads.travel_costs`, and
-    its result (business positions of ``b``)."""
+    its result (business positions of ``b``; ``costs``: :func:`build_model`)."""
     if network is not None:
         reach = {"reach_min": spec.reach_min} if spec.reach_min is not None else {"reach_km": spec.max_distance_km}
-        tc = travel_costs(b.geometry.values, estates.geometry.values, network, **reach)
+        tc = (costs(b.geometry.values, estates.geometry.values, network, **reach) if costs is not None else
+              travel_costs(b.geometry.values, estates.geometry.values, network, **reach))
         biz, est = tc.i, tc.j
         keep = biz_cat[biz] >= 0
         if spec.same_county and "county" in b and "county" in estates:

@@ -4,6 +4,7 @@ for every business left unassigned."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -172,11 +173,12 @@ def with_disruption(model: AssignmentModel, b: pd.DataFrame, unit_of: np.ndarray
     return replace(model, cost=cost, penalty=penalty)
 
 
-def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,
+def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,  # noqa: PLR0913
              elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
              spec: AllocationSpec, reservations: dict[str, Reservation] | None = None, *,
              used: pd.DataFrame | None = None, weights: pd.Series | None = None,
-             network: RoadNetwork | None = None, stay: pd.Series | None = None) -> Plan:
+             network: RoadNetwork | None = None, stay: pd.Series | None = None,
+             costs: Callable[..., TravelCosts] | None = None, detail: bool = True) -> Plan:
     """Assign businesses to estates.
 
     Parameters
@@ -209,6 +211,12 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         ``biz_id`` → the estate a baseline run put it on ("": unassigned there); None: no baseline.
         Every arc that takes a business the baseline placed away from its baseline estate, and leaving it
         unassigned, costs :func:`disruption_weight` × its land (ha) more (:func:`with_disruption`).
+    costs
+        On a road network, the travel costs' source (:func:`siteplan.relocation.model.build_model`); None:
+        computed here.
+    detail
+        False: the rows' ``reason`` left empty, ``summary`` and ``unmet`` empty frames: the same
+        assignment, for callers that read only who goes where (the upgrades' re-allocations).
 
     Returns
     -------
@@ -227,7 +235,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         if used is not None and len(used):
             used = _used_reserved(used, capacity, reservations)
     model = build_model(b, estates, catalogue, elig, capacity, scores, spec, units, used=used, weights=weights,
-                        network=network)
+                        network=network, costs=costs)
     if stay is not None:
         model = with_disruption(model, b, units.unit_of, estates["estate_id"].to_numpy(), stay,
                                 disruption_weight(spec))
@@ -239,7 +247,8 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     dkm[assigned] = shapely.distance(b.geometry.values[assigned], estates.geometry.values[est_of_b[assigned]]) \
         / M_PER_KM
     reach = reach_phrase(spec, network is not None)
-    reasons = _reasons(b, estates, elig, reach, model, units, assigned)
+    reasons = (_reasons(b, estates, elig, reach, model, units, assigned) if detail else
+               np.full(len(b), "", dtype=object))
     eids = estates["estate_id"].to_numpy()
     estate_col = cast("np.ndarray", np.where(assigned, eids[np.maximum(est_of_b, 0)], None))  # numpy stubs: None
     road = _pair_values(model.travel, est_of_b) if model.travel is not None else None
@@ -248,10 +257,12 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
         rows = merge_reserved(rows)
     if spec.keep_clusters_together and "cluster_id" in b:
         rows["cluster_id"] = b["cluster_id"].to_numpy()
-    un = rows[(rows.status == "unassigned") & rows["category"].notna()]
-    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
+    if not detail:
+        return Plan(rows, pd.DataFrame(), pd.DataFrame(), _solver_report(res, model), spec.measure(network is not None))
+    un = rows[(rows.status == "unassigned") & rows["category"].notna()]
+    unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model),
                 spec.measure(network is not None))
 
@@ -449,7 +460,8 @@ def relocation_flows(rows: pd.DataFrame, businesses: gpd.GeoDataFrame, urban: gp
     return fl[cols]
 
 
-def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
+def relocate(prep: Prepared, inputs: PlanInputs, *, costs: Callable[..., TravelCosts] | None = None,
+             detail: bool = True) -> Plan:
     """The relocation plan on the pipeline's plan inputs: the run's "allocate" stage, and the same call
     that verifies an upgrade (:mod:`siteplan.locate.upgrades`) and solves each phase
     (:mod:`siteplan.programme.phasing`).
@@ -461,14 +473,17 @@ def relocate(prep: Prepared, inputs: PlanInputs) -> Plan:
     inputs
         What the plan is solved on (:func:`siteplan.pipeline.plan_inputs`, or a copy with changed
         estates, businesses or settings).
+    costs, detail
+        As for :func:`allocate`.
 
     Returns
     -------
     Plan
-        The plan, with a reason for every business left out.
+        The plan, with a reason for every business left out (``detail``).
     """
     from .roads import scenario_network
 
     return allocate(inputs.businesses, inputs.estates, prep.catalogue, inputs.elig, inputs.capacity, inputs.scores,
                     inputs.spec or prep.scenario.allocation, inputs.reserved, used=inputs.used,
-                    weights=inputs.weights, network=scenario_network(prep), stay=inputs.stay)
+                    weights=inputs.weights, network=scenario_network(prep), stay=inputs.stay, costs=costs,
+                    detail=detail)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import time
@@ -277,22 +278,30 @@ def _solver_source_hash() -> bytes:
     return h.digest()
 
 
-def model_key(model: AssignmentModel, options: SolverOptions) -> str:
-    """SHA-256 of everything :func:`solve_model` answers from: the model's arrays and capacity rows, the
-    options, the solver's source and the versions of Python and the libraries."""
+@functools.cache
+def _environment() -> tuple[list[str], list[str], bytes]:
+    """The versions of Python and the libraries, and the solver's source hash: read once per process
+    (they do not change while it runs; reading the packages' metadata costs milliseconds per solve)."""
     from importlib import metadata
 
     from ..guilds._cache import _versions
 
-    h = hashlib.sha256()
     libs = []
     for pkg in ("highspy", "ortools"):
         try:
             libs.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
             libs.append(f"{pkg} -")
-    h.update(repr((_versions(), libs, dataclasses.asdict(options), model.n_units, model.n_estates)).encode())
-    h.update(_solver_source_hash())
+    return _versions(), libs, _solver_source_hash()
+
+
+def model_key(model: AssignmentModel, options: SolverOptions) -> str:
+    """SHA-256 of everything :func:`solve_model` answers from: the model's arrays and capacity rows, the
+    options, the solver's source and the versions of Python and the libraries."""
+    versions, libs, source = _environment()
+    h = hashlib.sha256()
+    h.update(repr((versions, libs, dataclasses.asdict(options), model.n_units, model.n_estates)).encode())
+    h.update(source)
 
     def arr(a: np.ndarray | None) -> None:
         if a is None:

@@ -236,32 +236,45 @@ def _colour_ramp(a: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
 
 
-def suitability(res: "RunResult", code: str) -> dict[str, Any]:
-    """One category's suitability as a PNG overlay in Web Mercator (the map's projection)."""
-    from folium.utilities import image_to_url
-
+def _overlays(res: "RunResult", codes: list[str]) -> tuple[np.ndarray, list[list[float]]]:
+    """The suitability of ``codes`` in Web Mercator (the map's projection) at most :data:`OVERLAY_PX` on a
+    side (one array per code, cell averages, NaN where excluded) and the overlay's bounds ([[lat, lon] south
+    west, north east]). One warp for every code (the grid and its transform are shared); each band's NaN
+    are its own (``UNIFIED_SRC_NODATA=NO``), so every code's overlay is the one a warp of it alone gives."""
     grid = res.prep.grid
-    src = res.prep.surfaces[code].masked
     left, top = grid.transform.c, grid.transform.f
     right, bottom = left + grid.width * grid.res, top - grid.height * grid.res
     scale = max(max(grid.width, grid.height) / OVERLAY_PX, 1.0)
     w, h = max(int(grid.width / scale), 1), max(int(grid.height / scale), 1)
     tr, w2, h2 = calculate_default_transform(grid.crs, "EPSG:3857", grid.width, grid.height, left, bottom, right,
                                              top, dst_width=w, dst_height=h)
-    out = np.full((h2, w2), np.nan, dtype=np.float32)
-    reproject(src, out, src_transform=grid.transform, src_crs=grid.crs, dst_transform=tr, dst_crs="EPSG:3857",
-              resampling=Resampling.average, src_nodata=np.nan, dst_nodata=np.nan)
+    out = np.full((len(codes), h2, w2), np.nan, dtype=np.float32)
+    if codes:
+        src = np.stack([res.prep.surfaces[code].masked for code in codes])
+        reproject(src, out, src_transform=grid.transform, src_crs=grid.crs, dst_transform=tr, dst_crs="EPSG:3857",
+                  resampling=Resampling.average, src_nodata=np.nan, dst_nodata=np.nan, UNIFIED_SRC_NODATA="NO")
     to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     lon0, lat0 = to_ll.transform(tr.c, tr.f + h2 * tr.e)
     lon1, lat1 = to_ll.transform(tr.c + w2 * tr.a, tr.f)
+    return out, [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]]
+
+
+def suitability(res: "RunResult", code: str, overlay: tuple[np.ndarray, list[list[float]]] | None = None) -> dict[str, Any]:
+    """One category's suitability as a PNG overlay in Web Mercator (the map's projection); ``overlay`` is
+    its image and bounds from :func:`_overlays` (worked out here when not given)."""
+    from folium.utilities import image_to_url
+
+    if overlay is None:
+        images, bounds = _overlays(res, [code])
+        overlay = images[0], bounds
+    image, bounds = overlay
     cat = res.prep.catalogue.table.set_index("code")
     name = fe(text(cat.loc[code, "name_fa"]), text(cat.loc[code, "name_en"]))
     ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
     return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": _styles.SUITABILITY_OPACITY,
             "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "0 low"), fe("۱ زیاد", "1 high")],
                        "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},
-            "url": image_to_url(_colour_ramp(out)),
-            "bounds": [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]]}
+            "url": image_to_url(_colour_ramp(image)), "bounds": bounds}
 
 
 def _pct_fa(v: float) -> str:
@@ -494,7 +507,8 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
 
     if len(biz) <= MAX_POINTS:
         names = biz["name"].tolist() if "name" in biz else [""] * len(biz)
-        rows = [[round(p.y, 6), round(p.x, 6), k, [text(n), label(k)]] for p, n, k in zip(b4, names, cats)]
+        ys, xs = shapely.get_y(b4.values).tolist(), shapely.get_x(b4.values).tolist()  # not a Point object each
+        rows = [[round(y, 6), round(x, 6), k, [text(n), label(k)]] for y, x, n, k in zip(ys, xs, names, cats)]
     else:
         cell = (np.floor(biz.geometry.x.to_numpy() / 1000).astype(np.int64),
                 np.floor(biz.geometry.y.to_numpy() / 1000).astype(np.int64))
@@ -630,7 +644,9 @@ def labels(res: "RunResult") -> list[list[Any]]:
 def all_layers(res: "RunResult", colour: dict[str, str]) -> list[dict[str, Any]]:
     """Every overlay of the report, bottom to top."""
     out = [water(res), study_area(res), urban(res), roads(res), rail(res), utilities(res), constraints(res)]
-    out += [suitability(res, code) for code in res.prep.codes]
+    codes = list(res.prep.codes)
+    images, bounds = _overlays(res, codes)
+    out += [suitability(res, code, (image, bounds)) for code, image in zip(codes, images)]
     # flows and business markers under the estates, zones and sites: a click there opens the estate
     out += [clusters(res), flows(res), businesses(res, colour), unassigned(res, colour)]
     out += [estates(res), zones(res), sites(res)]

@@ -89,7 +89,11 @@ def json_block(obj: Any, element_id: str) -> str:
     element_id
         The block's ``id`` (a fixed name, never data).
     """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _json_block_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False), element_id)
+
+
+def _json_block_text(text: str, element_id: str) -> str:
+    """:func:`json_block` of ``text``, the compact JSON of the data."""
     for ch, rep in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
                     ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
@@ -140,9 +144,10 @@ def assemble(skeleton: str, *, title: str, panel: Markup, data: dict[str, Any], 
     from .fontface import font_css
 
     js, css = offline_assets()
-    data_text = json_block(data, "sp-data")
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)  # serialised once
+    data_text = _json_block_text(raw, "sp-data")
     app_text = app_script()
-    font = font_css(title + str(panel) + json.dumps(data, ensure_ascii=False) + app_text)
+    font = font_css(title + str(panel) + raw + app_text)  # the characters the page shows (the font keeps spaces)
     # pinch-zoom stays possible on phones
     page = re.sub(r'<meta name="viewport"[^>]*>',
                   '<meta name="viewport" content="width=device-width, initial-scale=1.0">', skeleton, count=1)

@@ -123,15 +123,20 @@ def _chains(res: "RunResult") -> Markup:
     t = res.programme.chains
     if t.empty:
         return Markup("")
+    # the links of each (level, id, chain) in the order met, in one pass (groupby's groups: missing keys left out)
+    cols = ["level", "id", "chain", "headed_to", "members", "link", "status", "nearest_biz_id", "nearest_km"]
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for rec in zip(*(t[c].tolist() for c in cols)):
+        if not any(pd.isna(k) for k in rec[:3]):
+            groups.setdefault(rec[:3], []).append(rec)
     rows = []
-    for (level, gid, chain), g in t.groupby(["level", "id", "chain"], sort=False):
-        present = g.loc[g["status"] == "present", "link"].tolist()
-        near = g.loc[g["status"] == "in reach", "link"].tolist()
-        miss = g[g["status"] == "missing"]
-        missing = "; ".join(f"{r.link} ({r.nearest_biz_id} {r.nearest_km:g} km)" if r.nearest_biz_id else
-                            f"{r.link} (none in the province)" for r in miss.itertuples())
+    for (level, gid, chain), g in groups.items():
+        present = [r[5] for r in g if r[6] == "present"]
+        near = [r[5] for r in g if r[6] == "in reach"]
+        missing = "; ".join(f"{r[5]} ({r[7]} {r[8]:g} km)" if r[7] else f"{r[5]} (none in the province)"
+                            for r in g if r[6] == "missing")
         done = (len(present) + len(near)) / len(g)
-        rows.append([level, gid, chain, g["headed_to"].iloc[0] or "—", int(g["members"].iloc[0]),
+        rows.append([level, gid, chain, g[0][3] or "—", int(g[0][4]),
                      ", ".join(present), ", ".join(near) or "—", missing or "—", f"{done:.0%}"])
     hdr: list[str] = [bi("Level", "سطح"), bi("Id", "شناسه"), bi("Chain", "زنجیره"), bi("Headed to", "مقصد"),
            bi("Members", "اعضا"), bi("Links present", "حلقه‌های موجود"), bi("In reach", "در دسترس"),

@@ -174,6 +174,10 @@ class RuleContext:
     fields: FieldCache | None = None
     #: the largest rule distance per target over every category (distance fields are padded by it)
     reach: dict[str, float] = field(default_factory=dict)
+    #: the smallest rule distance per target over every category
+    low: dict[str, float] = field(default_factory=dict)
+    #: exact square-to-target distances of the cells near each target (:meth:`near`)
+    _near: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     _targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = field(default_factory=dict)
     _slope_bad: dict[float, BaseGeometry] = field(default_factory=dict)
     #: whole-grid exclusions per rule (bit-packed), shared by the categories that have the same rule
@@ -185,6 +189,22 @@ class RuleContext:
             tg = target_geoms(key, self.layers, self.scenario)
             self._targets[key] = (tg, shapely.STRtree(tg) if len(tg) else None)
         return self._targets[key]
+
+    def near(self, target: str, d: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray] | None:
+        """Exact distances (up to the target's reach) from the squares of the run's grid cells to the
+        target, for every cell some rule of the target cannot decide from the centre distances ``d``:
+        flat cell indices (ascending) and distances, computed once and shared by the rules and the
+        categories of the target (None when the target's rule distances are not known)."""
+        if target not in self.reach or target not in self.low:
+            return None
+        got = self._near.get(target)
+        if got is None or got[0] is not d:  # computed from this very field (the field cache keeps it)
+            _, tree = self.target(target)
+            assert tree is not None
+            flat = np.flatnonzero(_band(d, self.low[target], self.reach[target], grid.res))
+            r, c = np.divmod(flat, grid.width)
+            got = self._near[target] = (d, flat, _exact_distance(grid, r, c, tree, self.reach[target]))
+        return got[1], got[2]
 
     def steep(self, max_pct: float) -> BaseGeometry:
         """Land steeper than ``max_pct`` as polygons of whole grid cells (empty without a DEM)."""
@@ -226,23 +246,44 @@ def _cell_boxes(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return shapely.box(x - h, y - h, x + h, y + h)
 
 
-def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tg: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+def _exact_distance(grid: Grid, rows: np.ndarray, cols: np.ndarray, tree: shapely.STRtree,
+                    within: float) -> np.ndarray:
+    """Exact distance from each cell's square to the nearest target, where it is at most ``within``
+    metres (inf beyond: the search stops there)."""
+    boxes = _cell_boxes(grid, rows, cols)
+    idx, dist = tree.query_nearest(boxes, max_distance=max(within, 1e-9), return_distance=True,
+                                   all_matches=False)
+    exact = np.full(len(boxes), np.inf)
+    exact[idx[0]] = dist
+    return exact
+
+
+def _band(d: np.ndarray, low_m: float, high_m: float, res: float) -> np.ndarray:
+    """Cells whose centre distance ``d`` leaves open whether their square is within a rule distance in
+    [low_m, high_m]: the true distance lies in [d − res·√2, d + res/√2]."""
+    diag = res * np.sqrt(2.0)
+    return (d >= low_m - diag / 2) & (d < high_m + diag + _EPS_M)
+
+
+def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tg: np.ndarray, tree: shapely.STRtree,
+                  near: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Cells whose square comes closer than the rule distance to the target (or touches it when the
     distance is 0). ``d`` is the centre-to-centre distance field of the cells the target touches.
 
     The true distance from a cell's square to the target lies in [d − res·√2, d + res/√2]: cells
     clearly on one side are decided by ``d``; the band between is decided exactly with shapely.
+    ``near``: the exact distances of a band holding this rule's (flat cell indices, ascending, and
+    distances; :meth:`RuleContext.near`), shared by the rules of one target.
     """
-    diag = grid.res * np.sqrt(2.0)
-    lo, hi = rule.min_m - diag / 2, rule.min_m + diag
-    bad = d < lo
-    unsure = (d >= lo) & (d < hi + _EPS_M)
+    bad = d < rule.min_m - grid.res * np.sqrt(2.0) / 2
+    unsure = _band(d, rule.min_m, rule.min_m, grid.res)
     if unsure.any():
         r, c = np.nonzero(unsure)
-        boxes = _cell_boxes(grid, r, c)
-        idx, dist = tree.query_nearest(boxes, return_distance=True, all_matches=False)
-        exact = np.full(len(boxes), np.inf)
-        exact[idx[0]] = dist
+        if near is None:
+            exact = _exact_distance(grid, r, c, tree, rule.min_m)
+        else:
+            flat, dist = near
+            exact = dist[np.searchsorted(flat, r * grid.width + c)]
         bad[r, c] = exact < rule.min_m if rule.min_m > 0 else exact <= 0
     return bad
 
@@ -307,7 +348,7 @@ class RuleSet:
             elif rule.kind == "max_slope":
                 slope = None
                 if fields is not None and fields.slope is not None:
-                    slope = fields.slope if grid is None else _window(fields, grid)
+                    slope = fields.slope if grid is None else fields.window(fields.slope, grid)
                 bad = (slope > rule.max_pct) if slope is not None else np.zeros(g.shape, bool)
             elif rule.kind == "study_area":
                 bad = ~_inside_cells(self.ctx.study_area, g)
@@ -323,7 +364,10 @@ class RuleSet:
                     d = fields.distance(rule.target, tg, pad_m=pad)
                 else:
                     d = FieldCache(g).distance(rule.target, tg, pad_m=rule.min_m + 2 * g.res * np.sqrt(2.0))
-                bad = _distance_bad(rule, d, g, tg, tree)
+                near = None
+                if shared and self.ctx.low.get(rule.target, np.inf) <= rule.min_m <= self.ctx.reach.get(rule.target, -1):
+                    near = self.ctx.near(rule.target, d, g)  # one exact pass per target, not per rule
+                bad = _distance_bad(rule, d, g, tg, tree, near)
             if shared and key not in self.ctx._grid_bad:
                 self.ctx._grid_bad[key] = np.packbits(bad.ravel())
             counts[rule.rule_id] = int(bad.sum())
@@ -398,19 +442,6 @@ class RuleSet:
         return False
 
 
-def _window(fields: FieldCache, grid: Grid) -> np.ndarray:
-    """The slope raster of ``fields`` read on a window grid aligned with it (NaN outside)."""
-    full = fields.grid
-    c0 = int(round((grid.transform.c - full.transform.c) / full.res))
-    r0 = int(round((full.transform.f - grid.transform.f) / full.res))
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + grid.height, full.height), min(c0 + grid.width, full.width)
-    if re > rs and ce > cs and fields.slope is not None:
-        out[rs - r0:re - r0, cs - c0:ce - c0] = fields.slope[rs:re, cs:ce]
-    return out
-
-
 def compile_rulesets(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gpd.GeoDataFrame],
                      study_area: BaseGeometry, fields: FieldCache | None = None,
                      codes: list[str] | None = None) -> dict[str, RuleSet]:
@@ -421,6 +452,7 @@ def compile_rulesets(catalogue: Catalogue, scenario: Scenario, layers: dict[str,
         for r in rs:
             if r.kind == "distance":
                 ctx.reach[r.target] = max(ctx.reach.get(r.target, 0.0), r.min_m)
+                ctx.low[r.target] = min(ctx.low.get(r.target, np.inf), r.min_m)
     out = {}
     for code in catalogue.codes:  # catalogue order, whatever the order of ``codes``
         if codes is not None and code not in codes:

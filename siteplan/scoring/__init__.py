@@ -9,6 +9,8 @@ Modules, in the order data flows:
 
 - :mod:`~siteplan.scoring.criteria`: value transforms and the layers criteria read (the grid and its
   distance fields are :mod:`siteplan.grid`);
+- :mod:`~siteplan.scoring.kinds`: the registry of criterion kinds (how each computes its raw values on the
+  grid or a block), used by the whole-grid, blockwise and Dask paths alike;
 - :mod:`~siteplan.scoring.weights`: direct, rank-order and AHP weights;
 - :mod:`~siteplan.scoring.suitability`: WLC, OWA and TOPSIS surfaces, zonal means;
 - :mod:`~siteplan.scoring.blockwise`: one category's surface on a very large grid, block by block.
@@ -23,12 +25,13 @@ from ..common.face import lazy_face
 if TYPE_CHECKING:
     from .blockwise import suitability_blockwise, write_category_surface
     from .criteria import criteria_layers, saturation_distance, transform
+    from .kinds import KINDS
     from .suitability import CriterionLayer, Surface, aggregate, criterion_layers, surfaces, zonal_mean
     from .weights import AHPResult, ahp, read_ahp_matrix
 
 #: public name -> the module of this package that defines it
 _API: dict[str, str] = {
-    "criteria_layers": "criteria", "saturation_distance": "criteria", "transform": "criteria",
+    "criteria_layers": "criteria", "saturation_distance": "criteria", "transform": "criteria", "KINDS": "kinds",
     "AHPResult": "weights", "ahp": "weights", "read_ahp_matrix": "weights",
     "CriterionLayer": "suitability", "Surface": "suitability", "aggregate": "suitability",
     "criterion_layers": "suitability", "surfaces": "suitability", "zonal_mean": "suitability",
@@ -36,7 +39,7 @@ _API: dict[str, str] = {
 }
 
 __all__ = [
-    "AHPResult", "CriterionLayer", "Surface", "aggregate", "ahp", "criteria_layers", "criterion_layers",
+    "AHPResult", "CriterionLayer", "KINDS", "Surface", "aggregate", "ahp", "criteria_layers", "criterion_layers",
     "read_ahp_matrix", "saturation_distance", "suitability_blockwise", "surfaces", "transform",
     "write_category_surface", "zonal_mean",
 ]

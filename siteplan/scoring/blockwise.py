@@ -9,7 +9,9 @@ that every criterion and rule sees all the features that can change its value th
 
 A feature farther than the halo cannot be the nearest one for a cell whose true distance is within
 the halo, and for the other cells every distance beyond the halo maps to the same transformed value,
-so the blocks reproduce the whole-grid result exactly (tested). Peak memory is a few padded blocks.
+so the blocks reproduce the whole-grid result exactly (tested). Each criterion is computed by its kind
+from the registry the whole grid uses (:data:`siteplan.scoring.kinds.KINDS`), which also says its halo.
+Peak memory is a few padded blocks.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from rasterio.windows import Window
 
 from ..common.atomic import atomic_path
 from ..errors import InputError
-from ..grid import NODATA, Grid, catchment_field, distance_field
+from ..grid import NODATA, Grid, distance_field
 from ..rules.ruleset import RuleSet
 from ..scenario import CriterionSpec, Scenario
 from .criteria import criteria_layers, saturation_distance, transform
-from .suitability import category_weights, filter_features, wowa
+from .kinds import Features, criterion_features, criterion_window, halo_cells
+from .suitability import category_weights, wowa
 
 if TYPE_CHECKING:
     from ..results import Prepared
@@ -86,7 +89,7 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
     Parameters
     ----------
     criteria
-        The category's criteria (kinds ``distance``, ``inside``, ``attribute``, ``catchment``).
+        The category's criteria (every kind of :data:`siteplan.scoring.kinds.KINDS`).
     weights
         Criterion name to weight (summing to 1).
     rules
@@ -135,13 +138,13 @@ def tiff_profile(grid: Grid) -> dict:
 @dataclass
 class BlockPlan:
     """Everything one block of a category's surface needs (picklable, so blocks can run on other
-    processes): the criteria with their weights and halos, their features and trees, the rules."""
+    processes): the criteria with their weights, halos and features, the rules."""
 
     specs: list[CriterionSpec]
     weights: dict[str, float]
     owa_weights: np.ndarray | None
     halo_of: dict[str, int]
-    geoms: dict[str, tuple[np.ndarray, shapely.STRtree | None, gpd.GeoDataFrame]]
+    feats: dict[str, Features]
     rules: RuleSet
     grid: Grid
 
@@ -152,16 +155,9 @@ class BlockPlan:
         specs = [c for c in criteria if c.name in weights]
         agg = scenario.aggregation
         owa_weights = np.asarray(agg.order_weights, dtype=float) if agg.method == "owa" else None
-        halo_of = {}
-        for c in specs:
-            hm = (saturation_distance(c.transform) if c.kind == "distance"
-                  else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
-            halo_of[c.name] = int(np.ceil(hm / grid.res)) + 1
-        geoms = {}
-        for c in specs:
-            g = filter_features(layers[c.layer], c.filter, f"criterion '{c.name}'")
-            geoms[c.name] = (g.geometry.values, shapely.STRtree(g.geometry.values) if len(g) else None, g)
-        return cls(specs, weights, owa_weights, halo_of, geoms, rules, grid)
+        halo_of = {c.name: halo_cells(c, grid.res) for c in specs}
+        feats = {c.name: criterion_features(c, layers, f"criterion '{c.name}'") for c in specs}
+        return cls(specs, weights, owa_weights, halo_of, feats, rules, grid)
 
     def block(self, window: tuple[int, int, int, int]) -> tuple[np.ndarray, dict[str, int]]:
         """The surface on one block ``(row, col, height, width)``: float32 values (-9999 where the rules
@@ -171,7 +167,8 @@ class BlockPlan:
         acc = np.zeros((h, w), dtype=np.float32)
         parts: list[np.ndarray] = []  # OWA needs every criterion of the block at once
         for c in self.specs:
-            raw = _criterion_block(c, self.geoms[c.name], grid, window, self.halo_of[c.name])
+            # the criterion kinds of the whole grid (the slope of a 'raster' criterion from the rules' fields)
+            raw = criterion_window(c, self.feats[c.name], grid, window, self.halo_of[c.name], self.rules.ctx.fields)
             if self.owa_weights is None:
                 acc += np.float32(self.weights[c.name]) * transform(raw, c.transform)
             else:
@@ -182,40 +179,6 @@ class BlockPlan:
         inner_grid = Grid(grid.transform * grid.transform.translation(c0, r0), w, h, grid.res, grid.crs)
         allowed, got = self.rules.mask(grid=inner_grid, distance=_rule_distances(self.rules, grid, r0, c0, h, w))
         return np.where(allowed, acc, np.float32(NODATA)).astype(np.float32), got
-
-
-def _criterion_block(c: CriterionSpec, feats: tuple[np.ndarray, shapely.STRtree | None, gpd.GeoDataFrame],
-                     grid: Grid, window: tuple[int, int, int, int], halo: int) -> np.ndarray:
-    """One criterion's raw values on one block, computed on the block padded by the criterion's own
-    halo (so features beyond the block count) and cropped."""
-    arr, tree, gdf = feats
-    r0, c0, h, w = window
-    pr0, pc0, ph, pw = r0 - halo, c0 - halo, h + 2 * halo, w + 2 * halo
-    ptrans = grid.transform * grid.transform.translation(pc0, pr0)
-    sub = Grid(ptrans, pw, ph, grid.res, grid.crs)
-    bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
-    inner = (slice(halo, halo + h), slice(halo, halo + w))
-    idx = tree.query(bbox) if tree is not None else np.array([], dtype=int)
-    if c.kind == "distance":
-        mask = features.rasterize(((arr[i], 1) for i in idx), out_shape=(ph, pw), transform=ptrans,
-                                  fill=0, all_touched=True, dtype="uint8").astype(bool) \
-            if len(idx) else np.zeros((ph, pw), bool)
-        raw = distance_field(mask, grid.res)[inner]
-        raw[~np.isfinite(raw)] = np.float32(1e12)
-        return raw
-    if c.kind == "catchment":
-        pts = shapely.point_on_surface(arr[idx]) if len(idx) else np.array([])
-        xy = np.c_[shapely.get_x(pts), shapely.get_y(pts)] if len(idx) else np.zeros((0, 2))
-        vals = ((gdf[c.field].fillna(0).to_numpy(float) if c.field else np.ones(len(gdf)))[idx] if len(idx)
-                else np.zeros(0))  # no field: each feature counts 1
-        return catchment_field(xy, vals, sub, float(c.radius_m or 0.0))[inner]
-    if c.kind in ("inside", "attribute"):
-        vals = gdf[c.field].fillna(0).to_numpy(float) if c.kind == "attribute" else np.ones(len(gdf))
-        if not len(idx):
-            return np.full((h, w), 0.0 if c.kind == "inside" else np.nan, np.float32)
-        return features.rasterize(((arr[i], float(vals[i])) for i in idx), out_shape=(ph, pw), transform=ptrans,
-                                  fill=0 if c.kind == "inside" else np.nan, dtype="float32")[inner]
-    raise InputError(f"criterion '{c.name}': kind '{c.kind}' is not supported blockwise")
 
 
 def _rule_distances(rules: RuleSet, grid: Grid, r0: int, c0: int, h: int, w: int) -> dict[str, np.ndarray]:

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from rasterio import features
 
 from ..errors import InputError
-from ..grid import FieldCache, Grid, catchment_field
+from ..grid import FieldCache, Grid
 from ..scenario import CriterionSpec, Scenario
-from .criteria import saturation_distance, transform
+from .criteria import transform
+from .kinds import criterion_features, criterion_raw, filter_features
 from .weights import AHPResult, ahp, direct_weights, rank_weights
 
 log = logging.getLogger(__name__)
@@ -92,24 +92,10 @@ class Surface:
         return [r for r, n in sorted(self.rule_cells.items(), key=lambda t: -t[1]) if n > 0][:k]
 
 
-def filter_features(gdf: gpd.GeoDataFrame, flt: dict[str, list[str]] | None, where: str) -> gpd.GeoDataFrame:
-    """Features whose fields take one of the listed values (every field of ``flt``); ``where`` names the
-    criterion in the error raised for a field the layer lacks."""
-    if not flt:
-        return gdf
-    m = np.ones(len(gdf), dtype=bool)
-    for col, values in flt.items():
-        if col not in gdf.columns:
-            raise InputError(f"{where}: filter field '{col}' is not in the layer (fields: "
-                             f"{', '.join(c for c in gdf.columns if c != 'geometry')})")
-        vals = {str(v) for v in values}
-        m &= gdf[col].astype(str).isin(vals).to_numpy()
-    return gdf.loc[m]
-
-
 def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDataFrame], grid: Grid,
                      cache: FieldCache) -> list[CriterionLayer]:
-    """Evaluate criteria on the grid.
+    """Evaluate criteria on the grid, each by its kind (:data:`siteplan.scoring.kinds.KINDS`, the registry
+    the blockwise and Dask paths use too).
 
     Parameters
     ----------
@@ -120,57 +106,22 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
     grid
         Analysis grid.
     cache
-        Distance fields shared with the rules.
+        Distance fields shared with the rules; criteria that read the same features share their raw
+        values, and those with the same transform their scores too.
 
     Returns
     -------
     list of CriterionLayer
     """
     out = []
+    scores: dict[tuple[int, str], np.ndarray] = {}
     for i, c in enumerate(criteria):
-        where = f"criteria[{i}] ('{c.name}')"
-        gdf = layers.get(c.layer)
-        if gdf is None and c.kind != "raster":
-            raise InputError(f"{where}: layer '{c.layer}' is not loaded")
-        sel = filter_features(gdf, c.filter, where) if gdf is not None else None
-        if c.kind == "distance":
-            assert sel is not None
-            key = f"crit:{c.layer}:{sorted((c.filter or {}).items())}"
-            # padded by the saturation distance: features beyond the grid count, as in blockwise work
-            raw = cache.distance(key, sel.geometry.values, pad_m=saturation_distance(c.transform))
-            if not np.isfinite(raw).any():
-                log.warning("%s: no '%s' feature matches the filter; criterion scores 0 everywhere", where, c.layer)
-                raw = np.full(grid.shape, np.float32(1e12))
-        elif c.kind == "inside":
-            assert sel is not None
-            raw = features.rasterize(((g, 1) for g in sel.geometry.values), out_shape=grid.shape,
-                                     transform=grid.transform, fill=0, dtype="uint8").astype(np.float32)
-        elif c.kind == "attribute":
-            assert sel is not None
-            if not c.field or c.field not in sel.columns:
-                raise InputError(f"{where}: 'field' must name a field of layer '{c.layer}'")
-            vals = pd.to_numeric(sel[c.field], errors="coerce").fillna(0.0).to_numpy()
-            raw = features.rasterize(((g, float(v)) for g, v in zip(sel.geometry.values, vals)),
-                                     out_shape=grid.shape, transform=grid.transform, fill=np.nan,
-                                     dtype="float32")
-        elif c.kind == "catchment":
-            assert sel is not None
-            if (c.field and c.field not in sel.columns) or not c.radius_m:
-                raise InputError(f"{where}: catchment needs 'radius_m' and, when given, 'field' must name a field "
-                                 f"of layer '{c.layer}'")
-            pts = sel.geometry.representative_point()
-            xy = np.c_[pts.x.to_numpy(), pts.y.to_numpy()]
-            wts = (pd.to_numeric(sel[c.field], errors="coerce").fillna(0).to_numpy(float) if c.field
-                   else np.ones(len(sel)))  # no field: each feature counts 1
-            raw = catchment_field(xy, wts, grid, c.radius_m)
-        elif c.kind == "raster":
-            if c.layer != "dem" or cache.slope is None:
-                raise InputError(f"{where}: kind 'raster' reads the 'dem' layer (field: slope); "
-                                 "add a dem layer to the scenario")
-            raw = cache.slope
-        else:  # pragma: no cover - guarded by the scenario schema
-            raise InputError(f"{where}: unknown criterion kind '{c.kind}'")
-        out.append(CriterionLayer(c, raw, transform(raw, c.transform)))
+        feats = criterion_features(c, layers, f"criteria[{i}] ('{c.name}')")
+        raw = criterion_raw(c, feats, grid, cache)
+        k = (id(raw), repr(c.transform))  # raw arrays live in the cache for the whole run: ids are stable
+        if k not in scores:
+            scores[k] = transform(raw, c.transform)
+        out.append(CriterionLayer(c, raw, scores[k]))
     return out
 
 
