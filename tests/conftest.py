@@ -214,7 +214,8 @@ SLOW: dict[str, set[str]] = {
                             # each trains a name model on a registry (5-13 CPU s)
                             "test_registry_right_wrong_review", "test_model_is_deterministic_and_gives_probabilities",
                             "test_registry_rows_classified_by_rules_teach_the_model",
-                            "test_review_table_lists_what_is_not_guessed"},
+                            "test_review_table_lists_what_is_not_guessed", "test_review_reasons_have_a_persian_text",
+                            "test_a_name_like_a_labelled_one_follows_the_label"},
     "test_pmedian.py": {"test_lp_gap_is_closed_beyond_the_lp_bound"},
     "test_outdir.py": {"test_kill_during_a_real_run", "test_sigterm_leaves_no_staging_folder", "base_run"},
     "test_cli.py": {"test_ahp_weights_in_scenario_and_report", "test_plots_output",
@@ -231,7 +232,8 @@ SLOW: dict[str, set[str]] = {
     "test_explain_run.py": {"test_demo_every_estate_and_category_agrees", "small_run"},
     "test_owa.py": {"test_owa_robustness_matches_a_monte_carlo_of_the_owa_model"},
     "test_relocation_limits.py": {"test_exact_milp_node_limit_falls_back_with_a_valid_bound"},
-    "test_name_model_cache.py": {"test_unsafe_or_damaged_cache_files_are_ignored", "test_other_training_data_is_another_key"},
+    "test_name_model_cache.py": {"test_unsafe_or_damaged_cache_files_are_ignored", "test_other_training_data_is_another_key",
+                                 "test_second_training_is_a_cache_hit_with_identical_predictions"},
     "test_osm.py": {"test_ingest_validate_run"},
     "test_profiles.py": {"test_default_criteria_blockwise_equal_whole_grid", "demo_prep"},
     "test_hostile_report.py": {"hostile_run", "hostile_osm_run", "browser"},
@@ -250,8 +252,12 @@ SLOW: dict[str, set[str]] = {
     "test_report_summary.py": {"run"},
     "test_speed.py": {"test_solve_cache_hit_gives_identical_outputs_and_no_solve"},
     "test_summaries.py": {"test_origin_and_flow_tables_add_up_to_the_plan"},
-    "test_outputs.py": {"xss_run"},
-    "test_newsites.py": {"test_sites_take_unassigned_businesses_within_reach", "test_no_demand_no_site"},
+    "test_outputs.py": {"xss_run", "test_csv_bom_can_be_turned_off"},
+    "test_newsites.py": {"test_sites_take_unassigned_businesses_within_reach", "test_no_demand_no_site",
+                         "test_search_shares_work_and_finds_what_a_search_from_scratch_finds"},
+    "test_newsites_fl.py": {"test_demo_choice_within_gap_of_independent_optimum"},
+    "test_export_safety.py": {"test_user_geopackage_is_never_replaced"},
+    "test_report_lang.py": {"test_fa_page_is_persian_right_to_left_with_persian_digits"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
