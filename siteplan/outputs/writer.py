@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..results import RunResult
+    from .stagecache import StageReuse
 
 __all__ = ["write_run", "estates_table", "write_geojson", "write_csv", "write_geotiff", "write_json", "sha256",
            "versions", "to_rfc7946",
@@ -602,8 +603,14 @@ def _input_hashes(res: "RunResult") -> dict[str, dict[str, str]]:
     return inputs
 
 
-def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = None) -> dict[str, str]:
-    """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes."""
+def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = None,
+              reuse: "StageReuse | None" = None) -> dict[str, str]:
+    """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes.
+
+    With ``reuse`` (the run's :class:`siteplan.outputs.stagecache.StageReuse`), each suitability GeoTIFF and
+    ``explain/rasters.npz`` gets a key (the manifest's ``stages.files``) and, where the ``--reuse`` run recorded
+    the same key, is copied from it (:meth:`~siteplan.outputs.stagecache.StageReuse.output`) instead of encoded:
+    the same bytes either way."""
     sc = res.prep.scenario
     out_dir.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -648,9 +655,14 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
     write_workbook(res, out_dir / "plan.xlsx")  # the main tables in one workbook, for managers
     if sc.outputs.suitability_tifs:
         by_name = {c.spec.name: c for c in res.prep.crit}
+        gdal = rasterio.__gdal_version__
         for code, s in res.prep.surfaces.items():
-            write_geotiff(s.masked, res.prep.grid, out_dir / "suitability" / f"{code}.tif")
-            if sc.sensitivity.draws > 0:
+            rel = f"suitability/{code}.tif"
+            if not (reuse is not None and reuse.output(rel, reuse.surface_file_key(code, "score", gdal), out_dir / rel)):
+                write_geotiff(s.masked, res.prep.grid, out_dir / rel)
+            rel = f"suitability/{code}_sd.tif"
+            if sc.sensitivity.draws > 0 and not (reuse is not None and reuse.output(rel, reuse.surface_file_key(
+                    code, "sd", gdal, sc.sensitivity.model_dump(mode="json"), res.seed), out_dir / rel)):
                 from ..locate.sensitivity import score_sd, score_sd_mc
 
                 layers_k = [by_name[n].score for n in s.weights]
@@ -658,11 +670,10 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
                 sd = score_sd(layers_k, wk, sc.sensitivity.concentration) if sc.aggregation.method == "wlc" \
                     else score_sd_mc(layers_k, wk, sc.sensitivity.concentration, sc.aggregation.method,
                                      sc.aggregation.order_weights, draws=sc.sensitivity.draws, seed=res.seed)
-                write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid,
-                              out_dir / "suitability" / f"{code}_sd.tif")
+                write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid, out_dir / rel)
     from .explain import EXPLAIN_DIR, write_explain_data
 
-    write_explain_data(res.prep, res.usable, res.elig, out_dir / EXPLAIN_DIR)  # what `siteplan explain RUN_DIR` reads
+    write_explain_data(res.prep, res.usable, res.elig, out_dir / EXPLAIN_DIR, reuse=reuse)  # what `siteplan explain RUN_DIR` reads
     if sc.outputs.report:
         from ..report import build_report
 
