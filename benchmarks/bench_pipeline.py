@@ -5,8 +5,10 @@
 Each case runs in a fresh process (``python -m siteplan run``), so imports and the name model's
 training or cache hit count, and prints wall time, CPU time (user + sys of the process: the figure to
 compare on a loaded machine), peak memory, the stage timings of the manifest and the load average.
-``--cold`` points the name model cache at an empty folder (training included); by default the user's
-cache is used as a second run would.
+``--cold`` points siteplan's cache folder (``SITEPLAN_CACHE_DIR``: the name model and the relocation
+solves) at an empty folder, so training and the solve are counted; by default the user's cache is used
+as a second run would (the synthetic case is seeded, so its solve is cached after its first run: compare
+``allocate`` only between runs of the same kind).
 
 Run: ``python benchmarks/bench_pipeline.py [--demo-only] [--cold] [--businesses 100000 --estates 1000]``.
 """

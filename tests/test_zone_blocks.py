@@ -394,3 +394,92 @@ def test_occupied_layer_through_the_cli(tmp_path):
         assert shapely.intersection(r_.geometry, o.geometry.union_all()).area < 1.0  # 7-decimal rounding
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert not any("indicative" in w for w in m["warnings"])
+
+
+# --- zoning at scale (issue 31): the same zones with fewer overlays -------------------------------------
+
+
+def _pieces(seed: int, n: int):
+    """Random cell pieces: boxes cut by or cut down to unions of discs (holes, several parts, either winding)."""
+    rng = np.random.default_rng(seed)
+    for it in range(n):
+        x0, y0 = rng.uniform(-1500, 1500, 2)
+        w, h = rng.uniform(20, 300, 2)
+        cell = box(x0, y0, x0 + w, y0 + h)
+        pts = shapely.points(rng.uniform(x0 - 50, x0 + w + 50, 6), rng.uniform(y0 - 50, y0 + h + 50, 6))
+        blob = shapely.union_all(shapely.buffer(pts, rng.uniform(5, 80, 6), quad_segs=int(rng.integers(1, 8))))
+        piece = cell.difference(blob) if it % 2 else cell.intersection(blob)
+        if it % 3 == 0:
+            piece = shapely.orient_polygons(piece, exterior_cw=True)
+        if not piece.is_empty:
+            yield piece, (x0, y0, x0 + w, y0 + h), rng
+
+
+def _side_box(bx, side, t):
+    x0, y0, x1, y1 = bx
+    return [box(x0, y0, x0 + t * (x1 - x0), y1), box(x1 - t * (x1 - x0), y0, x1, y1),
+            box(x0, y1 - t * (y1 - y0), x1, y1), box(x0, y0, x1, y0 + t * (y1 - y0))][side]
+
+
+def test_cut_side_area_is_the_overlay_area():
+    from siteplan.zoning.blocks import _side_area
+
+    for piece, bx, rng in _pieces(3, 300):
+        for side in range(4):
+            f = _side_area(piece, bx, side)
+            for t in (0.0, *rng.uniform(0, 1, 4), 1.0):
+                assert abs(f(t) - shapely.intersection(piece, _side_box(bx, side, t)).area) < 1e-7
+
+
+def test_cut_gives_the_overlay_bisection_exactly():
+    """The cut decided by the closed-form area is the geometry the overlay-only bisection gives."""
+    from siteplan.zoning.blocks import _cut
+
+    def reference(piece, bx, need, side):  # the bisection with an overlay at every step
+        lo, hi, best = 0.0, 1.0, piece
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            g = zc.Overlay("exact").inter(piece, _side_box(bx, side, mid))
+            if g.area >= need:
+                best, hi = g, mid
+                if g.area - need <= 5e-4 * need:
+                    break
+            else:
+                lo = mid
+            if (hi - lo) * max(bx[2] - bx[0], bx[3] - bx[1]) < 0.01:
+                break
+        return best
+
+    n = 0
+    for piece, bx, rng in _pieces(5, 120):
+        for side in range(4):
+            need = float(rng.uniform(0.05, 1.0)) * piece.area
+            got = _cut(piece, np.array(bx), need, zc.Overlay("exact"), side)
+            assert shapely.to_wkb(got) == shapely.to_wkb(reference(piece, bx, need, side))
+            n += 1
+    assert n > 300
+
+
+def test_assign_cells_cuts_only_the_cells_a_category_needs():
+    """A small category on a large estate cuts a few cells, not every remaining one (the 100,000-business
+    case spent most of its zoning there); the zones are those of cutting every cell."""
+    from siteplan.zoning.blocks import Frame, assign_cells, cells
+
+    class Counting(zc.Overlay):
+        def inter(self, a, b):
+            self.__dict__.setdefault("n", [0])[0] += len(a) if isinstance(a, np.ndarray) else 1
+            return super().inter(a, b)
+
+    land = box(0, 0, 3000, 2000)
+    frame = Frame(0.0, 1500.0, 1000.0, 30.0, 12.0, 2000.0, 0.0, "principal axis")
+    ov = Counting()
+    cl = cells(frame, land, zc.Overlay())
+    order = [f"c{i}" for i in range(10)]
+    needs = dict.fromkeys(order, 20_000.0)  # a cell is 216 m × 72 m: each category needs 2 cells
+    allowed = dict.fromkeys(order, land)
+    got = assign_cells(cl, order, needs, allowed, ov)
+    assert len(cl.geoms) > 200
+    assert ov.n[0] <= 10 * 4  # the cells each category takes, and the cuts of its last cell
+    assert all(abs(g.area - 20_000.0) <= 10.0 for g in got.values())
+    every = assign_cells(cl, order, needs, allowed, zc.Overlay())
+    assert all(shapely.to_wkb(got[c]) == shapely.to_wkb(every[c]) for c in order)

@@ -210,17 +210,30 @@ def _rule_problems(out: dict[str, BaseGeometry], rulesets: dict[str, RuleSet] | 
         return []
     from ..rules.rulecheck import rule_arrays
 
+    codes = [c for c, g in out.items() if not g.is_empty and c in rulesets]
+    if not codes:
+        return []
+    geoms = np.array([out[c] for c in codes], dtype=object)
+    # the figures of RuleSet.check, rule by rule (no table per zone: this runs for every zone); a rule
+    # several zones share (same kind, target and limits) is measured once for all of them
+    def key(rs: RuleSet, rule: Any) -> tuple[Any, ...]:
+        return id(rs.ctx), rule.kind, rule.target, rule.min_m, rule.max_pct
+
+    asks: dict[tuple[Any, ...], tuple[Any, RuleSet, list[int]]] = {}
+    for i, code in enumerate(codes):
+        for rule in rulesets[code].rules:
+            asks.setdefault(key(rulesets[code], rule), (rule, rulesets[code], []))[2].append(i)
+    figures = {}
+    for k, (rule, rs, zs) in asks.items():
+        actual_a, req, passed = rule_arrays(rule, geoms[zs], rs.ctx.target, rs.ctx.study_area, rs.ctx.slope_at)
+        figures[k] = (dict(zip(zs, range(len(zs)))), actual_a, req, passed)
     bad = []
-    for code, g in out.items():
-        if g.is_empty or code not in rulesets:
-            continue
-        rs = rulesets[code]
-        one = np.array([g], dtype=object)
-        # the figures of RuleSet.check, rule by rule (no table per zone: this runs for every zone)
-        for rule in rs.rules:
-            actual_a, req, passed = rule_arrays(rule, one, rs.ctx.target, rs.ctx.study_area, rs.ctx.slope_at)
-            actual = float(actual_a[0])
-            if bool(passed[0]):
+    for i, code in enumerate(codes):
+        for rule in rulesets[code].rules:
+            at, actual_a, req, passed = figures[key(rulesets[code], rule)]
+            j = at[i]
+            actual = float(actual_a[j])
+            if bool(passed[j]):
                 continue
             # within WRITTEN_SNAP_M (the writer's grid; the bisections stop at 1 cm) is not a breach
             if rule.group in ("separation", "doe", "constraint") and req is not None and req > 0 \
@@ -333,7 +346,8 @@ def _place(mode: str, job: _Job, usable: dict[str, BaseGeometry]) -> tuple[dict[
                             strip=job.ctx.strip_m, roads=job.ctx.roads)
         # axis-aligned in the frame (see blocks.cells), back to the working CRS at the end
         land_f, homes_f = frame.to_frame(land_p), frame.to_frame(homes)
-        allowed_f = {c: frame.to_frame(g) for c, g in allowed.items()}
+        # one transform for all (the same arithmetic per vertex as one geometry at a time)
+        allowed_f = dict(zip(allowed, frame.to_frame(np.array(list(allowed.values()), dtype=object))))
         # bands of rows about as tall as the median zone is wide, then one row at a time, then strips
         # along whole rows: the first whose zones keep heavier categories no closer to homes than
         # lighter ones; else distance bands
@@ -343,7 +357,7 @@ def _place(mode: str, job: _Job, usable: dict[str, BaseGeometry]) -> tuple[dict[
             cl = cells(frame, land_f, ov, band_rows=R, whole_rows=whole)
             got = assign_cells(cl, order, needs, allowed_f, ov)
             if not _misordered(got, order, sep, homes_f):
-                out = {c: frame.to_world(g) for c, g in got.items()}
+                out = dict(zip(got, frame.to_world(np.array(list(got.values()), dtype=object))))
                 break
         else:
             frame = replace(frame, basis="distance bands")
@@ -663,6 +677,19 @@ def _pseudo_businesses(grp: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["biz_id", "category", "land_m2", "name"])
 
 
+def _per_estate(estates: gpd.GeoDataFrame, businesses: pd.DataFrame | None, catalogue: Catalogue
+                ) -> tuple[dict[Any, BaseGeometry], pd.DataFrame | None, dict[Any, np.ndarray]]:
+    """Looked up once for every estate: its polygon (the first row of its id), the businesses' plot
+    needs (:func:`plot_need`; None without businesses) and the positions of each estate's businesses."""
+    first = pd.Series(np.arange(len(estates))).groupby(estates["estate_id"].to_numpy(), sort=False).first()
+    estate_geom = dict(zip(first.index, estates.geometry.values[first.to_numpy()]))
+    if businesses is None:
+        return estate_geom, None, {}
+    need = plot_need(businesses[["biz_id", "category", "land_m2", "name"]], catalogue)
+    at = pd.Series(np.arange(len(businesses))).groupby(businesses["estate_id"].to_numpy(), sort=False).groups
+    return estate_geom, need, {k: np.asarray(v) for k, v in at.items()}
+
+
 def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalogue,
               rules: dict[str, RuleSet], layers: dict[str, gpd.GeoDataFrame], scenario: Scenario,
               usable_table: pd.DataFrame | None = None, *, businesses: pd.DataFrame | None = None,
@@ -709,11 +736,10 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
     if usable_table is not None:
         bind = {(r.estate_id, r.category): r.binding for r in usable_table.itertuples()}
     indicative, recovered = [], []
+    estate_geom, biz_need, biz_rows = _per_estate(estates, businesses, catalogue)
     for eid, grp in demand[demand["land_m2"] > 0].groupby("estate_id", sort=True):
-        est = estates.loc[estates["estate_id"] == eid]
-        if est.empty:
+        if (geom := estate_geom.get(eid)) is None:
             continue
-        geom = est.geometry.iloc[0]
         d = dict(zip(grp["category"], grp["land_m2"].astype(float)))
         u = dict(zip(grp["category"], grp["units"].astype(int)))
         homes = _homes_near(geom, homes_all, tree, reach)
@@ -722,9 +748,8 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
         usable = {c: rules[c].usable(geom, cache=cuts)[0] for c in cats}
         sep = {c: max(home_separation(rules[c]), float(catalogue.row(c)["sep_m"])) for c in cats}
         land, basis = land_basis(geom, str(eid), plots_layer, occupied, vacant)
-        biz = plot_need(_pseudo_businesses(grp) if businesses is None else
-                        businesses[businesses["estate_id"] == eid][["biz_id", "category", "land_m2", "name"]],
-                        catalogue)
+        biz = plot_need(_pseudo_businesses(grp), catalogue) if biz_need is None else \
+            biz_need.iloc[biz_rows.get(eid, np.zeros(0, dtype=np.intp))]
         if basis == "plots":
             assert plots_layer is not None
             mine = plots_layer[plots_layer["estate_id"].astype(str) == str(eid)]
@@ -957,12 +982,18 @@ def zoning_sheets(zones: gpd.GeoDataFrame, *, size: float = 100.0,
     if estates is not None and len(estates) and "estate_id" in estates:
         shapes = {str(e): g for e, g in zip(estates["estate_id"], estates.geometry.values) if g is not None}
     out = []
-    for eid, grp in zones.groupby("estate_id", sort=True):
+    # the table and the geometries taken apart once, then each estate's rows by position
+    table = pd.DataFrame(zones[SHEET_COLUMNS])
+    allg = np.asarray(zones.geometry.values, dtype=object)
+    rows = pd.Series(np.arange(len(zones))).groupby(zones["estate_id"].to_numpy(), sort=True).groups
+    for eid, at in rows.items():
+        pos = np.asarray(at)
         outline = shapes.get(str(eid))
-        geoms = list(grp.geometry.values) + ([outline] if outline is not None else [])
+        mine = list(allg[pos])
+        geoms = mine + ([outline] if outline is not None else [])
         minx, miny, maxx, maxy = shapely.total_bounds(np.array(geoms, dtype=object))
         span = max(maxx - minx, maxy - miny, 1e-9)
-        paths = [_svg_path(g, minx, miny, span, size) for g in grp.geometry]
+        paths = [_svg_path(g, minx, miny, span, size) for g in mine]
         line = _svg_path(outline, minx, miny, span, size) if outline is not None else ""
-        out.append(ZoningSheet(str(eid), grp[SHEET_COLUMNS].reset_index(drop=True), paths, line))
+        out.append(ZoningSheet(str(eid), table.iloc[pos].reset_index(drop=True), paths, line))
     return out
