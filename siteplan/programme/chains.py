@@ -150,6 +150,36 @@ def _nearest(wheres: np.ndarray, geoms: np.ndarray, ids: np.ndarray) -> tuple[np
     return pick, km
 
 
+#: a group of :func:`chains_table`: level, id, chain, headed_to, members, where, present, links, and where its
+#: suppliers are looked at (0 today, 1 after the move)
+_Group = tuple[str, str, str, str, int, object, set[str], list[str], int]
+
+
+def _suppliers(groups: list[_Group], p: "Placement", reach: float,
+               by_category: dict[str, np.ndarray]) -> dict[tuple[int, str], tuple[str, float]]:
+    """The nearest supplier (``biz_id``, km) of every link a group lacks that some business is of: per
+    category and per where the suppliers are, one :func:`_nearest` for all the groups lacking it."""
+    t = p.table
+    ids = t["biz_id"].to_numpy()
+    asks: dict[tuple[int, str], list[int]] = {}
+    for g, grp in enumerate(groups):
+        for link in grp[7]:
+            if link not in grp[6] and len(by_category.get(link, ())):
+                asks.setdefault((grp[8], link), []).append(g)
+    found: dict[tuple[int, str], tuple[str, float]] = {}
+    for (kind, link), gs in asks.items():
+        pos = by_category[link]
+        where = (p.before, p.after)[kind]
+        pick, km = _nearest(np.array([groups[g][5] for g in gs], dtype=object), where[pos], ids[pos])
+        for g, k, d in zip(gs, pick.tolist(), km.tolist()):
+            if k < 0:  # nothing found by the tree (an empty geometry): one group at a time
+                s = link_status(groups[g][5], set(), [link], t, where, reach, by_category)[0]
+                found[(g, link)] = (str(s["nearest_biz_id"]), float(s["nearest_km"]))  # type: ignore[arg-type]
+            else:
+                found[(g, link)] = (str(ids[pos][k]), d)
+    return found
+
+
 def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     """``chains.csv``: per cluster and per receiving estate, each chain link's status (module docstring).
 
@@ -187,9 +217,7 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     reach = res.prep.scenario.programme.chain_reach_km
     t = p.table
     by_category = _positions(t["category"].to_numpy())
-    ids = t["biz_id"].to_numpy()
-    # the groups: (level, id, chain, headed_to, members, where, present, links, 0 today / 1 after the move)
-    groups: list[tuple[str, str, str, str, int, object, set[str], list[str], int]] = []
+    groups: list[_Group] = []  # clusters, then estates
     biz = res.prep.businesses
     ok = biz[biz["category"].notna()]
     sc = res.prep.scenario
@@ -220,24 +248,7 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
         present = set(cats[eids.dropna().index.to_numpy()[pos]])
         for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
             groups.append(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1))
-    # every (group, link) a supplier is looked for, per (where the suppliers are, category)
-    asks: dict[tuple[int, str], list[int]] = {}
-    for g, grp in enumerate(groups):
-        for link in grp[7]:
-            if link not in grp[6] and len(by_category.get(link, ())):
-                asks.setdefault((grp[8], link), []).append(g)
-    found: dict[tuple[int, str], tuple[str, float]] = {}
-    for (kind, link), gs in asks.items():
-        pos = by_category[link]
-        geoms = (p.before, p.after)[kind][pos]
-        wheres = np.array([groups[g][5] for g in gs], dtype=object)
-        pick, km = _nearest(wheres, geoms, ids[pos])
-        for g, k, d in zip(gs, pick.tolist(), km.tolist()):
-            if k < 0:  # nothing found by the tree (an empty geometry): one group at a time
-                s = link_status(groups[g][5], set(), [link], t, (p.before, p.after)[kind], reach, by_category)[0]
-                found[(g, link)] = (str(s["nearest_biz_id"]), float(s["nearest_km"]))  # type: ignore[arg-type]
-            else:
-                found[(g, link)] = (str(ids[pos][k]), d)
+    found = _suppliers(groups, p, reach, by_category)
     rows: list[dict[str, object]] = []
     for g, (level, gid, chain, headed, members, _, present, links, _) in enumerate(groups):
         for link in links:
