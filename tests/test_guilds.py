@@ -77,9 +77,10 @@ def test_classification_of_realistic_registry_at_least_95_percent():
     correct = (got == rows.expected)
     wrong_guess = (got != "") & (got != rows.expected)
     print(f"classified correctly: {correct.mean():.1%} of {len(rows)}; wrong guesses: {int(wrong_guess.sum())}")
-    # 94.4 %: «کاشی و سرامیک» (a retail shop in one hand's registry, a wholesaler in another's) and
-    # «هایپرمارکت» (a large or a chain store) go to review (issue #28: precision first)
-    assert correct.mean() >= 0.94, rows[~correct].assign(got=got[~correct]).to_string()
+    # 93.6 %: «کاشی و سرامیک» (a retail shop in one hand's registry, a wholesaler in another's),
+    # «هایپرمارکت» (a large or a chain store) and «قفل و کلید سازی» (metalwork here, a service outside the
+    # catalogue in three other registries) go to review (issue #28: precision first)
+    assert correct.mean() >= 0.93, rows[~correct].assign(got=got[~correct]).to_string()
     # what is not right is reported as unclassified, not guessed
     assert wrong_guess.mean() <= 0.01
     un = out[got == ""]

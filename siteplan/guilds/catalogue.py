@@ -552,6 +552,24 @@ OUTSIDE_TRADES = (
     "سالن زیبایی", "ماهواره", "گیم نت", "مرغداری", "گاوداری", "دامداری", "گلخانه", "سم و کود", "کود شیمیایی",
     "خدمات الکترونیک قضایی", "دفتر خدمات الکترونیک", "سبزی و میوه", "کفش دوزی", "pharmacy", "barber",
     "restaurant", "bakery", "beauty salon", "hair salon", "cafe", "clinic", "hotel",
+    # the other unions of a guild registry (general knowledge of Iranian guild-union lists: installations,
+    # cleaning, food, crafts, farming machinery, fuel, printing, security, transport)
+    "تاسیسات حرارتی", "تاسیسات حرارتی و برودتی", "خدمات نظافت", "نظافت ساختمان", "سفره خانه", "پت شاپ",
+    "غذای حیوانات", "لیتوگرافی", "صحافی", "کارخانه آرد", "تولید مواد شوینده", "دفتر معماری", "معماری",
+    "طراحی داخلی", "بریانی", "زغال فروشی", "هیزم", "لوله بازکنی", "تخلیه چاه", "مهمانسرا", "صیفی جات",
+    "کرایه خودرو", "گل و گیاه", "قالی بافی", "فرش بافی", "رنگ و ابزار", "ابزار فروشی", "ابزار آلات",
+    "باشگاه بدنسازی", "بدنسازی", "میناکاری", "قلمزنی", "صنایع دستی", "زرگری", "ماشین چمن زنی",
+    "لیفتراک", "ماشین آلات کشاورزی", "ادوات کشاورزی", "تراکتور", "سیم پیچی", "جایگاه cng", "جایگاه عرضه سوخت",
+    "ساختمان پزشکان", "ظروف یکبار مصرف", "ریسندگی", "بافندگی", "کارخانه نساجی", "نان سنگک", "نان تافتون",
+    "نان لواش", "گز و سوهان", "تخم مرغ", "بسته بندی خشکبار", "آژانس تلفنی", "تاکسی سرویس", "امداد خودرو",
+    "یدک کش", "تعمیرات گوشی", "گوشی همراه", "تابلو سازی", "تابلوسازی", "تبلیغات", "چلنیوم", "دوربین مداربسته",
+    "سیستم های امنیتی", "دزدگیر", "ترمه", "رومیزی", "قلمکار فروشی", "بدلیجات", "پوشاک فروشی",
+    "لباس فروشی", "مانتو", "تولیدی مانتو", "کیف فروشی", "کفش ملی", "سوپر لبنیات", "لبنیات فروشی", "نانوایی صنعتی",
+    "سالن غذاخوری", "غذای آماده", "کترینگ", "تهیه غذا", "آشپزخانه مرکزی", "داروگیاهی", "گیاهان دارویی",
+    "عینک", "اپتیک", "لوازم صوتی", "آرایشی و بهداشتی", "بهداشتی و آرایشی", "خرازی", "لوازم خرازی",
+    "کادو", "کادوفروشی", "هدایا", "لوازم قنادی", "ظروف", "ظروف فروشی", "چینی و بلور", "بلورجات", "نقره",
+    "دفتر فنی", "نقشه کشی", "نقشه برداری", "آتش نشانی", "کپسول آتش نشانی", "شارژ کپسول", "گاز مایع",
+    "لوله و اتصالات پلیمری", "سم پاشی", "سمپاشی", "ضد عفونی", "شیشه دوجداره",
 )
 #: Generic words a trade outside the catalogue overrides («تعمیرات تلویزیون» is no car repair, «نمایشگاه لوازم
 #: خانگی» no car showroom): words that say "repair" or "showroom" of anything.
@@ -571,6 +589,13 @@ DISPUTED_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "شیرآلات": (("wholesale_building",), _WHOLESALE_WORDS), "شیر آلات": (("wholesale_building",), _WHOLESALE_WORDS),
     "چینی بهداشتی": (("wholesale_building",), _WHOLESALE_WORDS), "تیرچه": (("wholesale_building",), ()),
     "بلوک سیمانی": (("wholesale_building",), ()), "بلوک زنی": (("wholesale_building",), ()),
+    # a locksmith is metalwork in one registry and a service outside the catalogue in three; an engineering
+    # firm («فنی مهندسی») a technology firm in two and a contractor in one
+    "قفل سازی": (("metalwork",), ()), "قفل و کلید": (("metalwork",), ()), "کلید و قفل": (("metalwork",), ()),
+    "فنی مهندسی": (("tech_firm",), ("هوش مصنوعی", "نرم افزار", "فناوری", "دانش بنیان", "رباتیک", "الکترونیک",
+                                    "اتوماسیون", "کنترل صنعتی")),
+    # computer services: a technology firm in two registries, a shop outside the catalogue in another
+    "خدمات کامپیوتری": (("tech_firm",), ()), "خدمات رایانه": (("tech_firm",), ()),
 }
 #: A repair or service shop's keyword with a word of selling parts («قطعات گیربکس», «پخش روغن موتور»), or a
 #: parts keyword with a word of repair («برق و باطری خودرو»): the shop may be either (category found ->
@@ -590,7 +615,7 @@ SHARED_KEYWORDS: dict[str, tuple[str, ...]] = {
     "اتوسرویس": ("car_repair", "car_wash_oil"), "اتو سرویس": ("car_repair", "car_wash_oil"),
     # a meat or fruit «سوپر» is a chain store in one registry, a butcher's or greengrocer's in general use
     "سوپر پروتئین": ("chain_store", OUTSIDE), "سوپر گوشت": ("chain_store", OUTSIDE),
-    "سوپر میوه": ("chain_store", OUTSIDE),
+    "سوپر میوه": ("chain_store", OUTSIDE), "سوپر مرغ": ("chain_store", OUTSIDE), "سوپر ماهی": ("chain_store", OUTSIDE),
 }
 
 _Kw = tuple[str, str, int, str, str]  # (compact keyword, code, specificity, whole word or "", the keyword as written)

@@ -10,13 +10,17 @@ ngram_range=(2, 4))`` and a multinomial ``LogisticRegression``) trained on
   catalogue (:data:`siteplan.guilds.catalogue.OUTSIDE_TRADES`) as the class :data:`OTHER`;
 * the rows of the user's own registry that the rules classified with a specific rule (an explicit
   ``category``, an ISIC code, an OSM tag, a specific keyword), spelled as that registry spells them;
+* the names of the calibration registries with their true categories (``siteplan/data/classify_corpus.csv``,
+  written by ``benchmarks/bench_classify.py --calibrate --write`` from tests/data's calibration registries,
+  never from a test registry): how other hands name the trades, in and outside the catalogue;
 * the officer's labels (``classification.labels``: biz_id or name → category), weighted
   :data:`LABEL_WEIGHT` times, so a name like a labelled one follows the label.
 
 Every business gets ``class_confidence``: the *calibrated* probability that its category is right, as
 measured on calibration registries that are never the test (``siteplan/data/classify_calibration.json``,
 written by ``benchmarks/bench_classify.py --calibrate``): per rule kind, its measured precision; for the
-model, an isotonic map of its probability to the share of right answers, each step's share smoothed
+model, measured leave one registry out (each calibration registry's names scored by a model trained
+without that registry's corpus rows), an isotonic map of its probability to the share of right answers, each step's share smoothed
 (right + 1) / (rows + 2), so the model places a name only when its calibration step holds enough rows
 (at least 98 all right for 0.99); until then it ranks the candidates of review.csv. A business is placed only when
 that confidence is at least ``classification.min_confidence`` (default 0.99: an expected error of at most
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from .catalogue import Catalogue
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "OTHER", "OUTSIDE_TRADES", "NameModel", "train", "apply_fallback",
+           "load_corpus", "CORPUS_COLUMNS",
            "review_table", "REVIEW_COLUMNS", "read_labels", "apply_labels", "Calibration", "load_calibration",
            "LABEL_WEIGHT", "CLASS_STATUS", "classify_registry"]
 
@@ -56,6 +61,8 @@ DEFAULT_MIN_CONFIDENCE = 0.99
 OTHER = OUTSIDE
 #: How many times a labelled name counts in training, against once for a rules-classified one.
 LABEL_WEIGHT = 20.0
+#: How many times a name of the shipped corpus counts in training.
+CORPUS_WEIGHT = 1.0
 #: ``class_status`` values: placed on its category, left out as a trade outside the catalogue, or listed
 #: in review.csv for the officer.
 CLASS_STATUS = ("classified", "outside", "review")
@@ -74,6 +81,39 @@ _FILLERS = (
     "کارگاه", "فروشگاه", "شرکت", "مرکز", "گروه", "تولیدی", "واحد", "خدمات",
 )
 _N_FILLED = 4  # filled copies of each catalogue term
+
+#: The columns of the shipped training corpus (``siteplan/data/classify_corpus.csv``): a name, its true
+#: category (a catalogue code or :data:`OTHER`) and the calibration registry it comes from.
+CORPUS_COLUMNS = ("name", "category", "registry")
+
+
+def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
+    """The shipped training corpus (names of the calibration registries with their true categories).
+
+    Parameters
+    ----------
+    path
+        A CSV with :data:`CORPUS_COLUMNS`; None for the shipped one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CORPUS_COLUMNS`, as text.
+    """
+    if path is None:
+        with resources.files("siteplan").joinpath("data/classify_corpus.csv").open("r", encoding="utf-8") as fh:
+            df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    else:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return df[list(CORPUS_COLUMNS)]
+
+
+def _corpus_rows(catalogue: "Catalogue", corpus: pd.DataFrame | None) -> tuple[list[str], list[str]]:
+    """The corpus's names and categories for this catalogue (a category it lacks is not learnt)."""
+    df = load_corpus() if corpus is None else corpus
+    keep = set(catalogue.codes) | {OTHER}
+    df = df[df["category"].isin(keep) & (df["name"].str.strip() != "")]
+    return df["name"].tolist(), df["category"].tolist()
 
 
 @dataclass(frozen=True)
@@ -231,7 +271,7 @@ class NameModel:
 
 
 def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
-          extra: tuple[list[str], list[str]] | None = None) -> NameModel:
+          extra: tuple[list[str], list[str]] | None = None, corpus: pd.DataFrame | None = None) -> NameModel:
     """Train the name model on the catalogue's terms, a registry's rule-classified rows and labels.
 
     Parameters
@@ -242,6 +282,9 @@ def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
         Output of :func:`siteplan.guilds.catalogue.classify` (after :func:`apply_labels`), or None.
     extra
         Labelled names that match no business of the registry (names, categories), learnt as labels.
+    corpus
+        Names with known categories (:data:`CORPUS_COLUMNS`); None for the shipped corpus
+        (:func:`load_corpus`), an empty frame for none.
 
     Returns
     -------
@@ -251,17 +294,18 @@ def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
     from sklearn.linear_model import LogisticRegression
 
     ct, cl = _catalogue_terms(catalogue)
+    st, sl = _corpus_rows(catalogue, corpus)
     rt, rl, rw = _registry_labels(classified)
     et, el = extra or ([], [])
-    texts = _text(ct + rt + list(et))
-    labels = cl + rl + list(el)
-    weights = np.array([1.0] * len(ct) + rw + [LABEL_WEIGHT] * len(et))
+    texts = _text(ct + st + rt + list(et))
+    labels = cl + sl + rl + list(el)
+    weights = np.array([1.0] * len(ct) + [CORPUS_WEIGHT] * len(st) + rw + [LABEL_WEIGHT] * len(et))
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1, dtype=np.float32)
     clf = LogisticRegression(C=20.0, max_iter=1000, tol=1e-3, random_state=0)
     from ._cache import fit_name_model
 
     vec, clf = fit_name_model(vec, clf, texts, labels, sample_weight=weights)  # cached by the training data's hash
-    return NameModel(vec, clf, [str(c) for c in clf.classes_], len(ct), len(rt) + len(et))
+    return NameModel(vec, clf, [str(c) for c in clf.classes_], len(ct) + len(st), len(rt) + len(et))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -408,7 +452,8 @@ def _rank_candidates(model: NameModel, names: list[object], cands: np.ndarray, b
 
 def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                    model: NameModel | None = None, calibration: Calibration | None = None,
-                   extra: tuple[list[str], list[str]] | None = None, use_model: bool = True) -> pd.DataFrame:
+                   extra: tuple[list[str], list[str]] | None = None, use_model: bool = True,
+                   corpus: pd.DataFrame | None = None) -> pd.DataFrame:
     """Decide every business: placed, outside the catalogue, or to review, on calibrated confidence.
 
     Parameters
@@ -427,6 +472,8 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
         Labels that matched no business (see :func:`apply_labels`).
     use_model
         False to decide by the rules alone (``classification.model: false``).
+    corpus
+        The model's corpus (see :func:`train`); None for the shipped one.
 
     Returns
     -------
@@ -459,7 +506,7 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
     note = out["class_note"].to_numpy(dtype=object).copy()
     best_conf = np.full(n, np.nan)  # calibrated confidence of the model's best category (review.csv)
     if ask.any():
-        model = model or train(catalogue, classified, extra)
+        model = model or train(catalogue, classified, extra, corpus)
         pred = model.predict(out.loc[ask, "name"].tolist())
         idx = out.index[ask]
         b1, p1 = pred["best1"].to_numpy(dtype=object), pred["p1"].to_numpy(dtype=float)
