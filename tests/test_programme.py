@@ -347,3 +347,39 @@ def test_demo_chains_list_every_cluster(demo):
     html = (out / "report.html").read_text(encoding="utf-8")
     for key in ('id="sp-impact"', 'id="sp-feasibility"', 'id="sp-chains"'):
         assert key in html
+
+
+def test_find_clusters_equals_a_label_by_label_reference():
+    """find_clusters (members by one sort per chain, hulls at once) equals DBSCAN's labels taken one by
+    one: ids numbered per chain by their lowest member, categories counted, the same hull bytes."""
+    from collections import Counter
+
+    from sklearn.cluster import DBSCAN
+
+    from siteplan.relocation.clusters import find_clusters
+
+    rng = np.random.default_rng(5)
+    cat = load_catalogue()
+    codes = [c for c, ch in zip(cat.table["code"], cat.table["chain"].fillna("")) if ch][:30]
+    n = 600
+    xy = np.c_[rng.integers(0, 6, n) * 2000 + rng.normal(0, 80, n), rng.normal(0, 80, n)]
+    biz = gpd.GeoDataFrame({"category": rng.choice(codes, n)}, index=rng.permutation(n) + 100,
+                           geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:32639")
+    cid, got = find_clusters(biz, cat, eps_m=150.0, min_samples=3)
+    chain_of = dict(zip(cat.table["code"], cat.table["chain"].fillna("")))
+    chains = biz["category"].map(chain_of).to_numpy()
+    want, ids = [], [None] * n
+    for chain in sorted(set(chains)):
+        pos = np.flatnonzero(chains == chain)
+        labels = DBSCAN(eps=150.0, min_samples=3, algorithm="ball_tree").fit_predict(xy[pos])
+        for k, lab in enumerate(sorted({x for x in labels if x >= 0}, key=lambda x: pos[labels == x].min()), 1):
+            m = pos[labels == lab]
+            for i in m:
+                ids[i] = f"{chain}-{k:03d}"
+            cats = Counter(biz["category"].to_numpy()[m])
+            hull = shapely.convex_hull(shapely.multipoints(xy[m])).buffer(50.0, quad_segs=4)
+            want.append((f"{chain}-{k:03d}", chain, len(m), ", ".join(f"{c}:{cats[c]}" for c in sorted(cats)),
+                         shapely.to_wkb(hull)))
+    assert len(want) > 10 and cid.tolist() == ids and list(cid.index) == list(biz.index)
+    assert [(r.cluster_id, r.chain, r.members, r.categories, shapely.to_wkb(r.geometry))
+            for r in got.itertuples()] == want
