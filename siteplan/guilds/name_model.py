@@ -438,8 +438,8 @@ _VETOED_RULES = ("keyword", "outside")
 #: The veto: a rule's decision goes to review when the name model (trained without the registry's own rule
 #: decisions) gives another category at least this many times the probability of the rule's category.
 #: Chosen on the calibration registries only (``benchmarks/bench_classify.py --veto``): at 10 it catches 10 of
-#: the 43 wrong rule decisions of the calibration registries' first runs (before any tuning on them), sends
-#: 8 of their 829 right ones (0.97 %) to review, and 4 of the 1462 right rule decisions of today's rules (0.27 %).
+#: the 40 wrong keyword/outside decisions of the calibration registries' first runs (before any tuning on
+#: them), sends 8 of their 706 right ones (1.1 %) to review, and 4 of the 1315 right ones of today's rules (0.3 %).
 VETO_RATIO = 10.0
 
 
