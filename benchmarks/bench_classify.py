@@ -34,6 +34,12 @@ model learns the whole corpus, so it is at least as good as the calibrated one. 
 for a calibration registry is measured the same way (the model without that registry's corpus rows);
 ``--calibrate`` also prints a leave-one-registry-out check of the calibration itself (calibrate on the
 other registries, measure on the one left out).
+
+The veto (``siteplan.guilds.name_model.VETO_RATIO``: a keyword decision goes to review when the name model,
+trained without the registry's own rule decisions, prefers another category that many times over) is acted
+on in every line; ``--veto`` prints how each ratio would act, on calibration registries only: the wrong
+decisions are those of each registry's first run (``FIRST_RUN``: the rules of the commit before it was used),
+the cost the right decisions it sends to review, then and with today's rules.
 """
 
 from __future__ import annotations
