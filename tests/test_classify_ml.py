@@ -125,13 +125,13 @@ def test_review_table_lists_what_is_not_guessed():
     ("registry_fa.csv", "expected", 0.90, 0.01),
     ("registry_heldout.csv", "true_category", 0.86, 0.01),
     ("registry_heldout2.csv", "true_category", 0.82, 0.01),
-    ("registry_calib5.csv", "true_category", 0.86, 0.01),
+    ("registry_calib5.csv", "true_category", 0.85, 0.01),  # 85.6 %: the veto sends 2 right rows to review
     ("registry_calib6.csv", "true_category", 0.87, 0.01),  # 68.7 % right, 2.7 % wrong before tuning on it
     # test registries, never tuned, trained or calibrated on (issue #28), measured at the end of each change:
-    # heldout3 (a third hand) 70.2 % right, 2.0 % wrong (8 rows, by rules) -- short of the 1 % goal;
-    # heldout4 88.2 % right, 0.2 % wrong; heldout5 (a hand that never saw the keyword lists) 80.0 % right,
+    # heldout3 (a third hand) 70.0 % right, 1.8 % wrong (7 rows, by keywords; 8 before the name model's veto)
+    # -- short of the 1 % goal; heldout4 88.2 % right, 0.0 % wrong (0.2 % before the veto); heldout5 (a hand that never saw the keyword lists) 80.0 % right,
     # 0.6 % wrong; heldout6 (a new hand, measured once at the end) 80.7 % right, 0.9 % wrong
-    ("registry_heldout3.csv", "true_category", 0.69, 0.021),
+    ("registry_heldout3.csv", "true_category", 0.69, 0.019),
     ("registry_heldout4.csv", "true_category", 0.87, 0.01),
     ("registry_heldout5.csv", "true_category", 0.79, 0.01),
     ("registry_heldout6.csv", "true_category", 0.80, 0.01),
