@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_classify.py --calibrate      # measure the calibration (print it)
     .venv/bin/python benchmarks/bench_classify.py --calibrate --write   # ... and ship it
     .venv/bin/python benchmarks/bench_classify.py --speed 100000   # timing on 10^5 names
+    .venv/bin/python benchmarks/bench_classify.py --veto           # how the name model's veto of rules acts
 
 The classifier sees ``biz_id``, ``name`` and ``isic`` only; the truth column is read after. Each row is
 one of: **right** (placed on its true category, or left out as a trade outside the catalogue when it is
@@ -33,6 +34,12 @@ model learns the whole corpus, so it is at least as good as the calibrated one. 
 for a calibration registry is measured the same way (the model without that registry's corpus rows);
 ``--calibrate`` also prints a leave-one-registry-out check of the calibration itself (calibrate on the
 other registries, measure on the one left out).
+
+The veto (``siteplan.guilds.name_model.VETO_RATIO``: a keyword decision goes to review when the name model,
+trained without the registry's own rule decisions, prefers another category that many times over) is acted
+on in every line; ``--veto`` prints how each ratio would act, on calibration registries only: the wrong
+decisions are those of each registry's first run (``FIRST_RUN``: the rules of the commit before it was used),
+the cost the right decisions it sends to review, then and with today's rules.
 """
 
 from __future__ import annotations
@@ -267,6 +274,83 @@ def label_neighbours() -> None:
                   f"smoothed {(y['ok'].sum() + 1) / (len(y) + 2):.4f}")
 
 
+#: Calibration registries whose FIRST-run rule decisions (before any tuning on them) can be reproduced: the
+#: commit whose tree had not yet seen them (``git log -- tests/data/<registry>``), and its rules module.
+FIRST_RUN = {"registry_calib6.csv": ("8d5e398^", "siteplan.guilds.catalogue"),
+             "registry_calib5.csv": ("68da68e^", "siteplan.guilds"),
+             "registry_heldout2.csv": ("032e085^", "siteplan.guilds")}
+_DUMP = """
+import sys, pandas as pd
+from {mod} import classify, load_catalogue
+r = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
+c = classify(r[[x for x in ("biz_id", "name", "isic") if x in r]].replace({{"": None}}), load_catalogue())
+rule = (c["class_rule"] if "class_rule" in c else c["class_by"]).replace({{"name": "keyword", "isic+name": "isic"}})
+out = c["class_outside"].fillna(False).astype(bool) if "class_outside" in c else pd.Series(False, index=c.index)
+pd.DataFrame({{"rule": rule, "cat": c["category"].where(~out, "_other")}}).to_csv(sys.argv[2], index=False)
+"""
+
+
+def veto_report(ratios: tuple[float, ...] = (2, 3, 5, 10, 20, 50, 100)) -> None:
+    """How the veto (:data:`siteplan.guilds.name_model.VETO_RATIO`) would act, on calibration registries only.
+
+    Out of sample both ways: the veto model never sees the registry's corpus rows (leave one registry out);
+    the wrong rule decisions are those of each registry's FIRST run (:data:`FIRST_RUN`: the rules and
+    catalogue of the commit before the registry was used, whose catalogue terms the veto model learns), and
+    the cost is the right rule decisions it sends to review, on that first run and with today's rules."""
+    import subprocess
+    import tarfile
+    import tempfile
+    from io import BytesIO
+
+    from siteplan.guilds.name_model import _VETOED_RULES, _veto
+
+    corpus = corpus_from(CALIBRATION)
+    cal = load_calibration()
+    recs = []
+
+    def score(tag: str, f: str, names: list[object], rc: np.ndarray, true: np.ndarray, cat: object) -> None:
+        m = train(cat, None, corpus=corpus_without(DATA / f, corpus))  # type: ignore[arg-type]
+        _, b1, p1, pr = _veto(m, names, rc)
+        recs.extend(zip([tag] * len(names), [f] * len(names), rc, true, b1, p1, pr))
+
+    for f, t in CALIBRATION.items():  # today's rules: every placed rule decision (all right today)
+        seen, true = _load(DATA / f, t)
+        r = classify(seen, load_catalogue())
+        rule = r["class_rule"].to_numpy(dtype=object)
+        sel = np.isin(rule, _VETOED_RULES) & (np.array([cal.rules.get(str(k), 0.0) for k in rule]) >= 0.99)
+        rc = r["category"].to_numpy(dtype=object).copy()
+        rc[r["class_outside"].fillna(False).to_numpy(dtype=bool)] = OTHER
+        idx = np.flatnonzero(sel & seen["name"].notna().to_numpy())
+        score("today", f, [seen["name"].iat[i] for i in idx], rc[idx], true[idx], load_catalogue())
+    for f, (rev, mod) in FIRST_RUN.items():
+        seen, true = _load(DATA / f, CALIBRATION[f])
+        with tempfile.TemporaryDirectory() as tmp:
+            tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "siteplan"], capture_output=True, check=True)
+            tarfile.open(fileobj=BytesIO(tar.stdout)).extractall(tmp, filter="data")
+            subprocess.run([sys.executable, "-c", _DUMP.format(mod=mod), str(DATA / f), f"{tmp}/d.csv"],
+                           env={"PYTHONPATH": tmp, "PATH": "/usr/bin:/bin"}, cwd=tmp, check=True)
+            d = pd.read_csv(f"{tmp}/d.csv", dtype=str, keep_default_na=False)
+            old_cat = load_catalogue(f"{tmp}/siteplan/data/catalogue.csv")
+        idx = np.flatnonzero(d["rule"].isin(_VETOED_RULES).to_numpy() & (d["cat"] != "").to_numpy()
+                             & seen["name"].notna().to_numpy())
+        score("first run", f, [seen["name"].iat[i] for i in idx], d["cat"].to_numpy(dtype=object)[idx], true[idx],
+              old_cat)
+    df = pd.DataFrame(recs, columns=["tag", "registry", "rule_cat", "true", "best1", "p1", "p_rule"])
+    df["wrong"] = df["rule_cat"] != df["true"]
+    first, today = df[df["tag"] == "first run"], df[df["tag"] == "today"]
+    print(f"rule decisions: first runs {len(first)} ({int(first['wrong'].sum())} wrong), today {len(today)} "
+          f"({int(today['wrong'].sum())} wrong)")
+    for k in ratios:
+        v = lambda x: (x["best1"] != x["rule_cat"]) & (x["p1"] >= k * x["p_rule"])  # noqa: E731
+        vf, vt = v(first), v(today)
+        per = ", ".join(f"{r}: {int((vf & first['wrong'] & (first['registry'] == r)).sum())}/"
+                        f"{int((first['wrong'] & (first['registry'] == r)).sum())}" for r in FIRST_RUN)
+        print(f"  ratio {k:5g}: first runs: caught {int((vf & first['wrong']).sum())} of "
+              f"{int(first['wrong'].sum())} wrong ({per}), right sent to review {int((vf & ~first['wrong']).sum())} "
+              f"({(vf & ~first['wrong']).sum() / max(1, (~first['wrong']).sum()):.2%}); today: right sent to "
+              f"review {int((vt & ~today['wrong']).sum())} ({(vt & ~today['wrong']).mean():.2%})")
+
+
 def speed(n: int) -> None:
     """Rules + training + model on n synthetic names."""
     reg = pd.read_csv(DATA / "registry_fa.csv", dtype=str, keep_default_na=False)
@@ -294,7 +378,11 @@ def main() -> None:
     ap.add_argument("--wrong", action="store_true", help="list the wrong rows (never on a test registry when tuning)")
     ap.add_argument("--speed", type=int, default=0)
     ap.add_argument("--labels", action="store_true", help="how often names like labelled ones share the label")
+    ap.add_argument("--veto", action="store_true", help="how the name model's veto of rule decisions would act")
     a = ap.parse_args()
+    if a.veto:
+        veto_report()
+        return
     if a.labels:
         label_neighbours()
         return

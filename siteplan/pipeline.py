@@ -414,7 +414,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
         res = run(scenario, seed=seed, baseline=baseline, stages=stages)
         with announce("write"):
             stages.write(folder.stage)
-            write_run(res, folder.stage, scenario_file=Path(path))
+            write_run(res, folder.stage, scenario_file=Path(path), reuse=stages)
             _manifest_stages(folder.stage / "manifest.json", stages)
     return res
 

@@ -125,13 +125,13 @@ def test_review_table_lists_what_is_not_guessed():
     ("registry_fa.csv", "expected", 0.90, 0.01),
     ("registry_heldout.csv", "true_category", 0.86, 0.01),
     ("registry_heldout2.csv", "true_category", 0.82, 0.01),
-    ("registry_calib5.csv", "true_category", 0.86, 0.01),
+    ("registry_calib5.csv", "true_category", 0.85, 0.01),  # 85.6 %: the veto sends 2 right rows to review
     ("registry_calib6.csv", "true_category", 0.87, 0.01),  # 68.7 % right, 2.7 % wrong before tuning on it
     # test registries, never tuned, trained or calibrated on (issue #28), measured at the end of each change:
-    # heldout3 (a third hand) 70.2 % right, 2.0 % wrong (8 rows, by rules) -- short of the 1 % goal;
-    # heldout4 88.2 % right, 0.2 % wrong; heldout5 (a hand that never saw the keyword lists) 80.0 % right,
+    # heldout3 (a third hand) 70.0 % right, 1.8 % wrong (7 rows, by keywords; 8 before the name model's veto)
+    # -- short of the 1 % goal; heldout4 88.2 % right, 0.0 % wrong (0.2 % before the veto); heldout5 (a hand that never saw the keyword lists) 80.0 % right,
     # 0.6 % wrong; heldout6 (a new hand, measured once at the end) 80.7 % right, 0.9 % wrong
-    ("registry_heldout3.csv", "true_category", 0.69, 0.021),
+    ("registry_heldout3.csv", "true_category", 0.69, 0.019),
     ("registry_heldout4.csv", "true_category", 0.87, 0.01),
     ("registry_heldout5.csv", "true_category", 0.79, 0.01),
     ("registry_heldout6.csv", "true_category", 0.80, 0.01),
@@ -351,3 +351,34 @@ def test_review_reasons_have_a_persian_text():
     notes = [f"unclassified: {n}" for n in out.class_note]
     for r, fa in zip(notes, reason_fa(notes, names)):
         assert not re.search(r"[A-Za-z]", re.sub(r"ISIC", "", fa)), (r, fa)
+
+
+def test_name_model_vetoes_a_rule_it_strongly_disagrees_with():
+    """Issue #28: a keyword decision the name model (trained without the registry's rule decisions) finds
+    ten times less likely than another category goes to review with both candidates; an explicit category
+    is never second-guessed, and a clear keyword name is still placed."""
+    from siteplan.guilds.name_model import VETO_RATIO, load_corpus
+
+    cat = load_catalogue()
+    reg = pd.DataFrame({"biz_id": ["1", "2", "3"], "name": ["آهنگری نمونه", "آهنگری نمونه", "آهنگری حسینی"],
+                        "category": [None, "metalwork", None]})
+    rules = classify(reg, cat)
+    assert list(rules["class_rule"])[0] == "keyword" and list(rules["category"]) == ["metalwork"] * 3
+    # with the shipped corpus the model agrees with the keyword: nothing is vetoed
+    plain = apply_fallback(rules, cat)
+    assert list(plain["class_status"]) == ["classified"] * 3
+    # a corpus where names with that word are carpentry: the model prefers carpentry by far
+    corpus = pd.concat([load_corpus(), pd.DataFrame({"name": [f"آهنگری نمونه {i}" for i in range(60)],
+                                                     "category": "carpentry", "registry": "x"})],
+                       ignore_index=True)
+    out = apply_fallback(rules, cat, corpus=corpus)
+    first = out.iloc[0]
+    assert first["class_status"] == "review" and first["category"] is None and first["class_by"] == ""
+    assert first["class_best1"] == "carpentry" and first["class_best2"] == "metalwork"
+    assert first["class_p1"] >= VETO_RATIO * first["class_p2"]
+    assert "keyword rule says metalwork" in first["class_note"] and "carpentry" in first["class_note"]
+    assert out.iloc[1]["class_status"] == "classified" and out.iloc[1]["category"] == "metalwork"  # explicit
+    rev = review_table(out, cat)
+    assert "1" in set(rev["biz_id"]) and "2" not in set(rev["biz_id"])
+    # the rules alone (classification.model: false): no veto
+    assert apply_fallback(rules, cat, corpus=corpus, use_model=False).iloc[0]["class_status"] == "classified"

@@ -131,6 +131,85 @@ def test_hand_built_cluster_missing_links():
     assert st["car_body_paint"]["status"] == "missing" and st["car_body_paint"]["nearest_biz_id"] == ""
 
 
+
+def _chains_reference(res, p) -> pd.DataFrame:
+    """chains.csv the straightforward way: group by group, link by link, every supplier's distance."""
+    from siteplan.programme.chains import CHAIN_COLUMNS, _positions
+    from siteplan.relocation.clusters import find_clusters
+
+    cat = res.prep.catalogue
+    names = dict(zip(cat.table["code"], cat.table["name_en"]))
+    chain_of = dict(zip(cat.table["code"], cat.table["chain"].fillna("")))
+    reach, t, rows = res.prep.scenario.programme.chain_reach_km, p.table, []
+    ok = res.prep.businesses[res.prep.businesses["category"].notna()]
+    cid, _ = find_clusters(ok, cat, eps_m=res.prep.scenario.clusters.eps_m,
+                           min_samples=res.prep.scenario.clusters.min_samples)
+    dest = t.set_index("biz_id")["estate_id"]
+    for c in res.clusters.itertuples():
+        here = (cid == c.cluster_id).to_numpy()
+        present = set(ok["category"][here])
+        go = dest.reindex(ok["biz_id"][here]).dropna().astype(str)
+        headed = str(go.value_counts().sort_index().sort_values(ascending=False, kind="mergesort").index[0]) \
+            if len(go) else ""
+        for s in link_status(c.geometry, present, chain_links(present, c.chain, cat), t, p.before, reach):
+            rows.append({"level": "cluster", "id": c.cluster_id, "chain": c.chain, "headed_to": headed,
+                         "members": int(here.sum()), **s, "link_name": names.get(s["link"], "")})
+    est = res.prep.region.layers["estates"]
+    eids = t["estate_id"].dropna().astype(str)
+    for eid, pos in sorted(_positions(eids.to_numpy()).items()):
+        present = set(t["category"][eids.index[pos]])
+        where = est.geometry[est["estate_id"] == eid].iloc[0]
+        for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
+            for s in link_status(where, present, chain_links(present, chain, cat), t, p.after, reach):
+                rows.append({"level": "estate", "id": eid, "chain": chain, "headed_to": "", "members": len(pos),
+                             **s, "link_name": names.get(s["link"], "")})
+    return pd.DataFrame(rows, columns=list(CHAIN_COLUMNS))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_chains_table_equals_a_group_by_group_reference(seed):
+    """The vectorized chains table (one nearest search per category) equals the plain loop to the bit,
+    ties included: suppliers on a lattice (equal distances) and inside hulls and estates (distance 0),
+    ids shuffled so that the smallest id, not the first row, wins a tie."""
+    from siteplan.programme.chains import chains_table
+    from siteplan.relocation.clusters import find_clusters
+
+    rng = np.random.default_rng(seed)
+    cat = load_catalogue()
+    codes = [c for c, ch in zip(cat.table["code"], cat.table["chain"].fillna("")) if ch][:80]
+    n = 400
+    town = rng.integers(3, size=n)
+    xy = np.c_[town * 3000 + rng.integers(0, 12, n) * 50.0, rng.integers(0, 12, n) * 50.0]
+    ids = np.array([f"B{i:04d}" for i in rng.permutation(n)], dtype=object)
+    biz = gpd.GeoDataFrame({"biz_id": ids, "category": rng.choice(codes, n)},
+                           geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:32639")
+    biz.loc[rng.random(n) < 0.05, "category"] = None
+    estates = gpd.GeoDataFrame({"estate_id": ["E2", "E1", "E3"]},
+                               geometry=[shapely.box(k * 4000, 5000, k * 4000 + 500, 5500) for k in range(3)],
+                               crs="EPSG:32639")
+    sc = SimpleNamespace(clusters=SimpleNamespace(eps_m=120.0, min_samples=4),
+                         programme=SimpleNamespace(chain_reach_km=1.0))
+    ok = biz[biz["category"].notna()]
+    _, clusters = find_clusters(ok, cat, eps_m=120.0, min_samples=4)
+    assert len(clusters) > 3
+    t = ok[["biz_id", "category"]].reset_index(drop=True)
+    moved = rng.random(len(t)) < 0.1
+    t["estate_id"] = np.where(moved, rng.choice(["E1", "E2", "E3"], len(t)), None)
+    before = ok.geometry.to_numpy()
+    corner = {e: (k * 4000.0, 5000.0) for k, e in enumerate(["E2", "E1", "E3"])}
+    after = np.array([shapely.Point(corner[e][0] + 100 * rng.integers(0, 6), corner[e][1] + 100 * rng.integers(0, 6))
+                      if isinstance(e, str) else g for e, g in zip(t["estate_id"], before)], dtype=object)
+    prep = SimpleNamespace(catalogue=cat, scenario=sc, businesses=biz,
+                           region=SimpleNamespace(layers={"estates": estates}))
+    res = SimpleNamespace(prep=prep, clusters=clusters)
+    p = SimpleNamespace(table=t, before=before, after=after)
+    got, want = chains_table(res, p), _chains_reference(res, p)
+    assert len(want) > 50 and {"present", "in reach", "missing"} <= set(want["status"])
+    assert (want["nearest_km"] == 0).any()  # a tie at distance 0 was decided by the id
+    pd.testing.assert_frame_equal(got, want)
+    assert got.to_csv(index=False) == want.to_csv(index=False)
+
+
 # ---------------------------------------------------------------- the demo
 
 @pytest.fixture(scope="module")
@@ -268,3 +347,39 @@ def test_demo_chains_list_every_cluster(demo):
     html = (out / "report.html").read_text(encoding="utf-8")
     for key in ('id="sp-impact"', 'id="sp-feasibility"', 'id="sp-chains"'):
         assert key in html
+
+
+def test_find_clusters_equals_a_label_by_label_reference():
+    """find_clusters (members by one sort per chain, hulls at once) equals DBSCAN's labels taken one by
+    one: ids numbered per chain by their lowest member, categories counted, the same hull bytes."""
+    from collections import Counter
+
+    from sklearn.cluster import DBSCAN
+
+    from siteplan.relocation.clusters import find_clusters
+
+    rng = np.random.default_rng(5)
+    cat = load_catalogue()
+    codes = [c for c, ch in zip(cat.table["code"], cat.table["chain"].fillna("")) if ch][:30]
+    n = 600
+    xy = np.c_[rng.integers(0, 6, n) * 2000 + rng.normal(0, 80, n), rng.normal(0, 80, n)]
+    biz = gpd.GeoDataFrame({"category": rng.choice(codes, n)}, index=rng.permutation(n) + 100,
+                           geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:32639")
+    cid, got = find_clusters(biz, cat, eps_m=150.0, min_samples=3)
+    chain_of = dict(zip(cat.table["code"], cat.table["chain"].fillna("")))
+    chains = biz["category"].map(chain_of).to_numpy()
+    want, ids = [], [None] * n
+    for chain in sorted(set(chains)):
+        pos = np.flatnonzero(chains == chain)
+        labels = DBSCAN(eps=150.0, min_samples=3, algorithm="ball_tree").fit_predict(xy[pos])
+        for k, lab in enumerate(sorted({x for x in labels if x >= 0}, key=lambda x: pos[labels == x].min()), 1):
+            m = pos[labels == lab]
+            for i in m:
+                ids[i] = f"{chain}-{k:03d}"
+            cats = Counter(biz["category"].to_numpy()[m])
+            hull = shapely.convex_hull(shapely.multipoints(xy[m])).buffer(50.0, quad_segs=4)
+            want.append((f"{chain}-{k:03d}", chain, len(m), ", ".join(f"{c}:{cats[c]}" for c in sorted(cats)),
+                         shapely.to_wkb(hull)))
+    assert len(want) > 10 and cid.tolist() == ids and list(cid.index) == list(biz.index)
+    assert [(r.cluster_id, r.chain, r.members, r.categories, shapely.to_wkb(r.geometry))
+            for r in got.itertuples()] == want

@@ -86,6 +86,11 @@ def test_one_estate_whatif_reuses_and_equals_a_cold_run(run_a, tmp_path):
     assert warm["reused"]["criteria"] == {"reused": 5, "of": 5}
     assert warm["reused"]["surfaces"]["reused"] == warm["reused"]["surfaces"]["of"] > 0
     assert warm["reused"]["notes"] == []
+    # every suitability GeoTIFF (score and SD) and explain/rasters.npz copied from run A, not encoded again
+    copied = sorted(f for f in ma["outputs_sha256"] if f.startswith("suitability/")) + ["explain/rasters.npz"]
+    assert len(copied) > 2 and sorted(cold["stages"]["files"]) == sorted(copied)
+    assert warm["reused"]["outputs"] == {"reused": len(copied), "of": len(copied)}
+    assert all(warm["outputs_sha256"][f] == ma["outputs_sha256"][f] for f in copied)
     assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
     assert _manifest_core(warm) == _manifest_core(cold)
     assert cold["stages"] == warm["stages"]
@@ -111,6 +116,11 @@ def test_changed_criteria_layer_is_not_reused(run_a, tmp_path):
     assert warm["stages"]["criteria"]["power_access"] != ma["stages"]["criteria"]["power_access"]
     assert warm["stages"]["criteria"]["road_access"] == ma["stages"]["criteria"]["road_access"]
     assert r["surfaces"]["reused"] < r["surfaces"]["of"]
+    # only the files of categories whose suitability is unchanged are copied; rasters.npz holds the changed one
+    same = {c for c, k in warm["stages"]["surfaces"].items() if ma["stages"]["surfaces"].get(c) == k}
+    assert r["outputs"]["of"] == len(warm["stages"]["files"]) and r["outputs"]["reused"] < r["outputs"]["of"]
+    assert r["outputs"]["reused"] == sum(f.startswith("suitability/") and f.split("/")[1].split(".")[0].removesuffix("_sd")
+                                         in same for f in warm["stages"]["files"])
     assert "suitability" not in r["stages"] and "classify" in r["stages"]
     cold = _run(b, tmp_path / "cold")
     assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
@@ -210,4 +220,23 @@ def test_another_siteplan_reuses_nothing(run_a, tmp_path, monkeypatch):
     m = _run(sc, tmp_path / "out", "--reuse", str(a))
     assert m["reused"]["stages"] == [] and "another siteplan" in m["reused"]["notes"][0]
     assert m["reused"]["criteria"] == {"reused": 0, "of": 5}
+    assert _files(tmp_path / "out") == _files(a)
+
+
+def test_output_copied_only_when_intact(run_a, tmp_path):
+    """A GeoTIFF of run A changed after the run (its manifest's SHA-256 differs) is encoded again, not
+    copied; another one whose manifest entry is forged is not copied either when the stage cache found
+    the file damaged (explain/rasters.npz); the bytes are a cold run's."""
+    sc, a, ma = run_a
+    bad = tmp_path / "a"
+    shutil.copytree(a, bad)
+    tif = sorted(f for f in ma["outputs_sha256"] if f.startswith("suitability/"))[0]
+    data = bytearray((bad / tif).read_bytes())
+    data[-1] ^= 0xFF
+    (bad / tif).write_bytes(bytes(data))
+    _forge(bad, "explain/rasters.npz", _npz_bytes({"raw0": np.zeros((2, 2), np.float32)}))
+    m = _run(sc, tmp_path / "out", "--reuse", str(bad))
+    n = len(m["stages"]["files"])
+    assert m["reused"]["outputs"] == {"reused": n - 2, "of": n}
+    assert any(tif in note and "not reused" in note for note in m["reused"]["notes"])
     assert _files(tmp_path / "out") == _files(a)

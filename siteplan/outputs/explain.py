@@ -33,6 +33,7 @@ from ..rules.rulecheck import Rule, check_rules, slope_at
 
 if TYPE_CHECKING:
     from ..results import Prepared
+    from .stagecache import StageReuse
 
 __all__ = ["Explanation", "ExplainSource", "explain", "explain_run", "parse_point", "write_explain_data",
            "EXPLAIN_DIR"]
@@ -529,7 +530,8 @@ def _wkb_arrays(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(blobs), dtype=np.uint8), off
 
 
-def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFrame, folder: Path) -> list[Path]:
+def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFrame, folder: Path, *,
+                       reuse: "StageReuse | None" = None) -> list[Path]:
     """Write what :func:`explain_run` reads into ``folder`` (the run's ``explain/``).
 
     ``explain.json`` (format, CRS, grid, each category's rules and weights, the estates with their
@@ -545,6 +547,9 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
         The run's usable land and eligibility (:func:`siteplan.pipeline.plan_inputs`).
     folder
         Where to write.
+    reuse
+        The run's stage keys and ``--reuse`` source: ``rasters.npz`` is copied from the source run when it
+        recorded the same key for it (:meth:`siteplan.outputs.stagecache.StageReuse.output`).
 
     Returns
     -------
@@ -600,12 +605,19 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
                               + [src.target(k)[0] for k in targets]):
         geo[f"g{i}_wkb"], geo[f"g{i}_off"] = _wkb_arrays(geoms)
     _write_npz(geo, folder / "geometry.npz")
-    ras: dict[str, np.ndarray] = {}
-    for i, n in enumerate(names):
-        ras[f"raw{i}"], ras[f"score{i}"] = src.criterion(n)
-    if src.slope is not None:
-        ras["slope"] = src.slope
-    _write_npz(ras, folder / "rasters.npz")
+    key = None
+    if reuse is not None:
+        import zlib
+
+        key = reuse.rasters_file_key(names, src.slope)
+        key = f"{key} zlib {zlib.ZLIB_RUNTIME_VERSION}" if key else None
+    if not (reuse is not None and reuse.output(f"{EXPLAIN_DIR}/rasters.npz", key, folder / "rasters.npz")):
+        ras: dict[str, np.ndarray] = {}
+        for i, n in enumerate(names):
+            ras[f"raw{i}"], ras[f"score{i}"] = src.criterion(n)
+        if src.slope is not None:
+            ras["slope"] = src.slope
+        _write_npz(ras, folder / "rasters.npz")
     written = [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
     if src.network is not None:  # the road network, for the routes explain prints
         from ..relocation.roads import network_arrays

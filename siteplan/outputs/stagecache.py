@@ -305,6 +305,8 @@ class RunStages:
         self._npz: dict[str, Any] = {}
         self._json: dict[str, Any] = {}
         self.notes: list[str] = []
+        #: files of the run found missing, changed, damaged or unusable (never copied: :meth:`StageReuse.output`)
+        self.bad: set[str] = set()
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunStages:
@@ -346,15 +348,20 @@ class RunStages:
         once: what is checked is what is used)."""
         p = self.run_dir / rel
         want = self.hashes.get(rel)
+        if rel in self.bad:
+            return None
         if want is None or not p.is_file() or p.is_symlink():
+            self.bad.add(rel)
             self.warn(f"{rel} is missing or not listed in its manifest; not reused")
             return None
         try:
             data = p.read_bytes()
         except OSError as exc:
+            self.bad.add(rel)
             self.warn(f"{rel} cannot be read ({exc}); not reused")
             return None
         if hashlib.sha256(data).hexdigest() != want:
+            self.bad.add(rel)
             self.warn(f"{rel} changed since the run wrote it (SHA-256 differs from its manifest); not reused")
             return None
         return data
@@ -369,6 +376,7 @@ class RunStages:
                     with np.load(io.BytesIO(data), allow_pickle=False) as z:
                         got = {k: z[k] for k in z.files}
                 except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+                    self.bad.add(rel)
                     self.warn(f"{rel} is damaged ({type(exc).__name__}: {exc}); not reused")
             self._npz[rel] = got
         return self._npz[rel]
@@ -382,6 +390,7 @@ class RunStages:
                 try:
                     got = json.loads(data.decode("utf-8"))
                 except (ValueError, UnicodeDecodeError) as exc:
+                    self.bad.add(rel)
                     self.warn(f"{rel} is damaged ({type(exc).__name__}: {exc}); not reused")
             self._json[rel] = got
         return self._json[rel]
@@ -404,6 +413,7 @@ class RunStages:
             return decode_classified(loaded, got, [{str(k): str(v) for k, v in c.items()} for c in cols]), notes
         except (KeyError, ValueError, TypeError, IndexError, AttributeError, UnicodeDecodeError,
                 zipfile.BadZipFile, OSError) as exc:
+            self.bad.add(f"{STAGES_DIR}/classify.npz")
             self.warn(f"the stored classification is damaged ({type(exc).__name__}: {exc}); classifying again")
             return None
 
@@ -424,6 +434,7 @@ class RunStages:
                 raise ValueError(f"rasters of shape {raw.shape}, {score.shape}; the grid is {shape}")
             return raw, score
         except (KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile, OSError) as exc:
+            self.bad.add("explain/rasters.npz")
             self.warn(f"criterion '{name}': the stored raster is damaged ({type(exc).__name__}: {exc}); computed")
             return None
 
@@ -443,6 +454,7 @@ class RunStages:
             allowed = np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape).astype(bool)
             return allowed, counts
         except (KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile, OSError) as exc:
+            self.bad.add(f"{STAGES_DIR}/surfaces.npz")
             self.warn(f"suitability {code}: the stored mask is damaged ({type(exc).__name__}: {exc}); computed")
             return None
 
@@ -591,6 +603,63 @@ class StageReuse:
             self.masks[code] = (np.packbits(s.allowed.ravel()), dict(s.rule_cells))
         self._mark("surfaces", reused, len(codes))
         return out
+
+    def surface_file_key(self, code: str, *parts: object) -> str | None:
+        """The key of an output file written from category ``code``'s suitability alone (its GeoTIFF;
+        with ``parts``, e.g. the sensitivity settings and seed, its SD raster): None when the category
+        has no suitability key."""
+        sk = (self.keys.get("surfaces") or {}).get(code)
+        if not sk:
+            return None
+        return _Key("file surface").text("surface", sk).text("parts", list(parts)).hexdigest()
+
+    def rasters_file_key(self, names: list[str], slope: np.ndarray | None) -> str | None:
+        """The key of ``explain/rasters.npz``: each criterion's key in the file's order and the slope;
+        None when a criterion has no key."""
+        ck = self.keys.get("criteria") or {}
+        if not all(ck.get(n) for n in names):
+            return None
+        return _Key("file rasters").text("criteria", [[n, ck[n]] for n in names]).array("slope", slope).hexdigest()
+
+    def output(self, rel: str, key: str | None, dest: Path) -> bool:
+        """Record output file ``rel``'s key (the manifest's ``stages.files``) and, when the source run
+        recorded the same key for it, copy the source run's bytes of ``rel`` to ``dest`` (checked against
+        its manifest's ``outputs_sha256``, written atomically).
+
+        Parameters
+        ----------
+        rel
+            The file's path in the run folder (``suitability/A1.tif``).
+        key
+            What the file's bytes are made from (:meth:`surface_file_key`, :meth:`rasters_file_key`), or
+            None: not recorded, not copied.
+        dest
+            Where this run writes it.
+
+        Returns
+        -------
+        bool
+            True when copied (the caller writes nothing); False: the caller encodes the file.
+        """
+        if key is None:
+            return False
+        self.keys.setdefault("files", {})[rel] = key
+        if self.source is None:
+            return False
+        done = self.reused.setdefault("outputs", {"reused": 0, "of": 0})
+        done["of"] += 1
+        self.reused.setdefault("run", str(self.source.run_dir))
+        if (self.source.keys.get("files") or {}).get(rel) != key:
+            return False
+        data = self.source._checked(rel)
+        if data is None:
+            return False
+        from ..common.atomic import atomic_path
+
+        with atomic_path(dest) as tmp:
+            tmp.write_bytes(data)
+        done["reused"] += 1
+        return True
 
     def stage_names(self) -> list[str]:
         """The stages wholly reused."""

@@ -116,6 +116,70 @@ def _positions(values: np.ndarray) -> dict[str, np.ndarray]:
     return dict(zip(uniq, parts))
 
 
+def _nearest(wheres: np.ndarray, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``wheres`` the nearest of ``geoms`` in km, ties to the smallest id (as text): what
+    :func:`link_status` finds one group at a time, for many groups at once.
+
+    An STRtree gives each group's nearest distance; the exact distances are then computed (as
+    :func:`link_status` does) only for the suppliers within it, so the answer is the same to the bit.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per group the position in ``geoms`` of its nearest (-1: none found, e.g. an empty geometry) and
+        the distance in km.
+    """
+    pick = np.full(len(wheres), -1, dtype=np.int64)
+    km = np.full(len(wheres), np.nan)
+    tree = shapely.STRtree(geoms)
+    (qi, _), dmin = tree.query_nearest(wheres, return_distance=True, all_matches=False)
+    if not len(qi):
+        return pick, km
+    # the exact distances of every supplier within each group's nearest (a margin for rounding)
+    reach = np.full(len(wheres), -1.0)
+    reach[qi] = dmin * (1 + 1e-9) + 1e-6
+    ask = np.flatnonzero(reach >= 0)
+    gi, si = tree.query(wheres[ask], predicate="dwithin", distance=reach[ask])
+    gi = ask[gi]
+    d = shapely.distance(geoms[si], wheres[gi]) / M_PER_KM
+    order = np.lexsort((ids[si].astype(str), d, gi))
+    gi, si, d = gi[order], si[order], d[order]
+    first = np.r_[True, gi[1:] != gi[:-1]]
+    pick[gi[first]] = si[first]
+    km[gi[first]] = d[first]
+    return pick, km
+
+
+#: a group of :func:`chains_table`: level, id, chain, headed_to, members, where, present, links, and where its
+#: suppliers are looked at (0 today, 1 after the move)
+_Group = tuple[str, str, str, str, int, object, set[str], list[str], int]
+
+
+def _suppliers(groups: list[_Group], p: "Placement", reach: float,
+               by_category: dict[str, np.ndarray]) -> dict[tuple[int, str], tuple[str, float]]:
+    """The nearest supplier (``biz_id``, km) of every link a group lacks that some business is of: per
+    category and per where the suppliers are, one :func:`_nearest` for all the groups lacking it."""
+    t = p.table
+    ids = t["biz_id"].to_numpy()
+    asks: dict[tuple[int, str], list[int]] = {}
+    for g, grp in enumerate(groups):
+        for link in grp[7]:
+            if link not in grp[6] and len(by_category.get(link, ())):
+                asks.setdefault((grp[8], link), []).append(g)
+    found: dict[tuple[int, str], tuple[str, float]] = {}
+    for (kind, link), gs in asks.items():
+        pos = by_category[link]
+        where = (p.before, p.after)[kind]
+        pick, km = _nearest(np.array([groups[g][5] for g in gs], dtype=object), where[pos], ids[pos])
+        for g, k, d in zip(gs, pick.tolist(), km.tolist()):
+            if k < 0:  # nothing found by the tree (an empty geometry): one group at a time
+                s = link_status(groups[g][5], set(), [link], t, where, reach, by_category)[0]
+                found[(g, link)] = (str(s["nearest_biz_id"]), float(s["nearest_km"]))  # type: ignore[arg-type]
+            else:
+                found[(g, link)] = (str(ids[pos][k]), d)
+    return found
+
+
 def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     """``chains.csv``: per cluster and per receiving estate, each chain link's status (module docstring).
 
@@ -130,6 +194,11 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     -------
     pandas.DataFrame
         :data:`CHAIN_COLUMNS`, clusters first, then estates.
+
+    Notes
+    -----
+    The groups' links are listed first; then, per category and per where the suppliers are (today for a
+    cluster, after the move for an estate), one nearest search answers every group missing that link.
     """
     from ..relocation.clusters import find_clusters
 
@@ -148,7 +217,7 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     reach = res.prep.scenario.programme.chain_reach_km
     t = p.table
     by_category = _positions(t["category"].to_numpy())
-    rows: list[dict[str, object]] = []
+    groups: list[_Group] = []  # clusters, then estates
     biz = res.prep.businesses
     ok = biz[biz["category"].notna()]
     sc = res.prep.scenario
@@ -157,18 +226,20 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
         member = cid.to_numpy()
         ok_cat = ok["category"].to_numpy()
         ok_ids = ok["biz_id"].to_numpy()
-        dest = t.set_index("biz_id")["estate_id"]
+        go = t.set_index("biz_id")["estate_id"].reindex(ok_ids)
+        # headed to: the estate most members go to, ties to the first in text order
+        moved = pd.DataFrame({"c": member, "e": go.to_numpy()}).dropna(subset=["e"])
+        moved["e"] = moved["e"].astype(str)
+        n = moved.groupby(["c", "e"], sort=True).size().rename("n").reset_index()
+        n = n[n["n"] == n.groupby("c")["n"].transform("max")].drop_duplicates("c")
+        headed_of = dict(zip(n["c"], n["e"]))
+        where_of = _positions(member)
         for c in res.clusters.itertuples():
-            here = member == c.cluster_id
+            here = where_of.get(c.cluster_id, np.empty(0, dtype=np.int64))
             present = set(ok_cat[here])
-            go = dest.reindex(ok_ids[here]).dropna().astype(str)
-            headed = str(go.value_counts().sort_index().sort_values(ascending=False, kind="mergesort").index[0]) \
-                if len(go) else ""
             # suppliers where they are today (the cluster is looked at where it is)
-            st = link_status(c.geometry, present, links_of(present, str(c.chain)), t, p.before, reach, by_category)
-            for s in st:
-                rows.append({"level": "cluster", "id": str(c.cluster_id), "chain": str(c.chain), "headed_to": headed,
-                             "members": int(here.sum()), **s, "link_name": names.get(str(s["link"]), "")})
+            groups.append(("cluster", str(c.cluster_id), str(c.chain), str(headed_of.get(c.cluster_id, "")),
+                           len(here), c.geometry, present, links_of(present, str(c.chain)), 0))
     est = res.prep.region.layers["estates"]
     geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
     eids = t["estate_id"].where(t["estate_id"].notna())
@@ -176,8 +247,19 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     for eid, pos in sorted(_positions(eids.dropna().astype(str).to_numpy()).items()):
         present = set(cats[eids.dropna().index.to_numpy()[pos]])
         for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
-            st = link_status(geom[eid], present, links_of(present, chain), t, p.after, reach, by_category)
-            for s in st:
-                rows.append({"level": "estate", "id": eid, "chain": chain, "headed_to": "", "members": len(pos),
-                             **s, "link_name": names.get(str(s["link"]), "")})
+            groups.append(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1))
+    found = _suppliers(groups, p, reach, by_category)
+    rows: list[dict[str, object]] = []
+    for g, (level, gid, chain, headed, members, _, present, links, _) in enumerate(groups):
+        for link in links:
+            if link in present:
+                s: dict[str, object] = {"status": "present", "nearest_biz_id": "", "nearest_km": np.nan}
+            elif (g, link) not in found:
+                s = {"status": "missing", "nearest_biz_id": "", "nearest_km": np.nan}
+            else:
+                nid, km = found[(g, link)]
+                s = {"status": "in reach" if km <= reach else "missing", "nearest_biz_id": nid,
+                     "nearest_km": round(km, 2)}
+            rows.append({"level": level, "id": gid, "chain": chain, "headed_to": headed, "members": members,
+                         "link": link, **s, "link_name": names.get(link, "")})
     return pd.DataFrame(rows, columns=list(CHAIN_COLUMNS))

@@ -8,6 +8,8 @@ cluster; the planner may ask that a cluster moves together.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -46,23 +48,35 @@ def find_clusters(businesses: gpd.GeoDataFrame, catalogue: Catalogue, *, eps_m: 
 
     chain_of = dict(zip(catalogue.table["code"], catalogue.table["chain"].fillna("")))
     chains = businesses["category"].map(chain_of)
-    cid = pd.Series([None] * len(businesses), index=businesses.index, dtype=object)
+    ids = np.full(len(businesses), None, dtype=object)
     rows: list[dict[str, object]] = []
     xy_all = np.c_[businesses.geometry.x.to_numpy(), businesses.geometry.y.to_numpy()]
+    cats_all = businesses["category"].to_numpy(dtype=object)
+    groups: list[np.ndarray] = []
     for chain in sorted(c for c in chains.dropna().unique() if c):
         pos = np.flatnonzero((chains == chain).to_numpy())
         if len(pos) < min_samples:
             continue
         labels = DBSCAN(eps=eps_m, min_samples=min_samples, algorithm="ball_tree").fit_predict(xy_all[pos])
-        order = sorted({lab for lab in labels if lab >= 0}, key=lambda lab: pos[labels == lab].min())
-        for lab in order:
-            members = pos[labels == lab]
-            k = f"{chain}-{len([r for r in rows if r['chain'] == chain]) + 1:03d}"
-            cid.iloc[members] = k
-            cats = businesses["category"].iloc[members].value_counts().sort_index()
-            hull = shapely.convex_hull(shapely.multipoints(xy_all[members])).buffer(50.0, quad_segs=4)
+        # each label's members in business order, the labels by their lowest member
+        by = np.argsort(labels, kind="stable")
+        found, first = np.unique(labels[by], return_index=True)
+        parts = np.split(pos[by], first[1:])
+        keep = [m for lab, m in zip(found, parts) if lab >= 0]
+        for n, members in enumerate(sorted(keep, key=lambda m: int(m[0])), start=1):
+            k = f"{chain}-{n:03d}"
+            ids[members] = k
+            cats = Counter(cats_all[members].tolist())
+            groups.append(members)
             rows.append({"cluster_id": k, "chain": chain, "members": int(len(members)),
-                         "categories": ", ".join(f"{c}:{n}" for c, n in cats.items()), "geometry": hull})
+                         "categories": ", ".join(f"{c}:{cats[c]}" for c in sorted(cats)), "geometry": None})
+    if groups:
+        hulls = shapely.convex_hull(shapely.multipoints(xy_all[np.concatenate(groups)],
+                                                        indices=np.repeat(np.arange(len(groups)),
+                                                                          [len(g) for g in groups])))
+        for r, h in zip(rows, shapely.buffer(hulls, 50.0, quad_segs=4)):
+            r["geometry"] = h
+    cid = pd.Series(ids, index=businesses.index, dtype=object)
     gdf = gpd.GeoDataFrame(rows, columns=["cluster_id", "chain", "members", "categories", "geometry"],
                            geometry="geometry", crs=businesses.crs)
     return cid, gdf

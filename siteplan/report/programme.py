@@ -126,8 +126,9 @@ def _chains(res: "RunResult") -> Markup:
     # the links of each (level, id, chain) in the order met, in one pass (groupby's groups: missing keys left out)
     cols = ["level", "id", "chain", "headed_to", "members", "link", "status", "nearest_biz_id", "nearest_km"]
     groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-    for rec in zip(*(t[c].tolist() for c in cols)):
-        if not any(pd.isna(k) for k in rec[:3]):
+    keyed = t[cols[:3]].notna().all(axis=1).tolist()
+    for ok, rec in zip(keyed, zip(*(t[c].tolist() for c in cols))):
+        if ok:
             groups.setdefault(rec[:3], []).append(rec)
     rows = []
     for (level, gid, chain), g in groups.items():
