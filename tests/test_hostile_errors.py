@@ -134,7 +134,7 @@ def test_fifo_device_and_socket_inputs_are_refused_before_opening(small, tmp_pat
 
 
 def test_a_table_above_the_size_limit_is_refused(small, monkeypatch):
-    from siteplan import _fs
+    from siteplan.common import fs as _fs
 
     pd.DataFrame({"kind": ["school"] * 200, "lon": [51.6] * 200, "lat": [32.6] * 200}).to_csv(
         small.parent / "rec.csv", index=False)

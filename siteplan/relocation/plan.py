@@ -173,7 +173,7 @@ def with_disruption(model: AssignmentModel, b: pd.DataFrame, unit_of: np.ndarray
     return replace(model, cost=cost, penalty=penalty)
 
 
-def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,  # noqa: PLR0913
+def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue,  # noqa: PLR0913 -- the model's inputs plus fast-path options (costs=, detail=) for the upgrades' re-allocations
              elig: pd.DataFrame, capacity: pd.DataFrame, scores: pd.DataFrame | None,
              spec: AllocationSpec, reservations: dict[str, Reservation] | None = None, *,
              used: pd.DataFrame | None = None, weights: pd.Series | None = None,
