@@ -413,10 +413,16 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     with OutputFolder(out_dir, kind="run", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
         res = run(scenario, seed=seed, baseline=baseline, stages=stages)
         with announce("write"):
-            stages.write(folder.stage)
-            write_run(res, folder.stage, scenario_file=Path(path), reuse=stages)
-            _manifest_stages(folder.stage / "manifest.json", stages)
+            write_outputs(res, folder.stage, Path(path), stages)
     return res
+
+
+def write_outputs(res: RunResult, folder: Path, scenario_file: Path, stages: StageReuse) -> None:
+    """Write a run's outputs into ``folder``: its ``stages/``, every output file and the manifest with the
+    stage keys — the one write step of a provincial run and of each unit of a national run."""
+    stages.write(folder)
+    write_run(res, folder, scenario_file=scenario_file, reuse=stages)
+    _manifest_stages(folder / "manifest.json", stages)
 
 
 def _manifest_stages(manifest: Path, stages: StageReuse) -> None:

@@ -175,8 +175,8 @@ def _worker_sender(topic: str, index: int) -> Callable[[str, str], None] | None:
 
 def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
     from ..errors import SiteplanError
-    from ..outputs.writer import write_run
-    from ..pipeline import run
+    from ..outputs.stagecache import StageReuse
+    from ..pipeline import run, write_outputs
     from ..scenario import load_scenario
     from .cache import claim_entry, seal_entry
 
@@ -187,9 +187,10 @@ def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
     stage = done.parent / f".{task.key}.partial-{uuid.uuid4().hex[:12]}"
     try:
         claim_entry(stage, "cache-unit", [])  # marked as siteplan's before anything is written
-        res = run(load_scenario(task.scenario_path), seed=task.seed)
+        stages = StageReuse.from_run(None)
+        res = run(load_scenario(task.scenario_path), seed=task.seed, stages=stages)
         with announce("write"):
-            write_run(res, stage, scenario_file=Path(task.scenario_path))
+            write_outputs(res, stage, Path(task.scenario_path), stages)  # the files `siteplan run` writes
         figures = _figures(res)
         (stage / SUMMARY).write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         seal_entry(stage, "cache-unit")  # the files it holds: what pruning may remove
