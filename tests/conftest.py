@@ -210,7 +210,7 @@ SLOW: dict[str, set[str]] = {
     "test_national_provinces.py": {"*"},
     "test_national_cluster.py": {"*"},
     "test_classify_ml.py": {"test_filled_demo_review_csv_is_learnt", "test_run_writes_review_csv_and_labels_feed_back",
-                            "test_hundred_thousand_names_in_seconds",
+                            "test_twenty_thousand_names_in_seconds",
                             # each trains a name model on a registry (5-13 CPU s)
                             "test_registry_right_wrong_review", "test_model_is_deterministic_and_gives_probabilities",
                             "test_registry_rows_classified_by_rules_teach_the_model",

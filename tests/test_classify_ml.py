@@ -147,17 +147,19 @@ def test_registry_right_wrong_review(name, truth, least_right, most_wrong):
     assert f["wrong"] <= most_wrong
 
 
-def test_hundred_thousand_names_in_seconds():
+def test_twenty_thousand_names_in_seconds():
+    """A registry of 20,000 names is decided as its 353 distinct ones are, in CPU seconds (a guard against a
+    per-name cost that grows with the registry; the 100,000-name figure is `bench_classify.py --speed 100000`)."""
     reg = pd.read_csv(HELDOUT, dtype=str, keep_default_na=False)
-    names = np.resize(reg.name.to_numpy(), 100_000)
+    names = np.resize(reg.name.to_numpy(), 20_000)
     df = pd.DataFrame({"name": [f"{n} {i % 50}" for i, n in enumerate(names)]})
     cat = load_catalogue()
     t0 = time.process_time()  # CPU seconds: wall time on a shared machine says little
     out = apply_fallback(classify(df, cat), cat)
     dt = time.process_time() - t0
-    print(f"100k names: {dt:.1f} s CPU", file=sys.stderr)
+    print(f"20k names: {dt:.1f} s CPU", file=sys.stderr)
     assert (out.class_status != "review").mean() > 0.78  # registry_heldout: 80.2 % decided (the model places none)
-    assert dt < 60
+    assert dt < 30
 
 
 def test_run_writes_review_csv_and_labels_feed_back(tmp_path):

@@ -513,6 +513,11 @@ def test_compare_page_in_a_browser_shows_names_as_text(tmp_path):
         marks = d.find_elements("css selector", "path.cp-lost-mark")
         assert len(marks) == 1
         marks[0].click()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        # the popup opens with Leaflet's animation: wait (up to 10 s) for its card, then read it as text
+        WebDriverWait(d, 10).until(lambda dr: dr.find_elements("css selector", ".leaflet-popup-content")
+                                   and dr.find_element("css selector", ".leaflet-popup-content").text)
         assert evil in d.find_element("css selector", ".leaflet-popup-content").text
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors  # no CSP violation: scripts and styles are allowed by their hashes
