@@ -142,14 +142,6 @@ def _grid_part(grid: "Grid") -> list[object]:
     return [list(grid.transform)[:6], grid.width, grid.height, grid.res, grid.crs.to_wkt() if grid.crs else None]
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # ------------------------------------------------------------------------------------------------
 # keys
 # ------------------------------------------------------------------------------------------------
@@ -163,7 +155,9 @@ def classify_key(businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Sc
     k.text("classification", spec.model_dump(mode="json"))
     if spec.labels:
         p = scenario.resolve(spec.labels)
-        k.text("labels", _file_digest(p) if p.is_file() else "missing")
+        from .writer import sha256  # the one file hash of the outputs (here, not at import: writer imports us)
+
+        k.text("labels", sha256(p) if p.is_file() else "missing")
     return k.hexdigest()
 
 
