@@ -26,7 +26,10 @@ without that registry's corpus rows), an isotonic map of its probability to the 
 that confidence is at least ``classification.min_confidence`` (default 0.99: an expected error of at most
 1 %); a trade outside the catalogue is left out on the same terms; every other business goes to
 ``review.csv`` with its best two categories, the words that matched and the model's scores. Training
-and prediction are deterministic (fixed ``random_state``, sorted inputs) and vectorized.
+and prediction are deterministic (fixed ``random_state``, sorted inputs) and vectorized. Only training uses
+scikit-learn: the trained model is cached by its training data's hash as plain arrays and predicts in numpy
+(:mod:`siteplan.guilds.ngram_model`, scikit-learn's probabilities bit for bit), so a run whose model is cached
+never imports scikit-learn.
 """
 
 from __future__ import annotations

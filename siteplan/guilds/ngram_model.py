@@ -96,7 +96,7 @@ def _row_sums_in_order(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     return acc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FittedNameModel:
     """A fitted ``TfidfVectorizer`` + ``LogisticRegression`` as plain arrays (module docstring).
 

@@ -112,7 +112,8 @@ def find_clusters(businesses: gpd.GeoDataFrame, catalogue: Catalogue, *, eps_m: 
 
     Notes
     -----
-    DBSCAN (:func:`dbscan_labels`, scikit-learn's labels without importing it): O(n log n) per chain. Ids are assigned in a deterministic order
+    DBSCAN (:func:`dbscan_labels`, scikit-learn's labels without importing it): O(n log n) per chain.
+    Ids are assigned in a deterministic order
     (chain, then the cluster's lowest business index).
     """
     chain_of = dict(zip(catalogue.table["code"], catalogue.table["chain"].fillna("")))
