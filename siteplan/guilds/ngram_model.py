@@ -59,6 +59,24 @@ _MEMORY: OrderedDict[str, FittedNameModel] = OrderedDict()
 _WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's _VectorizerMixin._white_spaces
 
 
+def _word_grams(word: str, min_n: int, max_n: int) -> list[str]:
+    """The n-grams of one word padded with a space each side (scikit-learn's ``_char_wb_ngrams`` loop)."""
+    w = f" {word} "
+    size = len(w)
+    grams: list[str] = []
+    for n in range(min_n, max_n + 1):
+        if size <= n:  # a word no longer than n gives itself, once, and no longer n-grams
+            grams.append(w)
+            break
+        grams += [w[o:o + n] for o in range(size - n + 1)]
+    return grams
+
+
+def _words(doc: str) -> list[str]:
+    """The words ``char_wb`` reads: lower case, runs of white space folded, split on white space."""
+    return _WHITE_SPACES.sub(" ", doc.lower()).split()
+
+
 def char_wb_ngrams(doc: str, ngram_range: tuple[int, int] = (2, 4)) -> list[str]:
     """scikit-learn's ``char_wb`` analyzer (with ``lowercase=True``): the n-grams of each padded word.
 
@@ -74,26 +92,26 @@ def char_wb_ngrams(doc: str, ngram_range: tuple[int, int] = (2, 4)) -> list[str]
     list of str
         The n-grams in scikit-learn's order (per word, per ``n``, left to right).
     """
-    min_n, max_n = ngram_range
-    grams: list[str] = []
-    for w in _WHITE_SPACES.sub(" ", doc.lower()).split():
-        w = f" {w} "
-        for n in range(min_n, max_n + 1):
-            k = max(len(w) - n + 1, 1)  # a word shorter than n gives itself, once
-            grams.extend(w[o:o + n] for o in range(k))
-            if k == 1:
-                break
-    return grams
+    return [g for w in _words(doc) for g in _word_grams(w, *ngram_range)]
 
 
 def _row_sums_in_order(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
-    """Each CSR row's sum, added left to right from 0.0 (as a C loop does; ``np.add.reduceat`` sums pairwise)."""
+    """Each CSR row's sum, added left to right from 0.0 (as a C loop does; ``np.add.reduceat`` sums pairwise).
+
+    Step ``k`` adds the ``k``-th value of every row that has one: the rows longest first, so those are a
+    prefix; O(number of values).
+    """
     lens = np.diff(indptr)
+    order = np.argsort(-lens, kind="stable")
+    desc = -lens[order]  # ascending
+    starts = indptr[:-1][order]
     acc = np.zeros(len(lens), dtype=np.float64)
-    for k in range(int(lens.max(initial=0))):
-        live = np.flatnonzero(lens > k)
-        acc[live] += values[indptr[live] + k]
-    return acc
+    for k in range(int(-desc[0]) if len(desc) else 0):
+        m = int(np.searchsorted(desc, -k, side="left"))  # the rows longer than k
+        acc[:m] += values[starts[:m] + k]
+    out = np.empty_like(acc)
+    out[order] = acc
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,15 +167,21 @@ class FittedNameModel:
         from scipy import sparse
 
         n_terms = len(self.terms)
-        docs: list[int] = []
-        cols: list[int] = []
         ngram_range = tuple(VECTORIZER["ngram_range"])
+        voc = self.vocabulary
+        of_word: dict[str, list[int]] = {}  # a word's columns (its n-grams in the vocabulary), once per word
+        cols: list[int] = []
+        per_doc = np.zeros(len(texts), dtype=np.int64)
         for i, doc in enumerate(texts):
-            got = [j for j in map(self.vocabulary.get, char_wb_ngrams(doc, ngram_range)) if j is not None]
-            cols.extend(got)
-            docs.extend([i] * len(got))
-        key, counts = np.unique(np.asarray(docs, dtype=np.int64) * n_terms + np.asarray(cols, dtype=np.int64),
-                                return_counts=True)
+            start = len(cols)
+            for w in _words(doc):
+                got = of_word.get(w)
+                if got is None:
+                    got = of_word[w] = [j for j in map(voc.get, _word_grams(w, *ngram_range)) if j is not None]
+                cols += got
+            per_doc[i] = len(cols) - start
+        docs = np.repeat(np.arange(len(texts), dtype=np.int64), per_doc)
+        key, counts = np.unique(docs * n_terms + np.asarray(cols, dtype=np.int64), return_counts=True)
         indices = (key % n_terms).astype(np.int32)
         indptr = np.searchsorted(key // n_terms, np.arange(len(texts) + 1)).astype(np.int32)
         data = counts.astype(np.float32)
