@@ -141,3 +141,20 @@ def test_demand_search_with_cache_finds_the_cold_sites_and_recomputes_a_changed_
     assert len(counted) < n_cold  # the chains left as they were are read
     monkeypatch.setenv("SITEPLAN_CACHE_DIR", "off")
     assert warm == _sites(newsites._DemandSearch(prep, changed, estates))
+
+
+def test_robustness_reads_the_sweep_matrix_pivot_table_would_build():
+    """robustness() reads the one-at-a-time sweep as a (criterion, delta) × candidate matrix straight
+    from oat_sweep's rows (no pivot_table): the same matrix, in the same order, as the pivot it replaced."""
+    from siteplan.locate.sensitivity import estate_closeness, oat_sweep
+
+    rng = np.random.default_rng(11)
+    x = rng.random((7, 4))
+    cap = rng.uniform(1, 50, 7)
+    oat = oat_sweep(x, np.array([0.4, 0.3, 0.2, 0.1]), ["c", "a", "d", "b"],
+                    combine=lambda s: estate_closeness(s, cap))
+    pivot = oat.pivot_table(index=["criterion", "delta"], columns="candidate", values="rank", sort=False)
+    sweep = oat["rank"].to_numpy().reshape(-1, len(x))
+    sweeps = list(zip(oat["criterion"].to_numpy()[::len(x)], oat["delta"].to_numpy()[::len(x)]))
+    assert (pivot.to_numpy() == sweep).all()
+    assert list(pivot.index) == sweeps
