@@ -8,7 +8,8 @@ import os
 import pandas as pd
 import pytest
 
-from siteplan.guilds import _cache, ngram_model
+from siteplan.common import usercache as _cache
+from siteplan.guilds import ngram_model
 from siteplan.guilds.name_model import train
 from siteplan.guilds.catalogue import load_catalogue
 

@@ -16,7 +16,7 @@ same operations in the same order on the same dtypes:
 
 ``tests/test_name_model_numpy.py`` checks ``np.array_equal`` against scikit-learn on the shipped corpus
 and on registries. The fitted model is cached by its training data's hash in the user's cache folder
-(:func:`siteplan.guilds._cache.cache_dir`) as an ``.npz`` of plain arrays read with
+(:func:`siteplan.common.usercache.cache_dir`) as an ``.npz`` of plain arrays read with
 ``allow_pickle=False`` (never a pickle), only from a file the user owns and nobody else may write; a file
 that does not load or does not fit together is trained again.
 """
@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ._cache import _safe, _versions, cache_dir
+from ..common.usercache import cache_dir, safe_file, versions_key
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def training_key(texts: list[str], labels: list[str], sample_weight: np.ndarray)
     (:data:`VECTORIZER`, :data:`CLASSIFIER`), the file format and the versions of Python and the libraries
     (scikit-learn's read from its metadata, without importing it)."""
     h = hashlib.sha256()
-    head = [_versions(), _FORMAT, "TfidfVectorizer", repr(sorted(VECTORIZER.items())), "LogisticRegression",
+    head = [versions_key(), _FORMAT, "TfidfVectorizer", repr(sorted(VECTORIZER.items())), "LogisticRegression",
             repr(sorted(CLASSIFIER.items()))]
     h.update(json.dumps(head, ensure_ascii=False).encode("utf-8"))
     h.update(json.dumps([list(map(str, texts)), list(map(str, labels))], ensure_ascii=False).encode("utf-8"))
@@ -251,19 +251,23 @@ def training_key(texts: list[str], labels: list[str], sample_weight: np.ndarray)
 
 
 def _fit(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
-    """Train with scikit-learn (the only place it is imported)."""
+    """Train with scikit-learn (the only place it is imported), on one BLAS thread: the fitted
+    coefficients' last bits would otherwise depend on how many cores the machine has (OpenBLAS sums in
+    per-thread blocks), and so would the run's bytes; one thread is also ~3x cheaper on a busy machine."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     vec = TfidfVectorizer(**{**VECTORIZER, "dtype": np.dtype(VECTORIZER["dtype"]).type})
     clf = LogisticRegression(**CLASSIFIER)
-    clf.fit(vec.fit_transform(texts), labels, sample_weight=sample_weight)
+    with threadpool_limits(limits=1, user_api="blas"):
+        clf.fit(vec.fit_transform(texts), labels, sample_weight=sample_weight)
     return FittedNameModel.from_sklearn(vec, clf)
 
 
 def _load(path: Path) -> FittedNameModel | None:
     """The cached model in ``path``, or None (no file, not the user's own, or not a model)."""
-    if not path.is_file() or not _safe(path):
+    if not path.is_file() or not safe_file(path):
         return None
     try:
         return FittedNameModel.from_npz(path)
