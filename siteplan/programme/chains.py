@@ -242,10 +242,11 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
                            len(here), c.geometry, present, links_of(present, str(c.chain)), 0))
     est = res.prep.region.layers["estates"]
     geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
-    eids = t["estate_id"].where(t["estate_id"].notna())
+    eids = t["estate_id"].where(t["estate_id"].notna()).dropna()
     cats = t["category"].to_numpy()
-    for eid, pos in sorted(_positions(eids.dropna().astype(str).to_numpy()).items()):
-        present = set(cats[eids.dropna().index.to_numpy()[pos]])
+    rows_of = eids.index.to_numpy()
+    for eid, pos in sorted(_positions(eids.astype(str).to_numpy()).items()):
+        present = set(cats[rows_of[pos]])
         for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
             groups.append(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1))
     found = _suppliers(groups, p, reach, by_category)
