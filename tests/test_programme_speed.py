@@ -121,3 +121,35 @@ def test_disc_template_is_geos_buffer_to_the_bit():
     got = impact._discs(xy, r)
     want = shapely.buffer(shapely.points(xy), r, quad_segs=QUAD_SEGS)
     assert shapely.equals_identical(got, want).all()
+
+
+def test_road_pairs_within_reach_are_the_all_pairs_answer_cut_at_the_reach():
+    """The pairs within a reach (looked up only where a facility reaches a point's segment end) are the
+    pairs of an unbounded reach whose cost is within it, with the same costs, on a grid with one-way
+    streets, a road apart, points off the roads and polygon facilities."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from siteplan.relocation.roads import build_network, travel_costs
+
+    rng = np.random.default_rng(2)
+    lines = [LineString([(0, y), (20_000, y)]) for y in range(0, 20_001, 2500)]
+    lines += [LineString([(x, 0), (x, 20_000)]) for x in range(0, 20_001, 2500)]
+    lines += [LineString([(40_000, 0), (45_000, 0)])]
+    oneway = rng.choice(["no", "no", "yes", "-1"], len(lines))
+    roads = gpd.GeoDataFrame({"road_class": rng.choice(["primary", "residential"], len(lines)), "oneway": oneway},
+                             geometry=lines, crs="EPSG:32639")
+    net = build_network(roads)
+    pts = np.array(list(shapely.points(rng.uniform(-1000, 46_000, (3000, 2)))), dtype=object)
+    fac = np.array([shapely.box(x, y, x + 300, y + 200) for x, y in rng.uniform(-500, 45_000, (60, 2))]
+                   + list(shapely.points(rng.uniform(0, 20_000, (20, 2)))), dtype=object)
+    for key, reach in (("reach_km", 6.0), ("reach_min", 9.0)):
+        cut = travel_costs(pts, fac, net, **{key: reach})
+        every = travel_costs(pts, fac, net, **{key: 1e6})
+        cost = every.km if key == "reach_km" else every.minutes
+        within = cost <= reach * (1 + 1e-12)
+        assert 0 < len(cut.i) < len(every.i)
+        np.testing.assert_array_equal(cut.i, every.i[within])
+        np.testing.assert_array_equal(cut.j, every.j[within])
+        np.testing.assert_allclose(cut.km, every.km[within], rtol=1e-12)
+        np.testing.assert_allclose(cut.minutes, every.minutes[within], rtol=1e-12)
