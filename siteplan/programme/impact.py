@@ -819,7 +819,7 @@ def impact_table(res: "RunResult", p: Placement | None = None) -> pd.DataFrame:
             add("category", code, str(cat.row(code)["name_en"]), idx, "the category's businesses; the plan's moves")
     towns = t["town"].fillna("(unknown)").astype(str).to_numpy()
     for town, idx in sorted(_positions(towns).items()):
-        add("town", town, "", idx, "businesses whose nearest settlement it is")
+        add("town", str(town), "", idx, "businesses whose nearest settlement it is")
     est = res.prep.region.layers["estates"]
     names = dict(zip(est["estate_id"].astype(str), est["name"].astype(str) if "name" in est else est["estate_id"]))
     eids = t["estate_id"].astype(str).where(t["estate_id"].notna()).to_numpy()
