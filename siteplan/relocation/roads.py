@@ -486,7 +486,28 @@ def _ends(net: RoadNetwork, acc: Access, leg: np.ndarray, w_per_m: np.ndarray, d
 
 def _road_pairs(net: RoadNetwork, pa: Access, fa: Access, measure: Measure, reach: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(i, j, km, minutes) of the pairs within ``reach`` in ``measure`` (see :func:`travel_costs`)."""
+    """(i, j, km, minutes) of the pairs within ``reach`` in ``measure`` (see :func:`travel_costs`).
+
+    One Dijkstra per facility (in chunks) on the reversed graph gives the cost from every node; only the
+    points at a node a facility reaches within the reach, and those on its own segment, are costed
+    (:func:`_candidates`, :func:`_pair_costs`), with the same sums a dense points × facilities table gives.
+
+    Parameters
+    ----------
+    net
+        The road network.
+    pa, fa
+        How the points and the facilities join the network (:func:`connect`).
+    measure
+        ``km`` or ``minutes``: the reach's measure.
+    reach
+        The reach in that measure.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Point, facility, road km and minutes of each pair within the reach, sorted by point then facility.
+    """
     n_p, n_f, n = len(pa.seg), len(fa.seg), net.n_nodes
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     if n_p == 0 or n_f == 0 or n == 0:
