@@ -731,12 +731,14 @@ class _Background:
             self.join()
             job()
             return
+        error: Exception | None = None
         try:
             job()
-        except Exception:
-            self.join()
-            raise
+        except Exception as e:  # raised after the queued jobs' (unchained: it is the one error of the sequence)
+            error = e
         self.join()
+        if error is not None:
+            raise error
 
 
 @contextlib.contextmanager
