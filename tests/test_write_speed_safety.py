@@ -162,3 +162,41 @@ def test_a_report_imports_no_template_engine(restored, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout
     assert out.strip() == "[]"
+
+
+def _has_cr_as_it_was(df):
+    """safe_csv's test for a carriage return before #31: every text cell of every non-numeric column."""
+    import pandas as pd
+
+    if any(isinstance(c, str) and "\r" in c for c in df.columns):
+        return True
+    return any(isinstance(v, str) and "\r" in v
+               for i in range(df.shape[1]) if not pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype)
+               for v in df.iloc[:, i].tolist())
+
+
+@pytest.mark.parametrize("case", ["none", "cell", "repeated", "name", "categorical", "str_subclass", "string_dtype",
+                                  "list"])
+def test_csv_line_ends_follow_a_carriage_return_anywhere(case, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame({"id": ["a", "b", "c"], "n": [1.5, -2.0, 3.0], "t": ["x", "=1+1", "y"]})
+    if case == "cell":
+        df.loc[1, "t"] = "two\rlines"
+    elif case == "repeated":
+        df["t"] = ["a\rb"] * 3
+    elif case == "name":
+        df = df.rename(columns={"t": "t\rx"})
+    elif case == "categorical":
+        df["t"] = pd.Categorical(["x", "-y\r", "x"])
+    elif case == "str_subclass":
+        df["t"] = pd.Series([np.str_("a\r"), "b", "c"], dtype=object)
+    elif case == "string_dtype":
+        df["t"] = pd.Series(["a", None, "@c\r"], dtype="string")
+    elif case == "list":
+        df["t"] = pd.Series([["a\r"], "b", "c"], dtype=object)  # not text: no CR of a text cell
+    text = writer.safe_csv(df)
+    want = _has_cr_as_it_was(writer.neutralise_formulas(df))
+    assert want == (case not in ("none", "list"))
+    assert text.endswith("\r\n") == want  # CRLF line ends exactly when a text holds a CR

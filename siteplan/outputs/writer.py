@@ -142,39 +142,45 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     string column is prefixed. Quotes and separators inside cells are handled by the CSV quoting.
     Every CSV siteplan writes goes through this.
     """
+    return _neutralised(df)[0]
+
+
+def _neutralised(df: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """:func:`neutralise_formulas` of ``df`` and whether a text cell or column name of the copy holds a
+    carriage return (each distinct text looked at once)."""
     out = df.copy()
+    cr = False
     for i in range(out.shape[1]):
         s = out.iloc[:, i]
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            out.isetitem(i, s.map(_Defused()))
+            defused = _Defused()
+            out.isetitem(i, s.map(defused))
+            cr = cr or defused.cr
     out.columns = [_defuse(c) for c in out.columns]
-    return out
+    return out, cr or any(isinstance(c, str) and "\r" in c for c in out.columns)
 
 
 class _Defused:
     """:func:`_defuse` with each distinct value worked out once (a column repeats its categories, ids and
-    reasons thousands of times); a function to ``Series.map``, not a mapping."""
+    reasons thousands of times); a function to ``Series.map``, not a mapping. ``cr``: whether a text it
+    returned holds a carriage return."""
 
     def __init__(self) -> None:
         self.seen: dict[Any, Any] = {}
+        self.cr = False
 
     def __call__(self, v: Any) -> Any:
         if type(v) is not str:  # only text is remembered (1, 1.0 and True are one key; lists have none)
-            return _defuse(v)
+            out = _defuse(v)
+            self.cr = self.cr or (isinstance(out, str) and "\r" in out)
+            return out
         out = self.seen.get(v)
         if out is None:
             out = self.seen[v] = _defuse(v)
+            self.cr = self.cr or "\r" in out
         return out
-
-
-def _has_cr(df: pd.DataFrame) -> bool:
-    if any(isinstance(c, str) and "\r" in c for c in df.columns):
-        return True
-    return any(isinstance(v, str) and "\r" in v
-               for i in range(df.shape[1]) if not pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype)
-               for v in df.iloc[:, i].tolist())
 
 
 def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = False) -> str | None:
@@ -184,9 +190,9 @@ def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = Fa
     the CSV writer quotes that cell and the CR cannot start a new row (a row of the attacker's
     making would escape the formula check). Returns the text when ``path`` is None.
     """
-    safe = neutralise_formulas(df)
+    safe, cr = _neutralised(df)
     return safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
-                       lineterminator="\r\n" if _has_cr(safe) else "\n")
+                       lineterminator="\r\n" if cr else "\n")
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:
@@ -810,17 +816,19 @@ def _write_tables(res: "RunResult", out_dir: Path) -> None:
     from .workbook import write_workbook
 
     bom = res.prep.scenario.outputs.csv_bom
-    write_csv(t.relocation_table(res), out_dir / "relocation.csv", bom=bom)
+    relocation, totals = t.relocation_table(res), t.estate_totals(res)  # written here and in plan.xlsx
+    write_csv(relocation, out_dir / "relocation.csv", bom=bom)
     write_csv(t.estate_category_table(res), out_dir / "estate_summary.csv", bom=bom)
-    write_csv(t.estate_totals(res), out_dir / "estates.csv", bom=bom)
+    write_csv(totals, out_dir / "estates.csv", bom=bom)
     for name, df in (("upgrades.csv", res.upgrades), ("options.csv", res.options)):
         if df is not None:
             write_csv(df, out_dir / name, bom=bom)
     write_csv(review_table(res.prep.businesses, res.prep.catalogue), out_dir / "review.csv", bom=bom)
-    write_csv(t.flows_table(res), out_dir / "flows.csv", bom=bom)
+    towns = t.origins(res)  # each business's origin town, for flows.csv and towns.csv
+    write_csv(t.flows_table(res, towns=towns), out_dir / "flows.csv", bom=bom)
     write_geojson(t.flow_lines(res), out_dir / "flows.geojson")
     for by, name in (("town", "towns.csv"), ("county", "counties.csv")):
-        origins = t.origin_table(res, by)
+        origins = t.origin_table(res, by, towns=towns)
         if origins is not None:
             write_csv(origins, out_dir / name, bom=bom)
     write_geojson(estates_table(res), out_dir / "estates.geojson")
@@ -829,7 +837,8 @@ def _write_tables(res: "RunResult", out_dir: Path) -> None:
             write_geojson(gdf, out_dir / f"{name}.geojson")
     for name, df in _programme_tables(res):
         write_csv(df, out_dir / name, bom=bom)
-    write_workbook(res, out_dir / "plan.xlsx")  # the main tables in one workbook, for managers
+    # the main tables in one workbook, for managers
+    write_workbook(res, out_dir / "plan.xlsx", relocation=relocation, estates=totals)
 
 
 def _programme_tables(res: "RunResult") -> list[tuple[str, pd.DataFrame]]:
