@@ -673,11 +673,11 @@ def _sd_tif(res: "RunResult", code: str, out_dir: Path, reuse: "StageReuse | Non
 class _Background:
     """Write jobs run in the order given on one worker thread, beside the calling thread's own writing.
 
-    The files of a run do not depend on the order they are written in, and the jobs given here (the
-    GeoTIFFs and the explain data: GDAL's and zlib's compression, which release the GIL) share no state
-    with the calling thread's (the tables, the workbook, the report) but what they read; the stage
-    keys they record (:meth:`siteplan.outputs.stagecache.StageReuse.output`) are recorded in the order
-    given, as before. Every file still goes through :func:`siteplan.common.atomic.atomic_path`.
+    The files of a run do not depend on the order they are written in, and the jobs given here
+    (``plan.xlsx``, the GeoTIFFs and the explain data: mostly zlib's and GDAL's compression, which release
+    the GIL) share no state with the calling thread's (the CSVs, the GeoJSON, the report) but what they read;
+    the stage keys they record (:meth:`siteplan.outputs.stagecache.StageReuse.output`) are recorded in the
+    order given, as before. Every file still goes through :func:`siteplan.common.atomic.atomic_path`.
 
     Errors are raised as the sequence of jobs would raise them: the calling thread's writing before the
     background jobs (:meth:`then`) raises its own error; the background jobs' first error comes before
@@ -776,8 +776,8 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         return _write_run(res, out_dir, scenario_file=scenario_file, reuse=reuse)
 
 
-#: threads writing a run's files: 2 (the GeoTIFFs and the explain data on a worker thread beside the tables,
-#: workbook and report, :class:`_Background`), or 1 (one after the other); the same bytes either way
+#: threads writing a run's files: 2 (``plan.xlsx``, the GeoTIFFs and the explain data on a worker thread beside
+#: the CSVs, GeoJSON and report, :class:`_Background`), or 1 (one after the other); the same bytes either way
 WRITE_THREADS = 2
 
 
@@ -786,10 +786,17 @@ def _write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None,
     """:func:`write_run` (inside :func:`_old_objects_frozen`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
+    from ..programme.summaries import estate_totals, relocation_table
+    from .workbook import write_workbook
+
     with _Background(threaded=WRITE_THREADS > 1) as background:
+        relocation, totals = relocation_table(res), estate_totals(res)  # in the CSVs and in plan.xlsx
+        # the main tables in one workbook, for managers (its zip compression is most of its time)
+        background.submit(functools.partial(write_workbook, res, out_dir / "plan.xlsx", relocation=relocation,
+                                            estates=totals))
         for job in _raster_jobs(res, out_dir, reuse):
             background.submit(job)
-        _write_tables(res, out_dir)
+        _write_tables(res, out_dir, relocation, totals)
         background.then(functools.partial(_write_report, res, out_dir))
     res.timings["write"] = round(time.perf_counter() - t0, 3)
     res.timings_cpu["write"] = round(time.process_time() - c0, 3)
@@ -809,14 +816,13 @@ def _write_report(res: "RunResult", out_dir: Path) -> None:
         build_report(res, out_dir / "report.html")
 
 
-def _write_tables(res: "RunResult", out_dir: Path) -> None:
-    """The CSVs, the GeoJSON layers and ``plan.xlsx``, in that order."""
+def _write_tables(res: "RunResult", out_dir: Path, relocation: pd.DataFrame, totals: pd.DataFrame) -> None:
+    """The CSVs and the GeoJSON layers (``relocation``, ``totals``: the run's relocation table and estate
+    totals, :mod:`siteplan.programme.summaries`)."""
     from ..guilds.name_model import review_table
     from ..programme import summaries as t
-    from .workbook import write_workbook
 
     bom = res.prep.scenario.outputs.csv_bom
-    relocation, totals = t.relocation_table(res), t.estate_totals(res)  # written here and in plan.xlsx
     write_csv(relocation, out_dir / "relocation.csv", bom=bom)
     write_csv(t.estate_category_table(res), out_dir / "estate_summary.csv", bom=bom)
     write_csv(totals, out_dir / "estates.csv", bom=bom)
@@ -837,8 +843,6 @@ def _write_tables(res: "RunResult", out_dir: Path) -> None:
             write_geojson(gdf, out_dir / f"{name}.geojson")
     for name, df in _programme_tables(res):
         write_csv(df, out_dir / name, bom=bom)
-    # the main tables in one workbook, for managers
-    write_workbook(res, out_dir / "plan.xlsx", relocation=relocation, estates=totals)
 
 
 def _programme_tables(res: "RunResult") -> list[tuple[str, pd.DataFrame]]:
