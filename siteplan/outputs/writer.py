@@ -155,11 +155,24 @@ def _neutralised(df: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            texts = _distinct_texts(s)
+            if texts is not None and all(_defuse(v) == v for v in texts):
+                cr = cr or any("\r" in v for v in texts)  # no cell changes: the column stays as it is
+                continue
             defused = _Defused()
             out.isetitem(i, s.map(defused))
             cr = cr or defused.cr
     out.columns = [_defuse(c) for c in out.columns]
     return out, cr or any(isinstance(c, str) and "\r" in c for c in out.columns)
+
+
+def _distinct_texts(s: pd.Series) -> list[str] | None:
+    """The distinct text cells of ``s`` (hashed in C, each once), or None when a cell cannot be hashed (a list)."""
+    try:
+        distinct = pd.unique(s)
+    except TypeError:
+        return None
+    return [v for v in distinct if isinstance(v, str)]
 
 
 class _Defused:
