@@ -200,3 +200,11 @@ def test_csv_line_ends_follow_a_carriage_return_anywhere(case, tmp_path):
     want = _has_cr_as_it_was(writer.neutralise_formulas(df))
     assert want == (case not in ("none", "list"))
     assert text.endswith("\r\n") == want  # CRLF line ends exactly when a text holds a CR
+
+
+def test_the_font_keeps_every_character_of_the_page_but_printable_ascii():
+    from siteplan.report.fontface import _distinct_non_ascii
+
+    page = "abc سلام \u200c\u200f\ud800 x\U0001F600 ۱۲ \t\n" * 3
+    assert _distinct_non_ascii(page) == "".join(sorted(set(page) - {chr(c) for c in range(0x20, 0x7F)}))
+    assert _distinct_non_ascii("") == "" and _distinct_non_ascii("plain ASCII ~") == ""

@@ -228,9 +228,8 @@ def _column_cells(col: pd.Series, fmt: str | None, items: list[Any] | None,
     elif kind in "iub":
         vals = col.to_numpy().tolist()
         signed_zero = False
-    else:  # text, and missing as None (a float NaN, as text columns hold it, without a call)
-        vals = [v if type(v) is str else None if v is None or (type(v) is float and v != v) else _cell_value(v)
-                for v in col.tolist()]
+    else:
+        vals = [v if type(v) is str else _cell_value(v) for v in col.tolist()]
     if items is None and ((kind in "iuf" and not signed_zero) or (kind == "O" and set(map(type, vals)) <= {str, type(None)})):
         return _uniform_cells(vals, fmt if kind != "O" else None, styles)
     fmt_key: _Xf | None = None  # registered at its first number, as openpyxl numbers the formats
@@ -309,10 +308,9 @@ def _sheet_xml(df: pd.DataFrame, styles: _Styles, *, rtl: bool) -> str:
     attr[None] = ""  # type: ignore[index]
     lines: list[list[str | None]] = []
     last = 1 if ncol else 0
-    numbers = [str(r) for r in range(2, nrow + 2)]  # each row's number as text once, not once per cell
     for (cells, keys), letter in zip(columns, letters):
         lines.append([None if c is None else f'<c r="{letter}{r}"{attr[k]}{c}'  # type: ignore[index]
-                      for r, c, k in zip(numbers, cells, keys)])
+                      for r, c, k in zip(range(2, nrow + 2), cells, keys)])
         last = max(last, next((r for r, c in zip(range(nrow + 1, 1, -1), reversed(cells)) if c is not None), 0))
     rows: list[str] = []
     if ncol:
