@@ -1,5 +1,5 @@
-"""Assembling the report page: Folium's map skeleton, the embedded Leaflet, the panel, the data block,
-the static script and a Content-Security-Policy.
+"""Assembling the report page: the map skeleton (:func:`skeleton`, Folium's rendering of an empty map), the
+embedded Leaflet, the panel, the data block, the static script and a Content-Security-Policy.
 
 How data reaches the page (the only ways):
 
@@ -8,8 +8,8 @@ How data reaches the page (the only ways):
   and read by ``app.js`` with ``JSON.parse``; the script puts strings on the page with ``textContent``;
 * the panel: HTML built with :mod:`markupsafe`, every value escaped (see :mod:`.panel`).
 
-No data string is ever given to a template engine: Folium renders the map skeleton *before* any data is
-added, and the data parts are spliced into the rendered text. The CSP allows only the page's own
+No data string is ever given to a template engine: the map skeleton is made *before* any data is added
+(it holds only the map's centre), and the data parts are spliced into its text. The CSP allows only the page's own
 scripts and styles (by SHA-256 hash), images from the page itself and the OpenStreetMap tile server
 (only once the reviewer turns that base map on: nothing is fetched on load); nothing else may load or
 connect, so an escaping mistake cannot run injected script.
@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -35,7 +36,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-__all__ = ["json_block", "assemble", "csp", "offline_assets", "TILE_ORIGINS", "BASEMAPS"]
+__all__ = ["json_block", "assemble", "csp", "offline_assets", "skeleton", "MAP_NAME", "TILE_ORIGINS", "BASEMAPS"]
 
 #: the base maps the report offers (names ``[Persian, English]``); the first is on when the page opens,
 #: the online one only when the reviewer chooses it (nothing is fetched before)
@@ -50,6 +51,112 @@ TILE_ORIGINS = ["https://tile.openstreetmap.org"]
 
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+#: the name of the page's Leaflet map (``var map_report = L.map(...)``, read by ``app.js``)
+MAP_NAME = "map_report"
+#: the page's skeleton around the map's centre, as Folium 0.20 renders ``folium.Map(location, zoom_start=8,
+#: tiles=None, control_scale=True, prefer_canvas=True)`` named ``report`` without its CDN scripts and styles
+#: (tests/test_write_speed_safety.py compares the two); written here so that a report needs neither Folium nor
+#: its templates (importing them was a tenth of the demo's write stage)
+_SKELETON = ('<!DOCTYPE html>\n'
+             '<html>\n'
+             '<head>\n'
+             '    \n'
+             '    <meta http-equiv="content-type" content="text/html; charset=UTF-8" />\n'
+             '    \n'
+             '            <meta name="viewport" content="width=device-width,\n'
+             '                initial-scale=1.0, maximum-scale=1.0, user-scalable=no" />\n'
+             '            <style>\n'
+             '                #map_report {\n'
+             '                    position: relative;\n'
+             '                    width: 100.0%;\n'
+             '                    height: 100.0%;\n'
+             '                    left: 0.0%;\n'
+             '                    top: 0.0%;\n'
+             '                }\n'
+             '                .leaflet-container { font-size: 1rem; }\n'
+             '            </style>\n'
+             '\n'
+             '            <style>html, body {\n'
+             '                width: 100%;\n'
+             '                height: 100%;\n'
+             '                margin: 0;\n'
+             '                padding: 0;\n'
+             '            }\n'
+             '            </style>\n'
+             '\n'
+             '            <style>#map {\n'
+             '                position:absolute;\n'
+             '                top:0;\n'
+             '                bottom:0;\n'
+             '                right:0;\n'
+             '                left:0;\n'
+             '                }\n'
+             '            </style>\n'
+             '\n'
+             '            <script>\n'
+             '                L_NO_TOUCH = false;\n'
+             '                L_DISABLE_3D = false;\n'
+             '            </script>\n'
+             '\n'
+             '        \n'
+             '</head>\n'
+             '<body>\n'
+             '    \n'
+             '    \n'
+             '            <div class="folium-map" id="map_report" ></div>\n'
+             '        \n'
+             '</body>\n'
+             '<script>\n'
+             '    \n'
+             '    \n'
+             '            var map_report = L.map(\n'
+             '                "map_report",\n'
+             '                {\n'
+             '                    center: ',
+             ',\n'
+             '                    crs: L.CRS.EPSG3857,\n'
+             '                    ...{\n'
+             '  "zoom": 8,\n'
+             '  "zoomControl": true,\n'
+             '  "preferCanvas": true,\n'
+             '}\n'
+             '\n'
+             '                }\n'
+             '            );\n'
+             '            L.control.scale().addTo(map_report);\n'
+             '\n'
+             '            \n'
+             '\n'
+             '        \n'
+             '</script>\n'
+             '</html>')
+
+
+def skeleton(lat: float, lon: float) -> str:
+    """The page's skeleton, before any data: the map's element and its Leaflet map centred on ``lat``,
+    ``lon`` (written as JSON numbers), nothing else.
+
+    Parameters
+    ----------
+    lat, lon
+        The map's centre (degrees).
+
+    Returns
+    -------
+    str
+        The HTML Folium renders for the report's map (:data:`_SKELETON`).
+
+    Raises
+    ------
+    ValueError
+        The centre is not a finite number.
+    """
+    centre = [float(lat), float(lon)]
+    if not all(math.isfinite(v) for v in centre):
+        raise ValueError(f"the map's centre {centre}: not a number (Folium refused it too)")
+    return _SKELETON[0] + json.dumps(centre) + _SKELETON[1]
 
 
 @lru_cache(maxsize=1)
