@@ -148,20 +148,28 @@ def test_the_overlay_png_is_the_one_folium_encodes():
         assert png_data_url(img) == image_to_url(img)
 
 
-def test_a_report_imports_no_template_engine(restored, tmp_path):
-    """Folium, branca and jinja2 are not imported to write a report (a fresh interpreter)."""
+def test_a_report_imports_folium_only_to_render_its_skeleton_once(restored, tmp_path):
+    """Folium renders the page's skeleton; a later run with the same Folium takes it from the user cache and
+    imports no template engine (folium, branca, jinja2); the two pages are the same bytes."""
+    import os
     import pickle
     import subprocess
     import sys
 
     pkl = tmp_path / "res.pickle"
     pkl.write_bytes(pickle.dumps(restored))
-    code = ("import pickle, sys; from siteplan.report import build_report; "
-            f"build_report(pickle.loads(open({str(pkl)!r}, 'rb').read()), {str(tmp_path / 'r.html')!r}); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('folium', 'branca', 'jinja2')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1]).stdout
-    assert out.strip() == "[]"
+    env = {**os.environ, "SITEPLAN_CACHE_DIR": str(tmp_path / "cache")}
+
+    def build(name: str) -> str:
+        code = ("import pickle, sys; from siteplan.report import build_report; "
+                f"build_report(pickle.loads(open({str(pkl)!r}, 'rb').read()), {str(tmp_path / name)!r}); "
+                "print(sorted(m for m in sys.modules if m.split('.')[0] in ('folium', 'branca', 'jinja2')))")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                              cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+
+    assert "'folium'" in build("a.html")  # rendered by Folium
+    assert build("b.html") == "[]"  # from the cache
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
 
 
 def _has_cr_as_it_was(df):

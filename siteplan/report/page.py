@@ -55,83 +55,35 @@ _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
 #: the name of the page's Leaflet map (``var map_report = L.map(...)``, read by ``app.js``)
 MAP_NAME = "map_report"
-#: the page's skeleton around the map's centre, as Folium 0.20 renders ``folium.Map(location, zoom_start=8,
-#: tiles=None, control_scale=True, prefer_canvas=True)`` named ``report`` without its CDN scripts and styles
-#: (tests/test_write_speed_safety.py compares the two); written here so that a report needs neither Folium nor
-#: its templates (importing them was a tenth of the demo's write stage)
-_SKELETON = ('<!DOCTYPE html>\n'
-             '<html>\n'
-             '<head>\n'
-             '    \n'
-             '    <meta http-equiv="content-type" content="text/html; charset=UTF-8" />\n'
-             '    \n'
-             '            <meta name="viewport" content="width=device-width,\n'
-             '                initial-scale=1.0, maximum-scale=1.0, user-scalable=no" />\n'
-             '            <style>\n'
-             '                #map_report {\n'
-             '                    position: relative;\n'
-             '                    width: 100.0%;\n'
-             '                    height: 100.0%;\n'
-             '                    left: 0.0%;\n'
-             '                    top: 0.0%;\n'
-             '                }\n'
-             '                .leaflet-container { font-size: 1rem; }\n'
-             '            </style>\n'
-             '\n'
-             '            <style>html, body {\n'
-             '                width: 100%;\n'
-             '                height: 100%;\n'
-             '                margin: 0;\n'
-             '                padding: 0;\n'
-             '            }\n'
-             '            </style>\n'
-             '\n'
-             '            <style>#map {\n'
-             '                position:absolute;\n'
-             '                top:0;\n'
-             '                bottom:0;\n'
-             '                right:0;\n'
-             '                left:0;\n'
-             '                }\n'
-             '            </style>\n'
-             '\n'
-             '            <script>\n'
-             '                L_NO_TOUCH = false;\n'
-             '                L_DISABLE_3D = false;\n'
-             '            </script>\n'
-             '\n'
-             '        \n'
-             '</head>\n'
-             '<body>\n'
-             '    \n'
-             '    \n'
-             '            <div class="folium-map" id="map_report" ></div>\n'
-             '        \n'
-             '</body>\n'
-             '<script>\n'
-             '    \n'
-             '    \n'
-             '            var map_report = L.map(\n'
-             '                "map_report",\n'
-             '                {\n'
-             '                    center: ',
-             ',\n'
-             '                    crs: L.CRS.EPSG3857,\n'
-             '                    ...{\n'
-             '  "zoom": 8,\n'
-             '  "zoomControl": true,\n'
-             '  "preferCanvas": true,\n'
-             '}\n'
-             '\n'
-             '                }\n'
-             '            );\n'
-             '            L.control.scale().addTo(map_report);\n'
-             '\n'
-             '            \n'
-             '\n'
-             '        \n'
-             '</script>\n'
-             '</html>')
+#: where the skeleton is cut for the map's centre: Folium renders an empty map centred here once
+_PROBE = (12.5, 47.25)
+
+
+def _render_skeleton() -> bytes:
+    """Folium's rendering of the report's empty map (named ``report``, centred on :data:`_PROBE`)."""
+    import folium
+
+    m = folium.Map(location=list(_PROBE), zoom_start=8, tiles=None, control_scale=True, prefer_canvas=True)
+    m._id = "report"  # a fixed name (map_report, read by app.js): the page is byte-identical between runs
+    m.default_js, m.default_css = [], []  # no CDN: Leaflet is embedded
+    return m.get_root().render().encode("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _skeleton_parts() -> tuple[str, str]:
+    """Folium's rendered skeleton cut at its centre: rendered by the installed Folium and kept in the user's
+    cache folder keyed by Folium's version (:func:`siteplan.common.usercache.cached_bytes`), so a run does
+    not import Folium and its templates when an earlier run rendered the same skeleton."""
+    from importlib import metadata
+
+    from ..common.usercache import cached_bytes
+
+    raw = cached_bytes("report-skeleton", [metadata.version("folium"), MAP_NAME], b"", _render_skeleton).decode()
+    head, sep, tail = raw.partition(json.dumps(list(_PROBE)))
+    if not sep or json.dumps(list(_PROBE)) in tail:  # a cache file that is not the skeleton: render it now
+        raw = _render_skeleton().decode()
+        head, _, tail = raw.partition(json.dumps(list(_PROBE)))
+    return head, tail
 
 
 def skeleton(lat: float, lon: float) -> str:
@@ -146,7 +98,7 @@ def skeleton(lat: float, lon: float) -> str:
     Returns
     -------
     str
-        The HTML Folium renders for the report's map (:data:`_SKELETON`).
+        The HTML Folium renders for the report's map (:func:`_skeleton_parts`).
 
     Raises
     ------
@@ -156,7 +108,8 @@ def skeleton(lat: float, lon: float) -> str:
     centre = [float(lat), float(lon)]
     if not all(math.isfinite(v) for v in centre):
         raise ValueError(f"the map's centre {centre}: not a number (Folium refused it too)")
-    return _SKELETON[0] + json.dumps(centre) + _SKELETON[1]
+    head, tail = _skeleton_parts()
+    return head + json.dumps(centre) + tail
 
 
 @lru_cache(maxsize=1)
