@@ -79,7 +79,7 @@ def route_arrays(net: Any, facilities: np.ndarray, spec: Any) -> dict[str, np.nd
         return {}
     reach_min = getattr(spec, "reach_min", None)
     minutes = reach_min is not None
-    reach = float(reach_min if minutes else spec.max_distance_km)
+    reach = float(reach_min) if reach_min is not None else float(spec.max_distance_km)
     fa = connect(net, np.asarray(facilities, dtype=object))
     km_per_m = np.full(len(net.seg_a), 1.0 / _M_PER_KM)
     per = {"km": (fa.leg_km, km_per_m, net.graph_km),
