@@ -88,6 +88,9 @@ def test_one_estate_whatif_reuses_and_equals_a_cold_run(run_a, tmp_path):
     assert warm["reused"]["notes"] == []
     # the programme's figures of the sets of businesses the change leaves alone are reused
     assert 0 < warm["reused"]["memo exposed"]["reused"] <= warm["reused"]["memo exposed"]["of"]
+    # every suitability is unchanged: every overlay image of the report is taken from run A's memo
+    n = len(cold["stages"]["surfaces"])
+    assert warm["reused"]["memo overlay"] == {"reused": n, "of": n}
     # every suitability GeoTIFF (score and SD) and explain/rasters.npz copied from run A, not encoded again
     copied = sorted(f for f in ma["outputs_sha256"] if f.startswith("suitability/")) + ["explain/rasters.npz"]
     assert len(copied) > 2 and sorted(cold["stages"]["files"]) == sorted(copied)
@@ -124,6 +127,11 @@ def test_changed_criteria_layer_is_not_reused(run_a, tmp_path):
     assert r["outputs"]["reused"] == sum(f.startswith("suitability/") and f.split("/")[1].split(".")[0].removesuffix("_sd")
                                          in same for f in warm["stages"]["files"])
     assert "suitability" not in r["stages"] and "classify" in r["stages"]
+    # the report's overlays, keyed by the masked raster itself: those whose GeoTIFF (the same raster) changed
+    # are made again, the others taken from run A
+    tifs = [c for c in warm["stages"]["surfaces"]]
+    changed = [c for c in tifs if warm["outputs_sha256"][f"suitability/{c}.tif"] != ma["outputs_sha256"][f"suitability/{c}.tif"]]
+    assert changed and r["memo overlay"] == {"reused": len(tifs) - len(changed), "of": len(tifs)}
     cold = _run(b, tmp_path / "cold")
     assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
     assert _manifest_core(warm) == _manifest_core(cold)

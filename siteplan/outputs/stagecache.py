@@ -23,6 +23,11 @@ geometry, through the ``estate_synergy`` criterion); moving an estate recomputes
 categories that weigh it; a changed criteria layer recomputes what reads it. Everything after
 suitability (allocation, zoning, locate, programme, writing) depends on the estates and is computed.
 
+Finer figures go through the run's memo (:mod:`siteplan.common.memo`, saved in ``stages/memo.npz`` after
+every other output): each under the SHA-256 of exactly what it is computed from (the residents near a
+set of businesses, :mod:`siteplan.programme.setmemo`; a suitability image of the report,
+:mod:`siteplan.report.overlaymemo`), so the programme and the report compute only what the change touches.
+
 Where the results come from: the criterion rasters from RUN_A's ``explain/rasters.npz`` (already an
 output), the rule masks and the classification from RUN_A's ``stages/`` files. Each file is checked
 against RUN_A's ``outputs_sha256`` and read without pickle (``numpy.load(allow_pickle=False)``, JSON);
