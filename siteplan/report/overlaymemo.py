@@ -14,6 +14,7 @@ together and the others are not warped at all.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +28,8 @@ __all__ = ["suitability_layers", "KIND"]
 
 #: the memo's kind of these images
 KIND = "overlay"
+#: what a stored image may be: a PNG as a base64 data URL (anything else is made again)
+_PNG_URL = re.compile(rb"data:image/png;base64,[A-Za-z0-9+/]*={0,2}")
 
 
 def _key(res: "RunResult", code: str) -> bytes:
@@ -72,7 +75,7 @@ def suitability_layers(res: "RunResult", codes: list[str]) -> list[dict[str, Any
     urls: dict[str, str] = {}
     for code, key in keys.items():
         got = memo.get_bytes(KIND, key) if memo is not None else None
-        if got is not None:
+        if got is not None and _PNG_URL.fullmatch(got):  # only an image, whatever the stored run holds
             urls[code] = got.decode("ascii")
     todo = [c for c in codes if c not in urls]
     layers: dict[str, dict[str, Any]] = {}
