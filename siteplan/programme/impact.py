@@ -681,8 +681,10 @@ def groups_figures(p: Placement, groups: "list[tuple[np.ndarray, np.ndarray | No
             pool_m.append(m[idx])
             sets_after.append(size + np.arange(len(idx)))
             size += len(idx)
-    exposed = p.residents.exposed_sets(np.concatenate(pool), np.concatenate(pool_q), np.concatenate(pool_m),
-                                       sets_before + sets_after)
+    from .setmemo import exposed_sets  # each set's figure from the run's memo where the set is unchanged
+
+    exposed = exposed_sets(p.residents, np.concatenate(pool), np.concatenate(pool_q), np.concatenate(pool_m),
+                           sets_before + sets_after)
     moved_all = t["moved"].to_numpy(bool)
     in_urban = t["in_urban"].to_numpy(bool)
     km_all = t["km"].to_numpy(float)

@@ -697,9 +697,9 @@ def labels(res: "RunResult") -> list[list[Any]]:
 def all_layers(res: "RunResult", colour: dict[str, str]) -> list[dict[str, Any]]:
     """Every overlay of the report, bottom to top."""
     out = [water(res), study_area(res), urban(res), roads(res), rail(res), utilities(res), constraints(res)]
-    codes = list(res.prep.codes)
-    images, bounds = _overlays(res, codes)
-    out += [suitability(res, code, (image, bounds)) for code, image in zip(codes, images)]
+    from .overlaymemo import suitability_layers  # the images of unchanged rasters from the run's memo
+
+    out += suitability_layers(res, list(res.prep.codes))
     # flows and business markers under the estates, zones and sites: a click there opens the estate
     out += [clusters(res), flows(res), businesses(res, colour), unassigned(res, colour)]
     out += [estates(res), zones(res), sites(res)]
