@@ -392,13 +392,36 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
                 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Rename the user's fields to canonical names; every problem (unknown or missing field, no CRS)
     raised at once. Returns the layer and notes (a field the mapping shadows)."""
-    problems: list[str] = []
     known = set(REQUIRED_FIELDS[name]) | set(OPTIONAL_FIELDS[name]) | {"source"}
-    rename: dict[str, str] = {}
     cols = [str(c) for c in gdf.columns if c != "geometry" and not str(c).startswith("_")]
     compact: dict[str, list[str]] = {}
     for c in cols:
         compact.setdefault(normalize_compact(c), []).append(c)
+    rename, problems = _field_mapping(spec, name, known, cols, where)
+    # the mapping wins over a field of the file that already has the canonical name (and is not mapped
+    # itself): that field is not read, and the log and `validate` say so
+    shadowed = sorted(c for u, c in rename.items() if c != u and c in gdf.columns and c not in rename)
+    notes = [f"{where}: fields.{c}: maps '{u}' to {c}; the file's own field named '{c}' is not read (the "
+             "mapping wins)" for u, c in rename.items() if c in shadowed]
+    gdf = gdf.drop(columns=shadowed)
+    for canon in known:
+        same = compact.get(normalize_compact(canon), [])
+        if canon not in rename.values() and canon not in gdf.columns and len(same) == 1 and same[0] not in rename:
+            rename[same[0]] = canon
+    gdf = gdf.rename(columns=rename)
+    problems += _mapped_layer_problems(gdf, name, spec, scenario, (where, cols))
+    if problems:
+        raise InputError(problems)
+    return gdf, notes
+
+
+def _field_mapping(spec: LayerSpec, name: str, known: set[str], cols: list[str], where: str
+                   ) -> tuple[dict[str, str], list[str]]:
+    """The file's fields the scenario's ``fields:`` mapping names, as file field → canonical name, and
+    the problems of the mapping (a coordinate column, an unknown canonical name, a field not found or
+    matched twice)."""
+    problems: list[str] = []
+    rename: dict[str, str] = {}
     for canon, user in spec.fields.items():
         if canon in ("x", "y", "lon", "lat", "wkt"):
             problems.append(f"{where}: fields.{canon}: coordinate columns are named on the layer itself "
@@ -415,17 +438,15 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
             problems.append(f"{where}: fields.{canon}: {what} (its fields: {', '.join(cols)})")
             continue
         rename[found[0]] = canon
-    # the mapping wins over a field of the file that already has the canonical name (and is not mapped
-    # itself): that field is not read, and the log and `validate` say so
-    shadowed = sorted(c for u, c in rename.items() if c != u and c in gdf.columns and c not in rename)
-    notes = [f"{where}: fields.{c}: maps '{u}' to {c}; the file's own field named '{c}' is not read (the "
-             "mapping wins)" for u, c in rename.items() if c in shadowed]
-    gdf = gdf.drop(columns=shadowed)
-    for canon in known:
-        same = compact.get(normalize_compact(canon), [])
-        if canon not in rename.values() and canon not in gdf.columns and len(same) == 1 and same[0] not in rename:
-            rename[same[0]] = canon
-    gdf = gdf.rename(columns=rename)
+    return rename, problems
+
+
+def _mapped_layer_problems(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Scenario,
+                           at: tuple[str, list[str]]) -> list[str]:
+    """A layer's problems once its fields are renamed: required fields missing, no CRS (``at``: where
+    it is read from and the file's own fields)."""
+    where, cols = at
+    problems = []
     missing = [f for f in REQUIRED_FIELDS[name] if f not in gdf.columns]
     if name == "businesses" and not any(f in gdf.columns for f in ("category", "isic", "osm_tag", "name")):
         missing.append("one of category/isic/osm_tag/name")
@@ -438,9 +459,7 @@ def _map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Sce
                 else "the file has no coordinate reference system (no .prj)")
         problems.append(f"{where}: {what}; declare it "
                         f"with layers.{name}.crs (e.g. 'EPSG:4326') or a scenario-wide 'crs:'")
-    if problems:
-        raise InputError(problems)
-    return gdf, notes
+    return problems
 
 
 def _empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
@@ -467,21 +486,11 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
     """Numbers parsed (Persian digits too), text trimmed, ids as ASCII strings, vocabulary fields
     mapped to canonical values (:mod:`siteplan.common.vocab`) and names normalized for matching
     (``name_norm``); returns the layer and warnings (values an open field sent to its default)."""
-    for col in gdf.columns:
-        if col == "geometry":
-            continue
-        if col in NUMERIC_FIELDS:
-            # text that does not read as a number is an error (load_region raises it), never a silent NaN
-            gdf.attrs.setdefault(PLAUSIBILITY_ERRORS, []).extend(
-                number_text_problems(gdf, col, where, ID_FIELDS.get(name), TABLE_ROW))
-            gdf[col] = pd.to_numeric(gdf[col].map(parse_number), errors="coerce").astype("float64")
-        elif gdf[col].dtype == object or str(gdf[col].dtype).startswith("str"):
-            gdf[col] = _clean_text(gdf[col], display=col in DISPLAY_FIELDS)
+    _parse_columns(gdf, name, where)
     control = _strip_controls(gdf, name, where)
     for col in ("estate_id", "biz_id", "plot_id", "isic"):
         if col in gdf.columns:
-            gdf[col] = gdf[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                                    else to_ascii_digits(str(v)).strip().removesuffix(".0") or None)
+            gdf[col] = gdf[col].map(_ascii_id)
     mapped = [c for c in gdf.columns if c != "geometry" and c not in NUMERIC_FIELDS
               and ((name, c) in VOCABULARIES or c in spec.values)]
     raw = {c: gdf[c].copy() for c in mapped}
@@ -500,6 +509,28 @@ def _normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: 
                          + ", ".join(f"'{v}' ({n})" for v, n in defaulted.most_common(20))
                          + f"; map them under layers.{name}.values.{col} if they are main roads")
     return gdf, warns
+
+
+def _parse_columns(gdf: gpd.GeoDataFrame, name: str, where: str) -> None:
+    """Numbers parsed (Persian digits too; text that is no number noted as a plausibility error) and
+    text trimmed, in place."""
+    for col in gdf.columns:
+        if col == "geometry":
+            continue
+        if col in NUMERIC_FIELDS:
+            # text that does not read as a number is an error (load_region raises it), never a silent NaN
+            gdf.attrs.setdefault(PLAUSIBILITY_ERRORS, []).extend(
+                number_text_problems(gdf, col, where, ID_FIELDS.get(name), TABLE_ROW))
+            gdf[col] = pd.to_numeric(gdf[col].map(parse_number), errors="coerce").astype("float64")
+        elif gdf[col].dtype == object or str(gdf[col].dtype).startswith("str"):
+            gdf[col] = _clean_text(gdf[col], display=col in DISPLAY_FIELDS)
+
+
+def _ascii_id(v: object) -> str | None:
+    """An id as ASCII text (Persian digits too; a spreadsheet's ``12.0`` is ``12``), None when missing."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return to_ascii_digits(str(v)).strip().removesuffix(".0") or None
 
 
 #: the C0 control characters that are not white space, and DEL (NUL, escape, bell …): never part of a

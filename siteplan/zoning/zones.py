@@ -13,7 +13,7 @@ The per-estate names (:func:`zone_estate`, :class:`EstateContext`, ...) and the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import geopandas as gpd
 import numpy as np
@@ -56,7 +56,7 @@ PLOT_COLUMNS = ["plot_id", "estate_id", "zone_id", "category", "name_fa", "name_
 
 __all__ = ["homes_geoms", "zone_estate", "EstateContext", "zone_estates", "zone_plan", "ZoneResult", "ZonePlan", "polsby_popper",
            "subdivide_plots", "plots_for_zones", "category_order", "home_separation", "SHAPES", "MIN_CONVEXITY",
-           "convexity", "order_reach", "zoning_sheets", "SHEET_COLUMNS", "ZoningSheet", "plot_need"]
+           "convexity", "order_reach", "zoning_sheets", "SHEET_COLUMNS", "ZoningSheet", "plot_need", "PlanOptions"]
 
 
 @dataclass
@@ -380,10 +380,16 @@ def _zone_one(key: Any, geom: BaseGeometry, grp: pd.DataFrame, biz: pd.DataFrame
     acc.short.extend(res.shortfall)
 
 
+class PlanOptions(TypedDict, total=False):
+    """The keyword options of :func:`zone_plan`: ``businesses`` (default None) and ``written`` (False)."""
+
+    businesses: pd.DataFrame | None
+    written: bool
+
+
 def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalogue,
               rules: dict[str, RuleSet], layers: dict[str, gpd.GeoDataFrame], scenario: Scenario,
-              usable_table: pd.DataFrame | None = None, *, businesses: pd.DataFrame | None = None,
-              written: bool = False) -> ZonePlan:
+              usable_table: pd.DataFrame | None = None, **options: Unpack[PlanOptions]) -> ZonePlan:
     """Zone every receiving estate, give the businesses plots and re-let terminated plots.
 
     Parameters
@@ -406,11 +412,14 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
         Check and describe each zone as the GeoJSON writer will write it (``crs`` of
         :class:`EstateContext`; a run does); else the exact overlay result is kept.
 
+    The options (:class:`PlanOptions`) are keyword-only.
+
     Returns
     -------
     ZonePlan
     """
-    st = _plan_setting(estates, catalogue, rules, layers, scenario, usable_table, written=written)
+    businesses = options.get("businesses")
+    st = _plan_setting(estates, catalogue, rules, layers, scenario, usable_table, written=options.get("written", False))
     acc = _Gathered(notes=_setting_notes(st.zoning, catalogue))
     estate_geom, biz_need, biz_rows = _per_estate(estates, businesses, catalogue)
     for eid, grp in demand[demand["land_m2"] > 0].groupby("estate_id", sort=True):
