@@ -59,7 +59,7 @@ _API: dict[str, str] = {
     "block_frame": "blocks",
     "homes_geoms": "estate", "zone_estate": "estate", "EstateContext": "estate", "zone_estates": "zones",
     "zone_plan": "zones", "ZoneResult": "estate", "ZonePlan": "zones", "polsby_popper": "zones",
-    "subdivide_plots": "zones", "plots_for_zones": "zones", "category_order": "estate", "home_separation": "estate",
+    "subdivide_plots": "plots", "plots_for_zones": "plots", "category_order": "estate", "home_separation": "estate",
     "SHAPES": "estate", "MIN_CONVEXITY": "estate", "convexity": "estate", "order_reach": "placement",
     "zoning_sheets": "sheets", "SHEET_COLUMNS": "sheets", "ZoningSheet": "sheets", "plot_need": "zones",
 }
