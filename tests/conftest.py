@@ -281,6 +281,76 @@ HEAVY_FIRST = [
 ]
 
 
+# ---------------------------------------------------------------- CPU seconds per test (issue 25: the inner loop)
+
+#: a test not marked slow that takes more CPU seconds than this (setup, call and teardown, its child
+#: processes included) is named at the end of the run, to be marked slow in :data:`SLOW` or made faster
+FAST_BUDGET_S = float(os.environ.get("SITEPLAN_FAST_TEST_BUDGET_S", "3"))
+_CPU = pytest.StashKey[dict]()
+
+
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its children that ended (a test's subprocesses)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item):  # type: ignore[no-untyped-def]
+    t = _cpu_now()
+    yield
+    item.stash.setdefault(_CPU, {})["setup"] = _cpu_now() - t
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+    t = _cpu_now()
+    yield
+    item.stash.setdefault(_CPU, {})["call"] = _cpu_now() - t
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):  # type: ignore[no-untyped-def]
+    t = _cpu_now()
+    yield
+    item.stash.setdefault(_CPU, {})["teardown"] = _cpu_now() - t
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    rep = (yield).get_result()
+    cpu = item.stash.get(_CPU, {}).get(call.when)
+    if cpu is not None:  # carried to the controller by pytest-xdist with the report
+        rep.user_properties.append(("cpu_s", round(cpu, 3)))
+
+
+_cpu_by_test: dict[str, list] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    cpu = sum(v for k, v in report.user_properties if k == "cpu_s")
+    row = _cpu_by_test.setdefault(report.nodeid, [0.0, "slow" in report.keywords])
+    row[0] += cpu
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    """The tests' CPU seconds (all, and those not marked slow), and the unmarked tests over the budget."""
+    if not _cpu_by_test:
+        return
+    fast = {k: v[0] for k, v in _cpu_by_test.items() if not v[1]}
+    total = sum(v[0] for v in _cpu_by_test.values())
+    tr = terminalreporter
+    tr.write_line(f"CPU seconds in the tests: {total:.0f} ({len(_cpu_by_test)} tests); not marked slow: "
+                  f"{sum(fast.values()):.0f} ({len(fast)} tests)")
+    over = sorted(((v, k) for k, v in fast.items() if v > FAST_BUDGET_S), reverse=True)
+    if over:
+        tr.write_line(f"{len(over)} test(s) not marked slow took more than {FAST_BUDGET_S:g} CPU s each; mark them "
+                      f"slow in tests/conftest.py (SLOW) or make them faster (`make test-fast` must stay under 2 "
+                      f"minutes on 2 cores):", yellow=True)
+        for v, k in over:
+            tr.write_line(f"  {v:6.1f} s  {k}")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow tests (``-m "not slow"`` leaves them out) and put the heaviest files first."""
