@@ -219,6 +219,8 @@ SLOW: dict[str, set[str]] = {
     "test_pmedian.py": {"test_lp_gap_is_closed_beyond_the_lp_bound"},
     "test_outdir.py": {"test_kill_during_a_real_run", "test_sigterm_leaves_no_staging_folder", "base_run"},
     "test_cli.py": {"test_ahp_weights_in_scenario_and_report", "test_plots_output",
+                    # the first two to classify the 150 businesses of `small` (one name model trained)
+                    "test_whole_area_excluded_is_explained", "test_owa_aggregation",
                     "test_same_seed_gives_byte_identical_outputs",
                     "test_zero_capacity_everywhere_runs_to_the_end_with_reasons_and_new_sites",
                     "test_cli_process_exit_codes_and_quiet", "small_run", "test_suitability_command"},
@@ -235,7 +237,9 @@ SLOW: dict[str, set[str]] = {
     "test_name_model_cache.py": {"test_unsafe_or_damaged_cache_files_are_ignored", "test_other_training_data_is_another_key",
                                  "test_second_training_is_a_cache_hit_with_identical_predictions"},
     "test_osm.py": {"test_ingest_validate_run"},
-    "test_profiles.py": {"test_default_criteria_blockwise_equal_whole_grid", "demo_prep"},
+    "test_profiles.py": {"test_default_criteria_blockwise_equal_whole_grid", "demo_prep",
+                         # a name model trained on their scenario's businesses (9 CPU s)
+                         "test_explicit_criteria_still_win", "test_explicit_criterion_on_classified_businesses"},
     "test_hostile_report.py": {"hostile_run", "hostile_osm_run", "browser"},
     "test_input_safety.py": {"national_run", "base_run"},
     "test_blockwise.py": {"test_blockwise_equals_whole_grid", "test_dask_chunks_equal_blockwise_and_whole_grid",
@@ -248,16 +252,22 @@ SLOW: dict[str, set[str]] = {
                                "test_fifo_device_and_socket_inputs_are_refused_before_opening"},
     "test_roads.py": {"test_small_run_road_and_straight"},
     "test_reservations.py": {"base"},
+    # whole small runs or a name model trained on their businesses (9-20 CPU s each): named by the
+    # CPU summary at the end of a run (FAST_BUDGET_S). Mark a module's shared fixture, not its first
+    # test, or the next test pays for the fixture in `make test-fast`.
+    "test_upgrades.py": {"*"},
+    "test_cli_safety.py": {"test_explain_estate_name_is_printed_escaped"},
     "test_csv_safety.py": {"test_relocation_csv_of_a_run_is_neutralised"},
     "test_report_summary.py": {"run"},
     "test_speed.py": {"test_solve_cache_hit_gives_identical_outputs_and_no_solve"},
     "test_summaries.py": {"test_origin_and_flow_tables_add_up_to_the_plan"},
     "test_outputs.py": {"xss_run", "test_csv_bom_can_be_turned_off"},
     "test_newsites.py": {"test_sites_take_unassigned_businesses_within_reach", "test_no_demand_no_site",
-                         "test_search_shares_work_and_finds_what_a_search_from_scratch_finds"},
-    "test_newsites_fl.py": {"test_demo_choice_within_gap_of_independent_optimum"},
-    "test_export_safety.py": {"test_user_geopackage_is_never_replaced"},
-    "test_report_lang.py": {"test_fa_page_is_persian_right_to_left_with_persian_digits"},
+                         "test_search_shares_work_and_finds_what_a_search_from_scratch_finds",
+                         "test_window_rule_distances_give_the_rules_own_masks"},
+    "test_newsites_fl.py": {"demo_model"},  # the demo's plan and site model
+    "test_export_safety.py": {"small_run"},
+    "test_report_lang.py": {"small_run"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that
