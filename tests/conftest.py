@@ -268,6 +268,7 @@ SLOW: dict[str, set[str]] = {
     "test_newsites_fl.py": {"demo_model"},  # the demo's plan and site model
     "test_export_safety.py": {"small_run"},
     "test_report_lang.py": {"small_run"},
+    "test_locate_speed.py": {"test_demand_search_with_cache_finds_the_cold_sites_and_recomputes_a_changed_chain"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that

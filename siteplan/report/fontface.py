@@ -48,11 +48,11 @@ def subset_woff(weight: int, chars: str) -> bytes:
 @lru_cache(maxsize=8)
 def _subset(weight: int, chars: str) -> bytes:
     """The subset, from the user's cache folder when an earlier report cut the same font to the same
-    characters with the same fontTools (:func:`siteplan._cache.cached_bytes`; the subset is
+    characters with the same fontTools (:func:`siteplan.common.usercache.cached_bytes`; the subset is
     deterministic, so the bytes are those :func:`_cut` gives)."""
     from importlib import metadata
 
-    from ..guilds._cache import cached_bytes
+    from ..common.usercache import cached_bytes
 
     data = resources.files("siteplan.report").joinpath("fonts", FONT_FILES[weight]).read_bytes()
     try:
