@@ -53,15 +53,7 @@ class NationalResult:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
-def is_national(path: str | Path) -> bool:
-    """True when a scenario file has a ``national:`` section (read without validating it)."""
-    from ..scenario import read_scenario_file
-
-    try:
-        data = read_scenario_file(Path(path))
-    except SiteplanError:
-        return False
-    return isinstance(data, dict) and "national" in data
+from . import is_national as is_national  # noqa: E402 - defined in the package, light to import
 
 
 def default_cache(out: str | Path) -> Path:
