@@ -4,7 +4,9 @@
 sets it is computed with, so each set's figure can be stored and reused on its own. Its key is the
 SHA-256 of exactly what the figure is computed from: the urban areas (geometries, population, kind),
 and the set's businesses in order (each one's geometry and its distances from quiet and mixed areas);
-the package's source and library versions enter through :func:`siteplan.outputs.stagecache.source_key`.
+the package's source and library versions are checked once for the whole memo (a run made by another
+siteplan has its memo ignored: :func:`siteplan.outputs.stagecache.source_key`), so the stored keys, and the
+file's bytes, do not change with the code.
 A what-if that moves a few businesses recomputes the sets they belong to; the others (every set of
 registry points before the move, for instance) are read from the memo (:mod:`siteplan.common.memo`).
 """
@@ -30,9 +32,7 @@ KIND = "exposed"
 
 def _residents_digest(r: "Residents") -> bytes:
     """What every set's figure reads of the urban areas."""
-    from ..outputs.stagecache import source_key
-
-    h = hashlib.sha256(f"{source_key()}\n{KIND}\n{len(r.geoms)}\n".encode())
+    h = hashlib.sha256(f"{KIND}\n{len(r.geoms)}\n".encode())
     for b in shapely.to_wkb(np.asarray(r.geoms, dtype=object)) if len(r.geoms) else []:
         b = b if b is not None else b""
         h.update(len(b).to_bytes(8, "little") + b)

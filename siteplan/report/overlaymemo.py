@@ -5,8 +5,8 @@ Each category's overlay is its suitability warped to Web Mercator and encoded as
 changes no suitability leaves every one of them as it was. Each overlay's image is stored in the run's
 memo (:mod:`siteplan.common.memo`) under the SHA-256 of exactly what it is made from: the category's
 masked suitability raster, the grid (transform, size, CRS), the overlay's size, the GDAL that warps it and
-the folium and zlib that encode it (the package's source and library versions through
-:func:`siteplan.outputs.stagecache.source_key`). A warp of several categories gives each the overlay
+the folium and zlib that encode it (the package's source and library versions are checked once for the
+whole memo: :func:`siteplan.outputs.stagecache.source_key`). A warp of several categories gives each the overlay
 a warp of it alone gives (:func:`siteplan.report.layers._overlays`), so those not in the memo are warped
 together and the others are not warped at all.
 """
@@ -39,12 +39,11 @@ def _key(res: "RunResult", code: str) -> bytes:
 
     import rasterio
 
-    from ..outputs.stagecache import source_key
     from .layers import OVERLAY_PX
 
     grid = res.prep.grid
     masked = np.ascontiguousarray(res.prep.surfaces[code].masked)
-    h = hashlib.sha256(f"{source_key()}\n{KIND}\ngdal {rasterio.__gdal_version__}\npx {OVERLAY_PX}\nfolium "
+    h = hashlib.sha256(f"{KIND}\ngdal {rasterio.__gdal_version__}\npx {OVERLAY_PX}\nfolium "
                        f"{metadata.version('folium')}\nzlib {zlib.ZLIB_RUNTIME_VERSION}\n".encode())
     h.update(repr([list(grid.transform)[:6], grid.width, grid.height, grid.crs.to_wkt() if grid.crs else None]).encode())
     h.update(f"{masked.dtype.str} {masked.shape}\n".encode())
