@@ -60,14 +60,13 @@ from typing import Any
 from .._version import __version__
 from ..common.fs import Lock, disk_full, exchange, fsync_dir, fsync_tree, signals_deferred
 from ..errors import InputError
+from .files import MARKER  # the marker file in every folder siteplan writes
 from .outfile import input_files
 
 log = logging.getLogger(__name__)
 
 __all__ = ["MARKER", "OutputFolder", "check_target", "foreign_files", "input_bytes", "read_marker", "written_by"]
 
-MARKER = ".siteplan-run"
-"""Name of the marker file in every folder siteplan writes."""
 
 COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "national": "`siteplan run` (national)",
             "compare": "`siteplan compare`", "export": "`siteplan export` (its rasters folder)"}

@@ -33,6 +33,7 @@ from ..common.geom import to_rfc7946
 from ..common.hashing import sha256_file
 from ..common.units import M2_PER_HA
 from ..grid import NODATA, Grid
+from .files import MARKER, unregistered
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -803,10 +804,11 @@ def _write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None,
         background.then(functools.partial(_write_report, res, out_dir))
     res.timings["write"] = round(time.perf_counter() - t0, 3)
     res.timings_cpu["write"] = round(time.process_time() - c0, 3)
-    from .outdir import MARKER
-
     hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
               if p.is_file() and p.name != MARKER}
+    stray = unregistered([Path(k).as_posix() for k in hashes])
+    if stray:  # a bug, never a user's input: every file a run writes is on the one list
+        raise RuntimeError(f"the run wrote {stray}, which siteplan.outputs.files.RUN_FILES does not list")
     write_json(_manifest(res, scenario_file, hashes), out_dir / "manifest.json")
     return hashes
 
