@@ -72,7 +72,20 @@ def overlay_images(res: "RunResult", codes: list[str]) -> tuple[np.ndarray, list
     """The suitability of ``codes`` in Web Mercator (the map's projection) at most :data:`OVERLAY_PX` on a
     side (one array per code, cell averages, NaN where excluded) and the overlay's bounds ([[lat, lon] south
     west, north east]). One warp for every code (the grid and its transform are shared); each band's NaN
-    are its own (``UNIFIED_SRC_NODATA=NO``), so every code's overlay is the one a warp of it alone gives."""
+    are its own (``UNIFIED_SRC_NODATA=NO``), so every code's overlay is the one a warp of it alone gives.
+
+    Parameters
+    ----------
+    res
+        The run (its grid and masked suitability surfaces).
+    codes
+        The categories to warp (none: only the bounds).
+
+    Returns
+    -------
+    tuple of numpy.ndarray and list
+        ``(len(codes), height, width)`` float32 images and ``[[lat, lon], [lat, lon]]`` bounds.
+    """
     grid = res.prep.grid
     left, top = grid.transform.c, grid.transform.f
     right, bottom = left + grid.width * grid.res, top - grid.height * grid.res
