@@ -618,6 +618,53 @@ SHARED_KEYWORDS: dict[str, tuple[str, ...]] = {
     "سوپر میوه": ("chain_store", OUTSIDE), "سوپر مرغ": ("chain_store", OUTSIDE), "سوپر ماهی": ("chain_store", OUTSIDE),
 }
 
+#: Vehicles: makes, models and kinds of car, van and lorry (general knowledge of the Iranian fleet; no
+#: motorcycles, which registries disagree on, see :data:`DISPUTED_WORDS`, and no «ماشین», which is also a
+#: machine).
+VEHICLE_WORDS = (
+    "خودرو", "اتومبیل", "سواری", "تاکسی", "وانت", "کامیون", "کامیونت", "اتوبوس", "مینی بوس", "مینیبوس", "تریلی",
+    "پژو", "پراید", "سمند", "تیبا", "ساینا", "کوییک", "دنا", "رانا", "رنو", "تندر", "ال90", "l90", "پیکان", "روآ",
+    "زانتیا", "پرشیا", "آریسان", "زامیاد", "نیسان", "هیوندای", "هیوندا", "کیا", "تویوتا", "لکسوس", "مزدا", "بنز",
+    "بی ام و", "ولوو", "اسکانیا", "خاور", "ایسوزو", "فوتون", "هوو", "چری", "جک", "ام وی ام", "برلیانس", "لیفان",
+    "هایما", "سوزوکی", "میتسوبیشی", "شورولت", "فولکس", "پورشه", "206", "207", "405", "پژو405", "پژو206",
+)
+#: A generic word of a category («تعمیرگاه», «نمایشگاه», «بنکداری») with one of these words of its own trade
+#: names the trade («تعمیرگاه پراید و پژو», «بنکداری لوازم بهداشتی»): the generic decision becomes a keyword
+#: one. Whole words, a word's «ی»/«های» forms included; several words («مواد غذایی») anywhere.
+CONTEXT_WORDS: dict[str, tuple[str, ...]] = {
+    "car_repair": VEHICLE_WORDS,
+    "car_showroom": VEHICLE_WORDS,
+    "wholesale_food": (
+        "مواد غذایی", "غذایی", "خواربار", "خوار و بار", "حبوبات", "خشکبار", "برنج", "قند", "شکر", "چای", "کنسرو",
+        "تن ماهی", "ماکارونی", "آرد", "ادویه", "تنقلات", "نوشابه", "نوشیدنی", "شوینده", "بهداشتی", "کالا",
+        "مصرفی", "سوپرمارکتی", "منجمد", "لبنی", "پروتئینی", "مویرگی", "بنکدار", "بنکداری", "روغن نباتی",
+        "کالای مصرفی", "محصولات غذایی", "خوراکی", "بیسکویت", "شکلات", "رب",
+    ),
+}
+
+
+def _in_context(code: str | None, name_c: str, name_w: str) -> bool:
+    """True when the name holds a word of :data:`CONTEXT_WORDS` of ``code`` (whole words, with their
+    «ی»/«ها»/«های» forms; words of several parts anywhere in the compact name)."""
+    words = _context_words().get(code or "")
+    if not words:
+        return False
+    toks = set(name_w.split())
+    toks |= {t[:-1] for t in toks if t.endswith("ی")} | {t[:-2] for t in toks if t.endswith("ها")} | \
+        {t[:-3] for t in toks if t.endswith("های")}
+    return any((w in name_c) if several else (w in toks) for w, several in words)
+
+
+@functools.cache
+def _context_words() -> dict[str, tuple[tuple[str, bool], ...]]:
+    """:data:`CONTEXT_WORDS` normalized: (the word, compact when of several parts; whether it is)."""
+    out = {}
+    for code, ws in CONTEXT_WORDS.items():
+        norm = [_fold(normalize(w)) for w in ws]
+        out[code] = tuple((w.replace(" ", ""), " " in w) for w in norm)
+    return out
+
+
 _Kw = tuple[str, str, int, str, str]  # (compact keyword, code, specificity, whole word or "", the keyword as written)
 
 
@@ -645,12 +692,12 @@ def _matcher(cat: Catalogue) -> _Matcher:
         for t in r.osm_tags:
             osm.setdefault(t.strip().lower(), r.code)
         for k in r.keywords_fa + r.keywords_en:
-            kws.append(_keyword(k, r.code, 2))
+            kws.extend(_keyword(v, r.code, 2, k) for v in _stems(k))
         for k in r.generic_fa:
             kws.append(_keyword(k, r.code, 1))
     have = {k[:2] for k in kws}
     for k in OUTSIDE_TRADES:  # a category's own keyword of the same spelling wins (the catalogue was extended)
-        if not any((normalize_compact(k), c) in have for c in cat.codes):
+        if not any((_fold(normalize_compact(k)), c) in have for c in cat.codes):
             kws.append(_keyword(k, OUTSIDE, 2))
     for k, codes in SHARED_KEYWORDS.items():
         if all(c in cat or c == OUTSIDE for c in codes):
@@ -661,8 +708,8 @@ def _matcher(cat: Catalogue) -> _Matcher:
     for k in kws:
         if len(k[0]) >= 2:
             by_prefix.setdefault(k[0][:2], []).append(k)
-    disputed = tuple((normalize_compact(w), codes, tuple(normalize_compact(u) for u in unless))
-                     for w, (codes, unless) in sorted(DISPUTED_WORDS.items()))
+    disputed = tuple((_fold(normalize_compact(v)), codes, tuple(_fold(normalize_compact(u)) for u in unless))
+                     for w, (codes, unless) in sorted(DISPUTED_WORDS.items()) for v in _stems(w))
     return _Matcher(isic, osm, kws, code_norm, by_prefix, disputed)
 
 
@@ -671,9 +718,36 @@ def _matcher(cat: Catalogue) -> _Matcher:
 SHORT_KEYWORD = 4
 
 
-def _keyword(k: str, code: str, spec: int) -> _Kw:
-    c = normalize_compact(k)
-    return c, code, spec, (f" {normalize(k)} " if len(c) <= SHORT_KEYWORD else ""), str(k).strip()
+def _keyword(k: str, code: str, spec: int, written: str | None = None) -> _Kw:
+    c = _fold(normalize_compact(k))
+    return (c, code, spec, (f" {_fold(normalize(k))} " if len(c) <= SHORT_KEYWORD else ""),
+            str(k if written is None else written).strip())
+
+
+#: Spellings registries use for the same word, folded before matching (names and keywords alike): the
+#: long vowel written out («اتوموبیل»), a dropped or added letter of a loan word.
+SPELLINGS = (("اتوموبیل", "اتومبیل"), ("الومینیم", "الومینیوم"), ("اگزوس", "اگزوز"), ("کمپیوتر", "کامپیوتر"))
+#: A catalogue keyword's agent-noun stem (its final «ی» dropped: «سنگتراشی» -> «سنگتراش», «مبل‌سازی» ->
+#: «مبل‌ساز», «پنچرگیری» -> «پنچرگیر») matches too, from keywords of at least this many letters (no
+#: spaces); keywords ending «ای»/«یی»/«وی» (an adjective or a vowel's «ی») have no such stem.
+STEM_MIN = 6
+
+
+def _fold(s: str) -> str:
+    """A normalized text with :data:`SPELLINGS` folded (for matching only)."""
+    for a, b in SPELLINGS:
+        if a in s:
+            s = s.replace(a, b)
+    return s
+
+
+def _stems(k: str) -> list[str]:
+    """The keyword and, for a trade's «...ی» noun, its agent-noun stem (see :data:`STEM_MIN`)."""
+    w = normalize(k)
+    c = w.replace(" ", "")
+    if len(c) >= STEM_MIN and c.endswith("ی") and c[-2] not in "ایو":
+        return [k, w[:-1]]
+    return [k]
 
 
 def _matches(name_compact: str, name_words: str, m: _Matcher) -> list[tuple[int, int, str, int, str]]:
@@ -821,7 +895,7 @@ def _doubt(code: str | None, how: str, name_c: str, name_w: str, m: _Matcher, wo
                         *sorted({code, OUTSIDE})]
     if how == "keyword" and code in SERVICE_OR_SALE:
         words, other = SERVICE_OR_SALE[code]
-        kw = normalize_compact(word)
+        kw = _fold(normalize_compact(word))
         spaced = name_w.replace(" ", "  ")
         for w in words:
             if w not in kw and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced):
@@ -891,9 +965,11 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     cands: list[str] = []
     for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name")):
         explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
-        name_w = normalize(name)
+        name_w = _fold(normalize(name))
         name_c = name_w.replace(" ", "")
         code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
+        if how == "generic" and _in_context(code, name_c, name_w):
+            how, c = "keyword", 0.8  # a trade's generic word with a word of its own trade: a specific name
         why = []
         doubt = _doubt(code, how, name_c, f" {name_w} ", m, word) if name_c else []
         if doubt:  # the name says another category than the ISIC code, or a word registries disagree on
