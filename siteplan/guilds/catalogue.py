@@ -39,6 +39,8 @@ __all__ = [
     "separation_m",
     "OUTSIDE",
     "OUTSIDE_TRADES",
+    "OUTSIDE_MORE",
+    "OUTSIDE_GOODS",
     "OUTSIDE_OVERRIDES",
     "SHARED_KEYWORDS",
     "DISPUTED_WORDS",
@@ -571,6 +573,39 @@ OUTSIDE_TRADES = (
     "دفتر فنی", "نقشه کشی", "نقشه برداری", "آتش نشانی", "کپسول آتش نشانی", "شارژ کپسول", "گاز مایع",
     "لوله و اتصالات پلیمری", "سم پاشی", "سمپاشی", "ضد عفونی", "شیشه دوجداره",
 )
+#: More trades outside the catalogue, for the rules only (the name model learns :data:`OUTSIDE_TRADES` and
+#: the corpus): general knowledge of the unions of a guild registry (food, personal and health services,
+#: schools, offices, building crafts, transport, farming, leisure), no test registry. Like :data:`OUTSIDE_TRADES`.
+OUTSIDE_MORE = (
+    "نان فانتزی", "نان حجیم", "نان شیرینی", "شیرینی پزی", "کیک و شیرینی", "کیک پزی", "شکلات فروشی", "پروتئین فروشی",
+    "غذاخوری", "سالن غذا", "طباخی", "دیزی سرا", "چایخانه", "فلافل", "سمبوسه", "برگر", "همبرگر", "سوخاری", "اغذیه",
+    "فالوده", "کافه رستوران", "سالن آرایش", "میکاپ", "ماساژ", "سولاریوم", "تعمیر لباس", "فیلمبرداری", "چاپ عکس",
+    "قاب سازی", "دندانپزشک", "دندانسازی", "لابراتوار دندان", "بینایی سنجی", "شنوایی سنجی", "کاردرمانی",
+    "گفتاردرمانی", "طب سنتی", "حجامت", "بیمارستان", "سونوگرافی", "پاتوبیولوژی", "آزمایشگاه پزشکی", "کلینیک دامپزشکی",
+    "داروخانه دامپزشکی", "پیش دبستانی", "موسسه آموزشی", "آموزش زبان", "زبانکده", "کانون زبان", "آموزشگاه زبان",
+    "کتابخانه", "دفترخانه", "دفتر طلاق", "وکیل", "مشاور حقوقی", "دارالترجمه", "ترجمه رسمی", "تعاونی مسکن",
+    "پیشخوان دولت", "پلیس 10", "دفتر پستی", "پست بانک", "خدمات مشترکین", "دفتر خدمات مسافرتی", "خدمات مسافرتی",
+    "گردشگری", "آژانس هواپیمایی", "آژانس", "چاپ دیجیتال", "کانون تبلیغاتی", "بنایی", "گچ کاری", "گچکاری", "کاشیکاری",
+    "کاشی کاری", "عایق کاری", "خدمات نظافتی", "نظافتی", "اتوبار", "پیک موتوری", "مسافربری", "ترمینال", "زنبورداری",
+    "پرورش ماهی", "پرورش قارچ", "اقامتگاه", "بوم گردی", "باغ تالار", "سالن ورزشی", "سینما", "شهربازی", "حسینیه",
+    "شهرداری", "شارژ کارتریج", "تعمیر پرینتر", "سفالگری", "شیشه گری", "تولیدی کیف", "تولیدی کفش", "تولیدی جوراب",
+    "کارگاه خیاطی", "موزاییک سازی", "خرازی و کاموا", "کیوسک", "دکه", "روزنامه فروشی", "مطبوعات", "خدمات پرستاری",
+    "پرستاری", "مراقبت از سالمند", "خانه سالمندان", "آرایشگاه مردانه", "پیرایش", "سلمانی", "دلاکی", "حمام",
+    "دوچرخه فروشی", "آموزشگاه موسیقی",
+)
+#: Goods and words of trades outside the catalogue that catalogue trades also name («فرش» in «رنگرزی نخ فرش»,
+#: «ابزار» in «تراش و ابزار سازی»): a name holding one and no word of a catalogue trade is a trade outside the
+#: catalogue; with a catalogue trade's specific keyword, the keyword decides (generic strength, rules only).
+OUTSIDE_GOODS = (
+    "آجیل", "گوشت فروشی", "فروشگاه گوشت", "مرغ و گوشت", "گوشت و مرغ", "فروشگاه ماهی", "ماهی و میگو", "آرایشی",
+    "ناخن", "قاب عکس", "شال و روسری", "روسری", "چادر مشکی", "جوراب", "لباس زیر", "لباس بچه", "لباس کودک", "کفش",
+    "کیف", "چرم", "طلا", "جواهر", "ساعت", "عطر", "ادکلن", "عطر و ادکلن", "لوازم آشپزخانه", "کتاب", "فرش", "پرده",
+    "موکت", "کفپوش", "لوازم روشنایی", "موبایل", "گوشی", "تلفن همراه", "ابزار", "بنر", "کارت ویزیت", "خاتم کاری",
+    "گلیم", "موزاییک", "لوازم کودک", "عروسک", "کاموا", "بلور", "پلاسکو", "لوازم پلاستیکی", "لوازم یکبار مصرف",
+    "لوازم بهداشتی و آرایشی", "دخانیات", "کارتریج", "سیسمونی", "سیسمونی کودک", "کشاورزی", "بذر", "نهال", "خوراک دام",
+    "علوفه", "دان مرغ", "آجیل و خشکبار", "ماهیگیری", "شکار", "اسلحه", "لوازم صید", "لوازم کمپینگ", "کوهنوردی",
+    "لوازم موسیقی", "آلات موسیقی", "اداره", "باشگاه",
+)
 #: Generic words a trade outside the catalogue overrides («تعمیرات تلویزیون» is no car repair, «نمایشگاه لوازم
 #: خانگی» no car showroom): words that say "repair" or "showroom" of anything.
 OUTSIDE_OVERRIDES = ("تعمیر", "تعمیرگاه", "تعمیرات", "نمایشگاه", "گالری")
@@ -696,9 +731,9 @@ def _matcher(cat: Catalogue) -> _Matcher:
         for k in r.generic_fa:
             kws.append(_keyword(k, r.code, 1))
     have = {k[:2] for k in kws}
-    for k in OUTSIDE_TRADES:  # a category's own keyword of the same spelling wins (the catalogue was extended)
-        if not any((_fold(normalize_compact(k)), c) in have for c in cat.codes):
-            kws.append(_keyword(k, OUTSIDE, 2))
+    for k, spec in [(k, 2) for k in OUTSIDE_TRADES + OUTSIDE_MORE] + [(k, 1) for k in OUTSIDE_GOODS]:
+        if not any((_fold(normalize_compact(k)), c) in have for c in cat.codes):  # a category's own keyword wins
+            kws.append(_keyword(k, OUTSIDE, spec))
     for k, codes in SHARED_KEYWORDS.items():
         if all(c in cat or c == OUTSIDE for c in codes):
             kws.extend(_keyword(k, c, 2) for c in codes)
