@@ -571,7 +571,7 @@ OUTSIDE_TRADES = (
     "عینک", "اپتیک", "لوازم صوتی", "آرایشی و بهداشتی", "بهداشتی و آرایشی", "خرازی", "لوازم خرازی",
     "کادو", "کادوفروشی", "هدایا", "لوازم قنادی", "ظروف", "ظروف فروشی", "چینی و بلور", "بلورجات", "نقره",
     "دفتر فنی", "نقشه کشی", "نقشه برداری", "آتش نشانی", "کپسول آتش نشانی", "شارژ کپسول", "گاز مایع",
-    "لوله و اتصالات پلیمری", "سم پاشی", "سمپاشی", "ضد عفونی", "شیشه دوجداره",
+    "سم پاشی", "سمپاشی", "ضد عفونی", "شیشه دوجداره",
 )
 #: More trades outside the catalogue, for the rules only (the name model learns :data:`OUTSIDE_TRADES` and
 #: the corpus): general knowledge of the unions of a guild registry (food, personal and health services,
@@ -583,7 +583,7 @@ OUTSIDE_MORE = (
     "قاب سازی", "دندانپزشک", "دندانسازی", "لابراتوار دندان", "بینایی سنجی", "شنوایی سنجی", "کاردرمانی",
     "گفتاردرمانی", "طب سنتی", "حجامت", "بیمارستان", "سونوگرافی", "پاتوبیولوژی", "آزمایشگاه پزشکی", "کلینیک دامپزشکی",
     "داروخانه دامپزشکی", "پیش دبستانی", "موسسه آموزشی", "آموزش زبان", "زبانکده", "کانون زبان", "آموزشگاه زبان",
-    "کتابخانه", "دفترخانه", "دفتر طلاق", "وکیل", "مشاور حقوقی", "دارالترجمه", "ترجمه رسمی", "تعاونی مسکن",
+    "دفترخانه", "دفتر طلاق", "وکیل", "مشاور حقوقی", "دارالترجمه", "ترجمه رسمی", "تعاونی مسکن",
     "پیشخوان دولت", "پلیس 10", "دفتر پستی", "پست بانک", "خدمات مشترکین", "دفتر خدمات مسافرتی", "خدمات مسافرتی",
     "گردشگری", "آژانس هواپیمایی", "آژانس", "چاپ دیجیتال", "کانون تبلیغاتی", "بنایی", "گچ کاری", "گچکاری", "کاشیکاری",
     "کاشی کاری", "عایق کاری", "خدمات نظافتی", "نظافتی", "اتوبار", "پیک موتوری", "مسافربری", "ترمینال", "زنبورداری",
@@ -592,6 +592,10 @@ OUTSIDE_MORE = (
     "کارگاه خیاطی", "موزاییک سازی", "خرازی و کاموا", "کیوسک", "دکه", "روزنامه فروشی", "مطبوعات", "خدمات پرستاری",
     "پرستاری", "مراقبت از سالمند", "خانه سالمندان", "آرایشگاه مردانه", "پیرایش", "سلمانی", "دلاکی", "حمام",
     "دوچرخه فروشی", "آموزشگاه موسیقی",
+    "عرق گیری", "زائرسرا", "زیارتی", "پرده دوزی", "کوسن دوزی", "لحاف دوزی", "رودوزی", "سوزن دوزی", "نان و شیرینی",
+    "سنگک", "بربری", "لواش", "تافتون", "بتن آماده", "دفتر حسابداری", "خدمات حسابداری", "حسابرسی", "مشاوره مالیاتی",
+    "باطری ساعت", "باتری ساعت", "ماشین لباسشویی", "ماشین ظرفشویی", "تعمیرگاه ماشین لباسشویی", "کولر آبی",
+    "کولر گازی", "تعمیر کولر", "هتل آپارتمان", "آموزشگاه کامپیوتر", "آموزش کامپیوتر", "icdl",
 )
 #: Goods and words of trades outside the catalogue that catalogue trades also name («فرش» in «رنگرزی نخ فرش»,
 #: «ابزار» in «تراش و ابزار سازی»): a name holding one and no word of a catalogue trade is a trade outside the
@@ -604,7 +608,9 @@ OUTSIDE_GOODS = (
     "گلیم", "موزاییک", "لوازم کودک", "عروسک", "کاموا", "بلور", "پلاسکو", "لوازم پلاستیکی", "لوازم یکبار مصرف",
     "لوازم بهداشتی و آرایشی", "دخانیات", "کارتریج", "سیسمونی", "سیسمونی کودک", "کشاورزی", "بذر", "نهال", "خوراک دام",
     "علوفه", "دان مرغ", "آجیل و خشکبار", "ماهیگیری", "شکار", "اسلحه", "لوازم صید", "لوازم کمپینگ", "کوهنوردی",
-    "لوازم موسیقی", "آلات موسیقی", "اداره", "باشگاه",
+    "لوازم موسیقی", "آلات موسیقی", "اداره", "باشگاه", "پکیج",
+    "سوغات", "سوغاتی", "زعفران", "گلاب", "عرقیات", "نبات", "آبنبات", "پولکی", "گز", "سوهان", "باسلق", "کلوچه",
+    "پشمک", "قطاب", "حلوا", "ترشی", "ترشیجات", "خرما", "عقیق", "تسبیح", "انگشتر", "ملیله", "پشتی",
 )
 #: Generic words a trade outside the catalogue overrides («تعمیرات تلویزیون» is no car repair, «نمایشگاه لوازم
 #: خانگی» no car showroom): words that say "repair" or "showroom" of anything.
@@ -615,9 +621,18 @@ OUTSIDE_OVERRIDES = ("تعمیر", "تعمیرگاه", "تعمیرات", "نما
 #: category and "a trade outside the catalogue" as its candidates. ``unless``: words that settle it (a
 #: wholesaler of tiles is a wholesaler). Each word: (the categories it is disputed for, the words that settle it).
 _WHOLESALE_WORDS = ("عمده", "پخش", "بنکدار", "توزیع", "بازرگانی")
+_CHAIN_WORDS = ("زنجیره", "شعبه", "افق کوروش", "کوروش", "رفاه", "شهروند", "اتکا", "جانبو", "هفت حصین", "تعاونی",
+                "پروما", "کوثر", "سپه", "ویستا", "یاس")
 DISPUTED_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "موتورسیکلت": (("car_showroom", "car_parts", "car_repair"), ()),
     "موتور سیکلت": (("car_showroom", "car_parts", "car_repair"), ()),
+    "اسکوتر": (("car_showroom", "car_parts", "car_repair"), ()),
+    "موتور برقی": (("car_showroom", "car_parts", "car_repair"), ()),
+    # a supermarket of no chain: a chain store in five calibration registries, a grocer's outside the
+    # catalogue in one (registry_calib7); a chain's name or a branch settles it
+    "سوپرمارکت": (("chain_store",), _CHAIN_WORDS), "سوپر مارکت": (("chain_store",), _CHAIN_WORDS),
+    "سوپر": (("chain_store",), _CHAIN_WORDS), "سوپری": (("chain_store",), _CHAIN_WORDS),
+    "مینی مارکت": (("chain_store",), _CHAIN_WORDS),
     "سمساری": (("scrap",), ()), "تشک": (("furniture_sales",), ()), "کالای خواب": (("furniture_sales",), ()),
     "لحاف": (("furniture_sales",), ()),
     "کاشی": (("wholesale_building",), _WHOLESALE_WORDS), "سرامیک": (("wholesale_building",), _WHOLESALE_WORDS),
@@ -660,7 +675,7 @@ VEHICLE_WORDS = (
     "خودرو", "اتومبیل", "سواری", "تاکسی", "وانت", "کامیون", "کامیونت", "اتوبوس", "مینی بوس", "مینیبوس", "تریلی",
     "پژو", "پراید", "سمند", "تیبا", "ساینا", "کوییک", "دنا", "رانا", "رنو", "تندر", "ال90", "l90", "پیکان", "روآ",
     "زانتیا", "پرشیا", "آریسان", "زامیاد", "نیسان", "هیوندای", "هیوندا", "کیا", "تویوتا", "لکسوس", "مزدا", "بنز",
-    "بی ام و", "ولوو", "اسکانیا", "خاور", "ایسوزو", "فوتون", "هوو", "چری", "جک", "ام وی ام", "برلیانس", "لیفان",
+    "بی ام و", "ولوو", "اسکانیا", "خاور", "ایسوزو", "فوتون", "هوو", "چری", "ام وی ام", "برلیانس", "لیفان",
     "هایما", "سوزوکی", "میتسوبیشی", "شورولت", "فولکس", "پورشه", "206", "207", "405", "پژو405", "پژو206",
 )
 #: A generic word of a category («تعمیرگاه», «نمایشگاه», «بنکداری») with one of these words of its own trade
@@ -669,6 +684,8 @@ VEHICLE_WORDS = (
 CONTEXT_WORDS: dict[str, tuple[str, ...]] = {
     "car_repair": VEHICLE_WORDS,
     "car_showroom": VEHICLE_WORDS,
+    "chain_store": ("شعبه",),
+    "stone_cutting": ("برش", "ساب", "سابکاری", "صیقل", "تراش", "حکاکی"),
     "wholesale_food": (
         "مواد غذایی", "غذایی", "خواربار", "خوار و بار", "حبوبات", "خشکبار", "برنج", "قند", "شکر", "چای", "کنسرو",
         "تن ماهی", "ماکارونی", "آرد", "ادویه", "تنقلات", "نوشابه", "نوشیدنی", "شوینده", "بهداشتی", "کالا",
@@ -867,6 +884,16 @@ def _isic_candidates(code: str, m: _Matcher) -> tuple[list[str], float]:
     return [], 0.0
 
 
+def _isic_outside(isic: object, m: _Matcher) -> str:
+    """The ISIC code when it is a full class (4 digits or more) of no catalogue category, else ""."""
+    if isic is None:
+        return ""
+    code = str(isic).strip()
+    if len(re.sub(r"\D", "", code)) < 4 or _isic_candidates(code, m)[0]:
+        return ""
+    return code
+
+
 def _blank(v: object) -> bool:
     """None, NaN or an empty string."""
     if v is None:
@@ -907,34 +934,65 @@ def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Ca
     return None, "unclassified", 0.0, ""
 
 
-def _doubt(code: str | None, how: str, name_c: str, name_w: str, m: _Matcher, word: str = "") -> list[str]:
+#: Categories that trade in goods of every kind: a word of a trade outside the catalogue in their name
+#: («عمده فروشی لوازم التحریر», «پخش روغن نباتی») names the goods, and does not contradict their ISIC code.
+GOODS_TRADERS = ("wholesale_food", "wholesale_building")
+
+
+def _doubt(code: str | None, how: str, name_c: str, name_w: str, m: _Matcher, word: str = "",
+           isic_outside: str = "") -> list[str]:
     """Why a rule's category is not to be trusted, then the candidates (empty when it is): a single ISIC
     category the name's own keywords contradict («هایپرمارکت» under the chain stores' code 4711, «فروشگاه
-    مبل» under furniture making), a name-found category with a word of :data:`DISPUTED_WORDS`, or a
-    keyword (``word``) with a word of :data:`SERVICE_OR_SALE`."""
-    if how == "isic" and code is not None:
-        found = [t for t in _matches(name_c, name_w, m) if t[3] == 2]
-        if found:
-            best = max(b - a for a, b, *_ in found)
-            cs = {c for a, b, c, *_ in found if b - a == best}
-            if cs - {code}:
-                cands = sorted(cs | {code})
-                shown = ", ".join("a trade outside the catalogue" if c == OUTSIDE else c for c in cands)
-                return [f"the name's keywords ({shown}) contradict the ISIC code's {code}", *cands]
+    مبل» under furniture making), a category with a word of :data:`DISPUTED_WORDS`, a name-found category
+    under an ISIC code of a trade outside the catalogue (``isic_outside``: the code), or a keyword (``word``)
+    with a word of :data:`SERVICE_OR_SALE`."""
+    if code is None or code == OUTSIDE:
         return []
-    if how in ("keyword", "generic") and code is not None and code != OUTSIDE:
-        for w, codes, unless in m.disputed:
-            if code in codes and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in name_w.replace(" ", "  ")) and \
-                    not any(u in name_c for u in unless):
-                return [f"«{w}»: registries disagree whether it is {code} or a trade outside the catalogue",
-                        *sorted({code, OUTSIDE})]
-    if how == "keyword" and code in SERVICE_OR_SALE:
-        words, other = SERVICE_OR_SALE[code]
-        kw = _fold(normalize_compact(word))
-        spaced = name_w.replace(" ", "  ")
-        for w in words:
-            if w not in kw and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced):
-                return [f"«{word}» is {code} but «{w}» says {other}", *sorted({code, other})]
+    if how == "isic":
+        return _isic_doubt(code, name_c, name_w, m) or _disputed(code, name_c, name_w, m)
+    if how not in ("keyword", "generic"):
+        return []
+    if isic_outside:
+        return [f"the ISIC code {isic_outside} is of a trade outside the catalogue, the name's «{word}» says {code}",
+                *sorted({code, OUTSIDE})]
+    found = _disputed(code, name_c, name_w, m)
+    if found or how != "keyword" or code not in SERVICE_OR_SALE:
+        return found
+    words, other = SERVICE_OR_SALE[code]
+    kw = _fold(normalize_compact(word))
+    spaced = name_w.replace(" ", "  ")
+    for w in words:
+        if w not in kw and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced):
+            return [f"«{word}» is {code} but «{w}» says {other}", *sorted({code, other})]
+    return []
+
+
+def _isic_doubt(code: str, name_c: str, name_w: str, m: _Matcher) -> list[str]:
+    """The name's longest specific keywords name another category than the ISIC code's ``code`` (a trade
+    outside the catalogue does not, for :data:`GOODS_TRADERS`): why, then the candidates; else empty."""
+    found = [t for t in _matches(name_c, name_w, m) if t[3] == 2]
+    if not found:
+        return []
+    best = max(b - a for a, b, *_ in found)
+    cs = {c for a, b, c, *_ in found if b - a == best}
+    if code in GOODS_TRADERS:
+        cs.discard(OUTSIDE)
+    if not cs - {code}:
+        return []
+    cands = sorted(cs | {code})
+    shown = ", ".join("a trade outside the catalogue" if c == OUTSIDE else c for c in cands)
+    return [f"the name's keywords ({shown}) contradict the ISIC code's {code}", *cands]
+
+
+def _disputed(code: str, name_c: str, name_w: str, m: _Matcher) -> list[str]:
+    """A word of :data:`DISPUTED_WORDS` for ``code`` in the name and none that settles it: why, then the
+    candidates (``code`` and :data:`OUTSIDE`); else empty."""
+    spaced = name_w.replace(" ", "  ")
+    for w, codes, unless in m.disputed:
+        if code in codes and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced) and \
+                not any(u in name_c for u in unless):
+            return [f"«{w}»: registries disagree whether it is {code} or a trade outside the catalogue",
+                    *sorted({code, OUTSIDE})]
     return []
 
 
@@ -1006,7 +1064,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
         if how == "generic" and _in_context(code, name_c, name_w):
             how, c = "keyword", 0.8  # a trade's generic word with a word of its own trade: a specific name
         why = []
-        doubt = _doubt(code, how, name_c, f" {name_w} ", m, word) if name_c else []
+        doubt = _doubt(code, how, name_c, f" {name_w} ", m, word, _isic_outside(isic, m)) if name_c else []
         if doubt:  # the name says another category than the ISIC code, or a word registries disagree on
             why.append(doubt[0])
             code, how, c = None, "conflict", 0.0
