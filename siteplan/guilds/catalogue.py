@@ -807,11 +807,28 @@ def _matches(name_compact: str, name_words: str, m: _Matcher) -> list[tuple[int,
     an index of the keywords' first two letters (a few dictionary look-ups per letter of the name)."""
     out = []
     words = name_words or f" {name_compact} "
+    starts = _word_starts(words)
     for i in range(len(name_compact) - 1):
         for kw, code, spec, whole, text in m.by_prefix.get(name_compact[i:i + 2], ()):
-            if name_compact.startswith(kw, i) and (not whole or whole in words):
+            if name_compact.startswith(kw, i) and (not whole or whole in words) and i in starts:
                 out.append((i, i + len(kw), code, spec, text))
     return out
+
+
+def _word_starts(words: str) -> set[int]:
+    """Positions in the compact name (spaces removed) where a word of ``words`` begins; a word written
+    joined to the «و» before it («وصافکاری», «ولوازم») begins after the «و».
+
+    A keyword matches only from the start of a word: «لاستیک» not in «پلاستیک», «استور» not in «پاستور»
+    (the spaces a registry leaves out inside a keyword, «صاف کاری»/«صافکاری», still match).
+    """
+    starts, pos = set(), 0
+    for t in words.split():
+        starts.add(pos)
+        if len(t) > 2 and t[0] == "و":
+            starts.add(pos + 1)
+        pos += len(t)
+    return starts
 
 
 def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None, name_words: str = ""
