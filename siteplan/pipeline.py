@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 __all__ = ["RunResult", "run", "run_scenario_file", "prepare", "plan_inputs", "relocate", "demo_scenario_path",
            "Prepared", "PlanInputs", "SurfaceFile", "write_suitability"]
 
-OUTPUT_FILES = ("report.html", "relocation.csv", "estates.geojson", "zones.geojson", "sites.geojson",
-                "clusters.geojson", "manifest.json")
 
 
 def demo_scenario_path() -> Path:

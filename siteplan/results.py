@@ -1,6 +1,7 @@
-"""What a run produces, as plain data: :class:`Prepared` (everything up to suitability) and
-:class:`RunResult` (a finished run). Low in the package: the stages, the report, explain and the
-exporters all read these, and none of them needs the pipeline that fills them."""
+"""What a run produces, as plain data: :class:`RunResult` (a finished run), and, for the paths users
+import, :class:`Prepared` (everything up to suitability: :mod:`siteplan.scoring.prepared`) and
+:class:`PlanInputs` (what the plan is solved on: :mod:`siteplan.relocation.inputs`). The stages below
+relocation read those two from their own packages; the report, explain and the exporters read this."""
 
 from __future__ import annotations
 
@@ -10,87 +11,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .grid import FieldCache, Grid
-from .guilds.catalogue import Catalogue
-from .inputs.region import Region
 from .relocation import Plan
-from .rules.ruleset import RuleSet
-from .scenario import AllocationSpec, Scenario
-from .scoring.suitability import Surface
+from .relocation.inputs import PlanInputs
+from .scoring.prepared import Prepared
 
 __all__ = ["Prepared", "PlanInputs", "RunResult"]
-
-
-@dataclass
-class Prepared:
-    """Everything up to suitability: what the explain and suitability commands need too."""
-
-    scenario: Scenario
-    region: Region
-    catalogue: Catalogue
-    businesses: gpd.GeoDataFrame
-    codes: list[str]
-    rules: dict[str, RuleSet]
-    grid: Grid
-    cache: FieldCache
-    surfaces: dict[str, Surface]
-    crit: list[Any]
-    warnings: list[str] = field(default_factory=list)
-    criteria_specs: list[Any] = field(default_factory=list)
-    #: the AHP result behind the weights (consistency ratio, λmax), when the scenario uses AHP
-    ahp: Any = None
-
-
-@dataclass
-class PlanInputs:
-    """What the relocation plan is solved on (:func:`siteplan.pipeline.plan_inputs`): the same tables
-    re-solve the plan when an upgrade's gain is verified (:mod:`siteplan.locate.upgrades`).
-
-    Attributes
-    ----------
-    estates
-        The estates layer (working CRS).
-    businesses
-        The classified businesses with the ``cluster_id`` the plan keeps together.
-    scores
-        ``estate_id``, ``category``, ``score`` (zonal mean suitability).
-    usable
-        Usable land per estate and category (:func:`siteplan.rules.ruleset.usable_land`).
-    reserved
-        The run's reservations by estate.
-    elig
-        Eligibility (:func:`siteplan.rules.ruleset.eligibility`).
-    capacity
-        Capacity per estate (:func:`siteplan.guild_relocation.estate_capacity`).
-    clusters
-        The business clusters found.
-    warnings
-        What the stages said.
-    used
-        Land already taken at the estates by businesses placed before (the later phases of
-        :mod:`siteplan.programme.phasing`); None for the plan.
-    weights
-        Priority weights by ``biz_id`` (:mod:`siteplan.programme.phasing`); None for the plan.
-    spec
-        Allocation settings for this solve (:mod:`siteplan.programme.phasing`); None: the scenario's.
-    stay
-        ``biz_id`` → the estate a baseline run put it on ("" when it left it unassigned), under
-        ``siteplan run --baseline`` (:func:`siteplan.relocation.plan.allocate`); None: no baseline.
-    """
-
-    estates: gpd.GeoDataFrame
-    businesses: gpd.GeoDataFrame
-    scores: pd.DataFrame
-    usable: pd.DataFrame
-    reserved: dict[str, Any]
-    elig: pd.DataFrame
-    capacity: pd.DataFrame
-    clusters: gpd.GeoDataFrame
-    warnings: list[str] = field(default_factory=list)
-    used: pd.DataFrame | None = None
-    weights: pd.Series | None = None
-    spec: AllocationSpec | None = None
-    stay: pd.Series | None = None
 
 
 @dataclass

@@ -258,6 +258,7 @@ SLOW: dict[str, set[str]] = {
     "test_newsites_fl.py": {"test_demo_choice_within_gap_of_independent_optimum"},
     "test_export_safety.py": {"test_user_geopackage_is_never_replaced"},
     "test_report_lang.py": {"test_fa_page_is_persian_right_to_left_with_persian_digits"},
+    "test_locate_speed.py": {"test_demand_search_with_cache_finds_the_cold_sites_and_recomputes_a_changed_chain"},
 }
 #: the heaviest files first (measured CPU seconds, largest first), so the two xdist workers, which
 #: take whole files (`--dist loadfile --no-loadscope-reorder`), end close together; the files that

@@ -156,6 +156,15 @@ def test_national_run_outputs(sequential: Path) -> None:
     assert wb["relocation"].max_row == len(rel) + 1 and wb["summary"].max_row == len(prov) + 1
     assert wb["summary"].sheet_view.rightToLeft
     assert [c.value for c in wb["summary"]["A"][1:]] == prov["province"].tolist()
+    # issue 25: one list of output files: every table and layer a province wrote is gathered nationally
+    unit_files = {p.name for p in (sequential / "provinces" / "p01").iterdir() if p.suffix in (".csv", ".geojson")}
+    assert {"estates.csv", "impact.csv", "chains.csv", "flows.geojson"} <= unit_files
+    for name in sorted(unit_files):
+        text = (sequential / name).read_text(encoding="utf-8-sig")
+        if name.endswith(".csv"):
+            assert text.startswith("partition,"), name
+        else:
+            assert all(next(iter(f["properties"])) == "partition" for f in json.loads(text)["features"]), name
 
 
 # Worker threads share the process's warnings filters, which the pipeline changes locally

@@ -42,6 +42,8 @@ The search follows the businesses left unassigned, not the best land of the prov
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["CELLS_PER_SITE", "SiteChoice", "SiteDemand", "SiteModel", "absorb", "choose_sites", "demand_sites",
-           "per_site_takes", "site_costs", "site_model", "site_size", "sizing_note"]
+           "candidate_cells", "cells_key", "per_site_takes", "site_costs", "site_model", "site_size", "sizing_note"]
 
 #: a site is grown on a grid giving it about this many cells (finer than the analysis grid when needed)
 CELLS_PER_SITE = 100
@@ -208,6 +210,7 @@ class _DemandSearch:
         # catchment of its open demand by the set of open businesses, the spacing mask by the number of
         # sites, the rules' distance fields by window
         self._cover: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
+        self._spectra: dict[tuple[float, ...], np.ndarray] = {}  # the reach disc's transform, made once
         self._spacing: tuple[int, np.ndarray] | None = None
 
     def run(self) -> tuple[list[SiteDemand], list[str]]:
@@ -292,9 +295,8 @@ class _DemandSearch:
         key = (ch, np.packbits(sel).tobytes())
         got = self._cover.get(key)
         if got is None:
-            cover = catchment_field(self.xy[sel], self.land[sel], self.grid, self.reach)
-            cells = np.flatnonzero(self.ok[ch] & (cover > 0))
-            got = self._cover[key] = (cells, cover.ravel()[cells] * self.score[ch].ravel()[cells])
+            got = self._cover[key] = candidate_cells(self.xy[sel], self.land[sel], self.grid, self.reach,
+                                                     self.ok[ch], self.score[ch], spectra=self._spectra)
         return got
 
     def _rule_distances(self, codes: list[str], fine: Grid) -> dict[str, np.ndarray]:
@@ -370,6 +372,98 @@ class _DemandSearch:
         self.open[target] = False
         return SiteDemand(ch, codes, poly, list(self.un["biz_id"].to_numpy()[target]), need,
                           float(np.nanmean(score[res.regions[0]])), fine.res, sized_by=sized_by, demand_ha=demand_ha)
+
+
+#: siteplan's files whose code decides :func:`candidate_cells` (their source is part of its cache key)
+_CELLS_SOURCES = ("grid.py", "locate/newsites.py")
+
+
+@functools.cache
+def _cells_source() -> bytes:
+    """SHA-256 of :data:`_CELLS_SOURCES` and the versions (read once per process)."""
+    from pathlib import Path
+
+    from ..guilds._cache import _versions
+
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256(repr(_versions()).encode())
+    for rel in _CELLS_SOURCES:
+        try:
+            h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
+        except OSError:
+            h.update(rel.encode() + b"\0?")
+    return h.digest()
+
+
+def cells_key(xy: np.ndarray, land: np.ndarray, grid: Grid, reach_m: float, ok: np.ndarray,
+              score: np.ndarray) -> str:
+    """SHA-256 of everything :func:`candidate_cells` answers from: the points and their land, the grid,
+    the reach, the allowed cells and the suitability, the code that computes it and the versions.
+
+    Parameters
+    ----------
+    xy, land, grid, reach_m, ok, score
+        As for :func:`candidate_cells`.
+
+    Returns
+    -------
+    str
+        The hexadecimal key.
+    """
+    h = hashlib.sha256(_cells_source())
+    h.update(repr((tuple(grid.transform), grid.width, grid.height, float(grid.res), str(grid.crs),
+                   float(reach_m))).encode())
+    for a in (np.asarray(xy, np.float64), np.asarray(land, np.float64), np.packbits(np.asarray(ok, bool)),
+              np.asarray(score)):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def candidate_cells(xy: np.ndarray, land: np.ndarray, grid: Grid, reach_m: float, ok: np.ndarray,
+                    score: np.ndarray, *, spectra: dict[tuple[float, ...], np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The allowed cells with land in reach and their value (:meth:`_DemandSearch._candidates`), or
+    what an earlier call with the same inputs stored in the user's cache folder (``sites/``).
+
+    A pure function of its inputs (the key, :func:`cells_key`, holds all of them, the code and the
+    library versions), so a stored answer is the answer computing again gives, bit for bit: a rerun, or
+    a what-if whose change leaves a chain's open demand as it was, reads it. ``SITEPLAN_CACHE_DIR=off``
+    turns the cache off.
+
+    Parameters
+    ----------
+    xy, land
+        The open businesses' points (n, 2) and their land (m²).
+    grid
+        The analysis grid.
+    reach_m
+        The reach (m).
+    ok, score
+        The chain's allowed cells and its suitability (``grid.shape``).
+    spectra
+        The reach disc's Fourier transform, shared by the calls of one search
+        (:func:`siteplan.grid.catchment_field`).
+
+    Returns
+    -------
+    cells, value
+        Flat indices (ascending) of the allowed cells with land in reach, and that land times the
+        suitability there.
+    """
+    from ..guilds._cache import cache_dir, load_object, store_object
+
+    key = cells_key(xy, land, grid, reach_m, ok, score) if cache_dir() is not None else None
+    got = load_object("sites", key) if key is not None else None
+    if isinstance(got, tuple) and len(got) == 2:
+        return got[0], got[1]
+    cover = catchment_field(xy, land, grid, reach_m, spectra=spectra)
+    cells = np.flatnonzero(ok & (cover > 0))
+    out = (cells, cover.ravel()[cells] * score.ravel()[cells])
+    if key is not None:
+        store_object("sites", key, out)
+    return out
 
 
 def site_size(demand_ha: float, area_ha: float | None, min_area_ha: float, max_area_ha: float) -> tuple[float, str]:

@@ -285,16 +285,16 @@ def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
         ranks.loc[sel.index, "p_rank"] = np.round(acc[np.arange(len(sel)), r], 4)
         ranks.loc[sel.index, "p_first"] = np.round(acc[:, 0], 4)
         oat = oat_sweep(x, w, names, combine=combine, scores_of=scores_of)
-        rng_ = oat.groupby("candidate")["rank"].agg(["min", "max"])
-        ranks.loc[sel.index, "oat_ranks"] = [f"{a}-{b}" for a, b in zip(rng_["min"], rng_["max"])]
+        # oat_sweep's rows run sweep by sweep (criterion, delta), each over every candidate in order
+        sweep = oat["rank"].to_numpy().reshape(-1, len(sel))  # sweeps × candidates
+        sweeps = list(zip(oat["criterion"].to_numpy()[::len(sel)], oat["delta"].to_numpy()[::len(sel)]))
+        ranks.loc[sel.index, "oat_ranks"] = [f"{a}-{b}" for a, b in zip(sweep.min(axis=0), sweep.max(axis=0))]
         # neighbours in the ranking: how often, and under which one-at-a-time change, the next one wins
         by_rank = np.argsort(r, kind="stable")
         cur, nxt = by_rank[:-1], by_rank[1:]
         ranks.loc[sel.index[cur], "swap_p"] = np.round((v[:, nxt] > v[:, cur]).mean(axis=0), 4)
-        sweep = oat.pivot_table(index=["criterion", "delta"], columns="candidate", values="rank", sort=False)
-        beats = sweep.to_numpy()[:, nxt] < sweep.to_numpy()[:, cur]  # sweeps × pairs
-        ranks.loc[sel.index[cur], "swap_by"] = [_changes([k for k, b in zip(sweep.index, col) if b])
-                                                for col in beats.T]
+        beats = sweep[:, nxt] < sweep[:, cur]  # sweeps × pairs
+        ranks.loc[sel.index[cur], "swap_by"] = [_changes([k for k, b in zip(sweeps, col) if b]) for col in beats.T]
     return ranks
 
 

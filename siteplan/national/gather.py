@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..outputs.files import gathered
 from ..outputs.writer import neutralise_formulas
 from .collate import persian_key
 from .partition import Unit, owners
@@ -29,9 +30,9 @@ from .runner import SUMMARY, Outcome, unit_dir
 __all__ = ["copy_units", "gather_tables", "national_figures", "NationalFigures", "write_figures", "CSV_FILES",
            "GEOJSON_FILES"]
 
-CSV_FILES = ("relocation.csv", "estate_summary.csv", "upgrades.csv", "options.csv", "towns.csv", "counties.csv",
-             "flows.csv", "review.csv")
-GEOJSON_FILES = ("estates.geojson", "zones.geojson", "sites.geojson", "clusters.geojson", "plots.geojson")
+#: the tables and layers every unit's rows / features are gathered from (:data:`siteplan.outputs.files.RUN_FILES`)
+CSV_FILES = gathered("csv")
+GEOJSON_FILES = gathered("geojson")
 
 
 def copy_units(units: list[Unit], outcomes: list[Outcome], cache_dir: Path, stage: Path) -> None:

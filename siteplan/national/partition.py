@@ -41,6 +41,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .._version import __version__
 from ..checks import load_checked
+from ..common.hashing import sha256_file
 from ..common.textnorm import normalize
 from ..errors import InputError
 from ..inputs.plausibility import checked_encoding
@@ -117,14 +118,6 @@ def content_hash(gdf: gpd.GeoDataFrame) -> str:
     if len(attrs.columns):
         h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
     h.update(b"".join(shapely.to_wkb(gdf.geometry.values, hex=False)) if len(gdf) else b"")
-    return h.hexdigest()
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
     return h.hexdigest()
 
 
@@ -278,7 +271,7 @@ def write_unit_scenario(unit_dir: Path, data: dict[str, Any], hashes: dict[str, 
         h.update(f"{name} {hashes[name]}\n".encode())
     for extra in (data["layers"].get("dem", {}).get("path"), (data.get("catalogue") or {}).get("path")):
         if extra:
-            h.update(file_hash(Path(extra)).encode())
+            h.update(sha256_file(Path(extra)).encode())
     return sc_path, h.hexdigest()
 
 

@@ -52,6 +52,7 @@ import shapely
 from pyproj import CRS
 
 from .._version import __version__
+from ..common.hashing import sha256_file
 from ..common.textnorm import normalize
 from ..errors import InputError, SiteplanError
 from ..inputs.region import Region, utm_crs_for
@@ -62,7 +63,6 @@ from .partition import (
     OWNED,
     Partitioning,
     Unit,
-    file_hash,
     partition_scenario,
     per_province_counts,
     reach_groups,
@@ -284,7 +284,7 @@ def _settings(p: Province, *, seed_set: bool) -> dict[str, Any]:
     """A province's settings that one joint run must share, comparable (catalogue by content)."""
     d = p.scenario.model_dump(mode="json", exclude=set(_OWN_KEYS) | ({"seed"} if seed_set else set()))
     if p.scenario.catalogue.path:
-        d["catalogue"]["path"] = file_hash(p.scenario.resolve(p.scenario.catalogue.path))
+        d["catalogue"]["path"] = sha256_file(p.scenario.resolve(p.scenario.catalogue.path))
     dem = p.scenario.layers.get("dem")
     d["layers.dem"] = str(p.scenario.resolve(dem.path).resolve()) if dem else None
     return d
@@ -342,7 +342,7 @@ def _province_key(p: Province, seed: int | None) -> str:
     for label, f in sorted(scenario_inputs(p.scenario, p.path).items()):
         for x in input_files(f):
             if x.is_file():
-                h.update(f"{label} {x.name} {file_hash(x)}\n".encode())
+                h.update(f"{label} {x.name} {sha256_file(x)}\n".encode())
     return h.hexdigest()
 
 

@@ -174,7 +174,10 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom, polygons=parts.polygons)
         figs = national_figures(parts.units, outcomes, parts.polygons, stage)
         extra = write_figures(figs, parts.polygons, stage, bom=scenario.outputs.csv_bom)
-        layers = gpkg_layers(stage)
+        # the national layers keep their names: the gathered flows.geojson (the same town-to-estate lines as
+        # the national "flows" layer, per province) stays a file of the folder, not a second "flows" layer
+        taken = {name for name, _ in extra}
+        layers = [(name, gdf) for name, gdf in gpkg_layers(stage) if name not in taken]
         if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
             from ..outputs.gisstyle import styles_table
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import gc
-import hashlib
 import json
 import math
 import os
@@ -28,6 +27,7 @@ from shapely.geometry import mapping
 from .._version import __version__
 from ..common.atomic import atomic_path
 from ..common.geom import to_rfc7946
+from ..common.hashing import sha256_file
 from ..common.units import M2_PER_HA
 from ..grid import NODATA, Grid
 
@@ -220,18 +220,8 @@ def write_geotiff(array: np.ndarray, grid: Grid, path: str | Path, *, nodata: fl
 
 
 def sha256(path: str | Path) -> str:
-    """SHA-256 of a file; of a folder (an Esri file geodatabase), of its files' names and SHA-256s in
-    name order (``name sha\\n`` lines; not the ``*.lock`` files ArcGIS leaves while the database is open)."""
-    h = hashlib.sha256()
-    if Path(path).is_dir():
-        for f in sorted(Path(path).iterdir()):
-            if f.is_file() and not f.name.lower().endswith(".lock"):
-                h.update(f"{f.name} {sha256(f)}\n".encode())
-        return h.hexdigest()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of a file or folder (:func:`siteplan.common.hashing.sha256_file`)."""
+    return sha256_file(path)
 
 
 def versions() -> dict[str, str]:

@@ -23,7 +23,8 @@ from .roads import RoadNetwork, TravelCosts
 from .solve import AssignmentResult, SolverOptions, solve_model_cached
 
 if TYPE_CHECKING:
-    from ..results import PlanInputs, Prepared
+    from ..scoring.prepared import Prepared
+    from .inputs import PlanInputs
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from .kinds import Features, criterion_features, criterion_window, halo_cells
 from .suitability import category_weights, wowa
 
 if TYPE_CHECKING:
-    from ..results import Prepared
+    from .prepared import Prepared
 
 log = logging.getLogger(__name__)
 
