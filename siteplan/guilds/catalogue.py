@@ -747,13 +747,7 @@ def _matcher(cat: Catalogue) -> _Matcher:
             kws.extend(_keyword(v, r.code, 2, k) for v in _stems(k))
         for k in r.generic_fa:
             kws.append(_keyword(k, r.code, 1))
-    have = {k[:2] for k in kws}
-    for k, spec in [(k, 2) for k in OUTSIDE_TRADES + OUTSIDE_MORE] + [(k, 1) for k in OUTSIDE_GOODS]:
-        if not any((_fold(normalize_compact(k)), c) in have for c in cat.codes):  # a category's own keyword wins
-            kws.append(_keyword(k, OUTSIDE, spec))
-    for k, codes in SHARED_KEYWORDS.items():
-        if all(c in cat or c == OUTSIDE for c in codes):
-            kws.extend(_keyword(k, c, 2) for c in codes)
+    kws += _outside_keywords(cat, {k[:2] for k in kws})
     # the whole tuple breaks ties (two spellings of one compact keyword): never the set's hash order
     kws = sorted(set(kws), key=lambda t: (-t[2], -len(t[0]), t[1], t[0], t[3], t[4]))
     by_prefix: dict[str, list[_Kw]] = {}
@@ -763,6 +757,20 @@ def _matcher(cat: Catalogue) -> _Matcher:
     disputed = tuple((_fold(normalize_compact(v)), codes, tuple(_fold(normalize_compact(u)) for u in unless))
                      for w, (codes, unless) in sorted(DISPUTED_WORDS.items()) for v in _stems(w))
     return _Matcher(isic, osm, kws, code_norm, by_prefix, disputed)
+
+
+def _outside_keywords(cat: Catalogue, have: set[tuple[str, str]]) -> list[_Kw]:
+    """The keywords of trades outside the catalogue (:data:`OUTSIDE_TRADES`, :data:`OUTSIDE_MORE`; the
+    goods of :data:`OUTSIDE_GOODS` at generic strength) but those a category of ``cat`` has itself
+    (``have``: its (compact keyword, code) pairs), and the :data:`SHARED_KEYWORDS` of categories it has."""
+    kws = []
+    for k, spec in [(k, 2) for k in OUTSIDE_TRADES + OUTSIDE_MORE] + [(k, 1) for k in OUTSIDE_GOODS]:
+        if not any((_fold(normalize_compact(k)), c) in have for c in cat.codes):  # a category's own keyword wins
+            kws.append(_keyword(k, OUTSIDE, spec))
+    for k, codes in SHARED_KEYWORDS.items():
+        if all(c in cat or c == OUTSIDE for c in codes):
+            kws.extend(_keyword(k, c, 2) for c in codes)
+    return kws
 
 
 #: keywords this short (after spaces are removed) match whole words only: «سنگ» not in «سنگک», «رینگ» not
@@ -1023,6 +1031,19 @@ CLASS_BY = {"category": "category", "isic": "isic", "isic_primary": "isic", "osm
             "keyword": "keyword", "generic": "keyword", "outside": "keyword", "conflict": "", "unclassified": ""}
 
 
+def _name_conflicts(name_c: str, name_w: str, m: _Matcher) -> list[str]:
+    """The categories (:data:`OUTSIDE` among them) whose keywords occur apart in a name the rules could not
+    decide: specific ones, with generic words when a trade outside the catalogue is among them, else generic
+    words of two trades; one or none when nothing conflicts."""
+    found = _matches(name_c, f" {name_w} ", m) if name_c else []
+    cs = _conflicts(found)
+    if len(cs) <= 1 and OUTSIDE in {t[2] for t in found}:
+        cs = _conflicts(found, generic=True)
+    if len(cs) <= 1:
+        cs = _generic_conflict(found) or cs
+    return cs
+
+
 def _words_found(name_c: str, name_w: str, m: _Matcher) -> str:
     """The keywords found in a name with their categories («هایپرمارکت» large_store, ...), longest first,
     a keyword inside a longer found one left out."""
@@ -1101,12 +1122,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
                 why.append(f"ISIC '{isic}' not in catalogue")
             if tag is not None:
                 why.append(f"OSM tag '{tag}' not mapped")
-            found = _matches(name_c, f" {name_w} ", m) if name_c else []
-            cs = _conflicts(found)
-            if len(cs) <= 1 and OUTSIDE in {t[2] for t in found}:
-                cs = _conflicts(found, generic=True)
-            if len(cs) <= 1:
-                cs = _generic_conflict(found) or cs
+            cs = _name_conflicts(name_c, name_w, m)
             if len(cs) > 1:
                 how = rule[-1] = "conflict"
                 cands[-1] = ";".join(cs)
