@@ -27,8 +27,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
-
 #: public name -> the module that owns it
 _API: dict[str, str] = {
     "load_scenario": "scenario", "parse_scenario": "scenario", "Scenario": "scenario",
@@ -54,7 +52,13 @@ __all__ = ["__version__", *sorted(_API)]
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
+    """Import a public name from its module on first use (PEP 562); ``__version__`` too (reading the
+    package metadata costs tens of milliseconds that `siteplan explain` need not pay)."""
+    if name == "__version__":
+        from ._version import __version__
+
+        globals()[name] = __version__
+        return __version__
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'siteplan' has no attribute '{name}'")
@@ -68,6 +72,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
+    from ._version import __version__
     from .checks import check_scenario_data
     from .errors import InfeasibleError, InputError, ScenarioError, SiteplanError, SiteplanWarning, SolverError
     from .guilds.catalogue import Catalogue, classify, load_catalogue

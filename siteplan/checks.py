@@ -66,6 +66,34 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
         Every problem :func:`check_scenario_data` finds.
     """
     refuse_provincial_list(scenario)
+    region, read, catalogue, failed = _read_inputs(scenario)
+    label_problems = _label_problems(scenario, catalogue, failed)
+    # what was read before any problem (excluded rows, repairs) and the settings' own warnings go with
+    # the errors: one `validate` shows them all
+    warns = list(dict.fromkeys([*scenario_warnings(scenario), *(region.warnings if region is not None else []),
+                                *(w for e in failed for w in e.warnings)]))
+    if region is not None and catalogue is not None:
+        region.warnings[:] = warns
+        _check_read(scenario, (region, catalogue), whole_grid=whole_grid, label_problems=label_problems, warns=warns)
+        return region, catalogue
+    if read is not None and catalogue is not None:
+        # the data's problems and the scenario's problems against that data, in one list
+        try:
+            check_scenario_data(scenario, read, catalogue, whole_grid=whole_grid)
+        except ScenarioError as err:
+            raise _carrying(InputError(list(dict.fromkeys(failed[0].problems + err.problems))), warns) from None
+        raise _carrying(failed[0], warns)
+    # the layers or the catalogue cannot be read: list their problems with those of the scenario's own
+    # settings (category codes, accepted kinds), so that one `validate` shows them all
+    problems = [p for err in failed for p in err.problems]
+    problems += _setting_problems(scenario, catalogue)
+    kind = ScenarioError if all(isinstance(e, ScenarioError) for e in failed) else InputError
+    raise _carrying(kind(list(dict.fromkeys(problems))), warns)
+
+
+def _read_inputs(scenario: Scenario) -> tuple[Region | None, Region | None, Catalogue | None, list[InputError]]:
+    """The region (None when it cannot be read), the region read with implausible values (None unless
+    that is the problem), the catalogue (None when it cannot be read) and the errors met."""
     failed: list[InputError] = []
     region = catalogue = None
     read: Region | None = None
@@ -82,43 +110,35 @@ def load_checked(scenario: Scenario, *, whole_grid: bool = True) -> tuple[Region
         catalogue = scenario_catalogue(scenario)
     except InputError as err:
         failed.append(err)
-    label_problems: list[str] = []
-    if catalogue is not None and scenario.classification.labels:
-        from .guilds.name_model import read_labels
+    return region, read, catalogue, failed
 
-        try:
-            read_labels(scenario.resolve(scenario.classification.labels), catalogue)
-        except InputError as err:
-            label_problems = list(err.problems)
-            failed.append(err)
-    # what was read before any problem (excluded rows, repairs) and the settings' own warnings go with
-    # the errors: one `validate` shows them all
-    warns = list(dict.fromkeys([*scenario_warnings(scenario), *(region.warnings if region is not None else []),
-                                *(w for e in failed for w in e.warnings)]))
-    if region is not None and catalogue is not None:
-        region.warnings[:] = warns
-        try:
-            check_scenario_data(scenario, region, catalogue, whole_grid=whole_grid)
-        except ScenarioError as err:
-            if not label_problems:
-                raise _carrying(err, warns) from None
-            raise _carrying(InputError(list(dict.fromkeys(err.problems + label_problems))), warns) from None
-        if label_problems:
-            raise _carrying(InputError(label_problems), warns)
-        return region, catalogue
-    if read is not None and catalogue is not None:
-        # the data's problems and the scenario's problems against that data, in one list
-        try:
-            check_scenario_data(scenario, read, catalogue, whole_grid=whole_grid)
-        except ScenarioError as err:
-            raise _carrying(InputError(list(dict.fromkeys(failed[0].problems + err.problems))), warns) from None
-        raise _carrying(failed[0], warns)
-    # the layers or the catalogue cannot be read: list their problems with those of the scenario's own
-    # settings (category codes, accepted kinds), so that one `validate` shows them all
-    problems = [p for err in failed for p in err.problems]
-    problems += _setting_problems(scenario, catalogue)
-    kind = ScenarioError if all(isinstance(e, ScenarioError) for e in failed) else InputError
-    raise _carrying(kind(list(dict.fromkeys(problems))), warns)
+
+def _label_problems(scenario: Scenario, catalogue: Catalogue | None, failed: list[InputError]) -> list[str]:
+    """The problems of the scenario's labels file (``classification.labels``), its error added to ``failed``."""
+    if catalogue is None or not scenario.classification.labels:
+        return []
+    from .guilds.name_model import read_labels
+
+    try:
+        read_labels(scenario.resolve(scenario.classification.labels), catalogue)
+    except InputError as err:
+        failed.append(err)
+        return list(err.problems)
+    return []
+
+
+def _check_read(scenario: Scenario, data: tuple[Region, Catalogue], *, whole_grid: bool, label_problems: list[str],
+                warns: list[str]) -> None:
+    """Check a scenario against its region and catalogue, both read: every problem raised at once, the
+    labels file's with the rest."""
+    try:
+        check_scenario_data(scenario, data[0], data[1], whole_grid=whole_grid)
+    except ScenarioError as err:
+        if not label_problems:
+            raise _carrying(err, warns) from None
+        raise _carrying(InputError(list(dict.fromkeys(err.problems + label_problems))), warns) from None
+    if label_problems:
+        raise _carrying(InputError(label_problems), warns)
 
 
 def _carrying(err: InputError, warns: list[str]) -> InputError:
@@ -445,13 +465,19 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
                      whole_grid: bool) -> list[str]:
     """Criteria whose reach makes one step's arrays far larger than the grid: a catchment radius (its
     convolution kernel) and, on the blockwise path, every halo (the window around a block)."""
-    from .errors import InputError
-    from .scoring.criteria import saturation_distance
+    problems = _separation_window_problems(scenario, catalogue, w, h, whole_grid)
+    for name, c in _usable_criteria(scenario, region, catalogue):
+        why = _criterion_window_problem(name, c, scenario, (w, h), whole_grid)
+        if why:
+            problems.append(why)
+    return problems
 
+
+def _separation_window_problems(scenario: Scenario, catalogue: Any, w: int, h: int, whole_grid: bool) -> list[str]:
+    """Separation rules: each pads its target's distance field by the separation (:mod:`siteplan.rules`)."""
     res = scenario.grid.resolution_m
     budget = WINDOW_BUDGET_BYTES
     problems = []
-    # separation rules: each pads its target's distance field by the separation (siteplan.rules)
     codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
     table = catalogue.table.set_index("code")
     for code in codes:
@@ -469,52 +495,80 @@ def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h:
                     f"would need about {format_gib(need)} of memory, above the {format_gib(allowed)} allowed; use a separation "
                     "that fits the study area (VNG's largest is 1,500 m), or a coarser grid.resolution_m")
                 break
-    for name, c in _usable_criteria(scenario, region, catalogue):
-        if whole_grid and c.kind == "distance":
-            # the distance field is computed on the grid padded by the saturation distance
-            try:
-                reach = saturation_distance(c.transform)
-            except InputError:
-                continue
-            pad = math.ceil(reach / res) + 1
-            need = _WINDOW_BYTES * (h + 2 * pad) * (w + 2 * pad)
-            allowed = max(budget, 4 * _WINDOW_BYTES * h * w)
-            if need > allowed:
-                problems.append(
-                    f"{name}: the transform points reach {reach:,.0f} m (its saturation distance), {pad:,} cells of "
-                    f"{res:g} m around the grid; the padded distance field would need about {format_gib(need)} of "
-                    f"memory, above the {format_gib(allowed)} allowed; use points that level off sooner, or a coarser "
-                    "grid.resolution_m")
-            continue
-        if whole_grid:
-            if c.kind != "catchment" or not c.radius_m:
-                continue
-            k = min(math.ceil(c.radius_m / res), max(w, h))  # as catchment_field
-            need = _FFT_BYTES * (h + 2 * k) * (w + 2 * k)
-            allowed = max(budget, 2 * _FFT_BYTES * h * w)  # at least twice the kernel-free convolution
-            if need > allowed:
-                # largest k with _FFT_BYTES (h + 2k)(w + 2k) <= allowed
-                kmax = max((-(h + w) + math.sqrt((h - w) ** 2 + 4 * allowed / _FFT_BYTES)) / 4, 0)
-                problems.append(
-                    f"{name}: radius_m {c.radius_m:g} m spans {k:,} cells of {res:g} m; the catchment's convolution "
-                    f"over the {w:,} × {h:,} grid would need about {format_gib(need)} of memory, above the "
-                    f"{format_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
-                    "grid.resolution_m")
-            continue
-        # blockwise: every criterion on its block padded by its halo (see siteplan.scoring.blockwise)
-        try:
-            reach = (saturation_distance(c.transform) if c.kind == "distance"
-                     else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
-        except InputError:
-            continue
-        halo = math.ceil(reach / res) + 1
-        side = scenario.grid.block_size + 2 * halo
-        need = (_FFT_BYTES * (side + 2 * min(halo, side)) ** 2 if c.kind == "catchment"
-                else _WINDOW_BYTES * side**2)
-        if need > budget:
-            what = "radius_m" if c.kind == "catchment" else "transform points (its saturation distance)"
-            problems.append(
-                f"{name}: the {what} reach {reach:,.0f} m = {halo:,} cells of {res:g} m around every block; "
-                f"the padded block would need about {format_gib(need)} of memory, above siteplan's budget of "
-                f"{format_gib(budget)}; use a shorter reach, or a coarser grid.resolution_m")
     return problems
+
+
+def _criterion_window_problem(name: str, c: CriterionSpec, scenario: Scenario, size: tuple[int, int],
+                              whole_grid: bool) -> str | None:
+    """Why one criterion's window does not fit the memory budget (None when it does): on the whole grid
+    a distance field padded by its saturation distance or a catchment's convolution, on the blockwise
+    path its block padded by its halo."""
+    if not whole_grid:
+        return _halo_window_problem(name, c, scenario)
+    if c.kind == "distance":
+        return _distance_window_problem(name, c, scenario, size)
+    if c.kind == "catchment" and c.radius_m:
+        return _catchment_window_problem(name, c, scenario, size)
+    return None
+
+
+def _distance_window_problem(name: str, c: CriterionSpec, scenario: Scenario, size: tuple[int, int]) -> str | None:
+    """The distance field is computed on the grid padded by the saturation distance."""
+    from .scoring.criteria import saturation_distance
+
+    w, h = size
+    res = scenario.grid.resolution_m
+    try:
+        reach = saturation_distance(c.transform)
+    except InputError:
+        return None
+    pad = math.ceil(reach / res) + 1
+    need = _WINDOW_BYTES * (h + 2 * pad) * (w + 2 * pad)
+    allowed = max(WINDOW_BUDGET_BYTES, 4 * _WINDOW_BYTES * h * w)
+    if need <= allowed:
+        return None
+    return (f"{name}: the transform points reach {reach:,.0f} m (its saturation distance), {pad:,} cells of "
+            f"{res:g} m around the grid; the padded distance field would need about {format_gib(need)} of "
+            f"memory, above the {format_gib(allowed)} allowed; use points that level off sooner, or a coarser "
+            "grid.resolution_m")
+
+
+def _catchment_window_problem(name: str, c: CriterionSpec, scenario: Scenario, size: tuple[int, int]) -> str | None:
+    """A catchment's convolution over the grid padded by its radius."""
+    w, h = size
+    res = scenario.grid.resolution_m
+    radius = float(c.radius_m or 0)
+    k = min(math.ceil(radius / res), max(w, h))  # as catchment_field
+    need = _FFT_BYTES * (h + 2 * k) * (w + 2 * k)
+    allowed = max(WINDOW_BUDGET_BYTES, 2 * _FFT_BYTES * h * w)  # at least twice the kernel-free convolution
+    if need <= allowed:
+        return None
+    # largest k with _FFT_BYTES (h + 2k)(w + 2k) <= allowed
+    kmax = max((-(h + w) + math.sqrt((h - w) ** 2 + 4 * allowed / _FFT_BYTES)) / 4, 0)
+    return (f"{name}: radius_m {c.radius_m:g} m spans {k:,} cells of {res:g} m; the catchment's convolution "
+            f"over the {w:,} × {h:,} grid would need about {format_gib(need)} of memory, above the "
+            f"{format_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
+            "grid.resolution_m")
+
+
+def _halo_window_problem(name: str, c: CriterionSpec, scenario: Scenario) -> str | None:
+    """Blockwise: every criterion on its block padded by its halo (see :mod:`siteplan.scoring.blockwise`)."""
+    from .scoring.criteria import saturation_distance
+
+    res = scenario.grid.resolution_m
+    budget = WINDOW_BUDGET_BYTES
+    try:
+        reach = (saturation_distance(c.transform) if c.kind == "distance"
+                 else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
+    except InputError:
+        return None
+    halo = math.ceil(reach / res) + 1
+    side = scenario.grid.block_size + 2 * halo
+    need = (_FFT_BYTES * (side + 2 * min(halo, side)) ** 2 if c.kind == "catchment"
+            else _WINDOW_BYTES * side**2)
+    if need <= budget:
+        return None
+    what = "radius_m" if c.kind == "catchment" else "transform points (its saturation distance)"
+    return (f"{name}: the {what} reach {reach:,.0f} m = {halo:,} cells of {res:g} m around every block; "
+            f"the padded block would need about {format_gib(need)} of memory, above siteplan's budget of "
+            f"{format_gib(budget)}; use a shorter reach, or a coarser grid.resolution_m")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import load_checked
+from .common.memo import using as memo_using
 from .errors import InputError
 from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
@@ -297,7 +298,8 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
                      f"{res.baseline['newly_placed']} newly placed (disruption weight "
                      f"{res.baseline['disruption_km']:g} km per ha, allocation.disruption_km); `siteplan compare` "
                      "says which moved because of the change")
-    return _with_programme(res, timer, inputs)
+    with memo_using(stages.memo if stages is not None else None):
+        return _with_programme(res, timer, inputs)
 
 
 def read_baseline(path: str | Path) -> pd.Series:
@@ -419,16 +421,19 @@ def write_outputs(res: RunResult, folder: Path, scenario_file: Path, stages: Sta
     """Write a run's outputs into ``folder``: its ``stages/``, every output file and the manifest with the
     stage keys — the one write step of a provincial run and of each unit of a national run."""
     stages.write(folder)
-    write_run(res, folder, scenario_file=scenario_file, reuse=stages)
-    _manifest_stages(folder / "manifest.json", stages)
+    with memo_using(stages.memo):  # the report's overlays use the run's memo too
+        write_run(res, folder, scenario_file=scenario_file, reuse=stages)
+    memo = stages.write_memo(folder)  # after every figure that uses it
+    _manifest_stages(folder / "manifest.json", stages, memo)
 
 
-def _manifest_stages(manifest: Path, stages: StageReuse) -> None:
+def _manifest_stages(manifest: Path, stages: StageReuse, memo: Path) -> None:
     """Add the run's stage keys (``stages``) and, under ``--reuse``, what it reused (``reused``) to its
-    manifest (neither is an output byte: a run with ``--reuse`` writes what one without writes)."""
+    manifest (neither is an output byte: a run with ``--reuse`` writes what one without writes), and the
+    hash of its memo (``memo``, written after the other outputs) to ``outputs_sha256``."""
     import json
 
-    from .outputs.writer import write_json
+    from .outputs.writer import sha256, write_json
 
     m = json.loads(manifest.read_text(encoding="utf-8"))
     extra: dict[str, object] = {"reused": stages.manifest()} if stages.source is not None else {}
@@ -439,6 +444,9 @@ def _manifest_stages(manifest: Path, stages: StageReuse) -> None:
             out.update(extra)
         out[k] = v
     out.update({k: v for k, v in extra.items() if k not in out})
+    hashes = dict(out["outputs_sha256"])  # type: ignore[call-overload]
+    hashes[memo.relative_to(manifest.parent).as_posix()] = sha256(memo)
+    out["outputs_sha256"] = {k: hashes[k] for k in sorted(hashes, key=Path)}  # the writer's order
     write_json(out, manifest)
 
 

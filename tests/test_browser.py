@@ -89,9 +89,28 @@ def fa_report(demo_run, tmp_path_factory) -> Path:
     return page
 
 
+def _settle(d, frames: int = 2) -> None:
+    """Wait until the page's fonts are loaded and ``frames`` animation frames were drawn (what a fixed
+    sleep waited for, without its idle time)."""
+    d.execute_async_script("""var done = arguments[arguments.length - 1], k = arguments[0];
+        function f() { if (k-- <= 0) done(); else requestAnimationFrame(f); }
+        (document.fonts ? document.fonts.ready : Promise.resolve()).then(f);""", frames)
+
+
+def _popup_text(d, want: str | None = None, timeout: float = 5.0) -> str | None:
+    """The open popup's text, polled until it holds ``want`` (or any text) or ``timeout`` s pass."""
+    end = time.monotonic() + timeout
+    while True:
+        text = d.execute_script("var p = document.querySelector('.leaflet-popup-content'); return p ? p.innerText : null;")
+        if (text and (want is None or want in text)) or time.monotonic() > end:
+            return text
+        time.sleep(0.02)
+
+
 def _load(d, page: Path) -> None:
-    d.get(page.as_uri())
-    time.sleep(1.0)
+    d.get(page.as_uri())  # returns after the load event: the report's script has run
+    assert d.execute_script("return document.readyState") == "complete"
+    _settle(d, 3)
 
 
 def _rect(d, selector: str) -> dict | None:
@@ -218,10 +237,9 @@ def test_every_estate_opens_by_a_click_on_its_centre_with_default_layers(sized, 
             r.map.setView(c, 13, {animate: false});
             var p = r.map.latLngToContainerPoint(c);
             return [l.feature.properties.name, [p.x, p.y]];""", eid)
-        time.sleep(0.15)
+        _settle(d)
         _click_map(d, xy[0], xy[1])
-        time.sleep(0.25)
-        text = d.execute_script("var p = document.querySelector('.leaflet-popup-content'); return p ? p.innerText : null;")
+        text = _popup_text(d, name, timeout=2.0)
         if not text or name not in text:
             missed.append((eid, (text or "")[:60]))
     assert not missed, f"{len(missed)} of {len(ests)} estates did not open: {missed[:5]}"

@@ -96,3 +96,51 @@ def test_demo_every_estate_and_category_agrees(demo_run_dir):
             a, b = explain(prep, code, at=at), explain_run(demo_run_dir, code, at=at)
             assert _same(a.as_dict(), b.as_dict()) and a.lines() == b.lines(), (code, at)
     assert n == len(prep.codes) * len(eids) > 100
+
+
+def test_point_routes_from_stored_costs_equal_routing(small_run, tmp_path):
+    """explain/roads.npz stores each estate's cost from every node: a point's routes from them are the
+    very table routing on the network gives (many points, both reach measures), and a run without
+    them (an older run) is answered by routing, the same answer."""
+    import dataclasses
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from siteplan.outputs.explain import ExplainSource, _road_arrays, _write_npz
+    from siteplan.outputs.explain_routes import has_routes, routes_at
+    from siteplan.relocation.roads import routes_from
+    from siteplan.scenario import AllocationSpec
+
+    sc, out = small_run
+    with np.load(out / "explain" / "roads.npz", allow_pickle=False) as z:
+        assert has_routes(dict(z))
+    src = ExplainSource.load(out)
+    src = dataclasses.replace(src, network=src.network.get())
+    ids = list(src.estates)
+    geoms = np.array([src.estates[e][1] for e in ids], dtype=object)
+    minx, miny, maxx, maxy = src.study_area.bounds
+    rng = np.random.default_rng(7)
+    pts = list(shapely.points(rng.uniform(minx - 2e4, maxx + 2e4, 150), rng.uniform(miny - 2e4, maxy + 2e4, 150)))
+    pts += list(shapely.line_interpolate_point(src.network.seg_geom[:60], 0.5, normalized=True))  # on the roads
+    found = 0
+    for spec in (src.allocation.get(), AllocationSpec(max_distance_km=15), AllocationSpec(reach_min=25)):
+        arrays = _road_arrays(src, ids, spec)
+        for p in pts:
+            want = routes_from(src.network, p, geoms, ids, spec)
+            pd.testing.assert_frame_equal(routes_at(arrays, p, geoms, ids, spec), want, check_exact=True)
+            found += len(want)
+        assert routes_at(arrays, pts[0], geoms, ids, AllocationSpec(max_distance_km=99)) is None  # another reach
+    assert found > 50  # routes were found (the test can fail)
+    # an older run: roads.npz without the stored costs
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    with np.load(old / "explain" / "roads.npz", allow_pickle=False) as z:
+        net_only = {k: z[k] for k in z.files if not k.startswith("route_")}
+    _write_npz(net_only, old / "explain" / "roads.npz")
+    args = ["--at", "51.6776,32.6572", "--category", "metalwork", "--format", "json"]
+    a = CliRunner().invoke(main, ["explain", str(out), *args])
+    b = CliRunner().invoke(main, ["explain", str(old), *args])
+    assert a.exit_code == 0 and a.stdout == b.stdout and '"road"' in a.stdout

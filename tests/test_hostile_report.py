@@ -7,11 +7,11 @@ injected inline script even when escaping is bypassed on purpose, and CSV cells 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -41,8 +41,16 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "siteplan", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    """``siteplan ARGS`` run from ``cwd`` (where a template that ran would make the canary folder), in this
+    process: the command's code is what is tested, not a new interpreter's start."""
+    from click.testing import CliRunner
+
+    from siteplan.cli import main
+
+    with contextlib.chdir(cwd):
+        r = CliRunner().invoke(main, args)
+    err = r.output + (f"\n{r.exception!r}" if r.exception and r.exit_code != 0 else "")
+    return subprocess.CompletedProcess(args, r.exit_code, r.stdout, err)
 
 
 def _data_block(html: str) -> dict:

@@ -8,7 +8,8 @@ import os
 import pandas as pd
 import pytest
 
-from siteplan.guilds import _cache
+from siteplan.common import usercache as _cache
+from siteplan.guilds import ngram_model
 from siteplan.guilds.name_model import train
 from siteplan.guilds.catalogue import load_catalogue
 
@@ -18,13 +19,13 @@ NAMES = ["صافکاری برادران احمدی", "نانوایی سنگک", 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SITEPLAN_CACHE_DIR", str(tmp_path / "c"))
-    _cache._memory.clear()
+    ngram_model._MEMORY.clear()
     yield tmp_path / "c"
-    _cache._memory.clear()
+    ngram_model._MEMORY.clear()
 
 
 def _files(folder):
-    return sorted((folder / "name-model").glob("*.pkl")) if (folder / "name-model").exists() else []
+    return sorted((folder / "name-model").glob("*.npz")) if (folder / "name-model").exists() else []
 
 
 def test_second_training_is_a_cache_hit_with_identical_predictions(cache, monkeypatch):
@@ -32,12 +33,12 @@ def test_second_training_is_a_cache_hit_with_identical_predictions(cache, monkey
     m1 = train(cat)
     p1 = m1.predict(NAMES)
     assert len(_files(cache)) == 1
-    _cache._memory.clear()  # a new process: only the folder cache
+    ngram_model._MEMORY.clear()  # a new process: only the folder cache
 
     def no_fit(*a, **k):
         raise AssertionError("trained again despite the cache")
 
-    monkeypatch.setattr("sklearn.linear_model.LogisticRegression.fit", no_fit)
+    monkeypatch.setattr(ngram_model, "_fit", no_fit)
     m2 = train(cat)
     pd.testing.assert_frame_equal(p1, m2.predict(NAMES))
 
@@ -57,11 +58,11 @@ def test_unsafe_or_damaged_cache_files_are_ignored(cache):
     p0 = train(cat).predict(NAMES)
     (f,) = _files(cache)
     for damage in ("mode", "bytes"):
-        _cache._memory.clear()
+        ngram_model._MEMORY.clear()
         if damage == "mode":
-            os.chmod(f, 0o666)  # writable by others: never unpickled
+            os.chmod(f, 0o666)  # writable by others: never read
         else:
-            f.write_bytes(b"not a pickle")
+            f.write_bytes(b"not an npz")
             os.chmod(f, 0o600)
         pd.testing.assert_frame_equal(p0, train(cat).predict(NAMES))  # trained again, same answer
         os.chmod(f, 0o600)

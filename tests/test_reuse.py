@@ -86,6 +86,11 @@ def test_one_estate_whatif_reuses_and_equals_a_cold_run(run_a, tmp_path):
     assert warm["reused"]["criteria"] == {"reused": 5, "of": 5}
     assert warm["reused"]["surfaces"]["reused"] == warm["reused"]["surfaces"]["of"] > 0
     assert warm["reused"]["notes"] == []
+    # the programme's figures of the sets of businesses the change leaves alone are reused
+    assert 0 < warm["reused"]["memo exposed"]["reused"] <= warm["reused"]["memo exposed"]["of"]
+    # every suitability is unchanged: every overlay image of the report is taken from run A's memo
+    n = len(cold["stages"]["surfaces"])
+    assert warm["reused"]["memo overlay"] == {"reused": n, "of": n}
     # every suitability GeoTIFF (score and SD) and explain/rasters.npz copied from run A, not encoded again
     copied = sorted(f for f in ma["outputs_sha256"] if f.startswith("suitability/")) + ["explain/rasters.npz"]
     assert len(copied) > 2 and sorted(cold["stages"]["files"]) == sorted(copied)
@@ -122,6 +127,11 @@ def test_changed_criteria_layer_is_not_reused(run_a, tmp_path):
     assert r["outputs"]["reused"] == sum(f.startswith("suitability/") and f.split("/")[1].split(".")[0].removesuffix("_sd")
                                          in same for f in warm["stages"]["files"])
     assert "suitability" not in r["stages"] and "classify" in r["stages"]
+    # the report's overlays, keyed by the masked raster itself: those whose GeoTIFF (the same raster) changed
+    # are made again, the others taken from run A
+    tifs = [c for c in warm["stages"]["surfaces"]]
+    changed = [c for c in tifs if warm["outputs_sha256"][f"suitability/{c}.tif"] != ma["outputs_sha256"][f"suitability/{c}.tif"]]
+    assert changed and r["memo overlay"] == {"reused": len(tifs) - len(changed), "of": len(tifs)}
     cold = _run(b, tmp_path / "cold")
     assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
     assert _manifest_core(warm) == _manifest_core(cold)
@@ -220,6 +230,8 @@ def test_another_siteplan_reuses_nothing(run_a, tmp_path, monkeypatch):
     m = _run(sc, tmp_path / "out", "--reuse", str(a))
     assert m["reused"]["stages"] == [] and "another siteplan" in m["reused"]["notes"][0]
     assert m["reused"]["criteria"] == {"reused": 0, "of": 5}
+    assert m["reused"]["memo exposed"]["reused"] == 0 and m["reused"]["memo overlay"]["reused"] == 0
+    # the same outputs, the memo's too (its keys hold no source: another siteplan's memo is never read)
     assert _files(tmp_path / "out") == _files(a)
 
 
@@ -239,4 +251,102 @@ def test_output_copied_only_when_intact(run_a, tmp_path):
     n = len(m["stages"]["files"])
     assert m["reused"]["outputs"] == {"reused": n - 2, "of": n}
     assert any(tif in note and "not reused" in note for note in m["reused"]["notes"])
+    assert _files(tmp_path / "out") == _files(a)
+
+
+# ------------------------------------------------------------------------------------------------
+# the memo of figures (siteplan/common/memo.py): the residents near each set of businesses
+# ------------------------------------------------------------------------------------------------
+
+def _residents_case():
+    import shapely
+
+    from siteplan.programme.impact import Residents
+
+    urban = np.array([shapely.box(0, 0, 1000, 1000), shapely.box(3000, 0, 4000, 800), shapely.Point(6000, 0)],
+                     dtype=object)
+    res = Residents(urban, np.array([1000.0, 500.0, 70.0]), np.array([False, True, False]))
+    rng = np.random.default_rng(3)
+    pts = np.array(shapely.points(rng.uniform(-500, 6500, 40), rng.uniform(-800, 1500, 40)), dtype=object)
+    q, m = rng.uniform(100, 900, 40), rng.uniform(0, 500, 40)
+    sets = [np.arange(40), np.arange(0, 20), np.arange(20, 40), np.array([5, 3, 9]), np.array([30])]
+    return res, pts, q, m, sets
+
+
+def test_memo_reuses_unchanged_sets_and_recomputes_changed_ones():
+    """Each set's figure is stored by the SHA-256 of what it is computed from; a second run reuses the
+    sets whose businesses (geometry, distances) and residents are unchanged and computes the others; every
+    figure equals the one computed without a memo."""
+    import shapely
+
+    from siteplan.common.memo import Memo, using
+    from siteplan.outputs.stagecache import _memo_entries
+    from siteplan.programme.setmemo import KIND, exposed_sets
+
+    res, pts, q, m, sets = _residents_case()
+    direct = res.exposed_sets(pts, q, m, sets)
+    assert direct[0] > 0  # the case counts residents (the test can fail)
+    first = Memo()
+    with using(first):
+        np.testing.assert_array_equal(exposed_sets(res, pts, q, m, sets), direct)
+    assert first.counts[KIND] == [0, len(sets)]
+    stored = _memo_entries(first.arrays())
+    # business 30 moves: the sets holding it (0, 2 and 4) are computed, the others (1, 3) reused
+    moved = pts.copy()
+    moved[30] = shapely.Point(500, 500)
+    second = Memo(stored)
+    with using(second):
+        got = exposed_sets(res, moved, q, m, sets)
+    np.testing.assert_array_equal(got, res.exposed_sets(moved, q, m, sets))
+    assert second.counts[KIND] == [2, len(sets)] and got[4] != direct[4]
+    # a changed distance of business 5 (sets 0, 1, 3) is a changed input as well
+    q2 = q.copy()
+    q2[5] += 1.0
+    third = Memo(stored)
+    with using(third):
+        np.testing.assert_array_equal(exposed_sets(res, pts, q2, m, sets), res.exposed_sets(pts, q2, m, sets))
+    assert third.counts[KIND] == [2, len(sets)]
+    # other residents: nothing reused
+    from siteplan.programme.impact import Residents
+
+    other = Residents(res.geoms, res.population * 2, res.mixed)
+    fourth = Memo(stored)
+    with using(fourth):
+        np.testing.assert_array_equal(exposed_sets(other, pts, q, m, sets), other.exposed_sets(pts, q, m, sets))
+    assert fourth.counts[KIND] == [0, len(sets)]
+    # what a run stores is what it used, in key order: the same bytes whichever run computed a figure
+    assert {k: v.tobytes() for k, v in second.arrays().items()} == \
+        {k: v.tobytes() for k, v in Memo().arrays().items()} | {
+            k: v.tobytes() for k, v in _fresh_arrays(res, moved, q, m, sets).items()}
+
+
+def _fresh_arrays(res, pts, q, m, sets) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    from siteplan.common.memo import Memo, using
+    from siteplan.programme.setmemo import exposed_sets
+
+    memo = Memo()
+    with using(memo):
+        exposed_sets(res, pts, q, m, sets)
+    return memo.arrays()
+
+
+def test_whatif_reuses_programme_figures_of_unchanged_sets(run_a, tmp_path):
+    """A run stores its memo in stages/memo.npz; the one-estate what-if reuses the figures of the sets it
+    does not change, and a damaged memo is refused with a note and computed (the same bytes)."""
+    sc, a, ma = run_a
+    assert "stages/memo.npz" in ma["outputs_sha256"]
+    with np.load(a / "stages" / "memo.npz", allow_pickle=False) as z:
+        assert z["exposed_keys"].shape[1] == 32 and len(z["exposed_values"]) == len(z["exposed_keys"]) > 3
+        stored = len(z["exposed_keys"])
+    again = _run(sc, tmp_path / "again", "--reuse", str(a))
+    n = again["reused"]["memo exposed"]
+    assert n["reused"] == n["of"] >= stored  # every set found (a set asked twice counts twice)
+    assert _files(tmp_path / "again") == _files(a)
+    bad = tmp_path / "bad"
+    shutil.copytree(a, bad)
+    _forge(bad, "stages/memo.npz", _npz_bytes({"exposed_keys": np.zeros((2, 5), np.uint8),
+                                               "exposed_values": np.zeros((2, 1))}))
+    m = _run(sc, tmp_path / "out", "--reuse", str(bad))
+    assert m["reused"]["memo exposed"]["reused"] == 0
+    assert any("stages/memo.npz is damaged" in note for note in m["reused"]["notes"])
     assert _files(tmp_path / "out") == _files(a)

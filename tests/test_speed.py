@@ -117,7 +117,7 @@ def test_zone_rule_problems_equal_the_rule_engine_table(tmp_path):
     from siteplan.common.geom import WRITTEN_SNAP_M
     from siteplan.pipeline import prepare
     from siteplan.scenario import load_scenario
-    from siteplan.zoning.zones import _rule_problems
+    from siteplan.zoning.estate import _rule_problems
 
     prep = prepare(load_scenario(small_scenario(tmp_path)), with_surfaces=False)
     urban = prep.region.layers["urban"].geometry.values

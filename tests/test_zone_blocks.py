@@ -192,7 +192,8 @@ def test_blocks_near_rectangular_ordered_and_reachable(tmp_path, angle):
 def _strips(tmp_path, estate, demand):
     """The access strips of the estate's block frame (as zoning builds it)."""
     from siteplan.zoning.blocks import block_frame
-    from siteplan.zoning.zones import _plot_depth, category_order
+    from siteplan.zoning.estate import category_order
+    from siteplan.zoning.placement import _plot_depth
 
     cat = load_catalogue()
     order = category_order(list(demand), cat)

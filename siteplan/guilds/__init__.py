@@ -11,7 +11,7 @@ Modules, in the order data flows:
 - :mod:`~siteplan.guilds.catalogue`: the catalogue and the rules (explicit category, ISIC code, OSM
   tag, keywords);
 - :mod:`~siteplan.guilds.name_model`: the calibrated character n-gram name model, review and
-  labels (its trained model cached by :mod:`~siteplan.guilds._cache`).
+  labels (its trained model cached by :mod:`~siteplan.common.usercache`).
 """
 
 from __future__ import annotations

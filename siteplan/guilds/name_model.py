@@ -26,7 +26,10 @@ without that registry's corpus rows), an isotonic map of its probability to the 
 that confidence is at least ``classification.min_confidence`` (default 0.99: an expected error of at most
 1 %); a trade outside the catalogue is left out on the same terms; every other business goes to
 ``review.csv`` with its best two categories, the words that matched and the model's scores. Training
-and prediction are deterministic (fixed ``random_state``, sorted inputs) and vectorized.
+and prediction are deterministic (fixed ``random_state``, sorted inputs) and vectorized. Only training uses
+scikit-learn: the trained model is cached by its training data's hash as plain arrays and predicts in numpy
+(:mod:`siteplan.guilds.ngram_model`, scikit-learn's probabilities bit for bit), so a run whose model is cached
+never imports scikit-learn.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import pandas as pd
 from ..common.textnorm import normalize, normalize_compact
 from ..errors import InputError
 from .catalogue import OUTSIDE, OUTSIDE_TRADES
+from .ngram_model import FittedNameModel, fitted_model
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -225,17 +229,27 @@ def _registry_labels(classified: pd.DataFrame | None) -> tuple[list[str], list[s
 
 @dataclass
 class NameModel:
-    """A trained name classifier (see the module docstring)."""
+    """A trained name classifier (see the module docstring).
 
-    vectorizer: object
-    model: object
+    Attributes
+    ----------
+    fitted
+        The vectorizer and classifier as arrays: scikit-learn's predictions in numpy
+        (:class:`siteplan.guilds.ngram_model.FittedNameModel`).
+    classes
+        The categories it knows (:data:`OTHER` among them), in the order of its probabilities.
+    n_catalogue, n_registry
+        Its training rows from the catalogue and corpus, and from the registry and labels.
+    """
+
+    fitted: FittedNameModel
     classes: list[str]
     n_catalogue: int
     n_registry: int
 
     def proba_of(self, names: list[object], classes: list[str]) -> np.ndarray:
         """The model's probability of each of ``classes`` (0 for one it does not know), per name."""
-        proba = self.model.predict_proba(self.vectorizer.transform(_text(names)))  # type: ignore[attr-defined]
+        proba = self.fitted.predict_proba(_text(names))
         pos = {c: i for i, c in enumerate(self.classes)}
         return np.stack([proba[:, pos[c]] if c in pos else np.zeros(len(names)) for c in classes], axis=1)
 
@@ -252,7 +266,7 @@ class NameModel:
         n = len(texts)
         if n == 0:
             return pd.DataFrame({"best1": [], "p1": [], "best2": [], "p2": []})
-        proba = self.model.predict_proba(self.vectorizer.transform(texts))  # type: ignore[attr-defined]
+        proba = self.fitted.predict_proba(texts)
         order = np.argsort(-proba, axis=1, kind="stable")[:, :2]
         cls = np.asarray(self.classes, dtype=object)
         rows = np.arange(n)
@@ -290,9 +304,22 @@ def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
     -------
     NameModel
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    texts, labels, weights, n_catalogue = _training_data(catalogue, classified, extra, corpus)
+    fitted = fitted_model(texts, labels, weights)  # cached by the training data's hash; trained with scikit-learn
+    return NameModel(fitted, list(fitted.classes), n_catalogue, len(texts) - n_catalogue)
 
+
+def _training_data(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
+                   extra: tuple[list[str], list[str]] | None = None, corpus: pd.DataFrame | None = None
+                   ) -> tuple[list[str], list[str], np.ndarray, int]:
+    """What :func:`train` learns from (its parameters).
+
+    Returns
+    -------
+    tuple
+        The texts the vectorizer reads, their categories, their weights, and how many of the rows (the
+        first) come from the catalogue and the corpus.
+    """
     ct, cl = _catalogue_terms(catalogue)
     st, sl = _corpus_rows(catalogue, corpus)
     rt, rl, rw = _registry_labels(classified)
@@ -300,12 +327,7 @@ def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
     texts = _text(ct + st + rt + list(et))
     labels = cl + sl + rl + list(el)
     weights = np.array([1.0] * len(ct) + [CORPUS_WEIGHT] * len(st) + rw + [LABEL_WEIGHT] * len(et))
-    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1, dtype=np.float32)
-    clf = LogisticRegression(C=20.0, max_iter=1000, tol=1e-3, random_state=0)
-    from ._cache import fit_name_model
-
-    vec, clf = fit_name_model(vec, clf, texts, labels, sample_weight=weights)  # cached by the training data's hash
-    return NameModel(vec, clf, [str(c) for c in clf.classes_], len(ct) + len(st), len(rt) + len(et))
+    return texts, labels, weights, len(ct) + len(st)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ Modules, in the order data flows:
 
 - :mod:`~siteplan.inputs.tables`: point layers from CSV, XLSX and ODS tables;
 - :mod:`~siteplan.inputs.plausibility`: data that reads without complaint but cannot be true;
+- :mod:`~siteplan.inputs.files`: one layer's file read and its header checked (shapefiles, rasters);
+- :mod:`~siteplan.inputs.fields`: a layer's fields mapped to the canonical ones and its values cleaned;
 - :mod:`~siteplan.inputs.region`: :func:`load_region`, reading, field mapping and geometry repair;
 - :mod:`~siteplan.inputs.osm`: ``siteplan ingest-osm``, a region folder and scenario from an
   OpenStreetMap extract.

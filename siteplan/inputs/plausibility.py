@@ -381,6 +381,75 @@ def _absurd_coordinates(gdf: gpd.GeoDataFrame, where: str, idf: str | None, out:
     return True
 
 
+@dataclass(frozen=True)
+class _Layer:
+    """A layer being checked: its name, frame, where it is read from, its id field, and the RFC 7946
+    note for a GeoJSON file (empty for others)."""
+
+    name: str
+    gdf: gpd.GeoDataFrame
+    where: str
+    idf: str | None
+    rfc: str
+
+
+def _wrong_units(lyr: _Layer, crs: CRS, b: np.ndarray, centres: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 out: Findings) -> bool:
+    """Degrees beyond ±180/±90 in a geographic CRS, or only degrees in a projected one: an error said
+    (True), else False."""
+    gdf, where, idf, name, rfc = lyr.gdf, lyr.where, lyr.idf, lyr.name, lyr.rfc
+    x, y, ok = centres
+    if crs.is_geographic:
+        bad = ok & ((np.abs(b[:, [0, 2]]) > 180).any(axis=1) | (np.abs(b[:, [1, 3]]) > 90).any(axis=1))
+        if not bad.any():
+            return False
+        idx = np.flatnonzero(bad)
+        items = [f"{_row_id(gdf, i, idf)} at {_fmt_xy(x[i], y[i])}" for i in idx]
+        out.errors.append(
+            f"{where}: {len(idx)} of {len(gdf)} feature(s) have coordinates impossible for {crs.name} "
+            f"(longitude beyond ±180 or latitude beyond ±90): {_listing(items)}; these look like projected "
+            f"metres (e.g. UTM): declare the layer's real CRS with its .prj or layers.{name}.crs{rfc}")
+        return True
+    if ok.any() and (np.abs(b[ok][:, [0, 2]]) <= 180).all() and (np.abs(b[ok][:, [1, 3]]) <= 90).all() \
+            and len(gdf) >= 1 and (np.abs(x[ok]) > 1).any():
+        items = [f"{_row_id(gdf, i, idf)} at {_fmt_xy(x[i], y[i])}" for i in np.flatnonzero(ok)]
+        out.errors.append(
+            f"{where}: the layer declares the projected CRS {crs.name} (metres), but all its coordinates are "
+            f"within ±180/±90, impossible for a study area in metres: they look like longitude/latitude "
+            f"degrees: {_listing(items)}; declare EPSG:4326 (layers.{name}.crs){rfc}")
+        return True
+    return False
+
+
+def _outside_area_of_use(lyr: _Layer, crs: CRS, lonlat: tuple[np.ndarray, np.ndarray, np.ndarray],
+                         out: Findings) -> bool:
+    """Features outside the area of use of a projected CRS: a warning, or an error (True) when every
+    feature is."""
+    aou = crs.area_of_use
+    if aou is None or crs.is_geographic:
+        return False
+    lon, lat, fin = lonlat
+    w, s, e, n = aou.bounds
+    m = AOU_MARGIN_DEG
+    if w > e:  # crosses the antimeridian
+        inside_lon = (lon >= w - m) | (lon <= e + m)
+    else:
+        inside_lon = (lon >= w - m) & (lon <= e + m)
+    outside = fin & ~(inside_lon & (lat >= s - m) & (lat <= n + m))
+    if not outside.any():
+        return False
+    idx = np.flatnonzero(outside)
+    items = [f"{_row_id(lyr.gdf, i, lyr.idf)} at lon/lat {_fmt_xy(lon[i], lat[i])}" for i in idx]
+    msg = (f"{lyr.where}: {len(idx)} of {len(lyr.gdf)} feature(s) lie outside the area of use of its CRS "
+           f"{crs.name} ({w:g}° to {e:g}°E, {s:g}° to {n:g}°N): {_listing(items)}")
+    if outside.sum() == fin.sum():
+        out.errors.append(msg + f"; is the CRS right? declare the real one with the .prj or "
+                          f"layers.{lyr.name}.crs{lyr.rfc}")
+        return True
+    out.warnings.append(msg + "; check that the CRS is right")
+    return False
+
+
 def _layer_coordinates(name: str, gdf: gpd.GeoDataFrame, where: str, idf: str | None, out: Findings
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """One layer's checks of :func:`check_coordinates`: lon, lat (degrees), usable rows and the raw x
@@ -394,23 +463,8 @@ def _layer_coordinates(name: str, gdf: gpd.GeoDataFrame, where: str, idf: str | 
     is_json = ".json" in where.lower() or ".geojson" in where.lower()
     rfc = " (a GeoJSON file is EPSG:4326 longitude/latitude by RFC 7946; its 'crs' member is not to be trusted)" \
         if is_json else ""
-    if crs.is_geographic:
-        bad = ok & ((np.abs(b[:, [0, 2]]) > 180).any(axis=1) | (np.abs(b[:, [1, 3]]) > 90).any(axis=1))
-        if bad.any():
-            idx = np.flatnonzero(bad)
-            items = [f"{_row_id(gdf, i, idf)} at {_fmt_xy(x[i], y[i])}" for i in idx]
-            out.errors.append(
-                f"{where}: {len(idx)} of {len(gdf)} feature(s) have coordinates impossible for {crs.name} "
-                f"(longitude beyond ±180 or latitude beyond ±90): {_listing(items)}; these look like projected "
-                f"metres (e.g. UTM): declare the layer's real CRS with its .prj or layers.{name}.crs{rfc}")
-            return None
-    elif ok.any() and (np.abs(b[ok][:, [0, 2]]) <= 180).all() and (np.abs(b[ok][:, [1, 3]]) <= 90).all() \
-            and len(gdf) >= 1 and (np.abs(x[ok]) > 1).any():
-        items = [f"{_row_id(gdf, i, idf)} at {_fmt_xy(x[i], y[i])}" for i in np.flatnonzero(ok)]
-        out.errors.append(
-            f"{where}: the layer declares the projected CRS {crs.name} (metres), but all its coordinates are "
-            f"within ±180/±90, impossible for a study area in metres: they look like longitude/latitude "
-            f"degrees: {_listing(items)}; declare EPSG:4326 (layers.{name}.crs){rfc}")
+    lyr = _Layer(name, gdf, where, idf, rfc)
+    if _wrong_units(lyr, crs, b, (x, y, ok), out):
         return None
     try:
         pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=gdf.crs).to_crs(4326)
@@ -426,25 +480,8 @@ def _layer_coordinates(name: str, gdf: gpd.GeoDataFrame, where: str, idf: str | 
         out.errors.append(f"{where}: {len(idx)} feature(s) have coordinates impossible for {crs.name}: "
                           f"{_listing(items)}; check the layer's CRS{rfc}")
         return None
-    aou = crs.area_of_use
-    if aou is not None and not crs.is_geographic:
-        w, s, e, n = aou.bounds
-        m = AOU_MARGIN_DEG
-        if w > e:  # crosses the antimeridian
-            inside_lon = (lon >= w - m) | (lon <= e + m)
-        else:
-            inside_lon = (lon >= w - m) & (lon <= e + m)
-        outside = fin & ~(inside_lon & (lat >= s - m) & (lat <= n + m))
-        if outside.any():
-            idx = np.flatnonzero(outside)
-            items = [f"{_row_id(gdf, i, idf)} at lon/lat {_fmt_xy(lon[i], lat[i])}" for i in idx]
-            msg = (f"{where}: {len(idx)} of {len(gdf)} feature(s) lie outside the area of use of its CRS "
-                   f"{crs.name} ({w:g}° to {e:g}°E, {s:g}° to {n:g}°N): {_listing(items)}")
-            if outside.sum() == fin.sum():
-                out.errors.append(msg + f"; is the CRS right? declare the real one with the .prj or "
-                                  f"layers.{name}.crs{rfc}")
-                return None
-            out.warnings.append(msg + "; check that the CRS is right")
+    if _outside_area_of_use(lyr, crs, (lon, lat, fin), out):
+        return None
     null = fin & (np.abs(lon) < 0.5) & (np.abs(lat) < 0.5)
     if null.any():
         idx = np.flatnonzero(null)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -263,21 +264,44 @@ class _Dual:
     recent: list[np.ndarray] = field(default_factory=list)  # the last distinct subproblem sets at new bests
 
 
-def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, max_iters: int = MAX_ITERS,
-                     table: _Sorted | None = None, theta0: float = THETA0, stall_limit: int = STALL,
-                     stop_at: float | None = None, fixed_in: np.ndarray | None = None,
-                     fixed_out: np.ndarray | None = None) -> _Dual:
+@dataclass(frozen=True)
+class Steps:
+    """How the subgradient of :func:`lagrangian_bound` runs.
+
+    Attributes
+    ----------
+    max_iters
+        Iterations at most.
+    theta0
+        The first step factor θ.
+    stall_limit
+        Iterations without a better bound before θ is halved.
+    stop_at
+        Stop when the bound reaches this (default: the upper bound).
+    """
+
+    max_iters: int = MAX_ITERS
+    theta0: float = THETA0
+    stall_limit: int = STALL
+    stop_at: float | None = None
+
+
+def lagrangian_bound(wc: np.ndarray, p: int, ub: float, lam0: np.ndarray, *, table: _Sorted | None = None,
+                     steps: Steps | None = None, fixed: tuple[np.ndarray, np.ndarray] | None = None) -> _Dual:
     """Lagrangian lower bound for p-median, relaxing each customer's assignment constraint, by
     subgradient optimisation (Held, Wolfe & Crowder 1974; Beasley 1993).
 
     For multipliers λ: L(λ) = Σ_i λ_i + (sum of the p smallest ρ_j), ρ_j = Σ_i min(0, c_ij − λ_i),
     a lower bound on the optimum for every λ. Steps of θ (UB' − L) / ‖g‖² along the subgradient
-    g_i = 1 − #{chosen j: c_ij < λ_i}, θ halved after ``stall_limit`` iterations without a better
-    bound; stops when the bound reaches ``stop_at`` (default: ``ub``). Only the entries below λ are
-    visited (``table``: each row sorted once). With ``fixed_in``/``fixed_out`` (masks over the
-    candidates) the subproblem must open / may not open those: the bound of a branch-and-bound node;
-    +inf when the node has no p facilities left.
+    g_i = 1 − #{chosen j: c_ij < λ_i}, θ halved after ``steps.stall_limit`` iterations without a better
+    bound; stops when the bound reaches ``steps.stop_at`` (default: ``ub``). Only the entries below λ are
+    visited (``table``: each row sorted once). With ``fixed`` (masks over the candidates, in and out)
+    the subproblem must open / may not open those: the bound of a branch-and-bound node; +inf when the
+    node has no p facilities left.
     """
+    st = steps or Steps()
+    max_iters, theta0, stall_limit, stop_at = st.max_iters, st.theta0, st.stall_limit, st.stop_at
+    fixed_in, fixed_out = fixed if fixed is not None else (None, None)
     n, m = wc.shape
     tab = table if table is not None else _Sorted(wc)
     lam = lam0.astype(float).copy()
@@ -361,8 +385,8 @@ def branch_and_bound(wc: np.ndarray, p: int, ub: float, dual: _Dual, *, integral
         bound, _, fin, fout, lam = heapq.heappop(heap)
         if bound >= inc - slack:
             continue
-        d = lagrangian_bound(sub, p, inc, lam, max_iters=BB_ITERS, table=table, theta0=BB_THETA0,
-                             stall_limit=BB_STALL, stop_at=inc - slack, fixed_in=fin, fixed_out=fout)
+        d = lagrangian_bound(sub, p, inc, lam, table=table, fixed=(fin, fout),
+                             steps=Steps(max_iters=BB_ITERS, theta0=BB_THETA0, stall_limit=BB_STALL, stop_at=inc - slack))
         spent += max(d.iters, 1) * n * k
         if d.bound >= inc - slack or not len(d.sel):
             continue
@@ -402,44 +426,40 @@ def proven(lb: float, integral: bool) -> float:
     return lb
 
 
-def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART_ITERS,
-          work: float = BB_WORK) -> Answer:
-    """Greedy + fast interchange, Lagrangian bound, then — while the gap is open — multistart with path
-    relinking and a Lagrangian branch and bound of at most ``work`` (see the module)."""
-    n, m = wc.shape
+def _trivial(wc: np.ndarray, p: int) -> Answer | None:
+    """The answer when every candidate opens (p ≥ m) or one does (p = 1, a column sum); else None."""
+    m = wc.shape[1]
     if p >= m:
-        every = np.arange(m)
         obj = float(wc.min(axis=1).sum())
-        return Answer(every, obj, obj, 0)
+        return Answer(np.arange(m), obj, obj, 0)
     if p == 1:
         col = wc.sum(axis=0)
         j = int(np.argmin(col))
         return Answer(np.array([j]), float(col[j]), float(col[j]), 0)
-    integral = bool(np.all(wc == np.round(wc)))
-    iterations = min(iterations, max(MIN_ITERS, int(MULTISTART_WORK // max(n * m, 1))))
-    tol = 1e-9
-    table = _Sorted(wc)
-    sw = _Swaps(wc, greedy(wc, p), table)
-    sw.local_search()
-    best_set, best_obj = sw.fac.copy(), sw.objective
-    first_ub = best_obj
-    lag_iters = min(MAX_ITERS, max(MIN_LAG_ITERS, int(LAG_WORK // max(n * m, 1))))
-    dual = lagrangian_bound(wc, p, best_obj, sw.d1.copy(), table=table, max_iters=lag_iters)
-    lb = proven(dual.bound, integral)
+    return None
 
-    def closed(obj: float) -> bool:
-        return obj - lb <= tol * max(abs(obj), 1.0)
 
-    # the Lagrangian subproblem's facilities are often (nearly) the optimum: improve them
-    for start in (dual.recent[::-1] if not closed(best_obj) else []):
-        sw2 = _Swaps(wc, start, table)
-        sw2.local_search()
-        if sw2.objective < best_obj:
-            best_set, best_obj = sw2.fac.copy(), sw2.objective
-    elite: list[tuple[float, np.ndarray]] = [(best_obj, np.sort(best_set))]
+@dataclass
+class _Incumbent:
+    """The best open set found so far and its objective."""
+
+    open: np.ndarray
+    objective: float
+
+    def offer(self, sw: _Swaps) -> None:
+        """Keep the set of a local search when it is better."""
+        if sw.objective < self.objective:
+            self.open, self.objective = sw.fac.copy(), sw.objective
+
+
+def _multistart(wc: np.ndarray, p: int, table: _Sorted, best: _Incumbent, *, seed: int, iterations: int,
+                closed: Callable[[float], bool]) -> int:
+    """Greedy random starts, each improved by local search and relinked towards an elite set, until
+    the gap closes or ``iterations`` run out (``best`` updated); the iterations run."""
+    elite: list[tuple[float, np.ndarray]] = [(best.objective, np.sort(best.open))]
     rng = np.random.default_rng(seed)
     it = 0
-    while it < iterations and not closed(best_obj):
+    while it < iterations and not closed(best.objective):
         it += 1
         sw = _Swaps(wc, greedy(wc, p, rng), table)
         sw.local_search()
@@ -451,21 +471,52 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
             sw_mid.local_search()
             cand.append((sw_mid.objective, np.sort(sw_mid.fac)))
         for obj, s in cand:
-            if obj < best_obj:
-                best_obj, best_set = obj, s
+            if obj < best.objective:
+                best.objective, best.open = obj, s
             if not any(np.array_equal(s, e) for _, e in elite):
                 elite.append((obj, s))
         elite.sort(key=lambda t: t[0])
         del elite[ELITE:]
-    if not closed(best_obj) and best_obj < first_ub:  # a better upper bound steers the subgradient better
-        polished = lagrangian_bound(wc, p, best_obj, dual.lam, table=table, max_iters=lag_iters // 4,
-                                    theta0=POLISH_THETA0)
+    return it
+
+
+def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART_ITERS,
+          work: float = BB_WORK) -> Answer:
+    """Greedy + fast interchange, Lagrangian bound, then — while the gap is open — multistart with path
+    relinking and a Lagrangian branch and bound of at most ``work`` (see the module)."""
+    n, m = wc.shape
+    if (easy := _trivial(wc, p)) is not None:
+        return easy
+    integral = bool(np.all(wc == np.round(wc)))
+    iterations = min(iterations, max(MIN_ITERS, int(MULTISTART_WORK // max(n * m, 1))))
+    tol = 1e-9
+    table = _Sorted(wc)
+    sw = _Swaps(wc, greedy(wc, p), table)
+    sw.local_search()
+    best = _Incumbent(sw.fac.copy(), sw.objective)
+    first_ub = best.objective
+    lag_iters = min(MAX_ITERS, max(MIN_LAG_ITERS, int(LAG_WORK // max(n * m, 1))))
+    dual = lagrangian_bound(wc, p, best.objective, sw.d1.copy(), table=table, steps=Steps(max_iters=lag_iters))
+    lb = proven(dual.bound, integral)
+
+    def closed(obj: float) -> bool:
+        return obj - lb <= tol * max(abs(obj), 1.0)
+
+    # the Lagrangian subproblem's facilities are often (nearly) the optimum: improve them
+    for start in (dual.recent[::-1] if not closed(best.objective) else []):
+        sw2 = _Swaps(wc, start, table)
+        sw2.local_search()
+        best.offer(sw2)
+    it = _multistart(wc, p, table, best, seed=seed, iterations=iterations, closed=closed)
+    if not closed(best.objective) and best.objective < first_ub:  # a better upper bound steers the subgradient better
+        polished = lagrangian_bound(wc, p, best.objective, dual.lam, table=table,
+                                    steps=Steps(max_iters=lag_iters // 4, theta0=POLISH_THETA0))
         if polished.bound > dual.bound:
             dual = polished
         lb = max(lb, proven(dual.bound, integral))
-    if not closed(best_obj) and work > 0:
-        lb_bb, better = branch_and_bound(wc, p, best_obj, dual, integral=integral, work=work)
+    if not closed(best.objective) and work > 0:
+        lb_bb, better = branch_and_bound(wc, p, best.objective, dual, integral=integral, work=work)
         if better is not None:
-            best_set, best_obj = np.sort(better), float(wc[:, better].min(axis=1).sum())
+            best.open, best.objective = np.sort(better), float(wc[:, better].min(axis=1).sum())
         lb = max(lb, proven(lb_bb, integral))
-    return Answer(np.sort(best_set), best_obj, min(lb, best_obj), it)
+    return Answer(np.sort(best.open), best.objective, min(lb, best.objective), it)

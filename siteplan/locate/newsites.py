@@ -383,10 +383,10 @@ def _cells_source() -> bytes:
     """SHA-256 of :data:`_CELLS_SOURCES` and the versions (read once per process)."""
     from pathlib import Path
 
-    from ..guilds._cache import _versions
+    from ..common.usercache import versions_key
 
     root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(repr(_versions()).encode())
+    h = hashlib.sha256(repr(versions_key()).encode())
     for rel in _CELLS_SOURCES:
         try:
             h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
@@ -452,7 +452,7 @@ def candidate_cells(xy: np.ndarray, land: np.ndarray, grid: Grid, reach_m: float
         Flat indices (ascending) of the allowed cells with land in reach, and that land times the
         suitability there.
     """
-    from ..guilds._cache import cache_dir, load_object, store_object
+    from ..common.usercache import cache_dir, load_object, store_object
 
     key = cells_key(xy, land, grid, reach_m, ok, score) if cache_dir() is not None else None
     got = load_object("sites", key) if key is not None else None

@@ -13,6 +13,48 @@ module                    what
 ========================  ===================================================================
 """
 
-from .run import NationalResult, PartitionsFailed, default_cache, is_national, run_national_file
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["NationalResult", "PartitionsFailed", "default_cache", "is_national", "run_national_file"]
+
+
+def is_national(path: str | Path) -> bool:
+    """True when a scenario file has a ``national:`` section (read without validating it).
+
+    Defined here, not in ``run``: `siteplan run` asks it of every scenario, and a provincial run needs
+    none of the national modules.
+
+    Parameters
+    ----------
+    path
+        The scenario file.
+
+    Returns
+    -------
+    bool
+    """
+    from ..errors import SiteplanError
+    from ..scenario import read_scenario_file
+
+    try:
+        data = read_scenario_file(Path(path))
+    except SiteplanError:
+        return False
+    return isinstance(data, dict) and "national" in data
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :mod:`.run`, imported on first use (PEP 562)."""
+    if name in ("NationalResult", "PartitionsFailed", "default_cache", "run_national_file"):
+        value = getattr(import_module(".run", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from .run import NationalResult, PartitionsFailed, default_cache, run_national_file

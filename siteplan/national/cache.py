@@ -123,34 +123,13 @@ def open_cache(cache: str | Path, inputs: Mapping[str, str | Path], out: str | P
     given = str(cache)
     cache_dir = Path(cache).expanduser().resolve()
     shown = f"--cache {given}" + (f" ({cache_dir})" if given != str(cache_dir) else "")
-    why = "the cache deletes the results it no longer needs, so it must be a folder of siteplan's own"
     out_dir = Path(out).expanduser().resolve()
-    if _inside(cache_dir, out_dir):
-        raise InputError(f"{shown}: is inside --out, which a run replaces as a whole; put the cache beside it")
-    if _inside(out_dir, cache_dir):
-        raise InputError(f"{shown}: holds --out ({out_dir}); {why}: put the cache beside --out")
-    for label, p in inputs.items():
-        for f in input_files(Path(p).expanduser()):
-            real = f.resolve()
-            if _inside(real, cache_dir):
-                what = f"is {label}" if real == cache_dir else f"holds {label} ({real})"
-                raise InputError(f"{shown}: {what}; {why}, apart from the inputs: choose a new folder, e.g. "
-                                 f"--cache {out_dir.parent / ('.' + out_dir.name + '.cache')}")
-            if real in cache_dir.parents:
-                raise InputError(f"{shown}: lies inside {label} ({real}); {why}, apart from the inputs: choose a "
-                                 "new folder elsewhere")
+    _check_apart(cache_dir, shown, inputs, out_dir)
     if os.path.lexists(cache_dir) and not cache_dir.is_dir():
         raise InputError(f"{shown}: cannot write there (it exists and is not a folder); give a folder of its own "
                          "with --cache (the partitions' inputs and results are kept there)")
-    if cache_dir.is_dir():
-        if _kind(cache_dir) != "cache":
-            names = sorted(e for e in os.listdir(cache_dir) if not _is_junk(cache_dir / e))
-            if names:
-                more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-                raise InputError(f"{shown}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and is "
-                                 f"not a siteplan cache (it has no {MARKER} marker of kind 'cache'); {why}: give a "
-                                 "new or empty folder (a cache made by an older siteplan holds only results it "
-                                 "can recompute: delete it)")
+    if cache_dir.is_dir() and _kind(cache_dir) != "cache":
+        _check_empty(cache_dir, shown)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         if _kind(cache_dir) != "cache":
@@ -163,6 +142,39 @@ def open_cache(cache: str | Path, inputs: Mapping[str, str | Path], out: str | P
         raise InputError(f"{shown}: cannot write there ({exc.strerror or exc}); give a writable folder "
                          "with --cache (the partitions' inputs and results are kept there)") from None
     return cache_dir
+
+
+#: why the cache must be a folder of its own
+_OWN = "the cache deletes the results it no longer needs, so it must be a folder of siteplan's own"
+
+
+def _check_apart(cache_dir: Path, shown: str, inputs: Mapping[str, str | Path], out_dir: Path) -> None:
+    """Refuse a cache that is, holds or lies inside ``--out`` or an input."""
+    if _inside(cache_dir, out_dir):
+        raise InputError(f"{shown}: is inside --out, which a run replaces as a whole; put the cache beside it")
+    if _inside(out_dir, cache_dir):
+        raise InputError(f"{shown}: holds --out ({out_dir}); {_OWN}: put the cache beside --out")
+    for label, p in inputs.items():
+        for f in input_files(Path(p).expanduser()):
+            real = f.resolve()
+            if _inside(real, cache_dir):
+                what = f"is {label}" if real == cache_dir else f"holds {label} ({real})"
+                raise InputError(f"{shown}: {what}; {_OWN}, apart from the inputs: choose a new folder, e.g. "
+                                 f"--cache {out_dir.parent / ('.' + out_dir.name + '.cache')}")
+            if real in cache_dir.parents:
+                raise InputError(f"{shown}: lies inside {label} ({real}); {_OWN}, apart from the inputs: choose a "
+                                 "new folder elsewhere")
+
+
+def _check_empty(cache_dir: Path, shown: str) -> None:
+    """Refuse an existing folder that is not a siteplan cache and holds anything but junk."""
+    names = sorted(e for e in os.listdir(cache_dir) if not _is_junk(cache_dir / e))
+    if names:
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        raise InputError(f"{shown}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and is "
+                         f"not a siteplan cache (it has no {MARKER} marker of kind 'cache'); {_OWN}: give a "
+                         "new or empty folder (a cache made by an older siteplan holds only results it "
+                         "can recompute: delete it)")
 
 
 def owned_entry(folder: Path, kind: str) -> tuple[bool, list[str]]:

@@ -256,9 +256,11 @@ def _labels(fr: _Frame, polygons: gpd.GeoDataFrame, failed: frozenset[str]) -> l
 
 
 def _svg_map(polygons: gpd.GeoDataFrame, figs: NationalFigures, share: dict[str, float | None],
-             links: dict[str, str], failed: frozenset[str], cats: list[str], estates: gpd.GeoDataFrame,
-             sites: gpd.GeoDataFrame, size: int = 720) -> Markup:
-    """The map (coordinates only numbers; every name escaped): provinces, flows, estates, sites, names."""
+             links: dict[str, str], failed: frozenset[str], cats: list[str],
+             places: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], size: int = 720) -> Markup:
+    """The map (coordinates only numbers; every name escaped): provinces, flows, estates and sites
+    (``places``), names."""
+    estates, sites = places
     fr = _Frame(polygons, size)
     hatch = Markup('<defs><pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
                    'patternTransform="rotate(45)"><rect width="8" height="8" fill="#cccccc"/>'
@@ -424,7 +426,7 @@ def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polyg
     css_hash = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     csp = f"default-src 'none'; style-src 'sha256-{css_hash}'; img-src 'self'; base-uri 'none'; form-action 'none'"
     svg = _svg_map(polygons, figs, share, links, failed, [c for c, _ in cats],
-                   read_stage_layer(path.parent, "estates.geojson"), read_stage_layer(path.parent, "sites.geojson"))
+                   (read_stage_layer(path.parent, "estates.geojson"), read_stage_layer(path.parent, "sites.geojson")))
     legend = Markup(
         '<p class="legend">Shading: share of the businesses placed, <span class="sw s0"></span> 0 % to '
         '<span class="sw s1"></span> 100 %; <span class="sw se"></span> no business; <span class="sw sf"></span> '

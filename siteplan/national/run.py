@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .._version import __version__
 from ..errors import InputError, SiteplanError
@@ -24,10 +24,13 @@ from .provinces import national_inputs, split_scenario
 from .report import national_report
 from .runner import Outcome, UnitTask, check_scheduler, outcome_record, run_units
 
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
 log = logging.getLogger(__name__)
 
-__all__ = ["NationalResult", "PartitionsFailed", "NationalIncomplete", "run_national_file", "is_national",
-           "default_cache"]
+__all__ = ["NationalOptions", "NationalResult", "PartitionsFailed", "NationalIncomplete", "run_national_file",
+           "is_national", "default_cache"]
 
 
 class PartitionsFailed(SiteplanError, RuntimeError):
@@ -53,15 +56,7 @@ class NationalResult:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
-def is_national(path: str | Path) -> bool:
-    """True when a scenario file has a ``national:`` section (read without validating it)."""
-    from ..scenario import read_scenario_file
-
-    try:
-        data = read_scenario_file(Path(path))
-    except SiteplanError:
-        return False
-    return isinstance(data, dict) and "national" in data
+from . import is_national as is_national  # noqa: E402 - defined in the package, light to import
 
 
 def default_cache(out: str | Path) -> Path:
@@ -94,9 +89,37 @@ def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, 
             "timings_s": timings, "warnings": res.parts.warnings, "versions": versions(), "outputs_sha256": outputs}
 
 
-def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0, scheduler: str | None = None,
-                      seed: int | None = None, overwrite: bool = False, cache: str | Path | None = None,
-                      processes: bool = True, cache_days: float = 7.0) -> NationalResult:
+class NationalOptions(TypedDict, total=False):
+    """The keyword options of :func:`run_national_file` (defaults in brackets): ``workers`` [0],
+    ``scheduler`` [None], ``seed`` [None], ``overwrite`` [False], ``cache`` [None], ``processes`` [True],
+    ``cache_days`` [7.0]."""
+
+    workers: int
+    scheduler: str | None
+    seed: int | None
+    overwrite: bool
+    cache: str | Path | None
+    processes: bool
+    cache_days: float
+
+
+def _check_options(scenario: Scenario, path: Path, *, seed: int | None, cache_days: float, scheduler: str | None
+                   ) -> None:
+    """Refuse a scenario without a ``national:`` section and bad options, before any work (an address
+    where no scheduler answers is said at once)."""
+    from ..scenario import check_seed
+
+    if scenario.national is None:
+        raise InputError(f"{path}: not a national scenario (no 'national:' section)")
+    if seed is not None:
+        check_seed(seed)
+    if not cache_days >= 0:
+        raise InputError(f"--cache-days {cache_days}: give a number of days ≥ 0 (0 keeps only this run's results)")
+    if scheduler:
+        check_scheduler(scheduler)
+
+
+def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[NationalOptions]) -> NationalResult:
     """Run a national scenario into ``out_dir``.
 
     Parameters
@@ -121,6 +144,8 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         After the run, the cache drops the runs not used for this many days (0: all this run did not
         use); see :mod:`siteplan.national.cache`.
 
+    The options (:class:`NationalOptions`) are keyword-only.
+
     Returns
     -------
     NationalResult
@@ -133,19 +158,15 @@ def run_national_file(path: str | Path, out_dir: str | Path, *, workers: int = 0
         A problem with the scenario, its layers or partitions, or the folders.
     """
     from ..outputs.outdir import OutputFolder, input_bytes
-    from ..scenario import check_seed, load_scenario
+    from ..scenario import load_scenario
 
+    workers, scheduler, seed = options.get("workers", 0), options.get("scheduler"), options.get("seed")
+    overwrite, cache, processes = options.get("overwrite", False), options.get("cache"), options.get("processes", True)
+    cache_days = options.get("cache_days", 7.0)
     path = Path(path)
     t0 = time.perf_counter()
     scenario = load_scenario(path)
-    if scenario.national is None:
-        raise InputError(f"{path}: not a national scenario (no 'national:' section)")
-    if seed is not None:
-        check_seed(seed)
-    if not cache_days >= 0:
-        raise InputError(f"--cache-days {cache_days}: give a number of days ≥ 0 (0 keeps only this run's results)")
-    if scheduler:
-        check_scheduler(scheduler)  # before any work: an address where nothing answers is said at once
+    _check_options(scenario, path, seed=seed, cache_days=cache_days, scheduler=scheduler)
     inputs = national_inputs(scenario, path)
     estimate = (8 << 20) + 3 * input_bytes(inputs.values())
     with OutputFolder(out_dir, kind="national", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:

@@ -408,16 +408,7 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
     written: set[int] = set()
     here = f"{socket.gethostname()}:{os.getpid()}"
 
-    def on_event(event: Any) -> None:  # in the client's event-loop thread
-        msg = event[1] if isinstance(event, tuple) and len(event) == 2 else event
-        if not isinstance(msg, dict) or not isinstance(msg.get("unit"), int):
-            return
-        unit, stage, state = msg["unit"], str(msg.get("stage")), str(msg.get("state"))
-        if stage == "write" and state == "done":
-            written.add(unit)
-        bars.stage(unit, stage, state)
-
-    client.subscribe_topic(topic, on_event)
+    client.subscribe_topic(topic, _stage_events(written, bars))
     lost = ""
     try:
         order = sorted(range(len(tasks)), key=lambda i: (-tasks[i].weight, i))
@@ -432,14 +423,8 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
             except _SchedulerLost as exc:  # the others cannot finish either: stop here
                 lost = str(exc)
                 break
-            o = results[i]
-            if o.worker and o.worker != here:
-                for line in o.logged:  # a worker elsewhere: its warnings, with the unit's label
-                    log.warning("%s", line)
-            if o.status == "ok":  # its stages travel apart from the result: let the last one arrive
-                _wait_for(partial(written.__contains__, i), 1.0)
-            bars.done(i, o.status)
-            on_done(o, len(results), len(tasks))
+            _said(results[i], i, here, (written, bars))
+            on_done(results[i], len(results), len(tasks))
         if lost:
             for i, t in enumerate(tasks):
                 if i not in results:
@@ -447,6 +432,32 @@ def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, proces
         return [results[i] for i in range(len(tasks))], {**engine, **({"lost": lost} if lost else {})}
     finally:
         _close(client, cluster, topic, lost)
+
+
+def _stage_events(written: set[int], bars: UnitBars) -> Callable[[Any], None]:
+    """The handler of the workers' stage events (run in the client's event-loop thread): the bars move,
+    and ``written`` gets each unit whose write stage is done."""
+    def on_event(event: Any) -> None:
+        msg = event[1] if isinstance(event, tuple) and len(event) == 2 else event
+        if not isinstance(msg, dict) or not isinstance(msg.get("unit"), int):
+            return
+        unit, stage, state = msg["unit"], str(msg.get("stage")), str(msg.get("state"))
+        if stage == "write" and state == "done":
+            written.add(unit)
+        bars.stage(unit, stage, state)
+
+    return on_event
+
+
+def _said(o: Outcome, i: int, here: str, shown: tuple[set[int], UnitBars]) -> None:
+    """A unit's outcome said: a remote worker's warnings logged, its last stage let arrive, its bar done."""
+    written, bars = shown
+    if o.worker and o.worker != here:
+        for line in o.logged:  # a worker elsewhere: its warnings, with the unit's label
+            log.warning("%s", line)
+    if o.status == "ok":  # its stages travel apart from the result: let the last one arrive
+        _wait_for(partial(written.__contains__, i), 1.0)
+    bars.done(i, o.status)
 
 
 def _connect(workers: int, scheduler: str | None, processes: bool) -> tuple[Any, Any, dict[str, Any]]:

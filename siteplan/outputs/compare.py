@@ -596,41 +596,56 @@ def _notes(a: RunFolder, b: RunFolder, moved: pd.DataFrame) -> list[tuple[str, s
                       "(listed in moved.csv as only_in_a / only_in_b); the rest are compared",
                       f"فهرست کسب‌وکارهای دو اجرا یکی نیست: {only_a} کسب‌وکار فقط در A و {only_b} فقط در B "
                       "(در moved.csv با only_in_a و only_in_b)؛ بقیه مقایسه شده‌اند"))
-    ia, ib = a.manifest.get("inputs"), b.manifest.get("inputs")
+    notes += _manifest_notes(a.manifest, b.manifest)
+    for r, lab in ((a, "A"), (b, "B")):
+        notes += _missing_notes(r, lab)
+    return notes
+
+
+def _manifest_notes(ma: dict[str, Any], mb: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the two runs' manifests say differs: inputs, scenario settings, seeds, siteplan versions."""
+    notes: list[tuple[str, str]] = []
+    ia, ib = ma.get("inputs"), mb.get("inputs")
     if isinstance(ia, dict) and isinstance(ib, dict):
         diff = sorted(k for k in set(ia) | set(ib) if ia.get(k) != ib.get(k))
         if diff:
             notes.append((f"input layers that differ between the runs: {', '.join(diff)}",
                           f"لایه‌های ورودی متفاوت دو اجرا: {'، '.join(diff)}"))
-    sa, sb = a.manifest.get("scenario"), b.manifest.get("scenario")
+    sa, sb = ma.get("scenario"), mb.get("scenario")
     if isinstance(sa, dict) and isinstance(sb, dict):
         diff = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k) and k not in ("layers",))
         if diff:
             notes.append((f"scenario settings that differ: {', '.join(diff)}",
                           f"تنظیمات متفاوت سناریو: {'، '.join(diff)}"))
-    if a.manifest.get("seed") != b.manifest.get("seed"):
-        sd = (a.manifest.get("seed"), b.manifest.get("seed"))
+    if ma.get("seed") != mb.get("seed"):
+        sd = (ma.get("seed"), mb.get("seed"))
         notes.append((f"the runs used different seeds ({sd[0]} and {sd[1]})",
                       f"بذر تصادفی دو اجرا متفاوت است ({sd[0]} و {sd[1]})"))
-    va, vb = a.manifest.get("siteplan"), b.manifest.get("siteplan")
+    va, vb = ma.get("siteplan"), mb.get("siteplan")
     if va != vb:
         notes.append((f"written by different siteplan versions ({va} and {vb}); differences may come from the "
                       "program as well as the scenario",
                       f"دو اجرا با نسخه‌های متفاوت siteplan نوشته شده‌اند ({va} و {vb})؛ بخشی از تفاوت‌ها ممکن است "
                       "از برنامه باشد نه از سناریو"))
-    for r, lab in ((a, "A"), (b, "B")):
-        if not r.manifest:
-            notes.append((f"run {lab} has no siteplan manifest.json: objective and inputs are not compared",
-                          f"اجرای {lab} فایل manifest.json ندارد: تابع هدف و ورودی‌ها مقایسه نشده‌اند"))
-        for layer in ("estates", "sites", "zones"):
-            if getattr(r, layer) is None:
-                if layer == "estates":
-                    notes.append((f"run {lab} has no {layer}.geojson: {layer} compared from relocation.csv only",
-                                  f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
-                                  "مقایسه شده‌اند و روی نقشه نیستند"))
-                else:
-                    notes.append((f"run {lab} has no {layer}.geojson",
-                                  f"اجرای {lab} فایل {layer}.geojson ({_LAYER_FA[layer]}) ندارد"))
+    return notes
+
+
+def _missing_notes(r: RunFolder, lab: str) -> list[tuple[str, str]]:
+    """What run ``lab`` lacks: its manifest, its estates, sites or zones."""
+    notes: list[tuple[str, str]] = []
+    if not r.manifest:
+        notes.append((f"run {lab} has no siteplan manifest.json: objective and inputs are not compared",
+                      f"اجرای {lab} فایل manifest.json ندارد: تابع هدف و ورودی‌ها مقایسه نشده‌اند"))
+    for layer in ("estates", "sites", "zones"):
+        if getattr(r, layer) is not None:
+            continue
+        if layer == "estates":
+            notes.append((f"run {lab} has no {layer}.geojson: {layer} compared from relocation.csv only",
+                          f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
+                          "مقایسه شده‌اند و روی نقشه نیستند"))
+        else:
+            notes.append((f"run {lab} has no {layer}.geojson",
+                          f"اجرای {lab} فایل {layer}.geojson ({_LAYER_FA[layer]}) ندارد"))
     return notes
 
 

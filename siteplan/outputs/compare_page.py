@@ -27,8 +27,9 @@ import base64
 import hashlib
 import math
 import re
+from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -228,10 +229,7 @@ def _estates_layer(cmp: "Comparison", f: _Fmt) -> tuple[dict[str, Any] | None, d
     bounds = [math.ceil(top / 3), math.ceil(2 * top / 3)]
 
     def fill(d: int) -> str:
-        if d == 0:
-            return C_SAME
-        k = 0 if abs(d) <= bounds[0] else 1 if abs(d) <= bounds[1] else 2
-        return EST_UP[k] if d > 0 else EST_DOWN[2 - k]
+        return _estate_fill(d, bounds)
 
     props, labels = [], []
     for e, name, c in zip(est["estate_id"], est["name"] if "name" in est else est["estate_id"], centre):
@@ -252,8 +250,21 @@ def _estates_layer(cmp: "Comparison", f: _Fmt) -> tuple[dict[str, Any] | None, d
     layer = {"kind": "geojson", "cls": "cp-estates", "show": True,
              "name": "شهرک‌ها: تغییر واحدهای پذیرفته / estates: change of intake",
              "features": _geojson(est.geometry.values, props), "points": labels}
-    ranges = [(1, bounds[0]), (bounds[0] + 1, bounds[1]), (bounds[1] + 1, top)]
     seen = {fill(int(d)) for d in t["change_units"]} if len(t) else set()
+    return layer, centres, _estate_legend(f, bounds, top, seen)
+
+
+def _estate_fill(d: int, bounds: list[int]) -> str:
+    """The colour of an estate whose intake changed by ``d`` units (three classes each way)."""
+    if d == 0:
+        return C_SAME
+    k = 0 if abs(d) <= bounds[0] else 1 if abs(d) <= bounds[1] else 2
+    return EST_UP[k] if d > 0 else EST_DOWN[2 - k]
+
+
+def _estate_legend(f: _Fmt, bounds: list[int], top: int, seen: set[str]) -> list[tuple[str, str, str, str]]:
+    """The legend of the estates' colours that the map uses: more units (largest first), unchanged, fewer."""
+    ranges = [(1, bounds[0]), (bounds[0] + 1, bounds[1]), (bounds[1] + 1, top)]
     legend: list[tuple[str, str, str, str]] = []
     for k in (2, 1, 0):
         lo, hi = ranges[k]
@@ -266,7 +277,7 @@ def _estates_layer(cmp: "Comparison", f: _Fmt) -> tuple[dict[str, Any] | None, d
         if EST_DOWN[2 - k] in seen and lo <= hi:
             legend.append(("box", EST_DOWN[2 - k], f"شهرک با واحدهای کمتر: {f.ltr(-lo, signed=True)} تا "
                            f"{f.ltr(-hi, signed=True)}", "fewer units"))
-    return layer, centres, legend
+    return legend
 
 
 def _site_polys(g: gpd.GeoDataFrame | None) -> dict[str, Any]:
@@ -334,66 +345,51 @@ def _arrows(pairs: pd.DataFrame, cap: int) -> tuple[list[list[Any]], int]:
     return rows, int(rest["n"].sum()) if len(rest) else 0
 
 
+@dataclass(frozen=True)
+class _Moves:
+    """What the business arrows are drawn from: the moved table, the number format, the category names,
+    and where each estate (``est_c``) and B's sites (``site_c``) are."""
+
+    mv: pd.DataFrame
+    f: _Fmt
+    names: dict[str, str]
+    est_c: dict[str, tuple[float, float]]
+    site_c: dict[str, Any]
+
+    def where(self, e: str, s: str) -> Any:
+        """The place of an estate, else of a site (None when it is not on the map)."""
+        return self.est_c.get(e) if e else self.site_c.get(s)
+
+
+class _Arrows(NamedTuple):
+    """One layer of arrows, a business each: the change it shows, its colour, dash, CSS class and name,
+    and whether it points at B's proposed site."""
+
+    change: str
+    colour: str
+    dash: int
+    cls: str
+    name: str
+    to_site: bool
+
+
 def _business_layers(cmp: "Comparison", f: _Fmt, names: dict[str, str], est_c: dict[str, tuple[float, float]],
                      site_c: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """Arrow layers: old estate → new estate (aggregated by pair), origin → new estate (newly
     assigned), origin → another proposed site; dots for the newly unassigned. Returns the layers and
     notes on what could not be drawn."""
-    mv = cmp.moved
+    ms = _Moves(cmp.moved, f, names, est_c, site_c)
+    mv = ms.mv
     layers: list[dict[str, Any]] = []
     notes: list[str] = []
-
-    def where(e: str, s: str) -> Any:
-        return est_c.get(e) if e else site_c.get(s)
-
-    # estate to estate, one arrow per pair
-    m = mv[mv["change"] == "moved"]
-    if len(m):
-        src = [where(e, s) for e, s in zip(m["estate_id_a"], m["site_id_a"])]
-        dst = [where(e, s) for e, s in zip(m["estate_id_b"], m["site_id_b"])]
-        ok = np.array([a is not None and b is not None for a, b in zip(src, dst)], dtype=bool)
-        if (~ok).sum():
-            notes.append(f"{f.ltr(int((~ok).sum()))} کسب‌وکار جابه‌جاشده بی‌مختصات شهرک (estates.geojson) روی نقشه نیست")
-        k = m[ok].assign(fa=[a for a, o in zip(m["estate_id_a"].where(m["estate_id_a"] != "", m["site_id_a"]), ok) if o],
-                         fb=[b for b, o in zip(m["estate_id_b"].where(m["estate_id_b"] != "", m["site_id_b"]), ok) if o])
-        g = k.groupby(["fa", "fb"], sort=True)
-        rows = []
-        for (ea, eb), grp in g:
-            (la, oa), (lb, ob) = where(ea, ea), where(eb, eb)
-            cats = grp["category"].value_counts()
-            top = "، ".join(f"{names.get(c, c)}: {f.ltr(n)}" for c, n in cats.head(4).items())
-            rows.append({"lat0": la, "lon0": oa, "lat1": lb, "lon1": ob, "n": len(grp), "colour": C_MOVED, "dash": 0,
-                         "lines": [f"{f.ltr(len(grp))} کسب‌وکار از {ea} (A) به {eb} (B)", top]})
-        items, left = _arrows(pd.DataFrame(rows), MAX_ARROWS)
-        layers.append({"kind": "arrows", "cls": "cp-moved", "show": True, "items": items, "left": left,
-                       "name": "کسب‌وکارهایی که به شهرک دیگر می‌روند / businesses moved to another estate"})
-
-    def per_business(change: str, colour: str, dash: int, cls: str, name: str, to_site: bool) -> None:
-        b = mv[mv["change"] == change]
-        if not len(b):
-            return
-        rows, missing = [], 0
-        for r in b.itertuples(index=False):
-            dst = site_c.get(r.site_id_b) if to_site else where(r.estate_id_b, r.site_id_b)
-            if dst is None or not np.isfinite([r.lat, r.lon]).all():
-                missing += 1
-                continue
-            to = r.site_id_b if to_site else (r.estate_id_b or r.site_id_b)
-            rows.append({"lat0": round(float(r.lat), 6), "lon0": round(float(r.lon), 6), "lat1": dst[0], "lon1": dst[1],
-                         "n": 1, "colour": colour, "dash": dash,
-                         "lines": [f"{r.name} ({r.biz_id})", names.get(r.category, r.category),
-                                   f"{CHANGE_FA[change][0]}: {to}"]})
-        if missing:
-            notes.append(f"{f.ltr(missing)} کسب‌وکار «{CHANGE_FA[change][0]}» بی‌مختصات روی نقشه نیست")
-        if rows:
-            items, left = _arrows(pd.DataFrame(rows), MAX_ARROWS)
-            layers.append({"kind": "arrows", "cls": cls, "show": True, "items": items, "left": left, "name": name})
-
-    per_business("newly_assigned", C_NEW, 0, "cp-new", "کسب‌وکارهای تازه جای‌گرفته / newly assigned", False)
+    _estate_arrows(ms, layers, notes)
+    _business_arrows(ms, _Arrows("newly_assigned", C_NEW, 0, "cp-new",
+                                 "کسب‌وکارهای تازه جای‌گرفته / newly assigned", False), layers, notes)
     b = mv[(mv["change"] == "site_changed") & (mv["site_id_b"] != "")]
     if len(b):
-        per_business("site_changed", C_SITE, 1, "cp-site-changed",
-                     "بی‌جا مانده‌هایی که سایت دیگری می‌پذیرد / taken by another proposed site", True)
+        _business_arrows(ms, _Arrows("site_changed", C_SITE, 1, "cp-site-changed",
+                                     "بی‌جا مانده‌هایی که سایت دیگری می‌پذیرد / taken by another proposed site", True),
+                         layers, notes)
     lost = mv[(mv["change"] == "newly_unassigned") & mv["lat"].notna() & mv["lon"].notna()]
     if len(lost):
         pts = [[round(float(r.lat), 6), round(float(r.lon), 6), 5, C_LOST,
@@ -403,6 +399,59 @@ def _business_layers(cmp: "Comparison", f: _Fmt, names: dict[str, str], est_c: d
         layers.append({"kind": "points", "cls": "cp-lost", "show": True, "items": pts, "left": max(len(lost) - MAX_ARROWS, 0),
                        "name": "کسب‌وکارهای تازه بی‌جا مانده / newly unassigned"})
     return layers, notes
+
+
+def _estate_arrows(ms: _Moves, layers: list[dict[str, Any]], notes: list[str]) -> None:
+    """Estate to estate, one arrow per pair (added to ``layers``; what cannot be drawn to ``notes``)."""
+    mv, f, names, where = ms.mv, ms.f, ms.names, ms.where
+    m = mv[mv["change"] == "moved"]
+    if not len(m):
+        return
+    src = [where(e, s) for e, s in zip(m["estate_id_a"], m["site_id_a"])]
+    dst = [where(e, s) for e, s in zip(m["estate_id_b"], m["site_id_b"])]
+    ok = np.array([a is not None and b is not None for a, b in zip(src, dst)], dtype=bool)
+    if (~ok).sum():
+        notes.append(f"{f.ltr(int((~ok).sum()))} کسب‌وکار جابه‌جاشده بی‌مختصات شهرک (estates.geojson) روی نقشه نیست")
+    k = m[ok].assign(fa=[a for a, o in zip(m["estate_id_a"].where(m["estate_id_a"] != "", m["site_id_a"]), ok) if o],
+                     fb=[b for b, o in zip(m["estate_id_b"].where(m["estate_id_b"] != "", m["site_id_b"]), ok) if o])
+    g = k.groupby(["fa", "fb"], sort=True)
+    rows = []
+    for (ea, eb), grp in g:
+        (la, oa), (lb, ob) = where(ea, ea), where(eb, eb)
+        cats = grp["category"].value_counts()
+        top = "، ".join(f"{names.get(c, c)}: {f.ltr(n)}" for c, n in cats.head(4).items())
+        rows.append({"lat0": la, "lon0": oa, "lat1": lb, "lon1": ob, "n": len(grp), "colour": C_MOVED, "dash": 0,
+                     "lines": [f"{f.ltr(len(grp))} کسب‌وکار از {ea} (A) به {eb} (B)", top]})
+    items, left = _arrows(pd.DataFrame(rows), MAX_ARROWS)
+    layers.append({"kind": "arrows", "cls": "cp-moved", "show": True, "items": items, "left": left,
+                   "name": "کسب‌وکارهایی که به شهرک دیگر می‌روند / businesses moved to another estate"})
+
+
+def _business_arrows(ms: _Moves, style: _Arrows, layers: list[dict[str, Any]], notes: list[str]) -> None:
+    """One arrow per business of a change, from its origin (added to ``layers``; those without
+    coordinates counted in ``notes``)."""
+    mv, f, names = ms.mv, ms.f, ms.names
+    change = style.change
+    b = mv[mv["change"] == change]
+    if not len(b):
+        return
+    rows, missing = [], 0
+    for r in b.itertuples(index=False):
+        dst = ms.site_c.get(r.site_id_b) if style.to_site else ms.where(r.estate_id_b, r.site_id_b)
+        if dst is None or not np.isfinite([r.lat, r.lon]).all():
+            missing += 1
+            continue
+        to = r.site_id_b if style.to_site else (r.estate_id_b or r.site_id_b)
+        rows.append({"lat0": round(float(r.lat), 6), "lon0": round(float(r.lon), 6), "lat1": dst[0], "lon1": dst[1],
+                     "n": 1, "colour": style.colour, "dash": style.dash,
+                     "lines": [f"{r.name} ({r.biz_id})", names.get(r.category, r.category),
+                               f"{CHANGE_FA[change][0]}: {to}"]})
+    if missing:
+        notes.append(f"{f.ltr(missing)} کسب‌وکار «{CHANGE_FA[change][0]}» بی‌مختصات روی نقشه نیست")
+    if rows:
+        items, left = _arrows(pd.DataFrame(rows), MAX_ARROWS)
+        layers.append({"kind": "arrows", "cls": style.cls, "show": True, "items": items, "left": left,
+                       "name": style.name})
 
 
 def _bounds(layers: list[dict[str, Any]], *, focus: bool) -> list[list[float]] | None:

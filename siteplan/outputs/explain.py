@@ -216,6 +216,9 @@ class ExplainSource:
     estate_facts: Callable[[str, str], EstateFacts]
     network: Any = None
     allocation: Any = None
+    #: a point's routes from what a run stored (point, estates' geometries, ids → the routes table, or None
+    #: when it stored none): :meth:`_Stored.routes`
+    routes: Callable[[BaseGeometry, np.ndarray, list[str]], pd.DataFrame | None] | None = None
 
     @classmethod
     def from_prepared(cls, prep: "Prepared") -> ExplainSource:
@@ -278,91 +281,148 @@ class ExplainSource:
             The folder holds no ``explain/`` data (a run of an older version, or not a run), or data
             of another format version, or damaged data.
         """
+        folder = Path(run_dir) / EXPLAIN_DIR
+        meta = _read_meta(Path(run_dir), folder)
+        try:
+            return _Stored(folder, meta).source()
+        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
+            raise _damaged(folder, exc) from None
+
+
+def _damaged(folder: Path, exc: Exception) -> InputError:
+    """The error of explain data that cannot be read."""
+    return InputError(f"{folder}: the explain data is damaged or incomplete ({type(exc).__name__}: {exc}); "
+                      "rerun the scenario")
+
+
+def _read_meta(run_dir: Path, folder: Path) -> dict[str, Any]:
+    """``explain/explain.json`` of a run folder, checked for its format.
+
+    Raises
+    ------
+    InputError
+        No such folder, no explain data, another format, or damaged JSON.
+    """
+    meta_file = folder / "explain.json"
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: no such run folder")
+    if not meta_file.is_file():
+        raise InputError(f"{run_dir}: no {EXPLAIN_DIR}/explain.json in this folder (not a siteplan run, or one "
+                         "written by a version without it); rerun the scenario, or give the scenario YAML "
+                         "instead of the run folder")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        fmt = meta.get("format")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise _damaged(folder, exc) from None
+    if fmt != FORMAT:
+        raise InputError(f"{meta_file}: explain data of format {fmt!r}, this siteplan reads "
+                         f"format {FORMAT}; rerun the scenario with this version")
+    return cast("dict[str, Any]", meta)
+
+
+class _Stored:
+    """A run's explain data read into an :class:`ExplainSource` (the arrays are read on first use)."""
+
+    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        from affine import Affine
         from pyproj import CRS
 
-        folder = Path(run_dir) / EXPLAIN_DIR
-        meta_file = folder / "explain.json"
-        if not Path(run_dir).is_dir():
-            raise InputError(f"{run_dir}: no such run folder")
-        if not meta_file.is_file():
-            raise InputError(f"{run_dir}: no {EXPLAIN_DIR}/explain.json in this folder (not a siteplan run, or one "
-                             "written by a version without it); rerun the scenario, or give the scenario YAML "
-                             "instead of the run folder")
+        self.folder, self.meta = folder, meta
+        with np.load(folder / "geometry.npz", allow_pickle=False) as z:
+            self.geo = {k: z[k] for k in z.files}
+        a, b, c, d, e, f = (float(v) for v in meta["grid"]["transform"])
+        self.crs = CRS.from_wkt(meta["crs"])
+        self.grid = Grid(Affine(a, b, c, d, e, f), int(meta["grid"]["width"]), int(meta["grid"]["height"]),
+                         float(meta["grid"]["res"]), self.crs)
+        travel = meta.get("travel") or {}
+        if not isinstance(travel, dict):
+            raise TypeError(f"travel is {type(travel).__name__}")
+        self.travel = {k: v for k, v in travel.items() if k in ("max_distance_km", "reach_min")}
+        self.tkeys = {str(k): i for i, k in enumerate(meta["targets"])}
+        self.cnames = {str(n): i for i, n in enumerate(meta["criteria"])}
+        self.targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = {}
+
+    def wkb(self, i: int) -> np.ndarray:
+        """The ``i``-th geometry array of ``geometry.npz``."""
+        data, off = self.geo[f"g{i}_wkb"], self.geo[f"g{i}_off"]
+        return np.asarray(shapely.from_wkb([data[off[k]:off[k + 1]].tobytes() for k in range(len(off) - 1)]),
+                          dtype=object)
+
+    def target(self, key: str) -> tuple[np.ndarray, shapely.STRtree | None]:
+        """A rule target's geometries and their index."""
+        if key not in self.targets:
+            tg = self.wkb(2 + self.tkeys[key]) if key in self.tkeys else np.array([], dtype=object)
+            self.targets[key] = (tg, shapely.STRtree(tg) if len(tg) else None)
+        return self.targets[key]
+
+    def raster(self, *names: str) -> list[np.ndarray]:
+        """Arrays of ``rasters.npz`` (only those asked for are read: the file holds every criterion)."""
+        with np.load(self.folder / "rasters.npz", allow_pickle=False) as z:
+            return [z[n] for n in names]
+
+    def criterion(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A criterion's raw and transformed rasters."""
+        i = self.cnames[name]
+        raw, score = self.raster(f"raw{i}", f"score{i}")
+        return raw, score
+
+    def estate_criterion(self, eid: str, name: str) -> tuple[float, float]:
+        """An estate's raw and transformed means of a criterion."""
+        raw, val = self.meta["estate_criteria"][eid][name]
+        return float(raw), float(val)
+
+    def facts(self, code: str, eid: str) -> EstateFacts:
+        """An estate's usable land and eligibility for a category."""
+        r = self.meta["facts"][code][eid]
+        return EstateFacts(float(r["usable_ha"]), float(r["area_ha"]), str(r["binding"]), float(r["removed_ha"]),
+                           bool(r["eligible"]), str(r["reason"]))
+
+    def spec(self) -> Any:
+        """The travel settings as the allocation model (only a point's routes on the network read it: the
+        scenario model is slow to import)."""
+        from ..scenario import AllocationSpec
+
+        return AllocationSpec(**self.travel)
+
+    def network(self) -> Any:
+        """The road network (only a point's routes read it: the relocation package is slow to import)."""
+        from ..relocation.roads import network_from_arrays
+
+        with np.load(self.folder / "roads.npz", allow_pickle=False) as z:
+            return network_from_arrays(dict(z), self.crs)
+
+    def routes(self, point: BaseGeometry, facilities: np.ndarray, ids: list[str]) -> pd.DataFrame | None:
+        """A point's routes from the estates' costs the run stored (:func:`.explain_routes.routes_at`),
+        or None when it stored none for them."""
+        from types import SimpleNamespace
+
+        from .explain_routes import routes_at
+
+        spec = SimpleNamespace(reach_min=self.travel.get("reach_min"),
+                               max_distance_km=self.travel.get("max_distance_km"))
+        if spec.max_distance_km is None:
+            return None
         try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT:
-                raise InputError(f"{meta_file}: explain data of format {meta.get('format')!r}, this siteplan reads "
-                                 f"format {FORMAT}; rerun the scenario with this version")
-            geo = np.load(folder / "geometry.npz", allow_pickle=False)
-            ras = np.load(folder / "rasters.npz", allow_pickle=False)
-            a, b, c, d, e, f = (float(v) for v in meta["grid"]["transform"])
-            from affine import Affine
-
-            crs = CRS.from_wkt(meta["crs"])
-            grid = Grid(Affine(a, b, c, d, e, f), int(meta["grid"]["width"]), int(meta["grid"]["height"]),
-                        float(meta["grid"]["res"]), crs)
-            cats = meta["categories"]
-            rules = {code: tuple(Rule(**r) for r in cats[code]["rules"]) for code in meta["codes"]}
-            weights = {code: {str(n): float(w) for n, w in cats[code]["weights"]} for code in meta["codes"]}
-
-            def wkb(i: int) -> np.ndarray:
-                data, off = geo[f"g{i}_wkb"], geo[f"g{i}_off"]
-                return np.asarray(shapely.from_wkb([data[off[k]:off[k + 1]].tobytes() for k in range(len(off) - 1)]),
-                                  dtype=object)
-
-            study = wkb(0)[0]
-            est_geoms = wkb(1)
-            estates = {str(r["estate_id"]): (str(r["name"]), g) for r, g in zip(meta["estates"], est_geoms)}
-            tkeys = {str(k): i for i, k in enumerate(meta["targets"])}
-            slope = ras["slope"] if meta.get("slope") else None
-            cnames = {str(n): i for i, n in enumerate(meta["criteria"])}
-            ecrit = meta["estate_criteria"]
-            facts_raw = meta["facts"]
-            travel = meta.get("travel") or {}
-            if not isinstance(travel, dict):
-                raise TypeError(f"travel is {type(travel).__name__}")
-            travel = {k: v for k, v in travel.items() if k in ("max_distance_km", "reach_min")}
-
-            def spec() -> Any:  # only a point's routes read it (the scenario model is slow to import)
-                from ..scenario import AllocationSpec
-
-                return AllocationSpec(**travel)
-
-            def roads() -> Any:  # only a point's routes read it (the relocation package is slow to import)
-                from ..relocation.roads import network_from_arrays
-
-                with np.load(folder / "roads.npz", allow_pickle=False) as z:
-                    return network_from_arrays(dict(z), crs)
-
-            net = _Deferred(roads, folder) if (folder / "roads.npz").is_file() else None
-        except InputError:
-            raise
+            with np.load(self.folder / "roads.npz", allow_pickle=False) as z:
+                return routes_at(dict(z), point, facilities, ids, spec)
         except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
-            raise InputError(f"{folder}: the explain data is damaged or incomplete ({type(exc).__name__}: {exc}); "
-                             "rerun the scenario") from None
-        targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = {}
+            raise _damaged(self.folder, exc) from None
 
-        def target(key: str) -> tuple[np.ndarray, shapely.STRtree | None]:
-            if key not in targets:
-                tg = wkb(2 + tkeys[key]) if key in tkeys else np.array([], dtype=object)
-                targets[key] = (tg, shapely.STRtree(tg) if len(tg) else None)
-            return targets[key]
-
-        def crit(name: str) -> tuple[np.ndarray, np.ndarray]:
-            i = cnames[name]
-            return ras[f"raw{i}"], ras[f"score{i}"]
-
-        def estate_crit(eid: str, name: str) -> tuple[float, float]:
-            raw, val = ecrit[eid][name]
-            return float(raw), float(val)
-
-        def facts(code: str, eid: str) -> EstateFacts:
-            r = facts_raw[code][eid]
-            return EstateFacts(float(r["usable_ha"]), float(r["area_ha"]), str(r["binding"]), float(r["removed_ha"]),
-                               bool(r["eligible"]), str(r["reason"]))
-
-        return cls(crs, grid, [str(c) for c in meta["codes"]], rules, weights, target, study, slope, crit, estates,
-                   estate_crit, facts, net, _Deferred(spec, folder))
+    def source(self) -> ExplainSource:
+        """The explanation source."""
+        meta = self.meta
+        cats = meta["categories"]
+        est_geoms = self.wkb(1)
+        has_roads = (self.folder / "roads.npz").is_file()
+        return ExplainSource(
+            self.crs, self.grid, [str(c) for c in meta["codes"]],
+            {code: tuple(Rule(**r) for r in cats[code]["rules"]) for code in meta["codes"]},
+            {code: {str(n): float(w) for n, w in cats[code]["weights"]} for code in meta["codes"]},
+            self.target, self.wkb(0)[0], self.raster("slope")[0] if meta.get("slope") else None, self.criterion,
+            {str(r["estate_id"]): (str(r["name"]), g) for r, g in zip(meta["estates"], est_geoms)},
+            self.estate_criterion, self.facts, _Deferred(self.network, self.folder) if has_roads else None,
+            _Deferred(self.spec, self.folder), self.routes if has_roads else None)
 
 
 class _Deferred:
@@ -377,8 +437,7 @@ class _Deferred:
             try:
                 self.value = self.make()
             except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
-                raise InputError(f"{self.folder}: the explain data is damaged or incomplete ({type(exc).__name__}: "
-                                 f"{exc}); rerun the scenario") from None
+                raise _damaged(self.folder, exc) from None
             self.done = True
         return self.value
 
@@ -446,6 +505,21 @@ def _to_working(at: tuple[float, float], crs: Any) -> BaseGeometry:
     return Point(float(x), float(y))
 
 
+def _routes(src: ExplainSource, point: BaseGeometry) -> pd.DataFrame | None:
+    """The routes from a point to the estates within the reach (:func:`siteplan.relocation.roads.routes_from`):
+    from the costs a run stored when it did, else routed on the network (or measured straight)."""
+    if src.allocation is None or not src.estates:
+        return None
+    ids = list(src.estates)
+    geoms = np.array([src.estates[e][1] for e in ids], dtype=object)
+    got = src.routes(point, geoms, ids) if src.routes is not None else None
+    if got is not None:
+        return got
+    from ..relocation.roads import routes_from
+
+    return routes_from(_resolve(src.network), point, geoms, ids, _resolve(src.allocation))
+
+
 def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None = None,
             estate: str | None = None) -> Explanation:
     """The explanation from either source (:func:`explain`, :func:`explain_run`)."""
@@ -488,13 +562,7 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
         allowed = u.eligible
         estate_why = tuple(x for x in u.reason.split("; ") if x)
     score = float(crit.contribution.sum()) if len(crit) else float("nan")
-    routes = None
-    if at is not None and src.allocation is not None and src.estates:
-        from ..relocation.roads import routes_from
-
-        ids = list(src.estates)
-        routes = routes_from(_resolve(src.network), geom, np.array([src.estates[e][1] for e in ids], dtype=object),
-                             ids, _resolve(src.allocation))
+    routes = _routes(src, geom) if at is not None else None
     return Explanation(category, where, rules, crit, score, allowed, usable, estate_why, routes,
                        "road" if src.network is not None else "straight")
 
@@ -619,9 +687,19 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
             ras["slope"] = src.slope
         _write_npz(ras, folder / "rasters.npz")
     written = [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
-    if src.network is not None:  # the road network, for the routes explain prints
-        from ..relocation.roads import network_arrays
-
-        _write_npz(network_arrays(src.network), folder / "roads.npz")
+    if src.network is not None:  # the road network and the estates' costs, for the routes explain prints
+        _write_npz(_road_arrays(src, eids, prep.scenario.allocation), folder / "roads.npz")
         written.append(folder / "roads.npz")
     return written
+
+
+def _road_arrays(src: ExplainSource, eids: list[str], spec: Any) -> dict[str, np.ndarray]:
+    """``explain/roads.npz``: the network (:func:`siteplan.relocation.roads.network_arrays`) and each estate's
+    cost from every node, computed on the network as explain reads it back
+    (:func:`.explain_routes.route_arrays`)."""
+    from ..relocation.roads import network_arrays, network_from_arrays
+    from .explain_routes import route_arrays
+
+    arrays = network_arrays(src.network)
+    net = network_from_arrays(arrays, src.crs)
+    return {**arrays, **route_arrays(net, np.array([src.estates[e][1] for e in eids], dtype=object), spec)}

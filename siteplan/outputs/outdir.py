@@ -142,9 +142,8 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
     given = str(out)
     out = Path(out).expanduser().resolve()
     shown = f"{option} {given}" + (f" ({out})" if given != str(out) else "")
-    why = "siteplan replaces its output folder as a whole, so it must be a folder of its own"
     if out.parent == out:
-        raise InputError(f"{shown}: is the root of the file system; {why}: give a new folder")
+        raise InputError(f"{shown}: is the root of the file system; {_OWN_FOLDER}: give a new folder")
     for label, p in (inputs or {}).items():  # an input folder (a --baseline run, a FileGDB) is only read
         real = Path(p).expanduser().resolve()
         if real in out.parents and real.is_dir():
@@ -160,28 +159,42 @@ def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None
     if os.path.ismount(out) or (parent_st is not None and parent_st.st_dev != st.st_dev):
         raise InputError(f"{shown}: is a mount point; siteplan puts its output folder in place by renaming it, "
                          f"which cannot replace a mount point: give a folder inside it, e.g. --out {out / 'out'}")
-    for label, p in (inputs or {}).items():
+    _refuse_inputs_below(out, st, inputs or {}, shown)
+    _refuse_working_folders(st, shown)
+    return out
+
+
+#: why an output folder must be a folder of its own
+_OWN_FOLDER = "siteplan replaces its output folder as a whole, so it must be a folder of its own"
+
+
+def _refuse_inputs_below(out: Path, st: os.stat_result, inputs: Mapping[str, str | Path], shown: str) -> None:
+    """Refuse an existing output folder that is or holds an input."""
+    for label, p in inputs.items():
         if _is_at_or_above(st, Path(p)):
             real = Path(p).resolve()
             what = f"is {label}" if real == out else f"holds {label} ({real})"
             hint = _sibling(out) if real == out else out / "out"  # never inside an input folder
-            raise InputError(f"{shown}: {what}; {why}, apart from the inputs: choose a new folder, "
+            raise InputError(f"{shown}: {what}; {_OWN_FOLDER}, apart from the inputs: choose a new folder, "
                              f"e.g. --out {hint}")
+
+
+def _refuse_working_folders(st: os.stat_result, shown: str) -> None:
+    """Refuse an existing output folder that is the current folder, the home folder or a parent of either."""
     try:
         cwd: Path | None = Path.cwd()
     except OSError:  # the current folder was removed
         cwd = None
     if cwd is not None and _is_at_or_above(st, cwd):
         what = "is the current folder" if os.path.samestat(st, os.stat(cwd)) else "is a parent of the current folder"
-        raise InputError(f"{shown}: {what}; {why}: give a new folder, e.g. --out {cwd / 'out'}")
+        raise InputError(f"{shown}: {what}; {_OWN_FOLDER}: give a new folder, e.g. --out {cwd / 'out'}")
     try:
         home = Path.home()
     except (RuntimeError, KeyError):  # no home folder known
         home = None
     if home is not None and _is_at_or_above(st, home):
-        raise InputError(f"{shown}: is your home folder or a parent of it; {why}: give a new folder, "
+        raise InputError(f"{shown}: is your home folder or a parent of it; {_OWN_FOLDER}: give a new folder, "
                          f"e.g. --out {home / 'siteplan-out'}")
-    return out
 
 
 def _sibling(folder: Path) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,54 +180,81 @@ def check_output_file(out: str | Path, inputs: Mapping[str, str | Path] | None =
     given = str(out)
     path = Path(out).expanduser()
     real = path.resolve()
-    shown = f"{option} {given}" + (f" ({real})" if given != str(real) else "")
-    st = _stat(path)
+    t = _Target(real, _stat(path), f"{option} {given}" + (f" ({real})" if given != str(real) else ""), option)
+    for label, folder in (folders or {}).items():
+        _refuse_folder(t, label, folder)
+    _refuse_run_folders(t)
+    for label, p in (inputs or {}).items():
+        _refuse_input(t, label, Path(p).expanduser())
+    return real
 
-    def same(f: Path) -> bool:
-        if f.resolve() == real:
+
+@dataclass(frozen=True)
+class _Target:
+    """An output file being checked: its resolved path, its status (None when it does not exist), how
+    the messages show it, and the option that named it."""
+
+    real: Path
+    st: os.stat_result | None
+    shown: str
+    option: str
+
+    def same(self, f: Path) -> bool:
+        """``f`` is the output file: the same path once resolved, or the same file through a hard link."""
+        if f.resolve() == self.real:
             return True
-        if st is None:
+        if self.st is None:
             return False
         fst = _stat(f)
-        return fst is not None and os.path.samestat(st, fst)
+        return fst is not None and os.path.samestat(self.st, fst)
 
-    for label, folder in (folders or {}).items():
-        top = Path(folder).expanduser().resolve()
-        inside = top in real.parents or real == top
-        if not inside and st is not None:
-            inside = any(same(Path(root) / f) for root, _dirs, files in os.walk(top) for f in files)
-        if inside:
-            raise InputError(f"{shown}: is inside {label} ({top}); siteplan replaces that folder as a whole and "
-                             f"--overwrite refuses it once it holds files siteplan did not write: write the file "
-                             f"elsewhere, e.g. {option} {top.parent / (top.name + real.suffix)}")
+
+def _refuse_folder(t: _Target, label: str, folder: str | Path) -> None:
+    """Refuse an output file inside a folder it must not be in (every file there is an input too)."""
+    real, option = t.real, t.option
+    top = Path(folder).expanduser().resolve()
+    inside = top in real.parents or real == top
+    if not inside and t.st is not None:
+        inside = any(t.same(Path(root) / f) for root, _dirs, files in os.walk(top) for f in files)
+    if inside:
+        raise InputError(f"{t.shown}: is inside {label} ({top}); siteplan replaces that folder as a whole and "
+                         f"--overwrite refuses it once it holds files siteplan did not write: write the file "
+                         f"elsewhere, e.g. {option} {top.parent / (top.name + real.suffix)}")
+
+
+def _refuse_run_folders(t: _Target) -> None:
+    """Refuse an output file inside a folder siteplan wrote and replaces as a whole: its files are its own."""
     from .outdir import COMMANDS, written_by
 
-    for top in real.parents:  # a folder siteplan wrote and replaces as a whole: its files are its own
+    real = t.real
+    for top in real.parents:
         kind = written_by(top)[0] if (top / ".siteplan-run").exists() or (top / "manifest.json").exists() else None
         if kind is not None and kind != "ingest-osm":  # an ingest's folder holds the scenario the user edits
-            raise InputError(f"{shown}: is inside {top}, a folder {COMMANDS.get(kind, 'siteplan')} wrote; siteplan "
+            raise InputError(f"{t.shown}: is inside {top}, a folder {COMMANDS.get(kind, 'siteplan')} wrote; siteplan "
                              "replaces that folder as a whole, and writing there would change its outputs or make "
-                             f"--overwrite refuse it: write the file elsewhere, e.g. {option} "
+                             f"--overwrite refuse it: write the file elsewhere, e.g. {t.option} "
                              f"{top.parent / (top.name + '_' + real.name)}")
-    parent_st = _stat(real.parent)
-    for label, p in (inputs or {}).items():
-        p = Path(p).expanduser()
-        for i, f in enumerate(input_files(p)):
-            if same(f):
-                what = f"is {label}" if i == 0 else f"is a file of {label}"
-                raise InputError(f"{shown}: {what} ({f.resolve()}); writing there would replace an input of "
-                                 f"this command: choose another file")
-        top = p.resolve()
-        if top in real.parents and os.path.isdir(top):  # a folder input (a FileGDB, ...)
-            raise InputError(f"{shown}: is inside {label} ({top}); writing there would change an input of this "
-                             "command: choose a file outside it")
-        pst = _stat(top.parent)
-        if parent_st is not None and pst is not None and os.path.samestat(parent_st, pst) \
-                and is_sidecar(real.name, top.name):
-            raise InputError(f"{shown}: is a file of {label} ({top}): GIS software reads {real.name} with "
-                             f"{top.name}, so writing it would change an input of this command: choose another "
-                             "file name")
-    return real
+
+
+def _refuse_input(t: _Target, label: str, p: Path) -> None:
+    """Refuse an output file that is an input, one of its files (a shapefile's sidecars, also by name),
+    or lies inside an input folder."""
+    real, shown = t.real, t.shown
+    for i, f in enumerate(input_files(p)):
+        if t.same(f):
+            what = f"is {label}" if i == 0 else f"is a file of {label}"
+            raise InputError(f"{shown}: {what} ({f.resolve()}); writing there would replace an input of "
+                             f"this command: choose another file")
+    top = p.resolve()
+    if top in real.parents and os.path.isdir(top):  # a folder input (a FileGDB, ...)
+        raise InputError(f"{shown}: is inside {label} ({top}); writing there would change an input of this "
+                         "command: choose a file outside it")
+    parent_st, pst = _stat(real.parent), _stat(top.parent)
+    if parent_st is not None and pst is not None and os.path.samestat(parent_st, pst) \
+            and is_sidecar(real.name, top.name):
+        raise InputError(f"{shown}: is a file of {label} ({top}): GIS software reads {real.name} with "
+                         f"{top.name}, so writing it would change an input of this command: choose another "
+                         "file name")
 
 
 def run_inputs(run_dir: str | Path) -> dict[str, Path]:

@@ -23,6 +23,11 @@ geometry, through the ``estate_synergy`` criterion); moving an estate recomputes
 categories that weigh it; a changed criteria layer recomputes what reads it. Everything after
 suitability (allocation, zoning, locate, programme, writing) depends on the estates and is computed.
 
+Finer figures go through the run's memo (:mod:`siteplan.common.memo`, saved in ``stages/memo.npz`` after
+every other output): each under the SHA-256 of exactly what it is computed from (the residents near a
+set of businesses, :mod:`siteplan.programme.setmemo`; a suitability image of the report,
+:mod:`siteplan.report.overlaymemo`), so the programme and the report compute only what the change touches.
+
 Where the results come from: the criterion rasters from RUN_A's ``explain/rasters.npz`` (already an
 output), the rule masks and the classification from RUN_A's ``stages/`` files. Each file is checked
 against RUN_A's ``outputs_sha256`` and read without pickle (``numpy.load(allow_pickle=False)``, JSON);
@@ -46,6 +51,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
+
+from ..common.memo import Memo
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -411,6 +418,22 @@ class RunStages:
             self.warn(f"the stored classification is damaged ({type(exc).__name__}: {exc}); classifying again")
             return None
 
+    def memo(self) -> dict[str, tuple[np.ndarray, Any]]:
+        """The figures the run stored in ``stages/memo.npz`` (:mod:`siteplan.common.memo`), by kind; none when
+        the run stored none or the file is damaged (a warning says so)."""
+        rel = f"{STAGES_DIR}/memo.npz"
+        if not self.keys or rel not in self.hashes:
+            return {}
+        arrays = self.npz(rel)
+        if arrays is None:
+            return {}
+        try:
+            return _memo_entries(arrays)
+        except ValueError as exc:
+            self.bad.add(rel)
+            self.warn(f"{rel} is damaged ({exc}); its figures are computed")
+            return {}
+
     def criterion(self, name: str, key: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
         """A criterion's raw and transformed rasters stored under ``key`` (in ``explain/rasters.npz``)."""
         if (self.keys.get("criteria") or {}).get(name) != key:
@@ -453,6 +476,43 @@ class RunStages:
             return None
 
 
+def _memo_entries(arrays: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, Any]]:
+    """``stages/memo.npz``'s arrays as kind → (keys, values), checked for their types and shapes.
+
+    Raises
+    ------
+    ValueError
+        An array of another type or shape, or keys without values.
+    """
+    out: dict[str, tuple[np.ndarray, Any]] = {}
+    for name, keys in arrays.items():
+        if not name.endswith("_keys"):
+            continue
+        kind = name.removesuffix("_keys")
+        if keys.dtype != np.uint8 or keys.ndim != 2 or keys.shape[1] != 32:
+            raise ValueError(f"memo '{kind}': keys {keys.dtype} {keys.shape}")
+        out[kind] = (keys, _memo_values(arrays, kind, len(keys)))
+    return out
+
+
+def _memo_values(arrays: dict[str, np.ndarray], kind: str, n: int) -> Any:
+    """The ``n`` values of one kind of ``stages/memo.npz``: float64 rows, or byte strings (blob and offsets).
+
+    Raises
+    ------
+    ValueError
+        Values missing, of another type, shape or number.
+    """
+    values, blob, off = arrays.get(f"{kind}_values"), arrays.get(f"{kind}_blob"), arrays.get(f"{kind}_off")
+    if values is not None and values.dtype == np.float64 and values.ndim == 2 and len(values) == n:
+        return values
+    if blob is not None and off is not None and blob.dtype == np.uint8 and blob.ndim == 1 \
+            and off.dtype == np.int64 and off.shape == (n + 1,) and off[0] == 0 and off[-1] == len(blob) \
+            and bool(np.all(np.diff(off) >= 0)):
+        return [blob[off[i]:off[i + 1]] for i in range(n)]
+    raise ValueError(f"memo '{kind}': no {n} values of a known type")
+
+
 # ------------------------------------------------------------------------------------------------
 # a run's use of the stage results
 # ------------------------------------------------------------------------------------------------
@@ -483,6 +543,9 @@ class StageReuse:
         The classification as plain arrays and its description (for ``stages/``), or None.
     masks
         Each category's rule mask (bit-packed) and cells excluded per rule (for ``stages/``).
+    memo
+        Figures keyed by what they are computed from (:mod:`siteplan.common.memo`): those ``source`` stored,
+        and those this run uses (for ``stages/memo.npz``).
     reused
         What was reused (the manifest's ``reused``).
     """
@@ -493,6 +556,11 @@ class StageReuse:
     classified: tuple[dict[str, np.ndarray], list[dict[str, str]], list[str], int] | None = None
     masks: dict[str, tuple[np.ndarray, dict[str, int]]] = field(default_factory=dict)
     reused: dict[str, Any] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo)
+
+    def __post_init__(self) -> None:
+        if self.source is not None:
+            self.memo = Memo(self.source.memo())
 
     @classmethod
     def from_run(cls, run_dir: str | Path | None) -> StageReuse:
@@ -670,8 +738,9 @@ class StageReuse:
         """The manifest's ``reused`` (empty without ``--reuse``)."""
         if self.source is None:
             return {}
+        memo = {f"memo {k}": {"reused": c[0], "of": c[1]} for k, c in sorted(self.memo.counts.items())}
         return {"run": str(self.source.run_dir), "stages": self.stage_names(),
-                **{k: v for k, v in self.reused.items() if k != "run"}, "notes": self.notes}
+                **{k: v for k, v in self.reused.items() if k != "run"}, **memo, "notes": self.notes}
 
     def write(self, folder: Path) -> list[Path]:
         """Write ``stages/`` (the classification's columns, the rule masks) into the run folder ``folder``."""
@@ -692,3 +761,13 @@ class StageReuse:
         _write_npz({f"allowed{i}": self.masks[c][0] for i, c in enumerate(codes)}, d / "surfaces.npz")
         write_json(meta, d / "stages.json")
         return [*written, d / "surfaces.npz", d / "stages.json"]
+
+    def write_memo(self, folder: Path) -> Path:
+        """Write ``stages/memo.npz``: every figure of the memo this run used (:mod:`siteplan.common.memo`), in
+        key order (the same bytes whichever run computed them)."""
+        from .explain import _write_npz
+
+        path = folder / STAGES_DIR / "memo.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_npz(self.memo.arrays(), path)
+        return path

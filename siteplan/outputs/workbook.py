@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..common.atomic import atomic_path
 from ..report.layers import plain_value
+from .writer import _defuse
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -181,8 +182,6 @@ class _Styles:
 def _text_cell(v: str) -> tuple[str, _Xf | None, int]:
     """A text cell's XML after its reference and style, its cell format (the quote prefix when a spreadsheet
     could read the text as a formula, :func:`siteplan.outputs.writer._defuse`) and its width."""
-    from .writer import _defuse
-
     t = _text(v)
     if t == "":
         xml = ' t="inlineStr" />'
@@ -483,12 +482,17 @@ def _version() -> str:
     return __version__
 
 
-def plan_sheets(res: "RunResult") -> list[tuple[str, pd.DataFrame]]:
+def plan_sheets(res: "RunResult", *, relocation: pd.DataFrame | None = None,
+                estates: pd.DataFrame | None = None) -> list[tuple[str, pd.DataFrame]]:
     """The sheets of ``plan.xlsx`` for a run, in order (name, table); a table with more rows than a sheet
-    holds is left out and the summary says so (the CSV holds it whole)."""
+    holds is left out and the summary says so (the CSV holds it whole). ``relocation`` and ``estates``: the
+    run's :func:`~siteplan.programme.summaries.relocation_table` and
+    :func:`~siteplan.programme.summaries.estate_totals`, when already worked out."""
     from ..programme.summaries import estate_totals, relocation_table
 
-    sheets: list[tuple[str, pd.DataFrame]] = [("relocation", relocation_table(res)), ("estates", estate_totals(res))]
+    sheets: list[tuple[str, pd.DataFrame]] = [
+        ("relocation", relocation_table(res) if relocation is None else relocation),
+        ("estates", estate_totals(res) if estates is None else estates)]
     sites = pd.DataFrame(res.sites.drop(columns=res.sites.geometry.name)) if len(res.sites.columns) else pd.DataFrame()
     sheets.append(("sites", sites))
     if res.upgrades is not None:
@@ -559,9 +563,12 @@ def write_folder_workbook(folder: str | Path, path: str | Path, *, rtl: bool) ->
     return [n for n, _ in sheets]
 
 
-def write_workbook(res: "RunResult", path: str | Path) -> None:
-    """Write ``plan.xlsx`` for a run (:func:`plan_sheets`), atomically and deterministically; right to left
-    when the report is Persian (``report.language`` ``fa`` or ``both``)."""
-    data = workbook_bytes(plan_sheets(res), rtl=res.prep.scenario.report.language in ("fa", "both"))
+def write_workbook(res: "RunResult", path: str | Path, *, relocation: pd.DataFrame | None = None,
+                   estates: pd.DataFrame | None = None) -> None:
+    """Write ``plan.xlsx`` for a run (:func:`plan_sheets`, given ``relocation`` and ``estates`` when already
+    worked out), atomically and deterministically; right to left when the report is Persian
+    (``report.language`` ``fa`` or ``both``)."""
+    sheets = plan_sheets(res, relocation=relocation, estates=estates)
+    data = workbook_bytes(sheets, rtl=res.prep.scenario.report.language in ("fa", "both"))
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

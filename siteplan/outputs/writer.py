@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import gc
 import json
 import math
 import os
 import platform
 import re
+import threading
 import time
 import unicodedata
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,39 +142,58 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     string column is prefixed. Quotes and separators inside cells are handled by the CSV quoting.
     Every CSV siteplan writes goes through this.
     """
+    return _neutralised(df)[0]
+
+
+def _neutralised(df: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """:func:`neutralise_formulas` of ``df`` and whether a text cell or column name of the copy holds a
+    carriage return (each distinct text looked at once)."""
     out = df.copy()
+    cr = False
     for i in range(out.shape[1]):
         s = out.iloc[:, i]
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            out.isetitem(i, s.map(_Defused()))
+            texts = _distinct_texts(s)
+            if texts is not None and all(_defuse(v) == v for v in texts):
+                cr = cr or any("\r" in v for v in texts)  # no cell changes: the column stays as it is
+                continue
+            defused = _Defused()
+            out.isetitem(i, s.map(defused))
+            cr = cr or defused.cr
     out.columns = [_defuse(c) for c in out.columns]
-    return out
+    return out, cr or any(isinstance(c, str) and "\r" in c for c in out.columns)
+
+
+def _distinct_texts(s: pd.Series) -> list[str] | None:
+    """The distinct text cells of ``s`` (hashed in C, each once), or None when a cell cannot be hashed (a list)."""
+    try:
+        distinct = pd.unique(s)
+    except TypeError:
+        return None
+    return [v for v in distinct if isinstance(v, str)]
 
 
 class _Defused:
     """:func:`_defuse` with each distinct value worked out once (a column repeats its categories, ids and
-    reasons thousands of times); a function to ``Series.map``, not a mapping."""
+    reasons thousands of times); a function to ``Series.map``, not a mapping. ``cr``: whether a text it
+    returned holds a carriage return."""
 
     def __init__(self) -> None:
         self.seen: dict[Any, Any] = {}
+        self.cr = False
 
     def __call__(self, v: Any) -> Any:
         if type(v) is not str:  # only text is remembered (1, 1.0 and True are one key; lists have none)
-            return _defuse(v)
+            out = _defuse(v)
+            self.cr = self.cr or (isinstance(out, str) and "\r" in out)
+            return out
         out = self.seen.get(v)
         if out is None:
             out = self.seen[v] = _defuse(v)
+            self.cr = self.cr or "\r" in out
         return out
-
-
-def _has_cr(df: pd.DataFrame) -> bool:
-    if any(isinstance(c, str) and "\r" in c for c in df.columns):
-        return True
-    return any(isinstance(v, str) and "\r" in v
-               for i in range(df.shape[1]) if not pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype)
-               for v in df.iloc[:, i].tolist())
 
 
 def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = False) -> str | None:
@@ -181,9 +203,9 @@ def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = Fa
     the CSV writer quotes that cell and the CR cannot start a new row (a row of the attacker's
     making would escape the formula check). Returns the text when ``path`` is None.
     """
-    safe = neutralise_formulas(df)
+    safe, cr = _neutralised(df)
     return safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
-                       lineterminator="\r\n" if _has_cr(safe) else "\n")
+                       lineterminator="\r\n" if cr else "\n")
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:
@@ -603,28 +625,129 @@ def _input_hashes(res: "RunResult") -> dict[str, dict[str, str]]:
     return inputs
 
 
-def _suitability_tifs(res: "RunResult", out_dir: Path, reuse: "StageReuse | None") -> None:
-    """``suitability/<code>.tif`` and, with sensitivity draws, ``<code>_sd.tif``: each copied from the
-    ``--reuse`` run when its key is that run's (:meth:`siteplan.outputs.stagecache.StageReuse.output`), else
-    computed and encoded."""
-    sc = res.prep.scenario
-    by_name = {c.spec.name: c for c in res.prep.crit}
-    gdal = rasterio.__gdal_version__
-    for code, s in res.prep.surfaces.items():
-        rel = f"suitability/{code}.tif"
-        if not (reuse is not None and reuse.output(rel, reuse.surface_file_key(code, "score", gdal), out_dir / rel)):
-            write_geotiff(s.masked, res.prep.grid, out_dir / rel)
-        rel = f"suitability/{code}_sd.tif"
-        if sc.sensitivity.draws > 0 and not (reuse is not None and reuse.output(rel, reuse.surface_file_key(
-                code, "sd", gdal, sc.sensitivity.model_dump(mode="json"), res.seed), out_dir / rel)):
-            from ..locate.sensitivity import score_sd, score_sd_mc
+def _raster_jobs(res: "RunResult", out_dir: Path, reuse: "StageReuse | None") -> list[Callable[[], object]]:
+    """The jobs writing ``suitability/<code>.tif`` (with ``outputs.suitability_tifs``) and, with sensitivity
+    draws, ``<code>_sd.tif``, then the ``explain/`` data, in that order (the order their stage keys are
+    recorded in): each file copied from the ``--reuse`` run when its key is that run's
+    (:meth:`siteplan.outputs.stagecache.StageReuse.output`), else computed and encoded."""
+    from .explain import EXPLAIN_DIR, write_explain_data
 
-            layers_k = [by_name[n].score for n in s.weights]
-            wk = np.array(list(s.weights.values()))
-            sd = score_sd(layers_k, wk, sc.sensitivity.concentration) if sc.aggregation.method == "wlc" \
-                else score_sd_mc(layers_k, wk, sc.sensitivity.concentration, sc.aggregation.method,
-                                 sc.aggregation.order_weights, draws=sc.sensitivity.draws, seed=res.seed)
-            write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid, out_dir / rel)
+    jobs: list[Callable[[], object]] = []
+    if res.prep.scenario.outputs.suitability_tifs:
+        for code in res.prep.surfaces:
+            jobs.append(functools.partial(_score_tif, res, code, out_dir, reuse))
+            if res.prep.scenario.sensitivity.draws > 0:
+                jobs.append(functools.partial(_sd_tif, res, code, out_dir, reuse))
+    # what `siteplan explain RUN_DIR` reads
+    jobs.append(functools.partial(write_explain_data, res.prep, res.usable, res.elig, out_dir / EXPLAIN_DIR,
+                                  reuse=reuse))
+    return jobs
+
+
+def _score_tif(res: "RunResult", code: str, out_dir: Path, reuse: "StageReuse | None") -> None:
+    """``suitability/<code>.tif``: category ``code``'s suitability, excluded cells as nodata."""
+    rel = f"suitability/{code}.tif"
+    if reuse is not None and reuse.output(rel, reuse.surface_file_key(code, "score", rasterio.__gdal_version__),
+                                          out_dir / rel):
+        return
+    write_geotiff(res.prep.surfaces[code].masked, res.prep.grid, out_dir / rel)
+
+
+def _sd_tif(res: "RunResult", code: str, out_dir: Path, reuse: "StageReuse | None") -> None:
+    """``suitability/<code>_sd.tif``: the standard deviation of category ``code``'s score over the weights'
+    sensitivity draws (:mod:`siteplan.locate.sensitivity`), excluded cells as nodata."""
+    sc = res.prep.scenario
+    rel = f"suitability/{code}_sd.tif"
+    if reuse is not None and reuse.output(rel, reuse.surface_file_key(
+            code, "sd", rasterio.__gdal_version__, sc.sensitivity.model_dump(mode="json"), res.seed), out_dir / rel):
+        return
+    from ..locate.sensitivity import score_sd, score_sd_mc
+
+    s = res.prep.surfaces[code]
+    by_name = {c.spec.name: c for c in res.prep.crit}
+    layers_k = [by_name[n].score for n in s.weights]
+    wk = np.array(list(s.weights.values()))
+    sd = score_sd(layers_k, wk, sc.sensitivity.concentration) if sc.aggregation.method == "wlc" \
+        else score_sd_mc(layers_k, wk, sc.sensitivity.concentration, sc.aggregation.method,
+                         sc.aggregation.order_weights, draws=sc.sensitivity.draws, seed=res.seed)
+    write_geotiff(np.where(s.allowed, sd, np.nan), res.prep.grid, out_dir / rel)
+
+
+class _Background:
+    """Write jobs run in the order given on one worker thread, beside the calling thread's own writing.
+
+    The files of a run do not depend on the order they are written in, and the jobs given here
+    (``plan.xlsx``, the GeoTIFFs and the explain data: mostly zlib's and GDAL's compression, which release
+    the GIL) share no state with the calling thread's (the CSVs, the GeoJSON, the report) but what they read;
+    the stage keys they record (:meth:`siteplan.outputs.stagecache.StageReuse.output`) are recorded in the
+    order given, as before. Every file still goes through :func:`siteplan.common.atomic.atomic_path`.
+
+    Errors are raised as the sequence of jobs would raise them: the calling thread's writing before the
+    background jobs (:meth:`then`) raises its own error; the background jobs' first error comes before
+    the error of the calling thread's job after them. On any error the jobs not started are cancelled and
+    the one running is waited for, so nothing is written after the error reaches the caller.
+
+    Parameters
+    ----------
+    threaded
+        Run the jobs on a worker thread; False: run them on the calling thread, in the order of the
+        sequence (:meth:`then`), as one thread wrote before.
+    """
+
+    def __init__(self, *, threaded: bool) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siteplan-write") if threaded else None
+        self._queued: list[Callable[[], object]] = []
+        self._futures: list[Future[object]] = []
+        self._failed = threading.Event()
+
+    def __enter__(self) -> "_Background":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._failed.set()  # whatever is left is not started
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, job: Callable[[], object]) -> None:
+        """Queue ``job`` (started at once on the worker thread; with ``threaded`` False, by :meth:`then`)."""
+        if self._pool is None:
+            self._queued.append(job)
+        else:
+            self._futures.append(self._pool.submit(self._guarded, job))
+
+    def _guarded(self, job: Callable[[], object]) -> object:
+        """Run ``job`` unless a job before it (or the calling thread) failed."""
+        if self._failed.is_set():
+            return None
+        try:
+            return job()
+        except BaseException:
+            self._failed.set()
+            raise
+
+    def join(self) -> None:
+        """Run or wait for every queued job, in order; the first one's error is raised."""
+        for job in self._queued:
+            job()
+        self._queued.clear()
+        for f in self._futures:
+            f.result()
+
+    def then(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on the calling thread after the queued jobs in the sequence (while they run, when
+        threaded), then wait for them: their error comes first, then ``job``'s."""
+        if self._pool is None:
+            self.join()
+            job()
+            return
+        error: Exception | None = None
+        try:
+            job()
+        except Exception as e:  # raised after the queued jobs' (unchained: it is the one error of the sequence)
+            error = e
+        self.join()
+        if error is not None:
+            raise error
 
 
 @contextlib.contextmanager
@@ -656,68 +779,94 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
         return _write_run(res, out_dir, scenario_file=scenario_file, reuse=reuse)
 
 
+#: threads writing a run's files: 2 (``plan.xlsx``, the GeoTIFFs and the explain data on a worker thread beside
+#: the CSVs, GeoJSON and report, :class:`_Background`), or 1 (one after the other); the same bytes either way
+WRITE_THREADS = 2
+
+
 def _write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None,
                reuse: "StageReuse | None") -> dict[str, str]:
-    sc = res.prep.scenario
+    """:func:`write_run` (inside :func:`_old_objects_frozen`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
-    from ..programme.summaries import estate_category_table, estate_totals, flow_lines, relocation_table
-
-    write_csv(relocation_table(res), out_dir / "relocation.csv", bom=sc.outputs.csv_bom)
-    write_csv(estate_category_table(res), out_dir / "estate_summary.csv", bom=sc.outputs.csv_bom)
-    write_csv(estate_totals(res), out_dir / "estates.csv", bom=sc.outputs.csv_bom)
-    if res.upgrades is not None:
-        write_csv(res.upgrades, out_dir / "upgrades.csv", bom=sc.outputs.csv_bom)
-    if res.options is not None:
-        write_csv(res.options, out_dir / "options.csv", bom=sc.outputs.csv_bom)
-    from ..guilds.name_model import review_table
-
-    write_csv(review_table(res.prep.businesses, res.prep.catalogue), out_dir / "review.csv", bom=sc.outputs.csv_bom)
-    from ..programme.summaries import flows_table, origin_table
-
-    write_csv(flows_table(res), out_dir / "flows.csv", bom=sc.outputs.csv_bom)
-    write_geojson(flow_lines(res), out_dir / "flows.geojson")
-    towns = origin_table(res, "town")
-    if towns is not None:
-        write_csv(towns, out_dir / "towns.csv", bom=sc.outputs.csv_bom)
-    counties = origin_table(res, "county")
-    if counties is not None:
-        write_csv(counties, out_dir / "counties.csv", bom=sc.outputs.csv_bom)
-    write_geojson(estates_table(res), out_dir / "estates.geojson")
-    write_geojson(res.zones, out_dir / "zones.geojson")
-    write_geojson(res.sites, out_dir / "sites.geojson")
-    write_geojson(res.clusters, out_dir / "clusters.geojson")
-    if res.plots is not None:
-        write_geojson(res.plots, out_dir / "plots.geojson")
-    if res.programme is not None:
-        write_csv(res.programme.impact, out_dir / "impact.csv", bom=sc.outputs.csv_bom)
-        write_csv(res.programme.feasibility, out_dir / "feasibility.csv", bom=sc.outputs.csv_bom)
-        write_csv(res.programme.chains, out_dir / "chains.csv", bom=sc.outputs.csv_bom)
-        if getattr(res.programme, "phasing", None) is not None:
-            write_csv(res.programme.phasing.table, out_dir / "phases.csv", bom=sc.outputs.csv_bom)
-    if res.reletting is not None and len(res.reletting):
-        write_csv(res.reletting, out_dir / "reletting.csv", bom=sc.outputs.csv_bom)
+    from ..programme.summaries import estate_totals, relocation_table
     from .workbook import write_workbook
 
-    write_workbook(res, out_dir / "plan.xlsx")  # the main tables in one workbook, for managers
-    if sc.outputs.suitability_tifs:
-        _suitability_tifs(res, out_dir, reuse)
-    from .explain import EXPLAIN_DIR, write_explain_data
-
-    # what `siteplan explain RUN_DIR` reads
-    write_explain_data(res.prep, res.usable, res.elig, out_dir / EXPLAIN_DIR, reuse=reuse)
-    if sc.outputs.report:
-        from ..report import build_report
-
-        build_report(res, out_dir / "report.html")
+    with _Background(threaded=WRITE_THREADS > 1) as background:
+        relocation, totals = relocation_table(res), estate_totals(res)  # in the CSVs and in plan.xlsx
+        # the main tables in one workbook, for managers (its zip compression is most of its time)
+        background.submit(functools.partial(write_workbook, res, out_dir / "plan.xlsx", relocation=relocation,
+                                            estates=totals))
+        for job in _raster_jobs(res, out_dir, reuse):
+            background.submit(job)
+        _write_tables(res, out_dir, relocation, totals)
+        background.then(functools.partial(_write_report, res, out_dir))
     res.timings["write"] = round(time.perf_counter() - t0, 3)
     res.timings_cpu["write"] = round(time.process_time() - c0, 3)
     from .outdir import MARKER
 
     hashes = {str(p.relative_to(out_dir)): sha256(p) for p in sorted(out_dir.rglob("*"))
               if p.is_file() and p.name != MARKER}
-    inputs = _input_hashes(res)
-    manifest = {
+    write_json(_manifest(res, scenario_file, hashes), out_dir / "manifest.json")
+    return hashes
+
+
+def _write_report(res: "RunResult", out_dir: Path) -> None:
+    """``report.html``, with ``outputs.report``."""
+    if res.prep.scenario.outputs.report:
+        from ..report import build_report
+
+        build_report(res, out_dir / "report.html")
+
+
+def _write_tables(res: "RunResult", out_dir: Path, relocation: pd.DataFrame, totals: pd.DataFrame) -> None:
+    """The CSVs and the GeoJSON layers (``relocation``, ``totals``: the run's relocation table and estate
+    totals, :mod:`siteplan.programme.summaries`)."""
+    from ..guilds.name_model import review_table
+    from ..programme import summaries as t
+
+    bom = res.prep.scenario.outputs.csv_bom
+    write_csv(relocation, out_dir / "relocation.csv", bom=bom)
+    write_csv(t.estate_category_table(res), out_dir / "estate_summary.csv", bom=bom)
+    write_csv(totals, out_dir / "estates.csv", bom=bom)
+    for name, df in (("upgrades.csv", res.upgrades), ("options.csv", res.options)):
+        if df is not None:
+            write_csv(df, out_dir / name, bom=bom)
+    write_csv(review_table(res.prep.businesses, res.prep.catalogue), out_dir / "review.csv", bom=bom)
+    towns = t.origins(res)  # each business's origin town, for flows.csv and towns.csv
+    write_csv(t.flows_table(res, towns=towns), out_dir / "flows.csv", bom=bom)
+    write_geojson(t.flow_lines(res), out_dir / "flows.geojson")
+    for by, name in (("town", "towns.csv"), ("county", "counties.csv")):
+        origins = t.origin_table(res, by, towns=towns)
+        if origins is not None:
+            write_csv(origins, out_dir / name, bom=bom)
+    write_geojson(estates_table(res), out_dir / "estates.geojson")
+    for name, gdf in (("zones", res.zones), ("sites", res.sites), ("clusters", res.clusters), ("plots", res.plots)):
+        if gdf is not None:
+            write_geojson(gdf, out_dir / f"{name}.geojson")
+    for name, df in _programme_tables(res):
+        write_csv(df, out_dir / name, bom=bom)
+
+
+def _programme_tables(res: "RunResult") -> list[tuple[str, pd.DataFrame]]:
+    """The programme's CSVs (``impact``, ``feasibility``, ``chains``, ``phases``) and ``reletting.csv``, those
+    the run has, in that order."""
+    out: list[tuple[str, pd.DataFrame]] = []
+    if res.programme is not None:
+        out += [("impact.csv", res.programme.impact), ("feasibility.csv", res.programme.feasibility),
+                ("chains.csv", res.programme.chains)]
+        if getattr(res.programme, "phasing", None) is not None:
+            out.append(("phases.csv", res.programme.phasing.table))
+    if res.reletting is not None and len(res.reletting):
+        out.append(("reletting.csv", res.reletting))
+    return out
+
+
+def _manifest(res: "RunResult", scenario_file: Path | None, hashes: dict[str, str]) -> dict[str, Any]:
+    """The run's ``manifest.json`` (``hashes``: the outputs' SHA-256, :func:`write_run`)."""
+    sc = res.prep.scenario
+    rows = res.plan.rows
+    return {
         "siteplan": __version__,
         "created_utc": utc_now(),
         "scenario_file": str(scenario_file) if scenario_file else None,
@@ -726,17 +875,17 @@ def _write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None,
         "seed": res.seed,
         "crs": res.prep.region.crs.to_string(),
         "grid": {"width": res.prep.grid.width, "height": res.prep.grid.height, "res_m": res.prep.grid.res},
-        "inputs": inputs,
+        "inputs": _input_hashes(res),
         "versions": versions(),
         "solver": res.plan.solver,
         "travel": _travel_summary(res),
         "site_choice": res.site_choice,
         **({"baseline": res.baseline} if res.baseline else {}),
         "counts": {
-            "businesses": int(len(res.plan.rows)),
-            "assigned": int((res.plan.rows.status == "assigned").sum()),
-            "unassigned": int((res.plan.rows.status == "unassigned").sum()),
-            "unclassified": int(res.plan.rows["category"].isna().sum()),
+            "businesses": int(len(rows)),
+            "assigned": int((rows.status == "assigned").sum()),
+            "unassigned": int((rows.status == "unassigned").sum()),
+            "unclassified": int(rows["category"].isna().sum()),
             "estates": int(len(res.prep.region.layers["estates"])),
             "zones": int(len(res.zones)),
             "sites": int(len(res.sites)),
@@ -748,8 +897,6 @@ def _write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None,
         "warnings": res.warnings,
         "outputs_sha256": hashes,
     }
-    write_json(manifest, out_dir / "manifest.json")
-    return hashes
 
 
 def _travel_summary(res: "RunResult") -> dict[str, object]:

@@ -24,6 +24,8 @@ import shapely
 from ..common.units import M_PER_KM
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..guilds.catalogue import Catalogue
     from ..results import RunResult
     from .impact import Placement
@@ -180,6 +182,38 @@ def _suppliers(groups: list[_Group], p: "Placement", reach: float,
     return found
 
 
+def _estate_groups(t: pd.DataFrame, geom: dict[str, object], chain_of: dict[str, str],
+                   links_of: Callable[[set[str], str], list[str]]) -> list[_Group]:
+    """The receiving estates' groups of :func:`chains_table`: one per estate and chain of a category it
+    receives, its suppliers looked at after the move.
+
+    Parameters
+    ----------
+    t
+        The placement's table (:attr:`siteplan.programme.impact.Placement.table`).
+    geom
+        Each estate's geometry by ``estate_id``.
+    chain_of
+        Each category's chain ("" for none).
+    links_of
+        The links of a chain given the categories present.
+
+    Returns
+    -------
+    list
+        The groups, by estate then chain.
+    """
+    eids = t["estate_id"].where(t["estate_id"].notna()).dropna()
+    cats = t["category"].to_numpy()
+    rows_of = eids.index.to_numpy()
+    groups: list[_Group] = []
+    for eid, pos in sorted(_positions(eids.astype(str).to_numpy()).items()):
+        present = set(cats[rows_of[pos]])
+        for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
+            groups.append(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1))
+    return groups
+
+
 def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
     """``chains.csv``: per cluster and per receiving estate, each chain link's status (module docstring).
 
@@ -241,13 +275,7 @@ def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
             groups.append(("cluster", str(c.cluster_id), str(c.chain), str(headed_of.get(c.cluster_id, "")),
                            len(here), c.geometry, present, links_of(present, str(c.chain)), 0))
     est = res.prep.region.layers["estates"]
-    geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
-    eids = t["estate_id"].where(t["estate_id"].notna())
-    cats = t["category"].to_numpy()
-    for eid, pos in sorted(_positions(eids.dropna().astype(str).to_numpy()).items()):
-        present = set(cats[eids.dropna().index.to_numpy()[pos]])
-        for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
-            groups.append(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1))
+    groups += _estate_groups(t, dict(zip(est["estate_id"].astype(str), est.geometry.values)), chain_of, links_of)
     found = _suppliers(groups, p, reach, by_category)
     rows: list[dict[str, object]] = []
     for g, (level, gid, chain, headed, members, _, present, links, _) in enumerate(groups):

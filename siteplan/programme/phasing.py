@@ -308,7 +308,7 @@ def phased_plan(res: "RunResult", inputs: "PlanInputs", p: "Placement") -> Phasi
     rows.insert(3, "phase_no", no)
     cap = pd.DataFrame(state.capacity, columns=["phase_no", "estate_id", "plots", "capacity_m2", "available_m2",
                                                 "plots_free"])
-    table = _phase_table(res, p, phases, rows, cap, ups, builds, sites[0], opening)
+    table = _phase_table(res, p, phases, rows, cap, _Comes(ups, builds, sites[0], opening))
     return Phasing(table, rows.reset_index(drop=True), cap)
 
 
@@ -380,10 +380,21 @@ def _online(res: "RunResult", inputs: "PlanInputs", est_k: gpd.GeoDataFrame,
     return est_k, cap_k, el_k, scores_k
 
 
+@dataclass(frozen=True)
+class _Comes:
+    """What comes online in each phase: the upgrades done, the sites built (their estate rows in
+    ``site_rows``) and the phase each existing estate opens in (``opening``)."""
+
+    ups: list[list[tuple[str, dict[str, Any], str]]]
+    builds: list[list[str]]
+    site_rows: gpd.GeoDataFrame
+    opening: np.ndarray
+
+
 def _phase_table(res: "RunResult", p: "Placement", phases: "list[PhaseSpec]", rows: pd.DataFrame,
-                 cap: pd.DataFrame, ups: list[list[tuple[str, dict[str, Any], str]]], builds: list[list[str]],
-                 s_rows: gpd.GeoDataFrame, opening: np.ndarray) -> pd.DataFrame:
+                 cap: pd.DataFrame, comes: _Comes) -> pd.DataFrame:
     """``phases.csv`` (module docstring; :data:`PHASE_COLUMNS`)."""
+    ups, builds, s_rows, opening = comes.ups, comes.builds, comes.site_rows, comes.opening
     from ..common.dates import parse_start
     from .impact import allowed_land
 

@@ -34,7 +34,7 @@ def origins(res: "RunResult") -> pd.Series:
     return pd.Series(urban["name"].to_numpy()[nearest], index=rows["biz_id"].to_numpy(), dtype=object)
 
 
-def origin_table(res: "RunResult", by: str = "town") -> pd.DataFrame | None:
+def origin_table(res: "RunResult", by: str = "town", *, towns: pd.Series | None = None) -> pd.DataFrame | None:
     """Businesses per origin: counts, assigned and unassigned, land, and where they go.
 
     Parameters
@@ -44,6 +44,8 @@ def origin_table(res: "RunResult", by: str = "town") -> pd.DataFrame | None:
     by
         ``town`` (nearest settlement) or ``county`` (the businesses layer's ``county`` field; None
         when the data has none).
+    towns
+        :func:`origins` of ``res``, when already worked out (the write stage's tables share it).
 
     Returns
     -------
@@ -53,7 +55,7 @@ def origin_table(res: "RunResult", by: str = "town") -> pd.DataFrame | None:
     """
     rows = res.plan.rows.copy()
     if by == "town":
-        rows[by] = origins(res).reindex(rows["biz_id"]).to_numpy()
+        rows[by] = (origins(res) if towns is None else towns).reindex(rows["biz_id"]).to_numpy()
     else:
         biz = res.prep.businesses
         if by not in biz or biz[by].isna().all():
@@ -90,10 +92,11 @@ def trip_basis(rows: pd.DataFrame) -> tuple[str, str]:
     return ("road_km", "road") if "road_km" in rows else ("distance_km", "straight line")
 
 
-def flows_table(res: "RunResult") -> pd.DataFrame:
+def flows_table(res: "RunResult", *, towns: pd.Series | None = None) -> pd.DataFrame:
     """Assigned businesses per (origin town, estate): ``town``, ``estate_id``, ``estate_name``,
     ``units``, ``land_ha``, ``mean_km`` (the mean trip: road km on roads, else straight), ``km_basis``
-    (``road`` or ``straight line``) and, on roads, ``mean_minutes``."""
+    (``road`` or ``straight line``) and, on roads, ``mean_minutes``. ``towns``: :func:`origins` of ``res``,
+    when already worked out."""
     rows = res.plan.rows
     a = rows[rows["status"] == "assigned"].copy()
     km, basis = trip_basis(rows)
@@ -101,7 +104,7 @@ def flows_table(res: "RunResult") -> pd.DataFrame:
         (["mean_minutes"] if "minutes" in rows else [])
     if not len(a):
         return pd.DataFrame(columns=cols)
-    a["town"] = origins(res).reindex(a["biz_id"]).to_numpy()
+    a["town"] = (origins(res) if towns is None else towns).reindex(a["biz_id"]).to_numpy()
     est = res.prep.region.layers["estates"]
     names = dict(zip(est["estate_id"], est["name"]))
     agg = {"units": ("biz_id", "size"), "land_m2": ("land_m2", "sum"), "mean_km": (km, "mean")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from scipy import sparse
 
 from .model import AssignmentModel, arc_land, min_by_unit
 
-__all__ = ["local_search"]
+__all__ = ["SearchOptions", "local_search"]
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,26 @@ SHIFT = -1
 BULK = -2
 
 
+class SearchOptions(TypedDict, total=False):
+    """The keyword options of :func:`local_search` (each optional; defaults in brackets).
+
+    ``max_passes`` [5] passes of at most ``max_tries`` [:data:`MAX_TRIES`] candidates each;
+    ``time_budget`` [inf] seconds of wall clock, a safety net; ``max_group`` [:data:`MAX_GROUP`]
+    members leaving together in a bulk ejection; ``min_gain`` [:data:`MIN_PASS_GAIN`] the relative
+    saving below which a pass is the last; ``min_move`` [:data:`MIN_MOVE`] the relative saving below
+    which a move is not tried.
+    """
+
+    max_passes: int
+    time_budget: float
+    max_group: int
+    min_gain: float
+    min_move: float
+    max_tries: int
+
+
 def local_search(model: AssignmentModel, arc_of: np.ndarray, row_left: np.ndarray, a_csc: sparse.csc_matrix,
-                 order_arcs: np.ndarray, starts: np.ndarray, *, max_passes: int = 5,
-                 time_budget: float = float("inf"), max_group: int = MAX_GROUP, min_gain: float = MIN_PASS_GAIN,
-                 min_move: float = MIN_MOVE, max_tries: int = MAX_TRIES) -> tuple[int, int, float]:
+                 order_arcs: np.ndarray, starts: np.ndarray, **options: Unpack[SearchOptions]) -> tuple[int, int, float]:
     """Improve an integer assignment by shifts and ejection chains until none pays.
 
     A *shift* moves a unit (or places one that is out) on an arc with room. An *ejection* moves unit
@@ -66,12 +83,24 @@ def local_search(model: AssignmentModel, arc_of: np.ndarray, row_left: np.ndarra
     clock runs past it first, :class:`~siteplan.errors.SafetyNetError` is raised (stopping there would
     make the answer depend on the machine's load).
 
+    The options (:class:`SearchOptions`) are keyword-only.
+
     Returns (passes, moves, total saving).
     """
-    search = _Search(arc_of, row_left, model.arc_u, model.arc_e, model.cost, model.penalty, a_csc, order_arcs,
-                     starts)
-    return search.run(max_passes=max_passes, time_budget=time_budget, max_group=max_group, min_gain=min_gain,
-                      min_move=min_move, max_tries=max_tries)
+    limits = _Limits(**options)
+    return _Search(model, arc_of, row_left, a_csc, order_arcs, starts).run(limits)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The bounds of one local search (see :class:`SearchOptions`)."""
+
+    max_passes: int = 5
+    time_budget: float = float("inf")
+    max_group: int = MAX_GROUP
+    min_gain: float = MIN_PASS_GAIN
+    min_move: float = MIN_MOVE
+    max_tries: int = MAX_TRIES
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,11 +156,11 @@ class _Search:
     being tried, so that it can be undone.
     """
 
-    def __init__(self, arc_of: np.ndarray, row_left: np.ndarray, arc_u: np.ndarray, arc_e: np.ndarray,
-                 arc_cost: np.ndarray, penalty: np.ndarray, a_csc: sparse.csc_matrix, order_arcs: np.ndarray,
-                 starts: np.ndarray) -> None:
+    def __init__(self, model: AssignmentModel, arc_of: np.ndarray, row_left: np.ndarray, a_csc: sparse.csc_matrix,
+                 order_arcs: np.ndarray, starts: np.ndarray) -> None:
         self.arc_of, self.row_left = arc_of, row_left
-        self.arc_u, self.arc_e, self.arc_cost, self.penalty = arc_u, arc_e, arc_cost, penalty
+        self.arc_u, self.arc_e, self.arc_cost, self.penalty = model.arc_u, model.arc_e, model.cost, model.penalty
+        arc_e = self.arc_e
         self.a_csc, self.order_arcs, self.starts = a_csc, order_arcs, starts
         self.land = arc_land(a_csc)
         self.n_estates = int(arc_e.max(initial=-1)) + 1
@@ -200,48 +229,65 @@ class _Search:
             self.do(old_u, -1.0)
         return self.cost_of(u)
 
+    def _shift(self, u: int, b: int, cu: float) -> float:
+        """Finish a plain shift of u (lifted, costing ``cu``) to arc b: the saving, or 0 undone."""
+        if self.fits(b) and self.arc_cost[b] < cu - GAIN_EPS:
+            self.do(b, 1.0)
+            self.arc_of[u] = b
+            return cu - float(self.arc_cost[b])
+        self.undo_to(0)
+        return 0.0
+
+    def _deeper(self, u: int, b: int, v: int, va: int, w: int, base: float) -> float:
+        """With u on b and v lifted (saving ``base`` so far): v to va, displacing w to its best option.
+        The saving, or 0 with the changes since the call undone."""
+        arc_of, arc_e, arc_cost = self.arc_of, self.arc_e, self.arc_cost
+        mark = len(self.journal)
+        old_w = int(arc_of[w])
+        self.do(old_w, -1.0)
+        if self.fits(va):
+            self.do(va, 1.0)
+            nw, cw = self.best_option(w, int(arc_e[va]))
+            if nw >= 0:
+                self.do(nw, 1.0)
+            gain = base - float(arc_cost[va]) + float(arc_cost[old_w]) - cw
+            if gain > GAIN_EPS:
+                arc_of[u], arc_of[v], arc_of[w] = b, va, nw
+                return gain
+        self.undo_to(mark)
+        return 0.0
+
+    def _can_go_deeper(self, u: int, v: int, va: int, w: int, e2: int) -> bool:
+        """The deeper plan (v to va, displacing w) still refers to the current assignment."""
+        arc_of, arc_e = self.arc_of, self.arc_e
+        return bool(va >= 0 and w >= 0 and w not in (u, v) and arc_of[w] >= 0 and arc_e[arc_of[w]] == arc_e[va]
+                    and arc_e[va] != e2)
+
     def try_move(self, u: int, b: int, v: int, va: int, w: int) -> float:
         """Apply u→b (evicting v, which goes to va evicting w, or to its best option); the saving, or
         0 with the state unchanged."""
         arc_of, arc_e, arc_cost = self.arc_of, self.arc_e, self.arc_cost
-        fits, do, undo_to = self.fits, self.do, self.undo_to
+        do, undo_to = self.do, self.undo_to
         e2 = int(arc_e[b])
         cu = self.lift(u, e2)
         if cu is None:
             return 0.0
         if v < 0:
-            if fits(b) and arc_cost[b] < cu - GAIN_EPS:
-                do(b, 1.0)
-                arc_of[u] = b
-                return cu - float(arc_cost[b])
-            undo_to(0)
-            return 0.0
+            return self._shift(u, b, cu)
         old_v = int(arc_of[v])
         if old_v < 0 or arc_e[old_v] != e2 or v == u:
             undo_to(0)
             return 0.0
         do(old_v, -1.0)
-        if not fits(b):
+        if not self.fits(b):
             undo_to(0)
             return 0.0
         do(b, 1.0)
         base = cu - float(arc_cost[b]) + float(arc_cost[old_v])
-        mark = len(self.journal)
-        # deeper: v to va, displacing w
-        if va >= 0 and w >= 0 and w not in (u, v) and arc_of[w] >= 0 and arc_e[arc_of[w]] == arc_e[va] \
-                and arc_e[va] != e2:
-            old_w = int(arc_of[w])
-            do(old_w, -1.0)
-            if fits(va):
-                do(va, 1.0)
-                nw, cw = self.best_option(w, int(arc_e[va]))
-                if nw >= 0:
-                    do(nw, 1.0)
-                gain = base - float(arc_cost[va]) + float(arc_cost[old_w]) - cw
-                if gain > GAIN_EPS:
-                    arc_of[u], arc_of[v], arc_of[w] = b, va, nw
-                    return gain
-            undo_to(mark)
+        if self._can_go_deeper(u, v, va, w, e2):
+            gain = self._deeper(u, b, v, va, w, base)
+            if gain:
+                return gain
         nv, cv = self.best_option(v, e2)
         gain = base - cv
         if gain > GAIN_EPS:
@@ -294,51 +340,49 @@ class _Search:
 
     # --- passes --------------------------------------------------------------------------------
 
-    def run(self, *, max_passes: int, time_budget: float, max_group: int, min_gain: float, min_move: float,
-            max_tries: int) -> tuple[int, int, float]:
+    def run(self, lim: _Limits) -> tuple[int, int, float]:
         """Passes of candidate generation and best-first application until one saves too little."""
-        deadline = time.perf_counter() + time_budget
+        deadline = time.perf_counter() + lim.time_budget
         passes = moves = 0
         saving = 0.0
-        while passes < max_passes:
-            self.check_clock(deadline, time_budget, max_passes, max_tries)
+        while passes < lim.max_passes:
+            self.check_clock(deadline, lim)
             passes += 1
             t_pass = time.perf_counter()
             arc_of = self.arc_of
             current = np.where(arc_of >= 0, self.arc_cost[np.maximum(arc_of, 0)], self.penalty)
-            tiny = max(GAIN_EPS, min_move * abs(float(current.sum())))  # moves worth less are not tried
-            cands = self.candidates(current, tiny, max_group)
+            tiny = max(GAIN_EPS, lim.min_move * abs(float(current.sum())))  # moves worth less are not tried
+            cands = self.candidates(current, tiny, lim.max_group)
             if not len(cands.gains):
                 break
             log.debug("local search pass %d: candidates in %.2f s", passes, time.perf_counter() - t_pass)
-            pass_saving, pass_moves = self.apply(cands, max_tries, deadline, time_budget, max_passes)
+            pass_saving, pass_moves = self.apply(cands, deadline, lim)
             moves += pass_moves
             saving += pass_saving
             log.debug("local search pass %d: %d candidates, saving %.6g, %.2f s", passes, len(cands.gains),
                       pass_saving, time.perf_counter() - t_pass)
-            if pass_saving <= min_gain * max(1.0, abs(float(current.sum()))):
+            if pass_saving <= lim.min_gain * max(1.0, abs(float(current.sum()))):
                 break
         return passes, moves, saving
 
     @staticmethod
-    def check_clock(deadline: float, time_budget: float, max_passes: int, max_tries: int) -> None:
+    def check_clock(deadline: float, lim: _Limits) -> None:
         """Raise :class:`~siteplan.errors.SafetyNetError` when the wall clock has run past ``deadline``."""
         if time.perf_counter() > deadline:
             from .milp import safety_net_error
 
-            raise safety_net_error("relocation: the local search", time_budget,
-                                   f"{max_passes} passes (allocation.search_passes) of at most {max_tries} "
+            raise safety_net_error("relocation: the local search", lim.time_budget,
+                                   f"{lim.max_passes} passes (allocation.search_passes) of at most {lim.max_tries} "
                                    "candidate moves")
 
-    def apply(self, cands: _Candidates, max_tries: int, deadline: float, time_budget: float,
-              max_passes: int) -> tuple[float, int]:
+    def apply(self, cands: _Candidates, deadline: float, lim: _Limits) -> tuple[float, int]:
         """Try the candidates best first, each against the current state; returns (saving, moves).
         The wall clock past ``deadline`` raises :class:`~siteplan.errors.SafetyNetError`."""
         arc_u, arc_e = self.arc_u, self.arc_e
         try_move, try_bulk = self.try_move, self.try_bulk
         arcs, evictee, bulk_end = cands.arcs, cands.evictee, cands.bulk_end
         deep_arc, deep_evictee, bulk_members, seg = cands.deep_arc, cands.deep_evictee, cands.bulk_members, cands.seg
-        order = np.argsort(-cands.gains, kind="stable")[:max_tries]
+        order = np.argsort(-cands.gains, kind="stable")[:lim.max_tries]
         touched = np.zeros(len(self.arc_of), bool)
         pass_saving = 0.0
         moves = 0
@@ -374,7 +418,7 @@ class _Search:
                     touched[w] = True
                 pass_saving += g
                 moves += 1
-            self.check_clock(deadline, time_budget, max_passes, max_tries)
+            self.check_clock(deadline, lim)
         self.row_left[:] = self.room
         return pass_saving, moves
 

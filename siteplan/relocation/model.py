@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import geopandas as gpd
 import numpy as np
@@ -168,11 +169,19 @@ def business_units(b: gpd.GeoDataFrame, catalogue: Catalogue, spec: AllocationSp
     return Units(land, classified, unit_of, len(unit_codes))
 
 
+class ModelOptions(TypedDict, total=False):
+    """The keyword options of :func:`build_model` (each optional, default None): ``used``, ``weights``,
+    ``network`` and ``costs``."""
+
+    used: pd.DataFrame | None
+    weights: pd.Series | None
+    network: RoadNetwork | None
+    costs: Callable[..., TravelCosts] | None
+
+
 def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catalogue, elig: pd.DataFrame,
                 capacity: pd.DataFrame, scores: pd.DataFrame | None, spec: AllocationSpec,
-                units: Units | None = None, *, used: pd.DataFrame | None = None,
-                weights: pd.Series | None = None, network: RoadNetwork | None = None,
-                costs: Callable[..., TravelCosts] | None = None) -> AssignmentModel:
+                units: Units | None = None, **options: Unpack[ModelOptions]) -> AssignmentModel:
     """The assignment model of the layers: arcs with costs, penalties and capacity rows.
 
     An arc exists when every member of the unit is within the distance limit of the estate (same
@@ -207,10 +216,14 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         upgrades slice one call's answer for the businesses and estates of each re-allocation); None:
         computed here.
 
+    The options (:class:`ModelOptions`) are keyword-only.
+
     Returns
     -------
     AssignmentModel
     """
+    used, weights = options.get("used"), options.get("weights")
+    network, costs = options.get("network"), options.get("costs")
     if units is None:
         units = business_units(b, catalogue, spec)
     n_units, n_est = units.n_units, len(estates)
@@ -239,7 +252,7 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     plot_sizes = _plot_sizes(capacity, estates)
     if plot_sizes:
         keep = _plot_pairs(b, catalogue, units, plot_sizes, capacity_m2, (cap_rhs, counted), (biz, est, pair_key),
-                           share, coef)
+                           (share, coef))
         biz, est, pair_key, share, biz_land, dist_m, coef = \
             biz[keep], est[keep], pair_key[keep], share[keep], biz_land[keep], dist_m[keep], coef[keep]
     too_big = _too_big(pair_key, share, coef, cap_rhs, n_est)
@@ -330,7 +343,7 @@ def _plot_sizes(capacity: pd.DataFrame, estates: gpd.GeoDataFrame) -> dict[int, 
 
 def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_sizes: dict[int, np.ndarray],
                 capacity_m2: np.ndarray, rhs: tuple[np.ndarray, np.ndarray],
-                pairs: tuple[np.ndarray, np.ndarray, np.ndarray], share: np.ndarray, coef: np.ndarray) -> np.ndarray:
+                pairs: tuple[np.ndarray, np.ndarray, np.ndarray], levels: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The pairs on estates whose capacity is their free plots, counted in plots.
 
     A pair is dropped (with every pair of its unit at that estate) when no free plot fits the business
@@ -348,8 +361,8 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
         ``(cap_rhs, counted)``, updated in place: per estate the rows' capacity and its number of plots.
     pairs
         ``(biz, est, pair_key)`` of the candidate pairs.
-    share, coef
-        The pairs' level and coefficient, updated in place on plot estates.
+    levels
+        ``(share, coef)``: the pairs' level and coefficient, updated in place on plot estates.
 
     Returns
     -------
@@ -360,6 +373,7 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
 
     cap_rhs, counted = rhs
     biz, est, pair_key = pairs
+    share, coef = levels
     t = catalogue.table
     on = np.isin(est, np.fromiter(plot_sizes, dtype=np.int64))
     if not on.any():

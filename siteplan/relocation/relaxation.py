@@ -87,8 +87,8 @@ def relax_lp(n_units: int, arc_u: np.ndarray, arc_cost: np.ndarray, penalty: np.
     a_eq = sparse.csr_matrix((np.ones(nv), (np.concatenate([arc_u, np.arange(n_units)]), np.arange(nv))),
                              shape=(n_units, nv))
     a_full = sparse.hstack([a_ub, sparse.csr_matrix((a_ub.shape[0], n_units))]).tocsr() if len(b_ub) else None
-    res, rounds = _lp_with_pricing(c, a_eq, a_full, b_ub if len(b_ub) else None, arc_u, arc_cost, n_units, na,
-                                   prune_k, time_limit)
+    res, rounds = _lp_with_pricing(c, a_eq, a_full, b_ub if len(b_ub) else None, arc_u, arc_cost, prune_k,
+                                   time_limit)
     tight = ((res.ineqlin.residual <= TIGHT_RTOL * np.maximum(b_ub, 1.0) + TIGHT_ATOL_M2) if len(b_ub)
              else np.zeros(0, bool))
     method = "LP (HiGHS)" + (f", {rounds} pricing rounds" if rounds > 1 else "")
@@ -111,14 +111,17 @@ def _linprog(c: np.ndarray, a_ub: Any, b_ub: np.ndarray | None, a_eq: Any, n_uni
 
 
 def _lp_with_pricing(c: np.ndarray, a_eq: sparse.csr_matrix, a_ub: sparse.csr_matrix | None,
-                     b_ub: np.ndarray | None, arc_u: np.ndarray, arc_cost: np.ndarray, n_units: int, na: int,
+                     b_ub: np.ndarray | None, arc_u: np.ndarray, arc_cost: np.ndarray,
                      prune_k: int | None, time_limit: float | None = None) -> tuple[Any, int]:
     """The LP relaxation over all arcs, solved on a pruned column set with dual pricing.
+
+    ``a_eq`` has one row per unit, ``arc_u`` one entry per arc (the first columns of ``c``).
 
     Returns a result object with ``x`` (full length), ``fun``, ``message``, ``eqlin`` and ``ineqlin``
     (as scipy's), and the number of LP solves.
     """
     nv = len(c)
+    n_units, na = a_eq.shape[0], len(arc_u)
     if prune_k is None or na <= prune_k * n_units * PRUNE_MIN_RATIO:
         return _linprog(c, a_ub, b_ub, a_eq, n_units, time_limit), 1
     # initial columns: each unit's prune_k cheapest arcs, and every 'unassigned' column

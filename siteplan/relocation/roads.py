@@ -486,7 +486,28 @@ def _ends(net: RoadNetwork, acc: Access, leg: np.ndarray, w_per_m: np.ndarray, d
 
 def _road_pairs(net: RoadNetwork, pa: Access, fa: Access, measure: Measure, reach: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(i, j, km, minutes) of the pairs within ``reach`` in ``measure`` (see :func:`travel_costs`)."""
+    """(i, j, km, minutes) of the pairs within ``reach`` in ``measure`` (see :func:`travel_costs`).
+
+    One Dijkstra per facility (in chunks) on the reversed graph gives the cost from every node; only the
+    points at a node a facility reaches within the reach, and those on its own segment, are costed
+    (:func:`_candidates`, :func:`_pair_costs`), with the same sums a dense points × facilities table gives.
+
+    Parameters
+    ----------
+    net
+        The road network.
+    pa, fa
+        How the points and the facilities join the network (:func:`connect`).
+    measure
+        ``km`` or ``minutes``: the reach's measure.
+    reach
+        The reach in that measure.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Point, facility, road km and minutes of each pair within the reach, sorted by point then facility.
+    """
     n_p, n_f, n = len(pa.seg), len(fa.seg), net.n_nodes
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     if n_p == 0 or n_f == 0 or n == 0:
@@ -521,31 +542,115 @@ def _road_pairs(net: RoadNetwork, pa: Access, fa: Access, measure: Measure, reac
     # direct routes along a shared segment (never through a node)
     same_i, same_j = _same_segment(pa.seg, fa.seg)
     direct = {m: _direct(net, pa, fa, same_i, same_j, per[m][0], per[m][1], per[m][2]) for m in per}
-    chunk = max(1, min(n_f, CHUNK_CELLS // max(n + n_f, n_p)))
+    # the points at each node (either end of their segment), to look at only those a facility reaches
+    ends = prep[measure]
+    by_node = _points_by_node(np.concatenate([ends[1], ends[2]]), np.concatenate([ends[3], ends[4]]), n)
+    chunk = max(1, min(n_f, CHUNK_CELLS // (n + n_f)))
     out_i, out_j, out_km, out_min = [], [], [], []
     for c0 in range(0, n_f, chunk):
-        c1 = min(n_f, c0 + chunk)
-        vals: dict[str, np.ndarray] = {}
-        for m in per:
-            aug, pa_a, pa_b, pc_a, pc_b = prep[m]
-            d = csgraph.dijkstra(aug, directed=True, indices=np.arange(c0, c1) + n, limit=limits[m])
-            v = np.minimum(d[:, pa_a] + pc_a, d[:, pa_b] + pc_b)      # (chunk × points)
-            here = (same_j >= c0) & (same_j < c1)
-            if here.any():
-                r, c = same_j[here] - c0, same_i[here]
-                v[r, c] = np.minimum(v[r, c], direct[m][here])
-            vals[m] = v
-        prim = vals[measure]
-        r, c = np.nonzero(prim <= reach * (1 + 1e-12))
-        out_i.append(c)
-        out_j.append(r + c0)
-        out_km.append(vals["km"][r, c])
-        out_min.append(vals["minutes"][r, c])
+        rows = np.arange(c0, min(n_f, c0 + chunk))
+        dist = {m: csgraph.dijkstra(prep[m][0], directed=True, indices=rows + n, limit=limits[m])[:, :n]
+                for m in per}
+        here = (same_j >= c0) & (same_j < rows[-1] + 1)
+        r, c = _candidates(dist[measure], reach * (1 + 1e-12), by_node, n_p, same_j[here] - c0, same_i[here])
+        vals = {m: _pair_costs(dist[m], prep[m][1:], r, c, (same_j[here] - c0, same_i[here], direct[m][here]))
+                for m in per}
+        keep = vals[measure] <= reach * (1 + 1e-12)
+        out_i.append(c[keep])
+        out_j.append(r[keep] + c0)
+        out_km.append(vals["km"][keep])
+        out_min.append(vals["minutes"][keep])
     i = np.concatenate(out_i).astype(np.int64)
     j = np.concatenate(out_j).astype(np.int64)
     km, mins = np.concatenate(out_km), np.concatenate(out_min)
     order = np.lexsort((j, i))
     return i[order], j[order], km[order], mins[order]
+
+
+def _points_by_node(node: np.ndarray, cost: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The points at each node, as ``points[ptr[k]:ptr[k + 1]]`` for node ``k``.
+
+    Parameters
+    ----------
+    node
+        The end nodes of the points' segments: the ``a`` ends of all points, then their ``b`` ends.
+    cost
+        The cost between each point and that end (``inf``: not by that end; left out).
+    n
+        The number of nodes.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(ptr, points)``.
+    """
+    n_p = len(node) // 2
+    ok = np.flatnonzero(np.isfinite(cost))
+    order = ok[np.argsort(node[ok], kind="stable")]
+    ptr = np.searchsorted(node[order], np.arange(n + 1))
+    return ptr, order % n_p
+
+
+def _candidates(dist: np.ndarray, bound: float, by_node: tuple[np.ndarray, np.ndarray], n_p: int,
+                direct_r: np.ndarray, direct_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (facility row, point) pairs that may be within ``bound``: a point at a node the facility
+    reaches within it (a route's cost is at least its road part), or on the facility's own segment.
+
+    Parameters
+    ----------
+    dist
+        The cost from each facility of the chunk to each node (``inf`` beyond the Dijkstra limit).
+    bound
+        The reach (with its rounding margin).
+    by_node
+        The points at each node (:func:`_points_by_node`).
+    n_p
+        The number of points.
+    direct_r, direct_c
+        The (row, point) pairs on a shared segment.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Rows and points of the distinct candidate pairs, by row then point.
+    """
+    ptr, points = by_node
+    r, node = np.nonzero(dist <= bound)
+    cnt = ptr[node + 1] - ptr[node]
+    at = np.repeat(ptr[node] - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+    key = np.unique(np.concatenate([np.repeat(r, cnt) * n_p + points[at], direct_r * n_p + direct_c]))
+    return key // n_p, key % n_p
+
+
+def _pair_costs(dist: np.ndarray, ends: tuple[np.ndarray, ...], r: np.ndarray, c: np.ndarray,
+                direct: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """The cost of each (facility row, point) pair: by either end of the point's segment, or directly
+    along a shared segment when that is cheaper.
+
+    Parameters
+    ----------
+    dist
+        The cost from each facility of the chunk to each node.
+    ends
+        The points' end nodes and their costs to leave by each: ``(a, b, cost_a, cost_b)``.
+    r, c
+        The pairs (distinct, by row then point).
+    direct
+        The shared-segment pairs' rows, points and direct costs.
+
+    Returns
+    -------
+    numpy.ndarray
+        One cost per pair.
+    """
+    pa_a, pa_b, pc_a, pc_b = ends
+    v = np.minimum(dist[r, pa_a[c]] + pc_a[c], dist[r, pa_b[c]] + pc_b[c])
+    dr, dc, dv = direct
+    if len(dr):
+        n_p = len(pa_a)
+        at = np.searchsorted(r * n_p + c, dr * n_p + dc)  # every direct pair is a candidate
+        v[at] = np.minimum(v[at], dv)
+    return v
 
 
 def _same_segment(p_seg: np.ndarray, f_seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -284,7 +284,7 @@ def _environment() -> tuple[list[str], list[str], bytes]:
     (they do not change while it runs; reading the packages' metadata costs milliseconds per solve)."""
     from importlib import metadata
 
-    from ..guilds._cache import _versions
+    from ..common.usercache import versions_key
 
     libs = []
     for pkg in ("highspy", "ortools"):
@@ -292,7 +292,7 @@ def _environment() -> tuple[list[str], list[str], bytes]:
             libs.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
             libs.append(f"{pkg} -")
-    return _versions(), libs, _solver_source_hash()
+    return versions_key(), libs, _solver_source_hash()
 
 
 def model_key(model: AssignmentModel, options: SolverOptions) -> str:
@@ -323,7 +323,7 @@ def model_key(model: AssignmentModel, options: SolverOptions) -> str:
 
 def solve_model_cached(model: AssignmentModel, options: SolverOptions | None = None) -> AssignmentResult:
     """:func:`solve_model`, or the answer an earlier solve of the same model with the same options,
-    solver code and library versions gave (the user's cache folder, :mod:`siteplan._cache`, ``solve/``).
+    solver code and library versions gave (the user's cache folder, :mod:`siteplan.common.usercache`, ``solve/``).
 
     The solve is deterministic (work limits, never the clock), so a stored answer is the answer solving
     again gives; a rerun that changes only what comes after the plan (report, outputs) or an option
@@ -333,7 +333,7 @@ def solve_model_cached(model: AssignmentModel, options: SolverOptions | None = N
     """
     import os
 
-    from ..guilds._cache import load_object, store_object
+    from ..common.usercache import load_object, store_object
 
     opts = options or SolverOptions()
     if os.environ.get("SITEPLAN_SOLVE_CACHE", "").strip().lower() in ("off", "0", "no", "false"):

@@ -1,4 +1,4 @@
-"""The HTML map report (Folium skeleton, embedded Leaflet): layers, popups, summary tables, method
+"""The HTML map report (Folium's map skeleton, embedded Leaflet): layers, popups, summary tables, method
 and sources.
 
 Safe by construction: data strings never reach a template engine, a JavaScript string or an HTML
@@ -72,33 +72,28 @@ def build_report(res: "RunResult", path: str | Path) -> None:
 
 def _page(res: "RunResult", lang: str) -> str:
     """The report page of a run in ``lang`` (inside :func:`.lang.language`)."""
-    import folium
     import geopandas as gpd
 
     from .bidi import Fmt
     from .layers import all_layers, category_colours, fe, labels
-    from .page import BASEMAPS, assemble
+    from .page import BASEMAPS, MAP_NAME, assemble, skeleton
     from .panel import panel_html
     from .summary import charts
 
     prep = res.prep
     sa = gpd.GeoSeries([prep.region.study_area], crs=prep.region.crs).to_crs(4326).iloc[0]
     c = sa.centroid
-    m = folium.Map(location=[round(c.y, 6), round(c.x, 6)], zoom_start=8, tiles=None, control_scale=True,
-                   prefer_canvas=True)
-    m._id = "report"  # a fixed name: the page is byte-identical between runs
-    m.default_js, m.default_css = [], []  # no CDN: Leaflet is embedded
     minx, miny, maxx, maxy = (round(v, 6) for v in sa.bounds)
-    # the opening view is fitted by app.js once the panel is laid out (data["bounds"])
-    skeleton = m.get_root().render()  # rendered before any data exists: nothing from data is templated
+    # the opening view is fitted by app.js once the panel is laid out (data["bounds"]); Leaflet is embedded
+    page = skeleton(round(c.y, 6), round(c.x, 6))  # made before any data exists: nothing from data is in it
 
     colour = category_colours(list(prep.catalogue.table["code"]))
     basemaps = [dict(b, name=fe(str(b["name"][0]), str(b["name"][1]))) for b in BASEMAPS]  # type: ignore[index]
     basemaps[0]["attribution"] = _attribution(res)
-    data = {"map": m.get_name(), "basemaps": basemaps,
+    data = {"map": MAP_NAME, "basemaps": basemaps,
             "bounds": [[miny, minx], [maxy, maxx]], "layers": all_layers(res, colour), "labels": labels(res),
             "charts": charts(res), "persianDigits": Fmt().persian, "lang": lang}
     title = {"fa": f"siteplan — {prep.scenario.name}: گزارش جابجایی اصناف و پهنه‌بندی شهرک‌ها",
              "en": f"siteplan — {prep.scenario.name}: relocation and estate plan"}.get(
         lang, f"siteplan — {prep.scenario.name}: گزارش جابجایی اصناف و پهنه‌بندی شهرک‌ها / relocation and estate plan")
-    return assemble(skeleton, title=title, panel=panel_html(res, colour), data=data, lang=lang)
+    return assemble(page, title=title, panel=panel_html(res, colour), data=data, lang=lang)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from functools import lru_cache
 from importlib import resources
 
@@ -28,8 +27,15 @@ _BASE = ("".join(chr(c) for c in range(0x20, 0x7F)) + "۰۱۲۳۴۵۶۷۸۹٫٬�
          "–—…·×→←★°²")
 
 
-#: runs of printable ASCII (all in :data:`_BASE`)
-_ASCII_RUNS = re.compile(r"[\x20-\x7e]+")
+def _distinct_non_ascii(text: str) -> str:
+    """The distinct characters of ``text`` but printable ASCII (which :data:`_BASE` holds), in code point order:
+    one pass over the code points as numbers (a page's text runs to megabytes; a lone surrogate counts too)."""
+    import numpy as np
+
+    seen = np.zeros(0x110000, dtype=bool)
+    seen[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)] = True
+    seen[0x20:0x7F] = False
+    return "".join(map(chr, np.flatnonzero(seen).tolist()))
 
 
 def subset_woff(weight: int, chars: str) -> bytes:
@@ -48,11 +54,11 @@ def subset_woff(weight: int, chars: str) -> bytes:
 @lru_cache(maxsize=8)
 def _subset(weight: int, chars: str) -> bytes:
     """The subset, from the user's cache folder when an earlier report cut the same font to the same
-    characters with the same fontTools (:func:`siteplan._cache.cached_bytes`; the subset is
+    characters with the same fontTools (:func:`siteplan.common.usercache.cached_bytes`; the subset is
     deterministic, so the bytes are those :func:`_cut` gives)."""
     from importlib import metadata
 
-    from ..guilds._cache import cached_bytes
+    from ..common.usercache import cached_bytes
 
     data = resources.files("siteplan.report").joinpath("fonts", FONT_FILES[weight]).read_bytes()
     try:
@@ -88,7 +94,7 @@ def font_css(chars: str) -> str:
     """``@font-face`` rules of :data:`FAMILY` (regular and bold) cut to ``chars``, as a stylesheet."""
     # the characters beyond printable ASCII (which the subset always keeps), once for both weights: a page's
     # text runs to megabytes
-    chars = "".join(set(_ASCII_RUNS.sub("", chars)))
+    chars = _distinct_non_ascii(chars)
     rules = ["/* Vazirmatn © 2015 The Vazirmatn Project Authors (github.com/rastikerdar/vazirmatn), SIL Open Font "
              "License 1.1; subset to the characters of this page */"]
     for weight in sorted(FONT_FILES):

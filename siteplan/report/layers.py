@@ -236,6 +236,36 @@ def _colour_ramp(a: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
 
 
+def png_data_url(rgba: np.ndarray) -> str:
+    """An RGBA image (``uint8``, rows top down) as a ``data:image/png`` URL: the bytes Folium's ``image_to_url``
+    (branca's ``write_png``: one PNG, DEFLATE level 9, no filter) gives, without importing Folium.
+
+    Parameters
+    ----------
+    rgba
+        Height × width × 4, ``uint8``.
+
+    Returns
+    -------
+    str
+        ``data:image/png;base64,...``.
+    """
+    import base64
+    import struct
+    import zlib
+
+    h, w, _ = rgba.shape
+    raw = np.zeros((h, 1 + 4 * w), dtype=np.uint8)  # each row: filter type 0, then its pixels
+    raw[:, 1:] = np.ascontiguousarray(rgba, dtype=np.uint8).reshape(h, 4 * w)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack("!I", len(data)) + tag + data + struct.pack("!I", 0xFFFFFFFF & zlib.crc32(tag + data))
+
+    png = b"".join([b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack("!2I5B", w, h, 8, 6, 0, 0, 0)),
+                    chunk(b"IDAT", zlib.compress(raw.tobytes(), 9)), chunk(b"IEND", b"")])
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def _overlays(res: "RunResult", codes: list[str]) -> tuple[np.ndarray, list[list[float]]]:
     """The suitability of ``codes`` in Web Mercator (the map's projection) at most :data:`OVERLAY_PX` on a
     side (one array per code, cell averages, NaN where excluded) and the overlay's bounds ([[lat, lon] south
@@ -262,8 +292,6 @@ def _overlays(res: "RunResult", codes: list[str]) -> tuple[np.ndarray, list[list
 def suitability(res: "RunResult", code: str, overlay: tuple[np.ndarray, list[list[float]]] | None = None) -> dict[str, Any]:
     """One category's suitability as a PNG overlay in Web Mercator (the map's projection); ``overlay`` is
     its image and bounds from :func:`_overlays` (worked out here when not given)."""
-    from folium.utilities import image_to_url
-
     if overlay is None:
         images, bounds = _overlays(res, [code])
         overlay = images[0], bounds
@@ -274,12 +302,38 @@ def suitability(res: "RunResult", code: str, overlay: tuple[np.ndarray, list[lis
     return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": _styles.SUITABILITY_OPACITY,
             "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "0 low"), fe("۱ زیاد", "1 high")],
                        "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},
-            "url": image_to_url(_colour_ramp(image)), "bounds": bounds}
+            "url": png_data_url(_colour_ramp(image)), "bounds": bounds}
 
 
 def _pct_fa(v: float) -> str:
     return qty(round(v), "%", "d") if _lang.current() == "fa" else (
         f"{round(v):d}\u066a" if _lang.current() == "both" else f"{round(v):d} %")
+
+
+def _ranks_by_estate(ranks: pd.DataFrame) -> dict[Any, tuple[list[tuple[Any, Any, Any]], dict[Any, list[Any]]]]:
+    """Per estate (in the order of ``ranks``): its eligible categories as ``(category, score, rank)`` and its
+    ineligible ones by reason (a missing reason left out), each in the order of ``ranks``; one pass over the
+    table instead of a selection per estate.
+
+    Parameters
+    ----------
+    ranks
+        The run's ranks (``estate_id``, ``category``, ``eligible``, ``reason``, ``score``, ``rank``).
+
+    Returns
+    -------
+    dict
+        ``estate_id`` -> (eligible rows, reason -> categories), the values as the table's rows hold them.
+    """
+    out: dict[Any, tuple[list[tuple[Any, Any, Any]], dict[Any, list[Any]]]] = {}
+    cols = [ranks[c] for c in ("estate_id", "category", "eligible", "reason", "score", "rank")]
+    for eid, cat, eligible, reason, score, rank in zip(*cols):
+        ok, no = out.setdefault(eid, ([], {}))
+        if eligible:
+            ok.append((cat, score, rank))
+        elif not pd.isna(reason):
+            no.setdefault(reason, []).append(cat)
+    return out
 
 
 def estates(res: "RunResult") -> dict[str, Any]:
@@ -290,24 +344,23 @@ def estates(res: "RunResult") -> dict[str, Any]:
 
     est = res.prep.region.layers["estates"]
     summ = res.plan.estate_summary.groupby("estate_id").agg(cap=("capacity_m2", "first"), used=("used_m2", "sum"))
-    by_estate = {k: g for k, g in res.ranks.groupby("estate_id", sort=False)}
+    caps, useds = dict(zip(summ.index, summ["cap"])), dict(zip(summ.index, summ["used"]))
+    ranked = _ranks_by_estate(res.ranks)
     catname = cat_fa(res)
     es = res.plan.estate_summary
     units_in = {(e, c): int(u) for e, c, u in zip(es["estate_id"], es["category"], es["units"]) if pd.notna(c)}
     props = []
     for e in est.itertuples():
-        cap = float(summ.loc[e.estate_id, "cap"]) if e.estate_id in summ.index else 0.0
-        used = float(summ.loc[e.estate_id, "used"]) if e.estate_id in summ.index else 0.0
+        cap = float(caps[e.estate_id]) if e.estate_id in caps else 0.0
+        used = float(useds[e.estate_id]) if e.estate_id in useds else 0.0
         share = _styles.share_used(cap, used)
-        r = by_estate.get(e.estate_id, res.ranks.iloc[:0])
-        ok = r[r.eligible]
-        rows = [[catname.get(x.category, text(x.category)), num(x.score, ".2f") if pd.notna(x.score) else "",
-                 num(x.rank) if pd.notna(x.rank) else "", num(units_in.get((e.estate_id, x.category), 0))]
-                for x in ok.itertuples()]
-        no = r[~r.eligible]
+        ok, no = ranked.get(e.estate_id, ([], {}))
+        rows = [[catname.get(c, text(c)), num(score, ".2f") if pd.notna(score) else "",
+                 num(rank) if pd.notna(rank) else "", num(units_in.get((e.estate_id, c), 0))]
+                for c, score, rank in ok]
         why = [f"{fa_numbers(eligibility_fa(reason)) if _lang.current() != 'en' else text(reason)}: "
-               f"{tr('، ', ', ').join(catname.get(c, text(c)) for c in g['category'])}"
-               for reason, g in sorted(no.groupby("reason"), key=lambda kv: str(kv[0]))]
+               f"{tr('، ', ', ').join(catname.get(c, text(c)) for c in no[reason])}"
+               for reason in sorted(sorted(no), key=str)]
         blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}{tr('، ', ', ')}"
                                                  f"{kind_name(getattr(e, 'kind', ''), ESTATE_KIND)})"],
                              ["kv", [[fe("ظرفیت", "capacity"), qty(cap / M2_PER_HA, "ha", ".1f")],
@@ -644,9 +697,9 @@ def labels(res: "RunResult") -> list[list[Any]]:
 def all_layers(res: "RunResult", colour: dict[str, str]) -> list[dict[str, Any]]:
     """Every overlay of the report, bottom to top."""
     out = [water(res), study_area(res), urban(res), roads(res), rail(res), utilities(res), constraints(res)]
-    codes = list(res.prep.codes)
-    images, bounds = _overlays(res, codes)
-    out += [suitability(res, code, (image, bounds)) for code, image in zip(codes, images)]
+    from .overlaymemo import suitability_layers  # the images of unchanged rasters from the run's memo
+
+    out += suitability_layers(res, list(res.prep.codes))
     # flows and business markers under the estates, zones and sites: a click there opens the estate
     out += [clusters(res), flows(res), businesses(res, colour), unassigned(res, colour)]
     out += [estates(res), zones(res), sites(res)]

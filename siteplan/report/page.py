@@ -1,5 +1,5 @@
-"""Assembling the report page: Folium's map skeleton, the embedded Leaflet, the panel, the data block,
-the static script and a Content-Security-Policy.
+"""Assembling the report page: the map skeleton (:func:`skeleton`, Folium's rendering of an empty map), the
+embedded Leaflet, the panel, the data block, the static script and a Content-Security-Policy.
 
 How data reaches the page (the only ways):
 
@@ -8,8 +8,8 @@ How data reaches the page (the only ways):
   and read by ``app.js`` with ``JSON.parse``; the script puts strings on the page with ``textContent``;
 * the panel: HTML built with :mod:`markupsafe`, every value escaped (see :mod:`.panel`).
 
-No data string is ever given to a template engine: Folium renders the map skeleton *before* any data is
-added, and the data parts are spliced into the rendered text. The CSP allows only the page's own
+No data string is ever given to a template engine: the map skeleton is made *before* any data is added
+(it holds only the map's centre), and the data parts are spliced into its text. The CSP allows only the page's own
 scripts and styles (by SHA-256 hash), images from the page itself and the OpenStreetMap tile server
 (only once the reviewer turns that base map on: nothing is fetched on load); nothing else may load or
 connect, so an escaping mistake cannot run injected script.
@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -35,7 +36,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-__all__ = ["json_block", "assemble", "csp", "offline_assets", "TILE_ORIGINS", "BASEMAPS"]
+__all__ = ["json_block", "assemble", "csp", "offline_assets", "skeleton", "MAP_NAME", "TILE_ORIGINS", "BASEMAPS"]
 
 #: the base maps the report offers (names ``[Persian, English]``); the first is on when the page opens,
 #: the online one only when the reviewer chooses it (nothing is fetched before)
@@ -50,6 +51,65 @@ TILE_ORIGINS = ["https://tile.openstreetmap.org"]
 
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+#: the name of the page's Leaflet map (``var map_report = L.map(...)``, read by ``app.js``)
+MAP_NAME = "map_report"
+#: where the skeleton is cut for the map's centre: Folium renders an empty map centred here once
+_PROBE = (12.5, 47.25)
+
+
+def _render_skeleton() -> bytes:
+    """Folium's rendering of the report's empty map (named ``report``, centred on :data:`_PROBE`)."""
+    import folium
+
+    m = folium.Map(location=list(_PROBE), zoom_start=8, tiles=None, control_scale=True, prefer_canvas=True)
+    m._id = "report"  # a fixed name (map_report, read by app.js): the page is byte-identical between runs
+    m.default_js, m.default_css = [], []  # no CDN: Leaflet is embedded
+    return m.get_root().render().encode("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _skeleton_parts() -> tuple[str, str]:
+    """Folium's rendered skeleton cut at its centre: rendered by the installed Folium and kept in the user's
+    cache folder keyed by Folium's version (:func:`siteplan.common.usercache.cached_bytes`), so a run does
+    not import Folium and its templates when an earlier run rendered the same skeleton."""
+    from importlib import metadata
+
+    from ..common.usercache import cached_bytes
+
+    raw = cached_bytes("report-skeleton", [metadata.version("folium"), MAP_NAME], b"", _render_skeleton).decode()
+    head, sep, tail = raw.partition(json.dumps(list(_PROBE)))
+    if not sep or json.dumps(list(_PROBE)) in tail:  # a cache file that is not the skeleton: render it now
+        raw = _render_skeleton().decode()
+        head, _, tail = raw.partition(json.dumps(list(_PROBE)))
+    return head, tail
+
+
+def skeleton(lat: float, lon: float) -> str:
+    """The page's skeleton, before any data: the map's element and its Leaflet map centred on ``lat``,
+    ``lon`` (written as JSON numbers), nothing else.
+
+    Parameters
+    ----------
+    lat, lon
+        The map's centre (degrees).
+
+    Returns
+    -------
+    str
+        The HTML Folium renders for the report's map (:func:`_skeleton_parts`).
+
+    Raises
+    ------
+    ValueError
+        The centre is not a finite number.
+    """
+    centre = [float(lat), float(lon)]
+    if not all(math.isfinite(v) for v in centre):
+        raise ValueError(f"the map's centre {centre}: not a number (Folium refused it too)")
+    head, tail = _skeleton_parts()
+    return head + json.dumps(centre) + tail
 
 
 @lru_cache(maxsize=1)

@@ -206,15 +206,17 @@ def _zoning_sheets(res: "RunResult", f: Fmt) -> Markup:
             d, sheet_fill(i)) for i, d in enumerate(sh.paths))
         svg = Markup('<svg viewBox="-2 -2 104 104" width="160" height="160" role="img" aria-label="{} {}">'
                      '{}{}</svg>').format(tr("زون‌های", "zones of"), sh.estate_id, outline, paths)
+        # plain tuples, in the order of zoning.zones.SHEET_COLUMNS (a namedtuple class per sheet costs more than its rows)
         rows = [[Markup('<span class="sw" data-colour="{}"></span>').format(sheet_fill(i)),
-                 r.zone_id,
-                 (Markup("{}<br><small>{}</small>").format(cell(r.name_fa), cell(r.name_en)) if mode == "both"
-                  else r.name_en if mode == "en" else r.name_fa),
-                 digits(r.env_cat), f.num(float(r.sep_m), "g"),
-                 "" if pd.isna(r.min_home_m) else f.num(float(r.min_home_m), ",.0f"), f.num(float(r.area_ha), ".2f"),
-                 f.num(int(r.units)), "" if pd.isna(r.plots) else f.num(int(r.plots)), f.num(float(r.convexity), ".2f"),
-                 land_basis(r.land_basis)]
-                for i, r in enumerate(sh.rows.itertuples())]
+                 zone_id,
+                 (Markup("{}<br><small>{}</small>").format(cell(name_fa), cell(name_en)) if mode == "both"
+                  else name_en if mode == "en" else name_fa),
+                 digits(env_cat), f.num(float(sep_m), "g"),
+                 "" if pd.isna(min_home_m) else f.num(float(min_home_m), ",.0f"), f.num(float(area_ha), ".2f"),
+                 f.num(int(units)), "" if pd.isna(plots) else f.num(int(plots)), f.num(float(convexity), ".2f"),
+                 land_basis(basis)]
+                for i, (zone_id, name_fa, name_en, env_cat, sep_m, min_home_m, area_ha, units, plots, convexity,
+                        basis) in enumerate(sh.rows.itertuples(index=False, name=None))]
         out.append(Markup('<div class="zs"><h4>{}</h4>{}<div class="zs-table">{}</div></div>').format(
             cell(sh.estate_id), svg, table(
             ["", bi("zone", "زون"), bi("category", "صنف"), bi("env", "رده"), bi("sep m", "حریم (متر)"),

@@ -295,6 +295,14 @@ def _inside_cells(geom: BaseGeometry, grid: Grid) -> np.ndarray:
     return centre_in & ~edge
 
 
+def _slope_bad(rule: Rule, fields: FieldCache | None, grid: Grid | None, g: Grid) -> np.ndarray:
+    """Cells steeper than a slope rule allows (none when there is no slope field)."""
+    slope = None
+    if fields is not None and fields.slope is not None:
+        slope = fields.slope if grid is None else fields.window(fields.slope, grid)
+    return (slope > rule.max_pct) if slope is not None else np.zeros(g.shape, bool)
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """The siting rules of one category, with its environmental category and utilities.
@@ -346,33 +354,40 @@ class RuleSet:
             if shared and key in self.ctx._grid_bad:
                 bad = np.unpackbits(self.ctx._grid_bad[key], count=g.width * g.height).reshape(g.shape).astype(bool)
             elif rule.kind == "max_slope":
-                slope = None
-                if fields is not None and fields.slope is not None:
-                    slope = fields.slope if grid is None else fields.window(fields.slope, grid)
-                bad = (slope > rule.max_pct) if slope is not None else np.zeros(g.shape, bool)
+                bad = _slope_bad(rule, fields, grid, g)
             elif rule.kind == "study_area":
                 bad = ~_inside_cells(self.ctx.study_area, g)
             else:
-                tg, tree = self.ctx.target(rule.target)
-                if tree is None:
+                found = self._distance_bad(rule, fields, (grid, g), distance, shared=shared)
+                if found is None:
                     counts[rule.rule_id] = 0
                     continue
-                if distance is not None and rule.target in distance:
-                    d = distance[rule.target]
-                elif grid is None and fields is not None:
-                    pad = max(self.ctx.reach.get(rule.target, 0.0), rule.min_m) + 2 * g.res * np.sqrt(2.0)
-                    d = fields.distance(rule.target, tg, pad_m=pad)
-                else:
-                    d = FieldCache(g).distance(rule.target, tg, pad_m=rule.min_m + 2 * g.res * np.sqrt(2.0))
-                near = None
-                if shared and self.ctx.low.get(rule.target, np.inf) <= rule.min_m <= self.ctx.reach.get(rule.target, -1):
-                    near = self.ctx.near(rule.target, d, g)  # one exact pass per target, not per rule
-                bad = _distance_bad(rule, d, g, tg, tree, near)
+                bad = found
             if shared and key not in self.ctx._grid_bad:
                 self.ctx._grid_bad[key] = np.packbits(bad.ravel())
             counts[rule.rule_id] = int(bad.sum())
             allowed &= ~bad
         return allowed, counts
+
+    def _distance_bad(self, rule: Rule, fields: FieldCache | None, grids: tuple[Grid | None, Grid],
+                      distance: "dict[str, np.ndarray] | None", *, shared: bool) -> np.ndarray | None:
+        """Cells a distance rule excludes on ``grids`` (the grid asked for, or None for the run's, and the
+        grid used); None when the rule's target has no features."""
+        grid, g = grids
+        tg, tree = self.ctx.target(rule.target)
+        if tree is None:
+            return None
+        if distance is not None and rule.target in distance:
+            d = distance[rule.target]
+        elif grid is None and fields is not None:
+            pad = max(self.ctx.reach.get(rule.target, 0.0), rule.min_m) + 2 * g.res * np.sqrt(2.0)
+            d = fields.distance(rule.target, tg, pad_m=pad)
+        else:
+            d = FieldCache(g).distance(rule.target, tg, pad_m=rule.min_m + 2 * g.res * np.sqrt(2.0))
+        near = None
+        if shared and self.ctx.low.get(rule.target, np.inf) <= rule.min_m <= self.ctx.reach.get(rule.target, -1):
+            near = self.ctx.near(rule.target, d, g)  # one exact pass per target, not per rule
+        return _distance_bad(rule, d, g, tg, tree, near)
 
     # -- vector ----------------------------------------------------------------------------------
     def check(self, geoms: np.ndarray, ids: list[object] | None = None) -> pd.DataFrame:

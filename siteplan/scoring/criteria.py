@@ -6,6 +6,8 @@ The grid, its distance fields and rasterizing live in :mod:`siteplan.grid`, shar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import numpy as np
 
@@ -142,43 +144,61 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     if kind == "linear" and len(p) == 2 and p[1] > p[0]:
         return _linear(values, p[0], p[1], spec.increasing)
     x = np.asarray(values, dtype=np.float64)
-    if kind in ("linear", "sigmoid", "j_shaped"):
-        if len(p) == 2:
-            y = _ramp(x, p[0], p[1], kind)
-            y = y if spec.increasing else (1.0 - y if kind != "j_shaped" else _ramp(-x, -p[1], -p[0], kind))
-        elif len(p) == 4:
-            if not (p[0] <= p[1] <= p[2] <= p[3]):
-                raise InputError(f"{kind} transform: four control points must be in order, got {p}")
-            up = _ramp(x, p[0], p[1], kind) if p[1] > p[0] else (x >= p[0]).astype(float)
-            down = _ramp(-x, -p[3], -p[2], kind) if p[3] > p[2] else (x <= p[3]).astype(float)
-            y = np.where(x <= p[1], up, np.where(x >= p[2], down, 1.0))
-        else:
-            raise InputError(f"{kind} transform needs 2 or 4 control points, got {len(p)}")
-    elif kind == "gaussian":
-        if len(p) != 2 or p[1] <= 0:
-            raise InputError("gaussian transform needs [midpoint, spread>0]")
-        y = np.exp(-0.5 * ((x - p[0]) / p[1]) ** 2)
-        if not spec.increasing:
-            y = 1.0 - y
-    elif kind in ("ms_large", "ms_small"):
-        if len(p) not in (2, 4) or p[1] <= 0:
-            raise InputError(f"{kind} transform needs [mean, sd>0] or [mean, sd, a, b]")
-        m, s = p[0], p[1]
-        a, b = (p[2], p[3]) if len(p) == 4 else (1.0, 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            core = b * s / (x - a * m + b * s)
-        if kind == "ms_large":
-            y = np.where(x > a * m, 1.0 - core, 0.0)
-        else:
-            y = np.where(x > a * m, core, 1.0)
-    elif kind == "threshold":
-        if len(p) != 1:
-            raise InputError("threshold transform needs one point [t]")
-        y = (x >= p[0]).astype(float) if spec.increasing else (x < p[0]).astype(float)
-    else:  # pragma: no cover - guarded by the scenario schema
+    shape = _SHAPES.get(kind)
+    if shape is None:  # pragma: no cover - guarded by the scenario schema
         raise InputError(f"unknown transform {kind}")
+    y = shape(x, p, kind, spec.increasing)
     y = np.where(np.isnan(x), np.nan, np.clip(y, 0.0, 1.0))
     return y.astype(np.float32)
+
+
+def _ramp_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+    """``linear``, ``sigmoid`` and ``j_shaped``: a ramp on two control points, or a rise and a fall on four."""
+    if len(p) == 2:
+        y = _ramp(x, p[0], p[1], kind)
+        return y if increasing else (1.0 - y if kind != "j_shaped" else _ramp(-x, -p[1], -p[0], kind))
+    if len(p) == 4:
+        if not (p[0] <= p[1] <= p[2] <= p[3]):
+            raise InputError(f"{kind} transform: four control points must be in order, got {p}")
+        up = _ramp(x, p[0], p[1], kind) if p[1] > p[0] else (x >= p[0]).astype(float)
+        down = _ramp(-x, -p[3], -p[2], kind) if p[3] > p[2] else (x <= p[3]).astype(float)
+        return np.where(x <= p[1], up, np.where(x >= p[2], down, 1.0))
+    raise InputError(f"{kind} transform needs 2 or 4 control points, got {len(p)}")
+
+
+def _gaussian_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+    """``gaussian``: 1 at the midpoint, exp(-½) one spread away."""
+    if len(p) != 2 or p[1] <= 0:
+        raise InputError("gaussian transform needs [midpoint, spread>0]")
+    y = np.exp(-0.5 * ((x - p[0]) / p[1]) ** 2)
+    return y if increasing else 1.0 - y
+
+
+def _ms_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+    """``ms_large`` / ``ms_small``: ArcGIS's MSLarge / MSSmall on a mean and a standard deviation."""
+    if len(p) not in (2, 4) or p[1] <= 0:
+        raise InputError(f"{kind} transform needs [mean, sd>0] or [mean, sd, a, b]")
+    m, s = p[0], p[1]
+    a, b = (p[2], p[3]) if len(p) == 4 else (1.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        core = b * s / (x - a * m + b * s)
+    if kind == "ms_large":
+        return np.where(x > a * m, 1.0 - core, 0.0)
+    return np.where(x > a * m, core, 1.0)
+
+
+def _threshold_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+    """``threshold``: 1 at or above the point (below it, when decreasing)."""
+    if len(p) != 1:
+        raise InputError("threshold transform needs one point [t]")
+    return (x >= p[0]).astype(float) if increasing else (x < p[0]).astype(float)
+
+
+#: the shape of each numeric transform: (values, control points, type, increasing) -> scores
+_SHAPES: dict[str, Callable[[np.ndarray, list[float], str, bool], np.ndarray]] = {
+    "linear": _ramp_shape, "sigmoid": _ramp_shape, "j_shaped": _ramp_shape, "gaussian": _gaussian_shape,
+    "ms_large": _ms_shape, "ms_small": _ms_shape, "threshold": _threshold_shape,
+}
 
 
 def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoDataFrame | None

@@ -74,19 +74,28 @@ def _as_matrix(m: object, where: str) -> tuple[np.ndarray, np.ndarray]:
             problems.append(f"{where}: diagonal cell ({i + 1},{i + 1}) must be 1, got {a[i, i]:g}")
     for i in range(n):
         for j in range(n):
-            if missing[i, j]:
-                if not missing[j, i]:
-                    a[i, j] = 1.0 / a[j, i]
-                    missing[i, j] = False
-                continue
-            if a[i, j] <= 0:
-                problems.append(f"{where}: cell ({i + 1},{j + 1}) = {a[i, j]:g} must be positive")
-            elif j > i and not missing[j, i] and abs(a[i, j] * a[j, i] - 1) > 1e-3:
-                problems.append(f"{where}: cells ({i + 1},{j + 1}) = {a[i, j]:g} and ({j + 1},{i + 1}) = "
-                                f"{a[j, i]:g} are not reciprocal (expected {1 / a[i, j]:.4g})")
+            why = _cell_problem(a, missing, i, j, where)
+            if why:
+                problems.append(why)
     if problems:
         raise InputError(problems)
     return a, missing
+
+
+def _cell_problem(a: np.ndarray, missing: np.ndarray, i: int, j: int, where: str) -> str | None:
+    """Cell (i, j): filled from its reciprocal when missing (``a`` and ``missing`` updated), else what is
+    wrong with it (not positive, or not the reciprocal of (j, i) when that one is given)."""
+    if missing[i, j]:
+        if not missing[j, i]:
+            a[i, j] = 1.0 / a[j, i]
+            missing[i, j] = False
+        return None
+    if a[i, j] <= 0:
+        return f"{where}: cell ({i + 1},{j + 1}) = {a[i, j]:g} must be positive"
+    if j > i and not missing[j, i] and abs(a[i, j] * a[j, i] - 1) > 1e-3:
+        return (f"{where}: cells ({i + 1},{j + 1}) = {a[i, j]:g} and ({j + 1},{i + 1}) = "
+                f"{a[j, i]:g} are not reciprocal (expected {1 / a[i, j]:.4g})")
+    return None
 
 
 def _parse_cells(m: object, where: str) -> np.ndarray:

@@ -10,7 +10,10 @@ Modules, in the order data flows:
 - :mod:`~siteplan.zoning.plots`: free land, plot matching and re-letting;
 - :mod:`~siteplan.zoning.zone_check`: the verification of zones against the rules and the land;
 - :mod:`~siteplan.zoning.blocks`: an estate's free land cut into blocks along access strips;
-- :mod:`~siteplan.zoning.zones`: :func:`zone_estates` and :func:`zone_plan`.
+- :mod:`~siteplan.zoning.placement`: one attempt at an estate's zones in one overlay mode;
+- :mod:`~siteplan.zoning.estate`: :func:`zone_estate`, one estate's zones, checked;
+- :mod:`~siteplan.zoning.zones`: :func:`zone_estates` and :func:`zone_plan`, every estate with its plots;
+- :mod:`~siteplan.zoning.sheets`: the report's per-estate zoning sheets.
 
 ``siteplan.zoning`` is a public import path (the design card names it): its names stay here.
 """
@@ -54,11 +57,11 @@ _API: dict[str, str] = {
     "plots_that_fit": "plots",
     "verify_zones": "zone_check",
     "block_frame": "blocks",
-    "homes_geoms": "zones", "zone_estate": "zones", "EstateContext": "zones", "zone_estates": "zones",
-    "zone_plan": "zones", "ZoneResult": "zones", "ZonePlan": "zones", "polsby_popper": "zones",
-    "subdivide_plots": "zones", "plots_for_zones": "zones", "category_order": "zones", "home_separation": "zones",
-    "SHAPES": "zones", "MIN_CONVEXITY": "zones", "convexity": "zones", "order_reach": "zones",
-    "zoning_sheets": "zones", "SHEET_COLUMNS": "zones", "ZoningSheet": "zones", "plot_need": "zones",
+    "homes_geoms": "estate", "zone_estate": "estate", "EstateContext": "estate", "zone_estates": "zones",
+    "zone_plan": "zones", "ZoneResult": "estate", "ZonePlan": "zones", "polsby_popper": "zones",
+    "subdivide_plots": "plots", "plots_for_zones": "plots", "category_order": "estate", "home_separation": "estate",
+    "SHAPES": "estate", "MIN_CONVEXITY": "estate", "convexity": "estate", "order_reach": "placement",
+    "zoning_sheets": "sheets", "SHEET_COLUMNS": "sheets", "ZoningSheet": "sheets", "plot_need": "zones",
 }
 
 __all__ = [

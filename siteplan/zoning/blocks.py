@@ -331,30 +331,14 @@ def _cut(piece: BaseGeometry, box: np.ndarray, need: float, ov: Overlay, side: i
     best = piece
 
     def part(t: float) -> BaseGeometry:
-        if side == 0:
-            b = shapely.box(x0, y0, x0 + t * (x1 - x0), y1)
-        elif side == 1:
-            b = shapely.box(x1 - t * (x1 - x0), y0, x1, y1)
-        elif side == 2:
-            b = shapely.box(x0, y1 - t * (y1 - y0), x1, y1)
-        else:
-            b = shapely.box(x0, y0, x1, y0 + t * (y1 - y0))
-        return ov.inter(piece, b)
+        return ov.inter(piece, _side_box((x0, y0, x1, y1), side, t))
 
     fast = _side_area(piece, (x0, y0, x1, y1), side) if ov.mode == "exact" else None
     eps = _CUT_SURE_M2 + 1e-9 * (x1 - x0) * (y1 - y0)
     best_t = None
     for _ in range(50):
         mid = 0.5 * (lo + hi)
-        g = None
-        if fast is not None:
-            a = fast(mid)
-            if abs(a - need) <= eps or abs(a - need - 5e-4 * need) <= eps:
-                g = part(mid)
-                a = g.area
-        else:
-            g = part(mid)
-            a = g.area
+        g, a = _cut_area(part, fast, mid, need, eps)
         if a >= need:
             best, best_t, hi = g, mid, mid
             if a - need <= 5e-4 * need:
@@ -366,6 +350,30 @@ def _cut(piece: BaseGeometry, box: np.ndarray, need: float, ov: Overlay, side: i
     if best is None:
         best = part(best_t)  # type: ignore[arg-type]
     return best
+
+
+def _side_box(box: tuple[float, float, float, float], side: int, t: float) -> BaseGeometry:
+    """The share ``t`` of the cell ``box`` on one side (0 left, 1 right, 2 top, 3 bottom)."""
+    x0, y0, x1, y1 = box
+    if side == 0:
+        return shapely.box(x0, y0, x0 + t * (x1 - x0), y1)
+    if side == 1:
+        return shapely.box(x1 - t * (x1 - x0), y0, x1, y1)
+    if side == 2:
+        return shapely.box(x0, y1 - t * (y1 - y0), x1, y1)
+    return shapely.box(x0, y0, x1, y0 + t * (y1 - y0))
+
+
+def _cut_area(part: Callable[[float], BaseGeometry], fast: Callable[[float], float] | None, t: float, need: float,
+              eps: float) -> tuple[BaseGeometry | None, float]:
+    """The area of the cut at ``t``: the fast one where it is sure (no part made: None), else the
+    overlay's, with the part."""
+    if fast is not None:
+        a = fast(t)
+        if not (abs(a - need) <= eps or abs(a - need - 5e-4 * need) <= eps):
+            return None, a
+    g = part(t)
+    return g, g.area
 
 
 def _pieces_for(rem: np.ndarray, live: np.ndarray, allowed: BaseGeometry, need: float, ov: Overlay

@@ -26,8 +26,17 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ..guilds.catalogue import Catalogue
+from .blocks import check_pieces
+
 __all__ = ["land_basis", "LAND_BASIS", "plots_allowed", "match_plots", "reletting_table", "FREE_STATUS",
-           "RELET_COLUMNS", "plot_need_m2", "plots_that_fit", "PLOT_FIT_SLACK_M2"]
+           "RELET_COLUMNS", "plot_need_m2", "plots_that_fit", "PLOT_FIT_SLACK_M2", "subdivide_plots",
+           "plots_for_zones", "plots_table", "PLOT_COLUMNS"]
+
+#: columns of plots.geojson (besides ``use`` and the geometry)
+PLOT_COLUMNS = ["plot_id", "estate_id", "zone_id", "category", "name_fa", "name_en", "env_cat", "sep_m",
+                "min_home_m", "status", "biz_id", "area_m2"]
+
 
 #: plot statuses that count as free land
 FREE_STATUS = ("vacant", "terminated")
@@ -267,3 +276,109 @@ def reletting_table(plots: gpd.GeoDataFrame | None, tenancy: pd.DataFrame, busin
                        f"{left['land_m2'].astype(float).min():,.0f} m²)")
         rows.append((p.estate_id, p.plot_id, area, "", "", "", "empty", why))
     return pd.DataFrame(rows, columns=RELET_COLUMNS)
+
+
+def subdivide_plots(zone: BaseGeometry, plot_m2: float, *, strip_m: float = 12.0) -> list[BaseGeometry]:
+    """Divide a zone into rectangular plots of ``plot_m2`` along internal access strips.
+
+    Plots are twice as deep as wide, in pairs of rows back to back between access strips of
+    ``strip_m`` metres, aligned with the zone's minimum rotated rectangle; only whole plots inside
+    the zone are kept.
+
+    Parameters
+    ----------
+    zone
+        Zone polygon (metric CRS).
+    plot_m2
+        Plot area.
+    strip_m
+        Width of the access strips.
+
+    Returns
+    -------
+    list of Polygon
+        Plots, ordered row by row.
+    """
+    from shapely import affinity
+
+    if zone.is_empty or plot_m2 <= 0:
+        return []
+    rect = zone.minimum_rotated_rectangle
+    xy = np.asarray(rect.exterior.coords)[:4]
+    edges = np.diff(np.vstack([xy, xy[:1]]), axis=0)
+    k = int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))
+    angle = float(np.degrees(np.arctan2(edges[k, 1], edges[k, 0])))
+    origin = zone.centroid
+    z = affinity.rotate(zone, -angle, origin=origin)
+    minx, miny, maxx, maxy = z.bounds
+    depth = float(np.sqrt(2.0 * plot_m2))
+    width = plot_m2 / depth
+    period = strip_m + 2 * depth
+    check_pieces(2.0 * max(maxy - miny, 0.0) / period * max(maxx - minx, 0.0) / width, "plots", float(zone.area))
+    ys = []
+    y = miny + strip_m
+    while y + depth <= maxy + 1e-9:
+        ys.append(y)
+        if y + 2 * depth <= maxy + 1e-9:
+            ys.append(y + depth)
+        y += period
+    xs = np.arange(minx, maxx - width + 1e-9, width)
+    if not ys or not len(xs):
+        return []
+    gx, gy = np.meshgrid(xs, np.array(ys))
+    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + width, gy.ravel() + depth)
+    inside = shapely.covers(z.buffer(1e-6), boxes)
+    return [affinity.rotate(b, angle, origin=origin) for b in boxes[inside]]
+
+
+def plots_for_zones(zones: gpd.GeoDataFrame, catalogue: Catalogue, *, strip_m: float = 12.0) -> gpd.GeoDataFrame:
+    """Plots of every zone, with ``plot_id``, ``estate_id``, ``zone_id``, ``category`` and ``area_m2``."""
+    rows = []
+    for z in zones.itertuples():
+        size = float(catalogue.row(z.category)["plot_m2"])
+        for i, g in enumerate(subdivide_plots(z.geometry, size, strip_m=strip_m), start=1):
+            rows.append({"plot_id": f"{z.zone_id}-P{i:03d}", "estate_id": z.estate_id, "zone_id": z.zone_id,
+                         "category": z.category, "area_m2": round(g.area, 2), "geometry": g})
+    cols = ["plot_id", "estate_id", "zone_id", "category", "area_m2"]
+    return gpd.GeoDataFrame(rows, columns=cols + ["geometry"], geometry="geometry", crs=zones.crs)
+
+
+def plots_table(layer: gpd.GeoDataFrame | None, gen_rows: list[dict[str, object]], tenancy: pd.DataFrame,
+               zones: gpd.GeoDataFrame, catalogue: Catalogue, homes: np.ndarray, crs: object
+               ) -> gpd.GeoDataFrame | None:
+    """Every plot (existing ones with their tenant, generated ones) with labels and distances."""
+    frames = []
+    zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
+    if layer is not None and len(layer):
+        t = tenancy.set_index("plot_id") if len(tenancy) else pd.DataFrame(columns=["biz_id", "category"])
+        e = layer.copy()
+        ids = e["plot_id"]
+        e["biz_id"] = [t.loc[p, "biz_id"] if p in t.index else None for p in ids]
+        e["category"] = [t.loc[p, "category"] if p in t.index else None for p in ids]
+        e["zone_id"] = [zmap.get((s, c)) if c else None for s, c in zip(e["estate_id"].astype(str), e["category"])]
+        a = e["area_m2"].astype(float) if "area_m2" in e else pd.Series(np.nan, index=e.index)
+        e["area_m2"] = a.fillna(pd.Series(e.geometry.area, index=e.index)).round(2)
+        e["use"] = np.where(e["status"] == "occupied", "occupied",
+                            np.where(e["biz_id"].notna(), np.where(e["status"] == "terminated", "re-let", "let"),
+                                     "empty"))
+        frames.append(e[["plot_id", "estate_id", "zone_id", "category", "status", "biz_id", "area_m2", "use",
+                         "geometry"]])
+    if gen_rows:
+        frames.append(gpd.GeoDataFrame(gen_rows, geometry="geometry", crs=crs))
+    if not frames:
+        return None
+    p = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+    cat = p["category"]
+    known = cat.notna()
+    p["name_fa"] = [str(catalogue.row(c)["name_fa"]) if k else None for c, k in zip(cat, known)]
+    p["name_en"] = [str(catalogue.row(c)["name_en"]) if k else None for c, k in zip(cat, known)]
+    p["env_cat"] = [str(catalogue.row(c)["env_cat"]) if k else None for c, k in zip(cat, known)]
+    sep = dict(zip(zones["zone_id"], zones["sep_m"]))
+    p["sep_m"] = [sep.get(z) for z in p["zone_id"]]
+    if len(homes):
+        tree = shapely.STRtree(homes)
+        _, dist = tree.query_nearest(p.geometry.values, return_distance=True, all_matches=False)
+        p["min_home_m"] = np.round(dist, 2)
+    else:
+        p["min_home_m"] = None
+    return gpd.GeoDataFrame(p[PLOT_COLUMNS + ["use", "geometry"]], geometry="geometry", crs=crs)

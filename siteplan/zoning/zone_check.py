@@ -120,30 +120,19 @@ def verify_zones(geoms: list[BaseGeometry], allowed: list[BaseGeometry], needs: 
         One line per problem: overlapping pairs, zones outside their category's land, zones larger
         than asked, or areas that do not add up.
     """
-    out: list[str] = []
     g = np.asarray(geoms, dtype=object)
     if len(g) == 0:
-        return out
+        return []
     if not all(x.is_valid for x in g):
-        out.append("invalid zone geometry")
-        return out
+        return ["invalid zone geometry"]
     slack = snap_m * shapely.length(g)  # m² the snapping may move across each zone's edges
-    tree = shapely.STRtree(g)
-    a, b = tree.query(g, predicate="intersects")
-    keep = a < b
-    if keep.any():
-        ov = shapely.area(_safe(shapely.intersection, g[a[keep]], g[b[keep]]))
-        for i, j, x in zip(a[keep], b[keep], ov):
-            if x > tol + 2 * min(slack[i], slack[j]):
-                out.append(f"zones {i} and {j} overlap by {x:,.0f} m²")
+    out = _overlaps(g, tol, slack)
     outside = shapely.area(_safe(shapely.difference, g, np.asarray(allowed, dtype=object)))
-    for i, x in enumerate(outside):
-        if x > tol + slack[i]:
-            out.append(f"zone {i} lies {x:,.0f} m² outside its category's land")
+    out += [f"zone {i} lies {x:,.0f} m² outside its category's land" for i, x in enumerate(outside)
+            if x > tol + slack[i]]
     areas = shapely.area(g)
-    for i, (x, n) in enumerate(zip(areas, needs)):
-        if x > n + tol + slack[i] + 1e-2 * n:
-            out.append(f"zone {i} has {x:,.0f} m², more than the {n:,.0f} m² asked")
+    out += [f"zone {i} has {x:,.0f} m², more than the {n:,.0f} m² asked" for i, (x, n) in enumerate(zip(areas, needs))
+            if x > n + tol + slack[i] + 1e-2 * n]
     union = _safe(shapely.union_all, g)
     total = float(union.area)
     if abs(total - float(areas.sum())) > tol * len(g) + float(slack.sum()):
@@ -151,6 +140,17 @@ def verify_zones(geoms: list[BaseGeometry], allowed: list[BaseGeometry], needs: 
     if _safe(shapely.difference, union, land).area > tol + snap_m * float(union.length):
         out.append("zones lie outside the estate's land")
     return out
+
+
+def _overlaps(g: np.ndarray, tol: float, slack: np.ndarray) -> list[str]:
+    """The pairs of zones that overlap by more than ``tol`` and their snapping ``slack``."""
+    a, b = shapely.STRtree(g).query(g, predicate="intersects")
+    keep = a < b
+    if not keep.any():
+        return []
+    ov = shapely.area(_safe(shapely.intersection, g[a[keep]], g[b[keep]]))
+    return [f"zones {i} and {j} overlap by {x:,.0f} m²" for i, j, x in zip(a[keep], b[keep], ov)
+            if x > tol + 2 * min(slack[i], slack[j])]
 
 
 def raster_side(land: BaseGeometry, *, max_squares: int = 60_000, min_side: float = 2.0) -> float:

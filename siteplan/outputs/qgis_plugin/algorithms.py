@@ -127,8 +127,25 @@ def _with_layers(scenario: str, layers: List[Any], work: Path, context: Any, fee
     if not isinstance(specs, dict):
         raise QgsProcessingException(f"{src}: 'layers' is not a mapping of layer names to files")
 
+    _absolute_paths(data, specs, src.parent)
+    for lay in layers:
+        key = lay.name().strip().lower()
+        if key not in specs:
+            raise QgsProcessingException(f"layer '{lay.name()}': the scenario has no input layer of that name "
+                                         f"(it has: {', '.join(sorted(specs))}); rename the layer in QGIS")
+        path = _write_layer(lay, key, work, context)
+        specs[key] = {**(specs[key] if isinstance(specs[key], dict) else {}), "path": str(path), "layer": key}
+        feedback.pushInfo(f"input layer '{key}': the project's layer '{lay.name()}'")
+    out = work / src.name
+    out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(out)
+
+
+def _absolute_paths(data: Dict[str, Any], specs: Dict[str, Any], base: Path) -> None:
+    """Every relative path of a scenario mapping (its layers' and :data:`_PATH_KEYS`) made absolute
+    against ``base``, in place."""
     def absolute(p: Any) -> Any:
-        return str((src.parent / p).resolve()) if isinstance(p, str) and p and not os.path.isabs(p) else p
+        return str((base / p).resolve()) if isinstance(p, str) and p and not os.path.isabs(p) else p
 
     for spec in specs.values():
         if isinstance(spec, dict) and "path" in spec:
@@ -138,24 +155,19 @@ def _with_layers(scenario: str, layers: List[Any], work: Path, context: Any, fee
             data[a][b] = absolute(data[a][b])
         elif a == "classification" and isinstance(data.get(a), dict) and isinstance(data[a].get(b), str):
             data[a][b] = absolute(data[a][b])
-    for lay in layers:
-        key = lay.name().strip().lower()
-        if key not in specs:
-            raise QgsProcessingException(f"layer '{lay.name()}': the scenario has no input layer of that name "
-                                         f"(it has: {', '.join(sorted(specs))}); rename the layer in QGIS")
-        path = work / f"{key}.gpkg"
-        opts = QgsVectorFileWriter.SaveVectorOptions()
-        opts.driverName = "GPKG"
-        opts.layerName = key
-        opts.fileEncoding = "UTF-8"
-        err = QgsVectorFileWriter.writeAsVectorFormatV3(lay, str(path), context.transformContext(), opts)
-        if err[0] != QgsVectorFileWriter.NoError:
-            raise QgsProcessingException(f"layer '{lay.name()}': could not be written for siteplan: {err[1]}")
-        specs[key] = {**(specs[key] if isinstance(specs[key], dict) else {}), "path": str(path), "layer": key}
-        feedback.pushInfo(f"input layer '{key}': the project's layer '{lay.name()}'")
-    out = work / src.name
-    out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return str(out)
+
+
+def _write_layer(lay: Any, key: str, work: Path, context: Any) -> Path:
+    """A QGIS layer written to ``work/<key>.gpkg`` (layer ``key``, UTF-8) for siteplan to read."""
+    path = work / f"{key}.gpkg"
+    opts = QgsVectorFileWriter.SaveVectorOptions()
+    opts.driverName = "GPKG"
+    opts.layerName = key
+    opts.fileEncoding = "UTF-8"
+    err = QgsVectorFileWriter.writeAsVectorFormatV3(lay, str(path), context.transformContext(), opts)
+    if err[0] != QgsVectorFileWriter.NoError:
+        raise QgsProcessingException(f"layer '{lay.name()}': could not be written for siteplan: {err[1]}")
+    return path
 
 
 def _load(gpkg: Path, context: Any, feedback: Any) -> None:

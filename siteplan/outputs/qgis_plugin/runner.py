@@ -73,6 +73,39 @@ def _stop(proc: "subprocess.Popen[str]") -> None:
         proc.wait()
 
 
+def _pumps(proc: "subprocess.Popen[str]", lines: "queue.Queue[Tuple[str, Optional[str]]]") -> List[threading.Thread]:
+    """Threads that put each line of siteplan's output and error streams on ``lines`` (None at the end)."""
+    def pump(stream: Any, name: str) -> None:
+        for line in stream:
+            lines.put((name, line.rstrip("\n")))
+        lines.put((name, None))
+
+    threads = [threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _cancel(proc: "subprocess.Popen[str]", threads: List[threading.Thread]) -> None:
+    """Stop siteplan and raise :class:`Cancelled`."""
+    _stop(proc)
+    for t in threads:
+        t.join(2)  # the pipes reach their end once siteplan has stopped
+    _close(proc)
+    raise Cancelled("cancelled: siteplan was stopped")
+
+
+def _show(name: str, line: str, feedback: Any, progress: Optional[Tuple[float, float]],
+          on_line: Optional[Callable[[str], None]]) -> None:
+    """A line of siteplan's: a logged one shown in ``feedback`` (and the bar moved), every one to ``on_line``."""
+    if name == "err" and feedback is not None:
+        feedback.pushInfo(line)
+        _progress(line, feedback, progress)
+    if on_line is not None:
+        on_line(line)
+
+
 def run(args: List[str], feedback: Any, progress: Optional[Tuple[float, float]] = None,
         on_line: Optional[Callable[[str], None]] = None) -> str:
     """Run ``siteplan ARGS``; return its standard output.
@@ -90,26 +123,13 @@ def run(args: List[str], feedback: Any, progress: Optional[Tuple[float, float]] 
     except OSError as e:
         raise SiteplanFailed(f"cannot start siteplan ({' '.join(cmd)}): {e}; set SITEPLAN_COMMAND to the siteplan "
                              "command, or rebuild the plugin with `siteplan qgis-plugin` from the siteplan to use") from None
-
-    def pump(stream: Any, name: str) -> None:
-        for line in stream:
-            lines.put((name, line.rstrip("\n")))
-        lines.put((name, None))
-
-    threads = [threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
-               threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True)]
-    for t in threads:
-        t.start()
+    threads = _pumps(proc, lines)
     out: List[str] = []
     err: List[str] = []
     open_streams = 2
     while open_streams:
         if feedback is not None and feedback.isCanceled():
-            _stop(proc)
-            for t in threads:
-                t.join(2)  # the pipes reach their end once siteplan has stopped
-            _close(proc)
-            raise Cancelled("cancelled: siteplan was stopped")
+            _cancel(proc, threads)
         try:
             name, line = lines.get(timeout=0.1)
         except queue.Empty:
@@ -118,11 +138,7 @@ def run(args: List[str], feedback: Any, progress: Optional[Tuple[float, float]] 
             open_streams -= 1
             continue
         (out if name == "out" else err).append(line)
-        if name == "err" and feedback is not None:
-            feedback.pushInfo(line)
-            _progress(line, feedback, progress)
-        if on_line is not None:
-            on_line(line)
+        _show(name, line, feedback, progress, on_line)
     while proc.poll() is None:
         time.sleep(0.05)
     _close(proc)

@@ -1,14 +1,12 @@
-"""A cache of the trained name model, keyed by the hash of its training data.
+"""The user's cache folder: results a run may reuse, keyed by the hash of everything they depend on.
 
-The name model (:mod:`siteplan.guilds.name_model`) is trained on the catalogue's terms and the registry's
-rule-classified rows; the same data, settings and library versions give the same model (training is
-deterministic), so a run reuses the model an earlier run trained on the same data instead of training
-again. The cache lives in memory (this process) and in the user's cache folder —
-``$SITEPLAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/siteplan``, else ``~/.cache/siteplan`` —, never in an
-input or output folder. ``SITEPLAN_CACHE_DIR=off`` (or empty) turns the folder cache off.
-
-A cached model is a pickle the user's own runs wrote; files not owned by the user, or writable by
-others, are ignored (and trained again), as is any file that does not load.
+The name model's fitted arrays (:mod:`siteplan.guilds.ngram_model`), relocation solves
+(:mod:`siteplan.relocation.solve`), new sites' candidate cells (:mod:`siteplan.locate.newsites`) and the
+report's font subsets live in ``$SITEPLAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/siteplan``, else
+``~/.cache/siteplan`` — never in an input or output folder. ``SITEPLAN_CACHE_DIR=off`` (or empty) turns
+it off. A cached file is one the user's own runs wrote: files not owned by the user, or writable by
+others, are ignored (and computed again), as is any file that does not load; every key holds the
+versions of Python and the libraries, so an upgrade recomputes.
 """
 
 from __future__ import annotations
@@ -21,20 +19,14 @@ import pickle
 import platform
 import stat
 import tempfile
-from collections import OrderedDict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 log = logging.getLogger(__name__)
 
-__all__ = ["cache_dir", "cached_bytes", "fit_name_model", "load_object", "store_object", "training_key"]
+__all__ = ["cache_dir", "cached_bytes", "load_object", "store_object", "safe_file", "versions_key"]
 
-#: trained models kept in memory (most recent)
-_MEMORY_SLOTS = 4
-_memory: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
 #: bump when what the cached file holds changes
 _CACHE_FORMAT = 1
 
@@ -53,7 +45,8 @@ def cache_dir() -> Path | None:
         return None
 
 
-def _versions() -> list[str]:
+def versions_key() -> list[str]:
+    """Python's and the libraries' versions and the cache format: part of every cache key."""
     out = [platform.python_version(), f"format {_CACHE_FORMAT}"]
     for pkg in ("siteplan", "scikit-learn", "numpy", "scipy"):
         try:
@@ -63,20 +56,7 @@ def _versions() -> list[str]:
     return out
 
 
-def training_key(vec: Any, clf: Any, texts: list[str], labels: list[str], sample_weight: Any = None) -> str:
-    """SHA-256 of everything the fitted model depends on: the texts, labels and weights, both
-    estimators' settings, and the versions of Python and the libraries."""
-    h = hashlib.sha256()
-    head = [_versions(), type(vec).__name__, repr(sorted(vec.get_params().items())), type(clf).__name__,
-            repr(sorted(clf.get_params().items()))]
-    h.update(json.dumps(head, ensure_ascii=False).encode("utf-8"))
-    h.update(json.dumps([list(map(str, texts)), list(map(str, labels))], ensure_ascii=False).encode("utf-8"))
-    if sample_weight is not None:
-        h.update(np.ascontiguousarray(np.asarray(sample_weight, dtype=np.float64)).tobytes())
-    return h.hexdigest()
-
-
-def _safe(p: Path) -> bool:
+def safe_file(p: Path) -> bool:
     """A cache file this user wrote and nobody else may change."""
     try:
         st = p.stat()
@@ -84,19 +64,6 @@ def _safe(p: Path) -> bool:
         return False
     own = not hasattr(os, "getuid") or st.st_uid == os.getuid()
     return stat.S_ISREG(st.st_mode) and own and not (st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
-
-
-def _load(p: Path, key: str) -> tuple[Any, Any] | None:
-    if not p.is_file() or not _safe(p):
-        return None
-    try:
-        with open(p, "rb") as fh:
-            got = pickle.load(fh)  # noqa: S301 - the user's own cache file (owner and mode checked)
-        if isinstance(got, dict) and got.get("key") == key and isinstance(got.get("model"), tuple):
-            return got["model"]
-    except Exception as exc:
-        log.debug("name model cache %s not used: %s", p, exc)
-    return None
 
 
 def _write_pickle(p: Path, payload: dict[str, Any]) -> None:
@@ -111,54 +78,6 @@ def _write_pickle(p: Path, payload: dict[str, Any]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def _store(p: Path, key: str, model: tuple[Any, Any]) -> None:
-    try:
-        _write_pickle(p, {"key": key, "model": model})
-    except OSError as exc:  # a read-only or full cache folder: the run goes on without it
-        log.debug("name model cache %s not written: %s", p, exc)
-
-
-def fit_name_model(vec: Any, clf: Any, texts: list[str], labels: list[str],
-                   sample_weight: Any = None) -> tuple[Any, Any]:
-    """``vec.fit_transform(texts)`` then ``clf.fit(x, labels[, sample_weight])``, or the same fitted
-    pair from the cache (module docstring).
-
-    Parameters
-    ----------
-    vec, clf
-        The unfitted vectorizer and classifier (scikit-learn estimators).
-    texts, labels, sample_weight
-        The training data.
-
-    Returns
-    -------
-    tuple
-        The fitted ``(vec, clf)`` (shared by the runs that hit the cache: use them read-only).
-    """
-    key = training_key(vec, clf, texts, labels, sample_weight)
-    if key in _memory:
-        _memory.move_to_end(key)
-        return _memory[key]
-    folder = cache_dir()
-    path = folder / "name-model" / f"{key}.pkl" if folder is not None else None
-    got = _load(path, key) if path is not None else None
-    if got is None:
-        x = vec.fit_transform(texts)
-        if sample_weight is None:
-            clf.fit(x, labels)
-        else:
-            clf.fit(x, labels, sample_weight=sample_weight)
-        got = (vec, clf)
-        if path is not None:
-            _store(path, key, got)
-    else:
-        log.debug("name model from the cache (%s)", path)
-    _memory[key] = got
-    while len(_memory) > _MEMORY_SLOTS:
-        _memory.popitem(last=False)
-    return got
 
 
 def cached_bytes(kind: str, key_parts: list[str], data: bytes, compute: Any) -> bytes:
@@ -182,12 +101,12 @@ def cached_bytes(kind: str, key_parts: list[str], data: bytes, compute: Any) -> 
         A callable returning the bytes when the cache has none.
     """
     h = hashlib.sha256()
-    h.update(json.dumps([_versions(), kind, list(map(str, key_parts))], ensure_ascii=False).encode("utf-8"))
+    h.update(json.dumps([versions_key(), kind, list(map(str, key_parts))], ensure_ascii=False).encode("utf-8"))
     h.update(hashlib.sha256(data).digest())
     key = h.hexdigest()
     folder = cache_dir()
     path = folder / kind / f"{key}.bin" if folder is not None else None
-    if path is not None and path.is_file() and _safe(path):
+    if path is not None and path.is_file() and safe_file(path):
         try:
             return path.read_bytes()
         except OSError as exc:
@@ -219,7 +138,7 @@ def load_object(kind: str, key: str) -> Any | None:
     """The object :func:`store_object` stored under ``kind``/``key``, or None (no cache folder, no such
     file, a file another user could have written, or one that does not load)."""
     p = _object_path(kind, key)
-    if p is None or not p.is_file() or not _safe(p):
+    if p is None or not p.is_file() or not safe_file(p):
         return None
     try:
         with open(p, "rb") as fh:

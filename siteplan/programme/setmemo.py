@@ -1,0 +1,96 @@
+"""The residents near each set of businesses, taken from the run's memo where the set is unchanged.
+
+:meth:`siteplan.programme.impact.Residents.exposed_sets` gives each set the same float whichever other
+sets it is computed with, so each set's figure can be stored and reused on its own. Its key is the
+SHA-256 of exactly what the figure is computed from: the urban areas (geometries, population, kind),
+and the set's businesses in order (each one's geometry and its distances from quiet and mixed areas);
+the package's source and library versions are checked once for the whole memo (a run made by another
+siteplan has its memo ignored: :func:`siteplan.outputs.stagecache.source_key`), so the stored keys, and the
+file's bytes, do not change with the code.
+A what-if that moves a few businesses recomputes the sets they belong to; the others (every set of
+registry points before the move, for instance) are read from the memo (:mod:`siteplan.common.memo`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+from ..common.memo import active
+
+if TYPE_CHECKING:
+    from .impact import Residents
+
+__all__ = ["exposed_sets", "KIND"]
+
+#: the memo's kind of these figures
+KIND = "exposed"
+
+
+def _residents_digest(r: "Residents") -> bytes:
+    """What every set's figure reads of the urban areas."""
+    h = hashlib.sha256(f"{KIND}\n{len(r.geoms)}\n".encode())
+    for b in shapely.to_wkb(np.asarray(r.geoms, dtype=object)) if len(r.geoms) else []:
+        b = b if b is not None else b""
+        h.update(len(b).to_bytes(8, "little") + b)
+    h.update(np.ascontiguousarray(r.population, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(r.mixed, dtype=bool).tobytes())
+    return h.digest()
+
+
+def _member_digests(geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray) -> np.ndarray:
+    """Per business: the SHA-256 of its geometry (WKB) and its two distances, as an (n, 32) array."""
+    q = np.ascontiguousarray(quiet_m, dtype=np.float64)
+    m = np.ascontiguousarray(mixed_m, dtype=np.float64)
+    wkb = shapely.to_wkb(geoms) if len(geoms) else []
+    out = np.empty((len(geoms), 32), dtype=np.uint8)
+    for i, b in enumerate(wkb):
+        out[i] = np.frombuffer(hashlib.sha256((b or b"") + q[i:i + 1].tobytes() + m[i:i + 1].tobytes()).digest(),
+                               dtype=np.uint8)
+    return out
+
+
+def exposed_sets(residents: "Residents", geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
+                 sets: "list[np.ndarray]") -> np.ndarray:
+    """:meth:`siteplan.programme.impact.Residents.exposed_sets`, each set's figure taken from the run's memo
+    when its key is there (and recorded there when computed); without a memo, computed as it is.
+
+    Parameters
+    ----------
+    residents
+        The urban areas as residents.
+    geoms, quiet_m, mixed_m, sets
+        As :meth:`~siteplan.programme.impact.Residents.exposed_sets` takes them.
+
+    Returns
+    -------
+    numpy.ndarray
+        Residents per set.
+    """
+    memo = active()
+    geoms = np.asarray(geoms, dtype=object)
+    if memo is None or not len(sets):
+        return residents.exposed_sets(geoms, quiet_m, mixed_m, sets)
+    base = _residents_digest(residents)
+    member = _member_digests(geoms, np.asarray(quiet_m, float), np.asarray(mixed_m, float))
+    keys = []
+    for s in sets:
+        idx = np.asarray(s, dtype=np.int64)
+        keys.append(hashlib.sha256(base + len(idx).to_bytes(8, "little") + member[idx].tobytes()).digest())
+    out = np.zeros(len(sets))
+    todo = []
+    for k, key in enumerate(keys):
+        got = memo.get(KIND, key)
+        if got is not None and got.shape == (1,):
+            out[k] = got[0]
+        else:
+            todo.append(k)
+    if todo:
+        computed = residents.exposed_sets(geoms, quiet_m, mixed_m, [sets[k] for k in todo])
+        for k, v in zip(todo, computed):
+            out[k] = v
+            memo.put(KIND, keys[k], np.array([v]))
+    return out
