@@ -178,3 +178,41 @@ def test_every_import_of_a_siteplan_name_resolves() -> None:
                 except ModuleNotFoundError:
                     missing.append(f"{p.relative_to(ROOT.parent)}:{node.lineno}: {target}.{alias.name}")
     assert missing == [], missing
+
+
+def _circles(edges: set[tuple[str, str]]) -> list[list[str]]:
+    """The import circles of a graph: each set of modules that import one another, directly or not.
+
+    Parameters
+    ----------
+    edges
+        ``(importer, imported)`` pairs.
+
+    Returns
+    -------
+    list of list of str
+        One sorted list of modules per circle, sorted (empty when the graph has no cycle).
+    """
+    after: dict[str, set[str]] = {}
+    for a, b in edges:
+        after.setdefault(a, set()).add(b)
+    reach: dict[str, set[str]] = {}
+    for start in after:
+        seen: set[str] = set()
+        todo = list(after[start])
+        while todo:
+            m = todo.pop()
+            if m not in seen:
+                seen.add(m)
+                todo.extend(after.get(m, ()))
+        reach[start] = seen
+    circles = {frozenset({a} | {b for b in reach[a] if a in reach.get(b, ())}) for a in reach if a in reach[a]}
+    return sorted(sorted(c) for c in circles)
+
+
+@pytest.mark.parametrize("package", sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()))
+def test_no_import_circle_inside_a_package(package: str) -> None:
+    """Inside a package the imports go one way (in the report: page assembly -> sections -> helpers such
+    as ``report.words``), imports inside functions included."""
+    inside = {(a, b) for a, b in _imports() if a.startswith(f"{package}.") and b.startswith(f"{package}.")}
+    assert _circles(inside) == []

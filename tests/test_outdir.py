@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from conftest import small_scenario
 
 from siteplan.outputs import outdir as od
+from siteplan.outputs.marker import INGEST_HEADER
 from siteplan.cli import main
 from siteplan.errors import InputError
 
@@ -163,7 +164,7 @@ def test_overwrite_refuses_an_output_of_another_command(small, tmp_path):
     out = tmp_path / "region"
     out.mkdir()
     (out / "region.gpkg").write_bytes(b"x")
-    (out / "scenario.yaml").write_text(od.INGEST_HEADER + "; edit\nname: r\n", encoding="utf-8")
+    (out / "scenario.yaml").write_text(INGEST_HEADER + "; edit\nname: r\n", encoding="utf-8")
     r = invoke("run", small, "--out", out, "--overwrite")
     assert r.exit_code == 1 and "was written by `siteplan ingest-osm`, not `siteplan run`" in r.output, r.output
     assert (out / "region.gpkg").read_bytes() == b"x"

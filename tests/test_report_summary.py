@@ -229,7 +229,7 @@ def test_persian_reasons_have_no_english_fragments():
 
 
 def test_category_codes_become_persian_names():
-    from siteplan.report.layers import codes_fa
+    from siteplan.report.words import codes_fa
 
     names = {"car_repair": "تعمیرگاه خودرو", "car_parts": "لوازم یدکی"}
     assert codes_fa("car_repair, car_parts", names) == "تعمیرگاه خودرو، لوازم یدکی"

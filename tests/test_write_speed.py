@@ -92,17 +92,17 @@ def _chains_by_group(res):
 
 
 def test_chains_rows_equal_the_per_group_rows(demo_result, monkeypatch):
-    from siteplan.report import panel, programme
+    from siteplan.report import programme
 
     seen = []
-    real = panel.table
-    monkeypatch.setattr(panel, "table", lambda hdr, rows: seen.append(rows) or real(hdr, rows))
+    real = programme.table
+    monkeypatch.setattr(programme, "table", lambda hdr, rows: seen.append(rows) or real(hdr, rows))
     assert programme._chains(demo_result)
     assert seen and seen[0] == _chains_by_group(demo_result) and len(seen[0]) > 10
 
 
 def test_table_escapes_as_markup_format():
-    from siteplan.report.panel import cell, table
+    from siteplan.report.tables import cell, table
 
     hostile = ['<script>alert(1)</script>', "a & b", '"q"', "نانوایی", None, float("nan"), 1.5, 3,
                Markup("<b>kept</b>"), "{0} {x}"]
@@ -116,13 +116,13 @@ def test_table_escapes_as_markup_format():
 
 def test_suitability_overlays_in_one_warp_equal_one_by_one(demo_result):
     from siteplan.report import lang
-    from siteplan.report.layers import _overlays, suitability
+    from siteplan.report.overlays import overlay_images, suitability
 
     codes = list(demo_result.prep.codes)[:4]
-    images, bounds = _overlays(demo_result, codes)
+    images, bounds = overlay_images(demo_result, codes)
     with lang.language("both"):
         for code, image in zip(codes, images):
-            alone = _overlays(demo_result, [code])
+            alone = overlay_images(demo_result, [code])
             assert np.array_equal(alone[0][0], image, equal_nan=True) and alone[1] == bounds
             assert suitability(demo_result, code) == suitability(demo_result, code, (image, bounds))
 

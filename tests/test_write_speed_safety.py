@@ -139,7 +139,7 @@ def test_the_overlay_png_is_the_one_folium_encodes():
     import numpy as np
     from folium.utilities import image_to_url
 
-    from siteplan.report.layers import png_data_url
+    from siteplan.report.overlays import png_data_url
 
     rng = np.random.default_rng(3)
     for shape in ((1, 1, 4), (7, 13, 4), (120, 90, 4)):

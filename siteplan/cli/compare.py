@@ -21,7 +21,7 @@ def compare_cmd(run_a: Path, run_b: Path, out: Path, overwrite: bool, quiet_loca
     """Compare two run folders RUN_A and RUN_B: businesses that move, newly assigned or unassigned
     (with reasons), land used per estate, sites added or removed, zones changed, objective and trip
     lengths; tables (moved.csv, estates.csv, sites.csv, zones.csv, totals.csv) and compare.html."""
-    from ..outputs.compare import compare_folders
+    from ..outputs.compare_write import compare_folders
 
     if quiet_local:
         _setup_logging(True, 0)

@@ -39,6 +39,8 @@ __all__ = [
     "separation_m",
     "OUTSIDE",
     "OUTSIDE_TRADES",
+    "OUTSIDE_MORE",
+    "OUTSIDE_GOODS",
     "OUTSIDE_OVERRIDES",
     "SHARED_KEYWORDS",
     "DISPUTED_WORDS",
@@ -569,7 +571,46 @@ OUTSIDE_TRADES = (
     "عینک", "اپتیک", "لوازم صوتی", "آرایشی و بهداشتی", "بهداشتی و آرایشی", "خرازی", "لوازم خرازی",
     "کادو", "کادوفروشی", "هدایا", "لوازم قنادی", "ظروف", "ظروف فروشی", "چینی و بلور", "بلورجات", "نقره",
     "دفتر فنی", "نقشه کشی", "نقشه برداری", "آتش نشانی", "کپسول آتش نشانی", "شارژ کپسول", "گاز مایع",
-    "لوله و اتصالات پلیمری", "سم پاشی", "سمپاشی", "ضد عفونی", "شیشه دوجداره",
+    "سم پاشی", "سمپاشی", "ضد عفونی", "شیشه دوجداره",
+)
+#: More trades outside the catalogue, for the rules only (the name model learns :data:`OUTSIDE_TRADES` and
+#: the corpus): general knowledge of the unions of a guild registry (food, personal and health services,
+#: schools, offices, building crafts, transport, farming, leisure), no test registry. Like :data:`OUTSIDE_TRADES`.
+OUTSIDE_MORE = (
+    "نان فانتزی", "نان حجیم", "نان شیرینی", "شیرینی پزی", "کیک و شیرینی", "کیک پزی", "شکلات فروشی", "پروتئین فروشی",
+    "غذاخوری", "سالن غذا", "طباخی", "دیزی سرا", "چایخانه", "فلافل", "سمبوسه", "برگر", "همبرگر", "سوخاری", "اغذیه",
+    "فالوده", "کافه رستوران", "سالن آرایش", "میکاپ", "ماساژ", "سولاریوم", "تعمیر لباس", "فیلمبرداری", "چاپ عکس",
+    "قاب سازی", "دندانپزشک", "دندانسازی", "لابراتوار دندان", "بینایی سنجی", "شنوایی سنجی", "کاردرمانی",
+    "گفتاردرمانی", "طب سنتی", "حجامت", "بیمارستان", "سونوگرافی", "پاتوبیولوژی", "آزمایشگاه پزشکی", "کلینیک دامپزشکی",
+    "داروخانه دامپزشکی", "پیش دبستانی", "موسسه آموزشی", "آموزش زبان", "زبانکده", "کانون زبان", "آموزشگاه زبان",
+    "دفترخانه", "دفتر طلاق", "وکیل", "مشاور حقوقی", "دارالترجمه", "ترجمه رسمی", "تعاونی مسکن",
+    "پیشخوان دولت", "پلیس 10", "دفتر پستی", "پست بانک", "خدمات مشترکین", "دفتر خدمات مسافرتی", "خدمات مسافرتی",
+    "گردشگری", "آژانس هواپیمایی", "آژانس", "چاپ دیجیتال", "کانون تبلیغاتی", "بنایی", "گچ کاری", "گچکاری", "کاشیکاری",
+    "کاشی کاری", "عایق کاری", "خدمات نظافتی", "نظافتی", "اتوبار", "پیک موتوری", "مسافربری", "ترمینال", "زنبورداری",
+    "پرورش ماهی", "پرورش قارچ", "اقامتگاه", "بوم گردی", "باغ تالار", "سالن ورزشی", "سینما", "شهربازی", "حسینیه",
+    "شهرداری", "شارژ کارتریج", "تعمیر پرینتر", "سفالگری", "شیشه گری", "تولیدی کیف", "تولیدی کفش", "تولیدی جوراب",
+    "کارگاه خیاطی", "موزاییک سازی", "خرازی و کاموا", "کیوسک", "دکه", "روزنامه فروشی", "مطبوعات", "خدمات پرستاری",
+    "پرستاری", "مراقبت از سالمند", "خانه سالمندان", "آرایشگاه مردانه", "پیرایش", "سلمانی", "دلاکی", "حمام",
+    "دوچرخه فروشی", "آموزشگاه موسیقی",
+    "عرق گیری", "زائرسرا", "زیارتی", "پرده دوزی", "کوسن دوزی", "لحاف دوزی", "رودوزی", "سوزن دوزی", "نان و شیرینی",
+    "سنگک", "بربری", "لواش", "تافتون", "بتن آماده", "دفتر حسابداری", "خدمات حسابداری", "حسابرسی", "مشاوره مالیاتی",
+    "باطری ساعت", "باتری ساعت", "ماشین لباسشویی", "ماشین ظرفشویی", "تعمیرگاه ماشین لباسشویی", "کولر آبی",
+    "کولر گازی", "تعمیر کولر", "هتل آپارتمان", "آموزشگاه کامپیوتر", "آموزش کامپیوتر", "icdl",
+)
+#: Goods and words of trades outside the catalogue that catalogue trades also name («فرش» in «رنگرزی نخ فرش»,
+#: «ابزار» in «تراش و ابزار سازی»): a name holding one and no word of a catalogue trade is a trade outside the
+#: catalogue; with a catalogue trade's specific keyword, the keyword decides (generic strength, rules only).
+OUTSIDE_GOODS = (
+    "آجیل", "گوشت فروشی", "فروشگاه گوشت", "مرغ و گوشت", "گوشت و مرغ", "فروشگاه ماهی", "ماهی و میگو", "آرایشی",
+    "ناخن", "قاب عکس", "شال و روسری", "روسری", "چادر مشکی", "جوراب", "لباس زیر", "لباس بچه", "لباس کودک", "کفش",
+    "کیف", "چرم", "طلا", "جواهر", "ساعت", "عطر", "ادکلن", "عطر و ادکلن", "لوازم آشپزخانه", "کتاب", "فرش", "پرده",
+    "موکت", "کفپوش", "لوازم روشنایی", "موبایل", "گوشی", "تلفن همراه", "ابزار", "بنر", "کارت ویزیت", "خاتم کاری",
+    "گلیم", "موزاییک", "لوازم کودک", "عروسک", "کاموا", "بلور", "پلاسکو", "لوازم پلاستیکی", "لوازم یکبار مصرف",
+    "لوازم بهداشتی و آرایشی", "دخانیات", "کارتریج", "سیسمونی", "سیسمونی کودک", "کشاورزی", "بذر", "نهال", "خوراک دام",
+    "علوفه", "دان مرغ", "آجیل و خشکبار", "ماهیگیری", "شکار", "اسلحه", "لوازم صید", "لوازم کمپینگ", "کوهنوردی",
+    "لوازم موسیقی", "آلات موسیقی", "اداره", "باشگاه", "پکیج",
+    "سوغات", "سوغاتی", "زعفران", "گلاب", "عرقیات", "نبات", "آبنبات", "پولکی", "گز", "سوهان", "باسلق", "کلوچه",
+    "پشمک", "قطاب", "حلوا", "ترشی", "ترشیجات", "خرما", "عقیق", "تسبیح", "انگشتر", "ملیله", "پشتی",
 )
 #: Generic words a trade outside the catalogue overrides («تعمیرات تلویزیون» is no car repair, «نمایشگاه لوازم
 #: خانگی» no car showroom): words that say "repair" or "showroom" of anything.
@@ -580,9 +621,18 @@ OUTSIDE_OVERRIDES = ("تعمیر", "تعمیرگاه", "تعمیرات", "نما
 #: category and "a trade outside the catalogue" as its candidates. ``unless``: words that settle it (a
 #: wholesaler of tiles is a wholesaler). Each word: (the categories it is disputed for, the words that settle it).
 _WHOLESALE_WORDS = ("عمده", "پخش", "بنکدار", "توزیع", "بازرگانی")
+_CHAIN_WORDS = ("زنجیره", "شعبه", "افق کوروش", "کوروش", "رفاه", "شهروند", "اتکا", "جانبو", "هفت حصین", "تعاونی",
+                "پروما", "کوثر", "سپه", "ویستا", "یاس")
 DISPUTED_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "موتورسیکلت": (("car_showroom", "car_parts", "car_repair"), ()),
     "موتور سیکلت": (("car_showroom", "car_parts", "car_repair"), ()),
+    "اسکوتر": (("car_showroom", "car_parts", "car_repair"), ()),
+    "موتور برقی": (("car_showroom", "car_parts", "car_repair"), ()),
+    # a supermarket of no chain: a chain store in five calibration registries, a grocer's outside the
+    # catalogue in one (registry_calib7); a chain's name or a branch settles it
+    "سوپرمارکت": (("chain_store",), _CHAIN_WORDS), "سوپر مارکت": (("chain_store",), _CHAIN_WORDS),
+    "سوپر": (("chain_store",), _CHAIN_WORDS), "سوپری": (("chain_store",), _CHAIN_WORDS),
+    "مینی مارکت": (("chain_store",), _CHAIN_WORDS),
     "سمساری": (("scrap",), ()), "تشک": (("furniture_sales",), ()), "کالای خواب": (("furniture_sales",), ()),
     "لحاف": (("furniture_sales",), ()),
     "کاشی": (("wholesale_building",), _WHOLESALE_WORDS), "سرامیک": (("wholesale_building",), _WHOLESALE_WORDS),
@@ -618,6 +668,55 @@ SHARED_KEYWORDS: dict[str, tuple[str, ...]] = {
     "سوپر میوه": ("chain_store", OUTSIDE), "سوپر مرغ": ("chain_store", OUTSIDE), "سوپر ماهی": ("chain_store", OUTSIDE),
 }
 
+#: Vehicles: makes, models and kinds of car, van and lorry (general knowledge of the Iranian fleet; no
+#: motorcycles, which registries disagree on, see :data:`DISPUTED_WORDS`, and no «ماشین», which is also a
+#: machine).
+VEHICLE_WORDS = (
+    "خودرو", "اتومبیل", "سواری", "تاکسی", "وانت", "کامیون", "کامیونت", "اتوبوس", "مینی بوس", "مینیبوس", "تریلی",
+    "پژو", "پراید", "سمند", "تیبا", "ساینا", "کوییک", "دنا", "رانا", "رنو", "تندر", "ال90", "l90", "پیکان", "روآ",
+    "زانتیا", "پرشیا", "آریسان", "زامیاد", "نیسان", "هیوندای", "هیوندا", "کیا", "تویوتا", "لکسوس", "مزدا", "بنز",
+    "بی ام و", "ولوو", "اسکانیا", "خاور", "ایسوزو", "فوتون", "هوو", "چری", "ام وی ام", "برلیانس", "لیفان",
+    "هایما", "سوزوکی", "میتسوبیشی", "شورولت", "فولکس", "پورشه", "206", "207", "405", "پژو405", "پژو206",
+)
+#: A generic word of a category («تعمیرگاه», «نمایشگاه», «بنکداری») with one of these words of its own trade
+#: names the trade («تعمیرگاه پراید و پژو», «بنکداری لوازم بهداشتی»): the generic decision becomes a keyword
+#: one. Whole words, a word's «ی»/«های» forms included; several words («مواد غذایی») anywhere.
+CONTEXT_WORDS: dict[str, tuple[str, ...]] = {
+    "car_repair": VEHICLE_WORDS,
+    "car_showroom": VEHICLE_WORDS,
+    "chain_store": ("شعبه",),
+    "stone_cutting": ("برش", "ساب", "سابکاری", "صیقل", "تراش", "حکاکی"),
+    "wholesale_food": (
+        "مواد غذایی", "غذایی", "خواربار", "خوار و بار", "حبوبات", "خشکبار", "برنج", "قند", "شکر", "چای", "کنسرو",
+        "تن ماهی", "ماکارونی", "آرد", "ادویه", "تنقلات", "نوشابه", "نوشیدنی", "شوینده", "بهداشتی", "کالا",
+        "مصرفی", "سوپرمارکتی", "منجمد", "لبنی", "پروتئینی", "مویرگی", "بنکدار", "بنکداری", "روغن نباتی",
+        "کالای مصرفی", "محصولات غذایی", "خوراکی", "بیسکویت", "شکلات", "رب",
+    ),
+}
+
+
+def _in_context(code: str | None, name_c: str, name_w: str) -> bool:
+    """True when the name holds a word of :data:`CONTEXT_WORDS` of ``code`` (whole words, with their
+    «ی»/«ها»/«های» forms; words of several parts anywhere in the compact name)."""
+    words = _context_words().get(code or "")
+    if not words:
+        return False
+    toks = set(name_w.split())
+    toks |= {t[:-1] for t in toks if t.endswith("ی")} | {t[:-2] for t in toks if t.endswith("ها")} | \
+        {t[:-3] for t in toks if t.endswith("های")}
+    return any((w in name_c) if several else (w in toks) for w, several in words)
+
+
+@functools.cache
+def _context_words() -> dict[str, tuple[tuple[str, bool], ...]]:
+    """:data:`CONTEXT_WORDS` normalized: (the word, compact when of several parts; whether it is)."""
+    out = {}
+    for code, ws in CONTEXT_WORDS.items():
+        norm = [_fold(normalize(w)) for w in ws]
+        out[code] = tuple((w.replace(" ", ""), " " in w) for w in norm)
+    return out
+
+
 _Kw = tuple[str, str, int, str, str]  # (compact keyword, code, specificity, whole word or "", the keyword as written)
 
 
@@ -645,25 +744,33 @@ def _matcher(cat: Catalogue) -> _Matcher:
         for t in r.osm_tags:
             osm.setdefault(t.strip().lower(), r.code)
         for k in r.keywords_fa + r.keywords_en:
-            kws.append(_keyword(k, r.code, 2))
+            kws.extend(_keyword(v, r.code, 2, k) for v in _stems(k))
         for k in r.generic_fa:
             kws.append(_keyword(k, r.code, 1))
-    have = {k[:2] for k in kws}
-    for k in OUTSIDE_TRADES:  # a category's own keyword of the same spelling wins (the catalogue was extended)
-        if not any((normalize_compact(k), c) in have for c in cat.codes):
-            kws.append(_keyword(k, OUTSIDE, 2))
-    for k, codes in SHARED_KEYWORDS.items():
-        if all(c in cat or c == OUTSIDE for c in codes):
-            kws.extend(_keyword(k, c, 2) for c in codes)
+    kws += _outside_keywords(cat, {k[:2] for k in kws})
     # the whole tuple breaks ties (two spellings of one compact keyword): never the set's hash order
     kws = sorted(set(kws), key=lambda t: (-t[2], -len(t[0]), t[1], t[0], t[3], t[4]))
     by_prefix: dict[str, list[_Kw]] = {}
     for k in kws:
         if len(k[0]) >= 2:
             by_prefix.setdefault(k[0][:2], []).append(k)
-    disputed = tuple((normalize_compact(w), codes, tuple(normalize_compact(u) for u in unless))
-                     for w, (codes, unless) in sorted(DISPUTED_WORDS.items()))
+    disputed = tuple((_fold(normalize_compact(v)), codes, tuple(_fold(normalize_compact(u)) for u in unless))
+                     for w, (codes, unless) in sorted(DISPUTED_WORDS.items()) for v in _stems(w))
     return _Matcher(isic, osm, kws, code_norm, by_prefix, disputed)
+
+
+def _outside_keywords(cat: Catalogue, have: set[tuple[str, str]]) -> list[_Kw]:
+    """The keywords of trades outside the catalogue (:data:`OUTSIDE_TRADES`, :data:`OUTSIDE_MORE`; the
+    goods of :data:`OUTSIDE_GOODS` at generic strength) but those a category of ``cat`` has itself
+    (``have``: its (compact keyword, code) pairs), and the :data:`SHARED_KEYWORDS` of categories it has."""
+    kws = []
+    for k, spec in [(k, 2) for k in OUTSIDE_TRADES + OUTSIDE_MORE] + [(k, 1) for k in OUTSIDE_GOODS]:
+        if not any((_fold(normalize_compact(k)), c) in have for c in cat.codes):  # a category's own keyword wins
+            kws.append(_keyword(k, OUTSIDE, spec))
+    for k, codes in SHARED_KEYWORDS.items():
+        if all(c in cat or c == OUTSIDE for c in codes):
+            kws.extend(_keyword(k, c, 2) for c in codes)
+    return kws
 
 
 #: keywords this short (after spaces are removed) match whole words only: «سنگ» not in «سنگک», «رینگ» not
@@ -671,9 +778,36 @@ def _matcher(cat: Catalogue) -> _Matcher:
 SHORT_KEYWORD = 4
 
 
-def _keyword(k: str, code: str, spec: int) -> _Kw:
-    c = normalize_compact(k)
-    return c, code, spec, (f" {normalize(k)} " if len(c) <= SHORT_KEYWORD else ""), str(k).strip()
+def _keyword(k: str, code: str, spec: int, written: str | None = None) -> _Kw:
+    c = _fold(normalize_compact(k))
+    return (c, code, spec, (f" {_fold(normalize(k))} " if len(c) <= SHORT_KEYWORD else ""),
+            str(k if written is None else written).strip())
+
+
+#: Spellings registries use for the same word, folded before matching (names and keywords alike): the
+#: long vowel written out («اتوموبیل»), a dropped or added letter of a loan word.
+SPELLINGS = (("اتوموبیل", "اتومبیل"), ("الومینیم", "الومینیوم"), ("اگزوس", "اگزوز"), ("کمپیوتر", "کامپیوتر"))
+#: A catalogue keyword's agent-noun stem (its final «ی» dropped: «سنگتراشی» -> «سنگتراش», «مبل‌سازی» ->
+#: «مبل‌ساز», «پنچرگیری» -> «پنچرگیر») matches too, from keywords of at least this many letters (no
+#: spaces); keywords ending «ای»/«یی»/«وی» (an adjective or a vowel's «ی») have no such stem.
+STEM_MIN = 6
+
+
+def _fold(s: str) -> str:
+    """A normalized text with :data:`SPELLINGS` folded (for matching only)."""
+    for a, b in SPELLINGS:
+        if a in s:
+            s = s.replace(a, b)
+    return s
+
+
+def _stems(k: str) -> list[str]:
+    """The keyword and, for a trade's «...ی» noun, its agent-noun stem (see :data:`STEM_MIN`)."""
+    w = normalize(k)
+    c = w.replace(" ", "")
+    if len(c) >= STEM_MIN and c.endswith("ی") and c[-2] not in "ایو":
+        return [k, w[:-1]]
+    return [k]
 
 
 def _matches(name_compact: str, name_words: str, m: _Matcher) -> list[tuple[int, int, str, int, str]]:
@@ -681,11 +815,28 @@ def _matches(name_compact: str, name_words: str, m: _Matcher) -> list[tuple[int,
     an index of the keywords' first two letters (a few dictionary look-ups per letter of the name)."""
     out = []
     words = name_words or f" {name_compact} "
+    starts = _word_starts(words)
     for i in range(len(name_compact) - 1):
         for kw, code, spec, whole, text in m.by_prefix.get(name_compact[i:i + 2], ()):
-            if name_compact.startswith(kw, i) and (not whole or whole in words):
+            if name_compact.startswith(kw, i) and (not whole or whole in words) and i in starts:
                 out.append((i, i + len(kw), code, spec, text))
     return out
+
+
+def _word_starts(words: str) -> set[int]:
+    """Positions in the compact name (spaces removed) where a word of ``words`` begins; a word written
+    joined to the «و» before it («وصافکاری», «ولوازم») begins after the «و».
+
+    A keyword matches only from the start of a word: «لاستیک» not in «پلاستیک», «استور» not in «پاستور»
+    (the spaces a registry leaves out inside a keyword, «صاف کاری»/«صافکاری», still match).
+    """
+    starts, pos = set(), 0
+    for t in words.split():
+        starts.add(pos)
+        if len(t) > 2 and t[0] == "و":
+            starts.add(pos + 1)
+        pos += len(t)
+    return starts
 
 
 def _by_name(name_compact: str, m: _Matcher, among: list[str] | None = None, name_words: str = ""
@@ -758,6 +909,16 @@ def _isic_candidates(code: str, m: _Matcher) -> tuple[list[str], float]:
     return [], 0.0
 
 
+def _isic_outside(isic: object, m: _Matcher) -> str:
+    """The ISIC code when it is a full class (4 digits or more) of no catalogue category, else ""."""
+    if isic is None:
+        return ""
+    code = str(isic).strip()
+    if len(re.sub(r"\D", "", code)) < 4 or _isic_candidates(code, m)[0]:
+        return ""
+    return code
+
+
 def _blank(v: object) -> bool:
     """None, NaN or an empty string."""
     if v is None:
@@ -798,34 +959,65 @@ def _classify_one(explicit: Any, isic: Any, tag: Any, name_c: str, catalogue: Ca
     return None, "unclassified", 0.0, ""
 
 
-def _doubt(code: str | None, how: str, name_c: str, name_w: str, m: _Matcher, word: str = "") -> list[str]:
+#: Categories that trade in goods of every kind: a word of a trade outside the catalogue in their name
+#: («عمده فروشی لوازم التحریر», «پخش روغن نباتی») names the goods, and does not contradict their ISIC code.
+GOODS_TRADERS = ("wholesale_food", "wholesale_building")
+
+
+def _doubt(code: str | None, how: str, name_c: str, name_w: str, m: _Matcher, word: str = "",
+           isic_outside: str = "") -> list[str]:
     """Why a rule's category is not to be trusted, then the candidates (empty when it is): a single ISIC
     category the name's own keywords contradict («هایپرمارکت» under the chain stores' code 4711, «فروشگاه
-    مبل» under furniture making), a name-found category with a word of :data:`DISPUTED_WORDS`, or a
-    keyword (``word``) with a word of :data:`SERVICE_OR_SALE`."""
-    if how == "isic" and code is not None:
-        found = [t for t in _matches(name_c, name_w, m) if t[3] == 2]
-        if found:
-            best = max(b - a for a, b, *_ in found)
-            cs = {c for a, b, c, *_ in found if b - a == best}
-            if cs - {code}:
-                cands = sorted(cs | {code})
-                shown = ", ".join("a trade outside the catalogue" if c == OUTSIDE else c for c in cands)
-                return [f"the name's keywords ({shown}) contradict the ISIC code's {code}", *cands]
+    مبل» under furniture making), a category with a word of :data:`DISPUTED_WORDS`, a name-found category
+    under an ISIC code of a trade outside the catalogue (``isic_outside``: the code), or a keyword (``word``)
+    with a word of :data:`SERVICE_OR_SALE`."""
+    if code is None or code == OUTSIDE:
         return []
-    if how in ("keyword", "generic") and code is not None and code != OUTSIDE:
-        for w, codes, unless in m.disputed:
-            if code in codes and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in name_w.replace(" ", "  ")) and \
-                    not any(u in name_c for u in unless):
-                return [f"«{w}»: registries disagree whether it is {code} or a trade outside the catalogue",
-                        *sorted({code, OUTSIDE})]
-    if how == "keyword" and code in SERVICE_OR_SALE:
-        words, other = SERVICE_OR_SALE[code]
-        kw = normalize_compact(word)
-        spaced = name_w.replace(" ", "  ")
-        for w in words:
-            if w not in kw and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced):
-                return [f"«{word}» is {code} but «{w}» says {other}", *sorted({code, other})]
+    if how == "isic":
+        return _isic_doubt(code, name_c, name_w, m) or _disputed(code, name_c, name_w, m)
+    if how not in ("keyword", "generic"):
+        return []
+    if isic_outside:
+        return [f"the ISIC code {isic_outside} is of a trade outside the catalogue, the name's «{word}» says {code}",
+                *sorted({code, OUTSIDE})]
+    found = _disputed(code, name_c, name_w, m)
+    if found or how != "keyword" or code not in SERVICE_OR_SALE:
+        return found
+    words, other = SERVICE_OR_SALE[code]
+    kw = _fold(normalize_compact(word))
+    spaced = name_w.replace(" ", "  ")
+    for w in words:
+        if w not in kw and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced):
+            return [f"«{word}» is {code} but «{w}» says {other}", *sorted({code, other})]
+    return []
+
+
+def _isic_doubt(code: str, name_c: str, name_w: str, m: _Matcher) -> list[str]:
+    """The name's longest specific keywords name another category than the ISIC code's ``code`` (a trade
+    outside the catalogue does not, for :data:`GOODS_TRADERS`): why, then the candidates; else empty."""
+    found = [t for t in _matches(name_c, name_w, m) if t[3] == 2]
+    if not found:
+        return []
+    best = max(b - a for a, b, *_ in found)
+    cs = {c for a, b, c, *_ in found if b - a == best}
+    if code in GOODS_TRADERS:
+        cs.discard(OUTSIDE)
+    if not cs - {code}:
+        return []
+    cands = sorted(cs | {code})
+    shown = ", ".join("a trade outside the catalogue" if c == OUTSIDE else c for c in cands)
+    return [f"the name's keywords ({shown}) contradict the ISIC code's {code}", *cands]
+
+
+def _disputed(code: str, name_c: str, name_w: str, m: _Matcher) -> list[str]:
+    """A word of :data:`DISPUTED_WORDS` for ``code`` in the name and none that settles it: why, then the
+    candidates (``code`` and :data:`OUTSIDE`); else empty."""
+    spaced = name_w.replace(" ", "  ")
+    for w, codes, unless in m.disputed:
+        if code in codes and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced) and \
+                not any(u in name_c for u in unless):
+            return [f"«{w}»: registries disagree whether it is {code} or a trade outside the catalogue",
+                    *sorted({code, OUTSIDE})]
     return []
 
 
@@ -837,6 +1029,19 @@ RULE_KINDS = ("category", "isic", "isic_primary", "osm_tag", "keyword", "generic
 #: The public ``class_by`` of each rule kind.
 CLASS_BY = {"category": "category", "isic": "isic", "isic_primary": "isic", "osm_tag": "osm_tag",
             "keyword": "keyword", "generic": "keyword", "outside": "keyword", "conflict": "", "unclassified": ""}
+
+
+def _name_conflicts(name_c: str, name_w: str, m: _Matcher) -> list[str]:
+    """The categories (:data:`OUTSIDE` among them) whose keywords occur apart in a name the rules could not
+    decide: specific ones, with generic words when a trade outside the catalogue is among them, else generic
+    words of two trades; one or none when nothing conflicts."""
+    found = _matches(name_c, f" {name_w} ", m) if name_c else []
+    cs = _conflicts(found)
+    if len(cs) <= 1 and OUTSIDE in {t[2] for t in found}:
+        cs = _conflicts(found, generic=True)
+    if len(cs) <= 1:
+        cs = _generic_conflict(found) or cs
+    return cs
 
 
 def _words_found(name_c: str, name_w: str, m: _Matcher) -> str:
@@ -891,11 +1096,13 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     cands: list[str] = []
     for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name")):
         explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
-        name_w = normalize(name)
+        name_w = _fold(normalize(name))
         name_c = name_w.replace(" ", "")
         code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
+        if how == "generic" and _in_context(code, name_c, name_w):
+            how, c = "keyword", 0.8  # a trade's generic word with a word of its own trade: a specific name
         why = []
-        doubt = _doubt(code, how, name_c, f" {name_w} ", m, word) if name_c else []
+        doubt = _doubt(code, how, name_c, f" {name_w} ", m, word, _isic_outside(isic, m)) if name_c else []
         if doubt:  # the name says another category than the ISIC code, or a word registries disagree on
             why.append(doubt[0])
             code, how, c = None, "conflict", 0.0
@@ -915,12 +1122,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
                 why.append(f"ISIC '{isic}' not in catalogue")
             if tag is not None:
                 why.append(f"OSM tag '{tag}' not mapped")
-            found = _matches(name_c, f" {name_w} ", m) if name_c else []
-            cs = _conflicts(found)
-            if len(cs) <= 1 and OUTSIDE in {t[2] for t in found}:
-                cs = _conflicts(found, generic=True)
-            if len(cs) <= 1:
-                cs = _generic_conflict(found) or cs
+            cs = _name_conflicts(name_c, name_w, m)
             if len(cs) > 1:
                 how = rule[-1] = "conflict"
                 cands[-1] = ";".join(cs)

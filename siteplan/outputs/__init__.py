@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from ..common.face import lazy_face
 
 if TYPE_CHECKING:
-    from .compare import Comparison, compare_folders, compare_runs
+    from .compare import Comparison, compare_runs
+    from .compare_write import compare_folders
     from .explain import Explanation, explain_run, parse_point
     from .outdir import MARKER, OutputFolder
     from .outfile import check_output_file
@@ -35,7 +36,7 @@ _API: dict[str, str] = {
     "write_run": "writer", "write_csv": "writer", "write_geojson": "writer", "write_geotiff": "writer",
     "write_json": "writer", "export_gpkg": "writer",
     "Explanation": "explain", "explain_run": "explain", "parse_point": "explain",
-    "Comparison": "compare", "compare_runs": "compare", "compare_folders": "compare",
+    "Comparison": "compare", "compare_runs": "compare", "compare_folders": "compare_write",
 }
 
 __all__ = [

@@ -53,12 +53,12 @@ import shapely
 from ..common.units import M2_PER_HA
 from ..errors import InputError
 from ..relocation.reasons import reason_codes
-from .writer import undo_defuse, write_csv
+from .formats import undo_defuse
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunFolder", "Comparison", "read_run", "compare_runs", "write_comparison", "compare_folders",
-           "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "site_map", "csv_bom", "changed_estates", "moved_because"]
+__all__ = ["RunFolder", "Comparison", "read_run", "compare_runs",
+           "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "site_map", "changed_estates", "moved_because"]
 
 #: The kinds of change of a business, in the order tables list them.
 CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed", "only_in_a",
@@ -686,70 +686,3 @@ def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Compar
     totals = _totals(ra, rb, moved, sites, zones)
     notes = _notes(ra, rb, moved)
     return Comparison(ra, rb, moved, estates, sites, zones, totals, [en for en, _ in notes], [fa for _, fa in notes])
-
-
-# ------------------------------------------------------------------------------------------------
-# writing
-# ------------------------------------------------------------------------------------------------
-
-#: The files ``siteplan compare`` writes.
-OUTPUT_FILES = ("moved.csv", "estates.csv", "sites.csv", "zones.csv", "totals.csv", "compare.html")
-
-
-def csv_bom(cmp: Comparison) -> bool:
-    """Whether the comparison's CSVs get a UTF-8 byte-order mark: yes unless both runs were written
-    with ``outputs.csv_bom: false`` (a run without the setting in its manifest counts as yes, the
-    scenario's default)."""
-    def bom(r: RunFolder) -> bool:
-        sc = r.manifest.get("scenario")
-        out = sc.get("outputs") if isinstance(sc, dict) else None
-        v = out.get("csv_bom") if isinstance(out, dict) else None
-        return v if isinstance(v, bool) else True
-
-    return bom(cmp.a) or bom(cmp.b)
-
-
-def write_comparison(cmp: Comparison, out_dir: str | Path) -> list[str]:
-    """Write the comparison's tables and page into ``out_dir`` (every CSV cell that a spreadsheet
-    could read as a formula is neutralised; the page escapes every value). Returns the file names."""
-    from ..common.atomic import atomic_path
-    from .compare_page import comparison_page
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    bom = csv_bom(cmp)
-    for name, df in (("moved", cmp.moved), ("estates", cmp.estates), ("sites", cmp.sites), ("zones", cmp.zones),
-                     ("totals", cmp.totals)):
-        write_csv(df, out / f"{name}.csv", bom=bom)
-    with atomic_path(out / "compare.html") as tmp:
-        tmp.write_text(comparison_page(cmp), encoding="utf-8")
-    return list(OUTPUT_FILES)
-
-
-def compare_folders(run_a: str | Path, run_b: str | Path, out: str | Path, *, overwrite: bool = False) -> Comparison:
-    """``siteplan compare``: read two runs, compare them and write the comparison into ``out`` through
-    siteplan's output-folder machinery (:class:`siteplan.outputs.outdir.OutputFolder`: the run folders are
-    inputs, so ``out`` may not hold them, be inside them or be one of them; ``--overwrite`` replaces
-    only a folder ``siteplan compare`` wrote; the folder is swapped in atomically).
-
-    Raises
-    ------
-    InputError
-        As :func:`compare_runs`, or for an ``out`` that is refused.
-    """
-    from .outdir import OutputFolder, input_bytes
-
-    ra, rb = read_run(run_a, "RUN_A"), read_run(run_b, "RUN_B")
-    target = Path(out).expanduser().resolve()
-    for label, r in (("RUN_A", ra), ("RUN_B", rb)):
-        home = r.path.resolve()
-        if target == home or home in target.parents:
-            raise InputError(f"--out {out}: is inside {label} {r.path}; the run folders are the comparison's inputs "
-                             f"and stay as siteplan wrote them: choose a folder outside them, e.g. --out "
-                             f"{home.parent / 'compare'}")
-    inputs = {"RUN_A": ra.path, "RUN_B": rb.path}
-    estimate = (1 << 20) + input_bytes([ra.path / "relocation.csv", rb.path / "relocation.csv"])
-    with OutputFolder(out, kind="compare", overwrite=overwrite, inputs=inputs, estimate_bytes=estimate) as folder:
-        cmp = compare_runs(ra, rb)
-        write_comparison(cmp, folder.stage)
-    return cmp

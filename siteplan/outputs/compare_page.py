@@ -38,8 +38,8 @@ import shapely
 from markupsafe import Markup
 
 from ..report.bidi import fa_digits
-from ..report.layers import codes_fa
 from ..report.page import json_block, offline_assets
+from ..report.words import codes_fa
 
 if TYPE_CHECKING:
     from .compare import Comparison

@@ -11,7 +11,6 @@ from a run takes well under a second.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import zipfile
@@ -571,25 +570,6 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
 # writing a run's explain data
 # ------------------------------------------------------------------------------------------------
 
-#: a fixed time stamp for the zip members (byte-identical outputs)
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def _write_npz(arrays: dict[str, np.ndarray], path: Path) -> None:
-    """An ``.npz`` (zip of ``.npy``, DEFLATE) with fixed time stamps, written atomically; read back with
-    ``numpy.load(allow_pickle=False)``."""
-    from ..common.atomic import atomic_path
-
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for name, arr in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            # level 1: fast (the rasters are written on every run), little larger than the default
-            zf.writestr(info, buf.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-
-
 def _wkb_arrays(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Geometries as one byte array of their WKB and the offsets of each."""
     blobs = [bytes(b) for b in shapely.to_wkb(np.asarray(geoms, dtype=object))] if len(geoms) else []
@@ -626,7 +606,7 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
     """
     from dataclasses import asdict
 
-    from .writer import write_json
+    from .formats import write_json, write_npz
 
     src = ExplainSource.from_prepared(prep)
     est = prep.region.layers["estates"]
@@ -672,7 +652,7 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
                                np.array([src.estates[e][1] for e in eids], dtype=object)]
                               + [src.target(k)[0] for k in targets]):
         geo[f"g{i}_wkb"], geo[f"g{i}_off"] = _wkb_arrays(geoms)
-    _write_npz(geo, folder / "geometry.npz")
+    write_npz(geo, folder / "geometry.npz")
     key = None
     if reuse is not None:
         import zlib
@@ -685,10 +665,10 @@ def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFram
             ras[f"raw{i}"], ras[f"score{i}"] = src.criterion(n)
         if src.slope is not None:
             ras["slope"] = src.slope
-        _write_npz(ras, folder / "rasters.npz")
+        write_npz(ras, folder / "rasters.npz")
     written = [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
     if src.network is not None:  # the road network and the estates' costs, for the routes explain prints
-        _write_npz(_road_arrays(src, eids, prep.scenario.allocation), folder / "roads.npz")
+        write_npz(_road_arrays(src, eids, prep.scenario.allocation), folder / "roads.npz")
         written.append(folder / "roads.npz")
     return written
 

@@ -224,7 +224,7 @@ def _refuse_folder(t: _Target, label: str, folder: str | Path) -> None:
 
 def _refuse_run_folders(t: _Target) -> None:
     """Refuse an output file inside a folder siteplan wrote and replaces as a whole: its files are its own."""
-    from .outdir import COMMANDS, written_by
+    from .marker import COMMANDS, written_by
 
     real = t.real
     for top in real.parents:

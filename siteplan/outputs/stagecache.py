@@ -162,7 +162,7 @@ def classify_key(businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Sc
     k.text("classification", spec.model_dump(mode="json"))
     if spec.labels:
         p = scenario.resolve(spec.labels)
-        from .writer import sha256  # the one file hash of the outputs (here, not at import: writer imports us)
+        from ..common.hashing import sha256_file as sha256
 
         k.text("labels", sha256(p) if p.is_file() else "missing")
     return k.hexdigest()
@@ -744,8 +744,7 @@ class StageReuse:
 
     def write(self, folder: Path) -> list[Path]:
         """Write ``stages/`` (the classification's columns, the rule masks) into the run folder ``folder``."""
-        from .explain import _write_npz
-        from .writer import write_json
+        from .formats import write_json, write_npz
 
         d = folder / STAGES_DIR
         d.mkdir(parents=True, exist_ok=True)
@@ -754,20 +753,20 @@ class StageReuse:
         if self.classified is not None:
             arrays, cols, notes, rows = self.classified
             meta["classify"] = {"rows": rows, "columns": cols, "notes": notes}
-            _write_npz(arrays, d / "classify.npz")
+            write_npz(arrays, d / "classify.npz")
             written.append(d / "classify.npz")
         codes = list(self.masks)
         meta["surfaces"] = {"codes": codes, "rule_cells": [list(self.masks[c][1].items()) for c in codes]}
-        _write_npz({f"allowed{i}": self.masks[c][0] for i, c in enumerate(codes)}, d / "surfaces.npz")
+        write_npz({f"allowed{i}": self.masks[c][0] for i, c in enumerate(codes)}, d / "surfaces.npz")
         write_json(meta, d / "stages.json")
         return [*written, d / "surfaces.npz", d / "stages.json"]
 
     def write_memo(self, folder: Path) -> Path:
         """Write ``stages/memo.npz``: every figure of the memo this run used (:mod:`siteplan.common.memo`), in
         key order (the same bytes whichever run computed them)."""
-        from .explain import _write_npz
+        from .formats import write_npz
 
         path = folder / STAGES_DIR / "memo.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_npz(self.memo.arrays(), path)
+        write_npz(self.memo.arrays(), path)
         return path

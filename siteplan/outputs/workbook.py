@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..common.atomic import atomic_path
 from ..report.layers import plain_value
-from .writer import _defuse
+from .formats import _defuse
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -181,7 +181,7 @@ class _Styles:
 
 def _text_cell(v: str) -> tuple[str, _Xf | None, int]:
     """A text cell's XML after its reference and style, its cell format (the quote prefix when a spreadsheet
-    could read the text as a formula, :func:`siteplan.outputs.writer._defuse`) and its width."""
+    could read the text as a formula, :func:`siteplan.outputs.formats._defuse`) and its width."""
     t = _text(v)
     if t == "":
         xml = ' t="inlineStr" />'
@@ -593,7 +593,7 @@ def read_output_csv(path: str | Path) -> pd.DataFrame:
     """A CSV siteplan wrote, with the values the run held: the formula quotes undone
     (:func:`siteplan.outputs.writer.undo_defuse`), empty cells missing, id columns (``id``, ``*_id``) as text and
     other columns as numbers when every filled cell is one (integers when none has a decimal point)."""
-    from .writer import undo_defuse
+    from .formats import undo_defuse
 
     df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     df.columns = [undo_defuse(str(c)) for c in df.columns]

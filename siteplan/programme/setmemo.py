@@ -14,15 +14,34 @@ registry points before the move, for instance) are read from the memo (:mod:`sit
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
 
 from ..common.memo import active
 
-if TYPE_CHECKING:
-    from .impact import Residents
+
+class Residents(Protocol):
+    """What a set's figure reads of the residents (:class:`siteplan.programme.impact.Residents` is one)."""
+
+    @property
+    def geoms(self) -> Any:
+        """The urban areas' geometries."""
+
+    @property
+    def population(self) -> Any:
+        """Their population."""
+
+    @property
+    def mixed(self) -> Any:
+        """Whether each is a mixed (industrial-residential) area."""
+
+    def exposed_sets(self, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
+                     sets: list[np.ndarray]) -> np.ndarray:
+        """Residents within each set's nuisance distance (see the class above)."""
+        ...
+
 
 __all__ = ["exposed_sets", "KIND"]
 
@@ -30,7 +49,7 @@ __all__ = ["exposed_sets", "KIND"]
 KIND = "exposed"
 
 
-def _residents_digest(r: "Residents") -> bytes:
+def _residents_digest(r: Residents) -> bytes:
     """What every set's figure reads of the urban areas."""
     h = hashlib.sha256(f"{KIND}\n{len(r.geoms)}\n".encode())
     for b in shapely.to_wkb(np.asarray(r.geoms, dtype=object)) if len(r.geoms) else []:
@@ -53,8 +72,8 @@ def _member_digests(geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray)
     return out
 
 
-def exposed_sets(residents: "Residents", geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
-                 sets: "list[np.ndarray]") -> np.ndarray:
+def exposed_sets(residents: Residents, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
+                 sets: list[np.ndarray]) -> np.ndarray:
     """:meth:`siteplan.programme.impact.Residents.exposed_sets`, each set's figure taken from the run's memo
     when its key is there (and recorded there when computed); without a memo, computed as it is.
 

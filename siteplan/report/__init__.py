@@ -75,10 +75,11 @@ def _page(res: "RunResult", lang: str) -> str:
     import geopandas as gpd
 
     from .bidi import Fmt
-    from .layers import all_layers, category_colours, fe, labels
+    from .layers import all_layers, category_colours, labels
     from .page import BASEMAPS, MAP_NAME, assemble, skeleton
     from .panel import panel_html
     from .summary import charts
+    from .words import fe
 
     prep = res.prep
     sa = gpd.GeoSeries([prep.region.study_area], crs=prep.region.crs).to_crs(4326).iloc[0]

@@ -21,16 +21,9 @@ from typing import Any
 from markupsafe import Markup
 
 from . import lang as _lang
+from .lang import fa_digits
 
 __all__ = ["bi", "qty", "fa_digits", "fa_percent", "fa_numbers", "Fmt", "ALM"]
-
-_FA = str.maketrans("0123456789.,", "۰۱۲۳۴۵۶۷۸۹٫٬")
-
-
-def fa_digits(s: str) -> str:
-    """``s`` with ASCII digits, decimal point and thousands comma in Persian forms (for numbers only,
-    never for data text)."""
-    return s.translate(_FA)
 
 
 def fa_percent(v: float, persian_digits: bool = True) -> str:

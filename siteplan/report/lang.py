@@ -5,7 +5,8 @@ Hijri (Jalali) calendar of the Persian date.
 The language is set once for the building of one report (:func:`language`, a context variable, so
 concurrent builds do not mix) and read by every piece that writes words: :func:`pick` chooses the
 Persian or the English of a phrase, :func:`unit` the unit's name, :func:`persian_digits` whether
-numbers are written with Persian digits.
+numbers are written with Persian digits, :func:`fa_digits` writes them so (the lowest module of the
+report: it imports none of the others).
 
 The calendar: :func:`gregorian_to_jalali` follows the arithmetic of Borkowski's algorithm as used by
 the maintained ``jalaali-js`` library (the 2820/33-year leap rules with the list of break years), exact
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["LANGUAGES", "language", "current", "pick", "unit", "persian_digits", "gregorian_to_jalali",
+__all__ = ["LANGUAGES", "language", "current", "pick", "unit", "persian_digits", "fa_digits", "gregorian_to_jalali",
            "report_date", "date_text", "JALALI_MONTHS"]
 
 #: the values of ``report.language``
@@ -68,6 +69,15 @@ def pick(fa: str, en: str) -> str:
 def unit(u: str) -> str:
     """A unit's name: Persian on an ``fa`` page (``ha`` -> ``هکتار``), else as written."""
     return UNITS_FA.get(u, u) if _LANG.get() == "fa" else u
+
+
+_FA = str.maketrans("0123456789.,", "۰۱۲۳۴۵۶۷۸۹٫٬")
+
+
+def fa_digits(s: str) -> str:
+    """``s`` with ASCII digits, decimal point and thousands comma in Persian forms (for numbers only,
+    never for data text)."""
+    return s.translate(_FA)
 
 
 # ---- the Solar Hijri calendar ------------------------------------------------------------------------
@@ -160,8 +170,6 @@ def report_date() -> _dt.date | None:
 def date_text(d: _dt.date) -> str:
     """The date as the page writes it: ``۱ فروردین ۱۴۰۵`` (``fa``), ``2026-03-21`` (``en``),
     ``۱۴۰۵/۰۱/۰۱ (2026-03-21)`` (``both``; Persian digits only with ``outputs.persian_digits``)."""
-    from .bidi import fa_digits
-
     jy, jm, jd = gregorian_to_jalali(d)
     lang = _LANG.get()
     if lang == "en":

@@ -9,114 +9,42 @@ block, then ``textContent`` in the browser), so nothing in this module escapes o
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
-from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from ..common.geom import to_rfc7946
 from ..common.units import M2_PER_HA
 from . import lang as _lang
 from . import styles as _styles
-from .bidi import Fmt
-from .styles import ENV_COLOURS, PALETTE
+from .styles import ENV_COLOURS, PALETTE, REASON_COLOURS
+from .words import (
+    CONSTRAINT_KIND,
+    ESTATE_KIND,
+    cat_fa,
+    codes_fa,
+    digits,
+    extend_fa,
+    fe,
+    kind_name,
+    land_basis,
+    num,
+    qty,
+    sizing_text,
+    text,
+    tr,
+)
 
 if TYPE_CHECKING:
     from ..results import RunResult
 
-__all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "labels", "text", "fe", "cat_fa", "codes_fa"]
+__all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "labels", "plain_value"]
 
-VIRIDIS = np.array(_styles.VIRIDIS, float)
 #: beyond this many businesses the point layer shows 1 km cells instead of single markers
 MAX_POINTS = 20_000
-#: longest side of a suitability overlay image, in pixels
-OVERLAY_PX = 320
-
-
-def text(v: Any) -> str:
-    """Any value as display text (None, NaN and NA give an empty string)."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return ""
-    if isinstance(v, (float, np.floating)):
-        return "" if math.isnan(float(v)) else f"{float(v):g}"
-    return str(v)
-
-
-def fe(fa: str, en: str) -> dict[str, str]:
-    """A label in the report's language (:mod:`.lang`): ``{"fa": ..., "en": ...}`` on a ``both`` page
-    (Persian first; the page isolates each part and shows the English one as secondary), only the
-    ``fa`` or the ``en`` part on a one-language page."""
-    mode = _lang.current()
-    return {"fa": fa} if mode == "fa" else {"en": en} if mode == "en" else {"fa": fa, "en": en}
-
-
-def tr(fa: str, en: str) -> str:
-    """A phrase in the report's language: English on an ``en`` page, else Persian."""
-    return _lang.pick(fa, en)
-
-
-def num(v: Any, spec: str = ",") -> str:
-    """A number as the report writes it (Persian digits on a ``fa`` page)."""
-    return Fmt().num(v, spec)
-
-
-def qty(v: Any, unit: str = "", spec: str = ",") -> str:
-    """A number and its unit as plain text (``12.5 ha``; ``۱۲٫۵ هکتار`` on a ``fa`` page)."""
-    return Fmt().plain(v, unit, spec)
-
-
-def digits(s: Any) -> str:
-    """A code made of digits (an environmental category ``4.1``) in Persian digits on a ``fa`` page."""
-    from .bidi import fa_digits
-
-    t = text(s)
-    return fa_digits(t) if _lang.persian_digits() and t.replace(".", "").isdigit() else t
-
-
-#: the estate kinds of the closed vocabulary (:mod:`siteplan.common.vocab`) in Persian and English
-ESTATE_KIND = {"estate": ("شهرک صنعتی", "industrial estate"), "zone": ("ناحیه صنعتی", "industrial zone"),
-               "guild_est": ("شهرک صنفی", "guild estate"), "workshop": ("مجتمع کارگاهی", "workshop complex")}
-#: the constraint kinds of the closed vocabulary in Persian and English
-CONSTRAINT_KIND = {"protected": ("منطقه حفاظت‌شده", "protected area"), "river": ("رودخانه", "river"),
-                   "fault": ("گسل", "fault"), "wetland": ("تالاب", "wetland"), "airport": ("فرودگاه", "airport"),
-                   "qanat": ("قنات", "qanat"), "well": ("چاه", "well"), "lake": ("دریاچه", "lake"),
-                   "water": ("آب", "water")}
-
-
-def kind_name(v: Any, table: dict[str, tuple[str, str]]) -> str:
-    """A closed-vocabulary kind in the report's language (a value the table does not know, as written)."""
-    t = text(v)
-    return tr(*table[t]) if t in table else t
-
-
-def cat_fa(res: "RunResult") -> dict[str, str]:
-    """Category code -> its name in the report's language: Persian (``both``, ``fa``) or English
-    (``en``); the code itself when the catalogue has no such name."""
-    cat = res.prep.catalogue.table
-    col = "name_en" if _lang.current() == "en" else "name_fa"
-    return {str(c): (text(n) or str(c)) for c, n in zip(cat["code"], cat[col])}
-
-
-def codes_fa(codes: Any, names: dict[str, str]) -> str:
-    """A comma-separated list of category codes (``car_repair, car_parts`` or, with counts,
-    ``car_repair:322, car_parts:136``) in Persian names, joined by the Persian comma; a part that is
-    not a known code is kept as written."""
-    out = []
-    for part in str(codes or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        code, sep, n = part.rpartition(":")
-        if sep and code.strip() in names and n.strip().isdigit():
-            out.append(f"{names[code.strip()]}: {num(int(n.strip()))}")
-        else:
-            out.append(names.get(part, part))
-    return tr("، ", ", ").join(out)
 
 
 def plain_value(v: Any) -> Any:
@@ -224,85 +152,6 @@ def constraints(res: "RunResult") -> dict[str, Any] | None:
                   _features(buf, props, simplify_m=50), group="context",
                   legend=_swatches([("#8e6c8a", fe("محدودیت با حریم آن (نقطه‌چین)", "constraint with its buffer"))],
                                    "dash"))
-
-
-def _colour_ramp(a: np.ndarray) -> np.ndarray:
-    """RGBA image of values in [0, 1] (viridis), NaN transparent."""
-    t = np.clip(np.nan_to_num(a, nan=0.0), 0, 1) * (len(VIRIDIS) - 1)
-    i = np.floor(t).astype(int).clip(0, len(VIRIDIS) - 2)
-    f = (t - i)[..., None]
-    rgb = VIRIDIS[i] * (1 - f) + VIRIDIS[i + 1] * f
-    alpha = np.where(np.isnan(a), 0, 40 + 180 * np.clip(np.nan_to_num(a), 0, 1))[..., None]
-    return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
-
-
-def png_data_url(rgba: np.ndarray) -> str:
-    """An RGBA image (``uint8``, rows top down) as a ``data:image/png`` URL: the bytes Folium's ``image_to_url``
-    (branca's ``write_png``: one PNG, DEFLATE level 9, no filter) gives, without importing Folium.
-
-    Parameters
-    ----------
-    rgba
-        Height × width × 4, ``uint8``.
-
-    Returns
-    -------
-    str
-        ``data:image/png;base64,...``.
-    """
-    import base64
-    import struct
-    import zlib
-
-    h, w, _ = rgba.shape
-    raw = np.zeros((h, 1 + 4 * w), dtype=np.uint8)  # each row: filter type 0, then its pixels
-    raw[:, 1:] = np.ascontiguousarray(rgba, dtype=np.uint8).reshape(h, 4 * w)
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack("!I", len(data)) + tag + data + struct.pack("!I", 0xFFFFFFFF & zlib.crc32(tag + data))
-
-    png = b"".join([b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack("!2I5B", w, h, 8, 6, 0, 0, 0)),
-                    chunk(b"IDAT", zlib.compress(raw.tobytes(), 9)), chunk(b"IEND", b"")])
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def _overlays(res: "RunResult", codes: list[str]) -> tuple[np.ndarray, list[list[float]]]:
-    """The suitability of ``codes`` in Web Mercator (the map's projection) at most :data:`OVERLAY_PX` on a
-    side (one array per code, cell averages, NaN where excluded) and the overlay's bounds ([[lat, lon] south
-    west, north east]). One warp for every code (the grid and its transform are shared); each band's NaN
-    are its own (``UNIFIED_SRC_NODATA=NO``), so every code's overlay is the one a warp of it alone gives."""
-    grid = res.prep.grid
-    left, top = grid.transform.c, grid.transform.f
-    right, bottom = left + grid.width * grid.res, top - grid.height * grid.res
-    scale = max(max(grid.width, grid.height) / OVERLAY_PX, 1.0)
-    w, h = max(int(grid.width / scale), 1), max(int(grid.height / scale), 1)
-    tr, w2, h2 = calculate_default_transform(grid.crs, "EPSG:3857", grid.width, grid.height, left, bottom, right,
-                                             top, dst_width=w, dst_height=h)
-    out = np.full((len(codes), h2, w2), np.nan, dtype=np.float32)
-    if codes:
-        src = np.stack([res.prep.surfaces[code].masked for code in codes])
-        reproject(src, out, src_transform=grid.transform, src_crs=grid.crs, dst_transform=tr, dst_crs="EPSG:3857",
-                  resampling=Resampling.average, src_nodata=np.nan, dst_nodata=np.nan, UNIFIED_SRC_NODATA="NO")
-    to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
-    lon0, lat0 = to_ll.transform(tr.c, tr.f + h2 * tr.e)
-    lon1, lat1 = to_ll.transform(tr.c + w2 * tr.a, tr.f)
-    return out, [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]]
-
-
-def suitability(res: "RunResult", code: str, overlay: tuple[np.ndarray, list[list[float]]] | None = None) -> dict[str, Any]:
-    """One category's suitability as a PNG overlay in Web Mercator (the map's projection); ``overlay`` is
-    its image and bounds from :func:`_overlays` (worked out here when not given)."""
-    if overlay is None:
-        images, bounds = _overlays(res, [code])
-        overlay = images[0], bounds
-    image, bounds = overlay
-    cat = res.prep.catalogue.table.set_index("code")
-    name = fe(text(cat.loc[code, "name_fa"]), text(cat.loc[code, "name_en"]))
-    ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
-    return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": _styles.SUITABILITY_OPACITY,
-            "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "0 low"), fe("۱ زیاد", "1 high")],
-                       "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},
-            "url": png_data_url(_colour_ramp(image)), "bounds": bounds}
 
 
 def _pct_fa(v: float) -> str:
@@ -425,7 +274,6 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
         return None
     style = dict(_styles.SITE_STYLE)
     from ..locate.ranking import POP_REACH_KM
-    from .panel import sizing_text
 
     names = cat_fa(res)
 
@@ -471,36 +319,6 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
     return _layer(fe(*_styles.TITLES["sites"]), True, _features(s, props), marks=marks,
                   ids="site_id", legend=_swatches([(style["color"], fe("سایت پیشنهادی (نماد ★ و شناسه)",
                                                                    "proposed estate site"))], "site"))
-
-
-def extend_fa(v: Any) -> str:
-    """``power 1.5 km, gas 6.2 km`` / ``none`` in Persian (distances kept)."""
-    t = text(v).strip()
-    if _lang.current() == "en":
-        return t or "none"
-    if not t or t == "none":
-        return "هیچ"
-    words = {"power": "برق", "gas": "گاز", "water": "آب", "wastewater": "فاضلاب", "rail": "راه‌آهن",
-             "road": "راه", "trunk": "راه اصلی"}
-    out = []
-    for part in t.split(","):
-        nw = re.fullmatch(r"\s*(\w+): no network in the inputs\s*", part)
-        if nw:
-            out.append(f"{words.get(nw[1], nw[1])}: شبکه‌ای در داده‌های ورودی نیست")
-            continue
-        w, _, rest = part.strip().partition(" ")
-        m = re.fullmatch(r"([\d.]+) (km|m)", rest.strip())
-        rest = qty(float(m[1]), m[2], "g") if m else rest
-        out.append(f"{words.get(w, w)} {rest}".strip())
-    return "، ".join(out)
-
-
-def land_basis(v: Any) -> str:
-    """A zone's land basis (``net`` / ``gross`` ...) in the report's language."""
-    t = text(v)
-    fa = {"net": "خالص", "gross": "ناخالص", "vacant": "زمین خالی", "vacant_ha": "زمین خالی", "gross_ha": "ناخالص",
-          "area": "مساحت", "usable": "قابل استفاده", "indicative": "تقریبی", "plots": "قطعات"}
-    return t if _lang.current() == "en" else fa.get(t, t)
 
 
 def clusters(res: "RunResult") -> dict[str, Any] | None:
@@ -583,7 +401,6 @@ def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | Non
     """The businesses left unassigned, one marker each, coloured by why (on when the page opens; the
     tooltip names the business, its category and the reason, in Persian)."""
     from ..relocation.reasons import reason_codes, reason_fa
-    from .summary import REASON_COLOURS
 
     rows_ = res.plan.rows
     un = rows_[rows_["status"] == "unassigned"]

@@ -1,13 +1,13 @@
 """The report's suitability overlays, each taken from the run's memo when its raster is unchanged.
 
 Each category's overlay is its suitability warped to Web Mercator and encoded as a PNG
-(:func:`siteplan.report.layers.suitability`): the most expensive layers of the report, and a what-if that
+(:func:`siteplan.report.overlays.suitability`): the most expensive layers of the report, and a what-if that
 changes no suitability leaves every one of them as it was. Each overlay's image is stored in the run's
 memo (:mod:`siteplan.common.memo`) under the SHA-256 of exactly what it is made from: the category's
 masked suitability raster, the grid (transform, size, CRS), the overlay's size, the GDAL that warps it and
 the folium and zlib that encode it (the package's source and library versions are checked once for the
 whole memo: :func:`siteplan.outputs.stagecache.source_key`). A warp of several categories gives each the overlay
-a warp of it alone gives (:func:`siteplan.report.layers._overlays`), so those not in the memo are warped
+a warp of it alone gives (:func:`siteplan.report.overlays.overlay_images`), so those not in the memo are warped
 together and the others are not warped at all.
 """
 
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..common.memo import active
+from .overlays import OVERLAY_PX, overlay_images, suitability
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -39,8 +40,6 @@ def _key(res: "RunResult", code: str) -> bytes:
 
     import rasterio
 
-    from .layers import OVERLAY_PX
-
     grid = res.prep.grid
     masked = np.ascontiguousarray(res.prep.surfaces[code].masked)
     h = hashlib.sha256(f"{KIND}\ngdal {rasterio.__gdal_version__}\npx {OVERLAY_PX}\nfolium "
@@ -52,7 +51,7 @@ def _key(res: "RunResult", code: str) -> bytes:
 
 
 def suitability_layers(res: "RunResult", codes: list[str]) -> list[dict[str, Any]]:
-    """:func:`siteplan.report.layers.suitability` of every code, the overlay images of unchanged rasters taken
+    """:func:`siteplan.report.overlays.suitability` of every code, the overlay images of unchanged rasters taken
     from the run's memo (and the others recorded there); without a memo, all computed.
 
     Parameters
@@ -67,8 +66,6 @@ def suitability_layers(res: "RunResult", codes: list[str]) -> list[dict[str, Any
     list of dict
         One layer per code.
     """
-    from .layers import _overlays, suitability
-
     memo = active()
     keys = {c: _key(res, c) for c in codes} if memo is not None else {}
     urls: dict[str, str] = {}
@@ -78,7 +75,7 @@ def suitability_layers(res: "RunResult", codes: list[str]) -> list[dict[str, Any
             urls[code] = got.decode("ascii")
     todo = [c for c in codes if c not in urls]
     layers: dict[str, dict[str, Any]] = {}
-    images, bounds = _overlays(res, todo)  # no warp when every overlay is in the memo: the bounds only
+    images, bounds = overlay_images(res, todo)  # no warp when every overlay is in the memo: the bounds only
     for code, image in zip(todo, images):
         layers[code] = suitability(res, code, (image, bounds))
         if memo is not None:

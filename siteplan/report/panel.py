@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..common.units import M2_PER_HA
 from ..locate.ranking import POP_REACH_KM
@@ -24,39 +24,18 @@ from ..relocation.reasons import REASON_CODES, reason_codes
 from ..zoning.zones import zoning_sheets
 from . import lang as _lang
 from .bidi import Fmt, bi
-from .layers import ESTATE_KIND, cat_fa, codes_fa, digits, extend_fa, kind_name, land_basis, text, tr
 from .programme import programme_html
 from .summary import group_warnings, headline, proposal_fa, robustness
+from .tables import cell, table
+from .words import ESTATE_KIND, cat_fa, codes_fa, digits, extend_fa, kind_name, land_basis, sizing_text, text, tr
 
 if TYPE_CHECKING:
     from ..results import RunResult
 
-__all__ = ["panel_html", "cell", "table"]
+__all__ = ["panel_html"]
 
 #: warnings listed in the panel; the rest are in manifest.json
 MAX_WARNINGS = 40
-
-
-def cell(v: Any) -> Markup:
-    """A data value as escaped, direction-isolated text (Markup passes through unchanged)."""
-    if isinstance(v, Markup):
-        return v
-    return Markup('<bdi dir="auto">{}</bdi>').format(text(v))
-
-
-def _cell_html(v: Any) -> str:
-    """:func:`cell` as a plain string, to join with other markup (escaped by :func:`markupsafe.escape`, as
-    ``Markup.format`` escapes it, without the formatter's cost on thousands of cells)."""
-    if isinstance(v, Markup):
-        return str(v)
-    return '<bdi dir="auto">' + str(escape(text(v))) + "</bdi>"
-
-
-def table(headers: list[Any], rows: list[list[Any]]) -> Markup:
-    """An HTML table; every header and cell is escaped unless it is already Markup."""
-    th = "".join(["<th>" + _cell_html(h) + "</th>" for h in headers])
-    body = "".join(["<tr>" + "".join(["<td>" + _cell_html(c) + "</td>" for c in r]) + "</tr>" for r in rows])
-    return Markup('<table class="sp"><thead><tr>' + th + "</tr></thead><tbody>" + body + "</tbody></table>")
 
 
 def zoom(kind: str, ident: Any, label: Any = None) -> Markup:
@@ -503,27 +482,6 @@ def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
                     km(getattr(s, "wastewater_km", None)), extend_fa(getattr(s, "extend", "")),
                     f.qty(int(getattr(s, "pop_reach", 0) or 0))])
     return out
-
-
-def sizing_text(s: Any, res: "RunResult") -> str:
-    """Why a proposed site has its size, in the report's language (``sizing`` of ``sites.geojson`` in
-    English; in Persian from the same fields)."""
-    if _lang.current() != "fa":
-        return text(getattr(s, "sizing", ""))
-    f = Fmt()
-    sized_by = text(getattr(s, "sized_by", ""))
-    demand = getattr(s, "demand_ha", None)
-    n = getattr(s, "sized_for", None)
-    if demand is None or n is None or pd.isna(demand) or pd.isna(n):
-        return text(getattr(s, "sizing", ""))
-    ntg = float(res.prep.scenario.allocation.net_to_gross)
-    need = (f"{f.num(int(n))} کسب‌وکاری که سایت برایشان اندازه شد {f.plain(float(demand) * ntg, 'ha', ',.2f')} زمین "
-            f"می‌خواهند ({f.plain(float(demand), 'ha', ',.2f')} ناخالص)")
-    area = f.plain(float(s.area_ha), "ha", "g")
-    lead = {"min_area_ha": f"{area}: کمینه مساحت سایت در سناریو",
-            "max_area_ha": f"{area}: بیشینه مساحت سایت در سناریو",
-            "area_ha": f"{area}: مساحت ثابت سایت در سناریو"}.get(sized_by, "به اندازه تقاضای خود")
-    return f"{lead}؛ {need}"
 
 
 def _date_span() -> Markup:

@@ -2,7 +2,7 @@
 sites and upgrades (printable), and the provincial cluster map of value chains and missing links.
 
 Self-contained: :func:`programme_html` returns three ``<details>`` elements for the panel; every value
-goes in through :func:`~siteplan.report.panel.cell` / ``Markup.format`` (escaped).
+goes in through :func:`~siteplan.report.tables.cell` / ``Markup.format`` (escaped).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from markupsafe import Markup
 
 from . import lang as _lang
 from .bidi import Fmt, bi
-from .layers import cat_fa
+from .tables import table
+from .words import cat_fa
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -31,8 +32,6 @@ def _n(f: Fmt, v: Any, unit: str = "", spec: str = ",.0f") -> Any:
 
 
 def _impact(res: "RunResult", f: Fmt) -> Markup:
-    from .panel import table
-
     t = res.programme.impact
     prov = t[t["level"] == "province"]
     if prov.empty:
@@ -79,8 +78,6 @@ def _impact(res: "RunResult", f: Fmt) -> Markup:
 
 
 def _feasibility(res: "RunResult", f: Fmt) -> Markup:
-    from .panel import table
-
     t = res.programme.feasibility
     if t.empty:
         return Markup("")
@@ -118,8 +115,6 @@ def _feasibility(res: "RunResult", f: Fmt) -> Markup:
 
 
 def _chains(res: "RunResult") -> Markup:
-    from .panel import table
-
     t = res.programme.chains
     if t.empty:
         return Markup("")
@@ -209,8 +204,6 @@ def _digits(f: Fmt, s: str) -> str:
 
 
 def _phasing(res: "RunResult", f: Fmt) -> Markup:
-    from .panel import table
-
     ph = getattr(res.programme, "phasing", None)
     if ph is None or ph.table.empty:
         return Markup("")

@@ -21,6 +21,7 @@ import pandas as pd
 from ..common.units import M2_PER_HA
 from ..relocation.reasons import REASON_CODES, reason_codes
 from .styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS styles share it
+from .words import cat_fa, codes_fa, extend_fa, qty
 
 if TYPE_CHECKING:
     from ..locate.sensitivity import RobustnessSummary
@@ -140,7 +141,6 @@ def _phrases_fa(t: str, table: list[tuple[re.Pattern[str], str]], sep: str) -> s
         for pat, fa in table:
             m = pat.match(part)
             if m and fa.startswith("توسعه تأسیسات"):
-                from .layers import extend_fa
                 out.append(fa.format(extend_fa(m[1])))
                 break
             if m:
@@ -157,7 +157,6 @@ def proposal_fa(p: dict[str, Any], res: "RunResult") -> tuple[str, str]:
     phrases this module does not know kept as written."""
     from . import lang as _lang
     from .bidi import fa_numbers
-    from .layers import cat_fa, codes_fa, qty
 
     if _lang.current() == "en":
         return p["label"], p["detail"]
@@ -173,7 +172,6 @@ def proposal_fa(p: dict[str, Any], res: "RunResult") -> tuple[str, str]:
             detail = (f"جذب: {codes_fa(takes, names)}" if takes is not None and pd.notna(takes) else "")
             ext = r.get("extend")
             if ext is not None and pd.notna(ext):
-                from .layers import extend_fa
                 detail += ("؛ " if detail else "") + "تأسیسات لازم: " + extend_fa(ext)
             return label, detail
         return codes_fa(p["label"], names), fa_numbers(_phrases_fa(p["detail"], _COST_FA, ";"))
