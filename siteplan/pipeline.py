@@ -36,7 +36,7 @@ from .relocation.clusters import find_clusters
 from .results import PlanInputs, Prepared, RunResult
 from .rules.reservations import estate_reservations, reservation_notes
 from .rules.ruleset import compile_rulesets, eligibility, usable_land
-from .scenario import MAX_GRID_CELLS, Scenario, check_seed, load_scenario
+from .scenario import MAX_GRID_CELLS, CriterionSpec, Scenario, check_seed, load_scenario
 from .scoring.criteria import criteria_layers
 from .scoring.suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
 from .zoning.zones import zone_plan
@@ -90,6 +90,68 @@ def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
     return list(scenario.categories)
 
 
+def _slope(scenario: Scenario, grid: Grid, warns: list[str]) -> np.ndarray:
+    """The slope (%) of the scenario's ``dem`` layer on the grid.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario with a ``dem`` layer.
+    grid
+        The run's grid.
+    warns
+        The run's warnings; one is added when part of the grid has no elevation.
+
+    Returns
+    -------
+    numpy.ndarray
+        Slope per cell (NaN where the DEM has no elevation).
+    """
+    from .scoring.criteria import slope_percent
+
+    slope = slope_percent(str(scenario.resolve(scenario.layers["dem"].path)), grid)
+    if np.isnan(slope).any():
+        warns.append(f"dem: no elevation for {np.isnan(slope).mean():.1%} of the grid; "
+                     "the slope rule does not exclude those cells")
+    return slope
+
+
+def _usable_criteria(specs: list[CriterionSpec], layers: dict[str, gpd.GeoDataFrame], cache: FieldCache,
+                     warns: list[str]) -> list[CriterionSpec]:
+    """The criteria the scenario's layers can evaluate (a slope raster needs the DEM).
+
+    Parameters
+    ----------
+    specs
+        The scenario's criteria (or the defaults).
+    layers
+        The region's layers.
+    cache
+        The run's field cache (``slope`` set when there is a DEM).
+    warns
+        The run's warnings; one is added per criterion skipped.
+
+    Returns
+    -------
+    list of CriterionSpec
+        The usable criteria, in order.
+
+    Raises
+    ------
+    InputError
+        No criterion can be evaluated.
+    """
+    usable_specs = []
+    for s in specs:
+        if s.layer not in layers and not (s.kind == "raster" and cache.slope is not None):
+            warns.append(f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer")
+            continue
+        usable_specs.append(s)
+    if not usable_specs:
+        raise InputError("criteria: no criterion can be evaluated with the scenario's layers")
+    return usable_specs
+
+
 def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: bool = True,
             stages: StageReuse | None = None) -> Prepared:
     """Load, classify, compile rules and compute the suitability surfaces.
@@ -140,23 +202,11 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         log.info("grid %d × %d cells of %g m", grid.width, grid.height, grid.res)
         cache = FieldCache(grid)
         if "dem" in scenario.layers:
-            from .scoring.criteria import slope_percent
-
-            cache.slope = slope_percent(str(scenario.resolve(scenario.layers["dem"].path)), grid)
-            if np.isnan(cache.slope).any():
-                warns.append(f"dem: no elevation for {np.isnan(cache.slope).mean():.1%} of the grid; "
-                             "the slope rule does not exclude those cells")
+            cache.slope = _slope(scenario, grid, warns)
         for rs in rules.values():
             rs.ctx.fields = cache  # one context shared by every category: slope and distance fields
         specs = scenario.criteria if scenario.criteria is not None else default_criteria(cat, layers)
-        usable_specs = []
-        for s in specs:
-            if s.layer not in layers and not (s.kind == "raster" and cache.slope is not None):
-                warns.append(f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer")
-                continue
-            usable_specs.append(s)
-        if not usable_specs:
-            raise InputError("criteria: no criterion can be evaluated with the scenario's layers")
+        usable_specs = _usable_criteria(specs, layers, cache, warns)
         if not with_surfaces:
             return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, {}, [], warns, usable_specs)
         # criteria read the classified businesses (category), e.g. the linked-trades defaults

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypedDict, Unpack, cast
 
 import click
 
@@ -21,6 +21,51 @@ def _after_run(res: "RunResult", out: Path) -> None:
              out, len(rows), n_as, len(rows) - n_as, len(res.zones), len(res.sites), 100 * cast("float", res.plan.solver["gap"]))
     if res.warnings:
         log.info("%d warnings (see manifest.json and the report)", len(res.warnings))
+
+
+class RunOptions(TypedDict):
+    """The options of ``siteplan run`` after SCENARIO and --out, as click passes them (each always given)."""
+
+    workers: int | None
+    scheduler: str | None
+    cache: Path | None
+    cache_days: float | None
+    baseline: Path | None
+    reuse: Path | None
+    seed: int | None
+    overwrite: bool
+    quiet_local: bool
+
+
+def _run_national(scenario: Path, out: Path, options: RunOptions) -> None:
+    """``siteplan run`` of a national scenario: every partition (through the partitions' cache).
+
+    Parameters
+    ----------
+    scenario
+        The national scenario file.
+    out
+        The output folder.
+    options
+        The command's options.
+
+    Raises
+    ------
+    click.UsageError
+        ``--baseline`` or ``--reuse`` was given (they are for a one-region scenario).
+    """
+    from ..national import run_national_file
+
+    if options["baseline"] is not None or options["reuse"] is not None:
+        raise click.UsageError("--baseline and --reuse are for a one-region scenario; this one is national (its "
+                               "partitions' results are reused through --cache)")
+
+    cache_days = options["cache_days"]
+    nat = run_national_file(scenario, out, workers=options["workers"] or 0, scheduler=options["scheduler"],
+                            seed=options["seed"], overwrite=options["overwrite"], cache=options["cache"],
+                            cache_days=7.0 if cache_days is None else cache_days)
+    log.info("wrote %s: %d partitions in %d runs (%s)", out, len(nat.parts.keys), len(nat.outcomes),
+             ", ".join(f"{s} {sum(o.status == s for o in nat.outcomes)}" for s in ("ok", "cached", "failed")))
 
 
 @click.command()
@@ -47,33 +92,22 @@ def _after_run(res: "RunResult", out: Path) -> None:
                    "read (it may be --out).")
 @_run_options
 @_guard
-def run(scenario: Path, out: Path, workers: int | None, scheduler: str | None, cache: Path | None,
-        cache_days: float | None, baseline: Path | None, reuse: Path | None, seed: int | None, overwrite: bool,
-        quiet_local: bool) -> None:
+def run(scenario: Path, out: Path, **options: Unpack[RunOptions]) -> None:
     """Run SCENARIO end to end and write every output into --out (a national scenario: every partition)."""
     from ..national import is_national
     from ..pipeline import run_scenario_file
 
-    if quiet_local:
+    if options["quiet_local"]:
         _setup_logging(True, 0)
     if is_national(scenario):
-        from ..national import run_national_file
-
-        if baseline is not None or reuse is not None:
-            raise click.UsageError("--baseline and --reuse are for a one-region scenario; this one is national (its "
-                                   "partitions' results are reused through --cache)")
-
-        nat = run_national_file(scenario, out, workers=workers or 0, scheduler=scheduler, seed=seed,
-                                overwrite=overwrite, cache=cache,
-                                cache_days=7.0 if cache_days is None else cache_days)
-        log.info("wrote %s: %d partitions in %d runs (%s)", out, len(nat.parts.keys), len(nat.outcomes),
-                 ", ".join(f"{s} {sum(o.status == s for o in nat.outcomes)}" for s in ("ok", "cached", "failed")))
+        _run_national(scenario, out, options)
         return
-    if workers is not None or scheduler or cache or cache_days is not None:
+    if options["workers"] is not None or options["scheduler"] or options["cache"] or options["cache_days"] is not None:
         raise click.UsageError("--workers, --scheduler, --cache and --cache-days are for national scenarios (with a 'national:' "
                                "section); this scenario is one region")
     with stage_bar(scenario.name):
-        res = run_scenario_file(scenario, out, seed=seed, overwrite=overwrite, baseline=baseline, reuse=reuse)
+        res = run_scenario_file(scenario, out, seed=options["seed"], overwrite=options["overwrite"],
+                                baseline=options["baseline"], reuse=options["reuse"])
     _after_run(res, out)
 
 

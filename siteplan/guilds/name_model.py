@@ -338,6 +338,58 @@ def _training_data(catalogue: "Catalogue", classified: pd.DataFrame | None = Non
 _OUTSIDE_WORDS = {OTHER, "other", "outside", "none", "خارج", "سایر"}
 
 
+def _read_label_table(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read the labels CSV as text and check it has the columns :func:`read_labels` needs.
+
+    Parameters
+    ----------
+    path
+        The labels CSV.
+
+    Returns
+    -------
+    tuple
+        The table (every cell text) and its columns keyed by their stripped names.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or lacks ``category`` or both of ``biz_id`` and ``name``.
+    """
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise InputError(f"classification.labels: cannot read {path}: {e}") from None
+    cols = {c.strip(): c for c in df.columns}
+    if "category" not in cols or not ({"biz_id", "name"} & set(cols)):
+        raise InputError(f"classification.labels {path}: needs a 'category' column and a 'biz_id' or 'name' column "
+                         f"(a review.csv with its 'category' column filled is one); found: "
+                         f"{', '.join(map(str, df.columns)) or 'none'}")
+    return df, cols
+
+
+def _label_vocabulary(catalogue: "Catalogue") -> dict[str, str]:
+    """Map every word a label may use (code, English or Persian name, outside words) to its code.
+
+    Parameters
+    ----------
+    catalogue
+        The guild catalogue.
+
+    Returns
+    -------
+    dict
+        Compact-normalized word -> catalogue code, or :data:`OTHER` for a trade outside the catalogue.
+    """
+    known: dict[str, str] = {}
+    for r in catalogue.table.itertuples():
+        for v in (r.code, r.name_en, r.name_fa):
+            known[normalize_compact(v)] = r.code
+    for w in _OUTSIDE_WORDS:
+        known[normalize_compact(w)] = OTHER
+    return known
+
+
 def read_labels(path: str | Path, catalogue: "Catalogue") -> pd.DataFrame:
     """Read the officer's labels (a filled ``review.csv`` is one).
 
@@ -363,21 +415,8 @@ def read_labels(path: str | Path, catalogue: "Catalogue") -> pd.DataFrame:
         The file cannot be read, lacks the columns, or a row's category is unknown (every such row named).
     """
     path = Path(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"classification.labels: cannot read {path}: {e}") from None
-    cols = {c.strip(): c for c in df.columns}
-    if "category" not in cols or not ({"biz_id", "name"} & set(cols)):
-        raise InputError(f"classification.labels {path}: needs a 'category' column and a 'biz_id' or 'name' column "
-                         f"(a review.csv with its 'category' column filled is one); found: "
-                         f"{', '.join(map(str, df.columns)) or 'none'}")
-    known: dict[str, str] = {}
-    for r in catalogue.table.itertuples():
-        for v in (r.code, r.name_en, r.name_fa):
-            known[normalize_compact(v)] = r.code
-    for w in _OUTSIDE_WORDS:
-        known[normalize_compact(w)] = OTHER
+    df, cols = _read_label_table(path)
+    known = _label_vocabulary(catalogue)
     out, problems = [], []
     for i, row in enumerate(df.to_dict("records")):
         line = i + 2

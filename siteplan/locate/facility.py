@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -262,10 +263,20 @@ def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity
                           "optimal" if res.status == 0 and gap <= gap_target else "feasible")
 
 
+class LocationOptions(TypedDict, total=False):
+    """The keyword options of :func:`capacitated_p_location`: ``min_take``, ``closed`` and ``only``
+    (default None), ``node_limit`` (:data:`NODE_LIMIT`) and ``time_limit`` (:data:`TIME_LIMIT_S`)."""
+
+    min_take: np.ndarray | None
+    closed: np.ndarray | None
+    only: np.ndarray | None
+    node_limit: int
+    time_limit: float
+
+
 def capacitated_p_location(arc_i: np.ndarray, arc_j: np.ndarray, arc_cost: np.ndarray, land: np.ndarray,
-                           capacity: np.ndarray, penalty: np.ndarray, p: int, *, min_take: np.ndarray | None = None,
-                           closed: np.ndarray | None = None, only: np.ndarray | None = None,
-                           node_limit: int = NODE_LIMIT, time_limit: float = TIME_LIMIT_S) -> FacilityResult:
+                           capacity: np.ndarray, penalty: np.ndarray, p: int,
+                           **options: Unpack[LocationOptions]) -> FacilityResult:
     """Capacitated p-location with single sourcing, sparse arcs and a penalty for points left unserved.
 
     Formulation (points i, candidates j, arcs a = (i, j) that may be used)::
@@ -299,6 +310,12 @@ def capacitated_p_location(arc_i: np.ndarray, arc_j: np.ndarray, arc_cost: np.nd
         Candidates that must stay closed (boolean mask; None: none).
     only
         Candidates that alone may open (boolean mask; None: all): e.g. the greedy start, to price it.
+    node_limit
+        Branch-and-bound nodes after which HiGHS stops (default :data:`NODE_LIMIT`).
+    time_limit
+        Seconds of HiGHS's safety clock (default :data:`TIME_LIMIT_S`).
+
+    The options (:class:`LocationOptions`) are keyword-only.
 
     Returns
     -------
@@ -317,6 +334,8 @@ def capacitated_p_location(arc_i: np.ndarray, arc_j: np.ndarray, arc_cost: np.nd
 
     from ..relocation.milp import milp, safety_net_error, stopped_by_clock
 
+    min_take, closed, only = options.get("min_take"), options.get("closed"), options.get("only")
+    node_limit, time_limit = options.get("node_limit", NODE_LIMIT), options.get("time_limit", TIME_LIMIT_S)
     ai = np.asarray(arc_i, dtype=np.int64)
     aj = np.asarray(arc_j, dtype=np.int64)
     c = np.asarray(arc_cost, dtype=float)

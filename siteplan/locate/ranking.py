@@ -100,6 +100,70 @@ POP_REACH_KM = 30.0
 EXTEND_KM = 0.5
 
 
+def _nearest_km(g: np.ndarray, gdf: gpd.GeoDataFrame | None, col: str | None = None,
+                values: list[str] | None = None) -> np.ndarray:
+    """Distance (km) from each site to the nearest feature of a layer.
+
+    Parameters
+    ----------
+    g
+        The sites' geometries (working CRS).
+    gdf
+        The layer (None: not in the inputs).
+    col, values
+        Keep only the layer's features whose ``col`` is one of ``values`` (both given).
+
+    Returns
+    -------
+    numpy.ndarray
+        Kilometres per site; NaN when the layer is absent or has no such feature.
+    """
+    if gdf is None:
+        return np.full(len(g), np.nan)
+    if col and values is not None:
+        gdf = gdf[gdf[col].isin(values)]
+    if gdf.empty:
+        return np.full(len(g), np.nan)
+    tree = shapely.STRtree(gdf.geometry.values)
+    idx, d = tree.query_nearest(g, return_distance=True, all_matches=False)
+    out = np.full(len(g), np.nan)
+    out[idx[0]] = d / 1000
+    return out
+
+
+def _extensions(dist: dict[str, np.ndarray | None], need: list[str], n: int) -> list[str]:
+    """The ``extend`` text of each site: the required utilities to be extended to it.
+
+    Parameters
+    ----------
+    dist
+        Kilometres to the nearest network per utility (None: no such network in the inputs).
+    need
+        The required utilities, in :data:`UTILITIES` order.
+    n
+        Number of sites.
+
+    Returns
+    -------
+    list of str
+        Per site, each required utility farther than :data:`EXTEND_KM` (with the distance) or without a
+        network, comma-separated; ``none`` when all are at hand.
+    """
+    from .upgrades import no_network
+
+    extend = []
+    for i in range(n):
+        e = []
+        for u in need:
+            d = dist[u]
+            if d is None or np.isnan(d[i]):
+                e.append(no_network(u))
+            elif d[i] > EXTEND_KM:
+                e.append(f"{u} {d[i]:.1f} km")
+        extend.append(", ".join(e) or "none")
+    return extend
+
+
 def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], *, net_to_gross: float,
                      land_per_unit: dict[str, float], share: dict[str, float], reach_km: float = POP_REACH_KM,
                      needs: tuple[str, ...] | list[str] = ("power", "gas")) -> pd.DataFrame:
@@ -132,28 +196,13 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
         required), ``extend`` (each required utility farther than :data:`EXTEND_KM`, with the distance, or
         "``wastewater``: no network in the inputs"; ``none`` when all are at hand), ``pop_reach``.
     """
-    from .upgrades import network_km, no_network
+    from .upgrades import network_km
 
     g = sites.geometry.values
-
-    def near(layer: str, col: str | None = None, values: list[str] | None = None) -> np.ndarray:
-        gdf = layers.get(layer)
-        if gdf is None:
-            return np.full(len(g), np.nan)
-        if col and values is not None:
-            gdf = gdf[gdf[col].isin(values)]
-        if gdf.empty:
-            return np.full(len(g), np.nan)
-        tree = shapely.STRtree(gdf.geometry.values)
-        idx, d = tree.query_nearest(g, return_distance=True, all_matches=False)
-        out = np.full(len(g), np.nan)
-        out[idx[0]] = d / 1000
-        return out
-
     gross = shapely.area(g) / M2_PER_HA
     net = gross * net_to_gross
-    trunk = near("roads", "road_class", ["motorway", "trunk"])
-    rail = near("rail")
+    trunk = _nearest_km(g, layers.get("roads"), "road_class", ["motorway", "trunk"])
+    rail = _nearest_km(g, layers.get("rail"))
     dist = {u: network_km(layers, u, g) for u in UTILITIES}
     urban = layers.get("urban")
     pop = np.zeros(len(g))
@@ -167,16 +216,7 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
         parts = [f"{c}:{int(n * M2_PER_HA * s // land_per_unit[c])}" for c, s in sorted(share.items()) if s > 0]
         units.append(", ".join(parts))
     need = [u for u in UTILITIES if u in needs]
-    extend = []
-    for i in range(len(g)):
-        e = []
-        for u in need:
-            d = dist[u]
-            if d is None or np.isnan(d[i]):
-                e.append(no_network(u))
-            elif d[i] > EXTEND_KM:
-                e.append(f"{u} {d[i]:.1f} km")
-        extend.append(", ".join(e) or "none")
+    extend = _extensions(dist, need, len(g))
     km = {f"{u}_km": np.round(np.full(len(g), np.nan) if dist[u] is None else dist[u], 2)  # type: ignore[arg-type]
           for u in UTILITIES}
     return pd.DataFrame({"gross_ha": np.round(gross, 2), "net_ha": np.round(net, 2), "units": units,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import numpy as np
 import shapely
@@ -36,9 +36,19 @@ class SiteSearch:
     failures: list[str]
 
 
+class GrowOptions(TypedDict, total=False):
+    """The optional keyword options of :func:`grow_regions`: ``avoid`` (default None), ``avoid_m`` (0),
+    ``compactness`` (0.5) and ``max_spacing_m`` (None)."""
+
+    avoid: np.ndarray | None
+    avoid_m: float
+    compactness: float
+    max_spacing_m: float | None
+
+
 def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: int, area_ha: float,
-                 min_area_ha: float, max_area_ha: float, min_spacing_m: float, avoid: np.ndarray | None = None,
-                 avoid_m: float = 0.0, compactness: float = 0.5, max_spacing_m: float | None = None) -> SiteSearch:
+                 min_area_ha: float, max_area_ha: float, min_spacing_m: float,
+                 **options: Unpack[GrowOptions]) -> SiteSearch:
     """Find ``count`` contiguous, compact regions of about ``area_ha`` on allowed cells.
 
     Parameters
@@ -62,10 +72,14 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
     max_spacing_m
         Every region after the first must lie within this distance of an earlier one (None: no limit).
 
+    The options after ``min_spacing_m`` (:class:`GrowOptions`) are keyword-only too.
+
     Returns
     -------
     SiteSearch
     """
+    avoid, avoid_m = options.get("avoid"), options.get("avoid_m", 0.0)
+    compactness, max_spacing_m = options.get("compactness", 0.5), options.get("max_spacing_m")
     cell_ha = grid.res ** 2 / M2_PER_HA
     target = int(np.clip(np.ceil(min(max(area_ha, min_area_ha), max_area_ha) / cell_ha), 1, None))
     min_cells = int(np.ceil(min_area_ha / cell_ha))
@@ -151,10 +165,7 @@ def _remove_holes(region: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Make a region hole-free: fill holes made only of usable cells; open the others by cutting the
     shortest 4-connected corridor of region cells from the hole to the outside, then keep the largest
     8-connected part."""
-    from collections import deque
-
     region = region.copy()
-    H, W = region.shape
     for _ in range(20):
         holes = ndimage.binary_fill_holes(region) & ~region
         if not holes.any():
@@ -164,33 +175,67 @@ def _remove_holes(region: np.ndarray, ok: np.ndarray) -> np.ndarray:
             cells = lab == h
             if ok[cells].all():
                 region |= cells
-                continue
-            # BFS from the hole through region cells until a cell next to the outside
-            outside = ~region & ~ndimage.binary_fill_holes(region)
-            start = [tuple(x) for x in np.argwhere(cells)]
-            prev: dict[tuple[int, int], tuple[int, int] | None] = dict.fromkeys(start)
-            q = deque(start)
-            end = None
-            while q:
-                r, c = q.popleft()
-                if region[r, c] and any((0 <= r + dr < H and 0 <= c + dc < W and outside[r + dr, c + dc])
-                                        or not (0 <= r + dr < H and 0 <= c + dc < W) for dr, dc in _N4):
-                    end = (r, c)
-                    break
-                for dr, dc in _N4:
-                    rr, cc = r + dr, c + dc
-                    if 0 <= rr < H and 0 <= cc < W and region[rr, cc] and (rr, cc) not in prev:
-                        prev[(rr, cc)] = (r, c)
-                        q.append((rr, cc))
-            node = end
-            while node is not None and region[node]:
-                region[node] = False
-                node = prev[node]
-        lab8, n8 = ndimage.label(region, structure=np.ones((3, 3)))
-        if n8 > 1:
-            sizes = np.bincount(lab8.ravel())
-            sizes[0] = 0
-            region = lab8 == int(np.argmax(sizes))
+            else:
+                _open_hole(region, cells)
+        region = _largest_part(region)
+    return region
+
+
+def _open_hole(region: np.ndarray, cells: np.ndarray) -> None:
+    """Open a hole of ``region`` by cutting the shortest 4-connected corridor of region cells from it to
+    the outside (in place).
+
+    Parameters
+    ----------
+    region
+        The region mask (changed in place).
+    cells
+        The hole's cells.
+    """
+    from collections import deque
+
+    H, W = region.shape
+    # BFS from the hole through region cells until a cell next to the outside
+    outside = ~region & ~ndimage.binary_fill_holes(region)
+    start = [tuple(x) for x in np.argwhere(cells)]
+    prev: dict[tuple[int, int], tuple[int, int] | None] = dict.fromkeys(start)
+    q = deque(start)
+    end = None
+    while q:
+        r, c = q.popleft()
+        if region[r, c] and any((0 <= r + dr < H and 0 <= c + dc < W and outside[r + dr, c + dc])
+                                or not (0 <= r + dr < H and 0 <= c + dc < W) for dr, dc in _N4):
+            end = (r, c)
+            break
+        for dr, dc in _N4:
+            rr, cc = r + dr, c + dc
+            if 0 <= rr < H and 0 <= cc < W and region[rr, cc] and (rr, cc) not in prev:
+                prev[(rr, cc)] = (r, c)
+                q.append((rr, cc))
+    node = end
+    while node is not None and region[node]:
+        region[node] = False
+        node = prev[node]
+
+
+def _largest_part(region: np.ndarray) -> np.ndarray:
+    """The largest 8-connected part of a region mask.
+
+    Parameters
+    ----------
+    region
+        The region mask.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``region`` itself when it is one part (or empty), else a mask of its largest part.
+    """
+    lab8, n8 = ndimage.label(region, structure=np.ones((3, 3)))
+    if n8 > 1:
+        sizes = np.bincount(lab8.ravel())
+        sizes[0] = 0
+        return lab8 == int(np.argmax(sizes))
     return region
 
 

@@ -363,6 +363,98 @@ def _f(v: object) -> float:
     return f
 
 
+def _uncertain_top(code: str, g: pd.DataFrame, p_certain: float) -> dict[str, Any] | None:
+    """The finding on a category's top estate when it is uncertain.
+
+    Parameters
+    ----------
+    code
+        The category.
+    g
+        The category's ranked estates (at least two), sorted by rank then estate.
+    p_certain
+        Share of draws the top estate must be first in.
+
+    Returns
+    -------
+    dict or None
+        ``category``, ``estate_id``, ``p_first``, ``challenger`` (the other estate most often first),
+        ``p_challenger``, ``second``, ``oat_ranks`` and ``by``; None when the top estate holds.
+    """
+    top = g.iloc[0]
+    others = g.iloc[1:]
+    ch = others.loc[others["p_first"].astype(float).idxmax()]
+    top_by = str(top["swap_by"] or "")
+    oat_top = str(top["oat_ranks"] or "")
+    if _f(top["p_first"]) < p_certain or top_by or (oat_top and oat_top != "1-1"):
+        return {"category": code, "estate_id": str(top["estate_id"]), "p_first": _f(top["p_first"]),
+                "challenger": str(ch["estate_id"]), "p_challenger": _f(ch["p_first"]),
+                "second": str(others.iloc[0]["estate_id"]), "oat_ranks": oat_top, "by": top_by}
+    return None
+
+
+def _neighbour_swaps(code: str, g: pd.DataFrame, p_swap: float, max_rank: int) -> list[dict[str, Any]]:
+    """The neighbouring estates of a category that swap ranks (below the top one).
+
+    Parameters
+    ----------
+    code
+        The category.
+    g
+        The category's ranked estates, sorted by rank then estate.
+    p_swap
+        Share of draws from which a swap is reported.
+    max_rank
+        Lowest rank looked at.
+
+    Returns
+    -------
+    list of dict
+        ``category``, ``estates`` (the pair), ``ranks``, ``p`` and ``by`` per swap.
+    """
+    nxt = {int(r): str(e) for r, e in zip(g["rank"], g["estate_id"])}
+    swaps: list[dict[str, Any]] = []
+    for r in g.iloc[1:].itertuples():
+        lower = nxt.get(int(r.rank) + 1)
+        if lower is None or int(r.rank) + 1 > max_rank:
+            continue
+        p = _f(r.swap_p)
+        by = str(r.swap_by or "")
+        if p >= p_swap or by:
+            swaps.append({"category": code, "estates": [str(r.estate_id), lower],
+                          "ranks": [int(r.rank), int(r.rank) + 1], "p": p, "by": by})
+    return swaps
+
+
+def _finding_lines(tops: list[dict[str, Any]], swaps: list[dict[str, Any]]) -> list[str]:
+    """One sentence per uncertain top estate and per swap.
+
+    Parameters
+    ----------
+    tops, swaps
+        The findings of :func:`_uncertain_top` and :func:`_neighbour_swaps`.
+
+    Returns
+    -------
+    list of str
+        The sentences, tops first.
+    """
+    lines = []
+    for t in tops:
+        line = (f"{t['category']}: top estate {t['estate_id']} first in {t['p_first']:.0%} of draws, "
+                f"{t['challenger']} in {t['p_challenger']:.0%}")
+        if t["by"]:
+            line += f"; {t['second']} overtakes it when {t['by']}"
+        lines.append(line)
+    for x in swaps:
+        line = (f"{x['category']}: {x['estates'][0]} and {x['estates'][1]} (ranks {x['ranks'][0]} and "
+                f"{x['ranks'][1]}) swap in {x['p']:.0%} of draws")
+        if x["by"]:
+            line += f" and when {x['by']}"
+        lines.append(line)
+    return lines
+
+
 def robustness_summary(ranks: pd.DataFrame, draws: int, *, p_certain: float = P_CERTAIN,
                        p_swap: float = P_SWAP, max_rank: int = SWAP_MAX_RANK) -> RobustnessSummary:
     """Only what differs: categories whose top estate is uncertain, and neighbouring estates that
@@ -398,42 +490,15 @@ def robustness_summary(ranks: pd.DataFrame, draws: int, *, p_certain: float = P_
             continue
         ranked.append(str(code))
         g = g.sort_values(["rank", "estate_id"])
-        top = g.iloc[0]
-        others = g.iloc[1:]
-        ch = others.loc[others["p_first"].astype(float).idxmax()]
-        top_by = str(top["swap_by"] or "")
-        oat_top = str(top["oat_ranks"] or "")
-        if _f(top["p_first"]) < p_certain or top_by or (oat_top and oat_top != "1-1"):
-            tops.append({"category": str(code), "estate_id": str(top["estate_id"]), "p_first": _f(top["p_first"]),
-                         "challenger": str(ch["estate_id"]), "p_challenger": _f(ch["p_first"]),
-                         "second": str(others.iloc[0]["estate_id"]), "oat_ranks": oat_top, "by": top_by})
-        nxt = {int(r): str(e) for r, e in zip(g["rank"], g["estate_id"])}
-        n_sw = 0
-        for r in others.itertuples():
-            lower = nxt.get(int(r.rank) + 1)
-            if lower is None or int(r.rank) + 1 > max_rank:
-                continue
-            p = _f(r.swap_p)
-            by = str(r.swap_by or "")
-            if p >= p_swap or by:
-                swaps.append({"category": str(code), "estates": [str(r.estate_id), lower],
-                              "ranks": [int(r.rank), int(r.rank) + 1], "p": p, "by": by})
-                n_sw += 1
-        if not (tops and tops[-1]["category"] == str(code)) and not n_sw:
+        top = _uncertain_top(str(code), g, p_certain)
+        if top is not None:
+            tops.append(top)
+        found = _neighbour_swaps(str(code), g, p_swap, max_rank)
+        swaps.extend(found)
+        if top is None and not found:
             certain.append(str(code))
     lines = [f"{len(certain)} of {len(ranked)} ranked categories hold: the top estate is first in at least "
              f"{p_certain:.0%} of {draws} weight draws and under every one-at-a-time change, and no estates ranked "
              f"up to {max_rank} swap" + (f" ({', '.join(certain)})" if certain else "")]
-    for t in tops:
-        line = (f"{t['category']}: top estate {t['estate_id']} first in {t['p_first']:.0%} of draws, "
-                f"{t['challenger']} in {t['p_challenger']:.0%}")
-        if t["by"]:
-            line += f"; {t['second']} overtakes it when {t['by']}"
-        lines.append(line)
-    for x in swaps:
-        line = (f"{x['category']}: {x['estates'][0]} and {x['estates'][1]} (ranks {x['ranks'][0]} and "
-                f"{x['ranks'][1]}) swap in {x['p']:.0%} of draws")
-        if x["by"]:
-            line += f" and when {x['by']}"
-        lines.append(line)
+    lines += _finding_lines(tops, swaps)
     return RobustnessSummary(int(draws), ranked, certain, tops, swaps, lines)

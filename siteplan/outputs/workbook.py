@@ -220,18 +220,83 @@ def _column_cells(col: pd.Series, fmt: str | None, items: list[Any] | None,
     them (``%.16g``), each with the column's number format, or with its item's in a summary's ``value``
     column (``items``). Repeated values are worked out once.
     """
+    kind, vals, signed_zero = _column_values(col)
+    if items is None and ((kind in "iuf" and not signed_zero) or (kind == "O" and set(map(type, vals)) <= {str, type(None)})):
+        return _uniform_cells(vals, fmt if kind != "O" else None, styles)
+    return _mixed_cells(vals, kind, fmt, items, styles)
+
+
+def _column_values(col: pd.Series) -> tuple[str, list[Any], bool]:
+    """A column's values as Python objects, for :func:`_column_cells`.
+
+    Parameters
+    ----------
+    col
+        The column.
+
+    Returns
+    -------
+    tuple
+        The dtype kind (``O`` for an extension dtype), the values (None for a missing or non-finite
+        float; other objects through :func:`_cell_value`, text kept) and whether a float is ``-0.0``.
+    """
     kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else "O"
+    signed_zero = False
     if kind == "f":
         arr = col.to_numpy()
         vals: list[Any] = [None if m else v for v, m in zip(arr.tolist(), ~np.isfinite(arr))]
         signed_zero = bool(np.any((arr == 0) & np.signbit(arr)))
     elif kind in "iub":
         vals = col.to_numpy().tolist()
-        signed_zero = False
     else:
         vals = [v if type(v) is str else _cell_value(v) for v in col.tolist()]
-    if items is None and ((kind in "iuf" and not signed_zero) or (kind == "O" and set(map(type, vals)) <= {str, type(None)})):
-        return _uniform_cells(vals, fmt if kind != "O" else None, styles)
+    return kind, vals, signed_zero
+
+
+def _number_cell(v: Any, numbers: dict[Any, tuple[str, int]]) -> tuple[str, int]:
+    """One number's (or boolean's) cell XML and width, remembered in ``numbers`` unless it is 0 or a bool.
+
+    Parameters
+    ----------
+    v
+        The number.
+    numbers
+        The memo of the column's numbers (0 is left out: 0.0 and -0.0 are one key, two texts).
+
+    Returns
+    -------
+    tuple
+        The XML after the cell's reference and style, and the width (at most 60 characters).
+    """
+    num = ((f' t="b"><v>{int(v)}</v></c>' if isinstance(v, bool) else f' t="n"><v>{"%.16g" % v}</v></c>'),
+           min(len(f"{v:,.2f}" if isinstance(v, float) else str(v)), 60))
+    if v and type(v) is not bool:
+        numbers[v] = num
+    return num
+
+
+def _mixed_cells(vals: list[Any], kind: str, fmt: str | None, items: list[Any] | None,
+                 styles: _Styles) -> tuple[list[str | None], list[_Xf | None], int]:
+    """:func:`_column_cells` of a column mixing text, numbers and booleans, or of a summary's ``value`` column.
+
+    Parameters
+    ----------
+    vals
+        The values (:func:`_column_values`).
+    kind
+        The column's dtype kind (objects of an ``O`` column go through :func:`_cell_value`).
+    fmt
+        The column's number format (None: none).
+    items
+        A summary's items, one per value, whose formats the numbers take (None: the column's).
+    styles
+        The workbook's styles (a number format is registered at its first number).
+
+    Returns
+    -------
+    tuple
+        As :func:`_column_cells`.
+    """
     fmt_key: _Xf | None = None  # registered at its first number, as openpyxl numbers the formats
     cells: list[str | None] = []
     keys: list[_Xf | None] = []
@@ -252,13 +317,7 @@ def _column_cells(col: pd.Series, fmt: str | None, items: list[Any] | None,
             keys.append(hit[1])
             width = max(width, hit[2])
         else:
-            # one number's XML and width; 0 is left out of the memo (0.0 and -0.0 are one key, two texts)
-            num = numbers.get(v) if v and type(v) is not bool else None
-            if num is None:
-                num = ((f' t="b"><v>{int(v)}</v></c>' if isinstance(v, bool) else f' t="n"><v>{"%.16g" % v}</v></c>'),
-                       min(len(f"{v:,.2f}" if isinstance(v, float) else str(v)), 60))
-                if v and type(v) is not bool:
-                    numbers[v] = num
+            num = (numbers.get(v) if v and type(v) is not bool else None) or _number_cell(v, numbers)
             cells.append(num[0])
             width = max(width, num[1])
             if items is not None and not isinstance(v, bool):
@@ -270,6 +329,32 @@ def _column_cells(col: pd.Series, fmt: str | None, items: list[Any] | None,
             else:
                 keys.append(None)
     return cells, keys, width
+
+
+def _number_new_formats(heads: list[tuple[str, _Xf | None, int]], column_keys: list[list[_Xf | None]],
+                        styles: _Styles) -> None:
+    """Number a sheet's new cell formats in the order first met row by row: the header's, then the data's
+    by (row, column) of each one's first cell (openpyxl's numbering).
+
+    Parameters
+    ----------
+    heads
+        The header cells (:func:`_text_cell` of each column name).
+    column_keys
+        Each column's cell formats (:func:`_column_cells`).
+    styles
+        The workbook's styles, given the new formats.
+    """
+    for _, q, _ in heads:
+        styles.xf_id((0, 1, 0 if q is None else 1))
+    first: dict[_Xf, tuple[int, int]] = {}
+    for j, keys in enumerate(column_keys):
+        for k in dict.fromkeys(keys):
+            if k is not None and k not in styles.xfs:
+                at = (keys.index(k), j)
+                first[k] = min(first.get(k, at), at)
+    for k in sorted(first, key=first.__getitem__):
+        styles.xf_id(k)
 
 
 def _sheet_xml(df: pd.DataFrame, styles: _Styles, *, rtl: bool) -> str:
@@ -293,17 +378,7 @@ def _sheet_xml(df: pd.DataFrame, styles: _Styles, *, rtl: bool) -> str:
         cells, keys, width = _column_cells(col, _number_format(name, col), items if name == "value" else None, styles)
         columns.append((cells, keys))
         widths.append(max(len(_text(name)), width))
-    # cell formats in the order first met row by row: the header's, then the data's by (row, column)
-    for _, q, _ in heads:
-        styles.xf_id((0, 1, 0 if q is None else 1))
-    first: dict[_Xf, tuple[int, int]] = {}
-    for j, (_, keys) in enumerate(columns):
-        for k in dict.fromkeys(keys):
-            if k is not None and k not in styles.xfs:
-                at = (keys.index(k), j)
-                first[k] = min(first.get(k, at), at)
-    for k in sorted(first, key=first.__getitem__):
-        styles.xf_id(k)
+    _number_new_formats(heads, [keys for _, keys in columns], styles)
     attr = {k: f' s="{i}"' for k, i in styles.xfs.items()}
     attr[None] = ""  # type: ignore[index]
     lines: list[list[str | None]] = []

@@ -144,17 +144,24 @@ class AssignmentResult:
 
 
 def solve_assignment(n_units: int, n_estates: int, arc_u: np.ndarray, arc_e: np.ndarray, arc_cost: np.ndarray,
-                     penalty: np.ndarray, cap_rows: Sequence[CapacityRow], priority: np.ndarray | None = None, *,
-                     options: SolverOptions | None = None, **overrides: Any) -> AssignmentResult:
+                     penalty: np.ndarray, cap_rows: Sequence[CapacityRow], priority: np.ndarray | None = None,
+                     **overrides: Any) -> AssignmentResult:
     """:func:`solve_model` on the model given as arrays.
 
     Parameters
     ----------
     n_units, n_estates, arc_u, arc_e, arc_cost, penalty, cap_rows, priority
         The :class:`~siteplan.relocation.model.AssignmentModel` fields (``arc_cost`` is its ``cost``).
-    options, **overrides
-        As for :func:`solve_model`.
+    **overrides
+        ``options`` (a :class:`SolverOptions`, default None) and the fields replacing its own, as for
+        :func:`solve_model`; all keyword-only.
+
+    Returns
+    -------
+    AssignmentResult
+        As :func:`solve_model`.
     """
+    options: SolverOptions | None = overrides.pop("options", None)
     model = AssignmentModel(n_units, n_estates, arc_u, arc_e, arc_cost, penalty, cap_rows, priority=priority)
     return solve_model(model, options, **overrides)
 
