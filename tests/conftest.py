@@ -201,6 +201,8 @@ SLOW_FIXTURES = {"demo_run_dir", "demo_result"}
 #: when it uses one of the fixtures, or is named). Measured CPU time, two cores: see README, Development.
 SLOW: dict[str, set[str]] = {
     "test_browser.py": {"*"},
+    "test_guilds.py": {"test_classification_does_not_depend_on_the_hash_seed"},  # trains the name model twice
+    "test_rules.py": {"test_no_allowed_cell_has_a_point_inside_the_rule_distance"},
     "test_notebook.py": {"test_walkthrough_executes"},
     "test_packaging.py": {"test_wheel_installs_and_runs_the_demo_outside_the_checkout"},
     "test_phasing.py": {"phased"},
