@@ -25,7 +25,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["cache_dir", "cached_bytes", "load_object", "store_object", "safe_file", "versions_key"]
+__all__ = ["cache_dir", "cached_bytes", "load_object", "store_object", "store_file", "safe_file", "versions_key"]
 
 #: bump when what the cached file holds changes
 _CACHE_FORMAT = 1
@@ -113,20 +113,34 @@ def cached_bytes(kind: str, key_parts: list[str], data: bytes, compute: Any) -> 
             log.debug("%s cache %s not used: %s", kind, path, exc)
     out: bytes = compute()
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".bytes.", suffix=".part", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(out)
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        except OSError as exc:  # a read-only or full cache folder: the run goes on without it
-            log.debug("%s cache %s not written: %s", kind, path, exc)
+        store_file(path, out)
     return out
+
+
+def store_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to the cache file ``path`` atomically, readable by the user only; a cache folder that
+    cannot be written (read-only, full) is ignored: the run goes on without it.
+
+    Parameters
+    ----------
+    path
+        The file, inside the cache folder.
+    data
+        Its bytes.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        log.debug("cache file %s not written: %s", path, exc)
 
 
 def _object_path(kind: str, key: str) -> Path | None:

@@ -27,9 +27,7 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..common.usercache import cache_dir, safe_file, versions_key
+from ..common.usercache import cache_dir, safe_file, store_file, versions_key
 
 log = logging.getLogger(__name__)
 
@@ -279,19 +277,7 @@ def _load(path: Path) -> FittedNameModel | None:
 def _store(path: Path, model: FittedNameModel) -> None:
     """Write ``model`` to ``path`` atomically, readable by the user only (a folder that cannot be written
     is ignored)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(model.to_npz())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:  # a read-only or full cache folder: the run goes on without it
-        log.debug("name model cache %s not written: %s", path, exc)
+    store_file(path, model.to_npz())
 
 
 def fitted_model(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
