@@ -25,7 +25,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["cache_dir", "cached_bytes", "load_object", "store_object", "store_file", "safe_file", "versions_key"]
+__all__ = ["cache_dir", "cached_bytes", "load_object", "store_object", "store_file", "safe_file", "versions_key",
+           "package_files_digest"]
 
 #: bump when what the cached file holds changes
 _CACHE_FORMAT = 1
@@ -177,3 +178,30 @@ def store_object(kind: str, key: str, value: Any, *, keep: int = 256) -> None:
             old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only or full cache folder: the run goes on without it
         log.debug("%s cache %s not written: %s", kind, p, exc)
+
+
+def package_files_digest(rels: tuple[str, ...] | list[str], *, prefix: bytes = b"") -> bytes:
+    """SHA-256 of ``prefix`` and the named files of the siteplan package: a cache key's part that makes a
+    changed piece of code never read an answer an older one stored.
+
+    Parameters
+    ----------
+    rels
+        Paths relative to the package folder (``relocation/solve.py``); one that cannot be read counts as
+        ``?``.
+    prefix
+        Bytes hashed first (e.g. the versions).
+
+    Returns
+    -------
+    bytes
+        The digest.
+    """
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256(prefix)
+    for rel in rels:
+        try:
+            h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
+        except OSError:
+            h.update(rel.encode() + b"\0?")
+    return h.digest()

@@ -381,18 +381,9 @@ _CELLS_SOURCES = ("grid.py", "locate/newsites.py")
 @functools.cache
 def _cells_source() -> bytes:
     """SHA-256 of :data:`_CELLS_SOURCES` and the versions (read once per process)."""
-    from pathlib import Path
+    from ..common.usercache import package_files_digest, versions_key
 
-    from ..common.usercache import versions_key
-
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(repr(versions_key()).encode())
-    for rel in _CELLS_SOURCES:
-        try:
-            h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
-        except OSError:
-            h.update(rel.encode() + b"\0?")
-    return h.digest()
+    return package_files_digest(_CELLS_SOURCES, prefix=repr(versions_key()).encode())
 
 
 def cells_key(xy: np.ndarray, land: np.ndarray, grid: Grid, reach_m: float, ok: np.ndarray,

@@ -273,16 +273,9 @@ _SOLVER_SOURCES = ("relocation/solve.py", "relocation/relaxation.py", "relocatio
 
 def _solver_source_hash() -> bytes:
     """SHA-256 of the solver's own source files (a changed solver never reads an older answer)."""
-    from pathlib import Path
+    from ..common.usercache import package_files_digest
 
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for rel in _SOLVER_SOURCES:
-        try:
-            h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
-        except OSError:
-            h.update(rel.encode() + b"\0?")
-    return h.digest()
+    return package_files_digest(_SOLVER_SOURCES)
 
 
 @functools.cache
