@@ -44,7 +44,7 @@ class Grid:
     crs: CRS
 
     @classmethod
-    def covering(cls, geom: BaseGeometry, res: float, crs: CRS) -> "Grid":
+    def covering(cls, geom: BaseGeometry, res: float, crs: CRS) -> Grid:
         """The grid of cell size ``res`` whose extent covers ``geom`` (snapped to multiples of res)."""
         minx, miny, maxx, maxy = geom.bounds
         x0 = np.floor(minx / res) * res

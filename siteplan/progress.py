@@ -156,7 +156,7 @@ class UnitBars:
         #: every (unit, stage, state) received, in order (what the bars showed)
         self.events: list[tuple[int, str, str]] = []
 
-    def __enter__(self) -> "UnitBars":
+    def __enter__(self) -> UnitBars:
         if self.enabled:
             from tqdm import tqdm
 

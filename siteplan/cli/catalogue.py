@@ -51,7 +51,7 @@ def catalogue(fmt: str, scenario: Path | None, keywords: bool, criteria: bool) -
              "Use --format csv or json for every column, --keywords for the keyword lists.")
 
 
-def _criteria(cat: "Catalogue", fmt: str) -> None:
+def _criteria(cat: Catalogue, fmt: str) -> None:
     from ..guilds.profiles import criteria_listing, criteria_text
 
     if fmt == "csv":

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..results import RunResult
 
 
-def _after_run(res: "RunResult", out: Path) -> None:
+def _after_run(res: RunResult, out: Path) -> None:
     rows = res.plan.rows
     n_as = int((rows.status == "assigned").sum())
     log.info("wrote %s: %d businesses, %d assigned, %d unassigned; %d zones; %d proposed sites; gap %.4f %%",

@@ -354,7 +354,7 @@ def _finish(df: pd.DataFrame, where: str) -> pd.DataFrame:
     return _with_profiles(df, where)
 
 
-def scenario_catalogue(scenario: "Scenario") -> Catalogue:
+def scenario_catalogue(scenario: Scenario) -> Catalogue:
     """The catalogue a scenario uses: its ``catalogue.path`` (else the shipped one) with its
     ``overrides`` and ``add``.
 

@@ -112,7 +112,7 @@ def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
     return df[list(CORPUS_COLUMNS)]
 
 
-def _corpus_rows(catalogue: "Catalogue", corpus: pd.DataFrame | None) -> tuple[list[str], list[str]]:
+def _corpus_rows(catalogue: Catalogue, corpus: pd.DataFrame | None) -> tuple[list[str], list[str]]:
     """The corpus's names and categories for this catalogue (a category it lacks is not learnt)."""
     df = load_corpus() if corpus is None else corpus
     keep = set(catalogue.codes) | {OTHER}
@@ -176,7 +176,7 @@ def _text(names: pd.Series | list[object]) -> list[str]:
     return out
 
 
-def _catalogue_terms(catalogue: "Catalogue") -> tuple[list[str], list[str]]:
+def _catalogue_terms(catalogue: Catalogue) -> tuple[list[str], list[str]]:
     rng = np.random.default_rng(0)
     texts: list[str] = []
     labels: list[str] = []
@@ -284,7 +284,7 @@ class NameModel:
         return pd.DataFrame({"best1": b1, "p1": np.round(p1, 4), "best2": b2, "p2": np.round(p2, 4)})
 
 
-def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
+def train(catalogue: Catalogue, classified: pd.DataFrame | None = None,
           extra: tuple[list[str], list[str]] | None = None, corpus: pd.DataFrame | None = None) -> NameModel:
     """Train the name model on the catalogue's terms, a registry's rule-classified rows and labels.
 
@@ -309,7 +309,7 @@ def train(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
     return NameModel(fitted, list(fitted.classes), n_catalogue, len(texts) - n_catalogue)
 
 
-def _training_data(catalogue: "Catalogue", classified: pd.DataFrame | None = None,
+def _training_data(catalogue: Catalogue, classified: pd.DataFrame | None = None,
                    extra: tuple[list[str], list[str]] | None = None, corpus: pd.DataFrame | None = None
                    ) -> tuple[list[str], list[str], np.ndarray, int]:
     """What :func:`train` learns from (its parameters).
@@ -368,7 +368,7 @@ def _read_label_table(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     return df, cols
 
 
-def _label_vocabulary(catalogue: "Catalogue") -> dict[str, str]:
+def _label_vocabulary(catalogue: Catalogue) -> dict[str, str]:
     """Map every word a label may use (code, English or Persian name, outside words) to its code.
 
     Parameters
@@ -390,7 +390,7 @@ def _label_vocabulary(catalogue: "Catalogue") -> dict[str, str]:
     return known
 
 
-def read_labels(path: str | Path, catalogue: "Catalogue") -> pd.DataFrame:
+def read_labels(path: str | Path, catalogue: Catalogue) -> pd.DataFrame:
     """Read the officer's labels (a filled ``review.csv`` is one).
 
     Parameters
@@ -540,7 +540,7 @@ def _rank_candidates(model: NameModel, names: list[object], cands: np.ndarray, b
         b2[j], p2[j] = cs[o[1]], round(float(pr[o[1]]), 4)
 
 
-def _vetoed_rules(out: pd.DataFrame, classified: pd.DataFrame, catalogue: "Catalogue",
+def _vetoed_rules(out: pd.DataFrame, classified: pd.DataFrame, catalogue: Catalogue,
                   extra: tuple[list[str], list[str]] | None, corpus: pd.DataFrame | None, rule_cat: np.ndarray,
                   vet: np.ndarray) -> np.ndarray:
     """The rule decisions the name model vetoes (see :data:`VETO_RATIO`), among the rows ``vet``.
@@ -577,7 +577,7 @@ def _vetoed_rules(out: pd.DataFrame, classified: pd.DataFrame, catalogue: "Catal
     return vetoed
 
 
-def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+def apply_fallback(classified: pd.DataFrame, catalogue: Catalogue, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                    model: NameModel | None = None, calibration: Calibration | None = None,
                    extra: tuple[list[str], list[str]] | None = None, use_model: bool = True,
                    corpus: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -686,7 +686,7 @@ def apply_fallback(classified: pd.DataFrame, catalogue: "Catalogue", min_confide
     return out
 
 
-def review_table(classified: pd.DataFrame, catalogue: "Catalogue | None" = None) -> pd.DataFrame:
+def review_table(classified: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """The businesses to review, for the officer to label (``review.csv``).
 
     Parameters
@@ -721,7 +721,7 @@ def review_table(classified: pd.DataFrame, catalogue: "Catalogue | None" = None)
     return t.sort_values("p1", ascending=False, na_position="last", kind="mergesort").reset_index(drop=True)
 
 
-def classify_registry(businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Scenario"
+def classify_registry(businesses: pd.DataFrame, catalogue: Catalogue, scenario: Scenario
                       ) -> tuple[pd.DataFrame, list[str]]:
     """A run's classification: rules, the officer's labels, the calibrated model; with the run's notes.
 

@@ -280,7 +280,7 @@ def _specs(catalogue: Catalogue) -> list[tuple[CriterionSpec, str, str, str]]:
     return out
 
 
-def default_criteria(catalogue: Catalogue, layers: "dict[str, gpd.GeoDataFrame] | None" = None
+def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] | None = None
                      ) -> list[CriterionSpec]:
     """The criteria a scenario without ``criteria:`` uses: each category's profile's criteria and its
     linked trades (see the module's docstring).

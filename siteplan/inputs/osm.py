@@ -221,7 +221,7 @@ def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Cata
         clip = bnd.union_all()
         layers = {k: gpd.clip(v, clip) if len(v) else v for k, v in layers.items()}
         layers["boundary"] = gpd.GeoDataFrame({"name": ["boundary"]}, geometry=[clip], crs=4326)
-    rep.counts = {k: int(len(v)) for k, v in layers.items()}
+    rep.counts = {k: len(v) for k, v in layers.items()}
     _write_region(stage, layers, pbf)
     return rep
 

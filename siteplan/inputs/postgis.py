@@ -86,7 +86,7 @@ _KEEP_TYPES = _INT_TYPES | _FLOAT_TYPES | frozenset({"bool", "text", "varchar", 
 
 
 def read_db_layer(url: str, *, table: str | None = None, query: str | None = None, where: str = "layer"
-                  ) -> "gpd.GeoDataFrame":
+                  ) -> gpd.GeoDataFrame:
     """Read a layer from a PostGIS table or query.
 
     Parameters
@@ -183,7 +183,7 @@ def _select_list(cols: list[tuple[str, int]], types: dict[int, str], gcol: str) 
     return select
 
 
-def _frame(rows: list[tuple[Any, ...]], attrs: list[tuple[str, str]], crs: Any) -> "gpd.GeoDataFrame":
+def _frame(rows: list[tuple[Any, ...]], attrs: list[tuple[str, str]], crs: Any) -> gpd.GeoDataFrame:
     """A layer of rows read with :func:`_select_list` (attribute columns, then WKB and SRID): integer
     columns as int64 (float64 with NaN where a value is missing), floats as float64, others as objects."""
     import geopandas as gpd
@@ -226,7 +226,7 @@ def _crs_of(conn: Any, srid: int) -> Any:
     return CRS.from_wkt(wkt)
 
 
-def frame_sha256(gdf: "gpd.GeoDataFrame") -> str:
+def frame_sha256(gdf: gpd.GeoDataFrame) -> str:
     """SHA-256 of a layer's content (column names and types, values, geometries as WKB): what the
     manifest records for a layer read from a database, which has no file to hash."""
     import shapely

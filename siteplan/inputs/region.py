@@ -452,7 +452,7 @@ class ImplausibleDataError(InputError):
         unusable as a whole.
     """
 
-    def __init__(self, problems: str | list[str], region: "Region | None" = None) -> None:
+    def __init__(self, problems: str | list[str], region: Region | None = None) -> None:
         super().__init__(problems)
         self.region = region
 

@@ -168,7 +168,7 @@ def _wkt(df: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str | None]]:
     return geoms, reasons
 
 
-def read_table(path: Path, spec: "LayerSpec", where: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+def read_table(path: Path, spec: LayerSpec, where: str) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read a CSV/XLSX/ODS table as a point (or WKT) layer.
 
     Parameters

@@ -117,7 +117,7 @@ class SiteDemand:
     start: bool = True
 
 
-def _unassigned(prep: "Prepared", plan: "Plan") -> pd.DataFrame:
+def _unassigned(prep: Prepared, plan: Plan) -> pd.DataFrame:
     """Classified, in-scope businesses left unassigned, with their point, land and chain."""
     cat = prep.catalogue.table.set_index("code")
     rows = plan.rows
@@ -147,7 +147,7 @@ def _sample(score: np.ndarray, base: Grid, fine: Grid) -> np.ndarray:
     return out
 
 
-def demand_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame) -> tuple[list[SiteDemand], list[str]]:
+def demand_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame) -> tuple[list[SiteDemand], list[str]]:
     """Sites for the unassigned demand (module docstring, steps 1–3).
 
     Parameters
@@ -173,7 +173,7 @@ def demand_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame) -> t
 class _DemandSearch:
     """State of one greedy search: the open demand, the chains' allowed cells and the sites so far."""
 
-    def __init__(self, prep: "Prepared", un: pd.DataFrame, estates: gpd.GeoDataFrame) -> None:
+    def __init__(self, prep: Prepared, un: pd.DataFrame, estates: gpd.GeoDataFrame) -> None:
         from ..grid import distance_field
 
         self.prep, self.un = prep, un
@@ -495,7 +495,7 @@ def _distance_to(geoms: list[shapely.Geometry], g: Grid) -> np.ndarray:
     return d.reshape(g.shape)
 
 
-def absorb(prep: "Prepared", plan: "Plan", sites: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def absorb(prep: Prepared, plan: Plan, sites: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Allocate the unassigned businesses to the proposed sites (module docstring, step 4).
 
     Parameters
@@ -612,7 +612,7 @@ class SiteModel:
         return self.fit == 0
 
 
-def site_costs(prep: "Prepared", points: np.ndarray, sites: np.ndarray) -> Any:
+def site_costs(prep: Prepared, points: np.ndarray, sites: np.ndarray) -> Any:
     """Travel costs from the businesses to the candidate sites within the reach: the one place the
     new-site choice measures (:func:`siteplan.relocation.roads.travel_costs`, on the scenario's road network when
     the run has one, straight lines otherwise)."""
@@ -627,7 +627,7 @@ def site_costs(prep: "Prepared", points: np.ndarray, sites: np.ndarray) -> Any:
     return roads.travel_costs(points, sites, net, reach_km=al.max_distance_km)
 
 
-def site_model(prep: "Prepared", un: pd.DataFrame, cands: gpd.GeoDataFrame) -> SiteModel:
+def site_model(prep: Prepared, un: pd.DataFrame, cands: gpd.GeoDataFrame) -> SiteModel:
     """The facility-location instance: the unassigned businesses ``un`` (``biz_id``, ``category``,
     ``land_m2``, ``geometry``) and the candidate sites ``cands`` (``categories``, ``net_ha``, ``start``,
     geometry)."""

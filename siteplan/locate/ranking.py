@@ -229,7 +229,7 @@ def site_feasibility(sites: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame
 # ------------------------------------------------------------------------------------------------
 
 
-def _choice_notes(g: pd.DataFrame, model: "SiteModel", keep: np.ndarray, served: np.ndarray, min_businesses: int,
+def _choice_notes(g: pd.DataFrame, model: SiteModel, keep: np.ndarray, served: np.ndarray, min_businesses: int,
                   count: int) -> list[str]:
     """What the new-site choice says: sites under ``sites.min_businesses`` and why, and who is left."""
     notes: list[str] = []
@@ -251,7 +251,7 @@ def _choice_notes(g: pd.DataFrame, model: "SiteModel", keep: np.ndarray, served:
     return notes
 
 
-def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
+def propose_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame
                   ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame]:
     """Propose new specialized estates for the unassigned demand and say whom each would take.
 
@@ -342,7 +342,7 @@ def propose_sites(prep: "Prepared", plan: "Plan", estates: gpd.GeoDataFrame
     g = pd.concat([g, f], axis=1)
     n_un = len(takes)
     n_take = int(takes["site_id"].notna().sum())
-    choice.update({"proposed": int(len(g)), "unassigned": n_un, "taken_by_sites": n_take})
+    choice.update({"proposed": len(g), "unassigned": n_un, "taken_by_sites": n_take})
     return gpd.GeoDataFrame(g[list(SITE_COLUMNS) + ["geometry"]], geometry="geometry", crs=prep.region.crs), notes, \
         choice, takes
 

@@ -249,7 +249,7 @@ def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.G
     return out
 
 
-def recheck_site(poly: shapely.Geometry, rulesets: "list[RuleSet]", failures: list[str], chain: str
+def recheck_site(poly: shapely.Geometry, rulesets: list[RuleSet], failures: list[str], chain: str
                   ) -> shapely.Geometry:
     """A site grown on the raster mask, re-checked on its vector geometry against every rule of the
     categories it serves; any part that breaks a rule is cut off (and said)."""

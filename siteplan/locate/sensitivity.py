@@ -31,7 +31,7 @@ _MC_BLOCK = 1 << 22
 
 
 def zone_scores_of(layers: list[np.ndarray], geoms: np.ndarray, grid: Grid, method: str,
-                   order_weights: np.ndarray | Sequence[float] | None) -> "Callable[[np.ndarray], np.ndarray]":
+                   order_weights: np.ndarray | Sequence[float] | None) -> Callable[[np.ndarray], np.ndarray]:
     """A function from weight draws (draws × criteria) to each polygon's mean aggregated score — the
     same model as the run: the aggregation per cell, then the zonal mean (cells all touched; a polygon
     smaller than a cell uses the cell under its representative point; NaN cells ignored)."""
@@ -85,8 +85,8 @@ def score_sd_mc(scores: list[np.ndarray], weights: np.ndarray, concentration: fl
 
 def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
                        concentration: float = 50.0, seed: int = 0,
-                       combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
-                       scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+                       combine: Callable[[np.ndarray], np.ndarray] | None = None,
+                       scores_of: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo rank acceptability of candidates under uncertain weights.
 
     Weights are drawn from a Dirichlet distribution centred on ``weights`` (``concentration`` × w),
@@ -121,8 +121,8 @@ def rank_acceptability(criteria_values: np.ndarray, weights: np.ndarray, *, draw
 
 def draw_scores(criteria_values: np.ndarray, weights: np.ndarray, *, draws: int = 1000,
                 concentration: float = 50.0, seed: int = 0,
-                combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
-                scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+                combine: Callable[[np.ndarray], np.ndarray] | None = None,
+                scores_of: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The Monte Carlo draws of :func:`rank_acceptability`: each candidate's score and ranked value
     (draws × candidates), from Dirichlet weights around ``weights`` (seeded)."""
     x = np.asarray(criteria_values, dtype=np.float64)
@@ -194,8 +194,8 @@ def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float
 
 def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str],
               deltas: tuple[float, ...] = OAT_DELTAS,
-              combine: "Callable[[np.ndarray], np.ndarray] | None" = None,
-              scores_of: "Callable[[np.ndarray], np.ndarray] | None" = None) -> pd.DataFrame:
+              combine: Callable[[np.ndarray], np.ndarray] | None = None,
+              scores_of: Callable[[np.ndarray], np.ndarray] | None = None) -> pd.DataFrame:
     """One-at-a-time weight sweep: each criterion's weight scaled by (1 + delta), the others
     renormalized, and every candidate's rank recomputed.
 

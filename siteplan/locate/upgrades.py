@@ -160,7 +160,7 @@ class TravelMemo:
                        points=part(tc.points, pi), facilities=part(tc.facilities, fj))
 
 
-def _travel_memo(prep: "Prepared", inputs: "PlanInputs") -> TravelMemo | None:
+def _travel_memo(prep: Prepared, inputs: PlanInputs) -> TravelMemo | None:
     """The run's travel costs for the upgrades' re-allocations (None without a road network)."""
     net = scenario_network(prep)
     if net is None:
@@ -225,7 +225,7 @@ def _cost_proxy(changes: dict[str, object], geom: shapely.Geometry, layers: dict
     return "; ".join(out)
 
 
-def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tuple[pd.DataFrame, list[str]]:
+def propose_upgrades(prep: Prepared, plan: Plan, inputs: PlanInputs) -> tuple[pd.DataFrame, list[str]]:
     """Upgrades of existing estates ranked by the unassigned businesses they would place (module docstring).
 
     Parameters
@@ -290,7 +290,7 @@ def propose_upgrades(prep: "Prepared", plan: "Plan", inputs: "PlanInputs") -> tu
     return t[list(UPGRADE_COLUMNS)], notes
 
 
-def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
+def _candidates(prep: Prepared, plan: Plan, inputs: PlanInputs
                 ) -> list[tuple[tuple[str, tuple[tuple[str, object], ...]], dict[str, Any]]]:
     """The upgrade candidates (module docstring, steps 1–2): per estate and set of changes, the
     unassigned land in reach it would admit and those businesses; most land first."""
@@ -326,7 +326,7 @@ def _candidates(prep: "Prepared", plan: "Plan", inputs: "PlanInputs"
     return sorted(cands.items(), key=lambda kv: (-kv[1]["land"], kv[0][0], str(kv[0][1])))
 
 
-def _verify_best(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", t: pd.DataFrame,
+def _verify_best(prep: Prepared, plan: Plan, inputs: PlanInputs, t: pd.DataFrame,
                  notes: list[str], costs: TravelMemo | None = None) -> pd.DataFrame:
     """Verify the first ``upgrades.verify`` rows of ``t`` (best estimate first) by re-solving the plan
     (module docstring, step 4); drop those that place nobody net; verified rows first."""
@@ -367,7 +367,7 @@ def upgraded_estates(estates: gpd.GeoDataFrame, eid: str, changes: dict[str, obj
     return out
 
 
-def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
+def verify_upgrade(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
                    changes: dict[str, object], *, costs: TravelMemo | None = None) -> dict[str, Any]:
     """What the plan re-solved with estate ``eid`` upgraded places (module docstring, step 4).
 
@@ -421,7 +421,7 @@ def verify_upgrade(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: st
             "mean_km": round(float(both.loc[there, km + "_1"].mean()), 2) if there.any() else float("nan")}
 
 
-def _estimate(prep: "Prepared", plan: "Plan", inputs: "PlanInputs", eid: str,
+def _estimate(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
               changes: dict[str, object], memo: dict[Any, Any] | None = None, costs: TravelMemo | None = None
               ) -> tuple[int, float, float, list[str]] | None:
     """Businesses and land newly placed when estate ``eid`` gets ``changes``, by re-allocating around

@@ -92,7 +92,7 @@ def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: s
             cluster.close()
 
 
-def surface_plan(prep: "Prepared", category: str) -> BlockPlan:
+def surface_plan(prep: Prepared, category: str) -> BlockPlan:
     """What every chunk of one category's surface needs (criteria, weights, rules, the features they read).
 
     Raises
@@ -110,7 +110,7 @@ def surface_plan(prep: "Prepared", category: str) -> BlockPlan:
                            criteria_layers(prep.region.layers, prep.businesses), prep.scenario, prep.grid)
 
 
-def surface_array(prep: "Prepared", category: str, *, chunk: int = 2048) -> Any:
+def surface_array(prep: Prepared, category: str, *, chunk: int = 2048) -> Any:
     """One category's surface as a lazy ``dask.array`` (float32, -9999 where excluded), chunk by chunk.
 
     Each chunk is one task computing :meth:`siteplan.scoring.blockwise.BlockPlan.block` on its window (the
@@ -151,7 +151,7 @@ def surface_array(prep: "Prepared", category: str, *, chunk: int = 2048) -> Any:
     return da.block([tiles[i:i + cols] for i in range(0, len(tiles), cols)])
 
 
-def write_surface_cog(prep: "Prepared", category: str, out: str | Path, *, chunk: int = 2048, workers: int = 0,
+def write_surface_cog(prep: Prepared, category: str, out: str | Path, *, chunk: int = 2048, workers: int = 0,
                       scheduler: str | None = None, processes: bool = True) -> dict[str, int]:
     """Write one category's suitability as a Cloud-Optimized GeoTIFF, chunk by chunk (on Dask).
 

@@ -93,12 +93,12 @@ def unit_dir(cache_dir: str | Path, key: str) -> Path:
 def _figures(res: Any) -> dict[str, Any]:
     rows = res.plan.rows
     assigned = rows["status"] == "assigned"
-    return {"businesses": int(len(rows)), "assigned": int(assigned.sum()),
+    return {"businesses": len(rows), "assigned": int(assigned.sum()),
             "unassigned": int((~assigned).sum()),
             "land_ha": round(float(rows.loc[assigned, "land_m2"].sum()) / 1e4, 2),
             "mean_km": round(float(rows.loc[assigned, "distance_km"].mean()), 3) if assigned.any() else None,
-            "estates": int(len(res.prep.region.layers["estates"])), "zones": int(len(res.zones)),
-            "sites": int(len(res.sites)), "warnings": int(len(res.warnings)),
+            "estates": len(res.prep.region.layers["estates"]), "zones": len(res.zones),
+            "sites": len(res.sites), "warnings": len(res.warnings),
             "gap": res.plan.solver.get("gap")}
 
 

@@ -163,7 +163,7 @@ class _Fmt:
         return "\u2066" + self.num(v, signed) + (f"\u00a0{unit}" if unit else "") + "\u2069"
 
 
-def category_names(cmp: "Comparison") -> dict[str, str]:
+def category_names(cmp: Comparison) -> dict[str, str]:
     """Category code -> Persian name: the runs' own ``category_fa`` (B's wins), else the shipped
     catalogue's; a code neither knows is shown as written."""
     from ..guilds.catalogue import load_catalogue
@@ -186,7 +186,7 @@ def _reason_fa(text: Any, fa: Any, code: Any) -> str:
     return reason_label(str(code or ""), "fa")
 
 
-def _persian_digits(cmp: "Comparison") -> bool:
+def _persian_digits(cmp: Comparison) -> bool:
     sc = cmp.b.manifest.get("scenario")
     out = sc.get("outputs") if isinstance(sc, dict) else None
     return bool(out.get("persian_digits")) if isinstance(out, dict) else False
@@ -212,7 +212,7 @@ def _ll(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     return g if len(g) else None
 
 
-def _estates_layer(cmp: "Comparison", f: _Fmt) -> tuple[dict[str, Any] | None, dict[str, tuple[float, float]],
+def _estates_layer(cmp: Comparison, f: _Fmt) -> tuple[dict[str, Any] | None, dict[str, tuple[float, float]],
                                                        list[Any]]:
     """Estates coloured by the change of their intake, their centres (for arrows) and the legend."""
     parts = [g for g in (_ll(cmp.b.estates), _ll(cmp.a.estates)) if g is not None and "estate_id" in g]
@@ -291,7 +291,7 @@ def _site_polys(g: gpd.GeoDataFrame | None) -> dict[str, Any]:
     return out
 
 
-def _sites_layer(cmp: "Comparison", f: _Fmt, names: dict[str, str]) -> tuple[dict[str, Any] | None,
+def _sites_layer(cmp: Comparison, f: _Fmt, names: dict[str, str]) -> tuple[dict[str, Any] | None,
                                                                             list[list[Any]], dict[str, Any]]:
     """Sites kept, added, removed and moved (polygons and ≥ 16 px markers), the arrows of the moved ones,
     and B's site centres (for the arrows of businesses that another site takes)."""
@@ -373,7 +373,7 @@ class _Arrows(NamedTuple):
     to_site: bool
 
 
-def _business_layers(cmp: "Comparison", f: _Fmt, names: dict[str, str], est_c: dict[str, tuple[float, float]],
+def _business_layers(cmp: Comparison, f: _Fmt, names: dict[str, str], est_c: dict[str, tuple[float, float]],
                      site_c: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """Arrow layers: old estate → new estate (aggregated by pair), origin → new estate (newly
     assigned), origin → another proposed site; dots for the newly unassigned. Returns the layers and
@@ -479,7 +479,7 @@ def _bounds(layers: list[dict[str, Any]], *, focus: bool) -> list[list[float]] |
     return [[min(a for a, _ in ok), min(o for _, o in ok)], [max(a for a, _ in ok), max(o for _, o in ok)]]
 
 
-def map_data(cmp: "Comparison", names: dict[str, str] | None = None) -> dict[str, Any]:
+def map_data(cmp: Comparison, names: dict[str, str] | None = None) -> dict[str, Any]:
     """The map of a comparison as plain data for ``compare.js``.
 
     Returns
@@ -587,7 +587,7 @@ def _legend(items: list[tuple[str, str, str, str]]) -> Markup:
     return Markup('<ul class="legend">{}</ul>').format(Markup("").join(out))
 
 
-def _tables(cmp: "Comparison", f: _Fmt, names: dict[str, str]) -> dict[str, Markup]:
+def _tables(cmp: Comparison, f: _Fmt, names: dict[str, str]) -> dict[str, Markup]:
     """The page's tables (the CSVs hold every row and column)."""
     def cat(c: str) -> Markup:
         return Markup('<bdi dir="auto">{}</bdi>').format(names.get(c, c) if c else "طبقه‌بندی‌نشده")
@@ -701,7 +701,7 @@ _PAGE = Markup("""<!DOCTYPE html>
 """)
 
 
-def comparison_page(cmp: "Comparison") -> str:
+def comparison_page(cmp: Comparison) -> str:
     """The comparison as one HTML page (see the module's docstring): the runs' names and folders, the
     map with its legend, the businesses per kind of change, and the tables of :mod:`siteplan.outputs.compare`.
     """

@@ -220,7 +220,7 @@ class ExplainSource:
     routes: Callable[[BaseGeometry, np.ndarray, list[str]], pd.DataFrame | None] | None = None
 
     @classmethod
-    def from_prepared(cls, prep: "Prepared") -> ExplainSource:
+    def from_prepared(cls, prep: Prepared) -> ExplainSource:
         """The source of a prepared scenario (estate facts computed as relocation computes them)."""
         from ..scoring.suitability import zonal_mean, zone_cells
 
@@ -445,7 +445,7 @@ def _resolve(x: Any) -> Any:
     return x.get() if isinstance(x, _Deferred) else x
 
 
-def explain(prep: "Prepared", category: str, *, at: tuple[float, float] | None = None,
+def explain(prep: Prepared, category: str, *, at: tuple[float, float] | None = None,
             estate: str | None = None) -> Explanation:
     """Explain one category at a point (lon, lat in degrees) or an estate of a prepared scenario.
 
@@ -578,8 +578,8 @@ def _wkb_arrays(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(blobs), dtype=np.uint8), off
 
 
-def write_explain_data(prep: "Prepared", usable: pd.DataFrame, elig: pd.DataFrame, folder: Path, *,
-                       reuse: "StageReuse | None" = None) -> list[Path]:
+def write_explain_data(prep: Prepared, usable: pd.DataFrame, elig: pd.DataFrame, folder: Path, *,
+                       reuse: StageReuse | None = None) -> list[Path]:
     """Write what :func:`explain_run` reads into ``folder`` (the run's ``explain/``).
 
     ``explain.json`` (format, CRS, grid, each category's rules and weights, the estates with their

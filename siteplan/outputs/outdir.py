@@ -359,7 +359,7 @@ class OutputFolder:
 
     # -- entering --------------------------------------------------------------------------------
 
-    def __enter__(self) -> "OutputFolder":
+    def __enter__(self) -> OutputFolder:
         self.path = check_target(self.given, self.inputs, option=self.option)
         self._made = self._make_parents(self.path.parent)
         self._lock = Lock(self.path.parent / f".{self.path.name}.lock", self.path)

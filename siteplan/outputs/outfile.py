@@ -102,7 +102,7 @@ def is_sidecar(name: str, input_name: str) -> bool:
     return rest in (SHAPEFILE_EXTS if i.endswith(".shp") else SIDECAR_EXTS)
 
 
-def scenario_inputs(scenario: "Scenario", path: str | Path) -> dict[str, Path]:
+def scenario_inputs(scenario: Scenario, path: str | Path) -> dict[str, Path]:
     """Every file a scenario reads, by description: the one list all refusals use.
 
     Parameters

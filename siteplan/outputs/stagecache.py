@@ -145,7 +145,7 @@ class _Key:
         return self.h.hexdigest()
 
 
-def _grid_part(grid: "Grid") -> list[object]:
+def _grid_part(grid: Grid) -> list[object]:
     return [list(grid.transform)[:6], grid.width, grid.height, grid.res, grid.crs.to_wkt() if grid.crs else None]
 
 
@@ -153,7 +153,7 @@ def _grid_part(grid: "Grid") -> list[object]:
 # keys
 # ------------------------------------------------------------------------------------------------
 
-def classify_key(businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Scenario") -> str:
+def classify_key(businesses: pd.DataFrame, catalogue: Catalogue, scenario: Scenario) -> str:
     """The classification's key: the businesses as loaded, the catalogue, ``classification`` and the
     labels file (:func:`siteplan.guilds.name_model.classify_registry` reads nothing else)."""
     k = _Key("classify").frame("businesses", businesses).frame("catalogue", catalogue.table)
@@ -168,7 +168,7 @@ def classify_key(businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Sc
     return k.hexdigest()
 
 
-def criterion_key(spec: Any, layers: dict[str, "gpd.GeoDataFrame"], grid: "Grid", slope: np.ndarray | None) -> str:
+def criterion_key(spec: Any, layers: dict[str, gpd.GeoDataFrame], grid: Grid, slope: np.ndarray | None) -> str:
     """A criterion raster's key: its spec, the grid, and what :func:`siteplan.scoring.suitability.criterion_layers`
     reads for it (the filtered features' geometries and the field it reads, or the slope)."""
     from ..scoring.suitability import filter_features
@@ -190,7 +190,7 @@ def criterion_key(spec: Any, layers: dict[str, "gpd.GeoDataFrame"], grid: "Grid"
 class _Targets:
     """Digests of rule targets' geometries, each computed once."""
 
-    def __init__(self, rs: "RuleSet") -> None:
+    def __init__(self, rs: RuleSet) -> None:
         self.ctx = rs.ctx
         self.done: dict[str, str] = {}
 
@@ -201,8 +201,8 @@ class _Targets:
         return self.done[key]
 
 
-def surface_key(code: str, weights: dict[str, float], crit_keys: dict[str, str], rs: "RuleSet",
-                scenario: "Scenario", grid: "Grid", slope: np.ndarray | None, targets: _Targets) -> str:
+def surface_key(code: str, weights: dict[str, float], crit_keys: dict[str, str], rs: RuleSet,
+                scenario: Scenario, grid: Grid, slope: np.ndarray | None, targets: _Targets) -> str:
     """A category's suitability key: its weights and those criteria's keys, the aggregation, its rules and
     what they read (targets' geometries and reach, the study area, the slope)."""
     k = _Key("surface").text("code", code).text("grid", _grid_part(grid))
@@ -578,7 +578,7 @@ class StageReuse:
         """Why something was not reused (for the run's warnings)."""
         return list(self.source.notes) if self.source is not None else []
 
-    def classify(self, businesses: pd.DataFrame, catalogue: "Catalogue", scenario: "Scenario"
+    def classify(self, businesses: pd.DataFrame, catalogue: Catalogue, scenario: Scenario
                  ) -> tuple[pd.DataFrame, list[str]]:
         """:func:`siteplan.guilds.name_model.classify_registry`, or its result from the source run."""
         from ..guilds.name_model import classify_registry
@@ -603,8 +603,8 @@ class StageReuse:
             self.classified = (enc[0], enc[1], list(notes), len(businesses))
         return biz, notes
 
-    def criteria(self, specs: list[Any], layers: dict[str, "gpd.GeoDataFrame"], grid: "Grid", cache: "FieldCache"
-                 ) -> list["CriterionLayer"]:
+    def criteria(self, specs: list[Any], layers: dict[str, gpd.GeoDataFrame], grid: Grid, cache: FieldCache
+                 ) -> list[CriterionLayer]:
         """:func:`siteplan.scoring.suitability.criterion_layers`, each raster taken from the source run
         when its key is the same."""
         from ..scoring.suitability import CriterionLayer, criterion_layers
@@ -634,9 +634,9 @@ class StageReuse:
         self._mark("criteria", reused, len(specs))
         return [c for c in out if c is not None]
 
-    def surfaces(self, codes: list[str], crit: list["CriterionLayer"], rules: dict[str, "RuleSet"],
-                 scenario: "Scenario", layers: dict[str, "gpd.GeoDataFrame"], cache: "FieldCache"
-                 ) -> dict[str, "Surface"]:
+    def surfaces(self, codes: list[str], crit: list[CriterionLayer], rules: dict[str, RuleSet],
+                 scenario: Scenario, layers: dict[str, gpd.GeoDataFrame], cache: FieldCache
+                 ) -> dict[str, Surface]:
         """:func:`siteplan.scoring.suitability.surfaces`, each category's rule mask taken from the source
         run when its key is the same (the score, a weighted sum of the criteria, is computed)."""
         from ..scoring.suitability import category_weights, surfaces

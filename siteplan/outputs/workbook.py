@@ -523,7 +523,7 @@ def workbook_bytes(sheets: Sequence[tuple[str, pd.DataFrame]], *, rtl: bool = Fa
     return out.getvalue()
 
 
-def _summary(res: "RunResult") -> pd.DataFrame:
+def _summary(res: RunResult) -> pd.DataFrame:
     """The summary sheet: the plan's headline figures, English and Persian labels."""
     sc = res.prep.scenario
     rows = res.plan.rows
@@ -532,16 +532,16 @@ def _summary(res: "RunResult") -> pd.DataFrame:
     solver = res.plan.solver or {}
     items: list[tuple[str, str, Any]] = [
         ("scenario", "سناریو", sc.name),
-        ("businesses", "واحدها", int(len(rows))),
+        ("businesses", "واحدها", len(rows)),
         ("assigned", "جابه‌جا شده", int(assigned.sum())),
         ("unassigned", "بی‌جا", int((rows.status == "unassigned").sum())),
         ("unclassified", "دسته‌بندی نشده", int(rows["category"].isna().sum())),
         ("land placed (ha)", "زمین واگذار شده (هکتار)", round(float(land[assigned].sum()) / 10_000, 2)),
-        ("estates", "شهرک‌ها", int(len(res.prep.region.layers["estates"]))),
-        ("zones", "پهنه‌ها", int(len(res.zones))),
-        ("new sites", "سایت‌های پیشنهادی", int(len(res.sites))),
-        ("clusters", "خوشه‌ها", int(len(res.clusters))),
-        ("upgrades", "ارتقاها", int(len(res.upgrades)) if res.upgrades is not None else 0),
+        ("estates", "شهرک‌ها", len(res.prep.region.layers["estates"])),
+        ("zones", "پهنه‌ها", len(res.zones)),
+        ("new sites", "سایت‌های پیشنهادی", len(res.sites)),
+        ("clusters", "خوشه‌ها", len(res.clusters)),
+        ("upgrades", "ارتقاها", len(res.upgrades) if res.upgrades is not None else 0),
         ("solver status", "وضعیت حل", solver.get("status")),
         ("optimality gap", "شکاف بهینگی", solver.get("gap")),
         ("seed", "بذر تصادفی", res.seed),
@@ -557,7 +557,7 @@ def _version() -> str:
     return __version__
 
 
-def plan_sheets(res: "RunResult", *, relocation: pd.DataFrame | None = None,
+def plan_sheets(res: RunResult, *, relocation: pd.DataFrame | None = None,
                 estates: pd.DataFrame | None = None) -> list[tuple[str, pd.DataFrame]]:
     """The sheets of ``plan.xlsx`` for a run, in order (name, table); a table with more rows than a sheet
     holds is left out and the summary says so (the CSV holds it whole). ``relocation`` and ``estates``: the
@@ -638,7 +638,7 @@ def write_folder_workbook(folder: str | Path, path: str | Path, *, rtl: bool) ->
     return [n for n, _ in sheets]
 
 
-def write_workbook(res: "RunResult", path: str | Path, *, relocation: pd.DataFrame | None = None,
+def write_workbook(res: RunResult, path: str | Path, *, relocation: pd.DataFrame | None = None,
                    estates: pd.DataFrame | None = None) -> None:
     """Write ``plan.xlsx`` for a run (:func:`plan_sheets`, given ``relocation`` and ``estates`` when already
     worked out), atomically and deterministically; right to left when the report is Persian

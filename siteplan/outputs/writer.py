@@ -475,7 +475,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
 # ------------------------------------------------------------------------------------------------
 
 
-def estates_table(res: "RunResult") -> gpd.GeoDataFrame:
+def estates_table(res: RunResult) -> gpd.GeoDataFrame:
     """estates.geojson: each estate with capacity used and left, and per category its eligibility,
     reason, score, rank and robustness."""
     est = res.prep.region.layers["estates"]
@@ -503,7 +503,7 @@ def estates_table(res: "RunResult") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
 
 
-def _input_hashes(res: "RunResult") -> dict[str, dict[str, str]]:
+def _input_hashes(res: RunResult) -> dict[str, dict[str, str]]:
     """The manifest's ``inputs``: per layer, the SHA-256 of each file read (a file geodatabase folder as a
     whole, hashed once however many layers it serves); for a database layer, its source (URL without
     password, table or ``sql``) and the SHA-256 of the content read."""
@@ -516,7 +516,7 @@ def _input_hashes(res: "RunResult") -> dict[str, dict[str, str]]:
     return inputs
 
 
-def _raster_jobs(res: "RunResult", out_dir: Path, reuse: "StageReuse | None") -> list[Callable[[], object]]:
+def _raster_jobs(res: RunResult, out_dir: Path, reuse: StageReuse | None) -> list[Callable[[], object]]:
     """The jobs writing ``suitability/<code>.tif`` (with ``outputs.suitability_tifs``) and, with sensitivity
     draws, ``<code>_sd.tif``, then the ``explain/`` data, in that order (the order their stage keys are
     recorded in): each file copied from the ``--reuse`` run when its key is that run's
@@ -535,7 +535,7 @@ def _raster_jobs(res: "RunResult", out_dir: Path, reuse: "StageReuse | None") ->
     return jobs
 
 
-def _score_tif(res: "RunResult", code: str, out_dir: Path, reuse: "StageReuse | None") -> None:
+def _score_tif(res: RunResult, code: str, out_dir: Path, reuse: StageReuse | None) -> None:
     """``suitability/<code>.tif``: category ``code``'s suitability, excluded cells as nodata."""
     rel = f"suitability/{code}.tif"
     if reuse is not None and reuse.output(rel, reuse.surface_file_key(code, "score", rasterio.__gdal_version__),
@@ -544,7 +544,7 @@ def _score_tif(res: "RunResult", code: str, out_dir: Path, reuse: "StageReuse | 
     write_geotiff(res.prep.surfaces[code].masked, res.prep.grid, out_dir / rel)
 
 
-def _sd_tif(res: "RunResult", code: str, out_dir: Path, reuse: "StageReuse | None") -> None:
+def _sd_tif(res: RunResult, code: str, out_dir: Path, reuse: StageReuse | None) -> None:
     """``suitability/<code>_sd.tif``: the standard deviation of category ``code``'s score over the weights'
     sensitivity draws (:mod:`siteplan.locate.sensitivity`), excluded cells as nodata."""
     sc = res.prep.scenario
@@ -591,7 +591,7 @@ class _Background:
         self._futures: list[Future[object]] = []
         self._failed = threading.Event()
 
-    def __enter__(self) -> "_Background":
+    def __enter__(self) -> _Background:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -658,8 +658,8 @@ def _old_objects_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = None,
-              reuse: "StageReuse | None" = None) -> dict[str, str]:
+def write_run(res: RunResult, out_dir: Path, *, scenario_file: Path | None = None,
+              reuse: StageReuse | None = None) -> dict[str, str]:
     """Write every output file into ``out_dir`` (which must be empty or new); returns file hashes.
 
     With ``reuse`` (the run's :class:`siteplan.outputs.stagecache.StageReuse`), each suitability GeoTIFF and
@@ -678,8 +678,8 @@ def write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None = N
 WRITE_THREADS = 1
 
 
-def _write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None,
-               reuse: "StageReuse | None") -> dict[str, str]:
+def _write_run(res: RunResult, out_dir: Path, *, scenario_file: Path | None,
+               reuse: StageReuse | None) -> dict[str, str]:
     """:func:`write_run` (inside :func:`_old_objects_frozen`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -706,7 +706,7 @@ def _write_run(res: "RunResult", out_dir: Path, *, scenario_file: Path | None,
     return hashes
 
 
-def _write_report(res: "RunResult", out_dir: Path) -> None:
+def _write_report(res: RunResult, out_dir: Path) -> None:
     """``report.html``, with ``outputs.report``."""
     if res.prep.scenario.outputs.report:
         from ..report import build_report
@@ -714,7 +714,7 @@ def _write_report(res: "RunResult", out_dir: Path) -> None:
         build_report(res, out_dir / "report.html")
 
 
-def _write_tables(res: "RunResult", out_dir: Path, relocation: pd.DataFrame, totals: pd.DataFrame) -> None:
+def _write_tables(res: RunResult, out_dir: Path, relocation: pd.DataFrame, totals: pd.DataFrame) -> None:
     """The CSVs and the GeoJSON layers (``relocation``, ``totals``: the run's relocation table and estate
     totals, :mod:`siteplan.programme.summaries`)."""
     from ..guilds.name_model import review_table
@@ -743,7 +743,7 @@ def _write_tables(res: "RunResult", out_dir: Path, relocation: pd.DataFrame, tot
         write_csv(df, out_dir / name, bom=bom)
 
 
-def _programme_tables(res: "RunResult") -> list[tuple[str, pd.DataFrame]]:
+def _programme_tables(res: RunResult) -> list[tuple[str, pd.DataFrame]]:
     """The programme's CSVs (``impact``, ``feasibility``, ``chains``, ``phases``) and ``reletting.csv``, those
     the run has, in that order."""
     out: list[tuple[str, pd.DataFrame]] = []
@@ -757,7 +757,7 @@ def _programme_tables(res: "RunResult") -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
-def _manifest(res: "RunResult", scenario_file: Path | None, hashes: dict[str, str]) -> dict[str, Any]:
+def _manifest(res: RunResult, scenario_file: Path | None, hashes: dict[str, str]) -> dict[str, Any]:
     """The run's ``manifest.json`` (``hashes``: the outputs' SHA-256, :func:`write_run`)."""
     sc = res.prep.scenario
     rows = res.plan.rows
@@ -777,14 +777,14 @@ def _manifest(res: "RunResult", scenario_file: Path | None, hashes: dict[str, st
         "site_choice": res.site_choice,
         **({"baseline": res.baseline} if res.baseline else {}),
         "counts": {
-            "businesses": int(len(rows)),
+            "businesses": len(rows),
             "assigned": int((rows.status == "assigned").sum()),
             "unassigned": int((rows.status == "unassigned").sum()),
             "unclassified": int(rows["category"].isna().sum()),
-            "estates": int(len(res.prep.region.layers["estates"])),
-            "zones": int(len(res.zones)),
-            "sites": int(len(res.sites)),
-            "clusters": int(len(res.clusters)),
+            "estates": len(res.prep.region.layers["estates"]),
+            "zones": len(res.zones),
+            "sites": len(res.sites),
+            "clusters": len(res.clusters),
         },
         "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
         "timings_s": res.timings,
@@ -794,7 +794,7 @@ def _manifest(res: "RunResult", scenario_file: Path | None, hashes: dict[str, st
     }
 
 
-def _travel_summary(res: "RunResult") -> dict[str, object]:
+def _travel_summary(res: RunResult) -> dict[str, object]:
     """The manifest's ``travel``: how distances were measured (road or straight) and the network."""
     from ..relocation.roads import network_summary, scenario_network
 

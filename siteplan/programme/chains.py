@@ -37,7 +37,7 @@ CHAIN_COLUMNS = ("level", "id", "chain", "headed_to", "members", "link", "link_n
                  "nearest_km")
 
 
-def chain_links(present: set[str], chain: str, catalogue: "Catalogue") -> list[str]:
+def chain_links(present: set[str], chain: str, catalogue: Catalogue) -> list[str]:
     """The links of ``chain`` for a group whose categories are ``present``: the chain's categories and
     the linked trades of those of them present, in catalogue order.
 
@@ -157,7 +157,7 @@ def _nearest(wheres: np.ndarray, geoms: np.ndarray, ids: np.ndarray) -> tuple[np
 _Group = tuple[str, str, str, str, int, object, set[str], list[str], int]
 
 
-def _suppliers(groups: list[_Group], p: "Placement", reach: float,
+def _suppliers(groups: list[_Group], p: Placement, reach: float,
                by_category: dict[str, np.ndarray]) -> dict[tuple[int, str], tuple[str, float]]:
     """The nearest supplier (``biz_id``, km) of every link a group lacks that some business is of: per
     category and per where the suppliers are, one :func:`_nearest` for all the groups lacking it."""
@@ -214,7 +214,7 @@ def _estate_groups(t: pd.DataFrame, geom: dict[str, object], chain_of: dict[str,
     return groups
 
 
-def chains_table(res: "RunResult", p: "Placement") -> pd.DataFrame:
+def chains_table(res: RunResult, p: Placement) -> pd.DataFrame:
     """``chains.csv``: per cluster and per receiving estate, each chain link's status (module docstring).
 
     Parameters

@@ -51,7 +51,7 @@ FEASIBILITY_COLUMNS = (
     "cost_per_business", "cost_per_resident")
 
 
-def unit_costs(scenario: "Scenario") -> pd.DataFrame:
+def unit_costs(scenario: Scenario) -> pd.DataFrame:
     """The unit costs: ``siteplan/data/unit_costs.csv`` with ``programme.unit_costs`` over it.
 
     Returns
@@ -131,7 +131,7 @@ def _costed(row: dict, costs: pd.DataFrame, gross: float, ext: dict[str, float],
     row["cost_per_resident"] = round(total / people, 2) if people and np.isfinite(people) and people > 0 else np.nan
 
 
-def _site_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
+def _site_rows(res: RunResult, costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
                extend_km: float) -> list[dict]:
     layers = res.prep.region.layers
     cat = res.prep.catalogue.table.set_index("code")
@@ -164,7 +164,7 @@ def _site_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[str, 
     return out
 
 
-def _upgrade_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
+def _upgrade_rows(res: RunResult, costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
                   extend_km: float) -> list[dict]:
     layers = res.prep.region.layers
     est = layers["estates"]
@@ -190,7 +190,7 @@ def _upgrade_rows(res: "RunResult", costs: pd.DataFrame, relieved: dict[tuple[st
     return out
 
 
-def feasibility_table(res: "RunResult", impact: pd.DataFrame | None = None) -> pd.DataFrame:
+def feasibility_table(res: RunResult, impact: pd.DataFrame | None = None) -> pd.DataFrame:
     """``feasibility.csv``: one row per proposed site and per upgrade (module docstring).
 
     Parameters

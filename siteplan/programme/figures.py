@@ -29,7 +29,7 @@ class Programme:
     phasing: Any = None
 
 
-def programme_figures(res: "RunResult", inputs: "PlanInputs | None" = None) -> Programme:
+def programme_figures(res: RunResult, inputs: PlanInputs | None = None) -> Programme:
     """Compute the programme figures of a finished run.
 
     Parameters

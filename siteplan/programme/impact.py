@@ -58,7 +58,7 @@ IMPACT_COLUMNS = ("level", "id", "name", "businesses", "moved", "residents_befor
 KM_BASIS = "straight line"
 
 
-def nuisance_distances(rules: "dict[str, RuleSet]") -> pd.DataFrame:
+def nuisance_distances(rules: dict[str, RuleSet]) -> pd.DataFrame:
     """The distance from homes each category's rules ask, by kind of urban area.
 
     Parameters
@@ -99,7 +99,7 @@ class Residents:
     mixed: np.ndarray
 
     @classmethod
-    def from_urban(cls, urban: gpd.GeoDataFrame | None, scenario: "Scenario") -> "Residents":
+    def from_urban(cls, urban: gpd.GeoDataFrame | None, scenario: Scenario) -> Residents:
         """The residents of a region's urban layer (no ``population``: none are counted)."""
         from ..rules.ruleset import mixed_mask
 
@@ -152,7 +152,7 @@ class Residents:
         return pd.Series(self.exposed_sets(geoms, quiet_m, mixed_m, sets), index=pd.Index(uniq, dtype=object))
 
     def exposed_sets(self, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
-                     sets: "list[np.ndarray]") -> np.ndarray:
+                     sets: list[np.ndarray]) -> np.ndarray:
         """Distinct residents within the nuisance distances of each of several sets of businesses.
 
         Each geometry is buffered once per distance (the same object at the same distance: once), the
@@ -193,7 +193,7 @@ class Residents:
                 self._add_kind(total, _Buffers.of(geoms, dist, members[use]), set_of[use], is_mixed)
         return total
 
-    def _add_kind(self, total: np.ndarray, bufs: "_Buffers", set_of: np.ndarray, is_mixed: bool) -> None:
+    def _add_kind(self, total: np.ndarray, bufs: _Buffers, set_of: np.ndarray, is_mixed: bool) -> None:
         """Add to ``total`` (by set) the residents of one kind of urban area the sets' buffers reach.
 
         Parameters
@@ -215,8 +215,8 @@ class Residents:
         value = self._shares(u, flat, ptr, bufs) * self.population[u]
         np.add.at(total, gs[bounds[:-1]], value[run_key])
 
-    def _runs(self, bufs: "_Buffers", set_of: np.ndarray, is_mixed: bool
-              ) -> "tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None":
+    def _runs(self, bufs: _Buffers, set_of: np.ndarray, is_mixed: bool
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """The (set, urban area) runs: the buffers of each set that reach each urban area of one kind.
 
         Parameters
@@ -258,7 +258,7 @@ class Residents:
         starts = np.flatnonzero(np.r_[True, (gs[1:] != gs[:-1]) | (us[1:] != us[:-1])])
         return gs, us, bs, np.append(starts, len(bs))
 
-    def _shares(self, u: np.ndarray, flat: np.ndarray, ptr: np.ndarray, bufs: "_Buffers") -> np.ndarray:
+    def _shares(self, u: np.ndarray, flat: np.ndarray, ptr: np.ndarray, bufs: _Buffers) -> np.ndarray:
         """The share of each urban area ``u[k]`` inside the union of the buffers ``flat[ptr[k]:ptr[k + 1]]``.
 
         Parameters
@@ -323,7 +323,7 @@ class _Buffers:
     radius: np.ndarray
 
     @classmethod
-    def of(cls, geoms: np.ndarray, dist: np.ndarray, members: np.ndarray) -> "_Buffers":
+    def of(cls, geoms: np.ndarray, dist: np.ndarray, members: np.ndarray) -> _Buffers:
         """Buffer each distinct (geometry object, distance) of ``geoms[members]`` once.
 
         Parameters
@@ -430,7 +430,7 @@ def _inside_another(xy: np.ndarray, radius: np.ndarray) -> np.ndarray:
 
 
 def _distinct_runs(us: np.ndarray, bs: np.ndarray, bounds: np.ndarray, nb: int
-                   ) -> "tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]":
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (urban area, buffers in order) of the runs, each once.
 
     Parameters
@@ -465,7 +465,7 @@ def _distinct_runs(us: np.ndarray, bs: np.ndarray, bounds: np.ndarray, nb: int
 
 
 def _union_parts(which: np.ndarray, flat: np.ndarray, ptr: np.ndarray, bufs: _Buffers
-                 ) -> "tuple[np.ndarray, np.ndarray]":
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """The parts of the union of the buffers of each of some distinct runs.
 
     Parameters
@@ -500,7 +500,7 @@ def _union_parts(which: np.ndarray, flat: np.ndarray, ptr: np.ndarray, bufs: _Bu
     return np.concatenate(pieces), np.concatenate(of).astype(np.int64)
 
 
-def trip_rates(catalogue_codes: list[str], scenario: "Scenario") -> pd.DataFrame:
+def trip_rates(catalogue_codes: list[str], scenario: Scenario) -> pd.DataFrame:
     """Heavy-vehicle and customer trips per business per day by category.
 
     The shipped table ``siteplan/data/trip_rates.csv`` (each row with its source and status) with the
@@ -569,7 +569,7 @@ class Placement:
     worker_trips: float
 
 
-def allowed_land(res: "RunResult", estate_id: str, code: str, cache: dict[tuple[str, str], object]) -> object:
+def allowed_land(res: RunResult, estate_id: str, code: str, cache: dict[tuple[str, str], object]) -> object:
     """The land of an estate the category's rules allow (the rules' own :meth:`RuleSet.usable`)."""
     key = (estate_id, code)
     if key not in cache:
@@ -579,7 +579,7 @@ def allowed_land(res: "RunResult", estate_id: str, code: str, cache: dict[tuple[
     return cache[key]
 
 
-def placements(res: "RunResult") -> Placement:
+def placements(res: RunResult) -> Placement:
     """Before and after geometries of every classified, in-scope business of a run (see :class:`Placement`)."""
     from .summaries import origins
 
@@ -644,7 +644,7 @@ def group_figures(p: Placement, idx: np.ndarray, dest: np.ndarray | None = None)
     return groups_figures(p, [(idx, dest)])[0]
 
 
-def groups_figures(p: Placement, groups: "list[tuple[np.ndarray, np.ndarray | None]]") -> list[dict[str, float]]:
+def groups_figures(p: Placement, groups: list[tuple[np.ndarray, np.ndarray | None]]) -> list[dict[str, float]]:
     """:func:`group_figures` of several sets at once (each figure the same as one set's alone).
 
     The residents are counted for all sets together (:meth:`Residents.exposed_sets`: each buffer, spatial
@@ -730,7 +730,7 @@ def upgrade_figure(row: object, *names: str) -> float:
     return 0.0
 
 
-def upgrade_businesses(res: "RunResult", p: Placement) -> dict[int, np.ndarray]:
+def upgrade_businesses(res: RunResult, p: Placement) -> dict[int, np.ndarray]:
     """The businesses each upgrade would place (an estimate: upgrades.csv gives counts only).
 
     For each upgrade row, the unassigned businesses of the categories it admits, within the allocation's
@@ -767,7 +767,7 @@ def upgrade_businesses(res: "RunResult", p: Placement) -> dict[int, np.ndarray]:
     return out
 
 
-def _positions(labels: np.ndarray) -> "dict[object, np.ndarray]":
+def _positions(labels: np.ndarray) -> dict[object, np.ndarray]:
     """The positions of each label (increasing), by label; missing labels (None, NaN) are left out.
 
     Parameters
@@ -786,7 +786,7 @@ def _positions(labels: np.ndarray) -> "dict[object, np.ndarray]":
     return {uniq[k]: order[bounds[k]:bounds[k + 1]] for k in range(len(uniq))}
 
 
-def impact_table(res: "RunResult", p: Placement | None = None) -> pd.DataFrame:
+def impact_table(res: RunResult, p: Placement | None = None) -> pd.DataFrame:
     """``impact.csv``: the figures of the plan for the province, each category, town and receiving
     estate, and of each proposed site and upgrade (module docstring).
 

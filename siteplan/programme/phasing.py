@@ -90,7 +90,7 @@ class Phasing:
     capacity: pd.DataFrame
 
 
-def phase_problems(scenario: "Scenario", estates: gpd.GeoDataFrame) -> list[str]:
+def phase_problems(scenario: Scenario, estates: gpd.GeoDataFrame) -> list[str]:
     """Estates named in ``programme.phases`` (opening or upgraded) that the estates layer does not have."""
     from ..common.vocab import nearest
     from ..scenario import UpgradeRefSpec
@@ -110,7 +110,7 @@ def phase_problems(scenario: "Scenario", estates: gpd.GeoDataFrame) -> list[str]
     return out
 
 
-def priority_weights(res: "RunResult", p: "Placement") -> pd.Series | None:
+def priority_weights(res: RunResult, p: Placement) -> pd.Series | None:
     """Each classified business's priority weight (module docstring), by ``biz_id``; None for ``none``.
 
     Parameters
@@ -144,7 +144,7 @@ def priority_weights(res: "RunResult", p: "Placement") -> pd.Series | None:
     return pd.Series(tier, index=ids)
 
 
-def _upgrades_of(res: "RunResult", phases: "list[PhaseSpec]", warns: list[str]) -> list[list[tuple[str, dict[str, Any], str]]]:
+def _upgrades_of(res: RunResult, phases: list[PhaseSpec], warns: list[str]) -> list[list[tuple[str, dict[str, Any], str]]]:
     """Per phase, the upgrades it does: ``(estate_id, changes, description)``; references the run's
     upgrades.csv does not have are left out with a warning."""
     from ..scenario import UpgradeRefSpec, parse_changes
@@ -175,7 +175,7 @@ def _upgrades_of(res: "RunResult", phases: "list[PhaseSpec]", warns: list[str]) 
     return out
 
 
-def _sites_of(res: "RunResult", phases: "list[PhaseSpec]", warns: list[str]) -> list[list[str]]:
+def _sites_of(res: RunResult, phases: list[PhaseSpec], warns: list[str]) -> list[list[str]]:
     """Per phase, the proposed sites it builds; ids the run did not propose are left out with a warning."""
     ids = [str(s) for s in res.sites["site_id"]] if len(res.sites) else []
     out = []
@@ -194,7 +194,7 @@ def _sites_of(res: "RunResult", phases: "list[PhaseSpec]", warns: list[str]) -> 
     return out
 
 
-def _site_estates(res: "RunResult", inputs: "PlanInputs", ids: list[str]
+def _site_estates(res: RunResult, inputs: PlanInputs, ids: list[str]
                   ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The proposed sites ``ids`` as receiving estates: rows, capacity (net land), eligibility (their
     own categories, where their rules allow land) and suitability scores."""
@@ -239,7 +239,7 @@ def _take_plots(free: tuple[float, ...], need: np.ndarray) -> tuple[float, ...]:
     return tuple(sorted(left, reverse=True))
 
 
-def _plot_need(res: "RunResult", land: np.ndarray, cats: np.ndarray) -> np.ndarray:
+def _plot_need(res: RunResult, land: np.ndarray, cats: np.ndarray) -> np.ndarray:
     from ..zoning.plots import plot_need_m2
 
     t = res.prep.catalogue.table
@@ -247,7 +247,7 @@ def _plot_need(res: "RunResult", land: np.ndarray, cats: np.ndarray) -> np.ndarr
                         dict(zip(t["code"], t["land_m2"].astype(float))))
 
 
-def phased_plan(res: "RunResult", inputs: "PlanInputs", p: "Placement") -> Phasing:
+def phased_plan(res: RunResult, inputs: PlanInputs, p: Placement) -> Phasing:
     """Allocate the run's businesses phase by phase (module docstring).
 
     Parameters
@@ -339,7 +339,7 @@ class _State:
                                   "available_m2": float(c) if plots else max(0.0, float(c) - float(by_estate.get(e, 0.0))),
                                   "plots_free": len(a) if plots else -1})
 
-    def place(self, res: "RunResult", k: int, a: pd.DataFrame) -> None:
+    def place(self, res: RunResult, k: int, a: pd.DataFrame) -> None:
         """Record phase ``k``'s placements ``a`` (assigned relocation rows): land taken, plots taken."""
         for b, e, c, land in zip(a["biz_id"], a["estate_id"].astype(str), a["category"], a["land_m2"].astype(float)):
             self.phase[b] = k + 1
@@ -352,7 +352,7 @@ class _State:
                                                                                 g["category"].to_numpy()))
 
 
-def _online(res: "RunResult", inputs: "PlanInputs", est_k: gpd.GeoDataFrame,
+def _online(res: RunResult, inputs: PlanInputs, est_k: gpd.GeoDataFrame,
             sites: tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame], online_sites: list[str],
             state: _State) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """A phase's receiving estates (existing ones open, upgraded as done so far, and the sites built),
@@ -391,7 +391,7 @@ class _Comes:
     opening: np.ndarray
 
 
-def _phase_table(res: "RunResult", p: "Placement", phases: "list[PhaseSpec]", rows: pd.DataFrame,
+def _phase_table(res: RunResult, p: Placement, phases: list[PhaseSpec], rows: pd.DataFrame,
                  cap: pd.DataFrame, comes: _Comes) -> pd.DataFrame:
     """``phases.csv`` (module docstring; :data:`PHASE_COLUMNS`)."""
     ups, builds, s_rows, opening = comes.ups, comes.builds, comes.site_rows, comes.opening

@@ -23,7 +23,7 @@ __all__ = ["origins", "origin_table", "flows_table", "relocation_table", "estate
            "flow_lines", "RELOCATION_COLUMNS"]
 
 
-def origins(res: "RunResult") -> pd.Series:
+def origins(res: RunResult) -> pd.Series:
     """The origin town of every business of the plan (the nearest settlement), by ``biz_id``."""
     urban = res.prep.region.layers["urban"]
     rows = res.plan.rows
@@ -34,7 +34,7 @@ def origins(res: "RunResult") -> pd.Series:
     return pd.Series(urban["name"].to_numpy()[nearest], index=rows["biz_id"].to_numpy(), dtype=object)
 
 
-def origin_table(res: "RunResult", by: str = "town", *, towns: pd.Series | None = None) -> pd.DataFrame | None:
+def origin_table(res: RunResult, by: str = "town", *, towns: pd.Series | None = None) -> pd.DataFrame | None:
     """Businesses per origin: counts, assigned and unassigned, land, and where they go.
 
     Parameters
@@ -92,7 +92,7 @@ def trip_basis(rows: pd.DataFrame) -> tuple[str, str]:
     return ("road_km", "road") if "road_km" in rows else ("distance_km", "straight line")
 
 
-def flows_table(res: "RunResult", *, towns: pd.Series | None = None) -> pd.DataFrame:
+def flows_table(res: RunResult, *, towns: pd.Series | None = None) -> pd.DataFrame:
     """Assigned businesses per (origin town, estate): ``town``, ``estate_id``, ``estate_name``,
     ``units``, ``land_ha``, ``mean_km`` (the mean trip: road km on roads, else straight), ``km_basis``
     (``road`` or ``straight line``) and, on roads, ``mean_minutes``. ``towns``: :func:`origins` of ``res``,
@@ -121,12 +121,12 @@ def flows_table(res: "RunResult", *, towns: pd.Series | None = None) -> pd.DataF
     return t[cols]
 
 
-def _estate_names(res: "RunResult") -> dict[object, object]:
+def _estate_names(res: RunResult) -> dict[object, object]:
     est = res.prep.region.layers["estates"]
     return dict(zip(est["estate_id"], est["name"] if "name" in est else est["estate_id"]))
 
 
-def _category_fa(res: "RunResult") -> dict[object, object]:
+def _category_fa(res: RunResult) -> dict[object, object]:
     cat = res.prep.catalogue.table
     return dict(zip(cat["code"], cat["name_fa"]))
 
@@ -139,7 +139,7 @@ RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "
                       "site_id", "plot_id", "plot_reason", "phase", "phase_estate"]
 
 
-def relocation_table(res: "RunResult") -> pd.DataFrame:
+def relocation_table(res: RunResult) -> pd.DataFrame:
     """relocation.csv: one row per business with where it goes, or why it stays.
 
     Returns
@@ -173,7 +173,7 @@ def relocation_table(res: "RunResult") -> pd.DataFrame:
     return rows[[c for c in RELOCATION_COLUMNS if c in rows]]
 
 
-def estate_totals(res: "RunResult") -> pd.DataFrame:
+def estate_totals(res: RunResult) -> pd.DataFrame:
     """estates.csv: one row per estate with its totals (the only table where capacity and land left
     appear, so that no pivot adds them up per category).
 
@@ -215,7 +215,7 @@ def estate_totals(res: "RunResult") -> pd.DataFrame:
     return out
 
 
-def estate_category_table(res: "RunResult") -> pd.DataFrame:
+def estate_category_table(res: RunResult) -> pd.DataFrame:
     """estate_summary.csv: per estate and category that moves in, only what belongs to that pair.
 
     Returns
@@ -240,7 +240,7 @@ def estate_category_table(res: "RunResult") -> pd.DataFrame:
     return s.sort_values(["estate_id", "category"], kind="mergesort")[cols].reset_index(drop=True)
 
 
-def flow_lines(res: "RunResult") -> "gpd.GeoDataFrame":
+def flow_lines(res: RunResult) -> gpd.GeoDataFrame:
     """flows.geojson: one straight line per (origin town, estate) of the plan, from the town's centroid
     to the estate's, in the working CRS: ``town``, ``estate_id``, ``estate_name``, ``units``."""
     import geopandas as gpd

@@ -138,7 +138,7 @@ def find_clusters(businesses: gpd.GeoDataFrame, catalogue: Catalogue, *, eps_m: 
             ids[members] = k
             cats = Counter(cats_all[members].tolist())
             groups.append(members)
-            rows.append({"cluster_id": k, "chain": chain, "members": int(len(members)),
+            rows.append({"cluster_id": k, "chain": chain, "members": len(members),
                          "categories": ", ".join(f"{c}:{cats[c]}" for c in sorted(cats)), "geometry": None})
     if groups:
         hulls = shapely.convex_hull(shapely.multipoints(xy_all[np.concatenate(groups)],

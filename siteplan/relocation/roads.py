@@ -761,7 +761,7 @@ def network_summary(net: RoadNetwork | None, spec: object) -> dict[str, object]:
     return {"distance": "road", "measure": "minutes" if reach_min is not None else "road km",
             "reach": f"{reach_min:g} min" if reach_min is not None else f"{spec.max_distance_km:g} km",  # type: ignore[attr-defined]
             "nodes": net.n_nodes, "segments": len(net.seg_a), "road_km": round(float(net.seg_len_m.sum()) / M_PER_KM, 3),
-            "components": int(len(comp)), "oneway_segments": int(net.seg_oneway.sum()),
+            "components": len(comp), "oneway_segments": int(net.seg_oneway.sum()),
             "speeds_kmh": {k: v for k, v in sorted(_speed_table(spec.road_speeds_kmh).items())},  # type: ignore[attr-defined]
             "speeds_source": ROAD_SPEEDS_SOURCE,
             "connector": {"speed_kmh": net.connector.speed_kmh, "detour": net.connector.detour},

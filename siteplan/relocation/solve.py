@@ -262,8 +262,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
     log.info("relocation repair (%d units, %s; %d placed greedily; %d local moves): %.2f s, objective %.6g, "
              "gap %.4f %%", len(residual), method, placed, moves, time.perf_counter() - t1, obj, 100 * gap)
-    return AssignmentResult(assign, obj, bound, float(gap), status, rel.message, int(len(inc.split)),
-                            int(len(residual)), method, rel.method, rel.objective, timings, passes, moves, fallback)
+    return AssignmentResult(assign, obj, bound, float(gap), status, rel.message, len(inc.split),
+                            len(residual), method, rel.method, rel.objective, timings, passes, moves, fallback)
 
 
 #: modules whose code decides a solve's answer (their source is part of :func:`model_key`)

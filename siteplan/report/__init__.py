@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["build_report"]
 
 
-def _attribution(res: "RunResult") -> str:
+def _attribution(res: RunResult) -> str:
     from .lang import pick
 
     """One short line naming the data sources that need attribution (the layers each source feeds are
@@ -49,7 +49,7 @@ def _attribution(res: "RunResult") -> str:
             + pick(" (منابع داده را ببینید)", " (see Data sources)"))
 
 
-def build_report(res: "RunResult", path: str | Path) -> None:
+def build_report(res: RunResult, path: str | Path) -> None:
     """Write the HTML map report of a run.
 
     Parameters
@@ -70,7 +70,7 @@ def build_report(res: "RunResult", path: str | Path) -> None:
         tmp.write_text(page, encoding="utf-8")
 
 
-def _page(res: "RunResult", lang: str) -> str:
+def _page(res: RunResult, lang: str) -> str:
     """The report page of a run in ``lang`` (inside :func:`.lang.language`)."""
     import geopandas as gpd
 

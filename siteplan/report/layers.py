@@ -89,7 +89,7 @@ def category_colours(codes: list[str]) -> dict[str, str]:
     return _styles.category_colours(codes)
 
 
-def study_area(res: "RunResult") -> dict[str, Any]:
+def study_area(res: RunResult) -> dict[str, Any]:
     """The study-area outline."""
     r = res.prep.region
     g = gpd.GeoDataFrame(geometry=[r.study_area], crs=r.crs)
@@ -98,7 +98,7 @@ def study_area(res: "RunResult") -> dict[str, Any]:
                   legend=_swatches([(style["color"], fe("مرز محدوده", "boundary of the study"))], "dash"), interactive=False)
 
 
-def urban(res: "RunResult") -> dict[str, Any]:
+def urban(res: RunResult) -> dict[str, Any]:
     """Urban areas shaded by population, with name and population as tooltip."""
     u = res.prep.region.layers["urban"]
     pop = u["population"].fillna(0).to_numpy(dtype=float) if "population" in u else np.zeros(len(u))
@@ -118,7 +118,7 @@ def urban(res: "RunResult") -> dict[str, Any]:
 WATER_KINDS = ("river", "wetland", "lake", "water", "qanat")
 
 
-def water(res: "RunResult") -> dict[str, Any] | None:
+def water(res: RunResult) -> dict[str, Any] | None:
     """Rivers, wetlands and lakes of the constraints layer, drawn as water in the offline base map
     (group ``base``: part of "the region's own layers", not an overlay)."""
     cons = res.prep.region.layers.get("constraints")
@@ -134,7 +134,7 @@ def water(res: "RunResult") -> dict[str, Any] | None:
                   legend=_swatches([("#4a90c2", fe("رود، تالاب، دریاچه", "river, wetland, lake"))], "line"))
 
 
-def constraints(res: "RunResult") -> dict[str, Any] | None:
+def constraints(res: RunResult) -> dict[str, Any] | None:
     """Excluded areas (constraints with their buffers)."""
     cons = res.prep.region.layers.get("constraints")
     if cons is None:
@@ -185,7 +185,7 @@ def _ranks_by_estate(ranks: pd.DataFrame) -> dict[Any, tuple[list[tuple[Any, Any
     return out
 
 
-def estates(res: "RunResult") -> dict[str, Any]:
+def estates(res: RunResult) -> dict[str, Any]:
     """Estates coloured by the share of capacity used, with a popup of ranks and eligibility (in
     Persian; ids, numbers and units as written)."""
     from ..relocation.reasons import eligibility_fa
@@ -231,7 +231,7 @@ def estates(res: "RunResult") -> dict[str, Any]:
                   legend=_swatches([(c.colour, fe(c.fa, c.en)) for c in _styles.ESTATE_SHARE_CLASSES]))
 
 
-def zones(res: "RunResult") -> dict[str, Any] | None:
+def zones(res: RunResult) -> dict[str, Any] | None:
     """Zones coloured by environmental category; a click on a zone opens its estate's card with the
     zone below it (so a click anywhere on an estate opens the estate)."""
     z = res.zones
@@ -267,7 +267,7 @@ def zones(res: "RunResult") -> dict[str, Any] | None:
                   legend=_swatches([(ENV_COLOURS.get(v, _styles.ENV_DEFAULT), lab(v)) for v in present]))
 
 
-def sites(res: "RunResult") -> dict[str, Any] | None:
+def sites(res: RunResult) -> dict[str, Any] | None:
     """Proposed new sites: the polygon, and a labelled symbol at its centre (visible at any zoom)."""
     s = res.sites
     if not len(s):
@@ -321,7 +321,7 @@ def sites(res: "RunResult") -> dict[str, Any] | None:
                                                                    "proposed estate site"))], "site"))
 
 
-def clusters(res: "RunResult") -> dict[str, Any] | None:
+def clusters(res: RunResult) -> dict[str, Any] | None:
     """Business clusters (value chains)."""
     cl = res.clusters
     if not len(cl):
@@ -334,7 +334,7 @@ def clusters(res: "RunResult") -> dict[str, Any] | None:
                   legend=_swatches([(style["color"], fe("خوشه یک زنجیره ارزش", "cluster of one value chain"))]))
 
 
-def flows(res: "RunResult") -> dict[str, Any] | None:
+def flows(res: RunResult) -> dict[str, Any] | None:
     """Relocation flows per origin settlement and estate (computed by the run: ``res.flows``)."""
     fl = res.flows
     if fl is None or not len(fl):
@@ -362,7 +362,7 @@ def flows(res: "RunResult") -> dict[str, Any] | None:
                                  for n in sorted({1, max(big // 10, 1), big})]}}
 
 
-def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
+def businesses(res: RunResult, colour: dict[str, str]) -> dict[str, Any]:
     """Businesses as canvas markers coloured by category (1 km cells beyond :data:`MAX_POINTS`)."""
     codes = list(colour)
     palette = [colour[c] for c in codes] + ["#000000"]
@@ -397,7 +397,7 @@ def businesses(res: "RunResult", colour: dict[str, str]) -> dict[str, Any]:
             "colours": palette, "rows": rows, "group": "analysis", "legend": {"type": "dot", "items": items}}
 
 
-def unassigned(res: "RunResult", colour: dict[str, str]) -> dict[str, Any] | None:
+def unassigned(res: RunResult, colour: dict[str, str]) -> dict[str, Any] | None:
     """The businesses left unassigned, one marker each, coloured by why (on when the page opens; the
     tooltip names the business, its category and the reason, in Persian)."""
     from ..relocation.reasons import reason_codes, reason_fa
@@ -445,7 +445,7 @@ ROAD_STYLE = {"motorway": ("#e8590c", 3.0), "trunk": ("#f08c00", 2.5), "primary"
               "secondary": ("#adb5bd", 1.5), "other": ("#ced4da", 1.0)}
 
 
-def roads(res: "RunResult") -> dict[str, Any] | None:
+def roads(res: RunResult) -> dict[str, Any] | None:
     """Roads as context, styled by class (minor roads thin and grey)."""
     r = res.prep.region.layers.get("roads")
     if r is None or not len(r):
@@ -462,7 +462,7 @@ def roads(res: "RunResult") -> dict[str, Any] | None:
                   legend=_swatches([(ROAD_STYLE[k][0], fe(ROAD_FA.get(k, k), ROAD_EN.get(k, k))) for k in present], "line"))
 
 
-def rail(res: "RunResult") -> dict[str, Any] | None:
+def rail(res: RunResult) -> dict[str, Any] | None:
     """Railways as context."""
     r = res.prep.region.layers.get("rail")
     if r is None or not len(r):
@@ -473,7 +473,7 @@ def rail(res: "RunResult") -> dict[str, Any] | None:
                   legend=_swatches([("#343a40", fe("راه‌آهن", "railway"))], "dash"))
 
 
-def utilities(res: "RunResult") -> dict[str, Any] | None:
+def utilities(res: RunResult) -> dict[str, Any] | None:
     """Power lines and gas pipes as context."""
     u = res.prep.region.layers.get("utilities")
     if u is None or not len(u):
@@ -489,7 +489,7 @@ def utilities(res: "RunResult") -> dict[str, Any] | None:
                   legend=_swatches([(col.get(k, "#868e96"), fe(fa.get(k, k), en.get(k, k))) for k in present], "dash"))
 
 
-def labels(res: "RunResult") -> list[list[Any]]:
+def labels(res: RunResult) -> list[list[Any]]:
     """Map labels, most important first: estates (always ranked first), then towns by population.
     Each ``[lat, lon, text, kind, priority]``; the page hides labels that overlap a more important one."""
     out: list[list[Any]] = []
@@ -511,7 +511,7 @@ def labels(res: "RunResult") -> list[list[Any]]:
     return out
 
 
-def all_layers(res: "RunResult", colour: dict[str, str]) -> list[dict[str, Any]]:
+def all_layers(res: RunResult, colour: dict[str, str]) -> list[dict[str, Any]]:
     """Every overlay of the report, bottom to top."""
     out = [water(res), study_area(res), urban(res), roads(res), rail(res), utilities(res), constraints(res)]
     from .overlaymemo import suitability_layers  # the images of unchanged rasters from the run's memo

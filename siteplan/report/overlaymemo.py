@@ -33,7 +33,7 @@ KIND = "overlay"
 _PNG_URL = re.compile(rb"data:image/png;base64,[A-Za-z0-9+/]*={0,2}")
 
 
-def _key(res: "RunResult", code: str) -> bytes:
+def _key(res: RunResult, code: str) -> bytes:
     """What category ``code``'s overlay is made from."""
     import zlib
     from importlib import metadata
@@ -50,7 +50,7 @@ def _key(res: "RunResult", code: str) -> bytes:
     return h.digest()
 
 
-def suitability_layers(res: "RunResult", codes: list[str]) -> list[dict[str, Any]]:
+def suitability_layers(res: RunResult, codes: list[str]) -> list[dict[str, Any]]:
     """:func:`siteplan.report.overlays.suitability` of every code, the overlay images of unchanged rasters taken
     from the run's memo (and the others recorded there); without a memo, all computed.
 

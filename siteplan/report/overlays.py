@@ -68,7 +68,7 @@ def png_data_url(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def overlay_images(res: "RunResult", codes: list[str]) -> tuple[np.ndarray, list[list[float]]]:
+def overlay_images(res: RunResult, codes: list[str]) -> tuple[np.ndarray, list[list[float]]]:
     """The suitability of ``codes`` in Web Mercator (the map's projection) at most :data:`OVERLAY_PX` on a
     side (one array per code, cell averages, NaN where excluded) and the overlay's bounds ([[lat, lon] south
     west, north east]). One warp for every code (the grid and its transform are shared); each band's NaN
@@ -104,7 +104,7 @@ def overlay_images(res: "RunResult", codes: list[str]) -> tuple[np.ndarray, list
     return out, [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]]
 
 
-def suitability(res: "RunResult", code: str, overlay: tuple[np.ndarray, list[list[float]]] | None = None) -> dict[str, Any]:
+def suitability(res: RunResult, code: str, overlay: tuple[np.ndarray, list[list[float]]] | None = None) -> dict[str, Any]:
     """One category's suitability as a PNG overlay in Web Mercator (the map's projection); ``overlay`` is
     its image and bounds from :func:`overlay_images` (worked out here when not given)."""
     if overlay is None:

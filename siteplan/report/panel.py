@@ -97,7 +97,7 @@ def _aggregation_text(sc: Any, f: Fmt | None = None) -> str:
             f"{orness(ow):.2f}, trade-off {owa_tradeoff(ow):.2f})")
 
 
-def _category_rows(res: "RunResult", colour: dict[str, str], f: Fmt | None = None) -> list[list[Any]]:
+def _category_rows(res: RunResult, colour: dict[str, str], f: Fmt | None = None) -> list[list[Any]]:
     f = f or Fmt()
     prep = res.prep
     cat = prep.catalogue.table.set_index("code")
@@ -123,7 +123,7 @@ def _category_rows(res: "RunResult", colour: dict[str, str], f: Fmt | None = Non
     return out
 
 
-def _estate_rows(res: "RunResult", f: Fmt | None = None) -> list[list[Any]]:
+def _estate_rows(res: RunResult, f: Fmt | None = None) -> list[list[Any]]:
     from ..programme.summaries import estate_totals
 
     f = f or Fmt()
@@ -174,7 +174,7 @@ def sheet_fill(i: int) -> str:
     return "#%02x%02x%02x" % (round(r * 255), round(g * 255), round(b * 255))
 
 
-def _zoning_sheets(res: "RunResult", f: Fmt) -> Markup:
+def _zoning_sheets(res: RunResult, f: Fmt) -> Markup:
     """Per estate a small map of its zones inside the estate's outline, and their table (issue 17)."""
     out = []
     mode = _lang.current()
@@ -221,7 +221,7 @@ def _fa_word(v: Any, table: dict[str, str]) -> str:
     return t if _lang.current() != "fa" else table.get(t, t)
 
 
-def _robust_lines(rob: Any, f: Fmt, res: "RunResult") -> list[str]:
+def _robust_lines(rob: Any, f: Fmt, res: RunResult) -> list[str]:
     """The robustness findings in the report's language (English as :mod:`siteplan.locate.sensitivity` says
     them; Persian from the same records)."""
     if _lang.current() != "fa":
@@ -240,7 +240,7 @@ def _robust_lines(rob: Any, f: Fmt, res: "RunResult") -> list[str]:
     return lines
 
 
-def _method(res: "RunResult", f: Fmt) -> Markup:
+def _method(res: RunResult, f: Fmt) -> Markup:
     prep = res.prep
     sc = prep.scenario
     fa = _lang.current() == "fa"
@@ -334,7 +334,7 @@ LAYER_NAME = {"estates": ("شهرک‌ها و نواحی", "estates"), "urban": 
               "study_area": ("محدوده مطالعه", "study area"), "zoning": ("طرح‌های مصوب", "zoning plans")}
 
 
-def _sources(res: "RunResult", f: Fmt) -> list[Markup]:
+def _sources(res: RunResult, f: Fmt) -> list[Markup]:
     out = []
     for name, gdf in sorted(res.prep.region.layers.items()):
         if "source" in gdf:
@@ -344,7 +344,7 @@ def _sources(res: "RunResult", f: Fmt) -> list[Markup]:
     return out
 
 
-def _headline(res: "RunResult", f: Fmt) -> Markup:
+def _headline(res: RunResult, f: Fmt) -> Markup:
     """The headline block: what moves, where, the land it takes, what stays unplaced and why, and what
     the proposed sites absorb."""
     h = headline(res)
@@ -448,7 +448,7 @@ def _chart_box(cid: str, en: str, fa: str, note: str) -> Markup:
                   'aria-label="{}"></div><p class="note">{}</p></figure>').format(bi(en, fa), cid, tr(fa, en), note)
 
 
-def _warnings(res: "RunResult", f: Fmt) -> tuple[Markup, int]:
+def _warnings(res: RunResult, f: Fmt) -> tuple[Markup, int]:
     """The run's warnings, repeats folded. They are the run's log (``manifest.json``), in English: on a
     Persian page each sits in a left-to-right English isolate."""
     groups = group_warnings(res.warnings)
@@ -462,7 +462,7 @@ def _warnings(res: "RunResult", f: Fmt) -> tuple[Markup, int]:
     return Markup("").join(items), len(groups)
 
 
-def _site_rows(res: "RunResult", f: Fmt) -> list[list[Any]]:
+def _site_rows(res: RunResult, f: Fmt) -> list[list[Any]]:
     out = []
     for s in res.sites.itertuples():
         def km(v: object) -> Markup | str:
@@ -491,7 +491,7 @@ def _date_span() -> Markup:
     return Markup(' · <span class="date">{}</span>').format(_lang.date_text(d)) if d is not None else Markup("")
 
 
-def panel_html(res: "RunResult", colour: dict[str, str]) -> Markup:
+def panel_html(res: RunResult, colour: dict[str, str]) -> Markup:
     """The side panel of the report: summary first, then details."""
     prep = res.prep
     f = Fmt(bool(getattr(prep.scenario.outputs, "persian_digits", False)))

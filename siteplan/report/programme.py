@@ -31,7 +31,7 @@ def _n(f: Fmt, v: Any, unit: str = "", spec: str = ",.0f") -> Any:
     return f.qty(v, unit, spec)
 
 
-def _impact(res: "RunResult", f: Fmt) -> Markup:
+def _impact(res: RunResult, f: Fmt) -> Markup:
     t = res.programme.impact
     prov = t[t["level"] == "province"]
     if prov.empty:
@@ -77,7 +77,7 @@ def _impact(res: "RunResult", f: Fmt) -> Markup:
         bi("Impact of the plan", "اثر طرح"), head, facts, table(hdr, rows), note)
 
 
-def _feasibility(res: "RunResult", f: Fmt) -> Markup:
+def _feasibility(res: RunResult, f: Fmt) -> Markup:
     t = res.programme.feasibility
     if t.empty:
         return Markup("")
@@ -114,7 +114,7 @@ def _feasibility(res: "RunResult", f: Fmt) -> Markup:
         bi("Feasibility sheets", "مطالعات امکان‌سنجی"), Markup("").join(sheets), note, costs)
 
 
-def _chains(res: "RunResult") -> Markup:
+def _chains(res: RunResult) -> Markup:
     t = res.programme.chains
     if t.empty:
         return Markup("")
@@ -203,7 +203,7 @@ def _digits(f: Fmt, s: str) -> str:
     return fa_digits(s) if f.persian else s
 
 
-def _phasing(res: "RunResult", f: Fmt) -> Markup:
+def _phasing(res: RunResult, f: Fmt) -> Markup:
     ph = getattr(res.programme, "phasing", None)
     if ph is None or ph.table.empty:
         return Markup("")
@@ -233,7 +233,7 @@ def _phasing(res: "RunResult", f: Fmt) -> Markup:
         bi("Phasing timeline", "زمان‌بندی مراحل"), _timeline_svg(t, f), table(hdr, rows), note)
 
 
-def programme_html(res: "RunResult", f: Fmt | None = None) -> Markup:
+def programme_html(res: RunResult, f: Fmt | None = None) -> Markup:
     """The programme sections for the report's panel (empty when the run has no programme figures)."""
     if getattr(res, "programme", None) is None:
         return Markup("")

@@ -63,7 +63,7 @@ def _pick(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((c for c in names if c in df), None)
 
 
-def proposals(res: "RunResult") -> list[dict[str, Any]]:
+def proposals(res: RunResult) -> list[dict[str, Any]]:
     """Proposed sites and upgrades with what they absorb, as rows ``{"kind", "id", "label", "units",
     "land_ha", "detail"}``, best first.
 
@@ -151,7 +151,7 @@ def _phrases_fa(t: str, table: list[tuple[re.Pattern[str], str]], sep: str) -> s
     return "؛ ".join(out) if sep == ";" else "، ".join(out)
 
 
-def proposal_fa(p: dict[str, Any], res: "RunResult") -> tuple[str, str]:
+def proposal_fa(p: dict[str, Any], res: RunResult) -> tuple[str, str]:
     """The Persian label and detail of one row of :func:`proposals`: a new site by its area and the
     Persian names of the categories it takes, an upgrade by what it adds; ids, numbers, units and
     phrases this module does not know kept as written."""
@@ -178,7 +178,7 @@ def proposal_fa(p: dict[str, Any], res: "RunResult") -> tuple[str, str]:
     return fa_numbers(_phrases_fa(p["label"], _UPGRADE_FA, ",")), fa_numbers(_phrases_fa(p["detail"], _COST_FA, ";"))
 
 
-def headline(res: "RunResult") -> dict[str, Any]:
+def headline(res: RunResult) -> dict[str, Any]:
     """The headline figures: businesses to move, assigned, unassigned by reason, land needed against
     land available, and the proposed sites and what they absorb."""
     rows = res.plan.rows
@@ -192,7 +192,7 @@ def headline(res: "RunResult") -> dict[str, Any]:
     need = float(rows.loc[cls, "land_m2"].sum())
     props = proposals(res)
     return {
-        "businesses": int(len(rows)), "classified": int(cls.sum()), "assigned": int(assigned.sum()),
+        "businesses": len(rows), "classified": int(cls.sum()), "assigned": int(assigned.sum()),
         **_class_counts(res),
         "unassigned": int((~assigned).sum()), "unclassified": int((~cls).sum()),
         "reasons": [[c, REASON_CODES[c][0], REASON_CODES[c][1], int(n), REASON_COLOURS[c]]
@@ -201,7 +201,7 @@ def headline(res: "RunResult") -> dict[str, Any]:
         "land_unplaced_ha": _r((need - used) / M2_PER_HA), "capacity_ha": _r(cap / M2_PER_HA),
         "left_ha": _r(max(cap - used, 0.0) / M2_PER_HA),
         "estates_used": int(rows.loc[assigned, "estate_id"].nunique()),
-        "estates": int(len(res.prep.region.layers["estates"])),
+        "estates": len(res.prep.region.layers["estates"]),
         "travel": travel(res),
         "proposals": props,
         # new sites take disjoint sets of businesses; upgrades are alternatives evaluated one by one
@@ -209,7 +209,7 @@ def headline(res: "RunResult") -> dict[str, Any]:
     }
 
 
-def travel(res: "RunResult") -> dict[str, Any]:
+def travel(res: RunResult) -> dict[str, Any]:
     """How travel is measured and the assigned businesses' mean trip: ``road`` (True on the road
     network), ``reach`` (value), ``unit`` (``km`` or ``min``), ``mean_km`` (road km on roads, else
     straight km) and ``mean_min`` (minutes on roads, else None)."""
@@ -226,7 +226,7 @@ def travel(res: "RunResult") -> dict[str, Any]:
             "mean_km": mean("road_km" if road else "distance_km"), "mean_min": mean("minutes") if road else None}
 
 
-def _estates_chart(res: "RunResult") -> dict[str, Any]:
+def _estates_chart(res: RunResult) -> dict[str, Any]:
     summ = res.plan.estate_summary
     est = res.prep.region.layers["estates"]
     names = dict(zip(est["estate_id"], est["name"] if "name" in est else est["estate_id"]))
@@ -244,7 +244,7 @@ def _estates_chart(res: "RunResult") -> dict[str, Any]:
     return {"rows": out}
 
 
-def _flows_chart(res: "RunResult") -> dict[str, Any]:
+def _flows_chart(res: RunResult) -> dict[str, Any]:
     fl = res.flows
     if fl is None or not len(fl):
         return {"towns": [], "estates": [], "links": []}
@@ -272,7 +272,7 @@ def _flows_chart(res: "RunResult") -> dict[str, Any]:
             "links": [[int(a), int(b), int(n)] for (a, b), n in links.items() if n > 0]}
 
 
-def _unassigned_chart(res: "RunResult") -> dict[str, Any]:
+def _unassigned_chart(res: RunResult) -> dict[str, Any]:
     rows = res.plan.rows
     un = rows[rows["status"] == "unassigned"]
     if not len(un):
@@ -292,7 +292,7 @@ def _unassigned_chart(res: "RunResult") -> dict[str, Any]:
             "cats": out}
 
 
-def charts(res: "RunResult") -> dict[str, Any]:
+def charts(res: RunResult) -> dict[str, Any]:
     """Chart data: demand against capacity per estate, flows from towns to estates, unassigned by
     reason and category."""
     return {"estates": _estates_chart(res), "flows": _flows_chart(res), "unassigned": _unassigned_chart(res)}
@@ -313,7 +313,7 @@ def group_warnings(warnings: list[str]) -> list[tuple[str, int]]:
     return [(first[k], count[k]) for k in first]
 
 
-def robustness(res: "RunResult") -> "RobustnessSummary":
+def robustness(res: RunResult) -> RobustnessSummary:
     """The Monte Carlo robustness as the report shows it: :func:`siteplan.locate.sensitivity.robustness_summary`
     of the run's ranks (one home for what "robust" means; the report only draws its lines)."""
     from ..locate.sensitivity import robustness_summary
@@ -321,7 +321,7 @@ def robustness(res: "RunResult") -> "RobustnessSummary":
     return robustness_summary(res.ranks, res.prep.scenario.sensitivity.draws)
 
 
-def _class_counts(res: "RunResult") -> dict[str, object]:
+def _class_counts(res: RunResult) -> dict[str, object]:
     """How the businesses were classified (``class_by`` counts, in the order of the README) and how many
     are left for review (review.csv)."""
     biz = res.prep.businesses

@@ -82,7 +82,7 @@ def kind_name(v: Any, table: dict[str, tuple[str, str]]) -> str:
     return tr(*table[t]) if t in table else t
 
 
-def cat_fa(res: "RunResult") -> dict[str, str]:
+def cat_fa(res: RunResult) -> dict[str, str]:
     """Category code -> its name in the report's language: Persian (``both``, ``fa``) or English
     (``en``); the code itself when the catalogue has no such name."""
     cat = res.prep.catalogue.table
@@ -138,7 +138,7 @@ def land_basis(v: Any) -> str:
 
 
 
-def sizing_text(s: Any, res: "RunResult") -> str:
+def sizing_text(s: Any, res: RunResult) -> str:
     """Why a proposed site has its size, in the report's language (``sizing`` of ``sites.geojson`` in
     English; in Persian from the same fields)."""
     if _lang.current() != "fa":

@@ -76,7 +76,7 @@ def _words(value: Any) -> list[str]:
     return [w.strip() for w in _SPLIT.split(str(value)) if w.strip()]
 
 
-def _expand(names: list[str], catalogue: "Catalogue") -> tuple[set[str], list[str]]:
+def _expand(names: list[str], catalogue: Catalogue) -> tuple[set[str], list[str]]:
     """Category codes of a list of codes and value chains, and the names that are neither."""
     chains = catalogue.table.groupby("chain")["code"].apply(list).to_dict()
     codes: set[str] = set()
@@ -91,7 +91,7 @@ def _expand(names: list[str], catalogue: "Catalogue") -> tuple[set[str], list[st
     return codes, unknown
 
 
-def reservation_problems(scenario: "Scenario", estates: gpd.GeoDataFrame, catalogue: "Catalogue") -> list[str]:
+def reservation_problems(scenario: Scenario, estates: gpd.GeoDataFrame, catalogue: Catalogue) -> list[str]:
     """Unknown estates, categories or chains in the scenario's reservations and the estates' fields,
     with the nearest known name suggested."""
     from ..common.vocab import nearest
@@ -123,7 +123,7 @@ def reservation_problems(scenario: "Scenario", estates: gpd.GeoDataFrame, catalo
     return problems
 
 
-def estate_reservations(scenario: "Scenario", estates: gpd.GeoDataFrame, catalogue: "Catalogue"
+def estate_reservations(scenario: Scenario, estates: gpd.GeoDataFrame, catalogue: Catalogue
                         ) -> dict[str, Reservation]:
     """Each estate's reservation from the scenario and the estates' ``reserved``/``excluded`` fields.
 

@@ -324,7 +324,7 @@ class RuleSet:
 
     # -- raster ----------------------------------------------------------------------------------
     def mask(self, fields: FieldCache | None = None, *, grid: Grid | None = None,
-             distance: "dict[str, np.ndarray] | None" = None) -> tuple[np.ndarray, dict[str, int]]:
+             distance: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, dict[str, int]]:
         """Cells whose whole square satisfies every rule, and how many cells each rule excludes.
 
         Parameters
@@ -370,7 +370,7 @@ class RuleSet:
         return allowed, counts
 
     def _distance_bad(self, rule: Rule, fields: FieldCache | None, grids: tuple[Grid | None, Grid],
-                      distance: "dict[str, np.ndarray] | None", *, shared: bool) -> np.ndarray | None:
+                      distance: dict[str, np.ndarray] | None, *, shared: bool) -> np.ndarray | None:
         """Cells a distance rule excludes on ``grids`` (the grid asked for, or None for the run's, and the
         grid used); None when the rule's target has no features."""
         grid, g = grids

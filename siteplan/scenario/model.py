@@ -100,7 +100,7 @@ class NationalSpec(StrictSpec):
     context_km: float = Field(100.0, ge=0, le=MAX_KM)
 
     @model_validator(mode="after")
-    def _one_form(self) -> "NationalSpec":
+    def _one_form(self) -> NationalSpec:
         if self.scenarios is not None:
             if self.partitions is not None or self.field is not None:
                 raise ValueError("give either scenarios: (a list of provincial scenario files) or partitions: with "
@@ -208,7 +208,7 @@ class Scenario(StrictSpec):
         return self.national is not None and self.national.scenarios is not None
 
     @model_validator(mode="after")
-    def _layers_or_list(self) -> "Scenario":
+    def _layers_or_list(self) -> Scenario:
         if self.provincial_list:
             extra = sorted(set(self.model_fields_set) - set(NATIONAL_LIST_KEYS) - {"base_dir"})
             if extra:
@@ -220,7 +220,7 @@ class Scenario(StrictSpec):
         return self
 
     @model_validator(mode="after")
-    def _some_weight(self) -> "Scenario":
+    def _some_weight(self) -> Scenario:
         ws = [c.weight for c in self.criteria or []]
         if self.weights.method == "direct" and ws and all(w is not None for w in ws) and sum(w or 0.0 for w in ws) <= 0:
             raise ValueError("criteria[*].weight: every criterion has weight 0; give at least one a weight above 0 "
@@ -228,7 +228,7 @@ class Scenario(StrictSpec):
         return self
 
     @model_validator(mode="after")
-    def _criteria_layers(self) -> "Scenario":
+    def _criteria_layers(self) -> Scenario:
         for i, c in enumerate(self.criteria or []):
             if c.layer not in self.layers and c.layer != "estates":
                 raise ValueError(f"criteria[{i}] ('{c.name}'): layer '{c.layer}' is not among the scenario's layers")
@@ -258,7 +258,7 @@ class Scenario(StrictSpec):
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p
 
-    def national_study(self) -> "Scenario":
+    def national_study(self) -> Scenario:
         """A national scenario (partition layer form) as one region for a national surface: its partitions
         are the ``boundary`` layer, so the study area is their union and the cells outside every partition
         (sea, neighbouring countries) are nodata, as outside a province's boundary. Another scenario, or

@@ -174,7 +174,7 @@ class ProgrammeSpec(StrictSpec):
         return v
 
     @model_validator(mode="after")
-    def _phases(self) -> "ProgrammeSpec":
+    def _phases(self) -> ProgrammeSpec:
         problems = _phase_order_problems(self.phases) + _phase_online_problems(self.phases)
         if problems:
             raise ValueError("; ".join(problems))

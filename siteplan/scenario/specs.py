@@ -51,7 +51,7 @@ class LayerSpec(StrictSpec):
     sql: str | None = None
 
     @model_validator(mode="after")
-    def _database(self) -> "LayerSpec":
+    def _database(self) -> LayerSpec:
         if not is_db_url(self.path):
             given = [k for k in ("table", "sql") if getattr(self, k) is not None]
             if given:
@@ -69,7 +69,7 @@ class LayerSpec(StrictSpec):
         return self
 
     @model_validator(mode="after")
-    def _coordinates(self) -> "LayerSpec":
+    def _coordinates(self) -> LayerSpec:
         named = {k for k in ("x", "y", "lon", "lat", "wkt") if getattr(self, k) is not None}
         if named and Path(self.path).suffix.lower() not in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods"):
             raise ValueError(f"{', '.join(sorted(named))}: coordinate columns are for tables (.csv, .xlsx, .ods); "
@@ -170,7 +170,7 @@ class CriterionSpec(StrictSpec):
     categories: list[str] | None = None
 
     @model_validator(mode="after")
-    def _kind_needs(self) -> "CriterionSpec":
+    def _kind_needs(self) -> CriterionSpec:
         if self.kind == "catchment" and self.radius_m is None:
             raise ValueError(f"'{self.name}': a catchment criterion needs 'radius_m' (e.g. 15000) and, to weigh "
                              "each feature, 'field' (e.g. population; without it each feature counts 1)")
@@ -272,7 +272,7 @@ class AllocationSpec(StrictSpec):
         return v
 
     @model_validator(mode="after")
-    def _reach(self) -> "AllocationSpec":
+    def _reach(self) -> AllocationSpec:
         if self.reach_km is not None and self.reach_min is not None:
             raise ValueError("give the reach once: reach_km (road km) or reach_min (minutes), not both")
         if self.reach_km is not None:
@@ -327,7 +327,7 @@ class SitesSpec(StrictSpec):
     node_limit: int = Field(10_000, ge=1, le=10_000_000)
 
     @model_validator(mode="after")
-    def _ranges(self) -> "SitesSpec":
+    def _ranges(self) -> SitesSpec:
         if self.min_area_ha > self.max_area_ha:
             raise ValueError(f"min_area_ha ({self.min_area_ha:g}) is above max_area_ha ({self.max_area_ha:g}); "
                              "swap them or lower min_area_ha")
@@ -348,7 +348,7 @@ class ReservationSpec(StrictSpec):
     exclude: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _says_something(self) -> "ReservationSpec":
+    def _says_something(self) -> ReservationSpec:
         if not (self.categories or self.chains or self.exclude):
             raise ValueError(f"estate '{self.estate}': give categories or chains to reserve it for, or exclude")
         if self.share < 1 and not (self.categories or self.chains):

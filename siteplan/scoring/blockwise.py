@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 __all__ = ["BlockPlan", "saturation_distance", "suitability_blockwise", "tiff_profile", "write_category_surface"]
 
 
-def write_category_surface(prep: "Prepared", category: str, out: str | Path, *, block: int = 2048) -> dict[str, int]:
+def write_category_surface(prep: Prepared, category: str, out: str | Path, *, block: int = 2048) -> dict[str, int]:
     """Write one category's suitability surface block by block (``siteplan suitability --blockwise``).
 
     Parameters
@@ -150,7 +150,7 @@ class BlockPlan:
 
     @classmethod
     def build(cls, criteria: list[CriterionSpec], weights: dict[str, float], rules: RuleSet,
-              layers: dict[str, gpd.GeoDataFrame], scenario: Scenario, grid: Grid) -> "BlockPlan":
+              layers: dict[str, gpd.GeoDataFrame], scenario: Scenario, grid: Grid) -> BlockPlan:
         """The plan of one category (see :func:`suitability_blockwise` for the parameters)."""
         specs = [c for c in criteria if c.name in weights]
         agg = scenario.aggregation

@@ -330,7 +330,7 @@ def topsis(matrix: np.ndarray, weights: np.ndarray, benefit: np.ndarray) -> np.n
     return np.where(np.isfinite(c), c, 0.0)
 
 
-def surfaces(codes: list[str], crit: list[CriterionLayer], rules: "dict[str, RuleSet]", scenario: Scenario,
+def surfaces(codes: list[str], crit: list[CriterionLayer], rules: dict[str, RuleSet], scenario: Scenario,
              layers: dict[str, gpd.GeoDataFrame], cache: FieldCache) -> dict[str, Surface]:
     """Suitability surface of every category.
 

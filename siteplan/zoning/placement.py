@@ -29,7 +29,7 @@ ORDER_REACH_FACTOR = 2.0
 MIN_ORDER_REACH_M = 1_000.0
 
 
-def _bisect_area(part_at: "Callable[[float], BaseGeometry]", lo: float, hi: float, need_m2: float, *,
+def _bisect_area(part_at: Callable[[float], BaseGeometry], lo: float, hi: float, need_m2: float, *,
                  grows: bool, fallback: BaseGeometry) -> BaseGeometry:
     """Bisect a one-parameter family of parts for the one whose area is ``need_m2`` (within 0.05 %).
 

@@ -116,7 +116,7 @@ def run(args: List[str], feedback: Any, progress: Optional[Tuple[float, float]] 
     :class:`Cancelled`; a non-zero exit raises :class:`SiteplanFailed` with siteplan's message.
     """
     cmd, env = command()
-    lines: "queue.Queue[Tuple[str, Optional[str]]]" = queue.Queue()
+    lines: queue.Queue[Tuple[str, Optional[str]]] = queue.Queue()
     try:
         proc = subprocess.Popen(cmd + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                 stdin=subprocess.DEVNULL, text=True, encoding="utf-8", errors="replace")
