@@ -127,6 +127,7 @@ class AssignmentModel:
 
     @property
     def n_arcs(self) -> int:
+        """The number of arcs."""
         return len(self.arc_u)
 
     @property
@@ -231,7 +232,8 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     codes = pd.Index(sorted(set(catalogue.codes) | set(elig["category"].dropna()) |
                             set(b["category"].dropna())))
     biz_cat = codes.get_indexer(b["category"])          # -1: unclassified
-    eligible, usable_share, score = _estate_category_tables(estates, codes, elig, scores, spec.zone_aware_capacity)
+    eligible, usable_share, score = _estate_category_tables(estates, codes, elig, scores,
+                                                            zone_aware=spec.zone_aware_capacity)
     biz, est, dist_m, travel = _pairs_within_reach(b, estates, biz_cat, spec, network, costs)
     keep = eligible[est, biz_cat[biz]]
     biz, est, dist_m = biz[keep], est[keep], dist_m[keep]
@@ -279,7 +281,7 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
 
 
 def _estate_category_tables(estates: gpd.GeoDataFrame, codes: pd.Index, elig: pd.DataFrame,
-                            scores: pd.DataFrame | None, zone_aware: bool
+                            scores: pd.DataFrame | None, *, zone_aware: bool
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eligibility, usable share of the estate and suitability score as (estate, category) matrices."""
     n_est, n_cat = len(estates), len(codes)

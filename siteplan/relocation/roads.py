@@ -42,14 +42,13 @@ import numpy as np
 
 from ..common.units import M_PER_KM
 from ..rules.standards import FAR_FROM_ROAD_M, ROAD_SPEEDS_SOURCE, SNAP_TOLERANCE_M
-from .network import MIN_PER_H
+from .network import MIN_PER_H, speed_table
 from .network import Connector as Connector
 from .network import RoadNetwork as RoadNetwork
 from .network import build_network as build_network
 from .network import network_arrays as network_arrays
 from .network import network_from_arrays as network_from_arrays
 from .network import road_speeds as road_speeds
-from .network import speed_table
 from .routing import Access as Access
 from .routing import TravelCosts as TravelCosts
 from .routing import as_geometries
