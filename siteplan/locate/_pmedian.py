@@ -206,7 +206,7 @@ def greedy(wc: np.ndarray, p: int, rng: np.random.Generator | None = None) -> np
     best = np.full(n, np.inf)
     chosen: list[int] = []
     free = np.ones(m, bool)
-    size = max(1, int(math.ceil(math.log2(max(m / p, 1.0)))) + 1)
+    size = max(1, math.ceil(math.log2(max(m / p, 1.0)))) + 1
     for _ in range(p):
         cand = np.flatnonzero(free)
         if rng is not None and len(cand) > size:
@@ -362,7 +362,7 @@ def branch_and_bound(wc: np.ndarray, p: int, ub: float, dual: _Dual, *, integral
     Returns the lower bound (the smallest bound of an open node, or the best objective) and the
     better open set found, if any.
     """
-    n, m = wc.shape
+    n = wc.shape[0]
     # a solution is better than the incumbent when it costs at most ub - 1 (integer costs), else < ub
     slack = 1.0 - 1e-6 if integral else -1e-9 * max(1.0, abs(ub))
     rho = dual.rho
@@ -419,7 +419,7 @@ def branch_and_bound(wc: np.ndarray, p: int, ub: float, dual: _Dual, *, integral
     return min([inc] + [h[0] for h in heap]), inc_set
 
 
-def proven(lb: float, integral: bool) -> float:
+def proven(lb: float, *, integral: bool) -> float:
     """The bound, rounded up when every cost is an integer (the optimum is one then)."""
     if integral and math.isfinite(lb):
         return float(math.ceil(lb - 1e-6 * max(1.0, abs(lb))))
@@ -497,7 +497,7 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
     first_ub = best.objective
     lag_iters = min(MAX_ITERS, max(MIN_LAG_ITERS, int(LAG_WORK // max(n * m, 1))))
     dual = lagrangian_bound(wc, p, best.objective, sw.d1.copy(), table=table, steps=Steps(max_iters=lag_iters))
-    lb = proven(dual.bound, integral)
+    lb = proven(dual.bound, integral=integral)
 
     def closed(obj: float) -> bool:
         return obj - lb <= tol * max(abs(obj), 1.0)
@@ -513,10 +513,10 @@ def solve(wc: np.ndarray, p: int, *, seed: int = 0, iterations: int = MULTISTART
                                     steps=Steps(max_iters=lag_iters // 4, theta0=POLISH_THETA0))
         if polished.bound > dual.bound:
             dual = polished
-        lb = max(lb, proven(dual.bound, integral))
+        lb = max(lb, proven(dual.bound, integral=integral))
     if not closed(best.objective) and work > 0:
         lb_bb, better = branch_and_bound(wc, p, best.objective, dual, integral=integral, work=work)
         if better is not None:
             best.open, best.objective = np.sort(better), float(wc[:, better].min(axis=1).sum())
-        lb = max(lb, proven(lb_bb, integral))
+        lb = max(lb, proven(lb_bb, integral=integral))
     return Answer(np.sort(best.open), best.objective, min(lb, best.objective), it)

@@ -485,11 +485,11 @@ def robustness_summary(ranks: pd.DataFrame, draws: int, *, p_certain: float = P_
     certain: list[str] = []
     tops: list[dict[str, Any]] = []
     swaps: list[dict[str, Any]] = []
-    for code, g in ok.groupby("category", sort=True):
-        if len(g) < 2:
+    for code, grp in ok.groupby("category", sort=True):
+        if len(grp) < 2:
             continue
         ranked.append(str(code))
-        g = g.sort_values(["rank", "estate_id"])
+        g = grp.sort_values(["rank", "estate_id"])
         top = _uncertain_top(str(code), g, p_certain)
         if top is not None:
             tops.append(top)
