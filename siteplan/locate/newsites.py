@@ -479,4 +479,5 @@ def _distance_to(geoms: list[shapely.Geometry], g: Grid) -> np.ndarray:
     x, y = g.xy(rr.ravel(), cc.ravel())
     pts = shapely.points(x, y)
     d = np.min(np.stack([shapely.distance(pts, geom) for geom in geoms]), axis=0)
-    return d.reshape(g.shape)
+    answer: np.ndarray = d.reshape(g.shape)
+    return answer

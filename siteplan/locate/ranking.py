@@ -49,7 +49,8 @@ def estate_closeness(score: np.ndarray, capacity_ha: np.ndarray) -> np.ndarray:
     dp = np.sqrt(sum((c - c.max(axis=-1, keepdims=True)) ** 2 for c in cols))
     dm = np.sqrt(sum((c - c.min(axis=-1, keepdims=True)) ** 2 for c in cols))
     den = dp + dm
-    return np.divide(dm, den, out=np.zeros_like(den), where=den > 0)
+    answer: np.ndarray = np.divide(dm, den, out=np.zeros_like(den), where=den > 0)
+    return answer
 
 
 def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:

@@ -145,7 +145,8 @@ def acceptability(values: np.ndarray) -> np.ndarray:
     np.put_along_axis(ranks, order, np.arange(n)[None, :].repeat(draws, 0), axis=1)
     acc = np.zeros((n, n))
     np.add.at(acc, (np.tile(np.arange(n), draws), ranks.ravel()), 1.0)
-    return acc / max(draws, 1)
+    answer: np.ndarray = acc / max(draws, 1)
+    return answer
 
 
 #: cells per block of :func:`score_sd` (a block's float64 layers fit in a core's cache)

@@ -89,7 +89,8 @@ class SiteModel:
 
     def closed(self) -> np.ndarray:
         """Candidates no business can use (never opened)."""
-        return self.fit == 0
+        answer: np.ndarray = self.fit == 0
+        return answer
 
 
 def site_costs(prep: Prepared, points: np.ndarray, sites: np.ndarray) -> Any:

@@ -125,7 +125,8 @@ class TravelMemo:
                 got = self._pos[(which, how)] = (pd.Index(uniq), first.astype(np.int64))
             at = got[0].get_indexer(self._keys(geoms, how))
             if not (at < 0).any():
-                return got[1][at]
+                answer: np.ndarray = got[1][at]
+                return answer
         return None
 
     def __call__(self, points: Any, facilities: Any, net: Any, **reach: float | None) -> Any:

@@ -403,7 +403,8 @@ def _whole_units(pair_key: np.ndarray, units: Units, n_est: int) -> np.ndarray:
     """Mask of the pairs whose (unit, estate) every member of the unit reaches."""
     members = np.bincount(units.unit_of, minlength=units.n_units)
     uniq, inv, count = np.unique(pair_key, return_inverse=True, return_counts=True)
-    return (count == members[uniq // n_est])[inv]
+    answer: np.ndarray = (count == members[uniq // n_est])[inv]
+    return answer
 
 
 def _too_big(pair_key: np.ndarray, share: np.ndarray, biz_land: np.ndarray, capacity_m2: np.ndarray,
@@ -434,7 +435,8 @@ def _pair_distance(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bj: np.ndarray)
     n = len(ai)
     workers = max(1, min(MAX_DISTANCE_THREADS, os.cpu_count() or 1, n // PAIRS_PER_THREAD))
     if workers == 1:
-        return shapely.distance(a[ai], b[bj])
+        answer: np.ndarray = shapely.distance(a[ai], b[bj])
+        return answer
     cuts = np.linspace(0, n, workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as ex:
         parts = list(ex.map(lambda k: shapely.distance(a[ai[cuts[k]:cuts[k + 1]]], b[bj[cuts[k]:cuts[k + 1]]]),

@@ -211,11 +211,13 @@ def _fit(a_csc: sparse.csc_matrix, row_left: np.ndarray) -> np.ndarray:
 
 def _seg_cummin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Running minimum of ``x`` within runs of equal (sorted) ``groups``."""
-    return pd.Series(x).groupby(groups, sort=False).cummin().to_numpy()
+    answer: np.ndarray = pd.Series(x).groupby(groups, sort=False).cummin().to_numpy()
+    return answer
 
 
 def _seg_cumargmin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Position (in ``x``) of the running minimum within runs of equal (sorted) ``groups``."""
     run = _seg_cummin(x, groups)
     idx = np.where(x == run, np.arange(len(x)), -1)
-    return pd.Series(idx).groupby(groups, sort=False).cummax().to_numpy()
+    answer: np.ndarray = pd.Series(idx).groupby(groups, sort=False).cummax().to_numpy()
+    return answer

@@ -191,7 +191,8 @@ def reason_codes(reasons: Iterable[object]) -> np.ndarray:
     """:func:`reason_code` of each reason (distinct sentences are coded once)."""
     s = pd.Series(list(reasons), dtype=object)
     uniq = {r: reason_code(r) for r in pd.unique(s)}
-    return s.map(uniq).to_numpy(dtype=object)
+    answer: np.ndarray = s.map(uniq).to_numpy(dtype=object)
+    return answer
 
 
 def reason_label(code: str, lang: str = "en") -> str:
@@ -275,4 +276,5 @@ def reason_fa(reasons: Iterable[object], names: dict[str, str] | None = None) ->
     s = pd.Series(list(reasons), dtype=object)
     uniq = {r: ("" if r is None or (isinstance(r, float) and np.isnan(r)) else _fa_one(str(r).strip(), names))
             for r in pd.unique(s)}
-    return s.map(uniq).to_numpy(dtype=object)
+    answer: np.ndarray = s.map(uniq).to_numpy(dtype=object)
+    return answer
