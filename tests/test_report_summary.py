@@ -122,7 +122,7 @@ def test_warnings_fold_by_pattern_with_counts():
 
 
 def test_robustness_keeps_only_what_differs(run):
-    """The report draws sensitivity.robustness_summary (one home for the idea): a count line, then only
+    """The report draws findings.robustness_summary (one home for the idea): a count line, then only
     the uncertain tops and swaps, each line escaped."""
     res, out = run
     rob = robustness(res)

@@ -14,6 +14,7 @@ Modules, in the order data flows:
 - :mod:`~siteplan.locate.options`: upgrades and new sites side by side;
 - :mod:`~siteplan.locate.ranking`: :func:`rank_estates` and :func:`propose_sites`;
 - :mod:`~siteplan.locate.sensitivity`: rank acceptability, weight sweeps, score deviations;
+- :mod:`~siteplan.locate.findings`: what of the robustness differs from a certain ranking, in words;
 - :mod:`~siteplan.locate.facility`: p-median and capacitated facility location (library).
 
 ``siteplan.locate`` is a public import path (the design card names it): its names stay here.
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
         site_feasibility,
     )
     from .regions import recheck_site
-    from .sensitivity import RobustnessSummary, rank_acceptability, robustness, robustness_summary, score_sd
+    from .findings import RobustnessSummary, robustness_summary
+    from .sensitivity import rank_acceptability, robustness, score_sd
     from .sitechoice import absorb
     from .upgrades import propose_upgrades, verify_upgrade
 
@@ -54,7 +56,7 @@ _API: dict[str, str] = {
     "rank_estates": "ranking", "estate_closeness": "ranking", "grow_regions": "ranking", "SiteSearch": "ranking",
     "site_feasibility": "ranking", "propose_sites": "ranking", "regions_to_polygons": "ranking",
     "POP_REACH_KM": "ranking", "SITE_COLUMNS": "ranking",
-    "RobustnessSummary": "sensitivity", "robustness": "sensitivity", "robustness_summary": "sensitivity",
+    "RobustnessSummary": "findings", "robustness": "sensitivity", "robustness_summary": "findings",
     "rank_acceptability": "sensitivity", "score_sd": "sensitivity",
     "FacilityResult": "facility", "capacitated_facility_location": "facility", "p_median": "facility",
 }

@@ -24,7 +24,7 @@ from .styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS s
 from .words import cat_fa, codes_fa, extend_fa, qty
 
 if TYPE_CHECKING:
-    from ..locate.sensitivity import RobustnessSummary
+    from ..locate.findings import RobustnessSummary
     from ..results import RunResult
 
 __all__ = ["headline", "charts", "group_warnings", "site_room", "proposals", "proposal_fa"]
@@ -314,9 +314,9 @@ def group_warnings(warnings: list[str]) -> list[tuple[str, int]]:
 
 
 def robustness(res: RunResult) -> RobustnessSummary:
-    """The Monte Carlo robustness as the report shows it: :func:`siteplan.locate.sensitivity.robustness_summary`
+    """The Monte Carlo robustness as the report shows it: :func:`siteplan.locate.findings.robustness_summary`
     of the run's ranks (one home for what "robust" means; the report only draws its lines)."""
-    from ..locate.sensitivity import robustness_summary
+    from ..locate.findings import robustness_summary
 
     return robustness_summary(res.ranks, res.prep.scenario.sensitivity.draws)
 
