@@ -28,6 +28,7 @@ from ..common.face import lazy_face
 
 if TYPE_CHECKING:
     from .facility import FacilityResult, capacitated_facility_location, p_median
+    from .findings import RobustnessSummary, robustness_summary
     from .newsites import SiteDemand, demand_sites, sizing_note
     from .options import compare_options, option_notes
     from .ranking import (
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
         site_feasibility,
     )
     from .regions import recheck_site
-    from .findings import RobustnessSummary, robustness_summary
     from .sensitivity import rank_acceptability, robustness, score_sd
     from .sitechoice import absorb
     from .upgrades import propose_upgrades, verify_upgrade

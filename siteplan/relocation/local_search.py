@@ -130,10 +130,12 @@ class _Search:
         """Whether arc a fits in the room left now (each of its rows keeps at least −FIT_SLACK_M2)."""
         c = self._cols.get(a) or self.col(a)
         room = self.room
-        for r, v in c:  # noqa: SIM110 - the innermost loop of the search: a plain loop is faster than all() over a generator
+        for r, v in c:  # the innermost loop of the search: a plain loop is faster than all() over a generator
             if room[r] - v < -FIT_SLACK_M2:
-                return False
-        return True
+                break
+        else:
+            return True
+        return False
 
     def do(self, a: int, sign: float) -> None:
         """Add (sign 1) or remove (sign -1) arc a's land in its rows, logged."""

@@ -203,7 +203,7 @@ def reason_label(code: str, lang: str = "en") -> str:
     return fa if lang == "fa" else en
 
 
-def _fa_too_far(reason: str, names: dict[str, str] | None) -> str | None:  # noqa: ARG001 - a _FA_DETAIL entry
+def _fa_too_far(reason: str, _names: dict[str, str] | None) -> str | None:
     """``too_far`` in Persian: the reach and the nearest estate, with its distance."""
     m = _NEAR_FAR.match(reason)
     assert m
@@ -211,7 +211,7 @@ def _fa_too_far(reason: str, names: dict[str, str] | None) -> str | None:  # noq
     return f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری{line})"
 
 
-def _fa_not_eligible(reason: str, names: dict[str, str] | None) -> str | None:  # noqa: ARG001 - a _FA_DETAIL entry
+def _fa_not_eligible(reason: str, _names: dict[str, str] | None) -> str | None:
     """``not_eligible_nearby`` in Persian: the nearest estate and why it is not eligible (None: not that form)."""
     m = _NEAR_WHY.match(reason)
     if not m:
@@ -219,7 +219,7 @@ def _fa_not_eligible(reason: str, names: dict[str, str] | None) -> str | None:  
     return f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: {eligibility_fa(m[3])})"
 
 
-def _fa_too_large(reason: str, names: dict[str, str] | None) -> str | None:  # noqa: ARG001 - a _FA_DETAIL entry
+def _fa_too_large(reason: str, _names: dict[str, str] | None) -> str | None:
     """``too_large`` in Persian: the business's land and the reach (None: not that form)."""
     m = _TOO_LARGE.match(reason)
     if not m:
@@ -241,7 +241,7 @@ def _fa_unclassified(reason: str, names: dict[str, str] | None) -> str | None:
     return f"{reason_label('unclassified', 'fa')}: {detail}" if detail else None
 
 
-def _fa_other(reason: str, names: dict[str, str] | None) -> str | None:  # noqa: ARG001 - a _FA_DETAIL entry
+def _fa_other(reason: str, _names: dict[str, str] | None) -> str | None:
     """An unknown reason: the label and the sentence as written."""
     return f"{reason_label('other', 'fa')}: {reason}"
 
