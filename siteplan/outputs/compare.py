@@ -292,10 +292,10 @@ def _notes(a: RunFolder, b: RunFolder, moved: pd.DataFrame) -> list[tuple[str, s
     notes: list[tuple[str, str]] = []
     only_a, only_b = int((moved["change"] == "only_in_a").sum()), int((moved["change"] == "only_in_b").sum())
     if only_a or only_b:
-        notes.append((f"the runs' business registries differ: {only_a} business(es) only in A and {only_b} only in B "
-                      "(listed in moved.csv as only_in_a / only_in_b); the rest are compared",
-                      f"فهرست کسب‌وکارهای دو اجرا یکی نیست: {only_a} کسب‌وکار فقط در A و {only_b} فقط در B "
-                      "(در moved.csv با only_in_a و only_in_b)؛ بقیه مقایسه شده‌اند"))
+        notes.append(((f"the runs' business registries differ: {only_a} business(es) only in A and {only_b} only in B "
+                      "(listed in moved.csv as only_in_a / only_in_b); the rest are compared"),
+                      (f"فهرست کسب‌وکارهای دو اجرا یکی نیست: {only_a} کسب‌وکار فقط در A و {only_b} فقط در B "
+                      "(در moved.csv با only_in_a و only_in_b)؛ بقیه مقایسه شده‌اند")))
     notes += _manifest_notes(a.manifest, b.manifest)
     for r, lab in ((a, "A"), (b, "B")):
         notes += _missing_notes(r, lab)
@@ -313,7 +313,7 @@ def _manifest_notes(ma: dict[str, Any], mb: dict[str, Any]) -> list[tuple[str, s
                           f"لایه‌های ورودی متفاوت دو اجرا: {'، '.join(diff)}"))
     sa, sb = ma.get("scenario"), mb.get("scenario")
     if isinstance(sa, dict) and isinstance(sb, dict):
-        diff = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k) and k not in ("layers",))
+        diff = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k) and k != "layers")
         if diff:
             notes.append((f"scenario settings that differ: {', '.join(diff)}",
                           f"تنظیمات متفاوت سناریو: {'، '.join(diff)}"))
@@ -323,10 +323,10 @@ def _manifest_notes(ma: dict[str, Any], mb: dict[str, Any]) -> list[tuple[str, s
                       f"بذر تصادفی دو اجرا متفاوت است ({sd[0]} و {sd[1]})"))
     va, vb = ma.get("siteplan"), mb.get("siteplan")
     if va != vb:
-        notes.append((f"written by different siteplan versions ({va} and {vb}); differences may come from the "
-                      "program as well as the scenario",
-                      f"دو اجرا با نسخه‌های متفاوت siteplan نوشته شده‌اند ({va} و {vb})؛ بخشی از تفاوت‌ها ممکن است "
-                      "از برنامه باشد نه از سناریو"))
+        notes.append(((f"written by different siteplan versions ({va} and {vb}); differences may come from the "
+                      "program as well as the scenario"),
+                      (f"دو اجرا با نسخه‌های متفاوت siteplan نوشته شده‌اند ({va} و {vb})؛ بخشی از تفاوت‌ها ممکن است "
+                      "از برنامه باشد نه از سناریو")))
     return notes
 
 
@@ -341,8 +341,8 @@ def _missing_notes(r: RunFolder, lab: str) -> list[tuple[str, str]]:
             continue
         if layer == "estates":
             notes.append((f"run {lab} has no {layer}.geojson: {layer} compared from relocation.csv only",
-                          f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
-                          "مقایسه شده‌اند و روی نقشه نیستند"))
+                          (f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
+                          "مقایسه شده‌اند و روی نقشه نیستند")))
         else:
             notes.append((f"run {lab} has no {layer}.geojson",
                           f"اجرای {lab} فایل {layer}.geojson ({_LAYER_FA[layer]}) ندارد"))

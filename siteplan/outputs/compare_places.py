@@ -156,7 +156,7 @@ def compare_zones(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.
                 g[c] = np.nan if c != "zone_id" else ""
         g["estate_id"] = g["estate_id"].astype(str)
         g["category"] = g["category"].astype(str)
-        g = g[keep + [g.geometry.name]]
+        g = g[[*keep, g.geometry.name]]
         return g if g.geometry.name == "geometry" else g.rename_geometry("geometry")
 
     za, zb = prep(a), prep(b)

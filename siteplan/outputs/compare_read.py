@@ -91,7 +91,7 @@ def _read_layer(path: Path, name: str, label: str) -> gpd.GeoDataFrame | None:
         return None
     try:
         g = gpd.read_file(f, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types for a damaged file
+    except Exception as exc:  # noqa: BLE001 — a hostile file's boundary: pyogrio, GDAL and shapely raise many types
         raise InputError(f"{label} {f}: cannot be read as GeoJSON ({type(exc).__name__}: {exc})") from None
     if g.crs is None:
         g = g.set_crs(4326)
