@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.errors import ShapelyError
 
 from ..errors import InputError
 from ..relocation.reasons import reason_codes
@@ -91,7 +92,7 @@ def _read_layer(path: Path, name: str, label: str) -> gpd.GeoDataFrame | None:
         return None
     try:
         g = gpd.read_file(f, engine="pyogrio")
-    except Exception as exc:  # noqa: BLE001 — a hostile file's boundary: pyogrio, GDAL and shapely raise many types
+    except (RuntimeError, ValueError, OSError, TypeError, ShapelyError) as exc:  # pyogrio's errors are RuntimeErrors
         raise InputError(f"{label} {f}: cannot be read as GeoJSON ({type(exc).__name__}: {exc})") from None
     if g.crs is None:
         g = g.set_crs(4326)
