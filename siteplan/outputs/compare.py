@@ -96,8 +96,6 @@ class Comparison:
 # ------------------------------------------------------------------------------------------------
 
 
-
-
 def compare_businesses(a: pd.DataFrame, b: pd.DataFrame, site_map: dict[str, str] | None = None) -> pd.DataFrame:
     """Every business whose outcome differs between two relocation tables.
 

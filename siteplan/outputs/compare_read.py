@@ -28,6 +28,7 @@ TEXT_COLUMNS = ("biz_id", "name", "category", "category_fa", "estate_id", "zone_
 NUM_COLUMNS = ("distance_km", "road_km", "minutes", "land_m2", "lon", "lat")
 _UNASSIGNED = ("unassigned", "")
 
+
 @dataclass
 class RunFolder:
     """One run folder as read for a comparison.
@@ -139,6 +140,7 @@ def read_run(path: str | Path, label: str = "run") -> RunFolder:
     rel = _read_relocation(p, label)
     return RunFolder(p, manifest, rel, _read_layer(p, "estates.geojson", label), _read_layer(p, "sites.geojson", label),
                      _read_layer(p, "zones.geojson", label))
+
 
 def is_placed(status: pd.Series) -> pd.Series:
     """Whether each business is placed (its status is neither ``unassigned`` nor empty)."""

@@ -48,7 +48,6 @@ METRIC_FA = {
 }
 
 
-
 class Fmt:
     """Numbers as text, with ASCII or Persian digits (``outputs.persian_digits`` of run B)."""
 

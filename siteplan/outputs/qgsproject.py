@@ -24,6 +24,7 @@ _Item = tuple[str, str, str, bool]
 #: the project's layer groups, top to bottom
 _GROUPS = ("analysis", "suitability", "context")
 
+
 def _srs(parent: ET.Element, crs: Any) -> None:
     from pyproj import CRS
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..report.layers import plain_value
+from ..report.features import plain_value
 from .formats import _defuse
 
 __all__ = ["MAX_CELL_CHARS", "MAIN_NS", "Xf", "Styles", "number_format", "item_format", "cell_value", "cell_text",
@@ -36,7 +36,6 @@ _STYLES_TAIL = ('<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtin
                 '<tableStyles count="0" defaultTableStyle="TableStyleMedium9" defaultPivotStyle="PivotStyleLight16" />'
                 "<colors><indexedColors>" + "".join(f'<rgbColor rgb="{c}" />' for c in _INDEXED)
                 + "</indexedColors></colors>")
-
 
 
 def number_format(name: str, values: pd.Series) -> str | None:
