@@ -28,7 +28,9 @@ def _overlap(ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
     """Intersection over union of paired geometries (0 where either is empty)."""
     inter = shapely.area(shapely.intersection(ga, gb))
     union = shapely.area(shapely.union(ga, gb))
-    return np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
+    out = np.zeros(len(inter))
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
 
 
 def _col(g: gpd.GeoDataFrame, c: str, default: Any = "") -> list[Any]:

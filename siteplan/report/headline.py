@@ -79,7 +79,7 @@ def headline_html(res: RunResult, f: Fmt) -> Markup:
 _FIG = Markup('<bdi class="fig">{}</bdi>')
 
 
-def trip_line(t: dict[str, Any], f: Any) -> Markup:
+def trip_line(t: dict[str, Any], f: Fmt) -> Markup:
     """The measure of travel: the reach and the mean trip, by road (km and minutes) or in a straight line."""
     if t["road"]:
         # each figure with its unit one unbreakable isolate (``fig``): a phone-width line wraps between
@@ -105,7 +105,7 @@ _CLASS_BY_FA = {"category": "صنف ثبت‌شده", "isic": "کد فعالیت
                 "model": "مدل نام", "label": "برچسب کارشناس"}
 
 
-def _class_by_line(h: dict, f: Any) -> Markup:
+def _class_by_line(h: dict[str, Any], f: Fmt) -> Markup:
     """How the businesses were classified (class_by counts), the trades outside the catalogue and the
     link to review.csv."""
     parts = [Markup("{} {}").format(bi(str(k), _CLASS_BY_FA.get(str(k), str(k))), f.qty(n))
