@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .common.notice import Notice, messages
 from .errors import InputError, ScenarioError, SiteplanWarning
 from .guilds.catalogue import Catalogue, scenario_catalogue
 from .inputs.region import ImplausibleDataError, Region, load_region
@@ -128,7 +129,7 @@ def _label_problems(scenario: Scenario, catalogue: Catalogue | None, failed: lis
 
 
 def _check_read(scenario: Scenario, data: tuple[Region, Catalogue], *, whole_grid: bool, label_problems: list[str],
-                warns: list[str]) -> None:
+                warns: list[Notice]) -> None:
     """Check a scenario against its region and catalogue, both read: every problem raised at once, the
     labels file's with the rest."""
     try:
@@ -141,25 +142,26 @@ def _check_read(scenario: Scenario, data: tuple[Region, Catalogue], *, whole_gri
         raise _carrying(InputError(label_problems), warns)
 
 
-def _carrying(err: InputError, warns: list[str]) -> InputError:
+def _carrying(err: InputError, warns: list[Notice]) -> InputError:
     """``err`` with the warnings of what was read (printed before the error by the CLI)."""
     err.warnings = list(dict.fromkeys([*err.warnings, *warns]))
     return err
 
 
-def scenario_warnings(scenario: Scenario) -> list[str]:
+def scenario_warnings(scenario: Scenario) -> list[Notice]:
     """Warnings about the scenario's own settings that need no data (a deprecated setting), said by
     ``validate`` and every run alike."""
     out = []
     if scenario.zoning.shape == "compact":
-        out.append("zoning.shape: 'compact' is deprecated (discs that ignore the estate's streets); use 'blocks' "
-                   "(the default) or 'bands'")
+        out.append(Notice("deprecated-setting", "zoning.shape: 'compact' is deprecated (discs that ignore the "
+                          "estate's streets); use 'blocks' (the default) or 'bands'"))
     al = scenario.allocation
     if al.reach_min is not None and "max_distance_km" in al.model_fields_set:
-        out.append(f"allocation: reach_min ({al.reach_min:g} minutes) and max_distance_km ({al.max_distance_km:g} km) "
-                   "both given: the reach of relocation is reach_min, not max_distance_km (which then bounds only "
-                   "the straight-line search for new sites and a national run's cross-border links); remove "
-                   "max_distance_km, or give the reach in km (reach_km) instead of reach_min")
+        out.append(Notice("reach-both-given", f"allocation: reach_min ({al.reach_min:g} minutes) and max_distance_km "
+                          f"({al.max_distance_km:g} km) both given: the reach of relocation is reach_min, not "
+                          "max_distance_km (which then bounds only the straight-line search for new sites and a "
+                          "national run's cross-border links); remove max_distance_km, or give the reach in km "
+                          "(reach_km) instead of reach_min"))
     return out
 
 
@@ -229,7 +231,7 @@ class ValidationReport:
     catalogue: Catalogue
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> list[Notice]:
         """What loading the layers repaired, dropped or assumed (one message each)."""
         return list(self.region.warnings)
 
@@ -392,7 +394,11 @@ def _road_problems(scenario: Scenario, region: Any) -> list[str]:
     places = {name: lay[key].geometry.values for name, key in
               (("businesses", "businesses"), ("towns", "urban"), ("estates", "estates")) if lay.get(key) is not None}
     notes = network_notes(net, places)
-    region.warnings.extend(n for n in notes if n not in region.warnings)
+    said = set(messages(region.warnings))
+    for n in notes:  # each once, as the run's other warnings
+        if n not in said:
+            said.add(n)
+            region.warnings.append(Notice("roads", n))
     return []
 
 

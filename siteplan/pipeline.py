@@ -20,6 +20,7 @@ import pandas as pd
 
 from .checks import load_checked
 from .common.memo import using as memo_using
+from .common.notice import Notice, notices
 from .errors import InputError
 from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
@@ -39,7 +40,7 @@ from .rules.ruleset import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, CriterionSpec, Scenario, check_seed, load_scenario
 from .scoring.criteria import criteria_layers
 from .scoring.suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
-from .zoning.zones import zone_plan
+from .zoning.zones import ZonePlan, zone_plan
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
     return list(scenario.categories)
 
 
-def _slope(scenario: Scenario, grid: Grid, warns: list[str]) -> np.ndarray:
+def _slope(scenario: Scenario, grid: Grid, warns: list[Notice]) -> np.ndarray:
     """The slope (%) of the scenario's ``dem`` layer on the grid.
 
     Parameters
@@ -111,13 +112,13 @@ def _slope(scenario: Scenario, grid: Grid, warns: list[str]) -> np.ndarray:
 
     slope = slope_percent(str(scenario.resolve(scenario.layers["dem"].path)), grid)
     if np.isnan(slope).any():
-        warns.append(f"dem: no elevation for {np.isnan(slope).mean():.1%} of the grid; "
-                     "the slope rule does not exclude those cells")
+        warns.append(Notice("no-elevation", f"dem: no elevation for {np.isnan(slope).mean():.1%} of the grid; "
+                            "the slope rule does not exclude those cells", {"cells": int(np.isnan(slope).sum())}))
     return slope
 
 
 def _usable_criteria(specs: list[CriterionSpec], layers: dict[str, gpd.GeoDataFrame], cache: FieldCache,
-                     warns: list[str]) -> list[CriterionSpec]:
+                     warns: list[Notice]) -> list[CriterionSpec]:
     """The criteria the scenario's layers can evaluate (a slope raster needs the DEM).
 
     Parameters
@@ -144,7 +145,7 @@ def _usable_criteria(specs: list[CriterionSpec], layers: dict[str, gpd.GeoDataFr
     usable_specs = []
     for s in specs:
         if s.layer not in layers and not (s.kind == "raster" and cache.slope is not None):
-            warns.append(f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer")
+            warns.append(Notice("criterion-skipped", f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer"))
             continue
         usable_specs.append(s)
     if not usable_specs:
@@ -174,19 +175,20 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
     Prepared
     """
     timer = timer or _Timer()
-    warns: list[str] = []
+    warns: list[Notice] = []
     with timer.stage("load"):
         region, cat = load_checked(scenario, whole_grid=with_surfaces)  # as `siteplan validate` does
         warns.extend(region.warnings)
         codes = _scope(scenario, cat)
     with timer.stage("classify"):
         biz, notes = (stages.classify if stages is not None else classify_registry)(region.layers["businesses"], cat, scenario)
-        warns.extend(notes)
+        warns.extend(notices("classify", notes))
         biz["category_classified"] = biz["category"]  # kept for criteria (linked trades out of scope)
         out_scope = biz["category"].notna() & ~biz["category"].isin(codes)
         if out_scope.any():
-            warns.append(f"businesses: {int(out_scope.sum())} belong to categories outside the scenario's scope; "
-                         "they are listed as unassigned ('category not in scope')")
+            warns.append(Notice("out-of-scope", f"businesses: {int(out_scope.sum())} belong to categories outside "
+                                "the scenario's scope; they are listed as unassigned ('category not in scope')",
+                                {"businesses": int(out_scope.sum())}))
         biz.loc[out_scope, "class_note"] = "category not in scope: " + biz.loc[out_scope, "category"].astype(str)
         biz.loc[out_scope, "category"] = None
         biz = gpd.GeoDataFrame(biz, geometry="geometry", crs=region.crs)
@@ -215,8 +217,8 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, layers, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():
-                warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
-                             f"{', '.join(surface.binding_rules()) or 'none'}")
+                warns.append(Notice("all-excluded", f"suitability {code}: the siting rules exclude the whole study "
+                                    f"area; binding rules: {', '.join(surface.binding_rules()) or 'none'}"))
     return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns, usable_specs,
                     ahp=scenario_ahp(scenario))
 
@@ -241,7 +243,7 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
     sc = prep.scenario
     layers = prep.region.layers
     estates = layers["estates"]
-    warns: list[str] = []
+    warns: list[Notice] = []
     with timer.stage("estates"):
         scores = []
         for code, s in prep.surfaces.items():
@@ -252,16 +254,17 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
         usable = usable_land(estates, prep.rules)
         reserved = estate_reservations(sc, estates, prep.catalogue)
         elig = eligibility(estates, prep.rules, usable, sc.allocation.accepted_kinds, reserved)
-        warns.extend(reservation_notes(reserved))
+        warns.extend(notices("reservation", reservation_notes(reserved)))
         capacity = estate_capacity(estates, layers.get("plots"), sc.allocation.net_to_gross,
                                    sc.allocation.default_vacant_share)
         assumed = int((capacity["capacity_from"] == "assumed share").sum())
         if assumed:
-            warns.append(f"estates: {assumed} without vacant_ha; assumed {sc.allocation.default_vacant_share:.0%} of "
-                         "their gross area is vacant (allocation.default_vacant_share) — an assumption to review")
+            warns.append(Notice("capacity-assumed", f"estates: {assumed} without vacant_ha; assumed "
+                                f"{sc.allocation.default_vacant_share:.0%} of their gross area is vacant "
+                                "(allocation.default_vacant_share) — an assumption to review", {"estates": assumed}))
         if len(estates) == 0:
-            warns.append("estates: the scenario has no existing estate; every business is unassigned and new "
-                         "sites are proposed for all the demand")
+            warns.append(Notice("no-estates", "estates: the scenario has no existing estate; every business is "
+                                "unassigned and new sites are proposed for all the demand"))
     with timer.stage("clusters"):
         biz = prep.businesses
         ok = biz["category"].notna()
@@ -299,13 +302,9 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     seed = scenario.seed if seed is None else seed
     check_seed(seed)  # before any work (NumPy refuses a negative seed only at the last stage)
     prep = prepare(scenario, timer, stages=stages)
-    sc = scenario
-    layers = prep.region.layers
     inputs = plan_inputs(prep, timer)
     if baseline is not None:
         inputs.stay = read_baseline(baseline)
-    estates, scores_df, usable = inputs.estates, inputs.scores, inputs.usable
-    elig, capacity, clusters = inputs.elig, inputs.capacity, inputs.clusters
     warns = list(prep.warnings) + inputs.warnings
     with timer.stage("allocate"):
         plan = relocate(prep, inputs)  # on roads when the region has them (checks._road_problems warned)
@@ -313,43 +312,62 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
         if isinstance(gap, (int, float)) and gap > 0:
             log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)
     with timer.stage("zoning"):
-        demand = plan.rows[plan.rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
-            land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
-        assigned = plan.rows[plan.rows.status == "assigned"][["biz_id", "estate_id", "category", "land_m2", "name"]]
-        zp = zone_plan(estates, demand, prep.catalogue, prep.rules, layers, sc, usable, businesses=assigned,
-                       written=True)
-        zones, short = zp.zones, zp.shortfall
-        for r in short.itertuples():
-            warns.append(f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
-                         f"(binding: {r.rule})")
-        warns.extend(zp.notes)
-        plots = zp.plots if (sc.zoning.plots or "plots" in layers) else None
-        zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
-        plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
-                                for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
-        # one source for a zone's units: the relocation rows that name it (on an estate with plots the
-        # zoning counted the plots let, which a business without a plot would not be in)
-        named = plan.rows["zone_id"].dropna().value_counts()
-        zones["units"] = zones["zone_id"].map(named).fillna(0).astype(int)
-        tn = zp.tenancy.drop_duplicates("biz_id").set_index("biz_id")
-        plan.rows["plot_id"] = plan.rows["biz_id"].map(tn["plot_id"])
-        plan.rows["plot_reason"] = plan.rows["biz_id"].map(tn["plot_reason"]).fillna("")
+        zp = _zoning(prep, plan, inputs, warns)
     with timer.stage("locate"):
         sites, failures, site_choice, upgrades, options = _answers(prep, plan, inputs, warns)
-        ranks = rank_estates(elig, scores_df, capacity)
-        ranks = robustness(ranks, prep, seed)
-    flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
-    res = RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters, failures,
-                    timer.times, seed, warns, plots, site_choice, flows, upgrades, options, reletting=zp.reletting)
+        ranks = robustness(rank_estates(inputs.elig, inputs.scores, inputs.capacity), prep, seed)
+    layers = prep.region.layers
+    summary: dict[str, object] = {}
     if baseline is not None and inputs.stay is not None:
-        res.baseline = baseline_summary(Path(baseline), inputs.stay, plan.rows, sc)
-        warns.append(f"baseline: kept {res.baseline['kept']} businesses where {Path(baseline).name} put them; "
-                     f"{res.baseline['moved']} moved, {res.baseline['displaced']} lost their place, "
-                     f"{res.baseline['newly_placed']} newly placed (disruption weight "
-                     f"{res.baseline['disruption_km']:g} km per ha, allocation.disruption_km); `siteplan compare` "
-                     "says which moved because of the change")
+        summary = baseline_summary(Path(baseline), inputs.stay, plan.rows, scenario)
+        warns.append(_baseline_notice(summary, Path(baseline)))
+    res = RunResult(
+        prep=prep, usable=inputs.usable, elig=inputs.elig, capacity=inputs.capacity, scores=inputs.scores,
+        ranks=ranks, plan=plan, zones=zp.zones, shortfall=zp.shortfall, sites=sites, clusters=inputs.clusters,
+        site_failures=failures, timings=timer.times, seed=seed, warnings=warns,
+        plots=zp.plots if (scenario.zoning.plots or "plots" in layers) else None, site_choice=site_choice,
+        flows=relocation_flows(plan.rows, prep.businesses, layers["urban"]), upgrades=upgrades, options=options,
+        reletting=zp.reletting, baseline=summary)
     with memo_using(stages.memo if stages is not None else None):
         return _with_programme(res, timer, inputs)
+
+
+def _zoning(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]) -> ZonePlan:
+    """The zoning stage: the estates' zones and plots for the assigned demand; each business's zone and
+    plot added to the plan's rows, each zone's units counted from them, shortfalls and notes added to
+    ``warns``."""
+    rows = plan.rows
+    assigned = rows[rows.status == "assigned"]
+    demand = assigned.groupby(["estate_id", "category"]).agg(
+        land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    zp = zone_plan(inputs.estates, demand, prep.catalogue, prep.rules, prep.region.layers, prep.scenario,
+                   inputs.usable, businesses=assigned[["biz_id", "estate_id", "category", "land_m2", "name"]],
+                   written=True)
+    for r in zp.shortfall.itertuples():
+        warns.append(Notice("zoning-short", f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
+                            f"(binding: {r.rule})"))
+    warns.extend(notices("zoning", zp.notes))
+    zones = zp.zones
+    zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
+    rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
+                       for e, c, s in zip(rows.estate_id, rows.category, rows.status)]
+    # one source for a zone's units: the relocation rows that name it (on an estate with plots the
+    # zoning counted the plots let, which a business without a plot would not be in)
+    named = rows["zone_id"].dropna().value_counts()
+    zones["units"] = zones["zone_id"].map(named).fillna(0).astype(int)
+    tn = zp.tenancy.drop_duplicates("biz_id").set_index("biz_id")
+    rows["plot_id"] = rows["biz_id"].map(tn["plot_id"])
+    rows["plot_reason"] = rows["biz_id"].map(tn["plot_reason"]).fillna("")
+    return zp
+
+
+def _baseline_notice(b: dict[str, object], baseline: Path) -> Notice:
+    """What ``run --baseline`` kept, moved and displaced, as the run's warning."""
+    return Notice("baseline-kept", f"baseline: kept {b['kept']} businesses where {baseline.name} put them; "
+                  f"{b['moved']} moved, {b['displaced']} lost their place, {b['newly_placed']} newly placed "
+                  f"(disruption weight {b['disruption_km']:g} km per ha, allocation.disruption_km); "
+                  "`siteplan compare` says which moved because of the change",
+                  {k: v for k in ("kept", "moved", "displaced", "newly_placed") if isinstance(v := b[k], int)})
 
 
 def read_baseline(path: str | Path) -> pd.Series:
@@ -388,13 +406,13 @@ def _with_programme(res: RunResult, timer: _Timer, inputs: PlanInputs | None = N
     return res
 
 
-def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
+def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]
              ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame, pd.DataFrame]:
     """The answers for the unassigned demand: new sites (with whom they take: ``site_id`` added to the
     plan's rows), upgrades of existing estates, and both side by side; notes added to ``warns``."""
     estates = prep.region.layers["estates"]
     sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
-    warns.extend(f"new sites: {f}" for f in failures)
+    warns.extend(notices("site-failed", (f"new sites: {f}" for f in failures)))
     plan.rows["site_id"] = plan.rows["biz_id"].map(dict(zip(takes["biz_id"], takes["site_id"])))
     if len(sites):
         n_all = int((plan.rows["status"] == "unassigned").sum())
@@ -403,12 +421,13 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
         of = (f"{n_cls} unassigned businesses" if n_cls == n_all else
               f"{n_cls} classified unassigned businesses ({n_all} unassigned in all; the other {n_all - n_cls} "
               "have no category a site could be planned for)")
-        warns.append(f"new sites: the {len(sites)} proposed sites would take {site_choice['taken_by_sites']} of the "
-                     f"{of} ({sites['land_ha'].sum():.1f} ha of land); relocation.csv's site_id says which")
+        warns.append(Notice("sites-take", f"new sites: the {len(sites)} proposed sites would take "
+                            f"{site_choice['taken_by_sites']} of the {of} ({sites['land_ha'].sum():.1f} ha of land); "
+                            "relocation.csv's site_id says which", {"sites": len(sites)}))
     upgrades, notes = propose_upgrades(prep, plan, inputs)
-    warns.extend(f"upgrades: {n}" for n in notes)
+    warns.extend(notices("upgrades", (f"upgrades: {n}" for n in notes)))
     options = compare_options(upgrades, sites, takes, str(site_choice.get("objective_unit", "ha·km")))
-    warns.extend(option_notes(options))
+    warns.extend(notices("options", option_notes(options)))
     return sites, failures, site_choice, upgrades, options
 
 

@@ -44,7 +44,7 @@ def _problems(sc: Path) -> str:
 def _warnings(sc: Path) -> str:
     with pytest.warns():
         region = load_region(load_scenario(sc))
-    return "\n".join(region.warnings)
+    return "\n".join(w.message for w in region.warnings)
 
 
 def _validate(sc: Path):

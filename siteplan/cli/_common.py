@@ -97,7 +97,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             for w in getattr(exc, "warnings", []):  # what was read before the errors (excluded rows …)
-                echo(f"warning: {w}", err=True)
+                echo(f"warning: {w!s}", err=True)
             echo(f"error: {exc}", err=True)
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):

@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from ..common.notice import Notice
 from ..errors import InputError
 from ..scenario import LayerSpec
 from .tables import is_table, read_table
@@ -69,7 +70,7 @@ def layer_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_layer_file(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoDataFrame:
+def read_layer_file(path: Path, spec: LayerSpec, where: str, warns: list[Notice]) -> gpd.GeoDataFrame:
     """A layer's file read as it is (a table through :func:`siteplan.inputs.tables.read_table`, a shapefile
     in its detected encoding, a GeoPackage's named layer); what the reading says is added to ``warns``."""
     if is_table(path):

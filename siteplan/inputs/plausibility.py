@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from ..common.notice import Notice
 from ..common.textnorm import parse_number
 
 __all__ = [
@@ -81,7 +82,7 @@ class Findings:
     """Errors (the run is refused) and warnings (the run goes on) of the plausibility checks."""
 
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
     def extend(self, other: Findings) -> Findings:
         self.errors += other.errors
@@ -446,7 +447,8 @@ def _outside_area_of_use(lyr: _Layer, crs: CRS, lonlat: tuple[np.ndarray, np.nda
         out.errors.append(msg + f"; is the CRS right? declare the real one with the .prj or "
                           f"layers.{lyr.name}.crs{lyr.rfc}")
         return True
-    out.warnings.append(msg + "; check that the CRS is right")
+    out.warnings.append(Notice("crs-area-of-use", msg + "; check that the CRS is right",
+                               {"features": len(idx), "of": len(lyr.gdf)}))
     return False
 
 
@@ -561,8 +563,10 @@ def check_outside_boundary(layers: dict[str, gpd.GeoDataFrame], study: Any, wher
         if outside.any():
             idx = np.flatnonzero(outside)
             items = [_row_id(gdf, i, id_fields.get(name)) for i in idx]
-            out.warnings.append(f"{wheres[name]}: {len(idx)} of {len(gdf)} feature(s) lie outside the boundary "
-                                f"layer (more than 1 km): {_listing(items)}")
+            out.warnings.append(Notice("outside-boundary",
+                                       f"{wheres[name]}: {len(idx)} of {len(gdf)} feature(s) lie outside the "
+                                       f"boundary layer (more than 1 km): {_listing(items)}",
+                                       {"features": len(idx), "of": len(gdf)}))
     return out
 
 
@@ -599,13 +603,17 @@ def check_capacity(estates: gpd.GeoDataFrame, where: str, default_vacant_share: 
     if empty.any():
         listed = _listing([item(i) for i in vac.index[empty]])
         if default_vacant_share is not None:
-            out.warnings.append(f"{where}: vacant_ha is empty for {int(empty.sum())} of {n} estate(s) ({listed}); "
-                                f"their capacity is assumed to be allocation.default_vacant_share = "
-                                f"{default_vacant_share:g} of their gross area")
+            out.warnings.append(Notice("vacant-assumed",
+                                       f"{where}: vacant_ha is empty for {int(empty.sum())} of {n} estate(s) "
+                                       f"({listed}); their capacity is assumed to be "
+                                       f"allocation.default_vacant_share = {default_vacant_share:g} of their gross area",
+                                       {"estates": int(empty.sum()), "of": n}))
         else:
-            out.warnings.append(f"{where}: vacant_ha is empty for {int(empty.sum())} of {n} estate(s) ({listed}); "
-                                "their capacity is 0, so no business can be relocated there; fill vacant_ha or set "
-                                "allocation.default_vacant_share")
+            out.warnings.append(Notice("vacant-missing",
+                                       f"{where}: vacant_ha is empty for {int(empty.sum())} of {n} estate(s) "
+                                       f"({listed}); their capacity is 0, so no business can be relocated there; "
+                                       "fill vacant_ha or set allocation.default_vacant_share",
+                                       {"estates": int(empty.sum()), "of": n}))
     above = (vac > gross) & (vac >= 0)
     if above.any():
         out.errors.append(f"{where}: vacant_ha is above gross_ha for {int(above.sum())} estate(s): "
@@ -622,10 +630,11 @@ def check_capacity(estates: gpd.GeoDataFrame, where: str, default_vacant_share: 
     ratio = gross / area
     off = valid_area & (gross > 0) & ((ratio > GROSS_FACTOR) | (ratio < 1 / GROSS_FACTOR))
     if off.any():
-        out.warnings.append(f"{where}: gross_ha is far from the polygon's own area for {int(off.sum())} estate(s): "
-                            + _listing([item(i, f"gross_ha {gross[i]:,.6g} ha, polygon {area[i]:,.6g} ha")
-                                        for i in gross.index[off]])
-                            + "; check gross_ha (hectares) and the polygon")
+        out.warnings.append(Notice("gross-area-off",
+                                   f"{where}: gross_ha is far from the polygon's own area for {int(off.sum())} "
+                                   "estate(s): " + _listing([item(i, f"gross_ha {gross[i]:,.6g} ha, polygon "
+                                                                     f"{area[i]:,.6g} ha") for i in gross.index[off]])
+                                   + "; check gross_ha (hectares) and the polygon", {"estates": int(off.sum())}))
     return out
 
 
@@ -744,7 +753,7 @@ def layer_where(name: str, spec: Any) -> str:
     return f"layer '{name}' ({spec.path}{':' + part if part else ''})"
 
 
-def checked_encoding(name: str, spec: Any, path: Path) -> tuple[Any, list[str]]:
+def checked_encoding(name: str, spec: Any, path: Path) -> tuple[Any, list[Notice]]:
     """The layer's spec with the encoding its DBF needs when the ``.cpg`` (or ``encoding:``) does
     not decode the text or would turn UTF-8 into mojibake, and the warning saying so."""
     if path.suffix.lower() != ".shp":
@@ -759,7 +768,7 @@ def checked_encoding(name: str, spec: Any, path: Path) -> tuple[Any, list[str]]:
         return spec, []
     if enc is None:
         return spec, []
-    return spec.model_copy(update={"encoding": enc}), [f"{layer_where(name, spec)}: {why}"]
+    return spec.model_copy(update={"encoding": enc}), [Notice("encoding-changed", f"{layer_where(name, spec)}: {why}")]
 
 
 def check_read_layers(raw: dict[str, gpd.GeoDataFrame], scenario: Any, id_fields: dict[str, str]
@@ -785,9 +794,11 @@ def check_read_layers(raw: dict[str, gpd.GeoDataFrame], scenario: Any, id_fields
                 out.errors += dbf_nul_problems(dbf, where, spec.encoding or "utf-8", rename)
         for col, rows in mojibake_rows(gdf).items():
             items = [f"{_row_id(gdf, i, idf)}: {str(gdf[col].iloc[i])[:30]!r}" for i in rows]
-            out.warnings.append(f"{where}: field '{col}' has {len(rows)} value(s) that look like UTF-8 Persian read "
-                                f"with the wrong encoding (mojibake): {_listing(items)}; save the file as UTF-8 "
-                                "with a matching .cpg, or set the layer's encoding:")
+            out.warnings.append(Notice("mojibake",
+                                       f"{where}: field '{col}' has {len(rows)} value(s) that look like UTF-8 Persian "
+                                       f"read with the wrong encoding (mojibake): {_listing(items)}; save the file "
+                                       "as UTF-8 with a matching .cpg, or set the layer's encoding:",
+                                       {"values": len(rows)}))
     check = check_coordinates(raw, wheres, id_fields)
     check.findings = out.extend(check.findings)
     return check

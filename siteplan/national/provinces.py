@@ -53,6 +53,7 @@ from pyproj import CRS
 
 from .._version import __version__
 from ..common.hashing import sha256_file
+from ..common.notice import Notice
 from ..common.textnorm import normalize
 from ..errors import InputError, SiteplanError
 from ..inputs.region import Region, utm_crs_for
@@ -130,7 +131,7 @@ def _rehome(file: str, path: Path, problems: list[str]) -> list[str]:
     return out
 
 
-def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[str]]:
+def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[Notice]]:
     """Read and check every provincial scenario of a national list, as ``siteplan validate`` would
     each, and the rules between them (unique names, single ownership).
 
@@ -152,7 +153,7 @@ def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[
     assert nat is not None and nat.scenarios is not None
     provinces: list[Province] = []
     problems: list[str] = []
-    warns: list[str] = []
+    warns: list[Notice] = []
     names: dict[str, tuple[str, str]] = {}
     for f in nat.scenarios:
         path = national.resolve(f).resolve()
@@ -188,7 +189,7 @@ def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[
             continue
         if not norm:
             continue
-        warns += [f"{f}: {w}" for w in report.warnings]
+        warns += [w.prefixed(f"{f}: ") for w in report.warnings]
         provinces.append(Province(key, f, path, load_scenario(path), report.region))
     provinces.sort(key=lambda p: p.key)
     return provinces, problems, warns
@@ -319,7 +320,7 @@ def group_problems(members: list[Province], *, seed_set: bool) -> list[str]:
     return problems
 
 
-def joint_warnings(provinces: list[Province], groups: list[np.ndarray]) -> list[str]:
+def joint_warnings(provinces: list[Province], groups: list[np.ndarray]) -> list[Notice]:
     """What a joint run assumes: provinces planned together without a ``boundary`` layer are represented
     by the extent of their data."""
     out = []
@@ -328,9 +329,9 @@ def joint_warnings(provinces: list[Province], groups: list[np.ndarray]) -> list[
             continue
         bare = [provinces[i] for i in members if "boundary" not in provinces[i].region.layers]
         for p in bare:
-            out.append(f"national: {p.file} has no boundary layer; in the joint run of "
-                       f"{' + '.join(provinces[i].key for i in members)} the extent of its data (plus a margin, as its "
-                       "own run uses) stands for it; add its boundary layer to bound it exactly")
+            out.append(Notice("joint-no-boundary", f"national: {p.file} has no boundary layer; in the joint run of "
+                              f"{' + '.join(provinces[i].key for i in members)} the extent of its data (plus a margin, "
+                              "as its own run uses) stands for it; add its boundary layer to bound it exactly"))
     return out
 
 
@@ -357,7 +358,7 @@ def _dedupe(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _joint_unit(national: Scenario, members: list[Province], label: str, folder: str, work: Path,
-                seed: int | None) -> tuple[Unit, list[str]]:
+                seed: int | None) -> tuple[Unit, list[Notice]]:
     """Write the merged layers and the scenario of provinces planned together; their unit."""
     if national.crs:
         crs = CRS.from_user_input(national.crs)
@@ -440,8 +441,9 @@ def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int
     if override is not None:
         own = sorted({p.file for p in provinces if p.scenario.seed != override})
         if own:
-            warns.append(f"national: seed {override} (the national {'--seed' if seed is not None else 'file'}) "
-                         f"replaces the provinces' own seeds in {', '.join(own)}")
+            warns.append(Notice("seed-override", f"national: seed {override} (the national "
+                                f"{'--seed' if seed is not None else 'file'}) replaces the provinces' own seeds in "
+                                f"{', '.join(own)}"))
     warns += joint_warnings(provinces, groups)
     units: list[Unit] = []
     for gi, members in enumerate(groups):

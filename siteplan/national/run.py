@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .._version import __version__
+from ..common.notice import messages
 from ..errors import InputError, SiteplanError
 from ..outputs.writer import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
 from .cache import open_cache, prune_cache
@@ -86,7 +87,7 @@ def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, 
             "scenario": scenario.model_dump(mode="json", exclude={"base_dir"}),  # `export` reads its inputs here
             "seed": seed, "crs": res.parts.crs, "inputs_sha256": inputs, "engine": res.engine,
             "partitions": res.parts.keys, "units": units, "failed": [o.label for o in res.failed],
-            "timings_s": timings, "warnings": res.parts.warnings, "versions": versions(), "outputs_sha256": outputs}
+            "timings_s": timings, "warnings": messages(res.parts.warnings), "versions": versions(), "outputs_sha256": outputs}
 
 
 class NationalOptions(TypedDict, total=False):
@@ -178,8 +179,8 @@ def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[N
         parts = split_scenario(path, cache_dir / "inputs", seed=seed)
         timings["partition"] = round(time.perf_counter() - t, 3)
         for w in parts.warnings:
-            if w.startswith("national:"):
-                log.warning("%s", w)
+            if w.message.startswith("national:"):
+                log.warning("%s", w.message)
         log.info("national: %d partitions in %d runs", len(parts.keys), len(parts.units))
         tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed if seed is not None else u.seed,
                           u.businesses) for u in parts.units]
