@@ -119,7 +119,7 @@ def write_region(stage: Path, layers: dict[str, gpd.GeoDataFrame], pbf: Path) ->
               help="Polygon file to clip the extract to (e.g. a province).")
 @click.option("--overwrite", is_flag=True, help="Replace a region folder that a previous ingest-osm wrote.")
 @_guard
-def ingest_osm_cmd(pbf: Path, out: Path, boundary: Path | None, overwrite: bool) -> None:  # noqa: FBT001 - click passes flags by position
+def ingest_osm_cmd(*, pbf: Path, out: Path, boundary: Path | None, overwrite: bool) -> None:
     """Build a region and a ready scenario from an OpenStreetMap extract (PBF)."""
     rep = ingest_osm(pbf, out, boundary=boundary, overwrite=overwrite)
     for line in rep.lines():

@@ -7,7 +7,8 @@ excluded and why), or one clear :class:`~siteplan.errors.InputError` naming file
 Modules, in the order data flows:
 
 - :mod:`~siteplan.inputs.tables`: point layers from CSV, XLSX and ODS tables;
-- :mod:`~siteplan.inputs.plausibility`: data that reads without complaint but cannot be true;
+- :mod:`~siteplan.inputs.plausibility`: data that reads without complaint but cannot be true (with
+  :mod:`~siteplan.inputs.findings`, :mod:`~siteplan.inputs.encoding` and :mod:`~siteplan.inputs.coordinates`);
 - :mod:`~siteplan.inputs.files`: one layer's file read and its header checked (shapefiles, rasters);
 - :mod:`~siteplan.inputs.fields`: a layer's fields mapped to the canonical ones and its values cleaned;
 - :mod:`~siteplan.inputs.region`: :func:`load_region`, reading, field mapping and geometry repair;

@@ -189,7 +189,7 @@ def read_osm(pbf: Path, osm_map: Mapping[str, str], boundary: str | Path | None 
     bnd = _read_boundary(boundary)
     try:
         osm = pyrosm.OSM(str(pbf), bounding_box=None if bnd is None else bnd.union_all())
-    except Exception as exc:  # noqa: BLE001 - pyrosm raises several types for a bad extract; all mean the same
+    except Exception as exc:  # noqa: BLE001, RUF100 - pyrosm raises several types for a bad extract; all mean the same
         raise InputError(f"{pbf}: cannot open the extract ({type(exc).__name__}: {str(exc)[:160]})") from None
     rep = IngestReport()
     lu = _polys(_read(osm, "landuse"))
