@@ -118,7 +118,7 @@ def _label_problems(scenario: Scenario, catalogue: Catalogue | None, failed: lis
     """The problems of the scenario's labels file (``classification.labels``), its error added to ``failed``."""
     if catalogue is None or not scenario.classification.labels:
         return []
-    from .guilds.name_model import read_labels
+    from .guilds.labels import read_labels
 
     try:
         read_labels(scenario.resolve(scenario.classification.labels), catalogue)

@@ -24,7 +24,7 @@ from .common.notice import Notice, notices
 from .errors import InputError
 from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
-from .guilds.name_model import classify_registry
+from .guilds.decide import classify_registry
 from .guilds.profiles import default_criteria
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness

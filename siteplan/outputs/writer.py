@@ -718,7 +718,7 @@ def _write_report(res: RunResult, out_dir: Path) -> None:
 def _write_tables(res: RunResult, out_dir: Path, relocation: pd.DataFrame, totals: pd.DataFrame) -> None:
     """The CSVs and the GeoJSON layers (``relocation``, ``totals``: the run's relocation table and estate
     totals, :mod:`siteplan.programme.summaries`)."""
-    from ..guilds.name_model import review_table
+    from ..guilds.decide import review_table
     from ..programme import summaries as t
 
     bom = res.prep.scenario.outputs.csv_bom
