@@ -8,10 +8,6 @@ that replaces ``--out`` only when the run succeeds; see :mod:`siteplan.outputs.o
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,7 +27,7 @@ from .locate.sensitivity import robustness
 from .locate.upgrades import compare_options, option_notes, propose_upgrades
 from .outputs.stagecache import StageReuse
 from .outputs.writer import write_run
-from .progress import announce, drawn
+from .progress import StageTimer, announce
 from .relocation import Plan, estate_capacity, relocate, relocation_flows
 from .relocation.clusters import find_clusters
 from .results import PlanInputs, Prepared, RunResult
@@ -45,7 +41,7 @@ from .zoning.zones import ZonePlan, zone_plan
 log = logging.getLogger(__name__)
 
 __all__ = ["RunResult", "run", "run_scenario_file", "prepare", "plan_inputs", "relocate", "demo_scenario_path",
-           "Prepared", "PlanInputs", "SurfaceFile", "write_suitability"]
+           "Prepared", "PlanInputs", "write_outputs", "read_baseline", "baseline_summary", "scenario_input_paths"]
 
 
 
@@ -59,26 +55,6 @@ def demo_scenario_path() -> Path:
         raise InputError(f"the demo scenario {p} is missing from this installation; reinstall siteplan "
                          "(pip install --force-reinstall siteplan) or run it from a source checkout")
     return p
-
-
-class _Timer:
-    """Wall seconds (``times``) and CPU seconds of this process (``cpu``: user + system, all threads) of
-    each stage; the manifest's ``timings_s`` and ``timings_cpu_s``."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        level = logging.DEBUG if drawn() else logging.INFO  # a progress bar already shows the stages
-        log.log(level, "stage %s …", name)
-        t0, c0 = time.perf_counter(), time.process_time()
-        with announce(name):
-            yield
-        self.times[name] = round(time.perf_counter() - t0, 3)
-        self.cpu[name] = round(time.process_time() - c0, 3)
-        log.log(level, "stage %s done in %.2f s", name, self.times[name])
 
 
 def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
@@ -153,7 +129,7 @@ def _usable_criteria(specs: list[CriterionSpec], layers: dict[str, gpd.GeoDataFr
     return usable_specs
 
 
-def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: bool = True,
+def prepare(scenario: Scenario, timer: StageTimer | None = None, *, with_surfaces: bool = True,
             stages: StageReuse | None = None) -> Prepared:
     """Load, classify, compile rules and compute the suitability surfaces.
 
@@ -174,7 +150,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
     -------
     Prepared
     """
-    timer = timer or _Timer()
+    timer = timer or StageTimer()
     warns: list[Notice] = []
     with timer.stage("load"):
         region, cat = load_checked(scenario, whole_grid=with_surfaces)  # as `siteplan validate` does
@@ -224,7 +200,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
 
 
 
-def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
+def plan_inputs(prep: Prepared, timer: StageTimer | None = None) -> PlanInputs:
     """The tables the relocation plan is solved on: estate scores, usable land, reservations,
     eligibility, capacity and the business clusters (the run's "estates" and "clusters" stages).
 
@@ -239,7 +215,7 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
     -------
     PlanInputs
     """
-    timer = timer or _Timer()
+    timer = timer or StageTimer()
     sc = prep.scenario
     layers = prep.region.layers
     estates = layers["estates"]
@@ -298,7 +274,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     -------
     RunResult
     """
-    timer = _Timer()
+    timer = StageTimer()
     seed = scenario.seed if seed is None else seed
     check_seed(seed)  # before any work (NumPy refuses a negative seed only at the last stage)
     prep = prepare(scenario, timer, stages=stages)
@@ -395,7 +371,7 @@ def baseline_summary(path: Path, stay: pd.Series, rows: pd.DataFrame, sc: Scenar
             "not_in_baseline": int(len(now) - len(common))}
 
 
-def _with_programme(res: RunResult, timer: _Timer, inputs: PlanInputs | None = None) -> RunResult:
+def _with_programme(res: RunResult, timer: StageTimer, inputs: PlanInputs | None = None) -> RunResult:
     """The last analysis stage: impact, feasibility, value chains and the phasing
     (:mod:`siteplan.programme.figures`)."""
     from .programme.figures import programme_figures
@@ -517,83 +493,3 @@ def _manifest_stages(manifest: Path, stages: StageReuse, memo: Path) -> None:
     hashes[memo.relative_to(manifest.parent).as_posix()] = sha256(memo)
     out["outputs_sha256"] = {k: hashes[k] for k in sorted(hashes, key=Path)}  # the writer's order
     write_json(out, manifest)
-
-
-@dataclass(frozen=True)
-class SurfaceFile:
-    """A suitability GeoTIFF written by :func:`write_suitability`.
-
-    Attributes
-    ----------
-    path
-        The file, as given.
-    width, height
-        The grid in cells.
-    allowed
-        Share of cells the rules allow (whole-grid path), else None.
-    excluded
-        Cells excluded by each rule (blockwise path), else None.
-    """
-
-    path: Path
-    width: int
-    height: int
-    allowed: float | None = None
-    excluded: dict[str, int] | None = None
-
-    def summary(self) -> str:
-        """One line saying what was written."""
-        if self.excluded is not None:
-            return (f"wrote {self.path} ({self.width} × {self.height}, blockwise); cells excluded per rule: "
-                    f"{self.excluded}")
-        return f"wrote {self.path} ({self.width} × {self.height}, {100 * (self.allowed or 0.0):.1f} % of cells allowed)"
-
-
-def write_suitability(path: str | Path, category: str, out: str | Path, *, blockwise: bool = False) -> SurfaceFile:
-    """Write one category's suitability surface as a GeoTIFF (nodata where the rules exclude).
-
-    Parameters
-    ----------
-    path
-        Scenario YAML.
-    category
-        Catalogue code; the scenario's scope is narrowed to it.
-    out
-        GeoTIFF to write; refused when it is one of the scenario's inputs
-        (:func:`siteplan.outputs.outfile.check_output_file`), checked before any heavy work.
-    blockwise
-        Compute block by block with bounded memory (:func:`siteplan.scoring.blockwise.write_category_surface`),
-        for grids too large for memory.
-
-    Returns
-    -------
-    SurfaceFile
-
-    Raises
-    ------
-    InputError
-        ``out`` is an input; the category is not in the catalogue; the rules exclude the whole study
-        area (whole-grid path); any problem of the scenario.
-    """
-    from .outputs.outfile import check_output_file
-    from .outputs.writer import write_geotiff
-
-    scenario = load_scenario(path)
-    check_output_file(out, scenario_input_paths(scenario, Path(path)))
-    scenario = scenario.national_study()  # a national scenario: its partitions are the study area
-    scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
-    if blockwise:
-        from .scoring.blockwise import write_category_surface
-
-        prep = prepare(scenario, with_surfaces=False)
-        counts = write_category_surface(prep, category, out)
-        return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, excluded=counts)
-    prep = prepare(scenario)
-    surface = prep.surfaces.get(category)
-    if surface is None:
-        raise InputError(f"--category: '{category}' is not in the catalogue")
-    if not surface.allowed.any():
-        raise InputError(f"{category}: the siting rules exclude the whole study area; binding rules: "
-                         f"{', '.join(surface.binding_rules())}")
-    write_geotiff(surface.masked, prep.grid, out)
-    return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, allowed=float(surface.allowed.mean()))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -29,7 +30,8 @@ from typing import IO, Any
 
 from .common.textnorm import printable
 
-__all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_bars", "stage_bar", "UnitBars", "count_bar"]
+__all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_bars", "stage_bar", "UnitBars", "count_bar",
+           "StageTimer"]
 
 #: a run's stages in order (``write``: the outputs written)
 STAGES: tuple[str, ...] = ("load", "classify", "rules", "suitability", "estates", "clusters", "allocate",
@@ -234,3 +236,29 @@ def count_bar(total: int, desc: str, unit: str, *, file: IO[str] | None = None,
             yield bar.update
     finally:
         bar.close()
+
+
+#: the stages' own log lines keep the pipeline's logger name (what a user filters on)
+_stage_log = logging.getLogger("siteplan.pipeline")
+
+
+class StageTimer:
+    """Wall seconds (``times``) and CPU seconds of this process (``cpu``: user + system, all threads) of
+    each stage of a run; the manifest's ``timings_s`` and ``timings_cpu_s``."""
+
+    def __init__(self) -> None:
+        """No stage timed yet."""
+        self.times: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the stage ``name`` (announced to the listeners, logged at its start and end)."""
+        level = logging.DEBUG if drawn() else logging.INFO  # a progress bar already shows the stages
+        _stage_log.log(level, "stage %s …", name)
+        t0, c0 = time.perf_counter(), time.process_time()
+        with announce(name):
+            yield
+        self.times[name] = round(time.perf_counter() - t0, 3)
+        self.cpu[name] = round(time.process_time() - c0, 3)
+        _stage_log.log(level, "stage %s done in %.2f s", name, self.times[name])

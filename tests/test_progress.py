@@ -113,7 +113,7 @@ def test_count_bar() -> None:
 
 def test_stage_log_lines_step_down_under_a_bar() -> None:
     """Under a bar the stages' own log lines would repeat it: they go to DEBUG there, INFO elsewhere."""
-    from siteplan.pipeline import _Timer
+    from siteplan.progress import StageTimer as _Timer
 
     got: list[tuple[str, int]] = []
 
