@@ -192,29 +192,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[N
         res = NationalResult(parts, outcomes, engine, folder.path)
         t = time.perf_counter()
         stage = folder.stage
-        copy_units(parts.units, outcomes, cache_dir, stage)
-        gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom, polygons=parts.polygons)
-        figs = national_figures(parts.units, outcomes, parts.polygons, stage)
-        extra = write_figures(figs, parts.polygons, stage, bom=scenario.outputs.csv_bom)
-        # the national layers keep their names: the gathered flows.geojson (the same town-to-estate lines as
-        # the national "flows" layer, per province) stays a file of the folder, not a second "flows" layer
-        taken = {name for name, _ in extra}
-        layers = [(name, gdf) for name, gdf in gpkg_layers(stage) if name not in taken]
-        if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
-            from ..outputs.gisstyle import styles_table
-
-            lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
-            write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
-        national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html", figs)
-        from ..outputs.workbook import write_folder_workbook
-
-        write_folder_workbook(stage, stage / "plan.xlsx", rtl=scenario.report.language in ("fa", "both"))
-        # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
-        summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
-                    "error": o.error, **o.figures}
-                   for u, o in zip(parts.units, outcomes)]
-        (stage / "partitions.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
-                                               encoding="utf-8")
+        _gather(scenario, res, cache_dir, stage)
         timings["gather"] = round(time.perf_counter() - t, 3)
         cache_stats = prune_cache(cache_dir, [o.key for o in outcomes], [u.folder for u in parts.units],
                                   keep_days=cache_days)
@@ -229,6 +207,34 @@ def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[N
         raise PartitionsFailed(f"{headline(parts.units, outcomes)} (the others are in {folder.path}; rerun with "
                                "--overwrite to retry only the failed ones):\n  " + "\n  ".join(lines))
     return res
+
+
+def _gather(scenario: Scenario, res: NationalResult, cache_dir: Path, stage: Path) -> None:
+    """The national folder's own files from the units' outputs: the units copied in, the gathered tables,
+    the national figures and layers (``national.gpkg``), the report, the workbook and ``partitions.json``."""
+    copy_units(res.parts.units, res.outcomes, cache_dir, stage)
+    gather_tables(res.parts.units, res.outcomes, stage, bom=scenario.outputs.csv_bom, polygons=res.parts.polygons)
+    figs = national_figures(res.parts.units, res.outcomes, res.parts.polygons, stage)
+    extra = write_figures(figs, res.parts.polygons, stage, bom=scenario.outputs.csv_bom)
+    # the national layers keep their names: the gathered flows.geojson (the same town-to-estate lines as
+    # the national "flows" layer, per province) stays a file of the folder, not a second "flows" layer
+    taken = {name for name, _ in extra}
+    layers = [(name, gdf) for name, gdf in gpkg_layers(stage) if name not in taken]
+    if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
+        from ..outputs.gisstyle import styles_table
+
+        lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
+        write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
+    national_report(scenario.name, res.parts.units, res.outcomes, res.parts.polygons, stage / "report.html", figs)
+    from ..outputs.workbook import write_folder_workbook
+
+    write_folder_workbook(stage, stage / "plan.xlsx", rtl=scenario.report.language in ("fa", "both"))
+    # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
+    summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
+                "error": o.error, **o.figures}
+               for u, o in zip(res.parts.units, res.outcomes)]
+    (stage / "partitions.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
+                                           encoding="utf-8")
 
 
 def _names(keys: list[str]) -> str:

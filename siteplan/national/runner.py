@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..progress import UnitBars, announce, listen
+from .logs import captured_warnings, labelled_logs
 
 log = logging.getLogger(__name__)
 
@@ -122,44 +122,11 @@ def run_unit(task: UnitTask) -> Outcome:
         if not task.topic:  # here: the caller labels the log lines (labelled_logs)
             out = _run_unit(task, t0, where, done)
         else:
-            with _captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
+            with captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
                 out = _run_unit(task, t0, where, done)
             out.logged = logged
     out.cpu_s = round(time.process_time() - c0, 3)
     return out
-
-
-class _Capture(logging.Handler):
-    """The ``siteplan`` log records of one thread: labelled with the unit (as every handler after it
-    sees them: the worker's own log), warnings and errors kept."""
-
-    def __init__(self, label: str) -> None:
-        super().__init__(logging.NOTSET)
-        self.thread = threading.get_ident()
-        self.lines: list[str] = []
-        self.addFilter(self._mine)
-        self.addFilter(_Labelled(label))
-
-    def _mine(self, record: logging.LogRecord) -> bool:
-        return record.thread == self.thread
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
-            try:
-                self.lines.append(record.getMessage())
-            except Exception:  # a malformed record: keep its text
-                self.lines.append(str(record.msg))
-
-
-@contextmanager
-def _captured_warnings(label: str) -> Iterator[list[str]]:
-    logger = logging.getLogger("siteplan")
-    handler = _Capture(label)
-    logger.handlers.insert(0, handler)  # first: the handlers after it see the labelled records
-    try:
-        yield handler.lines
-    finally:
-        logger.removeHandler(handler)
 
 
 def _worker_sender(topic: str, index: int) -> Callable[[str, str], None] | None:
@@ -288,37 +255,6 @@ def _quiet_client() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(before)
-
-
-class _Labelled(logging.Filter):
-    """Prefix each log line with the partition being run (once, whatever the number of handlers)."""
-
-    def __init__(self, label: str) -> None:
-        super().__init__()
-        self.label = label
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "_siteplan_unit", None) is None:
-            record._siteplan_unit = self.label
-            # a key from the data is text, never a format: escape '%' where the message will be formatted
-            label = self.label.replace("%", "%%") if record.args else self.label
-            record.msg = f"{label}: {record.msg}"
-        return True
-
-
-@contextmanager
-def labelled_logs(label: str) -> Iterator[None]:
-    """While a partition runs in this process, its log lines say which partition they come from
-    (``Qom: grid 812 × 640 cells of 250 m``): the filter sits on the handlers of the ``siteplan`` logger."""
-    handlers = list(logging.getLogger("siteplan").handlers)
-    filt = _Labelled(label)
-    for h in handlers:
-        h.addFilter(filt)
-    try:
-        yield
-    finally:
-        for h in handlers:
-            h.removeFilter(filt)
 
 
 #: seconds to wait for an existing scheduler to answer (--scheduler)
