@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from .common.textnorm import printable
 
@@ -52,7 +52,7 @@ def emit(stage: str, state: str) -> None:
     if fn is not None:
         try:
             fn(stage, state)
-        except Exception:
+        except Exception:  # noqa: BLE001, RUF100 - a listener's failure of any kind never stops the run
             _log.debug("progress listener failed", exc_info=True)
 
 
@@ -158,7 +158,8 @@ class UnitBars:
         #: every (unit, stage, state) received, in order (what the bars showed)
         self.events: list[tuple[int, str, str]] = []
 
-    def __enter__(self) -> UnitBars:
+    def __enter__(self) -> Self:
+        """Open the total bar (on a terminal, with the log redirected above the bars)."""
         if self.enabled:
             from tqdm import tqdm
 
@@ -171,6 +172,7 @@ class UnitBars:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close every bar and end the log's redirection."""
         with self._lock:
             for bar in self._bars.values():
                 bar.close()
@@ -225,7 +227,7 @@ def count_bar(total: int, desc: str, unit: str, *, file: IO[str] | None = None,
               force: bool = False) -> Iterator[Callable[[int], None]]:
     """A bar over ``total`` pieces; yields ``advance(n)``. Without a terminal, ``advance`` does nothing."""
     if not (force or show_bars(file)):
-        yield lambda n: None
+        yield lambda _n: None
         return
     from tqdm import tqdm
 

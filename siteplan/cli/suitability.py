@@ -109,7 +109,7 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
               help="With --cog: chunk size in cells (default 2048; smaller: less memory per worker, more overlap "
                    "recomputed).")
 @_guard
-def suitability(scenario: Path, category: str, out: Path, blockwise: bool, cog: bool, workers: int,
+def suitability(*, scenario: Path, category: str, out: Path, blockwise: bool, cog: bool, workers: int,
                 scheduler: str | None, chunk: int | None) -> None:
     """Write one category's suitability surface as a GeoTIFF (nodata where excluded)."""
     if (workers or scheduler or chunk) and not cog:

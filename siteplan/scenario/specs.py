@@ -284,13 +284,13 @@ class AllocationSpec(StrictSpec):
             raise ValueError("reach_min needs road distances; set distance: road or give reach_km")
         return self
 
-    def measure(self, roads: bool) -> str:
+    def measure(self, *, roads: bool) -> str:
         """The allocation's measure: ``km`` or ``minutes`` on roads, ``straight`` (km) without."""
-        if not self.uses_roads(roads):
+        if not self.uses_roads(roads=roads):
             return "straight"
         return "minutes" if self.reach_min is not None else "km"
 
-    def uses_roads(self, roads: bool) -> bool:
+    def uses_roads(self, *, roads: bool) -> bool:
         """Whether travel is measured on roads, given whether the scenario has a roads layer."""
         return roads and self.distance != "straight"
 
