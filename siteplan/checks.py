@@ -288,7 +288,7 @@ def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
         except InputError as data_err:
             return _carrying(InputError(list(dict.fromkeys(err.problems + data_err.problems))),
                              [*scenario_warnings(salvaged), *data_err.warnings])
-        except Exception:
+        except Exception:  # noqa: BLE001, RUF100 - the salvaged part of a broken scenario may fail in any way; its own errors are said
             return err
     problems = err.problems + mixed_area_problems(salvaged, region) if salvaged.rules.mixed_areas else err.problems
     return _carrying(InputError(list(dict.fromkeys(problems))) if problems != err.problems else err,
@@ -427,8 +427,8 @@ def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[st
 
     usable = [s for _, s in named_criteria(scenario, region, catalogue)]
     if not usable:
-        return ["criteria: no criterion can be evaluated with the scenario's layers; add the layers they read "
-                "or list criteria on the layers you have"]
+        return [("criteria: no criterion can be evaluated with the scenario's layers; add the layers they read "
+                "or list criteria on the layers you have")]
     codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
     problems: list[str] = []
     owa_bad: dict[int, list[str]] = {}

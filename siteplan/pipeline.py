@@ -319,9 +319,8 @@ def _zoning(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice])
     zp = zone_plan(inputs.estates, demand, prep.catalogue, prep.rules, prep.region.layers, prep.scenario,
                    inputs.usable, businesses=assigned[["biz_id", "estate_id", "category", "land_m2", "name"]],
                    written=True)
-    for r in zp.shortfall.itertuples():
-        warns.append(Notice("zoning-short", f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
-                            f"(binding: {r.rule})"))
+    warns.extend(Notice("zoning-short", f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
+                        f"(binding: {r.rule})") for r in zp.shortfall.itertuples())
     warns.extend(notices("zoning", zp.notes))
     zones = zp.zones
     zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}

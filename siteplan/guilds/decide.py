@@ -114,7 +114,7 @@ def _vetoed_rules(out: pd.DataFrame, classified: pd.DataFrame, catalogue: Catalo
 
 
 def apply_fallback(classified: pd.DataFrame, catalogue: Catalogue, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                   model: NameModel | None = None, calibration: Calibration | None = None,
+                   *, model: NameModel | None = None, calibration: Calibration | None = None,
                    extra: tuple[list[str], list[str]] | None = None, use_model: bool = True,
                    corpus: pd.DataFrame | None = None) -> pd.DataFrame:
     """Decide every business: placed, outside the catalogue, or to review, on calibrated confidence.
@@ -155,7 +155,7 @@ def apply_fallback(classified: pd.DataFrame, catalogue: Catalogue, min_confidenc
     for c in ("class_p1", "class_p2"):
         out[c] = np.nan
     rule = out["class_rule"].to_numpy(dtype=object)
-    outside = out["class_outside"].fillna(False).to_numpy(dtype=bool)
+    outside = out["class_outside"].fillna(value=False).to_numpy(dtype=bool)
     rule_cat = out["category"].to_numpy(dtype=object).copy()
     rule_cat[outside] = OTHER
     conf = np.array([1.0 if r in ("category", "label") else cal.rules.get(str(r), 0.0) for r in rule])

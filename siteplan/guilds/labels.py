@@ -163,7 +163,7 @@ def apply_labels(classified: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Dat
         out.loc[idx, "class_by"] = "label"
         out.loc[idx, "class_conf"] = 1.0
         out.loc[idx, "class_note"] = np.where(lab == OTHER, "labelled a trade outside the catalogue", "")
-    used_ids = set(b for b in ids if b is not None)
+    used_ids = {b for b in ids if b is not None}
     used_names = set(names)
     rest = labels[[not ((b is not None and b in used_ids) or (n is not None and normalize(n) in used_names))
                    for b, n in zip(labels["biz_id"], labels["name"])]]

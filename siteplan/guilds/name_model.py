@@ -178,8 +178,8 @@ def _catalogue_terms(catalogue: Catalogue) -> tuple[list[str], list[str]]:
     labels: list[str] = []
     for r in catalogue.table.itertuples():
         terms = [r.name_fa, r.name_en, *r.keywords_fa, *r.keywords_en, *r.generic_fa]
-        for t in terms:
-            t = str(t).strip()
+        for term in terms:
+            t = str(term).strip()
             if not t:
                 continue
             texts.append(t)
@@ -209,8 +209,8 @@ def _registry_labels(classified: pd.DataFrame | None) -> tuple[list[str], list[s
     if classified is None or not len(classified) or "name" not in classified or "class_rule" not in classified:
         return [], [], []
     rule = classified["class_rule"]
-    outside = classified["class_outside"].fillna(False).astype(bool) if "class_outside" in classified \
-        else pd.Series(False, index=classified.index)
+    outside = classified["class_outside"].fillna(value=False).astype(bool) if "class_outside" in classified \
+        else pd.Series(data=False, index=classified.index)
     cat = classified["category"].where(~outside, OTHER)
     ok = cat.notna() & classified["name"].notna() & rule.isin(_TRUSTED_RULES)
     rows = pd.DataFrame({"name": classified.loc[ok, "name"].astype(str), "category": cat[ok].astype(str),

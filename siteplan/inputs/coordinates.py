@@ -142,10 +142,8 @@ def _outside_area_of_use(lyr: _Layer, crs: CRS, lonlat: tuple[np.ndarray, np.nda
     lon, lat, fin = lonlat
     w, s, e, n = aou.bounds
     m = AOU_MARGIN_DEG
-    if w > e:  # crosses the antimeridian
-        inside_lon = (lon >= w - m) | (lon <= e + m)
-    else:
-        inside_lon = (lon >= w - m) & (lon <= e + m)
+    # an area of use that crosses the antimeridian (west above east) is the union of its two sides
+    inside_lon = ((lon >= w - m) | (lon <= e + m)) if w > e else ((lon >= w - m) & (lon <= e + m))
     outside = fin & ~(inside_lon & (lat >= s - m) & (lat <= n + m))
     if not outside.any():
         return False
@@ -181,7 +179,7 @@ def _layer_coordinates(name: str, gdf: gpd.GeoDataFrame, where: str, idf: str | 
     try:
         pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=gdf.crs).to_crs(4326)
         lon, lat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
-    except Exception as exc:  # pyproj raises several types for impossible input
+    except Exception as exc:  # noqa: BLE001, RUF100 - pyproj raises several types for impossible input
         out.errors.append(f"{where}: its coordinates cannot be converted from {crs.name} to longitude/latitude "
                           f"({type(exc).__name__}); check the layer's CRS")
         return None

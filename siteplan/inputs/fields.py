@@ -161,7 +161,7 @@ def empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
         if col != "geometry" and col not in NUMERIC_FIELDS:
             gdf[col] = gdf[col].astype(object)
     gdf["_row"] = pd.Series(dtype="int64")
-    if name in ("urban",) or "name" in gdf.columns:
+    if name == "urban" or "name" in gdf.columns:
         gdf["name_norm"] = pd.Series(dtype=object)
     return gdf, [Notice("layer-empty", f"{where}: the layer is empty (allowed by the scenario)")], pd.DataFrame(
         columns=["layer", "row", "id", "reason"])

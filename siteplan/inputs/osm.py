@@ -91,7 +91,7 @@ def _tags(row: pd.Series) -> dict[str, str]:
             d = {}
     elif isinstance(t, dict):
         d = {str(k): str(v) for k, v in t.items()}
-    for k in _POI_KEYS + ("brand", "name", "population", "place", "substance"):
+    for k in (*_POI_KEYS, "brand", "name", "population", "place", "substance"):
         v = row.get(k)
         if isinstance(v, str) and v:
             d[k] = v
@@ -129,7 +129,7 @@ def _read(osm: object, what: str, **kw: object) -> gpd.GeoDataFrame | None:
             return osm.get_data_by_custom_criteria(**kw)  # type: ignore[attr-defined]
     except InputError:
         raise
-    except Exception as exc:  # pyrosm raises protobuf and its own errors on corrupt data
+    except Exception as exc:  # noqa: BLE001, RUF100 - pyrosm raises protobuf and its own errors on corrupt data
         raise InputError(f"cannot read the OpenStreetMap extract ({type(exc).__name__}: {str(exc)[:160]}); "
                          "the file may be truncated or corrupt — download it again") from None
 
@@ -211,7 +211,7 @@ def _read_boundary(boundary: str | Path | None) -> gpd.GeoDataFrame | None:
         return None
     try:
         bnd = gpd.read_file(boundary).to_crs(4326)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - GDAL raises several types for an unreadable file; all mean the same
         raise InputError(f"--boundary {boundary}: cannot read it ({exc})") from None
     if bnd.empty or not bnd.geom_type.isin(["Polygon", "MultiPolygon"]).any():
         raise InputError(f"--boundary {boundary}: needs at least one polygon")
@@ -295,8 +295,8 @@ def _oneway(net: pd.DataFrame) -> list[str]:
     (against it) or ``no``; a motorway (and its links) without the tag is one-way, as OSM implies."""
     tag = pd.Series(_col(net, "oneway"), index=net.index, dtype=object).astype("string").str.strip().str.lower()
     implied = net["highway"].isin(["motorway", "motorway_link"]) if "highway" in net else False
-    out = np.where(tag.isin(["yes", "true", "1"]).fillna(False), "yes",
-                   np.where(tag.isin(["-1", "reverse"]).fillna(False), "-1",
+    out = np.where(tag.isin(["yes", "true", "1"]).fillna(value=False), "yes",
+                   np.where(tag.isin(["-1", "reverse"]).fillna(value=False), "-1",
                             np.where(tag.notna() & tag.ne(""), "no", np.where(implied, "yes", "no"))))
     return [str(x) for x in out]
 

@@ -87,8 +87,8 @@ def number_text_problems(gdf: pd.DataFrame, col: str, where: str, id_field: str 
     ids = gdf[id_field] if id_field and id_field in gdf.columns else None
     items = [f"row {int(rows[i])}" + (f" ({ids.iloc[i]})" if ids is not None and not is_missing(ids.iloc[i]) else "")
              + f": {str(gdf[col].iloc[i])!r}" for i in bad]
-    return [f"{where}: field '{col}' must be a number, but {len(bad)} value(s) are text that does not read as "
-            f"one: {listing(items)}; write a number (Persian digits are fine) or leave it empty"]
+    return [(f"{where}: field '{col}' must be a number, but {len(bad)} value(s) are text that does not read as "
+            f"one: {listing(items)}; write a number (Persian digits are fine) or leave it empty")]
 
 
 def id_text_problems(gdf: pd.DataFrame, id_field: str | None, where: str) -> list[str]:
@@ -100,8 +100,8 @@ def id_text_problems(gdf: pd.DataFrame, id_field: str | None, where: str) -> lis
         return []
     items = [f"row {int(gdf['_row'].iloc[i]) if '_row' in gdf.columns else i + 1}: "
              f"{gdf[id_field].iloc[i]!r}" for i in bad]
-    return [f"{where}: {id_field} holds control characters (NUL, tab, line breaks …) in {len(bad)} row(s): "
-            f"{listing(items)}; ids must be plain text"]
+    return [(f"{where}: {id_field} holds control characters (NUL, tab, line breaks …) in {len(bad)} row(s): "
+            f"{listing(items)}; ids must be plain text")]
 
 
 # ----------------------------------------------------------------------------------------- capacity

@@ -182,8 +182,7 @@ def _missing_ids(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[dict[str,
     if not idf:
         return rows
     missing_id = gdf[idf].isna()
-    for r in gdf.loc[missing_id, "_row"]:
-        rows.append({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"})
+    rows.extend({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"} for r in gdf.loc[missing_id, "_row"])
     dup = gdf.loc[~missing_id, idf]
     dups = sorted(set(dup[dup.duplicated()]))
     if dups:
@@ -410,8 +409,8 @@ def _read_layers(scenario: Scenario) -> tuple[dict[str, gpd.GeoDataFrame], list[
             problems += raster_problems(scenario.resolve(spec.path), plausibility.layer_where(name, spec))
             continue
         try:
-            spec, enc_warns = plausibility.checked_encoding(name, spec, scenario.resolve(spec.path))
-            gdf, w, ex = read_layer(name, spec, scenario)
+            read_spec, enc_warns = plausibility.checked_encoding(name, spec, scenario.resolve(spec.path))
+            gdf, w, ex = read_layer(name, read_spec, scenario)
         except InputError as err:
             problems.extend(err.problems)
             continue

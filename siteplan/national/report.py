@@ -155,7 +155,7 @@ def _province_paths(fr: _Frame, polygons: gpd.GeoDataFrame, share: dict[str, flo
                 d.append("M" + "L".join(f"{x:g} {y:g}" for x, y in zip(px, py)) + "Z")
         s = share.get(key)
         fill = ("url(#hatch)" if key in failed else EMPTY_FILL if s is None
-                else f"hsl({int(round(120 * s))},60%,65%)")
+                else f"hsl({round(120 * s)},60%,65%)")
         label = f"{key}: " + ("failed" if key in failed else "no business" if s is None else f"{100 * s:.0f} % placed")
         path = Markup('<path class="pv" d="{}" fill="{}"><title>{}</title></path>').format(" ".join(d), fill, label)
         folder = links.get(key)

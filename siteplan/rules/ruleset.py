@@ -180,7 +180,7 @@ class RuleContext:
     _targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = field(default_factory=dict)
     _slope_bad: dict[float, BaseGeometry] = field(default_factory=dict)
     #: whole-grid exclusions per rule (bit-packed), shared by the categories that have the same rule
-    _grid_bad: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
+    grid_bad: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
 
     def target(self, key: str) -> tuple[np.ndarray, shapely.STRtree | None]:
         """Target geometries and their STRtree (None when there are none)."""
@@ -264,7 +264,7 @@ def _band(d: np.ndarray, low_m: float, high_m: float, res: float) -> np.ndarray:
     return (d >= low_m - diag / 2) & (d < high_m + diag + _EPS_M)
 
 
-def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tg: np.ndarray, tree: shapely.STRtree,
+def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tree: shapely.STRtree,
                   near: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Cells whose square comes closer than the rule distance to the target (or touches it when the
     distance is 0). ``d`` is the centre-to-centre distance field of the cells the target touches.
@@ -315,10 +315,12 @@ class RuleSet:
     utilities: tuple[str, ...]
     ctx: RuleContext
 
-    def __iter__(self) -> Iterator[Rule]:  # iterate the rules like a list
+    def __iter__(self) -> Iterator[Rule]:
+        """The rules, as a list iterates them."""
         return iter(self.rules)
 
     def __len__(self) -> int:
+        """How many rules."""
         return len(self.rules)
 
     # -- raster ----------------------------------------------------------------------------------
@@ -350,8 +352,8 @@ class RuleSet:
         shared = grid is None and distance is None and fields is self.ctx.fields  # the run's own grid
         for rule in self.rules:
             key = (rule.kind, rule.target, rule.min_m, rule.max_pct)
-            if shared and key in self.ctx._grid_bad:
-                bad = np.unpackbits(self.ctx._grid_bad[key], count=g.width * g.height).reshape(g.shape).astype(bool)
+            if shared and key in self.ctx.grid_bad:
+                bad = np.unpackbits(self.ctx.grid_bad[key], count=g.width * g.height).reshape(g.shape).astype(bool)
             elif rule.kind == "max_slope":
                 bad = _slope_bad(rule, fields, grid, g)
             elif rule.kind == "study_area":
@@ -362,8 +364,8 @@ class RuleSet:
                     counts[rule.rule_id] = 0
                     continue
                 bad = found
-            if shared and key not in self.ctx._grid_bad:
-                self.ctx._grid_bad[key] = np.packbits(bad.ravel())
+            if shared and key not in self.ctx.grid_bad:
+                self.ctx.grid_bad[key] = np.packbits(bad.ravel())
             counts[rule.rule_id] = int(bad.sum())
             allowed &= ~bad
         return allowed, counts
@@ -386,7 +388,7 @@ class RuleSet:
         near = None
         if shared and self.ctx.low.get(rule.target, np.inf) <= rule.min_m <= self.ctx.reach.get(rule.target, -1):
             near = self.ctx.near(rule.target, d, g)  # one exact pass per target, not per rule
-        return _distance_bad(rule, d, g, tg, tree, near)
+        return _distance_bad(rule, d, g, tree, near)
 
     # -- vector ----------------------------------------------------------------------------------
     def check(self, geoms: np.ndarray, ids: list[object] | None = None) -> pd.DataFrame:
