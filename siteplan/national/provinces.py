@@ -124,11 +124,7 @@ def national_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
 
 def _rehome(file: str, path: Path, problems: list[str]) -> list[str]:
     """Messages of a provincial file, each starting with the file as the national scenario lists it."""
-    out = []
-    for m in problems:
-        m = m.removeprefix(f"{path}: ")
-        out.append(f"{file}: {m}")
-    return out
+    return [f"{file}: {m.removeprefix(f'{path}: ')}" for m in problems]
 
 
 def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[Notice]]:
@@ -252,18 +248,17 @@ def ownership_problems(provinces: list[Province], crs: CRS) -> list[str]:
         twice = df[df.duplicated(["id", "x", "y"], keep=False)]
         for _, grp in twice.groupby(["id", "x", "y"], sort=False):
             ps = sorted(set(grp["p"]))
-            for pj in ps[1:]:
-                problems.append(f"{provinces[pj].file}: business '{grp['id'].iloc[0]}' is listed by "
-                                f"{provinces[ps[0]].file} too (same biz_id at the same place): a business belongs to "
-                                "one province (else it is planned twice); remove it from the file of the province that "
-                                "does not own it")
+            problems.extend(f"{provinces[pj].file}: business '{grp['id'].iloc[0]}' is listed by "
+                            f"{provinces[ps[0]].file} too (same biz_id at the same place): a business belongs to "
+                            "one province (else it is planned twice); remove it from the file of the province that "
+                            "does not own it" for pj in ps[1:])
             if len(problems) > 50:
                 problems.append("… (more businesses listed twice; fix these first)")
                 break
     return problems
 
 
-def province_groups(provinces: list[Province], crs: CRS, cross_border: bool) -> np.ndarray:
+def province_groups(provinces: list[Province], crs: CRS, *, cross_border: bool) -> np.ndarray:
     """Group label of each province: each alone with closed borders; with open borders, linked when a
     business of one lies within its province's ``allocation.max_distance_km`` of an estate of the other
     (transitively)."""
@@ -323,15 +318,15 @@ def group_problems(members: list[Province], *, seed_set: bool) -> list[str]:
 def joint_warnings(provinces: list[Province], groups: list[np.ndarray]) -> list[Notice]:
     """What a joint run assumes: provinces planned together without a ``boundary`` layer are represented
     by the extent of their data."""
-    out = []
+    out: list[Notice] = []
     for members in groups:
         if len(members) < 2:
             continue
         bare = [provinces[i] for i in members if "boundary" not in provinces[i].region.layers]
-        for p in bare:
-            out.append(Notice("joint-no-boundary", f"national: {p.file} has no boundary layer; in the joint run of "
-                              f"{' + '.join(provinces[i].key for i in members)} the extent of its data (plus a margin, "
-                              "as its own run uses) stands for it; add its boundary layer to bound it exactly"))
+        out.extend(Notice("joint-no-boundary", f"national: {p.file} has no boundary layer; in the joint run of "
+                          f"{' + '.join(provinces[i].key for i in members)} the extent of its data (plus a margin, "
+                          "as its own run uses) stands for it; add its boundary layer to bound it exactly")
+                   for p in bare)
     return out
 
 
@@ -431,7 +426,7 @@ def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int
         raise InputError(problems or [f"{path}: national.scenarios: no province"])
     seed_set = seed is not None or "seed" in national.model_fields_set
     override = seed if seed is not None else (national.seed if seed_set else None)
-    group = province_groups(provinces, crs, nat.cross_border)
+    group = province_groups(provinces, crs, cross_border=nat.cross_border)
     groups = [np.flatnonzero(group == g) for g in sorted(set(group.tolist()))]
     for members in groups:
         if len(members) > 1:

@@ -17,7 +17,6 @@ window; the COG is then made from it by GDAL, which reads by blocks.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,7 +53,7 @@ def _sequential(plan: BlockPlan, windows: list[Window4]) -> Iterator[tuple[Windo
         yield w, plan.block(w)
 
 
-def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: str | None,
+def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: str | None, *,
              processes: bool) -> Iterator[tuple[Window4, tuple[np.ndarray, dict]]]:
     from distributed import Client, LocalCluster, as_completed
 
@@ -189,7 +188,7 @@ def write_surface_cog(prep: Prepared, category: str, out: str | Path, *, chunk: 
             log.warning("dask.distributed is not installed (pip install 'siteplan[dask]'); computing the chunks here")
             workers, scheduler = 0, None
     chunks = _sequential(plan, windows) if workers <= 0 and not scheduler else _on_dask(
-        plan, windows, workers, scheduler, processes)
+        plan, windows, workers, scheduler, processes=processes)
     counts = {r.rule_id: 0 for r in plan.rules}
     bars = show_bars()
     with atomic_path(out) as final, count_bar(len(windows), f"suitability {category}", "chunk") as advance:
@@ -206,8 +205,7 @@ def write_surface_cog(prep: Prepared, category: str, out: str | Path, *, chunk: 
             rasterio.shutil.copy(tiles, final, driver="COG", COMPRESS="DEFLATE", PREDICTOR="FLOATING_POINT",
                                  BLOCKSIZE="512", BIGTIFF="IF_SAFER", NUM_THREADS="1")
         finally:
-            if os.path.exists(tiles):
-                os.unlink(tiles)
+            tiles.unlink(missing_ok=True)
     return counts
 
 

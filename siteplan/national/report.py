@@ -1,4 +1,6 @@
-"""The national summary page (``report.html`` of a national run), read in a minute:
+"""The national summary page (``report.html`` of a national run), read in a minute.
+
+It shows:
 
 * a headline that never hides a failure (``29 of 31 provinces; Fars and Yazd failed: …``) and totals
   that say which provinces they cover;
@@ -34,8 +36,6 @@ import shapely
 from markupsafe import Markup
 
 from .gather import NationalFigures, read_stage_layer
-from .partition import Unit
-from .runner import Outcome
 
 __all__ = ["national_report", "FAILED_FILL", "EMPTY_FILL"]
 
@@ -110,7 +110,7 @@ def _rtl(text: str) -> bool:
     return False
 
 
-def _th(key: str, num: bool = False) -> Markup:
+def _th(key: str, *, num: bool = False) -> Markup:
     en, fa = _HEADS[key]
     return Markup('<th{}>{}<br><span lang="fa" dir="rtl">{}</span></th>').format(
         Markup(' class="n"') if num else Markup(""), en, fa)
@@ -388,16 +388,13 @@ def _first_line(error: str) -> str:
     return lines[0] if lines else ""
 
 
-def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polygons: gpd.GeoDataFrame,
-                    path: Path, figs: NationalFigures) -> None:
+def national_report(name: str, polygons: gpd.GeoDataFrame, path: Path, figs: NationalFigures) -> None:
     """Write the national summary page.
 
     Parameters
     ----------
     name
         The national scenario's name.
-    units, outcomes
-        The units and their outcomes, in the same order.
     polygons
         The partitions (``partition``, geometry) in the working CRS.
     path

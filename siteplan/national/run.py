@@ -54,6 +54,7 @@ class NationalResult:
 
     @property
     def failed(self) -> list[Outcome]:
+        """The outcomes of the units that failed, in order."""
         return [o for o in self.outcomes if o.status == "failed"]
 
 
@@ -225,7 +226,7 @@ def _gather(scenario: Scenario, res: NationalResult, cache_dir: Path, stage: Pat
 
         lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
         write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
-    national_report(scenario.name, res.parts.units, res.outcomes, res.parts.polygons, stage / "report.html", figs)
+    national_report(scenario.name, res.parts.polygons, stage / "report.html", figs)
     from ..outputs.workbook import write_folder_workbook
 
     write_folder_workbook(stage, stage / "plan.xlsx", rtl=scenario.report.language in ("fa", "both"))

@@ -21,7 +21,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -162,7 +162,7 @@ def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
         (stage / SUMMARY).write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         seal_entry(stage, "cache-unit")  # the files it holds: what pruning may remove
         try:
-            os.rename(stage, done)
+            stage.rename(done)
         except OSError:  # another run put the same unit there meanwhile: same key, same content
             shutil.rmtree(stage, ignore_errors=True)
         return Outcome(task.label, task.key, "ok", seconds=round(time.perf_counter() - t0, 3), worker=where,
@@ -242,7 +242,7 @@ def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None 
                 on_done(outcomes[-1], i + 1, len(tasks))
             return outcomes, {"engine": "sequential", "workers": 0}
         with _quiet_client():
-            return _run_dask(tasks, workers, scheduler, processes, on_done, bars)
+            return _run_dask(tasks, workers, scheduler, on_done, bars, processes=processes)
 
 
 @contextmanager
@@ -326,20 +326,21 @@ def _result(client: Any, fut: Any, task: UnitTask) -> Outcome:
     """A finished future's outcome; a worker lost as often as Dask allows is the unit's failure."""
     try:
         out: Outcome = fut.result()
-        return out
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - Dask re-raises whatever killed the worker; the unit fails
         if _scheduler_lost(client, exc):
             raise _SchedulerLost(f"{type(exc).__name__}: {exc}".strip()) from None
         return Outcome(task.label, task.key, "failed",
                        error=f"the worker running it was lost ({type(exc).__name__}: {exc}); a worker that runs "
                              "out of memory is killed: give the workers more memory")
+    return out
 
 
-def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, processes: bool,
-              on_done: Callable[[Outcome, int, int], None], bars: UnitBars) -> tuple[list[Outcome], dict[str, Any]]:
+def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None,
+              on_done: Callable[[Outcome, int, int], None], bars: UnitBars, *,
+              processes: bool) -> tuple[list[Outcome], dict[str, Any]]:
     from distributed import as_completed
 
-    client, cluster, engine = _connect(workers, scheduler, processes)
+    client, cluster, engine = _connect(workers, scheduler, processes=processes)
     topic = f"siteplan-progress-{uuid.uuid4().hex[:12]}"
     written: set[int] = set()
     here = f"{socket.gethostname()}:{os.getpid()}"
@@ -396,7 +397,7 @@ def _said(o: Outcome, i: int, here: str, shown: tuple[set[int], UnitBars]) -> No
     bars.done(i, o.status)
 
 
-def _connect(workers: int, scheduler: str | None, processes: bool) -> tuple[Any, Any, dict[str, Any]]:
+def _connect(workers: int, scheduler: str | None, *, processes: bool) -> tuple[Any, Any, dict[str, Any]]:
     """A client of the ``--scheduler`` (checked first) or of a new LocalCluster; the engine's record."""
     from distributed import Client, LocalCluster
 
@@ -412,10 +413,8 @@ def _connect(workers: int, scheduler: str | None, processes: bool) -> tuple[Any,
 
 def _close(client: Any, cluster: Any, topic: str, lost: str) -> None:
     if lost:  # nothing to say goodbye to
-        try:
+        with suppress(Exception):  # the scheduler is gone: closing may fail in any way
             client.close(timeout=5)
-        except Exception:
-            pass
     else:
         client.unsubscribe_topic(topic)
         client.close()

@@ -82,7 +82,7 @@ def _provisional(path: Path) -> Scenario | None:
     try:
         data = read_scenario_file(path)
         nat = NationalSpec(**data["national"])
-    except Exception:
+    except Exception:  # noqa: BLE001, RUF100 - a file that does not parse in any way: its own errors are said
         return None
     crs = data.get("crs") if isinstance(data.get("crs"), str) else None
     return Scenario.model_construct(national=nat, base_dir=str(path.parent.resolve()), crs=crs, name=str(
@@ -187,7 +187,7 @@ def _validate_list(path: Path, scenario: Scenario, problems: list[str]) -> Natio
         crs = national_crs(scenario, provinces)
         problems += ownership_problems(provinces, crs)
         if nat.cross_border:
-            group = province_groups(provinces, crs, True)
+            group = province_groups(provinces, crs, cross_border=True)
             seed_set = "seed" in scenario.model_fields_set
             for g in sorted(set(group.tolist())):
                 members = [provinces[i] for i in np.flatnonzero(group == g)]
