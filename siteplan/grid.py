@@ -122,7 +122,7 @@ def rasterize_mask(geoms: np.ndarray | list[BaseGeometry], grid: Grid, *, all_to
         return np.zeros(grid.shape, dtype=bool)
     arr = features.rasterize(((shape_of(g), 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
                              fill=0, all_touched=all_touched, dtype="uint8")
-    return arr.astype(bool)
+    return np.asarray(arr.astype(bool))
 
 
 def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -163,7 +163,7 @@ def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = Non
 
         d = ndimage.distance_transform_edt(~mask, sampling=(res, res))
     if out is None:
-        return d.astype(np.float32, copy=False)
+        return np.asarray(d.astype(np.float32, copy=False))
     np.copyto(out, d, casting="same_kind")
     return out
 
@@ -236,7 +236,7 @@ def _convolve_same(in1: np.ndarray, in2: np.ndarray, spectra: dict[tuple[float, 
             spectra[skey] = sp2
     ret = sp_fft.irfftn(sp1 * sp2, fshape, axes=axes)[: shape[0], : shape[1]]
     r0, c0 = (shape[0] - s1[0]) // 2, (shape[1] - s1[1]) // 2
-    return ret[r0:r0 + s1[0], c0:c0 + s1[1]].copy()
+    return np.asarray(ret[r0:r0 + s1[0], c0:c0 + s1[1]].copy())
 
 
 @dataclass

@@ -268,7 +268,10 @@ def review_table(classified: pd.DataFrame, catalogue: Catalogue | None = None) -
         un = classified[classified["class_status"] == "review"]
     else:
         un = classified[classified["category"].isna()]
-    get = lambda c: un[c] if c in un else pd.Series([None] * len(un), index=un.index, dtype=object)  # noqa: E731 - a one-line column getter
+
+    def get(c: str) -> pd.Series:
+        return un[c] if c in un else pd.Series([None] * len(un), index=un.index, dtype=object)
+
     land = {} if catalogue is None else dict(zip(catalogue.table["code"], catalogue.table["land_m2"]))
     t = pd.DataFrame({
         "biz_id": get("biz_id"), "name": get("name"), "category": "", "best1": get("class_best1"),

@@ -143,8 +143,9 @@ class Calibration:
         """Calibrated confidence of the model's best category (``agree``: the rules' weak candidate is it)."""
         p = np.asarray(p, dtype=float)
         a = np.interp(p, self.agree_x, self.agree_y) if self.agree_x else np.interp(p, self.model_x, self.model_y)
-        return np.where(np.asarray(agree, dtype=bool), np.maximum(a, np.interp(p, self.model_x, self.model_y)),
-                        np.interp(p, self.model_x, self.model_y))
+        out: np.ndarray = np.where(np.asarray(agree, dtype=bool), np.maximum(a, np.interp(p, self.model_x, self.model_y)),
+                                   np.interp(p, self.model_x, self.model_y))
+        return out
 
     def to_json(self) -> dict[str, object]:
         """The JSON form (``classify_calibration.json``)."""

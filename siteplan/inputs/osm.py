@@ -156,7 +156,7 @@ def _polys(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 def _area_ha(g: gpd.GeoDataFrame) -> np.ndarray:
     if g.empty:
         return np.array([])
-    return g.to_crs(g.estimate_utm_crs()).area.to_numpy() / M2_PER_HA
+    return np.asarray(g.to_crs(g.estimate_utm_crs()).area.to_numpy() / M2_PER_HA)
 
 
 def read_osm(pbf: Path, osm_map: Mapping[str, str], boundary: str | Path | None = None

@@ -242,7 +242,7 @@ def area_rows(gdf: gpd.GeoDataFrame, name: str) -> np.ndarray:
     if GEOM_KIND[name] == "polygon":
         return np.ones(len(gdf), dtype=bool)
     if name == "constraints" and "kind" in gdf.columns:
-        return gdf["kind"].isin(AREA_CONSTRAINT_KINDS).to_numpy()
+        return np.asarray(gdf["kind"].isin(AREA_CONSTRAINT_KINDS).to_numpy())
     return np.zeros(len(gdf), dtype=bool)
 
 

@@ -48,13 +48,13 @@ def chunk_windows(height: int, width: int, chunk: int) -> list[Window4]:
             for r0 in range(0, height, chunk) for c0 in range(0, width, chunk)]
 
 
-def _sequential(plan: BlockPlan, windows: list[Window4]) -> Iterator[tuple[Window4, tuple[np.ndarray, dict]]]:
+def _sequential(plan: BlockPlan, windows: list[Window4]) -> Iterator[tuple[Window4, tuple[np.ndarray, dict[str, int]]]]:
     for w in windows:
         yield w, plan.block(w)
 
 
 def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: str | None, *,
-             processes: bool) -> Iterator[tuple[Window4, tuple[np.ndarray, dict]]]:
+             processes: bool) -> Iterator[tuple[Window4, tuple[np.ndarray, dict[str, int]]]]:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -134,10 +134,10 @@ def surface_array(prep: Prepared, category: str, *, chunk: int = 2048) -> Any:
     dask.array.Array
         Shape ``(grid.height, grid.width)``, row 0 at the north, the grid's transform.
     """
-    import dask
     import dask.array as da
+    from dask.delayed import delayed
 
-    plan = dask.delayed(surface_plan(prep, category), pure=True, traverse=False)
+    plan = delayed(surface_plan(prep, category), pure=True, traverse=False)
     grid = prep.grid
     windows = chunk_windows(grid.height, grid.width, chunk)
     cols = len(range(0, grid.width, chunk))
@@ -145,7 +145,7 @@ def surface_array(prep: Prepared, category: str, *, chunk: int = 2048) -> Any:
     def values(p: BlockPlan, window: Window4) -> np.ndarray:
         return p.block(window)[0]
 
-    tiles = [da.from_delayed(dask.delayed(values, pure=True)(plan, w), shape=(w[2], w[3]), dtype=np.float32)
+    tiles = [da.from_delayed(delayed(values, pure=True)(plan, w), shape=(w[2], w[3]), dtype=np.float32)
              for w in windows]
     return da.block([tiles[i:i + cols] for i in range(0, len(tiles), cols)])
 

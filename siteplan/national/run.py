@@ -68,7 +68,7 @@ def default_cache(out: str | Path) -> Path:
 
 
 def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, timings: dict[str, float],
-              stage: Path) -> dict:
+              stage: Path) -> dict[str, Any]:
     inputs: dict[str, str] = {}
     for label, p in res.parts.inputs.items():
         from ..outputs.outfile import input_files

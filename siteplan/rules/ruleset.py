@@ -94,7 +94,7 @@ def target_geoms(target: str, layers: dict[str, gpd.GeoDataFrame], scenario: Sce
         if roads is None:
             return empty
         want = ["motorway", "trunk"] if target == "roads_major" else ["primary"]
-        return roads.geometry.values[roads["road_class"].isin(want).to_numpy()]
+        return np.asarray(roads.geometry.values[roads["road_class"].isin(want).to_numpy()])
     if cons is None:
         return empty
     kinds = {"nature": ["protected", "wetland", "national_park"], "water": ["river", "qanat"],
@@ -103,7 +103,7 @@ def target_geoms(target: str, layers: dict[str, gpd.GeoDataFrame], scenario: Sce
         kinds = [target.split(":", 1)[1]]
     if kinds is None:
         raise ValueError(f"unknown rule target {target}")
-    return cons.geometry.values[cons["kind"].isin(kinds).to_numpy()]
+    return np.asarray(cons.geometry.values[cons["kind"].isin(kinds).to_numpy()])
 
 
 def compile_rules(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, list[Rule]]:
@@ -242,7 +242,7 @@ class RuleContext:
 def _cell_boxes(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     x, y = grid.xy(rows, cols)
     h = grid.res / 2
-    return shapely.box(x - h, y - h, x + h, y + h)
+    return np.asarray(shapely.box(x - h, y - h, x + h, y + h))
 
 
 def _exact_distance(grid: Grid, rows: np.ndarray, cols: np.ndarray, tree: shapely.STRtree,
@@ -261,7 +261,7 @@ def _band(d: np.ndarray, low_m: float, high_m: float, res: float) -> np.ndarray:
     """Cells whose centre distance ``d`` leaves open whether their square is within a rule distance in
     [low_m, high_m]: the true distance lies in [d − res·√2, d + res/√2]."""
     diag = res * np.sqrt(2.0)
-    return (d >= low_m - diag / 2) & (d < high_m + diag + _EPS_M)
+    return np.asarray((d >= low_m - diag / 2) & (d < high_m + diag + _EPS_M))
 
 
 def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tree: shapely.STRtree,
@@ -284,14 +284,14 @@ def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tree: shapely.STRtree,
             flat, dist = near
             exact = dist[np.searchsorted(flat, r * grid.width + c)]
         bad[r, c] = exact < rule.min_m if rule.min_m > 0 else exact <= 0
-    return bad
+    return np.asarray(bad)
 
 
 def _inside_cells(geom: BaseGeometry, grid: Grid) -> np.ndarray:
     """Cells whose whole square lies inside ``geom`` (centre inside, no boundary through the cell)."""
     centre_in = rasterize_mask(np.array([geom]), grid, all_touched=False)
     edge = rasterize_mask(np.array([geom.boundary]), grid, all_touched=True)
-    return centre_in & ~edge
+    return np.asarray(centre_in & ~edge)
 
 
 def _slope_bad(rule: Rule, fields: FieldCache | None, grid: Grid | None, g: Grid) -> np.ndarray:
