@@ -39,7 +39,7 @@ for a calibration registry is measured the same way (the model without that regi
 ``--calibrate`` also prints a leave-one-registry-out check of the calibration itself (calibrate on the
 other registries, measure on the one left out).
 
-The veto (``siteplan.guilds.name_model.VETO_RATIO``: a keyword decision goes to review when the name model,
+The veto (``siteplan.guilds.decide.VETO_RATIO``: a keyword decision goes to review when the name model,
 trained without the registry's own rule decisions, prefers another category that many times over) is acted
 on in every line; ``--veto`` prints how each ratio would act, on calibration registries only: the wrong
 decisions are those of each registry's first run (``FIRST_RUN``: the rules of the commit before it was used),
@@ -61,12 +61,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from siteplan.guilds.catalogue import classify, load_catalogue  # noqa: E402
+from siteplan.guilds.decide import apply_fallback  # noqa: E402
 from siteplan.guilds.name_model import (  # noqa: E402
     DEFAULT_MIN_CONFIDENCE,
     OTHER,
     CORPUS_COLUMNS,
     Calibration,
-    apply_fallback,
     load_calibration,
     load_corpus,
     train,
@@ -297,7 +297,7 @@ pd.DataFrame({{"rule": rule, "cat": c["category"].where(~out, "_other")}}).to_cs
 
 
 def veto_report(ratios: tuple[float, ...] = (2, 3, 5, 10, 20, 50, 100)) -> None:
-    """How the veto (:data:`siteplan.guilds.name_model.VETO_RATIO`) would act, on calibration registries only.
+    """How the veto (:data:`siteplan.guilds.decide.VETO_RATIO`) would act, on calibration registries only.
 
     Out of sample both ways: the veto model never sees the registry's corpus rows (leave one registry out);
     the wrong rule decisions are those of each registry's FIRST run (:data:`FIRST_RUN`: the rules and
@@ -308,7 +308,7 @@ def veto_report(ratios: tuple[float, ...] = (2, 3, 5, 10, 20, 50, 100)) -> None:
     import tempfile
     from io import BytesIO
 
-    from siteplan.guilds.name_model import _VETOED_RULES, _veto
+    from siteplan.guilds.decide import _VETOED_RULES, _veto
 
     corpus = corpus_from(CALIBRATION)
     cal = load_calibration()

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from siteplan.guilds.name_model import (
-    DEFAULT_MIN_CONFIDENCE, OTHER, REVIEW_COLUMNS, apply_fallback, apply_labels, read_labels, review_table, train,
-)
+from siteplan.guilds.decide import REVIEW_COLUMNS, apply_fallback, review_table
+from siteplan.guilds.labels import apply_labels, read_labels
+from siteplan.guilds.name_model import DEFAULT_MIN_CONFIDENCE, OTHER, train
 from siteplan.errors import InputError
 from siteplan.guilds.catalogue import classify, load_catalogue
 
@@ -362,7 +362,8 @@ def test_name_model_vetoes_a_rule_it_strongly_disagrees_with():
     """Issue #28: a keyword decision the name model (trained without the registry's rule decisions) finds
     ten times less likely than another category goes to review with both candidates; an explicit category
     is never second-guessed, and a clear keyword name is still placed."""
-    from siteplan.guilds.name_model import VETO_RATIO, load_corpus
+    from siteplan.guilds.decide import VETO_RATIO
+    from siteplan.guilds.name_model import load_corpus
 
     cat = load_catalogue()
     reg = pd.DataFrame({"biz_id": ["1", "2", "3"], "name": ["آهنگری نمونه", "آهنگری نمونه", "آهنگری حسینی"],

@@ -1074,7 +1074,7 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
         A copy with ``category`` (None when unclassified or outside the catalogue), ``class_by``
         (``category``, ``isic``, ``osm_tag``, ``keyword``, or empty), ``class_rule`` (one of
         :data:`RULE_KINDS` or ``unclassified``), ``class_conf`` in [0, 1] (the rule's strength;
-        :func:`siteplan.guilds.name_model.apply_fallback` replaces it with the calibrated confidence),
+        :func:`siteplan.guilds.decide.apply_fallback` replaces it with the calibrated confidence),
         ``class_outside`` (True for a trade outside the catalogue), ``class_words`` (the keywords found
         in the name, with their categories) and ``class_note`` explaining a failure.
 
