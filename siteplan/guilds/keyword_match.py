@@ -16,13 +16,18 @@ from typing import TYPE_CHECKING
 from ..common.textnorm import normalize, normalize_compact
 from .trade_words import (
     CONTEXT_WORDS,
+    DISPUTED_IN_RETAIL,
     DISPUTED_WORDS,
+    MAKERS,
+    MAKING_WORDS,
     OUTSIDE,
     OUTSIDE_GOODS,
     OUTSIDE_MORE,
     OUTSIDE_OVERRIDES,
     OUTSIDE_TRADES,
+    SELLING_WORDS,
     SHARED_KEYWORDS,
+    TRADE_GOODS,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +89,8 @@ class Matcher:
     keywords: list[_Kw]
     code_norm: dict[str, str]
     by_prefix: dict[str, list[_Kw]]  # keywords by their first two letters
-    disputed: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()  # (word, its categories, settling words)
+    #: (word, its categories, settling words, words without one of which it is not disputed (none: always))
+    disputed: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 def build_matcher(cat: Catalogue) -> Matcher:
@@ -111,9 +117,17 @@ def build_matcher(cat: Catalogue) -> Matcher:
     for k in kws:
         if len(k[0]) >= 2:
             by_prefix.setdefault(k[0][:2], []).append(k)
-    disputed = tuple((fold(normalize_compact(v)), codes, tuple(fold(normalize_compact(u)) for u in unless))
-                     for w, (codes, unless) in sorted(DISPUTED_WORDS.items()) for v in _stems(w))
+    entries: list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = [
+        (w, codes, unless, ()) for w, (codes, unless) in DISPUTED_WORDS.items()]
+    entries += [(w, codes, unless, only) for w, (codes, only, unless) in DISPUTED_IN_RETAIL.items()]
+    disputed = tuple((fold(normalize_compact(v)), codes, _compact(unless), _compact(only))
+                     for w, codes, unless, only in sorted(entries) for v in _stems(w))
     return Matcher(isic, osm, kws, code_norm, by_prefix, disputed)
+
+
+def _compact(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Words as matched in a compact name (normalized, spaces removed, spellings folded)."""
+    return tuple(fold(normalize_compact(w)) for w in words)
 
 
 def _outside_keywords(cat: Catalogue, have: set[tuple[str, str]]) -> list[_Kw]:
@@ -178,7 +192,36 @@ def matches(name_compact: str, name_words: str, m: Matcher) -> list[Found]:
         for kw, code, spec, whole, text in m.by_prefix.get(name_compact[i:i + 2], ()):
             if name_compact.startswith(kw, i) and (not whole or whole in words) and i in starts:
                 out.append((i, i + len(kw), code, spec, text))
+    return _as_goods(out, name_compact, words) if out else out
+
+
+def _as_goods(found: list[Found], name_compact: str, name_words: str) -> list[Found]:
+    """The keywords found, goods words with a word of their trade made the trade's
+    (:data:`~siteplan.guilds.trade_words.TRADE_GOODS`: «پخش لبنیات» a food wholesaler, «ضایعات آلومینیوم»
+    scrap), and a selling category's keywords in a name of making and not selling made the maker's
+    (:data:`~siteplan.guilds.trade_words.MAKERS`: «تولید میز و صندلی چوبی» carpentry)."""
+    cats = {c for _, _, c, _, _ in found}
+    goods = _goods_words()
+    toks = set(name_words.split())
+    making = any(w in toks for w in MAKING_WORDS) and not any(w in name_compact for w in _selling())
+    out = []
+    for a, b, c, spec, text in found:
+        trade = next((t for t in goods if t in cats and t != c and name_compact[a:b] in goods[t]), None)
+        code = trade or (MAKERS[c] if making and c in MAKERS else c)
+        out.append((a, b, code, spec, text))
     return out
+
+
+@functools.cache
+def _selling() -> tuple[str, ...]:
+    """:data:`~siteplan.guilds.trade_words.SELLING_WORDS` as matched."""
+    return _compact(SELLING_WORDS)
+
+
+@functools.cache
+def _goods_words() -> dict[str, frozenset[str]]:
+    """:data:`~siteplan.guilds.trade_words.TRADE_GOODS` as matched (compact, folded)."""
+    return {t: frozenset(_compact(ws)) for t, ws in TRADE_GOODS.items()}
 
 
 def _word_starts(words: str) -> set[int]:
@@ -235,17 +278,21 @@ def conflicts(found: list[Found], *, generic: bool = False) -> list[str]:
     longer matched one, as «تراش» in «سنگتراشی», does not count): «ضایعات مس و آلومینیوم» names scrap
     and metalwork; more than one means the keywords cannot decide. ``generic``: count generic words too."""
     spans = [(a, b, c) for a, b, c, spec, _ in found if spec == 2 or generic]
-    kept = [(a, b, c) for a, b, c in spans
-            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _ in spans)]
-    return sorted({c for _, _, c in kept})
+    return sorted({c for _, _, c in _outer(spans)})
+
+
+def _outer(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The spans not inside or across a longer one: «تراش» in «سنگتراشی» and «تعمیرگاه ماشین» across
+    «ماشین آلات کشاورزی» are read as part of the longer word."""
+    return [(a, b, c) for a, b, c in spans
+            if not any(a2 < b and a < b2 and (b2 - a2) > (b - a) for a2, b2, _ in spans)]
 
 
 def generic_conflict(found: list[Found]) -> list[str]:
     """Categories of words of a trade in two places of the name that share no category («عمده فروشی» and
     «آهن»), a word inside a longer found one left out; empty when there are none («گالری» alone names two
     categories in one place: the model may rank them)."""
-    kept = [(a, b, c) for a, b, c, *_ in found
-            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, *_ in found)]
+    kept = _outer([(a, b, c) for a, b, c, *_ in found])
     spans: dict[tuple[int, int], set[str]] = {}
     for a, b, c in kept:
         spans.setdefault((a, b), set()).add(c)

@@ -9,9 +9,19 @@ outside the catalogue, a shop's keyword with a word of selling parts
 
 from __future__ import annotations
 
+import functools
+
 from ..common.textnorm import normalize_compact
 from .keyword_match import SHORT_KEYWORD, Matcher, conflicts, fold, generic_conflict, matches
-from .trade_words import GOODS_TRADERS, OUTSIDE, SERVICE_OR_SALE
+from .trade_words import (
+    GOODS_TRADERS,
+    NONFOOD_GOODS,
+    OUTSIDE,
+    OUTSIDE_OVERRIDES,
+    SERVICE_OR_SALE,
+    SERVICE_SETTLES,
+    SETTLED_BY_ISIC,
+)
 
 __all__ = ["disputed", "doubt", "isic_doubt", "name_conflicts", "words_found"]
 
@@ -47,8 +57,8 @@ def doubt(code: str | None, how: str, name_c: str, name_w: str, m: Matcher, word
     if code is None or code == OUTSIDE or how not in ("isic", "keyword", "generic"):
         return []
     if how == "isic":
-        return isic_doubt(code, name_c, name_w, m) or disputed(code, name_c, name_w, m)
-    if isic_outside:
+        return isic_doubt(code, name_c, name_w, m) or ([] if code in SETTLED_BY_ISIC else disputed(code, name_c, name_w, m))
+    if isic_outside and not _related_isic(isic_outside, code, m):
         return [f"the ISIC code {isic_outside} is of a trade outside the catalogue, the name's «{word}» says {code}",
                 *sorted({code, OUTSIDE})]
     found = disputed(code, name_c, name_w, m)
@@ -57,10 +67,19 @@ def doubt(code: str | None, how: str, name_c: str, name_w: str, m: Matcher, word
     return _service_or_sale(code, name_c, name_w, word)
 
 
+def _related_isic(isic: str, code: str, m: Matcher) -> bool:
+    """True when an ISIC code of no category is in the same group (its first three digits) as one of
+    ``code``'s own: a clerk's near code (2512 tanks of metal for metalwork's 2511, 4662 metals for the building
+    materials' 4663) does not contradict the name."""
+    group = "".join(ch for ch in isic if ch.isdigit())[:3]
+    return any(k[:3] == group and code in cats for k, cats in m.isic.items())
+
+
 def _service_or_sale(code: str, name_c: str, name_w: str, word: str) -> list[str]:
     """A repair shop's keyword (``word``) with a word of selling parts, or the reverse
-    (:data:`SERVICE_OR_SALE`): why, then both categories; else empty."""
-    if code not in SERVICE_OR_SALE:
+    (:data:`SERVICE_OR_SALE`), and no word of the service itself (:data:`SERVICE_SETTLES`): why, then both
+    categories; else empty."""
+    if code not in SERVICE_OR_SALE or any(fold(normalize_compact(w)) in name_c for w in SERVICE_SETTLES.get(code, ())):
         return []
     words, other = SERVICE_OR_SALE[code]
     kw = fold(normalize_compact(word))
@@ -74,13 +93,17 @@ def _service_or_sale(code: str, name_c: str, name_w: str, word: str) -> list[str
 def isic_doubt(code: str, name_c: str, name_w: str, m: Matcher) -> list[str]:
     """The name's longest specific keywords name another category than the ISIC code's ``code`` (a trade
     outside the catalogue does not, for :data:`GOODS_TRADERS`): why, then the candidates; else empty."""
-    found = [t for t in matches(name_c, name_w, m) if t[3] == 2]
+    every = matches(name_c, name_w, m)
+    found = [t for t in every if t[3] == 2]
+    if not found:  # no specific word: a generic word of another trade («مارکت» under the large stores' 4719)
+        found = [t for t in every if t[2] != code and t[4] not in OUTSIDE_OVERRIDES]
     if not found:
         return []
     best = max(b - a for a, b, *_ in found)
     cs = {c for a, b, c, *_ in found if b - a == best}
-    if code in GOODS_TRADERS:
-        cs.discard(OUTSIDE)
+    if code in GOODS_TRADERS and (code != "wholesale_food" or not any(
+            name_c[a:b] in _nonfood() for a, b, c, *_ in every if c == OUTSIDE)):
+        cs.discard(OUTSIDE)  # the goods of a wholesaler («عمده فروشی ... روغن نباتی»), but no food for a food one
     if not cs - {code}:
         return []
     cands = sorted(cs | {code})
@@ -89,12 +112,13 @@ def isic_doubt(code: str, name_c: str, name_w: str, m: Matcher) -> list[str]:
 
 
 def disputed(code: str, name_c: str, name_w: str, m: Matcher) -> list[str]:
-    """A word of :data:`DISPUTED_WORDS` for ``code`` in the name and none that settles it: why, then the
-    candidates (``code`` and :data:`OUTSIDE`); else empty."""
+    """A word of :data:`DISPUTED_WORDS` (or of :data:`DISPUTED_IN_RETAIL` with a word of a shop) for ``code``
+    in the name and none that settles it: why, then the candidates (``code`` and :data:`OUTSIDE`); else
+    empty."""
     spaced = name_w.replace(" ", "  ")
-    for w, codes, unless in m.disputed:
+    for w, codes, unless, only in m.disputed:
         if code in codes and (w in name_c if len(w) > SHORT_KEYWORD else f" {w} " in spaced) and \
-                not any(u in name_c for u in unless):
+                not any(u in name_c for u in unless) and (not only or any(o in name_c for o in only)):
             return [f"«{w}»: registries disagree whether it is {code} or a trade outside the catalogue",
                     *sorted({code, OUTSIDE})]
     return []
@@ -127,3 +151,9 @@ def words_found(name_c: str, name_w: str, m: Matcher) -> str:
             cs.append(c)
     return "; ".join(f"«{t}» {'/'.join(sorted(cs))}" for t, cs in seen.values())
 
+
+
+@functools.cache
+def _nonfood() -> frozenset[str]:
+    """:data:`~siteplan.guilds.trade_words.NONFOOD_GOODS` as matched (compact, folded)."""
+    return frozenset(fold(normalize_compact(w)) for w in NONFOOD_GOODS)
