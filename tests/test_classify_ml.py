@@ -46,10 +46,12 @@ def test_short_keywords_match_whole_words_only():
 
 
 def test_keywords_of_two_categories_are_not_decided_by_length():
-    out = classify(pd.DataFrame({"name": ["ضایعات مس و آلومینیوم", "سنگتراشی اکبر"]}), load_catalogue())
+    out = classify(pd.DataFrame({"name": ["جوشکاری و ضایعات آهن", "سنگتراشی اکبر", "ضایعات مس و آلومینیوم"]}),
+                   load_catalogue())
     assert out.category.iat[0] is None
     assert "keywords of several categories in the name (metalwork, scrap)" in out.class_note.iat[0]
     assert out.category.iat[1] == "stone_cutting"  # «تراش» inside «سنگتراشی» does not count
+    assert out.category.iat[2] == "scrap"  # a scrap dealer's metals are its goods, no metalwork (issue #28)
 
 
 def test_overrides_add_or_replace_keywords():
