@@ -8,8 +8,13 @@ for an officer to check.
 Modules, in the order data flows:
 
 - :mod:`~siteplan.guilds.profiles`: default criteria by category (the catalogue's ``profile``);
-- :mod:`~siteplan.guilds.catalogue`: the catalogue and the rules (explicit category, ISIC code, OSM
-  tag, keywords);
+- :mod:`~siteplan.guilds.catalogue`: the catalogue read and a scenario's overrides applied; the face of
+  the catalogue and the rules, whose parts are :mod:`~siteplan.guilds.catalogue_values` (columns and
+  their checks), :mod:`~siteplan.guilds.catalogue_table` (:class:`Catalogue`),
+  :mod:`~siteplan.guilds.trade_words` (the rules' words), :mod:`~siteplan.guilds.keyword_match` (the
+  keyword matcher), :mod:`~siteplan.guilds.review_reasons` (why a rule is doubted) and
+  :mod:`~siteplan.guilds.rule_cascade` (the rules in order: explicit category, ISIC code, OSM tag,
+  keywords);
 - :mod:`~siteplan.guilds.name_model`: the calibrated character n-gram name model (its trained model
   cached by :mod:`~siteplan.common.usercache`);
 - :mod:`~siteplan.guilds.labels`: the officer's labels (``classification.labels``);
