@@ -165,7 +165,7 @@ def _openpyxl_workbook_bytes(sheets, *, rtl=False):
     from openpyxl.writer.excel import ExcelWriter
 
     from siteplan.outputs.workbook import _ZIP_DATE, _cell_value, _doc_date, _item_format, _number_format, _text
-    from siteplan.outputs.writer import _defuse
+    from siteplan.outputs.formats import _defuse
 
     wb = Workbook()
     wb.remove(wb.active)
