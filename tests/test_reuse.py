@@ -280,7 +280,7 @@ def test_memo_reuses_unchanged_sets_and_recomputes_changed_ones():
     import shapely
 
     from siteplan.common.memo import Memo, using
-    from siteplan.outputs.stagecache import _memo_entries
+    from siteplan.outputs.stagesource import memo_entries
     from siteplan.programme.setmemo import KIND, exposed_sets
 
     res, pts, q, m, sets = _residents_case()
@@ -290,7 +290,7 @@ def test_memo_reuses_unchanged_sets_and_recomputes_changed_ones():
     with using(first):
         np.testing.assert_array_equal(exposed_sets(res, pts, q, m, sets), direct)
     assert first.counts[KIND] == [0, len(sets)]
-    stored = _memo_entries(first.arrays())
+    stored = memo_entries(first.arrays())
     # business 30 moves: the sets holding it (0, 2 and 4) are computed, the others (1, 3) reused
     moved = pts.copy()
     moved[30] = shapely.Point(500, 500)

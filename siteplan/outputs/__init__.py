@@ -30,11 +30,11 @@ if TYPE_CHECKING:
     from .compare import Comparison, compare_runs
     from .compare_write import compare_folders
     from .explain import Explanation, explain_run, parse_point
-    from .outdir import MARKER, OutputFolder
-    from .outfile import check_output_file
     from .formats import write_csv, write_json
     from .geoformats import write_geojson, write_geotiff
     from .gisexport import export_gpkg
+    from .outdir import MARKER, OutputFolder
+    from .outfile import check_output_file
     from .writer import write_run
 
 #: public name -> the module of this package that defines it

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -42,10 +42,12 @@ class Background:
         self._futures: list[Future[object]] = []
         self._failed = threading.Event()
 
-    def __enter__(self) -> Background:
+    def __enter__(self) -> Self:
+        """The jobs' context: on leaving it, the jobs not started are cancelled and the running one waited for."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Cancel the jobs not started and wait for the one running."""
         self._failed.set()  # whatever is left is not started
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -85,7 +87,7 @@ class Background:
         error: Exception | None = None
         try:
             job()
-        except Exception as e:  # raised after the queued jobs' (unchained: it is the one error of the sequence)
+        except Exception as e:  # noqa: BLE001, RUF100 - any error of the job is raised, after the queued jobs' (unchained)
             error = e
         self.join()
         if error is not None:

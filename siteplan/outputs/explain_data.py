@@ -53,15 +53,32 @@ def write_explain_data(prep: Prepared, usable: pd.DataFrame, elig: pd.DataFrame,
     list of pathlib.Path
         The files written.
     """
-    from dataclasses import asdict
-
     from .formats import write_json, write_npz
 
     src = ExplainSource.from_prepared(prep)
-    est = prep.region.layers["estates"]
-    eids = [str(e) for e in est["estate_id"]]
+    eids = [str(e) for e in prep.region.layers["estates"]["estate_id"]]
     names = sorted({n for w in src.weights.values() for n in w})
     targets = sorted({r.target for rs in src.rules.values() for r in rs if r.kind == "distance"})
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(_meta(prep, src, eids, names, targets, _facts(src, eids, usable, elig)), folder / "explain.json")
+    geo = {}
+    for i, geoms in enumerate([np.array([src.study_area], dtype=object),
+                               np.array([src.estates[e][1] for e in eids], dtype=object)]
+                              + [src.target(k)[0] for k in targets]):
+        geo[f"g{i}_wkb"], geo[f"g{i}_off"] = _wkb_arrays(geoms)
+    write_npz(geo, folder / "geometry.npz")
+    _write_rasters(src, names, folder, reuse)
+    written = [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
+    if src.network is not None:  # the road network and the estates' costs, for the routes explain prints
+        write_npz(_road_arrays(src, eids, prep.scenario.allocation), folder / "roads.npz")
+        written.append(folder / "roads.npz")
+    return written
+
+
+def _facts(src: ExplainSource, eids: list[str], usable: pd.DataFrame, elig: pd.DataFrame
+           ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Category -> estate -> its usable land and eligibility as the run computed them (``usable``, ``elig``);
+    a pair the run did not compute is computed as explain on the scenario computes it."""
     u = {(str(c), str(e)): {"usable_ha": float(uh), "area_ha": float(ah), "binding": str(b), "removed_ha": float(rh)}
          for c, e, uh, ah, b, rh in zip(usable["category"], usable["estate_id"], usable["usable_ha"],
                                         usable["area_ha"], usable["binding"], usable["removed_ha"])}
@@ -77,7 +94,16 @@ def write_explain_data(prep: Prepared, usable: pd.DataFrame, elig: pd.DataFrame,
                 fu = {"usable_ha": f0.usable_ha, "area_ha": f0.area_ha, "binding": f0.binding,
                       "removed_ha": f0.removed_ha}
             facts[code][eid] = fu | el[(code, eid)]
-    meta = {
+    return facts
+
+
+def _meta(prep: Prepared, src: ExplainSource, eids: list[str], names: list[str], targets: list[str],
+          facts: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """``explain.json``: the format, CRS, grid, each category's rules and weights, the estates with their
+    criterion means, ``facts`` (:func:`_facts`) and the travel settings."""
+    from dataclasses import asdict
+
+    return {
         "format": FORMAT,
         "crs": prep.region.crs.to_wkt(),
         "grid": {"transform": list(prep.grid.transform)[:6], "width": prep.grid.width, "height": prep.grid.height,
@@ -94,32 +120,27 @@ def write_explain_data(prep: Prepared, usable: pd.DataFrame, elig: pd.DataFrame,
         "travel": {"max_distance_km": prep.scenario.allocation.max_distance_km,
                    "reach_min": prep.scenario.allocation.reach_min},
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(meta, folder / "explain.json")
-    geo = {}
-    for i, geoms in enumerate([np.array([src.study_area], dtype=object),
-                               np.array([src.estates[e][1] for e in eids], dtype=object)]
-                              + [src.target(k)[0] for k in targets]):
-        geo[f"g{i}_wkb"], geo[f"g{i}_off"] = _wkb_arrays(geoms)
-    write_npz(geo, folder / "geometry.npz")
+
+
+def _write_rasters(src: ExplainSource, names: list[str], folder: Path, reuse: StageReuse | None) -> None:
+    """``rasters.npz``: each weighted criterion's raw and transformed raster and the slope raster, copied from
+    the ``--reuse`` run when it recorded the same key for it."""
+    from .formats import write_npz
+
     key = None
     if reuse is not None:
         import zlib
 
         key = reuse.rasters_file_key(names, src.slope)
         key = f"{key} zlib {zlib.ZLIB_RUNTIME_VERSION}" if key else None
-    if not (reuse is not None and reuse.output(f"{EXPLAIN_DIR}/rasters.npz", key, folder / "rasters.npz")):
-        ras: dict[str, np.ndarray] = {}
-        for i, n in enumerate(names):
-            ras[f"raw{i}"], ras[f"score{i}"] = src.criterion(n)
-        if src.slope is not None:
-            ras["slope"] = src.slope
-        write_npz(ras, folder / "rasters.npz")
-    written = [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
-    if src.network is not None:  # the road network and the estates' costs, for the routes explain prints
-        write_npz(_road_arrays(src, eids, prep.scenario.allocation), folder / "roads.npz")
-        written.append(folder / "roads.npz")
-    return written
+    if reuse is not None and reuse.output(f"{EXPLAIN_DIR}/rasters.npz", key, folder / "rasters.npz"):
+        return
+    ras: dict[str, np.ndarray] = {}
+    for i, n in enumerate(names):
+        ras[f"raw{i}"], ras[f"score{i}"] = src.criterion(n)
+    if src.slope is not None:
+        ras["slope"] = src.slope
+    write_npz(ras, folder / "rasters.npz")
 
 
 def _road_arrays(src: ExplainSource, eids: list[str], spec: Any) -> dict[str, np.ndarray]:

@@ -24,19 +24,17 @@ __all__ = ["GEOTIFF_COMPRESSION", "write_geojson", "write_geotiff"]
 
 
 def _clean(v: Any) -> Any:
-    if v is None:
+    """A property's value as JSON holds it: NumPy scalars as Python's, reals rounded to 6 decimals, NaN, an
+    infinity and pandas' missing values as null, lists item by item, anything else as text."""
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
     if isinstance(v, (np.floating, float)):
         f = float(v)
         return None if math.isnan(f) or math.isinf(f) else round(f, 6)
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
+    if isinstance(v, (np.integer, np.bool_)):
+        return v.item()
     return v if isinstance(v, (int, str)) else str(v)
 
 

@@ -68,13 +68,13 @@ def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.G
                   f"siteplan — {title}: {label(TITLES['estates'], lang)}")
 
 
-def _check_replace(target: Path, option: str, overwrite: bool, ours: Callable[[Path], bool]) -> None:
+def _check_replace(target: Path, option: str, ours: Callable[[Path], bool], *, overwrite: bool) -> None:
     """Refuse an existing ``target`` unless ``overwrite`` and it is siteplan's own export (``ours``)."""
     from ..errors import InputError
 
     if not os.path.lexists(target):
         return
-    if os.path.islink(target) or not target.is_file():
+    if target.is_symlink() or not target.is_file():
         raise InputError(f"{option} {target}: exists and is not a file siteplan export wrote; siteplan never "
                          "replaces it: choose another name")
     if not ours(target):
@@ -135,7 +135,8 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     import shutil
 
     from ..errors import InputError
-    from .outdir import COMMANDS, OutputFolder, written_by
+    from .marker import COMMANDS, written_by
+    from .outdir import OutputFolder
     from .outfile import check_output_file, run_inputs
 
     run_dir = Path(run_dir)
@@ -152,9 +153,9 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
         check_output_file(qgz, inputs, option=f"--gpkg {gpkg}: its QGIS project", folders={"the run folder": run_dir})
     from .gisstyle import is_siteplan_qgz
 
-    _check_replace(gpkg, "--gpkg", overwrite, is_siteplan_gpkg)
+    _check_replace(gpkg, "--gpkg", is_siteplan_gpkg, overwrite=overwrite)
     if project:
-        _check_replace(qgz, f"--gpkg {gpkg}: its QGIS project", overwrite, is_siteplan_qgz)
+        _check_replace(qgz, f"--gpkg {gpkg}: its QGIS project", is_siteplan_qgz, overwrite=overwrite)
     layers = gpkg_layers(run_dir)
     listed = written_by(run_dir)[1] or set()
     missing = sorted(f for f in listed if ((f.endswith(".geojson") and "/" not in f) or f == "relocation.csv")

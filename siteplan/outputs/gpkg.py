@@ -118,7 +118,7 @@ def is_siteplan_gpkg(path: Path) -> bool:
     from urllib.parse import quote
 
     try:
-        with open(path, "rb") as f:
+        with Path(path).open("rb") as f:
             if f.read(16) != b"SQLite format 3\x00":
                 return False
         con = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro&immutable=1", uri=True)

@@ -3,7 +3,7 @@ seed, what it found (counts, warnings, timings) and the SHA-256 of every file it
 
 from __future__ import annotations
 
-import datetime as _dt
+import datetime as dt
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -39,7 +39,7 @@ def versions() -> dict[str, str]:
 
 def utc_now() -> str:
     """Current UTC time, ISO 8601 (for the manifest only; never in deterministic outputs)."""
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def input_hashes(res: RunResult) -> dict[str, dict[str, str]]:

@@ -56,7 +56,7 @@ def estates_table(res: RunResult) -> gpd.GeoDataFrame:
     reason, score, rank and robustness."""
     est = res.prep.region.layers["estates"]
     keep = [c for c in ("estate_id", "name", "kind", "gross_ha", "vacant_ha", "max_cat") if c in est]
-    out = est[keep + ["geometry"]].copy()
+    out = est[[*keep, "geometry"]].copy()
     if out.empty:
         return gpd.GeoDataFrame(out, geometry="geometry", crs=est.crs)
     cap = res.plan.estate_summary.groupby("estate_id").agg(capacity_m2=("capacity_m2", "first"),
