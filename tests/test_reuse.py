@@ -223,10 +223,11 @@ def _grid_shape(m: dict) -> tuple[int, int]:
 
 def test_another_siteplan_reuses_nothing(run_a, tmp_path, monkeypatch):
     """Keys include the package's source and library versions: a run of a changed siteplan is not reused."""
-    import siteplan.outputs.stagecache as stc
+    from siteplan.outputs import stagecache, stagekeys, stagesource
 
     sc, a, ma = run_a
-    monkeypatch.setattr(stc, "source_key", lambda: "0" * 64)
+    for module in (stagekeys, stagesource, stagecache):  # its home and the modules that call it
+        monkeypatch.setattr(module, "source_key", lambda: "0" * 64)
     m = _run(sc, tmp_path / "out", "--reuse", str(a))
     assert m["reused"]["stages"] == [] and "another siteplan" in m["reused"]["notes"][0]
     assert m["reused"]["criteria"] == {"reused": 0, "of": 5}

@@ -9,7 +9,7 @@ a category's raster only when it is asked for it (the pipeline makes one and han
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["ScoreDeviations", "score_deviations"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScoreDeviations:
     """Each category's per-cell score deviation under the scenario's ``sensitivity`` weight model.
 
@@ -34,7 +34,7 @@ class ScoreDeviations:
         The run's seed (the Monte Carlo draws).
     """
 
-    prep: Prepared
+    prep: Prepared = field(repr=False)
     seed: int
 
     @property

@@ -17,7 +17,7 @@ import pandas as pd
 from .stagecodec import decode_classified
 from .stagekeys import FORMAT, STAGES_DIR, source_key
 
-log = logging.getLogger("siteplan.outputs.stagecache")
+log = logging.getLogger(__name__)
 
 __all__ = ["RunStages", "memo_entries"]
 
