@@ -16,7 +16,9 @@ Modules, in the order data flows:
 - :mod:`~siteplan.outputs.gpkg`, :mod:`~siteplan.outputs.gisexport`: ``siteplan export`` to a GeoPackage;
 - :mod:`~siteplan.outputs.explain`: which rules pass or fail at a place, and why it scores as it does
   (:mod:`~siteplan.outputs.explain_source` reads, :mod:`~siteplan.outputs.explain_data` writes its data);
-- :mod:`~siteplan.outputs.compare`, :mod:`~siteplan.outputs.compare_page`: two runs compared;
+- :mod:`~siteplan.outputs.compare` (reading a run: :mod:`~siteplan.outputs.compare_read`; sites and zones:
+  :mod:`~siteplan.outputs.compare_places`), :mod:`~siteplan.outputs.compare_page` (its map:
+  :mod:`~siteplan.outputs.compare_map`; words: :mod:`~siteplan.outputs.compare_words`): two runs compared;
 - :mod:`~siteplan.outputs.stagecache`: each stage result's key, and ``run --reuse`` of a finished run's results.
 """
 
