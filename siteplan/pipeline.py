@@ -22,6 +22,7 @@ from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
 from .guilds.decide import classify_registry
 from .guilds.profiles import default_criteria
+from .locate.deviations import score_deviations
 from .locate.options import compare_options, option_notes
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness
@@ -466,8 +467,9 @@ def write_outputs(res: RunResult, folder: Path, scenario_file: Path, stages: Sta
     """Write a run's outputs into ``folder``: its ``stages/``, every output file and the manifest with the
     stage keys — the one write step of a provincial run and of each unit of a national run."""
     stages.write(folder)
+    score_sd = score_deviations(res.prep, res.seed)  # each computed when the writer must encode it
     with memo_using(stages.memo):  # the report's overlays use the run's memo too
-        write_run(res, folder, scenario_file=scenario_file, reuse=stages)
+        write_run(res, folder, scenario_file=scenario_file, reuse=stages, score_sd=score_sd)
     memo = stages.write_memo(folder)  # after every figure that uses it
     _manifest_stages(folder / "manifest.json", stages, memo)
 
