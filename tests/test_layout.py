@@ -29,7 +29,6 @@ TOP = ["pipeline", "checks"]
 KNOWN_BACK: set[tuple[str, str]] = {
     ("inputs.osm", "guilds.catalogue"),  # ingest-osm classifies the extract's businesses
     ("inputs.osm", "outputs.outdir"),  # ingest-osm writes its own output folder
-    ("relocation.model", "zoning.plots"),  # plot fitting is needed by the capacity rows
     ("scenario.specs", "rules.standards"),  # the scenario's road speeds default to the published ones
 }
 
