@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplan.programme import impact
-from siteplan.programme.impact import QUAD_SEGS, Residents
+from siteplan.programme import exposure
+from siteplan.programme.exposure import QUAD_SEGS, Residents
 
 
 def _by_union(res: Residents, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
@@ -77,15 +77,15 @@ def test_no_union_gets_a_buffer_inside_another(monkeypatch):
     code handed the whole town's buffers to one union)."""
     res, geoms, quiet, mixed, sets = _instance(3)
     seen: list[np.ndarray] = []
-    real = impact._UNION
+    real = exposure._UNION
 
     def spy(bufs):
         seen.append(np.asarray(bufs, dtype=object))
         return real(bufs)
 
-    monkeypatch.setattr(impact, "_UNION", spy)
+    monkeypatch.setattr(exposure, "_UNION", spy)
     res.exposed_sets(geoms, quiet, mixed, sets)
-    big = [b for b in seen if len(b) >= impact._PRUNE_FROM]
+    big = [b for b in seen if len(b) >= exposure._PRUNE_FROM]
     assert big
     for bufs in big:
         disc = bufs[shapely.get_num_coordinates(bufs) == 4 * QUAD_SEGS + 1]  # points' buffers
@@ -104,21 +104,21 @@ def test_left_out_buffers_lie_inside_a_kept_one():
     xy[2000], r[2000] = (5000.0, 5000.0), 500.0
     xy[2001], r[2001] = (5000.0 + 500.0 * cos - 10.0 - 1e-6, 5000.0), 10.0
     xy[2002], r[2002] = (5000.0, 5000.0 + 500.0 * cos - 10.0 + 1e-3), 10.0
-    out = impact._inside_another(xy, r)
+    out = exposure._inside_another(xy, r)
     assert out[1000:1100].all() and out[2001] and not out[2002]
-    bufs = impact._discs(xy, r)
+    bufs = exposure._discs(xy, r)
     inside, _ = shapely.STRtree(bufs[~out]).query(bufs[out], predicate="covered_by")
     assert set(inside.tolist()) == set(range(int(out.sum())))
     # polygons' buffers (NaN centres) are never left out
     xy[:10] = np.nan
-    assert not impact._inside_another(xy, r)[:10].any()
+    assert not exposure._inside_another(xy, r)[:10].any()
 
 
 def test_disc_template_is_geos_buffer_to_the_bit():
     rng = np.random.default_rng(11)
     xy = np.c_[rng.uniform(-1e6, 1e6, 5000), rng.uniform(3e6, 4.5e6, 5000)]
     r = rng.choice([0.5, 10.0, 33.3, 200.0, 1234.5], 5000)
-    got = impact._discs(xy, r)
+    got = exposure._discs(xy, r)
     want = shapely.buffer(shapely.points(xy), r, quad_segs=QUAD_SEGS)
     assert shapely.equals_identical(got, want).all()
 

@@ -1,6 +1,6 @@
 """The residents near each set of businesses, taken from the run's memo where the set is unchanged.
 
-:meth:`siteplan.programme.impact.Residents.exposed_sets` gives each set the same float whichever other
+:meth:`siteplan.programme.exposure.Residents.exposed_sets` gives each set the same float whichever other
 sets it is computed with, so each set's figure can be stored and reused on its own. Its key is the
 SHA-256 of exactly what the figure is computed from: the urban areas (geometries, population, kind),
 and the set's businesses in order (each one's geometry and its distances from quiet and mixed areas);
@@ -23,7 +23,7 @@ from ..common.memo import active
 
 
 class Residents(Protocol):
-    """What a set's figure reads of the residents (:class:`siteplan.programme.impact.Residents` is one)."""
+    """What a set's figure reads of the residents (:class:`siteplan.programme.exposure.Residents` is one)."""
 
     @property
     def geoms(self) -> Any:
@@ -74,7 +74,7 @@ def _member_digests(geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray)
 
 def exposed_sets(residents: Residents, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
                  sets: list[np.ndarray]) -> np.ndarray:
-    """:meth:`siteplan.programme.impact.Residents.exposed_sets`, each set's figure taken from the run's memo
+    """:meth:`siteplan.programme.exposure.Residents.exposed_sets`, each set's figure taken from the run's memo
     when its key is there (and recorded there when computed); without a memo, computed as it is.
 
     Parameters
@@ -82,7 +82,7 @@ def exposed_sets(residents: Residents, geoms: np.ndarray, quiet_m: np.ndarray, m
     residents
         The urban areas as residents.
     geoms, quiet_m, mixed_m, sets
-        As :meth:`~siteplan.programme.impact.Residents.exposed_sets` takes them.
+        As :meth:`~siteplan.programme.exposure.Residents.exposed_sets` takes them.
 
     Returns
     -------
