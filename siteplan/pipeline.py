@@ -212,7 +212,7 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         # criteria read the classified businesses (category), e.g. the linked-trades defaults
         evaluate = stages.criteria if stages is not None else criterion_layers
         crit = evaluate(usable_specs, criteria_layers(layers, biz), grid, cache)
-        surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, layers, cache)
+        surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():
                 warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "

@@ -209,8 +209,8 @@ def _estate_groups(t: pd.DataFrame, geom: dict[str, object], chain_of: dict[str,
     groups: list[_Group] = []
     for eid, pos in sorted(_positions(eids.astype(str).to_numpy()).items()):
         present = set(cats[rows_of[pos]])
-        for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
-            groups.append(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1))
+        groups.extend(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1)
+                      for chain in sorted({chain_of.get(c, "") for c in present} - {""}))
     return groups
 
 

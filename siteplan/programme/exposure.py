@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -91,7 +91,7 @@ class Residents:
 
     @functools.cached_property
     def _area(self) -> np.ndarray:
-        return shapely.area(self.geoms)
+        return cast("np.ndarray", shapely.area(self.geoms))
 
     def urban_mask(self, pts: np.ndarray) -> np.ndarray:
         """True for each geometry inside (or on) an urban polygon."""
@@ -165,10 +165,10 @@ class Residents:
         for is_mixed, dist in ((False, np.asarray(quiet_m, float)), (True, np.asarray(mixed_m, float))):
             use = ok[members] & (dist[members] > 0)
             if (self.mixed == is_mixed).any() and use.any():
-                self._add_kind(total, _Buffers.of(geoms, dist, members[use]), set_of[use], is_mixed)
+                self._add_kind(total, _Buffers.of(geoms, dist, members[use]), set_of[use], is_mixed=is_mixed)
         return total
 
-    def _add_kind(self, total: np.ndarray, bufs: _Buffers, set_of: np.ndarray, is_mixed: bool) -> None:
+    def _add_kind(self, total: np.ndarray, bufs: _Buffers, set_of: np.ndarray, *, is_mixed: bool) -> None:
         """Add to ``total`` (by set) the residents of one kind of urban area the sets' buffers reach.
 
         Parameters
@@ -182,7 +182,7 @@ class Residents:
         is_mixed
             The kind of urban area (mixed or quiet).
         """
-        runs = self._runs(bufs, set_of, is_mixed)
+        runs = self._runs(bufs, set_of, is_mixed=is_mixed)
         if runs is None:
             return
         gs, us, bs, bounds = runs
@@ -190,7 +190,7 @@ class Residents:
         value = self._shares(u, flat, ptr, bufs) * self.population[u]
         np.add.at(total, gs[bounds[:-1]], value[run_key])
 
-    def _runs(self, bufs: _Buffers, set_of: np.ndarray, is_mixed: bool
+    def _runs(self, bufs: _Buffers, set_of: np.ndarray, *, is_mixed: bool
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """The (set, urban area) runs: the buffers of each set that reach each urban area of one kind.
 

@@ -218,8 +218,8 @@ def groups_figures(p: Placement, groups: list[tuple[np.ndarray, np.ndarray | Non
     pool, pool_q, pool_m = [p.before, p.after], [q, q], [m, m]
     sets_before, sets_after = [], []
     size = 2 * n
-    for idx, dest in groups:
-        idx = np.asarray(idx, dtype=np.int64)
+    for members, dest in groups:
+        idx = np.asarray(members, dtype=np.int64)
         sets_before.append(idx)
         if dest is None:
             sets_after.append(n + idx)
@@ -245,8 +245,8 @@ def groups_figures(p: Placement, groups: list[tuple[np.ndarray, np.ndarray | Non
     # the urban land a moved business frees: its registry area when it has one, else its land need
     freed_all = np.where(~np.isnan(area_all) & (area_all > 0), area_all, land_all)
     out: list[dict[str, float]] = []
-    for k, (idx, dest) in enumerate(groups):
-        idx = np.asarray(idx, dtype=np.int64)
+    for k, (members, dest) in enumerate(groups):
+        idx = np.asarray(members, dtype=np.int64)
         moved = moved_all[idx] if dest is None else np.ones(len(idx), bool)
         km = km_all[idx] if dest is None else shapely.distance(p.before[idx], np.asarray(dest, dtype=object)) / M_PER_KM
         before, aft = float(exposed[k]), float(exposed[len(groups) + k])

@@ -52,8 +52,8 @@ KIND = "exposed"
 def _residents_digest(r: Residents) -> bytes:
     """What every set's figure reads of the urban areas."""
     h = hashlib.sha256(f"{KIND}\n{len(r.geoms)}\n".encode())
-    for b in shapely.to_wkb(np.asarray(r.geoms, dtype=object)) if len(r.geoms) else []:
-        b = b if b is not None else b""
+    for wkb in shapely.to_wkb(np.asarray(r.geoms, dtype=object)) if len(r.geoms) else []:
+        b = wkb if wkb is not None else b""
         h.update(len(b).to_bytes(8, "little") + b)
     h.update(np.ascontiguousarray(r.population, dtype=np.float64).tobytes())
     h.update(np.ascontiguousarray(r.mixed, dtype=bool).tobytes())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -114,7 +115,8 @@ def _rules_pass(rs: RuleSet, geoms: np.ndarray, slack_m: float = 0.01) -> np.nda
     dist = chk["group"].isin(["separation", "doe", "constraint"]).to_numpy() & (chk["required_m"].to_numpy(float) > 0)
     ok = chk["passed"].to_numpy(bool) | (dist & (chk["actual_m"].to_numpy(float) >= chk["required_m"].to_numpy(float)
                                                  - slack_m))
-    return pd.Series(ok).groupby(chk["id"].to_numpy()).all().reindex(range(len(geoms)), fill_value=True).to_numpy()
+    every = pd.Series(ok).groupby(chk["id"].to_numpy()).all().reindex(range(len(geoms)), fill_value=True)
+    return cast("np.ndarray", every.to_numpy())
 
 
 
@@ -201,7 +203,7 @@ def _place_blocks(job: Placement, ov: Overlay, land_p: BaseGeometry, allowed: di
     # along whole rows: the first whose zones keep heavier categories no closer to homes than
     # lighter ones; else distance bands
     side = float(np.sqrt(np.median([needs[c] for c in order])))
-    tries = [(R, False) for R in sorted({max(1, int(round(side / frame.pitch))), 1}, reverse=True)] + [(1, True)]
+    tries = [(R, False) for R in sorted({max(1, round(side / frame.pitch)), 1}, reverse=True)] + [(1, True)]
     for R, whole in tries:
         cl = cells(frame, land_f, ov, band_rows=R, whole_rows=whole)
         got = assign_cells(cl, order, needs, allowed_f, ov)

@@ -20,6 +20,8 @@ sends to an estate with plots only businesses its free plots can house, one per 
 
 from __future__ import annotations
 
+from typing import cast
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -28,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..guilds.catalogue import Catalogue
 from ..rules.plotfit import PLOT_FIT_SLACK_M2, plot_need_m2, plots_that_fit
-from .blocks import check_pieces
+from .zone_check import check_pieces
 
 __all__ = ["land_basis", "LAND_BASIS", "plots_allowed", "match_plots", "reletting_table", "FREE_STATUS",
            "RELET_COLUMNS", "plot_need_m2", "plots_that_fit", "PLOT_FIT_SLACK_M2", "subdivide_plots",
@@ -94,7 +96,7 @@ def plots_allowed(plots: np.ndarray, usable: BaseGeometry, *, tol_m2: float = 0.
     if len(plots) == 0:
         return np.zeros(0, dtype=bool)
     out = shapely.area(shapely.difference(plots, usable))
-    return out <= np.maximum(tol_m2, 1e-6 * shapely.area(plots))
+    return cast("np.ndarray", out <= np.maximum(tol_m2, 1e-6 * shapely.area(plots)))
 
 
 def match_plots(plots: pd.DataFrame, businesses: pd.DataFrame, order: list[str], allowed: dict[str, np.ndarray],
@@ -162,7 +164,7 @@ def match_plots(plots: pd.DataFrame, businesses: pd.DataFrame, order: list[str],
 
 def _assign_plots(plots: pd.DataFrame, area: np.ndarray, home: np.ndarray,
                   phases: list[tuple[pd.DataFrame, np.ndarray | None, bool]], allowed: dict[str, np.ndarray], *,
-                  strict: bool) -> tuple[list[tuple[object, object, str]], np.ndarray, set]:
+                  strict: bool) -> tuple[list[tuple[object, object, str]], np.ndarray, set[object]]:
     """One pass of :func:`match_plots`: per phase (businesses, plots in scope or None for all, nearest
     homes first), each business takes a free plot its rules allow that fits — with ``strict`` the
     smallest, else the best fit to a quarter of its need, farthest from (or nearest) homes among equals.
@@ -171,7 +173,7 @@ def _assign_plots(plots: pd.DataFrame, area: np.ndarray, home: np.ndarray,
     pos = np.arange(n)
     free = np.ones(n, dtype=bool)
     ten: list[tuple[object, object, str]] = []
-    placed: set = set()
+    placed: set[object] = set()
     for group, scope, near_first in phases:
         for b in group.itertuples():
             if b.biz_id in placed:
@@ -302,7 +304,7 @@ def plots_for_zones(zones: gpd.GeoDataFrame, catalogue: Catalogue, *, strip_m: f
             rows.append({"plot_id": f"{z.zone_id}-P{i:03d}", "estate_id": z.estate_id, "zone_id": z.zone_id,
                          "category": z.category, "area_m2": round(g.area, 2), "geometry": g})
     cols = ["plot_id", "estate_id", "zone_id", "category", "area_m2"]
-    return gpd.GeoDataFrame(rows, columns=cols + ["geometry"], geometry="geometry", crs=zones.crs)
+    return gpd.GeoDataFrame(rows, columns=[*cols, "geometry"], geometry="geometry", crs=zones.crs)
 
 
 def plots_table(layer: gpd.GeoDataFrame | None, gen_rows: list[dict[str, object]], tenancy: pd.DataFrame,
@@ -343,4 +345,4 @@ def plots_table(layer: gpd.GeoDataFrame | None, gen_rows: list[dict[str, object]
         p["min_home_m"] = np.round(dist, 2)
     else:
         p["min_home_m"] = None
-    return gpd.GeoDataFrame(p[PLOT_COLUMNS + ["use", "geometry"]], geometry="geometry", crs=crs)
+    return gpd.GeoDataFrame(p[[*PLOT_COLUMNS, "use", "geometry"]], geometry="geometry", crs=crs)

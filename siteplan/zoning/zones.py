@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..guilds.catalogue import Catalogue
 from ..rules.ruleset import RuleSet
 from ..scenario import Scenario
-from .blocks import TooManyPieces, plot_boxes
+from .blocks import plot_boxes
 from .estate import (
     MIN_CONVEXITY,
     SHAPES,
@@ -56,7 +56,7 @@ from .plots import (
     subdivide_plots,
 )
 from .sheets import SHEET_COLUMNS, ZoningSheet, zoning_sheets
-from .zone_check import area_tolerance, verify_zones
+from .zone_check import TooManyPieces, area_tolerance, verify_zones
 
 #: homes within this many times the largest separation distance shape an estate's zones
 HOMES_REACH_FACTOR = 3.0
@@ -438,7 +438,7 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
             biz_need.iloc[biz_rows.get(eid, np.zeros(0, dtype=np.intp))]
         _zone_one(eid, geom, grp, biz, st, acc)
     notes = acc.notes + _zoning_notes(acc.indicative, acc.recovered)
-    zg = gpd.GeoDataFrame(acc.zones or None, columns=ZONE_COLUMNS + ["geometry"], geometry="geometry",
+    zg = gpd.GeoDataFrame(acc.zones or None, columns=[*ZONE_COLUMNS, "geometry"], geometry="geometry",
                           crs=estates.crs)
     ten_all, tn = _tenancy(acc.tenancy, acc.unplaced)
     biz_all = plot_need(businesses, catalogue) if businesses is not None else \
