@@ -17,6 +17,7 @@ import hashlib
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from ..common.memo import active
@@ -61,14 +62,26 @@ def _residents_digest(r: Residents) -> bytes:
 
 
 def _member_digests(geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray) -> np.ndarray:
-    """Per business: the SHA-256 of its geometry (WKB) and its two distances, as an (n, 32) array."""
+    """Per business: the SHA-256 of its geometry (WKB) and its two distances, as an (n, 32) array.
+
+    The pool repeats geometry objects (a business that stays is the same point before and after, a
+    zone or a site is every mover's destination): each distinct (object, distances) is serialized and
+    hashed once, and its digest shared.
+    """
     q = np.ascontiguousarray(quiet_m, dtype=np.float64)
     m = np.ascontiguousarray(mixed_m, dtype=np.float64)
-    wkb = shapely.to_wkb(geoms) if len(geoms) else []
     out = np.empty((len(geoms), 32), dtype=np.uint8)
-    for i, b in enumerate(wkb):
-        out[i] = np.frombuffer(hashlib.sha256((b or b"") + q[i:i + 1].tobytes() + m[i:i + 1].tobytes()).digest(),
-                               dtype=np.uint8)
+    if not len(geoms):
+        return out
+    obj = pd.factorize(np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms)))[0]
+    key = pd.factorize(pd.MultiIndex.from_arrays([obj, q.view(np.int64), m.view(np.int64)]))[0]
+    first = np.unique(key, return_index=True)[1]
+    wkb = shapely.to_wkb(geoms[first])
+    digests = np.empty((len(first), 32), dtype=np.uint8)
+    for j, (i, b) in enumerate(zip(first, wkb)):
+        digests[j] = np.frombuffer(hashlib.sha256((b or b"") + q[i:i + 1].tobytes() + m[i:i + 1].tobytes()).digest(),
+                                   dtype=np.uint8)
+    out[:] = digests[key]
     return out
 
 
