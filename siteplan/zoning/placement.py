@@ -197,8 +197,10 @@ def _place_blocks(job: Placement, ov: Overlay, land_p: BaseGeometry, allowed: di
                         strip=job.strip_m, roads=job.roads)
     # axis-aligned in the frame (see blocks.cells), back to the working CRS at the end
     land_f, homes_f = frame.to_frame(land_p), frame.to_frame(job.homes)
-    # one transform for all (the same arithmetic per vertex as one geometry at a time)
-    allowed_f = dict(zip(allowed, frame.to_frame(np.array(list(allowed.values()), dtype=object))))
+    # one transform for all (the same arithmetic per vertex as one geometry at a time), each distinct once
+    distinct = {id(g): g for g in allowed.values()}
+    turned = dict(zip(distinct, frame.to_frame(np.array(list(distinct.values()), dtype=object))))
+    allowed_f = {c: turned[id(g)] for c, g in allowed.items()}
     # bands of rows about as tall as the median zone is wide, then one row at a time, then strips
     # along whole rows: the first whose zones keep heavier categories no closer to homes than
     # lighter ones; else distance bands
@@ -233,6 +235,20 @@ def _place_bands(job: Placement, ov: Overlay, land_p: BaseGeometry, allowed: dic
     return out
 
 
+def _per_distinct(order: list[str], usable: dict[str, BaseGeometry], fn: Callable[[BaseGeometry], BaseGeometry]
+                  ) -> dict[str, BaseGeometry]:
+    """``fn`` of each category's usable land, computed once per distinct geometry object (categories whose
+    rules cut nothing from the estate share its polygon, and get the same result)."""
+    done: dict[int, BaseGeometry] = {}
+    out: dict[str, BaseGeometry] = {}
+    for c in order:
+        g = usable[c]
+        if id(g) not in done:
+            done[id(g)] = fn(g)
+        out[c] = done[id(g)]
+    return out
+
+
 def place(mode: str, job: Placement, usable: dict[str, BaseGeometry]) -> tuple[dict[str, BaseGeometry], Frame | None]:
     """One attempt at an estate's zones in one overlay mode.
 
@@ -254,7 +270,7 @@ def place(mode: str, job: Placement, usable: dict[str, BaseGeometry]) -> tuple[d
         return _place_raster(job.order, job.needs, usable, job.land, job.homes, job.rulesets), None
     ov = Overlay(mode)
     land_p = ov.prep(job.land)
-    allowed = {c: ov.inter(ov.prep(usable[c]), land_p) for c in job.order}
+    allowed = _per_distinct(job.order, usable, lambda g: ov.inter(ov.prep(g), land_p))
     frame: Frame | None = None
     out: dict[str, BaseGeometry] = {}
     if job.shape == "blocks":

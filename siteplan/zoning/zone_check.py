@@ -101,7 +101,7 @@ def _areal(g: Any) -> Any:
             g = g.copy()
             g[odd] = [polygonal(x) for x in g[odd]]
         return g
-    if g is None or g.is_empty or g.geom_type in ("Polygon", "MultiPolygon"):
+    if g is None or shapely.get_type_id(g) in (3, 6) or shapely.is_empty(g):  # None, a (multi)polygon, empty
         return g
     return polygonal(g)
 
