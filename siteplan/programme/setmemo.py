@@ -14,7 +14,7 @@ registry points before the move, for instance) are read from the memo (:mod:`sit
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -70,19 +70,19 @@ def _member_digests(geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray)
     """
     q = np.ascontiguousarray(quiet_m, dtype=np.float64)
     m = np.ascontiguousarray(mixed_m, dtype=np.float64)
-    out = np.empty((len(geoms), 32), dtype=np.uint8)
     if not len(geoms):
-        return out
+        return np.empty((0, 32), dtype=np.uint8)
     obj = pd.factorize(np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms)))[0]
-    key = pd.factorize(pd.MultiIndex.from_arrays([obj, q.view(np.int64), m.view(np.int64)]))[0]
+    qc, qs = pd.factorize(q.view(np.int64))  # by their bits: the digest hashes the bytes
+    mc, ms = pd.factorize(m.view(np.int64))
+    key = pd.factorize((obj * len(qs) + qc) * len(ms) + mc)[0]
     first = np.unique(key, return_index=True)[1]
-    wkb = shapely.to_wkb(geoms[first])
-    digests = np.empty((len(first), 32), dtype=np.uint8)
-    for j, (i, b) in enumerate(zip(first, wkb)):
-        digests[j] = np.frombuffer(hashlib.sha256((b or b"") + q[i:i + 1].tobytes() + m[i:i + 1].tobytes()).digest(),
-                                   dtype=np.uint8)
-    out[:] = digests[key]
-    return out
+    qb, mb = q.tobytes(), m.tobytes()
+    sha = hashlib.sha256
+    digests = np.frombuffer(b"".join(sha((b or b"") + qb[8 * i:8 * i + 8] + mb[8 * i:8 * i + 8]).digest()
+                                     for i, b in zip(first.tolist(), shapely.to_wkb(geoms[first]))),
+                            dtype=np.uint8).reshape(len(first), 32)
+    return cast("np.ndarray", digests[key])
 
 
 def exposed_sets(residents: Residents, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,

@@ -312,7 +312,7 @@ def plots_table(layer: gpd.GeoDataFrame | None, gen_rows: list[dict[str, object]
                ) -> gpd.GeoDataFrame | None:
     """Every plot (existing ones with their tenant, generated ones) with labels and distances."""
     frames = []
-    zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
+    zmap = dict(zip(zip(zones["estate_id"].tolist(), zones["category"].tolist()), zones["zone_id"].tolist()))
     if layer is not None and len(layer):
         t = tenancy.set_index("plot_id") if len(tenancy) else pd.DataFrame(columns=["biz_id", "category"])
         e = layer.copy()

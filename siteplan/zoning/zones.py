@@ -327,7 +327,8 @@ def _plan_setting(estates: gpd.GeoDataFrame, catalogue: Catalogue, rules: dict[s
     roads_all = geoms[3]
     bind = {}
     if usable_table is not None:
-        bind = {(r.estate_id, r.category): r.binding for r in usable_table.itertuples()}
+        u = usable_table
+        bind = dict(zip(zip(u["estate_id"].tolist(), u["category"].tolist()), u["binding"].tolist()))
     return _PlanSetting(
         catalogue, rules, zs, (1.0 - scenario.allocation.net_to_gross) if ns is None else ns,
         tuple(c for c in zs.relet_first if c in catalogue), estates.crs if written else None, estates.crs, bind,
