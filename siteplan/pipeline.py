@@ -25,9 +25,10 @@ from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
 from .guilds.name_model import classify_registry
 from .guilds.profiles import default_criteria
+from .locate.options import compare_options, option_notes
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness
-from .locate.upgrades import compare_options, option_notes, propose_upgrades
+from .locate.upgrades import propose_upgrades
 from .outputs.stagecache import StageReuse
 from .outputs.writer import write_run
 from .progress import announce, drawn

@@ -43,7 +43,7 @@ class RunResult:
     flows: pd.DataFrame | None = None
     #: upgrades of existing estates ranked by what they place (:func:`siteplan.locate.upgrades.propose_upgrades`)
     upgrades: pd.DataFrame | None = None
-    #: upgrades and new sites side by side (:func:`siteplan.locate.upgrades.compare_options`)
+    #: upgrades and new sites side by side (:func:`siteplan.locate.options.compare_options`)
     options: pd.DataFrame | None = None
     #: every terminated plot with its new tenant or why it stays empty (:func:`siteplan.zoning.zones.zone_plan`)
     reletting: pd.DataFrame | None = None

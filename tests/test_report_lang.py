@@ -100,7 +100,7 @@ def test_persian_numbers_units_and_percent():
 
 def test_headline_trip_line_keeps_each_figure_with_its_unit():
     from siteplan.report.page import app_css
-    from siteplan.report.panel import _trip_line
+    from siteplan.report.headline import trip_line as _trip_line
 
     with L.language("both", digits=True):
         t = {"road": True, "unit": "min", "reach": 20, "mean_km": 12.3, "mean_min": 18.0}

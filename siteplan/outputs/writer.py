@@ -325,9 +325,10 @@ def _category_names(layers: list[tuple[str, gpd.GeoDataFrame]]) -> dict[str, tup
 
 def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.GeoDataFrame]],
              tifs: list[Path], folder_name: str, lang: str) -> None:
-    """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.gisstyle.write_project`)."""
+    """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.qgsproject.write_project`)."""
     from ..report.styles import TITLES
-    from .gisstyle import label, write_project
+    from .gisstyle import label
+    from .qgsproject import write_project
 
     try:
         m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -396,7 +397,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
         the initial extent (the same rules as ``gpkg``: never an input, never inside ``run_dir``).
     overwrite
         Replace an existing ``gpkg``, ``.qgz`` and rasters folder, each only when siteplan's export wrote
-        it (its marker: :func:`is_siteplan_gpkg`, :func:`siteplan.outputs.gisstyle.is_siteplan_qgz`, the
+        it (its marker: :func:`is_siteplan_gpkg`, :func:`siteplan.outputs.qgsproject.is_siteplan_qgz`, the
         folder's ``.siteplan-run``). Without it an existing one is refused; a file or folder siteplan
         did not write is refused even with it. Every refusal comes before anything is written.
 
@@ -430,7 +431,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     qgz = gpkg.with_suffix(".qgz")
     if project:
         check_output_file(qgz, inputs, option=f"--gpkg {gpkg}: its QGIS project", folders={"the run folder": run_dir})
-    from .gisstyle import is_siteplan_qgz
+    from .qgsproject import is_siteplan_qgz
 
     _check_replace(gpkg, "--gpkg", overwrite, is_siteplan_gpkg)
     if project:
