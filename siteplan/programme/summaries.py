@@ -47,7 +47,10 @@ def origins(res: RunResult) -> pd.Series:
     pts = res.prep.businesses.set_index("biz_id").loc[rows["biz_id"]].geometry.values
     nearest = shapely.STRtree(urban.geometry.values).query_nearest(pts, all_matches=False)[1]
     out = pd.Series(urban["name"].to_numpy()[nearest], index=ids, dtype=object)
-    _LAST_ORIGINS[:] = [(weakref.ref(res), layers, ids.copy(), out.copy())]
+    try:
+        _LAST_ORIGINS[:] = [(weakref.ref(res), layers, ids.copy(), out.copy())]
+    except TypeError:  # a stand-in for a run that takes no weak reference: not kept
+        _LAST_ORIGINS.clear()
     return out
 
 
