@@ -462,17 +462,13 @@ def _union_parts(which: np.ndarray, flat: np.ndarray, ptr: np.ndarray, bufs: _Bu
     pieces: list[np.ndarray] = [bufs.buf[flat[ptr[which[size == 1]]]]]
     of: list[np.ndarray] = [np.flatnonzero(size == 1)]
     done: dict[bytes, np.ndarray] = {}  # runs whose pruned buffers are the same: one union
-    pruned: dict[bytes, bytes] = {}  # runs with the same buffers (other urban areas): pruned once
     for k in np.flatnonzero(size > 1):
         ids = flat[ptr[which[k]]:ptr[which[k] + 1]]
-        raw = ids.tobytes()
-        key = pruned.get(raw)
-        if key is None:
-            if len(ids) >= _PRUNE_FROM:
-                ids = ids[~_inside_another(bufs.xy[ids], bufs.radius[ids])]
-            key = pruned[raw] = ids.tobytes()
-            if key not in done:
-                done[key] = shapely.get_parts(_UNION(bufs.buf[ids]))
+        if len(ids) >= _PRUNE_FROM:
+            ids = ids[~_inside_another(bufs.xy[ids], bufs.radius[ids])]
+        key = ids.tobytes()
+        if key not in done:
+            done[key] = shapely.get_parts(_UNION(bufs.buf[ids]))
         parts = done[key]
         pieces.append(parts)
         of.append(np.full(len(parts), k))
