@@ -30,6 +30,7 @@ from .._version import __version__
 from ..common.atomic import atomic_path
 from ..common.geom import to_rfc7946
 from ..common.hashing import sha256_file
+from ..common.notice import messages
 from ..common.units import M2_PER_HA
 from ..grid import NODATA, Grid
 from .files import MARKER, unregistered
@@ -718,7 +719,7 @@ def _write_report(res: RunResult, out_dir: Path) -> None:
 def _write_tables(res: RunResult, out_dir: Path, relocation: pd.DataFrame, totals: pd.DataFrame) -> None:
     """The CSVs and the GeoJSON layers (``relocation``, ``totals``: the run's relocation table and estate
     totals, :mod:`siteplan.programme.summaries`)."""
-    from ..guilds.name_model import review_table
+    from ..guilds.decide import review_table
     from ..programme import summaries as t
 
     bom = res.prep.scenario.outputs.csv_bom
@@ -790,7 +791,7 @@ def _manifest(res: RunResult, scenario_file: Path | None, hashes: dict[str, str]
         "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
         "timings_s": res.timings,
         "timings_cpu_s": res.timings_cpu,
-        "warnings": res.warnings,
+        "warnings": messages(res.warnings),
         "outputs_sha256": hashes,
     }
 
