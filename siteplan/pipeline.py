@@ -192,7 +192,7 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, with_surface
         # criteria read the classified businesses (category), e.g. the linked-trades defaults
         evaluate = stages.criteria if stages is not None else criterion_layers
         crit = evaluate(usable_specs, criteria_layers(layers, biz), grid, cache)
-        surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, layers, cache)
+        surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():
                 warns.append(Notice("all-excluded", f"suitability {code}: the siting rules exclude the whole study "

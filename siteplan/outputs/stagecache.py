@@ -187,8 +187,7 @@ class StageReuse:
         return [c for c in out if c is not None]
 
     def surfaces(self, codes: list[str], crit: list[CriterionLayer], rules: dict[str, RuleSet],
-                 scenario: Scenario, layers: dict[str, gpd.GeoDataFrame], cache: FieldCache
-                 ) -> dict[str, Surface]:
+                 scenario: Scenario, cache: FieldCache) -> dict[str, Surface]:
         """:func:`siteplan.scoring.suitability.surfaces`, each category's rule mask taken from the source
         run when its key is the same (the score, a weighted sum of the criteria, is computed)."""
         from ..scoring.suitability import category_weights, surfaces
@@ -212,7 +211,7 @@ class StageReuse:
             if got is not None:
                 use[code] = _CachedMask(*got)
                 reused += 1
-        out = surfaces(codes, crit, use, scenario, layers, cache)
+        out = surfaces(codes, crit, use, scenario, cache)
         for code, s in out.items():
             self.masks[code] = (np.packbits(s.allowed.ravel()), dict(s.rule_cells))
         self._mark("surfaces", reused, len(codes))

@@ -25,7 +25,7 @@ and suitability can repay, so per hectare a higher tier is always placed first, 
 plan's usual objective (land-weighted distance less the suitability bonus) decides. A weighted
 objective rather than a greedy ordering, so that one solve per phase keeps the solver's packing and its
 bound. Keys: ``residents_per_ha`` (default: the residents within the business's nuisance distance at
-its registry point, :meth:`siteplan.programme.impact.Residents.exposed`, per hectare of the land it needs),
+its registry point, :meth:`siteplan.programme.exposure.Residents.exposed`, per hectare of the land it needs),
 ``env_cat`` (its environmental category, one tier per class), ``none`` (no tiers: the allocation's own
 settings, ``allocation.priority`` included; with every estate in phase 1 that phase is the plan).
 
