@@ -89,7 +89,7 @@ class Catalogue:
 
     def summary(self) -> str:
         """The short table of ``siteplan catalogue``: :data:`SUMMARY_COLUMNS`, one line per category."""
-        return self.listing(SUMMARY_COLUMNS).to_string(index=False)
+        return str(self.listing(SUMMARY_COLUMNS).to_string(index=False))
 
     def keywords_text(self) -> str:
         """Every category's keyword lists, one block per category (``siteplan catalogue --keywords``).

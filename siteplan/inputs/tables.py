@@ -68,7 +68,7 @@ def _read_csv(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFram
         except UnicodeDecodeError as exc:
             last = exc
             continue
-        except Exception as exc:  # noqa: BLE001, RUF100 - a malformed CSV: one message whatever pandas raised
+        except Exception as exc:  # noqa: BLE001 - a malformed CSV: one message whatever pandas raised
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"{where}: cannot read {path.name} as CSV: {msg}") from None
         warns: list[Notice] = []
@@ -89,7 +89,7 @@ def _read_sheet(path: Path, sheet: str | int | None, where: str) -> pd.DataFrame
     except ImportError as exc:
         raise InputError(f"{where}: reading {path.suffix} files needs the '{exc.name or engine}' package "
                          f"(pip install {'odfpy' if engine == 'odf' else 'openpyxl'})") from None
-    except Exception as exc:  # noqa: BLE001, RUF100 - the spreadsheet readers raise several types; all mean the same
+    except Exception as exc:  # noqa: BLE001 - the spreadsheet readers raise several types; all mean the same
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name} as a spreadsheet: {msg}") from None
     names = [str(s) for s in book.sheet_names]

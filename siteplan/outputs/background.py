@@ -87,7 +87,7 @@ class Background:
         error: Exception | None = None
         try:
             job()
-        except Exception as e:  # noqa: BLE001, RUF100 - any error of the job is raised, after the queued jobs' (unchained)
+        except Exception as e:  # noqa: BLE001 - any error of the job is raised, after the queued jobs' (unchained)
             error = e
         self.join()
         if error is not None:

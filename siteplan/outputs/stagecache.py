@@ -137,7 +137,7 @@ class StageReuse:
 
         try:
             key: str | None = classify_key(businesses, catalogue, scenario)
-        except Exception as exc:  # noqa: BLE001, RUF100 - a key that cannot be made (any reason): compute, store nothing
+        except Exception as exc:  # noqa: BLE001 - a key that cannot be made (any reason): compute, store nothing
             log.debug("classification key not made: %s", exc)
             key = None
         self.keys["classify"] = key
@@ -167,7 +167,7 @@ class StageReuse:
         for i, s in enumerate(specs):
             try:
                 key: str | None = criterion_key(s, layers, grid, cache.slope)
-            except Exception as exc:  # noqa: BLE001, RUF100 - e.g. a filter naming a missing field: criterion_layers says so
+            except Exception as exc:  # noqa: BLE001 - e.g. a filter naming a missing field: criterion_layers says so
                 log.debug("criterion %s: key not made: %s", s.name, exc)
                 key = None
             if key is not None:
@@ -202,7 +202,7 @@ class StageReuse:
                 assert targets is not None
                 key: str | None = surface_key(code, w, self.keys["criteria"], rules[code], scenario, cache.grid,
                                               cache.slope, targets)
-            except Exception as exc:  # noqa: BLE001, RUF100 - any reason: surfaces() raises the proper error
+            except Exception as exc:  # noqa: BLE001 - any reason: surfaces() raises the proper error
                 log.debug("suitability %s: key not made: %s", code, exc)
                 key = None
             if key is not None:

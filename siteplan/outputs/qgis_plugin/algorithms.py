@@ -181,7 +181,7 @@ def _load(gpkg: Path, context: Any, feedback: Any) -> None:
     target = context.project() or QgsProject.instance()
     tmp = QgsProject()
     if not tmp.read(str(qgz)):
-        feedback.reportError(f"{qgz}: could not be read by QGIS", False)  # noqa: FBT003, RUF100 - QGIS's signature
+        feedback.reportError(f"{qgz}: could not be read by QGIS", False)  # noqa: FBT003 - QGIS's signature
         return
     root = target.layerTreeRoot()
     group = root.insertGroup(0, f"siteplan: {gpkg.stem}")
@@ -192,7 +192,7 @@ def _load(gpkg: Path, context: Any, feedback: Any) -> None:
             if lay is None:
                 continue
             clone = lay.clone()
-            target.addMapLayer(clone, False)  # noqa: FBT003, RUF100 - QGIS's signature (addToLegend)
+            target.addMapLayer(clone, False)  # noqa: FBT003 - QGIS's signature (addToLegend)
             n = sub.addLayer(clone)
             n.setItemVisibilityChecked(node.isVisible())
             n.setExpanded(False)
@@ -222,7 +222,7 @@ class ValidateScenario(_Base):
             text, valid = str(e), False
         except runner.Cancelled as e:
             raise _fail(e) from None
-        (feedback.pushInfo if valid else lambda t: feedback.reportError(t, False))(text)  # noqa: FBT003, RUF100 - QGIS's
+        (feedback.pushInfo if valid else lambda t: feedback.reportError(t, False))(text)  # noqa: FBT003 - QGIS's
         return {"VALID": valid, "REPORT": text}
 
 
