@@ -70,13 +70,12 @@ def build_plugin(out_dir: str | Path, *, python: str | None = None) -> Path:
     pathlib.Path
         The zip written.
     """
-    import siteplan
-
     src = Path(__file__).with_name("qgis_plugin")
+    package = Path(__file__).resolve().parent.parent  # siteplan/ (this module is siteplan/outputs/qgisplugin.py)
     files = {f"{PLUGIN}/{name}": (src / name).read_bytes() for name in _SOURCES}
     files[f"{PLUGIN}/metadata.txt"] = metadata().encode("utf-8")
     cfg = {"command": [python or sys.executable, "-m", "siteplan"],
-           "pythonpath": str(Path(siteplan.__file__).resolve().parent.parent), "siteplan": __version__}
+           "pythonpath": str(package.parent), "siteplan": __version__}
     files[f"{PLUGIN}/siteplan.json"] = (json.dumps(cfg, indent=1) + "\n").encode("utf-8")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
