@@ -79,7 +79,7 @@ _POINT = {"Point", "MultiPoint"}
 class Region:
     """Validated layers of a study in one metric CRS.
 
-    Attributes
+    Parameters
     ----------
     crs
         The projected, metric CRS all layers share.

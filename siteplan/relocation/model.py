@@ -91,7 +91,7 @@ def min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init:
 class AssignmentModel:
     """The relocation assignment model (see :mod:`siteplan.relocation` for the formulation).
 
-    Attributes
+    Parameters
     ----------
     n_units, n_estates
         Problem size.
@@ -144,8 +144,17 @@ class AssignmentModel:
 class Units:
     """Businesses grouped into units that move whole (clusters kept together, else one each).
 
-    ``land[i]``: business i's land (m²; its ``area_m2``, else its category's default);
-    ``classified[i]``: it has a category; ``unit_of[i]``: its unit, in ``0 .. n_units - 1``.
+    Parameters
+    ----------
+    land
+        ``land[i]``: business i's land in m² (its ``area_m2`` when positive, else its category's default
+        ``land_m2``; 0 for an unclassified business).
+    classified
+        ``classified[i]``: business i has a category (booleans).
+    unit_of
+        ``unit_of[i]``: business i's unit, in ``0 .. n_units - 1``.
+    n_units
+        The number of units.
     """
 
     land: np.ndarray

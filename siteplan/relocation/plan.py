@@ -93,7 +93,7 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
 class Plan:
     """A relocation plan.
 
-    Attributes
+    Parameters
     ----------
     rows
         One row per business: ``biz_id``, ``name``, ``category``, ``lon``, ``lat``, ``estate_id``,

@@ -46,7 +46,7 @@ _SPLIT = re.compile(r"[,;،؛]")
 class Reservation:
     """What one estate admits.
 
-    Attributes
+    Parameters
     ----------
     estate_id
         The estate.

@@ -51,7 +51,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CriterionLayer:
-    """A criterion evaluated on the grid: raw values (map units) and transformed score in [0, 1]."""
+    """A criterion evaluated on the grid: raw values (map units) and transformed score in [0, 1].
+
+    Parameters
+    ----------
+    spec
+        The criterion (its source, transform and direction).
+    raw
+        The criterion's value per grid cell, in its own units (metres for distances, percent for slope).
+    score
+        The transformed value per grid cell, in [0, 1] (1: most suitable).
+    """
 
     spec: CriterionSpec
     raw: np.ndarray
@@ -62,7 +72,7 @@ class CriterionLayer:
 class Surface:
     """One category's suitability.
 
-    Attributes
+    Parameters
     ----------
     code
         Category code.
