@@ -77,7 +77,7 @@ class Surface:
     code
         Category code.
     score
-        float32 WLC of the criteria in [0, 1] over the whole grid (constraints not applied).
+        The criteria's weighted combination (float32, in [0, 1]) over the whole grid (constraints not applied).
     allowed
         Cells every siting rule allows.
     weights

@@ -43,7 +43,7 @@ class AHPResult:
     weights
         The criteria's weights, in the matrix's order, summing to 1.
     lambda_max
-        λmax: the principal eigenvalue of the (completed) matrix, or with ``geometric_mean`` the mean of
+        The λmax: the principal eigenvalue of the (completed) matrix, or with ``geometric_mean`` the mean of
         (A w)_i / w_i.
     ci
         The consistency index (λmax - n) / (n - 1) (0 for n ≤ 2).
