@@ -151,6 +151,8 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, with_surface
     Returns
     -------
     Prepared
+        The scenario's layers, classified businesses, rule sets, grid and (unless ``with_surfaces`` is
+        False) criterion layers and suitability surfaces, with the warnings so far.
     """
     timer = timer or StageTimer()
     warns: list[Notice] = []
@@ -275,6 +277,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     Returns
     -------
     RunResult
+        Every stage's tables and layers, the warnings and the wall and CPU timings per stage.
     """
     timer = StageTimer()
     seed = scenario.seed if seed is None else seed
@@ -445,6 +448,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     Returns
     -------
     RunResult
+        The run, as written to ``out_dir``.
     """
     from .outputs.outdir import OutputFolder, input_bytes
 

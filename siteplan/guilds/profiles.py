@@ -298,6 +298,8 @@ def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] |
     Returns
     -------
     list of CriterionSpec
+        The profile criteria (each for the categories of its profiles) and then one ``linked_<code>``
+        catchment per category with linked trades; with ``layers``, adapted to the layers' fields.
     """
     specs = [s for s, *_ in _specs(catalogue)]
     if layers is None:

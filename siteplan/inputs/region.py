@@ -327,6 +327,8 @@ def load_region(scenario: Scenario) -> Region:
     Returns
     -------
     Region
+        The layers in one projected, metric CRS (the scenario's ``crs``, else the local UTM zone),
+        with the study area, the warnings and the features excluded with their reasons.
 
     Raises
     ------

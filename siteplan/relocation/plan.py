@@ -222,6 +222,8 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     Returns
     -------
     Plan
+        The assignment: one row per business with its estate or why it stays unassigned, the land
+        used and left per estate and category, the unmet land per category and the solver's figures.
     """
     if businesses["biz_id"].duplicated().any():
         d = sorted(set(businesses.loc[businesses["biz_id"].duplicated(), "biz_id"]))

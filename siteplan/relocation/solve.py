@@ -235,6 +235,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     Returns
     -------
     AssignmentResult
+        Each unit's estate (-1: unassigned), the objective, the proven lower bound and the gap,
+        with what each step did and took.
 
     Raises
     ------

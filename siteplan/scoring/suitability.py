@@ -122,6 +122,7 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
     Returns
     -------
     list of CriterionLayer
+        One per criterion, in the order of ``criteria``: raw values and scores in [0, 1] per cell.
     """
     out = []
     scores: dict[tuple[int, str], np.ndarray] = {}
