@@ -49,7 +49,18 @@ __all__ = ["RunResult", "run", "run_scenario_file", "prepare", "plan_inputs", "r
 
 def demo_scenario_path() -> Path:
     """The embedded demo scenario: ``data/demo.yaml`` of the checkout, installed as the package
-    ``siteplan.demo`` (so an installed wheel has it too)."""
+    ``siteplan.demo`` (so an installed wheel has it too).
+
+    Returns
+    -------
+    pathlib.Path
+        The demo scenario file (its layers are beside it).
+
+    Raises
+    ------
+    InputError
+        The installation lacks the demo scenario (reinstall siteplan).
+    """
     from importlib import resources
 
     p = Path(str(resources.files("siteplan.demo").joinpath("demo.yaml")))

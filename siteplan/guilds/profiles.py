@@ -227,6 +227,18 @@ def assign_profiles(table: pd.DataFrame) -> list[str]:
 
     A profile given in the table (a scenario's override or addition) is kept, with the reason given or
     ``"set by the scenario"``; a shipped category has its hand-chosen one; others are derived.
+
+    Parameters
+    ----------
+    table
+        A catalogue table with ``code``, ``retail``, ``env_cat``, ``doe_group`` and ``traffic``, and
+        optionally ``profile`` and ``profile_reason``; its ``profile`` and ``profile_reason`` columns
+        are set (in place).
+
+    Returns
+    -------
+    list of str
+        One message per category whose given profile is not one of :data:`PROFILES`; empty when none.
     """
     problems = []
     prof, why = [], []

@@ -47,12 +47,30 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
     themselves (``plot_m2``): a business may go there only where a free plot fits it, one business per
     plot (:func:`siteplan.relocation.model.build_model`); ``capacity_m2`` is their total area.
 
+    Parameters
+    ----------
+    estates
+        The estates layer (``estate_id``; optional ``vacant_ha`` and ``gross_ha`` in hectares).
+    plots
+        The plots layer (``estate_id``, ``status``, optional ``area_m2``; else the polygon's area in
+        the working CRS's m²), or None without one.
+    net_to_gross
+        The share of vacant gross land usable by businesses (roads and services take the rest), in (0, 1].
+    default_vacant_share
+        The share of an estate's gross area assumed vacant when it has no ``vacant_ha``; None: such an
+        estate offers nothing.
+
     Returns
     -------
     pandas.DataFrame
         ``estate_id``, ``capacity_m2``, ``capacity_from`` (``plots``, ``vacant_ha`` or ``none``) and
         ``plot_m2`` (the areas of the free plots, largest first, as a tuple, on an estate whose capacity
         comes from plots; None elsewhere).
+
+    Raises
+    ------
+    InputError
+        An estate's capacity is negative (negative ``vacant_ha`` or plot areas).
     """
     cap = {}
     src = {}
