@@ -54,7 +54,7 @@ def demo_scenario_path() -> Path:
     Returns
     -------
     pathlib.Path
-        The demo scenario file (its layers are beside it).
+        The demo scenario file (its layers' paths are relative to its folder).
 
     Raises
     ------
