@@ -61,7 +61,8 @@ class RunResult:
         The estates' plots with their tenants, when the scenario zones plots or has a ``plots`` layer;
         None otherwise.
     site_choice
-        How the new sites were chosen (the candidates and settings the report shows); empty when none.
+        How the new sites were chosen: the figures the report shows (e.g. ``unassigned``,
+        ``taken_by_sites``, ``objective_unit``); empty when none.
     flows
         Where the assigned businesses come from and go (:func:`siteplan.relocation.relocation_flows`).
     upgrades
