@@ -82,7 +82,14 @@ class InputError(SiteplanError, ValueError):
 
 
 class ScenarioError(InputError):
-    """The scenario file is invalid; every problem names its key path."""
+    """The scenario file is invalid; every problem names its key path.
+
+    Parameters
+    ----------
+    problems
+        One message per problem, each starting with the key path (e.g. ``allocation.reach_km``) and
+        saying what is wrong and what to write instead.
+    """
 
 
 class InfeasibleError(SiteplanError, RuntimeError):

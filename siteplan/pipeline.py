@@ -49,7 +49,18 @@ __all__ = ["RunResult", "run", "run_scenario_file", "prepare", "plan_inputs", "r
 
 def demo_scenario_path() -> Path:
     """The embedded demo scenario: ``data/demo.yaml`` of the checkout, installed as the package
-    ``siteplan.demo`` (so an installed wheel has it too)."""
+    ``siteplan.demo`` (so an installed wheel has it too).
+
+    Returns
+    -------
+    pathlib.Path
+        The demo scenario file (its layers' paths are relative to its folder).
+
+    Raises
+    ------
+    InputError
+        The installation lacks the demo scenario (reinstall siteplan).
+    """
     from importlib import resources
 
     p = Path(str(resources.files("siteplan.demo").joinpath("demo.yaml")))
@@ -151,6 +162,8 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, with_surface
     Returns
     -------
     Prepared
+        The scenario's layers, classified businesses, rule sets, grid and (unless ``with_surfaces`` is
+        False) criterion layers and suitability surfaces, with the warnings so far.
     """
     timer = timer or StageTimer()
     warns: list[Notice] = []
@@ -275,6 +288,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     Returns
     -------
     RunResult
+        Every stage's tables and layers, the warnings and the wall and CPU timings per stage.
     """
     timer = StageTimer()
     seed = scenario.seed if seed is None else seed
@@ -445,6 +459,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     Returns
     -------
     RunResult
+        The run, as written to ``out_dir``.
     """
     from .outputs.outdir import OutputFolder, input_bytes
 

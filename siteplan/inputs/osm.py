@@ -47,7 +47,21 @@ _POI_KEYS = ("shop", "craft", "amenity", "office", "industrial")
 
 @dataclass
 class IngestReport:
-    """What an ingest wrote: features per layer, businesses per category, skipped POIs, notes."""
+    """What an ingest wrote: features per layer, businesses per category, skipped POIs, notes.
+
+    Parameters
+    ----------
+    counts
+        Features written per layer name.
+    categories
+        Businesses written per guild category code.
+    skipped_pois
+        How many points of interest were skipped: no category maps their tags, or they have no geometry.
+    skipped_tags
+        Skipped points of interest per reason: their unmapped tag, or ``no geometry``.
+    notes
+        Remarks on the ingest (e.g. no existing estate in the extract), one line each.
+    """
 
     counts: dict[str, int] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)

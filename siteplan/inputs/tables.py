@@ -43,7 +43,18 @@ _ENGINES = {".xlsx": "openpyxl", ".xlsm": "openpyxl", ".ods": "odf"}
 
 
 def is_table(path: Path) -> bool:
-    """True when the file is read as a table (CSV, XLSX, ODS)."""
+    """True when the file is read as a table (CSV, XLSX, ODS).
+
+    Parameters
+    ----------
+    path
+        A layer's file.
+
+    Returns
+    -------
+    bool
+        True when its suffix (in any case) is one of :data:`TABLE_SUFFIXES`.
+    """
     return path.suffix.lower() in TABLE_SUFFIXES
 
 

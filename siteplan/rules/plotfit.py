@@ -47,6 +47,20 @@ def plots_that_fit(need_m2: np.ndarray, plot_areas_m2: np.ndarray) -> np.ndarray
     need). The plots that fit a business are the largest ones, so the sets are nested, and a set of
     businesses can all have a plot exactly when, for every k, at most k of them fit only k plots or
     fewer (Hall's condition): the allocation's capacity rows on a plot estate
-    (:func:`siteplan.relocation.model.build_model`)."""
+    (:func:`siteplan.relocation.model.build_model`).
+
+    Parameters
+    ----------
+    need_m2
+        The land each business needs, in m².
+    plot_areas_m2
+        The areas of the estate's free plots, in m² (any order).
+
+    Returns
+    -------
+    numpy.ndarray
+        For each need, the number of plots whose area is at least the need (less a slack of
+        :data:`PLOT_FIT_SLACK_M2` for rounding).
+    """
     a = np.sort(np.asarray(plot_areas_m2, dtype=float))
     return len(a) - np.searchsorted(a, np.asarray(need_m2, dtype=float) - PLOT_FIT_SLACK_M2, side="left")

@@ -135,7 +135,8 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float32 in [0, 1].
+        The scores as float32 in [0, 1], in the shape of ``values``: NaN where the value is NaN, but for
+        ``categorical``, which scores every unlisted value (NaN too) 0.
     """
     p = list(spec.points)
     kind = spec.type
@@ -208,7 +209,22 @@ def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoData
     """The layers criteria read: the region's, with the businesses as classified (their ``category``
     from the catalogue, also for categories outside the scenario's scope: ``category_classified``
     where the pipeline kept it), so that a criterion may count a linked trade the scenario does not
-    plan."""
+    plan.
+
+    Parameters
+    ----------
+    layers
+        The region's layers by canonical name.
+    businesses
+        The classified businesses (``category``, and ``category_classified`` when the pipeline kept the
+        classifier's answer); None: the layers as they are.
+
+    Returns
+    -------
+    dict[str, geopandas.GeoDataFrame]
+        A new mapping of the layers, ``businesses`` replaced by the classified ones (the layers
+        themselves are not copied or changed).
+    """
     if businesses is None:
         return dict(layers)
     b = businesses.assign(category=businesses["category_classified"]) if "category_classified" in businesses \
@@ -217,7 +233,24 @@ def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoData
 
 
 def saturation_distance(spec: TransformSpec) -> float:
-    """Distance beyond which a distance criterion's transformed value stays within 0.001 of its limit."""
+    """Distance beyond which a distance criterion's transformed value stays within 0.001 of its limit.
+
+    Parameters
+    ----------
+    spec
+        A transform of distances in metres (``linear``, ``sigmoid``, ``threshold``, ``j_shaped``,
+        ``gaussian``, ``ms_large`` or ``ms_small``).
+
+    Returns
+    -------
+    float
+        The distance in metres (blockwise evaluation pads each block by it).
+
+    Raises
+    ------
+    InputError
+        A transform without a saturation distance (e.g. ``categorical``), or too few points.
+    """
     p = sorted(spec.points)
     if spec.type in ("linear", "sigmoid", "threshold") and p:
         return float(p[-1])

@@ -36,7 +36,30 @@ SAATY_SCALE = np.array([1 / 9, 1 / 8, 1 / 7, 1 / 6, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 
 
 @dataclass(frozen=True)
 class AHPResult:
-    """Outcome of an AHP computation (as printed by ``siteplan weights ahp``)."""
+    """Outcome of an AHP computation (as printed by ``siteplan weights ahp``).
+
+    Parameters
+    ----------
+    weights
+        The criteria's weights, in the matrix's order, summing to 1.
+    lambda_max
+        The λmax: the principal eigenvalue of the (completed) matrix, or with ``geometric_mean`` the mean of
+        (A w)_i / w_i.
+    ci
+        The consistency index (λmax - n) / (n - 1) (0 for n ≤ 2).
+    cr
+        The consistency ratio: ``ci`` over the random index of ``ri_table`` (0 where that index is 0).
+    ri_table
+        The random-index table used (a key of :data:`RI_TABLES`).
+    consistent
+        Whether ``cr`` is within the threshold.
+    method
+        ``eigenvector`` or ``geometric_mean``.
+    worst
+        When inconsistent: the judgement (row, col), 0-based, that deviates most from the weights; else None.
+    suggested
+        When inconsistent: the Saaty-scale value of ``worst`` that would fit the weights; else None.
+    """
 
     weights: np.ndarray
     lambda_max: float
@@ -196,7 +219,7 @@ def ahp(matrix: object, *, method: Literal["eigenvector", "geometric_mean"] = "e
     Parameters
     ----------
     matrix
-        n×n judgements; ``None``/empty cells are missing (Harker's method fills them); strings such
+        The n×n judgements; ``None``/empty cells are missing (Harker's method fills them); strings such
         as ``"1/3"`` are accepted.
     method
         ``eigenvector`` (Saaty) or ``geometric_mean`` (row geometric means, Crawford & Williams 1985).
