@@ -87,5 +87,7 @@ def score_deviations(prep: Prepared, seed: int) -> ScoreDeviations:
     Returns
     -------
     ScoreDeviations
+        Called with a category code, it gives that category's per-cell score standard deviation (NaN
+        where not allowed); nothing is computed until then. Its ``codes`` are the categories that have one.
     """
     return ScoreDeviations(prep, seed)

@@ -37,7 +37,35 @@ __all__ = ["Explanation", "ExplainSource", "explain", "explain_run", "parse_poin
 
 @dataclass(frozen=True)
 class Explanation:
-    """Rules and criteria at one place for one category."""
+    """Rules and criteria at one place for one category.
+
+    Parameters
+    ----------
+    category
+        The catalogue code explained.
+    where
+        The place in words: ``LON, LAT`` (degrees, 6 decimals) or ``estate ID (name)``.
+    rules
+        One row per siting rule (:func:`siteplan.rules.rulecheck.check_rules`): ``rule_id``, ``group``,
+        ``required_m``, ``actual_m`` (metres; inf when the data has no such feature), ``passed``,
+        ``description``.
+    criteria
+        One row per criterion of the category: ``criterion``, ``raw`` (the raw value), ``value`` (its
+        0–1 score), ``weight`` and ``contribution`` (weight × value); NaN off the grid.
+    score
+        The suitability (the sum of the contributions, 0–1; NaN off the grid or with no criterion).
+    allowed
+        At a point: every rule passes; at an estate: the estate is eligible for the category.
+    usable
+        At an estate: its usable land in words (ha satisfying every rule, and the binding rule); else empty.
+    estate_reasons
+        At an estate: why it is not eligible, one reason each (empty when it is, or at a point).
+    routes
+        At a point: the routes to the estates within the reach, cheapest first
+        (:func:`siteplan.relocation.roads.routes_from`); None at an estate or without an allocation.
+    travel
+        How the routes are measured: ``road`` or ``straight``.
+    """
 
     category: str
     where: str
@@ -166,6 +194,8 @@ def explain(prep: Prepared, category: str, *, at: tuple[float, float] | None = N
     Returns
     -------
     Explanation
+        The rules, criteria, score and verdict there (with the routes to the estates at a point, the
+        usable land and reasons at an estate).
 
     Raises
     ------
@@ -190,6 +220,7 @@ def explain_run(run_dir: str | Path, category: str, *, at: tuple[float, float] |
     Returns
     -------
     Explanation
+        The same explanation :func:`explain` gives on the run's scenario.
 
     Raises
     ------

@@ -142,13 +142,34 @@ def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = Fa
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:
     """Write a UTF-8 CSV (with a byte-order mark when ``bom``, which Excel needs for Persian); string
-    cells that a spreadsheet would read as formulas are neutralised (:func:`safe_csv`)."""
+    cells that a spreadsheet would read as formulas are neutralised (:func:`safe_csv`).
+
+    The file is written atomically: a failure leaves neither a half-written file nor a temporary one.
+
+    Parameters
+    ----------
+    df
+        The table, written without its index, columns in their order.
+    path
+        The CSV file (its parent folder is created; an existing file is replaced).
+    bom
+        Start the file with a UTF-8 byte-order mark.
+    """
     with atomic_path(path) as tmp:
         safe_csv(df, tmp, bom=bom)
 
 
 def write_json(obj: Any, path: str | Path) -> None:
-    """Write JSON (UTF-8, indented, keys in insertion order) atomically."""
+    """Write JSON (UTF-8, indented, keys in insertion order) atomically.
+
+    Parameters
+    ----------
+    obj
+        JSON-ready data; anything else JSON cannot hold (paths, dates, ...) is written as its ``str``.
+        Non-ASCII text (Persian) is written as is, not escaped.
+    path
+        The JSON file (its parent folder is created; an existing file is replaced); it ends with a newline.
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
 

@@ -74,7 +74,21 @@ GEOTIFF_COMPRESSION = {"compress": "deflate", "zlevel": 4}
 
 def write_geotiff(array: np.ndarray, grid: Grid, path: str | Path, *, nodata: float = NODATA) -> None:
     """Write a float32 GeoTIFF, tiled 256×256 and DEFLATE-compressed (:data:`GEOTIFF_COMPRESSION`), NaN
-    written as ``nodata``."""
+    written as ``nodata``.
+
+    The file is written atomically: a failure leaves neither a half-written file nor a temporary one.
+
+    Parameters
+    ----------
+    array
+        One band, ``grid``'s shape (cast to float32; NaN = no data).
+    grid
+        The grid it lies on: its CRS (the working CRS), transform and size go into the file.
+    path
+        The GeoTIFF file (its parent folder is created; an existing file is replaced).
+    nodata
+        The value written for NaN and recorded as the band's nodata (default :data:`siteplan.grid.NODATA`).
+    """
     data = np.where(np.isnan(array), nodata, array).astype(np.float32)
     profile = {
         "driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "float32",

@@ -118,10 +118,10 @@ class OutputFolder:
         Replace an existing output that siteplan wrote.
     inputs
         The command's input files by description, refused inside ``out``.
-    option
-        What named the folder, for the messages (``--out``).
     estimate_bytes
         A rough size of the output; the command is refused when the disk has less free space.
+    option
+        What named the folder, for the messages (``--out``).
 
     Attributes
     ----------

@@ -54,6 +54,12 @@ FEASIBILITY_COLUMNS = (
 def unit_costs(scenario: Scenario) -> pd.DataFrame:
     """The unit costs: ``siteplan/data/unit_costs.csv`` with ``programme.unit_costs`` over it.
 
+    Parameters
+    ----------
+    scenario
+        The scenario; its ``programme.unit_costs`` (item to cost, validated by the scenario: known
+        items, costs ≥ 0) replace the shipped costs of those items.
+
     Returns
     -------
     pandas.DataFrame

@@ -96,7 +96,7 @@ def trip_rates(catalogue_codes: list[str], scenario: Scenario) -> pd.DataFrame:
 class Placement:
     """Where each business of the plan is before and after the move.
 
-    Attributes
+    Parameters
     ----------
     table
         One row per classified, in-scope business: ``biz_id``, ``category``, ``town``, ``estate_id``,
@@ -107,6 +107,12 @@ class Placement:
         Registry points.
     after
         Plot, zone or allowed estate land for the moved; the registry point otherwise.
+    residents
+        The urban areas as residents (:class:`siteplan.programme.exposure.Residents`).
+    rates
+        Trips per business per day by category (:func:`trip_rates`).
+    worker_trips
+        Trips per employee per day (the scenario's ``programme.worker_trips_per_employee``).
     """
 
     table: pd.DataFrame
@@ -128,7 +134,24 @@ def allowed_land(res: RunResult, estate_id: str, code: str, cache: dict[tuple[st
 
 
 def placements(res: RunResult) -> Placement:
-    """Before and after geometries of every classified, in-scope business of a run (see :class:`Placement`)."""
+    """Before and after geometries of every classified, in-scope business of a run (see :class:`Placement`).
+
+    Parameters
+    ----------
+    res
+        A finished run (its plan, plots, zones, businesses, rules and scenario).
+
+    Returns
+    -------
+    Placement
+        One row per classified, in-scope business with its registry point before and its plot, zone or
+        allowed estate land after (working CRS), the residents and the trip rates.
+
+    Raises
+    ------
+    InputError
+        A scenario trip rate names a category the catalogue does not have (:func:`trip_rates`).
+    """
     from .summaries import origins
 
     rows = res.plan.rows

@@ -116,7 +116,22 @@ def flows_table(res: RunResult, *, towns: pd.Series | None = None) -> pd.DataFra
     """Assigned businesses per (origin town, estate): ``town``, ``estate_id``, ``estate_name``,
     ``units``, ``land_ha``, ``mean_km`` (the mean trip: road km on roads, else straight), ``km_basis``
     (``road`` or ``straight line``) and, on roads, ``mean_minutes``. ``towns``: :func:`origins` of ``res``,
-    when already worked out."""
+    when already worked out.
+
+    Parameters
+    ----------
+    res
+        A finished run (its plan's rows, estates layer and urban layer for the towns).
+    towns
+        Each business's origin town by ``biz_id`` (:func:`origins`); None (default) works it out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (town, estate) with assigned businesses, sorted by town then estate, with the columns
+        above; ``land_ha`` in hectares, ``mean_km`` in km, ``mean_minutes`` in minutes. No rows (the same
+        columns) when no business is assigned.
+    """
     rows = res.plan.rows
     a = rows[rows["status"] == "assigned"].copy()
     km, basis = trip_basis(rows)
@@ -160,7 +175,13 @@ RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "
 
 
 def relocation_table(res: RunResult) -> pd.DataFrame:
-    """relocation.csv: one row per business with where it goes, or why it stays.
+    """The ``relocation.csv`` table: one row per business with where it goes, or why it stays.
+
+    Parameters
+    ----------
+    res
+        A finished run (its plan's rows, catalogue, estates and businesses; its programme's phasing when
+        there is one).
 
     Returns
     -------
@@ -194,8 +215,13 @@ def relocation_table(res: RunResult) -> pd.DataFrame:
 
 
 def estate_totals(res: RunResult) -> pd.DataFrame:
-    """estates.csv: one row per estate with its totals (the only table where capacity and land left
-    appear, so that no pivot adds them up per category).
+    """The ``estates.csv`` table: one row per estate with its totals (the only table where capacity and
+    land left appear, so that no pivot adds them up per category).
+
+    Parameters
+    ----------
+    res
+        A finished run (its plan's estate summary and the estates layer, in the layer's order).
 
     Returns
     -------

@@ -130,6 +130,13 @@ def block_frame(land: BaseGeometry, homes: BaseGeometry, *, depth: float, strip:
         Access strip width (m).
     roads
         Road lines near the estate, or None.
+
+    Returns
+    -------
+    Frame
+        The frame: rows along the estate's internal roads when they are long enough, else along the
+        land's principal axis (its oriented envelope's long side), turned so that the rows run across
+        the direction of the homes and homes lie towards -y; origin at the land's centroid.
     """
     ang = road_angle(land, roads)
     basis = "roads"

@@ -92,7 +92,18 @@ def _plot_depth(order: list[str], demand: dict[str, float], catalogue: Catalogue
 def order_reach(sep: dict[str, float]) -> float:
     """Distance from homes (m) beyond which the heaviness order of zones is not enforced: twice the
     largest separation the estate's categories ask, at least :data:`MIN_ORDER_REACH_M`. Farther out
-    every zone already keeps every rule's distance with room to spare, and blocks take precedence."""
+    every zone already keeps every rule's distance with room to spare, and blocks take precedence.
+
+    Parameters
+    ----------
+    sep
+        Distance from homes (m) each of the estate's categories asks (may be empty).
+
+    Returns
+    -------
+    float
+        :data:`ORDER_REACH_FACTOR` × the largest of them, and at least :data:`MIN_ORDER_REACH_M` (m).
+    """
     return max(ORDER_REACH_FACTOR * max(sep.values(), default=0.0), MIN_ORDER_REACH_M)
 
 

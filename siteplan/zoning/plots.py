@@ -212,6 +212,13 @@ def reletting_table(plots: gpd.GeoDataFrame | None, tenancy: pd.DataFrame, busin
         Per plot id: True when the rules of at least one category assigned to its estate allow it.
     demand_estates
         Estates that receive businesses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RELET_COLUMNS`, one row per plot whose ``status`` is ``terminated``, by estate and plot id:
+        ``re-let`` with its new tenant, or ``empty`` with the reason (no business relocated to the estate,
+        the rules exclude it, too small, or not needed). No rows when there are no plots.
     """
     if plots is None or not len(plots):
         return pd.DataFrame(columns=RELET_COLUMNS)
@@ -296,7 +303,23 @@ def subdivide_plots(zone: BaseGeometry, plot_m2: float, *, strip_m: float = 12.0
 
 
 def plots_for_zones(zones: gpd.GeoDataFrame, catalogue: Catalogue, *, strip_m: float = 12.0) -> gpd.GeoDataFrame:
-    """Plots of every zone, with ``plot_id``, ``estate_id``, ``zone_id``, ``category`` and ``area_m2``."""
+    """Plots of every zone, with ``plot_id``, ``estate_id``, ``zone_id``, ``category`` and ``area_m2``.
+
+    Parameters
+    ----------
+    zones
+        The zones (``zone_id``, ``estate_id``, ``category``, geometry in a metric CRS, e.g. the working CRS).
+    catalogue
+        The categories' plot sizes (``plot_m2``, m²).
+    strip_m
+        Width (m) of the access strips between pairs of plot rows (:func:`subdivide_plots`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per whole plot that fits in its zone (``plot_id`` = zone id, ``-P`` and a 3-digit number),
+        ``area_m2`` rounded to 0.01 m², in the zones' CRS; no rows (the same columns) for no plots.
+    """
     rows = []
     for z in zones.itertuples():
         size = float(catalogue.row(z.category)["plot_m2"])

@@ -72,7 +72,7 @@ __all__ = ["homes_geoms", "zone_estate", "EstateContext", "zone_estates", "zone_
 class ZonePlan:
     """Zones, plots and re-letting of every receiving estate.
 
-    Attributes
+    Parameters
     ----------
     zones
         One row per zone (:data:`ZONE_COLUMNS`).
@@ -250,7 +250,21 @@ def plot_need(biz: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """The businesses with ``land_m2`` turned into the plot each needs: its net land scaled by its
     category's plot norm over its land norm (``plot_m2 / land_m2`` of the catalogue), so a business
     of the catalogue's typical size needs exactly the category's standard plot (a car repair shop's
-    350 m² of net land, a 300 m² workshop plot) and a larger one a proportionally larger plot."""
+    350 m² of net land, a 300 m² workshop plot) and a larger one a proportionally larger plot.
+
+    Parameters
+    ----------
+    biz
+        Businesses with ``category`` and ``land_m2`` (net land, m²); other columns are kept.
+    catalogue
+        The categories' ``plot_m2`` and ``land_m2`` norms (a category without them keeps its land).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``biz`` with ``land_m2`` the plot each business needs (m², rounded to 0.01 m²;
+        :func:`siteplan.rules.plotfit.plot_need_m2`); ``biz`` itself when it has no rows.
+    """
     if not len(biz):
         return biz
     t = catalogue.table
@@ -408,25 +422,32 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
         Estate polygons with ``estate_id``.
     demand
         Rows ``estate_id``, ``category``, ``land_m2`` (net), ``units``.
-    catalogue, layers, scenario
-        As elsewhere; ``layers`` may hold ``plots``, ``occupied``, ``vacant_land`` and ``roads``.
+    catalogue
+        The categories' names, environmental classes, value chains and plot and land norms.
     rules
         The categories' rule sets: each zone lies on land its category's rules allow (every rule,
         slope and study area included).
+    layers
+        The region's layers (working CRS); may hold ``plots``, ``occupied``, ``vacant_land`` and ``roads``,
+        and the urban areas and receptors the zones keep away from.
+    scenario
+        The scenario (its ``zoning`` settings and what counts as homes).
     usable_table
-        Output of :func:`siteplan.rules.ruleset.usable_land` (for the binding rule labels).
-    businesses
-        The assigned businesses (``biz_id``, ``estate_id``, ``category``, ``land_m2``, ``name``), for
-        plot-level assignment; default one equal share per unit.
-    written
-        Check and describe each zone as the GeoJSON writer will write it (``crs`` of
-        :class:`EstateContext`; a run does); else the exact overlay result is kept.
+        Output of :func:`siteplan.rules.ruleset.usable_land` (for the binding rule labels); None: no labels.
+    **options
+        The keyword-only options of :class:`PlanOptions`:
 
-    The options (:class:`PlanOptions`) are keyword-only.
+        - ``businesses``: the assigned businesses (``biz_id``, ``estate_id``, ``category``, ``land_m2``,
+          ``name``), for plot-level assignment; default None: one equal share per unit;
+        - ``written``: check and describe each zone as the GeoJSON writer will write it (``crs`` of
+          :class:`EstateContext`; a run does); default False: the exact overlay result is kept.
 
     Returns
     -------
     ZonePlan
+        The zones (in the estates' CRS), the shortfall, the plots with their tenants, each business's
+        plot, the re-letting of terminated plots and the notes for the run's warnings. Estates without
+        demand, and demand rows whose estate is not in ``estates``, get no zones.
     """
     businesses = options.get("businesses")
     st = _plan_setting(estates, catalogue, rules, layers, scenario, usable_table, written=options.get("written", False))
@@ -478,10 +499,17 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
                  usable_table: pd.DataFrame | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Zone every receiving estate (the zones and shortfall of :func:`zone_plan`).
 
+    Parameters
+    ----------
+    estates, demand, catalogue, rules, layers, scenario, usable_table
+        As for :func:`zone_plan` (without businesses: one equal share per unit; zones not snapped to the
+        written geometry).
+
     Returns
     -------
     zones, shortfall
-        A GeoDataFrame of zones and a frame of shortfalls.
+        A GeoDataFrame of zones (:data:`ZONE_COLUMNS`, the estates' CRS) and a frame of shortfalls
+        (``estate_id``, ``category``, ``short_ha``, ``rule``).
     """
     zp = zone_plan(estates, demand, catalogue, rules, layers, scenario, usable_table)
     return zp.zones, zp.shortfall
