@@ -17,7 +17,8 @@ import shapely
 from siteplan.programme.chains import chain_links, link_status
 from siteplan.guilds.catalogue import load_catalogue
 from siteplan.programme.impact import Residents, nuisance_distances, placements, trip_rates
-from siteplan.rules.ruleset import Rule, mixed_mask
+from siteplan.rules.ruleset import Rule
+from siteplan.rules.targets import mixed_mask
 from siteplan.scenario import ProgrammeSpec
 
 ROOT = Path(__file__).resolve().parents[1]

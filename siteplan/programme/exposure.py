@@ -76,7 +76,7 @@ class Residents:
     @classmethod
     def from_urban(cls, urban: gpd.GeoDataFrame | None, scenario: Scenario) -> Residents:
         """The residents of a region's urban layer (no ``population``: none are counted)."""
-        from ..rules.ruleset import mixed_mask
+        from ..rules.targets import mixed_mask
 
         if urban is None or not len(urban):
             return cls(np.array([], dtype=object), np.zeros(0), np.zeros(0, bool))

@@ -11,6 +11,8 @@ Modules, in the order data flows:
 - :mod:`~siteplan.rules.rulecheck`: the vector answer of the rules (light: no GDAL);
 - :mod:`~siteplan.rules.reservations`: estates reserved for, or excluding, some trades;
 - :mod:`~siteplan.rules.plotfit`: the plot each business needs and how many free plots fit it;
+- :mod:`~siteplan.rules.targets`: the rules compiled and what each measures from (:func:`compile_rules`,
+  :func:`target_geoms`, :func:`buffer_out`);
 - :mod:`~siteplan.rules.ruleset`: :func:`compile_rulesets` and :class:`RuleSet`;
 - :mod:`~siteplan.rules.estates`: the estates' usable land and eligibility (:func:`usable_land`,
   :func:`eligibility`).
