@@ -293,8 +293,21 @@ def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
         cur, nxt = by_rank[:-1], by_rank[1:]
         ranks.loc[sel.index[cur], "swap_p"] = np.round((v[:, nxt] > v[:, cur]).mean(axis=0), 4)
         beats = sweep[:, nxt] < sweep[:, cur]  # sweeps × pairs
-        ranks.loc[sel.index[cur], "swap_by"] = [_changes([k for k, b in zip(sweeps, col) if b]) for col in beats.T]
+        ranks.loc[sel.index[cur], "swap_by"] = _changes_of(beats, sweeps)
     return ranks
+
+
+def _changes_of(beats: np.ndarray, sweeps: list[tuple[str, float]]) -> list[str]:
+    """:func:`_changes` of the sweeps under which each pair swaps (``beats``: sweeps × pairs), each
+    distinct column's text made once (most pairs swap under the same few sweeps, or none)."""
+    made: dict[bytes, str] = {}
+    out = []
+    for col in beats.T:
+        key = col.tobytes()
+        if key not in made:
+            made[key] = _changes([k for k, b in zip(sweeps, col) if b])
+        out.append(made[key])
+    return out
 
 
 def _changes(sweeps: list[tuple[str, float]]) -> str:
