@@ -11,6 +11,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from .common.notice import Notice
 from .relocation import Plan
 from .relocation.inputs import PlanInputs
 from .scoring.prepared import Prepared
@@ -36,7 +37,7 @@ class RunResult:
     site_failures: list[str]
     timings: dict[str, float]
     seed: int
-    warnings: list[str]
+    warnings: list[Notice]
     plots: gpd.GeoDataFrame | None = None
     site_choice: dict[str, object] = field(default_factory=dict)
     #: where the assigned businesses come from and go (:func:`siteplan.relocation.relocation_flows`)

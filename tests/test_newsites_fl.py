@@ -107,7 +107,7 @@ def demo_model():
     from siteplan.scenario import load_scenario
 
     sc = load_scenario(DEMO_YAML)
-    timer = pipeline._Timer()
+    timer = pipeline.StageTimer()
     prep = pipeline.prepare(sc, timer)
     plan = pipeline.relocate(prep, pipeline.plan_inputs(prep, timer))
     estates = prep.region.layers["estates"]

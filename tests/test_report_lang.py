@@ -222,7 +222,7 @@ def test_both_page_keeps_the_bilingual_labels(small_run, tmp_path):
 def test_new_sites_warning_counts_like_the_headline(small_run):
     res = small_run
     un = int((res.plan.rows["status"] == "unassigned").sum())
-    ws = [w for w in res.warnings if w.startswith("new sites: the ")]
+    ws = [w.message for w in res.warnings if w.message.startswith("new sites: the ")]
     for w in ws:
         n = int(re.search(r"of the (\d+)", w)[1])
         assert n == un or f"({un} unassigned in all" in w, (w, un)

@@ -52,8 +52,9 @@ def _defuse(v: Any) -> Any:
 
 
 def undo_defuse(v: Any) -> Any:
-    """A cell read back from a siteplan CSV without the quote :func:`_defuse` added, so that layers built
-    from a CSV (the GeoPackage's ``relocation`` layer, a comparison) hold the values the run held and
+    """A cell read back from a siteplan CSV without the quote :func:`_defuse` added.
+
+    So that layers built from a CSV (the GeoPackage's ``relocation`` layer, a comparison) hold the values the run held and
     join with the other layers. (A value the user wrote as a quote followed by a formula character comes
     back without its quote: the one case the CSV cannot tell apart.)"""
     if isinstance(v, str) and v.startswith("'"):
@@ -134,8 +135,9 @@ def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = Fa
     making would escape the formula check). Returns the text when ``path`` is None.
     """
     safe, cr = _neutralised(df)
-    return safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
-                       lineterminator="\r\n" if cr else "\n")
+    text: str | None = safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
+                                   lineterminator="\r\n" if cr else "\n")
+    return text
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:

@@ -371,7 +371,7 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
     numpy.ndarray
         Mask of the pairs kept.
     """
-    from ..zoning.plots import plot_need_m2, plots_that_fit
+    from ..rules.plotfit import plot_need_m2, plots_that_fit
 
     cap_rhs, counted = rhs
     biz, est, pair_key = pairs

@@ -261,11 +261,11 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
     if not detail:
-        return Plan(rows, pd.DataFrame(), pd.DataFrame(), _solver_report(res, model), spec.measure(network is not None))
+        return Plan(rows, pd.DataFrame(), pd.DataFrame(), _solver_report(res, model), spec.measure(roads=network is not None))
     un = rows[(rows.status == "unassigned") & rows["category"].notna()]
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model),
-                spec.measure(network is not None))
+                spec.measure(roads=network is not None))
 
 
 def reach_phrase(spec: AllocationSpec, *, roads: bool) -> str:

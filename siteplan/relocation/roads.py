@@ -89,7 +89,7 @@ def road_network(scenario: object, region: object) -> RoadNetwork | None:
     roads = region.layers.get("roads")  # type: ignore[attr-defined]
     has = roads is not None and len(roads) > 0
     net = None
-    if spec.uses_roads(has):
+    if spec.uses_roads(roads=has):
         net = build_network(roads, spec.road_speeds_kmh,
                             connector=Connector(spec.connector_speed_kmh, spec.connector_detour))
     object.__setattr__(region, "_road_network", net)

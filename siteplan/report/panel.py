@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from markupsafe import Markup
 
+from ..common.notice import messages
 from ..common.units import M2_PER_HA
 from ..locate.ranking import POP_REACH_KM
 from ..relocation.reasons import REASON_CODES, reason_codes
@@ -168,7 +169,7 @@ def _chart_box(cid: str, en: str, fa: str, note: str) -> Markup:
 def _warnings(res: RunResult, f: Fmt) -> tuple[Markup, int]:
     """The run's warnings, repeats folded. They are the run's log (``manifest.json``), in English: on a
     Persian page each sits in a left-to-right English isolate."""
-    groups = group_warnings(res.warnings)
+    groups = group_warnings(messages(res.warnings))
     items = [Markup('<li><bdi dir="ltr" lang="en">{}</bdi>{}</li>').format(
         text(w), Markup(' <span class="count">{} {}</span>').format(Markup("×"), f.qty(n)) if n > 1 else "")
         for w, n in groups[:MAX_WARNINGS]]

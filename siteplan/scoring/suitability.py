@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -202,7 +202,7 @@ def wlc(scores: list[np.ndarray], weights: np.ndarray, *, out: np.ndarray | None
     w = np.asarray(weights, dtype=np.float32)
     # small blocks keep the running sum and one temporary in cache: each input is read once
     rows = max(1, min(block_rows, (1 << 17) // max(int(np.prod(shape[1:])), 1)))
-    tmp = np.empty((rows,) + tuple(shape[1:]), dtype=np.float32)
+    tmp = np.empty((rows, *shape[1:]), dtype=np.float32)
     for r0 in range(0, shape[0], rows):
         sl = slice(r0, min(r0 + rows, shape[0]))
         blk = out[sl]
@@ -223,7 +223,7 @@ def owa(values: np.ndarray, order_weights: np.ndarray) -> np.ndarray:
     0.76
     """
     v = -np.sort(-np.asarray(values, dtype=float), axis=-1)
-    return np.round(v @ np.asarray(order_weights, dtype=float), 12)
+    return cast("np.ndarray", np.round(v @ np.asarray(order_weights, dtype=float), 12))
 
 
 def wowa(values: np.ndarray, weights: np.ndarray, order_weights: np.ndarray) -> np.ndarray:
@@ -269,7 +269,7 @@ def wowa(values: np.ndarray, weights: np.ndarray, order_weights: np.ndarray) -> 
     knots_y = np.concatenate([[0.0], np.cumsum(w)])
     wstar = np.interp(cum, knots_x, knots_y)
     omega = np.diff(wstar, axis=-1, prepend=0.0)
-    return np.round(np.sum(omega * vs, axis=-1), 12)
+    return cast("np.ndarray", np.round(np.sum(omega * vs, axis=-1), 12))
 
 
 def aggregate(values: np.ndarray, weights: np.ndarray, method: str = "wlc",
@@ -282,7 +282,7 @@ def aggregate(values: np.ndarray, weights: np.ndarray, method: str = "wlc",
         if order_weights is None:
             raise InputError("aggregation.order_weights: needed with method 'owa'")
         return wowa(values, weights, np.asarray(order_weights, dtype=float))
-    return np.sum(np.asarray(values, dtype=float) * np.asarray(weights, dtype=float), axis=-1)
+    return cast("np.ndarray", np.sum(np.asarray(values, dtype=float) * np.asarray(weights, dtype=float), axis=-1))
 
 
 def orness(order_weights: np.ndarray) -> float:
@@ -331,7 +331,7 @@ def topsis(matrix: np.ndarray, weights: np.ndarray, benefit: np.ndarray) -> np.n
 
 
 def surfaces(codes: list[str], crit: list[CriterionLayer], rules: dict[str, RuleSet], scenario: Scenario,
-             layers: dict[str, gpd.GeoDataFrame], cache: FieldCache) -> dict[str, Surface]:
+             cache: FieldCache) -> dict[str, Surface]:
     """Suitability surface of every category.
 
     Returns

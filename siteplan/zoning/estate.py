@@ -43,10 +43,10 @@ from ..errors import InputError
 from ..guilds.catalogue import Catalogue
 from ..rules.ruleset import RuleSet, target_geoms
 from ..scenario import Scenario
-from .blocks import Frame, TooManyPieces
+from .blocks import Frame
 from .placement import Placement, place
 from .plots import LAND_BASIS
-from .zone_check import MODES, Overlay, area_tolerance, raster_side, verify_zones
+from .zone_check import MODES, Overlay, TooManyPieces, area_tolerance, raster_side, verify_zones
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..guilds.catalogue import Catalogue
 from ..rules.ruleset import RuleSet
 from ..scenario import Scenario
-from .blocks import TooManyPieces, plot_boxes
+from .blocks import plot_boxes
 from .estate import (
     MIN_CONVEXITY,
     SHAPES,
@@ -56,7 +56,7 @@ from .plots import (
     subdivide_plots,
 )
 from .sheets import SHEET_COLUMNS, ZoningSheet, zoning_sheets
-from .zone_check import area_tolerance, verify_zones
+from .zone_check import TooManyPieces, area_tolerance, verify_zones
 
 #: homes within this many times the largest separation distance shape an estate's zones
 HOMES_REACH_FACTOR = 3.0
@@ -327,7 +327,8 @@ def _plan_setting(estates: gpd.GeoDataFrame, catalogue: Catalogue, rules: dict[s
     roads_all = geoms[3]
     bind = {}
     if usable_table is not None:
-        bind = {(r.estate_id, r.category): r.binding for r in usable_table.itertuples()}
+        u = usable_table
+        bind = dict(zip(zip(u["estate_id"].tolist(), u["category"].tolist()), u["binding"].tolist()))
     return _PlanSetting(
         catalogue, rules, zs, (1.0 - scenario.allocation.net_to_gross) if ns is None else ns,
         tuple(c for c in zs.relet_first if c in catalogue), estates.crs if written else None, estates.crs, bind,
@@ -438,7 +439,7 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
             biz_need.iloc[biz_rows.get(eid, np.zeros(0, dtype=np.intp))]
         _zone_one(eid, geom, grp, biz, st, acc)
     notes = acc.notes + _zoning_notes(acc.indicative, acc.recovered)
-    zg = gpd.GeoDataFrame(acc.zones or None, columns=ZONE_COLUMNS + ["geometry"], geometry="geometry",
+    zg = gpd.GeoDataFrame(acc.zones or None, columns=[*ZONE_COLUMNS, "geometry"], geometry="geometry",
                           crs=estates.crs)
     ten_all, tn = _tenancy(acc.tenancy, acc.unplaced)
     biz_all = plot_need(businesses, catalogue) if businesses is not None else \
