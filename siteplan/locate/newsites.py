@@ -182,7 +182,8 @@ class _DemandSearch:
         keep_off = (distance_field(est_mask, grid.res) < max(spec.min_distance_from_estates_km * 1000, 0.5 * grid.res)
                     if est_mask.any() else np.zeros(grid.shape, dtype=bool))
         self.chains = sorted(set(self.chain_of))
-        self.codes = {ch: sorted(set(un.loc[un["chain"] == ch, "category"])) for ch in self.chains}
+        cat = un["category"].to_numpy(dtype=object)
+        self.codes = {ch: sorted(set(cat[self.chain_of == ch])) for ch in self.chains}
         self.blocked = {ch: np.zeros(grid.shape, dtype=bool) for ch in self.chains}  # seeds that held no site
         self.ok: dict[str, np.ndarray] = {}
         self.score: dict[str, np.ndarray] = {}

@@ -229,7 +229,8 @@ def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str]
     """
     x = np.asarray(criteria_values, dtype=float)
     w0 = np.asarray(weights, dtype=float)
-    rows = []
+    cols = ["criterion", "delta", "candidate", "rank"]
+    sweeps, all_ranks = [], []
     for k, name in enumerate(names):
         for d in deltas:
             w = w0.copy()
@@ -238,10 +239,18 @@ def oat_sweep(criteria_values: np.ndarray, weights: np.ndarray, names: list[str]
             s = scores_of(w[None, :])[0] if scores_of is not None else x @ w
             s = combine(s[None, :])[0] if combine is not None else s
             order = np.argsort(-s, kind="stable")
-            ranks = np.empty(len(s), dtype=int)
+            ranks = np.empty(len(s), dtype=np.int64)
             ranks[order] = np.arange(1, len(s) + 1)
-            rows += [(name, d, i, int(r)) for i, r in enumerate(ranks)]
-    return pd.DataFrame(rows, columns=["criterion", "delta", "candidate", "rank"])
+            sweeps.append((name, d))
+            all_ranks.append(ranks)
+    n = len(all_ranks[0]) if all_ranks else 0
+    if not n:
+        return pd.DataFrame([], columns=cols)
+    # the rows sweep by sweep, each over every candidate in order (built as columns, not tuples)
+    return pd.DataFrame({"criterion": np.repeat(np.array([c for c, _ in sweeps], dtype=object), n),
+                         "delta": np.repeat(np.array([d for _, d in sweeps]), n),
+                         "candidate": np.tile(np.arange(n, dtype=np.int64), len(sweeps)),
+                         "rank": np.concatenate(all_ranks)}, columns=cols)
 
 
 def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
@@ -320,8 +329,21 @@ def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
         cur, nxt = by_rank[:-1], by_rank[1:]
         ranks.loc[sel.index[cur], "swap_p"] = np.round((v[:, nxt] > v[:, cur]).mean(axis=0), 4)
         beats = sweep[:, nxt] < sweep[:, cur]  # sweeps × pairs
-        ranks.loc[sel.index[cur], "swap_by"] = [_changes([k for k, b in zip(sweeps, col) if b]) for col in beats.T]
+        ranks.loc[sel.index[cur], "swap_by"] = _changes_of(beats, sweeps)
     return ranks
+
+
+def _changes_of(beats: np.ndarray, sweeps: list[tuple[str, float]]) -> list[str]:
+    """:func:`_changes` of the sweeps under which each pair swaps (``beats``: sweeps × pairs), each
+    distinct column's text made once (most pairs swap under the same few sweeps, or none)."""
+    made: dict[bytes, str] = {}
+    out = []
+    for col in beats.T:
+        key = col.tobytes()
+        if key not in made:
+            made[key] = _changes([k for k, b in zip(sweeps, col) if b])
+        out.append(made[key])
+    return out
 
 
 def _changes(sweeps: list[tuple[str, float]]) -> str:

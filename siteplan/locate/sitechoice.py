@@ -116,7 +116,10 @@ def site_model(prep: Prepared, un: pd.DataFrame, cands: gpd.GeoDataFrame) -> Sit
     tc = site_costs(prep, np.asarray(un.geometry.to_numpy()), cands.geometry.values)
     cat = un["category"].to_numpy()
     codes = [set(str(c).split(", ")) for c in cands["categories"]]
-    ok = np.array([cat[i] in codes[j] for i, j in zip(tc.i, tc.j)], dtype=bool)
+    # a pair is an arc when the site takes the business's category: one lookup per (category, site)
+    cat_of, uniq = pd.factorize(cat)
+    takes = np.array([[c in cj for cj in codes] for c in uniq], dtype=bool).reshape(len(uniq), len(codes))
+    ok = (cat_of[tc.i] >= 0) & takes[np.maximum(cat_of[tc.i], 0), tc.j] if len(uniq) else np.zeros(len(tc.i), bool)
     ai, aj = tc.i[ok].astype(np.int64), tc.j[ok].astype(np.int64)
     land = un["land_m2"].to_numpy(float) / M2_PER_HA
     cap = cands["net_ha"].to_numpy(float)

@@ -309,9 +309,9 @@ def _candidates(prep: Prepared, plan: Plan, inputs: PlanInputs
     cats = un["category"].to_numpy()
     land = un["land_m2"].to_numpy(float)
     pair = pd.DataFrame({"estate_id": eids[ej], "category": cats[bi], "land": land[bi], "b": bi})
-    admitted = set(el.index[el.to_numpy(bool)])  # the (estate, category) pairs already eligible
-    pair = pair[~np.fromiter(((e, c) in admitted for e, c in zip(pair["estate_id"], pair["category"])), dtype=bool,
-                             count=len(pair))]
+    # drop the (estate, category) pairs already eligible
+    admitted = el.index[el.to_numpy(bool)]
+    pair = pair[~pd.MultiIndex.from_arrays([pair["estate_id"], pair["category"]]).isin(admitted)]
     by_row = {str(e.estate_id): e for e in estates.itertuples()}
     cands: dict[tuple[str, tuple[tuple[str, object], ...]], dict[str, Any]] = {}
     for (eid, code), grp in pair.groupby(["estate_id", "category"], sort=True):

@@ -435,8 +435,9 @@ def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataF
         return []
     tree = shapely.STRtree(estates.geometry.values)
     (qi, nearest), dist = tree.query_nearest(b.geometry.values[rows], return_distance=True, all_matches=False)
-    why = {(e, c): r for e, c, r in zip(elig["estate_id"], elig["category"], elig["reason"])}
-    ok = {(e, c) for e, c, x in zip(elig["estate_id"], elig["category"], elig["eligible"]) if x}
+    el_e, el_c = elig["estate_id"].to_numpy(dtype=object), elig["category"].to_numpy(dtype=object)
+    why = dict(zip(zip(el_e, el_c), elig["reason"].to_numpy(dtype=object)))
+    ok = set(zip(el_e[elig["eligible"].to_numpy(dtype=bool)], el_c[elig["eligible"].to_numpy(dtype=bool)]))
     eids = estates["estate_id"].to_numpy()
     cats = b["category"].to_numpy()[rows]
     out = [""] * len(rows)

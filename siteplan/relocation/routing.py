@@ -39,6 +39,8 @@ __all__ = ["Access", "TravelCosts", "as_geometries", "connect", "end_costs", "ro
 # dense cells (sources × nodes or sources × points) per Dijkstra chunk: bounds the memory of one chunk
 # to about CHUNK_CELLS × 8 bytes × a few arrays
 CHUNK_CELLS = 4_000_000
+# cells (facility rows × points) of one block of the boolean mask that finds the distinct candidate pairs
+MASK_CELLS = 16_000_000
 
 Measure = Literal["km", "minutes"]
 
@@ -379,8 +381,28 @@ def _candidates(dist: np.ndarray, bound: float, by_node: tuple[np.ndarray, np.nd
     r, node = np.nonzero(dist <= bound)
     cnt = ptr[node + 1] - ptr[node]
     at = np.repeat(ptr[node] - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-    key = np.unique(np.concatenate([np.repeat(r, cnt) * n_p + points[at], direct_r * n_p + direct_c]))
-    return key // n_p, key % n_p
+    rows, pts = np.repeat(r, cnt), points[at]
+    if n_p > MASK_CELLS:
+        key = np.unique(np.concatenate([rows * n_p + pts, direct_r * n_p + direct_c]))
+        return key // n_p, key % n_p
+    # the distinct pairs by row then point, as np.unique of the keys gives them, from a (rows × points)
+    # mask in blocks of rows (no sort of the many repeated pairs)
+    block = max(1, MASK_CELLS // max(n_p, 1))
+    cuts = np.searchsorted(rows, np.arange(0, dist.shape[0] + block, block))
+    d_order = np.argsort(direct_r, kind="stable")
+    d_r, d_c = direct_r[d_order], direct_c[d_order]
+    d_cuts = np.searchsorted(d_r, np.arange(0, dist.shape[0] + block, block))
+    out_r, out_c = [], []
+    for k in range(len(cuts) - 1):
+        r0 = k * block
+        mask = np.zeros((min(block, max(dist.shape[0] - r0, 0)), n_p), dtype=bool)
+        mask[rows[cuts[k]:cuts[k + 1]] - r0, pts[cuts[k]:cuts[k + 1]]] = True
+        mask[d_r[d_cuts[k]:d_cuts[k + 1]] - r0, d_c[d_cuts[k]:d_cuts[k + 1]]] = True
+        rr, cc = np.nonzero(mask)
+        out_r.append(rr + r0)
+        out_c.append(cc)
+    return (np.concatenate(out_r).astype(np.int64) if out_r else np.zeros(0, np.int64),
+            np.concatenate(out_c).astype(np.int64) if out_c else np.zeros(0, np.int64))
 
 
 def _pair_costs(dist: np.ndarray, ends: tuple[np.ndarray, ...], r: np.ndarray, c: np.ndarray,
