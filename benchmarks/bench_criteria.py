@@ -18,7 +18,7 @@ import numpy as np
 
 from siteplan.pipeline import demo_scenario_path, run
 from siteplan.scenario import CriterionSpec, load_scenario
-from siteplan.locate.sensitivity import robustness_summary
+from siteplan.locate.findings import robustness_summary
 
 #: the criteria the demo scenario listed before issue 16 (the same for every category but retail)
 OLD = [

@@ -41,7 +41,7 @@ _API: dict[str, str] = {
     "Prepared": "results", "RunResult": "results",
     "prepare": "pipeline", "run": "pipeline", "run_scenario_file": "pipeline", "demo_scenario_path": "pipeline",
     "explain": "outputs.explain",
-    "compare_runs": "outputs.compare", "robustness_summary": "locate.sensitivity", "default_criteria": "guilds.profiles",
+    "compare_runs": "outputs.compare", "robustness_summary": "locate.findings", "default_criteria": "guilds.profiles",
     "build_report": "report",
     "write_run": "outputs.writer",
     "SiteplanError": "errors", "InputError": "errors", "ScenarioError": "errors", "SolverError": "errors",
@@ -78,8 +78,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from .guilds.catalogue import Catalogue, classify, load_catalogue
     from .guilds.profiles import default_criteria
     from .inputs.region import Region, load_region
+    from .locate.findings import robustness_summary
     from .locate.ranking import propose_sites, rank_estates
-    from .locate.sensitivity import robustness_summary
     from .outputs.compare import compare_runs
     from .outputs.explain import explain
     from .outputs.writer import write_run

@@ -12,21 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .common.notice import Notice, messages
 from .errors import InputError, ScenarioError, SiteplanWarning
 from .guilds.catalogue import Catalogue, scenario_catalogue
 from .inputs.region import ImplausibleDataError, Region, load_region
 from .scenario import (
     MAX_BLOCKWISE_CELLS,
     MAX_GRID_CELLS,
-    WINDOW_BUDGET_BYTES,
-    CriterionSpec,
     Scenario,
     draws_problem,
-    format_gib,
     load_scenario,
     read_scenario_file,
     salvage_layers,
 )
+from .scoring.windows import named_criteria, window_problems
 
 __all__ = ["ValidationReport", "check_scenario_data", "load_checked", "mixed_area_problems", "refuse_provincial_list",
            "scenario_warnings", "validate_scenario"]
@@ -117,7 +116,7 @@ def _label_problems(scenario: Scenario, catalogue: Catalogue | None, failed: lis
     """The problems of the scenario's labels file (``classification.labels``), its error added to ``failed``."""
     if catalogue is None or not scenario.classification.labels:
         return []
-    from .guilds.name_model import read_labels
+    from .guilds.labels import read_labels
 
     try:
         read_labels(scenario.resolve(scenario.classification.labels), catalogue)
@@ -128,7 +127,7 @@ def _label_problems(scenario: Scenario, catalogue: Catalogue | None, failed: lis
 
 
 def _check_read(scenario: Scenario, data: tuple[Region, Catalogue], *, whole_grid: bool, label_problems: list[str],
-                warns: list[str]) -> None:
+                warns: list[Notice]) -> None:
     """Check a scenario against its region and catalogue, both read: every problem raised at once, the
     labels file's with the rest."""
     try:
@@ -141,25 +140,26 @@ def _check_read(scenario: Scenario, data: tuple[Region, Catalogue], *, whole_gri
         raise _carrying(InputError(label_problems), warns)
 
 
-def _carrying(err: InputError, warns: list[str]) -> InputError:
+def _carrying(err: InputError, warns: list[Notice]) -> InputError:
     """``err`` with the warnings of what was read (printed before the error by the CLI)."""
     err.warnings = list(dict.fromkeys([*err.warnings, *warns]))
     return err
 
 
-def scenario_warnings(scenario: Scenario) -> list[str]:
+def scenario_warnings(scenario: Scenario) -> list[Notice]:
     """Warnings about the scenario's own settings that need no data (a deprecated setting), said by
     ``validate`` and every run alike."""
     out = []
     if scenario.zoning.shape == "compact":
-        out.append("zoning.shape: 'compact' is deprecated (discs that ignore the estate's streets); use 'blocks' "
-                   "(the default) or 'bands'")
+        out.append(Notice("deprecated-setting", "zoning.shape: 'compact' is deprecated (discs that ignore the "
+                          "estate's streets); use 'blocks' (the default) or 'bands'"))
     al = scenario.allocation
     if al.reach_min is not None and "max_distance_km" in al.model_fields_set:
-        out.append(f"allocation: reach_min ({al.reach_min:g} minutes) and max_distance_km ({al.max_distance_km:g} km) "
-                   "both given: the reach of relocation is reach_min, not max_distance_km (which then bounds only "
-                   "the straight-line search for new sites and a national run's cross-border links); remove "
-                   "max_distance_km, or give the reach in km (reach_km) instead of reach_min")
+        out.append(Notice("reach-both-given", f"allocation: reach_min ({al.reach_min:g} minutes) and max_distance_km "
+                          f"({al.max_distance_km:g} km) both given: the reach of relocation is reach_min, not "
+                          "max_distance_km (which then bounds only the straight-line search for new sites and a "
+                          "national run's cross-border links); remove max_distance_km, or give the reach in km "
+                          "(reach_km) instead of reach_min"))
     return out
 
 
@@ -229,7 +229,7 @@ class ValidationReport:
     catalogue: Catalogue
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> list[Notice]:
         """What loading the layers repaired, dropped or assumed (one message each)."""
         return list(self.region.warnings)
 
@@ -288,7 +288,7 @@ def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
         except InputError as data_err:
             return _carrying(InputError(list(dict.fromkeys(err.problems + data_err.problems))),
                              [*scenario_warnings(salvaged), *data_err.warnings])
-        except Exception:
+        except Exception:  # noqa: BLE001, RUF100 - the salvaged part of a broken scenario may fail in any way; its own errors are said
             return err
     problems = err.problems + mixed_area_problems(salvaged, region) if salvaged.rules.mixed_areas else err.problems
     return _carrying(InputError(list(dict.fromkeys(problems))) if problems != err.problems else err,
@@ -351,7 +351,7 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
     problems += _weight_problems(scenario, region, catalogue)
     problems += _road_problems(scenario, region)
     if cells <= limit:
-        problems += _window_problems(scenario, region, catalogue, w, h, whole_grid)
+        problems += window_problems(scenario, region, catalogue, (w, h), whole_grid=whole_grid)
     draws = scenario.sensitivity.draws
     if draws > 0:
         n_est = len(region.layers["estates"])
@@ -392,7 +392,11 @@ def _road_problems(scenario: Scenario, region: Any) -> list[str]:
     places = {name: lay[key].geometry.values for name, key in
               (("businesses", "businesses"), ("towns", "urban"), ("estates", "estates")) if lay.get(key) is not None}
     notes = network_notes(net, places)
-    region.warnings.extend(n for n in notes if n not in region.warnings)
+    said = set(messages(region.warnings))
+    for n in notes:  # each once, as the run's other warnings
+        if n not in said:
+            said.add(n)
+            region.warnings.append(Notice("roads", n))
     return []
 
 
@@ -421,10 +425,10 @@ def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[st
     from .errors import InputError
     from .scoring.suitability import category_weights
 
-    usable = [s for _, s in _usable_criteria(scenario, region, catalogue)]
+    usable = [s for _, s in named_criteria(scenario, region, catalogue)]
     if not usable:
-        return ["criteria: no criterion can be evaluated with the scenario's layers; add the layers they read "
-                "or list criteria on the layers you have"]
+        return [("criteria: no criterion can be evaluated with the scenario's layers; add the layers they read "
+                "or list criteria on the layers you have")]
     codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
     problems: list[str] = []
     owa_bad: dict[int, list[str]] = {}
@@ -441,134 +445,3 @@ def _weight_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[st
         problems.append(f"aggregation.order_weights: give {n} non-negative order weights, one per criterion of "
                         f"categor{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)} (got {list(ow)})")
     return list(dict.fromkeys(problems))
-
-
-def _usable_criteria(scenario: Scenario, region: Any, catalogue: Any) -> list[tuple[str, CriterionSpec]]:
-    """The criteria a run evaluates (those whose layer the scenario has), each with its name in messages."""
-    from .guilds.profiles import default_criteria
-
-    if scenario.criteria is not None:
-        named = [(f"criteria[{i}] ('{c.name}')", c) for i, c in enumerate(scenario.criteria)]
-    else:
-        named = [(f"default criterion '{c.name}'", c) for c in default_criteria(catalogue, region.layers)]
-    return [(n, c) for n, c in named
-            if c.layer in region.layers or (c.kind == "raster" and "dem" in scenario.layers)]
-
-
-#: Bytes per cell of the padded FFT convolution of a catchment criterion (measured: 40 to 76).
-_FFT_BYTES = 80
-#: Bytes per cell of a padded distance field (mask, EDT, float32 field: measured 7; some margin).
-_WINDOW_BYTES = 12
-
-
-def _window_problems(scenario: Scenario, region: Any, catalogue: Any, w: int, h: int,
-                     whole_grid: bool) -> list[str]:
-    """Criteria whose reach makes one step's arrays far larger than the grid: a catchment radius (its
-    convolution kernel) and, on the blockwise path, every halo (the window around a block)."""
-    problems = _separation_window_problems(scenario, catalogue, w, h, whole_grid)
-    for name, c in _usable_criteria(scenario, region, catalogue):
-        why = _criterion_window_problem(name, c, scenario, (w, h), whole_grid)
-        if why:
-            problems.append(why)
-    return problems
-
-
-def _separation_window_problems(scenario: Scenario, catalogue: Any, w: int, h: int, whole_grid: bool) -> list[str]:
-    """Separation rules: each pads its target's distance field by the separation (:mod:`siteplan.rules`)."""
-    res = scenario.grid.resolution_m
-    budget = WINDOW_BUDGET_BYTES
-    problems = []
-    codes = catalogue.codes if scenario.categories == "all" else [c for c in scenario.categories if c in catalogue]
-    table = catalogue.table.set_index("code")
-    for code in codes:
-        for col in ("sep_m", "sep_mixed_m"):
-            sep = float(table.at[code, col])
-            pad = math.ceil((sep + 3 * res) / res) + 1
-            side = scenario.grid.block_size + 2 * pad
-            need = _WINDOW_BYTES * ((h + 2 * pad) * (w + 2 * pad) if whole_grid else side**2)
-            allowed = max(budget, 4 * _WINDOW_BYTES * h * w) if whole_grid else budget
-            if need > allowed:
-                key = (f"catalogue.overrides.{code}.{col}" if col in scenario.catalogue.overrides.get(code, {})
-                       else f"catalogue category '{code}': {col}")
-                problems.append(
-                    f"{key}: a separation of {sep:,.0f} m pads the distance field by {pad:,} cells of {res:g} m; it "
-                    f"would need about {format_gib(need)} of memory, above the {format_gib(allowed)} allowed; use a separation "
-                    "that fits the study area (VNG's largest is 1,500 m), or a coarser grid.resolution_m")
-                break
-    return problems
-
-
-def _criterion_window_problem(name: str, c: CriterionSpec, scenario: Scenario, size: tuple[int, int],
-                              whole_grid: bool) -> str | None:
-    """Why one criterion's window does not fit the memory budget (None when it does): on the whole grid
-    a distance field padded by its saturation distance or a catchment's convolution, on the blockwise
-    path its block padded by its halo."""
-    if not whole_grid:
-        return _halo_window_problem(name, c, scenario)
-    if c.kind == "distance":
-        return _distance_window_problem(name, c, scenario, size)
-    if c.kind == "catchment" and c.radius_m:
-        return _catchment_window_problem(name, c, scenario, size)
-    return None
-
-
-def _distance_window_problem(name: str, c: CriterionSpec, scenario: Scenario, size: tuple[int, int]) -> str | None:
-    """The distance field is computed on the grid padded by the saturation distance."""
-    from .scoring.criteria import saturation_distance
-
-    w, h = size
-    res = scenario.grid.resolution_m
-    try:
-        reach = saturation_distance(c.transform)
-    except InputError:
-        return None
-    pad = math.ceil(reach / res) + 1
-    need = _WINDOW_BYTES * (h + 2 * pad) * (w + 2 * pad)
-    allowed = max(WINDOW_BUDGET_BYTES, 4 * _WINDOW_BYTES * h * w)
-    if need <= allowed:
-        return None
-    return (f"{name}: the transform points reach {reach:,.0f} m (its saturation distance), {pad:,} cells of "
-            f"{res:g} m around the grid; the padded distance field would need about {format_gib(need)} of "
-            f"memory, above the {format_gib(allowed)} allowed; use points that level off sooner, or a coarser "
-            "grid.resolution_m")
-
-
-def _catchment_window_problem(name: str, c: CriterionSpec, scenario: Scenario, size: tuple[int, int]) -> str | None:
-    """A catchment's convolution over the grid padded by its radius."""
-    w, h = size
-    res = scenario.grid.resolution_m
-    radius = float(c.radius_m or 0)
-    k = min(math.ceil(radius / res), max(w, h))  # as catchment_field
-    need = _FFT_BYTES * (h + 2 * k) * (w + 2 * k)
-    allowed = max(WINDOW_BUDGET_BYTES, 2 * _FFT_BYTES * h * w)  # at least twice the kernel-free convolution
-    if need <= allowed:
-        return None
-    # largest k with _FFT_BYTES (h + 2k)(w + 2k) <= allowed
-    kmax = max((-(h + w) + math.sqrt((h - w) ** 2 + 4 * allowed / _FFT_BYTES)) / 4, 0)
-    return (f"{name}: radius_m {c.radius_m:g} m spans {k:,} cells of {res:g} m; the catchment's convolution "
-            f"over the {w:,} × {h:,} grid would need about {format_gib(need)} of memory, above the "
-            f"{format_gib(allowed)} allowed; use a radius of at most {int(kmax) * res:,.0f} m, or a coarser "
-            "grid.resolution_m")
-
-
-def _halo_window_problem(name: str, c: CriterionSpec, scenario: Scenario) -> str | None:
-    """Blockwise: every criterion on its block padded by its halo (see :mod:`siteplan.scoring.blockwise`)."""
-    from .scoring.criteria import saturation_distance
-
-    res = scenario.grid.resolution_m
-    budget = WINDOW_BUDGET_BYTES
-    try:
-        reach = (saturation_distance(c.transform) if c.kind == "distance"
-                 else float(c.radius_m or 0) if c.kind == "catchment" else 0.0)
-    except InputError:
-        return None
-    halo = math.ceil(reach / res) + 1
-    side = scenario.grid.block_size + 2 * halo
-    need = (_FFT_BYTES * (side + 2 * min(halo, side)) ** 2 if c.kind == "catchment"
-            else _WINDOW_BYTES * side**2)
-    if need <= budget:
-        return None
-    what = "radius_m" if c.kind == "catchment" else "transform points (its saturation distance)"
-    return (f"{name}: the {what} reach {reach:,.0f} m = {halo:,} cells of {res:g} m around every block; "
-            f"the padded block would need about {format_gib(need)} of memory, above siteplan's budget of "
-            f"{format_gib(budget)}; use a shorter reach, or a coarser grid.resolution_m")

@@ -6,6 +6,8 @@ them the usual way. The CLI turns any :class:`SiteplanError` into one clear mess
 
 from __future__ import annotations
 
+from .common.notice import Notice
+
 
 class SiteplanError(Exception):
     """Root of every error siteplan raises on purpose."""
@@ -28,7 +30,7 @@ class InputError(SiteplanError, ValueError):
 
     def __init__(self, problems: str | list[str]) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
-        self.warnings: list[str] = []
+        self.warnings: list[Notice] = []
         super().__init__(self._render())
 
     def _render(self) -> str:

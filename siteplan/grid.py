@@ -55,6 +55,7 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(height, width)`` in cells, as a numpy array of the grid."""
         return (self.height, self.width)
 
     def xy(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +122,7 @@ def rasterize_mask(geoms: np.ndarray | list[BaseGeometry], grid: Grid, *, all_to
         return np.zeros(grid.shape, dtype=bool)
     arr = features.rasterize(((shape_of(g), 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
                              fill=0, all_touched=all_touched, dtype="uint8")
-    return arr.astype(bool)
+    return np.asarray(arr.astype(bool))
 
 
 def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -162,7 +163,7 @@ def distance_field(mask: np.ndarray, res: float, *, out: np.ndarray | None = Non
 
         d = ndimage.distance_transform_edt(~mask, sampling=(res, res))
     if out is None:
-        return d.astype(np.float32, copy=False)
+        return np.asarray(d.astype(np.float32, copy=False))
     np.copyto(out, d, casting="same_kind")
     return out
 
@@ -225,7 +226,7 @@ def _convolve_same(in1: np.ndarray, in2: np.ndarray, spectra: dict[tuple[float, 
         return np.asarray(fftconvolve(in1, in2, mode="same"))
     axes = [0, 1]
     shape = [s1[i] + s2[i] - 1 for i in axes]
-    fshape = [sp_fft.next_fast_len(n, True) for n in shape]
+    fshape = [sp_fft.next_fast_len(n, real=True) for n in shape]
     sp1 = sp_fft.rfftn(in1, fshape, axes=axes)
     skey = (*key, *map(float, fshape))
     sp2 = spectra.get(skey) if spectra is not None else None
@@ -235,7 +236,7 @@ def _convolve_same(in1: np.ndarray, in2: np.ndarray, spectra: dict[tuple[float, 
             spectra[skey] = sp2
     ret = sp_fft.irfftn(sp1 * sp2, fshape, axes=axes)[: shape[0], : shape[1]]
     r0, c0 = (shape[0] - s1[0]) // 2, (shape[1] - s1[1]) // 2
-    return ret[r0:r0 + s1[0], c0:c0 + s1[1]].copy()
+    return np.asarray(ret[r0:r0 + s1[0], c0:c0 + s1[1]].copy())
 
 
 @dataclass
@@ -271,8 +272,8 @@ class FieldCache:
         """A raster of this cache's grid (e.g. the slope) read on a window grid aligned with it (NaN
         outside)."""
         full = self.grid
-        c0 = int(round((grid.transform.c - full.transform.c) / full.res))
-        r0 = int(round((full.transform.f - grid.transform.f) / full.res))
+        c0 = round((grid.transform.c - full.transform.c) / full.res)
+        r0 = round((full.transform.f - grid.transform.f) / full.res)
         out = np.full(grid.shape, np.nan, dtype=np.float32)
         rs, cs = max(r0, 0), max(c0, 0)
         re, ce = min(r0 + grid.height, full.height), min(c0 + grid.width, full.width)

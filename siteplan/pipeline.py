@@ -8,10 +8,6 @@ that replaces ``--out`` only when the run succeeds; see :mod:`siteplan.outputs.o
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,17 +16,19 @@ import pandas as pd
 
 from .checks import load_checked
 from .common.memo import using as memo_using
+from .common.notice import Notice, notices
 from .errors import InputError
 from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
-from .guilds.name_model import classify_registry
+from .guilds.decide import classify_registry
 from .guilds.profiles import default_criteria
+from .locate.options import compare_options, option_notes
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness
-from .locate.upgrades import compare_options, option_notes, propose_upgrades
+from .locate.upgrades import propose_upgrades
 from .outputs.stagecache import StageReuse
 from .outputs.writer import write_run
-from .progress import announce, drawn
+from .progress import StageTimer, announce
 from .relocation import Plan, estate_capacity, relocate, relocation_flows
 from .relocation.clusters import find_clusters
 from .results import PlanInputs, Prepared, RunResult
@@ -39,12 +37,12 @@ from .rules.ruleset import compile_rulesets, eligibility, usable_land
 from .scenario import MAX_GRID_CELLS, CriterionSpec, Scenario, check_seed, load_scenario
 from .scoring.criteria import criteria_layers
 from .scoring.suitability import criterion_layers, scenario_ahp, surfaces, zonal_mean
-from .zoning.zones import zone_plan
+from .zoning.zones import ZonePlan, zone_plan
 
 log = logging.getLogger(__name__)
 
 __all__ = ["RunResult", "run", "run_scenario_file", "prepare", "plan_inputs", "relocate", "demo_scenario_path",
-           "Prepared", "PlanInputs", "SurfaceFile", "write_suitability"]
+           "Prepared", "PlanInputs", "write_outputs", "read_baseline", "baseline_summary", "scenario_input_paths"]
 
 
 
@@ -60,26 +58,6 @@ def demo_scenario_path() -> Path:
     return p
 
 
-class _Timer:
-    """Wall seconds (``times``) and CPU seconds of this process (``cpu``: user + system, all threads) of
-    each stage; the manifest's ``timings_s`` and ``timings_cpu_s``."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        level = logging.DEBUG if drawn() else logging.INFO  # a progress bar already shows the stages
-        log.log(level, "stage %s …", name)
-        t0, c0 = time.perf_counter(), time.process_time()
-        with announce(name):
-            yield
-        self.times[name] = round(time.perf_counter() - t0, 3)
-        self.cpu[name] = round(time.process_time() - c0, 3)
-        log.log(level, "stage %s done in %.2f s", name, self.times[name])
-
-
 def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
     if scenario.categories == "all":
         return catalogue.codes
@@ -90,7 +68,7 @@ def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
     return list(scenario.categories)
 
 
-def _slope(scenario: Scenario, grid: Grid, warns: list[str]) -> np.ndarray:
+def _slope(scenario: Scenario, grid: Grid, warns: list[Notice]) -> np.ndarray:
     """The slope (%) of the scenario's ``dem`` layer on the grid.
 
     Parameters
@@ -111,13 +89,13 @@ def _slope(scenario: Scenario, grid: Grid, warns: list[str]) -> np.ndarray:
 
     slope = slope_percent(str(scenario.resolve(scenario.layers["dem"].path)), grid)
     if np.isnan(slope).any():
-        warns.append(f"dem: no elevation for {np.isnan(slope).mean():.1%} of the grid; "
-                     "the slope rule does not exclude those cells")
+        warns.append(Notice("no-elevation", f"dem: no elevation for {np.isnan(slope).mean():.1%} of the grid; "
+                            "the slope rule does not exclude those cells", {"cells": int(np.isnan(slope).sum())}))
     return slope
 
 
 def _usable_criteria(specs: list[CriterionSpec], layers: dict[str, gpd.GeoDataFrame], cache: FieldCache,
-                     warns: list[str]) -> list[CriterionSpec]:
+                     warns: list[Notice]) -> list[CriterionSpec]:
     """The criteria the scenario's layers can evaluate (a slope raster needs the DEM).
 
     Parameters
@@ -144,7 +122,7 @@ def _usable_criteria(specs: list[CriterionSpec], layers: dict[str, gpd.GeoDataFr
     usable_specs = []
     for s in specs:
         if s.layer not in layers and not (s.kind == "raster" and cache.slope is not None):
-            warns.append(f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer")
+            warns.append(Notice("criterion-skipped", f"criterion '{s.name}' skipped: the scenario has no '{s.layer}' layer"))
             continue
         usable_specs.append(s)
     if not usable_specs:
@@ -152,7 +130,7 @@ def _usable_criteria(specs: list[CriterionSpec], layers: dict[str, gpd.GeoDataFr
     return usable_specs
 
 
-def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: bool = True,
+def prepare(scenario: Scenario, timer: StageTimer | None = None, *, with_surfaces: bool = True,
             stages: StageReuse | None = None) -> Prepared:
     """Load, classify, compile rules and compute the suitability surfaces.
 
@@ -173,20 +151,21 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
     -------
     Prepared
     """
-    timer = timer or _Timer()
-    warns: list[str] = []
+    timer = timer or StageTimer()
+    warns: list[Notice] = []
     with timer.stage("load"):
         region, cat = load_checked(scenario, whole_grid=with_surfaces)  # as `siteplan validate` does
         warns.extend(region.warnings)
         codes = _scope(scenario, cat)
     with timer.stage("classify"):
         biz, notes = (stages.classify if stages is not None else classify_registry)(region.layers["businesses"], cat, scenario)
-        warns.extend(notes)
+        warns.extend(notices("classify", notes))
         biz["category_classified"] = biz["category"]  # kept for criteria (linked trades out of scope)
         out_scope = biz["category"].notna() & ~biz["category"].isin(codes)
         if out_scope.any():
-            warns.append(f"businesses: {int(out_scope.sum())} belong to categories outside the scenario's scope; "
-                         "they are listed as unassigned ('category not in scope')")
+            warns.append(Notice("out-of-scope", f"businesses: {int(out_scope.sum())} belong to categories outside "
+                                "the scenario's scope; they are listed as unassigned ('category not in scope')",
+                                {"businesses": int(out_scope.sum())}))
         biz.loc[out_scope, "class_note"] = "category not in scope: " + biz.loc[out_scope, "category"].astype(str)
         biz.loc[out_scope, "category"] = None
         biz = gpd.GeoDataFrame(biz, geometry="geometry", crs=region.crs)
@@ -215,14 +194,14 @@ def prepare(scenario: Scenario, timer: _Timer | None = None, *, with_surfaces: b
         surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, layers, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():
-                warns.append(f"suitability {code}: the siting rules exclude the whole study area; binding rules: "
-                             f"{', '.join(surface.binding_rules()) or 'none'}")
+                warns.append(Notice("all-excluded", f"suitability {code}: the siting rules exclude the whole study "
+                                    f"area; binding rules: {', '.join(surface.binding_rules()) or 'none'}"))
     return Prepared(scenario, region, cat, biz, codes, rules, grid, cache, surf, crit, warns, usable_specs,
                     ahp=scenario_ahp(scenario))
 
 
 
-def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
+def plan_inputs(prep: Prepared, timer: StageTimer | None = None) -> PlanInputs:
     """The tables the relocation plan is solved on: estate scores, usable land, reservations,
     eligibility, capacity and the business clusters (the run's "estates" and "clusters" stages).
 
@@ -237,11 +216,11 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
     -------
     PlanInputs
     """
-    timer = timer or _Timer()
+    timer = timer or StageTimer()
     sc = prep.scenario
     layers = prep.region.layers
     estates = layers["estates"]
-    warns: list[str] = []
+    warns: list[Notice] = []
     with timer.stage("estates"):
         scores = []
         for code, s in prep.surfaces.items():
@@ -252,16 +231,17 @@ def plan_inputs(prep: Prepared, timer: _Timer | None = None) -> PlanInputs:
         usable = usable_land(estates, prep.rules)
         reserved = estate_reservations(sc, estates, prep.catalogue)
         elig = eligibility(estates, prep.rules, usable, sc.allocation.accepted_kinds, reserved)
-        warns.extend(reservation_notes(reserved))
+        warns.extend(notices("reservation", reservation_notes(reserved)))
         capacity = estate_capacity(estates, layers.get("plots"), sc.allocation.net_to_gross,
                                    sc.allocation.default_vacant_share)
         assumed = int((capacity["capacity_from"] == "assumed share").sum())
         if assumed:
-            warns.append(f"estates: {assumed} without vacant_ha; assumed {sc.allocation.default_vacant_share:.0%} of "
-                         "their gross area is vacant (allocation.default_vacant_share) — an assumption to review")
+            warns.append(Notice("capacity-assumed", f"estates: {assumed} without vacant_ha; assumed "
+                                f"{sc.allocation.default_vacant_share:.0%} of their gross area is vacant "
+                                "(allocation.default_vacant_share) — an assumption to review", {"estates": assumed}))
         if len(estates) == 0:
-            warns.append("estates: the scenario has no existing estate; every business is unassigned and new "
-                         "sites are proposed for all the demand")
+            warns.append(Notice("no-estates", "estates: the scenario has no existing estate; every business is "
+                                "unassigned and new sites are proposed for all the demand"))
     with timer.stage("clusters"):
         biz = prep.businesses
         ok = biz["category"].notna()
@@ -295,17 +275,13 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     -------
     RunResult
     """
-    timer = _Timer()
+    timer = StageTimer()
     seed = scenario.seed if seed is None else seed
     check_seed(seed)  # before any work (NumPy refuses a negative seed only at the last stage)
     prep = prepare(scenario, timer, stages=stages)
-    sc = scenario
-    layers = prep.region.layers
     inputs = plan_inputs(prep, timer)
     if baseline is not None:
         inputs.stay = read_baseline(baseline)
-    estates, scores_df, usable = inputs.estates, inputs.scores, inputs.usable
-    elig, capacity, clusters = inputs.elig, inputs.capacity, inputs.clusters
     warns = list(prep.warnings) + inputs.warnings
     with timer.stage("allocate"):
         plan = relocate(prep, inputs)  # on roads when the region has them (checks._road_problems warned)
@@ -313,43 +289,61 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
         if isinstance(gap, (int, float)) and gap > 0:
             log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)
     with timer.stage("zoning"):
-        demand = plan.rows[plan.rows.status == "assigned"].groupby(["estate_id", "category"]).agg(
-            land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
-        assigned = plan.rows[plan.rows.status == "assigned"][["biz_id", "estate_id", "category", "land_m2", "name"]]
-        zp = zone_plan(estates, demand, prep.catalogue, prep.rules, layers, sc, usable, businesses=assigned,
-                       written=True)
-        zones, short = zp.zones, zp.shortfall
-        for r in short.itertuples():
-            warns.append(f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
-                         f"(binding: {r.rule})")
-        warns.extend(zp.notes)
-        plots = zp.plots if (sc.zoning.plots or "plots" in layers) else None
-        zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
-        plan.rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
-                                for e, c, s in zip(plan.rows.estate_id, plan.rows.category, plan.rows.status)]
-        # one source for a zone's units: the relocation rows that name it (on an estate with plots the
-        # zoning counted the plots let, which a business without a plot would not be in)
-        named = plan.rows["zone_id"].dropna().value_counts()
-        zones["units"] = zones["zone_id"].map(named).fillna(0).astype(int)
-        tn = zp.tenancy.drop_duplicates("biz_id").set_index("biz_id")
-        plan.rows["plot_id"] = plan.rows["biz_id"].map(tn["plot_id"])
-        plan.rows["plot_reason"] = plan.rows["biz_id"].map(tn["plot_reason"]).fillna("")
+        zp = _zoning(prep, plan, inputs, warns)
     with timer.stage("locate"):
         sites, failures, site_choice, upgrades, options = _answers(prep, plan, inputs, warns)
-        ranks = rank_estates(elig, scores_df, capacity)
-        ranks = robustness(ranks, prep, seed)
-    flows = relocation_flows(plan.rows, prep.businesses, layers["urban"])
-    res = RunResult(prep, usable, elig, capacity, scores_df, ranks, plan, zones, short, sites, clusters, failures,
-                    timer.times, seed, warns, plots, site_choice, flows, upgrades, options, reletting=zp.reletting)
+        ranks = robustness(rank_estates(inputs.elig, inputs.scores, inputs.capacity), prep, seed)
+    layers = prep.region.layers
+    summary: dict[str, object] = {}
     if baseline is not None and inputs.stay is not None:
-        res.baseline = baseline_summary(Path(baseline), inputs.stay, plan.rows, sc)
-        warns.append(f"baseline: kept {res.baseline['kept']} businesses where {Path(baseline).name} put them; "
-                     f"{res.baseline['moved']} moved, {res.baseline['displaced']} lost their place, "
-                     f"{res.baseline['newly_placed']} newly placed (disruption weight "
-                     f"{res.baseline['disruption_km']:g} km per ha, allocation.disruption_km); `siteplan compare` "
-                     "says which moved because of the change")
+        summary = baseline_summary(Path(baseline), inputs.stay, plan.rows, scenario)
+        warns.append(_baseline_notice(summary, Path(baseline)))
+    res = RunResult(
+        prep=prep, usable=inputs.usable, elig=inputs.elig, capacity=inputs.capacity, scores=inputs.scores,
+        ranks=ranks, plan=plan, zones=zp.zones, shortfall=zp.shortfall, sites=sites, clusters=inputs.clusters,
+        site_failures=failures, timings=timer.times, seed=seed, warnings=warns,
+        plots=zp.plots if (scenario.zoning.plots or "plots" in layers) else None, site_choice=site_choice,
+        flows=relocation_flows(plan.rows, prep.businesses, layers["urban"]), upgrades=upgrades, options=options,
+        reletting=zp.reletting, baseline=summary)
     with memo_using(stages.memo if stages is not None else None):
         return _with_programme(res, timer, inputs)
+
+
+def _zoning(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]) -> ZonePlan:
+    """The zoning stage: the estates' zones and plots for the assigned demand; each business's zone and
+    plot added to the plan's rows, each zone's units counted from them, shortfalls and notes added to
+    ``warns``."""
+    rows = plan.rows
+    assigned = rows[rows.status == "assigned"]
+    demand = assigned.groupby(["estate_id", "category"]).agg(
+        land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
+    zp = zone_plan(inputs.estates, demand, prep.catalogue, prep.rules, prep.region.layers, prep.scenario,
+                   inputs.usable, businesses=assigned[["biz_id", "estate_id", "category", "land_m2", "name"]],
+                   written=True)
+    warns.extend(Notice("zoning-short", f"zoning {r.estate_id}: {r.category} is short of {r.short_ha:g} ha "
+                        f"(binding: {r.rule})") for r in zp.shortfall.itertuples())
+    warns.extend(notices("zoning", zp.notes))
+    zones = zp.zones
+    zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
+    rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
+                       for e, c, s in zip(rows.estate_id, rows.category, rows.status)]
+    # one source for a zone's units: the relocation rows that name it (on an estate with plots the
+    # zoning counted the plots let, which a business without a plot would not be in)
+    named = rows["zone_id"].dropna().value_counts()
+    zones["units"] = zones["zone_id"].map(named).fillna(0).astype(int)
+    tn = zp.tenancy.drop_duplicates("biz_id").set_index("biz_id")
+    rows["plot_id"] = rows["biz_id"].map(tn["plot_id"])
+    rows["plot_reason"] = rows["biz_id"].map(tn["plot_reason"]).fillna("")
+    return zp
+
+
+def _baseline_notice(b: dict[str, object], baseline: Path) -> Notice:
+    """What ``run --baseline`` kept, moved and displaced, as the run's warning."""
+    return Notice("baseline-kept", f"baseline: kept {b['kept']} businesses where {baseline.name} put them; "
+                  f"{b['moved']} moved, {b['displaced']} lost their place, {b['newly_placed']} newly placed "
+                  f"(disruption weight {b['disruption_km']:g} km per ha, allocation.disruption_km); "
+                  "`siteplan compare` says which moved because of the change",
+                  {k: v for k in ("kept", "moved", "displaced", "newly_placed") if isinstance(v := b[k], int)})
 
 
 def read_baseline(path: str | Path) -> pd.Series:
@@ -377,7 +371,7 @@ def baseline_summary(path: Path, stay: pd.Series, rows: pd.DataFrame, sc: Scenar
             "not_in_baseline": int(len(now) - len(common))}
 
 
-def _with_programme(res: RunResult, timer: _Timer, inputs: PlanInputs | None = None) -> RunResult:
+def _with_programme(res: RunResult, timer: StageTimer, inputs: PlanInputs | None = None) -> RunResult:
     """The last analysis stage: impact, feasibility, value chains and the phasing
     (:mod:`siteplan.programme.figures`)."""
     from .programme.figures import programme_figures
@@ -388,13 +382,13 @@ def _with_programme(res: RunResult, timer: _Timer, inputs: PlanInputs | None = N
     return res
 
 
-def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
+def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]
              ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame, pd.DataFrame]:
     """The answers for the unassigned demand: new sites (with whom they take: ``site_id`` added to the
     plan's rows), upgrades of existing estates, and both side by side; notes added to ``warns``."""
     estates = prep.region.layers["estates"]
     sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
-    warns.extend(f"new sites: {f}" for f in failures)
+    warns.extend(notices("site-failed", (f"new sites: {f}" for f in failures)))
     plan.rows["site_id"] = plan.rows["biz_id"].map(dict(zip(takes["biz_id"], takes["site_id"])))
     if len(sites):
         n_all = int((plan.rows["status"] == "unassigned").sum())
@@ -403,12 +397,13 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[str]
         of = (f"{n_cls} unassigned businesses" if n_cls == n_all else
               f"{n_cls} classified unassigned businesses ({n_all} unassigned in all; the other {n_all - n_cls} "
               "have no category a site could be planned for)")
-        warns.append(f"new sites: the {len(sites)} proposed sites would take {site_choice['taken_by_sites']} of the "
-                     f"{of} ({sites['land_ha'].sum():.1f} ha of land); relocation.csv's site_id says which")
+        warns.append(Notice("sites-take", f"new sites: the {len(sites)} proposed sites would take "
+                            f"{site_choice['taken_by_sites']} of the {of} ({sites['land_ha'].sum():.1f} ha of land); "
+                            "relocation.csv's site_id says which", {"sites": len(sites)}))
     upgrades, notes = propose_upgrades(prep, plan, inputs)
-    warns.extend(f"upgrades: {n}" for n in notes)
+    warns.extend(notices("upgrades", (f"upgrades: {n}" for n in notes)))
     options = compare_options(upgrades, sites, takes, str(site_choice.get("objective_unit", "ha·km")))
-    warns.extend(option_notes(options))
+    warns.extend(notices("options", option_notes(options)))
     return sites, failures, site_choice, upgrades, options
 
 
@@ -498,83 +493,3 @@ def _manifest_stages(manifest: Path, stages: StageReuse, memo: Path) -> None:
     hashes[memo.relative_to(manifest.parent).as_posix()] = sha256(memo)
     out["outputs_sha256"] = {k: hashes[k] for k in sorted(hashes, key=Path)}  # the writer's order
     write_json(out, manifest)
-
-
-@dataclass(frozen=True)
-class SurfaceFile:
-    """A suitability GeoTIFF written by :func:`write_suitability`.
-
-    Attributes
-    ----------
-    path
-        The file, as given.
-    width, height
-        The grid in cells.
-    allowed
-        Share of cells the rules allow (whole-grid path), else None.
-    excluded
-        Cells excluded by each rule (blockwise path), else None.
-    """
-
-    path: Path
-    width: int
-    height: int
-    allowed: float | None = None
-    excluded: dict[str, int] | None = None
-
-    def summary(self) -> str:
-        """One line saying what was written."""
-        if self.excluded is not None:
-            return (f"wrote {self.path} ({self.width} × {self.height}, blockwise); cells excluded per rule: "
-                    f"{self.excluded}")
-        return f"wrote {self.path} ({self.width} × {self.height}, {100 * (self.allowed or 0.0):.1f} % of cells allowed)"
-
-
-def write_suitability(path: str | Path, category: str, out: str | Path, *, blockwise: bool = False) -> SurfaceFile:
-    """Write one category's suitability surface as a GeoTIFF (nodata where the rules exclude).
-
-    Parameters
-    ----------
-    path
-        Scenario YAML.
-    category
-        Catalogue code; the scenario's scope is narrowed to it.
-    out
-        GeoTIFF to write; refused when it is one of the scenario's inputs
-        (:func:`siteplan.outputs.outfile.check_output_file`), checked before any heavy work.
-    blockwise
-        Compute block by block with bounded memory (:func:`siteplan.scoring.blockwise.write_category_surface`),
-        for grids too large for memory.
-
-    Returns
-    -------
-    SurfaceFile
-
-    Raises
-    ------
-    InputError
-        ``out`` is an input; the category is not in the catalogue; the rules exclude the whole study
-        area (whole-grid path); any problem of the scenario.
-    """
-    from .outputs.outfile import check_output_file
-    from .outputs.writer import write_geotiff
-
-    scenario = load_scenario(path)
-    check_output_file(out, scenario_input_paths(scenario, Path(path)))
-    scenario = scenario.national_study()  # a national scenario: its partitions are the study area
-    scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
-    if blockwise:
-        from .scoring.blockwise import write_category_surface
-
-        prep = prepare(scenario, with_surfaces=False)
-        counts = write_category_surface(prep, category, out)
-        return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, excluded=counts)
-    prep = prepare(scenario)
-    surface = prep.surfaces.get(category)
-    if surface is None:
-        raise InputError(f"--category: '{category}' is not in the catalogue")
-    if not surface.allowed.any():
-        raise InputError(f"{category}: the siting rules exclude the whole study area; binding rules: "
-                         f"{', '.join(surface.binding_rules())}")
-    write_geotiff(surface.masked, prep.grid, out)
-    return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, allowed=float(surface.allowed.mean()))

@@ -22,14 +22,16 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from .common.textnorm import printable
 
-__all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_bars", "stage_bar", "UnitBars", "count_bar"]
+__all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_bars", "stage_bar", "UnitBars", "count_bar",
+           "StageTimer"]
 
 #: a run's stages in order (``write``: the outputs written)
 STAGES: tuple[str, ...] = ("load", "classify", "rules", "suitability", "estates", "clusters", "allocate",
@@ -50,7 +52,7 @@ def emit(stage: str, state: str) -> None:
     if fn is not None:
         try:
             fn(stage, state)
-        except Exception:
+        except Exception:  # noqa: BLE001, RUF100 - a listener's failure of any kind never stops the run
             _log.debug("progress listener failed", exc_info=True)
 
 
@@ -156,7 +158,8 @@ class UnitBars:
         #: every (unit, stage, state) received, in order (what the bars showed)
         self.events: list[tuple[int, str, str]] = []
 
-    def __enter__(self) -> UnitBars:
+    def __enter__(self) -> Self:
+        """Open the total bar (on a terminal, with the log redirected above the bars)."""
         if self.enabled:
             from tqdm import tqdm
 
@@ -169,6 +172,7 @@ class UnitBars:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close every bar and end the log's redirection."""
         with self._lock:
             for bar in self._bars.values():
                 bar.close()
@@ -223,7 +227,7 @@ def count_bar(total: int, desc: str, unit: str, *, file: IO[str] | None = None,
               force: bool = False) -> Iterator[Callable[[int], None]]:
     """A bar over ``total`` pieces; yields ``advance(n)``. Without a terminal, ``advance`` does nothing."""
     if not (force or show_bars(file)):
-        yield lambda n: None
+        yield lambda _n: None
         return
     from tqdm import tqdm
 
@@ -234,3 +238,29 @@ def count_bar(total: int, desc: str, unit: str, *, file: IO[str] | None = None,
             yield bar.update
     finally:
         bar.close()
+
+
+#: the stages' own log lines keep the pipeline's logger name (what a user filters on)
+_stage_log = logging.getLogger("siteplan.pipeline")
+
+
+class StageTimer:
+    """Wall seconds (``times``) and CPU seconds of this process (``cpu``: user + system, all threads) of
+    each stage of a run; the manifest's ``timings_s`` and ``timings_cpu_s``."""
+
+    def __init__(self) -> None:
+        """No stage timed yet."""
+        self.times: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the stage ``name`` (announced to the listeners, logged at its start and end)."""
+        level = logging.DEBUG if drawn() else logging.INFO  # a progress bar already shows the stages
+        _stage_log.log(level, "stage %s …", name)
+        t0, c0 = time.perf_counter(), time.process_time()
+        with announce(name):
+            yield
+        self.times[name] = round(time.perf_counter() - t0, 3)
+        self.cpu[name] = round(time.process_time() - c0, 3)
+        _stage_log.log(level, "stage %s done in %.2f s", name, self.times[name])

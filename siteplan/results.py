@@ -11,6 +11,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from .common.notice import Notice
 from .relocation import Plan
 from .relocation.inputs import PlanInputs
 from .scoring.prepared import Prepared
@@ -36,14 +37,14 @@ class RunResult:
     site_failures: list[str]
     timings: dict[str, float]
     seed: int
-    warnings: list[str]
+    warnings: list[Notice]
     plots: gpd.GeoDataFrame | None = None
     site_choice: dict[str, object] = field(default_factory=dict)
     #: where the assigned businesses come from and go (:func:`siteplan.relocation.relocation_flows`)
     flows: pd.DataFrame | None = None
     #: upgrades of existing estates ranked by what they place (:func:`siteplan.locate.upgrades.propose_upgrades`)
     upgrades: pd.DataFrame | None = None
-    #: upgrades and new sites side by side (:func:`siteplan.locate.upgrades.compare_options`)
+    #: upgrades and new sites side by side (:func:`siteplan.locate.options.compare_options`)
     options: pd.DataFrame | None = None
     #: every terminated plot with its new tenant or why it stays empty (:func:`siteplan.zoning.zones.zone_plan`)
     reletting: pd.DataFrame | None = None

@@ -143,7 +143,7 @@ def test_max_distance_km_with_reach_min_warns(demo_copy: Path, explicit: bool) -
             d["allocation"].pop("max_distance_km", None)
 
     edit_yaml(demo_copy, edit)
-    warns = [w for w in scenario_warnings(load_scenario(demo_copy)) if "reach_min" in w]
+    warns = [w.message for w in scenario_warnings(load_scenario(demo_copy)) if "reach_min" in w.message]
     if not explicit:
         assert warns == []
         return

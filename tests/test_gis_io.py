@@ -164,8 +164,13 @@ def _openpyxl_workbook_bytes(sheets, *, rtl=False):
     from openpyxl.utils import get_column_letter
     from openpyxl.writer.excel import ExcelWriter
 
-    from siteplan.outputs.workbook import _ZIP_DATE, _cell_value, _doc_date, _item_format, _number_format, _text
     from siteplan.outputs.writer import _defuse
+    from siteplan.outputs.xlsx import ZIP_DATE as _ZIP_DATE
+    from siteplan.outputs.xlsx import doc_date as _doc_date
+    from siteplan.outputs.xlsx_cells import cell_text as _text
+    from siteplan.outputs.xlsx_cells import cell_value as _cell_value
+    from siteplan.outputs.xlsx_cells import item_format as _item_format
+    from siteplan.outputs.xlsx_cells import number_format as _number_format
 
     wb = Workbook()
     wb.remove(wb.active)

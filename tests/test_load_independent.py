@@ -27,7 +27,7 @@ from siteplan.errors import SafetyNetError, SolverError
 from siteplan.relocation import SolverOptions, solve_model
 from siteplan.relocation.local_search import local_search
 from siteplan.relocation.plan import _solver_report
-from siteplan.relocation.solve import _Incumbent, _sub_milp
+from siteplan.relocation.repair import Incumbent, sub_milp
 from siteplan.scenario import AllocationSpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -91,11 +91,11 @@ def test_repair_milp_safety_net_fails_loudly() -> None:
     """Old behaviour: the repair MILP's best solution at the clock was kept (load-dependent)."""
     model = hard_instance(seed=2, n_units=300)
     a_ub, b_ub = model.capacity_matrix()
-    inc = _Incumbent.from_relaxation(model, _flow(model, a_ub, b_ub), a_ub, b_ub)
+    inc = Incumbent.from_relaxation(model, _flow(model, a_ub, b_ub), a_ub, b_ub)
     units = np.arange(model.n_units)
     with pytest.raises(SafetyNetError, match=r"the repair MILP \(300 units, 1319 arcs\) was stopped by the "
                                              r"wall-clock safety net .* \(300 branch-and-bound nodes"):
-        _sub_milp(model, units, np.arange(model.n_arcs), inc.a_csc, b_ub.copy(), time_limit=0.01, rel_gap=0.0,
+        sub_milp(model, units, np.arange(model.n_arcs), inc.a_csc, b_ub.copy(), time_limit=0.01, rel_gap=0.0,
                   node_limit=300)
 
 
@@ -109,7 +109,7 @@ def test_local_search_safety_net_fails_loudly() -> None:
     """Old behaviour: the local search stopped silently at the clock, after however many moves it had made."""
     model = hard_instance(seed=2, n_units=300)
     a_ub, b_ub = model.capacity_matrix()
-    inc = _Incumbent.from_relaxation(model, _flow(model, a_ub, b_ub), a_ub, b_ub)
+    inc = Incumbent.from_relaxation(model, _flow(model, a_ub, b_ub), a_ub, b_ub)
     with pytest.raises(SafetyNetError, match=r"the local search was stopped by the wall-clock safety net"):
         local_search(model, inc.arc_of, inc.row_left, inc.a_csc, inc.order_arcs, inc.starts, max_passes=5,
                      time_budget=0.0)

@@ -116,7 +116,7 @@ def test_demand_search_with_cache_finds_the_cold_sites_and_recomputes_a_changed_
     prep = prepare(_starved(tmp_path))
     plan = relocate(prep, plan_inputs(prep))
     estates = prep.region.layers["estates"]
-    un = newsites._unassigned(prep, plan)
+    un = newsites.unassigned_businesses(prep, plan)
     assert un["chain"].nunique() >= 2
 
     monkeypatch.setenv("SITEPLAN_CACHE_DIR", "off")

@@ -110,7 +110,8 @@ _CHILD = """
 import json, sys
 import geopandas as gpd, numpy as np, pandas as pd
 from siteplan.guilds.catalogue import classify, load_catalogue
-from siteplan.guilds.name_model import apply_fallback, CORPUS_COLUMNS
+from siteplan.guilds.decide import apply_fallback
+from siteplan.guilds.name_model import CORPUS_COLUMNS
 from siteplan.relocation.clusters import find_clusters
 reg = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False).head(60)
 cat = load_catalogue()

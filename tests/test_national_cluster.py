@@ -32,7 +32,7 @@ import yaml
 
 from siteplan.national import PartitionsFailed, run_national_file
 from siteplan.national.collate import persian_key, persian_sorted
-from siteplan.national.runner import _captured_warnings
+from siteplan.national.logs import captured_warnings as _captured_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

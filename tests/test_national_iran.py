@@ -130,7 +130,7 @@ def test_national_cog_is_nodata_outside_every_partition(tmp_path: Path) -> None:
 
     from siteplan.national.raster import write_suitability_cog
 
-    from siteplan.pipeline import write_suitability
+    from siteplan.cli.suitability import write_suitability
 
     nation = _build(tmp_path)
     counts = write_suitability_cog(nation, "car_repair", tmp_path / "s.tif", chunk=64)

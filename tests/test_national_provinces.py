@@ -18,6 +18,7 @@ import yaml
 from click.testing import CliRunner
 
 from siteplan.cli import main
+from siteplan.common.notice import messages
 from siteplan.errors import InputError, ScenarioError
 from siteplan.national import run_national_file
 from siteplan.national.provinces import _province_key, load_provinces, split_scenario
@@ -280,7 +281,7 @@ def test_national_seed_overrides_the_provinces(provinces: Path, tmp_path: Path) 
     (root / "nation.yaml").write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
     parts = split_scenario(root / "nation.yaml", tmp_path / "work")
     assert {u.seed for u in parts.units} == {11}
-    assert any("seed 11 (the national file) replaces the provinces' own seeds" in w for w in parts.warnings)
+    assert any("seed 11 (the national file) replaces the provinces' own seeds" in w.message for w in parts.warnings)
     free = split_scenario(_national(root, "free.yaml"), tmp_path / "work2")
     assert {u.seed for u in free.units} == {None}
     assert {u.key for u in parts.units}.isdisjoint({u.key for u in free.units})
@@ -447,7 +448,7 @@ def test_open_borders_keep_site_counts_per_province(provinces: Path, tmp_path: P
     assert joint.keys == ["NE", "SW", "شمال غرب"]
     d = yaml.safe_load(joint.scenario_path.read_text(encoding="utf-8"))
     assert d["sites"]["count"] == 6 and d["upgrades"]["count"] == 50
-    assert any("may propose 50 upgrades, not 20 per province (60)" in w for w in parts.warnings)
+    assert any("may propose 50 upgrades, not 20 per province (60)" in w.message for w in parts.warnings)
     alone = load_scenario(parts.units[0].scenario_path)
     assert alone.sites.count == 2  # a province alone: its own file
 
@@ -465,7 +466,7 @@ def test_open_borders_province_without_boundary(provinces: Path, tmp_path: Path)
     parts = split_scenario(_national(root, cross_border=True), tmp_path / "w")
     assert [u.keys for u in parts.units] == [["<b>SE</b>"], ["NE", "SW", "شمال غرب"]]
     assert any(w.startswith("national: nw/province.yaml has no boundary layer; in the joint run of NE + SW + "
-                            "شمال غرب the extent of its data") for w in parts.warnings)
+                            "شمال غرب the extent of its data") for w in messages(parts.warnings))
     bound = gpd.read_file(parts.units[1].scenario_path.parent / "boundary.fgb").to_crs(UTM).geometry.iloc[0]
     nw = gpd.read_file(root / "nw" / "businesses.shp").to_crs(UTM)
     sw_box = gpd.GeoSeries([_boxes().geometry[2]], crs=4326).to_crs(UTM).iloc[0]

@@ -89,7 +89,7 @@ def test_search_shares_work_and_finds_what_a_search_from_scratch_finds(tmp_path,
     prep = prepare(sc)
     plan = relocate(prep, plan_inputs(prep))
     estates = prep.region.layers["estates"]
-    un = newsites._unassigned(prep, plan)
+    un = newsites.unassigned_businesses(prep, plan)
     assert len(un)
 
     calls = []
@@ -134,7 +134,7 @@ def test_window_rule_distances_give_the_rules_own_masks(tmp_path):
 
     prep = prepare(_starved(tmp_path))
     plan = relocate(prep, plan_inputs(prep))
-    search = newsites._DemandSearch(prep, newsites._unassigned(prep, plan), prep.region.layers["estates"])
+    search = newsites._DemandSearch(prep, newsites.unassigned_businesses(prep, plan), prep.region.layers["estates"])
     rng = np.random.default_rng(5)
     g = prep.grid
     checked = 0

@@ -1,7 +1,7 @@
 """New sites chosen as a capacitated facility-location model with a proven gap (issue #26, item 3).
 
 * On tiny instances the MILP (:func:`siteplan.facility.capacitated_p_location`) and the sites' proven
-  contributions (:func:`siteplan.locate.newsites.choose_sites`) agree with brute-force enumeration of every
+  contributions (:func:`siteplan.locate.sitechoice.choose_sites`) agree with brute-force enumeration of every
   assignment.
 * On the demo, the arcs of the model are re-measured here (straight km to the candidate polygons, the
   chain's categories), the same model is solved independently with ``scipy.optimize.milp`` written in
@@ -22,7 +22,7 @@ import shapely
 from conftest import DEMO_YAML
 
 from siteplan.facility import capacitated_p_location
-from siteplan.locate.newsites import SiteModel, choose_sites
+from siteplan.locate.sitechoice import SiteModel, choose_sites
 
 
 def _tiny(seed: int, n: int = 7, m: int = 4, p: int = 2) -> SiteModel:
@@ -102,11 +102,12 @@ def demo_model():
     """The demo's plan and its new-site candidates and facility-location model (production code)."""
     from siteplan import pipeline
     from siteplan.locate import propose_sites
-    from siteplan.locate.newsites import _unassigned, demand_sites, site_model
+    from siteplan.locate.newsites import demand_sites, unassigned_businesses
+    from siteplan.locate.sitechoice import site_model
     from siteplan.scenario import load_scenario
 
     sc = load_scenario(DEMO_YAML)
-    timer = pipeline._Timer()
+    timer = pipeline.StageTimer()
     prep = pipeline.prepare(sc, timer)
     plan = pipeline.relocate(prep, pipeline.plan_inputs(prep, timer))
     estates = prep.region.layers["estates"]
@@ -118,7 +119,7 @@ def demo_model():
     cands = gpd.GeoDataFrame({"categories": [", ".join(f.codes) for f in found], "start": [f.start for f in found]},
                              geometry=[f.geometry for f in found], crs=prep.region.crs)
     cands["net_ha"] = (cands.geometry.area / M2_PER_HA * sc.allocation.net_to_gross).round(2)
-    un = _unassigned(prep, plan).reset_index(drop=True)
+    un = unassigned_businesses(prep, plan).reset_index(drop=True)
     model = site_model(prep, un, cands)
     sites, notes, choice, takes = propose_sites(prep, plan, estates)
     return sc, un, cands, model, sites, notes, choice, takes
@@ -223,7 +224,7 @@ def test_demo_run_reports_the_gap(demo_run_dir) -> None:
 def test_site_contribution_gives_the_objective_unit() -> None:
     from types import SimpleNamespace
 
-    from siteplan.locate.upgrades import site_contribution
+    from siteplan.locate.options import site_contribution
 
     s = SimpleNamespace(contribution=50.82, contribution_lo=50.0, contribution_hi=51.5, unserved_without=8)
     text = site_contribution(s, "ha·min")

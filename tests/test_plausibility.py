@@ -44,7 +44,7 @@ def _problems(sc: Path) -> str:
 def _warnings(sc: Path) -> str:
     with pytest.warns():
         region = load_region(load_scenario(sc))
-    return "\n".join(region.warnings)
+    return "\n".join(w.message for w in region.warnings)
 
 
 def _validate(sc: Path):
@@ -327,7 +327,8 @@ def _mojibake_by_definition(v: str) -> bool:
 def test_mojibake_check_is_its_definition(text, misread):
     """The mojibake check encodes whole strings at C speed (and each distinct text once): the same verdict
     as encoding character by character."""
-    from siteplan.inputs.plausibility import _is_mojibake, mojibake_rows
+    from siteplan.inputs.encoding import is_mojibake as _is_mojibake
+    from siteplan.inputs.encoding import mojibake_rows
 
     if misread:
         text = text.encode("utf-8").decode(misread, errors="replace")

@@ -1,5 +1,5 @@
 """Default criteria by category (siteplan.guilds.profiles), catchments that count features, and the compact
-robustness summary (siteplan.locate.sensitivity.robustness_summary)."""
+robustness summary (siteplan.locate.findings.robustness_summary)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from siteplan.guilds.profiles import default_criteria
 from siteplan.errors import InputError
 from siteplan.guilds.catalogue import load_catalogue
 from siteplan.guilds.profiles import PROFILES, SHIPPED_PROFILES, derive_profile
-from siteplan.locate.sensitivity import robustness_summary
+from siteplan.locate.findings import robustness_summary
 
 
 def _names(specs, code):

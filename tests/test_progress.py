@@ -113,7 +113,7 @@ def test_count_bar() -> None:
 
 def test_stage_log_lines_step_down_under_a_bar() -> None:
     """Under a bar the stages' own log lines would repeat it: they go to DEBUG there, INFO elsewhere."""
-    from siteplan.pipeline import _Timer
+    from siteplan.progress import StageTimer as _Timer
 
     got: list[tuple[str, int]] = []
 
@@ -141,7 +141,7 @@ def test_stage_log_lines_step_down_under_a_bar() -> None:
 
 def test_partition_log_lines_say_their_partition() -> None:
     """A partition run in this process labels its log lines once, its key taken as text ('%' included)."""
-    from siteplan.national.runner import labelled_logs
+    from siteplan.national.logs import labelled_logs
 
     lg = logging.getLogger("siteplan")
     buf = io.StringIO()

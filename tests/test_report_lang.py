@@ -100,7 +100,7 @@ def test_persian_numbers_units_and_percent():
 
 def test_headline_trip_line_keeps_each_figure_with_its_unit():
     from siteplan.report.page import app_css
-    from siteplan.report.panel import _trip_line
+    from siteplan.report.headline import trip_line as _trip_line
 
     with L.language("both", digits=True):
         t = {"road": True, "unit": "min", "reach": 20, "mean_km": 12.3, "mean_min": 18.0}
@@ -222,7 +222,7 @@ def test_both_page_keeps_the_bilingual_labels(small_run, tmp_path):
 def test_new_sites_warning_counts_like_the_headline(small_run):
     res = small_run
     un = int((res.plan.rows["status"] == "unassigned").sum())
-    ws = [w for w in res.warnings if w.startswith("new sites: the ")]
+    ws = [w.message for w in res.warnings if w.message.startswith("new sites: the ")]
     for w in ws:
         n = int(re.search(r"of the (\d+)", w)[1])
         assert n == un or f"({un} unassigned in all" in w, (w, un)

@@ -122,7 +122,7 @@ def test_warnings_fold_by_pattern_with_counts():
 
 
 def test_robustness_keeps_only_what_differs(run):
-    """The report draws sensitivity.robustness_summary (one home for the idea): a count line, then only
+    """The report draws findings.robustness_summary (one home for the idea): a count line, then only
     the uncertain tops and swaps, each line escaped."""
     res, out = run
     rob = robustness(res)
@@ -149,12 +149,12 @@ def test_robustness_keeps_only_what_differs(run):
 
 def test_numbers_with_units_are_one_isolate_and_persian_digits_optional():
     assert str(Fmt().qty(1234.5, "ha", ",.1f")) == '<bdi dir="ltr" class="num">1,234.5\u00a0ha</bdi>'
-    assert str(Fmt(True).qty(1234.5, "ha", ",.1f")) == '<bdi dir="ltr" class="num">۱٬۲۳۴٫۵\u00a0ha</bdi>'
+    assert str(Fmt(persian_digits=True).qty(1234.5, "ha", ",.1f")) == '<bdi dir="ltr" class="num">۱٬۲۳۴٫۵\u00a0ha</bdi>'
     assert fa_digits("40.5") == "۴۰٫۵"
     # Persian first, the English words after it as a secondary, each isolated and escaped
     assert str(bi("<b>", "ظرفیت")) == ('<span dir="rtl" lang="fa">ظرفیت</span><span class="en"> / '
                                         '<span dir="ltr" lang="en">&lt;b&gt;</span></span>')
-    assert fa_percent(50) == "۵۰\u066a" and fa_percent(1234.4, False) == "1,234\u066a"
+    assert fa_percent(50) == "۵۰\u066a" and fa_percent(1234.4, persian_digits=False) == "1,234\u066a"
 
 
 def test_summary_comes_first_in_the_page(run):

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
 from siteplan.common.atomic import write_shapefile
+from siteplan.common.notice import messages
 from siteplan.cli import main
 from siteplan.outputs.explain import explain
 from siteplan.pipeline import prepare, run
@@ -45,7 +46,7 @@ def test_whole_estate_reserved_for_a_chain(base, tmp_path):
     el = res.elig[(res.elig.estate_id == est)]
     other = el[el.category.map(lambda c: _chain(res, c)) != chain]
     assert (~other.eligible).all() and other.reason.str.contains(f"reserved for {chain}").all()
-    assert any(w.startswith(f"reservations: estate {est} reserved for {chain}") for w in res.warnings)
+    assert any(w.startswith(f"reservations: estate {est} reserved for {chain}") for w in messages(res.warnings))
 
 
 def test_share_reserved_and_exclusion_by_estate_field(base, tmp_path):

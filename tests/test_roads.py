@@ -143,7 +143,7 @@ def test_demo_road_distances_agree_with_an_independent_dijkstra():
 @pytest.fixture(scope="module")
 def osm_region(tmp_path_factory):
     pyrosm = pytest.importorskip("pyrosm")
-    from siteplan.inputs.osm import ingest_osm
+    from siteplan.cli.ingest_osm import ingest_osm
 
     out = tmp_path_factory.mktemp("osm") / "region"
     ingest_osm(Path(pyrosm.__file__).parent / "data" / "test.osm.pbf", out)

@@ -124,7 +124,7 @@ def test_rows_without_usable_coordinates_are_listed_with_row_numbers(tmp_path):
     assert list(ex["id"]) == ids
     assert "is empty" in ex["reason"].iloc[0] and "'نامعلوم'" in ex["reason"].iloc[1]
     assert len(region.layers["businesses"]) == len(df) - 3
-    assert any("row 4" in w for w in region.warnings)
+    assert any("row 4" in w.message for w in region.warnings)
     r = CliRunner().invoke(main, ["validate", str(small)])
     assert r.exit_code == 0 and "row 4" in r.output, r.output
 
@@ -136,7 +136,7 @@ def test_cp1256_csv_falls_back_with_a_warning(tmp_path):
     _use_table(small, "registry.csv", lon="طول جغرافیایی", lat="عرض جغرافیایی")
     sc = load_scenario(small)
     gdf, warns, _ = read_layer("businesses", sc.layers["businesses"], sc)
-    assert len(gdf) == len(df) and any("cp1256" in w for w in warns)
+    assert len(gdf) == len(df) and any("cp1256" in w.message for w in warns)
 
 
 def test_table_problems_are_named(tmp_path):
@@ -226,4 +226,4 @@ def test_old_excel_and_sheet_on_csv(tmp_path):
     _use_table(small, "registry.csv", lon="طول جغرافیایی", lat="عرض جغرافیایی", sheet="x")
     sc = load_scenario(small)
     _, warns, _ = read_layer("businesses", sc.layers["businesses"], sc)
-    assert any("sheet: ignored" in w for w in warns)
+    assert any("sheet: ignored" in w.message for w in warns)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import edit_yaml, small_scenario
 
 from siteplan.common.atomic import write_shapefile
+from siteplan.common.notice import messages
 from siteplan.checks import validate_scenario
 from siteplan.cli import main
 from siteplan.errors import ScenarioError
@@ -84,7 +85,7 @@ def test_roads_are_open_unknown_class_is_other_with_a_warning(tmp_path):
     _rewrite(sc, "roads", "road_class", lambda v: "جاده خاکی" if v == "other" else v)
     rep = validate_scenario(sc)
     assert "other" in set(rep.region.layers["roads"]["road_class"])
-    assert any("'جاده خاکی'" in w and "taken as 'other'" in w for w in rep.warnings)
+    assert any("'جاده خاکی'" in w and "taken as 'other'" in w for w in messages(rep.warnings))
 
 
 @pytest.mark.parametrize("criterion, field, typo, fix", [(0, "road_class", "primery", "primary"),

@@ -37,9 +37,9 @@ __all__ = ["main"]
 @click.option("--verbose", "-v", count=True, help="More detail in the logs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="siteplan")
-def main(quiet: bool, verbose: int, debug: bool) -> None:
+def main(*, quiet: bool, verbose: int, debug: bool) -> None:  # noqa: ARG001, RUF100 - --debug is read by _guard
     """siteplan: site selection and estate planning for relocating nuisance guilds."""
-    _setup_logging(quiet, verbose)
+    _setup_logging(quiet=quiet, verbose=verbose)
 
 
 for _command in (run.run, run.demo, validate.validate, catalogue.catalogue, weights.weights,

@@ -29,7 +29,7 @@ class _PrintableFormatter(logging.Formatter):
         return printable(super().format(record))
 
 
-def _setup_logging(quiet: bool, verbose: int) -> None:
+def _setup_logging(*, quiet: bool, verbose: int) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 0 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_PrintableFormatter("%(message)s" if level > logging.DEBUG else "%(name)s: %(message)s"))
@@ -37,7 +37,7 @@ def _setup_logging(quiet: bool, verbose: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    logging.captureWarnings(True)
+    logging.captureWarnings(capture=True)
     warnings.filterwarnings("ignore", category=RuntimeWarning)
 
 
@@ -90,24 +90,26 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             result = fn(*args, **kwargs)
             sys.stdout.flush()  # a closed stdout shows here, not at interpreter exit
-            return result
         except BrokenPipeError:
             _quiet_broken_pipe()
         except SiteplanError as exc:
             if debug:
                 raise
             for w in getattr(exc, "warnings", []):  # what was read before the errors (excluded rows …)
-                echo(f"warning: {w}", err=True)
+                echo(f"warning: {w!s}", err=True)
             echo(f"error: {exc}", err=True)
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # a bug: say so plainly
+        except Exception as exc:  # noqa: BLE001, RUF100 - the command line's boundary: a bug, said plainly
             if debug:
                 raise
             echo(f"error: internal error ({type(exc).__name__}: {exc}); run with --debug for the "
                  "traceback and report it", err=True)
             sys.exit(1)
+        else:
+            return result
+        return None
 
     return wrapper
 
@@ -116,7 +118,8 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every clean-up (``finally``) runs."""
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
+def _on_sigterm(signum: int, frame: Any) -> None:  # noqa: ARG001, RUF100 - signal handler signature
+    """Raise :class:`_Terminated` (SIGTERM handled like Ctrl-C)."""
     raise _Terminated
 
 
@@ -145,5 +148,4 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--seed", type=int, default=None, help="Random seed (overrides the scenario's).")(fn)
     fn = click.option("--overwrite", is_flag=True,
                       help="Replace an output folder that a previous siteplan run wrote.")(fn)
-    fn = click.option("--quiet", "-q", "quiet_local", is_flag=True, help="Silence progress messages.")(fn)
-    return fn
+    return click.option("--quiet", "-q", "quiet_local", is_flag=True, help="Silence progress messages.")(fn)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 @click.option("--criteria", "criteria", is_flag=True,
               help="Print each category's default criteria (its profile's), with weights, reasons and sources.")
 @_guard
-def catalogue(fmt: str, scenario: Path | None, keywords: bool, criteria: bool) -> None:
+def catalogue(*, fmt: str, scenario: Path | None, keywords: bool, criteria: bool) -> None:
     """Print the guild catalogue with its sources and status columns.
 
     The csv and json formats include the keyword lists (``;`` between keywords); ``--keywords`` prints

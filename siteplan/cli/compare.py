@@ -17,14 +17,14 @@ from ._common import _guard, _setup_logging, log
 @click.option("--overwrite", is_flag=True, help="Replace an output folder that a previous siteplan compare wrote.")
 @click.option("--quiet", "-q", "quiet_local", is_flag=True, help="Silence progress messages.")
 @_guard
-def compare_cmd(run_a: Path, run_b: Path, out: Path, overwrite: bool, quiet_local: bool) -> None:
+def compare_cmd(*, run_a: Path, run_b: Path, out: Path, overwrite: bool, quiet_local: bool) -> None:
     """Compare two run folders RUN_A and RUN_B: businesses that move, newly assigned or unassigned
     (with reasons), land used per estate, sites added or removed, zones changed, objective and trip
     lengths; tables (moved.csv, estates.csv, sites.csv, zones.csv, totals.csv) and compare.html."""
     from ..outputs.compare_write import compare_folders
 
     if quiet_local:
-        _setup_logging(True, 0)
+        _setup_logging(quiet=True, verbose=0)
     cmp = compare_folders(run_a, run_b, out, overwrite=overwrite)
     c = cmp.counts()
     log.info("wrote %s: %d moved, %d newly assigned, %d newly unassigned, %d to another proposed site, %d unassigned "

@@ -25,7 +25,7 @@ from ._common import _guard, log
               help="Replace an earlier siteplan export: the --gpkg file, its .qgz and rasters folder, or --schema. "
                    "A file, folder or schema siteplan did not write is refused even with it.")
 @_guard
-def export_cmd(run_dir: Path, gpkg: Path | None, rasters: bool, project: bool, postgis_url: str | None,
+def export_cmd(*, run_dir: Path, gpkg: Path | None, rasters: bool, project: bool, postgis_url: str | None,
                schema: str | None, overwrite: bool) -> None:
     """Copy every vector layer of RUN_DIR (GeoJSON layers, the relocation points, the study area) into one
     GeoPackage (version 1.2, for QGIS and GDAL 3.6+) with each layer's style (QML and SLD, the report's

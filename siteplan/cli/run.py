@@ -98,7 +98,7 @@ def run(scenario: Path, out: Path, **options: Unpack[RunOptions]) -> None:
     from ..pipeline import run_scenario_file
 
     if options["quiet_local"]:
-        _setup_logging(True, 0)
+        _setup_logging(quiet=True, verbose=0)
     if is_national(scenario):
         _run_national(scenario, out, options)
         return
@@ -116,12 +116,12 @@ def run(scenario: Path, out: Path, **options: Unpack[RunOptions]) -> None:
               show_default=True, help="Output folder.")
 @_run_options
 @_guard
-def demo(out: Path, seed: int | None, overwrite: bool, quiet_local: bool) -> None:
+def demo(*, out: Path, seed: int | None, overwrite: bool, quiet_local: bool) -> None:
     """Run the embedded Isfahan demo (same as `siteplan run data/demo.yaml --out out/demo`)."""
     from ..pipeline import demo_scenario_path, run_scenario_file
 
     if quiet_local:
-        _setup_logging(True, 0)
+        _setup_logging(quiet=True, verbose=0)
     with stage_bar("demo"):
         res = run_scenario_file(demo_scenario_path(), out, seed=seed, overwrite=overwrite)
     _after_run(res, out)

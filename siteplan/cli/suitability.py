@@ -1,12 +1,98 @@
-"""``siteplan suitability``: one category's suitability surface as a GeoTIFF."""
+"""``siteplan suitability``: one category's suitability surface as a GeoTIFF (:func:`write_suitability`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from ._common import _guard, log
+
+__all__ = ["SurfaceFile", "suitability", "write_suitability"]
+
+
+@dataclass(frozen=True)
+class SurfaceFile:
+    """A suitability GeoTIFF written by :func:`write_suitability`.
+
+    Attributes
+    ----------
+    path
+        The file, as given.
+    width, height
+        The grid in cells.
+    allowed
+        Share of cells the rules allow (whole-grid path), else None.
+    excluded
+        Cells excluded by each rule (blockwise path), else None.
+    """
+
+    path: Path
+    width: int
+    height: int
+    allowed: float | None = None
+    excluded: dict[str, int] | None = None
+
+    def summary(self) -> str:
+        """One line saying what was written."""
+        if self.excluded is not None:
+            return (f"wrote {self.path} ({self.width} × {self.height}, blockwise); cells excluded per rule: "
+                    f"{self.excluded}")
+        return f"wrote {self.path} ({self.width} × {self.height}, {100 * (self.allowed or 0.0):.1f} % of cells allowed)"
+
+
+def write_suitability(path: str | Path, category: str, out: str | Path, *, blockwise: bool = False) -> SurfaceFile:
+    """Write one category's suitability surface as a GeoTIFF (nodata where the rules exclude).
+
+    Parameters
+    ----------
+    path
+        Scenario YAML.
+    category
+        Catalogue code; the scenario's scope is narrowed to it.
+    out
+        GeoTIFF to write; refused when it is one of the scenario's inputs
+        (:func:`siteplan.outputs.outfile.check_output_file`), checked before any heavy work.
+    blockwise
+        Compute block by block with bounded memory (:func:`siteplan.scoring.blockwise.write_category_surface`),
+        for grids too large for memory.
+
+    Returns
+    -------
+    SurfaceFile
+
+    Raises
+    ------
+    InputError
+        ``out`` is an input; the category is not in the catalogue; the rules exclude the whole study
+        area (whole-grid path); any problem of the scenario.
+    """
+    from ..errors import InputError
+    from ..outputs.outfile import check_output_file
+    from ..outputs.writer import write_geotiff
+    from ..pipeline import prepare, scenario_input_paths
+    from ..scenario import load_scenario
+
+    scenario = load_scenario(path)
+    check_output_file(out, scenario_input_paths(scenario, Path(path)))
+    scenario = scenario.national_study()  # a national scenario: its partitions are the study area
+    scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
+    if blockwise:
+        from ..scoring.blockwise import write_category_surface
+
+        prep = prepare(scenario, with_surfaces=False)
+        counts = write_category_surface(prep, category, out)
+        return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, excluded=counts)
+    prep = prepare(scenario)
+    surface = prep.surfaces.get(category)
+    if surface is None:
+        raise InputError(f"--category: '{category}' is not in the catalogue")
+    if not surface.allowed.any():
+        raise InputError(f"{category}: the siting rules exclude the whole study area; binding rules: "
+                         f"{', '.join(surface.binding_rules())}")
+    write_geotiff(surface.masked, prep.grid, out)
+    return SurfaceFile(Path(out), prep.grid.width, prep.grid.height, allowed=float(surface.allowed.mean()))
 
 
 @click.command()
@@ -23,11 +109,9 @@ from ._common import _guard, log
               help="With --cog: chunk size in cells (default 2048; smaller: less memory per worker, more overlap "
                    "recomputed).")
 @_guard
-def suitability(scenario: Path, category: str, out: Path, blockwise: bool, cog: bool, workers: int,
+def suitability(*, scenario: Path, category: str, out: Path, blockwise: bool, cog: bool, workers: int,
                 scheduler: str | None, chunk: int | None) -> None:
     """Write one category's suitability surface as a GeoTIFF (nodata where excluded)."""
-    from ..pipeline import write_suitability
-
     if (workers or scheduler or chunk) and not cog:
         raise click.UsageError("--workers, --scheduler and --chunk go with --cog")
     if cog:

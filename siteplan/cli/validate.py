@@ -21,5 +21,5 @@ def validate(scenario: Path) -> None:
 
     report = validate_national(scenario) if is_national(scenario) else validate_scenario(scenario)
     for w in report.warnings:
-        echo(f"warning: {w}", err=True)
+        echo(f"warning: {w.message}", err=True)
     echo(report.summary())

@@ -24,11 +24,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".part", dir=path.parent)
     os.close(fd)
-    os.unlink(tmp)
     tmp_path = Path(tmp)
+    tmp_path.unlink()
     try:
         yield tmp_path
-        os.replace(tmp_path, path)
+        tmp_path.replace(path)
     finally:
         if tmp_path.exists():
             if tmp_path.is_dir():
@@ -47,14 +47,14 @@ def atomic_dir_files(folder: str | Path) -> Iterator[Path]:
     try:
         yield stage
         for f in sorted(stage.iterdir()):
-            os.replace(f, folder / f.name)
+            f.replace(folder / f.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
 def fix_dbf_date(dbf: Path, yymmdd: tuple[int, int, int] = (126, 1, 1)) -> None:
     """Set the 'last update' date in a DBF header to a fixed value so rewrites are byte-identical."""
-    with open(dbf, "r+b") as fh:
+    with Path(dbf).open("r+b") as fh:
         fh.seek(1)
         fh.write(bytes(yymmdd))
 

@@ -21,7 +21,7 @@ from ..errors import InputError
 
 def _stat(p: Path) -> os.stat_result | None:
     try:
-        return os.stat(p)
+        return p.stat()
     except OSError:
         return None
 
@@ -69,7 +69,7 @@ def input_file_problem(path: str | Path, limit: int | None = None) -> str | None
         ``"is a FIFO (named pipe), not a regular file"``, ``"is 3.2 GiB, above ..."``, or None.
     """
     try:
-        st = os.stat(path)
+        st = Path(path).stat()
     except OSError:
         return None
     for test, what in _KINDS:
@@ -126,19 +126,26 @@ class Lock:
             return  # refused below, without following it
         content = b""
         if stat.S_ISREG(st.st_mode) and st.st_size <= 64:
-            with contextlib.suppress(OSError), open(self.path, "rb") as fh:
+            with contextlib.suppress(OSError), self.path.open("rb") as fh:
                 content = fh.read(64)
         if not stat.S_ISREG(st.st_mode) or st.st_size > 64 or re.fullmatch(rb"\d*\n?", content) is None:
             raise InputError(f"{self.path}: siteplan locks {self.target.name} with this file, but it is not a lock "
                              "siteplan wrote (it holds something else); move it away or choose another --out")
 
     def acquire(self) -> None:
+        """Take the lock (never through a symbolic link), writing this process's pid into it.
+
+        Raises
+        ------
+        InputError
+            Another run holds it, the folder cannot be written, or the lock file is not siteplan's.
+        """
         self._check_ours()
         for _ in range(20):
             try:  # never through a symbolic link: the file is truncated
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
             except OSError as exc:
-                if os.path.islink(self.path):
+                if self.path.is_symlink():
                     raise InputError(f"{self.path}: the lock file is a symbolic link, which siteplan does not "
                                      "follow; remove it") from None
                 raise InputError(f"{self.path.parent}: cannot write in this folder ({exc.strerror}); siteplan "
@@ -165,10 +172,11 @@ class Lock:
         raise InputError(f"{self.path}: could not take the lock (it keeps being replaced); try again")
 
     def release(self) -> None:
+        """Remove the lock file and let it go (nothing when it is not held)."""
         if self.fd is None:
             return
         with contextlib.suppress(OSError):
-            os.unlink(self.path)  # while still holding it, so no one else holds a removed file
+            self.path.unlink()  # while still holding it, so no one else holds a removed file
         os.close(self.fd)
         self.fd = None
 
@@ -217,7 +225,7 @@ def fsync_tree(root: Path) -> None:
     """Flush every file and folder under ``root`` to disk."""
     for folder, _dirs, files in os.walk(root):
         for f in files:
-            fd = os.open(os.path.join(folder, f), os.O_RDONLY)
+            fd = os.open(Path(folder, f), os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:

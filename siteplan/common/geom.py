@@ -40,7 +40,7 @@ def to_rfc7946(geoms: np.ndarray | gpd.GeoSeries, crs: Any) -> np.ndarray:
     # snapping may leave a collapsed sliver as a line beside the polygon: keep polygons polygonal
     if poly_in.any():
         g[poly_in] = [polygonal(x) for x in g[poly_in]]
-    return shapely.orient_polygons(g, exterior_cw=False)
+    return np.asarray(shapely.orient_polygons(g, exterior_cw=False))
 
 
 #: metres: how far the GeoJSON writer's 1e-7 degree grid (:func:`to_rfc7946`) may move a vertex (half a

@@ -11,7 +11,7 @@ _CHUNK = 1 << 20
 
 
 def sha256_file(path: str | Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks; of a folder, of its files' names and SHA-256s.
+    r"""SHA-256 of a file, read in 1 MiB chunks; of a folder, of its files' names and SHA-256s.
 
     Parameters
     ----------
@@ -21,7 +21,7 @@ def sha256_file(path: str | Path) -> str:
     Returns
     -------
     str
-        The hex digest. A folder's is that of its ``name sha\\n`` lines in name order (its files only,
+        The hex digest. A folder's is that of its ``name sha\n`` lines in name order (its files only,
         not the ``*.lock`` files ArcGIS leaves while the database is open).
     """
     h = hashlib.sha256()
@@ -30,7 +30,7 @@ def sha256_file(path: str | Path) -> str:
             if f.is_file() and not f.name.lower().endswith(".lock"):
                 h.update(f"{f.name} {sha256_file(f)}\n".encode())
         return h.hexdigest()
-    with open(path, "rb") as fh:
+    with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()

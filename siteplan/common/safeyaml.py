@@ -65,7 +65,7 @@ class _ScenarioLoader(yaml.SafeLoader):
                              "a scenario needs far fewer: write the values out")
         return root
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # noqa: FBT001, FBT002, RUF100 - PyYAML's signature
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)

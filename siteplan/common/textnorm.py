@@ -155,7 +155,7 @@ def _escape(m: re.Match[str]) -> str:
 
 
 def printable(text: object) -> str:
-    """Text safe to print on a terminal: control characters shown as visible escapes.
+    r"""Text safe to print on a terminal: control characters shown as visible escapes.
 
     Names come from registries, OpenStreetMap and scenario files written by others; printed raw, an
     escape sequence in one could retitle the terminal (OSC), recolour or clear it (CSI), ring its
@@ -172,24 +172,24 @@ def printable(text: object) -> str:
         The text with every C0 control character except newline and tab (ESC, BEL, NUL, CR, ...),
         DEL, every C1 control character (8-bit CSI, OSC, NEL, ...), the line and paragraph separators
         U+2028/U+2029 and the bidi embeddings, overrides and
-        isolates U+202A–U+202E and U+2066–U+2069 replaced by ``\\xNN`` or ``\\uNNNN``. Everything else,
+        isolates U+202A–U+202E and U+2066–U+2069 replaced by ``\xNN`` or ``\uNNNN``. Everything else,
         Persian letters and the zero-width non-joiner included, is kept.
 
     Examples
     --------
-    >>> printable("a\\x1b[31mred\\x07")
-    'a\\\\x1b[31mred\\\\x07'
-    >>> printable("تعمیرگاه\\u200cها\\n") == "تعمیرگاه\\u200cها\\n"
+    >>> printable("a\x1b[31mred\x07")
+    'a\\x1b[31mred\\x07'
+    >>> printable("تعمیرگاه\u200cها\n") == "تعمیرگاه\u200cها\n"
     True
     """
     return _UNPRINTABLE.sub(_escape, str(text))
 
 
 def printable_json(text: str) -> str:
-    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) safe to print on a terminal.
+    r"""JSON text (from ``json.dumps(..., ensure_ascii=False)``) safe to print on a terminal.
 
     ``json.dumps`` already escapes C0 control characters; this escapes DEL, the C1 controls and the
-    bidi overrides as ``\\uNNNN`` too. Such characters only occur inside JSON strings, so the text
+    bidi overrides as ``\uNNNN`` too. Such characters only occur inside JSON strings, so the text
     stays valid JSON and decodes to the same data.
 
     Parameters
@@ -204,7 +204,7 @@ def printable_json(text: str) -> str:
 
     Examples
     --------
-    >>> printable_json('{"name": "a\\u202eb"}')
-    '{"name": "a\\\\u202eb"}'
+    >>> printable_json('{"name": "a\u202eb"}')
+    '{"name": "a\\u202eb"}'
     """
     return _UNPRINTABLE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

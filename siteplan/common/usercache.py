@@ -70,15 +70,15 @@ def safe_file(p: Path) -> bool:
 def _write_pickle(p: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` to ``p`` atomically, readable by the user only (raises OSError)."""
     p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem[:16]}.", suffix=".part", dir=p.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{p.stem[:16]}.", suffix=".part", dir=p.parent)
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, p)
+        tmp.chmod(0o600)
+        tmp.replace(p)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
 
 
 def cached_bytes(kind: str, key_parts: list[str], data: bytes, compute: Any) -> bytes:
@@ -131,15 +131,15 @@ def store_file(path: Path, data: bytes) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".part", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".part", dir=path.parent)
+        tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
+            tmp.chmod(0o600)
+            tmp.replace(path)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            tmp.unlink(missing_ok=True)
     except OSError as exc:
         log.debug("cache file %s not written: %s", path, exc)
 
@@ -156,11 +156,11 @@ def load_object(kind: str, key: str) -> Any | None:
     if p is None or not p.is_file() or not safe_file(p):
         return None
     try:
-        with open(p, "rb") as fh:
+        with p.open("rb") as fh:
             got = pickle.load(fh)  # noqa: S301 - the user's own cache file (owner and mode checked)
         if isinstance(got, dict) and got.get("key") == key:
             return got.get("value")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - unpickling a damaged file raises anything; the cache is skipped
         log.debug("%s cache %s not used: %s", kind, p, exc)
     return None
 

@@ -279,11 +279,10 @@ def mapping_problems(scenario: Any, text_fields: Mapping[str, Iterable[str]]) ->
             same: dict[str, list[tuple[str, str]]] = {}
             for user, canon in mapping.items():
                 same.setdefault(value_key(user), []).append((str(user), str(canon)))
-            for pairs in same.values():
-                if len({c for _, c in pairs}) > 1:
-                    problems.append(f"{key}: {' and '.join(repr(u) for u, _ in pairs)} are the same word once Persian "
-                                    "letters, digits and spaces are normalized, but map to "
-                                    f"{' and '.join(repr(c) for _, c in pairs)}; keep one of them")
+            problems.extend(f"{key}: {' and '.join(repr(u) for u, _ in pairs)} are the same word once Persian "
+                            "letters, digits and spaces are normalized, but map to "
+                            f"{' and '.join(repr(c) for _, c in pairs)}; keep one of them"
+                            for pairs in same.values() if len({c for _, c in pairs}) > 1)
             vocab = VOCABULARIES.get((layer, field))
             if vocab is None:
                 continue

@@ -8,10 +8,17 @@ for an officer to check.
 Modules, in the order data flows:
 
 - :mod:`~siteplan.guilds.profiles`: default criteria by category (the catalogue's ``profile``);
-- :mod:`~siteplan.guilds.catalogue`: the catalogue and the rules (explicit category, ISIC code, OSM
-  tag, keywords);
-- :mod:`~siteplan.guilds.name_model`: the calibrated character n-gram name model, review and
-  labels (its trained model cached by :mod:`~siteplan.common.usercache`).
+- :mod:`~siteplan.guilds.catalogue`: the catalogue read and a scenario's overrides applied; the face of
+  the catalogue and the rules, whose parts are :mod:`~siteplan.guilds.catalogue_values` (columns and
+  their checks), :mod:`~siteplan.guilds.catalogue_table` (:class:`Catalogue`),
+  :mod:`~siteplan.guilds.trade_words` (the rules' words), :mod:`~siteplan.guilds.keyword_match` (the
+  keyword matcher), :mod:`~siteplan.guilds.review_reasons` (why a rule is doubted) and
+  :mod:`~siteplan.guilds.rule_cascade` (the rules in order: explicit category, ISIC code, OSM tag,
+  keywords);
+- :mod:`~siteplan.guilds.name_model`: the calibrated character n-gram name model (its trained model
+  cached by :mod:`~siteplan.common.usercache`);
+- :mod:`~siteplan.guilds.labels`: the officer's labels (``classification.labels``);
+- :mod:`~siteplan.guilds.decide`: each business placed, outside or to review, and ``review.csv``.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ if TYPE_CHECKING:
         scenario_catalogue,
         separation_m,
     )
-    from .name_model import NameModel, apply_labels, classify_registry, read_labels, review_table
+    from .decide import classify_registry, review_table
+    from .labels import apply_labels, read_labels
+    from .name_model import NameModel
     from .profiles import DEFAULT_CRITERIA, PROFILES, assign_profiles, default_criteria
 
 #: public name -> the module of this package that defines it
@@ -46,8 +55,8 @@ _API: dict[str, str] = {
     "scenario_catalogue": "catalogue", "LISTING_COLUMNS": "catalogue", "SUMMARY_COLUMNS": "catalogue",
     "classify": "catalogue", "separation_m": "catalogue", "OUTSIDE": "catalogue", "OUTSIDE_TRADES": "catalogue",
     "SHARED_KEYWORDS": "catalogue", "RULE_KINDS": "catalogue",
-    "NameModel": "name_model", "classify_registry": "name_model", "review_table": "name_model",
-    "read_labels": "name_model", "apply_labels": "name_model",
+    "NameModel": "name_model", "classify_registry": "decide", "review_table": "decide",
+    "read_labels": "labels", "apply_labels": "labels",
 }
 
 __all__ = [

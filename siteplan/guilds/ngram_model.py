@@ -136,6 +136,7 @@ class FittedNameModel:
     vocabulary: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Index the terms; ValueError when the arrays do not fit the terms and classes."""
         object.__setattr__(self, "vocabulary", {t: i for i, t in enumerate(self.terms)})
         n, k = len(self.terms), len(self.classes)
         rows = 1 if k == 2 else k

@@ -161,27 +161,27 @@ LINKED = {"radius_m": 10000.0, "full": 100.0, "weight": 0.15,
 
 #: The profile of each shipped category and why (chosen by hand; see :func:`derive_profile` for others).
 SHIPPED_PROFILES: dict[str, tuple[str, str]] = {
-    "car_repair": ("workshop", "labour-intensive repair (VNG 2): mechanics within commuting reach, main-road "
-                   "access for customers' cars"),
-    "car_body_paint": ("nuisance", "paint fumes, grinding and panel-beating noise (VNG 3.2): away from homes, "
-                       "tow trucks on heavy roads"),
+    "car_repair": ("workshop", ("labour-intensive repair (VNG 2): mechanics within commuting reach, main-road "
+                   "access for customers' cars")),
+    "car_body_paint": ("nuisance", ("paint fumes, grinding and panel-beating noise (VNG 3.2): away from homes, "
+                       "tow trucks on heavy roads")),
     "car_showroom": ("customers", "sells cars to the public: buyers within reach and a site seen from a main road"),
-    "car_parts": ("customers", "sells parts to mechanics and drivers: customers within reach and frontage, near "
-                  "the repair trades it supplies"),
+    "car_parts": ("customers", ("sells parts to mechanics and drivers: customers within reach and frontage, near "
+                  "the repair trades it supplies")),
     "car_wash_oil": ("customers", "serves passing drivers: population within reach and main-road frontage"),
-    "metalwork": ("nuisance", "welding, grinding and hammering noise (VNG 3.1–3.2): away from homes, heavy-road "
-                  "access for steel"),
-    "carpentry": ("nuisance", "saw noise, dust and fire risk (VNG 3.2): away from homes, heavy-road access for "
-                  "timber"),
+    "metalwork": ("nuisance", ("welding, grinding and hammering noise (VNG 3.1–3.2): away from homes, heavy-road "
+                  "access for steel")),
+    "carpentry": ("nuisance", ("saw noise, dust and fire risk (VNG 3.2): away from homes, heavy-road access for "
+                  "timber")),
     "furniture_sales": ("customers", "sells to households: customers within reach and a site seen from a main road"),
-    "stone_cutting": ("nuisance", "cutting noise, dust and slurry (VNG 3.1–3.2, DOE group ج): away from homes, "
-                      "heavy trucks for blocks"),
-    "scrap": ("nuisance", "noise, dust, fire risk and trucks (VNG 4.1, DOE group ج): away from homes, heavy-road "
-              "access"),
+    "stone_cutting": ("nuisance", ("cutting noise, dust and slurry (VNG 3.1–3.2, DOE group ج): away from homes, "
+                      "heavy trucks for blocks")),
+    "scrap": ("nuisance", ("noise, dust, fire risk and trucks (VNG 4.1, DOE group ج): away from homes, heavy-road "
+              "access")),
     "textile_dyeing": ("nuisance", "effluent and odour (VNG 3.1, DOE group ج): away from homes, heavy-road access"),
     "wholesale_food": ("logistics", "trucks in and out all day: heavy-road and rail access, warehouse workforce"),
-    "wholesale_building": ("logistics", "bulk building materials by truck and rail: heavy-road and rail access, a "
-                           "workforce"),
+    "wholesale_building": ("logistics", ("bulk building materials by truck and rail: heavy-road and rail access, a "
+                           "workforce")),
     "chain_store": ("customers", "sells to the public: customers within reach and a site seen from a main road"),
     "large_store": ("customers", "draws shoppers by car: customers within reach and a site seen from a main road"),
     "tech_firm": ("workshop", "skilled staff within commuting reach; little traffic or nuisance"),
@@ -308,11 +308,10 @@ def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] |
         if s.layer == "businesses":
             out.append(s)
             continue
-        if s.filter and g is not None and not all(k in g.columns for k in s.filter):
-            s = s.model_copy(update={"filter": None})
         if s.kind == "catchment" and g is not None and s.field and s.field not in g.columns:
             continue
-        out.append(s)
+        unknown = s.filter and g is not None and not all(k in g.columns for k in s.filter)
+        out.append(s.model_copy(update={"filter": None}) if unknown else s)
     return out
 
 
@@ -347,8 +346,8 @@ def criteria_text(catalogue: Catalogue) -> str:
     blocks = []
     for code in catalogue.codes:
         sub = t[t.code == code]
-        lines = [f"{code} — {prof.at[code, 'name_en']}: profile {prof.at[code, 'profile']} "
-                 f"({prof.at[code, 'profile_reason']})"]
+        lines = [(f"{code} — {prof.at[code, 'name_en']}: profile {prof.at[code, 'profile']} "
+                 f"({prof.at[code, 'profile_reason']})")]
         lines += [f"  {r.weight:5.3f}  {r.criterion:22s} {r.measure}; {r.transform}\n"
                   f"         why: {r.reason} [{r.status}; source: {r.source}]" for r in sub.itertuples()]
         blocks.append("\n".join(lines))

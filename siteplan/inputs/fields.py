@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..common.notice import Notice
 from ..common.textnorm import normalize, normalize_compact, parse_number, to_ascii_digits
 from ..common.vocab import OPEN_DEFAULT, VOCABULARIES, map_values
 from ..errors import InputError
@@ -74,7 +75,7 @@ def _clean_text(series: pd.Series, *, display: bool = False) -> pd.Series:
 
 
 def map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Scenario, where: str
-                ) -> tuple[gpd.GeoDataFrame, list[str]]:
+                ) -> tuple[gpd.GeoDataFrame, list[Notice]]:
     """Rename the user's fields to canonical names; every problem (unknown or missing field, no CRS)
     raised at once. Returns the layer and notes (a field the mapping shadows)."""
     known = set(REQUIRED_FIELDS[name]) | set(OPTIONAL_FIELDS[name]) | {"source"}
@@ -86,8 +87,8 @@ def map_fields(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, scenario: Scen
     # the mapping wins over a field of the file that already has the canonical name (and is not mapped
     # itself): that field is not read, and the log and `validate` say so
     shadowed = sorted(c for u, c in rename.items() if c != u and c in gdf.columns and c not in rename)
-    notes = [f"{where}: fields.{c}: maps '{u}' to {c}; the file's own field named '{c}' is not read (the "
-             "mapping wins)" for u, c in rename.items() if c in shadowed]
+    notes = [Notice("field-shadowed", f"{where}: fields.{c}: maps '{u}' to {c}; the file's own field named '{c}' "
+                    "is not read (the mapping wins)") for u, c in rename.items() if c in shadowed]
     gdf = gdf.drop(columns=shadowed)
     for canon in known:
         same = compact.get(normalize_compact(canon), [])
@@ -148,7 +149,7 @@ def _mapped_layer_problems(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, sc
 
 
 def empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
-                 ) -> tuple[gpd.GeoDataFrame, list[str], pd.DataFrame]:
+                 ) -> tuple[gpd.GeoDataFrame, list[Notice], pd.DataFrame]:
     """An empty layer with its canonical columns, when the scenario allows it (else an error)."""
     if not spec.allow_empty:
         raise InputError(f"{where}: the layer is empty; a '{name}' layer needs at least one feature "
@@ -160,14 +161,14 @@ def empty_layer(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
         if col != "geometry" and col not in NUMERIC_FIELDS:
             gdf[col] = gdf[col].astype(object)
     gdf["_row"] = pd.Series(dtype="int64")
-    if name in ("urban",) or "name" in gdf.columns:
+    if name == "urban" or "name" in gdf.columns:
         gdf["name_norm"] = pd.Series(dtype=object)
-    return gdf, [f"{where}: the layer is empty (allowed by the scenario)"], pd.DataFrame(
+    return gdf, [Notice("layer-empty", f"{where}: the layer is empty (allowed by the scenario)")], pd.DataFrame(
         columns=["layer", "row", "id", "reason"])
 
 
 def normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: str
-                      ) -> tuple[gpd.GeoDataFrame, list[str]]:
+                      ) -> tuple[gpd.GeoDataFrame, list[Notice]]:
     """Numbers parsed (Persian digits too), text trimmed, ids as ASCII strings, vocabulary fields
     mapped to canonical values (:mod:`siteplan.common.vocab`) and names normalized for matching
     (``name_norm``); returns the layer and warnings (values an open field sent to its default)."""
@@ -189,10 +190,13 @@ def normalise_values(gdf: gpd.GeoDataFrame, name: str, spec: LayerSpec, where: s
     for col in mapped:
         gdf[col], defaulted = map_values(raw[col], gdf[col], name, col, spec.values.get(col))
         if defaulted:
-            warns.append(f"{where}: {col}: {sum(defaulted.values())} feature(s) with value(s) not in its vocabulary "
-                         f"({', '.join(VOCABULARIES[name, col])}) taken as '{OPEN_DEFAULT[name, col]}': "
-                         + ", ".join(f"'{v}' ({n})" for v, n in defaulted.most_common(20))
-                         + f"; map them under layers.{name}.values.{col} if they are main roads")
+            warns.append(Notice("value-defaulted",
+                                f"{where}: {col}: {sum(defaulted.values())} feature(s) with value(s) not in its "
+                                f"vocabulary ({', '.join(VOCABULARIES[name, col])}) taken as "
+                                f"'{OPEN_DEFAULT[name, col]}': "
+                                + ", ".join(f"'{v}' ({n})" for v, n in defaulted.most_common(20))
+                                + f"; map them under layers.{name}.values.{col} if they are main roads",
+                                {"features": sum(defaulted.values())}))
     return gdf, warns
 
 
@@ -232,13 +236,13 @@ def _without_controls(text: str) -> str | None:
     return out if out.strip() else None
 
 
-def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[str]:
+def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[Notice]:
     """Remove the control characters that are not white space (NUL, escape, DEL …) from the text fields
     other than ids, in place; one warning per field naming its rows. Ids keep them (they are refused:
     an id is matched, not read)."""
     rows = gdf[TABLE_ROW].to_numpy() if TABLE_ROW in gdf.columns else np.arange(1, len(gdf) + 1)
     idf = ID_FIELDS.get(name)
-    warns = []
+    warns: list[Notice] = []
     for col in gdf.columns:
         if col == "geometry" or str(col).startswith("_") or col in ID_LIKE or col in NUMERIC_FIELDS:
             continue
@@ -253,6 +257,7 @@ def _strip_controls(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[str]:
                                           isinstance(gdf[idf].iloc[i], str) else "") + f": {before.iloc[k]!r}"
                  for k, i in enumerate(hit[:10])]
         more = " …" if len(hit) > 10 else ""
-        warns.append(f"{where}: field '{col}' held control characters (NUL, escape …) in {len(hit)} row(s), "
-                     f"removed: {', '.join(items)}{more}; clean the file to silence this warning")
+        warns.append(Notice("control-chars", f"{where}: field '{col}' held control characters (NUL, escape …) in "
+                            f"{len(hit)} row(s), removed: {', '.join(items)}{more}; clean the file to silence this "
+                            "warning", {"rows": len(hit)}))
     return warns

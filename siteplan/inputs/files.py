@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from ..common.notice import Notice
 from ..errors import InputError
 from ..scenario import LayerSpec
 from .tables import is_table, read_table
@@ -48,9 +49,9 @@ def detect_dbf_encoding(dbf_path: Path) -> str:
         return "utf-8"
     try:
         body.decode("utf-8")
-        return "utf-8"
     except UnicodeDecodeError:
         return "cp1256"
+    return "utf-8"
 
 
 def _sidecar(path: Path, ext: str) -> Path | None:
@@ -69,7 +70,7 @@ def layer_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_layer_file(path: Path, spec: LayerSpec, where: str, warns: list[str]) -> gpd.GeoDataFrame:
+def read_layer_file(path: Path, spec: LayerSpec, where: str, warns: list[Notice]) -> gpd.GeoDataFrame:
     """A layer's file read as it is (a table through :func:`siteplan.inputs.tables.read_table`, a shapefile
     in its detected encoding, a GeoPackage's named layer); what the reading says is added to ``warns``."""
     if is_table(path):
@@ -98,7 +99,7 @@ def read_layer_file(path: Path, spec: LayerSpec, where: str, warns: list[str]) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return gpd.read_file(target, engine="pyogrio", **kwargs)
-    except Exception as exc:  # pyogrio raises several types; all mean the same to the user
+    except Exception as exc:  # noqa: BLE001, RUF100 - pyogrio raises several types; all mean the same to the user
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name}: {msg}. Check that it is a shapefile, "
                          "zipped shapefile, GeoPackage or Esri file geodatabase (.gdb folder; give 'layer:'), GeoJSON, "
@@ -115,7 +116,7 @@ def _layer_of(path: Path, spec: LayerSpec, where: str) -> str | None:
     target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
         listed = [(str(n), None if t is None else str(t)) for n, t in pyogrio.list_layers(target)]
-    except Exception:
+    except Exception:  # noqa: BLE001, RUF100 - a source GDAL cannot list is read as given (the read says why)
         return spec.layer
     names = [n for n, _ in listed]
     shown = ", ".join(f"'{n}' ({t or 'no geometry'})" for n, t in listed[:30]) + (" …" if len(listed) > 30 else "")
@@ -155,11 +156,11 @@ def shapefile_problems(path: Path, where: str) -> list[str]:
     """
     problems: list[str] = []
     size = path.stat().st_size
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         head = fh.read(_SHP_HEADER)
     if len(head) < _SHP_HEADER or int.from_bytes(head[:4], "big") != 9994:
-        return [f"{where}: cannot read {path.name}: it is not a shapefile (no shapefile header in its first 100 "
-                "bytes); export the layer again from the GIS"]
+        return [(f"{where}: cannot read {path.name}: it is not a shapefile (no shapefile header in its first 100 "
+                "bytes); export the layer again from the GIS")]
     declared = 2 * int.from_bytes(head[24:28], "big")
     fix = "; the file is cut short (an interrupted copy or download?): copy or export the layer again"
     shx = _sidecar(path, ".shx")
@@ -180,7 +181,7 @@ def shapefile_problems(path: Path, where: str) -> list[str]:
         problems.append(f"{path.name}: {size:,} bytes, but its header says {declared:,}{fix}")
     dbf = _sidecar(path, ".dbf")
     if dbf is not None:
-        with open(dbf, "rb") as fh:
+        with dbf.open("rb") as fh:
             raw = fh.read(32)
         dsize = dbf.stat().st_size
         if len(raw) >= 12:
@@ -220,10 +221,10 @@ def raster_problems(path: Path, where: str) -> list[str]:
             warnings.simplefilter("ignore")
             with rasterio.open(path) as src:
                 bands, crs, w, h = src.count, src.crs, src.width, src.height
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - rasterio and GDAL raise several types; all mean the same to the user
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return [f"{where}: cannot read {path.name} as a raster (a GeoTIFF of elevations): {msg}; give a GeoTIFF "
-                "or another raster GDAL reads"]
+        return [(f"{where}: cannot read {path.name} as a raster (a GeoTIFF of elevations): {msg}; give a GeoTIFF "
+                "or another raster GDAL reads")]
     problems = []
     if bands < 1 or w < 1 or h < 1:
         problems.append(f"{where}: {path.name} holds no raster band (size {w} × {h}, {bands} bands); give a "

@@ -1,4 +1,4 @@
-"""Building a region folder and a ready scenario from an OpenStreetMap extract (``.osm.pbf``).
+"""Reading an OpenStreetMap extract (``.osm.pbf``) into the layers of a region (``siteplan ingest-osm``).
 
 Reads the extract with pyrosm (chosen over pyogrio's GDAL OSM driver, which returns tags as one
 hstore string and fails on degenerate multipolygon rings in real extracts; see
@@ -11,8 +11,8 @@ hstore string and fails on degenerate multipolygon rings in real extracts; see
 * businesses: points of interest whose tags the catalogue maps (``shop=car``, ``shop=car_repair``,
   ``craft=carpenter``, branded ``shop=supermarket`` …); the others are counted as skipped.
 
-Everything is written as layers of one GeoPackage (``region.gpkg``, EPSG:4326, UTF-8) beside a
-``scenario.yaml`` that validates as it is.
+The command (:mod:`siteplan.cli.ingest_osm`) maps the tags with the catalogue and writes the layers as one
+GeoPackage (``region.gpkg``, EPSG:4326, UTF-8) beside a ``scenario.yaml`` that validates as it is.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,17 +28,15 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import yaml
 
 from ..common.geom import polygonal
 from ..common.textnorm import parse_number
 from ..common.units import M2_PER_HA
 from ..errors import InputError
-from ..guilds.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ingest_osm", "IngestReport", "ROAD_CLASSES"]
+__all__ = ["IngestReport", "ROAD_CLASSES", "check_pbf", "read_osm"]
 
 ROAD_CLASSES = {
     "motorway": "motorway", "motorway_link": "motorway", "trunk": "trunk", "trunk_link": "trunk",
@@ -67,7 +65,14 @@ class IngestReport:
         return out
 
 
-def _check_pbf(path: Path) -> None:
+def check_pbf(path: Path) -> None:
+    """Refuse a missing file or one that is not an OSM PBF extract (no ``OSMHeader`` block), before any work.
+
+    Raises
+    ------
+    InputError
+        The file is missing or not a PBF extract.
+    """
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     head = path.read_bytes()[:64]
@@ -86,14 +91,14 @@ def _tags(row: pd.Series) -> dict[str, str]:
             d = {}
     elif isinstance(t, dict):
         d = {str(k): str(v) for k, v in t.items()}
-    for k in _POI_KEYS + ("brand", "name", "population", "place", "substance"):
+    for k in (*_POI_KEYS, "brand", "name", "population", "place", "substance"):
         v = row.get(k)
         if isinstance(v, str) and v:
             d[k] = v
     return d
 
 
-def _poi_category(tags: dict[str, str], osm_map: dict[str, str]) -> tuple[str | None, str]:
+def _poi_category(tags: dict[str, str], osm_map: Mapping[str, str]) -> tuple[str | None, str]:
     """Catalogue category of a POI from its tags, and the tag used (``key=value``)."""
     for k in _POI_KEYS:
         v = tags.get(k)
@@ -124,7 +129,7 @@ def _read(osm: object, what: str, **kw: object) -> gpd.GeoDataFrame | None:
             return osm.get_data_by_custom_criteria(**kw)  # type: ignore[attr-defined]
     except InputError:
         raise
-    except Exception as exc:  # pyrosm raises protobuf and its own errors on corrupt data
+    except Exception as exc:  # noqa: BLE001, RUF100 - pyrosm raises protobuf and its own errors on corrupt data
         raise InputError(f"cannot read the OpenStreetMap extract ({type(exc).__name__}: {str(exc)[:160]}); "
                          "the file may be truncated or corrupt — download it again") from None
 
@@ -151,65 +156,40 @@ def _polys(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 def _area_ha(g: gpd.GeoDataFrame) -> np.ndarray:
     if g.empty:
         return np.array([])
-    return g.to_crs(g.estimate_utm_crs()).area.to_numpy() / M2_PER_HA
+    return np.asarray(g.to_crs(g.estimate_utm_crs()).area.to_numpy() / M2_PER_HA)
 
 
-def ingest_osm(pbf: str | Path, out_dir: str | Path, *, boundary: str | Path | None = None,
-               catalogue: Catalogue | None = None, overwrite: bool = False) -> IngestReport:
-    """Build a region (``region.gpkg``) and a scenario (``scenario.yaml``) from an OSM extract.
+def read_osm(pbf: Path, osm_map: Mapping[str, str], boundary: str | Path | None = None
+             ) -> tuple[dict[str, gpd.GeoDataFrame], IngestReport]:
+    """Read an OSM extract's layers (EPSG:4326), its points of interest mapped to guild categories.
 
     Parameters
     ----------
     pbf
-        An ``.osm.pbf`` extract.
-    out_dir
-        Folder to write (replaced atomically when the ingest succeeds; the rules of
-        :class:`siteplan.outputs.outdir.OutputFolder` apply: never a folder of inputs, locked, marked).
+        An ``.osm.pbf`` extract (checked with :func:`check_pbf` first).
+    osm_map
+        OSM tag (``key=value``, lower case) to the guild category it maps to (the catalogue's
+        ``osm_tags``; :func:`siteplan.cli.ingest_osm.ingest_osm` builds it).
     boundary
         Optional polygon file: every layer is clipped to it and it becomes the ``boundary`` layer.
-    catalogue
-        Catalogue whose OSM tags map POIs to categories (default: the shipped one).
-    overwrite
-        Replace an existing ``out_dir`` that a previous ``ingest-osm`` wrote.
 
     Returns
     -------
-    IngestReport
+    layers, report
+        Layer name to its features, and what was read (features per layer, businesses per category,
+        skipped points of interest, notes).
 
     Raises
     ------
     InputError
-        Missing, truncated or non-PBF file; unreadable boundary; an output folder siteplan may not
-        replace (see :class:`siteplan.outputs.outdir.OutputFolder`).
+        An extract pyrosm cannot open; an unreadable boundary; no point of interest of a category.
     """
-    try:
-        import pyrosm  # noqa: F401  (checked before any work; used by _ingest)
-    except ImportError:
-        raise InputError("ingest-osm needs the optional 'osm' extra: pip install 'siteplan[osm]'") from None
-
-    from ..outputs.outdir import OutputFolder
-
-    pbf, out_dir = Path(pbf), Path(out_dir)
-    _check_pbf(pbf)
-    inputs: dict[str, Path] = {"the OSM extract": pbf}
-    if boundary is not None:
-        inputs["the boundary"] = Path(boundary)
-    # a rough lower bound of what is written: the extract's size (the region is a selection of it)
-    with OutputFolder(out_dir, kind="ingest-osm", overwrite=overwrite, inputs=inputs,
-                      estimate_bytes=(1 << 20) + pbf.stat().st_size) as folder:
-        return _ingest(pbf, folder.stage, boundary, catalogue)
-
-
-def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Catalogue | None) -> IngestReport:
-    """The body of :func:`ingest_osm`: read the extract and write the region into ``stage``."""
     import pyrosm
 
-    cat = catalogue or load_catalogue()
-    osm_map = {t.lower(): r.code for r in cat.table.itertuples() for t in r.osm_tags}
     bnd = _read_boundary(boundary)
     try:
         osm = pyrosm.OSM(str(pbf), bounding_box=None if bnd is None else bnd.union_all())
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - pyrosm raises several types for a bad extract; all mean the same
         raise InputError(f"{pbf}: cannot open the extract ({type(exc).__name__}: {str(exc)[:160]})") from None
     rep = IngestReport()
     lu = _polys(_read(osm, "landuse"))
@@ -222,8 +202,7 @@ def _ingest(pbf: Path, stage: Path, boundary: str | Path | None, catalogue: Cata
         layers = {k: gpd.clip(v, clip) if len(v) else v for k, v in layers.items()}
         layers["boundary"] = gpd.GeoDataFrame({"name": ["boundary"]}, geometry=[clip], crs=4326)
     rep.counts = {k: len(v) for k, v in layers.items()}
-    _write_region(stage, layers, pbf)
-    return rep
+    return layers, rep
 
 
 def _read_boundary(boundary: str | Path | None) -> gpd.GeoDataFrame | None:
@@ -232,7 +211,7 @@ def _read_boundary(boundary: str | Path | None) -> gpd.GeoDataFrame | None:
         return None
     try:
         bnd = gpd.read_file(boundary).to_crs(4326)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - GDAL raises several types for an unreadable file; all mean the same
         raise InputError(f"--boundary {boundary}: cannot read it ({exc})") from None
     if bnd.empty or not bnd.geom_type.isin(["Polygon", "MultiPolygon"]).any():
         raise InputError(f"--boundary {boundary}: needs at least one polygon")
@@ -316,13 +295,13 @@ def _oneway(net: pd.DataFrame) -> list[str]:
     (against it) or ``no``; a motorway (and its links) without the tag is one-way, as OSM implies."""
     tag = pd.Series(_col(net, "oneway"), index=net.index, dtype=object).astype("string").str.strip().str.lower()
     implied = net["highway"].isin(["motorway", "motorway_link"]) if "highway" in net else False
-    out = np.where(tag.isin(["yes", "true", "1"]).fillna(False), "yes",
-                   np.where(tag.isin(["-1", "reverse"]).fillna(False), "-1",
+    out = np.where(tag.isin(["yes", "true", "1"]).fillna(value=False), "yes",
+                   np.where(tag.isin(["-1", "reverse"]).fillna(value=False), "-1",
                             np.where(tag.notna() & tag.ne(""), "no", np.where(implied, "yes", "no"))))
     return [str(x) for x in out]
 
 
-def _businesses(osm: Any, osm_map: dict[str, str], rep: IngestReport, pbf: Path) -> gpd.GeoDataFrame:
+def _businesses(osm: Any, osm_map: Mapping[str, str], rep: IngestReport, pbf: Path) -> gpd.GeoDataFrame:
     """Points of interest that map to a guild category (the rest counted as skipped, by tag)."""
     pois = _read(osm, "pois", custom_filter={"shop": True, "craft": True, "amenity": ["car_wash", "recycling"],
                                              "office": True, "industrial": ["scrap_yard"]})
@@ -346,27 +325,3 @@ def _businesses(osm: Any, osm_map: dict[str, str], rep: IngestReport, pbf: Path)
         raise InputError(f"{pbf}: no point of interest maps to a guild category ({rep.skipped_pois} skipped); "
                          "nothing to relocate")
     return biz
-
-
-def _write_region(stage: Path, layers: dict[str, gpd.GeoDataFrame], pbf: Path) -> None:
-    """``region.gpkg`` with every layer and a ready ``scenario.yaml`` (written with yaml.safe_dump:
-    names from the extract stay data)."""
-    gpkg = stage / "region.gpkg"
-    for name, g in layers.items():
-        g.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
-    spec: dict[str, dict[str, Any]] = {k: {"path": "region.gpkg", "layer": k} for k in layers}
-    if layers["estates"].empty:
-        spec["estates"]["allow_empty"] = True
-    scenario = {
-        "name": f"{pbf.name} (OpenStreetMap)",
-        "description": f"Built by `siteplan ingest-osm` from {pbf.name}. OpenStreetMap data © OpenStreetMap "
-                       "contributors (ODbL). Estates have no vacancy data: allocation assumes a vacant share "
-                       "of their gross area (allocation.default_vacant_share) — review it.",
-        "seed": 0, "grid": {"resolution_m": 100}, "layers": spec,
-        "allocation": {"default_vacant_share": 0.2},
-        "sites": {"count": 2, "min_area_ha": 5, "max_area_ha": 100, "min_spacing_km": 1,
-                  "min_distance_from_estates_km": 0.5},
-    }
-    (stage / "scenario.yaml").write_text(
-        "# siteplan scenario written by `siteplan ingest-osm`; edit and run `siteplan validate` on it.\n"
-        + yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), encoding="utf-8")

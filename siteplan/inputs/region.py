@@ -23,6 +23,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from ..common.geom import polygonal
+from ..common.notice import Notice
 from ..errors import InputError, SiteplanWarning
 from ..scenario import LayerSpec, Scenario, is_db_url, redact_url
 from . import plausibility
@@ -101,7 +102,7 @@ class Region:
     crs: CRS
     layers: dict[str, gpd.GeoDataFrame]
     study_area: BaseGeometry
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     excluded: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["layer", "row", "id", "reason"])
     )
@@ -113,7 +114,7 @@ class Region:
         return self.layers.get(name)
 
 
-def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoDataFrame, list[str], pd.DataFrame]:
+def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoDataFrame, list[Notice], pd.DataFrame]:
     """Read one layer, map its fields and check and repair it (CRS unchanged).
 
     Parameters
@@ -137,7 +138,7 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
     """
     path = scenario.resolve(spec.path)
     where = plausibility.layer_where(name, spec)
-    read_warns: list[str] = []
+    read_warns: list[Notice] = []
     if is_db_url(spec.path):
         raw = read_db_layer(spec.path, table=spec.table, query=spec.sql, where=where)
     else:
@@ -168,9 +169,9 @@ def read_layer(name: str, spec: LayerSpec, scenario: Scenario) -> tuple[gpd.GeoD
                          f"({excluded_rows[0]['reason'] if excluded_rows else 'unknown'})")
     excluded = pd.DataFrame(excluded_rows, columns=["layer", "row", "id", "reason"])
     if len(excluded):
-        warns.append(f"{where}: excluded {len(excluded)} feature(s): "
-                     + "; ".join(f"row {r.row} ({r.id}): {r.reason}" for r in excluded.head(10).itertuples())
-                     + (" …" if len(excluded) > 10 else ""))
+        warns.append(Notice("rows-excluded", f"{where}: excluded {len(excluded)} feature(s): "
+                            + "; ".join(f"row {r.row} ({r.id}): {r.reason}" for r in excluded.head(10).itertuples())
+                            + (" …" if len(excluded) > 10 else ""), {"features": len(excluded)}))
     return keep, warns, excluded
 
 
@@ -181,8 +182,7 @@ def _missing_ids(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[dict[str,
     if not idf:
         return rows
     missing_id = gdf[idf].isna()
-    for r in gdf.loc[missing_id, "_row"]:
-        rows.append({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"})
+    rows.extend({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"} for r in gdf.loc[missing_id, "_row"])
     dup = gdf.loc[~missing_id, idf]
     dups = sorted(set(dup[dup.duplicated()]))
     if dups:
@@ -192,10 +192,10 @@ def _missing_ids(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[dict[str,
 
 
 def _check_geometries(gdf: gpd.GeoDataFrame, name: str, where: str, excluded_rows: list[dict[str, object]]
-                      ) -> tuple[gpd.GeoDataFrame, list[str], np.ndarray]:
+                      ) -> tuple[gpd.GeoDataFrame, list[Notice], np.ndarray]:
     """Repair invalid geometries, turn business polygons into points, and mark empty or unusable
     ones (appended to ``excluded_rows``); returns the layer, warnings and the rows to drop."""
-    warns: list[str] = []
+    warns: list[Notice] = []
     idf = ID_FIELDS.get(name)
     ident = gdf[idf] if idf else gdf["_row"].astype(str)
     geoms = gdf.geometry.values
@@ -212,8 +212,9 @@ def _check_geometries(gdf: gpd.GeoDataFrame, name: str, where: str, excluded_row
         geoms = geoms.copy()
         geoms[invalid] = fixed
         ids = ", ".join(map(str, ident[invalid][:20]))
-        warns.append(f"{where}: repaired {int(invalid.sum())} invalid geometr"
-                     f"{'y' if invalid.sum() == 1 else 'ies'} (ids: {ids}{' …' if invalid.sum() > 20 else ''})")
+        warns.append(Notice("geometry-repaired", f"{where}: repaired {int(invalid.sum())} invalid geometr"
+                            f"{'y' if invalid.sum() == 1 else 'ies'} (ids: {ids}{' …' if invalid.sum() > 20 else ''})",
+                            {"features": int(invalid.sum())}))
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=gdf.crs, index=gdf.index))
     gdf, area_warns = _areas_from_rings(gdf, name, where, ident, empty)
     warns.extend(area_warns)
@@ -224,7 +225,9 @@ def _check_geometries(gdf: gpd.GeoDataFrame, name: str, where: str, excluded_row
         poly = bad_type & pd.Series(types).isin(_POLY).to_numpy()
         if poly.any():
             gdf.loc[poly, "geometry"] = gdf.geometry[poly].representative_point()
-            warns.append(f"{where}: {int(poly.sum())} business polygons replaced by a point inside them")
+            warns.append(Notice("polygon-to-point",
+                                f"{where}: {int(poly.sum())} business polygons replaced by a point inside them",
+                                {"features": int(poly.sum())}))
             bad_type &= ~poly
     unrepaired = ~empty & (shapely.is_empty(gdf.geometry.values) | bad_type)
     for r, i, t in zip(gdf.loc[unrepaired, "_row"], ident[unrepaired], types[unrepaired]):
@@ -239,12 +242,12 @@ def area_rows(gdf: gpd.GeoDataFrame, name: str) -> np.ndarray:
     if GEOM_KIND[name] == "polygon":
         return np.ones(len(gdf), dtype=bool)
     if name == "constraints" and "kind" in gdf.columns:
-        return gdf["kind"].isin(AREA_CONSTRAINT_KINDS).to_numpy()
+        return np.asarray(gdf["kind"].isin(AREA_CONSTRAINT_KINDS).to_numpy())
     return np.zeros(len(gdf), dtype=bool)
 
 
 def _areas_from_rings(gdf: gpd.GeoDataFrame, name: str, where: str, ident: pd.Series, empty: np.ndarray
-                      ) -> tuple[gpd.GeoDataFrame, list[str]]:
+                      ) -> tuple[gpd.GeoDataFrame, list[Notice]]:
     """Areas drawn as lines: a closed ring (every part of a multi-line closed) becomes the polygon it
     encloses (nested rings are holes), with one warning naming the layer and the count; an open line
     where an area is meant is an error (never read as a line: a place inside a protected area drawn as
@@ -287,7 +290,8 @@ def _areas_from_rings(gdf: gpd.GeoDataFrame, name: str, where: str, ident: pd.Se
     msg = (f"{where}: {n} closed line{'s' if n > 1 else ''} read as the area{'s' if n > 1 else ''} "
            f"{'they enclose' if n > 1 else 'it encloses'} ({what}; rows {rows}{' …' if n > 20 else ''}); "
            "store them as polygons to silence this")
-    return gdf.set_geometry(gpd.GeoSeries(geoms, crs=gdf.crs, index=gdf.index)), [msg]
+    return gdf.set_geometry(gpd.GeoSeries(geoms, crs=gdf.crs, index=gdf.index)), [
+        Notice("rings-as-areas", msg, {"features": n})]
 
 
 def utm_crs_for(lon: float, lat: float) -> CRS:
@@ -359,25 +363,25 @@ def load_region(scenario: Scenario) -> Region:
             pre.findings.errors + post.errors,
             Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex,
                    files=files, sources=sources) if whole else None), warns)
-    for msg in warns:
-        warnings.warn(msg, SiteplanWarning, stacklevel=2)
+    for notice in warns:
+        warnings.warn(notice.message, SiteplanWarning, stacklevel=2)
     return Region(crs=crs, layers=layers, study_area=study, warnings=warns, excluded=ex, files=files, sources=sources)
 
 
-def _with_warnings(err: InputError, warns: list[str]) -> InputError:
+def _with_warnings(err: InputError, warns: list[Notice]) -> InputError:
     """``err`` carrying the warnings of what was read (excluded rows, repairs …): a refused run still
     shows them, so that fixing the errors does not reveal more problems (the CLI prints them)."""
     err.warnings = list(dict.fromkeys([*getattr(err, "warnings", []), *warns]))
     return err
 
 
-def _read_layers(scenario: Scenario) -> tuple[dict[str, gpd.GeoDataFrame], list[str], list[pd.DataFrame], list[str],
+def _read_layers(scenario: Scenario) -> tuple[dict[str, gpd.GeoDataFrame], list[Notice], list[pd.DataFrame], list[str],
                                               dict[str, list[Path]], dict[str, dict[str, str]]]:
     """Read every layer of a scenario (:func:`read_layer`), going on past the ones that fail; the DEM
     is opened as a raster. Returns the layers read, warnings, excluded rows, problems, files and the
     database sources (:attr:`Region.sources`)."""
     raw: dict[str, gpd.GeoDataFrame] = {}
-    warns: list[str] = []
+    warns: list[Notice] = []
     excluded: list[pd.DataFrame] = []
     problems: list[str] = []
     files: dict[str, list[Path]] = {}
@@ -405,8 +409,8 @@ def _read_layers(scenario: Scenario) -> tuple[dict[str, gpd.GeoDataFrame], list[
             problems += raster_problems(scenario.resolve(spec.path), plausibility.layer_where(name, spec))
             continue
         try:
-            spec, enc_warns = plausibility.checked_encoding(name, spec, scenario.resolve(spec.path))
-            gdf, w, ex = read_layer(name, spec, scenario)
+            read_spec, enc_warns = plausibility.checked_encoding(name, spec, scenario.resolve(spec.path))
+            gdf, w, ex = read_layer(name, read_spec, scenario)
         except InputError as err:
             problems.extend(err.problems)
             continue

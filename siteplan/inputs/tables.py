@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.notice import Notice
 from ..common.textnorm import normalize_compact, parse_number
 from ..errors import InputError
 
@@ -55,7 +56,7 @@ def find_column(columns: list[str], name: str) -> list[str]:
     return [c for c in columns if normalize_compact(c) == key] if key else []
 
 
-def _read_csv(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFrame, list[str]]:
+def _read_csv(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFrame, list[Notice]]:
     sep = "\t" if path.suffix.lower() == ".tsv" else None
     tries = [encoding] if encoding else ["utf-8-sig", "cp1256"]
     last: Exception | None = None
@@ -67,13 +68,13 @@ def _read_csv(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFram
         except UnicodeDecodeError as exc:
             last = exc
             continue
-        except Exception as exc:  # a malformed CSV: one message whatever pandas raised
+        except Exception as exc:  # noqa: BLE001, RUF100 - a malformed CSV: one message whatever pandas raised
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"{where}: cannot read {path.name} as CSV: {msg}") from None
-        warns = []
+        warns: list[Notice] = []
         if enc == "cp1256" and not encoding:
-            warns.append(f"{where}: {path.name} is not UTF-8; read as Windows-1256 (cp1256). Check the Persian "
-                         "text in the outputs, or give layers.<name>.encoding")
+            warns.append(Notice("encoding-assumed", f"{where}: {path.name} is not UTF-8; read as Windows-1256 "
+                                "(cp1256). Check the Persian text in the outputs, or give layers.<name>.encoding"))
         return df, warns
     raise InputError(f"{where}: cannot decode {path.name} with {', '.join(t for t in tries if t)} "
                      f"({last}); give the file's encoding with layers.<name>.encoding") from None
@@ -88,7 +89,7 @@ def _read_sheet(path: Path, sheet: str | int | None, where: str) -> pd.DataFrame
     except ImportError as exc:
         raise InputError(f"{where}: reading {path.suffix} files needs the '{exc.name or engine}' package "
                          f"(pip install {'odfpy' if engine == 'odf' else 'openpyxl'})") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - the spreadsheet readers raise several types; all mean the same
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name} as a spreadsheet: {msg}") from None
     names = [str(s) for s in book.sheet_names]
@@ -160,7 +161,7 @@ def _wkt(df: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str | None]]:
             continue
         try:
             g = shapely.from_wkt(text)
-        except Exception:  # shapely raises GEOSException; any failure means the same here
+        except shapely.errors.GEOSException:  # not WKT
             reasons.append(f"no usable coordinates: '{col}' is not WKT ({text[:30]!r})")
             continue
         geoms[i] = g
@@ -168,7 +169,7 @@ def _wkt(df: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str | None]]:
     return geoms, reasons
 
 
-def read_table(path: Path, spec: LayerSpec, where: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+def read_table(path: Path, spec: LayerSpec, where: str) -> tuple[gpd.GeoDataFrame, list[Notice]]:
     """Read a CSV/XLSX/ODS table as a point (or WKT) layer.
 
     Parameters
@@ -192,12 +193,12 @@ def read_table(path: Path, spec: LayerSpec, where: str) -> tuple[gpd.GeoDataFram
     InputError
         Unreadable file, unknown sheet, coordinate columns not found or not named.
     """
-    warns: list[str] = []
+    warns: list[Notice] = []
     if path.suffix.lower() == ".xls":
         raise InputError(f"{where}: {path.name} is an old Excel (.xls) workbook; save it as .xlsx (or CSV UTF-8) "
                          "in Excel or LibreOffice and point the scenario at that file")
     if spec.sheet is not None and path.suffix.lower() not in _ENGINES:
-        warns.append(f"{where}: sheet: ignored, {path.name} is a CSV file with no sheets")
+        warns.append(Notice("sheet-ignored", f"{where}: sheet: ignored, {path.name} is a CSV file with no sheets"))
     if path.suffix.lower() in _ENGINES:
         df = _read_sheet(path, spec.sheet, where)
     else:
@@ -221,8 +222,8 @@ def read_table(path: Path, spec: LayerSpec, where: str) -> tuple[gpd.GeoDataFram
                             f"and y: with crs:, or wkt: for a column of WKT geometries (its columns: "
                             f"{', '.join(c for c in df.columns if c != TABLE_ROW)})")
         elif not (spec.x or spec.lon) and xcol is not None and ycol is not None:
-            warns.append(f"{where}: coordinates read from the columns '{xcol}' and '{ycol}' (found by name; "
-                         "name them with lon:/lat: or x:/y: to be sure)")
+            warns.append(Notice("coordinates-guessed", f"{where}: coordinates read from the columns '{xcol}' and "
+                                f"'{ycol}' (found by name; name them with lon:/lat: or x:/y: to be sure)"))
             geographic = normalize_compact(xcol) not in ("x", "easting")
     if problems:
         raise InputError(problems)

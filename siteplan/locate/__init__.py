@@ -9,9 +9,12 @@ Modules, in the order data flows:
 
 - :mod:`~siteplan.locate.regions`: compact sites grown on the grid, re-checked on their geometry;
 - :mod:`~siteplan.locate.newsites`: where the unmet demand is, and site sizes;
+- :mod:`~siteplan.locate.sitechoice`: which candidate sites open and who they take;
 - :mod:`~siteplan.locate.upgrades`: estate changes that would place the unassigned;
+- :mod:`~siteplan.locate.options`: upgrades and new sites side by side;
 - :mod:`~siteplan.locate.ranking`: :func:`rank_estates` and :func:`propose_sites`;
 - :mod:`~siteplan.locate.sensitivity`: rank acceptability, weight sweeps, score deviations;
+- :mod:`~siteplan.locate.findings`: what of the robustness differs from a certain ranking, in words;
 - :mod:`~siteplan.locate.facility`: p-median and capacitated facility location (library).
 
 ``siteplan.locate`` is a public import path (the design card names it): its names stay here.
@@ -25,7 +28,9 @@ from ..common.face import lazy_face
 
 if TYPE_CHECKING:
     from .facility import FacilityResult, capacitated_facility_location, p_median
-    from .newsites import SiteDemand, absorb, demand_sites, sizing_note
+    from .findings import RobustnessSummary, robustness_summary
+    from .newsites import SiteDemand, demand_sites, sizing_note
+    from .options import compare_options, option_notes
     from .ranking import (
         POP_REACH_KM,
         SITE_COLUMNS,
@@ -38,19 +43,20 @@ if TYPE_CHECKING:
         site_feasibility,
     )
     from .regions import recheck_site
-    from .sensitivity import RobustnessSummary, rank_acceptability, robustness, robustness_summary, score_sd
-    from .upgrades import compare_options, option_notes, propose_upgrades, verify_upgrade
+    from .sensitivity import rank_acceptability, robustness, score_sd
+    from .sitechoice import absorb
+    from .upgrades import propose_upgrades, verify_upgrade
 
 #: public name -> the module of this package that defines it
 _API: dict[str, str] = {
     "recheck_site": "regions",
-    "SiteDemand": "newsites", "demand_sites": "newsites", "absorb": "newsites", "sizing_note": "newsites",
-    "propose_upgrades": "upgrades", "verify_upgrade": "upgrades", "compare_options": "upgrades",
-    "option_notes": "upgrades",
+    "SiteDemand": "newsites", "demand_sites": "newsites", "absorb": "sitechoice", "sizing_note": "newsites",
+    "propose_upgrades": "upgrades", "verify_upgrade": "upgrades", "compare_options": "options",
+    "option_notes": "options",
     "rank_estates": "ranking", "estate_closeness": "ranking", "grow_regions": "ranking", "SiteSearch": "ranking",
     "site_feasibility": "ranking", "propose_sites": "ranking", "regions_to_polygons": "ranking",
     "POP_REACH_KM": "ranking", "SITE_COLUMNS": "ranking",
-    "RobustnessSummary": "sensitivity", "robustness": "sensitivity", "robustness_summary": "sensitivity",
+    "RobustnessSummary": "findings", "robustness": "sensitivity", "robustness_summary": "findings",
     "rank_acceptability": "sensitivity", "score_sd": "sensitivity",
     "FacilityResult": "facility", "capacitated_facility_location": "facility", "p_median": "facility",
 }

@@ -147,7 +147,7 @@ def _pmedian_milp(wc: np.ndarray, p: int, time_limit: float, node_limit: int) ->
     c = np.concatenate([wc.ravel(), np.zeros(m)])
     rows = np.repeat(np.arange(n), m)
     a1 = sparse.csr_matrix((np.ones(nx), (rows, np.arange(nx))), shape=(n, nx + m))
-    # x_ij - y_j <= 0
+    # each x_ij at most its y_j
     ri = np.concatenate([np.arange(nx), np.arange(nx)])
     ci = np.concatenate([np.arange(nx), nx + np.tile(np.arange(m), n)])
     vi = np.concatenate([np.ones(nx), -np.ones(nx)])

@@ -24,7 +24,8 @@ from .regions import SiteSearch, grow_regions, regions_to_polygons
 if TYPE_CHECKING:
     from ..relocation import Plan
     from ..results import Prepared
-    from .newsites import SiteModel
+    from .newsites import SiteDemand
+    from .sitechoice import SiteModel
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,11 @@ def estate_closeness(score: np.ndarray, capacity_ha: np.ndarray) -> np.ndarray:
     dp = np.sqrt(sum((c - c.max(axis=-1, keepdims=True)) ** 2 for c in cols))
     dm = np.sqrt(sum((c - c.min(axis=-1, keepdims=True)) ** 2 for c in cols))
     den = dp + dm
-    return np.divide(dm, den, out=np.zeros_like(den), where=den > 0)
+    answer: np.ndarray = np.divide(dm, den, out=np.zeros_like(den), where=den > 0)
+    return answer
 
 
-def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFrame,
-                 acceptability: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
     """Rank eligible estates per category by TOPSIS on (suitability score, usable net capacity).
 
     Parameters
@@ -63,9 +64,6 @@ def rank_estates(elig: pd.DataFrame, scores: pd.DataFrame, capacity: pd.DataFram
         ``estate_id``, ``category``, ``score``.
     capacity
         ``estate_id``, ``capacity_m2``.
-    acceptability
-        Optional per category: probability that each estate (in ``elig`` order within the category)
-        keeps its rank under Monte Carlo weights.
 
     Returns
     -------
@@ -259,7 +257,7 @@ def propose_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame
     grid fine enough for the site (the greedy maximum coverage, then alternatives); which candidates open
     and who goes to each is then a capacitated facility-location model on the travel costs, solved with
     HiGHS from the greedy start under a node limit, with its gap and each site's proven contribution
-    (:func:`siteplan.locate.newsites.choose_sites`).
+    (:func:`siteplan.locate.sitechoice.choose_sites`).
 
     Returns
     -------
@@ -268,13 +266,14 @@ def propose_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame
         done; ``choice``: the manifest's summary of the search; ``takes``: ``biz_id``, ``site_id``,
         ``site_km`` for each unassigned classified business (``site_id`` None when no site takes it).
     """
-    from .newsites import _unassigned, choose_sites, demand_sites, per_site_takes, site_model, sizing_note
+    from .newsites import demand_sites, unassigned_businesses
+    from .sitechoice import choose_sites, per_site_takes, site_model
 
     sc = prep.scenario
     spec = sc.sites
-    empty = gpd.GeoDataFrame(columns=list(SITE_COLUMNS) + ["geometry"], geometry="geometry", crs=prep.region.crs)
+    empty = gpd.GeoDataFrame(columns=[*SITE_COLUMNS, "geometry"], geometry="geometry", crs=prep.region.crs)
     found, notes = demand_sites(prep, plan, estates)
-    un = _unassigned(prep, plan).reset_index(drop=True)
+    un = unassigned_businesses(prep, plan).reset_index(drop=True)
     choice: dict[str, object] = {
         "method": "capacitated facility location (p-median with capacities, single sourcing, a penalty for "
                   "businesses left unserved) solved with HiGHS from the greedy maximum-coverage start",
@@ -284,19 +283,7 @@ def propose_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame
     if not found:
         takes = pd.DataFrame({"biz_id": un["biz_id"], "site_id": None, "site_km": np.nan})
         return empty, notes, choice, takes
-    g = gpd.GeoDataFrame({
-        "site_id": [f"C{i:02d}" for i in range(1, len(found) + 1)],
-        "chain": [f.chain for f in found], "categories": [", ".join(f.codes) for f in found],
-        "area_ha": [round(f.geometry.area / M2_PER_HA, 2) for f in found],
-        "score": [round(f.score, 4) for f in found],
-        "compactness": [round(polsby_popper(f.geometry), 4) for f in found],
-        "grid_m": [round(f.res_m, 1) for f in found], "sized_for": [len(f.target_ids) for f in found],
-        "sized_by": [f.sized_by for f in found], "demand_ha": [round(f.demand_ha, 2) for f in found],
-        "start": [f.start for f in found],
-    }, geometry=[f.geometry for f in found], crs=prep.region.crs)
-    g["sizing"] = [sizing_note(f.sized_by, a, f.demand_ha, len(f.target_ids), sc.allocation.net_to_gross)
-                   for f, a in zip(found, g["area_ha"])]
-    g["net_ha"] = (g.geometry.area / M2_PER_HA * sc.allocation.net_to_gross).round(2)
+    g = _candidate_frame(prep, found)
     model = site_model(prep, un, g)
     ch = choose_sites(model, node_limit=spec.node_limit, time_limit=sc.allocation.time_limit_s)
     unit = "ha·min" if model.measure == "minutes" else "ha·km"
@@ -326,6 +313,37 @@ def propose_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame
     g = g.merge(per_site_takes(takes, un, list(g["site_id"])), on="site_id", how="left")
     notes.extend(_choice_notes(g, model, keep, served, spec.min_businesses, spec.count))
     g["rank"] = np.arange(1, len(g) + 1)
+    g = pd.concat([g, _feasibility_frame(prep, plan, g, takes)], axis=1)
+    n_un = len(takes)
+    n_take = int(takes["site_id"].notna().sum())
+    choice.update({"proposed": len(g), "unassigned": n_un, "taken_by_sites": n_take})
+    return gpd.GeoDataFrame(g[[*SITE_COLUMNS, "geometry"]], geometry="geometry", crs=prep.region.crs), notes, \
+        choice, takes
+
+
+def _candidate_frame(prep: Prepared, found: list[SiteDemand]) -> gpd.GeoDataFrame:
+    """The candidate sites the search found (``C01``, ``C02`` …) with their sizes and sizing notes."""
+    from .newsites import sizing_note
+
+    ntg = prep.scenario.allocation.net_to_gross
+    g = gpd.GeoDataFrame({
+        "site_id": [f"C{i:02d}" for i in range(1, len(found) + 1)],
+        "chain": [f.chain for f in found], "categories": [", ".join(f.codes) for f in found],
+        "area_ha": [round(f.geometry.area / M2_PER_HA, 2) for f in found],
+        "score": [round(f.score, 4) for f in found],
+        "compactness": [round(polsby_popper(f.geometry), 4) for f in found],
+        "grid_m": [round(f.res_m, 1) for f in found], "sized_for": [len(f.target_ids) for f in found],
+        "sized_by": [f.sized_by for f in found], "demand_ha": [round(f.demand_ha, 2) for f in found],
+        "start": [f.start for f in found],
+    }, geometry=[f.geometry for f in found], crs=prep.region.crs)
+    g["sizing"] = [sizing_note(f.sized_by, a, f.demand_ha, len(f.target_ids), ntg) for f, a in zip(found, g["area_ha"])]
+    g["net_ha"] = (g.geometry.area / M2_PER_HA * ntg).round(2)
+    return g
+
+
+def _feasibility_frame(prep: Prepared, plan: Plan, g: gpd.GeoDataFrame, takes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`site_feasibility` of each opened site ``g``, with the category shares of whom it takes (an
+    even split of its categories when it takes nobody); ``units`` renamed ``capacity_units``."""
     land_per = dict(zip(prep.catalogue.table.code, prep.catalogue.table.land_m2))
     feas = []
     for i in range(len(g)):
@@ -336,15 +354,9 @@ def propose_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame
             land = plan.rows.set_index("biz_id").loc[mine["biz_id"]].groupby("category")["land_m2"].sum()
             share = (land / land.sum()).to_dict()
         needs = sorted({u for c in codes for u in prep.rules[c].utilities})
-        feas.append(site_feasibility(g.iloc[[i]], prep.region.layers, net_to_gross=sc.allocation.net_to_gross,
+        feas.append(site_feasibility(g.iloc[[i]], prep.region.layers, net_to_gross=prep.scenario.allocation.net_to_gross,
                                      land_per_unit=land_per, share=share, needs=needs))
-    f = pd.concat(feas, ignore_index=True).rename(columns={"units": "capacity_units"}).drop(columns=["net_ha"])
-    g = pd.concat([g, f], axis=1)
-    n_un = len(takes)
-    n_take = int(takes["site_id"].notna().sum())
-    choice.update({"proposed": len(g), "unassigned": n_un, "taken_by_sites": n_take})
-    return gpd.GeoDataFrame(g[list(SITE_COLUMNS) + ["geometry"]], geometry="geometry", crs=prep.region.crs), notes, \
-        choice, takes
+    return pd.concat(feas, ignore_index=True).rename(columns={"units": "capacity_units"}).drop(columns=["net_ha"])
 
 
 #: the columns of sites.geojson (with the geometry)

@@ -235,7 +235,8 @@ def _largest_part(region: np.ndarray) -> np.ndarray:
     if n8 > 1:
         sizes = np.bincount(lab8.ravel())
         sizes[0] = 0
-        return lab8 == int(np.argmax(sizes))
+        answer: np.ndarray = lab8 == int(np.argmax(sizes))
+        return answer
     return region
 
 

@@ -1,4 +1,5 @@
-"""Upgrades of existing estates that would place businesses left unassigned, ranked beside new sites.
+"""Upgrades of existing estates that would place businesses left unassigned (ranked beside new sites by
+:mod:`siteplan.locate.options`).
 
 Businesses are often unassigned not for lack of land nearby but because the estates in reach lack a
 utility their trade needs (wastewater for car washes and stone cutting), admit only lighter trades
@@ -54,8 +55,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NETWORK_KINDS", "UPGRADE_COLUMNS", "OPTION_COLUMNS", "propose_upgrades", "verify_upgrade",
-           "compare_options", "option_notes", "network_km", "no_network"]
+__all__ = ["NETWORK_KINDS", "UPGRADE_COLUMNS", "network_km", "no_network", "propose_upgrades", "upgraded_estates",
+           "verify_upgrade"]
 
 #: utilities-layer ``kind`` values that are a network of each utility (for the cost proxy)
 NETWORK_KINDS: dict[str, tuple[str, ...]] = {
@@ -69,9 +70,6 @@ NETWORK_KINDS: dict[str, tuple[str, ...]] = {
 UPGRADE_COLUMNS = ("rank", "estate_id", "estate_name", "upgrade", "categories", "businesses", "land_ha",
                    "mean_km", "cost_proxy", "in_reach", "in_reach_ha", "figure", "businesses_est", "land_ha_est",
                    "placed", "placed_ha", "displaced", "moved", "changes")
-#: the columns of ``options.csv``
-OPTION_COLUMNS = ("rank", "option", "id", "what", "businesses", "land_ha", "mean_km", "cost_proxy", "figure",
-                  "sized_by", "contribution")
 
 
 def network_km(layers: dict[str, gpd.GeoDataFrame], utility: str, geoms: np.ndarray) -> np.ndarray | None:
@@ -127,7 +125,8 @@ class TravelMemo:
                 got = self._pos[(which, how)] = (pd.Index(uniq), first.astype(np.int64))
             at = got[0].get_indexer(self._keys(geoms, how))
             if not (at < 0).any():
-                return got[1][at]
+                answer: np.ndarray = got[1][at]
+                return answer
         return None
 
     def __call__(self, points: Any, facilities: Any, net: Any, **reach: float | None) -> Any:
@@ -359,11 +358,10 @@ def upgraded_estates(estates: gpd.GeoDataFrame, eid: str, changes: dict[str, obj
     """A copy of the estates with estate ``eid``'s row changed as the upgrade says."""
     out = estates.copy()
     at = out["estate_id"].astype(str).to_numpy() == eid
-    for k, v in changes.items():
+    for k, value in changes.items():
         col = out[k]
-        if pd.api.types.is_numeric_dtype(col) and isinstance(v, str):
-            v = float(v)  # max_cat is numeric in the layer, text in the catalogue
-        out[k] = col.mask(at, v)
+        v = float(value) if pd.api.types.is_numeric_dtype(col) and isinstance(value, str) else value
+        out[k] = col.mask(at, v)  # max_cat is numeric in the layer, text in the catalogue
     return out
 
 
@@ -480,85 +478,3 @@ def _estimate(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
     km = "road_km" if "road_km" in there else "distance_km"  # road km on a road network
     mean_km = float(there[km].mean()) if len(there) else float("nan")
     return n, land, mean_km, unlocked
-
-
-def compare_options(upgrades: pd.DataFrame, sites: gpd.GeoDataFrame, takes: pd.DataFrame,
-                    unit: str = "ha·km") -> pd.DataFrame:
-    """Upgrades and new sites side by side, ranked by the unassigned businesses each would place.
-
-    Parameters
-    ----------
-    upgrades
-        :func:`propose_upgrades` output.
-    sites
-        Proposed sites (``site_id``, ``chain``, ``area_ha``, ``units``, ``land_ha``, ``extend``, and
-        ``sized_by``/``sizing`` when the site's area was set by a scenario bound).
-    takes
-        ``biz_id``, ``site_id``, ``site_km`` (who each site would take).
-    unit
-        The unit of the sites' objective (the manifest's ``site_choice.objective_unit``: ``ha·km`` or
-        ``ha·min``), written after each site's contribution.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`OPTION_COLUMNS`: ``rank``, ``option`` (``upgrade`` or ``new site``), ``id`` (estate or site),
-        ``what``, ``businesses``, ``land_ha``, ``mean_km`` (distance of the businesses placed),
-        ``cost_proxy``, ``figure`` (``rerun``: the plan re-solved with the upgrade; ``estimate``: the
-        upgrade's local estimate, not verified; ``site allocation``: the unassigned allocated to the
-        proposed sites), ``sized_by`` (sites: ``demand``, ``min_area_ha``, ``max_area_ha`` or ``area_ha``),
-        ``contribution`` (sites: :func:`site_contribution`); most businesses first, then the shorter trips.
-    """
-    rows = []
-    for r in upgrades.itertuples():
-        verified = getattr(r, "figure", "rerun") == "rerun"
-        n = r.businesses if verified else getattr(r, "businesses_est", r.businesses)
-        land = r.land_ha if verified else getattr(r, "land_ha_est", r.land_ha)
-        what = r.upgrade if verified else f"{r.upgrade} (estimate: not verified by re-solving the plan)"
-        rows.append({"option": "upgrade", "id": r.estate_id, "what": what, "businesses": int(n),
-                     "land_ha": float(land), "mean_km": float(r.mean_km), "cost_proxy": r.cost_proxy,
-                     "figure": "rerun" if verified else "estimate", "sized_by": "", "contribution": ""})
-    km = takes.groupby("site_id")["site_km"].mean() if len(takes) else pd.Series(dtype=float)
-    for s in sites.itertuples():
-        sized_by = str(getattr(s, "sized_by", "") or "")
-        sizing = str(getattr(s, "sizing", "") or "")
-        note = f"; {sizing}" if sizing and sized_by != "demand" else ""
-        rows.append({"option": "new site", "id": s.site_id,
-                     "what": f"new {s.chain} estate of {s.area_ha:g} ha ({s.categories}){note}",
-                     "businesses": int(s.units), "land_ha": float(s.land_ha),
-                     "mean_km": round(float(km.get(s.site_id, np.nan)), 2),
-                     "cost_proxy": f"a new estate of {s.area_ha:g} ha; extend: {s.extend}",
-                     "figure": "site allocation", "sized_by": sized_by, "contribution": site_contribution(s, unit)})
-    cols = list(OPTION_COLUMNS)
-    if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    t = pd.DataFrame(rows).sort_values(["businesses", "mean_km", "option", "id"], ascending=[False, True, True, True],
-                                       kind="mergesort", na_position="last").reset_index(drop=True)
-    t["rank"] = np.arange(1, len(t) + 1)
-    return t[cols]
-
-
-def site_contribution(s: Any, unit: str = "ha·km") -> str:
-    """A proposed site's proven contribution in words (options.csv ``contribution``): what closing it
-    costs with the other sites re-optimised (:func:`siteplan.newsites.choose_sites`), in ``unit`` (the
-    objective's: ``ha·km`` or ``ha·min``)."""
-    if getattr(s, "contribution", None) is None or pd.isna(s.contribution):
-        return ""
-    more = int(getattr(s, "unserved_without", 0) or 0)
-    left = f"{more} more businesses unserved" if more else "no business left unserved"
-    return (f"closing it, the rest re-optimised: {left}, objective +{s.contribution:g} {unit} "
-            f"(proven between +{s.contribution_lo:g} and +{s.contribution_hi:g} {unit})")
-
-
-def option_notes(options: pd.DataFrame, top: int = 3) -> list[str]:
-    """The best options in words, for the warnings and the report's summary."""
-    out = []
-    for r in options.head(top).itertuples():
-        km = "" if pd.isna(r.mean_km) else f", {r.mean_km:g} km on average"
-        fig = getattr(r, "figure", "")
-        gain = {"rerun": f"{r.businesses} more businesses (net, the plan re-solved with it)",
-                "estimate": f"about {r.businesses} more businesses (an estimate)"}.get(
-                    fig, f"{r.businesses} unassigned businesses")
-        out.append(f"options: #{r.rank} {r.option} {r.id}: {r.what} would place {gain} ({r.land_ha:g} ha{km}); "
-                   f"{r.cost_proxy}")
-    return out

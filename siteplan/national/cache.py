@@ -72,7 +72,7 @@ def _write_marker(folder: Path, kind: str, files: Iterable[str] | None) -> None:
         data["files"] = sorted(files)
     tmp = folder / (MARKER + ".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MARKER)
+    tmp.replace(folder / MARKER)
 
 
 def _kind(folder: Path) -> str | None:
@@ -82,7 +82,7 @@ def _kind(folder: Path) -> str | None:
 
 def _stat(p: Path) -> os.stat_result | None:
     try:
-        return os.stat(p)
+        return p.stat()
     except OSError:
         return None
 
@@ -92,7 +92,7 @@ def _inside(inner: Path, outer: Path) -> bool:
     if inner == outer or outer in inner.parents:
         return True
     st = _stat(outer)
-    if st is None or not os.path.isdir(outer):
+    if st is None or not outer.is_dir():
         return False
     return any((s := _stat(a)) is not None and os.path.samestat(s, st) for a in (inner, *inner.parents))
 
@@ -168,7 +168,7 @@ def _check_apart(cache_dir: Path, shown: str, inputs: Mapping[str, str | Path], 
 
 def _check_empty(cache_dir: Path, shown: str) -> None:
     """Refuse an existing folder that is not a siteplan cache and holds anything but junk."""
-    names = sorted(e for e in os.listdir(cache_dir) if not _is_junk(cache_dir / e))
+    names = sorted(e.name for e in cache_dir.iterdir() if not _is_junk(e))
     if names:
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""
         raise InputError(f"{shown}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and is "
@@ -216,7 +216,7 @@ def claim_entry(folder: Path, kind: str, files: Iterable[str]) -> None:
         if folder.is_symlink() or not folder.is_dir():
             raise InputError(f"{folder}: is not a folder siteplan wrote in its cache; remove it or choose another "
                              "--cache")
-        entries = [e for e in os.listdir(folder) if not _is_junk(folder / e)]
+        entries = [e.name for e in folder.iterdir() if not _is_junk(e)]
         if entries:
             ok, foreign = owned_entry(folder, kind)
             if not ok:
@@ -237,7 +237,7 @@ def seal_entry(folder: Path, kind: str) -> None:
     files = []
     for root, _dirs, names in os.walk(folder):
         for n in names:
-            rel = Path(os.path.relpath(os.path.join(root, n), folder)).as_posix()
+            rel = (Path(root) / n).relative_to(folder).as_posix()
             if rel not in (MARKER, MARKER + ".tmp"):
                 files.append(rel)
     _write_marker(folder, kind, files)

@@ -55,7 +55,7 @@ def _partition_of(u: Unit, df: pd.DataFrame) -> pd.Series:
     return out
 
 
-def _gather_csv(name: str, parts: list[tuple[Unit, Path]], out: Path, bom: bool) -> bool:
+def _gather_csv(name: str, parts: list[tuple[Unit, Path]], out: Path, *, bom: bool) -> bool:
     frames = []
     for u, folder in parts:
         f = folder / name
@@ -118,7 +118,7 @@ def gather_tables(units: list[Unit], outcomes: list[Outcome], stage: Path, *, bo
     ``stage/provinces``; returns the names written. With ``polygons`` (the provinces), a proposed site
     of a joint run (open borders) carries the province that holds it."""
     parts = [(u, stage / "provinces" / u.folder) for u, o in zip(units, outcomes) if o.status != "failed"]
-    written = [n for n in CSV_FILES if _gather_csv(n, parts, stage, bom)]
+    written = [n for n in CSV_FILES if _gather_csv(n, parts, stage, bom=bom)]
     written += [n for n in GEOJSON_FILES if _gather_geojson(n, parts, stage, polygons)]
     return written
 

@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from .._version import __version__
 from ..checks import load_checked
 from ..common.hashing import sha256_file
+from ..common.notice import Notice
 from ..common.textnorm import normalize
 from ..errors import InputError
 from ..inputs.plausibility import checked_encoding
@@ -106,7 +107,7 @@ class Partitioning:
     polygons: gpd.GeoDataFrame
     crs: str
     inputs: dict[str, Path]
-    warnings: list[str]
+    warnings: list[Notice]
 
 
 def content_hash(gdf: gpd.GeoDataFrame) -> str:
@@ -140,7 +141,7 @@ def read_partitions(scenario: Scenario, crs: Any) -> gpd.GeoDataFrame:
     spec, warns = checked_encoding("national.partitions", spec, path)
     gdf = read_layer_file(path, spec, where, warns)
     for w in warns:
-        log.warning("%s", w)
+        log.warning("%s", w.message)
     if nat.field not in gdf.columns:
         raise InputError(f"{where}: no field '{nat.field}' (fields: {', '.join(map(str, gdf.columns.drop('geometry')))}); "
                          "set national.field to the field that names each partition")
@@ -326,7 +327,7 @@ def unit_scenario(raw: dict[str, Any], scenario: Scenario, label: str, crs: str,
 _MAX_COUNT = {"sites": 100, "upgrades": 50}
 
 
-def per_province_counts(data: dict[str, Any], scenario: Scenario, n: int, label: str) -> list[str]:
+def per_province_counts(data: dict[str, Any], scenario: Scenario, n: int, label: str) -> list[Notice]:
     """A joint run of ``n`` provinces proposes ``n`` times the sites and upgrades one province's run does
     (``sites.count`` and ``upgrades.count`` are per province), up to what a scenario allows; returns a
     warning when that cap applies. ``data`` (the joint run's scenario mapping) is changed in place."""
@@ -337,15 +338,16 @@ def per_province_counts(data: dict[str, Any], scenario: Scenario, n: int, label:
         have = min(want, _MAX_COUNT[name])
         data[name] = {**(data.get(name) or {}), "count": have}
         if have < want:
-            warns.append(f"national: the joint run of {label} may propose {have} {name}, not {count} per province "
-                         f"({want}): {name}.count is at most {_MAX_COUNT[name]} in one run")
+            warns.append(Notice("joint-count-capped", f"national: the joint run of {label} may propose {have} {name}, "
+                                f"not {count} per province ({want}): {name}.count is at most {_MAX_COUNT[name]} in "
+                                "one run", {name: have}))
     return warns
 
 
-def ownership(region: Region, parts: gpd.GeoDataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
+def ownership(region: Region, parts: gpd.GeoDataFrame) -> tuple[dict[str, np.ndarray], list[Notice]]:
     """Owner partition (index) of every business and estate, and warnings for those outside every
     partition and for plots of no estate."""
-    warns: list[str] = []
+    warns: list[Notice] = []
     own: dict[str, np.ndarray] = {}
     for name, idf in (("businesses", "biz_id"), ("estates", "estate_id")):
         gdf = region.layers[name]
@@ -353,15 +355,17 @@ def ownership(region: Region, parts: gpd.GeoDataFrame) -> tuple[dict[str, np.nda
         own[name], outside = owners(pts, parts)
         if outside.any():
             ids = ", ".join(gdf[idf].astype(str).to_numpy()[outside][:10])
-            warns.append(f"national: {int(outside.sum())} {name} lie outside every partition; each was given to the "
-                         f"nearest partition (ids: {ids}{' …' if outside.sum() > 10 else ''})")
+            warns.append(Notice("outside-partition", f"national: {int(outside.sum())} {name} lie outside every "
+                                "partition; each was given to the nearest partition "
+                                f"(ids: {ids}{' …' if outside.sum() > 10 else ''})", {name: int(outside.sum())}))
     if "plots" in region.layers:
         plots = region.layers["plots"]
         orphan = ~plots["estate_id"].astype(str).isin(set(region.layers["estates"]["estate_id"].astype(str)))
         if orphan.any():
-            warns.append(f"national: {int(orphan.sum())} plots name an estate_id that no estate has; they belong to no "
-                         "partition and are left out (ids: "
-                         + ", ".join(plots.loc[orphan, "plot_id"].astype(str).head(10)) + ")")
+            warns.append(Notice("orphan-plots", f"national: {int(orphan.sum())} plots name an estate_id that no "
+                                "estate has; they belong to no partition and are left out (ids: "
+                                + ", ".join(plots.loc[orphan, "plot_id"].astype(str).head(10)) + ")",
+                                {"plots": int(orphan.sum())}))
     return own, warns
 
 

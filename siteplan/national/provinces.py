@@ -53,6 +53,7 @@ from pyproj import CRS
 
 from .._version import __version__
 from ..common.hashing import sha256_file
+from ..common.notice import Notice
 from ..common.textnorm import normalize
 from ..errors import InputError, SiteplanError
 from ..inputs.region import Region, utm_crs_for
@@ -123,14 +124,10 @@ def national_inputs(scenario: Scenario, path: Path) -> dict[str, Path]:
 
 def _rehome(file: str, path: Path, problems: list[str]) -> list[str]:
     """Messages of a provincial file, each starting with the file as the national scenario lists it."""
-    out = []
-    for m in problems:
-        m = m.removeprefix(f"{path}: ")
-        out.append(f"{file}: {m}")
-    return out
+    return [f"{file}: {m.removeprefix(f'{path}: ')}" for m in problems]
 
 
-def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[str]]:
+def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[Notice]]:
     """Read and check every provincial scenario of a national list, as ``siteplan validate`` would
     each, and the rules between them (unique names, single ownership).
 
@@ -152,7 +149,7 @@ def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[
     assert nat is not None and nat.scenarios is not None
     provinces: list[Province] = []
     problems: list[str] = []
-    warns: list[str] = []
+    warns: list[Notice] = []
     names: dict[str, tuple[str, str]] = {}
     for f in nat.scenarios:
         path = national.resolve(f).resolve()
@@ -188,7 +185,7 @@ def load_provinces(national: Scenario) -> tuple[list[Province], list[str], list[
             continue
         if not norm:
             continue
-        warns += [f"{f}: {w}" for w in report.warnings]
+        warns += [w.prefixed(f"{f}: ") for w in report.warnings]
         provinces.append(Province(key, f, path, load_scenario(path), report.region))
     provinces.sort(key=lambda p: p.key)
     return provinces, problems, warns
@@ -251,18 +248,17 @@ def ownership_problems(provinces: list[Province], crs: CRS) -> list[str]:
         twice = df[df.duplicated(["id", "x", "y"], keep=False)]
         for _, grp in twice.groupby(["id", "x", "y"], sort=False):
             ps = sorted(set(grp["p"]))
-            for pj in ps[1:]:
-                problems.append(f"{provinces[pj].file}: business '{grp['id'].iloc[0]}' is listed by "
-                                f"{provinces[ps[0]].file} too (same biz_id at the same place): a business belongs to "
-                                "one province (else it is planned twice); remove it from the file of the province that "
-                                "does not own it")
+            problems.extend(f"{provinces[pj].file}: business '{grp['id'].iloc[0]}' is listed by "
+                            f"{provinces[ps[0]].file} too (same biz_id at the same place): a business belongs to "
+                            "one province (else it is planned twice); remove it from the file of the province that "
+                            "does not own it" for pj in ps[1:])
             if len(problems) > 50:
                 problems.append("… (more businesses listed twice; fix these first)")
                 break
     return problems
 
 
-def province_groups(provinces: list[Province], crs: CRS, cross_border: bool) -> np.ndarray:
+def province_groups(provinces: list[Province], crs: CRS, *, cross_border: bool) -> np.ndarray:
     """Group label of each province: each alone with closed borders; with open borders, linked when a
     business of one lies within its province's ``allocation.max_distance_km`` of an estate of the other
     (transitively)."""
@@ -319,18 +315,18 @@ def group_problems(members: list[Province], *, seed_set: bool) -> list[str]:
     return problems
 
 
-def joint_warnings(provinces: list[Province], groups: list[np.ndarray]) -> list[str]:
+def joint_warnings(provinces: list[Province], groups: list[np.ndarray]) -> list[Notice]:
     """What a joint run assumes: provinces planned together without a ``boundary`` layer are represented
     by the extent of their data."""
-    out = []
+    out: list[Notice] = []
     for members in groups:
         if len(members) < 2:
             continue
         bare = [provinces[i] for i in members if "boundary" not in provinces[i].region.layers]
-        for p in bare:
-            out.append(f"national: {p.file} has no boundary layer; in the joint run of "
-                       f"{' + '.join(provinces[i].key for i in members)} the extent of its data (plus a margin, as its "
-                       "own run uses) stands for it; add its boundary layer to bound it exactly")
+        out.extend(Notice("joint-no-boundary", f"national: {p.file} has no boundary layer; in the joint run of "
+                          f"{' + '.join(provinces[i].key for i in members)} the extent of its data (plus a margin, "
+                          "as its own run uses) stands for it; add its boundary layer to bound it exactly")
+                   for p in bare)
     return out
 
 
@@ -357,7 +353,7 @@ def _dedupe(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _joint_unit(national: Scenario, members: list[Province], label: str, folder: str, work: Path,
-                seed: int | None) -> tuple[Unit, list[str]]:
+                seed: int | None) -> tuple[Unit, list[Notice]]:
     """Write the merged layers and the scenario of provinces planned together; their unit."""
     if national.crs:
         crs = CRS.from_user_input(national.crs)
@@ -430,7 +426,7 @@ def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int
         raise InputError(problems or [f"{path}: national.scenarios: no province"])
     seed_set = seed is not None or "seed" in national.model_fields_set
     override = seed if seed is not None else (national.seed if seed_set else None)
-    group = province_groups(provinces, crs, nat.cross_border)
+    group = province_groups(provinces, crs, cross_border=nat.cross_border)
     groups = [np.flatnonzero(group == g) for g in sorted(set(group.tolist()))]
     for members in groups:
         if len(members) > 1:
@@ -440,8 +436,9 @@ def partition_provinces(path: Path, national: Scenario, work: Path, *, seed: int
     if override is not None:
         own = sorted({p.file for p in provinces if p.scenario.seed != override})
         if own:
-            warns.append(f"national: seed {override} (the national {'--seed' if seed is not None else 'file'}) "
-                         f"replaces the provinces' own seeds in {', '.join(own)}")
+            warns.append(Notice("seed-override", f"national: seed {override} (the national "
+                                f"{'--seed' if seed is not None else 'file'}) replaces the provinces' own seeds in "
+                                f"{', '.join(own)}"))
     warns += joint_warnings(provinces, groups)
     units: list[Unit] = []
     for gi, members in enumerate(groups):

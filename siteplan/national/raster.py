@@ -17,7 +17,6 @@ window; the COG is then made from it by GDAL, which reads by blocks.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,13 +48,13 @@ def chunk_windows(height: int, width: int, chunk: int) -> list[Window4]:
             for r0 in range(0, height, chunk) for c0 in range(0, width, chunk)]
 
 
-def _sequential(plan: BlockPlan, windows: list[Window4]) -> Iterator[tuple[Window4, tuple[np.ndarray, dict]]]:
+def _sequential(plan: BlockPlan, windows: list[Window4]) -> Iterator[tuple[Window4, tuple[np.ndarray, dict[str, int]]]]:
     for w in windows:
         yield w, plan.block(w)
 
 
-def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: str | None,
-             processes: bool) -> Iterator[tuple[Window4, tuple[np.ndarray, dict]]]:
+def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: str | None, *,
+             processes: bool) -> Iterator[tuple[Window4, tuple[np.ndarray, dict[str, int]]]]:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -135,10 +134,10 @@ def surface_array(prep: Prepared, category: str, *, chunk: int = 2048) -> Any:
     dask.array.Array
         Shape ``(grid.height, grid.width)``, row 0 at the north, the grid's transform.
     """
-    import dask
     import dask.array as da
+    from dask.delayed import delayed
 
-    plan = dask.delayed(surface_plan(prep, category), pure=True, traverse=False)
+    plan = delayed(surface_plan(prep, category), pure=True, traverse=False)
     grid = prep.grid
     windows = chunk_windows(grid.height, grid.width, chunk)
     cols = len(range(0, grid.width, chunk))
@@ -146,7 +145,7 @@ def surface_array(prep: Prepared, category: str, *, chunk: int = 2048) -> Any:
     def values(p: BlockPlan, window: Window4) -> np.ndarray:
         return p.block(window)[0]
 
-    tiles = [da.from_delayed(dask.delayed(values, pure=True)(plan, w), shape=(w[2], w[3]), dtype=np.float32)
+    tiles = [da.from_delayed(delayed(values, pure=True)(plan, w), shape=(w[2], w[3]), dtype=np.float32)
              for w in windows]
     return da.block([tiles[i:i + cols] for i in range(0, len(tiles), cols)])
 
@@ -189,7 +188,7 @@ def write_surface_cog(prep: Prepared, category: str, out: str | Path, *, chunk: 
             log.warning("dask.distributed is not installed (pip install 'siteplan[dask]'); computing the chunks here")
             workers, scheduler = 0, None
     chunks = _sequential(plan, windows) if workers <= 0 and not scheduler else _on_dask(
-        plan, windows, workers, scheduler, processes)
+        plan, windows, workers, scheduler, processes=processes)
     counts = {r.rule_id: 0 for r in plan.rules}
     bars = show_bars()
     with atomic_path(out) as final, count_bar(len(windows), f"suitability {category}", "chunk") as advance:
@@ -206,8 +205,7 @@ def write_surface_cog(prep: Prepared, category: str, out: str | Path, *, chunk: 
             rasterio.shutil.copy(tiles, final, driver="COG", COMPRESS="DEFLATE", PREDICTOR="FLOATING_POINT",
                                  BLOCKSIZE="512", BIGTIFF="IF_SAFER", NUM_THREADS="1")
         finally:
-            if os.path.exists(tiles):
-                os.unlink(tiles)
+            tiles.unlink(missing_ok=True)
     return counts
 
 

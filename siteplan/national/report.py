@@ -1,4 +1,6 @@
-"""The national summary page (``report.html`` of a national run), read in a minute:
+"""The national summary page (``report.html`` of a national run), read in a minute.
+
+It shows:
 
 * a headline that never hides a failure (``29 of 31 provinces; Fars and Yazd failed: …``) and totals
   that say which provinces they cover;
@@ -34,8 +36,6 @@ import shapely
 from markupsafe import Markup
 
 from .gather import NationalFigures, read_stage_layer
-from .partition import Unit
-from .runner import Outcome
 
 __all__ = ["national_report", "FAILED_FILL", "EMPTY_FILL"]
 
@@ -110,7 +110,7 @@ def _rtl(text: str) -> bool:
     return False
 
 
-def _th(key: str, num: bool = False) -> Markup:
+def _th(key: str, *, num: bool = False) -> Markup:
     en, fa = _HEADS[key]
     return Markup('<th{}>{}<br><span lang="fa" dir="rtl">{}</span></th>').format(
         Markup(' class="n"') if num else Markup(""), en, fa)
@@ -155,7 +155,7 @@ def _province_paths(fr: _Frame, polygons: gpd.GeoDataFrame, share: dict[str, flo
                 d.append("M" + "L".join(f"{x:g} {y:g}" for x, y in zip(px, py)) + "Z")
         s = share.get(key)
         fill = ("url(#hatch)" if key in failed else EMPTY_FILL if s is None
-                else f"hsl({int(round(120 * s))},60%,65%)")
+                else f"hsl({round(120 * s)},60%,65%)")
         label = f"{key}: " + ("failed" if key in failed else "no business" if s is None else f"{100 * s:.0f} % placed")
         path = Markup('<path class="pv" d="{}" fill="{}"><title>{}</title></path>').format(" ".join(d), fill, label)
         folder = links.get(key)
@@ -388,16 +388,13 @@ def _first_line(error: str) -> str:
     return lines[0] if lines else ""
 
 
-def national_report(name: str, units: list[Unit], outcomes: list[Outcome], polygons: gpd.GeoDataFrame,
-                    path: Path, figs: NationalFigures) -> None:
+def national_report(name: str, polygons: gpd.GeoDataFrame, path: Path, figs: NationalFigures) -> None:
     """Write the national summary page.
 
     Parameters
     ----------
     name
         The national scenario's name.
-    units, outcomes
-        The units and their outcomes, in the same order.
     polygons
         The partitions (``partition``, geometry) in the working CRS.
     path

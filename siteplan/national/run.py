@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .._version import __version__
+from ..common.notice import messages
 from ..errors import InputError, SiteplanError
 from ..outputs.writer import gpkg_layers, sha256, utc_now, versions, write_gpkg, write_json
 from .cache import open_cache, prune_cache
@@ -53,6 +54,7 @@ class NationalResult:
 
     @property
     def failed(self) -> list[Outcome]:
+        """The outcomes of the units that failed, in order."""
         return [o for o in self.outcomes if o.status == "failed"]
 
 
@@ -66,7 +68,7 @@ def default_cache(out: str | Path) -> Path:
 
 
 def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, timings: dict[str, float],
-              stage: Path) -> dict:
+              stage: Path) -> dict[str, Any]:
     inputs: dict[str, str] = {}
     for label, p in res.parts.inputs.items():
         from ..outputs.outfile import input_files
@@ -86,7 +88,7 @@ def _manifest(path: Path, scenario: Any, res: NationalResult, seed: int | None, 
             "scenario": scenario.model_dump(mode="json", exclude={"base_dir"}),  # `export` reads its inputs here
             "seed": seed, "crs": res.parts.crs, "inputs_sha256": inputs, "engine": res.engine,
             "partitions": res.parts.keys, "units": units, "failed": [o.label for o in res.failed],
-            "timings_s": timings, "warnings": res.parts.warnings, "versions": versions(), "outputs_sha256": outputs}
+            "timings_s": timings, "warnings": messages(res.parts.warnings), "versions": versions(), "outputs_sha256": outputs}
 
 
 class NationalOptions(TypedDict, total=False):
@@ -178,8 +180,8 @@ def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[N
         parts = split_scenario(path, cache_dir / "inputs", seed=seed)
         timings["partition"] = round(time.perf_counter() - t, 3)
         for w in parts.warnings:
-            if w.startswith("national:"):
-                log.warning("%s", w)
+            if w.message.startswith("national:"):
+                log.warning("%s", w.message)
         log.info("national: %d partitions in %d runs", len(parts.keys), len(parts.units))
         tasks = [UnitTask(u.label, str(u.scenario_path), u.key, str(cache_dir), seed if seed is not None else u.seed,
                           u.businesses) for u in parts.units]
@@ -191,29 +193,7 @@ def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[N
         res = NationalResult(parts, outcomes, engine, folder.path)
         t = time.perf_counter()
         stage = folder.stage
-        copy_units(parts.units, outcomes, cache_dir, stage)
-        gather_tables(parts.units, outcomes, stage, bom=scenario.outputs.csv_bom, polygons=parts.polygons)
-        figs = national_figures(parts.units, outcomes, parts.polygons, stage)
-        extra = write_figures(figs, parts.polygons, stage, bom=scenario.outputs.csv_bom)
-        # the national layers keep their names: the gathered flows.geojson (the same town-to-estate lines as
-        # the national "flows" layer, per province) stays a file of the folder, not a second "flows" layer
-        taken = {name for name, _ in extra}
-        layers = [(name, gdf) for name, gdf in gpkg_layers(stage) if name not in taken]
-        if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
-            from ..outputs.gisstyle import styles_table
-
-            lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
-            write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
-        national_report(scenario.name, parts.units, outcomes, parts.polygons, stage / "report.html", figs)
-        from ..outputs.workbook import write_folder_workbook
-
-        write_folder_workbook(stage, stage / "plan.xlsx", rtl=scenario.report.language in ("fa", "both"))
-        # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
-        summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
-                    "error": o.error, **o.figures}
-                   for u, o in zip(parts.units, outcomes)]
-        (stage / "partitions.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
-                                               encoding="utf-8")
+        _gather(scenario, res, cache_dir, stage)
         timings["gather"] = round(time.perf_counter() - t, 3)
         cache_stats = prune_cache(cache_dir, [o.key for o in outcomes], [u.folder for u in parts.units],
                                   keep_days=cache_days)
@@ -228,6 +208,34 @@ def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[N
         raise PartitionsFailed(f"{headline(parts.units, outcomes)} (the others are in {folder.path}; rerun with "
                                "--overwrite to retry only the failed ones):\n  " + "\n  ".join(lines))
     return res
+
+
+def _gather(scenario: Scenario, res: NationalResult, cache_dir: Path, stage: Path) -> None:
+    """The national folder's own files from the units' outputs: the units copied in, the gathered tables,
+    the national figures and layers (``national.gpkg``), the report, the workbook and ``partitions.json``."""
+    copy_units(res.parts.units, res.outcomes, cache_dir, stage)
+    gather_tables(res.parts.units, res.outcomes, stage, bom=scenario.outputs.csv_bom, polygons=res.parts.polygons)
+    figs = national_figures(res.parts.units, res.outcomes, res.parts.polygons, stage)
+    extra = write_figures(figs, res.parts.polygons, stage, bom=scenario.outputs.csv_bom)
+    # the national layers keep their names: the gathered flows.geojson (the same town-to-estate lines as
+    # the national "flows" layer, per province) stays a file of the folder, not a second "flows" layer
+    taken = {name for name, _ in extra}
+    layers = [(name, gdf) for name, gdf in gpkg_layers(stage) if name not in taken]
+    if layers:  # the national layers and relocation, for QGIS (none when every partition failed)
+        from ..outputs.gisstyle import styles_table
+
+        lang = str(getattr(getattr(scenario, "report", None), "language", "both"))
+        write_gpkg(extra + layers, stage / "national.gpkg", styles=styles_table(extra + layers, lang))
+    national_report(scenario.name, res.parts.polygons, stage / "report.html", figs)
+    from ..outputs.workbook import write_folder_workbook
+
+    write_folder_workbook(stage, stage / "plan.xlsx", rtl=scenario.report.language in ("fa", "both"))
+    # "ok" whether computed now or taken from the cache (the manifest says which): same run, same bytes
+    summary = [{"partition": u.label, "folder": u.folder, "status": "failed" if o.status == "failed" else "ok",
+                "error": o.error, **o.figures}
+               for u, o in zip(res.parts.units, res.outcomes)]
+    (stage / "partitions.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
+                                           encoding="utf-8")
 
 
 def _names(keys: list[str]) -> str:

@@ -18,17 +18,17 @@ import logging
 import os
 import shutil
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..progress import UnitBars, announce, listen
+from .logs import captured_warnings, labelled_logs
 
 log = logging.getLogger(__name__)
 
@@ -122,44 +122,11 @@ def run_unit(task: UnitTask) -> Outcome:
         if not task.topic:  # here: the caller labels the log lines (labelled_logs)
             out = _run_unit(task, t0, where, done)
         else:
-            with _captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
+            with captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
                 out = _run_unit(task, t0, where, done)
             out.logged = logged
     out.cpu_s = round(time.process_time() - c0, 3)
     return out
-
-
-class _Capture(logging.Handler):
-    """The ``siteplan`` log records of one thread: labelled with the unit (as every handler after it
-    sees them: the worker's own log), warnings and errors kept."""
-
-    def __init__(self, label: str) -> None:
-        super().__init__(logging.NOTSET)
-        self.thread = threading.get_ident()
-        self.lines: list[str] = []
-        self.addFilter(self._mine)
-        self.addFilter(_Labelled(label))
-
-    def _mine(self, record: logging.LogRecord) -> bool:
-        return record.thread == self.thread
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
-            try:
-                self.lines.append(record.getMessage())
-            except Exception:  # a malformed record: keep its text
-                self.lines.append(str(record.msg))
-
-
-@contextmanager
-def _captured_warnings(label: str) -> Iterator[list[str]]:
-    logger = logging.getLogger("siteplan")
-    handler = _Capture(label)
-    logger.handlers.insert(0, handler)  # first: the handlers after it see the labelled records
-    try:
-        yield handler.lines
-    finally:
-        logger.removeHandler(handler)
 
 
 def _worker_sender(topic: str, index: int) -> Callable[[str, str], None] | None:
@@ -195,7 +162,7 @@ def _run_unit(task: UnitTask, t0: float, where: str, done: Path) -> Outcome:
         (stage / SUMMARY).write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         seal_entry(stage, "cache-unit")  # the files it holds: what pruning may remove
         try:
-            os.rename(stage, done)
+            stage.rename(done)
         except OSError:  # another run put the same unit there meanwhile: same key, same content
             shutil.rmtree(stage, ignore_errors=True)
         return Outcome(task.label, task.key, "ok", seconds=round(time.perf_counter() - t0, 3), worker=where,
@@ -275,7 +242,7 @@ def run_units(tasks: list[UnitTask], *, workers: int = 0, scheduler: str | None 
                 on_done(outcomes[-1], i + 1, len(tasks))
             return outcomes, {"engine": "sequential", "workers": 0}
         with _quiet_client():
-            return _run_dask(tasks, workers, scheduler, processes, on_done, bars)
+            return _run_dask(tasks, workers, scheduler, on_done, bars, processes=processes)
 
 
 @contextmanager
@@ -288,37 +255,6 @@ def _quiet_client() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(before)
-
-
-class _Labelled(logging.Filter):
-    """Prefix each log line with the partition being run (once, whatever the number of handlers)."""
-
-    def __init__(self, label: str) -> None:
-        super().__init__()
-        self.label = label
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "_siteplan_unit", None) is None:
-            record._siteplan_unit = self.label
-            # a key from the data is text, never a format: escape '%' where the message will be formatted
-            label = self.label.replace("%", "%%") if record.args else self.label
-            record.msg = f"{label}: {record.msg}"
-        return True
-
-
-@contextmanager
-def labelled_logs(label: str) -> Iterator[None]:
-    """While a partition runs in this process, its log lines say which partition they come from
-    (``Qom: grid 812 × 640 cells of 250 m``): the filter sits on the handlers of the ``siteplan`` logger."""
-    handlers = list(logging.getLogger("siteplan").handlers)
-    filt = _Labelled(label)
-    for h in handlers:
-        h.addFilter(filt)
-    try:
-        yield
-    finally:
-        for h in handlers:
-            h.removeFilter(filt)
 
 
 #: seconds to wait for an existing scheduler to answer (--scheduler)
@@ -390,20 +326,21 @@ def _result(client: Any, fut: Any, task: UnitTask) -> Outcome:
     """A finished future's outcome; a worker lost as often as Dask allows is the unit's failure."""
     try:
         out: Outcome = fut.result()
-        return out
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001, RUF100 - Dask re-raises whatever killed the worker; the unit fails
         if _scheduler_lost(client, exc):
             raise _SchedulerLost(f"{type(exc).__name__}: {exc}".strip()) from None
         return Outcome(task.label, task.key, "failed",
                        error=f"the worker running it was lost ({type(exc).__name__}: {exc}); a worker that runs "
                              "out of memory is killed: give the workers more memory")
+    return out
 
 
-def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None, processes: bool,
-              on_done: Callable[[Outcome, int, int], None], bars: UnitBars) -> tuple[list[Outcome], dict[str, Any]]:
+def _run_dask(tasks: list[UnitTask], workers: int, scheduler: str | None,
+              on_done: Callable[[Outcome, int, int], None], bars: UnitBars, *,
+              processes: bool) -> tuple[list[Outcome], dict[str, Any]]:
     from distributed import as_completed
 
-    client, cluster, engine = _connect(workers, scheduler, processes)
+    client, cluster, engine = _connect(workers, scheduler, processes=processes)
     topic = f"siteplan-progress-{uuid.uuid4().hex[:12]}"
     written: set[int] = set()
     here = f"{socket.gethostname()}:{os.getpid()}"
@@ -460,7 +397,7 @@ def _said(o: Outcome, i: int, here: str, shown: tuple[set[int], UnitBars]) -> No
     bars.done(i, o.status)
 
 
-def _connect(workers: int, scheduler: str | None, processes: bool) -> tuple[Any, Any, dict[str, Any]]:
+def _connect(workers: int, scheduler: str | None, *, processes: bool) -> tuple[Any, Any, dict[str, Any]]:
     """A client of the ``--scheduler`` (checked first) or of a new LocalCluster; the engine's record."""
     from distributed import Client, LocalCluster
 
@@ -476,10 +413,8 @@ def _connect(workers: int, scheduler: str | None, processes: bool) -> tuple[Any,
 
 def _close(client: Any, cluster: Any, topic: str, lost: str) -> None:
     if lost:  # nothing to say goodbye to
-        try:
+        with suppress(Exception):  # the scheduler is gone: closing may fail in any way
             client.close(timeout=5)
-        except Exception:
-            pass
     else:
         client.unsubscribe_topic(topic)
         client.close()

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..common.notice import Notice
 from ..errors import InputError, ScenarioError
 from ..scenario import NationalSpec, Scenario, load_scenario, read_scenario_file
 
@@ -50,7 +51,7 @@ class NationalValidation:
     form: str
     counts: dict[str, tuple[int, int]]
     crs: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     joint: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -63,14 +64,15 @@ class NationalValidation:
                 f"businesses {b}, estates {e}; CRS {self.crs}{joint})")
 
 
-def _empty_warnings(counts: dict[str, tuple[int, int]], what: str) -> list[str]:
+def _empty_warnings(counts: dict[str, tuple[int, int]], what: str) -> list[Notice]:
     out = []
     for k, (b, e) in counts.items():
         if b == 0:
-            out.append(f"national: {what} '{k}' has no business: nothing of it will be relocated")
+            out.append(Notice("no-business", f"national: {what} '{k}' has no business: nothing of it will be "
+                              "relocated"))
         if e == 0:
-            out.append(f"national: {what} '{k}' has no estate: its businesses can go nowhere"
-                       + (" in it" if what == "partition" else " of their own province"))
+            out.append(Notice("no-estate", f"national: {what} '{k}' has no estate: its businesses can go nowhere"
+                              + (" in it" if what == "partition" else " of their own province")))
     return out
 
 
@@ -80,7 +82,7 @@ def _provisional(path: Path) -> Scenario | None:
     try:
         data = read_scenario_file(path)
         nat = NationalSpec(**data["national"])
-    except Exception:
+    except Exception:  # noqa: BLE001, RUF100 - a file that does not parse in any way: its own errors are said
         return None
     crs = data.get("crs") if isinstance(data.get("crs"), str) else None
     return Scenario.model_construct(national=nat, base_dir=str(path.parent.resolve()), crs=crs, name=str(
@@ -128,7 +130,7 @@ def _validate_layer(path: Path, scenario: Scenario, problems: list[str]) -> Nati
     from .partition import ownership, read_partitions
 
     region = None
-    warns: list[str] = []
+    warns: list[Notice] = []
     try:  # the national file as any scenario: its own problems, its layers' (as far as they can be read)
         report = validate_scenario(path)
         region, warns = report.region, list(report.warnings)
@@ -185,7 +187,7 @@ def _validate_list(path: Path, scenario: Scenario, problems: list[str]) -> Natio
         crs = national_crs(scenario, provinces)
         problems += ownership_problems(provinces, crs)
         if nat.cross_border:
-            group = province_groups(provinces, crs, True)
+            group = province_groups(provinces, crs, cross_border=True)
             seed_set = "seed" in scenario.model_fields_set
             for g in sorted(set(group.tolist())):
                 members = [provinces[i] for i in np.flatnonzero(group == g)]

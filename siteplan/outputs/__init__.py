@@ -11,7 +11,9 @@ Modules, in the order data flows:
   never replaced; the folder is locked and replaced whole);
 - :mod:`~siteplan.outputs.writer`: :func:`write_run` and the format writers;
 - :mod:`~siteplan.outputs.explain`: which rules pass or fail at a place, and why it scores as it does;
-- :mod:`~siteplan.outputs.compare`, :mod:`~siteplan.outputs.compare_page`: two runs compared;
+- :mod:`~siteplan.outputs.compare` (reading a run: :mod:`~siteplan.outputs.compare_read`; sites and zones:
+  :mod:`~siteplan.outputs.compare_places`), :mod:`~siteplan.outputs.compare_page` (its map:
+  :mod:`~siteplan.outputs.compare_map`; words: :mod:`~siteplan.outputs.compare_words`): two runs compared;
 - :mod:`~siteplan.outputs.stagecache`: each stage result's key, and ``run --reuse`` of a finished run's results.
 """
 

@@ -39,7 +39,6 @@ Persian) unless both runs were written with ``outputs.csv_bom: false``.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,60 +51,18 @@ import shapely
 
 from ..common.units import M2_PER_HA
 from ..errors import InputError
-from ..relocation.reasons import reason_codes
-from .formats import undo_defuse
+from .compare_places import SITE_CHANGES, SITE_MATCH_OVERLAP, ZONE_SAME_OVERLAP, compare_sites, compare_zones, site_map
+from .compare_read import TEXT_COLUMNS, RunFolder, destination, is_placed, read_run
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunFolder", "Comparison", "read_run", "compare_runs",
-           "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "site_map", "changed_estates", "moved_because"]
+__all__ = ["RunFolder", "Comparison", "read_run", "compare_runs", "compare_businesses", "compare_estates",
+           "compare_sites", "compare_zones", "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "ZONE_SAME_OVERLAP",
+           "site_map", "changed_estates", "moved_because", "ESTATE_FIELDS"]
 
 #: The kinds of change of a business, in the order tables list them.
 CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed", "only_in_a",
            "only_in_b")
-#: Two proposed sites are the same site ("kept") when their intersection is at least this share of
-#: their union.
-SITE_MATCH_OVERLAP = 0.5
-#: The kinds of change of a proposed site, in the order tables list them.
-SITE_CHANGES = ("kept", "moved", "added", "removed")
-#: A zone is "redrawn" when the same estate and category keep a zone whose overlap (intersection over
-#: union) with the old one is below this.
-ZONE_SAME_OVERLAP = 0.9
-_TEXT = ("biz_id", "name", "category", "category_fa", "estate_id", "zone_id", "site_id", "status", "reason",
-         "reason_code", "reason_fa")
-_NUM = ("distance_km", "road_km", "minutes", "land_m2", "lon", "lat")
-_UNASSIGNED = ("unassigned", "")
-
-
-@dataclass
-class RunFolder:
-    """One run folder as read for a comparison.
-
-    Attributes
-    ----------
-    path
-        The folder.
-    manifest
-        ``manifest.json`` (an empty dict when the folder has none but is otherwise a run).
-    relocation
-        ``relocation.csv`` with the columns compared (missing optional ones empty), ``biz_id`` unique.
-    estates, sites, zones
-        The GeoJSON layers in EPSG:4326 (None when the file is absent).
-    """
-
-    path: Path
-    manifest: dict[str, Any]
-    relocation: pd.DataFrame
-    estates: gpd.GeoDataFrame | None = None
-    sites: gpd.GeoDataFrame | None = None
-    zones: gpd.GeoDataFrame | None = None
-
-    @property
-    def name(self) -> str:
-        """The scenario's name (from the manifest), else the folder's."""
-        sc = self.manifest.get("scenario")
-        n = sc.get("name") if isinstance(sc, dict) else None
-        return str(n) if n else self.path.name
 
 
 @dataclass
@@ -135,104 +92,8 @@ class Comparison:
 
 
 # ------------------------------------------------------------------------------------------------
-# reading
-# ------------------------------------------------------------------------------------------------
-
-
-def _read_relocation(path: Path, label: str) -> pd.DataFrame:
-    f = path / "relocation.csv"
-    try:
-        df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{label} {path}: has no relocation.csv; give a folder that `siteplan run` wrote") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{label} {f}: cannot be read as a CSV ({exc}); was it edited? run the scenario again") \
-            from None
-    df.columns = [undo_defuse(str(c)) for c in df.columns]
-    missing = [c for c in ("biz_id", "status") if c not in df.columns]
-    if missing:
-        raise InputError(f"{label} {f}: missing column(s) {', '.join(missing)} (its columns: "
-                         f"{', '.join(map(str, df.columns[:15]))}); give the relocation.csv of a siteplan run")
-    out = pd.DataFrame({c: (df[c].map(undo_defuse) if c in df.columns else "") for c in _TEXT})
-    for c in _NUM:
-        out[c] = pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan
-    # the reason's code: as the run wrote it, else from the sentence (runs written before the column)
-    derived = pd.Series(reason_codes(out["reason"]), index=out.index, dtype=object)
-    out["reason_code"] = out["reason_code"].where(out["reason_code"].str.strip() != "", derived)
-    dup = out["biz_id"][out["biz_id"].duplicated()]
-    if len(dup):
-        raise InputError(f"{label} {f}: biz_id {', '.join(map(repr, dup.head(5)))} appear(s) more than once; a "
-                         "run lists each business once: run the scenario again")
-    return out.reset_index(drop=True)
-
-
-def _read_layer(path: Path, name: str, label: str) -> gpd.GeoDataFrame | None:
-    f = path / name
-    if not f.is_file():
-        return None
-    try:
-        g = gpd.read_file(f, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types for a damaged file
-        raise InputError(f"{label} {f}: cannot be read as GeoJSON ({type(exc).__name__}: {exc})") from None
-    if g.crs is None:
-        g = g.set_crs(4326)
-    return g
-
-
-def read_run(path: str | Path, label: str = "run") -> RunFolder:
-    """Read a run folder for a comparison.
-
-    Parameters
-    ----------
-    path
-        A folder ``siteplan run`` (or ``siteplan demo``) wrote.
-    label
-        How messages name it (``RUN_A``).
-
-    Returns
-    -------
-    RunFolder
-
-    Raises
-    ------
-    InputError
-        The folder is missing, is not a folder, is not a run (no ``relocation.csv`` and no siteplan
-        ``manifest.json``), or a file it needs cannot be read.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{label} {p}: no such folder; give the --out folder of a `siteplan run`")
-    if not p.is_dir():
-        raise InputError(f"{label} {p}: is a file, not a run folder; give the --out folder of a `siteplan run`")
-    manifest: dict[str, Any] = {}
-    mf = p / "manifest.json"
-    if mf.is_file():
-        try:
-            m = json.loads(mf.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"{label} {mf}: is not valid JSON ({exc}); run the scenario again") from None
-        if isinstance(m, dict) and "siteplan" in m:
-            manifest = m
-    if not manifest and not (p / "relocation.csv").is_file():
-        raise InputError(f"{label} {p}: is not a siteplan run folder (it has neither a siteplan manifest.json nor "
-                         "a relocation.csv); give the --out folder of a `siteplan run`")
-    rel = _read_relocation(p, label)
-    return RunFolder(p, manifest, rel, _read_layer(p, "estates.geojson", label), _read_layer(p, "sites.geojson", label),
-                     _read_layer(p, "zones.geojson", label))
-
-
-# ------------------------------------------------------------------------------------------------
 # comparing
 # ------------------------------------------------------------------------------------------------
-
-
-def _placed(status: pd.Series) -> pd.Series:
-    return ~status.str.strip().str.lower().isin(_UNASSIGNED)
-
-
-def _where(df: pd.DataFrame) -> pd.Series:
-    """Where a placed business goes: its estate, else its proposed site."""
-    return df["estate_id"].where(df["estate_id"] != "", df["site_id"])
 
 
 def compare_businesses(a: pd.DataFrame, b: pd.DataFrame, site_map: dict[str, str] | None = None) -> pd.DataFrame:
@@ -259,11 +120,11 @@ def compare_businesses(a: pd.DataFrame, b: pd.DataFrame, site_map: dict[str, str
     """
     m = a.merge(b, on="biz_id", how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
     for s in ("_a", "_b"):
-        for c in _TEXT:
+        for c in TEXT_COLUMNS:
             if c != "biz_id":
                 m[c + s] = m[c + s].fillna("")
     in_a, in_b = m["_merge"] != "right_only", m["_merge"] != "left_only"
-    pa, pb = _placed(m["status_a"]) & in_a, _placed(m["status_b"]) & in_b
+    pa, pb = is_placed(m["status_a"]) & in_a, is_placed(m["status_b"]) & in_b
     smap = site_map or {}
     site_a = m["site_id_a"].map(lambda v: smap.get(v, v))  # A's site under B's label when matched
     wa = m["estate_id_a"].where(m["estate_id_a"] != "", site_a)
@@ -326,8 +187,8 @@ def moved_because(moved: pd.DataFrame, changed: set[str]) -> pd.Series:
     """
     kinds = ("moved", "newly_assigned", "newly_unassigned")
     sel = moved["change"].isin(kinds)
-    src = moved["estate_id_a"].where(_placed(moved["status_a"]), "").astype(str)
-    dst = moved["estate_id_b"].where(_placed(moved["status_b"]), "").astype(str)
+    src = moved["estate_id_a"].where(is_placed(moved["status_a"]), "").astype(str)
+    dst = moved["estate_id_b"].where(is_placed(moved["status_b"]), "").astype(str)
     ok = sel & (src.isin(changed) | dst.isin(changed))
     while True:
         freed = set(src[ok]) - {""}
@@ -340,8 +201,8 @@ def moved_because(moved: pd.DataFrame, changed: set[str]) -> pd.Series:
 
 
 def _estate_use(rel: pd.DataFrame) -> pd.DataFrame:
-    p = rel[_placed(rel["status"])]
-    g = p.assign(where=_where(p)).groupby("where")
+    p = rel[is_placed(rel["status"])]
+    g = p.assign(where=destination(p)).groupby("where")
     return pd.DataFrame({"land_ha": g["land_m2"].sum(min_count=1) / M2_PER_HA, "units": g.size()})
 
 
@@ -371,169 +232,6 @@ def compare_estates(a: RunFolder, b: RunFolder) -> pd.DataFrame:
     return t
 
 
-def _metric(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return g.to_crs(g.estimate_utm_crs()) if len(g) else g
-
-
-def _overlap(ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
-    """Intersection over union of paired geometries (0 where either is empty)."""
-    inter = shapely.area(shapely.intersection(ga, gb))
-    union = shapely.area(shapely.union(ga, gb))
-    return np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
-
-
-def _col(g: gpd.GeoDataFrame, c: str, default: Any = "") -> list[Any]:
-    return list(g[c]) if c in g else [default] * len(g)
-
-
-def _match_sites(iou: np.ndarray, shift: np.ndarray, radius: np.ndarray) -> tuple[list[tuple[int, int]],
-                                                                                  list[tuple[int, int]]]:
-    """Pairs of A and B sites: ``kept`` (largest overlap first, at least :data:`SITE_MATCH_OVERLAP`),
-    then ``moved`` among the rest (nearest first: polygons that overlap, or centres closer than the
-    larger of the two sites' equivalent radii ``radius``)."""
-    kept: list[tuple[int, int]] = []
-    moved: list[tuple[int, int]] = []
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    nb = max(iou.shape[1], 1)
-    for k in np.argsort(-iou, axis=None, kind="stable"):
-        i, j = divmod(int(k), nb)
-        if iou[i, j] < SITE_MATCH_OVERLAP:
-            break
-        if i not in used_a and j not in used_b:
-            kept.append((i, j))
-            used_a.add(i)
-            used_b.add(j)
-    near = (iou > 0) | (shift < radius)
-    for k in np.argsort(shift, axis=None, kind="stable"):
-        i, j = divmod(int(k), nb)
-        if near[i, j] and i not in used_a and j not in used_b:
-            moved.append((i, j))
-            used_a.add(i)
-            used_b.add(j)
-    return kept, moved
-
-
-def compare_sites(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.DataFrame:
-    """Proposed sites of A and B, matched by where they are (site ids are labels of each run: S01 in A
-    may be another place than S01 in B).
-
-    A pair is ``kept`` when the two overlap by at least :data:`SITE_MATCH_OVERLAP` of their union
-    (largest overlap first); of the rest, a pair is ``moved`` when the site is found again within its
-    own size: the polygons overlap, or the centres are closer than the equivalent radius
-    (``sqrt(area / pi)``) of the larger of the two (nearest first). Sites left are ``removed`` (in A
-    only) or ``added`` (in B only). A site shifted by less than its own size is thus one site moved,
-    not one removed and one added.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``change`` (:data:`SITE_CHANGES`), per side ``site_id``, ``categories``, ``area_ha``, ``units``
-        (``_a``, ``_b``), ``overlap`` (intersection over union), ``shift_m`` (distance between the
-        centres of a matched pair), ``lon``, ``lat`` (B's centre, else A's) and ``lon_a``, ``lat_a``
-        (A's centre).
-    """
-    cols = ["change", "site_id_a", "site_id_b", "categories_a", "categories_b", "area_ha_a", "area_ha_b",
-            "units_a", "units_b", "overlap", "shift_m", "lon", "lat", "lon_a", "lat_a"]
-    ga = a if a is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
-    gb = b if b is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
-    if not len(ga) and not len(gb):
-        return pd.DataFrame(columns=cols)
-    both = pd.concat([ga.geometry, gb.geometry], ignore_index=True)
-    crs = gpd.GeoSeries(both, crs=ga.crs or gb.crs or 4326).estimate_utm_crs()
-    ma = ga.to_crs(crs).geometry.values if len(ga) else np.array([])
-    mb = gb.to_crs(crs).geometry.values if len(gb) else np.array([])
-    ia, ib = np.meshgrid(np.arange(len(ma)), np.arange(len(mb)), indexing="ij")
-    shape = (len(ma), len(mb))
-    ca, cb = (shapely.centroid(m) if len(m) else np.array([]) for m in (ma, mb))
-    if len(ma) and len(mb):
-        iou = _overlap(ma[ia.ravel()], mb[ib.ravel()]).reshape(shape)
-        shift = shapely.distance(ca[ia.ravel()], cb[ib.ravel()]).reshape(shape)
-        rad = np.maximum(np.sqrt(shapely.area(ma) / np.pi)[:, None], np.sqrt(shapely.area(mb) / np.pi)[None, :])
-    else:
-        iou, shift, rad = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    # a site without geometry matches nothing
-    iou, shift = np.nan_to_num(iou, nan=0.0), np.nan_to_num(shift, nan=np.inf)
-    kept, moved = _match_sites(iou, shift, rad)
-    used_a = {i for i, _ in kept + moved}
-    used_b = {j for _, j in kept + moved}
-    cen = [gpd.GeoSeries(c, crs=crs).to_crs(4326).values if len(c) else np.array([]) for c in (ca, cb)]
-    attrs = [{n: _col(g, n, np.nan if n in ("area_ha", "units") else "") for n in ("site_id", "categories", "area_ha",
-                                                                                  "units")} for g in (ga, gb)]
-
-    def xy(c: Any) -> tuple[float, float]:
-        return round(float(shapely.get_x(c)), 6), round(float(shapely.get_y(c)), 6)
-
-    def row(change: str, i: int | None, j: int | None) -> dict[str, Any]:
-        lon, lat = xy(cen[1][j] if j is not None else cen[0][i])
-        lon_a, lat_a = xy(cen[0][i]) if i is not None else (np.nan, np.nan)
-        pair = i is not None and j is not None
-        r: dict[str, Any] = {"change": change, "lon": lon, "lat": lat, "lon_a": lon_a, "lat_a": lat_a,
-                             "overlap": round(float(iou[i, j]), 4) if pair else np.nan,
-                             "shift_m": round(float(shift[i, j]), 1) if pair else np.nan}
-        for s, k, at in (("a", i, attrs[0]), ("b", j, attrs[1])):
-            for n, vals in at.items():
-                r[f"{n}_{s}"] = vals[k] if k is not None else (np.nan if n in ("area_ha", "units") else "")
-        return r
-
-    rows = [row("kept", i, j) for i, j in kept] + [row("moved", i, j) for i, j in moved]
-    rows += [row("removed", i, None) for i in range(len(ma)) if i not in used_a]
-    rows += [row("added", None, j) for j in range(len(mb)) if j not in used_b]
-    t = pd.DataFrame(rows, columns=cols)
-    for c in ("site_id_a", "site_id_b", "categories_a", "categories_b"):
-        t[c] = t[c].fillna("").astype(str)
-    return t
-
-
-def site_map(sites: pd.DataFrame) -> dict[str, str]:
-    """A's site id -> B's, for the sites :func:`compare_sites` matched (kept or moved)."""
-    m = sites[sites["change"].isin(("kept", "moved")) & (sites["site_id_a"] != "") & (sites["site_id_b"] != "")]
-    return dict(zip(m["site_id_a"].astype(str), m["site_id_b"].astype(str)))
-
-
-def compare_zones(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> pd.DataFrame:
-    """Zones (one per estate and category) that differ: ``added``, ``removed``, ``resized`` (area or
-    units changed) or ``redrawn`` (same size, overlap below :data:`ZONE_SAME_OVERLAP`)."""
-    cols = ["estate_id", "category", "change", "zone_id_a", "zone_id_b", "area_ha_a", "area_ha_b", "units_a",
-            "units_b", "overlap"]
-    keep = ["estate_id", "category", "zone_id", "area_ha", "units"]
-
-    def prep(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-        if g is None or not {"estate_id", "category"} <= set(g.columns):
-            return gpd.GeoDataFrame({c: [] for c in keep}, geometry=[], crs=4326)
-        g = g.copy()
-        for c in ("zone_id", "area_ha", "units"):
-            if c not in g:
-                g[c] = np.nan if c != "zone_id" else ""
-        g["estate_id"] = g["estate_id"].astype(str)
-        g["category"] = g["category"].astype(str)
-        g = g[keep + [g.geometry.name]]
-        return g if g.geometry.name == "geometry" else g.rename_geometry("geometry")
-
-    za, zb = prep(a), prep(b)
-    m = za.merge(zb, on=["estate_id", "category"], how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
-    if not len(m):
-        return pd.DataFrame(columns=cols)
-    both = m["_merge"] == "both"
-    ov = np.full(len(m), np.nan)
-    if both.any():
-        crs = gpd.GeoSeries(pd.concat([za.geometry, zb.geometry]), crs=4326).estimate_utm_crs()
-        ga = gpd.GeoSeries(m.loc[both, "geometry_a"], crs=za.crs or 4326).to_crs(crs).values
-        gb = gpd.GeoSeries(m.loc[both, "geometry_b"], crs=zb.crs or 4326).to_crs(crs).values
-        ov[both.to_numpy()] = np.round(_overlap(np.asarray(ga), np.asarray(gb)), 4)
-    aa, ab = pd.to_numeric(m["area_ha_a"], errors="coerce"), pd.to_numeric(m["area_ha_b"], errors="coerce")
-    na, nb = pd.to_numeric(m["units_a"], errors="coerce"), pd.to_numeric(m["units_b"], errors="coerce")
-    resized = both & (((aa - ab).abs() > 1e-3) | (na != nb))
-    redrawn = both & ~resized & (ov < ZONE_SAME_OVERLAP)
-    m["change"] = np.select([m["_merge"] == "left_only", m["_merge"] == "right_only", resized, redrawn],
-                            ["removed", "added", "resized", "redrawn"], default="")
-    m["overlap"] = ov
-    out = m[m["change"] != ""][cols].copy()
-    for c in ("zone_id_a", "zone_id_b"):
-        out[c] = out[c].fillna("").astype(str)
-    return out.reset_index(drop=True)
-
-
 def _num(v: Any) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
 
@@ -545,21 +243,21 @@ def _totals(a: RunFolder, b: RunFolder, moved: pd.DataFrame, sites: pd.DataFrame
                        ("unclassified", "unclassified")):
         vals = []
         for r in (a.relocation, b.relocation):
-            placed = _placed(r["status"])
+            placed = is_placed(r["status"])
             vals.append(float({"businesses": len(r), "assigned": placed.sum(), "unassigned": (~placed).sum(),
                                "unclassified": (r["category"] == "").sum()}[key]))
         rows.append((label, vals[0], vals[1]))
-    by_site = [float((~_placed(r["status"]) & (r["site_id"] != "")).sum()) for r in (a.relocation, b.relocation)]
+    by_site = [float((~is_placed(r["status"]) & (r["site_id"] != "")).sum()) for r in (a.relocation, b.relocation)]
     rows.append(("unassigned a proposed site would take", by_site[0], by_site[1]))
     land, trip, mean = [], [], []
     for r in (a.relocation, b.relocation):
-        p = r[_placed(r["status"])]
+        p = r[is_placed(r["status"])]
         land.append(round(float(p["land_m2"].sum()) / M2_PER_HA, 4))
         trip.append(round(float(p["distance_km"].sum()), 3))
         mean.append(round(float(p["distance_km"].mean()), 4) if p["distance_km"].notna().any() else float("nan"))
     rows += [("land assigned (ha)", land[0], land[1]), ("total trip length (km)", trip[0], trip[1]),
              ("mean trip length (km)", mean[0], mean[1])]
-    placed = [r[_placed(r["status"])] for r in (a.relocation, b.relocation)]
+    placed = [r[is_placed(r["status"])] for r in (a.relocation, b.relocation)]
     if all(p["road_km"].notna().any() for p in placed):  # both runs measured travel on roads
         km = [round(float(p["road_km"].mean()), 4) for p in placed]
         mins = [round(float(p["minutes"].mean()), 3) for p in placed]
@@ -592,10 +290,10 @@ def _notes(a: RunFolder, b: RunFolder, moved: pd.DataFrame) -> list[tuple[str, s
     notes: list[tuple[str, str]] = []
     only_a, only_b = int((moved["change"] == "only_in_a").sum()), int((moved["change"] == "only_in_b").sum())
     if only_a or only_b:
-        notes.append((f"the runs' business registries differ: {only_a} business(es) only in A and {only_b} only in B "
-                      "(listed in moved.csv as only_in_a / only_in_b); the rest are compared",
-                      f"فهرست کسب‌وکارهای دو اجرا یکی نیست: {only_a} کسب‌وکار فقط در A و {only_b} فقط در B "
-                      "(در moved.csv با only_in_a و only_in_b)؛ بقیه مقایسه شده‌اند"))
+        notes.append(((f"the runs' business registries differ: {only_a} business(es) only in A and {only_b} only in B "
+                      "(listed in moved.csv as only_in_a / only_in_b); the rest are compared"),
+                      (f"فهرست کسب‌وکارهای دو اجرا یکی نیست: {only_a} کسب‌وکار فقط در A و {only_b} فقط در B "
+                      "(در moved.csv با only_in_a و only_in_b)؛ بقیه مقایسه شده‌اند")))
     notes += _manifest_notes(a.manifest, b.manifest)
     for r, lab in ((a, "A"), (b, "B")):
         notes += _missing_notes(r, lab)
@@ -613,7 +311,7 @@ def _manifest_notes(ma: dict[str, Any], mb: dict[str, Any]) -> list[tuple[str, s
                           f"لایه‌های ورودی متفاوت دو اجرا: {'، '.join(diff)}"))
     sa, sb = ma.get("scenario"), mb.get("scenario")
     if isinstance(sa, dict) and isinstance(sb, dict):
-        diff = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k) and k not in ("layers",))
+        diff = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k) and k != "layers")
         if diff:
             notes.append((f"scenario settings that differ: {', '.join(diff)}",
                           f"تنظیمات متفاوت سناریو: {'، '.join(diff)}"))
@@ -623,10 +321,10 @@ def _manifest_notes(ma: dict[str, Any], mb: dict[str, Any]) -> list[tuple[str, s
                       f"بذر تصادفی دو اجرا متفاوت است ({sd[0]} و {sd[1]})"))
     va, vb = ma.get("siteplan"), mb.get("siteplan")
     if va != vb:
-        notes.append((f"written by different siteplan versions ({va} and {vb}); differences may come from the "
-                      "program as well as the scenario",
-                      f"دو اجرا با نسخه‌های متفاوت siteplan نوشته شده‌اند ({va} و {vb})؛ بخشی از تفاوت‌ها ممکن است "
-                      "از برنامه باشد نه از سناریو"))
+        notes.append(((f"written by different siteplan versions ({va} and {vb}); differences may come from the "
+                      "program as well as the scenario"),
+                      (f"دو اجرا با نسخه‌های متفاوت siteplan نوشته شده‌اند ({va} و {vb})؛ بخشی از تفاوت‌ها ممکن است "
+                      "از برنامه باشد نه از سناریو")))
     return notes
 
 
@@ -641,8 +339,8 @@ def _missing_notes(r: RunFolder, lab: str) -> list[tuple[str, str]]:
             continue
         if layer == "estates":
             notes.append((f"run {lab} has no {layer}.geojson: {layer} compared from relocation.csv only",
-                          f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
-                          "مقایسه شده‌اند و روی نقشه نیستند"))
+                          (f"اجرای {lab} فایل {layer}.geojson ندارد: شهرک‌ها فقط از روی relocation.csv "
+                          "مقایسه شده‌اند و روی نقشه نیستند")))
         else:
             notes.append((f"run {lab} has no {layer}.geojson",
                           f"اجرای {lab} فایل {layer}.geojson ({_LAYER_FA[layer]}) ندارد"))
@@ -670,9 +368,9 @@ def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Compar
     ra = a if isinstance(a, RunFolder) else read_run(a, "RUN_A")
     rb = b if isinstance(b, RunFolder) else read_run(b, "RUN_B")
     common_biz = set(ra.relocation["biz_id"]) & set(rb.relocation["biz_id"])
-    est_a = set(_where(ra.relocation)) | (set(map(str, ra.estates["estate_id"])) if ra.estates is not None
+    est_a = set(destination(ra.relocation)) | (set(map(str, ra.estates["estate_id"])) if ra.estates is not None
                                          and "estate_id" in ra.estates else set())
-    est_b = set(_where(rb.relocation)) | (set(map(str, rb.estates["estate_id"])) if rb.estates is not None
+    est_b = set(destination(rb.relocation)) | (set(map(str, rb.estates["estate_id"])) if rb.estates is not None
                                          and "estate_id" in rb.estates else set())
     if not common_biz and not (est_a & est_b) - {""}:
         raise InputError(f"RUN_A {ra.path} and RUN_B {rb.path} share no business (biz_id) and no estate "

@@ -40,7 +40,7 @@ _KEYS = ("route_km_indptr", "route_km_indices", "route_km_data", "route_minutes_
 
 def _bounds(net: Any, fac_leg_km: np.ndarray, reach: float, minutes: bool) -> dict[str, float]:
     """The costs (km, minutes) up to which the estates' costs are stored: the reach in its measure; in the
-    other, :func:`siteplan.relocation.roads._road_pairs`'s bound for any point that can reach an estate
+    other, :func:`siteplan.relocation.routing._road_pairs`'s bound for any point that can reach an estate
     (a point's leg is at most the reach when any pair is within it; twice that is stored)."""
     speed = np.asarray(net.seg_speed_kmh, float)
     v_min, v_max = float(speed.min()), float(speed.max())
@@ -72,7 +72,8 @@ def route_arrays(net: Any, facilities: np.ndarray, spec: Any) -> dict[str, np.nd
     from scipy import sparse
     from scipy.sparse import csgraph
 
-    from ..relocation.roads import MIN_SEGMENT_M, _arc_matrix, _ends, connect
+    from ..relocation.network import MIN_SEGMENT_M, arc_matrix
+    from ..relocation.routing import connect, end_costs
 
     n, n_f = net.n_nodes, len(facilities)
     if n == 0 or n_f == 0 or not len(net.seg_a) or n * n_f > MAX_CELLS:
@@ -87,12 +88,12 @@ def route_arrays(net: Any, facilities: np.ndarray, spec: Any) -> dict[str, np.nd
     bound = _bounds(net, fa.leg_km, reach, minutes)
     out: dict[str, np.ndarray] = {}
     for m, (f_leg, w, g) in per.items():
-        fa_a, fa_b, fc_a, fc_b = _ends(net, fa, f_leg, w, depart=False)
+        fa_a, fa_b, fc_a, fc_b = end_costs(net, fa, f_leg, w, depart=False)
         rows = np.concatenate([np.arange(n_f), np.arange(n_f)]) + n
         arrive = np.concatenate([fc_a, fc_b])
         ok = np.isfinite(arrive)
-        virt = _arc_matrix(rows[ok], np.concatenate([fa_a, fa_b])[ok],
-                           np.maximum(arrive[ok], MIN_SEGMENT_M / _M_PER_KM), n + n_f)
+        virt = arc_matrix(rows[ok], np.concatenate([fa_a, fa_b])[ok],
+                          np.maximum(arrive[ok], MIN_SEGMENT_M / _M_PER_KM), n + n_f)
         aug = (sparse.bmat([[g.T.tocsr(), None], [None, sparse.csr_matrix((n_f, n_f))]], format="csr") + virt).tocsr()
         d = csgraph.dijkstra(aug, directed=True, indices=np.arange(n_f) + n, limit=bound[m])[:, :n]
         fin = np.isfinite(d)
@@ -141,7 +142,7 @@ class _Net:
         return s, float(t[0]), float(leg_km[0]), float((leg_km / self.conn_speed * _MIN_PER_H)[0])
 
 
-#: the shortest segment (m), as siteplan.relocation.roads.MIN_SEGMENT_M (tested equal)
+#: the shortest segment (m), as siteplan.relocation.network.MIN_SEGMENT_M (tested equal)
 _MIN_SEGMENT_M = 1e-6
 
 
@@ -159,7 +160,7 @@ def _column(d: Mapping[str, np.ndarray], m: str, node: int, n_f: int) -> np.ndar
 def _measure(d: Mapping[str, np.ndarray], net: _Net, m: str, at: tuple[int, float, float],
              limit: float) -> np.ndarray:
     """Each estate's cost from the point in measure ``m`` (``at``: segment, position, leg in ``m``), as
-    :func:`siteplan.relocation.roads._road_pairs` computes it: the cheaper segment end plus the estate's
+    :func:`siteplan.relocation.routing._road_pairs` computes it: the cheaper segment end plus the estate's
     cost from it (none beyond ``limit``), or the direct route along a shared segment."""
     s, t, leg = at
     n_f = len(d["route_fac_seg"])
@@ -185,7 +186,7 @@ def _measure(d: Mapping[str, np.ndarray], net: _Net, m: str, at: tuple[int, floa
 
 def _limits(d: Mapping[str, np.ndarray], net: _Net, leg_km: float) -> tuple[str, float, dict[str, float]]:
     """The reach's measure, the reach and the Dijkstra bound of each measure for a point whose leg is
-    ``leg_km`` (:func:`siteplan.relocation.roads._road_pairs`'s ``limits``)."""
+    ``leg_km`` (:func:`siteplan.relocation.routing._road_pairs`'s ``limits``)."""
     reach, minutes = float(d["route_reach"][0]), bool(d["route_reach"][1])
     if minutes:
         return "minutes", reach, {"minutes": reach,

@@ -9,28 +9,23 @@ timestamps, fixed ids, zip entries dated :data:`ZIP_DATE`).
 A style here is a list of :class:`Rule` (a legend label, a filter, a symbol); :func:`to_qml` writes it as
 QGIS's rule-based renderer, :func:`to_sld` as SLD 1.1 rules. Values from the data (an environmental
 category) reach the XML through ElementTree, which escapes them, and a QGIS expression only as a quoted
-string literal (:func:`_qstr`).
+string literal (:func:`_qstr`). The QGIS project that holds these styles: :mod:`siteplan.outputs.qgsproject`.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import xml.etree.ElementTree as ET
-import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..common.atomic import atomic_path
 from ..report import styles as S  # noqa: N812 - S: the style definitions, read on every line
 
-__all__ = ["Symbol", "Rule", "layer_rules", "to_qml", "to_sld", "styles_table", "write_project", "label",
-           "QGIS_VERSION", "ZIP_DATE", "STYLE_DATE", "is_siteplan_qgz",
-           "QGZ_MARKER"]
+__all__ = ["Symbol", "Rule", "LayerStyle", "layer_rules", "qml_elements", "to_qml", "to_sld", "styles_table", "label",
+           "hex_colour", "xml_text", "QGIS_VERSION", "ZIP_DATE", "STYLE_DATE"]
 
 #: the QGIS version written into QML and project files (the oldest QGIS the files were tested with)
 QGIS_VERSION = "3.22.16-Białowieża"
@@ -87,14 +82,14 @@ def label(pair: tuple[str, str], lang: str) -> str:
     return fa if lang == "fa" else en if lang == "en" else f"{fa} · {en}"
 
 
-def _hex(c: str) -> str:
+def hex_colour(c: str) -> str:
     """``#abc`` or ``#aabbcc`` as ``#aabbcc``."""
     c = c.lstrip("#")
     return "#" + ("".join(ch * 2 for ch in c) if len(c) == 3 else c).lower()
 
 
 def _rgba(c: str, alpha: float = 1.0) -> str:
-    h = _hex(c)
+    h = hex_colour(c)
     return f"{int(h[1:3], 16)},{int(h[3:5], 16)},{int(h[5:7], 16)},{round(255 * alpha)}"
 
 
@@ -116,47 +111,70 @@ def layer_rules(name: str, gdf: pd.DataFrame) -> LayerStyle | None:
         Its features: the classes present (environmental categories, reasons) come from them.
     """
     if name == "estates":
-        rules, lo = [], None
-        for c in S.ESTATE_SHARE_CLASSES:
-            up = None if math.isinf(c.upper) else c.upper
-            rules.append(Rule((c.fa, c.en), ("range", "share_used", lo, up), _leaflet(S.ESTATE_STYLE, c.colour)))
-            lo = up
-        return LayerStyle(name, rules, label_field="name")
+        return _estate_style()
     if name in ("zones", "plots"):
-        base = S.ZONE_STYLE if name == "zones" else S.PLOT_STYLE
-        present = sorted({str(v) for v in gdf["env_cat"].dropna()}, key=S.env_order) if "env_cat" in gdf else []
-        rules = []
-        for k, v in enumerate(present):
-            extra = (("(کم‌مزاحمت‌ترین)", " (least nuisance)") if k == 0 else
-                     ("(پرمزاحمت‌ترین)", " (most nuisance)") if k == len(present) - 1 and len(present) > 1 else ("", ""))
-            rules.append(Rule((f"رده {v} {extra[0]}".strip(), f"env. category {v}{extra[1]}"), ("eq", "env_cat", v),
-                              _leaflet(base, S.ENV_COLOURS.get(v, S.ENV_DEFAULT))))
-        rules.append(Rule(("بدون رده", "no env. category"), ("else",), _leaflet(base, S.ENV_DEFAULT)))
-        return LayerStyle(name, rules, shown=name == "zones")
-    if name == "sites":
-        return LayerStyle(name, [Rule(("سایت پیشنهادی", "proposed estate site"), None, _leaflet(S.SITE_STYLE))],
-                          label_field="site_id")
-    if name == "clusters":
-        return LayerStyle(name, [Rule(("خوشه یک زنجیره ارزش", "cluster of one value chain"), None,
-                                      _leaflet(S.CLUSTER_STYLE))], shown=False)
-    if name == "study_area":
-        return LayerStyle(name, [Rule(("مرز محدوده", "boundary of the study"), None, _leaflet(S.STUDY_AREA_STYLE))])
-    if name == "flows":
-        sym = Symbol("line", S.FLOW_COLOUR, S.FLOW_OPACITY, stroke_width=1.0,
-                     width_expr=('1 + 1.5 * ln(1 + coalesce("units", 0))',
-                                 ("Add", 1, ("Mul", 1.5, ("Function", "log", ("Add", 1, ("Property", "units")))))))
-        return LayerStyle(name, [Rule(("جریان جابجایی", "businesses moved (width)"), None, sym)])
+        return _zone_style(name, gdf)
     if name == "relocation":
-        from ..relocation.reasons import REASON_CODES
+        return _relocation_style(gdf)
+    make = _ONE_RULE.get(name)
+    return make() if make is not None else None
 
-        found = set(gdf["reason_code"].dropna().astype(str)) if "reason_code" in gdf else set()
-        rules = [Rule((REASON_CODES[c][1], REASON_CODES[c][0]), ("eq", "reason_code", c),
-                      Symbol("marker", col, 1.0, _MARKER_OUTLINE, 1.0, size=8.0))
-                 for c, col in S.REASON_COLOURS.items() if c in found and c in REASON_CODES]
-        rules.append(Rule(("تخصیص‌یافته", "assigned"), ("else",), Symbol("marker", S.ASSIGNED_COLOUR, 1.0, None, 0.0,
-                                                                        size=4.0), shown=False))
-        return LayerStyle(name, rules)
-    return None
+
+def _estate_style() -> LayerStyle:
+    """Estates by the share of their capacity used."""
+    rules, lo = [], None
+    for c in S.ESTATE_SHARE_CLASSES:
+        up = None if math.isinf(c.upper) else c.upper
+        rules.append(Rule((c.fa, c.en), ("range", "share_used", lo, up), _leaflet(S.ESTATE_STYLE, c.colour)))
+        lo = up
+    return LayerStyle("estates", rules, label_field="name")
+
+
+def _zone_style(name: str, gdf: pd.DataFrame) -> LayerStyle:
+    """Zones or plots by the environmental categories present."""
+    base = S.ZONE_STYLE if name == "zones" else S.PLOT_STYLE
+    present = sorted({str(v) for v in gdf["env_cat"].dropna()}, key=S.env_order) if "env_cat" in gdf else []
+    rules = []
+    for k, v in enumerate(present):
+        extra = (("(کم‌مزاحمت‌ترین)", " (least nuisance)") if k == 0 else
+                 ("(پرمزاحمت‌ترین)", " (most nuisance)") if k == len(present) - 1 and len(present) > 1 else ("", ""))
+        rules.append(Rule((f"رده {v} {extra[0]}".strip(), f"env. category {v}{extra[1]}"), ("eq", "env_cat", v),
+                          _leaflet(base, S.ENV_COLOURS.get(v, S.ENV_DEFAULT))))
+    rules.append(Rule(("بدون رده", "no env. category"), ("else",), _leaflet(base, S.ENV_DEFAULT)))
+    return LayerStyle(name, rules, shown=name == "zones")
+
+
+def _relocation_style(gdf: pd.DataFrame) -> LayerStyle:
+    """Businesses: the unassigned by the reasons present, the assigned (hidden when the project opens)."""
+    from ..relocation.reasons import REASON_CODES
+
+    found = set(gdf["reason_code"].dropna().astype(str)) if "reason_code" in gdf else set()
+    rules = [Rule((REASON_CODES[c][1], REASON_CODES[c][0]), ("eq", "reason_code", c),
+                  Symbol("marker", col, 1.0, _MARKER_OUTLINE, 1.0, size=8.0))
+             for c, col in S.REASON_COLOURS.items() if c in found and c in REASON_CODES]
+    rules.append(Rule(("تخصیص‌یافته", "assigned"), ("else",), Symbol("marker", S.ASSIGNED_COLOUR, 1.0, None, 0.0,
+                                                                    size=4.0), shown=False))
+    return LayerStyle("relocation", rules)
+
+
+def _flow_style() -> LayerStyle:
+    """Flows, their width by the businesses moved."""
+    sym = Symbol("line", S.FLOW_COLOUR, S.FLOW_OPACITY, stroke_width=1.0,
+                 width_expr=('1 + 1.5 * ln(1 + coalesce("units", 0))',
+                             ("Add", 1, ("Mul", 1.5, ("Function", "log", ("Add", 1, ("Property", "units")))))))
+    return LayerStyle("flows", [Rule(("جریان جابجایی", "businesses moved (width)"), None, sym)])
+
+
+#: the layers drawn with one rule, by name
+_ONE_RULE: dict[str, Callable[[], LayerStyle]] = {
+    "sites": lambda: LayerStyle("sites", [Rule(("سایت پیشنهادی", "proposed estate site"), None,
+                                               _leaflet(S.SITE_STYLE))], label_field="site_id"),
+    "clusters": lambda: LayerStyle("clusters", [Rule(("خوشه یک زنجیره ارزش", "cluster of one value chain"), None,
+                                                     _leaflet(S.CLUSTER_STYLE))], shown=False),
+    "study_area": lambda: LayerStyle("study_area", [Rule(("مرز محدوده", "boundary of the study"), None,
+                                                         _leaflet(S.STUDY_AREA_STYLE))]),
+    "flows": _flow_style,
+}
 
 
 # ---- QGIS expressions and OGC filters ------------------------------------------------------------
@@ -321,7 +339,8 @@ def qml_elements(style: LayerStyle, lang: str) -> list[ET.Element]:
     return out
 
 
-def _xml(root: ET.Element, doctype: str = "") -> str:
+def xml_text(root: ET.Element, doctype: str = "") -> str:
+    """``root`` as indented XML text after ``doctype``, ending with a line feed."""
     ET.indent(root, " ")
     return doctype + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -331,7 +350,7 @@ def to_qml(style: LayerStyle, lang: str) -> str:
     root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology|Labeling|Rendering",
                       labelsEnabled="1" if style.label_field else "0")
     root.extend(qml_elements(style, lang))
-    return _xml(root, "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
+    return xml_text(root, "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
 
 
 # ---- SLD -----------------------------------------------------------------------------------------
@@ -349,7 +368,7 @@ def _param(parent: ET.Element, name: str, value: Any) -> ET.Element:
 def _sld_symbol(rule_el: ET.Element, s: Symbol) -> None:
     def stroke(parent: ET.Element, colour: str, width: Any, opacity: float = 1.0) -> None:
         st = ET.SubElement(parent, f"{{{SE}}}Stroke")
-        _param(st, "stroke", _hex(colour))
+        _param(st, "stroke", hex_colour(colour))
         if opacity < 1:
             _param(st, "stroke-opacity", f"{opacity:g}")
         _param(st, "stroke-width", width if isinstance(width, tuple) else f"{width:g}")
@@ -360,7 +379,7 @@ def _sld_symbol(rule_el: ET.Element, s: Symbol) -> None:
     if s.kind == "fill":
         ps = ET.SubElement(rule_el, f"{{{SE}}}PolygonSymbolizer", uom="http://www.opengeospatial.org/se/units/pixel")
         fill = ET.SubElement(ps, f"{{{SE}}}Fill")
-        _param(fill, "fill", _hex(s.colour))
+        _param(fill, "fill", hex_colour(s.colour))
         _param(fill, "fill-opacity", f"{s.opacity:g}")
         stroke(ps, s.stroke or s.colour, s.stroke_width)
     elif s.kind == "line":
@@ -372,10 +391,10 @@ def _sld_symbol(rule_el: ET.Element, s: Symbol) -> None:
         mk = ET.SubElement(g, f"{{{SE}}}Mark")
         ET.SubElement(mk, f"{{{SE}}}WellKnownName").text = "circle"
         fill = ET.SubElement(mk, f"{{{SE}}}Fill")
-        _param(fill, "fill", _hex(s.colour))
+        _param(fill, "fill", hex_colour(s.colour))
         if s.stroke:
             st = ET.SubElement(mk, f"{{{SE}}}Stroke")
-            _param(st, "stroke", _hex(s.stroke))
+            _param(st, "stroke", hex_colour(s.stroke))
             _param(st, "stroke-width", f"{s.stroke_width:g}")
         ET.SubElement(g, f"{{{SE}}}Size").text = f"{s.size:g}"
 
@@ -401,7 +420,7 @@ def to_sld(style: LayerStyle, lang: str) -> str:
         if rule.where is not None:
             _ogc_filter(r, rule.where)
         _sld_symbol(r, rule.symbol)
-    return _xml(root, '<?xml version="1.0" encoding="UTF-8"?>\n')
+    return xml_text(root, '<?xml version="1.0" encoding="UTF-8"?>\n')
 
 
 def styles_table(layers: Iterable[tuple[str, pd.DataFrame]], lang: str) -> pd.DataFrame:
@@ -420,214 +439,3 @@ def styles_table(layers: Iterable[tuple[str, pd.DataFrame]], lang: str) -> pd.Da
     return pd.DataFrame(rows, columns=["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column",
                                        "styleName", "styleQML", "styleSLD", "useAsDefault", "description", "owner",
                                        "ui", "update_time"])
-
-
-# ---- the QGIS project ----------------------------------------------------------------------------
-
-
-def _srs(parent: ET.Element, crs: Any) -> None:
-    from pyproj import CRS
-
-    c = CRS.from_user_input(crs)
-    s = ET.SubElement(parent, "spatialrefsys", nativeFormat="Wkt")
-    ET.SubElement(s, "wkt").text = c.to_wkt()
-    auth = c.to_authority()
-    ET.SubElement(s, "authid").text = f"{auth[0]}:{auth[1]}" if auth else ""
-    ET.SubElement(s, "description").text = c.name
-
-
-def _extent(parent: ET.Element, tag: str, b: tuple[float, float, float, float]) -> None:
-    e = ET.SubElement(parent, tag)
-    for k, v in zip(("xmin", "ymin", "xmax", "ymax"), b):
-        ET.SubElement(e, k).text = repr(round(float(v), 3))
-
-
-def _raster_layer(lid: str, source: str, title: str, crs: Any, ramp: list[tuple[float, str, int, str]],
-                  opacity: float) -> ET.Element:
-    ml = ET.Element("maplayer", type="raster", hasScaleBasedVisibilityFlag="0", styleCategories="AllStyleCategories")
-    ET.SubElement(ml, "id").text = lid
-    ET.SubElement(ml, "datasource").text = source
-    ET.SubElement(ml, "layername").text = title
-    _srs(ET.SubElement(ml, "srs"), crs)
-    ET.SubElement(ml, "provider").text = "gdal"
-    pipe = ET.SubElement(ml, "pipe")
-    rr = ET.SubElement(pipe, "rasterrenderer", type="singlebandpseudocolor", band="1", opacity=f"{opacity:g}",
-                       alphaBand="-1", classificationMin=f"{ramp[0][0]:g}", classificationMax=f"{ramp[-1][0]:g}",
-                       nodataColor="")
-    ET.SubElement(rr, "rasterTransparency")
-    mm = ET.SubElement(rr, "minMaxOrigin")
-    for k, v in (("limits", "None"), ("extent", "WholeRaster"), ("statAccuracy", "Estimated"),
-                 ("cumulativeCutLower", "0.02"), ("cumulativeCutUpper", "0.98"), ("stdDevFactor", "2")):
-        ET.SubElement(mm, k).text = v
-    sh = ET.SubElement(ET.SubElement(rr, "rastershader"), "colorrampshader", colorRampType="INTERPOLATED",
-                       classificationMode="1", clip="0", minimumValue=f"{ramp[0][0]:g}",
-                       maximumValue=f"{ramp[-1][0]:g}")
-    for value, colour, alpha, text in ramp:
-        ET.SubElement(sh, "item", alpha=str(alpha), value=f"{value:g}", label=text, color=_hex(colour))
-    ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0", gamma="1")
-    ET.SubElement(pipe, "huesaturation", saturation="0", grayscaleMode="0", colorizeOn="0", colorizeRed="255",
-                  colorizeGreen="128", colorizeBlue="128", colorizeStrength="100")
-    ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
-    ET.SubElement(ml, "blendMode").text = "0"
-    return ml
-
-
-def _vector_layer(n: str, g: Any, st: LayerStyle | None, gpkg_name: str,
-                  lang: str) -> tuple[ET.Element, tuple[str, str, str, bool]]:
-    """A GeoPackage layer's ``maplayer`` (its style as in ``layer_styles``) and its layer-tree item."""
-    lid = f"siteplan_{n}"
-    src = f"./{gpkg_name}|layername={n}"
-    ttl = label(S.TITLES.get(n, (n, n)), lang)
-    shown = st.shown if st is not None else False
-    gtype = str(g.geom_type.dropna().iloc[0]) if len(g) and g.geom_type.notna().any() else "Unknown"
-    kind = "Polygon" if "Polygon" in gtype else "Line" if "Line" in gtype else "Point"
-    ml = ET.Element("maplayer", type="vector", geometry=kind, wkbType=gtype, autoRefreshEnabled="0",
-                    labelsEnabled="1" if st is not None and st.label_field else "0", readOnly="0",
-                    simplifyDrawingHints="1", simplifyAlgorithm="0", simplifyDrawingTol="1", simplifyLocal="1",
-                    styleCategories="AllStyleCategories", hasScaleBasedVisibilityFlag="0")
-    ET.SubElement(ml, "id").text = lid
-    ET.SubElement(ml, "datasource").text = src
-    ET.SubElement(ml, "layername").text = ttl
-    _srs(ET.SubElement(ml, "srs"), g.crs)
-    ET.SubElement(ml, "provider", encoding="UTF-8").text = "ogr"
-    if st is not None:
-        ml.extend(qml_elements(st, lang))
-    return ml, (lid, src, ttl, shown)
-
-
-def _layer_tree(root: ET.Element, by_group: dict[str, list[tuple[str, str, str, bool]]], lang: str) -> None:
-    """The project's layer tree: the report's groups, each layer shown as the report shows it."""
-    tree = ET.SubElement(root, "layer-tree-group")
-    ET.SubElement(tree, "customproperties")
-    for gkey in ("analysis", "suitability", "context"):
-        items = by_group[gkey]
-        if not items:
-            continue
-        grp = ET.SubElement(tree, "layer-tree-group", name=label(S.GROUPS[gkey], lang),
-                            checked="Qt::Checked", expanded="0" if gkey == "suitability" else "1")
-        ET.SubElement(grp, "customproperties")
-        for lid, src, ttl, shown in items:
-            lt = ET.SubElement(grp, "layer-tree-layer", id=lid, name=ttl, source=src,
-                               providerKey="gdal" if src.endswith(".tif") else "ogr",
-                               checked="Qt::Checked" if shown else "Qt::Unchecked", expanded="1" if shown else "0")
-            ET.SubElement(lt, "customproperties")
-
-
-def suitability_ramp() -> list[tuple[float, str, int, str]]:
-    """The report's suitability ramp as QGIS colour-ramp items ``(value, colour, alpha, label)``: viridis
-    from 0 (low) to 1 (high), more opaque where more suitable (as the report's overlay)."""
-    n = len(S.VIRIDIS) - 1
-    return [(k / n, "#%02x%02x%02x" % rgb, int(40 + 180 * k / n), "0 low" if k == 0 else "1 high" if k == n else "")
-            for k, rgb in enumerate(S.VIRIDIS)]
-
-
-#: the project property (``siteplan/export``) that marks a project ``siteplan export`` wrote, as written
-QGZ_MARKER = b'<export type="QString">siteplan export</export>'
-
-
-def is_siteplan_qgz(path: Path) -> bool:
-    """True when ``path`` is a QGIS project ``siteplan export`` wrote: a zip whose ``.qgs`` holds the
-    project property ``siteplan/export`` (:func:`write_project`). Any other file is not siteplan's."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.endswith(".qgs")]
-            if len(names) != 1 or z.getinfo(names[0]).file_size > 64 * 2**20:
-                return False
-            text = z.read(names[0])
-    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError):
-        return False
-    return QGZ_MARKER in text  # not parsed: the file may be anyone's
-
-
-def write_project(path: Path, gpkg_name: str, layers: list[tuple[str, Any]], rasters: list[tuple[str, str, str, Path]],
-                  crs: Any, extent: tuple[float, float, float, float] | None, lang: str, title: str) -> None:
-    """Write ``plan.qgz`` (a zip holding ``plan.qgs``): the GeoPackage's layers styled and grouped as in
-    the report (analysis, suitability, context), the suitability rasters with the report's colour ramp,
-    the study area as the initial extent. Paths are relative: the project, the GeoPackage and its
-    rasters folder move together.
-
-    Parameters
-    ----------
-    path
-        The ``.qgz`` to write (atomically).
-    gpkg_name
-        The GeoPackage's file name, beside ``path``.
-    layers
-        ``(name, GeoDataFrame)`` of the GeoPackage's layers, in the GeoPackage's CRS.
-    rasters
-        ``(id, path relative to the project, title, the file to read)`` of each raster: ``<code>.tif``
-        suitability, ``<code>_sd.tif`` its uncertainty (a grey ramp from 0 to the raster's maximum).
-    crs
-        The project's CRS (the run's working CRS).
-    extent
-        The study area's bounds in ``crs`` (the initial view), or ``None``.
-    lang
-        The report's language.
-    title
-        The project's title.
-    """
-    root = ET.Element("qgis", projectname=title, version=QGIS_VERSION, saveUser="", saveUserFull="",
-                      saveDateTime="")
-    ET.SubElement(root, "homePath", path="")
-    ET.SubElement(root, "title").text = title
-    _srs(ET.SubElement(root, "projectCrs"), crs)
-    styled = [(n, g, layer_rules(n, g)) for n, g in layers]
-    by_group: dict[str, list[tuple[str, str, str, bool]]] = {"analysis": [], "suitability": [], "context": []}
-    order = ["sites", "zones", "plots", "estates", "relocation", "flows", "clusters"]
-    maplayers: list[ET.Element] = []
-    for n in sorted((n for n, _, _ in styled), key=lambda n: order.index(n) if n in order else len(order)):
-        g, st = next((g, st) for m, g, st in styled if m == n)
-        ml, item = _vector_layer(n, g, st, gpkg_name, lang)
-        by_group["context" if n == "study_area" else "analysis"].append(item)
-        maplayers.append(ml)
-    for rid, rel, ttl, file in rasters:
-        sd = rid.endswith("_sd")
-        if sd:
-            import rasterio
-
-            with rasterio.open(file) as src_r:
-                a = src_r.read(1, masked=True)
-            top = float(a.max()) if a.count() else 1.0
-            ramp = [(0.0, "#ffffff", 255, "0"), (round(top, 6) or 1.0, "#000000", 255, f"{top:.3g}")]
-        else:
-            ramp = suitability_ramp()
-        maplayers.append(_raster_layer(rid, f"./{rel}", ttl, crs, ramp, 1.0 if sd else S.SUITABILITY_OPACITY))
-        by_group["suitability"].append((rid, f"./{rel}", ttl, False))
-
-    _layer_tree(root, by_group, lang)
-    canvas = ET.SubElement(root, "mapcanvas", name="theMapCanvas", annotationsVisible="1")
-    ET.SubElement(canvas, "units").text = "meters"
-    if extent is not None:
-        pad = 0.03 * max(extent[2] - extent[0], extent[3] - extent[1])
-        _extent(canvas, "extent", (extent[0] - pad, extent[1] - pad, extent[2] + pad, extent[3] + pad))
-    ET.SubElement(canvas, "rotation").text = "0"
-    _srs(ET.SubElement(canvas, "destinationsrs"), crs)
-    pl = ET.SubElement(root, "projectlayers")
-    pl.extend(maplayers)
-    order_el = ET.SubElement(root, "layerorder")
-    for gkey in ("analysis", "suitability", "context"):
-        for lid, *_ in by_group[gkey]:
-            ET.SubElement(order_el, "layer", id=lid)
-    props = ET.SubElement(root, "properties")
-    paths = ET.SubElement(props, "Paths")
-    ET.SubElement(paths, "Absolute", type="bool").text = "false"
-    # QGIS reads the project's CRS only when this flag is on
-    ET.SubElement(ET.SubElement(props, "SpatialRefSys"), "ProjectionsEnabled", type="int").text = "1"
-    # a project property QGIS keeps: what export --overwrite checks before replacing the file
-    ET.SubElement(ET.SubElement(props, "siteplan"), "export", type="QString").text = "siteplan export"
-    if extent is not None:  # the initial view when the project opens; also the project's default view extent
-        ve = ET.SubElement(root, "ProjectViewSettings", UseProjectScales="0", rotation="0")
-        dv = ET.SubElement(ve, "DefaultViewExtent", xmin=repr(round(float(extent[0]), 3)),
-                           ymin=repr(round(float(extent[1]), 3)), xmax=repr(round(float(extent[2]), 3)),
-                           ymax=repr(round(float(extent[3]), 3)))
-        _srs(dv, crs)
-    text = _xml(root, "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        info = zipfile.ZipInfo(path.with_suffix(".qgs").name, date_time=ZIP_DATE)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        z.writestr(info, text.encode("utf-8"))
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
-

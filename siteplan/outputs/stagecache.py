@@ -155,7 +155,7 @@ def _grid_part(grid: Grid) -> list[object]:
 
 def classify_key(businesses: pd.DataFrame, catalogue: Catalogue, scenario: Scenario) -> str:
     """The classification's key: the businesses as loaded, the catalogue, ``classification`` and the
-    labels file (:func:`siteplan.guilds.name_model.classify_registry` reads nothing else)."""
+    labels file (:func:`siteplan.guilds.decide.classify_registry` reads nothing else)."""
     k = _Key("classify").frame("businesses", businesses).frame("catalogue", catalogue.table)
     k.text("catalogue.changes", list(catalogue.changes))
     spec = scenario.classification
@@ -580,8 +580,8 @@ class StageReuse:
 
     def classify(self, businesses: pd.DataFrame, catalogue: Catalogue, scenario: Scenario
                  ) -> tuple[pd.DataFrame, list[str]]:
-        """:func:`siteplan.guilds.name_model.classify_registry`, or its result from the source run."""
-        from ..guilds.name_model import classify_registry
+        """:func:`siteplan.guilds.decide.classify_registry`, or its result from the source run."""
+        from ..guilds.decide import classify_registry
 
         try:
             key: str | None = classify_key(businesses, catalogue, scenario)

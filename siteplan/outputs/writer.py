@@ -30,6 +30,7 @@ from .._version import __version__
 from ..common.atomic import atomic_path
 from ..common.geom import to_rfc7946
 from ..common.hashing import sha256_file
+from ..common.notice import messages
 from ..common.units import M2_PER_HA
 from ..grid import NODATA, Grid
 from .files import MARKER, unregistered
@@ -325,9 +326,10 @@ def _category_names(layers: list[tuple[str, gpd.GeoDataFrame]]) -> dict[str, tup
 
 def _project(run_dir: Path, gpkg: Path, qgz: Path, layers: list[tuple[str, gpd.GeoDataFrame]],
              tifs: list[Path], folder_name: str, lang: str) -> None:
-    """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.gisstyle.write_project`)."""
+    """Write the QGIS project ``qgz`` beside ``gpkg`` (:func:`siteplan.outputs.qgsproject.write_project`)."""
     from ..report.styles import TITLES
-    from .gisstyle import label, write_project
+    from .gisstyle import label
+    from .qgsproject import write_project
 
     try:
         m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -396,7 +398,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
         the initial extent (the same rules as ``gpkg``: never an input, never inside ``run_dir``).
     overwrite
         Replace an existing ``gpkg``, ``.qgz`` and rasters folder, each only when siteplan's export wrote
-        it (its marker: :func:`is_siteplan_gpkg`, :func:`siteplan.outputs.gisstyle.is_siteplan_qgz`, the
+        it (its marker: :func:`is_siteplan_gpkg`, :func:`siteplan.outputs.qgsproject.is_siteplan_qgz`, the
         folder's ``.siteplan-run``). Without it an existing one is refused; a file or folder siteplan
         did not write is refused even with it. Every refusal comes before anything is written.
 
@@ -430,7 +432,7 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     qgz = gpkg.with_suffix(".qgz")
     if project:
         check_output_file(qgz, inputs, option=f"--gpkg {gpkg}: its QGIS project", folders={"the run folder": run_dir})
-    from .gisstyle import is_siteplan_qgz
+    from .qgsproject import is_siteplan_qgz
 
     _check_replace(gpkg, "--gpkg", overwrite, is_siteplan_gpkg)
     if project:
@@ -717,7 +719,7 @@ def _write_report(res: RunResult, out_dir: Path) -> None:
 def _write_tables(res: RunResult, out_dir: Path, relocation: pd.DataFrame, totals: pd.DataFrame) -> None:
     """The CSVs and the GeoJSON layers (``relocation``, ``totals``: the run's relocation table and estate
     totals, :mod:`siteplan.programme.summaries`)."""
-    from ..guilds.name_model import review_table
+    from ..guilds.decide import review_table
     from ..programme import summaries as t
 
     bom = res.prep.scenario.outputs.csv_bom
@@ -789,7 +791,7 @@ def _manifest(res: RunResult, scenario_file: Path | None, hashes: dict[str, str]
         "excluded_features": res.prep.region.excluded.to_dict(orient="records"),
         "timings_s": res.timings,
         "timings_cpu_s": res.timings_cpu,
-        "warnings": res.warnings,
+        "warnings": messages(res.warnings),
         "outputs_sha256": hashes,
     }
 

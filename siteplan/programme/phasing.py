@@ -47,6 +47,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..common.notice import Notice
 from ..common.units import M2_PER_HA
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def priority_weights(res: RunResult, p: Placement) -> pd.Series | None:
     return pd.Series(tier, index=ids)
 
 
-def _upgrades_of(res: RunResult, phases: list[PhaseSpec], warns: list[str]) -> list[list[tuple[str, dict[str, Any], str]]]:
+def _upgrades_of(res: RunResult, phases: list[PhaseSpec], warns: list[Notice]) -> list[list[tuple[str, dict[str, Any], str]]]:
     """Per phase, the upgrades it does: ``(estate_id, changes, description)``; references the run's
     upgrades.csv does not have are left out with a warning."""
     from ..scenario import UpgradeRefSpec, parse_changes
@@ -166,7 +167,7 @@ def _upgrades_of(res: RunResult, phases: list[PhaseSpec], warns: list[str]) -> l
                 row = up[up["estate_id"].astype(str) == eid].sort_values("rank", kind="mergesort").head(1)
                 miss = f"upgrades.csv proposes no upgrade of estate '{eid[:40]}'"
             if row.empty:
-                warns.append(f"{where}: {miss}; the phase goes without it")
+                warns.append(Notice("phase-upgrade-missing", f"{where}: {miss}; the phase goes without it"))
                 continue
             r = row.iloc[0]
             got.append((str(r["estate_id"]), parse_changes(str(r["changes"])),
@@ -175,7 +176,7 @@ def _upgrades_of(res: RunResult, phases: list[PhaseSpec], warns: list[str]) -> l
     return out
 
 
-def _sites_of(res: RunResult, phases: list[PhaseSpec], warns: list[str]) -> list[list[str]]:
+def _sites_of(res: RunResult, phases: list[PhaseSpec], warns: list[Notice]) -> list[list[str]]:
     """Per phase, the proposed sites it builds; ids the run did not propose are left out with a warning."""
     ids = [str(s) for s in res.sites["site_id"]] if len(res.sites) else []
     out = []
@@ -188,8 +189,9 @@ def _sites_of(res: RunResult, phases: list[PhaseSpec], warns: list[str]) -> list
             if s in ids:
                 got.append(s)
             else:
-                warns.append(f"programme.phases[{i}] ('{ph.name[:40]}').sites: '{s[:40]}' is not among the run's "
-                             f"proposed sites ({', '.join(ids) or 'none'}); the phase goes without it")
+                warns.append(Notice("phase-site-missing", f"programme.phases[{i}] ('{ph.name[:40]}').sites: "
+                                    f"'{s[:40]}' is not among the run's proposed sites ({', '.join(ids) or 'none'}); "
+                                    "the phase goes without it"))
         out.append(got)
     return out
 

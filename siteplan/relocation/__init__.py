@@ -31,8 +31,13 @@ Modules, data flowing one way:
 - :mod:`~siteplan.relocation.model`: units, and the :class:`AssignmentModel` (arcs, costs,
   penalties, priority, capacity rows) built from the layers by :func:`build_model`;
 - :mod:`~siteplan.relocation.relaxation`: the min-cost-flow or LP relaxation and its bound;
-- :mod:`~siteplan.relocation.local_search`: shifts and ejection chains on an integer assignment;
-- :mod:`~siteplan.relocation.solve`: :class:`SolverOptions`, the repair and :func:`solve_model`;
+- :mod:`~siteplan.relocation.network`, :mod:`~siteplan.relocation.routing` and
+  :mod:`~siteplan.relocation.roads`: the road graph, the travel costs on it, and the run's network;
+- :mod:`~siteplan.relocation.moves` and :mod:`~siteplan.relocation.local_search`: the candidate moves
+  (vectorized) and the shifts and ejection chains that apply them to an integer assignment;
+- :mod:`~siteplan.relocation.repair`: the integer assignment rebuilt from the relaxation (sub-MILP,
+  greedy placement);
+- :mod:`~siteplan.relocation.solve`: :class:`SolverOptions`, the exact MILP and :func:`solve_model`;
 - :mod:`~siteplan.relocation.plan`: :func:`estate_capacity`, :func:`allocate` and the :class:`Plan`
   with a reason for every business left out.
 """

@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from ..common.notice import Notice
 from ..scenario import AllocationSpec
 
 __all__ = ["PlanInputs"]
@@ -58,7 +59,7 @@ class PlanInputs:
     elig: pd.DataFrame
     capacity: pd.DataFrame
     clusters: gpd.GeoDataFrame
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     used: pd.DataFrame | None = None
     weights: pd.Series | None = None
     spec: AllocationSpec | None = None

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
-from .model import AssignmentModel, arc_land, min_by_unit
+from .model import AssignmentModel, arc_land
+from .moves import BULK, GAIN_EPS, Candidates, candidates
 
 __all__ = ["SearchOptions", "local_search"]
 
@@ -30,18 +30,8 @@ MIN_PASS_GAIN = 2e-5
 MIN_MOVE = 1e-7
 # candidates tried per pass, best first
 MAX_TRIES = 40_000
-# a move must save more than this to be kept (absolute; float noise in the objective)
-GAIN_EPS = 1e-9
 # m²: an arc fits when each of its rows keeps at least −FIT_SLACK_M2 of room
 FIT_SLACK_M2 = 1e-7
-# a deeper move wins over its unit's best plain escape only if not worse by more than this
-TIE_EPS = 1e-12
-# m²: a group of leaving members covers a deficit when its land falls short by at most this; also the
-# floor of a member's land when its cost to leave is taken per m²
-COVER_SLACK_M2 = 1e-9
-# evictee codes in the candidate list: a plain shift (nobody leaves), a bulk ejection (a group leaves)
-SHIFT = -1
-BULK = -2
 
 
 class SearchOptions(TypedDict, total=False):
@@ -103,50 +93,6 @@ class _Limits:
     max_tries: int = MAX_TRIES
 
 
-@dataclass(frozen=True, eq=False)
-class _Members:
-    """The assigned units grouped by estate, by land descending within each estate.
-
-    ``units``, ``arcs``, ``estate``, ``land``: per member; ``seg[e]:seg[e + 1]``: estate e's members;
-    ``key``: estate and land packed into one ascending number, ``estate × 2 span + (span − land)``
-    (``span`` exceeds every land), for :meth:`last_covering`.
-    """
-
-    units: np.ndarray
-    arcs: np.ndarray
-    estate: np.ndarray
-    land: np.ndarray
-    seg: np.ndarray
-    key: np.ndarray
-    span: float
-
-    def last_covering(self, estate: np.ndarray, need: np.ndarray) -> np.ndarray:
-        """Position of the last (smallest) member of ``estate`` with land ≥ ``need``, or -1."""
-        span = self.span
-        count = np.searchsorted(self.key, estate * (2 * span) + (span - need), side="right") - self.seg[estate]
-        return np.where(count > 0, self.seg[estate] + count - 1, -1)
-
-
-@dataclass(frozen=True, eq=False)
-class _Candidates:
-    """One pass's candidate moves, and the plans they refer to.
-
-    Per candidate k: ``arcs[k]`` the arc its unit takes; ``evictee[k]`` the member that leaves
-    (``SHIFT``: none, ``BULK``: the group ``bulk_members[seg[e]:bulk_end[k] + 1]`` of the arc's
-    estate e); ``gains[k]`` its predicted saving. Per unit v: ``deep_arc[v]``, ``deep_evictee[v]``
-    its planned deeper move when evicted (-1: none).
-    """
-
-    arcs: np.ndarray
-    evictee: np.ndarray
-    bulk_end: np.ndarray
-    gains: np.ndarray
-    deep_arc: np.ndarray
-    deep_evictee: np.ndarray
-    bulk_members: np.ndarray
-    seg: np.ndarray
-
-
 class _Search:
     """One local search's state and moves.
 
@@ -181,12 +127,15 @@ class _Search:
         return c
 
     def fits(self, a: int) -> bool:
+        """Whether arc a fits in the room left now (each of its rows keeps at least −FIT_SLACK_M2)."""
         c = self._cols.get(a) or self.col(a)
         room = self.room
-        for r, v in c:
+        for r, v in c:  # the innermost loop of the search: a plain loop is faster than all() over a generator
             if room[r] - v < -FIT_SLACK_M2:
-                return False
-        return True
+                break
+        else:
+            return True
+        return False
 
     def do(self, a: int, sign: float) -> None:
         """Add (sign 1) or remove (sign -1) arc a's land in its rows, logged."""
@@ -266,14 +215,21 @@ class _Search:
     def try_move(self, u: int, b: int, v: int, va: int, w: int) -> float:
         """Apply u→b (evicting v, which goes to va evicting w, or to its best option); the saving, or
         0 with the state unchanged."""
-        arc_of, arc_e, arc_cost = self.arc_of, self.arc_e, self.arc_cost
-        do, undo_to = self.do, self.undo_to
-        e2 = int(arc_e[b])
+        e2 = int(self.arc_e[b])
         cu = self.lift(u, e2)
         if cu is None:
             return 0.0
         if v < 0:
             return self._shift(u, b, cu)
+        return self._eject(u, b, v, (va, w), cu)
+
+    def _eject(self, u: int, b: int, v: int, deeper: tuple[int, int], cu: float) -> float:
+        """Finish u→b (u lifted, costing ``cu``) by evicting v, which goes to ``deeper`` (its planned arc
+        and the member it displaces there) or to its best option; the saving, or 0 with all undone."""
+        arc_of, arc_e, arc_cost = self.arc_of, self.arc_e, self.arc_cost
+        do, undo_to = self.do, self.undo_to
+        va, w = deeper
+        e2 = int(arc_e[b])
         old_v = int(arc_of[v])
         if old_v < 0 or arc_e[old_v] != e2 or v == u:
             undo_to(0)
@@ -352,7 +308,7 @@ class _Search:
             arc_of = self.arc_of
             current = np.where(arc_of >= 0, self.arc_cost[np.maximum(arc_of, 0)], self.penalty)
             tiny = max(GAIN_EPS, lim.min_move * abs(float(current.sum())))  # moves worth less are not tried
-            cands = self.candidates(current, tiny, lim.max_group)
+            cands = candidates(self, current, tiny, lim.max_group)
             if not len(cands.gains):
                 break
             log.debug("local search pass %d: candidates in %.2f s", passes, time.perf_counter() - t_pass)
@@ -375,7 +331,7 @@ class _Search:
                                    f"{lim.max_passes} passes (allocation.search_passes) of at most {lim.max_tries} "
                                    "candidate moves")
 
-    def apply(self, cands: _Candidates, deadline: float, lim: _Limits) -> tuple[float, int]:
+    def apply(self, cands: Candidates, deadline: float, lim: _Limits) -> tuple[float, int]:
         """Try the candidates best first, each against the current state; returns (saving, moves).
         The wall clock past ``deadline`` raises :class:`~siteplan.errors.SafetyNetError`."""
         arc_u, arc_e = self.arc_u, self.arc_e
@@ -421,130 +377,3 @@ class _Search:
             self.check_clock(deadline, lim)
         self.row_left[:] = self.room
         return pass_saving, moves
-
-    # --- candidate generation, vectorized over every arc ----------------------------------------
-
-    def members(self) -> _Members:
-        """The assigned units by estate, by land descending."""
-        arc_of, land = self.arc_of, self.land
-        units = np.flatnonzero(arc_of >= 0)
-        arcs = arc_of[units]
-        estate = self.arc_e[arcs]
-        o = np.lexsort((-land[arcs], estate))
-        units, arcs, estate = units[o], arcs[o], estate[o]
-        m_land = land[arcs]
-        span = self.land_span
-        seg = np.searchsorted(estate, np.arange(self.n_estates + 1))
-        return _Members(units, arcs, estate, m_land, seg, estate * (2 * span) + (span - m_land), span)
-
-    def candidates(self, current: np.ndarray, tiny: float, max_group: int) -> _Candidates:
-        """Every move worth trying this pass: shifts, ejections of one member (with its planned
-        deeper move) and bulk ejections, with their predicted savings."""
-        arc_u, arc_e, arc_cost = self.arc_u, self.arc_e, self.arc_cost
-        room_after = _fit(self.a_csc, self.row_left)
-        cur_e = np.where(self.arc_of >= 0, arc_e[np.maximum(self.arc_of, 0)], -1)
-        own = arc_e == cur_e[arc_u]
-        mem = self.members()
-        # level 1: a member's cost to leave = its cheapest other arc with room, or out
-        escape = min_by_unit(np.where((~own) & (room_after >= 0), arc_cost, np.inf), self.order_arcs, self.starts,
-                             self.penalty.astype(float))
-        leave1 = escape[mem.units] - arc_cost[mem.arcs]
-        deep_arc, deep_evictee, escape2 = self._deep_plans(own, room_after, escape, leave1, mem)
-        leave2 = escape2[mem.units] - arc_cost[mem.arcs]
-        run2, arg2 = _seg_cummin(leave2, mem.estate), _seg_cumargmin(leave2, mem.estate)
-        # candidates for every unit: shifts, and ejections at estates where it does not fit
-        cand = np.flatnonzero((~own) & (arc_cost < current[arc_u] - tiny))
-        shift = cand[room_after[cand] >= 0]
-        eject = cand[room_after[cand] < 0]
-        pos = mem.last_covering(arc_e[eject], -room_after[eject])
-        eject, pos = eject[pos >= 0], pos[pos >= 0]
-        evictee = mem.units[arg2[pos]]
-        gain_eject = current[arc_u[eject]] - arc_cost[eject] - run2[pos]
-        keep = (gain_eject > tiny) & (evictee != arc_u[eject])
-        eject, evictee, gain_eject = eject[keep], evictee[keep], gain_eject[keep]
-        bulk, bulk_end, gain_bulk, bulk_members = self._bulk(cand[room_after[cand] < 0], room_after, current, tiny,
-                                                             leave1, mem, max_group)
-        return _Candidates(
-            arcs=np.concatenate([shift, eject, bulk]),
-            evictee=np.concatenate([np.full(len(shift), SHIFT, np.int64), evictee,
-                                    np.full(len(bulk), BULK, np.int64)]),
-            bulk_end=np.concatenate([np.full(len(shift) + len(eject), -1, np.int64), bulk_end]),
-            gains=np.concatenate([current[arc_u[shift]] - arc_cost[shift], gain_eject, gain_bulk]),
-            deep_arc=deep_arc, deep_evictee=deep_evictee, bulk_members=bulk_members, seg=mem.seg)
-
-    def _deep_plans(self, own: np.ndarray, room_after: np.ndarray, escape: np.ndarray, leave1: np.ndarray,
-                    mem: _Members) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Level 2: a member may also leave to an estate where it does not fit, displacing a member
-        there that leaves at level 1. Returns each unit's planned deeper arc and its evictee (-1: none)
-        and each unit's cost to leave at either level."""
-        arc_u, arc_cost, n_units = self.arc_u, self.arc_cost, len(self.arc_of)
-        run1, arg1 = _seg_cummin(leave1, mem.estate), _seg_cumargmin(leave1, mem.estate)
-        deep = np.flatnonzero((~own) & (self.arc_of[arc_u] >= 0) & (room_after < 0))
-        # only where going could beat the simple escape (a displaced member costs at least min(run1))
-        floor1 = min(0.0, float(run1.min(initial=0.0)))
-        deep = deep[arc_cost[deep] + floor1 < escape[arc_u[deep]]]
-        pos = mem.last_covering(self.arc_e[deep], -room_after[deep])
-        deep, pos = deep[pos >= 0], pos[pos >= 0]
-        displaced = mem.units[arg1[pos]]
-        deep_cost = arc_cost[deep] + run1[pos]
-        ok = displaced != arc_u[deep]
-        deep, displaced, deep_cost = deep[ok], displaced[ok], deep_cost[ok]
-        by_arc = np.full(len(arc_u), np.inf)
-        by_arc[deep] = deep_cost
-        escape2 = min_by_unit(by_arc, self.order_arcs, self.starts, escape)
-        deep_arc = np.full(n_units, -1, np.int64)
-        deep_evictee = np.full(n_units, -1, np.int64)
-        win = deep_cost <= escape2[arc_u[deep]] + TIE_EPS
-        win &= deep_cost < escape[arc_u[deep]] - GAIN_EPS
-        deep_arc[arc_u[deep[win]]] = deep[win]
-        deep_evictee[arc_u[deep[win]]] = displaced[win]
-        return deep_arc, deep_evictee, escape2
-
-    def _bulk(self, blocked: np.ndarray, room_after: np.ndarray, current: np.ndarray, tiny: float,
-              leave1: np.ndarray, mem: _Members, max_group: int
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Bulk ejections onto the ``blocked`` arcs (no room): several members leave, cheapest per m²
-        first, until their land covers the deficit. Returns the arcs, the last leaving member's
-        position in the returned member order, the gains, and that order."""
-        arc_u, arc_e, arc_cost, seg = self.arc_u, self.arc_e, self.arc_cost, mem.seg
-        density = leave1 / np.maximum(mem.land, COVER_SLACK_M2)
-        o = np.lexsort((density, mem.estate))
-        b_units, b_est, b_land, b_cost = mem.units[o], mem.estate[o], mem.land[o], leave1[o]
-        span = float(b_land.sum()) + 1.0
-        cum_land = np.cumsum(b_land)
-        cum_cost = np.cumsum(b_cost)
-        base_land = np.repeat(np.r_[0.0, cum_land][seg[:-1]], np.diff(seg))
-        base_cost = np.repeat(np.r_[0.0, cum_cost][seg[:-1]], np.diff(seg))
-        key = b_est * span + (cum_land - base_land)
-        need = -room_after[blocked]
-        pos = np.searchsorted(key, arc_e[blocked] * span + need - COVER_SLACK_M2, side="left")
-        ok = (pos < len(b_est)) & (pos - seg[arc_e[blocked]] < max_group)
-        ok[ok] &= b_est[pos[ok]] == arc_e[blocked[ok]]
-        blocked, pos = blocked[ok], pos[ok]
-        gain = current[arc_u[blocked]] - arc_cost[blocked] - (cum_cost[pos] - base_cost[pos])
-        keep = gain > tiny
-        return blocked[keep], pos[keep], gain[keep], b_units
-
-
-def _fit(a_csc: sparse.csc_matrix, row_left: np.ndarray) -> np.ndarray:
-    """For every arc, the least room its rows would have left if it were added (≥ 0: it fits)."""
-    na = a_csc.shape[1]
-    out = np.full(na, np.inf)
-    if a_csc.nnz == 0:
-        return out
-    vals = row_left[a_csc.indices] - a_csc.data
-    nz = np.flatnonzero(np.diff(a_csc.indptr) > 0)
-    out[nz] = np.minimum.reduceat(vals, a_csc.indptr[nz])
-    return out
-
-
-def _seg_cummin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Running minimum of ``x`` within runs of equal (sorted) ``groups``."""
-    return pd.Series(x).groupby(groups, sort=False).cummin().to_numpy()
-
-
-def _seg_cumargmin(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Position (in ``x``) of the running minimum within runs of equal (sorted) ``groups``."""
-    run = _seg_cummin(x, groups)
-    idx = np.where(x == run, np.arange(len(x)), -1)
-    return pd.Series(idx).groupby(groups, sort=False).cummax().to_numpy()

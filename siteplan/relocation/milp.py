@@ -27,9 +27,15 @@ from ..errors import SafetyNetError
 
 __all__ = ["milp", "native_stdout_silenced", "safety_net_error", "stopped_by_clock"]
 
+class _Redirect:
+    """The process's one redirection of fd 1: how many blocks are inside it and the saved descriptor."""
+
+    depth = 0
+    saved: int | None = None
+
+
 _lock = threading.Lock()
-_depth = 0
-_saved: int | None = None
+_state = _Redirect()
 
 
 def _flush_c_stdout() -> None:
@@ -45,33 +51,33 @@ def _flush_c_stdout() -> None:
 @contextmanager
 def native_stdout_silenced() -> Iterator[None]:
     """Point file descriptor 1 at the null device while the block runs (nested and threaded uses counted)."""
-    global _depth, _saved
+    st = _state
     try:
         fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
     except (AttributeError, ValueError, OSError):
         fd = 1
     with _lock:
-        if _depth == 0:
+        if st.depth == 0:
             try:
                 if sys.stdout is not None:
                     sys.stdout.flush()
-                _saved = os.dup(fd)
+                st.saved = os.dup(fd)
                 null = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(null, fd)
                 os.close(null)
             except OSError:
-                _saved = None
-        _depth += 1
+                st.saved = None
+        st.depth += 1
     try:
         yield
     finally:
         with _lock:
-            _depth -= 1
-            if _depth == 0 and _saved is not None:
+            st.depth -= 1
+            if st.depth == 0 and st.saved is not None:
                 _flush_c_stdout()
-                os.dup2(_saved, fd)
-                os.close(_saved)
-                _saved = None
+                os.dup2(st.saved, fd)
+                os.close(st.saved)
+                st.saved = None
 
 
 def milp(*args: Any, **kwargs: Any) -> Any:

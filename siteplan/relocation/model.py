@@ -127,6 +127,7 @@ class AssignmentModel:
 
     @property
     def n_arcs(self) -> int:
+        """The number of arcs."""
         return len(self.arc_u)
 
     @property
@@ -231,7 +232,8 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
     codes = pd.Index(sorted(set(catalogue.codes) | set(elig["category"].dropna()) |
                             set(b["category"].dropna())))
     biz_cat = codes.get_indexer(b["category"])          # -1: unclassified
-    eligible, usable_share, score = _estate_category_tables(estates, codes, elig, scores, spec.zone_aware_capacity)
+    eligible, usable_share, score = _estate_category_tables(estates, codes, elig, scores,
+                                                            zone_aware=spec.zone_aware_capacity)
     biz, est, dist_m, travel = _pairs_within_reach(b, estates, biz_cat, spec, network, costs)
     keep = eligible[est, biz_cat[biz]]
     biz, est, dist_m = biz[keep], est[keep], dist_m[keep]
@@ -279,7 +281,7 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
 
 
 def _estate_category_tables(estates: gpd.GeoDataFrame, codes: pd.Index, elig: pd.DataFrame,
-                            scores: pd.DataFrame | None, zone_aware: bool
+                            scores: pd.DataFrame | None, *, zone_aware: bool
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eligibility, usable share of the estate and suitability score as (estate, category) matrices."""
     n_est, n_cat = len(estates), len(codes)
@@ -401,7 +403,8 @@ def _whole_units(pair_key: np.ndarray, units: Units, n_est: int) -> np.ndarray:
     """Mask of the pairs whose (unit, estate) every member of the unit reaches."""
     members = np.bincount(units.unit_of, minlength=units.n_units)
     uniq, inv, count = np.unique(pair_key, return_inverse=True, return_counts=True)
-    return (count == members[uniq // n_est])[inv]
+    answer: np.ndarray = (count == members[uniq // n_est])[inv]
+    return answer
 
 
 def _too_big(pair_key: np.ndarray, share: np.ndarray, biz_land: np.ndarray, capacity_m2: np.ndarray,
@@ -432,7 +435,8 @@ def _pair_distance(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bj: np.ndarray)
     n = len(ai)
     workers = max(1, min(MAX_DISTANCE_THREADS, os.cpu_count() or 1, n // PAIRS_PER_THREAD))
     if workers == 1:
-        return shapely.distance(a[ai], b[bj])
+        answer: np.ndarray = shapely.distance(a[ai], b[bj])
+        return answer
     cuts = np.linspace(0, n, workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as ex:
         parts = list(ex.map(lambda k: shapely.distance(a[ai[cuts[k]:cuts[k + 1]]], b[bj[cuts[k]:cuts[k + 1]]]),

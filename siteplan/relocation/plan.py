@@ -229,7 +229,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     b = businesses.reset_index(drop=True)
     units = business_units(b, catalogue, spec)
     if len(estates) == 0:
-        return _no_estates(b, units.land, units.classified, capacity, network is not None)
+        return _no_estates(b, units.land, units.classified, capacity, roads=network is not None)
     full_capacity = capacity
     if reservations:
         estates, capacity, elig, scores = split_reserved(estates, capacity, elig, scores, reservations)
@@ -247,7 +247,7 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     dkm = np.full(len(b), np.nan)
     dkm[assigned] = shapely.distance(b.geometry.values[assigned], estates.geometry.values[est_of_b[assigned]]) \
         / M_PER_KM
-    reach = reach_phrase(spec, network is not None)
+    reach = reach_phrase(spec, roads=network is not None)
     reasons = (_reasons(b, estates, elig, reach, model, units, assigned) if detail else
                np.full(len(b), "", dtype=object))
     eids = estates["estate_id"].to_numpy()
@@ -261,14 +261,14 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     log.info("relocation: %d assigned, %d unassigned; gap %.4f%%", int(assigned.sum()), int((~assigned).sum()),
              100 * res.gap)
     if not detail:
-        return Plan(rows, pd.DataFrame(), pd.DataFrame(), _solver_report(res, model), spec.measure(network is not None))
+        return Plan(rows, pd.DataFrame(), pd.DataFrame(), _solver_report(res, model), spec.measure(roads=network is not None))
     un = rows[(rows.status == "unassigned") & rows["category"].notna()]
     unmet = un.groupby("category").agg(land_m2=("land_m2", "sum"), units=("biz_id", "size")).reset_index()
     return Plan(rows, _estate_summary(rows, full_capacity), unmet, _solver_report(res, model),
-                spec.measure(network is not None))
+                spec.measure(roads=network is not None))
 
 
-def reach_phrase(spec: AllocationSpec, roads: bool) -> str:
+def reach_phrase(spec: AllocationSpec, *, roads: bool) -> str:
     """The reach as the reasons say it: ``30 km``, ``30 km by road`` or ``45 min by road``."""
     if not roads:
         return f"{spec.max_distance_km:g} km"
@@ -361,7 +361,7 @@ def _reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame,
     reasons[big] = [f"too large ({model.unit_land[unit_of[i]] / M2_PER_HA:.2f} ha) for the free land of every "
                     f"eligible estate within {reach}" for i in np.flatnonzero(big)]
     far = out & classified & ~has_arc[unit_of] & ~model.in_reach[unit_of]
-    reasons[far] = _near_reasons(b, estates, elig, reach, np.flatnonzero(far), model.travel is not None)
+    reasons[far] = _near_reasons(b, estates, elig, reach, np.flatnonzero(far), roads=model.travel is not None)
     reasons[out & classified & has_arc[unit_of]] = "capacity exhausted in the eligible estates within reach"
     return reasons
 
@@ -387,7 +387,7 @@ def _unclassified_reason(b: gpd.GeoDataFrame, i: int) -> str:
     return f"unclassified: {note}" if note else "unclassified"
 
 
-def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, capacity: pd.DataFrame,
+def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, capacity: pd.DataFrame, *,
                 roads: bool = False) -> Plan:
     """The plan when the scenario has no estate at all: everything unassigned, all demand unmet."""
     n = len(b)
@@ -406,7 +406,7 @@ def _no_estates(b: gpd.GeoDataFrame, land: np.ndarray, classified: np.ndarray, c
 
 
 def _near_reasons(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, elig: pd.DataFrame, reach: str,
-                  rows: np.ndarray, roads: bool = False) -> list[str]:
+                  rows: np.ndarray, *, roads: bool = False) -> list[str]:
     """Reason text for the businesses ``rows`` that have no eligible estate within reach: the nearest
     estate in a straight line (its distance straight) and why; on roads, an eligible nearest estate
     is beyond the reach by road, and its distance is said to be ``in a straight line``."""

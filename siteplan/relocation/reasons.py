@@ -12,7 +12,7 @@ Persian label followed by the English sentence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -122,8 +122,8 @@ def _phrases(text: str, table: list[tuple[re.Pattern[str], str]], names: dict[st
     """Each ``;``-separated phrase of ``text`` in Persian by ``table``; groups that are category codes
     named in ``names`` given their Persian names, other groups kept; an unknown phrase kept as written."""
     out = []
-    for part in _split_top(str(text or "")):
-        part = part.strip()
+    for raw in _split_top(str(text or "")):
+        part = raw.strip()
         if not part:
             continue
         for pat, fa in table:
@@ -152,8 +152,8 @@ def eligibility_fa(reason: object) -> str:
     estate's max_cat 3.2"``): each ``;``-separated phrase translated, ids, numbers and names kept; a
     phrase this module does not know is kept as written (never guessed)."""
     out = []
-    for part in str(reason or "").split(";"):
-        part = part.strip()
+    for raw in str(reason or "").split(";"):
+        part = raw.strip()
         if not part:
             continue
         for pat, fa in _ELIG_FA:
@@ -167,33 +167,32 @@ def eligibility_fa(reason: object) -> str:
     return "؛ ".join(out)
 
 
+#: (test of a reason sentence, its code), the first that holds giving the code
+_CODE_TESTS: tuple[tuple[Callable[[str], object], str], ...] = (
+    (lambda r: r.startswith("capacity exhausted"), "capacity_full"),
+    (lambda r: r.startswith("too large"), "too_large"),
+    (_NEAR_FAR.match, "too_far"),
+    (lambda r: r.startswith("no eligible estate within"), "not_eligible_nearby"),
+    (lambda r: r.startswith("no existing estate"), "no_estates"),
+    (lambda r: r.startswith("unclassified: category not in scope"), "out_of_scope"),
+    (lambda r: r.startswith("unclassified"), "unclassified"),
+)
+
+
 def reason_code(reason: object) -> str:
     """The code of one reason sentence (empty for an empty reason, i.e. an assigned business)."""
     r = "" if reason is None or (isinstance(reason, float) and np.isnan(reason)) else str(reason).strip()
     if not r:
         return ""
-    if r.startswith("capacity exhausted"):
-        return "capacity_full"
-    if r.startswith("too large"):
-        return "too_large"
-    if _NEAR_FAR.match(r):
-        return "too_far"
-    if r.startswith("no eligible estate within"):
-        return "not_eligible_nearby"
-    if r.startswith("no existing estate"):
-        return "no_estates"
-    if r.startswith("unclassified: category not in scope"):
-        return "out_of_scope"
-    if r.startswith("unclassified"):
-        return "unclassified"
-    return "other"
+    return next((code for test, code in _CODE_TESTS if test(r)), "other")
 
 
 def reason_codes(reasons: Iterable[object]) -> np.ndarray:
     """:func:`reason_code` of each reason (distinct sentences are coded once)."""
     s = pd.Series(list(reasons), dtype=object)
     uniq = {r: reason_code(r) for r in pd.unique(s)}
-    return s.map(uniq).to_numpy(dtype=object)
+    answer: np.ndarray = s.map(uniq).to_numpy(dtype=object)
+    return answer
 
 
 def reason_label(code: str, lang: str = "en") -> str:
@@ -204,33 +203,64 @@ def reason_label(code: str, lang: str = "en") -> str:
     return fa if lang == "fa" else en
 
 
+def _fa_too_far(reason: str, _names: dict[str, str] | None) -> str | None:
+    """``too_far`` in Persian: the reach and the nearest estate, with its distance."""
+    m = _NEAR_FAR.match(reason)
+    assert m
+    line = " به خط مستقیم" if m[4] else ""
+    return f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری{line})"
+
+
+def _fa_not_eligible(reason: str, _names: dict[str, str] | None) -> str | None:
+    """``not_eligible_nearby`` in Persian: the nearest estate and why it is not eligible (None: not that form)."""
+    m = _NEAR_WHY.match(reason)
+    if not m:
+        return None
+    return f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: {eligibility_fa(m[3])})"
+
+
+def _fa_too_large(reason: str, _names: dict[str, str] | None) -> str | None:
+    """``too_large`` in Persian: the business's land and the reach (None: not that form)."""
+    m = _TOO_LARGE.match(reason)
+    if not m:
+        return None
+    return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز {_reach_fa(m[2])}"
+
+
+def _fa_out_of_scope(reason: str, names: dict[str, str] | None) -> str | None:
+    """``out_of_scope`` in Persian, with the category's Persian name."""
+    c = reason.rsplit(":", 1)[-1].strip()
+    return f"{reason_label('out_of_scope', 'fa')}: {(names or {}).get(c, c)}"
+
+
+def _fa_unclassified(reason: str, names: dict[str, str] | None) -> str | None:
+    """``unclassified`` in Persian, with its detail translated (None: no detail)."""
+    if reason == "unclassified":
+        return None
+    detail = _phrases(reason.split(":", 1)[1], _CLASS_FA, names) if ":" in reason else ""
+    return f"{reason_label('unclassified', 'fa')}: {detail}" if detail else None
+
+
+def _fa_other(reason: str, _names: dict[str, str] | None) -> str | None:
+    """An unknown reason: the label and the sentence as written."""
+    return f"{reason_label('other', 'fa')}: {reason}"
+
+
+#: code -> its Persian sentence from the reason (None: the code's label alone)
+_FA_DETAIL: dict[str, Callable[[str, dict[str, str] | None], str | None]] = {
+    "too_far": _fa_too_far, "not_eligible_nearby": _fa_not_eligible, "too_large": _fa_too_large,
+    "out_of_scope": _fa_out_of_scope, "unclassified": _fa_unclassified, "other": _fa_other,
+}
+
+
 def _fa_one(reason: str, names: dict[str, str] | None = None) -> str:
+    """One reason sentence in Persian (empty for an empty reason)."""
     code = reason_code(reason)
     if not code:
         return ""
-    if code == "too_far":
-        m = _NEAR_FAR.match(reason)
-        assert m
-        line = " به خط مستقیم" if m[4] else ""
-        return f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین: {m[2]} در {m[3]} کیلومتری{line})"
-    if code == "not_eligible_nearby":
-        m = _NEAR_WHY.match(reason)
-        if m:
-            return (f"هیچ شهرک مجازی {_reach_fa(m[1])} نیست (نزدیک‌ترین، {m[2]}، مجاز نیست: "
-                    f"{eligibility_fa(m[3])})")
-    if code == "too_large":
-        m = _TOO_LARGE.match(reason)
-        if m:
-            return f"بزرگ‌تر ({m[1]} هکتار) از زمین خالی همه شهرک‌های مجاز {_reach_fa(m[2])}"
-    if code == "out_of_scope":
-        c = reason.rsplit(":", 1)[-1].strip()
-        return f"{reason_label(code, 'fa')}: {(names or {}).get(c, c)}"
-    if code == "unclassified" and reason != "unclassified":
-        detail = _phrases(reason.split(":", 1)[1], _CLASS_FA, names) if ":" in reason else ""
-        return f"{reason_label(code, 'fa')}: {detail}" if detail else reason_label(code, "fa")
-    if code == "other":
-        return f"{reason_label(code, 'fa')}: {reason}"
-    return reason_label(code, "fa")
+    detail = _FA_DETAIL.get(code)
+    text = detail(reason, names) if detail is not None else None
+    return text if text is not None else reason_label(code, "fa")
 
 
 def reason_fa(reasons: Iterable[object], names: dict[str, str] | None = None) -> np.ndarray:
@@ -246,4 +276,5 @@ def reason_fa(reasons: Iterable[object], names: dict[str, str] | None = None) ->
     s = pd.Series(list(reasons), dtype=object)
     uniq = {r: ("" if r is None or (isinstance(r, float) and np.isnan(r)) else _fa_one(str(r).strip(), names))
             for r in pd.unique(s)}
-    return s.map(uniq).to_numpy(dtype=object)
+    answer: np.ndarray = s.map(uniq).to_numpy(dtype=object)
+    return answer

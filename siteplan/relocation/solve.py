@@ -21,8 +21,9 @@ from scipy import sparse
 from ..errors import SolverError
 from ..scenario import AllocationSpec
 from .local_search import MAX_TRIES, local_search
-from .model import AssignmentModel, CapacityRow, arc_land, min_by_unit
+from .model import AssignmentModel, CapacityRow
 from .relaxation import Relaxation, relax
+from .repair import Incumbent, apply_choice, greedy_place, marginal_units, sub_milp
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,18 +32,12 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AssignmentResult", "SolverOptions", "model_key", "solve_assignment", "solve_model", "solve_model_cached"]
 
-# a relaxed share above 1 − WHOLE_TOL places the unit whole
-WHOLE_TOL = 1e-7
 # m²: a row with less room left than this after the relaxation's whole units is full (repack there)
 FULL_ROW_M2 = 1e-6
-# the rounded flow overfills a row when its room is below −OVERFILL_RTOL × max(1, capacity)
-OVERFILL_RTOL = 1e-9
 # the repair MILP may stop within REPAIR_GAP_SHARE of the gap target (the rest is left to the greedy
 # placement and local search), and never later than at MAX_REPAIR_REL_GAP relative to its own part
 REPAIR_GAP_SHARE = 0.25
 MAX_REPAIR_REL_GAP = 0.5
-# m²: greedy placement's rounding slack when checking that an arc fits
-GREEDY_FIT_SLACK_M2 = 1e-6
 # status 'optimal' when the gap is at most this (the flow bound rounds costs down by about that much)
 OPTIMAL_GAP = 1e-6
 # floor of |bound| (and of similar divisors) when dividing by it; also the float noise below which a
@@ -103,6 +98,7 @@ class SolverOptions:
     relaxation: Literal["auto", "flow", "lp"] = "auto"
 
     def __post_init__(self) -> None:
+        """Refuse an unknown relaxation method."""
         if self.relaxation not in ("auto", "flow", "lp"):
             raise ValueError(f"relaxation must be 'auto', 'flow' or 'lp', not {self.relaxation!r}")
 
@@ -237,12 +233,12 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     log.info("relocation relaxation (%s): %d units, %d arcs, %d capacity rows: %.2f s, bound %.6g",
              rel.method, model.n_units, model.n_arcs, len(b_ub), timings["relaxation_s"], rel.bound)
     t1 = time.perf_counter()
-    inc = _Incumbent.from_relaxation(model, rel, a_ub, b_ub)
+    inc = Incumbent.from_relaxation(model, rel, a_ub, b_ub)
     residual, method = _repair(model, rel, inc, opts)
     timings["repair_s"] = time.perf_counter() - t1
     # greedy placement of whatever is still out and fits
     t2 = time.perf_counter()
-    placed = _greedy(np.flatnonzero((inc.arc_of < 0) & inc.has_arc), model.greedy_priority, inc)
+    placed = greedy_place(np.flatnonzero((inc.arc_of < 0) & inc.has_arc), model.greedy_priority, inc)
     timings["greedy_s"] = time.perf_counter() - t2
     # local search: shifts and ejection chains
     t3 = time.perf_counter()
@@ -268,7 +264,7 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
 
 #: modules whose code decides a solve's answer (their source is part of :func:`model_key`)
 _SOLVER_SOURCES = ("relocation/solve.py", "relocation/relaxation.py", "relocation/local_search.py",
-                   "relocation/model.py", "relocation/milp.py")
+                   "relocation/model.py", "relocation/milp.py", "relocation/repair.py", "relocation/moves.py")
 
 
 def _solver_source_hash() -> bytes:
@@ -350,44 +346,7 @@ def solve_model_cached(model: AssignmentModel, options: SolverOptions | None = N
     return res
 
 
-@dataclass(eq=False)
-class _Incumbent:
-    """The integer assignment being built (``arc_of[u]``: unit u's arc, -1: out), the room left in
-    each capacity row, and the lookups the repair steps share: the rows by arc (``a_csc``), each
-    unit's arcs cheapest first (``order_arcs[starts[u]:starts[u + 1]]``), the units with an arc;
-    ``split`` the units the relaxation split, ``out`` those it left out whole, ``released`` those taken
-    off overfilled rows."""
-
-    arc_of: np.ndarray
-    row_left: np.ndarray
-    a_csc: sparse.csc_matrix
-    order_arcs: np.ndarray
-    starts: np.ndarray
-    has_arc: np.ndarray
-    split: np.ndarray
-    out: np.ndarray
-    released: np.ndarray
-
-    @classmethod
-    def from_relaxation(cls, model: AssignmentModel, rel: Relaxation, a_ub: sparse.csr_matrix,
-                        b_ub: np.ndarray) -> _Incumbent:
-        """The units the relaxation places whole keep their arc (then released from any row the
-        rounded flow overfills); the rest are out."""
-        arc_u, n_units = model.arc_u, model.n_units
-        a_csc = a_ub.tocsc()
-        order_arcs = np.lexsort((model.cost, arc_u))
-        starts = np.searchsorted(arc_u[order_arcs], np.arange(n_units + 1))
-        arc_of = np.full(n_units, -1, dtype=np.int64)
-        whole = np.flatnonzero(rel.x > 1 - WHOLE_TOL)
-        arc_of[arc_u[whole]] = whole
-        out = (arc_of < 0) & (rel.y > 1 - WHOLE_TOL)
-        split = np.flatnonzero((arc_of < 0) & ~out)
-        row_left = b_ub - _usage(a_ub, arc_of, model.n_arcs)
-        released = _release_over(row_left, b_ub, a_csc, a_ub, arc_of)
-        return cls(arc_of, row_left, a_csc, order_arcs, starts, starts[1:] > starts[:-1], split, out, released)
-
-
-def _repair(model: AssignmentModel, rel: Relaxation, inc: _Incumbent, opts: SolverOptions) -> tuple[np.ndarray, str]:
+def _repair(model: AssignmentModel, rel: Relaxation, inc: Incumbent, opts: SolverOptions) -> tuple[np.ndarray, str]:
     """Re-solve the split and released units (and, with ``repack``, the marginal units of full
     estates) as one MILP in the room the others leave; returns the units it covered and the method."""
     arc_u, n_units = model.arc_u, model.n_units
@@ -397,91 +356,26 @@ def _repair(model: AssignmentModel, rel: Relaxation, inc: _Incumbent, opts: Solv
         full_rows = np.flatnonzero(rel.tight | (inc.row_left < FULL_ROW_M2))
         tight_e = np.unique(np.array([model.cap_rows[k][0] for k in full_rows.tolist()], dtype=np.int64))
         if len(tight_e):
-            wide = np.unique(np.concatenate([base] + _marginal_units(model, tight_e, inc, opts.repack_k))) \
+            wide = np.unique(np.concatenate([base, *marginal_units(model, tight_e, inc, opts.repack_k)])) \
                 .astype(np.int64)
             if len(wide) <= opts.residual_max_units:
                 residual = wide
     residual = residual[inc.has_arc[residual]]
     arc_of = inc.arc_of
     fixed = float(model.cost[arc_of[(arc_of >= 0) & ~np.isin(np.arange(n_units), residual)]].sum())
-    _apply(residual, np.full(len(residual), -1, np.int64), inc)
+    apply_choice(residual, np.full(len(residual), -1, np.int64), inc)
     method = "none"
     if len(residual):
         method = "greedy"
         if len(residual) <= opts.residual_max_units:
             rest = max(abs(rel.bound - fixed), DIV_FLOOR)
             rel_gap = min(MAX_REPAIR_REL_GAP, REPAIR_GAP_SHARE * opts.gap_target * abs(rel.bound) / rest)
-            got = _sub_milp(model, residual, np.flatnonzero(np.isin(arc_u, residual)), inc.a_csc, inc.row_left,
+            got = sub_milp(model, residual, np.flatnonzero(np.isin(arc_u, residual)), inc.a_csc, inc.row_left,
                             time_limit=opts.time_limit_s, rel_gap=rel_gap, node_limit=opts.node_limit)
             if got is not None:
-                _apply(residual, got[0], inc)
+                apply_choice(residual, got[0], inc)
                 method = "milp" if got[2] else "milp (node limit)"
     return residual, method
-
-
-def _usage(a_ub: sparse.csr_matrix, arc_of: np.ndarray, na: int) -> np.ndarray:
-    """Capacity each row uses when unit u takes arc ``arc_of[u]`` (-1: none)."""
-    chosen = np.zeros(na)
-    chosen[arc_of[arc_of >= 0]] = 1.0
-    return a_ub @ chosen
-
-
-def _release_over(row_left: np.ndarray, b_ub: np.ndarray, a_csc: sparse.csc_matrix, a_ub: sparse.csr_matrix,
-                  arc_of: np.ndarray) -> np.ndarray:
-    """Release units from rows the rounded flow overfills (by rounding of tenths of m²), smallest
-    first, until every row holds; returns the released units (their ``arc_of`` set to -1)."""
-    over = np.flatnonzero(row_left < -OVERFILL_RTOL * np.maximum(1.0, np.abs(b_ub)))
-    if not len(over):
-        return np.zeros(0, np.int64)
-    unit_of_arc = np.full(a_ub.shape[1], -1, np.int64)
-    unit_of_arc[arc_of[arc_of >= 0]] = np.flatnonzero(arc_of >= 0)
-    out: list[int] = []
-    for k in over:
-        lo, hi = a_ub.indptr[k], a_ub.indptr[k + 1]
-        arcs, vals = a_ub.indices[lo:hi], a_ub.data[lo:hi]
-        used = unit_of_arc[arcs] >= 0
-        for j in np.argsort(vals[used], kind="stable"):
-            if row_left[k] >= 0:
-                break
-            a = int(arcs[used][j])
-            u = int(unit_of_arc[a])
-            if arc_of[u] != a:
-                continue
-            col = slice(a_csc.indptr[a], a_csc.indptr[a + 1])
-            row_left[a_csc.indices[col]] += a_csc.data[col]
-            arc_of[u] = -1
-            out.append(u)
-    return np.array(out, dtype=np.int64)
-
-
-def _marginal_units(model: AssignmentModel, tight_e: np.ndarray, inc: _Incumbent, k: int) -> list[np.ndarray]:
-    """At each capacity-tight estate, the k members with the least to lose per m² if left out, the k
-    members that can move elsewhere at the least extra cost per m², and the k outsiders (units out,
-    with an arc there) with the most to gain per m²."""
-    arc_u, arc_e, arc_cost, penalty, arc_of = model.arc_u, model.arc_e, model.cost, model.penalty, inc.arc_of
-    land = arc_land(inc.a_csc)
-    land = np.where(land > 0, land, 1.0)
-    is_tight = np.zeros(int(arc_e.max(initial=-1)) + 1, bool)
-    is_tight[tight_e] = True
-    gain = (penalty[arc_u] - arc_cost) / land
-    members = arc_of[arc_of >= 0]
-    members = members[is_tight[arc_e[members]]]
-    outsiders = np.flatnonzero(is_tight[arc_e] & (inc.out & inc.has_arc)[arc_u])
-    # members that can move elsewhere at least extra cost per m² (their regret)
-    other = np.ones(len(arc_u), bool)
-    other[arc_of[arc_of >= 0]] = False
-    alt = min_by_unit(np.where(other, arc_cost, np.inf), inc.order_arcs, inc.starts, penalty.astype(float))
-    regret = np.full(len(arc_u), np.inf)
-    regret[members] = (alt[arc_u[members]] - arc_cost[members]) / land[members]
-    picks = []
-    for arcs, score in ((members, gain), (members, regret), (outsiders, -gain)):
-        if not len(arcs):
-            continue
-        o = np.lexsort((score[arcs], arc_e[arcs]))
-        arcs = arcs[o]
-        rank = np.arange(len(arcs)) - np.searchsorted(arc_e[arcs], arc_e[arcs])
-        picks.append(arc_u[arcs[rank < k]])
-    return picks
 
 
 def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarray, *, time_limit: float,
@@ -523,71 +417,3 @@ def _solve_exact(model: AssignmentModel, a_ub: sparse.csr_matrix, b_ub: np.ndarr
     gap = max((obj - bound) / max(abs(obj), DIV_FLOOR), 0.0)
     return AssignmentResult(assign, obj, bound, gap, "optimal", message, 0, int(n_units), "exact milp",
                             "none (exact MILP)"), ""
-
-
-def _sub_milp(model: AssignmentModel, units: np.ndarray, arcs: np.ndarray, a_csc: sparse.csc_matrix,
-              row_left: np.ndarray, *, time_limit: float, rel_gap: float, node_limit: int
-              ) -> tuple[np.ndarray, float, bool] | None:
-    """Place ``units`` on ``arcs`` (theirs) exactly (HiGHS MILP) in the capacity ``row_left`` leaves,
-    each unit on one arc or out at its penalty.
-
-    Returns the chosen arc per unit (-1: out), the objective and whether it was proved within
-    ``rel_gap``; None when the MILP found no solution within its node limit. Raises
-    :class:`~siteplan.errors.SafetyNetError` when the wall-clock safety net ``time_limit`` stops it first.
-    """
-    from scipy.optimize import Bounds, LinearConstraint
-
-    from .milp import milp, safety_net_error, stopped_by_clock
-
-    arc_u = model.arc_u
-    na, nr = len(arcs), len(units)
-    local = np.full(model.n_units, -1, np.int64)
-    local[units] = np.arange(nr)
-    c = np.concatenate([model.cost[arcs], model.penalty[units]])
-    eq = sparse.csr_matrix((np.ones(na + nr), (np.concatenate([local[arc_u[arcs]], np.arange(nr)]),
-                                                np.arange(na + nr))), shape=(nr, na + nr))
-    cons = [LinearConstraint(eq, 1, 1)]
-    sub = a_csc[:, arcs].tocsr()
-    rows = np.flatnonzero(np.diff(sub.indptr) > 0)
-    if len(rows):
-        sub = sparse.hstack([sub[rows], sparse.csr_matrix((len(rows), nr))]).tocsr()
-        cons.append(LinearConstraint(sub, -np.inf, np.maximum(row_left[rows], 0.0)))
-    res = milp(c, constraints=cons, integrality=np.ones(na + nr), bounds=Bounds(0, 1),
-               options={"time_limit": time_limit, "disp": False, "mip_rel_gap": rel_gap, "node_limit": node_limit})
-    if stopped_by_clock(res):
-        raise safety_net_error(f"relocation: the repair MILP ({nr} units, {na} arcs)", time_limit,
-                               f"{node_limit} branch-and-bound nodes, allocation.node_limit")
-    if res.x is None:
-        return None
-    x = arcs[res.x[:na] > 0.5]
-    choice = np.full(nr, -1, np.int64)
-    choice[local[arc_u[x]]] = x
-    return choice, float(res.fun), res.status == 0
-
-
-def _apply(units: np.ndarray, choice: np.ndarray, inc: _Incumbent) -> None:
-    """Move ``units`` to ``choice`` (-1: out), keeping the room left in step."""
-    before = np.zeros(inc.a_csc.shape[1])
-    after = np.zeros(inc.a_csc.shape[1])
-    cur = inc.arc_of[units]
-    np.add.at(before, cur[cur >= 0], 1.0)
-    np.add.at(after, choice[choice >= 0], 1.0)
-    inc.row_left += inc.a_csc @ (before - after)
-    inc.arc_of[units] = choice
-
-
-def _greedy(units: np.ndarray, prio: np.ndarray, inc: _Incumbent) -> int:
-    """Place units one by one, highest priority first, at their cheapest arc with room; returns how
-    many were placed."""
-    placed = 0
-    ip, ix, dv = inc.a_csc.indptr, inc.a_csc.indices, inc.a_csc.data
-    order_arcs, starts, row_left, arc_of = inc.order_arcs, inc.starts, inc.row_left, inc.arc_of
-    for u in sorted(units.tolist(), key=lambda u: (-prio[u], u)):
-        for a in order_arcs[starts[u]:starts[u + 1]]:
-            rows, vals = ix[ip[a]:ip[a + 1]], dv[ip[a]:ip[a + 1]]
-            if (row_left[rows] - vals >= -GREEDY_FIT_SLACK_M2).all():
-                row_left[rows] -= vals
-                arc_of[u] = a
-                placed += 1
-                break
-    return placed

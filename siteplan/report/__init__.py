@@ -6,8 +6,10 @@ attribute unencoded. Map data travels as JSON in a data block and is put on the 
 ``textContent`` by a static script; the panel is built with markupsafe, which escapes every value; a
 Content-Security-Policy allows only the page's own scripts (by hash). See :mod:`.page`.
 
-Modules: :mod:`.layers` (map layers, legends and labels as plain data), :mod:`.summary` (headline
-figures and chart data), :mod:`.panel` (side panel HTML), :mod:`.bidi` (direction isolation and
+Modules: :mod:`.layers` (map layers, legends and labels as plain data; the context layers in
+:mod:`.context`, the GeoJSON helpers in :mod:`.features`), :mod:`.summary` (headline figures and chart
+data), :mod:`.panel` (side panel HTML; its headline block in :mod:`.headline`, its method section in
+:mod:`.method`), :mod:`.bidi` (direction isolation and
 number formatting), :mod:`.page` (assembling the page and its CSP), ``app.js`` (the static script:
 layers, layer control, legend, labels, charts, layout), ``report.css`` (screen from 360 px to 4K, and
 print).
@@ -27,23 +29,23 @@ __all__ = ["build_report"]
 
 
 def _attribution(res: RunResult) -> str:
-    from .lang import pick
-
     """One short line naming the data sources that need attribution (the layers each source feeds are
     listed in the panel's data sources)."""
+    from .lang import pick
+
     licences = {"geonames": "GeoNames (CC-BY 4.0)", "openstreetmap": "© OpenStreetMap contributors (ODbL)",
                 "natural earth": "Natural Earth"}
-    credits: set[str] = set()
+    found: set[str] = set()
     own = False
     for _, gdf in sorted(res.prep.region.layers.items()):
         srcs = {str(s) for s in gdf["source"].dropna()} if "source" in gdf else set()
         for s in srcs:
             known = [lic for key, lic in licences.items() if key in s.lower()]
-            credits.update(known)
+            found.update(known)
             own = own or (not known and not s.lower().startswith("generated"))
-    if "© OpenStreetMap contributors (ODbL)" in credits and pick("fa", "en") == "fa":
-        credits = (credits - {"© OpenStreetMap contributors (ODbL)"}) | {"© مشارکت‌کنندگان OpenStreetMap (ODbL)"}
-    parts = sorted(credits) + ([pick("منابع خود سناریو", "the scenario's own sources")] if own else [])
+    if "© OpenStreetMap contributors (ODbL)" in found and pick("fa", "en") == "fa":
+        found = (found - {"© OpenStreetMap contributors (ODbL)"}) | {"© مشارکت‌کنندگان OpenStreetMap (ODbL)"}
+    parts = sorted(found) + ([pick("منابع خود سناریو", "the scenario's own sources")] if own else [])
     return (pick("siteplan · داده‌ها: ", "siteplan · data: ")
             + (" · ".join(parts) if parts else pick("لایه‌های خود سناریو", "the scenario's own layers"))
             + pick(" (منابع داده را ببینید)", " (see Data sources)"))
@@ -64,7 +66,7 @@ def build_report(res: RunResult, path: str | Path) -> None:
     sc = res.prep.scenario
     report = getattr(sc, "report", None)
     lang = getattr(report, "language", "both") if report is not None else "both"
-    with language(lang, bool(getattr(sc.outputs, "persian_digits", False))):
+    with language(lang, digits=bool(getattr(sc.outputs, "persian_digits", False))):
         page = _page(res, lang)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")

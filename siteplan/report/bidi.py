@@ -26,7 +26,7 @@ from .lang import fa_digits
 __all__ = ["bi", "qty", "fa_digits", "fa_percent", "fa_numbers", "Fmt", "ALM"]
 
 
-def fa_percent(v: float, persian_digits: bool = True) -> str:
+def fa_percent(v: float, *, persian_digits: bool = True) -> str:
     """A share in Persian form, ``۵۰٪`` (CLDR's Persian pattern: the digits, then U+066A ARABIC
     PERCENT SIGN, no space). In a right-to-left isolate the sign sits on the number's right; with Latin
     digits (``persian_digits`` false) the sign is still U+066A."""
@@ -56,7 +56,7 @@ ALM = "\u061c"
 class Fmt:
     """Number formatting for one report (ASCII or Persian digits; Persian units on a ``fa`` page)."""
 
-    def __init__(self, persian_digits: bool = False) -> None:
+    def __init__(self, *, persian_digits: bool = False) -> None:
         self.persian = (bool(persian_digits) or _lang.persian_digits()) and _lang.current() != "en"
         self.fa = _lang.current() == "fa"
 

@@ -95,8 +95,8 @@ def font_css(chars: str) -> str:
     # the characters beyond printable ASCII (which the subset always keeps), once for both weights: a page's
     # text runs to megabytes
     chars = _distinct_non_ascii(chars)
-    rules = ["/* Vazirmatn © 2015 The Vazirmatn Project Authors (github.com/rastikerdar/vazirmatn), SIL Open Font "
-             "License 1.1; subset to the characters of this page */"]
+    rules = [("/* Vazirmatn © 2015 The Vazirmatn Project Authors (github.com/rastikerdar/vazirmatn), SIL Open Font "
+             "License 1.1; subset to the characters of this page */")]
     for weight in sorted(FONT_FILES):
         b64 = base64.b64encode(subset_woff(weight, chars)).decode("ascii")
         rules.append(f"@font-face{{font-family:'{FAMILY}';font-style:normal;font-weight:{weight};font-display:block;"

@@ -15,7 +15,7 @@ for the years 1 to 3177 of the Solar Hijri calendar.
 
 from __future__ import annotations
 
-import datetime as _dt
+import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +37,7 @@ JALALI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "
 
 
 @contextmanager
-def language(lang: str, digits: bool = False) -> Iterator[None]:
+def language(lang: str, *, digits: bool = False) -> Iterator[None]:
     """Build a report in ``lang`` (``both``, ``fa`` or ``en``); ``digits`` is ``outputs.persian_digits``
     (``fa`` pages always use Persian digits, ``en`` pages never)."""
     if lang not in LANGUAGES:
@@ -121,7 +121,7 @@ def _g2d(gy: int, gm: int, gd: int) -> int:
     return d - _div(_div(gy + 100100 + m8, 100) * 3, 4) + 752
 
 
-def gregorian_to_jalali(d: _dt.date) -> tuple[int, int, int]:
+def gregorian_to_jalali(d: dt.date) -> tuple[int, int, int]:
     """A Gregorian date as a Solar Hijri ``(year, month, day)`` (2026-03-21 is 1405-01-01).
 
     Parameters
@@ -154,20 +154,20 @@ def _leap_jalali(jy: int) -> bool:
 
 
 #: Iran Standard Time (no daylight saving time since 2022): the report's date is the date in Iran
-IRST = _dt.timezone(_dt.timedelta(hours=3, minutes=30))
+IRST = dt.timezone(dt.timedelta(hours=3, minutes=30))
 
 
-def report_date() -> _dt.date | None:
+def report_date() -> dt.date | None:
     """The report's date: ``SOURCE_DATE_EPOCH`` (seconds since 1970) as the calendar date in Iran
     (UTC+03:30); None when it is not set — the page then shows no date, so that the same inputs give the
     same bytes on any day (the run's time is in ``manifest.json``)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not epoch.isdigit():
         return None
-    return _dt.datetime.fromtimestamp(int(epoch), _dt.UTC).astimezone(IRST).date()
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).astimezone(IRST).date()
 
 
-def date_text(d: _dt.date) -> str:
+def date_text(d: dt.date) -> str:
     """The date as the page writes it: ``۱ فروردین ۱۴۰۵`` (``fa``), ``2026-03-21`` (``en``),
     ``۱۴۰۵/۰۱/۰۱ (2026-03-21)`` (``both``; Persian digits only with ``outputs.persian_digits``)."""
     jy, jm, jd = gregorian_to_jalali(d)

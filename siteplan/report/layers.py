@@ -1,4 +1,6 @@
-"""The report's map layers as plain data (lists, dicts, strings, numbers), never HTML.
+"""The report's map layers as plain data (lists, dicts, strings, numbers), never HTML: the plan's own
+layers (estates, zones, sites, clusters, flows, businesses, the unassigned) and :func:`all_layers`, every
+overlay in order (the context layers: :mod:`.context`; the GeoJSON helpers: :mod:`.features`).
 
 Each function returns one layer specification that the static script ``app.js`` turns into a Leaflet
 layer: GeoJSON features with a per-feature style (``_s``), tooltip text (``_t``) and popup card
@@ -8,7 +10,6 @@ block, then ``textContent`` in the browser), so nothing in this module escapes o
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -16,27 +17,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..common.geom import to_rfc7946
 from ..common.units import M2_PER_HA
 from . import lang as _lang
 from . import styles as _styles
+from .context import constraints, labels, rail, roads, study_area, urban, utilities, water
+from .features import features, layer, plain_value, swatches
 from .styles import ENV_COLOURS, PALETTE, REASON_COLOURS
-from .words import (
-    CONSTRAINT_KIND,
-    ESTATE_KIND,
-    cat_fa,
-    codes_fa,
-    digits,
-    extend_fa,
-    fe,
-    kind_name,
-    land_basis,
-    num,
-    qty,
-    sizing_text,
-    text,
-    tr,
-)
+from .words import ESTATE_KIND, cat_fa, codes_fa, digits, extend_fa, fe, kind_name, land_basis, num, qty, sizing_text, text, tr
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -47,111 +34,9 @@ __all__ = ["PALETTE", "ENV_COLOURS", "all_layers", "category_colours", "labels",
 MAX_POINTS = 20_000
 
 
-def plain_value(v: Any) -> Any:
-    """A JSON-safe property value: plain Python numbers and strings (None for missing or not finite)."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else f
-    return str(v)
-
-
-_num = plain_value
-
-
-def _features(gdf: gpd.GeoDataFrame, props: list[dict[str, Any]], simplify_m: float = 0.0) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (EPSG:4326, 6 decimals, about 0.1 m on screen)."""
-    geoms = gdf.geometry.values
-    if simplify_m > 0:
-        geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
-    g4 = shapely.transform(to_rfc7946(geoms, gdf.crs), lambda c: np.round(c, 6)) if len(gdf) else []
-    feats = [{"type": "Feature", "properties": {k: (v if k in ("_s", "_p", "_t") else _num(v)) for k, v in p.items()},
-              "geometry": shapely.geometry.mapping(g)} for g, p in zip(g4, props)]
-    return {"type": "FeatureCollection", "features": feats}
-
-
-def _layer(name: dict[str, str], show: bool, features: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"kind": "geojson", "name": name, "show": show, "features": features, "group": "analysis", **extra}
-
-
-def _swatches(items: list[tuple[str, Any]], shape: str = "box") -> dict[str, Any]:
-    """A legend of coloured boxes (``shape`` box) or lines (``line``): ``[(colour, label), ...]``."""
-    return {"type": shape, "items": [[c, t] for c, t in items]}
-
-
 def category_colours(codes: list[str]) -> dict[str, str]:
     """One palette colour per category code, in catalogue order (:func:`siteplan.report.styles.category_colours`)."""
     return _styles.category_colours(codes)
-
-
-def study_area(res: RunResult) -> dict[str, Any]:
-    """The study-area outline."""
-    r = res.prep.region
-    g = gpd.GeoDataFrame(geometry=[r.study_area], crs=r.crs)
-    style = dict(_styles.STUDY_AREA_STYLE)
-    return _layer(fe(*_styles.TITLES["study_area"]), True, _features(g, [{"_s": style}]), group="context",
-                  legend=_swatches([(style["color"], fe("مرز محدوده", "boundary of the study"))], "dash"), interactive=False)
-
-
-def urban(res: RunResult) -> dict[str, Any]:
-    """Urban areas shaded by population, with name and population as tooltip."""
-    u = res.prep.region.layers["urban"]
-    pop = u["population"].fillna(0).to_numpy(dtype=float) if "population" in u else np.zeros(len(u))
-    props = []
-    for name, p in zip(u["name"], pop):
-        shade = float(min(1.0, np.log10(max(p, 1)) / 6.5))
-        props.append({"name": text(name), "population": int(p), "_t": [text(name), tr("جمعیت ", "population ") + num(int(p))],
-                      "_s": {"color": "#b2182b", "weight": 0.5, "fillColor": "#ef8a62",
-                             "fillOpacity": round(0.15 + 0.5 * shade, 3)}})
-    return _layer(fe("شهرها و روستاها", "Towns and villages"), True, _features(u, props, simplify_m=20),
-                  group="context", interactive=False,
-                  legend={"type": "box", "items": [["#fbd3c0", fe("روستا (جمعیت کمتر: روشن‌تر)", "village")],
-                                                   ["#ef8a62", fe("شهر (جمعیت بیشتر: تیره‌تر)", "city")]]})
-
-
-#: constraint kinds drawn as water in the offline base map
-WATER_KINDS = ("river", "wetland", "lake", "water", "qanat")
-
-
-def water(res: RunResult) -> dict[str, Any] | None:
-    """Rivers, wetlands and lakes of the constraints layer, drawn as water in the offline base map
-    (group ``base``: part of "the region's own layers", not an overlay)."""
-    cons = res.prep.region.layers.get("constraints")
-    if cons is None or "kind" not in cons:
-        return None
-    w = cons[cons["kind"].astype(str).isin(WATER_KINDS)]
-    if not len(w):
-        return None
-    names = w["name"] if "name" in w else w["kind"]
-    props = [{"_s": {"color": "#4a90c2", "weight": 2, "fillColor": "#a6cee3", "fillOpacity": 0.7},
-              "_t": [kind_name(k, CONSTRAINT_KIND), text(n)]} for k, n in zip(w["kind"], names)]
-    return _layer(fe("آب", "Water"), True, _features(w, props, simplify_m=30), group="base", interactive=False,
-                  legend=_swatches([("#4a90c2", fe("رود، تالاب، دریاچه", "river, wetland, lake"))], "line"))
-
-
-def constraints(res: RunResult) -> dict[str, Any] | None:
-    """Excluded areas (constraints with their buffers)."""
-    cons = res.prep.region.layers.get("constraints")
-    if cons is None:
-        return None
-    buf = cons.copy()
-    b = buf["buffer_m"].fillna(0).to_numpy(dtype=float) if "buffer_m" in buf else np.zeros(len(buf))
-    buf["geometry"] = shapely.buffer(buf.geometry.values, np.maximum(b, 1.0))
-    names = buf["name"] if "name" in buf else buf["kind"]
-    # a thin dashed outline and a faint fill: an area to keep out of, never to be read as a site
-    style = {"color": "#8e6c8a", "weight": 1, "dashArray": "2 3", "fillColor": "#8e6c8a", "fillOpacity": 0.08}
-    props = [{"kind": text(k), "name": text(n), "buffer_m": float(bm), "_s": style,
-              "_t": [kind_name(k, CONSTRAINT_KIND), text(n), tr("حریم ", "buffer ") + qty(bm, "m", "g")]}
-             for k, n, bm in zip(buf["kind"], names, b)]
-    return _layer(fe("مناطق ممنوع (حفاظت‌شده و حریم‌ها)", "Excluded areas"), True,
-                  _features(buf, props, simplify_m=50), group="context",
-                  legend=_swatches([("#8e6c8a", fe("محدودیت با حریم آن (نقطه‌چین)", "constraint with its buffer"))],
-                                   "dash"))
 
 
 def _pct_fa(v: float) -> str:
@@ -210,8 +95,8 @@ def estates(res: RunResult) -> dict[str, Any]:
         why = [f"{fa_numbers(eligibility_fa(reason)) if _lang.current() != 'en' else text(reason)}: "
                f"{tr('، ', ', ').join(catname.get(c, text(c)) for c in no[reason])}"
                for reason in sorted(sorted(no), key=str)]
-        blocks: list[Any] = [["h", text(e.name), f"({text(e.estate_id)}{tr('، ', ', ')}"
-                                                 f"{kind_name(getattr(e, 'kind', ''), ESTATE_KIND)})"],
+        blocks: list[Any] = [["h", text(e.name), (f"({text(e.estate_id)}{tr('، ', ', ')}"
+                                                 f"{kind_name(getattr(e, 'kind', ''), ESTATE_KIND)})")],
                              ["kv", [[fe("ظرفیت", "capacity"), qty(cap / M2_PER_HA, "ha", ".1f")],
                                      [fe("استفاده‌شده", "used"), qty(used / M2_PER_HA, "ha", ".1f")],
                                      [fe("باقی", "left"), qty(max(cap - used, 0) / M2_PER_HA, "ha", ".1f")],
@@ -226,9 +111,9 @@ def estates(res: RunResult) -> dict[str, Any]:
         props.append({"estate_id": text(e.estate_id), "name": text(e.name), "used": round(share, 3),
                       "_t": [text(e.estate_id), text(e.name)], "_p": blocks,
                       "_s": dict(_styles.ESTATE_STYLE, fillColor=fill)})
-    return _layer(fe(*_styles.TITLES["estates"]), True,
-                  _features(est, props, simplify_m=2.0), maxWidth=520, cards="estate_id",
-                  legend=_swatches([(c.colour, fe(c.fa, c.en)) for c in _styles.ESTATE_SHARE_CLASSES]))
+    return layer(fe(*_styles.TITLES["estates"]), show=True,
+                  features=features(est, props, simplify_m=2.0), maxWidth=520, cards="estate_id",
+                  legend=swatches([(c.colour, fe(c.fa, c.en)) for c in _styles.ESTATE_SHARE_CLASSES]))
 
 
 def zones(res: RunResult) -> dict[str, Any] | None:
@@ -262,9 +147,9 @@ def zones(res: RunResult) -> dict[str, Any] | None:
                  ("(پرمزاحمت‌ترین)", " (most nuisance)") if v == present[-1] and len(present) > 1 else ("", ""))
         return fe(f"رده {digits(v)} {extra[0]}".strip(), f"env. category {v}{extra[1]}")
 
-    return _layer(fe(*_styles.TITLES["zones"]), True,
-                  _features(z, props, simplify_m=2.0), card_of="estate_id",
-                  legend=_swatches([(ENV_COLOURS.get(v, _styles.ENV_DEFAULT), lab(v)) for v in present]))
+    return layer(fe(*_styles.TITLES["zones"]), show=True,
+                  features=features(z, props, simplify_m=2.0), card_of="estate_id",
+                  legend=swatches([(ENV_COLOURS.get(v, _styles.ENV_DEFAULT), lab(v)) for v in present]))
 
 
 def sites(res: RunResult) -> dict[str, Any] | None:
@@ -316,8 +201,8 @@ def sites(res: RunResult) -> dict[str, Any] | None:
                              ["kv", kv]]})
     pts = gpd.GeoSeries(shapely.point_on_surface(s.geometry.values), crs=s.crs).to_crs(4326)
     marks = [[round(p.y, 6), round(p.x, 6), text(i)] for p, i in zip(pts, s["site_id"])]
-    return _layer(fe(*_styles.TITLES["sites"]), True, _features(s, props), marks=marks,
-                  ids="site_id", legend=_swatches([(style["color"], fe("سایت پیشنهادی (نماد ★ و شناسه)",
+    return layer(fe(*_styles.TITLES["sites"]), show=True, features=features(s, props), marks=marks,
+                  ids="site_id", legend=swatches([(style["color"], fe("سایت پیشنهادی (نماد ★ و شناسه)",
                                                                    "proposed estate site"))], "site"))
 
 
@@ -330,8 +215,8 @@ def clusters(res: RunResult) -> dict[str, Any] | None:
     names = cat_fa(res)
     props = [{"cluster_id": text(c), "_s": style, "_t": [text(c), num(int(m)) + tr(" عضو", " members"), codes_fa(k, names)]}
              for c, m, k in zip(cl["cluster_id"], cl["members"], cl["categories"])]
-    return _layer(fe(*_styles.TITLES["clusters"]), False, _features(cl, props, simplify_m=10.0),
-                  legend=_swatches([(style["color"], fe("خوشه یک زنجیره ارزش", "cluster of one value chain"))]))
+    return layer(fe(*_styles.TITLES["clusters"]), show=False, features=features(cl, props, simplify_m=10.0),
+                  legend=swatches([(style["color"], fe("خوشه یک زنجیره ارزش", "cluster of one value chain"))]))
 
 
 def flows(res: RunResult) -> dict[str, Any] | None:
@@ -397,7 +282,7 @@ def businesses(res: RunResult, colour: dict[str, str]) -> dict[str, Any]:
             "colours": palette, "rows": rows, "group": "analysis", "legend": {"type": "dot", "items": items}}
 
 
-def unassigned(res: RunResult, colour: dict[str, str]) -> dict[str, Any] | None:
+def unassigned(res: RunResult) -> dict[str, Any] | None:
     """The businesses left unassigned, one marker each, coloured by why (on when the page opens; the
     tooltip names the business, its category and the reason, in Persian)."""
     from ..relocation.reasons import reason_codes, reason_fa
@@ -430,87 +315,6 @@ def unassigned(res: RunResult, colour: dict[str, str]) -> dict[str, Any] | None:
             "stroke": "#222", "legend": {"type": "dot", "items": items}}
 
 
-ROAD_FA = {"motorway": "آزادراه", "trunk": "بزرگراه و راه اصلی", "primary": "راه درجه یک",
-           "secondary": "راه درجه دو", "other": "سایر راه‌ها"}
-ROAD_EN = {"motorway": "motorway", "trunk": "trunk road", "primary": "primary road", "secondary": "secondary road",
-           "other": "other roads"}
-
-
-def road_name(c: str) -> str:
-    """A road class in the report's language."""
-    return tr(ROAD_FA.get(c, c), ROAD_EN.get(c, c))
-
-
-ROAD_STYLE = {"motorway": ("#e8590c", 3.0), "trunk": ("#f08c00", 2.5), "primary": ("#fab005", 2.0),
-              "secondary": ("#adb5bd", 1.5), "other": ("#ced4da", 1.0)}
-
-
-def roads(res: RunResult) -> dict[str, Any] | None:
-    """Roads as context, styled by class (minor roads thin and grey)."""
-    r = res.prep.region.layers.get("roads")
-    if r is None or not len(r):
-        return None
-    cls = r["road_class"].astype(str).to_numpy() if "road_class" in r else np.array(["other"] * len(r))
-    names = r["name"] if "name" in r else pd.Series([""] * len(r))
-    props = []
-    for c, n in zip(cls, names):
-        colour, w = ROAD_STYLE.get(c, ROAD_STYLE["other"])
-        props.append({"_s": {"color": colour, "weight": w, "opacity": 0.9},
-                      "_t": [text(n), road_name(c)] if text(n) else [road_name(c)]})
-    present = [k for k in ROAD_STYLE if k in set(cls)] or ["other"]
-    return _layer(fe("راه‌ها", "Roads"), True, _features(r, props, simplify_m=30), group="context",
-                  legend=_swatches([(ROAD_STYLE[k][0], fe(ROAD_FA.get(k, k), ROAD_EN.get(k, k))) for k in present], "line"))
-
-
-def rail(res: RunResult) -> dict[str, Any] | None:
-    """Railways as context."""
-    r = res.prep.region.layers.get("rail")
-    if r is None or not len(r):
-        return None
-    style = {"color": "#343a40", "weight": 2, "dashArray": "6 3"}
-    props = [{"_s": style, "_t": [tr("راه‌آهن", "railway"), text(n)]} for n in (r["name"] if "name" in r else [""] * len(r))]
-    return _layer(fe("راه‌آهن", "Railways"), True, _features(r, props, simplify_m=30), group="context",
-                  legend=_swatches([("#343a40", fe("راه‌آهن", "railway"))], "dash"))
-
-
-def utilities(res: RunResult) -> dict[str, Any] | None:
-    """Power lines and gas pipes as context."""
-    u = res.prep.region.layers.get("utilities")
-    if u is None or not len(u):
-        return None
-    col = {"power_line": "#7048e8", "gas_pipe": "#0ca678"}
-    kinds = u["kind"].astype(str).to_numpy() if "kind" in u else np.array(["utility"] * len(u))
-    fa = {"power_line": "خط برق", "gas_pipe": "خط لوله گاز"}
-    en = {"power_line": "power line", "gas_pipe": "gas pipe"}
-    props = [{"_s": {"color": col.get(k, "#868e96"), "weight": 1.5, "dashArray": "2 4"},
-              "_t": [tr(fa.get(k, k), en.get(k, k))]} for k in kinds]
-    present = sorted(set(kinds))
-    return _layer(fe("برق و گاز", "Power and gas"), False, _features(u, props, simplify_m=30), group="context",
-                  legend=_swatches([(col.get(k, "#868e96"), fe(fa.get(k, k), en.get(k, k))) for k in present], "dash"))
-
-
-def labels(res: RunResult) -> list[list[Any]]:
-    """Map labels, most important first: estates (always ranked first), then towns by population.
-    Each ``[lat, lon, text, kind, priority]``; the page hides labels that overlap a more important one."""
-    out: list[list[Any]] = []
-    est = res.prep.region.layers["estates"]
-    if len(est):
-        pts = gpd.GeoSeries(shapely.point_on_surface(est.geometry.values), crs=est.crs).to_crs(4326)
-        names = est["name"] if "name" in est else est["estate_id"]
-        for p, n, cap in zip(pts, names, est.geometry.area.to_numpy()):
-            out.append([round(p.y, 5), round(p.x, 5), text(n), "estate", float(1e9 + cap)])
-    u = res.prep.region.layers["urban"]
-    if len(u):
-        pop = u["population"].fillna(0).to_numpy(dtype=float) if "population" in u else np.zeros(len(u))
-        pts = gpd.GeoSeries(shapely.point_on_surface(u.geometry.values), crs=u.crs).to_crs(4326)
-        for p, n, pp in zip(pts, u["name"], pop):
-            out.append([round(p.y, 5), round(p.x, 5), text(n), "town", float(pp)])
-    out.sort(key=lambda r: (-r[4], r[2]))
-    for r in out:
-        r[4] = round(r[4])
-    return out
-
-
 def all_layers(res: RunResult, colour: dict[str, str]) -> list[dict[str, Any]]:
     """Every overlay of the report, bottom to top."""
     out = [water(res), study_area(res), urban(res), roads(res), rail(res), utilities(res), constraints(res)]
@@ -518,6 +322,6 @@ def all_layers(res: RunResult, colour: dict[str, str]) -> list[dict[str, Any]]:
 
     out += suitability_layers(res, list(res.prep.codes))
     # flows and business markers under the estates, zones and sites: a click there opens the estate
-    out += [clusters(res), flows(res), businesses(res, colour), unassigned(res, colour)]
+    out += [clusters(res), flows(res), businesses(res, colour), unassigned(res)]
     out += [estates(res), zones(res), sites(res)]
     return [x for x in out if x is not None]

@@ -113,7 +113,7 @@ def suitability(res: RunResult, code: str, overlay: tuple[np.ndarray, list[list[
     image, bounds = overlay
     cat = res.prep.catalogue.table.set_index("code")
     name = fe(text(cat.loc[code, "name_fa"]), text(cat.loc[code, "name_en"]))
-    ramp = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in VIRIDIS]
+    ramp = ["#{:02x}{:02x}{:02x}".format(*tuple(int(v) for v in c)) for c in VIRIDIS]
     return {"kind": "image", "name": name, "group": "suitability", "show": False, "opacity": _styles.SUITABILITY_OPACITY,
             "legend": {"type": "ramp", "colours": ramp, "labels": [fe("۰ کم", "0 low"), fe("۱ زیاد", "1 high")],
                        "note": fe("شفاف: ممنوع طبق ضوابط مکان‌یابی", "transparent: excluded by the siting rules")},

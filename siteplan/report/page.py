@@ -1,10 +1,10 @@
-"""Assembling the report page: the map skeleton (:func:`skeleton`, Folium's rendering of an empty map), the
+r"""Assembling the report page: the map skeleton (:func:`skeleton`, Folium's rendering of an empty map), the
 embedded Leaflet, the panel, the data block, the static script and a Content-Security-Policy.
 
 How data reaches the page (the only ways):
 
 * map data: one ``<script type="application/json" id="sp-data">`` block written by :func:`json_block`
-  (``<``, ``>``, ``&`` and the line separators are ``\\u`` escapes, so no string can close the block)
+  (``<``, ``>``, ``&`` and the line separators are ``\u`` escapes, so no string can close the block)
   and read by ``app.js`` with ``JSON.parse``; the script puts strings on the page with ``textContent``;
 * the panel: HTML built with :mod:`markupsafe`, every value escaped (see :mod:`.panel`).
 
@@ -64,9 +64,9 @@ def _render_skeleton() -> bytes:
     import folium
 
     m = folium.Map(location=list(_PROBE), zoom_start=8, tiles=None, control_scale=True, prefer_canvas=True)
-    m._id = "report"  # a fixed name (map_report, read by app.js): the page is byte-identical between runs
     m.default_js, m.default_css = [], []  # no CDN: Leaflet is embedded
-    return m.get_root().render().encode("utf-8")
+    # a fixed name for Folium's random one (map_report, read by app.js): the page is byte-identical between runs
+    return m.get_root().render().replace(m.get_name(), MAP_NAME).encode("utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -237,6 +237,6 @@ def programme_html(res: RunResult, f: Fmt | None = None) -> Markup:
     """The programme sections for the report's panel (empty when the run has no programme figures)."""
     if getattr(res, "programme", None) is None:
         return Markup("")
-    f = f or Fmt(bool(getattr(res.prep.scenario.outputs, "persian_digits", False)))
+    f = f or Fmt(persian_digits=bool(getattr(res.prep.scenario.outputs, "persian_digits", False)))
     parts = [_impact(res, f), _phasing(res, f), _feasibility(res, f), _chains(res)]
     return Markup("\n").join([parts[0], *(p for p in parts[1:2] if p), *parts[2:]])

@@ -24,7 +24,7 @@ from .styles import REASON_COLOURS as REASON_COLOURS  # the report and the GIS s
 from .words import cat_fa, codes_fa, extend_fa, qty
 
 if TYPE_CHECKING:
-    from ..locate.sensitivity import RobustnessSummary
+    from ..locate.findings import RobustnessSummary
     from ..results import RunResult
 
 __all__ = ["headline", "charts", "group_warnings", "site_room", "proposals", "proposal_fa"]
@@ -54,7 +54,7 @@ def _records(t: object) -> pd.DataFrame | None:
         return None
     try:
         df = t if isinstance(t, pd.DataFrame) else pd.DataFrame(list(t))  # type: ignore[call-overload]
-    except Exception:  # an unexpected shape: leave it to the tables
+    except (TypeError, ValueError):  # an unexpected shape (not a table, not rows): leave it to the tables
         return None
     return df if len(df) else None
 
@@ -90,12 +90,11 @@ def proposals(res: RunResult) -> list[dict[str, Any]]:
         lab = _pick(df, ("upgrade", "what", "name"))
         dc = _pick(df, ("categories", "category", "detail", "action"))
         kind = "upgrade" if attr == "upgrades" else "site"
-        for rec in df.to_dict("records"):
-            rows.append({"kind": kind, "id": str(rec.get(idc, "")) if idc else "",
-                         "label": str(rec.get(lab, "") or "") if lab else "",
-                         "units": int(rec[uc]) if uc and pd.notna(rec.get(uc)) else None,
-                         "land_ha": _r(rec[lc], 2) if lc and pd.notna(rec.get(lc)) else None,
-                         "detail": str(rec.get(dc, "")) if dc else ""})
+        rows.extend({"kind": kind, "id": str(rec.get(idc, "")) if idc else "",
+                     "label": str(rec.get(lab, "") or "") if lab else "",
+                     "units": int(rec[uc]) if uc and pd.notna(rec.get(uc)) else None,
+                     "land_ha": _r(rec[lc], 2) if lc and pd.notna(rec.get(lc)) else None,
+                     "detail": str(rec.get(dc, "")) if dc else ""} for rec in df.to_dict("records"))
     unmet = res.plan.unmet.set_index("category")["units"] if len(res.plan.unmet) else pd.Series(dtype=float)
     for s in res.sites.itertuples():
         takes = getattr(s, "takes", None)
@@ -134,8 +133,8 @@ _COST_FA = [(re.compile(r"^(power|gas|water|wastewater): no \w+ network in the u
 
 def _phrases_fa(t: str, table: list[tuple[re.Pattern[str], str]], sep: str) -> str:
     out = []
-    for part in str(t or "").split(sep):
-        part = part.strip()
+    for raw in str(t or "").split(sep):
+        part = raw.strip()
         if not part:
             continue
         for pat, fa in table:
@@ -314,9 +313,9 @@ def group_warnings(warnings: list[str]) -> list[tuple[str, int]]:
 
 
 def robustness(res: RunResult) -> RobustnessSummary:
-    """The Monte Carlo robustness as the report shows it: :func:`siteplan.locate.sensitivity.robustness_summary`
+    """The Monte Carlo robustness as the report shows it: :func:`siteplan.locate.findings.robustness_summary`
     of the run's ranks (one home for what "robust" means; the report only draws its lines)."""
-    from ..locate.sensitivity import robustness_summary
+    from ..locate.findings import robustness_summary
 
     return robustness_summary(res.ranks, res.prep.scenario.sensitivity.draws)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from .words import text
+from .words import text, tr
 
-__all__ = ["cell", "table"]
+__all__ = ["cell", "table", "zoom"]
 
 
 def cell(v: Any) -> Markup:
@@ -36,4 +36,11 @@ def table(headers: list[Any], rows: list[list[Any]]) -> Markup:
     th = "".join(["<th>" + _cell_html(h) + "</th>" for h in headers])
     body = "".join(["<tr>" + "".join(["<td>" + _cell_html(c) + "</td>" for c in r]) + "</tr>" for r in rows])
     return Markup('<table class="sp"><thead><tr>' + th + "</tr></thead><tbody>" + body + "</tbody></table>")
+
+
+def zoom(kind: str, ident: Any, label: Any = None) -> Markup:
+    """A button that zooms the map to a site (``kind`` ``site``) or an estate (``estate``) and opens it;
+    the id travels in a data attribute (escaped) and the page's script matches it as plain text."""
+    return Markup('<button type="button" class="zoom" data-zoom="{}" data-id="{}" title="{}">{}</button>').format(
+        kind, text(ident), tr("نمایش روی نقشه", "zoom to it"), cell(label if label is not None else ident))
 

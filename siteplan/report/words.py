@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..results import RunResult
 
 __all__ = ["text", "fe", "tr", "num", "qty", "digits", "ESTATE_KIND", "CONSTRAINT_KIND", "kind_name", "cat_fa",
-           "codes_fa", "extend_fa", "land_basis", "sizing_text"]
+           "codes_fa", "extend_fa", "land_basis", "sizing_text", "LAYER_NAME"]
 
 
 def text(v: Any) -> str:
@@ -95,8 +95,8 @@ def codes_fa(codes: Any, names: dict[str, str]) -> str:
     ``car_repair:322, car_parts:136``) in Persian names, joined by the Persian comma; a part that is
     not a known code is kept as written."""
     out = []
-    for part in str(codes or "").split(","):
-        part = part.strip()
+    for raw in str(codes or "").split(","):
+        part = raw.strip()
         if not part:
             continue
         code, sep, n = part.rpartition(":")
@@ -137,7 +137,6 @@ def land_basis(v: Any) -> str:
     return t if _lang.current() == "en" else fa.get(t, t)
 
 
-
 def sizing_text(s: Any, res: RunResult) -> str:
     """Why a proposed site has its size, in the report's language (``sizing`` of ``sites.geojson`` in
     English; in Persian from the same fields)."""
@@ -157,4 +156,13 @@ def sizing_text(s: Any, res: RunResult) -> str:
             "max_area_ha": f"{area}: بیشینه مساحت سایت در سناریو",
             "area_ha": f"{area}: مساحت ثابت سایت در سناریو"}.get(sized_by, "به اندازه تقاضای خود")
     return f"{lead}؛ {need}"
+
+
+#: the scenario's layers in Persian and English (the data sources list)
+LAYER_NAME = {"estates": ("شهرک‌ها و نواحی", "estates"), "urban": ("شهرها و روستاها", "towns and villages"),
+              "receptors": ("کاربری‌های حساس", "sensitive receptors"), "roads": ("راه‌ها", "roads"),
+              "rail": ("راه‌آهن", "railways"), "utilities": ("تأسیسات", "utilities"),
+              "constraints": ("محدودیت‌ها", "constraints"), "businesses": ("کسب‌وکارها", "businesses"),
+              "dem": ("مدل رقومی ارتفاع", "elevation"), "landuse": ("کاربری زمین", "land use"),
+              "study_area": ("محدوده مطالعه", "study area"), "zoning": ("طرح‌های مصوب", "zoning plans")}
 

@@ -10,8 +10,9 @@ Modules, in the order data flows:
 - :mod:`~siteplan.rules.standards`: the published distances and limits (DOE 1378, VNG, slope);
 - :mod:`~siteplan.rules.rulecheck`: the vector answer of the rules (light: no GDAL);
 - :mod:`~siteplan.rules.reservations`: estates reserved for, or excluding, some trades;
-- :mod:`~siteplan.rules.ruleset`: :func:`compile_rulesets`, :class:`RuleSet`, eligibility and usable
-  land.
+- :mod:`~siteplan.rules.ruleset`: :func:`compile_rulesets` and :class:`RuleSet`;
+- :mod:`~siteplan.rules.estates`: the estates' usable land and eligibility (:func:`usable_land`,
+  :func:`eligibility`).
 """
 
 from __future__ import annotations
@@ -21,21 +22,10 @@ from typing import TYPE_CHECKING
 from ..common.face import lazy_face
 
 if TYPE_CHECKING:
+    from .estates import UTILITIES, eligibility, usable_land
     from .reservations import Reservation, estate_reservations, reservation_problems
     from .rulecheck import RuleGroup, check_rules
-    from .ruleset import (
-        STUDY_AREA_RULE,
-        UTILITIES,
-        Rule,
-        RuleContext,
-        RuleSet,
-        buffer_out,
-        compile_rules,
-        compile_rulesets,
-        eligibility,
-        target_geoms,
-        usable_land,
-    )
+    from .ruleset import STUDY_AREA_RULE, Rule, RuleContext, RuleSet, buffer_out, compile_rules, compile_rulesets, target_geoms
     from .standards import DOE_1378, MAX_SLOPE_PCT
 
 #: public name -> the module of this package that defines it
@@ -44,8 +34,8 @@ _API: dict[str, str] = {
     "RuleGroup": "rulecheck", "check_rules": "rulecheck",
     "Reservation": "reservations", "estate_reservations": "reservations", "reservation_problems": "reservations",
     "Rule": "ruleset", "RuleContext": "ruleset", "RuleSet": "ruleset", "compile_rules": "ruleset",
-    "compile_rulesets": "ruleset", "target_geoms": "ruleset", "usable_land": "ruleset", "eligibility": "ruleset",
-    "buffer_out": "ruleset", "UTILITIES": "ruleset", "STUDY_AREA_RULE": "ruleset",
+    "compile_rulesets": "ruleset", "target_geoms": "ruleset", "usable_land": "estates", "eligibility": "estates",
+    "buffer_out": "ruleset", "UTILITIES": "estates", "STUDY_AREA_RULE": "ruleset",
 }
 
 __all__ = [

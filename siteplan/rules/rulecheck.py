@@ -111,7 +111,7 @@ def rule_arrays(rule: Rule, geoms: np.ndarray, target: Callable[[str], tuple[np.
         passed = shapely.intersects(geoms, study_area) & (
             shapely.covered_by(geoms, study_area) | (shapely.get_dimensions(geoms) == 2))
         return actual, 0.0, passed
-    tg, tree = target(rule.target)
+    _tg, tree = target(rule.target)
     actual = np.full(len(geoms), np.inf)
     if tree is not None and len(geoms):
         idx, dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)

@@ -33,11 +33,12 @@ from rasterio import features
 from shapely.geometry.base import BaseGeometry
 
 from ..common.textnorm import normalize
-from ..common.units import M2_PER_HA
 from ..grid import FieldCache, Grid, rasterize_mask
 from ..guilds.catalogue import Catalogue
 from ..scenario import Scenario
-from .reservations import Reservation, reservation_reasons
+
+# the estates' side (usable land, eligibility) lives in .estates; kept importable from here
+from .estates import UTILITIES, eligibility, env_rank, estate_reasons, is_blank, usable_land
 from .rulecheck import Rule, RuleGroup, check_rules, slope_at  # noqa: F401 (Rule, RuleGroup re-exported)
 from .standards import (
     CONSTRAINT_DEFAULT_BUFFER_M,
@@ -51,10 +52,8 @@ from .standards import (
 log = logging.getLogger(__name__)
 
 __all__ = ["Rule", "RuleContext", "RuleSet", "compile_rules", "compile_rulesets", "target_geoms", "usable_land",
-           "eligibility", "buffer_out", "UTILITIES", "STUDY_AREA_RULE"]
+           "eligibility", "buffer_out", "UTILITIES", "STUDY_AREA_RULE", "env_rank", "estate_reasons", "is_blank"]
 
-#: utilities an estate may lack (0/1 fields of the estates layer)
-UTILITIES = ("power", "gas", "water", "wastewater")
 #: id of the rule that keeps everything inside the study area
 STUDY_AREA_RULE = "STUDY-AREA"
 #: segments per quarter circle of rule buffers
@@ -95,7 +94,7 @@ def target_geoms(target: str, layers: dict[str, gpd.GeoDataFrame], scenario: Sce
         if roads is None:
             return empty
         want = ["motorway", "trunk"] if target == "roads_major" else ["primary"]
-        return roads.geometry.values[roads["road_class"].isin(want).to_numpy()]
+        return np.asarray(roads.geometry.values[roads["road_class"].isin(want).to_numpy()])
     if cons is None:
         return empty
     kinds = {"nature": ["protected", "wetland", "national_park"], "water": ["river", "qanat"],
@@ -104,7 +103,7 @@ def target_geoms(target: str, layers: dict[str, gpd.GeoDataFrame], scenario: Sce
         kinds = [target.split(":", 1)[1]]
     if kinds is None:
         raise ValueError(f"unknown rule target {target}")
-    return cons.geometry.values[cons["kind"].isin(kinds).to_numpy()]
+    return np.asarray(cons.geometry.values[cons["kind"].isin(kinds).to_numpy()])
 
 
 def compile_rules(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, list[Rule]]:
@@ -181,7 +180,7 @@ class RuleContext:
     _targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = field(default_factory=dict)
     _slope_bad: dict[float, BaseGeometry] = field(default_factory=dict)
     #: whole-grid exclusions per rule (bit-packed), shared by the categories that have the same rule
-    _grid_bad: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
+    grid_bad: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
 
     def target(self, key: str) -> tuple[np.ndarray, shapely.STRtree | None]:
         """Target geometries and their STRtree (None when there are none)."""
@@ -243,7 +242,7 @@ class RuleContext:
 def _cell_boxes(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     x, y = grid.xy(rows, cols)
     h = grid.res / 2
-    return shapely.box(x - h, y - h, x + h, y + h)
+    return np.asarray(shapely.box(x - h, y - h, x + h, y + h))
 
 
 def _exact_distance(grid: Grid, rows: np.ndarray, cols: np.ndarray, tree: shapely.STRtree,
@@ -262,10 +261,10 @@ def _band(d: np.ndarray, low_m: float, high_m: float, res: float) -> np.ndarray:
     """Cells whose centre distance ``d`` leaves open whether their square is within a rule distance in
     [low_m, high_m]: the true distance lies in [d − res·√2, d + res/√2]."""
     diag = res * np.sqrt(2.0)
-    return (d >= low_m - diag / 2) & (d < high_m + diag + _EPS_M)
+    return np.asarray((d >= low_m - diag / 2) & (d < high_m + diag + _EPS_M))
 
 
-def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tg: np.ndarray, tree: shapely.STRtree,
+def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tree: shapely.STRtree,
                   near: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Cells whose square comes closer than the rule distance to the target (or touches it when the
     distance is 0). ``d`` is the centre-to-centre distance field of the cells the target touches.
@@ -285,14 +284,14 @@ def _distance_bad(rule: Rule, d: np.ndarray, grid: Grid, tg: np.ndarray, tree: s
             flat, dist = near
             exact = dist[np.searchsorted(flat, r * grid.width + c)]
         bad[r, c] = exact < rule.min_m if rule.min_m > 0 else exact <= 0
-    return bad
+    return np.asarray(bad)
 
 
 def _inside_cells(geom: BaseGeometry, grid: Grid) -> np.ndarray:
     """Cells whose whole square lies inside ``geom`` (centre inside, no boundary through the cell)."""
     centre_in = rasterize_mask(np.array([geom]), grid, all_touched=False)
     edge = rasterize_mask(np.array([geom.boundary]), grid, all_touched=True)
-    return centre_in & ~edge
+    return np.asarray(centre_in & ~edge)
 
 
 def _slope_bad(rule: Rule, fields: FieldCache | None, grid: Grid | None, g: Grid) -> np.ndarray:
@@ -316,10 +315,12 @@ class RuleSet:
     utilities: tuple[str, ...]
     ctx: RuleContext
 
-    def __iter__(self) -> Iterator[Rule]:  # iterate the rules like a list
+    def __iter__(self) -> Iterator[Rule]:
+        """The rules, as a list iterates them."""
         return iter(self.rules)
 
     def __len__(self) -> int:
+        """How many rules."""
         return len(self.rules)
 
     # -- raster ----------------------------------------------------------------------------------
@@ -351,8 +352,8 @@ class RuleSet:
         shared = grid is None and distance is None and fields is self.ctx.fields  # the run's own grid
         for rule in self.rules:
             key = (rule.kind, rule.target, rule.min_m, rule.max_pct)
-            if shared and key in self.ctx._grid_bad:
-                bad = np.unpackbits(self.ctx._grid_bad[key], count=g.width * g.height).reshape(g.shape).astype(bool)
+            if shared and key in self.ctx.grid_bad:
+                bad = np.unpackbits(self.ctx.grid_bad[key], count=g.width * g.height).reshape(g.shape).astype(bool)
             elif rule.kind == "max_slope":
                 bad = _slope_bad(rule, fields, grid, g)
             elif rule.kind == "study_area":
@@ -363,8 +364,8 @@ class RuleSet:
                     counts[rule.rule_id] = 0
                     continue
                 bad = found
-            if shared and key not in self.ctx._grid_bad:
-                self.ctx._grid_bad[key] = np.packbits(bad.ravel())
+            if shared and key not in self.ctx.grid_bad:
+                self.ctx.grid_bad[key] = np.packbits(bad.ravel())
             counts[rule.rule_id] = int(bad.sum())
             allowed &= ~bad
         return allowed, counts
@@ -387,7 +388,7 @@ class RuleSet:
         near = None
         if shared and self.ctx.low.get(rule.target, np.inf) <= rule.min_m <= self.ctx.reach.get(rule.target, -1):
             near = self.ctx.near(rule.target, d, g)  # one exact pass per target, not per rule
-        return _distance_bad(rule, d, g, tg, tree, near)
+        return _distance_bad(rule, d, g, tree, near)
 
     # -- vector ----------------------------------------------------------------------------------
     def check(self, geoms: np.ndarray, ids: list[object] | None = None) -> pd.DataFrame:
@@ -475,104 +476,3 @@ def compile_rulesets(catalogue: Catalogue, scenario: Scenario, layers: dict[str,
         row = catalogue.row(code)
         out[code] = RuleSet(code, tuple(rules[code]), str(row["env_cat"]), tuple(row["utilities"]), ctx)
     return out
-
-
-def usable_land(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet]) -> pd.DataFrame:
-    """Area of each estate that satisfies every rule of each category.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (estate, category): ``estate_id``, ``category``, ``area_ha`` (whole estate),
-        ``usable_ha``, ``usable_frac``, ``binding`` (the rule removing the most land, or ""),
-        ``binding_m`` (its distance) and ``removed_ha`` (land it removes).
-
-    Notes
-    -----
-    Forbidden land is cut per estate from the targets within reach (STRtree ``dwithin``), so the cost
-    grows with the number of estates near targets, not with estates × targets.
-    """
-    rows = []
-    cuts: list[dict[tuple[Any, ...], BaseGeometry]] = [{} for _ in range(len(estates))]  # per estate
-    for code, rs in rulesets.items():
-        dist = {r.rule_id: (r.max_pct if r.kind == "max_slope" else r.min_m) for r in rs.rules}
-        for j, (eid, geom) in enumerate(zip(estates["estate_id"], estates.geometry.values)):
-            area = float(geom.area)
-            part, removed = rs.usable(geom, cache=cuts[j])
-            u = max(float(part.area), 0.0)
-            b = max(removed, key=lambda k: removed[k]) if removed else ""
-            b = b if b and removed[b] > 1e-6 else ""
-            rows.append((eid, code, area / M2_PER_HA, u / M2_PER_HA, u / area if area > 0 else 0.0, b,
-                         float(dist.get(b, 0.0) or 0.0) if b else 0.0, removed[b] / M2_PER_HA if b else 0.0))
-    return pd.DataFrame(rows, columns=["estate_id", "category", "area_ha", "usable_ha", "usable_frac",
-                                       "binding", "binding_m", "removed_ha"])
-
-
-def env_rank(env: object) -> float:
-    try:
-        return float(str(env))
-    except ValueError:
-        return np.inf
-
-
-def is_blank(v: object) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-
-
-def estate_reasons(estate: object, rs: RuleSet, accepted_kinds: list[str] | tuple[str, ...]) -> list[str]:
-    """Why an estate (a row of the estates layer, as a namedtuple) cannot take the category, apart
-    from land: kind, environmental category against ``max_cat``, missing utilities."""
-    reasons = []
-    kind = getattr(estate, "kind", None)
-    if kind and not is_blank(kind) and kind not in accepted_kinds:
-        reasons.append(f"estate kind '{kind}' not accepted")
-    max_cat = getattr(estate, "max_cat", None)
-    if not is_blank(max_cat) and env_rank(rs.env_cat) > env_rank(max_cat) + 1e-9:
-        shown = f"{max_cat:g}" if isinstance(max_cat, float) else str(max_cat)
-        reasons.append(f"env. category {rs.env_cat} above the estate's max_cat {shown}")
-    for util in rs.utilities:
-        val = getattr(estate, util, None) if util in UTILITIES else None
-        if util in UTILITIES and not is_blank(val) and float(val) < 1:  # type: ignore[arg-type]
-            reasons.append(f"no {util}")
-    return reasons
-
-
-def eligibility(estates: gpd.GeoDataFrame, rulesets: dict[str, RuleSet], usable: pd.DataFrame,
-                accepted_kinds: list[str] | tuple[str, ...],
-                reservations: dict[str, Reservation] | None = None) -> pd.DataFrame:
-    """Whether each category may move to each estate, with the reason when not.
-
-    Parameters
-    ----------
-    estates
-        Estates with optional ``kind``, ``max_cat`` and utility flags.
-    rulesets
-        The categories' rule sets.
-    usable
-        :func:`usable_land` output.
-    accepted_kinds
-        Estate kinds that may receive businesses.
-    reservations
-        Estates reserved for some categories or excluding some (:mod:`siteplan.rules.reservations`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``estate_id``, ``category``, ``eligible``, ``reason``, ``usable_frac``, ``usable_ha``.
-    """
-    # one lookup table (a .loc per pair was most of the time on 10^3 estates)
-    u = {(e, c): (uf, uh, b, bm) for e, c, uf, uh, b, bm in
-         zip(usable["estate_id"], usable["category"], usable["usable_frac"], usable["usable_ha"], usable["binding"],
-             usable["binding_m"])}
-    kinds = {r.rule_id: r.kind for rs in rulesets.values() for r in rs}
-    rows = []
-    for e in estates.itertuples():
-        for code, rs in rulesets.items():
-            reasons = reservation_reasons((reservations or {}).get(str(e.estate_id)), code)
-            reasons += estate_reasons(e, rs, accepted_kinds)
-            uf, uh, b, bm = u.get((e.estate_id, code), (1.0, 0.0, "", 0.0))
-            if uf <= 1e-9:
-                unit = {"max_slope": " %", "study_area": ""}.get(kinds.get(b, "distance"), " m")
-                reasons.append(f"no land of the estate satisfies {b} ({bm:g}{unit})" if b else "no usable land")
-            rows.append((e.estate_id, code, not reasons, "; ".join(reasons), float(uf), float(uh)))
-    return pd.DataFrame(rows, columns=["estate_id", "category", "eligible", "reason", "usable_frac", "usable_ha"])

@@ -1,10 +1,21 @@
 """Siting standards and land norms with their sources (STANDARDS.md): the DOE 1378 distance table,
-default buffers of constraint features, the slope limit. Rules are compiled from these in
+default buffers of constraint features, the slope limit, and the road travel figures
+(:mod:`siteplan.common.travel`). Rules are compiled from these in
 :mod:`siteplan.rules`; the VNG separation distances per environmental category live with the
 catalogue (:func:`siteplan.guilds.catalogue.separation_m`).
 """
 
 from __future__ import annotations
+
+# road travel (speeds, the connector leg, snapping, far from roads) lives below the stages, where the
+# scenario's defaults read it too; re-exported here, the home of the standards' numbers
+from ..common.travel import CONNECTOR_DETOUR as CONNECTOR_DETOUR
+from ..common.travel import CONNECTOR_SPEED_KMH as CONNECTOR_SPEED_KMH
+from ..common.travel import FAR_FROM_ROAD_M as FAR_FROM_ROAD_M
+from ..common.travel import ROAD_SPEED_DEFAULT_KMH as ROAD_SPEED_DEFAULT_KMH
+from ..common.travel import ROAD_SPEEDS_KMH as ROAD_SPEEDS_KMH
+from ..common.travel import ROAD_SPEEDS_SOURCE as ROAD_SPEEDS_SOURCE
+from ..common.travel import SNAP_TOLERANCE_M as SNAP_TOLERANCE_M
 
 __all__ = ["CONNECTOR_DETOUR", "CONNECTOR_SPEED_KMH", "FAR_FROM_ROAD_M", "ROAD_SPEEDS_KMH", "ROAD_SPEEDS_SOURCE",
            "ROAD_SPEED_DEFAULT_KMH", "SNAP_TOLERANCE_M",
@@ -35,31 +46,3 @@ VNG_SOURCE = "VNG Bedrijven en milieuzonering 2009"
 #: land steeper than this (percent) is unsuitable for industrial estates (STANDARDS.md §5)
 MAX_SLOPE_PCT = 15.0
 SLOPE_SOURCE = "STANDARDS.md §5 (excluded above 15 %)"
-
-#: Travel speeds (km/h) by road class and by OpenStreetMap ``highway`` tag, for road travel times
-#: (:mod:`siteplan.relocation.roads`). The OSM classes are the free-flow speeds of OSRM's default car profile
-#: (Project-OSRM/osrm-backend, ``profiles/car.lua``, table ``speeds.highway``), chosen over Iran's
-#: posted limits (freeways 120, roads 95 km/h for cars) because a relocation trip is made by vans and
-#: trucks with stops, and over design speeds because those are maxima of geometry, not travel. The
-#: classes of a siteplan roads layer (``road_class``: motorway, trunk, primary, secondary, other) take the
-#: same figures, ``other`` that of OSM ``tertiary`` (a rural road linking villages). A scenario
-#: overrides any of them with ``allocation.road_speeds_kmh`` (e.g. a province's measured speeds).
-ROAD_SPEEDS_KMH: dict[str, float] = {
-    "motorway": 90.0, "motorway_link": 45.0, "trunk": 85.0, "trunk_link": 40.0,
-    "primary": 65.0, "primary_link": 30.0, "secondary": 55.0, "secondary_link": 25.0,
-    "tertiary": 40.0, "tertiary_link": 20.0, "unclassified": 25.0, "residential": 25.0,
-    "living_street": 10.0, "service": 15.0, "other": 40.0,
-}
-ROAD_SPEEDS_SOURCE = ("OSRM car profile (osrm-backend profiles/car.lua) free-flow speeds by highway class; "
-                      "road_class 'other' as OSM tertiary")
-#: speed (km/h) of a road class found in neither the table nor the scenario
-ROAD_SPEED_DEFAULT_KMH = 40.0
-#: the off-network leg from a business, town or estate to the nearest road: its straight length × this
-#: detour factor (a typical circuity of local access tracks, 1.2–1.4 in the literature on route
-#: circuity; an assumption), driven at CONNECTOR_SPEED_KMH (OSRM's ``track``/``service`` order of speed)
-CONNECTOR_DETOUR = 1.3
-CONNECTOR_SPEED_KMH = 15.0
-#: vertices of the roads layer closer than this (m) are one node of the graph
-SNAP_TOLERANCE_M = 1.0
-#: a business, town or estate farther than this (m) from any road is reported (validate, run warnings)
-FAR_FROM_ROAD_M = 2_000.0

@@ -249,8 +249,9 @@ class Scenario(StrictSpec):
                 flt, notes = canonical_filter(c.layer, c.filter, getattr(spec, "values", None) or {})
                 for note in notes:
                     log.info("criteria[%d] ('%s'): filter %s", i, c.name, note)
-                c = c.model_copy(update={"filter": flt}) if notes else c
-            out.append(c)
+                out.append(c.model_copy(update={"filter": flt}) if notes else c)
+            else:
+                out.append(c)
         return out if v is not None else None
 
     def resolve(self, path: str) -> Path:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..rules.standards import CONNECTOR_DETOUR, CONNECTOR_SPEED_KMH
+from ..common.travel import CONNECTOR_DETOUR, CONNECTOR_SPEED_KMH
 from .limits import MAX_KM, MAX_SITE_HA, crs_problem, shown_value
 from .urls import is_db_url, url_problem
 
@@ -239,7 +239,7 @@ class AllocationSpec(StrictSpec):
     #: the reach's measure is the allocation cost's (``reach_min`` needs road distances)
     reach_km: float | None = Field(None, gt=0, le=MAX_KM)
     reach_min: float | None = Field(None, gt=0, le=100_000)
-    #: speeds (km/h) by road_class or OSM highway tag over siteplan.standards.ROAD_SPEEDS_KMH
+    #: speeds (km/h) by road_class or OSM highway tag over siteplan.common.travel.ROAD_SPEEDS_KMH
     road_speeds_kmh: dict[str, float] = Field(default_factory=dict)
     #: the off-network leg to the nearest road: straight length × detour, at this speed
     connector_speed_kmh: float = Field(CONNECTOR_SPEED_KMH, gt=0, le=300)
@@ -284,13 +284,13 @@ class AllocationSpec(StrictSpec):
             raise ValueError("reach_min needs road distances; set distance: road or give reach_km")
         return self
 
-    def measure(self, roads: bool) -> str:
+    def measure(self, *, roads: bool) -> str:
         """The allocation's measure: ``km`` or ``minutes`` on roads, ``straight`` (km) without."""
-        if not self.uses_roads(roads):
+        if not self.uses_roads(roads=roads):
             return "straight"
         return "minutes" if self.reach_min is not None else "km"
 
-    def uses_roads(self, roads: bool) -> bool:
+    def uses_roads(self, *, roads: bool) -> bool:
         """Whether travel is measured on roads, given whether the scenario has a roads layer."""
         return roads and self.distance != "straight"
 

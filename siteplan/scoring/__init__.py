@@ -13,7 +13,9 @@ Modules, in the order data flows:
   grid or a block), used by the whole-grid, blockwise and Dask paths alike;
 - :mod:`~siteplan.scoring.weights`: direct, rank-order and AHP weights;
 - :mod:`~siteplan.scoring.suitability`: WLC, OWA and TOPSIS surfaces, zonal means;
-- :mod:`~siteplan.scoring.blockwise`: one category's surface on a very large grid, block by block.
+- :mod:`~siteplan.scoring.blockwise`: one category's surface on a very large grid, block by block;
+- :mod:`~siteplan.scoring.windows`: the memory windows of the criteria and separations, checked before any
+  heavy work (:func:`siteplan.checks.check_scenario_data`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from .kinds import KINDS
     from .suitability import CriterionLayer, Surface, aggregate, criterion_layers, surfaces, zonal_mean
     from .weights import AHPResult, ahp, read_ahp_matrix
+    from .windows import named_criteria, window_problems
 
 #: public name -> the module of this package that defines it
 _API: dict[str, str] = {
@@ -36,12 +39,14 @@ _API: dict[str, str] = {
     "CriterionLayer": "suitability", "Surface": "suitability", "aggregate": "suitability",
     "criterion_layers": "suitability", "surfaces": "suitability", "zonal_mean": "suitability",
     "suitability_blockwise": "blockwise", "write_category_surface": "blockwise",
+    "named_criteria": "windows", "window_problems": "windows",
 }
 
 __all__ = [
     "AHPResult", "CriterionLayer", "KINDS", "Surface", "aggregate", "ahp", "criteria_layers", "criterion_layers",
     "read_ahp_matrix", "saturation_distance", "suitability_blockwise", "surfaces", "transform",
     "write_category_surface", "zonal_mean",
+    "named_criteria", "window_problems",
 ]
 
 __getattr__, __dir__ = lazy_face(__name__, _API)

@@ -9,6 +9,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from ..common.notice import Notice
 from ..grid import FieldCache, Grid
 from ..guilds.catalogue import Catalogue
 from ..inputs.region import Region
@@ -33,7 +34,7 @@ class Prepared:
     cache: FieldCache
     surfaces: dict[str, Surface]
     crit: list[Any]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     criteria_specs: list[Any] = field(default_factory=list)
     #: the AHP result behind the weights (consistency ratio, λmax), when the scenario uses AHP
     ahp: Any = None
