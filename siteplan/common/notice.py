@@ -38,6 +38,11 @@ class Notice:
         """Freeze the counts (a read-only copy), so that a notice cannot change after it is made."""
         object.__setattr__(self, "counts", MappingProxyType({k: int(v) for k, v in self.counts.items()}))
 
+    def __reduce__(self) -> tuple[type[Notice], tuple[str, str, dict[str, int]]]:
+        """Pickle as the three fields (a read-only mapping does not pickle): results that carry notices
+        go between processes (Dask workers, the tests' shared demo run) and come back equal."""
+        return (Notice, (self.code, self.message, dict(self.counts)))
+
     def __str__(self) -> str:
         """The message, as written."""
         return self.message
