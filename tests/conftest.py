@@ -57,9 +57,12 @@ def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             h.update(f.as_posix().encode() + f.read_bytes())
     out = base / f"shared-demo-{h.hexdigest()[:16]}"
     pkl = base / f"shared-demo-{h.hexdigest()[:16]}.pickle"
+    failed = base / f"shared-demo-{h.hexdigest()[:16]}.failed"
     with open(base / "shared-demo.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            if failed.is_file():  # made once and failed: the other tests that need it fail at once, not run it again
+                pytest.fail(f"the shared demo run failed earlier in this session:\n{failed.read_text(encoding='utf-8')}")
             if not ((out / "manifest.json").is_file() and pkl.is_file()):
                 # `siteplan demo` itself; its result is kept (pickled) for the tests that read it in memory
                 real, got = siteplan.pipeline.run_scenario_file, []
@@ -71,13 +74,16 @@ def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                 siteplan.pipeline.run_scenario_file = keep
                 try:
                     r = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet", "--overwrite"])
+                    assert r.exit_code == 0, r.output
+                    assert len(got) == 1
+                    tmp = pkl.with_suffix(".part")
+                    tmp.write_bytes(pickle.dumps(got[0], protocol=pickle.HIGHEST_PROTOCOL))
+                    tmp.replace(pkl)
+                except BaseException as e:
+                    failed.write_text(f"{type(e).__name__}: {e}"[:4000], encoding="utf-8")
+                    raise
                 finally:
                     siteplan.pipeline.run_scenario_file = real
-                assert r.exit_code == 0, r.output
-                assert len(got) == 1
-                tmp = pkl.with_suffix(".part")
-                tmp.write_bytes(pickle.dumps(got[0], protocol=pickle.HIGHEST_PROTOCOL))
-                tmp.replace(pkl)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return out, pkl
