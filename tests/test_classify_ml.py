@@ -178,11 +178,15 @@ def test_twenty_thousand_names_in_seconds():
 def test_run_writes_review_csv_and_labels_feed_back(tmp_path):
     import geopandas as gpd
     from click.testing import CliRunner
-    from conftest import small_scenario
+    from conftest import edit_yaml, small_scenario
 
     from siteplan.cli import main
 
     sc = small_scenario(tmp_path, n_biz=40)
+    # what is tested is review.csv and the labels' categories: new sites, upgrades, robustness draws, the
+    # report and the suitability rasters are left out (or cut) to keep the two runs short
+    edit_yaml(sc, lambda d: d.update(sites={"count": 0}, upgrades={"count": 0}, sensitivity={"draws": 5},
+                                     outputs={"suitability_tifs": False, "report": False}))
     shp = sc.parent / "businesses.shp"
     g = gpd.read_file(shp)
     from siteplan.common.atomic import write_shapefile
