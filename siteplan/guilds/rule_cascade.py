@@ -14,6 +14,7 @@ import pandas as pd
 from ..common.textnorm import normalize, normalize_compact
 from .keyword_match import Matcher, build_matcher, by_name, fold, in_context
 from .review_reasons import doubt, name_conflicts, words_found
+from .settle import correct_spelling, settle_conflict, store_branch
 from .trade_words import OUTSIDE
 
 if TYPE_CHECKING:
@@ -98,9 +99,18 @@ def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Cata
     name_w = fold(normalize(name))
     name_c = name_w.replace(" ", "")
     code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
+    why = []
+    if how == "unclassified" and name_c:  # a misspelt trade word («صافکری», «فوشگاه»), a store's branch
+        fixed, done = correct_spelling(name_w, m)
+        if done:
+            name_w, name_c = fixed, fixed.replace(" ", "")
+            code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
+            why.append("spelling read as " + ", ".join(f"«{b}» for «{a}»" for a, b in done))
+        if how == "unclassified" and store_branch(f" {name_w} ") and not name_conflicts(name_c, name_w, m):
+            code, how, c, word = "chain_store", "keyword", 0.8, "شعبه"
+            why.append("a store's branch («شعبه»): a chain store")
     if how == "generic" and in_context(code, name_c, name_w):
         how, c = "keyword", 0.8  # a trade's generic word with a word of its own trade: a specific name
-    why = []
     found = doubt(code, how, name_c, f" {name_w} ", m, word, _isic_outside(isic, m)) if name_c else []
     if found:  # the name says another category than the ISIC code, or a word registries disagree on
         why.append(found[0])
@@ -111,8 +121,13 @@ def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Cata
         code = None
     cands = ";".join(found[1:])
     if code is None and how == "unclassified":
-        why.extend(_unknown(explicit, isic, tag))
         cs = name_conflicts(name_c, name_w, m)
+        settled, reason = settle_conflict(cs, f" {name_w} ") if len(cs) > 1 else (None, "")
+        if settled:  # a school of a trade, a bicycle shop, a department store of goods
+            out = settled == OUTSIDE
+            return _Row(None if out else settled, "outside" if out else "keyword", 0.8, out,
+                        words_found(name_c, name_w, m), "", "; ".join([*why, reason]))
+        why.extend(_unknown(explicit, isic, tag))
         if len(cs) > 1:
             how, cands = "conflict", ";".join(cs)
         shown = ", ".join("a trade outside the catalogue" if k == OUTSIDE else k for k in cs)
@@ -168,9 +183,24 @@ def _by_isic(isic: Any, name_c: str, name_w: str, m: Matcher) -> _Decision | Non
         code, _, word = by_name(name_c, m, among=cands, name_words=name_w)
         if code:
             return code, "isic", c, word
+        near = _near_code(str(isic), name_c, name_w, m)
+        if near:  # a clerk's near code: the name's keyword of the same ISIC division decides
+            return near
         if len(str(isic)) >= 4:
             return cands[0], "isic_primary", c * 0.8, ""  # the code's primary category
     return None
+
+
+def _near_code(isic: str, name_c: str, name_w: str, m: Matcher) -> _Decision | None:
+    """The name's specific keyword when it names a category of the ISIC code's division (its first two digits)
+    that is not the code's own («لوازم یدکی خودرو» under 4520, car repair: a parts shop, 4530); else None."""
+    division = re.sub(r"\D", "", isic)[:2]
+    code, c, word = by_name(name_c, m, name_words=name_w)
+    if code is None or code == OUTSIDE or c < 0.8 or len(division) < 2:
+        return None
+    if not any(k.startswith(division) and code in cats for k, cats in m.isic.items()):
+        return None
+    return code, "keyword", c, word
 
 
 def _by_tag(tag: Any, m: Matcher) -> _Decision | None:

@@ -1,0 +1,143 @@
+"""Rules that settle names the keywords alone leave open (issue #28): a misspelt trade word, a store's branch,
+a school of a trade, a bicycle's parts or repair, a department store of goods outside the catalogue, and an
+ISIC code of the same division as the name's keyword.
+
+Each rule is general knowledge of Iranian guild registries (how clerks write, what a union covers), checked on
+the calibration registries only (never on a test registry); :func:`~siteplan.guilds.rule_cascade.classify`
+applies them.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from ..common.textnorm import normalize
+from .keyword_match import fold
+from .trade_words import OUTSIDE, OUTSIDE_MORE, OUTSIDE_TRADES
+
+if TYPE_CHECKING:
+    from .keyword_match import Matcher
+
+__all__ = [
+    "BICYCLE_WORDS",
+    "BRANCH_WORDS",
+    "CHAIN_BRANDS",
+    "DEPARTMENT_WORDS",
+    "SCHOOL_WORDS",
+    "SPELL_MIN",
+    "VEHICLE_TRADES",
+    "correct_spelling",
+    "settle_conflict",
+    "store_branch",
+]
+
+#: Words of a school or training centre: a school of a trade («آموزشگاه جوشکاری و تراشکاری», «آموزشگاه آزاد
+#: مکانیک خودرو») is education, a trade outside the catalogue, whatever trade it teaches (whole words).
+SCHOOL_WORDS = ("آموزشگاه", "آموزش", "هنرستان", "هنرکده", "فنی و حرفه ای", "مرکز آموزش", "آموزشکده")
+#: Bicycles: their parts, paint or repair («لوازم یدکی دوچرخه», «تعمیر دوچرخه و اسکوتر») are a bicycle shop,
+#: outside the catalogue, not a car trade.
+BICYCLE_WORDS = ("دوچرخه", "دوچرخه سازی", "دوچرخه فروشی")
+#: The car trades a bicycle word turns into a trade outside the catalogue.
+VEHICLE_TRADES = ("car_parts", "car_repair", "car_body_paint", "car_showroom", "car_wash_oil")
+#: A department store («فروشگاه بزرگ», an outlet, a shopping centre): with goods of trades outside the
+#: catalogue (clothes, household goods, toys) it is still a large store — the goods are what it sells.
+DEPARTMENT_WORDS = ("فروشگاه بزرگ", "اوتلت", "مرکز خرید", "فروشگاه چند منظوره", "فروشگاه چندمنظوره", "مگا استور")
+#: A branch: a store («فروشگاه») or a chain's brand with a branch number («فروشگاه کوثر شعبه ۳», «شهروند
+#: شعبه ونک») is a chain store when nothing else in the name names a trade.
+BRANCH_WORDS = ("شعبه",)
+#: Brands of Iranian chain stores (general knowledge; a brand alone with «شعبه» names the chain).
+CHAIN_BRANDS = ("فروشگاه", "شهروند", "رفاه", "افق کوروش", "کوروش", "اتکا", "جانبو", "هفت حصین", "سپه", "کوثر",
+                "ویستا", "یاس", "قدس", "امید", "تعاونی")
+#: Misspelt words are corrected to a trade word of at least this many letters, and only words of at least
+#: ``SPELL_MIN - 1`` letters are corrected (one letter dropped, added, changed or two swapped).
+SPELL_MIN = 6
+
+
+def _tokens(text: str) -> set[str]:
+    """The words of a text, normalized and folded."""
+    return set(fold(normalize(text)).split())
+
+
+def _has(words: tuple[str, ...], toks: set[str], name_w: str) -> bool:
+    """Any of ``words`` in the name: whole words, several-word ones as a phrase."""
+    for w in words:
+        n = fold(normalize(w))
+        if (" " in n and f" {n} " in f" {name_w.strip()} ") or n in toks:
+            return True
+    return False
+
+
+def settle_conflict(cands: list[str], name_w: str) -> tuple[str | None, str]:
+    """The category (or :data:`OUTSIDE`) that settles keywords of several categories (``cands``) and why, or
+    (None, "").
+
+    A school of a trade is a school (:data:`SCHOOL_WORDS`); a bicycle word with car trades' words is a bicycle
+    shop (:data:`BICYCLE_WORDS`); a department store (:data:`DEPARTMENT_WORDS`) with goods of trades outside
+    the catalogue is a large store.
+    """
+    toks = set(name_w.split())
+    cs = set(cands)
+    shown = ", ".join("a trade outside the catalogue" if c == OUTSIDE else c for c in cands)
+    if OUTSIDE in cs and _has(SCHOOL_WORDS, toks, name_w):
+        return OUTSIDE, f"a school of a trade, outside the catalogue (keywords of {shown})"
+    if OUTSIDE in cs and cs - {OUTSIDE} <= set(VEHICLE_TRADES) and _has(BICYCLE_WORDS, toks, name_w):
+        return OUTSIDE, f"a bicycle shop, outside the catalogue (keywords of {shown})"
+    if cs == {OUTSIDE, "large_store"} and _has(DEPARTMENT_WORDS, toks, name_w):
+        return "large_store", f"a department store of goods (keywords of {shown})"
+    return None, ""
+
+
+def store_branch(name_w: str) -> bool:
+    """A store or a chain's brand with a branch word (:data:`BRANCH_WORDS`, :data:`CHAIN_BRANDS`): a chain
+    store, for a name in which no keyword is found."""
+    toks = set(name_w.split())
+    return _has(BRANCH_WORDS, toks, name_w) and _has(CHAIN_BRANDS, toks, name_w)
+
+
+def correct_spelling(name_w: str, m: Matcher) -> tuple[str, list[tuple[str, str]]]:
+    """The name with each word that is no known word but one edit away from exactly one trade word of at least
+    :data:`SPELL_MIN` letters replaced by it («صافکری» -> «صافکاری», «ضایغات» -> «ضایعات», «فوشگاه» ->
+    «فروشگاه»), and the corrections made."""
+    vocab, long_words = _vocabulary(m)
+    fixed, done = [], []
+    for t in name_w.split():
+        if len(t) < SPELL_MIN - 1 or t in vocab or any(ch.isdigit() for ch in t):
+            fixed.append(t)
+            continue
+        near = {v for v in _edits(t) if v in long_words}
+        if len(near) == 1:
+            v = near.pop()
+            fixed.append(v)
+            done.append((t, v))
+        else:
+            fixed.append(t)
+    return " ".join(fixed), done
+
+
+@functools.cache
+def _vocab_of(keywords: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """Every word of the keywords, and those of at least :data:`SPELL_MIN` letters."""
+    words = set()
+    for k in keywords:
+        words |= _tokens(k)
+    return frozenset(words), frozenset(w for w in words if len(w) >= SPELL_MIN)
+
+
+def _vocabulary(m: Matcher) -> tuple[frozenset[str], frozenset[str]]:
+    """The words of the matcher's keywords (as written) and of the trades outside the catalogue."""
+    return _vocab_of(tuple(sorted({k[4] for k in m.keywords} | set(OUTSIDE_TRADES) | set(OUTSIDE_MORE))))
+
+
+_LETTERS = "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیآئ"
+
+
+def _edits(w: str) -> set[str]:
+    """Every word one edit from ``w``: a letter dropped, added, changed, or two neighbours swapped."""
+    splits = [(w[:i], w[i:]) for i in range(len(w) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    out.discard(w)
+    return out
