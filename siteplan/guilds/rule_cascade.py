@@ -14,7 +14,7 @@ import pandas as pd
 from ..common.textnorm import normalize, normalize_compact
 from .keyword_match import Matcher, build_matcher, by_name, fold, in_context
 from .review_reasons import doubt, name_conflicts, words_found
-from .settle import correct_spelling, settle_conflict, store_branch
+from .settle import correct_spelling, nonspecialised_wholesale, settle_conflict, store_branch
 from .trade_words import OUTSIDE
 
 if TYPE_CHECKING:
@@ -111,6 +111,9 @@ def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Cata
             why.append("a store's branch («شعبه»): a chain store")
     if how == "generic" and in_context(code, name_c, name_w):
         how, c = "keyword", 0.8  # a trade's generic word with a word of its own trade: a specific name
+    elif how == "generic" and code == "wholesale_food" and nonspecialised_wholesale(name_w):
+        how, c = "keyword", 0.8  # a wholesaler of no named goods: non-specialised wholesale (ISIC 4690)
+        why.append("a wholesaler of no named goods: non-specialised wholesale (ISIC 4690)")
     found = doubt(code, how, name_c, f" {name_w} ", m, word, _isic_outside(isic, m)) if name_c else []
     if found:  # the name says another category than the ISIC code, or a word registries disagree on
         why.append(found[0])

@@ -27,7 +27,9 @@ __all__ = [
     "SCHOOL_WORDS",
     "SPELL_MIN",
     "VEHICLE_TRADES",
+    "WHOLESALE_FILLERS",
     "correct_spelling",
+    "nonspecialised_wholesale",
     "settle_conflict",
     "store_branch",
 ]
@@ -49,6 +51,13 @@ BRANCH_WORDS = ("شعبه",)
 #: Brands of Iranian chain stores (general knowledge; a brand alone with «شعبه» names the chain).
 CHAIN_BRANDS = ("فروشگاه", "شهروند", "رفاه", "افق کوروش", "کوروش", "اتکا", "جانبو", "هفت حصین", "سپه", "کوثر",
                 "ویستا", "یاس", "قدس", "امید", "تعاونی")
+#: Words of a wholesaler's name that name no goods: the firm, its reach, its trade's own words (the rest is
+#: its owner's or brand's name). A wholesale word («پخش», «عمده فروشی», «توزیع», «بنکداری») with these and at
+#: most :data:`OWNER_WORDS` words more is a wholesaler of no named goods: non-specialised wholesale, ISIC 4690,
+#: which the catalogue counts under ``wholesale_food`` («شرکت پخش البرز», «عمده فروشی برادران طهرانی»).
+WHOLESALE_FILLERS = ("شرکت", "برادران", "سراسری", "و", "پخش", "عمده", "فروشی", "فروش", "عمده فروشی", "توزیع",
+                     "بنکداری", "بنکدار", "مویرگی", "انبار", "مرکز", "گروه", "حاج", "آقای", "شعبه", "سهامی", "خاص")
+OWNER_WORDS = 2
 #: Misspelt words are corrected to a trade word of at least this many letters, and only words of at least
 #: ``SPELL_MIN - 1`` letters are corrected (one letter dropped, added, changed or two swapped).
 SPELL_MIN = 6
@@ -93,6 +102,14 @@ def store_branch(name_w: str) -> bool:
     store, for a name in which no keyword is found."""
     toks = set(name_w.split())
     return _has(BRANCH_WORDS, toks, name_w) and _has(CHAIN_BRANDS, toks, name_w)
+
+
+def nonspecialised_wholesale(name_w: str) -> bool:
+    """A wholesaler's name that names no goods (see :data:`WHOLESALE_FILLERS`): at most :data:`OWNER_WORDS`
+    words (digits aside) besides the wholesale words and fillers."""
+    fill = {fold(normalize(w)) for w in WHOLESALE_FILLERS}
+    rest = [t for t in name_w.split() if t not in fill and not t.isdigit()]
+    return len(rest) <= OWNER_WORDS
 
 
 def correct_spelling(name_w: str, m: Matcher) -> tuple[str, list[tuple[str, str]]]:
