@@ -115,11 +115,11 @@ def nonspecialised_wholesale(name_w: str) -> bool:
 def correct_spelling(name_w: str, m: Matcher) -> tuple[str, list[tuple[str, str]]]:
     """The name with each word that is no known word but one edit away from exactly one trade word of at least
     :data:`SPELL_MIN` letters replaced by it («صافکری» -> «صافکاری», «ضایغات» -> «ضایعات», «فوشگاه» ->
-    «فروشگاه»), and the corrections made."""
+    «فروشگاه»; see :func:`_edits`), and the corrections made."""
     vocab, long_words = _vocabulary(m)
     fixed, done = [], []
     for t in name_w.split():
-        if len(t) < SPELL_MIN - 1 or t in vocab or any(ch.isdigit() for ch in t):
+        if len(t) < SPELL_MIN - 1 or t in vocab or (t[0] == "و" and t[1:] in vocab) or any(ch.isdigit() for ch in t):
             fixed.append(t)
             continue
         near = {v for v in _edits(t) if v in long_words}
@@ -147,14 +147,29 @@ def _vocabulary(m: Matcher) -> tuple[frozenset[str], frozenset[str]]:
 
 
 _LETTERS = "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیآئ"
+#: Letters a clerk writes for one another: the same shape with other dots (ب پ ت ث ن ی, ج چ ح خ, د ذ,
+#: ر ز ژ, س ش, ص ض, ط ظ, ع غ, ف ق, ک گ) or the same sound (س ص ث, ز ذ ض ظ, ت ط, ه ح, ق غ, ا آ).
+_ALIKE = ("بپتثنی", "جچحخ", "دذ", "رزژ", "سش", "صض", "طظ", "عغ", "فق", "کگ", "سصث", "زذضظ", "تط", "هح", "قغ", "اآ")
+
+
+@functools.cache
+def _alike() -> dict[str, str]:
+    """Each letter's look-alikes and sound-alikes (:data:`_ALIKE`)."""
+    out: dict[str, str] = {}
+    for group in _ALIKE:
+        for ch in group:
+            out[ch] = "".join(sorted(set(out.get(ch, "")) | set(group) - {ch}))
+    return out
 
 
 def _edits(w: str) -> set[str]:
-    """Every word one edit from ``w``: a letter dropped, added, changed, or two neighbours swapped."""
+    """Every word one slip from ``w``: a letter dropped or added, two neighbours swapped, or a letter written
+    for one that looks or sounds alike (:data:`_ALIKE`; «پرسکاری» is not «پرستاری»)."""
+    alike = _alike()
     splits = [(w[:i], w[i:]) for i in range(len(w) + 1)]
     out = {a + b[1:] for a, b in splits if b}
     out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {a + c + b[1:] for a, b in splits if b for c in alike.get(b[0], "")}
     out |= {a + c + b for a, b in splits for c in _LETTERS}
     out.discard(w)
     return out
