@@ -14,7 +14,7 @@ import pandas as pd
 from ..common.textnorm import normalize, normalize_compact
 from .keyword_match import Matcher, build_matcher, by_name, fold, in_context
 from .review_reasons import doubt, name_conflicts, words_found
-from .settle import correct_spelling, nonspecialised_wholesale, settle_conflict, store_branch
+from .settle import correct_spelling, nonspecialised_wholesale, settle_conflict, spelling_vocabulary, store_branch
 from .trade_words import OUTSIDE
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     def get(col: str) -> list[Any]:
         return businesses[col].tolist() if col in businesses.columns else [None] * n
 
-    rows = [_classify_row(explicit, isic, tag, name, catalogue, m)
+    vocab = spelling_vocabulary(m)
+    rows = [_classify_row(explicit, isic, tag, name, catalogue, m, vocab)
             for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name"))]
     out = businesses.copy()
     out["category"] = pd.Series([r.category for r in rows], index=out.index, dtype=object)
@@ -93,20 +94,23 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     return out
 
 
-def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Catalogue, m: Matcher) -> _Row:
-    """One business through the rules, then the doubts of :func:`~siteplan.guilds.review_reasons.doubt`."""
+def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Catalogue, m: Matcher,
+                  vocab: tuple[frozenset[str], frozenset[str]]) -> _Row:
+    """One business through the rules (its misspelt trade words read as the words, ``vocab``:
+    :func:`~siteplan.guilds.settle.spelling_vocabulary`), then the doubts of
+    :func:`~siteplan.guilds.review_reasons.doubt`."""
     explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
     name_w = fold(normalize(name))
     name_c = name_w.replace(" ", "")
     code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
     why = []
-    if how == "unclassified" and name_c:  # a misspelt trade word («صافکری», «فوشگاه»), a store's branch
-        fixed, done = correct_spelling(name_w, m)
-        if done:
-            name_w, name_c = fixed, fixed.replace(" ", "")
-            code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
-            why.append("spelling read as " + ", ".join(f"«{b}» for «{a}»" for a, b in done))
-        if how == "unclassified" and store_branch(f" {name_w} ") and not name_conflicts(name_c, name_w, m):
+    fixed, done = correct_spelling(name_w, vocab) if how == "unclassified" else (name_w, [])
+    if done:  # no keyword found: a misspelt trade word («صافکری», «فوشگاه»)?
+        name_w, name_c = fixed, fixed.replace(" ", "")
+        code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
+        why.append("spelling read as " + ", ".join(f"«{b}» for «{a}»" for a, b in done))
+    if how == "unclassified" and name_c:  # a store's branch
+        if store_branch(f" {name_w} ") and not name_conflicts(name_c, name_w, m):
             code, how, c, word = "chain_store", "keyword", 0.8, "شعبه"
             why.append("a store's branch («شعبه»): a chain store")
     if how == "generic" and in_context(code, name_c, name_w):

@@ -31,6 +31,7 @@ __all__ = [
     "correct_spelling",
     "nonspecialised_wholesale",
     "settle_conflict",
+    "spelling_vocabulary",
     "store_branch",
 ]
 
@@ -112,24 +113,29 @@ def nonspecialised_wholesale(name_w: str) -> bool:
     return len(rest) <= OWNER_WORDS
 
 
-def correct_spelling(name_w: str, m: Matcher) -> tuple[str, list[tuple[str, str]]]:
-    """The name with each word that is no known word but one edit away from exactly one trade word of at least
+def correct_spelling(name_w: str, vocab: tuple[frozenset[str], frozenset[str]]) -> tuple[str, list[tuple[str, str]]]:
+    """The name with each word that is no known word but one slip away from exactly one trade word of at least
     :data:`SPELL_MIN` letters replaced by it («صافکری» -> «صافکاری», «ضایغات» -> «ضایعات», «فوشگاه» ->
-    «فروشگاه»; see :func:`_edits`), and the corrections made."""
-    vocab, long_words = _vocabulary(m)
+    «فروشگاه»; see :func:`_edits`), and the corrections made. ``vocab``: :func:`spelling_vocabulary`."""
     fixed, done = [], []
     for t in name_w.split():
-        if len(t) < SPELL_MIN - 1 or t in vocab or (t[0] == "و" and t[1:] in vocab) or any(ch.isdigit() for ch in t):
-            fixed.append(t)
-            continue
-        near = {v for v in _edits(t) if v in long_words}
-        if len(near) == 1:
-            v = near.pop()
-            fixed.append(v)
+        v = _correction(t, *vocab)
+        fixed.append(v or t)
+        if v:
             done.append((t, v))
-        else:
-            fixed.append(t)
     return " ".join(fixed), done
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _correction(t: str, vocab: frozenset[str], long_words: frozenset[str]) -> str | None:
+    """The one trade word of ``long_words`` a slip away from the word ``t`` (see :func:`_edits`), or None (a
+    known word, a short one, a number, or none or several near)."""
+    if len(t) < SPELL_MIN - 1 or t in vocab or (t[0] == "و" and t[1:] in vocab) or any(ch.isdigit() for ch in t):
+        return None
+    if any(t[:k] in vocab for k in range(4, len(t))):  # a known word's form («اسقاطی» of «اسقاط»)
+        return None
+    near = _edits(t) & long_words
+    return next(iter(near)) if len(near) == 1 else None
 
 
 @functools.cache
@@ -141,9 +147,11 @@ def _vocab_of(keywords: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]
     return frozenset(words), frozenset(w for w in words if len(w) >= SPELL_MIN)
 
 
-def _vocabulary(m: Matcher) -> tuple[frozenset[str], frozenset[str]]:
-    """The words of the matcher's keywords (as written) and of the trades outside the catalogue."""
-    return _vocab_of(tuple(sorted({k[4] for k in m.keywords} | set(OUTSIDE_TRADES) | set(OUTSIDE_MORE))))
+def spelling_vocabulary(m: Matcher) -> tuple[frozenset[str], frozenset[str]]:
+    """The words of the matcher's keywords (as written) and of the trades outside the catalogue, and those of
+    at least :data:`SPELL_MIN` letters (the words a slip is corrected to)."""
+    return _vocab_of(tuple(sorted({k[4] for k in m.keywords} | {k[0] for k in m.keywords} | set(OUTSIDE_TRADES)
+                                  | set(OUTSIDE_MORE))))
 
 
 _LETTERS = "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیآئ"
@@ -163,13 +171,14 @@ def _alike() -> dict[str, str]:
 
 
 def _edits(w: str) -> set[str]:
-    """Every word one slip from ``w``: a letter dropped or added, two neighbours swapped, or a letter written
-    for one that looks or sounds alike (:data:`_ALIKE`; «پرسکاری» is not «پرستاری»)."""
+    """Every word one slip from ``w``: a letter dropped or added (not after its end: a suffix makes another word,
+    «سامان» and «سامانه»), two neighbours swapped, or a letter written for one that looks or sounds alike
+    (:data:`_ALIKE`; «پرسکاری» is not «پرستاری»)."""
     alike = _alike()
     splits = [(w[:i], w[i:]) for i in range(len(w) + 1)]
     out = {a + b[1:] for a, b in splits if b}
     out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
     out |= {a + c + b[1:] for a, b in splits if b for c in alike.get(b[0], "")}
-    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    out |= {a + c + b for a, b in splits[:-1] for c in _LETTERS}  # not at the end: «حسینی» is no «حسینیه»
     out.discard(w)
     return out
