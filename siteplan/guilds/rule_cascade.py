@@ -103,16 +103,10 @@ def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Cata
     name_w = fold(normalize(name))
     name_c = name_w.replace(" ", "")
     code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
-    why = []
-    fixed, done = correct_spelling(name_w, vocab) if how == "unclassified" else (name_w, [])
-    if done:  # no keyword found: a misspelt trade word («صافکری», «فوشگاه»)?
-        name_w, name_c = fixed, fixed.replace(" ", "")
-        code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
-        why.append("spelling read as " + ", ".join(f"«{b}» for «{a}»" for a, b in done))
-    if how == "unclassified" and name_c:  # a store's branch
-        if store_branch(f" {name_w} ") and not name_conflicts(name_c, name_w, m):
-            code, how, c, word = "chain_store", "keyword", 0.8, "شعبه"
-            why.append("a store's branch («شعبه»): a chain store")
+    why: list[str] = []
+    if how == "unclassified" and name_c:  # no keyword found: a misspelt trade word, a store's branch?
+        name_w, (code, how, c, word) = _unfound(explicit, isic, tag, name_w, catalogue, m, vocab, why)
+        name_c = name_w.replace(" ", "")
     if how == "generic" and in_context(code, name_c, name_w):
         how, c = "keyword", 0.8  # a trade's generic word with a word of its own trade: a specific name
     elif how == "generic" and code == "wholesale_food" and nonspecialised_wholesale(name_w):
@@ -141,6 +135,24 @@ def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Cata
         why.append(f"keywords of several categories in the name ({shown})" if len(cs) > 1
                    else "no keyword in name" if name_c else "no name")
     return _Row(code, how, c, outside, words_found(name_c, name_w, m) if name_c else "", cands, "; ".join(why))
+
+
+def _unfound(explicit: Any, isic: Any, tag: Any, name_w: str, catalogue: Catalogue, m: Matcher,
+             vocab: tuple[frozenset[str], frozenset[str]], why: list[str]) -> tuple[str, _Decision]:
+    """A name in which no keyword is found: its misspelt trade words read as the words («صافکری», «فوشگاه»),
+    or a store's branch (:func:`~siteplan.guilds.settle.store_branch`). Returns the name as read and the
+    decision (unclassified when neither); the reason is added to ``why``."""
+    fixed, done = correct_spelling(name_w, vocab)
+    found: _Decision = (None, "unclassified", 0.0, "")
+    if done:
+        name_w = fixed
+        found = _classify_one(explicit, isic, tag, name_w.replace(" ", ""), catalogue, m, f" {name_w} ")
+        why.append("spelling read as " + ", ".join(f"«{b}» for «{a}»" for a, b in done))
+    if found[1] == "unclassified" and store_branch(f" {name_w} ") and \
+            not name_conflicts(name_w.replace(" ", ""), name_w, m):
+        found = ("chain_store", "keyword", 0.8, "شعبه")
+        why.append("a store's branch («شعبه»): a chain store")
+    return name_w, found
 
 
 def _unknown(explicit: Any, isic: Any, tag: Any) -> list[str]:
