@@ -40,6 +40,7 @@ sysdeps:
 lint: $(STAMP)
 	$(BIN)/ruff check siteplan
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_docstrings.py
 
 # The whole suite; tests/conftest.py orders the files heaviest first, so the two workers end together.
 test:

@@ -48,7 +48,7 @@ _API: dict[str, str] = {
     "InfeasibleError": "errors", "SiteplanWarning": "errors",
 }
 
-__all__ = ["__version__", *sorted(_API)]
+__all__ = ["__version__", *sorted(_API)]  # noqa: PLE0604 - sorted() of the str keys above: strings
 
 
 def __getattr__(name: str) -> Any:

@@ -288,7 +288,7 @@ def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
         except InputError as data_err:
             return _carrying(InputError(list(dict.fromkeys(err.problems + data_err.problems))),
                              [*scenario_warnings(salvaged), *data_err.warnings])
-        except Exception:  # noqa: BLE001, RUF100 - the salvaged part of a broken scenario may fail in any way; its own errors are said
+        except Exception:  # noqa: BLE001 - the salvaged part of a broken scenario may fail in any way; its own errors are said
             return err
     problems = err.problems + mixed_area_problems(salvaged, region) if salvaged.rules.mixed_areas else err.problems
     return _carrying(InputError(list(dict.fromkeys(problems))) if problems != err.problems else err,

@@ -22,6 +22,7 @@ from .grid import FieldCache, Grid
 from .guilds.catalogue import Catalogue
 from .guilds.decide import classify_registry
 from .guilds.profiles import default_criteria
+from .locate.deviations import score_deviations
 from .locate.options import compare_options, option_notes
 from .locate.ranking import propose_sites, rank_estates
 from .locate.sensitivity import robustness
@@ -48,7 +49,18 @@ __all__ = ["RunResult", "run", "run_scenario_file", "prepare", "plan_inputs", "r
 
 def demo_scenario_path() -> Path:
     """The embedded demo scenario: ``data/demo.yaml`` of the checkout, installed as the package
-    ``siteplan.demo`` (so an installed wheel has it too)."""
+    ``siteplan.demo`` (so an installed wheel has it too).
+
+    Returns
+    -------
+    pathlib.Path
+        The demo scenario file (its layers' paths are relative to its folder).
+
+    Raises
+    ------
+    InputError
+        The installation lacks the demo scenario (reinstall siteplan).
+    """
     from importlib import resources
 
     p = Path(str(resources.files("siteplan.demo").joinpath("demo.yaml")))
@@ -150,6 +162,8 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, with_surface
     Returns
     -------
     Prepared
+        The scenario's layers, classified businesses, rule sets, grid and (unless ``with_surfaces`` is
+        False) criterion layers and suitability surfaces, with the warnings so far.
     """
     timer = timer or StageTimer()
     warns: list[Notice] = []
@@ -191,7 +205,7 @@ def prepare(scenario: Scenario, timer: StageTimer | None = None, *, with_surface
         # criteria read the classified businesses (category), e.g. the linked-trades defaults
         evaluate = stages.criteria if stages is not None else criterion_layers
         crit = evaluate(usable_specs, criteria_layers(layers, biz), grid, cache)
-        surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, layers, cache)
+        surf = (stages.surfaces if stages is not None else surfaces)(codes, crit, rules, scenario, cache)
         for code, surface in surf.items():
             if not surface.allowed.any():
                 warns.append(Notice("all-excluded", f"suitability {code}: the siting rules exclude the whole study "
@@ -274,6 +288,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     Returns
     -------
     RunResult
+        Every stage's tables and layers, the warnings and the wall and CPU timings per stage.
     """
     timer = StageTimer()
     seed = scenario.seed if seed is None else seed
@@ -444,6 +459,7 @@ def run_scenario_file(path: str | Path, out_dir: str | Path, *, seed: int | None
     Returns
     -------
     RunResult
+        The run, as written to ``out_dir``.
     """
     from .outputs.outdir import OutputFolder, input_bytes
 
@@ -466,8 +482,9 @@ def write_outputs(res: RunResult, folder: Path, scenario_file: Path, stages: Sta
     """Write a run's outputs into ``folder``: its ``stages/``, every output file and the manifest with the
     stage keys — the one write step of a provincial run and of each unit of a national run."""
     stages.write(folder)
+    score_sd = score_deviations(res.prep, res.seed)  # each computed when the writer must encode it
     with memo_using(stages.memo):  # the report's overlays use the run's memo too
-        write_run(res, folder, scenario_file=scenario_file, reuse=stages)
+        write_run(res, folder, scenario_file=scenario_file, reuse=stages, score_sd=score_sd)
     memo = stages.write_memo(folder)  # after every figure that uses it
     _manifest_stages(folder / "manifest.json", stages, memo)
 

@@ -52,7 +52,7 @@ def emit(stage: str, state: str) -> None:
     if fn is not None:
         try:
             fn(stage, state)
-        except Exception:  # noqa: BLE001, RUF100 - a listener's failure of any kind never stops the run
+        except Exception:  # noqa: BLE001 - a listener's failure of any kind never stops the run
             _log.debug("progress listener failed", exc_info=True)
 
 

@@ -109,7 +109,8 @@ def test_point_routes_from_stored_costs_equal_routing(small_run, tmp_path):
     import pandas as pd
     import shapely
 
-    from siteplan.outputs.explain import ExplainSource, _road_arrays
+    from siteplan.outputs.explain_data import _road_arrays
+    from siteplan.outputs.explain_source import ExplainSource
     from siteplan.outputs.formats import write_npz as _write_npz
     from siteplan.outputs.explain_routes import has_routes, routes_at
     from siteplan.relocation.roads import routes_from

@@ -164,7 +164,7 @@ def _openpyxl_workbook_bytes(sheets, *, rtl=False):
     from openpyxl.utils import get_column_letter
     from openpyxl.writer.excel import ExcelWriter
 
-    from siteplan.outputs.writer import _defuse
+    from siteplan.outputs.formats import _defuse
     from siteplan.outputs.xlsx import ZIP_DATE as _ZIP_DATE
     from siteplan.outputs.xlsx import doc_date as _doc_date
     from siteplan.outputs.xlsx_cells import cell_text as _text

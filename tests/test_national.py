@@ -18,6 +18,7 @@ import shapely
 import yaml
 
 from siteplan.errors import InputError
+from siteplan.locate.deviations import score_deviations
 from siteplan.outputs.writer import write_run
 from siteplan.national import PartitionsFailed, run_national_file
 from siteplan.national import runner as runner_mod
@@ -253,7 +254,7 @@ def test_each_province_alone(nation: Path, sequential: Path, tmp_path: Path) -> 
                                                                                encoding="utf-8")
         d["layers"]["boundary"] = {"path": str(folder / "boundary.shp")}
         res = run(parse_scenario(d, base_dir=folder))
-        write_run(res, folder / "out")
+        write_run(res, folder / "out", score_sd=score_deviations(res.prep, res.seed))
         national = sequential / unit["folder"]
         for f in ("relocation.csv", "estate_summary.csv", "zones.geojson", "estates.geojson"):
             assert filecmp.cmp(folder / "out" / f, national / f, shallow=False), (key, f)

@@ -31,3 +31,17 @@ def test_scenario_warnings_carry_codes() -> None:
     got = scenario_warnings(sc)
     assert [w.code for w in got] == ["deprecated-setting"]
     assert got[0].message.startswith("zoning.shape: 'compact' is deprecated")
+
+
+def test_a_notice_survives_pickling():
+    """A run's results (and an InputError's warnings) are pickled between processes: a notice comes back
+    equal, its counts still read-only."""
+    import pickle
+
+    from siteplan.errors import Notice
+
+    n = Notice("rows-excluded", "3 rows excluded", {"rows": 3})
+    back = pickle.loads(pickle.dumps(n))
+    assert back == n and dict(back.counts) == {"rows": 3}
+    with pytest.raises(TypeError):
+        back.counts["rows"] = 4  # type: ignore[index]

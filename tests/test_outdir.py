@@ -16,6 +16,7 @@ import sys
 import time
 from collections import namedtuple
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -442,7 +443,8 @@ def test_disk_full_while_writing_changes_nothing(base_run, small, tmp_path, monk
         (stage / "report.html").write_text("half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pipeline, "run", lambda *a, **k: None)
+    monkeypatch.setattr(pipeline, "run", lambda *a, **k: SimpleNamespace(prep=None, seed=0))
+    monkeypatch.setattr(pipeline, "score_deviations", lambda *a, **k: None)
     monkeypatch.setattr(pipeline, "write_run", write)
     r = invoke("run", small, "--out", out, "--overwrite")
     assert r.exit_code == 1 and "internal error" not in r.output

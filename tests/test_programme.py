@@ -259,17 +259,17 @@ def test_demo_residents_recomputed_independently(demo):
 def test_demo_impact_buffers_and_unites_each_thing_once(demo, monkeypatch):
     """impact.csv's 211 sets share their buffers and unions (issue 31): no geometry is buffered twice
     at one distance and no union is computed twice from the same buffers."""
-    from siteplan.programme import impact
+    from siteplan.programme import exposure
     from siteplan.programme.impact import impact_table
 
     res, out = demo
     p = placements(res)
     buffered: list[bytes] = []
     united: list[bytes] = []
-    buffer, union_all = shapely.buffer, impact._UNION
+    buffer, union_all = shapely.buffer, exposure._UNION
 
     def ours() -> bool:  # called by the impact figures (the rules' own land is not counted)
-        return sys._getframe(2).f_globals.get("__name__") == "siteplan.programme.impact"
+        return sys._getframe(2).f_globals.get("__name__") == "siteplan.programme.exposure"
 
     def count_buffer(geoms, dist, **kw):
         if ours():
@@ -282,7 +282,7 @@ def test_demo_impact_buffers_and_unites_each_thing_once(demo, monkeypatch):
         return union_all(geoms, **kw)
 
     monkeypatch.setattr(shapely, "buffer", count_buffer)
-    monkeypatch.setattr(impact, "_UNION", count_union)  # the impact figures' unions
+    monkeypatch.setattr(exposure, "_UNION", count_union)  # the impact figures' unions
     imp = impact_table(res, p)
     monkeypatch.undo()
     written = pd.read_csv(out / "impact.csv", encoding="utf-8-sig")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplan.programme import impact
-from siteplan.programme.impact import QUAD_SEGS, Residents
+from siteplan.programme import exposure
+from siteplan.programme.exposure import QUAD_SEGS, Residents
 
 
 def _by_union(res: Residents, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
@@ -77,15 +77,15 @@ def test_no_union_gets_a_buffer_inside_another(monkeypatch):
     code handed the whole town's buffers to one union)."""
     res, geoms, quiet, mixed, sets = _instance(3)
     seen: list[np.ndarray] = []
-    real = impact._UNION
+    real = exposure._UNION
 
     def spy(bufs):
         seen.append(np.asarray(bufs, dtype=object))
         return real(bufs)
 
-    monkeypatch.setattr(impact, "_UNION", spy)
+    monkeypatch.setattr(exposure, "_UNION", spy)
     res.exposed_sets(geoms, quiet, mixed, sets)
-    big = [b for b in seen if len(b) >= impact._PRUNE_FROM]
+    big = [b for b in seen if len(b) >= exposure._PRUNE_FROM]
     assert big
     for bufs in big:
         disc = bufs[shapely.get_num_coordinates(bufs) == 4 * QUAD_SEGS + 1]  # points' buffers
@@ -104,21 +104,21 @@ def test_left_out_buffers_lie_inside_a_kept_one():
     xy[2000], r[2000] = (5000.0, 5000.0), 500.0
     xy[2001], r[2001] = (5000.0 + 500.0 * cos - 10.0 - 1e-6, 5000.0), 10.0
     xy[2002], r[2002] = (5000.0, 5000.0 + 500.0 * cos - 10.0 + 1e-3), 10.0
-    out = impact._inside_another(xy, r)
+    out = exposure._inside_another(xy, r)
     assert out[1000:1100].all() and out[2001] and not out[2002]
-    bufs = impact._discs(xy, r)
+    bufs = exposure._discs(xy, r)
     inside, _ = shapely.STRtree(bufs[~out]).query(bufs[out], predicate="covered_by")
     assert set(inside.tolist()) == set(range(int(out.sum())))
     # polygons' buffers (NaN centres) are never left out
     xy[:10] = np.nan
-    assert not impact._inside_another(xy, r)[:10].any()
+    assert not exposure._inside_another(xy, r)[:10].any()
 
 
 def test_disc_template_is_geos_buffer_to_the_bit():
     rng = np.random.default_rng(11)
     xy = np.c_[rng.uniform(-1e6, 1e6, 5000), rng.uniform(3e6, 4.5e6, 5000)]
     r = rng.choice([0.5, 10.0, 33.3, 200.0, 1234.5], 5000)
-    got = impact._discs(xy, r)
+    got = exposure._discs(xy, r)
     want = shapely.buffer(shapely.points(xy), r, quad_segs=QUAD_SEGS)
     assert shapely.equals_identical(got, want).all()
 
@@ -153,3 +153,66 @@ def test_road_pairs_within_reach_are_the_all_pairs_answer_cut_at_the_reach():
         np.testing.assert_array_equal(cut.j, every.j[within])
         np.testing.assert_allclose(cut.km, every.km[within], rtol=1e-12)
         np.testing.assert_allclose(cut.minutes, every.minutes[within], rtol=1e-12)
+
+
+def test_member_digests_hash_each_member_as_before() -> None:
+    """The memo's member digests, hashed once per distinct (geometry object, distances), are each
+    member's own SHA-256 of its WKB and two distances (the memo's keys and file bytes unchanged):
+    repeated objects, equal copies, -0.0 against 0.0, NaN, None and empty geometries included."""
+    import hashlib
+
+    from siteplan.programme import setmemo
+
+    rng = np.random.default_rng(3)
+    pts = shapely.points(rng.uniform(0, 1e4, (400, 2)))
+    zones = shapely.buffer(shapely.points(rng.uniform(0, 1e4, (5, 2))), 200.0)
+    after = pts.copy()
+    moved = rng.random(400) < 0.5
+    after[moved] = zones[rng.integers(0, 5, int(moved.sum()))]
+    copies = np.array([shapely.Point(1.0, 2.0), shapely.Point(1.0, 2.0)], dtype=object)  # equal, not the same
+    geoms = np.concatenate([pts, after, copies, np.array([None, shapely.Point()], dtype=object)])
+    q = rng.choice([0.0, -0.0, 100.0, np.nan], len(geoms))
+    m = rng.choice([0.0, 50.0], len(geoms))
+    want = np.array([np.frombuffer(hashlib.sha256((shapely.to_wkb(g) if g is not None else b"")
+                                                  + q[i:i + 1].tobytes() + m[i:i + 1].tobytes()).digest(), np.uint8)
+                     for i, g in enumerate(geoms)])
+    assert np.array_equal(setmemo._member_digests(geoms, q, m), want)
+    assert setmemo._member_digests(geoms[:0], q[:0], m[:0]).shape == (0, 32)
+
+
+def test_origins_worked_out_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The programme and the write stage both ask for each business's origin town: the nearest-town
+    search runs once per run, and again when the run's businesses change."""
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    import pandas as pd
+
+    from siteplan.programme import summaries
+
+    urban = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)])
+    biz = gpd.GeoDataFrame({"biz_id": ["b1", "b2", "b3"]},
+                           geometry=[shapely.Point(1, 1), shapely.Point(25, 5), shapely.Point(14, 5)])
+    rows = pd.DataFrame({"biz_id": ["b3", "b1", "b2"]})
+    class Run:  # a run (weakly referenced, as RunResult is)
+        prep = SimpleNamespace(region=SimpleNamespace(layers={"urban": urban}), businesses=biz)
+        plan = SimpleNamespace(rows=rows)
+
+    res = Run()
+    built = []
+    real = shapely.STRtree
+
+    def tree(geoms: np.ndarray) -> shapely.STRtree:
+        built.append(len(geoms))
+        return real(geoms)
+
+    monkeypatch.setattr(summaries.shapely, "STRtree", tree)
+    first = summaries.origins(res)  # type: ignore[arg-type]
+    second = summaries.origins(res)  # type: ignore[arg-type]
+    assert first.to_dict() == second.to_dict() == {"b3": "A", "b1": "A", "b2": "B"} and len(built) == 1
+    second.iloc[0] = "changed"  # a caller's change does not reach the next caller
+    assert summaries.origins(res).to_dict() == first.to_dict()  # type: ignore[arg-type]
+    res.plan.rows = rows.iloc[:2].copy()
+    assert summaries.origins(res).to_dict() == {"b3": "A", "b1": "A"} and len(built) == 2  # type: ignore[arg-type]
+    plain = SimpleNamespace(prep=res.prep, plan=res.plan)  # no weak reference: answered, not kept
+    assert summaries.origins(plain).to_dict() == {"b3": "A", "b1": "A"} and len(built) == 3  # type: ignore[arg-type]

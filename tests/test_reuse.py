@@ -223,10 +223,11 @@ def _grid_shape(m: dict) -> tuple[int, int]:
 
 def test_another_siteplan_reuses_nothing(run_a, tmp_path, monkeypatch):
     """Keys include the package's source and library versions: a run of a changed siteplan is not reused."""
-    import siteplan.outputs.stagecache as stc
+    from siteplan.outputs import stagecache, stagekeys, stagesource
 
     sc, a, ma = run_a
-    monkeypatch.setattr(stc, "source_key", lambda: "0" * 64)
+    for module in (stagekeys, stagesource, stagecache):  # its home and the modules that call it
+        monkeypatch.setattr(module, "source_key", lambda: "0" * 64)
     m = _run(sc, tmp_path / "out", "--reuse", str(a))
     assert m["reused"]["stages"] == [] and "another siteplan" in m["reused"]["notes"][0]
     assert m["reused"]["criteria"] == {"reused": 0, "of": 5}
@@ -280,7 +281,7 @@ def test_memo_reuses_unchanged_sets_and_recomputes_changed_ones():
     import shapely
 
     from siteplan.common.memo import Memo, using
-    from siteplan.outputs.stagecache import _memo_entries
+    from siteplan.outputs.stagesource import memo_entries
     from siteplan.programme.setmemo import KIND, exposed_sets
 
     res, pts, q, m, sets = _residents_case()
@@ -290,7 +291,7 @@ def test_memo_reuses_unchanged_sets_and_recomputes_changed_ones():
     with using(first):
         np.testing.assert_array_equal(exposed_sets(res, pts, q, m, sets), direct)
     assert first.counts[KIND] == [0, len(sets)]
-    stored = _memo_entries(first.arrays())
+    stored = memo_entries(first.arrays())
     # business 30 moves: the sets holding it (0, 2 and 4) are computed, the others (1, 3) reused
     moved = pts.copy()
     moved[30] = shapely.Point(500, 500)

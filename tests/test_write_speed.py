@@ -128,7 +128,7 @@ def test_suitability_overlays_in_one_warp_equal_one_by_one(demo_result):
 
 
 def test_csv_neutralising_each_text_once_keeps_every_value():
-    from siteplan.outputs.writer import _defuse, neutralise_formulas, safe_csv
+    from siteplan.outputs.formats import _defuse, neutralise_formulas, safe_csv
 
     col = ["=x", "=x", None, float("nan"), [1, 2], "ok", "\u200b+1", 3, 1, True, 1.0, -0.0, 0.0, "", "a\rb", "-3"]
     df = pd.DataFrame({"a": col, "b": pd.array(["=y", None, "z", "=y"] * 4, dtype="string")})

@@ -1,4 +1,4 @@
-"""Issue #31, the write stage on two threads (:class:`siteplan.outputs.writer._Background`): the same bytes as
+"""Issue #31, the write stage on two threads (:class:`siteplan.outputs.background.Background`): the same bytes as
 one thread, and an error on either thread surfaces as the one error the files written one after the other
 would raise, with nothing half-written and nothing written after it."""
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from siteplan.outputs import writer
-from siteplan.outputs.writer import _Background
+from siteplan.locate.deviations import score_deviations
+from siteplan.outputs.background import Background
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -32,7 +33,7 @@ def test_jobs_run_in_order_and_the_first_error_of_the_sequence_is_raised(threade
         return run
 
     # a queued (earlier) job's error comes before the calling thread's later job's, unchained
-    with pytest.raises(OSError, match="^b failed$") as e, _Background(threaded=threaded) as bg:
+    with pytest.raises(OSError, match="^b failed$") as e, Background(threaded=threaded) as bg:
         for name, fail in (("a", False), ("b", True), ("c", False)):
             bg.submit(job(name, fail, pause=0.05))
         bg.then(job("report", fail=True))
@@ -42,7 +43,7 @@ def test_jobs_run_in_order_and_the_first_error_of_the_sequence_is_raised(threade
 
     # the calling thread's later job fails alone: its error, after every queued job ran
     done.clear()
-    with pytest.raises(OSError, match="^report failed$"), _Background(threaded=threaded) as bg:
+    with pytest.raises(OSError, match="^report failed$"), Background(threaded=threaded) as bg:
         for name in "abc":
             bg.submit(job(name, pause=0.01))
         bg.then(job("report", fail=True))
@@ -58,7 +59,7 @@ def test_an_error_before_the_queued_jobs_stops_them_and_waits_for_the_running_on
         finished.set()
 
     ran: list[int] = []
-    with pytest.raises(ValueError, match="tables"), _Background(threaded=True) as bg:
+    with pytest.raises(ValueError, match="tables"), Background(threaded=True) as bg:
         bg.submit(slow)
         for i in range(3):
             bg.submit(lambda i=i: ran.append(i))
@@ -82,9 +83,9 @@ def restored(demo_result):
 def test_two_threads_write_the_bytes_one_thread_writes(restored, tmp_path, monkeypatch):
     res = restored
     monkeypatch.setattr(writer, "WRITE_THREADS", 1)
-    one = writer.write_run(res, tmp_path / "one")
+    one = writer.write_run(res, tmp_path / "one", score_sd=score_deviations(res.prep, res.seed))
     monkeypatch.setattr(writer, "WRITE_THREADS", 2)
-    two = writer.write_run(res, tmp_path / "two")
+    two = writer.write_run(res, tmp_path / "two", score_sd=score_deviations(res.prep, res.seed))
     assert one == two
     a, b = _files(tmp_path / "one"), _files(tmp_path / "two")
     assert sorted(a) == sorted(b) and any(k.startswith("suitability/") for k in a) and "report.html" in a
@@ -110,7 +111,7 @@ def test_an_error_on_the_worker_leaves_nothing_half_written_and_is_the_error_rai
     monkeypatch.setattr(writer, "write_geotiff", failing)
     out = tmp_path / "run"
     with pytest.raises(OSError, match="No space left on device") as e:
-        writer.write_run(res, out)
+        writer.write_run(res, out, score_sd=score_deviations(res.prep, res.seed))
     assert e.value.__context__ is None
     after = _files(out)
     time.sleep(0.5)

@@ -37,7 +37,7 @@ __all__ = ["main"]
 @click.option("--verbose", "-v", count=True, help="More detail in the logs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="siteplan")
-def main(*, quiet: bool, verbose: int, debug: bool) -> None:  # noqa: ARG001, RUF100 - --debug is read by _guard
+def main(*, quiet: bool, verbose: int, debug: bool) -> None:  # noqa: ARG001 - --debug is read by _guard
     """siteplan: site selection and estate planning for relocating nuisance guilds."""
     _setup_logging(quiet=quiet, verbose=verbose)
 

@@ -101,7 +101,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001, RUF100 - the command line's boundary: a bug, said plainly
+        except Exception as exc:  # the command line's boundary: a bug, said plainly
             if debug:
                 raise
             echo(f"error: internal error ({type(exc).__name__}: {exc}); run with --debug for the "
@@ -118,7 +118,7 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every clean-up (``finally``) runs."""
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:  # noqa: ARG001, RUF100 - signal handler signature
+def _on_sigterm(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
     """Raise :class:`_Terminated` (SIGTERM handled like Ctrl-C)."""
     raise _Terminated
 

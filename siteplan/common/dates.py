@@ -124,7 +124,7 @@ def parse_start(value: object) -> PhaseStart:
     from .textnorm import to_ascii_digits
 
     if isinstance(value, bool):  # a ValueError: the scenario's validator says it under the key
-        raise ValueError(f"must be a year or a date (e.g. 1405 or 1405-01-01), got {value!r}")  # noqa: TRY004, RUF100 - pydantic reports ValueError
+        raise ValueError(f"must be a year or a date (e.g. 1405 or 1405-01-01), got {value!r}")  # noqa: TRY004 - pydantic reports ValueError
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
@@ -139,7 +139,7 @@ def parse_start(value: object) -> PhaseStart:
         y = int(got.group(1))
         m, d = (int(got.group(2)), int(got.group(3))) if got.group(2) else (0, 0)
     else:
-        raise ValueError(f"must be a year or a date (e.g. 1405 or 1405-01-01), got {str(value)[:40]!r}")  # noqa: TRY004, RUF100 - pydantic reports ValueError
+        raise ValueError(f"must be a year or a date (e.g. 1405 or 1405-01-01), got {str(value)[:40]!r}")  # noqa: TRY004 - pydantic reports ValueError
     if y < 1:
         raise ValueError(f"year {y} is not a calendar year; write e.g. 1405 (Solar Hijri) or 2026 (Gregorian)")
     hijri = y < SOLAR_HIJRI_BEFORE

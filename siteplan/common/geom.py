@@ -87,6 +87,17 @@ def _snap(g: Any) -> Any:
 
 
 def polsby_popper(geom: BaseGeometry) -> float:
-    """Compactness 4πA/P² (1 for a disc, near 0 for slivers)."""
+    """Compactness 4πA/P² (1 for a disc, near 0 for slivers).
+
+    Parameters
+    ----------
+    geom
+        A polygon (or any geometry; the area over the boundary's length).
+
+    Returns
+    -------
+    float
+        The compactness in [0, 1]; 0 for a geometry without a length (a point, an empty one).
+    """
     p = geom.length
     return float(4 * np.pi * geom.area / p ** 2) if p > 0 else 0.0

@@ -8,43 +8,11 @@ message, exactly as it was written).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from collections.abc import Iterable
+
+from ..errors import Notice as Notice  # the record lives beside the errors (it imports nothing of siteplan)
 
 __all__ = ["Notice", "messages", "notices"]
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One warning: what kind it is, what it says, and the counts it names.
-
-    Parameters
-    ----------
-    code
-        A stable short code of the warning's kind (``rows-excluded``, ``value-defaulted`` ...); the same
-        site always gives the same code, whatever the data.
-    message
-        The warning as written for people (English; it names the layer, rows and what to do).
-    counts
-        The numbers the message states, by name (``{"features": 3}``); empty when it states none.
-    """
-
-    code: str
-    message: str
-    counts: Mapping[str, int] = field(default_factory=dict, hash=False)
-
-    def __post_init__(self) -> None:
-        """Freeze the counts (a read-only copy), so that a notice cannot change after it is made."""
-        object.__setattr__(self, "counts", MappingProxyType({k: int(v) for k, v in self.counts.items()}))
-
-    def __str__(self) -> str:
-        """The message, as written."""
-        return self.message
-
-    def prefixed(self, prefix: str) -> Notice:
-        """The same notice said of one part of a larger whole (``"<file>: "`` before the message)."""
-        return replace(self, message=prefix + self.message)
 
 
 def notices(code: str, texts: Iterable[str]) -> list[Notice]:

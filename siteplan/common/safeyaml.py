@@ -31,18 +31,21 @@ class _ScenarioLoader(yaml.SafeLoader):
         self._aliases = 0
         self._depth = 0
 
+    def _line(self) -> int:
+        """The 1-based line of the next event (PyYAML's parser is untyped: its mark is read as Any)."""
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML's parser has no type hints
+        return int(event.start_mark.line) + 1
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
-                mark = self.peek_event().start_mark
-                raise YamlLimitError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name), at line {mark.line + 1}; "
+                raise YamlLimitError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name), at line {self._line()}; "
                                  "write the values out instead")
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
-                mark = self.peek_event().start_mark
-                raise YamlLimitError(f"nested more than {MAX_YAML_DEPTH} levels deep at line {mark.line + 1}; a "
+                raise YamlLimitError(f"nested more than {MAX_YAML_DEPTH} levels deep at line {self._line()}; a "
                                  "scenario needs only a few")
             return super().compose_node(parent, index)
         finally:
@@ -65,7 +68,7 @@ class _ScenarioLoader(yaml.SafeLoader):
                              "a scenario needs far fewer: write the values out")
         return root
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # noqa: FBT001, FBT002, RUF100 - PyYAML's signature
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # noqa: FBT001, FBT002 - PyYAML's signature
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)

@@ -160,7 +160,7 @@ def load_object(kind: str, key: str) -> Any | None:
             got = pickle.load(fh)  # noqa: S301 - the user's own cache file (owner and mode checked)
         if isinstance(got, dict) and got.get("key") == key:
             return got.get("value")
-    except Exception as exc:  # noqa: BLE001, RUF100 - unpickling a damaged file raises anything; the cache is skipped
+    except Exception as exc:  # noqa: BLE001 - unpickling a damaged file raises anything; the cache is skipped
         log.debug("%s cache %s not used: %s", kind, p, exc)
     return None
 

@@ -96,6 +96,7 @@ def scenario_catalogue(scenario: Scenario) -> Catalogue:
     Returns
     -------
     Catalogue
+        The scenario's catalogue, its changes to the keyword lists in ``changes``.
 
     Raises
     ------
@@ -124,6 +125,8 @@ def load_catalogue(path: str | Path | None = None, *, overrides: dict[str, dict[
     Returns
     -------
     Catalogue
+        The catalogue with the overrides applied and the additions appended (separation distances
+        derived from ``env_cat`` where not given).
 
     Raises
     ------

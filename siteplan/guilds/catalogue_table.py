@@ -33,11 +33,14 @@ __all__ = ["Catalogue", "finish_table"]
 class Catalogue:
     """The guild catalogue.
 
-    Attributes
+    Parameters
     ----------
     table
         One row per category; list columns hold Python lists; ``sep_m`` and ``sep_mixed_m`` are the
-        separation distances from homes (from ``env_cat`` unless overridden).
+        separation distances from homes in metres (from ``env_cat`` unless overridden).
+    changes
+        What a scenario's overrides did to the keyword lists (logged by a run), e.g.
+        ``car_repair.keywords_fa: 2 added to the 54 built-in``; empty for the built-in catalogue.
     """
 
     table: pd.DataFrame
@@ -89,7 +92,7 @@ class Catalogue:
 
     def summary(self) -> str:
         """The short table of ``siteplan catalogue``: :data:`SUMMARY_COLUMNS`, one line per category."""
-        return self.listing(SUMMARY_COLUMNS).to_string(index=False)
+        return str(self.listing(SUMMARY_COLUMNS).to_string(index=False))
 
     def keywords_text(self) -> str:
         """Every category's keyword lists, one block per category (``siteplan catalogue --keywords``).

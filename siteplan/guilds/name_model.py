@@ -228,7 +228,7 @@ def _registry_labels(classified: pd.DataFrame | None) -> tuple[list[str], list[s
 class NameModel:
     """A trained name classifier (see the module docstring).
 
-    Attributes
+    Parameters
     ----------
     fitted
         The vectorizer and classifier as arrays: scikit-learn's predictions in numpy

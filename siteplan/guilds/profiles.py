@@ -227,6 +227,18 @@ def assign_profiles(table: pd.DataFrame) -> list[str]:
 
     A profile given in the table (a scenario's override or addition) is kept, with the reason given or
     ``"set by the scenario"``; a shipped category has its hand-chosen one; others are derived.
+
+    Parameters
+    ----------
+    table
+        A catalogue table with ``code``, ``retail``, ``env_cat``, ``doe_group`` and ``traffic``, and
+        optionally ``profile`` and ``profile_reason``; its ``profile`` and ``profile_reason`` columns
+        are set (in place).
+
+    Returns
+    -------
+    list of str
+        One message per category whose given profile is not one of :data:`PROFILES`; empty when none.
     """
     problems = []
     prof, why = [], []
@@ -298,6 +310,8 @@ def default_criteria(catalogue: Catalogue, layers: dict[str, gpd.GeoDataFrame] |
     Returns
     -------
     list of CriterionSpec
+        The profile criteria (each for the categories of its profiles) and then one ``linked_<code>``
+        catchment per category with linked trades; with ``layers``, adapted to the layers' fields.
     """
     specs = [s for s, *_ in _specs(catalogue)]
     if layers is None:

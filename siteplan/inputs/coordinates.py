@@ -179,7 +179,7 @@ def _layer_coordinates(name: str, gdf: gpd.GeoDataFrame, where: str, idf: str | 
     try:
         pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=gdf.crs).to_crs(4326)
         lon, lat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
-    except Exception as exc:  # noqa: BLE001, RUF100 - pyproj raises several types for impossible input
+    except Exception as exc:  # noqa: BLE001 - pyproj raises several types for impossible input
         out.errors.append(f"{where}: its coordinates cannot be converted from {crs.name} to longitude/latitude "
                           f"({type(exc).__name__}); check the layer's CRS")
         return None

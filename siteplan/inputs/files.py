@@ -99,7 +99,7 @@ def read_layer_file(path: Path, spec: LayerSpec, where: str, warns: list[Notice]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return gpd.read_file(target, engine="pyogrio", **kwargs)
-    except Exception as exc:  # noqa: BLE001, RUF100 - pyogrio raises several types; all mean the same to the user
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises several types; all mean the same to the user
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name}: {msg}. Check that it is a shapefile, "
                          "zipped shapefile, GeoPackage or Esri file geodatabase (.gdb folder; give 'layer:'), GeoJSON, "
@@ -116,7 +116,7 @@ def _layer_of(path: Path, spec: LayerSpec, where: str) -> str | None:
     target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
         listed = [(str(n), None if t is None else str(t)) for n, t in pyogrio.list_layers(target)]
-    except Exception:  # noqa: BLE001, RUF100 - a source GDAL cannot list is read as given (the read says why)
+    except Exception:  # noqa: BLE001 - a source GDAL cannot list is read as given (the read says why)
         return spec.layer
     names = [n for n, _ in listed]
     shown = ", ".join(f"'{n}' ({t or 'no geometry'})" for n, t in listed[:30]) + (" …" if len(listed) > 30 else "")
@@ -221,7 +221,7 @@ def raster_problems(path: Path, where: str) -> list[str]:
             warnings.simplefilter("ignore")
             with rasterio.open(path) as src:
                 bands, crs, w, h = src.count, src.crs, src.width, src.height
-    except Exception as exc:  # noqa: BLE001, RUF100 - rasterio and GDAL raise several types; all mean the same to the user
+    except Exception as exc:  # noqa: BLE001 - rasterio and GDAL raise several types; all mean the same to the user
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return [(f"{where}: cannot read {path.name} as a raster (a GeoTIFF of elevations): {msg}; give a GeoTIFF "
                 "or another raster GDAL reads")]

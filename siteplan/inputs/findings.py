@@ -21,7 +21,15 @@ MAX_LISTED = 10
 
 @dataclass
 class Findings:
-    """Errors (the run is refused) and warnings (the run goes on) of the plausibility checks."""
+    """Errors (the run is refused) and warnings (the run goes on) of the plausibility checks.
+
+    Parameters
+    ----------
+    errors
+        One message per problem that refuses the run, naming the layer, row and field.
+    warnings
+        Warnings as records; the run goes on and reports them.
+    """
 
     errors: list[str] = field(default_factory=list)
     warnings: list[Notice] = field(default_factory=list)

@@ -47,7 +47,21 @@ _POI_KEYS = ("shop", "craft", "amenity", "office", "industrial")
 
 @dataclass
 class IngestReport:
-    """What an ingest wrote: features per layer, businesses per category, skipped POIs, notes."""
+    """What an ingest wrote: features per layer, businesses per category, skipped POIs, notes.
+
+    Parameters
+    ----------
+    counts
+        Features written per layer name.
+    categories
+        Businesses written per guild category code.
+    skipped_pois
+        How many points of interest were skipped: no category maps their tags, or they have no geometry.
+    skipped_tags
+        Skipped points of interest per reason: their unmapped tag, or ``no geometry``.
+    notes
+        Remarks on the ingest (e.g. no existing estate in the extract), one line each.
+    """
 
     counts: dict[str, int] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)
@@ -129,7 +143,7 @@ def _read(osm: object, what: str, **kw: object) -> gpd.GeoDataFrame | None:
             return osm.get_data_by_custom_criteria(**kw)  # type: ignore[attr-defined]
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001, RUF100 - pyrosm raises protobuf and its own errors on corrupt data
+    except Exception as exc:  # noqa: BLE001 - pyrosm raises protobuf and its own errors on corrupt data
         raise InputError(f"cannot read the OpenStreetMap extract ({type(exc).__name__}: {str(exc)[:160]}); "
                          "the file may be truncated or corrupt — download it again") from None
 
@@ -189,7 +203,7 @@ def read_osm(pbf: Path, osm_map: Mapping[str, str], boundary: str | Path | None 
     bnd = _read_boundary(boundary)
     try:
         osm = pyrosm.OSM(str(pbf), bounding_box=None if bnd is None else bnd.union_all())
-    except Exception as exc:  # noqa: BLE001, RUF100 - pyrosm raises several types for a bad extract; all mean the same
+    except Exception as exc:  # noqa: BLE001 - pyrosm raises several types for a bad extract; all mean the same
         raise InputError(f"{pbf}: cannot open the extract ({type(exc).__name__}: {str(exc)[:160]})") from None
     rep = IngestReport()
     lu = _polys(_read(osm, "landuse"))
@@ -211,7 +225,7 @@ def _read_boundary(boundary: str | Path | None) -> gpd.GeoDataFrame | None:
         return None
     try:
         bnd = gpd.read_file(boundary).to_crs(4326)
-    except Exception as exc:  # noqa: BLE001, RUF100 - GDAL raises several types for an unreadable file; all mean the same
+    except Exception as exc:  # noqa: BLE001 - GDAL raises several types for an unreadable file; all mean the same
         raise InputError(f"--boundary {boundary}: cannot read it ({exc})") from None
     if bnd.empty or not bnd.geom_type.isin(["Polygon", "MultiPolygon"]).any():
         raise InputError(f"--boundary {boundary}: needs at least one polygon")

@@ -79,7 +79,7 @@ _POINT = {"Point", "MultiPoint"}
 class Region:
     """Validated layers of a study in one metric CRS.
 
-    Attributes
+    Parameters
     ----------
     crs
         The projected, metric CRS all layers share.
@@ -327,6 +327,8 @@ def load_region(scenario: Scenario) -> Region:
     Returns
     -------
     Region
+        The layers in one projected, metric CRS (the scenario's ``crs``, else the local UTM zone),
+        with the study area, the warnings and the features excluded with their reasons.
 
     Raises
     ------

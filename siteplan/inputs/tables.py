@@ -43,7 +43,18 @@ _ENGINES = {".xlsx": "openpyxl", ".xlsm": "openpyxl", ".ods": "odf"}
 
 
 def is_table(path: Path) -> bool:
-    """True when the file is read as a table (CSV, XLSX, ODS)."""
+    """True when the file is read as a table (CSV, XLSX, ODS).
+
+    Parameters
+    ----------
+    path
+        A layer's file.
+
+    Returns
+    -------
+    bool
+        True when its suffix (in any case) is one of :data:`TABLE_SUFFIXES`.
+    """
     return path.suffix.lower() in TABLE_SUFFIXES
 
 
@@ -68,7 +79,7 @@ def _read_csv(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFram
         except UnicodeDecodeError as exc:
             last = exc
             continue
-        except Exception as exc:  # noqa: BLE001, RUF100 - a malformed CSV: one message whatever pandas raised
+        except Exception as exc:  # noqa: BLE001 - a malformed CSV: one message whatever pandas raised
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"{where}: cannot read {path.name} as CSV: {msg}") from None
         warns: list[Notice] = []
@@ -89,7 +100,7 @@ def _read_sheet(path: Path, sheet: str | int | None, where: str) -> pd.DataFrame
     except ImportError as exc:
         raise InputError(f"{where}: reading {path.suffix} files needs the '{exc.name or engine}' package "
                          f"(pip install {'odfpy' if engine == 'odf' else 'openpyxl'})") from None
-    except Exception as exc:  # noqa: BLE001, RUF100 - the spreadsheet readers raise several types; all mean the same
+    except Exception as exc:  # noqa: BLE001 - the spreadsheet readers raise several types; all mean the same
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{where}: cannot read {path.name} as a spreadsheet: {msg}") from None
     names = [str(s) for s in book.sheet_names]

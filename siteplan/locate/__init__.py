@@ -14,6 +14,7 @@ Modules, in the order data flows:
 - :mod:`~siteplan.locate.options`: upgrades and new sites side by side;
 - :mod:`~siteplan.locate.ranking`: :func:`rank_estates` and :func:`propose_sites`;
 - :mod:`~siteplan.locate.sensitivity`: rank acceptability, weight sweeps, score deviations;
+- :mod:`~siteplan.locate.deviations`: each category's score deviation raster, computed when asked for;
 - :mod:`~siteplan.locate.findings`: what of the robustness differs from a certain ranking, in words;
 - :mod:`~siteplan.locate.facility`: p-median and capacitated facility location (library).
 
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from ..common.face import lazy_face
 
 if TYPE_CHECKING:
+    from .deviations import ScoreDeviations, score_deviations
     from .facility import FacilityResult, capacitated_facility_location, p_median
     from .findings import RobustnessSummary, robustness_summary
     from .newsites import SiteDemand, demand_sites, sizing_note
@@ -58,15 +60,16 @@ _API: dict[str, str] = {
     "POP_REACH_KM": "ranking", "SITE_COLUMNS": "ranking",
     "RobustnessSummary": "findings", "robustness": "sensitivity", "robustness_summary": "findings",
     "rank_acceptability": "sensitivity", "score_sd": "sensitivity",
+    "ScoreDeviations": "deviations", "score_deviations": "deviations",
     "FacilityResult": "facility", "capacitated_facility_location": "facility", "p_median": "facility",
 }
 
 __all__ = [
-    "FacilityResult", "POP_REACH_KM", "RobustnessSummary", "SITE_COLUMNS", "SiteDemand", "SiteSearch", "absorb",
-    "capacitated_facility_location", "compare_options", "demand_sites", "estate_closeness", "grow_regions",
-    "option_notes", "p_median", "propose_sites", "propose_upgrades", "rank_acceptability", "rank_estates",
-    "recheck_site", "regions_to_polygons", "robustness", "robustness_summary", "score_sd", "site_feasibility",
-    "sizing_note", "verify_upgrade",
+    "FacilityResult", "POP_REACH_KM", "RobustnessSummary", "SITE_COLUMNS", "ScoreDeviations", "SiteDemand",
+    "SiteSearch", "absorb", "capacitated_facility_location", "compare_options", "demand_sites", "estate_closeness",
+    "grow_regions", "option_notes", "p_median", "propose_sites", "propose_upgrades", "rank_acceptability",
+    "rank_estates", "recheck_site", "regions_to_polygons", "robustness", "robustness_summary", "score_deviations",
+    "score_sd", "site_feasibility", "sizing_note", "verify_upgrade",
 ]
 
 __getattr__, __dir__ = lazy_face(__name__, _API)

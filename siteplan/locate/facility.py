@@ -18,7 +18,7 @@ __all__ = ["p_median", "capacitated_facility_location", "capacitated_p_location"
 class FacilityResult:
     """A facility-location answer with its optimality gap.
 
-    Attributes
+    Parameters
     ----------
     open
         Indices of the chosen candidates (sorted).
@@ -30,8 +30,10 @@ class FacilityResult:
         A proven lower bound on the optimum (Lagrangian or the MILP's dual bound).
     gap
         ``(objective - lower_bound) / objective`` (never negative).
-    method, status
-        How it was solved, and ``optimal`` when the gap is closed.
+    method
+        How it was solved (e.g. the exact MILP or the heuristic, and why).
+    status
+        ``optimal`` when the gap is closed, else ``feasible`` (or ``infeasible``).
     """
 
     open: np.ndarray
@@ -70,7 +72,8 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
     Parameters
     ----------
     cost
-        n × m costs (e.g. km).
+        Costs from each of the n demand points to each of the m candidates, an n × m array (e.g. km);
+        finite and not negative.
     weights
         Demand weights (e.g. land needed).
     p
@@ -88,6 +91,8 @@ def p_median(cost: np.ndarray, weights: np.ndarray, p: int, *, exact_max_vars: i
     Returns
     -------
     FacilityResult
+        The ``p`` open candidates, each demand point's assignment to its cheapest open one, the
+        objective, a proven lower bound and the gap between them, and how it was solved.
 
     Raises
     ------
@@ -189,19 +194,28 @@ def capacitated_facility_location(cost: np.ndarray, demand: np.ndarray, capacity
     Parameters
     ----------
     cost
-        n × m unit costs (per unit of demand).
-    demand, capacity, fixed_cost
-        d_i, Q_j and f_j.
-    gap_target, node_limit
-        HiGHS's limits (relative gap, branch-and-bound nodes; both deterministic): the answer is the best
-        found when the first is met, with HiGHS's dual bound and gap.
+        Unit costs c_ij (per unit of demand) from each of the n demand points to each of the m
+        candidates, an n × m array.
+    demand
+        Demand d_i of each demand point (length n).
+    capacity
+        Capacity Q_j of each candidate (length m), in the units of ``demand``.
+    fixed_cost
+        Fixed cost f_j of opening each candidate (length m), in the units of ``cost`` × ``demand``.
     time_limit
         Wall-clock safety net (s): if it stops HiGHS first, :class:`~siteplan.errors.SafetyNetError`
         is raised (that answer would depend on the machine's load).
+    gap_target
+        HiGHS's relative-gap limit (deterministic): the answer is the best found when it is met, with
+        HiGHS's dual bound and gap.
+    node_limit
+        HiGHS's branch-and-bound node limit (deterministic); the answer is the best found within it.
 
     Returns
     -------
     FacilityResult
+        The open candidates, each demand point's single source, the objective (fixed plus weighted
+        costs), HiGHS's dual bound and the gap, and the solver's status.
 
     Raises
     ------

@@ -29,7 +29,7 @@ SWAP_MAX_RANK = 4
 class RobustnessSummary:
     """What the robustness analysis says beyond "the ranking holds": compact, as data and as lines.
 
-    Attributes
+    Parameters
     ----------
     draws
         Monte Carlo weight draws (0: not computed).
@@ -183,6 +183,9 @@ def robustness_summary(ranks: pd.DataFrame, draws: int, *, p_certain: float = P_
     Returns
     -------
     RobustnessSummary
+        The categories ranked, those certain, the uncertain tops and the swaps, with one line each; with
+        ``draws`` 0 and the single line ``robustness not computed`` when ``draws`` is not positive or
+        ``ranks`` lacks the robustness columns.
     """
     need = {"p_first", "swap_p", "swap_by", "oat_ranks"}
     if draws <= 0 or not need <= set(ranks.columns):

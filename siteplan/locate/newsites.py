@@ -65,7 +65,7 @@ _TRIES = 4
 class SiteDemand:
     """One proposed site before the final allocation: its chain, polygon and the demand it was sized for.
 
-    Attributes
+    Parameters
     ----------
     chain
         Value chain (or category) it serves.
@@ -76,19 +76,22 @@ class SiteDemand:
     target_ids
         The unassigned businesses it was sized for.
     land_m2
-        Their net land.
+        Their net land (m²).
     score
-        Mean suitability of the chain over the site.
+        Mean suitability of the chain over the site (0–1).
     res_m
-        Resolution of the grid it was grown on.
+        Resolution (m) of the grid it was grown on.
     notes
-        What its growth said.
+        What its growth said (empty by default).
     sized_by
         What set its target area: ``demand`` (its businesses' net land ÷ ``allocation.net_to_gross``),
         ``min_area_ha`` / ``max_area_ha`` (the scenario's bound, when the demand needs less / more) or
         ``area_ha`` (the scenario's fixed ``sites.area_ha``).
     demand_ha
-        The gross area its businesses need (net land ÷ ``allocation.net_to_gross``).
+        The gross area (ha) its businesses need (net land ÷ ``allocation.net_to_gross``).
+    start
+        True for a site found in the first pass, for the unassigned demand; False for an alternative
+        found afterwards, kept off the sites found (the start of the site choice).
     """
 
     chain: str
@@ -456,7 +459,28 @@ def site_size(demand_ha: float, area_ha: float | None, min_area_ha: float, max_a
 
 
 def sizing_note(sized_by: str, area_ha: float, demand_ha: float, sized_for: int, net_to_gross: float) -> str:
-    """The reason for a site's size in words (sites.geojson ``sizing``, options.csv, the report)."""
+    """The reason for a site's size in words (sites.geojson ``sizing``, options.csv, the report).
+
+    Parameters
+    ----------
+    sized_by
+        What set the size (:attr:`SiteDemand.sized_by`): ``min_area_ha``, ``max_area_ha``, ``area_ha``
+        (the scenario's bound or fixed area); anything else reads as ``demand``.
+    area_ha
+        The site's area (ha).
+    demand_ha
+        The gross area (ha) its businesses need.
+    sized_for
+        How many businesses it was sized for.
+    net_to_gross
+        The scenario's ``allocation.net_to_gross`` (net land = gross × this), to state the net land.
+
+    Returns
+    -------
+    str
+        One English sentence, e.g. ``"12 ha set by the scenario's sites.min_area_ha; the 3 businesses it
+        was sized for need 4.00 ha of land (5.00 ha gross)"``.
+    """
     need = (f"the {sized_for} businesses it was sized for need {demand_ha * net_to_gross:,.2f} ha of land "
             f"({demand_ha:,.2f} ha gross)")
     if sized_by == "min_area_ha":

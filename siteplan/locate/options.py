@@ -89,7 +89,21 @@ def site_contribution(s: Any, unit: str = "ha·km") -> str:
 
 
 def option_notes(options: pd.DataFrame, top: int = 3) -> list[str]:
-    """The best options in words, for the warnings and the report's summary."""
+    """The best options in words, for the warnings and the report's summary.
+
+    Parameters
+    ----------
+    options
+        The ranked options (:func:`compare_options`' output, best first).
+    top
+        How many of the first rows to say (all of them when fewer).
+
+    Returns
+    -------
+    list of str
+        One English sentence per option, ``options: #rank option id: ...`` with the businesses it would
+        place, its land (ha), mean distance (km) when known and its cost proxy; empty when there are none.
+    """
     out = []
     for r in options.head(top).itertuples():
         km = "" if pd.isna(r.mean_km) else f", {r.mean_km:g} km on average"

@@ -39,7 +39,22 @@ RANK_WEIGHTS = (0.7, 0.3)
 def estate_closeness(score: np.ndarray, capacity_ha: np.ndarray) -> np.ndarray:
     """TOPSIS closeness of estates on (score, usable capacity), both benefits, vectorized over any
     leading axes of ``score`` (e.g. Monte Carlo draws × estates); same result as
-    :func:`siteplan.scoring.suitability.topsis` on one row."""
+    :func:`siteplan.scoring.suitability.topsis` on one row.
+
+    The two criteria are weighted by :data:`RANK_WEIGHTS` after vector normalisation along the last axis.
+
+    Parameters
+    ----------
+    score
+        Suitability scores of the estates (0–1), estates on the last axis.
+    capacity_ha
+        Usable net capacity of each estate (ha), broadcast to ``score``'s shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Closeness to the ideal (0–1, higher is better), ``score``'s shape; 0 where all estates tie.
+    """
     s = np.asarray(score, dtype=float)
     cap = np.broadcast_to(np.asarray(capacity_ha, dtype=float), s.shape)
     cols = []
@@ -258,6 +273,15 @@ def propose_sites(prep: Prepared, plan: Plan, estates: gpd.GeoDataFrame
     and who goes to each is then a capacitated facility-location model on the travel costs, solved with
     HiGHS from the greedy start under a node limit, with its gap and each site's proven contribution
     (:func:`siteplan.locate.sitechoice.choose_sites`).
+
+    Parameters
+    ----------
+    prep
+        The prepared run (surfaces, rules, grid, scenario with its ``sites`` and ``allocation`` settings).
+    plan
+        The relocation plan onto the existing estates (its unassigned businesses are the demand).
+    estates
+        The existing estates (working CRS), which new sites are kept off.
 
     Returns
     -------

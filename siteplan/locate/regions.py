@@ -30,7 +30,16 @@ __all__ = ["SiteSearch", "grow_regions", "regions_to_polygons", "recheck_site"]
 
 @dataclass(frozen=True)
 class SiteSearch:
-    """Outcome of :func:`grow_regions`: the regions (cell masks) and the targets that failed."""
+    """Outcome of :func:`grow_regions`: the regions (cell masks) and the targets that failed.
+
+    Parameters
+    ----------
+    regions
+        One boolean mask per region found, the grid's shape, in the order grown (best seed first).
+    failures
+        One English sentence per region that could not be grown, or per bad setting (e.g. a
+        ``max_area_ha`` below ``min_area_ha``); empty when all ``count`` regions were found.
+    """
 
     regions: list[np.ndarray]
     failures: list[str]
@@ -54,29 +63,36 @@ def grow_regions(score: np.ndarray, allowed: np.ndarray, grid: Grid, *, count: i
     Parameters
     ----------
     score
-        Suitability in [0, 1] (NaN = excluded).
+        Suitability in [0, 1] on ``grid`` (NaN = excluded).
     allowed
-        Cells the rules allow.
+        Cells the rules allow (boolean, ``score``'s shape).
     grid
-        The grid (cell size).
+        The grid (its cell size, m, turns hectares into cells).
     count
         Regions wanted.
-    area_ha, min_area_ha, max_area_ha
-        Target area and bounds per region.
+    area_ha
+        Target area of each region (ha), clipped to [``min_area_ha``, ``max_area_ha``].
+    min_area_ha
+        Smallest region (ha); connected allowed areas smaller than this are not used.
+    max_area_ha
+        Largest region (ha); below ``min_area_ha`` no region is grown and the failure says so.
     min_spacing_m
-        Minimum distance between regions.
-    avoid, avoid_m
-        Cells to keep ``avoid_m`` away from (existing estates).
-    compactness
-        Weight of the distance-from-seed penalty (0 = pure score, larger = rounder).
-    max_spacing_m
-        Every region after the first must lie within this distance of an earlier one (None: no limit).
+        Minimum distance (m) between regions.
+    **options
+        The keyword-only options of :class:`GrowOptions`:
 
-    The options after ``min_spacing_m`` (:class:`GrowOptions`) are keyword-only too.
+        - ``avoid``: cells (boolean mask) to keep ``avoid_m`` away from, e.g. existing estates (default
+          None: nothing to avoid);
+        - ``avoid_m``: that distance (m; default 0, at least half a cell when ``avoid`` is given);
+        - ``compactness``: weight of the distance-from-seed penalty (default 0.5; 0 = pure score, larger
+          = rounder);
+        - ``max_spacing_m``: every region after the first must lie within this distance (m) of an earlier
+          one (default None: no limit).
 
     Returns
     -------
     SiteSearch
+        The regions found (up to ``count``) and, for each one not found, why.
     """
     avoid, avoid_m = options.get("avoid"), options.get("avoid_m", 0.0)
     compactness, max_spacing_m = options.get("compactness", 0.5), options.get("max_spacing_m")
@@ -241,7 +257,20 @@ def _largest_part(region: np.ndarray) -> np.ndarray:
 
 
 def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.Geometry]:
-    """Polygon of each region mask (cell edges)."""
+    """Polygon of each region mask (cell edges).
+
+    Parameters
+    ----------
+    regions
+        Boolean cell masks on ``grid`` (e.g. :attr:`SiteSearch.regions`).
+    grid
+        The grid the masks lie on; its transform places the cells (its CRS, the working CRS).
+
+    Returns
+    -------
+    list of shapely.Geometry
+        One (multi)polygon per mask, in the same order, traced along cell edges in the grid's CRS.
+    """
     out = []
     for reg in regions:
         shapes = [shapely.geometry.shape(g) for g, v in features.shapes(reg.astype("uint8"), mask=reg,
@@ -253,7 +282,25 @@ def regions_to_polygons(regions: list[np.ndarray], grid: Grid) -> list[shapely.G
 def recheck_site(poly: shapely.Geometry, rulesets: list[RuleSet], failures: list[str], chain: str
                   ) -> shapely.Geometry:
     """A site grown on the raster mask, re-checked on its vector geometry against every rule of the
-    categories it serves; any part that breaks a rule is cut off (and said)."""
+    categories it serves; any part that breaks a rule is cut off (and said).
+
+    Parameters
+    ----------
+    poly
+        The site's polygon (working CRS, metres).
+    rulesets
+        The siting rules of each category the site serves.
+    failures
+        List appended to (in place) with one sentence when more than 1 m² and 0.2 % of the site is cut
+        off (a thinner rim comes from the rule buffers' polygon approximation and is not news).
+    chain
+        The value chain the site serves, named in that sentence.
+
+    Returns
+    -------
+    shapely.Geometry
+        The part of ``poly`` every rule allows (possibly empty).
+    """
     keep = poly
     for rs in rulesets:
         keep, _ = rs.usable(keep)

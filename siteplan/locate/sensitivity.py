@@ -159,10 +159,20 @@ def score_sd(scores: list[np.ndarray], weights: np.ndarray, concentration: float
     Σ_ij = (α_i δ_ij α₀ − α_i α_j) / (α₀² (α₀ + 1)), so the score's variance at a cell with criterion
     values s is sᵀ Σ s — exact, with no sampling.
 
+    Parameters
+    ----------
+    scores
+        One criterion score layer per weight (0–1, all of one shape; NaN propagates to the cell's answer).
+    weights
+        The criteria's weights (summing to 1), the mean of the Dirichlet distribution.
+    concentration
+        The Dirichlet concentration (``sensitivity.concentration``): larger means weights closer to
+        ``weights``; each α is floored at 0.001.
+
     Returns
     -------
     numpy.ndarray
-        float32 standard deviations.
+        Float32 standard deviations of the score, the layers' shape.
     """
     w = np.asarray(weights, dtype=float)
     a = np.maximum(w * concentration, 1e-3)
@@ -242,6 +252,23 @@ def robustness(ranks: pd.DataFrame, prep: Prepared, seed: int) -> pd.DataFrame:
     ``swap_p`` (probability that the estate ranked next below it beats it) and ``swap_by`` (the
     one-at-a-time weight changes under which it does, e.g. ``workforce -50 %``). See
     :func:`siteplan.locate.findings.robustness_summary` for what of this differs from a certain ranking.
+
+    Parameters
+    ----------
+    ranks
+        The estate ranking (:func:`siteplan.locate.ranking.rank_estates`: ``estate_id``, ``category``,
+        ``rank``, ``usable_cap_ha``); not changed.
+    prep
+        The prepared run: its criteria, surfaces (weights per category), grid, estates and the
+        scenario's ``sensitivity`` (``draws``, ``concentration``) and ``aggregation`` settings.
+    seed
+        The run's seed for the Monte Carlo weight draws (same seed, same answer).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``ranks`` with the columns above; NaN / empty for categories with fewer than two ranked
+        estates, and everywhere when ``sensitivity.draws`` is 0.
     """
     sc = prep.scenario
     ranks = ranks.copy()

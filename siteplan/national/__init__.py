@@ -36,6 +36,8 @@ def is_national(path: str | Path) -> bool:
     Returns
     -------
     bool
+        True when the file reads as a mapping with a ``national`` key; False otherwise, also when it
+        cannot be read or parsed (the scenario's own loading then says what is wrong).
     """
     from ..errors import SiteplanError
     from ..scenario import read_scenario_file

@@ -22,7 +22,7 @@ class _Labelled(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Prefix the record's message with the label (once); every record passes."""
         if getattr(record, "_siteplan_unit", None) is None:
-            record._siteplan_unit = self.label  # noqa: SLF001, RUF100 - our own mark on the record: labelled once
+            record._siteplan_unit = self.label  # noqa: SLF001 - our own mark on the record: labelled once
             # a key from the data is text, never a format: escape '%' where the message will be formatted
             label = self.label.replace("%", "%%") if record.args else self.label
             record.msg = f"{label}: {record.msg}"
@@ -64,7 +64,7 @@ class _Capture(logging.Handler):
         if record.levelno >= logging.WARNING:
             try:
                 self.lines.append(record.getMessage())
-            except Exception:  # noqa: BLE001, RUF100 - a malformed record (any error formatting it): keep its text
+            except Exception:  # noqa: BLE001 - a malformed record (any error formatting it): keep its text
                 self.lines.append(str(record.msg))
 
 

@@ -44,7 +44,21 @@ class NationalIncomplete(SiteplanError, RuntimeError):
 
 
 class NationalResult:
-    """What a national run did: the partitioning, each unit's outcome and how they ran."""
+    """What a national run did: the partitioning, each unit's outcome and how they ran.
+
+    Parameters
+    ----------
+    parts
+        The partitioning of the national scenario (its partitions, the units they run in, the CRS, the
+        inputs and the partitioning's warnings).
+    outcomes
+        Each unit's outcome, in the order of ``parts.units`` (``status`` ``failed`` for a unit that did).
+    engine
+        How the units ran (the manifest's ``engine``): ``engine`` ``sequential`` or ``dask``, with the
+        scheduler and workers.
+    out
+        The national output folder (absolute).
+    """
 
     def __init__(self, parts: Partitioning, outcomes: list[Outcome], engine: dict[str, Any], out: Path) -> None:
         self.parts = parts
@@ -62,7 +76,18 @@ from . import is_national as is_national  # noqa: E402 - defined in the package,
 
 
 def default_cache(out: str | Path) -> Path:
-    """The cache folder beside ``--out``: ``.NAME.cache``."""
+    """The cache folder beside ``--out``: ``.NAME.cache``.
+
+    Parameters
+    ----------
+    out
+        The national output folder (``~`` expanded; it need not exist).
+
+    Returns
+    -------
+    pathlib.Path
+        ``.NAME.cache`` in the output folder's parent, NAME the folder's name (absolute, resolved).
+    """
     out = Path(out).expanduser().resolve()
     return out.parent / f".{out.name}.cache"
 
@@ -130,27 +155,25 @@ def run_national_file(path: str | Path, out_dir: str | Path, **options: Unpack[N
         National scenario file (a scenario with a ``national:`` section).
     out_dir
         The national output folder.
-    workers
-        0: the units run one after another in this process; N: a Dask LocalCluster of N workers.
-    scheduler
-        Address of an existing Dask scheduler; its workers must share this file system.
-    seed
-        Overrides the scenario's seed (every unit uses it).
-    overwrite
-        Replace a national output folder siteplan wrote.
-    cache
-        The units' cache folder (default ``.NAME.cache`` beside ``out_dir``).
-    processes
-        Worker processes (True) or threads (False) for the LocalCluster.
-    cache_days
-        After the run, the cache drops the runs not used for this many days (0: all this run did not
-        use); see :mod:`siteplan.national.cache`.
+    **options
+        The keyword-only options of :class:`NationalOptions`:
 
-    The options (:class:`NationalOptions`) are keyword-only.
+        - ``workers``: 0 (default): the units run one after another in this process; N: a Dask
+          LocalCluster of N workers;
+        - ``scheduler``: address of an existing Dask scheduler (default None); its workers must share
+          this file system;
+        - ``seed``: overrides the scenario's seed, every unit uses it (default None: each unit's own);
+        - ``overwrite``: replace a national output folder siteplan wrote (default False);
+        - ``cache``: the units' cache folder (default None: ``.NAME.cache`` beside ``out_dir``,
+          :func:`default_cache`);
+        - ``processes``: worker processes (True, default) or threads (False) for the LocalCluster;
+        - ``cache_days``: after the run, the cache drops the runs not used for this many days (default
+          7; 0: all this run did not use); see :mod:`siteplan.national.cache`.
 
     Returns
     -------
     NationalResult
+        The partitioning, each unit's outcome and the engine that ran them (when no unit failed).
 
     Raises
     ------

@@ -326,7 +326,7 @@ def _result(client: Any, fut: Any, task: UnitTask) -> Outcome:
     """A finished future's outcome; a worker lost as often as Dask allows is the unit's failure."""
     try:
         out: Outcome = fut.result()
-    except Exception as exc:  # noqa: BLE001, RUF100 - Dask re-raises whatever killed the worker; the unit fails
+    except Exception as exc:  # noqa: BLE001 - Dask re-raises whatever killed the worker; the unit fails
         if _scheduler_lost(client, exc):
             raise _SchedulerLost(f"{type(exc).__name__}: {exc}".strip()) from None
         return Outcome(task.label, task.key, "failed",

@@ -82,7 +82,7 @@ def _provisional(path: Path) -> Scenario | None:
     try:
         data = read_scenario_file(path)
         nat = NationalSpec(**data["national"])
-    except Exception:  # noqa: BLE001, RUF100 - a file that does not parse in any way: its own errors are said
+    except Exception:  # noqa: BLE001 - a file that does not parse in any way: its own errors are said
         return None
     crs = data.get("crs") if isinstance(data.get("crs"), str) else None
     return Scenario.model_construct(national=nat, base_dir=str(path.parent.resolve()), crs=crs, name=str(

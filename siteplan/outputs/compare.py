@@ -68,7 +68,30 @@ CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reaso
 @dataclass
 class Comparison:
     """Two runs and the tables of what differs (see the module's docstring); ``notes`` in English (the
-    command's log) and ``notes_fa``, the same in Persian (the page)."""
+    command's log) and ``notes_fa``, the same in Persian (the page).
+
+    Parameters
+    ----------
+    a
+        Run A as read (:func:`siteplan.outputs.compare_read.read_run`).
+    b
+        Run B as read.
+    moved
+        Every business whose outcome differs (``moved.csv``): its kind of ``change`` (:data:`CHANGES`),
+        ``because`` and both sides' estate, site, zone, distance (km) and reason.
+    estates
+        Land used (ha) and units per estate in A and B and the change (``estates.csv``).
+    sites
+        Proposed sites kept, moved, added or removed (``sites.csv``).
+    zones
+        Zones added, removed, resized or redrawn (``zones.csv``).
+    totals
+        The runs' totals side by side and the counts of each kind of change (``totals.csv``).
+    notes
+        What else differs (inputs, settings, layers one run lacks), one English sentence each.
+    notes_fa
+        The same notes in Persian, in the same order.
+    """
 
     a: RunFolder
     b: RunFolder
@@ -353,11 +376,12 @@ def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Compar
     Parameters
     ----------
     a, b
-        Run folders (or what :func:`read_run` returned).
+        Run folders (or what :func:`read_run` returned), read as RUN_A and RUN_B.
 
     Returns
     -------
     Comparison
+        The two runs and the tables of what differs, with the notes in English and Persian.
 
     Raises
     ------

@@ -53,6 +53,23 @@ def compare_folders(run_a: str | Path, run_b: str | Path, out: str | Path, *, ov
     inputs, so ``out`` may not hold them, be inside them or be one of them; ``--overwrite`` replaces
     only a folder ``siteplan compare`` wrote; the folder is swapped in atomically).
 
+    Parameters
+    ----------
+    run_a
+        Run folder A (``siteplan run``'s output; read, never changed).
+    run_b
+        Run folder B.
+    out
+        The comparison's output folder (``~`` expanded); not a run folder, nor inside one.
+    overwrite
+        Replace an existing ``out`` that ``siteplan compare`` wrote (never any other folder).
+
+    Returns
+    -------
+    Comparison
+        What was compared and written: ``moved.csv``, ``estates.csv``, ``sites.csv``, ``zones.csv``,
+        ``totals.csv`` and ``compare.html`` in ``out``.
+
     Raises
     ------
     InputError

@@ -13,39 +13,59 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
-import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from ..common.textnorm import to_ascii_digits
 from ..errors import InputError
-from ..grid import Grid
-from ..rules.rulecheck import Rule, check_rules, slope_at
+from ..rules.rulecheck import check_rules, slope_at
+from .explain_source import EXPLAIN_DIR as EXPLAIN_DIR
+from .explain_source import ExplainSource as ExplainSource
+from .explain_source import resolve
 
 if TYPE_CHECKING:
     from ..results import Prepared
-    from .stagecache import StageReuse
 
-__all__ = ["Explanation", "ExplainSource", "explain", "explain_run", "parse_point", "write_explain_data",
-           "EXPLAIN_DIR"]
-
-#: the folder of a run that holds what ``siteplan explain RUN_DIR`` reads
-EXPLAIN_DIR = "explain"
-#: version of the ``explain/`` data format (a run of another version is refused with a clear message)
-FORMAT = 1
+__all__ = ["Explanation", "ExplainSource", "explain", "explain_run", "parse_point", "EXPLAIN_DIR"]
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Rules and criteria at one place for one category."""
+    """Rules and criteria at one place for one category.
+
+    Parameters
+    ----------
+    category
+        The catalogue code explained.
+    where
+        The place in words: ``LON, LAT`` (degrees, 6 decimals) or ``estate ID (name)``.
+    rules
+        One row per siting rule (:func:`siteplan.rules.rulecheck.check_rules`): ``rule_id``, ``group``,
+        ``required_m``, ``actual_m`` (metres; inf when the data has no such feature), ``passed``,
+        ``description``.
+    criteria
+        One row per criterion of the category: ``criterion``, ``raw`` (the raw value), ``value`` (its
+        0–1 score), ``weight`` and ``contribution`` (weight × value); NaN off the grid.
+    score
+        The suitability (the sum of the contributions, 0–1; NaN off the grid or with no criterion).
+    allowed
+        At a point: every rule passes; at an estate: the estate is eligible for the category.
+    usable
+        At an estate: its usable land in words (ha satisfying every rule, and the binding rule); else empty.
+    estate_reasons
+        At an estate: why it is not eligible, one reason each (empty when it is, or at a point).
+    routes
+        At a point: the routes to the estates within the reach, cheapest first
+        (:func:`siteplan.relocation.roads.routes_from`); None at an estate or without an allocation.
+    travel
+        How the routes are measured: ``road`` or ``straight``.
+    """
 
     category: str
     where: str
@@ -156,295 +176,6 @@ def parse_point(text: str) -> tuple[float, float]:
 
 
 
-@dataclass(frozen=True)
-class EstateFacts:
-    """What relocation decided about one (estate, category): its usable land and eligibility."""
-
-    usable_ha: float
-    area_ha: float
-    binding: str
-    removed_ha: float
-    eligible: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class ExplainSource:
-    """Everything an explanation reads, from a prepared scenario (:meth:`from_prepared`) or from a
-    finished run's ``explain/`` folder (:meth:`load`).
-
-    Attributes
-    ----------
-    crs
-        The working CRS (a ``pyproj.CRS``).
-    grid
-        The suitability grid.
-    codes
-        The categories in scope.
-    rules
-        Each category's siting rules.
-    weights
-        Each category's criterion weights (criterion name to weight, in the surface's order).
-    target
-        Rule target key to its geometries and their STRtree (None when there are none).
-    study_area
-        The study area (working CRS).
-    slope
-        The slope raster (%), or None without a DEM.
-    criterion
-        Criterion name to its raw and transformed rasters.
-    estates
-        ``estate_id`` to its name and geometry (working CRS), in the layer's order.
-    estate_criterion
-        (estate_id, criterion name) to the criterion's raw and transformed means over the estate.
-    estate_facts
-        (category, estate_id) to the estate's usable land and eligibility for the category.
-    """
-
-    crs: Any
-    grid: Grid
-    codes: list[str]
-    rules: Mapping[str, tuple[Rule, ...]]
-    weights: Mapping[str, Mapping[str, float]]
-    target: Callable[[str], tuple[np.ndarray, shapely.STRtree | None]]
-    study_area: BaseGeometry
-    slope: np.ndarray | None
-    criterion: Callable[[str], tuple[np.ndarray, np.ndarray]]
-    estates: Mapping[str, tuple[str, BaseGeometry]]
-    estate_criterion: Callable[[str, str], tuple[float, float]]
-    estate_facts: Callable[[str, str], EstateFacts]
-    network: Any = None
-    allocation: Any = None
-    #: a point's routes from what a run stored (point, estates' geometries, ids → the routes table, or None
-    #: when it stored none): :meth:`_Stored.routes`
-    routes: Callable[[BaseGeometry, np.ndarray, list[str]], pd.DataFrame | None] | None = None
-
-    @classmethod
-    def from_prepared(cls, prep: Prepared) -> ExplainSource:
-        """The source of a prepared scenario (estate facts computed as relocation computes them)."""
-        from ..scoring.suitability import zonal_mean, zone_cells
-
-        p = prep
-        est = p.region.layers["estates"]
-        estates = {str(e): (str(n), g) for e, n, g in zip(est["estate_id"], est["name"], est.geometry.values)}
-        by_name = {c.spec.name: c for c in p.crit}
-        ctx = next(iter(p.rules.values())).ctx if p.rules else None
-
-        def target(key: str) -> tuple[np.ndarray, shapely.STRtree | None]:
-            assert ctx is not None
-            return ctx.target(key)
-
-        def crit(name: str) -> tuple[np.ndarray, np.ndarray]:
-            return by_name[name].raw, by_name[name].score
-
-        cells: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-        def estate_crit(eid: str, name: str) -> tuple[float, float]:
-            g = np.array([estates[eid][1]])
-            if eid not in cells:
-                cells[eid] = zone_cells(g, p.grid)
-            raw, score = crit(name)
-            return (float(zonal_mean(raw, g, p.grid, cells[eid])[0]),
-                    float(zonal_mean(score, g, p.grid, cells[eid])[0]))
-
-        def facts(code: str, eid: str) -> EstateFacts:
-            # the same answer relocation uses: estate kind, max_cat, utilities and usable land
-            from ..rules.reservations import estate_reservations
-            from ..rules.ruleset import eligibility, usable_land
-
-            sel = est[est["estate_id"].astype(str) == eid]
-            one = {code: p.rules[code]}
-            u_all = usable_land(sel, one)
-            u = u_all.iloc[0]
-            # every reservation is checked against the whole estates layer (one naming another estate is
-            # valid), then only this estate's is applied
-            reserved = estate_reservations(p.scenario, est, p.catalogue)
-            el = eligibility(sel, one, u_all, p.scenario.allocation.accepted_kinds, reserved).iloc[0]
-            return EstateFacts(float(u.usable_ha), float(u.area_ha), str(u.binding), float(u.removed_ha),
-                               bool(el.eligible), str(el.reason))
-
-        study = ctx.study_area if ctx is not None else p.region.study_area
-        from ..relocation.roads import scenario_network
-
-        return cls(p.region.crs, p.grid, list(p.codes), {c: p.rules[c].rules for c in p.surfaces},
-                   {c: dict(s.weights) for c, s in p.surfaces.items()}, target, study,
-                   p.cache.slope, crit, estates, estate_crit, facts, scenario_network(p), p.scenario.allocation)
-
-    @classmethod
-    def load(cls, run_dir: str | Path) -> ExplainSource:
-        """The source saved in a finished run's ``explain/`` folder (:func:`write_explain_data`).
-
-        Raises
-        ------
-        InputError
-            The folder holds no ``explain/`` data (a run of an older version, or not a run), or data
-            of another format version, or damaged data.
-        """
-        folder = Path(run_dir) / EXPLAIN_DIR
-        meta = _read_meta(Path(run_dir), folder)
-        try:
-            return _Stored(folder, meta).source()
-        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
-            raise _damaged(folder, exc) from None
-
-
-def _damaged(folder: Path, exc: Exception) -> InputError:
-    """The error of explain data that cannot be read."""
-    return InputError(f"{folder}: the explain data is damaged or incomplete ({type(exc).__name__}: {exc}); "
-                      "rerun the scenario")
-
-
-def _read_meta(run_dir: Path, folder: Path) -> dict[str, Any]:
-    """``explain/explain.json`` of a run folder, checked for its format.
-
-    Raises
-    ------
-    InputError
-        No such folder, no explain data, another format, or damaged JSON.
-    """
-    meta_file = folder / "explain.json"
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: no such run folder")
-    if not meta_file.is_file():
-        raise InputError(f"{run_dir}: no {EXPLAIN_DIR}/explain.json in this folder (not a siteplan run, or one "
-                         "written by a version without it); rerun the scenario, or give the scenario YAML "
-                         "instead of the run folder")
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        fmt = meta.get("format")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise _damaged(folder, exc) from None
-    if fmt != FORMAT:
-        raise InputError(f"{meta_file}: explain data of format {fmt!r}, this siteplan reads "
-                         f"format {FORMAT}; rerun the scenario with this version")
-    return cast("dict[str, Any]", meta)
-
-
-class _Stored:
-    """A run's explain data read into an :class:`ExplainSource` (the arrays are read on first use)."""
-
-    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
-        from affine import Affine
-        from pyproj import CRS
-
-        self.folder, self.meta = folder, meta
-        with np.load(folder / "geometry.npz", allow_pickle=False) as z:
-            self.geo = {k: z[k] for k in z.files}
-        a, b, c, d, e, f = (float(v) for v in meta["grid"]["transform"])
-        self.crs = CRS.from_wkt(meta["crs"])
-        self.grid = Grid(Affine(a, b, c, d, e, f), int(meta["grid"]["width"]), int(meta["grid"]["height"]),
-                         float(meta["grid"]["res"]), self.crs)
-        travel = meta.get("travel") or {}
-        if not isinstance(travel, dict):
-            raise TypeError(f"travel is {type(travel).__name__}")
-        self.travel = {k: v for k, v in travel.items() if k in ("max_distance_km", "reach_min")}
-        self.tkeys = {str(k): i for i, k in enumerate(meta["targets"])}
-        self.cnames = {str(n): i for i, n in enumerate(meta["criteria"])}
-        self.targets: dict[str, tuple[np.ndarray, shapely.STRtree | None]] = {}
-
-    def wkb(self, i: int) -> np.ndarray:
-        """The ``i``-th geometry array of ``geometry.npz``."""
-        data, off = self.geo[f"g{i}_wkb"], self.geo[f"g{i}_off"]
-        return np.asarray(shapely.from_wkb([data[off[k]:off[k + 1]].tobytes() for k in range(len(off) - 1)]),
-                          dtype=object)
-
-    def target(self, key: str) -> tuple[np.ndarray, shapely.STRtree | None]:
-        """A rule target's geometries and their index."""
-        if key not in self.targets:
-            tg = self.wkb(2 + self.tkeys[key]) if key in self.tkeys else np.array([], dtype=object)
-            self.targets[key] = (tg, shapely.STRtree(tg) if len(tg) else None)
-        return self.targets[key]
-
-    def raster(self, *names: str) -> list[np.ndarray]:
-        """Arrays of ``rasters.npz`` (only those asked for are read: the file holds every criterion)."""
-        with np.load(self.folder / "rasters.npz", allow_pickle=False) as z:
-            return [z[n] for n in names]
-
-    def criterion(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """A criterion's raw and transformed rasters."""
-        i = self.cnames[name]
-        raw, score = self.raster(f"raw{i}", f"score{i}")
-        return raw, score
-
-    def estate_criterion(self, eid: str, name: str) -> tuple[float, float]:
-        """An estate's raw and transformed means of a criterion."""
-        raw, val = self.meta["estate_criteria"][eid][name]
-        return float(raw), float(val)
-
-    def facts(self, code: str, eid: str) -> EstateFacts:
-        """An estate's usable land and eligibility for a category."""
-        r = self.meta["facts"][code][eid]
-        return EstateFacts(float(r["usable_ha"]), float(r["area_ha"]), str(r["binding"]), float(r["removed_ha"]),
-                           bool(r["eligible"]), str(r["reason"]))
-
-    def spec(self) -> Any:
-        """The travel settings as the allocation model (only a point's routes on the network read it: the
-        scenario model is slow to import)."""
-        from ..scenario import AllocationSpec
-
-        return AllocationSpec(**self.travel)
-
-    def network(self) -> Any:
-        """The road network (only a point's routes read it: the relocation package is slow to import)."""
-        from ..relocation.roads import network_from_arrays
-
-        with np.load(self.folder / "roads.npz", allow_pickle=False) as z:
-            return network_from_arrays(dict(z), self.crs)
-
-    def routes(self, point: BaseGeometry, facilities: np.ndarray, ids: list[str]) -> pd.DataFrame | None:
-        """A point's routes from the estates' costs the run stored (:func:`.explain_routes.routes_at`),
-        or None when it stored none for them."""
-        from types import SimpleNamespace
-
-        from .explain_routes import routes_at
-
-        spec = SimpleNamespace(reach_min=self.travel.get("reach_min"),
-                               max_distance_km=self.travel.get("max_distance_km"))
-        if spec.max_distance_km is None:
-            return None
-        try:
-            with np.load(self.folder / "roads.npz", allow_pickle=False) as z:
-                return routes_at(dict(z), point, facilities, ids, spec)
-        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
-            raise _damaged(self.folder, exc) from None
-
-    def source(self) -> ExplainSource:
-        """The explanation source."""
-        meta = self.meta
-        cats = meta["categories"]
-        est_geoms = self.wkb(1)
-        has_roads = (self.folder / "roads.npz").is_file()
-        return ExplainSource(
-            self.crs, self.grid, [str(c) for c in meta["codes"]],
-            {code: tuple(Rule(**r) for r in cats[code]["rules"]) for code in meta["codes"]},
-            {code: {str(n): float(w) for n, w in cats[code]["weights"]} for code in meta["codes"]},
-            self.target, self.wkb(0)[0], self.raster("slope")[0] if meta.get("slope") else None, self.criterion,
-            {str(r["estate_id"]): (str(r["name"]), g) for r, g in zip(meta["estates"], est_geoms)},
-            self.estate_criterion, self.facts, _Deferred(self.network, self.folder) if has_roads else None,
-            _Deferred(self.spec, self.folder), self.routes if has_roads else None)
-
-
-class _Deferred:
-    """A part of a run's explain data made only when an answer needs it (a point's routes): an estate's
-    answer then imports neither the relocation package nor the scenario model."""
-
-    def __init__(self, make: Callable[[], Any], folder: Path) -> None:
-        self.make, self.folder, self.value, self.done = make, folder, None, False
-
-    def get(self) -> Any:
-        if not self.done:
-            try:
-                self.value = self.make()
-            except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
-                raise _damaged(self.folder, exc) from None
-            self.done = True
-        return self.value
-
-
-def _resolve(x: Any) -> Any:
-    return x.get() if isinstance(x, _Deferred) else x
-
-
 def explain(prep: Prepared, category: str, *, at: tuple[float, float] | None = None,
             estate: str | None = None) -> Explanation:
     """Explain one category at a point (lon, lat in degrees) or an estate of a prepared scenario.
@@ -463,6 +194,8 @@ def explain(prep: Prepared, category: str, *, at: tuple[float, float] | None = N
     Returns
     -------
     Explanation
+        The rules, criteria, score and verdict there (with the routes to the estates at a point, the
+        usable land and reasons at an estate).
 
     Raises
     ------
@@ -487,6 +220,7 @@ def explain_run(run_dir: str | Path, category: str, *, at: tuple[float, float] |
     Returns
     -------
     Explanation
+        The same explanation :func:`explain` gives on the run's scenario.
 
     Raises
     ------
@@ -516,7 +250,7 @@ def _routes(src: ExplainSource, point: BaseGeometry) -> pd.DataFrame | None:
         return got
     from ..relocation.roads import routes_from
 
-    return routes_from(_resolve(src.network), point, geoms, ids, _resolve(src.allocation))
+    return routes_from(resolve(src.network), point, geoms, ids, resolve(src.allocation))
 
 
 def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None = None,
@@ -564,122 +298,3 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
     routes = _routes(src, geom) if at is not None else None
     return Explanation(category, where, rules, crit, score, allowed, usable, estate_why, routes,
                        "road" if src.network is not None else "straight")
-
-
-# ------------------------------------------------------------------------------------------------
-# writing a run's explain data
-# ------------------------------------------------------------------------------------------------
-
-def _wkb_arrays(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Geometries as one byte array of their WKB and the offsets of each."""
-    blobs = [bytes(b) for b in shapely.to_wkb(np.asarray(geoms, dtype=object))] if len(geoms) else []
-    off = np.zeros(len(blobs) + 1, dtype=np.int64)
-    off[1:] = np.cumsum([len(b) for b in blobs]) if blobs else []
-    return np.frombuffer(b"".join(blobs), dtype=np.uint8), off
-
-
-def write_explain_data(prep: Prepared, usable: pd.DataFrame, elig: pd.DataFrame, folder: Path, *,
-                       reuse: StageReuse | None = None) -> list[Path]:
-    """Write what :func:`explain_run` reads into ``folder`` (the run's ``explain/``).
-
-    ``explain.json`` (format, CRS, grid, each category's rules and weights, the estates with their
-    criterion means, usable land and eligibility as the run computed them), ``geometry.npz`` (the study
-    area, the estates and every rule target, WKB) and ``rasters.npz`` (each weighted criterion's raw and
-    transformed raster, the slope raster).
-
-    Parameters
-    ----------
-    prep
-        The prepared run.
-    usable, elig
-        The run's usable land and eligibility (:func:`siteplan.pipeline.plan_inputs`).
-    folder
-        Where to write.
-    reuse
-        The run's stage keys and ``--reuse`` source: ``rasters.npz`` is copied from the source run when it
-        recorded the same key for it (:meth:`siteplan.outputs.stagecache.StageReuse.output`).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written.
-    """
-    from dataclasses import asdict
-
-    from .formats import write_json, write_npz
-
-    src = ExplainSource.from_prepared(prep)
-    est = prep.region.layers["estates"]
-    eids = [str(e) for e in est["estate_id"]]
-    names = sorted({n for w in src.weights.values() for n in w})
-    targets = sorted({r.target for rs in src.rules.values() for r in rs if r.kind == "distance"})
-    u = {(str(c), str(e)): {"usable_ha": float(uh), "area_ha": float(ah), "binding": str(b), "removed_ha": float(rh)}
-         for c, e, uh, ah, b, rh in zip(usable["category"], usable["estate_id"], usable["usable_ha"],
-                                        usable["area_ha"], usable["binding"], usable["removed_ha"])}
-    el = {(str(c), str(e)): {"eligible": bool(ok), "reason": str(r)}
-          for c, e, ok, r in zip(elig["category"], elig["estate_id"], elig["eligible"], elig["reason"])}
-    facts: dict[str, dict[str, dict[str, Any]]] = {}
-    for code in src.codes:
-        facts[code] = {}
-        for eid in eids:
-            fu = u.get((code, eid))
-            if fu is None:  # as explain on the scenario computes it
-                f0 = src.estate_facts(code, eid)
-                fu = {"usable_ha": f0.usable_ha, "area_ha": f0.area_ha, "binding": f0.binding,
-                      "removed_ha": f0.removed_ha}
-            facts[code][eid] = fu | el[(code, eid)]
-    meta = {
-        "format": FORMAT,
-        "crs": prep.region.crs.to_wkt(),
-        "grid": {"transform": list(prep.grid.transform)[:6], "width": prep.grid.width, "height": prep.grid.height,
-                 "res": prep.grid.res},
-        "codes": src.codes,
-        "categories": {code: {"rules": [asdict(r) for r in src.rules[code]],
-                              "weights": [[n, w] for n, w in src.weights[code].items()]} for code in src.codes},
-        "targets": targets,
-        "criteria": names,
-        "slope": src.slope is not None,
-        "estates": [{"estate_id": e, "name": src.estates[e][0]} for e in eids],
-        "estate_criteria": {e: {n: list(src.estate_criterion(e, n)) for n in names} for e in eids},
-        "facts": facts,
-        "travel": {"max_distance_km": prep.scenario.allocation.max_distance_km,
-                   "reach_min": prep.scenario.allocation.reach_min},
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(meta, folder / "explain.json")
-    geo = {}
-    for i, geoms in enumerate([np.array([src.study_area], dtype=object),
-                               np.array([src.estates[e][1] for e in eids], dtype=object)]
-                              + [src.target(k)[0] for k in targets]):
-        geo[f"g{i}_wkb"], geo[f"g{i}_off"] = _wkb_arrays(geoms)
-    write_npz(geo, folder / "geometry.npz")
-    key = None
-    if reuse is not None:
-        import zlib
-
-        key = reuse.rasters_file_key(names, src.slope)
-        key = f"{key} zlib {zlib.ZLIB_RUNTIME_VERSION}" if key else None
-    if not (reuse is not None and reuse.output(f"{EXPLAIN_DIR}/rasters.npz", key, folder / "rasters.npz")):
-        ras: dict[str, np.ndarray] = {}
-        for i, n in enumerate(names):
-            ras[f"raw{i}"], ras[f"score{i}"] = src.criterion(n)
-        if src.slope is not None:
-            ras["slope"] = src.slope
-        write_npz(ras, folder / "rasters.npz")
-    written = [folder / "explain.json", folder / "geometry.npz", folder / "rasters.npz"]
-    if src.network is not None:  # the road network and the estates' costs, for the routes explain prints
-        write_npz(_road_arrays(src, eids, prep.scenario.allocation), folder / "roads.npz")
-        written.append(folder / "roads.npz")
-    return written
-
-
-def _road_arrays(src: ExplainSource, eids: list[str], spec: Any) -> dict[str, np.ndarray]:
-    """``explain/roads.npz``: the network (:func:`siteplan.relocation.roads.network_arrays`) and each estate's
-    cost from every node, computed on the network as explain reads it back
-    (:func:`.explain_routes.route_arrays`)."""
-    from ..relocation.roads import network_arrays, network_from_arrays
-    from .explain_routes import route_arrays
-
-    arrays = network_arrays(src.network)
-    net = network_from_arrays(arrays, src.crs)
-    return {**arrays, **route_arrays(net, np.array([src.estates[e][1] for e in eids], dtype=object), spec)}

@@ -38,7 +38,7 @@ _KEYS = ("route_km_indptr", "route_km_indices", "route_km_data", "route_minutes_
          "route_fac_t", "route_fac_leg_km", "route_fac_leg_min")
 
 
-def _bounds(net: Any, fac_leg_km: np.ndarray, reach: float, minutes: bool) -> dict[str, float]:
+def _bounds(net: Any, fac_leg_km: np.ndarray, reach: float, *, minutes: bool) -> dict[str, float]:
     """The costs (km, minutes) up to which the estates' costs are stored: the reach in its measure; in the
     other, :func:`siteplan.relocation.routing._road_pairs`'s bound for any point that can reach an estate
     (a point's leg is at most the reach when any pair is within it; twice that is stored)."""
@@ -85,7 +85,7 @@ def route_arrays(net: Any, facilities: np.ndarray, spec: Any) -> dict[str, np.nd
     km_per_m = np.full(len(net.seg_a), 1.0 / _M_PER_KM)
     per = {"km": (fa.leg_km, km_per_m, net.graph_km),
            "minutes": (fa.leg_min, km_per_m / net.seg_speed_kmh * _MIN_PER_H, net.graph_min)}
-    bound = _bounds(net, fa.leg_km, reach, minutes)
+    bound = _bounds(net, fa.leg_km, reach, minutes=minutes)
     out: dict[str, np.ndarray] = {}
     for m, (f_leg, w, g) in per.items():
         fa_a, fa_b, fc_a, fc_b = end_costs(net, fa, f_leg, w, depart=False)
@@ -132,7 +132,7 @@ class _Net:
         """The point's segment, position along it, leg in km and in minutes
         (:func:`siteplan.relocation.roads.connect` of one point)."""
         g = np.array([point], dtype=object)
-        (qi, seg), _ = shapely.STRtree(self.geom).query_nearest(g, all_matches=False, return_distance=True)
+        (_qi, seg), _ = shapely.STRtree(self.geom).query_nearest(g, all_matches=False, return_distance=True)
         s = int(seg[0])
         line = shapely.shortest_line(self.geom[[s]], g)
         xy = shapely.get_coordinates(line).reshape(-1, 2, 2)

@@ -52,8 +52,9 @@ def _defuse(v: Any) -> Any:
 
 
 def undo_defuse(v: Any) -> Any:
-    """A cell read back from a siteplan CSV without the quote :func:`_defuse` added, so that layers built
-    from a CSV (the GeoPackage's ``relocation`` layer, a comparison) hold the values the run held and
+    """A cell read back from a siteplan CSV without the quote :func:`_defuse` added.
+
+    So that layers built from a CSV (the GeoPackage's ``relocation`` layer, a comparison) hold the values the run held and
     join with the other layers. (A value the user wrote as a quote followed by a formula character comes
     back without its quote: the one case the CSV cannot tell apart.)"""
     if isinstance(v, str) and v.startswith("'"):
@@ -134,19 +135,41 @@ def safe_csv(df: pd.DataFrame, path: str | Path | None = None, *, bom: bool = Fa
     making would escape the formula check). Returns the text when ``path`` is None.
     """
     safe, cr = _neutralised(df)
-    return safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
-                       lineterminator="\r\n" if cr else "\n")
+    text: str | None = safe.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
+                                   lineterminator="\r\n" if cr else "\n")
+    return text
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, bom: bool = False) -> None:
     """Write a UTF-8 CSV (with a byte-order mark when ``bom``, which Excel needs for Persian); string
-    cells that a spreadsheet would read as formulas are neutralised (:func:`safe_csv`)."""
+    cells that a spreadsheet would read as formulas are neutralised (:func:`safe_csv`).
+
+    The file is written atomically: a failure leaves neither a half-written file nor a temporary one.
+
+    Parameters
+    ----------
+    df
+        The table, written without its index, columns in their order.
+    path
+        The CSV file (its parent folder is created; an existing file is replaced).
+    bom
+        Start the file with a UTF-8 byte-order mark.
+    """
     with atomic_path(path) as tmp:
         safe_csv(df, tmp, bom=bom)
 
 
 def write_json(obj: Any, path: str | Path) -> None:
-    """Write JSON (UTF-8, indented, keys in insertion order) atomically."""
+    """Write JSON (UTF-8, indented, keys in insertion order) atomically.
+
+    Parameters
+    ----------
+    obj
+        JSON-ready data; anything else JSON cannot hold (paths, dates, ...) is written as its ``str``.
+        Non-ASCII text (Persian) is written as is, not escaped.
+    path
+        The JSON file (its parent folder is created; an existing file is replaced); it ends with a newline.
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
 

@@ -6,16 +6,20 @@ single-output-file rules (:mod:`siteplan.outputs.outfile`)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from .files import MARKER
 
-__all__ = ["COMMANDS", "INGEST_HEADER", "read_marker", "written_by"]
+__all__ = ["COMMANDS", "INGEST_HEADER", "JUNK", "read_marker", "written_by", "folder_files", "foreign_files", "is_junk",
+           "made_by_siteplan"]
 
 #: the commands that write folders, as messages name them
 COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "national": "`siteplan run` (national)",
             "compare": "`siteplan compare`", "export": "`siteplan export` (its rasters folder)"}
+#: operating-system litter in a folder, never the user's work
+JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 #: the first line of a scenario ``siteplan ingest-osm`` wrote
 INGEST_HEADER = "# siteplan scenario written by `siteplan ingest-osm`"
 
@@ -58,10 +62,88 @@ def written_by(folder: str | Path) -> tuple[str | None, set[str] | None]:
         out = man.get("outputs_sha256")
         return "run", ({k.replace("\\", "/") for k in out} | {"manifest.json"}) if isinstance(out, dict) else None
     try:
-        with open(folder / "scenario.yaml", encoding="utf-8") as fh:
+        with (folder / "scenario.yaml").open(encoding="utf-8") as fh:
             first = fh.readline()
     except (OSError, ValueError):
         first = ""
     if first.startswith(INGEST_HEADER) and (folder / "region.gpkg").is_file():
         return "ingest-osm", {"region.gpkg", "scenario.yaml"}
     return None, None
+
+
+def folder_files(folder: Path) -> list[str]:
+    """Every file under ``folder`` (relative POSIX paths; symbolic links not followed)."""
+    return sorted(rel for rel, kind in _entries(folder) if kind != "dir")
+
+
+def _entries(folder: Path) -> list[tuple[str, str]]:
+    """Everything under ``folder``: ``(relative POSIX path, "file" | "dir" | "link")``, symbolic links
+    (to files or folders) as links, never followed."""
+    out: list[tuple[str, str]] = []
+    for root, dirs, files in os.walk(folder):
+        base = Path(root)
+        for d in list(dirs):
+            full = base / d
+            rel = full.relative_to(folder).as_posix()
+            if full.is_symlink():
+                out.append((rel, "link"))
+                dirs.remove(d)
+            else:
+                out.append((rel, "dir"))
+        for f in files:
+            full = base / f
+            out.append((full.relative_to(folder).as_posix(), "link" if full.is_symlink() else "file"))
+    return sorted(out)
+
+
+def foreign_files(folder: str | Path, known: set[str] | None) -> list[str]:
+    """What in ``folder`` siteplan did not write, so that replacing or pruning it would delete it.
+
+    Parameters
+    ----------
+    folder
+        An existing folder siteplan wrote.
+    known
+        The files it wrote, by relative POSIX path (the marker's ``files``); None when no list was
+        recorded: then every file counts as foreign.
+
+    Returns
+    -------
+    list of str
+        Relative paths, sorted: every file not in ``known`` (exact names: ``report.html.bak`` and
+        ``x.tif.aux.xml`` are not siteplan's), every symbolic link (siteplan writes none), and every
+        folder holding no file of ``known`` (an empty folder the user made); the marker and operating
+        system litter (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``) excepted.
+    """
+    known = set() if known is None else known
+    parents = {str(Path(k).parent.as_posix()) for k in known}
+    for k in list(parents):
+        parents.update(p.as_posix() for p in Path(k).parents)
+    bad = []
+    for rel, kind in _entries(Path(folder)):
+        name = rel.rsplit("/", 1)[-1]
+        if kind == "link":
+            bad.append(rel + " (a symbolic link)")
+        elif kind == "dir":
+            if rel not in parents:
+                bad.append(rel + "/")
+        elif rel != MARKER and name not in JUNK and rel not in known:
+            bad.append(rel)
+    return bad
+
+
+def is_junk(p: Path) -> bool:
+    """Operating-system litter (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``): a regular file of that name,
+    never a folder or a link (a folder named ``Thumbs.db`` holds the user's files)."""
+    return p.name in JUNK and p.is_file() and not p.is_symlink()
+
+
+def made_by_siteplan(folder: Path) -> bool:
+    """True for a staging or old folder siteplan made: its marker or manifest says so, or it is empty.
+
+    File names never decide: a user's folder holding ``notes.csv`` is not siteplan's because the name
+    looks like an output (a staging folder of a version before the marker is left alone, with a warning).
+    """
+    if written_by(folder)[0] is not None:
+        return True
+    return not folder_files(folder)

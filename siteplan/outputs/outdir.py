@@ -43,7 +43,7 @@ reads the variable.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
+import datetime as dt
 import errno
 import json
 import logging
@@ -52,24 +52,28 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from .._version import __version__
 from ..common.fs import Lock, disk_full, exchange, fsync_dir, fsync_tree, signals_deferred
 from ..errors import InputError
 from .files import MARKER  # the marker file in every folder siteplan writes
-from .marker import COMMANDS, read_marker, written_by
-from .outfile import input_files
+from .marker import COMMANDS as COMMANDS
+from .marker import folder_files, is_junk, made_by_siteplan
+from .marker import foreign_files as foreign_files
+from .marker import read_marker as read_marker
+from .marker import written_by as written_by
+from .outtarget import check_target as check_target
+from .outtarget import input_bytes as input_bytes
 
 log = logging.getLogger(__name__)
 
 __all__ = ["MARKER", "OutputFolder", "check_target", "foreign_files", "input_bytes", "read_marker", "written_by"]
 
 
-_JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _FAULT_ENV = "SITEPLAN_FAULT_AT"
 
 
@@ -83,219 +87,8 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e6:.1f} MB"
 
 
-# ------------------------------------------------------------------------------------------------
-# refusals
-# ------------------------------------------------------------------------------------------------
-
-
-def _stat(p: Path) -> os.stat_result | None:
-    try:
-        return os.stat(p)
-    except OSError:
-        return None
-
-
-def _chain(p: Path) -> Iterator[Path]:
-    """``p`` and every parent of it (resolved)."""
-    p = p.resolve()
-    yield p
-    yield from p.parents
-
-
-def _is_at_or_above(folder_st: os.stat_result, p: Path) -> bool:
-    """True when the folder with stat ``folder_st`` is ``p`` or one of its parents."""
-    for anc in _chain(p):
-        st = _stat(anc)
-        if st is not None and os.path.samestat(st, folder_st):
-            return True
-    return False
-
-
-def check_target(out: str | Path, inputs: Mapping[str, str | Path] | None = None, *, option: str = "--out") -> Path:
-    """Resolve an output folder and refuse one siteplan must not replace.
-
-    Parameters
-    ----------
-    out
-        The ``--out`` folder as given (``.`` and ``..`` allowed).
-    inputs
-        What the command reads, by description (e.g. ``{"the scenario file": path, "layer 'roads'":
-        path}``).
-    option
-        What named the folder, for the messages.
-
-    Returns
-    -------
-    Path
-        The absolute, resolved folder.
-
-    Raises
-    ------
-    InputError
-        ``out`` is or is a parent of an input, lies inside an input folder (a ``--baseline`` run, a
-        FileGDB), the current folder or a parent of it, the home folder
-        or a parent of it, a file system root, an existing file, or a mount point.
-    """
-    given = str(out)
-    out = Path(out).expanduser().resolve()
-    shown = f"{option} {given}" + (f" ({out})" if given != str(out) else "")
-    if out.parent == out:
-        raise InputError(f"{shown}: is the root of the file system; {_OWN_FOLDER}: give a new folder")
-    for label, p in (inputs or {}).items():  # an input folder (a --baseline run, a FileGDB) is only read
-        real = Path(p).expanduser().resolve()
-        if real in out.parents and real.is_dir():
-            raise InputError(f"{shown}: is inside {label} ({real}), which this command only reads: choose a "
-                             f"folder outside it, e.g. --out {_sibling(real)}")
-    st = _stat(out)
-    if st is None:
-        return out
-    if not out.is_dir():
-        raise InputError(f"{shown}: exists and is not a folder; siteplan writes a folder there and will not "
-                         "replace a file: give a new folder")
-    parent_st = _stat(out.parent)
-    if os.path.ismount(out) or (parent_st is not None and parent_st.st_dev != st.st_dev):
-        raise InputError(f"{shown}: is a mount point; siteplan puts its output folder in place by renaming it, "
-                         f"which cannot replace a mount point: give a folder inside it, e.g. --out {out / 'out'}")
-    _refuse_inputs_below(out, st, inputs or {}, shown)
-    _refuse_working_folders(st, shown)
-    return out
-
-
-#: why an output folder must be a folder of its own
-_OWN_FOLDER = "siteplan replaces its output folder as a whole, so it must be a folder of its own"
-
-
-def _refuse_inputs_below(out: Path, st: os.stat_result, inputs: Mapping[str, str | Path], shown: str) -> None:
-    """Refuse an existing output folder that is or holds an input."""
-    for label, p in inputs.items():
-        if _is_at_or_above(st, Path(p)):
-            real = Path(p).resolve()
-            what = f"is {label}" if real == out else f"holds {label} ({real})"
-            hint = _sibling(out) if real == out else out / "out"  # never inside an input folder
-            raise InputError(f"{shown}: {what}; {_OWN_FOLDER}, apart from the inputs: choose a new folder, "
-                             f"e.g. --out {hint}")
-
-
-def _refuse_working_folders(st: os.stat_result, shown: str) -> None:
-    """Refuse an existing output folder that is the current folder, the home folder or a parent of either."""
-    try:
-        cwd: Path | None = Path.cwd()
-    except OSError:  # the current folder was removed
-        cwd = None
-    if cwd is not None and _is_at_or_above(st, cwd):
-        what = "is the current folder" if os.path.samestat(st, os.stat(cwd)) else "is a parent of the current folder"
-        raise InputError(f"{shown}: {what}; {_OWN_FOLDER}: give a new folder, e.g. --out {cwd / 'out'}")
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):  # no home folder known
-        home = None
-    if home is not None and _is_at_or_above(st, home):
-        raise InputError(f"{shown}: is your home folder or a parent of it; {_OWN_FOLDER}: give a new folder, "
-                         f"e.g. --out {home / 'siteplan-out'}")
-
-
-def _sibling(folder: Path) -> Path:
-    """A new folder beside ``folder`` to suggest (``RUN_2``, or ``RUN_3``, ... when that exists)."""
-    k = 2
-    while os.path.lexists(folder.parent / f"{folder.name}_{k}") and k < 100:
-        k += 1
-    return folder.parent / f"{folder.name}_{k}"
-
-
-def input_bytes(paths: Iterable[str | Path]) -> int:
-    """Total size of input files (a shapefile counts with its sidecar files; missing files count 0)."""
-    total = 0
-    for p in map(Path, paths):
-        for f in input_files(p):
-            st = _stat(f)
-            total += st.st_size if st is not None and not os.path.isdir(f) else 0
-    return total
-
-
-# ------------------------------------------------------------------------------------------------
-# marker and ownership
-# ------------------------------------------------------------------------------------------------
-
-
-def _files(folder: Path) -> list[str]:
-    """Every file under ``folder`` (relative POSIX paths; symbolic links not followed)."""
-    return sorted(rel for rel, kind in _entries(folder) if kind != "dir")
-
-
-def _entries(folder: Path) -> list[tuple[str, str]]:
-    """Everything under ``folder``: ``(relative POSIX path, "file" | "dir" | "link")``, symbolic links
-    (to files or folders) as links, never followed."""
-    out: list[tuple[str, str]] = []
-    for root, dirs, files in os.walk(folder):
-        for d in list(dirs):
-            full = os.path.join(root, d)
-            rel = Path(os.path.relpath(full, folder)).as_posix()
-            if os.path.islink(full):
-                out.append((rel, "link"))
-                dirs.remove(d)
-            else:
-                out.append((rel, "dir"))
-        for f in files:
-            full = os.path.join(root, f)
-            out.append((Path(os.path.relpath(full, folder)).as_posix(), "link" if os.path.islink(full) else "file"))
-    return sorted(out)
-
-
-def foreign_files(folder: str | Path, known: set[str] | None) -> list[str]:
-    """What in ``folder`` siteplan did not write, so that replacing or pruning it would delete it.
-
-    Parameters
-    ----------
-    folder
-        An existing folder siteplan wrote.
-    known
-        The files it wrote, by relative POSIX path (the marker's ``files``); None when no list was
-        recorded: then every file counts as foreign.
-
-    Returns
-    -------
-    list of str
-        Relative paths, sorted: every file not in ``known`` (exact names: ``report.html.bak`` and
-        ``x.tif.aux.xml`` are not siteplan's), every symbolic link (siteplan writes none), and every
-        folder holding no file of ``known`` (an empty folder the user made); the marker and operating
-        system litter (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``) excepted.
-    """
-    known = set() if known is None else known
-    parents = {str(Path(k).parent.as_posix()) for k in known}
-    for k in list(parents):
-        parents.update(p.as_posix() for p in Path(k).parents)
-    bad = []
-    for rel, kind in _entries(Path(folder)):
-        name = rel.rsplit("/", 1)[-1]
-        if kind == "link":
-            bad.append(rel + " (a symbolic link)")
-        elif kind == "dir":
-            if rel not in parents:
-                bad.append(rel + "/")
-        elif rel != MARKER and name not in _JUNK and rel not in known:
-            bad.append(rel)
-    return bad
-
-
-def _is_junk(p: Path) -> bool:
-    """Operating-system litter (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``): a regular file of that name,
-    never a folder or a link (a folder named ``Thumbs.db`` holds the user's files)."""
-    return p.name in _JUNK and p.is_file() and not p.is_symlink()
-
-
-def _ours(folder: Path) -> bool:
-    """True for a staging or old folder siteplan made: its marker or manifest says so, or it is empty.
-
-    File names never decide: a user's folder holding ``notes.csv`` is not siteplan's because the name
-    looks like an output (a staging folder of a version before the marker is left alone, with a warning).
-    """
-    if written_by(folder)[0] is not None:
-        return True
-    return not _files(folder)
-
-
 def _utc_now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 class OutputFolder:
@@ -325,10 +118,10 @@ class OutputFolder:
         Replace an existing output that siteplan wrote.
     inputs
         The command's input files by description, refused inside ``out``.
-    option
-        What named the folder, for the messages (``--out``).
     estimate_bytes
         A rough size of the output; the command is refused when the disk has less free space.
+    option
+        What named the folder, for the messages (``--out``).
 
     Attributes
     ----------
@@ -359,7 +152,8 @@ class OutputFolder:
 
     # -- entering --------------------------------------------------------------------------------
 
-    def __enter__(self) -> OutputFolder:
+    def __enter__(self) -> Self:
+        """Check ``--out``, take its lock, clean leftovers and make the staging folder (:attr:`stage`)."""
         self.path = check_target(self.given, self.inputs, option=self.option)
         self._made = self._make_parents(self.path.parent)
         self._lock = Lock(self.path.parent / f".{self.path.name}.lock", self.path)
@@ -419,11 +213,11 @@ class OutputFolder:
             return
         if not p.is_dir():
             raise InputError(f"{p}: exists and is not a folder; give a new folder")
-        if not [e for e in os.listdir(p) if not _is_junk(p / e)]:
+        if not [e for e in p.iterdir() if not is_junk(e)]:
             return
         kind, files = written_by(p)
         if kind is None:
-            names = sorted(e for e in os.listdir(p) if not _is_junk(p / e))
+            names = sorted(e.name for e in p.iterdir() if not is_junk(e))
             more = f" and {len(names) - 5} more" if len(names) > 5 else ""
             raise InputError(f"{p}: the folder exists, is not empty ({', '.join(names[:5])}{more}) and was not "
                              f"written by siteplan (it has no {MARKER} marker or siteplan manifest.json); siteplan "
@@ -485,7 +279,7 @@ class OutputFolder:
             if m is None or not e.is_dir(follow_symlinks=False):
                 continue
             p = Path(e.path)
-            if not _ours(p):
+            if not made_by_siteplan(p):
                 log.warning("%s: left alone, it does not look like a folder siteplan made; remove it by hand if "
                             "nothing uses it", p)
             elif m.group(1) == "old":
@@ -498,7 +292,7 @@ class OutputFolder:
                 return str((read_marker(p) or {}).get("created_utc", "")) + f"{p.stat().st_mtime:020.6f}"
 
             newest = max(olds, key=created)
-            os.rename(newest, self.path)
+            newest.rename(self.path)
             fsync_dir(parent)
             olds.remove(newest)
             log.warning("%s: restored the previous output from %s (a run was killed while replacing it)",
@@ -514,12 +308,13 @@ class OutputFolder:
             data["files"] = files
         tmp = folder / (MARKER + ".tmp")
         tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, folder / MARKER)
+        tmp.replace(folder / MARKER)
 
     # -- leaving ---------------------------------------------------------------------------------
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        """Put the staging folder in place when the block succeeded, else remove it; release the lock."""
         if exc is None:
             try:
                 self._commit()
@@ -544,13 +339,13 @@ class OutputFolder:
 
     def _commit(self) -> None:
         stage, out, parent = self.stage, self.path, self.path.parent
-        self._write_marker(stage, [f for f in _files(stage) if f != MARKER])
+        self._write_marker(stage, [f for f in folder_files(stage) if f != MARKER])
         fsync_tree(stage)
         _fault("written")
         self._check_existing()  # again, under the lock: something may have appeared meanwhile
         if not os.path.lexists(out):
             try:
-                os.rename(stage, out)
+                stage.rename(out)
             except OSError as exc:
                 if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                     raise
@@ -565,13 +360,13 @@ class OutputFolder:
                 self._discard, self._swapped = stage, True  # the staging folder now holds the old output
             else:
                 old = parent / f".{out.name}.old-{self._id}"
-                os.rename(out, old)
+                out.rename(old)
                 try:
                     _fault("moved-old")
-                    os.rename(stage, out)
+                    stage.rename(out)
                 except BaseException:
                     with contextlib.suppress(OSError):
-                        os.rename(old, out)
+                        old.rename(out)
                     raise
                 self._discard, self._swapped = old, True
         fsync_dir(parent)

@@ -29,7 +29,7 @@ from ..scenario import is_db_url
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["check_output_file", "input_files", "is_sidecar", "run_inputs", "scenario_inputs"]
+__all__ = ["check_output_file", "input_files", "is_sidecar", "run_inputs", "scenario_inputs", "stat_or_none"]
 
 #: extensions GIS software reads beside a data file of the same stem (``dem.tfw`` beside ``dem.tif``,
 #: ``roads.qmd`` beside ``roads.geojson``)
@@ -40,9 +40,10 @@ SHAPEFILE_EXTS = SIDECAR_EXTS | {".shp", ".shx", ".dbf", ".sbn", ".sbx", ".fbn",
                                  ".mxs", ".atx", ".qix", ".idx", ".xml"}
 
 
-def _stat(p: Path) -> os.stat_result | None:
+def stat_or_none(p: Path) -> os.stat_result | None:
+    """``p``'s status (symbolic links followed), or None when it cannot be read."""
     try:
-        return os.stat(p)
+        return p.stat()
     except OSError:
         return None
 
@@ -65,11 +66,11 @@ def input_files(path: str | Path) -> list[Path]:
     if p.suffix.lower() != ".shp":
         return [p]
     try:
-        names = os.listdir(p.parent)
+        names = [e.name for e in p.parent.iterdir()]
     except OSError:
         return [p]
-    return [p] + sorted(p.parent / n for n in names
-                        if n != p.name and (Path(n).stem == p.stem or n.startswith(p.name + ".")))
+    return [p, *sorted(p.parent / n for n in names
+                       if n != p.name and (Path(n).stem == p.stem or n.startswith(p.name + ".")))]
 
 
 def is_sidecar(name: str, input_name: str) -> bool:
@@ -93,7 +94,7 @@ def is_sidecar(name: str, input_name: str) -> bool:
     n, i = name.casefold(), input_name.casefold()
     if n == i:
         return True
-    if n.startswith(i + ".") or n.startswith(i + "-"):
+    if n.startswith((i + ".", i + "-")):
         return True
     stem = i.rsplit(".", 1)[0] if "." in i else i
     if not n.startswith(stem + "."):
@@ -180,7 +181,7 @@ def check_output_file(out: str | Path, inputs: Mapping[str, str | Path] | None =
     given = str(out)
     path = Path(out).expanduser()
     real = path.resolve()
-    t = _Target(real, _stat(path), f"{option} {given}" + (f" ({real})" if given != str(real) else ""), option)
+    t = _Target(real, stat_or_none(path), f"{option} {given}" + (f" ({real})" if given != str(real) else ""), option)
     for label, folder in (folders or {}).items():
         _refuse_folder(t, label, folder)
     _refuse_run_folders(t)
@@ -205,7 +206,7 @@ class _Target:
             return True
         if self.st is None:
             return False
-        fst = _stat(f)
+        fst = stat_or_none(f)
         return fst is not None and os.path.samestat(self.st, fst)
 
 
@@ -246,10 +247,10 @@ def _refuse_input(t: _Target, label: str, p: Path) -> None:
             raise InputError(f"{shown}: {what} ({f.resolve()}); writing there would replace an input of "
                              f"this command: choose another file")
     top = p.resolve()
-    if top in real.parents and os.path.isdir(top):  # a folder input (a FileGDB, ...)
+    if top in real.parents and top.is_dir():  # a folder input (a FileGDB, ...)
         raise InputError(f"{shown}: is inside {label} ({top}); writing there would change an input of this "
                          "command: choose a file outside it")
-    parent_st, pst = _stat(real.parent), _stat(top.parent)
+    parent_st, pst = stat_or_none(real.parent), stat_or_none(top.parent)
     if parent_st is not None and pst is not None and os.path.samestat(parent_st, pst) \
             and is_sidecar(real.name, top.name):
         raise InputError(f"{shown}: is a file of {label} ({top}): GIS software reads {real.name} with "

@@ -59,14 +59,13 @@ def _run_tables(run_dir: Path) -> list[tuple[str, pd.DataFrame]]:
     """A run's layers (as for the GeoPackage: every GeoJSON layer and the relocation points) and its other
     CSV tables, by table name; CSV cells as the run held them (the formula quotes undone), id columns
     as text, other columns as numbers when every value is one."""
+    from .gpkg import gpkg_layers
     from .workbook import read_output_csv
-    from .writer import gpkg_layers
 
     tables: list[tuple[str, pd.DataFrame]] = list(gpkg_layers(run_dir))
     layers = {n for n, _ in tables}
-    for f in sorted(run_dir.glob("*.csv")):
-        if f.stem != "relocation":
-            tables.append((f"{f.stem}_csv" if f.stem in layers else f.stem, read_output_csv(f)))
+    tables.extend((f"{f.stem}_csv" if f.stem in layers else f.stem, read_output_csv(f))
+                  for f in sorted(run_dir.glob("*.csv")) if f.stem != "relocation")
     return tables
 
 
@@ -87,6 +86,7 @@ def _schema_objects(conn: Any, schema: str) -> list[tuple[str, str]]:
 
 def _marker(conn: Any, schema: str) -> dict[str, str] | None:
     """The marker table's rows of a schema siteplan exported to (None when it has none)."""
+    import psycopg
     from psycopg import sql
 
     exists = conn.execute("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -95,7 +95,7 @@ def _marker(conn: Any, schema: str) -> dict[str, str] | None:
         return None
     try:
         rows = conn.execute(sql.SQL("SELECT key, value FROM {}").format(sql.Identifier(schema, MARKER_TABLE))).fetchall()
-    except Exception:  # a table of that name with other columns is not our marker
+    except psycopg.Error:  # a table of that name with other columns is not our marker
         return None
     got = {str(k): str(v) for k, v in rows}
     return got if got.get("writer") == _WRITER else None
@@ -192,8 +192,8 @@ def export_postgis(run_dir: str | Path, url: str, schema: str, *, overwrite: boo
         cannot be written (nothing is changed: the transaction is rolled back).
     """
     from .._version import __version__
-    from .outdir import COMMANDS, written_by
-    from .writer import sha256
+    from .manifest import sha256
+    from .marker import COMMANDS, written_by
 
     run_dir = Path(run_dir)
     target = f"--postgis {redact_url(url)}"

@@ -35,14 +35,14 @@ def metadata() -> str:
         "[general]",
         "name=siteplan",
         "qgisMinimumVersion=3.22",
-        "description=Siting and relocation of nuisance guilds into industrial estates (siteplan), from the "
-        "Processing toolbox",
+        ("description=Siting and relocation of nuisance guilds into industrial estates (siteplan), from the "
+         "Processing toolbox"),
         f"version={__version__}",
         "author=siteplan contributors",
         "email=siteplan@users.noreply.github.com",
-        "about=Runs siteplan (installed separately) in a subprocess: Run plan, Validate scenario, Explain "
-        "place and Compare runs, with progress and cancel; Run plan loads the styled GeoPackage and its "
-        "layers grouped as in the report.",
+        ("about=Runs siteplan (installed separately) in a subprocess: Run plan, Validate scenario, Explain "
+         "place and Compare runs, with progress and cancel; Run plan loads the styled GeoPackage and its "
+         "layers grouped as in the report."),
         "tracker=https://github.com/siteplan/siteplan/issues",
         "repository=https://github.com/siteplan/siteplan",
         "homepage=https://github.com/siteplan/siteplan",
@@ -70,17 +70,16 @@ def build_plugin(out_dir: str | Path, *, python: str | None = None) -> Path:
     pathlib.Path
         The zip written.
     """
-    import siteplan
-
     src = Path(__file__).with_name("qgis_plugin")
+    package = Path(__file__).resolve().parent.parent  # siteplan/ (this module is siteplan/outputs/qgisplugin.py)
     files = {f"{PLUGIN}/{name}": (src / name).read_bytes() for name in _SOURCES}
     files[f"{PLUGIN}/metadata.txt"] = metadata().encode("utf-8")
     cfg = {"command": [python or sys.executable, "-m", "siteplan"],
-           "pythonpath": str(Path(siteplan.__file__).resolve().parent.parent), "siteplan": __version__}
+           "pythonpath": str(package.parent), "siteplan": __version__}
     files[f"{PLUGIN}/siteplan.json"] = (json.dumps(cfg, indent=1) + "\n").encode("utf-8")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        for name in [f"{PLUGIN}/"] + sorted(files):
+        for name in [f"{PLUGIN}/", *sorted(files)]:
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.external_attr = (0o40755 << 16) | 0x10 if name.endswith("/") else 0o644 << 16
             info.compress_type = zipfile.ZIP_STORED if name.endswith("/") else zipfile.ZIP_DEFLATED

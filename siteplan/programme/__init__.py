@@ -8,6 +8,8 @@ and the plan phase by phase (``impact.csv``, ``feasibility.csv``, ``chains.csv``
 Modules, in the order data flows:
 
 - :mod:`~siteplan.programme.summaries`: where the businesses come from and go;
+- :mod:`~siteplan.programme.exposure`: the distinct residents within the nuisance distances of sets of
+  businesses;
 - :mod:`~siteplan.programme.impact`, :mod:`~siteplan.programme.feasibility`,
   :mod:`~siteplan.programme.chains`, :mod:`~siteplan.programme.phasing`: the figures;
 - :mod:`~siteplan.programme.figures`: :func:`programme_figures`, all of them for one run.

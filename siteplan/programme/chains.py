@@ -172,13 +172,14 @@ def _suppliers(groups: list[_Group], p: Placement, reach: float,
     for (kind, link), gs in asks.items():
         pos = by_category[link]
         where = (p.before, p.after)[kind]
-        pick, km = _nearest(np.array([groups[g][5] for g in gs], dtype=object), where[pos], ids[pos])
+        ids_here = ids[pos]
+        pick, km = _nearest(np.array([groups[g][5] for g in gs], dtype=object), where[pos], ids_here)
         for g, k, d in zip(gs, pick.tolist(), km.tolist()):
             if k < 0:  # nothing found by the tree (an empty geometry): one group at a time
                 s = link_status(groups[g][5], set(), [link], t, where, reach, by_category)[0]
                 found[(g, link)] = (str(s["nearest_biz_id"]), float(s["nearest_km"]))  # type: ignore[arg-type]
             else:
-                found[(g, link)] = (str(ids[pos][k]), d)
+                found[(g, link)] = (str(ids_here[k]), d)
     return found
 
 
@@ -209,8 +210,8 @@ def _estate_groups(t: pd.DataFrame, geom: dict[str, object], chain_of: dict[str,
     groups: list[_Group] = []
     for eid, pos in sorted(_positions(eids.astype(str).to_numpy()).items()):
         present = set(cats[rows_of[pos]])
-        for chain in sorted({chain_of.get(c, "") for c in present} - {""}):
-            groups.append(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1))
+        groups.extend(("estate", eid, chain, "", len(pos), geom[eid], present, links_of(present, chain), 1)
+                      for chain in sorted({chain_of.get(c, "") for c in present} - {""}))
     return groups
 
 

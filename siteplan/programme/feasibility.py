@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import re
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,12 @@ FEASIBILITY_COLUMNS = (
 def unit_costs(scenario: Scenario) -> pd.DataFrame:
     """The unit costs: ``siteplan/data/unit_costs.csv`` with ``programme.unit_costs`` over it.
 
+    Parameters
+    ----------
+    scenario
+        The scenario; its ``programme.unit_costs`` (item to cost, validated by the scenario: known
+        items, costs ≥ 0) replace the shipped costs of those items.
+
     Returns
     -------
     pandas.DataFrame
@@ -66,7 +72,7 @@ def unit_costs(scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=["unit", "cost", "status", "source"])
 
 
-def _road_km(layers: dict, geoms: np.ndarray) -> np.ndarray:
+def _road_km(layers: dict[str, Any], geoms: np.ndarray) -> np.ndarray:
     roads = layers.get("roads")
     if roads is None or roads.empty:
         return np.full(len(geoms), np.nan)
@@ -94,7 +100,7 @@ def _plots(counts: dict[str, int], plot_m2: dict[str, float]) -> str:
     return "; ".join(f"{s:g} m² × {n}" for s, n in sorted(by.items(), reverse=True))
 
 
-def _extension(layers: dict, need: list[str], dist: dict[str, np.ndarray | None], i: int, extend_km: float
+def _extension(need: list[str], dist: dict[str, np.ndarray | None], i: int, extend_km: float
                ) -> tuple[dict[str, float], str]:
     """Lengths to extend (km; 0 at hand, NaN no network in the inputs) and the words for them."""
     ext: dict[str, float] = {}
@@ -108,7 +114,7 @@ def _extension(layers: dict, need: list[str], dist: dict[str, np.ndarray | None]
     return ext, "; ".join(words) or "none"
 
 
-def _costed(row: dict, costs: pd.DataFrame, gross: float, ext: dict[str, float], road: float) -> None:
+def _costed(row: dict[str, Any], costs: pd.DataFrame, gross: float, ext: dict[str, float], road: float) -> None:
     """Add the cost columns to a feasibility row (NaN and ``not_costed`` where a length is unknown)."""
     c = {"land": gross * costs.at["land", "cost"], "site_works": gross * costs.at["site_works", "cost"],
          "access_road": road * costs.at["access_road", "cost"] if np.isfinite(road) else np.nan}
@@ -132,7 +138,7 @@ def _costed(row: dict, costs: pd.DataFrame, gross: float, ext: dict[str, float],
 
 
 def _site_rows(res: RunResult, costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
-               extend_km: float) -> list[dict]:
+               extend_km: float) -> list[dict[str, Any]]:
     layers = res.prep.region.layers
     cat = res.prep.catalogue.table.set_index("code")
     plot_m2 = pd.to_numeric(cat["plot_m2"], errors="coerce").to_dict() if "plot_m2" in cat else {}
@@ -147,7 +153,7 @@ def _site_rows(res: RunResult, costs: pd.DataFrame, relieved: dict[tuple[str, st
     for i, s in enumerate(res.sites.itertuples()):
         codes = [c.strip() for c in str(s.categories).split(",") if c.strip()]
         need = [u for u in UTILITIES if any(u in needs.get(c, []) for c in codes)]
-        ext, words = _extension(layers, need, dist, i, extend_km)
+        ext, words = _extension(need, dist, i, extend_km)
         take = rows[sid == s.site_id]
         cap = _parse_counts(getattr(s, "capacity_units", None) or getattr(s, "units", ""))
         gross = float(s.gross_ha)
@@ -165,17 +171,17 @@ def _site_rows(res: RunResult, costs: pd.DataFrame, relieved: dict[tuple[str, st
 
 
 def _upgrade_rows(res: RunResult, costs: pd.DataFrame, relieved: dict[tuple[str, str], float],
-                  extend_km: float) -> list[dict]:
+                  extend_km: float) -> list[dict[str, Any]]:
     layers = res.prep.region.layers
     est = layers["estates"]
     geom = dict(zip(est["estate_id"].astype(str), est.geometry.values))
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     if res.upgrades is None:
         return out
     for r in res.upgrades.itertuples():
         g1 = np.array([geom[str(r.estate_id)]], dtype=object)
         added = [u for u in UTILITIES if re.search(rf"\badd {u}\b", str(r.upgrade))]
-        ext, words = _extension(layers, added, {u: network_km(layers, u, g1) for u in added}, 0, extend_km)
+        ext, words = _extension(added, {u: network_km(layers, u, g1) for u in added}, 0, extend_km)
         n = upgrade_figure(r, "placed", "businesses", "businesses_est")
         land = upgrade_figure(r, "placed_ha", "land_ha", "land_ha_est")
         key = f"{r.estate_id}#{int(r.rank)}"

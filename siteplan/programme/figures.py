@@ -19,7 +19,26 @@ __all__ = ["Programme", "programme_figures"]
 class Programme:
     """``impact.csv``, ``feasibility.csv`` and ``chains.csv`` of a run, the trip rates and unit costs
     they used (with their sources and status), and the phased programme when the scenario has
-    ``programme.phases`` (:class:`siteplan.programme.phasing.Phasing`, else None)."""
+    ``programme.phases`` (:class:`siteplan.programme.phasing.Phasing`, else None).
+
+    Parameters
+    ----------
+    impact
+        ``impact.csv``: the figures of the plan for the province, each category, town and receiving
+        estate, and of each proposed site and upgrade (:mod:`siteplan.programme.impact`).
+    feasibility
+        ``feasibility.csv``: one row per proposed site and per upgrade, with its costs
+        (:mod:`siteplan.programme.feasibility`).
+    chains
+        ``chains.csv``: per cluster and per receiving estate, each chain link's status
+        (:mod:`siteplan.programme.chains`).
+    trip_rates
+        The trip rates used (:func:`siteplan.programme.impact.trip_rates`).
+    unit_costs
+        The unit costs used (:func:`siteplan.programme.feasibility.unit_costs`).
+    phasing
+        The phased programme, or None without ``programme.phases``.
+    """
 
     impact: pd.DataFrame
     feasibility: pd.DataFrame
@@ -43,6 +62,7 @@ def programme_figures(res: RunResult, inputs: PlanInputs | None = None) -> Progr
     Returns
     -------
     Programme
+        The run's impact, feasibility and chains tables, the rates and costs they used, and the phasing.
     """
     from .chains import chains_table
     from .feasibility import feasibility_table, unit_costs

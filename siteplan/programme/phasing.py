@@ -25,7 +25,7 @@ and suitability can repay, so per hectare a higher tier is always placed first, 
 plan's usual objective (land-weighted distance less the suitability bonus) decides. A weighted
 objective rather than a greedy ordering, so that one solve per phase keeps the solver's packing and its
 bound. Keys: ``residents_per_ha`` (default: the residents within the business's nuisance distance at
-its registry point, :meth:`siteplan.programme.impact.Residents.exposed`, per hectare of the land it needs),
+its registry point, :meth:`siteplan.programme.exposure.Residents.exposed`, per hectare of the land it needs),
 ``env_cat`` (its environmental category, one tier per class), ``none`` (no tiers: the allocation's own
 settings, ``allocation.priority`` included; with every estate in phase 1 that phase is the plan).
 
@@ -73,7 +73,7 @@ SITE_KIND = "proposed site"
 class Phasing:
     """The phased programme of a run.
 
-    Attributes
+    Parameters
     ----------
     table
         ``phases.csv`` (:data:`PHASE_COLUMNS`).
@@ -92,7 +92,22 @@ class Phasing:
 
 
 def phase_problems(scenario: Scenario, estates: gpd.GeoDataFrame) -> list[str]:
-    """Estates named in ``programme.phases`` (opening or upgraded) that the estates layer does not have."""
+    """Estates named in ``programme.phases`` (opening or upgraded) that the estates layer does not have.
+
+    Parameters
+    ----------
+    scenario
+        The scenario; its ``programme.phases`` are checked (none: nothing to say).
+    estates
+        The estates layer (its ``estate_id`` column).
+
+    Returns
+    -------
+    list of str
+        One message per unknown estate, naming the phase (index and name), the key and the missing id,
+        with the nearest known id when one is close (``did you mean``); empty when all are known.
+        Names from the data are cut to 40 characters.
+    """
     from ..common.vocab import nearest
     from ..scenario import UpgradeRefSpec
 
@@ -265,6 +280,7 @@ def phased_plan(res: RunResult, inputs: PlanInputs, p: Placement) -> Phasing:
     Returns
     -------
     Phasing
+        ``phases.csv``, each business's phase and each phase's capacity per receiving estate or site.
     """
     from ..locate.upgrades import upgraded_estates
     from ..relocation import relocate

@@ -1,6 +1,6 @@
 """The residents near each set of businesses, taken from the run's memo where the set is unchanged.
 
-:meth:`siteplan.programme.impact.Residents.exposed_sets` gives each set the same float whichever other
+:meth:`siteplan.programme.exposure.Residents.exposed_sets` gives each set the same float whichever other
 sets it is computed with, so each set's figure can be stored and reused on its own. Its key is the
 SHA-256 of exactly what the figure is computed from: the urban areas (geometries, population, kind),
 and the set's businesses in order (each one's geometry and its distances from quiet and mixed areas);
@@ -14,16 +14,17 @@ registry points before the move, for instance) are read from the memo (:mod:`sit
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from ..common.memo import active
 
 
 class Residents(Protocol):
-    """What a set's figure reads of the residents (:class:`siteplan.programme.impact.Residents` is one)."""
+    """What a set's figure reads of the residents (:class:`siteplan.programme.exposure.Residents` is one)."""
 
     @property
     def geoms(self) -> Any:
@@ -52,8 +53,8 @@ KIND = "exposed"
 def _residents_digest(r: Residents) -> bytes:
     """What every set's figure reads of the urban areas."""
     h = hashlib.sha256(f"{KIND}\n{len(r.geoms)}\n".encode())
-    for b in shapely.to_wkb(np.asarray(r.geoms, dtype=object)) if len(r.geoms) else []:
-        b = b if b is not None else b""
+    for wkb in shapely.to_wkb(np.asarray(r.geoms, dtype=object)) if len(r.geoms) else []:
+        b = wkb if wkb is not None else b""
         h.update(len(b).to_bytes(8, "little") + b)
     h.update(np.ascontiguousarray(r.population, dtype=np.float64).tobytes())
     h.update(np.ascontiguousarray(r.mixed, dtype=bool).tobytes())
@@ -61,20 +62,32 @@ def _residents_digest(r: Residents) -> bytes:
 
 
 def _member_digests(geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray) -> np.ndarray:
-    """Per business: the SHA-256 of its geometry (WKB) and its two distances, as an (n, 32) array."""
+    """Per business: the SHA-256 of its geometry (WKB) and its two distances, as an (n, 32) array.
+
+    The pool repeats geometry objects (a business that stays is the same point before and after, a
+    zone or a site is every mover's destination): each distinct (object, distances) is serialized and
+    hashed once, and its digest shared.
+    """
     q = np.ascontiguousarray(quiet_m, dtype=np.float64)
     m = np.ascontiguousarray(mixed_m, dtype=np.float64)
-    wkb = shapely.to_wkb(geoms) if len(geoms) else []
-    out = np.empty((len(geoms), 32), dtype=np.uint8)
-    for i, b in enumerate(wkb):
-        out[i] = np.frombuffer(hashlib.sha256((b or b"") + q[i:i + 1].tobytes() + m[i:i + 1].tobytes()).digest(),
-                               dtype=np.uint8)
-    return out
+    if not len(geoms):
+        return np.empty((0, 32), dtype=np.uint8)
+    obj = pd.factorize(np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms)))[0]
+    qc, qs = pd.factorize(q.view(np.int64))  # by their bits: the digest hashes the bytes
+    mc, ms = pd.factorize(m.view(np.int64))
+    key = pd.factorize((obj * len(qs) + qc) * len(ms) + mc)[0]
+    first = np.unique(key, return_index=True)[1]
+    qb, mb = q.tobytes(), m.tobytes()
+    sha = hashlib.sha256
+    digests = np.frombuffer(b"".join(sha((b or b"") + qb[8 * i:8 * i + 8] + mb[8 * i:8 * i + 8]).digest()
+                                     for i, b in zip(first.tolist(), shapely.to_wkb(geoms[first]))),
+                            dtype=np.uint8).reshape(len(first), 32)
+    return cast("np.ndarray", digests[key])
 
 
 def exposed_sets(residents: Residents, geoms: np.ndarray, quiet_m: np.ndarray, mixed_m: np.ndarray,
                  sets: list[np.ndarray]) -> np.ndarray:
-    """:meth:`siteplan.programme.impact.Residents.exposed_sets`, each set's figure taken from the run's memo
+    """:meth:`siteplan.programme.exposure.Residents.exposed_sets`, each set's figure taken from the run's memo
     when its key is there (and recorded there when computed); without a memo, computed as it is.
 
     Parameters
@@ -82,7 +95,7 @@ def exposed_sets(residents: Residents, geoms: np.ndarray, quiet_m: np.ndarray, m
     residents
         The urban areas as residents.
     geoms, quiet_m, mixed_m, sets
-        As :meth:`~siteplan.programme.impact.Residents.exposed_sets` takes them.
+        As :meth:`~siteplan.programme.exposure.Residents.exposed_sets` takes them.
 
     Returns
     -------

@@ -6,7 +6,8 @@ codes, and estate totals kept apart from per-category rows. Pure aggregations of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import weakref
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,15 +24,34 @@ __all__ = ["origins", "origin_table", "flows_table", "relocation_table", "estate
            "flow_lines", "RELOCATION_COLUMNS"]
 
 
+#: the last run's origins (the programme's figures and the write stage both ask for them): the run, the
+#: layers they were read from, the plan's business ids, and the answer
+_LAST_ORIGINS: list[tuple[weakref.ref[Any], tuple[int, ...], np.ndarray, pd.Series]] = []
+
+
 def origins(res: RunResult) -> pd.Series:
-    """The origin town of every business of the plan (the nearest settlement), by ``biz_id``."""
+    """The origin town of every business of the plan (the nearest settlement), by ``biz_id``.
+
+    Worked out once per run: a second call on the same run, its urban layer, businesses and plan's
+    business ids unchanged, gets a copy of the first answer.
+    """
     urban = res.prep.region.layers["urban"]
     rows = res.plan.rows
+    ids = rows["biz_id"].to_numpy()
+    layers = (id(urban), len(urban), id(res.prep.businesses), len(res.prep.businesses))
+    for ref, seen, seen_ids, got in _LAST_ORIGINS:
+        if ref() is res and seen == layers and np.array_equal(seen_ids, ids):
+            return got.copy()
     if not len(rows) or not len(urban):
-        return pd.Series([None] * len(rows), index=rows["biz_id"].to_numpy(), dtype=object)
+        return pd.Series([None] * len(rows), index=ids, dtype=object)
     pts = res.prep.businesses.set_index("biz_id").loc[rows["biz_id"]].geometry.values
     nearest = shapely.STRtree(urban.geometry.values).query_nearest(pts, all_matches=False)[1]
-    return pd.Series(urban["name"].to_numpy()[nearest], index=rows["biz_id"].to_numpy(), dtype=object)
+    out = pd.Series(urban["name"].to_numpy()[nearest], index=ids, dtype=object)
+    try:
+        _LAST_ORIGINS[:] = [(weakref.ref(res), layers, ids.copy(), out.copy())]
+    except TypeError:  # a stand-in for a run that takes no weak reference: not kept
+        _LAST_ORIGINS.clear()
+    return out
 
 
 def origin_table(res: RunResult, by: str = "town", *, towns: pd.Series | None = None) -> pd.DataFrame | None:
@@ -96,7 +116,22 @@ def flows_table(res: RunResult, *, towns: pd.Series | None = None) -> pd.DataFra
     """Assigned businesses per (origin town, estate): ``town``, ``estate_id``, ``estate_name``,
     ``units``, ``land_ha``, ``mean_km`` (the mean trip: road km on roads, else straight), ``km_basis``
     (``road`` or ``straight line``) and, on roads, ``mean_minutes``. ``towns``: :func:`origins` of ``res``,
-    when already worked out."""
+    when already worked out.
+
+    Parameters
+    ----------
+    res
+        A finished run (its plan's rows, estates layer and urban layer for the towns).
+    towns
+        Each business's origin town by ``biz_id`` (:func:`origins`); None (default) works it out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (town, estate) with assigned businesses, sorted by town then estate, with the columns
+        above; ``land_ha`` in hectares, ``mean_km`` in km, ``mean_minutes`` in minutes. No rows (the same
+        columns) when no business is assigned.
+    """
     rows = res.plan.rows
     a = rows[rows["status"] == "assigned"].copy()
     km, basis = trip_basis(rows)
@@ -140,7 +175,13 @@ RELOCATION_COLUMNS = ["biz_id", "name", "category", "category_fa", "class_by", "
 
 
 def relocation_table(res: RunResult) -> pd.DataFrame:
-    """relocation.csv: one row per business with where it goes, or why it stays.
+    """The ``relocation.csv`` table: one row per business with where it goes, or why it stays.
+
+    Parameters
+    ----------
+    res
+        A finished run (its plan's rows, catalogue, estates and businesses; its programme's phasing when
+        there is one).
 
     Returns
     -------
@@ -174,8 +215,13 @@ def relocation_table(res: RunResult) -> pd.DataFrame:
 
 
 def estate_totals(res: RunResult) -> pd.DataFrame:
-    """estates.csv: one row per estate with its totals (the only table where capacity and land left
-    appear, so that no pivot adds them up per category).
+    """The ``estates.csv`` table: one row per estate with its totals (the only table where capacity and
+    land left appear, so that no pivot adds them up per category).
+
+    Parameters
+    ----------
+    res
+        A finished run (its plan's estate summary and the estates layer, in the layer's order).
 
     Returns
     -------

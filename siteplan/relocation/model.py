@@ -91,7 +91,7 @@ def min_by_unit(v: np.ndarray, order_arcs: np.ndarray, starts: np.ndarray, init:
 class AssignmentModel:
     """The relocation assignment model (see :mod:`siteplan.relocation` for the formulation).
 
-    Attributes
+    Parameters
     ----------
     n_units, n_estates
         Problem size.
@@ -144,8 +144,17 @@ class AssignmentModel:
 class Units:
     """Businesses grouped into units that move whole (clusters kept together, else one each).
 
-    ``land[i]``: business i's land (m²; its ``area_m2``, else its category's default);
-    ``classified[i]``: it has a category; ``unit_of[i]``: its unit, in ``0 .. n_units - 1``.
+    Parameters
+    ----------
+    land
+        ``land[i]``: business i's land in m² (its ``area_m2`` when positive, else its category's default
+        ``land_m2``; 0 for an unclassified business).
+    classified
+        ``classified[i]``: business i has a category (booleans).
+    unit_of
+        ``unit_of[i]``: business i's unit, in ``0 .. n_units - 1``.
+    n_units
+        The number of units.
     """
 
     land: np.ndarray
@@ -155,7 +164,25 @@ class Units:
 
 
 def business_units(b: gpd.GeoDataFrame, catalogue: Catalogue, spec: AllocationSpec) -> Units:
-    """Each business's land and unit; ``b`` indexed 0 .. n-1."""
+    """Each business's land and unit; ``b`` indexed 0 .. n-1.
+
+    Parameters
+    ----------
+    b
+        The businesses (``category``, None when unclassified; optional ``area_m2`` in m² and
+        ``cluster_id``), indexed 0 .. n-1.
+    catalogue
+        The catalogue (its ``land_m2``: a category's default land per business, in m²).
+    spec
+        The allocation settings (``keep_clusters_together``: a cluster's classified members form one
+        unit).
+
+    Returns
+    -------
+    Units
+        Each business's land (m²), whether it is classified and its unit; an unclassified business is a
+        unit of its own.
+    """
     land_default = dict(zip(catalogue.table["code"], catalogue.table["land_m2"]))
     area = b["area_m2"] if "area_m2" in b else pd.Series(np.nan, index=b.index)
     land = area.where(area > 0, b["category"].map(land_default)).fillna(0.0).to_numpy(float)
@@ -198,30 +225,33 @@ def build_model(b: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue: Catal
         As for :func:`siteplan.relocation.allocate`.
     units
         :func:`business_units` of ``b`` (computed when None).
-    used
-        Land already taken at the estates by businesses placed before (``estate_id``, ``category``,
-        ``land_m2``; the phases of :mod:`siteplan.programme.phasing`): each capacity row's right-hand side loses the
-        land of the categories it counts (those whose usable share is at most the row's level), so the
-        estate holds exactly what it would with those businesses in the model. Not for estates whose
-        capacity is their free plots (give those without the plots taken).
-    weights
-        A priority weight (≥ 1) per ``biz_id`` (missing: 1): a unit's penalty and greedy priority are
-        multiplied by its members' largest weight, so that, per hectare, a unit of a higher weight is left
-        out only when a lower one cannot take its place (:mod:`siteplan.programme.phasing`).
-    network
-        The road network (:mod:`siteplan.relocation.roads`): distances, the reach and the cost are then measured
-        along it (road km, or minutes under ``allocation.reach_min``); None: straight lines.
-    costs
-        On a road network, stands in for :func:`siteplan.relocation.roads.travel_costs` ``(points,
-        facilities, network, reach_km=… | reach_min=…)`` and must give the same pairs and values (the
-        upgrades slice one call's answer for the businesses and estates of each re-allocation); None:
-        computed here.
+    **options
+        Keyword-only options (:class:`ModelOptions`), each optional (default None):
 
-    The options (:class:`ModelOptions`) are keyword-only.
+        ``used``
+            Land already taken at the estates by businesses placed before (``estate_id``, ``category``,
+            ``land_m2``; the phases of :mod:`siteplan.programme.phasing`): each capacity row's right-hand side loses the
+            land of the categories it counts (those whose usable share is at most the row's level), so the
+            estate holds exactly what it would with those businesses in the model. Not for estates whose
+            capacity is their free plots (give those without the plots taken).
+        ``weights``
+            A priority weight (≥ 1) per ``biz_id`` (missing: 1): a unit's penalty and greedy priority are
+            multiplied by its members' largest weight, so that, per hectare, a unit of a higher weight is left
+            out only when a lower one cannot take its place (:mod:`siteplan.programme.phasing`).
+        ``network``
+            The road network (:mod:`siteplan.relocation.roads`): distances, the reach and the cost are then measured
+            along it (road km, or minutes under ``allocation.reach_min``); None: straight lines.
+        ``costs``
+            On a road network, stands in for :func:`siteplan.relocation.roads.travel_costs` ``(points,
+            facilities, network, reach_km=… | reach_min=…)`` and must give the same pairs and values (the
+            upgrades slice one call's answer for the businesses and estates of each re-allocation); None:
+            computed here.
 
     Returns
     -------
     AssignmentModel
+        The arcs (unit, estate) within reach with their costs, each unit's penalty for staying
+        unassigned, the capacity rows in m² (or plots) per estate, and each unit's land and reach.
     """
     used, weights = options.get("used"), options.get("weights")
     network, costs = options.get("network"), options.get("costs")
@@ -371,7 +401,7 @@ def _plot_pairs(b: gpd.GeoDataFrame, catalogue: Catalogue, units: Units, plot_si
     numpy.ndarray
         Mask of the pairs kept.
     """
-    from ..zoning.plots import plot_need_m2, plots_that_fit
+    from ..rules.plotfit import plot_need_m2, plots_that_fit
 
     cap_rhs, counted = rhs
     biz, est, pair_key = pairs

@@ -47,12 +47,30 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
     themselves (``plot_m2``): a business may go there only where a free plot fits it, one business per
     plot (:func:`siteplan.relocation.model.build_model`); ``capacity_m2`` is their total area.
 
+    Parameters
+    ----------
+    estates
+        The estates layer (``estate_id``; optional ``vacant_ha`` and ``gross_ha`` in hectares).
+    plots
+        The plots layer (``estate_id``, ``status``, optional ``area_m2``; else the polygon's area in
+        the working CRS's m²), or None without one.
+    net_to_gross
+        The share of vacant gross land usable by businesses (roads and services take the rest), in (0, 1].
+    default_vacant_share
+        The share of an estate's gross area assumed vacant when it has no ``vacant_ha``; None: such an
+        estate offers nothing.
+
     Returns
     -------
     pandas.DataFrame
         ``estate_id``, ``capacity_m2``, ``capacity_from`` (``plots``, ``vacant_ha`` or ``none``) and
         ``plot_m2`` (the areas of the free plots, largest first, as a tuple, on an estate whose capacity
         comes from plots; None elsewhere).
+
+    Raises
+    ------
+    InputError
+        An estate's capacity is negative (negative ``vacant_ha`` or plot areas).
     """
     cap = {}
     src = {}
@@ -93,7 +111,7 @@ def estate_capacity(estates: gpd.GeoDataFrame, plots: gpd.GeoDataFrame | None, n
 class Plan:
     """A relocation plan.
 
-    Attributes
+    Parameters
     ----------
     rows
         One row per business: ``biz_id``, ``name``, ``category``, ``lon``, ``lat``, ``estate_id``,
@@ -222,6 +240,8 @@ def allocate(businesses: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, catalogue:
     Returns
     -------
     Plan
+        The assignment: one row per business with its estate or why it stays unassigned, the land
+        used and left per estate and category, the unmet land per category and the solver's figures.
     """
     if businesses["biz_id"].duplicated().any():
         d = sorted(set(businesses.loc[businesses["biz_id"].duplicated(), "biz_id"]))

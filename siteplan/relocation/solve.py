@@ -54,7 +54,7 @@ def _spec_default(name: str) -> Any:
 class SolverOptions:
     """How the relocation model is solved; one set of defaults, the scenario's (``allocation:``).
 
-    Attributes
+    Parameters
     ----------
     time_limit_s
         Wall-clock safety net of each solver step (the exact MILP, the LP relaxation, the repair MILP,
@@ -120,6 +120,40 @@ class AssignmentResult:
     ``status`` ``optimal`` when the integer objective is within 1e-6 of the bound (the flow bound is
     rounded down by about that much), else ``feasible``; ``fallback`` why the exact MILP's answer was
     not used (it stopped at a limit before proving optimality), empty when it was or was not tried.
+
+    Parameters
+    ----------
+    assign
+        ``assign[u]``: the estate index (row of the estates) of unit u, or -1 when it stays unassigned.
+    objective
+        The solution's cost: its arcs' costs plus the penalties of the units left out.
+    lp_bound
+        A proven lower bound on the optimum.
+    gap
+        The relative gap between the objective and ``lp_bound`` (at least 0 unless the bound's rounding
+        puts it a hair below).
+    status
+        ``optimal`` or ``feasible``.
+    lp_status
+        The relaxation's (or the exact MILP's) solver message.
+    fractional_units
+        Units the relaxation split between estates (0 for the exact MILP).
+    residual_units
+        Units the repair step re-solved (every unit for the exact MILP).
+    residual_method
+        How they were re-solved (e.g. ``exact milp``); ``none`` when nothing was.
+    relaxation
+        The relaxation used (``flow`` or ``lp``); ``none (exact MILP)`` when the exact MILP answered.
+    relaxed_objective
+        The relaxation's objective (NaN when there was none).
+    timings
+        Wall seconds per solver step (``relaxation_s``, ``repair_s``, ...); None when not measured.
+    search_passes
+        Passes the local search made.
+    search_moves
+        Moves the local search made.
+    fallback
+        Why the exact MILP's answer was not used; empty when it was or was not tried.
     """
 
     assign: np.ndarray
@@ -201,6 +235,8 @@ def solve_model(model: AssignmentModel, options: SolverOptions | None = None, **
     Returns
     -------
     AssignmentResult
+        Each unit's estate (-1: unassigned), the objective, the proven lower bound and the gap,
+        with what each step did and took.
 
     Raises
     ------

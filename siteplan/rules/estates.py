@@ -48,6 +48,13 @@ class CategoryRules(Protocol):
 def usable_land(estates: gpd.GeoDataFrame, rulesets: Mapping[str, CategoryRules]) -> pd.DataFrame:
     """Area of each estate that satisfies every rule of each category.
 
+    Parameters
+    ----------
+    estates
+        The estates layer (``estate_id``, polygons in the working, metric CRS).
+    rulesets
+        Each category's siting rules (:func:`siteplan.rules.compile_rulesets`).
+
     Returns
     -------
     pandas.DataFrame

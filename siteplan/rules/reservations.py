@@ -46,7 +46,7 @@ _SPLIT = re.compile(r"[,;،؛]")
 class Reservation:
     """What one estate admits.
 
-    Attributes
+    Parameters
     ----------
     estate_id
         The estate.
@@ -93,7 +93,23 @@ def _expand(names: list[str], catalogue: Catalogue) -> tuple[set[str], list[str]
 
 def reservation_problems(scenario: Scenario, estates: gpd.GeoDataFrame, catalogue: Catalogue) -> list[str]:
     """Unknown estates, categories or chains in the scenario's reservations and the estates' fields,
-    with the nearest known name suggested."""
+    with the nearest known name suggested.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (its ``reservations``).
+    estates
+        The estates layer (``estate_id``, optional ``reserved`` and ``excluded`` fields).
+    catalogue
+        The catalogue that names the categories and value chains.
+
+    Returns
+    -------
+    list of str
+        One message per unknown name, naming where it was written (``reservations[0].estate``, or the
+        estate and field); empty when all are known.
+    """
     from ..common.vocab import nearest
 
     known_ids = [str(e) for e in estates["estate_id"]]
@@ -126,6 +142,22 @@ def reservation_problems(scenario: Scenario, estates: gpd.GeoDataFrame, catalogu
 def estate_reservations(scenario: Scenario, estates: gpd.GeoDataFrame, catalogue: Catalogue
                         ) -> dict[str, Reservation]:
     """Each estate's reservation from the scenario and the estates' ``reserved``/``excluded`` fields.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (its ``reservations``: estate, categories or value chains, share, exclusions).
+    estates
+        The estates layer (``estate_id``; optional ``reserved`` and ``excluded`` fields listing codes or
+        chains separated by commas or semicolons, Persian ones too).
+    catalogue
+        The catalogue that names the categories and value chains.
+
+    Returns
+    -------
+    dict[str, Reservation]
+        Estate id to its reservation, for the estates that have one; the estate's fields reserve the whole
+        estate, a scenario entry its ``share`` and adds to the fields' exclusions.
 
     Raises
     ------

@@ -35,6 +35,30 @@ class Rule:
     (target ``slope``) excludes land steeper than ``max_pct`` percent; the ``study_area`` rule keeps
     everything inside the study area. ``group`` says what kind of rule it is (the report and explain
     read it instead of the id).
+
+    Parameters
+    ----------
+    rule_id
+        The rule's id (e.g. ``VNG-3.2-HOMES``, ``DOE1378-ب-settlements``, ``SLOPE-MAX``).
+    category
+        The category code the rule applies to.
+    target
+        The feature set the rule keeps away from (see above).
+    min_m
+        The least distance in metres from the target (0: outside its interior only).
+    description
+        The rule in words, for the report and ``siteplan explain``.
+    source
+        Where the rule comes from (the standard or the scenario).
+    status
+        ``confirmed`` (a published standard), ``assumption`` (a default to review), ``override`` or
+        ``scenario`` (set by the scenario or its layers).
+    kind
+        ``distance``, ``max_slope`` or ``study_area``.
+    max_pct
+        For a ``max_slope`` rule: the steepest slope allowed, in percent; None otherwise.
+    group
+        ``separation``, ``doe``, ``slope``, ``constraint`` or ``study_area``.
     """
 
     rule_id: str

@@ -64,7 +64,21 @@ _OUTER = 1.0 / np.cos(np.pi / (4 * _QUAD_SEGS))
 _EPS_M = 1e-3
 
 def buffer_out(geoms: object, dist: float) -> object:
-    """Buffer that contains the exact ``dist`` neighbourhood (never inside it)."""
+    """Buffer that contains the exact ``dist`` neighbourhood (never inside it).
+
+    Parameters
+    ----------
+    geoms
+        Geometries (one, or an array of them) in a metric CRS.
+    dist
+        The neighbourhood's radius in the CRS's units (metres), at least 0.
+
+    Returns
+    -------
+    object
+        The buffered geometry or array of them: a polygon with 16 segments per quarter circle whose
+        radius is enlarged so that it circumscribes the exact ``dist`` disc.
+    """
     return shapely.buffer(geoms, dist * _OUTER, quad_segs=_QUAD_SEGS)
 
 
@@ -77,7 +91,30 @@ def mixed_mask(urban: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
 
 
 def target_geoms(target: str, layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> np.ndarray:
-    """Geometries of a rule target, in the working CRS."""
+    """Geometries of a rule target, in the working CRS.
+
+    Parameters
+    ----------
+    target
+        ``homes`` (urban areas outside the mixed areas, and housing receptors), ``homes_mixed`` (mixed
+        urban areas), ``sensitive`` (schools and clinics), ``roads_major`` (motorways, trunk roads),
+        ``roads_main`` (primary roads), ``nature``, ``water``, ``wells`` or ``constraint:<kind>``
+        (features of the constraints layer of those kinds).
+    layers
+        The region's layers by canonical name; a missing layer gives no geometries.
+    scenario
+        The scenario (its ``rules.mixed_areas`` name the mixed urban areas).
+
+    Returns
+    -------
+    numpy.ndarray
+        The target's geometries (object array; empty when the layers have none).
+
+    Raises
+    ------
+    ValueError
+        An unknown target (only when the constraints layer is present).
+    """
     empty = np.array([], dtype=object)
     urban, rec, roads, cons = (layers.get(k) for k in ("urban", "receptors", "roads", "constraints"))
     if target in ("homes", "homes_mixed"):
@@ -165,7 +202,32 @@ def compile_rules(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gp
 @dataclass
 class RuleContext:
     """Rule targets resolved once (geometries, spatial indexes, forbidden land) and shared by every
-    category's :class:`RuleSet`."""
+    category's :class:`RuleSet`.
+
+    Parameters
+    ----------
+    layers
+        The region's layers in the working CRS.
+    scenario
+        The scenario (mixed areas name the ``homes_mixed`` targets).
+    study_area
+        The study area's polygon (the ``study_area`` rule forbids what lies outside it).
+    fields
+        The grid's distance and slope fields (:class:`siteplan.scoring.fields.FieldCache`); None without.
+    reach
+        The largest rule distance in metres per target over every category (distance fields are padded
+        by it); filled by :func:`compile_rulesets`.
+    low
+        The smallest rule distance in metres per target over every category.
+    _near
+        Cache: exact square-to-target distances of the cells near each target (:meth:`near`).
+    _targets
+        Cache: each target's geometries and STRtree (:meth:`target`).
+    _slope_bad
+        Cache: land steeper than each slope limit (:meth:`steep`).
+    grid_bad
+        Whole-grid exclusions per rule (bit-packed), shared by the categories that have the same rule.
+    """
 
     layers: dict[str, gpd.GeoDataFrame]
     scenario: Scenario
@@ -307,6 +369,19 @@ class RuleSet:
     """The siting rules of one category, with its environmental category and utilities.
 
     Build them with :func:`compile_rulesets`. See the module docstring for what each method answers.
+
+    Parameters
+    ----------
+    category
+        The category's code.
+    rules
+        Its siting rules; the last is the study area rule.
+    env_cat
+        Its environmental category (e.g. ``3.2``), which sets the separation distances.
+    utilities
+        The utilities it needs (``power``, ``water``, ``wastewater``, ``gas``).
+    ctx
+        The targets and caches shared by every category's rule set.
     """
 
     category: str
@@ -461,7 +536,30 @@ class RuleSet:
 def compile_rulesets(catalogue: Catalogue, scenario: Scenario, layers: dict[str, gpd.GeoDataFrame],
                      study_area: BaseGeometry, fields: FieldCache | None = None,
                      codes: list[str] | None = None) -> dict[str, RuleSet]:
-    """One :class:`RuleSet` per category (in ``codes``, default all), sharing one :class:`RuleContext`."""
+    """One :class:`RuleSet` per category (in ``codes``, default all), sharing one :class:`RuleContext`.
+
+    Parameters
+    ----------
+    catalogue
+        The guild catalogue (separation distances in metres, DOE groups, environmental categories,
+        utilities).
+    scenario
+        The scenario (DOE table version, mixed areas, slope limit).
+    layers
+        The region's layers in the working CRS (their features are the rules' targets).
+    study_area
+        The study area's polygon, in the working CRS.
+    fields
+        Distance and slope fields shared with the suitability stage; None: set later
+        (``RuleContext.fields``) or computed without them.
+    codes
+        The categories to compile; None: every category of the catalogue.
+
+    Returns
+    -------
+    dict[str, RuleSet]
+        Category code to its rule set, in catalogue order.
+    """
     ctx = RuleContext(layers, scenario, study_area, fields)
     rules = compile_rules(catalogue, scenario, layers)
     for rs in rules.values():

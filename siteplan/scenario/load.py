@@ -135,6 +135,7 @@ def parse_scenario(data: dict[str, Any], *, base_dir: str | Path = ".", source: 
     Returns
     -------
     Scenario
+        The validated scenario with ``base_dir`` set.
 
     Raises
     ------
@@ -287,6 +288,7 @@ def load_scenario(path: str | Path) -> Scenario:
     Returns
     -------
     Scenario
+        The validated scenario; relative paths resolve against the file's folder.
 
     Raises
     ------

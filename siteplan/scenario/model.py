@@ -135,6 +135,62 @@ class Scenario(StrictSpec):
     """A study: layers, scope, criteria, weights and the settings of every stage.
 
     ``base_dir`` is the folder relative paths are resolved against (the scenario file's folder).
+    Each parameter is the scenario file's top-level key of that name; unknown keys are refused.
+
+    Parameters
+    ----------
+    name
+        The study's name (shown in the report and the manifest).
+    description
+        Free text about the study.
+    crs
+        The projected, metric CRS of the run (e.g. ``EPSG:32639``); None: the UTM zone of the study's
+        centre. A geographic CRS is refused. Also the CRS of layers whose files carry none.
+    seed
+        Seed of every random draw (sensitivity), a non-negative integer.
+    grid
+        The analysis raster grid: cell size in metres (``resolution_m``) and processing block size.
+    layers
+        Input layers by canonical name (``businesses``, ``estates``, ``urban`` are required); unknown
+        names are refused with the closest known one.
+    categories
+        Catalogue codes to plan, or ``"all"``; an empty list is refused.
+    criteria
+        The suitability criteria; None: each category's default criteria from the catalogue.
+    weights
+        How criteria are weighted (given weights or an AHP matrix).
+    aggregation
+        How criterion scores combine (weighted sum or ordered weighted average).
+    rules
+        Siting-rule settings and overrides (separation distances in metres).
+    catalogue
+        Changes to the built-in guild catalogue.
+    classification
+        How businesses are given a guild category (names, codes, the name model).
+    allocation
+        Relocation settings: accepted estate kinds, net-to-gross ratio, distance costs in km, solver limits.
+    zoning
+        How estates are divided into zones and plots.
+    sites
+        How new sites are proposed for the demand no estate holds.
+    clusters
+        Clustering of businesses of one category (``eps_m`` in metres, ``min_samples``).
+    reservations
+        Shares of estates reserved for some categories.
+    upgrades
+        Upgrades of existing estates to consider.
+    programme
+        Impact, feasibility and value-chain settings.
+    sensitivity
+        Monte Carlo weight sensitivity (draws, concentration) behind the rankings' robustness.
+    outputs
+        Output options: the CSVs' byte-order mark, Persian digits, suitability rasters, the report.
+    report
+        The HTML report's options (its language).
+    national
+        Settings of a national run over provinces; None for a provincial study.
+    base_dir
+        The folder relative paths are resolved against (set by the loader to the scenario file's folder).
     """
 
     name: str = "scenario"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -75,9 +75,8 @@ def write_category_surface(prep: Prepared, category: str, out: str | Path, *, bl
     with atomic_path(out) as tmp:
         # criteria read the classified businesses (their category), as the whole-grid path does
         layers = criteria_layers(prep.region.layers, prep.businesses)
-        counts = suitability_blockwise(prep.criteria_specs, weights, prep.rules[category], layers,
-                                       prep.scenario, prep.grid, tmp, block=block)
-    return counts
+        return suitability_blockwise(prep.criteria_specs, weights, prep.rules[category], layers,
+                                     prep.scenario, prep.grid, tmp, block=block)
 
 
 def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, float], rules: RuleSet,
@@ -128,7 +127,7 @@ def suitability_blockwise(criteria: list[CriterionSpec], weights: dict[str, floa
     return counts
 
 
-def tiff_profile(grid: Grid) -> dict:
+def tiff_profile(grid: Grid) -> dict[str, Any]:
     """The profile of a suitability GeoTIFF written by blocks (float32, tiled 256, DEFLATE, nodata -9999)."""
     return {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "float32",
             "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,

@@ -90,7 +90,7 @@ def _ramp(x: np.ndarray, a: float, b: float, kind: str) -> np.ndarray:
     raise ValueError(kind)
 
 
-def _linear(values: np.ndarray, a: float, b: float, increasing: bool) -> np.ndarray:
+def _linear(values: np.ndarray, a: float, b: float, *, increasing: bool) -> np.ndarray:
     """The two-point linear transform (the most common one) in place: the same arithmetic as the general
     path of :func:`transform`, so the same bits, with one float64 temporary instead of six."""
     x = np.asarray(values, dtype=np.float64)
@@ -135,28 +135,30 @@ def transform(values: np.ndarray, spec: TransformSpec) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float32 in [0, 1].
+        The scores as float32 in [0, 1], in the shape of ``values``: NaN where the value is NaN, but for
+        ``categorical``, which scores every unlisted value (NaN too) 0.
     """
     p = list(spec.points)
     kind = spec.type
     if kind == "categorical":
         return _categorical(values, spec)
     if kind == "linear" and len(p) == 2 and p[1] > p[0]:
-        return _linear(values, p[0], p[1], spec.increasing)
+        return _linear(values, p[0], p[1], increasing=spec.increasing)
     x = np.asarray(values, dtype=np.float64)
     shape = _SHAPES.get(kind)
     if shape is None:  # pragma: no cover - guarded by the scenario schema
         raise InputError(f"unknown transform {kind}")
-    y = shape(x, p, kind, spec.increasing)
+    y = shape(x, p, spec)
     y = np.where(np.isnan(x), np.nan, np.clip(y, 0.0, 1.0))
     return y.astype(np.float32)
 
 
-def _ramp_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+def _ramp_shape(x: np.ndarray, p: list[float], spec: TransformSpec) -> np.ndarray:
     """``linear``, ``sigmoid`` and ``j_shaped``: a ramp on two control points, or a rise and a fall on four."""
+    kind = spec.type
     if len(p) == 2:
         y = _ramp(x, p[0], p[1], kind)
-        return y if increasing else (1.0 - y if kind != "j_shaped" else _ramp(-x, -p[1], -p[0], kind))
+        return y if spec.increasing else (1.0 - y if kind != "j_shaped" else _ramp(-x, -p[1], -p[0], kind))
     if len(p) == 4:
         if not (p[0] <= p[1] <= p[2] <= p[3]):
             raise InputError(f"{kind} transform: four control points must be in order, got {p}")
@@ -166,16 +168,17 @@ def _ramp_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> n
     raise InputError(f"{kind} transform needs 2 or 4 control points, got {len(p)}")
 
 
-def _gaussian_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+def _gaussian_shape(x: np.ndarray, p: list[float], spec: TransformSpec) -> np.ndarray:
     """``gaussian``: 1 at the midpoint, exp(-½) one spread away."""
     if len(p) != 2 or p[1] <= 0:
         raise InputError("gaussian transform needs [midpoint, spread>0]")
     y = np.exp(-0.5 * ((x - p[0]) / p[1]) ** 2)
-    return y if increasing else 1.0 - y
+    return y if spec.increasing else 1.0 - y
 
 
-def _ms_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+def _ms_shape(x: np.ndarray, p: list[float], spec: TransformSpec) -> np.ndarray:
     """``ms_large`` / ``ms_small``: ArcGIS's MSLarge / MSSmall on a mean and a standard deviation."""
+    kind = spec.type
     if len(p) not in (2, 4) or p[1] <= 0:
         raise InputError(f"{kind} transform needs [mean, sd>0] or [mean, sd, a, b]")
     m, s = p[0], p[1]
@@ -187,15 +190,15 @@ def _ms_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.
     return np.where(x > a * m, core, 1.0)
 
 
-def _threshold_shape(x: np.ndarray, p: list[float], kind: str, increasing: bool) -> np.ndarray:
+def _threshold_shape(x: np.ndarray, p: list[float], spec: TransformSpec) -> np.ndarray:
     """``threshold``: 1 at or above the point (below it, when decreasing)."""
     if len(p) != 1:
         raise InputError("threshold transform needs one point [t]")
-    return (x >= p[0]).astype(float) if increasing else (x < p[0]).astype(float)
+    return (x >= p[0]).astype(float) if spec.increasing else (x < p[0]).astype(float)
 
 
-#: the shape of each numeric transform: (values, control points, type, increasing) -> scores
-_SHAPES: dict[str, Callable[[np.ndarray, list[float], str, bool], np.ndarray]] = {
+#: the shape of each numeric transform: (values, control points, transform) -> scores
+_SHAPES: dict[str, Callable[[np.ndarray, list[float], TransformSpec], np.ndarray]] = {
     "linear": _ramp_shape, "sigmoid": _ramp_shape, "j_shaped": _ramp_shape, "gaussian": _gaussian_shape,
     "ms_large": _ms_shape, "ms_small": _ms_shape, "threshold": _threshold_shape,
 }
@@ -206,7 +209,22 @@ def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoData
     """The layers criteria read: the region's, with the businesses as classified (their ``category``
     from the catalogue, also for categories outside the scenario's scope: ``category_classified``
     where the pipeline kept it), so that a criterion may count a linked trade the scenario does not
-    plan."""
+    plan.
+
+    Parameters
+    ----------
+    layers
+        The region's layers by canonical name.
+    businesses
+        The classified businesses (``category``, and ``category_classified`` when the pipeline kept the
+        classifier's answer); None: the layers as they are.
+
+    Returns
+    -------
+    dict[str, geopandas.GeoDataFrame]
+        A new mapping of the layers, ``businesses`` replaced by the classified ones (the layers
+        themselves are not copied or changed).
+    """
     if businesses is None:
         return dict(layers)
     b = businesses.assign(category=businesses["category_classified"]) if "category_classified" in businesses \
@@ -215,7 +233,24 @@ def criteria_layers(layers: dict[str, gpd.GeoDataFrame], businesses: gpd.GeoData
 
 
 def saturation_distance(spec: TransformSpec) -> float:
-    """Distance beyond which a distance criterion's transformed value stays within 0.001 of its limit."""
+    """Distance beyond which a distance criterion's transformed value stays within 0.001 of its limit.
+
+    Parameters
+    ----------
+    spec
+        A transform of distances in metres (``linear``, ``sigmoid``, ``threshold``, ``j_shaped``,
+        ``gaussian``, ``ms_large`` or ``ms_small``).
+
+    Returns
+    -------
+    float
+        The distance in metres (blockwise evaluation pads each block by it).
+
+    Raises
+    ------
+    InputError
+        A transform without a saturation distance (e.g. ``categorical``), or too few points.
+    """
     p = sorted(spec.points)
     if spec.type in ("linear", "sigmoid", "threshold") and p:
         return float(p[-1])

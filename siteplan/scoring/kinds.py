@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -143,12 +144,14 @@ def _burn(geoms: np.ndarray, values: np.ndarray | None, grid: Grid, fill: float)
     if values is None:
         if not len(geoms):
             return np.zeros(grid.shape, dtype=np.float32)
-        return features.rasterize(((shape_of(g), 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
-                                  fill=0, dtype="uint8").astype(np.float32)
+        burnt = features.rasterize(((shape_of(g), 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+                                   fill=0, dtype="uint8")
+        return cast("np.ndarray", burnt.astype(np.float32))
     if not len(geoms):
         return np.full(grid.shape, fill, dtype=np.float32)
-    return features.rasterize(((shape_of(g), float(v)) for g, v in zip(geoms, values)), out_shape=grid.shape,
-                              transform=grid.transform, fill=fill, dtype="float32")
+    return cast("np.ndarray", features.rasterize(((shape_of(g), float(v)) for g, v in zip(geoms, values)),
+                                                out_shape=grid.shape, transform=grid.transform, fill=fill,
+                                                dtype="float32"))
 
 
 # -- distance: metres to the nearest feature -------------------------------------------------------
@@ -181,7 +184,7 @@ def _inside_select(spec: CriterionSpec, gdf: gpd.GeoDataFrame | None, where: str
     return Features(where, ("inside", spec.layer, _filter_key(spec)), sel.geometry.values)
 
 
-def _inside_raw(spec: CriterionSpec, f: Features, grid: Grid, fields: FieldCache | None) -> np.ndarray:
+def _inside_raw(_spec: CriterionSpec, f: Features, grid: Grid, _fields: FieldCache | None) -> np.ndarray:
     return _burn(f.geoms, None, grid, 0.0)
 
 
@@ -194,7 +197,7 @@ def _attribute_select(spec: CriterionSpec, gdf: gpd.GeoDataFrame | None, where: 
                     _numbers(sel, spec.field))
 
 
-def _attribute_raw(spec: CriterionSpec, f: Features, grid: Grid, fields: FieldCache | None) -> np.ndarray:
+def _attribute_raw(_spec: CriterionSpec, f: Features, grid: Grid, _fields: FieldCache | None) -> np.ndarray:
     return _burn(f.geoms, f.values, grid, np.nan)
 
 
@@ -223,7 +226,7 @@ def _catchment_halo(spec: CriterionSpec) -> float:
 
 
 # -- raster: the slope of the DEM ------------------------------------------------------------------
-def _raster_select(spec: CriterionSpec, gdf: gpd.GeoDataFrame | None, where: str) -> Features:
+def _raster_select(spec: CriterionSpec, _gdf: gpd.GeoDataFrame | None, where: str) -> Features:
     return Features(where, ("raster", spec.layer), np.zeros(0, dtype=object))
 
 
@@ -234,7 +237,7 @@ def _raster_raw(spec: CriterionSpec, f: Features, grid: Grid, fields: FieldCache
     return fields.slope if _on_run_grid(grid, fields) else fields.window(fields.slope, grid)
 
 
-def _no_halo(spec: CriterionSpec) -> float:
+def _no_halo(_spec: CriterionSpec) -> float:
     return 0.0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -51,7 +51,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CriterionLayer:
-    """A criterion evaluated on the grid: raw values (map units) and transformed score in [0, 1]."""
+    """A criterion evaluated on the grid: raw values (map units) and transformed score in [0, 1].
+
+    Parameters
+    ----------
+    spec
+        The criterion (its source, transform and direction).
+    raw
+        The criterion's value per grid cell, in its own units (metres for distances, percent for slope).
+    score
+        The transformed value per grid cell, in [0, 1] (1: most suitable).
+    """
 
     spec: CriterionSpec
     raw: np.ndarray
@@ -62,12 +72,12 @@ class CriterionLayer:
 class Surface:
     """One category's suitability.
 
-    Attributes
+    Parameters
     ----------
     code
         Category code.
     score
-        float32 WLC of the criteria in [0, 1] over the whole grid (constraints not applied).
+        The criteria's weighted combination (float32, in [0, 1]) over the whole grid (constraints not applied).
     allowed
         Cells every siting rule allows.
     weights
@@ -112,6 +122,7 @@ def criterion_layers(criteria: list[CriterionSpec], layers: dict[str, gpd.GeoDat
     Returns
     -------
     list of CriterionLayer
+        One per criterion, in the order of ``criteria``: raw values and scores in [0, 1] per cell.
     """
     out = []
     scores: dict[tuple[int, str], np.ndarray] = {}
@@ -202,7 +213,7 @@ def wlc(scores: list[np.ndarray], weights: np.ndarray, *, out: np.ndarray | None
     w = np.asarray(weights, dtype=np.float32)
     # small blocks keep the running sum and one temporary in cache: each input is read once
     rows = max(1, min(block_rows, (1 << 17) // max(int(np.prod(shape[1:])), 1)))
-    tmp = np.empty((rows,) + tuple(shape[1:]), dtype=np.float32)
+    tmp = np.empty((rows, *shape[1:]), dtype=np.float32)
     for r0 in range(0, shape[0], rows):
         sl = slice(r0, min(r0 + rows, shape[0]))
         blk = out[sl]
@@ -223,7 +234,7 @@ def owa(values: np.ndarray, order_weights: np.ndarray) -> np.ndarray:
     0.76
     """
     v = -np.sort(-np.asarray(values, dtype=float), axis=-1)
-    return np.round(v @ np.asarray(order_weights, dtype=float), 12)
+    return cast("np.ndarray", np.round(v @ np.asarray(order_weights, dtype=float), 12))
 
 
 def wowa(values: np.ndarray, weights: np.ndarray, order_weights: np.ndarray) -> np.ndarray:
@@ -269,7 +280,7 @@ def wowa(values: np.ndarray, weights: np.ndarray, order_weights: np.ndarray) -> 
     knots_y = np.concatenate([[0.0], np.cumsum(w)])
     wstar = np.interp(cum, knots_x, knots_y)
     omega = np.diff(wstar, axis=-1, prepend=0.0)
-    return np.round(np.sum(omega * vs, axis=-1), 12)
+    return cast("np.ndarray", np.round(np.sum(omega * vs, axis=-1), 12))
 
 
 def aggregate(values: np.ndarray, weights: np.ndarray, method: str = "wlc",
@@ -277,12 +288,34 @@ def aggregate(values: np.ndarray, weights: np.ndarray, method: str = "wlc",
     """The scenario's aggregation along the last axis: ``wlc`` (weighted sum) or ``owa`` (Torra's
     weighted OWA of the criterion weights and the order weights, :func:`wowa`).
 
-    ``weights`` may be (n,) or (..., n) (one set per row, e.g. Monte Carlo draws)."""
+    ``weights`` may be (n,) or (..., n) (one set per row, e.g. Monte Carlo draws).
+
+    Parameters
+    ----------
+    values
+        Criterion scores in [0, 1], the criteria along the last axis (n of them).
+    weights
+        The criteria's weights (summing to 1), (n,) or (..., n).
+    method
+        ``wlc`` (any other value too) or ``owa``.
+    order_weights
+        The OWA's order weights (n of them); needed with ``owa``, ignored with ``wlc``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The aggregated suitability, ``values``' shape without its last axis.
+
+    Raises
+    ------
+    InputError
+        ``owa`` without order weights.
+    """
     if method == "owa":
         if order_weights is None:
             raise InputError("aggregation.order_weights: needed with method 'owa'")
         return wowa(values, weights, np.asarray(order_weights, dtype=float))
-    return np.sum(np.asarray(values, dtype=float) * np.asarray(weights, dtype=float), axis=-1)
+    return cast("np.ndarray", np.sum(np.asarray(values, dtype=float) * np.asarray(weights, dtype=float), axis=-1))
 
 
 def orness(order_weights: np.ndarray) -> float:
@@ -331,8 +364,22 @@ def topsis(matrix: np.ndarray, weights: np.ndarray, benefit: np.ndarray) -> np.n
 
 
 def surfaces(codes: list[str], crit: list[CriterionLayer], rules: dict[str, RuleSet], scenario: Scenario,
-             layers: dict[str, gpd.GeoDataFrame], cache: FieldCache) -> dict[str, Surface]:
+             cache: FieldCache) -> dict[str, Surface]:
     """Suitability surface of every category.
+
+    Parameters
+    ----------
+    codes
+        The categories to score.
+    crit
+        The criteria evaluated on the grid (:func:`criterion_layers`).
+    rules
+        Each category's siting rules; their mask gives the surface's allowed cells.
+    scenario
+        The scenario: its weights and aggregation (``wlc`` or ``owa`` with its order weights) and the
+        grid's block size.
+    cache
+        The distance and slope fields the rules read.
 
     Returns
     -------
@@ -401,6 +448,23 @@ def zonal_mean(values: np.ndarray, geoms: np.ndarray, grid: Grid,
     """Mean of a raster over each polygon's cells (all touched, :func:`zone_cells`); NaN cells are
     ignored. Polygons smaller than a cell use the cell under their representative point. ``cells``:
     :func:`zone_cells` of ``geoms``, when already known (several rasters over the same polygons).
+
+    Parameters
+    ----------
+    values
+        A raster on ``grid`` (rows × columns); NaN for no data.
+    geoms
+        Polygons in the grid's CRS.
+    grid
+        The raster's grid.
+    cells
+        The polygons' cells (rows, columns, polygon index) from :func:`zone_cells`; None: computed here.
+
+    Returns
+    -------
+    numpy.ndarray
+        The mean per polygon, in the raster's units; for a polygon without a cell with data, the value of
+        the cell under its representative point (NaN when that is NaN too or off the grid).
     """
     res = np.full(len(geoms), np.nan)
     if not len(geoms):

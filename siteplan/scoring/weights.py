@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -36,7 +36,30 @@ SAATY_SCALE = np.array([1 / 9, 1 / 8, 1 / 7, 1 / 6, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 
 
 @dataclass(frozen=True)
 class AHPResult:
-    """Outcome of an AHP computation (as printed by ``siteplan weights ahp``)."""
+    """Outcome of an AHP computation (as printed by ``siteplan weights ahp``).
+
+    Parameters
+    ----------
+    weights
+        The criteria's weights, in the matrix's order, summing to 1.
+    lambda_max
+        The λmax: the principal eigenvalue of the (completed) matrix, or with ``geometric_mean`` the mean of
+        (A w)_i / w_i.
+    ci
+        The consistency index (λmax - n) / (n - 1) (0 for n ≤ 2).
+    cr
+        The consistency ratio: ``ci`` over the random index of ``ri_table`` (0 where that index is 0).
+    ri_table
+        The random-index table used (a key of :data:`RI_TABLES`).
+    consistent
+        Whether ``cr`` is within the threshold.
+    method
+        ``eigenvector`` or ``geometric_mean``.
+    worst
+        When inconsistent: the judgement (row, col), 0-based, that deviates most from the weights; else None.
+    suggested
+        When inconsistent: the Saaty-scale value of ``worst`` that would fit the weights; else None.
+    """
 
     weights: np.ndarray
     lambda_max: float
@@ -49,6 +72,7 @@ class AHPResult:
     suggested: float | None = None
 
     def as_dict(self) -> dict[str, object]:
+        """The result as JSON-ready values (weights and figures rounded to 10 decimals)."""
         d: dict[str, object] = {
             "weights": [round(float(w), 10) for w in self.weights],
             "lambda_max": round(self.lambda_max, 10), "ci": round(self.ci, 10), "cr": round(self.cr, 10),
@@ -153,7 +177,7 @@ def read_ahp_matrix(path: str | Path) -> tuple[list[list[str | None]], list[str]
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
     except UnicodeDecodeError:
         raise InputError(f"{path}: is not UTF-8 text; save the matrix as a UTF-8 CSV file") from None
@@ -185,7 +209,7 @@ def combine_experts(matrices: list[object]) -> np.ndarray:
     mats = [_as_matrix(m, f"expert {k + 1}")[0] for k, m in enumerate(matrices)]
     if len({m.shape for m in mats}) != 1:
         raise InputError("experts' matrices have different sizes")
-    return np.exp(np.mean(np.log(np.stack(mats)), axis=0))
+    return cast("np.ndarray", np.exp(np.mean(np.log(np.stack(mats)), axis=0)))
 
 
 def ahp(matrix: object, *, method: Literal["eigenvector", "geometric_mean"] = "eigenvector",
@@ -195,7 +219,7 @@ def ahp(matrix: object, *, method: Literal["eigenvector", "geometric_mean"] = "e
     Parameters
     ----------
     matrix
-        n×n judgements; ``None``/empty cells are missing (Harker's method fills them); strings such
+        The n×n judgements; ``None``/empty cells are missing (Harker's method fills them); strings such
         as ``"1/3"`` are accepted.
     method
         ``eigenvector`` (Saaty) or ``geometric_mean`` (row geometric means, Crawford & Williams 1985).
@@ -284,7 +308,7 @@ def rank_weights(ranks: list[int], method: Literal["rank_sum", "reciprocal", "ro
         w = np.array([np.sum(1.0 / np.arange(int(k), n + 1)) / n for k in r])
     else:
         raise InputError(f"rank method '{method}' unknown (rank_sum, reciprocal, roc)")
-    return w / w.sum()
+    return cast("np.ndarray", w / w.sum())
 
 
 def direct_weights(values: list[float]) -> np.ndarray:
@@ -292,4 +316,4 @@ def direct_weights(values: list[float]) -> np.ndarray:
     w = np.asarray(values, dtype=float)
     if (w < 0).any() or w.sum() <= 0:
         raise InputError(f"weights must be non-negative and not all zero, got {list(values)}")
-    return w / w.sum()
+    return cast("np.ndarray", w / w.sum())

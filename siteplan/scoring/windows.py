@@ -15,7 +15,23 @@ __all__ = ["named_criteria", "window_problems"]
 
 
 def named_criteria(scenario: Scenario, region: Any, catalogue: Any) -> list[tuple[str, CriterionSpec]]:
-    """The criteria a run evaluates (those whose layer the scenario has), each with its name in messages."""
+    """The criteria a run evaluates (those whose layer the scenario has), each with its name in messages.
+
+    Parameters
+    ----------
+    scenario
+        The scenario: its ``criteria``, else the catalogue's default criteria.
+    region
+        The loaded region (:class:`siteplan.inputs.region.Region`); criteria on layers it lacks are left out.
+    catalogue
+        The scenario's catalogue (for the default criteria).
+
+    Returns
+    -------
+    list of tuple
+        ``(name, spec)`` per criterion, in order: the name as messages give it
+        (``criteria[0] ('roads')`` or ``default criterion 'roads'``).
+    """
     from ..guilds.profiles import default_criteria
 
     if scenario.criteria is not None:

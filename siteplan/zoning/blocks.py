@@ -22,34 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ..errors import InputError
-from .zone_check import Overlay
+from .zone_check import MAX_PIECES, Overlay, TooManyPieces, check_pieces
 
 __all__ = ["Frame", "block_frame", "cells", "assign_cells", "road_angle", "Cells", "plot_boxes", "access_strips",
            "MAX_PIECES", "TooManyPieces", "check_pieces"]
-
-#: the most cells or plots zoning cuts one estate (or zone) into: about a gigabyte of geometries. The
-#: plausibility checks refuse estates that could come near it (:data:`siteplan.inputs.plausibility.MAX_ESTATE_HA`);
-#: this bounds the memory whatever the polygon.
-MAX_PIECES = 2_000_000
-
-
-class TooManyPieces(InputError):
-    """Zoning would cut one estate into more than :data:`MAX_PIECES` cells or plots."""
-
-
-def check_pieces(n: float, what: str, area_m2: float) -> None:
-    """Raise :class:`TooManyPieces` when ``n`` pieces exceed :data:`MAX_PIECES` (before they are made)."""
-    if n > MAX_PIECES:
-        raise TooManyPieces(f"{what}: {n:,.0f} pieces over {area_m2 / 10_000:,.0f} ha, more than siteplan's limit of "
-                            f"{MAX_PIECES:,} for one estate; check the estate's polygon (is it the estate, in the "
-                            "right CRS?), or use a larger zoning.strip_m or plot size")
 
 #: internal roads count as a street pattern when their length in the estate is at least this share of
 #: the estate's perimeter
@@ -94,12 +76,15 @@ class Frame:
 
     @property
     def pitch(self) -> float:
+        """The distance between rows (metres): an access strip and a plot depth on each side."""
         return self.strip + 2.0 * self.depth
 
     def to_world(self, g: Any) -> Any:
+        """Geometries of the frame (rows along x) rotated back to the map."""
         return _rotate(g, self.angle, self.ox, self.oy)
 
     def to_frame(self, g: Any) -> Any:
+        """Map geometries rotated into the frame (rows along x)."""
         return _rotate(g, -self.angle, self.ox, self.oy)
 
 
@@ -145,6 +130,13 @@ def block_frame(land: BaseGeometry, homes: BaseGeometry, *, depth: float, strip:
         Access strip width (m).
     roads
         Road lines near the estate, or None.
+
+    Returns
+    -------
+    Frame
+        The frame: rows along the estate's internal roads when they are long enough, else along the
+        land's principal axis (its oriented envelope's long side), turned so that the rows run across
+        the direction of the homes and homes lie towards -y; origin at the land's centroid.
     """
     ang = road_angle(land, roads)
     basis = "roads"
@@ -167,7 +159,7 @@ def block_frame(land: BaseGeometry, homes: BaseGeometry, *, depth: float, strip:
             ang += 180.0
     ang = float(np.round(((ang + 180.0) % 360.0) - 180.0, 9))
     f = Frame(ang, ox, oy, depth, strip, 0.0, 0.0, basis)
-    minx, miny, maxx, maxy = shapely.bounds(f.to_frame(land))
+    minx, _, _, maxy = shapely.bounds(f.to_frame(land))
     return Frame(ang, ox, oy, depth, strip, float(maxy), float(minx), basis)
 
 
@@ -185,8 +177,8 @@ def _towards_homes(land: BaseGeometry, homes: BaseGeometry) -> np.ndarray:
     g = -coef[1:]
     if not np.isfinite(g).all() or np.hypot(*g) < 1e-9:
         c = land.centroid
-        return np.asarray(shapely.shortest_line(c, homes).coords)[-1] - (c.x, c.y)
-    return g
+        return cast("np.ndarray", np.asarray(shapely.shortest_line(c, homes).coords)[-1] - (c.x, c.y))
+    return cast("np.ndarray", g)
 
 
 @dataclass(frozen=True)
@@ -230,7 +222,7 @@ def cells(frame: Frame, land: BaseGeometry, ov: Overlay, *, band_rows: int = 1, 
     far (top) side, so a zone ending in a row takes a strip along the whole row: strictly farther
     from homes than the rest of the row when the homes lie beyond the frame's bottom.
     """
-    minx, miny, maxx, maxy = shapely.bounds(land)
+    _, miny, maxx, _ = shapely.bounds(land)
     p = frame.pitch
     R = max(1, int(band_rows))
     w = CELL_PITCHES * p if R == 1 else R * p
@@ -486,13 +478,13 @@ def plot_boxes(frame: Frame, zone: BaseGeometry, plot_m2: float) -> np.ndarray:
     b = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + w, gy.ravel() + d)
     fzb = shapely.buffer(fz, 1e-6)
     shapely.prepare(fzb)
-    return frame.to_world(b[shapely.covers(fzb, b)])
+    return cast("np.ndarray", frame.to_world(b[shapely.covers(fzb, b)]))
 
 
 def access_strips(frame: Frame, land: BaseGeometry) -> BaseGeometry:
     """The frame's access strips over ``land`` (one per row, full width, clipped to the land)."""
     fl = frame.to_frame(land)
-    minx, miny, maxx, maxy = shapely.bounds(fl)
+    minx, miny, maxx, _ = shapely.bounds(fl)
     p = frame.pitch
     nrow = max(1, int(np.ceil((frame.top - miny) / p - 1e-9)))
     y1 = frame.top - np.arange(nrow) * p - p  # bottom of each row = bottom of its strip

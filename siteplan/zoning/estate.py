@@ -43,10 +43,10 @@ from ..errors import InputError
 from ..guilds.catalogue import Catalogue
 from ..rules.ruleset import RuleSet, target_geoms
 from ..scenario import Scenario
-from .blocks import Frame, TooManyPieces
+from .blocks import Frame
 from .placement import Placement, place
 from .plots import LAND_BASIS
-from .zone_check import MODES, Overlay, area_tolerance, raster_side, verify_zones
+from .zone_check import MODES, Overlay, TooManyPieces, area_tolerance, raster_side, verify_zones
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +67,78 @@ __all__ = ["MIN_CONVEXITY", "SHAPES", "ZONE_COLUMNS", "EstateContext", "ZoneLabe
 
 
 def homes_geoms(layers: dict[str, gpd.GeoDataFrame], scenario: Scenario) -> np.ndarray:
-    """Every home (quiet and mixed urban areas, housing receptors): the reference for zone bands."""
+    """Every home (quiet and mixed urban areas, housing receptors): the reference for zone bands.
+
+    Parameters
+    ----------
+    layers
+        The region's layers (working CRS): ``urban`` and ``receptors`` are read when present.
+    scenario
+        The scenario (which urban areas are mixed).
+
+    Returns
+    -------
+    numpy.ndarray
+        The geometries (object array, working CRS): quiet urban areas and housing receptors, then mixed
+        urban areas; empty when the layers have none.
+    """
     return np.concatenate([target_geoms("homes", layers, scenario), target_geoms("homes_mixed", layers, scenario)])
 
 
 def home_separation(rs: RuleSet) -> float:
-    """The largest distance from homes a category's rules ask (VNG or DOE), in metres."""
+    """The largest distance from homes a category's rules ask (VNG or DOE), in metres.
+
+    Parameters
+    ----------
+    rs
+        The category's rule set.
+
+    Returns
+    -------
+    float
+        The largest ``min_m`` of its distance rules from ``homes`` or ``homes_mixed`` (m); 0 when it has none.
+    """
     return max([float(r.min_m) for r in rs if r.kind == "distance" and r.target in ("homes", "homes_mixed")],
                default=0.0)
 
 
 def category_order(codes: list[str], catalogue: Catalogue, home_sep: dict[str, float] | None = None) -> list[str]:
     """Heaviest first (largest distance from homes, then environmental class); among equals,
-    value-chain partners next to each other."""
+    value-chain partners next to each other.
+
+    Parameters
+    ----------
+    codes
+        The categories to order (all in the catalogue).
+    catalogue
+        Their environmental classes, value chains and (by default) distances from homes.
+    home_sep
+        Distance from homes (m) each category's rules ask (:func:`home_separation`); None (or empty)
+        takes the catalogue's ``sep_m``.
+
+    Returns
+    -------
+    list of str
+        ``codes`` by distance from homes (largest first), then environmental class (heaviest first),
+        then value chain and code (a deterministic order).
+    """
     sep = home_sep or {c: float(catalogue.row(c)["sep_m"]) for c in codes}
     return sorted(codes, key=lambda c: (-sep[c], -catalogue.env_rank(c), str(catalogue.row(c)["chain"] or ""), c))
 
 
 def convexity(g: BaseGeometry) -> float:
-    """Area over convex-hull area (1 for a convex zone)."""
+    """Area over convex-hull area (1 for a convex zone).
+
+    Parameters
+    ----------
+    g
+        A zone's geometry (any planar CRS: the ratio has no unit).
+
+    Returns
+    -------
+    float
+        Its area ÷ its convex hull's area, in (0, 1]; 0 for an empty or zero-area geometry.
+    """
     h = g.convex_hull.area
     return float(g.area / h) if h > 0 else 0.0
 
@@ -96,6 +149,21 @@ class ZoneResult:
 
     ``mode`` is the overlay mode whose result passed the checks (``exact``, ``grid`` or ``raster``)
     and ``problems`` what the failed attempts got wrong.
+
+    Parameters
+    ----------
+    zones
+        One dict per zone with the :data:`ZONE_COLUMNS` and ``geometry`` (working CRS).
+    shortfall
+        One dict per category that did not fit: ``estate_id``, ``category``, ``short_ha`` (hectares
+        missing) and ``rule`` (why).
+    mode
+        The overlay mode that passed the checks (``exact``, ``grid`` or ``raster``); ``failed`` when none
+        did (then no zones, every category short).
+    problems
+        What the failed attempts got wrong, one message each.
+    frame
+        The block frame the zones were drawn in (the plots follow it); None when there is none.
     """
 
     zones: list[dict[str, object]]
@@ -172,7 +240,7 @@ def _usable_grid(rs: RuleSet, estate: BaseGeometry) -> BaseGeometry:
 class EstateContext:
     """What zoning needs to know about one estate besides its demand (all optional).
 
-    Attributes
+    Parameters
     ----------
     land, basis
         The estate's free land and what it is based on (:func:`siteplan.zoning.plots.land_basis`); default

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,18 @@ def _plot_depth(order: list[str], demand: dict[str, float], catalogue: Catalogue
 def order_reach(sep: dict[str, float]) -> float:
     """Distance from homes (m) beyond which the heaviness order of zones is not enforced: twice the
     largest separation the estate's categories ask, at least :data:`MIN_ORDER_REACH_M`. Farther out
-    every zone already keeps every rule's distance with room to spare, and blocks take precedence."""
+    every zone already keeps every rule's distance with room to spare, and blocks take precedence.
+
+    Parameters
+    ----------
+    sep
+        Distance from homes (m) each of the estate's categories asks (may be empty).
+
+    Returns
+    -------
+    float
+        :data:`ORDER_REACH_FACTOR` × the largest of them, and at least :data:`MIN_ORDER_REACH_M` (m).
+    """
     return max(ORDER_REACH_FACTOR * max(sep.values(), default=0.0), MIN_ORDER_REACH_M)
 
 
@@ -114,7 +126,8 @@ def _rules_pass(rs: RuleSet, geoms: np.ndarray, slack_m: float = 0.01) -> np.nda
     dist = chk["group"].isin(["separation", "doe", "constraint"]).to_numpy() & (chk["required_m"].to_numpy(float) > 0)
     ok = chk["passed"].to_numpy(bool) | (dist & (chk["actual_m"].to_numpy(float) >= chk["required_m"].to_numpy(float)
                                                  - slack_m))
-    return pd.Series(ok).groupby(chk["id"].to_numpy()).all().reindex(range(len(geoms)), fill_value=True).to_numpy()
+    every = pd.Series(ok).groupby(chk["id"].to_numpy()).all().reindex(range(len(geoms)), fill_value=True)
+    return cast("np.ndarray", every.to_numpy())
 
 
 
@@ -195,13 +208,15 @@ def _place_blocks(job: Placement, ov: Overlay, land_p: BaseGeometry, allowed: di
                         strip=job.strip_m, roads=job.roads)
     # axis-aligned in the frame (see blocks.cells), back to the working CRS at the end
     land_f, homes_f = frame.to_frame(land_p), frame.to_frame(job.homes)
-    # one transform for all (the same arithmetic per vertex as one geometry at a time)
-    allowed_f = dict(zip(allowed, frame.to_frame(np.array(list(allowed.values()), dtype=object))))
+    # one transform for all (the same arithmetic per vertex as one geometry at a time), each distinct once
+    distinct = {id(g): g for g in allowed.values()}
+    turned = dict(zip(distinct, frame.to_frame(np.array(list(distinct.values()), dtype=object))))
+    allowed_f = {c: turned[id(g)] for c, g in allowed.items()}
     # bands of rows about as tall as the median zone is wide, then one row at a time, then strips
     # along whole rows: the first whose zones keep heavier categories no closer to homes than
     # lighter ones; else distance bands
     side = float(np.sqrt(np.median([needs[c] for c in order])))
-    tries = [(R, False) for R in sorted({max(1, int(round(side / frame.pitch))), 1}, reverse=True)] + [(1, True)]
+    tries = [(R, False) for R in sorted({max(1, round(side / frame.pitch)), 1}, reverse=True)] + [(1, True)]
     for R, whole in tries:
         cl = cells(frame, land_f, ov, band_rows=R, whole_rows=whole)
         got = assign_cells(cl, order, needs, allowed_f, ov)
@@ -231,6 +246,20 @@ def _place_bands(job: Placement, ov: Overlay, land_p: BaseGeometry, allowed: dic
     return out
 
 
+def _per_distinct(order: list[str], usable: dict[str, BaseGeometry], fn: Callable[[BaseGeometry], BaseGeometry]
+                  ) -> dict[str, BaseGeometry]:
+    """``fn`` of each category's usable land, computed once per distinct geometry object (categories whose
+    rules cut nothing from the estate share its polygon, and get the same result)."""
+    done: dict[int, BaseGeometry] = {}
+    out: dict[str, BaseGeometry] = {}
+    for c in order:
+        g = usable[c]
+        if id(g) not in done:
+            done[id(g)] = fn(g)
+        out[c] = done[id(g)]
+    return out
+
+
 def place(mode: str, job: Placement, usable: dict[str, BaseGeometry]) -> tuple[dict[str, BaseGeometry], Frame | None]:
     """One attempt at an estate's zones in one overlay mode.
 
@@ -252,7 +281,7 @@ def place(mode: str, job: Placement, usable: dict[str, BaseGeometry]) -> tuple[d
         return _place_raster(job.order, job.needs, usable, job.land, job.homes, job.rulesets), None
     ov = Overlay(mode)
     land_p = ov.prep(job.land)
-    allowed = {c: ov.inter(ov.prep(usable[c]), land_p) for c in job.order}
+    allowed = _per_distinct(job.order, usable, lambda g: ov.inter(ov.prep(g), land_p))
     frame: Frame | None = None
     out: dict[str, BaseGeometry] = {}
     if job.shape == "blocks":

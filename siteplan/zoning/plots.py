@@ -20,6 +20,8 @@ sends to an estate with plots only businesses its free plots can house, one per 
 
 from __future__ import annotations
 
+from typing import cast
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -27,7 +29,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..guilds.catalogue import Catalogue
-from .blocks import check_pieces
+from ..rules.plotfit import PLOT_FIT_SLACK_M2, plot_need_m2, plots_that_fit
+from .zone_check import check_pieces
 
 __all__ = ["land_basis", "LAND_BASIS", "plots_allowed", "match_plots", "reletting_table", "FREE_STATUS",
            "RELET_COLUMNS", "plot_need_m2", "plots_that_fit", "PLOT_FIT_SLACK_M2", "subdivide_plots",
@@ -40,8 +43,6 @@ PLOT_COLUMNS = ["plot_id", "estate_id", "zone_id", "category", "name_fa", "name_
 
 #: plot statuses that count as free land
 FREE_STATUS = ("vacant", "terminated")
-#: m²: a plot fits a business when its area is at least the business's plot need less this
-PLOT_FIT_SLACK_M2 = 1e-6
 #: what the zones of an estate stand on (``land_basis`` in zones.geojson)
 LAND_BASIS = {
     "plots": "the estate's vacant and terminated plots (plots layer)",
@@ -90,49 +91,12 @@ def land_basis(estate: BaseGeometry, estate_id: str, plots: gpd.GeoDataFrame | N
     return land, basis
 
 
-def plot_need_m2(land_m2: np.ndarray, category: np.ndarray, plot_m2: dict[str, float], land_norm_m2: dict[str, float]
-                 ) -> np.ndarray:
-    """The plot each business needs: its net land (rounded to 0.1 m², as relocation.csv states it)
-    scaled by its category's plot norm over its land norm (``plot_m2 / land_m2`` of the catalogue), so a
-    business of the catalogue's typical size needs exactly the category's standard plot; rounded to
-    0.01 m². A category without norms keeps its land.
-
-    Parameters
-    ----------
-    land_m2
-        Net land of each business (m²).
-    category
-        Category code of each business.
-    plot_m2, land_norm_m2
-        The catalogue's ``plot_m2`` and ``land_m2`` per category.
-
-    Returns
-    -------
-    numpy.ndarray
-        Plot need per business (m²).
-    """
-    ratio = np.array([plot_m2.get(c, np.nan) / land_norm_m2[c] if land_norm_m2.get(c) else np.nan
-                      for c in category], dtype=float)
-    land = np.round(np.asarray(land_m2, dtype=float), 1)
-    return np.round(land * np.where(np.isfinite(ratio), ratio, 1.0), 2)
-
-
-def plots_that_fit(need_m2: np.ndarray, plot_areas_m2: np.ndarray) -> np.ndarray:
-    """How many of an estate's free plots fit each need (a plot fits when its area is at least the
-    need). The plots that fit a business are the largest ones, so the sets are nested, and a set of
-    businesses can all have a plot exactly when, for every k, at most k of them fit only k plots or
-    fewer (Hall's condition): the allocation's capacity rows on a plot estate
-    (:func:`siteplan.relocation.model.build_model`)."""
-    a = np.sort(np.asarray(plot_areas_m2, dtype=float))
-    return len(a) - np.searchsorted(a, np.asarray(need_m2, dtype=float) - PLOT_FIT_SLACK_M2, side="left")
-
-
 def plots_allowed(plots: np.ndarray, usable: BaseGeometry, *, tol_m2: float = 0.01) -> np.ndarray:
     """Which plots lie wholly (to ``tol_m2`` or a millionth of their area) on ``usable`` land."""
     if len(plots) == 0:
         return np.zeros(0, dtype=bool)
     out = shapely.area(shapely.difference(plots, usable))
-    return out <= np.maximum(tol_m2, 1e-6 * shapely.area(plots))
+    return cast("np.ndarray", out <= np.maximum(tol_m2, 1e-6 * shapely.area(plots)))
 
 
 def match_plots(plots: pd.DataFrame, businesses: pd.DataFrame, order: list[str], allowed: dict[str, np.ndarray],
@@ -200,7 +164,7 @@ def match_plots(plots: pd.DataFrame, businesses: pd.DataFrame, order: list[str],
 
 def _assign_plots(plots: pd.DataFrame, area: np.ndarray, home: np.ndarray,
                   phases: list[tuple[pd.DataFrame, np.ndarray | None, bool]], allowed: dict[str, np.ndarray], *,
-                  strict: bool) -> tuple[list[tuple[object, object, str]], np.ndarray, set]:
+                  strict: bool) -> tuple[list[tuple[object, object, str]], np.ndarray, set[object]]:
     """One pass of :func:`match_plots`: per phase (businesses, plots in scope or None for all, nearest
     homes first), each business takes a free plot its rules allow that fits — with ``strict`` the
     smallest, else the best fit to a quarter of its need, farthest from (or nearest) homes among equals.
@@ -209,7 +173,7 @@ def _assign_plots(plots: pd.DataFrame, area: np.ndarray, home: np.ndarray,
     pos = np.arange(n)
     free = np.ones(n, dtype=bool)
     ten: list[tuple[object, object, str]] = []
-    placed: set = set()
+    placed: set[object] = set()
     for group, scope, near_first in phases:
         for b in group.itertuples():
             if b.biz_id in placed:
@@ -248,6 +212,13 @@ def reletting_table(plots: gpd.GeoDataFrame | None, tenancy: pd.DataFrame, busin
         Per plot id: True when the rules of at least one category assigned to its estate allow it.
     demand_estates
         Estates that receive businesses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RELET_COLUMNS`, one row per plot whose ``status`` is ``terminated``, by estate and plot id:
+        ``re-let`` with its new tenant, or ``empty`` with the reason (no business relocated to the estate,
+        the rules exclude it, too small, or not needed). No rows when there are no plots.
     """
     if plots is None or not len(plots):
         return pd.DataFrame(columns=RELET_COLUMNS)
@@ -332,7 +303,23 @@ def subdivide_plots(zone: BaseGeometry, plot_m2: float, *, strip_m: float = 12.0
 
 
 def plots_for_zones(zones: gpd.GeoDataFrame, catalogue: Catalogue, *, strip_m: float = 12.0) -> gpd.GeoDataFrame:
-    """Plots of every zone, with ``plot_id``, ``estate_id``, ``zone_id``, ``category`` and ``area_m2``."""
+    """Plots of every zone, with ``plot_id``, ``estate_id``, ``zone_id``, ``category`` and ``area_m2``.
+
+    Parameters
+    ----------
+    zones
+        The zones (``zone_id``, ``estate_id``, ``category``, geometry in a metric CRS, e.g. the working CRS).
+    catalogue
+        The categories' plot sizes (``plot_m2``, m²).
+    strip_m
+        Width (m) of the access strips between pairs of plot rows (:func:`subdivide_plots`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per whole plot that fits in its zone (``plot_id`` = zone id, ``-P`` and a 3-digit number),
+        ``area_m2`` rounded to 0.01 m², in the zones' CRS; no rows (the same columns) for no plots.
+    """
     rows = []
     for z in zones.itertuples():
         size = float(catalogue.row(z.category)["plot_m2"])
@@ -340,7 +327,7 @@ def plots_for_zones(zones: gpd.GeoDataFrame, catalogue: Catalogue, *, strip_m: f
             rows.append({"plot_id": f"{z.zone_id}-P{i:03d}", "estate_id": z.estate_id, "zone_id": z.zone_id,
                          "category": z.category, "area_m2": round(g.area, 2), "geometry": g})
     cols = ["plot_id", "estate_id", "zone_id", "category", "area_m2"]
-    return gpd.GeoDataFrame(rows, columns=cols + ["geometry"], geometry="geometry", crs=zones.crs)
+    return gpd.GeoDataFrame(rows, columns=[*cols, "geometry"], geometry="geometry", crs=zones.crs)
 
 
 def plots_table(layer: gpd.GeoDataFrame | None, gen_rows: list[dict[str, object]], tenancy: pd.DataFrame,
@@ -348,7 +335,7 @@ def plots_table(layer: gpd.GeoDataFrame | None, gen_rows: list[dict[str, object]
                ) -> gpd.GeoDataFrame | None:
     """Every plot (existing ones with their tenant, generated ones) with labels and distances."""
     frames = []
-    zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
+    zmap = dict(zip(zip(zones["estate_id"].tolist(), zones["category"].tolist()), zones["zone_id"].tolist()))
     if layer is not None and len(layer):
         t = tenancy.set_index("plot_id") if len(tenancy) else pd.DataFrame(columns=["biz_id", "category"])
         e = layer.copy()
@@ -381,4 +368,4 @@ def plots_table(layer: gpd.GeoDataFrame | None, gen_rows: list[dict[str, object]
         p["min_home_m"] = np.round(dist, 2)
     else:
         p["min_home_m"] = None
-    return gpd.GeoDataFrame(p[PLOT_COLUMNS + ["use", "geometry"]], geometry="geometry", crs=crs)
+    return gpd.GeoDataFrame(p[[*PLOT_COLUMNS, "use", "geometry"]], geometry="geometry", crs=crs)

@@ -20,7 +20,19 @@ SHEET_COLUMNS = ["zone_id", "name_fa", "name_en", "env_cat", "sep_m", "min_home_
 @dataclass(frozen=True)
 class ZoningSheet:
     """One estate's zoning sheet: its zones' rows, one SVG path per zone and the estate's outline (numbers
-    only; the outline empty when the estate's geometry was not given)."""
+    only; the outline empty when the estate's geometry was not given).
+
+    Parameters
+    ----------
+    estate_id
+        The estate's id.
+    rows
+        Its zones' rows (:data:`SHEET_COLUMNS`), in the zones' order.
+    paths
+        One SVG path per zone (numbers only, north up), in the order of ``rows``.
+    outline
+        The estate's outline as one SVG path in the same box; empty when its geometry was not given.
+    """
 
     estate_id: str
     rows: pd.DataFrame

@@ -16,6 +16,9 @@ the caller recomputes in a safer :class:`Overlay` mode when a check fails:
     no overlay at all for the zones: the land is cut into small squares and a square belongs to a
     category only if the category's land covers it (a predicate, not an overlay), so zones are
     unions of whole, disjoint squares (see :func:`raster_squares`).
+
+Before cutting, :func:`check_pieces` refuses an estate that would be cut into more than
+:data:`MAX_PIECES` cells or plots (:class:`TooManyPieces`, an input error).
 """
 
 from __future__ import annotations
@@ -27,7 +30,28 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Overlay", "MODES", "GRID_M", "verify_zones", "area_tolerance", "raster_squares", "raster_side"]
+from ..errors import InputError
+
+__all__ = ["Overlay", "MODES", "GRID_M", "verify_zones", "area_tolerance", "raster_squares", "raster_side",
+           "MAX_PIECES", "TooManyPieces", "check_pieces"]
+
+#: the most cells or plots zoning cuts one estate (or zone) into: about a gigabyte of geometries. The
+#: plausibility checks refuse estates that could come near it (:data:`siteplan.inputs.plausibility.MAX_ESTATE_HA`);
+#: this bounds the memory whatever the polygon.
+MAX_PIECES = 2_000_000
+
+
+class TooManyPieces(InputError):
+    """Zoning would cut one estate into more than :data:`MAX_PIECES` cells or plots."""
+
+
+def check_pieces(n: float, what: str, area_m2: float) -> None:
+    """Raise :class:`TooManyPieces` when ``n`` pieces exceed :data:`MAX_PIECES` (before they are made)."""
+    if n > MAX_PIECES:
+        raise TooManyPieces(f"{what}: {n:,.0f} pieces over {area_m2 / 10_000:,.0f} ha, more than siteplan's limit of "
+                            f"{MAX_PIECES:,} for one estate; check the estate's polygon (is it the estate, in the "
+                            "right CRS?), or use a larger zoning.strip_m or plot size")
+
 
 #: precision grid (m) of the ``grid`` mode
 GRID_M = 0.001
@@ -43,6 +67,7 @@ class Overlay:
 
     @property
     def grid(self) -> float | None:
+        """The precision grid (metres), None in the exact (floating point) mode."""
         return None if self.mode == "exact" else GRID_M
 
     def prep(self, g: BaseGeometry) -> BaseGeometry:
@@ -52,12 +77,15 @@ class Overlay:
         return _areal(shapely.set_precision(g, self.grid))
 
     def inter(self, a: Any, b: Any) -> Any:
+        """``a`` ∩ ``b``, its areal part."""
         return _areal(shapely.intersection(a, b, grid_size=self.grid))
 
     def diff(self, a: Any, b: Any) -> Any:
+        """``a`` less ``b``, its areal part."""
         return _areal(shapely.difference(a, b, grid_size=self.grid))
 
     def union(self, geoms: Any) -> Any:
+        """The union of ``geoms``, its areal part."""
         return _areal(shapely.union_all(geoms, grid_size=self.grid))
 
 
@@ -73,7 +101,7 @@ def _areal(g: Any) -> Any:
             g = g.copy()
             g[odd] = [polygonal(x) for x in g[odd]]
         return g
-    if g is None or g.is_empty or g.geom_type in ("Polygon", "MultiPolygon"):
+    if g is None or shapely.get_type_id(g) in (3, 6) or shapely.is_empty(g):  # None, a (multi)polygon, empty
         return g
     return polygonal(g)
 

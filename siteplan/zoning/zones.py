@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..guilds.catalogue import Catalogue
 from ..rules.ruleset import RuleSet
 from ..scenario import Scenario
-from .blocks import TooManyPieces, plot_boxes
+from .blocks import plot_boxes
 from .estate import (
     MIN_CONVEXITY,
     SHAPES,
@@ -56,7 +56,7 @@ from .plots import (
     subdivide_plots,
 )
 from .sheets import SHEET_COLUMNS, ZoningSheet, zoning_sheets
-from .zone_check import area_tolerance, verify_zones
+from .zone_check import TooManyPieces, area_tolerance, verify_zones
 
 #: homes within this many times the largest separation distance shape an estate's zones
 HOMES_REACH_FACTOR = 3.0
@@ -72,7 +72,7 @@ __all__ = ["homes_geoms", "zone_estate", "EstateContext", "zone_estates", "zone_
 class ZonePlan:
     """Zones, plots and re-letting of every receiving estate.
 
-    Attributes
+    Parameters
     ----------
     zones
         One row per zone (:data:`ZONE_COLUMNS`).
@@ -250,7 +250,21 @@ def plot_need(biz: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """The businesses with ``land_m2`` turned into the plot each needs: its net land scaled by its
     category's plot norm over its land norm (``plot_m2 / land_m2`` of the catalogue), so a business
     of the catalogue's typical size needs exactly the category's standard plot (a car repair shop's
-    350 m² of net land, a 300 m² workshop plot) and a larger one a proportionally larger plot."""
+    350 m² of net land, a 300 m² workshop plot) and a larger one a proportionally larger plot.
+
+    Parameters
+    ----------
+    biz
+        Businesses with ``category`` and ``land_m2`` (net land, m²); other columns are kept.
+    catalogue
+        The categories' ``plot_m2`` and ``land_m2`` norms (a category without them keeps its land).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``biz`` with ``land_m2`` the plot each business needs (m², rounded to 0.01 m²;
+        :func:`siteplan.rules.plotfit.plot_need_m2`); ``biz`` itself when it has no rows.
+    """
     if not len(biz):
         return biz
     t = catalogue.table
@@ -327,7 +341,8 @@ def _plan_setting(estates: gpd.GeoDataFrame, catalogue: Catalogue, rules: dict[s
     roads_all = geoms[3]
     bind = {}
     if usable_table is not None:
-        bind = {(r.estate_id, r.category): r.binding for r in usable_table.itertuples()}
+        u = usable_table
+        bind = dict(zip(zip(u["estate_id"].tolist(), u["category"].tolist()), u["binding"].tolist()))
     return _PlanSetting(
         catalogue, rules, zs, (1.0 - scenario.allocation.net_to_gross) if ns is None else ns,
         tuple(c for c in zs.relet_first if c in catalogue), estates.crs if written else None, estates.crs, bind,
@@ -407,25 +422,32 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
         Estate polygons with ``estate_id``.
     demand
         Rows ``estate_id``, ``category``, ``land_m2`` (net), ``units``.
-    catalogue, layers, scenario
-        As elsewhere; ``layers`` may hold ``plots``, ``occupied``, ``vacant_land`` and ``roads``.
+    catalogue
+        The categories' names, environmental classes, value chains and plot and land norms.
     rules
         The categories' rule sets: each zone lies on land its category's rules allow (every rule,
         slope and study area included).
+    layers
+        The region's layers (working CRS); may hold ``plots``, ``occupied``, ``vacant_land`` and ``roads``,
+        and the urban areas and receptors the zones keep away from.
+    scenario
+        The scenario (its ``zoning`` settings and what counts as homes).
     usable_table
-        Output of :func:`siteplan.rules.ruleset.usable_land` (for the binding rule labels).
-    businesses
-        The assigned businesses (``biz_id``, ``estate_id``, ``category``, ``land_m2``, ``name``), for
-        plot-level assignment; default one equal share per unit.
-    written
-        Check and describe each zone as the GeoJSON writer will write it (``crs`` of
-        :class:`EstateContext`; a run does); else the exact overlay result is kept.
+        Output of :func:`siteplan.rules.ruleset.usable_land` (for the binding rule labels); None: no labels.
+    **options
+        The keyword-only options of :class:`PlanOptions`:
 
-    The options (:class:`PlanOptions`) are keyword-only.
+        - ``businesses``: the assigned businesses (``biz_id``, ``estate_id``, ``category``, ``land_m2``,
+          ``name``), for plot-level assignment; default None: one equal share per unit;
+        - ``written``: check and describe each zone as the GeoJSON writer will write it (``crs`` of
+          :class:`EstateContext`; a run does); default False: the exact overlay result is kept.
 
     Returns
     -------
     ZonePlan
+        The zones (in the estates' CRS), the shortfall, the plots with their tenants, each business's
+        plot, the re-letting of terminated plots and the notes for the run's warnings. Estates without
+        demand, and demand rows whose estate is not in ``estates``, get no zones.
     """
     businesses = options.get("businesses")
     st = _plan_setting(estates, catalogue, rules, layers, scenario, usable_table, written=options.get("written", False))
@@ -438,7 +460,7 @@ def zone_plan(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Catalo
             biz_need.iloc[biz_rows.get(eid, np.zeros(0, dtype=np.intp))]
         _zone_one(eid, geom, grp, biz, st, acc)
     notes = acc.notes + _zoning_notes(acc.indicative, acc.recovered)
-    zg = gpd.GeoDataFrame(acc.zones or None, columns=ZONE_COLUMNS + ["geometry"], geometry="geometry",
+    zg = gpd.GeoDataFrame(acc.zones or None, columns=[*ZONE_COLUMNS, "geometry"], geometry="geometry",
                           crs=estates.crs)
     ten_all, tn = _tenancy(acc.tenancy, acc.unplaced)
     biz_all = plot_need(businesses, catalogue) if businesses is not None else \
@@ -477,10 +499,17 @@ def zone_estates(estates: gpd.GeoDataFrame, demand: pd.DataFrame, catalogue: Cat
                  usable_table: pd.DataFrame | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Zone every receiving estate (the zones and shortfall of :func:`zone_plan`).
 
+    Parameters
+    ----------
+    estates, demand, catalogue, rules, layers, scenario, usable_table
+        As for :func:`zone_plan` (without businesses: one equal share per unit; zones not snapped to the
+        written geometry).
+
     Returns
     -------
     zones, shortfall
-        A GeoDataFrame of zones and a frame of shortfalls.
+        A GeoDataFrame of zones (:data:`ZONE_COLUMNS`, the estates' CRS) and a frame of shortfalls
+        (``estate_id``, ``category``, ``short_ha``, ``rule``).
     """
     zp = zone_plan(estates, demand, catalogue, rules, layers, scenario, usable_table)
     return zp.zones, zp.shortfall

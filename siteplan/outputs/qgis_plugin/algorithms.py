@@ -3,7 +3,6 @@ its stages, Cancel stops it, its message is the algorithm's error. Run plan load
 (the GeoPackage's layers with their ``layer_styles``, grouped as in the report) into the project."""
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
@@ -45,6 +44,7 @@ class _Base(QgsProcessingAlgorithm):
     _help = ""
 
     def name(self) -> str:
+        """The provider's name (QGIS's hook)."""
         return self._id
 
     def displayName(self) -> str:  # noqa: N802  (QGIS's name)
@@ -81,6 +81,7 @@ class RunPlan(_Base):
              "replace the scenario's input layers of the same name (estates, businesses, roads, ...).")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802  (QGIS's name)
+        """QGIS's hook: the algorithm's parameters and outputs."""
         self.addParameter(QgsProcessingParameterFile("SCENARIO", "Scenario (YAML)", extension="yaml"))
         self.addParameter(QgsProcessingParameterMultipleLayers(
             "LAYERS", "Input layers from the project (named as the scenario's layers)",
@@ -93,6 +94,7 @@ class RunPlan(_Base):
         self.addOutput(QgsProcessingOutputFile("PROJECT", "QGIS project"))
 
     def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
+        """QGIS's hook: run the siteplan command; its outputs by name."""
         scenario = self.parameterAsFile(parameters, "SCENARIO", context)
         layers = self.parameterAsLayerList(parameters, "LAYERS", context) or []
         out = Path(self.parameterAsString(parameters, "OUTPUT", context))
@@ -145,7 +147,7 @@ def _absolute_paths(data: Dict[str, Any], specs: Dict[str, Any], base: Path) -> 
     """Every relative path of a scenario mapping (its layers' and :data:`_PATH_KEYS`) made absolute
     against ``base``, in place."""
     def absolute(p: Any) -> Any:
-        return str((base / p).resolve()) if isinstance(p, str) and p and not os.path.isabs(p) else p
+        return str((base / p).resolve()) if isinstance(p, str) and p and not Path(p).is_absolute() else p
 
     for spec in specs.values():
         if isinstance(spec, dict) and "path" in spec:
@@ -179,7 +181,7 @@ def _load(gpkg: Path, context: Any, feedback: Any) -> None:
     target = context.project() or QgsProject.instance()
     tmp = QgsProject()
     if not tmp.read(str(qgz)):
-        feedback.reportError(f"{qgz}: could not be read by QGIS", False)
+        feedback.reportError(f"{qgz}: could not be read by QGIS", False)  # noqa: FBT003 - QGIS's signature
         return
     root = target.layerTreeRoot()
     group = root.insertGroup(0, f"siteplan: {gpkg.stem}")
@@ -190,7 +192,7 @@ def _load(gpkg: Path, context: Any, feedback: Any) -> None:
             if lay is None:
                 continue
             clone = lay.clone()
-            target.addMapLayer(clone, False)
+            target.addMapLayer(clone, False)  # noqa: FBT003 - QGIS's signature (addToLegend)
             n = sub.addLayer(clone)
             n.setItemVisibilityChecked(node.isVisible())
             n.setExpanded(False)
@@ -205,11 +207,13 @@ class ValidateScenario(_Base):
     _help = "Checks a siteplan scenario and its layers and lists every problem (or says it is valid)."
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802  (QGIS's name)
+        """QGIS's hook: the algorithm's parameters and outputs."""
         self.addParameter(QgsProcessingParameterFile("SCENARIO", "Scenario (YAML)", extension="yaml"))
         self.addOutput(QgsProcessingOutputBoolean("VALID", "Valid"))
         self.addOutput(QgsProcessingOutputString("REPORT", "Report"))
 
     def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
+        """QGIS's hook: run the siteplan command; its outputs by name."""
         scenario = self.parameterAsFile(parameters, "SCENARIO", context)
         try:
             text = runner.run(["validate", scenario], feedback)
@@ -218,7 +222,7 @@ class ValidateScenario(_Base):
             text, valid = str(e), False
         except runner.Cancelled as e:
             raise _fail(e) from None
-        (feedback.pushInfo if valid else lambda t: feedback.reportError(t, False))(text)
+        (feedback.pushInfo if valid else lambda t: feedback.reportError(t, False))(text)  # noqa: FBT003 - QGIS's
         return {"VALID": valid, "REPORT": text}
 
 
@@ -231,6 +235,7 @@ class ExplainPlace(_Base):
              "to its suitability, from a scenario (computed again) or a finished run folder (at once).")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802  (QGIS's name)
+        """QGIS's hook: the algorithm's parameters and outputs."""
         self.addParameter(QgsProcessingParameterFile("SOURCE", "Scenario (YAML) or run folder",
                                                      behavior=QgsProcessingParameterFile.File, optional=True))
         self.addParameter(QgsProcessingParameterFile("RUN", "Run folder (instead of a scenario)",
@@ -241,6 +246,7 @@ class ExplainPlace(_Base):
         self.addOutput(QgsProcessingOutputString("EXPLANATION", "Explanation (JSON)"))
 
     def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
+        """QGIS's hook: run the siteplan command; its outputs by name."""
         source = self.parameterAsString(parameters, "RUN", context) or self.parameterAsFile(parameters, "SOURCE", context)
         if not source:
             raise QgsProcessingException("give a scenario file or a run folder")
@@ -272,12 +278,14 @@ class CompareRuns(_Base):
              "writes the tables and compare.html into OUTPUT.")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802  (QGIS's name)
+        """QGIS's hook: the algorithm's parameters and outputs."""
         self.addParameter(QgsProcessingParameterFile("RUN_A", "Run folder A", behavior=QgsProcessingParameterFile.Folder))
         self.addParameter(QgsProcessingParameterFile("RUN_B", "Run folder B", behavior=QgsProcessingParameterFile.Folder))
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
         self.addOutput(QgsProcessingOutputFile("HTML", "Comparison page"))
 
     def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802 - QGIS's name
+        """QGIS's hook: run the siteplan command; its outputs by name."""
         out = Path(self.parameterAsString(parameters, "OUTPUT", context))
         args = ["compare", self.parameterAsFile(parameters, "RUN_A", context),
                 self.parameterAsFile(parameters, "RUN_B", context), "--out", str(out)]

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 #: siteplan's stages in order (as its log lines name them): the progress bar follows them
 STAGES = ("load", "classify", "rules", "suitability", "estates", "clusters", "allocate", "zoning", "locate",
@@ -30,7 +30,7 @@ class Cancelled(Exception):
     """The user cancelled; siteplan was stopped."""
 
 
-def command() -> Tuple[List[str], dict]:
+def command() -> Tuple[List[str], Dict[str, str]]:
     """The command that runs siteplan and the environment to run it in."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONIOENCODING"] = "utf-8"
