@@ -14,6 +14,7 @@ import pandas as pd
 from ..common.textnorm import normalize, normalize_compact
 from .keyword_match import Matcher, build_matcher, by_name, fold, in_context
 from .review_reasons import doubt, name_conflicts, words_found
+from .settle import correct_spelling, nonspecialised_wholesale, settle_conflict, spelling_vocabulary, store_branch
 from .trade_words import OUTSIDE
 
 if TYPE_CHECKING:
@@ -78,7 +79,8 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     def get(col: str) -> list[Any]:
         return businesses[col].tolist() if col in businesses.columns else [None] * n
 
-    rows = [_classify_row(explicit, isic, tag, name, catalogue, m)
+    vocab = spelling_vocabulary(m)
+    rows = [_classify_row(explicit, isic, tag, name, catalogue, m, vocab)
             for explicit, isic, tag, name in zip(get("category"), get("isic"), get("osm_tag"), get("name"))]
     out = businesses.copy()
     out["category"] = pd.Series([r.category for r in rows], index=out.index, dtype=object)
@@ -92,15 +94,24 @@ def classify(businesses: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     return out
 
 
-def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Catalogue, m: Matcher) -> _Row:
-    """One business through the rules, then the doubts of :func:`~siteplan.guilds.review_reasons.doubt`."""
+def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Catalogue, m: Matcher,
+                  vocab: tuple[frozenset[str], frozenset[str]]) -> _Row:
+    """One business through the rules (its misspelt trade words read as the words, ``vocab``:
+    :func:`~siteplan.guilds.settle.spelling_vocabulary`), then the doubts of
+    :func:`~siteplan.guilds.review_reasons.doubt`."""
     explicit, isic, tag = (None if _blank(v) else v for v in (explicit, isic, tag))
     name_w = fold(normalize(name))
     name_c = name_w.replace(" ", "")
     code, how, c, word = _classify_one(explicit, isic, tag, name_c, catalogue, m, f" {name_w} ")
+    why: list[str] = []
+    if how == "unclassified" and name_c:  # no keyword found: a misspelt trade word, a store's branch?
+        name_w, (code, how, c, word) = _unfound(explicit, isic, tag, name_w, catalogue, m, vocab, why)
+        name_c = name_w.replace(" ", "")
     if how == "generic" and in_context(code, name_c, name_w):
         how, c = "keyword", 0.8  # a trade's generic word with a word of its own trade: a specific name
-    why = []
+    elif how == "generic" and code == "wholesale_food" and nonspecialised_wholesale(name_w):
+        how, c = "keyword", 0.8  # a wholesaler of no named goods: non-specialised wholesale (ISIC 4690)
+        why.append("a wholesaler of no named goods: non-specialised wholesale (ISIC 4690)")
     found = doubt(code, how, name_c, f" {name_w} ", m, word, _isic_outside(isic, m)) if name_c else []
     if found:  # the name says another category than the ISIC code, or a word registries disagree on
         why.append(found[0])
@@ -111,14 +122,37 @@ def _classify_row(explicit: Any, isic: Any, tag: Any, name: Any, catalogue: Cata
         code = None
     cands = ";".join(found[1:])
     if code is None and how == "unclassified":
-        why.extend(_unknown(explicit, isic, tag))
         cs = name_conflicts(name_c, name_w, m)
+        settled, reason = settle_conflict(cs, f" {name_w} ") if len(cs) > 1 else (None, "")
+        if settled:  # a school of a trade, a bicycle shop, a department store of goods
+            out = settled == OUTSIDE
+            return _Row(None if out else settled, "outside" if out else "keyword", 0.8, out,
+                        words_found(name_c, name_w, m), "", "; ".join([*why, reason]))
+        why.extend(_unknown(explicit, isic, tag))
         if len(cs) > 1:
             how, cands = "conflict", ";".join(cs)
         shown = ", ".join("a trade outside the catalogue" if k == OUTSIDE else k for k in cs)
         why.append(f"keywords of several categories in the name ({shown})" if len(cs) > 1
                    else "no keyword in name" if name_c else "no name")
     return _Row(code, how, c, outside, words_found(name_c, name_w, m) if name_c else "", cands, "; ".join(why))
+
+
+def _unfound(explicit: Any, isic: Any, tag: Any, name_w: str, catalogue: Catalogue, m: Matcher,
+             vocab: tuple[frozenset[str], frozenset[str]], why: list[str]) -> tuple[str, _Decision]:
+    """A name in which no keyword is found: its misspelt trade words read as the words («صافکری», «فوشگاه»),
+    or a store's branch (:func:`~siteplan.guilds.settle.store_branch`). Returns the name as read and the
+    decision (unclassified when neither); the reason is added to ``why``."""
+    fixed, done = correct_spelling(name_w, vocab)
+    found: _Decision = (None, "unclassified", 0.0, "")
+    if done:
+        name_w = fixed
+        found = _classify_one(explicit, isic, tag, name_w.replace(" ", ""), catalogue, m, f" {name_w} ")
+        why.append("spelling read as " + ", ".join(f"«{b}» for «{a}»" for a, b in done))
+    if found[1] == "unclassified" and store_branch(f" {name_w} ") and \
+            not name_conflicts(name_w.replace(" ", ""), name_w, m):
+        found = ("chain_store", "keyword", 0.8, "شعبه")
+        why.append("a store's branch («شعبه»): a chain store")
+    return name_w, found
 
 
 def _unknown(explicit: Any, isic: Any, tag: Any) -> list[str]:
@@ -168,9 +202,24 @@ def _by_isic(isic: Any, name_c: str, name_w: str, m: Matcher) -> _Decision | Non
         code, _, word = by_name(name_c, m, among=cands, name_words=name_w)
         if code:
             return code, "isic", c, word
+        near = _near_code(str(isic), name_c, name_w, m)
+        if near:  # a clerk's near code: the name's keyword of the same ISIC division decides
+            return near
         if len(str(isic)) >= 4:
             return cands[0], "isic_primary", c * 0.8, ""  # the code's primary category
     return None
+
+
+def _near_code(isic: str, name_c: str, name_w: str, m: Matcher) -> _Decision | None:
+    """The name's specific keyword when it names a category of the ISIC code's division (its first two digits)
+    that is not the code's own («لوازم یدکی خودرو» under 4520, car repair: a parts shop, 4530); else None."""
+    division = re.sub(r"\D", "", isic)[:2]
+    code, c, word = by_name(name_c, m, name_words=name_w)
+    if code is None or code == OUTSIDE or c < 0.8 or len(division) < 2:
+        return None
+    if not any(k.startswith(division) and code in cats for k, cats in m.isic.items()):
+        return None
+    return code, "keyword", c, word
 
 
 def _by_tag(tag: Any, m: Matcher) -> _Decision | None:
