@@ -8,6 +8,7 @@ that replaces ``--out`` only when the run succeeds; see :mod:`siteplan.outputs.o
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -296,7 +297,7 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
     prep = prepare(scenario, timer, stages=stages)
     inputs = plan_inputs(prep, timer)
     if baseline is not None:
-        inputs.stay = read_baseline(baseline)
+        inputs = replace(inputs, stay=read_baseline(baseline))
     warns = list(prep.warnings) + inputs.warnings
     with timer.stage("allocate"):
         plan = relocate(prep, inputs)  # on roads when the region has them (checks._road_problems warned)
@@ -304,9 +305,9 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
         if isinstance(gap, (int, float)) and gap > 0:
             log.info("relocation gap to the LP bound: %.4f %%", 100 * gap)
     with timer.stage("zoning"):
-        zp = _zoning(prep, plan, inputs, warns)
+        plan, zp = _zoning(prep, plan, inputs, warns)
     with timer.stage("locate"):
-        sites, failures, site_choice, upgrades, options = _answers(prep, plan, inputs, warns)
+        plan, (sites, failures, site_choice, upgrades, options) = _answers(prep, plan, inputs, warns)
         ranks = robustness(rank_estates(inputs.elig, inputs.scores, inputs.capacity), prep, seed)
     layers = prep.region.layers
     summary: dict[str, object] = {}
@@ -324,10 +325,10 @@ def run(scenario: Scenario, *, seed: int | None = None, baseline: str | Path | N
         return _with_programme(res, timer, inputs)
 
 
-def _zoning(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]) -> ZonePlan:
-    """The zoning stage: the estates' zones and plots for the assigned demand; each business's zone and
-    plot added to the plan's rows, each zone's units counted from them, shortfalls and notes added to
-    ``warns``."""
+def _zoning(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]) -> tuple[Plan, ZonePlan]:
+    """The zoning stage: the estates' zones and plots for the assigned demand; a new plan whose rows add
+    each business's zone and plot, and the zone plan with each zone's units counted from them; shortfalls
+    and notes added to ``warns``. Neither the plan nor the zone plan given is changed."""
     rows = plan.rows
     assigned = rows[rows.status == "assigned"]
     demand = assigned.groupby(["estate_id", "category"]).agg(
@@ -340,16 +341,16 @@ def _zoning(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice])
     warns.extend(notices("zoning", zp.notes))
     zones = zp.zones
     zmap = {(z.estate_id, z.category): z.zone_id for z in zones.itertuples()}
-    rows["zone_id"] = [zmap.get((e, c)) if s == "assigned" else None
-                       for e, c, s in zip(rows.estate_id, rows.category, rows.status)]
+    rows = rows.assign(zone_id=[zmap.get((e, c)) if s == "assigned" else None
+                                for e, c, s in zip(rows.estate_id, rows.category, rows.status)])
     # one source for a zone's units: the relocation rows that name it (on an estate with plots the
     # zoning counted the plots let, which a business without a plot would not be in)
     named = rows["zone_id"].dropna().value_counts()
-    zones["units"] = zones["zone_id"].map(named).fillna(0).astype(int)
+    zones = zones.assign(units=zones["zone_id"].map(named).fillna(0).astype(int))
     tn = zp.tenancy.drop_duplicates("biz_id").set_index("biz_id")
-    rows["plot_id"] = rows["biz_id"].map(tn["plot_id"])
-    rows["plot_reason"] = rows["biz_id"].map(tn["plot_reason"]).fillna("")
-    return zp
+    rows = rows.assign(plot_id=rows["biz_id"].map(tn["plot_id"]),
+                       plot_reason=rows["biz_id"].map(tn["plot_reason"]).fillna(""))
+    return replace(plan, rows=rows), replace(zp, zones=zones)
 
 
 def _baseline_notice(b: dict[str, object], baseline: Path) -> Notice:
@@ -392,19 +393,20 @@ def _with_programme(res: RunResult, timer: StageTimer, inputs: PlanInputs | None
     from .programme.figures import programme_figures
 
     with timer.stage("programme"):
-        res.programme = programme_figures(res, inputs)
-    res.timings_cpu = timer.cpu
-    return res
+        figures = programme_figures(res, inputs)
+    return replace(res, programme=figures, timings_cpu=timer.cpu)
 
 
 def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]
-             ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame, pd.DataFrame]:
-    """The answers for the unassigned demand: new sites (with whom they take: ``site_id`` added to the
-    plan's rows), upgrades of existing estates, and both side by side; notes added to ``warns``."""
+             ) -> tuple[Plan, tuple[gpd.GeoDataFrame, list[str], dict[str, object], pd.DataFrame, pd.DataFrame]]:
+    """The answers for the unassigned demand: a new plan whose rows add ``site_id`` (the new site that
+    would take each business), and the new sites, their failures and choice, upgrades of existing estates
+    and both side by side; notes added to ``warns``. The plan given is not changed."""
     estates = prep.region.layers["estates"]
     sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
     warns.extend(notices("site-failed", (f"new sites: {f}" for f in failures)))
-    plan.rows["site_id"] = plan.rows["biz_id"].map(dict(zip(takes["biz_id"], takes["site_id"])))
+    plan = replace(plan, rows=plan.rows.assign(site_id=plan.rows["biz_id"].map(dict(zip(takes["biz_id"],
+                                                                                         takes["site_id"])))))
     if len(sites):
         n_all = int((plan.rows["status"] == "unassigned").sum())
         n_cls = int(site_choice["unassigned"])  # type: ignore[call-overload]
@@ -419,7 +421,7 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]
     warns.extend(notices("upgrades", (f"upgrades: {n}" for n in notes)))
     options = compare_options(upgrades, sites, takes, str(site_choice.get("objective_unit", "ha·km")))
     warns.extend(notices("options", option_notes(options)))
-    return sites, failures, site_choice, upgrades, options
+    return plan, (sites, failures, site_choice, upgrades, options)
 
 
 def scenario_input_paths(scenario: Scenario, path: Path) -> dict[str, Path]:
