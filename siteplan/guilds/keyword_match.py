@@ -188,9 +188,10 @@ def matches(name_compact: str, name_words: str, m: Matcher) -> list[Found]:
     out = []
     words = name_words or f" {name_compact} "
     starts = _word_starts(words)
-    for i in range(len(name_compact) - 1):
+    last = len(name_compact) - 1
+    for i in sorted(i for i in starts if i < last):  # a keyword matches only from the start of a word
         for kw, code, spec, whole, text in m.by_prefix.get(name_compact[i:i + 2], ()):
-            if name_compact.startswith(kw, i) and (not whole or whole in words) and i in starts:
+            if name_compact.startswith(kw, i) and (not whole or whole in words):
                 out.append((i, i + len(kw), code, spec, text))
     return _as_goods(out, name_compact, words) if out else out
 
