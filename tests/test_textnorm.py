@@ -36,3 +36,19 @@ def test_has_persian():
 @given(st.text())
 def test_normalize_is_idempotent(s):
     assert normalize(normalize(s)) == normalize(s)
+
+
+def test_normalize_remembers_short_names_only():
+    """A run normalizes each name several times: short strings are remembered (the same answer, once
+    computed), a long hostile string is not kept in memory."""
+    from siteplan.common import textnorm
+
+    textnorm._normalized.cache_clear()
+    short = "تعميرگاه  مكانيكي ۱۲"
+    assert textnorm.normalize(short) == textnorm.normalize(short) == textnorm._normalize_str(short)
+    assert textnorm._normalized.cache_info().hits == 1
+    long = "ك" * (textnorm._MEMO_CHARS + 1)
+    assert textnorm.normalize(long) == "ک" * (textnorm._MEMO_CHARS + 1)
+    assert textnorm._normalized.cache_info().currsize == 1
+    assert textnorm.normalize(None) == textnorm.normalize(float("nan")) == ""
+    assert textnorm.normalize(12) == "12"

@@ -11,6 +11,7 @@ JSON), so a name cannot carry terminal control sequences.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -84,16 +85,31 @@ def normalize(text: object) -> str:
     >>> normalize("صافکاری\u200cو\u200cنقاشی")
     'صافکاری و نقاشی'
     """
+    if isinstance(text, str):
+        return _normalized(text) if len(text) <= _MEMO_CHARS else _normalize_str(text)
     if text is None:
         return ""
     if isinstance(text, float) and text != text:  # NaN
         return ""
-    s = unicodedata.normalize("NFKC", str(text))
+    return _normalize_str(str(text))
+
+
+#: names up to this long are remembered by :func:`normalize` (a run normalizes each name several times);
+#: longer, hostile strings are normalized each time, so the memory stays bounded
+_MEMO_CHARS = 256
+
+
+def _normalize_str(text: str) -> str:
+    """:func:`normalize` of a string."""
+    s = unicodedata.normalize("NFKC", text)
     s = s.translate(_LETTERS).translate(_DIGITS)
     s = _HARAKAT.sub("", s)
     s = _PUNCT.sub(" ", s)
     s = _SPACES.sub(" ", s)
     return s.strip().lower()
+
+
+_normalized = functools.lru_cache(maxsize=1 << 16)(_normalize_str)
 
 
 def normalize_compact(text: object) -> str:
