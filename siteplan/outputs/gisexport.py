@@ -136,17 +136,13 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     import shutil
 
     from ..errors import InputError
-    from .marker import COMMANDS, written_by
+    from .marker import require_run_folder, written_by
     from .outdir import OutputFolder
     from .outfile import check_output_file, run_inputs
 
     run_dir = Path(run_dir)
     gpkg = Path(gpkg)
-    kind = written_by(run_dir)[0] if run_dir.is_dir() else None
-    if kind not in ("run", "national"):
-        what = f"a folder {COMMANDS[kind]} wrote" if kind in COMMANDS else "not a folder siteplan run wrote"
-        raise InputError(f"{run_dir}: {what} (no siteplan run marker or manifest); export takes the folder "
-                         "`siteplan run ... --out FOLDER` wrote: give that folder")
+    require_run_folder(run_dir)
     inputs = run_inputs(run_dir)
     check_output_file(gpkg, inputs, option="--gpkg", folders={"the run folder": run_dir})
     qgz = gpkg.with_suffix(".qgz")

@@ -12,8 +12,8 @@ from typing import Any
 
 from .files import MARKER
 
-__all__ = ["COMMANDS", "INGEST_HEADER", "JUNK", "read_marker", "written_by", "folder_files", "foreign_files", "is_junk",
-           "made_by_siteplan"]
+__all__ = ["COMMANDS", "INGEST_HEADER", "JUNK", "read_marker", "written_by", "require_run_folder", "folder_files",
+           "foreign_files", "is_junk", "made_by_siteplan"]
 
 #: the commands that write folders, as messages name them
 COMMANDS = {"run": "`siteplan run`", "ingest-osm": "`siteplan ingest-osm`", "national": "`siteplan run` (national)",
@@ -69,6 +69,29 @@ def written_by(folder: str | Path) -> tuple[str | None, set[str] | None]:
     if first.startswith(INGEST_HEADER) and (folder / "region.gpkg").is_file():
         return "ingest-osm", {"region.gpkg", "scenario.yaml"}
     return None, None
+
+
+def require_run_folder(run_dir: Path) -> None:
+    """Refuse, for an export, a folder that no ``siteplan run`` (or national run) wrote.
+
+    Parameters
+    ----------
+    run_dir
+        The folder given to the export.
+
+    Raises
+    ------
+    InputError
+        When ``run_dir`` is not a folder a run wrote: it says which command wrote it, if any, and to give
+        the folder ``siteplan run ... --out FOLDER`` wrote.
+    """
+    from ..errors import InputError
+
+    kind = written_by(run_dir)[0] if run_dir.is_dir() else None
+    if kind not in ("run", "national"):
+        what = f"a folder {COMMANDS[kind]} wrote" if kind in COMMANDS else "not a folder siteplan run wrote"
+        raise InputError(f"{run_dir}: {what} (no siteplan run marker or manifest); export takes the folder "
+                         "`siteplan run ... --out FOLDER` wrote: give that folder")
 
 
 def folder_files(folder: Path) -> list[str]:

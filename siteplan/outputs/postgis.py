@@ -193,18 +193,14 @@ def export_postgis(run_dir: str | Path, url: str, schema: str, *, overwrite: boo
     """
     from .._version import __version__
     from .manifest import sha256
-    from .marker import COMMANDS, written_by
+    from .marker import require_run_folder
 
     run_dir = Path(run_dir)
     target = f"--postgis {redact_url(url)}"
     psycopg = driver(target)
     from psycopg import sql
 
-    kind = written_by(run_dir)[0] if run_dir.is_dir() else None
-    if kind not in ("run", "national"):
-        what = f"a folder {COMMANDS[kind]} wrote" if kind in COMMANDS else "not a folder siteplan run wrote"
-        raise InputError(f"{run_dir}: {what} (no siteplan run marker or manifest); export takes the folder "
-                         "`siteplan run ... --out FOLDER` wrote: give that folder")
+    require_run_folder(run_dir)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", schema) or schema.lower().startswith("pg_"):
         raise InputError(f"--schema '{schema}': give a plain schema name (letters, digits, _; not starting with pg_)")
     tables = _run_tables(run_dir)
