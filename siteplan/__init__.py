@@ -27,6 +27,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .common.blas import pin as _pin_blas
+
+_pin_blas()  # one OpenBLAS kernel on every machine of a kind, set before numpy loads (siteplan.common.blas)
+
 #: public name -> the module that owns it
 _API: dict[str, str] = {
     "load_scenario": "scenario", "parse_scenario": "scenario", "Scenario": "scenario",

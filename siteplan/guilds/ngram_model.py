@@ -39,7 +39,7 @@ from ..common.usercache import cache_dir, safe_file, store_file, versions_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["VECTORIZER", "CLASSIFIER", "FittedNameModel", "char_wb_ngrams", "fitted_model", "training_key"]
+__all__ = ["VECTORIZER", "CLASSIFIER", "FittedNameModel", "char_wb_ngrams", "fit_here", "fitted_model", "training_key"]
 
 #: ``TfidfVectorizer``'s settings (the others are scikit-learn's defaults, checked after fitting).
 VECTORIZER: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 4), "sublinear_tf": True, "min_df": 1,
@@ -240,8 +240,11 @@ def training_key(texts: list[str], labels: list[str], sample_weight: np.ndarray)
     """SHA-256 of everything the fitted model depends on: the texts, labels and weights, the settings
     (:data:`VECTORIZER`, :data:`CLASSIFIER`), the file format and the versions of Python and the libraries
     (scikit-learn's read from its metadata, without importing it)."""
+    from ..common.blas import pinned_kernel
+
     h = hashlib.sha256()
-    head = [versions_key(), _FORMAT, "TfidfVectorizer", repr(sorted(VECTORIZER.items())), "LogisticRegression",
+    head = [versions_key(), _FORMAT, f"blas {pinned_kernel()}", "TfidfVectorizer", repr(sorted(VECTORIZER.items())),
+            "LogisticRegression",
             repr(sorted(CLASSIFIER.items()))]
     h.update(json.dumps(head, ensure_ascii=False).encode("utf-8"))
     h.update(json.dumps([list(map(str, texts)), list(map(str, labels))], ensure_ascii=False).encode("utf-8"))
@@ -252,7 +255,56 @@ def training_key(texts: list[str], labels: list[str], sample_weight: np.ndarray)
 def _fit(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
     """Train with scikit-learn (the only place it is imported), on one BLAS thread: the fitted
     coefficients' last bits would otherwise depend on how many cores the machine has (OpenBLAS sums in
-    per-thread blocks), and so would the run's bytes; one thread is also ~3x cheaper on a busy machine."""
+    per-thread blocks), and so would the run's bytes; one thread is also ~3x cheaper on a busy machine.
+    Where the loaded OpenBLAS does not run the pinned kernel (numpy imported before siteplan:
+    :mod:`siteplan.common.blas`), the training runs in a child process that loads it pinned."""
+    from ..common.blas import kernel_in_use
+
+    if not kernel_in_use():
+        return _fit_in_child(texts, labels, sample_weight)
+    return fit_here(texts, labels, sample_weight)
+
+
+def _fit_in_child(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
+    """:func:`fit_here` in a child process whose OpenBLAS runs the pinned kernel (the data passed as
+    JSON and ``.npy`` files in a private temporary folder; the model read back from its ``.npz``)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from ..common.blas import ENV, pinned_kernel
+    from ..errors import SiteplanError
+
+    with tempfile.TemporaryDirectory(prefix="siteplan-fit-") as tmp:
+        d = Path(tmp)
+        (d / "data.json").write_text(json.dumps([list(map(str, texts)), list(map(str, labels))], ensure_ascii=False),
+                                     encoding="utf-8")
+        np.save(d / "weights.npy", np.asarray(sample_weight, dtype=np.float64), allow_pickle=False)
+        env = {**os.environ, ENV: str(pinned_kernel())}
+        r = subprocess.run([sys.executable, "-m", "siteplan.guilds.fit_child", str(d)], env=env,  # noqa: S603 - our module
+                           capture_output=True, text=True, check=False)
+        if r.returncode != 0 or not (d / "model.npz").is_file():
+            raise SiteplanError(f"training the name model in a child process failed: {r.stderr.strip()[-800:]}")
+        return FittedNameModel.from_npz(d / "model.npz")
+
+
+def fit_here(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
+    """Train the name model in this process (scikit-learn, one BLAS thread), whatever kernel it runs.
+
+    Parameters
+    ----------
+    texts
+        What the vectorizer reads, one per training row.
+    labels
+        Each row's class.
+    sample_weight
+        Each row's weight.
+
+    Returns
+    -------
+    FittedNameModel
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits

@@ -1,0 +1,77 @@
+"""One OpenBLAS kernel per kind of machine (siteplan.common.blas) and independent work on threads with the
+answers of running it in order (siteplan.common.parallel)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from siteplan.common import blas
+from siteplan.common.parallel import Once, ordered_map
+
+FIT = """
+import hashlib
+{first}
+from siteplan.guilds.ngram_model import _fit
+from siteplan.guilds.name_model import load_corpus
+import numpy as np
+c = load_corpus()  # thousands of names: enough for another kernel's sums to change the coefficients' bits
+m = _fit(list(c["name"].astype(str)), list(c["category"].astype(str)), np.ones(len(c)))
+print(hashlib.sha256(m.to_npz()).hexdigest())
+"""
+
+
+def _fit_digest(first: str) -> str:
+    r = subprocess.run([sys.executable, "-c", FIT.format(first=first)], capture_output=True, text=True, check=True,
+                       env={k: v for k, v in os.environ.items() if k != blas.ENV})
+    return r.stdout.strip()
+
+
+@pytest.mark.skipif(blas.pinned_kernel() is None, reason="no OpenBLAS kernel is pinned on this kind of machine")
+def test_name_model_bits_do_not_depend_on_who_loaded_numpy_first():
+    # siteplan first: its import pins the kernel before numpy loads OpenBLAS; numpy first: the machine's
+    # own kernel is loaded, so the training runs in a child process that loads the pinned one
+    assert _fit_digest("import siteplan") == _fit_digest("import numpy")
+
+
+def test_pin_keeps_the_users_own_kernel(monkeypatch):
+    monkeypatch.setenv(blas.ENV, "Sandybridge")
+    assert blas.pinned_kernel() == "Sandybridge"
+
+
+def test_ordered_map_keeps_the_order_and_raises_the_first_error():
+    def slow_square(x: int) -> int:
+        time.sleep(0.02 * (5 - x))  # the later items finish first
+        return x * x
+
+    assert ordered_map(slow_square, range(6), workers=3) == [x * x for x in range(6)]
+    assert ordered_map(slow_square, [], workers=3) == []
+
+    def fail_on(x: int) -> int:
+        if x in (2, 4):
+            raise ValueError(f"item {x}")
+        return x
+
+    with pytest.raises(ValueError, match="item 2"):
+        ordered_map(fail_on, range(6), workers=2)
+
+
+def test_once_computes_each_key_once_across_threads():
+    calls: list[str] = []
+    lock = threading.Lock()
+    once: Once[str] = Once()
+
+    def compute(key: str) -> str:
+        with lock:
+            calls.append(key)
+        time.sleep(0.05)
+        return key.upper()
+
+    got = ordered_map(lambda k: once.get(k, lambda: compute(k)), ["a", "b", "a", "a", "b"], workers=4)
+    assert got == ["A", "B", "A", "A", "B"]
+    assert sorted(calls) == ["a", "b"]
