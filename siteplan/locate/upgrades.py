@@ -38,6 +38,7 @@ upgrade an estate, not to build a new one far away.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.parallel import Once, ordered_map
 from ..common.units import M2_PER_HA, M_PER_KM
 from ..relocation.roads import scenario_network, straight_bound_km
 from ..rules.ruleset import UTILITIES, eligibility, env_rank, is_blank
@@ -106,6 +108,7 @@ class TravelMemo:
         self.net, self.reach = net, reach
         self._full: Any = None
         self._pos: dict[tuple[str, str], tuple[pd.Index, np.ndarray]] = {}
+        self._lock = threading.Lock()  # the evaluations share the memo from threads (ordered_map)
 
     @staticmethod
     def _keys(geoms: np.ndarray, how: str) -> np.ndarray:
@@ -138,13 +141,14 @@ class TravelMemo:
         from ..relocation.roads import Access, travel_costs
 
         pts, fac = np.asarray(points, dtype=object), np.asarray(facilities, dtype=object)
-        pi = self._index("points", pts) if net is self.net and reach == self.reach else None
-        fj = self._index("facilities", fac) if pi is not None else None
+        with self._lock:
+            pi = self._index("points", pts) if net is self.net and reach == self.reach else None
+            fj = self._index("facilities", fac) if pi is not None else None
+            if pi is not None and fj is not None and self._full is None:
+                self._full = travel_costs(self.points, self.facilities, self.net, **self.reach)
+            tc = self._full
         if pi is None or fj is None:
             return travel_costs(pts, fac, net, **reach)
-        if self._full is None:
-            self._full = travel_costs(self.points, self.facilities, self.net, **self.reach)
-        tc = self._full
         at = sparse.csr_matrix((np.arange(1, len(tc.i) + 1, dtype=np.int64), (tc.i, tc.j)), shape=tc.shape)
         sub = at[pi][:, fj].tocoo()
         order = np.lexsort((sub.col, sub.row))
@@ -254,10 +258,13 @@ def propose_upgrades(prep: Prepared, plan: Plan, inputs: PlanInputs) -> tuple[pd
         notes.append(f"{len(ranked) - count} further upgrade candidates not evaluated (upgrades.count = {count})")
     by_row = {str(e.estate_id): e for e in inputs.estates.itertuples()}
     out = []
-    memo: dict[Any, Any] = {}
+    memo: Once[Any] = Once()
     costs = _travel_memo(prep, inputs)
-    for (eid, _), cand in ranked[:count]:
-        got = _estimate(prep, plan, inputs, eid, cand["changes"], memo, costs)
+    # the candidates' estimates are independent (the allocations as the estates are shared through
+    # ``memo``): solved side by side on the machine's cores, in the order of the candidates
+    estimates = ordered_map(lambda rc: _estimate(prep, plan, inputs, rc[0][0], rc[1]["changes"], memo, costs),
+                            ranked[:count])
+    for ((eid, _), cand), got in zip(ranked[:count], estimates, strict=True):
         if got is None:
             continue
         n, land_m2, mean_km, unlocked = got
@@ -332,8 +339,10 @@ def _verify_best(prep: Prepared, plan: Plan, inputs: PlanInputs, t: pd.DataFrame
     sc = prep.scenario
     n_verify = min(sc.upgrades.verify, len(t))
     drop = []
-    for i in range(n_verify):
-        v = verify_upgrade(prep, plan, inputs, str(t.at[i, "estate_id"]), t.at[i, "_changes"], costs=costs)
+    # each verification re-solves the plan on its own: side by side on the machine's cores
+    checks = ordered_map(lambda i: verify_upgrade(prep, plan, inputs, str(t.at[i, "estate_id"]),
+                                                 t.at[i, "_changes"], costs=costs), range(n_verify))
+    for i, v in enumerate(checks):
         for k in ("businesses", "land_ha", "mean_km", "placed", "placed_ha", "displaced", "moved"):
             t.at[i, k] = v[k]
         t.at[i, "figure"] = "rerun"
@@ -420,7 +429,7 @@ def verify_upgrade(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
 
 
 def _estimate(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
-              changes: dict[str, object], memo: dict[Any, Any] | None = None, costs: TravelMemo | None = None
+              changes: dict[str, object], memo: Once[Any] | None = None, costs: TravelMemo | None = None
               ) -> tuple[int, float, float, list[str]] | None:
     """Businesses and land newly placed when estate ``eid`` gets ``changes``, by re-allocating around
     it only (module docstring, step 3), the mean distance of those placed there, and the categories it
@@ -456,12 +465,12 @@ def _estimate(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
     # the allocation as the estates are depends only on who and where: candidates with the same
     # neighbourhood share it (computed once; the same call would give the same plan)
     key = (tuple(b_loc["biz_id"].astype(str)), tuple(e_loc["estate_id"].astype(str)))
-    if memo is None or key not in memo:
-        got = allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net, costs=costs,
-                       detail=False)
-        if memo is not None:
-            memo[key] = got
-    before = got if memo is None else memo[key]
+
+    def as_they_are() -> Any:
+        return allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net, costs=costs,
+                        detail=False)
+
+    before = as_they_are() if memo is None else memo.get(key, as_they_are)
     upgraded = upgraded_estates(estates.iloc[[est_i]], eid, changes)
     el_new = eligibility(upgraded, prep.rules, usable[usable["estate_id"].astype(str) == eid],
                          sc.allocation.accepted_kinds, reserved)
