@@ -14,14 +14,20 @@ $(BIN)/python:
 # uv (from PyPI, through pip) installs the same packages several times faster than pip (parallel
 # downloads); plain pip is the fallback when uv cannot be had or fails.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	@if $(BIN)/python -m pip install --quiet uv && $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[test]'; then :; \
+	@if $(BIN)/python -m pip install --quiet uv && $(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[test]'; then :; \
 	else echo "note: installing with pip (uv was not available)"; \
 	  $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'; fi
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# The package's own bytecode, written where the sources are (only files changed since are compiled): a
+# process then starts in about 0.8 s instead of 2.5 s where PYTHONDONTWRITEBYTECODE is set (CI machines,
+# containers), which keeps Python from caching what it compiles. uv compiles the installed packages.
+BYTECODE = $(BIN)/python -m compileall -q -j 0 siteplan >/dev/null
+
 demo: $(STAMP)
+	@$(BYTECODE)
 	$(BIN)/siteplan demo --out out/demo --overwrite
 
 # The browser, PostGIS and QGIS tests drive real programs (Debian's chromium + chromedriver, postgresql +
@@ -48,13 +54,15 @@ test:
 	$(MAKE) --no-print-directory lint; st=$$?; \
 	while [ ! -f $(SYSDONE) ]; do sleep 2; done; cat $(SYSLOG); rm -f $(SYSDONE) $(SYSLOG); \
 	[ $$st = 0 ] || exit $$st; \
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+	$(BYTECODE); $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # The inner loop: everything but the tests marked slow (whole demo runs, browsers, QGIS, wheel, notebook).
 test-fast: $(STAMP)
+	@$(BYTECODE)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 bench: $(STAMP)
+	@$(BYTECODE)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 # Record the installed versions as the constraints (after a deliberate upgrade; then rewrite the demo
