@@ -31,7 +31,8 @@ measured after the goods/makers rules: 80.7 % right, 0.8 % wrong, 18.4 % review;
 81.8 / 0.8 / 17.4) and registry_heldout9.csv (Yazd and Kermanshah, a fresh hand that read only the labelling
 guide ``tests/data/LABELLING_GUIDE_heldout9.md`` -- never the code, the keyword lists or any registry; 570 names, 39 %
 outside the catalogue; measured once, with the classifier of main: 88.4 % right, 0.4 % wrong, 11.2 % review) are
-never used to tune, train or calibrate.
+never used to tune, train or calibrate. heldout3's 8 disputed rows were put to two blind judges
+(``tests/data/adjudication_heldout3/``): a second line prints it with the labels both judges replaced.
 
 Calibration method: per rule kind, its precision on the calibration rows (fixed groups chosen before
 looking, taken as measured -- optimistic: the keyword lists were tuned on these registries); for the
@@ -103,6 +104,24 @@ def _load(path: Path, truth: str) -> tuple[pd.DataFrame, np.ndarray]:
     return seen, true
 
 
+def adjudication(path: Path) -> pd.DataFrame | None:
+    """The blind adjudication of a registry's labels (``<registry stem>_adjudication.csv``: ``biz_id``, the
+    two judges' picks, ``adjudicated_category`` where both picked the same label), or None."""
+    f = path.with_name(f"{path.stem}_adjudication.csv")
+    return pd.read_csv(f, dtype=str, keep_default_na=False) if f.exists() else None
+
+
+def adjudicated_truth(path: Path, seen: pd.DataFrame, true: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """``true`` with the labels both blind judges replaced (:func:`adjudication`), and how many changed."""
+    adj = adjudication(path)
+    if adj is None:
+        return None
+    by_id = {r.biz_id: r.adjudicated_category for r in adj.itertuples() if r.adjudicated_category}
+    new = np.array([by_id.get(b, t) for b, t in zip(seen["biz_id"], true)], dtype=object)
+    new = np.where(new == "_other", OTHER, new)
+    return new, int((new != true).sum())
+
+
 def outcome(out: pd.DataFrame, true: np.ndarray) -> dict[str, float]:
     """right / wrong / review of a decided registry (see the module docstring)."""
     st = out["class_status"].to_numpy(dtype=object)
@@ -149,6 +168,13 @@ def measure(path: Path, truth: str, min_confidence: float = DEFAULT_MIN_CONFIDEN
         got = np.where(st == "outside", OTHER, out["category"].to_numpy(dtype=object))
         for i in np.flatnonzero((st != "review") & (got != true)):
             print(f"    wrong: {seen['name'].iat[i]!r} true {true[i]} got {got[i]} by {out['class_by'].iat[i]}")
+    adj = adjudicated_truth(path, seen, true)
+    if adj is not None:
+        g = outcome(out, adj[0])
+        print(f"{'  adjudicated':24} {g['n']:4d} rows: right {g['right']:6.1%} ({g['n_right']}), wrong {g['wrong']:5.1%} "
+              f"({g['n_wrong']}), review {g['review']:5.1%} ({g['n_review']}); {adj[1]} labels replaced by two blind "
+              f"judges ({path.stem}_adjudication.csv)")
+        f["adjudicated"] = g
     return f
 
 
