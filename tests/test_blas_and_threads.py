@@ -75,3 +75,17 @@ def test_once_computes_each_key_once_across_threads():
     got = ordered_map(lambda k: once.get(k, lambda: compute(k)), ["a", "b", "a", "a", "b"], workers=4)
     assert got == ["A", "B", "A", "A", "B"]
     assert sorted(calls) == ["a", "b"]
+
+
+def test_no_child_python_trains_here_with_a_warning(monkeypatch, caplog):
+    # inside an embedding program (QGIS: sys.executable is the program, not Python) no child is started
+    import numpy as np
+
+    from siteplan.guilds import ngram_model
+
+    monkeypatch.setattr(blas, "kernel_in_use", lambda: False)
+    monkeypatch.setattr(sys, "executable", "/opt/qgis/bin/qgis")
+    with caplog.at_level("WARNING", logger="siteplan.guilds.ngram_model"):
+        m = ngram_model._fit(["jooshkari", "najjari", "sangbori", "jooshkar"], ["a", "b", "c", "a"], np.ones(4))
+    assert list(m.classes) == ["a", "b", "c"]
+    assert "not a Python to train in" in caplog.text

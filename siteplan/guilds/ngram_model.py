@@ -261,21 +261,31 @@ def _fit(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> Fitt
     from ..common.blas import kernel_in_use
 
     if not kernel_in_use():
-        return _fit_in_child(texts, labels, sample_weight)
+        got = _fit_in_child(texts, labels, sample_weight)
+        if got is not None:
+            return got
     return fit_here(texts, labels, sample_weight)
 
 
-def _fit_in_child(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
+def _fit_in_child(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel | None:
     """:func:`fit_here` in a child process whose OpenBLAS runs the pinned kernel (the data passed as
-    JSON and ``.npy`` files in a private temporary folder; the model read back from its ``.npz``)."""
+    JSON and ``.npy`` files in a private temporary folder; the model read back from its ``.npz``). None,
+    with a warning in the log, where no child Python can be started (an embedding program such as QGIS,
+    whose ``sys.executable`` is not Python) or the child fails: the model is then trained here, with this
+    machine's own kernel, and its last bits may differ from another machine's."""
     import os
     import subprocess
     import sys
     import tempfile
 
     from ..common.blas import ENV, pinned_kernel
-    from ..errors import SiteplanError
 
+    exe = Path(sys.executable or "")
+    if not exe.name.lower().startswith("python"):
+        log.warning("name model: numpy was loaded before siteplan with this machine's own OpenBLAS kernel and "
+                    "%s is not a Python to train in; trained here (its last bits may differ from other machines')",
+                    exe.name or "this program")
+        return None
     with tempfile.TemporaryDirectory(prefix="siteplan-fit-") as tmp:
         d = Path(tmp)
         (d / "data.json").write_text(json.dumps([list(map(str, texts)), list(map(str, labels))], ensure_ascii=False),
@@ -285,7 +295,10 @@ def _fit_in_child(texts: list[str], labels: list[str], sample_weight: np.ndarray
         r = subprocess.run([sys.executable, "-m", "siteplan.guilds.fit_child", str(d)], env=env,  # noqa: S603 - our module
                            capture_output=True, text=True, check=False)
         if r.returncode != 0 or not (d / "model.npz").is_file():
-            raise SiteplanError(f"training the name model in a child process failed: {r.stderr.strip()[-800:]}")
+            log.warning("name model: training in a child process with the pinned OpenBLAS kernel failed (%s); "
+                        "trained here (its last bits may differ from other machines')",
+                        r.stderr.strip()[-300:] or f"exit {r.returncode}")
+            return None
         return FittedNameModel.from_npz(d / "model.npz")
 
 
