@@ -206,6 +206,7 @@ SLOW_FIXTURES = {"demo_run_dir", "demo_result"}
 #: per module: "*" (every test), or the names of its fixtures and tests that are slow (a test is slow
 #: when it uses one of the fixtures, or is named). Measured CPU time, two cores: see README, Development.
 SLOW: dict[str, set[str]] = {
+    "test_threads_same_answers.py": {"*"},
     "test_results_immutable.py": {"*"},  # a whole small run
     "test_browser.py": {"*"},
     "test_guilds.py": {"test_classification_does_not_depend_on_the_hash_seed"},  # trains the name model twice
