@@ -21,10 +21,11 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
-# The package's own bytecode, written where the sources are (only files changed since are compiled): a
+# The package's own bytecode, written where the sources are (only files changed since are compiled; an error
+# in a source stops the target): a
 # process then starts in about 0.8 s instead of 2.5 s where PYTHONDONTWRITEBYTECODE is set (CI machines,
 # containers), which keeps Python from caching what it compiles. uv compiles the installed packages.
-BYTECODE = $(BIN)/python -m compileall -q -j 0 siteplan >/dev/null
+BYTECODE = $(BIN)/python -m compileall -q siteplan
 
 demo: $(STAMP)
 	@$(BYTECODE)
@@ -54,7 +55,7 @@ test:
 	$(MAKE) --no-print-directory lint; st=$$?; \
 	while [ ! -f $(SYSDONE) ]; do sleep 2; done; cat $(SYSLOG); rm -f $(SYSDONE) $(SYSLOG); \
 	[ $$st = 0 ] || exit $$st; \
-	$(BYTECODE); $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+	$(BYTECODE) && $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # The inner loop: everything but the tests marked slow (whole demo runs, browsers, QGIS, wheel, notebook).
 test-fast: $(STAMP)
@@ -74,3 +75,4 @@ constraints:
 
 clean:
 	rm -rf out .pytest_cache
+	find siteplan -name __pycache__ -type d -prune -exec rm -rf {} +

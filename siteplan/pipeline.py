@@ -402,16 +402,13 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]
     """The answers for the unassigned demand: a new plan whose rows add ``site_id`` (the new site that
     would take each business), and the new sites, their failures and choice, upgrades of existing estates
     and both side by side; notes added to ``warns``. The plan given is not changed."""
-    import contextvars
-    from concurrent.futures import ThreadPoolExecutor
+    from .common.parallel import side_by_side
 
     estates = prep.region.layers["estates"]
     # the upgrades read the plan's rows but not the sites': both are worked out side by side (threads: the
     # solves release the GIL), their notes added in the order they always were
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siteplan-upgrades") as pool:
-        upgrading = pool.submit(contextvars.copy_context().run, propose_upgrades, prep, plan, inputs)
-        sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
-        upgrades, notes = upgrading.result()
+    (sites, failures, site_choice, takes), (upgrades, notes) = side_by_side(
+        lambda: propose_sites(prep, plan, estates), lambda: propose_upgrades(prep, plan, inputs))
     warns.extend(notices("site-failed", (f"new sites: {f}" for f in failures)))
     plan = replace(plan, rows=plan.rows.assign(site_id=plan.rows["biz_id"].map(dict(zip(takes["biz_id"],
                                                                                          takes["site_id"])))))

@@ -207,6 +207,7 @@ SLOW_FIXTURES = {"demo_run_dir", "demo_result"}
 #: when it uses one of the fixtures, or is named). Measured CPU time, two cores: see README, Development.
 SLOW: dict[str, set[str]] = {
     "test_threads_same_answers.py": {"*"},
+    "test_blas_and_threads.py": {"test_name_model_bits_do_not_depend_on_who_loaded_numpy_first"},
     "test_results_immutable.py": {"*"},  # a whole small run
     "test_browser.py": {"*"},
     "test_guilds.py": {"test_classification_does_not_depend_on_the_hash_seed"},  # trains the name model twice

@@ -89,3 +89,68 @@ def test_no_child_python_trains_here_with_a_warning(monkeypatch, caplog):
         m = ngram_model._fit(["jooshkari", "najjari", "sangbori", "jooshkar"], ["a", "b", "c", "a"], np.ones(4))
     assert list(m.classes) == ["a", "b", "c"]
     assert "not a Python to train in" in caplog.text
+
+
+def test_a_model_trained_with_another_kernel_is_not_cached(monkeypatch, tmp_path):
+    import numpy as np
+
+    from siteplan.guilds import ngram_model
+
+    monkeypatch.setenv("SITEPLAN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(blas, "kernel_in_use", lambda: False)
+    monkeypatch.setattr(sys, "executable", "/opt/qgis/bin/qgis")  # no child: trained here, with this kernel
+    ngram_model._MEMORY.clear()
+    ngram_model.fitted_model(["jooshkari x", "najjari y", "sangbori z"], ["a", "b", "c"], np.ones(3))
+    assert not list(tmp_path.rglob("*.npz"))  # the key names the pinned kernel: this model is not kept
+
+
+def test_the_child_imports_this_siteplan_not_one_in_the_working_folder(monkeypatch, tmp_path):
+    import numpy as np
+
+    from siteplan.guilds import ngram_model
+
+    fake = tmp_path / "siteplan"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('a stranger siteplan')\n")
+    monkeypatch.chdir(tmp_path)
+    got = ngram_model._fit_in_child(["jooshkari x", "najjari y", "sangbori z"], ["a", "b", "c"], np.ones(3))
+    assert got is not None and list(got.classes) == ["a", "b", "c"]
+
+
+def test_threads_setting(monkeypatch):
+    from siteplan.common.parallel import limited, threads
+
+    monkeypatch.setenv("SITEPLAN_THREADS", "3")
+    assert threads() == 3
+    with limited(1):
+        assert threads() == 1
+    for junk in ("²", "two", "-2", ""):
+        monkeypatch.setenv("SITEPLAN_THREADS", junk)
+        assert 1 <= threads() <= 4
+
+
+def test_side_by_side_stops_the_other_when_the_first_fails(monkeypatch):
+    from siteplan.common.parallel import side_by_side
+
+    monkeypatch.setenv("SITEPLAN_THREADS", "2")
+    started: list[int] = []
+    release = threading.Event()
+
+    def first() -> None:
+        release.wait(5)  # the second has started its first item
+        raise RuntimeError("sites failed")
+
+    def item(i: int) -> int:
+        started.append(i)
+        release.set()
+        time.sleep(0.2)
+        return i
+
+    def second() -> list[int]:
+        return ordered_map(item, range(6), workers=1)
+
+    with pytest.raises(RuntimeError, match="sites failed"):
+        side_by_side(first, second)
+    time.sleep(0.5)  # whatever was running has finished; nothing more starts
+    assert started == [0]
+    assert side_by_side(lambda: 1, lambda: ordered_map(lambda x: x * 2, range(3))) == (1, [0, 2, 4])

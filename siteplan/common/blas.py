@@ -9,8 +9,11 @@ with the SkylakeX kernels, review.csv and ``stages/classify.npz`` differ from th
 
 :func:`pin` sets ``OPENBLAS_CORETYPE`` before numpy is first imported (``import siteplan`` calls it;
 a value the user set is kept): ``Haswell`` on x86-64 processors with AVX2 and FMA (every such processor
-runs it), ``ARMV8`` on 64-bit ARM. Elsewhere nothing is pinned and the bytes may differ from other
-machines'. :func:`kernel_in_use` tells whether the loaded libraries run the pinned kernel (numpy imported
+runs it; the flags are read from Linux's ``/proc/cpuinfo``), ``ARMV8`` on 64-bit ARM. Elsewhere (x86-64
+macOS and Windows, processors without AVX2, a numpy built on another BLAS) nothing is pinned and the bytes may
+differ from other machines'. The variable is set for the whole process and the programs it starts (other
+BLAS work in it runs the pinned kernel too: on an AVX-512 machine a little slower); set ``OPENBLAS_CORETYPE``
+yourself to choose another kernel. :func:`kernel_in_use` tells whether the loaded libraries run the pinned kernel (numpy imported
 before siteplan loads them with the machine's own); the name model is then trained in a child process
 that loads them pinned.
 
@@ -62,8 +65,8 @@ def pin() -> str | None:
     """Set ``OPENBLAS_CORETYPE`` to :func:`pinned_kernel` if numpy is not loaded yet (it is read when
     OpenBLAS loads); returns the kernel, or None when nothing is pinned."""
     kernel = pinned_kernel()
-    if kernel is not None and "numpy" not in sys.modules:
-        os.environ.setdefault(ENV, kernel)
+    if kernel is not None and "numpy" not in sys.modules and not os.environ.get(ENV, "").strip():
+        os.environ[ENV] = kernel  # a blank value counts as unset
     return kernel
 
 

@@ -253,26 +253,40 @@ def training_key(texts: list[str], labels: list[str], sample_weight: np.ndarray)
 
 
 def _fit(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
+    """The model trained on the data (:func:`_fit_pinned`'s model)."""
+    return _fit_pinned(texts, labels, sample_weight)[0]
+
+
+def _fit_pinned(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> tuple[FittedNameModel, bool]:
     """Train with scikit-learn (the only place it is imported), on one BLAS thread: the fitted
     coefficients' last bits would otherwise depend on how many cores the machine has (OpenBLAS sums in
     per-thread blocks), and so would the run's bytes; one thread is also ~3x cheaper on a busy machine.
     Where the loaded OpenBLAS does not run the pinned kernel (numpy imported before siteplan:
-    :mod:`siteplan.common.blas`), the training runs in a child process that loads it pinned."""
+    :mod:`siteplan.common.blas`), the training runs in a child process that loads it pinned. Returns the
+    model and whether it was trained with the pinned kernel (only such a model is stored in the cache folder,
+    under a key that names that kernel)."""
     from ..common.blas import kernel_in_use
 
-    if not kernel_in_use():
-        got = _fit_in_child(texts, labels, sample_weight)
-        if got is not None:
-            return got
-    return fit_here(texts, labels, sample_weight)
+    if kernel_in_use():
+        return fit_here(texts, labels, sample_weight), True
+    got = _fit_in_child(texts, labels, sample_weight)
+    if got is not None:
+        return got, True
+    return fit_here(texts, labels, sample_weight), False
+
+
+#: seconds a child process may take to train the name model (a registry of a province trains in seconds)
+CHILD_TIMEOUT_S = 900.0
 
 
 def _fit_in_child(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel | None:
     """:func:`fit_here` in a child process whose OpenBLAS runs the pinned kernel (the data passed as
-    JSON and ``.npy`` files in a private temporary folder; the model read back from its ``.npz``). None,
-    with a warning in the log, where no child Python can be started (an embedding program such as QGIS,
-    whose ``sys.executable`` is not Python) or the child fails: the model is then trained here, with this
-    machine's own kernel, and its last bits may differ from another machine's."""
+    JSON and ``.npy`` files in a private temporary folder; the model read back from its ``.npz``). The child
+    is this Python with this process's import path and nothing else (``-P``: not the working folder), and
+    it checks that it imported this siteplan. None, with a warning in the log, where no child Python can be
+    started (an embedding program such as QGIS, whose ``sys.executable`` is not Python) or the child fails:
+    the model is then trained here, with this machine's own kernel, and its last bits may differ from
+    another machine's (it is not stored in the cache folder)."""
     import os
     import subprocess
     import sys
@@ -280,26 +294,36 @@ def _fit_in_child(texts: list[str], labels: list[str], sample_weight: np.ndarray
 
     from ..common.blas import ENV, pinned_kernel
 
+    def fallback(why: str) -> None:
+        log.warning("name model: numpy was loaded before siteplan with this machine's own OpenBLAS kernel and %s; "
+                    "trained here, with that kernel (its last bits may differ from other machines'; not cached)", why)
+
     exe = Path(sys.executable or "")
     if not exe.name.lower().startswith("python"):
-        log.warning("name model: numpy was loaded before siteplan with this machine's own OpenBLAS kernel and "
-                    "%s is not a Python to train in; trained here (its last bits may differ from other machines')",
-                    exe.name or "this program")
+        fallback(f"{exe.name or 'this program'} is not a Python to train in")
         return None
+    package = str(Path(__file__).resolve().parents[1])
     with tempfile.TemporaryDirectory(prefix="siteplan-fit-") as tmp:
         d = Path(tmp)
         (d / "data.json").write_text(json.dumps([list(map(str, texts)), list(map(str, labels))], ensure_ascii=False),
                                      encoding="utf-8")
         np.save(d / "weights.npy", np.asarray(sample_weight, dtype=np.float64), allow_pickle=False)
-        env = {**os.environ, ENV: str(pinned_kernel())}
-        r = subprocess.run([sys.executable, "-m", "siteplan.guilds.fit_child", str(d)], env=env,  # noqa: S603 - our module
-                           capture_output=True, text=True, check=False)
-        if r.returncode != 0 or not (d / "model.npz").is_file():
-            log.warning("name model: training in a child process with the pinned OpenBLAS kernel failed (%s); "
-                        "trained here (its last bits may differ from other machines')",
-                        r.stderr.strip()[-300:] or f"exit {r.returncode}")
+        env = {**os.environ, ENV: str(pinned_kernel()), "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        try:
+            r = subprocess.run([sys.executable, "-P", "-m", "siteplan.guilds.fit_child", str(d), package],  # noqa: S603 - our module
+                               env=env, capture_output=True, text=True, check=False, timeout=CHILD_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            fallback(f"the child process training it with the pinned kernel failed ({exc})")
             return None
-        return FittedNameModel.from_npz(d / "model.npz")
+        if r.returncode != 0 or not (d / "model.npz").is_file():
+            fallback("the child process training it with the pinned kernel failed "
+                     f"({r.stderr.strip()[-300:] or f'exit {r.returncode}'})")
+            return None
+        try:
+            return FittedNameModel.from_npz(d / "model.npz")
+        except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError) as exc:
+            fallback(f"the child process's model could not be read ({exc})")
+            return None
 
 
 def fit_here(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
@@ -372,8 +396,8 @@ def fitted_model(texts: list[str], labels: list[str], sample_weight: np.ndarray)
     path = folder / "name-model" / f"{key}.npz" if folder is not None else None
     got = _load(path) if path is not None else None
     if got is None:
-        got = _fit(texts, labels, sample_weight)
-        if path is not None:
+        got, pinned = _fit_pinned(texts, labels, sample_weight)
+        if path is not None and pinned:  # the key names the pinned kernel: a model trained with another is not kept
             _store(path, got)
     else:
         log.debug("name model from the cache (%s)", path)

@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..common.parallel import limited
 from ..progress import UnitBars, announce, listen
 from .logs import captured_warnings, labelled_logs
 
@@ -122,7 +123,9 @@ def run_unit(task: UnitTask) -> Outcome:
         if not task.topic:  # here: the caller labels the log lines (labelled_logs)
             out = _run_unit(task, t0, where, done)
         else:
-            with captured_warnings(task.label) as logged:  # on a worker: labelled, and kept for the command
+            # on a worker: labelled, and kept for the command; one thread (the worker's own: its log capture is
+            # by thread, and the workers already use the cores)
+            with captured_warnings(task.label) as logged, limited(1):
                 out = _run_unit(task, t0, where, done)
             out.logged = logged
     out.cpu_s = round(time.process_time() - c0, 3)
