@@ -9,8 +9,10 @@ leaves it out) to check that both write the same bytes; each in a fresh ``python
 process. Prints for each the wall time, the CPU time of the process (user + sys: the figure to compare
 on a loaded machine), the stage timings of its manifest (wall and CPU), what was reused and the load
 average; then which outputs the what-if changed. ``--run-args`` replaces run B's extra arguments
-(default ``--reuse RUN_A``). The user's cache folder is used as the environment says
-(``SITEPLAN_CACHE_DIR=off`` for cold runs without any cache).
+(default ``--reuse RUN_A``). Runs A and B share a fresh, empty cache folder (so B finds A's solves and
+the trained name model, never B's own from an earlier bench: the first-time what-if a planner meets);
+``--user-cache`` uses the cache folder the environment says instead (a second asking of the same what-if
+then reads B's solves and is faster: the figure the user's cache gives, not a first answer).
 
 Run: ``python benchmarks/bench_whatif.py [--estate E14] [--run-args "..."] [--no-check]``.
 """
@@ -65,6 +67,8 @@ def main() -> None:
     ap.add_argument("--estate", default="E14", help="the estate that gets wastewater")
     ap.add_argument("--run-args", default=None, help="extra arguments of run B (shell words; default --reuse RUN_A)")
     ap.add_argument("--no-check", action="store_true", help="do not run B cold to check the bytes")
+    ap.add_argument("--user-cache", action="store_true",
+                    help="use the environment's cache folder (default: a fresh one shared by A and B)")
     a = ap.parse_args()
     import geopandas as gpd
 
@@ -72,6 +76,8 @@ def main() -> None:
 
     src = demo_scenario_path().parent
     tmp = Path(tempfile.mkdtemp(prefix="bench-whatif-"))
+    if not a.user_cache:
+        os.environ["SITEPLAN_CACHE_DIR"] = str(tmp / "cache")
     base, what = tmp / "a", tmp / "b"
     for d in (base, what):
         shutil.copytree(src, d, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
@@ -82,7 +88,8 @@ def main() -> None:
         raise SystemExit(f"--estate {a.estate}: not an estate of the demo")
     est.loc[at, "wastewater"] = 1
     est.to_file(shp, encoding="utf-8")
-    print(f"user cache folder: {os.environ.get('SITEPLAN_CACHE_DIR', '~/.cache/siteplan (default)')}")
+    print(f"cache folder: {os.environ.get('SITEPLAN_CACHE_DIR', '~/.cache/siteplan (default)')}"
+          f"{'' if a.user_cache else ' (fresh, shared by A and B)'}")
     h_a, _ = run_case("A: the demo, cold", base / "demo.yaml", tmp / "out-a", [])
     extra = shlex.split(a.run_args) if a.run_args is not None else ["--reuse", str(tmp / "out-a")]
     h_b, _ = run_case(f"B: {a.estate} gets wastewater, {' '.join(extra) or 'no options'}", what / "demo.yaml",
