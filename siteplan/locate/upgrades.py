@@ -15,10 +15,12 @@ upgrade an estate, not to build a new one far away.
 2. **Screening.** Candidates are ordered by the unassigned land in reach that they would make eligible;
    the first ``upgrades.count`` are estimated.
 3. **Estimate by local re-allocation** (``businesses_est``, ``land_ha_est``). Around the upgraded estate,
-   the businesses within reach of it (all of them, assigned or not) are allocated again to the estates
-   within reach of those businesses, on the capacity the rest of the plan leaves there, once as the
-   estates are and once with the upgrade (the same solver as the plan). The difference is a fast
-   estimate: the rest of the plan is held fixed, so it misses chains of moves further away.
+   the businesses within reach of it (all of them, assigned or not) are allocated again, with the upgrade,
+   to the estates within reach of those businesses, on the capacity the rest of the plan leaves there
+   (the same solver as the plan), and compared with the plan as it is there (the baseline allocation is
+   reused, not solved again: on the demo, solving that neighbourhood again without the upgrade gave the
+   plan's own assigned count for each of the five candidates). The difference is a fast estimate: the
+   rest of the plan is held fixed, so it misses chains of moves further away.
 4. **Verification by re-solving the plan** (``businesses``, ``land_ha``; ``figure`` ``rerun``). The best
    ``upgrades.verify`` candidates by the estimate are verified: the whole relocation model is solved
    again (:func:`siteplan.relocation.relocate`: the same businesses, clusters, capacity, scores,
@@ -46,7 +48,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..common.parallel import Once, ordered_map
+from ..common.parallel import ordered_map
 from ..common.units import M2_PER_HA, M_PER_KM
 from ..relocation.roads import scenario_network, straight_bound_km
 from ..rules.ruleset import UTILITIES, eligibility, env_rank, is_blank
@@ -258,11 +260,10 @@ def propose_upgrades(prep: Prepared, plan: Plan, inputs: PlanInputs) -> tuple[pd
         notes.append(f"{len(ranked) - count} further upgrade candidates not evaluated (upgrades.count = {count})")
     by_row = {str(e.estate_id): e for e in inputs.estates.itertuples()}
     out = []
-    memo: Once[Any] = Once()
     costs = _travel_memo(prep, inputs)
-    # the candidates' estimates are independent (the allocations as the estates are shared through
-    # ``memo``): solved side by side on the machine's cores, in the order of the candidates
-    estimates = ordered_map(lambda rc: _estimate(prep, plan, inputs, rc[0][0], rc[1]["changes"], memo, costs),
+    # the candidates' estimates are independent: solved side by side on the machine's cores, in the order
+    # of the candidates
+    estimates = ordered_map(lambda rc: _estimate(prep, plan, inputs, rc[0][0], rc[1]["changes"], costs),
                             ranked[:count])
     for ((eid, _), cand), got in zip(ranked[:count], estimates, strict=True):
         if got is None:
@@ -429,12 +430,11 @@ def verify_upgrade(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
 
 
 def _estimate(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
-              changes: dict[str, object], memo: Once[Any] | None = None, costs: TravelMemo | None = None
+              changes: dict[str, object], costs: TravelMemo | None = None
               ) -> tuple[int, float, float, list[str]] | None:
     """Businesses and land newly placed when estate ``eid`` gets ``changes``, by re-allocating around
-    it only (module docstring, step 3), the mean distance of those placed there, and the categories it
-    newly admits. ``memo`` keeps the allocations as the estates are, by neighbourhood, across the
-    candidates of one run; ``costs`` the run's travel costs (:class:`TravelMemo`)."""
+    it only and comparing with the plan there (module docstring, step 3), the mean distance of those placed
+    there, and the categories it newly admits. ``costs`` is the run's travel costs (:class:`TravelMemo`)."""
     from ..relocation import allocate
 
     sc = prep.scenario
@@ -462,15 +462,8 @@ def _estimate(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
     cap["capacity_m2"] = (cap["capacity_m2"] - cap["estate_id"].map(used).fillna(0.0)).clip(lower=0.0)
     el = elig[elig["estate_id"].astype(str).isin(ids)]
     scr = None if scores is None else scores[scores["estate_id"].astype(str).isin(ids)]
-    # the allocation as the estates are depends only on who and where: candidates with the same
-    # neighbourhood share it (computed once; the same call would give the same plan)
-    key = (tuple(b_loc["biz_id"].astype(str)), tuple(e_loc["estate_id"].astype(str)))
-
-    def as_they_are() -> Any:
-        return allocate(b_loc, e_loc, prep.catalogue, el, cap, scr, sc.allocation, reserved, network=net, costs=costs,
-                        detail=False)
-
-    before = as_they_are() if memo is None else memo.get(key, as_they_are)
+    # as the estates are: the plan itself there (it fits the capacity the rest of the plan leaves)
+    before = rows[rows["biz_id"].isin(b_loc["biz_id"])]
     upgraded = upgraded_estates(estates.iloc[[est_i]], eid, changes)
     el_new = eligibility(upgraded, prep.rules, usable[usable["estate_id"].astype(str) == eid],
                          sc.allocation.accepted_kinds, reserved)
@@ -479,10 +472,10 @@ def _estimate(prep: Prepared, plan: Plan, inputs: PlanInputs, eid: str,
     el2 = pd.concat([el[el["estate_id"].astype(str) != eid], el_new], ignore_index=True)
     after = allocate(b_loc, e_loc, prep.catalogue, el2, cap, scr, sc.allocation, reserved, network=net, costs=costs,
                      detail=False)
-    a0 = before.rows["status"] == "assigned"
+    a0 = before["status"] == "assigned"
     a1 = after.rows["status"] == "assigned"
     n = int(a1.sum() - a0.sum())
-    land = float(after.rows.loc[a1, "land_m2"].sum() - before.rows.loc[a0, "land_m2"].sum())
+    land = float(after.rows.loc[a1, "land_m2"].sum() - before.loc[a0, "land_m2"].sum())
     there = after.rows[a1 & (after.rows["estate_id"].astype(str) == eid) & after.rows["category"].isin(unlocked)]
     km = "road_km" if "road_km" in there else "distance_km"  # road km on a road network
     mean_km = float(there[km].mean()) if len(there) else float("nan")
