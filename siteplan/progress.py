@@ -28,6 +28,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import IO, Any, Self
 
+from .common.interrupts import raise_pending
 from .common.textnorm import printable
 
 __all__ = ["STAGES", "Listener", "emit", "announce", "listen", "drawn", "show_bars", "stage_bar", "UnitBars", "count_bar",
@@ -58,9 +59,12 @@ def emit(stage: str, state: str) -> None:
 
 @contextmanager
 def announce(stage: str) -> Iterator[None]:
-    """Emit ``stage`` started, run the block, emit it done (not when the block raised)."""
+    """Emit ``stage`` started, run the block, emit it done (not when the block raised). An interrupt a
+    library swallowed is raised again here, before and after (:mod:`siteplan.common.interrupts`)."""
+    raise_pending()
     emit(stage, "start")
     yield
+    raise_pending()
     emit(stage, "done")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from ..common import interrupts
 from ..common.textnorm import printable, printable_json
 from ..errors import SiteplanError
 
@@ -114,13 +115,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every clean-up (``finally``) runs."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
-    """Raise :class:`_Terminated` (SIGTERM handled like Ctrl-C)."""
-    raise _Terminated
+_Terminated = interrupts.Terminated  # SIGTERM, raised like Ctrl-C so that every clean-up (``finally``) runs
 
 
 class _Group(click.Group):
@@ -128,19 +123,21 @@ class _Group(click.Group):
     the shell's usual status (130 for Ctrl-C, 143 for SIGTERM) instead of click's "Aborted!"."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        interrupts.reset()
+        previous: dict[signal.Signals, Any] = {}
         try:
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
-            installed = True
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, interrupts.handler)  # noted too: raised again if swallowed
         except ValueError:  # not the main thread (embedded use)
-            installed = False
+            pass
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
             click.echo("interrupted", err=True)
             ctx.exit(143 if isinstance(exc, _Terminated) else 130)
         finally:
-            if installed:
-                signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+            for sig, h in previous.items():
+                signal.signal(sig, h if h is not None else signal.SIG_DFL)
 
 
 def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:

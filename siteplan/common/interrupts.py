@@ -1,0 +1,51 @@
+"""Ctrl-C and SIGTERM that a library swallowed, raised again at the next stage boundary.
+
+Python runs a signal handler in the main thread at the next bytecode, wherever that is; when it is inside
+a library's compiled code that catches exceptions (seen: pyogrio reading a layer, a SIGTERM's exception
+caught in its Cython buffer code), the interrupt is lost and the run goes on to the end as if nothing had
+been asked. The command line's handlers (:func:`handler`) therefore also note the signal, and every stage
+boundary (:func:`siteplan.progress.announce`) calls :func:`raise_pending`, which raises it again.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+__all__ = ["Terminated", "handler", "raise_pending", "reset"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up (``finally``) runs."""
+
+
+class _State:
+    """The signal received and not yet seen to stop the run (None: none)."""
+
+    pending: int | None = None
+
+
+_state = _State()
+
+
+def reset() -> None:
+    """Forget a signal noted earlier (a new command starts)."""
+    _state.pending = None
+
+
+def _raise(signum: int) -> None:
+    if signum == signal.SIGTERM:
+        raise Terminated
+    raise KeyboardInterrupt
+
+
+def handler(signum: int, frame: Any) -> None:  # noqa: ARG001 - a signal handler's signature
+    """Note ``signum`` and raise it (:class:`Terminated` for SIGTERM, :class:`KeyboardInterrupt` else)."""
+    _state.pending = signum
+    _raise(signum)
+
+
+def raise_pending() -> None:
+    """Raise the signal :func:`handler` noted, if any: its exception may have been swallowed on its way."""
+    if _state.pending is not None:
+        _raise(_state.pending)
