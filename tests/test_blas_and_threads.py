@@ -12,7 +12,7 @@ import time
 import pytest
 
 from siteplan.common import blas
-from siteplan.common.parallel import Once, ordered_map
+from siteplan.common.parallel import ordered_map
 
 FIT = """
 import hashlib
@@ -59,22 +59,6 @@ def test_ordered_map_keeps_the_order_and_raises_the_first_error():
 
     with pytest.raises(ValueError, match="item 2"):
         ordered_map(fail_on, range(6), workers=2)
-
-
-def test_once_computes_each_key_once_across_threads():
-    calls: list[str] = []
-    lock = threading.Lock()
-    once: Once[str] = Once()
-
-    def compute(key: str) -> str:
-        with lock:
-            calls.append(key)
-        time.sleep(0.05)
-        return key.upper()
-
-    got = ordered_map(lambda k: once.get(k, lambda: compute(k)), ["a", "b", "a", "a", "b"], workers=4)
-    assert got == ["A", "B", "A", "A", "B"]
-    assert sorted(calls) == ["a", "b"]
 
 
 def test_no_child_python_trains_here_with_a_warning(monkeypatch, caplog):

@@ -7,9 +7,9 @@ GEOS and numpy. Each item runs in a copy of the caller's context (:mod:`contextv
 listener, report language), so it sees what the caller sees.
 
 The results do not depend on the number of threads or on which finishes first, so long as each call of
-the function depends only on its item and on state nobody writes while they run (callers keep to that:
-a shared memo is filled under a lock, by :class:`Once`). The number of threads is ``SITEPLAN_THREADS``
-when set (``1``: one after another, on the calling thread), else the cores this process may use (at most
+the function depends only on its item and on state nobody writes while they run (callers keep to that;
+a shared memo is filled under a lock, as :class:`siteplan.locate.upgrades.TravelMemo` is). The number of
+threads is ``SITEPLAN_THREADS`` when set (``1``: one after another, on the calling thread), else the cores this process may use (at most
 :data:`MAX_THREADS`); :func:`limited` lowers it for a block (a national unit on a Dask worker runs on one
 thread: the worker's own). When :func:`side_by_side`'s first computation fails or is interrupted, the
 items of the second not yet started are skipped (:class:`Stopped`); a solve already running finishes.
@@ -20,12 +20,12 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-__all__ = ["MAX_THREADS", "Once", "Stopped", "limited", "ordered_map", "side_by_side", "threads"]
+__all__ = ["MAX_THREADS", "Stopped", "limited", "ordered_map", "side_by_side", "threads"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -162,25 +162,3 @@ def side_by_side(first: Callable[[], R], second: Callable[[], S]) -> tuple[R, S]
         return a, b
     finally:
         _STOP.reset(token)
-
-
-class Once(Generic[R]):
-    """Values computed once per key by whichever thread asks first; the others wait for that answer."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._futures: dict[Hashable, Future[R]] = {}
-
-    def get(self, key: Hashable, compute: Callable[[], R]) -> R:
-        """The value of ``key``: ``compute()`` on the first call with it (its error raised to every caller)."""
-        with self._lock:
-            fut = self._futures.get(key)
-            mine = fut is None
-            if fut is None:
-                fut = self._futures[key] = Future()
-        if mine:
-            try:
-                fut.set_result(compute())
-            except BaseException as exc:  # noqa: BLE001 - every caller gets the error, as a call of its own would
-                fut.set_exception(exc)
-        return fut.result()
