@@ -6,13 +6,13 @@ computations at once. Threads pay only where the work releases the GIL: the relo
 GEOS and numpy. Each item runs in a copy of the caller's context (:mod:`contextvars`: the run's progress
 listener, report language), so it sees what the caller sees.
 
-The results do not depend on the number of threads or on which finishes first, so long as each call of
-the function depends only on its item and on state nobody writes while they run (callers keep to that;
-a shared memo is filled under a lock, as :class:`siteplan.locate.upgrades.TravelMemo` is). The number of
-threads is ``SITEPLAN_THREADS`` when set (``1``: one after another, on the calling thread), else the
-cores this process may use (at most :data:`MAX_THREADS`); :func:`limited` lowers it for a block (a
-national unit on a Dask worker runs on one thread: the worker's own). When :func:`side_by_side`'s first computation fails or is interrupted, the
-items of the second not yet started are skipped (:class:`Stopped`); a solve already running finishes.
+The results do not depend on the number of threads or on which finishes first, so long as each call of the
+function depends only on its item and on state nobody writes while they run (callers keep to that; a shared
+memo is filled under a lock, as :class:`siteplan.locate.upgrades.TravelMemo` is). The number of threads is
+``SITEPLAN_THREADS`` when set (``1``: one after another, on the calling thread), else the cores this process
+may use (at most :data:`MAX_THREADS`); :func:`limited` lowers it for a block (a national unit on a Dask worker
+runs on one thread: the worker's own). When :func:`side_by_side`'s first computation fails or is interrupted,
+the items of the second not yet started are skipped (:class:`Stopped`); a solve already running finishes.
 """
 
 from __future__ import annotations
