@@ -384,6 +384,68 @@ def test_an_interrupt_a_library_swallowed_stops_the_run_at_the_next_stage(small,
     assert not out.exists() and not leftovers(out)
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_signal_after_the_output_is_in_place_changes_nothing(small, tmp_path, monkeypatch, base_run, overwrite):
+    # the run is complete once its folder is in place: a late SIGTERM neither calls it interrupted nor
+    # takes the new output away (it did: exit 143 with the new output there, the previous one gone)
+    fault = od._fault
+
+    def late(step: str) -> None:
+        if step == "swapped":
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        fault(step)
+
+    monkeypatch.setattr(od, "_fault", late)
+    out = tmp_path / "out"
+    if overwrite:
+        shutil.copytree(base_run, out)
+    r = CliRunner().invoke(main, ["run", str(small), "--out", str(out), "--quiet", *(["--overwrite"] if overwrite else [])])
+    assert r.exit_code == 0, r.output
+    assert (out / "manifest.json").exists() and not leftovers(out)
+
+
+def test_a_second_interrupt_during_the_clean_up_leaves_nothing_behind(small, tmp_path, monkeypatch):
+    from siteplan.inputs import region
+
+    def first_ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    rmtree = shutil.rmtree
+
+    def second_ctrl_c(path, *a, **k):  # the second Ctrl-C lands while the staging folder is being removed
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        return rmtree(path, *a, **k)
+
+    monkeypatch.setattr(region, "read_layer_file", first_ctrl_c)
+    monkeypatch.setattr(od.shutil, "rmtree", second_ctrl_c)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(small), "--out", str(out), "--quiet"])
+    assert r.exit_code == 130, r.output
+    assert not out.exists() and not leftovers(out)
+
+
+def test_a_signal_ignored_by_the_caller_stays_ignored(small, tmp_path, monkeypatch):
+    # `siteplan run … &` in a script: the shell ignores SIGINT for it; siteplan keeps it ignored
+    from siteplan.inputs import region
+
+    read = region.read_layer_file
+
+    def ctrl_c(*a, **k):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        return read(*a, **k)
+
+    monkeypatch.setattr(region, "read_layer_file", ctrl_c)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        r = CliRunner().invoke(main, ["run", str(small), "--out", str(tmp_path / "out"), "--quiet"])
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert r.exit_code == 0, r.output
+
+
 @pytest.mark.parametrize("exc,code", [(KeyboardInterrupt, 130), ("terminated", 143)])
 def test_interrupt_message_and_status(small, tmp_path, monkeypatch, exc, code):
     from siteplan import cli, pipeline

@@ -122,22 +122,34 @@ class _Group(click.Group):
     """The root command: SIGTERM is handled like SIGINT; both end with "interrupted" on stderr and
     the shell's usual status (130 for Ctrl-C, 143 for SIGTERM) instead of click's "Aborted!"."""
 
+    #: run as the process's command (``siteplan ...``, ``python -m siteplan``), not embedded (``CliRunner``)
+    _process = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The process's command line: signals after the command ended are ignored until the process exits."""
+        self._process = True
+        return super().__call__(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         interrupts.reset()
         previous: dict[signal.Signals, Any] = {}
         try:
             for sig in (signal.SIGTERM, signal.SIGINT):
+                if signal.getsignal(sig) is signal.SIG_IGN:
+                    continue  # ignored by whoever started us (`cmd &` in a script): kept ignored
                 previous[sig] = signal.signal(sig, interrupts.handler)  # noted too: raised again if swallowed
         except ValueError:  # not the main thread (embedded use)
             pass
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
+            interrupts.settle()  # a second Ctrl-C while saying so changes nothing
             click.echo("interrupted", err=True)
             ctx.exit(143 if isinstance(exc, _Terminated) else 130)
         finally:
             for sig, h in previous.items():
-                signal.signal(sig, h if h is not None else signal.SIG_DFL)
+                # the process exits next: a late signal would kill it (-2, -15) after its work was done
+                signal.signal(sig, signal.SIG_IGN if self._process else (h if h is not None else signal.SIG_DFL))
 
 
 def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:

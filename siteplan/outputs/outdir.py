@@ -58,6 +58,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from .._version import __version__
+from ..common import interrupts
 from ..common.fs import Lock, disk_full, exchange, fsync_dir, fsync_tree, signals_deferred
 from ..errors import InputError
 from .files import MARKER  # the marker file in every folder siteplan writes
@@ -174,7 +175,7 @@ class OutputFolder:
             self._write_marker(stage)
             _fault("staged")
         except BaseException:
-            self._finish(failed=True)
+            self._finish_failed()
             raise
         return self
 
@@ -319,13 +320,13 @@ class OutputFolder:
             try:
                 self._commit()
             except BaseException as err:
-                self._finish(failed=True)
+                self._finish_failed()
                 if disk_full(err) and not self._swapped:
                     raise self._disk_full_error() from err
                 raise
             self._finish(failed=False)
             return
-        self._finish(failed=True)
+        self._finish_failed()
         if disk_full(exc):
             raise self._disk_full_error() from exc
 
@@ -344,14 +345,16 @@ class OutputFolder:
         _fault("written")
         self._check_existing()  # again, under the lock: something may have appeared meanwhile
         if not os.path.lexists(out):
-            try:
-                stage.rename(out)
-            except OSError as exc:
-                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                    raise
-                raise InputError(f"{out}: a folder appeared there during the run; nothing was changed under "
-                                 "--out: run again") from None
-            self._discard, self._swapped = None, True
+            with signals_deferred():
+                try:
+                    stage.rename(out)
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
+                    raise InputError(f"{out}: a folder appeared there during the run; nothing was changed under "
+                                     "--out: run again") from None
+                self._discard, self._swapped = None, True
+                interrupts.settle()  # the output is in place: a later signal must not call the run interrupted
             fsync_dir(parent)
             _fault("swapped")
             return
@@ -369,8 +372,15 @@ class OutputFolder:
                         old.rename(out)
                     raise
                 self._discard, self._swapped = old, True
+            interrupts.settle()  # the output is in place: a later signal must not call the run interrupted
         fsync_dir(parent)
         _fault("swapped")
+
+    def _finish_failed(self) -> None:
+        """:meth:`_finish` of a failed or interrupted run, with Ctrl-C and SIGTERM held until it is done (a
+        second one would stop the removal half-way and leave part of the staging folder behind)."""
+        with signals_deferred():
+            self._finish(failed=True)
 
     def _finish(self, *, failed: bool) -> None:
         """Remove the staging (or old) folder, release the lock and, on failure, the parents we made."""
