@@ -362,8 +362,18 @@ def test_sigterm_leaves_no_staging_folder(small, tmp_path):
     assert not out.exists() and not leftovers(out)
 
 
+@pytest.fixture
+def ctrl_c_heard():
+    """SIGINT handled as in a terminal: pytest-xdist's workers ignore it, and siteplan keeps an ignored signal
+    ignored (test_a_signal_ignored_by_the_caller_stays_ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_an_interrupt_a_library_swallowed_stops_the_run_at_the_next_stage(small, tmp_path, monkeypatch, sig, code):
+def test_an_interrupt_a_library_swallowed_stops_the_run_at_the_next_stage(small, tmp_path, monkeypatch, sig, code,
+                                                                         ctrl_c_heard):
     # pyogrio once caught the exception a SIGTERM's handler raised while it read a layer: the run went on
     # to the end and exited 0 (a flaky test_sigterm_leaves_no_staging_folder); the signal is noted and
     # raised again at the next stage
@@ -405,7 +415,7 @@ def test_a_signal_after_the_output_is_in_place_changes_nothing(small, tmp_path, 
     assert (out / "manifest.json").exists() and not leftovers(out)
 
 
-def test_a_second_interrupt_during_the_clean_up_leaves_nothing_behind(small, tmp_path, monkeypatch):
+def test_a_second_interrupt_during_the_clean_up_leaves_nothing_behind(small, tmp_path, monkeypatch, ctrl_c_heard):
     from siteplan.inputs import region
 
     def first_ctrl_c(*a, **k):
