@@ -91,6 +91,8 @@ def test_demo_every_estate_and_category_agrees(demo_run_dir):
             a = explain(prep, code, estate=eid)
             b = explain_run(demo_run_dir, code, estate=eid)
             assert _same(a.as_dict(), b.as_dict()) and a.lines() == b.lines() and a.usable == b.usable, (code, eid)
+            rows = a.lines()[a.lines().index("criteria (raw value → transformed × weight = contribution):") + 1:]
+            assert len({r.index("→") for r in rows if "→" in r}) == 1, rows  # one column, long names too
             n += 1
         for at in ((51.6776, 32.6572), (51.45, 32.75), (52.3, 33.4), (0.0, 0.0)):
             a, b = explain(prep, code, at=at), explain_run(demo_run_dir, code, at=at)

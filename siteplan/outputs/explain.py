@@ -132,9 +132,10 @@ class Explanation:
                 out += ["", "estates within reach in a straight line (no roads layer or distance: straight):"]
                 out += [f"  {r.estate_id:12s} {r.straight_km:8.2f} km straight" for r in self.routes.itertuples()]
         out += ["", "criteria (raw value → transformed × weight = contribution):"]
+        w = max([18, *(len(str(c)) for c in self.criteria.criterion)])  # a long criterion name keeps the columns
         for c in self.criteria.itertuples():
-            out.append(f"  {c.criterion:18s} {c.raw:14.2f} → {c.value:.3f} × {c.weight:.3f} = {c.contribution:.3f}")
-        out.append(f"  {'total':18s} {'':14s}   {'':5s}   {'':5s}   {self.criteria.contribution.sum():.3f}")
+            out.append(f"  {c.criterion:{w}s} {c.raw:14.2f} → {c.value:.3f} × {c.weight:.3f} = {c.contribution:.3f}")
+        out.append(f"  {'total':{w}s} {'':14s}   {'':5s}   {'':5s}   {self.criteria.contribution.sum():.3f}")
         return out
 
 
