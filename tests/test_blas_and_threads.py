@@ -17,11 +17,11 @@ from siteplan.common.parallel import ordered_map
 FIT = """
 import hashlib
 {first}
-from siteplan.guilds.ngram_model import _fit
+from siteplan.guilds.ngram_model import _fit_pinned
 from siteplan.guilds.name_model import load_corpus
 import numpy as np
 c = load_corpus()  # thousands of names: enough for another kernel's sums to change the coefficients' bits
-m = _fit(list(c["name"].astype(str)), list(c["category"].astype(str)), np.ones(len(c)))
+m, _ = _fit_pinned(list(c["name"].astype(str)), list(c["category"].astype(str)), np.ones(len(c)))
 print(hashlib.sha256(m.to_npz()).hexdigest())
 """
 
@@ -70,8 +70,9 @@ def test_no_child_python_trains_here_with_a_warning(monkeypatch, caplog):
     monkeypatch.setattr(blas, "kernel_in_use", lambda: False)
     monkeypatch.setattr(sys, "executable", "/opt/qgis/bin/qgis")
     with caplog.at_level("WARNING", logger="siteplan.guilds.ngram_model"):
-        m = ngram_model._fit(["jooshkari", "najjari", "sangbori", "jooshkar"], ["a", "b", "c", "a"], np.ones(4))
-    assert list(m.classes) == ["a", "b", "c"]
+        m, pinned = ngram_model._fit_pinned(["jooshkari", "najjari", "sangbori", "jooshkar"], ["a", "b", "c", "a"],
+                                             np.ones(4))
+    assert list(m.classes) == ["a", "b", "c"] and not pinned  # trained with this kernel: said so
     assert "not a Python to train in" in caplog.text
 
 

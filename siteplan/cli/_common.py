@@ -128,7 +128,10 @@ class _Group(click.Group):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The process's command line: signals after the command ended are ignored until the process exits."""
         self._process = True
-        return super().__call__(*args, **kwargs)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self._process = False  # a later embedded use (CliRunner) restores the caller's handlers again
 
     def invoke(self, ctx: click.Context) -> Any:
         interrupts.reset()

@@ -252,11 +252,6 @@ def training_key(texts: list[str], labels: list[str], sample_weight: np.ndarray)
     return h.hexdigest()
 
 
-def _fit(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> FittedNameModel:
-    """The model trained on the data (:func:`_fit_pinned`'s model)."""
-    return _fit_pinned(texts, labels, sample_weight)[0]
-
-
 def _fit_pinned(texts: list[str], labels: list[str], sample_weight: np.ndarray) -> tuple[FittedNameModel, bool]:
     """Train with scikit-learn (the only place it is imported), on one BLAS thread: the fitted
     coefficients' last bits would otherwise depend on how many cores the machine has (OpenBLAS sums in
