@@ -38,7 +38,7 @@ def test_second_training_is_a_cache_hit_with_identical_predictions(cache, monkey
     def no_fit(*a, **k):
         raise AssertionError("trained again despite the cache")
 
-    monkeypatch.setattr(ngram_model, "_fit", no_fit)
+    monkeypatch.setattr(ngram_model, "_fit_pinned", no_fit)  # the one training path of fitted_model
     m2 = train(cat)
     pd.testing.assert_frame_equal(p1, m2.predict(NAMES))
 
