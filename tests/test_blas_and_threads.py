@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -112,30 +111,3 @@ def test_threads_setting(monkeypatch):
     for junk in ("²", "two", "-2", ""):
         monkeypatch.setenv("SITEPLAN_THREADS", junk)
         assert 1 <= threads() <= 4
-
-
-def test_side_by_side_stops_the_other_when_the_first_fails(monkeypatch):
-    from siteplan.common.parallel import side_by_side
-
-    monkeypatch.setenv("SITEPLAN_THREADS", "2")
-    started: list[int] = []
-    release = threading.Event()
-
-    def first() -> None:
-        release.wait(5)  # the second has started its first item
-        raise RuntimeError("sites failed")
-
-    def item(i: int) -> int:
-        started.append(i)
-        release.set()
-        time.sleep(0.2)
-        return i
-
-    def second() -> list[int]:
-        return ordered_map(item, range(6), workers=1)
-
-    with pytest.raises(RuntimeError, match="sites failed"):
-        side_by_side(first, second)
-    time.sleep(0.5)  # whatever was running has finished; nothing more starts
-    assert started == [0]
-    assert side_by_side(lambda: 1, lambda: ordered_map(lambda x: x * 2, range(3))) == (1, [0, 2, 4])
