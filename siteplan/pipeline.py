@@ -402,12 +402,13 @@ def _answers(prep: Prepared, plan: Plan, inputs: PlanInputs, warns: list[Notice]
     """The answers for the unassigned demand: a new plan whose rows add ``site_id`` (the new site that
     would take each business), and the new sites, their failures and choice, upgrades of existing estates
     and both side by side; notes added to ``warns``. The plan given is not changed."""
+    from .common.parallel import side_by_side
+
     estates = prep.region.layers["estates"]
-    # one after the other, not side by side on threads: the sites' rasterio calls and the upgrades' pandas
-    # calls each set and restore the process's warning filters (warnings.catch_warnings is not thread-safe
-    # before Python 3.14), and interleaved, a warning rasterio silences escaped (seen in a test run)
-    sites, failures, site_choice, takes = propose_sites(prep, plan, estates)
-    upgrades, notes = propose_upgrades(prep, plan, inputs)
+    # the upgrades read the plan's rows but not the sites': both are worked out side by side (threads: the
+    # solves release the GIL; their catch_warnings take turns), their notes added in the order they always were
+    (sites, failures, site_choice, takes), (upgrades, notes) = side_by_side(
+        lambda: propose_sites(prep, plan, estates), lambda: propose_upgrades(prep, plan, inputs))
     warns.extend(notices("site-failed", (f"new sites: {f}" for f in failures)))
     plan = replace(plan, rows=plan.rows.assign(site_id=plan.rows["biz_id"].map(dict(zip(takes["biz_id"],
                                                                                          takes["site_id"])))))

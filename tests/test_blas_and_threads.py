@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -111,3 +112,102 @@ def test_threads_setting(monkeypatch):
     for junk in ("²", "two", "-2", ""):
         monkeypatch.setenv("SITEPLAN_THREADS", junk)
         assert 1 <= threads() <= 4
+def test_side_by_side_stops_the_other_when_the_first_fails(monkeypatch):
+    from siteplan.common.parallel import side_by_side
+
+    monkeypatch.setenv("SITEPLAN_THREADS", "2")
+    started: list[int] = []
+    release = threading.Event()
+
+    def first() -> None:
+        release.wait(5)  # the second has started its first item
+        raise RuntimeError("sites failed")
+
+    def item(i: int) -> int:
+        started.append(i)
+        release.set()
+        time.sleep(0.2)
+        return i
+
+    def second() -> list[int]:
+        return ordered_map(item, range(6), workers=1)
+
+    with pytest.raises(RuntimeError, match="sites failed"):
+        side_by_side(first, second)
+    time.sleep(0.5)  # whatever was running has finished; nothing more starts
+    assert started == [0]
+    assert side_by_side(lambda: 1, lambda: ordered_map(lambda x: x * 2, range(3))) == (1, [0, 2, 4])
+
+
+class _Quiet(UserWarning):
+    """The warning one thread silences in the serialization test."""
+
+
+def _interleave(serialized: bool) -> list[str]:
+    """Thread B enters catch_warnings first; thread A enters its own, silences _Quiet, and warns after B has
+    left. Unserialized, B's exit restores the filters B saved (without A's), and A's warning escapes."""
+    import warnings
+
+    from siteplan.common.parallel import warnings_serialized
+
+    b_in, a_in, b_out = threading.Event(), threading.Event(), threading.Event()
+    escaped: list[str] = []
+
+    def thread_b() -> None:
+        with warnings.catch_warnings():
+            b_in.set()
+            a_in.wait(0.5)  # serialized, A cannot enter before B leaves: the wait times out
+        b_out.set()
+
+    def thread_a() -> None:
+        b_in.wait(5)
+        with warnings.catch_warnings():
+            a_in.set()
+            warnings.simplefilter("ignore", _Quiet)
+            b_out.wait(5)
+            with warnings.catch_warnings(record=True) as seen:  # nested in one thread: never waits
+                try:
+                    warnings.warn("silenced by A", _Quiet, stacklevel=1)
+                except _Quiet as e:  # escaped into an "error" filter (the tests' own)
+                    escaped.append(str(e))
+            escaped.extend(str(w.message) for w in seen if issubclass(w.category, _Quiet))
+
+    def go() -> None:
+        ts = [threading.Thread(target=thread_b), threading.Thread(target=thread_a)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(10)
+
+    if serialized:
+        with warnings_serialized():
+            go()
+    else:
+        go()
+    return escaped
+
+
+def test_catch_warnings_of_threads_take_turns_inside_warnings_serialized():
+    # the race this guards against, reproduced: without the serialization A's silenced warning escapes
+    assert _interleave(serialized=False) == ["silenced by A"]
+    assert _interleave(serialized=True) == []
+    # outside a serialized block catch_warnings is as it was (and the block left no filter behind)
+    assert _interleave(serialized=False) == ["silenced by A"]
+
+
+def test_work_handed_to_threads_from_inside_a_held_catch_warnings_runs_here():
+    import warnings
+
+    from siteplan.common.parallel import in_held_catch_warnings, side_by_side, warnings_serialized
+
+    def item(x: int) -> tuple[int, str]:
+        with warnings.catch_warnings():  # would wait for the caller's forever if it were on another thread
+            return x, threading.current_thread().name
+
+    with warnings_serialized(), warnings.catch_warnings():
+        assert in_held_catch_warnings()
+        got = ordered_map(item, range(3), workers=2)
+        both = side_by_side(lambda: item(9), lambda: item(8))
+    here = threading.current_thread().name
+    assert got == [(0, here), (1, here), (2, here)] and both == ((9, here), (8, here))
+    assert not in_held_catch_warnings()

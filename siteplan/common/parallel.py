@@ -1,42 +1,126 @@
 """Independent computations on the machine's cores, with the answers of running them one after another.
 
-:func:`ordered_map` runs a function over items on a pool of threads and returns the results in the items' order;
-the first item's error (in that order) is raised. Threads pay only where the work releases the GIL: the
-relocation solves (HiGHS), GEOS and numpy. Each item runs in a copy of the caller's context (:mod:`contextvars`:
-the run's progress listener, report language), so it sees what the caller sees.
+:func:`ordered_map` runs a function over items on a pool of threads and returns the results in the
+items' order; the first item's error (in that order) is raised. :func:`side_by_side` runs two
+computations at once. Threads pay only where the work releases the GIL: the relocation solves (HiGHS),
+GEOS and numpy. Each item runs in a copy of the caller's context (:mod:`contextvars`: the run's progress
+listener, report language), so it sees what the caller sees.
 
 The results do not depend on the number of threads or on which finishes first, so long as each call of the
-function depends only on its item and on state nobody writes while they run (callers keep to that; a shared memo
-is filled under a lock, as :class:`siteplan.locate.upgrades.TravelMemo` is). The number of threads is
-``SITEPLAN_THREADS`` when set (``1``: one after another, on the calling thread), else the cores this process may
-use (at most :data:`MAX_THREADS`); :func:`limited` lowers it for a block (a national unit on a Dask worker runs on
-one thread: the worker's own).
+function depends only on its item and on state nobody writes while they run (callers keep to that; a shared
+memo is filled under a lock, as :class:`siteplan.locate.upgrades.TravelMemo` is). The number of threads is
+``SITEPLAN_THREADS`` when set (``1``: one after another, on the calling thread), else the cores this process
+may use (at most :data:`MAX_THREADS`); :func:`limited` lowers it for a block (a national unit on a Dask worker
+runs on one thread: the worker's own). When :func:`side_by_side`'s first computation fails or is interrupted,
+the items of the second not yet started are skipped (:class:`Stopped`); a solve already running finishes.
 
-Threads share the process's warning filters, which ``warnings.catch_warnings`` (inside pandas and rasterio) saves
-and restores as a whole before Python 3.14, so a warning one thread silences for a while can escape while another
-thread restores the filters. rasterio silences one on every raster call (``NotGeoreferencedWarning``, seen
-escaping when the new sites ran beside the upgrades): raster work stays off these threads. pandas silences
-warnings only around rare cases; the upgrades' threads run pandas and the solves.
+Threads share the process's warning filters, which ``warnings.catch_warnings`` saves and restores as a whole
+before Python 3.14: pandas, geopandas, shapely and rasterio use it around many calls to silence a warning for a
+while (rasterio silences every warning around each rasterize), and two threads inside it at once can lose a
+filter (a warning silenced by one escapes, seen as a ``NotGeoreferencedWarning`` under the tests'
+warnings-as-errors) or keep another's. :func:`warnings_serialized` holds the threads of a block to one
+``catch_warnings`` at a time; :func:`ordered_map`, :func:`side_by_side` and the writer's worker
+(:class:`siteplan.outputs.background.Background`) run inside it.
 """
 
 from __future__ import annotations
 
 import contextvars
 import os
+import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["MAX_THREADS", "limited", "ordered_map", "threads"]
+__all__ = ["MAX_THREADS", "Stopped", "limited", "ordered_map", "side_by_side", "threads", "in_held_catch_warnings",
+           "warnings_serialized"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 #: the most threads :func:`threads` gives by default
 MAX_THREADS = 4
 
 _LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar("siteplan_threads_limit", default=None)
+_STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("siteplan_threads_stop", default=None)
+
+
+_WARN_LOCK = threading.RLock()  # held from a catch_warnings' entry to its exit while a block is serialized
+_SERIAL = threading.Lock()  # guards _serial
+
+
+class _Serial:
+    """How many blocks are inside :func:`warnings_serialized` (any thread), and whether ``catch_warnings``' entry
+    and exit are wrapped (once, then for the process; inert when no block is)."""
+
+    depth = 0
+    patched = False
+
+
+_serial = _Serial()
+_holding = threading.local()  # .n: how many catch_warnings this thread is inside that hold the lock
+
+
+def _patch_catch_warnings() -> None:
+    """Wrap ``warnings.catch_warnings``' entry and exit so that, while a block is serialized, each holds
+    :data:`_WARN_LOCK` from entry to exit (an instance entered outside such a block never holds it)."""
+    cls = warnings.catch_warnings
+    enter, leave = cls.__enter__, cls.__exit__
+
+    def __enter__(self: warnings.catch_warnings) -> object:
+        held = _serial.depth > 0 and _WARN_LOCK.acquire()
+        try:
+            got = enter(self)
+        except BaseException:
+            if held:
+                _WARN_LOCK.release()
+            raise
+        self.__dict__["_siteplan_held"] = held
+        if held:
+            _holding.n = getattr(_holding, "n", 0) + 1
+        return got
+
+    def __exit__(self: warnings.catch_warnings, *exc: Any) -> None:
+        try:
+            leave(self, *exc)
+        finally:
+            if self.__dict__.pop("_siteplan_held", False):
+                _holding.n -= 1
+                _WARN_LOCK.release()
+
+    cls.__enter__ = __enter__  # type: ignore[method-assign,assignment]
+    cls.__exit__ = __exit__  # type: ignore[method-assign]
+    _serial.patched = True
+
+
+@contextmanager
+def warnings_serialized() -> Iterator[None]:
+    """While the block runs, every thread's ``warnings.catch_warnings`` waits for any other thread's to end
+    (module docstring): the filters one sets last until it restores them. Outside such blocks (and in a
+    single thread) ``catch_warnings`` behaves as always; blocks may nest and overlap."""
+    with _SERIAL:
+        if not _serial.patched:
+            _patch_catch_warnings()
+        _serial.depth += 1
+    try:
+        yield
+    finally:
+        with _SERIAL:
+            _serial.depth -= 1
+
+
+def in_held_catch_warnings() -> bool:
+    """Whether this thread runs inside a ``catch_warnings`` that holds the others back: work it hands to other
+    threads and waits for could wait for it (:func:`ordered_map` and :func:`side_by_side` then run on this
+    thread)."""
+    return getattr(_holding, "n", 0) > 0
+
+
+class Stopped(Exception):
+    """An item skipped because the work it belonged to was stopped (:func:`side_by_side`)."""
 
 
 def _cores() -> int:
@@ -61,12 +145,17 @@ def threads() -> int:
 
 @contextmanager
 def limited(n: int) -> Iterator[None]:
-    """At most ``n`` threads for :func:`ordered_map` in the block (this context)."""
+    """At most ``n`` threads for :func:`ordered_map` and :func:`side_by_side` in the block (this context)."""
     token = _LIMIT.set(n)
     try:
         yield
     finally:
         _LIMIT.reset(token)
+
+
+def _stopped() -> bool:
+    stop = _STOP.get()
+    return stop is not None and stop.is_set()
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None = None) -> list[R]:
@@ -91,16 +180,69 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None
     Exception
         The error of the first item (in the items' order) whose call raised; the calls not yet started
         are cancelled, those running are waited for.
+    Stopped
+        When the work this belongs to was stopped (:func:`side_by_side`) before every item started.
     """
     todo = list(items)
+
+    def call(x: T) -> R:
+        if _stopped():
+            raise Stopped("stopped before this item started")
+        return fn(x)
+
     n = min(workers or threads(), len(todo))
-    if n <= 1:
-        return [fn(x) for x in todo]
-    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="siteplan") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, fn, x) for x in todo]
+    if n <= 1 or in_held_catch_warnings():
+        return [call(x) for x in todo]
+    with warnings_serialized(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="siteplan") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, call, x) for x in todo]
         try:
             return [f.result() for f in futures]
         except BaseException:
             for f in futures:
                 f.cancel()
             raise
+
+
+def side_by_side(first: Callable[[], R], second: Callable[[], S]) -> tuple[R, S]:
+    """``(first(), second())`` with ``second`` on another thread while ``first`` runs on this one.
+
+    Parameters
+    ----------
+    first
+        Run on the calling thread.
+    second
+        Run on a worker thread (in a copy of the caller's context), or after ``first`` where
+        :func:`threads` is 1.
+
+    Returns
+    -------
+    tuple
+        Both results.
+
+    Raises
+    ------
+    BaseException
+        ``first``'s error (an interruption included): ``second`` is then told to stop (its
+        :func:`ordered_map` items not started are skipped) and not waited for; else ``second``'s error.
+    """
+    if threads() <= 1 or in_held_catch_warnings():
+        return first(), second()
+    stop = threading.Event()
+    token = _STOP.set(stop)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siteplan-beside")
+    serial = warnings_serialized()
+    serial.__enter__()
+    try:
+        later = pool.submit(contextvars.copy_context().run, second)
+        try:
+            a = first()
+            b = later.result()
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return a, b
+    finally:
+        serial.__exit__(None, None, None)
+        _STOP.reset(token)

@@ -9,6 +9,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Self
 
+from ..common.parallel import in_held_catch_warnings, warnings_serialized
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
@@ -37,20 +39,29 @@ class Background:
     """
 
     def __init__(self, *, threaded: bool) -> None:
+        threaded = threaded and not in_held_catch_warnings()  # its worker could wait for this thread
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siteplan-write") if threaded else None
         self._queued: list[Callable[[], object]] = []
         self._futures: list[Future[object]] = []
         self._failed = threading.Event()
+        self._serial = warnings_serialized()
 
     def __enter__(self) -> Self:
-        """The jobs' context: on leaving it, the jobs not started are cancelled and the running one waited for."""
+        """The jobs' context: on leaving it, the jobs not started are cancelled and the running one waited for.
+        While it is open, the threads' ``warnings.catch_warnings`` take turns
+        (:func:`siteplan.common.parallel.warnings_serialized`)."""
+        if self._pool is not None:
+            self._serial.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         """Cancel the jobs not started and wait for the one running."""
         self._failed.set()  # whatever is left is not started
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                self._serial.__exit__(None, None, None)
 
     def submit(self, job: Callable[[], object]) -> None:
         """Queue ``job`` (started at once on the worker thread; with ``threaded`` False, by :meth:`then`)."""

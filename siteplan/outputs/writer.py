@@ -18,6 +18,7 @@ import rasterio
 
 from ..common.atomic import atomic_path as atomic_path
 from ..common.geom import to_rfc7946 as to_rfc7946
+from ..common.parallel import threads
 from ..common.units import M2_PER_HA
 from .background import Background, old_objects_frozen
 from .files import MARKER, unregistered
@@ -168,10 +169,9 @@ def write_run(res: RunResult, out_dir: Path, *, scenario_file: Path | None = Non
 
 #: threads writing a run's files: 2 (``plan.xlsx``, the GeoTIFFs and the explain data on a worker thread beside
 #: the CSVs, GeoJSON and report, :class:`Background`), or 1 (one after the other); the same bytes either way.
-#: 1 for now: in one clean-clone test run a GDAL warning (NotGeoreferencedWarning) surfaced while the report
-#: warped its overlays and the worker wrote GeoTIFFs (GDAL's and Python's warning state are not per thread
-#: alike); two threads come back once that is understood and tested under load
-WRITE_THREADS = 1
+#: The threads' ``warnings.catch_warnings`` (rasterio's, around every raster call) take turns
+#: (:func:`siteplan.common.parallel.warnings_serialized`): interleaved, a warning rasterio silences escaped once
+WRITE_THREADS = 2  # and only where SITEPLAN_THREADS allows more than one (siteplan.common.parallel.threads)
 
 
 def _write_run(res: RunResult, out_dir: Path, *, scenario_file: Path | None, reuse: StageReuse | None,
@@ -182,7 +182,7 @@ def _write_run(res: RunResult, out_dir: Path, *, scenario_file: Path | None, reu
     from ..programme.summaries import estate_totals, relocation_table
     from .workbook import write_workbook
 
-    with Background(threaded=WRITE_THREADS > 1) as background:
+    with Background(threaded=WRITE_THREADS > 1 and threads() > 1) as background:
         relocation, totals = relocation_table(res), estate_totals(res)  # in the CSVs and in plan.xlsx
         # the main tables in one workbook, for managers (its zip compression is most of its time)
         background.submit(functools.partial(write_workbook, res, out_dir / "plan.xlsx", relocation=relocation,
