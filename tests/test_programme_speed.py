@@ -194,11 +194,12 @@ def test_origins_worked_out_once_per_run(monkeypatch: pytest.MonkeyPatch) -> Non
     biz = gpd.GeoDataFrame({"biz_id": ["b1", "b2", "b3"]},
                            geometry=[shapely.Point(1, 1), shapely.Point(25, 5), shapely.Point(14, 5)])
     rows = pd.DataFrame({"biz_id": ["b3", "b1", "b2"]})
-    class Run:  # a run (weakly referenced, as RunResult is)
-        prep = SimpleNamespace(region=SimpleNamespace(layers={"urban": urban}), businesses=biz)
-        plan = SimpleNamespace(rows=rows)
+    class Plan:  # a plan (weakly referenced, as relocation.Plan is)
+        def __init__(self, rows: pd.DataFrame) -> None:
+            self.rows = rows
 
-    res = Run()
+    res = SimpleNamespace(prep=SimpleNamespace(region=SimpleNamespace(layers={"urban": urban}), businesses=biz),
+                          plan=Plan(rows))
     built = []
     real = shapely.STRtree
 
@@ -208,11 +209,11 @@ def test_origins_worked_out_once_per_run(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(summaries.shapely, "STRtree", tree)
     first = summaries.origins(res)  # type: ignore[arg-type]
-    second = summaries.origins(res)  # type: ignore[arg-type]
+    second = summaries.origins(SimpleNamespace(prep=res.prep, plan=res.plan))  # a copy of the run: same plan
     assert first.to_dict() == second.to_dict() == {"b3": "A", "b1": "A", "b2": "B"} and len(built) == 1
     second.iloc[0] = "changed"  # a caller's change does not reach the next caller
     assert summaries.origins(res).to_dict() == first.to_dict()  # type: ignore[arg-type]
     res.plan.rows = rows.iloc[:2].copy()
     assert summaries.origins(res).to_dict() == {"b3": "A", "b1": "A"} and len(built) == 2  # type: ignore[arg-type]
-    plain = SimpleNamespace(prep=res.prep, plan=res.plan)  # no weak reference: answered, not kept
+    plain = SimpleNamespace(prep=res.prep, plan=SimpleNamespace(rows=res.plan.rows))  # no weak reference: not kept
     assert summaries.origins(plain).to_dict() == {"b3": "A", "b1": "A"} and len(built) == 3  # type: ignore[arg-type]

@@ -24,23 +24,24 @@ __all__ = ["origins", "origin_table", "flows_table", "relocation_table", "estate
            "flow_lines", "RELOCATION_COLUMNS"]
 
 
-#: the last run's origins (the programme's figures and the write stage both ask for them): the run, the
-#: layers they were read from, the plan's business ids, and the answer
+#: the last run's origins (the programme's figures and the write stage both ask for them, each with its own
+#: copy of the run: the plan is the same object): the plan, the layers they were read from, the plan's
+#: business ids, and the answer
 _LAST_ORIGINS: list[tuple[weakref.ref[Any], tuple[int, ...], np.ndarray, pd.Series]] = []
 
 
 def origins(res: RunResult) -> pd.Series:
     """The origin town of every business of the plan (the nearest settlement), by ``biz_id``.
 
-    Worked out once per run: a second call on the same run, its urban layer, businesses and plan's
-    business ids unchanged, gets a copy of the first answer.
+    Worked out once per run: a second call on the same plan (a copy of the run shares it), its urban layer,
+    businesses and plan's business ids unchanged, gets a copy of the first answer.
     """
     urban = res.prep.region.layers["urban"]
     rows = res.plan.rows
     ids = rows["biz_id"].to_numpy()
     layers = (id(urban), len(urban), id(res.prep.businesses), len(res.prep.businesses))
     for ref, seen, seen_ids, got in _LAST_ORIGINS:
-        if ref() is res and seen == layers and np.array_equal(seen_ids, ids):
+        if ref() is res.plan and seen == layers and np.array_equal(seen_ids, ids):
             return got.copy()
     if not len(rows) or not len(urban):
         return pd.Series([None] * len(rows), index=ids, dtype=object)
@@ -48,7 +49,7 @@ def origins(res: RunResult) -> pd.Series:
     nearest = shapely.STRtree(urban.geometry.values).query_nearest(pts, all_matches=False)[1]
     out = pd.Series(urban["name"].to_numpy()[nearest], index=ids, dtype=object)
     try:
-        _LAST_ORIGINS[:] = [(weakref.ref(res), layers, ids.copy(), out.copy())]
+        _LAST_ORIGINS[:] = [(weakref.ref(res.plan), layers, ids.copy(), out.copy())]
     except TypeError:  # a stand-in for a run that takes no weak reference: not kept
         _LAST_ORIGINS.clear()
     return out
