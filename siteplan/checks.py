@@ -276,11 +276,13 @@ def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
     read it (:func:`siteplan.scenario.salvage_layers`): files, fields, values and plausibility, so that
     one ``validate`` lists them all."""
     try:
-        salvaged = salvage_layers(read_scenario_file(path), base_dir=path.parent.resolve())
+        raw = read_scenario_file(path)
+        salvaged = salvage_layers(raw, base_dir=path.parent.resolve())
     except ScenarioError:
         return err
     if salvaged is None:
         return err
+    err = _with_raw_categories(err, raw, salvaged)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -293,6 +295,25 @@ def _with_data_problems(path: Path, err: ScenarioError) -> InputError:
     problems = err.problems + mixed_area_problems(salvaged, region) if salvaged.rules.mixed_areas else err.problems
     return _carrying(InputError(list(dict.fromkeys(problems))) if problems != err.problems else err,
                      [*scenario_warnings(salvaged), *region.warnings])
+
+
+def _with_raw_categories(err: ScenarioError, raw: dict[str, Any], salvaged: Scenario) -> ScenarioError:
+    """``err`` with the unknown codes of the file's ``categories:`` list added (the scenario's other problems
+    kept it from being checked), when the catalogue they are checked against is known: the built-in one, or
+    the scenario's own if its ``catalogue:`` is valid."""
+    from .guilds.catalogue import load_catalogue
+
+    cats = raw.get("categories")
+    if not isinstance(cats, list) or ("catalogue" in raw and "catalogue" not in salvaged.model_fields_set):
+        return err
+    try:
+        path = salvaged.catalogue.path
+        codes = list(load_catalogue(salvaged.resolve(path) if path else None).codes)
+    except InputError:
+        return err
+    more = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(codes)})" + _did_you_mean(str(c), codes)
+            for i, c in enumerate(cats) if isinstance(c, str) and c not in codes]
+    return ScenarioError(list(dict.fromkeys(err.problems + more))) if more else err
 
 
 def _count(x: float) -> str:

@@ -262,7 +262,7 @@ class FieldCache:
         pad = int(np.ceil(pad_m / g.res)) + 1 if pad_m > 0 else 0
         k = (key, pad)
         if k not in self.fields:
-            big = g if pad == 0 else Grid(g.transform * Affine.translation(-pad, -pad), g.width + 2 * pad,
+            big = g if pad == 0 else Grid(g.transform @ Affine.translation(-pad, -pad), g.width + 2 * pad,
                                           g.height + 2 * pad, g.res, g.crs)
             d = distance_field(rasterize_mask(geoms, big), g.res)
             self.fields[k] = np.ascontiguousarray(d[pad:pad + g.height, pad:pad + g.width]) if pad else d

@@ -211,3 +211,107 @@ def test_work_handed_to_threads_from_inside_a_held_catch_warnings_runs_here():
     here = threading.current_thread().name
     assert got == [(0, here), (1, here), (2, here)] and both == ((9, here), (8, here))
     assert not in_held_catch_warnings()
+
+
+def test_turns_in_the_edge_cases_a_review_found(monkeypatch):
+    """A block entered before the serialization and left inside it takes a turn to leave; a block left on
+    another thread gives its turn back; a wait for a turn that would never come (a thread importing what
+    the turn's holder imports) goes ahead after TURN_WAIT_S."""
+    import warnings
+
+    from siteplan.common import warnturns
+    from siteplan.common.parallel import warnings_serialized
+
+    # (b) entered outside, left inside: its exit must not drop a filter set inside another's turn
+    outer_in, inner_set, outer_out = threading.Event(), threading.Event(), threading.Event()
+    escaped: list[str] = []
+
+    def outside() -> None:
+        with warnings.catch_warnings():
+            outer_in.set()
+            inner_set.wait(5)
+        outer_out.set()
+
+    def inside() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _Quiet)
+            inner_set.set()
+            outer_out.wait(0.5)  # with turns the outsider's exit waits for this block: times out
+            try:
+                with warnings.catch_warnings(record=True) as seen:
+                    warnings.warn("silenced inside", _Quiet, stacklevel=1)
+            except _Quiet as e:
+                escaped.append(str(e))
+            else:
+                escaped.extend(str(w.message) for w in seen if issubclass(w.category, _Quiet))
+
+    t_out = threading.Thread(target=outside)
+    t_out.start()
+    outer_in.wait(5)
+    with warnings_serialized():
+        t_in = threading.Thread(target=inside)
+        t_in.start()
+        t_in.join(10)
+        t_out.join(10)
+    assert escaped == []
+
+    # (c) a block left on another thread gives the turn back
+    with warnings_serialized():
+        cw = warnings.catch_warnings()
+        cw.__enter__()
+        assert warnturns.in_held_catch_warnings()
+        t = threading.Thread(target=cw.__exit__, args=(None, None, None))
+        t.start()
+        t.join(5)
+        got: list[bool] = []
+        t2 = threading.Thread(target=lambda: got.append(warnturns._turn.take(1.0)))
+        t2.start()
+        t2.join(5)
+        assert got == [True]
+        warnturns._turn.give(t2.ident)  # type: ignore[arg-type]
+        assert not warnturns.in_held_catch_warnings()
+
+    # (1) a wait that would never end goes ahead after TURN_WAIT_S
+    monkeypatch.setattr(warnturns, "TURN_WAIT_S", 0.3)
+    b_in = threading.Event()
+
+    def waiter() -> None:
+        with warnings.catch_warnings():
+            b_in.set()
+
+    with warnings_serialized(), warnings.catch_warnings():  # the holder waits for the other's block
+        t = threading.Thread(target=waiter)
+        t0 = time.perf_counter()
+        t.start()
+        assert b_in.wait(5) and time.perf_counter() - t0 < 4
+        t.join(5)
+
+
+def test_side_by_side_keeps_the_turns_until_the_second_has_ended(monkeypatch):
+    import warnings
+
+    from siteplan.common import warnturns
+    from siteplan.common.parallel import side_by_side
+
+    monkeypatch.setenv("SITEPLAN_THREADS", "2")
+    started, release = threading.Event(), threading.Event()
+
+    def second() -> None:
+        started.set()
+        release.wait(5)
+
+    def first() -> None:
+        started.wait(5)
+        raise RuntimeError("sites failed")
+
+    with pytest.raises(RuntimeError, match="sites failed"):
+        side_by_side(first, second)
+    assert warnturns._turn.depth == 1  # the second still runs: its blocks still take turns
+    release.set()
+    for _ in range(100):
+        if warnturns._turn.depth == 0:
+            break
+        time.sleep(0.05)
+    assert warnturns._turn.depth == 0
+    with warnings.catch_warnings():
+        assert not warnturns.in_held_catch_warnings()

@@ -14,13 +14,10 @@ may use (at most :data:`MAX_THREADS`); :func:`limited` lowers it for a block (a 
 runs on one thread: the worker's own). When :func:`side_by_side`'s first computation fails or is interrupted,
 the items of the second not yet started are skipped (:class:`Stopped`); a solve already running finishes.
 
-Threads share the process's warning filters, which ``warnings.catch_warnings`` saves and restores as a whole
-before Python 3.14: pandas, geopandas, shapely and rasterio use it around many calls to silence a warning for a
-while (rasterio silences every warning around each rasterize), and two threads inside it at once can lose a
-filter (a warning silenced by one escapes, seen as a ``NotGeoreferencedWarning`` under the tests'
-warnings-as-errors) or keep another's. :func:`warnings_serialized` holds the threads of a block to one
-``catch_warnings`` at a time; :func:`ordered_map`, :func:`side_by_side` and the writer's worker
-(:class:`siteplan.outputs.background.Background`) run inside it.
+Threads share the process's warning filters, which ``warnings.catch_warnings`` (inside pandas, rasterio and
+others) saves and restores as a whole before Python 3.14: :func:`ordered_map`, :func:`side_by_side` and the
+writer's worker (:class:`siteplan.outputs.background.Background`) run inside
+:func:`~siteplan.common.warnturns.warnings_serialized`, where those blocks take turns.
 """
 
 from __future__ import annotations
@@ -28,11 +25,12 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from .warnturns import in_held_catch_warnings, warnings_serialized
 
 __all__ = ["MAX_THREADS", "Stopped", "limited", "ordered_map", "side_by_side", "threads", "in_held_catch_warnings",
            "warnings_serialized"]
@@ -46,77 +44,6 @@ MAX_THREADS = 4
 
 _LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar("siteplan_threads_limit", default=None)
 _STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("siteplan_threads_stop", default=None)
-
-
-_WARN_LOCK = threading.RLock()  # held from a catch_warnings' entry to its exit while a block is serialized
-_SERIAL = threading.Lock()  # guards _serial
-
-
-class _Serial:
-    """How many blocks are inside :func:`warnings_serialized` (any thread), and whether ``catch_warnings``' entry
-    and exit are wrapped (once, then for the process; inert when no block is)."""
-
-    depth = 0
-    patched = False
-
-
-_serial = _Serial()
-_holding = threading.local()  # .n: how many catch_warnings this thread is inside that hold the lock
-
-
-def _patch_catch_warnings() -> None:
-    """Wrap ``warnings.catch_warnings``' entry and exit so that, while a block is serialized, each holds
-    :data:`_WARN_LOCK` from entry to exit (an instance entered outside such a block never holds it)."""
-    cls = warnings.catch_warnings
-    enter, leave = cls.__enter__, cls.__exit__
-
-    def __enter__(self: warnings.catch_warnings) -> object:
-        held = _serial.depth > 0 and _WARN_LOCK.acquire()
-        try:
-            got = enter(self)
-        except BaseException:
-            if held:
-                _WARN_LOCK.release()
-            raise
-        self.__dict__["_siteplan_held"] = held
-        if held:
-            _holding.n = getattr(_holding, "n", 0) + 1
-        return got
-
-    def __exit__(self: warnings.catch_warnings, *exc: Any) -> None:
-        try:
-            leave(self, *exc)
-        finally:
-            if self.__dict__.pop("_siteplan_held", False):
-                _holding.n -= 1
-                _WARN_LOCK.release()
-
-    cls.__enter__ = __enter__  # type: ignore[method-assign,assignment]
-    cls.__exit__ = __exit__  # type: ignore[method-assign]
-    _serial.patched = True
-
-
-@contextmanager
-def warnings_serialized() -> Iterator[None]:
-    """While the block runs, every thread's ``warnings.catch_warnings`` waits for any other thread's to end
-    (module docstring): the filters one sets last until it restores them. Outside such blocks (and in a
-    single thread) ``catch_warnings`` behaves as always; blocks may nest and overlap."""
-    with _SERIAL:
-        if not _serial.patched:
-            _patch_catch_warnings()
-        _serial.depth += 1
-    try:
-        yield
-    finally:
-        with _SERIAL:
-            _serial.depth -= 1
-
-
-def in_held_catch_warnings() -> bool:
-    """Whether this thread runs inside a ``catch_warnings`` that holds the others back: work it hands to other
-    threads and waits for could wait for it (:func:`ordered_map` and :func:`side_by_side` then run on this
-    thread)."""
-    return getattr(_holding, "n", 0) > 0
 
 
 class Stopped(Exception):
@@ -231,9 +158,15 @@ def side_by_side(first: Callable[[], R], second: Callable[[], S]) -> tuple[R, S]
     token = _STOP.set(stop)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siteplan-beside")
     serial = warnings_serialized()
-    serial.__enter__()
+    serial.__enter__()  # left when ``second`` has ended, also when it outlives a failed ``first``
     try:
         later = pool.submit(contextvars.copy_context().run, second)
+    except BaseException:
+        serial.__exit__(None, None, None)
+        _STOP.reset(token)
+        raise
+    later.add_done_callback(lambda _: serial.__exit__(None, None, None))
+    try:
         try:
             a = first()
             b = later.result()
@@ -244,5 +177,4 @@ def side_by_side(first: Callable[[], R], second: Callable[[], S]) -> tuple[R, S]
         pool.shutdown(wait=True)
         return a, b
     finally:
-        serial.__exit__(None, None, None)
         _STOP.reset(token)

@@ -15,8 +15,8 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["normalize", "to_ascii_digits", "parse_number", "has_persian", "normalize_compact", "printable",
-           "printable_json"]
+__all__ = ["normalize", "to_ascii_digits", "parse_number", "comma_hint", "has_persian", "normalize_compact",
+           "printable", "printable_json"]
 
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
@@ -136,18 +136,38 @@ def parse_number(value: object) -> float | None:
     12.5
     >>> parse_number("۱٬۲۰۰")
     1200.0
+    >>> parse_number("12,5") is None  # a comma only between groups of three digits (comma_hint says why)
+    True
     """
     if value is None:
         return None
     if isinstance(value, (int, float)):
         return None if value != value else float(value)
-    s = to_ascii_digits(str(value)).replace("٫", ".").replace("٬", "").replace(",", "").strip()
+    s = to_ascii_digits(str(value)).replace("٫", ".").replace("٬", ",").strip()
+    if "," in s:
+        if not _GROUPED.fullmatch(s):  # "12,5": a decimal comma, or a typo; never read as 125
+            return None
+        s = s.replace(",", "")
     if not s:
         return None
     try:
         return float(s)
     except ValueError:
         return None
+
+
+#: a number with thousands separators: groups of three digits after the first group of one to three
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def comma_hint(value: object) -> str:
+    """A hint for a value :func:`parse_number` refused because of a comma ("" for any other value): a comma
+    is read only as a thousands separator, so ``12,5`` is not 125 nor 12.5."""
+    t = to_ascii_digits(str(value)).replace("٬", ",")
+    if "," in t and parse_number(t) is None and parse_number(t.replace(",", "")) is not None:
+        return (" (a comma is read only between groups of three digits, as in 1,250: for a decimal write a point, "
+                "12.5, or the Persian ٫)")
+    return ""
 
 
 def has_persian(text: object) -> bool:

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from ..common.notice import Notice
-from ..common.textnorm import parse_number
+from ..common.textnorm import comma_hint, parse_number
 from .coordinates import FAR_KM, MAX_COORD, CoordinateCheck, check_coordinates, check_outside_boundary
 from .encoding import checked_encoding, cpg_encoding, dbf_nul_problems, geojson_nul_problems, mojibake_rows
 from .findings import Findings, is_missing, layer_where, listing, row_id
@@ -39,6 +39,7 @@ __all__ = [
     "PLAUSIBILITY_ERRORS",
     "number_text_problems",
     "id_text_problems",
+    "isic_text_notices",
     "dbf_nul_problems",
     "check_area_fields",
     "geojson_nul_problems",
@@ -86,9 +87,23 @@ def number_text_problems(gdf: pd.DataFrame, col: str, where: str, id_field: str 
             else np.arange(1, len(gdf) + 1))
     ids = gdf[id_field] if id_field and id_field in gdf.columns else None
     items = [f"row {int(rows[i])}" + (f" ({ids.iloc[i]})" if ids is not None and not is_missing(ids.iloc[i]) else "")
-             + f": {str(gdf[col].iloc[i])!r}" for i in bad]
+             + f": {str(gdf[col].iloc[i])!r}{comma_hint(gdf[col].iloc[i])}" for i in bad]
     return [(f"{where}: field '{col}' must be a number, but {len(bad)} value(s) are text that does not read as "
             f"one: {listing(items)}; write a number (Persian digits are fine) or leave it empty")]
+
+
+def isic_text_notices(gdf: pd.DataFrame, where: str, id_field: str | None) -> list[Notice]:
+    """ISIC codes with no digit at all (``abc``, ``-``): not codes, so those businesses are classified without
+    them; a warning names them (a code with a stray letter, ``452O``, is read by its digits)."""
+    if "isic" not in gdf.columns:
+        return []
+    bad = [i for i, v in enumerate(gdf["isic"]) if not is_missing(v) and not re.search(r"\d", str(v))]
+    if not bad:
+        return []
+    items = [f"{row_id(gdf, i, id_field)}: {str(gdf['isic'].iloc[i])[:30]!r}" for i in bad]
+    return [Notice("isic-unreadable", f"{where}: field 'isic' has {len(bad)} value(s) that are not ISIC codes (no "
+                   f"digits): {listing(items)}; those businesses are classified without a code (by their other "
+                   "fields and name); write the 4-digit ISIC Rev.4 class or leave it empty", {"values": len(bad)})]
 
 
 def id_text_problems(gdf: pd.DataFrame, id_field: str | None, where: str) -> list[str]:
@@ -301,6 +316,7 @@ def check_read_layers(raw: dict[str, gpd.GeoDataFrame], scenario: Any, id_fields
             if dbf is not None:
                 rename = {v: k for k, v in spec.fields.items()}
                 out.errors += dbf_nul_problems(dbf, where, spec.encoding or "utf-8", rename)
+        out.warnings += isic_text_notices(gdf, where, idf)
         for col, rows in mojibake_rows(gdf).items():
             items = [f"{row_id(gdf, i, idf)}: {str(gdf[col].iloc[i])[:30]!r}" for i in rows]
             out.warnings.append(Notice("mojibake",

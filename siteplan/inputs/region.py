@@ -183,11 +183,13 @@ def _missing_ids(gdf: gpd.GeoDataFrame, name: str, where: str) -> list[dict[str,
         return rows
     missing_id = gdf[idf].isna()
     rows.extend({"layer": name, "row": int(r), "id": None, "reason": f"no {idf}"} for r in gdf.loc[missing_id, "_row"])
-    dup = gdf.loc[~missing_id, idf]
-    dups = sorted(set(dup[dup.duplicated()]))
-    if dups:
-        raise InputError(f"{where}: duplicate {idf} values: {', '.join(map(str, dups[:20]))}"
-                         f"{' …' if len(dups) > 20 else ''} ({len(dups)} in all); ids must be unique")
+    dup = gdf.loc[~missing_id, [idf, "_row"]]
+    shared = dup[dup[idf].duplicated(keep=False)]
+    if len(shared):
+        groups = shared.groupby(idf, sort=True)["_row"].agg(list)
+        items = [f"{k} (rows {', '.join(str(int(r)) for r in rows_)})" for k, rows_ in groups.iloc[:20].items()]
+        raise InputError(f"{where}: duplicate {idf} values: {'; '.join(items)}{' …' if len(groups) > 20 else ''} "
+                         f"({len(groups)} id(s) shared by {len(shared)} rows in all); ids must be unique")
     return rows
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from ..common.notice import Notice
-from ..common.textnorm import normalize_compact, parse_number
+from ..common.textnorm import comma_hint, normalize_compact, parse_number
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -67,9 +67,32 @@ def find_column(columns: list[str], name: str) -> list[str]:
     return [c for c in columns if normalize_compact(c) == key] if key else []
 
 
+def _blank_start(path: Path, tries: list[str], where: str) -> None:
+    """Refuse a CSV that is empty or whose first line (the header) is blank or only separators, with what to
+    do (pandas would say "Could not determine delimiter", or read the blank line as no columns)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return  # the reader says what is wrong
+    for enc in tries:
+        try:
+            text = raw.decode(enc).lstrip("\ufeff")
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if not text.strip():
+            raise InputError(f"{where}: {path.name} is empty (no header row, no rows): its first line must name the "
+                             "columns, then one line per feature")
+        first = text.splitlines()[0]
+        if not first.strip(" \t,;|"):
+            raise InputError(f"{where}: the first line of {path.name} is blank{' or only separators' if first.strip() else ''}"
+                             ": it must be the header row naming the columns (remove the lines above it)")
+        return
+
+
 def _read_csv(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFrame, list[Notice]]:
     sep = "\t" if path.suffix.lower() == ".tsv" else None
     tries = [encoding] if encoding else ["utf-8-sig", "cp1256"]
+    _blank_start(path, tries, where)
     last: Exception | None = None
     for enc in tries:
         try:
@@ -154,7 +177,7 @@ def _points(df: pd.DataFrame, xcol: str, ycol: str) -> tuple[np.ndarray, list[st
             if num is None or not np.isfinite(num):
                 text = _cell(raw)
                 why = f"no usable coordinates: '{col}' is empty" if not text else \
-                    f"no usable coordinates: '{col}' is not a number ({text[:30]!r})"
+                    f"no usable coordinates: '{col}' is not a number ({text[:30]!r}{comma_hint(text)})"
                 break
         if why is None and x is not None and y is not None:
             geoms[i] = shapely.Point(x, y)

@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Self
 
-from ..common.parallel import in_held_catch_warnings, warnings_serialized
+from ..common.warnturns import in_held_catch_warnings, warnings_serialized
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -45,6 +45,9 @@ class RunStages:
         if not p.is_dir():
             src.warn("no such run folder; nothing reused")
             return src
+        if not (p / "manifest.json").is_file():
+            src.warn("it has no manifest.json: not a folder `siteplan run` wrote; nothing reused")
+            return src
         try:
             hashes, keys = _manifest_parts(p / "manifest.json")
         except (OSError, ValueError, TypeError) as exc:

@@ -175,7 +175,7 @@ class BlockPlan:
         if self.owa_weights is not None:
             acc = wowa(np.stack(parts, axis=-1), np.array([self.weights[c.name] for c in self.specs]),
                        self.owa_weights).astype(np.float32)
-        inner_grid = Grid(grid.transform * grid.transform.translation(c0, r0), w, h, grid.res, grid.crs)
+        inner_grid = Grid(grid.transform @ grid.transform.translation(c0, r0), w, h, grid.res, grid.crs)
         allowed, got = self.rules.mask(grid=inner_grid, distance=_rule_distances(self.rules, grid, r0, c0, h, w))
         return np.where(allowed, acc, np.float32(NODATA)).astype(np.float32), got
 
@@ -195,7 +195,7 @@ def _rule_distances(rules: RuleSet, grid: Grid, r0: int, c0: int, h: int, w: int
             continue
         hc = int(np.ceil((min_m + 2 * grid.res * np.sqrt(2.0)) / grid.res)) + 1
         pr0, pc0, ph, pw = r0 - hc, c0 - hc, h + 2 * hc, w + 2 * hc
-        ptrans = grid.transform * grid.transform.translation(pc0, pr0)
+        ptrans = grid.transform @ grid.transform.translation(pc0, pr0)
         bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
         idx = tree.query(bbox)
         if not len(idx):

@@ -291,7 +291,7 @@ def criterion_window(spec: CriterionSpec, feats: Features, grid: Grid, window: t
     cropped: the same values as on the whole grid (the module docstring says why)."""
     r0, c0, h, w = window
     pr0, pc0, ph, pw = r0 - halo, c0 - halo, h + 2 * halo, w + 2 * halo
-    ptrans = grid.transform * grid.transform.translation(pc0, pr0)
+    ptrans = grid.transform @ grid.transform.translation(pc0, pr0)
     sub = Grid(ptrans, pw, ph, grid.res, grid.crs)
     bbox = shapely.box(ptrans.c, ptrans.f - ph * grid.res, ptrans.c + pw * grid.res, ptrans.f)
     raw = _kind(spec, feats.where).raw(spec, feats.within(bbox), sub, fields)

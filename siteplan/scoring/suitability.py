@@ -428,7 +428,7 @@ def zone_cells(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray, n
     if c1 <= c0 or r1 <= r0:
         return empty, empty, empty
     labels = features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=(r1 - r0, c1 - c0),
-                                transform=grid.transform * grid.transform.translation(c0, r0), fill=0,
+                                transform=grid.transform @ grid.transform.translation(c0, r0), fill=0,
                                 all_touched=True, dtype="int32")
     r, c = np.nonzero(labels)
     return r + r0, c + c0, labels[r, c].astype(np.int64) - 1
