@@ -29,13 +29,19 @@ def _validate(path) -> tuple[int, str]:
     return r.exit_code, r.output
 
 
-def test_decimal_comma_in_a_number_field_is_an_error_naming_row_and_hint(tmp_path):
+def _with_cell(tmp_path, col: str, row: int, value: str):
+    """The small scenario with its businesses as a CSV registry, one cell written as ``value``."""
     small = small_scenario(tmp_path, n_biz=20)
     df = _registry(small)
-    df["مساحت"] = df["مساحت"].astype(object)
-    df.loc[2, "مساحت"] = "1,5"
+    df[col] = df[col].astype(object)
+    df.loc[row, col] = value
     df.to_csv(small.parent / "registry.csv", index=False, encoding="utf-8-sig")
     _use_table(small, "registry.csv", lon="طول جغرافیایی", lat="عرض جغرافیایی")
+    return small, df
+
+
+def test_decimal_comma_in_a_number_field_is_an_error_naming_row_and_hint(tmp_path):
+    small, df = _with_cell(tmp_path, "مساحت", 2, "1,5")
     code, out = _validate(small)
     assert code == 1
     assert "field 'area_m2' must be a number" in out and "'1,5'" in out and "for a decimal write a point" in out
@@ -43,12 +49,7 @@ def test_decimal_comma_in_a_number_field_is_an_error_naming_row_and_hint(tmp_pat
 
 
 def test_isic_with_no_digit_is_named_and_an_empty_csv_is_said(tmp_path):
-    small = small_scenario(tmp_path, n_biz=20)
-    df = _registry(small)
-    df["کد آیسیک"] = df["کد آیسیک"].astype(object)
-    df.loc[0, "کد آیسیک"] = "abc"
-    df.to_csv(small.parent / "registry.csv", index=False, encoding="utf-8-sig")
-    _use_table(small, "registry.csv", lon="طول جغرافیایی", lat="عرض جغرافیایی")
+    small, df = _with_cell(tmp_path, "کد آیسیک", 0, "abc")
     code, out = _validate(small)
     assert code == 0, out
     assert "field 'isic' has 1 value(s) that are not ISIC codes (no digits)" in out and "'abc'" in out
