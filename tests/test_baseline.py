@@ -53,6 +53,21 @@ def test_moved_because_chains() -> None:
     got = moved_because(m, {"E2"})
     assert got.tolist() == ["change", "change", "change", "nothing", "change", ""]
     assert moved_because(m, set()).tolist() == ["nothing"] * 5 + [""]
+    # a change that reaches every business (a weight, the reach): what no estate explains is "scenario"
+    assert moved_because(m, {"E2"}, wide=True).tolist() == ["change", "change", "change", "scenario", "change", ""]
+
+
+def test_wide_change_from_the_manifests() -> None:
+    from siteplan.outputs.compare import wide_change
+
+    base = {"scenario": {"name": "a", "layers": {"estates": "x"}, "allocation": {"max_distance_km": 30}}, "seed": 0,
+            "inputs": {"estates": {"e.shp": "1"}, "businesses": {"b.shp": "2"}}}
+    assert not wide_change(base, base)
+    assert not wide_change(base, {**base, "inputs": {"estates": {"e.shp": "9"}, "businesses": {"b.shp": "2"}},
+                                  "scenario": {**base["scenario"], "name": "b", "layers": {"estates": "y"}}})
+    assert wide_change(base, {**base, "scenario": {**base["scenario"], "allocation": {"max_distance_km": 20}}})
+    assert wide_change(base, {**base, "seed": 1})
+    assert wide_change(base, {**base, "inputs": {"estates": {"e.shp": "1"}, "businesses": {"b.shp": "3"}}})
 
 
 def test_disruption_weight_on_the_model() -> None:

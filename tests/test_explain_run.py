@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,21 @@ def test_cli_run_dir_errors(small_run, tmp_path):
     (bad / "explain" / "explain.json").write_text('{"format": 1}', encoding="utf-8")
     r = CliRunner().invoke(main, ["explain", str(bad), "--category", "scrap", "--estate", "E01"])
     assert r.exit_code == 1 and "damaged or incomplete" in r.output and "Traceback" not in r.output
+    cut = tmp_path / "cut"  # a run whose criterion rasters were cut short: read only at a point's criteria
+    shutil.copytree(out, cut)
+    ras = cut / "explain" / "rasters.npz"
+    ras.write_bytes(ras.read_bytes()[: ras.stat().st_size // 2])
+    lon, lat = _a_point(cut)
+    r = CliRunner().invoke(main, ["explain", str(cut), "--category", "scrap", "--at", f"{lon},{lat}"])
+    assert r.exit_code == 1 and "damaged or incomplete" in r.output and "internal error" not in r.output
+
+
+def _a_point(run: Path) -> tuple[float, float]:
+    """A point inside the run's first estate (lon, lat)."""
+    import geopandas as gpd
+
+    p = gpd.read_file(run / "estates.geojson").geometry.iloc[0].representative_point()
+    return round(p.x, 6), round(p.y, 6)
 
 
 def test_demo_every_estate_and_category_agrees(demo_run_dir):

@@ -91,3 +91,22 @@ def test_reuse_of_a_folder_that_is_not_a_run_says_so(tmp_path):
     assert src.notes == [f"--reuse {tmp_path / 'inputs'}: it has no manifest.json: not a folder `siteplan run` "
                          "wrote; nothing reused"]
     assert not any("Errno" in n for n in src.notes)
+
+
+def test_ahp_rows_must_match_the_header_and_inconsistency_is_said_on_stderr(tmp_path):
+    def run(name: str, text: str):
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        return CliRunner().invoke(main, ["weights", "ahp", str(p)])
+
+    ok = run("ok.csv", ",a,b,c\na,1,3,5\nb,1/3,1,3\nc,1/5,1/3,1\n")
+    assert ok.exit_code == 0 and "warning" not in ok.stderr
+    swapped = run("swap.csv", ",a,b,c\nc,1,3,5\nb,1/3,1,3\na,1/5,1/3,1\n")
+    assert swapped.exit_code == 1 and "the rows are labelled ['c', 'b', 'a'] but the columns ['a', 'b', 'c']" in swapped.output
+    twice = run("dup.csv", ",a,b,a\na,1,3,5\nb,1/3,1,3\na,1/5,1/3,1\n")
+    assert twice.exit_code == 1 and "the header names 'a' more than once" in twice.output
+    header_only = run("h.csv", "a,b,c\n1,3,5\n1/3,1,3\n1/5,1/3,1\n")
+    assert header_only.exit_code == 0 and '"a"' in header_only.stdout
+    bad = run("inc.csv", "a,b,c\n1,9,1/9\n1/9,1,9\n9,1/9,1\n")
+    assert bad.exit_code == 0 and '"consistent": false' in bad.stdout
+    assert "the judgements are not consistent (consistency ratio" in bad.stderr

@@ -30,6 +30,8 @@ def compare_cmd(*, run_a: Path, run_b: Path, out: Path, overwrite: bool, quiet_l
     log.info("wrote %s: %d moved, %d newly assigned, %d newly unassigned, %d to another proposed site, %d unassigned "
              "for another reason, %d only in A, %d only in B", out, c["moved"], c["newly_assigned"],
              c["newly_unassigned"], c["site_changed"], c["reason_changed"], c["only_in_a"], c["only_in_b"])
-    log.info("moved because of the change: %d; moved for nothing: %d", c["because_change"], c["for_nothing"])
+    log.info("moved because of the change: %d; with a scenario-wide change (a setting, the seed or a layer other "
+             "than the estates: not traced to one estate): %d; moved for nothing: %d", c["because_change"],
+             c["because_scenario"], c["for_nothing"])
     for n in cmp.notes:
         log.info("note: %s", n)

@@ -30,3 +30,8 @@ def weights_ahp(matrix: Path, method: Literal["eigenvector", "geometric_mean"], 
     if names:
         d["criteria"] = names
     echo_json(d)
+    if d.get("consistent") is False:  # on stderr too: a script reading only the exit code is told
+        click.echo(f"warning: {matrix}: the judgements are not consistent (consistency ratio {d.get('cr')} above "
+                   f"{threshold:g}); revise the judgements, starting with the pair the output's most_inconsistent "
+                   "names, before using these weights",
+                   err=True)

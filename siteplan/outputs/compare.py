@@ -11,7 +11,9 @@ ignored) and writes:
 ``moved.csv``    every business whose outcome differs: moved to another estate, newly assigned,
                  newly unassigned, unassigned but taken by another proposed site (or none),
                  unassigned for another reason, or in one run only; ``because`` says whether a place
-                 change serves the change (``change``) or not (``nothing``, :func:`moved_because`); with both sides' estate,
+                 change serves the change of an estate (``change``), follows a change that reaches every
+                 business (``scenario``: a setting, the seed, another layer) or neither (``nothing``,
+                 :func:`moved_because`); with both sides' estate,
                  site, zone, distance and reason
 ``estates.csv``  land used and units per estate in A and B and the change
 ``sites.csv``    proposed sites: kept (matched by overlap, ``overlap`` = area of intersection over
@@ -58,7 +60,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RunFolder", "Comparison", "read_run", "compare_runs", "compare_businesses", "compare_estates",
            "compare_sites", "compare_zones", "CHANGES", "SITE_MATCH_OVERLAP", "SITE_CHANGES", "ZONE_SAME_OVERLAP",
-           "site_map", "changed_estates", "moved_because", "ESTATE_FIELDS"]
+           "site_map", "changed_estates", "moved_because", "wide_change", "ESTATE_FIELDS"]
 
 #: The kinds of change of a business, in the order tables list them.
 CHANGES = ("moved", "newly_assigned", "newly_unassigned", "site_changed", "reason_changed", "only_in_a",
@@ -110,6 +112,7 @@ class Comparison:
         out = {c: int(vc.get(c, 0)) for c in CHANGES}
         why = self.moved["because"] if "because" in self.moved else pd.Series(dtype=object)
         out["because_change"] = int((why == "change").sum())
+        out["because_scenario"] = int((why == "scenario").sum())
         out["for_nothing"] = int((why == "nothing").sum())
         return out
 
@@ -199,9 +202,25 @@ def changed_estates(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> s
     return out
 
 
-def moved_because(moved: pd.DataFrame, changed: set[str]) -> pd.Series:
+def wide_change(ma: dict[str, Any], mb: dict[str, Any]) -> bool:
+    """Whether the two runs' manifests say something differs that reaches every business, not one estate: a
+    scenario setting (its layer paths aside), the seed, or an input layer other than the estates."""
+    sa, sb = ma.get("scenario"), mb.get("scenario")
+    if isinstance(sa, dict) and isinstance(sb, dict) and any(
+            sa.get(k) != sb.get(k) for k in set(sa) | set(sb) if k not in ("layers", "name", "description")):
+        return True
+    if ma.get("seed") != mb.get("seed"):
+        return True
+    ia, ib = ma.get("inputs"), mb.get("inputs")
+    return isinstance(ia, dict) and isinstance(ib, dict) and any(
+        ia.get(k) != ib.get(k) for k in set(ia) | set(ib) if k != "estates")
+
+
+def moved_because(moved: pd.DataFrame, changed: set[str], *, wide: bool = False) -> pd.Series:
     """For each business that changes place (``moved``, ``newly_assigned``, ``newly_unassigned``): ``change``
-    when the change serves it, else ``nothing``; "" for the other rows.
+    when the change of an estate serves it; else ``scenario`` when the runs differ in something that reaches
+    every business (``wide``: :func:`wide_change`, e.g. a weight, the reach, the registry), which no single
+    move can be traced to; else ``nothing``; "" for the other rows.
 
     A place change from estate A to estate B (either may be "unassigned") serves the change when
     (1) A or B is a changed estate (:func:`changed_estates`), or, chain-wise, (2) B is an estate that a
@@ -220,7 +239,7 @@ def moved_because(moved: pd.DataFrame, changed: set[str]) -> pd.Series:
         if not more.any():
             break
         ok |= more
-    return pd.Series(np.select([ok, sel], ["change", "nothing"], ""), index=moved.index)
+    return pd.Series(np.select([ok, sel & wide, sel], ["change", "scenario", "nothing"], ""), index=moved.index)
 
 
 def _estate_use(rel: pd.DataFrame) -> pd.DataFrame:
@@ -298,6 +317,7 @@ def _totals(a: RunFolder, b: RunFolder, moved: pd.DataFrame, sites: pd.DataFrame
     extra = [(f"businesses {c.replace('_', ' ')}", np.nan, np.nan, float(counts.get(c, 0))) for c in CHANGES]
     if "because" in moved:
         extra += [("moved because of the change", np.nan, np.nan, float((moved["because"] == "change").sum())),
+                  ("moved with a scenario-wide change", np.nan, np.nan, float((moved["because"] == "scenario").sum())),
                   ("moved for nothing", np.nan, np.nan, float((moved["because"] == "nothing").sum()))]
     extra += [(f"sites {c}", np.nan, np.nan, float((sites["change"] == c).sum())) for c in SITE_CHANGES]
     extra += [(f"zones {c}", np.nan, np.nan, float((zones["change"] == c).sum()))
@@ -402,7 +422,8 @@ def compare_runs(a: str | Path | RunFolder, b: str | Path | RunFolder) -> Compar
                          "is nothing to compare; compare two runs of the same region")
     sites = compare_sites(ra.sites, rb.sites)
     moved = compare_businesses(ra.relocation, rb.relocation, site_map(sites))
-    moved["because"] = moved_because(moved, changed_estates(ra.estates, rb.estates))
+    moved["because"] = moved_because(moved, changed_estates(ra.estates, rb.estates),
+                                     wide=wide_change(ra.manifest, rb.manifest))
     estates = compare_estates(ra, rb)
     zones = compare_zones(ra.zones, rb.zones)
     totals = _totals(ra, rb, moved, sites, zones)

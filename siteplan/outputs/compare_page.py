@@ -288,6 +288,7 @@ def comparison_page(cmp: Comparison) -> str:
         Markup('<div class="hl"><div class="v"><bdi dir="ltr">{}</bdi></div><div class="k">{}</div></div>').format(
             f.num(why[k]), _bi(fa, en)) for k, fa, en in (
                 ("because_change", "جابه‌جایی به سبب تغییر", "moved because of the change"),
+                ("because_scenario", "جابه‌جایی با تغییر سراسری سناریو", "moved with a scenario-wide change"),
                 ("for_nothing", "جابه‌جایی بی‌دلیل", "moved for nothing")))
     sc = cmp.sites["change"].value_counts()
     counts += Markup("").join(

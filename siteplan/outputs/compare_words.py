@@ -42,6 +42,7 @@ METRIC_FA = {
     "mean trip time (min)": "میانگین زمان سفر (دقیقه)", "objective": "تابع هدف", "lower bound": "کران پایین",
     "gap": "شکاف بهینگی", "proposed sites": "سایت‌های پیشنهادی", "zones": "پهنه‌ها",
     "moved because of the change": "جابه‌جایی به سبب تغییر", "moved for nothing": "جابه‌جایی بی‌دلیل",
+    "moved with a scenario-wide change": "جابه‌جایی با تغییر سراسری سناریو",
     **{f"businesses {c.replace('_', ' ')}": f"کسب‌وکارها: {fa}" for c, (fa, _) in CHANGE_FA.items()},
     **{f"sites {c}": f"سایت‌ها: {fa}" for c, (fa, _) in SITE_FA.items()},
     **{f"zones {c}": f"پهنه‌ها: {fa}" for c, (fa, _) in ZONE_FA.items()},

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -162,6 +163,14 @@ class ExplainSource:
             raise _damaged(folder, exc) from None
 
 
+@contextlib.contextmanager
+def _npz(path: Path) -> Iterator[Any]:
+    """``np.load`` of a ``.npz`` without pickles, its file closed whatever happens (numpy leaves the file of a
+    damaged archive open)."""
+    with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+        yield z
+
+
 def _damaged(folder: Path, exc: Exception) -> InputError:
     """The error of explain data that cannot be read."""
     return InputError(f"{folder}: the explain data is damaged or incomplete ({type(exc).__name__}: {exc}); "
@@ -202,7 +211,7 @@ class _Stored:
         from pyproj import CRS
 
         self.folder, self.meta = folder, meta
-        with np.load(folder / "geometry.npz", allow_pickle=False) as z:
+        with _npz(folder / "geometry.npz") as z:
             self.geo = {k: z[k] for k in z.files}
         a, b, c, d, e, f = (float(v) for v in meta["grid"]["transform"])
         self.crs = CRS.from_wkt(meta["crs"])
@@ -231,8 +240,11 @@ class _Stored:
 
     def raster(self, *names: str) -> list[np.ndarray]:
         """Arrays of ``rasters.npz`` (only those asked for are read: the file holds every criterion)."""
-        with np.load(self.folder / "rasters.npz", allow_pickle=False) as z:
-            return [z[n] for n in names]
+        try:
+            with _npz(self.folder / "rasters.npz") as z:
+                return [z[n] for n in names]
+        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+            raise _damaged(self.folder, exc) from None
 
     def criterion(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A criterion's raw and transformed rasters."""
@@ -262,8 +274,11 @@ class _Stored:
         """The road network (only a point's routes read it: the relocation package is slow to import)."""
         from ..relocation.roads import network_from_arrays
 
-        with np.load(self.folder / "roads.npz", allow_pickle=False) as z:
-            return network_from_arrays(dict(z), self.crs)
+        try:
+            with _npz(self.folder / "roads.npz") as z:
+                return network_from_arrays(dict(z), self.crs)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+            raise _damaged(self.folder, exc) from None
 
     def routes(self, point: BaseGeometry, facilities: np.ndarray, ids: list[str]) -> pd.DataFrame | None:
         """A point's routes from the estates' costs the run stored (:func:`.explain_routes.routes_at`),
@@ -277,7 +292,7 @@ class _Stored:
         if spec.max_distance_km is None:
             return None
         try:
-            with np.load(self.folder / "roads.npz", allow_pickle=False) as z:
+            with _npz(self.folder / "roads.npz") as z:
                 return routes_at(dict(z), point, facilities, ids, spec)
         except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
             raise _damaged(self.folder, exc) from None

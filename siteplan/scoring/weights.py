@@ -155,7 +155,8 @@ def read_ahp_matrix(path: str | Path) -> tuple[list[list[str | None]], list[str]
     path
         A UTF-8 CSV file (a byte-order mark is allowed): one row per criterion, cells such as ``3``,
         ``1/3`` or ``0.5``; an empty cell is a missing judgement. A header row with the criterion
-        names and a first column of names are allowed (both or neither); blank lines are ignored.
+        names is allowed, with or without a first column naming the rows (in the header's order); blank
+        lines are ignored.
 
     Returns
     -------
@@ -166,7 +167,8 @@ def read_ahp_matrix(path: str | Path) -> tuple[list[list[str | None]], list[str]
     Raises
     ------
     InputError
-        The file is missing, not UTF-8 text, or holds no rows.
+        The file is missing, not UTF-8 text, or holds no rows; its header names a criterion twice, or its
+        first column does not name the rows in the header's order.
 
     Examples
     --------
@@ -184,10 +186,32 @@ def read_ahp_matrix(path: str | Path) -> tuple[list[list[str | None]], list[str]
     if not rows:
         raise InputError(f"{path}: holds no rows; give one row of judgements per criterion")
     names: list[str] | None = None
-    if not all(_is_judgement(c) for c in rows[0]):  # a header row, and then a first column of names
+    if not all(_is_judgement(c) for c in rows[0]) and all(
+            len(r) == len(rows[0]) and all(_is_judgement(c) for c in r) for r in rows[1:]):
+        names = [c.strip() for c in rows[0]]  # a header row of names over rows of judgements only
+        _check_labels(path, names, names)
+        rows = rows[1:]
+    elif not all(_is_judgement(c) for c in rows[0]):  # a header row, and then a first column of names
         names = [c.strip() for c in rows[0][1:]]
+        labels = [r[0].strip() if r else "" for r in rows[1:]]
+        _check_labels(path, names, labels)
         rows = [r[1:] for r in rows[1:]]
     return [[c if c.strip() else None for c in r] for r in rows], names
+
+
+def _check_labels(path: Path, names: list[str], labels: list[str]) -> None:
+    """The header's criterion names must be unique and the first column must name the rows in the same order
+    (a sheet whose rows are sorted otherwise would give every judgement to the wrong pair)."""
+    from ..common.textnorm import normalize_compact
+
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(f"{path}: the header names {', '.join(repr(d) for d in dup)} more than once; give each "
+                         "criterion one row and one column")
+    if [normalize_compact(x) for x in labels] != [normalize_compact(x) for x in names]:
+        raise InputError(f"{path}: the rows are labelled {labels} but the columns {names}; the first column must "
+                         "name the rows in the order of the header's columns (row i and column i are the same "
+                         "criterion)")
 
 
 def _is_judgement(cell: str) -> bool:
