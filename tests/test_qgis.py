@@ -192,6 +192,17 @@ def test_plugin_zip(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     r3 = CliRunner().invoke(main, ["qgis-plugin", "--out", str(tmp_path / "f")])
     assert r3.exit_code == 2 and "is a file" in r3.output and "Traceback" not in r3.output
+    # a zip already there is replaced only with --overwrite; never into a folder a siteplan command wrote
+    zb.write_bytes(b"mine")
+    r4 = CliRunner().invoke(main, ["qgis-plugin", "--out", str(tmp_path / "b")])
+    assert r4.exit_code == 1 and "pass --overwrite" in r4.output and zb.read_bytes() == b"mine"
+    r5 = CliRunner().invoke(main, ["qgis-plugin", "--out", str(tmp_path / "b"), "--overwrite"])
+    assert r5.exit_code == 0 and zb.read_bytes() == za.read_bytes()
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".siteplan-run").write_text('{"siteplan": "0.1.0", "kind": "run", "files": []}', encoding="utf-8")
+    r6 = CliRunner().invoke(main, ["qgis-plugin", "--out", str(run)])
+    assert r6.exit_code == 1 and "a folder" in r6.output and not (run / "siteplan_qgis.zip").exists()
 
 
 class _Feedback:

@@ -12,11 +12,18 @@ from ._common import _guard
 @click.command("qgis-plugin")
 @click.option("--out", "-o", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write siteplan_qgis.zip into.")
+@click.option("--overwrite", is_flag=True, help="Replace a siteplan_qgis.zip already in the folder.")
 @_guard
-def qgis_plugin_cmd(out: Path) -> None:
+def qgis_plugin_cmd(out: Path, overwrite: bool) -> None:
     """Build siteplan's QGIS plugin (siteplan_qgis.zip): a Processing provider with Run plan, Validate
     scenario, Explain place and Compare runs, which run this siteplan in a subprocess. Install it in QGIS
     with Plugins > Manage and Install Plugins > Install from ZIP."""
-    from ..outputs.qgisplugin import build_plugin
+    from ..errors import InputError
+    from ..outputs.outfile import check_output_file
+    from ..outputs.qgisplugin import PLUGIN, build_plugin
 
+    target = check_output_file(out / f"{PLUGIN}.zip")  # never inside a folder a siteplan command wrote
+    if target.exists() and not overwrite:
+        raise InputError(f"--out {out}: {target.name} is already there; pass --overwrite to replace it, or choose "
+                         "another folder")
     click.echo(str(build_plugin(out)))
