@@ -110,6 +110,28 @@ def test_own_rasters_folder_needs_overwrite(small_run: Path, tmp_path: Path) -> 
     assert _snapshot(tmp_path) == before
 
 
+def test_no_rasters_export_over_an_earlier_one_leaves_no_stale_rasters(small_run: Path, tmp_path: Path) -> None:
+    """An export with rasters, then --overwrite --no-rasters: the earlier rasters folder goes (the package must
+    not hold rasters beside a GeoPackage they were not exported with); without --overwrite it is refused, and
+    a folder of the user's under that name is never removed."""
+    gpkg = tmp_path / "plan.gpkg"
+    assert _export(small_run, gpkg).exit_code == 0
+    folder = tmp_path / "plan_suitability"
+    if not folder.is_dir():
+        pytest.skip("the small run writes no suitability rasters")
+    before = _snapshot(tmp_path)
+    r = _export(small_run, gpkg, "--no-rasters")
+    assert r.exit_code == 1 and _snapshot(tmp_path) == before
+    r = _export(small_run, gpkg, "--no-rasters", "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert not folder.exists() and gpkg.is_file()
+    folder.mkdir()
+    (folder / "mine.txt").write_text("x", encoding="utf-8")
+    r = _export(small_run, gpkg, "--no-rasters", "--overwrite")
+    assert r.exit_code == 1 and "not a rasters folder siteplan wrote" in r.output
+    assert (folder / "mine.txt").read_text(encoding="utf-8") == "x"
+
+
 def test_baseline_refusal_suggests_a_folder_outside_it(small: Path, small_run: Path) -> None:
     """``run --baseline RUN --out RUN`` is refused and the suggested --out is not inside RUN (read only)."""
     before = _snapshot(small_run)

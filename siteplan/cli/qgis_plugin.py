@@ -14,7 +14,7 @@ from ._common import _guard
               help="Folder to write siteplan_qgis.zip into.")
 @click.option("--overwrite", is_flag=True, help="Replace a siteplan_qgis.zip already in the folder.")
 @_guard
-def qgis_plugin_cmd(out: Path, overwrite: bool) -> None:
+def qgis_plugin_cmd(out: Path, *, overwrite: bool) -> None:
     """Build siteplan's QGIS plugin (siteplan_qgis.zip): a Processing provider with Run plan, Validate
     scenario, Explain place and Compare runs, which run this siteplan in a subprocess. Install it in QGIS
     with Plugins > Manage and Install Plugins > Install from ZIP."""

@@ -86,6 +86,25 @@ def _check_replace(target: Path, option: str, ours: Callable[[Path], bool], *, o
                          "--overwrite to replace it")
 
 
+def _stale_rasters(folder: Path, *, overwrite: bool) -> bool:
+    """Whether ``folder`` is an earlier export's rasters folder that this export (writing no rasters) removes:
+    only with ``overwrite`` and only when it holds nothing but what that export recorded; any other folder
+    there is refused (an export's package must not hold another run's rasters)."""
+    from ..errors import InputError
+    from .marker import foreign_files, written_by
+
+    if not folder.exists():
+        return False
+    kind, files = written_by(folder)
+    if kind == "export" and overwrite and not foreign_files(folder, files):
+        return True
+    why = ("holds files siteplan did not write" if kind == "export" and overwrite else
+           "is an earlier export's rasters folder: pass --overwrite to remove it" if kind == "export" else
+           "is not a rasters folder siteplan wrote")
+    raise InputError(f"{folder}: {why}; this export writes no rasters, and its package must not hold another "
+                     "run's: move the folder away or choose another --gpkg name")
+
+
 def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, project: bool = True,
                 overwrite: bool = False) -> list[str]:
     """Copy every vector output of a run folder into one GeoPackage (for QGIS) with each layer's style,
@@ -171,10 +190,13 @@ def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, 
     tifs = sorted((run_dir / "suitability").glob("*.tif")) if rasters else []
     folder = gpkg.with_name(gpkg.stem + "_suitability")
     if not tifs:
+        stale = _stale_rasters(folder, overwrite=overwrite)
         names = write_gpkg(layers, gpkg, styles=styles, marker=True)
         if project:
             _project(run_dir, gpkg, qgz, layers, [], folder.name, lang)
             names.append(qgz.name)
+        if stale:  # an earlier export's rasters beside a GeoPackage of another run would mix the two
+            shutil.rmtree(folder)
         return names
     with OutputFolder(folder, kind="export", overwrite=overwrite, inputs={**inputs, "the run folder": run_dir},
                       option=f"--gpkg {gpkg}: its rasters folder") as out:
