@@ -79,3 +79,30 @@ def test_boundary_clips_every_layer(tmp_path):
         if len(g):
             minx, miny, maxx, maxy = g.total_bounds
             assert minx >= 24.93 - 1e-9 and maxx <= 24.96 + 1e-9 and miny >= 60.16 - 1e-9 and maxy <= 60.175 + 1e-9
+
+
+HAND = Path(__file__).parent / "data" / "osm"  # hand-made extracts (tests/data/osm/make_osm.py says how)
+
+
+def test_estate_names_and_place_nodes_from_a_hand_made_extract(tmp_path):
+    """An estate's name comes from its tags (name, else name:fa, else name:en); a place node gives its
+    population to the area holding it, and a town mapped only as a node stands as a circle with it."""
+    import geopandas as gpd
+
+    region = tmp_path / "full"
+    r = CliRunner().invoke(main, ["ingest-osm", str(HAND / "qom_full.osm.pbf"), "--out", str(region)])
+    assert r.exit_code == 0, r.output
+    est = gpd.read_file(region / "region.gpkg", layer="estates").set_index("estate_id")
+    assert est.loc["w5003", "name"] == "شهرک صنعتی شکوهیه" and est.loc["w5004", "name"] == "Small zone"
+    urb = gpd.read_file(region / "region.gpkg", layer="urban").set_index("name")
+    assert urb.loc["قم", "population"] == 1_200_000 and urb.loc["کهک", "population"] == 3500
+    region2 = tmp_path / "nodes"
+    r = CliRunner().invoke(main, ["ingest-osm", str(HAND / "qom_nodeonly.osm.pbf"), "--out", str(region2)])
+    assert r.exit_code == 0, r.output
+    assert "2 place node(s) with no mapped area around them" in r.output
+    urb = gpd.read_file(region2 / "region.gpkg", layer="urban").set_index("name")
+    assert urb.loc["قم", "population"] == 1_200_000 and urb.loc["Kahak", "population"] == 3500
+    utm = urb.to_crs(urb.estimate_utm_crs())
+    assert abs(utm.loc["قم"].geometry.area / 1e6 - 3.14159 * 1.5**2) < 0.1  # a town: 1.5 km around its node
+    r = CliRunner().invoke(main, ["validate", str(region2 / "scenario.yaml")])
+    assert r.exit_code == 0, r.output

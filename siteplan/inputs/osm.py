@@ -28,6 +28,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..common.geom import polygonal
 from ..common.textnorm import parse_number
@@ -207,7 +208,7 @@ def read_osm(pbf: Path, osm_map: Mapping[str, str], boundary: str | Path | None 
         raise InputError(f"{pbf}: cannot open the extract ({type(exc).__name__}: {str(exc)[:160]})") from None
     rep = IngestReport()
     lu = _polys(_read(osm, "landuse"))
-    layers: dict[str, gpd.GeoDataFrame] = {"estates": _estates(lu, rep), "urban": _urban(osm, lu, pbf)}
+    layers: dict[str, gpd.GeoDataFrame] = {"estates": _estates(lu, rep), "urban": _urban(osm, lu, pbf, rep)}
     layers.update(_infrastructure(osm))
     layers["businesses"] = _businesses(osm, osm_map, rep, pbf)
     rep.categories = layers["businesses"]["category"].value_counts().to_dict()
@@ -237,39 +238,103 @@ def _estates(lu: gpd.GeoDataFrame, rep: IngestReport) -> gpd.GeoDataFrame:
     ind = lu[lu.get("landuse", pd.Series(dtype=object)) == "industrial"].copy() if not lu.empty else lu
     if ind.empty:
         rep.notes.append("the extract has no landuse=industrial polygons: there is no existing estate, so every "
-                         "business will be unassigned ('no eligible estate') and new sites will be proposed")
+                         "business will be unassigned (reason no_estates: 'no existing estate in the scenario') and "
+                         "new sites will be proposed")
         return gpd.GeoDataFrame({"estate_id": pd.Series(dtype=str), "name": pd.Series(dtype=str),
                                  "kind": pd.Series(dtype=str), "gross_ha": pd.Series(dtype=float),
                                  "source": pd.Series(dtype=str)}, geometry=[], crs=4326)
     ha = _area_ha(ind)
     return gpd.GeoDataFrame({
         "estate_id": [f"{str(t)[:1]}{i}" for t, i in zip(_col(ind, "osm_type"), ind["id"])],
-        "name": [n if isinstance(n, str) and n else f"industrial area {i}" for n, i in zip(_col(ind, "name"), ind["id"])],
+        "name": [_name(_tags(r)) or f"industrial area {i}" for (_, r), i in zip(ind.iterrows(), ind["id"])],
         "kind": np.where(ha < 100, "zone", "estate"), "gross_ha": np.round(ha, 3),
         "source": "OpenStreetMap landuse=industrial (© OpenStreetMap contributors, ODbL)",
     }, geometry=ind.geometry.values, crs=4326)
 
 
-def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path) -> gpd.GeoDataFrame:
-    """Homes: landuse=residential and place polygons."""
+def _name(t: dict[str, str]) -> str | None:
+    """A feature's name: ``name``, else ``name:fa``, else ``name:en`` (None without any)."""
+    for k in ("name", "name:fa", "name:en"):
+        v = t.get(k, "").strip()
+        if v:
+            return v
+    return None
+
+
+#: the radius (m) of the circle standing for a ``place`` node that no mapped area holds, by its kind
+PLACE_RADIUS_M = {"city": 3000.0, "town": 1500.0, "suburb": 800.0, "village": 500.0, "neighbourhood": 400.0,
+                  "hamlet": 200.0}
+
+
+def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path, rep: IngestReport | None = None) -> gpd.GeoDataFrame:
+    """Homes: landuse=residential and place polygons; a ``place`` node (how most Iranian towns are mapped)
+    gives its population (and name) to the area that holds it when that area has none, and where no area
+    holds it stands as a circle of :data:`PLACE_RADIUS_M` by its kind (a note says how many)."""
     res = lu[lu.get("landuse", pd.Series(dtype=object)) == "residential"] if not lu.empty else lu
-    places = _polys(_read(osm, "custom", custom_filter={"place": ["city", "town", "village", "suburb",
-                                                                  "neighbourhood", "hamlet"]}))
+    raw = _read(osm, "custom", custom_filter={"place": list(PLACE_RADIUS_M)})
+    places = _polys(raw)
     parts = []
     for g, src in ((res, "landuse=residential"), (places, "place")):
         if g.empty:
             continue
         tags = [_tags(r) for _, r in g.iterrows()]
         parts.append(gpd.GeoDataFrame({
-            "name": [t.get("name") or f"residential {i}" for t, i in zip(tags, g["id"])],
+            "name": [_name(t) or f"{t.get('place', 'residential')} {i}" for t, i in zip(tags, g["id"])],
             "population": [parse_number(t.get("population")) for t in tags],
             "kind": [t.get("place", "residential") for t in tags],
             "source": f"OpenStreetMap {src} (© OpenStreetMap contributors, ODbL)",
         }, geometry=g.geometry.values, crs=4326))
-    if not parts:
-        raise InputError(f"{pbf}: the extract has no residential areas or place polygons, so there are no homes "
-                         "to keep guilds away from; use a larger extract")
-    return pd.concat(parts, ignore_index=True)
+    areas = pd.concat(parts, ignore_index=True) if parts else None
+    nodes = raw[raw.geom_type == "Point"] if raw is not None and not raw.empty else None
+    if nodes is not None and not nodes.empty:
+        areas, circles = _place_nodes(areas, nodes)
+        if circles and rep is not None:
+            rep.notes.append(f"{circles} place node(s) with no mapped area around them (towns mapped as a point) "
+                             "stand as circles by their kind (city 3 km, town 1.5 km, village 500 m across in "
+                             "radius, …) with their population: check them, or draw the towns' areas")
+    if areas is None or areas.empty:
+        raise InputError(f"{pbf}: the extract has no residential areas, place polygons or place nodes, so there are "
+                         "no homes to keep guilds away from; use a larger extract (or check --boundary covers it)")
+    return areas
+
+
+def _place_nodes(areas: gpd.GeoDataFrame | None, nodes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """``areas`` with each place node's population (and name, where the area has only a default one) given to
+    the first area holding it that has none, and circles for the nodes no area holds; and how many circles."""
+    tags = [_tags(r) for _, r in nodes.iterrows()]
+    pts = nodes.geometry.to_numpy()
+    areas = areas.copy() if areas is not None else gpd.GeoDataFrame(
+        {"name": [], "population": [], "kind": [], "source": []}, geometry=[], crs=4326)
+    held = np.zeros(len(nodes), dtype=bool)
+    if len(areas):
+        tree = shapely.STRtree(areas.geometry.to_numpy())
+        pi, ai = tree.query(pts, predicate="within")
+        pop = areas["population"].to_numpy(dtype=float, na_value=np.nan).copy()
+        names = areas["name"].to_numpy(dtype=object).copy()
+        for p, a in sorted(zip(pi.tolist(), ai.tolist())):
+            held[p] = True
+            n = parse_number(tags[p].get("population"))
+            if n is not None and np.isnan(pop[a]):
+                pop[a] = n
+                own = _name(tags[p])
+                if own and str(names[a]).rsplit(" ", 1)[-1].isdigit():  # only a default name is replaced
+                    names[a] = own
+        areas["population"], areas["name"] = pop, names
+    free = np.flatnonzero(~held)
+    if not len(free):
+        return areas, 0
+    sub = nodes.iloc[free]
+    utm = sub.estimate_utm_crs()
+    kinds = [tags[i].get("place", "village") for i in free]
+    circles = gpd.GeoSeries(sub.geometry.values, crs=4326).to_crs(utm).buffer(
+        np.array([PLACE_RADIUS_M.get(k, 500.0) for k in kinds]), resolution=16).to_crs(4326)
+    add = gpd.GeoDataFrame({
+        "name": [_name(tags[i]) or f"{k} {j}" for i, k, j in zip(free, kinds, sub["id"])],
+        "population": [parse_number(tags[i].get("population")) for i in free],
+        "kind": kinds,
+        "source": "OpenStreetMap place node, drawn as a circle by its kind (© OpenStreetMap contributors, ODbL)",
+    }, geometry=circles.values, crs=4326)
+    return pd.concat([areas, add], ignore_index=True), len(free)
 
 
 def _infrastructure(osm: Any) -> dict[str, gpd.GeoDataFrame]:
