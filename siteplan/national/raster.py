@@ -55,14 +55,15 @@ def _sequential(plan: BlockPlan, windows: list[Window4]) -> Iterator[tuple[Windo
 
 def _on_dask(plan: BlockPlan, windows: list[Window4], workers: int, scheduler: str | None, *,
              processes: bool) -> Iterator[tuple[Window4, tuple[np.ndarray, dict[str, int]]]]:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
+
+    from .cluster import local_cluster
 
     cluster = None
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = local_cluster(workers, processes=processes)
         client = Client(cluster)
     try:
         n = max(1, len(client.scheduler_info().get("workers", {})))

@@ -402,14 +402,15 @@ def _said(o: Outcome, i: int, here: str, shown: tuple[set[int], UnitBars]) -> No
 
 def _connect(workers: int, scheduler: str | None, *, processes: bool) -> tuple[Any, Any, dict[str, Any]]:
     """A client of the ``--scheduler`` (checked first) or of a new LocalCluster; the engine's record."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from .cluster import local_cluster
 
     if scheduler:
         client = _client(scheduler)
         return client, None, {"engine": "dask", "scheduler": scheduler,
                               "workers": len(client.scheduler_info().get("workers", {}))}
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = local_cluster(workers, processes=processes)
     return Client(cluster), cluster, {"engine": "dask", "scheduler": "LocalCluster", "workers": workers,
                                       "processes": processes}
 
