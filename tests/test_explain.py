@@ -42,6 +42,6 @@ def test_explain_bad_input(small):
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "scrap", "--at", "abc"])
     assert r.exit_code == 2 and "is not LON,LAT" in r.output  # a usage error
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "scrap"])
-    assert r.exit_code == 1 and "exactly one of --at" in r.output
+    assert r.exit_code == 2 and "exactly one of --at" in r.output  # a usage error, as the README says
     r = CliRunner().invoke(main, ["explain", str(small), "--category", "nope", "--at", "51.6,32.6"])
     assert r.exit_code == 1 and "'nope' is not in scope" in r.output

@@ -164,3 +164,20 @@ def test_point_routes_from_stored_costs_equal_routing(small_run, tmp_path):
     a = CliRunner().invoke(main, ["explain", str(out), *args])
     b = CliRunner().invoke(main, ["explain", str(old), *args])
     assert a.exit_code == 0 and a.stdout == b.stdout and '"road"' in a.stdout
+
+
+def test_cli_usage_and_hints(small_run):
+    """Neither or both of --at and --estate is a usage error (exit 2); a misspelt category gets the nearest
+    code; an estate id with spaces around it and Persian separators in --at are read."""
+    sc, out = small_run
+    for args in ([], ["--at", "51.6,32.6", "--estate", "E01"]):
+        r = CliRunner().invoke(main, ["explain", str(out), "--category", "scrap", *args])
+        assert r.exit_code == 2 and "exactly one of --at" in r.output, r.output
+    r = CliRunner().invoke(main, ["explain", str(out), "--category", "scarp", "--estate", "E01"])
+    assert r.exit_code == 1 and "did you mean 'scrap'" in r.output
+    a = CliRunner().invoke(main, ["explain", str(out), "--category", "scrap", "--estate", " E01 "])
+    b = CliRunner().invoke(main, ["explain", str(out), "--category", "scrap", "--estate", "E01"])
+    assert a.exit_code == 0 and a.stdout == b.stdout
+    from siteplan.outputs.explain import parse_point
+
+    assert parse_point("۵۱٫۶۷،۳۲٫۶۵") == (51.67, 32.65)

@@ -25,6 +25,8 @@ def explain(source: Path, category: str, at: str | None, estate: str | None, fmt
     from ..errors import InputError
     from ..outputs.explain import explain_run, parse_point
 
+    if (at is None) == (estate is None):  # a usage error (exit 2), said before any data is read
+        raise click.UsageError("give exactly one of --at LON,LAT or --estate ID")
     try:
         point = parse_point(at) if at is not None else None
     except InputError as err:  # a usage error (exit 2), said before any data is read

@@ -145,8 +145,8 @@ def parse_point(text: str) -> tuple[float, float]:
     Parameters
     ----------
     text
-        Two numbers separated by a comma; Persian or Arabic-Indic digits and the Arabic comma ``،``
-        are accepted.
+        Two numbers separated by a comma; Persian or Arabic-Indic digits, the Persian decimal separator
+        ``٫`` and the Arabic comma ``،`` are accepted.
 
     Returns
     -------
@@ -164,7 +164,7 @@ def parse_point(text: str) -> tuple[float, float]:
     (51.67, 32.65)
     """
     try:
-        lon, lat = (float(v) for v in to_ascii_digits(text).replace("،", ",").split(","))
+        lon, lat = (float(v) for v in to_ascii_digits(text).replace("٫", ".").replace("،", ",").split(","))
     except ValueError:
         raise InputError(f"--at: {text!r} is not LON,LAT (e.g. --at 51.67,32.65)") from None
     if not (math.isfinite(lon) and math.isfinite(lat)):
@@ -258,9 +258,14 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
             estate: str | None = None) -> Explanation:
     """The explanation from either source (:func:`explain`, :func:`explain_run`)."""
     if category not in src.weights:
-        raise InputError(f"--category: '{category}' is not in scope (known: {', '.join(src.codes)})")
+        from ..common.vocab import nearest
+
+        best = nearest(category, src.codes)
+        raise InputError(f"--category: '{category}' is not in scope (known: {', '.join(src.codes)})"
+                         + (f"; did you mean '{best}'?" if best else ""))
     if (at is None) == (estate is None):
         raise InputError("give exactly one of --at LON,LAT or --estate ID")
+    estate = estate.strip() if estate is not None else None
     if at is not None:
         geom: BaseGeometry = _to_working(at, src.crs)
         where = f"{at[0]:.6f}, {at[1]:.6f}"
