@@ -110,3 +110,16 @@ def test_ahp_rows_must_match_the_header_and_inconsistency_is_said_on_stderr(tmp_
     bad = run("inc.csv", "a,b,c\n1,9,1/9\n1/9,1,9\n9,1/9,1\n")
     assert bad.exit_code == 0 and '"consistent": false' in bad.stdout
     assert "the judgements are not consistent (consistency ratio" in bad.stderr
+
+
+def test_ahp_reads_persian_numbers_and_two_decimal_reciprocals(tmp_path):
+    from siteplan.scoring.weights import ahp, read_ahp_matrix
+
+    p = tmp_path / "fa.csv"
+    p.write_text(",a,b,c\na,1,3,۵\nb,0.33,1,3\nc,۰٫۲,0.33,1\n", encoding="utf-8")
+    cells, names = read_ahp_matrix(p)
+    assert names == ["a", "b", "c"] and ahp(cells).weights[0] > 0.6
+    p.write_text(",a,b\na,1,3\nb,3,1\n", encoding="utf-8")  # a judgement the other way is still refused
+    cells, _ = read_ahp_matrix(p)
+    with pytest.raises(Exception, match="not reciprocal"):
+        ahp(cells)

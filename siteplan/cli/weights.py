@@ -19,7 +19,8 @@ def weights() -> None:
 @click.argument("matrix", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--method", type=click.Choice(["eigenvector", "geometric_mean"]), default="eigenvector", show_default=True)
 @click.option("--ri-table", type=click.Choice(["saaty", "alonso_lamata"]), default="saaty", show_default=True)
-@click.option("--threshold", type=float, default=0.10, show_default=True, help="Consistency ratio limit.")
+@click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=0.10, show_default=True,
+              help="Consistency ratio limit (above 0).")
 @_guard
 def weights_ahp(matrix: Path, method: Literal["eigenvector", "geometric_mean"], ri_table: str, threshold: float) -> None:
     """AHP weights of a pairwise MATRIX (CSV; empty cells are missing judgements) as JSON."""

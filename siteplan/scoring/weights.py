@@ -106,6 +106,11 @@ def _as_matrix(m: object, where: str) -> tuple[np.ndarray, np.ndarray]:
     return a, missing
 
 
+#: how far a cell and its mirror may be from reciprocal (|a·b − 1|): 3 % accepts a spreadsheet's two-decimal
+#: reciprocals of Saaty's scale (0.33 for 1/3, 0.14 for 1/7, 0.11 for 1/9), never a judgement the other way
+RECIPROCAL_TOL = 0.03
+
+
 def _cell_problem(a: np.ndarray, missing: np.ndarray, i: int, j: int, where: str) -> str | None:
     """Cell (i, j): filled from its reciprocal when missing (``a`` and ``missing`` updated), else what is
     wrong with it (not positive, or not the reciprocal of (j, i) when that one is given)."""
@@ -116,7 +121,7 @@ def _cell_problem(a: np.ndarray, missing: np.ndarray, i: int, j: int, where: str
         return None
     if a[i, j] <= 0:
         return f"{where}: cell ({i + 1},{j + 1}) = {a[i, j]:g} must be positive"
-    if j > i and not missing[j, i] and abs(a[i, j] * a[j, i] - 1) > 1e-3:
+    if j > i and not missing[j, i] and abs(a[i, j] * a[j, i] - 1) > RECIPROCAL_TOL:
         return (f"{where}: cells ({i + 1},{j + 1}) = {a[i, j]:g} and ({j + 1},{i + 1}) = "
                 f"{a[j, i]:g} are not reciprocal (expected {1 / a[i, j]:.4g})")
     return None
@@ -139,7 +144,7 @@ def _parse_cells(m: object, where: str) -> np.ndarray:
             if v is None or (isinstance(v, str) and v.strip() in ("", "?", "NA")):
                 continue
             try:
-                a[i, j] = float(Fraction(v.strip())) if isinstance(v, str) else float(v)  # "1/3"
+                a[i, j] = float(Fraction(_ascii(v))) if isinstance(v, str) else float(v)  # "1/3", "۰٫۵"
             except (ValueError, ZeroDivisionError, TypeError):
                 problems.append(f"{where}: cell ({i + 1},{j + 1}) = {v!r} is not a number")
     if problems:
@@ -214,9 +219,16 @@ def _check_labels(path: Path, names: list[str], labels: list[str]) -> None:
                          "criterion)")
 
 
+def _ascii(cell: str) -> str:
+    """A cell with Persian or Arabic-Indic digits and the Persian decimal separator in ASCII, trimmed."""
+    from ..common.textnorm import to_ascii_digits
+
+    return to_ascii_digits(cell).replace("٫", ".").strip()
+
+
 def _is_judgement(cell: str) -> bool:
     """A matrix cell: a number, a fraction such as ``1/3``, or a missing judgement (empty, ``?``, ``NA``)."""
-    c = cell.strip()
+    c = _ascii(cell)
     if c in ("", "?", "NA"):
         return True
     try:
