@@ -315,7 +315,7 @@ def test_runs_of_different_regions_are_refused(tmp_path):
 def test_output_folder_rules(tmp_path):
     a = _run(tmp_path / "a", BASE)
     b = _run(tmp_path / "b", BASE[:5])
-    for out, needle in ((a, "is inside RUN_A"), (a / "cmp", "is inside RUN_A"), (tmp_path, "holds RUN_A")):
+    for out, needle in ((a, "is RUN_A"), (a / "cmp", "is inside RUN_A"), (tmp_path, "holds RUN_A")):
         r = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
         assert r.exit_code == 1 and needle in r.output, r.output
     assert sorted(p.name for p in a.iterdir()) == ["manifest.json", "relocation.csv"]

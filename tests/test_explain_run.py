@@ -181,3 +181,6 @@ def test_cli_usage_and_hints(small_run):
     from siteplan.outputs.explain import parse_point
 
     assert parse_point("۵۱٫۶۷،۳۲٫۶۵") == (51.67, 32.65)
+    lon, lat = _a_point(out)
+    r = CliRunner().invoke(main, ["explain", str(out), "--category", "scrap", "--at", f"{lat},{lon}"])
+    assert r.exit_code == 1 and "--at takes LON,LAT" in r.output, r.output

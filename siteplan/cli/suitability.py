@@ -77,6 +77,15 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
     scenario = load_scenario(path)
     check_output_file(out, scenario_input_paths(scenario, Path(path)))
     scenario = scenario.national_study()  # a national scenario: its partitions are the study area
+    if category:  # said as the option's problem, before anything is read (not as the scenario's categories[0])
+        from ..common.vocab import nearest
+        from ..guilds.catalogue import scenario_catalogue
+
+        codes = list(scenario_catalogue(scenario).codes)
+        if category not in codes:
+            best = nearest(category, codes)
+            raise InputError(f"--category: '{category}' is not a catalogue category (known: {', '.join(codes)})"
+                             + (f"; did you mean '{best}'?" if best else ""))
     scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
     if blockwise:
         from ..scoring.blockwise import write_category_surface

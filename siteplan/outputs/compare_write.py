@@ -82,7 +82,8 @@ def compare_folders(run_a: str | Path, run_b: str | Path, out: str | Path, *, ov
     for label, r in (("RUN_A", ra), ("RUN_B", rb)):
         home = r.path.resolve()
         if target == home or home in target.parents:
-            raise InputError(f"--out {out}: is inside {label} {r.path}; the run folders are the comparison's inputs "
+            raise InputError(f"--out {out}: is {'' if target == home else 'inside '}{label} {r.path}; the run folders "
+                             "are the comparison's inputs "
                              f"and stay as siteplan wrote them: choose a folder outside them, e.g. --out "
                              f"{home.parent / 'compare'}")
     inputs = {"RUN_A": ra.path, "RUN_B": rb.path}

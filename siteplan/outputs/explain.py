@@ -254,6 +254,16 @@ def _routes(src: ExplainSource, point: BaseGeometry) -> pd.DataFrame | None:
     return routes_from(resolve(src.network), point, geoms, ids, resolve(src.allocation))
 
 
+def _refuse_swapped(at: tuple[float, float], geom: BaseGeometry, src: ExplainSource) -> None:
+    """A point outside the study area whose LAT,LON reading lies inside it was given in the wrong order."""
+    lon, lat = at
+    if abs(lon) > 90 or src.study_area.is_empty or src.study_area.contains(geom):
+        return
+    if src.study_area.contains(_to_working((lat, lon), src.crs)):
+        raise InputError(f"--at {lon:g},{lat:g} lies outside the study area, but {lat:g},{lon:g} lies inside it: "
+                         f"--at takes LON,LAT (longitude first), e.g. --at {lat:g},{lon:g}")
+
+
 def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None = None,
             estate: str | None = None) -> Explanation:
     """The explanation from either source (:func:`explain`, :func:`explain_run`)."""
@@ -268,6 +278,7 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
     estate = estate.strip() if estate is not None else None
     if at is not None:
         geom: BaseGeometry = _to_working(at, src.crs)
+        _refuse_swapped(at, geom, src)
         where = f"{at[0]:.6f}, {at[1]:.6f}"
     else:
         estate = str(estate)
