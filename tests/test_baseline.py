@@ -66,6 +66,7 @@ def test_wide_change_from_the_manifests() -> None:
     assert not wide_change(base, {**base, "inputs": {"estates": {"e.shp": "9"}, "businesses": {"b.shp": "2"}},
                                   "scenario": {**base["scenario"], "name": "b", "layers": {"estates": "y"}}})
     assert wide_change(base, {**base, "scenario": {**base["scenario"], "allocation": {"max_distance_km": 20}}})
+    assert not wide_change(base, {**base, "scenario": {**base["scenario"], "report": {"language": "fa"}}})
     assert wide_change(base, {**base, "seed": 1})
     assert wide_change(base, {**base, "inputs": {"estates": {"e.shp": "1"}, "businesses": {"b.shp": "3"}}})
 

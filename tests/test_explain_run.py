@@ -86,6 +86,10 @@ def test_cli_run_dir_errors(small_run, tmp_path):
     lon, lat = _a_point(cut)
     r = CliRunner().invoke(main, ["explain", str(cut), "--category", "scrap", "--at", f"{lon},{lat}"])
     assert r.exit_code == 1 and "damaged or incomplete" in r.output and "internal error" not in r.output
+    for name, content in (("geometry.npz", b""), ("rasters.npz", b"not an archive")):  # empty, or not an npz
+        (cut / "explain" / name).write_bytes(content)
+        r = CliRunner().invoke(main, ["explain", str(cut), "--category", "scrap", "--at", f"{lon},{lat}"])
+        assert r.exit_code == 1 and "damaged or incomplete" in r.output and "allow_pickle" not in r.output, r.output
 
 
 def _a_point(run: Path) -> tuple[float, float]:

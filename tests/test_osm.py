@@ -106,3 +106,17 @@ def test_estate_names_and_place_nodes_from_a_hand_made_extract(tmp_path):
     assert abs(utm.loc["قم"].geometry.area / 1e6 - 3.14159 * 1.5**2) < 0.1  # a town: 1.5 km around its node
     r = CliRunner().invoke(main, ["validate", str(region2 / "scenario.yaml")])
     assert r.exit_code == 0, r.output
+
+
+def test_a_place_node_counts_once_and_a_real_name_stays(tmp_path):
+    """A city's boundary around a residential area and the town's node: the population goes to the smallest
+    area holding the node only; an area with a name of its own ("فاز ۲") keeps it."""
+    import geopandas as gpd
+
+    region = tmp_path / "nested"
+    r = CliRunner().invoke(main, ["ingest-osm", str(HAND / "qom_nested.osm.pbf"), "--out", str(region)])
+    assert r.exit_code == 0, r.output
+    urb = gpd.read_file(region / "region.gpkg", layer="urban").set_index("name")
+    assert urb["population"].sum() == 1_200_000 + 3500 + 900
+    assert urb.loc["قم", "population"] == 1_200_000 and urb.loc["قم (مرز شهر)", "population"] != 1_200_000
+    assert urb.loc["فاز ۲", "population"] == 900 and "Dehnow" not in urb.index

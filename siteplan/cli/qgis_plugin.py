@@ -22,7 +22,13 @@ def qgis_plugin_cmd(out: Path, *, overwrite: bool) -> None:
     from ..outputs.outfile import check_output_file
     from ..outputs.qgisplugin import PLUGIN, build_plugin
 
-    target = check_output_file(out / f"{PLUGIN}.zip")  # never inside a folder a siteplan command wrote
+    try:
+        target = check_output_file(out / f"{PLUGIN}.zip")  # never inside a folder a siteplan command wrote
+    except InputError as err:
+        raise InputError(f"--out {out}: is (inside) a folder a siteplan command wrote, which siteplan replaces as a "
+                         "whole: choose a folder of your own for the plugin") from err
+    if target.is_dir():
+        raise InputError(f"--out {out}: {target.name} there is a folder; move it away or choose another folder")
     if target.exists() and not overwrite:
         raise InputError(f"--out {out}: {target.name} is already there; pass --overwrite to replace it, or choose "
                          "another folder")

@@ -280,6 +280,7 @@ def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path, rep: IngestReport | None =
         tags = [_tags(r) for _, r in g.iterrows()]
         parts.append(gpd.GeoDataFrame({
             "name": [_name(t) or f"{t.get('place', 'residential')} {i}" for t, i in zip(tags, g["id"])],
+            "_named": [_name(t) is not None for t in tags],
             "population": [parse_number(t.get("population")) for t in tags],
             "kind": [t.get("place", "residential") for t in tags],
             "source": f"OpenStreetMap {src} (© OpenStreetMap contributors, ODbL)",
@@ -292,6 +293,8 @@ def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path, rep: IngestReport | None =
             rep.notes.append(f"{circles} place node(s) with no mapped area around them (towns mapped as a point) "
                              "stand as circles by their kind (city 3 km, town 1.5 km, village 500 m across in "
                              "radius, …) with their population: check them, or draw the towns' areas")
+    if areas is not None:
+        areas = areas.drop(columns="_named", errors="ignore")
     if areas is None or areas.empty:
         raise InputError(f"{pbf}: the extract has no residential areas, place polygons or place nodes, so there are "
                          "no homes to keep guilds away from; use a larger extract (or check --boundary covers it)")
@@ -300,26 +303,34 @@ def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path, rep: IngestReport | None =
 
 def _place_nodes(areas: gpd.GeoDataFrame | None, nodes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     """``areas`` with each place node's population (and name, where the area has only a default one) given to
-    the first area holding it that has none, and circles for the nodes no area holds; and how many circles."""
+    the smallest area holding it that has none (one area per node), and circles for the nodes no area holds;
+    and how many circles. ``_named`` marks the areas whose name came from their tags."""
     tags = [_tags(r) for _, r in nodes.iterrows()]
     pts = nodes.geometry.to_numpy()
     areas = areas.copy() if areas is not None else gpd.GeoDataFrame(
-        {"name": [], "population": [], "kind": [], "source": []}, geometry=[], crs=4326)
+        {"name": [], "_named": [], "population": [], "kind": [], "source": []}, geometry=[], crs=4326)
     held = np.zeros(len(nodes), dtype=bool)
     if len(areas):
         tree = shapely.STRtree(areas.geometry.to_numpy())
         pi, ai = tree.query(pts, predicate="within")
         pop = areas["population"].to_numpy(dtype=float, na_value=np.nan).copy()
         names = areas["name"].to_numpy(dtype=object).copy()
-        for p, a in sorted(zip(pi.tolist(), ai.tolist())):
-            held[p] = True
+        named = areas["_named"].to_numpy(dtype=bool).copy()
+        size = areas.to_crs(areas.estimate_utm_crs()).area.to_numpy()
+        held[pi] = True
+        # each node to one area: the smallest holding it that has no population yet (a city's boundary and a
+        # residential area inside it would otherwise both count the city's people)
+        for p in np.unique(pi).tolist():
             n = parse_number(tags[p].get("population"))
-            if n is not None and np.isnan(pop[a]):
-                pop[a] = n
-                own = _name(tags[p])
-                if own and str(names[a]).rsplit(" ", 1)[-1].isdigit():  # only a default name is replaced
-                    names[a] = own
-        areas["population"], areas["name"] = pop, names
+            cand = [a for a in ai[pi == p].tolist() if np.isnan(pop[a])]
+            if n is None or not cand:
+                continue
+            a = min(cand, key=lambda k: (size[k], k))
+            pop[a] = n
+            own = _name(tags[p])
+            if own and not named[a]:  # only a default name ("residential 5001") is replaced
+                names[a], named[a] = own, True
+        areas["population"], areas["name"], areas["_named"] = pop, names, named
     free = np.flatnonzero(~held)
     if not len(free):
         return areas, 0
@@ -330,6 +341,7 @@ def _place_nodes(areas: gpd.GeoDataFrame | None, nodes: gpd.GeoDataFrame) -> tup
         np.array([PLACE_RADIUS_M.get(k, 500.0) for k in kinds]), resolution=16).to_crs(4326)
     add = gpd.GeoDataFrame({
         "name": [_name(tags[i]) or f"{k} {j}" for i, k, j in zip(free, kinds, sub["id"])],
+        "_named": [_name(tags[i]) is not None for i in free],
         "population": [parse_number(tags[i].get("population")) for i in free],
         "kind": kinds,
         "source": "OpenStreetMap place node, drawn as a circle by its kind (© OpenStreetMap contributors, ODbL)",

@@ -7,7 +7,9 @@ Without that, each worker process died of its own KeyboardInterrupt and printed 
 nanny's ``CancelledError``) before siteplan's message. A child started with a signal ignored keeps it
 ignored (Python installs its KeyboardInterrupt handler only when SIGINT is not ignored), so the
 disposition is set just while the processes start. SIGTERM is left alone: the cluster stops its workers with
-it.
+it. Limits: a Ctrl-C in the second or two the cluster takes to start is not heard (siteplan hears the next);
+a worker the nanny restarts later starts with the default disposition again. (Blocking SIGINT in this thread's
+signal mask instead, which children would inherit, did not reach the workers: tried.)
 """
 
 from __future__ import annotations

@@ -202,12 +202,18 @@ def changed_estates(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> s
     return out
 
 
+#: the scenario's settings that decide where businesses are placed (the others — outputs, report, zoning,
+#: sites, upgrades, programme, sensitivity — change what is written about the plan, not the plan)
+PLACING_SETTINGS = ("crs", "grid", "categories", "criteria", "weights", "aggregation", "rules", "catalogue",
+                    "classification", "allocation", "clusters", "reservations", "national")
+
+
 def wide_change(ma: dict[str, Any], mb: dict[str, Any]) -> bool:
     """Whether the two runs' manifests say something differs that reaches every business, not one estate: a
-    scenario setting (its layer paths aside), the seed, or an input layer other than the estates."""
+    setting that decides placement (:data:`PLACING_SETTINGS`), the seed, or an input layer other than the
+    estates."""
     sa, sb = ma.get("scenario"), mb.get("scenario")
-    if isinstance(sa, dict) and isinstance(sb, dict) and any(
-            sa.get(k) != sb.get(k) for k in set(sa) | set(sb) if k not in ("layers", "name", "description")):
+    if isinstance(sa, dict) and isinstance(sb, dict) and any(sa.get(k) != sb.get(k) for k in PLACING_SETTINGS):
         return True
     if ma.get("seed") != mb.get("seed"):
         return True

@@ -159,7 +159,7 @@ class ExplainSource:
         meta = _read_meta(Path(run_dir), folder)
         try:
             return _Stored(folder, meta).source()
-        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
             raise _damaged(folder, exc) from None
 
 
@@ -167,8 +167,15 @@ class ExplainSource:
 def _npz(path: Path) -> Iterator[Any]:
     """``np.load`` of a ``.npz`` without pickles, its file closed whatever happens (numpy leaves the file of a
     damaged archive open)."""
-    with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
-        yield z
+    with path.open("rb") as fh:
+        try:
+            z = np.load(fh, allow_pickle=False)
+        except (ValueError, EOFError, OSError, zipfile.BadZipFile):  # empty, cut short, not an archive at all
+            raise ValueError(f"{path.name} is not a readable .npz archive") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path.name} is not a .npz archive")  # noqa: TRY004 - the callers say: damaged
+        with z:
+            yield z
 
 
 def _damaged(folder: Path, exc: Exception) -> InputError:
@@ -294,7 +301,7 @@ class _Stored:
         try:
             with _npz(self.folder / "roads.npz") as z:
                 return routes_at(dict(z), point, facilities, ids, spec)
-        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
             raise _damaged(self.folder, exc) from None
 
     def source(self) -> ExplainSource:
@@ -324,7 +331,7 @@ class _Deferred:
         if not self.done:
             try:
                 self.value = self.make()
-            except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
+            except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
                 raise _damaged(self.folder, exc) from None
             self.done = True
         return self.value

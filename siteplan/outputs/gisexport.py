@@ -88,21 +88,21 @@ def _check_replace(target: Path, option: str, ours: Callable[[Path], bool], *, o
 
 def _stale_rasters(folder: Path, *, overwrite: bool) -> bool:
     """Whether ``folder`` is an earlier export's rasters folder that this export (writing no rasters) removes:
-    only with ``overwrite`` and only when it holds nothing but what that export recorded; any other folder
-    there is refused (an export's package must not hold another run's rasters)."""
+    only with ``overwrite`` and only when it holds nothing but what that export recorded (else refused: the
+    package must not hold another run's rasters); a folder no export wrote is left alone."""
     from ..errors import InputError
     from .marker import foreign_files, written_by
 
     if not folder.exists():
         return False
     kind, files = written_by(folder)
-    if kind == "export" and overwrite and not foreign_files(folder, files):
+    if kind != "export":  # the user's own folder of that name: not the package's, left as it is
+        return False
+    if overwrite and not foreign_files(folder, files):
         return True
-    why = ("holds files siteplan did not write" if kind == "export" and overwrite else
-           "is an earlier export's rasters folder: pass --overwrite to remove it" if kind == "export" else
-           "is not a rasters folder siteplan wrote")
-    raise InputError(f"{folder}: {why}; this export writes no rasters, and its package must not hold another "
-                     "run's: move the folder away or choose another --gpkg name")
+    why = "holds files siteplan did not write" if overwrite else "pass --overwrite to remove it"
+    raise InputError(f"{folder}: an earlier export's rasters folder ({why}); this export writes no rasters, and "
+                     "its package must not hold another run's: move the folder away or choose another --gpkg name")
 
 
 def export_gpkg(run_dir: str | Path, gpkg: str | Path, *, rasters: bool = True, project: bool = True,

@@ -106,9 +106,17 @@ def _as_matrix(m: object, where: str) -> tuple[np.ndarray, np.ndarray]:
     return a, missing
 
 
-#: how far a cell and its mirror may be from reciprocal (|a·b − 1|): 3 % accepts a spreadsheet's two-decimal
-#: reciprocals of Saaty's scale (0.33 for 1/3, 0.14 for 1/7, 0.11 for 1/9), never a judgement the other way
-RECIPROCAL_TOL = 0.03
+#: how far a cell and its mirror may be from reciprocal (|a·b − 1|) when neither is the other's reciprocal
+#: rounded to two decimals (a spreadsheet's 0.33 for 1/3, 0.13 or 0.12 for 1/8, 0.11 for 1/9 are accepted so)
+RECIPROCAL_TOL = 1e-3
+
+
+def _reciprocal(a: float, b: float) -> bool:
+    """Whether ``a`` and ``b`` are reciprocal, allowing either to be the other's reciprocal rounded (half up or
+    down) to two decimals."""
+    if abs(a * b - 1) <= RECIPROCAL_TOL:
+        return True
+    return any(abs(y - 1 / x) <= 0.005 + 1e-9 for x, y in ((a, b), (b, a)) if x > 1)
 
 
 def _cell_problem(a: np.ndarray, missing: np.ndarray, i: int, j: int, where: str) -> str | None:
@@ -121,7 +129,7 @@ def _cell_problem(a: np.ndarray, missing: np.ndarray, i: int, j: int, where: str
         return None
     if a[i, j] <= 0:
         return f"{where}: cell ({i + 1},{j + 1}) = {a[i, j]:g} must be positive"
-    if j > i and not missing[j, i] and abs(a[i, j] * a[j, i] - 1) > RECIPROCAL_TOL:
+    if j > i and not missing[j, i] and not _reciprocal(a[i, j], a[j, i]):
         return (f"{where}: cells ({i + 1},{j + 1}) = {a[i, j]:g} and ({j + 1},{i + 1}) = "
                 f"{a[j, i]:g} are not reciprocal (expected {1 / a[i, j]:.4g})")
     return None
@@ -191,6 +199,11 @@ def read_ahp_matrix(path: str | Path) -> tuple[list[list[str | None]], list[str]
     if not rows:
         raise InputError(f"{path}: holds no rows; give one row of judgements per criterion")
     names: list[str] | None = None
+    words = [c for c in rows[0] if c.strip() and not _is_judgement(c)]
+    if words and len(words) < sum(1 for c in rows[0] if c.strip() and _is_judgement(c)):  # a typo, not names
+        raise InputError(f"{path}: row 1 holds {', '.join(repr(w) for w in words)}, not a number, among numbers; "
+                         "write each judgement as a number or fraction (3, 1/3, 0.5), or give a header row of "
+                         "criterion names")
     if not all(_is_judgement(c) for c in rows[0]) and all(
             len(r) == len(rows[0]) and all(_is_judgement(c) for c in r) for r in rows[1:]):
         names = [c.strip() for c in rows[0]]  # a header row of names over rows of judgements only

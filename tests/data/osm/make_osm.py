@@ -1,5 +1,5 @@
 """Writes the hand-made OpenStreetMap extracts of tests/test_osm.py (a corner of Qom province, made up):
-``python make_osm.py full > qom_hand.osm`` (or ``nodeonly``), then ``python -c "import osmium ..."`` as in
+``python make_osm.py full > qom_hand.osm`` (or ``nodeonly``, ``nested``), then ``python -c "import osmium ..."`` as in
 ``to_pbf`` below turns the XML into the ``.osm.pbf`` files committed beside it (pyosmium is not a dependency:
 the PBFs are committed, this script only says how they were made)."""
 import sys, random
@@ -22,6 +22,10 @@ if variant != "nodeonly":
     way(rect(50.70, 34.55, 50.715, 34.56), {"place": "village", "name": "کهک", "name:en": "Kahak", "population": "۳۵۰۰"}, True)
 else:
     node(50.707, 34.555, {"place": "village", "name:en": "Kahak", "population": "3500"})
+if variant == "nested":  # a city's boundary around the residential area and its node; a named area around a node
+    way(rect(50.80, 34.58, 50.96, 34.70), {"place": "city", "name": "قم (مرز شهر)"}, True)
+    way(rect(50.72, 34.60, 50.74, 34.61), {"landuse": "residential", "name": "فاز ۲"}, True)
+    node(50.73, 34.605, {"place": "village", "name": "Dehnow", "population": "900"})
 if variant != "noestates":
     way(rect(50.98, 34.58, 51.00, 34.60), {"landuse": "industrial", "name": "شهرک صنعتی شکوهیه", "name:fa": "شهرک صنعتی شکوهیه", "name:en": "Shokouhieh Industrial Estate"}, True)
     way(rect(50.80, 34.70, 50.806, 34.705), {"landuse": "industrial", "name:en": "Small zone"}, True)
