@@ -195,7 +195,7 @@ def mixed_area_problems(scenario: Scenario, region: Any) -> list[str]:
 def _setting_problems(scenario: Scenario, catalogue: Catalogue | None) -> list[str]:
     """Problems of the scenario's own settings that need no layer: category codes (against the shipped
     catalogue when the scenario's cannot be read) and ``allocation.accepted_kinds``."""
-    from .common.vocab import category_problems, setting_problems
+    from .common.vocab import category_problems, setting_problems, unknown_category_problems
     from .guilds.catalogue import load_catalogue
 
     if catalogue is None:
@@ -204,9 +204,7 @@ def _setting_problems(scenario: Scenario, catalogue: Catalogue | None) -> list[s
         except InputError:
             return setting_problems(scenario)
     codes = list(catalogue.codes)
-    top = ([f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(codes)})"
-            + _did_you_mean(c, codes) for i, c in enumerate(scenario.categories) if c not in codes]
-           if scenario.categories != "all" else [])
+    top = unknown_category_problems(scenario.categories, codes) if scenario.categories != "all" else []
     return top + category_problems(scenario, codes) + setting_problems(scenario)
 
 
@@ -301,6 +299,7 @@ def _with_raw_categories(err: ScenarioError, raw: dict[str, Any], salvaged: Scen
     """``err`` with the unknown codes of the file's ``categories:`` list added (the scenario's other problems
     kept it from being checked), when the catalogue they are checked against is known: the built-in one, or
     the scenario's own if its ``catalogue:`` is valid."""
+    from .common.vocab import unknown_category_problems
     from .guilds.catalogue import load_catalogue
 
     cats = raw.get("categories")
@@ -311,8 +310,7 @@ def _with_raw_categories(err: ScenarioError, raw: dict[str, Any], salvaged: Scen
         codes = list(load_catalogue(salvaged.resolve(path) if path else None).codes)
     except InputError:
         return err
-    more = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(codes)})" + _did_you_mean(str(c), codes)
-            for i, c in enumerate(cats) if isinstance(c, str) and c not in codes]
+    more = unknown_category_problems([c if isinstance(c, str) else None for c in cats], codes)
     return ScenarioError(list(dict.fromkeys(err.problems + more))) if more else err
 
 
@@ -342,10 +340,9 @@ def check_scenario_data(scenario: Scenario, region: Any, catalogue: Any, *, whol
         that cannot be derived, a catchment radius or blockwise halo whose window exceeds
         :data:`WINDOW_BUDGET_BYTES`, Monte Carlo draws above :data:`MEMORY_BUDGET_BYTES`.
     """
-    problems = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(catalogue.codes)})"
-                + _did_you_mean(c, catalogue.codes)
-                for i, c in enumerate(scenario.categories) if c not in catalogue] \
-        if scenario.categories != "all" else []
+    from .common.vocab import unknown_category_problems
+
+    problems = unknown_category_problems(scenario.categories, catalogue.codes) if scenario.categories != "all" else []
     problems += _value_problems(scenario, region, catalogue)
     problems += mixed_area_problems(scenario, region)
     from .rules.reservations import reservation_problems
@@ -419,13 +416,6 @@ def _road_problems(scenario: Scenario, region: Any) -> list[str]:
             said.add(n)
             region.warnings.append(Notice("roads", n))
     return []
-
-
-def _did_you_mean(value: str, known: list[str]) -> str:
-    from .common.vocab import nearest
-
-    best = nearest(value, known)
-    return f"; did you mean '{best}'?" if best else ""
 
 
 def _value_problems(scenario: Scenario, region: Any, catalogue: Any) -> list[str]:

@@ -74,8 +74,9 @@ def demo_scenario_path() -> Path:
 def _scope(scenario: Scenario, catalogue: Catalogue) -> list[str]:
     if scenario.categories == "all":
         return catalogue.codes
-    bad = [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(catalogue.codes)})"
-           for i, c in enumerate(scenario.categories) if c not in catalogue]
+    from .common.vocab import unknown_category_problems
+
+    bad = unknown_category_problems(scenario.categories, catalogue.codes)
     if bad:
         raise InputError(bad)
     return list(scenario.categories)

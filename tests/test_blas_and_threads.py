@@ -148,7 +148,7 @@ def _interleave(serialized: bool) -> list[str]:
     left. Unserialized, B's exit restores the filters B saved (without A's), and A's warning escapes."""
     import warnings
 
-    from siteplan.common.parallel import warnings_serialized
+    from siteplan.common.warnturns import warnings_serialized
 
     b_in, a_in, b_out = threading.Event(), threading.Event(), threading.Event()
     escaped: list[str] = []
@@ -198,7 +198,8 @@ def test_catch_warnings_of_threads_take_turns_inside_warnings_serialized():
 def test_work_handed_to_threads_from_inside_a_held_catch_warnings_runs_here():
     import warnings
 
-    from siteplan.common.parallel import in_held_catch_warnings, side_by_side, warnings_serialized
+    from siteplan.common.parallel import side_by_side
+    from siteplan.common.warnturns import in_held_catch_warnings, warnings_serialized
 
     def item(x: int) -> tuple[int, str]:
         with warnings.catch_warnings():  # would wait for the caller's forever if it were on another thread
@@ -220,7 +221,7 @@ def test_turns_in_the_edge_cases_a_review_found(monkeypatch):
     import warnings
 
     from siteplan.common import warnturns
-    from siteplan.common.parallel import warnings_serialized
+    from siteplan.common.warnturns import warnings_serialized
 
     # (b) entered outside, left inside: its exit must not drop a filter set inside another's turn
     outer_in, inner_set, outer_out = threading.Event(), threading.Event(), threading.Event()

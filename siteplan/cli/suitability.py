@@ -78,14 +78,13 @@ def write_suitability(path: str | Path, category: str, out: str | Path, *, block
     check_output_file(out, scenario_input_paths(scenario, Path(path)))
     scenario = scenario.national_study()  # a national scenario: its partitions are the study area
     if category:  # said as the option's problem, before anything is read (not as the scenario's categories[0])
-        from ..common.vocab import nearest
+        from ..common.vocab import did_you_mean
         from ..guilds.catalogue import scenario_catalogue
 
         codes = list(scenario_catalogue(scenario).codes)
         if category not in codes:
-            best = nearest(category, codes)
             raise InputError(f"--category: '{category}' is not a catalogue category (known: {', '.join(codes)})"
-                             + (f"; did you mean '{best}'?" if best else ""))
+                             + did_you_mean(category, codes))
     scenario = scenario.model_copy(update={"categories": [category]}) if category else scenario
     if blockwise:
         from ..scoring.blockwise import write_category_surface

@@ -32,8 +32,7 @@ from typing import TypeVar
 
 from .warnturns import in_held_catch_warnings, warnings_serialized
 
-__all__ = ["MAX_THREADS", "Stopped", "limited", "ordered_map", "side_by_side", "threads", "in_held_catch_warnings",
-           "warnings_serialized"]
+__all__ = ["MAX_THREADS", "Stopped", "limited", "ordered_map", "side_by_side", "threads"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -160,13 +159,12 @@ def side_by_side(first: Callable[[], R], second: Callable[[], S]) -> tuple[R, S]
     serial = warnings_serialized()
     serial.__enter__()  # left when ``second`` has ended, also when it outlives a failed ``first``
     try:
-        later = pool.submit(contextvars.copy_context().run, second)
-    except BaseException:
-        serial.__exit__(None, None, None)
-        _STOP.reset(token)
-        raise
-    later.add_done_callback(lambda _: serial.__exit__(None, None, None))
-    try:
+        try:
+            later = pool.submit(contextvars.copy_context().run, second)
+        except BaseException:
+            serial.__exit__(None, None, None)
+            raise
+        later.add_done_callback(lambda _: serial.__exit__(None, None, None))
         try:
             a = first()
             b = later.result()

@@ -15,8 +15,8 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["normalize", "to_ascii_digits", "parse_number", "comma_hint", "has_persian", "normalize_compact",
-           "printable", "printable_json"]
+__all__ = ["normalize", "to_ascii_digits", "number_text", "parse_number", "comma_hint", "has_persian",
+           "normalize_compact", "printable", "printable_json"]
 
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
@@ -117,6 +117,18 @@ def normalize_compact(text: object) -> str:
     return normalize(text).replace(" ", "")
 
 
+def number_text(text: str) -> str:
+    """``text`` with Persian and Arabic-Indic digits in ASCII, the Persian decimal separator ``٫`` as ``.`` and the
+    Arabic thousands separator ``٬`` as ``,``, trimmed: a number as the ASCII parsers read it.
+
+    Examples
+    --------
+    >>> number_text(" ۱٬۲۰۰٫۵ ")
+    '1,200.5'
+    """
+    return to_ascii_digits(text).replace("٫", ".").replace("٬", ",").strip()
+
+
 def parse_number(value: object) -> float | None:
     """Parse a number written with ASCII, Persian or Arabic-Indic digits and separators.
 
@@ -143,7 +155,7 @@ def parse_number(value: object) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return None if value != value else float(value)
-    s = to_ascii_digits(str(value)).replace("٫", ".").replace("٬", ",").strip()
+    s = number_text(str(value))
     if "," in s:
         if not _GROUPED.fullmatch(s):  # "12,5": a decimal comma, or a typo; never read as 125
             return None
@@ -163,7 +175,7 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 def comma_hint(value: object) -> str:
     """A hint for a value :func:`parse_number` refused because of a comma ("" for any other value): a comma
     is read only as a thousands separator, so ``12,5`` is not 125 nor 12.5."""
-    t = to_ascii_digits(str(value)).replace("٬", ",")
+    t = number_text(str(value))
     if "," in t and parse_number(t) is None and parse_number(t.replace(",", "")) is not None:
         return (" (a comma is read only between groups of three digits, as in 1,250: for a decimal write a point, "
                 "12.5, or the Persian ٫)")

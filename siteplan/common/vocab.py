@@ -36,6 +36,8 @@ __all__ = [
     "value_table",
     "map_values",
     "nearest",
+    "did_you_mean",
+    "unknown_category_problems",
     "value_problems",
     "mapping_problems",
     "filter_problems",
@@ -222,6 +224,21 @@ def nearest(value: str, known: Iterable[str]) -> str | None:
         keys.setdefault(value_key(k), k)
     hit = difflib.get_close_matches(value_key(value), list(keys), n=1, cutoff=0.5)
     return keys[hit[0]] if hit else None
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'X'?"`` for the known value closest to ``value`` (:func:`nearest`), or ""."""
+    best = nearest(value, known)
+    return f"; did you mean '{best}'?" if best else ""
+
+
+def unknown_category_problems(categories: Iterable[object], codes: Iterable[str]) -> list[str]:
+    """The entries of a scenario's ``categories:`` list that are no catalogue code, each with the codes known and
+    the nearest one (``categories[1]: 'carpentery' is not a catalogue category (known: …); did you mean …``);
+    None entries are skipped (their position still counts)."""
+    known = list(codes)
+    return [f"categories[{i}]: '{c}' is not a catalogue category (known: {', '.join(known)})"
+            + did_you_mean(str(c), known) for i, c in enumerate(categories) if c is not None and str(c) not in known]
 
 
 def _hint(value: str, known: Iterable[str], canon_of: Mapping[str, str] | None = None) -> str:

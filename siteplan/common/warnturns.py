@@ -11,9 +11,9 @@ warnings-as-errors when the new sites ran beside the upgrades).
 are wrapped when this module is imported (the ``with`` statement looks both up on entry, so a block entered
 before could not be covered; the wrap does nothing while no serialized block is open) so that each instance
 holds one process-wide turn from its entry to its exit, and an instance entered before the serialized block
-opened (which holds no turn) takes one for its exit. What this does not change: while one thread is inside its block, that
-block's filters apply to every thread's warnings (another thread's warning may be silenced by them, never
-one silenced let through), and pandas' ``record=True`` blocks may catch another thread's warning.
+opened (which holds no turn) takes one for its exit. What this does not change: while one thread is inside
+its block, that block's filters apply to every thread's warnings (another thread's warning may be silenced by
+them, never one silenced let through), and pandas' ``record=True`` blocks may catch another thread's warning.
 
 Safety valves: a turn is waited for at most :data:`TURN_WAIT_S` seconds (a thread importing a module whose
 top-level code uses ``catch_warnings`` while the turn's holder imports the same module would otherwise wait
@@ -46,7 +46,6 @@ class _Turn:
         self.owner: int | None = None
         self.count = 0
         self.depth = 0  # blocks open inside warnings_serialized (any thread)
-        self.patched = False
 
     def take(self, timeout: float) -> bool:
         """Take the turn for this thread (again, if it holds it); False when ``timeout`` passed first."""
@@ -117,7 +116,6 @@ def _patch() -> None:
     __exit__.siteplan_original = leave  # type: ignore[attr-defined]
     cls.__enter__ = __enter__  # type: ignore[method-assign,assignment]
     cls.__exit__ = __exit__  # type: ignore[method-assign]
-    _turn.patched = True
 
 
 @contextmanager
@@ -126,8 +124,6 @@ def warnings_serialized() -> Iterator[None]:
     Outside such blocks ``catch_warnings`` behaves as always; blocks may nest and overlap, and may be left on
     another thread than the one that opened them."""
     with _turn.cond:
-        if not _turn.patched:  # patched at import; again only if someone put the originals back
-            _patch()
         _turn.depth += 1
     try:
         yield

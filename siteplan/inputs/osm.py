@@ -266,7 +266,7 @@ PLACE_RADIUS_M = {"city": 3000.0, "town": 1500.0, "suburb": 800.0, "village": 50
                   "hamlet": 200.0}
 
 
-def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path, rep: IngestReport | None = None) -> gpd.GeoDataFrame:
+def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path, rep: IngestReport) -> gpd.GeoDataFrame:
     """Homes: landuse=residential and place polygons; a ``place`` node (how most Iranian towns are mapped)
     gives its population (and name) to the area that holds it when that area has none, and where no area
     holds it stands as a circle of :data:`PLACE_RADIUS_M` by its kind (a note says how many)."""
@@ -289,7 +289,7 @@ def _urban(osm: Any, lu: gpd.GeoDataFrame, pbf: Path, rep: IngestReport | None =
     nodes = raw[raw.geom_type == "Point"] if raw is not None and not raw.empty else None
     if nodes is not None and not nodes.empty:
         areas, circles = _place_nodes(areas, nodes)
-        if circles and rep is not None:
+        if circles:
             rep.notes.append(f"{circles} place node(s) with no mapped area around them (towns mapped as a point) "
                              "stand as circles by their kind (city 3 km, town 1.5 km, village 500 m across in "
                              "radius, …) with their population: check them, or draw the towns' areas")

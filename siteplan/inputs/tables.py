@@ -11,6 +11,7 @@ number; nothing is dropped silently.
 
 from __future__ import annotations
 
+import codecs
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,22 +68,31 @@ def find_column(columns: list[str], name: str) -> list[str]:
     return [c for c in columns if normalize_compact(c) == key] if key else []
 
 
+#: how much of a CSV :func:`_blank_start` reads to find its first line
+_HEAD_BYTES = 1 << 16
+
+
 def _blank_start(path: Path, tries: list[str], where: str) -> None:
     """Refuse a CSV that is empty or whose first line (the header) is blank or only separators, with what to
     do (pandas would say "Could not determine delimiter", or read the blank line as no columns)."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)  # the first line is all it looks at: never the whole registry
+            whole = not fh.read(1)
     except OSError:
         return  # the reader says what is wrong
     for enc in tries:
-        try:
-            text = raw.decode(enc).lstrip("\ufeff")
+        try:  # incremental: a character cut at the end of the head is not a decoding error
+            text = codecs.getincrementaldecoder(enc)().decode(head, final=whole).lstrip("\ufeff")
         except (UnicodeDecodeError, LookupError):
             continue
-        if not text.strip():
+        if whole and not text.strip():
             raise InputError(f"{where}: {path.name} is empty (no header row, no rows): its first line must name the "
                              "columns, then one line per feature")
-        first = text.splitlines()[0]
+        lines = text.splitlines()
+        if not lines or not (whole or len(lines) > 1 or text.endswith(("\n", "\r"))):
+            return  # the first line runs past the head: pandas reads on
+        first = lines[0]
         if not first.strip(" \t,;|"):
             raise InputError(f"{where}: the first line of {path.name} is blank{' or only separators' if first.strip() else ''}"
                              ": it must be the header row naming the columns (remove the lines above it)")

@@ -49,7 +49,7 @@ class Background:
     def __enter__(self) -> Self:
         """The jobs' context: on leaving it, the jobs not started are cancelled and the running one waited for.
         While it is open, the threads' ``warnings.catch_warnings`` take turns
-        (:func:`siteplan.common.parallel.warnings_serialized`)."""
+        (:func:`siteplan.common.warnturns.warnings_serialized`)."""
         if self._pool is not None:
             self._serial.__enter__()
         return self

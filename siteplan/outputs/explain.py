@@ -22,7 +22,7 @@ import pandas as pd
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from ..common.textnorm import to_ascii_digits
+from ..common.textnorm import number_text
 from ..errors import InputError
 from ..rules.rulecheck import check_rules, slope_at
 from .explain_source import EXPLAIN_DIR as EXPLAIN_DIR
@@ -164,7 +164,7 @@ def parse_point(text: str) -> tuple[float, float]:
     (51.67, 32.65)
     """
     try:
-        lon, lat = (float(v) for v in to_ascii_digits(text).replace("٫", ".").replace("،", ",").split(","))
+        lon, lat = (float(v) for v in number_text(text).replace("،", ",").split(","))
     except ValueError:
         raise InputError(f"--at: {text!r} is not LON,LAT (e.g. --at 51.67,32.65)") from None
     if not (math.isfinite(lon) and math.isfinite(lat)):
@@ -268,11 +268,10 @@ def _answer(src: ExplainSource, category: str, *, at: tuple[float, float] | None
             estate: str | None = None) -> Explanation:
     """The explanation from either source (:func:`explain`, :func:`explain_run`)."""
     if category not in src.weights:
-        from ..common.vocab import nearest
+        from ..common.vocab import did_you_mean
 
-        best = nearest(category, src.codes)
         raise InputError(f"--category: '{category}' is not in scope (known: {', '.join(src.codes)})"
-                         + (f"; did you mean '{best}'?" if best else ""))
+                         + did_you_mean(category, src.codes))
     if (at is None) == (estate is None):
         raise InputError("give exactly one of --at LON,LAT or --estate ID")
     estate = estate.strip() if estate is not None else None

@@ -31,6 +31,10 @@ EXPLAIN_DIR = "explain"
 FORMAT = 1
 
 
+#: what reading damaged or incomplete explain data raises (said as :func:`_damaged`)
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile)
+
+
 @dataclass(frozen=True)
 class EstateFacts:
     """What relocation decided about one (estate, category): its usable land and eligibility."""
@@ -159,7 +163,7 @@ class ExplainSource:
         meta = _read_meta(Path(run_dir), folder)
         try:
             return _Stored(folder, meta).source()
-        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        except _UNREADABLE as exc:
             raise _damaged(folder, exc) from None
 
 
@@ -250,7 +254,7 @@ class _Stored:
         try:
             with _npz(self.folder / "rasters.npz") as z:
                 return [z[n] for n in names]
-        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        except _UNREADABLE as exc:
             raise _damaged(self.folder, exc) from None
 
     def criterion(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +288,7 @@ class _Stored:
         try:
             with _npz(self.folder / "roads.npz") as z:
                 return network_from_arrays(dict(z), self.crs)
-        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        except _UNREADABLE as exc:
             raise _damaged(self.folder, exc) from None
 
     def routes(self, point: BaseGeometry, facilities: np.ndarray, ids: list[str]) -> pd.DataFrame | None:
@@ -301,7 +305,7 @@ class _Stored:
         try:
             with _npz(self.folder / "roads.npz") as z:
                 return routes_at(dict(z), point, facilities, ids, spec)
-        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        except _UNREADABLE as exc:
             raise _damaged(self.folder, exc) from None
 
     def source(self) -> ExplainSource:
@@ -331,7 +335,7 @@ class _Deferred:
         if not self.done:
             try:
                 self.value = self.make()
-            except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+            except _UNREADABLE as exc:
                 raise _damaged(self.folder, exc) from None
             self.done = True
         return self.value

@@ -170,7 +170,7 @@ def write_run(res: RunResult, out_dir: Path, *, scenario_file: Path | None = Non
 #: threads writing a run's files: 2 (``plan.xlsx``, the GeoTIFFs and the explain data on a worker thread beside
 #: the CSVs, GeoJSON and report, :class:`Background`), or 1 (one after the other); the same bytes either way.
 #: The threads' ``warnings.catch_warnings`` (rasterio's, around every raster call) take turns
-#: (:func:`siteplan.common.parallel.warnings_serialized`): interleaved, a warning rasterio silences escaped once
+#: (:func:`siteplan.common.warnturns.warnings_serialized`): interleaved, a warning rasterio silences escaped once
 WRITE_THREADS = 2  # and only where SITEPLAN_THREADS allows more than one (siteplan.common.parallel.threads)
 
 

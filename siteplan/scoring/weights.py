@@ -17,6 +17,7 @@ from typing import Literal, cast
 
 import numpy as np
 
+from ..common.textnorm import number_text
 from ..errors import InputError
 
 __all__ = ["RI_TABLES", "AHPResult", "ahp", "combine_experts", "rank_weights", "direct_weights", "SAATY_SCALE",
@@ -152,7 +153,7 @@ def _parse_cells(m: object, where: str) -> np.ndarray:
             if v is None or (isinstance(v, str) and v.strip() in ("", "?", "NA")):
                 continue
             try:
-                a[i, j] = float(Fraction(_ascii(v))) if isinstance(v, str) else float(v)  # "1/3", "۰٫۵"
+                a[i, j] = float(Fraction(number_text(v))) if isinstance(v, str) else float(v)  # "1/3", "۰٫۵"
             except (ValueError, ZeroDivisionError, TypeError):
                 problems.append(f"{where}: cell ({i + 1},{j + 1}) = {v!r} is not a number")
     if problems:
@@ -232,16 +233,9 @@ def _check_labels(path: Path, names: list[str], labels: list[str]) -> None:
                          "criterion)")
 
 
-def _ascii(cell: str) -> str:
-    """A cell with Persian or Arabic-Indic digits and the Persian decimal separator in ASCII, trimmed."""
-    from ..common.textnorm import to_ascii_digits
-
-    return to_ascii_digits(cell).replace("٫", ".").strip()
-
-
 def _is_judgement(cell: str) -> bool:
     """A matrix cell: a number, a fraction such as ``1/3``, or a missing judgement (empty, ``?``, ``NA``)."""
-    c = _ascii(cell)
+    c = number_text(cell)
     if c in ("", "?", "NA"):
         return True
     try:
