@@ -14,7 +14,9 @@ the trained name model, never B's own from an earlier bench: the first-time what
 ``--user-cache`` uses the cache folder the environment says instead (a second asking of the same what-if
 then reads B's solves and is faster: the figure the user's cache gives, not a first answer).
 
-Run: ``python benchmarks/bench_whatif.py [--estate E14] [--run-args "..."] [--no-check]``.
+``--verify N`` sets ``upgrades.verify`` in both scenarios (0: the what-if with every upgrade an estimate).
+
+Run: ``python benchmarks/bench_whatif.py [--estate E14] [--run-args "..."] [--no-check] [--verify N]``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def main() -> None:
     ap.add_argument("--no-check", action="store_true", help="do not run B cold to check the bytes")
     ap.add_argument("--user-cache", action="store_true",
                     help="use the environment's cache folder (default: a fresh one shared by A and B)")
+    ap.add_argument("--verify", type=int, default=None,
+                    help="set upgrades.verify in both scenarios (e.g. 0: every upgrade an estimate)")
     a = ap.parse_args()
     import geopandas as gpd
 
@@ -81,6 +85,13 @@ def main() -> None:
     base, what = tmp / "a", tmp / "b"
     for d in (base, what):
         shutil.copytree(src, d, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    if a.verify is not None:
+        import yaml
+
+        for d in (base, what):
+            sc = yaml.safe_load((d / "demo.yaml").read_text(encoding="utf-8"))
+            sc.setdefault("upgrades", {})["verify"] = a.verify
+            (d / "demo.yaml").write_text(yaml.safe_dump(sc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     shp = what / "shapefiles" / "isfahan_demo" / "estates.shp"
     est = gpd.read_file(shp)
     at = est["estate_id"].astype(str) == a.estate
